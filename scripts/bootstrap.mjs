@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Bootstrap in plain Node (no dependencies): makes a fresh Debian machine with Node 20 ready to run
+// and test Skiff. Idempotent and quick when everything is already there.
+//   1. refuse to go on unless root (containers, cgroups and iptables need it);
+//   2. apt-install the Debian packages that are missing;
+//   3. `npm ci` when node_modules is missing or older than package-lock.json;
+//   4. build (esbuild bundles + native helpers) when a source is newer than its output.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync, writeFileSync, unlinkSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const say = (m) => process.stderr.write(`[bootstrap] ${m}\n`);
+
+// Debian packages, keyed by a file that proves the package is present.
+export const PACKAGES = {
+  'busybox-static': '/bin/busybox',
+  iptables: '/usr/sbin/iptables',
+  iproute2: '/usr/sbin/ip',
+  'libseccomp-dev': '/usr/include/seccomp.h',
+  gcc: '/usr/bin/gcc',
+  make: '/usr/bin/make',
+  'etcd-server': '/usr/bin/etcd',
+  runc: '/usr/sbin/runc',
+  'docker.io': '/usr/sbin/dockerd',
+  'docker-registry': '/usr/bin/docker-registry',
+  skopeo: '/usr/bin/skopeo',
+  'docker-compose': '/usr/bin/docker-compose',
+  nftables: '/usr/sbin/nft',
+  procps: '/usr/bin/pgrep',
+};
+
+function requireRoot() {
+  if (process.getuid && process.getuid() !== 0) {
+    say('Skiff needs root: it creates namespaces, cgroups, mounts and iptables rules.');
+    say('Run again as root, e.g. `sudo npm start` or `sudo npm test`.');
+    process.exit(1);
+  }
+}
+
+function aptInstall() {
+  const missing = Object.entries(PACKAGES).filter(([, f]) => f && !existsSync(f)).map(([p]) => p);
+  if (missing.length === 0) return;
+  say(`installing Debian packages: ${missing.join(' ')}`);
+  // Keep package scripts from starting daemons (docker.io, etcd) on the host: we start our own
+  // instances on private sockets. Only add the policy file when none exists, and remove only ours.
+  const policy = '/usr/sbin/policy-rc.d';
+  const ours = !existsSync(policy);
+  if (ours) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    let r = run(['install', '-y', '--no-install-recommends', ...missing]);
+    if (r.status !== 0) {
+      run(['update']);
+      r = run(['install', '-y', '--no-install-recommends', ...missing]);
+    }
+    if (r.status !== 0) throw new Error(`apt-get install failed for: ${missing.join(' ')}`);
+  } finally {
+    if (ours) unlinkSync(policy);
+  }
+}
+
+function mtime(p) {
+  try { return statSync(p).mtimeMs; } catch { return 0; }
+}
+
+function newest(dir, exts) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p, exts));
+    else if (exts.some((x) => e.name.endsWith(x))) t = Math.max(t, mtime(p));
+  }
+  return t;
+}
+
+function npmCi() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(marker) && mtime(marker) >= mtime(join(root, 'package-lock.json'))) return false;
+  say('installing npm packages (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  return true; // `prepare` has built everything
+}
+
+function build() {
+  const src = Math.max(newest(join(root, 'src'), ['.ts']), newest(join(root, 'native'), ['.c', '.h', 'Makefile']),
+    mtime(join(root, 'scripts', 'build.mjs')));
+  const out = mtime(join(root, 'dist', '.stamp'));
+  if (out >= src) return;
+  say('building');
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+}
+
+requireRoot();
+aptInstall();
+if (!npmCi()) build();

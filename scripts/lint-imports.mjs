@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Enforces ARCHITECTURE.md's import rules between src/ folders:
+//  - a folder is entered only through its index.ts (no deep imports into another component);
+//  - imports point downward along the layer order below; cli/ and cluster/ may wire anything.
+// Written here rather than with an ESLint plugin: the rule is a dozen lines over a layer table,
+// and plain Node keeps `npm run lint` free of a plugin stack.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src');
+
+// component -> components it may import. Anything not listed may import only common.
+const ALLOWED = {
+  common: [],
+  oci: ['common'],
+  runtime: ['common', 'oci'],
+  image: ['common', 'oci', 'runtime'],
+  registry: ['common', 'oci', 'image'],
+  network: ['common', 'oci', 'runtime'],
+  build: ['common', 'oci', 'runtime', 'image', 'registry', 'network'],
+  engine: ['common', 'oci', 'runtime', 'image', 'registry', 'network', 'build'],
+  'kube/api': ['common'],
+  'kube/storage': ['common', 'kube/api'],
+  'kube/apiserver': ['common', 'kube/api', 'kube/storage'],
+  'kube/client': ['common', 'kube/api'],
+  'kube/controllers': ['common', 'kube/api', 'kube/client'],
+  'kube/scheduler': ['common', 'kube/api', 'kube/client'],
+  'kube/agent': ['common', 'kube/api', 'kube/client', 'network', 'engine', 'oci'],
+  'kube/proxy': ['common', 'kube/api', 'kube/client', 'network'],
+  'kube/dns': ['common', 'kube/api', 'kube/client', 'network'],
+  dashboard: ['common', 'kube/api', 'kube/client'],
+  cluster: '*',
+  cli: '*',
+};
+
+function componentOf(file) {
+  const rel = relative(src, file).split(sep);
+  if (rel[0] === 'kube' && rel.length > 2) return `kube/${rel[1]}`;
+  return rel[0];
+}
+
+function walk(dir, out = []) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const problems = [];
+const importRe = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+for (const file of walk(src)) {
+  const from = componentOf(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(importRe)) {
+    const spec = m[1] ?? m[2];
+    if (!spec.startsWith('.')) continue;
+    const target = resolve(dirname(file), spec);
+    if (!target.startsWith(src + sep)) continue;
+    const to = componentOf(target.replace(/\.js$/, '.ts'));
+    if (to === from) continue;
+    const rel = relative(src, target).split(sep);
+    const depth = to.includes('/') ? 2 : 1;
+    const isIndex = rel.length === depth + 1 && /^index\.(js|ts)$/.test(rel[depth]);
+    const where = `${relative(root, file)}: import '${spec}'`;
+    if (!isIndex) problems.push(`${where} reaches inside ${to}/ (import its index.js)`);
+    const allowed = ALLOWED[from] ?? ['common'];
+    if (allowed !== '*' && !allowed.includes(to)) problems.push(`${where}: ${from} may not import ${to}`);
+  }
+}
+if (problems.length) {
+  process.stderr.write(problems.join('\n') + `\n${problems.length} import rule violation(s)\n`);
+  process.exit(1);
+}
+process.stdout.write('import rules: ok\n');

@@ -1,0 +1,36 @@
+// `skiff` multicall CLI: the first argument picks a verb; each verb's module is loaded on demand so
+// that a command pays only for what it uses.
+import { isSkiffError } from '../common/index.js';
+
+type Command = (argv: string[]) => Promise<number | void>;
+const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
+  runtime: () => import('./commands/runtime.js'),
+  start: () => import('./commands/start.js'),
+};
+
+const HELP = `usage: skiff <command> [args]
+
+commands:
+  start       bootstrap target of \`npm start\`: runs the most complete Skiff that exists
+  runtime     OCI runtime (runc-compatible CLI; also bin/skiff-runtime)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '-h' || verb === '--help' || verb === 'help') {
+    process.stdout.write(HELP);
+    return verb ? 0 : 1;
+  }
+  const load = COMMANDS[verb];
+  if (!load) {
+    process.stderr.write(`skiff: unknown command "${verb}"\n\n${HELP}`);
+    return 1;
+  }
+  const mod = await load();
+  return (await mod.main(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  process.stderr.write(`skiff: ${isSkiffError(e) ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
