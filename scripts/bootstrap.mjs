@@ -29,6 +29,7 @@ export const PACKAGES = {
   'docker-compose': '/usr/bin/docker-compose',
   nftables: '/usr/sbin/nft',
   procps: '/usr/bin/pgrep',
+  attr: '/usr/bin/setfattr',
 };
 
 function requireRoot() {
