@@ -31,7 +31,7 @@ export interface ListResult {
 
 export type WatchEvent =
   | { type: 'PUT'; kv: KeyValue; prev?: KeyValue }
-  | { type: 'DELETE'; kv: KeyValue; prev?: KeyValue } // kv.modRevision = the delete's revision
+  | { type: 'DELETE'; kv: KeyValue; prev?: KeyValue } // kv.modRevision = the delete's revision; kv.value = the last value
   | { type: 'PROGRESS'; revision: number };            // bookmark: nothing up to `revision` was missed
 
 export interface Watch extends AsyncIterable<WatchEvent> {
@@ -46,12 +46,17 @@ export interface Store {
   create(key: string, value: Uint8Array): Promise<KeyValue>;
   /** Fails with Conflict unless the key's modRevision equals expectedRevision (0 = any). */
   update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue>;
-  /** Fails with Conflict on a revision mismatch (0 = any), NotFound when absent. Returns the deleted kv. */
+  /** Fails with Conflict on a revision mismatch (0 = any), NotFound when absent. Returns the deleted kv
+   *  (its last value and createRevision, modRevision = the delete's revision, as in the DELETE event). */
   delete(key: string, expectedRevision: number): Promise<KeyValue>;
-  /** Events for keys under prefix with revision > fromRevision (0 = from now). Compacted → Compacted error. */
+  /** Events for keys under prefix with revision > fromRevision (0 = from now). Compacted → Compacted error.
+   *  Errors (Compacted, bad arguments, a lost backend) are delivered through iteration: `next()` rejects,
+   *  never `watch()` itself. Iteration ends (done) after close(), abort, or store close. Events in
+   *  revision order, no gaps, no duplicates; PROGRESS events only with progressNotify. */
   watch(prefix: string, fromRevision: number, opts?: { signal?: AbortSignal; progressNotify?: boolean }): Watch;
   currentRevision(): Promise<number>;
-  /** Drops history before revision; later list/watch at older revisions fail with Compacted. */
+  /** Drops history before revision; later list/watch at older revisions fail with Compacted.
+   *  A revision at or below the current compact revision is a no-op; above the current revision → FutureRevision. */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,241 @@
+// Store over a synchronous revision log (memory or SQLite): reads go straight to the log; writes
+// are queued and committed in groups (one transaction per turn of the event loop, "group
+// commit"), each checked against the key's latest row inside the transaction (compare-and-swap);
+// after commit the new events are pushed to live watchers in the same synchronous step.
+import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent } from '../types.js';
+import type { EventRow, LogBackend, Row } from './backend.js';
+import { LogWatcher, type WatcherHost } from './watcher.js';
+import { rowToEvent, rowToKv } from './events.js';
+import { decodeContinue, encodeContinue, keyAfter } from '../continue.js';
+import { checkKey, checkRevision, compacted, futureRevision, keyExists, keyNotFound, revisionConflict } from '../errors.js';
+import { invalidArgument, toSkiffError, unavailable, type Logger } from '../../../common/index.js';
+import { Compactor, type CompactorOptions } from '../compactor.js';
+
+export interface LogStoreOptions extends CompactorOptions {
+  logger?: Logger;
+  /** Commit queued writes together once per event-loop turn (default true); false = one transaction per write, at once. */
+  groupCommit?: boolean;
+  /** Interval of PROGRESS events for watches that asked for them (default 10 s). */
+  progressIntervalMs?: number;
+  /** Events a live watcher may hold unread before it falls back to reading the log (default 10 000). */
+  watchBufferLimit?: number;
+}
+
+type Op =
+  | { kind: 'create'; key: string; value: Uint8Array }
+  | { kind: 'update'; key: string; value: Uint8Array; expected: number }
+  | { kind: 'delete'; key: string; expected: number };
+
+interface Pending { op: Op; resolve: (kv: KeyValue) => void; reject: (e: unknown) => void }
+
+export class LogStore implements Store, WatcherHost {
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  /** Live and catching-up watchers, grouped by prefix (few distinct prefixes, many watchers). */
+  private watchers = new Map<string, Set<LogWatcher>>();
+  private progressTimer?: NodeJS.Timeout;
+  private readonly groupCommit: boolean;
+  private readonly bufferLimit: number;
+  private readonly compactor: Compactor;
+
+  constructor(readonly backend: LogBackend, opts: LogStoreOptions = {}) {
+    this.groupCommit = opts.groupCommit ?? true;
+    this.bufferLimit = opts.watchBufferLimit ?? 10_000;
+    const every = opts.progressIntervalMs ?? 10_000;
+    this.progressTimer = setInterval(() => this.sendProgress(), every);
+    this.progressTimer.unref();
+    this.compactor = new Compactor(this, opts, (e) => opts.logger?.warn('storage: automatic compaction failed', { error: String(e) }));
+  }
+
+  private open(): void {
+    if (this.closed) throw unavailable('store is closed', { reason: 'StoreClosed' });
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.open();
+    checkKey(key);
+    const r = this.backend.latest(key);
+    return r && !r.deleted ? rowToKv(r) : undefined;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.open();
+    if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
+    const limit = checkRevision('limit', opts.limit);
+    let rev = checkRevision('revision', opts.revision);
+    let start = prefix;
+    if (opts.continue) {
+      const c = decodeContinue(opts.continue, prefix);
+      if (rev !== 0 && rev !== c.revision) {
+        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, { field: 'revision' });
+      }
+      rev = c.revision;
+      start = c.startKey;
+    }
+    const cur = this.backend.currentRevision();
+    if (rev === 0) rev = cur;
+    if (rev > cur) throw futureRevision(rev, cur);
+    const compactRev = this.backend.compactRevision();
+    if (rev < compactRev) throw compacted(rev, compactRev);
+    const rows = this.backend.listAt(prefix, start, rev, limit ? limit + 1 : 0);
+    const result: ListResult = { items: [], revision: rev };
+    if (limit && rows.length > limit) {
+      rows.length = limit;
+      const next = keyAfter(rows[limit - 1].key);
+      result.continue = encodeContinue(rev, next);
+      result.remaining = this.backend.countAt(prefix, next, rev);
+    }
+    result.items = rows.map(rowToKv);
+    return result;
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.open();
+    return this.backend.countAt(prefix, prefix, this.backend.currentRevision());
+  }
+
+  create(key: string, value: Uint8Array): Promise<KeyValue> {
+    return this.enqueue({ kind: 'create', key, value });
+  }
+
+  update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
+    return this.enqueue({ kind: 'update', key, value, expected: expectedRevision });
+  }
+
+  delete(key: string, expectedRevision: number): Promise<KeyValue> {
+    return this.enqueue({ kind: 'delete', key, expected: expectedRevision });
+  }
+
+  private enqueue(op: Op): Promise<KeyValue> {
+    try {
+      this.open();
+      checkKey(op.key);
+      if (op.kind !== 'delete' && !(op.value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
+      if (op.kind !== 'create') op.expected = checkRevision('expectedRevision', op.expected);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      if (!this.groupCommit) this.flush();
+      else if (!this.flushScheduled) { this.flushScheduled = true; setImmediate(() => this.flush()); }
+    });
+  }
+
+  /** Applies one op inside the transaction; returns the appended row, or an error that leaves the log unchanged. */
+  private apply(op: Op): EventRow | Error {
+    const b = this.backend;
+    const cur = b.latest(op.key);
+    const live = cur && !cur.deleted ? cur : undefined;
+    if (op.kind === 'create') {
+      if (live) return keyExists(op.key);
+      return b.append({ key: op.key, value: op.value, createRev: 0, prevRev: 0, deleted: false });
+    }
+    if (!live) return keyNotFound(op.key);
+    if (op.expected !== 0 && op.expected !== live.rev) return revisionConflict(op.key, op.expected, live.rev);
+    const row: Row = op.kind === 'update'
+      ? b.append({ key: op.key, value: op.value, createRev: live.createRev, prevRev: live.rev, deleted: false })
+      : b.append({ key: op.key, value: live.value, createRev: live.createRev, prevRev: live.rev, deleted: true });
+    return { ...row, prev: live };
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let results: (EventRow | Error)[];
+    try {
+      results = this.backend.transaction(() => batch.map((p) => this.apply(p.op)));
+    } catch (e) {
+      const err = toSkiffError(e);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const committed: EventRow[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i];
+      if (r instanceof Error) batch[i].reject(r);
+      else { committed.push(r); batch[i].resolve(rowToKv(r)); }
+    }
+    if (committed.length) this.publish(committed);
+  }
+
+  private publish(rows: EventRow[]): void {
+    for (const [prefix, set] of this.watchers) {
+      if (set.size === 0) continue;
+      const events: WatchEvent[] = [];
+      const revs: number[] = [];
+      for (const r of rows) if (r.key.startsWith(prefix)) { events.push(rowToEvent(r)); revs.push(r.rev); }
+      if (events.length === 0) continue;
+      for (const w of set) w.push(events, revs);
+    }
+  }
+
+  private sendProgress(): void {
+    if (this.closed) return;
+    const cur = this.backend.currentRevision();
+    for (const set of this.watchers.values()) for (const w of set) w.progress(cur);
+  }
+
+  watch(prefix: string, fromRevision: number, opts: { signal?: AbortSignal; progressNotify?: boolean } = {}): Watch {
+    const w = new LogWatcher(this, prefix, 0, opts.progressNotify ?? false, this.bufferLimit);
+    try {
+      this.open();
+      if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
+      const from = checkRevision('fromRevision', fromRevision);
+      const w2 = new LogWatcher(this, prefix, from === 0 ? this.backend.currentRevision() : from,
+        opts.progressNotify ?? false, this.bufferLimit);
+      let set = this.watchers.get(prefix);
+      if (!set) this.watchers.set(prefix, (set = new Set()));
+      set.add(w2);
+      // From now (or from the future): live at once. From the past: catch up from the log first.
+      if (from === 0 || from >= this.backend.currentRevision()) w2.startLive();
+      else {
+        const compactRev = this.backend.compactRevision();
+        if (from < compactRev) w2.fail(compacted(from, compactRev));
+      }
+      if (opts.signal) {
+        if (opts.signal.aborted) w2.close();
+        else opts.signal.addEventListener('abort', () => w2.close(), { once: true });
+      }
+      return w2;
+    } catch (e) {
+      w.fail(toSkiffError(e));
+      return w;
+    }
+  }
+
+  remove(w: LogWatcher): void {
+    const set = this.watchers.get(w.prefix);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) this.watchers.delete(w.prefix);
+  }
+
+  async currentRevision(): Promise<number> {
+    this.open();
+    return this.backend.currentRevision();
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.open();
+    const rev = checkRevision('revision', revision);
+    const cur = this.backend.currentRevision();
+    if (rev > cur) throw futureRevision(rev, cur);
+    if (rev <= this.backend.compactRevision()) return;
+    this.backend.compact(rev);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearInterval(this.progressTimer);
+    this.compactor.stop();
+    for (const set of [...this.watchers.values()]) for (const w of [...set]) w.close();
+    this.watchers.clear();
+    this.backend.close();
+  }
+}
