@@ -1,0 +1,177 @@
+/* skiff-init: the container's mount namespace — rootfs, mounts, devices, pivot_root, masked and
+ * read-only paths. Flags arrive as numbers computed by the runtime from the OCI options. */
+#pragma once
+#include "skiff-init-spec.h"
+#include <libgen.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+/* Flags a bind remount must keep (the kernel refuses to clear locked ones in a user namespace). */
+static unsigned long locked_flags(const char *path) {
+  struct statvfs s;
+  unsigned long f = 0;
+  if (statvfs(path, &s) < 0) return 0;
+  if (s.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (s.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (s.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (s.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (s.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (s.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+static int bind_remount(const char *path, unsigned long flags) {
+  return mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(path), NULL);
+}
+
+/* Creates the mount point: a file when the source is not a directory, else a directory. */
+static void make_mountpoint(const char *dest, const char *src, int bind) {
+  struct stat st;
+  if (lstat(dest, &st) == 0) return;
+  int file = 0;
+  if (bind && src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode)) file = 1;
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%s", dest);
+  if (mkdir_p(dirname(parent)) < 0) die("mkdir %s", parent);
+  if (file) {
+    int fd = open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) die("create mount point %s", dest);
+    close(fd);
+  } else if (mkdir_p(dest) < 0) {
+    die("mkdir %s", dest);
+  }
+}
+
+/* mount SRC DEST TYPE FLAGS PROPAGATION DATA (DEST relative to the rootfs). */
+static void do_mount(const char *rootfs, struct line *l) {
+  if (l->n < 6) DIE("mount record needs 6 fields");
+  const char *src = l->f[0], *type = l->f[2], *data = l->f[5];
+  unsigned long flags = num(l->f[3], "mount flags"), prop = num(l->f[4], "mount propagation");
+  char dest[4096];
+  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[1]);
+  int bind = (flags & MS_BIND) != 0;
+  make_mountpoint(dest, src, bind);
+  if (bind) {
+    if (mount(src, dest, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) die("bind mount %s on %s", src, l->f[1]);
+    unsigned long rest = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (rest && bind_remount(dest, rest) < 0) die("remount %s", l->f[1]);
+  } else if (mount(src, dest, type, flags, *data ? data : NULL) < 0) {
+    /* sysfs and mqueue cannot be mounted in a user namespace that does not own the net/ipc
+     * namespace: fall back to a recursive bind of the host's (as runc does). */
+    if (errno == EPERM && (!strcmp(type, "sysfs") || !strcmp(type, "mqueue"))) {
+      const char *host = !strcmp(type, "sysfs") ? "/sys" : "/dev/mqueue";
+      if (mount(host, dest, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s on %s", host, l->f[1]);
+      if (flags & MS_RDONLY) bind_remount(dest, MS_RDONLY);
+    } else {
+      die("mount %s (%s) on %s", src, type, l->f[1]);
+    }
+  }
+  if (prop && mount(NULL, dest, NULL, prop, NULL) < 0) die("set propagation of %s", l->f[1]);
+}
+
+/* remount DEST FLAGS DATA: e.g. the tmpfs holding the cgroup binds becomes read-only. */
+static void do_remount(const char *rootfs, struct line *l) {
+  char dest[4096];
+  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[0]);
+  unsigned long flags = num(l->f[1], "remount flags");
+  if (mount(NULL, dest, NULL, MS_REMOUNT | flags, l->n > 2 && *l->f[2] ? l->f[2] : NULL) < 0) die("remount %s", l->f[0]);
+}
+
+/* dev PATH TYPE(c|b|p) MAJOR MINOR MODE UID GID; in a user namespace mknod is refused, so the
+ * host's node of the same path is bind-mounted instead. */
+static void do_device(const char *rootfs, struct line *l, int userns) {
+  if (l->n < 7) DIE("dev record needs 7 fields");
+  char dest[4096];
+  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[0]);
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%s", dest);
+  mkdir_p(dirname(parent));
+  mode_t type = l->f[1][0] == 'b' ? S_IFBLK : l->f[1][0] == 'p' ? S_IFIFO : S_IFCHR;
+  mode_t mode = (mode_t)num(l->f[4], "device mode") & 07777;
+  dev_t dev = makedev(num(l->f[2], "major"), num(l->f[3], "minor"));
+  if (!userns) {
+    unlink(dest);
+    if (mknod(dest, type | mode, dev) == 0) {
+      if (chown(dest, num(l->f[5], "uid"), num(l->f[6], "gid")) < 0) die("chown %s", l->f[0]);
+      if (chmod(dest, mode) < 0) die("chmod %s", l->f[0]);
+      return;
+    }
+    if (errno != EPERM) die("mknod %s", l->f[0]);
+  }
+  struct stat st;
+  if (stat(dest, &st) < 0) {
+    int fd = open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) die("create %s", l->f[0]);
+    close(fd);
+  }
+  if (mount(l->f[0], dest, NULL, MS_BIND, NULL) < 0) die("bind device %s", l->f[0]);
+}
+
+static void do_symlink(const char *rootfs, struct line *l) {
+  char dest[4096];
+  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[1]);
+  if (symlink(l->f[0], dest) < 0 && errno != EEXIST) die("symlink %s", l->f[1]);
+}
+
+/* Everything before pivot_root: propagation of /, the rootfs bind, mounts, devices, links. */
+static void setup_rootfs(int userns) {
+  const char *rootfs = get1("rootfs");
+  if (!rootfs) DIE("spec has no rootfs");
+  const char *prop = get1("rootprop");
+  unsigned long p = prop ? num(prop, "rootprop") : (MS_REC | MS_SLAVE);
+  if (mount(NULL, "/", NULL, p, NULL) < 0) die("make / %s", prop ? "propagation" : "rslave");
+  if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs %s", rootfs);
+  for (struct line *l = L; l < L + NL; l++) {
+    if (!strcmp(l->key, "mount")) do_mount(rootfs, l);
+    else if (!strcmp(l->key, "remount")) do_remount(rootfs, l);
+  }
+  FOR_KEY(l, "dev") do_device(rootfs, l, userns);
+  FOR_KEY(l, "symlink") do_symlink(rootfs, l);
+}
+
+/* pivot_root into the rootfs (or chroot with --no-pivot), leaving the old root detached. */
+static void enter_rootfs(void) {
+  const char *rootfs = get1("rootfs");
+  if (chdir(rootfs) < 0) die("chdir %s", rootfs);
+  if (get1("nopivot")) {
+    if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs");
+    if (chroot(".") < 0) die("chroot");
+  } else {
+    /* pivot_root(".", "."): the old root is stacked under the new one, then detached. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root %s", rootfs);
+    if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make old root rslave");
+    if (umount2(".", MNT_DETACH) < 0) die("detach old root");
+  }
+  if (chdir("/") < 0) die("chdir /");
+}
+
+/* After pivot_root: sysctls, masked and read-only paths, read-only root. */
+static void finish_rootfs(void) {
+  FOR_KEY(l, "sysctl") {
+    char p[512];
+    snprintf(p, sizeof p, "/proc/sys/%s", l->f[0]);
+    if (write_file(p, l->f[1]) < 0) die("sysctl %s", l->f[0]);
+  }
+  FOR_KEY(l, "mask") {
+    struct stat st;
+    if (stat(l->f[0], &st) < 0) {
+      if (errno == ENOENT) continue;
+      die("stat masked path %s", l->f[0]);
+    }
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", l->f[0], "tmpfs", MS_RDONLY, "size=0")
+                                : mount("/dev/null", l->f[0], NULL, MS_BIND, NULL);
+    if (r < 0) die("mask %s", l->f[0]);
+  }
+  FOR_KEY(l, "ropath") {
+    if (mount(l->f[0], l->f[0], NULL, MS_BIND | MS_REC, NULL) < 0) {
+      if (errno == ENOENT) continue;
+      die("bind read-only path %s", l->f[0]);
+    }
+    if (bind_remount(l->f[0], MS_RDONLY | MS_REC) < 0) die("remount read-only %s", l->f[0]);
+  }
+  const char *rp = get1("rootprop2");
+  if (rp && mount(NULL, "/", NULL, num(rp, "rootprop2"), NULL) < 0) die("set root propagation");
+  if (get1("readonly") && bind_remount("/", MS_RDONLY) < 0) die("remount / read-only");
+}

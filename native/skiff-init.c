@@ -1,0 +1,262 @@
+/* skiff-init: the kernel half of Skiff's OCI runtime. No policy: the TypeScript runtime decides
+ * everything and writes it into a spec file (see skiff-init-spec.h); this program only applies it.
+ *
+ *   skiff-init create SPEC   clone the container init with the requested namespaces, set it up and
+ *                            leave it blocked on the exec fifo; exit 0 once it is ready (or, with a
+ *                            `foreground` record, stay as its parent, forward signals, exit with
+ *                            its status).
+ *   skiff-init exec SPEC     join the namespaces and cgroups of a running container, fork, apply the
+ *                            process spec and exec (detached or waiting). */
+#include "skiff-init-mounts.h"
+#include "skiff-init-proc.h"
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+static const struct { const char *name; int flag; } NS[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+
+static int ns_flag(const char *name) {
+  for (size_t i = 0; i < sizeof NS / sizeof *NS; i++) if (!strcmp(NS[i].name, name)) return NS[i].flag;
+  DIE("unknown namespace type %s", name);
+}
+
+static pid_t g_child;
+
+static void forward(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+/* Waits for the child, forwarding signals, and returns its status as a shell would (128+signal). */
+static int wait_forwarding(pid_t child) {
+  g_child = child;
+  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+  struct sigaction sa = {.sa_handler = forward};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+  int st;
+  for (;;) {
+    pid_t r = waitpid(child, &st, 0);
+    if (r == child) break;
+    if (r < 0 && errno != EINTR) die("wait for container process");
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void write_pidfile(pid_t pid) {
+  const char *path = get1("pidfile");
+  if (!path) return;
+  char tmp[4200], b[32];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) die("write pid file %s", path);
+  int n = snprintf(b, sizeof b, "%d", pid);
+  if (write(fd, b, n) != n) die("write pid file %s", path);
+  close(fd);
+  if (rename(tmp, path) < 0) die("rename pid file %s", path);
+}
+
+static void join_cgroups(pid_t pid) {
+  char p[4200], b[32];
+  snprintf(b, sizeof b, "%d", pid);
+  FOR_KEY(l, "cgroup") {
+    snprintf(p, sizeof p, "%s/cgroup.procs", l->f[0]);
+    if (write_file(p, b) < 0) die("join cgroup %s", l->f[0]);
+  }
+}
+
+static void write_idmap(pid_t pid, const char *key, const char *file) {
+  char buf[4096] = "", p[64];
+  size_t off = 0;
+  FOR_KEY(l, key) off += snprintf(buf + off, sizeof buf - off, "%s %s %s\n", l->f[0], l->f[1], l->f[2]);
+  if (!off) return;
+  snprintf(p, sizeof p, "/proc/%d/%s", pid, file);
+  if (write_file(p, buf) < 0) die("write %s", file);
+}
+
+/* Reads one message from the child: 'G'/'R' status byte, or 'E' followed by an error text. */
+static char read_sync(int fd, char *err, size_t errlen) {
+  char buf[2100];
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf - 1); while (n < 0 && errno == EINTR);
+  if (n <= 0) return 0;
+  if (buf[0] == 'E') {
+    size_t len = (size_t)n - 1 < errlen - 1 ? (size_t)n - 1 : errlen - 1;
+    memcpy(err, buf + 1, len);
+    err[len] = 0;
+  }
+  return buf[0];
+}
+
+/* Namespaces given by path are joined by this process before cloning (user first). */
+static void join_ns_paths(void) {
+  int fds[8], flags[8], n = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    FOR_KEY(l, "nsjoin") {
+      int f = ns_flag(l->f[0]);
+      if ((pass == 0) != (f == CLONE_NEWUSER)) continue;
+      if (n == 8) DIE("too many namespaces to join");
+      fds[n] = open(l->f[1], O_RDONLY | O_CLOEXEC);
+      if (fds[n] < 0) die("open namespace %s", l->f[1]);
+      flags[n++] = f;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (setns(fds[i], flags[i]) < 0) die("join namespace (%d)", flags[i]);
+    close(fds[i]);
+  }
+}
+
+static void child_setup(int flags, int sync) {
+  int userns = (flags & CLONE_NEWUSER) != 0;
+  if (userns) {
+    if (setresgid(0, 0, 0) < 0) die("setgid 0 in user namespace");
+    if (setresuid(0, 0, 0) < 0) die("setuid 0 in user namespace");
+  }
+  if (get1("cgroupns") && unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+  const char *h = get1("hostname");
+  if (h && sethostname(h, strlen(h)) < 0) die("sethostname");
+  const char *dn = get1("domainname");
+  if (dn && setdomainname(dn, strlen(dn)) < 0) die("setdomainname");
+  const char *kr = get1("keyring");
+  if (kr && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, kr) < 0 && errno != ENOSYS && errno != EPERM)
+    die("join session keyring");
+  connect_console();
+  int fifo = -1;
+  const char *fp = get1("fifo");
+  if (fp && (fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
+  setup_rootfs(userns);
+  enter_rootfs();
+  finish_rootfs();
+  const char *exe = prepare_process();
+  if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
+  if (fifo >= 0) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fifo);
+    int w = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the fifo for reading */
+    if (w < 0) die("open exec fifo");
+    if (write(w, "0", 1) != 1) die("write exec fifo");
+    close(w);
+    close(fifo);
+  }
+  do_exec(exe);
+}
+
+static int cmd_create(void) {
+  int flags = 0;
+  FOR_KEY(l, "ns") {
+    int f = ns_flag(l->f[0]);
+    if (f != CLONE_NEWCGROUP) flags |= f; /* the cgroup namespace is unshared after joining the cgroup */
+  }
+  if (!(flags & CLONE_NEWNS)) DIE("a mount namespace is required");
+  join_ns_paths();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) die("clone");
+  if (pid == 0) {
+    close(sv[0]);
+    g_child_sync = sv[1];
+    char go = 0;
+    if (read(sv[1], &go, 1) != 1 || go != 'G') _exit(1);
+    child_setup(flags, sv[1]);
+  }
+  close(sv[1]);
+  if (flags & CLONE_NEWUSER) {
+    write_idmap(pid, "uidmap", "uid_map");
+    write_idmap(pid, "gidmap", "gid_map");
+  }
+  const char *oom = get1("oomscore");
+  if (oom) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/oom_score_adj", pid);
+    if (write_file(p, oom) < 0) { kill(pid, SIGKILL); die("set oom_score_adj"); }
+  }
+  join_cgroups(pid);
+  if (write(sv[0], "G", 1) != 1) die("sync with container");
+  char err[2048] = "";
+  char r = read_sync(sv[0], err, sizeof err);
+  if (r != 'R') {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    DIE("%s", r == 'E' ? err : "container init exited during setup");
+  }
+  write_pidfile(pid);
+  const char *rfd = get1("readyfd");
+  if (!get1("foreground")) return 0;
+  if (rfd) {
+    int fd = (int)num(rfd, "readyfd");
+    dprintf(fd, "%d\n", pid);
+    close(fd);
+  }
+  close(sv[0]);
+  return wait_forwarding(pid);
+}
+
+static int cmd_exec(void) {
+  const char *ps = get1("pid");
+  if (!ps) DIE("exec spec has no pid");
+  pid_t target = (pid_t)num(ps, "pid");
+  join_cgroups(getpid());
+  connect_console();
+  int fds[8], flags[8], n = 0;
+  /* user first (it grants the rights for the others), mnt last (it changes our root) */
+  static const char *order[] = {"user", "ipc", "uts", "net", "pid", "cgroup", "mnt"};
+  for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+    int wanted = 0;
+    FOR_KEY(l, "nsjoin") if (!strcmp(l->f[0], order[i])) wanted = 1;
+    if (!wanted) continue;
+    char p[64], s[64];
+    struct stat a, b;
+    snprintf(p, sizeof p, "/proc/%d/ns/%s", target, order[i]);
+    snprintf(s, sizeof s, "/proc/self/ns/%s", order[i]);
+    if (stat(p, &a) < 0) die("container process %d is gone", target);
+    if (stat(s, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
+    if ((fds[n] = open(p, O_RDONLY | O_CLOEXEC)) < 0) die("open %s", p);
+    flags[n++] = ns_flag(order[i]);
+  }
+  for (int i = 0; i < n; i++) {
+    if (setns(fds[i], flags[i]) < 0) die("join %s namespace of %d", order[i], target);
+    close(fds[i]);
+    if (flags[i] == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become root in user namespace");
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(sv[0]);
+    g_child_sync = sv[1];
+    do_exec(prepare_process());
+  }
+  close(sv[1]);
+  if (g_console >= 0) close(g_console);
+  char err[2048] = "";
+  if (read_sync(sv[0], err, sizeof err) == 'E') { /* EOF means execve succeeded (close-on-exec) */
+    waitpid(pid, NULL, 0);
+    DIE("%s", err);
+  }
+  close(sv[0]);
+  write_pidfile(pid);
+  if (get1("detach")) return 0;
+  const char *rfd = get1("readyfd");
+  if (rfd) {
+    int fd = (int)num(rfd, "readyfd");
+    dprintf(fd, "%d\n", pid);
+    close(fd);
+  }
+  return wait_forwarding(pid);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3 || (strcmp(argv[1], "create") && strcmp(argv[1], "exec"))) {
+    fprintf(stderr, "usage: skiff-init create|exec SPECFILE (run by the Skiff runtime)\n");
+    return 2;
+  }
+  parse_spec(argv[2]);
+  g_errfile = get1("errfile");
+  read_last_cap();
+  signal(SIGPIPE, SIG_IGN);
+  return !strcmp(argv[1], "create") ? cmd_create() : cmd_exec();
+}
