@@ -11,6 +11,8 @@ export interface ContentInfo {
 
 export interface IngestStatus {
   ref: string;
+  /** When the ingest was last written to. */
+  updatedAt?: Date;
   offset: number;        // bytes already written (resume from here)
   expectedSize?: number;
   expectedDigest?: string;
@@ -20,10 +22,14 @@ export interface ContentWriter {
   readonly ref: string;
   readonly offset: number;
   write(chunk: Uint8Array): Promise<void>;
-  /** Verifies size/digest, then makes the blob visible atomically; returns its digest. */
+  /** Verifies size/digest, then makes the blob visible atomically; returns its digest. Committing
+   *  a blob that another writer committed meanwhile succeeds (same verified bytes). A failed
+   *  verification drops the staged bytes. */
   commit(opts?: { expectedDigest?: string; expectedSize?: number; labels?: Record<string, string> }): Promise<string>;
   /** Drops the partial ingest. */
   abort(): Promise<void>;
+  /** (Skiff addition) Releases the writer, keeping the staged bytes: a later `writer(ref)` resumes at `offset`. */
+  close(): Promise<void>;
 }
 
 export interface ContentStore {
@@ -42,4 +48,13 @@ export interface ContentStore {
   list(): AsyncIterable<ContentInfo>;
   /** Absolute path of a committed blob (for zero-copy serving). */
   path(digest: string): string;
+  // --- additions (Skiff) ---
+  /** The store's root directory. */
+  readonly root: string;
+  /** Merges labels into a blob's labels; a value of '' removes that key. */
+  updateLabels(digest: string, patch: Record<string, string>): Promise<Record<string, string>>;
+  /** Status of one ingest; NotFound if there is none under `ref`. */
+  status(ref: string): Promise<IngestStatus>;
+  /** Drops an ingest that no writer holds (GC, cancelled transfers). */
+  abortIngest(ref: string): Promise<void>;
 }
