@@ -52,9 +52,16 @@ export interface CgroupManager {
   destroy(): Promise<void>;
   /** Paths of this cgroup in each hierarchy (controller name → absolute directory), for skiff-init to join. */
   dirs(): Record<string, string>;
+  /** The file skiff-monitor's --oom-file reads the OOM-kill count from (v1 memory.oom_control,
+   *  v2 memory.events); undefined without a memory controller. */
+  oomFile(): string | undefined;
 }
 
 export interface CgroupManagerOptions {
   /** Root of the cgroup mounts (default /sys/fs/cgroup); tests can point it elsewhere. */
   mountRoot?: string;
+  /** Force a version instead of detecting it from the mount root. */
+  version?: 1 | 2;
+  /** How long freeze() waits for the kernel to report the cgroup frozen (default 5000 ms). */
+  freezeTimeoutMs?: number;
 }
