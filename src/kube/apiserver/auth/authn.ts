@@ -1,0 +1,101 @@
+// Request authentication, in upstream's order: a client certificate verified against the cluster
+// CA, then a bearer token (Authorization header, or the WebSocket subprotocol
+// `base64url.bearer.authorization.k8s.io.<token>` browsers use) looked up in the static token file
+// or verified as a service-account JWT. Every authenticated user gets `system:authenticated`;
+// requests without valid credentials yield undefined (the server answers 401).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TLSSocket, PeerCertificate } from 'node:tls';
+import type { Pki, ServiceAccountKey } from './pki.js';
+import { TokenTable } from './tokens.js';
+import { verifyServiceAccountToken, looksLikeJwt, type ServiceAccountLookups } from './serviceaccount.js';
+import { type UserInfo, withAuthenticatedGroup } from './user.js';
+
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+const WS_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+
+export interface AuthenticatorOptions extends ServiceAccountLookups {
+  pki: Pki;
+  /** Static token file (default: the PKI's tokens.csv). */
+  tokenFile?: string;
+  /** Service-account signing key (default: the PKI's). */
+  serviceAccountKey?: ServiceAccountKey;
+  /** Service-account token issuer and accepted audiences (defaults: upstream's in-cluster issuer). */
+  issuer?: string;
+  audiences?: string[];
+  /** Called with the reason when presented credentials are refused (for logging). */
+  onReject?: (reason: string) => void;
+  now?: () => Date;
+}
+
+/** What authentication reads from a request: an http.IncomingMessage or an http2 compat request. */
+export interface AuthRequest {
+  headers: IncomingHttpHeaders;
+  socket: object | null;
+}
+
+export type Authenticator = (req: AuthRequest) => Promise<UserInfo | undefined>;
+
+/** TLS options for https.createServer / http2.createSecureServer: client certificates are requested
+ *  but not required (tokens work too); authentication checks `socket.authorized` itself. */
+export function serverTlsOptions(pki: Pki): { key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: false } {
+  return { key: pki.server.keyPem, cert: pki.server.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false };
+}
+
+function asList(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** The user a verified client certificate names, or a reason it does not count. */
+export function userFromCertificate(socket: Partial<TLSSocket> | null): UserInfo | { reason: string } | undefined {
+  if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined; // plain HTTP
+  const cert = socket.getPeerCertificate(false) as PeerCertificate & { ext_key_usage?: string[] };
+  if (!cert || Object.keys(cert).length === 0) return undefined; // no certificate presented
+  if (!socket.authorized) return { reason: `client certificate refused: ${String(socket.authorizationError ?? 'not signed by the cluster CA')}` };
+  if (cert.ext_key_usage && !cert.ext_key_usage.includes(CLIENT_AUTH_OID)) return { reason: 'client certificate is not valid for client authentication' };
+  const cn = asList(cert.subject?.CN)[0];
+  if (!cn) return { reason: 'client certificate has no common name' };
+  return { username: cn, groups: asList(cert.subject?.O) };
+}
+
+/** The bearer token of a request, from `Authorization: Bearer` or the WebSocket subprotocol. */
+export function bearerToken(req: AuthRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const parts = auth.trim().split(/\s+/);
+    if (parts.length === 2 && parts[0].toLowerCase() === 'bearer' && parts[1]) return parts[1];
+    return undefined;
+  }
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (typeof protocols === 'string') {
+    for (const p of protocols.split(',').map((s) => s.trim())) {
+      if (!p.startsWith(WS_BEARER_PREFIX)) continue;
+      const token = Buffer.from(p.slice(WS_BEARER_PREFIX.length), 'base64url').toString('utf8');
+      if (token) return token;
+    }
+  }
+  return undefined;
+}
+
+export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
+  const tokens = new TokenTable(opts.tokenFile ?? opts.pki.tokenFile);
+  const saKey = opts.serviceAccountKey ?? opts.pki.serviceAccountKey;
+  const reject = (reason: string) => { opts.onReject?.(reason); return undefined; };
+
+  return async (req) => {
+    const fromCert = userFromCertificate(req.socket as Partial<TLSSocket> | null);
+    if (fromCert && 'username' in fromCert) return withAuthenticatedGroup(fromCert);
+    if (fromCert) opts.onReject?.(fromCert.reason);
+
+    const token = bearerToken(req);
+    if (token === undefined) return fromCert ? undefined : (req.headers.authorization ? reject('malformed Authorization header') : undefined);
+    const entry = await tokens.lookup(token);
+    if (entry) return withAuthenticatedGroup({ username: entry.user, ...(entry.uid ? { uid: entry.uid } : {}), groups: entry.groups });
+    if (!looksLikeJwt(token)) return reject('invalid bearer token');
+    const sa = await verifyServiceAccountToken(saKey, token, {
+      issuer: opts.issuer, audiences: opts.audiences, now: opts.now,
+      lookupServiceAccount: opts.lookupServiceAccount, lookupSecret: opts.lookupSecret, lookupPod: opts.lookupPod,
+    });
+    return 'username' in sa ? sa : reject(sa.reason);
+  };
+}

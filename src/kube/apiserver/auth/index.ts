@@ -1,0 +1,20 @@
+// Security for the Kubernetes API server: PKI and kubeconfig, authentication (client
+// certificates, static tokens, service-account JWTs), RBAC authorization, Secret encryption at rest.
+export { ensurePki, issueClientCertificate, defaultHosts, ADMIN_USER, ADMIN_GROUPS, KUBERNETES_SERVICE_NAMES } from './pki.js';
+export type { Pki, EnsurePkiOptions, ServiceAccountKey } from './pki.js';
+export type { CertKeyPair } from './certs.js';
+export { writeKubeconfig, kubeconfigObject } from './kubeconfig.js';
+export type { KubeconfigOptions } from './kubeconfig.js';
+export { createAuthenticator, serverTlsOptions, bearerToken, userFromCertificate } from './authn.js';
+export type { Authenticator, AuthenticatorOptions, AuthRequest } from './authn.js';
+export { addStaticToken, readTokenFile, parseTokenFile, newToken } from './tokens.js';
+export type { StaticToken } from './tokens.js';
+export {
+  signServiceAccountToken, signLegacyServiceAccountToken, verifyServiceAccountToken,
+  serviceAccountUsername, parseServiceAccountUsername, DEFAULT_ISSUER, LEGACY_ISSUER,
+} from './serviceaccount.js';
+export type { SignOptions, BoundObject, ServiceAccountLookups } from './serviceaccount.js';
+export {
+  ANONYMOUS, ANONYMOUS_USER, AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP, SUPERUSER_GROUP, SERVICE_ACCOUNTS_GROUP,
+} from './user.js';
+export type { UserInfo } from './user.js';
