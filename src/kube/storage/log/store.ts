@@ -21,6 +21,8 @@ export interface LogStoreOptions extends CompactorOptions {
   watchBufferLimit?: number;
 }
 
+const COMPACT_STEP = 5000;
+
 type Op =
   | { kind: 'create'; key: string; value: Uint8Array }
   | { kind: 'update'; key: string; value: Uint8Array; expected: number }
@@ -224,8 +226,12 @@ export class LogStore implements Store, WatcherHost {
     const rev = checkRevision('revision', revision);
     const cur = this.backend.currentRevision();
     if (rev > cur) throw futureRevision(rev, cur);
-    if (rev <= this.backend.compactRevision()) return;
-    this.backend.compact(rev);
+    // In steps of COMPACT_STEP revisions, yielding between them, so that a large compaction
+    // never holds the writer for long (compacting to r1 then r2 equals compacting to r2).
+    while (!this.closed && this.backend.compactRevision() < rev) {
+      this.backend.compact(Math.min(rev, this.backend.compactRevision() + COMPACT_STEP));
+      if (this.backend.compactRevision() < rev) await new Promise((r) => setImmediate(r));
+    }
   }
 
   async close(): Promise<void> {

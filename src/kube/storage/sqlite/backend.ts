@@ -1,0 +1,130 @@
+// The revision log in SQLite (better-sqlite3, synchronous, prepared statements). This process is
+// the only writer: the database is opened with locking_mode=EXCLUSIVE, so a second process gets
+// "database is locked" instead of writing events that this one's watchers would never see.
+import Database from 'better-sqlite3';
+import type { EventRow, LogBackend, NewRow, Row } from '../log/backend.js';
+import { prefixEnd } from '../continue.js';
+import { SCHEMA, SCHEMA_VERSION, SQL } from './schema.js';
+import { failedPrecondition, unavailable } from '../../../common/index.js';
+
+/** Upper bound for the prefix '' (every key): the largest code point twice. */
+const MAX_KEY = '\u{10FFFF}\u{10FFFF}';
+
+interface DbRow { rev: number; key: string; createRev: number; prevRev: number; deleted: number; value: Buffer }
+interface DbEventRow extends DbRow { pRev: number | null; pCreateRev: number | null; pValue: Buffer | null }
+
+function toRow(r: DbRow): Row {
+  return { rev: r.rev, key: r.key, value: r.value, createRev: r.createRev, prevRev: r.prevRev, deleted: r.deleted === 1 };
+}
+
+export interface SqliteBackendOptions {
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+export class SqliteBackend implements LogBackend {
+  private readonly db: Database.Database;
+  private rev: number;
+  private compactRev: number;
+  private readonly st: { [K in keyof typeof SQL]: Database.Statement };
+  private readonly tx: (fn: () => unknown) => unknown;
+
+  constructor(readonly path: string, opts: SqliteBackendOptions = {}) {
+    const db = new Database(path, { timeout: 200 });
+    try {
+      // EXCLUSIVE before WAL: SQLite then keeps the WAL index in heap memory (no -shm file) and
+      // holds the lock for the life of the connection.
+      db.pragma('locking_mode = EXCLUSIVE');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (String(mode).toLowerCase() !== 'wal') throw failedPrecondition(`sqlite: cannot switch ${path} to WAL mode (got ${mode})`);
+      db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+      db.pragma('cache_size = -16000');
+      db.pragma('temp_store = MEMORY');
+      db.exec(SCHEMA);
+    } catch (e) {
+      db.close();
+      if (e instanceof Error && /locked|busy/i.test(e.message)) {
+        throw unavailable(`sqlite: ${path} is in use by another process (one server per database)`, { cause: e, reason: 'DatastoreLocked' });
+      }
+      throw e;
+    }
+    this.db = db;
+    this.st = Object.fromEntries(Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)])) as SqliteBackend['st'];
+    const version = (this.st.getMeta.get('schema_version') as { value: number } | undefined)?.value;
+    if (version === undefined) this.st.setMeta.run('schema_version', SCHEMA_VERSION);
+    else if (version > SCHEMA_VERSION) {
+      db.close();
+      throw failedPrecondition(`sqlite: ${path} has schema version ${version}, newer than this Skiff (${SCHEMA_VERSION})`);
+    }
+    this.rev = (this.st.maxRev.get() as { n: number | null }).n ?? 0;
+    this.compactRev = (this.st.getMeta.get('compact_rev') as { value: number } | undefined)?.value ?? 0;
+    const t = db.transaction((fn: () => unknown) => fn());
+    this.tx = (fn) => t.immediate(fn);
+  }
+
+  currentRevision(): number { return this.rev; }
+  compactRevision(): number { return this.compactRev; }
+
+  latest(key: string): Row | undefined {
+    const r = this.st.latest.get(key) as DbRow | undefined;
+    return r && toRow(r);
+  }
+
+  listAt(prefix: string, startKey: string, rev: number, limit: number): Row[] {
+    const rows = this.st.listAt.all({ start: startKey, end: prefixEnd(prefix) ?? MAX_KEY, rev, limit: limit || -1 }) as DbRow[];
+    return rows.map(toRow);
+  }
+
+  countAt(prefix: string, startKey: string, rev: number): number {
+    return (this.st.countAt.get({ start: startKey, end: prefixEnd(prefix) ?? MAX_KEY, rev }) as { n: number }).n;
+  }
+
+  eventsAfter(prefix: string, afterRev: number, limit: number): EventRow[] {
+    const rows = this.st.eventsAfter.all({ after: afterRev, start: prefix, end: prefixEnd(prefix) ?? MAX_KEY, limit }) as DbEventRow[];
+    return rows.map((r) => {
+      const row: EventRow = toRow(r);
+      if (r.pRev !== null) row.prev = { rev: r.pRev, key: r.key, value: r.pValue!, createRev: r.pCreateRev!, prevRev: 0, deleted: false };
+      return row;
+    });
+  }
+
+  append(n: NewRow): Row {
+    const rev = this.rev + 1;
+    const createRev = n.createRev || rev;
+    this.st.insert.run(rev, n.key, createRev, n.prevRev, n.deleted ? 1 : 0, n.value);
+    this.rev = rev;
+    return { rev, key: n.key, value: n.value, createRev, prevRev: n.prevRev, deleted: n.deleted };
+  }
+
+  transaction<T>(fn: () => T): T {
+    const mark = this.rev;
+    try {
+      return this.tx(fn) as T;
+    } catch (e) {
+      this.rev = mark; // the rows were rolled back with the transaction
+      throw e;
+    }
+  }
+
+  /** Compacts (compactRev, rev] in one transaction; the store calls it in steps to keep each short. */
+  compact(rev: number): number {
+    if (rev <= this.compactRev) return 0;
+    const lo = this.compactRev;
+    const removed = this.tx(() => {
+      const a = this.st.compactPrev.run(lo, rev).changes;
+      const b = this.st.compactTombstones.run(lo, rev).changes;
+      this.st.setMeta.run('compact_rev', rev);
+      return a + b;
+    }) as number;
+    this.compactRev = rev;
+    return removed;
+  }
+
+  /** Moves the WAL's content into the database file (PASSIVE: never blocks). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
