@@ -1,1 +1,36 @@
+// kube/api: the Kubernetes kinds Skiff serves (schemas, defaulting, validation, table printing,
+// field selectors) and the helpers every Kubernetes component needs (label selectors,
+// quantities, name rules, durations, cron schedules).
 export type * from './types.js';
+export { allResources, findResource } from './registry.js';
+
+// Schemas
+export { DEFINITIONS as definitions, resolveSchema, refName, closure as definitionsReachableFrom } from './schema/registry.js';
+export { N as metaDefinitionNames } from './schema/meta.js';
+
+// Label selectors
+export {
+  parseSelector, matches as selectorMatches, selectorToString, fromLabelSelector, labelSelectorMatches,
+  formatLabelSelector, mapSelectorMatches, everything as selectEverything, nothing as selectNothing,
+} from './labels/selector.js';
+export type { Selector, Requirement, LabelSelector, LabelSelectorRequirement } from './labels/selector.js';
+
+// Quantities
+export {
+  parseQuantity, formatQuantity, canonicalQuantity, isValidQuantity, compareQuantity,
+  quantityValue, quantityMilliValue, quantityToNumber,
+} from './quantity/quantity.js';
+export type { Quantity, QuantityFormat } from './quantity/quantity.js';
+
+// Validation helpers
+export {
+  isDNS1123Label, isDNS1123Subdomain, isDNS1035Label, isQualifiedName, isValidLabelValue, isCIdentifier,
+  isEnvVarName, isConfigMapKey, isValidPortNum, isValidPortName, isPathSegmentName, nameRuleCheck,
+} from './validation/names.js';
+export { validateLabels, validateAnnotations, validateLabelSelector } from './validation/fields.js';
+export { required, invalid, notSupported, duplicate, forbidden, notFoundValue, tooLong, tooMany, goValue, deepEqual } from './validation/errors.js';
+
+// Printing
+export { humanDuration, age as translateTimestampSince } from './printing/duration.js';
+export { defaultPullPolicy, qosClass } from './resources/core/pod-defaults.js';
+export { podStatusCells } from './resources/core/pod-printer.js';

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findResource } from '../../index.js';
+import type { KubeObject } from '../../types.js';
+
+const pods = findResource('', 'v1', 'pods')!;
+const now = new Date('2024-01-01T12:00:00Z');
+const mk = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', creationTimestamp: '2024-01-01T11:55:00Z' }, spec });
+const errsOf = (o: KubeObject) => pods.validate!(o).map((e) => `${e.field}: ${e.message}`);
+
+test('pod defaulting of a minimal pod', () => {
+  const p = mk({ containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80 }] }, { name: 'd', image: 'busybox:1.36' }] }) as any;
+  pods.defaults!(p);
+  assert.equal(p.spec.restartPolicy, 'Always');
+  assert.equal(p.spec.dnsPolicy, 'ClusterFirst');
+  assert.equal(p.spec.schedulerName, 'default-scheduler');
+  assert.equal(p.spec.terminationGracePeriodSeconds, 30);
+  assert.deepEqual(p.spec.securityContext, {});
+  assert.equal(p.spec.enableServiceLinks, true);
+  assert.equal(p.spec.preemptionPolicy, 'PreemptLowerPriority');
+  assert.equal(p.spec.priority, 0);
+  assert.equal(p.spec.serviceAccountName, 'default');
+  assert.equal(p.spec.containers[0].imagePullPolicy, 'Always');
+  assert.equal(p.spec.containers[1].imagePullPolicy, 'IfNotPresent');
+  assert.equal(p.spec.containers[0].terminationMessagePath, '/dev/termination-log');
+  assert.equal(p.spec.containers[0].terminationMessagePolicy, 'File');
+  assert.equal(p.spec.containers[0].ports[0].protocol, 'TCP');
+  assert.equal(p.spec.tolerations.length, 2);
+  assert.equal(p.status.phase, 'Pending');
+  assert.equal(p.status.qosClass, 'BestEffort');
+  assert.deepEqual(errsOf(p), []);
+});
+
+test('pod validation: upstream field paths and messages', () => {
+  const p = mk({ containers: [{ name: 'c' }], restartPolicy: 'Always', dnsPolicy: 'ClusterFirst' });
+  assert.deepEqual(errsOf(p), ['spec.containers[0].image: Required value']);
+  const q = mk({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst' });
+  assert.deepEqual(errsOf(q), ['spec.containers: Required value']);
+  const r = mk({ restartPolicy: 'Sometimes', dnsPolicy: 'ClusterFirst', containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 0, protocol: 'TCP' }, { containerPort: 70000, protocol: 'TCP' }], volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, { name: 'c', image: 'y' }] });
+  assert.deepEqual(errsOf(r), [
+    'spec.containers[0].ports[0].containerPort: Required value',
+    'spec.containers[0].ports[1].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive',
+    'spec.containers[0].volumeMounts[0].name: Not found: "nope"',
+    'spec.containers[1].name: Duplicate value: "c"',
+    'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+  ]);
+  const s = mk({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }] });
+  assert.deepEqual(errsOf(s), ['spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1']);
+});
+
+test('pod update: only images and a few fields may change', () => {
+  const old = mk({ containers: [{ name: 'c', image: 'x' }] });
+  pods.defaults!(old);
+  const img = structuredClone(old) as any;
+  img.spec.containers[0].image = 'y';
+  assert.deepEqual(pods.validateUpdate!(img, old), []);
+  const bad = structuredClone(old) as any;
+  bad.spec.restartPolicy = 'Never';
+  const errs = pods.validateUpdate!(bad, old);
+  assert.equal(errs.length, 1);
+  assert.equal(errs[0].field, 'spec');
+  assert.match(errs[0].message, /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/);
+});
+
+test('pod table row: ready, status reasons, restarts', () => {
+  const p = mk({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'x' }], nodeName: 'n1' }) as any;
+  p.status = { phase: 'Running', podIP: '10.0.0.5', containerStatuses: [
+    { name: 'a', ready: true, restartCount: 0, state: { running: {} } },
+    { name: 'b', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: '2024-01-01T11:58:00Z' } } },
+  ] };
+  assert.deepEqual(pods.row(p, now), ['p', '1/2', 'CrashLoopBackOff', '3 (2m ago)', '5m', '10.0.0.5', 'n1', '<none>', '<none>']);
+  assert.deepEqual(pods.columns.map((c) => c.name), ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
+  const init = mk({ initContainers: [{ name: 'i', image: 'x' }], containers: [{ name: 'a', image: 'x' }] }) as any;
+  init.status = { phase: 'Pending', initContainerStatuses: [{ name: 'i', ready: false, restartCount: 0, state: { running: {} } }] };
+  assert.equal(pods.row(init, now)[2], 'Init:0/1');
+  init.metadata.deletionTimestamp = '2024-01-01T12:00:00Z';
+  assert.equal(pods.row(init, now)[2], 'Terminating');
+  assert.equal(pods.fieldSelectors!['spec.nodeName'](p), 'n1');
+  assert.equal(pods.fieldSelectors!['status.phase'](p), 'Running');
+});
