@@ -1,0 +1,50 @@
+// What every handler gets: the server-wide context (store, registry, hooks) and the per-request
+// one (parsed request info, resolved definition, warnings to send back).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../common/index.js';
+import type { KubeObject, ResourceDefinition } from '../api/index.js';
+import type { Store } from '../storage/index.js';
+import type { Registry } from './registry.js';
+import type { ResourceRequest } from './router.js';
+import type { ErrorTarget } from './status.js';
+
+export interface UserInfo { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }
+
+/** Attributes an authorizer decides on (upstream's authorizer.Attributes). */
+export interface AuthzAttributes {
+  user: UserInfo; verb: string; resourceRequest: boolean; path: string;
+  group?: string; version?: string; resource?: string; subresource?: string; namespace?: string; name?: string;
+}
+
+export interface ApiAuth {
+  /** undefined → 401 Unauthorized. */
+  authenticate(req: IncomingMessage): Promise<UserInfo | undefined>;
+  authorize(a: AuthzAttributes): Promise<{ allowed: boolean; reason?: string }>;
+}
+
+/** Extra checks on writes (before storage), e.g. a namespace being terminated. */
+export type Admission = (op: 'create' | 'update' | 'delete', def: ResourceDefinition, obj: KubeObject, old?: KubeObject) => Promise<void> | void;
+
+export interface ApiContext {
+  store: Store;
+  registry: Registry;
+  log: Logger;
+  auth?: ApiAuth;
+  admission: Admission[];
+  /** Per-resource subresource handlers beyond status/scale (e.g. pods/log from the agent later). */
+  version: { major: string; minor: string; gitVersion: string };
+}
+
+export interface RequestScope {
+  ctx: ApiContext;
+  req: IncomingMessage;
+  res: ServerResponse;
+  query: URLSearchParams;
+  info: ResourceRequest;
+  def: ResourceDefinition;
+  target: ErrorTarget;
+  warnings: string[];
+  user?: UserInfo;
+}
+
+export interface HandlerResult { code: number; body: unknown }

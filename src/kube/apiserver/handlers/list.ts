@@ -1,0 +1,66 @@
+// LIST with label/field selectors, limit/continue paging (filling pages across store pages when
+// selectors filter items out), resourceVersion/resourceVersionMatch, and Table output.
+import type { KubeObject } from '../../api/index.js';
+import type { HandlerResult, RequestScope } from '../context.js';
+import { buildPredicate } from '../filter.js';
+import { wantsTable } from '../http.js';
+import { gvString } from '../registry.js';
+import { parseIncludeObject, toTable } from '../table.js';
+import { errBadRequest, errExpired } from '../status.js';
+import { isSkiffError } from '../../../common/index.js';
+
+export interface ListOutcome { items: KubeObject[]; resourceVersion: string; continue?: string; remaining?: number }
+
+export async function listObjects(r: RequestScope, namespace = r.info.namespace): Promise<ListOutcome> {
+  const pred = buildPredicate(r.def, r.query);
+  const limitRaw = r.query.get('limit');
+  const limit = limitRaw ? Number(limitRaw) : 0;
+  if (!Number.isInteger(limit) || limit < 0) throw errBadRequest(`limit: Invalid value: "${limitRaw}": must be a non-negative integer`);
+  const rvRaw = r.query.get('resourceVersion') ?? '';
+  const match = r.query.get('resourceVersionMatch') ?? '';
+  if (match && match !== 'Exact' && match !== 'NotOlderThan') throw errBadRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+  if (match && !rvRaw) throw errBadRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+  let cont = r.query.get('continue') || undefined;
+  if (cont && rvRaw && rvRaw !== '0') throw errBadRequest('specifying resource version is not allowed when using continue');
+  let revision = match === 'Exact' ? Number(rvRaw) : undefined;
+
+  const prefix = r.ctx.registry.prefix(r.def, namespace);
+  const items: KubeObject[] = [];
+  let listRev = 0, remaining: number | undefined;
+  try {
+    for (;;) {
+      const want = limit ? limit - items.length : 0;
+      const page = await r.ctx.store.list(prefix, { limit: want || undefined, continue: cont, revision });
+      listRev = page.revision;
+      revision = page.revision;
+      for (const kv of page.items) {
+        const o = await r.ctx.registry.decode(r.def, kv);
+        if (!pred || pred(o)) items.push(o);
+      }
+      cont = page.continue || undefined;
+      remaining = page.remaining;
+      if (!cont || !limit || items.length >= limit) break;
+    }
+  } catch (e) {
+    if (isSkiffError(e) && e.reason === 'Compacted') {
+      throw errExpired(r.query.get('continue')
+        ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+        : `too old resource version: ${rvRaw}`);
+    }
+    throw e;
+  }
+  return { items, resourceVersion: String(listRev), continue: cont, remaining: pred ? undefined : remaining };
+}
+
+export async function handleList(r: RequestScope): Promise<HandlerResult> {
+  const out = await listObjects(r);
+  const tv = wantsTable(r.req);
+  if (tv) {
+    return { code: 200, body: toTable(r.def, out.items, { include: parseIncludeObject(r.query.get('includeObject')), version: tv, resourceVersion: out.resourceVersion, continue: out.continue, remainingItemCount: out.remaining || undefined }) };
+  }
+  const metadata: Record<string, unknown> = { resourceVersion: out.resourceVersion };
+  if (out.continue) metadata.continue = out.continue;
+  if (out.continue && out.remaining) metadata.remainingItemCount = out.remaining;
+  return { code: 200, body: { kind: r.def.listKind, apiVersion: gvString(r.def.group, r.def.version), metadata, items: out.items } };
+}

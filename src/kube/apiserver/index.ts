@@ -1,0 +1,7 @@
+// The Kubernetes API server machinery, generic over ResourceDefinitions.
+export { createApiServer, KUBE_VERSION } from './server.js';
+export type { ApiServer, ApiServerOptions } from './server.js';
+export type { ApiAuth, AuthzAttributes, UserInfo, Admission } from './context.js';
+export type { ValueTransformer } from './registry.js';
+export type { VirtualHandler } from './virtual.js';
+export { humanAge } from './table.js';

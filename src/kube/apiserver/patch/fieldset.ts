@@ -1,0 +1,122 @@
+// Field sets in managedFields' FieldsV1 vocabulary: a path is a list of tokens `f:<field>`,
+// `k:<json of list-map keys>`, `v:<json value>` (set members), `i:<index>` (atomic-free lists
+// without keys). Used by server-side apply (ownership, conflicts) and Update managers.
+import type { JSONSchemaProps } from '../../api/index.js';
+import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
+
+export type Path = string[];
+const SEP = '\u0001';
+export const pathKey = (p: Path) => p.join(SEP);
+export const keyPath = (k: string): Path => (k === '' ? [] : k.split(SEP));
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Fields the server owns and no manager tracks. */
+const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
+
+export function itemKey(item: unknown, keys: string[]): string {
+  const o: Record<string, unknown> = {};
+  for (const k of [...keys].sort()) if (isObj(item) && item[k] !== undefined) o[k] = item[k];
+  return JSON.stringify(o);
+}
+
+/** Leaf paths of a value (and, for list-map items, the item itself) with the leaf's JSON. */
+export function leaves(obj: unknown, schema: JSONSchemaProps | undefined, ctx: SchemaContext, skipTop: Set<string> = new Set(['apiVersion', 'kind'])): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (v: unknown, s: JSONSchemaProps | undefined, p: Path, top: boolean) => {
+    const r = resolve(s, ctx);
+    if (isObj(v) && !(r?.['x-kubernetes-map-type'] === 'atomic') && Object.keys(v).length > 0) {
+      for (const [k, cv] of Object.entries(v)) {
+        if (top && skipTop.has(k)) continue;
+        if (p.length === 1 && p[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
+        walk(cv, propertySchema(r, k, ctx), [...p, `f:${k}`], false);
+      }
+      return;
+    }
+    if (Array.isArray(v) && v.length > 0) {
+      const sem = listSemantics(r, ctx);
+      if (sem.type === 'map' && sem.keys.length) {
+        const is = itemSchema(r, ctx);
+        for (const item of v) {
+          const ip = [...p, `k:${itemKey(item, sem.keys)}`];
+          out.set(pathKey(ip), '.');
+          walk(item, is, ip, false);
+        }
+        return;
+      }
+      if (sem.type === 'set') {
+        for (const item of v) out.set(pathKey([...p, `v:${JSON.stringify(item)}`]), JSON.stringify(item));
+        return;
+      }
+    }
+    if (p.length) out.set(pathKey(p), JSON.stringify(v));
+  };
+  walk(obj, schema, [], true);
+  return out;
+}
+
+/** FieldsV1 JSON from a set of path keys. */
+export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const k of paths) {
+    let cur = root;
+    const p = keyPath(k);
+    for (const tok of p) {
+      if (!isObj(cur[tok])) cur[tok] = {};
+      cur = cur[tok] as Record<string, unknown>;
+    }
+    if (p.length && p[p.length - 1].startsWith('k:')) cur['.'] = {};
+  }
+  return root;
+}
+
+export function fromFieldsV1(f: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (o: unknown, p: Path) => {
+    if (!isObj(o)) return;
+    const keys = Object.keys(o);
+    if (keys.includes('.')) out.add(pathKey(p));
+    const children = keys.filter((k) => k !== '.');
+    if (children.length === 0 && p.length && !keys.includes('.')) out.add(pathKey(p));
+    for (const k of children) walk(o[k], [...p, k]);
+  };
+  walk(f, []);
+  return out;
+}
+
+/** Upstream's conflict path spelling: `.spec.containers[name="nginx"].image`. */
+export function displayPath(k: string): string {
+  return keyPath(k).map((t) => {
+    if (t.startsWith('f:')) return `.${t.slice(2)}`;
+    if (t.startsWith('k:')) {
+      const o = JSON.parse(t.slice(2)) as Record<string, unknown>;
+      return `[${Object.entries(o).map(([a, b]) => `${a}=${JSON.stringify(b)}`).join(',')}]`;
+    }
+    if (t.startsWith('v:')) return `[=${t.slice(2)}]`;
+    return `[${t.slice(2)}]`;
+  }).join('');
+}
+
+/** Removes the field at path from obj (list-map items by key, set members by value). */
+export function removePath(obj: unknown, p: Path): void {
+  if (p.length === 0) return;
+  let cur: unknown = obj;
+  for (let i = 0; i < p.length; i++) {
+    const tok = p[i], last = i === p.length - 1;
+    if (tok.startsWith('f:')) {
+      if (!isObj(cur)) return;
+      const k = tok.slice(2);
+      if (last) { delete cur[k]; return; }
+      cur = cur[k];
+    } else if (tok.startsWith('k:') || tok.startsWith('v:')) {
+      if (!Array.isArray(cur)) return;
+      const want = JSON.parse(tok.slice(2)) as unknown;
+      const idx = tok.startsWith('v:')
+        ? cur.findIndex((e) => JSON.stringify(e) === JSON.stringify(want))
+        : cur.findIndex((e) => itemKey(e, Object.keys(want as object)) === JSON.stringify(want));
+      if (idx < 0) return;
+      if (last) { cur.splice(idx, 1); return; }
+      cur = cur[idx];
+    } else return;
+  }
+}

@@ -1,0 +1,96 @@
+// The set of served kinds (built-in definitions plus CRD-backed ones, which come and go) and the
+// storage strategy shared by all of them: key layout `/registry/<group>/<plural>/<ns>/<name>`
+// (core group spelled `core`), encode (JSON without resourceVersion, optionally transformed, e.g.
+// Secrets encrypted) and decode (resourceVersion = the store's modRevision).
+import type { KeyValue } from '../storage/index.js';
+import type { KubeObject, ResourceDefinition } from '../api/index.js';
+
+/** Transforms stored bytes of one resource (the auth module's Secret encryption plugs in here). */
+export interface ValueTransformer {
+  toStorage(data: Uint8Array, key: string): Uint8Array | Promise<Uint8Array>;
+  fromStorage(data: Uint8Array, key: string): Uint8Array | Promise<Uint8Array>;
+}
+
+export const gvString = (group: string, version: string) => (group ? `${group}/${version}` : version);
+
+export class Registry {
+  private byGVR = new Map<string, ResourceDefinition>();
+  private listeners = new Set<() => void>();
+  /** Transformers by `group/plural` (e.g. `/secrets` for core Secrets). */
+  readonly transformers = new Map<string, ValueTransformer>();
+  private encoder = new TextEncoder();
+  private decoder = new TextDecoder();
+
+  constructor(defs: ResourceDefinition[] = []) {
+    for (const d of defs) this.byGVR.set(`${d.group}/${d.version}/${d.plural}`, d);
+  }
+
+  add(defs: ResourceDefinition[]): void {
+    for (const d of defs) this.byGVR.set(`${d.group}/${d.version}/${d.plural}`, d);
+    this.changed();
+  }
+  /** Removes every version of group/plural (a deleted or changed CRD). */
+  removeResource(group: string, plural: string): void {
+    for (const [k, d] of this.byGVR) if (d.group === group && d.plural === plural) this.byGVR.delete(k);
+    this.changed();
+  }
+  onChange(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+  private changed() { for (const fn of this.listeners) fn(); }
+
+  all(): ResourceDefinition[] { return [...this.byGVR.values()]; }
+  lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {
+    return this.byGVR.get(`${group}/${version}/${plural}`);
+  }
+  byKind(group: string, kind: string): ResourceDefinition | undefined {
+    for (const d of this.byGVR.values()) if (d.group === group && d.kind === kind) return d;
+    return undefined;
+  }
+  groupVersions(): { group: string; versions: string[] }[] {
+    const m = new Map<string, Set<string>>();
+    for (const d of this.byGVR.values()) {
+      if (!m.has(d.group)) m.set(d.group, new Set());
+      m.get(d.group)!.add(d.version);
+    }
+    return [...m].map(([group, vs]) => ({ group, versions: sortVersions([...vs]) }));
+  }
+
+  /** Prefix for a list: one namespace, or all (namespace undefined). Always ends with `/`. */
+  prefix(def: ResourceDefinition, namespace?: string): string {
+    const base = `/registry/${def.group || 'core'}/${def.plural}/`;
+    return def.namespaced && namespace ? `${base}${namespace}/` : base;
+  }
+  key(def: ResourceDefinition, namespace: string | undefined, name: string): string {
+    return def.namespaced ? `${this.prefix(def, namespace)}${name}` : `${this.prefix(def)}${name}`;
+  }
+
+  async encode(def: ResourceDefinition, key: string, obj: KubeObject): Promise<Uint8Array> {
+    const { resourceVersion: _rv, ...metadata } = obj.metadata;
+    const bytes = this.encoder.encode(JSON.stringify({ ...obj, metadata }));
+    const t = this.transformers.get(`${def.group}/${def.plural}`);
+    return t ? await t.toStorage(bytes, key) : bytes;
+  }
+  async decode(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
+    const t = this.transformers.get(`${def.group}/${def.plural}`);
+    const bytes = t ? await t.fromStorage(kv.value, kv.key) : kv.value;
+    const obj = JSON.parse(this.decoder.decode(bytes)) as KubeObject;
+    obj.metadata = { ...obj.metadata, resourceVersion: String(kv.modRevision) };
+    // Objects are stored once per group/plural; the version asked for is the one reported.
+    obj.apiVersion = gvString(def.group, def.version);
+    obj.kind = def.kind;
+    return obj;
+  }
+}
+
+/** Kubernetes version priority: GA > beta > alpha, then by number (v2 > v1, v1beta2 > v1beta1). */
+export function sortVersions(vs: string[]): string[] {
+  const rank = (v: string) => {
+    const m = v.match(/^v(\d+)(?:(alpha|beta)(\d+))?$/);
+    if (!m) return [3, 0, 0, v] as const;
+    return [m[2] === 'alpha' ? 2 : m[2] === 'beta' ? 1 : 0, -Number(m[1]), -Number(m[3] ?? 0), v] as const;
+  };
+  return vs.sort((a, b) => {
+    const ra = rank(a), rb = rank(b);
+    for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
+    return a.localeCompare(b);
+  });
+}

@@ -1,0 +1,236 @@
+// Composition of the API server: the HTTP(S) listener, non-resource endpoints (health, version,
+// discovery, OpenAPI), authentication/authorization hooks, and dispatch of resource requests to
+// the verb handlers. Errors of every handler become Status objects here (through status.ts).
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../../common/index.js';
+import type { KubeObject, ResourceDefinition } from '../api/index.js';
+import type { Store } from '../storage/index.js';
+import type { Admission, ApiAuth, ApiContext, HandlerResult, RequestScope, UserInfo } from './context.js';
+import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, legacyApiGroup, legacyApiGroupList, legacyApiVersions, legacyResourceList, wantsAggregated } from './discovery.js';
+import { handleCreate } from './handlers/create.js';
+import { handleDelete, handleDeleteCollection } from './handlers/delete.js';
+import { handleGet } from './handlers/get.js';
+import { handleList } from './handlers/list.js';
+import { handlePatch } from './handlers/patch.js';
+import { handleSubresource } from './handlers/subresources.js';
+import { handleUpdate } from './handlers/update.js';
+import { writeJSON, writeStatus } from './http.js';
+import { nowRFC3339 } from './meta.js';
+import { OpenApiCache } from './openapi.js';
+import { Registry, type ValueTransformer } from './registry.js';
+import { requestInfo, type ResourceRequest } from './router.js';
+import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
+import { handleWatch } from './watch.js';
+import { startCrdController, type CrdController } from './crd.js';
+import { createVirtualHandlers, type VirtualHandler } from './virtual.js';
+
+export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
+
+export interface ApiServerOptions {
+  store: Store;
+  resources: ResourceDefinition[];
+  auth?: ApiAuth;
+  admission?: Admission[];
+  /** Stored-bytes transformers by `group/plural` (e.g. `/secrets` → encryption at rest). */
+  transformers?: Record<string, ValueTransformer>;
+  /** Create-only virtual resources by `group/plural` (access reviews, token reviews). */
+  virtual?: Record<string, VirtualHandler>;
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  log?: Logger;
+  /** Namespaces created at start (default: default, kube-system, kube-public, kube-node-lease). */
+  systemNamespaces?: string[];
+}
+
+export interface ApiServer {
+  registry: Registry;
+  context: ApiContext;
+  /** Handles one request (in-process tests use this without a port). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Creates system namespaces and starts the CRD controller; idempotent. */
+  start(): Promise<void>;
+  listen(port: number, host?: string): Promise<{ port: number; host: string; url: string }>;
+  close(): Promise<void>;
+}
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const registry = new Registry(opts.resources);
+  for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
+  const log = opts.log ?? createLogger({ component: 'apiserver' });
+  const ctx: ApiContext = { store: opts.store, registry, log, auth: opts.auth, admission: opts.admission ?? [], version: KUBE_VERSION };
+  const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
+  const virtual = { ...createVirtualHandlers(), ...opts.virtual };
+  let ready = false;
+  let crd: CrdController | undefined;
+  let server: http.Server | https.Server | undefined;
+  const sockets = new Set<import('node:net').Socket>();
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    serve(req, res).catch((e) => {
+      log.error('request failed', { path: req.url, error: e instanceof Error ? e.stack : String(e) });
+      if (!res.headersSent) writeStatus(res, toStatus(e)); else res.end();
+    });
+  };
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const info = requestInfo(method, path, url.searchParams);
+    // Health endpoints are open (as upstream's system:public-info-viewer allows).
+    if (['/healthz', '/livez', '/readyz'].includes(path) || /^\/(healthz|livez|readyz)\//.test(path)) {
+      const ok = path.startsWith('/livez') || ready;
+      res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(ok ? 'ok' : 'not ready');
+      return;
+    }
+    let user: UserInfo | undefined;
+    if (ctx.auth) {
+      user = await ctx.auth.authenticate(req);
+      if (!user) { req.resume(); return writeStatus(res, statusOf(401, 'Unauthorized', 'Unauthorized')); }
+      const attrs = info.kind === 'resource'
+        ? { user, verb: info.verb, resourceRequest: true, path, group: info.group, version: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name }
+        : { user, verb: info.verb, resourceRequest: false, path };
+      const d = await ctx.auth.authorize(attrs);
+      if (!d.allowed) {
+        req.resume();
+        const who = `User "${user.username}"`;
+        const msg = info.kind === 'resource'
+          ? `${info.resource}${info.group ? '.' + info.group : ''}${info.name ? ` "${info.name}"` : ''} is forbidden: ${who} cannot ${info.verb} resource "${info.resource}${info.subresource ? '/' + info.subresource : ''}" in API group "${info.group}"${info.namespace ? ` in the namespace "${info.namespace}"` : info.resource === 'namespaces' ? '' : ' at the cluster scope'}${d.reason ? `: ${d.reason}` : ''}`
+          : `forbidden: ${who} cannot ${info.verb} path "${path}"`;
+        return writeStatus(res, toStatus(errForbidden(msg, info.kind === 'resource' ? { resource: info.resource, group: info.group, name: info.name } : undefined)));
+      }
+    }
+    if (info.kind === 'nonresource') return nonResource(req, res, path, method);
+    return resource(req, res, url, info, user);
+  }
+
+  function nonResource(req: http.IncomingMessage, res: http.ServerResponse, path: string, method: string): void {
+    req.resume();
+    if (method !== 'GET' && method !== 'HEAD') return writeStatus(res, toStatus(errMethodNotAllowed(`the server does not allow this method on the requested resource`)));
+    const host = `${req.socket.localAddress ?? '127.0.0.1'}:${req.socket.localPort ?? 6443}`;
+    if (path === '/version') {
+      return writeJSON(res, 200, { ...KUBE_VERSION, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` });
+    }
+    if (path === '/api' || path === '/apis') {
+      const agg = wantsAggregated(req);
+      if (agg) {
+        const body = JSON.stringify(aggregatedDiscovery(registry, path === '/api', agg));
+        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE.replace('v=v2', `v=${agg}`), Vary: 'Accept', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      return writeJSON(res, 200, path === '/api' ? legacyApiVersions(host) : legacyApiGroupList(registry));
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const l = legacyResourceList(registry, '', parts[1]);
+      if (l) return writeJSON(res, 200, l);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const g = legacyApiGroup(registry, parts[1]);
+      if (g) return writeJSON(res, 200, g);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const l = legacyResourceList(registry, parts[1], parts[2]);
+      if (l) return writeJSON(res, 200, l);
+    }
+    if (path === '/openapi/v3') return writeJSON(res, 200, openapi.index());
+    if (path.startsWith('/openapi/v3/')) {
+      const body = openapi.document(path.slice('/openapi/v3/'.length));
+      if (body) {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + 365 * 864e5).toUTCString() });
+        res.end(body);
+        return;
+      }
+    }
+    if (path === '/') return writeJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'] });
+    writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
+  }
+
+  async function resource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, info: ResourceRequest, user?: UserInfo): Promise<void> {
+    const def = registry.lookup(info.group, info.version, info.resource);
+    const target = { resource: info.resource, group: info.group, name: info.name };
+    if (!def || (!def.namespaced && info.namespace !== undefined && info.resource !== 'namespaces')) {
+      req.resume();
+      return writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
+    }
+    const scope: RequestScope = { ctx, req, res, query: url.searchParams, info, def, target, warnings: [], user };
+    try {
+      const v = virtual[`${def.group}/${def.plural}`];
+      if (v) {
+        if (info.verb !== 'create') throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
+        const out = await v(scope);
+        return writeJSON(res, out.code, out.body, scope.warnings);
+      }
+      const verbs = def.verbs?.length ? def.verbs : ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+      if (!info.subresource && !verbs.includes(info.verb)) throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
+      if (info.verb === 'watch') { await handleWatch(scope); return; }
+      let out: HandlerResult;
+      if (info.subresource) { req.method === 'GET' || req.method === 'HEAD' ? req.resume() : undefined; out = await handleSubresource(scope); }
+      else switch (info.verb) {
+        case 'get': req.resume(); out = await handleGet(scope); break;
+        case 'list': req.resume(); out = await handleList(scope); break;
+        case 'create': out = await handleCreate(scope); break;
+        case 'update': out = await handleUpdate(scope); break;
+        case 'patch': out = await handlePatch(scope); break;
+        case 'delete': out = await handleDelete(scope); break;
+        case 'deletecollection': out = await handleDeleteCollection(scope); break;
+      }
+      writeJSON(res, out.code, out.body, scope.warnings);
+    } catch (e) {
+      if (e instanceof ApiError || (e as { code?: unknown }).code !== undefined) {
+        if (!req.complete) req.resume();
+      }
+      if (!(e instanceof ApiError)) log.debug('request error', { path: url.pathname, error: e instanceof Error ? e.message : String(e) });
+      writeStatus(res, toStatus(e, target), scope.warnings);
+    }
+  }
+
+  async function ensureNamespaces(): Promise<void> {
+    const nsDef = registry.lookup('', 'v1', 'namespaces');
+    if (!nsDef) return;
+    for (const name of opts.systemNamespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      const key = registry.key(nsDef, undefined, name);
+      if (await ctx.store.get(key)) continue;
+      const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: crypto.randomUUID(), creationTimestamp: nowRFC3339(), labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
+      nsDef.defaults?.(obj);
+      try { await ctx.store.create(key, await registry.encode(nsDef, key, obj)); }
+      catch (e) { if ((e as { code?: string }).code !== 'AlreadyExists') throw e; }
+    }
+  }
+
+  return {
+    registry, context: ctx, handle,
+    async start() {
+      if (ready) return;
+      await ensureNamespaces();
+      crd = await startCrdController(ctx);
+      ready = true;
+    },
+    async listen(port, host = '127.0.0.1') {
+      await this.start();
+      server = opts.tls
+        ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, handle)
+        : http.createServer(handle);
+      server.keepAliveTimeout = 65_000;
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+      server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+      server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+      server.on('clientError', (_e, s) => { if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\n\r\n'); });
+      await new Promise<void>((resolve, reject) => { server!.once('error', reject); server!.listen(port, host, () => resolve()); });
+      const a = server.address() as AddressInfo;
+      return { port: a.port, host: a.address, url: `${opts.tls ? 'https' : 'http'}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` };
+    },
+    async close() {
+      ready = false;
+      crd?.stop();
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => { s.close(() => resolve()); for (const so of sockets) so.destroy(); });
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// WATCH: newline-terminated JSON events (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR) streamed from the
+// store's watch. resourceVersion unset or "0" starts with the current state as ADDED events;
+// selectors apply to events, an object leaving the selector is reported DELETED and one entering
+// it ADDED; a compacted start revision becomes an ERROR event carrying a 410 Expired Status.
+import { isSkiffError } from '../../common/index.js';
+import type { KubeObject } from '../api/index.js';
+import type { KeyValue, WatchEvent } from '../storage/index.js';
+import type { RequestScope } from './context.js';
+import { buildPredicate } from './filter.js';
+import { wantsTable } from './http.js';
+import { gvString } from './registry.js';
+import { errBadRequest, statusOf, toStatus } from './status.js';
+import { parseIncludeObject, toTable } from './table.js';
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export async function handleWatch(r: RequestScope): Promise<void> {
+  const pred = buildPredicate(r.def, r.query, r.info.name);
+  const rvRaw = r.query.get('resourceVersion') ?? '';
+  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+  const bookmarks = r.query.get('allowWatchBookmarks') === 'true' || r.query.get('allowWatchBookmarks') === '1';
+  const sendInitial = r.query.get('sendInitialEvents');
+  if (sendInitial === 'true' && r.query.get('resourceVersionMatch') !== 'NotOlderThan') {
+    throw errBadRequest('resourceVersionMatch: Invalid value: "": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+  }
+  const initialEvents = sendInitial === 'true' || (sendInitial === null && (rvRaw === '' || rvRaw === '0'));
+  const timeout = Number(r.query.get('timeoutSeconds') ?? 0);
+  const tableVersion = wantsTable(r.req);
+  const include = parseIncludeObject(r.query.get('includeObject'));
+  const gv = gvString(r.def.group, r.def.version);
+  const prefix = r.ctx.registry.prefix(r.def, r.info.namespace);
+  const res = r.res;
+
+  const ac = new AbortController();
+  const close = () => ac.abort();
+  r.req.on('close', close);
+  res.on('close', close);
+  let timer: NodeJS.Timeout | undefined;
+  if (timeout > 0) timer = setTimeout(close, timeout * 1000);
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
+  const send = (type: EventType, object: unknown) => {
+    if (ac.signal.aborted) return;
+    const o = tableVersion && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
+      ? toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false })
+      : object;
+    res.write(JSON.stringify({ type, object: o }) + '\n');
+  };
+  const bookmark = (rev: number, initialEnd = false) => {
+    const metadata: Record<string, unknown> = { resourceVersion: String(rev) };
+    if (initialEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
+    send('BOOKMARK', { kind: r.def.kind, apiVersion: gv, metadata });
+  };
+
+  let from = rvRaw === '' || rvRaw === '0' ? 0 : Number(rvRaw);
+  try {
+    if (initialEvents) {
+      let cont: string | undefined;
+      let rev = 0;
+      do {
+        const page = await r.ctx.store.list(prefix, { limit: 500, continue: cont, revision: rev || undefined });
+        rev = page.revision;
+        for (const kv of page.items) {
+          const o = await r.ctx.registry.decode(r.def, kv);
+          if (!pred || pred(o)) send('ADDED', o);
+        }
+        cont = page.continue;
+      } while (cont && !ac.signal.aborted);
+      from = rev;
+      if (sendInitial === 'true' && bookmarks) bookmark(rev, true);
+    } else if (from === 0) {
+      from = await r.ctx.store.currentRevision();
+    }
+    const w = r.ctx.store.watch(prefix, from, { signal: ac.signal, progressNotify: bookmarks });
+    ac.signal.addEventListener('abort', () => w.close(), { once: true });
+    for await (const ev of w) {
+      if (ac.signal.aborted) break;
+      await deliver(r, ev, pred, send, bookmark, bookmarks);
+    }
+  } catch (e) {
+    if (!ac.signal.aborted) {
+      const st = isSkiffError(e) && e.reason === 'Compacted'
+        ? statusOf(410, 'Expired', `too old resource version: ${from} (${e.message})`)
+        : toStatus(e, r.target);
+      send('ERROR', st);
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    r.req.off('close', close);
+    res.end();
+  }
+}
+
+async function deliver(r: RequestScope, ev: WatchEvent, pred: ((o: KubeObject) => boolean) | undefined,
+  send: (t: EventType, o: unknown) => void, bookmark: (rev: number) => void, bookmarks: boolean): Promise<void> {
+  if (ev.type === 'PROGRESS') { if (bookmarks) bookmark(ev.revision); return; }
+  const decode = (kv: KeyValue) => r.ctx.registry.decode(r.def, kv);
+  if (ev.type === 'DELETE') {
+    if (!ev.prev) return;
+    const o = await decode(ev.prev);
+    o.metadata.resourceVersion = String(ev.kv.modRevision);
+    if (!pred || pred(o)) send('DELETED', o);
+    return;
+  }
+  const cur = await decode(ev.kv);
+  const created = ev.kv.createRevision === ev.kv.modRevision;
+  if (!pred) { send(created ? 'ADDED' : 'MODIFIED', cur); return; }
+  const now = pred(cur);
+  const before = !created && ev.prev ? pred(await decode(ev.prev)) : false;
+  if (now && before) send('MODIFIED', cur);
+  else if (now) send('ADDED', cur);
+  else if (before) send('DELETED', cur);
+}
