@@ -1,0 +1,2 @@
+// Registry: the distribution server (`skiff registry`) and the client that pulls and pushes images.
+export * from './server/index.js';
