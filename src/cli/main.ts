@@ -5,6 +5,7 @@ import { isSkiffError } from '../common/index.js';
 type Command = (argv: string[]) => Promise<number | void>;
 const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   runtime: () => import('./commands/runtime.js'),
+  registry: () => import('./commands/registry.js'),
   start: () => import('./commands/start.js'),
 };
 
