@@ -12,6 +12,9 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
 
 static int g_console = -1; /* connected console socket */
 
@@ -119,15 +122,36 @@ static enum scmp_compare seccomp_op(const char *name) {
   DIE("unsupported seccomp operator %s", name);
 }
 
+/* The filter is compiled (or read from the cache) before pivot_root/setns, while host paths are
+ * still reachable, and loaded later with seccomp(2). Compiling a Docker-sized profile for three
+ * architectures costs libseccomp ~30 ms, so the runtime names a cache file (`sccache PATH`, keyed
+ * by a hash of the rules): the exported BPF is reused by later containers with the same rules. */
+static struct sock_fprog g_filter;
+static int g_have_filter;
+
+static void read_filter(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) die("stat seccomp filter");
+  if (st.st_size == 0 || st.st_size % sizeof(struct sock_filter)) DIE("bad seccomp filter size %ld", (long)st.st_size);
+  struct sock_filter *f = malloc(st.st_size);
+  if (pread(fd, f, st.st_size, 0) != st.st_size) die("read seccomp filter");
+  g_filter.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+  g_filter.filter = f;
+  g_have_filter = 1;
+}
+
 /* seccomp DEFAULT ERRNO; scarch NAME; sc NAME ACTION ERRNO [INDEX OP VALUE VALUE2]... */
-static void apply_seccomp(void) {
+static void prepare_seccomp(void) {
   struct line *d = getl("seccomp");
   if (!d) return;
+  const char *cache = get1("sccache");
+  if (cache) {
+    int fd = open(cache, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) { read_filter(fd); close(fd); return; }
+  }
   uint32_t def = seccomp_action(d->f[0], d->n > 1 ? d->f[1] : NULL);
   scmp_filter_ctx ctx = seccomp_init(def);
   if (!ctx) DIE("seccomp_init failed");
-  /* no_new_privs is the spec's decision, applied by us, not libseccomp's default. */
-  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
   FOR_KEY(l, "scarch") {
     uint32_t a = seccomp_arch_resolve_name(l->f[0]);
     if (!a) continue;
@@ -153,16 +177,33 @@ static void apply_seccomp(void) {
     if (dup) { /* several conditions on one argument: one rule each (any may match) */
       for (int i = 0; i < nargs; i++) {
         r = seccomp_rule_add_array(ctx, act, nr, 1, &args[i]);
-        if (r < 0) { errno = -r; die("seccomp rule %s", l->f[0]); }
+        if (r < 0 && r != -EEXIST) { errno = -r; die("seccomp rule %s", l->f[0]); }
       }
       continue;
     }
     r = seccomp_rule_add_array(ctx, act, nr, nargs, args);
-    if (r < 0) { errno = -r; die("seccomp rule %s", l->f[0]); }
+    if (r < 0 && r != -EEXIST) { errno = -r; die("seccomp rule %s", l->f[0]); }
   }
-  int r = seccomp_load(ctx);
-  if (r < 0) { errno = -r; die("load seccomp filter"); }
+  char tmp[4200];
+  int fd;
+  if (cache) {
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", cache, getpid());
+    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  } else {
+    fd = memfd_create("seccomp", MFD_CLOEXEC);
+  }
+  if (fd < 0) die("seccomp filter file");
+  int r = seccomp_export_bpf(ctx, fd);
+  if (r < 0) { errno = -r; die("export seccomp filter"); }
+  read_filter(fd);
+  close(fd);
+  if (cache && rename(tmp, cache) < 0) unlink(tmp);
   seccomp_release(ctx);
+}
+
+static void apply_seccomp(void) {
+  if (!g_have_filter) return;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &g_filter) < 0) die("load seccomp filter");
 }
 
 static int g_last_cap = CAP_LAST_CAP;

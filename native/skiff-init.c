@@ -150,6 +150,11 @@ static int cmd_create(void) {
     if (f != CLONE_NEWCGROUP) flags |= f; /* the cgroup namespace is unshared after joining the cgroup */
   }
   if (!(flags & CLONE_NEWNS)) DIE("a mount namespace is required");
+  const char *fp = get1("fifo");
+  if (fp) {
+    if (mkfifo(fp, 0622) < 0 && errno != EEXIST) die("create exec fifo %s", fp);
+    if (chmod(fp, 0622) < 0) die("chmod exec fifo");
+  }
   join_ns_paths();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
@@ -258,5 +263,6 @@ int main(int argc, char **argv) {
   g_errfile = get1("errfile");
   read_last_cap();
   signal(SIGPIPE, SIG_IGN);
+  prepare_seccomp();
   return !strcmp(argv[1], "create") ? cmd_create() : cmd_exec();
 }

@@ -1,0 +1,328 @@
+// The OCI runtime as a library: create/start/run/state/kill/delete here; exec, ps, pause, resume,
+// update, list in ops.ts. The CLI (src/cli/runtime-cli.ts) and the engine both call this.
+import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { invalidArgument, internal, notFound, failedPrecondition, isSkiffError, type SkiffError } from '../common/index.js';
+import { parseSpec, OCI_VERSION, type Spec, type OciState, type ContainerStatus } from '../oci/index.js';
+import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
+import { StateStore, type StoredState } from './store.js';
+import { compileCreateSpec } from './init-spec.js';
+import { nativeBinary } from './native.js';
+import { releaseExecFifo } from './fifo.js';
+import { isAlive, procStat, waitExit } from './proc.js';
+import { runHooks } from './hooks.js';
+import { canStart, canKill, canDelete } from './status.js';
+import { SIGNALS } from './linux-consts.js';
+import { CAPABILITIES } from './capabilities.js';
+
+export interface RuntimeOptions {
+  /** State root (runc's --root); default /run/skiff/runtime. */
+  root?: string;
+  /** Cgroup mount root, for tests. */
+  cgroupMountRoot?: string;
+}
+
+export interface CreateOptions {
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** stdio of the container init (default: inherited). */
+  stdio?: StdioOptions;
+  signal?: AbortSignal;
+}
+
+export interface RunOptions extends CreateOptions {
+  /** Keep the container (stopped) after it exits instead of deleting it. */
+  keep?: boolean;
+  /** Called once the container runs, with its host pid. */
+  onStart?: (pid: number) => void;
+}
+
+/** runc's `state` JSON. */
+export interface ContainerState extends OciState {
+  rootfs: string;
+  created: string;
+  owner: string;
+}
+
+export class Runtime {
+  readonly store: StateStore;
+  constructor(readonly opts: RuntimeOptions = {}) {
+    this.store = new StateStore(opts.root);
+  }
+
+  cgroup(s: Pick<StoredState, 'cgroupPath'>): CgroupManager {
+    return createCgroupManager(s.cgroupPath, { mountRoot: this.opts.cgroupMountRoot });
+  }
+
+  /** Live status: the recorded one corrected by what the kernel says. */
+  status(s: StoredState): ContainerStatus {
+    if (s.status === 'creating') return 'creating';
+    if (!s.pid || !isAlive(s.pid, s.pidStartTime)) return 'stopped';
+    if (s.status === 'paused') return 'paused';
+    return existsSync(join(this.store.dir(s.id), 'exec.fifo')) ? 'created' : 'running';
+  }
+
+  ociState(s: StoredState): OciState {
+    const status = this.status(s);
+    return { ociVersion: OCI_VERSION, id: s.id, status, pid: status === 'stopped' ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+  }
+
+  state(id: string): ContainerState {
+    const s = this.store.load(id);
+    return { ...this.ociState(s), rootfs: s.rootfs, created: s.created, owner: s.owner };
+  }
+
+  /** Reads and validates BUNDLE/config.json; checks the rootfs. */
+  loadBundle(bundle: string): { spec: Spec; bundle: string; rootfs: string } {
+    const b = resolve(bundle);
+    let text: string;
+    try { text = readFileSync(join(b, 'config.json'), 'utf8'); } catch (e) {
+      throw invalidArgument(`bundle ${b}: cannot read config.json: ${(e as Error).message}`, { field: 'bundle', cause: e });
+    }
+    let raw: unknown;
+    try { raw = JSON.parse(text); } catch (e) {
+      throw invalidArgument(`bundle ${b}: config.json is not valid JSON: ${(e as Error).message}`, { field: 'config.json', cause: e });
+    }
+    const spec = parseSpec(raw);
+    const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(b, spec.root.path);
+    let dir = false;
+    try { dir = statSync(rootfs).isDirectory(); } catch { /* missing */ }
+    if (!dir) throw invalidArgument(`root.path: rootfs ${rootfs} does not exist or is not a directory`, { field: 'root.path' });
+    return { spec, bundle: b, rootfs };
+  }
+
+  private cgroupPathOf(id: string, spec: Spec): string {
+    const p = spec.linux?.cgroupsPath;
+    if (!p) return `/skiff/${id}`;
+    if (p.includes(':')) throw invalidArgument(`linux.cgroupsPath: systemd-style path ${p} needs --systemd-cgroup, which skiff does not support`, { field: 'linux.cgroupsPath' });
+    if (p.split('/').includes('..')) throw invalidArgument(`linux.cgroupsPath: ${p} must not contain ..`, { field: 'linux.cgroupsPath' });
+    return p.startsWith('/') ? p : `/${p}`;
+  }
+
+  /** Sets up the container and leaves its init waiting for start(). */
+  async create(id: string, bundle: string, o: CreateOptions = {}): Promise<ContainerState> {
+    await this.prepare(id, bundle, o, false);
+    return this.state(id);
+  }
+
+  /** Shared by create and run: everything up to a created container. With `foreground`, returns
+   *  the skiff-init process that stays the init's parent (its exit is the container's). */
+  private async prepare(id: string, bundle: string, o: CreateOptions, foreground: boolean): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
+    const { spec, bundle: b, rootfs } = this.loadBundle(bundle);
+    const cgroupPath = this.cgroupPathOf(id, spec);
+    const dir = this.store.reserve(id);
+    const s: StoredState = {
+      id, bundle: b, rootfs, pid: 0, created: new Date().toISOString(), owner: safeUser(), status: 'creating',
+      annotations: spec.annotations, cgroupPath, config: spec,
+    };
+    let cg: CgroupManager | undefined;
+    let child: ChildProcess | undefined;
+    try {
+      this.store.save(s);
+      cg = this.cgroup(s);
+      await cg.create();
+      if (spec.linux?.resources) await cg.set(spec.linux.resources as Parameters<CgroupManager['set']>[0]);
+      const files = { fifo: join(dir, 'exec.fifo'), pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
+      const text = compileCreateSpec(spec, {
+        id, bundle: b, rootfs, cgroupDirs: cg.dirs(), cgroupVersion: cg.version, ...files, consoleSocket: o.consoleSocket,
+        noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground, seccompCacheDir: this.store.seccompCacheDir(), readyFd: foreground ? 3 : undefined,
+      });
+      const specFile = join(dir, 'init.spec');
+      writeFileSync(specFile, text);
+      const stdio = normalizeStdio(o.stdio ?? 'inherit', foreground);
+      child = spawn(nativeBinary('skiff-init'), ['create', specFile], { stdio, signal: o.signal });
+      const exit = exitOf(child);
+      if (foreground) {
+        const pid = await readReady(child, exit);
+        if (!pid) throw initError(dir, await exit);
+        s.pid = pid;
+      } else {
+        const code = await exit;
+        if (code !== 0) throw initError(dir, code);
+        s.pid = Number(readFileSync(files.pidFile, 'utf8'));
+      }
+      s.pidStartTime = procStat(s.pid)?.startTime;
+      s.status = 'created';
+      this.store.save(s);
+      const st = this.ociState(s);
+      await runHooks('createRuntime', spec.hooks?.createRuntime, st);
+      await runHooks('prestart', spec.hooks?.prestart, st);
+      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
+      return foreground ? { s, child, exit } : { s };
+    } catch (e) {
+      if (s.pid) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } await waitExit(s.pid, undefined, 2000); }
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      if (cg) { try { await cg.killAll('SIGKILL'); } catch { /* best effort */ } try { await cg.destroy(); } catch { /* best effort */ } }
+      this.store.remove(id);
+      throw e;
+    }
+  }
+
+  /** Releases the init blocked on the exec fifo. */
+  async start(id: string): Promise<void> {
+    await this.store.withLock(id, async () => {
+      const s = this.store.load(id);
+      canStart(id, this.status(s));
+      const fifo = join(this.store.dir(id), 'exec.fifo');
+      await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
+      const st = { ...this.ociState(s), status: 'running' as const };
+      s.status = 'running';
+      this.store.save(s);
+      try { unlinkSync(fifo); } catch { /* gone */ }
+      await runHooks('poststart', s.config.hooks?.poststart, st).catch(() => { /* poststart failures are only logged by runc */ });
+    });
+  }
+
+  /** create + start + wait (+ delete unless keep): runc's `run` without --detach. Resolves with the
+   *  exit status (128+signal for a signal death). */
+  async run(id: string, bundle: string, o: RunOptions = {}): Promise<number> {
+    const { s, exit } = await this.prepare(id, bundle, o, true);
+    let code: number;
+    try {
+      const fifo = join(this.store.dir(id), 'exec.fifo');
+      await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
+      s.status = 'running';
+      this.store.save(s);
+      try { unlinkSync(fifo); } catch { /* gone */ }
+      await runHooks('poststart', s.config.hooks?.poststart, this.ociState(s)).catch(() => undefined);
+      o.onStart?.(s.pid);
+      code = await exit!;
+    } catch (e) {
+      await this.delete(id, { force: true }).catch(() => undefined);
+      throw e;
+    }
+    if (!o.keep) await this.delete(id, { force: true });
+    return code;
+  }
+
+  async kill(id: string, signal: string | number = 'SIGTERM', o: { all?: boolean } = {}): Promise<void> {
+    const sig = parseSignal(signal);
+    const s = this.store.load(id);
+    const status = this.status(s);
+    if (o.all) {
+      // Also after the init exited: containerd kills what is left in the cgroup this way.
+      await this.cgroup(s).killAll(sig).catch((e) => { if (status !== 'stopped') throw e; });
+      return;
+    }
+    canKill(id, status);
+    try { process.kill(s.pid, sig); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
+  /** Removes a stopped (or, with force, any) container: processes, cgroup, state. */
+  async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
+    let s: StoredState;
+    try { s = this.store.load(id); } catch (e) {
+      // A directory without state.json is the remains of a failed create: clean it with --force.
+      if (o.force && isSkiffError(e, 'NotFound') && existsSync(this.store.dir(id))) { this.store.remove(id); return; }
+      throw e;
+    }
+    await this.store.withLock(id, async () => {
+      const status = this.status(s);
+      canDelete(id, status, !!o.force);
+      const cg = this.cgroup(s);
+      if (status !== 'stopped' || (await cg.pids().catch(() => [])).length) {
+        if (status === 'paused') await cg.thaw().catch(() => undefined);
+        if (s.pid && isAlive(s.pid, s.pidStartTime)) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } }
+        await cg.killAll('SIGKILL').catch(() => undefined);
+        if (s.pid && !(await waitExit(s.pid, s.pidStartTime, 10_000))) throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
+      }
+      await cg.destroy();
+      await runHooks('poststop', s.config.hooks?.poststop, { ...this.ociState(s), status: 'stopped' }).catch(() => undefined);
+    });
+    this.store.remove(id);
+  }
+
+  features(): Record<string, unknown> {
+    return features();
+  }
+}
+
+export function parseSignal(sig: string | number): number {
+  if (typeof sig === 'number' || /^\d+$/.test(sig)) {
+    const n = Number(sig);
+    if (n > 0 && n < 65) return n;
+    throw invalidArgument(`invalid signal ${sig}`, { field: 'signal' });
+  }
+  const name = sig.toUpperCase().replace(/^SIG/, '');
+  const rt = /^RTMIN(?:\+(\d+))?$/.exec(name);
+  if (rt) return 34 + Number(rt[1] ?? 0);
+  const n = SIGNALS[name];
+  if (n === undefined) throw invalidArgument(`invalid signal ${JSON.stringify(sig)}`, { field: 'signal' });
+  return n;
+}
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return ''; }
+}
+
+function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+function normalizeStdio(stdio: StdioOptions, foreground: boolean): StdioOptions {
+  const base = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio].slice(0, 3);
+  return foreground ? [...base, 'pipe'] : base;
+}
+
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('exit', (code, sig) => res(code ?? 128 + (sig ? SIGNALS[sig.replace(/^SIG/, '')] ?? 0 : 0)));
+  });
+}
+
+/** The foreground skiff-init writes the init pid to fd 3 once the container is created. */
+function readReady(child: ChildProcess, exit: Promise<number>): Promise<number> {
+  return new Promise((res) => {
+    let buf = '';
+    const s = child.stdio[3] as NodeJS.ReadableStream;
+    s.on('data', (b: Buffer) => { buf += b.toString(); const m = /^(\d+)\n/.exec(buf); if (m) res(Number(m[1])); });
+    s.on('end', () => res(0));
+    exit.then(() => res(0), () => res(0));
+  });
+}
+
+function initError(dir: string, code: number): SkiffError {
+  let msg = '';
+  try { msg = readFileSync(join(dir, 'init.err'), 'utf8').trim(); } catch { /* none */ }
+  if (!msg) return internal(`skiff-init failed with status ${code}`);
+  if (/executable file not found|exec: "/.test(msg)) return invalidArgument(msg, { field: 'process.args' });
+  if (/cwd/.test(msg)) return invalidArgument(msg, { field: 'process.cwd' });
+  if (/No such file|not a directory/i.test(msg)) return notFound(msg);
+  return failedPrecondition(msg);
+}
+
+export function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.1.0',
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'dirsync',
+      'remount', 'mand', 'nomand', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime', 'norelatime', 'strictatime',
+      'nostrictatime', 'nosymfollow', 'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'],
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      capabilities: CAPS_FOR_FEATURES,
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: {
+        enabled: true,
+        actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'],
+        operators: ['SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_LE', 'SCMP_CMP_LT', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_NE'],
+        archs: ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+    annotations: { 'org.skiff.runtime': 'skiff-runtime' },
+  };
+}
+
+const CAPS_FOR_FEATURES = [...CAPABILITIES];

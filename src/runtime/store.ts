@@ -1,0 +1,103 @@
+// The state directory (`--root`, default /run/skiff/runtime): one folder per container holding
+// state.json (written atomically), the exec fifo, skiff-init's spec and error files, and a lock.
+// Locking: an O_EXCL lock file naming its holder's pid; a lock whose holder died is taken over.
+// (Node has no flock(2); a lock file is enough for a CLI whose calls are short.)
+import { mkdirSync, readFileSync, writeFileSync, renameSync, openSync, closeSync, unlinkSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkSafeId, notFound, alreadyExists, unavailable, internal } from '../common/index.js';
+import type { Spec, ContainerStatus } from '../oci/index.js';
+import { isAlive } from './proc.js';
+
+export const DEFAULT_ROOT = '/run/skiff/runtime';
+
+export interface StoredState {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  pid: number;
+  pidStartTime?: number;
+  created: string;
+  owner: string;
+  status: ContainerStatus; // as last recorded; the live status is computed (see runtime)
+  annotations?: Record<string, string>;
+  cgroupPath: string;
+  config: Spec;
+  monitorDir?: string;
+}
+
+export class StateStore {
+  constructor(readonly root: string = DEFAULT_ROOT) {}
+
+  dir(id: string): string {
+    return join(this.root, checkSafeId(id, 'container id'));
+  }
+
+  /** Makes the container's directory; AlreadyExists when the id is taken. */
+  reserve(id: string): string {
+    const d = this.dir(id);
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try { mkdirSync(d, { mode: 0o711 }); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(`container with id ${id} already exists`, { field: 'id' });
+      throw e;
+    }
+    return d;
+  }
+
+  load(id: string): StoredState {
+    let text: string;
+    try { text = readFileSync(join(this.dir(id), 'state.json'), 'utf8'); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`container ${id} does not exist`, { field: 'id' });
+      throw e;
+    }
+    try { return JSON.parse(text) as StoredState; } catch (e) {
+      throw internal(`state of container ${id} is corrupt`, { cause: e });
+    }
+  }
+
+  save(s: StoredState): void {
+    const d = this.dir(s.id);
+    const tmp = join(d, `.state.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(s));
+    renameSync(tmp, join(d, 'state.json'));
+  }
+
+  /** Compiled seccomp filters shared by containers with the same rules. */
+  seccompCacheDir(): string {
+    const d = join(this.root, '.seccomp');
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    return d;
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  ids(): string[] {
+    try { return readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(); } catch { return []; }
+  }
+
+  /** Runs `fn` holding the container's lock. */
+  async withLock<T>(id: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+    const file = join(this.dir(id), 'lock');
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const fd = openSync(file, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw notFound(`container ${id} does not exist`, { field: 'id' });
+        if (code !== 'EEXIST') throw e;
+        let holder = 0;
+        try { holder = Number(readFileSync(file, 'utf8')); } catch { continue; }
+        if (holder && holder !== process.pid && !isAlive(holder)) { try { unlinkSync(file); } catch { /* raced */ } continue; }
+        if (Date.now() > until) throw unavailable(`container ${id} is locked by process ${holder}`);
+        await sleep(5);
+      }
+    }
+    try { return await fn(); } finally { try { unlinkSync(file); } catch { /* removed with the dir */ } }
+  }
+}
