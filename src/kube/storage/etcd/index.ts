@@ -1,7 +1,35 @@
-import { notImplemented } from '../../../common/index.js';
+// The etcd store (`etcd://h1:2379,h2:2379`, `etcd+https://…`): see store.ts.
+import { Etcd3, type IOptions } from 'etcd3';
 import type { Store } from '../types.js';
 import type { StoreOptions } from '../open.js';
+import { EtcdStore } from './store.js';
+import { invalidArgument, unavailable } from '../../../common/index.js';
 
-export async function openEtcdStore(endpoints: string[], _opts: StoreOptions = {}): Promise<Store> {
-  throw notImplemented(`etcd store (${endpoints.join(',')}) is being written`);
+const toBuf = (v: Buffer | string) => (typeof v === 'string' ? Buffer.from(v) : v);
+
+export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}): Promise<Store> {
+  const e = opts.etcd ?? {};
+  const timeout = e.timeoutMs ?? 10_000;
+  const options: IOptions = {
+    hosts: endpoints,
+    dialTimeout: timeout,
+    // Writes are never retried blindly (a lost reply to a create would come back as KeyExists):
+    // the store retries reads itself and reports write failures as Unavailable.
+    faultHandling: { global: { execute: (fn: (ctx: { signal: AbortSignal }) => unknown) => Promise.resolve(fn({ signal: new AbortController().signal })) } as never },
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+  };
+  if (e.tls) {
+    if (!e.tls.ca) throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca)', { field: 'etcd.tls.ca' });
+    options.credentials = { rootCertificate: toBuf(e.tls.ca), privateKey: e.tls.key ? toBuf(e.tls.key) : undefined, certChain: e.tls.cert ? toBuf(e.tls.cert) : undefined };
+  }
+  if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
+  const client = new Etcd3(options);
+  const store = new EtcdStore(client, { ...opts, prefix: e.prefix ?? '' });
+  try {
+    await store.currentRevision();
+  } catch (err) {
+    await store.close();
+    throw unavailable(`cannot reach etcd at ${endpoints.join(', ')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, field: 'datastore' });
+  }
+  return store;
 }

@@ -1,0 +1,195 @@
+// The etcd v3 store (real etcd, HA): every write is one etcd transaction guarded by a compare
+// on the key's create/mod revision, so optimistic concurrency is etcd's own; revisions are etcd's
+// cluster revisions; lists are ranges at a fixed revision; watches are etcd watches (prev_kv on).
+import { Etcd3, type IKeyValue, type IRangeRequest } from 'etcd3';
+import type { KeyValue, ListOptions, ListResult, Store, Watch } from '../types.js';
+import { decodeContinue, encodeContinue, keyAfter, prefixEnd } from '../continue.js';
+import { checkKey, checkRevision, futureRevision, keyExists, keyNotFound, revisionConflict } from '../errors.js';
+import { invalidArgument, isSkiffError, unavailable, type Logger } from '../../../common/index.js';
+import { mapEtcdError } from './errors.js';
+import { EtcdWatch } from './watch.js';
+import { Compactor, type CompactorOptions } from '../compactor.js';
+
+export interface EtcdStoreOptions extends CompactorOptions {
+  prefix?: string;
+  progressIntervalMs?: number;
+  logger?: Logger;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class EtcdStore implements Store {
+  readonly prefix: string;
+  private closed = false;
+  private readonly watches = new Set<EtcdWatch>();
+  private readonly compactor: Compactor;
+  readonly progressIntervalMs: number;
+
+  constructor(readonly client: Etcd3, opts: EtcdStoreOptions = {}) {
+    this.prefix = opts.prefix ?? '';
+    this.progressIntervalMs = opts.progressIntervalMs ?? 10_000;
+    this.compactor = new Compactor(this, opts, (e) => opts.logger?.warn('storage: automatic etcd compaction failed', { error: String(e) }));
+  }
+
+  /** The key as stored in etcd (with the prefix), and back. */
+  k(key: string): Buffer { return Buffer.from(this.prefix + key); }
+  unk(b: Buffer): string { return b.toString('utf8').slice(this.prefix.length); }
+  /** etcd's range_end for every key under `prefix` (with the store prefix); \0 = to the end. */
+  rangeEnd(prefix: string): Buffer {
+    const end = prefixEnd(this.prefix + prefix);
+    return end === undefined ? Buffer.from([0]) : Buffer.from(end);
+  }
+
+  toKv(kv: IKeyValue): KeyValue {
+    return { key: this.unk(kv.key), value: kv.value ?? EMPTY, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+  }
+
+  private open(): void {
+    if (this.closed) throw unavailable('store is closed', { reason: 'StoreClosed' });
+  }
+
+  /** Reads are idempotent: retried on Unavailable (a leader change, a host going away). */
+  async read<T>(fn: () => Promise<T>, ctx: { revision?: number } = {}): Promise<T> {
+    this.open();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const err = mapEtcdError(e, ctx);
+        if (err.code !== 'Unavailable' || attempt >= 3 || this.closed) throw err;
+        await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
+      }
+    }
+  }
+
+  /** Writes are not retried: the outcome of a lost reply is unknown, the caller decides. */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    this.open();
+    try { return await fn(); } catch (e) { throw mapEtcdError(e); }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    checkKey(key);
+    const r = await this.read(() => this.client.kv.range({ key: this.k(key) }));
+    return r.kvs.length ? this.toKv(r.kvs[0]) : undefined;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
+    const limit = checkRevision('limit', opts.limit);
+    let rev = checkRevision('revision', opts.revision);
+    let start = prefix;
+    if (opts.continue) {
+      const c = decodeContinue(opts.continue, prefix);
+      if (rev !== 0 && rev !== c.revision) {
+        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, { field: 'revision' });
+      }
+      rev = c.revision;
+      start = c.startKey;
+    }
+    const req: IRangeRequest = { key: this.k(start), range_end: this.rangeEnd(prefix) };
+    if (rev) req.revision = rev;
+    if (limit) req.limit = limit;
+    const r = await this.read(() => this.client.kv.range(req), { revision: rev });
+    const revision = rev || Number(r.header.revision);
+    const result: ListResult = { items: r.kvs.map((kv) => this.toKv(kv)), revision };
+    if (limit && r.more && result.items.length) {
+      result.continue = encodeContinue(revision, keyAfter(result.items[result.items.length - 1].key));
+      result.remaining = Number(r.count) - result.items.length;
+    }
+    return result;
+  }
+
+  async count(prefix: string): Promise<number> {
+    const r = await this.read(() => this.client.kv.range({ key: this.k(prefix), range_end: this.rangeEnd(prefix), count_only: true }));
+    return Number(r.count);
+  }
+
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
+    checkKey(key);
+    if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
+    const k = this.k(key);
+    const r = await this.write(() => this.client.kv.txn({
+      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
+    }));
+    if (!r.succeeded) throw keyExists(key);
+    const rev = Number(r.header.revision);
+    return { key, value, modRevision: rev, createRevision: rev };
+  }
+
+  /** One guarded transaction: on failure, reads the key to tell NotFound from Conflict. */
+  private async guarded(key: string, expected: number, op: 'put' | 'delete', value?: Uint8Array): Promise<{ rev: number; prev: IKeyValue }> {
+    checkKey(key);
+    expected = checkRevision('expectedRevision', expected);
+    const k = this.k(key);
+    const compare = expected === 0
+      ? { key: k, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }
+      : { key: k, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected };
+    const success = op === 'put'
+      ? [{ request_put: { key: k, value: Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength), prev_kv: true } }]
+      : [{ request_delete_range: { key: k, prev_kv: true } }];
+    const r = await this.write(() => this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }));
+    if (!r.succeeded) {
+      const cur = r.responses[0]?.response_range?.kvs ?? [];
+      if (cur.length === 0) throw keyNotFound(key);
+      throw revisionConflict(key, expected, Number(cur[0].mod_revision));
+    }
+    const res = r.responses[0];
+    const prev = op === 'put' ? res.response_put.prev_kv : res.response_delete_range.prev_kvs[0];
+    return { rev: Number(r.header.revision), prev };
+  }
+
+  async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
+    if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
+    const { rev, prev } = await this.guarded(key, expectedRevision, 'put', value);
+    return { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+  }
+
+  async delete(key: string, expectedRevision: number): Promise<KeyValue> {
+    const { rev, prev } = await this.guarded(key, expectedRevision, 'delete');
+    return { key, value: prev.value ?? EMPTY, modRevision: rev, createRevision: Number(prev.create_revision) };
+  }
+
+  watch(prefix: string, fromRevision: number, opts: { signal?: AbortSignal; progressNotify?: boolean } = {}): Watch {
+    const w = new EtcdWatch(this, prefix, opts.progressNotify ?? false, () => this.watches.delete(w));
+    try {
+      this.open();
+      if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
+      const from = checkRevision('fromRevision', fromRevision);
+      this.watches.add(w);
+      void w.start(from);
+      if (opts.signal) {
+        if (opts.signal.aborted) w.close();
+        else opts.signal.addEventListener('abort', () => w.close(), { once: true });
+      }
+    } catch (e) {
+      w.fail(isSkiffError(e) ? e : mapEtcdError(e));
+    }
+    return w;
+  }
+
+  async currentRevision(): Promise<number> {
+    const r = await this.read(() => this.client.kv.range({ key: Buffer.from([0]), count_only: true }));
+    return Number(r.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    const rev = checkRevision('revision', revision);
+    try {
+      await this.write(() => this.client.kv.compact({ revision: rev, physical: false }));
+    } catch (e) {
+      if (isSkiffError(e) && e.reason === 'Compacted') return; // at or below the compact revision: nothing to do
+      if (isSkiffError(e) && e.reason === 'FutureRevision') throw futureRevision(rev, await this.currentRevision());
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.compactor.stop();
+    for (const w of [...this.watches]) w.close();
+    this.client.close();
+  }
+}

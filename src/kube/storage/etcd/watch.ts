@@ -1,0 +1,116 @@
+// One Store watch over one etcd watch (prev_kv on). The etcd3 client reconnects a broken watch
+// stream by itself, resuming from the last response's header revision + 1; events at or below
+// the last revision delivered are dropped here, so a reconnect never duplicates.
+// etcd3's watch API and compaction: when the start revision is compacted, etcd answers with a
+// canceled response carrying compact_revision, which the client turns into a bare 'error'
+// ("Watcher canceled: ") without the revision. So: the revision is checked with a range read
+// before watching, and after any cancel the same check decides Compacted vs Unavailable.
+// Progress: etcd sends progress notifications (empty responses with the current revision) at
+// its --experimental-watch-progress-notify-interval (default 10 min); between those, a PROGRESS
+// is synthesized from the newest header revision seen, which is a safe (if older) bookmark.
+import type { IWatchResponse, Watcher } from 'etcd3';
+import type { WatchEvent } from '../types.js';
+import { EventQueue } from '../queue.js';
+import type { EtcdStore } from './store.js';
+import { mapEtcdError } from './errors.js';
+import { unavailable } from '../../../common/index.js';
+
+export class EtcdWatch extends EventQueue {
+  private watcher?: Watcher;
+  /** Every event up to lastRev has been queued. */
+  private lastRev = 0;
+  private lastProgress = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly store: EtcdStore, readonly prefix: string, private readonly progressNotify: boolean, onClose: () => void) {
+    super(() => { this.stop(); onClose(); });
+  }
+
+  async start(from: number): Promise<void> {
+    const s = this.store;
+    try {
+      if (from > 0) {
+        // Fails with Compacted when `from` is older than etcd's compact revision (FutureRevision is fine: etcd waits).
+        try {
+          await s.read(() => s.client.kv.range({ key: s.k(this.prefix), range_end: s.rangeEnd(this.prefix), count_only: true, revision: from }), { revision: from });
+        } catch (e) {
+          if (!(e instanceof Error && 'reason' in e && e.reason === 'FutureRevision')) throw e;
+        }
+        this.lastRev = from;
+      }
+      if (this.closed) return;
+      const b = s.client.watch().inRange({ start: s.k(this.prefix), end: s.rangeEnd(this.prefix) }).withPreviousKV();
+      if (from > 0) b.startRevision(String(from + 1));
+      // watcher() attaches at once; handlers go on before any response can arrive (create() would
+      // resolve a microtask after 'connected', when a first 'data' may already have been emitted).
+      const w = b.watcher();
+      this.watcher = w;
+      w.on('connected', (res: IWatchResponse) => { if (this.lastRev === 0) this.lastRev = Number(res.header.revision); });
+      w.on('data', (res: IWatchResponse) => this.onData(res));
+      w.on('error', (err: Error) => void this.onCancel(err));
+      if (this.closed) { this.stop(); return; }
+      if (this.progressNotify) {
+        this.timer = setInterval(() => this.synthesizeProgress(), s.progressIntervalMs);
+        this.timer.unref();
+      }
+    } catch (e) {
+      this.fail(mapEtcdError(e, { revision: from }));
+    }
+  }
+
+  private onData(res: IWatchResponse): void {
+    const s = this.store;
+    const headerRev = Number(res.header.revision);
+    if (res.events.length === 0) {
+      // A progress notification: every event up to headerRev was sent.
+      if (headerRev > this.lastRev) this.lastRev = headerRev;
+      if (this.progressNotify) this.emitProgress();
+      return;
+    }
+    for (const ev of res.events) {
+      const rev = Number(ev.kv.mod_revision);
+      if (rev <= this.lastRev) continue;
+      const prev = ev.prev_kv ? s.toKv(ev.prev_kv) : undefined;
+      let out: WatchEvent;
+      if (ev.type === 'Delete') {
+        out = { type: 'DELETE', kv: { key: s.unk(ev.kv.key), value: prev?.value ?? new Uint8Array(0), modRevision: rev, createRevision: prev?.createRevision ?? 0 }, prev };
+      } else {
+        out = { type: 'PUT', kv: s.toKv(ev.kv), prev };
+      }
+      this.lastRev = rev;
+      this.push(out);
+    }
+    if (headerRev > this.lastRev) this.lastRev = headerRev;
+  }
+
+  private emitProgress(): void {
+    if (this.lastRev > this.lastProgress) {
+      this.lastProgress = this.lastRev;
+    }
+    this.push({ type: 'PROGRESS', revision: this.lastRev });
+  }
+
+  private synthesizeProgress(): void {
+    if (this.closed || this.lastRev === 0) return;
+    this.emitProgress();
+  }
+
+  private async onCancel(err: Error): Promise<void> {
+    if (this.closed) return;
+    const s = this.store;
+    this.stop();
+    try {
+      await s.read(() => s.client.kv.range({ key: s.k(this.prefix), count_only: true, revision: this.lastRev }), { revision: this.lastRev });
+      this.fail(unavailable(`etcd canceled the watch on ${JSON.stringify(this.prefix)}: ${err.message}`, { cause: err, reason: 'WatchCanceled' }));
+    } catch (e) {
+      this.fail(mapEtcdError(e, { revision: this.lastRev }));
+    }
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) void w.cancel().catch(() => undefined);
+  }
+}
