@@ -18,3 +18,21 @@ export {
   ANONYMOUS, ANONYMOUS_USER, AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP, SUPERUSER_GROUP, SERVICE_ACCOUNTS_GROUP,
 } from './user.js';
 export type { UserInfo } from './user.js';
+export { createRbacAuthorizer, aggregateClusterRoles, subjectMatches } from './rbac.js';
+export { createCachedRbacSource } from './rbac-cache.js';
+export type { CachedRbacSource, RbacKind } from './rbac-cache.js';
+export { ruleAllows, uncoveredRules, describeRule, selectorMatches } from './rbac-rules.js';
+export { RBAC_GROUP } from './rbac-types.js';
+export type {
+  Authorizer, RbacSource, RequestAttributes, Decision, ResolvedRules, PolicyRule, Role, ClusterRole, RoleBinding,
+  ClusterRoleBinding, Subject, RoleRef, LabelSelector,
+} from './rbac-types.js';
+export { bootstrapPolicy } from './bootstrap-policy.js';
+export {
+  reviewAccess, reviewRules, reviewSubject, reviewAttributes, forbiddenStatus, forbiddenMessage, unauthorizedStatus,
+  SubjectAccessReviewSpec,
+} from './review.js';
+export type { SubjectAccessReviewStatus, SubjectRulesReviewStatus, ResourceRule, NonResourceRule, Status } from './review.js';
+export { checkEscalation } from './escalation.js';
+export type { EscalationRequest } from './escalation.js';
+export { requestAttributes } from './request-info.js';
