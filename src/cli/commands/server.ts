@@ -1,0 +1,47 @@
+// `skiff server`: the Kubernetes control plane (API server on SQLite or etcd). See docs/apiserver.md.
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] --disable-agent
+
+  --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
+  --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
+  --datastore URL         sqlite://PATH (default sqlite://DIR/state.db), etcd://h1:2379,h2:2379, memory://
+  --disable-agent         run without the in-process node agent (required for now: the agent
+                          does not exist yet)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: {
+      'data-dir': { type: 'string', default: '/var/lib/skiff/server' },
+      'https-listen': { type: 'string', default: '127.0.0.1:6443' },
+      datastore: { type: 'string' },
+      'disable-agent': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    } }));
+  } catch (e) {
+    process.stderr.write(`skiff server: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (!values['disable-agent']) {
+    process.stderr.write('skiff server: the in-process node agent is not available yet; run with --disable-agent (a control plane without nodes)\n');
+    return 2;
+  }
+  const { startServer } = await import('../../cluster/server.js');
+  const s = await startServer({ dataDir: values['data-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
+  process.stdout.write(`skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\nkubeconfig: ${s.kubeconfig}\n  kubectl --kubeconfig ${s.kubeconfig} get namespaces\n`);
+  await new Promise<void>((resolve) => {
+    let closing = false;
+    const stop = (sig: string) => {
+      if (closing) { process.exit(130); }
+      closing = true;
+      process.stderr.write(`skiff server: ${sig}, shutting down\n`);
+      s.close().then(resolve, (e) => { process.stderr.write(`skiff server: shutdown: ${String(e)}\n`); resolve(); });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
