@@ -1,0 +1,115 @@
+// The monitor's exit file (DIR/exit.json): read, validated at the edge, and waited for.
+import { readFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { internal, unavailable } from '../../common/index.js';
+
+export const ExitStatusSchema = z.object({
+  pid: z.number().int(),
+  exitCode: z.number().int(),
+  signal: z.string().nullable(),
+  oomKilled: z.boolean(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  error: z.string().optional(),
+});
+export type ExitStatus = z.infer<typeof ExitStatusSchema>;
+
+/** The exit status, or undefined while the container runs (no exit file yet). */
+export async function readExitFile(stateDir: string): Promise<ExitStatus | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, 'exit.json'), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw internal(`monitor exit file ${join(stateDir, 'exit.json')} is not JSON`, { cause: e });
+  }
+  const r = ExitStatusSchema.safeParse(json);
+  if (!r.success) throw internal(`monitor exit file ${join(stateDir, 'exit.json')} is malformed: ${r.error.message}`);
+  return r.data;
+}
+
+/** Pid of the monitor for a state dir while it runs (monitor.pid exists and names a live skiff-monitor). */
+export async function monitorPid(stateDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(join(stateDir, 'monitor.pid'), 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    // Guards against pid reuse: the process must still be a skiff-monitor.
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (!cmdline.split('\0')[0].endsWith('skiff-monitor')) return undefined;
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function isMonitorAlive(stateDir: string): Promise<boolean> {
+  return (await monitorPid(stateDir)) !== undefined;
+}
+
+/**
+ * Resolves with the exit status once the monitor writes it (fs.watch on the state dir, with a
+ * polling fallback). Rejects if the monitor is gone without writing one, or on abort.
+ */
+export function waitExit(stateDir: string, signal?: AbortSignal, pollMs = 250): Promise<ExitStatus> {
+  return new Promise<ExitStatus>((resolve, reject) => {
+    let done = false;
+    let checking = false;
+    let again = false;
+    let watcher: ReturnType<typeof watch> | undefined;
+    const finish = (err: unknown, v?: ExitStatus) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      watcher?.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    const check = async () => {
+      if (checking) { again = true; return; }
+      checking = true;
+      try {
+        do {
+          again = false;
+          const st = await readExitFile(stateDir);
+          if (st) return finish(undefined, st);
+          if (!(await isMonitorAlive(stateDir))) {
+            const late = await readExitFile(stateDir); // it may have written the file in between
+            if (late) return finish(undefined, late);
+            return finish(unavailable(`monitor for ${stateDir} is gone and left no exit file`));
+          }
+        } while (again && !done);
+      } catch (e) {
+        finish(e);
+      } finally {
+        checking = false;
+      }
+    };
+    const onAbort = () => finish(signal!.reason ?? new Error('aborted'));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setInterval(check, pollMs);
+    try {
+      watcher = watch(stateDir, (_ev, name) => { if (name === 'exit.json' || name === 'monitor.pid') void check(); });
+      watcher.on('error', () => undefined);
+    } catch {
+      // No inotify (or the dir is gone): polling alone.
+    }
+    void check();
+  });
+}
