@@ -4,3 +4,6 @@ export * from './digest.js';
 export * from './content/index.js';
 export * from './reference/index.js';
 export * from './formats/index.js';
+export { applyLayer, type LayerApplyResult } from './unpack/layer.js';
+export { applyTar, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './unpack/apply.js';
+export { decompressor, detectCompression } from './unpack/decompress.js';
