@@ -28,15 +28,13 @@ static int NL;
 /* Error channel: in the container child, errors go over the sync socket to the parent, which
  * writes them to the error file (read by the runtime) and to stderr. */
 static int g_child_sync = -1;
-static const char *g_errfile;
+/* Opened at start: exec mode later joins the container's mount namespace, where host paths are
+ * out of reach. */
+static int g_errfd = -1;
 
 static void report_error(const char *msg) {
-  if (g_errfile) {
-    int fd = open(g_errfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      if (write(fd, msg, strlen(msg)) < 0) { /* nothing more to do */ }
-      close(fd);
-    }
+  if (g_errfd >= 0) {
+    if (ftruncate(g_errfd, 0) < 0 || pwrite(g_errfd, msg, strlen(msg), 0) < 0) { /* nothing more to do */ }
   }
   dprintf(2, "skiff-init: %s\n", msg);
 }

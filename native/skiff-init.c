@@ -44,17 +44,15 @@ static int wait_forwarding(pid_t child) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int g_pidfd = -1; /* opened at start, like the error file */
+
 static void write_pidfile(pid_t pid) {
-  const char *path = get1("pidfile");
-  if (!path) return;
-  char tmp[4200], b[32];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) die("write pid file %s", path);
+  if (g_pidfd < 0) return;
+  char b[32];
   int n = snprintf(b, sizeof b, "%d", pid);
-  if (write(fd, b, n) != n) die("write pid file %s", path);
-  close(fd);
-  if (rename(tmp, path) < 0) die("rename pid file %s", path);
+  if (pwrite(g_pidfd, b, n, 0) != n) die("write pid file");
+  close(g_pidfd);
+  g_pidfd = -1;
 }
 
 static void join_cgroups(pid_t pid) {
@@ -260,7 +258,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   parse_spec(argv[2]);
-  g_errfile = get1("errfile");
+  const char *ef = get1("errfile"), *pf = get1("pidfile");
+  if (ef) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (pf && (g_pidfd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die("open pid file %s", pf);
   read_last_cap();
   signal(SIGPIPE, SIG_IGN);
   prepare_seccomp();
