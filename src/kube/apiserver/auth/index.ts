@@ -36,3 +36,5 @@ export type { SubjectAccessReviewStatus, SubjectRulesReviewStatus, ResourceRule,
 export { checkEscalation } from './escalation.js';
 export type { EscalationRequest } from './escalation.js';
 export { requestAttributes } from './request-info.js';
+export { loadOrCreateEncryptionKey, createSecretTransformer, encryptionKeyPath, DEFAULT_KEY_NAME } from './encryption.js';
+export type { SecretTransformer, TransformerOptions } from './encryption.js';

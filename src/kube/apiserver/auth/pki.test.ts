@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { parse } from 'yaml';
-import { ensurePki, writeKubeconfig, issueClientCertificate, ADMIN_USER } from './index.js';
+import { ensurePki, writeKubeconfig, issueClientCertificate, loadOrCreateEncryptionKey, ADMIN_USER } from './index.js';
 
 async function tempDir(): Promise<string> {
   return fs.mkdtemp(join(tmpdir(), 'skiff-pki-'));
@@ -92,7 +92,7 @@ test('a broken leaf is reissued; a missing CA is refused with a clear error; sta
   assert.deepEqual(await fs.readdir(dir), ['pki']);
 
   await fs.rm(join(first.dir, 'ca.key'));
-  await assert.rejects(ensurePki(dir), (e: any) => e.code === 'FailedPrecondition' && /no CA/.test(e.message) && /ca\.crt/.test(e.message));
+  await assert.rejects(ensurePki(dir), (e: any) => e.code === 'FailedPrecondition' && /no CA key/.test(e.message) && /ca\.key/.test(e.message));
 });
 
 test('bad hosts are refused naming the field', async (t) => {
@@ -135,4 +135,21 @@ test('issueClientCertificate signs other identities with the cluster CA', async 
   assert.ok(cert.verify(new X509Certificate(pki.ca.certPem).publicKey));
   assert.match(cert.subject, /CN=system:node:n1/);
   await assert.rejects(issueClientCertificate(pki, { commonName: '' }), (e: any) => e.field === 'commonName');
+});
+
+test('a pki directory without a CA certificate (encryption key made first, or a crashed first start) is completed', async (t) => {
+  const dir = await tempDir();
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const key = await loadOrCreateEncryptionKey(dir);
+  const pki = await ensurePki(dir, { hosts: ['127.0.0.1'] });
+  assert.ok(new X509Certificate(pki.server.certPem).verify(new X509Certificate(pki.ca.certPem).publicKey));
+  assert.deepEqual(await loadOrCreateEncryptionKey(dir), key, 'the encryption key survives');
+  assert.equal((await fs.stat(pki.dir)).mode & 0o777, 0o700);
+  // Crash after some files moved in but before ca.crt: the next start redoes it, keeping tokens.
+  await fs.rm(join(pki.dir, 'ca.crt'));
+  const again = await ensurePki(dir, { hosts: ['127.0.0.1'] });
+  assert.notEqual(again.ca.certPem, pki.ca.certPem);
+  assert.equal(again.admin.token, pki.admin.token);
+  assert.equal(again.serviceAccountKey.keyId, pki.serviceAccountKey.keyId);
+  assert.deepEqual((await fs.readdir(dir)).sort(), ['pki']);
 });

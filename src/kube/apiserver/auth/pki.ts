@@ -70,6 +70,7 @@ export async function ensurePki(dataDir: string, opts: EnsurePkiOptions = {}): P
   await fs.mkdir(dataDir, { recursive: true });
   await removeStaleTempDirs(dataDir);
   if (!(await exists(dir))) await createFresh(dataDir, dir, hosts, now());
+  else if (!(await exists(join(dir, FILES.caCert)))) await completeFresh(dataDir, dir, hosts, now());
   return load(dir, hosts, opts.clusterName ?? 'skiff', now());
 }
 
@@ -86,7 +87,9 @@ async function removeStaleTempDirs(dataDir: string): Promise<void> {
   }
 }
 
-async function createFresh(dataDir: string, dir: string, hosts: string[], now: Date): Promise<void> {
+/** Makes a whole PKI in a temp directory next to `dir`; `keep` lists files of an existing `dir`
+ *  that stay (the service-account key and token file do not depend on the CA). */
+async function buildTemp(dataDir: string, hosts: string[], now: Date, keep: Set<string>): Promise<string> {
   const tmp = join(dataDir, `.pki.tmp-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp, { mode: 0o700 });
   try {
@@ -94,17 +97,43 @@ async function createFresh(dataDir: string, dir: string, hosts: string[], now: D
     await writePair(tmp, FILES.caCert, FILES.caKey, ca);
     await writeServer(tmp, ca, hosts, now);
     await writeAdmin(tmp, ca, now);
-    await writeServiceAccountKey(tmp);
-    await addStaticToken(join(tmp, FILES.tokens), { user: ADMIN_USER, uid: ADMIN_USER, groups: ADMIN_GROUPS });
+    if (!keep.has(FILES.saKey)) await writeServiceAccountKey(tmp);
+    if (!keep.has(FILES.tokens)) await addStaticToken(join(tmp, FILES.tokens), { user: ADMIN_USER, uid: ADMIN_USER, groups: ADMIN_GROUPS });
     await fsyncDir(tmp);
-    try {
-      await fs.rename(tmp, dir);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      // Another process made the PKI first: use theirs.
-    }
+    return tmp;
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function createFresh(dataDir: string, dir: string, hosts: string[], now: Date): Promise<void> {
+  const tmp = await buildTemp(dataDir, hosts, now, new Set());
+  try {
+    await fs.rename(tmp, dir);
     await fsyncDir(dataDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    // Another process made the PKI first: use theirs.
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** `dir` exists but has no CA certificate (only, say, the encryption key, or a first start that
+ *  crashed): make the CA and its leaves, move them in one file at a time with ca.crt last — its
+ *  presence marks a complete PKI, so a crash in between just repeats this on the next start. */
+async function completeFresh(dataDir: string, dir: string, hosts: string[], now: Date): Promise<void> {
+  const keep = new Set<string>();
+  for (const f of [FILES.saKey, FILES.tokens]) if (await exists(join(dir, f))) keep.add(f);
+  if (keep.has(FILES.saKey) && !(await exists(join(dir, FILES.saPub)))) keep.delete(FILES.saKey);
+  const tmp = await buildTemp(dataDir, hosts, now, keep);
+  try {
+    await fs.chmod(dir, 0o700);
+    const files = (await fs.readdir(tmp)).filter((f) => f !== FILES.caCert);
+    for (const f of [...files, FILES.caCert]) await fs.rename(join(tmp, f), join(dir, f));
+    await fsyncDir(dir);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
@@ -141,7 +170,7 @@ async function readPair(dir: string, certFile: string, keyFile: string): Promise
 async function load(dir: string, hosts: string[], clusterName: string, now: Date): Promise<Pki> {
   const ca = await readPair(dir, FILES.caCert, FILES.caKey);
   if (!ca) {
-    throw failedPrecondition(`the PKI in ${dir} has no CA (${FILES.caCert} and ${FILES.caKey}); restore them, or remove ${dir} to make a new cluster identity`, { field: join(dir, FILES.caCert) });
+    throw failedPrecondition(`the PKI in ${dir} has a CA certificate but no CA key (${FILES.caKey}); restore it, or remove ${dir} to make a new cluster identity`, { field: join(dir, FILES.caKey) });
   }
   const caCheck = checkCertificate(ca, { now });
   if ('problem' in caCheck) throw failedPrecondition(`the cluster CA in ${dir} is unusable: ${caCheck.problem}`, { field: join(dir, FILES.caCert) });
