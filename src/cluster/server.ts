@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
-import { createApiServer, type ApiAuth, type ApiServer } from '../kube/apiserver/index.js';
-import { createAuthenticator, defaultHosts, ensurePki, serverTlsOptions, writeKubeconfig } from '../kube/apiserver/auth/index.js';
-import * as authModule from '../kube/apiserver/auth/index.js';
+import { createApiServer, decodeRequestBody as readRequestBody, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
+import {
+  bootstrapPolicy, createAuthenticator, reviewRules, createCachedRbacSource, createRbacAuthorizer, defaultHosts, ensurePki, serverTlsOptions, writeKubeconfig,
+  type RbacKind, type RbacSource,
+} from '../kube/apiserver/auth/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -45,15 +47,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const pki = await ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...defaultHosts()])] });
   const store = await openStore(opts.datastore ?? `sqlite://${join(opts.dataDir, 'state.db')}`);
   const authenticate = createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
+  await ensureBootstrapPolicy(store);
+  const rbac = await storeRbacSource(store, log);
+  const authorizer = createRbacAuthorizer(rbac.source);
   const auth: ApiAuth = {
     authenticate: (req) => authenticate(req),
-    // RBAC is wired here once the auth module exports its authorizer; until then every
-    // authenticated user is allowed (anonymous requests are refused by authentication).
-    authorize: async () => ({ allowed: true }),
+    authorize: (a) => authorizer.authorize(a.user, {
+      verb: a.verb, resourceRequest: a.resourceRequest, path: a.path, apiGroup: a.group, apiVersion: a.version,
+      resource: a.resource, subresource: a.subresource, namespace: a.namespace, name: a.name,
+    }),
   };
-  const rbac = (authModule as Record<string, unknown>).createRbacAuthorizer;
-  void rbac;
-  const api = createApiServer({ store, resources: allResources(), auth, tls: serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
+  const virtual = {
+    // `kubectl auth can-i --list`: the rules that apply to the requesting user in a namespace.
+    'authorization.k8s.io/selfsubjectrulesreviews': async (r: Parameters<VirtualHandler>[0]) => {
+      const body = (await readRequestBody(r.req) ?? {}) as { spec?: { namespace?: string } };
+      const status = await reviewRules(authorizer, r.user ?? { username: 'system:anonymous', groups: ['system:unauthenticated'] }, body.spec?.namespace ?? '');
+      return { code: 201, body: { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
+    },
+  };
+  const api = createApiServer({ store, resources: allResources(), auth, virtual, tls: serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
   let addr;
   try { addr = await api.listen(port, host); }
   catch (e) { await store.close(); throw e; }
@@ -64,6 +76,66 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   log.info('API server ready', { url, kubeconfig, startupMs: Math.round(startupMs) });
   return {
     url, kubeconfig, api, store, startupMs,
-    async close() { await api.close(); await store.close(); },
+    async close() { rbac.stop(); await api.close(); await store.close(); },
   };
+}
+
+const RBAC_PREFIX = '/registry/rbac.authorization.k8s.io/';
+const te = new TextEncoder(), td = new TextDecoder();
+
+/** Upstream's bootstrap roles and bindings, created when missing (as kube-apiserver does at start). */
+async function ensureBootstrapPolicy(store: Store): Promise<void> {
+  const { clusterRoles, clusterRoleBindings } = bootstrapPolicy();
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const put = async (plural: string, kind: string, o: { metadata: { name?: string } }) => {
+    const key = `${RBAC_PREFIX}${plural}/${o.metadata.name ?? ''}`;
+    if (await store.get(key)) return;
+    const obj = { ...o, apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { ...o.metadata, uid: crypto.randomUUID(), creationTimestamp: now } };
+    try { await store.create(key, te.encode(JSON.stringify(obj))); } catch { /* created concurrently by another server */ }
+  };
+  for (const r of clusterRoles) await put('clusterroles', 'ClusterRole', r);
+  for (const b of clusterRoleBindings) await put('clusterrolebindings', 'ClusterRoleBinding', b);
+}
+
+/** RBAC objects read from the store, cached until a watch reports a change to their kind. */
+async function storeRbacSource(store: Store, log: Logger): Promise<{ source: RbacSource; stop(): void }> {
+  const list = async <T>(prefix: string): Promise<T[]> => {
+    const out: T[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await store.list(prefix, { limit: 1000, continue: cont });
+      for (const kv of page.items) out.push(JSON.parse(td.decode(kv.value)) as T);
+      cont = page.continue;
+    } while (cont);
+    return out;
+  };
+  const cached = createCachedRbacSource({
+    listClusterRoles: () => list(`${RBAC_PREFIX}clusterroles/`),
+    listClusterRoleBindings: () => list(`${RBAC_PREFIX}clusterrolebindings/`),
+    listRoles: (ns) => list(`${RBAC_PREFIX}roles/${ns}/`),
+    listRoleBindings: (ns) => list(`${RBAC_PREFIX}rolebindings/${ns}/`),
+  });
+  const ac = new AbortController();
+  let rev = await store.currentRevision();
+  void (async () => {
+    while (!ac.signal.aborted) {
+      try {
+        const w = store.watch(RBAC_PREFIX, rev, { signal: ac.signal });
+        ac.signal.addEventListener('abort', () => w.close(), { once: true });
+        for await (const ev of w) {
+          if (ev.type === 'PROGRESS') continue;
+          rev = ev.kv.modRevision;
+          const [kind, ns] = ev.kv.key.slice(RBAC_PREFIX.length).split('/');
+          cached.onChange(kind as RbacKind, kind === 'roles' || kind === 'rolebindings' ? ns : undefined);
+        }
+      } catch (e) {
+        if (ac.signal.aborted) break;
+        log.warn('rbac watch ended; dropping the cache', { error: e instanceof Error ? e.message : String(e) });
+        cached.onChange();
+        await new Promise((r) => setTimeout(r, 200));
+        try { rev = await store.currentRevision(); } catch { /* retry */ }
+      }
+    }
+  })();
+  return { source: cached, stop: () => ac.abort() };
 }

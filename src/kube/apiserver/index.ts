@@ -5,3 +5,4 @@ export type { ApiAuth, AuthzAttributes, UserInfo, Admission } from './context.js
 export type { ValueTransformer } from './registry.js';
 export type { VirtualHandler } from './virtual.js';
 export { humanAge } from './table.js';
+export { decodeRequestBody } from './handlers/create.js';

@@ -34,6 +34,8 @@ const M: Record<string, Record<number, Field>> = {
   SubjectAccessReviewSpec: { 1: ['resourceAttributes', 'msg:ResourceAttributes'], 2: ['nonResourceAttributes', 'msg:NonResourceAttributes'], 3: ['user', 'string'], 4: ['groups', 'strings'], 6: ['uid', 'string'] },
   ResourceAttributes: { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] },
   NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
+  SelfSubjectRulesReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SelfSubjectRulesReviewSpec'] },
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
   SelfSubjectReview: { 1: ['metadata', 'msg:ObjectMeta'] },
   TokenRequest: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenRequestSpec'] },
   TokenRequestSpec: { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] },

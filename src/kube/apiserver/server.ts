@@ -24,7 +24,7 @@ import { requestInfo, type ResourceRequest } from './router.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
 import { handleWatch } from './watch.js';
 import { startCrdController, type CrdController } from './crd.js';
-import { createVirtualHandlers, type VirtualHandler } from './virtual.js';
+import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
 
@@ -55,12 +55,15 @@ export interface ApiServer {
 }
 
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  const registry = new Registry(opts.resources);
+  const virtual = { ...createVirtualHandlers(), ...opts.virtual };
+  const registry = new Registry([
+    ...VIRTUAL_DEFINITIONS.filter((v) => virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural)),
+    ...opts.resources,
+  ]);
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
   const ctx: ApiContext = { store: opts.store, registry, log, auth: opts.auth, admission: opts.admission ?? [], version: KUBE_VERSION };
   const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
-  const virtual = { ...createVirtualHandlers(), ...opts.virtual };
   let ready = false;
   let crd: CrdController | undefined;
   let server: http.Server | https.Server | undefined;

@@ -1,7 +1,7 @@
 // Create-only virtual resources answered from the request instead of stored: access reviews
 // (authorization.k8s.io/v1 SelfSubjectAccessReview, SubjectAccessReview), SelfSubjectReview
 // (`kubectl auth whoami`). They call the configured authorizer; without one everything is allowed.
-import type { KubeObject } from '../api/index.js';
+import type { KubeObject, ResourceDefinition } from '../api/index.js';
 import type { AuthzAttributes, HandlerResult, RequestScope, UserInfo } from './context.js';
 import { decodeRequest } from './handlers/create.js';
 import { checkBody } from './rest.js';
@@ -56,3 +56,19 @@ export function createVirtualHandlers(): Record<string, VirtualHandler> {
     },
   };
 }
+
+const vdef = (group: string, kind: string, plural: string, namespaced = false): ResourceDefinition => ({
+  group, version: 'v1', kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), namespaced, verbs: ['create'],
+  schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+  columns: [], row: (o) => [o.metadata.name],
+});
+
+/** Discovery entries for the virtual kinds (added unless the resource set defines them). */
+export const VIRTUAL_DEFINITIONS: ResourceDefinition[] = [
+  vdef('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews'),
+  vdef('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews'),
+  vdef('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
+  vdef('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
+  vdef('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews'),
+  vdef('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
+];

@@ -10,7 +10,11 @@ import { admitObject, checkBody, checkFields, checkNamespace, dryRun, refuseReso
 import { ApiError, errBadRequest } from '../status.js';
 import { managerName } from './write.js';
 
-export async function decodeRequest(r: RequestScope): Promise<unknown> {
+export function decodeRequest(r: RequestScope): Promise<unknown> { return decodeRequestBody(r.req); }
+
+/** A request body as JSON: JSON, YAML or kubectl's protobuf (bounded; 413/415/400 on bad input). */
+export async function decodeRequestBody(req: import('node:http').IncomingMessage): Promise<unknown> {
+  const r = { req };
   const type = mediaType(r.req);
   if (type === 'application/vnd.kubernetes.protobuf') return decodeProtobuf(await readBody(r.req));
   if (!['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml'].includes(type)) {
