@@ -7,6 +7,7 @@ export { allResources, findResource } from './registry.js';
 // Schemas
 export { DEFINITIONS as definitions, resolveSchema, refName, closure as definitionsReachableFrom } from './schema/registry.js';
 export { N as metaDefinitionNames } from './schema/meta.js';
+export { definitionNameFor } from './schema/builder.js';
 
 // Label selectors
 export {

@@ -4,9 +4,27 @@ import { namespace } from './resources/core/namespace.js';
 import { configMap } from './resources/core/configmap.js';
 import { secret } from './resources/core/secret.js';
 import { pod } from './resources/core/pod.js';
+import { service } from './resources/core/service.js';
+import { endpoints } from './resources/core/endpoints.js';
+import { serviceAccount } from './resources/core/serviceaccount.js';
+import { node } from './resources/core/node.js';
+import { event } from './resources/core/event.js';
+import { persistentVolume } from './resources/core/persistentvolume.js';
+import { persistentVolumeClaim } from './resources/core/persistentvolumeclaim.js';
+import { limitRange, resourceQuota } from './resources/core/quota.js';
+import { deployment } from './resources/apps/deployment.js';
+import { replicaSet } from './resources/apps/replicaset.js';
+import { daemonSet } from './resources/apps/daemonset.js';
+import { statefulSet } from './resources/apps/statefulset.js';
+import { controllerRevision } from './resources/apps/controllerrevision.js';
+import { job } from './resources/batch/job.js';
+import { cronJob } from './resources/batch/cronjob.js';
 
 const ALL: ResourceDefinition[] = [
-  namespace, pod, configMap, secret,
+  namespace, pod, service, endpoints, configMap, secret, serviceAccount, node, event,
+  persistentVolume, persistentVolumeClaim, limitRange, resourceQuota,
+  deployment, replicaSet, daemonSet, statefulSet, controllerRevision,
+  job, cronJob,
 ];
 
 /** Every kind Skiff serves, in discovery order. */

@@ -118,6 +118,9 @@ export interface ResourceDefinition {
   validate?(obj: KubeObject): FieldError[];
   /** Extra checks on update (immutable fields etc.). */
   validateUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
+  /** Optional, on update before `defaults`: carries over values the server assigned that a client
+   *  may omit on a full replace (Service clusterIP/clusterIPs and nodePorts, Pod nodeName, ...). */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Name rule for metadata.name: 'subdomain' (DNS-1123 subdomain, the default), 'label' (DNS-1123 label), 'path' (path segment). */
   nameRule?: 'subdomain' | 'label' | 'path';
   /** Whether spec changes bump metadata.generation (true for most kinds with a spec). */

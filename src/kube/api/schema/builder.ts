@@ -71,7 +71,23 @@ export function kindSchema(gvk: { group: string; version: string; kind: string }
     ...properties,
   }, required);
   s['x-kubernetes-group-version-kind'] = [gvk];
+  // Also registered under upstream's definition name, so other kinds can embed it (StatefulSet's
+  // volumeClaimTemplates embed PersistentVolumeClaim) and OpenAPI documents can name it.
+  DEFINITIONS[definitionNameFor(gvk.group, gvk.version, gvk.kind)] = s;
   return s;
+}
+
+const GROUP_PACKAGES: Record<string, string> = {
+  '': 'io.k8s.api.core',
+  'apiextensions.k8s.io': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions',
+  'apiregistration.k8s.io': 'io.k8s.kube-aggregator.pkg.apis.apiregistration',
+};
+
+/** Upstream's OpenAPI definition name for a kind, e.g. `io.k8s.api.core.v1.Pod`,
+ *  `io.k8s.api.rbac.v1.Role`, `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition`. */
+export function definitionNameFor(group: string, version: string, kind: string): string {
+  const pkg = GROUP_PACKAGES[group] ?? `io.k8s.api.${group.split('.')[0]}`;
+  return `${pkg}.${version}.${kind}`;
 }
 
 export function listSchema(gvk: { group: string; version: string; kind: string }, itemDef: string): S {

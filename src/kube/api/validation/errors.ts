@@ -36,6 +36,24 @@ export const required = (field: string, detail?: string): FieldError =>
   ({ type: 'FieldValueRequired', field, message: withDetail('Required value', detail) });
 export const invalid = (field: string, value: unknown, detail?: string): FieldError =>
   ({ type: 'FieldValueInvalid', field, message: withDetail(`Invalid value: ${goValue(value)}`, detail) });
+/** Like `invalid`, with the value already rendered (Go struct values, Stringer output). */
+export const invalidRaw = (field: string, rendered: string, detail?: string): FieldError =>
+  ({ type: 'FieldValueInvalid', field, message: withDetail(`Invalid value: ${rendered}`, detail) });
+
+/** A LabelSelector pointer as Go's %#v prints it in field errors. */
+export function goLabelSelector(sel: unknown): string {
+  if (!sel || typeof sel !== 'object') return '(*v1.LabelSelector)(nil)';
+  const s = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  const ml = s.matchLabels && Object.keys(s.matchLabels).length ? goValue(s.matchLabels) : 'map[string]string(nil)';
+  const me = Array.isArray(s.matchExpressions) && s.matchExpressions.length
+    ? `[]v1.LabelSelectorRequirement{${s.matchExpressions.map((e) => `v1.LabelSelectorRequirement{Key:${goValue(e.key)}, Operator:${goValue(e.operator)}, Values:${e.values?.length ? goValue(e.values) : '[]string(nil)'}}`).join(', ')}}`
+    : '[]v1.LabelSelectorRequirement(nil)';
+  return `&v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`;
+}
+
+/** A string map as Go's %#v prints it, `map[string]string(nil)` when absent. */
+export const goStringMap = (m: unknown): string => (m && typeof m === 'object' && Object.keys(m).length ? goValue(m) : 'map[string]string(nil)');
+
 export const notSupported = (field: string, value: unknown, valid: string[]): FieldError =>
   ({ type: 'FieldValueNotSupported', field, message: `Unsupported value: ${goValue(value)}${valid.length ? `: supported values: ${valid.map(quote).join(', ')}` : ''}` });
 export const duplicate = (field: string, value: unknown): FieldError =>
