@@ -47,16 +47,27 @@ export async function fetchBlob(t: RegistryTransport, path: string, desc: Descri
           res.drain(); await w.abort(); continue;
         }
         let pending: Buffer[] = []; let pendingBytes = 0; let lastEmit = 0;
-        for await (const chunk of res.stream as AsyncIterable<Buffer>) {
-          pending.push(chunk); pendingBytes += chunk.length;
-          if (pendingBytes >= BATCH) {
-            await w.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
-            offset += pendingBytes; pending = []; pendingBytes = 0;
-            const now = Date.now();
-            if (now - lastEmit > 100) { lastEmit = now; emit({ status: 'Downloading', current: offset, total: desc.size }); }
+        const flush = async () => {
+          if (!pendingBytes) return;
+          const buf = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+          const n = pendingBytes;
+          pending = []; pendingBytes = 0;
+          await w.write(buf);
+          offset += n;
+        };
+        try {
+          for await (const chunk of res.stream as AsyncIterable<Buffer>) {
+            pending.push(chunk); pendingBytes += chunk.length;
+            if (pendingBytes >= BATCH) {
+              await flush();
+              const now = Date.now();
+              if (now - lastEmit > 100) { lastEmit = now; emit({ status: 'Downloading', current: offset, total: desc.size }); }
+            }
           }
+        } finally {
+          // Keep what arrived before a broken connection: the next attempt resumes after it.
+          await flush();
         }
-        if (pendingBytes) { await w.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)); offset += pendingBytes; }
         if (!res.stream.complete) throw new Error(`connection closed after ${offset} of ${desc.size} bytes`);
         emit({ status: 'Downloading', current: offset, total: desc.size });
       }
