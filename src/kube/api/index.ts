@@ -2,7 +2,7 @@
 // field selectors) and the helpers every Kubernetes component needs (label selectors,
 // quantities, name rules, durations, cron schedules).
 export type * from './types.js';
-export { allResources, findResource } from './registry.js';
+export { allResources, findResource, isVirtual } from './registry.js';
 
 // Schemas
 export { DEFINITIONS as definitions, resolveSchema, refName, closure as definitionsReachableFrom } from './schema/registry.js';

@@ -19,13 +19,34 @@ import { statefulSet } from './resources/apps/statefulset.js';
 import { controllerRevision } from './resources/apps/controllerrevision.js';
 import { job } from './resources/batch/job.js';
 import { cronJob } from './resources/batch/cronjob.js';
+import { horizontalPodAutoscaler } from './resources/autoscaling/hpa.js';
+import { endpointSlice } from './resources/discovery/endpointslice.js';
+import { lease } from './resources/coordination/lease.js';
+import { eventsV1Event } from './resources/events/event.js';
+import { clusterRole, clusterRoleBinding, role, roleBinding } from './resources/rbac/rbac.js';
+import { customResourceDefinition } from './resources/apiextensions/crd.js';
+import { localSubjectAccessReview, selfSubjectAccessReview, selfSubjectRulesReview, subjectAccessReview } from './resources/authorization/reviews.js';
+import { selfSubjectReview, tokenReview } from './resources/authentication/reviews.js';
 
 const ALL: ResourceDefinition[] = [
   namespace, pod, service, endpoints, configMap, secret, serviceAccount, node, event,
   persistentVolume, persistentVolumeClaim, limitRange, resourceQuota,
   deployment, replicaSet, daemonSet, statefulSet, controllerRevision,
   job, cronJob,
+  horizontalPodAutoscaler,
+  endpointSlice,
+  lease,
+  eventsV1Event,
+  role, clusterRole, roleBinding, clusterRoleBinding,
+  customResourceDefinition,
+  selfSubjectAccessReview, subjectAccessReview, localSubjectAccessReview, selfSubjectRulesReview,
+  tokenReview, selfSubjectReview,
 ];
+
+/** Kinds that are answered from the request and never stored (verbs: create only). */
+export function isVirtual(def: ResourceDefinition): boolean {
+  return def.verbs.length === 1 && def.verbs[0] === 'create';
+}
 
 /** Every kind Skiff serves, in discovery order. */
 export function allResources(): ResourceDefinition[] {
