@@ -20,6 +20,8 @@ export interface StoreOptions extends LogStoreOptions {
   sqlite?: {
     /** `NORMAL` (default: survives a process crash or SIGKILL) or `FULL` (also survives power loss; fsync per commit). */
     synchronous?: 'NORMAL' | 'FULL';
+    /** How often the worker thread checkpoints the WAL into the database file (default 1000 ms). */
+    checkpointIntervalMs?: number;
   };
   etcd?: {
     /** Prefix put before every key in etcd (default none: keys are stored as given, e.g. /registry/…). */

@@ -43,7 +43,8 @@ export class EventQueue implements Watch {
     const w = this.waiter;
     if (!w) return;
     this.waiter = undefined;
-    this.next().then(w.resolve, w.reject);
+    if (this.head < this.buf.length) w.resolve({ value: this.buf[this.head++], done: false });
+    else this.next().then(w.resolve, w.reject);
   }
 
   next(): Promise<IteratorResult<WatchEvent>> {

@@ -13,6 +13,8 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
   const options: IOptions = {
     hosts: endpoints,
     dialTimeout: timeout,
+    // gRPC's default 4 MiB reply cap is below a large range (the store pages big lists anyway).
+    grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
     // Writes are never retried blindly (a lost reply to a create would come back as KeyExists):
     // the store retries reads itself and reports write failures as Unavailable.
     faultHandling: { global: { execute: (fn: (ctx: { signal: AbortSignal }) => unknown) => Promise.resolve(fn({ signal: new AbortController().signal })) } as never },

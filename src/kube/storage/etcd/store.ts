@@ -17,6 +17,7 @@ export interface EtcdStoreOptions extends CompactorOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const RANGE_CHUNK = 1000;
 
 export class EtcdStore implements Store {
   readonly prefix: string;
@@ -87,15 +88,25 @@ export class EtcdStore implements Store {
       rev = c.revision;
       start = c.startKey;
     }
-    const req: IRangeRequest = { key: this.k(start), range_end: this.rangeEnd(prefix) };
-    if (rev) req.revision = rev;
-    if (limit) req.limit = limit;
-    const r = await this.read(() => this.client.kv.range(req), { revision: rev });
-    const revision = rev || Number(r.header.revision);
-    const result: ListResult = { items: r.kvs.map((kv) => this.toKv(kv)), revision };
-    if (limit && r.more && result.items.length) {
-      result.continue = encodeContinue(revision, keyAfter(result.items[result.items.length - 1].key));
-      result.remaining = Number(r.count) - result.items.length;
+    // Read in chunks of at most RANGE_CHUNK keys, all at the revision of the first chunk, so no
+    // single etcd reply grows without bound (a 10 000-object list is ~10 MB).
+    const result: ListResult = { items: [], revision: rev };
+    let more = true;
+    let count = 0;
+    while (more && (!limit || result.items.length < limit)) {
+      const want = limit ? Math.min(RANGE_CHUNK, limit - result.items.length) : RANGE_CHUNK;
+      const req: IRangeRequest = { key: this.k(start), range_end: this.rangeEnd(prefix), limit: want };
+      if (result.revision) req.revision = result.revision;
+      const r = await this.read(() => this.client.kv.range(req), { revision: result.revision });
+      if (!result.revision) result.revision = Number(r.header.revision);
+      for (const kv of r.kvs) result.items.push(this.toKv(kv));
+      more = r.more && r.kvs.length > 0;
+      count = Number(r.count) - r.kvs.length; // keys after this chunk
+      if (r.kvs.length) start = keyAfter(result.items[result.items.length - 1].key);
+    }
+    if (limit && more && result.items.length) {
+      result.continue = encodeContinue(result.revision, start);
+      result.remaining = count;
     }
     return result;
   }

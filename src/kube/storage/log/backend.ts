@@ -45,5 +45,5 @@ export interface LogBackend {
   transaction<T>(fn: () => T): T;
   /** Drops history superseded at or before rev; records rev as the compact revision. Returns rows removed. */
   compact(rev: number): number;
-  close(): void;
+  close(): void | Promise<void>;
 }

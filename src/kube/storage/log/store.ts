@@ -242,6 +242,6 @@ export class LogStore implements Store, WatcherHost {
     this.compactor.stop();
     for (const set of [...this.watchers.values()]) for (const w of [...set]) w.close();
     this.watchers.clear();
-    this.backend.close();
+    await this.backend.close();
   }
 }

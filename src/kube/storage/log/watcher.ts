@@ -77,7 +77,9 @@ export class LogWatcher implements Watch {
     const w = this.waiter;
     if (!w) return;
     this.waiter = undefined;
-    this.next().then(w.resolve, w.reject);
+    // The hot path of fan-out: hand the event straight to the waiting consumer.
+    if (this.head < this.buf.length) w.resolve({ value: this.buf[this.head++], done: false });
+    else this.next().then(w.resolve, w.reject);
   }
 
   /** Reads the next batch from the log; goes live when it reaches the end. Synchronous. */

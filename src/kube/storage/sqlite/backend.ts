@@ -1,11 +1,14 @@
 // The revision log in SQLite (better-sqlite3, synchronous, prepared statements). This process is
-// the only writer: the database is opened with locking_mode=EXCLUSIVE, so a second process gets
-// "database is locked" instead of writing events that this one's watchers would never see.
+// the only writer: it holds an exclusive lock on PATH.lock (a tiny SQLite file in EXCLUSIVE locking
+// mode; the kernel drops the lock when the process dies), so a second server gets "in use"
+// instead of writing events that this one's watchers would never see. The main database stays in
+// normal (shared) WAL mode so that a worker thread can checkpoint it (see checkpointer.ts).
 import Database from 'better-sqlite3';
 import type { EventRow, LogBackend, NewRow, Row } from '../log/backend.js';
 import { prefixEnd } from '../continue.js';
 import { SCHEMA, SCHEMA_VERSION, SQL } from './schema.js';
 import { failedPrecondition, unavailable } from '../../../common/index.js';
+import { Checkpointer } from './checkpointer.js';
 
 /** Upper bound for the prefix '' (every key): the largest code point twice. */
 const MAX_KEY = '\u{10FFFF}\u{10FFFF}';
@@ -19,6 +22,8 @@ function toRow(r: DbRow): Row {
 
 export interface SqliteBackendOptions {
   synchronous?: 'NORMAL' | 'FULL';
+  checkpointIntervalMs?: number;
+  onError?: (msg: string) => void;
 }
 
 export class SqliteBackend implements LogBackend {
@@ -28,23 +33,35 @@ export class SqliteBackend implements LogBackend {
   private readonly st: { [K in keyof typeof SQL]: Database.Statement };
   private readonly tx: (fn: () => unknown) => unknown;
 
+  private readonly lock: Database.Database;
+  private checkpointer?: Checkpointer;
+
   constructor(readonly path: string, opts: SqliteBackendOptions = {}) {
-    const db = new Database(path, { timeout: 200 });
+    this.lock = SqliteBackend.takeLock(path);
+    let db: Database.Database;
     try {
-      // EXCLUSIVE before WAL: SQLite then keeps the WAL index in heap memory (no -shm file) and
-      // holds the lock for the life of the connection.
-      db.pragma('locking_mode = EXCLUSIVE');
+      db = new Database(path, { timeout: 5000 });
+    } catch (e) {
+      this.lock.close();
+      throw e;
+    }
+    try {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (String(mode).toLowerCase() !== 'wal') throw failedPrecondition(`sqlite: cannot switch ${path} to WAL mode (got ${mode})`);
       db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
       db.pragma('cache_size = -16000');
       db.pragma('temp_store = MEMORY');
+      db.pragma('journal_size_limit = 67108864');
       db.exec(SCHEMA);
+      try {
+        this.checkpointer = new Checkpointer(path, opts.checkpointIntervalMs ?? 1000, (msg) => opts.onError?.(`sqlite checkpoint: ${msg}`));
+        db.pragma('wal_autocheckpoint = 0');
+      } catch (e) {
+        opts.onError?.(`sqlite: checkpoints stay on the main thread: ${String(e)}`);
+      }
     } catch (e) {
       db.close();
-      if (e instanceof Error && /locked|busy/i.test(e.message)) {
-        throw unavailable(`sqlite: ${path} is in use by another process (one server per database)`, { cause: e, reason: 'DatastoreLocked' });
-      }
+      this.lock.close();
       throw e;
     }
     this.db = db;
@@ -52,13 +69,30 @@ export class SqliteBackend implements LogBackend {
     const version = (this.st.getMeta.get('schema_version') as { value: number } | undefined)?.value;
     if (version === undefined) this.st.setMeta.run('schema_version', SCHEMA_VERSION);
     else if (version > SCHEMA_VERSION) {
-      db.close();
+      void this.close();
       throw failedPrecondition(`sqlite: ${path} has schema version ${version}, newer than this Skiff (${SCHEMA_VERSION})`);
     }
     this.rev = (this.st.maxRev.get() as { n: number | null }).n ?? 0;
     this.compactRev = (this.st.getMeta.get('compact_rev') as { value: number } | undefined)?.value ?? 0;
     const t = db.transaction((fn: () => unknown) => fn());
     this.tx = (fn) => t.immediate(fn);
+  }
+
+  /** One server per database: an EXCLUSIVE-mode write on PATH.lock holds the lock until close or death. */
+  private static takeLock(path: string): Database.Database {
+    const lock = new Database(`${path}.lock`, { timeout: 200 });
+    try {
+      lock.pragma('locking_mode = EXCLUSIVE');
+      lock.exec('CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER, since TEXT)');
+      lock.prepare('INSERT OR REPLACE INTO owner (id, pid, since) VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+      return lock;
+    } catch (e) {
+      lock.close();
+      if (e instanceof Error && /locked|busy/i.test(e.message)) {
+        throw unavailable(`sqlite: ${path} is in use by another process (one server per database)`, { cause: e, reason: 'DatastoreLocked' });
+      }
+      throw e;
+    }
   }
 
   currentRevision(): number { return this.rev; }
@@ -124,7 +158,10 @@ export class SqliteBackend implements LogBackend {
     this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
+    if (this.lock.open) this.lock.close();
   }
 }

@@ -14,7 +14,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions = {}): Pr
   let backend: SqliteBackend;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    backend = new SqliteBackend(file, opts.sqlite);
+    backend = new SqliteBackend(file, { ...opts.sqlite, onError: (msg) => opts.logger?.warn(msg) });
   } catch (e) {
     if (isSkiffError(e)) throw e;
     throw unavailable(`sqlite: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, field: 'datastore' });

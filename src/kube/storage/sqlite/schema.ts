@@ -8,6 +8,8 @@
 //   value    the bytes
 // The index (key, id) answers "latest row of a key at or before revision R" with one seek, and
 // serves range scans in key order for lists. `meta` holds the schema version and compact revision.
+// A watch replay scans by revision (the rowid), filtering keys (`+k.key` keeps SQLite off the key
+// index there: replays start from a recent revision, so the rowid range is the short one).
 export const SCHEMA_VERSION = 1;
 
 export const SCHEMA = `
@@ -35,7 +37,7 @@ export const SQL = {
   countAt: `SELECT COUNT(*) AS n FROM kv k WHERE ${AT_REV}`,
   eventsAfter: `SELECT ${COLS}, p.id AS pRev, p.created AS pCreateRev, p.value AS pValue
     FROM kv k LEFT JOIN kv p ON p.id = k.prev
-    WHERE k.id > :after AND k.key >= :start AND k.key < :end ORDER BY k.id LIMIT :limit`,
+    WHERE k.id > :after AND +k.key >= :start AND +k.key < :end ORDER BY k.id LIMIT :limit`,
   insert: `INSERT INTO kv (id, key, created, prev, deleted, value) VALUES (?, ?, ?, ?, ?, ?)`,
   maxRev: `SELECT MAX(x) AS n FROM (SELECT MAX(id) AS x FROM kv UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'kv')`,
   getMeta: `SELECT value FROM meta WHERE name = ?`,
