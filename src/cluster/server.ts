@@ -9,7 +9,7 @@ import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
 import { createApiServer, decodeRequestBody as readRequestBody, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
 import {
-  bootstrapPolicy, createAuthenticator, reviewRules, createCachedRbacSource, createRbacAuthorizer, defaultHosts, ensurePki, serverTlsOptions, writeKubeconfig,
+  bootstrapPolicy, createAuthenticator, reviewRules, loadOrCreateEncryptionKey, createSecretTransformer, createCachedRbacSource, createRbacAuthorizer, defaultHosts, ensurePki, serverTlsOptions, writeKubeconfig,
   type RbacKind, type RbacSource,
 } from '../kube/apiserver/auth/index.js';
 
@@ -65,7 +65,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return { code: 201, body: { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
     },
   };
-  const api = createApiServer({ store, resources: allResources(), auth, virtual, tls: serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
+  // Secrets are encrypted at rest by default (AES-GCM, key file in the data dir).
+  const secrets = createSecretTransformer(await loadOrCreateEncryptionKey(opts.dataDir));
+  const transformers = { '/secrets': { toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k), fromStorage: (b: Uint8Array, k: string) => secrets.decrypt(b, k) } };
+  const api = createApiServer({ store, resources: allResources(), auth, virtual, transformers, tls: serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
   let addr;
   try { addr = await api.listen(port, host); }
   catch (e) { await store.close(); throw e; }

@@ -105,3 +105,12 @@ export function keepSystemMeta(obj: KubeObject, old: KubeObject): void {
   if (o.generation !== undefined) m.generation = o.generation; else delete m.generation;
   if (o.generateName !== undefined && m.generateName === undefined) m.generateName = o.generateName;
 }
+
+/** Go's omitempty drops empty maps and lists from metadata; so do we (e.g. after removing the last label). */
+export function dropEmptyMeta(obj: KubeObject): void {
+  const m = obj.metadata as Record<string, unknown>;
+  for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
+    const v = m[k];
+    if (v === null || (Array.isArray(v) && v.length === 0) || (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)) delete m[k];
+  }
+}

@@ -5,7 +5,7 @@ import { isSkiffError } from '../../common/index.js';
 import type { FieldError, KubeObject, ResourceDefinition } from '../api/index.js';
 import type { KeyValue } from '../storage/index.js';
 import type { ApiContext, RequestScope } from './context.js';
-import { validateMeta } from './meta.js';
+import { dropEmptyMeta, validateMeta } from './meta.js';
 import { gvString } from './registry.js';
 import { unknownFields, validateSchema, type SchemaContext } from './schema.js';
 import { ApiError, errBadRequest, errConflict, errForbidden, errInvalid, errNotFound } from './status.js';
@@ -57,6 +57,7 @@ export function checkFields(r: RequestScope, obj: KubeObject, def = r.def, mode 
 
 /** Defaulting, then metadata + schema + kind validation. */
 export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, def = r.def): void {
+  dropEmptyMeta(obj);
   def.defaults?.(obj);
   const errs: FieldError[] = [...validateMeta(obj, def)];
   const ctx = schemaCtx(def);

@@ -24,6 +24,7 @@ import { requestInfo, type ResourceRequest } from './router.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
 import { handleWatch } from './watch.js';
 import { startCrdController, type CrdController } from './crd.js';
+import { customResourceDefinition } from './crd-definition.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
@@ -59,6 +60,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const registry = new Registry([
     ...VIRTUAL_DEFINITIONS.filter((v) => virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural)),
     ...opts.resources,
+    ...(opts.resources.some((d) => d.kind === 'CustomResourceDefinition') ? [] : [customResourceDefinition]),
   ]);
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
