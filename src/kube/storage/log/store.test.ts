@@ -1,0 +1,117 @@
+// Unit tests of the log store's own machinery, below the conformance suite: a watcher that falls
+// behind its buffer limit continues from the log without gaps; group commit with compare-and-swap
+// inside one batch; a failed transaction leaves nothing behind; continue tokens are checked.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogStore } from './store.js';
+import { MemoryBackend } from '../memory/backend.js';
+import { SqliteBackend } from '../sqlite/backend.js';
+import type { NewRow, Row } from './backend.js';
+import type { WatchEvent } from '../types.js';
+import { encodeContinue } from '../continue.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function collect(it: AsyncIterator<WatchEvent>, n: number): Promise<number[]> {
+  const revs: number[] = [];
+  while (revs.length < n) {
+    const r = await it.next();
+    if (r.done) throw new Error('ended');
+    if (r.value.type !== 'PROGRESS') revs.push(r.value.kv.modRevision);
+  }
+  return revs;
+}
+
+for (const kind of ['memory', 'sqlite'] as const) {
+  describe(`log store (${kind})`, () => {
+    const open = (opts: ConstructorParameters<typeof LogStore>[1] = {}) => {
+      if (kind === 'memory') return { store: new LogStore(new MemoryBackend(), opts), done: () => undefined };
+      const dir = mkdtempSync('/tmp/skiff-logstore-');
+      return { store: new LogStore(new SqliteBackend(join(dir, 'db')), opts), done: () => rmSync(dir, { recursive: true, force: true }) };
+    };
+
+    it('a slow watcher past its buffer limit catches up from the log, in order, without gaps', async () => {
+      const { store, done } = open({ watchBufferLimit: 10 });
+      try {
+        const w = store.watch('/s/', 0);
+        const it = w[Symbol.asyncIterator]();
+        const first = collect(it, 1); // consumer waiting: the first event goes straight through
+        const revs: number[] = [];
+        for (let i = 0; i < 250; i++) revs.push((await store.create(`/s/${i}`, enc(String(i)))).modRevision);
+        const got = [...(await first), ...(await collect(it, 249))];
+        assert.deepEqual(got, revs);
+        // ... and is live again afterwards.
+        const more = (await store.create('/s/more', enc('x'))).modRevision;
+        assert.deepEqual(await collect(it, 1), [more]);
+        w.close();
+      } finally { await store.close(); done(); }
+    });
+
+    it('a lagging watcher whose next revision gets compacted fails with Compacted', async () => {
+      const { store, done } = open({ watchBufferLimit: 5 });
+      try {
+        const w = store.watch('/c/', 0);
+        const it = w[Symbol.asyncIterator]();
+        for (let i = 0; i < 20; i++) await store.update('/c/k', enc(String(i)), 0).catch(() => store.create('/c/k', enc(String(i))));
+        await store.compact(await store.currentRevision());
+        await collect(it, 5); // what was buffered is still delivered
+        await assert.rejects(it.next(), (e: Error & { reason?: string }) => e.reason === 'Compacted');
+      } finally { await store.close(); done(); }
+    });
+
+    it('group commit: a batch applies in order with compare-and-swap between its writes', async () => {
+      const { store, done } = open({ groupCommit: true });
+      try {
+        const [a, b, c, d] = await Promise.allSettled([
+          store.create('/g/k', enc('1')),
+          store.create('/g/k', enc('2')), // KeyExists: the first create is in the same transaction
+          store.update('/g/k', enc('3'), 0),
+          store.delete('/g/missing', 0),
+        ]);
+        assert.equal(a.status, 'fulfilled');
+        assert.ok(b.status === 'rejected' && b.reason.reason === 'KeyExists');
+        assert.ok(c.status === 'fulfilled' && a.status === 'fulfilled' && c.value.modRevision === a.value.modRevision + 1);
+        assert.ok(d.status === 'rejected' && d.reason.code === 'NotFound');
+        assert.equal(new TextDecoder().decode((await store.get('/g/k'))?.value), '3');
+      } finally { await store.close(); done(); }
+    });
+
+    it('rejects continue tokens for another prefix or a different revision', async () => {
+      const { store, done } = open();
+      try {
+        await store.create('/t/a', enc('1'));
+        await store.create('/t/b', enc('1'));
+        const p = await store.list('/t/', { limit: 1 });
+        await assert.rejects(store.list('/u/', { continue: p.continue }), (e: Error & { field?: string }) => e.field === 'continue');
+        await assert.rejects(store.list('/t/', { continue: p.continue, revision: 1 }), (e: Error & { field?: string }) => e.field === 'revision');
+        await assert.rejects(store.list('/t/', { continue: encodeContinue(99, '/t/b') }), (e: Error & { reason?: string }) => e.reason === 'FutureRevision');
+      } finally { await store.close(); done(); }
+    });
+  });
+}
+
+describe('log store: a failed transaction', () => {
+  it('rejects every write of the batch and leaves the log and revision unchanged', async () => {
+    let failOn = '';
+    class FailingBackend extends MemoryBackend {
+      override append(row: NewRow): Row {
+        if (row.key === failOn) throw new Error('disk full');
+        return super.append(row);
+      }
+    }
+    const backend = new FailingBackend();
+    const store = new LogStore(backend, { groupCommit: true });
+    try {
+      await store.create('/f/ok', enc('1'));
+      failOn = '/f/bad';
+      const rs = await Promise.allSettled([store.create('/f/x', enc('1')), store.create('/f/bad', enc('1'))]);
+      assert.ok(rs.every((r) => r.status === 'rejected'));
+      assert.equal(await store.currentRevision(), 1);
+      assert.equal(await store.get('/f/x'), undefined);
+      failOn = '';
+      assert.equal((await store.create('/f/x', enc('1'))).modRevision, 2);
+    } finally { await store.close(); }
+  });
+});
