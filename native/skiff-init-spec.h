@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ static int g_errfd = -1;
 static void report_error(const char *msg) {
   if (g_errfd >= 0) {
     if (ftruncate(g_errfd, 0) < 0 || pwrite(g_errfd, msg, strlen(msg), 0) < 0) { /* nothing more to do */ }
+    return; /* the runtime reports it */
   }
   dprintf(2, "skiff-init: %s\n", msg);
 }
@@ -54,7 +56,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
     buf[0] = 'E';
     size_t len = strlen(msg);
     memcpy(buf + 1, msg, len);
-    if (write(g_child_sync, buf, len + 1) < 0) { /* parent gone */ }
+    if (send(g_child_sync, buf, len + 1, MSG_NOSIGNAL) < 0) dprintf(2, "skiff-init: %s\n", msg); /* parent gone */
     _exit(1);
   }
   report_error(msg);

@@ -24,6 +24,8 @@ static int ns_flag(const char *name) {
 }
 
 static pid_t g_child;
+static int g_fifo = -1; /* the exec fifo, opened (O_PATH) by the parent: host paths may not be
+                          * reachable for a child in a user namespace */
 
 static void forward(int sig) {
   if (g_child > 0) kill(g_child, sig);
@@ -120,10 +122,7 @@ static void child_setup(int flags, int sync) {
   const char *kr = get1("keyring");
   if (kr && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, kr) < 0 && errno != ENOSYS && errno != EPERM)
     die("join session keyring");
-  connect_console();
-  int fifo = -1;
-  const char *fp = get1("fifo");
-  if (fp && (fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
+  int fifo = g_fifo;
   setup_rootfs(userns);
   enter_rootfs();
   finish_rootfs();
@@ -152,7 +151,9 @@ static int cmd_create(void) {
   if (fp) {
     if (mkfifo(fp, 0622) < 0 && errno != EEXIST) die("create exec fifo %s", fp);
     if (chmod(fp, 0622) < 0) die("chmod exec fifo");
+    if ((g_fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
   }
+  connect_console();
   join_ns_paths();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");

@@ -3,7 +3,7 @@
 import { openSync, readSync, closeSync, constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedPrecondition } from '../common/index.js';
-import { isAlive } from './proc.js';
+import { isAlive, procStat } from './proc.js';
 
 export async function releaseExecFifo(fifo: string, id: string, pid: number, startTime: number | undefined, timeoutMs = 10_000): Promise<void> {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -13,7 +13,12 @@ export async function releaseExecFifo(fifo: string, id: string, pid: number, sta
     for (let spins = 0; ; spins++) {
       if (tryRead(fd, buf) > 0) return;
       // Check liveness, then read once more: a short-lived init may write, exec and exit between.
-      if (!isAlive(pid, startTime) && tryRead(fd, buf) <= 0) throw failedPrecondition(`cannot start container ${id}: its init process exited`);
+      if (!isAlive(pid, startTime)) {
+        const again = tryRead(fd, buf);
+        if (again > 0) return;
+        const st = procStat(pid);
+        throw failedPrecondition(`cannot start container ${id}: its init process exited (${st ? `state ${st.state}` : 'gone'}, read ${again})`);
+      }
       if (Date.now() > until) throw failedPrecondition(`cannot start container ${id}: its init did not open the exec fifo`);
       if (spins > 20) await sleep(1); else await new Promise((r) => setImmediate(r));
     }

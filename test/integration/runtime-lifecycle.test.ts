@@ -1,0 +1,106 @@
+// Lifecycle through the library: create/start split, state, exit codes and signals, stdin,
+// pause/resume, exec joining every namespace and the cgroup, delete --force leaving nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readlinkSync, readFileSync, existsSync } from 'node:fs';
+import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
+import { execProcess, pause, resume, list, pids, isAlive, waitExit } from '../../src/runtime/index.js';
+
+let env: Env;
+before(() => { env = makeEnv(); });
+after(async () => { await env.cleanup(); });
+
+test('create leaves the init waiting; start runs it; state follows; kill stops it', async () => {
+  const id = env.id('life');
+  const b = env.bundle((s) => { s.process!.args = ['sh', '-c', 'echo started > /tmp/flag; sleep 300']; });
+  const st = await env.rt.create(id, b, { stdio: noStdio() });
+  assert.equal(st.status, 'created');
+  assert.ok(st.pid && isAlive(st.pid));
+  assert.ok(!existsSync(`/proc/${st.pid}/root/tmp/flag`), 'the process has not run before start');
+  await env.rt.start(id);
+  assert.equal(env.rt.state(id).status, 'running');
+  await assert.rejects(env.rt.delete(id), /cannot delete container .*: it is running \(use --force\)/);
+  await assert.rejects(env.rt.start(id), (e: Error) => /cannot start container .*: it is running/.test(e.message));
+  assert.ok(list(env.rt).some((c) => c.id === id && c.status === 'running'));
+  await env.rt.kill(id, 'SIGKILL');
+  assert.ok(await waitExit(st.pid!, undefined, 5000));
+  assert.equal(env.rt.state(id).status, 'stopped');
+  await assert.rejects(env.rt.kill(id, 'SIGTERM'), /it is stopped/);
+  await env.rt.delete(id);
+  assert.throws(() => env.rt.state(id), /does not exist/);
+});
+
+test('exit codes and signals propagate', async () => {
+  assert.equal((await env.runIn(['sh', '-c', 'exit 42'])).code, 42);
+  assert.equal((await env.runIn(['sh', '-c', 'sh -c "kill -9 \\$\\$"; exit $?'])).code, 137);
+  // A signal death of the init itself is reported as 128+signal.
+  const id = env.id('sig');
+  const code = await env.rt.run(id, env.bundle((s) => { s.process!.args = ['sleep', '300']; }), {
+    stdio: noStdio(), onStart: () => { void env.rt.kill(id, 'KILL'); },
+  });
+  assert.equal(code, 137);
+  assert.throws(() => env.rt.state(id), /does not exist/, 'run deletes the container after it exits');
+  assert.equal((await env.runIn(['/bin/true'])).code, 0);
+  const missing = env.runIn(['/no/such/binary']);
+  await assert.rejects(missing, /no\/such\/binary/);
+});
+
+test('stdin reaches the container and stdout comes back', async () => {
+  const r = await env.runIn(['sh', '-c', 'read a; echo "got:$a"; cat'], undefined, { stdin: 'hello\nrest of input\n' });
+  assert.equal(r.out, 'got:hello\nrest of input\n');
+});
+
+test('pause freezes and resume thaws', async () => {
+  const id = env.id('pause');
+  await env.rt.create(id, sleepBundle(env), { stdio: noStdio() });
+  await env.rt.start(id);
+  const pid = env.rt.state(id).pid!;
+  await pause(env.rt, id);
+  assert.equal(env.rt.state(id).status, 'paused');
+  assert.equal(await env.rt.cgroup(env.rt.store.load(id)).freezerState(), 'FROZEN');
+  await assert.rejects(pause(env.rt, id), /cannot pause container .*: it is paused/);
+  await resume(env.rt, id);
+  assert.equal(env.rt.state(id).status, 'running');
+  assert.equal(await env.rt.cgroup(env.rt.store.load(id)).freezerState(), 'THAWED');
+  assert.ok(isAlive(pid));
+  await env.rt.delete(id, { force: true });
+});
+
+test('exec joins every namespace and the cgroup of the container', async () => {
+  const id = env.id('exec');
+  await env.rt.create(id, sleepBundle(env, undefined, { userns: { hostId: 300000, size: 65536 } }), { stdio: noStdio() });
+  await env.rt.start(id);
+  const pid = env.rt.state(id).pid!;
+  let execPid = 0;
+  const run = execProcess(env.rt, id, { args: ['sleep', '2'], cwd: '/', user: { uid: 0, gid: 0 } }, { stdio: noStdio(), onStart: (p) => { execPid = p; } });
+  const until = Date.now() + 5000;
+  while (!execPid && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(execPid, 'exec reported its pid');
+  await new Promise((r) => setTimeout(r, 100)); // let it exec
+  for (const ns of ['pid', 'net', 'mnt', 'uts', 'ipc', 'user', 'cgroup']) {
+    assert.equal(readlinkSync(`/proc/${execPid}/ns/${ns}`), readlinkSync(`/proc/${pid}/ns/${ns}`), `${ns} namespace`);
+  }
+  assert.equal(readFileSync(`/proc/${execPid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  assert.ok((await pids(env.rt, id)).includes(execPid), 'ps lists the exec process');
+  assert.equal((await run).exitCode, 0);
+  const d = await execProcess(env.rt, id, { args: ['sleep', '1'], cwd: '/', user: { uid: 0, gid: 0 } }, { detach: true, stdio: noStdio() });
+  assert.ok(d.pid > 0 && isAlive(d.pid), 'a detached exec returns its running pid');
+  await env.rt.delete(id, { force: true });
+});
+
+test('delete --force of a running container leaves no process, cgroup, mount or state', async () => {
+  const id = env.id('force');
+  await env.rt.create(id, sleepBundle(env), { stdio: noStdio() });
+  await env.rt.start(id);
+  await execProcess(env.rt, id, { args: ['sleep', '300'], cwd: '/', user: { uid: 0, gid: 0 } }, { detach: true, stdio: noStdio() });
+  const s = env.rt.store.load(id);
+  const all = await pids(env.rt, id);
+  assert.equal(all.length, 2);
+  const dirs = Object.values(env.rt.cgroup(s).dirs());
+  assert.ok(dirs.every((d) => existsSync(d)));
+  await env.rt.delete(id, { force: true });
+  assert.ok(all.every((p) => !isAlive(p)), 'every process is gone');
+  assert.ok(dirs.every((d) => !existsSync(d)), 'every cgroup directory is gone');
+  assert.ok(!existsSync(env.rt.store.dir(id)), 'the state directory is gone');
+  assert.ok(!hostMounts().includes(env.rootfs), 'no mount of the rootfs is left on the host');
+});
