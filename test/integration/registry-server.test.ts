@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRegistryServer, garbageCollect, type RegistryServer } from '../../src/registry/index.js';
 
+// fetch's BodyInit typing does not list Buffer, which it accepts at run time.
+const body = (b: Buffer | string) => b as unknown as BodyInit;
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 let dir: string; let reg: RegistryServer; let url: string;
 
@@ -21,7 +23,7 @@ after(async () => { await reg.close(); rmSync(dir, { recursive: true, force: tru
 
 async function upload(name: string, data: Buffer): Promise<string> {
   const d = sha(data);
-  const r = await fetch(`${url}/v2/${name}/blobs/uploads/?digest=${d}`, { method: 'POST', body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+  const r = await fetch(`${url}/v2/${name}/blobs/uploads/?digest=${d}`, { method: 'POST', body: body(data), headers: { 'Content-Type': 'application/octet-stream' } });
   assert.equal(r.status, 201, await r.text());
   assert.equal(r.headers.get('docker-content-digest'), d);
   return d;
@@ -64,18 +66,18 @@ test('monolithic and chunked uploads, HEAD, Range, manifests by tag and digest',
   assert.match(loc, /\/v2\/lib\/app\/blobs\/uploads\/[0-9a-f-]{36}$/);
   assert.equal(r.headers.get('range'), '0-0');
   assert.ok(r.headers.get('docker-upload-uuid'));
-  r = await fetch(loc, { method: 'PATCH', body: layer.subarray(0, 100_000), headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' } });
+  r = await fetch(loc, { method: 'PATCH', body: body(layer.subarray(0, 100_000)), headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' } });
   assert.equal(r.status, 202);
   assert.equal(r.headers.get('range'), '0-99999');
   loc = r.headers.get('location')!;
   // out of order chunk → 416
-  r = await fetch(loc, { method: 'PATCH', body: layer.subarray(200_000), headers: { 'Content-Range': '200000-299999' } });
+  r = await fetch(loc, { method: 'PATCH', body: body(layer.subarray(200_000)), headers: { 'Content-Range': '200000-299999' } });
   assert.equal(r.status, 416);
   assert.equal((await errCode(r)).code, 'RANGE_INVALID');
   r = await fetch(loc, { method: 'GET' });
   assert.equal(r.status, 204);
   assert.equal(r.headers.get('range'), '0-99999');
-  r = await fetch(loc, { method: 'PATCH', body: layer.subarray(100_000), headers: { 'Content-Range': '100000-299999' } });
+  r = await fetch(loc, { method: 'PATCH', body: body(layer.subarray(100_000)), headers: { 'Content-Range': '100000-299999' } });
   assert.equal(r.status, 202);
   r = await fetch(`${loc}?digest=${sha(layer)}`, { method: 'PUT' });
   assert.equal(r.status, 201, await r.clone().text());
@@ -95,7 +97,7 @@ test('monolithic and chunked uploads, HEAD, Range, manifests by tag and digest',
   assert.deepEqual(Buffer.from(await r.arrayBuffer()), layer);
 
   const m = manifestFor(config, [layer]);
-  r = await fetch(`${url}/v2/lib/app/manifests/v1`, { method: 'PUT', body: m, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  r = await fetch(`${url}/v2/lib/app/manifests/v1`, { method: 'PUT', body: body(m), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(r.status, 201, await r.clone().text());
   assert.equal(r.headers.get('docker-content-digest'), sha(m));
   for (const ref of ['v1', sha(m)]) {
@@ -114,7 +116,7 @@ test('monolithic and chunked uploads, HEAD, Range, manifests by tag and digest',
 test('bad input: digest mismatch, truncated upload, invalid and dangling manifests', async () => {
   const before = files('blobs').length;
   const data = randomBytes(5000);
-  let r = await fetch(`${url}/v2/bad/blobs/uploads/?digest=${sha('something else')}`, { method: 'POST', body: data });
+  let r = await fetch(`${url}/v2/bad/blobs/uploads/?digest=${sha('something else')}`, { method: 'POST', body: body(data) });
   assert.equal(r.status, 400);
   const e = await errCode(r);
   assert.equal(e.code, 'DIGEST_INVALID');
@@ -143,8 +145,8 @@ test('bad input: digest mismatch, truncated upload, invalid and dangling manifes
   r = await fetch(loc, { method: 'GET' });
   assert.equal((await errCode(r)).code, 'BLOB_UPLOAD_UNKNOWN');
 
-  const put = (ref: string, body: Buffer | string, ct = 'application/vnd.oci.image.manifest.v1+json') =>
-    fetch(`${url}/v2/bad/manifests/${ref}`, { method: 'PUT', body, headers: { 'Content-Type': ct } });
+  const put = (ref: string, data: Buffer | string, ct = 'application/vnd.oci.image.manifest.v1+json') =>
+    fetch(`${url}/v2/bad/manifests/${ref}`, { method: 'PUT', body: body(data), headers: { 'Content-Type': ct } });
   r = await put('t', '{not json');
   assert.equal(r.status, 400);
   assert.deepEqual([(await errCode(r)).code], ['MANIFEST_INVALID']);
@@ -189,7 +191,7 @@ test('tags and catalog paginate with Link headers; delete; mount; referrers; gc'
   await upload('pg/one', config); await upload('pg/one', layer);
   const m = manifestFor(config, [layer]);
   for (const t of ['a', 'b', 'c', 'd', 'e']) {
-    const r = await fetch(`${url}/v2/pg/one/manifests/${t}`, { method: 'PUT', body: m, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const r = await fetch(`${url}/v2/pg/one/manifests/${t}`, { method: 'PUT', body: body(m), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
     assert.equal(r.status, 201);
   }
   let r = await fetch(`${url}/v2/pg/one/tags/list?n=2`);
@@ -218,7 +220,7 @@ test('tags and catalog paginate with Link headers; delete; mount; referrers; gc'
   const art = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/x.test.sig',
     config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha(emptyCfg), size: 2 }, layers: [],
     subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(m), size: m.length }, annotations: { k: 'v' } }));
-  r = await fetch(`${url}/v2/pg/one/manifests/${sha(art)}`, { method: 'PUT', body: art, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  r = await fetch(`${url}/v2/pg/one/manifests/${sha(art)}`, { method: 'PUT', body: body(art), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(r.status, 201);
   assert.equal(r.headers.get('oci-subject'), sha(m));
   r = await fetch(`${url}/v2/pg/one/referrers/${sha(m)}`);
