@@ -495,8 +495,17 @@ static void adopt_container(void) {
   for (int i = 0; i < n_reaped; i++) {
     if (reaped[i].pid == ctr_pid) { ctr_done = 1; ctr_status = reaped[i].status; finished_at = started_at; return; }
   }
-  if (waitpid(ctr_pid, NULL, WNOHANG | __WALL | WNOWAIT) < 0 && errno == ECHILD) {
-    set_error("container pid %s is not a child of the monitor%s", b, 0);
+  /* CMD's orphans were reparented to us before CMD's own exit was reported. ECHILD means the
+   * process is not ours (or CMD reaped it): its status is unknowable, so fail rather than hang. */
+  int st;
+  pid_t w = waitpid(ctr_pid, &st, WNOHANG | __WALL);
+  if (w == ctr_pid) {
+    ctr_done = 1;
+    ctr_status = st;
+    finished_at = started_at;
+  } else if (w < 0 && errno == ECHILD) {
+    b[strcspn(b, "\n")] = 0;
+    set_error("container pid %s is not a child of the monitor (exited before it was adopted?)%s", b, 0);
   }
 }
 
@@ -814,7 +823,10 @@ int main(int argc, char **argv) {
     if (total > 0) { write_all(2, b, (size_t)total); return 1; }
     char pidpath[PATH_MAX];
     snprintf(pidpath, sizeof pidpath, "%s/monitor.pid", o_state_dir);
-    if (access(pidpath, F_OK) < 0) { write_all(2, "skiff-monitor: monitor died during setup\n", 42); return 1; }
+    if (access(pidpath, F_OK) < 0 && kill(p, 0) < 0) { write_all(2, "skiff-monitor: monitor died during setup\n", 42); return 1; }
+    /* The monitor's pid on stdout: monitor.pid may already be gone again if CMD failed at once. */
+    char pb[24];
+    write_all(1, pb, (size_t)snprintf(pb, sizeof pb, "%d\n", p));
     return 0;
   }
   close(ready[0]);

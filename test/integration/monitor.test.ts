@@ -31,10 +31,12 @@ function tmp(): string {
   return d;
 }
 
+// The container waits until this launcher is gone (its parent is then the monitor): a shell may
+// reap its own background job at exit, and then nobody could learn the container's status.
 const LAUNCH = `#!/bin/sh
 pidfile=$1; shift
 exec 3<&0
-/bin/sh -c "$1" 0<&3 3<&- &
+/bin/sh -c 'while read -r _ _ _ p _ < /proc/$$/stat; [ "$p" = "$0" ]; do sleep 0.01; done; eval "$1"' "$$" "$1" 0<&3 3<&- &
 echo $! > "$pidfile"
 exit 0
 `;
@@ -286,7 +288,9 @@ test('tty: pty master received over console.sock; output logged as stdout; stdin
   const a = await attach(dir);
   let out = '';
   a.stdout.on('data', (d) => (out += d));
-  await until(() => out.includes('hello-tty'), 5000, 'tty output');
+  // Output before the client connected is in the log only (attach does not replay).
+  await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('hello-tty'), 5000, 'tty output in the log');
+  pids.push(Number(readFileSync(pidFile, 'utf8')));
   a.resize(33, 101);
   a.stdin.write('abc\n');
   await a.done;
@@ -308,4 +312,33 @@ test('idle monitor RSS is at most 1.5 MB', async () => {
   assert.ok(rss <= 1536, `VmRSS ${rss} kB`);
   process.kill(s.ctrPid(), 'SIGKILL');
   await waitExit(s.dir);
+});
+
+test('a client that stops reading is dropped; the container is never blocked', async () => {
+  const s = await start("head -c 6000000 /dev/zero | tr '\\\\0' x; echo; echo end");
+  const { connect } = await import('node:net');
+  const sock = connect({ path: join(s.dir, 'attach.sock') });
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause(); // never reads while the container writes 6 MB
+  const t0 = Date.now();
+  const st = await waitExit(s.dir);
+  assert.equal(st.exitCode, 0);
+  assert.ok(Date.now() - t0 < 10000, 'container finished while the client was stuck');
+  let got = 0;
+  sock.on('data', (d: Buffer) => (got += d.length));
+  sock.resume();
+  await new Promise((r) => sock.on('close', r));
+  assert.ok(got < 6000000, `the slow client was cut off (${got} bytes)`);
+  const last = (await records(s.log)).at(-1)!;
+  assert.equal(last.line, 'end', 'the log has everything');
+});
+
+test('a leftover process holding the output pipe does not keep the exit file back', async () => {
+  const s = await start('sleep 5 & echo $! > leftover.pid; echo main; exit 2');
+  const t0 = Date.now();
+  const st = await waitExit(s.dir);
+  assert.equal(st.exitCode, 2);
+  assert.ok(Date.now() - t0 < 3000, `exit file after ${Date.now() - t0} ms`);
+  const leftover = Number(readFileSync(join(s.dir, 'leftover.pid'), 'utf8'));
+  try { process.kill(leftover, 'SIGKILL'); } catch { /* gone */ }
 });

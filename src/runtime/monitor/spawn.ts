@@ -47,7 +47,9 @@ function validate(opts: SpawnMonitorOptions): void {
 export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitorPid: number }> {
   validate(opts);
   const bin = opts.monitorPath ?? monitorBinary();
-  const child = spawn(bin, monitorArgs(opts), { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
+  const child = spawn(bin, monitorArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < 64) stdout += d; });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -55,7 +57,8 @@ export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitor
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : null)));
   });
   if (code !== 0) throw internal(`skiff-monitor failed (exit ${code}): ${stderr.trim() || 'no message'}`);
-  const pid = Number((await readFile(join(opts.stateDir, 'monitor.pid'), 'utf8')).trim());
+  // The invoker prints the daemon's pid (monitor.pid may be gone already when CMD failed at once).
+  const pid = Number(stdout.trim() || (await readFile(join(opts.stateDir, 'monitor.pid'), 'utf8')).trim());
   if (!Number.isInteger(pid) || pid <= 0) throw internal(`skiff-monitor wrote an invalid monitor.pid in ${opts.stateDir}`);
   return { monitorPid: pid };
 }
