@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { loadOrCreateEncryptionKey, createSecretTransformer, encryptionKeyPath } from './index.js';
+import { loadOrCreateEncryptionKey, createSecretTransformer, encryptionKeyPath } from './encryption.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

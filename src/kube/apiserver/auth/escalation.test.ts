@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRbacAuthorizer, checkEscalation, type PolicyRule } from './index.js';
+import { createRbacAuthorizer } from './rbac.js';
+import { checkEscalation } from './escalation.js';
+import type { PolicyRule } from './rbac-types.js';
 import { fixtureSource, USERS, role, rb, crole } from './rbac.fixture.js';
 
 const authz = createRbacAuthorizer(fixtureSource());

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRbacAuthorizer, createCachedRbacSource, aggregateClusterRoles, ruleAllows, type RequestAttributes } from './index.js';
+// Imports the RBAC files directly (not index.js) so this suite does not load the X.509 stack.
+import { createRbacAuthorizer, aggregateClusterRoles } from './rbac.js';
+import { createCachedRbacSource } from './rbac-cache.js';
+import { ruleAllows } from './rbac-rules.js';
+import type { RequestAttributes } from './rbac-types.js';
 import { fixtureObjects, fixtureSource, USERS, crole } from './rbac.fixture.js';
 
 const res = (verb: string, resource: string, o: Partial<RequestAttributes> = {}): RequestAttributes => ({ resourceRequest: true, verb, resource, apiGroup: '', ...o });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createRbacAuthorizer, reviewAccess, reviewRules, reviewSubject, forbiddenStatus, unauthorizedStatus, requestAttributes,
-} from './index.js';
+import { createRbacAuthorizer } from './rbac.js';
+import { reviewAccess, reviewRules, reviewSubject, forbiddenStatus, unauthorizedStatus } from './review.js';
+import { requestAttributes } from './request-info.js';
 import { fixtureSource, USERS } from './rbac.fixture.js';
 
 const authz = createRbacAuthorizer(fixtureSource());
