@@ -1,0 +1,73 @@
+// Breadth: every kind served accepts a minimal valid object after defaulting, and its table row
+// has one cell per column.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allResources } from '../index.js';
+import type { KubeObject } from '../types.js';
+
+const tmpl = (labels: Record<string, string>, restartPolicy?: string) => ({
+  metadata: { labels }, spec: { ...(restartPolicy ? { restartPolicy } : {}), containers: [{ name: 'c', image: 'busybox:1.36' }] },
+});
+const sel = { matchLabels: { app: 'x' } };
+
+const MINIMAL: Record<string, Record<string, unknown>> = {
+  'v1/Namespace': {},
+  'v1/Pod': { spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+  'v1/Service': { spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } },
+  'v1/Endpoints': { subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ port: 80 }] }] },
+  'v1/ConfigMap': { data: { a: 'b' } },
+  'v1/Secret': { stringData: { a: 'b' } },
+  'v1/ServiceAccount': {},
+  'v1/Node': { status: { capacity: { cpu: '2', memory: '4Gi' } } },
+  'v1/Event': { involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Started', message: 'ok', type: 'Normal' },
+  'v1/PersistentVolume': { spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp/x' } } },
+  'v1/PersistentVolumeClaim': { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+  'v1/LimitRange': { spec: { limits: [{ type: 'Container', default: { cpu: '500m' } }] } },
+  'v1/ResourceQuota': { spec: { hard: { pods: '10' } } },
+  'apps/v1/Deployment': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
+  'apps/v1/ReplicaSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
+  'apps/v1/DaemonSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
+  'apps/v1/StatefulSet': { spec: { selector: sel, serviceName: 'x', template: tmpl({ app: 'x' }) } },
+  'apps/v1/ControllerRevision': { revision: 1, data: { spec: {} } },
+  'batch/v1/Job': { spec: { template: tmpl({}, 'Never') } },
+  'batch/v1/CronJob': { spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: tmpl({}, 'OnFailure') } } } },
+  'autoscaling/v2/HorizontalPodAutoscaler': { spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5 } },
+  'discovery.k8s.io/v1/EndpointSlice': { addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ port: 80 }] },
+  'coordination.k8s.io/v1/Lease': { spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } },
+  'events.k8s.io/v1/Event': { eventTime: '2024-01-01T00:00:00.000000Z', reportingController: 'skiff.dev/x', reportingInstance: 'x-1', action: 'Sync', reason: 'Synced', type: 'Normal', regarding: { kind: 'Pod', name: 'p' } },
+  'rbac.authorization.k8s.io/v1/Role': { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { rules: [{ nonResourceURLs: ['/healthz'], verbs: ['get'] }] },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' }, subjects: [{ kind: 'User', name: 'alice' }] },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'r' }, subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'default' }] },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': {
+    spec: { group: 'example.com', names: { plural: 'widgets', kind: 'Widget' }, scope: 'Namespaced',
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+  },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': { spec: { resourceAttributes: { verb: 'get', resource: 'pods' } } },
+  'authorization.k8s.io/v1/SubjectAccessReview': { spec: { user: 'alice', resourceAttributes: { verb: 'get', resource: 'pods' } } },
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': { spec: { user: 'alice', resourceAttributes: { namespace: 'default', verb: 'get', resource: 'pods' } } },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { spec: { namespace: 'default' } },
+  'authentication.k8s.io/v1/TokenReview': { spec: { token: 'abc' } },
+  'authentication.k8s.io/v1/SelfSubjectReview': {},
+};
+
+test('every kind has a minimal valid object; defaults keep it valid; rows match columns', () => {
+  const now = new Date('2024-01-02T00:00:00Z');
+  const seen = new Set<string>();
+  for (const def of allResources()) {
+    const key = `${def.group ? `${def.group}/` : ''}${def.version}/${def.kind}`;
+    seen.add(key);
+    const body = MINIMAL[key];
+    assert.ok(body, `no minimal object for ${key}`);
+    const name = def.kind === 'CustomResourceDefinition' ? 'widgets.example.com' : 'x';
+    const obj: KubeObject = { apiVersion: def.group ? `${def.group}/${def.version}` : def.version, kind: def.kind,
+      metadata: { name, uid: '0d4c5e2a-1111-2222-3333-444455556666', creationTimestamp: '2024-01-01T00:00:00Z', ...(def.namespaced ? { namespace: 'default' } : {}) },
+      ...structuredClone(body) };
+    def.defaults?.(obj);
+    assert.deepEqual(def.validate?.(obj) ?? [], [], `${key} validates`);
+    assert.deepEqual(def.validateUpdate?.(structuredClone(obj), obj) ?? [], [], `${key} unchanged update validates`);
+    const row = def.row(obj, now);
+    assert.equal(row.length, def.columns.length, `${key} row/columns`);
+  }
+  assert.deepEqual(Object.keys(MINIMAL).filter((k) => !seen.has(k)), []);
+});
