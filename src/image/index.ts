@@ -7,3 +7,4 @@ export * from './formats/index.js';
 export { applyLayer, type LayerApplyResult } from './unpack/layer.js';
 export { applyTar, type ApplyOptions, type ApplyResult, type WhiteoutMode } from './unpack/apply.js';
 export { decompressor, detectCompression } from './unpack/decompress.js';
+export * from './snapshot/index.js';

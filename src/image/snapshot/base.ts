@@ -1,0 +1,164 @@
+// What the overlay and copy snapshotters share: metadata handling, the life cycle checks and
+// crash-safe ordering (directories are created before their record is persisted and removed
+// after it is dropped; directories without a record are cleaned up on open).
+import { mkdir, readdir, rm, rename } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { alreadyExists, failedPrecondition, invalidArgument } from '../../common/index.js';
+import type { WhiteoutMode } from '../unpack/apply.js';
+import { MetaStore, checkKey, type Record_ } from './metastore.js';
+import { diffTar, toChanges, type DiffEntry } from './diff.js';
+import type { Change, Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './types.js';
+
+export abstract class BaseSnapshotter implements Snapshotter {
+  abstract readonly name: string;
+  protected meta!: MetaStore;
+
+  constructor(readonly root: string) {}
+
+  async init(): Promise<this> {
+    await mkdir(join(this.root, 'snapshots'), { recursive: true });
+    this.meta = await new MetaStore(join(this.root, 'metadata.json')).load();
+    const ids = this.meta.ids();
+    for (const n of await readdir(join(this.root, 'snapshots'))) {
+      if (!ids.has(Number(n))) await rm(join(this.root, 'snapshots', n), { recursive: true, force: true });
+    }
+    return this;
+  }
+
+  protected dir(id: number): string { return join(this.root, 'snapshots', String(id)); }
+  /** The snapshot's own file tree (overlay: the upper dir). */
+  protected abstract fs(id: number): string;
+  /** Creates the directories of a new snapshot (parentKey: committed parent, if any). */
+  protected abstract create(id: number, kind: SnapshotKind, parentKey: string | undefined): Promise<void>;
+  protected abstract mountsFor(key: string, rec: Record_): Mount[];
+  protected abstract whiteoutMode(key: string): WhiteoutMode;
+  protected abstract diffEntries(key: string, rec: Record_): Promise<{ entries: DiffEntry[]; xattrs: Map<string, Map<string, Buffer>> }>;
+
+  prepare(key: string, parent?: string, opts?: { labels?: Record<string, string> }): Promise<Mount[]> {
+    return this.createSnapshot('active', key, parent, opts?.labels);
+  }
+
+  view(key: string, parent?: string, opts?: { labels?: Record<string, string> }): Promise<Mount[]> {
+    return this.createSnapshot('view', key, parent, opts?.labels);
+  }
+
+  private async createSnapshot(kind: SnapshotKind, key: string, parent: string | undefined, labels?: Record<string, string>): Promise<Mount[]> {
+    checkKey(key);
+    if (parent !== undefined) checkKey(parent, 'parent');
+    if (this.meta.has(key)) throw alreadyExists(`snapshot ${JSON.stringify(key)} already exists`, { field: 'key' });
+    if (parent !== undefined) {
+      const p = this.meta.get(parent);
+      if (p.kind !== 'committed') throw failedPrecondition(`parent snapshot ${JSON.stringify(parent)} is ${p.kind}, not committed`, { field: 'parent' });
+    }
+    // Reserve an id, build the directories outside the lock (a copy may take long), then record.
+    const id = await this.meta.mutate((doc) => doc.nextId++);
+    try {
+      await this.create(id, kind, parent);
+      await this.meta.mutate((doc) => {
+        const r = MetaStore.add(doc, key, kind, parent, labels);
+        doc.nextId--; // add() allocated another id: use the reserved one
+        r.id = id;
+      });
+    } catch (e) {
+      await rm(this.dir(id), { recursive: true, force: true });
+      throw e;
+    }
+    return this.mounts(key);
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const rec = this.meta.get(checkKey(key));
+    if (rec.kind === 'committed') throw failedPrecondition(`snapshot ${JSON.stringify(key)} is committed: prepare or view a child to mount it`, { field: 'key' });
+    return this.mountsFor(key, rec);
+  }
+
+  async commit(name: string, key: string, opts?: { labels?: Record<string, string> }): Promise<void> {
+    checkKey(name, 'name');
+    await this.meta.mutate((doc) => {
+      const rec = doc.snapshots[key];
+      if (!rec) throw this.meta.get(key);
+      if (rec.kind !== 'active') throw failedPrecondition(`cannot commit snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
+      if (doc.snapshots[name]) throw alreadyExists(`snapshot ${JSON.stringify(name)} already exists`, { field: 'name' });
+      delete doc.snapshots[key];
+      doc.snapshots[name] = { ...rec, kind: 'committed', updated: new Date().toISOString(), labels: { ...rec.labels, ...(opts?.labels ?? {}) } };
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    const id = await this.meta.mutate((doc) => {
+      const rec = doc.snapshots[checkKey(key)];
+      if (!rec) throw this.meta.get(key);
+      const children = Object.entries(doc.snapshots).filter(([, r]) => r.parent === key).map(([k]) => k);
+      if (children.length) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)}: it is the parent of ${children.map((c) => JSON.stringify(c)).join(', ')}`, { field: 'key' });
+      delete doc.snapshots[key];
+      return rec.id;
+    });
+    const gone = `${this.dir(id)}.removing`;
+    await rename(this.dir(id), gone).catch(() => {});
+    await rm(gone, { recursive: true, force: true });
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> { return this.meta.info(checkKey(key)); }
+
+  async update(key: string, labels: Record<string, string>): Promise<SnapshotInfo> {
+    for (const [k, v] of Object.entries(labels)) {
+      if (typeof v !== 'string') throw invalidArgument(`label ${k} must be a string`, { field: `labels.${k}` });
+    }
+    await this.meta.mutate((doc) => {
+      const rec = doc.snapshots[checkKey(key)];
+      if (!rec) throw this.meta.get(key);
+      for (const [k, v] of Object.entries(labels)) { if (v === '') delete rec.labels[k]; else rec.labels[k] = v; }
+      rec.updated = new Date().toISOString();
+    });
+    return this.stat(key);
+  }
+
+  async *walk(): AsyncIterable<SnapshotInfo> {
+    for (const [k] of this.meta.all()) yield this.meta.info(k);
+  }
+
+  async usage(key: string): Promise<Usage> {
+    const rec = this.meta.get(checkKey(key));
+    return duUsage(this.fs(rec.id));
+  }
+
+  async applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode }> {
+    const rec = this.meta.get(checkKey(key));
+    if (rec.kind !== 'active') throw failedPrecondition(`cannot apply a layer to snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
+    return { dir: this.fs(rec.id), whiteouts: this.whiteoutMode(key) };
+  }
+
+  async diff(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
+    const rec = this.meta.get(checkKey(key));
+    if (rec.kind !== 'active') throw failedPrecondition(`cannot diff snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
+    const { entries, xattrs } = await this.diffEntries(key, rec);
+    return diffTar(entries, xattrs, opts?.signal);
+  }
+
+  async changes(key: string): Promise<Change[]> {
+    const rec = this.meta.get(checkKey(key));
+    if (rec.kind === 'committed') throw failedPrecondition(`cannot list changes of committed snapshot ${JSON.stringify(key)}`, { field: 'key' });
+    return toChanges((await this.diffEntries(key, rec)).entries);
+  }
+
+  /** Committed file tree of a snapshot key (for diffs and lookups). */
+  protected fsOf(key: string): string { return this.fs(this.meta.get(key).id); }
+}
+
+/** du-like usage of a tree: allocated bytes and inodes, hard links counted once. */
+export function duUsage(dir: string): Usage {
+  const seen = new Set<string>();
+  let size = 0;
+  let inodes = 0;
+  const walk = (p: string) => {
+    let st;
+    try { st = lstatSync(p); } catch { return; }
+    const id = `${st.dev}:${st.ino}`;
+    if (!seen.has(id)) { seen.add(id); inodes++; size += st.blocks * 512; }
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(dir);
+  return { size, inodes };
+}

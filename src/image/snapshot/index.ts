@@ -1,0 +1,13 @@
+export type { Change, Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './types.js';
+export { OverlaySnapshotter } from './overlay.js';
+export { NativeSnapshotter } from './native.js';
+export { mountAll, unmount } from './mount.js';
+export { duUsage } from './base.js';
+import { OverlaySnapshotter } from './overlay.js';
+import { NativeSnapshotter } from './native.js';
+import type { Snapshotter } from './types.js';
+
+/** Opens a snapshotter ('overlayfs' or 'native') rooted at `root`. */
+export async function createSnapshotter(kind: 'overlayfs' | 'native', root: string): Promise<Snapshotter> {
+  return kind === 'overlayfs' ? new OverlaySnapshotter(root).init() : new NativeSnapshotter(root).init();
+}
