@@ -1,7 +1,7 @@
 // The OCI runtime as a library: create/start/run/state/kill/delete here; exec, ps, pause, resume,
 // update, list in ops.ts. The CLI (src/cli/runtime-cli.ts) and the engine both call this.
 import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { invalidArgument, internal, notFound, failedPrecondition, isSkiffError, type SkiffError } from '../common/index.js';
@@ -14,6 +14,8 @@ import { releaseExecFifo } from './fifo.js';
 import { isAlive, procStat, waitExit } from './proc.js';
 import { runHooks } from './hooks.js';
 import { canStart, canKill, canDelete } from './status.js';
+import { spawnMonitor, readExitFile, monitorPid, type ExitStatus } from './monitor/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SIGNALS } from './linux-consts.js';
 import { CAPABILITIES } from './capabilities.js';
 
@@ -32,6 +34,18 @@ export interface CreateOptions {
   /** stdio of the container init (default: inherited). */
   stdio?: StdioOptions;
   signal?: AbortSignal;
+  /** Run under skiff-monitor (create only; stdio and the console are then the monitor's). */
+  monitor?: MonitorOptions;
+}
+
+/** Start the container under native/build/skiff-monitor (conmon-like: it holds the stdio, writes
+ *  the CRI log and the exit file, serves attach, and outlives this process). */
+export interface MonitorOptions {
+  logFile?: string;
+  logMaxSize?: number;
+  logMaxFiles?: number;
+  /** Keep stdin open for attach clients. */
+  stdin?: boolean;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -127,12 +141,29 @@ export class Runtime {
       await cg.create();
       if (spec.linux?.resources) await cg.set(spec.linux.resources as Parameters<CgroupManager['set']>[0]);
       const files = { fifo: join(dir, 'exec.fifo'), pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
+      if (foreground && o.monitor) throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
+      const consoleSocket = o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
+      if (spec.process?.terminal && !consoleSocket && !foreground) {
+        throw invalidArgument('process.terminal: a detached container with a terminal needs --console-socket', { field: 'console-socket' });
+      }
       const text = compileCreateSpec(spec, {
-        id, bundle: b, rootfs, cgroupDirs: cg.dirs(), cgroupVersion: cg.version, ...files, consoleSocket: o.consoleSocket,
+        id, bundle: b, rootfs, cgroupDirs: cg.dirs(), cgroupVersion: cg.version, ...files, consoleSocket,
         noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground, seccompCacheDir: this.store.seccompCacheDir(), readyFd: foreground ? 3 : undefined,
       });
       const specFile = join(dir, 'init.spec');
       writeFileSync(specFile, text);
+      if (o.monitor) {
+        s.monitorDir = await startUnderMonitor(dir, specFile, files, o.monitor, spec.process?.terminal === true, cg.oomFile());
+        s.pid = Number(readFileSync(files.pidFile, 'utf8'));
+        s.pidStartTime = procStat(s.pid)?.startTime;
+        s.status = 'created';
+        this.store.save(s);
+        const st = this.ociState(s);
+        await runHooks('createRuntime', spec.hooks?.createRuntime, st);
+        await runHooks('prestart', spec.hooks?.prestart, st);
+        if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
+        return { s };
+      }
       const stdio = normalizeStdio(o.stdio ?? 'inherit', foreground);
       child = spawn(nativeBinary('skiff-init'), ['create', specFile], { stdio, signal: o.signal });
       const exit = exitOf(child);
@@ -156,6 +187,7 @@ export class Runtime {
     } catch (e) {
       if (s.pid) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } await waitExit(s.pid, undefined, 2000); }
       if (child && child.exitCode === null) child.kill('SIGKILL');
+      if (s.monitorDir || o.monitor) await stopMonitor(join(dir, 'monitor'));
       if (cg) { try { await cg.killAll('SIGKILL'); } catch { /* best effort */ } try { await cg.destroy(); } catch { /* best effort */ } }
       this.store.remove(id);
       throw e;
@@ -233,6 +265,10 @@ export class Runtime {
         if (s.pid && !(await waitExit(s.pid, s.pidStartTime, 10_000))) throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
       }
       await cg.destroy();
+      if (s.monitorDir) { // let the monitor write its exit file and leave before its dir goes
+        const until = Date.now() + 5000;
+        while ((await monitorPid(s.monitorDir).catch(() => undefined)) && Date.now() < until) await sleep(5);
+      }
       await runHooks('poststop', s.config.hooks?.poststop, { ...this.ociState(s), status: 'stopped' }).catch(() => undefined);
     });
     this.store.remove(id);
@@ -241,6 +277,38 @@ export class Runtime {
   features(): Record<string, unknown> {
     return features();
   }
+
+  /** The monitor's record of how the container ended (undefined while it runs, or without a monitor). */
+  async exitStatus(id: string): Promise<ExitStatus | undefined> {
+    const s = this.store.load(id);
+    return s.monitorDir ? readExitFile(s.monitorDir) : undefined;
+  }
+}
+
+/** Starts skiff-init under skiff-monitor and waits until the init is created (its pid file filled)
+ *  or failed (the monitor's exit file says so). */
+async function startUnderMonitor(dir: string, specFile: string, files: { pidFile: string; errFile: string }, m: MonitorOptions, tty: boolean, oomFile: string | undefined): Promise<string> {
+  const mdir = join(dir, 'monitor');
+  mkdirSync(mdir, { recursive: true });
+  await spawnMonitor({
+    stateDir: mdir, containerPidFile: files.pidFile, logFile: m.logFile, logMaxSize: m.logMaxSize, logMaxFiles: m.logMaxFiles,
+    stdin: m.stdin, tty, oomFile, cmd: [nativeBinary('skiff-init'), 'create', specFile],
+  });
+  const until = Date.now() + 30_000;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    let pid = '';
+    try { pid = readFileSync(files.pidFile, 'utf8').trim(); } catch { /* not yet */ }
+    if (pid) return mdir;
+    const ex = await readExitFile(mdir).catch(() => undefined);
+    if (ex) throw initError(dir, ex.exitCode);
+    if (Date.now() > until) throw internal('the container did not come up under skiff-monitor within 30 s');
+    await sleep(delay);
+  }
+}
+
+async function stopMonitor(mdir: string): Promise<void> {
+  const pid = await monitorPid(mdir).catch(() => undefined);
+  if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
 }
 
 export function parseSignal(sig: string | number): number {

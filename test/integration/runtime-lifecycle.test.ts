@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync, existsSync } from 'node:fs';
 import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
-import { execProcess, pause, resume, list, pids, isAlive, waitExit } from '../../src/runtime/index.js';
+import { execProcess, pause, resume, list, pids, isAlive, waitProcessExit as waitExit } from '../../src/runtime/index.js';
 
 let env: Env;
 before(() => { env = makeEnv(); });
