@@ -35,3 +35,18 @@ export { required, invalid, notSupported, duplicate, forbidden, notFoundValue, t
 export { humanDuration, age as translateTimestampSince } from './printing/duration.js';
 export { defaultPullPolicy, qosClass } from './resources/core/pod-defaults.js';
 export { podStatusCells } from './resources/core/pod-printer.js';
+
+// Service allocation and kind-specific helpers for the server and controllers
+export { allocateService, serviceAllocations, firstServiceIP, ipInCIDR, parseCIDR } from './resources/core/service-alloc.js';
+export type { ServiceAllocationState } from './resources/core/service-alloc.js';
+export { NODE_PORT_RANGE, formatServicePorts } from './resources/core/service.js';
+export { formatEndpoints } from './resources/core/endpoints.js';
+export { nodeStatus, nodeRoles } from './resources/core/node.js';
+export { SECRET_TYPES } from './resources/core/secret.js';
+export { defaultPodSpec, defaultPod } from './resources/core/pod-defaults.js';
+export { validatePodSpec, validatePodTemplateSpec } from './resources/core/pod-validation.js';
+export { jobStatusCell } from './resources/batch/job.js';
+
+// Cron schedules (CronJob controller)
+export { parseCron, nextCronTime, cronError, isKnownTimeZone, parseGoDuration } from './cron/cron.js';
+export type { CronSchedule } from './cron/cron.js';

@@ -110,7 +110,7 @@ function validate(o: Obj): FieldError[] {
 
 export const customResourceDefinition = resource({
   group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions',
-  singular: 'customresourcedefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'],
+  singular: 'customresourcedefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], hasGeneration: true,
   subresources: { status: true },
   schema: kindSchema({ group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
     'CustomResourceDefinition represents a resource that should be exposed on the API server. Its name must be in the format <.spec.name>.<.spec.group>.', {

@@ -237,3 +237,26 @@ test('limitrange and resourcequota: defaults, validation, tables', () => {
   ]);
 });
 }
+
+// ---- service allocation
+test('service allocation: cluster IPs in range, node ports, conflicts', async () => {
+  const { allocateService, firstServiceIP, serviceAllocations } = await import('../../index.js');
+  const st = { serviceCIDR: '10.96.0.0/30', usedIPs: new Set([firstServiceIP('10.96.0.0/30')]), usedNodePorts: new Set<string>(), random: () => 0 };
+  assert.equal(firstServiceIP('10.96.0.0/12'), '10.96.0.1');
+  const a: any = { spec: { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] } };
+  assert.deepEqual(allocateService(a, st), []);
+  assert.equal(a.spec.clusterIP, '10.96.0.2');
+  assert.deepEqual(a.spec.clusterIPs, ['10.96.0.2']);
+  assert.equal(a.spec.ports[0].nodePort, 30000);
+  assert.deepEqual(serviceAllocations(a), { ips: ['10.96.0.2'], nodePorts: ['30000/TCP'] });
+  const full: any = { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } };
+  assert.deepEqual(allocateService(full, st).map((e) => `${e.field}: ${e.message}`), ['spec.clusterIPs: Invalid value: []string{}: failed to allocate a serviceIP: range is full']);
+  const taken: any = { spec: { type: 'NodePort', clusterIP: '10.96.0.2', ports: [{ port: 81, protocol: 'TCP', nodePort: 30000 }] } };
+  assert.deepEqual(allocateService(taken, st).map((e) => `${e.field}: ${e.message}`), [
+    'spec.clusterIPs: Invalid value: []string{"10.96.0.2"}: failed to allocate IP 10.96.0.2: provided IP is already allocated',
+    'spec.ports[0].nodePort: Invalid value: 30000: provided port is already allocated',
+  ]);
+  const headless: any = { spec: { clusterIP: 'None', ports: [] } };
+  assert.deepEqual(allocateService(headless, st), []);
+  assert.equal(headless.spec.clusterIP, 'None');
+});
