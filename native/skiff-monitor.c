@@ -449,7 +449,12 @@ static int open_streams(void) {
 static void stream_eof(int i) {
   struct stream *s = &streams[i];
   if (s->len) { log_record(s->id, 1, s->line, s->len, "", 0); s->len = 0; }
-  if (s->is_master && stdin_fd == s->fd) { stdin_fd = -1; stdin_len = 0; stdin_out_registered = 0; }
+  if (s->is_master && stdin_fd == s->fd) {
+    stdin_fd = -1;
+    stdin_len = 0;
+    stdin_out_registered = 0;
+    set_clients_paused(0);
+  }
   close(s->fd);
   s->fd = -1;
 }

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createCgroupManager, type CgroupManager } from '../../src/runtime/cgroups/index.js';
+import { cgroupManagerSuite } from '../../src/runtime/cgroups/cgroups.suite.js';
 
 const ROOT = '/sys/fs/cgroup';
 const UNIFIED = join(ROOT, 'unified');
@@ -23,6 +24,8 @@ after(async () => {
   await new Promise((r) => setTimeout(r, 50));
   for (const m of managers) await m.destroy().catch(() => undefined);
 });
+
+cgroupManagerSuite('real v1', () => ({ manager: createCgroupManager(`/skiff-test-${randomBytes(4).toString('hex')}`), cleanup: () => undefined }));
 
 const name = () => `/skiff-test-${randomBytes(4).toString('hex')}`;
 function manager(path: string, mountRoot?: string): CgroupManager {

@@ -1,6 +1,6 @@
 // cgroup v2 freezer: cgroup.freeze (1/0); frozen once cgroup.events says `frozen 1`.
 import type { FreezerState } from '../types.js';
-import { readFlatKeyed, sleep, writeCgroupFile } from '../fs.js';
+import { readCgroupFile, readFlatKeyed, sleep, writeCgroupFile } from '../fs.js';
 import { unavailable } from '../../../common/index.js';
 
 export async function freezeV2(dir: string, timeoutMs: number): Promise<void> {
@@ -21,6 +21,8 @@ export async function thawV2(dir: string): Promise<void> {
 }
 
 export async function freezerStateV2(dir: string): Promise<FreezerState> {
+  // Frozen = asked to freeze (cgroup.freeze 1) and the kernel confirms (cgroup.events frozen 1).
   const ev = await readFlatKeyed(dir, 'cgroup.events');
-  return ev.frozen === 1 ? 'FROZEN' : 'THAWED';
+  const wanted = (await readCgroupFile(dir, 'cgroup.freeze'))?.trim() === '1';
+  return wanted && ev.frozen === 1 ? 'FROZEN' : 'THAWED';
 }
