@@ -20,7 +20,42 @@ storeSuite('etcd', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-describe('etcd store: durability, reconnection, bad URLs', () => {
+storeSuite('etcd, one etcd watch per Store watch', async () => {
+  const store = await openStore(url(`/d${randomBytes(4).toString('hex')}`), { progressIntervalMs: 500, etcd: { sharedWatch: false } });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('etcd store: durability, reconnection, shared watches, bad URLs', () => {
+  it('shared watch: a late watcher from a recent revision replays from the ring, then goes live', async () => {
+    const store: Store = await openStore(url(`/h${randomBytes(4).toString('hex')}`), { watchBufferLimit: 50 });
+    try {
+      const w1 = store.watch('/h/', 0);
+      const it1 = w1[Symbol.asyncIterator]();
+      await new Promise((r) => setTimeout(r, 300)); // the shared etcd watch attaches
+      const revs: number[] = [];
+      for (let i = 0; i < 5; i++) revs.push((await store.create(`/h/${i}`, new Uint8Array([i]))).modRevision);
+      const w2 = store.watch('/h/', revs[1]);
+      const it2 = w2[Symbol.asyncIterator]();
+      const after = (await store.create('/h/5', new Uint8Array([5]))).modRevision;
+      const read = async (it: AsyncIterator<WatchEvent>, n: number) => {
+        const out: number[] = [];
+        while (out.length < n) { const r = await it.next(); assert.ok(!r.done); if (r.value.type !== 'PROGRESS') out.push(r.value.kv.modRevision); }
+        return out;
+      };
+      assert.deepEqual(await read(it2, 4), [...revs.slice(2), after]);
+      assert.deepEqual(await read(it1, 6), [...revs, after]);
+      // A subscriber that stops reading is ended gracefully once past its buffer limit (w2), the other is unaffected.
+      const more: number[] = [];
+      const got1 = read(it1, 60);
+      for (let i = 0; i < 60; i++) more.push((await store.create(`/h/m${i}`, new Uint8Array([i]))).modRevision);
+      assert.deepEqual(await got1, more);
+      let n = 0;
+      for (;;) { const r = await it2.next(); if (r.done) break; n++; }
+      assert.ok(n <= 50, `the stalled watcher got ${n} events before ending`);
+      w1.close();
+    } finally { await store.close(); }
+  });
+
   it('keeps every acknowledged write when the Skiff writer is SIGKILLed mid-burst', async () => {
     const u = url(`/kill${randomBytes(4).toString('hex')}`);
     const acked = await killedWriterBurst(u, 150);

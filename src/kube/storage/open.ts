@@ -31,6 +31,8 @@ export interface StoreOptions extends LogStoreOptions {
     password?: string;
     /** Per-call deadline in ms (default 10 000). */
     timeoutMs?: number;
+    /** Share one etcd watch per prefix between Store watches (default true). */
+    sharedWatch?: boolean;
   };
 }
 

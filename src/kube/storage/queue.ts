@@ -27,6 +27,17 @@ export class EventQueue implements Watch {
     this.wake();
   }
 
+  /** Ends the stream without error, after the events already queued. */
+  end(): void {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    this.onClose();
+    this.wake();
+  }
+
+  /** Events queued and not yet read. */
+  get size(): number { return this.buf.length - this.head; }
+
   close(): void {
     if (this.closed) return;
     const wasEnded = this.ended;

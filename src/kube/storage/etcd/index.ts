@@ -26,7 +26,7 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
   }
   if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
   const client = new Etcd3(options);
-  const store = new EtcdStore(client, { ...opts, prefix: e.prefix ?? '' });
+  const store = new EtcdStore(client, { ...opts, prefix: e.prefix ?? '', sharedWatch: e.sharedWatch });
   try {
     await store.currentRevision();
   } catch (err) {

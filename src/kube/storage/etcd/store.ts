@@ -8,11 +8,15 @@ import { checkKey, checkRevision, futureRevision, keyExists, keyNotFound, revisi
 import { invalidArgument, isSkiffError, unavailable, type Logger } from '../../../common/index.js';
 import { mapEtcdError } from './errors.js';
 import { EtcdWatch } from './watch.js';
+import { HubSub, WatchHub } from './hub.js';
 import { Compactor, type CompactorOptions } from '../compactor.js';
 
 export interface EtcdStoreOptions extends CompactorOptions {
   prefix?: string;
   progressIntervalMs?: number;
+  watchBufferLimit?: number;
+  /** Share one etcd watch per prefix between Store watches (default true); false = one etcd watch each. */
+  sharedWatch?: boolean;
   logger?: Logger;
 }
 
@@ -22,13 +26,18 @@ const RANGE_CHUNK = 1000;
 export class EtcdStore implements Store {
   readonly prefix: string;
   private closed = false;
-  private readonly watches = new Set<EtcdWatch>();
+  private readonly watches = new Set<EtcdWatch | HubSub>();
+  private readonly hubs = new Map<string, WatchHub>();
+  private readonly bufferLimit: number;
+  private readonly shared: boolean;
   private readonly compactor: Compactor;
   readonly progressIntervalMs: number;
 
   constructor(readonly client: Etcd3, opts: EtcdStoreOptions = {}) {
     this.prefix = opts.prefix ?? '';
     this.progressIntervalMs = opts.progressIntervalMs ?? 10_000;
+    this.bufferLimit = opts.watchBufferLimit ?? 10_000;
+    this.shared = opts.sharedWatch ?? true;
     this.compactor = new Compactor(this, opts, (e) => opts.logger?.warn('storage: automatic etcd compaction failed', { error: String(e) }));
   }
 
@@ -163,13 +172,26 @@ export class EtcdStore implements Store {
   }
 
   watch(prefix: string, fromRevision: number, opts: { signal?: AbortSignal; progressNotify?: boolean } = {}): Watch {
-    const w = new EtcdWatch(this, prefix, opts.progressNotify ?? false, () => this.watches.delete(w));
+    let hub: WatchHub | undefined;
+    const w: EtcdWatch | HubSub = this.shared
+      ? new HubSub(opts.progressNotify ?? false, this.bufferLimit, (sub) => { hub?.remove(sub); this.watches.delete(sub); })
+      : new EtcdWatch(this, prefix, opts.progressNotify ?? false, () => this.watches.delete(w));
     try {
       this.open();
       if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
       const from = checkRevision('fromRevision', fromRevision);
       this.watches.add(w);
-      void w.start(from);
+      if (w instanceof HubSub) {
+        hub = this.hubs.get(prefix);
+        if (!hub || hub.failed) {
+          const h: WatchHub = new WatchHub(this, prefix, () => { if (this.hubs.get(prefix) === h) this.hubs.delete(prefix); });
+          this.hubs.set(prefix, h);
+          hub = h;
+        }
+        hub.add(w, from);
+      } else {
+        void w.start(from);
+      }
       if (opts.signal) {
         if (opts.signal.aborted) w.close();
         else opts.signal.addEventListener('abort', () => w.close(), { once: true });
@@ -201,6 +223,8 @@ export class EtcdStore implements Store {
     this.closed = true;
     this.compactor.stop();
     for (const w of [...this.watches]) w.close();
+    for (const h of [...this.hubs.values()]) h.close();
+    this.hubs.clear();
     this.client.close();
   }
 }

@@ -22,8 +22,12 @@ export class EtcdWatch extends EventQueue {
   private lastProgress = 0;
   private timer?: NodeJS.Timeout;
 
+  private setReady!: (rev: number) => void;
+  /** Resolves with the revision the watch starts after, once etcd has attached it (-1 if it failed first). */
+  readonly ready = new Promise<number>((resolve) => { this.setReady = resolve; });
+
   constructor(private readonly store: EtcdStore, readonly prefix: string, private readonly progressNotify: boolean, onClose: () => void) {
-    super(() => { this.stop(); onClose(); });
+    super(() => { this.stop(); this.setReady(-1); onClose(); });
   }
 
   async start(from: number): Promise<void> {
@@ -45,7 +49,10 @@ export class EtcdWatch extends EventQueue {
       // resolve a microtask after 'connected', when a first 'data' may already have been emitted).
       const w = b.watcher();
       this.watcher = w;
-      w.on('connected', (res: IWatchResponse) => { if (this.lastRev === 0) this.lastRev = Number(res.header.revision); });
+      w.on('connected', (res: IWatchResponse) => {
+        if (this.lastRev === 0) this.lastRev = Number(res.header.revision);
+        this.setReady(this.lastRev);
+      });
       w.on('data', (res: IWatchResponse) => this.onData(res));
       w.on('error', (err: Error) => void this.onCancel(err));
       if (this.closed) { this.stop(); return; }
