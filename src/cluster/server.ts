@@ -7,11 +7,7 @@ import { join } from 'node:path';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
-import { createApiServer, decodeRequestBody as readRequestBody, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
-import {
-  bootstrapPolicy, createAuthenticator, reviewRules, loadOrCreateEncryptionKey, createSecretTransformer, createCachedRbacSource, createRbacAuthorizer, defaultHosts, ensurePki, serverTlsOptions, writeKubeconfig,
-  type RbacKind, type RbacSource,
-} from '../kube/apiserver/auth/index.js';
+import { auth as security, createApiServer, decodeRequestBody as readRequestBody, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -44,12 +40,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(opts.httpsListen ?? '127.0.0.1:6443');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const pki = await ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...defaultHosts()])] });
+  const pki = await security.ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...security.defaultHosts()])] });
   const store = await openStore(opts.datastore ?? `sqlite://${join(opts.dataDir, 'state.db')}`);
-  const authenticate = createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
+  const authenticate = security.createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
   await ensureBootstrapPolicy(store);
   const rbac = await storeRbacSource(store, log);
-  const authorizer = createRbacAuthorizer(rbac.source);
+  const authorizer = security.createRbacAuthorizer(rbac.source);
   const auth: ApiAuth = {
     authenticate: (req) => authenticate(req),
     authorize: (a) => authorizer.authorize(a.user, {
@@ -61,20 +57,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // `kubectl auth can-i --list`: the rules that apply to the requesting user in a namespace.
     'authorization.k8s.io/selfsubjectrulesreviews': async (r: Parameters<VirtualHandler>[0]) => {
       const body = (await readRequestBody(r.req) ?? {}) as { spec?: { namespace?: string } };
-      const status = await reviewRules(authorizer, r.user ?? { username: 'system:anonymous', groups: ['system:unauthenticated'] }, body.spec?.namespace ?? '');
+      const status = await security.reviewRules(authorizer, r.user ?? { username: 'system:anonymous', groups: ['system:unauthenticated'] }, body.spec?.namespace ?? '');
       return { code: 201, body: { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
     },
   };
   // Secrets are encrypted at rest by default (AES-GCM, key file in the data dir).
-  const secrets = createSecretTransformer(await loadOrCreateEncryptionKey(opts.dataDir));
+  const secrets = security.createSecretTransformer(await security.loadOrCreateEncryptionKey(opts.dataDir));
   const transformers = { '/secrets': { toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k), fromStorage: (b: Uint8Array, k: string) => secrets.decrypt(b, k) } };
-  const api = createApiServer({ store, resources: allResources(), auth, virtual, transformers, tls: serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
+  const api = createApiServer({ store, resources: allResources(), auth, virtual, transformers, tls: security.serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
   let addr;
   try { addr = await api.listen(port, host); }
   catch (e) { await store.close(); throw e; }
   const url = `https://${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${addr.port}`;
   const kubeconfig = join(opts.dataDir, 'kubeconfig.yaml');
-  await writeKubeconfig(kubeconfig, { server: url, pki });
+  await security.writeKubeconfig(kubeconfig, { server: url, pki });
   const startupMs = performance.now() - t0;
   log.info('API server ready', { url, kubeconfig, startupMs: Math.round(startupMs) });
   return {
@@ -88,7 +84,7 @@ const te = new TextEncoder(), td = new TextDecoder();
 
 /** Upstream's bootstrap roles and bindings, created when missing (as kube-apiserver does at start). */
 async function ensureBootstrapPolicy(store: Store): Promise<void> {
-  const { clusterRoles, clusterRoleBindings } = bootstrapPolicy();
+  const { clusterRoles, clusterRoleBindings } = security.bootstrapPolicy();
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const put = async (plural: string, kind: string, o: { metadata: { name?: string } }) => {
     const key = `${RBAC_PREFIX}${plural}/${o.metadata.name ?? ''}`;
@@ -101,7 +97,7 @@ async function ensureBootstrapPolicy(store: Store): Promise<void> {
 }
 
 /** RBAC objects read from the store, cached until a watch reports a change to their kind. */
-async function storeRbacSource(store: Store, log: Logger): Promise<{ source: RbacSource; stop(): void }> {
+async function storeRbacSource(store: Store, log: Logger): Promise<{ source: security.RbacSource; stop(): void }> {
   const list = async <T>(prefix: string): Promise<T[]> => {
     const out: T[] = [];
     let cont: string | undefined;
@@ -112,7 +108,7 @@ async function storeRbacSource(store: Store, log: Logger): Promise<{ source: Rba
     } while (cont);
     return out;
   };
-  const cached = createCachedRbacSource({
+  const cached = security.createCachedRbacSource({
     listClusterRoles: () => list(`${RBAC_PREFIX}clusterroles/`),
     listClusterRoleBindings: () => list(`${RBAC_PREFIX}clusterrolebindings/`),
     listRoles: (ns) => list(`${RBAC_PREFIX}roles/${ns}/`),
@@ -129,7 +125,7 @@ async function storeRbacSource(store: Store, log: Logger): Promise<{ source: Rba
           if (ev.type === 'PROGRESS') continue;
           rev = ev.kv.modRevision;
           const [kind, ns] = ev.kv.key.slice(RBAC_PREFIX.length).split('/');
-          cached.onChange(kind as RbacKind, kind === 'roles' || kind === 'rolebindings' ? ns : undefined);
+          cached.onChange(kind as security.RbacKind, kind === 'roles' || kind === 'rolebindings' ? ns : undefined);
         }
       } catch (e) {
         if (ac.signal.aborted) break;

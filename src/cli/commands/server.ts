@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('skiff server: the in-process node agent is not available yet; run with --disable-agent (a control plane without nodes)\n');
     return 2;
   }
-  const { startServer } = await import('../../cluster/server.js');
+  const { startServer } = await import('../../cluster/index.js');
   const s = await startServer({ dataDir: values['data-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
   process.stdout.write(`skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\nkubeconfig: ${s.kubeconfig}\n  kubectl --kubeconfig ${s.kubeconfig} get namespaces\n`);
   await new Promise<void>((resolve) => {

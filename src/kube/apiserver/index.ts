@@ -6,3 +6,4 @@ export type { ValueTransformer } from './registry.js';
 export type { VirtualHandler } from './virtual.js';
 export { humanAge } from './table.js';
 export { decodeRequestBody } from './handlers/create.js';
+export * as auth from './auth/index.js';

@@ -44,6 +44,7 @@ export function checkBody(r: RequestScope, body: unknown, def = r.def, gv = gvSt
   }
   if (body.metadata !== undefined && !isObject(body.metadata)) throw errBadRequest('metadata: expected an object');
   const obj = { ...body, apiVersion: gv, kind: def.kind, metadata: { ...(body.metadata as object ?? {}) } } as KubeObject;
+  checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind);
   return obj;
 }
 
@@ -137,4 +138,25 @@ export function specPart(obj: KubeObject): string {
 /** Drops a caller-supplied resourceVersion on create (upstream refuses it). */
 export function refuseResourceVersion(obj: KubeObject): void {
   if (obj.metadata.resourceVersion) throw errBadRequest('resourceVersion should not be set on objects to be created');
+}
+
+const META_STRINGS = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink'];
+
+/** Type errors in metadata are decode errors upstream (400), reported in Go's words. */
+function checkMetaTypes(m: Record<string, unknown>, kind: string): void {
+  const bad = (field: string, want: string, got: unknown) =>
+    errBadRequest(`json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want} (in ${kind})`);
+  for (const f of META_STRINGS) if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'string', m[f]);
+  for (const f of ['labels', 'annotations']) {
+    const v = m[f];
+    if (v === undefined || v === null) continue;
+    if (!isObject(v)) throw bad(f, 'map[string]string', v);
+    for (const x of Object.values(v)) if (typeof x !== 'string') throw bad(f, 'string', x);
+  }
+  for (const f of ['finalizers', 'ownerReferences', 'managedFields']) {
+    const v = m[f];
+    if (v !== undefined && v !== null && !Array.isArray(v)) throw bad(f, f === 'finalizers' ? '[]string' : `[]v1.${f === 'ownerReferences' ? 'OwnerReference' : 'ManagedFieldsEntry'}`, v);
+  }
+  if (Array.isArray(m.finalizers) && m.finalizers.some((x) => typeof x !== 'string')) throw bad('finalizers', 'string', m.finalizers.find((x) => typeof x !== 'string'));
+  if (m.generation !== undefined && m.generation !== null && typeof m.generation !== 'number') throw bad('generation', 'int64', m.generation);
 }

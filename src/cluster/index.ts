@@ -1,0 +1,3 @@
+// Composition roots: `skiff server` (control plane) — the agent joins here when it exists.
+export { startServer, parseListen } from './server.js';
+export type { ServerOptions, RunningServer } from './server.js';
