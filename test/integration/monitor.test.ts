@@ -109,6 +109,25 @@ test('logs stdout/stderr as CRI records with F/P flags; exit code; exit file; no
   assert.deepEqual(JSON.parse(readFileSync(join(s.dir, 'exit.json'), 'utf8')), st);
 });
 
+test('readCriLog follow with stateDir streams a running container and ends after its exit', async () => {
+  const s = await start('i=0; while [ $i -lt 5 ]; do echo n$i; i=$((i+1)); sleep 0.05; done');
+  const lines: string[] = [];
+  for await (const r of readCriLog(s.log, { follow: true, stateDir: s.dir, pollMs: 20 })) lines.push(r.line);
+  assert.deepEqual(lines, ['n0', 'n1', 'n2', 'n3', 'n4']);
+  assert.ok(existsSync(join(s.dir, 'exit.json')));
+});
+
+test('readCriLog follow stops when the monitor dies without an exit file', async () => {
+  const s = await start('while :; do echo x; sleep 0.05; done');
+  await until(() => existsSync(s.log), 3000, 'log');
+  const t0 = Date.now();
+  setTimeout(() => process.kill(s.monitorPid, 'SIGKILL'), 200);
+  let n = 0;
+  for await (const _r of readCriLog(s.log, { follow: true, stateDir: s.dir, pollMs: 20 })) n++;
+  assert.ok(n > 0 && Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after start with ${n} records`);
+  process.kill(s.ctrPid(), 'SIGKILL');
+});
+
 test('a signal death is reported as 128+n with the signal name', async () => {
   const s = await start('echo ready; exec sleep 30');
   await until(() => existsSync(s.log) && readFileSync(s.log, 'utf8').includes('ready'), 5000, 'ready');

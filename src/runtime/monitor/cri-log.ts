@@ -5,6 +5,7 @@ import { open, stat, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
+import { isMonitorAlive } from './exit-file.js';
 
 export interface CriLogRecord {
   /** The timestamp as written (RFC3339Nano, UTC). */
@@ -145,9 +146,13 @@ export async function* readCriLog(file: string, opts: ReadCriLogOptions = {}): A
 
     // 2. Follow: poll for growth; on rotation (the path names a new inode) finish the old file, then switch.
     let ino = fh ? (await fh.stat()).ino : -1;
-    for (;;) {
+    for (let round = 0; ; round++) {
       if (signal?.aborted) return;
-      const exited = opts.stateDir ? existsSync(join(opts.stateDir, 'exit.json')) : false;
+      // Stop after the exit file appears — or, checked about once a second, when the monitor
+      // died without writing one (nothing will be appended any more).
+      const exited = opts.stateDir
+        ? existsSync(join(opts.stateDir, 'exit.json')) || (round % 10 === 9 && !(await isMonitorAlive(opts.stateDir)) && !existsSync(join(opts.stateDir, 'exit.json')))
+        : false;
       if (fh) for await (const r of readFrom(fh, pos)) if (keep(r)) yield r;
       const cur = await stat(file).catch(() => undefined);
       if (cur && cur.ino !== ino) {
