@@ -30,6 +30,7 @@ export const PACKAGES = {
   nftables: '/usr/sbin/nft',
   procps: '/usr/bin/pgrep',
   attr: '/usr/bin/setfattr',
+  openssl: '/usr/bin/openssl',
 };
 
 function requireRoot() {

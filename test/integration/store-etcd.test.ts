@@ -94,6 +94,20 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
     } finally { await store.close(); }
   });
 
+  it('speaks etcd+https:// with client certificates', async () => {
+    const secure = await startEtcd({ tls: true });
+    try {
+      const tls = secure.tls!;
+      const store = await openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls } });
+      try {
+        const kv = await store.create('/tls/a', new Uint8Array([1]));
+        assert.equal((await store.get('/tls/a'))?.modRevision, kv.modRevision);
+      } finally { await store.close(); }
+      // Without a client certificate etcd refuses the connection.
+      await assert.rejects(openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls: { ca: tls.ca }, timeoutMs: 2000 } }), (e: Error & { code?: string }) => e.code === 'Unavailable');
+    } finally { await secure.stop(); }
+  });
+
   it('fails clearly on an unreachable etcd and on malformed URLs', async () => {
     await assert.rejects(openStore('etcd://127.0.0.1:1', { etcd: { timeoutMs: 1000 } }), (e: Error & { code?: string }) => e.code === 'Unavailable' && /127\.0\.0\.1:1/.test(e.message));
     await assert.rejects(openStore('etcd://'), (e: Error & { field?: string }) => e.field === 'datastore');
