@@ -139,7 +139,7 @@ export class Runtime {
       this.store.save(s);
       cg = this.cgroup(s);
       await cg.create();
-      if (spec.linux?.resources) await cg.set(spec.linux.resources as Parameters<CgroupManager['set']>[0]);
+      await cg.set(withDefaultDevices(spec) as Parameters<CgroupManager['set']>[0]);
       const files = { fifo: join(dir, 'exec.fifo'), pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
       if (foreground && o.monitor) throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
       const consoleSocket = o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
@@ -251,7 +251,8 @@ export class Runtime {
     let s: StoredState;
     try { s = this.store.load(id); } catch (e) {
       // A directory without state.json is the remains of a failed create: clean it with --force.
-      if (o.force && isSkiffError(e, 'NotFound') && existsSync(this.store.dir(id))) { this.store.remove(id); return; }
+      // As runc: with --force a missing container is not an error.
+      if (o.force && isSkiffError(e, 'NotFound')) { this.store.remove(id); return; }
       throw e;
     }
     await this.store.withLock(id, async () => {
@@ -323,6 +324,21 @@ export function parseSignal(sig: string | number): number {
   const n = SIGNALS[name];
   if (n === undefined) throw invalidArgument(`invalid signal ${JSON.stringify(sig)}`, { field: 'signal' });
   return n;
+}
+
+/** The device cgroup always lets the container use the nodes the runtime itself creates (as runc
+ *  does): null, zero, full, random, urandom, tty, console, ptmx, pts, tun, and mknod of anything. */
+const DEFAULT_ALLOWED_DEVICES = [
+  { allow: true, type: 'c', access: 'm' }, { allow: true, type: 'b', access: 'm' },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [10, 200]].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
+function withDefaultDevices(spec: Spec): NonNullable<NonNullable<Spec['linux']>['resources']> {
+  const r = spec.linux?.resources ?? {};
+  const own = (spec.linux?.devices ?? []).filter((d) => d.type !== 'p').map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
+  if (!r.devices) return r;
+  return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
 }
 
 function safeUser(): string {
