@@ -7,7 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket, PeerCertificate } from 'node:tls';
 import type { Pki, ServiceAccountKey } from './pki.js';
 import { TokenTable } from './tokens.js';
-import { verifyServiceAccountToken, looksLikeJwt, type ServiceAccountLookups } from './serviceaccount.js';
+import { decodeJwt } from 'jose';
+import { verifyServiceAccountToken, looksLikeJwt, DEFAULT_ISSUER, type ServiceAccountLookups } from './serviceaccount.js';
 import { type UserInfo, withAuthenticatedGroup } from './user.js';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
@@ -33,7 +34,14 @@ export interface AuthRequest {
   socket: object | null;
 }
 
-export type Authenticator = (req: AuthRequest) => Promise<UserInfo | undefined>;
+export type TokenResult = { user: UserInfo; audiences: string[] } | { reason: string };
+
+export interface Authenticator {
+  /** The user a request authenticates as, or undefined (→ 401). */
+  (req: AuthRequest): Promise<UserInfo | undefined>;
+  /** Authenticates a bearer token alone (TokenReview): against `audiences`, default the API server's. */
+  token(token: string, audiences?: string[]): Promise<TokenResult>;
+}
 
 /** TLS options for https.createServer / http2.createSecureServer: client certificates are requested
  *  but not required (tokens work too); authentication checks `socket.authorized` itself. */
@@ -80,22 +88,44 @@ export function bearerToken(req: AuthRequest): string | undefined {
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const tokens = new TokenTable(opts.tokenFile ?? opts.pki.tokenFile);
   const saKey = opts.serviceAccountKey ?? opts.pki.serviceAccountKey;
+  const apiAudiences = opts.audiences?.length ? opts.audiences : [opts.issuer ?? DEFAULT_ISSUER];
   const reject = (reason: string) => { opts.onReject?.(reason); return undefined; };
 
-  return async (req) => {
+  async function authenticateToken(token: string, audiences?: string[]): Promise<TokenResult> {
+    const wanted = audiences?.length ? audiences : apiAudiences;
+    const entry = await tokens.lookup(token);
+    if (entry) {
+      // Static tokens carry no audience: they are good for the API server's own audiences only.
+      const common = wanted.filter((a) => apiAudiences.includes(a));
+      if (common.length === 0) return { reason: 'token audiences are invalid for the static token authenticator' };
+      return { user: withAuthenticatedGroup({ username: entry.user, ...(entry.uid ? { uid: entry.uid } : {}), groups: entry.groups }), audiences: common };
+    }
+    if (!looksLikeJwt(token)) return { reason: 'invalid bearer token' };
+    const sa = await verifyServiceAccountToken(saKey, token, {
+      issuer: opts.issuer, audiences: wanted, now: opts.now,
+      lookupServiceAccount: opts.lookupServiceAccount, lookupSecret: opts.lookupSecret, lookupPod: opts.lookupPod,
+    });
+    if (!('username' in sa)) return sa;
+    return { user: sa, audiences: wanted.filter((a) => tokenAudiences(token).includes(a)) };
+  }
+
+  const authenticate = async (req: AuthRequest): Promise<UserInfo | undefined> => {
     const fromCert = userFromCertificate(req.socket as Partial<TLSSocket> | null);
     if (fromCert && 'username' in fromCert) return withAuthenticatedGroup(fromCert);
     if (fromCert) opts.onReject?.(fromCert.reason);
 
     const token = bearerToken(req);
     if (token === undefined) return fromCert ? undefined : (req.headers.authorization ? reject('malformed Authorization header') : undefined);
-    const entry = await tokens.lookup(token);
-    if (entry) return withAuthenticatedGroup({ username: entry.user, ...(entry.uid ? { uid: entry.uid } : {}), groups: entry.groups });
-    if (!looksLikeJwt(token)) return reject('invalid bearer token');
-    const sa = await verifyServiceAccountToken(saKey, token, {
-      issuer: opts.issuer, audiences: opts.audiences, now: opts.now,
-      lookupServiceAccount: opts.lookupServiceAccount, lookupSecret: opts.lookupSecret, lookupPod: opts.lookupPod,
-    });
-    return 'username' in sa ? sa : reject(sa.reason);
+    const r = await authenticateToken(token);
+    return 'user' in r ? r.user : reject(r.reason);
   };
+  return Object.assign(authenticate, { token: authenticateToken });
+}
+
+/** `aud` of a JWT (no verification; only for reporting matched audiences after verification). */
+function tokenAudiences(token: string): string[] {
+  try {
+    const aud = decodeJwt(token).aud;
+    return aud === undefined ? [] : Array.isArray(aud) ? aud : [aud];
+  } catch { return []; }
 }

@@ -6,7 +6,7 @@ export type { CertKeyPair } from './certs.js';
 export { writeKubeconfig, kubeconfigObject } from './kubeconfig.js';
 export type { KubeconfigOptions } from './kubeconfig.js';
 export { createAuthenticator, serverTlsOptions, bearerToken, userFromCertificate } from './authn.js';
-export type { Authenticator, AuthenticatorOptions, AuthRequest } from './authn.js';
+export type { Authenticator, AuthenticatorOptions, AuthRequest, TokenResult } from './authn.js';
 export { addStaticToken, readTokenFile, parseTokenFile, newToken } from './tokens.js';
 export type { StaticToken } from './tokens.js';
 export {
@@ -38,3 +38,7 @@ export type { EscalationRequest } from './escalation.js';
 export { requestAttributes } from './request-info.js';
 export { loadOrCreateEncryptionKey, createSecretTransformer, encryptionKeyPath, DEFAULT_KEY_NAME } from './encryption.js';
 export type { SecretTransformer, TransformerOptions } from './encryption.js';
+export { impersonate, wantsImpersonation } from './impersonation.js';
+export type { ImpersonationResult } from './impersonation.js';
+export { reviewToken, requestServiceAccountToken, serviceAccountIssuerDiscovery } from './token-api.js';
+export type { TokenReviewStatus, TokenRequestOptions } from './token-api.js';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import {
   ensurePki, writeKubeconfig, createAuthenticator, serverTlsOptions, addStaticToken, createRbacAuthorizer, requestAttributes,
-  reviewAccess, reviewRules, forbiddenStatus, unauthorizedStatus, type Pki,
+  reviewAccess, reviewRules, forbiddenStatus, unauthorizedStatus, impersonate, type Pki,
 } from './index.js';
 import { fixtureSource } from './rbac.fixture.js';
 
@@ -86,8 +86,11 @@ before(async () => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    const user = await authenticate(req);
-    if (!user) return send(401, unauthorizedStatus());
+    const requester = await authenticate(req);
+    if (!requester) return send(401, unauthorizedStatus());
+    const imp = await impersonate(authz, requester, req.headersDistinct);
+    if ('forbidden' in imp) return send(403, imp.forbidden);
+    const user = imp.user;
     const attrs = requestAttributes(req.method ?? 'GET', req.url ?? '/');
     const d = await authz.authorize(user, attrs);
     if (!d.allowed) return send(403, forbiddenStatus(user, attrs, d.reason));
@@ -163,4 +166,16 @@ test('kubectl prints our Forbidden Status the usual way', async () => {
   assert.match(r.stderr, /Error from server \(Forbidden\): pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "prod"/);
   const ok = await kubectl(bobConfig, 'get', 'pods', '-n', 'dev');
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('kubectl --as / --as-group impersonation is authorized and then applied', async () => {
+  const yes = await kubectl(adminConfig, 'auth', 'can-i', 'create', 'deployments', '-n', 'dev', '--as=bob', '--as-group=devs');
+  assert.equal(yes.stdout.trim(), 'yes', yes.stderr);
+  const no = await kubectl(adminConfig, 'auth', 'can-i', 'create', 'deployments', '-n', 'dev', '--as=bob');
+  assert.equal(no.stdout.trim(), 'no', 'without the devs group bob has no edit rights');
+  const sa = await kubectl(adminConfig, 'auth', 'can-i', 'create', 'secrets', '-n', 'dev', '--as=system:serviceaccount:dev:builder');
+  assert.equal(sa.stdout.trim(), 'yes', sa.stderr);
+  const refused = await kubectl(bobConfig, 'get', 'pods', '-n', 'dev', '--as=skiff-admin');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /Error from server \(Forbidden\): users "skiff-admin" is forbidden: User "bob" cannot impersonate resource "users" in API group "" at the cluster scope/);
 });
