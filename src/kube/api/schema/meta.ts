@@ -82,6 +82,7 @@ define(N.ObjectMeta, obj('Metadata every persisted resource has: identity, label
   ownerReferences: arr('Objects this object depends on; when all are deleted, this object is garbage collected.', ref(N.OwnerReference), { mergeKey: 'uid', listType: 'map', mapKeys: ['uid'] }),
   finalizers: strList('Entries that must be removed before the object is deleted from storage.', { strategy: 'merge', listType: 'set' }),
   managedFields: arr('Which managers own which fields (server-side apply bookkeeping).', ref(N.ManagedFieldsEntry), { listType: 'atomic' }),
+  selfLink: str('Deprecated: not set by the server.'),
 }));
 
 define(N.ListMeta, obj('Metadata of list responses.', {

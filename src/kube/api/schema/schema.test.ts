@@ -46,3 +46,31 @@ test('pod spec list semantics match upstream merge keys', () => {
   assert.equal(c.properties!.env['x-kubernetes-patch-merge-key'], 'name');
   assert.equal(c.properties!.volumeMounts['x-kubernetes-patch-merge-key'], 'mountPath');
 });
+
+test('list-map key fields that upstream defaults carry the default (server-side apply keys)', () => {
+  assert.equal(DEFINITIONS['io.k8s.api.core.v1.ContainerPort'].properties!.protocol.default, 'TCP');
+  assert.equal(DEFINITIONS['io.k8s.api.core.v1.ServicePort'].properties!.protocol.default, 'TCP');
+  assert.deepEqual(DEFINITIONS['io.k8s.api.core.v1.ServiceSpec'].properties!.ports['x-kubernetes-list-map-keys'], ['port', 'protocol']);
+});
+
+test('schemas name every field the upstream-generated client models know (no unknown-field rejections)', async () => {
+  // @kubernetes/client-node's models are generated from upstream's OpenAPI; their attribute lists
+  // are an independent record of each type's fields.
+  const models = await import('@kubernetes/client-node') as unknown as Record<string, { attributeTypeMap?: { baseName: string }[] }>;
+  const missing: string[] = [];
+  let checked = 0;
+  for (const [name, def] of Object.entries(DEFINITIONS)) {
+    const m = /^io\.k8s\.(?:api\.(\w+)|apimachinery\.pkg\.apis\.(meta)|apiextensions-apiserver\.pkg\.apis\.(apiextensions))\.(v\d\w*)\.(\w+)$/.exec(name);
+    if (!m) continue;
+    const group = m[1] ?? m[2] ?? m[3], ver = m[4], kind = m[5];
+    const V = ver[0].toUpperCase() + ver.slice(1);
+    const cls = [`${V}${kind}`, `${group[0].toUpperCase()}${group.slice(1)}${V}${kind}`].map((c) => models[c]).find((c) => c?.attributeTypeMap);
+    if (!cls) continue;
+    checked++;
+    const props = Object.keys(def.properties ?? {});
+    if (def['x-kubernetes-preserve-unknown-fields'] && !props.length) continue;
+    for (const a of cls.attributeTypeMap!) if (!props.includes(a.baseName)) missing.push(`${name}.${a.baseName}`);
+  }
+  assert.ok(checked > 200, `compared ${checked} types`);
+  assert.deepEqual(missing, []);
+});

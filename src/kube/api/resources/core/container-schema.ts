@@ -12,7 +12,7 @@ define(CORE('ContainerPort'), obj('A network port in a single container.', {
   containerPort: int32('Port number to expose on the pod\'s IP address (1-65535).'),
   hostPort: int32('Port number to expose on the host (1-65535); most containers do not need this.'),
   hostIP: str('What host IP to bind the external port to.'),
-  protocol: enumStr('Protocol for the port: TCP (default), UDP or SCTP.', ['SCTP', 'TCP', 'UDP']),
+  protocol: { ...enumStr('Protocol for the port: TCP (default), UDP or SCTP.', ['SCTP', 'TCP', 'UDP']), default: 'TCP' },
 }, ['containerPort']));
 
 define(CORE('ObjectFieldSelector'), { ...obj('Selects a field of the pod.', {
@@ -39,6 +39,7 @@ define(CORE('EnvVarSource'), obj('A source for the value of an EnvVar; exactly o
   resourceFieldRef: r('ResourceFieldSelector', 'Selects a resource of the container: limits.cpu, limits.memory, requests.cpu, requests.memory, ...'),
   configMapKeyRef: r('ConfigMapKeySelector', 'Selects a key of a ConfigMap.'),
   secretKeyRef: r('SecretKeySelector', 'Selects a key of a secret in the pod\'s namespace.'),
+  fileKeyRef: { type: 'object', description: 'Selects a key of an env file (newer API; accepted, not provided by Skiff nodes).', 'x-kubernetes-preserve-unknown-fields': true },
 }));
 define(CORE('EnvVar'), obj('An environment variable present in a container.', {
   name: str('Name of the environment variable.'),
@@ -137,6 +138,13 @@ define(CORE('AppArmorProfile'), obj('An AppArmor profile.', {
   type: enumStr('Localhost, RuntimeDefault or Unconfined.', ['Localhost', 'RuntimeDefault', 'Unconfined']),
   localhostProfile: str('A profile loaded on the node; only with type Localhost.'),
 }, ['type']));
+define(CORE('WindowsSecurityContextOptions'), obj('Windows-specific options (accepted, not used on Linux nodes).', {
+  gmsaCredentialSpecName: str('Name of the GMSA credential spec to use.'), gmsaCredentialSpec: str('GMSA credential spec contents.'),
+  runAsUserName: str('UserName in Windows to run the entrypoint of the container process.'), hostProcess: bool('Run as a Windows HostProcess container.'),
+}));
+define(CORE('ContainerResizePolicy'), obj('How a container reacts to an in-place resize of one resource.', {
+  resourceName: str('Name of the resource (cpu, memory).'), restartPolicy: str('NotRequired (default) or RestartContainer.'),
+}, ['resourceName', 'restartPolicy']));
 define(CORE('SecurityContext'), obj('Security options of a container; fields here override the pod-level ones.', {
   capabilities: r('Capabilities', 'Capabilities to add/drop when running the container.'),
   privileged: bool('Run as privileged: processes are equivalent to root on the host. Defaults to false.'),
@@ -149,6 +157,7 @@ define(CORE('SecurityContext'), obj('Security options of a container; fields her
   procMount: str('Type of proc mount: Default or Unmasked.'),
   seccompProfile: r('SeccompProfile', 'The seccomp options of this container.'),
   appArmorProfile: r('AppArmorProfile', 'The AppArmor options of this container.'),
+  windowsOptions: r('WindowsSecurityContextOptions', 'Windows-specific settings.'),
 }));
 
 export const containerProps = {
@@ -162,7 +171,9 @@ export const containerProps = {
   envFrom: arr('Sources to populate environment variables in the container.', r('EnvFromSource'), { listType: 'atomic' }),
   env: arr('Environment variables to set in the container.', r('EnvVar'), { mergeKey: 'name', listType: 'map', mapKeys: ['name'] }),
   resources: r('ResourceRequirements', 'Compute resources required by this container.'),
+  resizePolicy: arr('Resize policy per resource for in-place resizing.', r('ContainerResizePolicy'), { listType: 'atomic' }),
   restartPolicy: str('Restart behavior of an individual init container: only "Always" is allowed (sidecar containers).'),
+  restartPolicyRules: arr('Rules overriding restartPolicy per exit code (newer API; accepted, not used).', { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, { listType: 'atomic' }),
   volumeMounts: arr('Pod volumes to mount into the container\'s filesystem.', r('VolumeMount'), { mergeKey: 'mountPath', listType: 'map', mapKeys: ['mountPath'] }),
   volumeDevices: arr('Block devices to be used by the container.', r('VolumeDevice'), { mergeKey: 'devicePath', listType: 'map', mapKeys: ['devicePath'] }),
   livenessProbe: r('Probe', 'Periodic probe of container liveness; the container is restarted if it fails.'),
@@ -204,4 +215,11 @@ define(CORE('ContainerStatus'), obj('The current status of one container.', {
   containerID: str('The container\'s ID in the format \'<type>://<container_id>\'.'), started: bool('Whether the container finished its postStart hook and passed its startup probe.'),
   allocatedResources: mapOf('Compute resources allocated for this container by the node.', ref(N.Quantity)),
   resources: r('ResourceRequirements', 'Compute resources that have been applied to the running container.'),
+  volumeMounts: arr('Status of the volume mounts.', r('VolumeMountStatus'), { mergeKey: 'mountPath', listType: 'atomic' }),
+  user: { type: 'object', description: 'Identity information of the first process of the container.', 'x-kubernetes-preserve-unknown-fields': true },
+  allocatedResourcesStatus: { type: 'array', description: 'Health of the resources allocated to the container.', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+  stopSignal: str('The stop signal of the container.'),
 }, ['name', 'ready', 'restartCount', 'image', 'imageID']));
+define(CORE('VolumeMountStatus'), obj('Status of a volume mount.', {
+  name: str('Name of the volume.'), mountPath: str('Path in the container.'), readOnly: bool('Mounted read-only.'), recursiveReadOnly: str('Disabled, IfPossible or Enabled.'),
+}, ['name', 'mountPath']));

@@ -24,6 +24,7 @@ define(CORE('NodeSpec'), obj('The specification of a node.', {
   unschedulable: bool('Controls node schedulability of new pods (kubectl cordon). Default false.'),
   taints: arr('The node\'s taints.', ref(CORE('Taint')), { listType: 'atomic' }),
   externalID: str('Deprecated.'),
+  configSource: { type: 'object', description: 'Deprecated.', 'x-kubernetes-preserve-unknown-fields': true },
 }));
 define(CORE('NodeCondition'), obj('A condition of a node.', {
   type: str('Ready, MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable.'), status: str('True, False or Unknown.'),
@@ -37,6 +38,7 @@ define(CORE('NodeSystemInfo'), obj('Identity of the node.', {
   machineID: str('Machine ID.'), systemUUID: str('System UUID.'), bootID: str('Boot ID.'), kernelVersion: str('Kernel version (uname -r).'),
   osImage: str('OS image (from /etc/os-release).'), containerRuntimeVersion: str('Container runtime version, e.g. skiff://0.1.0.'),
   kubeletVersion: str('Node agent version.'), kubeProxyVersion: str('Deprecated.'), operatingSystem: str('linux.'), architecture: str('amd64, arm64, ...'),
+  swap: { type: 'object', description: 'Swap information of the node.', 'x-kubernetes-preserve-unknown-fields': true },
 }, ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion', 'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture']));
 define(CORE('ContainerImage'), obj('An image on the node.', { names: strList('Names of the image.'), sizeBytes: int64('Size of the image in bytes.') }));
 define(CORE('AttachedVolume'), obj('A volume attached to the node.', { name: str('Name of the volume.'), devicePath: str('Where the volume should be available.') }, ['name', 'devicePath']));
@@ -51,6 +53,9 @@ define(CORE('NodeStatus'), obj('The current status of a node.', {
   images: arr('Images on this node.', ref(CORE('ContainerImage')), { listType: 'atomic' }),
   volumesInUse: strList('Attachable volumes in use (mounted) by the node.'),
   volumesAttached: arr('Volumes attached to the node.', ref(CORE('AttachedVolume')), { listType: 'atomic' }),
+  config: { type: 'object', description: 'Status of the node\'s dynamic configuration.', 'x-kubernetes-preserve-unknown-fields': true },
+  runtimeHandlers: { type: 'array', description: 'Available runtime handlers.', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'x-kubernetes-list-type': 'atomic' },
+  features: { type: 'object', description: 'Features implemented by the node agent.', 'x-kubernetes-preserve-unknown-fields': true },
 }));
 
 const schema = kindSchema({ group: '', version: 'v1', kind: 'Node' },

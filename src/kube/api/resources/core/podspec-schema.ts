@@ -77,6 +77,8 @@ define(CORE('PodSecurityContext'), obj('Pod-level security attributes and common
   sysctls: arr('Namespaced sysctls for the pod.', r('Sysctl'), { listType: 'atomic' }),
   seccompProfile: r('SeccompProfile', 'The seccomp options of the containers.'),
   appArmorProfile: r('AppArmorProfile', 'The AppArmor options of the containers.'),
+  windowsOptions: r('WindowsSecurityContextOptions', 'Windows-specific settings.'),
+  seLinuxChangePolicy: str('How the SELinux label is applied to volumes: Recursive or MountOption.'),
 }));
 define(CORE('LocalObjectReference'), { ...obj('A reference to an object in the same namespace.', { name: str('Name of the referent.') }), 'x-kubernetes-map-type': 'atomic' });
 define(CORE('HostAlias'), obj('An entry for the pod\'s /etc/hosts.', { ip: str('IP address of the host file entry.'), hostnames: strList('Hostnames for the IP address.') }, ['ip']));
@@ -134,11 +136,13 @@ define(CORE('PodSpec'), obj('The specification of a pod.', {
   schedulingGates: arr('Gates that block scheduling while present.', r('PodSchedulingGate'), { mergeKey: 'name', listType: 'map', mapKeys: ['name'] }),
   resourceClaims: arr('Resource claims used by the pod.', r('PodResourceClaim'), { mergeKey: 'name', strategy: 'merge,retainKeys', listType: 'map', mapKeys: ['name'] }),
   resources: r('ResourceRequirements', 'Total resources of the pod (pod-level resources).'),
+  hostnameOverride: str('Overrides the hostname of the pod (newer API).'),
 }, ['containers']));
 
 define(CORE('PodCondition'), obj('A condition of a pod.', {
   type: str('PodScheduled, PodReadyToStartContainers, Initialized, ContainersReady or Ready.'),
   status: str('True, False or Unknown.'),
+  observedGeneration: int64('The metadata.generation the condition was set from.'),
   lastProbeTime: ref(N.Time, 'Last time the condition was probed.'),
   lastTransitionTime: ref(N.Time, 'Last time the condition changed status.'),
   reason: str('Reason for the last transition.'), message: str('Details of the last transition.'),
@@ -161,6 +165,9 @@ define(CORE('PodStatus'), obj('The observed state of a pod.', {
   ephemeralContainerStatuses: arr('Status of each ephemeral container.', r('ContainerStatus'), { listType: 'atomic' }),
   qosClass: enumStr('Quality of service class: Guaranteed, Burstable or BestEffort.', ['BestEffort', 'Burstable', 'Guaranteed']),
   observedGeneration: int64('The metadata.generation this status reflects.'),
+  extendedResourceClaimStatus: { type: 'object', description: 'Status of the extended resource claim (newer API).', 'x-kubernetes-preserve-unknown-fields': true },
+  resize: str('Status of a pending in-place resize: Proposed, InProgress, Deferred or Infeasible.'),
+  resourceClaimStatuses: { type: 'array', description: 'Status of resource claims.', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
 }));
 define(CORE('PodTemplateSpec'), obj('Data a pod has when created from a template.', {
   metadata: ref(N.ObjectMeta, "Standard object's metadata."),

@@ -17,7 +17,7 @@ const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
 define(CORE('ServicePort'), obj('A port the service exposes.', {
   name: str('Name of this port within the service; a DNS_LABEL. Required (and unique) when the service has more than one port.'),
-  protocol: enumStr('IP protocol for this port: TCP (default), UDP or SCTP.', PROTOCOLS),
+  protocol: { ...enumStr('IP protocol for this port: TCP (default), UDP or SCTP.', PROTOCOLS), default: 'TCP' },
   appProtocol: str('The application protocol, e.g. http, kubernetes.io/h2c.'),
   port: int32('The port exposed by this service.'),
   targetPort: ref(N.IntOrString, 'Number or name of the port to access on the pods targeted by the service. Defaults to port.'),

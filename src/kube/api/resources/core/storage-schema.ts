@@ -5,6 +5,7 @@ import { CORE } from './container-schema.js';
 import './podspec-schema.js';
 
 const r = (n: string, d?: string) => ref(CORE(n), d);
+const opaque = (d: string) => ({ type: 'object' as const, description: d, 'x-kubernetes-preserve-unknown-fields': true });
 const ACCESS = 'ReadWriteOnce, ReadOnlyMany, ReadWriteMany or ReadWriteOncePod.';
 
 define(CORE('TypedLocalObjectReference'), { ...obj('A reference to a typed object in the same namespace.', {
@@ -38,6 +39,10 @@ define(CORE('PersistentVolumeClaimStatus'), obj('The current status of a claim.'
   accessModes: strList(`The access modes the volume backing the claim has: ${ACCESS}`),
   capacity: mapOf('The actual resources of the underlying volume.', ref(N.Quantity)),
   conditions: arr('The current conditions of the claim.', r('PersistentVolumeClaimCondition'), { mergeKey: 'type', listType: 'map', mapKeys: ['type'] }),
+  allocatedResources: mapOf('Resources allocated to the claim (expansion).', ref(N.Quantity)),
+  allocatedResourceStatuses: mapOf('Status of resize operations per resource.', { type: 'string', default: '' }),
+  currentVolumeAttributesClassName: str('The VolumeAttributesClass currently applied.'),
+  modifyVolumeStatus: opaque('Status of an ongoing volume modification.'),
 }));
 
 define(CORE('ObjectReference'), { ...obj('A reference to an object.', {
@@ -49,7 +54,6 @@ define(CORE('ObjectReference'), { ...obj('A reference to an object.', {
 define(CORE('LocalVolumeSource'), obj('A directly-attached local storage device.', {
   path: str('Full path to the volume on the node.'), fsType: str('Filesystem type to mount.'),
 }, ['path']));
-const opaque = (d: string) => ({ type: 'object' as const, description: d, 'x-kubernetes-preserve-unknown-fields': true });
 define(CORE('PersistentVolumeSpec'), obj('The specification of a persistent volume.', {
   capacity: mapOf('The volume\'s capacity, e.g. storage: 10Gi.', ref(N.Quantity)),
   accessModes: strList(`All ways the volume can be mounted: ${ACCESS}`),
@@ -63,6 +67,8 @@ define(CORE('PersistentVolumeSpec'), obj('The specification of a persistent volu
   local: r('LocalVolumeSource', 'Directly-attached storage with node affinity.'),
   nfs: r('NFSVolumeSource', 'An NFS mount.'),
   csi: opaque('Storage handled by an external CSI driver.'),
+  ...Object.fromEntries(['gcePersistentDisk', 'awsElasticBlockStore', 'glusterfs', 'rbd', 'iscsi', 'cinder', 'cephfs', 'fc', 'flocker', 'flexVolume', 'azureFile', 'azureDisk', 'vsphereVolume', 'quobyte', 'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos']
+    .map((k) => [k, opaque(`The ${k} volume source (accepted for compatibility; not provided by Skiff nodes).`)])),
   volumeAttributesClassName: str('Name of the VolumeAttributesClass.'),
 }));
 define(CORE('PersistentVolumeStatus'), obj('The current status of a persistent volume.', {

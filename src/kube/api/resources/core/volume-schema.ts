@@ -64,6 +64,8 @@ define(CORE('VolumeProjection'), obj('One projection; exactly one field may be s
   configMap: r('ConfigMapProjection', 'ConfigMap to project.'),
   downwardAPI: r('DownwardAPIProjection', 'Downward API information to project.'),
   serviceAccountToken: r('ServiceAccountTokenProjection', 'A service account token to project.'),
+  podCertificate: { type: 'object', description: 'A pod certificate to project (newer API; accepted, not provided by Skiff nodes).', 'x-kubernetes-preserve-unknown-fields': true },
+  clusterTrustBundle: { type: 'object', description: 'ClusterTrustBundle objects to project (accepted, not provided by Skiff nodes).', 'x-kubernetes-preserve-unknown-fields': true },
 }));
 define(CORE('ProjectedVolumeSource'), obj('Several sources projected into one directory.', {
   sources: arr('The volume projections.', r('VolumeProjection'), { listType: 'atomic' }),
