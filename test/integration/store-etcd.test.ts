@@ -103,6 +103,11 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
         const kv = await store.create('/tls/a', new Uint8Array([1]));
         assert.equal((await store.get('/tls/a'))?.modRevision, kv.modRevision);
       } finally { await store.close(); }
+      // The same with the PEM files named in the URL (one --datastore flag).
+      const pki = `${secure.dir}/pki`;
+      const byUrl = await openStore(`etcd+https://${secure.endpoint}?ca=${pki}/ca.crt&cert=${pki}/client.crt&key=${pki}/client.key`);
+      try { assert.ok(await byUrl.get('/tls/a')); } finally { await byUrl.close(); }
+      await assert.rejects(openStore(`etcd+https://${secure.endpoint}?ca=${pki}/missing.crt`), (e: Error & { field?: string }) => e.field === 'datastore' && /missing\.crt/.test(e.message));
       // Without a client certificate etcd refuses the connection.
       await assert.rejects(openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls: { ca: tls.ca }, timeoutMs: 2000 } }), (e: Error & { code?: string }) => e.code === 'Unavailable');
     } finally { await secure.stop(); }

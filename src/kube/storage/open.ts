@@ -1,8 +1,10 @@
 // openStore(url): the backend is picked by URL, as ARCHITECTURE.md says.
 //   sqlite://PATH            (default; `sqlite:///abs/file.db` or `sqlite://rel/file.db`; ?sync=full for fsync per commit)
-//   etcd://h1:2379,h2:2379   (etcd+https:// for TLS; ?prefix=/skiff to keep keys under a prefix)
+//   etcd://h1:2379,h2:2379   (etcd+https:// for TLS, with ?ca=FILE&cert=FILE&key=FILE or opts.etcd.tls;
+//                             ?prefix=/skiff to keep keys under a prefix)
 //   memory://                (tests only)
 // The SQLite and etcd backends are imported lazily so a caller using one does not load the others.
+import { readFile } from 'node:fs/promises';
 import { invalidArgument } from '../../common/index.js';
 import type { Store } from './types.js';
 import type { LogStoreOptions } from './log/store.js';
@@ -66,8 +68,20 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
       const tls = scheme.toLowerCase() === 'etcd+https';
       const endpoints = hosts.map((h) => `${tls ? 'https' : 'http'}://${/:\d+$/.test(h) ? h : `${h}:2379`}`);
       const prefix = params.get('prefix') ?? opts.etcd?.prefix ?? '';
+      // TLS material may come as files in the URL (…?ca=/etc/etcd/ca.crt&cert=…&key=…), so one
+      // --datastore flag is enough; options given in code win.
+      const fileTls: EtcdTlsOptions = {};
+      for (const name of ['ca', 'cert', 'key'] as const) {
+        const path = params.get(name);
+        if (path === null) continue;
+        try { fileTls[name] = await readFile(path); } catch (e) {
+          throw invalidArgument(`datastore URL: cannot read ${name} file ${JSON.stringify(path)}: ${(e as Error).message}`, { field: 'datastore' });
+        }
+      }
+      if (!tls && Object.keys(fileTls).length) throw invalidArgument('ca, cert and key apply to etcd+https:// only', { field: 'datastore' });
+      const tlsOpts = tls && (Object.keys(fileTls).length || opts.etcd?.tls) ? { tls: { ...fileTls, ...opts.etcd?.tls } } : {};
       const { openEtcdStore } = await import('./etcd/index.js');
-      return openEtcdStore(endpoints, { ...opts, etcd: { ...opts.etcd, prefix } });
+      return openEtcdStore(endpoints, { ...opts, etcd: { ...opts.etcd, ...tlsOpts, prefix } });
     }
     default:
       throw invalidArgument(`unknown datastore scheme ${JSON.stringify(scheme)}: use sqlite://, etcd:// or memory://`, { field: 'datastore' });

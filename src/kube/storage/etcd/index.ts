@@ -21,9 +21,11 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
   };
   if (e.tls) {
-    if (!e.tls.ca) throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca)', { field: 'etcd.tls.ca' });
+    if (!e.tls.ca) throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca, or ?ca=FILE in the URL)', { field: 'etcd.tls.ca' });
+    if (!e.tls.cert !== !e.tls.key) throw invalidArgument('etcd TLS: give both the client certificate and its key, or neither', { field: 'etcd.tls.cert' });
     options.credentials = { rootCertificate: toBuf(e.tls.ca), privateKey: e.tls.key ? toBuf(e.tls.key) : undefined, certChain: e.tls.cert ? toBuf(e.tls.cert) : undefined };
   }
+  // etcd+https:// without TLS options: the client library verifies against the system's CAs.
   if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
   const client = new Etcd3(options);
   const store = new EtcdStore(client, { ...opts, prefix: e.prefix ?? '', sharedWatch: e.sharedWatch });
