@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -64,7 +65,7 @@ struct client {
   int ctl_len;
   char *out;        /* pending output (malloc'd on demand) */
   size_t out_off, out_len, out_cap;
-  int paused;
+  int rd_closed;    /* the client half-closed (shutdown SHUT_WR): keep sending it output */
 };
 
 /* --- options --- */
@@ -218,8 +219,8 @@ static void client_close(int i) {
 }
 
 static uint32_t client_events(struct client *c) {
-  uint32_t ev = EPOLLRDHUP;
-  if (!clients_paused) ev |= EPOLLIN;
+  uint32_t ev = 0;
+  if (!clients_paused && !c->rd_closed) ev |= EPOLLIN | EPOLLRDHUP;
   if (c->out_len) ev |= EPOLLOUT;
   return ev;
 }
@@ -367,7 +368,13 @@ static void client_read(int i) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && errno == EAGAIN) return;
-    if (r <= 0) { client_close(i); return; }
+    if (r < 0) { client_close(i); return; }
+    if (r == 0) {
+      /* Half-close (e.g. docker attach after stdin EOF): stop reading, keep the output going. */
+      c->rd_closed = 1;
+      ep_mod(c->fd, client_events(c), K_CLIENT, i);
+      return;
+    }
     if (c->type < 0) {
       c->hdr_len += (int)r;
       if (c->hdr_len < 8) continue;
@@ -773,10 +780,8 @@ static void handle(uint64_t tag, uint32_t events) {
   case K_CLIENT:
     if (clients[idx].fd < 0) break;
     if (events & EPOLLOUT) client_flush(idx);
-    if (clients[idx].fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
-      if (clients_paused && (events & (EPOLLHUP | EPOLLERR))) client_close(idx);
-      else client_read(idx);
-    }
+    if (clients[idx].fd >= 0 && (events & (EPOLLHUP | EPOLLERR))) client_close(idx); /* gone both ways */
+    else if (clients[idx].fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP))) client_read(idx);
     break;
   }
 }
@@ -800,8 +805,12 @@ static void finish(void) {
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!pending || now.tv_sec - start.tv_sec >= 2) break;
-    struct epoll_event ev[16];
-    epoll_wait(epfd, ev, 16, 50);
+    struct pollfd pf[MAX_CLIENTS];
+    nfds_t np = 0;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+      if (clients[i].fd >= 0 && clients[i].out_len) pf[np++] = (struct pollfd){.fd = clients[i].fd, .events = POLLOUT};
+    }
+    poll(pf, np, 50);
   }
   for (int i = 0; i < MAX_CLIENTS; i++) {
     if (clients[i].fd >= 0) shutdown(clients[i].fd, SHUT_RDWR);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  spawnMonitor, waitExit, readExitFile, attach, readCriLog, isMonitorAlive, monitorBinary, type CriLogRecord,
+  spawnMonitor, waitExit, readExitFile, attach, frame, readCriLog, isMonitorAlive, monitorBinary, type CriLogRecord,
 } from '../../src/runtime/monitor/index.js';
 
 const BIN = monitorBinary();
@@ -203,6 +203,21 @@ test('attach: output frames, stdin, close-stdin; clients get EOF after the exit 
   assert.equal((await readExitFile(s.dir))!.exitCode, 4);
   const recs = await records(s.log);
   assert.deepEqual(recs.map((r) => `${r.stream}:${r.line}`).filter((l) => l.startsWith('stdout')), ['stdout:started', 'stdout:got:one', 'stdout:got:two', 'stdout:bye']);
+});
+
+test('a client that half-closes after sending stdin keeps receiving output until EOF', async () => {
+  const s = await start('read l; sleep 0.2; echo "got:$l"; exit 0', { stdin: true });
+  const { connect } = await import('node:net');
+  const sock = connect({ path: join(s.dir, 'attach.sock') });
+  await new Promise((r) => sock.once('connect', r));
+  const chunks: Buffer[] = [];
+  sock.on('data', (d: Buffer) => chunks.push(d));
+  sock.end(frame(0, Buffer.from('hi\n'))); // stdin data, then shutdown(SHUT_WR)
+  await new Promise((r) => sock.on('close', r));
+  const all = Buffer.concat(chunks);
+  assert.equal(all[0], 1, 'a stdout frame');
+  assert.equal(all.subarray(8, 8 + all.readUInt32BE(4)).toString(), 'got:hi\n');
+  assert.equal((await readExitFile(s.dir))!.exitCode, 0);
 });
 
 test('SIGKILL of the process that started the monitor leaves it running and logging', async () => {
