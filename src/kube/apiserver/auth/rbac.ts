@@ -31,8 +31,9 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
   return `${s.kind} "${s.name}"`;
 }
 
-/** The rules of every ClusterRole, aggregation applied: name → rules. */
-export function aggregateClusterRoles(roles: ClusterRole[]): Map<string, PolicyRule[]> {
+/** Resolves ClusterRole rules with aggregation, lazily: only the roles asked for (and what they
+ *  aggregate) are computed, and each at most once. */
+function aggregator(roles: ClusterRole[]): (name: string) => PolicyRule[] | undefined {
   const byName = new Map(roles.map((r) => [r.metadata.name ?? '', r]));
   const done = new Map<string, PolicyRule[]>();
   const visiting = new Set<string>();
@@ -44,7 +45,7 @@ export function aggregateClusterRoles(roles: ClusterRole[]): Map<string, PolicyR
     if (!selectors || selectors.length === 0 || visiting.has(name)) {
       const own = role.rules ?? [];
       if (!visiting.has(name)) done.set(name, own);
-      return own;
+      return own; // a cycle contributes the role's own rules and is not cached mid-walk
     }
     visiting.add(name);
     const seen = new Set<string>();
@@ -60,19 +61,27 @@ export function aggregateClusterRoles(roles: ClusterRole[]): Map<string, PolicyR
     done.set(name, rules);
     return rules;
   };
-  for (const r of byName.values()) resolve(r);
-  return done;
+  return (name) => {
+    const role = byName.get(name);
+    return role ? resolve(role) : undefined;
+  };
+}
+
+/** The rules of every ClusterRole, aggregation applied: name → rules (for showing them in objects). */
+export function aggregateClusterRoles(roles: ClusterRole[]): Map<string, PolicyRule[]> {
+  const get = aggregator(roles);
+  return new Map(roles.map((r) => [r.metadata.name ?? '', get(r.metadata.name ?? '')!]));
 }
 
 // Indexes derived from the arrays a source returns; a cached source returns the same array until
 // something changes, so these are computed once per change.
-const aggregated = new WeakMap<ClusterRole[], Map<string, PolicyRule[]>>();
+const aggregated = new WeakMap<ClusterRole[], (name: string) => PolicyRule[] | undefined>();
 const rolesByName = new WeakMap<Role[], Map<string, Role>>();
 
-function clusterRoleRules(roles: ClusterRole[]): Map<string, PolicyRule[]> {
-  let m = aggregated.get(roles);
-  if (!m) { m = aggregateClusterRoles(roles); aggregated.set(roles, m); }
-  return m;
+function clusterRoleRules(roles: ClusterRole[], name: string): PolicyRule[] | undefined {
+  let get = aggregated.get(roles);
+  if (!get) { get = aggregator(roles); aggregated.set(roles, get); }
+  return get(name);
 }
 
 function roleIndex(roles: Role[]): Map<string, Role> {
@@ -85,7 +94,7 @@ type Visit = (source: string, rules: PolicyRule[]) => boolean; // return true to
 
 export function createRbacAuthorizer(source: RbacSource): Authorizer {
   async function refRules(ref: RoleRef, namespace: string): Promise<PolicyRule[] | undefined> {
-    if (ref.kind === 'ClusterRole') return clusterRoleRules(await source.listClusterRoles()).get(ref.name);
+    if (ref.kind === 'ClusterRole') return clusterRoleRules(await source.listClusterRoles(), ref.name);
     if (ref.kind === 'Role' && namespace) return roleIndex(await source.listRoles(namespace)).get(ref.name)?.rules ?? undefined;
     return undefined;
   }

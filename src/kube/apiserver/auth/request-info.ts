@@ -30,8 +30,11 @@ function exactName(fieldSelector: string | null): string {
 }
 
 export function requestAttributes(method: string, rawUrl: string): RequestAttributes {
-  const url = new URL(rawUrl, 'http://localhost');
-  const path = url.pathname;
+  // Split by hand: `new URL` rejects request targets such as `//x` that a client may still send.
+  const target = rawUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const q = target.indexOf('?');
+  const path = (q < 0 ? target : target.slice(0, q)).split('#')[0] || '/';
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
   const nonResource: RequestAttributes = { resourceRequest: false, verb: method.toLowerCase(), path };
   let parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
   if (parts.length < 3 || (parts[0] !== 'api' && parts[0] !== 'apis')) return nonResource;
@@ -60,8 +63,8 @@ export function requestAttributes(method: string, rawUrl: string): RequestAttrib
   const subresource = parts.length >= 3 && verb !== 'proxy' ? parts[2] : '';
 
   if (!name && verb === 'get') {
-    verb = TRUE.has(url.searchParams.get('watch') ?? '') ? 'watch' : 'list';
-    name = exactName(url.searchParams.get('fieldSelector'));
+    verb = TRUE.has(query.get('watch') ?? '') ? 'watch' : 'list';
+    name = exactName(query.get('fieldSelector'));
   }
   if (!name && verb === 'delete') verb = 'deletecollection';
   return { resourceRequest: true, verb, apiGroup, apiVersion, resource, subresource, namespace, name };

@@ -89,4 +89,8 @@ test('request attributes are derived from method and URL as upstream', () => {
     assert.deepEqual(a, { resourceRequest: false, verb: 'get', path: url.split('?')[0] }, url);
   }
   assert.equal(requestAttributes('POST', '/logs/x').verb, 'post');
+  // Odd request targets never throw.
+  assert.deepEqual(requestAttributes('GET', '//'), { resourceRequest: false, verb: 'get', path: '//' });
+  assert.equal(requestAttributes('GET', 'https://h:6443/api/v1/pods?watch=1').verb, 'watch');
+  assert.equal(requestAttributes('GET', '/api/v1/namespaces/%zz/pods').namespace, '%zz');
 });
