@@ -4,15 +4,17 @@
 // base64url of a small JSON object, validated on the way back in.
 import { invalidArgument } from '../../common/index.js';
 
-interface Token { v: 1; rv: number; start: string }
+interface Token { v: 1; rv: number; start: string; rem?: number }
 
-export function encodeContinue(revision: number, startKey: string): string {
+/** `remaining` (optional): keys from startKey on at that revision, so later pages need not count again. */
+export function encodeContinue(revision: number, startKey: string, remaining?: number): string {
   const t: Token = { v: 1, rv: revision, start: startKey };
+  if (remaining !== undefined) t.rem = remaining;
   return Buffer.from(JSON.stringify(t)).toString('base64url');
 }
 
 /** Decodes a token and checks that it belongs to a list of `prefix`. */
-export function decodeContinue(token: string, prefix: string): { revision: number; startKey: string } {
+export function decodeContinue(token: string, prefix: string): { revision: number; startKey: string; remaining?: number } {
   let t: Partial<Token>;
   try {
     t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Token>;
@@ -26,7 +28,8 @@ export function decodeContinue(token: string, prefix: string): { revision: numbe
   if (!t.start.startsWith(prefix)) {
     throw invalidArgument(`continue token does not belong to a list of ${JSON.stringify(prefix)}`, { field: 'continue', reason: 'InvalidContinue' });
   }
-  return { revision: t.rv, startKey: t.start };
+  const remaining = typeof t.rem === 'number' && Number.isSafeInteger(t.rem) && t.rem >= 0 ? t.rem : undefined;
+  return { revision: t.rv, startKey: t.start, remaining };
 }
 
 /** The smallest key greater than every key that starts with `key` (for "resume after key"). */

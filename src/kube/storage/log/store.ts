@@ -22,6 +22,7 @@ export interface LogStoreOptions extends CompactorOptions {
 }
 
 const COMPACT_STEP = 5000;
+const LIST_CHUNK = 500;
 
 type Op =
   | { kind: 'create'; key: string; value: Uint8Array }
@@ -67,6 +68,7 @@ export class LogStore implements Store, WatcherHost {
     const limit = checkRevision('limit', opts.limit);
     let rev = checkRevision('revision', opts.revision);
     let start = prefix;
+    let known: number | undefined;
     if (opts.continue) {
       const c = decodeContinue(opts.continue, prefix);
       if (rev !== 0 && rev !== c.revision) {
@@ -74,22 +76,43 @@ export class LogStore implements Store, WatcherHost {
       }
       rev = c.revision;
       start = c.startKey;
+      known = c.remaining;
     }
     const cur = this.backend.currentRevision();
     if (rev === 0) rev = cur;
     if (rev > cur) throw futureRevision(rev, cur);
-    const compactRev = this.backend.compactRevision();
-    if (rev < compactRev) throw compacted(rev, compactRev);
-    const rows = this.backend.listAt(prefix, start, rev, limit ? limit + 1 : 0);
+    this.checkCompacted(rev);
+    // Read in chunks, yielding to the event loop between them, so a 10 000-key list does not
+    // hold up writes and watch delivery for its whole duration. Every chunk reads at `rev`.
+    const want = limit || Infinity;
+    const rows: Row[] = [];
+    let from = start;
+    for (;;) {
+      const n = Math.min(LIST_CHUNK, want + 1 - rows.length);
+      const chunk = this.backend.listAt(prefix, from, rev, n);
+      for (const r of chunk) rows.push(r);
+      if (chunk.length < n || rows.length > want) break;
+      from = keyAfter(chunk[chunk.length - 1].key);
+      await new Promise((r) => setImmediate(r));
+      this.open();
+      this.checkCompacted(rev);
+    }
     const result: ListResult = { items: [], revision: rev };
     if (limit && rows.length > limit) {
       rows.length = limit;
       const next = keyAfter(rows[limit - 1].key);
-      result.continue = encodeContinue(rev, next);
-      result.remaining = this.backend.countAt(prefix, next, rev);
+      // Counted once, on the first page; later pages subtract (the list is at one revision).
+      const remaining = known !== undefined ? Math.max(0, known - limit) : this.backend.countAt(prefix, next, rev);
+      result.continue = encodeContinue(rev, next, remaining);
+      result.remaining = remaining;
     }
     result.items = rows.map(rowToKv);
     return result;
+  }
+
+  private checkCompacted(rev: number): void {
+    const compactRev = this.backend.compactRevision();
+    if (rev < compactRev) throw compacted(rev, compactRev);
   }
 
   async count(prefix: string): Promise<number> {

@@ -6,8 +6,8 @@
 //   prev     the previous row of the same generation (0 for a create): the watch's prev value
 //   deleted  1 for a tombstone; a tombstone keeps the last value (the DELETE event's object)
 //   value    the bytes
-// The index (key, id) answers "latest row of a key at or before revision R" with one seek, and
-// serves range scans in key order for lists. `meta` holds the schema version and compact revision.
+// The index (key, id, deleted) answers "latest row of a key at or before revision R" with one
+// seek, serves range scans in key order for lists, and makes counts index-only. `meta` holds the schema version and compact revision.
 // A watch replay scans by revision (the rowid), filtering keys (`+k.key` keeps SQLite off the key
 // index there: replays start from a recent revision, so the rowid range is the short one).
 export const SCHEMA_VERSION = 1;
@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS kv (
   deleted INTEGER NOT NULL CHECK (deleted IN (0, 1)),
   value BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS kv_key_id ON kv (key, id);
+DROP INDEX IF EXISTS kv_key_id;
+CREATE INDEX IF NOT EXISTS kv_key_id_deleted ON kv (key, id, deleted);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
