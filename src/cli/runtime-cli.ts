@@ -203,7 +203,7 @@ async function execCommand(rtmod: typeof import('../runtime/index.js'), rt: Inst
     const { readFileSync } = await import('node:fs');
     let json: unknown;
     try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new UsageError(`exec: --process ${file}: ${(e as Error).message}`); }
-    p = rtmod.parseProcess(json);
+    p = await rtmod.parseProcess(json);
   } else {
     if (pos.length < 2) throw new UsageError('exec: process args required (or --process FILE)');
     const base = rt.store.load(id).config.process;
@@ -212,7 +212,7 @@ async function execCommand(rtmod: typeof import('../runtime/index.js'), rt: Inst
     if (!Number.isInteger(uid) || (gid !== undefined && !Number.isInteger(gid))) throw new UsageError(`exec: --user ${user}: expected UID[:GID]`);
     const caps = (v.cap as string[] | undefined) ?? [];
     const add = (l?: string[]) => [...new Set([...(l ?? []), ...caps])];
-    p = rtmod.parseProcess({
+    p = await rtmod.parseProcess({
       ...(base ?? {}), args: pos.slice(1), terminal: !!v.tty, cwd: str(v.cwd) ?? base?.cwd ?? '/',
       env: [...(base?.env ?? []), ...((v.env as string[] | undefined) ?? [])],
       user: { ...(base?.user ?? {}), uid, gid: gid ?? 0, additionalGids: ((v['additional-gids'] as string[] | undefined) ?? []).map(Number) },

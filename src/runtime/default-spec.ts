@@ -1,7 +1,7 @@
 // The default config.json (`runc spec`): Docker's defaults — all namespaces but user, the default
 // capabilities and seccomp profile, masked and read-only /proc paths, a tmpfs /dev.
 import type { Spec } from '../oci/index.js';
-import { OCI_VERSION } from '../oci/index.js';
+import { OCI_VERSION } from './linux-consts.js';
 import { DEFAULT_CAPABILITIES } from './capabilities.js';
 import { defaultSeccompProfile } from './seccomp-default.js';
 

@@ -11,4 +11,8 @@ export { buildBusyboxRootfs } from './busybox-rootfs.js';
 export { nativeBinary } from './native.js';
 export { isAlive, waitExit as waitProcessExit } from './proc.js';
 export * from './cgroups/index.js';
-export * from './monitor/index.js';
+// The monitor (skiff-native/skiff-monitor's TypeScript side); exit-file helpers load zod lazily.
+export { spawnMonitor, monitorArgs, type SpawnMonitorOptions } from './monitor/spawn.js';
+export { readCriLog, parseCriLine, parseTimeNs, rotatedFiles, type CriLogRecord, type ReadCriLogOptions, type TimeArg } from './monitor/cri-log.js';
+export { monitorBinary, nativeDir } from './monitor/binary.js';
+export { readExitFile, monitorPid, isMonitorAlive, waitExit, exitStatusSchema, attach, loadFrame, type ExitStatus, type AttachSession, type AttachOptions } from './monitor-lazy.js';

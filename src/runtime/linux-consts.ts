@@ -1,4 +1,7 @@
 // Kernel numbers the runtime translates OCI names into for skiff-init.
+
+/** The runtime-spec version this runtime writes (kept here, zod-free, for the CLI's fast path). */
+export const OCI_VERSION = '1.0.2';
 export const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6,
   RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12,

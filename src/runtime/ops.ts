@@ -3,7 +3,7 @@ import { spawn, execFileSync, type StdioOptions } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomSuffix, invalidArgument, internal } from '../common/index.js';
-import { ProcessSchema, ResourcesSchema, parseOrThrow, type Process, type LinuxResources } from '../oci/index.js';
+import type { Process, LinuxResources } from '../oci/index.js';
 import type { CgroupResources } from './cgroups/index.js';
 import type { Runtime, ContainerState } from './runtime.js';
 import { compileExecSpec } from './init-spec.js';
@@ -21,7 +21,8 @@ export interface ExecOptions {
 }
 
 /** Validates an exec process (runc's --process file). */
-export function parseProcess(value: unknown): Process {
+export async function parseProcess(value: unknown): Promise<Process> {
+  const { ProcessSchema, parseOrThrow } = await import('../oci/index.js'); // zod, loaded when needed
   return parseOrThrow(ProcessSchema, value, 'process', 'process');
 }
 
@@ -103,6 +104,7 @@ export async function resume(rt: Runtime, id: string): Promise<void> {
 
 /** Applies new resource limits (runc's `update --resources`). */
 export async function update(rt: Runtime, id: string, resources: unknown): Promise<void> {
+  const { ResourcesSchema, parseOrThrow } = await import('../oci/index.js');
   const r: LinuxResources = parseOrThrow(ResourcesSchema, resources, 'resources', 'resources');
   const s = rt.store.load(id);
   if (rt.status(s) === 'stopped') throw invalidArgument(`container ${id} is stopped`, { field: 'id' });

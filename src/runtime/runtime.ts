@@ -5,7 +5,8 @@ import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSy
 import { isAbsolute, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { invalidArgument, internal, notFound, failedPrecondition, isSkiffError, type SkiffError } from '../common/index.js';
-import { parseSpec, OCI_VERSION, type Spec, type OciState, type ContainerStatus } from '../oci/index.js';
+import type { Spec, OciState, ContainerStatus } from '../oci/index.js';
+import { OCI_VERSION } from './linux-consts.js';
 import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
 import { StateStore, type StoredState } from './store.js';
 import { compileCreateSpec } from './init-spec.js';
@@ -14,7 +15,8 @@ import { releaseExecFifo } from './fifo.js';
 import { isAlive, procStat, waitExit } from './proc.js';
 import { runHooks } from './hooks.js';
 import { canStart, canKill, canDelete } from './status.js';
-import { spawnMonitor, readExitFile, monitorPid, type ExitStatus } from './monitor/index.js';
+import { spawnMonitor } from './monitor/spawn.js';
+import { readExitFile, monitorPid, type ExitStatus } from './monitor-lazy.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SIGNALS } from './linux-consts.js';
 import { CAPABILITIES } from './capabilities.js';
@@ -91,7 +93,7 @@ export class Runtime {
   }
 
   /** Reads and validates BUNDLE/config.json; checks the rootfs. */
-  loadBundle(bundle: string): { spec: Spec; bundle: string; rootfs: string } {
+  async loadBundle(bundle: string): Promise<{ spec: Spec; bundle: string; rootfs: string }> {
     const b = resolve(bundle);
     let text: string;
     try { text = readFileSync(join(b, 'config.json'), 'utf8'); } catch (e) {
@@ -101,6 +103,7 @@ export class Runtime {
     try { raw = JSON.parse(text); } catch (e) {
       throw invalidArgument(`bundle ${b}: config.json is not valid JSON: ${(e as Error).message}`, { field: 'config.json', cause: e });
     }
+    const { parseSpec } = await import('../oci/index.js'); // zod: only where a config is read
     const spec = parseSpec(raw);
     const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(b, spec.root.path);
     let dir = false;
@@ -126,7 +129,7 @@ export class Runtime {
   /** Shared by create and run: everything up to a created container. With `foreground`, returns
    *  the skiff-init process that stays the init's parent (its exit is the container's). */
   private async prepare(id: string, bundle: string, o: CreateOptions, foreground: boolean): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
-    const { spec, bundle: b, rootfs } = this.loadBundle(bundle);
+    const { spec, bundle: b, rootfs } = await this.loadBundle(bundle);
     const cgroupPath = this.cgroupPathOf(id, spec);
     const dir = this.store.reserve(id);
     const s: StoredState = {
