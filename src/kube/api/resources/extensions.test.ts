@@ -65,6 +65,12 @@ test('rbac: rule checks, binding checks, roleRef immutable, tables', () => {
     'rules[2].resources: Required value: resource rules must supply at least one resource',
   ]);
   assert.deepEqual(role.row(obj('r', {}), now), ['r', '2024-01-01T11:00:00Z']);
+  const cr = findResource('rbac.authorization.k8s.io', 'v1', 'clusterroles')!;
+  assert.deepEqual(cr.validate!(obj('c', { rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] }, undefined)), []);
+  assert.deepEqual(msgs(cr.validate!(obj('c', { aggregationRule: { clusterRoleSelectors: [] }, rules: [{ verbs: ['get'], resources: ['pods'], apiGroups: [''], nonResourceURLs: ['/x'] }] }, undefined))), [
+    'rules[0].nonResourceURLs: Invalid value: []string{"/x"}: rules cannot apply to both regular resources and non-resource URLs',
+    'aggregationRule.clusterRoleSelectors: Required value: at least one clusterRoleSelector required if aggregationRule is non-nil',
+  ]);
   const rb = findResource('rbac.authorization.k8s.io', 'v1', 'rolebindings')!;
   const b = obj('b', { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'alice' }, { kind: 'ServiceAccount', name: 'ci', namespace: 'default' }, { kind: 'Group', name: 'devs' }] });
   rb.defaults!(b);
@@ -122,6 +128,10 @@ test('reviews are create-only and validated', () => {
   assert.deepEqual(msgs(sar.validate!(obj('', { spec: {} }, undefined))), [
     'spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
     'spec.user: Invalid value: "": at least one of user or group must be specified',
+  ]);
+  const ssar = findResource('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews')!;
+  assert.deepEqual(msgs(ssar.validate!(obj('', { spec: { resourceAttributes: { verb: 'get' }, nonResourceAttributes: { path: '/x', verb: 'get' } } }, undefined))), [
+    'spec.nonResourceAttributes: Invalid value: map[string]string{"path":"/x", "verb":"get"}: cannot be specified in combination with resourceAttributes',
   ]);
   const tr = findResource('authentication.k8s.io', 'v1', 'tokenreviews')!;
   assert.deepEqual(msgs(tr.validate!(obj('', { spec: {} }, undefined))), ['spec.token: Required value']);

@@ -98,6 +98,13 @@ test('replicaset, daemonset, statefulset: defaults, a validation each, tables', 
   assert.equal(s.spec.volumeClaimTemplates[0].spec.volumeMode, 'Filesystem');
   assert.deepEqual(sts.validate!(s), []);
   assert.deepEqual(sts.row(s, now), ['db', '1/1', '3m', 'nginx,side', 'nginx:1.27,busybox']);
+  const stsBad = structuredClone(s);
+  stsBad.spec.podManagementPolicy = 'Random';
+  stsBad.spec.updateStrategy = { type: 'OnDelete', rollingUpdate: { partition: 1 } };
+  assert.deepEqual(msgs(sts.validate!(stsBad)), [
+    'spec.podManagementPolicy: Unsupported value: "Random": supported values: "OrderedReady", "Parallel"',
+    "spec.updateStrategy.rollingUpdate: Invalid value: \"\": only allowed for updateStrategy 'RollingUpdate'",
+  ]);
   const renamed = structuredClone(s);
   renamed.spec.serviceName = 'other';
   assert.match(msgs(sts.validateUpdate!(renamed, s))[0], /^spec: Forbidden: updates to statefulset spec for fields other than 'replicas'/);

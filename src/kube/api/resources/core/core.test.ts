@@ -161,6 +161,7 @@ test('event: columns, row, involvedObject field selectors, namespace check', () 
 test('serviceaccount: table', () => {
   const sa = findResource('', 'v1', 'sa')!;
   assert.deepEqual(sa.row(obj('default', { secrets: [{ name: 't' }] }), now), ['default', 1, '60m']);
+  assert.deepEqual(msgs(sa.validate!(obj('ci', { imagePullSecrets: [{}] }))), ['imagePullSecrets[0].name: Required value']);
 });
 }
 

@@ -2,6 +2,7 @@
 // plus what upstream's admission plugins add to Pods (service account, priority, the default
 // not-ready/unreachable tolerations).
 import { asArr, asObj, type Obj } from '../../validation/fields.js';
+import { compareQuantity, isValidQuantity, parseQuantity } from '../../quantity/quantity.js';
 
 /** Image tag as the pull-policy rule sees it: `latest` or no tag ⇒ Always. */
 export function defaultPullPolicy(image: unknown): string {
@@ -114,7 +115,8 @@ export function qosClass(spec: Obj): string {
     const req = asObj(c.resources?.requests) ?? {}, lim = asObj(c.resources?.limits) ?? {};
     for (const r of ['cpu', 'memory']) {
       if (req[r] !== undefined || lim[r] !== undefined) any = true;
-      if (lim[r] === undefined || String(req[r] ?? lim[r]) !== String(lim[r])) guaranteed = false;
+      const want = req[r] ?? lim[r];
+      if (lim[r] === undefined || !isValidQuantity(want) || !isValidQuantity(lim[r]) || compareQuantity(parseQuantity(want), parseQuantity(lim[r])) !== 0) guaranteed = false;
     }
   }
   if (!any) return 'BestEffort';

@@ -78,3 +78,15 @@ test('pod table row: ready, status reasons, restarts', () => {
   assert.equal(pods.fieldSelectors!['spec.nodeName'](p), 'n1');
   assert.equal(pods.fieldSelectors!['status.phase'](p), 'Running');
 });
+
+test('pod QoS class from requests and limits', () => {
+  const qos = (resources: Record<string, unknown>[]) => {
+    const p = mk({ containers: resources.map((r, i) => ({ name: `c${i}`, image: 'x', resources: r })) }) as any;
+    pods.defaults!(p);
+    return p.status.qosClass;
+  };
+  assert.equal(qos([{ limits: { cpu: '1', memory: '1Gi' } }]), 'Guaranteed', 'requests default to limits');
+  assert.equal(qos([{ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } }]), 'Guaranteed', 'equal quantities in other units');
+  assert.equal(qos([{ requests: { cpu: '500m' } }]), 'Burstable');
+  assert.equal(qos([{}, {}]), 'BestEffort');
+});
