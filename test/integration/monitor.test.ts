@@ -220,6 +220,23 @@ test('a client that half-closes after sending stdin keeps receiving output until
   assert.equal((await readExitFile(s.dir))!.exitCode, 0);
 });
 
+test('a state dir longer than sun_path allows still serves attach', async () => {
+  const base = tmp();
+  const dir = join(base, 'd'.repeat(60), 'e'.repeat(60));
+  mkdirSync(dir, { recursive: true });
+  assert.ok(Buffer.byteLength(join(dir, 'attach.sock')) > 108);
+  const launch = join(base, 'launch.sh');
+  writeFileSync(launch, LAUNCH);
+  chmodSync(launch, 0o755);
+  await spawnMonitor({ stateDir: dir, containerPidFile: join(dir, 'ctr.pid'), stdin: true, cmd: [launch, join(dir, 'ctr.pid'), 'read l; echo "long:$l"'] });
+  const a = await attach(dir);
+  let out = '';
+  a.stdout.on('data', (d) => (out += d));
+  a.stdin.write('ok\n');
+  await a.done;
+  assert.equal(out, 'long:ok\n');
+});
+
 test('SIGKILL of the process that started the monitor leaves it running and logging', async () => {
   const dir = tmp();
   const launch = join(dir, 'launch.sh');
