@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import https from 'node:https';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   ensurePki, createAuthenticator, serverTlsOptions, signServiceAccountToken, signLegacyServiceAccountToken,
@@ -141,4 +142,19 @@ test('legacy secret-based service-account tokens do not expire and need their Se
   assert.ok(user?.groups.includes('system:serviceaccounts:default'));
   secrets.set('default/builder-token', 'rotated');
   assert.equal(await whoami({ headers: { authorization: `Bearer ${token}` } }), null, 'secret holds another token');
+});
+
+test('garbage and hostile tokens are refused without throwing', async () => {
+  const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const hostile = [
+    `${b64({ alg: 'none' })}.${b64({ sub: 'system:serviceaccount:kube-system:admin', iss: 'https://kubernetes.default.svc.cluster.local' })}.`,
+    `${b64({ alg: 'HS256' })}.${b64({ iss: 'kubernetes/serviceaccount', sub: 'system:serviceaccount:a:b' })}.AAAA`,
+    `${b64({ alg: 'ES256', crit: ['x'] })}.${b64({})}.AAAA`,
+    `${b64('x')}.${b64('"str"')}.${b64('z')}`, 'a.b.c', '...', '', ' ', 'Bearer',
+  ];
+  for (let i = 0; i < 100; i++) hostile.push([20, 30, 10].map((n) => randomBytes(n).toString('base64url')).join('.'));
+  for (const t of hostile) {
+    const r = await authenticate.token(t);
+    assert.ok('reason' in r, t);
+  }
 });
