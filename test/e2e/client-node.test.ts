@@ -64,7 +64,14 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       await core.patchNamespacedConfigMap({ namespace: ns, name: 'pre', body: { data: { a: '3' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'gone' } } });
       await core.deleteNamespacedConfigMap({ namespace: ns, name: 'gone' });
+      // A fresh server process (new store client, no watch cache) sees the compacted history.
+      const port = Number(new URL(kc.getCurrentCluster()!.server).port);
+      await api.close();
+      await store.close();
+      store = await openStore(backend === 'etcd' ? `etcd://${etcd!.endpoint}` : `sqlite://${join(dir, 'state.db')}`);
       await store.compact(await store.currentRevision());
+      api = createApiServer({ store, resources: allResources() });
+      await api.listen(port);
       const stale = await fetch(`${kc.getCurrentCluster()!.server}/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=1`);
       const first = JSON.parse((await stale.text()).split('\n')[0]) as { type: string; object: { code: number; reason: string } };
       assert.equal(first.type, 'ERROR');

@@ -69,6 +69,15 @@ export class Registry {
     const t = this.transformers.get(`${def.group}/${def.plural}`);
     return t ? await t.toStorage(bytes, key) : bytes;
   }
+  private decoded = new WeakMap<KeyValue, { def: ResourceDefinition; obj: Promise<KubeObject> }>();
+  /** decode() shared by every watcher of one event (the store fans one KeyValue out); read-only. */
+  decodeShared(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
+    const hit = this.decoded.get(kv);
+    if (hit && hit.def === def) return hit.obj;
+    const obj = this.decode(def, kv);
+    this.decoded.set(kv, { def, obj });
+    return obj;
+  }
   async decode(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
     const t = this.transformers.get(`${def.group}/${def.plural}`);
     const bytes = t ? await t.fromStorage(kv.value, kv.key) : kv.value;

@@ -42,10 +42,11 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   res.flushHeaders();
   const send = (type: EventType, object: unknown) => {
     if (ac.signal.aborted) return;
-    const o = tableVersion && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
-      ? toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false })
-      : object;
-    res.write(JSON.stringify({ type, object: o }) + '\n');
+    if (tableVersion && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
+      res.write(JSON.stringify({ type, object: toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false }) }) + '\n');
+      return;
+    }
+    res.write(eventLine(type, object));
   };
   const bookmark = (rev: number, initialEnd = false) => {
     const metadata: Record<string, unknown> = { resourceVersion: String(rev) };
@@ -95,11 +96,11 @@ export async function handleWatch(r: RequestScope): Promise<void> {
 async function deliver(r: RequestScope, ev: WatchEvent, pred: ((o: KubeObject) => boolean) | undefined,
   send: (t: EventType, o: unknown) => void, bookmark: (rev: number) => void, bookmarks: boolean): Promise<void> {
   if (ev.type === 'PROGRESS') { if (bookmarks) bookmark(ev.revision); return; }
-  const decode = (kv: KeyValue) => r.ctx.registry.decode(r.def, kv);
+  const decode = (kv: KeyValue) => r.ctx.registry.decodeShared(r.def, kv);
   if (ev.type === 'DELETE') {
     if (!ev.prev) return;
-    const o = await decode(ev.prev);
-    o.metadata.resourceVersion = String(ev.kv.modRevision);
+    const shared = await decode(ev.prev);
+    const o = { ...shared, metadata: { ...shared.metadata, resourceVersion: String(ev.kv.modRevision) } };
     if (!pred || pred(o)) send('DELETED', o);
     return;
   }
@@ -111,4 +112,15 @@ async function deliver(r: RequestScope, ev: WatchEvent, pred: ((o: KubeObject) =
   if (now && before) send('MODIFIED', cur);
   else if (now) send('ADDED', cur);
   else if (before) send('DELETED', cur);
+}
+
+/** The JSON line of an event, serialised once however many watchers send it (objects are shared). */
+const lines = new WeakMap<object, Map<EventType, string>>();
+function eventLine(type: EventType, object: unknown): string {
+  if (typeof object !== 'object' || object === null) return JSON.stringify({ type, object }) + '\n';
+  let m = lines.get(object);
+  if (!m) { m = new Map(); lines.set(object, m); }
+  let l = m.get(type);
+  if (l === undefined) { l = JSON.stringify({ type, object }) + '\n'; m.set(type, l); }
+  return l;
 }
