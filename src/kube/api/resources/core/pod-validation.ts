@@ -5,6 +5,7 @@ import { deepEqual, duplicate, forbidden, invalid, notSupported, required } from
 import { asArr, asObj, dnsLabel, isStr, nonNegative, oneOf, positive, validateEmbeddedMeta, validateLabels, type Obj } from '../../validation/fields.js';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from '../../validation/names.js';
 import { validateContainers } from './container-validation.js';
+import { validateAffinity, validateSecurityContext, validateTopologySpread } from './scheduling-validation.js';
 import { VOLUME_SOURCES } from './volume-schema.js';
 
 const RESTART = ['Always', 'OnFailure', 'Never'];
@@ -97,6 +98,22 @@ export function validatePodSpec(spec: unknown, path: string, o: PodSpecOpts = {}
   errs.push(...validateTolerations(s.tolerations, `${path}.tolerations`));
   if (s.preemptionPolicy !== undefined) errs.push(...oneOf(s.preemptionPolicy, `${path}.preemptionPolicy`, ['PreemptLowerPriority', 'Never']));
   asArr(s.imagePullSecrets).forEach((r: Obj, i: number) => { if (!r?.name) errs.push(required(`${path}.imagePullSecrets[${i}].name`)); });
+  errs.push(...validateAffinity(s.affinity, `${path}.affinity`));
+  errs.push(...validateTopologySpread(s.topologySpreadConstraints, `${path}.topologySpreadConstraints`));
+  errs.push(...validateSecurityContext(s.securityContext, `${path}.securityContext`, true));
+  for (const k of ['initContainers', 'containers', 'ephemeralContainers']) {
+    asArr(s[k]).forEach((c: Obj, i: number) => errs.push(...validateSecurityContext(c?.securityContext, `${path}.${k}[${i}].securityContext`, false)));
+  }
+  // Host ports must be unique per protocol across all containers.
+  const hostPorts = new Set<string>();
+  for (const k of ['initContainers', 'containers']) {
+    asArr(s[k]).forEach((c: Obj, i: number) => asArr(c?.ports).forEach((pt: Obj, j: number) => {
+      if (!pt?.hostPort) return;
+      const key = `${pt.hostPort}/${pt.protocol ?? 'TCP'}`;
+      if (hostPorts.has(key)) errs.push(duplicate(`${path}.${k}[${i}].ports[${j}].hostPort`, key));
+      hostPorts.add(key);
+    }));
+  }
   if (s.hostNetwork) {
     for (const c of asArr(s.containers)) for (const [i, pt] of asArr(c?.ports).entries()) {
       if (pt?.hostPort && pt.hostPort !== pt.containerPort) errs.push(invalid(`${path}.containers[${asArr(s.containers).indexOf(c)}].ports[${i}].hostPort`, pt.hostPort, 'must match `containerPort` when `hostNetwork` is true'));
