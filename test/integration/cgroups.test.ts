@@ -22,7 +22,10 @@ const managers: CgroupManager[] = [];
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 50));
-  for (const m of managers) await m.destroy().catch(() => undefined);
+  for (const m of managers) {
+    await m.killAll('SIGKILL').catch(() => undefined);
+    await m.destroy().catch(() => undefined);
+  }
 });
 
 cgroupManagerSuite('real v1', () => ({ manager: createCgroupManager(`/skiff-test-${randomBytes(4).toString('hex')}`), cleanup: () => undefined }));
@@ -131,6 +134,25 @@ test('v1 (real kernel): pids limit stops forks beyond it', async () => {
   await m.killAll('SIGKILL');
   await m.destroy();
   assert.ok(!existsSync(m.dirs().pids));
+});
+
+test('v1 (real kernel): killAll signals a whole process tree (freeze, signal, thaw)', async () => {
+  const m = manager(name());
+  await m.create();
+  const c = child('read x; sleep 100 & sleep 100 & (sleep 100 & wait) & wait');
+  await m.addProcess(c.pid!);
+  c.stdin!.end('go\n');
+  const deadline = Date.now() + 5000;
+  while ((await m.pids()).length < 5 && Date.now() < deadline) await sleep(20);
+  assert.equal((await m.pids()).length, 5, 'shell, three sleeps and a subshell are in the cgroup');
+  await m.killAll('SIGTERM');
+  assert.equal((await c.exited).signal, 'SIGTERM');
+  const end = Date.now() + 3000;
+  while ((await m.pids()).length && Date.now() < end) await sleep(20);
+  assert.deepEqual(await m.pids(), []);
+  assert.equal(await m.freezerState(), 'THAWED');
+  await m.destroy();
+  for (const d of Object.values(m.dirs())) assert.ok(!existsSync(d));
 });
 
 test('v1 (real kernel): hitting the memory limit OOM-kills and oomKillCount rises', async () => {
