@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRbacAuthorizer } from './rbac.js';
-import { checkEscalation } from './escalation.js';
+import { checkEscalation, checkRbacWrite } from './escalation.js';
 import type { PolicyRule } from './rbac-types.js';
 import { fixtureSource, USERS, role, rb, crole } from './rbac.fixture.js';
 
@@ -69,4 +69,16 @@ test('escalate verb, aggregation rules, and updates that grant nothing new', asy
   const binding = rb('dev', 'b', 'ClusterRole', 'admin', [{ kind: 'User', name: 'x' }]);
   assert.equal((await checkEscalation(authz, USERS.bob, { kind: 'RoleBinding', object: { ...binding, metadata: { ...binding.metadata, labels: { a: 'b' } } }, old: binding })).allowed, true);
   assert.equal((await checkEscalation(authz, USERS.bob, { kind: 'RoleBinding', object: { ...binding, subjects: [{ kind: 'User', name: 'bob' }] }, old: binding })).allowed, false, 'new subjects are checked');
+});
+
+test('checkRbacWrite applies the check to RBAC creates and updates only', async () => {
+  const big = role('dev', 'r', [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
+  assert.equal((await checkRbacWrite(authz, USERS.bob, { op: 'create', group: RBAC, kind: 'Role', object: big })).allowed, false);
+  assert.equal((await checkRbacWrite(authz, USERS.bob, { op: 'update', group: RBAC, kind: 'Role', object: big, old: role('dev', 'r', []) })).allowed, false);
+  assert.equal((await checkRbacWrite(authz, USERS.bob, { op: 'delete', group: RBAC, kind: 'Role', object: big })).allowed, true);
+  assert.equal((await checkRbacWrite(authz, USERS.bob, { op: 'create', group: '', kind: 'ConfigMap', object: { metadata: {} } })).allowed, true);
+  const up = rb('dev', 'up', 'ClusterRole', 'cluster-admin', [{ kind: 'User', name: 'bob' }]);
+  const d = await checkRbacWrite(authz, USERS.bob, { op: 'create', group: RBAC, kind: 'RoleBinding', object: up });
+  assert.equal(d.allowed, false);
+  assert.match(d.reason, /attempting to grant RBAC permissions not currently held/);
 });

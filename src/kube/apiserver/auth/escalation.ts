@@ -79,3 +79,16 @@ export async function checkEscalation(authorizer: Authorizer, user: UserInfo, re
   const rules = await authorizer.roleRefRules(b.roleRef, namespace);
   return confirmNoEscalation(authorizer, user, namespace, rules);
 }
+
+const RBAC_KINDS = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
+
+/** The escalation check as a write hook: for creates and updates of the four RBAC kinds it runs
+ *  checkEscalation; anything else (other kinds, deletes) is allowed. The server answers a denial
+ *  with 403 Forbidden, the reason as message (`forbiddenStatus(user, attrs, reason)` fits). */
+export async function checkRbacWrite(
+  authorizer: Authorizer, user: UserInfo,
+  w: { op: 'create' | 'update' | 'delete'; group: string; kind: string; object: unknown; old?: unknown },
+): Promise<Decision> {
+  if (w.op === 'delete' || w.group !== RBAC_GROUP || !RBAC_KINDS.has(w.kind)) return { allowed: true, reason: '' };
+  return checkEscalation(authorizer, user, { kind: w.kind, object: w.object, old: w.old } as EscalationRequest);
+}

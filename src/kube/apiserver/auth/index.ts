@@ -33,7 +33,7 @@ export {
   SubjectAccessReviewSpec,
 } from './review.js';
 export type { SubjectAccessReviewStatus, SubjectRulesReviewStatus, ResourceRule, NonResourceRule, Status } from './review.js';
-export { checkEscalation } from './escalation.js';
+export { checkEscalation, checkRbacWrite } from './escalation.js';
 export type { EscalationRequest } from './escalation.js';
 export { requestAttributes } from './request-info.js';
 export { loadOrCreateEncryptionKey, createSecretTransformer, encryptionKeyPath, DEFAULT_KEY_NAME } from './encryption.js';
