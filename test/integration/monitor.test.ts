@@ -21,7 +21,11 @@ if (!existsSync(BIN)) throw new Error(`${BIN} missing: run npm run build (make -
 const dirs: string[] = [];
 const pids: number[] = [];
 after(() => {
-  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  // Containers first (their pid files), then monitors: a failed test leaves nothing running.
+  for (const d of dirs) {
+    try { pids.unshift(Number(readFileSync(join(d, 'ctr.pid'), 'utf8'))); } catch { /* none */ }
+  }
+  for (const p of pids) { try { if (p > 1) process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
