@@ -2,6 +2,9 @@
 // decision (flags, device list, capability masks, seccomp rules) is made here; C only applies.
 import { isAbsolute, join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+
+const HAS_KCORE = existsSync('/proc/kcore');
 import type { Spec, Process } from '../oci/index.js';
 import { invalidArgument } from '../common/index.js';
 import { capMask } from './capabilities.js';
@@ -127,8 +130,8 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
     const procMounted = mounts.some((m) => m.destination === '/proc');
     if (procMounted) {
       out.push(rec('symlink', '/proc/self/fd', '/dev/fd'), rec('symlink', '/proc/self/fd/0', '/dev/stdin'),
-        rec('symlink', '/proc/self/fd/1', '/dev/stdout'), rec('symlink', '/proc/self/fd/2', '/dev/stderr'),
-        rec('symlink', '/proc/kcore', '/dev/core'));
+        rec('symlink', '/proc/self/fd/1', '/dev/stdout'), rec('symlink', '/proc/self/fd/2', '/dev/stderr'));
+      if (HAS_KCORE) out.push(rec('symlink', '/proc/kcore', '/dev/core')); // as runc: only when the kernel has it
     }
     if (mounts.some((m) => m.destination === '/dev/pts')) out.push(rec('symlink', 'pts/ptmx', '/dev/ptmx'));
   }
