@@ -83,6 +83,15 @@ export class RegistryTransport {
     return this.base!;
   }
 
+  /** For the raw fast path: the absolute URL and Authorization header of a request, when the
+   *  registry is reached over plain HTTP; undefined otherwise. */
+  async plainTarget(path: string, scopes: string[], signal?: AbortSignal): Promise<{ url: URL; headers: Record<string, string> } | undefined> {
+    await this.ready(signal);
+    if (this.base!.protocol !== 'http:') return undefined;
+    const auth = await this.authHeader(scopes, signal);
+    return { url: this.url(path), headers: auth ? { Authorization: auth } : {} };
+  }
+
   url(path: string): URL { return new URL(`${this.base!.href.replace(/\/$/, '')}${path}`); }
 
   private async authHeader(scopes: string[], signal?: AbortSignal, force = false): Promise<string | undefined> {
