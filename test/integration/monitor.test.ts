@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync, statSync, chmodSync, mkdirSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readlinkSync, existsSync, readdirSync, rmSync, statSync, chmodSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,10 @@ after(() => {
   for (const d of dirs) {
     try { pids.unshift(Number(readFileSync(join(d, 'ctr.pid'), 'utf8'))); } catch { /* none */ }
   }
-  for (const p of pids) { try { if (p > 1) process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  // Only processes that still run inside one of this file's temp dirs (monitors and containers
+  // have their state dir as cwd): a pid that exited and was reused by someone else is left alone.
+  const ours = (p: number) => { try { const cwd = readlinkSync(`/proc/${p}/cwd`); return dirs.some((d) => cwd.startsWith(d)); } catch { return false; } };
+  for (const p of pids) { try { if (p > 1 && ours(p)) process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
