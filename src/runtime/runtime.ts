@@ -262,7 +262,9 @@ export class Runtime {
       const status = this.status(s);
       canDelete(id, status, !!o.force);
       const cg = this.cgroup(s);
-      if (status !== 'stopped' || (await cg.pids().catch(() => [])).length) {
+      // When the init of a container's own pid namespace is gone, the kernel has killed the rest.
+      const ownPidNs = (s.config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+      if (status !== 'stopped' || (!ownPidNs && (await cg.pids().catch(() => [])).length)) {
         if (status === 'paused') await cg.thaw().catch(() => undefined);
         if (s.pid && isAlive(s.pid, s.pidStartTime)) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } }
         await cg.killAll('SIGKILL').catch(() => undefined);
