@@ -117,6 +117,9 @@ export function storeSuite(name: string, makeStore: () => Promise<StoreUnderTest
       assert.equal(await s.count('/registry/nothing/'), 0);
       await s.delete('/registry/pods/ns1/a', 0);
       assert.equal(await s.count('/registry/pods/'), 2);
+      // The empty prefix is every key of the store.
+      assert.equal(await s.count(''), 4);
+      assert.deepEqual((await s.list('', { limit: 3 })).items.map((i) => i.key), ['/registry/pod', '/registry/pods/ns1/b', '/registry/pods/ns2/a']);
     }));
 
     it('paginates with continue at one revision while writes happen', withStore(async (s) => {

@@ -44,6 +44,8 @@ export class EtcdStore implements Store {
   /** The key as stored in etcd (with the prefix), and back. */
   k(key: string): Buffer { return Buffer.from(this.prefix + key); }
   unk(b: Buffer): string { return b.toString('utf8').slice(this.prefix.length); }
+  /** The first key of a range (etcd refuses an empty key; \0 is the smallest). */
+  rangeStart(key: string): Buffer { return this.prefix + key === '' ? Buffer.from([0]) : this.k(key); }
   /** etcd's range_end for every key under `prefix` (with the store prefix); \0 = to the end. */
   rangeEnd(prefix: string): Buffer {
     const end = prefixEnd(this.prefix + prefix);
@@ -104,7 +106,7 @@ export class EtcdStore implements Store {
     let count = 0;
     while (more && (!limit || result.items.length < limit)) {
       const want = limit ? Math.min(RANGE_CHUNK, limit - result.items.length) : RANGE_CHUNK;
-      const req: IRangeRequest = { key: this.k(start), range_end: this.rangeEnd(prefix), limit: want };
+      const req: IRangeRequest = { key: this.rangeStart(start), range_end: this.rangeEnd(prefix), limit: want };
       if (result.revision) req.revision = result.revision;
       const r = await this.read(() => this.client.kv.range(req), { revision: result.revision });
       if (!result.revision) result.revision = Number(r.header.revision);
@@ -121,7 +123,7 @@ export class EtcdStore implements Store {
   }
 
   async count(prefix: string): Promise<number> {
-    const r = await this.read(() => this.client.kv.range({ key: this.k(prefix), range_end: this.rangeEnd(prefix), count_only: true }));
+    const r = await this.read(() => this.client.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }));
     return Number(r.count);
   }
 

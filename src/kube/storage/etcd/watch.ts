@@ -36,14 +36,14 @@ export class EtcdWatch extends EventQueue {
       if (from > 0) {
         // Fails with Compacted when `from` is older than etcd's compact revision (FutureRevision is fine: etcd waits).
         try {
-          await s.read(() => s.client.kv.range({ key: s.k(this.prefix), range_end: s.rangeEnd(this.prefix), count_only: true, revision: from }), { revision: from });
+          await s.read(() => s.client.kv.range({ key: s.rangeStart(this.prefix), range_end: s.rangeEnd(this.prefix), count_only: true, revision: from }), { revision: from });
         } catch (e) {
           if (!(e instanceof Error && 'reason' in e && e.reason === 'FutureRevision')) throw e;
         }
         this.lastRev = from;
       }
       if (this.closed) return;
-      const b = s.client.watch().inRange({ start: s.k(this.prefix), end: s.rangeEnd(this.prefix) }).withPreviousKV();
+      const b = s.client.watch().inRange({ start: s.rangeStart(this.prefix), end: s.rangeEnd(this.prefix) }).withPreviousKV();
       if (from > 0) b.startRevision(String(from + 1));
       // watcher() attaches at once; handlers go on before any response can arrive (create() would
       // resolve a microtask after 'connected', when a first 'data' may already have been emitted).
@@ -107,7 +107,7 @@ export class EtcdWatch extends EventQueue {
     const s = this.store;
     this.stop();
     try {
-      await s.read(() => s.client.kv.range({ key: s.k(this.prefix), count_only: true, revision: this.lastRev }), { revision: this.lastRev });
+      await s.read(() => s.client.kv.range({ key: s.rangeStart(this.prefix), count_only: true, revision: this.lastRev }), { revision: this.lastRev });
       this.fail(unavailable(`etcd canceled the watch on ${JSON.stringify(this.prefix)}: ${err.message}`, { cause: err, reason: 'WatchCanceled' }));
     } catch (e) {
       this.fail(mapEtcdError(e, { revision: this.lastRev }));
