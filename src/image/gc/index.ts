@@ -1,0 +1,1 @@
+export { garbageCollect, type GcOptions, type GcResult } from './gc.js';
