@@ -79,17 +79,20 @@ test('a later start loads the same PKI, and adds hosts by reissuing only the ser
   assert.equal(cert.checkHost('node1.example'), 'node1.example');
 });
 
-test('a broken leaf is reissued; a missing CA is refused with a clear error; stale temp dirs go', async (t) => {
+test('a broken leaf is reissued; a missing CA is refused with a clear error; old temp dirs go', async (t) => {
   const dir = await tempDir();
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
   const first = await ensurePki(dir, { hosts: ['127.0.0.1'] });
   // Simulate a crash between writing a new key and its certificate: key and cert do not match.
   await fs.copyFile(join(first.dir, 'admin.key'), join(first.dir, 'server.key'));
   await fs.mkdir(join(dir, '.pki.tmp-dead'));
+  await fs.mkdir(join(dir, '.pki.tmp-busy')); // recent: may be a concurrent start's, kept
+  const old = new Date(Date.now() - 3600_000);
+  await fs.utimes(join(dir, '.pki.tmp-dead'), old, old);
   const second = await ensurePki(dir, { hosts: ['127.0.0.1'] });
   assert.notEqual(second.server.certPem, first.server.certPem);
   assert.ok(new X509Certificate(second.server.certPem).checkPrivateKey((await import('node:crypto')).createPrivateKey(second.server.keyPem)));
-  assert.deepEqual(await fs.readdir(dir), ['pki']);
+  assert.deepEqual((await fs.readdir(dir)).sort(), ['.pki.tmp-busy', 'pki']);
 
   await fs.rm(join(first.dir, 'ca.key'));
   await assert.rejects(ensurePki(dir), (e: any) => e.code === 'FailedPrecondition' && /no CA key/.test(e.message) && /ca\.key/.test(e.message));
@@ -152,4 +155,15 @@ test('a pki directory without a CA certificate (encryption key made first, or a 
   assert.equal(again.admin.token, pki.admin.token);
   assert.equal(again.serviceAccountKey.keyId, pki.serviceAccountKey.keyId);
   assert.deepEqual((await fs.readdir(dir)).sort(), ['pki']);
+});
+
+test('concurrent first starts agree on one PKI', async (t) => {
+  const dir = await tempDir();
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const all = await Promise.all([1, 2, 3].map(() => ensurePki(dir, { hosts: ['127.0.0.1'] })));
+  for (const p of all) {
+    assert.equal(p.ca.certPem, all[0].ca.certPem);
+    assert.equal(p.admin.token, all[0].admin.token);
+  }
+  assert.deepEqual(await fs.readdir(dir), ['pki']);
 });

@@ -81,9 +81,13 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** Removes temp dirs a crashed start left behind; recent ones may belong to a concurrent start. */
 async function removeStaleTempDirs(dataDir: string): Promise<void> {
   for (const name of await fs.readdir(dataDir)) {
-    if (name.startsWith('.pki.tmp-')) await fs.rm(join(dataDir, name), { recursive: true, force: true });
+    if (!name.startsWith('.pki.tmp-')) continue;
+    const p = join(dataDir, name);
+    const st = await fs.stat(p).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 10 * 60_000) await fs.rm(p, { recursive: true, force: true });
   }
 }
 
@@ -146,14 +150,16 @@ async function writePair(dir: string, certFile: string, keyFile: string, pair: C
   await writeFileAtomic(join(dir, certFile), pair.certPem, 0o644);
 }
 
-async function writeServer(dir: string, ca: CertKeyPair, hosts: string[], now: Date): Promise<void> {
+async function writeServer(dir: string, ca: CertKeyPair, hosts: string[], now: Date): Promise<CertKeyPair> {
   const pair = await issueCertificate({ commonName: 'skiff-apiserver', usage: 'server', hosts, days: LEAF_DAYS, now }, ca);
   await writePair(dir, FILES.serverCert, FILES.serverKey, pair);
+  return pair;
 }
 
-async function writeAdmin(dir: string, ca: CertKeyPair, now: Date): Promise<void> {
+async function writeAdmin(dir: string, ca: CertKeyPair, now: Date): Promise<CertKeyPair> {
   const pair = await issueCertificate({ commonName: ADMIN_USER, organizations: ADMIN_GROUPS, usage: 'client', days: LEAF_DAYS, now }, ca);
   await writePair(dir, FILES.adminCert, FILES.adminKey, pair);
+  return pair;
 }
 
 async function writeServiceAccountKey(dir: string): Promise<void> {
@@ -185,15 +191,12 @@ async function load(dir: string, hosts: string[], clusterName: string, now: Date
     else serverHosts = [...new Set([...certificateHosts(serverCheck), ...hosts])];
     if (missing.length > 0) server = undefined;
   } else server = undefined;
-  if (!server) {
-    await writeServer(dir, ca, serverHosts, now);
-    server = (await readPair(dir, FILES.serverCert, FILES.serverKey))!;
-  }
+  // Keep the pair just made in memory (a concurrent start may replace the files meanwhile).
+  server ??= await writeServer(dir, ca, serverHosts, now);
 
   let admin = await readPair(dir, FILES.adminCert, FILES.adminKey);
   if (!admin || 'problem' in checkCertificate(admin, { ca: ca.certPem, minDaysLeft: RENEW_DAYS, now })) {
-    await writeAdmin(dir, ca, now);
-    admin = (await readPair(dir, FILES.adminCert, FILES.adminKey))!;
+    admin = await writeAdmin(dir, ca, now);
   }
 
   const tokenFile = join(dir, FILES.tokens);
