@@ -187,3 +187,19 @@ test('truncated and corrupt layers are rejected', async () => {
     await assert.rejects(apply(gz.subarray(0, gz.length - 10), dir, 'plain', 'gzip'), /gzip|truncated|unexpected end/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('zstd layers decompress in a stream (fzstd)', async () => {
+  const dir = tmp();
+  try {
+    const big = Buffer.alloc(3 << 20, 'zstd-content ');
+    const tar = await makeTar([{ name: 'z/', type: 'directory' }, { name: 'z/big', data: big }, { name: 'z/small', data: 'hi' }]);
+    writeFileSync(join(dir, 'l.tar'), tar);
+    execFileSync('zstd', ['-q', '-3', join(dir, 'l.tar'), '-o', join(dir, 'l.tar.zst')]);
+    mkdirSync(join(dir, 'root'));
+    const { createReadStream } = await import('node:fs');
+    const r = await applyLayer(createReadStream(join(dir, 'l.tar.zst'), { highWaterMark: 4096 }), 'zstd', join(dir, 'root'), { whiteouts: 'plain' });
+    assert.equal(r.diffId, sha256Digest(tar));
+    assert.ok(readFileSync(join(dir, 'root/z/big')).equals(big));
+    assert.equal(readFileSync(join(dir, 'root/z/small'), 'utf8'), 'hi');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
