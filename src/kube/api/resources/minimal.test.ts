@@ -71,3 +71,37 @@ test('every kind has a minimal valid object; defaults keep it valid; rows match 
   }
   assert.deepEqual(Object.keys(MINIMAL).filter((k) => !seen.has(k)), []);
 });
+
+// Robustness: defaulting runs before schema validation, so every hook must survive any JSON.
+test('defaults, validate, validateUpdate and row never throw on malformed objects', () => {
+  const ITERATIONS = Number(process.env.SKIFF_FUZZ_ITERATIONS ?? 60);
+  let seed = Number(process.env.SKIFF_FUZZ_SEED) || 15255;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const WEIRD: unknown[] = [null, 'x', '', 0, -1, 1.5, true, [], {}, [null], [1, 'a'], { a: null }, '-5Gi', 'In', [{}], { matchLabels: 'x' }];
+  const mutate = (v: unknown, depth: number): unknown => {
+    if (depth > 6 || rnd() < 0.15) return structuredClone(WEIRD[Math.floor(rnd() * WEIRD.length)]);
+    if (Array.isArray(v)) return v.map((x) => mutate(x, depth + 1));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'name' || k === 'uid' ? x : mutate(x, depth + 1)]));
+    return v;
+  };
+  const now = new Date();
+  for (const def of allResources()) {
+    const key = `${def.group ? `${def.group}/` : ''}${def.version}/${def.kind}`;
+    for (let i = 0; i < ITERATIONS; i++) {
+      const base = { metadata: { name: 'x', namespace: 'default', uid: 'u', labels: { a: 'b' }, annotations: { c: 'd' }, ownerReferences: [{ kind: 'X', name: 'y', controller: true }] }, ...(structuredClone(MINIMAL[key]) as object) };
+      const obj = mutate(base, 0) as KubeObject;
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) continue;
+      if (!obj.metadata || typeof obj.metadata !== 'object') obj.metadata = { name: 'x' };
+      try {
+        def.defaults?.(obj);
+        def.validate?.(obj);
+        const old = mutate(base, 1);
+        if (old && typeof old === 'object' && !Array.isArray(old)) def.validateUpdate?.(obj, old as KubeObject);
+        def.row(obj, now);
+        for (const f of Object.values(def.fieldSelectors ?? {})) f(obj);
+      } catch (e) {
+        assert.fail(`${key} threw on ${JSON.stringify(obj)}: ${(e as Error).stack}`);
+      }
+    }
+  }
+});

@@ -9,6 +9,9 @@ const ENV_VAR = '[-._a-zA-Z][-._a-zA-Z0-9]*';
 const CONFIG_KEY = '[-._a-zA-Z0-9]+';
 const DNS1035_LABEL = '[a-z]([-a-z0-9]*[a-z0-9])?';
 
+/** Returned when a value that must be a string is not (hooks run before schema type checks). */
+const NOT_STRING = 'must be a string';
+
 const full = (re: string) => new RegExp(`^(?:${re})$`);
 const RE = {
   label: full(DNS1123_LABEL), subdomain: full(DNS1123_SUBDOMAIN), qualified: full(QUALIFIED_NAME),
@@ -24,6 +27,7 @@ function regexError(msg: string, re: string, ...examples: string[]): string {
 const maxLen = (n: number) => `must be no more than ${n} characters`;
 
 export function isDNS1123Label(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
   if (!RE.label.test(v)) errs.push(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", DNS1123_LABEL, 'my-name', '123-abc'));
@@ -31,6 +35,7 @@ export function isDNS1123Label(v: string): string[] {
 }
 
 export function isDNS1123Subdomain(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLen(253));
   if (!RE.subdomain.test(v)) errs.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN, 'example.com'));
@@ -38,6 +43,7 @@ export function isDNS1123Subdomain(v: string): string[] {
 }
 
 export function isDNS1035Label(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
   if (!RE.dns1035.test(v)) errs.push(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", DNS1035_LABEL, 'my-name', 'abc-123'));
@@ -46,6 +52,7 @@ export function isDNS1035Label(v: string): string[] {
 
 /** A label key or annotation key: `[prefix/]name`, prefix a DNS subdomain, name ≤ 63. */
 export function isQualifiedName(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   const parts = v.split('/');
   let name: string;
@@ -66,6 +73,7 @@ export function isQualifiedName(v: string): string[] {
 }
 
 export function isValidLabelValue(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
   if (!RE.labelValue.test(v)) errs.push(regexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", LABEL_VALUE, 'MyValue', 'my_value', '12345'));
@@ -73,11 +81,13 @@ export function isValidLabelValue(v: string): string[] {
 }
 
 export function isCIdentifier(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   return RE.cIdent.test(v) ? [] : [regexError("a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'", C_IDENT, 'my_name', 'MY_NAME', 'MyName')];
 }
 
 /** Environment variable names as Pods accept them (upstream's IsEnvVarName). */
 export function isEnvVarName(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (!RE.env.test(v)) errs.push(regexError("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit", ENV_VAR, 'my.env-name', 'MY_ENV.NAME', 'MyEnvName1'));
   errs.push(...dotErrors(v));
@@ -93,6 +103,7 @@ function dotErrors(v: string): string[] {
 
 /** Keys of ConfigMap/Secret data. */
 export function isConfigMapKey(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLen(253));
   if (!RE.configKey.test(v)) errs.push(regexError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", CONFIG_KEY, 'key.name', 'KEY_NAME', 'key-name'));
@@ -106,6 +117,7 @@ export function isValidPortNum(p: unknown): string[] {
 
 /** An IANA_SVC_NAME: ≤ 15 chars, lowercase alphanumerics and '-', at least one letter. */
 export function isValidPortName(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 15) errs.push('must be no more than 15 characters');
   if (!/^[-a-z0-9]+$/.test(v)) errs.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
@@ -123,6 +135,7 @@ export function nameRuleCheck(rule: 'subdomain' | 'label' | 'path' | undefined, 
 }
 
 export function isPathSegmentName(v: string): string[] {
+  if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v === '.' || v === '..') errs.push(`may not be '${v}'`);
   for (const c of ['/', '%']) if (v.includes(c)) errs.push(`may not contain '${c}'`);

@@ -56,7 +56,7 @@ function validate(o: Obj): FieldError[] {
   if (!s.group) errs.push(required('spec.group'));
   else {
     errs.push(...isDNS1123Subdomain(s.group).map((m) => invalid('spec.group', s.group, m)));
-    if (s.group.split('.').length < 2) errs.push(invalid('spec.group', s.group, 'should be a domain with at least one dot'));
+    if (String(s.group).split('.').length < 2) errs.push(invalid('spec.group', s.group, 'should be a domain with at least one dot'));
   }
   if (!s.scope) errs.push(required('spec.scope'));
   else if (!['Cluster', 'Namespaced'].includes(s.scope)) errs.push(notSupported('spec.scope', s.scope, ['Cluster', 'Namespaced']));

@@ -73,9 +73,9 @@ function validate(o: Obj): FieldError[] {
   const errs: FieldError[] = [];
   const ref0 = asObj(s.scaleTargetRef);
   if (!ref0?.kind) errs.push(required('spec.scaleTargetRef.kind'));
-  else errs.push(...isPathSegmentName(ref0.kind).map((m) => invalid('spec.scaleTargetRef.kind', ref0.kind, m)));
+  else errs.push(...isPathSegmentName(String(ref0.kind)).map((m) => invalid('spec.scaleTargetRef.kind', ref0.kind, m)));
   if (!ref0?.name) errs.push(required('spec.scaleTargetRef.name'));
-  else errs.push(...isPathSegmentName(ref0.name).map((m) => invalid('spec.scaleTargetRef.name', ref0.name, m)));
+  else errs.push(...isPathSegmentName(String(ref0.name)).map((m) => invalid('spec.scaleTargetRef.name', ref0.name, m)));
   const min = s.minReplicas ?? 1;
   if (s.minReplicas !== undefined && s.minReplicas < 1) errs.push(invalid('spec.minReplicas', s.minReplicas, 'must be greater than or equal to 1'));
   if (typeof s.maxReplicas !== 'number' || s.maxReplicas < 1) errs.push(invalid('spec.maxReplicas', s.maxReplicas ?? 0, 'must be greater than 0'));
@@ -83,7 +83,7 @@ function validate(o: Obj): FieldError[] {
   asArr(s.metrics).forEach((m: Obj, i: number) => {
     const p = `spec.metrics[${i}]`;
     if (!m?.type) { errs.push(required(`${p}.type`, 'must specify a metric source type')); return; }
-    if (!METRIC_TYPES.includes(m.type)) { errs.push(notSupported(`${p}.type`, m.type, METRIC_TYPES)); return; }
+    if (typeof m.type !== 'string' || !METRIC_TYPES.includes(m.type)) { errs.push(notSupported(`${p}.type`, m.type, METRIC_TYPES)); return; }
     const key = m.type[0].toLowerCase() + m.type.slice(1);
     const src = asObj(m[key]);
     if (!src) { errs.push(required(`${p}.${key}`, `must populate information for the given metric source`)); return; }
