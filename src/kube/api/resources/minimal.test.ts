@@ -64,6 +64,9 @@ test('every kind has a minimal valid object; defaults keep it valid; rows match 
       metadata: { name, uid: '0d4c5e2a-1111-2222-3333-444455556666', creationTimestamp: '2024-01-01T00:00:00Z', ...(def.namespaced ? { namespace: 'default' } : {}) },
       ...structuredClone(body) };
     def.defaults?.(obj);
+    const again = structuredClone(obj);
+    def.defaults?.(again);
+    assert.deepEqual(again, obj, `${key} defaulting is idempotent (it runs again on every update)`);
     assert.deepEqual(def.validate?.(obj) ?? [], [], `${key} validates`);
     assert.deepEqual(def.validateUpdate?.(structuredClone(obj), obj) ?? [], [], `${key} unchanged update validates`);
     const row = def.row(obj, now);

@@ -22,6 +22,7 @@ test('job: defaults and generated selector', () => {
   assert.deepEqual(j.spec.selector, { matchLabels: { 'batch.kubernetes.io/controller-uid': UID } });
   assert.equal(j.spec.template.metadata.labels['job-name'], 'pi');
   assert.equal(j.spec.template.metadata.labels['batch.kubernetes.io/job-name'], 'pi');
+  assert.equal(j.metadata.labels['job-name'], 'pi', 'the job carries its template labels');
   assert.deepEqual(jobs.validate!(j), []);
   const par = obj('p', { parallelism: 3, template: tmpl('Never') });
   jobs.defaults!(par);

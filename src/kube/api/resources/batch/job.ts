@@ -85,8 +85,6 @@ function defaults(o: Obj): void {
   s.podReplacementPolicy ??= s.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
   for (const r of asArr(asObj(s.podFailurePolicy)?.rules)) for (const c of asArr(r?.onPodConditions)) if (asObj(c)) c.status ??= 'True';
   defaultTemplate(s);
-  const tl = asObj(s.template.metadata)?.labels;
-  if (tl && !Object.keys(o.metadata.labels ?? {}).length) o.metadata.labels = { ...tl };
   // Upstream generates the selector from the job's UID (its strategy does it just before validation).
   const uid = o.metadata?.uid;
   if (uid && s.manualSelector !== true && !s.selector) {
@@ -98,6 +96,10 @@ function defaults(o: Obj): void {
       'controller-uid': uid, 'job-name': o.metadata.name ?? '',
     };
   }
+  // Upstream copies the template's labels to a Job without labels (its defaulting also runs when
+  // reading back, so the generated labels appear on the Job too).
+  const tl = asObj(asObj(s.template.metadata)?.labels);
+  if (tl && Object.keys(tl).length && !Object.keys(asObj(o.metadata.labels) ?? {}).length) o.metadata.labels = { ...tl };
 }
 
 /** Validates a JobSpec (for Jobs, and with `template` set for CronJob job templates). */
