@@ -3,6 +3,8 @@
 // service-account authentication, graceful shutdown. Controllers, scheduler and the in-process
 // agent join here as they land; until the agent exists the server runs with --disable-agent only.
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { stringify as stringifyYaml } from 'yaml';
 import { join } from 'node:path';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import { allResources } from '../kube/api/index.js';
@@ -40,10 +42,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(opts.httpsListen ?? '127.0.0.1:6443');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const pki = await security.ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...security.defaultHosts()])] });
-  const store = await openStore(opts.datastore ?? `sqlite://${join(opts.dataDir, 'state.db')}`);
+  const marks: Record<string, number> = {};
+  const mark = (k: string) => { marks[k] = Math.round(performance.now() - t0); };
+  // PKI and store open concurrently: both are I/O and neither needs the other.
+  const [pki, store] = await Promise.all([
+    security.ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...security.defaultHosts()])] }).finally(() => mark('pki')),
+    openStore(opts.datastore ?? `sqlite://${join(opts.dataDir, 'state.db')}`).finally(() => mark('store')),
+  ]);
   const authenticate = security.createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
   await ensureBootstrapPolicy(store);
+  mark('rbac-bootstrap');
   const rbac = await storeRbacSource(store, log);
   const authorizer = security.createRbacAuthorizer(rbac.source);
   const auth: ApiAuth = {
@@ -68,11 +76,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let addr;
   try { addr = await api.listen(port, host); }
   catch (e) { await store.close(); throw e; }
+  mark('listen');
   const url = `https://${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${addr.port}`;
   const kubeconfig = join(opts.dataDir, 'kubeconfig.yaml');
-  await security.writeKubeconfig(kubeconfig, { server: url, pki });
+  // Rewritten only when it changes (an fsync'd atomic write costs more than the rest of a restart).
+  const wanted = stringifyYaml(security.kubeconfigObject({ server: url, pki }));
+  if (await readFile(kubeconfig, 'utf8').catch(() => '') !== wanted) await security.writeKubeconfig(kubeconfig, { server: url, pki });
   const startupMs = performance.now() - t0;
-  log.info('API server ready', { url, kubeconfig, startupMs: Math.round(startupMs) });
+  log.info('API server ready', { url, kubeconfig, startupMs: Math.round(startupMs), phases: marks });
   return {
     url, kubeconfig, api, store, startupMs,
     async close() { rbac.stop(); await api.close(); await store.close(); },
@@ -86,9 +97,18 @@ const te = new TextEncoder(), td = new TextDecoder();
 async function ensureBootstrapPolicy(store: Store): Promise<void> {
   const { clusterRoles, clusterRoleBindings } = security.bootstrapPolicy();
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const present = new Set<string>();
+  for (const plural of ['clusterroles', 'clusterrolebindings']) {
+    let cont: string | undefined;
+    do {
+      const page = await store.list(`${RBAC_PREFIX}${plural}/`, { limit: 1000, continue: cont });
+      for (const kv of page.items) present.add(kv.key);
+      cont = page.continue;
+    } while (cont);
+  }
   const put = async (plural: string, kind: string, o: { metadata: { name?: string } }) => {
     const key = `${RBAC_PREFIX}${plural}/${o.metadata.name ?? ''}`;
-    if (await store.get(key)) return;
+    if (present.has(key)) return;
     const obj = { ...o, apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { ...o.metadata, uid: crypto.randomUUID(), creationTimestamp: now } };
     try { await store.create(key, te.encode(JSON.stringify(obj))); } catch { /* created concurrently by another server */ }
   };

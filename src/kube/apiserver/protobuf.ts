@@ -28,6 +28,23 @@ const M: Record<string, Record<number, Field>> = {
   ContainerPort: { 1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] },
   EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'] },
   ResourceRequirements: { 1: ['limits', 'quantitymap'], 2: ['requests', 'quantitymap'] },
+  Job: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:JobSpec'] },
+  JobSpec: { 1: ['parallelism', 'int'], 2: ['completions', 'int'], 3: ['activeDeadlineSeconds', 'int'], 4: ['selector', 'msg:LabelSelector'], 5: ['manualSelector', 'bool'], 6: ['template', 'msg:PodTemplateSpec'], 7: ['backoffLimit', 'int'], 8: ['ttlSecondsAfterFinished', 'int'], 9: ['completionMode', 'string'], 10: ['suspend', 'bool'] },
+  CronJob: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:CronJobSpec'] },
+  CronJobSpec: { 1: ['schedule', 'string'], 2: ['startingDeadlineSeconds', 'int'], 3: ['concurrencyPolicy', 'string'], 4: ['suspend', 'bool'], 5: ['jobTemplate', 'msg:JobTemplateSpec'], 6: ['successfulJobsHistoryLimit', 'int'], 7: ['failedJobsHistoryLimit', 'int'], 8: ['timeZone', 'string'] },
+  JobTemplateSpec: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:JobSpec'] },
+  Service: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:ServiceSpec'] },
+  ServiceSpec: { 1: ['ports', 'msgs:ServicePort'], 2: ['selector', 'map'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 5: ['externalIPs', 'strings'], 7: ['sessionAffinity', 'string'], 10: ['externalName', 'string'] },
+  ServicePort: { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intorstring'], 5: ['nodePort', 'int'] },
+  Role: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['rules', 'msgs:PolicyRule'] },
+  ClusterRole: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['rules', 'msgs:PolicyRule'] },
+  PolicyRule: { 1: ['verbs', 'strings'], 2: ['apiGroups', 'strings'], 3: ['resources', 'strings'], 4: ['resourceNames', 'strings'], 5: ['nonResourceURLs', 'strings'] },
+  RoleBinding: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['subjects', 'msgs:Subject'], 3: ['roleRef', 'msg:RoleRef'] },
+  ClusterRoleBinding: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['subjects', 'msgs:Subject'], 3: ['roleRef', 'msg:RoleRef'] },
+  Subject: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] },
+  RoleRef: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
+  ResourceQuota: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:ResourceQuotaSpec'] },
+  ResourceQuotaSpec: { 1: ['hard', 'quantitymap'], 2: ['scopes', 'strings'] },
   SelfSubjectAccessReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SelfSubjectAccessReviewSpec'] },
   SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', 'msg:ResourceAttributes'], 2: ['nonResourceAttributes', 'msg:NonResourceAttributes'] },
   SubjectAccessReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SubjectAccessReviewSpec'] },
@@ -40,6 +57,12 @@ const M: Record<string, Record<number, Field>> = {
   TokenRequest: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenRequestSpec'] },
   TokenRequestSpec: { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] },
 };
+
+/** Optional (pointer) int fields, sent only when set, so a 0 is meaningful; other ints are always
+ *  sent and a 0 means "unset" (Go's omitempty). */
+const POINTER_INTS = new Set(['replicas', 'parallelism', 'completions', 'backoffLimit', 'revisionHistoryLimit', 'progressDeadlineSeconds',
+  'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit',
+  'terminationGracePeriodSeconds', 'expirationSeconds']);
 
 class Reader {
   pos = 0;
@@ -113,7 +136,7 @@ function decodeMessage(buf: Uint8Array, type: string): Record<string, unknown> {
     if (wire === 0) {
       const n = r.varint();
       if (t === 'bool') { if (n) out[name] = true; }
-      else if (t === 'int') { out[name] = n > 2 ** 31 ? n - 2 ** 64 : n; }
+      else if (t === 'int') { if (n !== 0 || POINTER_INTS.has(name)) out[name] = n > 2 ** 53 ? n - 2 ** 64 : n; }
       continue;
     }
     if (wire !== 2) continue;
@@ -124,6 +147,10 @@ function decodeMessage(buf: Uint8Array, type: string): Record<string, unknown> {
     else if (t === 'map' || t === 'bytesmap' || t === 'quantitymap') {
       const [k, v] = mapEntry(b, t === 'map' ? 'string' : t === 'bytesmap' ? 'bytes' : 'quantity');
       ((out[name] ??= {}) as Record<string, unknown>)[k] = v;
+    } else if (t === 'intorstring') {
+      let kind = 0, iv = 0, sv = '';
+      for (const [n2, , r2] of fields(b)) { if (n2 === 1) kind = r2.varint(); if (n2 === 2) iv = r2.varint(); if (n2 === 3) sv = td.decode(r2.bytes()); }
+      out[name] = kind === 1 ? sv : iv;
     } else if (t === 'time') {
       let secs = 0;
       for (const [n2, , r2] of fields(b)) if (n2 === 1) secs = r2.varint();
