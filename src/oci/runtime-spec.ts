@@ -15,7 +15,9 @@ export const MountSchema = z.looseObject({
   uidMappings: z.array(IdMappingSchema).optional(),
   gidMappings: z.array(IdMappingSchema).optional(),
 });
-export const RlimitSchema = z.object({ type: z.string().regex(/^RLIMIT_[A-Z]+$/, 'must be RLIMIT_*'), hard: uint, soft: uint });
+/** u64 fields (RLIM_INFINITY, seccomp values) may exceed 2^53: accepted as plain non-negative numbers. */
+const u64 = z.number().nonnegative();
+export const RlimitSchema = z.object({ type: z.string().regex(/^RLIMIT_[A-Z]+$/, 'must be RLIMIT_*'), hard: u64, soft: u64 });
 export const UserSchema = z.looseObject({
   uid: uint, gid: uint, umask: uint.optional(), additionalGids: z.array(uint).optional(), username: z.string().optional(),
 });
@@ -52,7 +54,7 @@ export const DeviceSchema = z.looseObject({
   type: z.enum(['c', 'b', 'u', 'p']), path: z.string().min(1), major: z.number().int().optional(), minor: z.number().int().optional(),
   fileMode: uint.optional(), uid: uint.optional(), gid: uint.optional(),
 });
-export const SeccompArgSchema = z.object({ index: uint.max(5), value: uint, valueTwo: uint.optional(), op: z.string() });
+export const SeccompArgSchema = z.object({ index: uint.max(5), value: u64, valueTwo: u64.optional(), op: z.string() });
 export const SeccompSyscallSchema = z.looseObject({
   names: strings.min(1), action: z.string(), errnoRet: uint.optional(), args: z.array(SeccompArgSchema).optional(),
 });
