@@ -21,7 +21,7 @@ export interface LogStoreOptions extends CompactorOptions {
   watchBufferLimit?: number;
 }
 
-const COMPACT_STEP = 5000;
+const COMPACT_STEP_MS = 4;
 const LIST_CHUNK = 500;
 
 type Op =
@@ -41,6 +41,7 @@ export class LogStore implements Store, WatcherHost {
   private readonly groupCommit: boolean;
   private readonly bufferLimit: number;
   private readonly compactor: Compactor;
+  private compactStep = 100;
 
   constructor(readonly backend: LogBackend, opts: LogStoreOptions = {}) {
     this.groupCommit = opts.groupCommit ?? true;
@@ -249,10 +250,15 @@ export class LogStore implements Store, WatcherHost {
     const rev = checkRevision('revision', revision);
     const cur = this.backend.currentRevision();
     if (rev > cur) throw futureRevision(rev, cur);
-    // In steps of COMPACT_STEP revisions, yielding between them, so that a large compaction
-    // never holds the writer for long (compacting to r1 then r2 equals compacting to r2).
+    // In short steps, yielding to the event loop between them, so that a large compaction never
+    // holds up writes (compacting to r1 then to r2 equals compacting to r2). The step size adapts
+    // so that each step takes about COMPACT_STEP_MS (deleting 1000 revisions took ~30 ms here).
     while (!this.closed && this.backend.compactRevision() < rev) {
-      this.backend.compact(Math.min(rev, this.backend.compactRevision() + COMPACT_STEP));
+      const t0 = performance.now();
+      this.backend.compact(Math.min(rev, this.backend.compactRevision() + this.compactStep));
+      const took = performance.now() - t0;
+      if (took < COMPACT_STEP_MS / 2) this.compactStep = Math.min(this.compactStep * 2, 10_000);
+      else if (took > COMPACT_STEP_MS * 2) this.compactStep = Math.max(Math.floor(this.compactStep / 2), 10);
       if (this.backend.compactRevision() < rev) await new Promise((r) => setImmediate(r));
     }
   }
