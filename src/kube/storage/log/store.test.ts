@@ -78,6 +78,21 @@ for (const kind of ['memory', 'sqlite'] as const) {
       } finally { await store.close(); done(); }
     });
 
+    it('the automatic compactor keeps the newest compactKeep revisions', async () => {
+      const { store, done } = open({ compactIntervalMs: 50, compactKeep: 5 });
+      try {
+        for (let i = 0; i < 20; i++) await store.create(`/ac/${i}`, enc(String(i)));
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          try { await store.list('/ac/', { revision: 14 }); } catch (e) { assert.equal((e as { reason?: string }).reason, 'Compacted'); break; }
+          if (Date.now() > deadline) assert.fail('no automatic compaction within 5 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal((await store.list('/ac/', { revision: 15 })).items.length, 15);
+        assert.equal(await store.count('/ac/'), 20);
+      } finally { await store.close(); done(); }
+    });
+
     it('rejects continue tokens for another prefix or a different revision', async () => {
       const { store, done } = open();
       try {
