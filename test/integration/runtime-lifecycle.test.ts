@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
 import { execProcess, pause, resume, list, pids, isAlive, waitProcessExit as waitExit } from '../../src/runtime/index.js';
 
@@ -103,4 +104,30 @@ test('delete --force of a running container leaves no process, cgroup, mount or 
   assert.ok(dirs.every((d) => !existsSync(d)), 'every cgroup directory is gone');
   assert.ok(!existsSync(env.rt.store.dir(id)), 'the state directory is gone');
   assert.ok(!hostMounts().includes(env.rootfs), 'no mount of the rootfs is left on the host');
+});
+
+test('hooks run with the state on stdin; a failing hook fails create and leaves nothing', async () => {
+  const id = env.id('hooks');
+  const out = (n: string) => join(env.dir, `${id}-${n}.json`);
+  const hook = (n: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out(n)}`] });
+  const b = env.bundle((s) => {
+    s.process!.args = ['sleep', '300'];
+    s.hooks = { createRuntime: [hook('createRuntime')], prestart: [hook('prestart')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+  });
+  await env.rt.create(id, b, { stdio: noStdio() });
+  const pre = JSON.parse(readFileSync(out('prestart'), 'utf8'));
+  assert.equal(pre.id, id);
+  assert.equal(pre.status, 'created');
+  assert.ok(pre.pid > 0 && existsSync(`/proc/${pre.pid}/ns/net`), 'prestart sees the init (its namespaces exist)');
+  assert.ok(existsSync(out('createRuntime')));
+  await env.rt.start(id);
+  assert.equal(JSON.parse(readFileSync(out('poststart'), 'utf8')).status, 'running');
+  await env.rt.delete(id, { force: true });
+  assert.equal(JSON.parse(readFileSync(out('poststop'), 'utf8')).status, 'stopped');
+
+  const bad = env.id('badhook');
+  const b2 = env.bundle((s) => { s.process!.args = ['sleep', '300']; s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 5'], timeout: 1 }] }; });
+  await assert.rejects(env.rt.create(bad, b2, { stdio: noStdio() }), /prestart hook \/bin\/sh killed by SIGKILL \(timeout\)/);
+  assert.ok(!existsSync(env.rt.store.dir(bad)), 'no state left');
+  assert.ok(!Object.values(env.rt.cgroup({ cgroupPath: `/skiff/${bad}` }).dirs()).some((d) => existsSync(d)), 'no cgroup left');
 });
