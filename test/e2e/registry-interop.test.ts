@@ -127,3 +127,21 @@ test('Skiff client with basic auth against distribution\'s htpasswd', async () =
 test('nothing half-stored: the storage dirs hold no staging or upload leftovers', () => {
   for (const sub of ['tmp', 'uploads']) assert.deepEqual(readdirSync(join(dir, 'reg', sub)), [], `${sub}/ is empty`);
 });
+
+test('TLS: skiff registry over HTTPS with a self-signed certificate; the client (loopback = insecure) and skopeo use it', async () => {
+  const cert = join(dir, 'tls.crt'); const key = join(dir, 'tls.key');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+  const r = await createRegistryServer({ dataRoot: join(dir, 'reg-tls'), tlsCert: cert, tlsKey: key });
+  const url = await r.listen('127.0.0.1', 0);
+  assert.match(url, /^https:/);
+  const host = url.replace('https://', '');
+  try {
+    await pushImage(`${host}/tls/img:v1`, { store, manifestDigest: img.manifestDigest });
+    const p = await pullImage(`${host}/tls/img:v1`, { store: await fresh('tls') });
+    assert.equal(p.manifestDigest, img.manifestDigest);
+    const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${host}/tls/img:v1`]);
+    assert.equal(JSON.parse(stdout).Digest, img.manifestDigest);
+    await assert.rejects(run('skopeo', ['inspect', `docker://${host}/tls/img:v1`]), /certificate/, 'verification stays on unless asked');
+  } finally { await r.close(); }
+});
