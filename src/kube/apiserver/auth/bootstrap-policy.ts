@@ -121,3 +121,64 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
   ];
   return { clusterRoles, clusterRoleBindings };
 }
+
+export interface PolicyReconciliation {
+  /** Missing objects to create. */
+  create: (ClusterRole | ClusterRoleBinding)[];
+  /** Existing objects to update (full objects: existing ones with what was missing added). */
+  update: (ClusterRole | ClusterRoleBinding)[];
+}
+
+const ruleId = (r: PolicyRule) => JSON.stringify([r.verbs, r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
+
+/** What to write so the stored bootstrap objects match this version's policy, as upstream's
+ *  reconciliation at start: missing objects are created; existing ones whose
+ *  `rbac.authorization.kubernetes.io/autoupdate` annotation is not "false" gain missing rules,
+ *  labels, annotations, aggregation selectors and subjects — nothing a user added is removed. */
+export function reconcileBootstrapPolicy(existing: { clusterRoles: ClusterRole[]; clusterRoleBindings: ClusterRoleBinding[] }): PolicyReconciliation {
+  const want = bootstrapPolicy();
+  const out: PolicyReconciliation = { create: [], update: [] };
+  const autoupdate = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'false';
+  const mergeMeta = (have: ClusterRole | ClusterRoleBinding, w: ClusterRole | ClusterRoleBinding) => {
+    const labels = { ...w.metadata.labels, ...have.metadata.labels };
+    const annotations = { ...w.metadata.annotations, ...have.metadata.annotations };
+    const size = (m?: Record<string, string>) => Object.keys(m ?? {}).length;
+    // Merged maps only ever add keys, so a change shows as a larger map.
+    const changed = size(labels) !== size(have.metadata.labels) || size(annotations) !== size(have.metadata.annotations);
+    return { metadata: { ...have.metadata, labels, annotations }, changed };
+  };
+
+  const roles = new Map(existing.clusterRoles.map((r) => [r.metadata.name, r]));
+  for (const w of want.clusterRoles) {
+    const have = roles.get(w.metadata.name);
+    if (!have) { out.create.push(w); continue; }
+    if (!autoupdate(have)) continue;
+    const { metadata, changed } = mergeMeta(have, w);
+    const ids = new Set((have.rules ?? []).map(ruleId));
+    const addRules = (w.rules ?? []).filter((r) => !ids.has(ruleId(r)));
+    const haveSel = have.aggregationRule?.clusterRoleSelectors ?? [];
+    const selIds = new Set(haveSel.map((s) => JSON.stringify(s)));
+    const addSel = (w.aggregationRule?.clusterRoleSelectors ?? []).filter((s) => !selIds.has(JSON.stringify(s)));
+    if (!changed && addRules.length === 0 && addSel.length === 0) continue;
+    const next: ClusterRole = { ...have, metadata, rules: [...(have.rules ?? []), ...addRules] };
+    if (haveSel.length || addSel.length) next.aggregationRule = { clusterRoleSelectors: [...haveSel, ...addSel] };
+    out.update.push(next);
+  }
+
+  const bindings = new Map(existing.clusterRoleBindings.map((b) => [b.metadata.name, b]));
+  for (const w of want.clusterRoleBindings) {
+    const have = bindings.get(w.metadata.name);
+    if (!have) { out.create.push(w); continue; }
+    if (!autoupdate(have)) continue;
+    const { metadata, changed } = mergeMeta(have, w);
+    const key = (s: { kind: string; name: string; namespace?: string }) => `${s.kind}/${s.namespace ?? ''}/${s.name}`;
+    const haveSubjects = have.subjects ?? [];
+    const keys = new Set(haveSubjects.map(key));
+    const addSubjects = (w.subjects ?? []).filter((s) => !keys.has(key(s)));
+    // A binding's roleRef cannot change; one pointing elsewhere is left to its owner.
+    if (have.roleRef.name !== w.roleRef.name || have.roleRef.kind !== w.roleRef.kind) continue;
+    if (!changed && addSubjects.length === 0) continue;
+    out.update.push({ ...have, metadata, subjects: [...haveSubjects, ...addSubjects] });
+  }
+  return out;
+}

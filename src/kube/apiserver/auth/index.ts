@@ -27,7 +27,8 @@ export type {
   Authorizer, RbacSource, RequestAttributes, Decision, ResolvedRules, PolicyRule, Role, ClusterRole, RoleBinding,
   ClusterRoleBinding, Subject, RoleRef, LabelSelector,
 } from './rbac-types.js';
-export { bootstrapPolicy } from './bootstrap-policy.js';
+export { bootstrapPolicy, reconcileBootstrapPolicy } from './bootstrap-policy.js';
+export type { PolicyReconciliation } from './bootstrap-policy.js';
 export {
   reviewAccess, reviewRules, reviewSubject, reviewAttributes, forbiddenStatus, forbiddenMessage, unauthorizedStatus,
   SubjectAccessReviewSpec,

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 // Imports the RBAC files directly (not index.js) so this suite does not load the X.509 stack.
 import { createRbacAuthorizer, aggregateClusterRoles } from './rbac.js';
+import { bootstrapPolicy, reconcileBootstrapPolicy } from './bootstrap-policy.js';
 import { createCachedRbacSource } from './rbac-cache.js';
 import { ruleAllows } from './rbac-rules.js';
 import type { RequestAttributes } from './rbac-types.js';
@@ -116,4 +117,32 @@ test('the cached source reads once until something changes', async () => {
   await assert.rejects(flaky.listClusterRoleBindings());
   fail = false;
   assert.deepEqual(await flaky.listClusterRoleBindings(), []);
+});
+
+test('reconcileBootstrapPolicy creates what is missing and adds, never removes, on autoupdate objects', () => {
+  const fresh = reconcileBootstrapPolicy({ clusterRoles: [], clusterRoleBindings: [] });
+  assert.equal(fresh.update.length, 0);
+  assert.ok(fresh.create.some((o) => o.metadata.name === 'cluster-admin' && o.kind === 'ClusterRole'));
+  assert.ok(fresh.create.some((o) => o.metadata.name === 'system:discovery' && o.kind === 'ClusterRoleBinding'));
+
+  const p = bootstrapPolicy();
+  assert.deepEqual(reconcileBootstrapPolicy(p), { create: [], update: [] }, 'up to date: nothing to do');
+
+  const roles = bootstrapPolicy().clusterRoles;
+  const view = roles.find((r) => r.metadata.name === 'system:aggregate-to-view')!;
+  view.rules = view.rules!.slice(1).concat([{ verbs: ['get'], apiGroups: ['x.io'], resources: ['mine'] }]);
+  const basic = roles.find((r) => r.metadata.name === 'system:basic-user')!;
+  basic.metadata.annotations = { 'rbac.authorization.kubernetes.io/autoupdate': 'false' };
+  basic.rules = [];
+  const bindings = bootstrapPolicy().clusterRoleBindings.filter((b) => b.metadata.name !== 'system:monitoring');
+  const pub = bindings.find((b) => b.metadata.name === 'system:public-info-viewer')!;
+  pub.subjects = [{ kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }, { kind: 'User', name: 'extra', apiGroup: 'rbac.authorization.k8s.io' }];
+  const r = reconcileBootstrapPolicy({ clusterRoles: roles, clusterRoleBindings: bindings });
+  assert.deepEqual(r.create.map((o) => o.metadata.name), ['system:monitoring']);
+  const names = r.update.map((o) => o.metadata.name).sort();
+  assert.deepEqual(names, ['system:aggregate-to-view', 'system:public-info-viewer']);
+  const v = r.update.find((o) => o.metadata.name === 'system:aggregate-to-view') as any;
+  assert.equal(v.rules.length, bootstrapPolicy().clusterRoles.find((x) => x.metadata.name === 'system:aggregate-to-view')!.rules!.length + 1, 'missing rule back, user rule kept');
+  const b = r.update.find((o) => o.metadata.name === 'system:public-info-viewer') as any;
+  assert.deepEqual(b.subjects.map((s: any) => s.name), ['system:authenticated', 'extra', 'system:unauthenticated']);
 });
