@@ -248,3 +248,41 @@ test('tags and catalog paginate with Link headers; delete; mount; referrers; gc'
   r = await fetch(`${url}/v2/pg/one/referrers/${sha(m)}`);
   assert.deepEqual((await r.json() as { manifests: unknown[] }).manifests, [], 'deleted referrers disappear');
 });
+
+test('malformed requests never crash the server', async () => {
+  const raw = (text: string) => new Promise<string>((resolve) => {
+    const s = connect(Number(new URL(url).port), '127.0.0.1', () => s.write(text));
+    s.setTimeout(5000, () => s.destroy());
+    let out = '';
+    s.on('data', (c) => { out += c; });
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+  });
+  const cases = [
+    'GET /v2/%zz/tags/list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'GET /v2/a/blobs/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'GARBAGE\r\n\r\n',
+    'GET /v2/a/tags/list?n=-5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    `GET /v2/${'a/'.repeat(300)}b/tags/list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    'PATCH /v2/a/blobs/uploads/not-a-uuid HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc',
+    'PUT /v2/a/manifests/t HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n{',
+    'POST /v2/a/blobs/uploads/?digest=sha256:abc HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx',
+    'POST /v2/a/blobs/uploads/?mount=sha256:zz&from=../../etc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'GET /v2/a/referrers/notadigest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'GET /auth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'DELETE /v2/_catalog HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20000)}\r\nConnection: close\r\n\r\n`,
+  ];
+  for (const c of cases) {
+    const out = await raw(c);
+    assert.match(out, /^HTTP\/1\.1 [45]\d\d|^HTTP\/1\.1 200/, `answered ${JSON.stringify(c.slice(0, 40))}`);
+  }
+  let r = await fetch(`${url}/v2/a/blobs/uploads/`, { method: 'POST' });
+  const loc = r.headers.get('location')!;
+  r = await fetch(loc, { method: 'PATCH', body: 'abc', headers: { 'Content-Range': 'garbage' } });
+  assert.equal((await errCode(r)).code, 'RANGE_INVALID');
+  r = await fetch(loc, { method: 'PUT' });
+  assert.equal((await errCode(r)).code, 'DIGEST_INVALID', 'PUT without ?digest= names the missing digest');
+  await fetch(loc, { method: 'DELETE' });
+  assert.equal((await fetch(`${url}/v2/`)).status, 200, 'still serving');
+});
