@@ -72,7 +72,8 @@ export function serverSideApply(def: ResourceDefinition, ctx: SchemaContext, liv
   let mine = entries.find((e) => same(e.meta, mi.manager, 'Apply', mi.subresource));
   const previously = mine ? [...mine.set] : [];
   const stale = previously.filter((k) => !A.has(k) && !entries.some((e) => e !== mine && e.set.has(k)));
-  stale.sort((a, b) => keyPath(b).length - keyPath(a).length).forEach((k) => removePath(result, keyPath(k)));
+  // Shallowest first: a list item goes as a whole before its fields (which also carry its key).
+  stale.sort((a, b) => keyPath(a).length - keyPath(b).length).forEach((k) => removePath(result, keyPath(k)));
   mergeApplied(result, applied, def.schema, ctx);
   if (!mine) { mine = { meta: { manager: mi.manager, operation: 'Apply', apiVersion: mi.apiVersion, subresource: mi.subresource }, set: new Set() }; entries.push(mine); }
   mine.set = new Set(A.keys());
