@@ -20,7 +20,7 @@ export type RequestInfo = ResourceRequest | NonResourceRequest;
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 export function requestInfo(method: string, path: string, query: URLSearchParams): RequestInfo {
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
   const lower = method.toLowerCase();
   let rest: string[];
   let group = '', version = '';
