@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, readdirSy
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import bcrypt from 'bcryptjs';
-import { createRegistryServer, pullImage, pushImage, type RegistryServer } from '../../src/registry/index.js';
+import { createRegistryServer, pullImage, pushImage, loginRegistry, parseRegistryAuthHeader, type RegistryServer } from '../../src/registry/index.js';
 import { createContentStore, type ContentStore } from '../../src/image/index.js';
 import { buildBusyboxImage, startDistribution, writeOciLayout, type Distribution, type TestImage } from '../fixtures/distribution.js';
 
@@ -96,6 +96,10 @@ for (const mode of ['basic', 'token'] as const) {
       const pulled = await pullImage(`${a.host}/p/q:v1`, { store: out, auth: { username: 'alice', password: 's3cret' } });
       assert.equal(pulled.manifestDigest, img.manifestDigest);
       await assert.rejects(pullImage(`${a.host}/p/q:v1`, { store: await fresh(`bad-${mode}`), auth: { username: 'alice', password: 'wrong' } }), /unauthorized|401|invalid username/i);
+      assert.deepEqual(await loginRegistry(a.host, { auth: { username: 'alice', password: 's3cret' } }), { status: 'Login Succeeded' });
+      await assert.rejects(loginRegistry(a.host, { auth: { username: 'alice', password: 'nope' } }), /unauthorized|401|invalid username/i);
+      const xra = Buffer.from(JSON.stringify({ username: 'alice', password: 's3cret', serveraddress: a.host })).toString('base64url');
+      assert.deepEqual(parseRegistryAuthHeader(xra), { username: 'alice', password: 's3cret', serveraddress: a.host });
       const dest = join(dir, `skopeo-${mode}`);
       await run('skopeo', ['copy', '--src-tls-verify=false', '--src-creds', 'alice:s3cret', `docker://${a.host}/p/q:v1`, `dir:${dest}`]);
       assert.deepEqual(readFileSync(join(dest, 'manifest.json')), img.manifest);
