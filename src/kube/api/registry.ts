@@ -27,6 +27,10 @@ import { clusterRole, clusterRoleBinding, role, roleBinding } from './resources/
 import { customResourceDefinition } from './resources/apiextensions/crd.js';
 import { localSubjectAccessReview, selfSubjectAccessReview, selfSubjectRulesReview, subjectAccessReview } from './resources/authorization/reviews.js';
 import { selfSubjectReview, tokenReview } from './resources/authentication/reviews.js';
+import { podDisruptionBudget } from './resources/policy/pdb.js';
+import { ingress, ingressClass, networkPolicy } from './resources/networking/networking.js';
+import { storageClass } from './resources/storage/storageclass.js';
+import { priorityClass } from './resources/scheduling/priorityclass.js';
 
 const ALL: ResourceDefinition[] = [
   namespace, pod, service, endpoints, configMap, secret, serviceAccount, node, event,
@@ -41,6 +45,8 @@ const ALL: ResourceDefinition[] = [
   customResourceDefinition,
   selfSubjectAccessReview, subjectAccessReview, localSubjectAccessReview, selfSubjectRulesReview,
   tokenReview, selfSubjectReview,
+  // Beyond the issue's list, for everyday manifests (Helm charts carry these).
+  podDisruptionBudget, ingress, ingressClass, networkPolicy, storageClass, priorityClass,
 ];
 
 /** Kinds that are answered from the request and never stored (verbs: create only). */

@@ -49,6 +49,12 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   'authorization.k8s.io/v1/SelfSubjectRulesReview': { spec: { namespace: 'default' } },
   'authentication.k8s.io/v1/TokenReview': { spec: { token: 'abc' } },
   'authentication.k8s.io/v1/SelfSubjectReview': {},
+  'policy/v1/PodDisruptionBudget': { spec: { minAvailable: 1, selector: { matchLabels: { app: 'x' } } } },
+  'networking.k8s.io/v1/Ingress': { spec: { rules: [{ host: 'example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } },
+  'networking.k8s.io/v1/IngressClass': { spec: { controller: 'example.com/ingress' } },
+  'networking.k8s.io/v1/NetworkPolicy': { spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'x' } } }], ports: [{ port: 80 }] }] } },
+  'storage.k8s.io/v1/StorageClass': { provisioner: 'rancher.io/local-path' },
+  'scheduling.k8s.io/v1/PriorityClass': { value: 1000 },
 };
 
 test('every kind has a minimal valid object; defaults keep it valid; rows match columns', () => {
