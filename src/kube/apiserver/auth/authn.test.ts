@@ -91,6 +91,14 @@ test('static bearer tokens from the token file (also through the WebSocket subpr
   const token = await addStaticToken(pki.tokenFile, { user: 'alice', uid: 'u-alice', groups: ['devs'] });
   await new Promise((r) => setTimeout(r, 1100));
   assert.deepEqual(await whoami({ headers: { authorization: `Bearer ${token}` } }), { username: 'alice', uid: 'u-alice', groups: ['devs', 'system:authenticated'] });
+  // A broken edit keeps the previous tokens in force and is reported.
+  const good = await fs.readFile(pki.tokenFile, 'utf8');
+  await fs.writeFile(pki.tokenFile, good + 'broken,"unterminated\n');
+  await new Promise((r) => setTimeout(r, 1100));
+  rejects.length = 0;
+  assert.equal((await whoami({ headers: { authorization: `Bearer ${token}` } }))?.username, 'alice');
+  assert.match(rejects.join(), /ignoring unreadable token file: .*unterminated quote/);
+  await fs.writeFile(pki.tokenFile, good);
 });
 
 test('anonymous requests are not authenticated', async () => {

@@ -86,7 +86,7 @@ export function bearerToken(req: AuthRequest): string | undefined {
 }
 
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
-  const tokens = new TokenTable(opts.tokenFile ?? opts.pki.tokenFile);
+  const tokens = new TokenTable(opts.tokenFile ?? opts.pki.tokenFile, (m) => opts.onReject?.(m));
   const saKey = opts.serviceAccountKey ?? opts.pki.serviceAccountKey;
   const apiAudiences = opts.audiences?.length ? opts.audiences : [opts.issuer ?? DEFAULT_ISSUER];
   const reject = (reason: string) => { opts.onReject?.(reason); return undefined; };

@@ -85,7 +85,12 @@ export class TokenTable {
   private byDigest = new Map<string, StaticToken>();
   private stamp = '';
   private checkedAt = 0;
-  constructor(private readonly path: string, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly path: string,
+    /** Told when the file cannot be parsed; the previous tokens stay in force meanwhile. */
+    private readonly onError: (message: string) => void = () => {},
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   async lookup(token: string): Promise<StaticToken | undefined> {
     await this.refresh();
@@ -105,8 +110,15 @@ export class TokenTable {
       stamp = `${st.ino}:${st.mtimeMs}:${st.size}`; // atomic replaces change the inode
     } catch { this.byDigest.clear(); this.stamp = 'missing'; return; }
     if (stamp === this.stamp) return;
-    const tokens = await readTokenFile(this.path);
-    this.byDigest = new Map(tokens.map((t) => [digest(t.token).toString('hex'), t]));
     this.stamp = stamp;
+    let tokens: StaticToken[];
+    try {
+      tokens = await readTokenFile(this.path);
+    } catch (e) {
+      // A bad edit must not turn every request into a 500 or lock everyone out: keep the old table.
+      this.onError(`ignoring unreadable token file: ${(e as Error).message}`);
+      return;
+    }
+    this.byDigest = new Map(tokens.map((t) => [digest(t.token).toString('hex'), t]));
   }
 }
