@@ -17,7 +17,7 @@ test('parses equality and set-based requirements', () => {
 });
 
 test('rejects malformed selectors with InvalidArgument', () => {
-  for (const bad of ['a=b,', 'a in b', 'in (x', '!', 'a=b c', 'a b', 'a=b=c', 'k/x/y=1', 'a=$$']) {
+  for (const bad of ['a=b,', 'a in b', 'a in ()', 'in (x', '!', 'a=b c', 'a b', 'a=b=c', 'k/x/y=1', 'a=$$']) {
     assert.throws(() => parseSelector(bad), (e) => isSkiffError(e, 'InvalidArgument'), bad);
   }
 });

@@ -72,6 +72,7 @@ export function parseSelector(src: string): Selector {
         p++;
         if (tok.v === 'in' || tok.v === 'notin') {
           if (toks[p++].t !== '(') fail(`found '${toks[p - 1].v}', expected: '('`);
+          if (toks[p].t === ')') fail(`for 'in', 'notin' operators, values set can't be empty`);
           const values: string[] = [];
           for (;;) {
             const v = toks[p];
