@@ -44,7 +44,7 @@ export { formatEndpoints } from './resources/core/endpoints.js';
 export { nodeStatus, nodeRoles } from './resources/core/node.js';
 export { SECRET_TYPES } from './resources/core/secret.js';
 export { defaultPodSpec, defaultPod } from './resources/core/pod-defaults.js';
-export { validatePodSpec, validatePodTemplateSpec } from './resources/core/pod-validation.js';
+export { validatePodSpec, validatePodTemplateSpec, validateEphemeralContainersUpdate } from './resources/core/pod-validation.js';
 export { jobStatusCell } from './resources/batch/job.js';
 
 // Cron schedules (CronJob controller)

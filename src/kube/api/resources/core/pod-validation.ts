@@ -147,12 +147,34 @@ export function validatePodSpecUpdate(spec: Obj, old: Obj): FieldError[] {
     if (!old.nodeName) delete c.nodeName;
     return c;
   };
-  if (!deepEqual(mask(spec), mask(old))) errs.push(forbidden('spec', POD_UPDATE_MSG));
+  const a = mask(spec), b = mask(old);
+  if (!deepEqual(a, b)) {
+    // Upstream appends a Go diff of the spec; we name the changed fields instead.
+    const changed = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !deepEqual(a[k], b[k])).sort();
+    errs.push(forbidden('spec', `${POD_UPDATE_MSG}\n  changed: ${changed.map((k) => `spec.${k}`).join(', ')}`));
+  }
   if (asArr(spec.containers).some((c) => asObj(c) && (!isStr(c.image) || !c.image))) {
     asArr(spec.containers).forEach((c: Obj, i: number) => { if (!c?.image) errs.push(required(`spec.containers[${i}].image`)); });
   }
   asArr(spec.schedulingGates).forEach((g: Obj, i: number) => {
     if (!asArr(old.schedulingGates).some((o) => o?.name === g?.name)) errs.push(forbidden(`spec.schedulingGates[${i}]`, 'only deletion is allowed, but found new scheduling gate \'' + g?.name + '\''));
   });
+  return errs;
+}
+
+/** Updates through pods/ephemeralcontainers: only spec.ephemeralContainers may change, and only
+ *  by adding containers (existing ones can be neither changed nor removed). */
+export function validateEphemeralContainersUpdate(spec: Obj, old: Obj): FieldError[] {
+  const errs: FieldError[] = [];
+  const a = { ...spec }, b = { ...old };
+  delete a.ephemeralContainers; delete b.ephemeralContainers;
+  if (!deepEqual(a, b)) errs.push(forbidden('spec', 'only spec.ephemeralContainers may be changed through the ephemeralcontainers subresource'));
+  const now = new Map(asArr(spec.ephemeralContainers).filter(asObj).map((c: Obj) => [c.name, c]));
+  asArr(old.ephemeralContainers).forEach((c: Obj, i: number) => {
+    const n = now.get(c?.name);
+    if (!n) errs.push(forbidden(`spec.ephemeralContainers[${i}]`, `existing ephemeral containers "${c?.name}" may not be removed`));
+    else if (!deepEqual(n, c)) errs.push(forbidden(`spec.ephemeralContainers[${i}]`, `existing ephemeral containers "${c?.name}" may not be changed`));
+  });
+  errs.push(...validatePodSpec(spec, 'spec'));
   return errs;
 }

@@ -60,6 +60,7 @@ test('pod update: only images and a few fields may change', () => {
   assert.equal(errs.length, 1);
   assert.equal(errs[0].field, 'spec');
   assert.match(errs[0].message, /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/);
+  assert.match(errs[0].message, /\n  changed: spec.restartPolicy$/);
 });
 
 test('pod table row: ready, status reasons, restarts', () => {
@@ -110,4 +111,19 @@ test('pod scheduling constraints and security contexts are validated', () => {
     'spec.containers[0].securityContext: Invalid value: "": cannot set `allowPrivilegeEscalation` to false and `privileged` to true',
     'spec.containers[1].ports[0].hostPort: Duplicate value: "8080/TCP"',
   ]);
+});
+
+test('ephemeral containers may only be added', async () => {
+  const { validateEphemeralContainersUpdate } = await import('../../index.js');
+  const old = mk({ containers: [{ name: 'c', image: 'x' }] }) as any;
+  pods.defaults!(old);
+  const added = structuredClone(old);
+  added.spec.ephemeralContainers = [{ name: 'debug', image: 'busybox', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' }];
+  assert.deepEqual(validateEphemeralContainersUpdate(added.spec, old.spec), []);
+  const removed = structuredClone(old);
+  assert.deepEqual(validateEphemeralContainersUpdate(removed.spec, added.spec).map((e) => `${e.field}: ${e.message}`),
+    ['spec.ephemeralContainers[0]: Forbidden: existing ephemeral containers "debug" may not be removed']);
+  const other = structuredClone(added);
+  other.spec.restartPolicy = 'Never';
+  assert.equal(validateEphemeralContainersUpdate(other.spec, added.spec)[0].field, 'spec');
 });
