@@ -52,7 +52,8 @@ export interface Store {
   /** Events for keys under prefix with revision > fromRevision (0 = from now). Compacted → Compacted error.
    *  Errors (Compacted, bad arguments, a lost backend) are delivered through iteration: `next()` rejects,
    *  never `watch()` itself. Iteration ends (done) after close(), abort, or store close. Events in
-   *  revision order, no gaps, no duplicates; PROGRESS events only with progressNotify. */
+   *  revision order, no gaps, no duplicates; PROGRESS events only with progressNotify.
+   *  One event object is shared by all watchers that receive it: read-only (memoize per event). */
   watch(prefix: string, fromRevision: number, opts?: { signal?: AbortSignal; progressNotify?: boolean }): Watch;
   currentRevision(): Promise<number>;
   /** Drops history before revision; later list/watch at older revisions fail with Compacted.

@@ -189,11 +189,17 @@ export class LogStore implements Store, WatcherHost {
   }
 
   private publish(rows: EventRow[]): void {
+    // One event object per row, shared by every watcher (of every prefix) that gets it, so a
+    // consumer can memoize per event (decoding, serialization) across watchers.
+    const shared: (WatchEvent | undefined)[] = new Array(rows.length);
     for (const [prefix, set] of this.watchers) {
       if (set.size === 0) continue;
       const events: WatchEvent[] = [];
       const revs: number[] = [];
-      for (const r of rows) if (r.key.startsWith(prefix)) { events.push(rowToEvent(r)); revs.push(r.rev); }
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        if (r.key.startsWith(prefix)) { events.push(shared[i] ??= rowToEvent(r)); revs.push(r.rev); }
+      }
       if (events.length === 0) continue;
       for (const w of set) w.push(events, revs);
     }
