@@ -55,21 +55,33 @@ try {
   process.stdout.write(`layer: ${g.files} files, ${(g.bytes / 1048576).toFixed(0)} MB uncompressed, ${(gz / 1048576).toFixed(0)} MB gzip\n`);
   const tarTimes: number[] = [];
   const skiffTimes: number[] = [];
+  // CPU seconds too: on a shared, loaded machine wall time is noisy, CPU time much less so.
+  const tarCpu: number[] = [];
+  const skiffCpu: number[] = [];
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   for (let i = 0; i < runs; i++) {
     for (const who of i % 2 === 0 ? ['tar', 'skiff'] : ['skiff', 'tar']) {
       const out = join(work, `out-${who}-${i}`);
       mkdirSync(out);
       spawnSync('sync');
       const t0 = process.hrtime.bigint();
+      let cpu: number;
       if (who === 'tar') {
-        const r = spawnSync('tar', ['-xzf', layer, '-C', out]);
+        // The shell reports its waited-for children's CPU (tar + gzip) from /proc/self/stat.
+        const r = spawnSync('sh', ['-c', 'tar -xzf "$0" -C "$1" || exit 1; cat /proc/$$/stat', layer, out], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+        const f = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
+        cpu = (Number(f[13]) + Number(f[14])) / ticks; // cutime + cstime
       } else {
+        const c0 = process.cpuUsage();
         await applyLayer(createReadStream(layer, { highWaterMark: 1 << 20 }), 'gzip', out, { whiteouts: 'plain' });
+        const c = process.cpuUsage(c0);
+        cpu = (c.user + c.system) / 1e6;
       }
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       (who === 'tar' ? tarTimes : skiffTimes).push(s);
-      process.stdout.write(`  run ${i + 1} ${who.padEnd(5)} ${s.toFixed(2)} s  ${(gz / 1048576 / s).toFixed(0)} MB/s (compressed)\n`);
+      (who === 'tar' ? tarCpu : skiffCpu).push(cpu);
+      process.stdout.write(`  run ${i + 1} ${who.padEnd(5)} ${s.toFixed(2)} s wall, ${cpu.toFixed(2)} s cpu  ${(gz / 1048576 / s).toFixed(0)} MB/s (compressed)\n`);
       rmSync(out, { recursive: true, force: true });
     }
   }
@@ -78,6 +90,8 @@ try {
   process.stdout.write(`\nmedian tar -xzf: ${tm.toFixed(2)} s (${(gz / 1048576 / tm).toFixed(0)} MB/s gzip, ${(g.bytes / 1048576 / tm).toFixed(0)} MB/s uncompressed)\n`);
   process.stdout.write(`median skiff:    ${sm.toFixed(2)} s (${(gz / 1048576 / sm).toFixed(0)} MB/s gzip, ${(g.bytes / 1048576 / sm).toFixed(0)} MB/s uncompressed)\n`);
   process.stdout.write(`ratio skiff/tar throughput: ${(tm / sm).toFixed(2)}x (target >= 0.8x)\n`);
+  process.stdout.write(`median cpu: tar+gzip ${median(tarCpu).toFixed(2)} s, skiff ${median(skiffCpu).toFixed(2)} s; cpu ratio tar/skiff ${(median(tarCpu) / median(skiffCpu)).toFixed(2)}x\n`);
+  process.stdout.write(`machine load average: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (wall times are noisy when it exceeds the core count)\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
