@@ -1,5 +1,5 @@
 import type { FieldError, KubeObject } from '../../types.js';
-import { bool, bytes, kindSchema, mapOf, strMap } from '../../schema/builder.js';
+import { bool, kindSchema, mapOf, strMap } from '../../schema/builder.js';
 import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
 import { asObj, type Obj } from '../../validation/fields.js';
@@ -15,7 +15,6 @@ const schema = kindSchema({ group: '', version: 'v1', kind: 'ConfigMap' },
     binaryData: mapOf('Binary configuration data, base64-encoded on the wire. Keys follow the same rules as data\'s.', { type: 'string', format: 'byte' }),
     immutable: bool('If true, data and binaryData cannot be changed after creation (only metadata can); the object can still be deleted.'),
   });
-void bytes;
 
 export function validateConfigMapData(o: Obj): FieldError[] {
   const errs: FieldError[] = [];
@@ -28,6 +27,7 @@ export function validateConfigMapData(o: Obj): FieldError[] {
   for (const [k, v] of Object.entries(bin)) {
     for (const m of isConfigMapKey(k)) errs.push(invalid('binaryData', k, m));
     if (k in data) errs.push(invalid('binaryData', k, 'duplicate of key present in data'));
+    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) errs.push(invalid(`binaryData[${k}]`, '<binary data>', 'illegal base64 data'));
     size += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
   }
   if (size > MAX_DATA_SIZE) errs.push(tooLong('', MAX_DATA_SIZE));

@@ -35,6 +35,7 @@ import { test } from 'node:test';
     assert.equal(errs.length, 2);
     assert.match(errs[0], /^data: Invalid value: "a b": a valid config key must consist of alphanumeric characters/);
     assert.equal(errs[1], 'binaryData: Invalid value: "k": duplicate of key present in data');
+    assert.deepEqual(msgs(cm.validate!({ metadata: meta('c'), binaryData: { b: 'not base64!' } })), ['binaryData[b]: Invalid value: "<binary data>": illegal base64 data']);
     const big: KubeObject = { metadata: meta('c'), data: { k: 'x'.repeat(1024 * 1024 + 1) } };
     assert.equal(cm.validate!(big)[0].type, 'FieldValueTooLong');
     const imm = { ...ok, immutable: true };

@@ -81,6 +81,12 @@ export function defaultPodSpec(spec: Obj): void {
     c.terminationMessagePolicy ??= 'File';
   }
   for (const v of asArr(spec.volumes)) defaultVolume(v);
+  // With the host's network, container ports are host ports.
+  if (spec.hostNetwork === true) {
+    for (const c of [...asArr(spec.initContainers), ...asArr(spec.containers)]) {
+      for (const p of asArr(c?.ports)) if (asObj(p) && p.hostPort === undefined) p.hostPort = p.containerPort;
+    }
+  }
 }
 
 const DEFAULT_TOLERATIONS = [

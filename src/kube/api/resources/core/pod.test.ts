@@ -29,6 +29,9 @@ test('pod defaulting of a minimal pod', () => {
   assert.equal(p.status.phase, 'Pending');
   assert.equal(p.status.qosClass, 'BestEffort');
   assert.deepEqual(errsOf(p), []);
+  const hn = mk({ hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }] }) as any;
+  pods.defaults!(hn);
+  assert.equal(hn.spec.containers[0].ports[0].hostPort, 8080, 'host network: hostPort defaults to containerPort');
 });
 
 test('pod validation: upstream field paths and messages', () => {
