@@ -85,8 +85,10 @@ async function main(): Promise<void> {
   let seq = 0;
   try {
     for (let i = 0; i < RUNS; i++) {
-      for (const [sname, start] of Object.entries(servers)) {
-        // Alternate client order between runs so background load falls on both alike.
+      // Alternate server and client order between runs so warm-up and background load fall alike.
+      const sorder = Object.entries(servers);
+      if (i % 2) sorder.reverse();
+      for (const [sname, start] of sorder) {
         const order = Object.entries(clients);
         if (i % 2) order.reverse();
         for (const [cname, c] of order) {

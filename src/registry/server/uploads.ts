@@ -59,9 +59,23 @@ export class Uploads {
     const hash = s.hash;
     let got = 0;
     try {
-      await pipeline(body, async function* (src: AsyncIterable<Buffer>) {
-        for await (const chunk of src) { hash?.update(chunk); got += chunk.length; yield chunk; }
-      }, createWriteStream(join(s.dir, 'data'), { flags: 'a', highWaterMark: 1 << 20 }));
+      // Plain 'data' events into a write stream (paused on back-pressure): per-chunk work is just
+      // the hash update, with none of a pipeline's per-chunk promises.
+      await new Promise<void>((resolve, reject) => {
+        const ws = createWriteStream(join(s.dir, 'data'), { flags: 'a', highWaterMark: 4 << 20 });
+        let failed = false;
+        const fail = (e: Error) => { if (failed) return; failed = true; body.unpipe?.(); ws.destroy(); ws.once('close', () => reject(e)); };
+        ws.on('error', fail);
+        body.on('error', fail);
+        body.on('aborted', () => fail(new Error('request aborted')));
+        body.on('data', (chunk: Buffer) => {
+          hash?.update(chunk);
+          got += chunk.length;
+          if (!ws.write(chunk)) { body.pause(); ws.once('drain', () => body.resume()); }
+        });
+        body.on('end', () => { if (!failed) ws.end(() => resolve()); });
+        body.on('close', () => { if (!failed && !(body as Readable & { complete?: boolean }).complete && (body as Readable).readableEnded === false) fail(new Error('request closed before its end')); });
+      });
       if (opts.length !== undefined && got !== opts.length) throw regError('SIZE_INVALID', `body has ${got} bytes but Content-Length says ${opts.length}`);
       s.size += got;
     } catch (e) {
