@@ -5,7 +5,7 @@ import { N, conditionsList } from '../../schema/meta.js';
 import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
 import { asArr, asObj, isStr, oneOf, validateLabels, type Obj } from '../../validation/fields.js';
-import { duplicate, forbidden, invalid, notSupported, required } from '../../validation/errors.js';
+import { deepEqual, duplicate, forbidden, invalid, notSupported, required } from '../../validation/errors.js';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isValidPortName, isValidPortNum } from '../../validation/names.js';
 import { formatLabelSelector } from '../../labels/selector.js';
 import { resource } from '../shared/define.js';
@@ -179,10 +179,35 @@ function validateUpdate(o: Obj, old: Obj): FieldError[] {
   return [];
 }
 
-/** Carries server-assigned values (cluster IPs, node ports) over an update that omits them. */
+const needsNodePorts = (t: unknown) => t === 'NodePort' || t === 'LoadBalancer';
+
+/** Upstream's dropTypeDependentFields: when the type changes, fields the new type does not allow
+ *  are cleared if the client left them as they were (e.g. `kubectl apply` turning a NodePort
+ *  Service into a ClusterIP one keeps the live nodePorts otherwise). */
+function dropTypeDependentFields(s: Obj, p: Obj): void {
+  const same = (k: string) => deepEqual(s[k], p[k]);
+  if (needsNodePorts(p.type) && !needsNodePorts(s.type)) {
+    const oldPorts = new Map(asArr(p.ports).filter(asObj).map((x) => [`${x.port}/${x.protocol ?? 'TCP'}`, x.nodePort]));
+    for (const port of asArr(s.ports)) {
+      if (asObj(port) && port.nodePort && oldPorts.get(`${port.port}/${port.protocol ?? 'TCP'}`) === port.nodePort) delete port.nodePort;
+    }
+    if (same('externalTrafficPolicy')) delete s.externalTrafficPolicy;
+  }
+  if (p.type === 'LoadBalancer' && s.type !== 'LoadBalancer') {
+    for (const k of ['allocateLoadBalancerNodePorts', 'loadBalancerClass', 'healthCheckNodePort']) if (same(k)) delete s[k];
+  }
+  if (s.type === 'ExternalName' && p.type !== 'ExternalName') {
+    for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy']) if (same(k)) delete s[k];
+  }
+}
+
+/** Carries server-assigned values (cluster IPs, node ports) over an update that omits them, and
+ *  drops the fields a type change makes invalid. */
 export function prepareServiceUpdate(o: Obj, old: Obj): void {
   const s = asObj(o.spec), p = asObj(old.spec);
-  if (!s || !p || s.type === 'ExternalName') return;
+  if (!s || !p) return;
+  dropTypeDependentFields(s, p);
+  if (s.type === 'ExternalName') return;
   if (!s.clusterIP && p.clusterIP) { s.clusterIP = p.clusterIP; s.clusterIPs ??= p.clusterIPs; }
   if ((s.type === 'NodePort' || s.type === 'LoadBalancer')) {
     for (const np of asArr(s.ports)) {
