@@ -11,3 +11,4 @@ import type { Snapshotter } from './types.js';
 export async function createSnapshotter(kind: 'overlayfs' | 'native', root: string): Promise<Snapshotter> {
   return kind === 'overlayfs' ? new OverlaySnapshotter(root).init() : new NativeSnapshotter(root).init();
 }
+export { overlaySupported, detectSnapshotter } from './detect.js';
