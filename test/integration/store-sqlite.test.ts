@@ -19,7 +19,8 @@ describe('sqlite store: durability and exclusivity', () => {
     const dir = mkdtempSync('/tmp/skiff-store-kill-');
     try {
       const url = `sqlite://${join(dir, 'state.db')}`;
-      const acked = await killedWriterBurst(url, 400);
+      // With compaction and WAL checkpoints running all the time, so the kill may land inside them.
+      const acked = await killedWriterBurst(url, 400, { compactIntervalMs: 20, compactKeep: 50, sqlite: { checkpointIntervalMs: 20 } });
       const store = await openStore(url);
       try {
         for (const [key, value] of acked) assert.equal(new TextDecoder().decode((await store.get(key))?.value), value, `acknowledged ${key} lost`);

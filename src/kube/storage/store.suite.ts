@@ -280,14 +280,15 @@ export function storeSuite(name: string, makeStore: () => Promise<StoreUnderTest
  * Durability check shared by the SQLite and etcd tests: a child process opens `url` and creates
  * keys under /burst/ from 8 concurrent writers, printing "key value" on each acknowledgement; after
  * `acks` acknowledgements it is SIGKILLed. Returns every acknowledged key → value, to be found
- * after reopening.
+ * after reopening. `storeOpts` go to openStore in the child (e.g. aggressive compaction and
+ * checkpoints, so the kill can land in the middle of those too).
  */
-export async function killedWriterBurst(url: string, acks: number): Promise<Map<string, string>> {
+export async function killedWriterBurst(url: string, acks: number, storeOpts: Record<string, unknown> = { compactIntervalMs: 0 }): Promise<Map<string, string>> {
   const { spawn } = await import('node:child_process');
   const storeIndex = new URL('./index.ts', import.meta.url).href;
   const code = `
     import { openStore } from ${JSON.stringify(storeIndex)};
-    const s = await openStore(${JSON.stringify(url)}, { compactIntervalMs: 0 });
+    const s = await openStore(${JSON.stringify(url)}, ${JSON.stringify(storeOpts)});
     const w = async (n) => { for (let i = 0; ; i++) { const k = '/burst/w' + n + '/' + i; const v = 'v' + n + '-' + i + '-' + 'x'.repeat(200);
       await s.create(k, new TextEncoder().encode(v)); process.stdout.write(k + ' ' + v + '\\n'); } };
     await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(w));`;
