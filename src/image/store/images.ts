@@ -3,6 +3,7 @@
 // each is unpacked once), and `docker import`.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { invalidArgument, isSkiffError, notFound } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
@@ -142,7 +143,10 @@ export class Images {
     return this.leases.with(async (lease) => {
       const { head, stream } = await peek(source, 8);
       const compression = detectCompression(head);
-      const plain = Readable.from(stream).pipe(decompressor(compression));
+      const plain = decompressor(compression);
+      const feeding = pipeline(Readable.from(stream), plain).catch((e: Error) => {
+        plain.destroy(invalidArgument(`import: reading the ${compression === 'none' ? '' : `${compression} `}archive failed: ${e.message}`, { field: 'archive', cause: e }));
+      });
       const ref = `import-${randomBytes(8).toString('hex')}`;
       await this.leases.addResource(lease.id, { type: 'ingest', id: ref });
       const w = await this.content.writer(ref);
@@ -158,6 +162,7 @@ export class Images {
         let entries = 0;
         await readTar(tee(), { entry: () => { entries++; return undefined; } });
         if (entries === 0) throw invalidArgument('import: the archive is empty or not a tar archive', { field: 'archive' });
+        await feeding;
         layerDigest = await w.commit();
       } catch (e) {
         await w.abort().catch(() => {});

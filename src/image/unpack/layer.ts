@@ -16,18 +16,20 @@ export async function applyLayer(
   const hasher = new DigestingStream({ highWaterMark: 1 << 20 });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const flow = pipeline(blob, decompressor(compression), hasher, out, { signal: opts.signal });
+  const streamError = (e: Error) => invalidArgument(`layer: ${compression === 'none' ? 'read' : `${compression} decompression`} failed: ${e.message}`, { field: 'layer', cause: e });
   let result: ApplyResult;
   try {
     result = await applyTar(out, root, opts);
   } catch (e) {
+    // A broken stream surfaces in the tar reader too: report the stream's own error then.
+    let flowError: Error | undefined;
+    await flow.catch((fe: Error) => { flowError = fe; });
     out.destroy();
     blob.destroy();
-    await flow.catch(() => {});
+    if (flowError && (e === flowError || (e as Error).message === flowError.message)) throw streamError(flowError);
     throw e;
   }
-  await flow.catch((e: Error) => {
-    throw invalidArgument(`layer: ${compression === 'none' ? 'read' : `${compression} decompression`} failed: ${e.message}`, { field: 'layer', cause: e });
-  });
+  await flow.catch((e: Error) => { throw streamError(e); });
   const diffId = hasher.digest();
   if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
     throw invalidArgument(`layer diff id mismatch: uncompressed content is ${diffId}, the image config says ${opts.expectedDiffId}`, { field: 'rootfs.diff_ids', reason: 'DigestMismatch' });
