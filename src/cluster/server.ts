@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
-import { auth as security, createApiServer, decodeRequestBody as readRequestBody, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
+import { auth as security, createApiServer, decodeRequestBody as readRequestBody, errForbidden, errNotFound, readObject, type Admission, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -60,10 +60,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       verb: a.verb, resourceRequest: a.resourceRequest, path: a.path, apiGroup: a.group, apiVersion: a.version,
       resource: a.resource, subresource: a.subresource, namespace: a.namespace, name: a.name,
     }),
+    impersonate: async (user, req) => {
+      const r = await security.impersonate(authorizer, user, req.headers);
+      return 'forbidden' in r ? { status: { ...r.forbidden } } : { user: r.user };
+    },
   };
-  const virtual = {
+  // RBAC objects may not grant more than their writer holds (upstream's escalation check).
+  const rbacWrites: Admission = async (op, def, obj, old, user) => {
+    if (!user) return;
+    const d = await security.checkRbacWrite(authorizer, user, { op, group: def.group, kind: def.kind, object: obj, old });
+    if (!d.allowed) throw errForbidden(`${def.plural}.${def.group} "${obj.metadata.name ?? ''}" is forbidden: ${d.reason}`, { resource: def.plural, group: def.group, name: obj.metadata.name });
+  };
+  const virtual: Record<string, VirtualHandler> = {
+    'authentication.k8s.io/tokenreviews': async (r) => {
+      const body = (await readRequestBody(r.req) ?? {}) as { spec?: unknown };
+      const status = await security.reviewToken(authenticate, body.spec ?? {});
+      return { code: 201, body: { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
+    },
     // `kubectl auth can-i --list`: the rules that apply to the requesting user in a namespace.
-    'authorization.k8s.io/selfsubjectrulesreviews': async (r: Parameters<VirtualHandler>[0]) => {
+    'authorization.k8s.io/selfsubjectrulesreviews': async (r) => {
       const body = (await readRequestBody(r.req) ?? {}) as { spec?: { namespace?: string } };
       const status = await security.reviewRules(authorizer, r.user ?? { username: 'system:anonymous', groups: ['system:unauthenticated'] }, body.spec?.namespace ?? '');
       return { code: 201, body: { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
@@ -72,7 +87,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Secrets are encrypted at rest by default (AES-GCM, key file in the data dir).
   const secrets = security.createSecretTransformer(await security.loadOrCreateEncryptionKey(opts.dataDir));
   const transformers = { '/secrets': { toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k), fromStorage: (b: Uint8Array, k: string) => secrets.decrypt(b, k) } };
-  const api = createApiServer({ store, resources: allResources(), auth, virtual, transformers, tls: security.serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
+  // `kubectl create token SA`: POST serviceaccounts/NAME/token (TokenRequest).
+  const subresources: Record<string, VirtualHandler> = {
+    '/serviceaccounts/token': async (r) => {
+      if (r.info.verb !== 'create') throw errNotFound({ resource: 'serviceaccounts/token', name: r.info.name });
+      const body = (await readRequestBody(r.req) ?? {}) as { spec?: unknown };
+      const sa = await readObject(r.ctx, r.def, r.info.namespace, r.info.name!);
+      if (!sa) throw errNotFound({ resource: 'serviceaccounts', name: r.info.name });
+      const lookup = async (ref: { kind: string; name: string; namespace: string }) => {
+        const def = r.ctx.registry.byKind('', ref.kind);
+        const got = def ? await readObject(r.ctx, def, def.namespaced ? ref.namespace : undefined, ref.name) : undefined;
+        return got?.obj.metadata.uid ? { uid: got.obj.metadata.uid } : undefined;
+      };
+      const status = await security.requestServiceAccountToken(pki.serviceAccountKey, { namespace: r.info.namespace!, name: r.info.name!, uid: sa.obj.metadata.uid! }, body.spec ?? {}, { lookupBoundObject: lookup });
+      return { code: 201, body: { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: r.info.name, namespace: r.info.namespace, creationTimestamp: null }, spec: body.spec ?? {}, status } };
+    },
+  };
+  const api = createApiServer({ store, resources: allResources(), auth, virtual, subresources, admission: [rbacWrites], transformers, tls: security.serverTlsOptions(pki), log: log.child({ component: 'apiserver' }) });
   let addr;
   try { addr = await api.listen(port, host); }
   catch (e) { await store.close(); throw e; }

@@ -20,10 +20,12 @@ export interface ApiAuth {
   /** undefined → 401 Unauthorized. */
   authenticate(req: IncomingMessage): Promise<UserInfo | undefined>;
   authorize(a: AuthzAttributes): Promise<{ allowed: boolean; reason?: string }>;
+  /** Impersonation (`Impersonate-*` headers): the identity to act as, or a Status to answer with. */
+  impersonate?(user: UserInfo, req: IncomingMessage): Promise<{ user: UserInfo } | { status: { code: number } & Record<string, unknown> }>;
 }
 
 /** Extra checks on writes (before storage), e.g. a namespace being terminated. */
-export type Admission = (op: 'create' | 'update' | 'delete', def: ResourceDefinition, obj: KubeObject, old?: KubeObject) => Promise<void> | void;
+export type Admission = (op: 'create' | 'update' | 'delete', def: ResourceDefinition, obj: KubeObject, old: KubeObject | undefined, user: UserInfo | undefined) => Promise<void> | void;
 
 export interface ApiContext {
   store: Store;

@@ -7,3 +7,6 @@ export type { VirtualHandler } from './virtual.js';
 export { humanAge } from './table.js';
 export { decodeRequestBody } from './handlers/create.js';
 export * as auth from './auth/index.js';
+export { ApiError, errForbidden, errNotFound } from './status.js';
+export { readObject } from './rest.js';
+export type { RequestScope } from './context.js';

@@ -55,7 +55,10 @@ const M: Record<string, Record<number, Field>> = {
   SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
   SelfSubjectReview: { 1: ['metadata', 'msg:ObjectMeta'] },
   TokenRequest: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenRequestSpec'] },
-  TokenRequestSpec: { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] },
+  TokenRequestSpec: { 1: ['audiences', 'strings'], 3: ['boundObjectRef', 'msg:BoundObjectReference'], 4: ['expirationSeconds', 'int'] },
+  BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
+  TokenReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenReviewSpec'] },
+  TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', 'strings'] },
 };
 
 /** Optional (pointer) int fields, sent only when set, so a 0 is meaningful; other ints are always

@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   transformers?: Record<string, ValueTransformer>;
   /** Create-only virtual resources by `group/plural` (access reviews, token reviews). */
   virtual?: Record<string, VirtualHandler>;
+  /** Extra subresource handlers by `group/plural/subresource` (e.g. `/serviceaccounts/token`). */
+  subresources?: Record<string, VirtualHandler>;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   log?: Logger;
   /** Namespaces created at start (default: default, kube-system, kube-public, kube-node-lease). */
@@ -94,6 +96,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (ctx.auth) {
       user = await ctx.auth.authenticate(req);
       if (!user) { req.resume(); return writeStatus(res, statusOf(401, 'Unauthorized', 'Unauthorized')); }
+      if (ctx.auth.impersonate) {
+        const imp = await ctx.auth.impersonate(user, req);
+        if ('status' in imp) { req.resume(); return writeJSON(res, imp.status.code, imp.status); }
+        user = imp.user;
+      }
       const attrs = info.kind === 'resource'
         ? { user, verb: info.verb, resourceRequest: true, path, group: info.group, version: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name }
         : { user, verb: info.verb, resourceRequest: false, path };
@@ -173,7 +180,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!info.subresource && !verbs.includes(info.verb)) throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
       if (info.verb === 'watch') { await handleWatch(scope); return; }
       let out: HandlerResult;
-      if (info.subresource) { req.method === 'GET' || req.method === 'HEAD' ? req.resume() : undefined; out = await handleSubresource(scope); }
+      const extra = info.subresource ? opts.subresources?.[`${def.group}/${def.plural}/${info.subresource}`] : undefined;
+      if (extra) out = await extra(scope);
+      else if (info.subresource) { if (req.method === 'GET' || req.method === 'HEAD') req.resume(); out = await handleSubresource(scope); }
       else switch (info.verb) {
         case 'get': req.resume(); out = await handleGet(scope); break;
         case 'list': req.resume(); out = await handleList(scope); break;

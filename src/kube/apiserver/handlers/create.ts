@@ -50,7 +50,7 @@ export async function createObject(r: RequestScope, obj: KubeObject, managed?: K
   delete obj.metadata.managedFields;
   admitObject(r, obj);
   if (def.namespaced) await checkNamespace(r, obj.metadata.namespace!);
-  for (const a of r.ctx.admission) await a('create', def, obj);
+  for (const a of r.ctx.admission) await a('create', def, obj, undefined, r.user);
   if (managed) obj.metadata.managedFields = managed;
   else recordUpdate(def, schemaCtx(def), undefined, obj, { manager: managerName(r), apiVersion: obj.apiVersion! });
   dryRun(r);

@@ -38,7 +38,7 @@ async function deleteOne(r: RequestScope, obj: KubeObject, rev: number, opts: De
   const pre = opts.preconditions;
   if (pre?.uid && pre.uid !== obj.metadata.uid) throw errConflict(t, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
   if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) throw errConflict(t, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
-  for (const a of r.ctx.admission) await a('delete', r.def, obj);
+  for (const a of r.ctx.admission) await a('delete', r.def, obj, undefined, r.user);
   const finalizers = [...(obj.metadata.finalizers ?? [])];
   if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
   if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');

@@ -53,7 +53,7 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
   }
   if (def.hasGeneration && specPart(next) !== specPart(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
   admitObject(r, next, old);
-  for (const a of r.ctx.admission) await a('update', def, next, old);
+  for (const a of r.ctx.admission) await a('update', def, next, old, r.user);
   if (!opts.skipManaged) recordUpdate(def, schemaCtx(def), old, next, { manager: managerName(r), apiVersion: next.apiVersion!, subresource: opts.subresource });
 
   // A deletion pending on finalizers completes when the last one is removed.
