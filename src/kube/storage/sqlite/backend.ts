@@ -53,7 +53,8 @@ export class SqliteBackend implements LogBackend {
       db.pragma('temp_store = MEMORY');
       db.pragma('journal_size_limit = 67108864');
       db.exec(SCHEMA);
-      try {
+      // checkpointIntervalMs 0: no worker; SQLite's automatic checkpoints on this connection.
+      if (opts.checkpointIntervalMs !== 0) try {
         this.checkpointer = new Checkpointer(path, opts.checkpointIntervalMs ?? 1000, (msg) => opts.onError?.(`sqlite checkpoint: ${msg}`));
         db.pragma('wal_autocheckpoint = 0');
       } catch (e) {
@@ -126,6 +127,7 @@ export class SqliteBackend implements LogBackend {
     const createRev = n.createRev || rev;
     this.st.insert.run(rev, n.key, createRev, n.prevRev, n.deleted ? 1 : 0, n.value);
     this.rev = rev;
+    this.checkpointer?.written();
     return { rev, key: n.key, value: n.value, createRev, prevRev: n.prevRev, deleted: n.deleted };
   }
 

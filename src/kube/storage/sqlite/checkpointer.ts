@@ -5,42 +5,79 @@
 // the writer connection and a worker thread with its own connection runs PASSIVE checkpoints,
 // which never block the writer. The worker is inline (eval) code requiring better-sqlite3 by its
 // resolved path, so it works unchanged from the esbuild bundle, where better-sqlite3 is external.
+// A worker costs ~8 MB of RSS, so it starts with the first write that needs a checkpoint and
+// stops after IDLE_MS without writes (after a last checkpoint): an idle server pays nothing.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+
+const IDLE_MS = 30_000;
 
 const CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
 const db = new Database(workerData.path, { timeout: 1000 });
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); }
-}, workerData.intervalMs);
 parentPort.on('message', (m) => {
-  if (m !== 'close') return;
-  clearInterval(timer);
-  try { db.close(); } catch {}
-  parentPort.postMessage({ closed: true });
-  parentPort.close();
+  if (m === 'checkpoint') {
+    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); }
+  } else if (m === 'close') {
+    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+    try { db.close(); } catch {}
+    parentPort.close();
+  }
 });
 `;
 
 export class Checkpointer {
-  private readonly worker: Worker;
+  private worker?: Worker;
+  private exited?: Promise<void>;
+  private dirty = false;
+  private idleMs = 0;
+  private readonly timer: NodeJS.Timeout;
 
-  constructor(path: string, intervalMs: number, onError: (msg: string) => void) {
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(CODE, { eval: true, workerData: { path, sqlite, intervalMs } });
-    this.worker.on('message', (m: { error?: string }) => { if (m.error) onError(m.error); });
-    this.worker.on('error', (e) => onError(String(e)));
-    this.worker.unref();
+  constructor(private readonly path: string, private readonly intervalMs: number, private readonly onError: (msg: string) => void) {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
   }
 
-  /** Stops the worker after its current checkpoint (if any) and closes its connection. */
+  /** Called on every commit: there is WAL content to checkpoint. */
+  written(): void { this.dirty = true; }
+
+  private tick(): void {
+    if (this.dirty) {
+      this.dirty = false;
+      this.idleMs = 0;
+      this.start().postMessage('checkpoint');
+    } else if (this.worker && (this.idleMs += this.intervalMs) >= IDLE_MS) {
+      void this.stop();
+    }
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    const w = new Worker(CODE, { eval: true, workerData: { path: this.path, sqlite } });
+    w.on('message', (m: { error?: string }) => { if (m.error) this.onError(m.error); });
+    w.on('error', (e) => this.onError(String(e)));
+    w.unref();
+    this.exited = new Promise((resolve) => w.once('exit', () => resolve()));
+    this.worker = w;
+    return w;
+  }
+
+  /** Stops the worker after a last checkpoint and closes its connection. */
+  private async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    this.worker = undefined;
+    const exited = this.exited!;
+    w.postMessage('close');
+    const t = setTimeout(() => void w.terminate(), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5000);
-      this.worker.once('exit', () => { clearTimeout(t); resolve(); });
-      this.worker.postMessage('close');
-    });
+    clearInterval(this.timer);
+    await this.stop();
   }
 }
