@@ -138,11 +138,13 @@ export class Runtime {
     };
     let cg: CgroupManager | undefined;
     let child: ChildProcess | undefined;
+    let cgReady: Promise<void> | undefined;
     try {
       this.store.save(s);
       cg = this.cgroup(s);
-      await cg.create();
-      await cg.set(withDefaultDevices(spec) as Parameters<CgroupManager['set']>[0]);
+      // The cgroup is made while the init spec is compiled and written (dirs() needs no I/O).
+      cgReady = cg.create().then(() => cg!.set(withDefaultDevices(spec) as Parameters<CgroupManager['set']>[0]));
+      cgReady.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
       const files = { fifo: join(dir, 'exec.fifo'), pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
       if (foreground && o.monitor) throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
       const consoleSocket = o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
@@ -155,6 +157,7 @@ export class Runtime {
       });
       const specFile = join(dir, 'init.spec');
       writeFileSync(specFile, text);
+      await cgReady;
       if (o.monitor) {
         s.monitorDir = await startUnderMonitor(dir, specFile, files, o.monitor, spec.process?.terminal === true, cg.oomFile());
         s.pid = Number(readFileSync(files.pidFile, 'utf8'));
@@ -191,6 +194,7 @@ export class Runtime {
       if (s.pid) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } await waitExit(s.pid, undefined, 2000); }
       if (child && child.exitCode === null) child.kill('SIGKILL');
       if (s.monitorDir || o.monitor) await stopMonitor(join(dir, 'monitor'));
+      await cgReady?.catch(() => undefined); // never destroy while the cgroup is still being made
       if (cg) { try { await cg.killAll('SIGKILL'); } catch { /* best effort */ } try { await cg.destroy(); } catch { /* best effort */ } }
       this.store.remove(id);
       throw e;
