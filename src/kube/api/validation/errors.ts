@@ -51,9 +51,18 @@ export function goLabelSelector(sel: unknown): string {
   return `&v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`;
 }
 
+/** An intstr.IntOrString value as Go's %#v prints it (upstream passes the struct itself). */
+export function goIntOrString(v: unknown): string {
+  if (typeof v === 'number') return `intstr.IntOrString{Type:0, IntVal:${v}, StrVal:""}`;
+  return `intstr.IntOrString{Type:1, IntVal:0, StrVal:${JSON.stringify(String(v ?? ''))}}`;
+}
+
 /** A string map as Go's %#v prints it, `map[string]string(nil)` when absent. */
 export const goStringMap = (m: unknown): string => (m && typeof m === 'object' && Object.keys(m).length ? goValue(m) : 'map[string]string(nil)');
 
+/** Like `notSupported`, with the value already rendered. */
+export const notSupportedRaw = (field: string, rendered: string, valid: string[]): FieldError =>
+  ({ type: 'FieldValueNotSupported', field, message: `Unsupported value: ${rendered}: supported values: ${valid.map(quote).join(', ')}` });
 export const notSupported = (field: string, value: unknown, valid: string[]): FieldError =>
   ({ type: 'FieldValueNotSupported', field, message: `Unsupported value: ${goValue(value)}${valid.length ? `: supported values: ${valid.map(quote).join(', ')}` : ''}` });
 export const duplicate = (field: string, value: unknown): FieldError =>

@@ -44,7 +44,7 @@ test('deployment: validation messages and paths', () => {
   assert.deepEqual(msgs(d.validate!(bad)), [
     'spec.replicas: Invalid value: -1: must be greater than or equal to 0',
     'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"',
-    'spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0',
+    'spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:""}: may not be 0 when `maxSurge` is 0',
     'spec.progressDeadlineSeconds: Invalid value: 5: must be greater than minReadySeconds',
   ]);
   const noImage = obj('web', { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c' }] } } });
@@ -86,7 +86,11 @@ test('replicaset, daemonset, statefulset: defaults, a validation each, tables', 
   assert.deepEqual(ds.row(d, now).slice(0, 8), ['agent', 3, 3, 2, 3, 2, 'kubernetes.io/os=linux', '3m']);
   const dsBad = structuredClone(d);
   dsBad.spec.updateStrategy = { type: 'Sometimes' };
-  assert.deepEqual(msgs(ds.validate!(dsBad)), ['spec.updateStrategy.type: Unsupported value: "Sometimes": supported values: "OnDelete", "RollingUpdate"']);
+  assert.deepEqual(msgs(ds.validate!(dsBad)), ['spec.updateStrategy: Unsupported value: apps.DaemonSetUpdateStrategy{Type:"Sometimes", RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}: supported values: "RollingUpdate", "OnDelete"']);
+  dsBad.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: '10%' } };
+  assert.deepEqual(msgs(ds.validate!(dsBad)), ['spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:"10%"}: may not be set when maxUnavailable is non-zero']);
+  dsBad.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 0 } };
+  assert.deepEqual(msgs(ds.validate!(dsBad)), ['spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0']);
 
   const sts = findResource('apps', 'v1', 'sts')!;
   const s = obj('db', { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template({ app: 'db' }),
@@ -102,12 +106,20 @@ test('replicaset, daemonset, statefulset: defaults, a validation each, tables', 
   stsBad.spec.podManagementPolicy = 'Random';
   stsBad.spec.updateStrategy = { type: 'OnDelete', rollingUpdate: { partition: 1 } };
   assert.deepEqual(msgs(sts.validate!(stsBad)), [
-    'spec.podManagementPolicy: Unsupported value: "Random": supported values: "OrderedReady", "Parallel"',
-    "spec.updateStrategy.rollingUpdate: Invalid value: \"\": only allowed for updateStrategy 'RollingUpdate'",
+    "spec.podManagementPolicy: Invalid value: \"Random\": must be 'OrderedReady' or 'Parallel'",
+    "spec.updateStrategy.rollingUpdate: Invalid value: &apps.RollingUpdateStatefulSetStrategy{...}: only allowed for updateStrategy 'RollingUpdate'",
   ]);
+  assert.equal(sts.nameRule, 'label');
+  // Mounts may name volumeClaimTemplates: upstream does not validate the template's pod spec.
+  const withMount = structuredClone(s);
+  withMount.spec.template.spec.containers[0].volumeMounts = [{ name: 'data', mountPath: '/var/lib/db' }];
+  assert.deepEqual(sts.validate!(withMount), []);
   const renamed = structuredClone(s);
   renamed.spec.serviceName = 'other';
   assert.match(msgs(sts.validateUpdate!(renamed, s))[0], /^spec: Forbidden: updates to statefulset spec for fields other than 'replicas'/);
+  const history = structuredClone(s);
+  history.spec.revisionHistoryLimit = 3;
+  assert.equal(sts.validateUpdate!(history, s).length, 1, 'revisionHistoryLimit is immutable upstream');
   const scaled = structuredClone(s);
   scaled.spec.replicas = 5;
   assert.deepEqual(sts.validateUpdate!(scaled, s), []);

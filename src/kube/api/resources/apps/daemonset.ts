@@ -3,10 +3,11 @@ import { arr, define, enumStr, int32, int64, kindSchema, obj, ref, str } from '.
 import { N } from '../../schema/meta.js';
 import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
-import { asObj, nonNegative, oneOf, type Obj } from '../../validation/fields.js';
+import { asObj, nonNegative, type Obj } from '../../validation/fields.js';
+import { goValue, notSupportedRaw } from '../../validation/errors.js';
 import { resource } from '../shared/define.js';
 import { APPS } from './deployment.js';
-import { defaultTemplate, immutableSelector, templateCells, validateRollingUpdate, validateSelectorAndTemplate } from './workload.js';
+import { defaultTemplate, immutableSelector, templateCells, validateRollingUpdateDaemonSet, validateSelectorAndTemplate } from './workload.js';
 
 define(APPS('RollingUpdateDaemonSet'), obj('Parameters of a daemon set rolling update.', {
   maxUnavailable: ref(N.IntOrString, 'Maximum number (or percentage) of nodes whose daemon pod can be unavailable during the update. Defaults to 1.'),
@@ -67,8 +68,8 @@ export const daemonSet = resource({
     const s = asObj((obj as Obj).spec) ?? {};
     const errs: FieldError[] = [...validateSelectorAndTemplate(s, { kind: 'daemonset' })];
     const us = asObj(s.updateStrategy) ?? {};
-    errs.push(...oneOf(us.type, 'spec.updateStrategy.type', ['OnDelete', 'RollingUpdate'], false));
-    if (us.type === 'RollingUpdate') errs.push(...validateRollingUpdate(asObj(us.rollingUpdate), 'spec.updateStrategy.rollingUpdate'));
+    if (us.type !== 'OnDelete' && us.type !== 'RollingUpdate') errs.push(notSupportedRaw('spec.updateStrategy', `apps.DaemonSetUpdateStrategy{Type:${goValue(us.type ?? '')}, RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}`, ['RollingUpdate', 'OnDelete']));
+    if (us.type === 'RollingUpdate') errs.push(...validateRollingUpdateDaemonSet(asObj(us.rollingUpdate), 'spec.updateStrategy.rollingUpdate'));
     errs.push(...nonNegative(s.minReadySeconds, 'spec.minReadySeconds'), ...nonNegative(s.revisionHistoryLimit, 'spec.revisionHistoryLimit'));
     return errs;
   },

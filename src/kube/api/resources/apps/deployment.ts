@@ -3,8 +3,8 @@ import { arr, bool, define, enumStr, int32, int64, kindSchema, obj, ref, str } f
 import { N } from '../../schema/meta.js';
 import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
-import { asObj, nonNegative, oneOf, type Obj } from '../../validation/fields.js';
-import { forbidden, invalid } from '../../validation/errors.js';
+import { asObj, nonNegative, type Obj } from '../../validation/fields.js';
+import { forbidden, goValue, invalid, notSupportedRaw } from '../../validation/errors.js';
 import { resource } from '../shared/define.js';
 import { defaultTemplate, immutableSelector, templateCells, validateRollingUpdate, validateSelectorAndTemplate } from './workload.js';
 
@@ -73,7 +73,9 @@ function validate(o: Obj): FieldError[] {
   const errs: FieldError[] = [...nonNegative(s.replicas, 'spec.replicas')];
   errs.push(...validateSelectorAndTemplate(s, { kind: 'deployment' }));
   const st = asObj(s.strategy) ?? {};
-  errs.push(...oneOf(st.type, 'spec.strategy.type', ['Recreate', 'RollingUpdate'], false));
+  if (st.type !== 'Recreate' && st.type !== 'RollingUpdate') {
+    errs.push(notSupportedRaw('spec.strategy', `apps.DeploymentStrategy{Type:${goValue(st.type ?? '')}, RollingUpdate:(*apps.RollingUpdateDeployment)(nil)}`, ['Recreate', 'RollingUpdate']));
+  }
   if (st.type === 'Recreate' && st.rollingUpdate) errs.push(forbidden('spec.strategy.rollingUpdate', 'may not be specified when strategy `type` is \'Recreate\''));
   if (st.type === 'RollingUpdate') errs.push(...validateRollingUpdate(asObj(st.rollingUpdate), 'spec.strategy.rollingUpdate'));
   errs.push(...nonNegative(s.minReadySeconds, 'spec.minReadySeconds'));

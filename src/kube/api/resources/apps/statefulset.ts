@@ -4,10 +4,10 @@ import { N } from '../../schema/meta.js';
 import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
 import { asArr, asObj, nonNegative, oneOf, type Obj } from '../../validation/fields.js';
-import { deepEqual, forbidden, invalid } from '../../validation/errors.js';
+import { deepEqual, forbidden, goIntOrString, goValue, invalid, invalidRaw, required } from '../../validation/errors.js';
 import { resource } from '../shared/define.js';
 import { APPS } from './deployment.js';
-import { defaultTemplate, templateCells, validateIntOrPercent, validateSelectorAndTemplate } from './workload.js';
+import { defaultTemplate, intOrPercentValue, templateCells, validateIntOrPercent, validateSelectorAndTemplate } from './workload.js';
 import '../core/storage-schema.js';
 
 define(APPS('RollingUpdateStatefulSetStrategy'), obj('Parameters of a stateful set rolling update.', {
@@ -84,36 +84,45 @@ function defaults(o: Obj): void {
 
 function validate(o: Obj): FieldError[] {
   const s = asObj(o.spec) ?? {};
-  const errs: FieldError[] = [...nonNegative(s.replicas, 'spec.replicas'), ...validateSelectorAndTemplate(s, { kind: 'statefulset' })];
-  errs.push(...oneOf(s.podManagementPolicy, 'spec.podManagementPolicy', ['OrderedReady', 'Parallel'], false));
+  const errs: FieldError[] = [];
+  if (s.podManagementPolicy === undefined || s.podManagementPolicy === '') errs.push(required('spec.podManagementPolicy'));
+  else if (s.podManagementPolicy !== 'OrderedReady' && s.podManagementPolicy !== 'Parallel') errs.push(invalid('spec.podManagementPolicy', s.podManagementPolicy, "must be 'OrderedReady' or 'Parallel'"));
   const us = asObj(s.updateStrategy) ?? {};
-  errs.push(...oneOf(us.type, 'spec.updateStrategy.type', ['OnDelete', 'RollingUpdate'], false));
-  if (us.type === 'OnDelete' && us.rollingUpdate) errs.push(invalid('spec.updateStrategy.rollingUpdate', '', 'only allowed for updateStrategy \'RollingUpdate\''));
   const ru = asObj(us.rollingUpdate);
-  if (ru) {
-    errs.push(...nonNegative(ru.partition, 'spec.updateStrategy.rollingUpdate.partition'));
-    errs.push(...validateIntOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
-    if (ru.maxUnavailable === 0 || ru.maxUnavailable === '0%') errs.push(invalid('spec.updateStrategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'must be greater than 0'));
-  }
+  if (!us.type) errs.push(required('spec.updateStrategy'));
+  else if (us.type === 'OnDelete') {
+    if (ru) errs.push(invalidRaw('spec.updateStrategy.rollingUpdate', '&apps.RollingUpdateStatefulSetStrategy{...}', "only allowed for updateStrategy 'RollingUpdate'"));
+  } else if (us.type === 'RollingUpdate') {
+    if (ru) {
+      errs.push(...nonNegative(ru.partition, 'spec.updateStrategy.rollingUpdate.partition'));
+      if (ru.maxUnavailable !== undefined) {
+        errs.push(...validateIntOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
+        if (intOrPercentValue(ru.maxUnavailable) === 0) errs.push(invalidRaw('spec.updateStrategy.rollingUpdate.maxUnavailable', goIntOrString(ru.maxUnavailable), 'cannot be 0'));
+      }
+    }
+  } else errs.push(invalidRaw('spec.updateStrategy', `apps.StatefulSetUpdateStrategy{Type:${goValue(us.type)}, RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)(nil)}`, "must be 'RollingUpdate' or 'OnDelete'"));
   const pol = asObj(s.persistentVolumeClaimRetentionPolicy) ?? {};
   errs.push(...oneOf(pol.whenDeleted, 'spec.persistentVolumeClaimRetentionPolicy.whenDeleted', ['Retain', 'Delete']));
   errs.push(...oneOf(pol.whenScaled, 'spec.persistentVolumeClaimRetentionPolicy.whenScaled', ['Retain', 'Delete']));
-  errs.push(...nonNegative(s.minReadySeconds, 'spec.minReadySeconds'), ...nonNegative(asObj(s.ordinals)?.start, 'spec.ordinals.start'));
+  errs.push(...nonNegative(s.replicas, 'spec.replicas'), ...nonNegative(s.minReadySeconds, 'spec.minReadySeconds'), ...nonNegative(asObj(s.ordinals)?.start, 'spec.ordinals.start'));
+  // Upstream checks only the template's metadata here (mounts may name volumeClaimTemplates);
+  // the pods themselves are validated when the controller creates them.
+  errs.push(...validateSelectorAndTemplate(s, { kind: 'statefulset', metadataOnly: true }));
   return errs;
 }
 
-const MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'revisionHistoryLimit'];
+const MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
 
 function validateUpdate(o: Obj, old: Obj): FieldError[] {
   const s = { ...(asObj(o.spec) ?? {}) }, p = { ...(asObj(old.spec) ?? {}) };
   for (const k of MUTABLE) { delete s[k]; delete p[k]; }
   if (deepEqual(s, p)) return [];
-  return [forbidden('spec', 'updates to statefulset spec for fields other than \'replicas\', \'ordinals\', \'template\', \'updateStrategy\', \'revisionHistoryLimit\', \'persistentVolumeClaimRetentionPolicy\' and \'minReadySeconds\' are forbidden')];
+  return [forbidden('spec', 'updates to statefulset spec for fields other than \'replicas\', \'ordinals\', \'template\', \'updateStrategy\', \'persistentVolumeClaimRetentionPolicy\' and \'minReadySeconds\' are forbidden')];
 }
 
 export const statefulSet = resource({
   group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', singular: 'statefulset', namespaced: true,
-  shortNames: ['sts'], categories: ['all'], hasGeneration: true,
+  shortNames: ['sts'], categories: ['all'], hasGeneration: true, nameRule: 'label',
   subresources: { status: true, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } },
   schema: kindSchema({ group: 'apps', version: 'v1', kind: 'StatefulSet' },
     'StatefulSet manages pods with stable identities (ordinal names, stable storage, stable network names).', {

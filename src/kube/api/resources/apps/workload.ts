@@ -2,8 +2,8 @@
 // selector/template validation, pod template defaulting, the CONTAINERS/IMAGES/SELECTOR cells,
 // and rolling-update int-or-percent checks.
 import type { FieldError } from '../../types.js';
-import { deepEqual, forbidden, goLabelSelector, goStringMap, invalid, invalidRaw, notSupported, required } from '../../validation/errors.js';
-import { asArr, asObj, validateLabelSelector, type Obj } from '../../validation/fields.js';
+import { deepEqual, forbidden, goIntOrString, goLabelSelector, goStringMap, invalidRaw, notSupported, required } from '../../validation/errors.js';
+import { asArr, asObj, validateEmbeddedMeta, validateLabelSelector, type Obj } from '../../validation/fields.js';
 import { formatLabelSelector, fromLabelSelector, matches } from '../../labels/selector.js';
 import { defaultPodSpec } from '../core/pod-defaults.js';
 import { validatePodTemplateSpec } from '../core/pod-validation.js';
@@ -21,6 +21,9 @@ export interface SelectorOpts {
   path?: string;
   /** Whether a missing selector is an error (Job templates of CronJobs may omit it). */
   selectorOptional?: boolean;
+  /** Validate only the template's labels and annotations, not its pod spec (upstream's
+   *  StatefulSet: mounts may name volumeClaimTemplates, which are not pod volumes). */
+  metadataOnly?: boolean;
 }
 
 /** spec.selector (required, non-empty) and spec.template (labels matching the selector). */
@@ -44,7 +47,7 @@ export function validateSelectorAndTemplate(spec: Obj, o: SelectorOpts): FieldEr
   if (selector && selector.requirements.length && !matches(selector, labels as Record<string, string>)) {
     errs.push(invalidRaw(`${P}.template.metadata.labels`, goStringMap(labels), '`selector` does not match template `labels`'));
   }
-  errs.push(...validatePodTemplateSpec(tmpl, `${P}.template`));
+  errs.push(...(o.metadataOnly ? validateEmbeddedMeta(tmpl.metadata, `${P}.template.metadata`) : validatePodTemplateSpec(tmpl, `${P}.template`)));
   const rp = asObj(tmpl.spec)?.restartPolicy;
   const allowed = o.restartPolicies ?? ['Always'];
   if (rp && !allowed.includes(rp) && ['Always', 'OnFailure', 'Never'].includes(rp)) errs.push(notSupported(`${P}.template.spec.restartPolicy`, rp, allowed));
@@ -62,28 +65,42 @@ export function immutableSelector(spec: Obj, old: Obj): FieldError[] {
 
 const PERCENT = /^[0-9]+%$/;
 
-/** An int-or-percent field (maxSurge, maxUnavailable): non-negative, percentages ≤ 100%. */
+/** An int-or-percent field (maxSurge, maxUnavailable, minAvailable): non-negative; percentages
+ *  ≤ 100% unless `max100` is false. Values render as upstream's intstr.IntOrString struct. */
 export function validateIntOrPercent(v: unknown, path: string, max100 = true): FieldError[] {
   if (v === undefined || v === null) return [];
-  if (typeof v === 'number') return v < 0 ? [invalid(path, v, 'must be greater than or equal to 0')] : [];
+  if (typeof v === 'number') return v < 0 ? [invalidRaw(path, String(v), 'must be greater than or equal to 0')] : [];
   if (typeof v === 'string') {
-    if (!PERCENT.test(v)) return [invalidRaw(path, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
-    if (max100 && Number(v.slice(0, -1)) > 100) return [invalidRaw(path, v, 'must not be greater than 100%')];
+    if (!PERCENT.test(v)) return [invalidRaw(path, goIntOrString(v), "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+    if (max100 && Number(v.slice(0, -1)) > 100) return [invalidRaw(path, goIntOrString(v), 'must not be greater than 100%')];
     return [];
   }
-  return [invalid(path, v, 'must be an integer or percentage (e.g \'5%\')')];
+  return [invalidRaw(path, goIntOrString(v), 'must be an integer or percentage (e.g \'5%\')')];
 }
 
-const isZero = (v: unknown) => v === 0 || v === '0%' || v === '0';
+/** The numeric value of an int-or-percent (percentages as their number). */
+export const intOrPercentValue = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && PERCENT.test(v) ? Number(v.slice(0, -1)) : 0);
 
-/** maxSurge and maxUnavailable may not both be zero. */
-export function validateRollingUpdate(ru: Obj | undefined, path: string, surge = true): FieldError[] {
+/** Deployment rolling update: maxSurge and maxUnavailable may not both be zero. */
+export function validateRollingUpdate(ru: Obj | undefined, path: string): FieldError[] {
   if (!ru) return [];
-  const errs = [...validateIntOrPercent(ru.maxUnavailable, `${path}.maxUnavailable`)];
-  if (surge) {
-    errs.push(...validateIntOrPercent(ru.maxSurge, `${path}.maxSurge`, false));
-    if (isZero(ru.maxUnavailable) && isZero(ru.maxSurge)) errs.push(invalidRaw(`${path}.maxUnavailable`, String(ru.maxUnavailable), 'may not be 0 when `maxSurge` is 0'));
+  const errs = [...validateIntOrPercent(ru.maxUnavailable, `${path}.maxUnavailable`, false), ...validateIntOrPercent(ru.maxSurge, `${path}.maxSurge`, false)];
+  if (intOrPercentValue(ru.maxUnavailable) === 0 && intOrPercentValue(ru.maxSurge) === 0) {
+    errs.push(invalidRaw(`${path}.maxUnavailable`, goIntOrString(ru.maxUnavailable ?? 0), 'may not be 0 when `maxSurge` is 0'));
   }
+  if (typeof ru.maxUnavailable === 'string' && PERCENT.test(ru.maxUnavailable) && intOrPercentValue(ru.maxUnavailable) > 100) {
+    errs.push(invalidRaw(`${path}.maxUnavailable`, goIntOrString(ru.maxUnavailable), 'must not be greater than 100%'));
+  }
+  return errs;
+}
+
+/** DaemonSet rolling update: exactly one of maxSurge and maxUnavailable is non-zero. */
+export function validateRollingUpdateDaemonSet(ru: Obj | undefined, path: string): FieldError[] {
+  if (!ru) return [required(path)];
+  const errs = [...validateIntOrPercent(ru.maxUnavailable, `${path}.maxUnavailable`), ...validateIntOrPercent(ru.maxSurge, `${path}.maxSurge`)];
+  const u = intOrPercentValue(ru.maxUnavailable) !== 0, s = intOrPercentValue(ru.maxSurge) !== 0;
+  if (u && s) errs.push(invalidRaw(`${path}.maxSurge`, goIntOrString(ru.maxSurge), 'may not be set when maxUnavailable is non-zero'));
+  else if (!u && !s) errs.push(required(`${path}.maxUnavailable`, 'cannot be 0 when maxSurge is 0'));
   return errs;
 }
 

@@ -50,7 +50,7 @@ test('pdb, storageclass, priorityclass', () => {
   assert.deepEqual(pdb.row(b, now), ['web', 'N/A', '25%', 1, '60m']);
   assert.deepEqual(msgs(pdb.validate!(obj('x', { spec: { minAvailable: 1, maxUnavailable: '200%' } }))), [
     'spec: Invalid value: policy.PodDisruptionBudgetSpec{...}: minAvailable and maxUnavailable cannot be both set',
-    'spec.maxUnavailable: Invalid value: 200%: must not be greater than 100%',
+    'spec.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:"200%"}: must not be greater than 100%',
   ]);
   const sc = findResource('storage.k8s.io', 'v1', 'sc')!;
   const c = obj('local-path', { provisioner: 'rancher.io/local-path' }, undefined);
