@@ -2,7 +2,7 @@
 // tsx, so the suite does not depend on a build) on SQLite or on a private real etcd, the real
 // kubectl with a private cache dir, and a raw HTTPS client holding the admin credentials.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,13 +47,21 @@ function readCreds(kubeconfig: string): Creds {
   return { server: kc.clusters[0].cluster.server, ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) };
 }
 
-export async function startSkiffServer(backend: Backend): Promise<SkiffServer> {
+export interface StartOptions {
+  /** Use this etcd (not stopped with the server) instead of starting one. */
+  etcd?: Etcd;
+  /** Copy this PKI directory in before starting (HA servers share the cluster's PKI). */
+  pkiFrom?: string;
+}
+
+export async function startSkiffServer(backend: Backend, opts: StartOptions = {}): Promise<SkiffServer> {
   requireKubectl();
   const dir = mkdtempSync(join(tmpdir(), `skiff-apiserver-${backend}-`));
-  let etcd: Etcd | undefined;
+  if (opts.pkiFrom) cpSync(opts.pkiFrom, join(dir, 'pki'), { recursive: true });
+  let etcd: Etcd | undefined = opts.etcd;
   let datastore = `sqlite://${join(dir, 'state.db')}`;
   if (backend === 'etcd') {
-    etcd = await startEtcd();
+    etcd ??= await startEtcd();
     datastore = `etcd://${etcd.endpoint}`;
   }
   const kubeconfig = join(dir, 'kubeconfig.yaml');
@@ -115,7 +123,7 @@ export async function startSkiffServer(backend: Backend): Promise<SkiffServer> {
         await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       }
-      await etcd?.stop();
+      if (!opts.etcd) await etcd?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
