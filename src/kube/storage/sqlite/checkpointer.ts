@@ -34,10 +34,14 @@ export class Checkpointer {
   private idleMs = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly path: string, private readonly intervalMs: number, private readonly onError: (msg: string) => void) {
+  constructor(private readonly path: string, private readonly intervalMs: number, private readonly onError: (msg: string) => void,
+    private readonly idleLimitMs = IDLE_MS) {
     this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
   }
+
+  /** Whether the worker thread is running. */
+  get running(): boolean { return this.worker !== undefined; }
 
   /** Called on every commit: there is WAL content to checkpoint. */
   written(): void { this.dirty = true; }
@@ -47,7 +51,7 @@ export class Checkpointer {
       this.dirty = false;
       this.idleMs = 0;
       this.start().postMessage('checkpoint');
-    } else if (this.worker && (this.idleMs += this.intervalMs) >= IDLE_MS) {
+    } else if (this.worker && (this.idleMs += this.intervalMs) >= this.idleLimitMs) {
       void this.stop();
     }
   }
