@@ -38,6 +38,7 @@ test('docker run -d + docker exec + docker stop', () => {
     assert.equal(d.docker(['inspect', '-f', '{{.State.Running}} {{.HostConfig.Runtime}}', id]).trim(), 'true skiff');
     assert.equal(d.docker(['exec', id, 'sh', '-c', 'echo in-exec; cat /proc/1/cmdline | tr "\\0" " "']), 'in-exec\nsleep 100 ');
     assert.equal(d.docker(['exec', '-u', '65534', id, 'id', '-u']).trim(), '65534');
+    assert.match(d.docker(['exec', '-t', id, 'tty']).trim(), /^\/dev\/pts\/\d+$/, 'docker exec -t: a pty through the console socket');
     d.docker(['stop', '-t', '1', id]);
     assert.equal(d.docker(['inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', id]).trim(), 'false 137');
   } finally {
