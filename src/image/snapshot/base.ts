@@ -124,10 +124,13 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return duUsage(this.fs(rec.id));
   }
 
-  async applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode }> {
+  /** Lower dirs a layer applied to `key` is laid over (overlay only). */
+  protected lowersFor(_key: string): string[] { return []; }
+
+  async applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode; lowers?: string[] }> {
     const rec = this.meta.get(checkKey(key));
     if (rec.kind !== 'active') throw failedPrecondition(`cannot apply a layer to snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
-    return { dir: this.fs(rec.id), whiteouts: this.whiteoutMode(key) };
+    return { dir: this.fs(rec.id), whiteouts: this.whiteoutMode(key), lowers: this.lowersFor(key) };
   }
 
   async diff(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {

@@ -33,6 +33,10 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
   }
 
+  protected override lowersFor(key: string): string[] {
+    return this.meta.chain(key).map((k) => this.fsOf(k));
+  }
+
   protected whiteoutMode(key: string): WhiteoutMode {
     return this.meta.get(key).parent ? 'overlay' : 'plain';
   }

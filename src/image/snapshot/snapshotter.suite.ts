@@ -2,7 +2,7 @@
 // snapshots for real, reads and writes through the mounts, and checks diffs round-trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, unlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
@@ -20,7 +20,7 @@ async function tarBuffer(r: Readable): Promise<Buffer> {
 /** Applies a tar to an active snapshot as unpack does. */
 async function applyTo(s: Snapshotter, key: string, tar: Buffer): Promise<void> {
   const t = await s.applyTarget(key);
-  await applyLayer(Readable.from([tar]), 'none', t.dir, { whiteouts: t.whiteouts });
+  await applyLayer(Readable.from([tar]), 'none', t.dir, { whiteouts: t.whiteouts, lowers: t.lowers });
 }
 
 async function withMounted<T>(s: Snapshotter, key: string, fn: (dir: string) => Promise<T> | T): Promise<T> {
@@ -31,7 +31,7 @@ async function withMounted<T>(s: Snapshotter, key: string, fn: (dir: string) => 
 
 export function snapshotterSuite(
   name: string, open: (root: string) => Promise<Snapshotter>,
-  makeTar: (entries: { name: string; data?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; mode?: number }[]) => Promise<Buffer>,
+  makeTar: (entries: { name: string; data?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; mode?: number; uid?: number; gid?: number }[]) => Promise<Buffer>,
 ): void {
   test(`${name}: prepare, apply, commit, view and mount for real`, async () => {
     const root = mkdtempSync(join(tmpdir(), `skiff-snap-${name}-`));
@@ -42,6 +42,7 @@ export function snapshotterSuite(
       await applyTo(s, 'extract-1', await makeTar([
         { name: 'etc/', type: 'directory' }, { name: 'etc/passwd', data: 'root:x:0:0\n' }, { name: 'etc/hostname', data: 'base\n' },
         { name: 'var/', type: 'directory' }, { name: 'var/old', data: 'old' }, { name: 'bin/sh', data: '#!' , mode: 0o755 },
+        { name: 'srv/', type: 'directory', mode: 0o750, uid: 33, gid: 33 },
       ]));
       await s.commit('base', 'extract-1', { labels: { layer: '1' } });
       assert.equal((await s.stat('base')).kind, 'committed');
@@ -52,6 +53,7 @@ export function snapshotterSuite(
       await applyTo(s, 'extract-2', await makeTar([
         { name: 'etc/.wh.hostname' }, { name: 'var/', type: 'directory' }, { name: 'var/.wh..wh..opq' }, { name: 'var/new', data: 'new' },
         { name: 'usr/bin/tool', data: 'tool', mode: 0o755 },
+        { name: 'srv/www/index.html', data: '<html>' }, // no entry for srv/: it keeps its owner and mode
       ]));
       await s.commit('top', 'extract-2');
       assert.equal((await s.stat('top')).parent, 'base');
@@ -63,6 +65,8 @@ export function snapshotterSuite(
         assert.equal(existsSync(join(dir, 'etc/hostname')), false);
         assert.deepEqual(readdirSync(join(dir, 'var')), ['new']);
         assert.equal(readFileSync(join(dir, 'usr/bin/tool'), 'utf8'), 'tool');
+        const srv = lstatSync(join(dir, 'srv'));
+        assert.deepEqual([srv.mode & 0o7777, srv.uid, srv.gid], [0o750, 33, 33]);
         assert.throws(() => writeFileSync(join(dir, 'x'), 'x'), /EROFS|read-only/);
       });
 

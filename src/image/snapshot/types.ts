@@ -50,7 +50,7 @@ export interface Snapshotter {
   usage(key: string): Promise<Usage>;
   // --- Skiff additions ---
   /** Where a layer is applied for an active snapshot, without mounting, and how whiteouts are written. */
-  applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode }>;
+  applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode; lowers?: string[] }>;
   /** The changes of an active snapshot against its parent as a layer tar (whiteouts included). */
   diff(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
   /** The changes of an active snapshot against its parent (`docker diff`). */

@@ -120,7 +120,7 @@ export class Images {
             if (isSkiffError(e, 'NotFound')) throw notFound(`image ${name}: layer ${layer.digest} is missing from the content store`, { field: 'digest' });
             throw e;
           });
-          await applyLayer(blob, compression, target.dir, { whiteouts: target.whiteouts, expectedDiffId: diffIds[i], signal: opts.signal });
+          await applyLayer(blob, compression, target.dir, { whiteouts: target.whiteouts, lowers: target.lowers, expectedDiffId: diffIds[i], signal: opts.signal });
           await sn.commit(chainId, key);
         } catch (e) {
           await sn.remove(key).catch(() => {});

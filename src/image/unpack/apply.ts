@@ -23,6 +23,9 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Apply owners from the tar (default: when running as root). */
   chown?: boolean;
+  /** Overlay lower dirs of the snapshot (nearest first): implied parent directories copy their
+   *  owner, mode and times from there. */
+  lowers?: readonly string[];
 }
 
 export interface ApplyResult { entries: number; files: number; bytes: number }
@@ -52,7 +55,7 @@ class Applier {
   private readonly xattrs = new Map<string, XattrOp[]>();
 
   constructor(readonly root: string, private readonly opts: ApplyOptions) {
-    this.safe = new SafeRoot(root);
+    this.safe = new SafeRoot(root, opts.lowers);
     this.chown = opts.chown ?? process.getuid?.() === 0;
   }
 

@@ -5,7 +5,7 @@
 // no openat, so this is done in TS; it is race-free because the applier is the only writer of the
 // fresh directory it fills. Calls are synchronous: each is a single short syscall, and the
 // applier's hot path avoids a thread-pool round trip per path component.
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
 
@@ -28,7 +28,24 @@ export class SafeRoot {
   /** lexical parent path → real directory path (relative components) verified in this apply */
   private readonly dirCache = new Map<string, string[]>();
 
-  constructor(readonly root: string) {}
+  /** `lowers`: overlay lower dirs (nearest first); a parent directory missing from the upper dir
+   *  is created with the owner and mode it has in the nearest lower that holds it, so the merged
+   *  view keeps them. */
+  constructor(readonly root: string, private readonly lowers: readonly string[] = []) {}
+
+  private implicitDir(p: string, rel: string[]): void {
+    mkdirSync(p, { mode: 0o755 });
+    for (const l of this.lowers) {
+      let st;
+      try { st = lstatSync(join(l, ...rel)); } catch { continue; }
+      if (st.isDirectory()) {
+        chownSync(p, st.uid, st.gid);
+        chmodSync(p, st.mode & 0o7777);
+        utimesSync(p, st.atime, st.mtime);
+      }
+      return;
+    }
+  }
 
   abs(parts: readonly string[]): string {
     return parts.length ? join(this.root, ...parts) : this.root;
@@ -68,7 +85,7 @@ export class SafeRoot {
         st = lstatSync(p);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
-        mkdirSync(p, { mode: 0o755 });
+        this.implicitDir(p, [...real, c]);
         real.push(c);
         continue;
       }
