@@ -107,7 +107,10 @@ async function main(): Promise<void> {
   const med: Record<string, number> = {};
   for (const [k, v] of Object.entries(results)) med[k] = median(v);
   process.stdout.write('\nthroughput (MB/s, median)\n');
-  for (const [k, v] of Object.entries(med)) process.stdout.write(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)}\n`);
+  for (const [k, v] of Object.entries(med)) {
+    const xs = results[k];
+    process.stdout.write(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)}   (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})\n`);
+  }
   process.stdout.write('\nratios (Skiff / peer; target ≥ 1.00)\n');
   let worst = Infinity;
   const line = (label: string, a: number, b: number) => { const r = a / b; worst = Math.min(worst, r); process.stdout.write(`  ${label.padEnd(58)} ${r.toFixed(2)}×\n`); };
