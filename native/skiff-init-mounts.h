@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/openat2.h>
 
 /* Flags a bind remount must keep (the kernel refuses to clear locked ones in a user namespace). */
 static unsigned long locked_flags(const char *path) {
@@ -26,22 +27,54 @@ static int bind_remount(const char *path, unsigned long flags) {
   return mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(path), NULL);
 }
 
-/* Creates the mount point: a file when the source is not a directory, else a directory. */
-static void make_mountpoint(const char *dest, const char *src, int bind) {
+/* Mount destinations are resolved inside the rootfs: a symlink in the image (e.g. an absolute
+ * /etc/resolv.conf -> /run/...) must not lead a mount onto the host. openat2(RESOLVE_IN_ROOT)
+ * resolves every component as if the rootfs were /; the mount then targets /proc/self/fd/N. */
+static int g_rootfd = -1;
+
+static int open_in_root(const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int)syscall(SYS_openat2, g_rootfd, path, &how, sizeof how);
+}
+
+/* An O_PATH fd on DEST inside the rootfs, creating missing components (the last one a file when
+ * the bind source is not a directory). */
+static int mountpoint_fd(const char *dest, const char *src, int bind) {
+  int fd = open_in_root(dest, O_PATH);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT) die("resolve %s in the rootfs", dest);
   struct stat st;
-  if (lstat(dest, &st) == 0) return;
-  int file = 0;
-  if (bind && src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode)) file = 1;
-  char parent[4096];
-  snprintf(parent, sizeof parent, "%s", dest);
-  if (mkdir_p(dirname(parent)) < 0) die("mkdir %s", parent);
-  if (file) {
-    int fd = open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) die("create mount point %s", dest);
-    close(fd);
-  } else if (mkdir_p(dest) < 0) {
-    die("mkdir %s", dest);
+  int file = bind && src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dest);
+  size_t len = strlen(buf);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char save = buf[i];
+    buf[i] = 0;
+    int have = open_in_root(buf, O_PATH);
+    if (have >= 0) { close(have); buf[i] = save; continue; }
+    if (errno != ENOENT) die("resolve %s in the rootfs", buf);
+    char *slash = strrchr(buf, '/');
+    *slash = 0;
+    int parent = open_in_root(*buf ? buf : "/", O_PATH | O_DIRECTORY);
+    if (parent < 0) die("resolve parent of %s in the rootfs", dest);
+    const char *name = slash + 1;
+    int r;
+    if (save == 0 && file) {
+      r = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (r >= 0) close(r);
+    } else {
+      r = mkdirat(parent, name, 0755);
+    }
+    if (r < 0 && errno != EEXIST) die("create mount point %s", dest);
+    close(parent);
+    *slash = '/';
+    buf[i] = save;
   }
+  fd = open_in_root(dest, O_PATH);
+  if (fd < 0) die("resolve %s in the rootfs", dest);
+  return fd;
 }
 
 /* mount SRC DEST TYPE FLAGS PROPAGATION DATA (DEST relative to the rootfs). */
@@ -49,34 +82,50 @@ static void do_mount(const char *rootfs, struct line *l) {
   if (l->n < 6) DIE("mount record needs 6 fields");
   const char *src = l->f[0], *type = l->f[2], *data = l->f[5];
   unsigned long flags = num(l->f[3], "mount flags"), prop = num(l->f[4], "mount propagation");
-  char dest[4096];
-  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[1]);
   int bind = (flags & MS_BIND) != 0;
-  make_mountpoint(dest, src, bind);
+  int tfd = mountpoint_fd(l->f[1], src, bind);
+  char dest[64];
+  snprintf(dest, sizeof dest, "/proc/self/fd/%d", tfd);
+  /* Remounts must name the new mount, not the mount point under it: re-resolve after mounting. */
+  char top[64];
+  int rfd = -1;
+#define TOP() (rfd = open_in_root(l->f[1], O_PATH), snprintf(top, sizeof top, "/proc/self/fd/%d", rfd), top)
   if (bind) {
     if (mount(src, dest, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) die("bind mount %s on %s", src, l->f[1]);
     unsigned long rest = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (rest && bind_remount(dest, rest) < 0) die("remount %s", l->f[1]);
+    if (rest && bind_remount(TOP(), rest) < 0) die("remount %s", l->f[1]);
   } else if (mount(src, dest, type, flags, *data ? data : NULL) < 0) {
     /* sysfs and mqueue cannot be mounted in a user namespace that does not own the net/ipc
      * namespace: fall back to a recursive bind of the host's (as runc does). */
     if (errno == EPERM && (!strcmp(type, "sysfs") || !strcmp(type, "mqueue"))) {
       const char *host = !strcmp(type, "sysfs") ? "/sys" : "/dev/mqueue";
       if (mount(host, dest, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s on %s", host, l->f[1]);
-      if (flags & MS_RDONLY) bind_remount(dest, MS_RDONLY);
+      if (flags & MS_RDONLY) bind_remount(TOP(), MS_RDONLY);
     } else {
       die("mount %s (%s) on %s", src, type, l->f[1]);
     }
   }
-  if (prop && mount(NULL, dest, NULL, prop, NULL) < 0) die("set propagation of %s", l->f[1]);
+#undef TOP
+  if (rfd >= 0) close(rfd);
+  /* The fd names the mount point under the new mount: re-resolve before touching it again. */
+  close(tfd);
+  if (prop) {
+    tfd = open_in_root(l->f[1], O_PATH);
+    snprintf(dest, sizeof dest, "/proc/self/fd/%d", tfd);
+    if (tfd < 0 || mount(NULL, dest, NULL, prop, NULL) < 0) die("set propagation of %s", l->f[1]);
+    close(tfd);
+  }
 }
 
 /* remount DEST FLAGS DATA: e.g. the tmpfs holding the cgroup binds becomes read-only. */
 static void do_remount(const char *rootfs, struct line *l) {
-  char dest[4096];
-  snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[0]);
+  char dest[64];
+  int fd = open_in_root(l->f[0], O_PATH);
+  if (fd < 0) die("resolve %s in the rootfs", l->f[0]);
+  snprintf(dest, sizeof dest, "/proc/self/fd/%d", fd);
   unsigned long flags = num(l->f[1], "remount flags");
   if (mount(NULL, dest, NULL, MS_REMOUNT | flags, l->n > 2 && *l->f[2] ? l->f[2] : NULL) < 0) die("remount %s", l->f[0]);
+  close(fd);
 }
 
 /* dev PATH TYPE(c|b|p) MAJOR MINOR MODE UID GID; in a user namespace mknod is refused, so the
@@ -123,6 +172,7 @@ static void setup_rootfs(int userns) {
   unsigned long p = prop ? num(prop, "rootprop") : (MS_REC | MS_SLAVE);
   if (mount(NULL, "/", NULL, p, NULL) < 0) die("make / %s", prop ? "propagation" : "rslave");
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs %s", rootfs);
+  if ((g_rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die("open rootfs %s", rootfs);
   for (struct line *l = L; l < L + NL; l++) {
     if (!strcmp(l->key, "mount")) do_mount(rootfs, l);
     else if (!strcmp(l->key, "remount")) do_remount(rootfs, l);

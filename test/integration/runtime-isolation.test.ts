@@ -109,3 +109,18 @@ test('masked paths (/proc/kcore, /proc/keys), /proc/sys read-only, read-only roo
   assert.ok(lines.includes('shm-ok'), '/dev/shm stays writable');
   assert.match(r.err, /Read-only file system/);
 });
+
+test('mount destinations resolve symlinks inside the rootfs, never on the host', async () => {
+  const { symlinkSync, mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const hostSide = `/tmp/skiff-escape-${process.pid}`; // must stay untouched (and absent) on the host
+  mkdirSync(join(env.rootfs, hostSide), { recursive: true });
+  symlinkSync(hostSide, join(env.rootfs, 'abs-link'));
+  const r = await env.runIn(['sh', '-c', `grep " ${hostSide} " /proc/mounts | cut -d" " -f3`], (s) => {
+    s.mounts!.push({ destination: '/abs-link', type: 'tmpfs', source: 'tmpfs', options: ['size=1k'] });
+  });
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), 'tmpfs', 'the tmpfs landed on the link target inside the rootfs');
+  const { existsSync: exists } = await import('node:fs');
+  assert.ok(!exists(hostSide), 'nothing was created on the host');
+});
