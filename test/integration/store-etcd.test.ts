@@ -52,6 +52,10 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       let n = 0;
       for (;;) { const r = await it2.next(); if (r.done) break; n++; }
       assert.ok(n <= 50, `the stalled watcher got ${n} events before ending`);
+      // The ring still holds revs[0], but after compaction a watch from there is Compacted, as without the ring.
+      await store.compact(more[10]);
+      const old = store.watch('/h/', revs[0])[Symbol.asyncIterator]();
+      await assert.rejects(old.next(), (e: Error & { reason?: string }) => e.reason === 'Compacted');
       w1.close();
     } finally { await store.close(); }
   });

@@ -80,8 +80,8 @@ export class WatchHub {
   private attach(sub: HubSub, from: number): void {
     if (sub.closed) return;
     if (from === 0) from = this.lastRev;
-    if (from < this.windowStart) {
-      // Older than the ring: a dedicated etcd watch replays it (or reports Compacted).
+    if (from < this.windowStart || from < this.store.compactedTo) {
+      // Older than the ring, or compacted: a dedicated etcd watch replays it (or reports Compacted).
       const d = new EtcdWatch(this.store, this.prefix, sub.progressNotify, () => undefined);
       void d.start(from);
       sub.pipe(d);

@@ -32,6 +32,8 @@ export class EtcdStore implements Store {
   private readonly shared: boolean;
   private readonly compactor: Compactor;
   readonly progressIntervalMs: number;
+  /** The highest revision this store compacted etcd to (other servers may have compacted further). */
+  compactedTo = 0;
 
   constructor(readonly client: Etcd3, opts: EtcdStoreOptions = {}) {
     this.prefix = opts.prefix ?? '';
@@ -213,6 +215,7 @@ export class EtcdStore implements Store {
     const rev = checkRevision('revision', revision);
     try {
       await this.write(() => this.client.kv.compact({ revision: rev, physical: false }));
+      if (rev > this.compactedTo) this.compactedTo = rev;
     } catch (e) {
       if (isSkiffError(e) && e.reason === 'Compacted') return; // at or below the compact revision: nothing to do
       if (isSkiffError(e) && e.reason === 'FutureRevision') throw futureRevision(rev, await this.currentRevision());
