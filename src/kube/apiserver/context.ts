@@ -49,4 +49,4 @@ export interface RequestScope {
   user?: UserInfo;
 }
 
-export interface HandlerResult { code: number; body: unknown }
+export interface HandlerResult { code: number; body: unknown; /** body is JSON text already */ raw?: boolean }

@@ -44,9 +44,9 @@ export function decodeDocument(buf: Buffer, type: string): unknown {
   }
 }
 
-export function writeJSON(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+export function writeJSON(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], raw = false): void {
   if (res.headersSent) { res.end(); return; }
-  const data = JSON.stringify(body);
+  const data = raw ? body as string : JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
     'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)),
     'Cache-Control': 'no-cache, private',

@@ -65,10 +65,24 @@ export class Registry {
 
   async encode(def: ResourceDefinition, key: string, obj: KubeObject): Promise<Uint8Array> {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
-    const bytes = this.encoder.encode(JSON.stringify({ ...obj, metadata }));
+    // Canonical key order (apiVersion, kind, metadata first) lets rawJSON() serve lists without
+    // parsing each object.
+    const { apiVersion, kind, metadata: _m, ...rest } = obj;
+    const bytes = this.encoder.encode(JSON.stringify({ apiVersion, kind, metadata, ...rest }));
     const t = this.transformers.get(`${def.group}/${def.plural}`);
     return t ? await t.toStorage(bytes, key) : bytes;
   }
+  /** The JSON text of a stored object with its resourceVersion, without parsing it — or undefined
+   *  when the bytes are not in the canonical form for this definition (then decode()). */
+  rawJSON(def: ResourceDefinition, kv: KeyValue): string | undefined {
+    if (this.transformers.has(`${def.group}/${def.plural}`)) return undefined;
+    const text = this.decoder.decode(kv.value);
+    const prefix = `{"apiVersion":${JSON.stringify(gvString(def.group, def.version))},"kind":${JSON.stringify(def.kind)},"metadata":{`;
+    if (!text.startsWith(prefix)) return undefined;
+    const rv = `"resourceVersion":"${kv.modRevision}"`;
+    return prefix + rv + (text[prefix.length] === '}' ? '' : ',') + text.slice(prefix.length);
+  }
+
   private decoded = new WeakMap<KeyValue, { def: ResourceDefinition; obj: Promise<KubeObject> }>();
   /** decode() shared by every watcher of one event (the store fans one KeyValue out); read-only. */
   decodeShared(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {

@@ -192,7 +192,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         case 'delete': out = await handleDelete(scope); break;
         case 'deletecollection': out = await handleDeleteCollection(scope); break;
       }
-      writeJSON(res, out.code, out.body, scope.warnings);
+      writeJSON(res, out.code, out.body, scope.warnings, out.raw);
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: unknown }).code !== undefined) {
         if (!req.complete) req.resume();

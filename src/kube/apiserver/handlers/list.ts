@@ -53,7 +53,29 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
   return { items, resourceVersion: String(listRev), continue: cont, remaining: pred ? undefined : remaining };
 }
 
+/** Unfiltered JSON lists are assembled from the stored JSON text (no parse/serialise per item). */
+async function rawList(r: RequestScope): Promise<string | undefined> {
+  const rv = r.query.get('resourceVersion');
+  if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch')) return undefined;
+  const limitRaw = r.query.get('limit');
+  const limit = limitRaw ? Number(limitRaw) : 0;
+  if (!Number.isInteger(limit) || limit < 0) return undefined;
+  let page;
+  try { page = await r.ctx.store.list(r.ctx.registry.prefix(r.def, r.info.namespace), { limit: limit || undefined, continue: r.query.get('continue') || undefined }); }
+  catch { return undefined; } // the regular path reports the error properly
+  const parts: string[] = [];
+  for (const kv of page.items) {
+    const raw = r.ctx.registry.rawJSON(r.def, kv);
+    parts.push(raw ?? JSON.stringify(await r.ctx.registry.decode(r.def, kv)));
+  }
+  const metadata: Record<string, unknown> = { resourceVersion: String(page.revision) };
+  if (page.continue) { metadata.continue = page.continue; if (page.remaining) metadata.remainingItemCount = page.remaining; }
+  return `{"kind":${JSON.stringify(r.def.listKind)},"apiVersion":${JSON.stringify(gvString(r.def.group, r.def.version))},"metadata":${JSON.stringify(metadata)},"items":[${parts.join(',')}]}`;
+}
+
 export async function handleList(r: RequestScope): Promise<HandlerResult> {
+  const raw = await rawList(r);
+  if (raw !== undefined) return { code: 200, body: raw, raw: true };
   const out = await listObjects(r);
   const tv = wantsTable(r.req);
   if (tv) {
