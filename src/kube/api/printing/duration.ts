@@ -40,7 +40,3 @@ export function age(timestamp: unknown, now: Date): string {
   return humanDuration(now.getTime() - t);
 }
 
-/** Go-style short duration (`1h2m3s`, `45s`) as kubectl prints Job DURATION. */
-export function shortDuration(ms: number): string {
-  return humanDuration(ms);
-}
