@@ -129,7 +129,8 @@ test('docker save / load and OCI layout round trips; skopeo reads and writes the
     assert.deepEqual(mj[0].RepoTags, ['example.com/tools/busybox:1.0']);
 
     const b = await openImages(join(dir, 'b'));
-    const loaded = await loadArchive(b, createReadStream(saved));
+    execFileSync('gzip', ['-k', '-1', saved]); // docker load also takes a compressed archive
+    const loaded = await loadArchive(b, createReadStream(`${saved}.gz`));
     assert.deepEqual(loaded.map((l) => [l.name, l.id]), [['example.com/tools/busybox:1.0', img.id]]);
     const bi = await b.resolve('example.com/tools/busybox:1.0');
     assert.deepEqual(bi.config.rootfs.diff_ids, img.config.rootfs.diff_ids);

@@ -6,16 +6,15 @@
 // layer's diff id has been checked — a bad archive leaves no image behind (its blobs are
 // unreferenced and go at the next garbage collection).
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { invalidArgument, isSkiffError } from '../../common/index.js';
 import { DigestingStream } from '../digest.js';
 import {
   MediaType, OciIndexSchema, parseManifest, validate, type Descriptor,
 } from '../formats/index.js';
 import { TAG_RE } from '../reference/index.js';
-import { decompressor, detectCompression } from '../unpack/decompress.js';
+import { decompressor, detectCompression, peek } from '../unpack/decompress.js';
 import { readTar, type EntrySink, type TarHeader } from '../unpack/tar-reader.js';
 import type { ContentWriter } from '../content/types.js';
 import type { Images } from '../store/images.js';
@@ -42,7 +41,14 @@ export async function loadArchive(images: Images, source: Readable, opts: LoadOp
     const aliases = new Map<string, string>(); // symlink/hardlink path → target path
     const meta = new Map<string, Buffer>();
     let n = 0;
-    await readTar(source, {
+    // Like `docker load`, accept the whole archive gzip- or zstd-compressed.
+    const { head, stream } = await peek(source, 8);
+    const compression = detectCompression(head);
+    const plain = decompressor(compression);
+    const feeding = pipeline(Readable.from(stream), plain).catch((e: Error) => {
+      plain.destroy(invalidArgument(`archive: reading the ${compression === 'none' ? '' : `${compression} `}stream failed: ${e.message}`, { field: 'archive', cause: e }));
+    });
+    await readTar(plain, {
       entry: async (h: TarHeader): Promise<EntrySink | undefined> => {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
         const path = posix.normalize(h.name).replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/$/, '');
@@ -83,6 +89,7 @@ export async function loadArchive(images: Images, source: Readable, opts: LoadOp
         };
       },
     });
+    await feeding;
     const digestOf = (p: string, what: string): string => {
       let q = posix.normalize(p).replace(/^(\.\/)+/, '');
       for (let i = 0; i < 10 && aliases.has(q); i++) q = aliases.get(q)!;
