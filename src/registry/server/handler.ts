@@ -63,7 +63,9 @@ export function makeHandler(d: HandlerDeps): (req: IncomingMessage, res: ServerR
       const name = checkName(m[1]);
       const scopes: Scope[] = [{ type: 'repository', name, actions: method === 'POST' || method === 'PUT' || method === 'PATCH' ? ['pull', 'push'] : [action(method)] }];
       await d.auth.check(ctx, scopes);
-      return h(ctx, name, decodeURIComponent(m[2]));
+      let arg: string;
+      try { arg = decodeURIComponent(m[2]); } catch { throw regError('UNSUPPORTED', `malformed percent-encoding in ${path}`, { path }); }
+      return h(ctx, name, arg);
     }
     drain(req);
     throw regError('UNSUPPORTED', `no such endpoint: ${method} ${path}`, { path });
