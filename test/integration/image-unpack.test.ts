@@ -203,3 +203,28 @@ test('zstd layers decompress in a stream (fzstd)', async () => {
     assert.equal(readFileSync(join(dir, 'root/z/small'), 'utf8'), 'hi');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('overlay apply resolves parents through lower-layer symlinks, still confined', async () => {
+  const dir = tmp();
+  try {
+    const lower = join(dir, 'lower');
+    const upper = join(dir, 'upper');
+    mkdirSync(join(lower, 'usr/lib'), { recursive: true });
+    const { symlinkSync, chmodSync } = await import('node:fs');
+    chmodSync(join(lower, 'usr'), 0o751);
+    symlinkSync('usr/lib', join(lower, 'lib'));
+    symlinkSync('../../..', join(lower, 'up'));
+    symlinkSync('/etc', join(lower, 'abs'));
+    mkdirSync(upper);
+    await applyLayer(Readable.from([await makeTar([{ name: 'lib/x.so', data: 'so' }])]), 'none', upper, { whiteouts: 'overlay', lowers: [lower] });
+    assert.equal(readFileSync(join(upper, 'usr/lib/x.so'), 'utf8'), 'so');
+    assert.equal(existsSync(join(upper, 'lib')), false); // the lower symlink is not shadowed
+    assert.equal(lstatSync(join(upper, 'usr')).mode & 0o777, 0o751); // implied parent keeps its mode
+    for (const name of ['up/escape', 'abs/passwd']) {
+      await assert.rejects(applyLayer(Readable.from([await makeTar([{ name, data: 'x' }])]), 'none', upper, { whiteouts: 'overlay', lowers: [lower] }),
+        (e: Error) => /layer entry/.test(e.message) && e.message.includes(name));
+    }
+    await assert.rejects(applyLayer(Readable.from([await makeTar([{ name: 'hl', type: 'link', linkname: 'nodir/file' }])]), 'none', upper, { whiteouts: 'overlay', lowers: [lower] }),
+      /layer entry "hl": path "nodir" does not exist/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

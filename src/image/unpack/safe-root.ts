@@ -33,6 +33,17 @@ export class SafeRoot {
    *  view keeps them. */
   constructor(readonly root: string, private readonly lowers: readonly string[] = []) {}
 
+  /** The path of a symlink at `rel` in the nearest lower layer that has anything there. */
+  private lowerSymlink(rel: string[]): string | undefined {
+    for (const l of this.lowers) {
+      const q = join(l, ...rel);
+      let st;
+      try { st = lstatSync(q); } catch { continue; }
+      return st.isSymbolicLink() ? q : undefined;
+    }
+    return undefined;
+  }
+
   private implicitDir(p: string, rel: string[]): void {
     mkdirSync(p, { mode: 0o755 });
     for (const l of this.lowers) {
@@ -84,9 +95,19 @@ export class SafeRoot {
       try {
         st = lstatSync(p);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
-        this.implicitDir(p, [...real, c]);
-        real.push(c);
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // On an overlay upper dir, a symlink of a lower layer is part of the merged path.
+        const lowerLink = this.lowerSymlink([...real, c]);
+        if (lowerLink === undefined) {
+          if (!create) throw invalidArgument(`layer entry ${JSON.stringify(entry)}: path ${JSON.stringify([...real, c].join('/'))} does not exist`, { field: entry });
+          this.implicitDir(p, [...real, c]);
+          real.push(c);
+          continue;
+        }
+        if (++links > MAX_LINKS) throw escape(entry, 'too many levels of symbolic links');
+        const target = readlinkSync(lowerLink);
+        if (target.startsWith('/')) throw escape(entry, `path component ${JSON.stringify([...real, c].join('/'))} is a symlink (in a lower layer) to the absolute path ${JSON.stringify(target)}, which leaves the snapshot`);
+        todo.unshift(...target.split('/'));
         continue;
       }
       if (st.isSymbolicLink()) {
