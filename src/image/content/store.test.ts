@@ -26,6 +26,11 @@ test('put, read, info, list, delete', () => withStore(async (root, cs) => {
   const chunks: Buffer[] = [];
   for await (const c of part) chunks.push(c as Buffer);
   assert.equal(Buffer.concat(chunks).toString(), 'wor');
+  const empty = [];
+  for await (const c of await cs.reader(d, { offset: data.length })) empty.push(c);
+  for await (const c of await cs.reader(d, { offset: 2, length: 0 })) empty.push(c);
+  assert.deepEqual(empty, []);
+  await assert.rejects(cs.reader(d, { offset: 99 }), /outside blob/);
   assert.deepEqual(await cs.updateLabels(d, { c: 'd', a: '' }), { c: 'd' });
   const all = [];
   for await (const i of cs.list()) all.push(i.digest);

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { alreadyExists, invalidArgument, notFound, unavailable } from '../../common/index.js';
 import { Digester, parseDigest, sha256Digest } from '../digest.js';
 import { KeyedMutex, readJsonFile, writeFileAtomic } from '../atomic-file.js';
@@ -79,8 +79,9 @@ export class FsContentStore implements ContentStore {
     const info = await this.info(digest);
     const start = opts.offset ?? 0;
     if (!Number.isInteger(start) || start < 0 || start > info.size) throw invalidArgument(`offset ${start} is outside blob ${digest} (size ${info.size})`, { field: 'offset' });
-    const end = opts.length === undefined ? undefined : start + opts.length - 1;
-    if (end !== undefined && opts.length === 0) return createReadStream(p, { start: 0, end: -1 });
+    if (opts.length !== undefined && (!Number.isInteger(opts.length) || opts.length < 0)) throw invalidArgument(`length must be a non-negative integer, got ${opts.length}`, { field: 'length' });
+    if (opts.length === 0 || start === info.size) return Readable.from([]);
+    const end = opts.length === undefined ? undefined : Math.min(info.size, start + opts.length) - 1;
     return createReadStream(p, { start, end, highWaterMark: 1 << 20 });
   }
 
