@@ -23,6 +23,7 @@ async function startSkiffRegistry(args: string[]): Promise<string> {
   const port = await freePort();
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'registry', '--listen', `127.0.0.1:${port}`, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(p);
+  process.once('exit', () => { if (p.exitCode === null) p.kill('SIGKILL'); });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     p.stdout!.on('data', (c: Buffer) => { out += c; if (out.includes('listening on')) resolve(); });
