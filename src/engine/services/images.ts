@@ -150,7 +150,8 @@ export class EngineImages implements ImagesService {
 
   async remove(name: string, o: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteItem[]> {
     const out = await removeImage(this.removeCtx(), name, { force: !!o.force });
-    if (out.some((x) => x.Deleted)) void this.gc().catch(() => undefined);
+    // Layers go now, as Docker's do (a later pull downloads them again).
+    if (out.some((x) => x.Deleted) && !o.noprune) await this.gc().catch(() => undefined);
     return out;
   }
 

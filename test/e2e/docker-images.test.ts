@@ -1,0 +1,298 @@
+// The real docker CLI (28) against a private Skiff engine for the images and volumes API: import with
+// --change, images/inspect/history/tag/rmi (conflicts), push and pull with progress against a
+// private distribution registry on 127.0.0.1, save/load round trip, volumes, and `docker login`
+// against a registry with htpasswd. The engine runs in this process (started with the images side's
+// services and routes), so the docker CLI is run asynchronously.
+import { test as baseTest, before, after } from 'node:test';
+const test = (name: string, fn: () => Promise<void>) => baseTest(name, { timeout: 90_000 }, fn);
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync, statSync, openSync, writeFileSync, copyFileSync, closeSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { busyboxTar } from '../fixtures/busybox.js';
+import { startDistribution, type Distribution } from '../fixtures/distribution.js';
+
+export interface ImagesEngine { dir: string; host: string; env: NodeJS.ProcessEnv; stop(): Promise<void> }
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The engine with the images side's services and routes wired in, as its own process. */
+function launcher(dir: string, suffix: string): string {
+  const src = (p: string) => JSON.stringify(join(ROOT, 'src', p));
+  return `
+import { startEngine } from ${src('engine/index.ts')};
+import { createImagesService } from ${src('engine/services/images.ts')};
+import { createVolumesService } from ${src('engine/services/volumes.ts')};
+import { register as images } from ${src('engine/api/routes/images.ts')};
+import { register as volumes } from ${src('engine/api/routes/volumes.ts')};
+import { register as auth } from ${src('engine/api/routes/auth.ts')};
+let img, vol;
+const e = await startEngine({
+  dataRoot: ${JSON.stringify(join(dir, 'data'))}, execRoot: ${JSON.stringify(join(dir, 'x'))},
+  hosts: [${JSON.stringify(`unix://${join(dir, 'engine.sock')}`)}], cgroupParent: ${JSON.stringify(`/skiff-test-${suffix}`)},
+  images: (b) => (img = createImagesService(b)), volumes: (b) => (vol = createVolumesService(b)), routes: [images, volumes, auth],
+});
+img.attach(e.ctx); vol.attach(e.ctx);
+process.stdout.write('ready\\n');
+process.once('SIGTERM', async () => { await e.close(); process.exit(0); });
+`;
+}
+
+/** Starts a private engine (unique roots, socket and cgroup parent) in a child process. */
+export async function startImagesEngine(): Promise<ImagesEngine> {
+  const suffix = randomBytes(4).toString('hex');
+  const dir = mkdtempSync(`/tmp/skei-${suffix}-`);
+  const host = `unix://${join(dir, 'engine.sock')}`;
+  const log = openSync(join(dir, 'engine.log'), 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', launcher(dir, suffix)],
+    { cwd: ROOT, stdio: ['ignore', log, log], env: { ...process.env, SKIFF_DEBUG: '1' } });
+  closeSync(log);
+  const deadline = Date.now() + 30_000;
+  while (!readFileSync(join(dir, 'engine.log'), 'utf8').includes('ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`engine did not start: ${readFileSync(join(dir, 'engine.log'), 'utf8').slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    dir, host, env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(dir, 'docker-config') },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await gone; }
+      }
+      for (const h of ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids']) {
+        const cg = `/sys/fs/cgroup/${h}/skiff-test-${suffix}`;
+        if (!existsSync(cg)) continue;
+        for (const sub of readdirSync(cg, { withFileTypes: true }).filter((x) => x.isDirectory())) {
+          try { for (const p of readFileSync(join(cg, sub.name, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(dir)).sort((a, b) => b.length - a.length);
+      for (const m of mounts) await new Promise((r) => execFile('umount', ['-l', m], () => r(undefined)));
+      for (const h of ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids']) {
+        const cg = `/sys/fs/cgroup/${h}/skiff-test-${suffix}`;
+        if (!existsSync(cg)) continue;
+        for (const sub of readdirSync(cg)) if (existsSync(join(cg, sub, 'cgroup.procs'))) await new Promise((r) => execFile('rmdir', [join(cg, sub)], () => r(undefined)));
+        await new Promise((r) => execFile('rmdir', [cg], () => r(undefined)));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let E: ImagesEngine;
+let reg: Distribution;
+let authReg: Distribution;
+let tarFile: string;
+
+/** The busybox tar plus one file of its own, so its layer digest is unique. */
+function uniqueTar(tag: string): string {
+  const d = mkdtempSync(join(E.dir, 'u-'));
+  writeFileSync(join(d, `unique-${tag}`), randomBytes(16).toString('hex'));
+  const out = join(E.dir, `busybox-${tag}.tar`);
+  copyFileSync(tarFile, out);
+  execFileSync('tar', ['--append', '-f', out, '-C', d, `unique-${tag}`]);
+  return out;
+}
+
+interface Res { code: number; stdout: string; stderr: string }
+function docker(args: string[], o: { input?: string } = {}): Promise<Res> {
+  return new Promise((resolve) => {
+    const child = execFile('docker', args, { env: E.env, timeout: 60_000, maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (o.input !== undefined) child.stdin!.end(o.input); else child.stdin!.end();
+  });
+}
+async function ok(args: string[], o: { input?: string } = {}): Promise<string> {
+  const r = await docker(args, o);
+  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  E = await startImagesEngine();
+  reg = await startDistribution();
+  authReg = await startDistribution({ htpasswd: `alice:${bcrypt.hashSync('s3cret', 10)}\n` });
+  tarFile = busyboxTar(join(E.dir, 'busybox.tar'));
+});
+
+after(async () => {
+  await E?.stop();
+  await reg?.stop();
+  await authReg?.stop();
+});
+
+test('docker import with --change and --message, then images/inspect/history', async () => {
+  const out = await ok(['import', '--change', 'CMD ["sh", "-c", "echo imported"]', '--change', 'ENV FOO=bar', '-m', 'from a test', tarFile, 'bb:v1']);
+  const id = out.trim();
+  assert.match(id, /^sha256:[a-f0-9]{64}$/);
+  const list = await ok(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+  assert.match(list, new RegExp(`^bb:v1 ${id.slice(7, 19)}$`, 'm'));
+  const ins = JSON.parse(await ok(['image', 'inspect', 'bb:v1']))[0];
+  assert.equal(ins.Id, id);
+  assert.deepEqual(ins.RepoTags, ['bb:v1']);
+  assert.deepEqual(ins.Config.Cmd, ['sh', '-c', 'echo imported']);
+  assert.ok(ins.Config.Env.includes('FOO=bar'));
+  assert.equal(ins.Comment, 'from a test');
+  assert.equal(ins.Os, 'linux');
+  assert.equal(ins.RootFS.Layers.length, 1);
+  // Lookup by id prefix and by full id.
+  assert.equal(JSON.parse(await ok(['image', 'inspect', id.slice(7, 19)]))[0].Id, id);
+  const hist = await ok(['history', '--no-trunc', '--format', '{{.ID}} {{.Comment}}', 'bb:v1']);
+  assert.match(hist, new RegExp(`^${id} from a test$`, 'm'));
+});
+
+test('tag, rmi rules: untag keeps the image, conflicts with containers, delete by id', async () => {
+  const id = (await ok(['import', tarFile, 'rmtest:one'])).trim();
+  await ok(['tag', 'rmtest:one', 'rmtest:two']);
+  await ok(['tag', 'rmtest:one', 'other/repo:x']);
+  let out = await ok(['rmi', 'rmtest:two']);
+  assert.match(out, /Untagged: rmtest:two/);
+  assert.doesNotMatch(out, /Deleted/);
+  // By id while tagged in two repositories: must be forced.
+  let r = await docker(['rmi', id.slice(7, 19)]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /conflict: unable to delete [a-f0-9]{12} \(must be forced\) - image is referenced in multiple repositories/);
+  await ok(['rmi', 'other/repo:x']);
+  // A stopped container uses it.
+  const cid = (await ok(['create', 'rmtest:one', 'true'])).trim();
+  r = await docker(['rmi', id]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\(must be forced\) - image is being used by stopped container/);
+  await ok(['rm', cid]);
+  out = await ok(['rmi', 'rmtest:one']);
+  assert.match(out, /Untagged: rmtest:one/);
+  assert.match(out, new RegExp(`Deleted: ${id}`));
+  r = await docker(['image', 'inspect', id]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /No such image/);
+  r = await docker(['rmi', 'nope:nope']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /No such image: nope:nope/);
+});
+
+test('push to and pull from a private registry with progress; run the pulled image', async () => {
+  const ref = `${reg.host}/skiff/bb:p1`;
+  await ok(['import', '--change', 'CMD ["echo", "pulled"]', uniqueTar('p1'), ref]);
+  const pushed = await ok(['push', ref]);
+  assert.match(pushed, new RegExp(`The push refers to repository \\[${reg.host}/skiff/bb\\]`));
+  assert.match(pushed, /p1: digest: sha256:[a-f0-9]{64} size: \d+/);
+  const pushedDigest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed)![1];
+  await ok(['rmi', ref]);
+  const pulled = await ok(['pull', ref]);
+  assert.match(pulled, /p1: Pulling from skiff\/bb/);
+  assert.match(pulled, /Pull complete/);
+  assert.match(pulled, new RegExp(`Digest: ${pushedDigest}`));
+  assert.match(pulled, new RegExp(`Status: Downloaded newer image for ${ref}`));
+  const again = await ok(['pull', ref]);
+  assert.match(again, new RegExp(`Status: Image is up to date for ${ref}`));
+  const ins = JSON.parse(await ok(['image', 'inspect', ref]))[0];
+  assert.deepEqual(ins.RepoDigests, [`${reg.host}/skiff/bb@${pushedDigest}`]);
+  // Pull by digest.
+  await ok(['pull', `${reg.host}/skiff/bb@${pushedDigest}`]);
+  // Unknown repository / tag: 404 printed by the CLI, exit code 1.
+  const r = await docker(['pull', `${reg.host}/skiff/nope:latest`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /not found|unknown/i);
+  // docker create pulls a missing image (404 "No such image" on create, then /images/create).
+  await ok(['rmi', '-f', ref]);
+  const c = await docker(['create', ref]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stderr, /Unable to find image/);
+  assert.match(c.stderr, /Downloaded newer image/);
+  await ok(['rm', c.stdout.trim()]);
+});
+
+baseTest('containers run from imported and pulled images', { timeout: 60_000 }, async () => {
+  const ref = `${reg.host}/skiff/run:1`;
+  await ok(['import', '--change', 'CMD ["sh", "-c", "echo from-image"]', uniqueTar('run'), ref]);
+  await ok(['push', ref]);
+  await ok(['rmi', ref]);
+  const cid = (await ok(['create', ref])).trim();
+  const out = await ok(['start', '-a', cid]);
+  assert.equal(out.trim(), 'from-image');
+  await ok(['rm', cid]);
+});
+
+test('save and load round trip', async () => {
+  const id = (await ok(['import', tarFile, 'saved:one'])).trim();
+  const file = join(E.dir, 'saved.tar');
+  await ok(['save', '-o', file, 'saved:one']);
+  assert.ok(statSync(file).size > 100_000);
+  await ok(['rmi', 'saved:one']);
+  const out = await ok(['load', '-i', file]);
+  assert.match(out, /Loaded image: saved:one/);
+  assert.equal(JSON.parse(await ok(['image', 'inspect', 'saved:one']))[0].Id, id);
+});
+
+test('image prune removes dangling images only; -a removes unused ones', async () => {
+  const a = (await ok(['import', tarFile, 'prune:a'])).trim();
+  await ok(['import', '--change', 'ENV X=1', tarFile, 'prune:a']); // moves the tag: a is dangling now
+  const dangling = await ok(['images', '-q', '--no-trunc', '--filter', 'dangling=true']);
+  assert.ok(dangling.includes(a), dangling);
+  const out = await ok(['image', 'prune', '-f']);
+  assert.match(out, new RegExp(`deleted: ${a}`));
+  assert.ok((await ok(['image', 'inspect', 'prune:a'])).includes('X=1'));
+  const keep = (await ok(['create', 'prune:a', 'true'])).trim();
+  const out2 = await ok(['image', 'prune', '-a', '-f']);
+  assert.doesNotMatch(out2, /prune:a/);
+  await ok(['image', 'inspect', 'prune:a']);
+  await ok(['rm', keep]);
+});
+
+test('volumes: create, ls with filters, inspect, in-use rm conflict, prune', async () => {
+  const name = `vol-${randomBytes(3).toString('hex')}`;
+  await ok(['volume', 'create', '--label', 'team=blue', name]);
+  const ls = await ok(['volume', 'ls', '--format', '{{.Name}}', '--filter', 'label=team=blue']);
+  assert.deepEqual(ls.trim().split('\n'), [name]);
+  const v = JSON.parse(await ok(['volume', 'inspect', name]))[0];
+  assert.equal(v.Driver, 'local');
+  assert.equal(v.Scope, 'local');
+  assert.deepEqual(v.Labels, { team: 'blue' });
+  assert.ok(existsSync(v.Mountpoint));
+  const bad = await docker(['volume', 'create', 'bad/name']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid characters/);
+  // rm while a container uses it is refused.
+  await ok(['import', tarFile, 'volbb:latest']);
+  const cid = (await ok(['create', '-v', `${name}:/data`, 'volbb', 'sh', '-c', 'echo hi > /data/f'])).trim();
+  const inUse = await docker(['volume', 'rm', name]);
+  assert.equal(inUse.code, 1);
+  assert.match(inUse.stderr, /volume is in use/);
+  await ok(['rm', cid]);
+  // prune: anonymous volumes only by default, all unused with --all.
+  await ok(['volume', 'prune', '-f']);
+  assert.ok((await ok(['volume', 'ls', '-q'])).includes(name));
+  const pr = await ok(['volume', 'prune', '-a', '-f']);
+  assert.match(pr, new RegExp(name));
+  const gone = await docker(['volume', 'inspect', name]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /no such volume/);
+});
+
+test('docker login against a registry with htpasswd; push with the stored credentials', async () => {
+  const bad = await docker(['login', '-u', 'alice', '--password-stdin', authReg.host], { input: 'wrong\n' });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr + bad.stdout, /unauthorized|401|failed/i);
+  const good = await ok(['login', '-u', 'alice', '--password-stdin', authReg.host], { input: 's3cret\n' });
+  assert.match(good, /Login Succeeded/);
+  const ref = `${authReg.host}/private/bb:1`;
+  await ok(['import', tarFile, ref]);
+  const pushed = await ok(['push', ref]);
+  assert.match(pushed, /1: digest: sha256:/);
+  await ok(['logout', authReg.host]);
+  await ok(['rmi', ref]);
+  // The engine remembers the login made through POST /auth, so a pull without credentials works too.
+  const pulled = await ok(['pull', ref]);
+  assert.match(pulled, /Downloaded newer image/);
+});
