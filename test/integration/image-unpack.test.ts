@@ -228,3 +228,18 @@ test('overlay apply resolves parents through lower-layer symlinks, still confine
       /layer entry "hl": path "nodir" does not exist/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('an entry replacing an existing path keeps its own xattrs', async () => {
+  const dir = tmp();
+  try {
+    await apply(await makeTar([{ name: 'f', data: 'one' }, { name: 'd', type: 'symlink', linkname: 'x' }]), dir, 'plain');
+    await apply(await makeTar([
+      { name: 'f', data: 'two', pax: { 'SCHILY.xattr.user.v': '2' } },
+      { name: 'd/', pax: { 'SCHILY.xattr.user.d': 'dir' } },
+    ]), dir, 'plain');
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'two');
+    assert.equal(xattr(join(dir, 'f'), 'user.v').toString(), '2');
+    assert.ok(lstatSync(join(dir, 'd')).isDirectory());
+    assert.equal(xattr(join(dir, 'd'), 'user.d').toString(), 'dir');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

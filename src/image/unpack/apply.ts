@@ -79,16 +79,13 @@ class Applier {
     const rel = real.join('/');
     const abs = join(this.root, rel);
     if (this.opts.whiteouts === 'plain') this.written.add(rel);
-    if (h.xattrs?.size) {
-      this.xattrs.set(rel, [...h.xattrs].map(([name, value]) => ({ path: abs, name, value })));
-    }
     switch (h.type) {
       case 'directory': {
         let st;
         try { st = lstatSync(abs); } catch { /* absent */ }
         if (st && !st.isDirectory()) { this.remove(real); st = undefined; }
         if (!st) mkdirSync(abs, { mode: 0o700 });
-        if (!h.xattrs?.size) this.xattrs.delete(rel);
+        this.queueXattrs(rel, abs, h);
         this.queueDirMeta(rel, h);
         return undefined;
       }
@@ -96,6 +93,7 @@ class Applier {
       case 'symlink': {
         this.remove(real);
         symlinkSync(h.linkname, abs);
+        this.queueXattrs(rel, abs, h);
         if (this.chown) lchownSync(abs, h.uid, h.gid);
         lutimesSync(abs, h.atime ?? h.mtime, h.mtime);
         return undefined;
@@ -119,10 +117,18 @@ class Applier {
       case 'char': case 'block': case 'fifo': {
         this.remove(real);
         this.nodes.set(rel, { path: abs, kind: h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p', major: h.devmajor, minor: h.devminor, meta: this.meta(h) });
+        this.queueXattrs(rel, abs, h);
         return undefined;
       }
     }
     return undefined;
+  }
+
+  /** Queues the entry's xattrs (after its creation, which clears what was queued for the path). */
+  private queueXattrs(rel: string, abs: string, h: TarHeader): void {
+    const keep = (this.xattrs.get(rel) ?? []).filter((x) => x.name === 'trusted.overlay.opaque');
+    const ops = [...keep, ...[...(h.xattrs ?? [])].map(([name, value]) => ({ path: abs, name, value }))];
+    if (ops.length) this.xattrs.set(rel, ops); else this.xattrs.delete(rel);
   }
 
   private meta(h: TarHeader): Meta {
@@ -137,8 +143,18 @@ class Applier {
   }
 
   private file(real: string[], abs: string, h: TarHeader): EntrySink {
-    this.remove(real);
-    const fd = openSync(abs, OPEN_FLAGS, 0o600);
+    const rel = real.join('/');
+    if (this.nodes.has(rel)) this.remove(real); // a deferred node queued for this path
+    // Create first and clear the way only if something is there: one syscall less per file.
+    let fd: number;
+    try {
+      fd = openSync(abs, OPEN_FLAGS, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      this.remove(real);
+      fd = openSync(abs, OPEN_FLAGS, 0o600);
+    }
+    this.queueXattrs(rel, abs, h);
     this.result.files++;
     const r = this.result;
     const chown = this.chown;
