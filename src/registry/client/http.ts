@@ -19,6 +19,8 @@ export interface HttpReq {
   signal?: AbortSignal;
   /** Skip TLS verification (insecure registries). */
   insecureTls?: boolean;
+  /** Give up when the response has not started within this many ms. */
+  timeoutMs?: number;
 }
 
 export interface HttpRes {
@@ -51,6 +53,7 @@ export function sendRequest(r: HttpReq): Promise<HttpRes> {
       });
     });
     req.on('error', reject);
+    if (r.timeoutMs) req.setTimeout(r.timeoutMs, () => req.destroy(new Error(`no response from ${r.url.host} within ${r.timeoutMs} ms`)));
     const body = r.body;
     if (body === undefined) { req.end(); return; }
     if (Buffer.isBuffer(body)) { req.end(body); return; }

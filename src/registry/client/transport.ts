@@ -63,7 +63,8 @@ export class RegistryTransport {
       const url = new URL(`${scheme}://${this.base?.host ?? this.endpoint}${this.base?.pathname.replace(/\/$/, '') ?? ''}/v2/`);
       const insecureTls = scheme === 'https' && this.insecure();
       try {
-        const res = await sendRequest({ method: 'GET', url, signal, insecureTls });
+        // When plain HTTP is the fallback, a server that never answers the TLS hello must not stall us.
+        const res = await sendRequest({ method: 'GET', url, signal, insecureTls, timeoutMs: schemes.length > 1 && scheme === 'https' ? 5000 : undefined });
         res.drain();
         this.base = new URL(`${scheme}://${url.host}${url.pathname.replace(/\/v2\/$/, '')}`);
         this.insecureTls = insecureTls;
