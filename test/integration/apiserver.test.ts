@@ -237,6 +237,12 @@ describe('apiserver machinery', () => {
     const refused = await call('POST', '/api/v1/namespaces/term/configmaps', cm('late'));
     assert.equal(refused.status, 403);
     assert.match(refused.body.message, /because it is being terminated/);
+    const relabel = await call('PATCH', '/api/v1/namespaces/term', { metadata: { labels: { x: 'y' } } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(relabel.status, 200);
+    assert.equal((await call('GET', '/api/v1/namespaces/term')).status, 200, 'a terminating namespace stays until its spec.finalizers are gone');
+    const fin = await call('PUT', '/api/v1/namespaces/term/finalize', { metadata: { name: 'term' }, spec: { finalizers: [] } });
+    assert.equal(fin.status, 200);
+    assert.equal((await call('GET', '/api/v1/namespaces/term')).status, 404);
   });
 
   it('never crashes on malformed requests', async () => {

@@ -33,7 +33,8 @@ export interface ApiContext {
   log: Logger;
   auth?: ApiAuth;
   admission: Admission[];
-  /** Per-resource subresource handlers beyond status/scale (e.g. pods/log from the agent later). */
+  /** Known namespaces (kept by a watch); undefined until started. */
+  namespaces?: { get(name: string): 'Active' | 'Terminating' | undefined; note(name: string, state: 'Terminating' | undefined): void };
   version: { major: string; minor: string; gitVersion: string };
 }
 

@@ -86,9 +86,13 @@ export async function mustRead(r: RequestScope, ns = r.info.namespace, name = r.
 export async function checkNamespace(r: RequestScope, ns: string): Promise<void> {
   const nsDef = r.ctx.registry.lookup('', 'v1', 'namespaces');
   if (!nsDef) return;
-  const got = await readObject(r.ctx, nsDef, undefined, ns);
-  if (!got) throw errNotFound({ resource: 'namespaces', name: ns });
-  if (got.obj.metadata.deletionTimestamp) {
+  let state = r.ctx.namespaces?.get(ns);
+  if (!state) {
+    const got = await readObject(r.ctx, nsDef, undefined, ns);
+    if (!got) throw errNotFound({ resource: 'namespaces', name: ns });
+    state = got.obj.metadata.deletionTimestamp ? 'Terminating' : 'Active';
+  }
+  if (state === 'Terminating') {
     throw errForbidden(`${r.target.resource}${r.def.group ? '.' + r.def.group : ''} "${r.target.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, r.target);
   }
 }

@@ -24,6 +24,7 @@ import { requestInfo, type ResourceRequest } from './router.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
 import { handleWatch } from './watch.js';
 import { startCrdController, type CrdController } from './crd.js';
+import { NamespaceCache } from './namespaces.js';
 import { customResourceDefinition } from './crd-definition.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
 
@@ -70,6 +71,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
   let ready = false;
   let crd: CrdController | undefined;
+  let nsCache: NamespaceCache | undefined;
   let server: http.Server | https.Server | undefined;
   const sockets = new Set<import('node:net').Socket>();
 
@@ -220,6 +222,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async start() {
       if (ready) return;
       await ensureNamespaces();
+      const nsDef = registry.lookup('', 'v1', 'namespaces');
+      if (nsDef && !registry.transformers.has('/namespaces')) {
+        nsCache = new NamespaceCache(ctx, registry.prefix(nsDef));
+        await nsCache.start();
+        ctx.namespaces = nsCache;
+      }
       crd = await startCrdController(ctx);
       ready = true;
     },
@@ -241,6 +249,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async close() {
       ready = false;
       crd?.stop();
+      nsCache?.stop();
+      ctx.namespaces = undefined;
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => { s.close(() => resolve()); for (const so of sockets) so.destroy(); });

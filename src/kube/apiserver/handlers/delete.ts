@@ -7,7 +7,7 @@ import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, readBody } from '../http.js';
 import { nowRFC3339 } from '../meta.js';
-import { isObject, mustRead, storeDelete, storeUpdate } from '../rest.js';
+import { dryRun, isObject, mustRead, storeDelete, storeUpdate } from '../rest.js';
 import { errBadRequest, errConflict, successStatus } from '../status.js';
 import { listObjects } from './list.js';
 
@@ -52,9 +52,12 @@ async function deleteOne(r: RequestScope, obj: KubeObject, rev: number, opts: De
     next.metadata.deletionTimestamp ??= nowRFC3339();
     next.metadata.deletionGracePeriodSeconds = 0;
     if (isNamespace) next.status = { ...(next.status as object ?? {}), phase: 'Terminating' };
-    return { obj: await storeUpdate(r, next, rev), gone: false };
+    const stored = await storeUpdate(r, next, rev);
+    if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r)) r.ctx.namespaces?.note(obj.metadata.name!, 'Terminating');
+    return { obj: stored, gone: false };
   }
   await storeDelete(r, obj, rev);
+  if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r)) r.ctx.namespaces?.note(obj.metadata.name!, undefined);
   return { obj, gone: true };
 }
 

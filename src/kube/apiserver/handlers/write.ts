@@ -57,7 +57,8 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
   if (!opts.skipManaged) recordUpdate(def, schemaCtx(def), old, next, { manager: managerName(r), apiVersion: next.apiVersion!, subresource: opts.subresource });
 
   // A deletion pending on finalizers completes when the last one is removed.
-  if (old.metadata.deletionTimestamp && !(next.metadata.finalizers?.length)) {
+  const nsFinalizers = def.group === '' && def.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) : 0;
+  if (old.metadata.deletionTimestamp && !(next.metadata.finalizers?.length) && nsFinalizers === 0) {
     await storeDelete(r, next, expected);
     return { obj: next, deleted: true };
   }
