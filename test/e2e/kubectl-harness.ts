@@ -81,7 +81,12 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  await launch();
+  try { await launch(); } catch (e) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (!opts.etcd) await etcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const cacheDir = join(dir, 'kube-cache');
   const s: SkiffServer = {
     dir, kubeconfig, datastore, etcd,
