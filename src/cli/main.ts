@@ -7,6 +7,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   runtime: () => import('./commands/runtime.js'),
   registry: () => import('./commands/registry.js'),
   start: () => import('./commands/start.js'),
+  engine: () => import('./commands/engine.js'),
   server: () => import('./commands/server.js'),
 };
 

@@ -1,0 +1,186 @@
+// /containers/...: create, inspect, list, lifecycle, wait, logs, attach, resize, top, stats,
+// changes, export, rename, update, prune.
+import { invalidArgument } from '../../../common/index.js';
+import { sendJson, hijack, RAW_STREAM, MULTIPLEXED_STREAM, type Router, type ApiRequest } from '../router.js';
+import type { EngineContext } from '../context.js';
+import type { Containers } from '../../services/containers/service.js';
+import { inspect, summary, listFilter } from '../../services/containers/view.js';
+import { streamLogs, bridgeAttach, parseDetachKeys, monitorAttach } from '../../services/containers/streams.js';
+import { containerStats, topProcesses } from '../../services/containers/stats.js';
+import { parseEventTime } from '../../events.js';
+
+export const svc = (ctx: EngineContext) => ctx.containers as unknown as Containers;
+
+function paths(s: Containers, ctx: EngineContext, id: string) {
+  return { dir: s.dirOf(id), logPath: s.logPath(id), rootfs: s.rootfs(id), snapshotter: ctx.snapshotter.name };
+}
+
+function timeArg(v: string | undefined, field: string): number | undefined {
+  if (v === undefined || v === '' || v === '0') return undefined;
+  const t = parseEventTime(v);
+  if (t === undefined) throw invalidArgument(`${field}: invalid time value ${JSON.stringify(v)}`, { field });
+  return t;
+}
+
+async function attachRoute(r: ApiRequest, ctx: EngineContext) {
+  const s = svc(ctx);
+  const c = s.get(r.params.id);
+  const q = r.query;
+  const detachKeys = parseDetachKeys(q.str('detachKeys'));
+  const o = { stdin: q.bool('stdin'), stdout: q.bool('stdout'), stderr: q.bool('stderr'), stream: q.bool('stream'), logs: q.bool('logs'), detachKeys };
+  if (!o.stream && !o.logs) throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stream' });
+  const tty = c.Config.Tty;
+  const { socket, head } = hijack(r, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+  socket.pause();
+  try {
+    if (o.logs) await streamLogs(s, c.Id, { follow: false, stdout: o.stdout, stderr: o.stderr, timestamps: false }, socket);
+    if (!o.stream) { socket.end(); return; }
+    const connect = async (mdir: string | undefined) => {
+      if (!mdir) { socket.end(); return; }
+      const sess = await monitorAttach(mdir, { closeStdinOnEnd: false });
+      void bridgeAttach(sess, socket, head, o, tty, c.Config.StdinOnce).catch(() => socket.destroy());
+    };
+    if (c.State.Running) await connect(s.monitorDir(c.Id));
+    else {
+      // Attach before start (docker run): connected once the container exists, before its process runs.
+      s.onCreated(c.Id, connect);
+      // A container that is never started ends the connection when removed.
+      void s.wait(c.Id, 'removed').then(() => { if (!socket.destroyed) socket.end(); }, () => undefined);
+    }
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
+
+export function register(r: Router<EngineContext>): void {
+  r.post('/containers/create', async (q, ctx) => {
+    const body = await q.json();
+    const out = await svc(ctx).create(body, q.query.str('name') || undefined);
+    sendJson(q.res, 201, out);
+  });
+  r.get('/containers/json', (q, ctx) => {
+    const s = svc(ctx);
+    const all = s.all();
+    const f = listFilter(q.query.filters(), all, () => undefined);
+    let list = all.filter(f);
+    if (!q.query.bool('all') && !q.query.filters().status?.length) list = list.filter((c) => c.State.Running);
+    list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    const limit = q.query.int('limit', -1)!;
+    if (limit > 0) list = list.slice(0, limit);
+    return list.map((c) => summary(c, q.query.bool('size') ? { rw: 0, rootfs: 0 } : undefined));
+  });
+  r.get('/containers/:id/json', async (q, ctx) => {
+    const s = svc(ctx);
+    const c = s.get(q.params.id);
+    const out = inspect(c, paths(s, ctx, c.Id), s.execIds(c.Id));
+    if (q.query.bool('size')) { out.SizeRw = 0; out.SizeRootFs = 0; }
+    return out;
+  });
+  r.post('/containers/:id/start', async (q, ctx) => { await svc(ctx).start(q.params.id); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/stop', async (q, ctx) => {
+    await svc(ctx).stop(q.params.id, { timeout: q.query.int('t') ?? q.query.int('timeout'), signal: q.query.str('signal') });
+    q.res.writeHead(204); q.res.end();
+  });
+  r.post('/containers/:id/restart', async (q, ctx) => {
+    await svc(ctx).restart(q.params.id, { timeout: q.query.int('t') ?? q.query.int('timeout'), signal: q.query.str('signal') });
+    q.res.writeHead(204); q.res.end();
+  });
+  r.post('/containers/:id/kill', async (q, ctx) => { await svc(ctx).kill(q.params.id, q.query.str('signal') || 'SIGKILL'); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/pause', async (q, ctx) => { await svc(ctx).pause(q.params.id); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/unpause', async (q, ctx) => { await svc(ctx).unpause(q.params.id); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/rename', async (q, ctx) => { await svc(ctx).rename(q.params.id, q.query.str('name') ?? ''); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/update', async (q, ctx) => svc(ctx).update(q.params.id, ((await q.json()) ?? {}) as Record<string, unknown>));
+  r.delete('/containers/:id', async (q, ctx) => {
+    await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
+    q.res.writeHead(204); q.res.end();
+  });
+  r.post('/containers/:id/wait', async (q, ctx) => {
+    const s = svc(ctx);
+    const cond = q.query.str('condition') ?? 'not-running';
+    const ac = new AbortController();
+    const p = s.wait(q.params.id, cond, ac.signal); // validates before headers go out
+    // Headers must reach the client before we block, or `docker run` deadlocks (it starts the container after).
+    q.res.writeHead(200, { 'Content-Type': 'application/json' });
+    q.res.flushHeaders();
+    q.res.on('close', () => ac.abort());
+    try {
+      const out = await p;
+      q.res.end(JSON.stringify(out) + '\n');
+    } catch { q.res.end(); }
+  });
+  r.get('/containers/:id/logs', async (q, ctx) => {
+    const s = svc(ctx);
+    const c = s.get(q.params.id);
+    const stdout = q.query.bool('stdout'), stderr = q.query.bool('stderr');
+    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stdout' });
+    const tailS = q.query.str('tail');
+    const tail = !tailS || tailS === 'all' ? undefined : Number(tailS);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`tail: invalid value ${JSON.stringify(tailS)}`, { field: 'tail' });
+    const opts = { follow: q.query.bool('follow'), stdout, stderr, timestamps: q.query.bool('timestamps'), tail, since: timeArg(q.query.str('since'), 'since'), until: timeArg(q.query.str('until'), 'until') };
+    const ac = new AbortController();
+    q.res.on('close', () => ac.abort());
+    q.res.writeHead(200, { 'Content-Type': c.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+    q.res.flushHeaders();
+    await streamLogs(s, c.Id, { ...opts, signal: ac.signal }, q.res).catch(() => undefined);
+    q.res.end();
+  });
+  r.post('/containers/:id/attach', attachRoute);
+  r.post('/containers/:id/resize', async (q, ctx) => {
+    const h = q.query.int('h'), w = q.query.int('w');
+    if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    const s = svc(ctx);
+    const c = s.get(q.params.id);
+    if (!c.State.Running) throw invalidArgument(`Container ${c.Id} is not running`, { field: 'id' });
+    const sess = await monitorAttach(s.monitorDir(c.Id));
+    sess.resize(h, w);
+    setTimeout(() => sess.close(), 50);
+    sendJson(q.res, 200, undefined);
+  });
+  r.get('/containers/:id/top', async (q, ctx) => topProcesses(svc(ctx), q.params.id, q.query.str('ps_args')));
+  r.get('/containers/:id/stats', async (q, ctx) => {
+    const s = svc(ctx);
+    const stream = q.query.bool('stream', true) && !q.query.bool('one-shot');
+    const id = s.get(q.params.id).Id;
+    if (!stream) return containerStats(s, id, q.query.bool('one-shot'));
+    q.res.writeHead(200, { 'Content-Type': 'application/json' });
+    let closed = false;
+    q.res.on('close', () => { closed = true; });
+    while (!closed) {
+      let st;
+      try { st = await containerStats(s, id, false); } catch { break; }
+      q.res.write(JSON.stringify(st) + '\n');
+      if (!s.get(id).State.Running) { /* docker keeps streaming zeros; one more and stop */ }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    q.res.end();
+  });
+  r.get('/containers/:id/changes', async (q, ctx) => {
+    const c = svc(ctx).get(q.params.id);
+    const ch = await ctx.snapshotter.changes(c.SnapshotKey);
+    return ch.map((x) => ({ Path: x.path, Kind: x.kind === 'C' ? 0 : x.kind === 'A' ? 1 : 2 }));
+  });
+  r.get('/containers/:id/export', async (q, ctx) => {
+    const s = svc(ctx);
+    const { exportRootfs } = await import('../../services/containers/archive.js');
+    const stream = await exportRootfs(s, q.params.id);
+    q.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    stream.pipe(q.res);
+    await new Promise((res) => q.res.on('close', res));
+  });
+  r.post('/containers/prune', async (q, ctx) => {
+    const s = svc(ctx);
+    const f = q.query.filters();
+    const until = f.until?.length ? parseEventTime(f.until[0]) : undefined;
+    const label = f.label;
+    const deleted: string[] = [];
+    for (const c of s.all()) {
+      if (c.State.Running || c.State.Restarting) continue;
+      if (until !== undefined && Date.parse(c.Created) / 1000 > until) continue;
+      if (label && !listFilter({ label }, [], () => undefined)(c)) continue;
+      await s.remove(c.Id, {}).then(() => deleted.push(c.Id), () => undefined);
+    }
+    ctx.events.emit({ Type: 'container', Action: 'prune', id: '', attributes: { reclaimed: '0' } });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 };
+  });
+}

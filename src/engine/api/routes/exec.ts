@@ -1,0 +1,42 @@
+// /containers/{id}/exec and /exec/{id}/...: `docker exec`.
+import { invalidArgument } from '../../../common/index.js';
+import { hijack, sendJson, RAW_STREAM, MULTIPLEXED_STREAM, type Router } from '../router.js';
+import type { EngineContext } from '../context.js';
+import type { Execs } from '../../services/containers/exec.js';
+import { svc } from './containers.js';
+
+export const execs = (ctx: EngineContext) => svc(ctx).execs as unknown as Execs;
+
+export function register(r: Router<EngineContext>): void {
+  r.post('/containers/:id/exec', async (q, ctx) => {
+    const out = execs(ctx).create(q.params.id, (await q.json()) as Record<string, unknown> | undefined);
+    sendJson(q.res, 201, out);
+  });
+  r.get('/exec/:id/json', (q, ctx) => execs(ctx).inspect(q.params.id));
+  r.post('/exec/:id/resize', async (q, ctx) => {
+    const h = q.query.int('h'), w = q.query.int('w');
+    if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    await execs(ctx).resize(q.params.id, h, w);
+    sendJson(q.res, 200, undefined);
+  });
+  r.post('/exec/:id/start', async (q, ctx) => {
+    const e = execs(ctx);
+    const body = ((await q.json()) ?? {}) as { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null };
+    const s = e.get(q.params.id);
+    if (s.started) throw invalidArgument(`Error: Exec command ${s.ID} has already run`, { field: 'id' });
+    if (body.Detach) {
+      await e.start(q.params.id, { detach: true, tty: body.Tty, consoleSize: body.ConsoleSize });
+      sendJson(q.res, 200, undefined);
+      return;
+    }
+    const tty = body.Tty ?? s.config.Tty;
+    const client = hijack(q, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    client.socket.pause();
+    await e.start(q.params.id, { detach: false, tty, consoleSize: body.ConsoleSize }, client).catch((err) => {
+      const msg = `${(err as Error).message}\r\n`;
+      const b = Buffer.from(msg);
+      const h = Buffer.alloc(8); h[0] = 3; h.writeUInt32BE(b.length, 4);
+      if (!client.socket.destroyed) client.socket.end(tty ? b : Buffer.concat([h, b]));
+    });
+  });
+}

@@ -1,0 +1,107 @@
+// `skiff engine`: composes the image layer, the services and the Engine API server(s).
+import { mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import { invalidArgument } from '../common/index.js';
+import { openImages, createSnapshotter, type Snapshotter } from '../image/index.js';
+import { EventBus } from './events.js';
+import { createApiServer } from './api/server.js';
+import { buildRouter } from './api/routes/index.js';
+import type { EngineBase, EngineContext, ImagesService, VolumesService, RegisterRoutes } from './api/context.js';
+import { Containers } from './services/containers/service.js';
+import { Execs } from './services/containers/exec.js';
+import { startHealth } from './services/containers/health.js';
+import { Networks, type NetworkDriver } from './services/networks.js';
+import { baseImages, baseVolumes } from './services/defaults.js';
+
+export const ENGINE_VERSION = '28.0.0-skiff';
+export const API_VERSION = '1.45';
+export const MIN_API_VERSION = '1.24';
+
+export interface EngineOptions {
+  dataRoot?: string;
+  /** Runtime state, monitors and exec sessions (short paths: unix sockets live here). */
+  execRoot?: string;
+  /** unix:///path or tcp://host:port */
+  hosts?: string[];
+  cgroupParent?: string;
+  snapshotter?: 'overlayfs' | 'native';
+  images?: (base: EngineBase) => ImagesService | Promise<ImagesService>;
+  volumes?: (base: EngineBase) => VolumesService | Promise<VolumesService>;
+  networkDriver?: NetworkDriver;
+  /** Extra route modules (images, volumes, build …). */
+  routes?: RegisterRoutes[];
+}
+
+export interface Engine {
+  ctx: EngineContext;
+  /** Listening addresses. */
+  hosts: string[];
+  close(): Promise<void>;
+}
+
+async function pickSnapshotter(kind: 'overlayfs' | 'native' | undefined, root: string): Promise<Snapshotter> {
+  if (kind) return createSnapshotter(kind, join(root, kind));
+  try { return await createSnapshotter('overlayfs', join(root, 'overlayfs')); } catch { return createSnapshotter('native', join(root, 'native')); }
+}
+
+function listen(server: Server, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    if (host.startsWith('unix://')) {
+      const path = host.slice(7);
+      mkdirSync(dirname(path), { recursive: true });
+      rmSync(path, { force: true });
+      server.listen(path, () => { chmodSync(path, 0o660); resolve(host); });
+    } else if (host.startsWith('tcp://')) {
+      const u = new URL(host.replace(/^tcp:/, 'http:'));
+      server.listen(Number(u.port || 2375), u.hostname, () => { const a = server.address(); resolve(typeof a === 'object' && a ? `tcp://${u.hostname}:${a.port}` : host); });
+    } else reject(invalidArgument(`--host ${host}: use unix:///path or tcp://host:port`, { field: 'host' }));
+  });
+}
+
+export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
+  const root = o.dataRoot ?? '/var/lib/skiff/engine';
+  const execRoot = o.execRoot ?? '/run/skiff/engine';
+  mkdirSync(root, { recursive: true });
+  mkdirSync(execRoot, { recursive: true });
+  const idFile = join(root, 'engine-id');
+  if (!existsSync(idFile)) writeFileSync(idFile, randomBytes(16).toString('hex').toUpperCase().replace(/(.{4})(?=.)/g, '$1:').slice(0, 39));
+  const imageStore = await openImages(join(root, 'image'));
+  const snapshotter = await pickSnapshotter(o.snapshotter, join(root, 'snapshots'));
+  const base: EngineBase = {
+    root, imageStore, snapshotter, events: new EventBus(),
+    info: { id: readFileSync(idFile, 'utf8').trim(), name: hostname(), version: ENGINE_VERSION, apiVersion: API_VERSION, minApiVersion: MIN_API_VERSION, startedAt: new Date(), cgroupParent: o.cgroupParent ?? '/skiff-engine' },
+  };
+  const ctx = { ...base } as EngineContext;
+  ctx.images = await (o.images ?? baseImages)(base);
+  ctx.volumes = await (o.volumes ?? baseVolumes)(base);
+  const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
+  ctx.containers = containers;
+  ctx.networks = new Networks(ctx, o.networkDriver).init();
+  containers.execs = new Execs(containers, execRoot);
+  containers.healthStarter = (c) => startHealth(containers, c);
+  await containers.restore();
+  const router = buildRouter();
+  for (const reg of o.routes ?? []) reg(router);
+  const hosts = o.hosts?.length ? o.hosts : ['unix:///run/skiff/engine.sock'];
+  const servers: Server[] = [];
+  const bound: string[] = [];
+  try {
+    for (const h of hosts) { const s = createApiServer(router, ctx); bound.push(await listen(s, h)); servers.push(s); }
+  } catch (e) {
+    for (const s of servers) s.close();
+    containers.close();
+    throw e;
+  }
+  return {
+    ctx, hosts: bound,
+    async close() {
+      containers.close();
+      await Promise.all(servers.map((s) => new Promise<void>((res) => { s.close(() => res()); s.closeAllConnections?.(); })));
+      for (const h of bound) if (h.startsWith('unix://')) rmSync(h.slice(7), { force: true });
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The files the engine bind-mounts over a container's /etc/resolv.conf, /etc/hosts and /etc/hostname.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerRecord } from './record.js';
+
+function hostResolvConf(): string {
+  try { return readFileSync('/etc/resolv.conf', 'utf8'); } catch { return ''; }
+}
+
+/** resolv.conf: Dns/DnsSearch/DnsOptions when given, else the host's (minus loopback resolvers, which
+ *  cannot be reached from a container's own network namespace). */
+export function resolvConf(rec: ContainerRecord): string {
+  const hc = rec.HostConfig;
+  const dns = (hc.Dns as string[] | null | undefined) ?? [];
+  const search = (hc.DnsSearch as string[] | null | undefined) ?? [];
+  const opts = (hc.DnsOptions as string[] | null | undefined) ?? [];
+  const host = hostResolvConf().split('\n');
+  const isHostNet = hc.NetworkMode === 'host';
+  const hostNs = host.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]).filter((ip) => isHostNet || !/^127\.|^::1$/.test(ip));
+  const hostSearch = host.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const hostOpts = host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const ns = dns.length ? dns : hostNs.length ? hostNs : ['8.8.8.8', '8.8.4.4'];
+  const lines = ns.map((n) => `nameserver ${n}`);
+  const s = search.length ? search : hostSearch;
+  if (s.length) lines.push(`search ${s.join(' ')}`);
+  const o = opts.length ? opts : hostOpts;
+  if (o.length) lines.push(`options ${o.join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function hostsFile(rec: ContainerRecord, ip = ''): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  for (const h of (rec.HostConfig.ExtraHosts as string[] | null | undefined) ?? []) {
+    const i = h.indexOf(':');
+    if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
+  }
+  if (ip) lines.push(`${ip}\t${rec.Config.Hostname}`);
+  return lines.join('\n') + '\n';
+}
+
+export function writeEtcFiles(dir: string, rec: ContainerRecord): { resolvConf: string; hosts: string; hostname: string } {
+  const f = { resolvConf: join(dir, 'resolv.conf'), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname') };
+  writeFileSync(f.resolvConf, resolvConf(rec));
+  writeFileSync(f.hosts, hostsFile(rec));
+  writeFileSync(f.hostname, `${rec.Config.Hostname}\n`);
+  return f;
+}
+
+/** ExtraHosts entries are "name:ip"; reject anything else early with the field named. */
+export function validExtraHost(h: string): boolean {
+  const i = h.indexOf(':');
+  return i > 0 && i < h.length - 1;
+}

@@ -1,0 +1,194 @@
+// Docker container Config + HostConfig → an OCI runtime spec (what dockerd's daemon/oci_linux.go does).
+import { statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument } from '../../../common/index.js';
+import { defaultSpec, defaultSeccompProfile, CAPABILITIES, DEFAULT_CAPABILITIES } from '../../../runtime/index.js';
+import type { Spec } from '../../../oci/index.js';
+import type { ContainerRecord, MountPoint } from './record.js';
+
+export interface SpecInputs {
+  rec: ContainerRecord;
+  rootfs: string;
+  /** Files bind-mounted over /etc/{resolv.conf,hosts,hostname}. */
+  etc: { resolvConf: string; hosts: string; hostname: string };
+  cgroupsPath: string;
+  /** Host path of skiff-tini for HostConfig.Init. */
+  initBinary?: string;
+  /** Network namespace to join (container:<id> mode). */
+  netnsPath?: string;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v !== 0 ? v : undefined);
+
+export function capName(raw: string, field: string): string {
+  const n = raw.toUpperCase().startsWith('CAP_') ? raw.toUpperCase() : `CAP_${raw.toUpperCase()}`;
+  if (!(CAPABILITIES as readonly string[]).includes(n)) throw invalidArgument(`${field}: unknown capability ${JSON.stringify(raw)}`, { field });
+  return n;
+}
+
+function capabilities(hc: ContainerRecord['HostConfig']): string[] {
+  if (hc.Privileged) return [...CAPABILITIES];
+  let caps = new Set<string>(DEFAULT_CAPABILITIES);
+  const add = (hc.CapAdd as string[] | null | undefined) ?? [];
+  const drop = (hc.CapDrop as string[] | null | undefined) ?? [];
+  if (add.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(CAPABILITIES);
+  else for (const c of add) caps.add(capName(c, 'HostConfig.CapAdd'));
+  if (drop.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, 'HostConfig.CapAdd')));
+  else for (const c of drop) caps.delete(capName(c, 'HostConfig.CapDrop'));
+  return [...caps];
+}
+
+/** `User`: "uid[:gid]" or "name[:group]" resolved against the container's /etc/passwd and /etc/group. */
+export function resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids?: number[] } {
+  if (!user) return { uid: 0, gid: 0 };
+  const [u, g] = user.split(':');
+  const lines = (f: string) => { try { return readFileSync(join(rootfs, f), 'utf8').split('\n').map((l) => l.split(':')); } catch { return []; } };
+  let uid: number, gid: number | undefined;
+  if (/^\d+$/.test(u)) { uid = Number(u); const p = lines('etc/passwd').find((x) => x[2] === u); if (p) gid = Number(p[3]); }
+  else {
+    const p = lines('etc/passwd').find((x) => x[0] === u);
+    if (!p) throw invalidArgument(`unable to find user ${u}: no matching entries in passwd file`, { field: 'Config.User' });
+    uid = Number(p[2]); gid = Number(p[3]);
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const gr = lines('etc/group').find((x) => x[0] === g);
+      if (!gr) throw invalidArgument(`unable to find group ${g}: no matching entries in group file`, { field: 'Config.User' });
+      gid = Number(gr[2]);
+    }
+  }
+  return { uid, gid: gid ?? 0 };
+}
+
+/** Docker's seccomp profile JSON (as `docker run --security-opt seccomp=FILE` sends it) → OCI seccomp. */
+function dockerSeccomp(text: string): NonNullable<NonNullable<Spec['linux']>['seccomp']> {
+  let p: { defaultAction?: string; architectures?: string[]; archMap?: { architecture: string; subArchitectures?: string[] }[]; syscalls?: { names?: string[]; name?: string; action: string; errnoRet?: number; args?: unknown[] }[]; defaultErrnoRet?: number };
+  try { p = JSON.parse(text); } catch { throw invalidArgument('HostConfig.SecurityOpt: seccomp profile is not valid JSON', { field: 'HostConfig.SecurityOpt' }); }
+  if (!p || typeof p.defaultAction !== 'string') throw invalidArgument('HostConfig.SecurityOpt: seccomp profile needs defaultAction', { field: 'HostConfig.SecurityOpt' });
+  const archs = p.architectures ?? p.archMap?.flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]) ?? [];
+  return {
+    defaultAction: p.defaultAction, ...(p.defaultErrnoRet !== undefined ? { defaultErrnoRet: p.defaultErrnoRet } : {}),
+    architectures: archs,
+    syscalls: (p.syscalls ?? []).map((s) => ({ names: s.names ?? (s.name ? [s.name] : []), action: s.action, ...(s.errnoRet !== undefined ? { errnoRet: s.errnoRet } : {}), ...(s.args ? { args: s.args } : {}) })),
+  } as NonNullable<NonNullable<Spec['linux']>['seccomp']>;
+}
+
+function devices(hc: ContainerRecord['HostConfig']): { devs: NonNullable<NonNullable<Spec['linux']>['devices']>; allow: { allow: boolean; type: string; major: number; minor: number; access: string }[] } {
+  const devs: NonNullable<NonNullable<Spec['linux']>['devices']> = [];
+  const allow: { allow: boolean; type: string; major: number; minor: number; access: string }[] = [];
+  for (const d of (hc.Devices as { PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }[] | null | undefined) ?? []) {
+    let st;
+    try { st = statSync(d.PathOnHost); } catch { throw invalidArgument(`HostConfig.Devices: error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`, { field: 'HostConfig.Devices' }); }
+    const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : '';
+    if (!type) throw invalidArgument(`HostConfig.Devices: ${d.PathOnHost} is not a device node`, { field: 'HostConfig.Devices' });
+    const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn), minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+    devs.push({ path: d.PathInContainer || d.PathOnHost, type, major, minor, fileMode: st.mode & 0o7777, uid: 0, gid: 0 } as never);
+    allow.push({ allow: true, type, major, minor, access: d.CgroupPermissions || 'rwm' });
+  }
+  return { devs, allow };
+}
+
+export function buildSpec(i: SpecInputs): Spec {
+  const { rec, rootfs } = i;
+  const c = rec.Config, hc = rec.HostConfig;
+  const caps = capabilities(hc);
+  const spec = defaultSpec({ args: [rec.Path, ...rec.Args], terminal: c.Tty, rootfs, hostname: c.Hostname, env: c.Env, cwd: c.WorkingDir || '/', readonly: !!hc.ReadonlyRootfs });
+  const proc = spec.process!;
+  const user = resolveUser(rootfs, c.User);
+  proc.user = { uid: user.uid, gid: user.gid };
+  proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
+  const secopts = ((hc.SecurityOpt as string[] | null | undefined) ?? []);
+  proc.noNewPrivileges = secopts.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
+  if (i.initBinary && hc.Init) {
+    proc.args = ['/sbin/docker-init', '--', ...proc.args!];
+    spec.mounts!.push({ destination: '/sbin/docker-init', type: 'bind', source: i.initBinary, options: ['rbind', 'ro', 'rprivate'] });
+  }
+  // Ulimits
+  const ulimits = (hc.Ulimits as { Name: string; Soft: number; Hard: number }[] | null | undefined) ?? [];
+  if (ulimits.length) {
+    const rl = new Map((proc.rlimits ?? []).map((r) => [r.type, r]));
+    for (const u of ulimits) rl.set(`RLIMIT_${u.Name.toUpperCase()}`, { type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard });
+    proc.rlimits = [...rl.values()];
+  }
+  const linux = spec.linux!;
+  linux.cgroupsPath = i.cgroupsPath;
+  // Namespaces
+  const nm = String(hc.NetworkMode || 'bridge');
+  let ns = linux.namespaces!;
+  if (nm === 'host') ns = ns.filter((n) => n.type !== 'network');
+  else if (nm.startsWith('container:')) ns = ns.map((n) => (n.type === 'network' ? { type: 'network', path: i.netnsPath } : n));
+  if (hc.PidMode === 'host') ns = ns.filter((n) => n.type !== 'pid');
+  if (hc.IpcMode === 'host') ns = ns.filter((n) => n.type !== 'ipc');
+  if (hc.UTSMode === 'host') ns = ns.filter((n) => n.type !== 'uts');
+  linux.namespaces = ns;
+  if (hc.UTSMode === 'host' || nm === 'host') delete spec.hostname;
+  // Security
+  if (hc.Privileged) {
+    delete linux.seccomp;
+    linux.maskedPaths = [];
+    linux.readonlyPaths = [];
+    linux.resources = { devices: [{ allow: true, access: 'rwm' }] };
+    for (const m of spec.mounts!) if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') m.options = (m.options ?? []).filter((o) => o !== 'ro');
+  } else {
+    const sc = secopts.find((o) => o.startsWith('seccomp=') || o.startsWith('seccomp:'));
+    if (sc) {
+      const v = sc.slice(8);
+      if (v === 'unconfined') delete linux.seccomp;
+      else linux.seccomp = dockerSeccomp(v);
+    } else linux.seccomp = defaultSeccompProfile(caps);
+  }
+  // Resources
+  const r: NonNullable<NonNullable<Spec['linux']>['resources']> = linux.resources ?? {};
+  const mem: Record<string, number> = {};
+  if (num(hc.Memory)) mem.limit = hc.Memory as number;
+  if (num(hc.MemorySwap)) mem.swap = hc.MemorySwap as number;
+  else if (num(hc.Memory)) mem.swap = (hc.Memory as number) * 2; // Docker's default: swap = memory
+  if (num(hc.MemoryReservation)) mem.reservation = hc.MemoryReservation as number;
+  if (Object.keys(mem).length) r.memory = mem;
+  const cpu: Record<string, number | string> = {};
+  if (num(hc.CpuShares)) cpu.shares = hc.CpuShares as number;
+  if (num(hc.NanoCpus)) { cpu.period = 100000; cpu.quota = Math.round(((hc.NanoCpus as number) / 1e9) * 100000); }
+  if (num(hc.CpuQuota)) cpu.quota = hc.CpuQuota as number;
+  if (num(hc.CpuPeriod)) cpu.period = hc.CpuPeriod as number;
+  if (typeof hc.CpusetCpus === 'string' && hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (typeof hc.CpusetMems === 'string' && hc.CpusetMems) cpu.mems = hc.CpusetMems;
+  if (Object.keys(cpu).length) r.cpu = cpu as never;
+  if (num(hc.PidsLimit) && (hc.PidsLimit as number) > 0) r.pids = { limit: hc.PidsLimit as number };
+  if (num(hc.BlkioWeight)) r.blockIO = { weight: hc.BlkioWeight as number };
+  const dv = devices(hc);
+  if (dv.devs.length) { linux.devices = [...(linux.devices ?? []), ...dv.devs]; if (r.devices) r.devices = [...r.devices, ...dv.allow] as never; }
+  linux.resources = r;
+  const sysctls = (hc.Sysctls as Record<string, string> | null | undefined) ?? {};
+  if (Object.keys(sysctls).length) {
+    for (const k of Object.keys(sysctls)) {
+      if (nm === 'host' && k.startsWith('net.')) throw invalidArgument(`HostConfig.Sysctls: sysctl ${k} is not allowed in the host network namespace`, { field: 'HostConfig.Sysctls' });
+    }
+    linux.sysctl = { ...sysctls };
+  }
+  // Mounts
+  const mounts = spec.mounts!;
+  if (num(hc.ShmSize)) for (const m of mounts) if (m.destination === '/dev/shm') m.options = [...(m.options ?? []).filter((o) => !o.startsWith('size=')), `size=${hc.ShmSize}`];
+  const etcOpts = ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])];
+  if (nm !== 'host' || true) {
+    mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: i.etc.resolvConf, options: etcOpts });
+    mounts.push({ destination: '/etc/hostname', type: 'bind', source: i.etc.hostname, options: etcOpts });
+    mounts.push({ destination: '/etc/hosts', type: 'bind', source: i.etc.hosts, options: etcOpts });
+  }
+  for (const m of rec.Mounts) mounts.push(...ociMount(m));
+  spec.annotations = { 'org.skiff.engine.container': rec.Id, 'org.skiff.engine.name': rec.Name.slice(1) };
+  return spec;
+}
+
+function ociMount(m: MountPoint): NonNullable<Spec['mounts']> {
+  if (m.Type === 'tmpfs') {
+    const opts = ['nosuid', 'nodev', 'noexec'];
+    if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
+    if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+    for (const o of (m.Mode || '').split(',').filter(Boolean)) if (!opts.includes(o)) opts.push(o);
+    return [{ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts }];
+  }
+  const opts = ['rbind', m.Propagation || 'rprivate'];
+  if (!m.RW) opts.push('ro');
+  return [{ destination: m.Destination, type: 'bind', source: m.Source, options: opts }];
+}

@@ -1,0 +1,184 @@
+// Networks API surface: list/inspect/create/remove/connect/disconnect/prune with the predefined
+// bridge, host and none networks, persisted in DATA_ROOT/networks.json. The data plane is a
+// `NetworkDriver` (src/network plugs in here); until it does, the `null` driver records endpoints
+// without wiring anything (a bridge-mode container gets its own network namespace with only lo).
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { conflict, invalidArgument, notFound, isSkiffError } from '../../common/index.js';
+import { matchLabels, type Filters } from '../api/router.js';
+import type { EngineContext, NetworksService } from '../api/context.js';
+
+export interface NetworkRecord {
+  Name: string; Id: string; Created: string; Scope: 'local'; Driver: string; EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+  Internal: boolean; Attachable: boolean; Ingress: boolean; ConfigFrom: { Network: string }; ConfigOnly: boolean;
+  Options: Record<string, string>; Labels: Record<string, string>;
+}
+
+/** The data plane: what src/network implements (bridges, veths, IPAM, port mapping, DNS). */
+export interface NetworkDriver {
+  create(n: NetworkRecord): Promise<void>;
+  remove(n: NetworkRecord): Promise<void>;
+  /** Wires a running container (its netns at /proc/<pid>/ns/net); returns its endpoint settings. */
+  connect(n: NetworkRecord, c: { id: string; pid: number; aliases: string[] }): Promise<{ IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string }>;
+  disconnect(n: NetworkRecord, c: { id: string; pid: number }): Promise<void>;
+}
+
+/** Records only: no interfaces, no addresses (the networking issue replaces it). */
+export const nullDriver: NetworkDriver = {
+  async create() {}, async remove() {},
+  async connect() { return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') }; },
+  async disconnect() {},
+};
+
+const PREDEFINED = ['bridge', 'host', 'none'];
+
+interface ContainerLink {
+  all(): { Id: string; Name: string; Networks: Record<string, { Aliases: string[] | null; NetworkID: string; EndpointID: string; IPAddress: string; IPPrefixLen: number; MacAddress: string; Gateway: string }>; HostConfig: { NetworkMode?: string }; State: { Running: boolean } }[];
+  get(ref: string): ReturnType<ContainerLink['all']>[number];
+  persist(id: string): void;
+}
+
+export class Networks implements NetworksService {
+  private nets = new Map<string, NetworkRecord>();
+  private readonly file: string;
+  constructor(private readonly ctx: EngineContext, private readonly driver: NetworkDriver = nullDriver) {
+    this.file = join(ctx.root, 'networks.json');
+  }
+
+  init(): this {
+    try { for (const n of JSON.parse(readFileSync(this.file, 'utf8')).networks as NetworkRecord[]) this.nets.set(n.Id, n); } catch { /* first start */ }
+    for (const name of PREDEFINED) {
+      if (![...this.nets.values()].some((n) => n.Name === name)) {
+        const rec = this.record(name, name === 'bridge' ? 'bridge' : name === 'host' ? 'host' : 'null', {});
+        if (name === 'bridge') rec.IPAM.Config = [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }];
+        if (name === 'bridge') rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': 'skiff0' };
+        this.nets.set(rec.Id, rec);
+      }
+    }
+    this.save();
+    return this;
+  }
+
+  private get containers(): ContainerLink { return this.ctx.containers as unknown as ContainerLink; }
+
+  private record(name: string, driver: string, b: Record<string, unknown>): NetworkRecord {
+    const ipam = (b.IPAM ?? {}) as { Driver?: string; Options?: Record<string, string> | null; Config?: { Subnet?: string; Gateway?: string }[] | null };
+    return {
+      Name: name, Id: randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver, EnableIPv6: !!b.EnableIPv6,
+      IPAM: { Driver: ipam.Driver || 'default', Options: ipam.Options ?? null, Config: ipam.Config ?? [] },
+      Internal: !!b.Internal, Attachable: !!b.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
+      Options: (b.Options as Record<string, string>) ?? {}, Labels: (b.Labels as Record<string, string>) ?? {},
+    };
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ networks: [...this.nets.values()] }));
+    renameSync(tmp, this.file);
+  }
+
+  count(): number { return this.nets.size; }
+
+  find(ref: string): NetworkRecord {
+    for (const n of this.nets.values()) if (n.Name === ref || n.Id === ref) return n;
+    const hits = [...this.nets.values()].filter((n) => n.Id.startsWith(ref));
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) throw invalidArgument(`network ${ref} is ambiguous (${hits.length} matches found based on ID prefix)`, { field: 'id' });
+    throw notFound(`network ${ref} not found`, { field: 'id' });
+  }
+
+  view(n: NetworkRecord, verbose = true): Record<string, unknown> {
+    const containers: Record<string, unknown> = {};
+    if (verbose) for (const c of this.containers.all()) {
+      const ep = c.Networks[n.Name];
+      if (ep && c.State.Running) containers[c.Id] = { Name: c.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: '' };
+    }
+    return { ...n, EnableIPv4: true, Containers: containers };
+  }
+
+  list(f: Filters): Record<string, unknown>[] {
+    for (const k of Object.keys(f)) if (!['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling'].includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    return [...this.nets.values()].filter((n) => {
+      if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
+      if (f.id?.length && !f.id.some((x) => n.Id.startsWith(x))) return false;
+      if (!matchLabels(n.Labels, f.label)) return false;
+      if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
+      if (f.scope?.length && !f.scope.includes('local')) return false;
+      if (f.type?.length && !f.type.includes(PREDEFINED.includes(n.Name) ? 'builtin' : 'custom')) return false;
+      if (f.dangling?.length && (f.dangling[0] === 'true') !== (!PREDEFINED.includes(n.Name) && !this.users(n).length)) return false;
+      return true;
+    }).map((n) => this.view(n));
+  }
+
+  private users(n: NetworkRecord): string[] { return this.containers.all().filter((c) => n.Name in c.Networks).map((c) => c.Id); }
+
+  async create(b: Record<string, unknown> | undefined): Promise<{ Id: string; Warning: string }> {
+    const name = b?.Name;
+    if (typeof name !== 'string' || !name) throw invalidArgument('Name: network name is required', { field: 'Name' });
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`Name: invalid network name "${name}"`, { field: 'Name' });
+    const driver = typeof b!.Driver === 'string' && b!.Driver ? b!.Driver : 'bridge';
+    if (!['bridge', 'macvlan', 'ipvlan', 'overlay', 'null', 'host'].includes(driver)) throw notFound(`plugin "${driver}" not found`, { field: 'Driver' });
+    if (PREDEFINED.includes(name)) throw invalidArgument(`${name} is a pre-defined network and cannot be created`, { field: 'Name', reason: 'Forbidden' });
+    if ([...this.nets.values()].some((n) => n.Name === name)) throw conflict(`network with name ${name} already exists`, { field: 'Name' });
+    const rec = this.record(name, driver, b!);
+    await this.driver.create(rec);
+    this.nets.set(rec.Id, rec);
+    this.save();
+    this.ctx.events.emit({ Type: 'network', Action: 'create', id: rec.Id, attributes: { name, type: driver, ...rec.Labels } });
+    return { Id: rec.Id, Warning: '' };
+  }
+
+  async remove(ref: string): Promise<void> {
+    const n = this.find(ref);
+    if (PREDEFINED.includes(n.Name)) throw invalidArgument(`${n.Name} is a pre-defined network and cannot be removed`, { field: 'id', reason: 'Forbidden' });
+    const users = this.users(n).filter((id) => { try { return this.containers.get(id).State.Running; } catch { return false; } });
+    if (users.length) throw conflict(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`, { field: 'id' });
+    for (const id of this.users(n)) { const c = this.containers.get(id); delete c.Networks[n.Name]; this.containers.persist(id); }
+    await this.driver.remove(n);
+    this.nets.delete(n.Id);
+    this.save();
+    this.ctx.events.emit({ Type: 'network', Action: 'destroy', id: n.Id, attributes: { name: n.Name, type: n.Driver } });
+  }
+
+  async connect(ref: string, b: { Container?: string; EndpointConfig?: { Aliases?: string[] | null } | null } | undefined): Promise<void> {
+    const n = this.find(ref);
+    if (!b?.Container) throw invalidArgument('Container: a container is required', { field: 'Container' });
+    const c = this.containers.get(b.Container);
+    if (n.Name in c.Networks) throw invalidArgument(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`, { field: 'Container', reason: 'Forbidden' });
+    if (c.HostConfig.NetworkMode === 'host' || n.Name === 'host') throw invalidArgument('container cannot be disconnected from host network or connected to host network', { field: 'Container' });
+    c.Networks[n.Name] = { Aliases: b.EndpointConfig?.Aliases ?? null, NetworkID: n.Id, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
+    this.containers.persist(c.Id);
+    this.ctx.events.emit({ Type: 'network', Action: 'connect', id: n.Id, attributes: { container: c.Id, name: n.Name, type: n.Driver } });
+  }
+
+  async disconnect(ref: string, b: { Container?: string; Force?: boolean } | undefined): Promise<void> {
+    const n = this.find(ref);
+    if (!b?.Container) throw invalidArgument('Container: a container is required', { field: 'Container' });
+    const c = this.containers.get(b.Container);
+    if (!(n.Name in c.Networks)) throw invalidArgument(`container ${c.Id} is not connected to network ${n.Name}`, { field: 'Container', reason: 'Forbidden' });
+    delete c.Networks[n.Name];
+    this.containers.persist(c.Id);
+    this.ctx.events.emit({ Type: 'network', Action: 'disconnect', id: n.Id, attributes: { container: c.Id, name: n.Name, type: n.Driver } });
+  }
+
+  /** Endpoint settings for a starting container (called by the container service). */
+  async attach(c: { Id: string; Networks: Record<string, { Aliases: string[] | null; NetworkID: string; EndpointID: string; IPAddress: string; IPPrefixLen: number; MacAddress: string; Gateway: string }> }, pid: number): Promise<void> {
+    for (const [name, ep] of Object.entries(c.Networks)) {
+      let n: NetworkRecord;
+      try { n = this.find(name); } catch (e) { if (isSkiffError(e, 'NotFound')) continue; throw e; }
+      const r = await this.driver.connect(n, { id: c.Id, pid, aliases: ep.Aliases ?? [] });
+      Object.assign(ep, r, { NetworkID: n.Id });
+    }
+  }
+
+  async prune(f: Filters): Promise<{ NetworksDeleted: string[] | null }> {
+    const out: string[] = [];
+    for (const n of [...this.nets.values()]) {
+      if (PREDEFINED.includes(n.Name) || this.users(n).length || !matchLabels(n.Labels, f.label)) continue;
+      await this.remove(n.Id).then(() => out.push(n.Name), () => undefined);
+    }
+    return { NetworksDeleted: out.length ? out : null };
+  }
+}
