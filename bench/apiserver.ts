@@ -195,16 +195,21 @@ async function coldStart(): Promise<Record<string, string>> {
     }
     return { ms: performance.now() - t0, p };
   };
-  const first = await run();
-  first.p.kill('SIGTERM');
-  await new Promise((r) => first.p.once('exit', r));
-  const second = await run();
-  await sleep(3000);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${second.p.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  second.p.kill('SIGTERM');
-  await new Promise((r) => second.p.once('exit', r));
-  rmSync(data, { recursive: true, force: true });
-  rmSync(outdir, { recursive: true, force: true });
+  let first, second, rss = 0;
+  try {
+    first = await run();
+    first.p.kill('SIGTERM');
+    await new Promise((r) => first!.p.once('exit', r));
+    second = await run();
+    await sleep(3000);
+    rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${second.p.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    second.p.kill('SIGTERM');
+    await new Promise((r) => second!.p.once('exit', r));
+  } finally {
+    for (const x of [first, second]) if (x && x.p.exitCode === null && x.p.signalCode === null) x.p.kill('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+    rmSync(outdir, { recursive: true, force: true });
+  }
   return { 'cold start (first, with PKI)': `${f(first.ms)} ms`, 'cold start (restart)': `${f(second.ms)} ms`, 'idle RSS': `${f(rss)} MB` };
 }
 
