@@ -105,34 +105,39 @@ export class Images {
     const img = await this.resolve(name, opts.platform);
     const diffIds = img.config.rootfs.diff_ids;
     const chain = chainIds(diffIds);
-    let parent: string | undefined;
-    for (let i = 0; i < chain.length; i++) {
-      const chainId = chain[i];
-      const layer = img.manifest.layers[i];
-      await this.unpackLock.run(`${sn.root}\0${chainId}`, async () => {
-        if (await sn.stat(chainId).then(() => true, () => false)) return;
-        const compression = layerCompression(layer.mediaType);
-        const key = `extract-${randomBytes(6).toString('hex')} ${chainId}`;
-        await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': chainId } });
-        try {
-          const target = await sn.applyTarget(key);
-          const blob = await this.content.reader(layer.digest).catch((e) => {
-            if (isSkiffError(e, 'NotFound')) throw notFound(`image ${name}: layer ${layer.digest} is missing from the content store`, { field: 'digest' });
+    // A lease keeps each committed layer from a concurrent GC until the config's label points at
+    // the top of the chain.
+    return this.leases.with(async (lease) => {
+      let parent: string | undefined;
+      for (let i = 0; i < chain.length; i++) {
+        const chainId = chain[i];
+        const layer = img.manifest.layers[i];
+        await this.leases.addResource(lease.id, { type: 'snapshot', id: chainId, snapshotter: sn.name });
+        await this.unpackLock.run(`${sn.root}\0${chainId}`, async () => {
+          if (await sn.stat(chainId).then(() => true, () => false)) return;
+          const compression = layerCompression(layer.mediaType);
+          const key = `extract-${randomBytes(6).toString('hex')} ${chainId}`;
+          await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': chainId } });
+          try {
+            const target = await sn.applyTarget(key);
+            const blob = await this.content.reader(layer.digest).catch((e) => {
+              if (isSkiffError(e, 'NotFound')) throw notFound(`image ${name}: layer ${layer.digest} is missing from the content store`, { field: 'digest' });
+              throw e;
+            });
+            await applyLayer(blob, compression, target.dir, { whiteouts: target.whiteouts, lowers: target.lowers, expectedDiffId: diffIds[i], signal: opts.signal });
+            await sn.commit(chainId, key);
+          } catch (e) {
+            await sn.remove(key).catch(() => {});
+            if (isSkiffError(e, 'AlreadyExists')) return; // unpacked concurrently by another process
             throw e;
-          });
-          await applyLayer(blob, compression, target.dir, { whiteouts: target.whiteouts, lowers: target.lowers, expectedDiffId: diffIds[i], signal: opts.signal });
-          await sn.commit(chainId, key);
-        } catch (e) {
-          await sn.remove(key).catch(() => {});
-          if (isSkiffError(e, 'AlreadyExists')) return; // unpacked concurrently by another process
-          throw e;
-        }
-        if (layer.digest !== diffIds[i]) await this.content.updateLabels(layer.digest, { [UNCOMPRESSED_LABEL]: diffIds[i] }).catch(() => {});
-      });
-      parent = chainId;
-    }
-    if (parent) await this.content.updateLabels(img.configDesc.digest, { [`${GC_SNAPSHOT_LABEL}${sn.name}`]: parent });
-    return parent;
+          }
+          if (layer.digest !== diffIds[i]) await this.content.updateLabels(layer.digest, { [UNCOMPRESSED_LABEL]: diffIds[i] }).catch(() => {});
+        });
+        parent = chainId;
+      }
+      if (parent) await this.content.updateLabels(img.configDesc.digest, { [`${GC_SNAPSHOT_LABEL}${sn.name}`]: parent });
+      return parent;
+    });
   }
 
   /** `docker import`: a root file system tar (plain, gzip or zstd) becomes a one-layer image. */
