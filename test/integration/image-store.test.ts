@@ -191,3 +191,26 @@ test('bad archives are rejected naming what is wrong, and leave no image behind'
     await assert.rejects(a.resolve('nosuch:image'), (e) => isSkiffError(e, 'NotFound') && /No such image/.test((e as Error).message));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('garbage collection keeps leased snapshots with their parents and removes the rest leaf first', async () => {
+  const dir = tmp();
+  try {
+    const images = await openImages(join(dir, 'images'));
+    const sn = await new NativeSnapshotter(join(dir, 'nat')).init();
+    for (const [name, parent] of [['a', undefined], ['b', 'a'], ['c', 'b'], ['x', undefined], ['y', 'x']] as const) {
+      await sn.prepare(`k-${name}`, parent);
+      await sn.commit(name, `k-${name}`);
+    }
+    const lease = await images.leases.create();
+    await images.leases.addResource(lease.id, { type: 'snapshot', id: 'b', snapshotter: 'native' });
+    const expired = await images.leases.create({ expiresInMs: 1 });
+    await images.leases.addResource(expired.id, { type: 'snapshot', id: 'y', snapshotter: 'native' });
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await garbageCollect({ content: images.content, images: images.store, leases: images.leases, snapshotters: [sn] });
+    assert.deepEqual(r.removedSnapshots.map((s) => s.key), ['c', 'y', 'x']);
+    const left: string[] = [];
+    for await (const i of sn.walk()) left.push(i.name);
+    assert.deepEqual(left.sort(), ['a', 'b']);
+    assert.deepEqual((await images.leases.list()).map((l) => l.id), [lease.id]); // the expired lease is gone
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
