@@ -94,6 +94,8 @@ export class Execs {
     s.Running = true;
     const go = () => writeFileSync(join(s.dir, 'go'), '');
     let attached: Promise<void> | undefined;
+    let ready!: () => void;
+    const stdinReady = new Promise<void>((r) => { ready = r; });
     if (client && !o.detach) {
       const sess = await attach(s.dir);
       if (tty && o.consoleSize?.length === 2) sess.resize(o.consoleSize[0], o.consoleSize[1]);
@@ -101,7 +103,7 @@ export class Execs {
       attached = bridgeAttach(sess, client.socket, client.head, {
         stdin: s.config.AttachStdin, stdout: s.config.AttachStdout, stderr: s.config.AttachStderr, stream: true, logs: false,
         detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
-      }, tty, true);
+      }, tty, true, tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined);
     }
     go();
     s.done = waitExit(s.dir, undefined, 50).then((ex) => {
@@ -111,6 +113,11 @@ export class Execs {
     for (let i = 0; i < 200 && !s.Pid && s.Running; i++) {
       try { s.Pid = Number((await import('node:fs')).readFileSync(join(s.dir, 'exec.pid'), 'utf8')) || 0; } catch { await new Promise((r) => setTimeout(r, 10)); }
     }
+    if (tty && s.Pid) { // the master was handed to the monitor before the process took the pty as its stdin
+      const { readlinkSync } = await import('node:fs');
+      for (let i = 0; i < 200 && s.Running; i++) { try { if (readlinkSync(`/proc/${s.Pid}/fd/0`).startsWith('/dev/pts')) break; } catch { /* not yet */ } await new Promise((r) => setTimeout(r, 10)); }
+    }
+    ready();
     this.svc.ctx.events.emit({ Type: 'container', Action: `exec_start: ${s.config.Cmd.join(' ')}`, id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID } });
     if (attached) { await attached; await Promise.race([s.done, new Promise((r) => setTimeout(r, 2000))]); }
   }

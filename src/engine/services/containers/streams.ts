@@ -57,7 +57,10 @@ export function parseDetachKeys(v: string | undefined): number[] {
 /** Connects a hijacked client socket to a container's monitor. Output frames are written as they
  *  come; stdin (when asked and the container has OpenStdin) is forwarded until EOF or the detach
  *  keys. Resolves when the client or the container is done. */
-export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buffer, o: AttachOpts, tty: boolean, stdinOnce: boolean): Promise<void> {
+export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buffer, o: AttachOpts, tty: boolean, stdinOnce: boolean, input?: Promise<AttachSession>): Promise<void> {
+  // `input`: a second session for stdin (a tty exec's pty master reaches the monitor only after the
+  // output session connected, and the monitor takes stdin from clients connected after that).
+  let inSess: AttachSession = sess;
   const write = (stream: 1 | 2) => (d: Buffer) => { if (!sock.destroyed) sock.write(tty ? d : stdcopyFrame(stream, d)); };
   if (o.stdout) sess.stdout.on('data', write(1)); else sess.stdout.resume();
   if (o.stderr) sess.stderr.on('data', write(2)); else sess.stderr.resume();
@@ -65,7 +68,7 @@ export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buff
   const keys = o.detachKeys;
   let matched = 0;
   const onIn = (d: Buffer) => {
-    if (!keys.length) { sess.stdin.write(d); return; }
+    if (!keys.length) { inSess.stdin.write(d); return; }
     const pass: number[] = [];
     for (const b of d) {
       if (b === keys[matched]) { matched++; if (matched === keys.length) { detached = true; break; } continue; }
@@ -73,13 +76,14 @@ export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buff
       if (b === keys[0]) { matched = 1; continue; }
       pass.push(b);
     }
-    if (pass.length) sess.stdin.write(Buffer.from(pass));
+    if (pass.length) inSess.stdin.write(Buffer.from(pass));
     if (detached) { sess.close(); sock.end(); }
   };
   if (o.stdin) {
     if (head.length) onIn(head);
     sock.on('data', onIn);
-    sock.on('end', () => { if (stdinOnce && !detached) sess.closeStdin(); });
+    sock.on('end', () => { if (stdinOnce && !detached) inSess.closeStdin(); });
+    if (input) { try { inSess = await input; inSess.stdout.resume(); inSess.stderr.resume(); } catch { /* exited already */ } }
     sock.resume();
   } else {
     sock.on('data', () => { /* ignore */ });
@@ -92,6 +96,7 @@ export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buff
     sock.destroy();
   }
   sess.close();
+  if (inSess !== sess) inSess.close();
 }
 
 export { monitorAttach };
