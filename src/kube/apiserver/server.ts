@@ -76,6 +76,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const sockets = new Set<import('node:net').Socket>();
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // A client going away mid-request surfaces as stream errors; they end this request only.
+    req.on('error', () => {});
+    res.on('error', () => {});
     serve(req, res).catch((e) => {
       log.error('request failed', { path: req.url, error: e instanceof Error ? e.stack : String(e) });
       if (!res.headersSent) writeStatus(res, toStatus(e)); else res.end();
