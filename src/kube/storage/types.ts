@@ -51,7 +51,9 @@ export interface Store {
   delete(key: string, expectedRevision: number): Promise<KeyValue>;
   /** Events for keys under prefix with revision > fromRevision (0 = from now). Compacted → Compacted error.
    *  Errors (Compacted, bad arguments, a lost backend) are delivered through iteration: `next()` rejects,
-   *  never `watch()` itself. Iteration ends (done) after close(), abort, or store close. Events in
+   *  never `watch()` itself. Iteration ends (done) after close(), abort, or store close — and, on etcd,
+   *  when the consumer falls more than watchBufferLimit events behind (re-watch from the last
+   *  revision seen, as after a timeout; SQLite/memory re-read their log instead). Events in
    *  revision order, no gaps, no duplicates; PROGRESS events only with progressNotify.
    *  One event object is shared by all watchers that receive it: read-only (memoize per event). */
   watch(prefix: string, fromRevision: number, opts?: { signal?: AbortSignal; progressNotify?: boolean }): Watch;
