@@ -3,6 +3,7 @@
 // ownership, tables, discovery and OpenAPI shapes, and Status errors.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { createApiServer, type ApiServer } from '../../src/kube/apiserver/index.js';
 import { allResources } from '../../src/kube/api/index.js';
 import { createMemoryStore } from '../../src/kube/storage/index.js';
@@ -268,5 +269,20 @@ describe('apiserver machinery', () => {
       assert.equal(r.body.kind, 'Status');
     }
     assert.equal((await call('GET', '/healthz')).status, 200);
+  });
+
+  it('survives clients that vanish mid-body, mid-watch, or speak garbage', async () => {
+    const { port } = new URL(base);
+    const send = (raw: string, ms = 50) => new Promise<void>((res) => {
+      const s = net.connect(Number(port), '127.0.0.1', () => { s.write(raw); setTimeout(() => { s.destroy(); res(); }, ms); });
+      s.on('error', () => res());
+    });
+    await send(`POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"metadata":`);
+    await send(`POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad`);
+    await send('GET /api/v1/configmaps?watch=1 HTTP/1.1\r\nHost: x\r\n\r\n', 200);
+    await send(`GET /api/v1/namespaces/%E0%A4%A/configmaps HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await send('GARBAGE\r\n\r\n');
+    assert.equal((await call('GET', '/healthz')).status, 200);
+    assert.equal((await call('GET', `/api/v1/namespaces/${ns}/configmaps/page-3`)).status, 200);
   });
 });
