@@ -1,0 +1,70 @@
+// Bridge and veth plumbing through iproute2 batch mode: a bridge is one `ip -batch -`; an attach is
+// two spawns (the container side inside its netns through nsenter, creating the pair and pushing
+// the host end out to our netns; then the host side enslaving it to the bridge).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mustRun, run } from './exec.js';
+
+export async function linkExists(name: string): Promise<boolean> {
+  return (await run('ip', ['link', 'show', 'dev', name])).code === 0;
+}
+
+/** Creates the bridge with its gateway address if missing (idempotent) and sets route_localnet so
+ *  DNAT of 127.0.0.1 traffic can leave through it. */
+export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
+  const r = await run('ip', ['-j', 'addr', 'show', 'dev', name]);
+  const lines: string[] = [];
+  if (r.code !== 0) lines.push(`link add name ${name} mtu ${mtu} type bridge`, `addr add ${gatewayCidr} dev ${name}`);
+  else {
+    const info = JSON.parse(r.stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    const have = (info[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gatewayCidr);
+    if (!have) lines.push(`addr add ${gatewayCidr} dev ${name}`);
+  }
+  lines.push(`link set ${name} up`);
+  await mustRun('ip', ['-batch', '-'], lines.join('\n') + '\n');
+  setSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  await run('ip', ['link', 'del', 'dev', name]);
+}
+
+export function setSysctl(path: string, value: string): boolean {
+  try {
+    if (readFileSync(`/proc/sys/${path}`, 'utf8').trim() === value) return true;
+    writeFileSync(`/proc/sys/${path}`, value);
+    return true;
+  } catch { return false; }
+}
+
+/** Stable host-side veth name for (network, container): reconciliation can find it again. */
+export function hostVethName(network: string, id: string): string {
+  return `vsk${createHash('sha256').update(`${network}\0${id}`).digest('hex').slice(0, 8)}`;
+}
+
+export interface AttachSpec {
+  netns: string; bridge: string; hostVeth: string; ifname: string; mac: string;
+  ipCidr: string; gateway?: string; mtu: number;
+}
+
+export async function attachVeth(a: AttachSpec): Promise<void> {
+  const inner = [
+    `link add ${a.ifname} mtu ${a.mtu} address ${a.mac} type veth peer name ${a.hostVeth} mtu ${a.mtu} netns ${process.pid}`,
+    `addr add ${a.ipCidr} dev ${a.ifname}`,
+    'link set lo up',
+    `link set ${a.ifname} up`,
+    ...(a.gateway ? [`route add default via ${a.gateway} dev ${a.ifname}`] : []),
+  ];
+  await run('ip', ['link', 'del', 'dev', a.hostVeth]); // a leftover of a crash
+  try {
+    await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
+    await mustRun('ip', ['-batch', '-'], [
+      `link set ${a.hostVeth} master ${a.bridge}`,
+      `link set ${a.hostVeth} type bridge_slave hairpin on`,
+      `link set ${a.hostVeth} up`,
+    ].join('\n') + '\n');
+  } catch (e) {
+    await deleteLink(a.hostVeth);
+    throw e;
+  }
+}

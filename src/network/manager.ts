@@ -1,0 +1,252 @@
+// NetworkManager: bridges, endpoints, IPAM, NAT/port rules and the embedded DNS for one engine
+// instance. All state lives in one directory (one JSON file per network); iptables chains are
+// re-rendered from that state on every change, so `init()` after a crash converges to exactly one
+// copy of each rule, and endpoints whose namespace is gone are released.
+import { statSync } from 'node:fs';
+import { conflict, failedPrecondition, invalidArgument, notFound } from '../common/index.js';
+import { formatCidr, formatIp, macFor, overlaps, parseCidr, parseIp, contains, pickSubnet, type Cidr } from './cidr.js';
+import { run } from './exec.js';
+import { allocate } from './ipam.js';
+import { attachVeth, deleteLink, ensureBridge, hostVethName, linkExists, setSysctl } from './links.js';
+import { resolvePorts, type PortRequest } from './ports.js';
+import { apply, chainsFor, removeAll, type Chains } from './rules.js';
+import { StateDir, type Endpoint, type NetworkConfig, type NetworkState } from './state.js';
+import { DnsServer } from './dns.js';
+
+export interface ManagerOptions {
+  stateDir: string;
+  /** Prefix of our iptables chains (≤ 16 chars), unique per engine instance in tests. */
+  chainPrefix?: string;
+  mtu?: number;
+  /** Port of the embedded DNS (53; tests may pick another). */
+  dnsPort?: number;
+}
+
+export interface CreateOptions {
+  name: string; bridge?: string; subnet?: string; gateway?: string; ipRange?: string;
+  internal?: boolean; labels?: Record<string, string>; mtu?: number;
+  /** Embedded DNS on this network's gateway (user-defined networks; off for the default bridge). */
+  dns?: boolean;
+}
+
+export interface ConnectOptions {
+  id: string; name?: string; aliases?: string[];
+  /** The container's network namespace: a pid or a path (e.g. /run/netns/x, /proc/PID/ns/net). */
+  netns: number | string;
+  ip?: string; ports?: PortRequest[];
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export class NetworkManager {
+  readonly state: StateDir;
+  readonly chains: Chains;
+  readonly dns: DnsServer;
+  private readonly mtu: number;
+  private nets = new Map<string, NetworkState>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(o: ManagerOptions) {
+    this.state = new StateDir(o.stateDir);
+    const prefix = o.chainPrefix ?? 'SKIFF';
+    if (!/^[A-Z0-9_-]{1,16}$/i.test(prefix)) throw invalidArgument(`chainPrefix: "${prefix}" must be 1-16 letters, digits, - or _`, { field: 'chainPrefix' });
+    this.chains = chainsFor(prefix);
+    this.mtu = o.mtu ?? 1500;
+    this.dns = new DnsServer(undefined, o.dnsPort ?? 53);
+  }
+
+  /** Serialises mutations in this process; the state directory's lock covers other processes. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(() => this.state.locked(fn));
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Loads state, re-creates bridges, drops endpoints whose namespace is gone, rewrites rules and
+   *  starts DNS listeners. Idempotent: safe after a crash and on every engine start. */
+  init(): Promise<void> {
+    return this.serial(async () => {
+      setSysctl('net/ipv4/ip_forward', '1');
+      for (const name of this.state.names()) {
+        const s = this.state.read(name);
+        if (!s) continue;
+        await ensureBridge(s.config.bridge, `${s.config.gateway}/${parseCidr(s.config.subnet).prefix}`, s.config.mtu);
+        for (const e of Object.values(s.endpoints)) {
+          if (netnsIno(e.netns) !== e.netnsIno || !(await linkExists(e.hostVeth))) {
+            await deleteLink(e.hostVeth);
+            delete s.endpoints[e.id];
+          }
+        }
+        this.state.write(s);
+        this.nets.set(name, s);
+      }
+      await apply(this.chains, [...this.nets.values()]);
+      for (const s of this.nets.values()) await this.refreshDns(s);
+    });
+  }
+
+  list(): NetworkState[] { return [...this.nets.values()].map((s) => structuredClone(s)); }
+
+  inspect(name: string): NetworkState {
+    const s = this.nets.get(name);
+    if (!s) throw notFound(`network ${name} not found`, { field: 'name' });
+    return structuredClone(s);
+  }
+
+  create(o: CreateOptions): Promise<NetworkConfig> {
+    return this.serial(async () => {
+      if (!NAME_RE.test(o.name ?? '')) throw invalidArgument(`name: invalid network name "${o.name}"`, { field: 'name' });
+      if (this.nets.has(o.name) || this.state.read(o.name)) throw conflict(`network with name ${o.name} already exists`, { field: 'name' });
+      const bridge = o.bridge ?? `br-${o.name}`.slice(0, 15);
+      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw invalidArgument(`bridge: invalid interface name "${bridge}"`, { field: 'bridge' });
+      if ([...this.nets.values()].some((n) => n.config.bridge === bridge)) throw conflict(`bridge ${bridge} is used by another network`, { field: 'bridge' });
+      const used = await this.usedSubnets();
+      let subnet: Cidr;
+      if (o.subnet) {
+        subnet = parseCidr(o.subnet, 'subnet');
+        if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
+        const hit = used.find((u) => overlaps(u.cidr, subnet));
+        if (hit) throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, { field: 'subnet' });
+      } else {
+        const p = pickSubnet(used.map((u) => u.cidr));
+        if (!p) throw failedPrecondition('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+        subnet = p;
+      }
+      const gateway = o.gateway ?? formatIp(subnet.base + 1);
+      if (!contains(subnet, parseIp(gateway, 'gateway'))) throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
+      if (o.ipRange) {
+        const r = parseCidr(o.ipRange, 'ipRange');
+        if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalidArgument(`ipRange: ${o.ipRange} is not inside subnet ${formatCidr(subnet)}`, { field: 'ipRange' });
+      }
+      if (await linkExists(bridge)) throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
+      const s: NetworkState = {
+        config: { name: o.name, bridge, subnet: formatCidr(subnet), gateway, ipRange: o.ipRange, internal: !!o.internal, mtu: o.mtu ?? this.mtu, dns: o.dns ?? true, labels: o.labels ?? {}, created: new Date().toISOString() },
+        endpoints: {},
+      };
+      try {
+        await ensureBridge(bridge, `${gateway}/${subnet.prefix}`, s.config.mtu);
+        this.nets.set(o.name, s);
+        await apply(this.chains, [...this.nets.values()]);
+        await this.refreshDns(s);
+        this.state.write(s);
+      } catch (e) {
+        this.nets.delete(o.name);
+        await this.dns.unlisten(o.name);
+        await deleteLink(bridge);
+        await apply(this.chains, [...this.nets.values()]).catch(() => undefined);
+        throw e;
+      }
+      return structuredClone(s.config);
+    });
+  }
+
+  remove(name: string): Promise<void> {
+    return this.serial(async () => {
+      const s = this.nets.get(name);
+      if (!s) throw notFound(`network ${name} not found`, { field: 'name' });
+      const n = Object.keys(s.endpoints).length;
+      if (n) throw conflict(`error while removing network: network ${name} has ${n} active endpoint(s)`, { field: 'name' });
+      await this.dns.unlisten(name);
+      this.nets.delete(name);
+      await apply(this.chains, [...this.nets.values()]);
+      await deleteLink(s.config.bridge);
+      this.state.delete(name);
+    });
+  }
+
+  connect(network: string, o: ConnectOptions): Promise<Endpoint> {
+    return this.serial(async () => {
+      const s = this.nets.get(network);
+      if (!s) throw notFound(`network ${network} not found`, { field: 'network' });
+      if (!o.id) throw invalidArgument('id: a container id is required', { field: 'id' });
+      if (s.endpoints[o.id]) throw conflict(`endpoint for ${o.id} already exists in network ${network}`, { field: 'id' });
+      const netns = typeof o.netns === 'number' ? `/proc/${o.netns}/ns/net` : o.netns;
+      const ino = netnsIno(netns);
+      if (!ino) throw invalidArgument(`netns: ${netns} is not a network namespace`, { field: 'netns' });
+      const ports = await resolvePorts(s.config.internal ? [] : o.ports ?? [], this.allPorts());
+      const ip = allocate(s, o.ip);
+      const others = [...this.nets.values()].flatMap((n) => Object.values(n.endpoints)).filter((e) => e.id === o.id);
+      let ifname = 'eth0';
+      for (let i = 0; others.some((e) => e.ifname === ifname); i++) ifname = `eth${i + 1}`;
+      const e: Endpoint = {
+        id: o.id, name: o.name ?? o.id.slice(0, 12), aliases: o.aliases ?? [], ip, mac: macFor(parseIp(ip)), ifname,
+        hostVeth: hostVethName(network, o.id), netns, netnsIno: ino, ports,
+      };
+      await attachVeth({
+        netns, bridge: s.config.bridge, hostVeth: e.hostVeth, ifname, mac: e.mac, mtu: s.config.mtu,
+        ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`, gateway: s.config.internal || others.length ? undefined : s.config.gateway,
+      });
+      s.endpoints[o.id] = e;
+      try {
+        await apply(this.chains, [...this.nets.values()]);
+        this.state.write(s);
+      } catch (err) {
+        delete s.endpoints[o.id];
+        await deleteLink(e.hostVeth);
+        await apply(this.chains, [...this.nets.values()]).catch(() => undefined);
+        throw err;
+      }
+      await this.refreshDns(s);
+      return structuredClone(e);
+    });
+  }
+
+  disconnect(network: string, id: string): Promise<void> {
+    return this.serial(async () => {
+      const s = this.nets.get(network);
+      if (!s) throw notFound(`network ${network} not found`, { field: 'network' });
+      const e = s.endpoints[id];
+      if (!e) throw notFound(`container ${id} is not connected to network ${network}`, { field: 'id' });
+      delete s.endpoints[id];
+      await apply(this.chains, [...this.nets.values()]);
+      this.state.write(s);
+      await deleteLink(e.hostVeth);
+      await this.refreshDns(s);
+    });
+  }
+
+  /** Engine shutdown: stop DNS; bridges, veths and rules stay up for running containers. */
+  async close(): Promise<void> { await this.queue; await this.dns.close(); }
+
+  /** Removes everything this manager made (all networks must be empty or `force`). */
+  destroy(force = false): Promise<void> {
+    return this.serial(async () => {
+      await this.dns.close();
+      for (const s of this.nets.values()) {
+        if (!force && Object.keys(s.endpoints).length) throw conflict(`network ${s.config.name} has active endpoints`, { field: 'name' });
+        for (const e of Object.values(s.endpoints)) await deleteLink(e.hostVeth);
+        await deleteLink(s.config.bridge);
+        this.state.delete(s.config.name);
+      }
+      this.nets.clear();
+      await removeAll(this.chains);
+    });
+  }
+
+  private allPorts() { return [...this.nets.values()].flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports)); }
+
+  private async refreshDns(s: NetworkState): Promise<void> {
+    if (!s.config.dns) return;
+    const table = new Map<string, string[]>();
+    for (const e of Object.values(s.endpoints)) {
+      for (const n of new Set([e.name, ...e.aliases, e.id.slice(0, 12)])) table.set(n, [...(table.get(n) ?? []), e.ip]);
+    }
+    this.dns.setRecords(s.config.name, table);
+    await this.dns.listen(s.config.name, s.config.gateway);
+  }
+
+  /** Subnets in use: our networks' and every route/address on the host. */
+  private async usedSubnets(): Promise<{ cidr: Cidr; what: string }[]> {
+    const out = [...this.nets.values()].map((n) => ({ cidr: parseCidr(n.config.subnet), what: `network ${n.config.name}` }));
+    const r = await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
+    for (const rt of (r.code === 0 ? JSON.parse(r.stdout) : []) as { dst: string; dev?: string; type?: string }[]) {
+      if (rt.dst === 'default' || (rt.type && rt.type !== 'unicast')) continue;
+      try { out.push({ cidr: parseCidr(rt.dst.includes('/') ? rt.dst : `${rt.dst}/32`, 'route', false), what: `route on ${rt.dev ?? '?'}` }); } catch { /* not IPv4 */ }
+    }
+    return out.map((u) => ({ ...u, cidr: { base: u.cidr.base, prefix: u.cidr.prefix } }));
+  }
+}
+
+function netnsIno(path: string): number {
+  try { return statSync(path).ino; } catch { return 0; }
+}

@@ -1,0 +1,72 @@
+// iptables rules, all in chains of our own named `<prefix>-…`. The chains' whole content is
+// derived from the network states and re-applied with one `iptables-restore --noflush` per change:
+// declaring a chain in a --noflush restore flushes just that chain, so a restart after a crash
+// rewrites the same rules rather than adding copies. Built-in chains get exactly one jump each,
+// checked with `iptables -C` first. iptables (not nft) because Docker-era tooling and this
+// machine's iptables-nft both read it, and users debug with `iptables -S`.
+import { mustRun, run } from './exec.js';
+import type { NetworkState } from './state.js';
+
+export interface Chains { dnat: string; post: string; fwd: string }
+export const chainsFor = (prefix: string): Chains => ({ dnat: `${prefix}-DNAT`, post: `${prefix}-POSTROUTING`, fwd: `${prefix}-FORWARD` });
+
+const jumps = (c: Chains): { table: string; chain: string; rule: string[] }[] => [
+  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  { table: 'nat', chain: 'POSTROUTING', rule: ['-j', c.post] },
+  { table: 'filter', chain: 'FORWARD', rule: ['-j', c.fwd] },
+];
+
+export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: string } {
+  const nat = ['*nat', `:${c.dnat} - [0:0]`, `:${c.post} - [0:0]`];
+  const filter = ['*filter', `:${c.fwd} - [0:0]`];
+  for (const n of nets) {
+    const b = n.config.bridge;
+    for (const m of nets) if (m !== n) filter.push(`-A ${c.fwd} -i ${b} -o ${m.config.bridge} -j DROP`);
+    if (n.config.internal) filter.push(`-A ${c.fwd} -i ${b} ! -o ${b} -j DROP`, `-A ${c.fwd} -o ${b} ! -i ${b} -j DROP`);
+  }
+  for (const n of nets) {
+    const { bridge: b, subnet } = n.config;
+    filter.push(
+      `-A ${c.fwd} -i ${b} -o ${b} -j ACCEPT`,
+      `-A ${c.fwd} -o ${b} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      `-A ${c.fwd} -o ${b} -m conntrack --ctstate DNAT -j ACCEPT`,
+      `-A ${c.fwd} -i ${b} ! -o ${b} -j ACCEPT`,
+      `-A ${c.fwd} -o ${b} -j DROP`,
+    );
+    nat.push(
+      `-A ${c.post} -o ${b} -m addrtype --src-type LOCAL -j MASQUERADE`,
+      `-A ${c.post} -o ${b} -s ${subnet} -m conntrack --ctstate DNAT -j MASQUERADE`,
+    );
+    if (!n.config.internal) {
+      nat.push(`-A ${c.post} -s ${subnet} ! -o ${b} -j MASQUERADE`);
+      for (const e of Object.values(n.endpoints)) for (const p of e.ports) {
+        const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? ` -d ${p.hostIp}/32` : '';
+        nat.push(`-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${e.ip}:${p.containerPort}`);
+      }
+    }
+  }
+  nat.push('COMMIT', '');
+  filter.push('COMMIT', '');
+  return { nat: nat.join('\n'), filter: filter.join('\n') };
+}
+
+export async function apply(c: Chains, nets: NetworkState[]): Promise<void> {
+  const r = render(c, nets);
+  await mustRun('iptables-restore', ['-w', '--noflush'], r.nat + r.filter);
+  for (const j of jumps(c)) {
+    const probe = await run('iptables', ['-w', '-t', j.table, '-C', j.chain, ...j.rule]);
+    if (probe.code !== 0) await mustRun('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
+  }
+}
+
+/** Removes our jumps (every copy) and our chains; touches nothing else. */
+export async function removeAll(c: Chains): Promise<void> {
+  for (const j of jumps(c)) {
+    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) { /* all copies */ }
+  }
+  for (const [table, chain] of [['nat', c.dnat], ['nat', c.post], ['filter', c.fwd]]) {
+    await run('iptables', ['-w', '-t', table, '-F', chain]);
+    await run('iptables', ['-w', '-t', table, '-X', chain]);
+  }
+}
