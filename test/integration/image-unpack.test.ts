@@ -243,3 +243,19 @@ test('an entry replacing an existing path keeps its own xattrs', async () => {
     assert.equal(xattr(join(dir, 'd'), 'user.d').toString(), 'dir');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('file owners and modes are exact whichever syscalls are skipped', async () => {
+  const dir = tmp();
+  try {
+    await apply(await makeTar([
+      { name: 'a', data: 'a', mode: 0o644 }, { name: 'b', data: 'b', mode: 0o777 }, { name: 'c', data: 'c', mode: 0o2755, gid: 50 },
+      { name: 'd', data: 'd', mode: 0o600, uid: 7 }, { name: 'e', data: 'e', mode: 0o4711 },
+      { name: 'g/', mode: 0o2775, gid: 100 }, { name: 'g/f', data: 'f', mode: 0o644 },
+    ]), dir, 'plain');
+    const want: [string, number, number, number][] = [['a', 0o644, 0, 0], ['b', 0o777, 0, 0], ['c', 0o2755, 0, 50], ['d', 0o600, 7, 0], ['e', 0o4711, 0, 0], ['g/f', 0o644, 0, 0]];
+    for (const [p, mode, uid, gid] of want) {
+      const st = lstatSync(join(dir, p));
+      assert.deepEqual([st.mode & 0o7777, st.uid, st.gid], [mode, uid, gid], p);
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

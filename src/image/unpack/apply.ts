@@ -54,6 +54,11 @@ class Applier {
   private readonly nodes = new Map<string, NodeOp & { meta?: Meta }>();
   private readonly xattrs = new Map<string, XattrOp[]>();
 
+  /** Set when a setgid directory with a non-root group exists: new files may not be 0:0 then. */
+  private sgidGroupDir = false;
+  private readonly umask = process.umask();
+  private readonly rootOwner = process.geteuid?.() === 0 && process.getegid?.() === 0;
+
   constructor(readonly root: string, private readonly opts: ApplyOptions) {
     this.safe = new SafeRoot(root, opts.lowers);
     this.chown = opts.chown ?? process.getuid?.() === 0;
@@ -137,6 +142,7 @@ class Applier {
 
   private queueDirMeta(rel: string, h: TarHeader): void {
     const abs = rel ? join(this.root, rel) : this.root;
+    if ((h.mode & 0o2000) && h.gid !== 0) this.sgidGroupDir = true;
     if (this.chown) chownSync(abs, h.uid, h.gid);
     chmodSync(abs, h.mode & 0o7777);
     this.dirMeta.set(rel, this.meta(h));
@@ -146,18 +152,24 @@ class Applier {
     const rel = real.join('/');
     if (this.nodes.has(rel)) this.remove(real); // a deferred node queued for this path
     // Create first and clear the way only if something is there: one syscall less per file.
+    // Skip the fchown/fchmod a new file does not need (most image files are root-owned 0644/0755):
+    // the owner is already 0:0 when we are root and no setgid directory could change the group, and
+    // the mode is exact when the umask masks none of its bits and it has no special bits.
+    const mode = h.mode & 0o7777;
+    const needChmod = (mode & 0o7000) !== 0 || (mode & this.umask) !== 0;
+    const needChown = this.chown && !(h.uid === 0 && h.gid === 0 && this.rootOwner && !this.sgidGroupDir);
+    const createMode = needChmod ? 0o600 : mode;
     let fd: number;
     try {
-      fd = openSync(abs, OPEN_FLAGS, 0o600);
+      fd = openSync(abs, OPEN_FLAGS, createMode);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       this.remove(real);
-      fd = openSync(abs, OPEN_FLAGS, 0o600);
+      fd = openSync(abs, OPEN_FLAGS, createMode);
     }
     this.queueXattrs(rel, abs, h);
     this.result.files++;
     const r = this.result;
-    const chown = this.chown;
     return {
       write(data: Buffer) {
         let off = 0;
@@ -166,8 +178,8 @@ class Applier {
       },
       end() {
         try {
-          if (chown) fchownSync(fd, h.uid, h.gid);
-          fchmodSync(fd, h.mode & 0o7777);
+          if (needChown) fchownSync(fd, h.uid, h.gid);
+          if (needChmod || needChown) fchmodSync(fd, mode); // chown clears setuid/setgid
           futimesSync(fd, h.atime ?? h.mtime, h.mtime);
         } finally {
           closeSync(fd);
