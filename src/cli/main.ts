@@ -9,6 +9,23 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   start: () => import('./commands/start.js'),
   engine: () => import('./commands/engine.js'),
   server: () => import('./commands/server.js'),
+  run: () => import('./commands/run.js'),
+  ps: () => import('./commands/ps.js'),
+  exec: () => import('./commands/exec.js'),
+  logs: () => import('./commands/logs.js'),
+  inspect: () => import('./commands/inspect.js'),
+  rm: () => import('./commands/rm.js'),
+  stop: () => import('./commands/stop.js'),
+  restart: () => import('./commands/restart.js'),
+  kill: () => import('./commands/kill.js'),
+  container: () => import('./commands/container.js'),
+  images: () => import('./commands/images.js'),
+  pull: () => import('./commands/pull.js'),
+  push: () => import('./commands/push.js'),
+  tag: () => import('./commands/tag.js'),
+  rmi: () => import('./commands/rmi.js'),
+  volume: () => import('./commands/volume.js'),
+  login: () => import('./commands/login.js'),
 };
 
 const HELP = `usage: skiff <command> [args]

@@ -1,0 +1,4 @@
+// `skiff restart CONTAINER...` (see lifecycle.ts).
+import { restart } from './lifecycle.js';
+
+export const main = restart;
