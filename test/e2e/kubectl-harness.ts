@@ -74,10 +74,11 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
       '--https-listen', '127.0.0.1:0', '--datastore', datastore, '--disable-agent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } });
     proc.stdout!.on('data', (d) => { log += d; });
     proc.stderr!.on('data', (d) => { log += d; });
-    const deadline = Date.now() + 30_000;
+    // Generous: on a loaded 2-core machine an etcd-backed start has taken tens of seconds.
+    const deadline = Date.now() + 90_000;
     while (!/ready at/.test(log)) {
       if (proc.exitCode !== null) throw new Error(`skiff server exited: ${log}`);
-      if (Date.now() > deadline) throw new Error(`skiff server did not get ready: ${log}`);
+      if (Date.now() > deadline) throw new Error(`skiff server did not get ready: ${log}${etcd ? `\netcd log:\n${etcd.log().slice(-2000)}` : ''}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
