@@ -46,7 +46,7 @@ export class EventBus {
   constructor(private readonly keep = 10_000) {}
 
   emit(input: EventInput): EngineEvent {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    const nowNs = BigInt(Date.now()) * 1_000_000n; // never ahead of the clients' wall clock (until=now)
     const e: EngineEvent = {
       Type: input.Type, Action: input.Action,
       Actor: { ID: input.id, Attributes: { ...(input.attributes ?? {}) } },

@@ -177,7 +177,10 @@ export class Containers implements ContainersService {
       if (c.rec.State.Running) throw new SkiffError('FailedPrecondition', `container ${c.rec.Id} is already running`, { reason: 'NotModified' });
       if (c.removed) throw notFound(`No such container: ${ref}`);
       c.rec.ManuallyStopped = false;
-      await this.startLocked(c);
+      try { await this.startLocked(c); } catch (e) {
+        if (c.rec.HostConfig.AutoRemove) await this.removeLocked(c, { volumes: true });
+        throw e;
+      }
     });
   }
 
