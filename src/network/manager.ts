@@ -163,6 +163,7 @@ export class NetworkManager {
       const netns = typeof o.netns === 'number' ? `/proc/${o.netns}/ns/net` : o.netns;
       const ino = netnsIno(netns);
       if (!ino) throw invalidArgument(`netns: ${netns} is not a network namespace`, { field: 'netns' });
+      await this.sweep();
       const ports = await resolvePorts(s.config.internal ? [] : o.ports ?? [], this.allPorts());
       const ip = allocate(s, o.ip);
       const others = [...this.nets.values()].flatMap((n) => Object.values(n.endpoints)).filter((e) => e.id === o.id);
@@ -222,6 +223,25 @@ export class NetworkManager {
       await removeAll(this.chains);
     });
   }
+
+  /** Releases endpoints whose namespace is gone (the container exited without a disconnect). */
+  async sweep(): Promise<boolean> {
+    let changed = false;
+    for (const s of this.nets.values()) {
+      for (const e of Object.values(s.endpoints)) {
+        if (netnsIno(e.netns) === e.netnsIno) continue;
+        delete s.endpoints[e.id];
+        await deleteLink(e.hostVeth);
+        this.state.write(s);
+        await this.refreshDns(s);
+        changed = true;
+      }
+    }
+    if (changed) await apply(this.chains, [...this.nets.values()]);
+    return changed;
+  }
+
+  has(name: string): boolean { return this.nets.has(name); }
 
   private allPorts() { return [...this.nets.values()].flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports)); }
 

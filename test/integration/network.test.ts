@@ -10,7 +10,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { NetworkManager, hostsFile, resolvConf, parsePortSpec } from '../../src/network/index.js';
+import { NetworkManager, hostsFile, resolvConf, parsePortSpec, createEngineDriver, portRequests } from '../../src/network/index.js';
 import { isSkiffError } from '../../src/common/index.js';
 
 if (process.getuid?.() !== 0) throw new Error('network integration tests need root');
@@ -209,6 +209,29 @@ process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
   assert.equal(inNs(live, 'ping', '-c1', '-W2', s.config.gateway).code, 0, 'live endpoint still wired');
   await mgr.disconnect(net, `live${rand}`);
   await mgr.remove(net);
+});
+
+test('engine driver: default bridge created lazily with a free subnet, containers by pid, exited ones swept', async () => {
+  const d = createEngineDriver(mgr);
+  const rec = { Name: `bridge${rand}`, Id: randomBytes(32).toString('hex'), Driver: 'bridge', Internal: false, Labels: {},
+    IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] }, Options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': `sk${rand}d` } };
+  const sleeper = () => { const c = spawn('unshare', ['-n', 'sleep', '60'], { stdio: 'ignore' }); children.push(c); return c; };
+  const s1 = sleeper(); const s2 = sleeper();
+  await new Promise((r) => setTimeout(r, 200));
+  const r1 = await d.connect(rec, { id: `d1${rand}`, pid: s1.pid!, aliases: [], ports: portRequests({ '80/tcp': [{}] }) });
+  assert.equal(rec.IPAM.Config[0].Gateway, r1.Gateway, 'chosen subnet written back into the record');
+  assert.ok(r1.IPAddress && r1.IPPrefixLen > 0 && /^02:42:/.test(r1.MacAddress));
+  assert.equal(r1.endpoint!.ports.length, 1);
+  const r2 = await d.connect(rec, { id: `d2${rand}`, pid: s2.pid!, aliases: [] });
+  assert.equal(sh('nsenter', [`--net=/proc/${s1.pid}/ns/net`, '/bin/busybox', 'ping', '-c1', '-W2', r2.IPAddress]).code, 0);
+  s1.kill('SIGKILL'); await new Promise((r) => s1.once('exit', r));
+  const s3 = sleeper(); await new Promise((r) => setTimeout(r, 200));
+  const r3 = await d.connect(rec, { id: `d3${rand}`, pid: s3.pid!, aliases: [] });
+  assert.equal(r3.IPAddress, r1.IPAddress, 'the exited container\'s address was released and reused');
+  assert.equal(ruleCount(new RegExp(`${PREFIX}-DNAT .*${r1.IPAddress.replace(/\./g, '\\.')}:80`)), 0, 'its DNAT is gone');
+  await d.disconnect(rec, { id: `d2${rand}` }); await d.disconnect(rec, { id: `d3${rand}` });
+  await d.remove(rec);
+  assert.equal(mgr.has(rec.Name), false);
 });
 
 test('/etc files: hosts, resolv.conf (embedded DNS or filtered host resolvers)', () => {

@@ -1,0 +1,75 @@
+// Adapter from the engine's NetworkDriver (records shaped like Docker's network objects) to the
+// NetworkManager. Structural: src/network may not import src/engine, so the record type is
+// restated here with just the fields read. Predefined networks the engine never "creates" (the
+// default `bridge`) are created lazily on first connect; `host` and `null` drivers are no-ops.
+import { randomBytes } from 'node:crypto';
+import { invalidArgument } from '../common/index.js';
+import type { NetworkManager } from './manager.js';
+import { parsePortSpec, type PortRequest } from './ports.js';
+import type { Endpoint } from './state.js';
+
+export interface DockerNetworkRecord {
+  Name: string; Id: string; Driver: string; Internal: boolean;
+  IPAM: { Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+  Options: Record<string, string>; Labels: Record<string, string>;
+}
+
+export interface DriverConnect {
+  id: string; pid: number; aliases: string[];
+  /** Container name without the leading slash (DNS name); defaults to the short id. */
+  name?: string;
+  /** From HostConfig.PortBindings / PublishAllPorts: see portRequests(). */
+  ports?: PortRequest[];
+  /** IPAMConfig.IPv4Address (static --ip). */
+  ip?: string;
+}
+
+export interface EndpointSettings { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string; endpoint?: Endpoint }
+
+export function createEngineDriver(m: NetworkManager) {
+  const wired = (n: DockerNetworkRecord): boolean => n.Driver === 'bridge';
+  async function ensure(n: DockerNetworkRecord): Promise<void> {
+    if (m.has(n.Name)) return;
+    const cfg = n.IPAM.Config?.[0] ?? {};
+    const isDefault = n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
+    const c = await m.create({
+      name: n.Name, bridge: n.Options?.['com.docker.network.bridge.name'] || `br-${n.Id.slice(0, 12)}`,
+      // the default bridge's preset subnet is only a wish: pick a free one if the host uses it
+      subnet: isDefault ? undefined : cfg.Subnet, gateway: isDefault ? undefined : cfg.Gateway, ipRange: cfg.IPRange,
+      internal: n.Internal, labels: n.Labels, dns: !isDefault,
+    });
+    n.IPAM.Config = [{ ...cfg, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
+  }
+  return {
+    async create(n: DockerNetworkRecord): Promise<void> { if (wired(n)) await ensure(n); },
+    async remove(n: DockerNetworkRecord): Promise<void> { if (wired(n) && m.has(n.Name)) { await m.sweep(); await m.remove(n.Name); } },
+    async connect(n: DockerNetworkRecord, c: DriverConnect): Promise<EndpointSettings> {
+      if (!wired(n)) return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+      await ensure(n);
+      const s = m.inspect(n.Name);
+      if (s.endpoints[c.id]) await m.disconnect(n.Name, c.id); // a restart: the old namespace is gone
+      const e = await m.connect(n.Name, { id: c.id, name: c.name, aliases: c.aliases, netns: c.pid, ports: c.ports, ip: c.ip });
+      return { IPAddress: e.ip, IPPrefixLen: Number(s.config.subnet.split('/')[1]), Gateway: s.config.internal ? '' : s.config.gateway, MacAddress: e.mac, EndpointID: `${c.id}-${n.Id}`.slice(0, 64), endpoint: e };
+    },
+    async disconnect(n: DockerNetworkRecord, c: { id: string }): Promise<void> {
+      if (!wired(n) || !m.has(n.Name) || !m.inspect(n.Name).endpoints[c.id]) return;
+      await m.disconnect(n.Name, c.id);
+    },
+  };
+}
+
+/** HostConfig.PortBindings (+ PublishAllPorts over ExposedPorts) → port requests. */
+export function portRequests(bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined,
+  publishAll?: boolean, exposed?: Record<string, unknown> | null): PortRequest[] {
+  const out: PortRequest[] = [];
+  for (const [k, list] of Object.entries(bindings ?? {})) {
+    const base = parsePortSpec(k, `HostConfig.PortBindings.${k}`);
+    for (const b of list?.length ? list : [{}]) {
+      const hp = b.HostPort ? Number(b.HostPort) : undefined;
+      if (hp !== undefined && (!Number.isInteger(hp) || hp < 1 || hp > 65535)) throw invalidArgument(`HostConfig.PortBindings.${k}: invalid host port "${b.HostPort}"`, { field: `HostConfig.PortBindings.${k}` });
+      out.push({ ...base, hostIp: b.HostIp || undefined, hostPort: hp });
+    }
+  }
+  if (publishAll) for (const k of Object.keys(exposed ?? {})) if (!(k in (bindings ?? {}))) out.push(parsePortSpec(k, `ExposedPorts.${k}`));
+  return out;
+}
