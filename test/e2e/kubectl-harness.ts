@@ -61,7 +61,7 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
   let etcd: Etcd | undefined = opts.etcd;
   let datastore = `sqlite://${join(dir, 'state.db')}`;
   if (backend === 'etcd') {
-    etcd ??= await startEtcd();
+    try { etcd ??= await startEtcd(); } catch (e) { rmSync(dir, { recursive: true, force: true }); throw e; }
     datastore = `etcd://${etcd.endpoint}`;
   }
   const kubeconfig = join(dir, 'kubeconfig.yaml');
