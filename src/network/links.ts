@@ -3,6 +3,7 @@
 // the host end out to our netns; then the host side enslaving it to the bridge).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { internal } from '../common/index.js';
 import { mustRun, run } from './exec.js';
 
 export async function linkExists(name: string): Promise<boolean> {
@@ -55,9 +56,14 @@ export async function attachVeth(a: AttachSpec): Promise<void> {
     `link set ${a.ifname} up`,
     ...(a.gateway ? [`route add default via ${a.gateway} dev ${a.ifname}`] : []),
   ];
-  await run('ip', ['link', 'del', 'dev', a.hostVeth]); // a leftover of a crash
   try {
-    await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
+    const r = await run('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
+    if (r.code !== 0 && /exists/i.test(r.stderr)) {
+      // a leftover of a crash holds the name: remove it and retry once
+      await deleteLink(a.hostVeth);
+      await mustRun('nsenter', [`--net=${a.netns}`, 'ip', 'link', 'del', 'dev', a.ifname]).catch(() => undefined);
+      await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
+    } else if (r.code !== 0) throw internal(`ip -batch in ${a.netns} failed: ${r.stderr.trim()}`);
     await mustRun('ip', ['-batch', '-'], [
       `link set ${a.hostVeth} master ${a.bridge}`,
       `link set ${a.hostVeth} type bridge_slave hairpin on`,

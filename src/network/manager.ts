@@ -45,6 +45,7 @@ export class NetworkManager {
   private readonly mtu: number;
   private nets = new Map<string, NetworkState>();
   private queue: Promise<unknown> = Promise.resolve();
+  private jumpsChecked = false;
 
   constructor(o: ManagerOptions) {
     this.state = new StateDir(o.stateDir);
@@ -67,6 +68,7 @@ export class NetworkManager {
   init(): Promise<void> {
     return this.serial(async () => {
       setSysctl('net/ipv4/ip_forward', '1');
+      this.jumpsChecked = false;
       for (const name of this.state.names()) {
         const s = this.state.read(name);
         if (!s) continue;
@@ -80,7 +82,7 @@ export class NetworkManager {
         this.state.write(s);
         this.nets.set(name, s);
       }
-      await apply(this.chains, [...this.nets.values()]);
+      await this.rules();
       for (const s of this.nets.values()) await this.refreshDns(s);
     });
   }
@@ -126,14 +128,14 @@ export class NetworkManager {
       try {
         await ensureBridge(bridge, `${gateway}/${subnet.prefix}`, s.config.mtu);
         this.nets.set(o.name, s);
-        await apply(this.chains, [...this.nets.values()]);
+        await this.rules();
         await this.refreshDns(s);
         this.state.write(s);
       } catch (e) {
         this.nets.delete(o.name);
         await this.dns.unlisten(o.name);
         await deleteLink(bridge);
-        await apply(this.chains, [...this.nets.values()]).catch(() => undefined);
+        await this.rules().catch(() => undefined);
         throw e;
       }
       return structuredClone(s.config);
@@ -148,7 +150,7 @@ export class NetworkManager {
       if (n) throw conflict(`error while removing network: network ${name} has ${n} active endpoint(s)`, { field: 'name' });
       await this.dns.unlisten(name);
       this.nets.delete(name);
-      await apply(this.chains, [...this.nets.values()]);
+      await this.rules();
       await deleteLink(s.config.bridge);
       this.state.delete(name);
     });
@@ -179,12 +181,12 @@ export class NetworkManager {
       });
       s.endpoints[o.id] = e;
       try {
-        await apply(this.chains, [...this.nets.values()]);
+        await this.rules();
         this.state.write(s);
       } catch (err) {
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
-        await apply(this.chains, [...this.nets.values()]).catch(() => undefined);
+        await this.rules().catch(() => undefined);
         throw err;
       }
       await this.refreshDns(s);
@@ -199,7 +201,7 @@ export class NetworkManager {
       const e = s.endpoints[id];
       if (!e) throw notFound(`container ${id} is not connected to network ${network}`, { field: 'id' });
       delete s.endpoints[id];
-      await apply(this.chains, [...this.nets.values()]);
+      await this.rules();
       this.state.write(s);
       await deleteLink(e.hostVeth);
       await this.refreshDns(s);
@@ -237,8 +239,15 @@ export class NetworkManager {
         changed = true;
       }
     }
-    if (changed) await apply(this.chains, [...this.nets.values()]);
+    if (changed) await this.rules();
     return changed;
+  }
+
+  private async rules(): Promise<void> {
+    try {
+      await apply(this.chains, [...this.nets.values()], !this.jumpsChecked);
+      this.jumpsChecked = true;
+    } catch (e) { this.jumpsChecked = false; throw e; }
   }
 
   has(name: string): boolean { return this.nets.has(name); }
