@@ -22,7 +22,12 @@ export async function main(argv: string[]): Promise<number> {
     const stopResize = tty ? proxyResize(c, `/exec/${Id}/resize`) : () => undefined;
     await io.done;
     stopResize();
-    const info = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${Id}/json`);
+    // The stream can end a moment before the engine recorded the exit code: poll briefly.
+    let info = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${Id}/json`);
+    for (let i = 0; i < 40 && (info.Running || info.ExitCode === null); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      info = await c.json('GET', `/exec/${Id}/json`);
+    }
     return info.ExitCode ?? 0;
   }, { errorCode: 126 });
 }
