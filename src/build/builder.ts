@@ -1,0 +1,259 @@
+// The Dockerfile builder (the classic builder's behaviour): stages in order up to --target, each
+// step cached by (parent state, instruction after substitution, build args for RUN, source hashes
+// for COPY/ADD); the result stored in the image store under its tags.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, posix, resolve } from 'node:path';
+import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
+import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
+import { Runtime } from '../runtime/index.js';
+import { BuildCache } from './cache.js';
+import { hashSources, resolveSources, type Source } from './context.js';
+import { expandWord, expandWords, parseDockerfile, parseDockerignore, type Instruction, type Stage } from './dockerfile/index.js';
+import { copyStep } from './instructions/copy.js';
+import { applyMeta, shellOf } from './instructions/meta.js';
+import { runArgv, runStep } from './instructions/run.js';
+import { withLayer } from './layers.js';
+import { addHistory, wordEnv, type BuildEnv, type StageState } from './state.js';
+
+export const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+export interface BuilderOptions {
+  images: Images;
+  snapshotter: Snapshotter;
+  /** Build data dir: cache/ and tmp/. */
+  dataDir: string;
+  runtime?: Runtime;
+  /** Pulls a missing image (or with --pull) into `images`; absent: missing images are NotFound. */
+  pull?: (ref: string, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface BuildOptions {
+  contextDir: string;
+  /** Dockerfile path relative to the context (default `Dockerfile`), or its text in `dockerfileText`. */
+  dockerfile?: string;
+  dockerfileText?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  network?: 'none' | 'host';
+  iidfile?: string;
+  signal?: AbortSignal;
+  /** Receives the classic builder's output lines (`Step 1/5 : FROM busybox`, ` ---> abc…`). */
+  onOutput?: (line: string) => void;
+}
+
+export interface BuildResult { id: string; tags: string[]; cachedSteps: number; steps: number }
+
+const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+
+export class Builder {
+  readonly cache: BuildCache;
+  private readonly runtime: Runtime;
+  constructor(private readonly o: BuilderOptions) {
+    this.cache = new BuildCache(join(o.dataDir, 'cache'));
+    this.runtime = o.runtime ?? new Runtime({ root: join(o.dataDir, 'runtime') });
+  }
+
+  prune(): { CachesDeleted: string[]; SpaceReclaimed: number } { return this.cache.prune(); }
+
+  async build(b: BuildOptions): Promise<BuildResult> {
+    const out = b.onOutput ?? (() => {});
+    const ctx = resolve(b.contextDir);
+    const dfPath = join(ctx, b.dockerfile ?? 'Dockerfile');
+    let text = b.dockerfileText;
+    if (text === undefined) {
+      try { text = readFileSync(dfPath, 'utf8'); } catch { throw notFound(`Cannot locate specified Dockerfile: ${b.dockerfile ?? 'Dockerfile'}`, { field: 'dockerfile' }); }
+    }
+    const df = parseDockerfile(text);
+    const ignoreFile = join(ctx, '.dockerignore');
+    const ignore = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : undefined;
+    const buildArgs = b.buildArgs ?? {};
+    const globals = new Map<string, string>();
+    for (const a of df.globalArgs) for (const { name, default: d } of a.args) {
+      const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, globals, df.escape) : undefined);
+      if (v !== undefined) globals.set(name, v);
+    }
+    let last = df.stages.length - 1;
+    if (b.target) {
+      last = df.stages.findIndex((s) => s.name === b.target!.toLowerCase());
+      if (last < 0) throw invalidArgument(`failed to reach build target ${b.target} in Dockerfile`, { field: 'target' });
+    }
+    const stages = df.stages.slice(0, last + 1);
+    const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
+    const tmpDir = join(this.o.dataDir, 'tmp', randomBytes(6).toString('hex'));
+    mkdirSync(tmpDir, { recursive: true });
+    const env: BuildEnv = { images: this.o.images, sn: this.o.snapshotter, runtime: this.runtime, tmpDir, contextDir: ctx, network: b.network ?? 'none', log: out, signal: b.signal };
+    const results = new Map<string, StageState>();
+    let step = 0;
+    let cached = 0;
+    let final: StageState | undefined;
+    try {
+      for (const st of stages) {
+        out(`Step ${++step}/${total} : ${st.from.original}`);
+        const s = await this.from(st, globals, results, b);
+        out(` ---> ${short(sha256Digest(JSON.stringify(s.config)))}`);
+        const instrs = [...this.onbuild(s), ...st.instructions];
+        const flags = { cmdSet: false };
+        for (const ins of instrs) {
+          if (st.instructions.includes(ins)) out(`Step ${++step}/${total} : ${ins.original}`);
+          const hit = await this.step(env, s, ins, { df, globals, buildArgs, ignore, results, flags, noCache: !!b.noCache });
+          if (hit) { cached++; out(' ---> Using cache'); }
+          out(` ---> ${short(sha256Digest(JSON.stringify(s.config)))}`);
+        }
+        results.set(String(st.index), s);
+        if (st.name) results.set(st.name, s);
+        final = s;
+      }
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
+    const s = final!;
+    if (b.labels && Object.keys(b.labels).length) {
+      const cfg = (s.config.config ??= {});
+      cfg.Labels = { ...(cfg.Labels ?? {}), ...b.labels };
+    }
+    const tags = b.tags ?? [];
+    const img = await this.o.images.leases.with(async (lease) => this.o.images.storeImageRaw(Buffer.from(JSON.stringify(s.config)), 'application/vnd.oci.image.config.v1+json', s.layers, tags, lease.id));
+    if (s.top) await this.o.images.content.updateLabels(img.id, { [`containerd.io/gc.ref.snapshot.${this.o.snapshotter.name}`]: s.top });
+    out(`Successfully built ${short(img.id)}`);
+    for (const t of tags) out(`Successfully tagged ${t.includes(':') ? t : `${t}:latest`}`);
+    if (b.iidfile) writeFileSync(b.iidfile, img.id);
+    return { id: img.id, tags, cachedSteps: cached, steps: step };
+  }
+
+  private async from(st: Stage, globals: Map<string, string>, results: Map<string, StageState>, b: BuildOptions): Promise<StageState> {
+    const name = expandWord(st.from.image, globals);
+    if (!name) throw invalidArgument(`Dockerfile:${st.from.line}: FROM: base name (${st.from.image}) should not be blank`, { field: 'FROM' });
+    const prev = results.get(name.toLowerCase());
+    if (prev) return { config: structuredClone(prev.config), layers: [...prev.layers], top: prev.top, args: new Map(), cacheBroken: false };
+    if (name === 'scratch') {
+      const p = defaultPlatform();
+      return { config: { architecture: p.architecture, os: p.os, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, layers: [], args: new Map(), cacheBroken: false };
+    }
+    if (b.pull && this.o.pull) await this.o.pull(name, b.signal);
+    let img;
+    try { img = await this.o.images.resolve(name); } catch (e) {
+      if (!isSkiffError(e, 'NotFound') || !this.o.pull || b.pull) throw e;
+      await this.o.pull(name, b.signal);
+      img = await this.o.images.resolve(name);
+    }
+    const top = await this.o.images.unpack(name, this.o.snapshotter, { signal: b.signal });
+    return { config: structuredClone(img.config), layers: [...img.manifest.layers], top, args: new Map(), cacheBroken: false };
+  }
+
+  /** ONBUILD triggers of the base image run first; the new image does not inherit them. */
+  private onbuild(s: StageState): Instruction[] {
+    const triggers = s.config.config?.OnBuild ?? [];
+    if (s.config.config) s.config.config.OnBuild = null;
+    return triggers.map((t) => parseDockerfile(`FROM scratch\n${t}`).stages[0].instructions[0]);
+  }
+
+  /** Runs (or restores from the cache) one instruction; true on a cache hit. */
+  private async step(env: BuildEnv, s: StageState, ins: Instruction, c: StepCtx): Promise<boolean> {
+    if (ins.kind === 'ARG') {
+      for (const { name, default: d } of ins.args) {
+        const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, wordEnv(s), c.df.escape) : c.globals.get(name));
+        if (v !== undefined) s.args.set(name, v); else s.args.delete(name);
+      }
+      addHistory(s, `/bin/sh -c #(nop)  ${ins.original}`, true);
+      return this.cached(s, ins.original + JSON.stringify([...s.args]), '', c, async () => {});
+    }
+    if (ins.kind === 'RUN') {
+      const argv = runArgv(ins, shellOf(s));
+      const argEnv = [...s.args].map(([k, v]) => `${k}=${v}`);
+      for (const k of PREDEFINED_ARGS) if (c.buildArgs[k] !== undefined && !s.args.has(k)) argEnv.push(`${k}=${c.buildArgs[k]}`);
+      return this.cached(s, `RUN ${JSON.stringify(argv)} ${JSON.stringify(ins.flags)}`, argEnv.join('\n'), c, () => runStep(env, s, ins, argv, argEnv));
+    }
+    if (ins.kind === 'COPY' || ins.kind === 'ADD') return this.copy(env, s, ins, c);
+    if (ins.kind === 'WORKDIR') {
+      const cfg = (s.config.config ??= {});
+      const p = expandWord(ins.path, wordEnv(s), c.df.escape);
+      const wd = posix.resolve(cfg.WorkingDir || '/', p);
+      return this.cached(s, `WORKDIR ${wd}`, '', c, async () => {
+        cfg.WorkingDir = wd;
+        const made = await withLayer(env, s, async (root) => { mkdirSync(join(root, wd), { recursive: true }); }, { skipIfEmpty: true });
+        addHistory(s, `/bin/sh -c #(nop) WORKDIR ${wd}`, !made);
+      });
+    }
+    if (ins.kind === 'FROM') throw invalidArgument(`Dockerfile:${ins.line}: FROM cannot be an ONBUILD trigger`, { field: 'FROM' });
+    const env2 = wordEnv(s);
+    const expanded = `${ins.original} ${JSON.stringify([...env2])}`;
+    return this.cached(s, expanded, '', c, async () => applyMeta(s, ins, c.df.escape, c.flags));
+  }
+
+  private async copy(env: BuildEnv, s: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>, c: StepCtx): Promise<boolean> {
+    const we = wordEnv(s);
+    const x = (w: string) => expandWord(w, we, c.df.escape);
+    const heredocNames = new Set(ins.heredocs.map((h) => `<<${h.chomp ? '-' : ''}${h.name}`));
+    const raw = ins.sources.filter((r) => !heredocNames.has(r) && !/^<<-?["']?\w/.test(r));
+    const words = raw.flatMap((r) => expandWords(r, we, c.df.escape));
+    const urls = ins.kind === 'ADD' ? words.filter((w) => /^https?:\/\//.test(w)) : [];
+    const local = words.filter((w) => !urls.includes(w));
+    const from = ins.flags.from !== undefined ? x(ins.flags.from) : undefined;
+    const chmod = ins.flags.chmod !== undefined ? x(ins.flags.chmod) : undefined;
+    if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw invalidArgument(`Dockerfile:${ins.line}: ${ins.kind} --chmod=${chmod}: expected an octal mode`, { field: 'chmod' });
+    const heredocs = ins.heredocs.map((h) => ({ ...h, content: h.expand ? expandHeredoc(h.content, we) : h.content }));
+    let root = env.contextDir;
+    let view: { key: string; dir: string } | undefined;
+    try {
+      if (from !== undefined) {
+        const st = c.results.get(from.toLowerCase()) ?? (await this.from({ index: -1, from: { kind: 'FROM', image: from, line: ins.line, original: '', flags: {} }, instructions: [] }, new Map(), c.results, {} as BuildOptions));
+        const key = `build-view-${randomBytes(6).toString('hex')}`;
+        const dir = join(env.tmpDir, key);
+        mkdirSync(dir, { recursive: true });
+        view = { key, dir };
+        if (st.top) await mountAll(await env.sn.view(key, st.top), dir);
+        root = dir;
+      }
+      const where = `Dockerfile:${ins.line}: ${ins.kind}`;
+      const sources: Source[] = local.flatMap((p) => resolveSources(root, p, from === undefined ? c.ignore : undefined, where));
+      const hash = hashSources(sources, from === undefined ? c.ignore : undefined);
+      const key = JSON.stringify({ k: ins.kind, local, urls, from, chown: ins.flags.chown && x(ins.flags.chown), chmod, dest: x(ins.dest), heredocs, wd: s.config.config?.WorkingDir });
+      return await this.cached(s, key, hash, c, async () => {
+        await copyStep(env, s, { kind: ins.kind, sources, heredocs, urls, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line });
+        addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
+      });
+    } finally {
+      if (view) {
+        await unmount(view.dir).catch(() => {});
+        await env.sn.remove(view.key).catch(() => {});
+        rmSync(view.dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  private async cached(s: StageState, stepKey: string, extra: string, c: StepCtx, run: () => Promise<void>): Promise<boolean> {
+    const key = BuildCache.key(s, stepKey, extra);
+    if (!c.noCache && !s.cacheBroken) {
+      const e = this.cache.get(key);
+      if (e && (!e.top || (await this.o.snapshotter.stat(e.top).then(() => true, () => false)))) {
+        const args = s.args;
+        Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
+        return true;
+      }
+    }
+    await run();
+    s.cacheBroken = true;
+    this.cache.put(key, s);
+    return false;
+  }
+}
+
+interface StepCtx {
+  df: ReturnType<typeof parseDockerfile>;
+  globals: Map<string, string>;
+  buildArgs: Record<string, string>;
+  ignore: ReturnType<typeof parseDockerignore> | undefined;
+  results: Map<string, StageState>;
+  flags: { cmdSet: boolean };
+  noCache: boolean;
+}
+
+/** Heredoc bodies with unquoted delimiters: $VAR and ${VAR} expanded, quotes kept. */
+function expandHeredoc(body: string, env: Map<string, string>): string {
+  return body.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, b2) => (m === '\\$' ? '$' : env.get(a ?? b2) ?? ''));
+}

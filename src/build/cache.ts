@@ -1,0 +1,45 @@
+// The build cache: step key → the stage state after that step (config, layers, top snapshot).
+// One JSON file per key under `<dir>/`: each is written atomically (rename), survives restarts, and
+// needs no single-writer database. A hit is used only when its layers and snapshot still exist.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Descriptor, ImageConfig } from '../image/index.js';
+import type { StageState } from './state.js';
+
+export interface CacheEntry { config: ImageConfig; layers: Descriptor[]; top?: string }
+
+export class BuildCache {
+  constructor(readonly dir: string) { mkdirSync(dir, { recursive: true }); }
+
+  /** The key of a step: the parent state, the instruction (after substitution) and extra inputs. */
+  static key(parent: StageState, step: string, extra: string): string {
+    const h = createHash('sha256');
+    const cfg = { ...parent.config, created: undefined, history: (parent.config.history ?? []).map((x) => x.created_by) };
+    h.update(JSON.stringify({ cfg, top: parent.top ?? '', step, extra }));
+    return h.digest('hex');
+  }
+
+  get(key: string): CacheEntry | undefined {
+    try { return JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CacheEntry; } catch { return undefined; }
+  }
+
+  put(key: string, s: StageState): void {
+    const tmp = join(this.dir, `.${key}.${randomBytes(4).toString('hex')}`);
+    writeFileSync(tmp, JSON.stringify({ config: s.config, layers: s.layers, top: s.top } satisfies CacheEntry));
+    renameSync(tmp, join(this.dir, `${key}.json`));
+  }
+
+  /** Drops every entry; returns how many and their bytes. */
+  prune(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    const deleted: string[] = [];
+    let bytes = 0;
+    for (const f of readdirSync(this.dir)) {
+      const p = join(this.dir, f);
+      try { bytes += statSync(p).size; } catch { /* raced */ }
+      rmSync(p, { force: true });
+      if (f.endsWith('.json') && !f.startsWith('.')) deleted.push(f.slice(0, -5));
+    }
+    return { CachesDeleted: deleted, SpaceReclaimed: bytes };
+  }
+}

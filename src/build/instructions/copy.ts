@@ -1,0 +1,84 @@
+// COPY and ADD: sources from the context (or another stage's / image's root with --from), written
+// straight into a snapshot of the stage (no container). ADD extracts local tar archives (plain,
+// gzip, bzip2, xz, via GNU tar) and fetches URLs.
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { invalidArgument, unavailable } from '../../common/index.js';
+import { copyTree, mkdirOwned, type Source } from '../context.js';
+import type { Heredoc } from '../dockerfile/index.js';
+import { withLayer } from '../layers.js';
+import type { BuildEnv, StageState } from '../state.js';
+import { resolveUser } from '../users.js';
+
+export interface CopyPlan {
+  kind: 'COPY' | 'ADD';
+  sources: Source[];
+  heredocs: Heredoc[];
+  urls: string[];
+  dest: string;
+  chown?: string;
+  chmod?: number;
+  /** Root of --from (a stage's or image's mounted tree), for --chown name lookups too. */
+  createdBy: string;
+  line: number;
+}
+
+function isArchive(file: string): boolean {
+  const fd = openSync(file, 'r');
+  const b = Buffer.alloc(262);
+  const n = readSync(fd, b, 0, 262, 0);
+  closeSync(fd);
+  if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+  if (n >= 3 && b.subarray(0, 3).toString() === 'BZh') return true;
+  if (n >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+  return n >= 262 && b.subarray(257, 262).toString() === 'ustar';
+}
+
+export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promise<void> {
+  const where = `Dockerfile:${p.line}: ${p.kind}`;
+  for (const u of p.urls) {
+    // No download cache yet: the URL is fetched to fail clearly when unreachable.
+    try { await fetch(u, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }); } catch (e) {
+      throw unavailable(`${where}: failed to fetch ${u}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`, { field: 'source', cause: e });
+    }
+    throw invalidArgument(`${where}: remote URLs are not supported by this builder yet (${u})`, { field: 'source' });
+  }
+  await withLayer(env, s, async (root) => {
+    const cfg = s.config.config ?? {};
+    const { uid, gid } = p.chown ? resolveUser(root, p.chown, 'chown') : { uid: 0, gid: 0 };
+    const wd = cfg.WorkingDir || '/';
+    let dest = posix.isAbsolute(p.dest) ? p.dest : posix.join(wd, p.dest);
+    const many = p.sources.length + p.heredocs.length > 1;
+    const toDir = p.dest.endsWith('/') || p.dest === '.' || many;
+    if (many && !p.dest.endsWith('/')) throw invalidArgument(`${where}: When using ${p.kind} with more than one source file, the destination must be a directory and end with a /`, { field: 'dest' });
+    dest = posix.normalize(dest);
+    const dirOf = toDir ? dest : posix.dirname(dest);
+    mkdirOwned(root, dirOf, toDir ? uid : 0, toDir ? gid : 0);
+    const target = (name: string) => join(root, toDir ? posix.join(dest, name) : dest);
+    for (const h of p.heredocs) {
+      const f = target(h.name);
+      writeFileSync(f, h.content);
+      chmodSync(f, p.chmod ?? 0o644);
+      chownSync(f, uid, gid);
+    }
+    for (const src of p.sources) {
+      const st = lstatSync(src.abs);
+      if (st.isDirectory()) {
+        const d = join(root, dest);
+        if (!existsSync(d)) mkdirOwned(root, dest, uid, gid);
+        copyTree(src.abs, d, { uid, gid, chmod: p.chmod, ignoreBase: src.rel });
+        continue;
+      }
+      if (p.kind === 'ADD' && st.isFile() && isArchive(src.abs)) {
+        const d = join(root, dest);
+        mkdirOwned(root, dest, 0, 0);
+        try { execFileSync('tar', ['-x', '--no-same-owner', '-f', src.abs, '-C', d], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (e) {
+          throw invalidArgument(`${where}: extracting ${src.rel}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { field: 'source' });
+        }
+        continue;
+      }
+      copyTree(src.abs, target(posix.basename(src.rel)), { uid, gid, chmod: p.chmod });
+    }
+  });
+}

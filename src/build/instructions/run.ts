@@ -1,0 +1,68 @@
+// RUN: the command runs in a container (our runtime) on a snapshot of the stage; the file system
+// changes become a layer. Network: `none` by default (a fresh network namespace with only
+// loopback) until the engine's bridge is available to the builder; `--network host` shares the host's.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument, notImplemented } from '../../common/index.js';
+import { defaultSpec } from '../../runtime/index.js';
+import type { Instruction } from '../dockerfile/index.js';
+import { withLayer } from '../layers.js';
+import { addHistory, type BuildEnv, type StageState } from '../state.js';
+import { resolveUser } from '../users.js';
+
+type Run = Extract<Instruction, { kind: 'RUN' }>;
+
+/** The argv a RUN executes (shell form through SHELL; heredocs as a script or as stdin files). */
+export function runArgv(ins: Run, shell: string[]): string[] {
+  if (ins.cmd.form === 'exec') return ins.cmd.args;
+  if (ins.heredocs.length === 1 && ins.cmd.command.trim() === `<<${ins.heredocs[0].chomp ? '-' : ''}${ins.heredocs[0].name}` || /^<<-?["']?\w+["']?$/.test(ins.cmd.command.trim())) {
+    return [...shell, ins.heredocs[0].content];
+  }
+  if (ins.heredocs.length) {
+    // Heredocs used as stdin of commands: hand the whole thing to the shell as a script.
+    let script = ins.cmd.command;
+    for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+    return [...shell, script];
+  }
+  return [...shell, ins.cmd.command];
+}
+
+export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: string[], buildArgEnv: string[]): Promise<void> {
+  if (ins.flags.mount) throw notImplemented(`Dockerfile:${ins.line}: RUN --mount is not supported by this builder`, { field: 'mount' });
+  const network = ins.flags.network ?? env.network;
+  if (!['none', 'host', 'default'].includes(network)) throw invalidArgument(`Dockerfile:${ins.line}: RUN --network=${network}: expected none, host or default`, { field: 'network' });
+  const id = `build-${randomBytes(6).toString('hex')}`;
+  const bundle = join(env.tmpDir, id);
+  const logFile = join(env.tmpDir, `${id}.log`);
+  await withLayer(env, s, async (root) => {
+    mkdirSync(bundle, { recursive: true });
+    const cfg = s.config.config ?? {};
+    const user = resolveUser(root, cfg.User || 'root');
+    const cwd = cfg.WorkingDir || '/';
+    mkdirSync(join(root, cwd), { recursive: true });
+    const envList = [...(cfg.Env ?? [])];
+    for (const e of buildArgEnv) if (!envList.some((x) => x.split('=')[0] === e.split('=')[0])) envList.push(e);
+    if (!envList.some((e) => e.startsWith('PATH='))) envList.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    const spec = defaultSpec({ args: argv, env: envList, cwd, rootfs: root, hostname: id.slice(0, 12) });
+    spec.process!.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
+    if (network === 'host') spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    const fd = openSync(logFile, 'w');
+    let code: number;
+    try {
+      code = await env.runtime.run(id, bundle, { stdio: ['ignore', fd, fd], signal: env.signal });
+    } finally {
+      closeSync(fd);
+      await env.runtime.delete(id, { force: true }).catch(() => {});
+    }
+    const out = readFileSync(logFile, 'utf8');
+    for (const l of out.split('\n').slice(0, -1)) env.log(l);
+    if (out && !out.endsWith('\n')) env.log(out.split('\n').at(-1)!);
+    if (code !== 0) {
+      const tail = out.split('\n').slice(-20).join('\n').trim();
+      throw invalidArgument(`The command '${argv.join(' ')}' returned a non-zero code: ${code}${tail ? `\n${tail}` : ''}`, { field: 'RUN', reason: `ExitCode${code}` });
+    }
+  }).finally(() => { rmSync(bundle, { recursive: true, force: true }); rmSync(logFile, { force: true }); });
+  addHistory(s, ins.cmd.form === 'exec' ? `RUN ${JSON.stringify(argv)}` : `RUN /bin/sh -c ${ins.cmd.command}`, false);
+}

@@ -1,0 +1,50 @@
+// A build stage's state between instructions: the image config being built, its layers, the
+// snapshot holding its file system (a committed chain id), and the ARG/ENV scope.
+import type { Descriptor, ImageConfig, Images, Snapshotter } from '../image/index.js';
+import type { Runtime } from '../runtime/index.js';
+
+export interface StageState {
+  config: ImageConfig;
+  layers: Descriptor[];
+  /** The committed snapshot (chain id) of the top layer; undefined for an empty file system. */
+  top?: string;
+  /** ARGs declared in this stage (name → value) — not persisted in the image. */
+  args: Map<string, string>;
+  /** Whether any instruction ran (not cached) — later steps then cannot be cached either. */
+  cacheBroken: boolean;
+}
+
+export interface BuildEnv {
+  images: Images;
+  sn: Snapshotter;
+  runtime: Runtime;
+  /** Scratch space (bundles, mount points). */
+  tmpDir: string;
+  contextDir: string;
+  network: 'none' | 'host';
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The environment used to expand an instruction's words: ARGs, then ENV overriding them. */
+export function wordEnv(s: StageState): Map<string, string> {
+  const m = new Map(s.args);
+  for (const e of s.config.config?.Env ?? []) {
+    const i = e.indexOf('=');
+    m.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
+  }
+  return m;
+}
+
+export function setEnv(s: StageState, key: string, value: string): void {
+  const cfg = (s.config.config ??= {});
+  const env = (cfg.Env ?? []).filter((e) => e.split('=')[0] !== key);
+  env.push(`${key}=${value}`);
+  cfg.Env = env;
+}
+
+export function addHistory(s: StageState, createdBy: string, emptyLayer: boolean): void {
+  const created = new Date().toISOString();
+  s.config.created = created;
+  (s.config.history ??= []).push({ created, created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) });
+}
