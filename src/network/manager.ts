@@ -2,7 +2,7 @@
 // instance. All state lives in one directory (one JSON file per network); iptables chains are
 // re-rendered from that state on every change, so `init()` after a crash converges to exactly one
 // copy of each rule, and endpoints whose namespace is gone are released.
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { conflict, failedPrecondition, invalidArgument, notFound } from '../common/index.js';
 import { formatCidr, formatIp, macFor, overlaps, parseCidr, parseIp, contains, pickSubnet, type Cidr } from './cidr.js';
 import { run } from './exec.js';
@@ -12,6 +12,7 @@ import { resolvePorts, type PortRequest } from './ports.js';
 import { apply, chainsFor, removeAll, type Chains } from './rules.js';
 import { StateDir, type Endpoint, type NetworkConfig, type NetworkState } from './state.js';
 import { DnsServer } from './dns.js';
+import { UserlandProxies } from './proxy.js';
 
 export interface ManagerOptions {
   stateDir: string;
@@ -20,6 +21,9 @@ export interface ManagerOptions {
   mtu?: number;
   /** Port of the embedded DNS (53; tests may pick another). */
   dnsPort?: number;
+  /** 127.0.0.1 publishing: DNAT (needs route_localnet on our bridges) or a Node TCP proxy.
+   *  `auto` (default) proxies only where route_localnet cannot be written. */
+  userlandProxy?: 'auto' | 'always' | 'never';
 }
 
 export interface CreateOptions {
@@ -46,6 +50,8 @@ export class NetworkManager {
   private nets = new Map<string, NetworkState>();
   private queue: Promise<unknown> = Promise.resolve();
   private jumpsChecked = false;
+  readonly proxyLoopback: boolean;
+  private readonly proxies = new UserlandProxies();
 
   constructor(o: ManagerOptions) {
     this.state = new StateDir(o.stateDir);
@@ -54,6 +60,8 @@ export class NetworkManager {
     this.chains = chainsFor(prefix);
     this.mtu = o.mtu ?? 1500;
     this.dns = new DnsServer(undefined, o.dnsPort ?? 53);
+    const mode = o.userlandProxy ?? 'auto';
+    this.proxyLoopback = mode === 'always' || (mode === 'auto' && !writable('/proc/sys/net/ipv4/conf/default/route_localnet'));
   }
 
   /** Serialises mutations in this process; the state directory's lock covers other processes. */
@@ -83,7 +91,10 @@ export class NetworkManager {
         this.nets.set(name, s);
       }
       await this.rules();
-      for (const s of this.nets.values()) await this.refreshDns(s);
+      for (const s of this.nets.values()) {
+        await this.refreshDns(s);
+        for (const e of Object.values(s.endpoints)) await this.startProxies(s, e).catch(() => undefined);
+      }
     });
   }
 
@@ -190,6 +201,15 @@ export class NetworkManager {
         throw err;
       }
       await this.refreshDns(s);
+      try { await this.startProxies(s, e); } catch (err) {
+        await this.stopProxies(s, e);
+        delete s.endpoints[o.id];
+        await deleteLink(e.hostVeth);
+        await this.rules().catch(() => undefined);
+        this.state.write(s);
+        await this.refreshDns(s);
+        throw err;
+      }
       return structuredClone(e);
     });
   }
@@ -201,6 +221,7 @@ export class NetworkManager {
       const e = s.endpoints[id];
       if (!e) throw notFound(`container ${id} is not connected to network ${network}`, { field: 'id' });
       delete s.endpoints[id];
+      await this.stopProxies(s, e);
       await this.rules();
       this.state.write(s);
       await deleteLink(e.hostVeth);
@@ -209,12 +230,13 @@ export class NetworkManager {
   }
 
   /** Engine shutdown: stop DNS; bridges, veths and rules stay up for running containers. */
-  async close(): Promise<void> { await this.queue; await this.dns.close(); }
+  async close(): Promise<void> { await this.queue; await this.dns.close(); await this.proxies.close(); }
 
   /** Removes everything this manager made (all networks must be empty or `force`). */
   destroy(force = false): Promise<void> {
     return this.serial(async () => {
       await this.dns.close();
+      await this.proxies.close();
       for (const s of this.nets.values()) {
         if (!force && Object.keys(s.endpoints).length) throw conflict(`network ${s.config.name} has active endpoints`, { field: 'name' });
         for (const e of Object.values(s.endpoints)) await deleteLink(e.hostVeth);
@@ -233,6 +255,7 @@ export class NetworkManager {
       for (const e of Object.values(s.endpoints)) {
         if (netnsIno(e.netns) === e.netnsIno) continue;
         delete s.endpoints[e.id];
+        await this.stopProxies(s, e);
         await deleteLink(e.hostVeth);
         this.state.write(s);
         await this.refreshDns(s);
@@ -245,9 +268,20 @@ export class NetworkManager {
 
   private async rules(): Promise<void> {
     try {
-      await apply(this.chains, [...this.nets.values()], !this.jumpsChecked);
+      await apply(this.chains, [...this.nets.values()], !this.jumpsChecked, this.proxyLoopback);
       this.jumpsChecked = true;
     } catch (e) { this.jumpsChecked = false; throw e; }
+  }
+
+  private proxied(e: Endpoint) { return e.ports.filter((p) => p.proto === 'tcp' && (p.hostIp === '0.0.0.0' || p.hostIp.startsWith('127.'))); }
+
+  private async startProxies(s: NetworkState, e: Endpoint): Promise<void> {
+    if (!this.proxyLoopback || s.config.internal) return;
+    for (const p of this.proxied(e)) await this.proxies.start(`${s.config.name}/${e.id}/${p.hostPort}`, p.hostPort, { ip: e.ip, port: p.containerPort });
+  }
+
+  private async stopProxies(s: NetworkState, e: Endpoint): Promise<void> {
+    for (const p of this.proxied(e)) await this.proxies.stop(`${s.config.name}/${e.id}/${p.hostPort}`);
   }
 
   has(name: string): boolean { return this.nets.has(name); }
@@ -274,6 +308,10 @@ export class NetworkManager {
     }
     return out.map((u) => ({ ...u, cidr: { base: u.cidr.base, prefix: u.cidr.prefix } }));
   }
+}
+
+function writable(path: string): boolean {
+  try { accessSync(path, constants.W_OK); return true; } catch { return false; }
 }
 
 function netnsIno(path: string): number {

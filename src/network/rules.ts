@@ -10,9 +10,10 @@ import type { NetworkState } from './state.js';
 export interface Chains { dnat: string; post: string; fwd: string }
 export const chainsFor = (prefix: string): Chains => ({ dnat: `${prefix}-DNAT`, post: `${prefix}-POSTROUTING`, fwd: `${prefix}-FORWARD` });
 
-const jumps = (c: Chains): { table: string; chain: string; rule: string[] }[] => [
+/** With the userland proxy serving 127.0.0.1, locally-originated loopback traffic is not DNATed. */
+const jumps = (c: Chains, proxyLoopback = false): { table: string; chain: string; rule: string[] }[] => [
   { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
-  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  { table: 'nat', chain: 'OUTPUT', rule: [...(proxyLoopback ? ['!', '-d', '127.0.0.0/8'] : []), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
   { table: 'nat', chain: 'POSTROUTING', rule: ['-j', c.post] },
   { table: 'filter', chain: 'FORWARD', rule: ['-j', c.fwd] },
 ];
@@ -53,11 +54,14 @@ export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: 
 
 /** Rewrites our chains; with `checkJumps` also makes sure each built-in chain jumps to ours once
  *  (callers check at start-up and after a failure, not on every change: 4 spawns saved). */
-export async function apply(c: Chains, nets: NetworkState[], checkJumps = true): Promise<void> {
+export async function apply(c: Chains, nets: NetworkState[], checkJumps = true, proxyLoopback = false): Promise<void> {
   const r = render(c, nets);
   await mustRun('iptables-restore', ['-w', '--noflush'], r.nat + r.filter);
   if (!checkJumps) return;
-  for (const j of jumps(c)) {
+  for (const j of jumps(c, !proxyLoopback).filter((x) => x.chain === 'OUTPUT')) {
+    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) { /* the other mode's jump */ }
+  }
+  for (const j of jumps(c, proxyLoopback)) {
     const probe = await run('iptables', ['-w', '-t', j.table, '-C', j.chain, ...j.rule]);
     if (probe.code !== 0) await mustRun('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
   }
@@ -65,7 +69,7 @@ export async function apply(c: Chains, nets: NetworkState[], checkJumps = true):
 
 /** Removes our jumps (every copy) and our chains; touches nothing else. */
 export async function removeAll(c: Chains): Promise<void> {
-  for (const j of jumps(c)) {
+  for (const j of [...jumps(c), ...jumps(c, true)]) {
     while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) { /* all copies */ }
   }
   for (const [table, chain] of [['nat', c.dnat], ['nat', c.post], ['filter', c.fwd]]) {

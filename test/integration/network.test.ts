@@ -145,6 +145,32 @@ test('published ports answer on 127.0.0.1, the host address and by hairpin; conf
   await mgr.remove(net);
 });
 
+test('userland proxy mode: 127.0.0.1 served by the Node proxy, other addresses by DNAT', async () => {
+  const pm = new NetworkManager({ stateDir: join(dir, 'state-proxy'), chainPrefix: `${PREFIX}P`, userlandProxy: 'always' });
+  try {
+    await pm.init();
+    const net = `u${rand}`;
+    await pm.create({ name: net, bridge: `sk${rand}u` });
+    const ns = netns('u1');
+    const www = join(dir, 'www-u'); mkdirSync(www); writeFileSync(join(www, 'index.html'), 'hello-proxied\n');
+    const ep = await pm.connect(net, { id: `cu${rand}`, netns: `/run/netns/${ns}`, ports: [parsePortSpec('8080')] });
+    const http = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' });
+    children.push(http);
+    await new Promise((r) => setTimeout(r, 300));
+    const hp = ep.ports[0].hostPort;
+    assert.equal(ruleCount(new RegExp(`-A OUTPUT ! -d 127\\.0\\.0\\.0/8 .*-j ${PREFIX}P-DNAT`)), 1, 'loopback excluded from DNAT');
+    assert.match(await fetch('127.0.0.1', hp), /hello-proxied/);
+    assert.match(await fetch(hostAddr(), hp), /hello-proxied/);
+    http.kill('SIGKILL');
+    await pm.disconnect(net, `cu${rand}`);
+    await assert.rejects(fetch('127.0.0.1', hp), 'proxy stopped on disconnect');
+    await pm.remove(net);
+  } finally {
+    await pm.destroy(true);
+  }
+  assert.equal(ruleCount(new RegExp(`${PREFIX}P`)), 0);
+});
+
 test('--internal: no default route, no MASQUERADE; static --ip and ip-range', async () => {
   const net = `i${rand}`;
   const cfg = await mgr.create({ name: net, bridge: `sk${rand}i`, internal: true, subnet: '10.213.0.0/24', ipRange: '10.213.0.128/25' });
