@@ -1,0 +1,81 @@
+// POST /build (the classic builder's API: a tar context in, a JSON-message stream out) and
+// POST /build/prune. The builder itself lives in src/build; this file only maps the wire format.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { invalidArgument, notImplemented, toSkiffError, httpStatus } from '../../../common/index.js';
+import { Builder } from '../../../build/index.js';
+import { jsonStream, type ApiRequest, type Router } from '../router.js';
+import type { EngineContext } from '../context.js';
+import type { EngineImages } from '../../services/images.js';
+
+const builders = new WeakMap<EngineContext, Builder>();
+
+function builderOf(ctx: EngineContext): Builder {
+  let b = builders.get(ctx);
+  if (!b) {
+    const svc = ctx.images as unknown as EngineImages;
+    b = new Builder({
+      images: ctx.imageStore, snapshotter: ctx.snapshotter, dataDir: join(ctx.root, 'build'),
+      pull: async (ref, signal) => { await svc.pull(ref, undefined, { emit: () => {}, signal }); },
+    });
+    builders.set(ctx, b);
+  }
+  return b;
+}
+
+/** Extracts the request body (tar, optionally gzip/bzip2/xz — GNU tar detects it) into `dir`. */
+async function extractContext(r: ApiRequest, dir: string): Promise<void> {
+  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  tar.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  const done = new Promise<number>((res) => tar.on('close', (c) => res(c ?? 1)));
+  await pipeline(r.bodyStream(), tar.stdin).catch(() => {});
+  if (await done !== 0) throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });
+}
+
+function record(q: ApiRequest['query'], name: string): Record<string, string> {
+  const v = q.json<Record<string, string | null>>(name) ?? {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`${name} must be a JSON object`, { field: name });
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, String(x)]));
+}
+
+async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
+  const q = r.query;
+  if (q.str('remote')) throw notImplemented('build: remote contexts (remote=) are not supported; send a tar context', { field: 'remote' });
+  const tags = q.params.getAll('t').filter(Boolean);
+  const buildArgs = record(q, 'buildargs');
+  const labels = record(q, 'labels');
+  const nm = q.str('networkmode') || 'default';
+  if (!['default', 'bridge', 'none', 'host'].includes(nm)) throw invalidArgument(`networkmode ${nm} is not supported (default, none or host)`, { field: 'networkmode' });
+  const quiet = q.bool('q');
+  const dir = mkdtempSync(join(ctx.root, 'build-ctx-'));
+  const ac = new AbortController();
+  r.res.on('close', () => { if (!r.res.writableFinished) ac.abort(new Error('client disconnected')); });
+  try {
+    await extractContext(r, dir);
+    const s = jsonStream(r.res);
+    try {
+      const res = await builderOf(ctx).build({
+        contextDir: dir, dockerfile: q.str('dockerfile') || 'Dockerfile', tags, buildArgs, labels,
+        target: q.str('target') || undefined, noCache: q.bool('nocache'), pull: q.bool('pull'),
+        network: nm === 'host' ? 'host' : 'none', signal: ac.signal,
+        onOutput: (l) => { if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` }); },
+      });
+      s.write({ aux: { ID: res.id } });
+      s.end();
+    } catch (e) {
+      const err = toSkiffError(e);
+      s.write({ errorDetail: { message: err.message, code: /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1] ? Number(err.reason!.slice(8)) : httpStatus(err.code) }, error: err.message });
+      s.end();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function register(router: Router<EngineContext>): void {
+  router.add('POST', '/build', build);
+  router.add('POST', '/build/prune', (_r, ctx) => builderOf(ctx).prune());
+}
