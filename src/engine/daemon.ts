@@ -14,7 +14,8 @@ import { Containers } from './services/containers/service.js';
 import { Execs } from './services/containers/exec.js';
 import { startHealth } from './services/containers/health.js';
 import { Networks, type NetworkDriver } from './services/networks.js';
-import { baseImages, baseVolumes } from './services/defaults.js';
+import { createImagesService } from './services/images.js';
+import { createVolumesService } from './services/volumes.js';
 
 export const ENGINE_VERSION = '28.0.0-skiff';
 export const API_VERSION = '1.45';
@@ -31,6 +32,8 @@ export interface EngineOptions {
   images?: (base: EngineBase) => ImagesService | Promise<ImagesService>;
   volumes?: (base: EngineBase) => VolumesService | Promise<VolumesService>;
   networkDriver?: NetworkDriver;
+  /** Registries reached over plain HTTP besides loopback. */
+  insecureRegistries?: string[];
   /** Extra route modules (images, volumes, build …). */
   routes?: RegisterRoutes[];
 }
@@ -76,8 +79,8 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     info: { id: readFileSync(idFile, 'utf8').trim(), name: hostname(), version: ENGINE_VERSION, apiVersion: API_VERSION, minApiVersion: MIN_API_VERSION, startedAt: new Date(), cgroupParent: o.cgroupParent ?? '/skiff-engine' },
   };
   const ctx = { ...base } as EngineContext;
-  ctx.images = await (o.images ?? baseImages)(base);
-  ctx.volumes = await (o.volumes ?? baseVolumes)(base);
+  ctx.images = o.images ? await o.images(ctx) : createImagesService(ctx, { insecureRegistries: o.insecureRegistries });
+  ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
   const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
   ctx.containers = containers;
   ctx.networks = new Networks(ctx, o.networkDriver).init();

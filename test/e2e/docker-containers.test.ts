@@ -199,6 +199,7 @@ test('healthcheck: healthy, unhealthy, events, restart-on-unhealthy label', asyn
   const s2 = await wait('unhealthy');
   assert.ok(s2.Health.FailingStreak >= 2);
   assert.ok(s2.Health.Log.length <= 5 && s2.Health.Log.length > 0);
+  await sleep(1100); // the CLI sends --until as whole seconds
   const ev = e.docker(['events', '--since', '60s', '--until', '0s', '--filter', `container=${h}`, '--format', '{{.Action}}']);
   assert.match(ev, /health_status: healthy/);
   assert.match(ev, /health_status: unhealthy/);
@@ -273,4 +274,14 @@ test('events stream, rename, pause/unpause, kill, wait, prune', async () => {
   assert.match(pruned, /Total reclaimed space/);
   assert.equal(e.dockerRaw(['inspect', `${name}-2`]).status, 1);
   assert.ok(existsSync(e.dataRoot));
+});
+
+test('commit a container and run the new image; docker import through the engine', () => {
+  const name = n('commit');
+  e.docker(['run', '--name', name, 'busybox', 'sh', '-c', 'echo committed > /marker']);
+  const img = `skiff-commit-${sfx}:v1`;
+  e.docker(['commit', '--change', 'CMD ["cat", "/marker"]', name, img]);
+  assert.equal(e.docker(['run', '--rm', img]), 'committed\n');
+  e.docker(['rm', name]);
+  e.docker(['rmi', img]);
 });

@@ -1,38 +1,32 @@
-// `npm start` target. Until the engine and server exist, the most complete Skiff is its OCI
-// runtime: this builds a busybox bundle and runs a demo container that shows its isolation.
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+// `npm start` target: runs `skiff engine` on the default socket (unix:///run/skiff/engine.sock, data
+// under /var/lib/skiff/engine) and prints how to point the docker CLI at it. The busybox image is
+// imported on first start (Debian's busybox-static), so `docker run busybox …` works offline.
+import { existsSync, mkdtempSync, rmSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
 
-const DEMO = [
-  'echo "  hostname:        $(hostname)"',
-  'echo "  id:              $(id)"',
-  'echo "  my pid:          $$ (PID 1 of its own pid namespace)"',
-  'echo "  processes seen:  $(ls /proc | grep -c "^[0-9]")"',
-  'echo "  network links (only loopback: its own network namespace):"; ip link | sed "s/^/    /"',
-  'echo "  capabilities:    $(grep CapEff /proc/self/status | cut -f2)"',
-  'echo "  seccomp mode:    $(grep Seccomp: /proc/self/status | cut -f2) (2 = filter)"',
-].join('; ');
+const SOCK = '/run/skiff/engine.sock';
+const ROOT = '/var/lib/skiff/engine';
 
-export async function main(): Promise<number> {
-  const { Runtime, defaultSpec, buildBusyboxRootfs } = await import('../../runtime/index.js');
-  process.stdout.write('skiff: DEMO — the engine and the server do not exist yet; this runs one container through\n' +
-    'Skiff\'s OCI runtime (the part that exists): busybox from Debian\'s busybox-static, all namespaces,\n' +
-    'Docker\'s default capabilities and seccomp profile.\n\n');
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-demo-'));
-  const id = `skiff-demo-${randomBytes(3).toString('hex')}`;
-  try {
-    buildBusyboxRootfs(join(dir, 'rootfs'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(defaultSpec({ args: ['sh', '-c', DEMO], hostname: 'skiff-demo' })));
-    const rt = new Runtime();
-    const t = performance.now();
-    process.stdout.write(`container ${id}:\n`);
-    const code = await rt.run(id, dir, { stdio: ['ignore', 'inherit', 'inherit'] });
-    process.stdout.write(`\nexit status ${code}; create + start + run + delete took ${(performance.now() - t).toFixed(0)} ms.\n` +
-      'Try the runc-compatible CLI: ./bin/skiff-runtime --help (dockerd can use it: --add-runtime skiff=$PWD/bin/skiff-runtime)\n');
-    return code;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+export async function main(argv: string[] = []): Promise<number> {
+  const { startEngine } = await import('../../engine/index.js');
+  const { openImages, buildBusyboxRootfs } = await Promise.all([import('../../image/index.js'), import('../../runtime/index.js')]).then(([i, r]) => ({ ...i, ...r }));
+  const images = await openImages(join(ROOT, 'image'));
+  if (!(await images.store.has('busybox:latest')) && existsSync('/bin/busybox')) {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-start-'));
+    try {
+      buildBusyboxRootfs(join(dir, 'rootfs'));
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('tar', ['-C', join(dir, 'rootfs'), '--numeric-owner', '-cf', join(dir, 'bb.tar'), '.']);
+      await images.importRootfsTar(createReadStream(join(dir, 'bb.tar')), { ref: 'busybox:latest', changes: ['CMD ["sh"]'] });
+      process.stdout.write('skiff: imported busybox:latest from /bin/busybox\n');
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   }
+  const hosts = [`unix://${SOCK}`, ...argv.filter((a) => a.startsWith('tcp://'))];
+  const engine = await startEngine({ dataRoot: ROOT, hosts });
+  process.stdout.write(`skiff engine (Docker Engine API ${engine.ctx.info.apiVersion}) listening on ${engine.hosts.join(', ')}\n\n` +
+    `  export DOCKER_HOST=unix://${SOCK}\n  docker run --rm busybox echo hello from skiff\n  docker run -it --rm busybox sh\n\nCtrl-C stops the engine; containers keep running under their monitors and are re-adopted on the next start.\n`);
+  await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+  await engine.close();
+  return 0;
 }

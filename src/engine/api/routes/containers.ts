@@ -168,6 +168,27 @@ export function register(r: Router<EngineContext>): void {
     stream.pipe(q.res);
     await new Promise((res) => q.res.on('close', res));
   });
+  r.post('/commit', async (q, ctx) => {
+    const s = svc(ctx);
+    const ref = q.query.str('container');
+    if (!ref) throw invalidArgument('container: a container is required', { field: 'container' });
+    const c = s.get(ref);
+    const body = ((await q.json()) ?? {}) as Record<string, unknown>;
+    const changes = q.query.params.getAll('changes').flatMap((x) => x.split('\n')).filter(Boolean);
+    const { applyChanges } = await import('../../../image/index.js');
+    const base = { User: c.Config.User, Env: c.Config.Env, Cmd: c.Config.Cmd ?? undefined, Entrypoint: c.Config.Entrypoint ?? undefined, WorkingDir: c.Config.WorkingDir, Labels: c.Config.Labels,
+      ExposedPorts: c.Config.ExposedPorts ?? undefined, Volumes: c.Config.Volumes ?? undefined, StopSignal: c.Config.StopSignal, ...(c.Config.Healthcheck ? { Healthcheck: c.Config.Healthcheck } : {}), ...body };
+    const config = applyChanges(base as never, changes);
+    const pause = q.query.bool('pause', true) && c.State.Running && !c.State.Paused;
+    if (pause) await s.pause(c.Id);
+    try {
+      const diff = await ctx.snapshotter.diff(c.SnapshotKey);
+      const imgs = ctx.images as unknown as { commitFromDiff(t: NodeJS.ReadableStream, cfg: unknown, o: Record<string, unknown>): Promise<string> };
+      const id = await imgs.commitFromDiff(diff, config, { parent: c.Image, repo: q.query.str('repo') || undefined, tag: q.query.str('tag') || undefined, comment: q.query.str('comment'), author: q.query.str('author'), container: c.Id, createdBy: [c.Path, ...c.Args].join(' ') });
+      ctx.events.emit({ Type: 'container', Action: 'commit', id: c.Id, attributes: { name: c.Name.slice(1), image: c.ImageName, comment: q.query.str('comment') ?? '' } });
+      sendJson(q.res, 201, { Id: id });
+    } finally { if (pause) await s.unpause(c.Id).catch(() => undefined); }
+  });
   r.post('/containers/prune', async (q, ctx) => {
     const s = svc(ctx);
     const f = q.query.filters();

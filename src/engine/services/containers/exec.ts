@@ -94,6 +94,8 @@ export class Execs {
     s.Running = true;
     const go = () => writeFileSync(join(s.dir, 'go'), '');
     let attached: Promise<void> | undefined;
+    let exitedNow!: () => void;
+    const exited = new Promise<void>((r) => { exitedNow = r; });
     let ready!: () => void;
     const stdinReady = new Promise<void>((r) => { ready = r; });
     if (client && !o.detach) {
@@ -103,13 +105,14 @@ export class Execs {
       attached = bridgeAttach(sess, client.socket, client.head, {
         stdin: s.config.AttachStdin, stdout: s.config.AttachStdout, stderr: s.config.AttachStderr, stream: true, logs: false,
         detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
-      }, tty, true, tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined);
+      }, tty, true, tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined, exited);
     }
     go();
     s.done = waitExit(s.dir, undefined, 50).then((ex) => {
       s.ExitCode = ex.exitCode; s.Running = false;
       this.svc.ctx.events.emit({ Type: 'container', Action: 'exec_die', id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID, exitCode: String(ex.exitCode) } });
-    }, () => { s.ExitCode = 126; s.Running = false; }).finally(() => { setTimeout(() => rmSync(s.dir, { recursive: true, force: true }), 1000).unref(); });
+    }, () => { s.ExitCode = 126; s.Running = false; }).finally(() => {
+      exitedNow(); setTimeout(() => rmSync(s.dir, { recursive: true, force: true }), 1000).unref(); });
     for (let i = 0; i < 200 && !s.Pid && s.Running; i++) {
       try { s.Pid = Number((await import('node:fs')).readFileSync(join(s.dir, 'exec.pid'), 'utf8')) || 0; } catch { await new Promise((r) => setTimeout(r, 10)); }
     }
@@ -119,7 +122,7 @@ export class Execs {
     }
     ready();
     this.svc.ctx.events.emit({ Type: 'container', Action: `exec_start: ${s.config.Cmd.join(' ')}`, id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID } });
-    if (attached) { await attached; await Promise.race([s.done, new Promise((r) => setTimeout(r, 2000))]); }
+    if (attached) await attached; // ends after the exit code is known (the CLI inspects next)
   }
 
   async resize(id: string, h: number, w: number): Promise<void> {

@@ -57,7 +57,7 @@ export function parseDetachKeys(v: string | undefined): number[] {
 /** Connects a hijacked client socket to a container's monitor. Output frames are written as they
  *  come; stdin (when asked and the container has OpenStdin) is forwarded until EOF or the detach
  *  keys. Resolves when the client or the container is done. */
-export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buffer, o: AttachOpts, tty: boolean, stdinOnce: boolean, input?: Promise<AttachSession>): Promise<void> {
+export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buffer, o: AttachOpts, tty: boolean, stdinOnce: boolean, input?: Promise<AttachSession>, beforeEnd?: Promise<unknown>): Promise<void> {
   // `input`: a second session for stdin (a tty exec's pty master reaches the monitor only after the
   // output session connected, and the monitor takes stdin from clients connected after that).
   let inSess: AttachSession = sess;
@@ -91,6 +91,7 @@ export async function bridgeAttach(sess: AttachSession, sock: Socket, head: Buff
   }
   const clientGone = new Promise<void>((res) => sock.once('close', () => res()));
   await Promise.race([sess.done, clientGone]);
+  if (beforeEnd) await Promise.race([beforeEnd, new Promise((r) => setTimeout(r, 5000))]);
   if (!sock.destroyed) {
     await new Promise<void>((res) => { sock.end(() => res()); setTimeout(res, 1000).unref(); });
     sock.destroy();
