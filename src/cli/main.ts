@@ -26,6 +26,11 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   rmi: () => import('./commands/rmi.js'),
   volume: () => import('./commands/volume.js'),
   login: () => import('./commands/login.js'),
+  network: () => import('./commands/network.js'),
+  events: () => import('./commands/events.js'),
+  stats: () => import('./commands/stats.js'),
+  system: () => import('./commands/system.js'),
+  cp: () => import('./commands/cp.js'),
 };
 
 const HELP = `usage: skiff <command> [args]

@@ -43,6 +43,8 @@ export interface ImagesService {
   resolve(ref: string): Promise<ImageRef>;
   /** (used by containers) Unpacks the image into the engine's snapshotter; returns the top chain id. */
   unpack(ref: string, signal?: AbortSignal): Promise<string | undefined>;
+  /** (for /system/df) Image summaries as `GET /images/json` returns them (Size, Containers, …). */
+  diskUsage?(): Promise<{ Id: string; Size: number; Containers: number }[]>;
 }
 
 export interface VolumeInfo {
@@ -63,6 +65,8 @@ export interface VolumesService {
   ensure(name: string, opts?: { labels?: Record<string, string>; anonymous?: boolean }): Promise<VolumeInfo>;
   /** (used by containers) Removes a volume (rm -v of anonymous volumes); NotFound is not an error for them. */
   remove(name: string, opts?: { force?: boolean }): Promise<void>;
+  /** (for /system/df) Every volume with `UsageData` {Size, RefCount}. */
+  usage?(): Promise<VolumeInfo[]>;
 }
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { invalidArgument } from '../../common/index.js';
 import {
-  MediaType, applyChanges, canonicalName, garbageCollect, loadArchive, saveDockerArchive, parsePlatform,
+  MediaType, applyChanges, canonicalName, parseReference, garbageCollect, loadArchive, saveDockerArchive, parsePlatform,
   type Descriptor, type ImageConfig, type ImageRunConfig, type GcResult,
 } from '../../image/index.js';
 import { loginRegistry, normalizeAuthKey, type AuthConfig } from '../../registry/index.js';
@@ -63,8 +63,11 @@ export class EngineImages implements ImagesService {
   /** Logins made through `POST /auth`, kept in Docker's config.json format under the data root. */
   get authFile(): string { return join(this.ctx.root, 'registry-auth.json'); }
 
+  /** Docker's image events: Actor.ID is the image id (or the reference for push), `name` the reference. */
   private emitEvent(Action: string, id: string, name?: string) {
-    this.ctx.events.emit({ Type: 'image', Action, id: name ?? id, attributes: { name: name ?? id } });
+    let shown = name ?? id;
+    try { if (name && !name.startsWith('sha256:')) shown = parseReference(name, { defaultTag: false }).familiarString(); } catch { /* keep as is */ }
+    this.ctx.events.emit({ Type: 'image', Action, id, attributes: { name: shown } });
   }
 
   /** Operations that write content hold a shared lock; garbage collection takes it exclusively. */
