@@ -1,0 +1,60 @@
+// The real docker CLI's classic builder (DOCKER_BUILDKIT=0) against a private Skiff engine:
+// multi-stage build and run, a fully cached second build, a changed COPY source rebuilding from its
+// step, build errors, `docker builder prune`, and docker-compose build.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startEngine, type EngineFixture } from '../fixtures/engine.js';
+
+let E: EngineFixture;
+const env = { DOCKER_BUILDKIT: '0' };
+
+before(async () => { E = await startEngine(); });
+after(async () => { await E?.stop(); });
+
+function ctx(files: Record<string, string>): string {
+  const d = mkdtempSync(join(E.dir, 'ctx-'));
+  for (const [p, v] of Object.entries(files)) { mkdirSync(join(d, p, '..'), { recursive: true }); writeFileSync(join(d, p), v); }
+  return d;
+}
+
+test('multi-stage build and run; second build fully cached; changed COPY source rebuilds from its step', { timeout: 120_000 }, () => {
+  const d = ctx({
+    'msg.txt': 'v1\n', 'other.txt': 'o\n',
+    Dockerfile: 'FROM busybox AS b\nRUN echo built > /art\nFROM busybox\nCOPY --from=b /art /art\nCOPY other.txt /\nCOPY msg.txt /\nRUN cat /art /msg.txt > /all\nCMD ["cat", "/all"]\n',
+  });
+  const iid = join(E.dir, 'iid');
+  const out1 = E.docker(['build', '-t', 'mb:1', '-t', 'mb:alias', '--iidfile', iid, d], { env });
+  assert.match(out1, /Step 1\/8 : FROM busybox AS b/);
+  assert.match(out1, /Successfully tagged mb:1/);
+  const id = readFileSync(iid, 'utf8');
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(E.docker(['run', '--rm', 'mb:alias']), 'built\nv1\n');
+  const out2 = E.docker(['build', '-t', 'mb:1', d], { env });
+  assert.equal((out2.match(/Using cache/g) ?? []).length, 6, out2);
+  assert.equal(E.docker(['inspect', '-f', '{{.Id}}', 'mb:1']).trim(), id);
+  writeFileSync(join(d, 'msg.txt'), 'v2\n');
+  const out3 = E.docker(['build', '-t', 'mb:1', d], { env });
+  assert.equal((out3.match(/Using cache/g) ?? []).length, 3, out3);
+  assert.equal(E.docker(['run', '--rm', 'mb:1']), 'built\nv2\n');
+});
+
+test('build errors: failing RUN (exit code, output), syntax error with line', { timeout: 60_000 }, () => {
+  const r = E.dockerRaw(['build', ctx({ Dockerfile: 'FROM busybox\nRUN echo boom; exit 7\n' })]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stdout + r.stderr, /returned a non-zero code: 7/);
+  assert.match(r.stdout + r.stderr, /boom/);
+  const s = E.dockerRaw(['build', ctx({ Dockerfile: 'FROM busybox\nCOPPY a b\n' })]);
+  assert.notEqual(s.status, 0);
+  assert.match(s.stderr + s.stdout, /Dockerfile:2: unknown instruction: COPPY/);
+});
+
+test('docker builder prune, docker-compose build', { timeout: 120_000 }, () => {
+  const d = ctx({ Dockerfile: 'FROM busybox\nRUN echo c > /c\n', 'docker-compose.yml': 'version: "3"\nservices:\n  app:\n    build: .\n    image: composed:latest\n' });
+  execFileSync('docker-compose', ['build'], { cwd: d, env: { ...process.env, DOCKER_HOST: E.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' }, stdio: 'pipe', timeout: 90_000 });
+  assert.equal(E.docker(['run', '--rm', 'composed:latest', 'cat', '/c']), 'c\n');
+  const p = E.docker(['builder', 'prune', '-f']);
+  assert.match(p, /Total reclaimed space/);
+});
