@@ -222,3 +222,39 @@ test('docker login against a registry with htpasswd; push with the stored creden
   const pulled = await ok(['pull', ref]);
   assert.match(pulled, /Downloaded newer image/);
 });
+
+test('dockerode and the Python docker SDK: pull, list, inspect, volumes', async () => {
+  const ref = `${reg.host}/sdk/bb:1`;
+  await ok(['import', uniqueTar('sdk'), ref]);
+  await ok(['push', ref]);
+  await ok(['rmi', ref]);
+  const { default: Docker } = await import('dockerode');
+  const d = new Docker({ socketPath: E.host.slice('unix://'.length) });
+  const stream = await d.pull(ref);
+  const events: { status?: string }[] = await new Promise((res, rej) => d.modem.followProgress(stream, (err: Error | null, out: { status?: string }[]) => (err ? rej(err) : res(out))));
+  assert.ok(events.some((e) => e.status?.startsWith('Status: Downloaded newer image')), JSON.stringify(events));
+  const list = await d.listImages({ filters: { reference: [`${reg.host}/sdk/*`] } });
+  assert.deepEqual(list.map((i) => i.RepoTags), [[ref]]);
+  const info = await d.getImage(ref).inspect();
+  assert.equal(info.Id, list[0].Id);
+  const vname = `sdkvol-${randomBytes(3).toString('hex')}`;
+  await d.createVolume({ Name: vname, Labels: { via: 'dockerode' } });
+  assert.equal((await d.getVolume(vname).inspect()).Labels.via, 'dockerode');
+  await d.getVolume(vname).remove();
+
+  const py = `
+import docker, json, sys
+c = docker.DockerClient(base_url=${JSON.stringify(E.host)})
+img = c.images.get(${JSON.stringify(ref)})
+v = c.volumes.create(name="py-${randomBytes(3).toString('hex')}", labels={"via": "python"})
+names = [x.name for x in c.volumes.list(filters={"label": "via=python"})]
+v.remove()
+print(json.dumps({"id": img.id, "tags": img.tags, "vol": v.name in names, "n": len(c.images.list())}))
+`;
+  const out = await new Promise<string>((res, rej) => execFile('python3', ['-c', py], { env: E.env, timeout: 60_000 }, (e, so, se) => (e ? rej(new Error(String(se))) : res(String(so)))));
+  const r = JSON.parse(out) as { id: string; tags: string[]; vol: boolean; n: number };
+  assert.equal(r.id, info.Id);
+  assert.deepEqual(r.tags, [ref]);
+  assert.equal(r.vol, true);
+  assert.ok(r.n >= 1);
+});
