@@ -6,6 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
+import { unavailable } from '../common/index.js';
 
 type Packet = dnsPacket.Packet;
 
@@ -36,7 +37,7 @@ export class DnsServer {
     if (this.listeners.has(network)) return;
     const udp = createSocket('udp4');
     udp.on('message', (msg, rinfo) => {
-      void this.answer(network, msg).then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address); });
+      this.answer(network, msg).then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address); }, () => undefined);
     });
     udp.on('error', () => undefined);
     const tcp = createServer((sock) => {
@@ -47,16 +48,22 @@ export class DnsServer {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          void this.answer(network, msg).then((out) => {
-            if (!out) return;
+          this.answer(network, msg).then((out) => {
+            if (!out || sock.destroyed) return;
             const len = Buffer.alloc(2); len.writeUInt16BE(out.length);
             sock.write(Buffer.concat([len, out]));
-          });
+          }, () => sock.destroy());
         }
       });
     });
-    await new Promise<void>((res, rej) => { udp.once('error', rej); udp.bind(this.port, ip, () => res()); });
-    await new Promise<void>((res, rej) => { tcp.once('error', rej); tcp.listen(this.port, ip, () => res()); });
+    try {
+      await new Promise<void>((res, rej) => { udp.once('error', rej); udp.bind(this.port, ip, () => res()); });
+      await new Promise<void>((res, rej) => { tcp.once('error', rej); tcp.listen(this.port, ip, () => res()); });
+    } catch (e) {
+      try { udp.close(); } catch { /* not bound */ }
+      tcp.close();
+      throw unavailable(`embedded DNS for network ${network} cannot listen on ${ip}:${this.port}: ${(e as Error).message}`, { cause: e });
+    }
     this.listeners.set(network, { udp, tcp });
   }
 

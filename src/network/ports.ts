@@ -27,16 +27,21 @@ export function parsePortSpec(spec: string, field = 'ports'): PortRequest {
   return { hostIp, hostPort, containerPort, proto };
 }
 
-/** True when nothing on the host listens on (ip, port, proto). */
+/** True when nothing on the host listens on (ip, port, proto); an address that is not the host's
+ *  is an InvalidArgument. */
 export function portFree(ip: string, p: number, proto: 'tcp' | 'udp'): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const fail = (e: NodeJS.ErrnoException): void => {
+      if (e.code === 'EADDRNOTAVAIL') reject(invalidArgument(`ports: host IP ${ip} is not an address of this host`, { field: 'ports' }));
+      else resolve(false);
+    };
     if (proto === 'udp') {
       const s = createSocket('udp4');
-      s.once('error', () => resolve(false));
+      s.once('error', fail);
       s.bind(p, ip, () => s.close(() => resolve(true)));
     } else {
       const s = createServer();
-      s.once('error', () => resolve(false));
+      s.once('error', fail);
       s.listen({ port: p, host: ip, exclusive: true }, () => s.close(() => resolve(true)));
     }
   });

@@ -137,6 +137,7 @@ test('published ports answer on 127.0.0.1, the host address and by hairpin; conf
   const bp = (busy.address() as { port: number }).port;
   await expectErr(mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [{ hostPort: bp, containerPort: 80, proto: 'tcp' }] }), 'Conflict', new RegExp(`${bp}`));
   busy.close();
+  await expectErr(mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [parsePortSpec('203.0.113.7:8080:80')] }), 'InvalidArgument', /203\.0\.113\.7 is not an address of this host/);
   assert.equal(Object.keys(mgr.inspect(net).endpoints).length, 1, 'no half-made endpoint');
   assert.equal(sh('ip', ['netns', 'exec', ns2, 'ip', 'link', 'show', 'eth0']).code !== 0, true, 'no eth0 in the refused namespace');
   http.kill('SIGKILL');
