@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   container: () => import('./commands/container.js'),
   images: () => import('./commands/images.js'),
   pull: () => import('./commands/pull.js'),
+  build: () => import('./commands/build.js'),
   push: () => import('./commands/push.js'),
   tag: () => import('./commands/tag.js'),
   rmi: () => import('./commands/rmi.js'),

@@ -58,3 +58,13 @@ test('docker builder prune, docker-compose build', { timeout: 120_000 }, () => {
   const p = E.docker(['builder', 'prune', '-f']);
   assert.match(p, /Total reclaimed space/);
 });
+
+test('skiff build streams steps and tags the image', { timeout: 60_000 }, () => {
+  const d = ctx({ 'f.txt': 'cli\n', Dockerfile: 'FROM busybox\nCOPY f.txt /\nCMD ["cat", "/f.txt"]\n' });
+  const iid = join(E.dir, 'cli-iid');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts'), 'build', '-H', E.host, '-t', 'cli:1', '--iidfile', iid, d], { encoding: 'utf8', timeout: 50_000 });
+  assert.match(out, /Step 2\/3 : COPY f.txt \//);
+  assert.match(out, /Successfully tagged cli:1/);
+  assert.equal(E.docker(['inspect', '-f', '{{.Id}}', 'cli:1']).trim(), readFileSync(iid, 'utf8'));
+  assert.equal(E.docker(['run', '--rm', 'cli:1']), 'cli\n');
+});
