@@ -93,7 +93,7 @@ export class DnsServer {
   }
 
   private forward(msg: Buffer): Promise<Buffer | undefined> {
-    const server = this.upstream[0];
+    const [server, port = '53'] = (this.upstream[0] ?? '').split(':'); // "ip" or "ip:port"
     if (!server) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const s = createSocket('udp4');
@@ -101,7 +101,7 @@ export class DnsServer {
       const t = setTimeout(() => done(), 3000);
       s.on('error', () => done());
       s.on('message', (b) => done(b));
-      s.send(msg, 53, server);
+      s.send(msg, Number(port), server);
     });
   }
 }
