@@ -205,7 +205,7 @@ test('healthcheck: healthy, unhealthy, events, restart-on-unhealthy label', asyn
   assert.match(ev, /health_status: unhealthy/);
   e.docker(['rm', '-f', h]);
   const r = n('hcr');
-  e.docker(['run', '-d', '--name', r, '--label', 'skiff.restart-on-unhealthy=true', '--health-cmd', 'false', '--health-interval', '200ms', '--health-retries', '1', 'busybox', 'sleep', '60']);
+  e.docker(['run', '-d', '--name', r, '--stop-timeout', '1', '--label', 'skiff.restart-on-unhealthy=true', '--health-cmd', 'false', '--health-interval', '200ms', '--health-retries', '1', 'busybox', 'sleep', '60']);
   const until = Date.now() + 10_000;
   let rc = 0;
   while (Date.now() < until) {

@@ -23,8 +23,8 @@ export const CreateBodySchema = z.looseObject({
   Cmd: strList,
   Entrypoint: strList,
   Healthcheck: z.looseObject({
-    Test: z.array(z.string()).nullish(), Interval: z.number().int().nonnegative().optional(), Timeout: z.number().int().nonnegative().optional(),
-    StartPeriod: z.number().int().nonnegative().optional(), StartInterval: z.number().int().nonnegative().optional(), Retries: z.number().int().nonnegative().optional(),
+    Test: z.array(z.string()).nullish(), Interval: z.number().int().nonnegative().nullish(), Timeout: z.number().int().nonnegative().nullish(),
+    StartPeriod: z.number().int().nonnegative().nullish(), StartInterval: z.number().int().nonnegative().nullish(), Retries: z.number().int().nonnegative().nullish(),
   }).nullish(),
   Image: z.string({ error: 'Config.Image: an image is required' }).min(1, 'Config.Image: an image is required'),
   Volumes: z.record(z.string(), z.any()).nullish(),
