@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { busyboxTar } from '../fixtures/busybox.js';
 import { startDistribution, type Distribution } from '../fixtures/distribution.js';
-import { startImagesEngine, type ImagesEngine } from './docker-images.engine.js';
+import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 
 const test = (name: string, fn: () => Promise<void>) => baseTest(name, { timeout: 90_000 }, fn);
 
-let E: ImagesEngine;
+let E: EngineFixture & { env: NodeJS.ProcessEnv };
 let reg: Distribution;
 let authReg: Distribution;
 let tarFile: string;
@@ -46,7 +46,8 @@ async function ok(args: string[], o: { input?: string } = {}): Promise<string> {
 }
 
 before(async () => {
-  E = await startImagesEngine();
+  const f = await startEngine({ seed: false });
+  E = Object.assign(f, { env: { ...process.env, DOCKER_HOST: f.host, DOCKER_CONFIG: join(f.dir, 'docker-config') } });
   reg = await startDistribution();
   authReg = await startDistribution({ htpasswd: `alice:${bcrypt.hashSync('s3cret', 10)}\n` });
   tarFile = busyboxTar(join(E.dir, 'busybox.tar'));

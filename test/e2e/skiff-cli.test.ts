@@ -12,10 +12,10 @@ import bcrypt from 'bcryptjs';
 import { build } from 'esbuild';
 import { busyboxTar } from '../fixtures/busybox.js';
 import { startDistribution, type Distribution } from '../fixtures/distribution.js';
-import { startImagesEngine, type ImagesEngine } from './docker-images.engine.js';
+import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
-let E: ImagesEngine;
+let E: EngineFixture & { env: NodeJS.ProcessEnv };
 let reg: Distribution;
 let tarFile: string;
 
@@ -40,7 +40,8 @@ async function ok(p: Promise<Res>): Promise<string> {
 }
 
 before(async () => {
-  E = await startImagesEngine();
+  const f = await startEngine({ seed: false });
+  E = Object.assign(f, { env: { ...process.env, DOCKER_HOST: f.host, DOCKER_CONFIG: join(f.dir, 'docker-config') } });
   reg = await startDistribution({ htpasswd: `bob:${bcrypt.hashSync('pw1', 10)}\n` });
   tarFile = busyboxTar(join(E.dir, 'busybox.tar'));
   // Inside the repository so that external packages resolve from its node_modules.
