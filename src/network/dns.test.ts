@@ -12,7 +12,6 @@ const port = (): number => 20000 + Math.floor(Math.random() * 20000);
 
 function udpQuery(p: number, name: string, type: 'A' | 'AAAA' = 'A'): Promise<dnsPacket.Packet> {
   return new Promise((resolve, reject) => {
-    assert.equal(ips(await udpQuery(p, 'db')).length, 0, 'names of another network are not answered');
     const s = createSocket('udp4');
     const t = setTimeout(() => { s.close(); reject(new Error('timeout')); }, 3000);
     s.on('message', (m) => { clearTimeout(t); s.close(); resolve(dnsPacket.decode(m)); });
