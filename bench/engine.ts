@@ -7,7 +7,8 @@
 //   3. idle RSS of the engine process.
 // Everything is removed at the end (both daemons are private: own roots, sockets, cgroups).
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startEngine } from '../test/fixtures/engine.js';
 import { startDockerd } from '../test/fixtures/dockerd.js';
 
@@ -84,7 +85,8 @@ function removeAll(host: string): void {
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the engine benchmark needs root');
-  const sk = await startEngine();
+  if (!existsSync(join(import.meta.dirname, '..', 'dist/skiff.mjs'))) throw new Error('run npm run build first (the engine runs from the bundle, as users run it)');
+  const sk = await startEngine({ bundle: true });
   const dk = await startDockerd();
   try {
     dk.importBusybox();
