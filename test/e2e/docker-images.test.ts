@@ -259,3 +259,41 @@ print(json.dumps({"id": img.id, "tags": img.tags, "vol": v.name in names, "n": l
   assert.equal(r.vol, true);
   assert.ok(r.n >= 1);
 });
+
+test('malformed image and volume requests get 4xx naming the field; the engine stays up', async () => {
+  const { request } = await import('node:http');
+  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request({ socketPath: E.host.slice('unix://'.length), method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const cases: [string, string, string | undefined, Record<string, string>, number, RegExp][] = [
+    ['POST', '/v1.45/images/create', undefined, {}, 400, /fromImage/],
+    ['POST', '/images/create?fromImage=UPPER/Case', undefined, {}, 400, /invalid reference format/],
+    ['POST', '/images/create?fromImage=busybox&tag=bad%20tag', undefined, {}, 400, /invalid tag/],
+    ['POST', '/images/create?fromImage=busybox&platform=a%2Fb%2Fc%2Fd', undefined, {}, 400, /platform/],
+    ['POST', '/images/create?fromSrc=ftp://x/y', undefined, {}, 400, /fromSrc/],
+    ['POST', `/images/create?fromImage=${reg.host}/x/y`, undefined, { 'X-Registry-Auth': '%%%' }, 400, /X-Registry-Auth/],
+    ['GET', '/images/json?filters=%7Bnot-json', undefined, {}, 400, /filters/],
+    ['GET', '/images/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D', undefined, {}, 400, /invalid filter 'bogus'/],
+    ['POST', '/images/busybox/tag', undefined, {}, 400, /repo/],
+    ['POST', '/images/nothere/tag?repo=x', undefined, {}, 404, /No such image/],
+    ['POST', '/volumes/create', '[1,2]', {}, 400, /body/],
+    ['POST', '/volumes/create', '{"Name":"x","Labels":{"a":1}}', {}, 400, /Labels\.a/],
+    ['POST', '/volumes/create', '{"Name":"x","DriverOpts":{"zz":"1"}}', {}, 400, /invalid option key/],
+    ['POST', '/volumes/create', '{not json', {}, 400, /invalid JSON/],
+    ['POST', '/images/load', 'this is not a tar', { 'Content-Type': 'application/x-tar' }, 400, /./],
+    ['POST', '/auth', '{"username":5}', {}, 400, /username/],
+    ['GET', '/images/search?term=x', undefined, {}, 501, /search/],
+  ];
+  for (const [m, p, body, h, status, re] of cases) {
+    const r = await call(m, p, body, h);
+    assert.equal(r.status, status, `${m} ${p}: ${r.status} ${r.text}`);
+    assert.match(JSON.parse(r.text).message, re, `${m} ${p}`);
+  }
+  assert.equal((await call('GET', '/_ping')).text, 'OK');
+});
