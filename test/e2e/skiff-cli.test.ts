@@ -115,6 +115,16 @@ test('run: output, exit codes, env and workdir, --rm, -d with ps/exec/logs/rm', 
   assert.match(noImage.stderr, /Unable to find image/);
 });
 
+test('run -it through a real pty (script) and -i with piped stdin', async () => {
+  const tty = await exec('script', ['-qec', `${process.execPath} ${bundle} run -it --rm busybox sh -c 'tty; exit 4'`, '/dev/null'],
+    { env: { ...E.env, SKIFF_HOST: E.host } });
+  assert.equal(tty.code, 4, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /\/dev\/pts\/\d+/);
+  const piped = await skiff(['run', '-i', '--rm', 'busybox', 'sh'], { input: 'echo from-stdin\nexit 5\n' });
+  assert.equal(piped.code, 5);
+  assert.equal(piped.stdout.trim(), 'from-stdin');
+});
+
 test('volume create/ls/inspect/rm/prune', async () => {
   const name = `v-${randomBytes(3).toString('hex')}`;
   assert.equal((await ok(skiff(['volume', 'create', '--label', 'k=v', name]))).trim(), name);

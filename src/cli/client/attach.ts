@@ -16,7 +16,8 @@ export function pumpAttach(socket: Socket, head: Buffer, o: AttachOptions): { do
   if (o.stdin) {
     if (o.tty && process.stdin.isTTY) { process.stdin.setRawMode(true); raw = true; }
     process.stdin.on('data', (d) => socket.write(d));
-    process.stdin.on('end', () => { try { socket.end(); } catch { /* closed */ } });
+    // Half-close at stdin EOF only without a TTY (a terminal's EOF is a keystroke the shell sees).
+    process.stdin.on('end', () => { if (!o.tty) { try { socket.end(); } catch { /* closed */ } } });
     process.stdin.resume();
   }
   const restore = () => {
