@@ -66,6 +66,8 @@ test('docker run: output, exit codes, --rm, stdin', () => {
   assert.equal(missing.status, 127, missing.stderr);
   assert.match(missing.stderr, /no-such-binary/);
   assert.equal(e.docker(['ps', '-aq', '--filter', 'ancestor=busybox']).trim(), '', '--rm containers are gone');
+  assert.match(e.docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']), /^1: lo: <LOOPBACK,UP,LOWER_UP>/, 'own netns with loopback up');
+  assert.match(e.docker(['run', '--rm', '--network', 'none', 'busybox', 'ping', '-c', '1', '-W', '2', '127.0.0.1']), /1 packets received/);
   assert.equal(e.docker(['run', '--rm', '-e', 'FOO=bar', '-w', '/tmp', '--user', '65534:65534', 'busybox', 'sh', '-c', 'echo $FOO $(pwd) $(id -u)']), 'bar /tmp 65534\n');
 });
 

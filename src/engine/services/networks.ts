@@ -5,6 +5,8 @@
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { conflict, invalidArgument, notFound, isSkiffError } from '../../common/index.js';
 import { matchLabels, type Filters } from '../api/router.js';
 import type { EngineContext, NetworksService } from '../api/context.js';
@@ -28,11 +30,16 @@ export interface NetworkDriver {
 /** Records only: no interfaces, no addresses (the networking issue replaces it). */
 export const nullDriver: NetworkDriver = {
   async create() {}, async remove() {},
-  async connect() { return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') }; },
+  async connect(n, c) {
+    // The container's own namespace gets a working loopback, as libnetwork sets it up.
+    if (n.Driver !== 'host' && c.pid) await run('nsenter', ['-t', String(c.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(() => undefined);
+    return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+  },
   async disconnect() {},
 };
 
 const PREDEFINED = ['bridge', 'host', 'none'];
+const run = promisify(execFile);
 
 interface ContainerLink {
   all(): { Id: string; Name: string; Networks: Record<string, { Aliases: string[] | null; NetworkID: string; EndpointID: string; IPAddress: string; IPPrefixLen: number; MacAddress: string; Gateway: string }>; HostConfig: { NetworkMode?: string }; State: { Running: boolean } }[];
