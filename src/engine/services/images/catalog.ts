@@ -98,7 +98,9 @@ export class Catalog {
       const m = all.filter((e) => e.records.some((r) => r.target.digest.slice(7) === hex) || e.manifestDesc.digest.slice(7) === hex);
       if (m.length === 1) return { entry: m[0], byId: true };
     }
-    throw notFound(`No such image: ${name}`, { field: 'name' });
+    let shown = name;
+    try { if (!/^(sha256:)?[a-f0-9]{1,64}$/.test(name)) shown = parseReference(name).familiarString(); } catch { /* as given */ }
+    throw notFound(`No such image: ${shown}`, { field: 'name' });
   }
 }
 
