@@ -105,6 +105,8 @@ test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm'
     e.docker(['exec', name, 'sh', '-c', 'mkdir -p /data/d && echo deep > /data/d/f']);
     e.docker(['cp', `${name}:/data`, join(tmp, 'out')]);
     assert.equal(readFileSync(join(tmp, 'out/d/f'), 'utf8'), 'deep\n');
+    e.docker(['cp', `${name}:/etc/hostname`, join(tmp, 'hn')]);
+    assert.equal(readFileSync(join(tmp, 'hn'), 'utf8'), `${id.slice(0, 12)}\n`);
   } finally { rmSync(tmp, { recursive: true, force: true }); }
   const top = e.docker(['top', name]);
   assert.match(top, /PID/);

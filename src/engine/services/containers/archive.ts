@@ -63,8 +63,16 @@ async function withRootfs<T>(s: Containers, ref: string, fn: (root: string) => P
   }
 }
 
-export function statPath(root: string, p: string): PathStat {
-  const host = resolveIn(root, p, false);
+/** The engine's own files bind-mounted over these paths (the snapshot has the image's). */
+const ETC_FILES: Record<string, string> = { '/etc/hostname': 'hostname', '/etc/hosts': 'hosts', '/etc/resolv.conf': 'resolv.conf' };
+function etcOverride(dir: string | undefined, p: string): string | undefined {
+  const f = dir ? ETC_FILES[posix.normalize('/' + p)] : undefined;
+  if (!f) return undefined;
+  try { statSync(join(dir!, f)); return join(dir!, f); } catch { return undefined; }
+}
+
+export function statPath(root: string, p: string, dir?: string): PathStat {
+  const host = etcOverride(dir, p) ?? resolveIn(root, p, false);
   let st: Stats;
   try { st = lstatSync(host); } catch { throw notFound(`Could not find the file ${p} in container`, { field: 'path' }); }
   const linkTarget = st.isSymbolicLink() ? '/' + posix.relative('/', resolveIn(root, p, true).slice(root.length) || '/') : '';
@@ -73,7 +81,7 @@ export function statPath(root: string, p: string): PathStat {
 
 export async function archiveStat(s: Containers, ref: string, p: string): Promise<PathStat> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
-  return withRootfs(s, ref, async (root) => statPath(root, p));
+  return withRootfs(s, ref, async (root) => statPath(root, p, s.dirOf(s.get(ref).Id)));
 }
 
 /** GET archive: a tar of `p` (named by its base name) and its stat. */
@@ -83,8 +91,8 @@ export async function archiveGet(s: Containers, ref: string, p: string): Promise
   const wasRunning = c.rec.State.Running;
   const root = await s.ensureMounted(c);
   let stat: PathStat;
-  try { stat = statPath(root, p); } catch (e) { if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined); throw e; }
-  const host = resolveIn(root, p, !p.endsWith('/') ? false : true);
+  try { stat = statPath(root, p, c.dir); } catch (e) { if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined); throw e; }
+  const host = etcOverride(c.dir, p) ?? resolveIn(root, p, !p.endsWith('/') ? false : true);
   const name = posix.basename(posix.normalize(p)) || '.';
   const out = new PassThrough();
   const done = packTree(host, name, out).finally(async () => { if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined); });
