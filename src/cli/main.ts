@@ -32,6 +32,9 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   stats: () => import('./commands/stats.js'),
   system: () => import('./commands/system.js'),
   cp: () => import('./commands/cp.js'),
+  save: () => import('./commands/save.js'),
+  load: () => import('./commands/load.js'),
+  import: () => import('./commands/import.js'),
 };
 
 const HELP = `usage: skiff <command> [args]

@@ -125,6 +125,17 @@ test('run -it through a real pty (script) and -i with piped stdin', async () => 
   assert.equal(piped.stdout.trim(), 'from-stdin');
 });
 
+test('import with --change, save and load round trip', async () => {
+  const id = (await ok(skiff(['import', '-c', 'CMD ["echo", "x"]', '-m', 'cli', tarFile, 'cliimp:1']))).trim();
+  assert.match(id, /^sha256:[a-f0-9]{64}$/);
+  assert.equal((await ok(docker(['inspect', '--format', '{{json .Config.Cmd}}', 'cliimp:1']))).trim(), '["echo","x"]');
+  const file = join(E.dir, 'cli-save.tar');
+  await ok(skiff(['save', '-o', file, 'cliimp:1']));
+  await ok(skiff(['rmi', 'cliimp:1']));
+  assert.match(await ok(skiff(['load', '-i', file])), /Loaded image: cliimp:1/);
+  assert.equal((await ok(skiff(['inspect', '--format', '{{.Id}}', 'cliimp:1']))).trim(), id);
+});
+
 test('volume create/ls/inspect/rm/prune', async () => {
   const name = `v-${randomBytes(3).toString('hex')}`;
   assert.equal((await ok(skiff(['volume', 'create', '--label', 'k=v', name]))).trim(), name);
