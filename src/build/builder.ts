@@ -48,6 +48,7 @@ export interface BuildOptions {
 
 export interface BuildResult { id: string; tags: string[]; cachedSteps: number; steps: number }
 
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
 export class Builder {
@@ -132,7 +133,7 @@ export class Builder {
     if (prev) return { config: structuredClone(prev.config), layers: [...prev.layers], top: prev.top, args: new Map(), cacheBroken: false };
     if (name === 'scratch') {
       const p = defaultPlatform();
-      return { config: { architecture: p.architecture, os: p.os, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, layers: [], args: new Map(), cacheBroken: false };
+      return { config: { architecture: p.architecture, os: p.os, config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, layers: [], args: new Map(), cacheBroken: false };
     }
     if (b.pull && this.o.pull) await this.o.pull(name, b.signal);
     let img;
@@ -142,7 +143,11 @@ export class Builder {
       img = await this.o.images.resolve(name);
     }
     const top = await this.o.images.unpack(name, this.o.snapshotter, { signal: b.signal });
-    return { config: structuredClone(img.config), layers: [...img.manifest.layers], top, args: new Map(), cacheBroken: false };
+    const config = structuredClone(img.config);
+    // As the classic builder: a base image without PATH gets the default one.
+    const rc = (config.config ??= {});
+    if (!(rc.Env ?? []).some((e) => e.startsWith('PATH='))) rc.Env = [DEFAULT_PATH, ...(rc.Env ?? [])];
+    return { config, layers: [...img.manifest.layers], top, args: new Map(), cacheBroken: false };
   }
 
   /** ONBUILD triggers of the base image run first; the new image does not inherit them. */
@@ -214,7 +219,7 @@ export class Builder {
       const hash = hashSources(sources, from === undefined ? c.ignore : undefined);
       const key = JSON.stringify({ k: ins.kind, local, urls, from, chown: ins.flags.chown && x(ins.flags.chown), chmod, dest: x(ins.dest), heredocs, wd: s.config.config?.WorkingDir });
       return await this.cached(s, key, hash, c, async () => {
-        await copyStep(env, s, { kind: ins.kind, sources, heredocs, urls, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line });
+        await copyStep(env, s, { kind: ins.kind, sources, heredocs, urls, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line, ignore: from === undefined ? c.ignore : undefined });
         addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
       });
     } finally {

@@ -6,7 +6,7 @@ import { closeSync, existsSync, lstatSync, openSync, readSync, writeFileSync, ch
 import { join, posix } from 'node:path';
 import { invalidArgument, unavailable } from '../../common/index.js';
 import { copyTree, mkdirOwned, type Source } from '../context.js';
-import type { Heredoc } from '../dockerfile/index.js';
+import type { Heredoc, IgnoreMatcher } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
 import type { BuildEnv, StageState } from '../state.js';
 import { resolveUser } from '../users.js';
@@ -21,6 +21,8 @@ export interface CopyPlan {
   chmod?: number;
   /** Root of --from (a stage's or image's mounted tree), for --chown name lookups too. */
   createdBy: string;
+  /** .dockerignore of the context (not applied to --from sources). */
+  ignore?: IgnoreMatcher;
   line: number;
 }
 
@@ -46,7 +48,8 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
   }
   await withLayer(env, s, async (root) => {
     const cfg = s.config.config ?? {};
-    const { uid, gid } = p.chown ? resolveUser(root, p.chown, 'chown') : { uid: 0, gid: 0 };
+    // As the classic builder: `--chown=u` means `u:u` (the group is looked up by the same name/id).
+    const { uid, gid } = p.chown ? resolveUser(root, p.chown.includes(':') ? p.chown : `${p.chown}:${p.chown}`, 'chown') : { uid: 0, gid: 0 };
     const wd = cfg.WorkingDir || '/';
     let dest = posix.isAbsolute(p.dest) ? p.dest : posix.join(wd, p.dest);
     const many = p.sources.length + p.heredocs.length > 1;
@@ -67,7 +70,7 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
       if (st.isDirectory()) {
         const d = join(root, dest);
         if (!existsSync(d)) mkdirOwned(root, dest, uid, gid);
-        copyTree(src.abs, d, { uid, gid, chmod: p.chmod, ignoreBase: src.rel });
+        copyTree(src.abs, d, { uid, gid, chmod: p.chmod, ignore: p.ignore, ignoreBase: src.rel });
         continue;
       }
       if (p.kind === 'ADD' && st.isFile() && isArchive(src.abs)) {
