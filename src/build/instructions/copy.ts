@@ -57,7 +57,8 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
     if (many && !p.dest.endsWith('/')) throw invalidArgument(`${where}: When using ${p.kind} with more than one source file, the destination must be a directory and end with a /`, { field: 'dest' });
     dest = posix.normalize(dest);
     const dirOf = toDir ? dest : posix.dirname(dest);
-    mkdirOwned(root, dirOf, toDir ? uid : 0, toDir ? gid : 0);
+    // As the classic builder: directories COPY creates get the --chown owner.
+    mkdirOwned(root, dirOf, uid, gid);
     const target = (name: string) => join(root, toDir ? posix.join(dest, name) : dest);
     for (const h of p.heredocs) {
       const f = target(h.name);
