@@ -2,6 +2,7 @@
 // stdin is forwarded (half-closing at EOF), the terminal goes to raw mode for -t and its size is
 // proxied (`/resize` now and on every SIGWINCH).
 import type { Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import type { Client } from './http.js';
 import { demux } from './http.js';
 
@@ -14,14 +15,14 @@ export function pumpAttach(socket: Socket, head: Buffer, o: AttachOptions): { do
   socket.on('data', (d: Buffer) => write(d));
   let raw = false;
   if (o.stdin) {
-    if (o.tty && process.stdin.isTTY) { process.stdin.setRawMode(true); raw = true; }
+    if (o.tty && process.stdin.isTTY) { process.stdin.setRawMode(true); setOpost(false); raw = true; }
     process.stdin.on('data', (d) => socket.write(d));
     // Half-close at stdin EOF only without a TTY (a terminal's EOF is a keystroke the shell sees).
     process.stdin.on('end', () => { if (!o.tty) { try { socket.end(); } catch { /* closed */ } } });
     process.stdin.resume();
   }
   const restore = () => {
-    if (raw) { try { process.stdin.setRawMode(false); } catch { /* not a tty any more */ } raw = false; }
+    if (raw) { try { process.stdin.setRawMode(false); setOpost(true); } catch { /* not a tty any more */ } raw = false; }
     process.stdin.pause();
   };
   const done = new Promise<void>((resolve) => {
@@ -31,6 +32,12 @@ export function pumpAttach(socket: Socket, head: Buffer, o: AttachOptions): { do
     socket.on('error', fin);
   });
   return { done, restore };
+}
+
+/** libuv's raw mode keeps output post-processing (\n → \r\n) on; the container's own pty already
+ *  does that, so it is turned off as `docker` (term.MakeRaw) does, through stty on our stdin. */
+function setOpost(on: boolean): void {
+  spawnSync('stty', [on ? 'opost' : '-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
 /** Sends the terminal size now and on every resize. */

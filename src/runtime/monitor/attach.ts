@@ -93,13 +93,14 @@ export async function attach(stateDir: string, opts: AttachOptions = {}): Promis
       resolve();
     });
   });
-  sock.on('error', (e) => {
-    stdout.destroy(e);
-    stderr.destroy(e);
-  });
+  // A socket error (EPIPE or ECONNRESET once the container exited and its monitor hung up) is the
+  // end of the session, not a failure of its readers: 'close' follows and ends both streams.
+  sock.on('error', () => { /* 'close' handles it */ });
   const send = (type: number, payload: Buffer, cb?: (e?: Error | null) => void) => {
     if (sock.destroyed || !sock.writable) { cb?.(); return; }
-    sock.write(frame(type, payload), cb);
+    // A failed write (the container exited and the monitor closed its end: EPIPE) surfaces once
+    // through the socket's 'error' handler; input for a gone container is dropped, as dockerd does.
+    sock.write(frame(type, payload), () => cb?.());
   };
   const closeStdin = () => send(3, Buffer.alloc(0));
   const stdin = new Writable({

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, failedPrecondition, invalidArgument, isSkiffError, notFound, SkiffError } from '../../../common/index.js';
+import { conflict, createLogger, failedPrecondition, invalidArgument, isSkiffError, notFound, SkiffError } from '../../../common/index.js';
 import { Runtime, parseSignal, pause as rtPause, resume as rtResume, update as rtUpdate, waitExit, readExitFile, isMonitorAlive, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import type { EngineContext, ContainersService } from '../../api/context.js';
@@ -15,6 +15,8 @@ import { initialState, loadRecord, saveRecord, type ContainerRecord } from './re
 import { buildSpec } from './spec.js';
 import { writeEtcFiles, validExtraHost } from './etc.js';
 import { nameFor } from './names.js';
+
+const log = createLogger({ component: 'engine.containers' });
 
 export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
 
@@ -475,13 +477,28 @@ export class Containers implements ContainersService {
     return { Warnings: [] };
   }
 
+  /** A container directory without a readable record: the engine died while creating or removing
+   *  it. Its rootfs may still be mounted and its snapshot prepared; both go before the directory. */
+  private async discardPartial(id: string, dir: string): Promise<void> {
+    try {
+      const rootfs = join(dir, 'rootfs');
+      if (isMountpoint(rootfs)) await unmount(rootfs);
+      for await (const info of this.ctx.snapshotter.walk()) {
+        if (info.labels?.['org.skiff.container'] === id) await this.ctx.snapshotter.remove(info.name).catch(() => undefined);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      log.warn('could not discard a partial container directory', { id, error: (e as Error).message });
+    }
+  }
+
   // ---- engine start: load records, live restore, restart policies ----
   async restore(): Promise<void> {
     mkdirSync(this.root, { recursive: true });
     for (const id of readdirSync(this.root)) {
       const dir = this.dirOf(id);
       let rec: ContainerRecord;
-      try { rec = loadRecord(dir); } catch { rmSync(dir, { recursive: true, force: true }); continue; } // a half-created container
+      try { rec = loadRecord(dir); } catch { await this.discardPartial(id, dir); continue; }
       const c = this.adopt(rec, dir);
       if (rec.State.Status === 'removing') { await this.removeLocked(c, {}).catch(() => undefined); continue; }
       if (rec.State.Running || rec.State.Restarting) {
