@@ -7,6 +7,18 @@ defaults: --data-root /var/lib/skiff/engine  --exec-root /run/skiff/engine  --ho
 then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox echo hi
 `;
 
+export interface LaunchOptions {
+  dataRoot?: string; execRoot?: string; hosts?: string[]; cgroupParent?: string; snapshotter?: 'overlayfs' | 'native';
+}
+export interface LaunchedEngine { hosts: string[]; apiVersion: string; close(): Promise<void> }
+
+/** Starts the engine with everything it is composed of (also used by \`skiff start\`). */
+export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
+  const { startEngine } = await import('../../engine/index.js');
+  const engine = await startEngine({ dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.hosts, cgroupParent: o.cgroupParent, snapshotter: o.snapshotter });
+  return { hosts: engine.hosts, apiVersion: engine.ctx.info.apiVersion, close: () => engine.close() };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, allowPositionals: false,
@@ -18,8 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help) { process.stdout.write(USAGE); return 0; }
   const sd = values['storage-driver'];
   if (sd && sd !== 'overlayfs' && sd !== 'native' && sd !== 'overlay2' && sd !== 'vfs') { process.stderr.write(`skiff engine: unknown --storage-driver ${sd}\n`); return 2; }
-  const { startEngine } = await import('../../engine/index.js');
-  const engine = await startEngine({
+  const engine = await launchEngine({
     dataRoot: values['data-root'], execRoot: values['exec-root'], hosts: values.host, cgroupParent: values['cgroup-parent'],
     snapshotter: sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
   });

@@ -1,32 +1,82 @@
-// `npm start` target: runs `skiff engine` on the default socket (unix:///run/skiff/engine.sock, data
-// under /var/lib/skiff/engine) and prints how to point the docker CLI at it. The busybox image is
-// imported on first start (Debian's busybox-static), so `docker run busybox …` works offline.
+// `npm start` target: a single-node Skiff in one process — `skiff engine` on the default socket
+// (unix:///run/skiff/engine.sock, data under /var/lib/skiff/engine) and `skiff server` on
+// https://127.0.0.1:6443 with the embedded SQLite store (data, PKI and kubeconfig under
+// /var/lib/skiff/server). It prints how to point `docker` and `kubectl` at them. The busybox image
+// is imported on first start (Debian's busybox-static), so `docker run busybox …` works offline.
 import { existsSync, mkdtempSync, rmSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 
-const SOCK = '/run/skiff/engine.sock';
-const ROOT = '/var/lib/skiff/engine';
+const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
+
+Runs the engine (Docker Engine API) and the API server (Kubernetes API) of a single-node Skiff.
+defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.sock
+          --server-dir /var/lib/skiff/server   --https-listen 127.0.0.1:6443  --datastore sqlite://DIR/state.db
+`;
+
+async function importBusybox(root: string): Promise<void> {
+  const { openImages } = await import('../../image/index.js');
+  const { buildBusyboxRootfs } = await import('../../runtime/index.js');
+  const images = await openImages(join(root, 'image'));
+  if ((await images.store.has('busybox:latest')) || !existsSync('/bin/busybox')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-start-'));
+  try {
+    buildBusyboxRootfs(join(dir, 'rootfs'));
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('tar', ['-C', join(dir, 'rootfs'), '--numeric-owner', '-cf', join(dir, 'bb.tar'), '.']);
+    await images.importRootfsTar(createReadStream(join(dir, 'bb.tar')), { ref: 'busybox:latest', changes: ['CMD ["sh"]'] });
+    process.stdout.write('skiff: imported busybox:latest from /bin/busybox\n');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
 
 export async function main(argv: string[] = []): Promise<number> {
-  const { startEngine } = await import('../../engine/index.js');
-  const { openImages, buildBusyboxRootfs } = await Promise.all([import('../../image/index.js'), import('../../runtime/index.js')]).then(([i, r]) => ({ ...i, ...r }));
-  const images = await openImages(join(ROOT, 'image'));
-  if (!(await images.store.has('busybox:latest')) && existsSync('/bin/busybox')) {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-start-'));
-    try {
-      buildBusyboxRootfs(join(dir, 'rootfs'));
-      const { execFileSync } = await import('node:child_process');
-      execFileSync('tar', ['-C', join(dir, 'rootfs'), '--numeric-owner', '-cf', join(dir, 'bb.tar'), '.']);
-      await images.importRootfsTar(createReadStream(join(dir, 'bb.tar')), { ref: 'busybox:latest', changes: ['CMD ["sh"]'] });
-      process.stdout.write('skiff: imported busybox:latest from /bin/busybox\n');
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: {
+      'engine-root': { type: 'string', default: '/var/lib/skiff/engine' },
+      'server-dir': { type: 'string', default: '/var/lib/skiff/server' },
+      host: { type: 'string', short: 'H', multiple: true },
+      'https-listen': { type: 'string', default: '127.0.0.1:6443' },
+      datastore: { type: 'string' },
+      'no-server': { type: 'boolean', default: false },
+      'no-engine': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    } }));
+  } catch (e) {
+    process.stderr.write(`skiff start: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
   }
-  const hosts = [`unix://${SOCK}`, ...argv.filter((a) => a.startsWith('tcp://'))];
-  const engine = await startEngine({ dataRoot: ROOT, hosts });
-  process.stdout.write(`skiff engine (Docker Engine API ${engine.ctx.info.apiVersion}) listening on ${engine.hosts.join(', ')}\n\n` +
-    `  export DOCKER_HOST=unix://${SOCK}\n  docker run --rm busybox echo hello from skiff\n  docker run -it --rm busybox sh\n\nCtrl-C stops the engine; containers keep running under their monitors and are re-adopted on the next start.\n`);
+  if (values.help) { process.stdout.write(USAGE); return 0; }
+  const closers: Array<() => Promise<void>> = [];
+  const lines: string[] = [];
+  try {
+    if (!values['no-engine']) {
+      const root = values['engine-root']!;
+      await importBusybox(root);
+      const hosts = values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'];
+      const { launchEngine } = await import('./engine.js');
+      const engine = await launchEngine({ dataRoot: root, hosts });
+      closers.push(() => engine.close());
+      const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
+      lines.push(`engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,
+        `  export DOCKER_HOST=${unix}`, '  docker run --rm busybox echo hello from skiff', '  docker run -it --rm busybox sh', '');
+    }
+    if (!values['no-server']) {
+      const { startServer } = await import('../../cluster/index.js');
+      const s = await startServer({ dataDir: values['server-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
+      closers.push(() => s.close());
+      lines.push(`server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
+        `  export KUBECONFIG=${s.kubeconfig}`, '  kubectl get namespaces', '  kubectl create deployment web --image=busybox', '');
+    }
+  } catch (e) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw e;
+  }
+  if (!closers.length) { process.stderr.write('skiff start: nothing to run (--no-engine and --no-server)\n'); return 2; }
+  process.stdout.write(`${lines.join('\n')}\nCtrl-C stops Skiff; containers keep running under their monitors and are re-adopted on the next start.\n`);
   await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
-  await engine.close();
+  process.stderr.write('skiff: shutting down\n');
+  for (const c of closers.reverse()) await c().catch((e) => process.stderr.write(`skiff: shutdown: ${String(e)}\n`));
   return 0;
 }
