@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
-const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
+const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
 
 Runs the engine (Docker Engine API) and the API server (Kubernetes API) of a single-node Skiff.
 defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.sock
@@ -37,6 +37,8 @@ export async function main(argv: string[] = []): Promise<number> {
       'engine-root': { type: 'string', default: '/var/lib/skiff/engine' },
       'server-dir': { type: 'string', default: '/var/lib/skiff/server' },
       host: { type: 'string', short: 'H', multiple: true },
+      'exec-root': { type: 'string' },
+      'cgroup-parent': { type: 'string' },
       'https-listen': { type: 'string', default: '127.0.0.1:6443' },
       datastore: { type: 'string' },
       'no-server': { type: 'boolean', default: false },
@@ -56,7 +58,7 @@ export async function main(argv: string[] = []): Promise<number> {
       await importBusybox(root);
       const hosts = values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'];
       const { launchEngine } = await import('./engine.js');
-      const engine = await launchEngine({ dataRoot: root, hosts });
+      const engine = await launchEngine({ dataRoot: root, hosts, execRoot: values['exec-root'], cgroupParent: values['cgroup-parent'] });
       closers.push(() => engine.close());
       const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
       lines.push(`engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,

@@ -1,0 +1,58 @@
+// `skiff start` (what `npm start` runs after bootstrapping): one process serving the Docker Engine
+// API and the Kubernetes API; the real docker and kubectl clients use what it prints; SIGTERM stops
+// it cleanly. Run on private directories, socket and port so it never meets a real installation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => {
+  const dir = mkdtempSync('/tmp/skiff-start-test-');
+  const sock = join(dir, 'engine.sock');
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start',
+    '--engine-root', join(dir, 'engine'), '--server-dir', join(dir, 'server'), '--host', `unix://${sock}`, '--exec-root', join(dir, 'exec'), '--cgroup-parent', `/${dir.split('/').pop()}`, '--https-listen', `127.0.0.1:${port}`],
+  { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('Ctrl-C stops Skiff')) {
+      assert.equal(child.exitCode, null, `skiff start exited early:\n${out}`);
+      assert.ok(Date.now() < deadline, `skiff start not ready in 60 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(out, new RegExp(`export DOCKER_HOST=unix://${sock}`));
+    const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)?.[1];
+    assert.equal(kubeconfig, join(dir, 'server', 'kubeconfig.yaml'));
+    const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, KUBECONFIG: kubeconfig, DOCKER_CONFIG: join(dir, 'docker-config') };
+    assert.equal(execFileSync('docker', ['run', '--rm', 'busybox', 'echo', 'hello from skiff'], { env, encoding: 'utf8' }).trim(), 'hello from skiff');
+    const ns = execFileSync('kubectl', ['get', 'namespaces', '-o', 'name'], { env, encoding: 'utf8' });
+    assert.match(ns, /^namespace\/kube-system$/m);
+    assert.match(readFileSync(kubeconfig!, 'utf8'), new RegExp(`server: https://127.0.0.1:${port}`));
+    child.kill('SIGTERM');
+    assert.equal(await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]), 0, out);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited; }
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(dir));
+    for (const m of mounts.sort((a, b) => b.length - a.length)) { try { execFileSync('umount', ['-l', m]); } catch { /* gone */ } }
+    for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+      try { execFileSync('rmdir', [join('/sys/fs/cgroup', h, dir.split('/').pop()!)], { stdio: 'ignore' }); } catch { /* absent */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
