@@ -37,11 +37,19 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   import: () => import('./commands/import.js'),
 };
 
-const HELP = `usage: skiff <command> [args]
+const HELP = `usage: skiff <command> [args]      (skiff <command> --help for a command's flags)
 
-commands:
-  start       bootstrap target of \`npm start\`: runs the most complete Skiff that exists
-  runtime     OCI runtime (runc-compatible CLI; also bin/skiff-runtime)
+daemons:
+  start       a single-node Skiff: the engine and the API server in one process (what \`npm start\` runs)
+  engine      the container engine, serving the Docker Engine API (dockerd's role)
+  server      the Kubernetes API server on SQLite or etcd
+  registry    an OCI distribution registry
+  runtime     the OCI runtime, flag-compatible with runc (also bin/skiff-runtime)
+
+client verbs (Docker's syntax, against --host / SKIFF_HOST / DOCKER_HOST):
+  run, ps, exec, logs, inspect, rm, stop, restart, kill, cp, stats, events,
+  container start|stop|ls|… (container start: \`skiff start\` is the daemon), images, pull, push, tag, rmi, build, save, load, import,
+  volume, network, system (df|prune|info), login
 `;
 
 async function main(argv: string[]): Promise<number> {
