@@ -1,7 +1,7 @@
 // Docker container Config + HostConfig → an OCI runtime spec (what dockerd's daemon/oci_linux.go does).
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument } from '../../../common/index.js';
+import { invalidArgument, failedPrecondition } from '../../../common/index.js';
 import { defaultSpec, defaultSeccompProfile, CAPABILITIES, DEFAULT_CAPABILITIES } from '../../../runtime/index.js';
 import type { Spec } from '../../../oci/index.js';
 import type { ContainerRecord, MountPoint } from './record.js';
@@ -100,7 +100,9 @@ export function buildSpec(i: SpecInputs): Spec {
   proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
   const secopts = ((hc.SecurityOpt as string[] | null | undefined) ?? []);
   proc.noNewPrivileges = secopts.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
-  if (i.initBinary && hc.Init) {
+  if (hc.Init) {
+    // dockerd refuses to start without its init binary too, rather than running without one.
+    if (!i.initBinary) throw failedPrecondition('HostConfig.Init: the init binary (native/build/skiff-tini) is missing; run `npm run build`', { field: 'HostConfig.Init' });
     proc.args = ['/sbin/docker-init', '--', ...proc.args!];
     spec.mounts!.push({ destination: '/sbin/docker-init', type: 'bind', source: i.initBinary, options: ['rbind', 'ro', 'rprivate'] });
   }
