@@ -56,10 +56,15 @@ export function checkFields(r: RequestScope, obj: KubeObject, def = r.def, mode 
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
 }
 
-/** Defaulting, then metadata + schema + kind validation. */
-export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, def = r.def): void {
+/** Go's omitempty on metadata, then the kind's defaulting (idempotent for every kind). */
+export function defaultObject(obj: KubeObject, def: ResourceDefinition): void {
   dropEmptyMeta(obj);
   def.defaults?.(obj);
+}
+
+/** Defaulting, then metadata + schema + kind validation. */
+export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, def = r.def): void {
+  defaultObject(obj, def);
   const errs: FieldError[] = [...validateMeta(obj, def)];
   const ctx = schemaCtx(def);
   const { metadata: _m, ...rest } = obj;

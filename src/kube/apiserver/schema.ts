@@ -39,7 +39,19 @@ export function itemSchema(s: JSONSchemaProps | undefined, ctx: SchemaContext): 
   return resolve(resolve(s, ctx)?.items, ctx);
 }
 
-export type ListSemantics = { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
+/** `map` lists carry their key fields' schema defaults: an item that omits a defaulted key
+ *  (ports[].protocol) is keyed by the default, as structured-merge-diff does. */
+export type ListSemantics = { type: 'map'; keys: string[]; defaults?: Record<string, unknown> } | { type: 'set' } | { type: 'atomic' };
+
+function keyDefaults(r: JSONSchemaProps, keys: string[], ctx: SchemaContext): Record<string, unknown> | undefined {
+  const is = resolve(r.items, ctx);
+  let out: Record<string, unknown> | undefined;
+  for (const k of keys) {
+    const d = propertySchema(is, k, ctx)?.default;
+    if (d !== undefined) (out ??= {})[k] = d;
+  }
+  return out;
+}
 
 /** How a list merges: SSA's list-type wins, then strategic merge patch's strategy/merge key. */
 export function listSemantics(s: JSONSchemaProps | undefined, ctx: SchemaContext): ListSemantics {
@@ -47,7 +59,10 @@ export function listSemantics(s: JSONSchemaProps | undefined, ctx: SchemaContext
   if (!r) return { type: 'atomic' };
   const mergeKey = r['x-kubernetes-patch-merge-key'];
   const strategy = r['x-kubernetes-patch-strategy'] ?? '';
-  if (r['x-kubernetes-list-type'] === 'map') return { type: 'map', keys: r['x-kubernetes-list-map-keys'] ?? (mergeKey ? [mergeKey] : []) };
+  if (r['x-kubernetes-list-type'] === 'map') {
+    const keys = r['x-kubernetes-list-map-keys'] ?? (mergeKey ? [mergeKey] : []);
+    return { type: 'map', keys, defaults: keyDefaults(r, keys, ctx) };
+  }
   if (r['x-kubernetes-list-type'] === 'set') return { type: 'set' };
   if (strategy.split(',').includes('merge')) return mergeKey ? { type: 'map', keys: [mergeKey] } : { type: 'set' };
   return { type: 'atomic' };

@@ -7,7 +7,7 @@ import type { RequestScope } from '../context.js';
 import { keepSystemMeta } from '../meta.js';
 import { recordUpdate } from '../patch/apply.js';
 import { gvString } from '../registry.js';
-import { admitObject, schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
+import { admitObject, defaultObject, schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
 import { errBadRequest } from '../status.js';
 
 export function managerName(r: RequestScope, required = false): string {
@@ -51,6 +51,11 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
       if (old.status === undefined) delete next.status; else next.status = old.status;
     }
   }
+  // The kind's own update rules (server-assigned values a full replace may omit, fields a type
+  // change invalidates), then defaulting, before "did the spec change": a PUT that omits
+  // defaulted fields is not a spec change (upstream defaults at decode time).
+  if (opts.subresource === undefined) def.prepareForUpdate?.(next, old);
+  defaultObject(next, def);
   if (def.hasGeneration && specPart(next) !== specPart(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
   admitObject(r, next, old);
   for (const a of r.ctx.admission) await a('update', def, next, old, r.user);

@@ -110,7 +110,7 @@ export function mergeApplied(live: Record<string, unknown>, applied: Record<stri
         const is = itemSchema(ps, ctx);
         const out = [...lv];
         for (const item of av) {
-          const idx = out.findIndex((x) => itemKey(x, sem.keys) === itemKey(item, sem.keys));
+          const idx = out.findIndex((x) => itemKey(x, sem.keys, sem.defaults) === itemKey(item, sem.keys, sem.defaults));
           if (idx >= 0 && isObj(out[idx]) && isObj(item)) { const c = structuredClone(out[idx]) as Record<string, unknown>; mergeApplied(c, item, is, ctx); out[idx] = c; }
           else out.push(structuredClone(item));
         }

@@ -14,9 +14,14 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /** Fields the server owns and no manager tracks. */
 const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
 
-export function itemKey(item: unknown, keys: string[]): string {
+/** The list-map key of an item; a missing key field takes its schema default (`defaults`). */
+export function itemKey(item: unknown, keys: string[], defaults?: Record<string, unknown>): string {
   const o: Record<string, unknown> = {};
-  for (const k of [...keys].sort()) if (isObj(item) && item[k] !== undefined) o[k] = item[k];
+  for (const k of [...keys].sort()) {
+    const v = isObj(item) ? item[k] : undefined;
+    if (v !== undefined) o[k] = v;
+    else if (defaults?.[k] !== undefined) o[k] = defaults[k];
+  }
   return JSON.stringify(o);
 }
 
@@ -38,7 +43,7 @@ export function leaves(obj: unknown, schema: JSONSchemaProps | undefined, ctx: S
       if (sem.type === 'map' && sem.keys.length) {
         const is = itemSchema(r, ctx);
         for (const item of v) {
-          const ip = [...p, `k:${itemKey(item, sem.keys)}`];
+          const ip = [...p, `k:${itemKey(item, sem.keys, sem.defaults)}`];
           out.set(pathKey(ip), '.');
           walk(item, is, ip, false);
         }
