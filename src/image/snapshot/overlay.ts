@@ -1,8 +1,8 @@
 // The overlay snapshotter: each snapshot is an upper dir (`fs`) plus a `work` dir; committed
 // snapshots are shared read-only as lowerdirs of their children. Layers are applied straight into
 // the upper dir with overlay-style whiteouts, so unpacking needs no mount.
-// Limit: the kernel takes at most one page of mount options, so lowerdir lists of ~60+ layers
-// under a long root path fail to mount (as with containerd's overlayfs snapshotter).
+// The kernel takes at most one page of mount options: mountAll (mount.ts) shortens longer lowerdir
+// lists to paths relative to the snapshots directory.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WhiteoutMode } from '../unpack/apply.js';
