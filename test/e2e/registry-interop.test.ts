@@ -71,12 +71,12 @@ test('skopeo copies from Skiff\'s registry to a directory; the files match', asy
   assert.deepEqual(JSON.parse(tags.stdout).Tags, ['tag']);
 });
 
-async function authRegistry(mode: 'basic' | 'token'): Promise<{ reg: RegistryServer; host: string; cleanup: () => Promise<void> }> {
+async function authRegistry(mode: 'basic' | 'token'): Promise<{ reg: RegistryServer; host: string; htpasswd: string; cleanup: () => Promise<void> }> {
   const htpasswd = join(dir, `htpasswd-${mode}`);
   writeFileSync(htpasswd, `alice:${bcrypt.hashSync('s3cret', 6).replace(/^\$2b\$/, '$2y$')}\n`);
   const r = await createRegistryServer({ dataRoot: join(dir, `reg-${mode}`), htpasswd, ...(mode === 'token' ? { tokenRealm: '/auth/token', tokenService: 'skiff-test' } : {}) });
   const host = (await r.listen('127.0.0.1', 0)).replace('http://', '');
-  return { reg: r, host, cleanup: () => r.close() };
+  return { reg: r, host, htpasswd, cleanup: () => r.close() };
 }
 
 for (const mode of ['basic', 'token'] as const) {
@@ -113,6 +113,16 @@ for (const mode of ['basic', 'token'] as const) {
         assert.equal(cat.status, 401, 'a token for p/q does not open the catalog');
         assert.match(cat.headers.get('www-authenticate') ?? '', /scope="registry:catalog:\*",error="insufficient_scope"/);
         await cat.arrayBuffer();
+        // The signing key lives in the data root: a token from before a restart is still good after it.
+        await a.cleanup();
+        const again = await createRegistryServer({ dataRoot: join(dir, 'reg-token'), htpasswd: a.htpasswd, tokenRealm: '/auth/token', tokenService: 'skiff-test' });
+        await again.listen('127.0.0.1', Number(a.host.split(':')[1]));
+        try {
+          const tags = await fetch(`http://${a.host}/v2/p/q/tags/list`, { headers: { Authorization: `Bearer ${body.token}` } });
+          assert.equal(tags.status, 200, await tags.clone().text());
+          assert.deepEqual((await tags.json() as { tags: string[] }).tags, ['v1']);
+        } finally { await again.close(); }
+        return;
       }
     } finally { await a.cleanup(); }
   });

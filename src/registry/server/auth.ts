@@ -1,10 +1,13 @@
 // Access control: none, htpasswd basic auth, or bearer tokens (Docker token auth). In token mode the
 // registry also serves the token endpoint at the realm's path: it authenticates the caller with
 // htpasswd (or anonymously when no htpasswd is set), grants the requested actions, and signs an
-// ES256 JWT with a key made at start-up (`access` claim as distribution's token auth).
+// ES256 JWT (`access` claim as distribution's token auth) with a key made on first start and kept
+// in the data root, so tokens handed out stay valid across a restart.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { generateKeyPair, SignJWT, jwtVerify, type CryptoKey } from 'jose';
+import { generateKeyPair, SignJWT, jwtVerify, exportJWK, importJWK, type CryptoKey, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { regError } from './errors.js';
 import { Htpasswd, parseBasic } from './htpasswd.js';
 import { sendJson, readBody, type Ctx } from './http.js';
@@ -17,6 +20,8 @@ export interface AuthOptions {
   tokenService?: string;
   /** Let unauthenticated callers pull (token mode). */
   anonymousPull?: boolean;
+  /** Where the token signing key is kept (a private JWK, mode 0600); without it, a key per start. */
+  tokenKeyFile?: string;
 }
 
 const ISSUER = 'skiff-registry';
@@ -41,7 +46,21 @@ export class Auth {
   }
 
   async init(): Promise<void> {
-    if (this.mode === 'token') this.keys = await generateKeyPair('ES256') as { privateKey: CryptoKey; publicKey: CryptoKey };
+    if (this.mode !== 'token') return;
+    const file = this.opts.tokenKeyFile;
+    let jwk: JWK | undefined;
+    if (file) { try { jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK; } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; } }
+    if (jwk) {
+      const { d: _d, ...pub } = jwk;
+      this.keys = { privateKey: await importJWK(jwk, 'ES256') as CryptoKey, publicKey: await importJWK(pub, 'ES256') as CryptoKey };
+      return;
+    }
+    this.keys = await generateKeyPair('ES256', { extractable: true }) as { privateKey: CryptoKey; publicKey: CryptoKey };
+    if (file) {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(`${file}.tmp`, JSON.stringify(await exportJWK(this.keys.privateKey)), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    }
   }
 
   realm(ctx: Ctx): string { const r = this.opts.tokenRealm!; return r.startsWith('/') ? `${ctx.base}${r}` : r; }

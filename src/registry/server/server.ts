@@ -2,6 +2,7 @@
 import { createServer as createHttp, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { RegistryStorage } from './storage.js';
 import { Uploads } from './uploads.js';
@@ -28,7 +29,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   const storage = new RegistryStorage(opts.dataRoot);
   await storage.init();
   const uploads = new Uploads(storage);
-  const auth = new Auth(opts);
+  const auth = new Auth({ tokenKeyFile: join(opts.dataRoot, '_auth', 'token-key.jwk'), ...opts });
   await auth.init();
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const handler = makeHandler({ storage, uploads, auth, tls });
