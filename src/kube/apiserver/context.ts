@@ -5,6 +5,7 @@ import type { Logger } from '../../common/index.js';
 import type { KubeObject, ResourceDefinition } from '../api/index.js';
 import type { Store } from '../storage/index.js';
 import type { Registry } from './registry.js';
+import type { ServiceAllocator } from './service-ips.js';
 import type { ResourceRequest } from './router.js';
 import type { ErrorTarget } from './status.js';
 
@@ -36,6 +37,8 @@ export interface ApiContext {
   /** Known namespaces (kept by a watch); undefined until started. */
   namespaces?: { get(name: string): 'Active' | 'Terminating' | undefined; note(name: string, state: 'Terminating' | undefined): void };
   version: { major: string; minor: string; gitVersion: string };
+  /** Cluster IP / node port allocation for Services (kept in the store). */
+  services?: ServiceAllocator;
 }
 
 export interface RequestScope {

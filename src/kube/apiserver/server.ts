@@ -26,8 +26,10 @@ import { handleWatch } from './watch.js';
 import { startCrdController, type CrdController } from './crd.js';
 import { NamespaceCache } from './namespaces.js';
 import { customResourceDefinition } from './crd-definition.js';
+import { ServiceAllocator, type ServiceNetworkOptions } from './service-ips.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
 
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
 
 export interface ApiServerOptions {
@@ -43,6 +45,8 @@ export interface ApiServerOptions {
   subresources?: Record<string, VirtualHandler>;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   log?: Logger;
+  /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767); false: no allocation. */
+  serviceNetwork?: ServiceNetworkOptions | false;
   /** Namespaces created at start (default: default, kube-system, kube-public, kube-node-lease). */
   systemNamespaces?: string[];
 }
@@ -231,6 +235,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await nsCache.start();
         ctx.namespaces = nsCache;
       }
+      const svcDef = registry.lookup('', 'v1', 'services');
+      if (svcDef && opts.serviceNetwork !== false) {
+        ctx.services = new ServiceAllocator(ctx.store, opts.serviceNetwork ?? { cidr: DEFAULT_SERVICE_CIDR });
+        await ctx.services.start(ctx, registry.prefix(svcDef));
+      }
       crd = await startCrdController(ctx);
       ready = true;
     },
@@ -253,6 +262,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ready = false;
       crd?.stop();
       nsCache?.stop();
+      ctx.services?.stop();
+      ctx.services = undefined;
       ctx.namespaces = undefined;
       if (server) {
         const s = server;

@@ -9,6 +9,7 @@ import { recordUpdate } from '../patch/apply.js';
 import { admitObject, checkBody, checkFields, checkNamespace, dryRun, refuseResourceVersion, schemaCtx, storeCreate } from '../rest.js';
 import { ApiError, errBadRequest } from '../status.js';
 import { managerName } from './write.js';
+import { isService } from '../service-ips.js';
 
 export function decodeRequest(r: RequestScope): Promise<unknown> { return decodeRequestBody(r.req); }
 
@@ -53,6 +54,7 @@ export async function createObject(r: RequestScope, obj: KubeObject, managed?: K
   for (const a of r.ctx.admission) await a('create', def, obj, undefined, r.user);
   if (managed) obj.metadata.managedFields = managed;
   else recordUpdate(def, schemaCtx(def), undefined, obj, { manager: managerName(r), apiVersion: obj.apiVersion! });
-  dryRun(r);
-  return storeCreate(r, obj);
+  const alloc = isService(def) ? await r.ctx.services?.allocate(obj, undefined, dryRun(r)) : undefined;
+  try { return await storeCreate(r, obj); }
+  catch (e) { await alloc?.undo(); throw e; }
 }

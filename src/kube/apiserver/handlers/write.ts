@@ -7,7 +7,8 @@ import type { RequestScope } from '../context.js';
 import { keepSystemMeta } from '../meta.js';
 import { recordUpdate } from '../patch/apply.js';
 import { gvString } from '../registry.js';
-import { admitObject, defaultObject, schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
+import { admitObject, defaultObject, dryRun, schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
+import { isService } from '../service-ips.js';
 import { errBadRequest } from '../status.js';
 
 export function managerName(r: RequestScope, required = false): string {
@@ -54,7 +55,8 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
   // The kind's own update rules (server-assigned values a full replace may omit, fields a type
   // change invalidates), then defaulting, before "did the spec change": a PUT that omits
   // defaulted fields is not a spec change (upstream defaults at decode time).
-  if (opts.subresource === undefined) def.prepareForUpdate?.(next, old);
+  // (patches may share nested values with `old`: the hook gets a copy it may change freely)
+  if (opts.subresource === undefined && def.prepareForUpdate) { next = structuredClone(next); def.prepareForUpdate(next, old); }
   defaultObject(next, def);
   if (def.hasGeneration && specPart(next) !== specPart(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
   admitObject(r, next, old);
@@ -68,7 +70,12 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
     return { obj: next, deleted: true };
   }
   if (expected === kv.modRevision && unchanged(old, next)) return { obj: old, deleted: false };
-  return { obj: await storeUpdate(r, next, expected), deleted: false };
+  const alloc = isService(def) && opts.subresource === undefined ? await r.ctx.services?.allocate(next, old, dryRun(r)) : undefined;
+  let stored: KubeObject;
+  try { stored = await storeUpdate(r, next, expected); }
+  catch (e) { await alloc?.undo(); throw e; }
+  if (alloc && !dryRun(r)) for (const k of alloc.released) await r.ctx.services!.release(k, old.metadata.uid ?? '');
+  return { obj: stored, deleted: false };
 }
 
 /** No-op updates are not written (upstream skips them too; resourceVersion stays). */
