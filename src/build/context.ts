@@ -4,7 +4,7 @@
 // --chown, --chmod applied to what is copied).
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, lutimesSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { invalidArgument, notFound } from '../common/index.js';
 import { globToRegExp, hasMagic, type IgnoreMatcher } from './dockerfile/index.js';
 
@@ -57,12 +57,46 @@ export function hashSources(sources: Source[], ignore: IgnoreMatcher | undefined
   return h.digest('hex');
 }
 
-export interface CopyOptions { uid: number; gid: number; chmod?: number; ignore?: IgnoreMatcher; ignoreBase?: string }
+export interface CopyOptions {
+  uid: number; gid: number; chmod?: number; ignore?: IgnoreMatcher; ignoreBase?: string;
+  /** The image root `dst` lies in: symlinks met on the way are followed as if it were `/`. */
+  root?: string;
+}
 
-/** Copies `src` to `dst` (which must not escape `root`): files, symlinks and directory trees. */
-export function copyTree(src: string, dst: string, o: CopyOptions, rel = o.ignoreBase ?? ''): void {
+/** `path` (a path inside the image) as a host path below `root`, with every symlink on the way
+ *  resolved as the container would see it: absolute targets restart at `root` and `..` stops at
+ *  it, so a hostile base image cannot point a COPY outside its tree. Missing components are kept. */
+export function scopedPath(root: string, path: string): string {
+  const todo = path.split('/').filter(Boolean);
+  const out: string[] = [];
+  let links = 0;
+  while (todo.length) {
+    const c = todo.shift()!;
+    if (c === '.') continue;
+    if (c === '..') { out.pop(); continue; }
+    const host = join(root, ...out, c);
+    if (isLink(host)) {
+      if (++links > 40) throw invalidArgument(`path ${path}: too many levels of symbolic links`, { field: 'dest' });
+      const t = readlinkSync(host);
+      if (t.startsWith('/')) out.length = 0;
+      todo.unshift(...t.split('/').filter(Boolean));
+      continue;
+    }
+    out.push(c);
+  }
+  return join(root, ...out);
+}
+
+/** Copies `src` to `dst`: files, symlinks and directory trees. An existing symlink where a file
+ *  goes is replaced; where a directory goes it is followed inside `o.root` (never outside). */
+export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ignoreBase ?? ''): void {
   const st = lstatSync(src);
+  let dst = dstIn;
   if (st.isDirectory()) {
+    if (isLink(dst)) {
+      if (!o.root) throw invalidArgument(`cannot copy ${src}: destination ${dst} is a symlink`, { field: 'dest' });
+      dst = scopedPath(o.root, relative(o.root, dst));
+    }
     if (!isDir(dst)) { rmSync(dst, { force: true }); mkdirSync(dst, { recursive: true }); }
     for (const n of readdirSync(src)) {
       const r = rel ? `${rel}/${n}` : n;
@@ -88,15 +122,17 @@ export function copyTree(src: string, dst: string, o: CopyOptions, rel = o.ignor
   utimesSync(dst, st.atime, st.mtime);
 }
 
-/** Creates the missing directories of `path` (inside `root`) owned by uid:gid, mode 0755. */
-export function mkdirOwned(root: string, path: string, uid: number, gid: number): void {
-  let cur = root;
+/** Creates the missing directories of `path` (inside `root`, symlinks followed within it) owned by
+ *  uid:gid, mode 0755, and returns its host path. */
+export function mkdirOwned(root: string, path: string, uid: number, gid: number): string {
+  let cur = '';
+  let host = root;
   for (const p of path.split('/').filter(Boolean)) {
-    cur = join(cur, p);
-    if (isLink(cur)) {
-      const t = readlinkSync(cur);
-      if (t.startsWith('/') || t.split('/').includes('..')) throw invalidArgument(`path ${path}: symlink ${p} points outside or upwards`, { field: 'dest' });
-    }
-    if (!existsSync(cur)) { mkdirSync(cur); chmodSync(cur, 0o755); chownSync(cur, uid, gid); }
+    cur = `${cur}/${p}`;
+    host = scopedPath(root, cur);
+    if (isLink(host)) throw invalidArgument(`path ${path}: cannot resolve ${cur}`, { field: 'dest' });
+    if (!existsSync(host)) { mkdirSync(host); chmodSync(host, 0o755); chownSync(host, uid, gid); }
+    else if (!statSync(host).isDirectory()) throw invalidArgument(`path ${path}: ${cur} is not a directory`, { field: 'dest' });
   }
+  return host;
 }

@@ -207,3 +207,30 @@ ONBUILD RUN echo triggered > /onbuild
   const r = await builder().build({ contextDir: scratch, tags: ['from-scratch'] });
   assert.equal((await images.resolve(r.id)).config.rootfs.diff_ids.length, 1);
 });
+
+test('COPY through symlinks of the base image stays inside the image; existing directories take sources inside', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const hostFile = `/skiff-escape-${tag}`;
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  const ctx = context({
+    'a.txt': 'A', 'h.txt': 'H', 'dir/inner': 'I',
+    Dockerfile: `FROM busybox
+RUN ln -s / /out && ln -s /etc/passwd /hosty && mkdir -p /d /app && ln -s /tmp /d/link && ln -s ../../.. /d/up
+COPY a.txt /out/skiff-escape-${tag}
+COPY h.txt /hosty
+COPY dir /d/link/
+COPY a.txt /d/up/up-${tag}
+COPY a.txt /app
+`,
+  });
+  await builder().build({ contextDir: ctx, tags: [`symlinks-${tag}`] });
+  assert.equal(readFileSync('/etc/passwd', 'utf8'), passwd, 'the host /etc/passwd is untouched');
+  assert.throws(() => readFileSync(hostFile), /ENOENT/, 'nothing written at the host root');
+  const f = await readImage(`symlinks-${tag}`, [`skiff-escape-${tag}`, 'hosty', 'tmp/inner', `up-${tag}`, 'app/a.txt', 'etc/passwd']);
+  assert.equal(f[`skiff-escape-${tag}`], 'A');
+  assert.equal(f.hosty, 'H', 'a file replaces a symlink at the destination');
+  assert.equal(f['tmp/inner'], 'I');
+  assert.equal(f[`up-${tag}`], 'A', '.. stops at the image root');
+  assert.equal(f['app/a.txt'], 'A', 'an existing directory takes the file inside it');
+  assert.match(f['etc/passwd'] ?? '', /^root:/);
+});

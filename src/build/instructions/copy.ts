@@ -2,10 +2,10 @@
 // straight into a snapshot of the stage (no container). ADD extracts local tar archives (plain,
 // gzip, bzip2, xz, via GNU tar) and fetches URLs.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync, unlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { invalidArgument, unavailable } from '../../common/index.js';
-import { copyTree, mkdirOwned, type Source } from '../context.js';
+import { copyTree, mkdirOwned, scopedPath, type Source } from '../context.js';
 import type { Heredoc, IgnoreMatcher } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
 import type { BuildEnv, StageState } from '../state.js';
@@ -25,6 +25,8 @@ export interface CopyPlan {
   ignore?: IgnoreMatcher;
   line: number;
 }
+
+function lstatOrNull(p: string): Stats | null { try { return lstatSync(p); } catch { return null; } }
 
 function isArchive(file: string): boolean {
   const fd = openSync(file, 'r');
@@ -53,13 +55,20 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
     const wd = cfg.WorkingDir || '/';
     let dest = posix.isAbsolute(p.dest) ? p.dest : posix.join(wd, p.dest);
     const many = p.sources.length + p.heredocs.length > 1;
-    const toDir = p.dest.endsWith('/') || p.dest === '.' || many;
+    // A destination that already is a directory (symlinks followed inside the image) takes the
+    // sources inside it, as with the classic builder.
+    const toDir = p.dest.endsWith('/') || p.dest === '.' || many || !!lstatOrNull(scopedPath(root, posix.normalize(dest)))?.isDirectory();
     if (many && !p.dest.endsWith('/')) throw invalidArgument(`${where}: When using ${p.kind} with more than one source file, the destination must be a directory and end with a /`, { field: 'dest' });
     dest = posix.normalize(dest);
-    const dirOf = toDir ? dest : posix.dirname(dest);
-    // As the classic builder: directories COPY creates get the --chown owner.
-    mkdirOwned(root, dirOf, uid, gid);
-    const target = (name: string) => join(root, toDir ? posix.join(dest, name) : dest);
+    // As the classic builder: directories COPY creates get the --chown owner. Paths are resolved
+    // inside the image root (its symlinks followed as the container would see them).
+    const dirHost = mkdirOwned(root, toDir ? dest : posix.dirname(dest), uid, gid);
+    const target = (name: string) => {
+      const f = join(dirHost, toDir ? name : posix.basename(dest));
+      if (lstatOrNull(f)?.isSymbolicLink()) unlinkSync(f); // a file replaces a symlink, never writes through it
+      return f;
+    };
+    const o = { uid, gid, chmod: p.chmod, root };
     for (const h of p.heredocs) {
       const f = target(h.name);
       writeFileSync(f, h.content);
@@ -69,20 +78,17 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
     for (const src of p.sources) {
       const st = lstatSync(src.abs);
       if (st.isDirectory()) {
-        const d = join(root, dest);
-        if (!existsSync(d)) mkdirOwned(root, dest, uid, gid);
-        copyTree(src.abs, d, { uid, gid, chmod: p.chmod, ignore: p.ignore, ignoreBase: src.rel });
+        copyTree(src.abs, mkdirOwned(root, dest, uid, gid), { ...o, ignore: p.ignore, ignoreBase: src.rel });
         continue;
       }
       if (p.kind === 'ADD' && st.isFile() && isArchive(src.abs)) {
-        const d = join(root, dest);
-        mkdirOwned(root, dest, 0, 0);
+        const d = mkdirOwned(root, dest, 0, 0);
         try { execFileSync('tar', ['-x', '--no-same-owner', '-f', src.abs, '-C', d], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (e) {
           throw invalidArgument(`${where}: extracting ${src.rel}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { field: 'source' });
         }
         continue;
       }
-      copyTree(src.abs, target(posix.basename(src.rel)), { uid, gid, chmod: p.chmod });
+      copyTree(src.abs, target(posix.basename(src.rel)), o);
     }
   });
 }
