@@ -11,6 +11,7 @@ import { BuildCache } from './cache.js';
 import { hashSources, resolveSources, type Source } from './context.js';
 import { expandWord, expandWords, parseDockerfile, parseDockerignore, type Instruction, type Stage } from './dockerfile/index.js';
 import { copyStep } from './instructions/copy.js';
+import { download, type Download } from './instructions/download.js';
 import { applyMeta, shellOf } from './instructions/meta.js';
 import { runArgv, runStep } from './instructions/run.js';
 import { withLayer } from './layers.js';
@@ -216,10 +217,12 @@ export class Builder {
       }
       const where = `Dockerfile:${ins.line}: ${ins.kind}`;
       const sources: Source[] = local.flatMap((p) => resolveSources(root, p, from === undefined ? c.ignore : undefined, where));
-      const hash = hashSources(sources, from === undefined ? c.ignore : undefined);
+      const downloads: Download[] = [];
+      for (const [i, u] of urls.entries()) downloads.push(await download(u, env.tmpDir, `${ins.line}-${i}`, where, env.signal));
+      const hash = hashSources(sources, from === undefined ? c.ignore : undefined) + downloads.map((d) => `:${d.name}@${d.sha256}`).join('');
       const key = JSON.stringify({ k: ins.kind, local, urls, from, chown: ins.flags.chown && x(ins.flags.chown), chmod, dest: x(ins.dest), heredocs, wd: s.config.config?.WorkingDir });
       return await this.cached(s, key, hash, c, async () => {
-        await copyStep(env, s, { kind: ins.kind, sources, heredocs, urls, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line, ignore: from === undefined ? c.ignore : undefined });
+        await copyStep(env, s, { kind: ins.kind, sources, heredocs, downloads, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line, ignore: from === undefined ? c.ignore : undefined });
         addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
       });
     } finally {

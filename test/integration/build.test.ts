@@ -234,3 +234,40 @@ COPY a.txt /app
   assert.equal(f['app/a.txt'], 'A', 'an existing directory takes the file inside it');
   assert.match(f['etc/passwd'] ?? '', /^root:/);
 });
+
+test('ADD <url>: downloaded from a loopback server, 0600, Last-Modified kept, cached by content, never extracted; errors name the URL', async () => {
+  const { createServer } = await import('node:http');
+  const { execFileSync } = await import('node:child_process');
+  let body = 'v1';
+  let hits = 0;
+  const tgz = join(dir, 'remote.tgz');
+  mkdirSync(join(dir, 'remote-tree'), { recursive: true });
+  writeFileSync(join(dir, 'remote-tree', 'x'), 'x');
+  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'remote-tree'), '.']);
+  const srv = createServer((req, res) => {
+    hits++;
+    if (req.url === '/files/conf.txt') { res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }); res.end(body); return; }
+    if (req.url === '/a.tgz') { res.end(readFileSync(tgz)); return; }
+    res.writeHead(404); res.end();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const base = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+  try {
+    const df = `FROM busybox\nADD ${base}/files/conf.txt /etc/\nADD ${base}/a.tgz /arch/\nRUN stat -c '%a %Y' /etc/conf.txt > /meta && ls /arch > /archls\n`;
+    const ctx = context({ Dockerfile: df });
+    const b = builder();
+    const first = await b.build({ contextDir: ctx, tags: ['addurl'] });
+    const f = await readImage('addurl', ['etc/conf.txt', 'meta', 'archls']);
+    assert.equal(f['etc/conf.txt'], 'v1');
+    assert.equal(f.meta, `600 ${Date.parse('2015-10-21T07:28:00Z') / 1000}\n`);
+    assert.equal(f.archls, 'a.tgz\n', 'a remote archive is not extracted');
+    const again = await b.build({ contextDir: ctx, tags: ['addurl'] });
+    assert.equal(again.id, first.id, 'same remote content: fully cached');
+    assert.ok(hits >= 4, 'the files are fetched again to compare their content');
+    body = 'v2';
+    const changed = await b.build({ contextDir: ctx, tags: ['addurl'] });
+    assert.notEqual(changed.id, first.id);
+    assert.equal((await readImage('addurl', ['etc/conf.txt']))['etc/conf.txt'], 'v2');
+    await assert.rejects(b.build({ contextDir: context({ Dockerfile: `FROM busybox\nADD ${base}/missing /x\n` }) }), /Dockerfile:2: ADD: failed to fetch http:\/\/127\.0\.0\.1:\d+\/missing: 404/);
+  } finally { srv.close(); }
+});

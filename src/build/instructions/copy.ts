@@ -1,10 +1,11 @@
 // COPY and ADD: sources from the context (or another stage's / image's root with --from), written
 // straight into a snapshot of the stage (no container). ADD extracts local tar archives (plain,
-// gzip, bzip2, xz, via GNU tar) and fetches URLs.
+// gzip, bzip2, xz, via GNU tar) and writes the files of URLs downloaded before (download.ts).
 import { execFileSync } from 'node:child_process';
-import { closeSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, copyFileSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { invalidArgument, unavailable } from '../../common/index.js';
+import { invalidArgument } from '../../common/index.js';
+import type { Download } from './download.js';
 import { copyTree, mkdirOwned, scopedPath, type Source } from '../context.js';
 import type { Heredoc, IgnoreMatcher } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
@@ -15,7 +16,8 @@ export interface CopyPlan {
   kind: 'COPY' | 'ADD';
   sources: Source[];
   heredocs: Heredoc[];
-  urls: string[];
+  /** ADD <url> sources, already downloaded (see download.ts). */
+  downloads: Download[];
   dest: string;
   chown?: string;
   chmod?: number;
@@ -41,20 +43,13 @@ function isArchive(file: string): boolean {
 
 export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promise<void> {
   const where = `Dockerfile:${p.line}: ${p.kind}`;
-  for (const u of p.urls) {
-    // No download cache yet: the URL is fetched to fail clearly when unreachable.
-    try { await fetch(u, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }); } catch (e) {
-      throw unavailable(`${where}: failed to fetch ${u}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`, { field: 'source', cause: e });
-    }
-    throw invalidArgument(`${where}: remote URLs are not supported by this builder yet (${u})`, { field: 'source' });
-  }
   await withLayer(env, s, async (root) => {
     const cfg = s.config.config ?? {};
     // As the classic builder: `--chown=u` means `u:u` (the group is looked up by the same name/id).
     const { uid, gid } = p.chown ? resolveUser(root, p.chown.includes(':') ? p.chown : `${p.chown}:${p.chown}`, 'chown') : { uid: 0, gid: 0 };
     const wd = cfg.WorkingDir || '/';
     let dest = posix.isAbsolute(p.dest) ? p.dest : posix.join(wd, p.dest);
-    const many = p.sources.length + p.heredocs.length > 1;
+    const many = p.sources.length + p.heredocs.length + p.downloads.length > 1;
     // A destination that already is a directory (symlinks followed inside the image) takes the
     // sources inside it, as with the classic builder.
     const toDir = p.dest.endsWith('/') || p.dest === '.' || many || !!lstatOrNull(scopedPath(root, posix.normalize(dest)))?.isDirectory();
@@ -74,6 +69,13 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
       writeFileSync(f, h.content);
       chmodSync(f, p.chmod ?? 0o644);
       chownSync(f, uid, gid);
+    }
+    for (const d of p.downloads) {
+      const f = target(d.name);
+      copyFileSync(d.file, f);
+      chmodSync(f, p.chmod ?? 0o600);
+      chownSync(f, uid, gid);
+      if (d.mtime) utimesSync(f, d.mtime, d.mtime);
     }
     for (const src of p.sources) {
       const st = lstatSync(src.abs);
