@@ -2,13 +2,17 @@
 // (SQLite by default, etcd by URL), the API server over HTTPS with client-certificate / token /
 // service-account authentication, graceful shutdown. Controllers, scheduler and the in-process
 // agent join here as they land; until the agent exists the server runs with --disable-agent only.
-import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmod, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { stringify as stringifyYaml } from 'yaml';
 import { join } from 'node:path';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
+import { KubeClient } from '../kube/client/index.js';
+import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
 import { auth as security, createApiServer, decodeRequestBody as readRequestBody, errForbidden, errNotFound, readObject, type Admission, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
@@ -17,11 +21,16 @@ export interface ServerOptions {
   httpsListen?: string;
   /** sqlite://PATH | etcd://h1:2379,h2:2379 | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
+  /** Run the control plane's controllers (garbage collector, namespace controller); default true. */
+  controllers?: boolean;
   log?: Logger;
 }
 
 export interface RunningServer {
   url: string;
+  /** DATA_DIR/kubeconfig.yaml (admin credentials for kubectl). */
+  kubeconfigPath: string;
+  /** Same as kubeconfigPath (kept for existing callers). */
   kubeconfig: string;
   api: ApiServer;
   store: Store;
@@ -49,7 +58,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     security.ensurePki(opts.dataDir, { hosts: [...new Set([clientHost, ...security.defaultHosts()])] }).finally(() => mark('pki')),
     openStore(opts.datastore ?? `sqlite://${join(opts.dataDir, 'state.db')}`).finally(() => mark('store')),
   ]);
-  const authenticate = security.createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
+  const authenticateExternal = security.createAuthenticator({ pki, onReject: (reason) => log.debug('authentication refused', { reason }) });
+  // The in-process controllers reach the API over a private unix socket (0600, in the data dir);
+  // what arrives there is the control plane itself.
+  const authenticate = async (req: http.IncomingMessage) => ((req as { [INTERNAL]?: boolean })[INTERNAL] ? INTERNAL_USER : authenticateExternal(req));
   await ensureBootstrapPolicy(store);
   mark('rbac-bootstrap');
   const rbac = await storeRbacSource(store, log);
@@ -74,7 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const virtual: Record<string, VirtualHandler> = {
     'authentication.k8s.io/tokenreviews': async (r) => {
       const body = (await readRequestBody(r.req) ?? {}) as { spec?: unknown };
-      const status = await security.reviewToken(authenticate, body.spec ?? {});
+      const status = await security.reviewToken(authenticateExternal, body.spec ?? {});
       return { code: 201, body: { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status } };
     },
     // `kubectl auth can-i --list`: the rules that apply to the requesting user in a namespace.
@@ -115,10 +127,49 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (await readFile(kubeconfig, 'utf8').catch(() => '') !== wanted) await security.writeKubeconfig(kubeconfig, { server: url, pki });
   const startupMs = performance.now() - t0;
   log.info('API server ready', { url, kubeconfig, startupMs: Math.round(startupMs), phases: marks });
+  // Controllers start after readiness (they are clients; the API is what they wait for).
+  let internal: { server: http.Server; path: string; cleanup(): void } | undefined;
+  let controllers: Promise<RunningControllers | undefined> = Promise.resolve(undefined);
+  let client: KubeClient | undefined;
+  if (opts.controllers !== false) {
+    controllers = (async () => {
+      internal = await listenInternal(opts.dataDir, api);
+      client = new KubeClient({ socketPath: internal.path, userAgent: 'skiff-controller-manager' });
+      return startControllers(client, { log: log.child({ component: 'controllers' }) });
+    })().catch((e) => { log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) }); return undefined; });
+  }
   return {
-    url, kubeconfig, api, store, startupMs,
-    async close() { rbac.stop(); await api.close(); await store.close(); },
+    url, kubeconfig, kubeconfigPath: kubeconfig, api, store, startupMs,
+    async close() {
+      (await controllers)?.stop();
+      client?.close();
+      if (internal) { const i = internal; await new Promise<void>((r) => i.server.close(() => r())); i.server.closeAllConnections(); i.cleanup(); }
+      rbac.stop(); await api.close(); await store.close();
+    },
   };
+}
+
+const INTERNAL = Symbol('skiff.internal-request');
+const INTERNAL_USER = { username: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] };
+
+/** A plain-HTTP listener on a 0600 unix socket for the in-process controllers. */
+async function listenInternal(dataDir: string, api: ApiServer): Promise<{ server: http.Server; path: string; cleanup(): void }> {
+  let dir = join(dataDir, 'run');
+  let path = join(dir, 'api.sock');
+  let cleanup = () => { rmSync(path, { force: true }); };
+  if (Buffer.byteLength(path) > 100) { // sun_path limit
+    dir = mkdtempSync(join(tmpdir(), 'skiff-api-'));
+    path = join(dir, 'api.sock');
+    cleanup = () => { rmSync(dir, { recursive: true, force: true }); };
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await rm(path, { force: true });
+  const server = http.createServer((req, res) => { (req as { [INTERNAL]?: boolean })[INTERNAL] = true; api.handle(req, res); });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => resolve()); });
+  await chmod(path, 0o600);
+  return { server, path, cleanup };
 }
 
 const RBAC_PREFIX = '/registry/rbac.authorization.k8s.io/';

@@ -1,0 +1,11 @@
+// kube/client: what controllers, the scheduler and node agents use to talk to the API server —
+// a REST client, watches, informers, a work queue and discovery. Never the store.
+export { KubeClient, resourcePath, statusError } from './rest.js';
+export type { ClientConfig, ResourceRef, RequestOptions } from './rest.js';
+export { watchEvents, isExpired } from './watch.js';
+export type { WatchEvent } from './watch.js';
+export { Informer, objectKey } from './informer.js';
+export type { InformerHandlers, InformerOptions } from './informer.js';
+export { WorkQueue } from './workqueue.js';
+export { discoverResources, resourceForKind } from './discovery.js';
+export type { DiscoveredResource } from './discovery.js';

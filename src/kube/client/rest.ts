@@ -1,0 +1,105 @@
+// A small REST client for the Kubernetes API: JSON over HTTP/1.1 keep-alive, either HTTPS with a
+// client certificate or bearer token (a node agent, a remote controller) or a unix socket (the
+// components `skiff server` runs in its own process). Errors come back as the common closed set,
+// with the Status reason kept (`Expired` for 410, `AlreadyExists`, `Conflict`, ...).
+import http from 'node:http';
+import https from 'node:https';
+import { SkiffError, type ErrorCode } from '../../common/index.js';
+
+export interface ClientConfig {
+  /** https://host:port (with ca and cert/key or token), or omit and give socketPath. */
+  server?: string;
+  socketPath?: string;
+  ca?: string; cert?: string; key?: string; token?: string;
+  userAgent?: string;
+}
+
+/** A served resource, as discovery names it. */
+export interface ResourceRef { group: string; version: string; resource: string; kind?: string; namespaced: boolean }
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subresource?: string): string {
+  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+  const ns = ref.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${ref.resource}${name ? `/${encodeURIComponent(name)}` : ''}${subresource ? `/${subresource}` : ''}`;
+}
+
+const codeFor = (status: number): ErrorCode => {
+  if (status === 404) return 'NotFound';
+  if (status === 409) return 'Conflict';
+  if (status === 410) return 'FailedPrecondition';
+  if (status === 400 || status === 422) return 'InvalidArgument';
+  if (status === 401 || status === 403) return 'FailedPrecondition';
+  if (status === 503 || status === 429 || status === 504) return 'Unavailable';
+  if (status === 501 || status === 405 || status === 415) return 'NotImplemented';
+  return 'Internal';
+};
+
+/** A non-2xx answer as a SkiffError; `reason` is the Status reason (`Expired`, `AlreadyExists`…). */
+export function statusError(status: number, body: string): SkiffError {
+  let st: { message?: string; reason?: string } = {};
+  try { st = JSON.parse(body) as typeof st; } catch { /* not a Status */ }
+  const reason = st.reason ?? (status === 410 ? 'Expired' : undefined);
+  const code = reason === 'AlreadyExists' ? 'AlreadyExists' : codeFor(status);
+  return new SkiffError(code, st.message ?? `HTTP ${status}: ${body.slice(0, 200)}`, { reason });
+}
+
+export class KubeClient {
+  private agent: http.Agent;
+  constructor(readonly config: ClientConfig) {
+    // No socket limit: every watch holds a connection of its own (HTTP/1.1).
+    this.agent = config.socketPath
+      ? new http.Agent({ keepAlive: true, maxFreeSockets: 8 })
+      : new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: config.ca, cert: config.cert, key: config.key });
+  }
+
+  private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const full = q.size ? `${path}?${q}` : path;
+    const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+    const headers: Record<string, string | number> = { Accept: opts.accept ?? 'application/json', 'User-Agent': this.config.userAgent ?? 'skiff-controller' };
+    if (body) { headers['Content-Type'] = opts.contentType ?? 'application/json'; headers['Content-Length'] = body.length; }
+    if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
+    const url = this.config.socketPath ? undefined : new URL(full, this.config.server);
+    const mod = this.config.socketPath ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = mod.request({
+        method, agent: this.agent, headers, signal: opts.signal,
+        ...(url ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search } : { socketPath: this.config.socketPath, path: full }),
+      }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** One request; the JSON answer, or a SkiffError for a non-2xx status. */
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, opts);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if ((res.statusCode ?? 500) >= 300) throw statusError(res.statusCode ?? 500, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A streaming GET (watch): the response once its status is known (non-2xx → error). */
+  async stream(path: string, opts: RequestOptions = {}): Promise<http.IncomingMessage> {
+    const res = await this.open('GET', path, opts);
+    if ((res.statusCode ?? 500) >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw statusError(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'));
+    }
+    return res;
+  }
+
+  close(): void { this.agent.destroy(); }
+}

@@ -1,0 +1,70 @@
+// Work queue as client-go's: a key queued several times is processed once; a key is never
+// processed by two workers at once (re-added while in flight, it runs again afterwards);
+// failures are retried with per-key exponential backoff (5 ms doubling to 30 s).
+export class WorkQueue<K = string> {
+  private queue: K[] = [];
+  private dirty = new Set<K>();
+  private processing = new Set<K>();
+  private failures = new Map<K, number>();
+  private timers = new Set<NodeJS.Timeout>();
+  private waiters: (() => void)[] = [];
+  private stopped = false;
+
+  add(k: K): void {
+    if (this.stopped || this.dirty.has(k)) return;
+    this.dirty.add(k);
+    if (this.processing.has(k)) return;
+    this.queue.push(k);
+    this.waiters.shift()?.();
+  }
+
+  addAfter(k: K, ms: number): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => { this.timers.delete(t); this.add(k); }, ms);
+    t.unref?.();
+    this.timers.add(t);
+  }
+
+  addRateLimited(k: K): void {
+    const n = this.failures.get(k) ?? 0;
+    this.failures.set(k, n + 1);
+    this.addAfter(k, Math.min(5 * 2 ** n, 30_000));
+  }
+
+  forget(k: K): void { this.failures.delete(k); }
+  get length(): number { return this.queue.length; }
+
+  private async next(): Promise<K | undefined> {
+    while (!this.stopped && this.queue.length === 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.stopped) return undefined;
+    const k = this.queue.shift()!;
+    this.dirty.delete(k);
+    this.processing.add(k);
+    return k;
+  }
+
+  private done(k: K): void {
+    this.processing.delete(k);
+    if (this.dirty.has(k)) { this.queue.push(k); this.waiters.shift()?.(); }
+  }
+
+  /** Runs `workers` loops of `sync` until stop(); a throwing sync is retried rate-limited. */
+  run(sync: (k: K) => Promise<void>, workers = 1, onError?: (k: K, e: unknown) => void): void {
+    for (let i = 0; i < workers; i++) {
+      void (async () => {
+        for (let k = await this.next(); k !== undefined; k = await this.next()) {
+          try { await sync(k); this.forget(k); }
+          catch (e) { onError?.(k, e); this.addRateLimited(k); }
+          finally { this.done(k); }
+        }
+      })();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
