@@ -150,6 +150,32 @@ function suite(backend: Backend) {
       assert.equal((await deleting).code, 0);
     });
 
+    it('workloads: server-side re-apply of Pods/Services/Deployments, Service IPs, cascading deletes, namespace deletion', async () => {
+      const manifest = (port: number) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: wl, namespace: ${ns}}\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec:\n      containers: [{name: c, image: busybox, ports: [{containerPort: ${port}}]}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: wl, namespace: ${ns}}\nspec:\n  type: NodePort\n  selector: {app: wl}\n  ports: [{port: ${port}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: wl, namespace: ${ns}}\nspec:\n  containers: [{name: c, image: busybox, ports: [{containerPort: 8080}]}]\n`;
+      for (const m of [manifest(80), manifest(80), manifest(81)]) {
+        const out = ok(await k(['apply', '--server-side', '-f', '-'], { input: m }), 'apply --server-side');
+        assert.match(out, /deployment.apps\/wl serverside-applied[\s\S]*service\/wl serverside-applied[\s\S]*pod\/wl serverside-applied/);
+      }
+      assert.equal(ok(await k(['get', 'deploy', 'wl', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[0].ports[*].containerPort} {.metadata.generation}']), 'ports'), '81 2');
+      const svc = ok(await k(['get', 'svc', 'wl', '-n', ns, '-o', 'jsonpath={.spec.clusterIP} {.spec.ports[*].port} {.spec.ports[0].nodePort}']), 'svc');
+      assert.match(svc, /^10\.(9[6-9]|1[01][0-9])\.\d+\.\d+ 81 3\d{4}$/);
+      const ip = svc.split(' ')[0];
+      const dup = await k(['create', 'service', 'clusterip', 'dup', '-n', ns, '--tcp=80:80', `--clusterip=${ip}`]);
+      assert.notEqual(dup.code, 0);
+      assert.match(dup.stderr, /provided IP is already allocated/);
+      // A ReplicaSet owned by the Deployment (blockOwnerDeletion): --cascade=foreground deletes both, kubectl waits.
+      const uid = ok(await k(['get', 'deploy', 'wl', '-n', ns, '-o', 'jsonpath={.metadata.uid}']), 'uid');
+      ok(await k(['create', '-f', '-'], { input: `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: wl-1\n  namespace: ${ns}\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: wl, uid: ${uid}, controller: true, blockOwnerDeletion: true}]\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec: {containers: [{name: c, image: busybox}]}\n` }), 'create rs');
+      ok(await k(['delete', 'deploy', 'wl', '-n', ns, '--cascade=foreground', '--timeout=30s']), 'delete --cascade=foreground');
+      assert.match((await k(['get', 'rs', 'wl-1', '-n', ns])).stderr, /NotFound/);
+      const gone = `e2e-gone-${suffix()}`;
+      ok(await k(['create', 'namespace', gone]), 'create ns');
+      ok(await k(['create', 'configmap', 'x', '-n', gone, '--from-literal=a=b']), 'cm in ns');
+      ok(await k(['create', 'deployment', 'd', '-n', gone, '--image=busybox']), 'deploy in ns');
+      ok(await k(['delete', 'namespace', gone, '--timeout=30s']), 'delete namespace');
+      assert.match((await k(['get', 'namespace', gone])).stderr, /NotFound/);
+    });
+
     it('get -w observes a change', async () => {
       ok(await k(['create', 'configmap', 'watched', '-n', ns, '--from-literal=a=1']), 'create');
       const child = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kube-cache'), 'get', 'cm', '-n', ns, '-w', '--output-watch-events'], { env: { ...process.env, HOME: s.dir } });
