@@ -1,7 +1,7 @@
 // `skiff server` composition root: PKI and kubeconfig on first start (auth module), the store
 // (SQLite by default, etcd by URL), the API server over HTTPS with client-certificate / token /
 // service-account authentication, graceful shutdown. Controllers, scheduler and the in-process
-// agent join here as they land; until the agent exists the server runs with --disable-agent only.
+// agent join here as they land; until the agent exists the server runs without one (no nodes).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';

@@ -1,13 +1,14 @@
 // `skiff server`: the Kubernetes control plane (API server on SQLite or etcd). See docs/apiserver.md.
 import { parseArgs } from 'node:util';
 
-const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] --disable-agent
+const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] [--disable-agent]
 
   --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
   --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
   --datastore URL         sqlite://PATH (default sqlite://DIR/state.db), etcd://h1:2379,h2:2379, memory://
-  --disable-agent         run without the in-process node agent (required for now: the agent
-                          does not exist yet)
+  --disable-agent         run without the in-process node agent. The agent does not exist yet,
+                          so this is what happens either way: a control plane without nodes,
+                          where Pods stay Pending (as with k3s server --disable-agent)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,13 +26,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) { process.stdout.write(USAGE); return 0; }
-  if (!values['disable-agent']) {
-    process.stderr.write('skiff server: the in-process node agent is not available yet; run with --disable-agent (a control plane without nodes)\n');
-    return 2;
-  }
   const { startServer } = await import('../../cluster/index.js');
   const s = await startServer({ dataDir: values['data-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
-  process.stdout.write(`skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\nkubeconfig: ${s.kubeconfig}\n  kubectl --kubeconfig ${s.kubeconfig} get namespaces\n`);
+  const note = values['disable-agent'] ? 'agent disabled: no node agent runs' : 'note: no node agent runs (it does not exist yet)';
+  process.stdout.write(`skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n`
+    + `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n`
+    + `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`);
   await new Promise<void>((resolve) => {
     let closing = false;
     const stop = (sig: string) => {

@@ -1,0 +1,41 @@
+// `skiff server` as a user starts it: without --disable-agent it runs (the agent does not exist
+// yet) and says so, prints the kubeconfig path and a ready-to-paste kubectl line that works, and
+// exits 0 on SIGTERM.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = process.env.SKIFF_ROOT ?? join(import.meta.dirname, '..', '..');
+
+it('skiff server without --disable-agent prints the kubeconfig, a kubectl line and the no-agent note', async () => {
+  if (!existsSync('/usr/bin/kubectl')) throw new Error('kubectl is required at /usr/bin/kubectl');
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-server-cli-'));
+  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'server', '--data-dir', dir, '--https-listen', '127.0.0.1:0', '--datastore', 'memory://'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } });
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/Pending/.test(out)) {
+      assert.equal(p.exitCode, null, `exited early: ${out}`);
+      assert.ok(Date.now() < deadline, `not ready: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, new RegExp(`kubeconfig: ${join(dir, 'kubeconfig.yaml')}`));
+    assert.match(out, /no node agent runs/);
+    const line = /^ {2}(kubectl --kubeconfig \S+ get ns)$/m.exec(out);
+    assert.ok(line, out);
+    const args = line[1].split(' ').slice(1);
+    const r = await promisify(execFile)('/usr/bin/kubectl', [...args, '--cache-dir', join(dir, 'kcache')]);
+    assert.match(r.stdout, /^default\s+Active/m);
+  } finally {
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
