@@ -2,7 +2,8 @@
 // command, as with runc: `skiff-runtime --root R --log F --log-format json create --bundle B ID`.
 // The runtime library is imported lazily after flag parsing, so `--version` and bad usage stay cheap.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 const VERSION = 'skiff-runtime version 0.1.0\nspec: 1.0.2\n';
 const USAGE = `usage: skiff-runtime [global options] COMMAND [options] ID
@@ -164,7 +165,6 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
       const { v, pos } = sub(args, { resources: { type: 'string', short: 'r' } });
       const src = str(v.resources);
       if (!src) throw new UsageError('update: --resources FILE|- is required');
-      const { readFileSync } = await import('node:fs');
       const text = src === '-' ? readFileSync(0, 'utf8') : readFileSync(src, 'utf8');
       let json: unknown;
       try { json = JSON.parse(text); } catch (e) { throw new UsageError(`update: resources are not valid JSON: ${(e as Error).message}`); }
@@ -175,8 +175,6 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     case 'features': out(JSON.stringify(rtmod.features(), null, 2) + '\n'); return 0;
     case 'spec': {
       const { v } = sub(args, { bundle: { type: 'string', short: 'b' }, rootless: { type: 'boolean' } }, 0);
-      const { writeFileSync, existsSync } = await import('node:fs');
-      const { join } = await import('node:path');
       const file = join(str(v.bundle) ?? process.cwd(), 'config.json');
       if (existsSync(file)) throw new Error(`File ${file} exists. Remove it first`);
       writeFileSync(file, JSON.stringify(rtmod.defaultSpec({ terminal: true }), null, 2) + '\n');
@@ -200,7 +198,6 @@ async function execCommand(rtmod: typeof import('../runtime/index.js'), rt: Inst
   let p;
   const file = str(v.process);
   if (file) {
-    const { readFileSync } = await import('node:fs');
     let json: unknown;
     try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new UsageError(`exec: --process ${file}: ${(e as Error).message}`); }
     p = await rtmod.parseProcess(json);

@@ -19,3 +19,16 @@ test('errors name every bad field', () => {
   assert.throws(() => parseSpec({ ...base(), process: { ...base().process, cwd: 'rel' } }), /process\.cwd: must be an absolute path/);
   assert.throws(() => parseSpec({ ...base(), mounts: [{ destination: 'x' }] }), /mounts\[0\]\.destination: must be an absolute path/);
 });
+
+test('type mismatches and nested paths are named; valid input is returned as is', () => {
+  assert.throws(() => parseSpec({ ...base(), process: { ...base().process, args: 'sh' } }), /process\.args: expected array, received string/);
+  assert.throws(() => parseSpec({ ...base(), process: { ...base().process, user: { uid: -1, gid: 0 } } }), /process\.user\.uid: must be >= 0/);
+  assert.throws(() => parseSpec({ ...base(), linux: { resources: { memory: { limit: 1.5 } } } }), /linux\.resources\.memory\.limit: must be an integer/);
+  assert.throws(() => parseSpec({ ...base(), linux: { devices: [{ type: 'x', path: '/dev/x' }] } }), /linux\.devices\[0\]\.type: must be one of c, b, u, p/);
+  assert.throws(() => parseSpec({ ...base(), root: null }), /root: expected object, received null/);
+  assert.throws(() => parseSpec([]), /\(root\): expected object, received array/);
+  const both = (() => { try { parseSpec({ ...base(), ociVersion: 3, hostname: 1 }); } catch (e) { return (e as Error).message; } return ''; })();
+  assert.match(both, /ociVersion: expected string, received number; hostname: expected string, received number/);
+  const v = { ...base(), linux: { resources: { devices: [{ allow: false, major: null }] } } };
+  assert.equal(parseSpec(v), v);
+});

@@ -1,20 +1,16 @@
-// Turns zod issues into one InvalidArgument naming every bad field (`process.args: required`).
-import type { z } from 'zod';
+// Turns schema issues into one InvalidArgument naming every bad field (`process.args: required`).
 import { invalidArgument } from '../common/index.js';
+import { issuesOf, type Schema, type PathPart } from './check.js';
 
-export function fieldPath(path: readonly PropertyKey[]): string {
+export function fieldPath(path: readonly PathPart[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
-/** Parses `value`; throws InvalidArgument whose message lists `field: problem` pairs. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string, prefix = ''): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const details = r.error.issues.map((i) => {
-    const field = fieldPath([...(prefix ? [prefix] : []), ...i.path]) || '(root)';
-    const missing = i.code === 'invalid_type' && /received undefined/.test(i.message);
-    return { field, message: missing ? 'required' : i.message };
-  });
+/** Checks `value`; returns it typed, or throws InvalidArgument whose message lists `field: problem` pairs. */
+export function parseOrThrow<T>(schema: Schema<T, boolean>, value: unknown, what: string, prefix = ''): T {
+  const issues = issuesOf(schema, value);
+  if (issues.length === 0) return value as T;
+  const details = issues.map((i) => ({ field: fieldPath([...(prefix ? [prefix] : []), ...i.path]) || '(root)', message: i.message }));
   const msg = `invalid ${what}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
-  return (() => { throw invalidArgument(msg, { field: details[0]?.field, details }); })();
+  throw invalidArgument(msg, { field: details[0]?.field, details });
 }

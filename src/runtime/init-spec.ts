@@ -11,10 +11,18 @@ import { capMask } from './capabilities.js';
 import { parseMountOptions, PROPAGATION, MS } from './mount-options.js';
 import { RLIMITS, NS_NAME, DEFAULT_DEVICES } from './linux-consts.js';
 
-const esc = (s: string | number) => String(s).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
-const rec = (key: string, ...fields: (string | number)[]) => [key, ...fields].map(esc).join('\t');
+const SPECIAL = /[\\\t\n]/;
+const esc = (v: string | number) => {
+  const s = String(v);
+  return SPECIAL.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
+};
+const rec = (key: string, ...fields: (string | number)[]) => {
+  let line = key;
+  for (const f of fields) line += '\t' + esc(f);
+  return line;
+};
 /** Numbers past 2^53 (RLIM_INFINITY, u64 seccomp values) arrive as floats; send their exact u64. */
-const u64 = (n: number) => (n >= 2 ** 64 - 2048 ? '0xffffffffffffffff' : BigInt(Math.round(n)).toString());
+const u64 = (n: number) => (Number.isSafeInteger(n) ? String(n) : n >= 2 ** 64 - 2048 ? '0xffffffffffffffff' : BigInt(Math.round(n)).toString());
 
 export interface InitSpecOptions {
   bundle: string;

@@ -13,7 +13,7 @@ let d: Dockerd;
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('needs root (dockerd)');
-  if (!existsSync(join(ROOT, 'dist/skiff-runtime.mjs')) || !existsSync(join(ROOT, 'native/build/skiff-init'))) throw new Error('run npm run build first');
+  if (!existsSync(join(ROOT, 'dist/skiff-runtime-main.cjs')) || !existsSync(join(ROOT, 'native/build/skiff-init'))) throw new Error('run npm run build first');
   d = await startDockerd({ args: ['--add-runtime', `skiff=${join(ROOT, 'bin/skiff-runtime')}`] });
   d.importBusybox();
 });

@@ -13,7 +13,7 @@ let root: string;
 before(() => {
   env = makeEnv();
   root = join(env.dir, 'cli-state');
-  if (!existsSync(join(ROOT_DIR, 'dist/skiff-runtime.mjs'))) throw new Error('run npm run build first');
+  if (!existsSync(join(ROOT_DIR, 'dist/skiff-runtime-main.cjs'))) throw new Error('run npm run build first');
 });
 after(async () => {
   for (const id of existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith('.')) : []) cli(['delete', '--force', id]);

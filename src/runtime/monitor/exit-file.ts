@@ -2,19 +2,20 @@
 import { readFile } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { check, parseOrThrow, type Infer } from '../../oci/index.js';
 import { internal, unavailable } from '../../common/index.js';
 
-export const ExitStatusSchema = z.object({
-  pid: z.number().int(),
-  exitCode: z.number().int(),
-  signal: z.string().nullable(),
-  oomKilled: z.boolean(),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  error: z.string().optional(),
+const { object, int, string, nullable, optional, boolean } = check;
+export const ExitStatusSchema = object({
+  pid: int(),
+  exitCode: int(),
+  signal: nullable(string()),
+  oomKilled: boolean(),
+  startedAt: string(),
+  finishedAt: string(),
+  error: optional(string()),
 });
-export type ExitStatus = z.infer<typeof ExitStatusSchema>;
+export type ExitStatus = Infer<typeof ExitStatusSchema>;
 
 /** The exit status, or undefined while the container runs (no exit file yet). */
 export async function readExitFile(stateDir: string): Promise<ExitStatus | undefined> {
@@ -31,9 +32,9 @@ export async function readExitFile(stateDir: string): Promise<ExitStatus | undef
   } catch (e) {
     throw internal(`monitor exit file ${join(stateDir, 'exit.json')} is not JSON`, { cause: e });
   }
-  const r = ExitStatusSchema.safeParse(json);
-  if (!r.success) throw internal(`monitor exit file ${join(stateDir, 'exit.json')} is malformed: ${r.error.message}`);
-  return r.data;
+  try { return parseOrThrow(ExitStatusSchema, json, `monitor exit file ${join(stateDir, 'exit.json')}`); } catch (e) {
+    throw internal((e as Error).message, { cause: e });
+  }
 }
 
 /** Pid of the monitor for a state dir while it runs (monitor.pid exists and names a live skiff-monitor). */
