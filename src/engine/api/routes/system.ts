@@ -60,9 +60,9 @@ export function register(r: Router<EngineContext>): void {
   r.get('/system/df', async (_q, ctx) => {
     const { summary } = await import('../../services/containers/view.js');
     const imgs = ctx.images as unknown as { diskUsage?(): Promise<{ Size?: number }[]> };
-    const vols = ctx.volumes as unknown as { list?(f: object): Promise<{ Volumes: unknown[] }> };
     const images = (await imgs.diskUsage?.().catch(() => [])) ?? [];
-    const volumes = (await vols.list?.({}).catch(() => ({ Volumes: [] })))?.Volumes ?? [];
+    // The docker CLI reads UsageData of every volume (a missing one crashes its template).
+    const volumes = (await ctx.volumes.usage?.()) ?? [];
     return {
       LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0), Images: images,
       Containers: svc(ctx).all().map((c) => ({ ...summary(c), SizeRw: 0, SizeRootFs: 0 })), Volumes: volumes, BuildCache: [],
