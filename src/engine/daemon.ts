@@ -83,7 +83,9 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
   const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
   ctx.containers = containers;
-  ctx.networks = new Networks(ctx, o.networkDriver).init();
+  const networks = new Networks(ctx, o.networkDriver).init();
+  ctx.networks = networks;
+  await networks.start();
   containers.execs = new Execs(containers, execRoot);
   containers.healthStarter = (c) => startHealth(containers, c);
   await containers.restore();

@@ -4,6 +4,8 @@
 // default `bridge`) are created lazily on first connect; `host` and `null` drivers are no-ops.
 import { randomBytes } from 'node:crypto';
 import { invalidArgument } from '../common/index.js';
+import { formatCidr, formatIp, parseCidr } from './cidr.js';
+import { run } from './exec.js';
 import type { NetworkManager } from './manager.js';
 import { parsePortSpec, type PortRequest } from './ports.js';
 import type { Endpoint } from './state.js';
@@ -26,16 +28,29 @@ export interface DriverConnect {
 
 export interface EndpointSettings { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string; endpoint?: Endpoint }
 
-export function createEngineDriver(m: NetworkManager) {
+export interface EngineDriverOptions {
+  /** Interface name of the default `bridge` network (dockerd's --bridge; default skiff0). */
+  defaultBridge?: string;
+  /** Gateway address and prefix of the default bridge (dockerd's --bip, e.g. 10.99.0.1/24);
+   *  without it a pool free of host routes is picked. */
+  bip?: string;
+}
+
+export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {}) {
   const wired = (n: DockerNetworkRecord): boolean => n.Driver === 'bridge';
+  const bip = o.bip ? parseCidr(o.bip, 'bip', false) : undefined;
+  if (bip && bip.prefix > 30) throw invalidArgument(`bip: ${o.bip} is too small a subnet`, { field: 'bip' });
   async function ensure(n: DockerNetworkRecord): Promise<void> {
+    const isDefault = n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
+    if (isDefault && o.defaultBridge) n.Options = { ...n.Options, 'com.docker.network.bridge.name': o.defaultBridge };
     if (m.has(n.Name)) return;
     const cfg = n.IPAM.Config?.[0] ?? {};
-    const isDefault = n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
+    const mask = bip ? (bip.prefix === 0 ? 0 : (0xffffffff << (32 - bip.prefix)) >>> 0) : 0;
     const c = await m.create({
       name: n.Name, bridge: n.Options?.['com.docker.network.bridge.name'] || `br-${n.Id.slice(0, 12)}`,
-      // the default bridge's preset subnet is only a wish: pick a free one if the host uses it
-      subnet: isDefault ? undefined : cfg.Subnet, gateway: isDefault ? undefined : cfg.Gateway, ipRange: cfg.IPRange,
+      // the default bridge's preset subnet is only a wish (a free pool is picked) unless --bip says
+      subnet: isDefault ? (bip ? formatCidr({ base: (bip.base & mask) >>> 0, prefix: bip.prefix }) : undefined) : cfg.Subnet,
+      gateway: isDefault ? (bip ? formatIp(bip.base) : undefined) : cfg.Gateway, ipRange: cfg.IPRange,
       internal: n.Internal, labels: n.Labels, dns: !isDefault,
     });
     n.IPAM.Config = [{ ...cfg, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
@@ -44,7 +59,11 @@ export function createEngineDriver(m: NetworkManager) {
     async create(n: DockerNetworkRecord): Promise<void> { if (wired(n)) await ensure(n); },
     async remove(n: DockerNetworkRecord): Promise<void> { if (wired(n) && m.has(n.Name)) { await m.sweep(); await m.remove(n.Name); } },
     async connect(n: DockerNetworkRecord, c: DriverConnect): Promise<EndpointSettings> {
-      if (!wired(n)) return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+      if (!wired(n)) {
+        // `none` (and any driver we do not wire): the container's own namespace with loopback up
+        if (n.Driver !== 'host' && c.pid) await run('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up']);
+        return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+      }
       await ensure(n);
       const s = m.inspect(n.Name);
       if (s.endpoints[c.id]) await m.disconnect(n.Name, c.id); // a restart: the old namespace is gone
@@ -65,7 +84,7 @@ export function portRequests(bindings: Record<string, { HostIp?: string; HostPor
   for (const [k, list] of Object.entries(bindings ?? {})) {
     const base = parsePortSpec(k, `HostConfig.PortBindings.${k}`);
     for (const b of list?.length ? list : [{}]) {
-      const hp = b.HostPort ? Number(b.HostPort) : undefined;
+      const hp = b.HostPort && b.HostPort !== '0' ? Number(b.HostPort) : undefined; // "" and "0": any free port
       if (hp !== undefined && (!Number.isInteger(hp) || hp < 1 || hp > 65535)) throw invalidArgument(`HostConfig.PortBindings.${k}: invalid host port "${b.HostPort}"`, { field: `HostConfig.PortBindings.${k}` });
       out.push({ ...base, hostIp: b.HostIp || undefined, hostPort: hp });
     }

@@ -24,6 +24,9 @@ export interface ManagerOptions {
   /** 127.0.0.1 publishing: DNAT (needs route_localnet on our bridges) or a Node TCP proxy.
    *  `auto` (default) proxies only where route_localnet cannot be written. */
   userlandProxy?: 'auto' | 'always' | 'never';
+  /** Directory of the host-wide lock held while a subnet is picked and its bridge made, so two
+   *  managers (engines) on one host never choose the same pool at the same moment. */
+  hostLockDir?: string;
 }
 
 export interface CreateOptions {
@@ -52,6 +55,7 @@ export class NetworkManager {
   private jumpsChecked = false;
   readonly proxyLoopback: boolean;
   private readonly proxies = new UserlandProxies();
+  private readonly hostLock: StateDir;
 
   constructor(o: ManagerOptions) {
     this.state = new StateDir(o.stateDir);
@@ -60,6 +64,7 @@ export class NetworkManager {
     this.chains = chainsFor(prefix);
     this.mtu = o.mtu ?? 1500;
     this.dns = new DnsServer(undefined, o.dnsPort ?? 53);
+    this.hostLock = new StateDir(o.hostLockDir ?? '/run/skiff/network');
     const mode = o.userlandProxy ?? 'auto';
     this.proxyLoopback = mode === 'always' || (mode === 'auto' && !writable('/proc/sys/net/ipv4/conf/default/route_localnet'));
   }
@@ -113,43 +118,45 @@ export class NetworkManager {
       const bridge = o.bridge ?? `br-${o.name}`.slice(0, 15);
       if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw invalidArgument(`bridge: invalid interface name "${bridge}"`, { field: 'bridge' });
       if ([...this.nets.values()].some((n) => n.config.bridge === bridge)) throw conflict(`bridge ${bridge} is used by another network`, { field: 'bridge' });
-      const used = await this.usedSubnets();
-      let subnet: Cidr;
-      if (o.subnet) {
-        subnet = parseCidr(o.subnet, 'subnet');
-        if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
-        const hit = used.find((u) => overlaps(u.cidr, subnet));
-        if (hit) throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, { field: 'subnet' });
-      } else {
-        const p = pickSubnet(used.map((u) => u.cidr));
-        if (!p) throw failedPrecondition('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-        subnet = p;
-      }
-      const gateway = o.gateway ?? formatIp(subnet.base + 1);
-      if (!contains(subnet, parseIp(gateway, 'gateway'))) throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
-      if (o.ipRange) {
-        const r = parseCidr(o.ipRange, 'ipRange');
-        if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalidArgument(`ipRange: ${o.ipRange} is not inside subnet ${formatCidr(subnet)}`, { field: 'ipRange' });
-      }
-      if (await linkExists(bridge)) throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
-      const s: NetworkState = {
-        config: { name: o.name, bridge, subnet: formatCidr(subnet), gateway, ipRange: o.ipRange, internal: !!o.internal, mtu: o.mtu ?? this.mtu, dns: o.dns ?? true, labels: o.labels ?? {}, created: new Date().toISOString() },
-        endpoints: {},
-      };
-      try {
-        await ensureBridge(bridge, `${gateway}/${subnet.prefix}`, s.config.mtu);
-        this.nets.set(o.name, s);
-        await this.rules();
-        await this.refreshDns(s);
-        this.state.write(s);
-      } catch (e) {
-        this.nets.delete(o.name);
-        await this.dns.unlisten(o.name);
-        await deleteLink(bridge);
-        await this.rules().catch(() => undefined);
-        throw e;
-      }
-      return structuredClone(s.config);
+      return this.hostLock.locked(async () => {
+        const used = await this.usedSubnets();
+        let subnet: Cidr;
+        if (o.subnet) {
+          subnet = parseCidr(o.subnet, 'subnet');
+          if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
+          const hit = used.find((u) => overlaps(u.cidr, subnet));
+          if (hit) throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, { field: 'subnet' });
+        } else {
+          const p = pickSubnet(used.map((u) => u.cidr));
+          if (!p) throw failedPrecondition('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+          subnet = p;
+        }
+        const gateway = o.gateway ?? formatIp(subnet.base + 1);
+        if (!contains(subnet, parseIp(gateway, 'gateway'))) throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
+        if (o.ipRange) {
+          const r = parseCidr(o.ipRange, 'ipRange');
+          if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalidArgument(`ipRange: ${o.ipRange} is not inside subnet ${formatCidr(subnet)}`, { field: 'ipRange' });
+        }
+        if (await linkExists(bridge)) throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
+        const s: NetworkState = {
+          config: { name: o.name, bridge, subnet: formatCidr(subnet), gateway, ipRange: o.ipRange, internal: !!o.internal, mtu: o.mtu ?? this.mtu, dns: o.dns ?? true, labels: o.labels ?? {}, created: new Date().toISOString() },
+          endpoints: {},
+        };
+        try {
+          await ensureBridge(bridge, `${gateway}/${subnet.prefix}`, s.config.mtu);
+          this.nets.set(o.name, s);
+          await this.rules();
+          await this.refreshDns(s);
+          this.state.write(s);
+        } catch (e) {
+          this.nets.delete(o.name);
+          await this.dns.unlisten(o.name);
+          await deleteLink(bridge);
+          await this.rules().catch(() => undefined);
+          throw e;
+        }
+        return structuredClone(s.config);
+      });
     });
   }
 
@@ -246,6 +253,18 @@ export class NetworkManager {
       this.nets.clear();
       await removeAll(this.chains);
     });
+  }
+
+  /** Tests and `skiff engine` leftovers: removes everything recorded in the state directory
+   *  (bridges, host veths, state files) and our chains and jumps, without re-creating anything. */
+  purge(): Promise<void> {
+    return this.serial(async () => {
+      for (const name of this.state.names()) {
+        let s: NetworkState | undefined;
+        try { s = this.state.read(name); } catch { s = undefined; }
+        if (s) this.nets.set(name, s); else this.state.delete(name);
+      }
+    }).then(() => this.destroy(true));
   }
 
   /** Releases endpoints whose namespace is gone (the container exited without a disconnect). */

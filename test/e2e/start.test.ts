@@ -20,11 +20,12 @@ function freePort(): Promise<number> {
 
 test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => {
   const dir = mkdtempSync('/tmp/skiff-start-test-');
+  const tag = Math.random().toString(16).slice(2, 10); // its engine's bridge and iptables chains
   const sock = join(dir, 'engine.sock');
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start',
     '--engine-root', join(dir, 'engine'), '--server-dir', join(dir, 'server'), '--host', `unix://${sock}`, '--exec-root', join(dir, 'exec'), '--cgroup-parent', `/${dir.split('/').pop()}`, '--https-listen', `127.0.0.1:${port}`],
-  { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_BRIDGE: `sks${tag}`, SKIFF_CHAIN_PREFIX: `SKS${tag}` } });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
@@ -53,6 +54,8 @@ test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => 
     for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
       try { execFileSync('rmdir', [join('/sys/fs/cgroup', h, dir.split('/').pop()!)], { stdio: 'ignore' }); } catch { /* absent */ }
     }
+    const { NetworkManager } = await import('../../src/network/index.js');
+    await new NetworkManager({ stateDir: join(dir, 'engine', 'network'), chainPrefix: `SKS${tag}` }).purge();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,15 +1,22 @@
 // Networks API surface: list/inspect/create/remove/connect/disconnect/prune with the predefined
 // bridge, host and none networks, persisted in DATA_ROOT/networks.json. The data plane is a
-// `NetworkDriver` (src/network plugs in here); until it does, the `null` driver records endpoints
-// without wiring anything (a bridge-mode container gets its own network namespace with only lo).
+// `NetworkDriver`: `skiff engine` plugs in src/network's (bridges, veths, IPAM, published ports,
+// embedded DNS); the `null` driver (engines composed without one) records endpoints only.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { conflict, invalidArgument, notFound, isSkiffError } from '../../common/index.js';
+import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
+import { portRequests } from '../../network/index.js';
 import { matchLabels, type Filters } from '../api/router.js';
 import type { EngineContext, NetworksService } from '../api/context.js';
+import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
+
+const log = createLogger({ component: 'engine.networks' });
+
+/** What a started container's /etc files need from its first network. */
+export interface AttachResult { ip: string; names: string[]; dnsServer?: string }
 
 export interface NetworkRecord {
   Name: string; Id: string; Created: string; Scope: 'local'; Driver: string; EnableIPv6: boolean;
@@ -18,13 +25,30 @@ export interface NetworkRecord {
   Options: Record<string, string>; Labels: Record<string, string>;
 }
 
+export interface PublishedPort { hostIp: string; hostPort: number; containerPort: number; proto: 'tcp' | 'udp' }
+export interface PortRequest { hostIp?: string; hostPort?: number; containerPort: number; proto: 'tcp' | 'udp' }
+
+export interface DriverConnectRequest {
+  id: string; pid: number; aliases: string[];
+  /** Container name without the slash (its DNS name). */
+  name?: string;
+  ports?: PortRequest[];
+  /** Static address (EndpointConfig.IPAMConfig.IPv4Address). */
+  ip?: string;
+}
+
+export interface DriverEndpoint {
+  IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string;
+  endpoint?: { ports: PublishedPort[] };
+}
+
 /** The data plane: what src/network implements (bridges, veths, IPAM, port mapping, DNS). */
 export interface NetworkDriver {
   create(n: NetworkRecord): Promise<void>;
   remove(n: NetworkRecord): Promise<void>;
-  /** Wires a running container (its netns at /proc/<pid>/ns/net); returns its endpoint settings. */
-  connect(n: NetworkRecord, c: { id: string; pid: number; aliases: string[] }): Promise<{ IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string }>;
-  disconnect(n: NetworkRecord, c: { id: string; pid: number }): Promise<void>;
+  /** Wires a container (its netns at /proc/<pid>/ns/net); returns its endpoint settings. */
+  connect(n: NetworkRecord, c: DriverConnectRequest): Promise<DriverEndpoint>;
+  disconnect(n: NetworkRecord, c: { id: string; pid?: number }): Promise<void>;
 }
 
 /** Records only: no interfaces, no addresses (the networking issue replaces it). */
@@ -42,10 +66,14 @@ const PREDEFINED = ['bridge', 'host', 'none'];
 const run = promisify(execFile);
 
 interface ContainerLink {
-  all(): { Id: string; Name: string; Networks: Record<string, { Aliases: string[] | null; NetworkID: string; EndpointID: string; IPAddress: string; IPPrefixLen: number; MacAddress: string; Gateway: string }>; HostConfig: { NetworkMode?: string }; State: { Running: boolean } }[];
-  get(ref: string): ReturnType<ContainerLink['all']>[number];
+  all(): ContainerRecord[];
+  get(ref: string): ContainerRecord;
   persist(id: string): void;
 }
+
+const isDefaultBridge = (n: NetworkRecord): boolean => n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
+const staticIp = (ep: NetworkEndpoint): string | undefined => (ep.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address || undefined;
+const cleared = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
 
 export class Networks implements NetworksService {
   private nets = new Map<string, NetworkRecord>();
@@ -66,6 +94,14 @@ export class Networks implements NetworksService {
     }
     this.save();
     return this;
+  }
+
+  /** Engine start: the default bridge exists (created or reconciled by the driver) before any
+   *  container starts, and its real subnet is what `docker network inspect bridge` shows. */
+  async start(): Promise<void> {
+    const bridge = [...this.nets.values()].find((n) => n.Name === 'bridge');
+    if (bridge) await this.driver.create(bridge);
+    this.save();
   }
 
   private get containers(): ContainerLink { return this.ctx.containers as unknown as ContainerLink; }
@@ -149,13 +185,23 @@ export class Networks implements NetworksService {
     this.ctx.events.emit({ Type: 'network', Action: 'destroy', id: n.Id, attributes: { name: n.Name, type: n.Driver } });
   }
 
-  async connect(ref: string, b: { Container?: string; EndpointConfig?: { Aliases?: string[] | null } | null } | undefined): Promise<void> {
+  async connect(ref: string, b: { Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } | null } | undefined): Promise<void> {
     const n = this.find(ref);
     if (!b?.Container) throw invalidArgument('Container: a container is required', { field: 'Container' });
     const c = this.containers.get(b.Container);
     if (n.Name in c.Networks) throw invalidArgument(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`, { field: 'Container', reason: 'Forbidden' });
-    if (c.HostConfig.NetworkMode === 'host' || n.Name === 'host') throw invalidArgument('container cannot be disconnected from host network or connected to host network', { field: 'Container' });
-    c.Networks[n.Name] = { Aliases: b.EndpointConfig?.Aliases ?? null, NetworkID: n.Id, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
+    const mode = String(c.HostConfig.NetworkMode ?? '');
+    if (mode === 'host' || n.Name === 'host') throw invalidArgument('container cannot be disconnected from host network or connected to host network', { field: 'Container' });
+    if (mode === 'none' || n.Name === 'none') throw invalidArgument('container cannot be connected to multiple networks with one of the networks in private (none) mode', { field: 'Container' });
+    if (mode.startsWith('container:')) throw invalidArgument('conflicting options: container type network can\'t be used with other networks', { field: 'Container' });
+    const ep: NetworkEndpoint = { Aliases: b.EndpointConfig?.Aliases ?? null, NetworkID: n.Id, ...cleared, IPAMConfig: b.EndpointConfig?.IPAMConfig ?? null };
+    this.checkStaticIp(n, ep);
+    if (c.State.Running && c.State.Pid) {
+      const r = await this.driver.connect(n, { id: c.Id, pid: c.State.Pid, aliases: ep.Aliases ?? [], name: c.Name.slice(1), ip: staticIp(ep) });
+      Object.assign(ep, { IPAddress: r.IPAddress, IPPrefixLen: r.IPPrefixLen, Gateway: r.Gateway, MacAddress: r.MacAddress, EndpointID: r.EndpointID });
+      this.save(); // the driver may have written the chosen subnet back
+    }
+    c.Networks[n.Name] = ep;
     this.containers.persist(c.Id);
     this.ctx.events.emit({ Type: 'network', Action: 'connect', id: n.Id, attributes: { container: c.Id, name: n.Name, type: n.Driver } });
   }
@@ -165,19 +211,82 @@ export class Networks implements NetworksService {
     if (!b?.Container) throw invalidArgument('Container: a container is required', { field: 'Container' });
     const c = this.containers.get(b.Container);
     if (!(n.Name in c.Networks)) throw invalidArgument(`container ${c.Id} is not connected to network ${n.Name}`, { field: 'Container', reason: 'Forbidden' });
+    if (n.Name === 'host' || c.HostConfig.NetworkMode === 'host') throw invalidArgument('container cannot be disconnected from host network or connected to host network', { field: 'Container' });
+    if (c.State.Running) await this.driver.disconnect(n, { id: c.Id, pid: c.State.Pid });
     delete c.Networks[n.Name];
     this.containers.persist(c.Id);
     this.ctx.events.emit({ Type: 'network', Action: 'disconnect', id: n.Id, attributes: { container: c.Id, name: n.Name, type: n.Driver } });
   }
 
-  /** Endpoint settings for a starting container (called by the container service). */
-  async attach(c: { Id: string; Networks: Record<string, { Aliases: string[] | null; NetworkID: string; EndpointID: string; IPAddress: string; IPPrefixLen: number; MacAddress: string; Gateway: string }> }, pid: number): Promise<void> {
-    for (const [name, ep] of Object.entries(c.Networks)) {
-      let n: NetworkRecord;
-      try { n = this.find(name); } catch (e) { if (isSkiffError(e, 'NotFound')) continue; throw e; }
-      const r = await this.driver.connect(n, { id: c.Id, pid, aliases: ep.Aliases ?? [] });
-      Object.assign(ep, r, { NetworkID: n.Id });
+  private checkStaticIp(n: NetworkRecord, ep: NetworkEndpoint): void {
+    if (staticIp(ep) && (isDefaultBridge(n) || n.Driver !== 'bridge')) {
+      throw invalidArgument('EndpointsConfig.IPAMConfig.IPv4Address: user specified IP address is supported on user defined networks only', { field: 'IPAMConfig.IPv4Address' });
     }
+  }
+
+  /** A new container's endpoints: its NetworkMode's network first, then the other EndpointsConfig
+   *  entries, keyed by network name (`default` is `bridge`). Unknown networks and static IPs
+   *  outside user networks are InvalidArgument (400: a 404 would make the CLI pull the image). */
+  endpointsFor(mode: string, eps: Record<string, { Aliases?: string[] | null; IPAMConfig?: unknown } | null | undefined>): Record<string, NetworkEndpoint> {
+    const out: Record<string, NetworkEndpoint> = {};
+    const lookup = (ref: string): NetworkRecord => {
+      try { return this.find(ref === 'default' ? 'bridge' : ref); } catch (e) {
+        throw invalidArgument(`network ${ref} not found`, { field: 'HostConfig.NetworkMode', cause: e });
+      }
+    };
+    for (const [ref, cfg] of [[mode, eps[mode]] as const, ...Object.entries(eps)]) {
+      const n = lookup(ref);
+      const ep: NetworkEndpoint = out[n.Name] ?? { Aliases: null, NetworkID: '', ...cleared, IPAMConfig: null };
+      if (cfg?.Aliases?.length) ep.Aliases = [...new Set([...(ep.Aliases ?? []), ...cfg.Aliases])];
+      if (cfg?.IPAMConfig) ep.IPAMConfig = cfg.IPAMConfig;
+      this.checkStaticIp(n, ep);
+      out[n.Name] = ep;
+    }
+    return out;
+  }
+
+  /** A starting container (created in the runtime, process not yet running): connects its
+   *  namespace to each of its networks, publishes its ports on the first bridge network and fills
+   *  the endpoint settings. All or nothing: a failure disconnects what was connected. */
+  async attach(c: ContainerRecord, pid: number): Promise<AttachResult | undefined> {
+    const done: NetworkRecord[] = [];
+    let first: AttachResult | undefined;
+    let ports = portRequests(c.HostConfig.PortBindings, !!c.HostConfig.PublishAllPorts, c.Config.ExposedPorts);
+    c.PublishedPorts = undefined;
+    try {
+      for (const [name, ep] of Object.entries(c.Networks)) {
+        const n = this.find(name);
+        this.checkStaticIp(n, ep);
+        const wired = n.Driver === 'bridge';
+        const aliases = ep.Aliases ?? [];
+        const r = await this.driver.connect(n, { id: c.Id, pid, aliases, name: c.Name.slice(1), ip: staticIp(ep), ports: wired ? ports : undefined });
+        done.push(n);
+        if (wired) { c.PublishedPorts = r.endpoint?.ports; ports = []; }
+        Object.assign(ep, { IPAddress: r.IPAddress, IPPrefixLen: r.IPPrefixLen, Gateway: r.Gateway, MacAddress: r.MacAddress, EndpointID: r.EndpointID, NetworkID: n.Id });
+        if (!first && r.IPAddress) {
+          const user = wired && !isDefaultBridge(n);
+          first = { ip: r.IPAddress, names: user ? [c.Name.slice(1), ...aliases] : [], dnsServer: user ? n.IPAM.Config[0]?.Gateway : undefined };
+        }
+      }
+    } catch (e) {
+      for (const n of done) await this.driver.disconnect(n, { id: c.Id, pid }).catch(() => undefined);
+      for (const ep of Object.values(c.Networks)) Object.assign(ep, cleared);
+      c.PublishedPorts = undefined;
+      throw e;
+    }
+    if (done.some((n) => n.Name === 'bridge')) this.save();
+    return first;
+  }
+
+  /** A stopped or removed container: releases its addresses, ports and DNS names. Never throws
+   *  (exit paths must complete); failures are logged. */
+  async detach(c: ContainerRecord): Promise<void> {
+    for (const [name, ep] of Object.entries(c.Networks)) {
+      const n = [...this.nets.values()].find((x) => x.Name === name);
+      if (n) await this.driver.disconnect(n, { id: c.Id }).catch((e) => log.warn('network disconnect failed', { id: c.Id, network: name, error: (e as Error).message }));
+      Object.assign(ep, cleared);
+    }
+    c.PublishedPorts = undefined;
   }
 
   async prune(f: Filters): Promise<{ NetworksDeleted: string[] | null }> {

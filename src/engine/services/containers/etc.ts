@@ -9,7 +9,7 @@ function hostResolvConf(): string {
 
 /** resolv.conf: Dns/DnsSearch/DnsOptions when given, else the host's (minus loopback resolvers, which
  *  cannot be reached from a container's own network namespace). */
-export function resolvConf(rec: ContainerRecord): string {
+export function resolvConf(rec: ContainerRecord, dnsServer?: string): string {
   const hc = rec.HostConfig;
   const dns = (hc.Dns as string[] | null | undefined) ?? [];
   const search = (hc.DnsSearch as string[] | null | undefined) ?? [];
@@ -19,7 +19,8 @@ export function resolvConf(rec: ContainerRecord): string {
   const hostNs = host.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]).filter((ip) => isHostNet || !/^127\.|^::1$/.test(ip));
   const hostSearch = host.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   const hostOpts = host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-  const ns = dns.length ? dns : hostNs.length ? hostNs : ['8.8.8.8', '8.8.4.4'];
+  // user networks: the embedded DNS on the gateway (it forwards other names to the host's resolvers)
+  const ns = dns.length ? dns : dnsServer ? [dnsServer] : hostNs.length ? hostNs : ['8.8.8.8', '8.8.4.4'];
   const lines = ns.map((n) => `nameserver ${n}`);
   const s = search.length ? search : hostSearch;
   if (s.length) lines.push(`search ${s.join(' ')}`);
@@ -28,13 +29,13 @@ export function resolvConf(rec: ContainerRecord): string {
   return lines.join('\n') + '\n';
 }
 
-export function hostsFile(rec: ContainerRecord, ip = ''): string {
+export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = []): string {
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
   for (const h of (rec.HostConfig.ExtraHosts as string[] | null | undefined) ?? []) {
     const i = h.indexOf(':');
     if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
   }
-  if (ip) lines.push(`${ip}\t${rec.Config.Hostname}`);
+  if (ip) lines.push(`${ip}\t${[rec.Config.Hostname, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -44,6 +45,20 @@ export function writeEtcFiles(dir: string, rec: ContainerRecord): { resolvConf: 
   writeFileSync(f.hosts, hostsFile(rec));
   writeFileSync(f.hostname, `${rec.Config.Hostname}\n`);
   return f;
+}
+
+/** After the network attach (before the process starts): the container's own address and names
+ *  in /etc/hosts, the embedded DNS in /etc/resolv.conf. Rewritten in place — the files are
+ *  already bind-mounted into the container. */
+export function writeNetworkEtc(dir: string, rec: ContainerRecord, net: { ip: string; names: string[]; dnsServer?: string }): void {
+  writeFileSync(join(dir, 'hosts'), hostsFile(rec, net.ip, net.names));
+  writeFileSync(join(dir, 'resolv.conf'), resolvConf(rec, net.dnsServer));
+}
+
+/** `--network container:NAME`: the joined container's /etc/hosts and /etc/resolv.conf contents
+ *  (its address, names and DNS server are this container's too). */
+export function shareNetworkEtc(dir: string, otherDir: string): void {
+  for (const f of ['hosts', 'resolv.conf']) { try { writeFileSync(join(dir, f), readFileSync(join(otherDir, f))); } catch { /* keep ours */ } }
 }
 
 /** ExtraHosts entries are "name:ip"; reject anything else early with the field named. */

@@ -98,6 +98,8 @@ export interface ContainerRecord {
   RestartCount: number;
   Mounts: MountPoint[];
   Networks: Record<string, NetworkEndpoint>;
+  /** Host ports actually published while running (chosen by the network driver for -P / `-p 0`). */
+  PublishedPorts?: { hostIp: string; hostPort: number; containerPort: number; proto: 'tcp' | 'udp' }[];
   ExecIDs: string[];
   /** Snapshot key of the container's rootfs. */
   SnapshotKey: string;

@@ -13,7 +13,8 @@ import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { initialState, loadRecord, saveRecord, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec.js';
-import { writeEtcFiles, validExtraHost } from './etc.js';
+import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc, validExtraHost } from './etc.js';
+import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 
 const log = createLogger({ component: 'engine.containers' });
@@ -56,6 +57,7 @@ export class Containers implements ContainersService {
   }
 
   get root(): string { return join(this.ctx.root, 'containers'); }
+  private get nets(): Networks { return this.ctx.networks as unknown as Networks; }
   dirOf(id: string): string { return join(this.root, id); }
   rtId(id: string): string { return id.slice(0, 16); }
   monitorDir(id: string): string { return join(this.runtime.store.dir(this.rtId(id)), 'monitor'); }
@@ -135,13 +137,8 @@ export class Containers implements ContainersService {
       await this.ctx.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.container': id } });
       prepared = true;
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
-      const networks: ContainerRecord['Networks'] = {};
       const netName = hostConfig.NetworkMode!.startsWith('container:') ? '' : hostConfig.NetworkMode!;
-      if (netName) {
-        const eps = body.NetworkingConfig?.EndpointsConfig ?? {};
-        networks[netName] = { Aliases: eps[netName]?.Aliases ?? null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
-        for (const [n, ep] of Object.entries(eps)) if (!networks[n]) networks[n] = { Aliases: ep?.Aliases ?? null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
-      }
+      const networks = netName ? this.nets.endpointsFor(netName, body.NetworkingConfig?.EndpointsConfig ?? {}) : {};
       const rec: ContainerRecord = {
         Id: id, Name: fullName, Created: new Date().toISOString(), Path: path, Args: args, Image: img.id, ImageName: body.Image,
         Config: config, HostConfig: hostConfig, State: initialState(), RestartCount: 0, Mounts: mounts, Networks: networks, ExecIDs: [],
@@ -198,6 +195,7 @@ export class Containers implements ContainersService {
         const other = this.live(nm.slice(10)).rec;
         if (!other.State.Running) throw conflict(`cannot join network of a non running container: ${other.Id}`, { field: 'HostConfig.NetworkMode' });
         netnsPath = `/proc/${other.State.Pid}/ns/net`;
+        shareNetworkEtc(c.dir, this.dirOf(other.Id)); // its hosts and resolv.conf, as dockerd does
       }
       for (const m of rec.Mounts) if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await this.ctx.volumes.ensure(m.Name)).Mountpoint;
       const spec = buildSpec({ rec, rootfs, etc, cgroupsPath: `${this.opts.cgroupParent}/${id}`, initBinary: initBinary(), netnsPath });
@@ -211,8 +209,8 @@ export class Containers implements ContainersService {
       const maxFile = Math.max(1, Number(lc['max-file'] ?? 3) || 3);
       await this.runtime.create(rtid, bundle, { monitor: { logFile: rec.HostConfig.LogConfig?.Type === 'none' ? undefined : this.logPath(id), logMaxSize: maxSize, logMaxFiles: maxFile - 1, stdin: rec.Config.OpenStdin } });
       const mdir = this.monitorDir(id);
-      const nets = this.ctx.networks as unknown as { attach?(r: ContainerRecord, pid: number): Promise<void> };
-      await nets.attach?.(rec, this.runtime.state(rtid).pid ?? 0);
+      const net = await this.nets.attach(rec, this.runtime.state(rtid).pid ?? 0);
+      if (net) writeNetworkEtc(c.dir, rec, net);
       const waiters = c.createdWaiters.splice(0);
       await Promise.race([Promise.all(waiters.map((w) => Promise.resolve(w(mdir)).catch(() => undefined))), sleep(3000)]);
       await this.runtime.start(rtid);
@@ -226,8 +224,9 @@ export class Containers implements ContainersService {
       c.health = this.healthStarter?.(c);
     } catch (e) {
       rec.State = { ...rec.State, Status: rec.HasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: (e as Error).message, ExitCode: /not found|no such file/i.test((e as Error).message) ? 127 : 128 };
-      this.save(c);
       await this.runtime.delete(rtid, { force: true }).catch(() => undefined);
+      await this.nets.detach(rec);
+      this.save(c);
       await this.unmountRootfs(c).catch(() => undefined);
       for (const w of c.createdWaiters.splice(0)) await Promise.resolve(w(undefined)).catch(() => undefined);
       throw e;
@@ -266,6 +265,7 @@ export class Containers implements ContainersService {
       if (mdir && existsSync(join(mdir, 'exit.json'))) { try { copyFileSync(join(mdir, 'exit.json'), join(c.dir, 'exit.json')); } catch { /* best effort */ } }
       else writeFileSync(join(c.dir, 'exit.json'), JSON.stringify({ exitCode: ex.code }));
       await this.runtime.delete(this.rtId(c.rec.Id), { force: true }).catch(() => undefined);
+      await this.nets.detach(c.rec);
       await this.unmountRootfs(c).catch(() => undefined);
       const ranMs = Date.now() - Date.parse(c.rec.State.StartedAt);
       c.rec.State = { ...c.rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: ex.code, OOMKilled: ex.oom, FinishedAt: ex.finishedAt, Error: ex.error && ex.error !== 'error' ? ex.error : '' };
@@ -397,6 +397,7 @@ export class Containers implements ContainersService {
     c.removed = true;
     c.rec.State = { ...c.rec.State, Status: 'removing' };
     await this.runtime.delete(this.rtId(c.rec.Id), { force: true }).catch(() => undefined);
+    await this.nets.detach(c.rec);
     await this.unmountRootfs(c).catch(() => undefined);
     await this.ctx.snapshotter.remove(c.rec.SnapshotKey).catch((e) => { if (!isSkiffError(e, 'NotFound')) throw e; });
     rmSync(c.dir, { recursive: true, force: true });

@@ -8,6 +8,17 @@ export interface ViewPaths { dir: string; logPath: string; rootfs: string; snaps
 
 function ports(rec: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
   const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  if (!rec.State.Running) return out; // dockerd: no ports on a stopped container
+  if (rec.PublishedPorts) {
+    // the real bindings (ports the driver chose for -P and -p 0), as dockerd reports them
+    for (const p of Object.keys(rec.Config.ExposedPorts ?? {})) out[p] = null;
+    for (const p of Object.keys(rec.HostConfig.PortBindings ?? {})) out[p] = null;
+    for (const m of rec.PublishedPorts) {
+      const k = `${m.containerPort}/${m.proto}`;
+      out[k] = [...(out[k] ?? []), { HostIp: m.hostIp, HostPort: String(m.hostPort) }];
+    }
+    return out;
+  }
   for (const p of Object.keys(rec.Config.ExposedPorts ?? {})) out[p] = null;
   for (const [p, b] of Object.entries(rec.HostConfig.PortBindings ?? {})) out[p] = (b ?? []).map((x) => ({ HostIp: x.HostIp || '0.0.0.0', HostPort: x.HostPort ?? '' }));
   return out;
