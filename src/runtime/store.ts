@@ -2,7 +2,7 @@
 // state.json (written atomically), the exec fifo, skiff-init's spec and error files, and a lock.
 // Locking: an O_EXCL lock file naming its holder's pid; a lock whose holder died is taken over.
 // (Node has no flock(2); a lock file is enough for a CLI whose calls are short.)
-import { mkdirSync, readFileSync, writeFileSync, renameSync, openSync, closeSync, unlinkSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, renameSync, openSync, closeSync, unlinkSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkSafeId, notFound, alreadyExists, unavailable, internal } from '../common/index.js';
@@ -70,7 +70,16 @@ export class StateStore {
   }
 
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const d = this.dir(id);
+    // The directory holds a few plain files: unlink them and rmdir (Node's recursive rmSync lstats
+    // its way through and cost a container's delete milliseconds); anything else (a monitor's
+    // sub-directory) falls back to the recursive removal.
+    try {
+      for (const f of readdirSync(d)) { try { unlinkSync(join(d, f)); } catch { /* a directory, or gone */ } }
+      rmdirSync(d);
+    } catch {
+      rmSync(d, { recursive: true, force: true });
+    }
   }
 
   ids(): string[] {

@@ -2,22 +2,24 @@
 // O_CREAT: on cgroupfs a missing file means "controller not available", and creating a regular
 // file instead (possible on a test's fake root) would hide that. Every error names the file and
 // the value so a failed `set` is diagnosable from the message alone.
-import { open, readFile, readdir, rmdir, rm, statfs } from 'node:fs/promises';
-import { constants } from 'node:fs';
+// The system calls are synchronous: a cgroupfs write or rmdir takes microseconds, while a round trip
+// through libuv's thread pool per open/write/close made creating and removing a container's cgroups
+// (dozens of files over 9 v1 hierarchies) cost milliseconds of latency. The API stays async.
+import { openSync, writeSync, closeSync, readFileSync, readdirSync, rmdirSync, rmSync, statfsSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, internal, notFound, unavailable, SkiffError } from '../../common/index.js';
 
 export async function writeCgroupFile(dir: string, file: string, value: string | number): Promise<void> {
   const path = join(dir, file);
   const text = String(value);
-  let fh;
+  let fd: number | undefined;
   try {
-    fh = await open(path, constants.O_WRONLY | constants.O_TRUNC);
-    await fh.write(text);
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+    writeSync(fd, text);
   } catch (e) {
     throw cgroupWriteError(path, file, text, e);
   } finally {
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) { try { closeSync(fd); } catch { /* nothing to flush on cgroupfs */ } }
   }
 }
 
@@ -33,7 +35,7 @@ function cgroupWriteError(path: string, file: string, value: string, e: unknown)
 /** Reads a control file; undefined when it does not exist. */
 export async function readCgroupFile(dir: string, file: string): Promise<string | undefined> {
   try {
-    return await readFile(join(dir, file), 'utf8');
+    return readFileSync(join(dir, file), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENODEV' || code === 'EOPNOTSUPP') return undefined;
@@ -70,7 +72,7 @@ export async function readProcsRecursive(dir: string): Promise<number[]> {
   const text = await readCgroupFile(dir, 'cgroup.procs');
   if (text === undefined) return out;
   for (const l of text.split('\n')) if (l.trim()) out.push(Number(l.trim()));
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+  for (const e of readdirOrEmpty(dir)) {
     if (e.isDirectory()) out.push(...(await readProcsRecursive(join(dir, e.name))));
   }
   return out;
@@ -85,22 +87,22 @@ const CGROUP2_SUPER_MAGIC = 0x63677270;
 export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<void> {
   let fsType: number;
   try {
-    fsType = Number((await statfs(dir)).type);
+    fsType = Number(statfsSync(dir).type);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
   if (fsType !== CGROUP_SUPER_MAGIC && fsType !== CGROUP2_SUPER_MAGIC) {
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     return;
   }
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+  for (const e of readdirOrEmpty(dir)) {
     if (e.isDirectory()) await removeCgroupDir(join(dir, e.name), timeoutMs);
   }
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -111,6 +113,10 @@ export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<vo
       await sleep(delay);
     }
   }
+}
+
+function readdirOrEmpty(dir: string) {
+  try { return readdirSync(dir, { withFileTypes: true }); } catch { return []; }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

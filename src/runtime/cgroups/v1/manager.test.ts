@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCgroupManager } from '../index.js';
 import { fakeV1Root } from '../fake-root.js';
@@ -108,12 +108,10 @@ test('v1: freeze that never completes times out with a clear error and thaws', a
   const f = fakeV1Root(P);
   try {
     const m = createCgroupManager(P, { mountRoot: f.root, freezeTimeoutMs: 100 });
-    // A FIFO would block; instead make the state file read FREEZING by re-writing it after each write.
-    const { watch } = await import('node:fs');
+    // A state file that never reads back FROZEN: /dev/null takes every write and reads empty.
     const file = join(f.root, 'freezer', P, 'freezer.state');
-    const w = watch(file, () => { try { if (f.read(`freezer${P}/freezer.state`) === 'FROZEN') f.write(`freezer${P}/freezer.state`, 'FREEZING\n'); } catch { /* gone */ } });
-    try {
-      await assert.rejects(m.freeze(), (e) => isSkiffError(e, 'Unavailable') && /did not reach FROZEN/.test(e.message));
-    } finally { w.close(); }
+    rmSync(file);
+    symlinkSync('/dev/null', file);
+    await assert.rejects(m.freeze(), (e) => isSkiffError(e, 'Unavailable') && /did not reach FROZEN/.test(e.message));
   } finally { f.cleanup(); }
 });

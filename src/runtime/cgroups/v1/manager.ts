@@ -1,8 +1,7 @@
 // CgroupManager for cgroup v1 (and hybrid mode): one hierarchy per controller under the mount
 // root (`<root>/memory/<path>`, `<root>/cpu/<path>`, …). In hybrid mode the (controller-less)
 // unified hierarchy at `<root>/unified` is joined as well, so /proc/PID/cgroup is consistent.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupManager, CgroupManagerOptions, CgroupResources, CgroupStats, FreezerState } from '../types.js';
 import type { Controller } from '../controller.js';
@@ -47,7 +46,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async create(): Promise<void> {
-    for (const d of Object.values(this.hier)) await mkdir(d, { recursive: true });
+    for (const d of Object.values(this.hier)) mkdirSync(d, { recursive: true });
     if (this.hier.cpuset) await ensureCpusetV1(join(this.root, 'cpuset'), this.path);
   }
 

@@ -2,8 +2,7 @@
 // are enabled top-down through each ancestor's cgroup.subtree_control. Device control on v2 needs
 // an eBPF program attached to the cgroup; Skiff does not do that (device rules are ignored here,
 // the container's /dev is still limited to the nodes skiff-init creates).
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupManager, CgroupManagerOptions, CgroupResources, CgroupStats, FreezerState } from '../types.js';
 import type { Controller } from '../controller.js';
@@ -54,7 +53,7 @@ export class CgroupV2Manager implements CgroupManager {
         }
       }
       parent = join(parent, part);
-      await mkdir(parent, { recursive: true });
+      mkdirSync(parent, { recursive: true });
     }
   }
 
