@@ -1,6 +1,7 @@
 // `docker cp` (HEAD/GET/PUT /containers/{id}/archive) and `docker export`. The container's rootfs
 // is read and written on the host through its snapshot mount, so it works for stopped containers
-// and images without tar. Paths are resolved inside the rootfs (symlinks cannot escape it).
+// and images without tar; volumes, bind mounts, the engine's /etc files and (running) tmpfs mounts
+// are reached through their host paths (paths.ts). Paths resolve inside that view.
 import { lstatSync, readlinkSync, readdirSync, createReadStream, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -8,34 +9,7 @@ import { pack } from 'tar-stream';
 import { invalidArgument, notFound } from '../../../common/index.js';
 import { applyTar } from '../../../image/index.js';
 import type { Containers } from './service.js';
-
-/** Resolves `p` inside `root` component by component, following symlinks relative to root.
- *  With `followLast` false the final component is not followed (cp of a symlink itself). */
-export function resolveIn(root: string, p: string, followLast = true): string {
-  const parts = posix.normalize('/' + p).split('/').filter(Boolean);
-  let cur: string[] = [];
-  let hops = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i];
-    if (part === '..') { cur.pop(); continue; }
-    const next = [...cur, part];
-    const host = join(root, ...next);
-    let st: Stats | undefined;
-    try { st = lstatSync(host); } catch { st = undefined; }
-    if (st?.isSymbolicLink() && (followLast || i < parts.length - 1)) {
-      if (++hops > 40) throw invalidArgument(`too many levels of symbolic links: ${p}`, { field: 'path' });
-      const target = readlinkSync(host);
-      const rest = parts.slice(i + 1);
-      const base = target.startsWith('/') ? [] : cur;
-      const np = posix.normalize('/' + [...base, target, ...rest].join('/')).split('/').filter(Boolean);
-      parts.splice(0, parts.length, ...np);
-      cur = []; i = -1;
-      continue;
-    }
-    cur = next;
-  }
-  return join(root, ...cur);
-}
+import { containerView, resolveView, hostOf, mountOf, writable, type View } from './paths.js';
 
 /** Go's os.FileMode bits for a stat. */
 export function goFileMode(st: Stats): number {
@@ -54,34 +28,26 @@ export function goFileMode(st: Stats): number {
 
 export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 
-async function withRootfs<T>(s: Containers, ref: string, fn: (root: string) => Promise<T>): Promise<T> {
+async function withView<T>(s: Containers, ref: string, fn: (v: View) => Promise<T>): Promise<T> {
   const c = s.live(ref);
   const wasMounted = c.rec.State.Running;
   const root = await s.ensureMounted(c);
-  try { return await fn(root); } finally {
+  try { return await fn(containerView(c.rec, root, c.dir)); } finally {
     if (!wasMounted && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
   }
 }
 
-/** The engine's own files bind-mounted over these paths (the snapshot has the image's). */
-const ETC_FILES: Record<string, string> = { '/etc/hostname': 'hostname', '/etc/hosts': 'hosts', '/etc/resolv.conf': 'resolv.conf' };
-function etcOverride(dir: string | undefined, p: string): string | undefined {
-  const f = dir ? ETC_FILES[posix.normalize('/' + p)] : undefined;
-  if (!f) return undefined;
-  try { statSync(join(dir!, f)); return join(dir!, f); } catch { return undefined; }
-}
-
-export function statPath(root: string, p: string, dir?: string): PathStat {
-  const host = etcOverride(dir, p) ?? resolveIn(root, p, false);
+export function statPath(v: View, p: string): PathStat {
+  const { host } = resolveView(v, p, false);
   let st: Stats;
   try { st = lstatSync(host); } catch { throw notFound(`Could not find the file ${p} in container`, { field: 'path' }); }
-  const linkTarget = st.isSymbolicLink() ? '/' + posix.relative('/', resolveIn(root, p, true).slice(root.length) || '/') : '';
+  const linkTarget = st.isSymbolicLink() ? resolveView(v, p, true).path : '';
   return { name: posix.basename(p) || '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget };
 }
 
 export async function archiveStat(s: Containers, ref: string, p: string): Promise<PathStat> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
-  return withRootfs(s, ref, async (root) => statPath(root, p, s.dirOf(s.get(ref).Id)));
+  return withView(s, ref, async (v) => statPath(v, p));
 }
 
 /** GET archive: a tar of `p` (named by its base name) and its stat. */
@@ -90,25 +56,29 @@ export async function archiveGet(s: Containers, ref: string, p: string): Promise
   const c = s.live(ref);
   const wasRunning = c.rec.State.Running;
   const root = await s.ensureMounted(c);
+  const v = containerView(c.rec, root, c.dir);
   let stat: PathStat;
-  try { stat = statPath(root, p, c.dir); } catch (e) { if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined); throw e; }
-  const host = etcOverride(c.dir, p) ?? resolveIn(root, p, !p.endsWith('/') ? false : true);
+  try { stat = statPath(v, p); } catch (e) { if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined); throw e; }
+  const { path } = resolveView(v, p, p.endsWith('/'));
   const name = posix.basename(posix.normalize(p)) || '.';
   const out = new PassThrough();
-  const done = packTree(host, name, out).finally(async () => { if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined); });
+  const done = packTree(v, path, name, out).finally(async () => { if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined); });
   return { stat, tar: out, done };
 }
 
-async function packTree(host: string, name: string, out: PassThrough): Promise<void> {
+/** Packs container path `cpath` as `name`, descending into mounts below it (a volume under a copied
+ *  directory is copied with its content, as dockerd does). */
+async function packTree(v: View, cpath: string, name: string, out: PassThrough): Promise<void> {
   const p = pack();
   p.pipe(out);
-  const add = async (h: string, n: string): Promise<void> => {
+  const add = async (cp: string, n: string): Promise<void> => {
+    const h = hostOf(v, cp);
     const st = lstatSync(h);
     const base = { name: n, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     if (st.isSymbolicLink()) { p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) }); return; }
     if (st.isDirectory()) {
       p.entry({ ...base, type: 'directory' });
-      for (const e of readdirSync(h).sort()) await add(join(h, e), `${n}/${e}`);
+      for (const e of readdirSync(h).sort()) await add(posix.join(cp, e), `${n}/${e}`);
       return;
     }
     if (st.isFile()) {
@@ -118,20 +88,21 @@ async function packTree(host: string, name: string, out: PassThrough): Promise<v
       });
     }
   };
-  try { await add(host, name); p.finalize(); } catch (e) { p.destroy(e as Error); }
+  try { await add(cpath, name); p.finalize(); } catch (e) { p.destroy(e as Error); }
 }
 
 /** PUT archive: extracts a tar into directory `p` of the container. */
 export async function archivePut(s: Containers, ref: string, p: string, body: AsyncIterable<Buffer | Uint8Array>, o: { noOverwriteDirNonDir: boolean }): Promise<void> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
   const c = s.get(ref);
-  if (c.HostConfig.ReadonlyRootfs) throw invalidArgument('container rootfs is marked read-only', { field: 'path' });
   void o;
-  await withRootfs(s, ref, async (root) => {
-    const host = resolveIn(root, p, true);
+  await withView(s, ref, async (v) => {
+    const { path, host } = resolveView(v, p, true);
     let st: Stats;
     try { st = statSync(host); } catch { throw notFound(`Could not find the file ${p} in container ${c.Name.slice(1)}`, { field: 'path' }); }
     if (!st.isDirectory()) throw invalidArgument(`extraction point is not a directory: ${p}`, { field: 'path' });
+    // As dockerd: a read-only rootfs (or a read-only mount) refuses, a read-write volume on it does not.
+    if (!writable(v, path)) throw invalidArgument(mountOf(v, path) ? `mounted volume is marked read-only: ${p}` : 'container rootfs is marked read-only', { field: 'path' });
     await applyTar(body, host, { whiteouts: 'plain', chown: true });
   });
 }
