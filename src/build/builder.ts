@@ -15,7 +15,7 @@ import { download, type Download } from './instructions/download.js';
 import { applyMeta, shellOf } from './instructions/meta.js';
 import { runArgv, runStep } from './instructions/run.js';
 import { withLayer } from './layers.js';
-import { addHistory, wordEnv, type BuildEnv, type StageState } from './state.js';
+import { addHistory, wordEnv, type BuildEnv, type NetworkSandboxFn, type StageState } from './state.js';
 
 export const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
@@ -27,6 +27,8 @@ export interface BuilderOptions {
   runtime?: Runtime;
   /** Pulls a missing image (or with --pull) into `images`; absent: missing images are NotFound. */
   pull?: (ref: string, signal?: AbortSignal) => Promise<void>;
+  /** Attaches a fresh network namespace to the engine's default bridge (RUN's default network). */
+  sandbox?: NetworkSandboxFn;
 }
 
 export interface BuildOptions {
@@ -40,7 +42,9 @@ export interface BuildOptions {
   target?: string;
   noCache?: boolean;
   pull?: boolean;
-  network?: 'none' | 'host';
+  /** RUN steps' network (`--network`): `default` is the engine's default bridge when the builder
+   *  has a `sandbox` provider, else `none`. */
+  network?: 'none' | 'host' | 'default';
   iidfile?: string;
   signal?: AbortSignal;
   /** Receives the classic builder's output lines (`Step 1/5 : FROM busybox`, ` ---> abc…`). */
@@ -88,7 +92,7 @@ export class Builder {
     const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
     const tmpDir = join(this.o.dataDir, 'tmp', randomBytes(6).toString('hex'));
     mkdirSync(tmpDir, { recursive: true });
-    const env: BuildEnv = { images: this.o.images, sn: this.o.snapshotter, runtime: this.runtime, tmpDir, contextDir: ctx, network: b.network ?? 'none', log: out, signal: b.signal };
+    const env: BuildEnv = { images: this.o.images, sn: this.o.snapshotter, runtime: this.runtime, tmpDir, contextDir: ctx, network: b.network ?? 'default', sandbox: this.o.sandbox, log: out, signal: b.signal };
     const results = new Map<string, StageState>();
     let step = 0;
     let cached = 0;

@@ -2,3 +2,4 @@
 export * from './dockerfile/index.js';
 export { Builder, PREDEFINED_ARGS, type BuilderOptions, type BuildOptions, type BuildResult } from './builder.js';
 export { BuildCache } from './cache.js';
+export type { NetworkSandbox, NetworkSandboxFn } from './state.js';

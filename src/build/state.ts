@@ -14,6 +14,11 @@ export interface StageState {
   cacheBroken: boolean;
 }
 
+/** A network namespace attached to the engine's default bridge for one RUN step: its path, the
+ *  resolv.conf contents to use, and how to give it back. */
+export interface NetworkSandbox { netns: string; resolvConf?: string; release(): Promise<void> }
+export type NetworkSandboxFn = (id: string) => Promise<NetworkSandbox>;
+
 export interface BuildEnv {
   images: Images;
   sn: Snapshotter;
@@ -21,7 +26,9 @@ export interface BuildEnv {
   /** Scratch space (bundles, mount points). */
   tmpDir: string;
   contextDir: string;
-  network: 'none' | 'host';
+  /** `default`: the engine's default bridge through `sandbox` (none without one). */
+  network: 'none' | 'host' | 'default';
+  sandbox?: NetworkSandboxFn;
   log: (line: string) => void;
   signal?: AbortSignal;
 }

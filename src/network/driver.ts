@@ -24,6 +24,8 @@ export interface DriverConnect {
   ports?: PortRequest[];
   /** IPAMConfig.IPv4Address (static --ip). */
   ip?: string;
+  /** A namespace path (e.g. /run/netns/x) instead of the pid's (the builder's RUN sandboxes). */
+  netns?: string;
 }
 
 export interface EndpointSettings { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string; endpoint?: Endpoint }
@@ -61,13 +63,14 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
     async connect(n: DockerNetworkRecord, c: DriverConnect): Promise<EndpointSettings> {
       if (!wired(n)) {
         // `none` (and any driver we do not wire): the container's own namespace with loopback up
-        if (n.Driver !== 'host' && c.pid) await run('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up']);
+        const ns = c.netns ?? (c.pid ? `/proc/${c.pid}/ns/net` : '');
+        if (n.Driver !== 'host' && ns) await run('nsenter', [`--net=${ns}`, 'ip', 'link', 'set', 'lo', 'up']);
         return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
       }
       await ensure(n);
       const s = m.inspect(n.Name);
       if (s.endpoints[c.id]) await m.disconnect(n.Name, c.id); // a restart: the old namespace is gone
-      const e = await m.connect(n.Name, { id: c.id, name: c.name, aliases: c.aliases, netns: c.pid, ports: c.ports, ip: c.ip });
+      const e = await m.connect(n.Name, { id: c.id, name: c.name, aliases: c.aliases, netns: c.netns ?? c.pid, ports: c.ports, ip: c.ip });
       return { IPAddress: e.ip, IPPrefixLen: Number(s.config.subnet.split('/')[1]), Gateway: s.config.internal ? '' : s.config.gateway, MacAddress: e.mac, EndpointID: `${c.id}-${n.Id}`.slice(0, 64), endpoint: e };
     },
     async disconnect(n: DockerNetworkRecord, c: { id: string }): Promise<void> {

@@ -9,6 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 
 let e: EngineFixture;
@@ -198,6 +200,24 @@ test('bad input: overlapping subnet, invalid CIDR, gateway outside, unknown netw
   assert.notEqual(unknown.status, 0);
   assert.match(unknown.stderr, new RegExp(`network nosuch${rand} not found`));
   e.docker(['network', 'rm', net]);
+});
+
+test('docker build: RUN steps are on the default bridge (reach a container there), --network none has only lo', () => {
+  httpd(`bw${rand}`, []);
+  track('bridge');
+  const ip = ipOf(`bw${rand}`, 'bridge');
+  const ctx = mkdtempSync('/tmp/skiff-netbuild-');
+  try {
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM busybox\nRUN timeout 5 wget -q -O /fetched http://${ip}/index.html && ip -o -4 addr show eth0\n`);
+    const out = e.docker(['build', '--no-cache', '-t', `nb${rand}`, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.match(out, /inet \d+\.\d+\.\d+\.\d+/, 'the RUN container has an address on the bridge');
+    assert.match(e.docker(['run', '--rm', '--network', 'none', `nb${rand}`, 'cat', '/fetched']), new RegExp(`hello-from-bw${rand}`));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN ip -o link | grep -v eth0\n');
+    e.docker(['build', '--no-cache', '--network', 'none', '-t', `nb${rand}`, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+  } finally { rmSync(ctx, { recursive: true, force: true }); }
+  e.docker(['rm', '-f', `bw${rand}`]);
+  e.docker(['rmi', `nb${rand}`]);
+  assert.equal(sh('ip', ['netns', 'list']).split('\n').filter((l) => l.startsWith('skiff-build-')).length, 0, 'build sandboxes deleted');
 });
 
 test('engine SIGKILLed and restarted: containers keep networking, names and ports; no duplicate rules', async () => {

@@ -1,8 +1,9 @@
 // RUN: the command runs in a container (our runtime) on a snapshot of the stage; the file system
-// changes become a layer. Network: `none` by default (a fresh network namespace with only
-// loopback) until the engine's bridge is available to the builder; `--network host` shares the host's.
+// changes become a layer. Network: `default` is the engine's default bridge (a namespace the
+// engine attaches through `env.sandbox`, released after the step; without a provider, a fresh
+// namespace with only loopback); `none` has only loopback; `host` shares the host's.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, notImplemented } from '../../common/index.js';
 import { defaultSpec } from '../../runtime/index.js';
@@ -47,15 +48,26 @@ export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: stri
     const spec = defaultSpec({ args: argv, env: envList, cwd, rootfs: root, hostname: id.slice(0, 12) });
     spec.process!.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
     if (network === 'host') spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-    const fd = openSync(logFile, 'w');
+    const sandbox = network === 'default' && env.sandbox ? await env.sandbox(id) : undefined;
     let code: number;
     try {
-      code = await env.runtime.run(id, bundle, { stdio: ['ignore', fd, fd], signal: env.signal });
-    } finally {
-      closeSync(fd);
-      await env.runtime.delete(id, { force: true }).catch(() => {});
-    }
+      if (sandbox) {
+        spec.linux!.namespaces = spec.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: sandbox.netns } : n));
+        // over an existing file only: a mount point created here would end up in the layer
+        if (sandbox.resolvConf !== undefined && existsSync(join(root, 'etc/resolv.conf'))) {
+          writeFileSync(join(bundle, 'resolv.conf'), sandbox.resolvConf);
+          spec.mounts!.push({ destination: '/etc/resolv.conf', type: 'bind', source: join(bundle, 'resolv.conf'), options: ['rbind', 'ro', 'rprivate'] });
+        }
+      }
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+      const fd = openSync(logFile, 'w');
+      try {
+        code = await env.runtime.run(id, bundle, { stdio: ['ignore', fd, fd], signal: env.signal });
+      } finally {
+        closeSync(fd);
+        await env.runtime.delete(id, { force: true }).catch(() => {});
+      }
+    } finally { await sandbox?.release(); }
     const out = readFileSync(logFile, 'utf8');
     for (const l of out.split('\n').slice(0, -1)) env.log(l);
     if (out && !out.endsWith('\n')) env.log(out.split('\n').at(-1)!);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
-import { portRequests } from '../../network/index.js';
+import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
 import { matchLabels, type Filters } from '../api/router.js';
 import type { EngineContext, NetworksService } from '../api/context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
@@ -35,6 +35,8 @@ export interface DriverConnectRequest {
   ports?: PortRequest[];
   /** Static address (EndpointConfig.IPAMConfig.IPv4Address). */
   ip?: string;
+  /** A namespace path used instead of the pid's (build sandboxes). */
+  netns?: string;
 }
 
 export interface DriverEndpoint {
@@ -73,6 +75,7 @@ interface ContainerLink {
 
 const isDefaultBridge = (n: NetworkRecord): boolean => n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
 const staticIp = (ep: NetworkEndpoint): string | undefined => (ep.IPAMConfig as { IPv4Address?: string } | null | undefined)?.IPv4Address || undefined;
+const hostResolvConf = (): string => resolvConf({ dns: hostResolvers() });
 const cleared = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
 
 export class Networks implements NetworksService {
@@ -287,6 +290,25 @@ export class Networks implements NetworksService {
       Object.assign(ep, cleared);
     }
     c.PublishedPorts = undefined;
+  }
+
+  /** The builder's RUN sandbox: a named network namespace (`ip netns add`) on the default bridge,
+   *  with the resolv.conf a container there gets; `release()` disconnects and deletes it. */
+  async sandbox(id: string): Promise<{ netns: string; resolvConf: string; release(): Promise<void> }> {
+    const name = `skiff-${id}`;
+    const netns = `/run/netns/${name}`;
+    const n = this.find('bridge');
+    const epId = `build-${id}`;
+    await run('ip', ['netns', 'add', name]);
+    try {
+      await this.driver.connect(n, { id: epId, pid: 0, netns, aliases: [] });
+    } catch (e) { await run('ip', ['netns', 'del', name]).catch(() => undefined); throw e; }
+    this.save();
+    const release = async (): Promise<void> => {
+      await this.driver.disconnect(n, { id: epId }).catch((e) => log.warn('build sandbox disconnect failed', { id, error: (e as Error).message }));
+      await run('ip', ['netns', 'del', name]).catch(() => undefined);
+    };
+    return { netns, resolvConf: hostResolvConf(), release };
   }
 
   async prune(f: Filters): Promise<{ NetworksDeleted: string[] | null }> {

@@ -9,6 +9,7 @@ import { Builder } from '../../../build/index.js';
 import { jsonStream, type ApiRequest, type Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import type { EngineImages } from '../../services/images.js';
+import type { Networks } from '../../services/networks.js';
 
 const builders = new WeakMap<EngineContext, Builder>();
 
@@ -19,6 +20,7 @@ function builderOf(ctx: EngineContext): Builder {
     b = new Builder({
       images: ctx.imageStore, snapshotter: ctx.snapshotter, dataDir: join(ctx.root, 'build'),
       pull: async (ref, signal) => { await svc.pull(ref, undefined, { emit: () => {}, signal }); },
+      sandbox: (id) => (ctx.networks as unknown as Networks).sandbox(id),
     });
     builders.set(ctx, b);
   }
@@ -60,7 +62,7 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
       const res = await builderOf(ctx).build({
         contextDir: dir, dockerfile: q.str('dockerfile') || 'Dockerfile', tags, buildArgs, labels,
         target: q.str('target') || undefined, noCache: q.bool('nocache'), pull: q.bool('pull'),
-        network: nm === 'host' ? 'host' : 'none', signal: ac.signal,
+        network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default', signal: ac.signal,
         onOutput: (l) => { if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` }); },
       });
       s.write({ aux: { ID: res.id } });
