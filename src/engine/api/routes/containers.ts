@@ -7,6 +7,7 @@ import type { Containers } from '../../services/containers/service.js';
 import { inspect, summary, listFilter } from '../../services/containers/view.js';
 import { streamLogs, bridgeAttach, parseDetachKeys, monitorAttach } from '../../services/containers/streams.js';
 import { containerStats, topProcesses } from '../../services/containers/stats.js';
+import { sizesOf } from '../../services/containers/size.js';
 import { parseEventTime } from '../../events.js';
 
 export const svc = (ctx: EngineContext) => ctx.containers as unknown as Containers;
@@ -59,7 +60,7 @@ export function register(r: Router<EngineContext>): void {
     const out = await svc(ctx).create(body, q.query.str('name') || undefined);
     sendJson(q.res, 201, out);
   });
-  r.get('/containers/json', (q, ctx) => {
+  r.get('/containers/json', async (q, ctx) => {
     const s = svc(ctx);
     const all = s.all();
     const f = listFilter(q.query.filters(), all, () => undefined);
@@ -68,13 +69,15 @@ export function register(r: Router<EngineContext>): void {
     list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     const limit = q.query.int('limit', -1)!;
     if (limit > 0) list = list.slice(0, limit);
-    return list.map((c) => summary(c, q.query.bool('size') ? { rw: 0, rootfs: 0 } : undefined));
+    if (!q.query.bool('size')) return list.map((c) => summary(c));
+    const sizes = await sizesOf(ctx.snapshotter, ctx.images, list);
+    return list.map((c, i) => summary(c, sizes[i]));
   });
   r.get('/containers/:id/json', async (q, ctx) => {
     const s = svc(ctx);
     const c = s.get(q.params.id);
     const out = inspect(c, paths(s, ctx, c.Id), s.execIds(c.Id));
-    if (q.query.bool('size')) { out.SizeRw = 0; out.SizeRootFs = 0; }
+    if (q.query.bool('size')) { const [z] = await sizesOf(ctx.snapshotter, ctx.images, [c]); out.SizeRw = z.rw; out.SizeRootFs = z.rootfs; }
     return out;
   });
   r.post('/containers/:id/start', async (q, ctx) => { await svc(ctx).start(q.params.id); q.res.writeHead(204); q.res.end(); });

@@ -58,14 +58,20 @@ export function register(r: Router<EngineContext>): void {
     };
   });
   r.get('/system/df', async (_q, ctx) => {
-    const { summary } = await import('../../services/containers/view.js');
+    const containerUsage = async (c: EngineContext) => {
+      const { summary } = await import('../../services/containers/view.js');
+      const { sizesOf } = await import('../../services/containers/size.js');
+      const all = svc(c).all();
+      const sizes = await sizesOf(c.snapshotter, c.images, all);
+      return all.map((r, i) => summary(r, sizes[i]));
+    };
     const imgs = ctx.images as unknown as { diskUsage?(): Promise<{ Size?: number }[]> };
     const images = (await imgs.diskUsage?.().catch(() => [])) ?? [];
     // The docker CLI reads UsageData of every volume (a missing one crashes its template).
     const volumes = (await ctx.volumes.usage?.()) ?? [];
     return {
       LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0), Images: images,
-      Containers: svc(ctx).all().map((c) => ({ ...summary(c), SizeRw: 0, SizeRootFs: 0 })), Volumes: volumes, BuildCache: [],
+      Containers: await containerUsage(ctx), Volumes: volumes, BuildCache: [],
     };
   });
   r.get('/events', async (q, ctx) => {

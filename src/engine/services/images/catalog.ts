@@ -7,6 +7,7 @@ import {
   canonicalName, isDigest, parseReference,
   type Descriptor, type ImageConfig, type ImageManifest, type ImageRecord, type Images,
 } from '../../../image/index.js';
+import { imageUnpackedSize } from './size.js';
 
 export interface ImageMeta {
   id: string;
@@ -14,7 +15,7 @@ export interface ImageMeta {
   configDesc: Descriptor;
   manifest: ImageManifest;
   manifestDesc: Descriptor;
-  /** Sum of the layers' stored sizes plus the config. */
+  /** Unpacked size of the layers, as dockerd reports it (see size.ts). */
   size: number;
 }
 
@@ -48,7 +49,7 @@ export class Catalog {
     const hit = this.cache.get(rec.target.digest);
     if (hit) return hit;
     const r = await this.images.resolve(rec.name);
-    const size = r.manifest.layers.reduce((n, l) => n + l.size, 0) + r.configDesc.size;
+    const size = await imageUnpackedSize(this.images.content, r.manifest.layers);
     const m: ImageMeta = { id: r.id, config: r.config, configDesc: r.configDesc, manifest: r.manifest, manifestDesc: r.manifestDesc, size };
     this.cache.set(rec.target.digest, m);
     return m;
