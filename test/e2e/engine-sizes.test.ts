@@ -38,7 +38,7 @@ async function tarEntries(buf: Buffer): Promise<Map<string, { size: number; type
   const done = new Promise<void>((res, rej) => { x.on('finish', res); x.on('error', rej); });
   x.on('entry', (h, s, next) => {
     const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('data', (c) => { chunks.push(c as Buffer); });
     s.on('end', () => { out.set(h.name, { size: h.size ?? 0, type: h.type ?? 'file', data: Buffer.concat(chunks) }); next(); });
   });
   x.end(buf);
