@@ -1,7 +1,7 @@
 // Bridge and veth plumbing through iproute2 batch mode: a bridge is one `ip -batch -`; an attach is
 // two spawns (the container side inside its netns through nsenter, creating the pair and pushing
 // the host end out to our netns; then the host side enslaving it to the bridge).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { internal } from '../common/index.js';
 import { mustRun, run } from './exec.js';
@@ -26,7 +26,10 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
   setSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
 }
 
+/** Deletes a link of our namespace; no spawn when it is already gone (a veth dies with the
+ *  container's namespace, so after an exit there is usually nothing left to delete). */
 export async function deleteLink(name: string): Promise<void> {
+  if (!existsSync(`/sys/class/net/${name}`)) return;
   await run('ip', ['link', 'del', 'dev', name]);
 }
 

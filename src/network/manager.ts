@@ -199,7 +199,8 @@ export class NetworkManager {
       });
       s.endpoints[o.id] = e;
       try {
-        await this.rules();
+        // the rules depend on endpoints only through their published ports
+        if (ports.length || !this.jumpsChecked) await this.rules();
         this.state.write(s);
       } catch (err) {
         delete s.endpoints[o.id];
@@ -229,7 +230,7 @@ export class NetworkManager {
       if (!e) throw notFound(`container ${id} is not connected to network ${network}`, { field: 'id' });
       delete s.endpoints[id];
       await this.stopProxies(s, e);
-      await this.rules();
+      if (e.ports.length) await this.rules();
       this.state.write(s);
       await deleteLink(e.hostVeth);
       await this.refreshDns(s);
@@ -269,20 +270,22 @@ export class NetworkManager {
 
   /** Releases endpoints whose namespace is gone (the container exited without a disconnect). */
   async sweep(): Promise<boolean> {
-    let changed = false;
+    let changed = false; // rules to rewrite (a released endpoint published ports)
+    let released = false;
     for (const s of this.nets.values()) {
       for (const e of Object.values(s.endpoints)) {
         if (netnsIno(e.netns) === e.netnsIno) continue;
+        if (e.ports.length) changed = true;
         delete s.endpoints[e.id];
         await this.stopProxies(s, e);
         await deleteLink(e.hostVeth);
         this.state.write(s);
         await this.refreshDns(s);
-        changed = true;
+        released = true;
       }
     }
     if (changed) await this.rules();
-    return changed;
+    return released;
   }
 
   private async rules(): Promise<void> {
