@@ -1,12 +1,24 @@
 // X.509 issuance with @peculiar/x509 over Node's WebCrypto: ECDSA P-256 keys, SHA-256 signatures,
 // positive random serials (Go's crypto/x509 refuses negative ones), and the extensions Go's TLS
 // stack checks (basicConstraints/keyUsage on the CA, extended key usage + SANs on leaves).
-import 'reflect-metadata'; // tsyringe, inside @peculiar/x509, needs the Reflect metadata polyfill first
-import * as x509 from '@peculiar/x509';
+// The library (≈1 MB with its ASN.1 stack) is loaded on the first issuance only: a server that
+// restarts with its PKI in place checks certificates with Node's own X509Certificate.
+import type * as X509 from '@peculiar/x509';
 import { webcrypto, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let lib: Promise<typeof X509> | undefined;
+function loadX509(): Promise<typeof X509> {
+  lib ??= (async () => {
+    await import('reflect-metadata'); // tsyringe, inside @peculiar/x509, needs the Reflect metadata polyfill first
+    const ns = await import('@peculiar/x509');
+    // Bundled, the CommonJS build arrives as the namespace's default export.
+    const m = (ns.cryptoProvider ? ns : (ns as unknown as { default: typeof X509 }).default);
+    m.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return m;
+  })();
+  return lib;
+}
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
@@ -45,14 +57,14 @@ async function importSigningKey(keyPem: string): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', der, EC, false, ['sign']) as Promise<CryptoKey>;
 }
 
-function subjectName(commonName: string, organizations: string[] = []): x509.JsonName {
+function subjectName(commonName: string, organizations: string[] = []): X509.JsonName {
   return [...organizations.map((o) => ({ O: [o] })), { CN: [commonName] }];
 }
 
 /** Splits hosts into SAN entries (IP or DNS), deduplicated, order kept. */
-export function sanEntries(hosts: string[]): x509.JsonGeneralNames {
+export function sanEntries(hosts: string[]): X509.JsonGeneralNames {
   const seen = new Set<string>();
-  const out: x509.JsonGeneralNames = [];
+  const out: X509.JsonGeneralNames = [];
   for (const h of hosts) {
     const v = h.trim();
     if (!v || seen.has(v)) continue;
@@ -65,8 +77,9 @@ export function sanEntries(hosts: string[]): x509.JsonGeneralNames {
 /** Issues a certificate: self-signed when `issuer` is absent (a CA), else signed by `issuer`. */
 export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair): Promise<CertKeyPair> {
   const now = opts.now ?? new Date();
+  const x509 = await loadX509();
   const { keys, keyPem } = await newKeyPair();
-  const extensions: x509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)];
+  const extensions: X509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)];
   const F = x509.KeyUsageFlags;
   if (opts.usage === 'ca') {
     extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));
@@ -86,7 +99,7 @@ export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair)
     signingAlgorithm: EC,
   };
   const name = subjectName(opts.commonName, opts.organizations);
-  let cert: x509.X509Certificate;
+  let cert: X509.X509Certificate;
   if (!issuer) {
     cert = await x509.X509CertificateGenerator.createSelfSigned({ ...common, name, keys, extensions });
   } else {

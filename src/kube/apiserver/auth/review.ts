@@ -1,32 +1,28 @@
 // authorization.k8s.io/v1 reviews — SelfSubjectAccessReview, SubjectAccessReview,
 // LocalSubjectAccessReview (what `kubectl auth can-i` sends) and SelfSubjectRulesReview (what
 // `kubectl auth can-i --list` sends) — and the 401/403 Status bodies the server answers with.
-import { z } from 'zod';
 import { invalidArgument } from '../../../common/index.js';
 import type { Authorizer, PolicyRule, RequestAttributes } from './rbac-types.js';
 import type { UserInfo } from './user.js';
+import { arrayOf, object, parseSpec as checkSpec, recordOf, str } from './shape.js';
 
-const ResourceAttributes = z.object({
-  namespace: z.string().optional(),
-  verb: z.string().optional(),
-  group: z.string().optional(),
-  version: z.string().optional(),
-  resource: z.string().optional(),
-  subresource: z.string().optional(),
-  name: z.string().optional(),
-}).passthrough();
+const ResourceAttributes = object({ namespace: str, verb: str, group: str, version: str, resource: str, subresource: str, name: str });
+const NonResourceAttributes = object({ path: str, verb: str });
 
-const NonResourceAttributes = z.object({ path: z.string().optional(), verb: z.string().optional() });
-
-export const SubjectAccessReviewSpec = z.object({
-  resourceAttributes: ResourceAttributes.optional().nullable(),
-  nonResourceAttributes: NonResourceAttributes.optional().nullable(),
-  user: z.string().optional(),
-  groups: z.array(z.string()).optional().nullable(),
-  uid: z.string().optional(),
-  extra: z.record(z.string(), z.array(z.string())).optional().nullable(),
-}).passthrough();
-export type SubjectAccessReviewSpec = z.infer<typeof SubjectAccessReviewSpec>;
+/** Checks a SubjectAccessReview spec's shape (fields named in the error). */
+export const SubjectAccessReviewSpec = object({
+  resourceAttributes: ResourceAttributes, nonResourceAttributes: NonResourceAttributes,
+  user: str, groups: arrayOf(str), uid: str, extra: recordOf(arrayOf(str)),
+});
+export interface SubjectAccessReviewSpec {
+  resourceAttributes?: { namespace?: string; verb?: string; group?: string; version?: string; resource?: string; subresource?: string; name?: string; [k: string]: unknown } | null;
+  nonResourceAttributes?: { path?: string; verb?: string } | null;
+  user?: string;
+  groups?: string[] | null;
+  uid?: string;
+  extra?: Record<string, string[]> | null;
+  [k: string]: unknown;
+}
 
 export interface SubjectAccessReviewStatus {
   allowed: boolean;
@@ -36,13 +32,7 @@ export interface SubjectAccessReviewStatus {
 }
 
 function parseSpec(spec: unknown): SubjectAccessReviewSpec {
-  const r = SubjectAccessReviewSpec.safeParse(spec ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = ['spec', ...issue.path.map(String)].join('.');
-    throw invalidArgument(`${field}: Invalid value: ${issue.message}`, { field });
-  }
-  const s = r.data;
+  const s = checkSpec<SubjectAccessReviewSpec>(SubjectAccessReviewSpec, spec);
   if (!!s.resourceAttributes === !!s.nonResourceAttributes) {
     throw invalidArgument('spec.resourceAttributes: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified',
       { field: 'spec.resourceAttributes' });

@@ -1,23 +1,15 @@
 // authentication.k8s.io/v1 TokenReview (is this token valid, and whose is it) and TokenRequest
 // (`POST …/serviceaccounts/NAME/token`, what `kubectl create token` and the kubelet's projected
 // volumes call): spec validation and the status the server returns.
-import { z } from 'zod';
 import { invalidArgument } from '../../../common/index.js';
 import type { Authenticator } from './authn.js';
 import type { ServiceAccountKey } from './pki.js';
 import { signServiceAccountToken, DEFAULT_ISSUER, type BoundObject } from './serviceaccount.js';
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = ['spec', ...issue.path.map(String)].join('.');
-    throw invalidArgument(`${field}: Invalid value: ${issue.message}`, { field });
-  }
-  return r.data;
-}
+import { arrayOf, int, nonEmptyStr, object, oneOf, parseSpec, str } from './shape.js';
 
-const TokenReviewSpec = z.object({ token: z.string().optional(), audiences: z.array(z.string()).optional().nullable() }).passthrough();
+const TokenReviewSpec = object({ token: str, audiences: arrayOf(str) });
+interface TokenReviewSpec { token?: string; audiences?: string[] | null }
 
 export interface TokenReviewStatus {
   authenticated: boolean;
@@ -28,25 +20,21 @@ export interface TokenReviewStatus {
 
 /** TokenReview: authenticates spec.token against spec.audiences (default: the API server's). */
 export async function reviewToken(authenticator: Authenticator, spec: unknown): Promise<TokenReviewStatus> {
-  const s = parse(TokenReviewSpec, spec);
+  const s = parseSpec<TokenReviewSpec>(TokenReviewSpec, spec);
   if (!s.token) throw invalidArgument('spec.token: Required value: token must not be empty', { field: 'spec.token' });
   const r = await authenticator.token(s.token, s.audiences ?? undefined);
   if (!('user' in r)) return { authenticated: false, error: r.reason };
   return { authenticated: true, user: r.user, audiences: r.audiences };
 }
 
-const BoundObjectRef = z.object({
-  kind: z.enum(['Pod', 'Secret', 'Node']),
-  apiVersion: z.string().optional(),
-  name: z.string().min(1),
-  uid: z.string().optional(),
-});
-const TokenRequestSpec = z.object({
-  audiences: z.array(z.string()).optional().nullable(),
-  expirationSeconds: z.number().int().optional().nullable(),
-  boundObjectRef: BoundObjectRef.optional().nullable(),
-}).passthrough();
-export type TokenRequestSpec = z.infer<typeof TokenRequestSpec>;
+const BoundObjectRef = object({ kind: oneOf(['Pod', 'Secret', 'Node']), apiVersion: str, name: nonEmptyStr, uid: str }, ['kind', 'name']);
+const TokenRequestSpec = object({ audiences: arrayOf(str), expirationSeconds: int, boundObjectRef: BoundObjectRef });
+export interface TokenRequestSpec {
+  audiences?: string[] | null;
+  expirationSeconds?: number | null;
+  boundObjectRef?: { kind: 'Pod' | 'Secret' | 'Node'; apiVersion?: string; name: string; uid?: string } | null;
+  [k: string]: unknown;
+}
 
 export interface TokenRequestOptions {
   issuer?: string;
@@ -62,7 +50,7 @@ export interface TokenRequestOptions {
 export async function requestServiceAccountToken(
   key: ServiceAccountKey, sa: { namespace: string; name: string; uid: string }, spec: unknown, opts: TokenRequestOptions = {},
 ): Promise<{ token: string; expirationTimestamp: string }> {
-  const s = parse(TokenRequestSpec, spec);
+  const s = parseSpec<TokenRequestSpec>(TokenRequestSpec, spec);
   let boundObject: BoundObject | undefined;
   if (s.boundObjectRef) {
     const ref = s.boundObjectRef;
