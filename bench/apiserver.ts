@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { build } from 'esbuild';
+import { Worker } from 'node:worker_threads';
 import { createApiServer } from '../src/kube/apiserver/index.js';
 import { allResources } from '../src/kube/api/index.js';
 import { openStore } from '../src/kube/storage/index.js';
@@ -28,6 +29,32 @@ const WATCHERS = 1000;
 const WATCH_EVENTS = quick ? 20 : 50;
 const ROOT = join(import.meta.dirname, '..');
 
+/** Watch clients for a worker thread: n watches on one URL; posts [value, arrival time] batches. */
+const WATCH_CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+let open = 0, batch = [];
+setInterval(() => { if (batch.length) { parentPort.postMessage({ events: batch }); batch = []; } }, 10).unref();
+for (let i = 0; i < workerData.n; i++) {
+  http.get(workerData.url, { agent }, (res) => {
+    if (++open === workerData.n) parentPort.postMessage({ ready: true });
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => {
+      buf += d;
+      let k;
+      while ((k = buf.indexOf('\\n')) >= 0) {
+        const line = buf.slice(0, k); buf = buf.slice(k + 1);
+        const m = /"v":"([^"]+)"/.exec(line);
+        if (m) batch.push([m[1], performance.timeOrigin + performance.now()]);
+      }
+    });
+    res.on('error', () => {});
+  }).on('error', () => {});
+}
+`;
+
 const pct = (xs: number[], p: number) => { if (!xs.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '—');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +66,8 @@ interface Target {
   update(i: number): Promise<void>;
   seed(n: number): Promise<void>;
   list(): Promise<number>;
-  watchers(n: number, onEvent: (key: string) => void): Promise<() => void>;
+  /** `at`: arrival time (performance.timeOrigin-based ms) when measured off the main thread. */
+  watchers(n: number, onEvent: (key: string, at?: number) => void): Promise<() => void>;
   touch(i: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -94,27 +122,18 @@ async function skiffTarget(name: string, url: string): Promise<Target> {
     list: async () => JSON.parse((await req(base, 'GET', '/api/v1/namespaces/kube-public/configmaps')).body).items.length,
     watchers: async (n, onEvent) => {
       const rv = JSON.parse((await req(base, 'GET', `${ns}?limit=1`)).body).metadata.resourceVersion;
-      const wagent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-      const reqs: http.ClientRequest[] = [];
-      let ready = 0;
-      await new Promise<void>((resolve) => {
-        for (let i = 0; i < n; i++) {
-          const r = http.get(`${base}${ns}?watch=1&resourceVersion=${rv}&labelSelector=w%3Dy`, { agent: wagent }, (res) => {
-            if (++ready === n) resolve();
-            let buf = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => {
-              buf += d;
-              let k;
-              while ((k = buf.indexOf('\n')) >= 0) { const line = buf.slice(0, k); buf = buf.slice(k + 1); const m = /"v":"([^"]+)"/.exec(line); if (m) onEvent(m[1]); }
-            });
-            res.on('error', () => {});
-          });
-          r.on('error', () => {});
-          reqs.push(r);
-        }
+      // The watch clients run in a worker thread (like real watchers, in another process than the
+      // server) and time each event on arrival there; the etcd floor's client multiplexes its
+      // watchers over one gRPC stream, so it needs no such help.
+      const w = new Worker(WATCH_CLIENT, { eval: true, workerData: { url: `${base}${ns}?watch=1&resourceVersion=${rv}&labelSelector=w%3Dy`, n } });
+      await new Promise<void>((resolve, reject) => {
+        w.on('message', (m: { ready?: boolean; events?: [string, number][] }) => {
+          if (m.ready) resolve();
+          for (const [v, at] of m.events ?? []) onEvent(v, at);
+        });
+        w.once('error', reject);
       });
-      return () => { for (const r of reqs) r.destroy(); wagent.destroy(); };
+      return () => { void w.terminate(); };
     },
     touch: async (i) => { await req(base, i < 0 ? 'POST' : 'PUT', i < 0 ? ns : `${ns}/watched`, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', labels: { w: 'y' } }, data: { v: String(i) } })); },
     close: async () => { await api.close(); await store.close(); },
@@ -163,9 +182,10 @@ async function measure(t: Target): Promise<Record<string, string>> {
   await t.touch(-1);
   const sent = new Map<string, number>();
   const lat: number[] = [];
-  const stop = await t.watchers(WATCHERS, (key) => { const s = sent.get(key); if (s !== undefined) lat.push(performance.now() - s); });
+  const now = () => performance.timeOrigin + performance.now();
+  const stop = await t.watchers(WATCHERS, (key, at) => { const s = sent.get(key); if (s !== undefined) lat.push((at ?? now()) - s); });
   await sleep(500);
-  for (let i = 0; i < WATCH_EVENTS; i++) { sent.set(String(i), performance.now()); await t.touch(i); await sleep(50); }
+  for (let i = 0; i < WATCH_EVENTS; i++) { sent.set(String(i), now()); await t.touch(i); await sleep(50); }
   const deadline = Date.now() + 10_000;
   while (lat.length < WATCHERS * WATCH_EVENTS && Date.now() < deadline) await sleep(50);
   stop();

@@ -9,7 +9,19 @@ export interface SchemaContext {
   structural?: boolean;
 }
 
+/** Resolved schemas per context, by the schema object asked about (schemas are never mutated). */
+const resolvedCache = new WeakMap<SchemaContext, WeakMap<JSONSchemaProps, JSONSchemaProps>>();
+
 export function resolve(s: JSONSchemaProps | undefined, ctx: SchemaContext): JSONSchemaProps | undefined {
+  if (!s || (!s.$ref && !s.allOf)) return s;
+  let m = resolvedCache.get(ctx);
+  if (!m) resolvedCache.set(ctx, (m = new WeakMap()));
+  let r = m.get(s);
+  if (!r) { r = resolveUncached(s, ctx) ?? {}; m.set(s, r); }
+  return r;
+}
+
+function resolveUncached(s: JSONSchemaProps | undefined, ctx: SchemaContext): JSONSchemaProps | undefined {
   for (let i = 0; s && i < 20; i++) {
     if (s.$ref) {
       const name = s.$ref.replace(/^#\/(components\/schemas|definitions)\//, '');
