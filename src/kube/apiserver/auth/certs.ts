@@ -1,27 +1,14 @@
-// X.509 issuance with @peculiar/x509 over Node's WebCrypto: ECDSA P-256 keys, SHA-256 signatures,
-// positive random serials (Go's crypto/x509 refuses negative ones), and the extensions Go's TLS
-// stack checks (basicConstraints/keyUsage on the CA, extended key usage + SANs on leaves).
-// The library (≈1 MB with its ASN.1 stack) is loaded on the first issuance only: a server that
-// restarts with its PKI in place checks certificates with Node's own X509Certificate.
-import type * as X509 from '@peculiar/x509';
-import { webcrypto, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+// X.509 issuance with node:crypto and a small DER encoder (der.ts): ECDSA P-256 keys, SHA-256
+// signatures, positive random serials (Go's crypto/x509 refuses negative ones), and the extensions
+// Go's TLS stack checks (basicConstraints/keyUsage on the CA, extended key usage + SANs on leaves,
+// subject/authority key identifiers). Leaves name their issuer with the CA certificate's own
+// subject bytes, so CAs made by earlier versions keep working.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import { bits, bool, children, explicit, namedBits, octets, oid, readTlv, seq, set, time, tlv, uint, utf8 } from './der.js';
 
-let lib: Promise<typeof X509> | undefined;
-function loadX509(): Promise<typeof X509> {
-  lib ??= (async () => {
-    await import('reflect-metadata'); // tsyringe, inside @peculiar/x509, needs the Reflect metadata polyfill first
-    const ns = await import('@peculiar/x509');
-    // Bundled, the CommonJS build arrives as the namespace's default export.
-    const m = (ns.cryptoProvider ? ns : (ns as unknown as { default: typeof X509 }).default);
-    m.cryptoProvider.set(webcrypto as unknown as Crypto);
-    return m;
-  })();
-  return lib;
-}
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
+const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 
 export interface CertKeyPair {
   certPem: string;
@@ -39,32 +26,21 @@ export interface IssueOptions {
   now?: Date;
 }
 
-function serial(): string {
+function serial(): Buffer {
   const b = randomBytes(16);
   b[0] = (b[0] & 0x7f) | 0x10; // positive, no leading zero byte
-  return b.toString('hex');
+  return b;
 }
 
-async function newKeyPair(): Promise<{ keys: CryptoKeyPair; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }) as string;
-  return { keys, keyPem };
-}
-
-async function importSigningKey(keyPem: string): Promise<CryptoKey> {
-  const der = createPrivateKey(keyPem).export({ format: 'der', type: 'pkcs8' });
-  return webcrypto.subtle.importKey('pkcs8', der, EC, false, ['sign']) as Promise<CryptoKey>;
-}
-
-function subjectName(commonName: string, organizations: string[] = []): X509.JsonName {
-  return [...organizations.map((o) => ({ O: [o] })), { CN: [commonName] }];
+function subjectName(commonName: string, organizations: string[] = []): Buffer {
+  const rdn = (type: string, v: string) => set(seq(oid(type), utf8(v)));
+  return seq(...organizations.map((o) => rdn('2.5.4.10', o)), rdn('2.5.4.3', commonName));
 }
 
 /** Splits hosts into SAN entries (IP or DNS), deduplicated, order kept. */
-export function sanEntries(hosts: string[]): X509.JsonGeneralNames {
+export function sanEntries(hosts: string[]): { type: 'ip' | 'dns'; value: string }[] {
   const seen = new Set<string>();
-  const out: X509.JsonGeneralNames = [];
+  const out: { type: 'ip' | 'dns'; value: string }[] = [];
   for (const h of hosts) {
     const v = h.trim();
     if (!v || seen.has(v)) continue;
@@ -74,43 +50,83 @@ export function sanEntries(hosts: string[]): X509.JsonGeneralNames {
   return out;
 }
 
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  let s = ip;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) { const b = ipBytes(v4[1]); s = s.slice(0, -v4[1].length) + `${b.readUInt16BE(0).toString(16)}:${b.readUInt16BE(2).toString(16)}`; }
+  const [head, tail] = s.split('::');
+  const parts = (x?: string) => (x ? x.split(':').filter(Boolean) : []);
+  const h = parts(head), t = parts(tail);
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+const extension = (id: string, critical: boolean, value: Buffer) => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+
+/** The subjectPublicKey bits of an SPKI (what key identifiers hash, RFC 5280 4.2.1.2 method 1). */
+function keyBits(spki: Buffer): Buffer {
+  const [, bitString] = children(spki, readTlv(spki, 0));
+  return spki.subarray(bitString.contentStart + 1, bitString.end);
+}
+
+/** The CA certificate's subject (raw bytes) and subject key identifier. */
+function issuerOf(caPem: string): { name: Buffer; keyId: Buffer } {
+  const ca = new X509Certificate(caPem);
+  const der = ca.raw;
+  const [tbs] = children(der, readTlv(der, 0));
+  const f = children(der, tbs);
+  const o = f[0].tag === 0xa0 ? 1 : 0; // [0] version present
+  const name = der.subarray(f[o + 4].start, f[o + 4].end);
+  let keyId: Buffer | undefined;
+  const exts = f.find((x) => x.tag === 0xa3);
+  if (exts) {
+    for (const e of children(der, children(der, exts)[0])) {
+      const parts = children(der, e);
+      if (der.subarray(parts[0].start, parts[0].end).equals(oid('2.5.29.14'))) {
+        const inner = readTlv(der, parts[parts.length - 1].contentStart);
+        keyId = der.subarray(inner.contentStart, inner.end);
+      }
+    }
+  }
+  const spki = ca.publicKey.export({ type: 'spki', format: 'der' });
+  return { name, keyId: keyId ?? createHash('sha1').update(keyBits(spki)).digest() };
+}
+
 /** Issues a certificate: self-signed when `issuer` is absent (a CA), else signed by `issuer`. */
 export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair): Promise<CertKeyPair> {
   const now = opts.now ?? new Date();
-  const x509 = await loadX509();
-  const { keys, keyPem } = await newKeyPair();
-  const extensions: X509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)];
-  const F = x509.KeyUsageFlags;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const subject = subjectName(opts.commonName, opts.organizations);
+  const ca = issuer ? issuerOf(issuer.certPem) : undefined;
+  const exts = [extension('2.5.29.14', false, octets(createHash('sha1').update(keyBits(spki)).digest()))];
   if (opts.usage === 'ca') {
-    extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));
-    extensions.push(new x509.KeyUsagesExtension(F.keyCertSign | F.cRLSign | F.digitalSignature, true));
+    exts.push(extension('2.5.29.19', true, seq(bool(true))));
+    exts.push(extension('2.5.29.15', true, namedBits([0x86]))); // digitalSignature, keyCertSign, cRLSign
   } else {
-    extensions.push(new x509.BasicConstraintsExtension(false, undefined, true));
-    extensions.push(new x509.KeyUsagesExtension(F.digitalSignature | F.keyEncipherment, true));
-    extensions.push(new x509.ExtendedKeyUsageExtension([
-      opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
-    ]));
-    if (opts.usage === 'server') extensions.push(new x509.SubjectAlternativeNameExtension(sanEntries(opts.hosts ?? [])));
+    exts.push(extension('2.5.29.19', true, seq()));
+    exts.push(extension('2.5.29.15', true, namedBits([0xa0]))); // digitalSignature, keyEncipherment
+    exts.push(extension('2.5.29.37', false, seq(oid(opts.usage === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2'))));
+    if (opts.usage === 'server') {
+      const names = sanEntries(opts.hosts ?? []).map((e) => (e.type === 'ip' ? tlv(0x87, ipBytes(e.value)) : tlv(0x82, Buffer.from(e.value, 'ascii'))));
+      exts.push(extension('2.5.29.17', false, seq(...names)));
+    }
   }
-  const common = {
-    serialNumber: serial(),
-    notBefore: new Date(now.getTime() - 5 * 60_000),
-    notAfter: new Date(now.getTime() + opts.days * DAY),
-    signingAlgorithm: EC,
-  };
-  const name = subjectName(opts.commonName, opts.organizations);
-  let cert: X509.X509Certificate;
-  if (!issuer) {
-    cert = await x509.X509CertificateGenerator.createSelfSigned({ ...common, name, keys, extensions });
-  } else {
-    const ca = new x509.X509Certificate(issuer.certPem);
-    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey));
-    cert = await x509.X509CertificateGenerator.create({
-      ...common, subject: name, issuer: ca.subject, publicKey: keys.publicKey,
-      signingKey: await importSigningKey(issuer.keyPem), extensions,
-    });
-  }
-  return { certPem: cert.toString('pem') + '\n', keyPem };
+  if (ca) exts.push(extension('2.5.29.35', false, seq(tlv(0x80, ca.keyId))));
+  const tbs = seq(
+    explicit(0, uint(Buffer.from([2]))), uint(serial()), ECDSA_SHA256,
+    ca?.name ?? subject,
+    seq(time(new Date(now.getTime() - 5 * 60_000)), time(new Date(now.getTime() + opts.days * DAY))),
+    subject, spki, explicit(3, seq(...exts)),
+  );
+  const signature = sign('sha256', tbs, issuer ? createPrivateKey(issuer.keyPem) : privateKey);
+  const der = seq(tbs, ECDSA_SHA256, bits(signature));
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return { certPem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`, keyPem };
 }
 
 export interface CertProblem { problem: string }
