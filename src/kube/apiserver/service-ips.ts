@@ -16,6 +16,7 @@ const PORT_PREFIX = '/registry/skiff/servicenodeports/';
 const te = new TextEncoder(), td = new TextDecoder();
 /** A claim without its Service is left alone this long (the Service write may still be coming). */
 const REPAIR_GRACE_MS = 60_000;
+const REPAIR_INTERVAL_MS = 5 * 60_000;
 
 export interface ServiceNetworkOptions { cidr: string; nodePortRange?: { min: number; max: number } }
 
@@ -139,7 +140,12 @@ export class ServiceAllocator {
   async start(ctx: ApiContext, servicesPrefix: string): Promise<void> {
     const signal = this.ac.signal;
     let rev = await this.store.currentRevision();
-    void this.repair(ctx, servicesPrefix).catch((e) => ctx.log.warn('service allocation repair failed', { error: String(e) }));
+    const repair = () => { void this.repair(ctx, servicesPrefix).catch((e) => ctx.log.warn('service allocation repair failed', { error: String(e) })); };
+    repair();
+    // Again every few minutes: a claim left by a crash between claim and write ages past the grace.
+    const timer = setInterval(repair, REPAIR_INTERVAL_MS);
+    timer.unref();
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
     void (async () => {
       while (!signal.aborted) {
         try {
