@@ -16,6 +16,7 @@ import { buildSpec } from './spec.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc, validExtraHost } from './etc.js';
 import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
+import { activity as idleActivity } from './idle-gc.js';
 
 const log = createLogger({ component: 'engine.containers' });
 
@@ -91,6 +92,7 @@ export class Containers implements ContainersService {
   save(c: Live): void { if (!c.removed) saveRecord(c.dir, c.rec); }
 
   private emit(c: Live, action: string, extra: Record<string, string> = {}): void {
+    idleActivity();
     this.ctx.events.emit({ Type: 'container', Action: action, id: c.rec.Id, attributes: { ...c.rec.Config.Labels, image: c.rec.ImageName, name: c.rec.Name.slice(1), ...extra } });
   }
 
@@ -495,6 +497,7 @@ export class Containers implements ContainersService {
 
   // ---- engine start: load records, live restore, restart policies ----
   async restore(): Promise<void> {
+    idleActivity(); // start-up garbage (module loading, restore) is collected once the engine is idle
     mkdirSync(this.root, { recursive: true });
     for (const id of readdirSync(this.root)) {
       const dir = this.dirOf(id);
