@@ -124,3 +124,10 @@ test('mount destinations resolve symlinks inside the rootfs, never on the host',
   const { existsSync: exists } = await import('node:fs');
   assert.ok(!exists(hostSide), 'nothing was created on the host');
 });
+
+test('the container process holds only stdin, stdout and stderr (no descriptor of the runtime leaks in)', async () => {
+  // `ls` opens its own directory descriptor (3) to list /proc/self/fd: the listing is 0 1 2 3.
+  const r = await env.runIn(['sh', '-c', 'ls /proc/self/fd | sort -n | tr "\\n" " "']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), '0 1 2 3');
+});
