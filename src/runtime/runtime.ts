@@ -145,7 +145,10 @@ export class Runtime {
       // The cgroup is made while the init spec is compiled and written (dirs() needs no I/O).
       cgReady = cg.create().then(() => cg!.set(withDefaultDevices(spec) as Parameters<CgroupManager['set']>[0]));
       cgReady.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-      const files = { fifo: join(dir, 'exec.fifo'), pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
+      // `run` without createRuntime/prestart hooks needs no create/start split: the init execs as soon
+      // as it is set up instead of waiting for this process to open the exec fifo.
+      const split = !foreground || !!(spec.hooks?.createRuntime?.length || spec.hooks?.prestart?.length);
+      const files = { fifo: split ? join(dir, 'exec.fifo') : undefined, pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
       if (foreground && o.monitor) throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
       const consoleSocket = o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
       if (spec.process?.terminal && !consoleSocket && !foreground) {
@@ -223,10 +226,11 @@ export class Runtime {
     let code: number;
     try {
       const fifo = join(this.store.dir(id), 'exec.fifo');
-      await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
+      const split = existsSync(fifo);
+      if (split) await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
       s.status = 'running';
       this.store.save(s);
-      try { unlinkSync(fifo); } catch { /* gone */ }
+      if (split) { try { unlinkSync(fifo); } catch { /* gone */ } }
       await runHooks('poststart', s.config.hooks?.poststart, this.ociState(s)).catch(() => undefined);
       o.onStart?.(s.pid);
       code = await exit!;
@@ -350,8 +354,10 @@ function withDefaultDevices(spec: Spec): NonNullable<NonNullable<Spec['linux']>[
   return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
 }
 
+let owner: string | undefined;
 function safeUser(): string {
-  try { return userInfo().username; } catch { return ''; }
+  if (owner === undefined) { try { owner = userInfo().username; } catch { owner = ''; } }
+  return owner;
 }
 
 function writeAtomic(file: string, data: string): void {
