@@ -8,7 +8,20 @@ import dnsPacket from 'dns-packet';
 import { DnsServer } from './dns.js';
 
 const ips = (r: dnsPacket.Packet): unknown[] => (r.answers ?? []).map((a) => (a as { data?: unknown }).data);
-const port = (): number => 20000 + Math.floor(Math.random() * 20000);
+// Below the kernel's ephemeral range (32768+), where outgoing connections of parallel suites take ports.
+const port = (): number => 10000 + Math.floor(Math.random() * 20000);
+
+/** A DnsServer listening for `network` on a random port; a port taken meanwhile is retried. */
+async function listening(upstreams: string[], network: string, setup: (d: DnsServer) => void): Promise<DnsServer> {
+  for (let i = 0; ; i++) {
+    const d = new DnsServer(upstreams, port());
+    setup(d);
+    try { await d.listen(network, '127.0.0.1'); return d; } catch (e) {
+      await d.close().catch(() => undefined);
+      if (i >= 20 || !/EADDRINUSE/.test(String((e as Error).cause ?? e))) throw e;
+    }
+  }
+}
 
 function udpQuery(p: number, name: string, type: 'A' | 'AAAA' = 'A'): Promise<dnsPacket.Packet> {
   return new Promise((resolve, reject) => {
@@ -34,15 +47,13 @@ function tcpQuery(p: number, name: string): Promise<dnsPacket.Packet> {
 }
 
 test('embedded DNS: table answers (UDP, TCP), per-network scope, forwarding, garbage ignored', async () => {
-  const up = new DnsServer([], port());
+  const up = await listening([], 'up', (x) => x.setRecords('up', new Map([['example.test', ['192.0.2.55']]])));
   const upPort = (up as unknown as { port: number }).port;
-  up.setRecords('up', new Map([['example.test', ['192.0.2.55']]]));
-  await up.listen('up', '127.0.0.1');
-  const d = new DnsServer([`127.0.0.1:${upPort}`], port());
+  const d = await listening([`127.0.0.1:${upPort}`], 'a', (x) => {
+    x.setRecords('a', new Map([['Web', ['10.1.0.2', '10.1.0.3']]]));
+    x.setRecords('b', new Map([['db', ['10.2.0.2']]]));
+  });
   const p = (d as unknown as { port: number }).port;
-  d.setRecords('a', new Map([['Web', ['10.1.0.2', '10.1.0.3']]]));
-  d.setRecords('b', new Map([['db', ['10.2.0.2']]]));
-  await d.listen('a', '127.0.0.1');
   try {
     const r = await udpQuery(p, 'web');
     assert.deepEqual(ips(r), ['10.1.0.2', '10.1.0.3']);
