@@ -77,6 +77,18 @@ describe('update rules', () => {
     assert.equal(main.metadata.generation, cur.metadata.generation + 1);
   });
 
+  it('/status does not move generation when defaulting fills a field an older server left out', async () => {
+    const key = `/registry/apps/deployments/${ns}/web`;
+    const kv = (await api.context.store.get(key))!;
+    const stored = JSON.parse(new TextDecoder().decode(kv.value));
+    delete stored.spec.revisionHistoryLimit;
+    await api.context.store.update(key, new TextEncoder().encode(JSON.stringify(stored)), kv.modRevision);
+    const cur = ok(await call('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`), 'get');
+    assert.equal(cur.spec.revisionHistoryLimit, undefined);
+    const st = ok(await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web/status`, { ...cur, status: { replicas: 4 } }), 'status');
+    assert.equal(st.metadata.generation, cur.metadata.generation);
+  });
+
   it('server-side apply re-applies Pods, Services and Deployments whose port keys include the defaulted protocol', async () => {
     const apply = (path: string, obj: unknown) => call('PATCH', `${path}?fieldManager=kubectl`, obj, 'application/apply-patch+yaml');
     const pod = (port: number) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: port }] }] } });

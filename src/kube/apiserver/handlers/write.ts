@@ -58,7 +58,8 @@ export async function writeUpdate(r: RequestScope, old: KubeObject, kv: KeyValue
   // (patches may share nested values with `old`: the hook gets a copy it may change freely)
   if (opts.subresource === undefined && def.prepareForUpdate) { next = structuredClone(next); def.prepareForUpdate(next, old); }
   defaultObject(next, def);
-  if (def.hasGeneration && specPart(next) !== specPart(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+  // (/status never moves generation, even when defaulting fills a field an older server left out)
+  if (def.hasGeneration && opts.subresource !== 'status' && specPart(next) !== specPart(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
   admitObject(r, next, old);
   for (const a of r.ctx.admission) await a('update', def, next, old, r.user);
   if (!opts.skipManaged) recordUpdate(def, schemaCtx(def), old, next, { manager: managerName(r), apiVersion: next.apiVersion!, subresource: opts.subresource });
