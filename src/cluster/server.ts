@@ -135,7 +135,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     controllers = (async () => {
       internal = await listenInternal(opts.dataDir, api);
       client = new KubeClient({ socketPath: internal.path, userAgent: 'skiff-controller-manager' });
-      return startControllers(client, { log: log.child({ component: 'controllers' }) });
+      const clusterIP = api.context.services?.firstIP;
+      return startControllers(client, {
+        log: log.child({ component: 'controllers' }),
+        kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort: addr.port } : undefined,
+      });
     })().catch((e) => { log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) }); return undefined; });
   }
   return {
