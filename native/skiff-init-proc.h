@@ -4,7 +4,6 @@
 #include "skiff-init-spec.h"
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/close_range.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -285,11 +284,6 @@ static void do_exec(const char *exe) {
   FOR_KEY(l, "env") envp[ne++] = l->f[0];
   char **argv = calloc(a->n + 1, sizeof *argv);
   for (int i = 0; i < a->n; i++) argv[i] = a->f[i];
-  /* The process gets stdin/stdout/stderr only, as with runc: descriptors skiff-init was handed
-   * (ready and cgroup-sync sockets, a caller's leftovers) close at exec. */
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3; fd < 4096; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
   execve(exe, argv, envp);
   die("exec %s", exe);
 }

@@ -142,6 +142,9 @@ static void child_setup(int flags, int sync) {
 
 static int cmd_create(void) {
   int flags = 0;
+  /* The ready socket is for skiff-init's parent half only: the container must not inherit it. */
+  const char *ready = get1("readyfd");
+  if (ready) fcntl((int)num(ready, "readyfd"), F_SETFD, FD_CLOEXEC);
   FOR_KEY(l, "ns") {
     int f = ns_flag(l->f[0]);
     if (f != CLONE_NEWCGROUP) flags |= f; /* the cgroup namespace is unshared after joining the cgroup */
