@@ -13,7 +13,7 @@ import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
-import { auth as security, createApiServer, decodeRequestBody as readRequestBody, errForbidden, errNotFound, readObject, type Admission, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
+import { auth as security, createApiServer, decodeRequestBody as readRequestBody, errForbidden, errNotFound, readObject, podStreamHandlers, type Admission, type ApiAuth, type ApiServer, type VirtualHandler } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -101,6 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const transformers = { '/secrets': { toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k), fromStorage: (b: Uint8Array, k: string) => secrets.decrypt(b, k) } };
   // `kubectl create token SA`: POST serviceaccounts/NAME/token (TokenRequest).
   const subresources: Record<string, VirtualHandler> = {
+    ...podStreamHandlers(),
     '/serviceaccounts/token': async (r) => {
       if (r.info.verb !== 'create') throw errNotFound({ resource: 'serviceaccounts/token', name: r.info.name });
       const body = (await readRequestBody(r.req) ?? {}) as { spec?: unknown };

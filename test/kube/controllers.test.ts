@@ -115,3 +115,21 @@ describe('kubernetes Service', () => {
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/services/kubernetes')).spec.clusterIP, '10.96.0.1', 'recreated with the same address');
   });
 });
+
+describe('pod streams without a node agent', () => {
+  it('log, exec, attach, portforward answer as upstream does before a node is involved', async () => {
+    const P = `/api/v1/namespaces/${ns}/pods`;
+    const pod = (name: string, nodeName?: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName, containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] } });
+    await c.request('POST', P, { body: pod('pending') });
+    await c.request('POST', P, { body: pod('bound', 'node-x') });
+    const err = async (method: string, path: string) => { try { await c.request(method, path); return 'ok'; } catch (e) { return (e as Error).message; } };
+    assert.equal(await c.request('GET', `${P}/pending/log`, { query: { container: 'a' } }), undefined, 'empty logs while unscheduled');
+    assert.match(await err('GET', `${P}/pending/log`), /a container name must be specified for pod pending, choose one of: \[a b\]/);
+    assert.match(await err('GET', `${P}/pending/log?container=zz`), /container zz is not valid for pod pending/);
+    assert.match(await err('POST', `${P}/pending/exec?container=a&command=ls`), /pod pending does not have a host assigned/);
+    assert.match(await err('POST', `${P}/pending/attach?container=b`), /pod pending does not have a host assigned/);
+    assert.match(await err('POST', `${P}/pending/portforward`), /pod pending does not have a host assigned/);
+    assert.match(await err('GET', `${P}/bound/log?container=a`), /no node agent serves node "node-x"/);
+    assert.match(await err('GET', `${P}/missing/log`), /pods "missing" not found/);
+  });
+});

@@ -9,4 +9,5 @@ export { decodeRequestBody } from './handlers/create.js';
 export * as auth from './auth/index.js';
 export { ApiError, errForbidden, errNotFound } from './status.js';
 export { readObject } from './rest.js';
+export { podStreamHandlers } from './pod-streams.js';
 export type { RequestScope } from './context.js';
