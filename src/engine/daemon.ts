@@ -76,7 +76,7 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   const snapshotter = await pickSnapshotter(o.snapshotter, join(root, 'snapshots'));
   const base: EngineBase = {
     root, imageStore, snapshotter, events: new EventBus(),
-    info: { id: readFileSync(idFile, 'utf8').trim(), name: hostname(), version: ENGINE_VERSION, apiVersion: API_VERSION, minApiVersion: MIN_API_VERSION, startedAt: new Date(), cgroupParent: o.cgroupParent ?? '/skiff-engine' },
+    info: { id: readFileSync(idFile, 'utf8').trim(), name: hostname(), version: ENGINE_VERSION, apiVersion: API_VERSION, minApiVersion: MIN_API_VERSION, startedAt: new Date(), cgroupParent: o.cgroupParent ?? '/skiff-engine', insecureRegistries: o.insecureRegistries },
   };
   const ctx = { ...base } as EngineContext;
   ctx.images = o.images ? await o.images(ctx) : createImagesService(ctx, { insecureRegistries: o.insecureRegistries });

@@ -65,6 +65,9 @@ after(async () => {
 
 test('--insecure-registry: push and pull over plain HTTP; another address of the same registry is refused', () => {
   const ok = `${net}.2:5000/t/bb:1`;
+  const info = a!.docker(['info']);
+  assert.match(info, new RegExp(`Insecure Registries:\\n(\\s+.+\\n)*\\s+${net.replace(/\./g, '\\.')}\\.2:5000\\n`), 'docker info lists it');
+  assert.match(info, /Insecure Registries:\n(\s+.+\n)*\s+127\.0\.0\.0\/8\n/);
   a!.docker(['tag', 'busybox', ok]);
   assert.match(a!.docker(['push', ok]), /1: digest: sha256:[0-9a-f]{64} size: \d+/);
   a!.docker(['rmi', ok]);

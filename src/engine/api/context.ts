@@ -27,6 +27,8 @@ export interface EngineInfo {
   startedAt: Date;
   /** Cgroup parent for containers (cgroupfs path), e.g. /skiff-engine. */
   cgroupParent: string;
+  /** Registries reached over plain HTTP / unverified TLS (--insecure-registry), for /info. */
+  insecureRegistries?: string[];
 }
 
 /** An image as containers see it. */

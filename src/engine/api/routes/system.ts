@@ -49,7 +49,7 @@ export function register(r: Router<EngineContext>): void {
       IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, NFd: 0, OomKillDisable: cgroupVersion() === '1',
       NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: cgroupVersion(),
       NEventsListener: 0, KernelVersion: release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: arch() === 'x64' ? 'x86_64' : arch(),
-      IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: null },
+      IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(ctx.info.insecureRegistries ?? []),
       NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: ctx.root, HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(),
       Labels: [], ExperimentalBuild: false, ServerVersion: i.version, Runtimes: { skiff: { path: 'skiff-runtime' }, runc: { path: 'skiff-runtime' } }, DefaultRuntime: 'skiff',
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
@@ -104,4 +104,14 @@ export function register(r: Router<EngineContext>): void {
     unsub();
     q.res.end();
   });
+}
+
+/** dockerd's RegistryConfig: insecure registries given as CIDRs (loopback always) and by name. */
+function registryConfig(insecure: string[]) {
+  const cidrs = ['127.0.0.0/8', ...insecure.filter((r) => /^[\d.]+\/\d+$/.test(r))];
+  const IndexConfigs: Record<string, { Name: string; Mirrors: string[]; Secure: boolean; Official: boolean }> = {
+    'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true },
+  };
+  for (const r of insecure) if (!/^[\d.]+\/\d+$/.test(r)) IndexConfigs[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
+  return { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: [...new Set(cidrs)], IndexConfigs, Mirrors: null };
 }
