@@ -26,13 +26,19 @@ export interface BuilderOptions {
   dataDir: string;
   runtime?: Runtime;
   /** Pulls a missing image (or with --pull) into `images`; absent: missing images are NotFound. */
-  pull?: (ref: string, signal?: AbortSignal) => Promise<void>;
+  /** Pulls a missing base image; `auths` are the build's registry credentials (X-Registry-Config). */
+  pull?: (ref: string, signal?: AbortSignal, auths?: Record<string, RegistryAuth>) => Promise<void>;
   /** Attaches a fresh network namespace to the engine's default bridge (RUN's default network). */
   sandbox?: NetworkSandboxFn;
 }
 
+/** Credentials for one registry, as the docker CLI sends them in X-Registry-Config. */
+export interface RegistryAuth { username?: string; password?: string; auth?: string; identitytoken?: string; serveraddress?: string }
+
 export interface BuildOptions {
   contextDir: string;
+  /** Registry credentials by registry host (X-Registry-Config), used for pulls of base images. */
+  registryAuths?: Record<string, RegistryAuth>;
   /** Dockerfile path relative to the context (default `Dockerfile`), or its text in `dockerfileText`. */
   dockerfile?: string;
   dockerfileText?: string;
@@ -140,11 +146,11 @@ export class Builder {
       const p = defaultPlatform();
       return { config: { architecture: p.architecture, os: p.os, config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, layers: [], args: new Map(), cacheBroken: false };
     }
-    if (b.pull && this.o.pull) await this.o.pull(name, b.signal);
+    if (b.pull && this.o.pull) await this.o.pull(name, b.signal, b.registryAuths);
     let img;
     try { img = await this.o.images.resolve(name); } catch (e) {
       if (!isSkiffError(e, 'NotFound') || !this.o.pull || b.pull) throw e;
-      await this.o.pull(name, b.signal);
+      await this.o.pull(name, b.signal, b.registryAuths);
       img = await this.o.images.resolve(name);
     }
     const top = await this.o.images.unpack(name, this.o.snapshotter, { signal: b.signal });

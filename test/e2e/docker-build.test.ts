@@ -68,3 +68,30 @@ test('skiff build streams steps and tags the image', { timeout: 60_000 }, () => 
   assert.equal(E.docker(['inspect', '-f', '{{.Id}}', 'cli:1']).trim(), readFileSync(iid, 'utf8'));
   assert.equal(E.docker(['run', '--rm', 'cli:1']), 'cli\n');
 });
+
+test('a base image from a private registry is pulled with the CLI\'s credentials (X-Registry-Config), not the engine\'s', { timeout: 120_000 }, async () => {
+  const { startDistribution } = await import('../fixtures/distribution.js');
+  const bcrypt = (await import('bcryptjs')).default;
+  const reg = await startDistribution({ htpasswd: `carol:${bcrypt.hashSync('pw9', 6)}\n` });
+  const cfg = join(E.dir, 'docker-config', 'config.json');
+  mkdirSync(join(E.dir, 'docker-config'), { recursive: true });
+  try {
+    // Credentials only in the CLI's config.json: the engine has no stored login for this registry.
+    writeFileSync(cfg, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('carol:pw9').toString('base64') } } }));
+    const ref = `${reg.host}/priv/bb:1`;
+    E.docker(['tag', 'busybox', ref]);
+    E.docker(['push', ref]);
+    E.docker(['rmi', ref]);
+    const d = ctx({ Dockerfile: `FROM ${ref}\nRUN echo from-private > /p\nCMD ["cat", "/p"]\n` });
+    E.docker(['build', '-t', 'frompriv:1', d], { env });
+    assert.equal(E.docker(['run', '--rm', 'frompriv:1']), 'from-private\n');
+    writeFileSync(cfg, JSON.stringify({ auths: {} }));
+    E.docker(['rmi', ref]);
+    let denied = '';
+    try { E.docker(['build', '--no-cache', d], { env }); } catch (e) { const x = e as { stdout?: string; stderr?: string }; denied = `${x.stdout ?? ''}${x.stderr ?? ''}` || String(e); }
+    assert.match(denied, /unauthorized|authentication required|401/i, 'without the CLI\'s credentials the pull is refused');
+  } finally {
+    writeFileSync(cfg, JSON.stringify({ auths: {} }));
+    await reg.stop();
+  }
+});

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument, notImplemented, toSkiffError, httpStatus } from '../../../common/index.js';
-import { Builder } from '../../../build/index.js';
+import { Builder, type RegistryAuth } from '../../../build/index.js';
+import { normalizeAuthKey, type AuthConfig } from '../../../registry/index.js';
+import { pullReference } from '../../services/images/transfer.js';
 import { jsonStream, type ApiRequest, type Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import type { EngineImages } from '../../services/images.js';
@@ -19,12 +21,34 @@ function builderOf(ctx: EngineContext): Builder {
     const svc = ctx.images as unknown as EngineImages;
     b = new Builder({
       images: ctx.imageStore, snapshotter: ctx.snapshotter, dataDir: join(ctx.root, 'build'),
-      pull: async (ref, signal) => { await svc.pull(ref, undefined, { emit: () => {}, signal }); },
+      pull: async (ref, signal, auths) => { await svc.pull(ref, undefined, { emit: () => {}, signal, auth: authFor(ref, auths) }); },
       sandbox: (id) => (ctx.networks as unknown as Networks).sandbox(id),
     });
     builders.set(ctx, b);
   }
   return b;
+}
+
+/** The build's credentials (X-Registry-Config) for the registry of `ref`; undefined falls back to
+ *  the engine's stored logins. */
+function authFor(ref: string, auths: Record<string, RegistryAuth> | undefined): AuthConfig | undefined {
+  if (!auths) return undefined;
+  const domain = normalizeAuthKey(pullReference(ref).domain);
+  const hit = Object.entries(auths).find(([k]) => normalizeAuthKey(k) === domain)?.[1];
+  if (!hit) return undefined;
+  let { username, password } = hit;
+  if (!username && hit.auth) [username, password] = Buffer.from(hit.auth, 'base64').toString().split(/:(.*)/s, 2);
+  return { username, password, identitytoken: hit.identitytoken, serveraddress: hit.serveraddress };
+}
+
+/** X-Registry-Config: base64url JSON of registry → credentials, as the docker CLI sends it. */
+function registryConfig(r: ApiRequest): Record<string, RegistryAuth> | undefined {
+  const h = r.req.headers['x-registry-config'];
+  if (typeof h !== 'string' || !h) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, RegistryAuth> : undefined;
+  } catch { throw invalidArgument('X-Registry-Config: not base64-encoded JSON', { field: 'X-Registry-Config' }); }
 }
 
 /** Extracts the request body (tar, optionally gzip/bzip2/xz — GNU tar detects it) into `dir`. */
@@ -52,6 +76,7 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   const nm = q.str('networkmode') || 'default';
   if (!['default', 'bridge', 'none', 'host'].includes(nm)) throw invalidArgument(`networkmode ${nm} is not supported (default, none or host)`, { field: 'networkmode' });
   const quiet = q.bool('q');
+  const registryAuths = registryConfig(r);
   const dir = mkdtempSync(join(ctx.root, 'build-ctx-'));
   const ac = new AbortController();
   r.res.on('close', () => { if (!r.res.writableFinished) ac.abort(new Error('client disconnected')); });
@@ -61,7 +86,7 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
     try {
       const res = await builderOf(ctx).build({
         contextDir: dir, dockerfile: q.str('dockerfile') || 'Dockerfile', tags, buildArgs, labels,
-        target: q.str('target') || undefined, noCache: q.bool('nocache'), pull: q.bool('pull'),
+        target: q.str('target') || undefined, noCache: q.bool('nocache'), pull: q.bool('pull'), registryAuths,
         network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default', signal: ac.signal,
         onOutput: (l) => { if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` }); },
       });
