@@ -5,7 +5,7 @@
 // through their diff (the same files a `docker commit` would take).
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { extract } from 'tar-stream';
+import { tarContentSize } from '../tar-size.js';
 import type { Snapshotter } from '../../../image/index.js';
 
 /** Apparent size of the files below `dir` (hard links once). */
@@ -34,24 +34,7 @@ export async function writableLayerSize(sn: Snapshotter, key: string): Promise<n
   const upper = mounts.find((m) => m.type === 'overlay')?.options.find((o) => o.startsWith('upperdir='));
   if (upper) return apparentSize(upper.slice('upperdir='.length));
   if (!mounts.length) return 0;
-  const tar = extract();
-  let size = 0;
-  const done = new Promise<void>((res, rej) => {
-    tar.on('entry', (h, stream, next) => {
-      if (h.type === 'file' || h.type === 'contiguous-file') size += h.size ?? 0;
-      stream.on('end', next);
-      stream.resume();
-    });
-    tar.on('finish', res);
-    tar.on('error', rej);
-  });
-  try {
-    const diff = await sn.diff(key);
-    diff.on('error', (e) => tar.destroy(e));
-    diff.pipe(tar);
-    await done;
-  } catch { return 0; }
-  return size;
+  try { return await tarContentSize(await sn.diff(key)); } catch { return 0; }
 }
 
 export interface ContainerSizes { rw: number; rootfs: number }

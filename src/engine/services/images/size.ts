@@ -2,7 +2,7 @@
 // of the layer diffs says: file sizes, directories and hard links not counted), not the compressed
 // bytes in the content store. A layer's size is computed once by reading its blob through the
 // decompressor and a tar parser, then kept as a label on the blob, so restarts do not repeat it.
-import { extract } from 'tar-stream';
+import { tarContentSize } from '../tar-size.js';
 import { detectCompression, decompressor, type ContentStore, type Descriptor } from '../../../image/index.js';
 
 export const UNPACKED_SIZE_LABEL = 'org.skiff.unpacked-size';
@@ -28,23 +28,8 @@ export async function layerUnpackedSize(content: ContentStore, layer: Descriptor
 async function measure(content: ContentStore, digest: string): Promise<number> {
   const head = await readHead(content, digest);
   const src = await content.reader(digest);
-  const tar = extract();
-  let size = 0;
-  const done = new Promise<void>((res, rej) => {
-    tar.on('entry', (h, stream, next) => {
-      if (h.type === 'file' || h.type === 'contiguous-file') size += h.size ?? 0;
-      stream.on('end', next);
-      stream.resume();
-    });
-    tar.on('finish', res);
-    tar.on('error', rej);
-  });
   const un = decompressor(detectCompression(head));
-  src.on('error', (e) => tar.destroy(e));
-  un.on('error', (e) => tar.destroy(e));
-  src.pipe(un).pipe(tar);
-  await done;
-  return size;
+  return tarContentSize(src.pipe(un), [src]);
 }
 
 async function readHead(content: ContentStore, digest: string): Promise<Uint8Array> {
