@@ -25,7 +25,11 @@ CMD ["cat", "/listing"]
 `;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> { const t = performance.now(); await fn(); return performance.now() - t; }
+async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-build-'));
 process.env.DOCKER_BUILDKIT = '0';
@@ -45,22 +49,39 @@ try {
   await images.importRootfsTar(createReadStream(bb), { ref: 'busybox:latest' });
   const sn = await createSnapshotter('overlayfs', join(dir, 'snapshots'));
   const builder = new Builder({ images, snapshotter: sn, dataDir: join(dir, 'build') });
-  const res = { skiffCold: [] as number[], skiffCached: [] as number[], engineCold: [] as number[], engineCached: [] as number[], dockerCold: [] as number[], dockerCached: [] as number[] };
+  const res = {
+    skiffCold: [] as number[],
+    skiffCached: [] as number[],
+    engineCold: [] as number[],
+    engineCached: [] as number[],
+    dockerCold: [] as number[],
+    dockerCached: [] as number[],
+  };
   const env = { DOCKER_BUILDKIT: '0' };
   for (let i = 0; i < RUNS; i++) {
     res.skiffCold.push(await time(() => builder.build({ contextDir: ctx, tags: ['bench'], noCache: true })));
     res.skiffCached.push(await time(() => builder.build({ contextDir: ctx, tags: ['bench'] })));
-    res.engineCold.push(await time(() => E.docker(['build', '-q', '--no-cache', '-t', 'bench', ctx], { timeout: 120_000, env })));
+    res.engineCold.push(
+      await time(() => E.docker(['build', '-q', '--no-cache', '-t', 'bench', ctx], { timeout: 120_000, env })),
+    );
     res.engineCached.push(await time(() => E.docker(['build', '-q', '-t', 'bench', ctx], { timeout: 120_000, env })));
-    res.dockerCold.push(await time(() => D.docker(['build', '-q', '--no-cache', '-t', 'bench', ctx], { timeout: 120_000 })));
+    res.dockerCold.push(
+      await time(() => D.docker(['build', '-q', '--no-cache', '-t', 'bench', ctx], { timeout: 120_000 })),
+    );
     res.dockerCached.push(await time(() => D.docker(['build', '-q', '-t', 'bench', ctx], { timeout: 120_000 })));
   }
   const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v)]));
   console.log(`build (10 steps, ${RUNS} runs, medians)`);
-  console.log(`  cold:   skiff ${m.skiffCold.toFixed(0)} ms  dockerd classic ${m.dockerCold.toFixed(0)} ms  ratio ${(m.skiffCold / m.dockerCold).toFixed(2)}x (target <= 0.5x)`);
-  console.log(`  cached: skiff ${m.skiffCached.toFixed(0)} ms  dockerd classic ${m.dockerCached.toFixed(0)} ms  ratio ${(m.skiffCached / m.dockerCached).toFixed(2)}x (target <= 0.2x)`);
+  console.log(
+    `  cold:   skiff ${m.skiffCold.toFixed(0)} ms  dockerd classic ${m.dockerCold.toFixed(0)} ms  ratio ${(m.skiffCold / m.dockerCold).toFixed(2)}x (target <= 0.5x)`,
+  );
+  console.log(
+    `  cached: skiff ${m.skiffCached.toFixed(0)} ms  dockerd classic ${m.dockerCached.toFixed(0)} ms  ratio ${(m.skiffCached / m.dockerCached).toFixed(2)}x (target <= 0.2x)`,
+  );
   console.log('  (skiff above: the builder as a library, in-process; dockerd through the docker CLI)');
-  console.log(`  same client (docker CLI → skiff engine vs → dockerd): cold ${m.engineCold.toFixed(0)} ms, ratio ${(m.engineCold / m.dockerCold).toFixed(2)}x; cached ${m.engineCached.toFixed(0)} ms, ratio ${(m.engineCached / m.dockerCached).toFixed(2)}x`);
+  console.log(
+    `  same client (docker CLI → skiff engine vs → dockerd): cold ${m.engineCold.toFixed(0)} ms, ratio ${(m.engineCold / m.dockerCold).toFixed(2)}x; cached ${m.engineCached.toFixed(0)} ms, ratio ${(m.engineCached / m.dockerCached).toFixed(2)}x`,
+  );
 } finally {
   await E.stop();
   await D.stop();

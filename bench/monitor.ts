@@ -8,7 +8,8 @@ import { spawnMonitor, waitExit } from '../src/runtime/monitor/index.js';
 import { startDockerd } from '../test/fixtures/dockerd.js';
 
 const N = 3;
-const kb = (pid: number, file: string, key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1] ?? NaN);
+const kb = (pid: number, file: string, key: string) =>
+  Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1] ?? NaN);
 const mem = (pid: number) => ({ rss: kb(pid, 'status', 'VmRSS'), pss: kb(pid, 'smaps_rollup', 'Pss') });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +28,12 @@ async function skiffMonitors(): Promise<{ rss: number; pss: number; spawnMs: num
       writeFileSync(launch, '#!/bin/sh\n/bin/sleep 1000 &\necho $! > "$1"\n');
       chmodSync(launch, 0o755);
       const t0 = performance.now();
-      const { monitorPid } = await spawnMonitor({ stateDir: d, containerPidFile: join(d, 'ctr.pid'), logFile: join(d, 'ctr.log'), cmd: [launch, join(d, 'ctr.pid')] });
+      const { monitorPid } = await spawnMonitor({
+        stateDir: d,
+        containerPidFile: join(d, 'ctr.pid'),
+        logFile: join(d, 'ctr.log'),
+        cmd: [launch, join(d, 'ctr.pid')],
+      });
       spawnTimes.push(performance.now() - t0);
       pids.push(monitorPid);
     }
@@ -37,8 +43,17 @@ async function skiffMonitors(): Promise<{ rss: number; pss: number; spawnMs: num
       ctrs.push(Number(readFileSync(join(dirs[i], 'ctr.pid'), 'utf8')));
     }
   } finally {
-    for (const c of ctrs) { try { process.kill(c, 'SIGKILL'); } catch { /* gone */ } }
-    for (const d of dirs) { await waitExit(d).catch(() => undefined); rmSync(d, { recursive: true, force: true }); }
+    for (const c of ctrs) {
+      try {
+        process.kill(c, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const d of dirs) {
+      await waitExit(d).catch(() => undefined);
+      rmSync(d, { recursive: true, force: true });
+    }
   }
   return { rss: median(out.map((m) => m.rss)), pss: median(out.map((m) => m.pss)), spawnMs: median(spawnTimes) };
 }
@@ -57,7 +72,9 @@ async function shims(): Promise<{ rss: number; pss: number }> {
       try {
         const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
         if (cmd[0].endsWith('containerd-shim-runc-v2') && cmd.includes(`skiff${suffix}`)) found.push(mem(Number(e)));
-      } catch { /* exited */ }
+      } catch {
+        /* exited */
+      }
     }
     if (found.length === 0) throw new Error('no containerd-shim-runc-v2 found for the private dockerd');
     d.docker(['rm', '-f', ...ids]);
@@ -74,5 +91,7 @@ console.log(`idle per-container process, median of ${N}, same run\n`);
 console.log('| process | VmRSS | PSS |\n|---|---|---|');
 console.log(row('skiff-monitor', s));
 console.log(row('containerd-shim-runc-v2', c));
-console.log(`\nratio skiff/shim: RSS ${(s.rss / c.rss).toFixed(3)}×, PSS ${(s.pss / c.pss).toFixed(3)}×  (target: skiff-monitor ≤ 1.5 MB RSS)`);
+console.log(
+  `\nratio skiff/shim: RSS ${(s.rss / c.rss).toFixed(3)}×, PSS ${(s.pss / c.pss).toFixed(3)}×  (target: skiff-monitor ≤ 1.5 MB RSS)`,
+);
 console.log(`spawnMonitor (fork, daemonize, start CMD, monitor.pid) median: ${s.spawnMs.toFixed(1)} ms`);

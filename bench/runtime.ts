@@ -20,11 +20,16 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env)
   return new Promise((res, rej) => {
     const c = spawn(cmd, args, { stdio: 'ignore', env });
     c.on('error', rej);
-    c.on('exit', (code) => (code === 0 ? res(performance.now() - t) : rej(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+    c.on('exit', (code) =>
+      code === 0 ? res(performance.now() - t) : rej(new Error(`${cmd} ${args.join(' ')} exited ${code}`)),
+    );
   });
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the runtime benchmark needs root');
@@ -37,7 +42,13 @@ async function main() {
     const rt = new Runtime({ root: join(dir, 'state-lib') });
     const cliRoot = join(dir, 'state-cli');
     const runcRoot = join(dir, 'state-runc');
-    const res: Record<'lib' | 'cli' | 'runc' | 'node' | 'nodeBare', number[]> = { lib: [], cli: [], runc: [], node: [], nodeBare: [] };
+    const res: Record<'lib' | 'cli' | 'runc' | 'node' | 'nodeBare', number[]> = {
+      lib: [],
+      cli: [],
+      runc: [],
+      node: [],
+      nodeBare: [],
+    };
     const bareEnv = { ...process.env };
     delete bareEnv.NODE_EXTRA_CA_CERTS;
     const cli = join(ROOT, 'bin/skiff-runtime');
@@ -54,15 +65,35 @@ async function main() {
       res.node.push(await time(process.execPath, ['-e', '0']));
       res.nodeBare.push(await time(process.execPath, ['-e', '0'], bareEnv));
     }
-    const m = { lib: median(res.lib), cli: median(res.cli), runc: median(res.runc), node: median(res.node), nodeBare: median(res.nodeBare) };
-    const row = (name: string, ms: number, note = '') => `| ${name.padEnd(44)} | ${ms.toFixed(1).padStart(8)} | ${(ms / m.runc).toFixed(2).padStart(6)}× | ${note}`;
-    process.stdout.write(`\nruntime: create+start+wait+delete of /bin/true, busybox bundle, ${RUNS} runs each, interleaved, medians\n\n`);
-    process.stdout.write(`| ${'what'.padEnd(44)} | ${'ms'.padStart(8)} | vs runc | note\n|${'-'.repeat(46)}|${'-'.repeat(10)}|---------|-----\n`);
+    const m = {
+      lib: median(res.lib),
+      cli: median(res.cli),
+      runc: median(res.runc),
+      node: median(res.node),
+      nodeBare: median(res.nodeBare),
+    };
+    const row = (name: string, ms: number, note = '') =>
+      `| ${name.padEnd(44)} | ${ms.toFixed(1).padStart(8)} | ${(ms / m.runc).toFixed(2).padStart(6)}× | ${note}`;
+    process.stdout.write(
+      `\nruntime: create+start+wait+delete of /bin/true, busybox bundle, ${RUNS} runs each, interleaved, medians\n\n`,
+    );
+    process.stdout.write(
+      `| ${'what'.padEnd(44)} | ${'ms'.padStart(8)} | vs runc | note\n|${'-'.repeat(46)}|${'-'.repeat(10)}|---------|-----\n`,
+    );
     process.stdout.write(row('(a) Skiff runtime as a library (in-process)', m.lib, 'target ≤ 0.5×') + '\n');
-    process.stdout.write(row('(b) bin/skiff-runtime run', m.cli, `target ≤ 4×; Node start-up (node -e 0, as the CLI starts) ${m.nodeBare.toFixed(1)} ms = ${(100 * m.nodeBare / m.cli).toFixed(0)}% of it`) + '\n');
+    process.stdout.write(
+      row(
+        '(b) bin/skiff-runtime run',
+        m.cli,
+        `target ≤ 4×; Node start-up (node -e 0, as the CLI starts) ${m.nodeBare.toFixed(1)} ms = ${((100 * m.nodeBare) / m.cli).toFixed(0)}% of it`,
+      ) + '\n',
+    );
     process.stdout.write(row('(c) runc run (Debian runc 1.1.5)', m.runc, 'peer') + '\n');
     process.stdout.write(row('    node -e 0 (without NODE_EXTRA_CA_CERTS)', m.nodeBare, 'floor under (b)') + '\n');
-    if (process.env.NODE_EXTRA_CA_CERTS) process.stdout.write(row('    node -e 0 (with NODE_EXTRA_CA_CERTS)', m.node, 'this environment\'s default') + '\n');
+    if (process.env.NODE_EXTRA_CA_CERTS)
+      process.stdout.write(
+        row('    node -e 0 (with NODE_EXTRA_CA_CERTS)', m.node, "this environment's default") + '\n',
+      );
     // One idle skiff-monitor.
     writeFileSync(join(dir, 'config.json'), JSON.stringify(defaultSpec({ args: ['sleep', '60'] })));
     await rt.create('mon', dir, { monitor: { logFile: join(dir, 'mon.log') } });
@@ -70,11 +101,16 @@ async function main() {
     await new Promise((r) => setTimeout(r, 300));
     const mpid = await monitorPid(rt.store.load('mon').monitorDir!);
     const rss = mpid ? /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${mpid}/status`, 'utf8'))?.[1] : undefined;
-    process.stdout.write(`\nidle skiff-monitor RSS: ${rss ? `${(Number(rss) / 1024).toFixed(2)} MB` : 'n/a'} (target ≤ 1.5 MB; containerd shim 5–11 MB)\n`);
+    process.stdout.write(
+      `\nidle skiff-monitor RSS: ${rss ? `${(Number(rss) / 1024).toFixed(2)} MB` : 'n/a'} (target ≤ 1.5 MB; containerd shim 5–11 MB)\n`,
+    );
     await rt.delete('mon', { force: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => { process.stderr.write(`bench runtime: ${e instanceof Error ? e.message : e}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`bench runtime: ${e instanceof Error ? e.message : e}\n`);
+  process.exit(1);
+});

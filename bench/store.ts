@@ -38,11 +38,16 @@ function storeTarget(name: string, s: Store): Target {
     name,
     create: async (k, v) => (await s.create(k, v)).modRevision,
     update: async (k, v, r) => (await s.update(k, v, r)).modRevision,
-    list: async (p, limit, cont) => { const r = await s.list(p, { limit, continue: cont }); return { n: r.items.length, cont: r.continue }; },
+    list: async (p, limit, cont) => {
+      const r = await s.list(p, { limit, continue: cont });
+      return { n: r.items.length, cont: r.continue };
+    },
     watch: async (p, on) => {
       // As the API server does: watch from a known revision (the list's), not from "whenever attached".
       const w = s.watch(p, await s.currentRevision());
-      void (async () => { for await (const e of w) if (e.type === 'PUT') on(e.kv.key); })().catch(() => undefined);
+      void (async () => {
+        for await (const e of w) if (e.type === 'PUT') on(e.kv.key);
+      })().catch(() => undefined);
       return () => w.close();
     },
     close: () => s.close(),
@@ -50,18 +55,27 @@ function storeTarget(name: string, s: Store): Target {
 }
 
 function etcdFloor(endpoint: string): Target {
-  const c = new Etcd3({ hosts: `http://${endpoint}`, grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
+  const c = new Etcd3({
+    hosts: `http://${endpoint}`,
+    grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+  });
   const b = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   const end = (p: string) => Buffer.from(p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1));
   return {
     name: 'etcd (floor)',
     create: async (k, v) => {
-      const r = await c.kv.txn({ compare: [{ key: Buffer.from(k), target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key: Buffer.from(k), value: b(v) } }] });
+      const r = await c.kv.txn({
+        compare: [{ key: Buffer.from(k), target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: Buffer.from(k), value: b(v) } }],
+      });
       if (!r.succeeded) throw new Error('exists');
       return Number(r.header.revision);
     },
     update: async (k, v, rev) => {
-      const r = await c.kv.txn({ compare: [{ key: Buffer.from(k), target: 'Mod', result: 'Equal', mod_revision: rev }], success: [{ request_put: { key: Buffer.from(k), value: b(v), prev_kv: true } }] });
+      const r = await c.kv.txn({
+        compare: [{ key: Buffer.from(k), target: 'Mod', result: 'Equal', mod_revision: rev }],
+        success: [{ request_put: { key: Buffer.from(k), value: b(v), prev_kv: true } }],
+      });
       if (!r.succeeded) throw new Error('conflict');
       return Number(r.header.revision);
     },
@@ -85,10 +99,15 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 const ms = (x: number) => (Number.isNaN(x) ? '   -   ' : x.toFixed(2).padStart(7));
-const payload = (n = 700) => new TextEncoder().encode(JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'x' }, data: { v: 'x'.repeat(n) } }));
+const payload = (n = 700) =>
+  new TextEncoder().encode(JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'x' }, data: { v: 'x'.repeat(n) } }));
 
 /** Open loop: op i starts at t0 + i/rate whatever the previous ones do; latency from its start. */
-async function atRate(rate: number, seconds: number, op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; errors: number }> {
+async function atRate(
+  rate: number,
+  seconds: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<{ lat: number[]; errors: number }> {
   const n = Math.round(rate * seconds);
   const lat: number[] = [];
   let errors = 0;
@@ -99,13 +118,25 @@ async function atRate(rate: number, seconds: number, op: (i: number) => Promise<
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const start = performance.now();
-    pending.push(op(i).then(() => { lat.push(performance.now() - start); }, () => { errors++; }));
+    pending.push(
+      op(i).then(
+        () => {
+          lat.push(performance.now() - start);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
   }
   await Promise.all(pending);
   return { lat, errors };
 }
 
-interface Row { name: string; results: Record<string, number> }
+interface Row {
+  name: string;
+  results: Record<string, number>;
+}
 
 async function runTarget(t: Target, tag: string): Promise<Row> {
   const results: Record<string, number> = {};
@@ -113,17 +144,25 @@ async function runTarget(t: Target, tag: string): Promise<Row> {
   for (const rate of RATES) {
     const revs: number[] = [];
     const v = payload();
-    const c = await atRate(rate, SECONDS, async (i) => { revs[i] = await t.create(`/bench/${tag}/w${rate}/k${i}`, v); });
+    const c = await atRate(rate, SECONDS, async (i) => {
+      revs[i] = await t.create(`/bench/${tag}/w${rate}/k${i}`, v);
+    });
     const n = revs.length;
-    const u = await atRate(rate, SECONDS, async (i) => { revs[i % n] = await t.update(`/bench/${tag}/w${rate}/k${i % n}`, v, revs[i % n]); });
-    results[`create@${rate} p50`] = pct(c.lat, 50); results[`create@${rate} p99`] = pct(c.lat, 99);
-    results[`update@${rate} p50`] = pct(u.lat, 50); results[`update@${rate} p99`] = pct(u.lat, 99);
+    const u = await atRate(rate, SECONDS, async (i) => {
+      revs[i % n] = await t.update(`/bench/${tag}/w${rate}/k${i % n}`, v, revs[i % n]);
+    });
+    results[`create@${rate} p50`] = pct(c.lat, 50);
+    results[`create@${rate} p99`] = pct(c.lat, 99);
+    results[`update@${rate} p50`] = pct(u.lat, 50);
+    results[`update@${rate} p99`] = pct(u.lat, 99);
     if (c.errors + u.errors) process.stderr.write(`[${t.name}] ${c.errors + u.errors} errors at ${rate}/s\n`);
   }
   process.stderr.write(`[${t.name}] list of ${LIST_KEYS}…\n`);
   const v = payload(1000);
   for (let i = 0; i < LIST_KEYS; i += 200) {
-    await Promise.all(Array.from({ length: 200 }, (_, j) => t.create(`/bench/${tag}/list/k${String(i + j).padStart(6, '0')}`, v)));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, j) => t.create(`/bench/${tag}/list/k${String(i + j).padStart(6, '0')}`, v)),
+    );
   }
   const whole: number[] = [];
   const paged: number[] = [];
@@ -135,7 +174,11 @@ async function runTarget(t: Target, tag: string): Promise<Row> {
     s = performance.now();
     let cont: string | undefined;
     let total = 0;
-    do { const p = await t.list(`/bench/${tag}/list/`, 500, cont); total += p.n; cont = p.cont; } while (cont);
+    do {
+      const p = await t.list(`/bench/${tag}/list/`, 500, cont);
+      total += p.n;
+      cont = p.cont;
+    } while (cont);
     paged.push(performance.now() - s);
     if (total !== LIST_KEYS) throw new Error(`${t.name}: paged list saw ${total} keys`);
   }
@@ -148,10 +191,12 @@ async function runTarget(t: Target, tag: string): Promise<Row> {
   let received = 0;
   const stops: (() => void)[] = [];
   for (let i = 0; i < WATCHERS; i++) {
-    stops.push(await t.watch(`/bench/${tag}/watch/`, (key) => {
-      lat.push(performance.now() - sentAt.get(key)!);
-      received++;
-    }));
+    stops.push(
+      await t.watch(`/bench/${tag}/watch/`, (key) => {
+        lat.push(performance.now() - sentAt.get(key)!);
+        received++;
+      }),
+    );
   }
   await new Promise((r) => setTimeout(r, 500));
   const wv = payload(500);
@@ -161,7 +206,11 @@ async function runTarget(t: Target, tag: string): Promise<Row> {
     lat = [];
     received = 0;
     const n = Math.round(rate * WATCH_SECONDS);
-    const w = await atRate(rate, WATCH_SECONDS, (i) => { const k = `/bench/${tag}/watch/r${rate}k${i}`; sentAt.set(k, performance.now()); return t.create(k, wv); });
+    const w = await atRate(rate, WATCH_SECONDS, (i) => {
+      const k = `/bench/${tag}/watch/r${rate}k${i}`;
+      sentAt.set(k, performance.now());
+      return t.create(k, wv);
+    });
     const until = Date.now() + 30_000;
     while (received < WATCHERS * n && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     results[`watch@${rate} p50`] = pct(lat, 50);
@@ -181,11 +230,31 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     const tag = Date.now().toString(36);
-    const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+    const only = process.argv
+      .find((a) => a.startsWith('--only='))
+      ?.slice(7)
+      .split(',');
     const targets: [string, () => Promise<Target>, string][] = [
-      ['sqlite', async () => storeTarget('skiff sqlite', await openStore(`sqlite://${join(dir, 'state.db')}`, { compactIntervalMs: 0 })), 's'],
-      ['full', async () => storeTarget('skiff sqlite FULL', await openStore(`sqlite://${join(dir, 'full.db')}?sync=full`, { compactIntervalMs: 0 })), 'f'],
-      ['etcd', async () => storeTarget('skiff etcd', await openStore(`etcd://${etcd.endpoint}`, { compactIntervalMs: 0 })), `e${tag}`],
+      [
+        'sqlite',
+        async () =>
+          storeTarget('skiff sqlite', await openStore(`sqlite://${join(dir, 'state.db')}`, { compactIntervalMs: 0 })),
+        's',
+      ],
+      [
+        'full',
+        async () =>
+          storeTarget(
+            'skiff sqlite FULL',
+            await openStore(`sqlite://${join(dir, 'full.db')}?sync=full`, { compactIntervalMs: 0 }),
+          ),
+        'f',
+      ],
+      [
+        'etcd',
+        async () => storeTarget('skiff etcd', await openStore(`etcd://${etcd.endpoint}`, { compactIntervalMs: 0 })),
+        `e${tag}`,
+      ],
       ['floor', async () => etcdFloor(etcd.endpoint), `r${tag}`],
     ];
     // A fresh etcd is slow for its first few thousand writes (its bbolt file grows): warm it up
@@ -194,14 +263,21 @@ async function main(): Promise<void> {
       process.stderr.write('[etcd] warming up…\n');
       const warm = etcdFloor(etcd.endpoint);
       const v = payload(1000);
-      for (let i = 0; i < 4000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => warm.create(`/warmup/${tag}/${i + j}`, v)));
+      for (let i = 0; i < 4000; i += 100)
+        await Promise.all(Array.from({ length: 100 }, (_, j) => warm.create(`/warmup/${tag}/${i + j}`, v)));
       await warm.close();
     }
     // --only also sets the order (to check that order does not decide the result).
-    const chosen = only ? only.map((id) => targets.find((x) => x[0] === id)).filter((x) => x !== undefined) : targets.filter((x) => !(quick && x[0] === 'full'));
+    const chosen = only
+      ? only.map((id) => targets.find((x) => x[0] === id)).filter((x) => x !== undefined)
+      : targets.filter((x) => !(quick && x[0] === 'full'));
     for (const [n, [, make, t]] of chosen.entries()) {
       const target = await make();
-      try { rows.push(await runTarget(target, `${t}${n}`)); } finally { await target.close(); }
+      try {
+        rows.push(await runTarget(target, `${t}${n}`));
+      } finally {
+        await target.close();
+      }
     }
   } finally {
     await etcd.stop();
@@ -209,21 +285,31 @@ async function main(): Promise<void> {
   }
   const base = rows.find((r) => r.name === 'etcd (floor)') ?? rows[rows.length - 1];
   const metrics = Object.keys(base.results);
-  const head = ['metric (ms)'.padEnd(22), ...rows.map((r) => r.name.padStart(18)), ...rows.filter((r) => r !== base).map((r) => `${r.name}/floor`.padStart(24))];
+  const head = [
+    'metric (ms)'.padEnd(22),
+    ...rows.map((r) => r.name.padStart(18)),
+    ...rows.filter((r) => r !== base).map((r) => `${r.name}/floor`.padStart(24)),
+  ];
   console.log(head.join(' '));
   for (const m of metrics) {
     const cells = rows.map((r) => ms(r.results[m]).padStart(18));
-    const ratios = rows.filter((r) => r !== base).map((r) => (m.endsWith('%') ? '' : (r.results[m] / base.results[m]).toFixed(2) + 'x').padStart(24));
+    const ratios = rows
+      .filter((r) => r !== base)
+      .map((r) => (m.endsWith('%') ? '' : (r.results[m] / base.results[m]).toFixed(2) + 'x').padStart(24));
     console.log([m.padEnd(22), ...cells, ...ratios].join(' '));
   }
   const sq = rows.find((r) => r.name === 'skiff sqlite');
   if (!sq) return;
   const s = sq.results;
   const w500 = Math.max(s['create@500 p99'], s['update@500 p99'], s['create@500+watchers p99']);
-  console.log(`\ntargets (sqlite): write p99 at 500/s ≤ 25 ms (create, update, create with ${WATCHERS} watchers): ${w500.toFixed(2)} → ${w500 <= 25 ? 'MET' : 'MISSED'}; ` +
-    `delivery to ${WATCHERS} watchers p99 ≤ 100 ms at 100/s: ${s['watch@100 p99'].toFixed(2)}, at 500/s: ${s['watch@500 p99'].toFixed(2)} → ${s['watch@100 p99'] <= 100 ? 'MET' : 'MISSED'}`);
+  console.log(
+    `\ntargets (sqlite): write p99 at 500/s ≤ 25 ms (create, update, create with ${WATCHERS} watchers): ${w500.toFixed(2)} → ${w500 <= 25 ? 'MET' : 'MISSED'}; ` +
+      `delivery to ${WATCHERS} watchers p99 ≤ 100 ms at 100/s: ${s['watch@100 p99'].toFixed(2)}, at 500/s: ${s['watch@500 p99'].toFixed(2)} → ${s['watch@100 p99'] <= 100 ? 'MET' : 'MISSED'}`,
+  );
   const load = (await import('node:os')).loadavg()[0];
-  console.log(`machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end (figures are inflated when the machine is busy)`);
+  console.log(
+    `machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end (figures are inflated when the machine is busy)`,
+  );
 }
 
 await main();

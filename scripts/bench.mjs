@@ -10,7 +10,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [name, ...rest] = process.argv.slice(2);
 const file = name && join(root, 'bench', `${name}.ts`);
 if (!file || !existsSync(file)) {
-  const have = existsSync(join(root, 'bench')) ? readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)) : [];
+  const have = existsSync(join(root, 'bench'))
+    ? readdirSync(join(root, 'bench'))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => f.slice(0, -3))
+    : [];
   process.stderr.write(`usage: npm run bench -- NAME   (one of: ${have.join(', ') || 'none yet'})\n`);
   process.exit(1);
 }

@@ -42,7 +42,9 @@ function requireRoot() {
 }
 
 function aptInstall() {
-  const missing = Object.entries(PACKAGES).filter(([, f]) => f && !existsSync(f)).map(([p]) => p);
+  const missing = Object.entries(PACKAGES)
+    .filter(([, f]) => f && !existsSync(f))
+    .map(([p]) => p);
   if (missing.length === 0) return;
   say(`installing Debian packages: ${missing.join(' ')}`);
   // Keep package scripts from starting daemons (docker.io, etcd) on the host: we start our own
@@ -65,7 +67,11 @@ function aptInstall() {
 }
 
 function mtime(p) {
-  try { return statSync(p).mtimeMs; } catch { return 0; }
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function newest(dir, exts) {
@@ -88,8 +94,11 @@ function npmCi() {
 }
 
 function build() {
-  const src = Math.max(newest(join(root, 'src'), ['.ts']), newest(join(root, 'native'), ['.c', '.h', 'Makefile']),
-    mtime(join(root, 'scripts', 'build.mjs')));
+  const src = Math.max(
+    newest(join(root, 'src'), ['.ts']),
+    newest(join(root, 'native'), ['.c', '.h', 'Makefile']),
+    mtime(join(root, 'scripts', 'build.mjs')),
+  );
   const out = mtime(join(root, 'dist', '.stamp'));
   if (out >= src) return;
   say('building');

@@ -19,25 +19,30 @@ const single = {
 };
 const { build } = await import('esbuild');
 mkdirSync(join(root, 'dist'), { recursive: true });
-const present = Object.fromEntries(Object.entries(entries).filter(([, src]) => existsSync(join(root, src)))
-  .map(([name, src]) => [name, join(root, src)]));
+const present = Object.fromEntries(
+  Object.entries(entries)
+    .filter(([, src]) => existsSync(join(root, src)))
+    .map(([name, src]) => [name, join(root, src)]),
+);
 // Code splitting: each CLI verb is a dynamic import, so it becomes its own chunk and a command loads
 // only what it uses.
 await build({
-    entryPoints: present,
-    outdir: join(root, 'dist'),
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    splitting: true,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    // Native addons and large optional clients stay external: loaded from node_modules when used.
-    external: ['better-sqlite3', 'etcd3', '@grpc/*', 'cpu-features', 'ssh2'],
-    banner: { js: "import { createRequire as __skiffCreateRequire } from 'node:module'; const require = __skiffCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
+  entryPoints: present,
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  // Native addons and large optional clients stay external: loaded from node_modules when used.
+  external: ['better-sqlite3', 'etcd3', '@grpc/*', 'cpu-features', 'ssh2'],
+  banner: {
+    js: "import { createRequire as __skiffCreateRequire } from 'node:module'; const require = __skiffCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
 });
 for (const [name, src] of Object.entries(single)) {
   if (!existsSync(join(root, src))) continue;
@@ -56,7 +61,8 @@ for (const [name, src] of Object.entries(single)) {
   });
   rmSync(join(root, 'dist', `${name}.cjs.cache`), { force: true }); // stale for the new bundle
   // The loader compiles it with vm.Script, which has no dynamic import(): import built-ins statically.
-  if (/\bimport\(/.test(readFileSync(join(root, 'dist', `${name}.cjs`), 'utf8'))) throw new Error(`dist/${name}.cjs: dynamic import() of an external module; import it statically`);
+  if (/\bimport\(/.test(readFileSync(join(root, 'dist', `${name}.cjs`), 'utf8')))
+    throw new Error(`dist/${name}.cjs: dynamic import() of an external module; import it statically`);
 }
 if (existsSync(join(root, 'src/cli/runtime-boot.cjs'))) {
   copyFileSync(join(root, 'src/cli/runtime-boot.cjs'), join(root, 'dist/skiff-runtime.cjs'));

@@ -30,14 +30,25 @@ if (files.length === 0) {
   process.stderr.write('no test files matched\n');
   process.exit(1);
 }
-// The full run also type-checks and enforces the import rules (the lint step).
+// The full run also type-checks, enforces the import rules and checks the formatting (the lint step).
 if (filters.length === 0 && !process.env.SKIFF_SKIP_LINT) {
-  for (const cmd of [['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], ['scripts/lint-imports.mjs']]) {
+  const lint = [
+    ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'],
+    ['scripts/lint-imports.mjs'],
+    ['node_modules/@biomejs/biome/bin/biome', 'format', '.'],
+  ];
+  for (const cmd of lint) {
     const r = spawnSync(process.execPath, cmd, { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) { process.stderr.write(`lint failed: ${cmd.join(' ')}\n`); process.exit(1); }
+    if (r.status !== 0) {
+      process.stderr.write(`lint failed: ${cmd.join(' ')}\n`);
+      process.exit(1);
+    }
   }
 }
 const concurrency = process.env.SKIFF_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-  '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, SKIFF_ROOT: root } });
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, SKIFF_ROOT: root } },
+);
 process.exit(r.status ?? 1);

@@ -9,7 +9,14 @@ import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Sna
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
 import { hashSources, resolveSources, type Source } from './context.js';
-import { expandWord, expandWords, parseDockerfile, parseDockerignore, type Instruction, type Stage } from './dockerfile/index.js';
+import {
+  expandWord,
+  expandWords,
+  parseDockerfile,
+  parseDockerignore,
+  type Instruction,
+  type Stage,
+} from './dockerfile/index.js';
 import { copyStep } from './instructions/copy.js';
 import { download, type Download } from './instructions/download.js';
 import { applyMeta, shellOf } from './instructions/meta.js';
@@ -17,7 +24,18 @@ import { runArgv, runStep } from './instructions/run.js';
 import { withLayer } from './layers.js';
 import { addHistory, wordEnv, type BuildEnv, type NetworkSandboxFn, type StageState } from './state.js';
 
-export const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+export const PREDEFINED_ARGS = [
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+];
 
 export interface BuilderOptions {
   images: Images;
@@ -33,7 +51,13 @@ export interface BuilderOptions {
 }
 
 /** Credentials for one registry, as the docker CLI sends them in X-Registry-Config. */
-export interface RegistryAuth { username?: string; password?: string; auth?: string; identitytoken?: string; serveraddress?: string }
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  auth?: string;
+  identitytoken?: string;
+  serveraddress?: string;
+}
 
 export interface BuildOptions {
   contextDir: string;
@@ -57,7 +81,12 @@ export interface BuildOptions {
   onOutput?: (line: string) => void;
 }
 
-export interface BuildResult { id: string; tags: string[]; cachedSteps: number; steps: number }
+export interface BuildResult {
+  id: string;
+  tags: string[];
+  cachedSteps: number;
+  steps: number;
+}
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
@@ -70,7 +99,9 @@ export class Builder {
     this.runtime = o.runtime ?? new Runtime({ root: join(o.dataDir, 'runtime') });
   }
 
-  prune(): { CachesDeleted: string[]; SpaceReclaimed: number } { return this.cache.prune(); }
+  prune(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    return this.cache.prune();
+  }
 
   async build(b: BuildOptions): Promise<BuildResult> {
     const out = b.onOutput ?? (() => {});
@@ -78,27 +109,43 @@ export class Builder {
     const dfPath = join(ctx, b.dockerfile ?? 'Dockerfile');
     let text = b.dockerfileText;
     if (text === undefined) {
-      try { text = readFileSync(dfPath, 'utf8'); } catch { throw notFound(`Cannot locate specified Dockerfile: ${b.dockerfile ?? 'Dockerfile'}`, { field: 'dockerfile' }); }
+      try {
+        text = readFileSync(dfPath, 'utf8');
+      } catch {
+        throw notFound(`Cannot locate specified Dockerfile: ${b.dockerfile ?? 'Dockerfile'}`, { field: 'dockerfile' });
+      }
     }
     const df = parseDockerfile(text);
     const ignoreFile = join(ctx, '.dockerignore');
     const ignore = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : undefined;
     const buildArgs = b.buildArgs ?? {};
     const globals = new Map<string, string>();
-    for (const a of df.globalArgs) for (const { name, default: d } of a.args) {
-      const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, globals, df.escape) : undefined);
-      if (v !== undefined) globals.set(name, v);
-    }
+    for (const a of df.globalArgs)
+      for (const { name, default: d } of a.args) {
+        const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, globals, df.escape) : undefined);
+        if (v !== undefined) globals.set(name, v);
+      }
     let last = df.stages.length - 1;
     if (b.target) {
       last = df.stages.findIndex((s) => s.name === b.target!.toLowerCase());
-      if (last < 0) throw invalidArgument(`failed to reach build target ${b.target} in Dockerfile`, { field: 'target' });
+      if (last < 0)
+        throw invalidArgument(`failed to reach build target ${b.target} in Dockerfile`, { field: 'target' });
     }
     const stages = df.stages.slice(0, last + 1);
     const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
     const tmpDir = join(this.o.dataDir, 'tmp', randomBytes(6).toString('hex'));
     mkdirSync(tmpDir, { recursive: true });
-    const env: BuildEnv = { images: this.o.images, sn: this.o.snapshotter, runtime: this.runtime, tmpDir, contextDir: ctx, network: b.network ?? 'default', sandbox: this.o.sandbox, log: out, signal: b.signal };
+    const env: BuildEnv = {
+      images: this.o.images,
+      sn: this.o.snapshotter,
+      runtime: this.runtime,
+      tmpDir,
+      contextDir: ctx,
+      network: b.network ?? 'default',
+      sandbox: this.o.sandbox,
+      log: out,
+      signal: b.signal,
+    };
     const results = new Map<string, StageState>();
     let step = 0;
     let cached = 0;
@@ -112,8 +159,19 @@ export class Builder {
         const flags = { cmdSet: false };
         for (const ins of instrs) {
           if (st.instructions.includes(ins)) out(`Step ${++step}/${total} : ${ins.original}`);
-          const hit = await this.step(env, s, ins, { df, globals, buildArgs, ignore, results, flags, noCache: !!b.noCache });
-          if (hit) { cached++; out(' ---> Using cache'); }
+          const hit = await this.step(env, s, ins, {
+            df,
+            globals,
+            buildArgs,
+            ignore,
+            results,
+            flags,
+            noCache: !!b.noCache,
+          });
+          if (hit) {
+            cached++;
+            out(' ---> Using cache');
+          }
           out(` ---> ${short(sha256Digest(JSON.stringify(s.config)))}`);
         }
         results.set(String(st.index), s);
@@ -129,26 +187,65 @@ export class Builder {
       cfg.Labels = { ...(cfg.Labels ?? {}), ...b.labels };
     }
     const tags = b.tags ?? [];
-    const img = await this.o.images.leases.with(async (lease) => this.o.images.storeImageRaw(Buffer.from(JSON.stringify(s.config)), 'application/vnd.oci.image.config.v1+json', s.layers, tags, lease.id));
-    if (s.top) await this.o.images.content.updateLabels(img.id, { [`containerd.io/gc.ref.snapshot.${this.o.snapshotter.name}`]: s.top });
+    const img = await this.o.images.leases.with(async (lease) =>
+      this.o.images.storeImageRaw(
+        Buffer.from(JSON.stringify(s.config)),
+        'application/vnd.oci.image.config.v1+json',
+        s.layers,
+        tags,
+        lease.id,
+      ),
+    );
+    if (s.top)
+      await this.o.images.content.updateLabels(img.id, {
+        [`containerd.io/gc.ref.snapshot.${this.o.snapshotter.name}`]: s.top,
+      });
     out(`Successfully built ${short(img.id)}`);
     for (const t of tags) out(`Successfully tagged ${t.includes(':') ? t : `${t}:latest`}`);
     if (b.iidfile) writeFileSync(b.iidfile, img.id);
     return { id: img.id, tags, cachedSteps: cached, steps: step };
   }
 
-  private async from(st: Stage, globals: Map<string, string>, results: Map<string, StageState>, b: BuildOptions): Promise<StageState> {
+  private async from(
+    st: Stage,
+    globals: Map<string, string>,
+    results: Map<string, StageState>,
+    b: BuildOptions,
+  ): Promise<StageState> {
     const name = expandWord(st.from.image, globals);
-    if (!name) throw invalidArgument(`Dockerfile:${st.from.line}: FROM: base name (${st.from.image}) should not be blank`, { field: 'FROM' });
+    if (!name)
+      throw invalidArgument(`Dockerfile:${st.from.line}: FROM: base name (${st.from.image}) should not be blank`, {
+        field: 'FROM',
+      });
     const prev = results.get(name.toLowerCase());
-    if (prev) return { config: structuredClone(prev.config), layers: [...prev.layers], top: prev.top, args: new Map(), cacheBroken: false };
+    if (prev)
+      return {
+        config: structuredClone(prev.config),
+        layers: [...prev.layers],
+        top: prev.top,
+        args: new Map(),
+        cacheBroken: false,
+      };
     if (name === 'scratch') {
       const p = defaultPlatform();
-      return { config: { architecture: p.architecture, os: p.os, config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, layers: [], args: new Map(), cacheBroken: false };
+      return {
+        config: {
+          architecture: p.architecture,
+          os: p.os,
+          config: { Env: [DEFAULT_PATH] },
+          rootfs: { type: 'layers', diff_ids: [] },
+          history: [],
+        },
+        layers: [],
+        args: new Map(),
+        cacheBroken: false,
+      };
     }
     if (b.pull && this.o.pull) await this.o.pull(name, b.signal, b.registryAuths);
     let img;
-    try { img = await this.o.images.resolve(name); } catch (e) {
+    try {
+      img = await this.o.images.resolve(name);
+    } catch (e) {
       if (!isSkiffError(e, 'NotFound') || !this.o.pull || b.pull) throw e;
       await this.o.pull(name, b.signal, b.registryAuths);
       img = await this.o.images.resolve(name);
@@ -173,7 +270,8 @@ export class Builder {
     if (ins.kind === 'ARG') {
       for (const { name, default: d } of ins.args) {
         const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, wordEnv(s), c.df.escape) : c.globals.get(name));
-        if (v !== undefined) s.args.set(name, v); else s.args.delete(name);
+        if (v !== undefined) s.args.set(name, v);
+        else s.args.delete(name);
       }
       addHistory(s, `/bin/sh -c #(nop)  ${ins.original}`, true);
       return this.cached(s, ins.original + JSON.stringify([...s.args]), '', c, async () => {});
@@ -181,8 +279,11 @@ export class Builder {
     if (ins.kind === 'RUN') {
       const argv = runArgv(ins, shellOf(s));
       const argEnv = [...s.args].map(([k, v]) => `${k}=${v}`);
-      for (const k of PREDEFINED_ARGS) if (c.buildArgs[k] !== undefined && !s.args.has(k)) argEnv.push(`${k}=${c.buildArgs[k]}`);
-      return this.cached(s, `RUN ${JSON.stringify(argv)} ${JSON.stringify(ins.flags)}`, argEnv.join('\n'), c, () => runStep(env, s, ins, argv, argEnv));
+      for (const k of PREDEFINED_ARGS)
+        if (c.buildArgs[k] !== undefined && !s.args.has(k)) argEnv.push(`${k}=${c.buildArgs[k]}`);
+      return this.cached(s, `RUN ${JSON.stringify(argv)} ${JSON.stringify(ins.flags)}`, argEnv.join('\n'), c, () =>
+        runStep(env, s, ins, argv, argEnv),
+      );
     }
     if (ins.kind === 'COPY' || ins.kind === 'ADD') return this.copy(env, s, ins, c);
     if (ins.kind === 'WORKDIR') {
@@ -191,17 +292,30 @@ export class Builder {
       const wd = posix.resolve(cfg.WorkingDir || '/', p);
       return this.cached(s, `WORKDIR ${wd}`, '', c, async () => {
         cfg.WorkingDir = wd;
-        const made = await withLayer(env, s, async (root) => { mkdirSync(join(root, wd), { recursive: true }); }, { skipIfEmpty: true });
+        const made = await withLayer(
+          env,
+          s,
+          async (root) => {
+            mkdirSync(join(root, wd), { recursive: true });
+          },
+          { skipIfEmpty: true },
+        );
         addHistory(s, `/bin/sh -c #(nop) WORKDIR ${wd}`, !made);
       });
     }
-    if (ins.kind === 'FROM') throw invalidArgument(`Dockerfile:${ins.line}: FROM cannot be an ONBUILD trigger`, { field: 'FROM' });
+    if (ins.kind === 'FROM')
+      throw invalidArgument(`Dockerfile:${ins.line}: FROM cannot be an ONBUILD trigger`, { field: 'FROM' });
     const env2 = wordEnv(s);
     const expanded = `${ins.original} ${JSON.stringify([...env2])}`;
     return this.cached(s, expanded, '', c, async () => applyMeta(s, ins, c.df.escape, c.flags));
   }
 
-  private async copy(env: BuildEnv, s: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>, c: StepCtx): Promise<boolean> {
+  private async copy(
+    env: BuildEnv,
+    s: StageState,
+    ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>,
+    c: StepCtx,
+  ): Promise<boolean> {
     const we = wordEnv(s);
     const x = (w: string) => expandWord(w, we, c.df.escape);
     const heredocNames = new Set(ins.heredocs.map((h) => `<<${h.chomp ? '-' : ''}${h.name}`));
@@ -211,13 +325,27 @@ export class Builder {
     const local = words.filter((w) => !urls.includes(w));
     const from = ins.flags.from !== undefined ? x(ins.flags.from) : undefined;
     const chmod = ins.flags.chmod !== undefined ? x(ins.flags.chmod) : undefined;
-    if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw invalidArgument(`Dockerfile:${ins.line}: ${ins.kind} --chmod=${chmod}: expected an octal mode`, { field: 'chmod' });
+    if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod))
+      throw invalidArgument(`Dockerfile:${ins.line}: ${ins.kind} --chmod=${chmod}: expected an octal mode`, {
+        field: 'chmod',
+      });
     const heredocs = ins.heredocs.map((h) => ({ ...h, content: h.expand ? expandHeredoc(h.content, we) : h.content }));
     let root = env.contextDir;
     let view: { key: string; dir: string } | undefined;
     try {
       if (from !== undefined) {
-        const st = c.results.get(from.toLowerCase()) ?? (await this.from({ index: -1, from: { kind: 'FROM', image: from, line: ins.line, original: '', flags: {} }, instructions: [] }, new Map(), c.results, {} as BuildOptions));
+        const st =
+          c.results.get(from.toLowerCase()) ??
+          (await this.from(
+            {
+              index: -1,
+              from: { kind: 'FROM', image: from, line: ins.line, original: '', flags: {} },
+              instructions: [],
+            },
+            new Map(),
+            c.results,
+            {} as BuildOptions,
+          ));
         const key = `build-view-${randomBytes(6).toString('hex')}`;
         const dir = join(env.tmpDir, key);
         mkdirSync(dir, { recursive: true });
@@ -226,13 +354,39 @@ export class Builder {
         root = dir;
       }
       const where = `Dockerfile:${ins.line}: ${ins.kind}`;
-      const sources: Source[] = local.flatMap((p) => resolveSources(root, p, from === undefined ? c.ignore : undefined, where));
+      const sources: Source[] = local.flatMap((p) =>
+        resolveSources(root, p, from === undefined ? c.ignore : undefined, where),
+      );
       const downloads: Download[] = [];
-      for (const [i, u] of urls.entries()) downloads.push(await download(u, env.tmpDir, `${ins.line}-${i}`, where, env.signal));
-      const hash = hashSources(sources, from === undefined ? c.ignore : undefined) + downloads.map((d) => `:${d.name}@${d.sha256}`).join('');
-      const key = JSON.stringify({ k: ins.kind, local, urls, from, chown: ins.flags.chown && x(ins.flags.chown), chmod, dest: x(ins.dest), heredocs, wd: s.config.config?.WorkingDir });
+      for (const [i, u] of urls.entries())
+        downloads.push(await download(u, env.tmpDir, `${ins.line}-${i}`, where, env.signal));
+      const hash =
+        hashSources(sources, from === undefined ? c.ignore : undefined) +
+        downloads.map((d) => `:${d.name}@${d.sha256}`).join('');
+      const key = JSON.stringify({
+        k: ins.kind,
+        local,
+        urls,
+        from,
+        chown: ins.flags.chown && x(ins.flags.chown),
+        chmod,
+        dest: x(ins.dest),
+        heredocs,
+        wd: s.config.config?.WorkingDir,
+      });
       return await this.cached(s, key, hash, c, async () => {
-        await copyStep(env, s, { kind: ins.kind, sources, heredocs, downloads, dest: x(ins.dest), chown: ins.flags.chown && x(ins.flags.chown), chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined, createdBy: ins.original, line: ins.line, ignore: from === undefined ? c.ignore : undefined });
+        await copyStep(env, s, {
+          kind: ins.kind,
+          sources,
+          heredocs,
+          downloads,
+          dest: x(ins.dest),
+          chown: ins.flags.chown && x(ins.flags.chown),
+          chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined,
+          createdBy: ins.original,
+          line: ins.line,
+          ignore: from === undefined ? c.ignore : undefined,
+        });
         addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
       });
     } finally {
@@ -244,11 +398,24 @@ export class Builder {
     }
   }
 
-  private async cached(s: StageState, stepKey: string, extra: string, c: StepCtx, run: () => Promise<void>): Promise<boolean> {
+  private async cached(
+    s: StageState,
+    stepKey: string,
+    extra: string,
+    c: StepCtx,
+    run: () => Promise<void>,
+  ): Promise<boolean> {
     const key = BuildCache.key(s, stepKey, extra);
     if (!c.noCache && !s.cacheBroken) {
       const e = this.cache.get(key);
-      if (e && (!e.top || (await this.o.snapshotter.stat(e.top).then(() => true, () => false)))) {
+      if (
+        e &&
+        (!e.top ||
+          (await this.o.snapshotter.stat(e.top).then(
+            () => true,
+            () => false,
+          )))
+      ) {
         const args = s.args;
         Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
         return true;
@@ -273,5 +440,7 @@ interface StepCtx {
 
 /** Heredoc bodies with unquoted delimiters: $VAR and ${VAR} expanded, quotes kept. */
 function expandHeredoc(body: string, env: Map<string, string>): string {
-  return body.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, b2) => (m === '\\$' ? '$' : env.get(a ?? b2) ?? ''));
+  return body.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, b2) =>
+    m === '\\$' ? '$' : (env.get(a ?? b2) ?? ''),
+  );
 }

@@ -7,21 +7,35 @@ import { join } from 'node:path';
 import type { Descriptor, ImageConfig } from '../image/index.js';
 import type { StageState } from './state.js';
 
-export interface CacheEntry { config: ImageConfig; layers: Descriptor[]; top?: string }
+export interface CacheEntry {
+  config: ImageConfig;
+  layers: Descriptor[];
+  top?: string;
+}
 
 export class BuildCache {
-  constructor(readonly dir: string) { mkdirSync(dir, { recursive: true }); }
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
 
   /** The key of a step: the parent state, the instruction (after substitution) and extra inputs. */
   static key(parent: StageState, step: string, extra: string): string {
     const h = createHash('sha256');
-    const cfg = { ...parent.config, created: undefined, history: (parent.config.history ?? []).map((x) => x.created_by) };
+    const cfg = {
+      ...parent.config,
+      created: undefined,
+      history: (parent.config.history ?? []).map((x) => x.created_by),
+    };
     h.update(JSON.stringify({ cfg, top: parent.top ?? '', step, extra }));
     return h.digest('hex');
   }
 
   get(key: string): CacheEntry | undefined {
-    try { return JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CacheEntry; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CacheEntry;
+    } catch {
+      return undefined;
+    }
   }
 
   put(key: string, s: StageState): void {
@@ -36,7 +50,11 @@ export class BuildCache {
     let bytes = 0;
     for (const f of readdirSync(this.dir)) {
       const p = join(this.dir, f);
-      try { bytes += statSync(p).size; } catch { /* raced */ }
+      try {
+        bytes += statSync(p).size;
+      } catch {
+        /* raced */
+      }
       rmSync(p, { force: true });
       if (f.endsWith('.json') && !f.startsWith('.')) deleted.push(f.slice(0, -5));
     }

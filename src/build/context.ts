@@ -3,20 +3,52 @@
 // into a stage's root with Docker's rules (a directory's contents, mtimes kept, owner 0:0 unless
 // --chown, --chmod applied to what is copied).
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, lutimesSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  lutimesSync,
+} from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { invalidArgument, notFound } from '../common/index.js';
 import { globToRegExp, hasMagic, type IgnoreMatcher } from './dockerfile/index.js';
 
-export interface Source { rel: string; abs: string }
+export interface Source {
+  rel: string;
+  abs: string;
+}
 
 /** Lists paths matching `pattern` (relative to `root`), excluding ignored ones. */
-export function resolveSources(root: string, pattern: string, ignore: IgnoreMatcher | undefined, field: string): Source[] {
+export function resolveSources(
+  root: string,
+  pattern: string,
+  ignore: IgnoreMatcher | undefined,
+  field: string,
+): Source[] {
   const norm = posix.normalize('/' + pattern).slice(1);
-  if (posix.normalize(pattern).startsWith('..')) throw invalidArgument(`${field}: forbidden path outside the build context: ${pattern}`, { field, reason: 'OutsideContext' });
+  if (posix.normalize(pattern).startsWith('..'))
+    throw invalidArgument(`${field}: forbidden path outside the build context: ${pattern}`, {
+      field,
+      reason: 'OutsideContext',
+    });
   if (!hasMagic(norm)) {
     const abs = join(root, norm);
-    if (!existsSync(abs) && !isLink(abs) || (norm && ignore?.ignores(norm))) throw notFound(`${field}: file not found in build context or excluded by .dockerignore: stat ${pattern}: file does not exist`, { field });
+    if ((!existsSync(abs) && !isLink(abs)) || (norm && ignore?.ignores(norm)))
+      throw notFound(
+        `${field}: file not found in build context or excluded by .dockerignore: stat ${pattern}: file does not exist`,
+        { field },
+      );
     return [{ rel: norm, abs }];
   }
   const parts = norm.split('/');
@@ -25,11 +57,19 @@ export function resolveSources(root: string, pattern: string, ignore: IgnoreMatc
     const next: string[] = [];
     for (const base of cur) {
       const dir = join(root, base);
-      if (!hasMagic(p)) { if (existsSync(join(dir, p)) || isLink(join(dir, p))) next.push(base ? `${base}/${p}` : p); continue; }
+      if (!hasMagic(p)) {
+        if (existsSync(join(dir, p)) || isLink(join(dir, p))) next.push(base ? `${base}/${p}` : p);
+        continue;
+      }
       const re = globToRegExp(p);
       let names: string[] = [];
-      try { if (statSync(dir).isDirectory()) names = readdirSync(dir).sort(); } catch { /* not a dir */ }
-      for (const n of names) if (re.test(n) && (i === parts.length - 1 || isDir(join(dir, n)))) next.push(base ? `${base}/${n}` : n);
+      try {
+        if (statSync(dir).isDirectory()) names = readdirSync(dir).sort();
+      } catch {
+        /* not a dir */
+      }
+      for (const n of names)
+        if (re.test(n) && (i === parts.length - 1 || isDir(join(dir, n)))) next.push(base ? `${base}/${n}` : n);
     }
     cur = next;
   }
@@ -38,8 +78,20 @@ export function resolveSources(root: string, pattern: string, ignore: IgnoreMatc
   return out;
 }
 
-function isLink(p: string): boolean { try { return lstatSync(p).isSymbolicLink(); } catch { return false; } }
-function isDir(p: string): boolean { try { return statSync(p).isDirectory(); } catch { return false; } }
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Content hash of sources: names, modes, link targets and file contents, sorted. */
 export function hashSources(sources: Source[], ignore: IgnoreMatcher | undefined): string {
@@ -58,7 +110,11 @@ export function hashSources(sources: Source[], ignore: IgnoreMatcher | undefined
 }
 
 export interface CopyOptions {
-  uid: number; gid: number; chmod?: number; ignore?: IgnoreMatcher; ignoreBase?: string;
+  uid: number;
+  gid: number;
+  chmod?: number;
+  ignore?: IgnoreMatcher;
+  ignoreBase?: string;
   /** The image root `dst` lies in: symlinks met on the way are followed as if it were `/`. */
   root?: string;
 }
@@ -73,7 +129,10 @@ export function scopedPath(root: string, path: string): string {
   while (todo.length) {
     const c = todo.shift()!;
     if (c === '.') continue;
-    if (c === '..') { out.pop(); continue; }
+    if (c === '..') {
+      out.pop();
+      continue;
+    }
     const host = join(root, ...out, c);
     if (isLink(host)) {
       if (++links > 40) throw invalidArgument(`path ${path}: too many levels of symbolic links`, { field: 'dest' });
@@ -97,7 +156,10 @@ export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ign
       if (!o.root) throw invalidArgument(`cannot copy ${src}: destination ${dst} is a symlink`, { field: 'dest' });
       dst = scopedPath(o.root, relative(o.root, dst));
     }
-    if (!isDir(dst)) { rmSync(dst, { force: true }); mkdirSync(dst, { recursive: true }); }
+    if (!isDir(dst)) {
+      rmSync(dst, { force: true });
+      mkdirSync(dst, { recursive: true });
+    }
     for (const n of readdirSync(src)) {
       const r = rel ? `${rel}/${n}` : n;
       if (o.ignore?.ignores(r)) continue;
@@ -115,7 +177,8 @@ export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ign
     lutimesSync(dst, st.atime, st.mtime);
     return;
   }
-  if (!st.isFile()) throw invalidArgument(`cannot copy ${src}: not a regular file, directory or symlink`, { field: 'source' });
+  if (!st.isFile())
+    throw invalidArgument(`cannot copy ${src}: not a regular file, directory or symlink`, { field: 'source' });
   copyFileSync(src, dst);
   chmodSync(dst, o.chmod ?? st.mode & 0o7777);
   chownSync(dst, o.uid, o.gid);
@@ -131,8 +194,12 @@ export function mkdirOwned(root: string, path: string, uid: number, gid: number)
     cur = `${cur}/${p}`;
     host = scopedPath(root, cur);
     if (isLink(host)) throw invalidArgument(`path ${path}: cannot resolve ${cur}`, { field: 'dest' });
-    if (!existsSync(host)) { mkdirSync(host); chmodSync(host, 0o755); chownSync(host, uid, gid); }
-    else if (!statSync(host).isDirectory()) throw invalidArgument(`path ${path}: ${cur} is not a directory`, { field: 'dest' });
+    if (!existsSync(host)) {
+      mkdirSync(host);
+      chmodSync(host, 0o755);
+      chownSync(host, uid, gid);
+    } else if (!statSync(host).isDirectory())
+      throw invalidArgument(`path ${path}: ${cur} is not a directory`, { field: 'dest' });
   }
   return host;
 }

@@ -8,7 +8,12 @@ import { MediaType, mountAll, sha256Digest, unmount } from '../image/index.js';
 import type { BuildEnv, StageState } from './state.js';
 
 /** Returns false (and adds no layer) when `skipIfEmpty` and `fn` changed nothing. */
-export async function withLayer(env: BuildEnv, s: StageState, fn: (root: string, key: string) => Promise<void>, o: { skipIfEmpty?: boolean } = {}): Promise<boolean> {
+export async function withLayer(
+  env: BuildEnv,
+  s: StageState,
+  fn: (root: string, key: string) => Promise<void>,
+  o: { skipIfEmpty?: boolean } = {},
+): Promise<boolean> {
   const key = `build-${randomBytes(8).toString('hex')}`;
   const mountDir = join(env.tmpDir, key);
   mkdirSync(mountDir, { recursive: true });
@@ -20,16 +25,28 @@ export async function withLayer(env: BuildEnv, s: StageState, fn: (root: string,
     await fn(mountDir, key);
     await unmount(mountDir);
     mounted = false;
-    if (o.skipIfEmpty && (await env.sn.changes(key)).length === 0) { await env.sn.remove(key); return false; }
+    if (o.skipIfEmpty && (await env.sn.changes(key)).length === 0) {
+      await env.sn.remove(key);
+      return false;
+    }
     const w = await env.images.content.writer(`${key}-layer`);
     let diffId: string;
     try {
       for await (const c of await env.sn.diff(key, { signal: env.signal })) await w.write(c as Buffer);
       diffId = await w.commit();
-    } catch (e) { await w.abort().catch(() => {}); throw e; }
+    } catch (e) {
+      await w.abort().catch(() => {});
+      throw e;
+    }
     const size = (await env.images.content.info(diffId)).size;
     const chainId = s.top ? sha256Digest(`${s.top} ${diffId}`) : diffId;
-    if (await env.sn.stat(chainId).then(() => true, () => false)) await env.sn.remove(key);
+    if (
+      await env.sn.stat(chainId).then(
+        () => true,
+        () => false,
+      )
+    )
+      await env.sn.remove(key);
     else await env.sn.commit(chainId, key);
     s.top = chainId;
     s.layers.push({ mediaType: MediaType.OciLayer, digest: diffId, size });

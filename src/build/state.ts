@@ -16,7 +16,11 @@ export interface StageState {
 
 /** A network namespace attached to the engine's default bridge for one RUN step: its path, the
  *  resolv.conf contents to use, and how to give it back. */
-export interface NetworkSandbox { netns: string; resolvConf?: string; release(): Promise<void> }
+export interface NetworkSandbox {
+  netns: string;
+  resolvConf?: string;
+  release(): Promise<void>;
+}
 export type NetworkSandboxFn = (id: string) => Promise<NetworkSandbox>;
 
 export interface BuildEnv {

@@ -67,7 +67,14 @@ async function main(argv: string[]): Promise<number> {
   return (await mod.main(rest)) ?? 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  process.stderr.write(`skiff: ${isSkiffError(e) ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(
+      `skiff: ${isSkiffError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

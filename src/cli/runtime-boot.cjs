@@ -19,17 +19,31 @@ const file = join(__dirname, 'skiff-runtime-main.cjs');
 const cacheFile = `${file}.cache`;
 const markFile = `${cacheFile}.by`;
 let source;
-try { source = readFileSync(file, 'utf8'); } catch (e) {
+try {
+  source = readFileSync(file, 'utf8');
+} catch (e) {
   process.stderr.write(`skiff-runtime: ${e.message}\n(run \`npm run build\` first?)\n`);
   process.exit(1);
 }
 let cached;
-try { cached = readFileSync(cacheFile); } catch { /* first run */ }
+try {
+  cached = readFileSync(cacheFile);
+} catch {
+  /* first run */
+}
 const script = new Script(Module.wrap(source), { filename: file, cachedData: cached });
 const hot = new Set(['create', 'run', 'exec']);
-const cmd = process.argv.slice(2).find((a, i, all) => !a.startsWith('-') && !/^--?(root|log|log-format|criu|rootless)$/.test(all[i - 1] ?? ''));
+const cmd = process.argv
+  .slice(2)
+  .find((a, i, all) => !a.startsWith('-') && !/^--?(root|log|log-format|criu|rootless)$/.test(all[i - 1] ?? ''));
 let writeCache = !cached || script.cachedDataRejected === true;
-if (!writeCache && hot.has(cmd)) { try { writeCache = !hot.has(readFileSync(markFile, 'utf8')); } catch { writeCache = true; } }
+if (!writeCache && hot.has(cmd)) {
+  try {
+    writeCache = !hot.has(readFileSync(markFile, 'utf8'));
+  } catch {
+    writeCache = true;
+  }
+}
 if (writeCache) {
   process.once('exit', () => {
     const tmp = `${cacheFile}.${process.pid}`;
@@ -37,7 +51,13 @@ if (writeCache) {
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, cacheFile);
       writeFileSync(markFile, String(cmd ?? ''));
-    } catch { try { unlinkSync(tmp); } catch { /* not written */ } } // read-only install: run without a cache
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* not written */
+      }
+    } // read-only install: run without a cache
   });
 }
 const m = new Module(file, module);

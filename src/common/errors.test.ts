@@ -13,6 +13,9 @@ test('errno codes map to the closed error set', () => {
 test('ids with path characters are refused', () => {
   assert.equal(checkSafeId('abc-1.2_3'), 'abc-1.2_3');
   for (const bad of ['../x', 'a/b', '', '.hidden', 'a..b']) {
-    assert.throws(() => checkSafeId(bad), (e: unknown) => isSkiffError(e, 'InvalidArgument'));
+    assert.throws(
+      () => checkSafeId(bad),
+      (e: unknown) => isSkiffError(e, 'InvalidArgument'),
+    );
   }
 });

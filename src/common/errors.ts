@@ -67,13 +67,21 @@ export function toSkiffError(e: unknown): SkiffError {
 /** HTTP status for an error code; used by every API edge. */
 export function httpStatus(code: ErrorCode): number {
   switch (code) {
-    case 'NotFound': return 404;
-    case 'AlreadyExists': return 409;
-    case 'Conflict': return 409;
-    case 'InvalidArgument': return 400;
-    case 'FailedPrecondition': return 409;
-    case 'Unavailable': return 503;
-    case 'NotImplemented': return 501;
-    case 'Internal': return 500;
+    case 'NotFound':
+      return 404;
+    case 'AlreadyExists':
+      return 409;
+    case 'Conflict':
+      return 409;
+    case 'InvalidArgument':
+      return 400;
+    case 'FailedPrecondition':
+      return 409;
+    case 'Unavailable':
+      return 503;
+    case 'NotImplemented':
+      return 501;
+    case 'Internal':
+      return 500;
   }
 }

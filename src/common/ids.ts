@@ -22,7 +22,10 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/;
 /** Ids that become path components: no separators, no `..`, no leading dot. */
 export function checkSafeId(id: string, what = 'id'): string {
   if (!SAFE_ID.test(id) || id.includes('..')) {
-    throw invalidArgument(`invalid ${what} ${JSON.stringify(id)}: use letters, digits, '_', '.', '+' or '-' (no path characters)`, { field: what });
+    throw invalidArgument(
+      `invalid ${what} ${JSON.stringify(id)}: use letters, digits, '_', '.', '+' or '-' (no path characters)`,
+      { field: what },
+    );
   }
   return id;
 }

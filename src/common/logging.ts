@@ -18,7 +18,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOptions = {}): Logger {
-  const level = opts.level ?? ((process.env.SKIFF_LOG as Level | undefined) ?? 'info');
+  const level = opts.level ?? (process.env.SKIFF_LOG as Level | undefined) ?? 'info';
   const min = ORDER[level] ?? ORDER.info;
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
@@ -26,7 +26,9 @@ export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOpt
     const rec = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
     if (opts.json) write(JSON.stringify(rec));
     else {
-      const extra = Object.entries({ ...base, ...fields }).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+      const extra = Object.entries({ ...base, ...fields })
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
       write(`${rec.time} ${lvl.toUpperCase()} ${msg}${extra ? ' ' + extra : ''}`);
     }
   };

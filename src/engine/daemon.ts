@@ -47,7 +47,11 @@ export interface Engine {
 
 async function pickSnapshotter(kind: 'overlayfs' | 'native' | undefined, root: string): Promise<Snapshotter> {
   if (kind) return createSnapshotter(kind, join(root, kind));
-  try { return await createSnapshotter('overlayfs', join(root, 'overlayfs')); } catch { return createSnapshotter('native', join(root, 'native')); }
+  try {
+    return await createSnapshotter('overlayfs', join(root, 'overlayfs'));
+  } catch {
+    return createSnapshotter('native', join(root, 'native'));
+  }
 }
 
 function listen(server: Server, host: string): Promise<string> {
@@ -57,10 +61,16 @@ function listen(server: Server, host: string): Promise<string> {
       const path = host.slice(7);
       mkdirSync(dirname(path), { recursive: true });
       rmSync(path, { force: true });
-      server.listen(path, () => { chmodSync(path, 0o660); resolve(host); });
+      server.listen(path, () => {
+        chmodSync(path, 0o660);
+        resolve(host);
+      });
     } else if (host.startsWith('tcp://')) {
       const u = new URL(host.replace(/^tcp:/, 'http:'));
-      server.listen(Number(u.port || 2375), u.hostname, () => { const a = server.address(); resolve(typeof a === 'object' && a ? `tcp://${u.hostname}:${a.port}` : host); });
+      server.listen(Number(u.port || 2375), u.hostname, () => {
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? `tcp://${u.hostname}:${a.port}` : host);
+      });
     } else reject(invalidArgument(`--host ${host}: use unix:///path or tcp://host:port`, { field: 'host' }));
   });
 }
@@ -71,12 +81,32 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   mkdirSync(root, { recursive: true });
   mkdirSync(execRoot, { recursive: true });
   const idFile = join(root, 'engine-id');
-  if (!existsSync(idFile)) writeFileSync(idFile, randomBytes(16).toString('hex').toUpperCase().replace(/(.{4})(?=.)/g, '$1:').slice(0, 39));
+  if (!existsSync(idFile))
+    writeFileSync(
+      idFile,
+      randomBytes(16)
+        .toString('hex')
+        .toUpperCase()
+        .replace(/(.{4})(?=.)/g, '$1:')
+        .slice(0, 39),
+    );
   const imageStore = await openImages(join(root, 'image'));
   const snapshotter = await pickSnapshotter(o.snapshotter, join(root, 'snapshots'));
   const base: EngineBase = {
-    root, imageStore, snapshotter, events: new EventBus(),
-    info: { id: readFileSync(idFile, 'utf8').trim(), name: hostname(), version: ENGINE_VERSION, apiVersion: API_VERSION, minApiVersion: MIN_API_VERSION, startedAt: new Date(), cgroupParent: o.cgroupParent ?? '/skiff-engine', insecureRegistries: o.insecureRegistries },
+    root,
+    imageStore,
+    snapshotter,
+    events: new EventBus(),
+    info: {
+      id: readFileSync(idFile, 'utf8').trim(),
+      name: hostname(),
+      version: ENGINE_VERSION,
+      apiVersion: API_VERSION,
+      minApiVersion: MIN_API_VERSION,
+      startedAt: new Date(),
+      cgroupParent: o.cgroupParent ?? '/skiff-engine',
+      insecureRegistries: o.insecureRegistries,
+    },
   };
   const ctx = { ...base } as EngineContext;
   ctx.images = o.images ? await o.images(ctx) : createImagesService(ctx, { insecureRegistries: o.insecureRegistries });
@@ -95,17 +125,30 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   const servers: Server[] = [];
   const bound: string[] = [];
   try {
-    for (const h of hosts) { const s = createApiServer(router, ctx); bound.push(await listen(s, h)); servers.push(s); }
+    for (const h of hosts) {
+      const s = createApiServer(router, ctx);
+      bound.push(await listen(s, h));
+      servers.push(s);
+    }
   } catch (e) {
     for (const s of servers) s.close();
     containers.close();
     throw e;
   }
   return {
-    ctx, hosts: bound,
+    ctx,
+    hosts: bound,
     async close() {
       containers.close();
-      await Promise.all(servers.map((s) => new Promise<void>((res) => { s.close(() => res()); s.closeAllConnections?.(); })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((res) => {
+              s.close(() => res());
+              s.closeAllConnections?.();
+            }),
+        ),
+      );
       for (const h of bound) if (h.startsWith('unix://')) rmSync(h.slice(7), { force: true });
     },
   };

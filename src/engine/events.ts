@@ -30,12 +30,23 @@ export type EventListener = (e: EngineEvent) => void;
 export function eventMatches(e: EngineEvent, f: Filters): boolean {
   const a = e.Actor.Attributes;
   if (f.type?.length && !f.type.includes(e.Type)) return false;
-  if (f.event?.length && !f.event.some((x) => x === e.Action || e.Action.startsWith(`${x}:`) || e.Action.split(':')[0] === x)) return false;
-  const idOrName = (k: string, t: EventType) => !f[k]?.length || (e.Type === t && f[k].some((x) => e.Actor.ID === x || e.Actor.ID.startsWith(x) || a.name === x));
+  if (
+    f.event?.length &&
+    !f.event.some((x) => x === e.Action || e.Action.startsWith(`${x}:`) || e.Action.split(':')[0] === x)
+  )
+    return false;
+  const idOrName = (k: string, t: EventType) =>
+    !f[k]?.length || (e.Type === t && f[k].some((x) => e.Actor.ID === x || e.Actor.ID.startsWith(x) || a.name === x));
   if (f.container?.length && !idOrName('container', 'container')) return false;
   if (f.volume?.length && !idOrName('volume', 'volume')) return false;
   if (f.network?.length && !idOrName('network', 'network')) return false;
-  if (f.image?.length && !f.image.some((x) => a.image === x || e.Actor.ID === x || (e.Type === 'image' && a.name === x) || a.image === `${x}:latest`)) return false;
+  if (
+    f.image?.length &&
+    !f.image.some(
+      (x) => a.image === x || e.Actor.ID === x || (e.Type === 'image' && a.name === x) || a.image === `${x}:latest`,
+    )
+  )
+    return false;
   if (f.label?.length && !matchLabels(a, f.label)) return false;
   return true;
 }
@@ -48,17 +59,27 @@ export class EventBus {
   emit(input: EventInput): EngineEvent {
     const nowNs = BigInt(Date.now()) * 1_000_000n; // never ahead of the clients' wall clock (until=now)
     const e: EngineEvent = {
-      Type: input.Type, Action: input.Action,
+      Type: input.Type,
+      Action: input.Action,
       Actor: { ID: input.id, Attributes: { ...(input.attributes ?? {}) } },
-      scope: 'local', time: Number(nowNs / 1_000_000_000n), timeNano: Number(nowNs),
+      scope: 'local',
+      time: Number(nowNs / 1_000_000_000n),
+      timeNano: Number(nowNs),
     };
     if (input.Type === 'container' || input.Type === 'image') {
-      e.status = input.Action; e.id = input.id;
+      e.status = input.Action;
+      e.id = input.id;
       if (input.attributes?.image) e.from = input.attributes.image;
     }
     this.ring.push(e);
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
-    for (const l of this.listeners) { try { l(e); } catch { /* a listener never breaks the emitter */ } }
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener never breaks the emitter */
+      }
+    }
     return e;
   }
 
@@ -74,7 +95,9 @@ export class EventBus {
 
   subscribe(l: EventListener): () => void {
     this.listeners.add(l);
-    return () => { this.listeners.delete(l); };
+    return () => {
+      this.listeners.delete(l);
+    };
   }
 }
 
@@ -93,8 +116,12 @@ export function parseEventTime(v: string | undefined, now = Date.now()): number 
 /** Go duration (`1h2m3.5s`, `300ms`) in milliseconds, or undefined. */
 export function parseGoDuration(v: string): number | undefined {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0, consumed = 0;
-  for (const m of v.matchAll(re)) { total += Number(m[1]) * unit[m[2]]; consumed += m[0].length; }
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0,
+    consumed = 0;
+  for (const m of v.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2]];
+    consumed += m[0].length;
+  }
   return consumed === v.length && consumed > 0 ? total : undefined;
 }

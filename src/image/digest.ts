@@ -9,7 +9,10 @@ export type { Digest };
 const DIGEST_RE = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
 const HEX_LEN: Record<string, number> = { sha256: 64, sha512: 128 };
 
-export interface ParsedDigest { algorithm: 'sha256' | 'sha512'; hex: string }
+export interface ParsedDigest {
+  algorithm: 'sha256' | 'sha512';
+  hex: string;
+}
 
 /** Parses and validates a digest; the error names `field`. */
 export function parseDigest(s: string, field = 'digest'): ParsedDigest {
@@ -18,15 +21,27 @@ export function parseDigest(s: string, field = 'digest'): ParsedDigest {
   if (!m) throw invalidArgument(`${field}: invalid digest ${JSON.stringify(s)} (want "sha256:<64 hex>")`, { field });
   const algorithm = m[1];
   const want = HEX_LEN[algorithm];
-  if (!want) throw invalidArgument(`${field}: unsupported digest algorithm ${JSON.stringify(algorithm)} in ${JSON.stringify(s)}`, { field });
+  if (!want)
+    throw invalidArgument(
+      `${field}: unsupported digest algorithm ${JSON.stringify(algorithm)} in ${JSON.stringify(s)}`,
+      { field },
+    );
   if (m[2].length !== want || !/^[a-f0-9]+$/.test(m[2])) {
-    throw invalidArgument(`${field}: invalid ${algorithm} digest ${JSON.stringify(s)} (want ${want} lowercase hex characters)`, { field });
+    throw invalidArgument(
+      `${field}: invalid ${algorithm} digest ${JSON.stringify(s)} (want ${want} lowercase hex characters)`,
+      { field },
+    );
   }
   return { algorithm: algorithm as ParsedDigest['algorithm'], hex: m[2] };
 }
 
 export function isDigest(s: unknown): s is Digest {
-  try { parseDigest(s as string); return true; } catch { return false; }
+  try {
+    parseDigest(s as string);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Validates and brands a digest string. */
@@ -49,21 +64,33 @@ export function digestHex(d: string, field = 'digest'): string {
 export class Digester {
   private readonly h: Hash = createHash('sha256');
   size = 0;
-  update(chunk: Uint8Array): void { this.h.update(chunk); this.size += chunk.length; }
-  digest(): Digest { return `sha256:${this.h.digest('hex')}` as Digest; }
+  update(chunk: Uint8Array): void {
+    this.h.update(chunk);
+    this.size += chunk.length;
+  }
+  digest(): Digest {
+    return `sha256:${this.h.digest('hex')}` as Digest;
+  }
 }
 
 /** A pass-through stream that hashes what flows through it; `digest()` is valid after end. */
 export class DigestingStream extends Transform {
   private readonly d = new Digester();
   private result?: Digest;
-  constructor(opts?: { highWaterMark?: number }) { super({ highWaterMark: opts?.highWaterMark }); }
+  constructor(opts?: { highWaterMark?: number }) {
+    super({ highWaterMark: opts?.highWaterMark });
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.d.update(chunk);
     cb(null, chunk);
   }
-  override _flush(cb: TransformCallback): void { this.result = this.d.digest(); cb(); }
-  get size(): number { return this.d.size; }
+  override _flush(cb: TransformCallback): void {
+    this.result = this.d.digest();
+    cb();
+  }
+  get size(): number {
+    return this.d.size;
+  }
   digest(): Digest {
     if (!this.result) this.result = this.d.digest();
     return this.result;

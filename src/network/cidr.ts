@@ -2,7 +2,10 @@
 // than any library that would also drag in IPv6 parsing we do not use yet.
 import { invalidArgument } from '../common/index.js';
 
-export interface Cidr { base: number; prefix: number }
+export interface Cidr {
+  base: number;
+  prefix: number;
+}
 
 export function parseIp(s: string, field = 'ip'): number {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
@@ -25,13 +28,16 @@ export function parseCidr(s: string, field = 'subnet', strict = true): Cidr {
   const ip = parseIp(m[1], field);
   const prefix = Number(m[2]);
   const base = (ip & mask(prefix)) >>> 0;
-  if (strict && base !== ip) throw invalidArgument(`${field}: "${s}" is not a network address (did you mean ${formatIp(base)}/${prefix}?)`, { field });
+  if (strict && base !== ip)
+    throw invalidArgument(`${field}: "${s}" is not a network address (did you mean ${formatIp(base)}/${prefix}?)`, {
+      field,
+    });
   return { base, prefix };
 }
 
 export const formatCidr = (c: Cidr): string => `${formatIp(c.base)}/${c.prefix}`;
 export const size = (c: Cidr): number => 2 ** (32 - c.prefix);
-export const contains = (c: Cidr, ip: number): boolean => ((ip & mask(c.prefix)) >>> 0) === c.base;
+export const contains = (c: Cidr, ip: number): boolean => (ip & mask(c.prefix)) >>> 0 === c.base;
 export const overlaps = (a: Cidr, b: Cidr): boolean => contains(a, b.base) || contains(b, a.base);
 
 /** Candidate pools in Docker's order of preference. */
@@ -49,5 +55,9 @@ export function pickSubnet(used: Cidr[]): Cidr | undefined {
 
 /** A MAC address derived from the IP, as Docker does (02:42:a.b.c.d). */
 export function macFor(ip: number): string {
-  return ['02', '42', ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((x) => x.toString(16).padStart(2, '0'))].join(':');
+  return [
+    '02',
+    '42',
+    ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((x) => x.toString(16).padStart(2, '0')),
+  ].join(':');
 }

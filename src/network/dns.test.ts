@@ -16,7 +16,10 @@ async function listening(upstreams: string[], network: string, setup: (d: DnsSer
   for (let i = 0; ; i++) {
     const d = new DnsServer(upstreams, port());
     setup(d);
-    try { await d.listen(network, '127.0.0.1'); return d; } catch (e) {
+    try {
+      await d.listen(network, '127.0.0.1');
+      return d;
+    } catch (e) {
       await d.close().catch(() => undefined);
       if (i >= 20 || !/EADDRINUSE/.test(String((e as Error).cause ?? e))) throw e;
     }
@@ -26,21 +29,36 @@ async function listening(upstreams: string[], network: string, setup: (d: DnsSer
 function udpQuery(p: number, name: string, type: 'A' | 'AAAA' = 'A'): Promise<dnsPacket.Packet> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
-    const t = setTimeout(() => { s.close(); reject(new Error('timeout')); }, 3000);
-    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(dnsPacket.decode(m)); });
-    s.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), p, '127.0.0.1');
+    const t = setTimeout(() => {
+      s.close();
+      reject(new Error('timeout'));
+    }, 3000);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(dnsPacket.decode(m));
+    });
+    s.send(
+      dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }),
+      p,
+      '127.0.0.1',
+    );
   });
 }
 
 function tcpQuery(p: number, name: string): Promise<dnsPacket.Packet> {
   return new Promise((resolve, reject) => {
     const q = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name }] });
-    const len = Buffer.alloc(2); len.writeUInt16BE(q.length);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(q.length);
     const s = connect({ host: '127.0.0.1', port: p }, () => s.write(Buffer.concat([len, q])));
     let buf = Buffer.alloc(0);
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) { s.destroy(); resolve(dnsPacket.decode(buf.subarray(2))); }
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        s.destroy();
+        resolve(dnsPacket.decode(buf.subarray(2)));
+      }
     });
     s.on('error', reject);
   });
@@ -64,9 +82,13 @@ test('embedded DNS: table answers (UDP, TCP), per-network scope, forwarding, gar
     const fwd = await udpQuery(p, 'example.test');
     assert.deepEqual(ips(fwd), ['192.0.2.55'], 'forwarded upstream');
     assert.equal(ips(await udpQuery(p, 'db')).length, 0, 'names of another network are not answered');
-    const s = createSocket('udp4'); s.send(Buffer.from('garbage'), p, '127.0.0.1'); await new Promise((r) => setTimeout(r, 50)); s.close();
+    const s = createSocket('udp4');
+    s.send(Buffer.from('garbage'), p, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 50));
+    s.close();
     assert.equal((await udpQuery(p, 'web')).answers?.length, 2, 'still serving after garbage');
   } finally {
-    await d.close(); await up.close();
+    await d.close();
+    await up.close();
   }
 });

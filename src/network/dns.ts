@@ -12,17 +12,27 @@ type Packet = dnsPacket.Packet;
 
 export function hostResolvers(file = '/etc/resolv.conf'): string[] {
   try {
-    return readFileSync(file, 'utf8').split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
       .filter((x): x is string => !!x && /^\d+\.\d+\.\d+\.\d+$/.test(x) && !x.startsWith('127.'));
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
-interface Listener { udp: Socket; tcp: Server }
+interface Listener {
+  udp: Socket;
+  tcp: Server;
+}
 
 export class DnsServer {
   private records = new Map<string, Map<string, string[]>>();
   private listeners = new Map<string, Listener>();
-  constructor(private readonly upstream: string[] = hostResolvers(), private readonly port = 53) {}
+  constructor(
+    private readonly upstream: string[] = hostResolvers(),
+    private readonly port = 53,
+  ) {}
 
   /** Replaces the name table of one network. */
   setRecords(network: string, table: Map<string, string[]>): void {
@@ -37,7 +47,12 @@ export class DnsServer {
     if (this.listeners.has(network)) return;
     const udp = createSocket('udp4');
     udp.on('message', (msg, rinfo) => {
-      this.answer(network, msg).then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address); }, () => undefined);
+      this.answer(network, msg).then(
+        (out) => {
+          if (out) udp.send(out, rinfo.port, rinfo.address);
+        },
+        () => undefined,
+      );
     });
     udp.on('error', () => undefined);
     const tcp = createServer((sock) => {
@@ -48,21 +63,38 @@ export class DnsServer {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          this.answer(network, msg).then((out) => {
-            if (!out || sock.destroyed) return;
-            const len = Buffer.alloc(2); len.writeUInt16BE(out.length);
-            sock.write(Buffer.concat([len, out]));
-          }, () => sock.destroy());
+          this.answer(network, msg).then(
+            (out) => {
+              if (!out || sock.destroyed) return;
+              const len = Buffer.alloc(2);
+              len.writeUInt16BE(out.length);
+              sock.write(Buffer.concat([len, out]));
+            },
+            () => sock.destroy(),
+          );
         }
       });
     });
     try {
-      await new Promise<void>((res, rej) => { udp.once('error', rej); udp.bind(this.port, ip, () => res()); });
-      await new Promise<void>((res, rej) => { tcp.once('error', rej); tcp.listen(this.port, ip, () => res()); });
+      await new Promise<void>((res, rej) => {
+        udp.once('error', rej);
+        udp.bind(this.port, ip, () => res());
+      });
+      await new Promise<void>((res, rej) => {
+        tcp.once('error', rej);
+        tcp.listen(this.port, ip, () => res());
+      });
     } catch (e) {
-      try { udp.close(); } catch { /* not bound */ }
+      try {
+        udp.close();
+      } catch {
+        /* not bound */
+      }
       tcp.close();
-      throw unavailable(`embedded DNS for network ${network} cannot listen on ${ip}:${this.port}: ${(e as Error).message}`, { cause: e });
+      throw unavailable(
+        `embedded DNS for network ${network} cannot listen on ${ip}:${this.port}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     this.listeners.set(network, { udp, tcp });
   }
@@ -76,20 +108,43 @@ export class DnsServer {
     await new Promise<void>((r) => l.tcp.close(() => r()));
   }
 
-  async close(): Promise<void> { for (const n of [...this.listeners.keys()]) await this.unlisten(n); }
+  async close(): Promise<void> {
+    for (const n of [...this.listeners.keys()]) await this.unlisten(n);
+  }
 
   private async answer(network: string, msg: Buffer): Promise<Buffer | undefined> {
     let q: Packet;
-    try { q = dnsPacket.decode(msg); } catch { return undefined; }
+    try {
+      q = dnsPacket.decode(msg);
+    } catch {
+      return undefined;
+    }
     const question = q.questions?.[0];
     if (!question) return undefined;
     const ips = this.lookup(network, question.name);
     if (ips) {
-      const answers = question.type === 'A' ? ips.map((ip) => ({ type: 'A' as const, name: question.name, ttl: 600, class: 'IN' as const, data: ip })) : [];
-      return dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers });
+      const answers =
+        question.type === 'A'
+          ? ips.map((ip) => ({ type: 'A' as const, name: question.name, ttl: 600, class: 'IN' as const, data: ip }))
+          : [];
+      return dnsPacket.encode({
+        id: q.id,
+        type: 'response',
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | dnsPacket.AUTHORITATIVE_ANSWER,
+        questions: q.questions,
+        answers,
+      });
     }
     const fwd = await this.forward(msg);
-    return fwd ?? dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | 2 /* SERVFAIL */, questions: q.questions });
+    return (
+      fwd ??
+      dnsPacket.encode({
+        id: q.id,
+        type: 'response',
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | 2 /* SERVFAIL */,
+        questions: q.questions,
+      })
+    );
   }
 
   private forward(msg: Buffer): Promise<Buffer | undefined> {
@@ -97,7 +152,11 @@ export class DnsServer {
     if (!server) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const s = createSocket('udp4');
-      const done = (b?: Buffer): void => { clearTimeout(t); s.close(); resolve(b); };
+      const done = (b?: Buffer): void => {
+        clearTimeout(t);
+        s.close();
+        resolve(b);
+      };
       const t = setTimeout(() => done(), 3000);
       s.on('error', () => done());
       s.on('message', (b) => done(b));

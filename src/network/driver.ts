@@ -11,13 +11,19 @@ import { parsePortSpec, type PortRequest } from './ports.js';
 import type { Endpoint } from './state.js';
 
 export interface DockerNetworkRecord {
-  Name: string; Id: string; Driver: string; Internal: boolean;
+  Name: string;
+  Id: string;
+  Driver: string;
+  Internal: boolean;
   IPAM: { Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
-  Options: Record<string, string>; Labels: Record<string, string>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
 }
 
 export interface DriverConnect {
-  id: string; pid: number; aliases: string[];
+  id: string;
+  pid: number;
+  aliases: string[];
   /** Container name without the leading slash (DNS name); defaults to the short id. */
   name?: string;
   /** From HostConfig.PortBindings / PublishAllPorts: see portRequests(). */
@@ -28,7 +34,14 @@ export interface DriverConnect {
   netns?: string;
 }
 
-export interface EndpointSettings { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; EndpointID: string; endpoint?: Endpoint }
+export interface EndpointSettings {
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  EndpointID: string;
+  endpoint?: Endpoint;
+}
 
 export interface EngineDriverOptions {
   /** Interface name of the default `bridge` network (dockerd's --bridge; default skiff0). */
@@ -49,29 +62,64 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
     const cfg = n.IPAM.Config?.[0] ?? {};
     const mask = bip ? (bip.prefix === 0 ? 0 : (0xffffffff << (32 - bip.prefix)) >>> 0) : 0;
     const c = await m.create({
-      name: n.Name, bridge: n.Options?.['com.docker.network.bridge.name'] || `br-${n.Id.slice(0, 12)}`,
+      name: n.Name,
+      bridge: n.Options?.['com.docker.network.bridge.name'] || `br-${n.Id.slice(0, 12)}`,
       // the default bridge's preset subnet is only a wish (a free pool is picked) unless --bip says
-      subnet: isDefault ? (bip ? formatCidr({ base: (bip.base & mask) >>> 0, prefix: bip.prefix }) : undefined) : cfg.Subnet,
-      gateway: isDefault ? (bip ? formatIp(bip.base) : undefined) : cfg.Gateway, ipRange: cfg.IPRange,
-      internal: n.Internal, labels: n.Labels, dns: !isDefault,
+      subnet: isDefault
+        ? bip
+          ? formatCidr({ base: (bip.base & mask) >>> 0, prefix: bip.prefix })
+          : undefined
+        : cfg.Subnet,
+      gateway: isDefault ? (bip ? formatIp(bip.base) : undefined) : cfg.Gateway,
+      ipRange: cfg.IPRange,
+      internal: n.Internal,
+      labels: n.Labels,
+      dns: !isDefault,
     });
     n.IPAM.Config = [{ ...cfg, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
   }
   return {
-    async create(n: DockerNetworkRecord): Promise<void> { if (wired(n)) await ensure(n); },
-    async remove(n: DockerNetworkRecord): Promise<void> { if (wired(n) && m.has(n.Name)) { await m.sweep(); await m.remove(n.Name); } },
+    async create(n: DockerNetworkRecord): Promise<void> {
+      if (wired(n)) await ensure(n);
+    },
+    async remove(n: DockerNetworkRecord): Promise<void> {
+      if (wired(n) && m.has(n.Name)) {
+        await m.sweep();
+        await m.remove(n.Name);
+      }
+    },
     async connect(n: DockerNetworkRecord, c: DriverConnect): Promise<EndpointSettings> {
       if (!wired(n)) {
         // `none` (and any driver we do not wire): the container's own namespace with loopback up
         const ns = c.netns ?? (c.pid ? `/proc/${c.pid}/ns/net` : '');
         if (n.Driver !== 'host' && ns) await run('nsenter', [`--net=${ns}`, 'ip', 'link', 'set', 'lo', 'up']);
-        return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+        return {
+          IPAddress: '',
+          IPPrefixLen: 0,
+          Gateway: '',
+          MacAddress: '',
+          EndpointID: randomBytes(32).toString('hex'),
+        };
       }
       await ensure(n);
       const s = m.inspect(n.Name);
       if (s.endpoints[c.id]) await m.disconnect(n.Name, c.id); // a restart: the old namespace is gone
-      const e = await m.connect(n.Name, { id: c.id, name: c.name, aliases: c.aliases, netns: c.netns ?? c.pid, ports: c.ports, ip: c.ip });
-      return { IPAddress: e.ip, IPPrefixLen: Number(s.config.subnet.split('/')[1]), Gateway: s.config.internal ? '' : s.config.gateway, MacAddress: e.mac, EndpointID: `${c.id}-${n.Id}`.slice(0, 64), endpoint: e };
+      const e = await m.connect(n.Name, {
+        id: c.id,
+        name: c.name,
+        aliases: c.aliases,
+        netns: c.netns ?? c.pid,
+        ports: c.ports,
+        ip: c.ip,
+      });
+      return {
+        IPAddress: e.ip,
+        IPPrefixLen: Number(s.config.subnet.split('/')[1]),
+        Gateway: s.config.internal ? '' : s.config.gateway,
+        MacAddress: e.mac,
+        EndpointID: `${c.id}-${n.Id}`.slice(0, 64),
+        endpoint: e,
+      };
     },
     async disconnect(n: DockerNetworkRecord, c: { id: string }): Promise<void> {
       if (!wired(n) || !m.has(n.Name) || !m.inspect(n.Name).endpoints[c.id]) return;
@@ -81,17 +129,25 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
 }
 
 /** HostConfig.PortBindings (+ PublishAllPorts over ExposedPorts) → port requests. */
-export function portRequests(bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined,
-  publishAll?: boolean, exposed?: Record<string, unknown> | null): PortRequest[] {
+export function portRequests(
+  bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null | undefined,
+  publishAll?: boolean,
+  exposed?: Record<string, unknown> | null,
+): PortRequest[] {
   const out: PortRequest[] = [];
   for (const [k, list] of Object.entries(bindings ?? {})) {
     const base = parsePortSpec(k, `HostConfig.PortBindings.${k}`);
     for (const b of list?.length ? list : [{}]) {
       const hp = b.HostPort && b.HostPort !== '0' ? Number(b.HostPort) : undefined; // "" and "0": any free port
-      if (hp !== undefined && (!Number.isInteger(hp) || hp < 1 || hp > 65535)) throw invalidArgument(`HostConfig.PortBindings.${k}: invalid host port "${b.HostPort}"`, { field: `HostConfig.PortBindings.${k}` });
+      if (hp !== undefined && (!Number.isInteger(hp) || hp < 1 || hp > 65535))
+        throw invalidArgument(`HostConfig.PortBindings.${k}: invalid host port "${b.HostPort}"`, {
+          field: `HostConfig.PortBindings.${k}`,
+        });
       out.push({ ...base, hostIp: b.HostIp || undefined, hostPort: hp });
     }
   }
-  if (publishAll) for (const k of Object.keys(exposed ?? {})) if (!(k in (bindings ?? {}))) out.push(parsePortSpec(k, `ExposedPorts.${k}`));
+  if (publishAll)
+    for (const k of Object.keys(exposed ?? {}))
+      if (!(k in (bindings ?? {}))) out.push(parsePortSpec(k, `ExposedPorts.${k}`));
   return out;
 }

@@ -3,15 +3,23 @@
 import { spawn } from 'node:child_process';
 import { internal } from '../common/index.js';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    p.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     p.stdin.on('error', () => undefined);

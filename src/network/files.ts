@@ -2,23 +2,39 @@
 // and bind-mounts them in).
 import { hostResolvers } from './dns.js';
 
-export interface HostsOptions { hostname: string; ip?: string; aliases?: string[]; extraHosts?: string[] }
+export interface HostsOptions {
+  hostname: string;
+  ip?: string;
+  aliases?: string[];
+  extraHosts?: string[];
+}
 
 export function hostsFile(o: HostsOptions): string {
   const lines = [
-    '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
   ];
   for (const e of o.extraHosts ?? []) {
     const i = e.indexOf(':'); // name:ip — the address may itself hold colons (IPv6)
     const [name, addr] = [e.slice(0, i), e.slice(i + 1)];
     if (name && addr) lines.push(`${addr}\t${name}`);
   }
-  if (o.ip) lines.push(`${o.ip}\t${[o.hostname, ...(o.aliases ?? [])].filter((x, i, a) => a.indexOf(x) === i).join(' ')}`);
+  if (o.ip)
+    lines.push(`${o.ip}\t${[o.hostname, ...(o.aliases ?? [])].filter((x, i, a) => a.indexOf(x) === i).join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
-export interface ResolvOptions { gateway?: string; dns?: string[]; search?: string[]; options?: string[]; hostFile?: string }
+export interface ResolvOptions {
+  gateway?: string;
+  dns?: string[];
+  search?: string[];
+  options?: string[];
+  hostFile?: string;
+}
 
 /** User networks point at the embedded DNS on the gateway; the default bridge copies the host's
  *  resolvers without loopback ones (unreachable from a container), as Docker does. */

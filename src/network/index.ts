@@ -8,4 +8,11 @@ export { DnsServer, hostResolvers } from './dns.js';
 export { hostsFile, resolvConf, hostnameFile, type HostsOptions, type ResolvOptions } from './files.js';
 export { parseCidr, formatCidr, parseIp, formatIp, overlaps } from './cidr.js';
 export { render as renderRules, chainsFor } from './rules.js';
-export { createEngineDriver, portRequests, type EngineDriverOptions, type DockerNetworkRecord, type DriverConnect, type EndpointSettings } from './driver.js';
+export {
+  createEngineDriver,
+  portRequests,
+  type EngineDriverOptions,
+  type DockerNetworkRecord,
+  type DriverConnect,
+  type EndpointSettings,
+} from './driver.js';

@@ -10,9 +10,19 @@ export function allocate(s: NetworkState, requested?: string): string {
   used.add(s.config.gateway);
   if (requested) {
     const ip = parseIp(requested, 'IPAMConfig.IPv4Address');
-    if (!contains(subnet, ip)) throw invalidArgument(`IPAMConfig.IPv4Address: ${requested} is not in network ${s.config.name}'s subnet ${s.config.subnet}`, { field: 'IPAMConfig.IPv4Address' });
-    if (ip === subnet.base || ip === subnet.base + size(subnet) - 1) throw invalidArgument(`IPAMConfig.IPv4Address: ${requested} is the network or broadcast address`, { field: 'IPAMConfig.IPv4Address' });
-    if (used.has(requested)) throw conflict(`Address already in use: ${requested} in network ${s.config.name}`, { field: 'IPAMConfig.IPv4Address' });
+    if (!contains(subnet, ip))
+      throw invalidArgument(
+        `IPAMConfig.IPv4Address: ${requested} is not in network ${s.config.name}'s subnet ${s.config.subnet}`,
+        { field: 'IPAMConfig.IPv4Address' },
+      );
+    if (ip === subnet.base || ip === subnet.base + size(subnet) - 1)
+      throw invalidArgument(`IPAMConfig.IPv4Address: ${requested} is the network or broadcast address`, {
+        field: 'IPAMConfig.IPv4Address',
+      });
+    if (used.has(requested))
+      throw conflict(`Address already in use: ${requested} in network ${s.config.name}`, {
+        field: 'IPAMConfig.IPv4Address',
+      });
     return requested;
   }
   const range = s.config.ipRange ? parseCidr(s.config.ipRange) : subnet;

@@ -38,7 +38,9 @@ export function setSysctl(path: string, value: string): boolean {
     if (readFileSync(`/proc/sys/${path}`, 'utf8').trim() === value) return true;
     writeFileSync(`/proc/sys/${path}`, value);
     return true;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** Stable host-side veth name for (network, container): reconciliation can find it again. */
@@ -47,8 +49,14 @@ export function hostVethName(network: string, id: string): string {
 }
 
 export interface AttachSpec {
-  netns: string; bridge: string; hostVeth: string; ifname: string; mac: string;
-  ipCidr: string; gateway?: string; mtu: number;
+  netns: string;
+  bridge: string;
+  hostVeth: string;
+  ifname: string;
+  mac: string;
+  ipCidr: string;
+  gateway?: string;
+  mtu: number;
 }
 
 export async function attachVeth(a: AttachSpec): Promise<void> {
@@ -67,11 +75,15 @@ export async function attachVeth(a: AttachSpec): Promise<void> {
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', 'link', 'del', 'dev', a.ifname]).catch(() => undefined);
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
     } else if (r.code !== 0) throw internal(`ip -batch in ${a.netns} failed: ${r.stderr.trim()}`);
-    await mustRun('ip', ['-batch', '-'], [
-      `link set ${a.hostVeth} master ${a.bridge}`,
-      `link set ${a.hostVeth} type bridge_slave hairpin on`,
-      `link set ${a.hostVeth} up`,
-    ].join('\n') + '\n');
+    await mustRun(
+      'ip',
+      ['-batch', '-'],
+      [
+        `link set ${a.hostVeth} master ${a.bridge}`,
+        `link set ${a.hostVeth} type bridge_slave hairpin on`,
+        `link set ${a.hostVeth} up`,
+      ].join('\n') + '\n',
+    );
   } catch (e) {
     await deleteLink(a.hostVeth);
     throw e;

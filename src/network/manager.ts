@@ -30,17 +30,26 @@ export interface ManagerOptions {
 }
 
 export interface CreateOptions {
-  name: string; bridge?: string; subnet?: string; gateway?: string; ipRange?: string;
-  internal?: boolean; labels?: Record<string, string>; mtu?: number;
+  name: string;
+  bridge?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+  mtu?: number;
   /** Embedded DNS on this network's gateway (user-defined networks; off for the default bridge). */
   dns?: boolean;
 }
 
 export interface ConnectOptions {
-  id: string; name?: string; aliases?: string[];
+  id: string;
+  name?: string;
+  aliases?: string[];
   /** The container's network namespace: a pid or a path (e.g. /run/netns/x, /proc/PID/ns/net). */
   netns: number | string;
-  ip?: string; ports?: PortRequest[];
+  ip?: string;
+  ports?: PortRequest[];
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -60,13 +69,15 @@ export class NetworkManager {
   constructor(o: ManagerOptions) {
     this.state = new StateDir(o.stateDir);
     const prefix = o.chainPrefix ?? 'SKIFF';
-    if (!/^[A-Z0-9_-]{1,16}$/i.test(prefix)) throw invalidArgument(`chainPrefix: "${prefix}" must be 1-16 letters, digits, - or _`, { field: 'chainPrefix' });
+    if (!/^[A-Z0-9_-]{1,16}$/i.test(prefix))
+      throw invalidArgument(`chainPrefix: "${prefix}" must be 1-16 letters, digits, - or _`, { field: 'chainPrefix' });
     this.chains = chainsFor(prefix);
     this.mtu = o.mtu ?? 1500;
     this.dns = new DnsServer(undefined, o.dnsPort ?? 53);
     this.hostLock = new StateDir(o.hostLockDir ?? '/run/skiff/network');
     const mode = o.userlandProxy ?? 'auto';
-    this.proxyLoopback = mode === 'always' || (mode === 'auto' && !writable('/proc/sys/net/ipv4/conf/default/route_localnet'));
+    this.proxyLoopback =
+      mode === 'always' || (mode === 'auto' && !writable('/proc/sys/net/ipv4/conf/default/route_localnet'));
   }
 
   /** Serialises mutations in this process; the state directory's lock covers other processes. */
@@ -103,7 +114,9 @@ export class NetworkManager {
     });
   }
 
-  list(): NetworkState[] { return [...this.nets.values()].map((s) => structuredClone(s)); }
+  list(): NetworkState[] {
+    return [...this.nets.values()].map((s) => structuredClone(s));
+  }
 
   inspect(name: string): NetworkState {
     const s = this.nets.get(name);
@@ -113,11 +126,15 @@ export class NetworkManager {
 
   create(o: CreateOptions): Promise<NetworkConfig> {
     return this.serial(async () => {
-      if (!NAME_RE.test(o.name ?? '')) throw invalidArgument(`name: invalid network name "${o.name}"`, { field: 'name' });
-      if (this.nets.has(o.name) || this.state.read(o.name)) throw conflict(`network with name ${o.name} already exists`, { field: 'name' });
+      if (!NAME_RE.test(o.name ?? ''))
+        throw invalidArgument(`name: invalid network name "${o.name}"`, { field: 'name' });
+      if (this.nets.has(o.name) || this.state.read(o.name))
+        throw conflict(`network with name ${o.name} already exists`, { field: 'name' });
       const bridge = o.bridge ?? `br-${o.name}`.slice(0, 15);
-      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw invalidArgument(`bridge: invalid interface name "${bridge}"`, { field: 'bridge' });
-      if ([...this.nets.values()].some((n) => n.config.bridge === bridge)) throw conflict(`bridge ${bridge} is used by another network`, { field: 'bridge' });
+      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge))
+        throw invalidArgument(`bridge: invalid interface name "${bridge}"`, { field: 'bridge' });
+      if ([...this.nets.values()].some((n) => n.config.bridge === bridge))
+        throw conflict(`bridge ${bridge} is used by another network`, { field: 'bridge' });
       return this.hostLock.locked(async () => {
         const used = await this.usedSubnets();
         let subnet: Cidr;
@@ -125,21 +142,43 @@ export class NetworkManager {
           subnet = parseCidr(o.subnet, 'subnet');
           if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
           const hit = used.find((u) => overlaps(u.cidr, subnet));
-          if (hit) throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, { field: 'subnet' });
+          if (hit)
+            throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, {
+              field: 'subnet',
+            });
         } else {
           const p = pickSubnet(used.map((u) => u.cidr));
-          if (!p) throw failedPrecondition('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+          if (!p)
+            throw failedPrecondition(
+              'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+            );
           subnet = p;
         }
         const gateway = o.gateway ?? formatIp(subnet.base + 1);
-        if (!contains(subnet, parseIp(gateway, 'gateway'))) throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
+        if (!contains(subnet, parseIp(gateway, 'gateway')))
+          throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
         if (o.ipRange) {
           const r = parseCidr(o.ipRange, 'ipRange');
-          if (!contains(subnet, r.base) || r.prefix < subnet.prefix) throw invalidArgument(`ipRange: ${o.ipRange} is not inside subnet ${formatCidr(subnet)}`, { field: 'ipRange' });
+          if (!contains(subnet, r.base) || r.prefix < subnet.prefix)
+            throw invalidArgument(`ipRange: ${o.ipRange} is not inside subnet ${formatCidr(subnet)}`, {
+              field: 'ipRange',
+            });
         }
-        if (await linkExists(bridge)) throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
+        if (await linkExists(bridge))
+          throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
         const s: NetworkState = {
-          config: { name: o.name, bridge, subnet: formatCidr(subnet), gateway, ipRange: o.ipRange, internal: !!o.internal, mtu: o.mtu ?? this.mtu, dns: o.dns ?? true, labels: o.labels ?? {}, created: new Date().toISOString() },
+          config: {
+            name: o.name,
+            bridge,
+            subnet: formatCidr(subnet),
+            gateway,
+            ipRange: o.ipRange,
+            internal: !!o.internal,
+            mtu: o.mtu ?? this.mtu,
+            dns: o.dns ?? true,
+            labels: o.labels ?? {},
+            created: new Date().toISOString(),
+          },
           endpoints: {},
         };
         try {
@@ -165,7 +204,8 @@ export class NetworkManager {
       const s = this.nets.get(name);
       if (!s) throw notFound(`network ${name} not found`, { field: 'name' });
       const n = Object.keys(s.endpoints).length;
-      if (n) throw conflict(`error while removing network: network ${name} has ${n} active endpoint(s)`, { field: 'name' });
+      if (n)
+        throw conflict(`error while removing network: network ${name} has ${n} active endpoint(s)`, { field: 'name' });
       await this.dns.unlisten(name);
       this.nets.delete(name);
       await this.rules();
@@ -179,23 +219,38 @@ export class NetworkManager {
       const s = this.nets.get(network);
       if (!s) throw notFound(`network ${network} not found`, { field: 'network' });
       if (!o.id) throw invalidArgument('id: a container id is required', { field: 'id' });
-      if (s.endpoints[o.id]) throw conflict(`endpoint for ${o.id} already exists in network ${network}`, { field: 'id' });
+      if (s.endpoints[o.id])
+        throw conflict(`endpoint for ${o.id} already exists in network ${network}`, { field: 'id' });
       const netns = typeof o.netns === 'number' ? `/proc/${o.netns}/ns/net` : o.netns;
       const ino = netnsIno(netns);
       if (!ino) throw invalidArgument(`netns: ${netns} is not a network namespace`, { field: 'netns' });
       await this.sweep();
-      const ports = await resolvePorts(s.config.internal ? [] : o.ports ?? [], this.allPorts());
+      const ports = await resolvePorts(s.config.internal ? [] : (o.ports ?? []), this.allPorts());
       const ip = allocate(s, o.ip);
       const others = [...this.nets.values()].flatMap((n) => Object.values(n.endpoints)).filter((e) => e.id === o.id);
       let ifname = 'eth0';
       for (let i = 0; others.some((e) => e.ifname === ifname); i++) ifname = `eth${i + 1}`;
       const e: Endpoint = {
-        id: o.id, name: o.name ?? o.id.slice(0, 12), aliases: o.aliases ?? [], ip, mac: macFor(parseIp(ip)), ifname,
-        hostVeth: hostVethName(network, o.id), netns, netnsIno: ino, ports,
+        id: o.id,
+        name: o.name ?? o.id.slice(0, 12),
+        aliases: o.aliases ?? [],
+        ip,
+        mac: macFor(parseIp(ip)),
+        ifname,
+        hostVeth: hostVethName(network, o.id),
+        netns,
+        netnsIno: ino,
+        ports,
       };
       await attachVeth({
-        netns, bridge: s.config.bridge, hostVeth: e.hostVeth, ifname, mac: e.mac, mtu: s.config.mtu,
-        ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`, gateway: s.config.internal || others.length ? undefined : s.config.gateway,
+        netns,
+        bridge: s.config.bridge,
+        hostVeth: e.hostVeth,
+        ifname,
+        mac: e.mac,
+        mtu: s.config.mtu,
+        ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`,
+        gateway: s.config.internal || others.length ? undefined : s.config.gateway,
       });
       s.endpoints[o.id] = e;
       try {
@@ -209,7 +264,9 @@ export class NetworkManager {
         throw err;
       }
       await this.refreshDns(s);
-      try { await this.startProxies(s, e); } catch (err) {
+      try {
+        await this.startProxies(s, e);
+      } catch (err) {
         await this.stopProxies(s, e);
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
@@ -238,7 +295,11 @@ export class NetworkManager {
   }
 
   /** Engine shutdown: stop DNS; bridges, veths and rules stay up for running containers. */
-  async close(): Promise<void> { await this.queue; await this.dns.close(); await this.proxies.close(); }
+  async close(): Promise<void> {
+    await this.queue;
+    await this.dns.close();
+    await this.proxies.close();
+  }
 
   /** Removes everything this manager made (all networks must be empty or `force`). */
   destroy(force = false): Promise<void> {
@@ -246,7 +307,8 @@ export class NetworkManager {
       await this.dns.close();
       await this.proxies.close();
       for (const s of this.nets.values()) {
-        if (!force && Object.keys(s.endpoints).length) throw conflict(`network ${s.config.name} has active endpoints`, { field: 'name' });
+        if (!force && Object.keys(s.endpoints).length)
+          throw conflict(`network ${s.config.name} has active endpoints`, { field: 'name' });
         for (const e of Object.values(s.endpoints)) await deleteLink(e.hostVeth);
         await deleteLink(s.config.bridge);
         this.state.delete(s.config.name);
@@ -262,8 +324,13 @@ export class NetworkManager {
     return this.serial(async () => {
       for (const name of this.state.names()) {
         let s: NetworkState | undefined;
-        try { s = this.state.read(name); } catch { s = undefined; }
-        if (s) this.nets.set(name, s); else this.state.delete(name);
+        try {
+          s = this.state.read(name);
+        } catch {
+          s = undefined;
+        }
+        if (s) this.nets.set(name, s);
+        else this.state.delete(name);
       }
     }).then(() => this.destroy(true));
   }
@@ -292,23 +359,36 @@ export class NetworkManager {
     try {
       await apply(this.chains, [...this.nets.values()], !this.jumpsChecked, this.proxyLoopback);
       this.jumpsChecked = true;
-    } catch (e) { this.jumpsChecked = false; throw e; }
+    } catch (e) {
+      this.jumpsChecked = false;
+      throw e;
+    }
   }
 
-  private proxied(e: Endpoint) { return e.ports.filter((p) => p.proto === 'tcp' && (p.hostIp === '0.0.0.0' || p.hostIp.startsWith('127.'))); }
+  private proxied(e: Endpoint) {
+    return e.ports.filter((p) => p.proto === 'tcp' && (p.hostIp === '0.0.0.0' || p.hostIp.startsWith('127.')));
+  }
 
   private async startProxies(s: NetworkState, e: Endpoint): Promise<void> {
     if (!this.proxyLoopback || s.config.internal) return;
-    for (const p of this.proxied(e)) await this.proxies.start(`${s.config.name}/${e.id}/${p.hostPort}`, p.hostPort, { ip: e.ip, port: p.containerPort });
+    for (const p of this.proxied(e))
+      await this.proxies.start(`${s.config.name}/${e.id}/${p.hostPort}`, p.hostPort, {
+        ip: e.ip,
+        port: p.containerPort,
+      });
   }
 
   private async stopProxies(s: NetworkState, e: Endpoint): Promise<void> {
     for (const p of this.proxied(e)) await this.proxies.stop(`${s.config.name}/${e.id}/${p.hostPort}`);
   }
 
-  has(name: string): boolean { return this.nets.has(name); }
+  has(name: string): boolean {
+    return this.nets.has(name);
+  }
 
-  private allPorts() { return [...this.nets.values()].flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports)); }
+  private allPorts() {
+    return [...this.nets.values()].flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports));
+  }
 
   private async refreshDns(s: NetworkState): Promise<void> {
     if (!s.config.dns) return;
@@ -322,20 +402,39 @@ export class NetworkManager {
 
   /** Subnets in use: our networks' and every route/address on the host. */
   private async usedSubnets(): Promise<{ cidr: Cidr; what: string }[]> {
-    const out = [...this.nets.values()].map((n) => ({ cidr: parseCidr(n.config.subnet), what: `network ${n.config.name}` }));
+    const out = [...this.nets.values()].map((n) => ({
+      cidr: parseCidr(n.config.subnet),
+      what: `network ${n.config.name}`,
+    }));
     const r = await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
     for (const rt of (r.code === 0 ? JSON.parse(r.stdout) : []) as { dst: string; dev?: string; type?: string }[]) {
       if (rt.dst === 'default' || (rt.type && rt.type !== 'unicast')) continue;
-      try { out.push({ cidr: parseCidr(rt.dst.includes('/') ? rt.dst : `${rt.dst}/32`, 'route', false), what: `route on ${rt.dev ?? '?'}` }); } catch { /* not IPv4 */ }
+      try {
+        out.push({
+          cidr: parseCidr(rt.dst.includes('/') ? rt.dst : `${rt.dst}/32`, 'route', false),
+          what: `route on ${rt.dev ?? '?'}`,
+        });
+      } catch {
+        /* not IPv4 */
+      }
     }
     return out.map((u) => ({ ...u, cidr: { base: u.cidr.base, prefix: u.cidr.prefix } }));
   }
 }
 
 function writable(path: string): boolean {
-  try { accessSync(path, constants.W_OK); return true; } catch { return false; }
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function netnsIno(path: string): number {
-  try { return statSync(path).ino; } catch { return 0; }
+  try {
+    return statSync(path).ino;
+  } catch {
+    return 0;
+  }
 }

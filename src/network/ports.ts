@@ -6,7 +6,12 @@ import { conflict, invalidArgument, unavailable } from '../common/index.js';
 import { parseIp } from './cidr.js';
 import type { PortMapping } from './state.js';
 
-export interface PortRequest { hostIp?: string; hostPort?: number; containerPort: number; proto: 'tcp' | 'udp' }
+export interface PortRequest {
+  hostIp?: string;
+  hostPort?: number;
+  containerPort: number;
+  proto: 'tcp' | 'udp';
+}
 
 const port = (s: string, field: string): number => {
   const n = Number(s);
@@ -17,11 +22,14 @@ const port = (s: string, field: string): number => {
 export function parsePortSpec(spec: string, field = 'ports'): PortRequest {
   const [addr, protoRaw = 'tcp'] = spec.split('/');
   const proto = protoRaw.toLowerCase();
-  if (proto !== 'tcp' && proto !== 'udp') throw invalidArgument(`${field}: invalid protocol "${protoRaw}" in "${spec}"`, { field });
+  if (proto !== 'tcp' && proto !== 'udp')
+    throw invalidArgument(`${field}: invalid protocol "${protoRaw}" in "${spec}"`, { field });
   const parts = addr.split(':');
-  if (parts.length > 3 || parts.length === 0) throw invalidArgument(`${field}: invalid port mapping "${spec}"`, { field });
+  if (parts.length > 3 || parts.length === 0)
+    throw invalidArgument(`${field}: invalid port mapping "${spec}"`, { field });
   const containerPort = port(parts[parts.length - 1], field);
-  const hostPort = parts.length >= 2 && parts[parts.length - 2] !== '' ? port(parts[parts.length - 2], field) : undefined;
+  const hostPort =
+    parts.length >= 2 && parts[parts.length - 2] !== '' ? port(parts[parts.length - 2], field) : undefined;
   const hostIp = parts.length === 3 && parts[0] !== '' ? parts[0] : undefined;
   if (hostIp) parseIp(hostIp, field);
   return { hostIp, hostPort, containerPort, proto };
@@ -32,7 +40,8 @@ export function parsePortSpec(spec: string, field = 'ports'): PortRequest {
 export function portFree(ip: string, p: number, proto: 'tcp' | 'udp'): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException): void => {
-      if (e.code === 'EADDRNOTAVAIL') reject(invalidArgument(`ports: host IP ${ip} is not an address of this host`, { field: 'ports' }));
+      if (e.code === 'EADDRNOTAVAIL')
+        reject(invalidArgument(`ports: host IP ${ip} is not an address of this host`, { field: 'ports' }));
       else resolve(false);
     };
     if (proto === 'udp') {

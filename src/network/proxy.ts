@@ -11,13 +11,21 @@ export class UserlandProxies {
     if (this.servers.has(key)) return;
     const srv = createServer((client) => {
       const up = connect({ host: target.ip, port: target.port });
-      client.pipe(up); up.pipe(client);
-      const end = (): void => { client.destroy(); up.destroy(); };
-      client.on('error', end); up.on('error', end);
-      client.on('close', end); up.on('close', end);
+      client.pipe(up);
+      up.pipe(client);
+      const end = (): void => {
+        client.destroy();
+        up.destroy();
+      };
+      client.on('error', end);
+      up.on('error', end);
+      client.on('close', end);
+      up.on('close', end);
     });
     await new Promise<void>((res, rej) => {
-      srv.once('error', (e) => rej(conflict(`Bind for 127.0.0.1:${hostPort} failed: ${(e as Error).message}`, { field: 'ports', cause: e })));
+      srv.once('error', (e) =>
+        rej(conflict(`Bind for 127.0.0.1:${hostPort} failed: ${(e as Error).message}`, { field: 'ports', cause: e })),
+      );
       srv.listen({ host: '127.0.0.1', port: hostPort, exclusive: true }, () => res());
     });
     this.servers.set(key, srv);
@@ -29,7 +37,11 @@ export class UserlandProxies {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
-  keys(): string[] { return [...this.servers.keys()]; }
+  keys(): string[] {
+    return [...this.servers.keys()];
+  }
 
-  async close(): Promise<void> { for (const k of this.keys()) await this.stop(k); }
+  async close(): Promise<void> {
+    for (const k of this.keys()) await this.stop(k);
+  }
 }

@@ -7,13 +7,25 @@
 import { mustRun, run } from './exec.js';
 import type { NetworkState } from './state.js';
 
-export interface Chains { dnat: string; post: string; fwd: string }
-export const chainsFor = (prefix: string): Chains => ({ dnat: `${prefix}-DNAT`, post: `${prefix}-POSTROUTING`, fwd: `${prefix}-FORWARD` });
+export interface Chains {
+  dnat: string;
+  post: string;
+  fwd: string;
+}
+export const chainsFor = (prefix: string): Chains => ({
+  dnat: `${prefix}-DNAT`,
+  post: `${prefix}-POSTROUTING`,
+  fwd: `${prefix}-FORWARD`,
+});
 
 /** With the userland proxy serving 127.0.0.1, locally-originated loopback traffic is not DNATed. */
 const jumps = (c: Chains, proxyLoopback = false): { table: string; chain: string; rule: string[] }[] => [
   { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
-  { table: 'nat', chain: 'OUTPUT', rule: [...(proxyLoopback ? ['!', '-d', '127.0.0.0/8'] : []), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  {
+    table: 'nat',
+    chain: 'OUTPUT',
+    rule: [...(proxyLoopback ? ['!', '-d', '127.0.0.0/8'] : []), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat],
+  },
   { table: 'nat', chain: 'POSTROUTING', rule: ['-j', c.post] },
   { table: 'filter', chain: 'FORWARD', rule: ['-j', c.fwd] },
 ];
@@ -24,7 +36,8 @@ export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: 
   for (const n of nets) {
     const b = n.config.bridge;
     for (const m of nets) if (m !== n) filter.push(`-A ${c.fwd} -i ${b} -o ${m.config.bridge} -j DROP`);
-    if (n.config.internal) filter.push(`-A ${c.fwd} -i ${b} ! -o ${b} -j DROP`, `-A ${c.fwd} -o ${b} ! -i ${b} -j DROP`);
+    if (n.config.internal)
+      filter.push(`-A ${c.fwd} -i ${b} ! -o ${b} -j DROP`, `-A ${c.fwd} -o ${b} ! -i ${b} -j DROP`);
   }
   for (const n of nets) {
     const { bridge: b, subnet } = n.config;
@@ -41,10 +54,13 @@ export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: 
     );
     if (!n.config.internal) {
       nat.push(`-A ${c.post} -s ${subnet} ! -o ${b} -j MASQUERADE`);
-      for (const e of Object.values(n.endpoints)) for (const p of e.ports) {
-        const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? ` -d ${p.hostIp}/32` : '';
-        nat.push(`-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${e.ip}:${p.containerPort}`);
-      }
+      for (const e of Object.values(n.endpoints))
+        for (const p of e.ports) {
+          const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? ` -d ${p.hostIp}/32` : '';
+          nat.push(
+            `-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${e.ip}:${p.containerPort}`,
+          );
+        }
     }
   }
   nat.push('COMMIT', '');
@@ -59,7 +75,9 @@ export async function apply(c: Chains, nets: NetworkState[], checkJumps = true, 
   await mustRun('iptables-restore', ['-w', '--noflush'], r.nat + r.filter);
   if (!checkJumps) return;
   for (const j of jumps(c, !proxyLoopback).filter((x) => x.chain === 'OUTPUT')) {
-    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) { /* the other mode's jump */ }
+    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) {
+      /* the other mode's jump */
+    }
   }
   for (const j of jumps(c, proxyLoopback)) {
     const probe = await run('iptables', ['-w', '-t', j.table, '-C', j.chain, ...j.rule]);
@@ -70,9 +88,15 @@ export async function apply(c: Chains, nets: NetworkState[], checkJumps = true, 
 /** Removes our jumps (every copy) and our chains; touches nothing else. */
 export async function removeAll(c: Chains): Promise<void> {
   for (const j of [...jumps(c), ...jumps(c, true)]) {
-    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) { /* all copies */ }
+    while ((await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.rule])).code === 0) {
+      /* all copies */
+    }
   }
-  for (const [table, chain] of [['nat', c.dnat], ['nat', c.post], ['filter', c.fwd]]) {
+  for (const [table, chain] of [
+    ['nat', c.dnat],
+    ['nat', c.post],
+    ['filter', c.fwd],
+  ]) {
     await run('iptables', ['-w', '-t', table, '-F', chain]);
     await run('iptables', ['-w', '-t', table, '-X', chain]);
   }

@@ -5,7 +5,10 @@
 // returned as is (unknown fields included).
 
 export type PathPart = string | number;
-export interface Issue { path: PathPart[]; message: string }
+export interface Issue {
+  path: PathPart[];
+  message: string;
+}
 
 export interface Schema<T, O extends boolean = false> {
   /** Type carrier only. */
@@ -16,7 +19,9 @@ export interface Schema<T, O extends boolean = false> {
 export type Infer<S> = S extends Schema<infer T, boolean> ? T : never;
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-const bad = (issues: Issue[], path: PathPart[], message: string) => { issues.push({ path, message }); };
+const bad = (issues: Issue[], path: PathPart[], message: string) => {
+  issues.push({ path, message });
+};
 const typeIssue = (issues: Issue[], path: PathPart[], want: string, v: unknown) =>
   bad(issues, path, v === undefined ? 'required' : `expected ${want}, received ${kind(v)}`);
 
@@ -26,31 +31,53 @@ function schema<T>(check: Schema<T>['check']): Schema<T> {
 
 /** The key may be absent (or undefined). */
 export function optional<T>(s: Schema<T, boolean>): Schema<T | undefined, true> {
-  return { optional: true, check: (v, p, i) => { if (v !== undefined) s.check(v, p, i); } };
+  return {
+    optional: true,
+    check: (v, p, i) => {
+      if (v !== undefined) s.check(v, p, i);
+    },
+  };
 }
 
 /** Required, and may be null. */
 export function nullable<T>(s: Schema<T, boolean>): Schema<T | null> {
-  return schema((v, p, i) => { if (v !== null) s.check(v, p, i); });
+  return schema((v, p, i) => {
+    if (v !== null) s.check(v, p, i);
+  });
 }
 
 /** The key may be absent, undefined or null. */
 export function nullish<T>(s: Schema<T, boolean>): Schema<T | null | undefined, true> {
-  return { optional: true, check: (v, p, i) => { if (v !== undefined && v !== null) s.check(v, p, i); } };
+  return {
+    optional: true,
+    check: (v, p, i) => {
+      if (v !== undefined && v !== null) s.check(v, p, i);
+    },
+  };
 }
 
-export interface StringOptions { min?: number; pattern?: RegExp; message?: string; refine?: (s: string) => string | undefined }
+export interface StringOptions {
+  min?: number;
+  pattern?: RegExp;
+  message?: string;
+  refine?: (s: string) => string | undefined;
+}
 export function string(o: StringOptions = {}): Schema<string> {
   return schema((v, p, i) => {
     if (typeof v !== 'string') return typeIssue(i, p, 'string', v);
-    if (o.min !== undefined && v.length < o.min) return bad(i, p, o.min === 1 ? 'must not be empty' : `must have at least ${o.min} characters`);
+    if (o.min !== undefined && v.length < o.min)
+      return bad(i, p, o.min === 1 ? 'must not be empty' : `must have at least ${o.min} characters`);
     if (o.pattern && !o.pattern.test(v)) return bad(i, p, o.message ?? `must match ${o.pattern}`);
     const m = o.refine?.(v);
     if (m) bad(i, p, m);
   });
 }
 
-export interface NumberOptions { int?: boolean; min?: number; max?: number }
+export interface NumberOptions {
+  int?: boolean;
+  min?: number;
+  max?: number;
+}
 export function number(o: NumberOptions = {}): Schema<number> {
   return schema((v, p, i) => {
     if (typeof v !== 'number' || Number.isNaN(v)) return typeIssue(i, p, 'number', v);
@@ -64,19 +91,26 @@ export const int = (o: Omit<NumberOptions, 'int'> = {}) => number({ ...o, int: t
 export const uint = (o: Omit<NumberOptions, 'int'> = {}) => number({ min: 0, ...o, int: true });
 
 export function boolean(): Schema<boolean> {
-  return schema((v, p, i) => { if (typeof v !== 'boolean') typeIssue(i, p, 'boolean', v); });
+  return schema((v, p, i) => {
+    if (typeof v !== 'boolean') typeIssue(i, p, 'boolean', v);
+  });
 }
 
-export function literal<const L extends readonly string[]>(values: L, message?: (v: unknown) => string): Schema<L[number]> {
+export function literal<const L extends readonly string[]>(
+  values: L,
+  message?: (v: unknown) => string,
+): Schema<L[number]> {
   return schema((v, p, i) => {
-    if (!values.includes(v as string)) bad(i, p, v === undefined ? 'required' : message?.(v) ?? `must be one of ${values.join(', ')}`);
+    if (!values.includes(v as string))
+      bad(i, p, v === undefined ? 'required' : (message?.(v) ?? `must be one of ${values.join(', ')}`));
   });
 }
 
 export function array<T>(item: Schema<T, boolean>, o: { min?: number } = {}): Schema<T[]> {
   return schema((v, p, i) => {
     if (!Array.isArray(v)) return typeIssue(i, p, 'array', v);
-    if (o.min !== undefined && v.length < o.min) bad(i, p, o.min === 1 ? 'must not be empty' : `must have at least ${o.min} items`);
+    if (o.min !== undefined && v.length < o.min)
+      bad(i, p, o.min === 1 ? 'must not be empty' : `must have at least ${o.min} items`);
     v.forEach((x, n) => item.check(x, [...p, n], i));
   });
 }
@@ -91,7 +125,9 @@ export function record<T>(value: Schema<T, boolean>): Schema<Record<string, T>> 
 type Shape = Record<string, Schema<unknown, boolean>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends Schema<unknown, true> ? K : never }[keyof S];
 type Flat<T> = { [K in keyof T]: T[K] } & {};
-export type ObjectOf<S extends Shape> = Flat<{ [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }>;
+export type ObjectOf<S extends Shape> = Flat<
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }
+>;
 
 /** An object with the given fields; unknown fields are allowed and kept. */
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {

@@ -1,7 +1,21 @@
 // OCI runtime-spec 1.x `config.json` and `state` as schemas that are also the types (src/oci/check.ts).
 // Only what a runtime reads is modelled strictly; unknown fields pass through untouched so that a
 // config written by a newer client still loads.
-import { object, looseObject, optional, nullish, string, number, int, uint as uintOf, boolean, array, record, literal, type Infer } from './check.js';
+import {
+  object,
+  looseObject,
+  optional,
+  nullish,
+  string,
+  number,
+  int,
+  uint as uintOf,
+  boolean,
+  array,
+  record,
+  literal,
+  type Infer,
+} from './check.js';
 
 const uint = uintOf();
 const strings = array(string());
@@ -18,13 +32,24 @@ export const MountSchema = looseObject({
 });
 /** u64 fields (RLIM_INFINITY, seccomp values) may exceed 2^53: accepted as plain non-negative numbers. */
 const u64 = number({ min: 0 });
-export const RlimitSchema = object({ type: string({ pattern: /^RLIMIT_[A-Z]+$/, message: 'must be RLIMIT_*' }), hard: u64, soft: u64 });
+export const RlimitSchema = object({
+  type: string({ pattern: /^RLIMIT_[A-Z]+$/, message: 'must be RLIMIT_*' }),
+  hard: u64,
+  soft: u64,
+});
 export const UserSchema = looseObject({
-  uid: uint, gid: uint, umask: optional(uint), additionalGids: optional(array(uint)), username: optional(string()),
+  uid: uint,
+  gid: uint,
+  umask: optional(uint),
+  additionalGids: optional(array(uint)),
+  username: optional(string()),
 });
 export const CapabilitiesSchema = looseObject({
-  bounding: optional(strings), effective: optional(strings), inheritable: optional(strings),
-  permitted: optional(strings), ambient: optional(strings),
+  bounding: optional(strings),
+  effective: optional(strings),
+  inheritable: optional(strings),
+  permitted: optional(strings),
+  ambient: optional(strings),
 });
 export const ProcessSchema = looseObject({
   terminal: optional(boolean()),
@@ -41,35 +66,105 @@ export const ProcessSchema = looseObject({
   oomScoreAdj: optional(int({ min: -1000, max: 1000 })),
   selinuxLabel: optional(string()),
 });
-export const HookSchema = object({ path: string({ min: 1 }), args: optional(strings), env: optional(strings), timeout: optional(int({ min: 1 })) });
+export const HookSchema = object({
+  path: string({ min: 1 }),
+  args: optional(strings),
+  env: optional(strings),
+  timeout: optional(int({ min: 1 })),
+});
 const hookList = optional(array(HookSchema));
 export const HooksSchema = looseObject({
-  prestart: hookList, createRuntime: hookList, createContainer: hookList, startContainer: hookList, poststart: hookList, poststop: hookList,
+  prestart: hookList,
+  createRuntime: hookList,
+  createContainer: hookList,
+  startContainer: hookList,
+  poststart: hookList,
+  poststop: hookList,
 });
 export const NAMESPACE_TYPES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup'] as const;
 export const NamespaceSchema = object({
-  type: string({ refine: (t) => ((NAMESPACE_TYPES as readonly string[]).includes(t) ? undefined : `unknown namespace type ${JSON.stringify(t)} (one of ${NAMESPACE_TYPES.join(', ')})`) }),
+  type: string({
+    refine: (t) =>
+      (NAMESPACE_TYPES as readonly string[]).includes(t)
+        ? undefined
+        : `unknown namespace type ${JSON.stringify(t)} (one of ${NAMESPACE_TYPES.join(', ')})`,
+  }),
   path: optional(string()),
 });
 export const DeviceSchema = looseObject({
-  type: literal(['c', 'b', 'u', 'p'] as const), path: string({ min: 1 }), major: optional(int()), minor: optional(int()),
-  fileMode: optional(uint), uid: optional(uint), gid: optional(uint),
+  type: literal(['c', 'b', 'u', 'p'] as const),
+  path: string({ min: 1 }),
+  major: optional(int()),
+  minor: optional(int()),
+  fileMode: optional(uint),
+  uid: optional(uint),
+  gid: optional(uint),
 });
-export const SeccompArgSchema = object({ index: uintOf({ max: 5 }), value: u64, valueTwo: optional(u64), op: string() });
+export const SeccompArgSchema = object({
+  index: uintOf({ max: 5 }),
+  value: u64,
+  valueTwo: optional(u64),
+  op: string(),
+});
 export const SeccompSyscallSchema = looseObject({
-  names: array(string(), { min: 1 }), action: string(), errnoRet: optional(uint), args: optional(array(SeccompArgSchema)),
+  names: array(string(), { min: 1 }),
+  action: string(),
+  errnoRet: optional(uint),
+  args: optional(array(SeccompArgSchema)),
 });
 export const SeccompSchema = looseObject({
-  defaultAction: string(), defaultErrnoRet: optional(uint), architectures: optional(strings), flags: optional(strings),
+  defaultAction: string(),
+  defaultErrnoRet: optional(uint),
+  architectures: optional(strings),
+  flags: optional(strings),
   syscalls: optional(array(SeccompSyscallSchema)),
 });
 const throttle = array(object({ major: int(), minor: int(), rate: uint }));
 export const ResourcesSchema = looseObject({
-  devices: optional(array(object({ allow: boolean(), type: optional(string()), major: nullish(int()), minor: nullish(int()), access: optional(string()) }))),
-  memory: optional(looseObject({ limit: optional(int()), reservation: optional(int()), swap: optional(int()), kernel: optional(int()), swappiness: optional(int()), disableOOMKiller: optional(boolean()) })),
-  cpu: optional(looseObject({ shares: optional(uint), quota: optional(int()), period: optional(uint), realtimeRuntime: optional(int()), realtimePeriod: optional(uint), cpus: optional(string()), mems: optional(string()), idle: optional(int()) })),
+  devices: optional(
+    array(
+      object({
+        allow: boolean(),
+        type: optional(string()),
+        major: nullish(int()),
+        minor: nullish(int()),
+        access: optional(string()),
+      }),
+    ),
+  ),
+  memory: optional(
+    looseObject({
+      limit: optional(int()),
+      reservation: optional(int()),
+      swap: optional(int()),
+      kernel: optional(int()),
+      swappiness: optional(int()),
+      disableOOMKiller: optional(boolean()),
+    }),
+  ),
+  cpu: optional(
+    looseObject({
+      shares: optional(uint),
+      quota: optional(int()),
+      period: optional(uint),
+      realtimeRuntime: optional(int()),
+      realtimePeriod: optional(uint),
+      cpus: optional(string()),
+      mems: optional(string()),
+      idle: optional(int()),
+    }),
+  ),
   pids: optional(object({ limit: int() })),
-  blockIO: optional(looseObject({ weight: optional(uint), leafWeight: optional(uint), throttleReadBpsDevice: optional(throttle), throttleWriteBpsDevice: optional(throttle), throttleReadIOPSDevice: optional(throttle), throttleWriteIOPSDevice: optional(throttle) })),
+  blockIO: optional(
+    looseObject({
+      weight: optional(uint),
+      leafWeight: optional(uint),
+      throttleReadBpsDevice: optional(throttle),
+      throttleWriteBpsDevice: optional(throttle),
+      throttleReadIOPSDevice: optional(throttle),
+      throttleWriteIOPSDevice: optional(throttle),
+    }),
+  ),
   unified: optional(record(string())),
 });
 export const LinuxSchema = looseObject({
@@ -79,7 +174,9 @@ export const LinuxSchema = looseObject({
   devices: optional(array(DeviceSchema)),
   cgroupsPath: optional(string()),
   resources: optional(ResourcesSchema),
-  rootfsPropagation: optional(literal(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'] as const)),
+  rootfsPropagation: optional(
+    literal(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'] as const),
+  ),
   seccomp: optional(SeccompSchema),
   sysctl: optional(record(string())),
   maskedPaths: optional(strings),

@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failedPrecondition } from '../common/index.js';
 import { isAlive, procStat } from './proc.js';
 
-export async function releaseExecFifo(fifo: string, id: string, pid: number, startTime: number | undefined, timeoutMs = 10_000): Promise<void> {
+export async function releaseExecFifo(
+  fifo: string,
+  id: string,
+  pid: number,
+  startTime: number | undefined,
+  timeoutMs = 10_000,
+): Promise<void> {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const buf = Buffer.alloc(8);
   const until = Date.now() + timeoutMs;
@@ -17,10 +23,14 @@ export async function releaseExecFifo(fifo: string, id: string, pid: number, sta
         const again = tryRead(fd, buf);
         if (again > 0) return;
         const st = procStat(pid);
-        throw failedPrecondition(`cannot start container ${id}: its init process exited (${st ? `state ${st.state}` : 'gone'}, read ${again})`);
+        throw failedPrecondition(
+          `cannot start container ${id}: its init process exited (${st ? `state ${st.state}` : 'gone'}, read ${again})`,
+        );
       }
-      if (Date.now() > until) throw failedPrecondition(`cannot start container ${id}: its init did not open the exec fifo`);
-      if (spins > 20) await sleep(1); else await new Promise((r) => setImmediate(r));
+      if (Date.now() > until)
+        throw failedPrecondition(`cannot start container ${id}: its init did not open the exec fifo`);
+      if (spins > 20) await sleep(1);
+      else await new Promise((r) => setImmediate(r));
     }
   } finally {
     closeSync(fd);
@@ -28,7 +38,9 @@ export async function releaseExecFifo(fifo: string, id: string, pid: number, sta
 }
 
 function tryRead(fd: number, buf: Buffer): number {
-  try { return readSync(fd, buf, 0, buf.length, null); } catch (e) {
+  try {
+    return readSync(fd, buf, 0, buf.length, null);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
     return -1;
   }

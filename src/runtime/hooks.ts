@@ -8,17 +8,38 @@ export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'star
 export async function runHook(phase: HookPhase, hook: Hook, state: OciState): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const [argv0, ...rest] = hook.args?.length ? hook.args : [hook.path];
-    const child = spawn(hook.path, rest, { argv0, env: Object.fromEntries((hook.env ?? []).map((e) => { const i = e.indexOf('='); return [e.slice(0, i), e.slice(i + 1)]; })), stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(hook.path, rest, {
+      argv0,
+      env: Object.fromEntries(
+        (hook.env ?? []).map((e) => {
+          const i = e.indexOf('=');
+          return [e.slice(0, i), e.slice(i + 1)];
+        }),
+      ),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let err = '';
-    child.stderr!.on('data', (b: Buffer) => { if (err.length < 4096) err += b.toString(); });
-    child.stdin!.on('error', () => { /* hook did not read its stdin */ });
+    child.stderr!.on('data', (b: Buffer) => {
+      if (err.length < 4096) err += b.toString();
+    });
+    child.stdin!.on('error', () => {
+      /* hook did not read its stdin */
+    });
     child.stdin!.end(JSON.stringify(state));
     const timer = hook.timeout ? setTimeout(() => child.kill('SIGKILL'), hook.timeout * 1000) : undefined;
-    child.on('error', (e) => { clearTimeout(timer); reject(failedPrecondition(`${phase} hook ${hook.path}: ${e.message}`, { cause: e })); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(failedPrecondition(`${phase} hook ${hook.path}: ${e.message}`, { cause: e }));
+    });
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(failedPrecondition(`${phase} hook ${hook.path} ${sig ? `killed by ${sig}${sig === 'SIGKILL' && hook.timeout ? ' (timeout)' : ''}` : `exited with ${code}`}${err ? `: ${err.trim()}` : ''}`));
+      else
+        reject(
+          failedPrecondition(
+            `${phase} hook ${hook.path} ${sig ? `killed by ${sig}${sig === 'SIGKILL' && hook.timeout ? ' (timeout)' : ''}` : `exited with ${code}`}${err ? `: ${err.trim()}` : ''}`,
+          ),
+        );
     });
   });
 }

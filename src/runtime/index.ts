@@ -1,5 +1,14 @@
 // Public face of the OCI runtime (and of its cgroup managers).
-export { Runtime, parseSignal, features, type RuntimeOptions, type CreateOptions, type RunOptions, type ContainerState, type MonitorOptions } from './runtime.js';
+export {
+  Runtime,
+  parseSignal,
+  features,
+  type RuntimeOptions,
+  type CreateOptions,
+  type RunOptions,
+  type ContainerState,
+  type MonitorOptions,
+} from './runtime.js';
 export { execProcess, parseProcess, pids, psTable, pause, resume, update, list, type ExecOptions } from './ops.js';
 export { StateStore, DEFAULT_ROOT, type StoredState } from './store.js';
 export { defaultSpec, MASKED_PATHS, READONLY_PATHS, type DefaultSpecOptions } from './default-spec.js';
@@ -13,6 +22,25 @@ export { isAlive, waitExit as waitProcessExit } from './proc.js';
 export * from './cgroups/index.js';
 // The monitor (skiff-native/skiff-monitor's TypeScript side); exit-file helpers load zod lazily.
 export { spawnMonitor, monitorArgs, type SpawnMonitorOptions } from './monitor/spawn.js';
-export { readCriLog, parseCriLine, parseTimeNs, rotatedFiles, type CriLogRecord, type ReadCriLogOptions, type TimeArg } from './monitor/cri-log.js';
+export {
+  readCriLog,
+  parseCriLine,
+  parseTimeNs,
+  rotatedFiles,
+  type CriLogRecord,
+  type ReadCriLogOptions,
+  type TimeArg,
+} from './monitor/cri-log.js';
 export { monitorBinary, nativeDir } from './monitor/binary.js';
-export { readExitFile, monitorPid, isMonitorAlive, waitExit, exitStatusSchema, attach, loadFrame, type ExitStatus, type AttachSession, type AttachOptions } from './monitor-lazy.js';
+export {
+  readExitFile,
+  monitorPid,
+  isMonitorAlive,
+  waitExit,
+  exitStatusSchema,
+  attach,
+  loadFrame,
+  type ExitStatus,
+  type AttachSession,
+  type AttachOptions,
+} from './monitor-lazy.js';

@@ -7,8 +7,21 @@ import { canStart, canPause, canDelete } from './status.js';
 import { parseSignal } from './runtime.js';
 import { capMask } from './capabilities.js';
 
-const opts = { id: 'x', bundle: '/b', rootfs: '/b/rootfs', cgroupDirs: { memory: '/sys/fs/cgroup/memory/skiff/x' }, cgroupVersion: 1 as const, pidFile: '/s/pid', errFile: '/s/err', fifo: '/s/fifo' };
-const records = (text: string) => text.trim().split('\n').map((l) => l.split('\t'));
+const opts = {
+  id: 'x',
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  cgroupDirs: { memory: '/sys/fs/cgroup/memory/skiff/x' },
+  cgroupVersion: 1 as const,
+  pidFile: '/s/pid',
+  errFile: '/s/err',
+  fifo: '/s/fifo',
+};
+const records = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
 
 test('mount options become flags, propagation and data', () => {
   const o = parseMountOptions(['nosuid', 'noexec', 'rbind', 'ro', 'rslave', 'mode=755', 'size=1k']);
@@ -22,10 +35,18 @@ test('the default spec compiles to namespaces, mounts, devices, caps, seccomp an
   const spec = defaultSpec({ args: ['sh', '-c', 'echo a\tb'], hostname: 'h' });
   const r = records(compileCreateSpec(spec, opts));
   const keys = (k: string) => r.filter((x) => x[0] === k);
-  assert.deepEqual(keys('ns').map((x) => x[1]).sort(), ['ipc', 'mnt', 'net', 'pid', 'uts']);
+  assert.deepEqual(
+    keys('ns')
+      .map((x) => x[1])
+      .sort(),
+    ['ipc', 'mnt', 'net', 'pid', 'uts'],
+  );
   assert.deepEqual(keys('cgroup'), [['cgroup', '/sys/fs/cgroup/memory/skiff/x']]);
   assert.ok(keys('dev').some((x) => x[1] === '/dev/null' && x[3] === '1' && x[4] === '3'));
-  assert.ok(keys('mount').some((x) => x[2] === '/sys/fs/cgroup/memory' && x[1] === '/sys/fs/cgroup/memory/skiff/x'), 'cgroup mount binds the own cgroup');
+  assert.ok(
+    keys('mount').some((x) => x[2] === '/sys/fs/cgroup/memory' && x[1] === '/sys/fs/cgroup/memory/skiff/x'),
+    'cgroup mount binds the own cgroup',
+  );
   assert.deepEqual(keys('hostname'), [['hostname', 'h']]);
   assert.equal(keys('caps')[0][1], capMask(spec.process!.capabilities!.effective, 'x'));
   assert.ok(keys('sc').length > 300);
@@ -35,9 +56,20 @@ test('the default spec compiles to namespaces, mounts, devices, caps, seccomp an
 
 test('exec joins every configured namespace, mount included', () => {
   const spec = defaultSpec();
-  const r = records(compileExecSpec(spec, spec.process!, { pid: 42, cgroupDirs: {}, pidFile: '/p', errFile: '/e', detach: true }));
-  assert.deepEqual(r.filter((x) => x[0] === 'nsjoin').map((x) => x[1]).sort(), ['ipc', 'mnt', 'net', 'pid', 'uts']);
-  assert.deepEqual(r.find((x) => x[0] === 'pid'), ['pid', '42']);
+  const r = records(
+    compileExecSpec(spec, spec.process!, { pid: 42, cgroupDirs: {}, pidFile: '/p', errFile: '/e', detach: true }),
+  );
+  assert.deepEqual(
+    r
+      .filter((x) => x[0] === 'nsjoin')
+      .map((x) => x[1])
+      .sort(),
+    ['ipc', 'mnt', 'net', 'pid', 'uts'],
+  );
+  assert.deepEqual(
+    r.find((x) => x[0] === 'pid'),
+    ['pid', '42'],
+  );
 });
 
 test('a user namespace without mappings is refused, naming the field', () => {
@@ -56,5 +88,8 @@ test('status guards and signals', () => {
   assert.equal(parseSignal('9'), 9);
   assert.equal(parseSignal('RTMIN+2'), 36);
   assert.throws(() => parseSignal('NOPE'), /invalid signal/);
-  assert.throws(() => capMask(['CAP_NOPE'], 'process.capabilities.bounding'), /process\.capabilities\.bounding: unknown capability/);
+  assert.throws(
+    () => capMask(['CAP_NOPE'], 'process.capabilities.bounding'),
+    /process\.capabilities\.bounding: unknown capability/,
+  );
 });

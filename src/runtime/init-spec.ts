@@ -22,7 +22,8 @@ const rec = (key: string, ...fields: (string | number)[]) => {
   return line;
 };
 /** Numbers past 2^53 (RLIM_INFINITY, u64 seccomp values) arrive as floats; send their exact u64. */
-const u64 = (n: number) => (Number.isSafeInteger(n) ? String(n) : n >= 2 ** 64 - 2048 ? '0xffffffffffffffff' : BigInt(Math.round(n)).toString());
+const u64 = (n: number) =>
+  Number.isSafeInteger(n) ? String(n) : n >= 2 ** 64 - 2048 ? '0xffffffffffffffff' : BigInt(Math.round(n)).toString();
 
 export interface InitSpecOptions {
   bundle: string;
@@ -46,7 +47,8 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
   const out: string[] = [];
   for (const r of p.rlimits ?? []) {
     const n = RLIMITS[r.type];
-    if (n === undefined) throw invalidArgument(`process.rlimits: unknown rlimit ${r.type}`, { field: 'process.rlimits' });
+    if (n === undefined)
+      throw invalidArgument(`process.rlimits: unknown rlimit ${r.type}`, { field: 'process.rlimits' });
     out.push(rec('rlimit', n, u64(r.soft), u64(r.hard)));
   }
   if (p.terminal) {
@@ -55,9 +57,16 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
   }
   const c = p.capabilities;
   if (c) {
-    out.push(rec('caps', capMask(c.effective, 'process.capabilities.effective'), capMask(c.permitted, 'process.capabilities.permitted'),
-      capMask(c.inheritable, 'process.capabilities.inheritable'), capMask(c.bounding, 'process.capabilities.bounding'),
-      capMask(c.ambient, 'process.capabilities.ambient')));
+    out.push(
+      rec(
+        'caps',
+        capMask(c.effective, 'process.capabilities.effective'),
+        capMask(c.permitted, 'process.capabilities.permitted'),
+        capMask(c.inheritable, 'process.capabilities.inheritable'),
+        capMask(c.bounding, 'process.capabilities.bounding'),
+        capMask(c.ambient, 'process.capabilities.ambient'),
+      ),
+    );
   }
   if (p.noNewPrivileges) out.push(rec('nnp', 1));
   out.push(rec('user', p.user.uid, p.user.gid));
@@ -74,7 +83,10 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
 export function seccompRecords(spec: Spec, cacheDir?: string): string[] {
   const rules = seccompRules(spec);
   if (!rules.length || !cacheDir) return rules;
-  const key = createHash('sha256').update('v1\n' + rules.join('\n')).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update('v1\n' + rules.join('\n'))
+    .digest('hex')
+    .slice(0, 32);
   return [...rules, rec('sccache', join(cacheDir, `${key}.bpf`))];
 }
 
@@ -91,7 +103,8 @@ function seccompRules(spec: Spec): string[] {
 }
 
 export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
-  if (!spec.process) throw invalidArgument('config.json: process: required to create a container', { field: 'process' });
+  if (!spec.process)
+    throw invalidArgument('config.json: process: required to create a container', { field: 'process' });
   const out: string[] = [];
   const linux = spec.linux ?? {};
   const nss = linux.namespaces ?? [];
@@ -105,7 +118,9 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
   if (!nss.some((n) => n.type === 'mount')) out.push(rec('ns', 'mnt'));
   if (has('user')) {
     if (!linux.uidMappings?.length || !linux.gidMappings?.length) {
-      throw invalidArgument('linux.uidMappings: a new user namespace needs uidMappings and gidMappings', { field: 'linux.uidMappings' });
+      throw invalidArgument('linux.uidMappings: a new user namespace needs uidMappings and gidMappings', {
+        field: 'linux.uidMappings',
+      });
     }
     for (const m of linux.uidMappings) out.push(rec('uidmap', m.containerID, m.hostID, m.size));
     for (const m of linux.gidMappings) out.push(rec('gidmap', m.containerID, m.hostID, m.size));
@@ -122,7 +137,10 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
     const type = m.type ?? (opt.flags & MS.BIND ? 'bind' : 'none');
     if (type === 'bind') opt.flags |= MS.BIND;
     if (m.destination === '/dev' && type === 'tmpfs') tmpfsDev = true;
-    if (type === 'cgroup') { out.push(...cgroupMount(m.destination, opt.flags, o, has('cgroup'))); continue; }
+    if (type === 'cgroup') {
+      out.push(...cgroupMount(m.destination, opt.flags, o, has('cgroup')));
+      continue;
+    }
     let src = m.source ?? type;
     if (opt.flags & MS.BIND && !isAbsolute(src)) src = join(o.bundle, src);
     out.push(rec('mount', src, m.destination, type, opt.flags, opt.propagation, opt.data));
@@ -137,8 +155,12 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
   if (tmpfsDev) {
     const procMounted = mounts.some((m) => m.destination === '/proc');
     if (procMounted) {
-      out.push(rec('symlink', '/proc/self/fd', '/dev/fd'), rec('symlink', '/proc/self/fd/0', '/dev/stdin'),
-        rec('symlink', '/proc/self/fd/1', '/dev/stdout'), rec('symlink', '/proc/self/fd/2', '/dev/stderr'));
+      out.push(
+        rec('symlink', '/proc/self/fd', '/dev/fd'),
+        rec('symlink', '/proc/self/fd/0', '/dev/stdin'),
+        rec('symlink', '/proc/self/fd/1', '/dev/stdout'),
+        rec('symlink', '/proc/self/fd/2', '/dev/stderr'),
+      );
       if (HAS_KCORE) out.push(rec('symlink', '/proc/kcore', '/dev/core')); // as runc: only when the kernel has it
     }
     if (mounts.some((m) => m.destination === '/dev/pts')) out.push(rec('symlink', 'pts/ptmx', '/dev/ptmx'));
@@ -148,7 +170,8 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
   if (spec.hostname !== undefined && has('uts')) out.push(rec('hostname', spec.hostname));
   if (spec.domainname !== undefined && has('uts')) out.push(rec('domainname', spec.domainname));
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
-    if (k.includes('..') || k.includes('/')) throw invalidArgument(`linux.sysctl: invalid key ${k}`, { field: `linux.sysctl.${k}` });
+    if (k.includes('..') || k.includes('/'))
+      throw invalidArgument(`linux.sysctl: invalid key ${k}`, { field: `linux.sysctl.${k}` });
     out.push(rec('sysctl', k.replace(/\./g, '/'), v));
   }
   if (spec.process.oomScoreAdj !== undefined) out.push(rec('oomscore', spec.process.oomScoreAdj));
@@ -169,7 +192,8 @@ function cgroupMount(dest: string, flags: number, o: InitSpecOptions, ownNs: boo
   const ro = flags & MS.RDONLY;
   if (o.cgroupVersion === 2) {
     const dir = Object.values(o.cgroupDirs)[0];
-    return ownNs || !dir ? [rec('mount', 'cgroup2', dest, 'cgroup2', flags & ~(MS.BIND | MS.REC), 0, '')]
+    return ownNs || !dir
+      ? [rec('mount', 'cgroup2', dest, 'cgroup2', flags & ~(MS.BIND | MS.REC), 0, '')]
       : [rec('mount', dir, dest, 'bind', MS.BIND | MS.REC | base | ro, 0, '')];
   }
   const out = [rec('mount', 'tmpfs', dest, 'tmpfs', base, 0, 'mode=755')];
@@ -180,7 +204,20 @@ function cgroupMount(dest: string, flags: number, o: InitSpecOptions, ownNs: boo
   return out;
 }
 
-export function compileExecSpec(spec: Spec, p: Process, o: { pid: number; cgroupDirs: Record<string, string>; seccompCacheDir?: string; pidFile: string; errFile: string; consoleSocket?: string; detach?: boolean; readyFd?: number }): string {
+export function compileExecSpec(
+  spec: Spec,
+  p: Process,
+  o: {
+    pid: number;
+    cgroupDirs: Record<string, string>;
+    seccompCacheDir?: string;
+    pidFile: string;
+    errFile: string;
+    consoleSocket?: string;
+    detach?: boolean;
+    readyFd?: number;
+  },
+): string {
   const out = [rec('pid', o.pid)];
   for (const ns of spec.linux?.namespaces ?? []) out.push(rec('nsjoin', NS_NAME[ns.type]));
   if (!(spec.linux?.namespaces ?? []).some((n) => n.type === 'mount')) out.push(rec('nsjoin', 'mnt'));

@@ -4,12 +4,16 @@
 import { ExitStatusSchema } from './monitor/exit-file.js';
 
 export { readExitFile, monitorPid, isMonitorAlive, waitExit, type ExitStatus } from './monitor/exit-file.js';
-export async function exitStatusSchema() { return ExitStatusSchema; }
+export async function exitStatusSchema() {
+  return ExitStatusSchema;
+}
 
 type AttachModule = typeof import('./monitor/attach.js');
 export type { AttachSession, AttachOptions } from './monitor/attach.js';
 /** The monitor's attach client (see monitor/attach.ts), loaded on first use. */
-export async function attach(...args: Parameters<AttachModule['attach']>): Promise<Awaited<ReturnType<AttachModule['attach']>>> {
+export async function attach(
+  ...args: Parameters<AttachModule['attach']>
+): Promise<Awaited<ReturnType<AttachModule['attach']>>> {
   return (await import('./monitor/attach.js')).attach(...args);
 }
 /** Encodes one attach frame (see monitor/attach.ts). */

@@ -14,7 +14,10 @@ export function nativeBinary(name: 'skiff-init' | 'skiff-monitor'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const p = join(dir, 'native', 'build', name);
-    if (existsSync(p)) { cache.set(name, p); return p; }
+    if (existsSync(p)) {
+      cache.set(name, p);
+      return p;
+    }
     dir = dirname(dir);
   }
   throw failedPrecondition(`${name} not found under native/build: run \`npm run build\``);

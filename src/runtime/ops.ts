@@ -28,16 +28,37 @@ export async function parseProcess(value: unknown): Promise<Process> {
 
 /** Runs a process in a running container. Detached: resolves with its pid once it executed.
  *  Otherwise resolves with its exit status too. */
-export async function execProcess(rt: Runtime, id: string, p: Process, o: ExecOptions = {}): Promise<{ pid: number; exitCode?: number }> {
+export async function execProcess(
+  rt: Runtime,
+  id: string,
+  p: Process,
+  o: ExecOptions = {},
+): Promise<{ pid: number; exitCode?: number }> {
   const s = rt.store.load(id);
   canExec(id, rt.status(s));
-  if (p.terminal && !o.consoleSocket && o.detach) throw invalidArgument('a detached tty exec needs --console-socket', { field: 'console-socket' });
+  if (p.terminal && !o.consoleSocket && o.detach)
+    throw invalidArgument('a detached tty exec needs --console-socket', { field: 'console-socket' });
   const dir = rt.store.dir(id);
   const tag = randomSuffix();
-  const files = { spec: join(dir, `exec-${tag}.spec`), pidFile: join(dir, `exec-${tag}.pid`), errFile: join(dir, `exec-${tag}.err`) };
+  const files = {
+    spec: join(dir, `exec-${tag}.spec`),
+    pidFile: join(dir, `exec-${tag}.pid`),
+    errFile: join(dir, `exec-${tag}.err`),
+  };
   const cg = rt.cgroup(s);
-  writeFileSync(files.spec, compileExecSpec(s.config, p, { pid: s.pid, cgroupDirs: cg.dirs(), seccompCacheDir: rt.store.seccompCacheDir(), pidFile: files.pidFile, errFile: files.errFile,
-    consoleSocket: o.consoleSocket, detach: o.detach, readyFd: o.detach ? undefined : 3 }));
+  writeFileSync(
+    files.spec,
+    compileExecSpec(s.config, p, {
+      pid: s.pid,
+      cgroupDirs: cg.dirs(),
+      seccompCacheDir: rt.store.seccompCacheDir(),
+      pidFile: files.pidFile,
+      errFile: files.errFile,
+      consoleSocket: o.consoleSocket,
+      detach: o.detach,
+      readyFd: o.detach ? undefined : 3,
+    }),
+  );
   try {
     const base = o.stdio ?? 'inherit';
     const stdio: StdioOptions = typeof base === 'string' ? [base, base, base] : [...base].slice(0, 3);
@@ -47,7 +68,10 @@ export async function execProcess(rt: Runtime, id: string, p: Process, o: ExecOp
     if (!o.detach) {
       (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => {
         const m = /^(\d+)\n/.exec(b.toString());
-        if (m && !started) { started = Number(m[1]); o.onStart?.(started); }
+        if (m && !started) {
+          started = Number(m[1]);
+          o.onStart?.(started);
+        }
       });
     }
     const code = await new Promise<number>((res, rej) => {
@@ -55,12 +79,27 @@ export async function execProcess(rt: Runtime, id: string, p: Process, o: ExecOp
       child.once('exit', (c, sig) => res(c ?? (sig ? 128 + 9 : 1)));
     });
     let err = '';
-    try { err = readFileSync(files.errFile, 'utf8').trim(); } catch { /* none */ }
-    if (err) throw /executable file not found|exec: "/.test(err) ? invalidArgument(err, { field: 'process.args' }) : internal(err);
+    try {
+      err = readFileSync(files.errFile, 'utf8').trim();
+    } catch {
+      /* none */
+    }
+    if (err)
+      throw /executable file not found|exec: "/.test(err)
+        ? invalidArgument(err, { field: 'process.args' })
+        : internal(err);
     let pid = started;
-    try { pid = Number(readFileSync(files.pidFile, 'utf8')); } catch { /* not written */ }
+    try {
+      pid = Number(readFileSync(files.pidFile, 'utf8'));
+    } catch {
+      /* not written */
+    }
     if (o.detach && code !== 0) throw internal(`exec in container ${id} failed with status ${code}`);
-    if (o.pidFile && pid) { const f = resolve(o.pidFile); writeFileSync(`${f}.tmp`, String(pid)); renameSync(`${f}.tmp`, f); }
+    if (o.pidFile && pid) {
+      const f = resolve(o.pidFile);
+      writeFileSync(`${f}.tmp`, String(pid));
+      renameSync(`${f}.tmp`, f);
+    }
     return o.detach ? { pid } : { pid, exitCode: code };
   } finally {
     for (const f of Object.values(files)) rmSync(f, { force: true });
@@ -69,7 +108,12 @@ export async function execProcess(rt: Runtime, id: string, p: Process, o: ExecOp
 
 export async function pids(rt: Runtime, id: string): Promise<number[]> {
   const s = rt.store.load(id);
-  return (await rt.cgroup(s).pids().catch(() => [])).sort((a, b) => a - b);
+  return (
+    await rt
+      .cgroup(s)
+      .pids()
+      .catch(() => [])
+  ).sort((a, b) => a - b);
 }
 
 /** runc's `ps` table: the host's `ps -ef` lines of the container's processes. */
@@ -79,7 +123,9 @@ export async function psTable(rt: Runtime, id: string, psArgs: string[] = ['-ef'
   const header = out[0] ?? '';
   const pidCol = header.trim().split(/\s+/).indexOf('PID');
   if (pidCol < 0) throw invalidArgument('ps output has no PID column', { field: 'ps-args' });
-  return [header, ...out.slice(1).filter((l) => l && want.has(Number(l.trim().split(/\s+/)[pidCol])))].join('\n') + '\n';
+  return (
+    [header, ...out.slice(1).filter((l) => l && want.has(Number(l.trim().split(/\s+/)[pidCol])))].join('\n') + '\n'
+  );
 }
 
 export async function pause(rt: Runtime, id: string): Promise<void> {
@@ -116,7 +162,11 @@ export async function update(rt: Runtime, id: string, resources: unknown): Promi
 export function list(rt: Runtime): ContainerState[] {
   const out: ContainerState[] = [];
   for (const id of rt.store.ids()) {
-    try { out.push(rt.state(id)); } catch { /* being created or removed */ }
+    try {
+      out.push(rt.state(id));
+    } catch {
+      /* being created or removed */
+    }
   }
   return out;
 }

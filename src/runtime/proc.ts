@@ -3,11 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-interface ProcStat { state: string; ppid: number; startTime: number }
+interface ProcStat {
+  state: string;
+  ppid: number;
+  startTime: number;
+}
 
 export function procStat(pid: number): ProcStat | undefined {
   let s: string;
-  try { s = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return undefined; }
+  try {
+    s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return { state: f[0], ppid: Number(f[1]), startTime: Number(f[19]) };
 }
@@ -21,7 +29,12 @@ export function isAlive(pid: number, startTime?: number): boolean {
 }
 
 /** Polls until the process is gone; false on timeout or abort. */
-export async function waitExit(pid: number, startTime: number | undefined, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+export async function waitExit(
+  pid: number,
+  startTime: number | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   let delay = 1;
   while (isAlive(pid, startTime)) {

@@ -4,7 +4,14 @@ import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { invalidArgument, internal, notFound, failedPrecondition, isSkiffError, type SkiffError } from '../common/index.js';
+import {
+  invalidArgument,
+  internal,
+  notFound,
+  failedPrecondition,
+  isSkiffError,
+  type SkiffError,
+} from '../common/index.js';
 import type { Spec, OciState, ContainerStatus } from '../oci/index.js';
 import { OCI_VERSION } from './linux-consts.js';
 import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
@@ -84,7 +91,14 @@ export class Runtime {
 
   ociState(s: StoredState): OciState {
     const status = this.status(s);
-    return { ociVersion: OCI_VERSION, id: s.id, status, pid: status === 'stopped' ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+    return {
+      ociVersion: OCI_VERSION,
+      id: s.id,
+      status,
+      pid: status === 'stopped' ? 0 : s.pid,
+      bundle: s.bundle,
+      annotations: s.annotations ?? {},
+    };
   }
 
   state(id: string): ContainerState {
@@ -96,27 +110,47 @@ export class Runtime {
   async loadBundle(bundle: string): Promise<{ spec: Spec; bundle: string; rootfs: string }> {
     const b = resolve(bundle);
     let text: string;
-    try { text = readFileSync(join(b, 'config.json'), 'utf8'); } catch (e) {
-      throw invalidArgument(`bundle ${b}: cannot read config.json: ${(e as Error).message}`, { field: 'bundle', cause: e });
+    try {
+      text = readFileSync(join(b, 'config.json'), 'utf8');
+    } catch (e) {
+      throw invalidArgument(`bundle ${b}: cannot read config.json: ${(e as Error).message}`, {
+        field: 'bundle',
+        cause: e,
+      });
     }
     let raw: unknown;
-    try { raw = JSON.parse(text); } catch (e) {
-      throw invalidArgument(`bundle ${b}: config.json is not valid JSON: ${(e as Error).message}`, { field: 'config.json', cause: e });
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw invalidArgument(`bundle ${b}: config.json is not valid JSON: ${(e as Error).message}`, {
+        field: 'config.json',
+        cause: e,
+      });
     }
     const { parseSpec } = await import('../oci/index.js'); // zod: only where a config is read
     const spec = parseSpec(raw);
     const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(b, spec.root.path);
     let dir = false;
-    try { dir = statSync(rootfs).isDirectory(); } catch { /* missing */ }
-    if (!dir) throw invalidArgument(`root.path: rootfs ${rootfs} does not exist or is not a directory`, { field: 'root.path' });
+    try {
+      dir = statSync(rootfs).isDirectory();
+    } catch {
+      /* missing */
+    }
+    if (!dir)
+      throw invalidArgument(`root.path: rootfs ${rootfs} does not exist or is not a directory`, { field: 'root.path' });
     return { spec, bundle: b, rootfs };
   }
 
   private cgroupPathOf(id: string, spec: Spec): string {
     const p = spec.linux?.cgroupsPath;
     if (!p) return `/skiff/${id}`;
-    if (p.includes(':')) throw invalidArgument(`linux.cgroupsPath: systemd-style path ${p} needs --systemd-cgroup, which skiff does not support`, { field: 'linux.cgroupsPath' });
-    if (p.split('/').includes('..')) throw invalidArgument(`linux.cgroupsPath: ${p} must not contain ..`, { field: 'linux.cgroupsPath' });
+    if (p.includes(':'))
+      throw invalidArgument(
+        `linux.cgroupsPath: systemd-style path ${p} needs --systemd-cgroup, which skiff does not support`,
+        { field: 'linux.cgroupsPath' },
+      );
+    if (p.split('/').includes('..'))
+      throw invalidArgument(`linux.cgroupsPath: ${p} must not contain ..`, { field: 'linux.cgroupsPath' });
     return p.startsWith('/') ? p : `/${p}`;
   }
 
@@ -128,13 +162,26 @@ export class Runtime {
 
   /** Shared by create and run: everything up to a created container. With `foreground`, returns
    *  the skiff-init process that stays the init's parent (its exit is the container's). */
-  private async prepare(id: string, bundle: string, o: CreateOptions, foreground: boolean): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
+  private async prepare(
+    id: string,
+    bundle: string,
+    o: CreateOptions,
+    foreground: boolean,
+  ): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
     const { spec, bundle: b, rootfs } = await this.loadBundle(bundle);
     const cgroupPath = this.cgroupPathOf(id, spec);
     const dir = this.store.reserve(id);
     const s: StoredState = {
-      id, bundle: b, rootfs, pid: 0, created: new Date().toISOString(), owner: safeUser(), status: 'creating',
-      annotations: spec.annotations, cgroupPath, config: spec,
+      id,
+      bundle: b,
+      rootfs,
+      pid: 0,
+      created: new Date().toISOString(),
+      owner: safeUser(),
+      status: 'creating',
+      annotations: spec.annotations,
+      cgroupPath,
+      config: spec,
     };
     let cg: CgroupManager | undefined;
     let child: ChildProcess | undefined;
@@ -148,21 +195,46 @@ export class Runtime {
       // `run` without createRuntime/prestart hooks needs no create/start split: the init execs as soon
       // as it is set up instead of waiting for this process to open the exec fifo.
       const split = !foreground || !!(spec.hooks?.createRuntime?.length || spec.hooks?.prestart?.length);
-      const files = { fifo: split ? join(dir, 'exec.fifo') : undefined, pidFile: join(dir, 'init.pid'), errFile: join(dir, 'init.err') };
-      if (foreground && o.monitor) throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
-      const consoleSocket = o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
+      const files = {
+        fifo: split ? join(dir, 'exec.fifo') : undefined,
+        pidFile: join(dir, 'init.pid'),
+        errFile: join(dir, 'init.err'),
+      };
+      if (foreground && o.monitor)
+        throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
+      const consoleSocket =
+        o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
       if (spec.process?.terminal && !consoleSocket && !foreground) {
-        throw invalidArgument('process.terminal: a detached container with a terminal needs --console-socket', { field: 'console-socket' });
+        throw invalidArgument('process.terminal: a detached container with a terminal needs --console-socket', {
+          field: 'console-socket',
+        });
       }
       const text = compileCreateSpec(spec, {
-        id, bundle: b, rootfs, cgroupDirs: cg.dirs(), cgroupVersion: cg.version, ...files, consoleSocket,
-        noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground, seccompCacheDir: this.store.seccompCacheDir(), readyFd: foreground ? 3 : undefined,
+        id,
+        bundle: b,
+        rootfs,
+        cgroupDirs: cg.dirs(),
+        cgroupVersion: cg.version,
+        ...files,
+        consoleSocket,
+        noPivot: o.noPivot,
+        noNewKeyring: o.noNewKeyring,
+        foreground,
+        seccompCacheDir: this.store.seccompCacheDir(),
+        readyFd: foreground ? 3 : undefined,
       });
       const specFile = join(dir, 'init.spec');
       writeFileSync(specFile, text);
       await cgReady;
       if (o.monitor) {
-        s.monitorDir = await startUnderMonitor(dir, specFile, files, o.monitor, spec.process?.terminal === true, cg.oomFile());
+        s.monitorDir = await startUnderMonitor(
+          dir,
+          specFile,
+          files,
+          o.monitor,
+          spec.process?.terminal === true,
+          cg.oomFile(),
+        );
         s.pid = Number(readFileSync(files.pidFile, 'utf8'));
         s.pidStartTime = procStat(s.pid)?.startTime;
         s.status = 'created';
@@ -194,11 +266,29 @@ export class Runtime {
       if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
       return foreground ? { s, child, exit } : { s };
     } catch (e) {
-      if (s.pid) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } await waitExit(s.pid, undefined, 2000); }
+      if (s.pid) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+        await waitExit(s.pid, undefined, 2000);
+      }
       if (child && child.exitCode === null) child.kill('SIGKILL');
       if (s.monitorDir || o.monitor) await stopMonitor(join(dir, 'monitor'));
       await cgReady?.catch(() => undefined); // never destroy while the cgroup is still being made
-      if (cg) { try { await cg.killAll('SIGKILL'); } catch { /* best effort */ } try { await cg.destroy(); } catch { /* best effort */ } }
+      if (cg) {
+        try {
+          await cg.killAll('SIGKILL');
+        } catch {
+          /* best effort */
+        }
+        try {
+          await cg.destroy();
+        } catch {
+          /* best effort */
+        }
+      }
       this.store.remove(id);
       throw e;
     }
@@ -214,8 +304,14 @@ export class Runtime {
       const st = { ...this.ociState(s), status: 'running' as const };
       s.status = 'running';
       this.store.save(s);
-      try { unlinkSync(fifo); } catch { /* gone */ }
-      await runHooks('poststart', s.config.hooks?.poststart, st).catch(() => { /* poststart failures are only logged by runc */ });
+      try {
+        unlinkSync(fifo);
+      } catch {
+        /* gone */
+      }
+      await runHooks('poststart', s.config.hooks?.poststart, st).catch(() => {
+        /* poststart failures are only logged by runc */
+      });
     });
   }
 
@@ -230,7 +326,13 @@ export class Runtime {
       if (split) await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
       s.status = 'running';
       this.store.save(s);
-      if (split) { try { unlinkSync(fifo); } catch { /* gone */ } }
+      if (split) {
+        try {
+          unlinkSync(fifo);
+        } catch {
+          /* gone */
+        }
+      }
       await runHooks('poststart', s.config.hooks?.poststart, this.ociState(s)).catch(() => undefined);
       o.onStart?.(s.pid);
       code = await exit!;
@@ -248,11 +350,17 @@ export class Runtime {
     const status = this.status(s);
     if (o.all) {
       // Also after the init exited: containerd kills what is left in the cgroup this way.
-      await this.cgroup(s).killAll(sig).catch((e) => { if (status !== 'stopped') throw e; });
+      await this.cgroup(s)
+        .killAll(sig)
+        .catch((e) => {
+          if (status !== 'stopped') throw e;
+        });
       return;
     }
     canKill(id, status);
-    try { process.kill(s.pid, sig); } catch (e) {
+    try {
+      process.kill(s.pid, sig);
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
     }
   }
@@ -260,10 +368,15 @@ export class Runtime {
   /** Removes a stopped (or, with force, any) container: processes, cgroup, state. */
   async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
     let s: StoredState;
-    try { s = this.store.load(id); } catch (e) {
+    try {
+      s = this.store.load(id);
+    } catch (e) {
       // A directory without state.json is the remains of a failed create: clean it with --force.
       // As runc: with --force a missing container is not an error.
-      if (o.force && isSkiffError(e, 'NotFound')) { this.store.remove(id); return; }
+      if (o.force && isSkiffError(e, 'NotFound')) {
+        this.store.remove(id);
+        return;
+      }
       throw e;
     }
     await this.store.withLock(id, async () => {
@@ -274,16 +387,26 @@ export class Runtime {
       const ownPidNs = (s.config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
       if (status !== 'stopped' || (!ownPidNs && (await cg.pids().catch(() => [])).length)) {
         if (status === 'paused') await cg.thaw().catch(() => undefined);
-        if (s.pid && isAlive(s.pid, s.pidStartTime)) { try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ } }
+        if (s.pid && isAlive(s.pid, s.pidStartTime)) {
+          try {
+            process.kill(s.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
         await cg.killAll('SIGKILL').catch(() => undefined);
-        if (s.pid && !(await waitExit(s.pid, s.pidStartTime, 10_000))) throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
+        if (s.pid && !(await waitExit(s.pid, s.pidStartTime, 10_000)))
+          throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
       }
       await cg.destroy();
-      if (s.monitorDir) { // let the monitor write its exit file and leave before its dir goes
+      if (s.monitorDir) {
+        // let the monitor write its exit file and leave before its dir goes
         const until = Date.now() + 5000;
         while ((await monitorPid(s.monitorDir).catch(() => undefined)) && Date.now() < until) await sleep(5);
       }
-      await runHooks('poststop', s.config.hooks?.poststop, { ...this.ociState(s), status: 'stopped' }).catch(() => undefined);
+      await runHooks('poststop', s.config.hooks?.poststop, { ...this.ociState(s), status: 'stopped' }).catch(
+        () => undefined,
+      );
     });
     this.store.remove(id);
   }
@@ -301,17 +424,35 @@ export class Runtime {
 
 /** Starts skiff-init under skiff-monitor and waits until the init is created (its pid file filled)
  *  or failed (the monitor's exit file says so). */
-async function startUnderMonitor(dir: string, specFile: string, files: { pidFile: string; errFile: string }, m: MonitorOptions, tty: boolean, oomFile: string | undefined): Promise<string> {
+async function startUnderMonitor(
+  dir: string,
+  specFile: string,
+  files: { pidFile: string; errFile: string },
+  m: MonitorOptions,
+  tty: boolean,
+  oomFile: string | undefined,
+): Promise<string> {
   const mdir = join(dir, 'monitor');
   mkdirSync(mdir, { recursive: true });
   await spawnMonitor({
-    stateDir: mdir, containerPidFile: files.pidFile, logFile: m.logFile, logMaxSize: m.logMaxSize, logMaxFiles: m.logMaxFiles,
-    stdin: m.stdin, tty, oomFile, cmd: [nativeBinary('skiff-init'), 'create', specFile],
+    stateDir: mdir,
+    containerPidFile: files.pidFile,
+    logFile: m.logFile,
+    logMaxSize: m.logMaxSize,
+    logMaxFiles: m.logMaxFiles,
+    stdin: m.stdin,
+    tty,
+    oomFile,
+    cmd: [nativeBinary('skiff-init'), 'create', specFile],
   });
   const until = Date.now() + 30_000;
   for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
     let pid = '';
-    try { pid = readFileSync(files.pidFile, 'utf8').trim(); } catch { /* not yet */ }
+    try {
+      pid = readFileSync(files.pidFile, 'utf8').trim();
+    } catch {
+      /* not yet */
+    }
     if (pid) return mdir;
     const ex = await readExitFile(mdir).catch(() => undefined);
     if (ex) throw initError(dir, ex.exitCode);
@@ -322,7 +463,13 @@ async function startUnderMonitor(dir: string, specFile: string, files: { pidFile
 
 async function stopMonitor(mdir: string): Promise<void> {
   const pid = await monitorPid(mdir).catch(() => undefined);
-  if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 export function parseSignal(sig: string | number): number {
@@ -342,21 +489,40 @@ export function parseSignal(sig: string | number): number {
 /** The device cgroup always lets the container use the nodes the runtime itself creates (as runc
  *  does): null, zero, full, random, urandom, tty, console, ptmx, pts, tun, and mknod of anything. */
 const DEFAULT_ALLOWED_DEVICES = [
-  { allow: true, type: 'c', access: 'm' }, { allow: true, type: 'b', access: 'm' },
-  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [10, 200]].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...[
+    [1, 3],
+    [1, 5],
+    [1, 7],
+    [1, 8],
+    [1, 9],
+    [5, 0],
+    [5, 1],
+    [5, 2],
+    [10, 200],
+  ].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
   { allow: true, type: 'c', major: 136, access: 'rwm' },
 ];
 
 function withDefaultDevices(spec: Spec): NonNullable<NonNullable<Spec['linux']>['resources']> {
   const r = spec.linux?.resources ?? {};
-  const own = (spec.linux?.devices ?? []).filter((d) => d.type !== 'p').map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
+  const own = (spec.linux?.devices ?? [])
+    .filter((d) => d.type !== 'p')
+    .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
   if (!r.devices) return r;
   return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
 }
 
 let owner: string | undefined;
 function safeUser(): string {
-  if (owner === undefined) { try { owner = userInfo().username; } catch { owner = ''; } }
+  if (owner === undefined) {
+    try {
+      owner = userInfo().username;
+    } catch {
+      owner = '';
+    }
+  }
   return owner;
 }
 
@@ -374,7 +540,7 @@ function normalizeStdio(stdio: StdioOptions, foreground: boolean): StdioOptions 
 function exitOf(child: ChildProcess): Promise<number> {
   return new Promise((res, rej) => {
     child.once('error', rej);
-    child.once('exit', (code, sig) => res(code ?? 128 + (sig ? SIGNALS[sig.replace(/^SIG/, '')] ?? 0 : 0)));
+    child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (SIGNALS[sig.replace(/^SIG/, '')] ?? 0) : 0)));
   });
 }
 
@@ -383,15 +549,26 @@ function readReady(child: ChildProcess, exit: Promise<number>): Promise<number> 
   return new Promise((res) => {
     let buf = '';
     const s = child.stdio[3] as NodeJS.ReadableStream;
-    s.on('data', (b: Buffer) => { buf += b.toString(); const m = /^(\d+)\n/.exec(buf); if (m) res(Number(m[1])); });
+    s.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const m = /^(\d+)\n/.exec(buf);
+      if (m) res(Number(m[1]));
+    });
     s.on('end', () => res(0));
-    exit.then(() => res(0), () => res(0));
+    exit.then(
+      () => res(0),
+      () => res(0),
+    );
   });
 }
 
 function initError(dir: string, code: number): SkiffError {
   let msg = '';
-  try { msg = readFileSync(join(dir, 'init.err'), 'utf8').trim(); } catch { /* none */ }
+  try {
+    msg = readFileSync(join(dir, 'init.err'), 'utf8').trim();
+  } catch {
+    /* none */
+  }
   if (!msg) return internal(`skiff-init failed with status ${code}`);
   if (/executable file not found|exec: "/.test(msg)) return invalidArgument(msg, { field: 'process.args' });
   if (/cwd/.test(msg)) return invalidArgument(msg, { field: 'process.cwd' });
@@ -404,17 +581,66 @@ export function features(): Record<string, unknown> {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.1.0',
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
-    mountOptions: ['bind', 'rbind', 'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'dirsync',
-      'remount', 'mand', 'nomand', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime', 'norelatime', 'strictatime',
-      'nostrictatime', 'nosymfollow', 'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'],
+    mountOptions: [
+      'bind',
+      'rbind',
+      'ro',
+      'rw',
+      'nosuid',
+      'suid',
+      'nodev',
+      'dev',
+      'noexec',
+      'exec',
+      'sync',
+      'async',
+      'dirsync',
+      'remount',
+      'mand',
+      'nomand',
+      'atime',
+      'noatime',
+      'diratime',
+      'nodiratime',
+      'relatime',
+      'norelatime',
+      'strictatime',
+      'nostrictatime',
+      'nosymfollow',
+      'private',
+      'rprivate',
+      'shared',
+      'rshared',
+      'slave',
+      'rslave',
+      'unbindable',
+      'runbindable',
+    ],
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       capabilities: CAPS_FOR_FEATURES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
       seccomp: {
         enabled: true,
-        actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'],
-        operators: ['SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_LE', 'SCMP_CMP_LT', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_NE'],
+        actions: [
+          'SCMP_ACT_ALLOW',
+          'SCMP_ACT_ERRNO',
+          'SCMP_ACT_KILL',
+          'SCMP_ACT_KILL_PROCESS',
+          'SCMP_ACT_KILL_THREAD',
+          'SCMP_ACT_LOG',
+          'SCMP_ACT_TRACE',
+          'SCMP_ACT_TRAP',
+        ],
+        operators: [
+          'SCMP_CMP_EQ',
+          'SCMP_CMP_GE',
+          'SCMP_CMP_GT',
+          'SCMP_CMP_LE',
+          'SCMP_CMP_LT',
+          'SCMP_CMP_MASKED_EQ',
+          'SCMP_CMP_NE',
+        ],
         archs: ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
       },
       apparmor: { enabled: false },

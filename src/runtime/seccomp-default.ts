@@ -74,7 +74,11 @@ export function defaultSeccompProfile(caps: readonly string[]): Seccomp {
     if (has.has(cap)) syscalls.push({ names: words(list), action: 'SCMP_ACT_ALLOW' });
   }
   if (!has.has('CAP_SYS_ADMIN')) {
-    syscalls.push({ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: NS_CLONE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] });
+    syscalls.push({
+      names: ['clone'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: NS_CLONE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
+    });
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
   }
   return {

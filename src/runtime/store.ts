@@ -2,7 +2,19 @@
 // state.json (written atomically), the exec fifo, skiff-init's spec and error files, and a lock.
 // Locking: an O_EXCL lock file naming its holder's pid; a lock whose holder died is taken over.
 // (Node has no flock(2); a lock file is enough for a CLI whose calls are short.)
-import { mkdirSync, readFileSync, writeFileSync, renameSync, openSync, closeSync, unlinkSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  renameSync,
+  openSync,
+  closeSync,
+  unlinkSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkSafeId, notFound, alreadyExists, unavailable, internal } from '../common/index.js';
@@ -37,8 +49,11 @@ export class StateStore {
   reserve(id: string): string {
     const d = this.dir(id);
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    try { mkdirSync(d, { mode: 0o711 }); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(`container with id ${id} already exists`, { field: 'id' });
+    try {
+      mkdirSync(d, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw alreadyExists(`container with id ${id} already exists`, { field: 'id' });
       throw e;
     }
     return d;
@@ -46,11 +61,16 @@ export class StateStore {
 
   load(id: string): StoredState {
     let text: string;
-    try { text = readFileSync(join(this.dir(id), 'state.json'), 'utf8'); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`container ${id} does not exist`, { field: 'id' });
+    try {
+      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw notFound(`container ${id} does not exist`, { field: 'id' });
       throw e;
     }
-    try { return JSON.parse(text) as StoredState; } catch (e) {
+    try {
+      return JSON.parse(text) as StoredState;
+    } catch (e) {
       throw internal(`state of container ${id} is corrupt`, { cause: e });
     }
   }
@@ -75,7 +95,13 @@ export class StateStore {
     // its way through and cost a container's delete milliseconds); anything else (a monitor's
     // sub-directory) falls back to the recursive removal.
     try {
-      for (const f of readdirSync(d)) { try { unlinkSync(join(d, f)); } catch { /* a directory, or gone */ } }
+      for (const f of readdirSync(d)) {
+        try {
+          unlinkSync(join(d, f));
+        } catch {
+          /* a directory, or gone */
+        }
+      }
       rmdirSync(d);
     } catch {
       rmSync(d, { recursive: true, force: true });
@@ -83,7 +109,14 @@ export class StateStore {
   }
 
   ids(): string[] {
-    try { return readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(); } catch { return []; }
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => e.name)
+        .sort();
+    } catch {
+      return [];
+    }
   }
 
   /** Runs `fn` holding the container's lock. */
@@ -101,12 +134,31 @@ export class StateStore {
         if (code === 'ENOENT') throw notFound(`container ${id} does not exist`, { field: 'id' });
         if (code !== 'EEXIST') throw e;
         let holder = 0;
-        try { holder = Number(readFileSync(file, 'utf8')); } catch { continue; }
-        if (holder && holder !== process.pid && !isAlive(holder)) { try { unlinkSync(file); } catch { /* raced */ } continue; }
+        try {
+          holder = Number(readFileSync(file, 'utf8'));
+        } catch {
+          continue;
+        }
+        if (holder && holder !== process.pid && !isAlive(holder)) {
+          try {
+            unlinkSync(file);
+          } catch {
+            /* raced */
+          }
+          continue;
+        }
         if (Date.now() > until) throw unavailable(`container ${id} is locked by process ${holder}`);
         await sleep(5);
       }
     }
-    try { return await fn(); } finally { try { unlinkSync(file); } catch { /* removed with the dir */ } }
+    try {
+      return await fn();
+    } finally {
+      try {
+        unlinkSync(file);
+      } catch {
+        /* removed with the dir */
+      }
+    }
   }
 }

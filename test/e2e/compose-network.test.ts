@@ -13,11 +13,21 @@ import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 let e: EngineFixture;
 let dir: string;
 const project = `skn${Math.random().toString(16).slice(2, 8)}`;
-const linkExists = (name: string): boolean => { try { execFileSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' }); return true; } catch { return false; } };
+const linkExists = (name: string): boolean => {
+  try {
+    execFileSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -31,14 +41,30 @@ after(async () => {
   const prefix = e?.chainPrefix;
   await e?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
-  if (prefix) assert.deepEqual(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`${prefix}-`)), [], 'no rule of ours left');
+  if (prefix)
+    assert.deepEqual(
+      execFileSync('iptables-save', { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`${prefix}-`)),
+      [],
+      'no rule of ours left',
+    );
 });
 
-const compose = (args: string[]) => execFileSync('docker-compose', ['-p', project, ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] });
+const compose = (args: string[]) =>
+  execFileSync('docker-compose', ['-p', project, ...args], {
+    cwd: dir,
+    env: { ...process.env, DOCKER_HOST: e.host },
+    encoding: 'utf8',
+    timeout: 90_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 test('compose: default network, service-name DNS, published port, down removes the bridge', async () => {
   const port = await freePort();
-  writeFileSync(join(dir, 'docker-compose.yml'), `version: "3.9"
+  writeFileSync(
+    join(dir, 'docker-compose.yml'),
+    `version: "3.9"
 services:
   web:
     image: busybox
@@ -52,7 +78,8 @@ services:
     networks:
       default:
         aliases: [frontdoor]
-`);
+`,
+  );
   compose(['up', '-d']);
   const net = JSON.parse(e.docker(['network', 'inspect', `${project}_default`]))[0];
   const bridge = `br-${net.Id.slice(0, 12)}`;
@@ -60,13 +87,26 @@ services:
   assert.equal(Object.keys(net.Containers).length, 2, 'both services are on it');
   const client = `${project}_client_1`;
   // probes run in a fresh container sharing the client's namespace (and so its resolv.conf's DNS)
-  const out = e.docker(['run', '--rm', '--network', `container:${client}`, 'busybox', 'sh', '-c', 'timeout 5 wget -q -O - http://web/index.html; nslookup frontdoor']);
+  const out = e.docker([
+    'run',
+    '--rm',
+    '--network',
+    `container:${client}`,
+    'busybox',
+    'sh',
+    '-c',
+    'timeout 5 wget -q -O - http://web/index.html; nslookup frontdoor',
+  ]);
   assert.match(out, /hello-compose/, 'service name resolves');
-  const clientIp = JSON.parse(e.docker(['inspect', client]))[0].NetworkSettings.Networks[`${project}_default`].IPAddress;
+  const clientIp = JSON.parse(e.docker(['inspect', client]))[0].NetworkSettings.Networks[`${project}_default`]
+    .IPAddress;
   assert.match(out, new RegExp(`Address: ${clientIp.replace(/\./g, '\\.')}`), 'alias resolves');
   let body = '';
   for (let i = 0; i < 30 && !body.includes('hello-compose'); i++) {
-    body = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(3000) }).then((r) => r.text(), () => '');
+    body = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.text(),
+      () => '',
+    );
     if (!body) await new Promise((r) => setTimeout(r, 100));
   }
   assert.match(body, /hello-compose/, 'published port answers on 127.0.0.1');

@@ -42,9 +42,19 @@ before(async () => {
   dir = mkdtempSync('/tmp/skiff-compose-');
   writeFileSync(join(dir, 'docker-compose.yml'), COMPOSE);
 });
-after(async () => { await e?.stop(); if (dir) rmSync(dir, { recursive: true, force: true }); });
+after(async () => {
+  await e?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
-const compose = (args: string[]) => execFileSync('docker-compose', ['-p', project, ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] });
+const compose = (args: string[]) =>
+  execFileSync('docker-compose', ['-p', project, ...args], {
+    cwd: dir,
+    env: { ...process.env, DOCKER_HOST: e.host },
+    encoding: 'utf8',
+    timeout: 90_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 test('compose up with depends_on service_healthy, then down -v leaves nothing', async () => {
   compose(['up', '-d']);
@@ -53,12 +63,21 @@ test('compose up with depends_on service_healthy, then down -v leaves nothing', 
   assert.equal(db.Config.Labels['com.docker.compose.project'], project);
   const app = JSON.parse(e.docker(['inspect', `${project}_app_1`]))[0];
   assert.equal(app.State.Running, true);
-  assert.ok(Date.parse(app.State.StartedAt) >= Date.parse(db.State.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0).End) - 5);
+  assert.ok(
+    Date.parse(app.State.StartedAt) >=
+      Date.parse(db.State.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0).End) - 5,
+  );
   await new Promise((r) => setTimeout(r, 300));
   assert.match(compose(['logs', 'app']), /ready/);
   assert.match(e.docker(['network', 'ls', '--format', '{{.Name}}']), new RegExp(`${project}_default`));
   assert.match(e.docker(['volume', 'ls', '--format', '{{.Name}}']), new RegExp(`${project}_dbdata`));
-  assert.equal(e.docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]).trim().split('\n').length, 2);
+  assert.equal(
+    e
+      .docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`])
+      .trim()
+      .split('\n').length,
+    2,
+  );
   compose(['down', '-v']);
   assert.equal(e.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).trim(), '');
   assert.doesNotMatch(e.docker(['network', 'ls', '--format', '{{.Name}}']), new RegExp(project));

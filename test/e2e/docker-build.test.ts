@@ -11,19 +11,30 @@ import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 let E: EngineFixture;
 const env = { DOCKER_BUILDKIT: '0' };
 
-before(async () => { E = await startEngine(); });
-after(async () => { await E?.stop(); });
+before(async () => {
+  E = await startEngine();
+});
+after(async () => {
+  await E?.stop();
+});
 
 function ctx(files: Record<string, string>): string {
   const d = mkdtempSync(join(E.dir, 'ctx-'));
-  for (const [p, v] of Object.entries(files)) { mkdirSync(join(d, p, '..'), { recursive: true }); writeFileSync(join(d, p), v); }
+  for (const [p, v] of Object.entries(files)) {
+    mkdirSync(join(d, p, '..'), { recursive: true });
+    writeFileSync(join(d, p), v);
+  }
   return d;
 }
 
-test('multi-stage build and run; second build fully cached; changed COPY source rebuilds from its step', { timeout: 120_000 }, () => {
+test('multi-stage build and run; second build fully cached; changed COPY source rebuilds from its step', {
+  timeout: 120_000,
+}, () => {
   const d = ctx({
-    'msg.txt': 'v1\n', 'other.txt': 'o\n',
-    Dockerfile: 'FROM busybox AS b\nRUN echo built > /art\nFROM busybox\nCOPY --from=b /art /art\nCOPY other.txt /\nCOPY msg.txt /\nRUN cat /art /msg.txt > /all\nCMD ["cat", "/all"]\n',
+    'msg.txt': 'v1\n',
+    'other.txt': 'o\n',
+    Dockerfile:
+      'FROM busybox AS b\nRUN echo built > /art\nFROM busybox\nCOPY --from=b /art /art\nCOPY other.txt /\nCOPY msg.txt /\nRUN cat /art /msg.txt > /all\nCMD ["cat", "/all"]\n',
   });
   const iid = join(E.dir, 'iid');
   const out1 = E.docker(['build', '-t', 'mb:1', '-t', 'mb:alias', '--iidfile', iid, d], { env });
@@ -52,8 +63,16 @@ test('build errors: failing RUN (exit code, output), syntax error with line', { 
 });
 
 test('docker builder prune, docker-compose build', { timeout: 120_000 }, () => {
-  const d = ctx({ Dockerfile: 'FROM busybox\nRUN echo c > /c\n', 'docker-compose.yml': 'version: "3"\nservices:\n  app:\n    build: .\n    image: composed:latest\n' });
-  execFileSync('docker-compose', ['build'], { cwd: d, env: { ...process.env, DOCKER_HOST: E.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' }, stdio: 'pipe', timeout: 90_000 });
+  const d = ctx({
+    Dockerfile: 'FROM busybox\nRUN echo c > /c\n',
+    'docker-compose.yml': 'version: "3"\nservices:\n  app:\n    build: .\n    image: composed:latest\n',
+  });
+  execFileSync('docker-compose', ['build'], {
+    cwd: d,
+    env: { ...process.env, DOCKER_HOST: E.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+    stdio: 'pipe',
+    timeout: 90_000,
+  });
   assert.equal(E.docker(['run', '--rm', 'composed:latest', 'cat', '/c']), 'c\n');
   const p = E.docker(['builder', 'prune', '-f']);
   assert.match(p, /Total reclaimed space/);
@@ -62,14 +81,32 @@ test('docker builder prune, docker-compose build', { timeout: 120_000 }, () => {
 test('skiff build streams steps and tags the image', { timeout: 60_000 }, () => {
   const d = ctx({ 'f.txt': 'cli\n', Dockerfile: 'FROM busybox\nCOPY f.txt /\nCMD ["cat", "/f.txt"]\n' });
   const iid = join(E.dir, 'cli-iid');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts'), 'build', '-H', E.host, '-t', 'cli:1', '--iidfile', iid, d], { encoding: 'utf8', timeout: 50_000 });
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(process.cwd(), 'src/cli/main.ts'),
+      'build',
+      '-H',
+      E.host,
+      '-t',
+      'cli:1',
+      '--iidfile',
+      iid,
+      d,
+    ],
+    { encoding: 'utf8', timeout: 50_000 },
+  );
   assert.match(out, /Step 2\/3 : COPY f.txt \//);
   assert.match(out, /Successfully tagged cli:1/);
   assert.equal(E.docker(['inspect', '-f', '{{.Id}}', 'cli:1']).trim(), readFileSync(iid, 'utf8'));
   assert.equal(E.docker(['run', '--rm', 'cli:1']), 'cli\n');
 });
 
-test('a base image from a private registry is pulled with the CLI\'s credentials (X-Registry-Config), not the engine\'s', { timeout: 120_000 }, async () => {
+test("a base image from a private registry is pulled with the CLI's credentials (X-Registry-Config), not the engine's", {
+  timeout: 120_000,
+}, async () => {
   const { startDistribution } = await import('../fixtures/distribution.js');
   const bcrypt = (await import('bcryptjs')).default;
   const reg = await startDistribution({ htpasswd: `carol:${bcrypt.hashSync('pw9', 6)}\n` });
@@ -77,7 +114,10 @@ test('a base image from a private registry is pulled with the CLI\'s credentials
   mkdirSync(join(E.dir, 'docker-config'), { recursive: true });
   try {
     // Credentials only in the CLI's config.json: the engine has no stored login for this registry.
-    writeFileSync(cfg, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('carol:pw9').toString('base64') } } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('carol:pw9').toString('base64') } } }),
+    );
     const ref = `${reg.host}/priv/bb:1`;
     E.docker(['tag', 'busybox', ref]);
     E.docker(['push', ref]);
@@ -88,8 +128,17 @@ test('a base image from a private registry is pulled with the CLI\'s credentials
     writeFileSync(cfg, JSON.stringify({ auths: {} }));
     E.docker(['rmi', ref]);
     let denied = '';
-    try { E.docker(['build', '--no-cache', d], { env }); } catch (e) { const x = e as { stdout?: string; stderr?: string }; denied = `${x.stdout ?? ''}${x.stderr ?? ''}` || String(e); }
-    assert.match(denied, /unauthorized|authentication required|401/i, 'without the CLI\'s credentials the pull is refused');
+    try {
+      E.docker(['build', '--no-cache', d], { env });
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string };
+      denied = `${x.stdout ?? ''}${x.stderr ?? ''}` || String(e);
+    }
+    assert.match(
+      denied,
+      /unauthorized|authentication required|401/i,
+      "without the CLI's credentials the pull is refused",
+    );
   } finally {
     writeFileSync(cfg, JSON.stringify({ auths: {} }));
     await reg.stop();

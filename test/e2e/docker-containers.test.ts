@@ -18,15 +18,27 @@ before(async () => {
   execFileSync('docker', ['--version']);
   e = await startEngine();
 });
-after(async () => { await e?.stop(); });
+after(async () => {
+  await e?.stop();
+});
 
-function api(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function api(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: e.socket, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      let b = '';
-      res.on('data', (d) => { b += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
-    });
+    const req = request(
+      { socketPath: e.socket, method, path, headers: { 'Content-Type': 'application/json', ...headers } },
+      (res) => {
+        let b = '';
+        res.on('data', (d) => {
+          b += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -66,14 +78,43 @@ test('docker run: output, exit codes, --rm, stdin', () => {
   assert.equal(missing.status, 127, missing.stderr);
   assert.match(missing.stderr, /no-such-binary/);
   assert.equal(e.docker(['ps', '-aq', '--filter', 'ancestor=busybox']).trim(), '', '--rm containers are gone');
-  assert.match(e.docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']), /^1: lo: <LOOPBACK,UP,LOWER_UP>/, 'own netns with loopback up');
-  assert.match(e.docker(['run', '--rm', '--network', 'none', 'busybox', 'ping', '-c', '1', '-W', '2', '127.0.0.1']), /1 packets received/);
-  assert.equal(e.docker(['run', '--rm', '-e', 'FOO=bar', '-w', '/tmp', '--user', '65534:65534', 'busybox', 'sh', '-c', 'echo $FOO $(pwd) $(id -u)']), 'bar /tmp 65534\n');
+  assert.match(
+    e.docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']),
+    /^1: lo: <LOOPBACK,UP,LOWER_UP>/,
+    'own netns with loopback up',
+  );
+  assert.match(
+    e.docker(['run', '--rm', '--network', 'none', 'busybox', 'ping', '-c', '1', '-W', '2', '127.0.0.1']),
+    /1 packets received/,
+  );
+  assert.equal(
+    e.docker([
+      'run',
+      '--rm',
+      '-e',
+      'FOO=bar',
+      '-w',
+      '/tmp',
+      '--user',
+      '65534:65534',
+      'busybox',
+      'sh',
+      '-c',
+      'echo $FOO $(pwd) $(id -u)',
+    ]),
+    'bar /tmp 65534\n',
+  );
 });
 
 test('docker run -it through a real pty', () => {
-  const out = execFileSync('sh', ['-c', `(sleep 1; printf 'echo tty-$((6*7)); tty; exit 5\\n'; sleep 2) | script -qfec "docker run --rm -it busybox sh" /dev/null; echo "rc=$?"`],
-    { env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync(
+    'sh',
+    [
+      '-c',
+      `(sleep 1; printf 'echo tty-$((6*7)); tty; exit 5\\n'; sleep 2) | script -qfec "docker run --rm -it busybox sh" /dev/null; echo "rc=$?"`,
+    ],
+    { env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 30_000 },
+  );
   assert.match(out, /tty-42/);
   assert.match(out, /\/dev\/pts\/0/);
   assert.match(out, /rc=5/);
@@ -81,17 +122,37 @@ test('docker run -it through a real pty', () => {
 
 test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm', async () => {
   const name = n('web');
-  const id = e.docker(['run', '-d', '--name', name, '--label', `suite=${sfx}`, 'busybox', 'sh', '-c', 'trap "exit 0" TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done']).trim();
+  const id = e
+    .docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      `suite=${sfx}`,
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done',
+    ])
+    .trim();
   assert.match(id, /^[0-9a-f]{64}$/);
-  assert.match(e.docker(['ps', '--filter', `label=suite=${sfx}`, '--format', '{{.Names}} {{.Status}}']), new RegExp(`${name} Up`));
+  assert.match(
+    e.docker(['ps', '--filter', `label=suite=${sfx}`, '--format', '{{.Names}} {{.Status}}']),
+    new RegExp(`${name} Up`),
+  );
   await sleep(700);
   const logs = e.docker(['logs', '--tail', '2', name]).trim().split('\n');
   assert.equal(logs.length, 2);
   assert.match(logs[0], /^line \d+$/);
   // logs -f streams until stopped
-  const follow = spawn('docker', ['logs', '-f', '--since', '0', name], { env: { ...process.env, DOCKER_HOST: e.host } });
+  const follow = spawn('docker', ['logs', '-f', '--since', '0', name], {
+    env: { ...process.env, DOCKER_HOST: e.host },
+  });
   let followed = '';
-  follow.stdout.on('data', (d) => { followed += d; });
+  follow.stdout.on('data', (d) => {
+    followed += d;
+  });
   const ts = e.docker(['logs', '--timestamps', '--tail', '1', name]);
   assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+\n$/);
   const ex = e.dockerRaw(['exec', name, 'sh', '-c', 'echo from-exec; exit 4']);
@@ -107,7 +168,9 @@ test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm'
     assert.equal(readFileSync(join(tmp, 'out/d/f'), 'utf8'), 'deep\n');
     e.docker(['cp', `${name}:/etc/hostname`, join(tmp, 'hn')]);
     assert.equal(readFileSync(join(tmp, 'hn'), 'utf8'), `${id.slice(0, 12)}\n`);
-  } finally { rmSync(tmp, { recursive: true, force: true }); }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   const top = e.docker(['top', name]);
   assert.match(top, /PID/);
   assert.match(top, /while true/);
@@ -123,13 +186,34 @@ test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm'
   assert.equal(st.State.ExitCode, 0);
   assert.equal(st.Name, `/${name}`);
   assert.equal(st.Config.Labels.suite, sfx);
-  for (const k of ['Id', 'Created', 'Path', 'Args', 'Image', 'ResolvConfPath', 'HostnamePath', 'HostsPath', 'LogPath', 'RestartCount', 'Driver', 'Platform', 'HostConfig', 'GraphDriver', 'Mounts', 'Config', 'NetworkSettings']) assert.ok(k in st, k);
+  for (const k of [
+    'Id',
+    'Created',
+    'Path',
+    'Args',
+    'Image',
+    'ResolvConfPath',
+    'HostnamePath',
+    'HostsPath',
+    'LogPath',
+    'RestartCount',
+    'Driver',
+    'Platform',
+    'HostConfig',
+    'GraphDriver',
+    'Mounts',
+    'Config',
+    'NetworkSettings',
+  ])
+    assert.ok(k in st, k);
   // docker cp out of a stopped container works (no tar needed in the image)
   const tmp2 = mkdtempSync('/tmp/skiff-cp-');
   try {
     e.docker(['cp', `${name}:/tmp/in.txt`, join(tmp2, 'x.txt')]);
     assert.equal(readFileSync(join(tmp2, 'x.txt'), 'utf8'), 'copied in\n');
-  } finally { rmSync(tmp2, { recursive: true, force: true }); }
+  } finally {
+    rmSync(tmp2, { recursive: true, force: true });
+  }
   const diff = e.docker(['diff', name]);
   assert.match(diff, /A \/tmp\/in.txt/);
   e.docker(['rm', name]);
@@ -140,11 +224,19 @@ test('exec -it through a real pty', () => {
   const name = n('tty');
   e.docker(['run', '-d', '--name', name, 'busybox', 'sleep', '60']);
   try {
-    const out = execFileSync('sh', ['-c', `(sleep 1; printf 'echo exec-$((6*7)); exit 6\\n'; sleep 2) | script -qfec "docker exec -it ${name} sh" /dev/null; echo "rc=$?"`],
-      { env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 30_000 });
+    const out = execFileSync(
+      'sh',
+      [
+        '-c',
+        `(sleep 1; printf 'echo exec-$((6*7)); exit 6\\n'; sleep 2) | script -qfec "docker exec -it ${name} sh" /dev/null; echo "rc=$?"`,
+      ],
+      { env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 30_000 },
+    );
     assert.match(out, /exec-42/);
     assert.match(out, /rc=6/);
-  } finally { e.docker(['rm', '-f', name]); }
+  } finally {
+    e.docker(['rm', '-f', name]);
+  }
 });
 
 test('volumes: named volume survives the container, bind mounts, tmpfs, read-only', () => {
@@ -157,8 +249,13 @@ test('volumes: named volume survives the container, bind mounts, tmpfs, read-onl
   try {
     e.docker(['run', '--rm', '-v', `${host}:/h`, 'busybox', 'sh', '-c', 'echo bound > /h/b']);
     assert.equal(readFileSync(join(host, 'b'), 'utf8'), 'bound\n');
-  } finally { rmSync(host, { recursive: true, force: true }); }
-  assert.match(e.docker(['run', '--rm', '--tmpfs', '/scratch', 'busybox', 'sh', '-c', 'grep /scratch /proc/mounts']), /tmpfs \/scratch tmpfs/);
+  } finally {
+    rmSync(host, { recursive: true, force: true });
+  }
+  assert.match(
+    e.docker(['run', '--rm', '--tmpfs', '/scratch', 'busybox', 'sh', '-c', 'grep /scratch /proc/mounts']),
+    /tmpfs \/scratch tmpfs/,
+  );
   assert.notEqual(e.dockerRaw(['run', '--rm', '--read-only', 'busybox', 'touch', '/x']).status, 0);
 });
 
@@ -186,7 +283,22 @@ test('restart policies: on-failure:2 and always, restart count', async () => {
 
 test('healthcheck: healthy, unhealthy, events, restart-on-unhealthy label', async () => {
   const h = n('hc');
-  e.docker(['run', '-d', '--name', h, '--health-cmd', 'test -e /tmp/ok', '--health-interval', '300ms', '--health-retries', '2', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 60']);
+  e.docker([
+    'run',
+    '-d',
+    '--name',
+    h,
+    '--health-cmd',
+    'test -e /tmp/ok',
+    '--health-interval',
+    '300ms',
+    '--health-retries',
+    '2',
+    'busybox',
+    'sh',
+    '-c',
+    'touch /tmp/ok; sleep 60',
+  ]);
   const wait = async (want: string) => {
     const until = Date.now() + 10_000;
     for (;;) {
@@ -204,16 +316,56 @@ test('healthcheck: healthy, unhealthy, events, restart-on-unhealthy label', asyn
   assert.ok(s2.Health.FailingStreak >= 2);
   assert.ok(s2.Health.Log.length <= 5 && s2.Health.Log.length > 0);
   await sleep(1100); // the CLI sends --until as whole seconds
-  const ev = e.docker(['events', '--since', '60s', '--until', '0s', '--filter', `container=${h}`, '--format', '{{.Action}}']);
+  const ev = e.docker([
+    'events',
+    '--since',
+    '60s',
+    '--until',
+    '0s',
+    '--filter',
+    `container=${h}`,
+    '--format',
+    '{{.Action}}',
+  ]);
   assert.match(ev, /health_status: healthy/);
   assert.match(ev, /health_status: unhealthy/);
   e.docker(['rm', '-f', h]);
   const r = n('hcr');
-  e.docker(['run', '-d', '--name', r, '--stop-timeout', '1', '--label', 'skiff.restart-on-unhealthy=true', '--health-cmd', 'false', '--health-interval', '200ms', '--health-retries', '1', 'busybox', 'sleep', '60']);
+  e.docker([
+    'run',
+    '-d',
+    '--name',
+    r,
+    '--stop-timeout',
+    '1',
+    '--label',
+    'skiff.restart-on-unhealthy=true',
+    '--health-cmd',
+    'false',
+    '--health-interval',
+    '200ms',
+    '--health-retries',
+    '1',
+    'busybox',
+    'sleep',
+    '60',
+  ]);
   const until = Date.now() + 10_000;
   let rc = 0;
   while (Date.now() < until) {
-    const evs = e.docker(['events', '--since', '60s', '--until', '0s', '--filter', `container=${r}`, '--filter', 'event=restart', '--format', '{{.Action}}']);
+    const evs = e.docker([
+      'events',
+      '--since',
+      '60s',
+      '--until',
+      '0s',
+      '--filter',
+      `container=${r}`,
+      '--filter',
+      'event=restart',
+      '--format',
+      '{{.Action}}',
+    ]);
     rc = evs.split('\n').filter(Boolean).length;
     if (rc > 0) break;
     await sleep(200);
@@ -232,10 +384,18 @@ test('bad input: unknown image, invalid names/ports/mounts, name conflict, malfo
   const bad = await api('POST', '/containers/create?name=bad%20name', JSON.stringify({ Image: 'busybox' }));
   assert.equal(bad.status, 400);
   assert.match(JSON.parse(bad.body).message, /Invalid container name/);
-  const port = await api('POST', '/containers/create', JSON.stringify({ Image: 'busybox', ExposedPorts: { '99999/tcp': {} } }));
+  const port = await api(
+    'POST',
+    '/containers/create',
+    JSON.stringify({ Image: 'busybox', ExposedPorts: { '99999/tcp': {} } }),
+  );
   assert.equal(port.status, 400);
   assert.match(JSON.parse(port.body).message, /ExposedPorts/);
-  const mnt = await api('POST', '/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { Binds: ['relative:dir'] } }));
+  const mnt = await api(
+    'POST',
+    '/containers/create',
+    JSON.stringify({ Image: 'busybox', HostConfig: { Binds: ['relative:dir'] } }),
+  );
   assert.equal(mnt.status, 400);
   assert.match(JSON.parse(mnt.body).message, /HostConfig.Binds/);
   const typed = await api('POST', '/containers/create', JSON.stringify({ Image: 'busybox', Tty: 'yes' }));
@@ -252,16 +412,31 @@ test('bad input: unknown image, invalid names/ports/mounts, name conflict, malfo
   assert.equal((await api('POST', '/containers/create', '{not json')).status, 400);
   assert.equal((await api('GET', '/containers/json?filters=%7Bbad')).status, 400);
   assert.equal((await api('GET', '/containers/nope/json')).status, 404);
-  assert.equal((await api('POST', '/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }))).status, 400);
+  assert.equal(
+    (
+      await api(
+        'POST',
+        '/containers/create',
+        JSON.stringify({ Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }),
+      )
+    ).status,
+    400,
+  );
   assert.equal((await api('GET', '/_ping')).status, 200, 'daemon still up');
   assert.equal(e.docker(['ps', '-aq', '--filter', 'name=dup']).trim(), '', 'failed creates left nothing');
 });
 
 test('events stream, rename, pause/unpause, kill, wait, prune', async () => {
   const name = n('life');
-  const ev = spawn('docker', ['events', '--filter', 'type=container', '--filter', `container=${name}`, '--format', '{{.Action}}'], { env: { ...process.env, DOCKER_HOST: e.host } });
+  const ev = spawn(
+    'docker',
+    ['events', '--filter', 'type=container', '--filter', `container=${name}`, '--format', '{{.Action}}'],
+    { env: { ...process.env, DOCKER_HOST: e.host } },
+  );
   let evs = '';
-  ev.stdout.on('data', (d) => { evs += d; });
+  ev.stdout.on('data', (d) => {
+    evs += d;
+  });
   await sleep(300);
   e.docker(['run', '-d', '--name', name, 'busybox', 'sleep', '60']);
   e.docker(['pause', name]);

@@ -30,13 +30,27 @@ function uniqueTar(tag: string): string {
   return out;
 }
 
-interface Res { code: number; stdout: string; stderr: string }
+interface Res {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function docker(args: string[], o: { input?: string } = {}): Promise<Res> {
   return new Promise((resolve) => {
-    const child = execFile('docker', args, { env: E.env, timeout: 60_000, maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (o.input !== undefined) child.stdin!.end(o.input); else child.stdin!.end();
+    const child = execFile(
+      'docker',
+      args,
+      { env: E.env, timeout: 60_000, maxBuffer: 1 << 28 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
+    if (o.input !== undefined) child.stdin!.end(o.input);
+    else child.stdin!.end();
   });
 }
 async function ok(args: string[], o: { input?: string } = {}): Promise<string> {
@@ -60,7 +74,17 @@ after(async () => {
 });
 
 test('docker import with --change and --message, then images/inspect/history', async () => {
-  const out = await ok(['import', '--change', 'CMD ["sh", "-c", "echo imported"]', '--change', 'ENV FOO=bar', '-m', 'from a test', tarFile, 'bb:v1']);
+  const out = await ok([
+    'import',
+    '--change',
+    'CMD ["sh", "-c", "echo imported"]',
+    '--change',
+    'ENV FOO=bar',
+    '-m',
+    'from a test',
+    tarFile,
+    'bb:v1',
+  ]);
   const id = out.trim();
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
   const list = await ok(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
@@ -89,7 +113,10 @@ test('tag, rmi rules: untag keeps the image, conflicts with containers, delete b
   // By id while tagged in two repositories: must be forced.
   let r = await docker(['rmi', id.slice(7, 19)]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /conflict: unable to delete [a-f0-9]{12} \(must be forced\) - image is referenced in multiple repositories/);
+  assert.match(
+    r.stderr,
+    /conflict: unable to delete [a-f0-9]{12} \(must be forced\) - image is referenced in multiple repositories/,
+  );
   await ok(['rmi', 'other/repo:x']);
   // A stopped container uses it.
   const cid = (await ok(['create', 'rmtest:one', 'true'])).trim();
@@ -232,10 +259,18 @@ test('dockerode and the Python docker SDK: pull, list, inspect, volumes', async 
   const { default: Docker } = await import('dockerode');
   const d = new Docker({ socketPath: E.host.slice('unix://'.length) });
   const stream = await d.pull(ref);
-  const events: { status?: string }[] = await new Promise((res, rej) => d.modem.followProgress(stream, (err: Error | null, out: { status?: string }[]) => (err ? rej(err) : res(out))));
-  assert.ok(events.some((e) => e.status?.startsWith('Status: Downloaded newer image')), JSON.stringify(events));
+  const events: { status?: string }[] = await new Promise((res, rej) =>
+    d.modem.followProgress(stream, (err: Error | null, out: { status?: string }[]) => (err ? rej(err) : res(out))),
+  );
+  assert.ok(
+    events.some((e) => e.status?.startsWith('Status: Downloaded newer image')),
+    JSON.stringify(events),
+  );
   const list = await d.listImages({ filters: { reference: [`${reg.host}/sdk/*`] } });
-  assert.deepEqual(list.map((i) => i.RepoTags), [[ref]]);
+  assert.deepEqual(
+    list.map((i) => i.RepoTags),
+    [[ref]],
+  );
   const info = await d.getImage(ref).inspect();
   assert.equal(info.Id, list[0].Id);
   const vname = `sdkvol-${randomBytes(3).toString('hex')}`;
@@ -252,7 +287,11 @@ names = [x.name for x in c.volumes.list(filters={"label": "via=python"})]
 v.remove()
 print(json.dumps({"id": img.id, "tags": img.tags, "vol": v.name in names, "n": len(c.images.list())}))
 `;
-  const out = await new Promise<string>((res, rej) => execFile('python3', ['-c', py], { env: E.env, timeout: 60_000 }, (e, so, se) => (e ? rej(new Error(String(se))) : res(String(so)))));
+  const out = await new Promise<string>((res, rej) =>
+    execFile('python3', ['-c', py], { env: E.env, timeout: 60_000 }, (e, so, se) =>
+      e ? rej(new Error(String(se))) : res(String(so)),
+    ),
+  );
   const r = JSON.parse(out) as { id: string; tags: string[]; vol: boolean; n: number };
   assert.equal(r.id, info.Id);
   assert.deepEqual(r.tags, [ref]);
@@ -262,22 +301,40 @@ print(json.dumps({"id": img.id, "tags": img.tags, "vol": v.name in names, "n": l
 
 test('malformed image and volume requests get 4xx naming the field; the engine stays up', async () => {
   const { request } = await import('node:http');
-  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({ socketPath: E.host.slice('unix://'.length), method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+  const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: E.host.slice('unix://'.length),
+          method,
+          path,
+          headers: { 'Content-Type': 'application/json', ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const cases: [string, string, string | undefined, Record<string, string>, number, RegExp][] = [
     ['POST', '/v1.45/images/create', undefined, {}, 400, /fromImage/],
     ['POST', '/images/create?fromImage=UPPER/Case', undefined, {}, 400, /invalid reference format/],
     ['POST', '/images/create?fromImage=busybox&tag=bad%20tag', undefined, {}, 400, /invalid tag/],
     ['POST', '/images/create?fromImage=busybox&platform=a%2Fb%2Fc%2Fd', undefined, {}, 400, /platform/],
     ['POST', '/images/create?fromSrc=ftp://x/y', undefined, {}, 400, /fromSrc/],
-    ['POST', `/images/create?fromImage=${reg.host}/x/y`, undefined, { 'X-Registry-Auth': '%%%' }, 400, /X-Registry-Auth/],
+    [
+      'POST',
+      `/images/create?fromImage=${reg.host}/x/y`,
+      undefined,
+      { 'X-Registry-Auth': '%%%' },
+      400,
+      /X-Registry-Auth/,
+    ],
     ['GET', '/images/json?filters=%7Bnot-json', undefined, {}, 400, /filters/],
     ['GET', '/images/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D', undefined, {}, 400, /invalid filter 'bogus'/],
     ['POST', '/images/busybox/tag', undefined, {}, 400, /repo/],

@@ -10,7 +10,9 @@ before(async () => {
   if (process.getuid?.() !== 0) throw new Error('live-restore e2e needs root');
   e = await startEngine();
 });
-after(async () => { await e?.stop(); });
+after(async () => {
+  await e?.stop();
+});
 
 test('containers survive an engine restart and are re-adopted', async () => {
   e.docker(['run', '-d', '--name', 'keeps', 'busybox', 'sleep', '300']);

@@ -6,8 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { startEngine, type EngineFixture } from '../fixtures/engine.js';
 
 let E: EngineFixture;
-before(async () => { E = await startEngine(); });
-after(async () => { await E?.stop(); });
+before(async () => {
+  E = await startEngine();
+});
+after(async () => {
+  await E?.stop();
+});
 
 test('docker system df and df -v with a volume, a running and a stopped container; system prune', () => {
   const vol = `df-${randomBytes(3).toString('hex')}`;

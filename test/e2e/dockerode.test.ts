@@ -15,16 +15,29 @@ before(async () => {
   e = await startEngine();
   d = new Docker({ socketPath: e.socket });
 });
-after(async () => { await e?.stop(); });
+after(async () => {
+  await e?.stop();
+});
 
-const collect = (s: PassThrough) => { let b = ''; s.on('data', (x) => { b += x; }); return () => b; };
+const collect = (s: PassThrough) => {
+  let b = '';
+  s.on('data', (x) => {
+    b += x;
+  });
+  return () => b;
+};
 
 test('dockerode: ping, version, run with demuxed output and exit code', async () => {
   assert.equal(String(await d.ping()), 'OK');
   assert.equal((await d.version()).ApiVersion, '1.45');
-  const out = new PassThrough(), err = new PassThrough();
-  const o = collect(out), er = collect(err);
-  const [res, c] = await d.run('busybox', ['sh', '-c', 'echo to-out; echo to-err >&2; exit 7'], [out, err], { Tty: false, name: `dode-${sfx}` });
+  const out = new PassThrough(),
+    err = new PassThrough();
+  const o = collect(out),
+    er = collect(err);
+  const [res, c] = await d.run('busybox', ['sh', '-c', 'echo to-out; echo to-err >&2; exit 7'], [out, err], {
+    Tty: false,
+    name: `dode-${sfx}`,
+  });
   assert.equal(res.StatusCode, 7);
   assert.equal(o(), 'to-out\n');
   assert.equal(er(), 'to-err\n');
@@ -46,7 +59,8 @@ test('dockerode: exec with stdcopy output and inspect exit code', async () => {
   try {
     const ex = await c.exec({ Cmd: ['sh', '-c', 'echo exec-out; exit 3'], AttachStdout: true, AttachStderr: true });
     const stream = await ex.start({ hijack: true, stdin: false });
-    const out = new PassThrough(), err = new PassThrough();
+    const out = new PassThrough(),
+      err = new PassThrough();
     const o = collect(out);
     d.modem.demuxStream(stream, out, err);
     await new Promise((r) => stream.on('end', r));
@@ -55,14 +69,18 @@ test('dockerode: exec with stdcopy output and inspect exit code', async () => {
     const ins = await ex.inspect();
     assert.equal(ins.ExitCode, 3);
     assert.equal(ins.Running, false);
-  } finally { await c.remove({ force: true }); }
+  } finally {
+    await c.remove({ force: true });
+  }
 });
 
 test('dockerode: attach (non-hijacked raw stream) before start with a tty', async () => {
   const c = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'echo tty-line'], Tty: true });
   const stream = await c.attach({ stream: true, stdout: true, stderr: true });
   let got = '';
-  stream.on('data', (x: Buffer) => { got += x.toString(); });
+  stream.on('data', (x: Buffer) => {
+    got += x.toString();
+  });
   await c.start();
   const r = await c.wait();
   await new Promise((res) => setTimeout(res, 300));

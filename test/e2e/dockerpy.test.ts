@@ -11,9 +11,16 @@ before(async () => {
   execFileSync('python3', ['-c', 'import docker']);
   e = await startEngine();
 });
-after(async () => { await e?.stop(); });
+after(async () => {
+  await e?.stop();
+});
 
-const py = (code: string) => execFileSync('python3', ['-c', code], { env: { ...process.env, DOCKER_HOST: e.host }, encoding: 'utf8', timeout: 60_000 });
+const py = (code: string) =>
+  execFileSync('python3', ['-c', code], {
+    env: { ...process.env, DOCKER_HOST: e.host },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 test('docker-py: run, detach, logs, exec_run, wait, errors', () => {
   const out = py(`
@@ -39,5 +46,14 @@ try:
 except docker.errors.ContainerError as err:
     print('exit', err.exit_status)
 `);
-  assert.deepEqual(out.trim().split('\n'), ['1.45', 'hello-py', 'started', '2 exec-py', 'running', '137', 'gone', 'exit 4']);
+  assert.deepEqual(out.trim().split('\n'), [
+    '1.45',
+    'hello-py',
+    'started',
+    '2 exec-py',
+    'running',
+    '137',
+    'gone',
+    'exit 4',
+  ]);
 });

@@ -24,20 +24,39 @@ after(async () => {
 });
 
 test('docker cp into and out of volumes, bind mounts and tmpfs of a running and then a stopped container', () => {
-  const c = n('mounts'), vol = n('vol');
+  const c = n('mounts'),
+    vol = n('vol');
   const bind = join(tmp, 'bind');
   mkdirSync(bind);
   writeFileSync(join(bind, 'host.txt'), 'from-host\n');
   writeFileSync(join(tmp, 'a.txt'), 'into-volume\n');
   writeFileSync(join(tmp, 'b.txt'), 'into-bind\n');
-  e.docker(['run', '-d', '--name', c, '-v', `${vol}:/srv/vol`, '-v', `${bind}:/bind`, '--tmpfs', '/tt', 'busybox', 'sleep', '600']);
+  e.docker([
+    'run',
+    '-d',
+    '--name',
+    c,
+    '-v',
+    `${vol}:/srv/vol`,
+    '-v',
+    `${bind}:/bind`,
+    '--tmpfs',
+    '/tt',
+    'busybox',
+    'sleep',
+    '600',
+  ]);
   try {
     // Into the running container.
     e.docker(['cp', join(tmp, 'a.txt'), `${c}:/srv/vol/a.txt`]);
     e.docker(['cp', join(tmp, 'b.txt'), `${c}:/bind/b.txt`]);
     assert.equal(e.docker(['exec', c, 'cat', '/srv/vol/a.txt', '/bind/b.txt']), 'into-volume\ninto-bind\n');
     assert.equal(readFileSync(join(bind, 'b.txt'), 'utf8'), 'into-bind\n', 'written to the bind source on the host');
-    assert.equal(e.docker(['run', '--rm', '-v', `${vol}:/v`, 'busybox', 'cat', '/v/a.txt']), 'into-volume\n', 'written to the volume');
+    assert.equal(
+      e.docker(['run', '--rm', '-v', `${vol}:/v`, 'busybox', 'cat', '/v/a.txt']),
+      'into-volume\n',
+      'written to the volume',
+    );
     // Out of it: files, a bind-mounted file from the host, tmpfs content, and a directory holding a volume.
     e.docker(['exec', c, 'sh', '-c', 'echo in-tmpfs > /tt/t.txt; echo in-volume > /srv/vol/v.txt']);
     e.docker(['cp', `${c}:/bind/host.txt`, join(tmp, 'host-out.txt')]);
@@ -45,7 +64,11 @@ test('docker cp into and out of volumes, bind mounts and tmpfs of a running and 
     e.docker(['cp', `${c}:/tt/t.txt`, join(tmp, 't-out.txt')]);
     assert.equal(readFileSync(join(tmp, 't-out.txt'), 'utf8'), 'in-tmpfs\n');
     e.docker(['cp', `${c}:/srv`, join(tmp, 'srv-out')]);
-    assert.equal(readFileSync(join(tmp, 'srv-out', 'vol', 'v.txt'), 'utf8'), 'in-volume\n', 'a copied directory includes the volume mounted below it');
+    assert.equal(
+      readFileSync(join(tmp, 'srv-out', 'vol', 'v.txt'), 'utf8'),
+      'in-volume\n',
+      'a copied directory includes the volume mounted below it',
+    );
     assert.match(e.docker(['exec', c, 'ls', '/srv/vol']), /a\.txt/);
 
     // Stopped: the volume and the bind mount are still reachable both ways.
@@ -69,11 +92,25 @@ test('docker cp into and out of volumes, bind mounts and tmpfs of a running and 
 });
 
 test('docker cp with a read-only rootfs: a read-write volume takes files, the rootfs and a read-only bind refuse', () => {
-  const c = n('ro'), vol = n('rovol');
+  const c = n('ro'),
+    vol = n('rovol');
   const bind = join(tmp, 'robind');
   mkdirSync(bind);
   writeFileSync(join(tmp, 'x.txt'), 'x\n');
-  e.docker(['run', '-d', '--read-only', '--name', c, '-v', `${vol}:/data`, '-v', `${bind}:/ro:ro`, 'busybox', 'sleep', '600']);
+  e.docker([
+    'run',
+    '-d',
+    '--read-only',
+    '--name',
+    c,
+    '-v',
+    `${vol}:/data`,
+    '-v',
+    `${bind}:/ro:ro`,
+    'busybox',
+    'sleep',
+    '600',
+  ]);
   try {
     e.docker(['cp', join(tmp, 'x.txt'), `${c}:/data/x.txt`]);
     assert.equal(e.docker(['exec', c, 'cat', '/data/x.txt']), 'x\n');

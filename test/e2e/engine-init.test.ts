@@ -16,10 +16,20 @@ before(async () => {
   execFileSync('docker', ['--version']);
   e = await startEngine();
 });
-after(async () => { await e?.stop(); });
+after(async () => {
+  await e?.stop();
+});
 
 test('--init: PID 1 is skiff-tini at /sbin/docker-init, the command its child', () => {
-  const out = e.docker(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'readlink /proc/1/exe; tr "\\0" " " </proc/1/cmdline; echo; echo ppid=$PPID pid=$$']);
+  const out = e.docker([
+    'run',
+    '--rm',
+    '--init',
+    'busybox',
+    'sh',
+    '-c',
+    'readlink /proc/1/exe; tr "\\0" " " </proc/1/cmdline; echo; echo ppid=$PPID pid=$$',
+  ]);
   const [exe, cmdline, ids] = out.trim().split('\n');
   assert.equal(exe, '/sbin/docker-init');
   assert.match(cmdline, /^\/sbin\/docker-init -- sh -c /);
@@ -31,14 +41,18 @@ test('--init: PID 1 is skiff-tini at /sbin/docker-init, the command its child', 
 
 /** Zombie lines (`ps -o stat` starting with Z) inside a running container. */
 function zombies(name: string): string[] {
-  return e.docker(['exec', name, 'ps', '-o', 'pid,stat,comm']).split('\n').filter((l) => /^\s*\d+\s+Z/.test(l));
+  return e
+    .docker(['exec', name, 'ps', '-o', 'pid,stat,comm'])
+    .split('\n')
+    .filter((l) => /^\s*\d+\s+Z/.test(l));
 }
 
 test('--init reaps orphans; without it they stay <defunct>', async () => {
   // Each `(sleep 0.1 &)` leaves an orphan that is re-parented to PID 1 and exits; `exec sleep`
   // makes the container's main process one that never calls wait().
   const script = 'for i in 1 2 3 4 5; do (sleep 0.1 &); done; exec sleep 60';
-  const withInit = n('reap'), without = n('noreap');
+  const withInit = n('reap'),
+    without = n('noreap');
   e.docker(['run', '-d', '--init', '--name', withInit, 'busybox', 'sh', '-c', script]);
   e.docker(['run', '-d', '--name', without, 'busybox', 'sh', '-c', script]);
   try {
@@ -60,12 +74,23 @@ test('--init: exit codes and signal deaths pass through', () => {
   assert.match(missing.stderr + missing.stdout, /no-such-binary/);
 });
 
-test('--init forwards docker stop\'s SIGTERM to the command', () => {
+test("--init forwards docker stop's SIGTERM to the command", () => {
   // A plain `sleep` as PID 1 ignores SIGTERM (no handler in a pid namespace's init), so docker stop
   // would wait for the timeout and SIGKILL; under skiff-tini it dies of the forwarded SIGTERM.
-  const plain = n('stop'), trapped = n('trap');
+  const plain = n('stop'),
+    trapped = n('trap');
   e.docker(['run', '-d', '--init', '--name', plain, 'busybox', 'sleep', '300']);
-  e.docker(['run', '-d', '--init', '--name', trapped, 'busybox', 'sh', '-c', 'trap "echo got-term; exit 42" TERM; while true; do sleep 0.1; done']);
+  e.docker([
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    trapped,
+    'busybox',
+    'sh',
+    '-c',
+    'trap "echo got-term; exit 42" TERM; while true; do sleep 0.1; done',
+  ]);
   try {
     let t = Date.now();
     e.docker(['stop', '-t', '20', plain]);

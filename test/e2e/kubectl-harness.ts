@@ -18,7 +18,12 @@ export function requireKubectl(): void {
   if (!existsSync(KUBECTL)) throw new Error(`kubectl 1.32 is required at ${KUBECTL}`);
 }
 
-export interface Creds { server: string; ca: string; cert: string; key: string }
+export interface Creds {
+  server: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
 
 export interface SkiffServer {
   dir: string;
@@ -28,9 +33,17 @@ export interface SkiffServer {
   proc: ChildProcess;
   etcd?: Etcd;
   creds: Creds;
-  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(
+    args: string[],
+    opts?: { input?: string; env?: Record<string, string>; timeoutMs?: number },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Raw HTTPS request as the admin. */
-  request(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+  request(
+    method: string,
+    path: string,
+    body?: string | Buffer,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
   /** SIGKILL the server process (the data dir and etcd stay). */
   kill(): Promise<void>;
   /** Start the server again on the same data dir and datastore. */
@@ -44,7 +57,12 @@ function readCreds(kubeconfig: string): Creds {
     users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
   };
   const b = (s: string) => Buffer.from(s, 'base64').toString();
-  return { server: kc.clusters[0].cluster.server, ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) };
+  return {
+    server: kc.clusters[0].cluster.server,
+    ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b(kc.users[0].user['client-certificate-data']),
+    key: b(kc.users[0].user['client-key-data']),
+  };
 }
 
 export interface StartOptions {
@@ -61,7 +79,12 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
   let etcd: Etcd | undefined = opts.etcd;
   let datastore = `sqlite://${join(dir, 'state.db')}`;
   if (backend === 'etcd') {
-    try { etcd ??= await startEtcd(); } catch (e) { rmSync(dir, { recursive: true, force: true }); throw e; }
+    try {
+      etcd ??= await startEtcd();
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
     datastore = `etcd://${etcd.endpoint}`;
   }
   const kubeconfig = join(dir, 'kubeconfig.yaml');
@@ -70,19 +93,43 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
   const launch = async () => {
     rmSync(kubeconfig, { force: true });
     log = '';
-    proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'server', '--data-dir', dir,
-      '--https-listen', '127.0.0.1:0', '--datastore', datastore, '--disable-agent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } });
-    proc.stdout!.on('data', (d) => { log += d; });
-    proc.stderr!.on('data', (d) => { log += d; });
+    proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli/main.ts'),
+        'server',
+        '--data-dir',
+        dir,
+        '--https-listen',
+        '127.0.0.1:0',
+        '--datastore',
+        datastore,
+        '--disable-agent',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
+    );
+    proc.stdout!.on('data', (d) => {
+      log += d;
+    });
+    proc.stderr!.on('data', (d) => {
+      log += d;
+    });
     // Generous: on a loaded 2-core machine an etcd-backed start has taken tens of seconds.
     const deadline = Date.now() + 90_000;
     while (!/ready at/.test(log)) {
       if (proc.exitCode !== null) throw new Error(`skiff server exited: ${log}`);
-      if (Date.now() > deadline) throw new Error(`skiff server did not get ready: ${log}${etcd ? `\netcd log:\n${etcd.log().slice(-2000)}` : ''}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `skiff server did not get ready: ${log}${etcd ? `\netcd log:\n${etcd.log().slice(-2000)}` : ''}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  try { await launch(); } catch (e) {
+  try {
+    await launch();
+  } catch (e) {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     if (!opts.etcd) await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -90,30 +137,70 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
   }
   const cacheDir = join(dir, 'kube-cache');
   const s: SkiffServer = {
-    dir, kubeconfig, datastore, etcd,
-    get proc() { return proc; },
-    get creds() { return readCreds(kubeconfig); },
-    get url() { return readCreds(kubeconfig).server; },
+    dir,
+    kubeconfig,
+    datastore,
+    etcd,
+    get proc() {
+      return proc;
+    },
+    get creds() {
+      return readCreds(kubeconfig);
+    },
+    get url() {
+      return readCreds(kubeconfig).server;
+    },
     kubectl(args, opts = {}) {
       return new Promise((resolve) => {
-        const child = execFile(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+        const child = execFile(
+          KUBECTL,
+          ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
           { timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, HOME: dir, ...opts.env }, maxBuffer: 64 << 20 },
-          (err, stdout, stderr) => resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr }));
-        if (opts.input !== undefined) { child.stdin!.end(opts.input); }
+          (err, stdout, stderr) =>
+            resolve({
+              code: err
+                ? typeof (err as { code?: unknown }).code === 'number'
+                  ? (err as { code: number }).code
+                  : 1
+                : 0,
+              stdout,
+              stderr,
+            }),
+        );
+        if (opts.input !== undefined) {
+          child.stdin!.end(opts.input);
+        }
       });
     },
     request(method, path, body, headers = {}) {
       const c = readCreds(kubeconfig);
       const u = new URL(path, c.server);
       return new Promise((resolve, reject) => {
-        const req = https.request({ method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, ca: c.ca, cert: c.cert, key: c.key,
-          headers: { 'Content-Type': 'application/json', ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => { data += d; });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-          res.on('error', reject);
-        });
+        const req = https.request(
+          {
+            method,
+            hostname: u.hostname,
+            port: u.port,
+            path: u.pathname + u.search,
+            ca: c.ca,
+            cert: c.cert,
+            key: c.key,
+            headers: {
+              'Content-Type': 'application/json',
+              ...headers,
+              ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+            },
+          },
+          (res) => {
+            let data = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => {
+              data += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -122,7 +209,9 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
       proc.kill('SIGKILL');
       if (proc.exitCode === null && proc.signalCode === null) await new Promise((r) => proc.once('exit', r));
     },
-    async restart() { await launch(); },
+    async restart() {
+      await launch();
+    },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');

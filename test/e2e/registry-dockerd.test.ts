@@ -17,16 +17,27 @@ import { buildBusyboxImage, freePort } from '../fixtures/distribution.js';
 
 const exec = promisify(execFile);
 const root = process.env.SKIFF_ROOT ?? process.cwd();
-let dir: string; let dockerd: Dockerd; const procs: ChildProcess[] = [];
+let dir: string;
+let dockerd: Dockerd;
+const procs: ChildProcess[] = [];
 
 async function startSkiffRegistry(args: string[]): Promise<string> {
   const port = await freePort();
-  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'registry', '--listen', `127.0.0.1:${port}`, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'registry', '--listen', `127.0.0.1:${port}`, ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   procs.push(p);
-  process.once('exit', () => { if (p.exitCode === null) p.kill('SIGKILL'); });
+  process.once('exit', () => {
+    if (p.exitCode === null) p.kill('SIGKILL');
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c; if (out.includes('listening on')) resolve(); });
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('listening on')) resolve();
+    });
     p.once('exit', (code) => reject(new Error(`skiff registry exited with ${code}: ${out}`)));
   });
   return `127.0.0.1:${port}`;
@@ -35,10 +46,17 @@ async function startSkiffRegistry(args: string[]): Promise<string> {
 async function docker(args: string[], input?: string): Promise<string> {
   const env = { ...process.env, DOCKER_HOST: dockerd.host, DOCKER_CONFIG: join(dir, 'docker-config') };
   const child = execFile('docker', args, { env, timeout: 120_000, maxBuffer: 1 << 24 });
-  if (input !== undefined) { child.stdin!.end(input); }
-  let stdout = ''; let stderr = '';
-  child.stdout!.on('data', (c) => { stdout += c; });
-  child.stderr!.on('data', (c) => { stderr += c; });
+  if (input !== undefined) {
+    child.stdin!.end(input);
+  }
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr!.on('data', (c) => {
+    stderr += c;
+  });
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`docker ${args.join(' ')} failed (${code}): ${stderr}${stdout}`);
   return stdout;
@@ -51,7 +69,11 @@ before(async () => {
   dockerd.importBusybox('skiff-bb:keep');
 });
 after(async () => {
-  for (const p of procs) if (p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => p.once('exit', r)); }
+  for (const p of procs)
+    if (p.exitCode === null) {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
   await dockerd?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -66,7 +88,9 @@ test('docker push to and docker pull from skiff registry; Skiff client and docke
   await docker(['rmi', ref, 'busybox:latest']);
   const pullOut = await docker(['pull', ref]);
   assert.match(pullOut, new RegExp(`Digest: ${digest}`));
-  const repoDigests = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref])) as string[];
+  const repoDigests = JSON.parse(
+    await docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]),
+  ) as string[];
   assert.ok(repoDigests.includes(`${host}/lib/busybox@${digest}`));
   // a second push finds every layer already there
   assert.match(await docker(['push', ref]), /Layer already exists/);
@@ -93,15 +117,27 @@ for (const mode of ['htpasswd', 'token'] as const) {
   test(`docker login against skiff registry (${mode})`, async () => {
     const htpasswd = join(dir, `htpasswd-${mode}`);
     writeFileSync(htpasswd, `carol:${bcrypt.hashSync('pa55', 6)}\n`);
-    const host = await startSkiffRegistry(['--data-root', join(dir, `reg-${mode}`), '--htpasswd', htpasswd, ...(mode === 'token' ? ['--token-realm', '/auth/token'] : [])]);
+    const host = await startSkiffRegistry([
+      '--data-root',
+      join(dir, `reg-${mode}`),
+      '--htpasswd',
+      htpasswd,
+      ...(mode === 'token' ? ['--token-realm', '/auth/token'] : []),
+    ]);
     const ref = `${host}/secure/busybox:v1`;
     await docker(['tag', 'skiff-bb:keep', ref]);
-    await assert.rejects(docker(['login', host, '-u', 'carol', '--password-stdin'], 'wrong\n'), /unauthorized|incorrect|401/i);
+    await assert.rejects(
+      docker(['login', host, '-u', 'carol', '--password-stdin'], 'wrong\n'),
+      /unauthorized|incorrect|401/i,
+    );
     assert.match(await docker(['login', host, '-u', 'carol', '--password-stdin'], 'pa55\n'), /Login Succeeded/);
     await docker(['push', ref]);
     await docker(['logout', host]);
     await docker(['rmi', ref]);
-    await assert.rejects(docker(['pull', ref]), /unauthorized|no basic auth credentials|authentication required|may require 'docker login'/i);
+    await assert.rejects(
+      docker(['pull', ref]),
+      /unauthorized|no basic auth credentials|authentication required|may require 'docker login'/i,
+    );
     await docker(['login', host, '-u', 'carol', '--password-stdin'], 'pa55\n');
     await docker(['pull', ref]);
   });

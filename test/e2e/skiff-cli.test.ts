@@ -19,19 +19,33 @@ let E: EngineFixture & { env: NodeJS.ProcessEnv };
 let reg: Distribution;
 let tarFile: string;
 
-interface Res { code: number; stdout: string; stderr: string }
+interface Res {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function exec(cmd: string, args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Res> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: o.env ?? E.env, timeout: 60_000, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: o.env ?? E.env, timeout: 60_000, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
     child.stdin!.end(o.input ?? '');
   });
 }
 let bundle: string;
 let bundleDir: string;
 /** The CLI bundled once with esbuild (as `npm run build` does), so each call is a plain node start. */
-const skiff = (args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}) => exec(process.execPath, [bundle, ...args], o);
+const skiff = (args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  exec(process.execPath, [bundle, ...args], o);
 const docker = (args: string[]) => exec('docker', args);
 async function ok(p: Promise<Res>): Promise<string> {
   const r = await p;
@@ -45,9 +59,26 @@ before(async () => {
   reg = await startDistribution({ htpasswd: `bob:${bcrypt.hashSync('pw1', 10)}\n` });
   tarFile = busyboxTar(join(E.dir, 'busybox.tar'));
   // Inside the repository so that external packages resolve from its node_modules.
-  bundleDir = join(dirname(MAIN), '..', '..', 'node_modules', '.cache', `skiff-cli-test-${randomBytes(4).toString('hex')}`);
+  bundleDir = join(
+    dirname(MAIN),
+    '..',
+    '..',
+    'node_modules',
+    '.cache',
+    `skiff-cli-test-${randomBytes(4).toString('hex')}`,
+  );
   bundle = join(bundleDir, 'main.js');
-  await build({ entryPoints: [MAIN], bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', outdir: bundleDir, packages: 'external', logLevel: 'silent' });
+  await build({
+    entryPoints: [MAIN],
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outdir: bundleDir,
+    packages: 'external',
+    logLevel: 'silent',
+  });
   await ok(docker(['import', '--change', 'CMD ["sh"]', tarFile, 'busybox:latest']));
 });
 
@@ -76,7 +107,10 @@ test('images, tag, inspect and rmi agree with the docker CLI', async () => {
 test('login, push and pull with a private registry', async () => {
   const bad = await skiff(['login', '-u', 'bob', '--password-stdin', reg.host], { input: 'nope\n' });
   assert.equal(bad.code, 1);
-  assert.match(await ok(skiff(['login', '-u', 'bob', '--password-stdin', reg.host], { input: 'pw1\n' })), /Login Succeeded/);
+  assert.match(
+    await ok(skiff(['login', '-u', 'bob', '--password-stdin', reg.host], { input: 'pw1\n' })),
+    /Login Succeeded/,
+  );
   const ref = `${reg.host}/cli/bb:t1`;
   await ok(skiff(['tag', 'busybox', ref]));
   const pushed = await ok(skiff(['push', ref]));
@@ -86,11 +120,17 @@ test('login, push and pull with a private registry', async () => {
   const pulled = await ok(skiff(['pull', ref]));
   assert.match(pulled, /Pulling from cli\/bb/);
   assert.match(pulled, /Status: (Downloaded newer image|Image is up to date) for /);
-  assert.match(await ok(docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])), new RegExp(`^${reg.host}/cli/bb:t1$`, 'm'));
+  assert.match(
+    await ok(docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])),
+    new RegExp(`^${reg.host}/cli/bb:t1$`, 'm'),
+  );
 });
 
 test('run: output, exit codes, env and workdir, --rm, -d with ps/exec/logs/rm', async () => {
-  assert.equal((await ok(skiff(['run', '--rm', '-e', 'A=b', '-w', '/tmp', 'busybox', 'sh', '-c', 'echo $A $(pwd)']))).trim(), 'b /tmp');
+  assert.equal(
+    (await ok(skiff(['run', '--rm', '-e', 'A=b', '-w', '/tmp', 'busybox', 'sh', '-c', 'echo $A $(pwd)']))).trim(),
+    'b /tmp',
+  );
   const failed = await skiff(['run', '--rm', 'busybox', 'sh', '-c', 'echo err >&2; exit 7']);
   assert.equal(failed.code, 7);
   assert.equal(failed.stderr.trim(), 'err');
@@ -104,7 +144,10 @@ test('run: output, exit codes, env and workdir, --rm, -d with ps/exec/logs/rm', 
   assert.equal(ex.code, 3);
   assert.equal(ex.stdout.trim(), 'inside');
   let logs = '';
-  for (let i = 0; i < 20 && !logs.includes('started'); i++) { logs = await ok(skiff(['logs', name])); if (!logs.includes('started')) await new Promise((r) => setTimeout(r, 100)); }
+  for (let i = 0; i < 20 && !logs.includes('started'); i++) {
+    logs = await ok(skiff(['logs', name]));
+    if (!logs.includes('started')) await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(logs.trim(), 'started');
   assert.equal((await ok(skiff(['inspect', '--format', '{{.State.Status}}', name]))).trim(), 'running');
   assert.equal((await ok(skiff(['rm', '-f', name]))).trim(), name);
@@ -116,8 +159,11 @@ test('run: output, exit codes, env and workdir, --rm, -d with ps/exec/logs/rm', 
 });
 
 test('run -it through a real pty (script) and -i with piped stdin', async () => {
-  const tty = await exec('script', ['-qec', `${process.execPath} ${bundle} run -it --rm busybox sh -c 'tty; exit 4'`, '/dev/null'],
-    { env: { ...E.env, SKIFF_HOST: E.host } });
+  const tty = await exec(
+    'script',
+    ['-qec', `${process.execPath} ${bundle} run -it --rm busybox sh -c 'tty; exit 4'`, '/dev/null'],
+    { env: { ...E.env, SKIFF_HOST: E.host } },
+  );
   assert.equal(tty.code, 4, tty.stdout + tty.stderr);
   assert.match(tty.stdout, /\/dev\/pts\/\d+/);
   const piped = await skiff(['run', '-i', '--rm', 'busybox', 'sh'], { input: 'echo from-stdin\nexit 5\n' });

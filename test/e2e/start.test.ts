@@ -13,7 +13,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
     s.on('error', reject);
   });
 }
@@ -23,12 +26,39 @@ test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => 
   const tag = Math.random().toString(16).slice(2, 10); // its engine's bridge and iptables chains
   const sock = join(dir, 'engine.sock');
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start',
-    '--engine-root', join(dir, 'engine'), '--server-dir', join(dir, 'server'), '--host', `unix://${sock}`, '--exec-root', join(dir, 'exec'), '--cgroup-parent', `/${dir.split('/').pop()}`, '--https-listen', `127.0.0.1:${port}`],
-  { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_BRIDGE: `sks${tag}`, SKIFF_CHAIN_PREFIX: `SKS${tag}` } });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'start',
+      '--engine-root',
+      join(dir, 'engine'),
+      '--server-dir',
+      join(dir, 'server'),
+      '--host',
+      `unix://${sock}`,
+      '--exec-root',
+      join(dir, 'exec'),
+      '--cgroup-parent',
+      `/${dir.split('/').pop()}`,
+      '--https-listen',
+      `127.0.0.1:${port}`,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SKIFF_BRIDGE: `sks${tag}`, SKIFF_CHAIN_PREFIX: `SKS${tag}` },
+    },
+  );
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   try {
     const deadline = Date.now() + 60_000;
@@ -40,19 +70,43 @@ test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => 
     assert.match(out, new RegExp(`export DOCKER_HOST=unix://${sock}`));
     const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)?.[1];
     assert.equal(kubeconfig, join(dir, 'server', 'kubeconfig.yaml'));
-    const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, KUBECONFIG: kubeconfig, DOCKER_CONFIG: join(dir, 'docker-config') };
-    assert.equal(execFileSync('docker', ['run', '--rm', 'busybox', 'echo', 'hello from skiff'], { env, encoding: 'utf8' }).trim(), 'hello from skiff');
+    const env = {
+      ...process.env,
+      DOCKER_HOST: `unix://${sock}`,
+      KUBECONFIG: kubeconfig,
+      DOCKER_CONFIG: join(dir, 'docker-config'),
+    };
+    assert.equal(
+      execFileSync('docker', ['run', '--rm', 'busybox', 'echo', 'hello from skiff'], { env, encoding: 'utf8' }).trim(),
+      'hello from skiff',
+    );
     const ns = execFileSync('kubectl', ['get', 'namespaces', '-o', 'name'], { env, encoding: 'utf8' });
     assert.match(ns, /^namespace\/kube-system$/m);
     assert.match(readFileSync(kubeconfig!, 'utf8'), new RegExp(`server: https://127.0.0.1:${port}`));
     child.kill('SIGTERM');
     assert.equal(await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]), 0, out);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited; }
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(dir));
-    for (const m of mounts.sort((a, b) => b.length - a.length)) { try { execFileSync('umount', ['-l', m]); } catch { /* gone */ } }
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((m) => m?.startsWith(dir));
+    for (const m of mounts.sort((a, b) => b.length - a.length)) {
+      try {
+        execFileSync('umount', ['-l', m]);
+      } catch {
+        /* gone */
+      }
+    }
     for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-      try { execFileSync('rmdir', [join('/sys/fs/cgroup', h, dir.split('/').pop()!)], { stdio: 'ignore' }); } catch { /* absent */ }
+      try {
+        execFileSync('rmdir', [join('/sys/fs/cgroup', h, dir.split('/').pop()!)], { stdio: 'ignore' });
+      } catch {
+        /* absent */
+      }
     }
     const { NetworkManager } = await import('../../src/network/index.js');
     await new NetworkManager({ stateDir: join(dir, 'engine', 'network'), chainPrefix: `SKS${tag}` }).purge();

@@ -11,27 +11,47 @@ import { createMemoryStore } from '../../src/kube/storage/index.js';
 let api: ApiServer, base: string;
 const ns = 'it';
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const r = await fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await r.text();
   let json: any;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: r.status, body: json, headers: r.headers };
 }
-const cm = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data: { a: '1' } });
+const cm = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, ...extra },
+  data: { a: '1' },
+});
 
 before(async () => {
   api = createApiServer({ store: createMemoryStore(), resources: allResources() });
   base = (await api.listen(0)).url;
   assert.equal((await call('POST', '/api/v1/namespaces', { metadata: { name: ns } })).status, 201);
 });
-after(async () => { await api.close(); });
+after(async () => {
+  await api.close();
+});
 
 describe('apiserver machinery', () => {
   it('serves health, version and both discovery formats', async () => {
     assert.equal((await call('GET', '/readyz')).status, 200);
     assert.match((await call('GET', '/version')).body.gitVersion, /^v1\.32\./);
-    const agg = await call('GET', '/apis', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
-    assert.equal(agg.headers.get('content-type'), 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    const agg = await call('GET', '/apis', undefined, {
+      Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json',
+    });
+    assert.equal(
+      agg.headers.get('content-type'),
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    );
     const apps = agg.body.items.find((g: any) => g.metadata.name === 'apps');
     const deploy = apps.versions[0].resources.find((r: any) => r.resource === 'deployments');
     assert.deepEqual(deploy.responseKind, { group: 'apps', version: 'v1', kind: 'Deployment' });
@@ -40,7 +60,9 @@ describe('apiserver machinery', () => {
     assert.deepEqual(legacy.body.versions, ['v1']);
     const rl = await call('GET', '/apis/apps/v1');
     assert.ok(rl.body.resources.some((r: any) => r.name === 'deployments/scale' && r.group === 'autoscaling'));
-    const core = await call('GET', '/api', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' });
+    const core = await call('GET', '/api', undefined, {
+      Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    });
     assert.equal(core.body.items[0].metadata.name, '');
   });
 
@@ -52,17 +74,46 @@ describe('apiserver machinery', () => {
     const p = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'];
     assert.deepEqual(p.patch['x-kubernetes-group-version-kind'], { group: 'apps', version: 'v1', kind: 'Deployment' });
     assert.ok(p.patch.parameters.some((x: any) => x.name === 'fieldValidation' && x.in === 'query'));
-    assert.ok(Object.values(doc.components.schemas).some((s: any) => s['x-kubernetes-group-version-kind']?.[0]?.kind === 'Deployment'));
+    assert.ok(
+      Object.values(doc.components.schemas).some(
+        (s: any) => s['x-kubernetes-group-version-kind']?.[0]?.kind === 'Deployment',
+      ),
+    );
   });
 
   it('lists with label and field selectors and pages with limit/continue', async () => {
-    for (let i = 0; i < 7; i++) assert.equal((await call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`page-${i}`, { labels: { grp: i % 2 ? 'odd' : 'even', page: 'y' } }))).status, 201);
-    const odd = await call('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('grp in (odd),page')}`);
-    assert.deepEqual(odd.body.items.map((o: any) => o.metadata.name), ['page-1', 'page-3', 'page-5']);
-    const notEven = await call('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('grp!=even,!nope')}`);
+    for (let i = 0; i < 7; i++)
+      assert.equal(
+        (
+          await call(
+            'POST',
+            `/api/v1/namespaces/${ns}/configmaps`,
+            cm(`page-${i}`, { labels: { grp: i % 2 ? 'odd' : 'even', page: 'y' } }),
+          )
+        ).status,
+        201,
+      );
+    const odd = await call(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('grp in (odd),page')}`,
+    );
+    assert.deepEqual(
+      odd.body.items.map((o: any) => o.metadata.name),
+      ['page-1', 'page-3', 'page-5'],
+    );
+    const notEven = await call(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('grp!=even,!nope')}`,
+    );
     assert.equal(notEven.body.items.filter((o: any) => o.metadata.name.startsWith('page')).length, 3);
-    const byName = await call('GET', `/api/v1/configmaps?fieldSelector=${encodeURIComponent(`metadata.name=page-2,metadata.namespace=${ns}`)}`);
-    assert.deepEqual(byName.body.items.map((o: any) => o.metadata.name), ['page-2']);
+    const byName = await call(
+      'GET',
+      `/api/v1/configmaps?fieldSelector=${encodeURIComponent(`metadata.name=page-2,metadata.namespace=${ns}`)}`,
+    );
+    assert.deepEqual(
+      byName.body.items.map((o: any) => o.metadata.name),
+      ['page-2'],
+    );
     const bad = await call('GET', `/api/v1/configmaps?fieldSelector=spec.nope%3Dx`);
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /field label not supported: spec.nope/);
@@ -70,7 +121,10 @@ describe('apiserver machinery', () => {
     let cont = '';
     let pages = 0;
     do {
-      const r = await call('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=page%3Dy&limit=3${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+      const r = await call(
+        'GET',
+        `/api/v1/namespaces/${ns}/configmaps?labelSelector=page%3Dy&limit=3${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
+      );
       assert.equal(r.status, 200);
       assert.ok(r.body.items.length <= 3);
       seen.push(...r.body.items.map((o: any) => o.metadata.name));
@@ -78,33 +132,62 @@ describe('apiserver machinery', () => {
       pages++;
     } while (cont);
     assert.equal(pages, 3);
-    assert.deepEqual(seen, Array.from({ length: 7 }, (_, i) => `page-${i}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 7 }, (_, i) => `page-${i}`),
+    );
   });
 
   it('watches with selectors: objects entering and leaving are ADDED and DELETED; 410 Expired once compacted', async () => {
     const list = await call('GET', `/api/v1/namespaces/${ns}/configmaps`);
     const rv = list.body.metadata.resourceVersion;
     const ac = new AbortController();
-    const res = await fetch(`${base}/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${rv}&labelSelector=w%3Dyes`, { signal: ac.signal });
+    const res = await fetch(
+      `${base}/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${rv}&labelSelector=w%3Dyes`,
+      { signal: ac.signal },
+    );
     const events: any[] = [];
     const reader = (async () => {
       let buf = '';
       for await (const chunk of res.body as any) {
         buf += Buffer.from(chunk).toString();
         let i;
-        while ((i = buf.indexOf('\n')) >= 0) { events.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); }
+        while ((i = buf.indexOf('\n')) >= 0) {
+          events.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+        }
       }
     })().catch(() => {});
     await call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm('w1', { labels: { w: 'no' } }));
-    await call('PATCH', `/api/v1/namespaces/${ns}/configmaps/w1`, { metadata: { labels: { w: 'yes' } } }, { 'Content-Type': 'application/merge-patch+json' });
-    await call('PATCH', `/api/v1/namespaces/${ns}/configmaps/w1`, { data: { b: '2' } }, { 'Content-Type': 'application/merge-patch+json' });
-    await call('PATCH', `/api/v1/namespaces/${ns}/configmaps/w1`, { metadata: { labels: { w: 'no' } } }, { 'Content-Type': 'application/merge-patch+json' });
+    await call(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/w1`,
+      { metadata: { labels: { w: 'yes' } } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    await call(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/w1`,
+      { data: { b: '2' } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    await call(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/w1`,
+      { metadata: { labels: { w: 'no' } } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
     for (let i = 0; i < 100 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     ac.abort();
     await reader;
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ADDED', 'MODIFIED', 'DELETED'],
+    );
     assert.equal(events[2].object.metadata.labels.w, 'no');
-    assert.ok(events.every((e) => res.headers.get('content-type') === 'application/json' && e.object.kind === 'ConfigMap'));
+    assert.ok(
+      events.every((e) => res.headers.get('content-type') === 'application/json' && e.object.kind === 'ConfigMap'),
+    );
     await api.context.store.compact(await api.context.store.currentRevision());
     const old = await call('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=2`);
     const ev = typeof old.body === 'string' ? JSON.parse(old.body.split('\n')[0]) : old.body;
@@ -114,7 +197,10 @@ describe('apiserver machinery', () => {
 
   it('watch of a single name with a table Accept yields one-row Tables', async () => {
     const ac = new AbortController();
-    const res = await fetch(`${base}/api/v1/watch/namespaces/${ns}/configmaps/page-0`, { signal: ac.signal, headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' } });
+    const res = await fetch(`${base}/api/v1/watch/namespaces/${ns}/configmaps/page-0`, {
+      signal: ac.signal,
+      headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' },
+    });
     const reader = res.body!.getReader();
     const { value } = await reader.read();
     ac.abort();
@@ -133,17 +219,32 @@ describe('apiserver machinery', () => {
     const dry = await call('POST', `/api/v1/namespaces/${ns}/configmaps?dryRun=All`, cm('dry'));
     assert.equal(dry.status, 201);
     assert.equal((await call('GET', `/api/v1/namespaces/${ns}/configmaps/dry`)).status, 404);
-    const strict = await call('POST', `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Strict`, { ...cm('s'), spec: { foo: 1 } });
+    const strict = await call('POST', `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Strict`, {
+      ...cm('s'),
+      spec: { foo: 1 },
+    });
     assert.equal(strict.status, 400);
     assert.equal(strict.body.message, 'strict decoding error: unknown field "spec"');
-    const warn = await call('POST', `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Warn`, { ...cm('warned'), bogus: 1 });
+    const warn = await call('POST', `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Warn`, {
+      ...cm('warned'),
+      bogus: 1,
+    });
     assert.equal(warn.status, 201);
     assert.equal(warn.headers.get('warning'), '299 - "unknown field \\"bogus\\""');
     assert.equal(warn.body.bogus, undefined, 'unknown fields are pruned');
-    const inv = await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { metadata: { name: 'bad' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c' }] } } } });
+    const inv = await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      metadata: { name: 'bad' },
+      spec: {
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c' }] } },
+      },
+    });
     assert.equal(inv.status, 422);
     assert.equal(inv.body.reason, 'Invalid');
-    assert.ok(inv.body.details.causes.some((c: any) => c.field === 'spec.template.spec.containers[0].image'), JSON.stringify(inv.body));
+    assert.ok(
+      inv.body.details.causes.some((c: any) => c.field === 'spec.template.spec.containers[0].image'),
+      JSON.stringify(inv.body),
+    );
     const missing = await call('POST', '/api/v1/namespaces/nowhere/configmaps', cm('x'));
     assert.equal(missing.status, 404);
     assert.equal(missing.body.message, 'namespaces "nowhere" not found');
@@ -153,60 +254,167 @@ describe('apiserver machinery', () => {
   });
 
   it('patches: strategic merge with merge keys and directives, status and scale subresources', async () => {
-    const dep = { metadata: { name: 'd' }, spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [
-      { name: 'one', image: 'x', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], ports: [{ containerPort: 80 }] },
-      { name: 'two', image: 'y' }] } } } };
+    const dep = {
+      metadata: { name: 'd' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { a: 'b' } },
+        template: {
+          metadata: { labels: { a: 'b' } },
+          spec: {
+            containers: [
+              {
+                name: 'one',
+                image: 'x',
+                env: [
+                  { name: 'A', value: '1' },
+                  { name: 'B', value: '2' },
+                ],
+                ports: [{ containerPort: 80 }],
+              },
+              { name: 'two', image: 'y' },
+            ],
+          },
+        },
+      },
+    };
     const c = await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, dep);
     assert.equal(c.status, 201, JSON.stringify(c.body));
     assert.equal(c.body.metadata.generation, 1);
-    const smp = { spec: { template: { spec: {
-      $setElementOrder$containers: undefined,
-      containers: [{ name: 'two', image: 'y2' }, { name: 'one', env: [{ name: 'A', $patch: 'delete' }, { name: 'C', value: '3' }] }],
-    } } } };
-    const p = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d`, JSON.stringify(smp).replace('"$setElementOrder$containers":null,', ''), { 'Content-Type': 'application/strategic-merge-patch+json' });
+    const smp = {
+      spec: {
+        template: {
+          spec: {
+            $setElementOrder$containers: undefined,
+            containers: [
+              { name: 'two', image: 'y2' },
+              {
+                name: 'one',
+                env: [
+                  { name: 'A', $patch: 'delete' },
+                  { name: 'C', value: '3' },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
+    const p = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d`,
+      JSON.stringify(smp).replace('"$setElementOrder$containers":null,', ''),
+      { 'Content-Type': 'application/strategic-merge-patch+json' },
+    );
     assert.equal(p.status, 200, JSON.stringify(p.body));
     const cs = p.body.spec.template.spec.containers;
-    assert.deepEqual(cs.map((x: any) => x.name), ['one', 'two']);
+    assert.deepEqual(
+      cs.map((x: any) => x.name),
+      ['one', 'two'],
+    );
     assert.equal(cs[1].image, 'y2');
-    assert.deepEqual(cs[0].env.map((e: any) => e.name), ['B', 'C']);
+    assert.deepEqual(
+      cs[0].env.map((e: any) => e.name),
+      ['B', 'C'],
+    );
     assert.equal(cs[0].ports[0].containerPort, 80);
     assert.equal(p.body.metadata.generation, 2);
-    const order = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d`, { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'two' }, { name: 'one' }] } } } }, { 'Content-Type': 'application/strategic-merge-patch+json' });
-    assert.deepEqual(order.body.spec.template.spec.containers.map((x: any) => x.name), ['two', 'one']);
-    const replace = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d`, { spec: { template: { spec: { containers: [{ name: 'only', image: 'z' }, { $patch: 'replace' }] } } } }, { 'Content-Type': 'application/strategic-merge-patch+json' });
-    assert.deepEqual(replace.body.spec.template.spec.containers.map((x: any) => x.name), ['only']);
+    const order = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d`,
+      { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'two' }, { name: 'one' }] } } } },
+      { 'Content-Type': 'application/strategic-merge-patch+json' },
+    );
+    assert.deepEqual(
+      order.body.spec.template.spec.containers.map((x: any) => x.name),
+      ['two', 'one'],
+    );
+    const replace = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d`,
+      { spec: { template: { spec: { containers: [{ name: 'only', image: 'z' }, { $patch: 'replace' }] } } } },
+      { 'Content-Type': 'application/strategic-merge-patch+json' },
+    );
+    assert.deepEqual(
+      replace.body.spec.template.spec.containers.map((x: any) => x.name),
+      ['only'],
+    );
     // status: the main resource ignores status, the status subresource ignores spec.
-    const st = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d`, { status: { replicas: 9 } }, { 'Content-Type': 'application/merge-patch+json' });
+    const st = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d`,
+      { status: { replicas: 9 } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
     assert.equal(st.body.status?.replicas, undefined);
-    const st2 = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d/status`, { spec: { replicas: 7 }, status: { replicas: 4 } }, { 'Content-Type': 'application/merge-patch+json' });
+    const st2 = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d/status`,
+      { spec: { replicas: 7 }, status: { replicas: 4 } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
     assert.equal(st2.body.status.replicas, 4);
     assert.equal(st2.body.spec.replicas, 1);
     const scale = await call('GET', `/apis/apps/v1/namespaces/${ns}/deployments/d/scale`);
-    assert.deepEqual([scale.body.kind, scale.body.apiVersion, scale.body.spec.replicas, scale.body.status.replicas, scale.body.status.selector], ['Scale', 'autoscaling/v1', 1, 4, 'a=b']);
-    const scaled = await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/d/scale`, { spec: { replicas: 3 } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.deepEqual(
+      [
+        scale.body.kind,
+        scale.body.apiVersion,
+        scale.body.spec.replicas,
+        scale.body.status.replicas,
+        scale.body.status.selector,
+      ],
+      ['Scale', 'autoscaling/v1', 1, 4, 'a=b'],
+    );
+    const scaled = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/d/scale`,
+      { spec: { replicas: 3 } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
     assert.equal(scaled.body.spec.replicas, 3);
-    const negative = await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/d/scale`, { metadata: { name: 'd' }, spec: { replicas: -1 } });
+    const negative = await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/d/scale`, {
+      metadata: { name: 'd' },
+      spec: { replicas: -1 },
+    });
     assert.equal(negative.status, 422);
   });
 
   it('server-side apply tracks ownership, conflicts with causes, and removes fields the applier dropped', async () => {
     const path = `/api/v1/namespaces/${ns}/configmaps/ssa`;
     const applyAs = (mgr: string, data: Record<string, string>, force = false) =>
-      call('PATCH', `${path}?fieldManager=${mgr}${force ? '&force=true' : ''}`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' }, data }, { 'Content-Type': 'application/apply-patch+yaml' });
+      call(
+        'PATCH',
+        `${path}?fieldManager=${mgr}${force ? '&force=true' : ''}`,
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' }, data },
+        { 'Content-Type': 'application/apply-patch+yaml' },
+      );
     assert.equal((await applyAs('a', { x: '1', y: '2' })).status, 201);
     assert.equal((await applyAs('b', { z: '3' })).status, 200);
     const conflict = await applyAs('b', { x: 'other' });
     assert.equal(conflict.status, 409);
-    assert.deepEqual(conflict.body.details.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "a" using v1', field: '.data.x' }]);
+    assert.deepEqual(conflict.body.details.causes, [
+      { reason: 'FieldManagerConflict', message: 'conflict with "a" using v1', field: '.data.x' },
+    ]);
     const shared = await applyAs('b', { x: '1', z: '3' });
     assert.equal(shared.status, 200, 'the same value is shared ownership, not a conflict');
     const dropped = await applyAs('a', { x: '1' });
     assert.deepEqual(dropped.body.data, { x: '1', z: '3' }, 'y was owned by a only and is removed; z stays with b');
     const forced = await applyAs('b', { x: 'forced', z: '3' }, true);
     assert.equal(forced.body.data.x, 'forced');
-    const managers = forced.body.metadata.managedFields.map((m: any) => `${m.manager}:${m.operation}:${Object.keys(m.fieldsV1['f:data'] ?? {}).sort().join(',')}`);
+    const managers = forced.body.metadata.managedFields.map(
+      (m: any) =>
+        `${m.manager}:${m.operation}:${Object.keys(m.fieldsV1['f:data'] ?? {})
+          .sort()
+          .join(',')}`,
+    );
     assert.deepEqual(managers.sort(), ['b:Apply:f:x,f:z']);
-    const noManager = await call('PATCH', path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' } }, { 'Content-Type': 'application/apply-patch+yaml' });
+    const noManager = await call(
+      'PATCH',
+      path,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' } },
+      { 'Content-Type': 'application/apply-patch+yaml' },
+    );
     assert.equal(noManager.status, 400);
   });
 
@@ -217,7 +425,10 @@ describe('apiserver machinery', () => {
     assert.notEqual(ok.body.metadata.resourceVersion, got.metadata.resourceVersion);
     const stale = await call('PUT', `/api/v1/namespaces/${ns}/configmaps/page-1`, { ...got, data: { a: '3' } });
     assert.equal(stale.status, 409);
-    assert.equal(stale.body.message, 'Operation cannot be fulfilled on configmaps "page-1": the object has been modified; please apply your changes to the latest version and try again');
+    assert.equal(
+      stale.body.message,
+      'Operation cannot be fulfilled on configmaps "page-1": the object has been modified; please apply your changes to the latest version and try again',
+    );
     const same = await call('PUT', `/api/v1/namespaces/${ns}/configmaps/page-1`, ok.body);
     assert.equal(same.body.metadata.resourceVersion, ok.body.metadata.resourceVersion, 'a no-op update is not written');
     const pre = await call('DELETE', `/api/v1/namespaces/${ns}/configmaps/page-1`, { preconditions: { uid: 'nope' } });
@@ -229,7 +440,11 @@ describe('apiserver machinery', () => {
     const dc = await call('DELETE', `/api/v1/namespaces/${ns}/configmaps?labelSelector=grp%3Deven`);
     assert.equal(dc.status, 200);
     const left = await call('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=grp%3Deven`);
-    assert.deepEqual(left.body.items.map((o: any) => o.metadata.name), ['page-2'], 'only the one held by its orphan finalizer remains');
+    assert.deepEqual(
+      left.body.items.map((o: any) => o.metadata.name),
+      ['page-2'],
+      'only the one held by its orphan finalizer remains',
+    );
     const nsDel = await call('DELETE', `/api/v1/namespaces/${ns}-gone`);
     assert.equal(nsDel.status, 404);
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'term' } });
@@ -238,10 +453,22 @@ describe('apiserver machinery', () => {
     const refused = await call('POST', '/api/v1/namespaces/term/configmaps', cm('late'));
     assert.equal(refused.status, 403);
     assert.match(refused.body.message, /because it is being terminated/);
-    const relabel = await call('PATCH', '/api/v1/namespaces/term', { metadata: { labels: { x: 'y' } } }, { 'Content-Type': 'application/merge-patch+json' });
+    const relabel = await call(
+      'PATCH',
+      '/api/v1/namespaces/term',
+      { metadata: { labels: { x: 'y' } } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
     assert.equal(relabel.status, 200);
-    assert.equal((await call('GET', '/api/v1/namespaces/term')).status, 200, 'a terminating namespace stays until its spec.finalizers are gone');
-    const fin = await call('PUT', '/api/v1/namespaces/term/finalize', { metadata: { name: 'term' }, spec: { finalizers: [] } });
+    assert.equal(
+      (await call('GET', '/api/v1/namespaces/term')).status,
+      200,
+      'a terminating namespace stays until its spec.finalizers are gone',
+    );
+    const fin = await call('PUT', '/api/v1/namespaces/term/finalize', {
+      metadata: { name: 'term' },
+      spec: { finalizers: [] },
+    });
     assert.equal(fin.status, 200);
     assert.equal((await call('GET', '/api/v1/namespaces/term')).status, 404);
   });
@@ -254,10 +481,25 @@ describe('apiserver machinery', () => {
       ['POST', `/api/v1/namespaces/${ns}/configmaps`, '{"metadata": "x"}'],
       ['POST', `/api/v1/namespaces/${ns}/configmaps`, '{"metadata": {"name": 5}}'],
       ['POST', `/api/v1/namespaces/${ns}/configmaps`, '{"metadata": {"name": "l", "labels": {"a": 1}}}'],
-      ['PATCH', `/api/v1/namespaces/${ns}/configmaps/page-3`, '[{"op":"bogus"}]', { 'Content-Type': 'application/json-patch+json' }],
-      ['PATCH', `/api/v1/namespaces/${ns}/configmaps/page-3`, '[1]', { 'Content-Type': 'application/strategic-merge-patch+json' }],
+      [
+        'PATCH',
+        `/api/v1/namespaces/${ns}/configmaps/page-3`,
+        '[{"op":"bogus"}]',
+        { 'Content-Type': 'application/json-patch+json' },
+      ],
+      [
+        'PATCH',
+        `/api/v1/namespaces/${ns}/configmaps/page-3`,
+        '[1]',
+        { 'Content-Type': 'application/strategic-merge-patch+json' },
+      ],
       ['PATCH', `/api/v1/namespaces/${ns}/configmaps/page-3`, '{}', { 'Content-Type': 'application/xml' }],
-      ['POST', `/api/v1/namespaces/${ns}/configmaps`, 'k8s\u0000garbage', { 'Content-Type': 'application/vnd.kubernetes.protobuf' }],
+      [
+        'POST',
+        `/api/v1/namespaces/${ns}/configmaps`,
+        'k8s\u0000garbage',
+        { 'Content-Type': 'application/vnd.kubernetes.protobuf' },
+      ],
       ['GET', `/api/v1/namespaces/${ns}/configmaps?limit=-1`, undefined],
       ['GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('a in (')}`, undefined],
       ['GET', `/api/v1/namespaces/${ns}/configmaps?resourceVersionMatch=Exact`, undefined],
@@ -273,12 +515,23 @@ describe('apiserver machinery', () => {
 
   it('survives clients that vanish mid-body, mid-watch, or speak garbage', async () => {
     const { port } = new URL(base);
-    const send = (raw: string, ms = 50) => new Promise<void>((res) => {
-      const s = net.connect(Number(port), '127.0.0.1', () => { s.write(raw); setTimeout(() => { s.destroy(); res(); }, ms); });
-      s.on('error', () => res());
-    });
-    await send(`POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"metadata":`);
-    await send(`POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad`);
+    const send = (raw: string, ms = 50) =>
+      new Promise<void>((res) => {
+        const s = net.connect(Number(port), '127.0.0.1', () => {
+          s.write(raw);
+          setTimeout(() => {
+            s.destroy();
+            res();
+          }, ms);
+        });
+        s.on('error', () => res());
+      });
+    await send(
+      `POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"metadata":`,
+    );
+    await send(
+      `POST /api/v1/namespaces/${ns}/configmaps HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad`,
+    );
     await send('GET /api/v1/configmaps?watch=1 HTTP/1.1\r\nHost: x\r\n\r\n', 200);
     await send(`GET /api/v1/namespaces/%E0%A4%A/configmaps HTTP/1.1\r\nHost: x\r\n\r\n`);
     await send('GARBAGE\r\n\r\n');

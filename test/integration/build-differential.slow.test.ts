@@ -5,21 +5,43 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { openImages, createSnapshotter, mountAll, unmount, type Images, type Snapshotter } from '../../src/image/index.js';
+import {
+  openImages,
+  createSnapshotter,
+  mountAll,
+  unmount,
+  type Images,
+  type Snapshotter,
+} from '../../src/image/index.js';
 import { Builder } from '../../src/build/index.js';
 import { busyboxTar } from '../fixtures/busybox.js';
 import { startDockerd, type Dockerd } from '../fixtures/dockerd.js';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'dockerfiles');
 const SKIP = new Set(['proc', 'sys', 'dev', '.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab']);
-let dir: string; let bbTar: string; const START = Date.now() / 1000;
+let dir: string;
+let bbTar: string;
+const START = Date.now() / 1000;
 // Files made during the builds (RUN) differ in mtime by nature; mtimes are compared for files older
 // than the test run (the shared base image and context files that COPY/ADD keep the mtime of).
- let images: Images; let sn: Snapshotter; let D: Dockerd; let builder: Builder;
+let images: Images;
+let sn: Snapshotter;
+let D: Dockerd;
+let builder: Builder;
 
 before(async () => {
   process.env.DOCKER_BUILDKIT = '0';
@@ -32,7 +54,10 @@ before(async () => {
   D = await startDockerd();
   D.docker(['import', bbTar, 'busybox:latest']);
 });
-after(async () => { await D?.stop(); rmSync(dir, { recursive: true, force: true }); });
+after(async () => {
+  await D?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function tree(root: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -42,7 +67,16 @@ function tree(root: string): Map<string, string> {
       const r = rel ? `${rel}/${n}` : n;
       if (SKIP.has(r)) continue;
       const st = lstatSync(join(root, r));
-      const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? `l>${readlinkSync(join(root, r))}` : st.isFile() ? `f:${createHash('sha256').update(readFileSync(join(root, r))).digest('hex').slice(0, 16)}:${st.mtimeMs / 1000 < START - 5 ? Math.floor(st.mtimeMs / 1000) : 'new'}` : 'o';
+      const kind = st.isDirectory()
+        ? 'd'
+        : st.isSymbolicLink()
+          ? `l>${readlinkSync(join(root, r))}`
+          : st.isFile()
+            ? `f:${createHash('sha256')
+                .update(readFileSync(join(root, r)))
+                .digest('hex')
+                .slice(0, 16)}:${st.mtimeMs / 1000 < START - 5 ? Math.floor(st.mtimeMs / 1000) : 'new'}`
+            : 'o';
       out.set(r, `${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`);
       if (st.isDirectory()) walk(r);
     }
@@ -51,8 +85,27 @@ function tree(root: string): Map<string, string> {
   return out;
 }
 
-const norm = (v: unknown) => (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length) || (typeof v === 'object' && v && !Array.isArray(v) && !Object.keys(v).length) ? undefined : v);
-const FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Labels', 'Healthcheck', 'Volumes', 'StopSignal', 'OnBuild'] as const;
+const norm = (v: unknown) =>
+  v === null ||
+  v === undefined ||
+  v === '' ||
+  (Array.isArray(v) && !v.length) ||
+  (typeof v === 'object' && v && !Array.isArray(v) && !Object.keys(v).length)
+    ? undefined
+    : v;
+const FIELDS = [
+  'Env',
+  'Cmd',
+  'Entrypoint',
+  'WorkingDir',
+  'User',
+  'ExposedPorts',
+  'Labels',
+  'Healthcheck',
+  'Volumes',
+  'StopSignal',
+  'OnBuild',
+] as const;
 
 function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
@@ -72,8 +125,14 @@ for (const name of readdirSync(CORPUS).sort()) {
     const top = await images.unpack(r.id, sn);
     if (top) await mountAll(await sn.view(key, top), m);
     const mine = tree(m);
-    if (top) { await unmount(m); await sn.remove(key); }
-    if (existsSync(join(ctx, '.buildkit-only'))) { assert.ok(mine.size > 0); return; }
+    if (top) {
+      await unmount(m);
+      await sn.remove(key);
+    }
+    if (existsSync(join(ctx, '.buildkit-only'))) {
+      assert.ok(mine.size > 0);
+      return;
+    }
     D.docker(['build', '-q', '-t', tag, ctx], { timeout: 120_000 });
     const theirs = JSON.parse(D.docker(['inspect', tag]))[0].Config as Record<string, unknown>;
     for (const f of FIELDS) assert.deepEqual(norm(cfg[f]), norm(theirs[f]), `${name}: config ${f}`);
@@ -81,13 +140,18 @@ for (const name of readdirSync(CORPUS).sort()) {
     const ex = join(dir, `ex-${name}`);
     mkdirSync(ex);
     try {
-      execFileSync('sh', ['-c', `docker export ${cid} | tar -x -p --numeric-owner -C ${ex}`], { env: { ...process.env, DOCKER_HOST: `unix://${D.socket}` } });
+      execFileSync('sh', ['-c', `docker export ${cid} | tar -x -p --numeric-owner -C ${ex}`], {
+        env: { ...process.env, DOCKER_HOST: `unix://${D.socket}` },
+      });
       D.docker(['rm', cid]);
       const t = tree(ex);
       // dockerd's export adds /etc for the hosts/resolv.conf mounts even on a scratch image.
       if (!mine.has('etc') && ![...t.keys()].some((k) => k.startsWith('etc/'))) t.delete('etc');
       const d = diffTrees(mine, t);
       assert.deepEqual(d, [], `${name}: file trees differ`);
-    } finally { rmSync(ex, { recursive: true, force: true }); rmSync(m, { recursive: true, force: true }); }
+    } finally {
+      rmSync(ex, { recursive: true, force: true });
+      rmSync(m, { recursive: true, force: true });
+    }
   });
 }

@@ -2,10 +2,26 @@
 // RUN steps in real containers (our runtime), layers from overlay snapshots, the cache on disk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  utimesSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { openImages, OverlaySnapshotter, mountAll, unmount, type Images, type Snapshotter } from '../../src/image/index.js';
+import {
+  openImages,
+  OverlaySnapshotter,
+  mountAll,
+  unmount,
+  type Images,
+  type Snapshotter,
+} from '../../src/image/index.js';
 import { Builder } from '../../src/build/index.js';
 import { busyboxTar } from '../fixtures/busybox.js';
 
@@ -29,7 +45,10 @@ after(async () => {
 
 function context(files: Record<string, string>): string {
   const c = mkdtempSync(join(dir, 'ctx-'));
-  for (const [p, v] of Object.entries(files)) { mkdirSync(join(c, p, '..'), { recursive: true }); writeFileSync(join(c, p), v); }
+  for (const [p, v] of Object.entries(files)) {
+    mkdirSync(join(c, p, '..'), { recursive: true });
+    writeFileSync(join(c, p), v);
+  }
   return c;
 }
 
@@ -42,14 +61,29 @@ async function readImage(ref: string, paths: string[]): Promise<Record<string, s
   const m = mkdtempSync(join(dir, 'm-'));
   await mountAll(await sn.view(key, top), m);
   try {
-    return Object.fromEntries(paths.map((p) => { try { return [p, readFileSync(join(m, p), 'utf8')]; } catch { return [p, null]; } }));
-  } finally { await unmount(m); await sn.remove(key); rmSync(m, { recursive: true }); }
+    return Object.fromEntries(
+      paths.map((p) => {
+        try {
+          return [p, readFileSync(join(m, p), 'utf8')];
+        } catch {
+          return [p, null];
+        }
+      }),
+    );
+  } finally {
+    await unmount(m);
+    await sn.remove(key);
+    rmSync(m, { recursive: true });
+  }
 }
 
 test('multi-stage with --target, COPY --from, --chown names, WORKDIR, USER, SHELL, ENV/ARG scoping, metadata', async () => {
   const ctx = context({
     'a.txt': 'hello\n',
-    'dir/x': 'x\n', 'dir/sub/y': 'y\n', 'skip.log': 'no', 'keep.log': 'yes',
+    'dir/x': 'x\n',
+    'dir/sub/y': 'y\n',
+    'skip.log': 'no',
+    'keep.log': 'yes',
     '.dockerignore': '*.log\n!keep.log\n',
     Dockerfile: `ARG G=global
 FROM busybox AS build
@@ -82,13 +116,21 @@ RUN false
 `,
   });
   const lines: string[] = [];
-  const r = await builder().build({ contextDir: ctx, tags: ['t1:latest', 't2'], target: 'final', onOutput: (l) => lines.push(l), buildArgs: { G: 'fromcli' } });
+  const r = await builder().build({
+    contextDir: ctx,
+    tags: ['t1:latest', 't2'],
+    target: 'final',
+    onOutput: (l) => lines.push(l),
+    buildArgs: { G: 'fromcli' },
+  });
   assert.match(lines[0], /^Step 1\/\d+ : FROM busybox AS build$/);
   assert.ok(lines.includes(`Successfully tagged t1:latest`) && lines.includes('Successfully tagged t2:latest'));
   const img = await images.resolve('t2');
   assert.equal(img.id, r.id);
   const c = img.config.config!;
-  assert.ok(c.Env!.includes('FROMARG=fromcli') && c.Env!.includes('L2=local') && !c.Env!.some((e) => e.startsWith('STAGE=')));
+  assert.ok(
+    c.Env!.includes('FROMARG=fromcli') && c.Env!.includes('L2=local') && !c.Env!.some((e) => e.startsWith('STAGE=')),
+  );
   assert.equal(c.WorkingDir, '/app/sub');
   assert.equal(c.User, '1:1');
   assert.deepEqual(c.ExposedPorts, { '8080/tcp': {}, '53/udp': {} });
@@ -99,7 +141,18 @@ RUN false
   assert.deepEqual(c.Entrypoint, ['/bin/sh']);
   assert.deepEqual(c.Cmd, ['-c', 'echo hi']);
   assert.deepEqual(c.Shell, ['/bin/sh', '-ec']);
-  const files = await readImage('t2', ['app/sub/out.txt', 'app/sub/bin', 'owned/a.txt', 'd/x', 'd/sub/y', 'logs/keep.log', 'logs/skip.log', 'shell.txt', 'uid.txt', 'tmp/who']);
+  const files = await readImage('t2', [
+    'app/sub/out.txt',
+    'app/sub/bin',
+    'owned/a.txt',
+    'd/x',
+    'd/sub/y',
+    'logs/keep.log',
+    'logs/skip.log',
+    'shell.txt',
+    'uid.txt',
+    'tmp/who',
+  ]);
   assert.equal(files['app/sub/out.txt'], 'g=fromcli stage=build\n');
   assert.equal(files['app/sub/bin'], 'built\n');
   assert.equal(files['owned/a.txt'], 'hello\n');
@@ -118,13 +171,23 @@ RUN false
   try {
     const { statSync } = await import('node:fs');
     const st = statSync(join(m, 'owned/a.txt'));
-    assert.equal(st.uid, 1); assert.equal(st.gid, 0);
+    assert.equal(st.uid, 1);
+    assert.equal(st.gid, 0);
     assert.ok(statSync(join(m, 'app/sub')).isDirectory());
-  } finally { await unmount(m); await sn.remove(key); rmSync(m, { recursive: true }); }
+  } finally {
+    await unmount(m);
+    await sn.remove(key);
+    rmSync(m, { recursive: true });
+  }
 });
 
 test('cache: second build fully cached (same id), a changed COPY source rebuilds from that step, survives a new builder', async () => {
-  const ctx = context({ 'one.txt': '1', 'two.txt': '2', Dockerfile: 'FROM busybox\nRUN echo a > /a\nCOPY one.txt /\nRUN cat /one.txt > /copy1\nCOPY two.txt /\nRUN cat /two.txt > /copy2\nCMD ["cat", "/copy2"]\n' });
+  const ctx = context({
+    'one.txt': '1',
+    'two.txt': '2',
+    Dockerfile:
+      'FROM busybox\nRUN echo a > /a\nCOPY one.txt /\nRUN cat /one.txt > /copy1\nCOPY two.txt /\nRUN cat /two.txt > /copy2\nCMD ["cat", "/copy2"]\n',
+  });
   const first = await builder().build({ contextDir: ctx, tags: ['cached'] });
   assert.equal(first.cachedSteps, 0);
   const second = await builder().build({ contextDir: ctx, tags: ['cached'] });
@@ -159,17 +222,35 @@ test('a failing RUN reports its exit code and output and leaves no container or 
   const afterSet: string[] = [];
   for await (const i of sn.walk()) if (!before.has(i.name)) afterSet.push(i.name);
   assert.deepEqual(afterSet, []);
-  assert.deepEqual(readdirSync(join(dir, 'build', 'runtime')).filter((n) => !n.startsWith('.')), []);
+  assert.deepEqual(
+    readdirSync(join(dir, 'build', 'runtime')).filter((n) => !n.startsWith('.')),
+    [],
+  );
   assert.deepEqual(readdirSync(join(dir, 'build', 'tmp')), []);
 });
 
 test('bad input: COPY outside the context, missing source, syntax error with line', async () => {
   const b = builder();
-  await assert.rejects(b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nCOPY ../etc/passwd /x\n' }) }), /forbidden path outside the build context/);
-  await assert.rejects(b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nCOPY nope /x\n' }) }), /Dockerfile:2: COPY: file not found in build context/);
-  await assert.rejects(b.build({ contextDir: context({ Dockerfile: 'FROM busybox\n\nCOPPY a b\n' }) }), /Dockerfile:3: unknown instruction: COPPY/);
-  await assert.rejects(b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/x true\n' }) }), /RUN --mount is not supported/);
-  await assert.rejects(b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nADD http://127.0.0.1:1/x /x\n' }) }), /failed to fetch http:\/\/127.0.0.1:1\/x/);
+  await assert.rejects(
+    b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nCOPY ../etc/passwd /x\n' }) }),
+    /forbidden path outside the build context/,
+  );
+  await assert.rejects(
+    b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nCOPY nope /x\n' }) }),
+    /Dockerfile:2: COPY: file not found in build context/,
+  );
+  await assert.rejects(
+    b.build({ contextDir: context({ Dockerfile: 'FROM busybox\n\nCOPPY a b\n' }) }),
+    /Dockerfile:3: unknown instruction: COPPY/,
+  );
+  await assert.rejects(
+    b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/x true\n' }) }),
+    /RUN --mount is not supported/,
+  );
+  await assert.rejects(
+    b.build({ contextDir: context({ Dockerfile: 'FROM busybox\nADD http://127.0.0.1:1/x /x\n' }) }),
+    /failed to fetch http:\/\/127.0.0.1:1\/x/,
+  );
 });
 
 test('heredocs, ADD of a local tar, --chmod, ONBUILD, FROM scratch', async () => {
@@ -178,7 +259,9 @@ test('heredocs, ADD of a local tar, --chmod, ONBUILD, FROM scratch', async () =>
   mkdirSync(join(ctx, 'tree/sub'), { recursive: true });
   writeFileSync(join(ctx, 'tree/sub/f'), 'in-tar');
   execFileSync('tar', ['-czf', join(ctx, 'a.tar.gz'), '-C', join(ctx, 'tree'), '.']);
-  writeFileSync(join(ctx, 'Dockerfile'), `FROM busybox
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    `FROM busybox
 ARG NAME=world
 RUN <<EOF
 echo "hello $NAME" > /greet
@@ -191,7 +274,8 @@ COPY --chmod=700 <<-'EOT' /script.sh
 \tEOT
 ADD a.tar.gz /unpacked/
 ONBUILD RUN echo triggered > /onbuild
-`);
+`,
+  );
   await builder().build({ contextDir: ctx, tags: ['base-onbuild'] });
   const f = await readImage('base-onbuild', ['greet', 'etc/conf', 'script.sh', 'unpacked/sub/f']);
   assert.equal(f.greet, 'hello world\n');
@@ -213,7 +297,9 @@ test('COPY through symlinks of the base image stays inside the image; existing d
   const hostFile = `/skiff-escape-${tag}`;
   const passwd = readFileSync('/etc/passwd', 'utf8');
   const ctx = context({
-    'a.txt': 'A', 'h.txt': 'H', 'dir/inner': 'I',
+    'a.txt': 'A',
+    'h.txt': 'H',
+    'dir/inner': 'I',
     Dockerfile: `FROM busybox
 RUN ln -s / /out && ln -s /etc/passwd /hosty && mkdir -p /d /app && ln -s /tmp /d/link && ln -s ../../.. /d/up
 COPY a.txt /out/skiff-escape-${tag}
@@ -226,7 +312,14 @@ COPY a.txt /app
   await builder().build({ contextDir: ctx, tags: [`symlinks-${tag}`] });
   assert.equal(readFileSync('/etc/passwd', 'utf8'), passwd, 'the host /etc/passwd is untouched');
   assert.throws(() => readFileSync(hostFile), /ENOENT/, 'nothing written at the host root');
-  const f = await readImage(`symlinks-${tag}`, [`skiff-escape-${tag}`, 'hosty', 'tmp/inner', `up-${tag}`, 'app/a.txt', 'etc/passwd']);
+  const f = await readImage(`symlinks-${tag}`, [
+    `skiff-escape-${tag}`,
+    'hosty',
+    'tmp/inner',
+    `up-${tag}`,
+    'app/a.txt',
+    'etc/passwd',
+  ]);
   assert.equal(f[`skiff-escape-${tag}`], 'A');
   assert.equal(f.hosty, 'H', 'a file replaces a symlink at the destination');
   assert.equal(f['tmp/inner'], 'I');
@@ -246,9 +339,17 @@ test('ADD <url>: downloaded from a loopback server, 0600, Last-Modified kept, ca
   execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'remote-tree'), '.']);
   const srv = createServer((req, res) => {
     hits++;
-    if (req.url === '/files/conf.txt') { res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }); res.end(body); return; }
-    if (req.url === '/a.tgz') { res.end(readFileSync(tgz)); return; }
-    res.writeHead(404); res.end();
+    if (req.url === '/files/conf.txt') {
+      res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+      res.end(body);
+      return;
+    }
+    if (req.url === '/a.tgz') {
+      res.end(readFileSync(tgz));
+      return;
+    }
+    res.writeHead(404);
+    res.end();
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
@@ -268,6 +369,11 @@ test('ADD <url>: downloaded from a loopback server, 0600, Last-Modified kept, ca
     const changed = await b.build({ contextDir: ctx, tags: ['addurl'] });
     assert.notEqual(changed.id, first.id);
     assert.equal((await readImage('addurl', ['etc/conf.txt']))['etc/conf.txt'], 'v2');
-    await assert.rejects(b.build({ contextDir: context({ Dockerfile: `FROM busybox\nADD ${base}/missing /x\n` }) }), /Dockerfile:2: ADD: failed to fetch http:\/\/127\.0\.0\.1:\d+\/missing: 404/);
-  } finally { srv.close(); }
+    await assert.rejects(
+      b.build({ contextDir: context({ Dockerfile: `FROM busybox\nADD ${base}/missing /x\n` }) }),
+      /Dockerfile:2: ADD: failed to fetch http:\/\/127\.0\.0\.1:\d+\/missing: 404/,
+    );
+  } finally {
+    srv.close();
+  }
 });

@@ -15,7 +15,8 @@ import { cgroupManagerSuite } from '../../src/runtime/cgroups/cgroups.suite.js';
 const ROOT = '/sys/fs/cgroup';
 const UNIFIED = join(ROOT, 'unified');
 if (process.getuid?.() !== 0) throw new Error('cgroups integration tests need root');
-if (!existsSync(join(ROOT, 'memory', 'cgroup.procs'))) throw new Error('cgroup v1 memory hierarchy not mounted at /sys/fs/cgroup/memory');
+if (!existsSync(join(ROOT, 'memory', 'cgroup.procs')))
+  throw new Error('cgroup v1 memory hierarchy not mounted at /sys/fs/cgroup/memory');
 
 const children: ChildProcess[] = [];
 const managers: CgroupManager[] = [];
@@ -28,7 +29,10 @@ after(async () => {
   }
 });
 
-cgroupManagerSuite('real v1', () => ({ manager: createCgroupManager(`/skiff-test-${randomBytes(4).toString('hex')}`), cleanup: () => undefined }));
+cgroupManagerSuite('real v1', () => ({
+  manager: createCgroupManager(`/skiff-test-${randomBytes(4).toString('hex')}`),
+  cleanup: () => undefined,
+}));
 
 const name = () => `/skiff-test-${randomBytes(4).toString('hex')}`;
 function manager(path: string, mountRoot?: string): CgroupManager {
@@ -36,10 +40,14 @@ function manager(path: string, mountRoot?: string): CgroupManager {
   managers.push(m);
   return m;
 }
-function child(script: string): ChildProcess & { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+function child(
+  script: string,
+): ChildProcess & { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const c = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(c);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => c.on('exit', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    c.on('exit', (code, signal) => res({ code, signal })),
+  );
   return Object.assign(c, { exited });
 }
 const utime = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[11]);
@@ -68,14 +76,18 @@ test('v1 (real kernel): create, join, set, read back, stats, freeze/thaw, destro
   const c = child('while :; do :; done');
   await m.addProcess(c.pid!);
   const cg = readFileSync(`/proc/${c.pid}/cgroup`, 'utf8');
-  for (const ctrl of ['memory', 'pids', 'cpu', 'cpuset', 'freezer', 'blkio', 'devices']) assert.match(cg, new RegExp(`:${ctrl}:${path}\\n`));
+  for (const ctrl of ['memory', 'pids', 'cpu', 'cpuset', 'freezer', 'blkio', 'devices'])
+    assert.match(cg, new RegExp(`:${ctrl}:${path}\\n`));
   assert.match(cg, new RegExp(`^0::${path}$`, 'm'), 'joined the unified hierarchy too (hybrid)');
   await m.set({
     memory: { limit: 64 << 20, swap: 64 << 20, reservation: 32 << 20, swappiness: 0 },
     cpu: { shares: 512, quota: 20000, period: 100000, cpus: '0', mems: '0' },
     pids: { limit: 10 },
     blockIO: { throttleReadBpsDevice: [{ major: 7, minor: 0, rate: 1048576 }] },
-    devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }],
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+    ],
   });
   const rd = (ctrl: string, f: string) => readFileSync(join(m.dirs()[ctrl], f), 'utf8').trim();
   assert.equal(rd('memory', 'memory.limit_in_bytes'), String(64 << 20));
@@ -106,7 +118,10 @@ test('v1 (real kernel): create, join, set, read back, stats, freeze/thaw, destro
   await assertStopsProgressing(c.pid!, false);
 
   // A bad value names the file and the value, and the cgroup keeps its previous setting.
-  await assert.rejects(m.set({ cpu: { cpus: '99' } }), (e: Error) => /cpuset\.cpus/.test(e.message) && /"99"/.test(e.message));
+  await assert.rejects(
+    m.set({ cpu: { cpus: '99' } }),
+    (e: Error) => /cpuset\.cpus/.test(e.message) && /"99"/.test(e.message),
+  );
   assert.equal(rd('cpuset', 'cpuset.cpus'), '0');
 
   await m.killAll('SIGKILL');
@@ -182,7 +197,11 @@ test('v2 (real unified mount, no controllers): join, freeze via cgroup.freeze, k
   assert.equal(m.version, 2);
   const subtreeBefore = readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8');
   await m.create();
-  assert.equal(readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8'), subtreeBefore, 'root subtree_control untouched');
+  assert.equal(
+    readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8'),
+    subtreeBefore,
+    'root subtree_control untouched',
+  );
   const c = child('while :; do :; done');
   await m.addProcess(c.pid!);
   assert.match(readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'), new RegExp(`^0::${path}$`, 'm'));

@@ -15,7 +15,10 @@ test('real docker loads a Skiff save, and Skiff loads a real docker save', async
   const dockerd = await startDockerd();
   try {
     const images = await openImages(join(dir, 'a'));
-    const img = await images.importRootfsTar(createReadStream(busyboxTar(join(dir, 'bb.tar'))), { ref: 'skiffbb:v1', changes: ['CMD ["echo", "hello from skiff"]'] });
+    const img = await images.importRootfsTar(createReadStream(busyboxTar(join(dir, 'bb.tar'))), {
+      ref: 'skiffbb:v1',
+      changes: ['CMD ["echo", "hello from skiff"]'],
+    });
     const saved = join(dir, 'save.tar');
     await saveDockerArchive(images, ['skiffbb:v1'], createWriteStream(saved));
     const out = dockerd.docker(['load', '-i', saved]);

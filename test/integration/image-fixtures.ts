@@ -11,13 +11,22 @@ export type E = Partial<Header> & { name: string; data?: string | Buffer };
 export async function makeTar(entries: E[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((res, rej) => { p.on('end', res); p.on('error', rej); });
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((res, rej) => {
+    p.on('end', res);
+    p.on('error', rej);
+  });
   for (const e of entries) {
     const { data, ...h } = e;
     const type = h.type ?? (h.name.endsWith('/') ? 'directory' : 'file');
     await new Promise<void>((res, rej) => {
-      p.entry({ mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: new Date(1_600_000_000_000), ...h, type }, (type === 'file' ? (data ?? '') : undefined) as string, (err) => (err ? rej(err) : res()));
+      p.entry(
+        { mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: new Date(1_600_000_000_000), ...h, type },
+        (type === 'file' ? (data ?? '') : undefined) as string,
+        (err) => (err ? rej(err) : res()),
+      );
     });
   }
   p.finalize();

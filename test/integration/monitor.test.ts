@@ -7,12 +7,32 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readlinkSync, existsSync, readdirSync, rmSync, statSync, chmodSync, mkdirSync, rmdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  writeFileSync,
+  readFileSync,
+  readlinkSync,
+  existsSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  chmodSync,
+  mkdirSync,
+  rmdirSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  spawnMonitor, waitExit, readExitFile, attach, frame, readCriLog, isMonitorAlive, monitorBinary, type CriLogRecord,
+  spawnMonitor,
+  waitExit,
+  readExitFile,
+  attach,
+  frame,
+  readCriLog,
+  isMonitorAlive,
+  monitorBinary,
+  type CriLogRecord,
 } from '../../src/runtime/monitor/index.js';
 
 const BIN = monitorBinary();
@@ -23,12 +43,29 @@ const pids: number[] = [];
 after(() => {
   // Containers first (their pid files), then monitors: a failed test leaves nothing running.
   for (const d of dirs) {
-    try { pids.unshift(Number(readFileSync(join(d, 'ctr.pid'), 'utf8'))); } catch { /* none */ }
+    try {
+      pids.unshift(Number(readFileSync(join(d, 'ctr.pid'), 'utf8')));
+    } catch {
+      /* none */
+    }
   }
   // Only processes that still run inside one of this file's temp dirs (monitors and containers
   // have their state dir as cwd): a pid that exited and was reused by someone else is left alone.
-  const ours = (p: number) => { try { const cwd = readlinkSync(`/proc/${p}/cwd`); return dirs.some((d) => cwd.startsWith(d)); } catch { return false; } };
-  for (const p of pids) { try { if (p > 1 && ours(p)) process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  const ours = (p: number) => {
+    try {
+      const cwd = readlinkSync(`/proc/${p}/cwd`);
+      return dirs.some((d) => cwd.startsWith(d));
+    } catch {
+      return false;
+    }
+  };
+  for (const p of pids) {
+    try {
+      if (p > 1 && ours(p)) process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -48,7 +85,13 @@ echo $! > "$pidfile"
 exit 0
 `;
 
-interface Started { dir: string; log: string; pidFile: string; monitorPid: number; ctrPid: () => number }
+interface Started {
+  dir: string;
+  log: string;
+  pidFile: string;
+  monitorPid: number;
+  ctrPid: () => number;
+}
 async function start(script: string, extra: Partial<Parameters<typeof spawnMonitor>[0]> = {}): Promise<Started> {
   const dir = tmp();
   const launch = join(dir, 'launch.sh');
@@ -56,7 +99,13 @@ async function start(script: string, extra: Partial<Parameters<typeof spawnMonit
   chmodSync(launch, 0o755);
   const log = join(dir, 'ctr.log');
   const pidFile = join(dir, 'ctr.pid');
-  const { monitorPid } = await spawnMonitor({ stateDir: dir, containerPidFile: pidFile, logFile: log, cmd: [launch, pidFile, script], ...extra });
+  const { monitorPid } = await spawnMonitor({
+    stateDir: dir,
+    containerPidFile: pidFile,
+    logFile: log,
+    cmd: [launch, pidFile, script],
+    ...extra,
+  });
   pids.push(monitorPid);
   return { dir, log, pidFile, monitorPid, ctrPid: () => Number(readFileSync(pidFile, 'utf8').trim()) };
 }
@@ -68,7 +117,9 @@ async function records(file: string): Promise<CriLogRecord[]> {
 }
 
 function assertCleanedUp(s: Started) {
-  const left = readdirSync(s.dir).filter((n) => !['launch.sh', 'ctr.pid', 'exit.json'].includes(n) && !n.startsWith('ctr.log') && !n.startsWith('helper'));
+  const left = readdirSync(s.dir).filter(
+    (n) => !['launch.sh', 'ctr.pid', 'exit.json'].includes(n) && !n.startsWith('ctr.log') && !n.startsWith('helper'),
+  );
   assert.deepEqual(left, [], 'no sockets, monitor.pid or temp files left in the state dir');
   assert.ok(gone(s.monitorPid), 'the monitor process is gone');
 }
@@ -94,7 +145,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = '
 test('logs stdout/stderr as CRI records with F/P flags; exit code; exit file; nothing left behind', async () => {
   const long = 'x'.repeat(20000);
   const s = await start(`echo out1; echo err1 >&2; echo ${long}; printf tail; exit 7`);
-  assert.ok(await isMonitorAlive(s.dir) || existsSync(join(s.dir, 'exit.json')));
+  assert.ok((await isMonitorAlive(s.dir)) || existsSync(join(s.dir, 'exit.json')));
   const st = await waitExit(s.dir);
   assert.equal(st.exitCode, 7);
   assert.equal(st.signal, null);
@@ -104,8 +155,19 @@ test('logs stdout/stderr as CRI records with F/P flags; exit code; exit file; no
   assert.ok(Date.parse(st.finishedAt) >= Date.parse(st.startedAt));
   const recs = await records(s.log);
   const out = recs.filter((r) => r.stream === 'stdout');
-  assert.deepEqual(recs.filter((r) => r.stream === 'stderr').map((r) => [r.line, r.partial]), [['err1', false]]);
-  assert.deepEqual(out.map((r) => [r.line.length, r.partial]), [[4, false], [16384, true], [20000 - 16384, false], [4, true]]);
+  assert.deepEqual(
+    recs.filter((r) => r.stream === 'stderr').map((r) => [r.line, r.partial]),
+    [['err1', false]],
+  );
+  assert.deepEqual(
+    out.map((r) => [r.line.length, r.partial]),
+    [
+      [4, false],
+      [16384, true],
+      [20000 - 16384, false],
+      [4, true],
+    ],
+  );
   assert.equal(out[0].line, 'out1');
   assert.equal(out[1].line + out[2].line, long);
   assert.equal(out[3].line, 'tail');
@@ -147,7 +209,12 @@ test('a signal death is reported as 128+n with the signal name', async () => {
 test('create failures: CMD exits non-zero, CMD missing, bad flags', async () => {
   const dir = tmp();
   const pidFile = join(dir, 'ctr.pid');
-  await spawnMonitor({ stateDir: dir, containerPidFile: pidFile, logFile: join(dir, 'log'), cmd: ['/bin/sh', '-c', 'echo boom >&2; exit 3'] });
+  await spawnMonitor({
+    stateDir: dir,
+    containerPidFile: pidFile,
+    logFile: join(dir, 'log'),
+    cmd: ['/bin/sh', '-c', 'echo boom >&2; exit 3'],
+  });
   const st = await waitExit(dir);
   assert.equal(st.exitCode, 3);
   assert.match(st.error!, /create command exited with status 3/);
@@ -163,8 +230,14 @@ test('create failures: CMD exits non-zero, CMD missing, bad flags', async () => 
   await spawnMonitor({ stateDir: dir3, containerPidFile: join(dir3, 'missing.pid'), cmd: ['/bin/true'] });
   assert.match((await waitExit(dir3)).error!, /pid file .* missing/);
 
-  await assert.rejects(spawnMonitor({ stateDir: join(dir3, 'nope'), containerPidFile: join(dir3, 'p'), cmd: ['/bin/true'] }), /state-dir must be an existing directory/);
-  await assert.rejects(spawnMonitor({ stateDir: dir3, containerPidFile: join(dir3, 'p'), cmd: [] }), (e: { field?: string }) => e.field === 'cmd');
+  await assert.rejects(
+    spawnMonitor({ stateDir: join(dir3, 'nope'), containerPidFile: join(dir3, 'p'), cmd: ['/bin/true'] }),
+    /state-dir must be an existing directory/,
+  );
+  await assert.rejects(
+    spawnMonitor({ stateDir: dir3, containerPidFile: join(dir3, 'p'), cmd: [] }),
+    (e: { field?: string }) => e.field === 'cmd',
+  );
   const r = spawn(BIN, ['--state-dir', dir3, '--container-pid-file', 'x', '--log-max-size', 'big', '--', 'true']);
   let err = '';
   r.stderr.on('data', (d) => (err += d));
@@ -173,7 +246,10 @@ test('create failures: CMD exits non-zero, CMD missing, bad flags', async () => 
 });
 
 test('rotation at the size limit keeps --log-max-files old files, readCriLog reads them in order', async () => {
-  const s = await start('i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done', { logMaxSize: 4000, logMaxFiles: 2 });
+  const s = await start('i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done', {
+    logMaxSize: 4000,
+    logMaxFiles: 2,
+  });
   await waitExit(s.dir);
   assert.ok(existsSync(`${s.log}.1`) && existsSync(`${s.log}.2`), 'rotated files exist');
   assert.ok(!existsSync(`${s.log}.3`), 'no more than --log-max-files kept');
@@ -188,7 +264,9 @@ test('rotation at the size limit keeps --log-max-files old files, readCriLog rea
 });
 
 test('attach: output frames, stdin, close-stdin; clients get EOF after the exit file', async () => {
-  const s = await start('echo started; while read l; do echo "got:$l"; echo "e:$l" >&2; done; echo bye; exit 4', { stdin: true });
+  const s = await start('echo started; while read l; do echo "got:$l"; echo "e:$l" >&2; done; echo bye; exit 4', {
+    stdin: true,
+  });
   const a = await attach(s.dir);
   let out = '';
   let err = '';
@@ -209,7 +287,10 @@ test('attach: output frames, stdin, close-stdin; clients get EOF after the exit 
   assert.match(out2, /bye\n$/);
   assert.equal((await readExitFile(s.dir))!.exitCode, 4);
   const recs = await records(s.log);
-  assert.deepEqual(recs.map((r) => `${r.stream}:${r.line}`).filter((l) => l.startsWith('stdout')), ['stdout:started', 'stdout:got:one', 'stdout:got:two', 'stdout:bye']);
+  assert.deepEqual(
+    recs.map((r) => `${r.stream}:${r.line}`).filter((l) => l.startsWith('stdout')),
+    ['stdout:started', 'stdout:got:one', 'stdout:got:two', 'stdout:bye'],
+  );
 });
 
 test('a client that half-closes after sending stdin keeps receiving output until EOF', async () => {
@@ -235,7 +316,12 @@ test('a state dir longer than sun_path allows still serves attach', async () => 
   const launch = join(base, 'launch.sh');
   writeFileSync(launch, LAUNCH);
   chmodSync(launch, 0o755);
-  await spawnMonitor({ stateDir: dir, containerPidFile: join(dir, 'ctr.pid'), stdin: true, cmd: [launch, join(dir, 'ctr.pid'), 'read l; echo "long:$l"'] });
+  await spawnMonitor({
+    stateDir: dir,
+    containerPidFile: join(dir, 'ctr.pid'),
+    stdin: true,
+    cmd: [launch, join(dir, 'ctr.pid'), 'read l; echo "long:$l"'],
+  });
   const a = await attach(dir);
   let out = '';
   a.stdout.on('data', (d) => (out += d));
@@ -252,13 +338,24 @@ test('SIGKILL of the process that started the monitor leaves it running and logg
   const log = join(dir, 'ctr.log');
   const pidFile = join(dir, 'ctr.pid');
   // The starter is a separate Node process that runs the monitor and then stays around.
-  const starter = spawn(process.execPath, ['-e', `
+  const starter = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const { spawnSync } = require('node:child_process');
     const r = spawnSync(${JSON.stringify(BIN)}, ${JSON.stringify(['--state-dir', dir, '--container-pid-file', pidFile, '--log-file', log, '--', launch, pidFile, 'i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.05; done'])}, { stdio: 'inherit' });
     process.stdout.write('started ' + r.status + '\\n');
     setInterval(() => {}, 1000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((res) => starter.stdout!.on('data', (d) => { if (String(d).includes('started 0')) res(); }));
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((res) =>
+    starter.stdout!.on('data', (d) => {
+      if (String(d).includes('started 0')) res();
+    }),
+  );
   const monitorPid = Number(readFileSync(join(dir, 'monitor.pid'), 'utf8'));
   pids.push(monitorPid);
   starter.kill('SIGKILL');
@@ -279,14 +376,33 @@ test('SIGKILL of the process that started the monitor leaves it running and logg
 test('OOM kill in a real memory cgroup is reported as oomKilled', async (t) => {
   const cg = `/sys/fs/cgroup/memory/skiff-test-${randomBytes(4).toString('hex')}`;
   mkdirSync(cg);
-  t.after(() => { try { rmdirSync(cg); } catch { /* busy or gone */ } });
+  t.after(() => {
+    try {
+      rmdirSync(cg);
+    } catch {
+      /* busy or gone */
+    }
+  });
   writeFileSync(join(cg, 'memory.limit_in_bytes'), String(16 << 20));
   // The container moves itself into the cgroup, then allocates 64 MiB.
-  const s = await start(`echo $$ > ${cg}/cgroup.procs; exec /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1`, { oomFile: join(cg, 'memory.oom_control') });
+  const s = await start(`echo $$ > ${cg}/cgroup.procs; exec /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1`, {
+    oomFile: join(cg, 'memory.oom_control'),
+  });
   const st = await waitExit(s.dir);
   assert.equal(st.signal, 'SIGKILL');
   assert.equal(st.oomKilled, true);
-  await until(() => { try { rmdirSync(cg); return true; } catch { return false; } }, 3000, 'cgroup removal');
+  await until(
+    () => {
+      try {
+        rmdirSync(cg);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    3000,
+    'cgroup removal',
+  );
 });
 
 const PTY_HELPER = String.raw`
@@ -339,8 +455,20 @@ test('tty: pty master received over console.sock; output logged as stdout; stdin
   const pidFile = join(dir, 'ctr.pid');
   const log = join(dir, 'ctr.log');
   const { monitorPid } = await spawnMonitor({
-    stateDir: dir, containerPidFile: pidFile, logFile: log, tty: true, stdin: true,
-    cmd: [join(dir, 'helper'), join(dir, 'console.sock'), pidFile, '/bin/busybox', 'sh', '-c', 'echo hello-tty; read x; stty size; echo "got:$x"; exit 5'],
+    stateDir: dir,
+    containerPidFile: pidFile,
+    logFile: log,
+    tty: true,
+    stdin: true,
+    cmd: [
+      join(dir, 'helper'),
+      join(dir, 'console.sock'),
+      pidFile,
+      '/bin/busybox',
+      'sh',
+      '-c',
+      'echo hello-tty; read x; stty size; echo "got:$x"; exit 5',
+    ],
   });
   pids.push(monitorPid);
   const a = await attach(dir);
@@ -357,7 +485,10 @@ test('tty: pty master received over console.sock; output logged as stdout; stdin
   assert.match(out, /33 101\r\n/);
   assert.match(out, /got:abc\r\n/);
   const recs = await records(log);
-  assert.ok(recs.every((r) => r.stream === 'stdout'), 'pty output is logged as stdout');
+  assert.ok(
+    recs.every((r) => r.stream === 'stdout'),
+    'pty output is logged as stdout',
+  );
   assert.ok(recs.some((r) => r.line === 'hello-tty\r'));
   assert.ok(!existsSync(join(dir, 'console.sock')) && !existsSync(join(dir, 'attach.sock')));
 });
@@ -398,5 +529,9 @@ test('a leftover process holding the output pipe does not keep the exit file bac
   assert.equal(st.exitCode, 2);
   assert.ok(Date.now() - t0 < 3000, `exit file after ${Date.now() - t0} ms`);
   const leftover = Number(readFileSync(join(s.dir, 'leftover.pid'), 'utf8'));
-  try { process.kill(leftover, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(leftover, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 });

@@ -10,11 +10,19 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { NetworkManager, hostsFile, resolvConf, parsePortSpec, createEngineDriver, portRequests } from '../../src/network/index.js';
+import {
+  NetworkManager,
+  hostsFile,
+  resolvConf,
+  parsePortSpec,
+  createEngineDriver,
+  portRequests,
+} from '../../src/network/index.js';
 import { isSkiffError } from '../../src/common/index.js';
 
 if (process.getuid?.() !== 0) throw new Error('network integration tests need root');
-for (const bin of ['/bin/busybox', '/usr/sbin/iptables-save', '/usr/bin/nsenter']) if (!existsSync(bin)) throw new Error(`missing ${bin}`);
+for (const bin of ['/bin/busybox', '/usr/sbin/iptables-save', '/usr/bin/nsenter'])
+  if (!existsSync(bin)) throw new Error(`missing ${bin}`);
 
 const rand = randomBytes(3).toString('hex');
 const PREFIX = `SK${rand}`;
@@ -39,24 +47,45 @@ function inNsAsync(ns: string, ...args: string[]): Promise<{ code: number; out: 
   return new Promise((resolve) => {
     const c = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    c.stdout!.on('data', (d) => { out += d; }); c.stderr!.on('data', (d) => { out += d; });
+    c.stdout!.on('data', (d) => {
+      out += d;
+    });
+    c.stderr!.on('data', (d) => {
+      out += d;
+    });
     const t = setTimeout(() => c.kill('SIGKILL'), 10000);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? 1, out }); });
+    c.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? 1, out });
+    });
   });
 }
-const ruleCount = (re: RegExp): number => sh('iptables-save', []).out.split('\n').filter((l) => re.test(l)).length;
+const ruleCount = (re: RegExp): number =>
+  sh('iptables-save', [])
+    .out.split('\n')
+    .filter((l) => re.test(l)).length;
 function hostAddr(): string {
-  const a = JSON.parse(sh('ip', ['-j', '-4', 'addr']).out) as { ifname: string; addr_info: { local: string; scope: string }[] }[];
-  for (const i of a) for (const x of i.addr_info) if (x.scope === 'global' && !i.ifname.startsWith('br-') && !i.ifname.startsWith('sk')) return x.local;
+  const a = JSON.parse(sh('ip', ['-j', '-4', 'addr']).out) as {
+    ifname: string;
+    addr_info: { local: string; scope: string }[];
+  }[];
+  for (const i of a)
+    for (const x of i.addr_info)
+      if (x.scope === 'global' && !i.ifname.startsWith('br-') && !i.ifname.startsWith('sk')) return x.local;
   throw new Error('no global IPv4 address on the host');
 }
 function fetch(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port });
     let out = '';
-    s.setTimeout(5000, () => { s.destroy(); reject(new Error(`timeout ${host}:${port}`)); });
+    s.setTimeout(5000, () => {
+      s.destroy();
+      reject(new Error(`timeout ${host}:${port}`));
+    });
     s.on('connect', () => s.write('GET /index.html HTTP/1.0\r\n\r\n'));
-    s.on('data', (d) => { out += d.toString(); });
+    s.on('data', (d) => {
+      out += d.toString();
+    });
     s.on('end', () => resolve(out));
     s.on('error', reject);
   });
@@ -80,12 +109,16 @@ after(async () => {
 test('user network: two namespaces reach each other by IP and resolve each other by name and alias', async () => {
   const net = `a${rand}`;
   const cfg = await mgr.create({ name: net, bridge: `sk${rand}a` });
-  const n1 = netns('a1'); const n2 = netns('a2');
+  const n1 = netns('a1');
+  const n2 = netns('a2');
   const e1 = await mgr.connect(net, { id: `c1${rand}`, name: 'web', netns: `/run/netns/${n1}` });
   const e2 = await mgr.connect(net, { id: `c2${rand}`, name: 'db', aliases: ['database'], netns: `/run/netns/${n2}` });
   assert.notEqual(e1.ip, e2.ip);
   assert.equal(e1.ifname, 'eth0');
-  assert.match(sh('ip', ['netns', 'exec', n1, 'ip', 'route']).out, new RegExp(`default via ${cfg.gateway.replace(/\./g, '\\.')}`));
+  assert.match(
+    sh('ip', ['netns', 'exec', n1, 'ip', 'route']).out,
+    new RegExp(`default via ${cfg.gateway.replace(/\./g, '\\.')}`),
+  );
   assert.equal(inNs(n1, 'ping', '-c1', '-W2', e2.ip).code, 0, 'ping by IP');
   for (const name of ['db', 'database']) {
     const r = await inNsAsync(n1, 'nslookup', name, cfg.gateway);
@@ -93,12 +126,22 @@ test('user network: two namespaces reach each other by IP and resolve each other
     assert.match(r.out, new RegExp(e2.ip.replace(/\./g, '\\.')), `${name} resolves`);
   }
   // TCP between the two by IP
-  const srv = spawn('ip', ['netns', 'exec', n2, '/bin/busybox', 'nc', '-l', '-p', '7000', '-e', '/bin/busybox', 'echo', 'hello-from-db'], { stdio: 'ignore' });
+  const srv = spawn(
+    'ip',
+    ['netns', 'exec', n2, '/bin/busybox', 'nc', '-l', '-p', '7000', '-e', '/bin/busybox', 'echo', 'hello-from-db'],
+    { stdio: 'ignore' },
+  );
   children.push(srv);
   await new Promise((r) => setTimeout(r, 300));
   assert.match(inNs(n1, 'nc', '-w', '3', e2.ip, '7000').out, /hello-from-db/);
   srv.kill('SIGKILL');
-  assert.equal(ruleCount(new RegExp(`-A ${PREFIX}-POSTROUTING -s ${cfg.subnet.replace(/[./]/g, '\\$&')} ! -o sk${rand}a -j MASQUERADE`)), 1, 'MASQUERADE for the subnet');
+  assert.equal(
+    ruleCount(
+      new RegExp(`-A ${PREFIX}-POSTROUTING -s ${cfg.subnet.replace(/[./]/g, '\\$&')} ! -o sk${rand}a -j MASQUERADE`),
+    ),
+    1,
+    'MASQUERADE for the subnet',
+  );
   // a second network is isolated from the first
   const other = `b${rand}`;
   await mgr.create({ name: other, bridge: `sk${rand}b` });
@@ -108,8 +151,14 @@ test('user network: two namespaces reach each other by IP and resolve each other
   // in-use removal is refused and changes nothing
   await expectErr(mgr.remove(net), 'Conflict', /active endpoint/);
   assert.equal(inNs(n1, 'ping', '-c1', '-W2', e2.ip).code, 0);
-  for (const [n, id] of [[net, `c1${rand}`], [net, `c2${rand}`], [other, `c3${rand}`]]) await mgr.disconnect(n, id);
-  await mgr.remove(net); await mgr.remove(other);
+  for (const [n, id] of [
+    [net, `c1${rand}`],
+    [net, `c2${rand}`],
+    [other, `c3${rand}`],
+  ])
+    await mgr.disconnect(n, id);
+  await mgr.remove(net);
+  await mgr.remove(other);
   assert.equal(sh('ip', ['link', 'show', `sk${rand}a`]).code !== 0, true, 'bridge removed');
 });
 
@@ -117,9 +166,17 @@ test('published ports answer on 127.0.0.1, the host address and by hairpin; conf
   const net = `p${rand}`;
   await mgr.create({ name: net, bridge: `sk${rand}p` });
   const ns = netns('p1');
-  const www = join(dir, 'www'); mkdirSync(www); writeFileSync(join(www, 'index.html'), 'hello-published\n');
-  const ep = await mgr.connect(net, { id: `cp${rand}`, netns: `/run/netns/${ns}`, ports: [parsePortSpec('8080'), parsePortSpec('8081/udp')] });
-  const http = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' });
+  const www = join(dir, 'www');
+  mkdirSync(www);
+  writeFileSync(join(www, 'index.html'), 'hello-published\n');
+  const ep = await mgr.connect(net, {
+    id: `cp${rand}`,
+    netns: `/run/netns/${ns}`,
+    ports: [parsePortSpec('8080'), parsePortSpec('8081/udp')],
+  });
+  const http = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], {
+    stdio: 'ignore',
+  });
   children.push(http);
   await new Promise((r) => setTimeout(r, 300));
   const hp = ep.ports.find((p) => p.proto === 'tcp')!.hostPort;
@@ -127,19 +184,49 @@ test('published ports answer on 127.0.0.1, the host address and by hairpin; conf
   assert.match(await fetch('127.0.0.1', hp), /hello-published/);
   const addr = hostAddr();
   assert.match(await fetch(addr, hp), /hello-published/);
-  const hair = inNs(ns, 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 3 ${addr} ${hp}`);
+  const hair = inNs(
+    ns,
+    'sh',
+    '-c',
+    `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 3 ${addr} ${hp}`,
+  );
   assert.match(hair.out, /hello-published/, 'hairpin');
   assert.equal(ruleCount(new RegExp(`-A ${PREFIX}-DNAT .*--dport ${hp} -j DNAT --to-destination ${ep.ip}:8080`)), 1);
   // a taken host port (ours, then a host process) is a Conflict naming it, nothing configured
   const ns2 = netns('p2');
-  await expectErr(mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [{ hostPort: hp, containerPort: 80, proto: 'tcp' }] }), 'Conflict', new RegExp(`${hp}`));
-  const busy = createServer(); await new Promise<void>((r) => busy.listen(0, '0.0.0.0', () => r()));
+  await expectErr(
+    mgr.connect(net, {
+      id: `cq${rand}`,
+      netns: `/run/netns/${ns2}`,
+      ports: [{ hostPort: hp, containerPort: 80, proto: 'tcp' }],
+    }),
+    'Conflict',
+    new RegExp(`${hp}`),
+  );
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '0.0.0.0', () => r()));
   const bp = (busy.address() as { port: number }).port;
-  await expectErr(mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [{ hostPort: bp, containerPort: 80, proto: 'tcp' }] }), 'Conflict', new RegExp(`${bp}`));
+  await expectErr(
+    mgr.connect(net, {
+      id: `cq${rand}`,
+      netns: `/run/netns/${ns2}`,
+      ports: [{ hostPort: bp, containerPort: 80, proto: 'tcp' }],
+    }),
+    'Conflict',
+    new RegExp(`${bp}`),
+  );
   busy.close();
-  await expectErr(mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [parsePortSpec('203.0.113.7:8080:80')] }), 'InvalidArgument', /203\.0\.113\.7 is not an address of this host/);
+  await expectErr(
+    mgr.connect(net, { id: `cq${rand}`, netns: `/run/netns/${ns2}`, ports: [parsePortSpec('203.0.113.7:8080:80')] }),
+    'InvalidArgument',
+    /203\.0\.113\.7 is not an address of this host/,
+  );
   assert.equal(Object.keys(mgr.inspect(net).endpoints).length, 1, 'no half-made endpoint');
-  assert.equal(sh('ip', ['netns', 'exec', ns2, 'ip', 'link', 'show', 'eth0']).code !== 0, true, 'no eth0 in the refused namespace');
+  assert.equal(
+    sh('ip', ['netns', 'exec', ns2, 'ip', 'link', 'show', 'eth0']).code !== 0,
+    true,
+    'no eth0 in the refused namespace',
+  );
   http.kill('SIGKILL');
   await mgr.disconnect(net, `cp${rand}`);
   assert.equal(ruleCount(new RegExp(`--dport ${hp} `)), 0, 'DNAT removed on disconnect');
@@ -147,19 +234,31 @@ test('published ports answer on 127.0.0.1, the host address and by hairpin; conf
 });
 
 test('userland proxy mode: 127.0.0.1 served by the Node proxy, other addresses by DNAT', async () => {
-  const pm = new NetworkManager({ stateDir: join(dir, 'state-proxy'), chainPrefix: `${PREFIX}P`, userlandProxy: 'always' });
+  const pm = new NetworkManager({
+    stateDir: join(dir, 'state-proxy'),
+    chainPrefix: `${PREFIX}P`,
+    userlandProxy: 'always',
+  });
   try {
     await pm.init();
     const net = `u${rand}`;
     await pm.create({ name: net, bridge: `sk${rand}u` });
     const ns = netns('u1');
-    const www = join(dir, 'www-u'); mkdirSync(www); writeFileSync(join(www, 'index.html'), 'hello-proxied\n');
+    const www = join(dir, 'www-u');
+    mkdirSync(www);
+    writeFileSync(join(www, 'index.html'), 'hello-proxied\n');
     const ep = await pm.connect(net, { id: `cu${rand}`, netns: `/run/netns/${ns}`, ports: [parsePortSpec('8080')] });
-    const http = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' });
+    const http = spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], {
+      stdio: 'ignore',
+    });
     children.push(http);
     await new Promise((r) => setTimeout(r, 300));
     const hp = ep.ports[0].hostPort;
-    assert.equal(ruleCount(new RegExp(`-A OUTPUT ! -d 127\\.0\\.0\\.0/8 .*-j ${PREFIX}P-DNAT`)), 1, 'loopback excluded from DNAT');
+    assert.equal(
+      ruleCount(new RegExp(`-A OUTPUT ! -d 127\\.0\\.0\\.0/8 .*-j ${PREFIX}P-DNAT`)),
+      1,
+      'loopback excluded from DNAT',
+    );
     assert.match(await fetch('127.0.0.1', hp), /hello-proxied/);
     assert.match(await fetch(hostAddr(), hp), /hello-proxied/);
     http.kill('SIGKILL');
@@ -174,18 +273,30 @@ test('userland proxy mode: 127.0.0.1 served by the Node proxy, other addresses b
 
 test('--internal: no default route, no MASQUERADE; static --ip and ip-range', async () => {
   const net = `i${rand}`;
-  const cfg = await mgr.create({ name: net, bridge: `sk${rand}i`, internal: true, subnet: '10.213.0.0/24', ipRange: '10.213.0.128/25' });
-  const ns = netns('i1'); const ns2 = netns('i2');
+  const cfg = await mgr.create({
+    name: net,
+    bridge: `sk${rand}i`,
+    internal: true,
+    subnet: '10.213.0.0/24',
+    ipRange: '10.213.0.128/25',
+  });
+  const ns = netns('i1');
+  const ns2 = netns('i2');
   const e = await mgr.connect(net, { id: `ci${rand}`, netns: `/run/netns/${ns}` });
   assert.equal(e.ip, '10.213.0.128');
   const e2 = await mgr.connect(net, { id: `cj${rand}`, netns: `/run/netns/${ns2}`, ip: '10.213.0.9' });
   assert.equal(e2.ip, '10.213.0.9');
-  await expectErr(mgr.connect(net, { id: `ck${rand}`, netns: `/run/netns/${ns2}`, ip: '10.213.0.9' }), 'Conflict', /already in use/);
+  await expectErr(
+    mgr.connect(net, { id: `ck${rand}`, netns: `/run/netns/${ns2}`, ip: '10.213.0.9' }),
+    'Conflict',
+    /already in use/,
+  );
   assert.doesNotMatch(sh('ip', ['netns', 'exec', ns, 'ip', 'route']).out, /default/);
   assert.equal(ruleCount(new RegExp(`${PREFIX}-POSTROUTING -s 10\\.213\\.0\\.0/24 ! -o`)), 0);
   assert.equal(inNs(ns, 'ping', '-c1', '-W2', e2.ip).code, 0, 'same internal network reachable');
   assert.equal(cfg.internal, true);
-  await mgr.disconnect(net, `ci${rand}`); await mgr.disconnect(net, `cj${rand}`);
+  await mgr.disconnect(net, `ci${rand}`);
+  await mgr.disconnect(net, `cj${rand}`);
   await mgr.remove(net);
 });
 
@@ -193,9 +304,21 @@ test('bad input: overlapping subnets, invalid CIDRs, bad names leave nothing beh
   const net = `o${rand}`;
   const cfg = await mgr.create({ name: net, bridge: `sk${rand}o` });
   await expectErr(mgr.create({ name: `o2${rand}`, bridge: `sk${rand}q`, subnet: cfg.subnet }), 'Conflict', /overlaps/);
-  await expectErr(mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.0.0.300/24' }), 'InvalidArgument', /subnet/);
-  await expectErr(mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.9.9.1/24' }), 'InvalidArgument', /not a network address/);
-  await expectErr(mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.9.9.0/24', gateway: '10.9.8.1' }), 'InvalidArgument', /gateway/);
+  await expectErr(
+    mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.0.0.300/24' }),
+    'InvalidArgument',
+    /subnet/,
+  );
+  await expectErr(
+    mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.9.9.1/24' }),
+    'InvalidArgument',
+    /not a network address/,
+  );
+  await expectErr(
+    mgr.create({ name: `o3${rand}`, bridge: `sk${rand}q`, subnet: '10.9.9.0/24', gateway: '10.9.8.1' }),
+    'InvalidArgument',
+    /gateway/,
+  );
   await expectErr(mgr.create({ name: 'bad name!', bridge: `sk${rand}q` }), 'InvalidArgument', /name/);
   await expectErr(mgr.create({ name: net }), 'Conflict', /already exists/);
   assert.notEqual(sh('ip', ['link', 'show', `sk${rand}q`]).code, 0, 'no bridge made');
@@ -207,7 +330,8 @@ test('restart after SIGKILL: endpoints kept, dead ones released, exactly one cop
   const net = `r${rand}`;
   const stateDir = join(dir, 'state');
   await mgr.create({ name: net, bridge: `sk${rand}r` });
-  const live = netns('r1'); const dead = netns('r2');
+  const live = netns('r1');
+  const dead = netns('r2');
   // a separate process owns the manager mid-way and is SIGKILLed after connecting
   const script = `import { NetworkManager } from ${JSON.stringify(join(process.cwd(), 'src/network/index.ts'))};
 const m = new NetworkManager({ stateDir: ${JSON.stringify(stateDir)}, chainPrefix: ${JSON.stringify(PREFIX)}, dnsPort: 5353 });
@@ -215,13 +339,22 @@ await m.init();
 await m.connect(${JSON.stringify(net)}, { id: 'live${rand}', netns: '/run/netns/${live}', ports: [{ containerPort: 80, proto: 'tcp' }] });
 await m.connect(${JSON.stringify(net)}, { id: 'dead${rand}', netns: '/run/netns/${dead}' });
 process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
-  const file = join(dir, 'crash.mts'); writeFileSync(file, script);
+  const file = join(dir, 'crash.mts');
+  writeFileSync(file, script);
   const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  await new Promise<void>((res, rej) => { child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); }); child.on('exit', () => rej(new Error('child exited early'))); });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d) => {
+      if (String(d).includes('ready')) res();
+    });
+    child.on('exit', () => rej(new Error('child exited early')));
+  });
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  const before = sh('iptables-save', []).out.split('\n').filter((l) => l.includes(PREFIX)).sort();
+  const before = sh('iptables-save', [])
+    .out.split('\n')
+    .filter((l) => l.includes(PREFIX))
+    .sort();
   sh('ip', ['netns', 'del', dead]);
   namespaces.splice(namespaces.indexOf(dead), 1);
   await mgr.close();
@@ -230,7 +363,10 @@ process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
   await mgr.init(); // twice: still one copy
   const s = mgr.inspect(net);
   assert.deepEqual(Object.keys(s.endpoints), [`live${rand}`], 'the endpoint of the dead namespace is released');
-  const after2 = sh('iptables-save', []).out.split('\n').filter((l) => l.includes(PREFIX)).sort();
+  const after2 = sh('iptables-save', [])
+    .out.split('\n')
+    .filter((l) => l.includes(PREFIX))
+    .sort();
   assert.deepEqual(after2, before, 'same rules, no duplicates');
   assert.equal(new Set(after2.filter((l) => l.startsWith('-A'))).size, after2.filter((l) => l.startsWith('-A')).length);
   assert.equal(inNs(live, 'ping', '-c1', '-W2', s.config.gateway).code, 0, 'live endpoint still wired');
@@ -240,23 +376,50 @@ process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
 
 test('engine driver: default bridge created lazily with a free subnet, containers by pid, exited ones swept', async () => {
   const d = createEngineDriver(mgr);
-  const rec = { Name: `bridge${rand}`, Id: randomBytes(32).toString('hex'), Driver: 'bridge', Internal: false, Labels: {},
-    IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] }, Options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': `sk${rand}d` } };
-  const sleeper = () => { const c = spawn('unshare', ['-n', 'sleep', '60'], { stdio: 'ignore' }); children.push(c); return c; };
-  const s1 = sleeper(); const s2 = sleeper();
+  const rec = {
+    Name: `bridge${rand}`,
+    Id: randomBytes(32).toString('hex'),
+    Driver: 'bridge',
+    Internal: false,
+    Labels: {},
+    IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] },
+    Options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': `sk${rand}d` },
+  };
+  const sleeper = () => {
+    const c = spawn('unshare', ['-n', 'sleep', '60'], { stdio: 'ignore' });
+    children.push(c);
+    return c;
+  };
+  const s1 = sleeper();
+  const s2 = sleeper();
   await new Promise((r) => setTimeout(r, 200));
-  const r1 = await d.connect(rec, { id: `d1${rand}`, pid: s1.pid!, aliases: [], ports: portRequests({ '80/tcp': [{}] }) });
+  const r1 = await d.connect(rec, {
+    id: `d1${rand}`,
+    pid: s1.pid!,
+    aliases: [],
+    ports: portRequests({ '80/tcp': [{}] }),
+  });
   assert.equal(rec.IPAM.Config[0].Gateway, r1.Gateway, 'chosen subnet written back into the record');
   assert.ok(r1.IPAddress && r1.IPPrefixLen > 0 && /^02:42:/.test(r1.MacAddress));
   assert.equal(r1.endpoint!.ports.length, 1);
   const r2 = await d.connect(rec, { id: `d2${rand}`, pid: s2.pid!, aliases: [] });
-  assert.equal(sh('nsenter', [`--net=/proc/${s1.pid}/ns/net`, '/bin/busybox', 'ping', '-c1', '-W2', r2.IPAddress]).code, 0);
-  s1.kill('SIGKILL'); await new Promise((r) => s1.once('exit', r));
-  const s3 = sleeper(); await new Promise((r) => setTimeout(r, 200));
+  assert.equal(
+    sh('nsenter', [`--net=/proc/${s1.pid}/ns/net`, '/bin/busybox', 'ping', '-c1', '-W2', r2.IPAddress]).code,
+    0,
+  );
+  s1.kill('SIGKILL');
+  await new Promise((r) => s1.once('exit', r));
+  const s3 = sleeper();
+  await new Promise((r) => setTimeout(r, 200));
   const r3 = await d.connect(rec, { id: `d3${rand}`, pid: s3.pid!, aliases: [] });
-  assert.equal(r3.IPAddress, r1.IPAddress, 'the exited container\'s address was released and reused');
-  assert.equal(ruleCount(new RegExp(`${PREFIX}-DNAT .*${r1.IPAddress.replace(/\./g, '\\.')}:80`)), 0, 'its DNAT is gone');
-  await d.disconnect(rec, { id: `d2${rand}` }); await d.disconnect(rec, { id: `d3${rand}` });
+  assert.equal(r3.IPAddress, r1.IPAddress, "the exited container's address was released and reused");
+  assert.equal(
+    ruleCount(new RegExp(`${PREFIX}-DNAT .*${r1.IPAddress.replace(/\./g, '\\.')}:80`)),
+    0,
+    'its DNAT is gone',
+  );
+  await d.disconnect(rec, { id: `d2${rand}` });
+  await d.disconnect(rec, { id: `d3${rand}` });
   await d.remove(rec);
   assert.equal(mgr.has(rec.Name), false);
 });
@@ -266,7 +429,11 @@ test('/etc files: hosts, resolv.conf (embedded DNS or filtered host resolvers)',
   assert.match(h, /^127\.0\.0\.1\tlocalhost$/m);
   assert.match(h, /^10\.1\.0\.2\tweb www$/m);
   assert.match(h, /^10\.1\.0\.9\tdb$/m);
-  assert.equal(resolvConf({ gateway: '10.1.0.1', search: ['x'], options: ['ndots:2'] }), 'nameserver 10.1.0.1\nsearch x\noptions ndots:2\n');
-  const f = join(dir, 'resolv'); writeFileSync(f, 'nameserver 127.0.0.53\nnameserver 10.9.9.9\n');
+  assert.equal(
+    resolvConf({ gateway: '10.1.0.1', search: ['x'], options: ['ndots:2'] }),
+    'nameserver 10.1.0.1\nsearch x\noptions ndots:2\n',
+  );
+  const f = join(dir, 'resolv');
+  writeFileSync(f, 'nameserver 127.0.0.53\nnameserver 10.9.9.9\n');
   assert.equal(resolvConf({ hostFile: f }), 'nameserver 10.9.9.9\n');
 });

@@ -3,7 +3,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, readFileSync, readdirSync, existsSync, mkdtempSync, rmSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import {
+  writeFileSync,
+  readFileSync,
+  readdirSync,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, ROOT_DIR, type Env } from './runtime-helpers.js';
 import { createCgroupManager } from '../../src/runtime/index.js';
@@ -16,28 +26,43 @@ before(() => {
   if (!existsSync(join(ROOT_DIR, 'dist/skiff-runtime-main.cjs'))) throw new Error('run npm run build first');
 });
 after(async () => {
-  for (const id of existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith('.')) : []) cli(['delete', '--force', id]);
+  for (const id of existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith('.')) : [])
+    cli(['delete', '--force', id]);
   await env.cleanup();
 });
 
 /** Runs the CLI with its stdout/stderr in files: a created container inherits them (as with
  *  containerd's fifos), so pipes would stay open as long as it runs. */
 function cli(args: string[]) {
-  const o = join(env.dir, 'cli.out'), e = join(env.dir, 'cli.err');
-  const fo = openSync(o, 'w'), fe = openSync(e, 'w');
+  const o = join(env.dir, 'cli.out'),
+    e = join(env.dir, 'cli.err');
+  const fo = openSync(o, 'w'),
+    fe = openSync(e, 'w');
   try {
-    const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin/skiff-runtime'), '--root', root, ...args], { stdio: ['ignore', fo, fe], timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin/skiff-runtime'), '--root', root, ...args], {
+      stdio: ['ignore', fo, fe],
+      timeout: 60_000,
+    });
     return { code: r.status, out: readFileSync(o, 'utf8'), err: readFileSync(e, 'utf8') };
-  } finally { closeSync(fo); closeSync(fe); }
+  } finally {
+    closeSync(fo);
+    closeSync(fe);
+  }
 }
 
 test('create, start, state (runc JSON), ps, exec, kill --all, delete through the CLI', () => {
   const id = env.id('cli');
-  const b = env.bundle((s) => { s.process!.args = ['sleep', '300']; s.annotations = { 'org.example/a': 'b' }; });
+  const b = env.bundle((s) => {
+    s.process!.args = ['sleep', '300'];
+    s.annotations = { 'org.example/a': 'b' };
+  });
   const pidFile = join(b, 'pid');
   assert.equal(cli(['create', '--bundle', b, '--pid-file', pidFile, id]).code, 0);
   const st = JSON.parse(cli(['state', id]).out);
-  assert.deepEqual(Object.keys(st).sort(), ['annotations', 'bundle', 'created', 'id', 'ociVersion', 'owner', 'pid', 'rootfs', 'status'].sort());
+  assert.deepEqual(
+    Object.keys(st).sort(),
+    ['annotations', 'bundle', 'created', 'id', 'ociVersion', 'owner', 'pid', 'rootfs', 'status'].sort(),
+  );
   assert.equal(st.status, 'created');
   assert.equal(st.pid, Number(readFileSync(pidFile, 'utf8')));
   assert.equal(st.annotations['org.example/a'], 'b');
@@ -48,10 +73,15 @@ test('create, start, state (runc JSON), ps, exec, kill --all, delete through the
   assert.equal(ex.out, '42\n');
   assert.equal(ex.code, 5);
   assert.ok(cli(['list', '-q']).out.split('\n').includes(id));
-  assert.equal(JSON.parse(cli(['list', '--format', 'json']).out).find((c: { id: string }) => c.id === id).status, 'running');
+  assert.equal(
+    JSON.parse(cli(['list', '--format', 'json']).out).find((c: { id: string }) => c.id === id).status,
+    'running',
+  );
   assert.equal(cli(['kill', '--all', id, 'KILL']).code, 0);
   const until = Date.now() + 5000;
-  while (JSON.parse(cli(['state', id]).out).status !== 'stopped' && Date.now() < until) { /* wait */ }
+  while (JSON.parse(cli(['state', id]).out).status !== 'stopped' && Date.now() < until) {
+    /* wait */
+  }
   assert.equal(JSON.parse(cli(['state', id]).out).status, 'stopped');
   assert.equal(cli(['delete', id]).code, 0);
   const gone = cli(['state', id]);
@@ -61,7 +91,11 @@ test('create, start, state (runc JSON), ps, exec, kill --all, delete through the
 
 test('errors go to stderr and, with --log-format json, as JSON lines to the log file', () => {
   const log = join(env.dir, 'log.json');
-  const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin/skiff-runtime'), '--root', root, '--log', log, '--log-format', 'json', 'start', 'nosuch'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT_DIR, 'bin/skiff-runtime'), '--root', root, '--log', log, '--log-format', 'json', 'start', 'nosuch'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 1);
   assert.match(r.stderr, /container nosuch does not exist/);
   const line = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
@@ -80,11 +114,47 @@ function leftovers(id: string) {
 
 test('bad input: a clear error naming the field, non-zero exit, nothing left behind', () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
-    ['malformed config.json', (d) => writeFileSync(join(d, 'config.json'), '{"ociVersion": "1.0.2", '), /config\.json is not valid JSON/],
-    ['missing process.args', (d) => { const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')); delete s.process.args; writeFileSync(join(d, 'config.json'), JSON.stringify(s)); }, /process\.args: required/],
-    ['missing rootfs', (d) => { const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')); s.root.path = join(d, 'nope'); writeFileSync(join(d, 'config.json'), JSON.stringify(s)); }, /root\.path: rootfs .* does not exist/],
-    ['unknown namespace type', (d) => { const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')); s.linux.namespaces.push({ type: 'bogus' }); writeFileSync(join(d, 'config.json'), JSON.stringify(s)); }, /linux\.namespaces\[\d+\]\.type: unknown namespace type "bogus"/],
-    ['missing binary', (d) => { const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')); s.process.args = ['/nope']; writeFileSync(join(d, 'config.json'), JSON.stringify(s)); }, /exec: "\/nope"/],
+    [
+      'malformed config.json',
+      (d) => writeFileSync(join(d, 'config.json'), '{"ociVersion": "1.0.2", '),
+      /config\.json is not valid JSON/,
+    ],
+    [
+      'missing process.args',
+      (d) => {
+        const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+        delete s.process.args;
+        writeFileSync(join(d, 'config.json'), JSON.stringify(s));
+      },
+      /process\.args: required/,
+    ],
+    [
+      'missing rootfs',
+      (d) => {
+        const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+        s.root.path = join(d, 'nope');
+        writeFileSync(join(d, 'config.json'), JSON.stringify(s));
+      },
+      /root\.path: rootfs .* does not exist/,
+    ],
+    [
+      'unknown namespace type',
+      (d) => {
+        const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+        s.linux.namespaces.push({ type: 'bogus' });
+        writeFileSync(join(d, 'config.json'), JSON.stringify(s));
+      },
+      /linux\.namespaces\[\d+\]\.type: unknown namespace type "bogus"/,
+    ],
+    [
+      'missing binary',
+      (d) => {
+        const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+        s.process.args = ['/nope'];
+        writeFileSync(join(d, 'config.json'), JSON.stringify(s));
+      },
+      /exec: "\/nope"/,
+    ],
   ];
   for (const [name, spoil, msg] of cases) {
     const id = env.id('bad');
@@ -105,7 +175,9 @@ test('bad input: a clear error naming the field, non-zero exit, nothing left beh
 
 test('duplicate id: AlreadyExists, the first container untouched', () => {
   const id = env.id('dup');
-  const b = env.bundle((s) => { s.process!.args = ['sleep', '300']; });
+  const b = env.bundle((s) => {
+    s.process!.args = ['sleep', '300'];
+  });
   assert.equal(cli(['create', '--bundle', b, id]).code, 0);
   const pid = JSON.parse(cli(['state', id]).out).pid;
   const r = cli(['create', '--bundle', b, id]);
@@ -126,9 +198,13 @@ test('spec writes a default config.json that runs', () => {
     assert.equal(s.root.path, 'rootfs');
     assert.ok(s.linux.seccomp.syscalls.length > 0);
     assert.notEqual(cli(['spec', '--bundle', d]).code, 0, 'does not overwrite');
-    s.root.path = env.rootfs; s.process.terminal = false; s.process.args = ['sh', '-c', 'exit 7'];
+    s.root.path = env.rootfs;
+    s.process.terminal = false;
+    s.process.args = ['sh', '-c', 'exit 7'];
     writeFileSync(join(d, 'config.json'), JSON.stringify(s));
     mkdirSync(join(d, 'rootfs'));
     assert.equal(cli(['run', '--bundle', d, env.id('spec')]).code, 7);
-  } finally { rmSync(d, { recursive: true, force: true }); }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,16 @@
 // Shared by the runtime integration suites: a busybox rootfs built once per file, bundles that
 // point at it, a private state root, and a `runIn` that captures a container's output.
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, closeSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
+import {
+  mkdtempSync,
+  writeFileSync,
+  readFileSync,
+  rmSync,
+  openSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  chmodSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -16,13 +26,19 @@ export interface Env {
   rt: Runtime;
   id(prefix?: string): string;
   bundle(mod?: (s: Spec) => void, opts?: DefaultSpecOptions): string;
-  runIn(args: string[], mod?: (s: Spec) => void, o?: { stdin?: string; opts?: DefaultSpecOptions }): Promise<{ code: number; out: string; err: string }>;
+  runIn(
+    args: string[],
+    mod?: (s: Spec) => void,
+    o?: { stdin?: string; opts?: DefaultSpecOptions },
+  ): Promise<{ code: number; out: string; err: string }>;
   cleanup(): Promise<void>;
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('runtime integration tests need root (real namespaces, mounts, cgroups)');
-  if (!existsSync(join(ROOT_DIR, 'native/build/skiff-init'))) throw new Error('native/build/skiff-init missing: run npm run build');
+  if (process.getuid?.() !== 0)
+    throw new Error('runtime integration tests need root (real namespaces, mounts, cgroups)');
+  if (!existsSync(join(ROOT_DIR, 'native/build/skiff-init')))
+    throw new Error('native/build/skiff-init missing: run npm run build');
 }
 
 export function makeEnv(): Env {
@@ -33,8 +49,14 @@ export function makeEnv(): Env {
   const rt = new Runtime({ root: join(dir, 'state') });
   const made: string[] = [];
   const env: Env = {
-    dir, rootfs, rt,
-    id(prefix = 't') { const id = `${prefix}-${randomBytes(4).toString('hex')}`; made.push(id); return id; },
+    dir,
+    rootfs,
+    rt,
+    id(prefix = 't') {
+      const id = `${prefix}-${randomBytes(4).toString('hex')}`;
+      made.push(id);
+      return id;
+    },
     bundle(mod, opts) {
       const b = mkdtempSync(join(dir, 'bundle-'));
       const spec = defaultSpec({ rootfs, ...opts });
@@ -43,8 +65,13 @@ export function makeEnv(): Env {
       return b;
     },
     async runIn(args, mod, o = {}) {
-      const b = env.bundle((s) => { s.process!.args = args; mod?.(s); }, o.opts);
-      const outF = join(b, 'out'), errF = join(b, 'err'), inF = join(b, 'in');
+      const b = env.bundle((s) => {
+        s.process!.args = args;
+        mod?.(s);
+      }, o.opts);
+      const outF = join(b, 'out'),
+        errF = join(b, 'err'),
+        inF = join(b, 'in');
       writeFileSync(inF, o.stdin ?? '');
       const fds = [openSync(inF, 'r'), openSync(outF, 'w'), openSync(errF, 'w')];
       try {
@@ -53,10 +80,18 @@ export function makeEnv(): Env {
       } catch (e) {
         (e as Error).message += ` (container stderr: ${readFileSync(errF, 'utf8').trim()})`;
         throw e;
-      } finally { fds.forEach((f) => closeSync(f)); }
+      } finally {
+        fds.forEach((f) => closeSync(f));
+      }
     },
     async cleanup() {
-      for (const id of made) { try { await rt.delete(id, { force: true }); } catch { /* already gone */ } }
+      for (const id of made) {
+        try {
+          await rt.delete(id, { force: true });
+        } catch {
+          /* already gone */
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -69,10 +104,15 @@ export function hostMounts(): string {
 }
 
 export function sleepBundle(env: Env, mod?: (s: Spec) => void, opts?: DefaultSpecOptions): string {
-  return env.bundle((s) => { s.process!.args = ['sleep', '300']; mod?.(s); }, opts);
+  return env.bundle((s) => {
+    s.process!.args = ['sleep', '300'];
+    mod?.(s);
+  }, opts);
 }
 
-export function noStdio(): ['ignore', 'ignore', 'ignore'] { return ['ignore', 'ignore', 'ignore']; }
+export function noStdio(): ['ignore', 'ignore', 'ignore'] {
+  return ['ignore', 'ignore', 'ignore'];
+}
 
 /** Capabilities this process can grant (its bounding set): "all capabilities" for a test. */
 export function grantableCaps(all: readonly string[]): string[] {

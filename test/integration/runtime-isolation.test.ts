@@ -7,14 +7,23 @@ import { makeEnv, sleepBundle, noStdio, hostMounts, grantableCaps, type Env } fr
 import { DEFAULT_CAPABILITIES, CAPABILITIES, execProcess } from '../../src/runtime/index.js';
 
 let env: Env;
-before(() => { env = makeEnv(); });
-after(async () => { await env.cleanup(); });
+before(() => {
+  env = makeEnv();
+});
+after(async () => {
+  await env.cleanup();
+});
 
 const capMask = (names: string[]) => names.reduce((m, n) => m | (1n << BigInt(CAPABILITIES.indexOf(n as never))), 0n);
 const statusField = (out: string, f: string) => new RegExp(`^${f}:\\s*(\\S+)`, 'm').exec(out)?.[1];
 
 test('PID 1 inside, host processes invisible, hostname, only lo', async () => {
-  const r = await env.runIn(['sh', '-c', 'echo pid=$$; ls /proc | grep -c "^[0-9]"; hostname; ls /sys/class/net'], (s) => { s.hostname = 'box-a'; });
+  const r = await env.runIn(
+    ['sh', '-c', 'echo pid=$$; ls /proc | grep -c "^[0-9]"; hostname; ls /sys/class/net'],
+    (s) => {
+      s.hostname = 'box-a';
+    },
+  );
   assert.equal(r.code, 0, r.err);
   const [pid, nprocs, host, ...nets] = r.out.trim().split('\n');
   assert.equal(pid, 'pid=1');
@@ -37,14 +46,31 @@ test('every namespace differs from the host; a mount inside is invisible outside
     assert.notEqual(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/self/ns/${ns}`), `${ns} namespace`);
   }
   const marker = `skiffmark${process.pid}`;
-  const r = await execProcess(env.rt, id, { args: ['sh', '-c', `mkdir -p /tmp/m && mount -t tmpfs ${marker} /tmp/m && grep -c ${marker} /proc/mounts && touch /dev/mqueue/skq`], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = await execProcess(
+    env.rt,
+    id,
+    {
+      args: [
+        'sh',
+        '-c',
+        `mkdir -p /tmp/m && mount -t tmpfs ${marker} /tmp/m && grep -c ${marker} /proc/mounts && touch /dev/mqueue/skq`,
+      ],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+      env: ['PATH=/bin'],
+    },
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   assert.equal(r.exitCode, 0);
   assert.ok(readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(marker), 'the tmpfs is mounted inside');
   assert.ok(!hostMounts().includes(marker), 'the tmpfs mounted inside must not appear on the host');
   // A POSIX message queue made in this container's IPC namespace is not seen from another one.
   const other = await env.runIn(['sh', '-c', 'ls /dev/mqueue | wc -l']);
   assert.equal(other.out.trim(), '0');
-  assert.ok(readFileSync(`/proc/${pid}/root/dev/mqueue/skq`, 'utf8').includes('QSIZE'), 'the queue exists in the first container');
+  assert.ok(
+    readFileSync(`/proc/${pid}/root/dev/mqueue/skq`, 'utf8').includes('QSIZE'),
+    'the queue exists in the first container',
+  );
   await env.rt.delete(id, { force: true });
 });
 
@@ -55,9 +81,18 @@ test('user namespace maps container root to the configured host range', async ()
   await env.rt.start(id);
   const pid = env.rt.state(id).pid!;
   assert.match(readFileSync(`/proc/${pid}/uid_map`, 'utf8'), /^\s*0\s+200000\s+65536/);
-  assert.equal(statusField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'Uid'), '200000', 'seen from the host the init runs as uid 200000');
+  assert.equal(
+    statusField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'Uid'),
+    '200000',
+    'seen from the host the init runs as uid 200000',
+  );
   const out: string[] = [];
-  const r = await execProcess(env.rt, id, { args: ['id', '-u'], cwd: '/', user: { uid: 0, gid: 0 } }, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = await execProcess(
+    env.rt,
+    id,
+    { args: ['id', '-u'], cwd: '/', user: { uid: 0, gid: 0 } },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   assert.equal(r.exitCode, 0, out.join(''));
   await env.rt.delete(id, { force: true });
 });
@@ -74,7 +109,13 @@ test('effective capabilities equal the config; no_new_privs follows the config',
   assert.equal(BigInt('0x' + statusField(r.out, 'CapEff')), capMask(few));
   // A non-root user keeps across execve only its ambient capabilities (kernel rules, as with runc).
   const c = await env.runIn(['cat', '/proc/self/status'], (s) => {
-    s.process!.capabilities = { bounding: few, effective: few, permitted: few, inheritable: few, ambient: ['CAP_KILL'] };
+    s.process!.capabilities = {
+      bounding: few,
+      effective: few,
+      permitted: few,
+      inheritable: few,
+      ambient: ['CAP_KILL'],
+    };
     s.process!.noNewPrivileges = false;
     s.process!.user = { uid: 1000, gid: 1000, additionalGids: [10, 20] };
   });
@@ -90,7 +131,9 @@ test('seccomp denies what the profile denies', async () => {
   const denied = await env.runIn(['unshare', '-U', 'true']);
   assert.notEqual(denied.code, 0);
   assert.match(denied.err, /Operation not permitted/);
-  const allowed = await env.runIn(['unshare', '-U', 'true'], (s) => { delete s.linux!.seccomp; });
+  const allowed = await env.runIn(['unshare', '-U', 'true'], (s) => {
+    delete s.linux!.seccomp;
+  });
   assert.equal(allowed.code, 0, 'without the profile the same call works: seccomp is what denied it');
   const status = await env.runIn(['grep', 'Seccomp:', '/proc/self/status']);
   assert.match(status.out, /Seccomp:\s+2/);
@@ -98,8 +141,16 @@ test('seccomp denies what the profile denies', async () => {
 
 test('masked paths (/proc/kcore, /proc/keys), /proc/sys read-only, read-only rootfs', async () => {
   // This kernel may lack /proc/kcore; /proc/keys is masked the same way (bind of /dev/null).
-  const r = await env.runIn(['sh', '-c', 'cat /proc/kcore /proc/keys 2>/dev/null | wc -c; echo x > /proc/sys/kernel/domainname && echo wrote; touch /newfile && echo touched; touch /dev/shm/ok && echo shm-ok; true'],
-    (s) => { s.root.readonly = true; });
+  const r = await env.runIn(
+    [
+      'sh',
+      '-c',
+      'cat /proc/kcore /proc/keys 2>/dev/null | wc -c; echo x > /proc/sys/kernel/domainname && echo wrote; touch /newfile && echo touched; touch /dev/shm/ok && echo shm-ok; true',
+    ],
+    (s) => {
+      s.root.readonly = true;
+    },
+  );
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
   assert.equal(lines[0].trim(), '0', '/proc/kcore and /proc/keys read as empty');

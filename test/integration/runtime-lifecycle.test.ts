@@ -5,15 +5,29 @@ import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
-import { execProcess, pause, resume, list, pids, isAlive, waitProcessExit as waitExit } from '../../src/runtime/index.js';
+import {
+  execProcess,
+  pause,
+  resume,
+  list,
+  pids,
+  isAlive,
+  waitProcessExit as waitExit,
+} from '../../src/runtime/index.js';
 
 let env: Env;
-before(() => { env = makeEnv(); });
-after(async () => { await env.cleanup(); });
+before(() => {
+  env = makeEnv();
+});
+after(async () => {
+  await env.cleanup();
+});
 
 test('create leaves the init waiting; start runs it; state follows; kill stops it', async () => {
   const id = env.id('life');
-  const b = env.bundle((s) => { s.process!.args = ['sh', '-c', 'echo started > /tmp/flag; sleep 300']; });
+  const b = env.bundle((s) => {
+    s.process!.args = ['sh', '-c', 'echo started > /tmp/flag; sleep 300'];
+  });
   const st = await env.rt.create(id, b, { stdio: noStdio() });
   assert.equal(st.status, 'created');
   assert.ok(st.pid && isAlive(st.pid));
@@ -36,9 +50,18 @@ test('exit codes and signals propagate', async () => {
   assert.equal((await env.runIn(['sh', '-c', 'sh -c "kill -9 \\$\\$"; exit $?'])).code, 137);
   // A signal death of the init itself is reported as 128+signal.
   const id = env.id('sig');
-  const code = await env.rt.run(id, env.bundle((s) => { s.process!.args = ['sleep', '300']; }), {
-    stdio: noStdio(), onStart: () => { void env.rt.kill(id, 'KILL'); },
-  });
+  const code = await env.rt.run(
+    id,
+    env.bundle((s) => {
+      s.process!.args = ['sleep', '300'];
+    }),
+    {
+      stdio: noStdio(),
+      onStart: () => {
+        void env.rt.kill(id, 'KILL');
+      },
+    },
+  );
   assert.equal(code, 137);
   assert.throws(() => env.rt.state(id), /does not exist/, 'run deletes the container after it exits');
   assert.equal((await env.runIn(['/bin/true'])).code, 0);
@@ -69,11 +92,23 @@ test('pause freezes and resume thaws', async () => {
 
 test('exec joins every namespace and the cgroup of the container', async () => {
   const id = env.id('exec');
-  await env.rt.create(id, sleepBundle(env, undefined, { userns: { hostId: 300000, size: 65536 } }), { stdio: noStdio() });
+  await env.rt.create(id, sleepBundle(env, undefined, { userns: { hostId: 300000, size: 65536 } }), {
+    stdio: noStdio(),
+  });
   await env.rt.start(id);
   const pid = env.rt.state(id).pid!;
   let execPid = 0;
-  const run = execProcess(env.rt, id, { args: ['sleep', '2'], cwd: '/', user: { uid: 0, gid: 0 } }, { stdio: noStdio(), onStart: (p) => { execPid = p; } });
+  const run = execProcess(
+    env.rt,
+    id,
+    { args: ['sleep', '2'], cwd: '/', user: { uid: 0, gid: 0 } },
+    {
+      stdio: noStdio(),
+      onStart: (p) => {
+        execPid = p;
+      },
+    },
+  );
   const until = Date.now() + 5000;
   while (!execPid && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   assert.ok(execPid, 'exec reported its pid');
@@ -84,7 +119,12 @@ test('exec joins every namespace and the cgroup of the container', async () => {
   assert.equal(readFileSync(`/proc/${execPid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
   assert.ok((await pids(env.rt, id)).includes(execPid), 'ps lists the exec process');
   assert.equal((await run).exitCode, 0);
-  const d = await execProcess(env.rt, id, { args: ['sleep', '1'], cwd: '/', user: { uid: 0, gid: 0 } }, { detach: true, stdio: noStdio() });
+  const d = await execProcess(
+    env.rt,
+    id,
+    { args: ['sleep', '1'], cwd: '/', user: { uid: 0, gid: 0 } },
+    { detach: true, stdio: noStdio() },
+  );
   assert.ok(d.pid > 0 && isAlive(d.pid), 'a detached exec returns its running pid');
   await env.rt.delete(id, { force: true });
 });
@@ -93,15 +133,26 @@ test('delete --force of a running container leaves no process, cgroup, mount or 
   const id = env.id('force');
   await env.rt.create(id, sleepBundle(env), { stdio: noStdio() });
   await env.rt.start(id);
-  await execProcess(env.rt, id, { args: ['sleep', '300'], cwd: '/', user: { uid: 0, gid: 0 } }, { detach: true, stdio: noStdio() });
+  await execProcess(
+    env.rt,
+    id,
+    { args: ['sleep', '300'], cwd: '/', user: { uid: 0, gid: 0 } },
+    { detach: true, stdio: noStdio() },
+  );
   const s = env.rt.store.load(id);
   const all = await pids(env.rt, id);
   assert.equal(all.length, 2);
   const dirs = Object.values(env.rt.cgroup(s).dirs());
   assert.ok(dirs.every((d) => existsSync(d)));
   await env.rt.delete(id, { force: true });
-  assert.ok(all.every((p) => !isAlive(p)), 'every process is gone');
-  assert.ok(dirs.every((d) => !existsSync(d)), 'every cgroup directory is gone');
+  assert.ok(
+    all.every((p) => !isAlive(p)),
+    'every process is gone',
+  );
+  assert.ok(
+    dirs.every((d) => !existsSync(d)),
+    'every cgroup directory is gone',
+  );
   assert.ok(!existsSync(env.rt.store.dir(id)), 'the state directory is gone');
   assert.ok(!hostMounts().includes(env.rootfs), 'no mount of the rootfs is left on the host');
 });
@@ -112,7 +163,12 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
   const hook = (n: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out(n)}`] });
   const b = env.bundle((s) => {
     s.process!.args = ['sleep', '300'];
-    s.hooks = { createRuntime: [hook('createRuntime')], prestart: [hook('prestart')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+    s.hooks = {
+      createRuntime: [hook('createRuntime')],
+      prestart: [hook('prestart')],
+      poststart: [hook('poststart')],
+      poststop: [hook('poststop')],
+    };
   });
   await env.rt.create(id, b, { stdio: noStdio() });
   const pre = JSON.parse(readFileSync(out('prestart'), 'utf8'));
@@ -126,8 +182,17 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
   assert.equal(JSON.parse(readFileSync(out('poststop'), 'utf8')).status, 'stopped');
 
   const bad = env.id('badhook');
-  const b2 = env.bundle((s) => { s.process!.args = ['sleep', '300']; s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 5'], timeout: 1 }] }; });
-  await assert.rejects(env.rt.create(bad, b2, { stdio: noStdio() }), /prestart hook \/bin\/sh killed by SIGKILL \(timeout\)/);
+  const b2 = env.bundle((s) => {
+    s.process!.args = ['sleep', '300'];
+    s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 5'], timeout: 1 }] };
+  });
+  await assert.rejects(
+    env.rt.create(bad, b2, { stdio: noStdio() }),
+    /prestart hook \/bin\/sh killed by SIGKILL \(timeout\)/,
+  );
   assert.ok(!existsSync(env.rt.store.dir(bad)), 'no state left');
-  assert.ok(!Object.values(env.rt.cgroup({ cgroupPath: `/skiff/${bad}` }).dirs()).some((d) => existsSync(d)), 'no cgroup left');
+  assert.ok(
+    !Object.values(env.rt.cgroup({ cgroupPath: `/skiff/${bad}` }).dirs()).some((d) => existsSync(d)),
+    'no cgroup left',
+  );
 });

@@ -10,20 +10,34 @@ import { makeEnv, ROOT_DIR, type Env } from './runtime-helpers.js';
 import { isAlive, waitExit, readCriLog } from '../../src/runtime/index.js';
 
 let env: Env;
-before(() => { env = makeEnv(); });
-after(async () => { await env.cleanup(); });
+before(() => {
+  env = makeEnv();
+});
+after(async () => {
+  await env.cleanup();
+});
 
 test('SIGKILL of the creating process leaves the container running and logging under its monitor', async () => {
   const id = env.id('mon');
-  const b = env.bundle((s) => { s.process!.args = ['sh', '-c', 'i=0; while true; do echo line$i; i=$((i+1)); sleep 0.05; done']; });
+  const b = env.bundle((s) => {
+    s.process!.args = ['sh', '-c', 'i=0; while true; do echo line$i; i=$((i+1)); sleep 0.05; done'];
+  });
   const log = join(env.dir, `${id}.log`);
   // A separate Node process creates the container, reports, then waits to be killed.
   const script = `import { Runtime } from ${JSON.stringify(join(ROOT_DIR, 'src/runtime/index.ts'))};
     const rt = new Runtime({ root: ${JSON.stringify(join(env.dir, 'state'))} });
     await rt.create(${JSON.stringify(id)}, ${JSON.stringify(b)}, { monitor: { logFile: ${JSON.stringify(log)} } });
     process.stdout.write('created\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((res, rej) => { child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('created')) res(); }); child.on('exit', (c) => rej(new Error(`creator exited ${c}`))); });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('created')) res();
+    });
+    child.on('exit', (c) => rej(new Error(`creator exited ${c}`)));
+  });
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   await env.rt.start(id);
@@ -63,8 +77,16 @@ test('memory limit: the OOM kill is detected and reported', async () => {
 });
 
 test('pids limit and cpu quota are applied (seen from inside through /sys/fs/cgroup)', async () => {
-  const r = await env.runIn(['sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo done'],
-    (s) => { s.linux!.resources = { ...s.linux!.resources, pids: { limit: 4 }, cpu: { quota: 50000, period: 100000 } }; });
+  const r = await env.runIn(
+    [
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo done',
+    ],
+    (s) => {
+      s.linux!.resources = { ...s.linux!.resources, pids: { limit: 4 }, cpu: { quota: 50000, period: 100000 } };
+    },
+  );
   const lines = r.out.trim().split('\n');
   assert.deepEqual(lines.slice(0, 3), ['4', '50000', '100000']);
   assert.match(r.err, /can't fork|Resource temporarily unavailable/, 'forks beyond the pids limit fail');

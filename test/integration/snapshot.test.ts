@@ -13,13 +13,14 @@ import { detectSnapshotter } from '../../src/image/index.js';
 snapshotterSuite('overlay', (root) => new OverlaySnapshotter(root).init(), makeTar);
 snapshotterSuite('native', (root) => new NativeSnapshotter(root).init(), makeTar);
 
-
 test('overlay is detected on an ext4 data root and the probe leaves nothing behind', async () => {
   const root = mkdtempSync(join(tmpdir(), 'skiff-detect-'));
   try {
     assert.equal(await detectSnapshotter(root), 'overlayfs');
     assert.deepEqual(readdirSync(root), []);
-  } finally { rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('overlay: a 150-layer chain under a long data root mounts (options shortened below one page)', async () => {
@@ -39,13 +40,20 @@ test('overlay: a 150-layer chain under a long data root mounts (options shortene
     }
     const mounts = await s.prepare('top', parent);
     assert.ok(mounts[0].options.join(',').length > 4096, 'absolute options exceed one page');
-    assert.ok((shortenOverlayOptions(mounts[0].options).opts.join(',')).length < 4096);
+    assert.ok(shortenOverlayOptions(mounts[0].options).opts.join(',').length < 4096);
     await mountAll(mounts, target);
     try {
       assert.equal(readFileSync(join(target, 'f0'), 'utf8'), '0');
       assert.equal(readFileSync(join(target, 'f149'), 'utf8'), '149');
       writeFileSync(join(target, 'new'), 'w');
-    } finally { await unmount(target); }
-    assert.equal(readFileSync(join(mounts[0].options.find((o) => o.startsWith('upperdir='))!.slice(9), 'new'), 'utf8'), 'w');
-  } finally { rmSync(base, { recursive: true, force: true }); }
+    } finally {
+      await unmount(target);
+    }
+    assert.equal(
+      readFileSync(join(mounts[0].options.find((o) => o.startsWith('upperdir='))!.slice(9), 'new'), 'utf8'),
+      'w',
+    );
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });

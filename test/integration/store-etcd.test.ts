@@ -10,8 +10,12 @@ import { openStore, type Store, type WatchEvent } from '../../src/kube/storage/i
 import { startEtcd, type Etcd } from '../fixtures/etcd.js';
 
 let etcd: Etcd;
-before(async () => { etcd = await startEtcd({ progressNotifyInterval: '1s' }); });
-after(async () => { await etcd?.stop(); });
+before(async () => {
+  etcd = await startEtcd({ progressNotifyInterval: '1s' });
+});
+after(async () => {
+  await etcd?.stop();
+});
 
 const url = (prefix: string) => `etcd://${etcd.endpoint}?prefix=${encodeURIComponent(prefix)}`;
 
@@ -21,7 +25,10 @@ storeSuite('etcd', async () => {
 });
 
 storeSuite('etcd, one etcd watch per Store watch', async () => {
-  const store = await openStore(url(`/d${randomBytes(4).toString('hex')}`), { progressIntervalMs: 500, etcd: { sharedWatch: false } });
+  const store = await openStore(url(`/d${randomBytes(4).toString('hex')}`), {
+    progressIntervalMs: 500,
+    etcd: { sharedWatch: false },
+  });
   return { store, cleanup: () => store.close() };
 });
 
@@ -39,7 +46,11 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const after = (await store.create('/h/5', new Uint8Array([5]))).modRevision;
       const read = async (it: AsyncIterator<WatchEvent>, n: number) => {
         const out: number[] = [];
-        while (out.length < n) { const r = await it.next(); assert.ok(!r.done); if (r.value.type !== 'PROGRESS') out.push(r.value.kv.modRevision); }
+        while (out.length < n) {
+          const r = await it.next();
+          assert.ok(!r.done);
+          if (r.value.type !== 'PROGRESS') out.push(r.value.kv.modRevision);
+        }
         return out;
       };
       assert.deepEqual(await read(it2, 4), [...revs.slice(2), after]);
@@ -50,14 +61,20 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       for (let i = 0; i < 60; i++) more.push((await store.create(`/h/m${i}`, new Uint8Array([i]))).modRevision);
       assert.deepEqual(await got1, more);
       let n = 0;
-      for (;;) { const r = await it2.next(); if (r.done) break; n++; }
+      for (;;) {
+        const r = await it2.next();
+        if (r.done) break;
+        n++;
+      }
       assert.ok(n <= 50, `the stalled watcher got ${n} events before ending`);
       // The ring still holds revs[0], but after compaction a watch from there is Compacted, as without the ring.
       await store.compact(more[10]);
       const old = store.watch('/h/', revs[0])[Symbol.asyncIterator]();
       await assert.rejects(old.next(), (e: Error & { reason?: string }) => e.reason === 'Compacted');
       w1.close();
-    } finally { await store.close(); }
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps every acknowledged write when the Skiff writer is SIGKILLed mid-burst', async () => {
@@ -65,8 +82,11 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
     const acked = await killedWriterBurst(u, 150);
     const store = await openStore(u);
     try {
-      for (const [key, value] of acked) assert.equal(new TextDecoder().decode((await store.get(key))?.value), value, `acknowledged ${key} lost`);
-    } finally { await store.close(); }
+      for (const [key, value] of acked)
+        assert.equal(new TextDecoder().decode((await store.get(key))?.value), value, `acknowledged ${key} lost`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('a watch survives etcd being killed and restarted: no gap, no duplicate', async () => {
@@ -76,7 +96,13 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const w = store.watch('/a/', first.modRevision);
       const it = w[Symbol.asyncIterator]();
       const seen: number[] = [];
-      const next = async (): Promise<WatchEvent> => { for (;;) { const r = await it.next(); assert.ok(!r.done); if (r.value.type !== 'PROGRESS') return r.value; } };
+      const next = async (): Promise<WatchEvent> => {
+        for (;;) {
+          const r = await it.next();
+          assert.ok(!r.done);
+          if (r.value.type !== 'PROGRESS') return r.value;
+        }
+      };
       const revs = [(await store.create('/a/1', new Uint8Array([1]))).modRevision];
       const e1 = await next();
       seen.push(e1.type !== 'PROGRESS' ? e1.kv.modRevision : -1);
@@ -86,16 +112,24 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const deadline = Date.now() + 20_000;
       for (let i = 2; i < 5; i++) {
         for (;;) {
-          try { revs.push((await store.create(`/a/${i}`, new Uint8Array([i]))).modRevision); break; } catch (e) {
+          try {
+            revs.push((await store.create(`/a/${i}`, new Uint8Array([i]))).modRevision);
+            break;
+          } catch (e) {
             if (Date.now() > deadline) throw e;
             await new Promise((r) => setTimeout(r, 200));
           }
         }
       }
-      while (seen.length < revs.length) { const e = await next(); seen.push(e.type !== 'PROGRESS' ? e.kv.modRevision : -1); }
+      while (seen.length < revs.length) {
+        const e = await next();
+        seen.push(e.type !== 'PROGRESS' ? e.kv.modRevision : -1);
+      }
       assert.deepEqual(seen, revs);
       w.close();
-    } finally { await store.close(); }
+    } finally {
+      await store.close();
+    }
   });
 
   it('speaks etcd+https:// with client certificates', async () => {
@@ -106,19 +140,38 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       try {
         const kv = await store.create('/tls/a', new Uint8Array([1]));
         assert.equal((await store.get('/tls/a'))?.modRevision, kv.modRevision);
-      } finally { await store.close(); }
+      } finally {
+        await store.close();
+      }
       // The same with the PEM files named in the URL (one --datastore flag).
       const pki = `${secure.dir}/pki`;
-      const byUrl = await openStore(`etcd+https://${secure.endpoint}?ca=${pki}/ca.crt&cert=${pki}/client.crt&key=${pki}/client.key`);
-      try { assert.ok(await byUrl.get('/tls/a')); } finally { await byUrl.close(); }
-      await assert.rejects(openStore(`etcd+https://${secure.endpoint}?ca=${pki}/missing.crt`), (e: Error & { field?: string }) => e.field === 'datastore' && /missing\.crt/.test(e.message));
+      const byUrl = await openStore(
+        `etcd+https://${secure.endpoint}?ca=${pki}/ca.crt&cert=${pki}/client.crt&key=${pki}/client.key`,
+      );
+      try {
+        assert.ok(await byUrl.get('/tls/a'));
+      } finally {
+        await byUrl.close();
+      }
+      await assert.rejects(
+        openStore(`etcd+https://${secure.endpoint}?ca=${pki}/missing.crt`),
+        (e: Error & { field?: string }) => e.field === 'datastore' && /missing\.crt/.test(e.message),
+      );
       // Without a client certificate etcd refuses the connection.
-      await assert.rejects(openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls: { ca: tls.ca }, timeoutMs: 2000 } }), (e: Error & { code?: string }) => e.code === 'Unavailable');
-    } finally { await secure.stop(); }
+      await assert.rejects(
+        openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls: { ca: tls.ca }, timeoutMs: 2000 } }),
+        (e: Error & { code?: string }) => e.code === 'Unavailable',
+      );
+    } finally {
+      await secure.stop();
+    }
   });
 
   it('fails clearly on an unreachable etcd and on malformed URLs', async () => {
-    await assert.rejects(openStore('etcd://127.0.0.1:1', { etcd: { timeoutMs: 1000 } }), (e: Error & { code?: string }) => e.code === 'Unavailable' && /127\.0\.0\.1:1/.test(e.message));
+    await assert.rejects(
+      openStore('etcd://127.0.0.1:1', { etcd: { timeoutMs: 1000 } }),
+      (e: Error & { code?: string }) => e.code === 'Unavailable' && /127\.0\.0\.1:1/.test(e.message),
+    );
     await assert.rejects(openStore('etcd://'), (e: Error & { field?: string }) => e.field === 'datastore');
     await assert.rejects(openStore('etcd://bad host:2379'), (e: Error & { field?: string }) => e.field === 'datastore');
     await assert.rejects(openStore('postgres://x'), (e: Error & { code?: string }) => e.code === 'InvalidArgument');

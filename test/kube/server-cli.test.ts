@@ -14,10 +14,29 @@ const ROOT = process.env.SKIFF_ROOT ?? join(import.meta.dirname, '..', '..');
 it('skiff server without --disable-agent prints the kubeconfig, a kubectl line and the no-agent note', async () => {
   if (!existsSync('/usr/bin/kubectl')) throw new Error('kubectl is required at /usr/bin/kubectl');
   const dir = mkdtempSync(join(tmpdir(), 'skiff-server-cli-'));
-  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'server', '--data-dir', dir, '--https-listen', '127.0.0.1:0', '--datastore', 'memory://'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } });
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'server',
+      '--data-dir',
+      dir,
+      '--https-listen',
+      '127.0.0.1:0',
+      '--datastore',
+      'memory://',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
+  );
   let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { out += d; });
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  p.stderr.on('data', (d) => {
+    out += d;
+  });
   try {
     const deadline = Date.now() + 60_000;
     while (!/Pending/.test(out)) {

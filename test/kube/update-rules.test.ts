@@ -11,17 +11,36 @@ import { createMemoryStore } from '../../src/kube/storage/index.js';
 let api: ApiServer, base: string;
 const ns = `upd-${Math.random().toString(36).slice(2, 8)}`;
 async function call(method: string, path: string, body?: unknown, type = 'application/json') {
-  const r = await fetch(base + path, { method, headers: { 'Content-Type': type }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': type },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await r.text();
   let json: any;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: r.status, body: json };
 }
-const ok = (r: { status: number; body: any }, what: string) => { assert.ok(r.status < 300, `${what}: ${r.status} ${JSON.stringify(r.body)}`); return r.body; };
+const ok = (r: { status: number; body: any }, what: string) => {
+  assert.ok(r.status < 300, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+};
 
 const deployment = (image = 'nginx') => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
-  spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image, ports: [{ containerPort: 80 }] }] } } },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: {
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image, ports: [{ containerPort: 80 }] }] },
+    },
+  },
 });
 
 before(async () => {
@@ -29,13 +48,29 @@ before(async () => {
   base = (await api.listen(0)).url;
   ok(await call('POST', '/api/v1/namespaces', { metadata: { name: ns } }), 'namespace');
 });
-after(async () => { await api.close(); });
+after(async () => {
+  await api.close();
+});
 
 describe('update rules', () => {
   it('PUT of a Service that omits its cluster IP and node ports keeps them (prepareForUpdate)', async () => {
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np' }, spec: { type: 'NodePort', clusterIP: '10.96.7.7', selector: { app: 'a' }, ports: [{ port: 80, nodePort: 30777 }] } };
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'np' },
+      spec: {
+        type: 'NodePort',
+        clusterIP: '10.96.7.7',
+        selector: { app: 'a' },
+        ports: [{ port: 80, nodePort: 30777 }],
+      },
+    };
     const created = ok(await call('POST', `/api/v1/namespaces/${ns}/services`, svc), 'create');
-    const put = { ...svc, metadata: { name: 'np', resourceVersion: created.metadata.resourceVersion }, spec: { type: 'NodePort', selector: { app: 'b' }, ports: [{ port: 80 }] } };
+    const put = {
+      ...svc,
+      metadata: { name: 'np', resourceVersion: created.metadata.resourceVersion },
+      spec: { type: 'NodePort', selector: { app: 'b' }, ports: [{ port: 80 }] },
+    };
     const got = ok(await call('PUT', `/api/v1/namespaces/${ns}/services/np`, put), 'replace');
     assert.equal(got.spec.clusterIP, '10.96.7.7');
     assert.deepEqual(got.spec.clusterIPs, ['10.96.7.7']);
@@ -47,13 +82,27 @@ describe('update rules', () => {
     const created = ok(await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, deployment()), 'create');
     assert.equal(created.metadata.generation, 1);
     // The same manifest again (without the defaulted fields the stored object has): no spec change.
-    const same = ok(await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { ...deployment(), status: { replicas: 9 } }), 'same');
+    const same = ok(
+      await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { ...deployment(), status: { replicas: 9 } }),
+      'same',
+    );
     assert.equal(same.metadata.generation, 1);
     assert.equal(same.status, undefined, 'status of a PUT to the main resource is ignored');
     assert.equal(same.metadata.resourceVersion, created.metadata.resourceVersion, 'no-op update is not written');
-    const changed = ok(await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web`, deployment('nginx:2')), 'changed');
+    const changed = ok(
+      await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web`, deployment('nginx:2')),
+      'changed',
+    );
     assert.equal(changed.metadata.generation, 2);
-    const labelled = ok(await call('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json'), 'label');
+    const labelled = ok(
+      await call(
+        'PATCH',
+        `/apis/apps/v1/namespaces/${ns}/deployments/web`,
+        { metadata: { labels: { x: 'y' } } },
+        'application/merge-patch+json',
+      ),
+      'label',
+    );
     assert.equal(labelled.metadata.generation, 2, 'metadata changes do not bump generation');
   });
 
@@ -85,24 +134,62 @@ describe('update rules', () => {
     await api.context.store.update(key, new TextEncoder().encode(JSON.stringify(stored)), kv.modRevision);
     const cur = ok(await call('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`), 'get');
     assert.equal(cur.spec.revisionHistoryLimit, undefined);
-    const st = ok(await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web/status`, { ...cur, status: { replicas: 4 } }), 'status');
+    const st = ok(
+      await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web/status`, { ...cur, status: { replicas: 4 } }),
+      'status',
+    );
     assert.equal(st.metadata.generation, cur.metadata.generation);
   });
 
   it('server-side apply re-applies Pods, Services and Deployments whose port keys include the defaulted protocol', async () => {
-    const apply = (path: string, obj: unknown) => call('PATCH', `${path}?fieldManager=kubectl`, obj, 'application/apply-patch+yaml');
-    const pod = (port: number) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: port }] }] } });
-    const svc = (port: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { clusterIP: '10.96.8.8', selector: { app: 'a' }, ports: [{ port }] } });
-    const podPath = `/api/v1/namespaces/${ns}/pods/p`, svcPath = `/api/v1/namespaces/${ns}/services/s`, depPath = `/apis/apps/v1/namespaces/${ns}/deployments/ssa`;
-    const dep = (port: number) => ({ ...deployment(), metadata: { name: 'ssa' }, spec: { ...deployment().spec, template: { ...deployment().spec.template, spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: port }] }] } } } });
-    for (const [path, make] of [[podPath, pod], [svcPath, svc], [depPath, dep]] as const) {
+    const apply = (path: string, obj: unknown) =>
+      call('PATCH', `${path}?fieldManager=kubectl`, obj, 'application/apply-patch+yaml');
+    const pod = (port: number) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: port }] }] },
+    });
+    const svc = (port: number) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { clusterIP: '10.96.8.8', selector: { app: 'a' }, ports: [{ port }] },
+    });
+    const podPath = `/api/v1/namespaces/${ns}/pods/p`,
+      svcPath = `/api/v1/namespaces/${ns}/services/s`,
+      depPath = `/apis/apps/v1/namespaces/${ns}/deployments/ssa`;
+    const dep = (port: number) => ({
+      ...deployment(),
+      metadata: { name: 'ssa' },
+      spec: {
+        ...deployment().spec,
+        template: {
+          ...deployment().spec.template,
+          spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: port }] }] },
+        },
+      },
+    });
+    for (const [path, make] of [
+      [podPath, pod],
+      [svcPath, svc],
+      [depPath, dep],
+    ] as const) {
       const first = ok(await apply(path, make(80)), `apply ${path}`);
       const again = ok(await apply(path, make(80)), `re-apply ${path}`);
-      assert.equal(again.metadata.resourceVersion, first.metadata.resourceVersion, `${path}: re-applying the same manifest changes nothing`);
+      assert.equal(
+        again.metadata.resourceVersion,
+        first.metadata.resourceVersion,
+        `${path}: re-applying the same manifest changes nothing`,
+      );
       if (path === podPath) continue; // pod container ports are immutable
       const changed = ok(await apply(path, make(81)), `changed ${path}`);
       const ports = path === svcPath ? changed.spec.ports : changed.spec.template.spec.containers[0].ports;
-      assert.deepEqual(ports.map((p: any) => p.port ?? p.containerPort), [81], `${path}: the dropped port goes, the new one comes, no duplicates`);
+      assert.deepEqual(
+        ports.map((p: any) => p.port ?? p.containerPort),
+        [81],
+        `${path}: the dropped port goes, the new one comes, no duplicates`,
+      );
       const mf = JSON.stringify(changed.metadata.managedFields);
       assert.match(mf, /k:\{\\"(containerPort|port)\\":81,\\"protocol\\":\\"TCP\\"\}/);
     }

@@ -24,23 +24,23 @@ export interface Base {
 export type CommandForm = { form: 'exec'; args: string[] } | { form: 'shell'; command: string };
 
 export type Instruction =
-  | Base & { kind: 'FROM'; image: string; alias?: string }
-  | Base & { kind: 'RUN'; cmd: CommandForm; heredocs: Heredoc[] }
-  | Base & { kind: 'CMD'; cmd: CommandForm }
-  | Base & { kind: 'ENTRYPOINT'; cmd: CommandForm }
-  | Base & { kind: 'ENV'; pairs: Array<[string, string]> }
-  | Base & { kind: 'LABEL'; pairs: Array<[string, string]> }
-  | Base & { kind: 'ARG'; args: Array<{ name: string; default?: string }> }
-  | Base & { kind: 'EXPOSE'; ports: string[] }
-  | Base & { kind: 'COPY' | 'ADD'; sources: string[]; dest: string; heredocs: Heredoc[] }
-  | Base & { kind: 'WORKDIR'; path: string }
-  | Base & { kind: 'USER'; user: string }
-  | Base & { kind: 'VOLUME'; paths: string[]; json: boolean }
-  | Base & { kind: 'HEALTHCHECK'; test: { type: 'NONE' } | { type: 'CMD'; cmd: CommandForm } }
-  | Base & { kind: 'SHELL'; shell: string[] }
-  | Base & { kind: 'STOPSIGNAL'; signal: string }
-  | Base & { kind: 'ONBUILD'; trigger: string; inner: Instruction }
-  | Base & { kind: 'MAINTAINER'; name: string };
+  | (Base & { kind: 'FROM'; image: string; alias?: string })
+  | (Base & { kind: 'RUN'; cmd: CommandForm; heredocs: Heredoc[] })
+  | (Base & { kind: 'CMD'; cmd: CommandForm })
+  | (Base & { kind: 'ENTRYPOINT'; cmd: CommandForm })
+  | (Base & { kind: 'ENV'; pairs: Array<[string, string]> })
+  | (Base & { kind: 'LABEL'; pairs: Array<[string, string]> })
+  | (Base & { kind: 'ARG'; args: Array<{ name: string; default?: string }> })
+  | (Base & { kind: 'EXPOSE'; ports: string[] })
+  | (Base & { kind: 'COPY' | 'ADD'; sources: string[]; dest: string; heredocs: Heredoc[] })
+  | (Base & { kind: 'WORKDIR'; path: string })
+  | (Base & { kind: 'USER'; user: string })
+  | (Base & { kind: 'VOLUME'; paths: string[]; json: boolean })
+  | (Base & { kind: 'HEALTHCHECK'; test: { type: 'NONE' } | { type: 'CMD'; cmd: CommandForm } })
+  | (Base & { kind: 'SHELL'; shell: string[] })
+  | (Base & { kind: 'STOPSIGNAL'; signal: string })
+  | (Base & { kind: 'ONBUILD'; trigger: string; inner: Instruction })
+  | (Base & { kind: 'MAINTAINER'; name: string });
 
 export type InstructionKind = Instruction['kind'];
 

@@ -13,15 +13,24 @@ export function globToRegExp(pattern: string): RegExp {
     if (c === '*') {
       if (pattern[i + 1] === '*') {
         i++;
-        if (pattern[i + 1] === '/') { i++; re += '(?:.*/)?'; } else re += '.*';
+        if (pattern[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
     else if (c === '[') {
       const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw invalidArgument(`syntax error in pattern ${JSON.stringify(pattern)}: unterminated [`, { field: 'pattern' });
+      if (end < 0)
+        throw invalidArgument(`syntax error in pattern ${JSON.stringify(pattern)}: unterminated [`, {
+          field: 'pattern',
+        });
       let cls = pattern.slice(i + 1, end);
       let neg = false;
-      if (cls.startsWith('^')) { neg = true; cls = cls.slice(1); }
+      if (cls.startsWith('^')) {
+        neg = true;
+        cls = cls.slice(1);
+      }
       re += `[${neg ? '^' : ''}${cls.replace(/[\]\\]/g, (x) => '\\' + x)}]`;
       i = end;
     } else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]);
@@ -30,11 +39,19 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-function escapeRe(c: string): string { return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'); }
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
 
-export function hasMagic(p: string): boolean { return /[*?[\\]/.test(p); }
+export function hasMagic(p: string): boolean {
+  return /[*?[\\]/.test(p);
+}
 
-interface Rule { re: RegExp; negate: boolean; pattern: string }
+interface Rule {
+  re: RegExp;
+  negate: boolean;
+  pattern: string;
+}
 
 export class IgnoreMatcher {
   private readonly rules: Rule[];
@@ -44,14 +61,19 @@ export class IgnoreMatcher {
       raw = raw.trim();
       if (!raw || raw.startsWith('#')) continue;
       let negate = false;
-      if (raw.startsWith('!')) { negate = true; raw = raw.slice(1).trim(); }
+      if (raw.startsWith('!')) {
+        negate = true;
+        raw = raw.slice(1).trim();
+      }
       let p = posix.normalize(raw).replace(/^\/+/, '').replace(/\/+$/, '');
       if (p === '.' || p === '') p = '.';
       this.rules.push({ re: globToRegExp(p), negate, pattern: p });
     }
   }
 
-  get patterns(): string[] { return this.rules.map((r) => (r.negate ? '!' : '') + r.pattern); }
+  get patterns(): string[] {
+    return this.rules.map((r) => (r.negate ? '!' : '') + r.pattern);
+  }
 
   /** True when `rel` (a `/`-separated path relative to the context) is excluded. */
   ignores(rel: string): boolean {

@@ -5,15 +5,23 @@
 import { invalidArgument } from '../../common/index.js';
 import type { Heredoc } from './ast.js';
 
-export interface LogicalLine { line: number; text: string; heredocs: Heredoc[] }
-export interface Lexed { directives: Record<string, string>; escape: string; lines: LogicalLine[] }
+export interface LogicalLine {
+  line: number;
+  text: string;
+  heredocs: Heredoc[];
+}
+export interface Lexed {
+  directives: Record<string, string>;
+  escape: string;
+  lines: LogicalLine[];
+}
 
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$/;
 const HEREDOC = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2/g;
 const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
 
 export function fail(line: number, msg: string, field = 'dockerfile'): Error {
-  return invalidArgument(`Dockerfile:${line}: ${msg}`, { field, reason: "DockerfileSyntax" });
+  return invalidArgument(`Dockerfile:${line}: ${msg}`, { field, reason: 'DockerfileSyntax' });
 }
 
 export function lex(src: string): Lexed {
@@ -45,7 +53,8 @@ export function lex(src: string): Lexed {
       while (i < raw.length) {
         const l = raw[i++];
         if (/^\s*#/.test(l) || /^\s*$/.test(l)) continue;
-        next = l; lastLine = i;
+        next = l;
+        lastLine = i;
         break;
       }
       if (next === undefined) break;
@@ -63,7 +72,10 @@ export function lex(src: string): Lexed {
         while (i < raw.length) {
           let l = raw[i++];
           if (dash) l = l.replace(/^\t+/, '');
-          if (l === name) { closed = true; break; }
+          if (l === name) {
+            closed = true;
+            break;
+          }
           body.push(l);
         }
         if (!closed) throw fail(start + 1, `unterminated heredoc <<${dash}${name}: no line "${name}" follows`);

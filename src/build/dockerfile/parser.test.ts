@@ -41,20 +41,59 @@ HEALTHCHECK NONE
   assert.equal(s.name, 'build');
   assert.equal(s.from.flags.platform, 'linux/amd64');
   const k = s.instructions.map((i) => i.kind);
-  assert.deepEqual(k, ['RUN', 'RUN', 'CMD', 'ENTRYPOINT', 'ENV', 'ENV', 'LABEL', 'ARG', 'EXPOSE', 'COPY', 'ADD', 'WORKDIR', 'USER', 'VOLUME', 'VOLUME', 'HEALTHCHECK', 'SHELL', 'STOPSIGNAL', 'ONBUILD', 'MAINTAINER']);
+  assert.deepEqual(k, [
+    'RUN',
+    'RUN',
+    'CMD',
+    'ENTRYPOINT',
+    'ENV',
+    'ENV',
+    'LABEL',
+    'ARG',
+    'EXPOSE',
+    'COPY',
+    'ADD',
+    'WORKDIR',
+    'USER',
+    'VOLUME',
+    'VOLUME',
+    'HEALTHCHECK',
+    'SHELL',
+    'STOPSIGNAL',
+    'ONBUILD',
+    'MAINTAINER',
+  ]);
   const [run1, run2, cmd, ep, env, legacy, label, arg, expose, copy, , , , vol1, vol2, hc, , , onb] = s.instructions;
-  assert.ok(run1.kind === 'RUN' && run1.flags.mount === 'type=cache,target=/c' && run1.flags.network === 'none' && run1.cmd.form === 'shell');
+  assert.ok(
+    run1.kind === 'RUN' &&
+      run1.flags.mount === 'type=cache,target=/c' &&
+      run1.flags.network === 'none' &&
+      run1.cmd.form === 'shell',
+  );
   assert.ok(run2.kind === 'RUN' && run2.cmd.form === 'exec' && run2.cmd.args.join() === 'sh,-c,true');
   assert.ok(cmd.kind === 'CMD' && cmd.cmd.form === 'exec');
   assert.ok(ep.kind === 'ENTRYPOINT' && ep.cmd.form === 'shell' && ep.cmd.command === '/bin/sh -c');
   assert.ok(env.kind === 'ENV');
-  assert.deepEqual(env.pairs, [['A', '1'], ['B', '"two words"'], ['C', 'three\\ four']]);
-  assert.deepEqual(env.pairs.map(([, v]) => expandWord(v, {})), ['1', 'two words', 'three four']);
+  assert.deepEqual(env.pairs, [
+    ['A', '1'],
+    ['B', '"two words"'],
+    ['C', 'three\\ four'],
+  ]);
+  assert.deepEqual(
+    env.pairs.map(([, v]) => expandWord(v, {})),
+    ['1', 'two words', 'three four'],
+  );
   assert.ok(legacy.kind === 'ENV' && legacy.pairs[0][0] === 'LEGACY' && legacy.pairs[0][1] === 'value with spaces');
   assert.ok(label.kind === 'LABEL' && label.pairs[1][0] === '"c d"');
   assert.ok(arg.kind === 'ARG' && arg.args[0].default === undefined && arg.args[1].default === '2');
   assert.ok(expose.kind === 'EXPOSE' && expose.ports.join() === '80,53/udp');
-  assert.ok(copy.kind === 'COPY' && copy.flags.from === 'build' && copy.flags.link === 'true' && copy.sources.join() === 'a,b*' && copy.dest === '/dst/');
+  assert.ok(
+    copy.kind === 'COPY' &&
+      copy.flags.from === 'build' &&
+      copy.flags.link === 'true' &&
+      copy.sources.join() === 'a,b*' &&
+      copy.dest === '/dst/',
+  );
   assert.ok(vol1.kind === 'VOLUME' && vol1.json && vol1.paths.length === 2);
   assert.ok(vol2.kind === 'VOLUME' && !vol2.json && vol2.paths.join() === '/v3,/v4');
   assert.ok(hc.kind === 'HEALTHCHECK' && hc.test.type === 'CMD' && hc.flags.interval === '5s');
@@ -73,25 +112,41 @@ test('continuations skip comments and blank lines; escape directive', () => {
 });
 
 test('heredocs: several, quoted (no expansion), <<- strips tabs, COPY <<EOF', () => {
-  const [r, c] = one('RUN <<EOF1 cat - <<-"EOF2"\necho $HOME\nEOF1\n\tliteral $X\n\tEOF2\nCOPY <<EOF /etc/conf\nk=v\nEOF\n');
+  const [r, c] = one(
+    'RUN <<EOF1 cat - <<-"EOF2"\necho $HOME\nEOF1\n\tliteral $X\n\tEOF2\nCOPY <<EOF /etc/conf\nk=v\nEOF\n',
+  );
   assert.ok(r.kind === 'RUN');
   assert.deepEqual(r.heredocs, [
     { name: 'EOF1', content: 'echo $HOME\n', expand: true, chomp: false },
     { name: 'EOF2', content: 'literal $X\n', expand: false, chomp: true },
   ]);
-  assert.ok(c.kind === 'COPY' && c.sources.join() === '<<EOF' && c.dest === '/etc/conf' && c.heredocs[0].content === 'k=v\n');
+  assert.ok(
+    c.kind === 'COPY' && c.sources.join() === '<<EOF' && c.dest === '/etc/conf' && c.heredocs[0].content === 'k=v\n',
+  );
   assert.throws(() => one('RUN <<EOF\nno end\n'), /Dockerfile:2: unterminated heredoc <<EOF/);
 });
 
 test('errors name the line and the instruction', () => {
-  assert.throws(() => parseDockerfile('FROM busybox\n\n# c\nCOPPY a b\n'), /^Error: Dockerfile:4: unknown instruction: COPPY$|Dockerfile:4: unknown instruction: COPPY/);
+  assert.throws(
+    () => parseDockerfile('FROM busybox\n\n# c\nCOPPY a b\n'),
+    /^Error: Dockerfile:4: unknown instruction: COPPY$|Dockerfile:4: unknown instruction: COPPY/,
+  );
   assert.throws(() => parseDockerfile('RUN x\n'), /Dockerfile:1: RUN: no build stage/);
   assert.throws(() => parseDockerfile('FROM a\nCOPY onlyone\n'), /Dockerfile:2: COPY requires at least two arguments/);
   assert.throws(() => parseDockerfile('FROM a\nCOPY --bogus=1 a b\n'), /Dockerfile:2: COPY: unknown flag: --bogus/);
-  assert.throws(() => parseDockerfile('FROM a\nSHELL sh -c\n'), /Dockerfile:2: SHELL requires the arguments to be in JSON form/);
-  assert.throws(() => parseDockerfile('FROM a\nHEALTHCHECK --interval=abc CMD true\n'), /Dockerfile:2: HEALTHCHECK: --interval: invalid duration/);
+  assert.throws(
+    () => parseDockerfile('FROM a\nSHELL sh -c\n'),
+    /Dockerfile:2: SHELL requires the arguments to be in JSON form/,
+  );
+  assert.throws(
+    () => parseDockerfile('FROM a\nHEALTHCHECK --interval=abc CMD true\n'),
+    /Dockerfile:2: HEALTHCHECK: --interval: invalid duration/,
+  );
   assert.throws(() => parseDockerfile('FROM a AS x\nFROM b AS x\n'), /Dockerfile:2: duplicate stage name "x"/);
-  assert.throws(() => parseDockerfile('FROM a\nONBUILD FROM b\n'), /Dockerfile:2: FROM isn't allowed as an ONBUILD trigger/);
+  assert.throws(
+    () => parseDockerfile('FROM a\nONBUILD FROM b\n'),
+    /Dockerfile:2: FROM isn't allowed as an ONBUILD trigger/,
+  );
   assert.throws(() => parseDockerfile('FROM a\nENV A="x\n'), /Dockerfile:2: ENV: unterminated double quote/);
   assert.throws(() => parseDockerfile('# just a comment\n'), /no FROM instruction/);
   assert.throws(() => parseDockerfile('FROM a b\n'), /Dockerfile:1: FROM requires either one or three/);
@@ -102,7 +157,7 @@ test('variable substitution', () => {
   assert.equal(expandWord('$A-${A}', env), 'a-a');
   assert.equal(expandWord('${U:-def}|${E:-def}|${E-def}|${U-def}', env), 'def|def||def');
   assert.equal(expandWord('${A:+alt}|${E:+alt}|${E+alt}|${U+alt}', env), 'alt||alt|');
-  assert.equal(expandWord("'$A'\"$A\"\\$A", env), '$A' + 'a' + '$A');
+  assert.equal(expandWord('\'$A\'"$A"\\$A', env), '$A' + 'a' + '$A');
   assert.equal(expandWord('"\\"q\\""', env), '"q"');
   assert.deepEqual(expandWords('$S "$S" z', env), ['x', 'y', 'x y', 'z']);
   assert.equal(expandWord('${U:-${A}b}', env), 'ab');

@@ -37,7 +37,9 @@ function jsonArray(s: string): string[] | undefined {
   try {
     const v: unknown = JSON.parse(t);
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch { /* shell form */ }
+  } catch {
+    /* shell form */
+  }
   return undefined;
 }
 
@@ -75,7 +77,13 @@ function parseOne(text: string, line: number, heredocs: Heredoc[], escape: strin
   return PARSERS[kind]({ base, r, line, heredocs, escape });
 }
 
-interface Ctx { base: { line: number; original: string; flags: Record<string, string> }; r: string; line: number; heredocs: Heredoc[]; escape: string }
+interface Ctx {
+  base: { line: number; original: string; flags: Record<string, string> };
+  r: string;
+  line: number;
+  heredocs: Heredoc[];
+  escape: string;
+}
 
 const need = (c: Ctx, kind: string, n = 1): void => {
   if (!c.r) throw fail(c.line, `${kind} requires ${n === 1 ? 'at least one argument' : `at least ${n} arguments`}`);
@@ -86,21 +94,33 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
     const w = splitRaw(c.r);
     if (w.length === 1) return { ...c.base, kind: 'FROM', image: w[0] };
     if (w.length === 3 && w[1].toUpperCase() === 'AS') {
-      if (!/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(w[2])) throw fail(c.line, `invalid name for build stage: "${w[2]}", name can't start with a number or contain symbols`);
+      if (!/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(w[2]))
+        throw fail(
+          c.line,
+          `invalid name for build stage: "${w[2]}", name can't start with a number or contain symbols`,
+        );
       return { ...c.base, kind: 'FROM', image: w[0], alias: w[2].toLowerCase() };
     }
     throw fail(c.line, 'FROM requires either one or three arguments (FROM image [AS name])');
   },
-  RUN: (c) => { if (!c.heredocs.length) need(c, 'RUN'); return { ...c.base, kind: 'RUN', cmd: command(c.r), heredocs: c.heredocs }; },
+  RUN: (c) => {
+    if (!c.heredocs.length) need(c, 'RUN');
+    return { ...c.base, kind: 'RUN', cmd: command(c.r), heredocs: c.heredocs };
+  },
   CMD: (c) => ({ ...c.base, kind: 'CMD', cmd: command(c.r) }),
   ENTRYPOINT: (c) => ({ ...c.base, kind: 'ENTRYPOINT', cmd: command(c.r) }),
   ENV: (c) => ({ ...c.base, kind: 'ENV', pairs: keyValues('ENV', c.r, c.line) }),
   LABEL: (c) => ({ ...c.base, kind: 'LABEL', pairs: keyValues('LABEL', c.r, c.line) }),
-  MAINTAINER: (c) => { need(c, 'MAINTAINER'); return { ...c.base, kind: 'MAINTAINER', name: c.r }; },
+  MAINTAINER: (c) => {
+    need(c, 'MAINTAINER');
+    return { ...c.base, kind: 'MAINTAINER', name: c.r };
+  },
   ARG: (c) => {
     need(c, 'ARG');
     return {
-      ...c.base, kind: 'ARG', args: splitRaw(c.r).map((w) => {
+      ...c.base,
+      kind: 'ARG',
+      args: splitRaw(c.r).map((w) => {
         const eq = w.indexOf('=');
         const name = eq < 0 ? w : w.slice(0, eq);
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw fail(c.line, `ARG: invalid name "${name}"`);
@@ -108,11 +128,20 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
       }),
     };
   },
-  EXPOSE: (c) => { need(c, 'EXPOSE'); return { ...c.base, kind: 'EXPOSE', ports: splitRaw(c.r) }; },
+  EXPOSE: (c) => {
+    need(c, 'EXPOSE');
+    return { ...c.base, kind: 'EXPOSE', ports: splitRaw(c.r) };
+  },
   COPY: (c) => copyLike('COPY', c),
   ADD: (c) => copyLike('ADD', c),
-  WORKDIR: (c) => { need(c, 'WORKDIR'); return { ...c.base, kind: 'WORKDIR', path: c.r }; },
-  USER: (c) => { need(c, 'USER'); return { ...c.base, kind: 'USER', user: c.r }; },
+  WORKDIR: (c) => {
+    need(c, 'WORKDIR');
+    return { ...c.base, kind: 'WORKDIR', path: c.r };
+  },
+  USER: (c) => {
+    need(c, 'USER');
+    return { ...c.base, kind: 'USER', user: c.r };
+  },
   VOLUME: (c) => {
     need(c, 'VOLUME');
     const a = jsonArray(c.r);
@@ -132,10 +161,12 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
     if (!m[2].trim()) throw fail(c.line, 'HEALTHCHECK CMD requires a command');
     for (const k of ['interval', 'timeout', 'start-period', 'start-interval']) {
       const v = c.base.flags[k];
-      if (v !== undefined && parseDuration(v) === undefined) throw fail(c.line, `HEALTHCHECK: --${k}: invalid duration "${v}"`, k);
+      if (v !== undefined && parseDuration(v) === undefined)
+        throw fail(c.line, `HEALTHCHECK: --${k}: invalid duration "${v}"`, k);
     }
     const retries = c.base.flags.retries;
-    if (retries !== undefined && !/^\d+$/.test(retries)) throw fail(c.line, `HEALTHCHECK: --retries must be a non-negative integer, got "${retries}"`, 'retries');
+    if (retries !== undefined && !/^\d+$/.test(retries))
+      throw fail(c.line, `HEALTHCHECK: --retries must be a non-negative integer, got "${retries}"`, 'retries');
     return { ...c.base, kind: 'HEALTHCHECK', test: { type: 'CMD', cmd: command(m[2]) } };
   },
   SHELL: (c) => {
@@ -143,11 +174,15 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
     if (!a || !a.length) throw fail(c.line, 'SHELL requires the arguments to be in JSON form');
     return { ...c.base, kind: 'SHELL', shell: a };
   },
-  STOPSIGNAL: (c) => { need(c, 'STOPSIGNAL'); return { ...c.base, kind: 'STOPSIGNAL', signal: c.r }; },
+  STOPSIGNAL: (c) => {
+    need(c, 'STOPSIGNAL');
+    return { ...c.base, kind: 'STOPSIGNAL', signal: c.r };
+  },
   ONBUILD: (c) => {
     need(c, 'ONBUILD');
     const inner = parseOne(c.r, c.line, c.heredocs, c.escape);
-    if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(inner.kind)) throw fail(c.line, `${inner.kind} isn't allowed as an ONBUILD trigger`);
+    if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(inner.kind))
+      throw fail(c.line, `${inner.kind} isn't allowed as an ONBUILD trigger`);
     return { ...c.base, kind: 'ONBUILD', trigger: c.r, inner };
   },
 };
@@ -157,14 +192,18 @@ function copyLike(kind: 'COPY' | 'ADD', c: Ctx): Instruction {
   const words = a ?? splitRaw(c.r);
   if (c.heredocs.length) {
     if (!words.length) throw fail(c.line, `${kind} requires a destination`);
-  } else if (words.length < 2) throw fail(c.line, `${kind} requires at least two arguments, but only one was provided. Destination could not be determined.`);
+  } else if (words.length < 2)
+    throw fail(
+      c.line,
+      `${kind} requires at least two arguments, but only one was provided. Destination could not be determined.`,
+    );
   return { ...c.base, kind, sources: words.slice(0, -1), dest: words[words.length - 1], heredocs: c.heredocs };
 }
 
 /** Go duration (`30s`, `1m30s`, `500ms`) → nanoseconds; undefined when invalid. */
 export function parseDuration(s: string): number | undefined {
   if (s === '0') return 0;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;
@@ -186,8 +225,11 @@ export function parseDockerfile(src: string): Dockerfile {
   const names = new Set<string>();
   for (const l of lines) {
     let ins: Instruction;
-    try { ins = parseOne(l.text, l.line, l.heredocs, escape); } catch (e) {
-      if (isSkiffError(e) && !e.message.startsWith('Dockerfile:')) throw fail(l.line, `${l.text.split(/\s/)[0].toUpperCase()}: ${e.message}`);
+    try {
+      ins = parseOne(l.text, l.line, l.heredocs, escape);
+    } catch (e) {
+      if (isSkiffError(e) && !e.message.startsWith('Dockerfile:'))
+        throw fail(l.line, `${l.text.split(/\s/)[0].toUpperCase()}: ${e.message}`);
       throw e;
     }
     if (ins.kind === 'FROM') {
@@ -197,7 +239,11 @@ export function parseDockerfile(src: string): Dockerfile {
       }
       stages.push({ index: stages.length, name: ins.alias, from: ins, instructions: [] });
     } else if (!stages.length) {
-      if (ins.kind !== 'ARG') throw fail(l.line, `${ins.kind}: no build stage in current context (the first instruction must be FROM or ARG)`);
+      if (ins.kind !== 'ARG')
+        throw fail(
+          l.line,
+          `${ins.kind}: no build stage in current context (the first instruction must be FROM or ARG)`,
+        );
       globalArgs.push(ins);
     } else stages[stages.length - 1].instructions.push(ins);
   }

@@ -10,7 +10,10 @@ function lookup(env: Env, k: string): string | undefined {
   return env instanceof Map ? env.get(k) : (env as Record<string, string>)[k];
 }
 
-interface Opts { escape?: string; split?: boolean }
+interface Opts {
+  escape?: string;
+  split?: boolean;
+}
 
 /** Expands and unquotes `s`; with `split`, returns the whitespace-separated words. */
 function processWords(s: string, env: Env, o: Opts): string[] {
@@ -19,7 +22,11 @@ function processWords(s: string, env: Env, o: Opts): string[] {
   let cur = '';
   let has = false;
   let i = 0;
-  const push = () => { if (has || cur) words.push(cur); cur = ''; has = false; };
+  const push = () => {
+    if (has || cur) words.push(cur);
+    cur = '';
+    has = false;
+  };
   const readVar = (): string => {
     // at s[i] === '$'
     i++;
@@ -37,8 +44,10 @@ function processWords(s: string, env: Env, o: Opts): string[] {
       const set = colon ? val !== undefined && val !== '' : val !== undefined;
       const sub = () => processWords(word ?? '', env, { escape: esc })[0] ?? '';
       switch (op[op.length - 1]) {
-        case '-': return set ? val! : sub();
-        case '+': return set ? sub() : '';
+        case '-':
+          return set ? val! : sub();
+        case '+':
+          return set ? sub() : '';
         default:
           if (!set) throw invalidArgument(`${name}: ${sub() || 'is not allowed to be unset'}`, { field: name });
           return val!;
@@ -53,32 +62,67 @@ function processWords(s: string, env: Env, o: Opts): string[] {
     const c = s[i];
     if (c === "'") {
       const end = s.indexOf("'", i + 1);
-      if (end < 0) throw invalidArgument(`unexpected end of statement while looking for matching single-quote in ${JSON.stringify(s)}`, { field: 'quote' });
-      cur += s.slice(i + 1, end); has = true; i = end + 1;
+      if (end < 0)
+        throw invalidArgument(
+          `unexpected end of statement while looking for matching single-quote in ${JSON.stringify(s)}`,
+          { field: 'quote' },
+        );
+      cur += s.slice(i + 1, end);
+      has = true;
+      i = end + 1;
     } else if (c === '"') {
-      i++; has = true;
+      i++;
+      has = true;
       for (;;) {
-        if (i >= s.length) throw invalidArgument(`unexpected end of statement while looking for matching double-quote in ${JSON.stringify(s)}`, { field: 'quote' });
+        if (i >= s.length)
+          throw invalidArgument(
+            `unexpected end of statement while looking for matching double-quote in ${JSON.stringify(s)}`,
+            { field: 'quote' },
+          );
         const d = s[i];
-        if (d === '"') { i++; break; }
-        if (d === esc && i + 1 < s.length && ['"', '$', esc].includes(s[i + 1])) { cur += s[i + 1]; i += 2; continue; }
-        if (d === '$') { cur += readVar(); continue; }
-        cur += d; i++;
+        if (d === '"') {
+          i++;
+          break;
+        }
+        if (d === esc && i + 1 < s.length && ['"', '$', esc].includes(s[i + 1])) {
+          cur += s[i + 1];
+          i += 2;
+          continue;
+        }
+        if (d === '$') {
+          cur += readVar();
+          continue;
+        }
+        cur += d;
+        i++;
       }
     } else if (c === esc) {
-      if (i + 1 < s.length) { cur += s[i + 1]; i += 2; } else { cur += c; i++; }
+      if (i + 1 < s.length) {
+        cur += s[i + 1];
+        i += 2;
+      } else {
+        cur += c;
+        i++;
+      }
     } else if (c === '$') {
       const v = readVar();
       if (!o.split) cur += v;
       else {
         // Unquoted expansions split into words as the shell would.
         const parts = v.split(/\s+/);
-        parts.forEach((p, k) => { if (k > 0) push(); cur += p; });
+        parts.forEach((p, k) => {
+          if (k > 0) push();
+          cur += p;
+        });
         if (v && /^\s+$/.test(v)) push();
       }
     } else if (o.split && /\s/.test(c)) {
-      push(); i++;
-    } else { cur += c; i++; }
+      push();
+      i++;
+    } else {
+      cur += c;
+      i++;
+    }
   }
   push();
   return words;
@@ -110,11 +154,19 @@ export function splitRaw(s: string, escape = '\\'): string[] {
   let q: string | undefined;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
-    if (q) { cur += c; if (c === escape && q === '"' && i + 1 < s.length) cur += s[++i]; else if (c === q) q = undefined; }
-    else if (c === '"' || c === "'") { q = c; cur += c; }
-    else if (c === escape && i + 1 < s.length) { cur += c + s[++i]; }
-    else if (/\s/.test(c)) { if (cur) out.push(cur); cur = ''; }
-    else cur += c;
+    if (q) {
+      cur += c;
+      if (c === escape && q === '"' && i + 1 < s.length) cur += s[++i];
+      else if (c === q) q = undefined;
+    } else if (c === '"' || c === "'") {
+      q = c;
+      cur += c;
+    } else if (c === escape && i + 1 < s.length) {
+      cur += c + s[++i];
+    } else if (/\s/.test(c)) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   if (q) throw invalidArgument(`unterminated ${q === '"' ? 'double' : 'single'} quote`, { field: 'quote' });
   if (cur) out.push(cur);

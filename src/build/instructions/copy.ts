@@ -2,7 +2,19 @@
 // straight into a snapshot of the stage (no container). ADD extracts local tar archives (plain,
 // gzip, bzip2, xz, via GNU tar) and writes the files of URLs downloaded before (download.ts).
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, lstatSync, openSync, readSync, writeFileSync, chownSync, chmodSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  lstatSync,
+  openSync,
+  readSync,
+  writeFileSync,
+  chownSync,
+  chmodSync,
+  unlinkSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { join, posix } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
 import type { Download } from './download.js';
@@ -28,7 +40,13 @@ export interface CopyPlan {
   line: number;
 }
 
-function lstatOrNull(p: string): Stats | null { try { return lstatSync(p); } catch { return null; } }
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
 
 function isArchive(file: string): boolean {
   const fd = openSync(file, 'r');
@@ -46,14 +64,24 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
   await withLayer(env, s, async (root) => {
     const cfg = s.config.config ?? {};
     // As the classic builder: `--chown=u` means `u:u` (the group is looked up by the same name/id).
-    const { uid, gid } = p.chown ? resolveUser(root, p.chown.includes(':') ? p.chown : `${p.chown}:${p.chown}`, 'chown') : { uid: 0, gid: 0 };
+    const { uid, gid } = p.chown
+      ? resolveUser(root, p.chown.includes(':') ? p.chown : `${p.chown}:${p.chown}`, 'chown')
+      : { uid: 0, gid: 0 };
     const wd = cfg.WorkingDir || '/';
     let dest = posix.isAbsolute(p.dest) ? p.dest : posix.join(wd, p.dest);
     const many = p.sources.length + p.heredocs.length + p.downloads.length > 1;
     // A destination that already is a directory (symlinks followed inside the image) takes the
     // sources inside it, as with the classic builder.
-    const toDir = p.dest.endsWith('/') || p.dest === '.' || many || !!lstatOrNull(scopedPath(root, posix.normalize(dest)))?.isDirectory();
-    if (many && !p.dest.endsWith('/')) throw invalidArgument(`${where}: When using ${p.kind} with more than one source file, the destination must be a directory and end with a /`, { field: 'dest' });
+    const toDir =
+      p.dest.endsWith('/') ||
+      p.dest === '.' ||
+      many ||
+      !!lstatOrNull(scopedPath(root, posix.normalize(dest)))?.isDirectory();
+    if (many && !p.dest.endsWith('/'))
+      throw invalidArgument(
+        `${where}: When using ${p.kind} with more than one source file, the destination must be a directory and end with a /`,
+        { field: 'dest' },
+      );
     dest = posix.normalize(dest);
     // As the classic builder: directories COPY creates get the --chown owner. Paths are resolved
     // inside the image root (its symlinks followed as the container would see them).
@@ -85,8 +113,15 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
       }
       if (p.kind === 'ADD' && st.isFile() && isArchive(src.abs)) {
         const d = mkdirOwned(root, dest, 0, 0);
-        try { execFileSync('tar', ['-x', '--no-same-owner', '-f', src.abs, '-C', d], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (e) {
-          throw invalidArgument(`${where}: extracting ${src.rel}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { field: 'source' });
+        try {
+          execFileSync('tar', ['-x', '--no-same-owner', '-f', src.abs, '-C', d], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+        } catch (e) {
+          throw invalidArgument(
+            `${where}: extracting ${src.rel}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`,
+            { field: 'source' },
+          );
         }
         continue;
       }

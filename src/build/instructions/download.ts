@@ -9,17 +9,36 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument, unavailable } from '../../common/index.js';
 
-export interface Download { url: string; file: string; name: string; sha256: string; mtime?: Date }
+export interface Download {
+  url: string;
+  file: string;
+  name: string;
+  sha256: string;
+  mtime?: Date;
+}
 
 function fileName(u: URL, where: string): string {
   const base = posix.basename(decodeURIComponent(u.pathname));
-  if (!base || base === '/' || base === '.' || base === '..') throw invalidArgument(`${where}: cannot determine a file name from ${u.href}; give ADD a destination file name`, { field: 'source' });
+  if (!base || base === '/' || base === '.' || base === '..')
+    throw invalidArgument(`${where}: cannot determine a file name from ${u.href}; give ADD a destination file name`, {
+      field: 'source',
+    });
   return base;
 }
 
-export async function download(url: string, dir: string, index: string, where: string, signal?: AbortSignal): Promise<Download> {
+export async function download(
+  url: string,
+  dir: string,
+  index: string,
+  where: string,
+  signal?: AbortSignal,
+): Promise<Download> {
   let u: URL;
-  try { u = new URL(url); } catch { throw invalidArgument(`${where}: invalid URL ${url}`, { field: 'source' }); }
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalidArgument(`${where}: invalid URL ${url}`, { field: 'source' });
+  }
   const name = fileName(u, where);
   let res: Response;
   const timeout = AbortSignal.timeout(120_000);
@@ -27,7 +46,10 @@ export async function download(url: string, dir: string, index: string, where: s
     res = await fetch(u, { redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   } catch (e) {
     const c = (e as Error).cause;
-    throw unavailable(`${where}: failed to fetch ${url}: ${c instanceof Error ? c.message : (e as Error).message}`, { field: 'source', cause: e });
+    throw unavailable(`${where}: failed to fetch ${url}: ${c instanceof Error ? c.message : (e as Error).message}`, {
+      field: 'source',
+      cause: e,
+    });
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel().catch(() => undefined);
@@ -35,9 +57,18 @@ export async function download(url: string, dir: string, index: string, where: s
   }
   const file = join(dir, `download-${index}`);
   const h = createHash('sha256');
-  const tap = new Transform({ transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); } });
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+  });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      tap,
+      createWriteStream(file, { mode: 0o600 }),
+    );
   } catch (e) {
     throw unavailable(`${where}: failed to fetch ${url}: ${(e as Error).message}`, { field: 'source', cause: e });
   }

@@ -21,10 +21,25 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
   const env = wordEnv(s);
   const x = (w: string) => expandWord(w, env, escape);
   switch (ins.kind) {
-    case 'ENV': for (const [k, v] of ins.pairs) { const key = x(k); if (!key) throw invalidArgument(`Dockerfile:${ins.line}: ENV names can not be blank`, { field: 'ENV' }); setEnv(s, key, x(v)); env.set(key, x(v)); } break;
-    case 'LABEL': for (const [k, v] of ins.pairs) (cfg.Labels ??= {})[x(k)] = x(v); break;
-    case 'CMD': cfg.Cmd = argv(s, ins.cmd); st.cmdSet = true; break;
-    case 'ENTRYPOINT': cfg.Entrypoint = argv(s, ins.cmd); if (!st.cmdSet) cfg.Cmd = null; break;
+    case 'ENV':
+      for (const [k, v] of ins.pairs) {
+        const key = x(k);
+        if (!key) throw invalidArgument(`Dockerfile:${ins.line}: ENV names can not be blank`, { field: 'ENV' });
+        setEnv(s, key, x(v));
+        env.set(key, x(v));
+      }
+      break;
+    case 'LABEL':
+      for (const [k, v] of ins.pairs) (cfg.Labels ??= {})[x(k)] = x(v);
+      break;
+    case 'CMD':
+      cfg.Cmd = argv(s, ins.cmd);
+      st.cmdSet = true;
+      break;
+    case 'ENTRYPOINT':
+      cfg.Entrypoint = argv(s, ins.cmd);
+      if (!st.cmdSet) cfg.Cmd = null;
+      break;
     case 'EXPOSE':
       for (const p of ins.ports.flatMap((w) => expandWords(w, env, escape))) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
@@ -33,16 +48,34 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
         for (let n = Number(m[1]); n <= Number(m[2] ?? m[1]); n++) (cfg.ExposedPorts ??= {})[`${n}/${proto}`] = {};
       }
       break;
-    case 'USER': cfg.User = x(ins.user); break;
-    case 'VOLUME': for (const v of ins.json ? ins.paths.map(x) : ins.paths.flatMap((w) => expandWords(w, env, escape))) (cfg.Volumes ??= {})[v] = {}; break;
-    case 'STOPSIGNAL': cfg.StopSignal = x(ins.signal); break;
-    case 'SHELL': cfg.Shell = ins.shell; break;
-    case 'ONBUILD': (cfg.OnBuild ??= []).push(ins.trigger); break;
-    case 'MAINTAINER': s.config.author = ins.name; break;
+    case 'USER':
+      cfg.User = x(ins.user);
+      break;
+    case 'VOLUME':
+      for (const v of ins.json ? ins.paths.map(x) : ins.paths.flatMap((w) => expandWords(w, env, escape)))
+        (cfg.Volumes ??= {})[v] = {};
+      break;
+    case 'STOPSIGNAL':
+      cfg.StopSignal = x(ins.signal);
+      break;
+    case 'SHELL':
+      cfg.Shell = ins.shell;
+      break;
+    case 'ONBUILD':
+      (cfg.OnBuild ??= []).push(ins.trigger);
+      break;
+    case 'MAINTAINER':
+      s.config.author = ins.name;
+      break;
     case 'HEALTHCHECK': {
-      if (ins.test.type === 'NONE') { cfg.Healthcheck = { Test: ['NONE'] }; break; }
+      if (ins.test.type === 'NONE') {
+        cfg.Healthcheck = { Test: ['NONE'] };
+        break;
+      }
       const c = ins.test.cmd;
-      const hc: NonNullable<typeof cfg.Healthcheck> = { Test: c.form === 'exec' ? ['CMD', ...c.args] : ['CMD-SHELL', c.command] };
+      const hc: NonNullable<typeof cfg.Healthcheck> = {
+        Test: c.form === 'exec' ? ['CMD', ...c.args] : ['CMD-SHELL', c.command],
+      };
       const d = (k: string) => (ins.flags[k] !== undefined ? parseDuration(ins.flags[k]) : undefined);
       if (d('interval') !== undefined) hc.Interval = d('interval');
       if (d('timeout') !== undefined) hc.Timeout = d('timeout');
@@ -52,7 +85,8 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
       cfg.Healthcheck = hc;
       break;
     }
-    default: throw new Error(`applyMeta: ${ins.kind} is not a metadata instruction`);
+    default:
+      throw new Error(`applyMeta: ${ins.kind} is not a metadata instruction`);
   }
   addHistory(s, `/bin/sh -c #(nop)  ${ins.original}`, true);
 }

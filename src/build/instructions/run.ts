@@ -17,7 +17,11 @@ type Run = Extract<Instruction, { kind: 'RUN' }>;
 /** The argv a RUN executes (shell form through SHELL; heredocs as a script or as stdin files). */
 export function runArgv(ins: Run, shell: string[]): string[] {
   if (ins.cmd.form === 'exec') return ins.cmd.args;
-  if (ins.heredocs.length === 1 && ins.cmd.command.trim() === `<<${ins.heredocs[0].chomp ? '-' : ''}${ins.heredocs[0].name}` || /^<<-?["']?\w+["']?$/.test(ins.cmd.command.trim())) {
+  if (
+    (ins.heredocs.length === 1 &&
+      ins.cmd.command.trim() === `<<${ins.heredocs[0].chomp ? '-' : ''}${ins.heredocs[0].name}`) ||
+    /^<<-?["']?\w+["']?$/.test(ins.cmd.command.trim())
+  ) {
     return [...shell, ins.heredocs[0].content];
   }
   if (ins.heredocs.length) {
@@ -29,10 +33,20 @@ export function runArgv(ins: Run, shell: string[]): string[] {
   return [...shell, ins.cmd.command];
 }
 
-export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: string[], buildArgEnv: string[]): Promise<void> {
-  if (ins.flags.mount) throw notImplemented(`Dockerfile:${ins.line}: RUN --mount is not supported by this builder`, { field: 'mount' });
+export async function runStep(
+  env: BuildEnv,
+  s: StageState,
+  ins: Run,
+  argv: string[],
+  buildArgEnv: string[],
+): Promise<void> {
+  if (ins.flags.mount)
+    throw notImplemented(`Dockerfile:${ins.line}: RUN --mount is not supported by this builder`, { field: 'mount' });
   const network = ins.flags.network ?? env.network;
-  if (!['none', 'host', 'default'].includes(network)) throw invalidArgument(`Dockerfile:${ins.line}: RUN --network=${network}: expected none, host or default`, { field: 'network' });
+  if (!['none', 'host', 'default'].includes(network))
+    throw invalidArgument(`Dockerfile:${ins.line}: RUN --network=${network}: expected none, host or default`, {
+      field: 'network',
+    });
   const id = `build-${randomBytes(6).toString('hex')}`;
   const bundle = join(env.tmpDir, id);
   const logFile = join(env.tmpDir, `${id}.log`);
@@ -44,7 +58,8 @@ export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: stri
     mkdirSync(join(root, cwd), { recursive: true });
     const envList = [...(cfg.Env ?? [])];
     for (const e of buildArgEnv) if (!envList.some((x) => x.split('=')[0] === e.split('=')[0])) envList.push(e);
-    if (!envList.some((e) => e.startsWith('PATH='))) envList.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    if (!envList.some((e) => e.startsWith('PATH=')))
+      envList.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     const spec = defaultSpec({ args: argv, env: envList, cwd, rootfs: root, hostname: id.slice(0, 12) });
     spec.process!.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
     if (network === 'host') spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
@@ -52,11 +67,18 @@ export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: stri
     let code: number;
     try {
       if (sandbox) {
-        spec.linux!.namespaces = spec.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: sandbox.netns } : n));
+        spec.linux!.namespaces = spec.linux!.namespaces!.map((n) =>
+          n.type === 'network' ? { type: 'network', path: sandbox.netns } : n,
+        );
         // over an existing file only: a mount point created here would end up in the layer
         if (sandbox.resolvConf !== undefined && existsSync(join(root, 'etc/resolv.conf'))) {
           writeFileSync(join(bundle, 'resolv.conf'), sandbox.resolvConf);
-          spec.mounts!.push({ destination: '/etc/resolv.conf', type: 'bind', source: join(bundle, 'resolv.conf'), options: ['rbind', 'ro', 'rprivate'] });
+          spec.mounts!.push({
+            destination: '/etc/resolv.conf',
+            type: 'bind',
+            source: join(bundle, 'resolv.conf'),
+            options: ['rbind', 'ro', 'rprivate'],
+          });
         }
       }
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
@@ -67,14 +89,22 @@ export async function runStep(env: BuildEnv, s: StageState, ins: Run, argv: stri
         closeSync(fd);
         await env.runtime.delete(id, { force: true }).catch(() => {});
       }
-    } finally { await sandbox?.release(); }
+    } finally {
+      await sandbox?.release();
+    }
     const out = readFileSync(logFile, 'utf8');
     for (const l of out.split('\n').slice(0, -1)) env.log(l);
     if (out && !out.endsWith('\n')) env.log(out.split('\n').at(-1)!);
     if (code !== 0) {
       const tail = out.split('\n').slice(-20).join('\n').trim();
-      throw invalidArgument(`The command '${argv.join(' ')}' returned a non-zero code: ${code}${tail ? `\n${tail}` : ''}`, { field: 'RUN', reason: `ExitCode${code}` });
+      throw invalidArgument(
+        `The command '${argv.join(' ')}' returned a non-zero code: ${code}${tail ? `\n${tail}` : ''}`,
+        { field: 'RUN', reason: `ExitCode${code}` },
+      );
     }
-  }).finally(() => { rmSync(bundle, { recursive: true, force: true }); rmSync(logFile, { force: true }); });
+  }).finally(() => {
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(logFile, { force: true });
+  });
   addHistory(s, ins.cmd.form === 'exec' ? `RUN ${JSON.stringify(argv)}` : `RUN /bin/sh -c ${ins.cmd.command}`, false);
 }

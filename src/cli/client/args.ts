@@ -25,7 +25,10 @@ export function parse(argv: string[], spec: Spec, o: { stopAtPositional?: boolea
     let i = 0;
     for (; i < argv.length; i++) {
       const t = argv[i];
-      if (t === '--') { i++; break; }
+      if (t === '--') {
+        i++;
+        break;
+      }
       if (!t.startsWith('-') || t === '-') break;
       if (takesValue(t)) i++;
     }
@@ -34,7 +37,10 @@ export function parse(argv: string[], spec: Spec, o: { stopAtPositional?: boolea
   }
   try {
     const r = parseArgs({ args: flags, options, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: [...r.positionals, ...rest] };
+    return {
+      values: r.values as Record<string, string | boolean | string[] | boolean[] | undefined>,
+      positionals: [...r.positionals, ...rest],
+    };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -6,27 +6,57 @@ import { spawnSync } from 'node:child_process';
 import type { Client } from './http.js';
 import { demux } from './http.js';
 
-export interface AttachOptions { tty: boolean; stdin: boolean }
+export interface AttachOptions {
+  tty: boolean;
+  stdin: boolean;
+}
 
 /** Pumps the streams until the engine closes the connection. */
 export function pumpAttach(socket: Socket, head: Buffer, o: AttachOptions): { done: Promise<void>; restore(): void } {
-  const write = o.tty ? (b: Buffer) => { process.stdout.write(b); } : demux(process.stdout, process.stderr);
+  const write = o.tty
+    ? (b: Buffer) => {
+        process.stdout.write(b);
+      }
+    : demux(process.stdout, process.stderr);
   if (head.length) write(head);
   socket.on('data', (d: Buffer) => write(d));
   let raw = false;
   if (o.stdin) {
-    if (o.tty && process.stdin.isTTY) { process.stdin.setRawMode(true); setOpost(false); raw = true; }
+    if (o.tty && process.stdin.isTTY) {
+      process.stdin.setRawMode(true);
+      setOpost(false);
+      raw = true;
+    }
     process.stdin.on('data', (d) => socket.write(d));
     // Half-close at stdin EOF only without a TTY (a terminal's EOF is a keystroke the shell sees).
-    process.stdin.on('end', () => { if (!o.tty) { try { socket.end(); } catch { /* closed */ } } });
+    process.stdin.on('end', () => {
+      if (!o.tty) {
+        try {
+          socket.end();
+        } catch {
+          /* closed */
+        }
+      }
+    });
     process.stdin.resume();
   }
   const restore = () => {
-    if (raw) { try { process.stdin.setRawMode(false); setOpost(true); } catch { /* not a tty any more */ } raw = false; }
+    if (raw) {
+      try {
+        process.stdin.setRawMode(false);
+        setOpost(true);
+      } catch {
+        /* not a tty any more */
+      }
+      raw = false;
+    }
     process.stdin.pause();
   };
   const done = new Promise<void>((resolve) => {
-    const fin = () => { restore(); resolve(); };
+    const fin = () => {
+      restore();
+      resolve();
+    };
     socket.on('end', fin);
     socket.on('close', fin);
     socket.on('error', fin);
@@ -43,7 +73,12 @@ function setOpost(on: boolean): void {
 /** Sends the terminal size now and on every resize. */
 export function proxyResize(c: Client, path: string): () => void {
   if (!process.stdout.isTTY) return () => undefined;
-  const send = () => { void c.raw('POST', path, { query: { h: process.stdout.rows, w: process.stdout.columns } }).then((r) => r.resume(), () => undefined); };
+  const send = () => {
+    void c.raw('POST', path, { query: { h: process.stdout.rows, w: process.stdout.columns } }).then(
+      (r) => r.resume(),
+      () => undefined,
+    );
+  };
   send();
   process.stdout.on('resize', send);
   return () => process.stdout.off('resize', send);

@@ -12,7 +12,12 @@ export function resolveHost(flag?: string): string {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export type QueryValue = string | number | boolean | undefined | string[];
@@ -55,7 +60,8 @@ export class Client {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(this.options(method, path, o), resolve);
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new ApiError(0, `Cannot connect to the Skiff engine at ${this.host}. Is the engine running?`));
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+          reject(new ApiError(0, `Cannot connect to the Skiff engine at ${this.host}. Is the engine running?`));
         else reject(e);
       });
       if (o.stream) o.stream.pipe(req);
@@ -64,7 +70,11 @@ export class Client {
     if (res.statusCode! >= 400) {
       const text = (await readAll(res)).toString('utf8');
       let msg = text.trim();
-      try { msg = (JSON.parse(text) as { message?: string }).message ?? msg; } catch { /* not JSON */ }
+      try {
+        msg = (JSON.parse(text) as { message?: string }).message ?? msg;
+      } catch {
+        /* not JSON */
+      }
       throw new ApiError(res.statusCode!, msg || `HTTP ${res.statusCode}`);
     }
     return res;
@@ -86,10 +96,20 @@ export class Client {
       req.on('response', async (res) => {
         const text = (await readAll(res)).toString('utf8');
         let msg = text.trim();
-        try { msg = (JSON.parse(text) as { message?: string }).message ?? msg; } catch { /* not JSON */ }
+        try {
+          msg = (JSON.parse(text) as { message?: string }).message ?? msg;
+        } catch {
+          /* not JSON */
+        }
         reject(new ApiError(res.statusCode ?? 0, msg || `unable to upgrade to tcp, received ${res.statusCode}`));
       });
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? new ApiError(0, `Cannot connect to the Skiff engine at ${this.host}. Is the engine running?`) : e));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+            ? new ApiError(0, `Cannot connect to the Skiff engine at ${this.host}. Is the engine running?`)
+            : e,
+        ),
+      );
       req.end(o.body === undefined ? undefined : JSON.stringify(o.body));
     });
   }

@@ -9,9 +9,17 @@ export { table, humanDuration, ago, size, shortId, render, printRows } from './f
 export { registryAuthHeader, loadAuthConfig, saveAuthConfig } from './auth.js';
 
 /** Runs a verb: prints daemon errors as the docker CLI does and maps them to its exit codes. */
-export async function runVerb(fn: () => Promise<number | void>, o: { usageCode?: number; errorCode?: number } = {}): Promise<number> {
-  try { return (await fn()) ?? 0; } catch (e) {
-    if (e instanceof UsageError) { process.stderr.write(`${e.message}\nSee 'skiff --help'.\n`); return o.usageCode ?? 125; }
+export async function runVerb(
+  fn: () => Promise<number | void>,
+  o: { usageCode?: number; errorCode?: number } = {},
+): Promise<number> {
+  try {
+    return (await fn()) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\nSee 'skiff --help'.\n`);
+      return o.usageCode ?? 125;
+    }
     if (e instanceof ApiError) {
       process.stderr.write(e.status === 0 ? `${e.message}\n` : `Error response from daemon: ${e.message}\n`);
       return o.errorCode ?? 1;
@@ -20,5 +28,7 @@ export async function runVerb(fn: () => Promise<number | void>, o: { usageCode?:
   }
 }
 
-export function client(host: unknown): Client { return new Client(typeof host === 'string' ? host : undefined); }
+export function client(host: unknown): Client {
+  return new Client(typeof host === 'string' ? host : undefined);
+}
 export { pumpAttach, proxyResize, type AttachOptions } from './attach.js';

@@ -19,13 +19,23 @@ then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox 
 `;
 
 export interface LaunchOptions {
-  dataRoot?: string; execRoot?: string; hosts?: string[]; cgroupParent?: string; snapshotter?: 'overlayfs' | 'native';
+  dataRoot?: string;
+  execRoot?: string;
+  hosts?: string[];
+  cgroupParent?: string;
+  snapshotter?: 'overlayfs' | 'native';
   /** Default bridge interface (dockerd's --bridge), gateway/prefix (dockerd's --bip), iptables chain prefix. */
-  bridge?: string; bip?: string; chainPrefix?: string;
+  bridge?: string;
+  bip?: string;
+  chainPrefix?: string;
   /** Registries reached over plain HTTP besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
 }
-export interface LaunchedEngine { hosts: string[]; apiVersion: string; close(): Promise<void> }
+export interface LaunchedEngine {
+  hosts: string[];
+  apiVersion: string;
+  close(): Promise<void>;
+}
 
 /** Starts the engine with everything it is composed of (also used by \`skiff start\`): the network
  *  manager is initialised first (it reconciles what a crashed engine left: bridges, rules, leases),
@@ -35,35 +45,71 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
   const { NetworkManager, createEngineDriver } = await import('../../network/index.js');
   const dataRoot = o.dataRoot ?? '/var/lib/skiff/engine';
   const env = process.env;
-  const network = new NetworkManager({ stateDir: join(dataRoot, 'network'), chainPrefix: o.chainPrefix ?? env.SKIFF_CHAIN_PREFIX ?? 'SKIFF' });
+  const network = new NetworkManager({
+    stateDir: join(dataRoot, 'network'),
+    chainPrefix: o.chainPrefix ?? env.SKIFF_CHAIN_PREFIX ?? 'SKIFF',
+  });
   await network.init();
   let engine;
   try {
-    const networkDriver = createEngineDriver(network, { defaultBridge: o.bridge ?? env.SKIFF_BRIDGE ?? 'skiff0', bip: o.bip ?? env.SKIFF_BIP });
-    engine = await startEngine({ dataRoot, execRoot: o.execRoot, hosts: o.hosts, cgroupParent: o.cgroupParent, snapshotter: o.snapshotter, networkDriver, insecureRegistries: o.insecureRegistries });
-  } catch (e) { await network.close(); throw e; }
+    const networkDriver = createEngineDriver(network, {
+      defaultBridge: o.bridge ?? env.SKIFF_BRIDGE ?? 'skiff0',
+      bip: o.bip ?? env.SKIFF_BIP,
+    });
+    engine = await startEngine({
+      dataRoot,
+      execRoot: o.execRoot,
+      hosts: o.hosts,
+      cgroupParent: o.cgroupParent,
+      snapshotter: o.snapshotter,
+      networkDriver,
+      insecureRegistries: o.insecureRegistries,
+    });
+  } catch (e) {
+    await network.close();
+    throw e;
+  }
   const eng = engine;
-  return { hosts: eng.hosts, apiVersion: eng.ctx.info.apiVersion, close: async () => { await eng.close(); await network.close(); } };
+  return {
+    hosts: eng.hosts,
+    apiVersion: eng.ctx.info.apiVersion,
+    close: async () => {
+      await eng.close();
+      await network.close();
+    },
+  };
 }
 
 interface DaemonJson {
-  'insecure-registries'?: string[]; 'data-root'?: string; 'exec-root'?: string; hosts?: string[]; 'cgroup-parent'?: string; 'storage-driver'?: string;
+  'insecure-registries'?: string[];
+  'data-root'?: string;
+  'exec-root'?: string;
+  hosts?: string[];
+  'cgroup-parent'?: string;
+  'storage-driver'?: string;
 }
 
 /** dockerd-style daemon.json: the file given (which must exist), else /etc/skiff/daemon.json if present. */
 function readDaemonJson(path: string | undefined): DaemonJson {
   const file = path ?? '/etc/skiff/daemon.json';
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     if (!path && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new Error(`--config-file ${file}: ${(e as Error).message}`);
   }
   let j: unknown;
-  try { j = JSON.parse(text); } catch (e) { throw new Error(`${file}: not valid JSON: ${(e as Error).message}`); }
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
   if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error(`${file}: expected a JSON object`);
   const o = j as Record<string, unknown>;
   for (const k of ['insecure-registries', 'hosts']) {
-    if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((x) => typeof x === 'string'))) throw new Error(`${file}: "${k}" must be an array of strings`);
+    if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((x) => typeof x === 'string')))
+      throw new Error(`${file}: "${k}" must be an array of strings`);
   }
   for (const k of ['data-root', 'exec-root', 'cgroup-parent', 'storage-driver']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
@@ -73,28 +119,57 @@ function readDaemonJson(path: string | undefined): DaemonJson {
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: argv, allowPositionals: false,
+    args: argv,
+    allowPositionals: false,
     options: {
-      'data-root': { type: 'string' }, 'exec-root': { type: 'string' }, host: { type: 'string', short: 'H', multiple: true },
-      'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      bridge: { type: 'string', short: 'b' }, bip: { type: 'string' }, 'iptables-chain-prefix': { type: 'string' },
-      'insecure-registry': { type: 'string', multiple: true }, 'config-file': { type: 'string' },
+      'data-root': { type: 'string' },
+      'exec-root': { type: 'string' },
+      host: { type: 'string', short: 'H', multiple: true },
+      'cgroup-parent': { type: 'string' },
+      'storage-driver': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      bridge: { type: 'string', short: 'b' },
+      bip: { type: 'string' },
+      'iptables-chain-prefix': { type: 'string' },
+      'insecure-registry': { type: 'string', multiple: true },
+      'config-file': { type: 'string' },
     },
   });
-  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let file: DaemonJson;
-  try { file = readDaemonJson(values['config-file']); } catch (e) { process.stderr.write(`skiff engine: ${(e as Error).message}\n`); return 2; }
+  try {
+    file = readDaemonJson(values['config-file']);
+  } catch (e) {
+    process.stderr.write(`skiff engine: ${(e as Error).message}\n`);
+    return 2;
+  }
   const insecure = [...(file['insecure-registries'] ?? []), ...(values['insecure-registry'] ?? [])];
   for (const r of insecure) {
-    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$|^[0-9.]+\/\d{1,2}$/.test(r)) { process.stderr.write(`skiff engine: --insecure-registry ${JSON.stringify(r)}: expected HOST[:PORT] or an IPv4 CIDR\n`); return 2; }
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$|^[0-9.]+\/\d{1,2}$/.test(r)) {
+      process.stderr.write(
+        `skiff engine: --insecure-registry ${JSON.stringify(r)}: expected HOST[:PORT] or an IPv4 CIDR\n`,
+      );
+      return 2;
+    }
   }
   const sd = values['storage-driver'] ?? file['storage-driver'];
-  if (sd && sd !== 'overlayfs' && sd !== 'native' && sd !== 'overlay2' && sd !== 'vfs') { process.stderr.write(`skiff engine: unknown --storage-driver ${sd}\n`); return 2; }
+  if (sd && sd !== 'overlayfs' && sd !== 'native' && sd !== 'overlay2' && sd !== 'vfs') {
+    process.stderr.write(`skiff engine: unknown --storage-driver ${sd}\n`);
+    return 2;
+  }
   const engine = await launchEngine({
-    dataRoot: values['data-root'] ?? file['data-root'], execRoot: values['exec-root'] ?? file['exec-root'], hosts: values.host ?? file.hosts,
-    cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'], insecureRegistries: [...new Set(insecure)],
+    dataRoot: values['data-root'] ?? file['data-root'],
+    execRoot: values['exec-root'] ?? file['exec-root'],
+    hosts: values.host ?? file.hosts,
+    cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'],
+    insecureRegistries: [...new Set(insecure)],
     snapshotter: sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
-    bridge: values.bridge, bip: values.bip, chainPrefix: values['iptables-chain-prefix'],
+    bridge: values.bridge,
+    bip: values.bip,
+    chainPrefix: values['iptables-chain-prefix'],
   });
   process.stdout.write(`skiff engine ready on ${engine.hosts.join(', ')}\n`);
   await new Promise<void>((resolve) => {

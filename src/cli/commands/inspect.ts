@@ -3,13 +3,19 @@
 import { client, parse, str, runVerb, render, ApiError, UsageError } from '../client/index.js';
 
 const PATHS: Record<string, (n: string) => string> = {
-  container: (n) => `/containers/${n}/json`, image: (n) => `/images/${n}/json`,
-  volume: (n) => `/volumes/${encodeURIComponent(n)}`, network: (n) => `/networks/${n}`,
+  container: (n) => `/containers/${n}/json`,
+  image: (n) => `/images/${n}/json`,
+  volume: (n) => `/volumes/${encodeURIComponent(n)}`,
+  network: (n) => `/networks/${n}`,
 };
 
 export async function main(argv: string[]): Promise<number> {
   return runVerb(async () => {
-    const { values: v, positionals } = parse(argv, { type: { type: 'string' }, format: { type: 'string', short: 'f' }, size: { type: 'boolean', short: 's' } });
+    const { values: v, positionals } = parse(argv, {
+      type: { type: 'string' },
+      format: { type: 'string', short: 'f' },
+      size: { type: 'boolean', short: 's' },
+    });
     if (!positionals.length) throw new UsageError('"skiff inspect" requires at least 1 argument.');
     const c = client(v.host);
     const types = str(v.type) ? [str(v.type)!] : Object.keys(PATHS);
@@ -19,10 +25,18 @@ export async function main(argv: string[]): Promise<number> {
     for (const n of positionals) {
       let found: Record<string, unknown> | undefined;
       for (const t of types) {
-        try { found = await c.json('GET', PATHS[t](n)); break; } catch (e) { if (!(e instanceof ApiError) || e.status !== 404) throw e; }
+        try {
+          found = await c.json('GET', PATHS[t](n));
+          break;
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        }
       }
       if (found) out.push(found);
-      else { process.stderr.write(`Error: No such object: ${n}\n`); code = 1; }
+      else {
+        process.stderr.write(`Error: No such object: ${n}\n`);
+        code = 1;
+      }
     }
     const fmt = str(v.format);
     if (fmt) for (const o of out) process.stdout.write(render(fmt, o) + '\n');

@@ -5,7 +5,10 @@ import { client, parse, str, runVerb, displayJsonMessages } from '../client/inde
 
 export async function main(argv: string[]): Promise<number> {
   return runVerb(async () => {
-    const { values: v } = parse(argv, { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' } });
+    const { values: v } = parse(argv, {
+      input: { type: 'string', short: 'i' },
+      quiet: { type: 'boolean', short: 'q' },
+    });
     const input = str(v.input) ? createReadStream(str(v.input)!) : (process.stdin as unknown as Readable);
     const res = await client(v.host).raw('POST', '/images/load', { query: { quiet: !!v.quiet }, stream: input });
     await displayJsonMessages(res, process.stdout);

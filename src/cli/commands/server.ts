@@ -14,31 +14,50 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: {
-      'data-dir': { type: 'string', default: '/var/lib/skiff/server' },
-      'https-listen': { type: 'string', default: '127.0.0.1:6443' },
-      datastore: { type: 'string' },
-      'disable-agent': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string', default: '/var/lib/skiff/server' },
+        'https-listen': { type: 'string', default: '127.0.0.1:6443' },
+        datastore: { type: 'string' },
+        'disable-agent': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
   } catch (e) {
     process.stderr.write(`skiff server: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const { startServer } = await import('../../cluster/index.js');
-  const s = await startServer({ dataDir: values['data-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
-  const note = values['disable-agent'] ? 'agent disabled: no node agent runs' : 'note: no node agent runs (it does not exist yet)';
-  process.stdout.write(`skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n`
-    + `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n`
-    + `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`);
+  const s = await startServer({
+    dataDir: values['data-dir']!,
+    httpsListen: values['https-listen'],
+    datastore: values.datastore,
+  });
+  const note = values['disable-agent']
+    ? 'agent disabled: no node agent runs'
+    : 'note: no node agent runs (it does not exist yet)';
+  process.stdout.write(
+    `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
+      `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
+      `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`,
+  );
   await new Promise<void>((resolve) => {
     let closing = false;
     const stop = (sig: string) => {
-      if (closing) { process.exit(130); }
+      if (closing) {
+        process.exit(130);
+      }
       closing = true;
       process.stderr.write(`skiff server: ${sig}, shutting down\n`);
-      s.close().then(resolve, (e) => { process.stderr.write(`skiff server: shutdown: ${String(e)}\n`); resolve(); });
+      s.close().then(resolve, (e) => {
+        process.stderr.write(`skiff server: shutdown: ${String(e)}\n`);
+        resolve();
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -25,31 +25,42 @@ async function importBusybox(root: string): Promise<void> {
     buildBusyboxRootfs(join(dir, 'rootfs'));
     const { execFileSync } = await import('node:child_process');
     execFileSync('tar', ['-C', join(dir, 'rootfs'), '--numeric-owner', '-cf', join(dir, 'bb.tar'), '.']);
-    await images.importRootfsTar(createReadStream(join(dir, 'bb.tar')), { ref: 'busybox:latest', changes: ['CMD ["sh"]'] });
+    await images.importRootfsTar(createReadStream(join(dir, 'bb.tar')), {
+      ref: 'busybox:latest',
+      changes: ['CMD ["sh"]'],
+    });
     process.stdout.write('skiff: imported busybox:latest from /bin/busybox\n');
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function main(argv: string[] = []): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: {
-      'engine-root': { type: 'string', default: '/var/lib/skiff/engine' },
-      'server-dir': { type: 'string', default: '/var/lib/skiff/server' },
-      host: { type: 'string', short: 'H', multiple: true },
-      'exec-root': { type: 'string' },
-      'cgroup-parent': { type: 'string' },
-      'https-listen': { type: 'string', default: '127.0.0.1:6443' },
-      datastore: { type: 'string' },
-      'no-server': { type: 'boolean', default: false },
-      'no-engine': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'engine-root': { type: 'string', default: '/var/lib/skiff/engine' },
+        'server-dir': { type: 'string', default: '/var/lib/skiff/server' },
+        host: { type: 'string', short: 'H', multiple: true },
+        'exec-root': { type: 'string' },
+        'cgroup-parent': { type: 'string' },
+        'https-listen': { type: 'string', default: '127.0.0.1:6443' },
+        datastore: { type: 'string' },
+        'no-server': { type: 'boolean', default: false },
+        'no-engine': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
   } catch (e) {
     process.stderr.write(`skiff start: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const closers: Array<() => Promise<void>> = [];
   const lines: string[] = [];
   try {
@@ -58,26 +69,53 @@ export async function main(argv: string[] = []): Promise<number> {
       await importBusybox(root);
       const hosts = values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'];
       const { launchEngine } = await import('./engine.js');
-      const engine = await launchEngine({ dataRoot: root, hosts, execRoot: values['exec-root'], cgroupParent: values['cgroup-parent'] });
+      const engine = await launchEngine({
+        dataRoot: root,
+        hosts,
+        execRoot: values['exec-root'],
+        cgroupParent: values['cgroup-parent'],
+      });
       closers.push(() => engine.close());
       const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
-      lines.push(`engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,
-        `  export DOCKER_HOST=${unix}`, '  docker run --rm busybox echo hello from skiff', '  docker run -it --rm busybox sh', '');
+      lines.push(
+        `engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,
+        `  export DOCKER_HOST=${unix}`,
+        '  docker run --rm busybox echo hello from skiff',
+        '  docker run -it --rm busybox sh',
+        '',
+      );
     }
     if (!values['no-server']) {
       const { startServer } = await import('../../cluster/index.js');
-      const s = await startServer({ dataDir: values['server-dir']!, httpsListen: values['https-listen'], datastore: values.datastore });
+      const s = await startServer({
+        dataDir: values['server-dir']!,
+        httpsListen: values['https-listen'],
+        datastore: values.datastore,
+      });
       closers.push(() => s.close());
-      lines.push(`server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
-        `  export KUBECONFIG=${s.kubeconfig}`, '  kubectl get namespaces', '  kubectl create deployment web --image=busybox', '');
+      lines.push(
+        `server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
+        `  export KUBECONFIG=${s.kubeconfig}`,
+        '  kubectl get namespaces',
+        '  kubectl create deployment web --image=busybox',
+        '',
+      );
     }
   } catch (e) {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     throw e;
   }
-  if (!closers.length) { process.stderr.write('skiff start: nothing to run (--no-engine and --no-server)\n'); return 2; }
-  process.stdout.write(`${lines.join('\n')}\nCtrl-C stops Skiff; containers keep running under their monitors and are re-adopted on the next start.\n`);
-  await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+  if (!closers.length) {
+    process.stderr.write('skiff start: nothing to run (--no-engine and --no-server)\n');
+    return 2;
+  }
+  process.stdout.write(
+    `${lines.join('\n')}\nCtrl-C stops Skiff; containers keep running under their monitors and are re-adopted on the next start.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   process.stderr.write('skiff: shutting down\n');
   for (const c of closers.reverse()) await c().catch((e) => process.stderr.write(`skiff: shutdown: ${String(e)}\n`));
   return 0;

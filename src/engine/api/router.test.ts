@@ -23,7 +23,10 @@ test('router: params, versions, method mismatch', () => {
 test('filters: both encodings, labels, bad JSON names the field', () => {
   assert.deepEqual(parseFilters('{"label":{"a=b":true,"c":false}}'), { label: ['a=b'] });
   assert.deepEqual(parseFilters('{"status":["running"]}'), { status: ['running'] });
-  assert.throws(() => parseFilters('{bad'), (e: Error & { field?: string }) => e.field === 'filters');
+  assert.throws(
+    () => parseFilters('{bad'),
+    (e: Error & { field?: string }) => e.field === 'filters',
+  );
   assert.ok(matchLabels({ a: 'b', c: '' }, ['a=b', 'c']));
   assert.ok(!matchLabels({ a: 'x' }, ['a=b']));
   const q = new Query(new URLSearchParams('all=1&stream=0&t=5&x=False'));
@@ -36,7 +39,8 @@ test('filters: both encodings, labels, bad JSON names the field', () => {
 
 test('events: filters, since/until, durations', () => {
   const bus = new EventBus(3);
-  for (const a of ['create', 'start', 'die', 'destroy']) bus.emit({ Type: 'container', Action: a, id: 'abc123', attributes: { name: 'web', image: 'busybox', tier: 'x' } });
+  for (const a of ['create', 'start', 'die', 'destroy'])
+    bus.emit({ Type: 'container', Action: a, id: 'abc123', attributes: { name: 'web', image: 'busybox', tier: 'x' } });
   assert.equal(bus.past({}).length, 3, 'ring is bounded');
   assert.equal(bus.past({ event: ['die'] }).length, 1);
   assert.equal(bus.past({ container: ['web'] }).length, 3);
@@ -59,11 +63,25 @@ test('stdcopy frames and detach keys', () => {
 });
 
 test('create: validation names the field, image config merge', () => {
-  assert.throws(() => parseCreateBody({ Image: 'busybox', Tty: 'yes' }), (e: Error & { field?: string }) => e.field === 'Tty');
+  assert.throws(
+    () => parseCreateBody({ Image: 'busybox', Tty: 'yes' }),
+    (e: Error & { field?: string }) => e.field === 'Tty',
+  );
   assert.throws(() => parseCreateBody(undefined), /config cannot be empty/);
   assert.throws(() => validateName('bad name'), /Invalid container name/);
   assert.equal(validateName('good_name-1'), '/good_name-1');
-  const image = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: [] }, config: { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin', 'A=1'], WorkingDir: '/w', Labels: { l: '1' } } };
+  const image = {
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers' as const, diff_ids: [] },
+    config: {
+      Entrypoint: ['/entry'],
+      Cmd: ['default'],
+      Env: ['PATH=/bin', 'A=1'],
+      WorkingDir: '/w',
+      Labels: { l: '1' },
+    },
+  };
   const m = mergeConfig(parseCreateBody({ Image: 'x', Env: ['A=2', 'B=3'] }), image, 'f'.repeat(64));
   assert.equal(m.path, '/entry');
   assert.deepEqual(m.args, ['default']);
@@ -72,9 +90,34 @@ test('create: validation names the field, image config merge', () => {
   assert.equal(m.config.Hostname, 'ffffffffffff');
   const o = mergeConfig(parseCreateBody({ Image: 'x', Entrypoint: ['sh'] }), image, 'f'.repeat(64));
   assert.deepEqual([o.path, ...o.args], ['sh'], 'an overridden entrypoint drops the image Cmd');
-  assert.throws(() => mergeConfig(parseCreateBody({ Image: 'x', ExposedPorts: { '70000/tcp': {} } }), image, 'f'.repeat(64)), (e: Error & { field?: string }) => e.field === 'ExposedPorts');
-  assert.throws(() => mergeConfig(parseCreateBody({ Image: 'x', HostConfig: { RestartPolicy: { Name: 'always' }, AutoRemove: true } }), image, 'f'.repeat(64)), /AutoRemove/);
-  const mounts = parseMounts(parseCreateBody({ Image: 'x', HostConfig: { Binds: ['vol:/data:ro', '/host:/h'], Tmpfs: { '/t': 'size=1m' } } }), ['/data', '/img']);
-  assert.deepEqual(mounts.map((x) => [x.Type, x.Destination, x.RW]), [['volume', '/data', false], ['bind', '/h', true], ['tmpfs', '/t', true], ['volume', '/img', true]]);
-  assert.throws(() => parseMounts(parseCreateBody({ Image: 'x', HostConfig: { Binds: ['a:b:c:d'] } }), []), (e: Error & { field?: string }) => e.field === 'HostConfig.Binds');
+  assert.throws(
+    () => mergeConfig(parseCreateBody({ Image: 'x', ExposedPorts: { '70000/tcp': {} } }), image, 'f'.repeat(64)),
+    (e: Error & { field?: string }) => e.field === 'ExposedPorts',
+  );
+  assert.throws(
+    () =>
+      mergeConfig(
+        parseCreateBody({ Image: 'x', HostConfig: { RestartPolicy: { Name: 'always' }, AutoRemove: true } }),
+        image,
+        'f'.repeat(64),
+      ),
+    /AutoRemove/,
+  );
+  const mounts = parseMounts(
+    parseCreateBody({ Image: 'x', HostConfig: { Binds: ['vol:/data:ro', '/host:/h'], Tmpfs: { '/t': 'size=1m' } } }),
+    ['/data', '/img'],
+  );
+  assert.deepEqual(
+    mounts.map((x) => [x.Type, x.Destination, x.RW]),
+    [
+      ['volume', '/data', false],
+      ['bind', '/h', true],
+      ['tmpfs', '/t', true],
+      ['volume', '/img', true],
+    ],
+  );
+  assert.throws(
+    () => parseMounts(parseCreateBody({ Image: 'x', HostConfig: { Binds: ['a:b:c:d'] } }), []),
+    (e: Error & { field?: string }) => e.field === 'HostConfig.Binds',
+  );
 });

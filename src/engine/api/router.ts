@@ -12,8 +12,12 @@ export type Filters = Record<string, string[]>;
 
 export class Query {
   constructor(readonly params: URLSearchParams) {}
-  has(name: string): boolean { return this.params.has(name); }
-  str(name: string): string | undefined { return this.params.get(name) ?? undefined; }
+  has(name: string): boolean {
+    return this.params.has(name);
+  }
+  str(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
   /** Docker's boolean query values: 1/true/True are true; 0/false/'' are false. */
   bool(name: string, dflt = false): boolean {
     const v = this.params.get(name);
@@ -24,28 +28,41 @@ export class Query {
     const v = this.params.get(name);
     if (v === null || v === '') return dflt;
     const n = Number(v);
-    if (!Number.isFinite(n)) throw invalidArgument(`query parameter ${name}: ${JSON.stringify(v)} is not a number`, { field: name });
+    if (!Number.isFinite(n))
+      throw invalidArgument(`query parameter ${name}: ${JSON.stringify(v)} is not a number`, { field: name });
     return Math.trunc(n);
   }
   json<T = unknown>(name: string): T | undefined {
     const v = this.params.get(name);
     if (v === null || v === '') return undefined;
-    try { return JSON.parse(v) as T; } catch {
+    try {
+      return JSON.parse(v) as T;
+    } catch {
       throw invalidArgument(`query parameter ${name} is not valid JSON`, { field: name });
     }
   }
-  filters(): Filters { return parseFilters(this.params.get('filters')); }
+  filters(): Filters {
+    return parseFilters(this.params.get('filters'));
+  }
 }
 
 export function parseFilters(text: string | null | undefined): Filters {
   if (!text) return {};
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch { throw invalidArgument('filters: invalid filter JSON', { field: 'filters' }); }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument('filters: must be a JSON object', { field: 'filters' });
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw invalidArgument('filters: invalid filter JSON', { field: 'filters' });
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw invalidArgument('filters: must be a JSON object', { field: 'filters' });
   const out: Filters = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (Array.isArray(v)) out[k] = v.map(String);
-    else if (v && typeof v === 'object') out[k] = Object.entries(v).filter(([, on]) => on).map(([x]) => x);
+    else if (v && typeof v === 'object')
+      out[k] = Object.entries(v)
+        .filter(([, on]) => on)
+        .map(([x]) => x);
     else if (typeof v === 'string') out[k] = [v];
     else throw invalidArgument(`filters: invalid value for ${k}`, { field: `filters.${k}` });
   }
@@ -86,35 +103,62 @@ export interface ApiRequest {
 
 export type Handler<C> = (r: ApiRequest, ctx: C) => Promise<unknown> | unknown;
 
-interface Route<C> { method: string; re: RegExp; keys: string[]; handler: Handler<C> }
+interface Route<C> {
+  method: string;
+  re: RegExp;
+  keys: string[];
+  handler: Handler<C>;
+}
 
 /** Routes: `r.add('GET', '/containers/:id/json', h)`; `:name*` matches the rest of the path. */
 export class Router<C> {
   private readonly routes: Route<C>[] = [];
   add(method: string, pattern: string, handler: Handler<C>): this {
     const keys: string[] = [];
-    const re = new RegExp('^' + pattern.replace(/[.]/g, '\\.').replace(/:(\w+)(\*)?/g, (_m, k: string, star?: string) => {
-      keys.push(k);
-      return star ? '(.+)' : '([^/]+)';
-    }) + '/?$');
+    const re = new RegExp(
+      '^' +
+        pattern.replace(/[.]/g, '\\.').replace(/:(\w+)(\*)?/g, (_m, k: string, star?: string) => {
+          keys.push(k);
+          return star ? '(.+)' : '([^/]+)';
+        }) +
+        '/?$',
+    );
     this.routes.push({ method: method.toUpperCase(), re, keys, handler });
     return this;
   }
-  get(p: string, h: Handler<C>): this { return this.add('GET', p, h); }
-  post(p: string, h: Handler<C>): this { return this.add('POST', p, h); }
-  put(p: string, h: Handler<C>): this { return this.add('PUT', p, h); }
-  delete(p: string, h: Handler<C>): this { return this.add('DELETE', p, h); }
-  head(p: string, h: Handler<C>): this { return this.add('HEAD', p, h); }
+  get(p: string, h: Handler<C>): this {
+    return this.add('GET', p, h);
+  }
+  post(p: string, h: Handler<C>): this {
+    return this.add('POST', p, h);
+  }
+  put(p: string, h: Handler<C>): this {
+    return this.add('PUT', p, h);
+  }
+  delete(p: string, h: Handler<C>): this {
+    return this.add('DELETE', p, h);
+  }
+  head(p: string, h: Handler<C>): this {
+    return this.add('HEAD', p, h);
+  }
 
   /** The handler for a method and (unversioned) path; `methodNotAllowed` when only the path matches. */
-  match(method: string, path: string): { handler: Handler<C>; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { handler: Handler<C>; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
     let pathHit = false;
     for (const r of this.routes) {
       const m = r.re.exec(path);
       if (!m) continue;
-      if (r.method !== method.toUpperCase()) { pathHit = true; continue; }
+      if (r.method !== method.toUpperCase()) {
+        pathHit = true;
+        continue;
+      }
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
+      r.keys.forEach((k, i) => {
+        params[k] = decodeURIComponent(m[i + 1]);
+      });
       return { handler: r.handler, params };
     }
     return pathHit ? { methodNotAllowed: true } : undefined;
@@ -129,7 +173,8 @@ export function splitVersion(path: string): { version?: string; path: string } {
 }
 
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number), pb = b.split('.').map(Number);
+  const pa = a.split('.').map(Number),
+    pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d) return d < 0 ? -1 : 1;
@@ -140,14 +185,20 @@ export function compareVersions(a: string, b: string): number {
 // ---- responses ----
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) { res.end(); return; }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 export function sendNoContent(res: ServerResponse, status = 204): void {
-  if (res.headersSent) { res.end(); return; }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   res.writeHead(status);
   res.end();
 }
@@ -166,10 +217,18 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const status = errorStatus(e);
   if (res.headersSent) {
     // Mid-stream: a JSON-message stream carries the error in-band; anything else is cut off.
-    try { res.end(); } catch { /* closed */ }
+    try {
+      res.end();
+    } catch {
+      /* closed */
+    }
     return;
   }
-  if (status === 304) { res.writeHead(304); res.end(); return; }
+  if (status === 304) {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
   sendJson(res, status, { message: e.message });
 }
 
@@ -186,16 +245,25 @@ export function jsonStream(res: ServerResponse, status = 200): JsonStream {
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   let closed = false;
-  res.on('close', () => { closed = true; });
+  res.on('close', () => {
+    closed = true;
+  });
   return {
-    get closed() { return closed; },
-    write(obj) { if (!closed) res.write(JSON.stringify(obj) + '\r\n'); },
+    get closed() {
+      return closed;
+    },
+    write(obj) {
+      if (!closed) res.write(JSON.stringify(obj) + '\r\n');
+    },
     error(err) {
       const msg = toSkiffError(err).message;
       if (!closed) res.end(JSON.stringify({ errorDetail: { message: msg }, error: msg }) + '\r\n');
       closed = true;
     },
-    end() { if (!closed) res.end(); closed = true; },
+    end() {
+      if (!closed) res.end();
+      closed = true;
+    },
   };
 }
 
@@ -210,7 +278,9 @@ export function hijack(r: ApiRequest, contentType: string): { socket: Socket; he
   const extra = 'Api-Version: ' + r.res.getHeader('Api-Version') + '\r\nServer: ' + r.res.getHeader('Server') + '\r\n';
   if (r.upgrade) {
     const { socket, head } = r.upgrade;
-    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`);
+    socket.write(
+      `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`,
+    );
     return { socket, head };
   }
   const socket = r.req.socket;

@@ -26,10 +26,15 @@ export function createApiServer(router: Router<EngineContext>, ctx: EngineContex
       const { version: v, path } = splitVersion(url.pathname);
       if (v !== undefined) {
         if (compareVersions(v, minApiVersion) < 0) {
-          throw invalidArgument(`client version ${v} is too old. Minimum supported API version is ${minApiVersion}, please upgrade your client to a newer version`, { field: 'version' });
+          throw invalidArgument(
+            `client version ${v} is too old. Minimum supported API version is ${minApiVersion}, please upgrade your client to a newer version`,
+            { field: 'version' },
+          );
         }
         if (compareVersions(v, apiVersion) > 0) {
-          throw invalidArgument(`client version ${v} is too new. Maximum supported API version is ${apiVersion}`, { field: 'version' });
+          throw invalidArgument(`client version ${v} is too new. Maximum supported API version is ${apiVersion}`, {
+            field: 'version',
+          });
         }
       }
       const method = req.method ?? 'GET';
@@ -38,35 +43,73 @@ export function createApiServer(router: Router<EngineContext>, ctx: EngineContex
       if ('methodNotAllowed' in m) throw new SkiffError('NotFound', `page not found`);
       let bodyUsed = false;
       const r: ApiRequest = {
-        method, path, params: m.params, query: new Query(url.searchParams), version: v ?? apiVersion, req, res, upgrade,
-        json: <T>(limit = JSON_LIMIT) => { bodyUsed = true; return readJson<T>(bodyOf(req, upgrade), limit); },
-        bodyStream: () => { bodyUsed = true; return bodyOf(req, upgrade); },
+        method,
+        path,
+        params: m.params,
+        query: new Query(url.searchParams),
+        version: v ?? apiVersion,
+        req,
+        res,
+        upgrade,
+        json: <T>(limit = JSON_LIMIT) => {
+          bodyUsed = true;
+          return readJson<T>(bodyOf(req, upgrade), limit);
+        },
+        bodyStream: () => {
+          bodyUsed = true;
+          return bodyOf(req, upgrade);
+        },
       };
       req0 = r;
       const out = await m.handler(r, ctx);
       void bodyUsed;
       if (r.hijacked) return;
       if (out !== undefined && !res.headersSent && !res.writableEnded) sendJson(res, 200, out);
-      else if (!res.headersSent && !res.writableEnded && !upgrade) { res.writeHead(204); res.end(); }
+      else if (!res.headersSent && !res.writableEnded && !upgrade) {
+        res.writeHead(204);
+        res.end();
+      }
     } catch (e) {
-      if (!(e instanceof SkiffError) && process.env.SKIFF_DEBUG) process.stderr.write(`engine: ${(e as Error)?.stack ?? e}\n`);
-      if (req0?.hijacked) { (req0.upgrade?.socket ?? req.socket).destroy(); return; }
-      try { sendError(res, e); } catch { /* connection gone */ }
+      if (!(e instanceof SkiffError) && process.env.SKIFF_DEBUG)
+        process.stderr.write(`engine: ${(e as Error)?.stack ?? e}\n`);
+      if (req0?.hijacked) {
+        (req0.upgrade?.socket ?? req.socket).destroy();
+        return;
+      }
+      try {
+        sendError(res, e);
+      } catch {
+        /* connection gone */
+      }
     }
   };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => { void handle(req, res); });
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    void handle(req, res);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on('error', () => { /* client went away */ });
+    socket.on('error', () => {
+      /* client went away */
+    });
     const res = new ServerResponse(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     void handle(req, res, { socket, head });
   });
   server.on('clientError', (_e, socket) => {
-    try { socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}'); } catch { /* gone */ }
+    try {
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}',
+      );
+    } catch {
+      /* gone */
+    }
   });
-  server.on('connection', (s: Socket) => { s.on('error', () => { /* per-connection errors are the client's */ }); });
+  server.on('connection', (s: Socket) => {
+    s.on('error', () => {
+      /* per-connection errors are the client's */
+    });
+  });
   return server;
 }
 
@@ -76,12 +119,18 @@ function bodyOf(req: IncomingMessage, upgrade?: { socket: Socket; head: Buffer }
   if (!upgrade) return req;
   const len = Number(req.headers['content-length'] ?? 0);
   const out = new PassThrough();
-  if (!len) { out.end(); return out; }
+  if (!len) {
+    out.end();
+    return out;
+  }
   let have = upgrade.head.subarray(0, len);
   const rest = upgrade.head.subarray(len);
   upgrade.head = rest;
   out.write(have);
-  if (have.length >= len) { out.end(); return out; }
+  if (have.length >= len) {
+    out.end();
+    return out;
+  }
   const onData = (d: Buffer) => {
     const need = len - have.length;
     const take = d.subarray(0, need);
@@ -108,7 +157,9 @@ async function readJson<T>(body: Readable, limit: number): Promise<T | undefined
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return undefined;
-  try { return JSON.parse(text) as T; } catch (e) {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
     throw invalidArgument(`invalid JSON body: ${(e as Error).message}`, { field: 'body' });
   }
 }

@@ -23,8 +23,19 @@ async function setup() {
   const root = mkdtempSync(join(dir, 'r-'));
   const events = new EventBus();
   const ctx = {
-    root, imageStore: await openImages(join(root, 'image')), snapshotter: await createSnapshotter('native', join(root, 'snap')), events,
-    info: { id: 'x', name: 'x', version: '0', apiVersion: '1.45', minApiVersion: '1.24', startedAt: new Date(), cgroupParent: '/x' },
+    root,
+    imageStore: await openImages(join(root, 'image')),
+    snapshotter: await createSnapshotter('native', join(root, 'snap')),
+    events,
+    info: {
+      id: 'x',
+      name: 'x',
+      version: '0',
+      apiVersion: '1.45',
+      minApiVersion: '1.24',
+      startedAt: new Date(),
+      cgroupParent: '/x',
+    },
   } as unknown as EngineContext;
   ctx.containers = {
     imageUsers: (id: string) => (users.get(id) ?? []).map((u) => u.id),
@@ -40,7 +51,12 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   const { images, events } = await setup();
   const seen: string[] = [];
   events.subscribe((e) => seen.push(`${e.Type}:${e.Action}`));
-  const id = await images.importTar(createReadStream(tar), { repo: 'bb', tag: 'v1', changes: ['CMD ["sh"]', 'LABEL team=blue'], message: 'm' });
+  const id = await images.importTar(createReadStream(tar), {
+    repo: 'bb',
+    tag: 'v1',
+    changes: ['CMD ["sh"]', 'LABEL team=blue'],
+    message: 'm',
+  });
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
   assert.equal((await images.resolve('bb:v1')).id, id);
   assert.equal((await images.resolve(id.slice(7, 12))).id, id);
@@ -52,14 +68,25 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   assert.equal((await images.list({ label: ['team=red'] })).length, 0);
   assert.equal((await images.list({ reference: ['bb:*'] })).length, 1);
   assert.equal((await images.list({ dangling: ['true'] })).length, 0);
-  await assert.rejects(images.list({ bogus: ['1'] }), (e) => isSkiffError(e, 'InvalidArgument') && /invalid filter 'bogus'/.test(e.message));
+  await assert.rejects(
+    images.list({ bogus: ['1'] }),
+    (e) => isSkiffError(e, 'InvalidArgument') && /invalid filter 'bogus'/.test(e.message),
+  );
   assert.deepEqual(await images.remove('bb:v2'), [{ Untagged: 'bb:v2' }]);
   await assert.rejects(images.remove(id), /referenced in multiple repositories/);
   users.set(id, [{ id: 'c1', running: true }]);
-  await assert.rejects(images.remove(id, { force: true }), /cannot be forced\) - image is being used by running container c1/);
+  await assert.rejects(
+    images.remove(id, { force: true }),
+    /cannot be forced\) - image is being used by running container c1/,
+  );
   users.set(id, [{ id: 'c2', running: false }]);
   assert.deepEqual(await images.remove('other/x'), [{ Untagged: 'other/x:latest' }]);
-  await assert.rejects(images.remove('bb:v1'), (e) => isSkiffError(e, 'Conflict') && /unable to remove repository reference "bb:v1" \(must force\) - container c2/.test(e.message));
+  await assert.rejects(
+    images.remove('bb:v1'),
+    (e) =>
+      isSkiffError(e, 'Conflict') &&
+      /unable to remove repository reference "bb:v1" \(must force\) - container c2/.test(e.message),
+  );
   // Forced while a stopped container uses it: the tags go, the image stays dangling.
   const out = await images.remove(id, { force: true });
   assert.deepEqual(out, [{ Untagged: 'bb:v1' }]);
@@ -69,7 +96,13 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   assert.deepEqual(pr.ImagesDeleted, [{ Deleted: id }]);
   assert.ok(pr.SpaceReclaimed > 1_000_000, String(pr.SpaceReclaimed));
   await assert.rejects(images.resolve(id), (e) => isSkiffError(e, 'NotFound') && /No such image/.test(e.message));
-  assert.ok(seen.includes('image:import') && seen.includes('image:tag') && seen.includes('image:untag') && seen.includes('image:delete'), seen.join());
+  assert.ok(
+    seen.includes('image:import') &&
+      seen.includes('image:tag') &&
+      seen.includes('image:untag') &&
+      seen.includes('image:delete'),
+    seen.join(),
+  );
 });
 
 test('a moved tag leaves the old image dangling; bad changes are refused by field', async () => {
@@ -78,8 +111,14 @@ test('a moved tag leaves the old image dangling; bad changes are refused by fiel
   const b = await images.importTar(createReadStream(tar), { repo: 'm', tag: '1', changes: ['ENV X=1'] });
   assert.notEqual(a, b);
   const dangling = await images.list({ dangling: ['true'] });
-  assert.deepEqual(dangling.map((x) => x.Id), [a]);
-  await assert.rejects(images.importTar(createReadStream(tar), { repo: 'm', changes: ['RUN rm -rf /'] }), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'changes[0]');
+  assert.deepEqual(
+    dangling.map((x) => x.Id),
+    [a],
+  );
+  await assert.rejects(
+    images.importTar(createReadStream(tar), { repo: 'm', changes: ['RUN rm -rf /'] }),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'changes[0]',
+  );
   const h = await images.history('m:1');
   assert.equal(h[0].Id, b);
   assert.deepEqual(h[0].Tags, ['m:1']);
@@ -87,22 +126,40 @@ test('a moved tag leaves the old image dangling; bad changes are refused by fiel
 
 test('volumes: names, options, labels filter, in-use removal, prune', async () => {
   const { volumes } = await setup();
-  await assert.rejects(volumes.create({ Name: 'a/b' }), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'Name');
-  await assert.rejects(volumes.create({ Name: 'ok1', DriverOpts: { bogus: '1' } }), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'DriverOpts.bogus');
-  await assert.rejects(volumes.create({ Name: 'ok1', Labels: { a: 1 as unknown as string } }), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'Labels.a');
+  await assert.rejects(
+    volumes.create({ Name: 'a/b' }),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'Name',
+  );
+  await assert.rejects(
+    volumes.create({ Name: 'ok1', DriverOpts: { bogus: '1' } }),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'DriverOpts.bogus',
+  );
+  await assert.rejects(
+    volumes.create({ Name: 'ok1', Labels: { a: 1 as unknown as string } }),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'Labels.a',
+  );
   await assert.rejects(volumes.create({ Driver: 'nfs' }), (e) => isSkiffError(e, 'NotFound'));
   const v = await volumes.create({ Name: 'data1', Labels: { k: 'v' } });
   assert.equal((await volumes.create({ Name: 'data1' })).CreatedAt, v.CreatedAt);
   const anon = await volumes.ensure('f'.repeat(64), { anonymous: true });
   assert.equal(anon.Labels['com.docker.volume.anonymous'], '');
-  assert.deepEqual((await volumes.list({ label: ['k=v'] })).Volumes.map((x) => x.Name), ['data1']);
+  assert.deepEqual(
+    (await volumes.list({ label: ['k=v'] })).Volumes.map((x) => x.Name),
+    ['data1'],
+  );
   users.set('vol:data1', [{ id: 'c9', running: false }]);
-  await assert.rejects(volumes.remove('data1'), (e) => isSkiffError(e, 'Conflict') && /volume is in use - \[c9\]/.test(e.message));
+  await assert.rejects(
+    volumes.remove('data1'),
+    (e) => isSkiffError(e, 'Conflict') && /volume is in use - \[c9\]/.test(e.message),
+  );
   assert.deepEqual((await volumes.prune({})).VolumesDeleted, ['f'.repeat(64)]);
   assert.equal((await volumes.prune({ all: ['true'] })).VolumesDeleted, null);
   users.delete('vol:data1');
   await volumes.remove('data1');
-  await assert.rejects(volumes.inspect('data1'), (e) => isSkiffError(e, 'NotFound') && /no such volume/.test(e.message));
+  await assert.rejects(
+    volumes.inspect('data1'),
+    (e) => isSkiffError(e, 'NotFound') && /no such volume/.test(e.message),
+  );
   await volumes.remove('data1', { force: true });
 });
 

@@ -8,8 +8,18 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { invalidArgument } from '../../common/index.js';
 import {
-  MediaType, applyChanges, canonicalName, parseReference, garbageCollect, loadArchive, saveDockerArchive, parsePlatform,
-  type Descriptor, type ImageConfig, type ImageRunConfig, type GcResult,
+  MediaType,
+  applyChanges,
+  canonicalName,
+  parseReference,
+  garbageCollect,
+  loadArchive,
+  saveDockerArchive,
+  parsePlatform,
+  type Descriptor,
+  type ImageConfig,
+  type ImageRunConfig,
+  type GcResult,
 } from '../../image/index.js';
 import { loginRegistry, normalizeAuthKey, type AuthConfig } from '../../registry/index.js';
 import type { EngineBase, EngineContext, ImageRef, ImagesService } from '../api/context.js';
@@ -52,21 +62,35 @@ export class EngineImages implements ImagesService {
   private exclusive?: Promise<void>;
   private waiters: (() => void)[] = [];
 
-  constructor(private ctx: Ctx, private readonly opts: ImagesOptions = {}) {
+  constructor(
+    private ctx: Ctx,
+    private readonly opts: ImagesOptions = {},
+  ) {
     this.catalog = new Catalog(ctx.imageStore);
   }
 
   /** Points the service at the full engine context (when it was built from the base only). */
-  attach(ctx: EngineContext): this { this.ctx = ctx; return this; }
+  attach(ctx: EngineContext): this {
+    this.ctx = ctx;
+    return this;
+  }
 
-  private get images() { return this.ctx.imageStore; }
+  private get images() {
+    return this.ctx.imageStore;
+  }
   /** Logins made through `POST /auth`, kept in Docker's config.json format under the data root. */
-  get authFile(): string { return join(this.ctx.root, 'registry-auth.json'); }
+  get authFile(): string {
+    return join(this.ctx.root, 'registry-auth.json');
+  }
 
   /** Docker's image events: Actor.ID is the image id (or the reference for push), `name` the reference. */
   private emitEvent(Action: string, id: string, name?: string) {
     let shown = name ?? id;
-    try { if (name && !name.startsWith('sha256:')) shown = parseReference(name, { defaultTag: false }).familiarString(); } catch { /* keep as is */ }
+    try {
+      if (name && !name.startsWith('sha256:')) shown = parseReference(name, { defaultTag: false }).familiarString();
+    } catch {
+      /* keep as is */
+    }
     this.ctx.events.emit({ Type: 'image', Action, id, attributes: { name: shown } });
   }
 
@@ -74,7 +98,9 @@ export class EngineImages implements ImagesService {
   private async busy<T>(fn: () => Promise<T>): Promise<T> {
     while (this.exclusive) await this.exclusive;
     this.shared++;
-    try { return await fn(); } finally {
+    try {
+      return await fn();
+    } finally {
       this.shared--;
       if (!this.shared) for (const w of this.waiters.splice(0)) w();
     }
@@ -83,22 +109,39 @@ export class EngineImages implements ImagesService {
   async gc(): Promise<GcResult> {
     while (this.exclusive) await this.exclusive;
     let release!: () => void;
-    this.exclusive = new Promise((r) => { release = r; });
+    this.exclusive = new Promise((r) => {
+      release = r;
+    });
     try {
       while (this.shared) await new Promise<void>((r) => this.waiters.push(r));
       const i = this.images;
-      return await garbageCollect({ content: i.content, images: i.store, leases: i.leases, snapshotters: [this.ctx.snapshotter] });
-    } finally { this.exclusive = undefined; release(); }
+      return await garbageCollect({
+        content: i.content,
+        images: i.store,
+        leases: i.leases,
+        snapshotters: [this.ctx.snapshotter],
+      });
+    } finally {
+      this.exclusive = undefined;
+      release();
+    }
   }
 
   private users(): ImageUsers {
-    const c = this.ctx.containers as (EngineContext['containers'] & { get?(id: string): { State?: { Running?: boolean } } }) | undefined;
+    const c = this.ctx.containers as
+      | (EngineContext['containers'] & { get?(id: string): { State?: { Running?: boolean } } })
+      | undefined;
     return {
-      users: (id) => (c?.imageUsers(id) ?? []).map((cid) => {
-        let running = false;
-        try { running = !!c?.get?.(cid)?.State?.Running; } catch { /* gone */ }
-        return { id: cid, running };
-      }),
+      users: (id) =>
+        (c?.imageUsers(id) ?? []).map((cid) => {
+          let running = false;
+          try {
+            running = !!c?.get?.(cid)?.State?.Running;
+          } catch {
+            /* gone */
+          }
+          return { id: cid, running };
+        }),
     };
   }
 
@@ -121,21 +164,26 @@ export class EngineImages implements ImagesService {
   async list(filters: Filters) {
     const entries = await filterImages(await this.catalog.all(), filters, this.catalog);
     const u = this.users();
-    return entries.sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? '')).map((e) => summary(e, u.users(e.id).length));
+    return entries
+      .sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? ''))
+      .map((e) => summary(e, u.users(e.id).length));
   }
 
   async inspect(name: string) {
     return inspect((await this.catalog.find(name)).entry, { snapshotter: this.ctx.snapshotter.name });
   }
 
-  async history(name: string) { return history((await this.catalog.find(name)).entry); }
+  async history(name: string) {
+    return history((await this.catalog.find(name)).entry);
+  }
 
   /** Points `repo[:tag]` at the image `name`; the image the tag left stays as a dangling one. */
   async tag(name: string, repo: string, tag?: string): Promise<void> {
     if (!repo) throw invalidArgument('repo: name the repository to tag into', { field: 'repo' });
     const { entry } = await this.catalog.find(name);
     const ref = canonicalName(tag ? `${repo}:${tag}` : repo);
-    if (ref.includes('@')) throw invalidArgument(`refusing to create a tag with a digest reference: ${repo}`, { field: 'repo' });
+    if (ref.includes('@'))
+      throw invalidArgument(`refusing to create a tag with a digest reference: ${repo}`, { field: 'repo' });
     await this.moveTag(ref, entry.records[0].target);
     this.emitEvent('tag', entry.id, ref);
   }
@@ -144,11 +192,15 @@ export class EngineImages implements ImagesService {
     const store = this.images.store;
     const prev = await store.get(name).catch(() => undefined);
     await store.put(name, target, labels);
-    if (prev && prev.target.digest !== target.digest && !(await store.list()).some((r) => r.target.digest === prev.target.digest)) {
+    if (
+      prev &&
+      prev.target.digest !== target.digest &&
+      !(await store.list()).some((r) => r.target.digest === prev.target.digest)
+    ) {
       await store.put(prev.target.digest, prev.target);
     }
     // A dangling record of the newly tagged image is redundant now.
-    if (target.digest !== name && await store.has(target.digest)) await store.delete(target.digest);
+    if (target.digest !== name && (await store.has(target.digest))) await store.delete(target.digest);
   }
 
   async remove(name: string, o: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteItem[]> {
@@ -161,13 +213,20 @@ export class EngineImages implements ImagesService {
   async prune(filters: Filters): Promise<{ ImagesDeleted: DeleteItem[] | null; SpaceReclaimed: number }> {
     const out = await pruneImages(this.removeCtx(), filters);
     const r = await this.gc();
-    this.ctx.events.emit({ Type: 'image', Action: 'prune', id: '', attributes: { reclaimed: String(r.reclaimedBytes) } });
+    this.ctx.events.emit({
+      Type: 'image',
+      Action: 'prune',
+      id: '',
+      attributes: { reclaimed: String(r.reclaimedBytes) },
+    });
     return { ImagesDeleted: out.length ? out : null, SpaceReclaimed: r.reclaimedBytes };
   }
 
   private removeCtx() {
     return {
-      images: this.images, catalog: this.catalog, users: this.users(),
+      images: this.images,
+      catalog: this.catalog,
+      users: this.users(),
       onUntag: (n: string, id: string) => this.emitEvent('untag', id, n),
       onDelete: (id: string) => this.emitEvent('delete', id),
     };
@@ -179,16 +238,25 @@ export class EngineImages implements ImagesService {
     try {
       const doc = JSON.parse(await readFile(this.authFile, 'utf8')) as { auths?: Record<string, AuthConfig> };
       return doc.auths?.[normalizeAuthKey(domain)];
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   }
 
-  async pull(fromImage: string, tag: string | undefined, o: { platform?: string; auth?: AuthConfig; emit: Emit; signal?: AbortSignal }) {
+  async pull(
+    fromImage: string,
+    tag: string | undefined,
+    o: { platform?: string; auth?: AuthConfig; emit: Emit; signal?: AbortSignal },
+  ) {
     const ref = pullReference(fromImage, tag);
     if (o.platform) parsePlatform(o.platform);
     return this.busy(async () => {
       const auth = await this.authFor(ref.domain, o.auth);
       const r = await pull(this.images, this.ctx.snapshotter, ref, {
-        ...o, auth, insecureRegistries: this.opts.insecureRegistries, mirrors: this.opts.mirrors,
+        ...o,
+        auth,
+        insecureRegistries: this.opts.insecureRegistries,
+        mirrors: this.opts.mirrors,
       });
       this.emitEvent('pull', r.id, ref.familiarString());
       return r;
@@ -205,11 +273,26 @@ export class EngineImages implements ImagesService {
   }
 
   /** `docker import`: a rootfs tar → a one-layer image; returns its id. */
-  async importTar(source: Readable, o: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal } = {}): Promise<string> {
+  async importTar(
+    source: Readable,
+    o: {
+      repo?: string;
+      tag?: string;
+      changes?: string[];
+      message?: string;
+      platform?: string;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<string> {
     const name = o.repo ? canonicalName(o.tag ? `${o.repo}:${o.tag}` : o.repo) : undefined;
     const platform = o.platform ? parsePlatform(o.platform) : undefined;
     return this.busy(async () => {
-      const img = await this.images.importRootfsTar(source, { changes: o.changes, message: o.message, platform, signal: o.signal });
+      const img = await this.images.importRootfsTar(source, {
+        changes: o.changes,
+        message: o.message,
+        platform,
+        signal: o.signal,
+      });
       const target = img.record.target;
       if (name) await this.moveTag(name, target);
       this.emitEvent('import', img.id, name ?? img.id);
@@ -222,7 +305,12 @@ export class EngineImages implements ImagesService {
     const resolved: string[] = [];
     for (const n of names) {
       const { entry, byId, record } = await this.catalog.find(n);
-      resolved.push(byId ? (entry.records.find((r) => !r.name.startsWith('sha256:') && !r.name.includes('@'))?.name ?? entry.records[0].name) : record!.name);
+      resolved.push(
+        byId
+          ? (entry.records.find((r) => !r.name.startsWith('sha256:') && !r.name.includes('@'))?.name ??
+              entry.records[0].name)
+          : record!.name,
+      );
     }
     await this.busy(() => saveDockerArchive(this.images, resolved, out, { signal }));
     for (const n of names) this.emitEvent('save', n);
@@ -251,43 +339,58 @@ export class EngineImages implements ImagesService {
   }
 
   private async keepIfOrphan(t: Descriptor): Promise<void> {
-    if (!(await this.images.store.list()).some((r) => r.target.digest === t.digest)) await this.images.store.put(t.digest, t);
+    if (!(await this.images.store.list()).some((r) => r.target.digest === t.digest))
+      await this.images.store.put(t.digest, t);
   }
 
   /** `docker commit` (the containers side supplies the diff): parent layers + `layerTar` → an image. */
   async commitFromDiff(layerTar: Readable, config: ImageRunConfig, o: CommitOptions = {}): Promise<string> {
     const parent = o.parent ? (await this.catalog.find(o.parent)).entry : undefined;
     const name = o.repo ? canonicalName(o.tag ? `${o.repo}:${o.tag}` : o.repo) : undefined;
-    return this.busy(() => this.images.leases.with(async (lease) => {
-      const c = this.images.content;
-      const ref = `commit-${randomBytes(8).toString('hex')}`;
-      await this.images.leases.addResource(lease.id, { type: 'ingest', id: ref });
-      const w = await c.writer(ref);
-      let diff: string;
-      try {
-        for await (const chunk of layerTar) await w.write(chunk as Buffer);
-        diff = await w.commit();
-      } catch (e) { await w.abort().catch(() => undefined); throw e; }
-      await this.images.leases.addResource(lease.id, { type: 'content', id: diff });
-      const size = (await c.info(diff)).size;
-      const now = new Date().toISOString();
-      const base: Partial<ImageConfig> = parent?.config ?? {};
-      const cfg: ImageConfig = {
-        ...(base as ImageConfig),
-        created: now, author: o.author ?? '', architecture: base.architecture ?? process.arch.replace('x64', 'amd64'), os: base.os ?? 'linux',
-        config: applyChanges(config, o.changes ?? []),
-        rootfs: { type: 'layers', diff_ids: [...(base.rootfs?.diff_ids ?? []), diff] },
-        history: [...(base.history ?? []), { created: now, author: o.author, created_by: o.createdBy ?? '', comment: o.comment ?? '' }],
-        ...(o.container ? { container: o.container } : {}),
-      };
-      const layers: Descriptor[] = [...(parent?.manifest.layers ?? []), { mediaType: MediaType.OciLayer, digest: diff, size }];
-      const img = await this.images.storeImage(cfg, layers, undefined, lease.id);
-      const labels: Record<string, string> = parent ? { [PARENT_LABEL]: parent.id } : {};
-      if (name) await this.moveTag(name, img.record.target, labels);
-      else await this.images.store.put(img.record.name, img.record.target, labels);
-      this.emitEvent('commit', img.id, name ?? img.id);
-      return img.id;
-    }));
+    return this.busy(() =>
+      this.images.leases.with(async (lease) => {
+        const c = this.images.content;
+        const ref = `commit-${randomBytes(8).toString('hex')}`;
+        await this.images.leases.addResource(lease.id, { type: 'ingest', id: ref });
+        const w = await c.writer(ref);
+        let diff: string;
+        try {
+          for await (const chunk of layerTar) await w.write(chunk as Buffer);
+          diff = await w.commit();
+        } catch (e) {
+          await w.abort().catch(() => undefined);
+          throw e;
+        }
+        await this.images.leases.addResource(lease.id, { type: 'content', id: diff });
+        const size = (await c.info(diff)).size;
+        const now = new Date().toISOString();
+        const base: Partial<ImageConfig> = parent?.config ?? {};
+        const cfg: ImageConfig = {
+          ...(base as ImageConfig),
+          created: now,
+          author: o.author ?? '',
+          architecture: base.architecture ?? process.arch.replace('x64', 'amd64'),
+          os: base.os ?? 'linux',
+          config: applyChanges(config, o.changes ?? []),
+          rootfs: { type: 'layers', diff_ids: [...(base.rootfs?.diff_ids ?? []), diff] },
+          history: [
+            ...(base.history ?? []),
+            { created: now, author: o.author, created_by: o.createdBy ?? '', comment: o.comment ?? '' },
+          ],
+          ...(o.container ? { container: o.container } : {}),
+        };
+        const layers: Descriptor[] = [
+          ...(parent?.manifest.layers ?? []),
+          { mediaType: MediaType.OciLayer, digest: diff, size },
+        ];
+        const img = await this.images.storeImage(cfg, layers, undefined, lease.id);
+        const labels: Record<string, string> = parent ? { [PARENT_LABEL]: parent.id } : {};
+        if (name) await this.moveTag(name, img.record.target, labels);
+        else await this.images.store.put(img.record.name, img.record.target, labels);
+        this.emitEvent('commit', img.id, name ?? img.id);
+        return img.id;
+      }),
+    );
   }
 
   /** `POST /auth`: checks the credentials against the registry and keeps them for pulls and pushes
@@ -296,9 +399,17 @@ export class EngineImages implements ImagesService {
     const server = auth.serveraddress || 'docker.io';
     await loginRegistry(server, { auth, insecureRegistries: this.opts.insecureRegistries });
     let doc: { auths: Record<string, AuthConfig> } = { auths: {} };
-    try { doc = JSON.parse(await readFile(this.authFile, 'utf8')); } catch { /* none yet, or unreadable: start afresh */ }
+    try {
+      doc = JSON.parse(await readFile(this.authFile, 'utf8'));
+    } catch {
+      /* none yet, or unreadable: start afresh */
+    }
     doc.auths ??= {};
-    doc.auths[normalizeAuthKey(server)] = { username: auth.username, password: auth.password, identitytoken: auth.identitytoken };
+    doc.auths[normalizeAuthKey(server)] = {
+      username: auth.username,
+      password: auth.password,
+      identitytoken: auth.identitytoken,
+    };
     const tmp = `${this.authFile}.${randomBytes(4).toString('hex')}`;
     await writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await chmod(tmp, 0o600);
@@ -307,7 +418,9 @@ export class EngineImages implements ImagesService {
   }
 
   /** For `/system/df`: images with their sizes and container counts. */
-  async diskUsage() { return this.list({}); }
+  async diskUsage() {
+    return this.list({});
+  }
 }
 
 export function createImagesService(ctx: Ctx, opts: ImagesOptions = {}): EngineImages {

@@ -17,22 +17,37 @@ export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const OPTION_KEYS = new Set(['type', 'device', 'o', 'size']);
 
-interface VolumeDoc { Name: string; CreatedAt: string; Labels: Record<string, string>; Options: Record<string, string> }
+interface VolumeDoc {
+  Name: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+}
 
-export interface CreateVolumeBody { Name?: string; Driver?: string; DriverOpts?: Record<string, string> | null; Labels?: Record<string, string> | null }
+export interface CreateVolumeBody {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
 
 type Ctx = EngineBase & Partial<Pick<EngineContext, 'containers'>>;
 
 function checkName(name: string): void {
   if (!NAME_RE.test(name)) {
-    throw invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`, { field: 'Name' });
+    throw invalidArgument(
+      `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+      { field: 'Name' },
+    );
   }
 }
 
 function strRecord(v: unknown, field: string): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`${field}: must be an object of strings`, { field });
-  for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') throw invalidArgument(`${field}.${k}: must be a string`, { field: `${field}.${k}` });
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`${field}: must be an object of strings`, { field });
+  for (const [k, x] of Object.entries(v))
+    if (typeof x !== 'string') throw invalidArgument(`${field}.${k}: must be a string`, { field: `${field}.${k}` });
   return v as Record<string, string>;
 }
 
@@ -41,52 +56,86 @@ export class EngineVolumes implements VolumesService {
   constructor(private ctx: Ctx) {}
 
   /** Points the service at the full engine context (when it was built from the base only). */
-  attach(ctx: EngineContext): this { this.ctx = ctx; return this; }
+  attach(ctx: EngineContext): this {
+    this.ctx = ctx;
+    return this;
+  }
 
-  get root(): string { return join(this.ctx.root, 'volumes'); }
-  private dir(name: string) { return join(this.root, name); }
-  private dataDir(name: string) { return join(this.root, name, '_data'); }
+  get root(): string {
+    return join(this.ctx.root, 'volumes');
+  }
+  private dir(name: string) {
+    return join(this.root, name);
+  }
+  private dataDir(name: string) {
+    return join(this.root, name, '_data');
+  }
 
   private lock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(name) ?? Promise.resolve();
     const next = prev.then(fn, fn);
     const tail = next.catch(() => undefined);
     this.locks.set(name, tail);
-    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name); });
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
     return next;
   }
 
-  private users(name: string): string[] { return this.ctx.containers?.volumeUsers(name) ?? []; }
+  private users(name: string): string[] {
+    return this.ctx.containers?.volumeUsers(name) ?? [];
+  }
 
   private async read(name: string): Promise<VolumeDoc | undefined> {
-    try { return JSON.parse(await readFile(join(this.dir(name), 'volume.json'), 'utf8')) as VolumeDoc; } catch (e) {
+    try {
+      return JSON.parse(await readFile(join(this.dir(name), 'volume.json'), 'utf8')) as VolumeDoc;
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
   }
 
   private info(d: VolumeDoc): VolumeInfo {
-    return { Name: d.Name, Driver: 'local', Mountpoint: this.dataDir(d.Name), CreatedAt: d.CreatedAt, Labels: d.Labels, Scope: 'local', Options: d.Options };
+    return {
+      Name: d.Name,
+      Driver: 'local',
+      Mountpoint: this.dataDir(d.Name),
+      CreatedAt: d.CreatedAt,
+      Labels: d.Labels,
+      Scope: 'local',
+      Options: d.Options,
+    };
   }
 
   async create(body: CreateVolumeBody = {}): Promise<VolumeInfo> {
-    if (body.Driver && body.Driver !== 'local') throw notFound(`plugin "${body.Driver}" not found`, { field: 'Driver' });
-    if (body.Name !== undefined && typeof body.Name !== 'string') throw invalidArgument('Name: must be a string', { field: 'Name' });
+    if (body.Driver && body.Driver !== 'local')
+      throw notFound(`plugin "${body.Driver}" not found`, { field: 'Driver' });
+    if (body.Name !== undefined && typeof body.Name !== 'string')
+      throw invalidArgument('Name: must be a string', { field: 'Name' });
     const labels = strRecord(body.Labels, 'Labels');
     const opts = strRecord(body.DriverOpts, 'DriverOpts');
-    for (const k of Object.keys(opts)) if (!OPTION_KEYS.has(k)) throw invalidArgument(`invalid option key: "${k}"`, { field: `DriverOpts.${k}` });
-    if (opts.type && !opts.device) throw invalidArgument('DriverOpts: "type" needs a "device"', { field: 'DriverOpts.device' });
+    for (const k of Object.keys(opts))
+      if (!OPTION_KEYS.has(k)) throw invalidArgument(`invalid option key: "${k}"`, { field: `DriverOpts.${k}` });
+    if (opts.type && !opts.device)
+      throw invalidArgument('DriverOpts: "type" needs a "device"', { field: 'DriverOpts.device' });
     const name = body.Name || randomBytes(32).toString('hex');
     checkName(name);
     return this.lock(name, async () => {
       const have = await this.read(name);
       if (have) return this.info(have);
-      const doc: VolumeDoc = { Name: name, CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), Labels: labels, Options: opts };
+      const doc: VolumeDoc = {
+        Name: name,
+        CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        Labels: labels,
+        Options: opts,
+      };
       await mkdir(this.root, { recursive: true });
       const tmp = join(this.root, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
       await mkdir(join(tmp, '_data'), { recursive: true, mode: 0o755 });
       await writeFile(join(tmp, 'volume.json'), JSON.stringify(doc));
-      try { await rename(tmp, this.dir(name)); } catch (e) {
+      try {
+        await rename(tmp, this.dir(name));
+      } catch (e) {
         await rm(tmp, { recursive: true, force: true });
         const again = await this.read(name);
         if (again) return this.info(again);
@@ -113,8 +162,13 @@ export class EngineVolumes implements VolumesService {
     const args = o.type && o.type !== 'none' ? ['-t', o.type] : [];
     const mo = [o.o, o.size ? `size=${o.size}` : undefined].filter(Boolean).join(',');
     if (mo) args.push('-o', mo);
-    try { await run('mount', [...args, o.device ?? o.type ?? 'none', v.Mountpoint]); } catch (e) {
-      throw invalidArgument(`error while mounting volume '${v.Name}': ${String((e as { stderr?: string }).stderr ?? e).trim()}`, { field: 'DriverOpts' });
+    try {
+      await run('mount', [...args, o.device ?? o.type ?? 'none', v.Mountpoint]);
+    } catch (e) {
+      throw invalidArgument(
+        `error while mounting volume '${v.Name}': ${String((e as { stderr?: string }).stderr ?? e).trim()}`,
+        { field: 'DriverOpts' },
+      );
     }
   }
 
@@ -130,9 +184,15 @@ export class EngineVolumes implements VolumesService {
   }
 
   async list(f: Filters): Promise<{ Volumes: VolumeInfo[]; Warnings: string[] | null }> {
-    for (const k of Object.keys(f)) if (!['name', 'label', 'dangling', 'driver', 'label!'].includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    for (const k of Object.keys(f))
+      if (!['name', 'label', 'dangling', 'driver', 'label!'].includes(k))
+        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
     let names: string[] = [];
-    try { names = (await readdir(this.root)).filter((n) => !n.startsWith('.')); } catch { /* none yet */ }
+    try {
+      names = (await readdir(this.root)).filter((n) => !n.startsWith('.'));
+    } catch {
+      /* none yet */
+    }
     const out: VolumeInfo[] = [];
     for (const n of names.sort()) {
       const d = await this.read(n).catch(() => undefined);
@@ -160,7 +220,7 @@ export class EngineVolumes implements VolumesService {
       const users = this.users(name);
       if (users.length) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
       const mp = this.dataDir(name);
-      if ((d.Options.type || d.Options.device) && await this.isMounted(mp)) await run('umount', [mp]);
+      if ((d.Options.type || d.Options.device) && (await this.isMounted(mp))) await run('umount', [mp]);
       // Rename first so a crash mid-delete never leaves a half-removed volume that still lists.
       const gone = join(this.root, `.rm-${name}-${randomBytes(4).toString('hex')}`);
       await rename(this.dir(name), gone);
@@ -171,7 +231,9 @@ export class EngineVolumes implements VolumesService {
 
   /** `POST /volumes/prune`: unused anonymous volumes, or every unused one with `all=true`. */
   async prune(f: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
-    for (const k of Object.keys(f)) if (!['label', 'label!', 'all'].includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    for (const k of Object.keys(f))
+      if (!['label', 'label!', 'all'].includes(k))
+        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
     const all = ['true', '1'].includes((f.all?.[0] ?? '').toLowerCase());
     const deleted: string[] = [];
     let space = 0;
@@ -181,7 +243,12 @@ export class EngineVolumes implements VolumesService {
       if (f['label!']?.length && f['label!'].some((l) => matchLabels(v.Labels, [l]))) continue;
       if (this.users(v.Name).length) continue;
       const size = await dirSize(v.Mountpoint);
-      try { await this.remove(v.Name); } catch (e) { if (isSkiffError(e, 'Conflict') || isSkiffError(e, 'NotFound')) continue; throw e; }
+      try {
+        await this.remove(v.Name);
+      } catch (e) {
+        if (isSkiffError(e, 'Conflict') || isSkiffError(e, 'NotFound')) continue;
+        throw e;
+      }
       deleted.push(v.Name);
       space += size;
     }
@@ -203,7 +270,11 @@ export async function dirSize(dir: string): Promise<number> {
   let total = 0;
   const walk = async (p: string) => {
     let st;
-    try { st = await lstat(p); } catch { return; }
+    try {
+      st = await lstat(p);
+    } catch {
+      return;
+    }
     total += st.blocks * 512;
     if (st.isDirectory()) for (const n of await readdir(p).catch(() => [] as string[])) await walk(join(p, n));
   };
@@ -211,4 +282,6 @@ export async function dirSize(dir: string): Promise<number> {
   return total;
 }
 
-export function createVolumesService(ctx: Ctx): EngineVolumes { return new EngineVolumes(ctx); }
+export function createVolumesService(ctx: Ctx): EngineVolumes {
+  return new EngineVolumes(ctx);
+}

@@ -16,7 +16,10 @@ import { parseReference } from '../reference/index.js';
 import type { Images, ResolvedImage } from '../store/images.js';
 import { addBuffer, addDir, addStream, pack, type Pack } from './tar-out.js';
 
-export interface SaveOptions { platform?: PlatformSpec; signal?: AbortSignal }
+export interface SaveOptions {
+  platform?: PlatformSpec;
+  signal?: AbortSignal;
+}
 
 const hex = (d: string) => d.slice('sha256:'.length);
 
@@ -42,7 +45,12 @@ async function writeArchive(out: Writable, fill: (p: Pack) => Promise<void>): Pr
 }
 
 /** `docker save NAME…` */
-export async function saveDockerArchive(images: Images, names: string[], out: Writable, opts: SaveOptions = {}): Promise<void> {
+export async function saveDockerArchive(
+  images: Images,
+  names: string[],
+  out: Writable,
+  opts: SaveOptions = {},
+): Promise<void> {
   if (names.length === 0) throw invalidArgument('save: name at least one image', { field: 'names' });
   const resolved: { name: string; img: ResolvedImage }[] = [];
   for (const n of names) {
@@ -77,12 +85,19 @@ export async function saveDockerArchive(images: Images, names: string[], out: Wr
           written.add(configPath);
           await addBuffer(p, configPath, await images.content.readAll(img.configDesc.digest));
         }
-        const manifest = Buffer.from(JSON.stringify({
-          schemaVersion: 2, mediaType: MediaType.OciManifest,
-          config: { mediaType: MediaType.OciConfig, digest: img.configDesc.digest, size: img.configDesc.size }, layers: ociLayers,
-        }));
+        const manifest = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MediaType.OciManifest,
+            config: { mediaType: MediaType.OciConfig, digest: img.configDesc.digest, size: img.configDesc.size },
+            layers: ociLayers,
+          }),
+        );
         const md = sha256Digest(manifest);
-        if (!written.has(md)) { written.add(md); await addBuffer(p, `blobs/sha256/${hex(md)}`, manifest); }
+        if (!written.has(md)) {
+          written.add(md);
+          await addBuffer(p, `blobs/sha256/${hex(md)}`, manifest);
+        }
         const t = tagsOf(name);
         manifestJson.push({ Config: configPath, RepoTags: t.familiar ? [t.familiar] : null, Layers: layerPaths });
         if (t.familiar && t.tag && layerPaths.length) {
@@ -90,11 +105,24 @@ export async function saveDockerArchive(images: Images, names: string[], out: Wr
           (repositories[repo] ??= {})[t.tag] = hex(img.config.rootfs.diff_ids[img.config.rootfs.diff_ids.length - 1]);
         }
         indexManifests.push({
-          mediaType: MediaType.OciManifest, digest: md, size: manifest.length,
-          ...(t.canonical ? { annotations: { 'io.containerd.image.name': t.canonical, ...(t.tag ? { 'org.opencontainers.image.ref.name': t.tag } : {}) } } : {}),
+          mediaType: MediaType.OciManifest,
+          digest: md,
+          size: manifest.length,
+          ...(t.canonical
+            ? {
+                annotations: {
+                  'io.containerd.image.name': t.canonical,
+                  ...(t.tag ? { 'org.opencontainers.image.ref.name': t.tag } : {}),
+                },
+              }
+            : {}),
         });
       }
-      await addBuffer(p, 'index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: indexManifests })));
+      await addBuffer(
+        p,
+        'index.json',
+        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: indexManifests })),
+      );
       await addBuffer(p, 'manifest.json', Buffer.from(JSON.stringify(manifestJson)));
       await addBuffer(p, 'oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
       await addBuffer(p, 'repositories', Buffer.from(JSON.stringify(repositories)));
@@ -106,7 +134,15 @@ export async function saveDockerArchive(images: Images, names: string[], out: Wr
 
 /** Writes a layer uncompressed (a tar entry needs its size first, so a compressed blob is
  *  decompressed to a temp file, verified against its diff id, then copied in). */
-async function writeUncompressedLayer(images: Images, p: Pack, path: string, layer: Descriptor, diffId: string, tmp: string, signal?: AbortSignal): Promise<number> {
+async function writeUncompressedLayer(
+  images: Images,
+  p: Pack,
+  path: string,
+  layer: Descriptor,
+  diffId: string,
+  tmp: string,
+  signal?: AbortSignal,
+): Promise<number> {
   const compression = layerCompression(layer.mediaType);
   if (compression === 'none') {
     const size = (await images.content.info(layer.digest)).size;
@@ -115,8 +151,17 @@ async function writeUncompressedLayer(images: Images, p: Pack, path: string, lay
   }
   const file = join(tmp, hex(diffId));
   const hasher = new DigestingStream({ highWaterMark: 1 << 20 });
-  await pipeline(await images.content.reader(layer.digest), decompressor(compression), hasher, createWriteStream(file), { signal });
-  if (hasher.digest() !== diffId) throw invalidArgument(`layer ${layer.digest} decompresses to ${hasher.digest()}, but the config says ${diffId}`, { field: 'rootfs.diff_ids' });
+  await pipeline(
+    await images.content.reader(layer.digest),
+    decompressor(compression),
+    hasher,
+    createWriteStream(file),
+    { signal },
+  );
+  if (hasher.digest() !== diffId)
+    throw invalidArgument(`layer ${layer.digest} decompresses to ${hasher.digest()}, but the config says ${diffId}`, {
+      field: 'rootfs.diff_ids',
+    });
   const size = (await stat(file)).size;
   await addStream(p, path, size, createReadStream(file, { highWaterMark: 1 << 20 }));
   await rm(file, { force: true });
@@ -125,7 +170,12 @@ async function writeUncompressedLayer(images: Images, p: Pack, path: string, lay
 
 /** OCI image layout archive of NAME… (blobs as stored; one manifest per image for the platform,
  *  or the whole index when every platform's content is present). */
-export async function saveOciArchive(images: Images, names: string[], out: Writable, opts: SaveOptions = {}): Promise<void> {
+export async function saveOciArchive(
+  images: Images,
+  names: string[],
+  out: Writable,
+  opts: SaveOptions = {},
+): Promise<void> {
   if (names.length === 0) throw invalidArgument('save: name at least one image', { field: 'names' });
   const plans: { desc: Descriptor; blobs: Descriptor[]; name: string }[] = [];
   for (const n of names) {
@@ -140,17 +190,29 @@ export async function saveOciArchive(images: Images, names: string[], out: Writa
       let complete = idx.kind === 'index';
       if (idx.kind === 'index') {
         for (const m of idx.index.manifests) {
-          if (!(await images.content.has(m.digest))) { complete = false; break; }
+          if (!(await images.content.has(m.digest))) {
+            complete = false;
+            break;
+          }
           all.push(m);
           const mm = parseManifest(await images.content.readAll(m.digest), m.mediaType);
-          if (mm.kind !== 'manifest') { complete = false; break; }
+          if (mm.kind !== 'manifest') {
+            complete = false;
+            break;
+          }
           for (const b of [mm.manifest.config, ...mm.manifest.layers]) {
-            if (!(await images.content.has(b.digest))) { complete = false; break; }
+            if (!(await images.content.has(b.digest))) {
+              complete = false;
+              break;
+            }
             all.push(b);
           }
         }
       }
-      if (complete) { desc = tgt; blobs.push(...all); }
+      if (complete) {
+        desc = tgt;
+        blobs.push(...all);
+      }
     }
     if (blobs.length === 0) blobs.push(img.manifestDesc, img.configDesc, ...img.manifest.layers);
     const name = n.startsWith('sha256:') || /^[a-f0-9]{12,64}$/.test(n) ? img.record.name : n;
@@ -172,11 +234,24 @@ export async function saveOciArchive(images: Images, names: string[], out: Writa
       }
       const t = tagsOf(plan.name);
       manifests.push({
-        mediaType: plan.desc.mediaType, digest: plan.desc.digest, size: plan.desc.size,
+        mediaType: plan.desc.mediaType,
+        digest: plan.desc.digest,
+        size: plan.desc.size,
         ...(plan.desc.platform ? { platform: plan.desc.platform } : {}),
-        ...(t.canonical ? { annotations: { 'io.containerd.image.name': t.canonical, ...(t.tag ? { 'org.opencontainers.image.ref.name': t.tag } : {}) } } : {}),
+        ...(t.canonical
+          ? {
+              annotations: {
+                'io.containerd.image.name': t.canonical,
+                ...(t.tag ? { 'org.opencontainers.image.ref.name': t.tag } : {}),
+              },
+            }
+          : {}),
       });
     }
-    await addBuffer(p, 'index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })));
+    await addBuffer(
+      p,
+      'index.json',
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })),
+    );
   });
 }

@@ -16,14 +16,19 @@ export function addBuffer(p: Pack, name: string, data: Buffer): Promise<void> {
 
 export function addDir(p: Pack, name: string): Promise<void> {
   return new Promise((res, rej) => {
-    p.entry({ name: name.endsWith('/') ? name : `${name}/`, type: 'directory', mode: 0o755, mtime: MTIME }, (e) => (e ? rej(e) : res()));
+    p.entry({ name: name.endsWith('/') ? name : `${name}/`, type: 'directory', mode: 0o755, mtime: MTIME }, (e) =>
+      e ? rej(e) : res(),
+    );
   });
 }
 
 export async function addStream(p: Pack, name: string, size: number, body: Readable): Promise<void> {
   let done!: Promise<void>;
   const entry = p.entry({ name, size, mode: 0o644, mtime: MTIME, type: 'file' }, () => {});
-  done = new Promise((res, rej) => { entry.on('error', rej); entry.on('finish', () => res()); });
+  done = new Promise((res, rej) => {
+    entry.on('error', rej);
+    entry.on('finish', () => res());
+  });
   await pipeline(body, entry);
   await done.catch(() => {});
 }

@@ -41,7 +41,10 @@ export class LeaseManager {
     return this.lock.run(id, async () => {
       if (await readJsonFile(f)) throw alreadyExists(`lease ${id} already exists`, { field: 'id' });
       const lease: Lease = {
-        id, createdAt: new Date().toISOString(), labels: opts.labels ?? {}, resources: [],
+        id,
+        createdAt: new Date().toISOString(),
+        labels: opts.labels ?? {},
+        resources: [],
         expiresAt: opts.expiresInMs ? new Date(Date.now() + opts.expiresInMs).toISOString() : undefined,
       };
       await writeFileAtomic(f, JSON.stringify(lease));
@@ -69,7 +72,8 @@ export class LeaseManager {
   async addResource(id: string, r: LeaseResource): Promise<void> {
     await this.lock.run(id, async () => {
       const l = await this.get(id);
-      if (!l.resources.some((x) => x.type === r.type && x.id === r.id && x.snapshotter === r.snapshotter)) l.resources.push(r);
+      if (!l.resources.some((x) => x.type === r.type && x.id === r.id && x.snapshotter === r.snapshotter))
+        l.resources.push(r);
       await writeFileAtomic(this.file(id), JSON.stringify(l));
     });
   }
@@ -84,7 +88,9 @@ export class LeaseManager {
 
   async delete(id: string): Promise<void> {
     await this.lock.run(id, async () => {
-      try { await unlink(this.file(id)); } catch (e) {
+      try {
+        await unlink(this.file(id));
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`lease ${id} not found`, { field: 'id' });
         throw e;
       }
@@ -94,7 +100,11 @@ export class LeaseManager {
   /** Runs `fn` under a fresh lease, deleting it afterwards. */
   async with<T>(fn: (lease: Lease) => Promise<T>, opts?: { expiresInMs?: number }): Promise<T> {
     const lease = await this.create({ expiresInMs: opts?.expiresInMs ?? 24 * 3600_000 });
-    try { return await fn(lease); } finally { await this.delete(lease.id).catch(() => {}); }
+    try {
+      return await fn(lease);
+    } finally {
+      await this.delete(lease.id).catch(() => {});
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 
 export interface ContentInfo {
-  digest: string;        // "sha256:…"
+  digest: string; // "sha256:…"
   size: number;
   createdAt: Date;
   labels: Record<string, string>;
@@ -13,7 +13,7 @@ export interface IngestStatus {
   ref: string;
   /** When the ingest was last written to. */
   updatedAt?: Date;
-  offset: number;        // bytes already written (resume from here)
+  offset: number; // bytes already written (resume from here)
   expectedSize?: number;
   expectedDigest?: string;
 }
@@ -33,7 +33,7 @@ export interface ContentWriter {
 }
 
 export interface ContentStore {
-  info(digest: string): Promise<ContentInfo>;             // NotFound if absent
+  info(digest: string): Promise<ContentInfo>; // NotFound if absent
   has(digest: string): Promise<boolean>;
   /** A stream of the blob, optionally from a byte offset. */
   reader(digest: string, opts?: { offset?: number; length?: number }): Promise<Readable>;

@@ -28,15 +28,24 @@ export type MediaTypeName = keyof typeof MediaType;
 
 /** Media types of manifests a registry serves (Accept header order for pulls). */
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [
-  MediaType.OciIndex, MediaType.DockerManifestList, MediaType.OciManifest, MediaType.DockerManifest,
+  MediaType.OciIndex,
+  MediaType.DockerManifestList,
+  MediaType.OciManifest,
+  MediaType.DockerManifest,
 ];
 export const INDEX_MEDIA_TYPES: readonly string[] = [MediaType.OciIndex, MediaType.DockerManifestList];
 export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OciManifest, MediaType.DockerManifest];
 export const CONFIG_MEDIA_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 
-export function isIndexMediaType(mt: string | undefined): boolean { return !!mt && INDEX_MEDIA_TYPES.includes(mt); }
-export function isManifestMediaType(mt: string | undefined): boolean { return !!mt && IMAGE_MANIFEST_MEDIA_TYPES.includes(mt); }
-export function isConfigMediaType(mt: string | undefined): boolean { return !!mt && CONFIG_MEDIA_TYPES.includes(mt); }
+export function isIndexMediaType(mt: string | undefined): boolean {
+  return !!mt && INDEX_MEDIA_TYPES.includes(mt);
+}
+export function isManifestMediaType(mt: string | undefined): boolean {
+  return !!mt && IMAGE_MANIFEST_MEDIA_TYPES.includes(mt);
+}
+export function isConfigMediaType(mt: string | undefined): boolean {
+  return !!mt && CONFIG_MEDIA_TYPES.includes(mt);
+}
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -55,15 +64,29 @@ export function unsupportedReason(mt: string): string | undefined {
 /** The compression of a layer media type; throws InvalidArgument naming an unsupported type. */
 export function layerCompression(mt: string): Compression {
   switch (mt) {
-    case MediaType.OciLayer: case MediaType.DockerLayer: return 'none';
-    case MediaType.OciLayerGzip: case MediaType.DockerLayerGzip: return 'gzip';
-    case MediaType.OciLayerZstd: return 'zstd';
+    case MediaType.OciLayer:
+    case MediaType.DockerLayer:
+      return 'none';
+    case MediaType.OciLayerGzip:
+    case MediaType.DockerLayerGzip:
+      return 'gzip';
+    case MediaType.OciLayerZstd:
+      return 'zstd';
   }
   const why = unsupportedReason(mt);
-  throw invalidArgument(why ?? `unsupported layer media type ${JSON.stringify(mt)}: want an OCI or Docker tar layer (uncompressed, gzip or zstd)`, { field: 'mediaType' });
+  throw invalidArgument(
+    why ??
+      `unsupported layer media type ${JSON.stringify(mt)}: want an OCI or Docker tar layer (uncompressed, gzip or zstd)`,
+    { field: 'mediaType' },
+  );
 }
 
 export function isLayerMediaType(mt: string): boolean {
-  return mt === MediaType.OciLayer || mt === MediaType.DockerLayer || mt === MediaType.OciLayerGzip
-    || mt === MediaType.DockerLayerGzip || mt === MediaType.OciLayerZstd;
+  return (
+    mt === MediaType.OciLayer ||
+    mt === MediaType.DockerLayer ||
+    mt === MediaType.OciLayerGzip ||
+    mt === MediaType.DockerLayerGzip ||
+    mt === MediaType.OciLayerZstd
+  );
 }

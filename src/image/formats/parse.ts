@@ -4,8 +4,14 @@ import type { z } from 'zod';
 import { invalidArgument } from '../../common/index.js';
 import { MediaType, unsupportedReason } from './media-types.js';
 import {
-  DockerManifestListSchema, DockerManifestSchema, ImageConfigSchema, OciIndexSchema, OciManifestSchema,
-  type ImageConfig, type ImageIndex, type ImageManifest,
+  DockerManifestListSchema,
+  DockerManifestSchema,
+  ImageConfigSchema,
+  OciIndexSchema,
+  OciManifestSchema,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
 } from './schemas.js';
 
 export type ParsedManifest =
@@ -28,7 +34,8 @@ function parseJson(bytes: Uint8Array | string, what: string): Record<string, unk
   } catch (e) {
     throw invalidArgument(`invalid ${what}: not JSON (${(e as Error).message})`, { field: what });
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`invalid ${what}: want a JSON object`, { field: what });
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`invalid ${what}: want a JSON object`, { field: what });
   return v as Record<string, unknown>;
 }
 
@@ -40,7 +47,9 @@ export function detectManifestMediaType(doc: Record<string, unknown>, hint?: str
   if (hint && hint !== 'application/json' && hint !== 'application/octet-stream') return hint.split(';')[0].trim();
   if (Array.isArray(doc.manifests)) return MediaType.OciIndex;
   if (doc.config && typeof doc.config === 'object' && Array.isArray(doc.layers)) return MediaType.OciManifest;
-  throw invalidArgument('invalid manifest: no mediaType, and neither "manifests" nor "config"/"layers" present', { field: 'mediaType' });
+  throw invalidArgument('invalid manifest: no mediaType, and neither "manifests" nor "config"/"layers" present', {
+    field: 'mediaType',
+  });
 }
 
 /** Parses a manifest or index (OCI or Docker schema2); rejects anything else naming its type. */
@@ -52,26 +61,47 @@ export function parseManifest(bytes: Uint8Array | string, mediaTypeHint?: string
   if (typeof doc.mediaType === 'string' && mediaTypeHint && !mediaTypeHint.startsWith('application/json')) {
     const hint = mediaTypeHint.split(';')[0].trim();
     if (hint !== doc.mediaType && hint !== 'application/octet-stream') {
-      throw invalidArgument(`manifest media type mismatch: Content-Type is ${hint} but the document says ${doc.mediaType}`, { field: 'mediaType' });
+      throw invalidArgument(
+        `manifest media type mismatch: Content-Type is ${hint} but the document says ${doc.mediaType}`,
+        { field: 'mediaType' },
+      );
     }
   }
   switch (mediaType) {
     case MediaType.OciManifest:
-      return { kind: 'manifest', mediaType, manifest: validate(OciManifestSchema, doc, `OCI image manifest (${mediaType})`) };
+      return {
+        kind: 'manifest',
+        mediaType,
+        manifest: validate(OciManifestSchema, doc, `OCI image manifest (${mediaType})`),
+      };
     case MediaType.DockerManifest:
-      return { kind: 'manifest', mediaType, manifest: validate(DockerManifestSchema, doc, `Docker image manifest (${mediaType})`) };
+      return {
+        kind: 'manifest',
+        mediaType,
+        manifest: validate(DockerManifestSchema, doc, `Docker image manifest (${mediaType})`),
+      };
     case MediaType.OciIndex:
       return { kind: 'index', mediaType, index: validate(OciIndexSchema, doc, `OCI image index (${mediaType})`) };
     case MediaType.DockerManifestList:
-      return { kind: 'index', mediaType, index: validate(DockerManifestListSchema, doc, `Docker manifest list (${mediaType})`) };
+      return {
+        kind: 'index',
+        mediaType,
+        index: validate(DockerManifestListSchema, doc, `Docker manifest list (${mediaType})`),
+      };
   }
-  throw invalidArgument(`unsupported manifest media type ${JSON.stringify(mediaType)}: want an OCI image manifest or index, or a Docker schema2 manifest or manifest list`, { field: 'mediaType', reason: 'UnsupportedMediaType' });
+  throw invalidArgument(
+    `unsupported manifest media type ${JSON.stringify(mediaType)}: want an OCI image manifest or index, or a Docker schema2 manifest or manifest list`,
+    { field: 'mediaType', reason: 'UnsupportedMediaType' },
+  );
 }
 
 /** Parses an image config blob (OCI or Docker container.image.v1). */
 export function parseImageConfig(bytes: Uint8Array | string, mediaType: string = MediaType.OciConfig): ImageConfig {
   if (mediaType !== MediaType.OciConfig && mediaType !== MediaType.DockerConfig) {
-    throw invalidArgument(`unsupported image config media type ${JSON.stringify(mediaType)}: want ${MediaType.OciConfig} or ${MediaType.DockerConfig}`, { field: 'config.mediaType', reason: 'UnsupportedMediaType' });
+    throw invalidArgument(
+      `unsupported image config media type ${JSON.stringify(mediaType)}: want ${MediaType.OciConfig} or ${MediaType.DockerConfig}`,
+      { field: 'config.mediaType', reason: 'UnsupportedMediaType' },
+    );
   }
   return validate(ImageConfigSchema, parseJson(bytes, 'image config'), `image config (${mediaType})`);
 }

@@ -4,11 +4,26 @@
 import { invalidArgument, notFound } from '../../common/index.js';
 import type { Descriptor, Platform } from './schemas.js';
 
-export interface PlatformSpec { os: string; architecture: string; variant?: string }
+export interface PlatformSpec {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
 
 const ARCH_ALIASES: Record<string, string> = {
-  x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: 'i386', 386: '386',
-  ia32: '386', x64: 'amd64', ppc64: 'ppc64le', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64',
+  x86_64: 'amd64',
+  'x86-64': 'amd64',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  armel: 'arm',
+  i386: 'i386',
+  386: '386',
+  ia32: '386',
+  x64: 'amd64',
+  ppc64: 'ppc64le',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
 };
 
 /** Normalises os/architecture/variant so equal platforms compare equal. */
@@ -32,7 +47,9 @@ export function normalizePlatform(p: PlatformSpec): PlatformSpec {
 export function parsePlatform(s: string, field = 'platform'): PlatformSpec {
   const parts = s.split('/');
   if (parts.some((x) => !/^[A-Za-z0-9_.-]+$/.test(x)) || parts.length > 3) {
-    throw invalidArgument(`invalid platform ${JSON.stringify(s)}: want os/arch[/variant], e.g. linux/arm64/v8`, { field });
+    throw invalidArgument(`invalid platform ${JSON.stringify(s)}: want os/arch[/variant], e.g. linux/arm64/v8`, {
+      field,
+    });
   }
   if (parts.length === 1) return normalizePlatform({ os: 'linux', architecture: parts[0] });
   return normalizePlatform({ os: parts[0], architecture: parts[1], variant: parts[2] });
@@ -45,7 +62,10 @@ export function formatPlatform(p: PlatformSpec): string {
 
 /** The platform of this machine (linux/amd64 here). */
 export function hostPlatform(): PlatformSpec {
-  return normalizePlatform({ os: process.platform === 'linux' ? 'linux' : process.platform, architecture: process.arch });
+  return normalizePlatform({
+    os: process.platform === 'linux' ? 'linux' : process.platform,
+    architecture: process.arch,
+  });
 }
 
 /** Default platform for pulls and unpacks: the host's, which on this project's machines is linux/amd64. */
@@ -72,15 +92,25 @@ export function platformMatches(want: PlatformSpec, have: Platform | PlatformSpe
 
 /** The best manifest descriptor of an index for `platform`; NotFound lists what there is.
  *  Attestation manifests (BuildKit's unknown/unknown) are never chosen. */
-export function selectManifest(manifests: readonly Descriptor[], platform: PlatformSpec = defaultPlatform()): Descriptor {
+export function selectManifest(
+  manifests: readonly Descriptor[],
+  platform: PlatformSpec = defaultPlatform(),
+): Descriptor {
   let best: Descriptor | undefined;
   let bestRank = Infinity;
   for (const d of manifests) {
     const r = platformRank(platform, d.platform);
-    if (r >= 0 && r < bestRank) { best = d; bestRank = r; }
+    if (r >= 0 && r < bestRank) {
+      best = d;
+      bestRank = r;
+    }
   }
   if (best) return best;
-  const have = manifests.map((d) => (d.platform ? formatPlatform(d.platform) : '(no platform)'))
+  const have = manifests
+    .map((d) => (d.platform ? formatPlatform(d.platform) : '(no platform)'))
     .filter((x) => x !== 'unknown/unknown');
-  throw notFound(`no matching manifest for ${formatPlatform(platform)} in the manifest list entries (available: ${have.join(', ') || 'none'})`, { field: 'platform' });
+  throw notFound(
+    `no matching manifest for ${formatPlatform(platform)} in the manifest list entries (available: ${have.join(', ') || 'none'})`,
+    { field: 'platform' },
+  );
 }

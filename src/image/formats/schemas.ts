@@ -72,8 +72,12 @@ export type ImageIndex = OciIndex | DockerManifestList;
 
 const strList = z.array(z.string()).nullish();
 export const HealthcheckSchema = z.looseObject({
-  Test: strList, Interval: z.number().optional(), Timeout: z.number().optional(),
-  StartPeriod: z.number().optional(), StartInterval: z.number().optional(), Retries: z.number().optional(),
+  Test: strList,
+  Interval: z.number().optional(),
+  Timeout: z.number().optional(),
+  StartPeriod: z.number().optional(),
+  StartInterval: z.number().optional(),
+  Retries: z.number().optional(),
 });
 
 /** The execution parameters of an image ("config" within the config blob). */

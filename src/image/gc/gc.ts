@@ -53,21 +53,32 @@ export async function garbageCollect(o: GcOptions): Promise<GcResult> {
     if (marked.has(digest)) continue;
     marked.add(digest);
     let info;
-    try { info = await o.content.info(digest); } catch (e) { if (isSkiffError(e, 'NotFound')) continue; throw e; }
+    try {
+      info = await o.content.info(digest);
+    } catch (e) {
+      if (isSkiffError(e, 'NotFound')) continue;
+      throw e;
+    }
     for (const [k, v] of Object.entries(info.labels)) {
       if (k === CONTENT_LABEL || k.startsWith(`${CONTENT_LABEL}.`)) queue.push({ digest: v });
       if (k.startsWith(SNAPSHOT_LABEL)) markedSnaps.add(`${k.slice(SNAPSHOT_LABEL.length)}\0${v}`);
     }
     if (isIndexMediaType(mediaType) || isManifestMediaType(mediaType) || (!mediaType && info.size < 4 << 20)) {
       let parsed;
-      try { parsed = parseManifest(await o.content.readAll(digest), mediaType); } catch { continue; }
+      try {
+        parsed = parseManifest(await o.content.readAll(digest), mediaType);
+      } catch {
+        continue;
+      }
       if (parsed.kind === 'index') {
         for (const m of parsed.index.manifests) queue.push({ digest: m.digest, mediaType: m.mediaType });
       } else {
         queue.push({ digest: parsed.manifest.config.digest, mediaType: parsed.manifest.config.mediaType });
         for (const l of parsed.manifest.layers) queue.push({ digest: l.digest, mediaType: l.mediaType });
       }
-      const subject = (parsed.kind === 'index' ? parsed.index : parsed.manifest) as { subject?: { digest: string; mediaType: string } };
+      const subject = (parsed.kind === 'index' ? parsed.index : parsed.manifest) as {
+        subject?: { digest: string; mediaType: string };
+      };
       if (subject.subject) queue.push({ digest: subject.subject.digest, mediaType: subject.subject.mediaType });
     }
   }
@@ -77,7 +88,12 @@ export async function garbageCollect(o: GcOptions): Promise<GcResult> {
   for await (const info of o.content.list()) {
     if (marked.has(info.digest)) continue;
     if (!o.dryRun) {
-      try { await o.content.delete(info.digest); } catch (e) { if (!isSkiffError(e, 'NotFound')) throw e; continue; }
+      try {
+        await o.content.delete(info.digest);
+      } catch (e) {
+        if (!isSkiffError(e, 'NotFound')) throw e;
+        continue;
+      }
     }
     res.removedContent.push(info.digest);
     res.reclaimedBytes += info.size;
@@ -87,7 +103,12 @@ export async function garbageCollect(o: GcOptions): Promise<GcResult> {
     if (leasedIngests.has(ing.ref)) continue;
     if (ing.updatedAt && Date.now() - ing.updatedAt.getTime() < maxAge) continue;
     if (!o.dryRun) {
-      try { await o.content.abortIngest(ing.ref); } catch (e) { if (isSkiffError(e, 'Unavailable')) continue; throw e; }
+      try {
+        await o.content.abortIngest(ing.ref);
+      } catch (e) {
+        if (isSkiffError(e, 'Unavailable')) continue;
+        throw e;
+      }
     }
     res.removedIngests.push(ing.ref);
     res.reclaimedBytes += ing.offset;
@@ -98,7 +119,9 @@ export async function garbageCollect(o: GcOptions): Promise<GcResult> {
     const infos = new Map<string, { parent?: string; kind: string }>();
     for await (const i of sn.walk()) infos.set(i.name, i);
     const keep = new Set<string>();
-    const keepChain = (k: string | undefined) => { for (; k && !keep.has(k); k = infos.get(k)?.parent) keep.add(k); };
+    const keepChain = (k: string | undefined) => {
+      for (; k && !keep.has(k); k = infos.get(k)?.parent) keep.add(k);
+    };
     for (const [k, i] of infos) if (i.kind !== 'committed' || markedSnaps.has(`${name}\0${k}`)) keepChain(k);
     let doomed = [...infos.keys()].filter((k) => !keep.has(k));
     while (doomed.length) {

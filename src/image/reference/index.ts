@@ -1,5 +1,14 @@
 export {
-  Reference, parseReference, validateRepositoryPath, validateTag, familiarString,
-  DEFAULT_DOMAIN, DEFAULT_TAG, LEGACY_DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX, PATH_RE, TAG_RE,
+  Reference,
+  parseReference,
+  validateRepositoryPath,
+  validateTag,
+  familiarString,
+  DEFAULT_DOMAIN,
+  DEFAULT_TAG,
+  LEGACY_DEFAULT_DOMAIN,
+  OFFICIAL_REPO_PREFIX,
+  PATH_RE,
+  TAG_RE,
   type ParseReferenceOptions,
 } from './parse.js';

@@ -9,24 +9,80 @@ const D = 'sha256:' + 'a'.repeat(64);
 const OK: [string, string, string, string, string, string | undefined, string | undefined][] = [
   ['busybox', 'docker.io/library/busybox:latest', 'busybox', 'docker.io', 'library/busybox', 'latest', undefined],
   ['busybox:1.36', 'docker.io/library/busybox:1.36', 'busybox', 'docker.io', 'library/busybox', '1.36', undefined],
-  ['library/busybox', 'docker.io/library/busybox:latest', 'busybox', 'docker.io', 'library/busybox', 'latest', undefined],
-  ['docker.io/busybox', 'docker.io/library/busybox:latest', 'busybox', 'docker.io', 'library/busybox', 'latest', undefined],
-  ['index.docker.io/busybox', 'docker.io/library/busybox:latest', 'busybox', 'docker.io', 'library/busybox', 'latest', undefined],
-  ['docker.io/library/busybox:latest', 'docker.io/library/busybox:latest', 'busybox', 'docker.io', 'library/busybox', 'latest', undefined],
+  [
+    'library/busybox',
+    'docker.io/library/busybox:latest',
+    'busybox',
+    'docker.io',
+    'library/busybox',
+    'latest',
+    undefined,
+  ],
+  [
+    'docker.io/busybox',
+    'docker.io/library/busybox:latest',
+    'busybox',
+    'docker.io',
+    'library/busybox',
+    'latest',
+    undefined,
+  ],
+  [
+    'index.docker.io/busybox',
+    'docker.io/library/busybox:latest',
+    'busybox',
+    'docker.io',
+    'library/busybox',
+    'latest',
+    undefined,
+  ],
+  [
+    'docker.io/library/busybox:latest',
+    'docker.io/library/busybox:latest',
+    'busybox',
+    'docker.io',
+    'library/busybox',
+    'latest',
+    undefined,
+  ],
   ['user/app', 'docker.io/user/app:latest', 'user/app', 'docker.io', 'user/app', 'latest', undefined],
   ['library/a/b', 'docker.io/library/a/b:latest', 'library/a/b', 'docker.io', 'library/a/b', 'latest', undefined],
   ['localhost/app', 'localhost/app:latest', 'localhost/app', 'localhost', 'app', 'latest', undefined],
   ['localhost:5000/a/b:tag', 'localhost:5000/a/b:tag', 'localhost:5000/a/b', 'localhost:5000', 'a/b', 'tag', undefined],
   ['host:5000/a/b:tag', 'host:5000/a/b:tag', 'host:5000/a/b', 'host:5000', 'a/b', 'tag', undefined],
-  ['127.0.0.1:5000/app', '127.0.0.1:5000/app:latest', '127.0.0.1:5000/app', '127.0.0.1:5000', 'app', 'latest', undefined],
+  [
+    '127.0.0.1:5000/app',
+    '127.0.0.1:5000/app:latest',
+    '127.0.0.1:5000/app',
+    '127.0.0.1:5000',
+    'app',
+    'latest',
+    undefined,
+  ],
   ['[::1]:5000/app:v1', '[::1]:5000/app:v1', '[::1]:5000/app', '[::1]:5000', 'app', 'v1', undefined],
-  ['example.com/foo/bar', 'example.com/foo/bar:latest', 'example.com/foo/bar', 'example.com', 'foo/bar', 'latest', undefined],
+  [
+    'example.com/foo/bar',
+    'example.com/foo/bar:latest',
+    'example.com/foo/bar',
+    'example.com',
+    'foo/bar',
+    'latest',
+    undefined,
+  ],
   ['Example.com/foo', 'Example.com/foo:latest', 'Example.com/foo', 'Example.com', 'foo', 'latest', undefined],
   ['FOO/bar', 'FOO/bar:latest', 'FOO/bar', 'FOO', 'bar', 'latest', undefined],
   [`busybox@${D}`, `docker.io/library/busybox@${D}`, 'busybox', 'docker.io', 'library/busybox', undefined, D],
   [`busybox:1.0@${D}`, `docker.io/library/busybox:1.0@${D}`, 'busybox', 'docker.io', 'library/busybox', '1.0', D],
   [`host:5000/app@${D}`, `host:5000/app@${D}`, 'host:5000/app', 'host:5000', 'app', undefined, D],
-  ['foo__bar/a.b-c', 'docker.io/foo__bar/a.b-c:latest', 'foo__bar/a.b-c', 'docker.io', 'foo__bar/a.b-c', 'latest', undefined],
+  [
+    'foo__bar/a.b-c',
+    'docker.io/foo__bar/a.b-c:latest',
+    'foo__bar/a.b-c',
+    'docker.io',
+    'foo__bar/a.b-c',
+    'latest',
+    undefined,
+  ],
   ['foo--bar', 'docker.io/library/foo--bar:latest', 'foo--bar', 'docker.io', 'library/foo--bar', 'latest', undefined],
   ['a:Tag_1.x-Y', 'docker.io/library/a:Tag_1.x-Y', 'a', 'docker.io', 'library/a', 'Tag_1.x-Y', undefined],
 ];
@@ -65,11 +121,15 @@ const BAD: [string, RegExp][] = [
 
 test('bad references are rejected naming the bad part', () => {
   for (const [input, re] of BAD) {
-    assert.throws(() => parseReference(input), (e: unknown) => {
-      assert.ok(isSkiffError(e, 'InvalidArgument'), `${input}: ${String(e)}`);
-      assert.match((e as Error).message, re, input);
-      return true;
-    }, input);
+    assert.throws(
+      () => parseReference(input),
+      (e: unknown) => {
+        assert.ok(isSkiffError(e, 'InvalidArgument'), `${input}: ${String(e)}`);
+        assert.match((e as Error).message, re, input);
+        return true;
+      },
+      input,
+    );
   }
 });
 

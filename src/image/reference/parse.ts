@@ -33,7 +33,9 @@ export class Reference {
   ) {}
 
   /** Fully qualified repository name: "docker.io/library/busybox". */
-  get name(): string { return `${this.domain}/${this.path}`; }
+  get name(): string {
+    return `${this.domain}/${this.path}`;
+  }
 
   /** Docker's short form of the name: "busybox", "user/app", "host:5000/app". */
   familiarName(): string {
@@ -55,10 +57,16 @@ export class Reference {
   }
 
   /** What to ask a registry for: the digest when pinned, else the tag. */
-  get object(): string { return this.digest ?? this.tag ?? DEFAULT_TAG; }
+  get object(): string {
+    return this.digest ?? this.tag ?? DEFAULT_TAG;
+  }
 
   withTag(tag: string): Reference {
-    if (!TAG_RE.test(tag)) throw invalidArgument(`invalid tag ${JSON.stringify(tag)}: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`, { field: 'tag' });
+    if (!TAG_RE.test(tag))
+      throw invalidArgument(
+        `invalid tag ${JSON.stringify(tag)}: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`,
+        { field: 'tag' },
+      );
     return new Reference(this.domain, this.path, tag, undefined);
   }
 
@@ -67,7 +75,9 @@ export class Reference {
     return new Reference(this.domain, this.path, undefined, digest);
   }
 
-  toJSON(): string { return this.toString(); }
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 function bad(ref: string, what: string, field = 'reference'): Error {
@@ -91,8 +101,14 @@ export function parseReference(input: string, opts: ParseReferenceOptions = {}):
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    try { parseDigest(digest, 'digest'); } catch (e) {
-      throw bad(input, `digest ${JSON.stringify(digest)} is invalid: ${(e as Error).message.replace(/^digest: /, '')}`, 'digest');
+    try {
+      parseDigest(digest, 'digest');
+    } catch (e) {
+      throw bad(
+        input,
+        `digest ${JSON.stringify(digest)} is invalid: ${(e as Error).message.replace(/^digest: /, '')}`,
+        'digest',
+      );
     }
   }
   let tag: string | undefined;
@@ -101,7 +117,11 @@ export function parseReference(input: string, opts: ParseReferenceOptions = {}):
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG_RE.test(tag)) {
-      throw bad(input, `tag ${JSON.stringify(tag)} is invalid: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`, 'tag');
+      throw bad(
+        input,
+        `tag ${JSON.stringify(tag)} is invalid: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`,
+        'tag',
+      );
     }
   }
   if (rest.length === 0) throw bad(input, 'repository name is empty');
@@ -129,10 +149,15 @@ function splitDomain(input: string, name: string): { domain: string; path: strin
   }
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
   if (path.length === 0) throw bad(input, 'repository name must have at least one path component', 'name');
-  if (path.toLowerCase() !== path) throw bad(input, `repository name ${JSON.stringify(path)} must be lowercase`, 'name');
+  if (path.toLowerCase() !== path)
+    throw bad(input, `repository name ${JSON.stringify(path)} must be lowercase`, 'name');
   if (!PATH_RE.test(path)) {
     const badPart = path.split('/').find((c) => !new RegExp(`^${PATH_COMPONENT}$`).test(c));
-    throw bad(input, `repository name component ${JSON.stringify(badPart ?? path)} is invalid: use lowercase letters, digits and single separators (., _, __, -)`, 'name');
+    throw bad(
+      input,
+      `repository name component ${JSON.stringify(badPart ?? path)} is invalid: use lowercase letters, digits and single separators (., _, __, -)`,
+      'name',
+    );
   }
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = OFFICIAL_REPO_PREFIX + path;
   return { domain, path };
@@ -141,7 +166,10 @@ function splitDomain(input: string, name: string): { domain: string; path: strin
 /** Validates a repository path as the registry API receives it ("library/busybox"). */
 export function validateRepositoryPath(path: string, field = 'name'): string {
   if (typeof path !== 'string' || !PATH_RE.test(path) || path.length > NAME_TOTAL_LENGTH_MAX) {
-    throw invalidArgument(`invalid repository name ${JSON.stringify(path)}: lowercase components [a-z0-9] joined by ., _, __ or - and separated by /`, { field });
+    throw invalidArgument(
+      `invalid repository name ${JSON.stringify(path)}: lowercase components [a-z0-9] joined by ., _, __ or - and separated by /`,
+      { field },
+    );
   }
   return path;
 }
@@ -149,10 +177,15 @@ export function validateRepositoryPath(path: string, field = 'name'): string {
 /** Validates a tag. */
 export function validateTag(tag: string, field = 'tag'): string {
   if (typeof tag !== 'string' || !TAG_RE.test(tag)) {
-    throw invalidArgument(`invalid tag ${JSON.stringify(tag)}: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`, { field });
+    throw invalidArgument(
+      `invalid tag ${JSON.stringify(tag)}: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'`,
+      { field },
+    );
   }
   return tag;
 }
 
 /** Docker's `FamiliarString` of any reference string. */
-export function familiarString(ref: string): string { return parseReference(ref, { defaultTag: false }).familiarString(); }
+export function familiarString(ref: string): string {
+  return parseReference(ref, { defaultTag: false }).familiarString();
+}

@@ -27,14 +27,19 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return this;
   }
 
-  protected dir(id: number): string { return join(this.root, 'snapshots', String(id)); }
+  protected dir(id: number): string {
+    return join(this.root, 'snapshots', String(id));
+  }
   /** The snapshot's own file tree (overlay: the upper dir). */
   protected abstract fs(id: number): string;
   /** Creates the directories of a new snapshot (parentKey: committed parent, if any). */
   protected abstract create(id: number, kind: SnapshotKind, parentKey: string | undefined): Promise<void>;
   protected abstract mountsFor(key: string, rec: Record_): Mount[];
   protected abstract whiteoutMode(key: string): WhiteoutMode;
-  protected abstract diffEntries(key: string, rec: Record_): Promise<{ entries: DiffEntry[]; xattrs: Map<string, Map<string, Buffer>> }>;
+  protected abstract diffEntries(
+    key: string,
+    rec: Record_,
+  ): Promise<{ entries: DiffEntry[]; xattrs: Map<string, Map<string, Buffer>> }>;
 
   prepare(key: string, parent?: string, opts?: { labels?: Record<string, string> }): Promise<Mount[]> {
     return this.createSnapshot('active', key, parent, opts?.labels);
@@ -44,13 +49,21 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return this.createSnapshot('view', key, parent, opts?.labels);
   }
 
-  private async createSnapshot(kind: SnapshotKind, key: string, parent: string | undefined, labels?: Record<string, string>): Promise<Mount[]> {
+  private async createSnapshot(
+    kind: SnapshotKind,
+    key: string,
+    parent: string | undefined,
+    labels?: Record<string, string>,
+  ): Promise<Mount[]> {
     checkKey(key);
     if (parent !== undefined) checkKey(parent, 'parent');
     if (this.meta.has(key)) throw alreadyExists(`snapshot ${JSON.stringify(key)} already exists`, { field: 'key' });
     if (parent !== undefined) {
       const p = this.meta.get(parent);
-      if (p.kind !== 'committed') throw failedPrecondition(`parent snapshot ${JSON.stringify(parent)} is ${p.kind}, not committed`, { field: 'parent' });
+      if (p.kind !== 'committed')
+        throw failedPrecondition(`parent snapshot ${JSON.stringify(parent)} is ${p.kind}, not committed`, {
+          field: 'parent',
+        });
     }
     // Reserve an id, build the directories outside the lock (a copy may take long), then record.
     const id = await this.meta.mutate((doc) => doc.nextId++);
@@ -70,7 +83,10 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async mounts(key: string): Promise<Mount[]> {
     const rec = this.meta.get(checkKey(key));
-    if (rec.kind === 'committed') throw failedPrecondition(`snapshot ${JSON.stringify(key)} is committed: prepare or view a child to mount it`, { field: 'key' });
+    if (rec.kind === 'committed')
+      throw failedPrecondition(`snapshot ${JSON.stringify(key)} is committed: prepare or view a child to mount it`, {
+        field: 'key',
+      });
     return this.mountsFor(key, rec);
   }
 
@@ -79,10 +95,19 @@ export abstract class BaseSnapshotter implements Snapshotter {
     await this.meta.mutate((doc) => {
       const rec = doc.snapshots[key];
       if (!rec) throw this.meta.get(key);
-      if (rec.kind !== 'active') throw failedPrecondition(`cannot commit snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
-      if (doc.snapshots[name]) throw alreadyExists(`snapshot ${JSON.stringify(name)} already exists`, { field: 'name' });
+      if (rec.kind !== 'active')
+        throw failedPrecondition(`cannot commit snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, {
+          field: 'key',
+        });
+      if (doc.snapshots[name])
+        throw alreadyExists(`snapshot ${JSON.stringify(name)} already exists`, { field: 'name' });
       delete doc.snapshots[key];
-      doc.snapshots[name] = { ...rec, kind: 'committed', updated: new Date().toISOString(), labels: { ...rec.labels, ...(opts?.labels ?? {}) } };
+      doc.snapshots[name] = {
+        ...rec,
+        kind: 'committed',
+        updated: new Date().toISOString(),
+        labels: { ...rec.labels, ...(opts?.labels ?? {}) },
+      };
     });
   }
 
@@ -90,8 +115,14 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const id = await this.meta.mutate((doc) => {
       const rec = doc.snapshots[checkKey(key)];
       if (!rec) throw this.meta.get(key);
-      const children = Object.entries(doc.snapshots).filter(([, r]) => r.parent === key).map(([k]) => k);
-      if (children.length) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)}: it is the parent of ${children.map((c) => JSON.stringify(c)).join(', ')}`, { field: 'key' });
+      const children = Object.entries(doc.snapshots)
+        .filter(([, r]) => r.parent === key)
+        .map(([k]) => k);
+      if (children.length)
+        throw failedPrecondition(
+          `cannot remove snapshot ${JSON.stringify(key)}: it is the parent of ${children.map((c) => JSON.stringify(c)).join(', ')}`,
+          { field: 'key' },
+        );
       delete doc.snapshots[key];
       return rec.id;
     });
@@ -100,7 +131,9 @@ export abstract class BaseSnapshotter implements Snapshotter {
     await rm(gone, { recursive: true, force: true });
   }
 
-  async stat(key: string): Promise<SnapshotInfo> { return this.meta.info(checkKey(key)); }
+  async stat(key: string): Promise<SnapshotInfo> {
+    return this.meta.info(checkKey(key));
+  }
 
   async update(key: string, labels: Record<string, string>): Promise<SnapshotInfo> {
     for (const [k, v] of Object.entries(labels)) {
@@ -109,7 +142,10 @@ export abstract class BaseSnapshotter implements Snapshotter {
     await this.meta.mutate((doc) => {
       const rec = doc.snapshots[checkKey(key)];
       if (!rec) throw this.meta.get(key);
-      for (const [k, v] of Object.entries(labels)) { if (v === '') delete rec.labels[k]; else rec.labels[k] = v; }
+      for (const [k, v] of Object.entries(labels)) {
+        if (v === '') delete rec.labels[k];
+        else rec.labels[k] = v;
+      }
       rec.updated = new Date().toISOString();
     });
     return this.stat(key);
@@ -125,29 +161,41 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   /** Lower dirs a layer applied to `key` is laid over (overlay only). */
-  protected lowersFor(_key: string): string[] { return []; }
+  protected lowersFor(_key: string): string[] {
+    return [];
+  }
 
   async applyTarget(key: string): Promise<{ dir: string; whiteouts: WhiteoutMode; lowers?: string[] }> {
     const rec = this.meta.get(checkKey(key));
-    if (rec.kind !== 'active') throw failedPrecondition(`cannot apply a layer to snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
+    if (rec.kind !== 'active')
+      throw failedPrecondition(
+        `cannot apply a layer to snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`,
+        { field: 'key' },
+      );
     return { dir: this.fs(rec.id), whiteouts: this.whiteoutMode(key), lowers: this.lowersFor(key) };
   }
 
   async diff(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
     const rec = this.meta.get(checkKey(key));
-    if (rec.kind !== 'active') throw failedPrecondition(`cannot diff snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, { field: 'key' });
+    if (rec.kind !== 'active')
+      throw failedPrecondition(`cannot diff snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, {
+        field: 'key',
+      });
     const { entries, xattrs } = await this.diffEntries(key, rec);
     return diffTar(entries, xattrs, opts?.signal);
   }
 
   async changes(key: string): Promise<Change[]> {
     const rec = this.meta.get(checkKey(key));
-    if (rec.kind === 'committed') throw failedPrecondition(`cannot list changes of committed snapshot ${JSON.stringify(key)}`, { field: 'key' });
+    if (rec.kind === 'committed')
+      throw failedPrecondition(`cannot list changes of committed snapshot ${JSON.stringify(key)}`, { field: 'key' });
     return toChanges((await this.diffEntries(key, rec)).entries);
   }
 
   /** Committed file tree of a snapshot key (for diffs and lookups). */
-  protected fsOf(key: string): string { return this.fs(this.meta.get(key).id); }
+  protected fsOf(key: string): string {
+    return this.fs(this.meta.get(key).id);
+  }
 }
 
 /** du-like usage of a tree: allocated bytes and inodes, hard links counted once. */
@@ -157,9 +205,17 @@ export function duUsage(dir: string): Usage {
   let inodes = 0;
   const walk = (p: string) => {
     let st;
-    try { st = lstatSync(p); } catch { return; }
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
     const id = `${st.dev}:${st.ino}`;
-    if (!seen.has(id)) { seen.add(id); inodes++; size += st.blocks * 512; }
+    if (!seen.has(id)) {
+      seen.add(id);
+      inodes++;
+      size += st.blocks * 512;
+    }
     if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
   };
   walk(dir);

@@ -9,7 +9,16 @@ export async function overlaySupported(root: string): Promise<boolean> {
   const dir = await mkdtemp(join(root, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, d));
-    await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${join(dir, 'lower')}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`] }], join(dir, 'merged'));
+    await mountAll(
+      [
+        {
+          type: 'overlay',
+          source: 'overlay',
+          options: [`lowerdir=${join(dir, 'lower')}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`],
+        },
+      ],
+      join(dir, 'merged'),
+    );
     await unmount(join(dir, 'merged'));
     return true;
   } catch {

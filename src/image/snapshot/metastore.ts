@@ -14,12 +14,16 @@ export interface Record_ {
   labels: Record<string, string>;
 }
 
-interface Doc { nextId: number; snapshots: Record<string, Record_> }
+interface Doc {
+  nextId: number;
+  snapshots: Record<string, Record_>;
+}
 
 const KEY_RE = /^[^\0/][^\0]{0,1023}$/;
 
 export function checkKey(key: string, field = 'key'): string {
-  if (typeof key !== 'string' || !KEY_RE.test(key)) throw invalidArgument(`invalid snapshot ${field} ${JSON.stringify(key)}`, { field });
+  if (typeof key !== 'string' || !KEY_RE.test(key))
+    throw invalidArgument(`invalid snapshot ${field} ${JSON.stringify(key)}`, { field });
   return key;
 }
 
@@ -50,11 +54,17 @@ export class MetaStore {
     return r;
   }
 
-  has(key: string): boolean { return key in this.doc.snapshots; }
+  has(key: string): boolean {
+    return key in this.doc.snapshots;
+  }
 
-  all(): [string, Record_][] { return Object.entries(this.doc.snapshots); }
+  all(): [string, Record_][] {
+    return Object.entries(this.doc.snapshots);
+  }
 
-  ids(): Set<number> { return new Set(Object.values(this.doc.snapshots).map((r) => r.id)); }
+  ids(): Set<number> {
+    return new Set(Object.values(this.doc.snapshots).map((r) => r.id));
+  }
 
   /** Keys from `key`'s parent up to the base (nearest first). */
   chain(key: string): string[] {
@@ -64,22 +74,40 @@ export class MetaStore {
   }
 
   children(key: string): string[] {
-    return Object.entries(this.doc.snapshots).filter(([, r]) => r.parent === key).map(([k]) => k);
+    return Object.entries(this.doc.snapshots)
+      .filter(([, r]) => r.parent === key)
+      .map(([k]) => k);
   }
 
   info(key: string): SnapshotInfo {
     const r = this.get(key);
-    return { name: key, parent: r.parent, kind: r.kind, createdAt: new Date(r.created), updatedAt: new Date(r.updated), labels: { ...r.labels } };
+    return {
+      name: key,
+      parent: r.parent,
+      kind: r.kind,
+      createdAt: new Date(r.created),
+      updatedAt: new Date(r.updated),
+      labels: { ...r.labels },
+    };
   }
 
   /** Adds a new active/view snapshot record (checks key and parent). */
-  static add(doc: Doc, key: string, kind: SnapshotKind, parent: string | undefined, labels: Record<string, string> = {}): Record_ {
+  static add(
+    doc: Doc,
+    key: string,
+    kind: SnapshotKind,
+    parent: string | undefined,
+    labels: Record<string, string> = {},
+  ): Record_ {
     checkKey(key);
     if (doc.snapshots[key]) throw alreadyExists(`snapshot ${JSON.stringify(key)} already exists`, { field: 'key' });
     if (parent !== undefined) {
       const p = doc.snapshots[parent];
       if (!p) throw notFound(`parent snapshot ${JSON.stringify(parent)} does not exist`, { field: 'parent' });
-      if (p.kind !== 'committed') throw failedPrecondition(`parent snapshot ${JSON.stringify(parent)} is ${p.kind}, not committed`, { field: 'parent' });
+      if (p.kind !== 'committed')
+        throw failedPrecondition(`parent snapshot ${JSON.stringify(parent)} is ${p.kind}, not committed`, {
+          field: 'parent',
+        });
     }
     const now = new Date().toISOString();
     const r: Record_ = { id: doc.nextId++, kind, parent, created: now, updated: now, labels: { ...labels } };

@@ -17,7 +17,9 @@ const LAYER_KEYS = ['lowerdir=', 'upperdir=', 'workdir='];
 
 export function shortenOverlayOptions(opts: string[]): { opts: string[]; cwd?: string } {
   if (opts.join(',').length < OPTIONS_LIMIT) return { opts };
-  const paths = opts.flatMap((o) => (LAYER_KEYS.some((k) => o.startsWith(k)) ? o.slice(o.indexOf('=') + 1).split(':') : []));
+  const paths = opts.flatMap((o) =>
+    LAYER_KEYS.some((k) => o.startsWith(k)) ? o.slice(o.indexOf('=') + 1).split(':') : [],
+  );
   if (!paths.length || !paths.every((p) => p.startsWith('/'))) return { opts };
   let common = paths[0].split('/').slice(0, -1);
   for (const p of paths) {
@@ -51,7 +53,10 @@ export async function mountAll(mounts: Mount[], targetPath: string): Promise<voi
       await run('mount', args, short.cwd ? { cwd: short.cwd } : {});
       if (bind && opts.includes('ro')) await run('mount', ['-o', 'remount,bind,ro', target]);
     } catch (e) {
-      throw internal(`mount ${m.type} at ${target} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
+      throw internal(
+        `mount ${m.type} at ${target} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 }
@@ -60,6 +65,8 @@ export async function unmount(target: string): Promise<void> {
   try {
     await run('umount', ['-R', target]);
   } catch (e) {
-    throw internal(`umount ${target} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
+    throw internal(`umount ${target} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, {
+      cause: e,
+    });
   }
 }

@@ -17,25 +17,35 @@ const run = promisify(execFile);
 export class NativeSnapshotter extends BaseSnapshotter {
   readonly name = 'native';
 
-  protected fs(id: number): string { return this.dir(id); }
+  protected fs(id: number): string {
+    return this.dir(id);
+  }
 
   protected async create(id: number, kind: SnapshotKind, parent: string | undefined): Promise<void> {
     await mkdir(this.fs(id), { mode: 0o755 });
     if (kind === 'active' && parent !== undefined) {
       try {
-        await run('cp', ['-a', '--reflink=auto', '--', `${this.fsOf(parent)}/.`, `${this.fs(id)}/`], { maxBuffer: 1 << 20 });
+        await run('cp', ['-a', '--reflink=auto', '--', `${this.fsOf(parent)}/.`, `${this.fs(id)}/`], {
+          maxBuffer: 1 << 20,
+        });
       } catch (e) {
-        throw internal(`copying snapshot ${JSON.stringify(parent)}: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
+        throw internal(
+          `copying snapshot ${JSON.stringify(parent)}: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+          { cause: e },
+        );
       }
     }
   }
 
   protected mountsFor(key: string, rec: Record_): Mount[] {
-    if (rec.kind === 'view' && rec.parent) return [{ type: 'bind', source: this.fsOf(rec.parent), options: ['rbind', 'ro'] }];
+    if (rec.kind === 'view' && rec.parent)
+      return [{ type: 'bind', source: this.fsOf(rec.parent), options: ['rbind', 'ro'] }];
     return [{ type: 'bind', source: this.fs(rec.id), options: ['rbind', rec.kind === 'view' ? 'ro' : 'rw'] }];
   }
 
-  protected whiteoutMode(_key: string): WhiteoutMode { return 'plain'; }
+  protected whiteoutMode(_key: string): WhiteoutMode {
+    return 'plain';
+  }
 
   protected diffEntries(key: string, rec: Record_) {
     return dirChanges(this.fs(rec.id), rec.parent ? this.fsOf(rec.parent) : undefined);

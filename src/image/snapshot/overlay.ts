@@ -14,8 +14,12 @@ import type { Mount, SnapshotKind } from './types.js';
 export class OverlaySnapshotter extends BaseSnapshotter {
   readonly name = 'overlayfs';
 
-  protected fs(id: number): string { return join(this.dir(id), 'fs'); }
-  private work(id: number): string { return join(this.dir(id), 'work'); }
+  protected fs(id: number): string {
+    return join(this.dir(id), 'fs');
+  }
+  private work(id: number): string {
+    return join(this.dir(id), 'work');
+  }
 
   protected async create(id: number, kind: SnapshotKind, _parent: string | undefined): Promise<void> {
     await mkdir(this.fs(id), { recursive: true, mode: 0o755 });
@@ -26,7 +30,13 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     const lowers = this.meta.chain(key).map((k) => this.fsOf(k));
     if (rec.kind === 'active') {
       if (lowers.length === 0) return [{ type: 'bind', source: this.fs(rec.id), options: ['rbind', 'rw'] }];
-      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, `upperdir=${this.fs(rec.id)}`, `workdir=${this.work(rec.id)}`] }];
+      return [
+        {
+          type: 'overlay',
+          source: 'overlay',
+          options: [`lowerdir=${lowers.join(':')}`, `upperdir=${this.fs(rec.id)}`, `workdir=${this.work(rec.id)}`],
+        },
+      ];
     }
     if (lowers.length === 0) return [{ type: 'bind', source: this.fs(rec.id), options: ['rbind', 'ro'] }];
     if (lowers.length === 1) return [{ type: 'bind', source: lowers[0], options: ['rbind', 'ro'] }];
@@ -42,6 +52,9 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   }
 
   protected diffEntries(key: string, rec: Record_) {
-    return overlayChanges(this.fs(rec.id), this.meta.chain(key).map((k) => this.fsOf(k)));
+    return overlayChanges(
+      this.fs(rec.id),
+      this.meta.chain(key).map((k) => this.fsOf(k)),
+    );
   }
 }

@@ -2,7 +2,17 @@
 // snapshots for real, reads and writes through the mounts, and checks diffs round-trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, unlinkSync, lstatSync } from 'node:fs';
+import {
+  mkdtempSync,
+  rmSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  readdirSync,
+  unlinkSync,
+  lstatSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
@@ -26,12 +36,28 @@ async function applyTo(s: Snapshotter, key: string, tar: Buffer): Promise<void> 
 async function withMounted<T>(s: Snapshotter, key: string, fn: (dir: string) => Promise<T> | T): Promise<T> {
   const target = mkdtempSync(join(tmpdir(), 'skiff-snapmnt-'));
   await mountAll(await s.mounts(key), target);
-  try { return await fn(target); } finally { await unmount(target); rmSync(target, { recursive: true, force: true }); }
+  try {
+    return await fn(target);
+  } finally {
+    await unmount(target);
+    rmSync(target, { recursive: true, force: true });
+  }
 }
 
 export function snapshotterSuite(
-  name: string, open: (root: string) => Promise<Snapshotter>,
-  makeTar: (entries: { name: string; data?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; mode?: number; uid?: number; gid?: number }[]) => Promise<Buffer>,
+  name: string,
+  open: (root: string) => Promise<Snapshotter>,
+  makeTar: (
+    entries: {
+      name: string;
+      data?: string;
+      type?: 'file' | 'directory' | 'symlink';
+      linkname?: string;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+    }[],
+  ) => Promise<Buffer>,
 ): void {
   test(`${name}: prepare, apply, commit, view and mount for real`, async () => {
     const root = mkdtempSync(join(tmpdir(), `skiff-snap-${name}-`));
@@ -39,22 +65,37 @@ export function snapshotterSuite(
       const s = await open(root);
       const m0 = await s.prepare('extract-1');
       assert.equal(m0[0].type, 'bind');
-      await applyTo(s, 'extract-1', await makeTar([
-        { name: 'etc/', type: 'directory' }, { name: 'etc/passwd', data: 'root:x:0:0\n' }, { name: 'etc/hostname', data: 'base\n' },
-        { name: 'var/', type: 'directory' }, { name: 'var/old', data: 'old' }, { name: 'bin/sh', data: '#!' , mode: 0o755 },
-        { name: 'srv/', type: 'directory', mode: 0o750, uid: 33, gid: 33 },
-      ]));
+      await applyTo(
+        s,
+        'extract-1',
+        await makeTar([
+          { name: 'etc/', type: 'directory' },
+          { name: 'etc/passwd', data: 'root:x:0:0\n' },
+          { name: 'etc/hostname', data: 'base\n' },
+          { name: 'var/', type: 'directory' },
+          { name: 'var/old', data: 'old' },
+          { name: 'bin/sh', data: '#!', mode: 0o755 },
+          { name: 'srv/', type: 'directory', mode: 0o750, uid: 33, gid: 33 },
+        ]),
+      );
       await s.commit('base', 'extract-1', { labels: { layer: '1' } });
       assert.equal((await s.stat('base')).kind, 'committed');
       assert.deepEqual((await s.stat('base')).labels, { layer: '1' });
       await assert.rejects(s.stat('extract-1'), (e) => isSkiffError(e, 'NotFound'));
 
       await s.prepare('extract-2', 'base');
-      await applyTo(s, 'extract-2', await makeTar([
-        { name: 'etc/.wh.hostname' }, { name: 'var/', type: 'directory' }, { name: 'var/.wh..wh..opq' }, { name: 'var/new', data: 'new' },
-        { name: 'usr/bin/tool', data: 'tool', mode: 0o755 },
-        { name: 'srv/www/index.html', data: '<html>' }, // no entry for srv/: it keeps its owner and mode
-      ]));
+      await applyTo(
+        s,
+        'extract-2',
+        await makeTar([
+          { name: 'etc/.wh.hostname' },
+          { name: 'var/', type: 'directory' },
+          { name: 'var/.wh..wh..opq' },
+          { name: 'var/new', data: 'new' },
+          { name: 'usr/bin/tool', data: 'tool', mode: 0o755 },
+          { name: 'srv/www/index.html', data: '<html>' }, // no entry for srv/: it keeps its owner and mode
+        ]),
+      );
       await s.commit('top', 'extract-2');
       assert.equal((await s.stat('top')).parent, 'base');
 
@@ -75,7 +116,11 @@ export function snapshotterSuite(
       if (name === 'overlay') {
         assert.equal(mounts[0].type, 'overlay');
         assert.equal(mounts[0].source, 'overlay');
-        assert.ok(mounts[0].options.some((o) => o.startsWith('lowerdir=')) && mounts[0].options.some((o) => o.startsWith('upperdir=')) && mounts[0].options.some((o) => o.startsWith('workdir=')));
+        assert.ok(
+          mounts[0].options.some((o) => o.startsWith('lowerdir=')) &&
+            mounts[0].options.some((o) => o.startsWith('upperdir=')) &&
+            mounts[0].options.some((o) => o.startsWith('workdir=')),
+        );
       }
       await withMounted(s, 'ctr', (dir) => {
         writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0\nuser:x:1000:1000\n');
@@ -107,8 +152,17 @@ export function snapshotterSuite(
       assert.ok(u.inodes >= 3 && u.size > 0, JSON.stringify(u));
       const all: string[] = [];
       for await (const i of s.walk()) all.push(`${i.name}:${i.kind}`);
-      assert.deepEqual(all.sort(), ['base:committed', 'ctr:active', 'replayed:committed', 'rv:view', 'top:committed', 'v:view']);
-    } finally { rmSync(root, { recursive: true, force: true }); }
+      assert.deepEqual(all.sort(), [
+        'base:committed',
+        'ctr:active',
+        'replayed:committed',
+        'rv:view',
+        'top:committed',
+        'v:view',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test(`${name}: life-cycle rules, labels and persistence`, async () => {
@@ -117,7 +171,10 @@ export function snapshotterSuite(
       const s = await open(root);
       await s.prepare('a');
       await assert.rejects(s.prepare('a'), (e) => isSkiffError(e, 'AlreadyExists'));
-      await assert.rejects(s.prepare('b', 'a'), (e) => isSkiffError(e, 'FailedPrecondition') && /not committed/.test((e as Error).message));
+      await assert.rejects(
+        s.prepare('b', 'a'),
+        (e) => isSkiffError(e, 'FailedPrecondition') && /not committed/.test((e as Error).message),
+      );
       await assert.rejects(s.prepare('b', 'missing'), (e) => isSkiffError(e, 'NotFound'));
       await assert.rejects(s.prepare(''), (e) => isSkiffError(e, 'InvalidArgument'));
       await assert.rejects(s.prepare('nul\0'), (e) => isSkiffError(e, 'InvalidArgument'));
@@ -125,7 +182,10 @@ export function snapshotterSuite(
       await s.view('v', 'A');
       await assert.rejects(s.commit('V', 'v'), (e) => isSkiffError(e, 'FailedPrecondition'));
       await assert.rejects(s.mounts('A'), (e) => isSkiffError(e, 'FailedPrecondition'));
-      await assert.rejects(s.remove('A'), (e) => isSkiffError(e, 'FailedPrecondition') && /"v"/.test((e as Error).message));
+      await assert.rejects(
+        s.remove('A'),
+        (e) => isSkiffError(e, 'FailedPrecondition') && /"v"/.test((e as Error).message),
+      );
       await s.prepare('c', 'A', { labels: { x: '1' } });
       assert.deepEqual((await s.update('c', { y: '2', x: '' })).labels, { y: '2' });
       await s.remove('v');
@@ -142,6 +202,8 @@ export function snapshotterSuite(
       for await (const i of s2.walk()) left.push(i.name);
       assert.deepEqual(left, []);
       assert.deepEqual(readdirSync(join(root, 'snapshots')), []);
-    } finally { rmSync(root, { recursive: true, force: true }); }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 }

@@ -8,7 +8,7 @@ import type { WhiteoutMode } from '../unpack/apply.js';
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
 export interface Mount {
-  type: string;          // 'overlay' | 'bind'
+  type: string; // 'overlay' | 'bind'
   source: string;
   target?: string;
   options: string[];
@@ -31,7 +31,10 @@ export interface Usage {
 }
 
 /** A change between an active snapshot and its parent, as `docker diff` prints it. */
-export interface Change { kind: 'A' | 'C' | 'D'; path: string }
+export interface Change {
+  kind: 'A' | 'C' | 'D';
+  path: string;
+}
 
 export interface Snapshotter {
   /** 'overlayfs' or 'native' (the copy snapshotter), as containerd names them. */

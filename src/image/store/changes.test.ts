@@ -4,8 +4,18 @@ import { applyChanges } from './changes.js';
 
 test('import --change instructions', () => {
   const c = applyChanges({ Env: ['PATH=/bin'] }, [
-    'CMD echo hi', 'ENTRYPOINT ["/init"]', 'ENV PATH=/usr/bin:/bin X="a b"', 'ENV LEGACY some value', 'EXPOSE 8000-8002/udp 80',
-    'LABEL a=1 "b c"=2', 'USER 1000:1000', 'WORKDIR /app', 'WORKDIR sub', 'VOLUME ["/data"]', 'VOLUME /logs /tmp', 'STOPSIGNAL SIGINT',
+    'CMD echo hi',
+    'ENTRYPOINT ["/init"]',
+    'ENV PATH=/usr/bin:/bin X="a b"',
+    'ENV LEGACY some value',
+    'EXPOSE 8000-8002/udp 80',
+    'LABEL a=1 "b c"=2',
+    'USER 1000:1000',
+    'WORKDIR /app',
+    'WORKDIR sub',
+    'VOLUME ["/data"]',
+    'VOLUME /logs /tmp',
+    'STOPSIGNAL SIGINT',
     'onbuild RUN make',
   ]);
   assert.deepEqual(c.Cmd, ['/bin/sh', '-c', 'echo hi']);

@@ -17,10 +17,20 @@ function words(s: string, field: string): string[] {
       if (c === quote) quote = undefined;
       else if (c === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
       else cur += c;
-    } else if (c === '"' || c === "'") { quote = c; any = true; }
-    else if (c === '\\' && i + 1 < s.length) { cur += s[++i]; any = true; }
-    else if (/\s/.test(c)) { if (cur || any) out.push(cur); cur = ''; any = false; }
-    else { cur += c; any = true; }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      any = true;
+    } else if (c === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      any = true;
+    } else if (/\s/.test(c)) {
+      if (cur || any) out.push(cur);
+      cur = '';
+      any = false;
+    } else {
+      cur += c;
+      any = true;
+    }
   }
   if (quote) throw invalidArgument(`${field}: unterminated quote in ${JSON.stringify(s)}`, { field });
   if (cur || any) out.push(cur);
@@ -33,7 +43,9 @@ function jsonOrShell(rest: string, field: string): string[] {
     try {
       const v = JSON.parse(t);
       if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
-    } catch { /* shell form */ }
+    } catch {
+      /* shell form */
+    }
   }
   if (!t) throw invalidArgument(`${field}: needs an argument`, { field });
   return ['/bin/sh', '-c', t];
@@ -65,30 +77,41 @@ export function applyChanges(config: ImageRunConfig, changes: readonly string[])
     const instr = m[1].toUpperCase();
     const rest = m[2];
     switch (instr) {
-      case 'CMD': c.Cmd = jsonOrShell(rest, field); break;
-      case 'ENTRYPOINT': c.Entrypoint = jsonOrShell(rest, field); break;
+      case 'CMD':
+        c.Cmd = jsonOrShell(rest, field);
+        break;
+      case 'ENTRYPOINT':
+        c.Entrypoint = jsonOrShell(rest, field);
+        break;
       case 'ENV': {
         const env = [...(c.Env ?? [])];
         for (const [k, v] of keyValues(rest, field)) {
           const at = env.findIndex((e) => e.split('=')[0] === k);
-          if (at >= 0) env[at] = `${k}=${v}`; else env.push(`${k}=${v}`);
+          if (at >= 0) env[at] = `${k}=${v}`;
+          else env.push(`${k}=${v}`);
         }
         c.Env = env;
         break;
       }
-      case 'LABEL': c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(keyValues(rest, field)) }; break;
+      case 'LABEL':
+        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(keyValues(rest, field)) };
+        break;
       case 'EXPOSE': {
         const ports = { ...(c.ExposedPorts ?? {}) };
         for (const p of words(rest, field)) {
           const pm = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-          if (!pm || Number(pm[1]) > 65535 || (pm[2] && Number(pm[2]) > 65535)) throw invalidArgument(`${field}: invalid port ${JSON.stringify(p)}`, { field });
+          if (!pm || Number(pm[1]) > 65535 || (pm[2] && Number(pm[2]) > 65535))
+            throw invalidArgument(`${field}: invalid port ${JSON.stringify(p)}`, { field });
           const proto = (pm[3] ?? 'tcp').toLowerCase();
           for (let n = Number(pm[1]); n <= Number(pm[2] ?? pm[1]); n++) ports[`${n}/${proto}`] = {};
         }
         c.ExposedPorts = ports;
         break;
       }
-      case 'USER': if (!rest.trim()) throw invalidArgument(`${field}: USER needs a user`, { field }); c.User = rest.trim(); break;
+      case 'USER':
+        if (!rest.trim()) throw invalidArgument(`${field}: USER needs a user`, { field });
+        c.User = rest.trim();
+        break;
       case 'WORKDIR': {
         const w = rest.trim();
         if (!w) throw invalidArgument(`${field}: WORKDIR needs a path`, { field });
@@ -98,14 +121,25 @@ export function applyChanges(config: ImageRunConfig, changes: readonly string[])
       case 'VOLUME': {
         const t = rest.trim();
         let vols: string[];
-        try { vols = t.startsWith('[') ? JSON.parse(t) : words(t, field); } catch { vols = words(t, field); }
+        try {
+          vols = t.startsWith('[') ? JSON.parse(t) : words(t, field);
+        } catch {
+          vols = words(t, field);
+        }
         c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(vols.map((v) => [v, {}])) };
         break;
       }
-      case 'STOPSIGNAL': c.StopSignal = rest.trim(); break;
-      case 'ONBUILD': c.OnBuild = [...(c.OnBuild ?? []), rest.trim()]; break;
+      case 'STOPSIGNAL':
+        c.StopSignal = rest.trim();
+        break;
+      case 'ONBUILD':
+        c.OnBuild = [...(c.OnBuild ?? []), rest.trim()];
+        break;
       default:
-        throw invalidArgument(`${field}: ${instr} is not a valid change (use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)`, { field });
+        throw invalidArgument(
+          `${field}: ${instr} is not a valid change (use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)`,
+          { field },
+        );
     }
   });
   return c;

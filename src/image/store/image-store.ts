@@ -47,9 +47,13 @@ export class ImageStore {
     return structuredClone(r);
   }
 
-  async has(name: string): Promise<boolean> { return canonicalName(name) in this.doc; }
+  async has(name: string): Promise<boolean> {
+    return canonicalName(name) in this.doc;
+  }
 
-  async list(): Promise<ImageRecord[]> { return Object.values(this.doc).map((r) => structuredClone(r)); }
+  async list(): Promise<ImageRecord[]> {
+    return Object.values(this.doc).map((r) => structuredClone(r));
+  }
 
   /** Creates or moves a reference. */
   async put(name: string, target: Descriptor, labels: Record<string, string> = {}): Promise<ImageRecord> {
@@ -59,7 +63,13 @@ export class ImageStore {
     return this.mutate((d) => {
       const now = new Date().toISOString();
       const prev = d[n];
-      d[n] = { name: n, target: t, createdAt: prev?.createdAt ?? now, updatedAt: now, labels: { ...(prev?.labels ?? {}), ...labels } };
+      d[n] = {
+        name: n,
+        target: t,
+        createdAt: prev?.createdAt ?? now,
+        updatedAt: now,
+        labels: { ...(prev?.labels ?? {}), ...labels },
+      };
       return structuredClone(d[n]);
     });
   }

@@ -12,8 +12,16 @@ import type { ContentStore } from '../content/types.js';
 import { LeaseManager } from '../content/leases.js';
 import { createContentStore } from '../content/store.js';
 import {
-  MediaType, defaultPlatform, layerCompression, parseImageConfig, parseManifest, selectManifest,
-  type Descriptor, type ImageConfig, type ImageManifest, type PlatformSpec,
+  MediaType,
+  defaultPlatform,
+  layerCompression,
+  parseImageConfig,
+  parseManifest,
+  selectManifest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type PlatformSpec,
 } from '../formats/index.js';
 import { applyLayer } from '../unpack/layer.js';
 import { decompressor, detectCompression, peek } from '../unpack/decompress.js';
@@ -56,7 +64,11 @@ export interface ImportOptions {
 
 export class Images {
   private readonly unpackLock = new KeyedMutex();
-  constructor(readonly content: ContentStore, readonly store: ImageStore, readonly leases: LeaseManager) {}
+  constructor(
+    readonly content: ContentStore,
+    readonly store: ImageStore,
+    readonly leases: LeaseManager,
+  ) {}
 
   /** Resolves a reference (or image id / manifest digest) to its platform manifest and config. */
   async resolve(name: string, platform: PlatformSpec = defaultPlatform()): Promise<ResolvedImage> {
@@ -65,11 +77,17 @@ export class Images {
     for (let depth = 0; ; depth++) {
       if (depth > 4) throw invalidArgument(`image ${name}: indexes nested too deeply`, { field: 'manifest' });
       const parsed = parseManifest(await this.readBlob(desc, name), desc.mediaType);
-      if (parsed.kind === 'index') { desc = selectManifest(parsed.index.manifests, platform); continue; }
+      if (parsed.kind === 'index') {
+        desc = selectManifest(parsed.index.manifests, platform);
+        continue;
+      }
       const configDesc = parsed.manifest.config;
       const config = parseImageConfig(await this.readBlob(configDesc, name), configDesc.mediaType);
       if (config.rootfs.diff_ids.length !== parsed.manifest.layers.length) {
-        throw invalidArgument(`image ${name}: the config lists ${config.rootfs.diff_ids.length} diff ids but the manifest has ${parsed.manifest.layers.length} layers`, { field: 'rootfs.diff_ids' });
+        throw invalidArgument(
+          `image ${name}: the config lists ${config.rootfs.diff_ids.length} diff ids but the manifest has ${parsed.manifest.layers.length} layers`,
+          { field: 'rootfs.diff_ids' },
+        );
       }
       return { record, manifestDesc: desc, manifest: parsed.manifest, configDesc, config, id: configDesc.digest };
     }
@@ -77,31 +95,51 @@ export class Images {
 
   /** Finds the record by reference, or by image id / manifest digest (or a unique prefix). */
   async findRecord(name: string): Promise<ImageRecord> {
-    try { return await this.store.get(name); } catch (e) { if (!isSkiffError(e, 'NotFound') && !isSkiffError(e, 'InvalidArgument')) throw e; }
+    try {
+      return await this.store.get(name);
+    } catch (e) {
+      if (!isSkiffError(e, 'NotFound') && !isSkiffError(e, 'InvalidArgument')) throw e;
+    }
     const hex = name.replace(/^sha256:/, '');
     if (/^[a-f0-9]{4,64}$/.test(hex)) {
       const hits: ImageRecord[] = [];
       for (const r of await this.store.list()) {
-        if (r.target.digest.slice(7).startsWith(hex)) { hits.push(r); continue; }
-        const id = await this.resolve(r.name).then((x) => x.id, () => undefined);
+        if (r.target.digest.slice(7).startsWith(hex)) {
+          hits.push(r);
+          continue;
+        }
+        const id = await this.resolve(r.name).then(
+          (x) => x.id,
+          () => undefined,
+        );
         if (id?.slice(7).startsWith(hex)) hits.push(r);
       }
-      if (hits.length === 1 || (hits.length > 1 && hits.every((h) => h.target.digest === hits[0].target.digest))) return hits[0];
+      if (hits.length === 1 || (hits.length > 1 && hits.every((h) => h.target.digest === hits[0].target.digest)))
+        return hits[0];
       if (hits.length > 1) throw invalidArgument(`image id prefix ${name} is ambiguous`, { field: 'name' });
     }
     throw notFound(`No such image: ${name}`, { field: 'name' });
   }
 
   private async readBlob(desc: Descriptor, image: string): Promise<Buffer> {
-    try { return await this.content.readAll(desc.digest); } catch (e) {
-      if (isSkiffError(e, 'NotFound')) throw notFound(`image ${image}: content ${desc.digest} (${desc.mediaType}) is missing from the content store`, { field: 'digest' });
+    try {
+      return await this.content.readAll(desc.digest);
+    } catch (e) {
+      if (isSkiffError(e, 'NotFound'))
+        throw notFound(`image ${image}: content ${desc.digest} (${desc.mediaType}) is missing from the content store`, {
+          field: 'digest',
+        });
       throw e;
     }
   }
 
   /** Unpacks an image's layers into `sn`, each once (keyed by chain id); returns the top chain id
    *  (the parent for a container's `prepare`), or undefined for an image without layers. */
-  async unpack(name: string, sn: Snapshotter, opts: { platform?: PlatformSpec; signal?: AbortSignal } = {}): Promise<string | undefined> {
+  async unpack(
+    name: string,
+    sn: Snapshotter,
+    opts: { platform?: PlatformSpec; signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
     const img = await this.resolve(name, opts.platform);
     const diffIds = img.config.rootfs.diff_ids;
     const chain = chainIds(diffIds);
@@ -114,28 +152,44 @@ export class Images {
         const layer = img.manifest.layers[i];
         await this.leases.addResource(lease.id, { type: 'snapshot', id: chainId, snapshotter: sn.name });
         await this.unpackLock.run(`${sn.root}\0${chainId}`, async () => {
-          if (await sn.stat(chainId).then(() => true, () => false)) return;
+          if (
+            await sn.stat(chainId).then(
+              () => true,
+              () => false,
+            )
+          )
+            return;
           const compression = layerCompression(layer.mediaType);
           const key = `extract-${randomBytes(6).toString('hex')} ${chainId}`;
           await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': chainId } });
           try {
             const target = await sn.applyTarget(key);
             const blob = await this.content.reader(layer.digest).catch((e) => {
-              if (isSkiffError(e, 'NotFound')) throw notFound(`image ${name}: layer ${layer.digest} is missing from the content store`, { field: 'digest' });
+              if (isSkiffError(e, 'NotFound'))
+                throw notFound(`image ${name}: layer ${layer.digest} is missing from the content store`, {
+                  field: 'digest',
+                });
               throw e;
             });
-            await applyLayer(blob, compression, target.dir, { whiteouts: target.whiteouts, lowers: target.lowers, expectedDiffId: diffIds[i], signal: opts.signal });
+            await applyLayer(blob, compression, target.dir, {
+              whiteouts: target.whiteouts,
+              lowers: target.lowers,
+              expectedDiffId: diffIds[i],
+              signal: opts.signal,
+            });
             await sn.commit(chainId, key);
           } catch (e) {
             await sn.remove(key).catch(() => {});
             if (isSkiffError(e, 'AlreadyExists')) return; // unpacked concurrently by another process
             throw e;
           }
-          if (layer.digest !== diffIds[i]) await this.content.updateLabels(layer.digest, { [UNCOMPRESSED_LABEL]: diffIds[i] }).catch(() => {});
+          if (layer.digest !== diffIds[i])
+            await this.content.updateLabels(layer.digest, { [UNCOMPRESSED_LABEL]: diffIds[i] }).catch(() => {});
         });
         parent = chainId;
       }
-      if (parent) await this.content.updateLabels(img.configDesc.digest, { [`${GC_SNAPSHOT_LABEL}${sn.name}`]: parent });
+      if (parent)
+        await this.content.updateLabels(img.configDesc.digest, { [`${GC_SNAPSHOT_LABEL}${sn.name}`]: parent });
       return parent;
     });
   }
@@ -150,7 +204,12 @@ export class Images {
       const compression = detectCompression(head);
       const plain = decompressor(compression);
       const feeding = pipeline(Readable.from(stream), plain).catch((e: Error) => {
-        plain.destroy(invalidArgument(`import: reading the ${compression === 'none' ? '' : `${compression} `}archive failed: ${e.message}`, { field: 'archive', cause: e }));
+        plain.destroy(
+          invalidArgument(
+            `import: reading the ${compression === 'none' ? '' : `${compression} `}archive failed: ${e.message}`,
+            { field: 'archive', cause: e },
+          ),
+        );
       });
       const ref = `import-${randomBytes(8).toString('hex')}`;
       await this.leases.addResource(lease.id, { type: 'ingest', id: ref });
@@ -165,8 +224,14 @@ export class Images {
           }
         };
         let entries = 0;
-        await readTar(tee(), { entry: () => { entries++; return undefined; } });
-        if (entries === 0) throw invalidArgument('import: the archive is empty or not a tar archive', { field: 'archive' });
+        await readTar(tee(), {
+          entry: () => {
+            entries++;
+            return undefined;
+          },
+        });
+        if (entries === 0)
+          throw invalidArgument('import: the archive is empty or not a tar archive', { field: 'archive' });
         await feeding;
         layerDigest = await w.commit();
       } catch (e) {
@@ -178,30 +243,61 @@ export class Images {
       const layerSize = (await this.content.info(layerDigest)).size;
       const now = new Date().toISOString();
       const config: ImageConfig = {
-        created: now, architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}),
-        config: runConfig, rootfs: { type: 'layers', diff_ids: [layerDigest] },
+        created: now,
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+        config: runConfig,
+        rootfs: { type: 'layers', diff_ids: [layerDigest] },
         history: [{ created: now, created_by: 'skiff import', comment: opts.message ?? 'Imported from -' }],
       };
-      return this.storeImage(config, [{ mediaType: MediaType.OciLayer, digest: layerDigest, size: layerSize }], name, lease.id);
+      return this.storeImage(
+        config,
+        [{ mediaType: MediaType.OciLayer, digest: layerDigest, size: layerSize }],
+        name,
+        lease.id,
+      );
     });
   }
 
   /** Writes config + manifest for `layers` and points `name` (or a dangling record) at it. */
-  async storeImage(config: ImageConfig, layers: Descriptor[], name: string | undefined, leaseId?: string): Promise<ResolvedImage> {
-    return this.storeImageRaw(Buffer.from(JSON.stringify(config)), MediaType.OciConfig, layers, name ? [name] : [], leaseId);
+  async storeImage(
+    config: ImageConfig,
+    layers: Descriptor[],
+    name: string | undefined,
+    leaseId?: string,
+  ): Promise<ResolvedImage> {
+    return this.storeImageRaw(
+      Buffer.from(JSON.stringify(config)),
+      MediaType.OciConfig,
+      layers,
+      name ? [name] : [],
+      leaseId,
+    );
   }
 
   /** Like storeImage with the config's exact bytes (so the image id stays the same). */
-  async storeImageRaw(configBytes: Buffer, configMediaType: string, layers: Descriptor[], names: string[], leaseId?: string): Promise<ResolvedImage> {
+  async storeImageRaw(
+    configBytes: Buffer,
+    configMediaType: string,
+    layers: Descriptor[],
+    names: string[],
+    leaseId?: string,
+  ): Promise<ResolvedImage> {
     const config = parseImageConfig(configBytes, configMediaType);
     if (config.rootfs.diff_ids.length !== layers.length) {
-      throw invalidArgument(`image config lists ${config.rootfs.diff_ids.length} diff ids for ${layers.length} layers`, { field: 'rootfs.diff_ids' });
+      throw invalidArgument(
+        `image config lists ${config.rootfs.diff_ids.length} diff ids for ${layers.length} layers`,
+        { field: 'rootfs.diff_ids' },
+      );
     }
     const configDigest = await this.content.put(configBytes);
     if (leaseId) await this.leases.addResource(leaseId, { type: 'content', id: configDigest });
     const manifest = {
-      schemaVersion: 2 as const, mediaType: MediaType.OciManifest,
-      config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length }, layers,
+      schemaVersion: 2 as const,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
+      layers,
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
     const manifestDigest = await this.content.put(manifestBytes);
@@ -224,7 +320,9 @@ export class Images {
   }
 }
 
-export interface ImageServiceOptions { root: string }
+export interface ImageServiceOptions {
+  root: string;
+}
 
 /** Opens the content store, image store and leases under `root` (content/, images.json, leases/). */
 export async function openImages(root: string): Promise<Images> {
@@ -232,4 +330,3 @@ export async function openImages(root: string): Promise<Images> {
   const store = await new ImageStore(join(root, 'images.json')).init();
   return new Images(content, store, new LeaseManager(join(root, 'leases')));
 }
-

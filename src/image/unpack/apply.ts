@@ -7,8 +7,24 @@
 // short, and skipping the thread-pool round trip per call roughly doubles small-file throughput;
 // decompression still runs on the thread pool in parallel.
 import {
-  closeSync, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync,
-  readdirSync, rmSync, symlinkSync, writeSync, chmodSync, chownSync, utimesSync, constants as C,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  linkSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+  chmodSync,
+  chownSync,
+  utimesSync,
+  constants as C,
 } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
@@ -28,15 +44,30 @@ export interface ApplyOptions {
   lowers?: readonly string[];
 }
 
-export interface ApplyResult { entries: number; files: number; bytes: number }
+export interface ApplyResult {
+  entries: number;
+  files: number;
+  bytes: number;
+}
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const OPEN_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 
-interface Meta { uid: number; gid: number; mode: number; atime: number; mtime: number; symlink?: boolean }
+interface Meta {
+  uid: number;
+  gid: number;
+  mode: number;
+  atime: number;
+  mtime: number;
+  symlink?: boolean;
+}
 
-export async function applyTar(source: AsyncIterable<Buffer | Uint8Array>, root: string, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyTar(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  root: string,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
   const a = new Applier(root, opts);
   await readTar(source, a);
   await a.finish();
@@ -59,7 +90,10 @@ class Applier {
   private readonly umask = process.umask();
   private readonly rootOwner = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
-  constructor(readonly root: string, private readonly opts: ApplyOptions) {
+  constructor(
+    readonly root: string,
+    private readonly opts: ApplyOptions,
+  ) {
     this.safe = new SafeRoot(root, opts.lowers);
     this.chown = opts.chown ?? process.getuid?.() === 0;
   }
@@ -87,14 +121,22 @@ class Applier {
     switch (h.type) {
       case 'directory': {
         let st;
-        try { st = lstatSync(abs); } catch { /* absent */ }
-        if (st && !st.isDirectory()) { this.remove(real); st = undefined; }
+        try {
+          st = lstatSync(abs);
+        } catch {
+          /* absent */
+        }
+        if (st && !st.isDirectory()) {
+          this.remove(real);
+          st = undefined;
+        }
         if (!st) mkdirSync(abs, { mode: 0o700 });
         this.queueXattrs(rel, abs, h);
         this.queueDirMeta(rel, h);
         return undefined;
       }
-      case 'file': return this.file(real, abs, h);
+      case 'file':
+        return this.file(real, abs, h);
       case 'symlink': {
         this.remove(real);
         symlinkSync(h.linkname, abs);
@@ -109,19 +151,35 @@ class Applier {
         const treal = [...this.safe.resolveDir(tparts.slice(0, -1), h.name, false), tparts[tparts.length - 1]];
         const tabs = join(this.root, ...treal);
         let tst;
-        try { tst = lstatSync(tabs); } catch {
-          throw invalidArgument(`layer entry ${JSON.stringify(h.name)}: hard link target ${JSON.stringify(h.linkname)} does not exist in this layer`, { field: h.name });
+        try {
+          tst = lstatSync(tabs);
+        } catch {
+          throw invalidArgument(
+            `layer entry ${JSON.stringify(h.name)}: hard link target ${JSON.stringify(h.linkname)} does not exist in this layer`,
+            { field: h.name },
+          );
         }
         if (tst.isDirectory()) throw escape(h.name, `hard link to a directory (${JSON.stringify(h.linkname)})`);
         if (treal.join('/') === rel) return undefined;
-        if (this.nodes.has(treal.join('/'))) throw invalidArgument(`layer entry ${JSON.stringify(h.name)}: hard links to device nodes are not supported`, { field: h.name });
+        if (this.nodes.has(treal.join('/')))
+          throw invalidArgument(`layer entry ${JSON.stringify(h.name)}: hard links to device nodes are not supported`, {
+            field: h.name,
+          });
         this.remove(real);
         linkSync(tabs, abs);
         return undefined;
       }
-      case 'char': case 'block': case 'fifo': {
+      case 'char':
+      case 'block':
+      case 'fifo': {
         this.remove(real);
-        this.nodes.set(rel, { path: abs, kind: h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p', major: h.devmajor, minor: h.devminor, meta: this.meta(h) });
+        this.nodes.set(rel, {
+          path: abs,
+          kind: h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p',
+          major: h.devmajor,
+          minor: h.devminor,
+          meta: this.meta(h),
+        });
         this.queueXattrs(rel, abs, h);
         return undefined;
       }
@@ -133,7 +191,8 @@ class Applier {
   private queueXattrs(rel: string, abs: string, h: TarHeader): void {
     const keep = (this.xattrs.get(rel) ?? []).filter((x) => x.name === 'trusted.overlay.opaque');
     const ops = [...keep, ...[...(h.xattrs ?? [])].map(([name, value]) => ({ path: abs, name, value }))];
-    if (ops.length) this.xattrs.set(rel, ops); else this.xattrs.delete(rel);
+    if (ops.length) this.xattrs.set(rel, ops);
+    else this.xattrs.delete(rel);
   }
 
   private meta(h: TarHeader): Meta {
@@ -142,7 +201,7 @@ class Applier {
 
   private queueDirMeta(rel: string, h: TarHeader): void {
     const abs = rel ? join(this.root, rel) : this.root;
-    if ((h.mode & 0o2000) && h.gid !== 0) this.sgidGroupDir = true;
+    if (h.mode & 0o2000 && h.gid !== 0) this.sgidGroupDir = true;
     if (this.chown) chownSync(abs, h.uid, h.gid);
     chmodSync(abs, h.mode & 0o7777);
     this.dirMeta.set(rel, this.meta(h));
@@ -192,7 +251,11 @@ class Applier {
   private remove(real: string[]): void {
     const abs = join(this.root, ...real);
     let st;
-    try { st = lstatSync(abs); } catch { return; }
+    try {
+      st = lstatSync(abs);
+    } catch {
+      return;
+    }
     rmSync(abs, { recursive: st.isDirectory(), force: true });
     const rel = real.join('/');
     if (st.isDirectory()) {
@@ -207,7 +270,8 @@ class Applier {
   }
 
   private whiteout(parent: string[], name: string, entry: string): void {
-    if (name === '' || name === '.' || name === '..' || name.includes('/')) throw escape(entry, `whiteout of ${JSON.stringify(name)}`);
+    if (name === '' || name === '.' || name === '..' || name.includes('/'))
+      throw escape(entry, `whiteout of ${JSON.stringify(name)}`);
     const real = [...parent, name];
     this.remove(real);
     if (this.opts.whiteouts === 'overlay') {
@@ -216,7 +280,8 @@ class Applier {
   }
 
   private opaque(parent: string[], entry: string): void {
-    if (parent.length === 0 && this.opts.whiteouts === 'overlay') throw escape(entry, 'opaque whiteout of the snapshot root');
+    if (parent.length === 0 && this.opts.whiteouts === 'overlay')
+      throw escape(entry, 'opaque whiteout of the snapshot root');
     const abs = join(this.root, ...parent);
     const rel = parent.join('/');
     if (this.opts.whiteouts === 'overlay') {

@@ -13,22 +13,41 @@ class ZstdDecompress extends Transform {
   private readonly z: Decompress;
   constructor() {
     super({ readableHighWaterMark: 4 * CHUNK });
-    this.z = new Decompress((chunk) => { this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)); });
+    this.z = new Decompress((chunk) => {
+      this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    try { this.z.push(chunk); cb(); } catch (e) { cb(invalidArgument(`zstd: ${(e as Error).message}`, { field: 'layer' })); }
+    try {
+      this.z.push(chunk);
+      cb();
+    } catch (e) {
+      cb(invalidArgument(`zstd: ${(e as Error).message}`, { field: 'layer' }));
+    }
   }
   override _flush(cb: TransformCallback): void {
-    try { this.z.push(new Uint8Array(0), true); cb(); } catch (e) { cb(invalidArgument(`zstd: ${(e as Error).message}`, { field: 'layer' })); }
+    try {
+      this.z.push(new Uint8Array(0), true);
+      cb();
+    } catch (e) {
+      cb(invalidArgument(`zstd: ${(e as Error).message}`, { field: 'layer' }));
+    }
   }
 }
 
 /** A transform that decompresses `compression` (identity for 'none'). */
 export function decompressor(compression: Compression): Transform {
   switch (compression) {
-    case 'gzip': return createGunzip({ chunkSize: CHUNK });
-    case 'zstd': return new ZstdDecompress();
-    case 'none': return new Transform({ transform(c, _e, cb) { cb(null, c); } });
+    case 'gzip':
+      return createGunzip({ chunkSize: CHUNK });
+    case 'zstd':
+      return new ZstdDecompress();
+    case 'none':
+      return new Transform({
+        transform(c, _e, cb) {
+          cb(null, c);
+        },
+      });
   }
 }
 
@@ -37,10 +56,14 @@ export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
   if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) {
-    throw invalidArgument('bzip2-compressed archives are not supported (use gzip, zstd or plain tar)', { field: 'archive' });
+    throw invalidArgument('bzip2-compressed archives are not supported (use gzip, zstd or plain tar)', {
+      field: 'archive',
+    });
   }
   if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58) {
-    throw invalidArgument('xz-compressed archives are not supported (use gzip, zstd or plain tar)', { field: 'archive' });
+    throw invalidArgument('xz-compressed archives are not supported (use gzip, zstd or plain tar)', {
+      field: 'archive',
+    });
   }
   return 'none';
 }
@@ -53,7 +76,10 @@ export async function peek(src: Readable, n = 8): Promise<{ head: Buffer; stream
   let done = false;
   while (len < n) {
     const r = await it.next();
-    if (r.done) { done = true; break; }
+    if (r.done) {
+      done = true;
+      break;
+    }
     const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
     got.push(b);
     len += b.length;

@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
 
 export function escape(entry: string, why: string): Error {
-  return invalidArgument(`layer entry ${JSON.stringify(entry)} rejected: ${why}`, { field: entry, reason: 'UnsafePath' });
+  return invalidArgument(`layer entry ${JSON.stringify(entry)} rejected: ${why}`, {
+    field: entry,
+    reason: 'UnsafePath',
+  });
 }
 
 /** Splits an archive name into clean components; refuses absolute names, "..", and NUL. */
@@ -31,14 +34,21 @@ export class SafeRoot {
   /** `lowers`: overlay lower dirs (nearest first); a parent directory missing from the upper dir
    *  is created with the owner and mode it has in the nearest lower that holds it, so the merged
    *  view keeps them. */
-  constructor(readonly root: string, private readonly lowers: readonly string[] = []) {}
+  constructor(
+    readonly root: string,
+    private readonly lowers: readonly string[] = [],
+  ) {}
 
   /** The path of a symlink at `rel` in the nearest lower layer that has anything there. */
   private lowerSymlink(rel: string[]): string | undefined {
     for (const l of this.lowers) {
       const q = join(l, ...rel);
       let st;
-      try { st = lstatSync(q); } catch { continue; }
+      try {
+        st = lstatSync(q);
+      } catch {
+        continue;
+      }
       return st.isSymbolicLink() ? q : undefined;
     }
     return undefined;
@@ -48,7 +58,11 @@ export class SafeRoot {
     mkdirSync(p, { mode: 0o755 });
     for (const l of this.lowers) {
       let st;
-      try { st = lstatSync(join(l, ...rel)); } catch { continue; }
+      try {
+        st = lstatSync(join(l, ...rel));
+      } catch {
+        continue;
+      }
       if (st.isDirectory()) {
         chownSync(p, st.uid, st.gid);
         chmodSync(p, st.mode & 0o7777);
@@ -64,7 +78,10 @@ export class SafeRoot {
 
   /** Forgets cached directories at or below `parts` (after a removal or replacement). */
   invalidate(parts?: readonly string[]): void {
-    if (!parts || parts.length === 0) { this.dirCache.clear(); return; }
+    if (!parts || parts.length === 0) {
+      this.dirCache.clear();
+      return;
+    }
     const key = parts.join('/');
     for (const k of this.dirCache.keys()) if (k === key || k.startsWith(key + '/')) this.dirCache.delete(k);
     // Cached resolutions that went through a followed symlink may also be stale.
@@ -99,26 +116,41 @@ export class SafeRoot {
         // On an overlay upper dir, a symlink of a lower layer is part of the merged path.
         const lowerLink = this.lowerSymlink([...real, c]);
         if (lowerLink === undefined) {
-          if (!create) throw invalidArgument(`layer entry ${JSON.stringify(entry)}: path ${JSON.stringify([...real, c].join('/'))} does not exist`, { field: entry });
+          if (!create)
+            throw invalidArgument(
+              `layer entry ${JSON.stringify(entry)}: path ${JSON.stringify([...real, c].join('/'))} does not exist`,
+              { field: entry },
+            );
           this.implicitDir(p, [...real, c]);
           real.push(c);
           continue;
         }
         if (++links > MAX_LINKS) throw escape(entry, 'too many levels of symbolic links');
         const target = readlinkSync(lowerLink);
-        if (target.startsWith('/')) throw escape(entry, `path component ${JSON.stringify([...real, c].join('/'))} is a symlink (in a lower layer) to the absolute path ${JSON.stringify(target)}, which leaves the snapshot`);
+        if (target.startsWith('/'))
+          throw escape(
+            entry,
+            `path component ${JSON.stringify([...real, c].join('/'))} is a symlink (in a lower layer) to the absolute path ${JSON.stringify(target)}, which leaves the snapshot`,
+          );
         todo.unshift(...target.split('/'));
         continue;
       }
       if (st.isSymbolicLink()) {
         if (++links > MAX_LINKS) throw escape(entry, 'too many levels of symbolic links');
         const target = readlinkSync(p);
-        if (target.startsWith('/')) throw escape(entry, `path component ${JSON.stringify([...real, c].join('/'))} is a symlink to the absolute path ${JSON.stringify(target)}, which leaves the snapshot`);
+        if (target.startsWith('/'))
+          throw escape(
+            entry,
+            `path component ${JSON.stringify([...real, c].join('/'))} is a symlink to the absolute path ${JSON.stringify(target)}, which leaves the snapshot`,
+          );
         todo.unshift(...target.split('/'));
         continue;
       }
       if (!st.isDirectory()) {
-        throw invalidArgument(`layer entry ${JSON.stringify(entry)}: path component ${JSON.stringify([...real, c].join('/'))} is not a directory`, { field: entry });
+        throw invalidArgument(
+          `layer entry ${JSON.stringify(entry)}: path component ${JSON.stringify([...real, c].join('/'))} is not a directory`,
+          { field: entry },
+        );
       }
       real.push(c);
     }
@@ -131,7 +163,8 @@ export class SafeRoot {
   assertNoSymlinkParents(parts: readonly string[], entry: string): void {
     for (let i = 1; i < parts.length; i++) {
       const st = lstatSync(join(this.root, ...parts.slice(0, i)));
-      if (!st.isDirectory()) throw escape(entry, `path component ${JSON.stringify(parts.slice(0, i).join('/'))} is no longer a directory`);
+      if (!st.isDirectory())
+        throw escape(entry, `path component ${JSON.stringify(parts.slice(0, i).join('/'))} is no longer a directory`);
     }
   }
 }

@@ -6,8 +6,17 @@
 import { spawn } from 'node:child_process';
 import { internal } from '../../common/index.js';
 
-export interface NodeOp { path: string; kind: 'c' | 'b' | 'p'; major: number; minor: number }
-export interface XattrOp { path: string; name: string; value: Buffer }
+export interface NodeOp {
+  path: string;
+  kind: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+}
+export interface XattrOp {
+  path: string;
+  name: string;
+  value: Buffer;
+}
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -21,7 +30,10 @@ function run(cmd: string, args: string[], input: string, what: string): Promise<
     child.on('error', (e) => reject(internal(`${what}: cannot run ${cmd}: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(internal(`${what}: ${cmd} failed (exit ${code}): ${Buffer.concat(err).toString().trim().slice(0, 500)}`));
+      else
+        reject(
+          internal(`${what}: ${cmd} failed (exit ${code}): ${Buffer.concat(err).toString().trim().slice(0, 500)}`),
+        );
     });
     child.stdin.on('error', () => {});
     child.stdin.end(input);
@@ -31,9 +43,13 @@ function run(cmd: string, args: string[], input: string, what: string): Promise<
 /** Creates device nodes and FIFOs (mode bits are set by the caller afterwards). */
 export async function makeNodes(ops: readonly NodeOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const script = ops.map((o) => (o.kind === 'p'
-    ? `/usr/bin/mknod -- ${q(o.path)} p`
-    : `/usr/bin/mknod -- ${q(o.path)} ${o.kind} ${o.major >>> 0} ${o.minor >>> 0}`)).join('\n');
+  const script = ops
+    .map((o) =>
+      o.kind === 'p'
+        ? `/usr/bin/mknod -- ${q(o.path)} p`
+        : `/usr/bin/mknod -- ${q(o.path)} ${o.kind} ${o.major >>> 0} ${o.minor >>> 0}`,
+    )
+    .join('\n');
   await run('/bin/sh', ['-e', '-s'], script + '\n', 'creating device nodes');
 }
 
@@ -43,7 +59,9 @@ function escapePath(p: string): string {
 }
 
 function unescapePath(p: string): string {
-  const parts = p.split(/(\\[0-7]{3})/).map((seg) => (/^\\[0-7]{3}$/.test(seg) ? Buffer.from([parseInt(seg.slice(1), 8)]) : Buffer.from(seg, 'utf8')));
+  const parts = p
+    .split(/(\\[0-7]{3})/)
+    .map((seg) => (/^\\[0-7]{3}$/.test(seg) ? Buffer.from([parseInt(seg.slice(1), 8)]) : Buffer.from(seg, 'utf8')));
   return Buffer.concat(parts).toString('utf8');
 }
 
@@ -67,8 +85,15 @@ export async function setXattrs(ops: readonly XattrOp[]): Promise<void> {
 
 /** All xattrs below `dir` (recursive, not following symlinks): absolute path → name → value. */
 export async function dumpXattrs(dir: string): Promise<Map<string, Map<string, Buffer>>> {
-  const text = await run('/usr/bin/getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', dir], '', 'reading extended attributes')
-    .catch((e: Error) => { if (/No such file/.test(e.message)) return ''; throw e; });
+  const text = await run(
+    '/usr/bin/getfattr',
+    ['-R', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', dir],
+    '',
+    'reading extended attributes',
+  ).catch((e: Error) => {
+    if (/No such file/.test(e.message)) return '';
+    throw e;
+  });
   const out = new Map<string, Map<string, Buffer>>();
   let cur: Map<string, Buffer> | undefined;
   for (const line of text.split('\n')) {
@@ -79,8 +104,14 @@ export async function dumpXattrs(dir: string): Promise<Map<string, Map<string, B
       const eq = line.indexOf('=');
       const name = line.slice(0, eq);
       const v = line.slice(eq + 1);
-      cur.set(name, v.startsWith('0s') ? Buffer.from(v.slice(2), 'base64') : v.startsWith('0x') ? Buffer.from(v.slice(2), 'hex')
-        : Buffer.from(v.replace(/^"|"$/g, ''), 'utf8'));
+      cur.set(
+        name,
+        v.startsWith('0s')
+          ? Buffer.from(v.slice(2), 'base64')
+          : v.startsWith('0x')
+            ? Buffer.from(v.slice(2), 'hex')
+            : Buffer.from(v.replace(/^"|"$/g, ''), 'utf8'),
+      );
     }
   }
   return out;

@@ -69,7 +69,15 @@ function checksumOk(h: Buffer): boolean {
 }
 
 const TYPES: Record<string, TarEntryType> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'directory',
+  '6': 'fifo',
 };
 
 /** Parses PAX records ("len key=value\n"), keeping values as raw bytes. */
@@ -80,7 +88,8 @@ export function parsePax(buf: Buffer): Map<string, Buffer> {
     const sp = buf.indexOf(0x20, pos);
     if (sp < 0) break;
     const len = parseInt(buf.toString('ascii', pos, sp), 10);
-    if (!Number.isFinite(len) || len <= 0 || pos + len > buf.length) throw invalidArgument('tar: malformed PAX header record', { field: 'pax' });
+    if (!Number.isFinite(len) || len <= 0 || pos + len > buf.length)
+      throw invalidArgument('tar: malformed PAX header record', { field: 'pax' });
     const rec = buf.subarray(sp + 1, pos + len - 1); // without trailing \n
     const eq = rec.indexOf(0x3d);
     if (eq > 0) out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
@@ -108,18 +117,24 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, consum
   let zeroBlocks = 0;
 
   const onHeader = async (h: Buffer): Promise<void> => {
-    if (h.every((b) => b === 0)) { zeroBlocks++; if (zeroBlocks >= 2) st.state = 'end'; return; }
+    if (h.every((b) => b === 0)) {
+      zeroBlocks++;
+      if (zeroBlocks >= 2) st.state = 'end';
+      return;
+    }
     zeroBlocks = 0;
-    if (!checksumOk(h)) throw invalidArgument('tar: header checksum mismatch (not a tar archive, or corrupt)', { field: 'layer' });
+    if (!checksumOk(h))
+      throw invalidArgument('tar: header checksum mismatch (not a tar archive, or corrupt)', { field: 'layer' });
     const flag = String.fromCharCode(h[156]);
     const size = num(h, 124, 12, 'size');
     padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-      if (size > 64 << 20) throw invalidArgument(`tar: ${flag} meta header of ${size} bytes is too large`, { field: 'layer' });
+      if (size > 64 << 20)
+        throw invalidArgument(`tar: ${flag} meta header of ${size} bytes is too large`, { field: 'layer' });
       metaKind = flag;
       meta = [];
       remaining = size;
-      st.state = size > 0 ? 'meta' : (padding ? 'pad' : 'header');
+      st.state = size > 0 ? 'meta' : padding ? 'pad' : 'header';
       if (size === 0) finishMeta();
       return;
     }
@@ -132,28 +147,48 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, consum
     let linkname = cstr(h, 157, 100);
     let type = TYPES[flag];
     if (!type) {
-      if (flag === 'S') throw invalidArgument(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`, { field: name });
-      throw invalidArgument(`tar entry ${JSON.stringify(name)}: unsupported entry type ${JSON.stringify(flag)}`, { field: name });
+      if (flag === 'S')
+        throw invalidArgument(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`, { field: name });
+      throw invalidArgument(`tar entry ${JSON.stringify(name)}: unsupported entry type ${JSON.stringify(flag)}`, {
+        field: name,
+      });
     }
     const hdr: TarHeader = {
-      name, type, linkname, size,
-      mode: num(h, 100, 8, 'mode'), uid: num(h, 108, 8, 'uid'), gid: num(h, 116, 8, 'gid'),
+      name,
+      type,
+      linkname,
+      size,
+      mode: num(h, 100, 8, 'mode'),
+      uid: num(h, 108, 8, 'uid'),
+      gid: num(h, 116, 8, 'gid'),
       mtime: num(h, 136, 12, 'mtime'),
       devmajor: type === 'char' || type === 'block' ? num(h, 329, 8, 'devmajor') : 0,
       devminor: type === 'char' || type === 'block' ? num(h, 337, 8, 'devminor') : 0,
     };
-    if (gnuLongName !== undefined) { hdr.name = gnuLongName; gnuLongName = undefined; }
-    if (gnuLongLink !== undefined) { hdr.linkname = gnuLongLink; gnuLongLink = undefined; }
+    if (gnuLongName !== undefined) {
+      hdr.name = gnuLongName;
+      gnuLongName = undefined;
+    }
+    if (gnuLongLink !== undefined) {
+      hdr.linkname = gnuLongLink;
+      gnuLongLink = undefined;
+    }
     const p = globalPax || pax ? new Map([...(globalPax ?? []), ...(pax ?? [])]) : undefined;
     pax = undefined;
     if (p) applyPax(hdr, p);
     if (type === 'file' && name.endsWith('/') && flag === '\0') hdr.type = 'directory';
-    if (hdr.type !== 'file') { hdr.size = type === 'link' || type === 'symlink' || type === 'directory' ? 0 : hdr.size; }
+    if (hdr.type !== 'file') {
+      hdr.size = type === 'link' || type === 'symlink' || type === 'directory' ? 0 : hdr.size;
+    }
     remaining = hdr.type === 'file' ? hdr.size : size;
     padding = (BLOCK - (remaining % BLOCK)) % BLOCK;
     sink = (await consumer.entry(hdr)) ?? undefined;
     if (remaining > 0) st.state = 'data';
-    else { if (sink) await sink.end(); sink = undefined; st.state = padding ? 'pad' : 'header'; }
+    else {
+      if (sink) await sink.end();
+      sink = undefined;
+      st.state = padding ? 'pad' : 'header';
+    }
   };
 
   const finishMeta = (): void => {
@@ -193,7 +228,10 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, consum
         else if (sink) await sink.write(piece);
         if (remaining === 0) {
           if (st.state === 'meta') finishMeta();
-          else { if (sink) await sink.end(); sink = undefined; }
+          else {
+            if (sink) await sink.end();
+            sink = undefined;
+          }
           st.state = padding ? 'pad' : 'header';
         }
       } else if (st.state === 'pad') {
@@ -212,20 +250,38 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, consum
 function applyPax(h: TarHeader, p: Map<string, Buffer>): void {
   for (const [k, v] of p) {
     switch (k) {
-      case 'path': h.name = v.toString('utf8'); break;
-      case 'linkpath': h.linkname = v.toString('utf8'); break;
-      case 'size': h.size = parseInt(v.toString(), 10); break;
-      case 'uid': h.uid = parseInt(v.toString(), 10); break;
-      case 'gid': h.gid = parseInt(v.toString(), 10); break;
-      case 'mtime': h.mtime = parseFloat(v.toString()); break;
-      case 'atime': h.atime = parseFloat(v.toString()); break;
+      case 'path':
+        h.name = v.toString('utf8');
+        break;
+      case 'linkpath':
+        h.linkname = v.toString('utf8');
+        break;
+      case 'size':
+        h.size = parseInt(v.toString(), 10);
+        break;
+      case 'uid':
+        h.uid = parseInt(v.toString(), 10);
+        break;
+      case 'gid':
+        h.gid = parseInt(v.toString(), 10);
+        break;
+      case 'mtime':
+        h.mtime = parseFloat(v.toString());
+        break;
+      case 'atime':
+        h.atime = parseFloat(v.toString());
+        break;
       default:
         if (k.startsWith('SCHILY.xattr.')) {
           (h.xattrs ??= new Map()).set(k.slice('SCHILY.xattr.'.length), v);
         } else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          (h.xattrs ??= new Map()).set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(v.toString(), 'base64'));
+          (h.xattrs ??= new Map()).set(
+            decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)),
+            Buffer.from(v.toString(), 'base64'),
+          );
         }
     }
   }
-  if (!Number.isFinite(h.size) || h.size < 0) throw invalidArgument(`tar entry ${JSON.stringify(h.name)}: invalid PAX size`, { field: h.name });
+  if (!Number.isFinite(h.size) || h.size < 0)
+    throw invalidArgument(`tar entry ${JSON.stringify(h.name)}: invalid PAX size`, { field: h.name });
 }

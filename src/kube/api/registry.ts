@@ -25,7 +25,12 @@ import { lease } from './resources/coordination/lease.js';
 import { eventsV1Event } from './resources/events/event.js';
 import { clusterRole, clusterRoleBinding, role, roleBinding } from './resources/rbac/rbac.js';
 import { customResourceDefinition } from './resources/apiextensions/crd.js';
-import { localSubjectAccessReview, selfSubjectAccessReview, selfSubjectRulesReview, subjectAccessReview } from './resources/authorization/reviews.js';
+import {
+  localSubjectAccessReview,
+  selfSubjectAccessReview,
+  selfSubjectRulesReview,
+  subjectAccessReview,
+} from './resources/authorization/reviews.js';
 import { selfSubjectReview, tokenReview } from './resources/authentication/reviews.js';
 import { podDisruptionBudget } from './resources/policy/pdb.js';
 import { ingress, ingressClass, networkPolicy } from './resources/networking/networking.js';
@@ -33,20 +38,48 @@ import { storageClass } from './resources/storage/storageclass.js';
 import { priorityClass } from './resources/scheduling/priorityclass.js';
 
 const ALL: ResourceDefinition[] = [
-  namespace, pod, service, endpoints, configMap, secret, serviceAccount, node, event,
-  persistentVolume, persistentVolumeClaim, limitRange, resourceQuota,
-  deployment, replicaSet, daemonSet, statefulSet, controllerRevision,
-  job, cronJob,
+  namespace,
+  pod,
+  service,
+  endpoints,
+  configMap,
+  secret,
+  serviceAccount,
+  node,
+  event,
+  persistentVolume,
+  persistentVolumeClaim,
+  limitRange,
+  resourceQuota,
+  deployment,
+  replicaSet,
+  daemonSet,
+  statefulSet,
+  controllerRevision,
+  job,
+  cronJob,
   horizontalPodAutoscaler,
   endpointSlice,
   lease,
   eventsV1Event,
-  role, clusterRole, roleBinding, clusterRoleBinding,
+  role,
+  clusterRole,
+  roleBinding,
+  clusterRoleBinding,
   customResourceDefinition,
-  selfSubjectAccessReview, subjectAccessReview, localSubjectAccessReview, selfSubjectRulesReview,
-  tokenReview, selfSubjectReview,
+  selfSubjectAccessReview,
+  subjectAccessReview,
+  localSubjectAccessReview,
+  selfSubjectRulesReview,
+  tokenReview,
+  selfSubjectReview,
   // Beyond the list, for everyday manifests (Helm charts carry these).
-  podDisruptionBudget, ingress, ingressClass, networkPolicy, storageClass, priorityClass,
+  podDisruptionBudget,
+  ingress,
+  ingressClass,
+  networkPolicy,
+  storageClass,
+  priorityClass,
 ];
 
 /** Kinds that are answered from the request and never stored (verbs: create only). */
@@ -63,7 +96,14 @@ export function allResources(): ResourceDefinition[] {
  *  for kind/singular/short names, as kubectl resolves them). */
 export function findResource(group: string, version: string, pluralOrKind: string): ResourceDefinition | undefined {
   const n = pluralOrKind.toLowerCase();
-  return ALL.find((r) => r.group === group && r.version === version
-    && (r.plural === pluralOrKind || r.kind === pluralOrKind || r.singular === n || r.kind.toLowerCase() === n
-      || (r.shortNames ?? []).includes(n)));
+  return ALL.find(
+    (r) =>
+      r.group === group &&
+      r.version === version &&
+      (r.plural === pluralOrKind ||
+        r.kind === pluralOrKind ||
+        r.singular === n ||
+        r.kind.toLowerCase() === n ||
+        (r.shortNames ?? []).includes(n)),
+  );
 }

@@ -4,20 +4,38 @@
 
 /** A field error; becomes a `StatusCause` {reason: type, field, message} in a 422 Invalid Status. */
 export interface FieldError {
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate'
-    | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTooMany' | 'FieldValueTypeInvalid' | 'FieldValueNotFound';
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong'
+    | 'FieldValueTooMany'
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueNotFound';
   /** JSON-path-like field as upstream prints it, e.g. `spec.containers[0].image`, `metadata.labels`. */
   field: string;
   message: string;
 }
 
 export interface OwnerReference {
-  apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 export interface ManagedFieldsEntry {
-  manager?: string; operation?: 'Apply' | 'Update'; apiVersion?: string; time?: string;
-  fieldsType?: 'FieldsV1'; fieldsV1?: Record<string, unknown>; subresource?: string;
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: 'FieldsV1';
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
 }
 
 export interface ObjectMeta {
@@ -57,9 +75,16 @@ export interface JSONSchemaProps {
   enum?: unknown[];
   default?: unknown;
   nullable?: boolean;
-  minimum?: number; maximum?: number; minLength?: number; maxLength?: number; pattern?: string;
-  minItems?: number; maxItems?: number;
-  oneOf?: JSONSchemaProps[]; anyOf?: JSONSchemaProps[]; allOf?: JSONSchemaProps[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  oneOf?: JSONSchemaProps[];
+  anyOf?: JSONSchemaProps[];
+  allOf?: JSONSchemaProps[];
   /** Reference to a named schema in components.schemas (e.g. `#/components/schemas/io.k8s.api.core.v1.PodSpec`). */
   $ref?: string;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
@@ -79,19 +104,19 @@ export interface JSONSchemaProps {
 export interface TableColumn {
   name: string;
   type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
-  format?: string;          // e.g. 'name' for the NAME column
+  format?: string; // e.g. 'name' for the NAME column
   description: string;
-  priority: number;         // 0 = default columns; 1 = only with -o wide
+  priority: number; // 0 = default columns; 1 = only with -o wide
 }
 
 export interface ScaleSubresource {
-  specReplicasPath: string;     // e.g. '.spec.replicas'
-  statusReplicasPath: string;   // e.g. '.status.replicas'
-  labelSelectorPath?: string;   // e.g. '.status.selector' (string form)
+  specReplicasPath: string; // e.g. '.spec.replicas'
+  statusReplicasPath: string; // e.g. '.status.replicas'
+  labelSelectorPath?: string; // e.g. '.status.selector' (string form)
 }
 
 export interface ResourceDefinition {
-  group: string;                // '' for core
+  group: string; // '' for core
   version: string;
   kind: string;
   listKind: string;

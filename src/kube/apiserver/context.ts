@@ -9,12 +9,25 @@ import type { ServiceAllocator } from './service-ips.js';
 import type { ResourceRequest } from './router.js';
 import type { ErrorTarget } from './status.js';
 
-export interface UserInfo { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
 
 /** Attributes an authorizer decides on (upstream's authorizer.Attributes). */
 export interface AuthzAttributes {
-  user: UserInfo; verb: string; resourceRequest: boolean; path: string;
-  group?: string; version?: string; resource?: string; subresource?: string; namespace?: string; name?: string;
+  user: UserInfo;
+  verb: string;
+  resourceRequest: boolean;
+  path: string;
+  group?: string;
+  version?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
 }
 
 export interface ApiAuth {
@@ -22,11 +35,20 @@ export interface ApiAuth {
   authenticate(req: IncomingMessage): Promise<UserInfo | undefined>;
   authorize(a: AuthzAttributes): Promise<{ allowed: boolean; reason?: string }>;
   /** Impersonation (`Impersonate-*` headers): the identity to act as, or a Status to answer with. */
-  impersonate?(user: UserInfo, req: IncomingMessage): Promise<{ user: UserInfo } | { status: { code: number } & Record<string, unknown> }>;
+  impersonate?(
+    user: UserInfo,
+    req: IncomingMessage,
+  ): Promise<{ user: UserInfo } | { status: { code: number } & Record<string, unknown> }>;
 }
 
 /** Extra checks on writes (before storage), e.g. a namespace being terminated. */
-export type Admission = (op: 'create' | 'update' | 'delete', def: ResourceDefinition, obj: KubeObject, old: KubeObject | undefined, user: UserInfo | undefined) => Promise<void> | void;
+export type Admission = (
+  op: 'create' | 'update' | 'delete',
+  def: ResourceDefinition,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+  user: UserInfo | undefined,
+) => Promise<void> | void;
 
 export interface ApiContext {
   store: Store;
@@ -35,7 +57,10 @@ export interface ApiContext {
   auth?: ApiAuth;
   admission: Admission[];
   /** Known namespaces (kept by a watch); undefined until started. */
-  namespaces?: { get(name: string): 'Active' | 'Terminating' | undefined; note(name: string, state: 'Terminating' | undefined): void };
+  namespaces?: {
+    get(name: string): 'Active' | 'Terminating' | undefined;
+    note(name: string, state: 'Terminating' | undefined): void;
+  };
   version: { major: string; minor: string; gitVersion: string };
   /** Cluster IP / node port allocation for Services (kept in the store). */
   services?: ServiceAllocator;
@@ -53,4 +78,8 @@ export interface RequestScope {
   user?: UserInfo;
 }
 
-export interface HandlerResult { code: number; body: unknown; /** body is JSON text already */ raw?: boolean }
+export interface HandlerResult {
+  code: number;
+  body: unknown /** body is JSON text already */;
+  raw?: boolean;
+}

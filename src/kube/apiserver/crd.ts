@@ -11,17 +11,39 @@ import { nowRFC3339 } from './meta.js';
 import { applyDefaults, type SchemaContext } from './schema.js';
 import { humanAge } from './table.js';
 
-export interface CrdController { stop(): void }
+export interface CrdController {
+  stop(): void;
+}
 
 interface CrdVersion {
-  name: string; served: boolean; storage: boolean;
+  name: string;
+  served: boolean;
+  storage: boolean;
   schema?: { openAPIV3Schema?: JSONSchemaProps };
-  subresources?: { status?: object; scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string } };
-  additionalPrinterColumns?: { name: string; type: string; format?: string; description?: string; priority?: number; jsonPath: string }[];
+  subresources?: {
+    status?: object;
+    scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  };
+  additionalPrinterColumns?: {
+    name: string;
+    type: string;
+    format?: string;
+    description?: string;
+    priority?: number;
+    jsonPath: string;
+  }[];
 }
 interface CrdSpec {
-  group: string; scope: 'Namespaced' | 'Cluster';
-  names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
+  group: string;
+  scope: 'Namespaced' | 'Cluster';
+  names: {
+    plural: string;
+    singular?: string;
+    kind: string;
+    listKind?: string;
+    shortNames?: string[];
+    categories?: string[];
+  };
   versions: CrdVersion[];
 }
 
@@ -30,36 +52,81 @@ const META_SCHEMA: JSONSchemaProps = { type: 'object', 'x-kubernetes-preserve-un
 export function crdDefinitions(crd: KubeObject): ResourceDefinition[] {
   const spec = crd.spec as CrdSpec | undefined;
   if (!spec?.group || !spec.names?.plural || !spec.names.kind || !Array.isArray(spec.versions)) return [];
-  return spec.versions.filter((v) => v.served).map((v) => {
-    const user = v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-    const schema: JSONSchemaProps = {
-      ...user, type: 'object',
-      properties: { ...(user.properties ?? {}), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: META_SCHEMA },
-    };
-    const ctx: SchemaContext = { defs: {}, structural: true };
-    const cols = (v.additionalPrinterColumns ?? []).filter((c) => c.jsonPath);
-    const columns: TableColumn[] = [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-      ...cols.map((c) => ({ name: c.name, type: (['integer', 'number', 'boolean', 'date'].includes(c.type) ? c.type : 'string') as TableColumn['type'], format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
-    ];
-    const hasAge = cols.some((c) => c.jsonPath === '.metadata.creationTimestamp');
-    if (!hasAge) columns.push({ name: 'Age', type: 'date', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 });
-    const def: ResourceDefinition & { crd: true } = {
-      crd: true,
-      group: spec.group, version: v.name, kind: spec.names.kind, listKind: spec.names.listKind ?? `${spec.names.kind}List`,
-      plural: spec.names.plural, singular: spec.names.singular ?? spec.names.kind.toLowerCase(), namespaced: spec.scope !== 'Cluster',
-      shortNames: spec.names.shortNames, categories: spec.names.categories,
-      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-      subresources: { status: Boolean(v.subresources?.status), scale: v.subresources?.scale },
-      schema, hasGeneration: true, nameRule: 'subdomain',
-      defaults: (o) => { const { metadata: _m, ...rest } = o; applyDefaults(rest, schema, ctx); Object.assign(o, rest); },
-      columns,
-      row: (o, now) => [o.metadata.name,
-        ...cols.map((c) => { const x = getPath(o, c.jsonPath); return c.type === 'date' && typeof x === 'string' ? humanAge(x, now) : x ?? (c.type === 'string' ? '' : null); }),
-        ...(hasAge ? [] : [humanAge(o.metadata.creationTimestamp, now)])],
-    };
-    return def;
-  });
+  return spec.versions
+    .filter((v) => v.served)
+    .map((v) => {
+      const user = v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      const schema: JSONSchemaProps = {
+        ...user,
+        type: 'object',
+        properties: {
+          ...(user.properties ?? {}),
+          apiVersion: { type: 'string' },
+          kind: { type: 'string' },
+          metadata: META_SCHEMA,
+        },
+      };
+      const ctx: SchemaContext = { defs: {}, structural: true };
+      const cols = (v.additionalPrinterColumns ?? []).filter((c) => c.jsonPath);
+      const columns: TableColumn[] = [
+        {
+          name: 'Name',
+          type: 'string',
+          format: 'name',
+          description: 'Name must be unique within a namespace.',
+          priority: 0,
+        },
+        ...cols.map((c) => ({
+          name: c.name,
+          type: (['integer', 'number', 'boolean', 'date'].includes(c.type) ? c.type : 'string') as TableColumn['type'],
+          format: c.format ?? '',
+          description: c.description ?? '',
+          priority: c.priority ?? 0,
+        })),
+      ];
+      const hasAge = cols.some((c) => c.jsonPath === '.metadata.creationTimestamp');
+      if (!hasAge)
+        columns.push({
+          name: 'Age',
+          type: 'date',
+          description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+          priority: 0,
+        });
+      const def: ResourceDefinition & { crd: true } = {
+        crd: true,
+        group: spec.group,
+        version: v.name,
+        kind: spec.names.kind,
+        listKind: spec.names.listKind ?? `${spec.names.kind}List`,
+        plural: spec.names.plural,
+        singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
+        namespaced: spec.scope !== 'Cluster',
+        shortNames: spec.names.shortNames,
+        categories: spec.names.categories,
+        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+        subresources: { status: Boolean(v.subresources?.status), scale: v.subresources?.scale },
+        schema,
+        hasGeneration: true,
+        nameRule: 'subdomain',
+        defaults: (o) => {
+          const { metadata: _m, ...rest } = o;
+          applyDefaults(rest, schema, ctx);
+          Object.assign(o, rest);
+        },
+        columns,
+        row: (o, now) => [
+          o.metadata.name,
+          ...cols.map((c) => {
+            const x = getPath(o, c.jsonPath);
+            return c.type === 'date' && typeof x === 'string'
+              ? humanAge(x, now)
+              : (x ?? (c.type === 'string' ? '' : null));
+          }),
+          ...(hasAge ? [] : [humanAge(o.metadata.creationTimestamp, now)]),
+        ],
+      };
+      return def;
+    });
 }
 
 export async function startCrdController(ctx: ApiContext): Promise<CrdController | undefined> {
@@ -73,7 +140,10 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
     const old = known.get(key);
     if (old) ctx.registry.removeResource(old.group, old.plural);
     const defs = crdDefinitions(crd);
-    if (defs.length === 0) { known.delete(key); return; }
+    if (defs.length === 0) {
+      known.delete(key);
+      return;
+    }
     ctx.registry.add(defs);
     known.set(key, { group: defs[0].group, plural: defs[0].plural });
     await markEstablished(key, crd, rev);
@@ -83,17 +153,39 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
     if (status.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
     const now = nowRFC3339();
     const spec = crd.spec as CrdSpec;
-    const next = { ...crd, status: {
-      ...status,
-      acceptedNames: { ...spec.names, singular: spec.names.singular ?? spec.names.kind.toLowerCase(), listKind: spec.names.listKind ?? `${spec.names.kind}List` },
-      storedVersions: spec.versions.filter((v) => v.storage).map((v) => v.name),
-      conditions: [
-        { type: 'NamesAccepted', status: 'True', lastTransitionTime: now, reason: 'NoConflicts', message: 'no conflicts found' },
-        { type: 'Established', status: 'True', lastTransitionTime: now, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
-      ],
-    } };
-    try { await ctx.store.update(key, await ctx.registry.encode(crdDef, key, next), rev); }
-    catch { /* a concurrent write; its watch event brings us back here */ }
+    const next = {
+      ...crd,
+      status: {
+        ...status,
+        acceptedNames: {
+          ...spec.names,
+          singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
+          listKind: spec.names.listKind ?? `${spec.names.kind}List`,
+        },
+        storedVersions: spec.versions.filter((v) => v.storage).map((v) => v.name),
+        conditions: [
+          {
+            type: 'NamesAccepted',
+            status: 'True',
+            lastTransitionTime: now,
+            reason: 'NoConflicts',
+            message: 'no conflicts found',
+          },
+          {
+            type: 'Established',
+            status: 'True',
+            lastTransitionTime: now,
+            reason: 'InitialNamesAccepted',
+            message: 'the initial names have been accepted',
+          },
+        ],
+      },
+    };
+    try {
+      await ctx.store.update(key, await ctx.registry.encode(crdDef, key, next), rev);
+    } catch {
+      /* a concurrent write; its watch event brings us back here */
+    }
   };
   const unregister = async (key: string) => {
     const old = known.get(key);
@@ -103,7 +195,13 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
     const crPrefix = `/registry/${old.group}/${old.plural}/`;
     for (;;) {
       const page = await ctx.store.list(crPrefix, { limit: 500 });
-      for (const kv of page.items) { try { await ctx.store.delete(kv.key, 0); } catch { /* already gone */ } }
+      for (const kv of page.items) {
+        try {
+          await ctx.store.delete(kv.key, 0);
+        } catch {
+          /* already gone */
+        }
+      }
       if (!page.continue) break;
     }
   };
@@ -111,7 +209,10 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
   const sync = async (): Promise<number> => {
     const page = await ctx.store.list(prefix);
     const seen = new Set<string>();
-    for (const kv of page.items) { seen.add(kv.key); await register(kv.key, await ctx.registry.decode(crdDef, kv), kv.modRevision); }
+    for (const kv of page.items) {
+      seen.add(kv.key);
+      await register(kv.key, await ctx.registry.decode(crdDef, kv), kv.modRevision);
+    }
     for (const k of [...known.keys()]) if (!seen.has(k)) await unregister(k);
     return page.revision;
   };
@@ -131,7 +232,11 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
         if (ac.signal.aborted) break;
         ctx.log.warn('crd watch ended; relisting', { error: e instanceof Error ? e.message : String(e) });
         await new Promise((r) => setTimeout(r, 200));
-        try { rev = await sync(); } catch { /* store unavailable; retry */ }
+        try {
+          rev = await sync();
+        } catch {
+          /* store unavailable; retry */
+        }
       }
     }
   })();

@@ -27,7 +27,10 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 }
 
 export function mediaType(req: IncomingMessage): string {
-  return String(req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  return String(req.headers['content-type'] ?? 'application/json')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
 }
 
 /** Decodes a JSON or YAML document (YAML is a superset; JSON goes through JSON.parse for speed). */
@@ -35,20 +38,34 @@ export function decodeDocument(buf: Buffer, type: string): unknown {
   const text = buf.toString('utf8');
   if (text.trim() === '') throw errBadRequest('the body of the request was empty');
   if (type.includes('yaml')) {
-    try { return parseYaml(text, { maxAliasCount: 100 }); }
-    catch (e) { throw errBadRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`); }
+    try {
+      return parseYaml(text, { maxAliasCount: 100 });
+    } catch (e) {
+      throw errBadRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
-  try { return JSON.parse(text); }
-  catch (e) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
     throw errBadRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
   }
 }
 
-export function writeJSON(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], raw = false): void {
-  if (res.headersSent) { res.end(); return; }
-  const data = raw ? body as string : JSON.stringify(body);
+export function writeJSON(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  warnings: string[] = [],
+  raw = false,
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const data = raw ? (body as string) : JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
-    'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)),
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(data)),
     'Cache-Control': 'no-cache, private',
   };
   if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
@@ -63,19 +80,26 @@ export function writeStatus(res: ServerResponse, s: Status, warnings: string[] =
 /** The parameters of one Accept entry, e.g. `application/json;as=Table;v=v1;g=meta.k8s.io`. */
 export function acceptEntries(req: IncomingMessage): { type: string; params: Record<string, string> }[] {
   const accept = String(req.headers.accept ?? '');
-  return accept.split(',').map((e) => {
-    const [type, ...ps] = e.split(';').map((x) => x.trim());
-    const params: Record<string, string> = {};
-    for (const p of ps) { const [k, v] = p.split('='); if (k) params[k.trim()] = (v ?? '').trim(); }
-    return { type: type.toLowerCase(), params };
-  }).filter((e) => e.type);
+  return accept
+    .split(',')
+    .map((e) => {
+      const [type, ...ps] = e.split(';').map((x) => x.trim());
+      const params: Record<string, string> = {};
+      for (const p of ps) {
+        const [k, v] = p.split('=');
+        if (k) params[k.trim()] = (v ?? '').trim();
+      }
+      return { type: type.toLowerCase(), params };
+    })
+    .filter((e) => e.type);
 }
 
 /** True when the client asked for a meta.k8s.io Table (v1 or v1beta1) before anything else usable. */
 export function wantsTable(req: IncomingMessage): 'v1' | 'v1beta1' | undefined {
   for (const e of acceptEntries(req)) {
     if (e.params.as === 'Table' && e.params.g === 'meta.k8s.io') return e.params.v === 'v1beta1' ? 'v1beta1' : 'v1';
-    if (!e.params.as && (e.type === 'application/json' || e.type === '*/*' || e.type === 'application/*')) return undefined;
+    if (!e.params.as && (e.type === 'application/json' || e.type === '*/*' || e.type === 'application/*'))
+      return undefined;
   }
   return undefined;
 }

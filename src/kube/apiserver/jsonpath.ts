@@ -5,14 +5,21 @@ type Step = { key: string } | { index: number } | { filter: { path: string[]; va
 
 export function parsePath(expr: string): Step[] {
   const steps: Step[] = [];
-  let s = expr.trim().replace(/^\{|\}$/g, '').replace(/^\$/, '');
+  let s = expr
+    .trim()
+    .replace(/^\{|\}$/g, '')
+    .replace(/^\$/, '');
   while (s.length) {
     let m: RegExpMatchArray | null;
-    if ((m = s.match(/^\.([^.[]+)/))) { steps.push({ key: m[1] }); }
-    else if ((m = s.match(/^\[(\d+)\]/))) { steps.push({ index: Number(m[1]) }); }
-    else if ((m = s.match(/^\[\?\(@\.([\w.]+)\s*==\s*["']([^"']*)["']\)\]/))) { steps.push({ filter: { path: m[1].split('.'), value: m[2] } }); }
-    else if ((m = s.match(/^\['([^']+)'\]/))) { steps.push({ key: m[1] }); }
-    else return [];
+    if ((m = s.match(/^\.([^.[]+)/))) {
+      steps.push({ key: m[1] });
+    } else if ((m = s.match(/^\[(\d+)\]/))) {
+      steps.push({ index: Number(m[1]) });
+    } else if ((m = s.match(/^\[\?\(@\.([\w.]+)\s*==\s*["']([^"']*)["']\)\]/))) {
+      steps.push({ filter: { path: m[1].split('.'), value: m[2] } });
+    } else if ((m = s.match(/^\['([^']+)'\]/))) {
+      steps.push({ key: m[1] });
+    } else return [];
     s = s.slice(m[0].length);
   }
   return steps;
@@ -26,7 +33,11 @@ export function getPath(obj: unknown, expr: string): unknown {
     else if ('index' in st) cur = Array.isArray(cur) ? cur[st.index] : undefined;
     else {
       if (!Array.isArray(cur)) return undefined;
-      cur = cur.find((e) => String(st.filter.path.reduce<unknown>((a, k) => (a as Record<string, unknown> | undefined)?.[k], e)) === st.filter.value);
+      cur = cur.find(
+        (e) =>
+          String(st.filter.path.reduce<unknown>((a, k) => (a as Record<string, unknown> | undefined)?.[k], e)) ===
+          st.filter.value,
+      );
     }
   }
   return cur;

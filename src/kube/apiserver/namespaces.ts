@@ -6,19 +6,32 @@ import type { ApiContext } from './context.js';
 export class NamespaceCache {
   private state = new Map<string, 'Active' | 'Terminating'>();
   private ac = new AbortController();
-  constructor(private ctx: ApiContext, private prefix: string) {}
+  constructor(
+    private ctx: ApiContext,
+    private prefix: string,
+  ) {}
 
-  get(name: string): 'Active' | 'Terminating' | undefined { return this.state.get(name); }
+  get(name: string): 'Active' | 'Terminating' | undefined {
+    return this.state.get(name);
+  }
   /** This server's own namespace deletions take effect at once (not when their watch event arrives). */
-  note(name: string, state: 'Terminating' | undefined): void { if (state) this.state.set(name, state); else this.state.delete(name); }
+  note(name: string, state: 'Terminating' | undefined): void {
+    if (state) this.state.set(name, state);
+    else this.state.delete(name);
+  }
 
   private apply(key: string, value: Uint8Array | undefined): void {
     const name = key.slice(this.prefix.length);
-    if (!value) { this.state.delete(name); return; }
+    if (!value) {
+      this.state.delete(name);
+      return;
+    }
     try {
       const o = JSON.parse(new TextDecoder().decode(value)) as { metadata?: { deletionTimestamp?: string } };
       this.state.set(name, o.metadata?.deletionTimestamp ? 'Terminating' : 'Active');
-    } catch { this.state.delete(name); }
+    } catch {
+      this.state.delete(name);
+    }
   }
 
   async start(): Promise<void> {
@@ -43,11 +56,18 @@ export class NamespaceCache {
           if (this.ac.signal.aborted) break;
           this.state.clear();
           await new Promise((r) => setTimeout(r, 200));
-          try { rev = await sync(); } catch { /* store unavailable: reads fall back to the store */ }
+          try {
+            rev = await sync();
+          } catch {
+            /* store unavailable: reads fall back to the store */
+          }
         }
       }
     })();
   }
 
-  stop(): void { this.ac.abort(); this.state.clear(); }
+  stop(): void {
+    this.ac.abort();
+    this.state.clear();
+  }
 }

@@ -8,7 +8,12 @@ import type { Registry } from './registry.js';
 
 export function schemaName(d: ResourceDefinition): string {
   if (d.schema.$ref) return d.schema.$ref.replace(/^#\/(components\/schemas|definitions)\//, '');
-  const g = d.group === '' ? 'io.k8s.api.core' : d.group.includes('.') ? d.group.split('.').reverse().join('.') : `io.k8s.api.${d.group}`;
+  const g =
+    d.group === ''
+      ? 'io.k8s.api.core'
+      : d.group.includes('.')
+        ? d.group.split('.').reverse().join('.')
+        : `io.k8s.api.${d.group}`;
   return `${g}.${d.version}.${d.kind}`;
 }
 
@@ -17,36 +22,78 @@ function fixRefs(v: unknown): unknown {
   if (!v || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    out[k] = k === '$ref' && typeof x === 'string' ? x.replace(/^#\/definitions\//, '#/components/schemas/') : fixRefs(x);
+    out[k] =
+      k === '$ref' && typeof x === 'string' ? x.replace(/^#\/definitions\//, '#/components/schemas/') : fixRefs(x);
   }
   return out;
 }
 
 const gvPath = (group: string, version: string) => (group ? `apis/${group}/${version}` : `api/${version}`);
 
-const param = (name: string, inWhere: 'query' | 'path', description = '') =>
-  ({ name, in: inWhere, description, required: inWhere === 'path' ? true : undefined, schema: { type: name === 'limit' || name === 'timeoutSeconds' ? 'integer' : name === 'force' || name === 'watch' || name === 'allowWatchBookmarks' ? 'boolean' : 'string', uniqueItems: true } });
+const param = (name: string, inWhere: 'query' | 'path', description = '') => ({
+  name,
+  in: inWhere,
+  description,
+  required: inWhere === 'path' ? true : undefined,
+  schema: {
+    type:
+      name === 'limit' || name === 'timeoutSeconds'
+        ? 'integer'
+        : name === 'force' || name === 'watch' || name === 'allowWatchBookmarks'
+          ? 'boolean'
+          : 'string',
+    uniqueItems: true,
+  },
+});
 
-function ref(name: string) { return { $ref: `#/components/schemas/${name}` }; }
+function ref(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
 
-function operation(d: ResourceDefinition, action: string, verb: string, bodyRef: string | undefined, respRef: string, extraParams: string[], sub?: string): Record<string, unknown> {
+function operation(
+  d: ResourceDefinition,
+  action: string,
+  verb: string,
+  bodyRef: string | undefined,
+  respRef: string,
+  extraParams: string[],
+  sub?: string,
+): Record<string, unknown> {
   const gvk = { group: d.group, version: d.version, kind: d.kind };
   const op: Record<string, unknown> = {
-    description: `${action} the specified ${d.kind}`, operationId: `${verb}${d.kind}${sub ? sub[0].toUpperCase() + sub.slice(1) : ''}`,
+    description: `${action} the specified ${d.kind}`,
+    operationId: `${verb}${d.kind}${sub ? sub[0].toUpperCase() + sub.slice(1) : ''}`,
     parameters: extraParams.map((p) => param(p, 'query')),
     responses: { '200': { description: 'OK', content: { 'application/json': { schema: ref(respRef) } } } },
-    'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk,
+    'x-kubernetes-action': action,
+    'x-kubernetes-group-version-kind': gvk,
   };
   if (bodyRef) {
-    const types = action === 'patch'
-      ? ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']
-      : ['application/json', 'application/yaml'];
-    op.requestBody = { required: true, content: Object.fromEntries(types.map((t) => [t, { schema: action === 'patch' ? { type: 'object' } : ref(bodyRef) }])) };
+    const types =
+      action === 'patch'
+        ? [
+            'application/apply-patch+yaml',
+            'application/json-patch+json',
+            'application/merge-patch+json',
+            'application/strategic-merge-patch+json',
+          ]
+        : ['application/json', 'application/yaml'];
+    op.requestBody = {
+      required: true,
+      content: Object.fromEntries(
+        types.map((t) => [t, { schema: action === 'patch' ? { type: 'object' } : ref(bodyRef) }]),
+      ),
+    };
   }
   return op;
 }
 
-export function groupVersionDocument(reg: Registry, group: string, version: string, k8sVersion: string): Record<string, unknown> | undefined {
+export function groupVersionDocument(
+  reg: Registry,
+  group: string,
+  version: string,
+  k8sVersion: string,
+): Record<string, unknown> | undefined {
   const defs = reg.all().filter((d) => d.group === group && d.version === version);
   if (defs.length === 0) return undefined;
   const schemas: Record<string, JSONSchemaProps> = {};
@@ -54,20 +101,45 @@ export function groupVersionDocument(reg: Registry, group: string, version: stri
   for (const d of defs) {
     for (const [n, s] of Object.entries(d.definitions ?? {})) schemas[n] = fixRefs(s) as JSONSchemaProps;
     const name = schemaName(d);
-    const base = (d.schema.$ref ? schemas[name] : fixRefs(d.schema)) as JSONSchemaProps ?? {};
-    schemas[name] = { ...base, 'x-kubernetes-group-version-kind': [{ group: d.group, version: d.version, kind: d.kind }] };
+    const base = ((d.schema.$ref ? schemas[name] : fixRefs(d.schema)) as JSONSchemaProps) ?? {};
+    schemas[name] = {
+      ...base,
+      'x-kubernetes-group-version-kind': [{ group: d.group, version: d.version, kind: d.kind }],
+    };
     const listName = `${name}List`;
     schemas[listName] = {
-      type: 'object', required: ['items'],
-      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, items: { type: 'array', items: ref(name) }, metadata: { type: 'object' } },
+      type: 'object',
+      required: ['items'],
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        items: { type: 'array', items: ref(name) },
+        metadata: { type: 'object' },
+      },
       'x-kubernetes-group-version-kind': [{ group: d.group, version: d.version, kind: d.listKind }],
     };
     const prefix = `/${gvPath(group, version)}${d.namespaced ? '/namespaces/{namespace}' : ''}/${d.plural}`;
     const writeParams = ['dryRun', 'fieldManager', 'fieldValidation', 'pretty'];
     paths[prefix] = {
-      get: operation(d, 'list', 'list', undefined, listName, ['labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'resourceVersionMatch', 'watch', 'allowWatchBookmarks', 'timeoutSeconds']),
+      get: operation(d, 'list', 'list', undefined, listName, [
+        'labelSelector',
+        'fieldSelector',
+        'limit',
+        'continue',
+        'resourceVersion',
+        'resourceVersionMatch',
+        'watch',
+        'allowWatchBookmarks',
+        'timeoutSeconds',
+      ]),
       post: operation(d, 'post', 'create', name, name, writeParams),
-      delete: operation(d, 'deletecollection', 'deleteCollection', undefined, listName, ['labelSelector', 'fieldSelector', 'dryRun', 'propagationPolicy', 'gracePeriodSeconds']),
+      delete: operation(d, 'deletecollection', 'deleteCollection', undefined, listName, [
+        'labelSelector',
+        'fieldSelector',
+        'dryRun',
+        'propagationPolicy',
+        'gracePeriodSeconds',
+      ]),
       parameters: d.namespaced ? [param('namespace', 'path')] : [],
     };
     const named = { parameters: [param('name', 'path'), ...(d.namespaced ? [param('namespace', 'path')] : [])] };
@@ -93,7 +165,12 @@ export function groupVersionDocument(reg: Registry, group: string, version: stri
 /** Cached documents with content hashes; rebuilt when the registry changes (CRDs). */
 export class OpenApiCache {
   private docs = new Map<string, { body: string; hash: string }>();
-  constructor(private reg: Registry, private k8sVersion: string) { reg.onChange(() => this.docs.clear()); }
+  constructor(
+    private reg: Registry,
+    private k8sVersion: string,
+  ) {
+    reg.onChange(() => this.docs.clear());
+  }
 
   private doc(group: string, version: string) {
     const k = `${group}/${version}`;
@@ -110,10 +187,11 @@ export class OpenApiCache {
 
   index(): unknown {
     const paths: Record<string, unknown> = {};
-    for (const g of this.reg.groupVersions()) for (const v of g.versions) {
-      const d = this.doc(g.group, v);
-      if (d) paths[gvPath(g.group, v)] = { serverRelativeURL: `/openapi/v3/${gvPath(g.group, v)}?hash=${d.hash}` };
-    }
+    for (const g of this.reg.groupVersions())
+      for (const v of g.versions) {
+        const d = this.doc(g.group, v);
+        if (d) paths[gvPath(g.group, v)] = { serverRelativeURL: `/openapi/v3/${gvPath(g.group, v)}?hash=${d.hash}` };
+      }
     return { paths };
   }
 

@@ -8,7 +8,12 @@ import type { RequestScope } from './context.js';
 import { readObject } from './rest.js';
 import { errBadRequest, errNotFound, ApiError } from './status.js';
 
-interface PodSpec { nodeName?: string; containers?: { name: string }[]; initContainers?: { name: string }[]; ephemeralContainers?: { name: string }[] }
+interface PodSpec {
+  nodeName?: string;
+  containers?: { name: string }[];
+  initContainers?: { name: string }[];
+  ephemeralContainers?: { name: string }[];
+}
 
 async function podOf(r: RequestScope): Promise<{ name: string; spec: PodSpec }> {
   const name = r.info.name!;
@@ -19,7 +24,11 @@ async function podOf(r: RequestScope): Promise<{ name: string; spec: PodSpec }> 
 
 function checkContainer(r: RequestScope, pod: { name: string; spec: PodSpec }): void {
   const names = (pod.spec.containers ?? []).map((c) => c.name);
-  const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name), ...(pod.spec.ephemeralContainers ?? []).map((c) => c.name)];
+  const all = [
+    ...names,
+    ...(pod.spec.initContainers ?? []).map((c) => c.name),
+    ...(pod.spec.ephemeralContainers ?? []).map((c) => c.name),
+  ];
   const wanted = r.query.get('container');
   if (wanted) {
     if (!all.includes(wanted)) throw errBadRequest(`container ${wanted} is not valid for pod ${pod.name}`);
@@ -29,15 +38,21 @@ function checkContainer(r: RequestScope, pod: { name: string; spec: PodSpec }): 
 }
 
 function noAgent(nodeName: string): ApiError {
-  return new ApiError(503, 'ServiceUnavailable', `no node agent serves node "${nodeName}" (this Skiff server runs without agents)`);
+  return new ApiError(
+    503,
+    'ServiceUnavailable',
+    `no node agent serves node "${nodeName}" (this Skiff server runs without agents)`,
+  );
 }
 
-const stream = (portForward: boolean): VirtualHandler => async (r) => {
-  const pod = await podOf(r);
-  if (!portForward) checkContainer(r, pod);
-  if (!pod.spec.nodeName) throw errBadRequest(`pod ${pod.name} does not have a host assigned`);
-  throw noAgent(pod.spec.nodeName);
-};
+const stream =
+  (portForward: boolean): VirtualHandler =>
+  async (r) => {
+    const pod = await podOf(r);
+    if (!portForward) checkContainer(r, pod);
+    if (!pod.spec.nodeName) throw errBadRequest(`pod ${pod.name} does not have a host assigned`);
+    throw noAgent(pod.spec.nodeName);
+  };
 
 export function podStreamHandlers(): Record<string, VirtualHandler> {
   return {

@@ -34,10 +34,17 @@ export class Registry {
     for (const [k, d] of this.byGVR) if (d.group === group && d.plural === plural) this.byGVR.delete(k);
     this.changed();
   }
-  onChange(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
-  private changed() { for (const fn of this.listeners) fn(); }
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  private changed() {
+    for (const fn of this.listeners) fn();
+  }
 
-  all(): ResourceDefinition[] { return [...this.byGVR.values()]; }
+  all(): ResourceDefinition[] {
+    return [...this.byGVR.values()];
+  }
   lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {
     return this.byGVR.get(`${group}/${version}/${plural}`);
   }
@@ -112,7 +119,8 @@ export function sortVersions(vs: string[]): string[] {
     return [m[2] === 'alpha' ? 2 : m[2] === 'beta' ? 1 : 0, -Number(m[1]), -Number(m[3] ?? 0), v] as const;
   };
   return vs.sort((a, b) => {
-    const ra = rank(a), rb = rank(b);
+    const ra = rank(a),
+      rb = rank(b);
     for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
     return a.localeCompare(b);
   });

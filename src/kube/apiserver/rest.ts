@@ -13,11 +13,15 @@ import { ApiError, errBadRequest, errConflict, errForbidden, errInvalid, errNotF
 const schemaCtxCache = new WeakMap<ResourceDefinition, SchemaContext>();
 export function schemaCtx(def: ResourceDefinition): SchemaContext {
   let c = schemaCtxCache.get(def);
-  if (!c) { c = { defs: def.definitions ?? {}, structural: Boolean((def as { crd?: boolean }).crd) }; schemaCtxCache.set(def, c); }
+  if (!c) {
+    c = { defs: def.definitions ?? {}, structural: Boolean((def as { crd?: boolean }).crd) };
+    schemaCtxCache.set(def, c);
+  }
   return c;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function dryRun(r: RequestScope): boolean {
   const v = r.query.getAll('dryRun');
@@ -34,16 +38,31 @@ export function fieldValidation(r: RequestScope): FieldValidation {
 }
 
 /** Checks the decoded body is an object of the endpoint's kind; fills apiVersion/kind/metadata. */
-export function checkBody(r: RequestScope, body: unknown, def = r.def, gv = gvString(def.group, def.version)): KubeObject {
-  if (!isObject(body)) throw errBadRequest(`the body of the request must be a ${def.kind} object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
+export function checkBody(
+  r: RequestScope,
+  body: unknown,
+  def = r.def,
+  gv = gvString(def.group, def.version),
+): KubeObject {
+  if (!isObject(body))
+    throw errBadRequest(
+      `the body of the request must be a ${def.kind} object, got ${Array.isArray(body) ? 'an array' : typeof body}`,
+    );
   if (body.apiVersion !== undefined && body.apiVersion !== gv) {
-    throw errBadRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${gv})`);
+    throw errBadRequest(
+      `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${gv})`,
+    );
   }
   if (body.kind !== undefined && body.kind !== def.kind) {
     throw errBadRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
   }
   if (body.metadata !== undefined && !isObject(body.metadata)) throw errBadRequest('metadata: expected an object');
-  const obj = { ...body, apiVersion: gv, kind: def.kind, metadata: { ...(body.metadata as object ?? {}) } } as KubeObject;
+  const obj = {
+    ...body,
+    apiVersion: gv,
+    kind: def.kind,
+    metadata: { ...((body.metadata as object) ?? {}) },
+  } as KubeObject;
   checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind);
   return obj;
 }
@@ -52,7 +71,8 @@ export function checkBody(r: RequestScope, body: unknown, def = r.def, gv = gvSt
 export function checkFields(r: RequestScope, obj: KubeObject, def = r.def, mode = fieldValidation(r)): void {
   const unknown = unknownFields(obj, def.schema, schemaCtx(def), mode !== 'Strict');
   if (unknown.length === 0) return;
-  if (mode === 'Strict') throw errBadRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+  if (mode === 'Strict')
+    throw errBadRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
 }
 
@@ -71,17 +91,30 @@ export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, 
   errs.push(...validateSchema(rest, def.schema, ctx).filter((e) => !e.field.startsWith('metadata')));
   if (errs.length === 0) errs.push(...(def.validate?.(obj) ?? []));
   if (old && errs.length === 0) errs.push(...(def.validateUpdate?.(obj, old) ?? []));
-  if (errs.length) throw errInvalid({ ...r.target, kind: def.kind, group: def.group, name: obj.metadata.name ?? obj.metadata.generateName }, errs);
+  if (errs.length)
+    throw errInvalid(
+      { ...r.target, kind: def.kind, group: def.group, name: obj.metadata.name ?? obj.metadata.generateName },
+      errs,
+    );
 }
 
-export async function readObject(ctx: ApiContext, def: ResourceDefinition, ns: string | undefined, name: string): Promise<{ obj: KubeObject; kv: KeyValue } | undefined> {
+export async function readObject(
+  ctx: ApiContext,
+  def: ResourceDefinition,
+  ns: string | undefined,
+  name: string,
+): Promise<{ obj: KubeObject; kv: KeyValue } | undefined> {
   const key = ctx.registry.key(def, ns, name);
   const kv = await ctx.store.get(key);
   if (!kv) return undefined;
   return { obj: await ctx.registry.decode(def, kv), kv };
 }
 
-export async function mustRead(r: RequestScope, ns = r.info.namespace, name = r.info.name!): Promise<{ obj: KubeObject; kv: KeyValue }> {
+export async function mustRead(
+  r: RequestScope,
+  ns = r.info.namespace,
+  name = r.info.name!,
+): Promise<{ obj: KubeObject; kv: KeyValue }> {
   const got = await readObject(r.ctx, r.def, ns, name);
   if (!got) throw errNotFound(r.target);
   return got;
@@ -98,7 +131,10 @@ export async function checkNamespace(r: RequestScope, ns: string): Promise<void>
     state = got.obj.metadata.deletionTimestamp ? 'Terminating' : 'Active';
   }
   if (state === 'Terminating') {
-    throw errForbidden(`${r.target.resource}${r.def.group ? '.' + r.def.group : ''} "${r.target.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, r.target);
+    throw errForbidden(
+      `${r.target.resource}${r.def.group ? '.' + r.def.group : ''} "${r.target.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      r.target,
+    );
   }
 }
 
@@ -111,28 +147,52 @@ export async function storeCreate(r: RequestScope, obj: KubeObject, def = r.def)
   try {
     const kv = await r.ctx.store.create(key, await r.ctx.registry.encode(def, key, obj));
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(kv.modRevision) } };
-  } catch (e) { throw mapStoreError(r, e, obj.metadata.name); }
+  } catch (e) {
+    throw mapStoreError(r, e, obj.metadata.name);
+  }
 }
 
-export async function storeUpdate(r: RequestScope, obj: KubeObject, expected: number, def = r.def): Promise<KubeObject> {
+export async function storeUpdate(
+  r: RequestScope,
+  obj: KubeObject,
+  expected: number,
+  def = r.def,
+): Promise<KubeObject> {
   const key = r.ctx.registry.key(def, obj.metadata.namespace, obj.metadata.name!);
   if (dryRun(r)) return obj;
   try {
     const kv = await r.ctx.store.update(key, await r.ctx.registry.encode(def, key, obj), expected);
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(kv.modRevision) } };
-  } catch (e) { throw mapStoreError(r, e, obj.metadata.name); }
+  } catch (e) {
+    throw mapStoreError(r, e, obj.metadata.name);
+  }
 }
 
-export async function storeDelete(r: RequestScope, obj: KubeObject, expected: number, def = r.def): Promise<KeyValue | undefined> {
+export async function storeDelete(
+  r: RequestScope,
+  obj: KubeObject,
+  expected: number,
+  def = r.def,
+): Promise<KeyValue | undefined> {
   const key = r.ctx.registry.key(def, obj.metadata.namespace, obj.metadata.name!);
   if (dryRun(r)) return undefined;
-  try { return await r.ctx.store.delete(key, expected); } catch (e) { throw mapStoreError(r, e, obj.metadata.name); }
+  try {
+    return await r.ctx.store.delete(key, expected);
+  } catch (e) {
+    throw mapStoreError(r, e, obj.metadata.name);
+  }
 }
 
 export function mapStoreError(r: RequestScope, e: unknown, name?: string): unknown {
   const code = isSkiffError(e) ? e.code : (e as { code?: string }).code;
   const t = { ...r.target, name: name ?? r.target.name };
-  if (code === 'AlreadyExists') return new ApiError(409, 'AlreadyExists', `${t.group ? `${t.resource}.${t.group}` : t.resource} "${t.name}" already exists`, { name: t.name, group: t.group, kind: t.resource });
+  if (code === 'AlreadyExists')
+    return new ApiError(
+      409,
+      'AlreadyExists',
+      `${t.group ? `${t.resource}.${t.group}` : t.resource} "${t.name}" already exists`,
+      { name: t.name, group: t.group, kind: t.resource },
+    );
   if (code === 'Conflict') return errConflict(t);
   if (code === 'NotFound') return errNotFound(t);
   return e;
@@ -149,13 +209,25 @@ export function refuseResourceVersion(obj: KubeObject): void {
   if (obj.metadata.resourceVersion) throw errBadRequest('resourceVersion should not be set on objects to be created');
 }
 
-const META_STRINGS = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink'];
+const META_STRINGS = [
+  'name',
+  'generateName',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'selfLink',
+];
 
 /** Type errors in metadata are decode errors upstream (400), reported in Go's words. */
 function checkMetaTypes(m: Record<string, unknown>, kind: string): void {
   const bad = (field: string, want: string, got: unknown) =>
-    errBadRequest(`json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want} (in ${kind})`);
-  for (const f of META_STRINGS) if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'string', m[f]);
+    errBadRequest(
+      `json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want} (in ${kind})`,
+    );
+  for (const f of META_STRINGS)
+    if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'string', m[f]);
   for (const f of ['labels', 'annotations']) {
     const v = m[f];
     if (v === undefined || v === null) continue;
@@ -164,8 +236,19 @@ function checkMetaTypes(m: Record<string, unknown>, kind: string): void {
   }
   for (const f of ['finalizers', 'ownerReferences', 'managedFields']) {
     const v = m[f];
-    if (v !== undefined && v !== null && !Array.isArray(v)) throw bad(f, f === 'finalizers' ? '[]string' : `[]v1.${f === 'ownerReferences' ? 'OwnerReference' : 'ManagedFieldsEntry'}`, v);
+    if (v !== undefined && v !== null && !Array.isArray(v))
+      throw bad(
+        f,
+        f === 'finalizers' ? '[]string' : `[]v1.${f === 'ownerReferences' ? 'OwnerReference' : 'ManagedFieldsEntry'}`,
+        v,
+      );
   }
-  if (Array.isArray(m.finalizers) && m.finalizers.some((x) => typeof x !== 'string')) throw bad('finalizers', 'string', m.finalizers.find((x) => typeof x !== 'string'));
-  if (m.generation !== undefined && m.generation !== null && typeof m.generation !== 'number') throw bad('generation', 'int64', m.generation);
+  if (Array.isArray(m.finalizers) && m.finalizers.some((x) => typeof x !== 'string'))
+    throw bad(
+      'finalizers',
+      'string',
+      m.finalizers.find((x) => typeof x !== 'string'),
+    );
+  if (m.generation !== undefined && m.generation !== null && typeof m.generation !== 'number')
+    throw bad('generation', 'int64', m.generation);
 }

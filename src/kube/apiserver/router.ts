@@ -14,23 +14,45 @@ export interface ResourceRequest {
   subresource?: string;
   path: string;
 }
-export interface NonResourceRequest { kind: 'nonresource'; verb: string; path: string }
+export interface NonResourceRequest {
+  kind: 'nonresource';
+  verb: string;
+  path: string;
+}
 export type RequestInfo = ResourceRequest | NonResourceRequest;
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 export function requestInfo(method: string, path: string, query: URLSearchParams): RequestInfo {
-  const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   const lower = method.toLowerCase();
   let rest: string[];
-  let group = '', version = '';
-  if (parts[0] === 'api' && parts.length >= 2) { version = parts[1]; rest = parts.slice(2); }
-  else if (parts[0] === 'apis' && parts.length >= 3) { group = parts[1]; version = parts[2]; rest = parts.slice(3); }
-  else return { kind: 'nonresource', verb: lower, path };
+  let group = '',
+    version = '';
+  if (parts[0] === 'api' && parts.length >= 2) {
+    version = parts[1];
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = parts[1];
+    version = parts[2];
+    rest = parts.slice(3);
+  } else return { kind: 'nonresource', verb: lower, path };
   if (rest.length === 0) return { kind: 'nonresource', verb: lower, path };
 
   let watchPath = false;
-  if (rest[0] === 'watch') { watchPath = true; rest = rest.slice(1); }
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
   let namespace: string | undefined;
   if (rest[0] === 'namespaces' && rest.length > 1) {
     namespace = rest[1];
@@ -46,12 +68,24 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
   const isWatch = watchPath || watchParam === '1' || watchParam === 'true';
   let verb: Verb;
   switch (method) {
-    case 'GET': case 'HEAD': verb = name === undefined ? (isWatch ? 'watch' : 'list') : isWatch ? 'watch' : 'get'; break;
-    case 'POST': verb = 'create'; break;
-    case 'PUT': verb = 'update'; break;
-    case 'PATCH': verb = 'patch'; break;
-    case 'DELETE': verb = name === undefined ? 'deletecollection' : 'delete'; break;
-    default: return { kind: 'nonresource', verb: lower, path };
+    case 'GET':
+    case 'HEAD':
+      verb = name === undefined ? (isWatch ? 'watch' : 'list') : isWatch ? 'watch' : 'get';
+      break;
+    case 'POST':
+      verb = 'create';
+      break;
+    case 'PUT':
+      verb = 'update';
+      break;
+    case 'PATCH':
+      verb = 'patch';
+      break;
+    case 'DELETE':
+      verb = name === undefined ? 'deletecollection' : 'delete';
+      break;
+    default:
+      return { kind: 'nonresource', verb: lower, path };
   }
   return { kind: 'resource', verb, group, version, namespace, resource, name, subresource, path };
 }

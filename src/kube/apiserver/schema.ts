@@ -17,7 +17,10 @@ export function resolve(s: JSONSchemaProps | undefined, ctx: SchemaContext): JSO
   let m = resolvedCache.get(ctx);
   if (!m) resolvedCache.set(ctx, (m = new WeakMap()));
   let r = m.get(s);
-  if (!r) { r = resolveUncached(s, ctx) ?? {}; m.set(s, r); }
+  if (!r) {
+    r = resolveUncached(s, ctx) ?? {};
+    m.set(s, r);
+  }
   return r;
 }
 
@@ -40,7 +43,11 @@ function resolveUncached(s: JSONSchemaProps | undefined, ctx: SchemaContext): JS
   return s;
 }
 
-export function propertySchema(s: JSONSchemaProps | undefined, key: string, ctx: SchemaContext): JSONSchemaProps | undefined {
+export function propertySchema(
+  s: JSONSchemaProps | undefined,
+  key: string,
+  ctx: SchemaContext,
+): JSONSchemaProps | undefined {
   const r = resolve(s, ctx);
   if (!r) return undefined;
   if (r.properties && key in r.properties) return resolve(r.properties[key], ctx);
@@ -53,7 +60,10 @@ export function itemSchema(s: JSONSchemaProps | undefined, ctx: SchemaContext): 
 
 /** `map` lists carry their key fields' schema defaults: an item that omits a defaulted key
  *  (ports[].protocol) is keyed by the default, as structured-merge-diff does. */
-export type ListSemantics = { type: 'map'; keys: string[]; defaults?: Record<string, unknown> } | { type: 'set' } | { type: 'atomic' };
+export type ListSemantics =
+  | { type: 'map'; keys: string[]; defaults?: Record<string, unknown> }
+  | { type: 'set' }
+  | { type: 'atomic' };
 
 function keyDefaults(r: JSONSchemaProps, keys: string[], ctx: SchemaContext): Record<string, unknown> | undefined {
   const is = resolve(r.items, ctx);
@@ -83,7 +93,7 @@ export function listSemantics(s: JSONSchemaProps | undefined, ctx: SchemaContext
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function freeForm(r: JSONSchemaProps, ctx: SchemaContext): boolean {
-  if (r['x-kubernetes-preserve-unknown-fields'] || r['x-kubernetes-embedded-resource'] && !r.properties) return true;
+  if (r['x-kubernetes-preserve-unknown-fields'] || (r['x-kubernetes-embedded-resource'] && !r.properties)) return true;
   if (r.additionalProperties === true) return true;
   if (!r.properties && !r.additionalProperties) return !ctx.structural;
   return false;
@@ -92,7 +102,14 @@ function freeForm(r: JSONSchemaProps, ctx: SchemaContext): boolean {
 const childPath = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
 /** Unknown fields of `value` under schema `s` (paths as upstream prints them); removes them when prune. */
-export function unknownFields(value: unknown, s: JSONSchemaProps | undefined, ctx: SchemaContext, prune: boolean, path = '', out: string[] = []): string[] {
+export function unknownFields(
+  value: unknown,
+  s: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+  prune: boolean,
+  path = '',
+  out: string[] = [],
+): string[] {
   const r = resolve(s, ctx);
   if (!r || value === null || value === undefined) return out;
   if (Array.isArray(value)) {
@@ -104,7 +121,10 @@ export function unknownFields(value: unknown, s: JSONSchemaProps | undefined, ct
   const preserve = freeForm(r, ctx);
   for (const key of Object.keys(value)) {
     const p = r.properties?.[key];
-    if (p) { unknownFields(value[key], p, ctx, prune, childPath(path, key), out); continue; }
+    if (p) {
+      unknownFields(value[key], p, ctx, prune, childPath(path, key), out);
+      continue;
+    }
     if (r.additionalProperties && typeof r.additionalProperties === 'object') {
       unknownFields(value[key], r.additionalProperties, ctx, prune, childPath(path, key), out);
       continue;
@@ -116,53 +136,119 @@ export function unknownFields(value: unknown, s: JSONSchemaProps | undefined, ct
   return out;
 }
 
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : isObj(v) || Array.isArray(v) ? JSON.stringify(typeName(v)) : String(v));
+const typeName = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+const show = (v: unknown) =>
+  typeof v === 'string' ? JSON.stringify(v) : isObj(v) || Array.isArray(v) ? JSON.stringify(typeName(v)) : String(v);
 
 /** Structural validation with upstream's (CRD validation) messages. */
-export function validateSchema(value: unknown, s: JSONSchemaProps | undefined, ctx: SchemaContext, path = '', out: FieldError[] = []): FieldError[] {
+export function validateSchema(
+  value: unknown,
+  s: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+  path = '',
+  out: FieldError[] = [],
+): FieldError[] {
   const r = resolve(s, ctx);
   if (!r || value === undefined) return out;
   if (value === null) {
     if (r.nullable || !r.type) return out;
-    out.push({ type: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "null": ${path} in body must be of type ${r.type}: "null"` });
+    out.push({
+      type: 'FieldValueTypeInvalid',
+      field: path,
+      message: `Invalid value: "null": ${path} in body must be of type ${r.type}: "null"`,
+    });
     return out;
   }
   const t = typeName(value);
   if (r['x-kubernetes-int-or-string']) {
-    if (t !== 'string' && t !== 'integer') out.push({ type: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body must be of type integer,string: ${JSON.stringify(t)}` });
+    if (t !== 'string' && t !== 'integer')
+      out.push({
+        type: 'FieldValueTypeInvalid',
+        field: path,
+        message: `Invalid value: ${show(value)}: ${path} in body must be of type integer,string: ${JSON.stringify(t)}`,
+      });
     return out;
   }
-  const okType = !r.type || r.type === t || (r.type === 'number' && t === 'integer') || (r.type === 'object' && t === 'object');
+  const okType =
+    !r.type || r.type === t || (r.type === 'number' && t === 'integer') || (r.type === 'object' && t === 'object');
   if (!okType) {
-    out.push({ type: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body must be of type ${r.type}: ${JSON.stringify(t)}` });
+    out.push({
+      type: 'FieldValueTypeInvalid',
+      field: path,
+      message: `Invalid value: ${show(value)}: ${path} in body must be of type ${r.type}: ${JSON.stringify(t)}`,
+    });
     return out;
   }
   if (r.enum && !r.enum.some((e) => e === value)) {
-    out.push({ type: 'FieldValueNotSupported', field: path, message: `Unsupported value: ${show(value)}: supported values: ${r.enum.map((e) => JSON.stringify(e)).join(', ')}` });
+    out.push({
+      type: 'FieldValueNotSupported',
+      field: path,
+      message: `Unsupported value: ${show(value)}: supported values: ${r.enum.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
   }
   if (typeof value === 'number') {
-    if (r.maximum !== undefined && value > r.maximum) out.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${r.maximum}` });
-    if (r.minimum !== undefined && value < r.minimum) out.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${r.minimum}` });
+    if (r.maximum !== undefined && value > r.maximum)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: path,
+        message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${r.maximum}`,
+      });
+    if (r.minimum !== undefined && value < r.minimum)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: path,
+        message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${r.minimum}`,
+      });
   }
   if (typeof value === 'string') {
-    if (r.maxLength !== undefined && value.length > r.maxLength) out.push({ type: 'FieldValueTooLong', field: path, message: `Too long: may not be more than ${r.maxLength} bytes` });
-    if (r.minLength !== undefined && value.length < r.minLength) out.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should be at least ${r.minLength} chars long` });
+    if (r.maxLength !== undefined && value.length > r.maxLength)
+      out.push({
+        type: 'FieldValueTooLong',
+        field: path,
+        message: `Too long: may not be more than ${r.maxLength} bytes`,
+      });
+    if (r.minLength !== undefined && value.length < r.minLength)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: path,
+        message: `Invalid value: ${show(value)}: ${path} in body should be at least ${r.minLength} chars long`,
+      });
     if (r.pattern) {
       let re: RegExp | undefined;
-      try { re = new RegExp(r.pattern, 'u'); } catch { re = undefined; }
-      if (re && !re.test(value)) out.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should match '${r.pattern}'` });
+      try {
+        re = new RegExp(r.pattern, 'u');
+      } catch {
+        re = undefined;
+      }
+      if (re && !re.test(value))
+        out.push({
+          type: 'FieldValueInvalid',
+          field: path,
+          message: `Invalid value: ${show(value)}: ${path} in body should match '${r.pattern}'`,
+        });
     }
   }
   if (Array.isArray(value)) {
-    if (r.maxItems !== undefined && value.length > r.maxItems) out.push({ type: 'FieldValueTooMany', field: path, message: `Too many: ${value.length}: must have at most ${r.maxItems} items` });
-    if (r.minItems !== undefined && value.length < r.minItems) out.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${value.length}: ${path} in body should have at least ${r.minItems} items` });
+    if (r.maxItems !== undefined && value.length > r.maxItems)
+      out.push({
+        type: 'FieldValueTooMany',
+        field: path,
+        message: `Too many: ${value.length}: must have at most ${r.maxItems} items`,
+      });
+    if (r.minItems !== undefined && value.length < r.minItems)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: path,
+        message: `Invalid value: ${value.length}: ${path} in body should have at least ${r.minItems} items`,
+      });
     if (r.items) value.forEach((v, i) => validateSchema(v, r.items, ctx, `${path}[${i}]`, out));
     return out;
   }
   if (isObj(value)) {
     for (const req of r.required ?? []) {
-      if (value[req] === undefined) out.push({ type: 'FieldValueRequired', field: childPath(path, req), message: 'Required value' });
+      if (value[req] === undefined)
+        out.push({ type: 'FieldValueRequired', field: childPath(path, req), message: 'Required value' });
     }
     for (const [k, v] of Object.entries(value)) {
       const p = r.properties?.[k] ?? (typeof r.additionalProperties === 'object' ? r.additionalProperties : undefined);
@@ -176,7 +262,10 @@ export function validateSchema(value: unknown, s: JSONSchemaProps | undefined, c
 export function applyDefaults(value: unknown, s: JSONSchemaProps | undefined, ctx: SchemaContext): void {
   const r = resolve(s, ctx);
   if (!r) return;
-  if (Array.isArray(value)) { if (r.items) for (const v of value) applyDefaults(v, r.items, ctx); return; }
+  if (Array.isArray(value)) {
+    if (r.items) for (const v of value) applyDefaults(v, r.items, ctx);
+    return;
+  }
   if (!isObj(value)) return;
   for (const [k, p] of Object.entries(r.properties ?? {})) {
     const pr = resolve(p, ctx);

@@ -21,14 +21,27 @@ test('label selectors: equality, sets, existence, numeric comparisons', () => {
 
 test('label selectors: malformed input is a 400', () => {
   for (const bad of ['a in (', '=x', 'a=b c', 'a in (b', 'a>x', 'k=v!']) {
-    assert.throws(() => parseLabelSelector(bad), (e) => e instanceof ApiError && e.code === 400, bad);
+    assert.throws(
+      () => parseLabelSelector(bad),
+      (e) => e instanceof ApiError && e.code === 400,
+      bad,
+    );
   }
 });
 
 test('field selectors and LabelSelector formatting', () => {
   const r = parseFieldSelector('metadata.name=a,status.phase!=Failed');
-  const get = (f: string) => ({ 'metadata.name': 'a', 'status.phase': 'Running' } as Record<string, string>)[f];
+  const get = (f: string) => (({ 'metadata.name': 'a', 'status.phase': 'Running' }) as Record<string, string>)[f];
   assert.ok(matchFields(r, get));
   assert.ok(!matchFields(parseFieldSelector('metadata.name==b'), get));
-  assert.equal(formatLabelSelector({ matchLabels: { b: '2', a: '1' }, matchExpressions: [{ key: 'c', operator: 'In', values: ['y', 'x'] }, { key: 'd', operator: 'DoesNotExist' }] }), 'a=1,b=2,c in (x,y),!d');
+  assert.equal(
+    formatLabelSelector({
+      matchLabels: { b: '2', a: '1' },
+      matchExpressions: [
+        { key: 'c', operator: 'In', values: ['y', 'x'] },
+        { key: 'd', operator: 'DoesNotExist' },
+      ],
+    }),
+    'a=1,b=2,c in (x,y),!d',
+  );
 });

@@ -8,7 +8,15 @@ import { createLogger, type Logger } from '../../common/index.js';
 import type { KubeObject, ResourceDefinition } from '../api/index.js';
 import type { Store } from '../storage/index.js';
 import type { Admission, ApiAuth, ApiContext, HandlerResult, RequestScope, UserInfo } from './context.js';
-import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, legacyApiGroup, legacyApiGroupList, legacyApiVersions, legacyResourceList, wantsAggregated } from './discovery.js';
+import {
+  AGGREGATED_CONTENT_TYPE,
+  aggregatedDiscovery,
+  legacyApiGroup,
+  legacyApiGroupList,
+  legacyApiVersions,
+  legacyResourceList,
+  wantsAggregated,
+} from './discovery.js';
 import { handleCreate } from './handlers/create.js';
 import { handleDelete, handleDeleteCollection } from './handlers/delete.js';
 import { handleGet } from './handlers/get.js';
@@ -65,13 +73,23 @@ export interface ApiServer {
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const virtual = { ...createVirtualHandlers(), ...opts.virtual };
   const registry = new Registry([
-    ...VIRTUAL_DEFINITIONS.filter((v) => virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural)),
+    ...VIRTUAL_DEFINITIONS.filter(
+      (v) =>
+        virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural),
+    ),
     ...opts.resources,
     ...(opts.resources.some((d) => d.kind === 'CustomResourceDefinition') ? [] : [customResourceDefinition]),
   ]);
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
-  const ctx: ApiContext = { store: opts.store, registry, log, auth: opts.auth, admission: opts.admission ?? [], version: KUBE_VERSION };
+  const ctx: ApiContext = {
+    store: opts.store,
+    registry,
+    log,
+    auth: opts.auth,
+    admission: opts.admission ?? [],
+    version: KUBE_VERSION,
+  };
   const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
   let ready = false;
   let crd: CrdController | undefined;
@@ -85,7 +103,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     res.on('error', () => {});
     serve(req, res).catch((e) => {
       log.error('request failed', { path: req.url, error: e instanceof Error ? e.stack : String(e) });
-      if (!res.headersSent) writeStatus(res, toStatus(e)); else res.end();
+      if (!res.headersSent) writeStatus(res, toStatus(e));
+      else res.end();
     });
   };
 
@@ -104,23 +123,50 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     let user: UserInfo | undefined;
     if (ctx.auth) {
       user = await ctx.auth.authenticate(req);
-      if (!user) { req.resume(); return writeStatus(res, statusOf(401, 'Unauthorized', 'Unauthorized')); }
+      if (!user) {
+        req.resume();
+        return writeStatus(res, statusOf(401, 'Unauthorized', 'Unauthorized'));
+      }
       if (ctx.auth.impersonate) {
         const imp = await ctx.auth.impersonate(user, req);
-        if ('status' in imp) { req.resume(); return writeJSON(res, imp.status.code, imp.status); }
+        if ('status' in imp) {
+          req.resume();
+          return writeJSON(res, imp.status.code, imp.status);
+        }
         user = imp.user;
       }
-      const attrs = info.kind === 'resource'
-        ? { user, verb: info.verb, resourceRequest: true, path, group: info.group, version: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name }
-        : { user, verb: info.verb, resourceRequest: false, path };
+      const attrs =
+        info.kind === 'resource'
+          ? {
+              user,
+              verb: info.verb,
+              resourceRequest: true,
+              path,
+              group: info.group,
+              version: info.version,
+              resource: info.resource,
+              subresource: info.subresource,
+              namespace: info.namespace,
+              name: info.name,
+            }
+          : { user, verb: info.verb, resourceRequest: false, path };
       const d = await ctx.auth.authorize(attrs);
       if (!d.allowed) {
         req.resume();
         const who = `User "${user.username}"`;
-        const msg = info.kind === 'resource'
-          ? `${info.resource}${info.group ? '.' + info.group : ''}${info.name ? ` "${info.name}"` : ''} is forbidden: ${who} cannot ${info.verb} resource "${info.resource}${info.subresource ? '/' + info.subresource : ''}" in API group "${info.group}"${info.namespace ? ` in the namespace "${info.namespace}"` : info.resource === 'namespaces' ? '' : ' at the cluster scope'}${d.reason ? `: ${d.reason}` : ''}`
-          : `forbidden: ${who} cannot ${info.verb} path "${path}"`;
-        return writeStatus(res, toStatus(errForbidden(msg, info.kind === 'resource' ? { resource: info.resource, group: info.group, name: info.name } : undefined)));
+        const msg =
+          info.kind === 'resource'
+            ? `${info.resource}${info.group ? '.' + info.group : ''}${info.name ? ` "${info.name}"` : ''} is forbidden: ${who} cannot ${info.verb} resource "${info.resource}${info.subresource ? '/' + info.subresource : ''}" in API group "${info.group}"${info.namespace ? ` in the namespace "${info.namespace}"` : info.resource === 'namespaces' ? '' : ' at the cluster scope'}${d.reason ? `: ${d.reason}` : ''}`
+            : `forbidden: ${who} cannot ${info.verb} path "${path}"`;
+        return writeStatus(
+          res,
+          toStatus(
+            errForbidden(
+              msg,
+              info.kind === 'resource' ? { resource: info.resource, group: info.group, name: info.name } : undefined,
+            ),
+          ),
+        );
       }
     }
     if (info.kind === 'nonresource') return nonResource(req, res, path, method);
@@ -129,16 +175,32 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function nonResource(req: http.IncomingMessage, res: http.ServerResponse, path: string, method: string): void {
     req.resume();
-    if (method !== 'GET' && method !== 'HEAD') return writeStatus(res, toStatus(errMethodNotAllowed(`the server does not allow this method on the requested resource`)));
+    if (method !== 'GET' && method !== 'HEAD')
+      return writeStatus(
+        res,
+        toStatus(errMethodNotAllowed(`the server does not allow this method on the requested resource`)),
+      );
     const host = `${req.socket.localAddress ?? '127.0.0.1'}:${req.socket.localPort ?? 6443}`;
     if (path === '/version') {
-      return writeJSON(res, 200, { ...KUBE_VERSION, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` });
+      return writeJSON(res, 200, {
+        ...KUBE_VERSION,
+        gitCommit: '0000000000000000000000000000000000000000',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: `node${process.versions.node}`,
+        compiler: 'tsc',
+        platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      });
     }
     if (path === '/api' || path === '/apis') {
       const agg = wantsAggregated(req);
       if (agg) {
         const body = JSON.stringify(aggregatedDiscovery(registry, path === '/api', agg));
-        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE.replace('v=v2', `v=${agg}`), Vary: 'Accept', 'Content-Length': Buffer.byteLength(body) });
+        res.writeHead(200, {
+          'Content-Type': AGGREGATED_CONTENT_TYPE.replace('v=v2', `v=${agg}`),
+          Vary: 'Accept',
+          'Content-Length': Buffer.byteLength(body),
+        });
         res.end(body);
         return;
       }
@@ -161,16 +223,30 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (path.startsWith('/openapi/v3/')) {
       const body = openapi.document(path.slice('/openapi/v3/'.length));
       if (body) {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + 365 * 864e5).toUTCString() });
+        res.writeHead(200, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          'Cache-Control': 'public, immutable',
+          Expires: new Date(Date.now() + 365 * 864e5).toUTCString(),
+        });
         res.end(body);
         return;
       }
     }
-    if (path === '/') return writeJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'] });
+    if (path === '/')
+      return writeJSON(res, 200, {
+        paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'],
+      });
     writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
   }
 
-  async function resource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, info: ResourceRequest, user?: UserInfo): Promise<void> {
+  async function resource(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    info: ResourceRequest,
+    user?: UserInfo,
+  ): Promise<void> {
     const def = registry.lookup(info.group, info.version, info.resource);
     const target = { resource: info.resource, group: info.group, name: info.name };
     if (!def || (!def.namespaced && info.namespace !== undefined && info.resource !== 'namespaces')) {
@@ -185,28 +261,56 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const out = await v(scope);
         return writeJSON(res, out.code, out.body, scope.warnings);
       }
-      const verbs = def.verbs?.length ? def.verbs : ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
-      if (!info.subresource && !verbs.includes(info.verb)) throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
-      if (info.verb === 'watch') { await handleWatch(scope); return; }
-      let out: HandlerResult;
-      const extra = info.subresource ? opts.subresources?.[`${def.group}/${def.plural}/${info.subresource}`] : undefined;
-      if (extra) out = await extra(scope);
-      else if (info.subresource) { if (req.method === 'GET' || req.method === 'HEAD') req.resume(); out = await handleSubresource(scope); }
-      else switch (info.verb) {
-        case 'get': req.resume(); out = await handleGet(scope); break;
-        case 'list': req.resume(); out = await handleList(scope); break;
-        case 'create': out = await handleCreate(scope); break;
-        case 'update': out = await handleUpdate(scope); break;
-        case 'patch': out = await handlePatch(scope); break;
-        case 'delete': out = await handleDelete(scope); break;
-        case 'deletecollection': out = await handleDeleteCollection(scope); break;
+      const verbs = def.verbs?.length
+        ? def.verbs
+        : ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+      if (!info.subresource && !verbs.includes(info.verb))
+        throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
+      if (info.verb === 'watch') {
+        await handleWatch(scope);
+        return;
       }
+      let out: HandlerResult;
+      const extra = info.subresource
+        ? opts.subresources?.[`${def.group}/${def.plural}/${info.subresource}`]
+        : undefined;
+      if (extra) out = await extra(scope);
+      else if (info.subresource) {
+        if (req.method === 'GET' || req.method === 'HEAD') req.resume();
+        out = await handleSubresource(scope);
+      } else
+        switch (info.verb) {
+          case 'get':
+            req.resume();
+            out = await handleGet(scope);
+            break;
+          case 'list':
+            req.resume();
+            out = await handleList(scope);
+            break;
+          case 'create':
+            out = await handleCreate(scope);
+            break;
+          case 'update':
+            out = await handleUpdate(scope);
+            break;
+          case 'patch':
+            out = await handlePatch(scope);
+            break;
+          case 'delete':
+            out = await handleDelete(scope);
+            break;
+          case 'deletecollection':
+            out = await handleDeleteCollection(scope);
+            break;
+        }
       writeJSON(res, out.code, out.body, scope.warnings, out.raw);
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: unknown }).code !== undefined) {
         if (!req.complete) req.resume();
       }
-      if (!(e instanceof ApiError)) log.debug('request error', { path: url.pathname, error: e instanceof Error ? e.message : String(e) });
+      if (!(e instanceof ApiError))
+        log.debug('request error', { path: url.pathname, error: e instanceof Error ? e.message : String(e) });
       writeStatus(res, toStatus(e, target), scope.warnings);
     }
   }
@@ -217,15 +321,31 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     for (const name of opts.systemNamespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       const key = registry.key(nsDef, undefined, name);
       if (await ctx.store.get(key)) continue;
-      const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: crypto.randomUUID(), creationTimestamp: nowRFC3339(), labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
+      const obj: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name,
+          uid: crypto.randomUUID(),
+          creationTimestamp: nowRFC3339(),
+          labels: { 'kubernetes.io/metadata.name': name },
+        },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      };
       nsDef.defaults?.(obj);
-      try { await ctx.store.create(key, await registry.encode(nsDef, key, obj)); }
-      catch (e) { if ((e as { code?: string }).code !== 'AlreadyExists') throw e; }
+      try {
+        await ctx.store.create(key, await registry.encode(nsDef, key, obj));
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'AlreadyExists') throw e;
+      }
     }
   }
 
   return {
-    registry, context: ctx, handle,
+    registry,
+    context: ctx,
+    handle,
     async start() {
       if (ready) return;
       await ensureNamespaces();
@@ -246,17 +366,42 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async listen(port, host = '127.0.0.1') {
       await this.start();
       server = opts.tls
-        ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, handle)
+        ? https.createServer(
+            {
+              key: opts.tls.key,
+              cert: opts.tls.cert,
+              ca: opts.tls.ca,
+              requestCert: true,
+              rejectUnauthorized: false,
+              ALPNProtocols: ['http/1.1'],
+            },
+            handle,
+          )
         : http.createServer(handle);
       server.keepAliveTimeout = 65_000;
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
-      server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-      server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-      server.on('clientError', (_e, s) => { if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\n\r\n'); });
-      await new Promise<void>((resolve, reject) => { server!.once('error', reject); server!.listen(port, host, () => resolve()); });
+      server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      });
+      server.on('secureConnection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      });
+      server.on('clientError', (_e, s) => {
+        if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => resolve());
+      });
       const a = server.address() as AddressInfo;
-      return { port: a.port, host: a.address, url: `${opts.tls ? 'https' : 'http'}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` };
+      return {
+        port: a.port,
+        host: a.address,
+        url: `${opts.tls ? 'https' : 'http'}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
+      };
     },
     async close() {
       ready = false;
@@ -267,7 +412,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ctx.namespaces = undefined;
       if (server) {
         const s = server;
-        await new Promise<void>((resolve) => { s.close(() => resolve()); for (const so of sockets) so.destroy(); });
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          for (const so of sockets) so.destroy();
+        });
       }
     },
   };

@@ -13,72 +13,129 @@ import { errInvalid } from './status.js';
 
 const IP_PREFIX = '/registry/skiff/serviceips/';
 const PORT_PREFIX = '/registry/skiff/servicenodeports/';
-const te = new TextEncoder(), td = new TextDecoder();
+const te = new TextEncoder(),
+  td = new TextDecoder();
 /** A claim without its Service is left alone this long (the Service write may still be coming). */
 const REPAIR_GRACE_MS = 60_000;
 const REPAIR_INTERVAL_MS = 5 * 60_000;
 
-export interface ServiceNetworkOptions { cidr: string; nodePortRange?: { min: number; max: number } }
+export interface ServiceNetworkOptions {
+  cidr: string;
+  nodePortRange?: { min: number; max: number };
+}
 
-interface Claim { namespace: string; name: string; uid: string; time: number }
+interface Claim {
+  namespace: string;
+  name: string;
+  uid: string;
+  time: number;
+}
 type Obj = Record<string, any>;
 
 const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 const ipKey = (ip: string) => IP_PREFIX + ip;
 const portKey = (port: number, proto: string) => `${PORT_PREFIX}${proto}/${port}`;
-export const isService = (def: { group: string; plural: string }) => def.group === '' && def.plural === 'services' && !(def as { crd?: boolean }).crd;
-const needsNodePorts = (s: Obj) => s.type === 'NodePort' || (s.type === 'LoadBalancer' && s.allocateLoadBalancerNodePorts !== false);
+export const isService = (def: { group: string; plural: string }) =>
+  def.group === '' && def.plural === 'services' && !(def as { crd?: boolean }).crd;
+const needsNodePorts = (s: Obj) =>
+  s.type === 'NodePort' || (s.type === 'LoadBalancer' && s.allocateLoadBalancerNodePorts !== false);
 const wantsIP = (s: Obj) => s.type !== 'ExternalName' && s.clusterIP !== 'None';
 
 /** The claim keys a stored Service holds. */
 export function claimKeys(svc: KubeObject): string[] {
   const s = (svc.spec ?? {}) as Obj;
   const keys: string[] = [];
-  const ips: unknown[] = Array.isArray(s.clusterIPs) && s.clusterIPs.length ? s.clusterIPs : s.clusterIP ? [s.clusterIP] : [];
+  const ips: unknown[] =
+    Array.isArray(s.clusterIPs) && s.clusterIPs.length ? s.clusterIPs : s.clusterIP ? [s.clusterIP] : [];
   for (const ip of ips) if (typeof ip === 'string' && ip !== 'None') keys.push(ipKey(ip));
-  for (const p of Array.isArray(s.ports) ? s.ports : []) if (p?.nodePort) keys.push(portKey(p.nodePort, p.protocol ?? 'TCP'));
+  for (const p of Array.isArray(s.ports) ? s.ports : [])
+    if (p?.nodePort) keys.push(portKey(p.nodePort, p.protocol ?? 'TCP'));
   return keys;
 }
 
 export class ServiceAllocator {
-  private base: number; private size: number;
+  private base: number;
+  private size: number;
   private ports: { min: number; max: number };
   private ac = new AbortController();
 
-  constructor(private store: Store, private opts: ServiceNetworkOptions) {
+  constructor(
+    private store: Store,
+    private opts: ServiceNetworkOptions,
+  ) {
     ({ base: this.base, size: this.size } = parseCIDR(opts.cidr));
     this.ports = opts.nodePortRange ?? NODE_PORT_RANGE;
   }
 
   /** The address upstream reserves for the `kubernetes` Service (never handed out at random). */
-  get firstIP(): string { return toIp(this.base + 1); }
+  get firstIP(): string {
+    return toIp(this.base + 1);
+  }
 
   /**
    * Fills and claims what `svc` needs that `old` (on update) did not hold; returns an undo for
    * the new claims and the old claims no longer held (to release once the write succeeded).
    * Throws 422 naming the field when a requested IP/port is out of range or taken.
    */
-  async allocate(svc: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<{ undo(): Promise<void>; released: string[] }> {
+  async allocate(
+    svc: KubeObject,
+    old: KubeObject | undefined,
+    dryRun: boolean,
+  ): Promise<{ undo(): Promise<void>; released: string[] }> {
     const s = (svc.spec ?? {}) as Obj;
-    const owner: Claim = { namespace: svc.metadata.namespace ?? '', name: svc.metadata.name ?? '', uid: svc.metadata.uid ?? '', time: Date.now() };
+    const owner: Claim = {
+      namespace: svc.metadata.namespace ?? '',
+      name: svc.metadata.name ?? '',
+      uid: svc.metadata.uid ?? '',
+      time: Date.now(),
+    };
     const held = new Set(old ? claimKeys(old) : []);
     const made: string[] = [];
     const errs: FieldError[] = [];
-    const undo = async () => { for (const k of made) await this.release(k, owner.uid); };
+    const undo = async () => {
+      for (const k of made) await this.release(k, owner.uid);
+    };
     const claim = async (key: string): Promise<boolean> => {
       if (held.has(key)) return true;
       if (dryRun) return !(await this.store.get(key));
-      try { await this.store.create(key, te.encode(JSON.stringify(owner))); made.push(key); return true; }
-      catch (e) { if (isKeyExists(e)) return false; throw e; }
+      try {
+        await this.store.create(key, te.encode(JSON.stringify(owner)));
+        made.push(key);
+        return true;
+      } catch (e) {
+        if (isKeyExists(e)) return false;
+        throw e;
+      }
     };
     try {
       if (wantsIP(s)) {
         if (s.clusterIP) {
-          if (!ipInCIDR(s.clusterIP, this.opts.cidr)) errs.push(invalid('spec.clusterIPs', [s.clusterIP], `failed to allocate IP ${s.clusterIP}: the provided IP (${s.clusterIP}) is not in the valid range. The range of valid IPs is ${this.opts.cidr}`));
-          else if (!(await claim(ipKey(s.clusterIP)))) errs.push(invalid('spec.clusterIPs', [s.clusterIP], `failed to allocate IP ${s.clusterIP}: provided IP is already allocated`));
+          if (!ipInCIDR(s.clusterIP, this.opts.cidr))
+            errs.push(
+              invalid(
+                'spec.clusterIPs',
+                [s.clusterIP],
+                `failed to allocate IP ${s.clusterIP}: the provided IP (${s.clusterIP}) is not in the valid range. The range of valid IPs is ${this.opts.cidr}`,
+              ),
+            );
+          else if (!(await claim(ipKey(s.clusterIP))))
+            errs.push(
+              invalid(
+                'spec.clusterIPs',
+                [s.clusterIP],
+                `failed to allocate IP ${s.clusterIP}: provided IP is already allocated`,
+              ),
+            );
         } else {
-          const ip = await this.pick(this.size - 3, (i) => toIp(this.base + 2 + i), (ip) => claim(ipKey(ip)), IP_PREFIX, (k) => k.slice(IP_PREFIX.length));
-          if (ip) s.clusterIP = ip; else errs.push(invalid('spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full'));
+          const ip = await this.pick(
+            this.size - 3,
+            (i) => toIp(this.base + 2 + i),
+            (ip) => claim(ipKey(ip)),
+            IP_PREFIX,
+            (k) => k.slice(IP_PREFIX.length),
+          );
+          if (ip) s.clusterIP = ip;
+          else errs.push(invalid('spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full'));
         }
         if (s.clusterIP && !errs.length) s.clusterIPs = [s.clusterIP];
       }
@@ -87,15 +144,26 @@ export class ServiceAllocator {
           if (!p || typeof p !== 'object') continue;
           const proto = p.protocol ?? 'TCP';
           if (p.nodePort) {
-            if (!(await claim(portKey(p.nodePort, proto)))) errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
+            if (!(await claim(portKey(p.nodePort, proto))))
+              errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
             continue;
           }
           const span = this.ports.max - this.ports.min + 1;
-          const port = await this.pick(span, (k) => this.ports.min + k, (n) => claim(portKey(n, proto)), `${PORT_PREFIX}${proto}/`, (k) => Number(k.slice(`${PORT_PREFIX}${proto}/`.length)));
-          if (port) p.nodePort = port; else errs.push(invalid(`spec.ports[${i}].nodePort`, 0, 'range is full'));
+          const port = await this.pick(
+            span,
+            (k) => this.ports.min + k,
+            (n) => claim(portKey(n, proto)),
+            `${PORT_PREFIX}${proto}/`,
+            (k) => Number(k.slice(`${PORT_PREFIX}${proto}/`.length)),
+          );
+          if (port) p.nodePort = port;
+          else errs.push(invalid(`spec.ports[${i}].nodePort`, 0, 'range is full'));
         }
       }
-    } catch (e) { await undo(); throw e; }
+    } catch (e) {
+      await undo();
+      throw e;
+    }
     if (errs.length) {
       await undo();
       throw errInvalid({ resource: 'services', group: '', kind: 'Service', name: svc.metadata.name }, errs);
@@ -105,7 +173,13 @@ export class ServiceAllocator {
   }
 
   /** Random probes first (a sparse range answers at once), then a scan of the claims in the store. */
-  private async pick<T>(n: number, at: (i: number) => T, tryClaim: (v: T) => Promise<boolean>, prefix: string, parse: (key: string) => T): Promise<T | undefined> {
+  private async pick<T>(
+    n: number,
+    at: (i: number) => T,
+    tryClaim: (v: T) => Promise<boolean>,
+    prefix: string,
+    parse: (key: string) => T,
+  ): Promise<T | undefined> {
     for (let i = 0; i < 16; i++) {
       const v = at(Math.floor(Math.random() * n));
       if (await tryClaim(v)) return v;
@@ -120,7 +194,7 @@ export class ServiceAllocator {
     const start = Math.floor(Math.random() * n);
     for (let k = 0; k < n; k++) {
       const v = at((start + k) % n);
-      if (!used.has(v) && await tryClaim(v)) return v;
+      if (!used.has(v) && (await tryClaim(v))) return v;
     }
     return undefined;
   }
@@ -133,14 +207,20 @@ export class ServiceAllocator {
       const c = JSON.parse(td.decode(kv.value)) as Claim;
       if (c.uid !== uid) return;
       await this.store.delete(key, kv.modRevision);
-    } catch { /* changed or gone meanwhile: not ours to drop any more */ }
+    } catch {
+      /* changed or gone meanwhile: not ours to drop any more */
+    }
   }
 
   /** Releases the claims of deleted Services as their DELETE events arrive; repairs at start. */
   async start(ctx: ApiContext, servicesPrefix: string): Promise<void> {
     const signal = this.ac.signal;
     let rev = await this.store.currentRevision();
-    const repair = () => { void this.repair(ctx, servicesPrefix).catch((e) => ctx.log.warn('service allocation repair failed', { error: String(e) })); };
+    const repair = () => {
+      void this.repair(ctx, servicesPrefix).catch((e) =>
+        ctx.log.warn('service allocation repair failed', { error: String(e) }),
+      );
+    };
     repair();
     // Again every few minutes: a claim left by a crash between claim and write ages past the grace.
     const timer = setInterval(repair, REPAIR_INTERVAL_MS);
@@ -161,7 +241,12 @@ export class ServiceAllocator {
         } catch {
           if (signal.aborted) break;
           await new Promise((r) => setTimeout(r, 500));
-          try { rev = await this.store.currentRevision(); await this.repair(ctx, servicesPrefix); } catch { /* retried on the next round */ }
+          try {
+            rev = await this.store.currentRevision();
+            await this.repair(ctx, servicesPrefix);
+          } catch {
+            /* retried on the next round */
+          }
         }
       }
     })();
@@ -175,28 +260,44 @@ export class ServiceAllocator {
     for (const kv of await listAll(this.store, servicesPrefix)) {
       const svc = await decodeQuiet(ctx, kv.key, kv.value);
       if (!svc) continue;
-      const c: Claim = { namespace: svc.metadata.namespace ?? '', name: svc.metadata.name ?? '', uid: svc.metadata.uid ?? '', time: Date.now() };
+      const c: Claim = {
+        namespace: svc.metadata.namespace ?? '',
+        name: svc.metadata.name ?? '',
+        uid: svc.metadata.uid ?? '',
+        time: Date.now(),
+      };
       for (const k of claimKeys(svc)) if (!wanted.has(k)) wanted.set(k, c);
     }
     const live = new Set([...wanted.values()].map((c) => c.uid));
     for (const prefix of [IP_PREFIX, PORT_PREFIX]) {
       for (const kv of await listAll(this.store, prefix)) {
         let c: Claim | undefined;
-        try { c = JSON.parse(td.decode(kv.value)) as Claim; } catch { /* unreadable: replaced or dropped */ }
+        try {
+          c = JSON.parse(td.decode(kv.value)) as Claim;
+        } catch {
+          /* unreadable: replaced or dropped */
+        }
         const want = wanted.get(kv.key);
         wanted.delete(kv.key);
         if (want && c?.uid === want.uid) continue;
         if (!want && c && (live.has(c.uid) || Date.now() - c.time < REPAIR_GRACE_MS)) continue;
-        if (want) await this.store.update(kv.key, te.encode(JSON.stringify(want)), kv.modRevision).catch(() => undefined);
+        if (want)
+          await this.store.update(kv.key, te.encode(JSON.stringify(want)), kv.modRevision).catch(() => undefined);
         else await this.store.delete(kv.key, kv.modRevision).catch(() => undefined);
       }
     }
     for (const [k, c] of wanted) {
-      try { await this.store.create(k, te.encode(JSON.stringify(c))); } catch (e) { if (!isKeyExists(e)) throw e; }
+      try {
+        await this.store.create(k, te.encode(JSON.stringify(c)));
+      } catch (e) {
+        if (!isKeyExists(e)) throw e;
+      }
     }
   }
 
-  stop(): void { this.ac.abort(); }
+  stop(): void {
+    this.ac.abort();
+  }
 }
 
 async function listAll(store: Store, prefix: string) {
@@ -214,5 +315,7 @@ async function decodeQuiet(ctx: ApiContext, key: string, value: Uint8Array): Pro
   try {
     const def = ctx.registry.lookup('', 'v1', 'services');
     return def ? await ctx.registry.decode(def, { key, value, modRevision: 0, createRevision: 0 }) : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }

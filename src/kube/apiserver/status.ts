@@ -5,35 +5,91 @@ import { SkiffError, isSkiffError } from '../../common/index.js';
 import type { FieldError } from '../api/index.js';
 
 export type StatusReason =
-  | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Unauthorized' | 'Forbidden'
-  | 'MethodNotAllowed' | 'Expired' | 'Gone' | 'RequestEntityTooLarge' | 'UnsupportedMediaType' | 'NotAcceptable'
-  | 'InternalError' | 'ServiceUnavailable' | 'Timeout' | 'TooManyRequests';
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'MethodNotAllowed'
+  | 'Expired'
+  | 'Gone'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'NotAcceptable'
+  | 'InternalError'
+  | 'ServiceUnavailable'
+  | 'Timeout'
+  | 'TooManyRequests';
 
-export interface StatusCause { reason?: string; message?: string; field?: string }
-export interface StatusDetails { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  uid?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
 export interface Status {
-  kind: 'Status'; apiVersion: 'v1'; metadata: Record<string, unknown>;
-  status: 'Success' | 'Failure'; message?: string; reason?: StatusReason; details?: StatusDetails; code: number;
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, unknown>;
+  status: 'Success' | 'Failure';
+  message?: string;
+  reason?: StatusReason;
+  details?: StatusDetails;
+  code: number;
 }
 
 /** An error that already knows its Kubernetes reason and code. */
 export class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: StatusReason, message: string, readonly details?: StatusDetails) {
+  constructor(
+    readonly code: number,
+    readonly reason: StatusReason,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
     super(message);
   }
 }
 
 /** What a Status' details name: the resource (plural), its group and the object's name. */
-export interface ErrorTarget { resource?: string; group?: string; name?: string; kind?: string }
+export interface ErrorTarget {
+  resource?: string;
+  group?: string;
+  name?: string;
+  kind?: string;
+}
 
-const qualified = (t: ErrorTarget) => (t.group ? `${t.resource}.${t.group}` : t.resource ?? 'resource');
+const qualified = (t: ErrorTarget) => (t.group ? `${t.resource}.${t.group}` : (t.resource ?? 'resource'));
 
 export const errNotFound = (t: ErrorTarget) =>
-  new ApiError(404, 'NotFound', `${qualified(t)} "${t.name ?? ''}" not found`, { name: t.name, group: t.group, kind: t.resource });
+  new ApiError(404, 'NotFound', `${qualified(t)} "${t.name ?? ''}" not found`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource,
+  });
 export const errAlreadyExists = (t: ErrorTarget) =>
-  new ApiError(409, 'AlreadyExists', `${qualified(t)} "${t.name ?? ''}" already exists`, { name: t.name, group: t.group, kind: t.resource });
-export const errConflict = (t: ErrorTarget, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
-  new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ''}": ${why}`, { name: t.name, group: t.group, kind: t.resource });
+  new ApiError(409, 'AlreadyExists', `${qualified(t)} "${t.name ?? ''}" already exists`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource,
+  });
+export const errConflict = (
+  t: ErrorTarget,
+  why = 'the object has been modified; please apply your changes to the latest version and try again',
+) =>
+  new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ''}": ${why}`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource,
+  });
 export const errBadRequest = (message: string) => new ApiError(400, 'BadRequest', message);
 export const errExpired = (message: string) => new ApiError(410, 'Expired', message);
 export const errMethodNotAllowed = (message: string) => new ApiError(405, 'MethodNotAllowed', message);
@@ -45,12 +101,19 @@ export function errInvalid(t: ErrorTarget, errors: FieldError[]): ApiError {
   const parts = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
   const msg = `${t.kind ?? qualified(t)} "${t.name ?? ''}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
-    name: t.name, group: t.group, kind: t.kind ?? t.resource,
+    name: t.name,
+    group: t.group,
+    kind: t.kind ?? t.resource,
     causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
   });
 }
 
-export function statusOf(code: number, reason: StatusReason | undefined, message: string, details?: StatusDetails): Status {
+export function statusOf(
+  code: number,
+  reason: StatusReason | undefined,
+  message: string,
+  details?: StatusDetails,
+): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code };
   if (reason) s.reason = reason;
   if (details && Object.values(details).some((v) => v !== undefined)) s.details = details;
@@ -70,22 +133,32 @@ export function toStatus(e: unknown, target: ErrorTarget = {}): Status {
 
 function fromSkiff(e: SkiffError, t: ErrorTarget): Status {
   switch (e.code) {
-    case 'NotFound': return toStatus(errNotFound(t));
-    case 'AlreadyExists': return toStatus(errAlreadyExists(t));
-    case 'Conflict': return toStatus(errConflict(t));
+    case 'NotFound':
+      return toStatus(errNotFound(t));
+    case 'AlreadyExists':
+      return toStatus(errAlreadyExists(t));
+    case 'Conflict':
+      return toStatus(errConflict(t));
     case 'InvalidArgument':
       if (e.details?.length || e.field) {
-        const errs: FieldError[] = (e.details ?? [{ field: e.field!, message: e.message }])
-          .map((d) => ({ type: 'FieldValueInvalid', field: d.field, message: d.message }));
+        const errs: FieldError[] = (e.details ?? [{ field: e.field!, message: e.message }]).map((d) => ({
+          type: 'FieldValueInvalid',
+          field: d.field,
+          message: d.message,
+        }));
         return toStatus(errInvalid(t, errs));
       }
       return statusOf(400, 'BadRequest', e.message);
     case 'FailedPrecondition':
       if (e.reason === 'Compacted') return statusOf(410, 'Expired', `too old resource version: ${e.message}`);
-      if (e.reason === 'FutureRevision') return statusOf(504, 'Timeout', `Too large resource version: ${e.message}`, { retryAfterSeconds: 1 });
+      if (e.reason === 'FutureRevision')
+        return statusOf(504, 'Timeout', `Too large resource version: ${e.message}`, { retryAfterSeconds: 1 });
       return statusOf(409, 'Conflict', e.message);
-    case 'Unavailable': return statusOf(503, 'ServiceUnavailable', e.message);
-    case 'NotImplemented': return statusOf(405, 'MethodNotAllowed', e.message);
-    case 'Internal': return statusOf(500, 'InternalError', `Internal error occurred: ${e.message}`);
+    case 'Unavailable':
+      return statusOf(503, 'ServiceUnavailable', e.message);
+    case 'NotImplemented':
+      return statusOf(405, 'MethodNotAllowed', e.message);
+    case 'Internal':
+      return statusOf(500, 'InternalError', `Internal error occurred: ${e.message}`);
   }
 }

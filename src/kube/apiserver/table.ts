@@ -13,7 +13,12 @@ export function parseIncludeObject(v: string | null): IncludeObject {
 
 const DEFAULT_COLUMNS: TableColumn[] = [
   { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-  { name: 'Created At', type: 'date', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 },
+  {
+    name: 'Created At',
+    type: 'date',
+    description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+    priority: 0,
+  },
 ];
 
 export function columnsOf(def: ResourceDefinition): TableColumn[] {
@@ -22,7 +27,11 @@ export function columnsOf(def: ResourceDefinition): TableColumn[] {
 
 export function rowCells(def: ResourceDefinition, obj: KubeObject, now: Date): unknown[] {
   if (def.columns?.length) {
-    try { return def.row(obj, now); } catch { return [obj.metadata.name, ...def.columns.slice(1).map(() => '<error>')]; }
+    try {
+      return def.row(obj, now);
+    } catch {
+      return [obj.metadata.name, ...def.columns.slice(1).map(() => '<error>')];
+    }
   }
   return [obj.metadata.name, obj.metadata.creationTimestamp];
 }
@@ -34,9 +43,18 @@ function rowObject(obj: KubeObject, inc: IncludeObject): unknown {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
 }
 
-export function toTable(def: ResourceDefinition, objs: KubeObject[], opts: {
-  include: IncludeObject; version: 'v1' | 'v1beta1'; resourceVersion?: string; continue?: string; remainingItemCount?: number; noHeaders?: boolean;
-}): Record<string, unknown> {
+export function toTable(
+  def: ResourceDefinition,
+  objs: KubeObject[],
+  opts: {
+    include: IncludeObject;
+    version: 'v1' | 'v1beta1';
+    resourceVersion?: string;
+    continue?: string;
+    remainingItemCount?: number;
+    noHeaders?: boolean;
+  },
+): Record<string, unknown> {
   const now = new Date();
   const metadata: Record<string, unknown> = {};
   if (opts.resourceVersion) metadata.resourceVersion = opts.resourceVersion;

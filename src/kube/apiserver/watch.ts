@@ -17,11 +17,14 @@ type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 export async function handleWatch(r: RequestScope): Promise<void> {
   const pred = buildPredicate(r.def, r.query, r.info.name);
   const rvRaw = r.query.get('resourceVersion') ?? '';
-  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+  if (rvRaw && !/^\d+$/.test(rvRaw))
+    throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
   const bookmarks = r.query.get('allowWatchBookmarks') === 'true' || r.query.get('allowWatchBookmarks') === '1';
   const sendInitial = r.query.get('sendInitialEvents');
   if (sendInitial === 'true' && r.query.get('resourceVersionMatch') !== 'NotOlderThan') {
-    throw errBadRequest('resourceVersionMatch: Invalid value: "": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    throw errBadRequest(
+      'resourceVersionMatch: Invalid value: "": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    );
   }
   const initialEvents = sendInitial === 'true' || (sendInitial === null && (rvRaw === '' || rvRaw === '0'));
   const timeout = Number(r.query.get('timeoutSeconds') ?? 0);
@@ -38,12 +41,21 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   if (timeout > 0) timer = setTimeout(close, timeout * 1000);
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const send = (type: EventType, object: unknown) => {
     if (ac.signal.aborted) return;
     if (tableVersion && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
-      res.write(JSON.stringify({ type, object: toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false }) }) + '\n');
+      res.write(
+        JSON.stringify({
+          type,
+          object: toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false }),
+        }) + '\n',
+      );
       return;
     }
     res.write(eventLine(type, object));
@@ -81,9 +93,10 @@ export async function handleWatch(r: RequestScope): Promise<void> {
     }
   } catch (e) {
     if (!ac.signal.aborted) {
-      const st = isSkiffError(e) && e.reason === 'Compacted'
-        ? statusOf(410, 'Expired', `too old resource version: ${from} (${e.message})`)
-        : toStatus(e, r.target);
+      const st =
+        isSkiffError(e) && e.reason === 'Compacted'
+          ? statusOf(410, 'Expired', `too old resource version: ${from} (${e.message})`)
+          : toStatus(e, r.target);
       send('ERROR', st);
     }
   } finally {
@@ -93,9 +106,18 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   }
 }
 
-async function deliver(r: RequestScope, ev: WatchEvent, pred: ((o: KubeObject) => boolean) | undefined,
-  send: (t: EventType, o: unknown) => void, bookmark: (rev: number) => void, bookmarks: boolean): Promise<void> {
-  if (ev.type === 'PROGRESS') { if (bookmarks) bookmark(ev.revision); return; }
+async function deliver(
+  r: RequestScope,
+  ev: WatchEvent,
+  pred: ((o: KubeObject) => boolean) | undefined,
+  send: (t: EventType, o: unknown) => void,
+  bookmark: (rev: number) => void,
+  bookmarks: boolean,
+): Promise<void> {
+  if (ev.type === 'PROGRESS') {
+    if (bookmarks) bookmark(ev.revision);
+    return;
+  }
   const decode = (kv: KeyValue) => r.ctx.registry.decodeShared(r.def, kv);
   if (ev.type === 'DELETE') {
     if (!ev.prev) return;
@@ -106,7 +128,10 @@ async function deliver(r: RequestScope, ev: WatchEvent, pred: ((o: KubeObject) =
   }
   const cur = await decode(ev.kv);
   const created = ev.kv.createRevision === ev.kv.modRevision;
-  if (!pred) { send(created ? 'ADDED' : 'MODIFIED', cur); return; }
+  if (!pred) {
+    send(created ? 'ADDED' : 'MODIFIED', cur);
+    return;
+  }
   const now = pred(cur);
   const before = !created && ev.prev ? pred(await decode(ev.prev)) : false;
   if (now && before) send('MODIFIED', cur);
@@ -119,8 +144,14 @@ const lines = new WeakMap<object, Map<EventType, string>>();
 function eventLine(type: EventType, object: unknown): string {
   if (typeof object !== 'object' || object === null) return JSON.stringify({ type, object }) + '\n';
   let m = lines.get(object);
-  if (!m) { m = new Map(); lines.set(object, m); }
+  if (!m) {
+    m = new Map();
+    lines.set(object, m);
+  }
   let l = m.get(type);
-  if (l === undefined) { l = JSON.stringify({ type, object }) + '\n'; m.set(type, l); }
+  if (l === undefined) {
+    l = JSON.stringify({ type, object }) + '\n';
+    m.set(type, l);
+  }
   return l;
 }

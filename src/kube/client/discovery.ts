@@ -2,12 +2,22 @@
 // controller): the aggregated v2 documents of /api and /apis, preferred version per group.
 import type { KubeClient, ResourceRef } from './rest.js';
 
-export interface DiscoveredResource extends ResourceRef { kind: string; verbs: string[] }
+export interface DiscoveredResource extends ResourceRef {
+  kind: string;
+  verbs: string[];
+}
 
-const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+const AGGREGATED =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
 interface AggregatedList {
-  items: { metadata: { name?: string }; versions: { version: string; resources: { resource: string; scope: string; verbs: string[]; responseKind?: { kind: string } }[] }[] }[];
+  items: {
+    metadata: { name?: string };
+    versions: {
+      version: string;
+      resources: { resource: string; scope: string; verbs: string[]; responseKind?: { kind: string } }[];
+    }[];
+  }[];
 }
 
 /** Every top-level resource of each group's preferred (first) version. */
@@ -19,7 +29,14 @@ export async function discoverResources(client: KubeClient): Promise<DiscoveredR
       const v = g.versions?.[0];
       if (!v) continue;
       for (const r of v.resources ?? []) {
-        out.push({ group: g.metadata.name ?? '', version: v.version, resource: r.resource, kind: r.responseKind?.kind ?? '', namespaced: r.scope === 'Namespaced', verbs: r.verbs ?? [] });
+        out.push({
+          group: g.metadata.name ?? '',
+          version: v.version,
+          resource: r.resource,
+          kind: r.responseKind?.kind ?? '',
+          namespaced: r.scope === 'Namespaced',
+          verbs: r.verbs ?? [],
+        });
       }
     }
   }
@@ -27,8 +44,14 @@ export async function discoverResources(client: KubeClient): Promise<DiscoveredR
 }
 
 /** `apps/v1` + `Deployment` → its resource, or undefined when not served. */
-export function resourceForKind(resources: DiscoveredResource[], apiVersion: string, kind: string): DiscoveredResource | undefined {
+export function resourceForKind(
+  resources: DiscoveredResource[],
+  apiVersion: string,
+  kind: string,
+): DiscoveredResource | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  return resources.find((r) => r.group === group && r.kind === kind && r.version === version)
-    ?? resources.find((r) => r.group === group && r.kind === kind);
+  return (
+    resources.find((r) => r.group === group && r.kind === kind && r.version === version) ??
+    resources.find((r) => r.group === group && r.kind === kind)
+  );
 }

@@ -32,11 +32,22 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
   private synced = false;
   private rv = '';
 
-  constructor(private client: KubeClient, readonly ref: ResourceRef, private handlers: InformerHandlers<T>, private opts: InformerOptions<T> = {}) {}
+  constructor(
+    private client: KubeClient,
+    readonly ref: ResourceRef,
+    private handlers: InformerHandlers<T>,
+    private opts: InformerOptions<T> = {},
+  ) {}
 
-  get hasSynced(): boolean { return this.synced; }
-  list(): T[] { return [...this.cache.values()]; }
-  get(key: string): T | undefined { return this.cache.get(key); }
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
 
   /** Resolves after the first list has been delivered to the handlers. */
   start(): Promise<void> {
@@ -47,16 +58,32 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
         while (!this.ac.signal.aborted) {
           try {
             if (!this.rv) await this.relist();
-            if (first) { first = false; resolve(); }
+            if (first) {
+              first = false;
+              resolve();
+            }
             delay = 200;
             await this.watch();
           } catch (e) {
             if (this.ac.signal.aborted) break;
-            if (isExpired(e)) { this.rv = ''; continue; }
-            if (first && (e as { code?: string }).code === 'NotFound') { first = false; reject(e); return; }
+            if (isExpired(e)) {
+              this.rv = '';
+              continue;
+            }
+            if (first && (e as { code?: string }).code === 'NotFound') {
+              first = false;
+              reject(e);
+              return;
+            }
             // start() does not wait through an outage: the informer keeps retrying unsynced.
-            if (first) { first = false; resolve(); }
-            this.opts.log?.debug('informer: retrying', { resource: this.ref.resource, error: e instanceof Error ? e.message : String(e) });
+            if (first) {
+              first = false;
+              resolve();
+            }
+            this.opts.log?.debug('informer: retrying', {
+              resource: this.ref.resource,
+              error: e instanceof Error ? e.message : String(e),
+            });
             this.rv = '';
             await new Promise((r) => setTimeout(r, delay));
             delay = Math.min(delay * 2, 10_000);
@@ -67,22 +94,41 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
     });
   }
 
-  stop(): void { this.ac.abort(); }
+  stop(): void {
+    this.ac.abort();
+  }
 
-  private path(): string { return resourcePath(this.ref, this.opts.namespace); }
+  private path(): string {
+    return resourcePath(this.ref, this.opts.namespace);
+  }
 
   private async relist(): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.client.request<{ metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] }>('GET', this.path(), {
-        query: { limit: 500, continue: cont, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector }, signal: this.ac.signal,
+      const page = await this.client.request<{
+        metadata: { resourceVersion: string; continue?: string };
+        items: KubeObject[];
+      }>('GET', this.path(), {
+        query: {
+          limit: 500,
+          continue: cont,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
+        signal: this.ac.signal,
       });
       for (const o of page.items) {
         // List items carry no apiVersion/kind; the informer's resource says what they are.
-        const full = o.kind ? o : { ...o, apiVersion: this.ref.group ? `${this.ref.group}/${this.ref.version}` : this.ref.version, kind: this.ref.kind };
-        const t = this.opts.transform ? this.opts.transform(full) : full as unknown as T;
+        const full = o.kind
+          ? o
+          : {
+              ...o,
+              apiVersion: this.ref.group ? `${this.ref.group}/${this.ref.version}` : this.ref.version,
+              kind: this.ref.kind,
+            };
+        const t = this.opts.transform ? this.opts.transform(full) : (full as unknown as T);
         fresh.set(objectKey(t), t);
       }
       rv = page.metadata.resourceVersion;
@@ -92,25 +138,46 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
     this.cache = fresh;
     this.rv = rv;
     this.synced = true;
-    for (const [k, o] of fresh) { const prev = old.get(k); if (prev) this.handlers.update?.(prev, o); else this.handlers.add?.(o); }
+    for (const [k, o] of fresh) {
+      const prev = old.get(k);
+      if (prev) this.handlers.update?.(prev, o);
+      else this.handlers.add?.(o);
+    }
     for (const [k, o] of old) if (!fresh.has(k)) this.handlers.delete?.(o);
   }
 
   private async watch(): Promise<void> {
-    const events = watchEvents(this.client, this.path(), {
-      resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: this.opts.timeoutSeconds ?? 300,
-      labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-    }, this.ac.signal);
+    const events = watchEvents(
+      this.client,
+      this.path(),
+      {
+        resourceVersion: this.rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.opts.timeoutSeconds ?? 300,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      },
+      this.ac.signal,
+    );
     for await (const ev of events) {
       const rv = ev.object.metadata?.resourceVersion;
-      if (ev.type === 'BOOKMARK') { if (rv) this.rv = rv; continue; }
-      const t = this.opts.transform ? this.opts.transform(ev.object) : ev.object as unknown as T;
+      if (ev.type === 'BOOKMARK') {
+        if (rv) this.rv = rv;
+        continue;
+      }
+      const t = this.opts.transform ? this.opts.transform(ev.object) : (ev.object as unknown as T);
       const k = objectKey(t);
       const prev = this.cache.get(k);
-      if (ev.type === 'DELETED') { this.cache.delete(k); if (rv) this.rv = rv; this.handlers.delete?.(prev ?? t); continue; }
+      if (ev.type === 'DELETED') {
+        this.cache.delete(k);
+        if (rv) this.rv = rv;
+        this.handlers.delete?.(prev ?? t);
+        continue;
+      }
       this.cache.set(k, t);
       if (rv) this.rv = rv;
-      if (prev) this.handlers.update?.(prev, t); else this.handlers.add?.(t);
+      if (prev) this.handlers.update?.(prev, t);
+      else this.handlers.add?.(t);
     }
   }
 }

@@ -10,12 +10,21 @@ export interface ClientConfig {
   /** https://host:port (with ca and cert/key or token), or omit and give socketPath. */
   server?: string;
   socketPath?: string;
-  ca?: string; cert?: string; key?: string; token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  token?: string;
   userAgent?: string;
 }
 
 /** A served resource, as discovery names it. */
-export interface ResourceRef { group: string; version: string; resource: string; kind?: string; namespaced: boolean }
+export interface ResourceRef {
+  group: string;
+  version: string;
+  resource: string;
+  kind?: string;
+  namespaced: boolean;
+}
 
 export interface RequestOptions {
   body?: unknown;
@@ -45,7 +54,11 @@ const codeFor = (status: number): ErrorCode => {
 /** A non-2xx answer as a SkiffError; `reason` is the Status reason (`Expired`, `AlreadyExists`…). */
 export function statusError(status: number, body: string): SkiffError {
   let st: { message?: string; reason?: string } = {};
-  try { st = JSON.parse(body) as typeof st; } catch { /* not a Status */ }
+  try {
+    st = JSON.parse(body) as typeof st;
+  } catch {
+    /* not a Status */
+  }
   const reason = st.reason ?? (status === 410 ? 'Expired' : undefined);
   const code = reason === 'AlreadyExists' ? 'AlreadyExists' : codeFor(status);
   return new SkiffError(code, st.message ?? `HTTP ${status}: ${body.slice(0, 200)}`, { reason });
@@ -64,17 +77,34 @@ export class KubeClient {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
     const full = q.size ? `${path}?${q}` : path;
-    const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-    const headers: Record<string, string | number> = { Accept: opts.accept ?? 'application/json', 'User-Agent': this.config.userAgent ?? 'skiff-controller' };
-    if (body) { headers['Content-Type'] = opts.contentType ?? 'application/json'; headers['Content-Length'] = body.length; }
+    const body =
+      opts.body === undefined
+        ? undefined
+        : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+    const headers: Record<string, string | number> = {
+      Accept: opts.accept ?? 'application/json',
+      'User-Agent': this.config.userAgent ?? 'skiff-controller',
+    };
+    if (body) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = body.length;
+    }
     if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
     const url = this.config.socketPath ? undefined : new URL(full, this.config.server);
     const mod = this.config.socketPath ? http : https;
     return new Promise((resolve, reject) => {
-      const req = mod.request({
-        method, agent: this.agent, headers, signal: opts.signal,
-        ...(url ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search } : { socketPath: this.config.socketPath, path: full }),
-      }, resolve);
+      const req = mod.request(
+        {
+          method,
+          agent: this.agent,
+          headers,
+          signal: opts.signal,
+          ...(url
+            ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
+            : { socketPath: this.config.socketPath, path: full }),
+        },
+        resolve,
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -101,5 +131,7 @@ export class KubeClient {
     return res;
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }

@@ -4,11 +4,20 @@ import { SkiffError } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import type { KubeClient, RequestOptions } from './rest.js';
 
-export interface WatchEvent<T = KubeObject> { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: T }
+export interface WatchEvent<T = KubeObject> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: T;
+}
 
-export const isExpired = (e: unknown): boolean => e instanceof SkiffError && (e.reason === 'Expired' || e.reason === 'Gone');
+export const isExpired = (e: unknown): boolean =>
+  e instanceof SkiffError && (e.reason === 'Expired' || e.reason === 'Gone');
 
-export async function* watchEvents<T = KubeObject>(client: KubeClient, path: string, query: RequestOptions['query'], signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+export async function* watchEvents<T = KubeObject>(
+  client: KubeClient,
+  path: string,
+  query: RequestOptions['query'],
+  signal?: AbortSignal,
+): AsyncGenerator<WatchEvent<T>> {
   const res = await client.stream(path, { query: { ...query, watch: 1 }, signal });
   let buf = '';
   try {
@@ -22,10 +31,14 @@ export async function* watchEvents<T = KubeObject>(client: KubeClient, path: str
         const ev = JSON.parse(line) as { type: string; object: any };
         if (ev.type === 'ERROR') {
           const st = ev.object ?? {};
-          throw new SkiffError(st.code === 410 ? 'FailedPrecondition' : 'Internal', st.message ?? 'watch error', { reason: st.code === 410 ? 'Expired' : st.reason });
+          throw new SkiffError(st.code === 410 ? 'FailedPrecondition' : 'Internal', st.message ?? 'watch error', {
+            reason: st.code === 410 ? 'Expired' : st.reason,
+          });
         }
         yield ev as WatchEvent<T>;
       }
     }
-  } finally { res.destroy(); }
+  } finally {
+    res.destroy();
+  }
 }

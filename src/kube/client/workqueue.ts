@@ -20,7 +20,10 @@ export class WorkQueue<K = string> {
 
   addAfter(k: K, ms: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => { this.timers.delete(t); this.add(k); }, ms);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.add(k);
+    }, ms);
     t.unref?.();
     this.timers.add(t);
   }
@@ -31,8 +34,12 @@ export class WorkQueue<K = string> {
     this.addAfter(k, Math.min(5 * 2 ** n, 30_000));
   }
 
-  forget(k: K): void { this.failures.delete(k); }
-  get length(): number { return this.queue.length; }
+  forget(k: K): void {
+    this.failures.delete(k);
+  }
+  get length(): number {
+    return this.queue.length;
+  }
 
   private async next(): Promise<K | undefined> {
     while (!this.stopped && this.queue.length === 0) await new Promise<void>((r) => this.waiters.push(r));
@@ -45,7 +52,10 @@ export class WorkQueue<K = string> {
 
   private done(k: K): void {
     this.processing.delete(k);
-    if (this.dirty.has(k)) { this.queue.push(k); this.waiters.shift()?.(); }
+    if (this.dirty.has(k)) {
+      this.queue.push(k);
+      this.waiters.shift()?.();
+    }
   }
 
   /** Runs `workers` loops of `sync` until stop(); a throwing sync is retried rate-limited. */
@@ -53,9 +63,15 @@ export class WorkQueue<K = string> {
     for (let i = 0; i < workers; i++) {
       void (async () => {
         for (let k = await this.next(); k !== undefined; k = await this.next()) {
-          try { await sync(k); this.forget(k); }
-          catch (e) { onError?.(k, e); this.addRateLimited(k); }
-          finally { this.done(k); }
+          try {
+            await sync(k);
+            this.forget(k);
+          } catch (e) {
+            onError?.(k, e);
+            this.addRateLimited(k);
+          } finally {
+            this.done(k);
+          }
         }
       })();
     }

@@ -11,16 +11,36 @@ export type { GarbageCollector, GarbageCollectorOptions } from './garbagecollect
 export { startNamespaceController } from './namespace/controller.js';
 export type { NamespaceControllerOptions } from './namespace/controller.js';
 
-export { reconcileKubernetesService, startKubernetesService, type KubernetesServiceOptions } from './kubernetes-service/controller.js';
+export {
+  reconcileKubernetesService,
+  startKubernetesService,
+  type KubernetesServiceOptions,
+} from './kubernetes-service/controller.js';
 
-export interface RunningControllers { stop(): void }
+export interface RunningControllers {
+  stop(): void;
+}
 
 /** The control plane's own controllers: garbage collector and namespace controller. */
-export async function startControllers(client: KubeClient, opts: { log: Logger; kubernetesService?: Omit<KubernetesServiceOptions, 'log'> }): Promise<RunningControllers> {
+export async function startControllers(
+  client: KubeClient,
+  opts: { log: Logger; kubernetesService?: Omit<KubernetesServiceOptions, 'log'> },
+): Promise<RunningControllers> {
   const started = await Promise.all([
-    ...(opts.kubernetesService ? [startKubernetesService(client, { ...opts.kubernetesService, log: opts.log.child({ controller: 'kubernetes-service' }) })] : []),
+    ...(opts.kubernetesService
+      ? [
+          startKubernetesService(client, {
+            ...opts.kubernetesService,
+            log: opts.log.child({ controller: 'kubernetes-service' }),
+          }),
+        ]
+      : []),
     startGarbageCollector(client, { log: opts.log.child({ controller: 'garbagecollector' }) }),
     startNamespaceController(client, { log: opts.log.child({ controller: 'namespace' }) }),
   ]);
-  return { stop() { for (const c of started) c.stop(); } };
+  return {
+    stop() {
+      for (const c of started) c.stop();
+    },
+  };
 }

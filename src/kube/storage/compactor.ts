@@ -18,7 +18,11 @@ export class Compactor {
   private running = false;
   private last = 0;
 
-  constructor(private readonly store: Compactable, opts: CompactorOptions, private readonly onError: (e: unknown) => void) {
+  constructor(
+    private readonly store: Compactable,
+    opts: CompactorOptions,
+    private readonly onError: (e: unknown) => void,
+  ) {
     const every = opts.compactIntervalMs ?? 300_000;
     const keep = Math.max(0, opts.compactKeep ?? 1000);
     if (every > 0) {
@@ -32,7 +36,10 @@ export class Compactor {
     this.running = true;
     try {
       const target = (await this.store.currentRevision()) - keep;
-      if (target > this.last) { await this.store.compact(target); this.last = target; }
+      if (target > this.last) {
+        await this.store.compact(target);
+        this.last = target;
+      }
     } catch (e) {
       this.onError(e);
     } finally {
@@ -40,5 +47,7 @@ export class Compactor {
     }
   }
 
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -4,7 +4,12 @@
 // base64url of a small JSON object, validated on the way back in.
 import { invalidArgument } from '../../common/index.js';
 
-interface Token { v: 1; rv: number; start: string; rem?: number }
+interface Token {
+  v: 1;
+  rv: number;
+  start: string;
+  rem?: number;
+}
 
 /** `remaining` (optional): keys from startKey on at that revision, so later pages need not count again. */
 export function encodeContinue(revision: number, startKey: string, remaining?: number): string {
@@ -14,19 +19,32 @@ export function encodeContinue(revision: number, startKey: string, remaining?: n
 }
 
 /** Decodes a token and checks that it belongs to a list of `prefix`. */
-export function decodeContinue(token: string, prefix: string): { revision: number; startKey: string; remaining?: number } {
+export function decodeContinue(
+  token: string,
+  prefix: string,
+): { revision: number; startKey: string; remaining?: number } {
   let t: Partial<Token>;
   try {
     t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Token>;
   } catch {
     throw invalidArgument('continue token is malformed', { field: 'continue', reason: 'InvalidContinue' });
   }
-  if (t === null || typeof t !== 'object' || t.v !== 1 || typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv <= 0
-    || typeof t.start !== 'string') {
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    t.v !== 1 ||
+    typeof t.rv !== 'number' ||
+    !Number.isSafeInteger(t.rv) ||
+    t.rv <= 0 ||
+    typeof t.start !== 'string'
+  ) {
     throw invalidArgument('continue token is malformed', { field: 'continue', reason: 'InvalidContinue' });
   }
   if (!t.start.startsWith(prefix)) {
-    throw invalidArgument(`continue token does not belong to a list of ${JSON.stringify(prefix)}`, { field: 'continue', reason: 'InvalidContinue' });
+    throw invalidArgument(`continue token does not belong to a list of ${JSON.stringify(prefix)}`, {
+      field: 'continue',
+      reason: 'InvalidContinue',
+    });
   }
   const remaining = typeof t.rem === 'number' && Number.isSafeInteger(t.rem) && t.rem >= 0 ? t.rem : undefined;
   return { revision: t.rv, startKey: t.start, remaining };

@@ -1,7 +1,14 @@
 // The Store's errors, all from the closed set in common, told apart by `reason` so that the API
 // server maps them once: KeyExists → 409 AlreadyExists, Conflict → 409, Compacted → 410 Expired,
 // FutureRevision → 504/400 "Too large resource version", NotFound → 404.
-import { alreadyExists, conflict, failedPrecondition, invalidArgument, notFound, type SkiffError } from '../../common/index.js';
+import {
+  alreadyExists,
+  conflict,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  type SkiffError,
+} from '../../common/index.js';
 
 export function keyExists(key: string): SkiffError {
   return alreadyExists(`key ${JSON.stringify(key)} already exists`, { reason: 'KeyExists', field: 'key' });
@@ -12,18 +19,24 @@ export function keyNotFound(key: string): SkiffError {
 }
 
 export function revisionConflict(key: string, expected: number, actual: number): SkiffError {
-  return conflict(`key ${JSON.stringify(key)} is at revision ${actual}, not the expected ${expected}`,
-    { reason: 'RevisionMismatch', field: 'expectedRevision' });
+  return conflict(`key ${JSON.stringify(key)} is at revision ${actual}, not the expected ${expected}`, {
+    reason: 'RevisionMismatch',
+    field: 'expectedRevision',
+  });
 }
 
 export function compacted(revision: number, compactRevision: number): SkiffError {
-  return failedPrecondition(`revision ${revision} has been compacted (compacted up to ${compactRevision})`,
-    { reason: 'Compacted', field: 'revision' });
+  return failedPrecondition(`revision ${revision} has been compacted (compacted up to ${compactRevision})`, {
+    reason: 'Compacted',
+    field: 'revision',
+  });
 }
 
 export function futureRevision(revision: number, current: number): SkiffError {
-  return invalidArgument(`revision ${revision} is in the future (current revision is ${current})`,
-    { reason: 'FutureRevision', field: 'revision' });
+  return invalidArgument(`revision ${revision} is in the future (current revision is ${current})`, {
+    reason: 'FutureRevision',
+    field: 'revision',
+  });
 }
 
 export function badRevision(field: string, value: unknown): SkiffError {
@@ -37,7 +50,8 @@ export function checkRevision(field: string, value: number | undefined): number 
 }
 
 export function checkKey(key: unknown, field = 'key'): string {
-  if (typeof key !== 'string' || key.length === 0) throw invalidArgument(`${field} must be a non-empty string`, { field });
+  if (typeof key !== 'string' || key.length === 0)
+    throw invalidArgument(`${field} must be a non-empty string`, { field });
   if (key.includes('\u0000')) throw invalidArgument(`${field} must not contain NUL characters`, { field });
   return key;
 }

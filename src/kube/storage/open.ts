@@ -41,19 +41,28 @@ export interface StoreOptions extends LogStoreOptions {
 export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
   if (typeof url !== 'string' || url === '') throw invalidArgument('datastore URL is empty', { field: 'datastore' });
   const m = /^([a-z0-9+]+):\/\/([^?]*)(?:\?(.*))?$/i.exec(url);
-  if (!m) throw invalidArgument(`datastore URL ${JSON.stringify(url)} is not of the form sqlite://PATH, etcd://HOST:PORT[,…] or memory://`, { field: 'datastore' });
+  if (!m)
+    throw invalidArgument(
+      `datastore URL ${JSON.stringify(url)} is not of the form sqlite://PATH, etcd://HOST:PORT[,…] or memory://`,
+      { field: 'datastore' },
+    );
   const [, scheme, rest, query] = m;
   const params = new URLSearchParams(query ?? '');
   switch (scheme.toLowerCase()) {
     case 'memory':
       return createMemoryStore(opts);
     case 'sqlite': {
-      if (!rest) throw invalidArgument('sqlite:// needs a file path, e.g. sqlite:///var/lib/skiff/state.db', { field: 'datastore' });
+      if (!rest)
+        throw invalidArgument('sqlite:// needs a file path, e.g. sqlite:///var/lib/skiff/state.db', {
+          field: 'datastore',
+        });
       const sync = params.get('sync');
-      if (sync !== null && !/^(normal|full)$/i.test(sync)) throw invalidArgument(`sync must be normal or full, got ${JSON.stringify(sync)}`, { field: 'datastore' });
+      if (sync !== null && !/^(normal|full)$/i.test(sync))
+        throw invalidArgument(`sync must be normal or full, got ${JSON.stringify(sync)}`, { field: 'datastore' });
       const { openSqliteStore } = await import('./sqlite/index.js');
       return openSqliteStore(decodeURIComponent(rest), {
-        ...opts, sqlite: { ...opts.sqlite, ...(sync ? { synchronous: sync.toUpperCase() as 'NORMAL' | 'FULL' } : {}) },
+        ...opts,
+        sqlite: { ...opts.sqlite, ...(sync ? { synchronous: sync.toUpperCase() as 'NORMAL' | 'FULL' } : {}) },
       });
     }
     case 'etcd':
@@ -63,7 +72,8 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
       const hosts = hostPart.split(',').filter(Boolean);
       if (hosts.length === 0) throw invalidArgument('etcd:// needs at least one HOST:PORT', { field: 'datastore' });
       for (const h of hosts) {
-        if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(h)) throw invalidArgument(`etcd endpoint ${JSON.stringify(h)} is not HOST[:PORT]`, { field: 'datastore' });
+        if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(h))
+          throw invalidArgument(`etcd endpoint ${JSON.stringify(h)} is not HOST[:PORT]`, { field: 'datastore' });
       }
       const tls = scheme.toLowerCase() === 'etcd+https';
       const endpoints = hosts.map((h) => `${tls ? 'https' : 'http'}://${/:\d+$/.test(h) ? h : `${h}:2379`}`);
@@ -74,16 +84,25 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
       for (const name of ['ca', 'cert', 'key'] as const) {
         const path = params.get(name);
         if (path === null) continue;
-        try { fileTls[name] = await readFile(path); } catch (e) {
-          throw invalidArgument(`datastore URL: cannot read ${name} file ${JSON.stringify(path)}: ${(e as Error).message}`, { field: 'datastore' });
+        try {
+          fileTls[name] = await readFile(path);
+        } catch (e) {
+          throw invalidArgument(
+            `datastore URL: cannot read ${name} file ${JSON.stringify(path)}: ${(e as Error).message}`,
+            { field: 'datastore' },
+          );
         }
       }
-      if (!tls && Object.keys(fileTls).length) throw invalidArgument('ca, cert and key apply to etcd+https:// only', { field: 'datastore' });
-      const tlsOpts = tls && (Object.keys(fileTls).length || opts.etcd?.tls) ? { tls: { ...fileTls, ...opts.etcd?.tls } } : {};
+      if (!tls && Object.keys(fileTls).length)
+        throw invalidArgument('ca, cert and key apply to etcd+https:// only', { field: 'datastore' });
+      const tlsOpts =
+        tls && (Object.keys(fileTls).length || opts.etcd?.tls) ? { tls: { ...fileTls, ...opts.etcd?.tls } } : {};
       const { openEtcdStore } = await import('./etcd/index.js');
       return openEtcdStore(endpoints, { ...opts, etcd: { ...opts.etcd, ...tlsOpts, prefix } });
     }
     default:
-      throw invalidArgument(`unknown datastore scheme ${JSON.stringify(scheme)}: use sqlite://, etcd:// or memory://`, { field: 'datastore' });
+      throw invalidArgument(`unknown datastore scheme ${JSON.stringify(scheme)}: use sqlite://, etcd:// or memory://`, {
+        field: 'datastore',
+      });
   }
 }

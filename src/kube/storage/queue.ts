@@ -36,7 +36,9 @@ export class EventQueue implements Watch {
   }
 
   /** Events queued and not yet read. */
-  get size(): number { return this.buf.length - this.head; }
+  get size(): number {
+    return this.buf.length - this.head;
+  }
 
   close(): void {
     if (this.closed) return;
@@ -61,13 +63,23 @@ export class EventQueue implements Watch {
   next(): Promise<IteratorResult<WatchEvent>> {
     if (this.head < this.buf.length) {
       const value = this.buf[this.head++];
-      if (this.head > 1024 && this.head * 2 > this.buf.length) { this.buf = this.buf.slice(this.head); this.head = 0; }
+      if (this.head > 1024 && this.head * 2 > this.buf.length) {
+        this.buf = this.buf.slice(this.head);
+        this.head = 0;
+      }
       return Promise.resolve({ value, done: false });
     }
-    if (this.error) { const e = this.error; this.error = undefined; this.closed = true; return Promise.reject(e); }
+    if (this.error) {
+      const e = this.error;
+      this.error = undefined;
+      this.closed = true;
+      return Promise.reject(e);
+    }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     if (this.waiter) return Promise.reject(new Error('watch: next() called again before the previous call settled'));
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
   }
 
   return(): Promise<IteratorResult<WatchEvent>> {
@@ -75,5 +87,7 @@ export class EventQueue implements Watch {
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> { return this; }
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    return this;
+  }
 }

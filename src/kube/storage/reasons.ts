@@ -3,4 +3,5 @@ import { isSkiffError } from '../../common/index.js';
 
 export const isCompacted = (e: unknown): boolean => isSkiffError(e, 'FailedPrecondition') && e.reason === 'Compacted';
 export const isKeyExists = (e: unknown): boolean => isSkiffError(e, 'AlreadyExists') && e.reason === 'KeyExists';
-export const isFutureRevision = (e: unknown): boolean => isSkiffError(e, 'InvalidArgument') && e.reason === 'FutureRevision';
+export const isFutureRevision = (e: unknown): boolean =>
+  isSkiffError(e, 'InvalidArgument') && e.reason === 'FutureRevision';

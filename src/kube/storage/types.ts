@@ -32,7 +32,7 @@ export interface ListResult {
 export type WatchEvent =
   | { type: 'PUT'; kv: KeyValue; prev?: KeyValue }
   | { type: 'DELETE'; kv: KeyValue; prev?: KeyValue } // kv.modRevision = the delete's revision; kv.value = the last value
-  | { type: 'PROGRESS'; revision: number };            // bookmark: nothing up to `revision` was missed
+  | { type: 'PROGRESS'; revision: number }; // bookmark: nothing up to `revision` was missed
 
 export interface Watch extends AsyncIterable<WatchEvent> {
   close(): void;

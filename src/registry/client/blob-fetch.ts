@@ -9,7 +9,11 @@ import { fastGet } from './fast-get.js';
 
 const BATCH = 1 << 20;
 
-async function openWriter(store: ContentStore, desc: Descriptor, signal?: AbortSignal): Promise<ContentWriter | undefined> {
+async function openWriter(
+  store: ContentStore,
+  desc: Descriptor,
+  signal?: AbortSignal,
+): Promise<ContentWriter | undefined> {
   for (let i = 0; ; i++) {
     if (await store.has(desc.digest)) return undefined;
     try {
@@ -26,16 +30,31 @@ async function openWriter(store: ContentStore, desc: Descriptor, signal?: AbortS
 /** Releases a writer keeping its bytes for a resumed attempt (when the store supports it). */
 async function release(w: ContentWriter): Promise<void> {
   const c = (w as ContentWriter & { close?: () => Promise<void> }).close;
-  if (c) await c.call(w); else await w.abort();
+  if (c) await c.call(w);
+  else await w.abort();
 }
 
-export async function fetchBlob(t: RegistryTransport, path: string, desc: Descriptor, store: ContentStore, o: ClientOptions & { quiet?: boolean; labels?: Record<string, string> }): Promise<'exists' | 'downloaded'> {
+export async function fetchBlob(
+  t: RegistryTransport,
+  path: string,
+  desc: Descriptor,
+  store: ContentStore,
+  o: ClientOptions & { quiet?: boolean; labels?: Record<string, string> },
+): Promise<'exists' | 'downloaded'> {
   const id = shortId(desc.digest);
-  const emit = (e: Omit<ProgressEvent, 'id'>) => { if (!o.quiet) o.onProgress?.({ id, ...e }); };
+  const emit = (e: Omit<ProgressEvent, 'id'>) => {
+    if (!o.quiet) o.onProgress?.({ id, ...e });
+  };
   const retries = o.retries ?? 3;
   for (let attempt = 0; ; attempt++) {
     const w = await openWriter(store, desc, o.signal);
-    if (!w) { if (o.labels) await store.setLabels(desc.digest, { ...(await store.info(desc.digest)).labels, ...o.labels }).catch(() => undefined); return 'exists'; }
+    if (!w) {
+      if (o.labels)
+        await store
+          .setLabels(desc.digest, { ...(await store.info(desc.digest)).labels, ...o.labels })
+          .catch(() => undefined);
+      return 'exists';
+    }
     let offset = w.offset;
     try {
       if (offset < desc.size) {
@@ -45,16 +64,34 @@ export async function fetchBlob(t: RegistryTransport, path: string, desc: Descri
         let lastEmit = 0;
         const progress = () => {
           const now = Date.now();
-          if (now - lastEmit > 100) { lastEmit = now; emit({ status: 'Downloading', current: offset, total: desc.size }); }
+          if (now - lastEmit > 100) {
+            lastEmit = now;
+            emit({ status: 'Downloading', current: offset, total: desc.size });
+          }
         };
         const plain = await t.plainTarget(blobPath, scopes, o.signal);
         let handled = false;
         if (plain) {
-          const r = await fastGet(plain.url, { ...plain.headers, ...range }, (status) => !(offset > 0 && status === 200),
-            async (chunk) => { await w.write(chunk); offset += chunk.length; progress(); }, o.signal);
+          const r = await fastGet(
+            plain.url,
+            { ...plain.headers, ...range },
+            (status) => !(offset > 0 && status === 200),
+            async (chunk) => {
+              await w.write(chunk);
+              offset += chunk.length;
+              progress();
+            },
+            o.signal,
+          );
           handled = r.handled;
         }
-        if (!handled && (await slowGet(t, blobPath, scopes, range, w, o.signal, (n) => { offset += n; progress(); })) === 'restart') {
+        if (
+          !handled &&
+          (await slowGet(t, blobPath, scopes, range, w, o.signal, (n) => {
+            offset += n;
+            progress();
+          })) === 'restart'
+        ) {
           // The server ignored Range: drop the partial ingest and start over.
           await w.abort();
           continue;
@@ -63,9 +100,14 @@ export async function fetchBlob(t: RegistryTransport, path: string, desc: Descri
         emit({ status: 'Downloading', current: offset, total: desc.size });
       }
       emit({ status: 'Verifying Checksum' });
-      try { await w.commit({ expectedDigest: desc.digest, expectedSize: desc.size, labels: o.labels }); } catch (e) {
+      try {
+        await w.commit({ expectedDigest: desc.digest, expectedSize: desc.size, labels: o.labels });
+      } catch (e) {
         if (isSkiffError(e, 'AlreadyExists') || (await store.has(desc.digest))) return 'downloaded';
-        throw invalidArgument(`blob ${desc.digest} from ${t.host}/${path} failed verification: ${(e as Error).message}`, { field: 'digest', reason: 'DIGEST_INVALID', cause: e });
+        throw invalidArgument(
+          `blob ${desc.digest} from ${t.host}/${path} failed verification: ${(e as Error).message}`,
+          { field: 'digest', reason: 'DIGEST_INVALID', cause: e },
+        );
       }
       emit({ status: 'Download complete' });
       return 'downloaded';
@@ -82,11 +124,22 @@ export async function fetchBlob(t: RegistryTransport, path: string, desc: Descri
 
 /** The ordinary node:http path: TLS registries, redirects, auth renewals. `written(n)` follows each
  *  store write. 'restart' when the server ignored Range (a 200 for a resumed request). */
-async function slowGet(t: RegistryTransport, blobPath: string, scopes: string[], range: Record<string, string>, w: ContentWriter,
-  signal: AbortSignal | undefined, written: (n: number) => void): Promise<'done' | 'restart'> {
+async function slowGet(
+  t: RegistryTransport,
+  blobPath: string,
+  scopes: string[],
+  range: Record<string, string>,
+  w: ContentWriter,
+  signal: AbortSignal | undefined,
+  written: (n: number) => void,
+): Promise<'done' | 'restart'> {
   const res = await t.call('GET', blobPath, { scopes, signal, headers: range });
-  if (res.status !== 200 && res.status !== 206) throw await remoteError(res, `fetching blob ${blobPath.split('/').pop()}`);
-  if (range.Range && res.status === 200) { res.drain(); return 'restart'; }
+  if (res.status !== 200 && res.status !== 206)
+    throw await remoteError(res, `fetching blob ${blobPath.split('/').pop()}`);
+  if (range.Range && res.status === 200) {
+    res.drain();
+    return 'restart';
+  }
   // Chunks are gathered into one reused 1 MB buffer: fewer store writes, no per-batch allocation
   // (the writer has consumed a chunk once its write() resolves).
   const buf = Buffer.allocUnsafeSlow(BATCH);
@@ -100,9 +153,10 @@ async function slowGet(t: RegistryTransport, blobPath: string, scopes: string[],
   };
   try {
     for await (const chunk of res.stream as AsyncIterable<Buffer>) {
-      for (let off = 0; off < chunk.length;) {
+      for (let off = 0; off < chunk.length; ) {
         const n = chunk.copy(buf, fill, off, Math.min(chunk.length, off + BATCH - fill));
-        fill += n; off += n;
+        fill += n;
+        off += n;
         if (fill === BATCH) await flush();
       }
     }

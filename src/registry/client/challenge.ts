@@ -1,6 +1,9 @@
 // Parsing `WWW-Authenticate` challenges (RFC 7235): `Bearer realm="…",service="…",scope="…"` or
 // `Basic realm="…"`. Hand-written: the grammar is a dozen lines and no maintained tiny library fits.
-export interface Challenge { scheme: 'bearer' | 'basic' | string; params: Record<string, string> }
+export interface Challenge {
+  scheme: 'bearer' | 'basic' | string;
+  params: Record<string, string>;
+}
 
 export function parseChallenges(header: string | string[] | undefined): Challenge[] {
   const all = Array.isArray(header) ? header : header ? [header] : [];

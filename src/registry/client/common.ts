@@ -8,8 +8,20 @@ import { RegistryTransport } from './transport.js';
 export interface ProgressEvent {
   /** Short digest (12 hex) of the layer, or the tag for whole-image messages. */
   id: string;
-  status: 'Pulling fs layer' | 'Waiting' | 'Downloading' | 'Verifying Checksum' | 'Download complete' | 'Already exists'
-    | 'Retrying' | 'Preparing' | 'Pushing' | 'Pushed' | 'Layer already exists' | `Mounted from ${string}` | string;
+  status:
+    | 'Pulling fs layer'
+    | 'Waiting'
+    | 'Downloading'
+    | 'Verifying Checksum'
+    | 'Download complete'
+    | 'Already exists'
+    | 'Retrying'
+    | 'Preparing'
+    | 'Pushing'
+    | 'Pushed'
+    | 'Layer already exists'
+    | `Mounted from ${string}`
+    | string;
   current?: number;
   total?: number;
 }
@@ -46,21 +58,35 @@ export function endpoints(ref: Reference, o: ClientOptions, forPush: boolean): R
   if (forPush || ref.domain !== 'docker.io' || !o.mirrors?.length) return [origin];
   const mirrors = o.mirrors.map((m) => {
     const host = m.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-    return new RegistryTransport(/^[a-z]+:\/\//i.test(m) ? m : `https://${m}`, { ...t, auth: o.auth ?? credentialsFromDockerConfig(host, o.dockerConfig) });
+    return new RegistryTransport(/^[a-z]+:\/\//i.test(m) ? m : `https://${m}`, {
+      ...t,
+      auth: o.auth ?? credentialsFromDockerConfig(host, o.dockerConfig),
+    });
   });
   return [...mirrors, origin];
 }
 
-export function shortId(digest: string): string { return digest.replace(/^sha256:/, '').slice(0, 12); }
+export function shortId(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
 
 /** Runs `fn` over items with at most `limit` at once; the first failure rejects (others finish). */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
-  let next = 0; let failed: unknown; let hasFailed = false;
+  let next = 0;
+  let failed: unknown;
+  let hasFailed = false;
   const worker = async () => {
     while (!hasFailed && next < items.length) {
       const i = next++;
-      try { out[i] = await fn(items[i], i); } catch (e) { if (!hasFailed) { hasFailed = true; failed = e; } }
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (e) {
+        if (!hasFailed) {
+          hasFailed = true;
+          failed = e;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));

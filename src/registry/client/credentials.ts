@@ -17,13 +17,15 @@ export interface AuthConfig {
   serveraddress?: string;
 }
 
-const EntrySchema = z.object({
-  auth: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  identitytoken: z.string().optional(),
-  registrytoken: z.string().optional(),
-}).passthrough();
+const EntrySchema = z
+  .object({
+    auth: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    identitytoken: z.string().optional(),
+    registrytoken: z.string().optional(),
+  })
+  .passthrough();
 const ConfigSchema = z.object({ auths: z.record(z.string(), EntrySchema).optional() }).passthrough();
 
 export function dockerConfigPath(explicit?: string): string {
@@ -43,12 +45,21 @@ export function normalizeAuthKey(key: string): string {
 export function credentialsFromDockerConfig(registry: string, path?: string): AuthConfig | undefined {
   const file = dockerConfigPath(path);
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch { return undefined; }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
   let parsed;
-  try { parsed = ConfigSchema.safeParse(JSON.parse(text)); } catch (e) {
+  try {
+    parsed = ConfigSchema.safeParse(JSON.parse(text));
+  } catch (e) {
     throw invalidArgument(`${file}: not valid JSON: ${(e as Error).message}`, { field: 'config.json' });
   }
-  if (!parsed.success) throw invalidArgument(`${file}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`, { field: 'auths' });
+  if (!parsed.success)
+    throw invalidArgument(`${file}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`, {
+      field: 'auths',
+    });
   const want = normalizeAuthKey(registry);
   for (const [key, e] of Object.entries(parsed.data.auths ?? {})) {
     if (normalizeAuthKey(key) !== want) continue;
@@ -56,8 +67,12 @@ export function credentialsFromDockerConfig(registry: string, path?: string): Au
     if (e.auth) {
       const raw = Buffer.from(e.auth, 'base64').toString('utf8');
       const i = raw.indexOf(':');
-      if (i < 0) throw invalidArgument(`${file}: auths.${key}.auth: want base64 of "user:password"`, { field: `auths.${key}.auth` });
-      out.username = raw.slice(0, i); out.password = raw.slice(i + 1);
+      if (i < 0)
+        throw invalidArgument(`${file}: auths.${key}.auth: want base64 of "user:password"`, {
+          field: `auths.${key}.auth`,
+        });
+      out.username = raw.slice(0, i);
+      out.password = raw.slice(i + 1);
     }
     if (e.username) out.username = e.username;
     if (e.password) out.password = e.password;

@@ -46,26 +46,51 @@ export function sendRequest(r: HttpReq): Promise<HttpRes> {
     };
     const req = (isHttps ? httpsRequest : httpRequest)(r.url, opts, (res) => {
       resolve({
-        status: res.statusCode ?? 0, headers: res.headers, url: r.url, stream: res,
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        url: r.url,
+        stream: res,
         buffer: (limit = 64 << 20) => readAll(res, limit, r.url),
-        async text() { return (await readAll(res, 64 << 20, r.url)).toString('utf8'); },
-        drain() { res.resume(); },
+        async text() {
+          return (await readAll(res, 64 << 20, r.url)).toString('utf8');
+        },
+        drain() {
+          res.resume();
+        },
       });
     });
     req.on('error', reject);
-    if (r.timeoutMs) req.setTimeout(r.timeoutMs, () => req.destroy(new Error(`no response from ${r.url.host} within ${r.timeoutMs} ms`)));
+    if (r.timeoutMs)
+      req.setTimeout(r.timeoutMs, () =>
+        req.destroy(new Error(`no response from ${r.url.host} within ${r.timeoutMs} ms`)),
+      );
     const body = r.body;
-    if (body === undefined) { req.end(); return; }
-    if (Buffer.isBuffer(body)) { req.end(body); return; }
-    Promise.resolve(body()).then((s) => pipeline(s, req)).catch((e) => { req.destroy(e as Error); reject(e); });
+    if (body === undefined) {
+      req.end();
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      req.end(body);
+      return;
+    }
+    Promise.resolve(body())
+      .then((s) => pipeline(s, req))
+      .catch((e) => {
+        req.destroy(e as Error);
+        reject(e);
+      });
   });
 }
 
 async function readAll(res: IncomingMessage, limit: number, url: URL): Promise<Buffer> {
-  const parts: Buffer[] = []; let n = 0;
+  const parts: Buffer[] = [];
+  let n = 0;
   for await (const c of res as AsyncIterable<Buffer>) {
     n += c.length;
-    if (n > limit) { res.destroy(); throw new Error(`response from ${url.host} exceeds ${limit} bytes`); }
+    if (n > limit) {
+      res.destroy();
+      throw new Error(`response from ${url.host} exceeds ${limit} bytes`);
+    }
     parts.push(c);
   }
   return Buffer.concat(parts);

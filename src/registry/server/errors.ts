@@ -4,10 +4,23 @@
 import { SkiffError, isSkiffError, httpStatus, type ErrorCode } from '../../common/index.js';
 
 export type DistCode =
-  | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_INVALID' | 'BLOB_UPLOAD_UNKNOWN' | 'DIGEST_INVALID'
-  | 'MANIFEST_BLOB_UNKNOWN' | 'MANIFEST_INVALID' | 'MANIFEST_UNKNOWN' | 'NAME_INVALID' | 'NAME_UNKNOWN'
-  | 'SIZE_INVALID' | 'UNAUTHORIZED' | 'DENIED' | 'UNSUPPORTED' | 'TOOMANYREQUESTS' | 'RANGE_INVALID'
-  | 'PAGINATION_NUMBER_INVALID' | 'UNKNOWN';
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS'
+  | 'RANGE_INVALID'
+  | 'PAGINATION_NUMBER_INVALID'
+  | 'UNKNOWN';
 
 const TABLE: Record<DistCode, [number, ErrorCode]> = {
   BLOB_UNKNOWN: [404, 'NotFound'],
@@ -30,20 +43,33 @@ const TABLE: Record<DistCode, [number, ErrorCode]> = {
 };
 
 /** A Skiff error carrying a distribution code; `detail` lands in the wire body's `detail`. */
-export function regError(code: DistCode, message: string, detail?: Record<string, unknown>, field?: string): SkiffError {
+export function regError(
+  code: DistCode,
+  message: string,
+  detail?: Record<string, unknown>,
+  field?: string,
+): SkiffError {
   const err = new SkiffError(TABLE[code][1], message, { reason: code, field });
   if (detail) (err as SkiffError & { detail?: unknown }).detail = detail;
   return err;
 }
 
-export interface WireError { status: number; body: { errors: { code: string; message: string; detail?: unknown }[] } }
+export interface WireError {
+  status: number;
+  body: { errors: { code: string; message: string; detail?: unknown }[] };
+}
 
 export function toWireError(e: unknown): WireError {
   if (isSkiffError(e)) {
     const reason = e.reason as DistCode | undefined;
-    const detail = (e as SkiffError & { detail?: unknown }).detail ?? (e.details ? { details: e.details } : e.field ? { field: e.field } : undefined);
+    const detail =
+      (e as SkiffError & { detail?: unknown }).detail ??
+      (e.details ? { details: e.details } : e.field ? { field: e.field } : undefined);
     if (reason && reason in TABLE) {
-      return { status: TABLE[reason][0], body: { errors: [{ code: reason, message: e.message, ...(detail ? { detail } : {}) }] } };
+      return {
+        status: TABLE[reason][0],
+        body: { errors: [{ code: reason, message: e.message, ...(detail ? { detail } : {}) }] },
+      };
     }
     const status = httpStatus(e.code);
     const code = e.code === 'NotFound' ? 'NAME_UNKNOWN' : e.code === 'InvalidArgument' ? 'UNSUPPORTED' : 'UNKNOWN';

@@ -12,7 +12,12 @@ import { postUpload, patchUpload, putUpload, getUpload, deleteUpload, type Uploa
 import { getManifest, putManifest, deleteManifest } from './routes-manifests.js';
 import { listTags, catalog, referrers } from './routes-lists.js';
 
-export interface HandlerDeps { storage: RegistryStorage; uploads: Uploads; auth: Auth; tls: boolean }
+export interface HandlerDeps {
+  storage: RegistryStorage;
+  uploads: Uploads;
+  auth: Auth;
+  tls: boolean;
+}
 
 type Route = { re: RegExp; methods: Record<string, (ctx: Ctx, name: string, arg: string) => Promise<void>> };
 
@@ -22,20 +27,46 @@ function action(method: string): string {
 
 export function makeHandler(d: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const canPull = async (ctx: Ctx, name: string) => {
-    try { await d.auth.check(ctx, [{ type: 'repository', name, actions: ['pull'] }]); return true; } catch { return false; }
+    try {
+      await d.auth.check(ctx, [{ type: 'repository', name, actions: ['pull'] }]);
+      return true;
+    } catch {
+      return false;
+    }
   };
   const routes: Route[] = [
-    { re: /^\/v2\/(.+)\/manifests\/([^/]+)$/, methods: {
-      GET: (c, n, r) => getManifest(c, d.storage, n, r), HEAD: (c, n, r) => getManifest(c, d.storage, n, r),
-      PUT: (c, n, r) => putManifest(c, d.storage, n, r), DELETE: (c, n, r) => deleteManifest(c, d.storage, n, r) } },
-    { re: /^\/v2\/(.+)\/blobs\/uploads\/?()$/, methods: {
-      POST: (c, n) => postUpload(c, deps(c), n) } },
-    { re: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, methods: {
-      PATCH: (c, n, u) => patchUpload(c, deps(c), n, u), PUT: (c, n, u) => putUpload(c, deps(c), n, u),
-      GET: (c, n, u) => getUpload(c, deps(c), n, u), DELETE: (c, n, u) => deleteUpload(c, deps(c), n, u) } },
-    { re: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: {
-      GET: (c, n, g) => getBlob(c, d.storage, n, g), HEAD: (c, n, g) => getBlob(c, d.storage, n, g),
-      DELETE: (c, n, g) => deleteBlob(c, d.storage, n, g) } },
+    {
+      re: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+      methods: {
+        GET: (c, n, r) => getManifest(c, d.storage, n, r),
+        HEAD: (c, n, r) => getManifest(c, d.storage, n, r),
+        PUT: (c, n, r) => putManifest(c, d.storage, n, r),
+        DELETE: (c, n, r) => deleteManifest(c, d.storage, n, r),
+      },
+    },
+    {
+      re: /^\/v2\/(.+)\/blobs\/uploads\/?()$/,
+      methods: {
+        POST: (c, n) => postUpload(c, deps(c), n),
+      },
+    },
+    {
+      re: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
+      methods: {
+        PATCH: (c, n, u) => patchUpload(c, deps(c), n, u),
+        PUT: (c, n, u) => putUpload(c, deps(c), n, u),
+        GET: (c, n, u) => getUpload(c, deps(c), n, u),
+        DELETE: (c, n, u) => deleteUpload(c, deps(c), n, u),
+      },
+    },
+    {
+      re: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+      methods: {
+        GET: (c, n, g) => getBlob(c, d.storage, n, g),
+        HEAD: (c, n, g) => getBlob(c, d.storage, n, g),
+        DELETE: (c, n, g) => deleteBlob(c, d.storage, n, g),
+      },
+    },
     { re: /^\/v2\/(.+)\/tags\/list()$/, methods: { GET: (c, n) => listTags(c, d.storage, n) } },
     { re: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: { GET: (c, n, g) => referrers(c, d.storage, n, g) } },
   ];
@@ -59,12 +90,27 @@ export function makeHandler(d: HandlerDeps): (req: IncomingMessage, res: ServerR
       const m = r.re.exec(path);
       if (!m) continue;
       const h = r.methods[method];
-      if (!h) { drain(req); throw Object.assign(regError('UNSUPPORTED', `${method} is not supported on ${path}`), { headers: { Allow: Object.keys(r.methods).join(', ') } }); }
+      if (!h) {
+        drain(req);
+        throw Object.assign(regError('UNSUPPORTED', `${method} is not supported on ${path}`), {
+          headers: { Allow: Object.keys(r.methods).join(', ') },
+        });
+      }
       const name = checkName(m[1]);
-      const scopes: Scope[] = [{ type: 'repository', name, actions: method === 'POST' || method === 'PUT' || method === 'PATCH' ? ['pull', 'push'] : [action(method)] }];
+      const scopes: Scope[] = [
+        {
+          type: 'repository',
+          name,
+          actions: method === 'POST' || method === 'PUT' || method === 'PATCH' ? ['pull', 'push'] : [action(method)],
+        },
+      ];
       await d.auth.check(ctx, scopes);
       let arg: string;
-      try { arg = decodeURIComponent(m[2]); } catch { throw regError('UNSUPPORTED', `malformed percent-encoding in ${path}`, { path }); }
+      try {
+        arg = decodeURIComponent(m[2]);
+      } catch {
+        throw regError('UNSUPPORTED', `malformed percent-encoding in ${path}`, { path });
+      }
       return h(ctx, name, arg);
     }
     drain(req);
@@ -73,14 +119,27 @@ export function makeHandler(d: HandlerDeps): (req: IncomingMessage, res: ServerR
 
   return (req, res) => {
     let url: URL;
-    try { url = new URL(req.url ?? '/', 'http://registry.invalid'); } catch { url = new URL('http://registry.invalid/'); }
+    try {
+      url = new URL(req.url ?? '/', 'http://registry.invalid');
+    } catch {
+      url = new URL('http://registry.invalid/');
+    }
     const host = req.headers.host ?? 'localhost';
-    const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() || (d.tls ? 'https' : 'http');
+    const proto =
+      (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() || (d.tls ? 'https' : 'http');
     const ctx: Ctx = { req, res, url, base: `${proto}://${host}` };
-    req.on('error', () => { /* aborted uploads surface in the handler; never crash */ });
-    res.on('error', () => { /* client went away */ });
+    req.on('error', () => {
+      /* aborted uploads surface in the handler; never crash */
+    });
+    res.on('error', () => {
+      /* client went away */
+    });
     route(ctx).catch((e: unknown) => {
-      try { sendError(ctx, e); } catch { res.destroy(); }
+      try {
+        sendError(ctx, e);
+      } catch {
+        res.destroy();
+      }
     });
   };
 }

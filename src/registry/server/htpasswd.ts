@@ -24,7 +24,9 @@ export class Htpasswd {
       const i = t.indexOf(':');
       if (i > 0) users.set(t.slice(0, i), t.slice(i + 1));
     }
-    this.users = users; this.mtime = st.mtimeMs; this.ok.clear();
+    this.users = users;
+    this.mtime = st.mtimeMs;
+    this.ok.clear();
   }
 
   async verify(user: string, password: string): Promise<boolean> {

@@ -10,24 +10,49 @@ const ANY_DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 export function checkName(name: string): string {
   if (name.length > 255 || !NAME_RE.test(name)) {
-    throw regError('NAME_INVALID', `invalid repository name ${JSON.stringify(name)}: lowercase letters, digits and separators (. _ __ -) between path components`, { name }, 'name');
+    throw regError(
+      'NAME_INVALID',
+      `invalid repository name ${JSON.stringify(name)}: lowercase letters, digits and separators (. _ __ -) between path components`,
+      { name },
+      'name',
+    );
   }
   return name;
 }
 
-export function isDigest(ref: string): boolean { return ref.includes(':'); }
+export function isDigest(ref: string): boolean {
+  return ref.includes(':');
+}
 
 export function checkDigest(d: string, field = 'digest'): string {
   if (DIGEST_RE.test(d)) return d;
   if (ANY_DIGEST_RE.test(d) && !d.startsWith('sha256:')) {
-    throw regError('DIGEST_INVALID', `unsupported digest algorithm in ${JSON.stringify(d)}: only sha256 is supported`, { [field]: d }, field);
+    throw regError(
+      'DIGEST_INVALID',
+      `unsupported digest algorithm in ${JSON.stringify(d)}: only sha256 is supported`,
+      { [field]: d },
+      field,
+    );
   }
-  throw regError('DIGEST_INVALID', `invalid digest ${JSON.stringify(d)}: want sha256:<64 lowercase hex>`, { [field]: d }, field);
+  throw regError(
+    'DIGEST_INVALID',
+    `invalid digest ${JSON.stringify(d)}: want sha256:<64 lowercase hex>`,
+    { [field]: d },
+    field,
+  );
 }
 
 export function checkTag(tag: string): string {
-  if (!TAG_RE.test(tag)) throw regError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(tag)}: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`, { tag }, 'tag');
+  if (!TAG_RE.test(tag))
+    throw regError(
+      'MANIFEST_INVALID',
+      `invalid tag ${JSON.stringify(tag)}: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`,
+      { tag },
+      'tag',
+    );
   return tag;
 }
 
-export function hexOf(digest: string): string { return digest.slice(7); }
+export function hexOf(digest: string): string {
+  return digest.slice(7);
+}

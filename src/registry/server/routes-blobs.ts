@@ -9,9 +9,16 @@ import type { RegistryStorage } from './storage.js';
 function parseRange(h: string, size: number): { start: number; end: number } | 'invalid' | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
   if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
-  let start: number; let end: number;
-  if (m[1] === '') { const suffix = Number(m[2]); start = Math.max(0, size - suffix); end = size - 1; }
-  else { start = Number(m[1]); end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1); }
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
   if (start > end || start >= size) return 'invalid';
   return { start, end };
 }
@@ -21,17 +28,34 @@ export async function getBlob(ctx: Ctx, storage: RegistryStorage, name: string, 
   const size = await storage.layerSize(name, digest);
   if (size === undefined) throw regError('BLOB_UNKNOWN', `blob ${digest} is unknown to repository ${name}`, { digest });
   const head = ctx.req.method === 'HEAD';
-  const common = { 'Docker-Content-Digest': digest, 'Accept-Ranges': 'bytes', ETag: `"${digest}"`, 'Content-Type': 'application/octet-stream', 'Cache-Control': 'max-age=31536000' };
+  const common = {
+    'Docker-Content-Digest': digest,
+    'Accept-Ranges': 'bytes',
+    ETag: `"${digest}"`,
+    'Content-Type': 'application/octet-stream',
+    'Cache-Control': 'max-age=31536000',
+  };
   const rh = ctx.req.headers.range;
-  let start = 0; let end = size - 1; let status = 200;
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
   if (rh && size > 0) {
     const r = parseRange(rh, size);
-    if (r === 'invalid') { send(ctx.res, 416, { ...common, 'Content-Range': `bytes */${size}` }); return; }
-    if (r) { ({ start, end } = r); status = 206; }
+    if (r === 'invalid') {
+      send(ctx.res, 416, { ...common, 'Content-Range': `bytes */${size}` });
+      return;
+    }
+    if (r) {
+      ({ start, end } = r);
+      status = 206;
+    }
   }
   const headers: Record<string, string | number> = { ...common, 'Content-Length': end - start + 1 };
   if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-  if (head || size === 0) { send(ctx.res, status, headers); return; }
+  if (head || size === 0) {
+    send(ctx.res, status, headers);
+    return;
+  }
   ctx.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   await sendFileRange(storage.blobPath(digest), start, end, ctx.res);
 }
@@ -43,12 +67,17 @@ const CHUNK = 1 << 20;
  *  sendfile; this keeps the copy loop free of per-chunk allocations and GC. */
 async function sendFileRange(path: string, start: number, end: number, res: ServerResponse): Promise<void> {
   const fh = await fs.open(path, 'r');
-  const closed = new Promise<never>((_, reject) => res.once('close', () => { if (!res.writableFinished) reject(new Error('client went away')); }));
+  const closed = new Promise<never>((_, reject) =>
+    res.once('close', () => {
+      if (!res.writableFinished) reject(new Error('client went away'));
+    }),
+  );
   closed.catch(() => undefined);
   try {
     const bufs = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
     const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
-    let pos = start; let i = 0;
+    let pos = start;
+    let i = 0;
     while (pos <= end) {
       if (inFlight[i]) await Promise.race([inFlight[i], closed]);
       const b = bufs[i];
@@ -56,17 +85,22 @@ async function sendFileRange(path: string, start: number, end: number, res: Serv
       if (bytesRead === 0) throw new Error(`blob file ${path} is shorter than expected`);
       pos += bytesRead;
       const piece = bytesRead === CHUNK ? b : b.subarray(0, bytesRead);
-      inFlight[i] = new Promise<void>((resolve, reject) => { res.write(piece, (err) => (err ? reject(err) : resolve())); });
+      inFlight[i] = new Promise<void>((resolve, reject) => {
+        res.write(piece, (err) => (err ? reject(err) : resolve()));
+      });
       inFlight[i]!.catch(() => undefined);
       i ^= 1;
     }
     await Promise.race([Promise.all(inFlight), closed]);
     await new Promise<void>((resolve) => res.end(resolve));
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function deleteBlob(ctx: Ctx, storage: RegistryStorage, name: string, digestRaw: string): Promise<void> {
   const digest = checkDigest(digestRaw);
-  if (!(await storage.unlinkLayer(name, digest))) throw regError('BLOB_UNKNOWN', `blob ${digest} is unknown to repository ${name}`, { digest });
+  if (!(await storage.unlinkLayer(name, digest)))
+    throw regError('BLOB_UNKNOWN', `blob ${digest} is unknown to repository ${name}`, { digest });
   send(ctx.res, 202, { 'Docker-Content-Digest': digest });
 }

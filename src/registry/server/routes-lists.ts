@@ -10,7 +10,8 @@ function link(path: string, next: string, n: number): Record<string, string> {
 }
 
 export async function listTags(ctx: Ctx, storage: RegistryStorage, name: string): Promise<void> {
-  if (!(await storage.repoExists(name))) throw regError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { name });
+  if (!(await storage.repoExists(name)))
+    throw regError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { name });
   const p = page(ctx.url);
   const { items, next } = paginate(await storage.tags(name), p);
   sendJson(ctx.res, 200, { name, tags: items }, next ? link(`/v2/${name}/tags/list`, next, p.n!) : {});
@@ -27,7 +28,13 @@ export async function referrers(ctx: Ctx, storage: RegistryStorage, name: string
   const filter = ctx.url.searchParams.get('artifactType');
   let manifests = await storage.referrers(name, subject);
   if (filter) manifests = manifests.filter((m) => m.artifactType === filter);
-  sendJson(ctx.res, 200, { schemaVersion: 2, mediaType: MT.ociIndex, manifests }, {
-    'Content-Type': MT.ociIndex, ...(filter ? { 'OCI-Filters-Applied': 'artifactType' } : {}),
-  });
+  sendJson(
+    ctx.res,
+    200,
+    { schemaVersion: 2, mediaType: MT.ociIndex, manifests },
+    {
+      'Content-Type': MT.ociIndex,
+      ...(filter ? { 'OCI-Filters-Applied': 'artifactType' } : {}),
+    },
+  );
 }

@@ -6,7 +6,11 @@ import { checkDigest, checkName } from './names.js';
 import type { RegistryStorage } from './storage.js';
 import type { Uploads, UploadSession } from './uploads.js';
 
-export interface UploadDeps { storage: RegistryStorage; uploads: Uploads; canPull: (name: string) => Promise<boolean> }
+export interface UploadDeps {
+  storage: RegistryStorage;
+  uploads: Uploads;
+  canPull: (name: string) => Promise<boolean>;
+}
 
 function sessionHeaders(ctx: Ctx, s: UploadSession): Record<string, string | number> {
   return {
@@ -44,7 +48,9 @@ export async function postUpload(ctx: Ctx, d: UploadDeps, name: string): Promise
         return;
       }
     } else if ((await d.storage.layerSize(name, digest)) !== undefined) {
-      drain(ctx.req); created(ctx, name, digest); return;
+      drain(ctx.req);
+      created(ctx, name, digest);
+      return;
     }
     // Not mountable: fall through to an ordinary session, as the spec asks.
   }
@@ -55,7 +61,10 @@ export async function postUpload(ctx: Ctx, d: UploadDeps, name: string): Promise
     try {
       await d.uploads.append(s, ctx.req, { length: contentLength(ctx) });
       await d.uploads.finish(s, digest);
-    } catch (e) { await d.uploads.cancel(s); throw e; }
+    } catch (e) {
+      await d.uploads.cancel(s);
+      throw e;
+    }
     created(ctx, name, digest);
     return;
   }
@@ -82,7 +91,10 @@ export async function patchUpload(ctx: Ctx, d: UploadDeps, name: string, uuid: s
 export async function putUpload(ctx: Ctx, d: UploadDeps, name: string, uuid: string): Promise<void> {
   const s = await d.uploads.get(name, uuid);
   const raw = ctx.url.searchParams.get('digest');
-  if (!raw) { drain(ctx.req); throw regError('DIGEST_INVALID', 'finishing an upload needs ?digest=sha256:…', undefined, 'digest'); }
+  if (!raw) {
+    drain(ctx.req);
+    throw regError('DIGEST_INVALID', 'finishing an upload needs ?digest=sha256:…', undefined, 'digest');
+  }
   const digest = checkDigest(raw);
   const len = contentLength(ctx);
   if (len !== 0 && (len !== undefined || ctx.req.headers['transfer-encoding'])) {

@@ -34,18 +34,30 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const handler = makeHandler({ storage, uploads, auth, tls });
   const server: Server = tls
-    ? createHttps({ cert: await fs.readFile(opts.tlsCert!), key: await fs.readFile(opts.tlsKey!) }, handler) as unknown as Server
+    ? (createHttps(
+        { cert: await fs.readFile(opts.tlsCert!), key: await fs.readFile(opts.tlsKey!) },
+        handler,
+      ) as unknown as Server)
     : createHttp(handler);
   // Layer uploads can take long: no overall request timeout, but headers must arrive promptly.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-  server.on('clientError', (_e, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
   const maxAge = opts.uploadMaxAgeMs ?? 24 * 3600_000;
-  const purge = setInterval(() => { uploads.purge(maxAge).catch(() => undefined); }, Math.min(maxAge, 3600_000));
+  const purge = setInterval(
+    () => {
+      uploads.purge(maxAge).catch(() => undefined);
+    },
+    Math.min(maxAge, 3600_000),
+  );
   purge.unref();
   return {
-    server, storage,
+    server,
+    storage,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -59,7 +71,10 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
     },
     close() {
       clearInterval(purge);
-      return new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
     },
   };
 }

@@ -10,7 +10,15 @@ import type { Readable } from 'node:stream';
 import { regError } from './errors.js';
 import type { RegistryStorage } from './storage.js';
 
-interface Session { uuid: string; name: string; dir: string; size: number; hash: Hash | null; busy: boolean; startedAt: number }
+interface Session {
+  uuid: string;
+  name: string;
+  dir: string;
+  size: number;
+  hash: Hash | null;
+  busy: boolean;
+  startedAt: number;
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -36,23 +44,44 @@ export class Uploads {
     if (!s) {
       const dir = join(this.storage.uploadsDir, uuid);
       try {
-        const info = JSON.parse(await fs.readFile(join(dir, 'info.json'), 'utf8')) as { name: string; startedAt: number };
+        const info = JSON.parse(await fs.readFile(join(dir, 'info.json'), 'utf8')) as {
+          name: string;
+          startedAt: number;
+        };
         const size = (await fs.stat(join(dir, 'data'))).size;
         s = { uuid, name: info.name, dir, size, hash: null, busy: false, startedAt: info.startedAt };
         this.sessions.set(uuid, s);
-      } catch { throw unknown(); }
+      } catch {
+        throw unknown();
+      }
     }
     if (s.name !== name) throw unknown();
     return s;
   }
 
   /** Appends a request body; checks `Content-Range` start against the session's offset. */
-  async append(s: Session, body: Readable, opts: { start?: number; end?: number; length?: number } = {}): Promise<void> {
+  async append(
+    s: Session,
+    body: Readable,
+    opts: { start?: number; end?: number; length?: number } = {},
+  ): Promise<void> {
     if (opts.start !== undefined && opts.start !== s.size) {
-      throw regError('RANGE_INVALID', `chunk starts at ${opts.start} but the upload holds ${s.size} bytes; resume from ${s.size}`, { offset: s.size });
+      throw regError(
+        'RANGE_INVALID',
+        `chunk starts at ${opts.start} but the upload holds ${s.size} bytes; resume from ${s.size}`,
+        { offset: s.size },
+      );
     }
-    if (opts.start !== undefined && opts.end !== undefined && opts.length !== undefined && opts.end - opts.start + 1 !== opts.length) {
-      throw regError('RANGE_INVALID', `Content-Range ${opts.start}-${opts.end} does not match Content-Length ${opts.length}`);
+    if (
+      opts.start !== undefined &&
+      opts.end !== undefined &&
+      opts.length !== undefined &&
+      opts.end - opts.start + 1 !== opts.length
+    ) {
+      throw regError(
+        'RANGE_INVALID',
+        `Content-Range ${opts.start}-${opts.end} does not match Content-Length ${opts.length}`,
+      );
     }
     if (s.busy) throw regError('BLOB_UPLOAD_INVALID', `upload ${s.uuid} is busy with another request`);
     s.busy = true;
@@ -64,26 +93,47 @@ export class Uploads {
       await new Promise<void>((resolve, reject) => {
         const ws = createWriteStream(join(s.dir, 'data'), { flags: 'a', highWaterMark: 4 << 20 });
         let failed = false;
-        const fail = (e: Error) => { if (failed) return; failed = true; body.unpipe?.(); ws.destroy(); ws.once('close', () => reject(e)); };
+        const fail = (e: Error) => {
+          if (failed) return;
+          failed = true;
+          body.unpipe?.();
+          ws.destroy();
+          ws.once('close', () => reject(e));
+        };
         ws.on('error', fail);
         body.on('error', fail);
         body.on('aborted', () => fail(new Error('request aborted')));
         body.on('data', (chunk: Buffer) => {
           hash?.update(chunk);
           got += chunk.length;
-          if (!ws.write(chunk)) { body.pause(); ws.once('drain', () => body.resume()); }
+          if (!ws.write(chunk)) {
+            body.pause();
+            ws.once('drain', () => body.resume());
+          }
         });
-        body.on('end', () => { if (!failed) ws.end(() => resolve()); });
-        body.on('close', () => { if (!failed && !(body as Readable & { complete?: boolean }).complete && (body as Readable).readableEnded === false) fail(new Error('request closed before its end')); });
+        body.on('end', () => {
+          if (!failed) ws.end(() => resolve());
+        });
+        body.on('close', () => {
+          if (
+            !failed &&
+            !(body as Readable & { complete?: boolean }).complete &&
+            (body as Readable).readableEnded === false
+          )
+            fail(new Error('request closed before its end'));
+        });
       });
-      if (opts.length !== undefined && got !== opts.length) throw regError('SIZE_INVALID', `body has ${got} bytes but Content-Length says ${opts.length}`);
+      if (opts.length !== undefined && got !== opts.length)
+        throw regError('SIZE_INVALID', `body has ${got} bytes but Content-Length says ${opts.length}`);
       s.size += got;
     } catch (e) {
       // Whatever reached the disk stays (resumable: GET reports the offset); the hash is rebuilt later.
       s.hash = null;
       s.size = (await fs.stat(join(s.dir, 'data')).catch(() => ({ size: 0 }))).size;
       throw e;
-    } finally { s.busy = false; }
+    } finally {
+      s.busy = false;
+    }
   }
 
   /** Verifies the digest and moves the data into the blob store; the session ends either way on mismatch. */
@@ -98,7 +148,11 @@ export class Uploads {
     s.hash = null;
     if (actual !== digest) {
       await this.cancel(s);
-      throw regError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}`, { expected: digest, actual, size: s.size });
+      throw regError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}`, {
+        expected: digest,
+        actual,
+        size: s.size,
+      });
     }
     const size = s.size;
     await this.storage.commitBlob(join(s.dir, 'data'), digest);
@@ -107,7 +161,9 @@ export class Uploads {
     return size;
   }
 
-  async cancel(s: Session): Promise<void> { await this.drop(s); }
+  async cancel(s: Session): Promise<void> {
+    await this.drop(s);
+  }
 
   private async drop(s: Session): Promise<void> {
     this.sessions.delete(s.uuid);

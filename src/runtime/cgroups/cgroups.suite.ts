@@ -51,7 +51,9 @@ export function cgroupManagerSuite(label: string, make: () => SuiteEnv | Promise
   run('bad input is rejected naming the field', async ({ manager }) => {
     await manager.create();
     await assert.rejects(manager.addProcess(-3), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'pid');
-    await assert.rejects(manager.set({ unified: { '../../etc/passwd': 'x' } }), (e) => isSkiffError(e, 'InvalidArgument'));
+    await assert.rejects(manager.set({ unified: { '../../etc/passwd': 'x' } }), (e) =>
+      isSkiffError(e, 'InvalidArgument'),
+    );
   });
 
   run('an empty cgroup has no pids; destroy removes everything and is idempotent', async ({ manager }) => {

@@ -11,5 +11,9 @@ cgroupManagerSuite('fake v1', () => {
 });
 cgroupManagerSuite('fake v2', () => {
   const f = fakeV2Root(P);
-  return { manager: createCgroupManager(P, { mountRoot: f.root }), completeFreeze: () => f.write(`${P}/cgroup.events`, 'populated 0\nfrozen 1\n'), cleanup: f.cleanup };
+  return {
+    manager: createCgroupManager(P, { mountRoot: f.root }),
+    completeFreeze: () => f.write(`${P}/cgroup.events`, 'populated 0\nfrozen 1\n'),
+    cleanup: f.cleanup,
+  };
 });

@@ -22,14 +22,20 @@ test('OCI swap (memory+swap) → v2 swap only', () => {
   assert.equal(memorySwapToV2(-1, 100), -1);
   assert.equal(memorySwapToV2(undefined, 100), 0);
   assert.equal(memorySwapToV2(undefined, -1), -1);
-  assert.throws(() => memorySwapToV2(50, 100), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.resources.memory.swap');
+  assert.throws(
+    () => memorySwapToV2(50, 100),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.resources.memory.swap',
+  );
   assert.throws(() => memorySwapToV2(50, undefined), /needs a memory limit/);
 });
 
 test('cgroup paths are normalized and checked', () => {
   assert.equal(normalizeCgroupPath('skiff/abc'), '/skiff/abc');
   assert.equal(normalizeCgroupPath('/skiff//abc/'), '/skiff/abc');
-  assert.throws(() => normalizeCgroupPath('/skiff/../etc'), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.cgroupsPath');
+  assert.throws(
+    () => normalizeCgroupPath('/skiff/../etc'),
+    (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.cgroupsPath',
+  );
   assert.throws(() => normalizeCgroupPath('system.slice:docker:abc'), /systemd/);
   assert.throws(() => normalizeCgroupPath('/'), /root cgroup/);
 });

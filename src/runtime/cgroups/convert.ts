@@ -23,21 +23,37 @@ export function memorySwapToV2(swap: number | undefined, limit: number | undefin
   const m = limit ?? 0;
   if (m === -1 && s === 0) return -1; // memory unlimited, swap not given: both unlimited (as on v1)
   if (s === -1 || s === 0) return s;
-  if (m === 0 || m === -1) throw invalidArgument('linux.resources.memory.swap: a swap limit needs a memory limit', { field: 'linux.resources.memory.swap' });
-  if (m < 0) throw invalidArgument(`linux.resources.memory.limit: invalid value ${m}`, { field: 'linux.resources.memory.limit' });
-  if (s < m) throw invalidArgument(`linux.resources.memory.swap (${s}) must be >= memory.limit (${m}): OCI swap is memory+swap`, { field: 'linux.resources.memory.swap' });
+  if (m === 0 || m === -1)
+    throw invalidArgument('linux.resources.memory.swap: a swap limit needs a memory limit', {
+      field: 'linux.resources.memory.swap',
+    });
+  if (m < 0)
+    throw invalidArgument(`linux.resources.memory.limit: invalid value ${m}`, {
+      field: 'linux.resources.memory.limit',
+    });
+  if (s < m)
+    throw invalidArgument(
+      `linux.resources.memory.swap (${s}) must be >= memory.limit (${m}): OCI swap is memory+swap`,
+      { field: 'linux.resources.memory.swap' },
+    );
   return s - m;
 }
 
 /** Checks a cgroups path (`/skiff/abc` or `skiff/abc`) and returns it normalized with a leading slash. */
 export function normalizeCgroupPath(path: string): string {
-  if (typeof path !== 'string' || path.trim() === '') throw invalidArgument('cgroupsPath must be a non-empty path', { field: 'linux.cgroupsPath' });
+  if (typeof path !== 'string' || path.trim() === '')
+    throw invalidArgument('cgroupsPath must be a non-empty path', { field: 'linux.cgroupsPath' });
   if (/^[^/]*:[^/]*:/.test(path)) {
-    throw invalidArgument(`cgroupsPath "${path}" is in systemd "slice:prefix:name" form; only cgroupfs paths are supported`, { field: 'linux.cgroupsPath' });
+    throw invalidArgument(
+      `cgroupsPath "${path}" is in systemd "slice:prefix:name" form; only cgroupfs paths are supported`,
+      { field: 'linux.cgroupsPath' },
+    );
   }
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..' || p.includes('\0'))) throw invalidArgument(`cgroupsPath "${path}" must not contain ".."`, { field: 'linux.cgroupsPath' });
-  if (parts.length === 0) throw invalidArgument('cgroupsPath must not be the root cgroup', { field: 'linux.cgroupsPath' });
+  if (parts.some((p) => p === '..' || p.includes('\0')))
+    throw invalidArgument(`cgroupsPath "${path}" must not contain ".."`, { field: 'linux.cgroupsPath' });
+  if (parts.length === 0)
+    throw invalidArgument('cgroupsPath must not be the root cgroup', { field: 'linux.cgroupsPath' });
   return '/' + parts.join('/');
 }
 

@@ -5,7 +5,17 @@
 // The system calls are synchronous: a cgroupfs write or rmdir takes microseconds, while a round trip
 // through libuv's thread pool per open/write/close made creating and removing a container's cgroups
 // (dozens of files over 9 v1 hierarchies) cost milliseconds of latency. The API stays async.
-import { openSync, writeSync, closeSync, readFileSync, readdirSync, rmdirSync, rmSync, statfsSync, constants } from 'node:fs';
+import {
+  openSync,
+  writeSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statfsSync,
+  constants,
+} from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, internal, notFound, unavailable, SkiffError } from '../../common/index.js';
 
@@ -19,14 +29,24 @@ export async function writeCgroupFile(dir: string, file: string, value: string |
   } catch (e) {
     throw cgroupWriteError(path, file, text, e);
   } finally {
-    if (fd !== undefined) { try { closeSync(fd); } catch { /* nothing to flush on cgroupfs */ } }
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* nothing to flush on cgroupfs */
+      }
+    }
   }
 }
 
 function cgroupWriteError(path: string, file: string, value: string, e: unknown): SkiffError {
   const code = (e as NodeJS.ErrnoException).code;
   const msg = `cgroup: cannot write "${value}" to ${path}: ${code ?? (e as Error).message}`;
-  if (code === 'ENOENT') return notFound(`${msg} (controller file ${file} not available on this kernel or not enabled for this cgroup)`, { cause: e, field: file });
+  if (code === 'ENOENT')
+    return notFound(`${msg} (controller file ${file} not available on this kernel or not enabled for this cgroup)`, {
+      cause: e,
+      field: file,
+    });
   if (code === 'EINVAL' || code === 'ERANGE') return invalidArgument(msg, { cause: e, field: file });
   if (code === 'EBUSY' || code === 'EAGAIN') return unavailable(msg, { cause: e, field: file });
   return internal(msg, { cause: e, field: file });
@@ -116,11 +136,14 @@ export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<vo
 }
 
 function readdirOrEmpty(dir: string) {
-  try { return readdirSync(dir, { withFileTypes: true }); } catch { return []; }
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** "max" for unlimited (-1 or undefined), the number otherwise. */
 export const maxOr = (n: number | undefined): string => (n === undefined || n < 0 ? 'max' : String(n));
-

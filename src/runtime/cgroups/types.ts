@@ -3,8 +3,24 @@
 // Resource shapes follow the OCI runtime-spec `linux.resources` object.
 
 export interface CgroupResources {
-  memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; swappiness?: number; disableOOMKiller?: boolean };
-  cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string; idle?: number };
+  memory?: {
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    swappiness?: number;
+    disableOOMKiller?: boolean;
+  };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+    idle?: number;
+  };
   pids?: { limit: number };
   blockIO?: {
     weight?: number;
@@ -20,10 +36,41 @@ export interface CgroupResources {
 }
 
 export interface CgroupStats {
-  cpu: { usageNs: number; userNs: number; systemNs: number; perCpuNs?: number[]; throttledPeriods: number; throttledTimeNs: number; periods: number };
-  memory: { usage: number; maxUsage?: number; limit: number; cache: number; rss: number; swapUsage?: number; oomEvents: number; oomKillEvents: number; raw: Record<string, number> };
+  cpu: {
+    usageNs: number;
+    userNs: number;
+    systemNs: number;
+    perCpuNs?: number[];
+    throttledPeriods: number;
+    throttledTimeNs: number;
+    periods: number;
+  };
+  memory: {
+    usage: number;
+    maxUsage?: number;
+    limit: number;
+    cache: number;
+    rss: number;
+    swapUsage?: number;
+    oomEvents: number;
+    oomKillEvents: number;
+    raw: Record<string, number>;
+  };
   pids: { current: number; limit?: number };
-  io: { readBytes: number; writeBytes: number; readOps: number; writeOps: number; devices: { major: number; minor: number; readBytes: number; writeBytes: number; readOps: number; writeOps: number }[] };
+  io: {
+    readBytes: number;
+    writeBytes: number;
+    readOps: number;
+    writeOps: number;
+    devices: {
+      major: number;
+      minor: number;
+      readBytes: number;
+      writeBytes: number;
+      readOps: number;
+      writeOps: number;
+    }[];
+  };
 }
 
 export type FreezerState = 'THAWED' | 'FROZEN';

@@ -46,12 +46,16 @@ async function connectSocket(dir: string, name: string): Promise<Socket> {
   try {
     return await new Promise<Socket>((resolve, reject) => {
       const s = connect({ path });
-      s.once('connect', () => { s.removeListener('error', reject); resolve(s); });
+      s.once('connect', () => {
+        s.removeListener('error', reject);
+        resolve(s);
+      });
       s.once('error', reject);
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw notFound(`no monitor attach socket at ${full} (container not running?)`, { cause: e });
+    if (code === 'ENOENT' || code === 'ECONNREFUSED')
+      throw notFound(`no monitor attach socket at ${full} (container not running?)`, { cause: e });
     throw unavailable(`cannot connect to ${full}: ${(e as Error).message}`, { cause: e });
   } finally {
     if (dirFd !== undefined) closeSync(dirFd);
@@ -80,8 +84,14 @@ export async function attach(stateDir: string, opts: AttachOptions = {}): Promis
       // and drops us only if we fall more than 1 MiB behind).
       sock.pause();
       let waiting = 0;
-      const resume = () => { if (--waiting <= 0) sock.resume(); };
-      for (const o of [stdout, stderr]) if (o.writableNeedDrain) { waiting++; o.once('drain', resume); }
+      const resume = () => {
+        if (--waiting <= 0) sock.resume();
+      };
+      for (const o of [stdout, stderr])
+        if (o.writableNeedDrain) {
+          waiting++;
+          o.once('drain', resume);
+        }
       if (waiting === 0) sock.resume();
     }
   };
@@ -95,9 +105,14 @@ export async function attach(stateDir: string, opts: AttachOptions = {}): Promis
   });
   // A socket error (EPIPE or ECONNRESET once the container exited and its monitor hung up) is the
   // end of the session, not a failure of its readers: 'close' follows and ends both streams.
-  sock.on('error', () => { /* 'close' handles it */ });
+  sock.on('error', () => {
+    /* 'close' handles it */
+  });
   const send = (type: number, payload: Buffer, cb?: (e?: Error | null) => void) => {
-    if (sock.destroyed || !sock.writable) { cb?.(); return; }
+    if (sock.destroyed || !sock.writable) {
+      cb?.();
+      return;
+    }
     // A failed write (the container exited and the monitor closed its end: EPIPE) surfaces once
     // through the socket's 'error' handler; input for a gone container is dropped, as dockerd does.
     sock.write(frame(type, payload), () => cb?.());

@@ -12,7 +12,8 @@ export function nativeDir(): string {
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return (cached = join(dir, 'native', 'build'));
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native')))
+      return (cached = join(dir, 'native', 'build'));
     const up = dirname(dir);
     if (up === dir) return (cached = join(process.cwd(), 'native', 'build'));
     dir = up;

@@ -17,7 +17,10 @@ test('parseCriLine: fields, partial flag, empty content, garbage', () => {
   assert.equal(parseCriLine(Buffer.from('2026-01-02T03:04:05.5Z stdout F '))!.line, '');
   assert.equal(parseCriLine(Buffer.from('not a record')), undefined);
   assert.equal(parseCriLine(Buffer.from('2026-01-02T03:04:05Z console F x')), undefined);
-  assert.equal(parseTimeNs('2026-01-02T03:04:05.5+01:00'), BigInt(Date.parse('2026-01-02T02:04:05Z')) * 1_000_000n + 500_000_000n);
+  assert.equal(
+    parseTimeNs('2026-01-02T03:04:05.5+01:00'),
+    BigInt(Date.parse('2026-01-02T02:04:05Z')) * 1_000_000n + 500_000_000n,
+  );
 });
 
 test('readCriLog: rotated files first, since/until, tail across files', async () => {
@@ -26,16 +29,25 @@ test('readCriLog: rotated files first, since/until, tail across files', async ()
     const f = join(d, 'c.log');
     writeFileSync(`${f}.2`, rec('2026-01-01T00:00:01Z', 'stdout', 'F', 'a'));
     writeFileSync(`${f}.1`, rec('2026-01-01T00:00:02Z', 'stdout', 'F', 'b') + 'garbage line\n');
-    writeFileSync(f, rec('2026-01-01T00:00:03Z', 'stderr', 'F', 'c') + rec('2026-01-01T00:00:04.000000001Z', 'stdout', 'P', 'd'));
+    writeFileSync(
+      f,
+      rec('2026-01-01T00:00:03Z', 'stderr', 'F', 'c') + rec('2026-01-01T00:00:04.000000001Z', 'stdout', 'P', 'd'),
+    );
     writeFileSync(`${f}.bak`, rec('2026-01-01T00:00:00Z', 'stdout', 'F', 'ignored'));
-    const all = async (o = {}) => { const out: string[] = []; for await (const r of readCriLog(f, o)) out.push(r.line); return out; };
+    const all = async (o = {}) => {
+      const out: string[] = [];
+      for await (const r of readCriLog(f, o)) out.push(r.line);
+      return out;
+    };
     assert.deepEqual(await all(), ['a', 'b', 'c', 'd']);
     assert.deepEqual(await all({ since: '2026-01-01T00:00:02Z', until: new Date('2026-01-01T00:00:03Z') }), ['b', 'c']);
     assert.deepEqual(await all({ since: '2026-01-01T00:00:04.000000001Z' }), ['d']);
     assert.deepEqual(await all({ tail: 2 }), ['c', 'd']);
     assert.deepEqual(await all({ tail: 0 }), []);
     await assert.rejects(all({ since: 'yesterday-ish' }), (e: { field?: string }) => e.field === 'since');
-  } finally { rmSync(d, { recursive: true, force: true }); }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('readCriLog follow: new lines, a record written in two pieces, rotation', async () => {
@@ -45,8 +57,12 @@ test('readCriLog follow: new lines, a record written in two pieces, rotation', a
     writeFileSync(f, rec('2026-01-01T00:00:01Z', 'stdout', 'F', 'one'));
     const got: CriLogRecord[] = [];
     const ac = new AbortController();
-    const reading = (async () => { for await (const r of readCriLog(f, { follow: true, signal: ac.signal, pollMs: 20 })) got.push(r); })();
-    const wait = async (n: number) => { for (let i = 0; i < 200 && got.length < n; i++) await new Promise((r) => setTimeout(r, 10)); };
+    const reading = (async () => {
+      for await (const r of readCriLog(f, { follow: true, signal: ac.signal, pollMs: 20 })) got.push(r);
+    })();
+    const wait = async (n: number) => {
+      for (let i = 0; i < 200 && got.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
     await wait(1);
     appendFileSync(f, '2026-01-01T00:00:02Z stdout F tw');
     await new Promise((r) => setTimeout(r, 60));
@@ -60,8 +76,13 @@ test('readCriLog follow: new lines, a record written in two pieces, rotation', a
     await wait(4);
     ac.abort();
     await reading;
-    assert.deepEqual(got.map((r) => r.line), ['one', 'two', 'three', 'four']);
-  } finally { rmSync(d, { recursive: true, force: true }); }
+    assert.deepEqual(
+      got.map((r) => r.line),
+      ['one', 'two', 'three', 'four'],
+    );
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('readCriLog follow ends on abort', async () => {
@@ -69,12 +90,17 @@ test('readCriLog follow ends on abort', async () => {
   try {
     const ac = new AbortController();
     const lines: string[] = [];
-    const reading = (async () => { for await (const r of readCriLog(join(d, 'missing.log'), { follow: true, signal: ac.signal, pollMs: 20 })) lines.push(r.line); })();
+    const reading = (async () => {
+      for await (const r of readCriLog(join(d, 'missing.log'), { follow: true, signal: ac.signal, pollMs: 20 }))
+        lines.push(r.line);
+    })();
     await new Promise((r) => setTimeout(r, 50));
     writeFileSync(join(d, 'missing.log'), rec('2026-01-01T00:00:01Z', 'stdout', 'F', 'late'));
     for (let i = 0; i < 100 && !lines.length; i++) await new Promise((r) => setTimeout(r, 10));
     ac.abort();
     await reading;
     assert.deepEqual(lines, ['late'], 'a file created after following began is picked up');
-  } finally { rmSync(d, { recursive: true, force: true }); }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

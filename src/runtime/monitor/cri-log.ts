@@ -87,18 +87,27 @@ export async function rotatedFiles(file: string): Promise<string[]> {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
     const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); r(); }
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      r();
+    }
     signal?.addEventListener('abort', done, { once: true });
   });
 
 /** Reads records from an open file handle starting at `pos`; returns the new position (after the last full line). */
-async function* readFrom(fh: import('node:fs/promises').FileHandle, pos: { off: number; carry: Buffer }): AsyncGenerator<CriLogRecord> {
+async function* readFrom(
+  fh: import('node:fs/promises').FileHandle,
+  pos: { off: number; carry: Buffer },
+): AsyncGenerator<CriLogRecord> {
   const chunk = Buffer.alloc(65536);
   for (;;) {
     const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos.off);
     if (bytesRead === 0) return;
     pos.off += bytesRead;
-    let data = pos.carry.length ? Buffer.concat([pos.carry, chunk.subarray(0, bytesRead)]) : Buffer.from(chunk.subarray(0, bytesRead));
+    let data = pos.carry.length
+      ? Buffer.concat([pos.carry, chunk.subarray(0, bytesRead)])
+      : Buffer.from(chunk.subarray(0, bytesRead));
     let nl: number;
     while ((nl = data.indexOf(0x0a)) >= 0) {
       const rec = parseCriLine(data.subarray(0, nl));
@@ -112,15 +121,20 @@ async function* readFrom(fh: import('node:fs/promises').FileHandle, pos: { off: 
 export async function* readCriLog(file: string, opts: ReadCriLogOptions = {}): AsyncGenerator<CriLogRecord> {
   const since = toNs(opts.since, 'since');
   const until = toNs(opts.until, 'until');
-  if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) throw invalidArgument('tail must be a non-negative integer', { field: 'tail' });
-  const keep = (r: CriLogRecord) => (since === undefined || r.timeNs >= since) && (until === undefined || r.timeNs <= until);
+  if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0))
+    throw invalidArgument('tail must be a non-negative integer', { field: 'tail' });
+  const keep = (r: CriLogRecord) =>
+    (since === undefined || r.timeNs >= since) && (until === undefined || r.timeNs <= until);
   const signal = opts.signal;
 
   // 1. What exists now: rotated files oldest first, then the live file (kept open for follow).
   const ring: CriLogRecord[] = [];
   const emitOrBuffer = function* (r: CriLogRecord): Generator<CriLogRecord> {
     if (!keep(r)) return;
-    if (opts.tail === undefined) { yield r; return; }
+    if (opts.tail === undefined) {
+      yield r;
+      return;
+    }
     ring.push(r);
     if (ring.length > opts.tail) ring.shift();
   };
@@ -151,7 +165,8 @@ export async function* readCriLog(file: string, opts: ReadCriLogOptions = {}): A
       // Stop after the exit file appears — or, checked about once a second, when the monitor
       // died without writing one (nothing will be appended any more).
       const exited = opts.stateDir
-        ? existsSync(join(opts.stateDir, 'exit.json')) || (round % 10 === 9 && !(await isMonitorAlive(opts.stateDir)) && !existsSync(join(opts.stateDir, 'exit.json')))
+        ? existsSync(join(opts.stateDir, 'exit.json')) ||
+          (round % 10 === 9 && !(await isMonitorAlive(opts.stateDir)) && !existsSync(join(opts.stateDir, 'exit.json')))
         : false;
       if (fh) for await (const r of readFrom(fh, pos)) if (keep(r)) yield r;
       const cur = await stat(file).catch(() => undefined);

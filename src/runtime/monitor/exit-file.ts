@@ -32,7 +32,9 @@ export async function readExitFile(stateDir: string): Promise<ExitStatus | undef
   } catch (e) {
     throw internal(`monitor exit file ${join(stateDir, 'exit.json')} is not JSON`, { cause: e });
   }
-  try { return parseOrThrow(ExitStatusSchema, json, `monitor exit file ${join(stateDir, 'exit.json')}`); } catch (e) {
+  try {
+    return parseOrThrow(ExitStatusSchema, json, `monitor exit file ${join(stateDir, 'exit.json')}`);
+  } catch (e) {
     throw internal((e as Error).message, { cause: e });
   }
 }
@@ -82,7 +84,10 @@ export function waitExit(stateDir: string, signal?: AbortSignal, pollMs = 250): 
       else resolve(v!);
     };
     const check = async () => {
-      if (checking) { again = true; return; }
+      if (checking) {
+        again = true;
+        return;
+      }
       checking = true;
       try {
         do {
@@ -106,7 +111,9 @@ export function waitExit(stateDir: string, signal?: AbortSignal, pollMs = 250): 
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setInterval(check, pollMs);
     try {
-      watcher = watch(stateDir, (_ev, name) => { if (name === 'exit.json' || name === 'monitor.pid') void check(); });
+      watcher = watch(stateDir, (_ev, name) => {
+        if (name === 'exit.json' || name === 'monitor.pid') void check();
+      });
       watcher.on('error', () => undefined);
     } catch {
       // No inotify (or the dir is gone): polling alone.

@@ -35,12 +35,20 @@ export function monitorArgs(opts: SpawnMonitorOptions): string[] {
 }
 
 function validate(opts: SpawnMonitorOptions): void {
-  if (!opts.stateDir || !isAbsolute(opts.stateDir)) throw invalidArgument('stateDir must be an absolute path', { field: 'stateDir' });
-  if (!opts.containerPidFile || !isAbsolute(opts.containerPidFile)) throw invalidArgument('containerPidFile must be an absolute path', { field: 'containerPidFile' });
-  if (opts.logFile !== undefined && !isAbsolute(opts.logFile)) throw invalidArgument('logFile must be an absolute path', { field: 'logFile' });
-  if (!Array.isArray(opts.cmd) || opts.cmd.length === 0) throw invalidArgument('cmd must name a command', { field: 'cmd' });
-  for (const [k, v] of [['logMaxSize', opts.logMaxSize], ['logMaxFiles', opts.logMaxFiles]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw invalidArgument(`${k} must be a non-negative integer`, { field: k });
+  if (!opts.stateDir || !isAbsolute(opts.stateDir))
+    throw invalidArgument('stateDir must be an absolute path', { field: 'stateDir' });
+  if (!opts.containerPidFile || !isAbsolute(opts.containerPidFile))
+    throw invalidArgument('containerPidFile must be an absolute path', { field: 'containerPidFile' });
+  if (opts.logFile !== undefined && !isAbsolute(opts.logFile))
+    throw invalidArgument('logFile must be an absolute path', { field: 'logFile' });
+  if (!Array.isArray(opts.cmd) || opts.cmd.length === 0)
+    throw invalidArgument('cmd must name a command', { field: 'cmd' });
+  for (const [k, v] of [
+    ['logMaxSize', opts.logMaxSize],
+    ['logMaxFiles', opts.logMaxFiles],
+  ] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0))
+      throw invalidArgument(`${k} must be a non-negative integer`, { field: k });
   }
 }
 
@@ -49,9 +57,13 @@ export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitor
   const bin = opts.monitorPath ?? monitorBinary();
   const child = spawn(bin, monitorArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let stdout = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < 64) stdout += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    if (stdout.length < 64) stdout += d;
+  });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', (e) => reject(internal(`cannot run ${bin}: ${e.message}`, { cause: e })));
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : null)));
@@ -59,6 +71,7 @@ export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitor
   if (code !== 0) throw internal(`skiff-monitor failed (exit ${code}): ${stderr.trim() || 'no message'}`);
   // The invoker prints the daemon's pid (monitor.pid may be gone already when CMD failed at once).
   const pid = Number(stdout.trim() || (await readFile(join(opts.stateDir, 'monitor.pid'), 'utf8')).trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw internal(`skiff-monitor wrote an invalid monitor.pid in ${opts.stateDir}`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw internal(`skiff-monitor wrote an invalid monitor.pid in ${opts.stateDir}`);
   return { monitorPid: pid };
 }

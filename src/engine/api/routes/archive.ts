@@ -20,7 +20,10 @@ export function register(r: Router<EngineContext>): void {
     await new Promise((res) => q.res.on('finish', res).on('close', res));
   });
   r.put('/containers/:id/archive', async (q, ctx) => {
-    await archivePut(svc(ctx), q.params.id, q.query.str('path') ?? '', q.bodyStream() as AsyncIterable<Buffer>, { noOverwriteDirNonDir: q.query.bool('noOverwriteDirNonDir') });
-    q.res.writeHead(200); q.res.end();
+    await archivePut(svc(ctx), q.params.id, q.query.str('path') ?? '', q.bodyStream() as AsyncIterable<Buffer>, {
+      noOverwriteDirNonDir: q.query.bool('noOverwriteDirNonDir'),
+    });
+    q.res.writeHead(200);
+    q.res.end();
   });
 }

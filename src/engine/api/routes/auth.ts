@@ -5,10 +5,17 @@ import type { Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import { images } from './images.js';
 
-const AuthBody = z.object({
-  username: z.string().optional(), password: z.string().optional(), serveraddress: z.string().optional(),
-  identitytoken: z.string().optional(), registrytoken: z.string().optional(), email: z.string().optional(), auth: z.string().optional(),
-}).passthrough();
+const AuthBody = z
+  .object({
+    username: z.string().optional(),
+    password: z.string().optional(),
+    serveraddress: z.string().optional(),
+    identitytoken: z.string().optional(),
+    registrytoken: z.string().optional(),
+    email: z.string().optional(),
+    auth: z.string().optional(),
+  })
+  .passthrough();
 
 export function register(r: Router<EngineContext>): void {
   r.post('/auth', async (q, ctx) => {
@@ -22,13 +29,26 @@ export function register(r: Router<EngineContext>): void {
     if (b.auth && !username) {
       const raw = Buffer.from(b.auth, 'base64').toString('utf8');
       const i = raw.indexOf(':');
-      if (i > 0) { username = raw.slice(0, i); password = raw.slice(i + 1); }
+      if (i > 0) {
+        username = raw.slice(0, i);
+        password = raw.slice(i + 1);
+      }
     }
     try {
-      return await images(ctx).login({ username, password, identitytoken: b.identitytoken, registrytoken: b.registrytoken, serveraddress: b.serveraddress });
+      return await images(ctx).login({
+        username,
+        password,
+        identitytoken: b.identitytoken,
+        registrytoken: b.registrytoken,
+        serveraddress: b.serveraddress,
+      });
     } catch (e) {
       if (isSkiffError(e) && (e.reason === 'UNAUTHORIZED' || e.reason === 'DENIED')) {
-        throw new SkiffError('FailedPrecondition', `login attempt to ${b.serveraddress ?? 'docker.io'} failed: ${e.message}`, { cause: e, reason: 'Unauthorized' });
+        throw new SkiffError(
+          'FailedPrecondition',
+          `login attempt to ${b.serveraddress ?? 'docker.io'} failed: ${e.message}`,
+          { cause: e, reason: 'Unauthorized' },
+        );
       }
       throw e;
     }

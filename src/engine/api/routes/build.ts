@@ -20,8 +20,12 @@ function builderOf(ctx: EngineContext): Builder {
   if (!b) {
     const svc = ctx.images as unknown as EngineImages;
     b = new Builder({
-      images: ctx.imageStore, snapshotter: ctx.snapshotter, dataDir: join(ctx.root, 'build'),
-      pull: async (ref, signal, auths) => { await svc.pull(ref, undefined, { emit: () => {}, signal, auth: authFor(ref, auths) }); },
+      images: ctx.imageStore,
+      snapshotter: ctx.snapshotter,
+      dataDir: join(ctx.root, 'build'),
+      pull: async (ref, signal, auths) => {
+        await svc.pull(ref, undefined, { emit: () => {}, signal, auth: authFor(ref, auths) });
+      },
       sandbox: (id) => (ctx.networks as unknown as Networks).sandbox(id),
     });
     builders.set(ctx, b);
@@ -47,54 +51,84 @@ function registryConfig(r: ApiRequest): Record<string, RegistryAuth> | undefined
   if (typeof h !== 'string' || !h) return undefined;
   try {
     const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, RegistryAuth> : undefined;
-  } catch { throw invalidArgument('X-Registry-Config: not base64-encoded JSON', { field: 'X-Registry-Config' }); }
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, RegistryAuth>) : undefined;
+  } catch {
+    throw invalidArgument('X-Registry-Config: not base64-encoded JSON', { field: 'X-Registry-Config' });
+  }
 }
 
 /** Extracts the request body (tar, optionally gzip/bzip2/xz — GNU tar detects it) into `dir`. */
 async function extractContext(r: ApiRequest, dir: string): Promise<void> {
   const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
-  tar.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  tar.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const done = new Promise<number>((res) => tar.on('close', (c) => res(c ?? 1)));
   await pipeline(r.bodyStream(), tar.stdin).catch(() => {});
-  if (await done !== 0) throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });
+  if ((await done) !== 0)
+    throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });
 }
 
 function record(q: ApiRequest['query'], name: string): Record<string, string> {
   const v = q.json<Record<string, string | null>>(name) ?? {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`${name} must be a JSON object`, { field: name });
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, String(x)]));
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalidArgument(`${name} must be a JSON object`, { field: name });
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, String(x)]),
+  );
 }
 
 async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   const q = r.query;
-  if (q.str('remote')) throw notImplemented('build: remote contexts (remote=) are not supported; send a tar context', { field: 'remote' });
+  if (q.str('remote'))
+    throw notImplemented('build: remote contexts (remote=) are not supported; send a tar context', { field: 'remote' });
   const tags = q.params.getAll('t').filter(Boolean);
   const buildArgs = record(q, 'buildargs');
   const labels = record(q, 'labels');
   const nm = q.str('networkmode') || 'default';
-  if (!['default', 'bridge', 'none', 'host'].includes(nm)) throw invalidArgument(`networkmode ${nm} is not supported (default, none or host)`, { field: 'networkmode' });
+  if (!['default', 'bridge', 'none', 'host'].includes(nm))
+    throw invalidArgument(`networkmode ${nm} is not supported (default, none or host)`, { field: 'networkmode' });
   const quiet = q.bool('q');
   const registryAuths = registryConfig(r);
   const dir = mkdtempSync(join(ctx.root, 'build-ctx-'));
   const ac = new AbortController();
-  r.res.on('close', () => { if (!r.res.writableFinished) ac.abort(new Error('client disconnected')); });
+  r.res.on('close', () => {
+    if (!r.res.writableFinished) ac.abort(new Error('client disconnected'));
+  });
   try {
     await extractContext(r, dir);
     const s = jsonStream(r.res);
     try {
       const res = await builderOf(ctx).build({
-        contextDir: dir, dockerfile: q.str('dockerfile') || 'Dockerfile', tags, buildArgs, labels,
-        target: q.str('target') || undefined, noCache: q.bool('nocache'), pull: q.bool('pull'), registryAuths,
-        network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default', signal: ac.signal,
-        onOutput: (l) => { if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` }); },
+        contextDir: dir,
+        dockerfile: q.str('dockerfile') || 'Dockerfile',
+        tags,
+        buildArgs,
+        labels,
+        target: q.str('target') || undefined,
+        noCache: q.bool('nocache'),
+        pull: q.bool('pull'),
+        registryAuths,
+        network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default',
+        signal: ac.signal,
+        onOutput: (l) => {
+          if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` });
+        },
       });
       s.write({ aux: { ID: res.id } });
       s.end();
     } catch (e) {
       const err = toSkiffError(e);
-      s.write({ errorDetail: { message: err.message, code: /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1] ? Number(err.reason!.slice(8)) : httpStatus(err.code) }, error: err.message });
+      s.write({
+        errorDetail: {
+          message: err.message,
+          code: /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1] ? Number(err.reason!.slice(8)) : httpStatus(err.code),
+        },
+        error: err.message,
+      });
       s.end();
     }
   } finally {

@@ -28,16 +28,31 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
   const c = s.get(r.params.id);
   const q = r.query;
   const detachKeys = parseDetachKeys(q.str('detachKeys'));
-  const o = { stdin: q.bool('stdin'), stdout: q.bool('stdout'), stderr: q.bool('stderr'), stream: q.bool('stream'), logs: q.bool('logs'), detachKeys };
-  if (!o.stream && !o.logs) throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stream' });
+  const o = {
+    stdin: q.bool('stdin'),
+    stdout: q.bool('stdout'),
+    stderr: q.bool('stderr'),
+    stream: q.bool('stream'),
+    logs: q.bool('logs'),
+    detachKeys,
+  };
+  if (!o.stream && !o.logs)
+    throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stream' });
   const tty = c.Config.Tty;
   const { socket, head } = hijack(r, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
   socket.pause();
   try {
-    if (o.logs) await streamLogs(s, c.Id, { follow: false, stdout: o.stdout, stderr: o.stderr, timestamps: false }, socket);
-    if (!o.stream) { socket.end(); return; }
+    if (o.logs)
+      await streamLogs(s, c.Id, { follow: false, stdout: o.stdout, stderr: o.stderr, timestamps: false }, socket);
+    if (!o.stream) {
+      socket.end();
+      return;
+    }
     const connect = async (mdir: string | undefined) => {
-      if (!mdir) { socket.end(); return; }
+      if (!mdir) {
+        socket.end();
+        return;
+      }
       const sess = await monitorAttach(mdir, { closeStdinOnEnd: false });
       void bridgeAttach(sess, socket, head, o, tty, c.Config.StdinOnce).catch(() => socket.destroy());
     };
@@ -46,7 +61,12 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
       // Attach before start (docker run): connected once the container exists, before its process runs.
       s.onCreated(c.Id, connect);
       // A container that is never started ends the connection when removed.
-      void s.wait(c.Id, 'removed').then(() => { if (!socket.destroyed) socket.end(); }, () => undefined);
+      void s.wait(c.Id, 'removed').then(
+        () => {
+          if (!socket.destroyed) socket.end();
+        },
+        () => undefined,
+      );
     }
   } catch (e) {
     socket.destroy();
@@ -77,26 +97,61 @@ export function register(r: Router<EngineContext>): void {
     const s = svc(ctx);
     const c = s.get(q.params.id);
     const out = inspect(c, paths(s, ctx, c.Id), s.execIds(c.Id));
-    if (q.query.bool('size')) { const [z] = await sizesOf(ctx.snapshotter, ctx.images, [c]); out.SizeRw = z.rw; out.SizeRootFs = z.rootfs; }
+    if (q.query.bool('size')) {
+      const [z] = await sizesOf(ctx.snapshotter, ctx.images, [c]);
+      out.SizeRw = z.rw;
+      out.SizeRootFs = z.rootfs;
+    }
     return out;
   });
-  r.post('/containers/:id/start', async (q, ctx) => { await svc(ctx).start(q.params.id); q.res.writeHead(204); q.res.end(); });
+  r.post('/containers/:id/start', async (q, ctx) => {
+    await svc(ctx).start(q.params.id);
+    q.res.writeHead(204);
+    q.res.end();
+  });
   r.post('/containers/:id/stop', async (q, ctx) => {
-    await svc(ctx).stop(q.params.id, { timeout: q.query.int('t') ?? q.query.int('timeout'), signal: q.query.str('signal') });
-    q.res.writeHead(204); q.res.end();
+    await svc(ctx).stop(q.params.id, {
+      timeout: q.query.int('t') ?? q.query.int('timeout'),
+      signal: q.query.str('signal'),
+    });
+    q.res.writeHead(204);
+    q.res.end();
   });
   r.post('/containers/:id/restart', async (q, ctx) => {
-    await svc(ctx).restart(q.params.id, { timeout: q.query.int('t') ?? q.query.int('timeout'), signal: q.query.str('signal') });
-    q.res.writeHead(204); q.res.end();
+    await svc(ctx).restart(q.params.id, {
+      timeout: q.query.int('t') ?? q.query.int('timeout'),
+      signal: q.query.str('signal'),
+    });
+    q.res.writeHead(204);
+    q.res.end();
   });
-  r.post('/containers/:id/kill', async (q, ctx) => { await svc(ctx).kill(q.params.id, q.query.str('signal') || 'SIGKILL'); q.res.writeHead(204); q.res.end(); });
-  r.post('/containers/:id/pause', async (q, ctx) => { await svc(ctx).pause(q.params.id); q.res.writeHead(204); q.res.end(); });
-  r.post('/containers/:id/unpause', async (q, ctx) => { await svc(ctx).unpause(q.params.id); q.res.writeHead(204); q.res.end(); });
-  r.post('/containers/:id/rename', async (q, ctx) => { await svc(ctx).rename(q.params.id, q.query.str('name') ?? ''); q.res.writeHead(204); q.res.end(); });
-  r.post('/containers/:id/update', async (q, ctx) => svc(ctx).update(q.params.id, ((await q.json()) ?? {}) as Record<string, unknown>));
+  r.post('/containers/:id/kill', async (q, ctx) => {
+    await svc(ctx).kill(q.params.id, q.query.str('signal') || 'SIGKILL');
+    q.res.writeHead(204);
+    q.res.end();
+  });
+  r.post('/containers/:id/pause', async (q, ctx) => {
+    await svc(ctx).pause(q.params.id);
+    q.res.writeHead(204);
+    q.res.end();
+  });
+  r.post('/containers/:id/unpause', async (q, ctx) => {
+    await svc(ctx).unpause(q.params.id);
+    q.res.writeHead(204);
+    q.res.end();
+  });
+  r.post('/containers/:id/rename', async (q, ctx) => {
+    await svc(ctx).rename(q.params.id, q.query.str('name') ?? '');
+    q.res.writeHead(204);
+    q.res.end();
+  });
+  r.post('/containers/:id/update', async (q, ctx) =>
+    svc(ctx).update(q.params.id, ((await q.json()) ?? {}) as Record<string, unknown>),
+  );
   r.delete('/containers/:id', async (q, ctx) => {
     await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
-    q.res.writeHead(204); q.res.end();
+    q.res.writeHead(204);
+    q.res.end();
   });
   r.post('/containers/:id/wait', async (q, ctx) => {
     const s = svc(ctx);
@@ -110,17 +165,30 @@ export function register(r: Router<EngineContext>): void {
     try {
       const out = await p;
       q.res.end(JSON.stringify(out) + '\n');
-    } catch { q.res.end(); }
+    } catch {
+      q.res.end();
+    }
   });
   r.get('/containers/:id/logs', async (q, ctx) => {
     const s = svc(ctx);
     const c = s.get(q.params.id);
-    const stdout = q.query.bool('stdout'), stderr = q.query.bool('stderr');
-    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stdout' });
+    const stdout = q.query.bool('stdout'),
+      stderr = q.query.bool('stderr');
+    if (!stdout && !stderr)
+      throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stdout' });
     const tailS = q.query.str('tail');
     const tail = !tailS || tailS === 'all' ? undefined : Number(tailS);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`tail: invalid value ${JSON.stringify(tailS)}`, { field: 'tail' });
-    const opts = { follow: q.query.bool('follow'), stdout, stderr, timestamps: q.query.bool('timestamps'), tail, since: timeArg(q.query.str('since'), 'since'), until: timeArg(q.query.str('until'), 'until') };
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
+      throw invalidArgument(`tail: invalid value ${JSON.stringify(tailS)}`, { field: 'tail' });
+    const opts = {
+      follow: q.query.bool('follow'),
+      stdout,
+      stderr,
+      timestamps: q.query.bool('timestamps'),
+      tail,
+      since: timeArg(q.query.str('since'), 'since'),
+      until: timeArg(q.query.str('until'), 'until'),
+    };
     const ac = new AbortController();
     q.res.on('close', () => ac.abort());
     q.res.writeHead(200, { 'Content-Type': c.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
@@ -130,8 +198,10 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/:id/attach', attachRoute);
   r.post('/containers/:id/resize', async (q, ctx) => {
-    const h = q.query.int('h'), w = q.query.int('w');
-    if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    const h = q.query.int('h'),
+      w = q.query.int('w');
+    if (h === undefined || w === undefined || h < 0 || w < 0)
+      throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
     const s = svc(ctx);
     const c = s.get(q.params.id);
     if (!c.State.Running) throw invalidArgument(`Container ${c.Id} is not running`, { field: 'id' });
@@ -158,12 +228,20 @@ export function register(r: Router<EngineContext>): void {
     }
     q.res.writeHead(200, { 'Content-Type': 'application/json' });
     let closed = false;
-    q.res.on('close', () => { closed = true; });
+    q.res.on('close', () => {
+      closed = true;
+    });
     while (!closed) {
       let st;
-      try { st = await containerStats(s, id, false); } catch { break; }
+      try {
+        st = await containerStats(s, id, false);
+      } catch {
+        break;
+      }
       q.res.write(JSON.stringify(st) + '\n');
-      if (!s.get(id).State.Running) { /* docker keeps streaming zeros; one more and stop */ }
+      if (!s.get(id).State.Running) {
+        /* docker keeps streaming zeros; one more and stop */
+      }
       await new Promise((res) => setTimeout(res, 1000));
     }
     q.res.end();
@@ -187,20 +265,51 @@ export function register(r: Router<EngineContext>): void {
     if (!ref) throw invalidArgument('container: a container is required', { field: 'container' });
     const c = s.get(ref);
     const body = ((await q.json()) ?? {}) as Record<string, unknown>;
-    const changes = q.query.params.getAll('changes').flatMap((x) => x.split('\n')).filter(Boolean);
+    const changes = q.query.params
+      .getAll('changes')
+      .flatMap((x) => x.split('\n'))
+      .filter(Boolean);
     const { applyChanges } = await import('../../../image/index.js');
-    const base = { User: c.Config.User, Env: c.Config.Env, Cmd: c.Config.Cmd ?? undefined, Entrypoint: c.Config.Entrypoint ?? undefined, WorkingDir: c.Config.WorkingDir, Labels: c.Config.Labels,
-      ExposedPorts: c.Config.ExposedPorts ?? undefined, Volumes: c.Config.Volumes ?? undefined, StopSignal: c.Config.StopSignal, ...(c.Config.Healthcheck ? { Healthcheck: c.Config.Healthcheck } : {}), ...body };
+    const base = {
+      User: c.Config.User,
+      Env: c.Config.Env,
+      Cmd: c.Config.Cmd ?? undefined,
+      Entrypoint: c.Config.Entrypoint ?? undefined,
+      WorkingDir: c.Config.WorkingDir,
+      Labels: c.Config.Labels,
+      ExposedPorts: c.Config.ExposedPorts ?? undefined,
+      Volumes: c.Config.Volumes ?? undefined,
+      StopSignal: c.Config.StopSignal,
+      ...(c.Config.Healthcheck ? { Healthcheck: c.Config.Healthcheck } : {}),
+      ...body,
+    };
     const config = applyChanges(base as never, changes);
     const pause = q.query.bool('pause', true) && c.State.Running && !c.State.Paused;
     if (pause) await s.pause(c.Id);
     try {
       const diff = await ctx.snapshotter.diff(c.SnapshotKey);
-      const imgs = ctx.images as unknown as { commitFromDiff(t: NodeJS.ReadableStream, cfg: unknown, o: Record<string, unknown>): Promise<string> };
-      const id = await imgs.commitFromDiff(diff, config, { parent: c.Image, repo: q.query.str('repo') || undefined, tag: q.query.str('tag') || undefined, comment: q.query.str('comment'), author: q.query.str('author'), container: c.Id, createdBy: [c.Path, ...c.Args].join(' ') });
-      ctx.events.emit({ Type: 'container', Action: 'commit', id: c.Id, attributes: { name: c.Name.slice(1), image: c.ImageName, comment: q.query.str('comment') ?? '' } });
+      const imgs = ctx.images as unknown as {
+        commitFromDiff(t: NodeJS.ReadableStream, cfg: unknown, o: Record<string, unknown>): Promise<string>;
+      };
+      const id = await imgs.commitFromDiff(diff, config, {
+        parent: c.Image,
+        repo: q.query.str('repo') || undefined,
+        tag: q.query.str('tag') || undefined,
+        comment: q.query.str('comment'),
+        author: q.query.str('author'),
+        container: c.Id,
+        createdBy: [c.Path, ...c.Args].join(' '),
+      });
+      ctx.events.emit({
+        Type: 'container',
+        Action: 'commit',
+        id: c.Id,
+        attributes: { name: c.Name.slice(1), image: c.ImageName, comment: q.query.str('comment') ?? '' },
+      });
       sendJson(q.res, 201, { Id: id });
-    } finally { if (pause) await s.unpause(c.Id).catch(() => undefined); }
+    } finally {
+      if (pause) await s.unpause(c.Id).catch(() => undefined);
+    }
   });
   r.post('/containers/prune', async (q, ctx) => {
     const s = svc(ctx);
@@ -212,7 +321,10 @@ export function register(r: Router<EngineContext>): void {
       if (c.State.Running || c.State.Restarting) continue;
       if (until !== undefined && Date.parse(c.Created) / 1000 > until) continue;
       if (label && !listFilter({ label }, [], () => undefined)(c)) continue;
-      await s.remove(c.Id, {}).then(() => deleted.push(c.Id), () => undefined);
+      await s.remove(c.Id, {}).then(
+        () => deleted.push(c.Id),
+        () => undefined,
+      );
     }
     ctx.events.emit({ Type: 'container', Action: 'prune', id: '', attributes: { reclaimed: '0' } });
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 };

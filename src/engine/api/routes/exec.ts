@@ -14,8 +14,10 @@ export function register(r: Router<EngineContext>): void {
   });
   r.get('/exec/:id/json', (q, ctx) => execs(ctx).inspect(q.params.id));
   r.post('/exec/:id/resize', async (q, ctx) => {
-    const h = q.query.int('h'), w = q.query.int('w');
-    if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    const h = q.query.int('h'),
+      w = q.query.int('w');
+    if (h === undefined || w === undefined || h < 0 || w < 0)
+      throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
     await execs(ctx).resize(q.params.id, h, w);
     sendJson(q.res, 200, undefined);
   });
@@ -35,7 +37,9 @@ export function register(r: Router<EngineContext>): void {
     await e.start(q.params.id, { detach: false, tty, consoleSize: body.ConsoleSize }, client).catch((err) => {
       const msg = `${(err as Error).message}\r\n`;
       const b = Buffer.from(msg);
-      const h = Buffer.alloc(8); h[0] = 3; h.writeUInt32BE(b.length, 4);
+      const h = Buffer.alloc(8);
+      h[0] = 3;
+      h.writeUInt32BE(b.length, 4);
       if (!client.socket.destroyed) client.socket.end(tty ? b : Buffer.concat([h, b]));
     });
   });

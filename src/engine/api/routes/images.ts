@@ -17,20 +17,31 @@ function auth(r: ApiRequest) {
 /** Aborts when the client goes away before the response finished. */
 function clientSignal(r: ApiRequest): AbortSignal {
   const ac = new AbortController();
-  r.res.on('close', () => { if (!r.res.writableFinished) ac.abort(new Error('client disconnected')); });
+  r.res.on('close', () => {
+    if (!r.res.writableFinished) ac.abort(new Error('client disconnected'));
+  });
   return ac.signal;
 }
 
 /** A JSON-message stream opened on the first message, so errors before it are plain HTTP errors. */
-async function lazyStream(r: ApiRequest, run: (emit: (m: Record<string, unknown>) => void) => Promise<void>): Promise<void> {
+async function lazyStream(
+  r: ApiRequest,
+  run: (emit: (m: Record<string, unknown>) => void) => Promise<void>,
+): Promise<void> {
   let s: JsonStream | undefined;
-  const emit = (m: Record<string, unknown>) => { s ??= jsonStream(r.res); s.write(m); };
+  const emit = (m: Record<string, unknown>) => {
+    s ??= jsonStream(r.res);
+    s.write(m);
+  };
   try {
     await run(emit);
     s ??= jsonStream(r.res);
     s.end();
   } catch (e) {
-    if (s) { s.error(e); return; }
+    if (s) {
+      s.error(e);
+      return;
+    }
     throw e;
   }
 }
@@ -40,7 +51,11 @@ function pullError(e: unknown, ref: string): unknown {
     return new SkiffError('NotFound', `manifest for ${ref} not found: manifest unknown: ${e.message}`, { cause: e });
   }
   if (isSkiffError(e, 'FailedPrecondition') && (e.reason === 'UNAUTHORIZED' || e.reason === 'DENIED')) {
-    return new SkiffError('FailedPrecondition', `pull access denied for ${ref}, repository does not exist or may require 'docker login': ${e.message}`, { cause: e, reason: 'Forbidden' });
+    return new SkiffError(
+      'FailedPrecondition',
+      `pull access denied for ${ref}, repository does not exist or may require 'docker login': ${e.message}`,
+      { cause: e, reason: 'Forbidden' },
+    );
   }
   return e;
 }
@@ -56,7 +71,9 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
     const a = auth(r);
     const tag = q.str('tag') || undefined;
     await lazyStream(r, async (emit) => {
-      try { await svc.pull(fromImage, tag, { platform: q.str('platform') || undefined, auth: a, emit, signal }); } catch (e) {
+      try {
+        await svc.pull(fromImage, tag, { platform: q.str('platform') || undefined, auth: a, emit, signal });
+      } catch (e) {
         throw pullError(e, tag ? `${fromImage}:${tag}` : fromImage);
       }
     });
@@ -67,8 +84,13 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
   if (fromSrc === '-' || fromSrc === '') body = r.bodyStream() as Readable;
   else {
     let url: URL;
-    try { url = new URL(fromSrc); } catch { throw invalidArgument(`fromSrc: ${JSON.stringify(fromSrc)} is neither "-" nor a URL`, { field: 'fromSrc' }); }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`fromSrc: unsupported URL scheme ${url.protocol}`, { field: 'fromSrc' });
+    try {
+      url = new URL(fromSrc);
+    } catch {
+      throw invalidArgument(`fromSrc: ${JSON.stringify(fromSrc)} is neither "-" nor a URL`, { field: 'fromSrc' });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw invalidArgument(`fromSrc: unsupported URL scheme ${url.protocol}`, { field: 'fromSrc' });
     const res = await fetch(url, { signal });
     if (!res.ok || !res.body) throw invalidArgument(`fromSrc: GET ${url} answered ${res.status}`, { field: 'fromSrc' });
     body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
@@ -76,8 +98,12 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
   const changes = r.query.params.getAll('changes').filter((c) => c.trim() !== '');
   await lazyStream(r, async (emit) => {
     const id = await svc.importTar(body, {
-      repo: q.str('repo') || undefined, tag: q.str('tag') || undefined, message: q.str('message') || undefined,
-      changes, platform: q.str('platform') || undefined, signal,
+      repo: q.str('repo') || undefined,
+      tag: q.str('tag') || undefined,
+      message: q.str('message') || undefined,
+      changes,
+      platform: q.str('platform') || undefined,
+      signal,
     });
     emit({ status: id });
   });
@@ -99,10 +125,15 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/images/prune', async (q, ctx) => images(ctx).prune(q.query.filters()));
   r.get('/images/search', () => {
-    throw notImplemented('image search is not available: this engine has no Docker Hub access (search a registry you run with `skiff registry` through its /v2/_catalog)');
+    throw notImplemented(
+      'image search is not available: this engine has no Docker Hub access (search a registry you run with `skiff registry` through its /v2/_catalog)',
+    );
   });
   r.get('/images/get', async (q, ctx) => {
-    const names = q.query.params.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
+    const names = q.query.params
+      .getAll('names')
+      .flatMap((n) => n.split(','))
+      .filter(Boolean);
     await save(q, ctx, names);
   });
   r.get('/images/:name*/json', async (q, ctx) => images(ctx).inspect(q.params.name));
@@ -110,14 +141,19 @@ export function register(r: Router<EngineContext>): void {
   r.get('/images/:name*/get', async (q, ctx) => save(q, ctx, [q.params.name]));
   r.post('/images/:name*/tag', async (q, ctx) => {
     await images(ctx).tag(q.params.name, q.query.str('repo') ?? '', q.query.str('tag') || undefined);
-    q.res.writeHead(201); q.res.end();
+    q.res.writeHead(201);
+    q.res.end();
   });
   r.post('/images/:name*/push', async (q, ctx) => {
     const a = auth(q);
     const signal = clientSignal(q);
-    await lazyStream(q, (emit) => images(ctx).push(q.params.name, q.query.str('tag') || undefined, { auth: a, emit, signal }));
+    await lazyStream(q, (emit) =>
+      images(ctx).push(q.params.name, q.query.str('tag') || undefined, { auth: a, emit, signal }),
+    );
   });
-  r.delete('/images/:name*', async (q, ctx) => images(ctx).remove(q.params.name, { force: q.query.bool('force'), noprune: q.query.bool('noprune') }));
+  r.delete('/images/:name*', async (q, ctx) =>
+    images(ctx).remove(q.params.name, { force: q.query.bool('force'), noprune: q.query.bool('noprune') }),
+  );
 }
 
 async function save(q: ApiRequest, ctx: EngineContext, names: string[]): Promise<void> {
@@ -125,7 +161,9 @@ async function save(q: ApiRequest, ctx: EngineContext, names: string[]): Promise
   const svc = images(ctx);
   for (const n of names) await svc.catalog.find(n); // 404 before any byte is sent
   q.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  try { await svc.save(names, q.res, clientSignal(q)); } catch (e) {
+  try {
+    await svc.save(names, q.res, clientSignal(q));
+  } catch (e) {
     q.res.destroy(e as Error);
   }
 }

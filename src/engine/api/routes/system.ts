@@ -11,50 +11,150 @@ const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'ar
 
 function ping(q: ApiRequest, ctx: EngineContext) {
   q.res.writeHead(200, {
-    'Content-Type': 'text/plain; charset=utf-8', 'Builder-Version': '1', Swarm: 'inactive', 'Docker-Experimental': 'false',
-    'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Content-Length': q.method === 'HEAD' ? '0' : '2',
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Builder-Version': '1',
+    Swarm: 'inactive',
+    'Docker-Experimental': 'false',
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+    Pragma: 'no-cache',
+    'Content-Length': q.method === 'HEAD' ? '0' : '2',
   });
   void ctx;
   q.res.end(q.method === 'HEAD' ? undefined : 'OK');
 }
 
 function osName(): string {
-  try { return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux'; } catch { return 'Linux'; }
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
 }
 
-function cgroupVersion(): '1' | '2' { return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1'; }
+function cgroupVersion(): '1' | '2' {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
+}
 
 export function register(r: Router<EngineContext>): void {
   r.get('/_ping', ping);
   r.head('/_ping', ping);
   r.get('/version', (_q, ctx) => {
     const i = ctx.info;
-    const base = { Version: i.version, ApiVersion: i.apiVersion, MinAPIVersion: i.minApiVersion, GitCommit: 'skiff', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: GO_ARCH[arch()] ?? arch(), KernelVersion: release(), BuildTime: i.startedAt.toISOString() };
+    const base = {
+      Version: i.version,
+      ApiVersion: i.apiVersion,
+      MinAPIVersion: i.minApiVersion,
+      GitCommit: 'skiff',
+      GoVersion: `node${process.versions.node}`,
+      Os: 'linux',
+      Arch: GO_ARCH[arch()] ?? arch(),
+      KernelVersion: release(),
+      BuildTime: i.startedAt.toISOString(),
+    };
     return {
       Platform: { Name: 'Skiff Engine' },
-      Components: [{ Name: 'Engine', Version: i.version, Details: { ApiVersion: i.apiVersion, MinAPIVersion: i.minApiVersion, Os: 'linux', Arch: base.Arch, KernelVersion: base.KernelVersion, GitCommit: 'skiff', GoVersion: base.GoVersion, Experimental: 'false' } },
-        { Name: 'skiff-runtime', Version: i.version, Details: { GitCommit: 'skiff' } }],
+      Components: [
+        {
+          Name: 'Engine',
+          Version: i.version,
+          Details: {
+            ApiVersion: i.apiVersion,
+            MinAPIVersion: i.minApiVersion,
+            Os: 'linux',
+            Arch: base.Arch,
+            KernelVersion: base.KernelVersion,
+            GitCommit: 'skiff',
+            GoVersion: base.GoVersion,
+            Experimental: 'false',
+          },
+        },
+        { Name: 'skiff-runtime', Version: i.version, Details: { GitCommit: 'skiff' } },
+      ],
       ...base,
     };
   });
   r.get('/info', async (_q, ctx) => {
     const i = ctx.info;
     const c = ctx.containers.count();
-    const images = await ctx.imageStore.store.list().then((l) => new Set(l.map((x) => x.target.digest)).size, () => 0);
+    const images = await ctx.imageStore.store.list().then(
+      (l) => new Set(l.map((x) => x.target.digest)).size,
+      () => 0,
+    );
     return {
-      ID: i.id, Containers: c.total, ContainersRunning: c.running, ContainersPaused: c.paused, ContainersStopped: c.stopped, Images: images,
-      Driver: ctx.snapshotter.name === 'overlayfs' ? 'overlay2' : 'vfs', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
-      MemoryLimit: true, SwapLimit: true, KernelMemory: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
-      IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, NFd: 0, OomKillDisable: cgroupVersion() === '1',
-      NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: cgroupVersion(),
-      NEventsListener: 0, KernelVersion: release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: arch() === 'x64' ? 'x86_64' : arch(),
-      IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(ctx.info.insecureRegistries ?? []),
-      NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: ctx.root, HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(),
-      Labels: [], ExperimentalBuild: false, ServerVersion: i.version, Runtimes: { skiff: { path: 'skiff-runtime' }, runc: { path: 'skiff-runtime' } }, DefaultRuntime: 'skiff',
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-      LiveRestoreEnabled: true, Isolation: '', InitBinary: 'skiff-tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: 'skiff' }, InitCommit: { ID: 'skiff' },
-      SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupVersion() === '2' ? ['name=cgroupns'] : [])], CDISpecDirs: [], Warnings: [],
+      ID: i.id,
+      Containers: c.total,
+      ContainersRunning: c.running,
+      ContainersPaused: c.paused,
+      ContainersStopped: c.stopped,
+      Images: images,
+      Driver: ctx.snapshotter.name === 'overlayfs' ? 'overlay2' : 'vfs',
+      DriverStatus: [
+        ['Backing Filesystem', 'extfs'],
+        ['Supports d_type', 'true'],
+      ],
+      Plugins: {
+        Volume: ['local'],
+        Network: ['bridge', 'host', 'null'],
+        Authorization: null,
+        Log: ['json-file', 'local'],
+      },
+      MemoryLimit: true,
+      SwapLimit: true,
+      KernelMemory: false,
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      BridgeNfIptables: false,
+      BridgeNfIp6tables: false,
+      Debug: false,
+      NFd: 0,
+      OomKillDisable: cgroupVersion() === '1',
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: 'json-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: cgroupVersion(),
+      NEventsListener: 0,
+      KernelVersion: release(),
+      OperatingSystem: osName(),
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: arch() === 'x64' ? 'x86_64' : arch(),
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: registryConfig(ctx.info.insecureRegistries ?? []),
+      NCPU: cpus().length,
+      MemTotal: totalmem(),
+      GenericResources: null,
+      DockerRootDir: ctx.root,
+      HttpProxy: '',
+      HttpsProxy: '',
+      NoProxy: '',
+      Name: hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: i.version,
+      Runtimes: { skiff: { path: 'skiff-runtime' }, runc: { path: 'skiff-runtime' } },
+      DefaultRuntime: 'skiff',
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
+      LiveRestoreEnabled: true,
+      Isolation: '',
+      InitBinary: 'skiff-tini',
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: 'skiff' },
+      InitCommit: { ID: 'skiff' },
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupVersion() === '2' ? ['name=cgroupns'] : [])],
+      CDISpecDirs: [],
+      Warnings: [],
     };
   });
   r.get('/system/df', async (_q, ctx) => {
@@ -70,17 +170,41 @@ export function register(r: Router<EngineContext>): void {
     // The docker CLI reads UsageData of every volume (a missing one crashes its template).
     const volumes = (await ctx.volumes.usage?.()) ?? [];
     return {
-      LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0), Images: images,
-      Containers: await containerUsage(ctx), Volumes: volumes, BuildCache: [],
+      LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0),
+      Images: images,
+      Containers: await containerUsage(ctx),
+      Volumes: volumes,
+      BuildCache: [],
     };
   });
   r.get('/events', async (q, ctx) => {
     const f = q.query.filters();
     const since = parseEventTime(q.query.str('since'));
     const until = parseEventTime(q.query.str('until'));
-    if (q.query.str('since') && since === undefined) throw invalidArgument('since: invalid time value', { field: 'since' });
-    if (q.query.str('until') && until === undefined) throw invalidArgument('until: invalid time value', { field: 'until' });
-    for (const k of Object.keys(f)) if (!['type', 'container', 'image', 'event', 'label', 'volume', 'network', 'daemon', 'scope', 'plugin', 'node', 'service', 'secret', 'config'].includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    if (q.query.str('since') && since === undefined)
+      throw invalidArgument('since: invalid time value', { field: 'since' });
+    if (q.query.str('until') && until === undefined)
+      throw invalidArgument('until: invalid time value', { field: 'until' });
+    for (const k of Object.keys(f))
+      if (
+        ![
+          'type',
+          'container',
+          'image',
+          'event',
+          'label',
+          'volume',
+          'network',
+          'daemon',
+          'scope',
+          'plugin',
+          'node',
+          'service',
+          'secret',
+          'config',
+        ].includes(k)
+      )
+        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
     q.res.writeHead(200, { 'Content-Type': 'application/json' });
     q.res.flushHeaders();
     const buffered: string[] = [];
@@ -89,7 +213,8 @@ export function register(r: Router<EngineContext>): void {
       if (!eventMatches(e, f)) return;
       if (until !== undefined && e.timeNano / 1e9 > until) return;
       const line = JSON.stringify(e) + '\n';
-      if (replaying) buffered.push(line); else q.res.write(line);
+      if (replaying) buffered.push(line);
+      else q.res.write(line);
     });
     if (since !== undefined) for (const e of ctx.events.past(f, since, until)) q.res.write(JSON.stringify(e) + '\n');
     replaying = false;
@@ -112,6 +237,13 @@ function registryConfig(insecure: string[]) {
   const IndexConfigs: Record<string, { Name: string; Mirrors: string[]; Secure: boolean; Official: boolean }> = {
     'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true },
   };
-  for (const r of insecure) if (!/^[\d.]+\/\d+$/.test(r)) IndexConfigs[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
-  return { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: [...new Set(cidrs)], IndexConfigs, Mirrors: null };
+  for (const r of insecure)
+    if (!/^[\d.]+\/\d+$/.test(r)) IndexConfigs[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
+  return {
+    AllowNondistributableArtifactsCIDRs: null,
+    AllowNondistributableArtifactsHostnames: null,
+    InsecureRegistryCIDRs: [...new Set(cidrs)],
+    IndexConfigs,
+    Mirrors: null,
+  };
 }

@@ -10,13 +10,15 @@ export function register(r: Router<EngineContext>): void {
   r.get('/volumes', async (q, ctx) => volumes(ctx).list(q.query.filters()));
   r.post('/volumes/create', async (q, ctx) => {
     const body = await q.json<CreateVolumeBody>();
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw invalidArgument('body: must be a JSON object', { field: 'body' });
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
+      throw invalidArgument('body: must be a JSON object', { field: 'body' });
     sendJson(q.res, 201, await volumes(ctx).create(body ?? {}));
   });
   r.post('/volumes/prune', async (q, ctx) => volumes(ctx).prune(q.query.filters()));
   r.get('/volumes/:name', async (q, ctx) => volumes(ctx).inspect(q.params.name));
   r.delete('/volumes/:name', async (q, ctx) => {
     await volumes(ctx).remove(q.params.name, { force: q.query.bool('force') });
-    q.res.writeHead(204); q.res.end();
+    q.res.writeHead(204);
+    q.res.end();
   });
 }

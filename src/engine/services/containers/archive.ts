@@ -26,13 +26,21 @@ export function goFileMode(st: Stats): number {
   return m >>> 0;
 }
 
-export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
 
 async function withView<T>(s: Containers, ref: string, fn: (v: View) => Promise<T>): Promise<T> {
   const c = s.live(ref);
   const wasMounted = c.rec.State.Running;
   const root = await s.ensureMounted(c);
-  try { return await fn(containerView(c.rec, root, c.dir)); } finally {
+  try {
+    return await fn(containerView(c.rec, root, c.dir));
+  } finally {
     if (!wasMounted && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
   }
 }
@@ -40,9 +48,19 @@ async function withView<T>(s: Containers, ref: string, fn: (v: View) => Promise<
 export function statPath(v: View, p: string): PathStat {
   const { host } = resolveView(v, p, false);
   let st: Stats;
-  try { st = lstatSync(host); } catch { throw notFound(`Could not find the file ${p} in container`, { field: 'path' }); }
+  try {
+    st = lstatSync(host);
+  } catch {
+    throw notFound(`Could not find the file ${p} in container`, { field: 'path' });
+  }
   const linkTarget = st.isSymbolicLink() ? resolveView(v, p, true).path : '';
-  return { name: posix.basename(p) || '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget };
+  return {
+    name: posix.basename(p) || '/',
+    size: st.size,
+    mode: goFileMode(st),
+    mtime: st.mtime.toISOString(),
+    linkTarget,
+  };
 }
 
 export async function archiveStat(s: Containers, ref: string, p: string): Promise<PathStat> {
@@ -51,18 +69,29 @@ export async function archiveStat(s: Containers, ref: string, p: string): Promis
 }
 
 /** GET archive: a tar of `p` (named by its base name) and its stat. */
-export async function archiveGet(s: Containers, ref: string, p: string): Promise<{ stat: PathStat; tar: Readable; done: Promise<void> }> {
+export async function archiveGet(
+  s: Containers,
+  ref: string,
+  p: string,
+): Promise<{ stat: PathStat; tar: Readable; done: Promise<void> }> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
   const c = s.live(ref);
   const wasRunning = c.rec.State.Running;
   const root = await s.ensureMounted(c);
   const v = containerView(c.rec, root, c.dir);
   let stat: PathStat;
-  try { stat = statPath(v, p); } catch (e) { if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined); throw e; }
+  try {
+    stat = statPath(v, p);
+  } catch (e) {
+    if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined);
+    throw e;
+  }
   const { path } = resolveView(v, p, p.endsWith('/'));
   const name = posix.basename(posix.normalize(p)) || '.';
   const out = new PassThrough();
-  const done = packTree(v, path, name, out).finally(async () => { if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined); });
+  const done = packTree(v, path, name, out).finally(async () => {
+    if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
+  });
   return { stat, tar: out, done };
 }
 
@@ -75,7 +104,10 @@ async function packTree(v: View, cpath: string, name: string, out: PassThrough):
     const h = hostOf(v, cp);
     const st = lstatSync(h);
     const base = { name: n, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    if (st.isSymbolicLink()) { p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) }); return; }
+    if (st.isSymbolicLink()) {
+      p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
+      return;
+    }
     if (st.isDirectory()) {
       p.entry({ ...base, type: 'directory' });
       for (const e of readdirSync(h).sort()) await add(posix.join(cp, e), `${n}/${e}`);
@@ -88,21 +120,40 @@ async function packTree(v: View, cpath: string, name: string, out: PassThrough):
       });
     }
   };
-  try { await add(cpath, name); p.finalize(); } catch (e) { p.destroy(e as Error); }
+  try {
+    await add(cpath, name);
+    p.finalize();
+  } catch (e) {
+    p.destroy(e as Error);
+  }
 }
 
 /** PUT archive: extracts a tar into directory `p` of the container. */
-export async function archivePut(s: Containers, ref: string, p: string, body: AsyncIterable<Buffer | Uint8Array>, o: { noOverwriteDirNonDir: boolean }): Promise<void> {
+export async function archivePut(
+  s: Containers,
+  ref: string,
+  p: string,
+  body: AsyncIterable<Buffer | Uint8Array>,
+  o: { noOverwriteDirNonDir: boolean },
+): Promise<void> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
   const c = s.get(ref);
   void o;
   await withView(s, ref, async (v) => {
     const { path, host } = resolveView(v, p, true);
     let st: Stats;
-    try { st = statSync(host); } catch { throw notFound(`Could not find the file ${p} in container ${c.Name.slice(1)}`, { field: 'path' }); }
+    try {
+      st = statSync(host);
+    } catch {
+      throw notFound(`Could not find the file ${p} in container ${c.Name.slice(1)}`, { field: 'path' });
+    }
     if (!st.isDirectory()) throw invalidArgument(`extraction point is not a directory: ${p}`, { field: 'path' });
     // As dockerd: a read-only rootfs (or a read-only mount) refuses, a read-write volume on it does not.
-    if (!writable(v, path)) throw invalidArgument(mountOf(v, path) ? `mounted volume is marked read-only: ${p}` : 'container rootfs is marked read-only', { field: 'path' });
+    if (!writable(v, path))
+      throw invalidArgument(
+        mountOf(v, path) ? `mounted volume is marked read-only: ${p}` : 'container rootfs is marked read-only',
+        { field: 'path' },
+      );
     await applyTar(body, host, { whiteouts: 'plain', chown: true });
   });
 }
@@ -118,7 +169,10 @@ export async function exportRootfs(s: Containers, ref: string): Promise<Readable
   const add = async (h: string, n: string): Promise<void> => {
     const st = lstatSync(h);
     const base = { name: n, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    if (st.isSymbolicLink()) { p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) }); return; }
+    if (st.isSymbolicLink()) {
+      p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
+      return;
+    }
     if (st.isDirectory()) {
       if (n) p.entry({ ...base, type: 'directory' });
       if (n === 'proc' || n === 'sys') return;
@@ -132,8 +186,13 @@ export async function exportRootfs(s: Containers, ref: string): Promise<Readable
       });
     }
   };
-  void add(root, '').then(() => p.finalize(), (e) => p.destroy(e as Error)).finally(async () => {
-    if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
-  });
+  void add(root, '')
+    .then(
+      () => p.finalize(),
+      (e) => p.destroy(e as Error),
+    )
+    .finally(async () => {
+      if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
+    });
   return out;
 }

@@ -22,66 +22,109 @@ export const CreateBodySchema = z.looseObject({
   Env: z.array(z.string()).nullish(),
   Cmd: strList,
   Entrypoint: strList,
-  Healthcheck: z.looseObject({
-    Test: z.array(z.string()).nullish(), Interval: z.number().int().nonnegative().nullish(), Timeout: z.number().int().nonnegative().nullish(),
-    StartPeriod: z.number().int().nonnegative().nullish(), StartInterval: z.number().int().nonnegative().nullish(), Retries: z.number().int().nonnegative().nullish(),
-  }).nullish(),
+  Healthcheck: z
+    .looseObject({
+      Test: z.array(z.string()).nullish(),
+      Interval: z.number().int().nonnegative().nullish(),
+      Timeout: z.number().int().nonnegative().nullish(),
+      StartPeriod: z.number().int().nonnegative().nullish(),
+      StartInterval: z.number().int().nonnegative().nullish(),
+      Retries: z.number().int().nonnegative().nullish(),
+    })
+    .nullish(),
   Image: z.string({ error: 'Config.Image: an image is required' }).min(1, 'Config.Image: an image is required'),
   Volumes: z.record(z.string(), z.any()).nullish(),
   WorkingDir: z.string().optional(),
   Labels: z.record(z.string(), z.string()).nullish(),
   StopSignal: z.string().optional(),
   StopTimeout: z.number().int().nullish(),
-  HostConfig: z.looseObject({
-    Binds: z.array(z.string()).nullish(),
-    NetworkMode: z.string().optional(),
-    PortBindings: z.record(z.string(), z.array(z.looseObject({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullish()).nullish(),
-    RestartPolicy: z.looseObject({ Name: z.string().optional(), MaximumRetryCount: z.number().int().nonnegative().optional() }).optional(),
-    AutoRemove: z.boolean().optional(),
-    Mounts: z.array(z.looseObject({ Type: z.string().optional(), Source: z.string().optional(), Target: z.string().optional(), ReadOnly: z.boolean().optional() })).nullish(),
-    Memory: z.number().int().nonnegative().optional(),
-    MemorySwap: z.number().int().min(-1).optional(),
-    NanoCpus: z.number().int().nonnegative().optional(),
-    CpuShares: z.number().int().nonnegative().optional(),
-    CpuQuota: z.number().int().optional(),
-    CpuPeriod: z.number().int().nonnegative().optional(),
-    PidsLimit: z.number().int().nullish(),
-    CapAdd: z.array(z.string()).nullish(),
-    CapDrop: z.array(z.string()).nullish(),
-    Dns: z.array(z.string()).nullish(),
-    DnsSearch: z.array(z.string()).nullish(),
-    DnsOptions: z.array(z.string()).nullish(),
-    ExtraHosts: z.array(z.string()).nullish(),
-    Tmpfs: z.record(z.string(), z.string()).nullish(),
-    Sysctls: z.record(z.string(), z.string()).nullish(),
-    SecurityOpt: z.array(z.string()).nullish(),
-    Ulimits: z.array(z.looseObject({ Name: z.string(), Soft: z.number(), Hard: z.number() })).nullish(),
-    LogConfig: z.looseObject({ Type: z.string().optional(), Config: z.record(z.string(), z.string()).nullish() }).optional(),
-  }).optional(),
-  NetworkingConfig: z.looseObject({ EndpointsConfig: z.record(z.string(), z.looseObject({ Aliases: z.array(z.string()).nullish() }).nullish()).nullish() }).nullish(),
+  HostConfig: z
+    .looseObject({
+      Binds: z.array(z.string()).nullish(),
+      NetworkMode: z.string().optional(),
+      PortBindings: z
+        .record(
+          z.string(),
+          z.array(z.looseObject({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullish(),
+        )
+        .nullish(),
+      RestartPolicy: z
+        .looseObject({ Name: z.string().optional(), MaximumRetryCount: z.number().int().nonnegative().optional() })
+        .optional(),
+      AutoRemove: z.boolean().optional(),
+      Mounts: z
+        .array(
+          z.looseObject({
+            Type: z.string().optional(),
+            Source: z.string().optional(),
+            Target: z.string().optional(),
+            ReadOnly: z.boolean().optional(),
+          }),
+        )
+        .nullish(),
+      Memory: z.number().int().nonnegative().optional(),
+      MemorySwap: z.number().int().min(-1).optional(),
+      NanoCpus: z.number().int().nonnegative().optional(),
+      CpuShares: z.number().int().nonnegative().optional(),
+      CpuQuota: z.number().int().optional(),
+      CpuPeriod: z.number().int().nonnegative().optional(),
+      PidsLimit: z.number().int().nullish(),
+      CapAdd: z.array(z.string()).nullish(),
+      CapDrop: z.array(z.string()).nullish(),
+      Dns: z.array(z.string()).nullish(),
+      DnsSearch: z.array(z.string()).nullish(),
+      DnsOptions: z.array(z.string()).nullish(),
+      ExtraHosts: z.array(z.string()).nullish(),
+      Tmpfs: z.record(z.string(), z.string()).nullish(),
+      Sysctls: z.record(z.string(), z.string()).nullish(),
+      SecurityOpt: z.array(z.string()).nullish(),
+      Ulimits: z.array(z.looseObject({ Name: z.string(), Soft: z.number(), Hard: z.number() })).nullish(),
+      LogConfig: z
+        .looseObject({ Type: z.string().optional(), Config: z.record(z.string(), z.string()).nullish() })
+        .optional(),
+    })
+    .optional(),
+  NetworkingConfig: z
+    .looseObject({
+      EndpointsConfig: z
+        .record(z.string(), z.looseObject({ Aliases: z.array(z.string()).nullish() }).nullish())
+        .nullish(),
+    })
+    .nullish(),
 });
 export type CreateBody = z.infer<typeof CreateBodySchema>;
 
 export function parseCreateBody(raw: unknown): CreateBody {
-  if (raw === undefined) throw invalidArgument('config cannot be empty in order to create a container', { field: 'body' });
+  if (raw === undefined)
+    throw invalidArgument('config cannot be empty in order to create a container', { field: 'body' });
   const r = CreateBodySchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
     const field = issue.path.join('.') || 'body';
-    throw invalidArgument(issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`, { field, details: r.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })) });
+    throw invalidArgument(issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`, {
+      field,
+      details: r.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+    });
   }
   return r.data;
 }
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { field: 'name' });
+  if (!NAME_RE.test(name))
+    throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, {
+      field: 'name',
+    });
   return name.startsWith('/') ? name : `/${name}`;
 }
 
 function validatePorts(b: CreateBody): void {
   const check = (key: string, field: string) => {
-    if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key) || Number(key.split(/[-/]/)[0]) > 65535 || Number(key.split(/[-/]/)[0]) === 0) {
+    if (
+      !/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key) ||
+      Number(key.split(/[-/]/)[0]) > 65535 ||
+      Number(key.split(/[-/]/)[0]) === 0
+    ) {
       throw invalidArgument(`${field}: invalid port specification: "${key}"`, { field });
     }
   };
@@ -90,7 +133,10 @@ function validatePorts(b: CreateBody): void {
     check(k, 'HostConfig.PortBindings');
     for (const hb of v ?? []) {
       const hp = hb.HostPort ?? '';
-      if (hp !== '' && (!/^\d{1,5}(-\d{1,5})?$/.test(hp) || Number(hp.split('-')[0]) > 65535)) throw invalidArgument(`HostConfig.PortBindings: invalid host port specification: "${hp}"`, { field: 'HostConfig.PortBindings' });
+      if (hp !== '' && (!/^\d{1,5}(-\d{1,5})?$/.test(hp) || Number(hp.split('-')[0]) > 65535))
+        throw invalidArgument(`HostConfig.PortBindings: invalid host port specification: "${hp}"`, {
+          field: 'HostConfig.PortBindings',
+        });
     }
   }
 }
@@ -98,87 +144,206 @@ function validatePorts(b: CreateBody): void {
 function validateRestart(b: CreateBody): void {
   const rp = b.HostConfig?.RestartPolicy;
   const n = rp?.Name ?? '';
-  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(n)) throw invalidArgument(`HostConfig.RestartPolicy: invalid restart policy: unknown policy '${n}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`, { field: 'HostConfig.RestartPolicy.Name' });
-  if (n !== 'on-failure' && (rp?.MaximumRetryCount ?? 0) > 0) throw invalidArgument(`HostConfig.RestartPolicy: invalid restart policy: maximum retry count can only be used with 'on-failure'`, { field: 'HostConfig.RestartPolicy.MaximumRetryCount' });
-  if (n && n !== 'no' && b.HostConfig?.AutoRemove) throw invalidArgument('HostConfig.AutoRemove: can\'t create \'AutoRemove\' container with restart policy', { field: 'HostConfig.AutoRemove' });
+  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(n))
+    throw invalidArgument(
+      `HostConfig.RestartPolicy: invalid restart policy: unknown policy '${n}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
+      { field: 'HostConfig.RestartPolicy.Name' },
+    );
+  if (n !== 'on-failure' && (rp?.MaximumRetryCount ?? 0) > 0)
+    throw invalidArgument(
+      `HostConfig.RestartPolicy: invalid restart policy: maximum retry count can only be used with 'on-failure'`,
+      { field: 'HostConfig.RestartPolicy.MaximumRetryCount' },
+    );
+  if (n && n !== 'no' && b.HostConfig?.AutoRemove)
+    throw invalidArgument("HostConfig.AutoRemove: can't create 'AutoRemove' container with restart policy", {
+      field: 'HostConfig.AutoRemove',
+    });
 }
 
 /** Parsed Binds/Mounts/Tmpfs; named volumes carry Name and get their Source from the volumes service. */
 export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[] {
   const out: MountPoint[] = [];
   const dest = (d: string, field: string) => {
-    if (!d || !isAbsolute(d)) throw invalidArgument(`${field}: invalid mount config: mount path must be absolute: "${d}"`, { field });
+    if (!d || !isAbsolute(d))
+      throw invalidArgument(`${field}: invalid mount config: mount path must be absolute: "${d}"`, { field });
     if (d === '/') throw invalidArgument(`${field}: invalid specification: destination can't be '/'`, { field });
     if (out.some((m) => m.Destination === d)) throw invalidArgument(`${field}: Duplicate mount point: ${d}`, { field });
     return d.replace(/\/+$/, '') || '/';
   };
   for (const spec of b.HostConfig?.Binds ?? []) {
     const parts = spec.split(':');
-    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalidArgument(`HostConfig.Binds: invalid volume specification: '${spec}'`, { field: 'HostConfig.Binds' });
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
+      throw invalidArgument(`HostConfig.Binds: invalid volume specification: '${spec}'`, { field: 'HostConfig.Binds' });
     const [src, dst, mode = ''] = parts;
     const opts = mode.split(',').filter(Boolean);
-    for (const o of opts) if (!['ro', 'rw', 'z', 'Z', 'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'nocopy', 'consistent', 'cached', 'delegated'].includes(o)) throw invalidArgument(`HostConfig.Binds: invalid mode: ${o}`, { field: 'HostConfig.Binds' });
+    for (const o of opts)
+      if (
+        ![
+          'ro',
+          'rw',
+          'z',
+          'Z',
+          'private',
+          'rprivate',
+          'shared',
+          'rshared',
+          'slave',
+          'rslave',
+          'nocopy',
+          'consistent',
+          'cached',
+          'delegated',
+        ].includes(o)
+      )
+        throw invalidArgument(`HostConfig.Binds: invalid mode: ${o}`, { field: 'HostConfig.Binds' });
     const named = !src.startsWith('/');
-    if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src)) throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
+    if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
+      throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
     out.push({
-      Type: named ? 'volume' : 'bind', ...(named ? { Name: src, Driver: 'local' } : {}), Source: named ? '' : src, Destination: dest(dst, 'HostConfig.Binds'),
-      Mode: mode, RW: !opts.includes('ro'), Propagation: opts.find((o) => /private|shared|slave/.test(o)) ?? 'rprivate',
+      Type: named ? 'volume' : 'bind',
+      ...(named ? { Name: src, Driver: 'local' } : {}),
+      Source: named ? '' : src,
+      Destination: dest(dst, 'HostConfig.Binds'),
+      Mode: mode,
+      RW: !opts.includes('ro'),
+      Propagation: opts.find((o) => /private|shared|slave/.test(o)) ?? 'rprivate',
     });
   }
   for (const m of b.HostConfig?.Mounts ?? []) {
     const t = m.Type ?? 'volume';
     const target = dest(m.Target ?? '', 'HostConfig.Mounts.Target');
     if (t === 'bind') {
-      if (!m.Source || !isAbsolute(m.Source)) throw invalidArgument('HostConfig.Mounts.Source: invalid mount config for type "bind": invalid mount path', { field: 'HostConfig.Mounts.Source' });
-      out.push({ Type: 'bind', Source: m.Source, Destination: target, Mode: '', RW: !m.ReadOnly, Propagation: 'rprivate' });
+      if (!m.Source || !isAbsolute(m.Source))
+        throw invalidArgument('HostConfig.Mounts.Source: invalid mount config for type "bind": invalid mount path', {
+          field: 'HostConfig.Mounts.Source',
+        });
+      out.push({
+        Type: 'bind',
+        Source: m.Source,
+        Destination: target,
+        Mode: '',
+        RW: !m.ReadOnly,
+        Propagation: 'rprivate',
+      });
     } else if (t === 'volume') {
-      out.push({ Type: 'volume', Name: m.Source || '', Driver: 'local', Source: '', Destination: target, Mode: 'z', RW: !m.ReadOnly, Propagation: '', Anonymous: !m.Source });
+      out.push({
+        Type: 'volume',
+        Name: m.Source || '',
+        Driver: 'local',
+        Source: '',
+        Destination: target,
+        Mode: 'z',
+        RW: !m.ReadOnly,
+        Propagation: '',
+        Anonymous: !m.Source,
+      });
     } else if (t === 'tmpfs') {
-      if (m.Source) throw invalidArgument('HostConfig.Mounts.Source: invalid mount config for type "tmpfs": source must not be specified', { field: 'HostConfig.Mounts.Source' });
-      out.push({ Type: 'tmpfs', Source: '', Destination: target, Mode: '', RW: !m.ReadOnly, Propagation: '', TmpfsOptions: (m as { TmpfsOptions?: MountPoint['TmpfsOptions'] }).TmpfsOptions });
-    } else throw invalidArgument(`HostConfig.Mounts.Type: mount type unknown: "${t}"`, { field: 'HostConfig.Mounts.Type' });
+      if (m.Source)
+        throw invalidArgument(
+          'HostConfig.Mounts.Source: invalid mount config for type "tmpfs": source must not be specified',
+          { field: 'HostConfig.Mounts.Source' },
+        );
+      out.push({
+        Type: 'tmpfs',
+        Source: '',
+        Destination: target,
+        Mode: '',
+        RW: !m.ReadOnly,
+        Propagation: '',
+        TmpfsOptions: (m as { TmpfsOptions?: MountPoint['TmpfsOptions'] }).TmpfsOptions,
+      });
+    } else
+      throw invalidArgument(`HostConfig.Mounts.Type: mount type unknown: "${t}"`, { field: 'HostConfig.Mounts.Type' });
   }
-  for (const [d, opts] of Object.entries(b.HostConfig?.Tmpfs ?? {})) out.push({ Type: 'tmpfs', Source: '', Destination: dest(d, 'HostConfig.Tmpfs'), Mode: opts, RW: !opts.split(',').includes('ro'), Propagation: '' });
+  for (const [d, opts] of Object.entries(b.HostConfig?.Tmpfs ?? {}))
+    out.push({
+      Type: 'tmpfs',
+      Source: '',
+      Destination: dest(d, 'HostConfig.Tmpfs'),
+      Mode: opts,
+      RW: !opts.split(',').includes('ro'),
+      Propagation: '',
+    });
   for (const d of [...imageVolumes, ...Object.keys(b.Volumes ?? {})]) {
     if (out.some((m) => m.Destination === d.replace(/\/+$/, ''))) continue;
-    out.push({ Type: 'volume', Name: '', Driver: 'local', Source: '', Destination: dest(d, 'Config.Volumes'), Mode: '', RW: true, Propagation: '', Anonymous: true });
+    out.push({
+      Type: 'volume',
+      Name: '',
+      Driver: 'local',
+      Source: '',
+      Destination: dest(d, 'Config.Volumes'),
+      Mode: '',
+      RW: true,
+      Propagation: '',
+      Anonymous: true,
+    });
   }
   return out;
 }
 
 function mergeEnv(image: string[], own: string[]): string[] {
   const m = new Map<string, string>();
-  for (const e of [...image, ...own]) { const k = e.split('=')[0]; m.set(k, e); }
+  for (const e of [...image, ...own]) {
+    const k = e.split('=')[0];
+    m.set(k, e);
+  }
   return [...m.values()];
 }
 
 /** Validates a create body and merges it with the image config. */
-export function mergeConfig(b: CreateBody, image: ImageConfig, id: string): { config: ContainerConfig; hostConfig: HostConfig; path: string; args: string[] } {
+export function mergeConfig(
+  b: CreateBody,
+  image: ImageConfig,
+  id: string,
+): { config: ContainerConfig; hostConfig: HostConfig; path: string; args: string[] } {
   validatePorts(b);
   validateRestart(b);
   const ic = image.config ?? {};
-  const entrypoint = b.Entrypoint != null ? b.Entrypoint : ic.Entrypoint ?? null;
-  const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : ic.Cmd ?? null;
+  const entrypoint = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
+  const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : (ic.Cmd ?? null);
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (!argv.length) throw invalidArgument('no command specified', { field: 'Cmd' });
   let env = mergeEnv(ic.Env ?? [], b.Env ?? []);
-  if (!env.some((e) => e.startsWith('PATH='))) env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env];
+  if (!env.some((e) => e.startsWith('PATH=')))
+    env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env];
   const hostname = b.Hostname || id.slice(0, 12);
   const hc = { ...(b.HostConfig ?? {}) } as HostConfig;
   hc.NetworkMode = hc.NetworkMode || 'bridge';
   if (hc.NetworkMode === 'default') hc.NetworkMode = 'bridge';
-  hc.RestartPolicy = { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 };
+  hc.RestartPolicy = {
+    Name: hc.RestartPolicy?.Name || 'no',
+    MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
+  };
   hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
-  if (!['json-file', 'local', 'none'].includes(hc.LogConfig.Type!)) throw invalidArgument(`HostConfig.LogConfig.Type: logging driver "${hc.LogConfig.Type}" is not supported (json-file, local, none)`, { field: 'HostConfig.LogConfig.Type' });
+  if (!['json-file', 'local', 'none'].includes(hc.LogConfig.Type!))
+    throw invalidArgument(
+      `HostConfig.LogConfig.Type: logging driver "${hc.LogConfig.Type}" is not supported (json-file, local, none)`,
+      { field: 'HostConfig.LogConfig.Type' },
+    );
   const config: ContainerConfig = {
-    Hostname: hostname, Domainname: b.Domainname ?? '', User: b.User || ic.User || '',
-    AttachStdin: !!b.AttachStdin, AttachStdout: b.AttachStdout ?? false, AttachStderr: b.AttachStderr ?? false,
-    ...(b.ExposedPorts || ic.ExposedPorts ? { ExposedPorts: { ...(ic.ExposedPorts ?? {}), ...(b.ExposedPorts ?? {}) } } : {}),
-    Tty: !!b.Tty, OpenStdin: !!b.OpenStdin, StdinOnce: !!b.StdinOnce, Env: env, Cmd: cmd,
-    ...(b.Healthcheck || ic.Healthcheck ? { Healthcheck: (b.Healthcheck ?? ic.Healthcheck) as ContainerConfig['Healthcheck'] } : {}),
-    Image: b.Image, Volumes: (b.Volumes || ic.Volumes) ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) } : null,
-    WorkingDir: b.WorkingDir || ic.WorkingDir || '', Entrypoint: entrypoint,
-    OnBuild: null, Labels: { ...(ic.Labels ?? {}), ...(b.Labels ?? {}) },
+    Hostname: hostname,
+    Domainname: b.Domainname ?? '',
+    User: b.User || ic.User || '',
+    AttachStdin: !!b.AttachStdin,
+    AttachStdout: b.AttachStdout ?? false,
+    AttachStderr: b.AttachStderr ?? false,
+    ...(b.ExposedPorts || ic.ExposedPorts
+      ? { ExposedPorts: { ...(ic.ExposedPorts ?? {}), ...(b.ExposedPorts ?? {}) } }
+      : {}),
+    Tty: !!b.Tty,
+    OpenStdin: !!b.OpenStdin,
+    StdinOnce: !!b.StdinOnce,
+    Env: env,
+    Cmd: cmd,
+    ...(b.Healthcheck || ic.Healthcheck
+      ? { Healthcheck: (b.Healthcheck ?? ic.Healthcheck) as ContainerConfig['Healthcheck'] }
+      : {}),
+    Image: b.Image,
+    Volumes: b.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) } : null,
+    WorkingDir: b.WorkingDir || ic.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: null,
+    Labels: { ...(ic.Labels ?? {}), ...(b.Labels ?? {}) },
     ...(b.StopSignal || ic.StopSignal ? { StopSignal: b.StopSignal || ic.StopSignal } : {}),
     ...(b.StopTimeout != null ? { StopTimeout: b.StopTimeout } : {}),
   };

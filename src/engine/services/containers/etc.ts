@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import type { ContainerRecord } from './record.js';
 
 function hostResolvConf(): string {
-  try { return readFileSync('/etc/resolv.conf', 'utf8'); } catch { return ''; }
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** resolv.conf: Dns/DnsSearch/DnsOptions when given, else the host's (minus loopback resolvers, which
@@ -16,7 +20,10 @@ export function resolvConf(rec: ContainerRecord, dnsServer?: string): string {
   const opts = (hc.DnsOptions as string[] | null | undefined) ?? [];
   const host = hostResolvConf().split('\n');
   const isHostNet = hc.NetworkMode === 'host';
-  const hostNs = host.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]).filter((ip) => isHostNet || !/^127\.|^::1$/.test(ip));
+  const hostNs = host
+    .filter((l) => /^\s*nameserver\s/.test(l))
+    .map((l) => l.trim().split(/\s+/)[1])
+    .filter((ip) => isHostNet || !/^127\.|^::1$/.test(ip));
   const hostSearch = host.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   const hostOpts = host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   // user networks: the embedded DNS on the gateway (it forwards other names to the host's resolvers)
@@ -30,16 +37,27 @@ export function resolvConf(rec: ContainerRecord, dnsServer?: string): string {
 }
 
 export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = []): string {
-  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
   for (const h of (rec.HostConfig.ExtraHosts as string[] | null | undefined) ?? []) {
     const i = h.indexOf(':');
     if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
   }
-  if (ip) lines.push(`${ip}\t${[rec.Config.Hostname, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
+  if (ip)
+    lines.push(`${ip}\t${[rec.Config.Hostname, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
-export function writeEtcFiles(dir: string, rec: ContainerRecord): { resolvConf: string; hosts: string; hostname: string } {
+export function writeEtcFiles(
+  dir: string,
+  rec: ContainerRecord,
+): { resolvConf: string; hosts: string; hostname: string } {
   const f = { resolvConf: join(dir, 'resolv.conf'), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname') };
   writeFileSync(f.resolvConf, resolvConf(rec));
   writeFileSync(f.hosts, hostsFile(rec));
@@ -50,7 +68,11 @@ export function writeEtcFiles(dir: string, rec: ContainerRecord): { resolvConf: 
 /** After the network attach (before the process starts): the container's own address and names
  *  in /etc/hosts, the embedded DNS in /etc/resolv.conf. Rewritten in place — the files are
  *  already bind-mounted into the container. */
-export function writeNetworkEtc(dir: string, rec: ContainerRecord, net: { ip: string; names: string[]; dnsServer?: string }): void {
+export function writeNetworkEtc(
+  dir: string,
+  rec: ContainerRecord,
+  net: { ip: string; names: string[]; dnsServer?: string },
+): void {
   writeFileSync(join(dir, 'hosts'), hostsFile(rec, net.ip, net.names));
   writeFileSync(join(dir, 'resolv.conf'), resolvConf(rec, net.dnsServer));
 }
@@ -58,7 +80,13 @@ export function writeNetworkEtc(dir: string, rec: ContainerRecord, net: { ip: st
 /** `--network container:NAME`: the joined container's /etc/hosts and /etc/resolv.conf contents
  *  (its address, names and DNS server are this container's too). */
 export function shareNetworkEtc(dir: string, otherDir: string): void {
-  for (const f of ['hosts', 'resolv.conf']) { try { writeFileSync(join(dir, f), readFileSync(join(otherDir, f))); } catch { /* keep ours */ } }
+  for (const f of ['hosts', 'resolv.conf']) {
+    try {
+      writeFileSync(join(dir, f), readFileSync(join(otherDir, f)));
+    } catch {
+      /* keep ours */
+    }
+  }
 }
 
 /** ExtraHosts entries are "name:ip"; reject anything else early with the field named. */

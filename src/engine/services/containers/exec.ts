@@ -12,39 +12,87 @@ import type { Containers } from './service.js';
 import { bridgeAttach, parseDetachKeys } from './streams.js';
 
 export interface ExecConfig {
-  AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean; Tty: boolean; Cmd: string[]; Env: string[];
-  WorkingDir: string; User: string; Privileged: boolean; DetachKeys: string; ConsoleSize?: [number, number] | null;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  Cmd: string[];
+  Env: string[];
+  WorkingDir: string;
+  User: string;
+  Privileged: boolean;
+  DetachKeys: string;
+  ConsoleSize?: [number, number] | null;
 }
 
 interface Session {
-  ID: string; ContainerID: string; config: ExecConfig; Running: boolean; ExitCode: number | null; Pid: number;
-  dir: string; started: boolean; done?: Promise<void>; pendingResize?: [number, number];
+  ID: string;
+  ContainerID: string;
+  config: ExecConfig;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  dir: string;
+  started: boolean;
+  done?: Promise<void>;
+  pendingResize?: [number, number];
 }
 
 export class Execs {
   private readonly sessions = new Map<string, Session>();
-  constructor(private readonly svc: Containers, private readonly execRoot: string) {}
+  constructor(
+    private readonly svc: Containers,
+    private readonly execRoot: string,
+  ) {}
 
-  idsOf(containerId: string): string[] { return [...this.sessions.values()].filter((s) => s.ContainerID === containerId).map((s) => s.ID); }
+  idsOf(containerId: string): string[] {
+    return [...this.sessions.values()].filter((s) => s.ContainerID === containerId).map((s) => s.ID);
+  }
 
   create(ref: string, body: Record<string, unknown> | undefined): { Id: string } {
     const rec = this.svc.get(ref);
     if (!body) throw invalidArgument('exec config is required', { field: 'body' });
     const cmd = body.Cmd;
-    if (!Array.isArray(cmd) || !cmd.length || !cmd.every((x) => typeof x === 'string')) throw invalidArgument('Cmd: No exec command specified', { field: 'Cmd' });
-    if (body.Env != null && (!Array.isArray(body.Env) || !body.Env.every((x) => typeof x === 'string'))) throw invalidArgument('Env: must be a list of strings', { field: 'Env' });
+    if (!Array.isArray(cmd) || !cmd.length || !cmd.every((x) => typeof x === 'string'))
+      throw invalidArgument('Cmd: No exec command specified', { field: 'Cmd' });
+    if (body.Env != null && (!Array.isArray(body.Env) || !body.Env.every((x) => typeof x === 'string')))
+      throw invalidArgument('Env: must be a list of strings', { field: 'Env' });
     if (!rec.State.Running) throw conflict(`container ${rec.Id} is not running`, { field: 'id' });
-    if (rec.State.Paused) throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`, { field: 'id' });
-    if (rec.State.Restarting) throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`, { field: 'id' });
+    if (rec.State.Paused)
+      throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`, { field: 'id' });
+    if (rec.State.Restarting)
+      throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`, { field: 'id' });
     if (body.DetachKeys) parseDetachKeys(String(body.DetachKeys));
     const id = randomBytes(32).toString('hex');
     const config: ExecConfig = {
-      AttachStdin: !!body.AttachStdin, AttachStdout: !!body.AttachStdout, AttachStderr: !!body.AttachStderr, Tty: !!body.Tty,
-      Cmd: cmd as string[], Env: (body.Env as string[] | null) ?? [], WorkingDir: String(body.WorkingDir ?? ''), User: String(body.User ?? ''),
-      Privileged: !!body.Privileged, DetachKeys: String(body.DetachKeys ?? ''), ConsoleSize: (body.ConsoleSize as [number, number] | null) ?? null,
+      AttachStdin: !!body.AttachStdin,
+      AttachStdout: !!body.AttachStdout,
+      AttachStderr: !!body.AttachStderr,
+      Tty: !!body.Tty,
+      Cmd: cmd as string[],
+      Env: (body.Env as string[] | null) ?? [],
+      WorkingDir: String(body.WorkingDir ?? ''),
+      User: String(body.User ?? ''),
+      Privileged: !!body.Privileged,
+      DetachKeys: String(body.DetachKeys ?? ''),
+      ConsoleSize: (body.ConsoleSize as [number, number] | null) ?? null,
     };
-    this.sessions.set(id, { ID: id, ContainerID: rec.Id, config, Running: false, ExitCode: null, Pid: 0, dir: join(this.execRoot, 'ex', id.slice(0, 16)), started: false });
-    this.svc.ctx.events.emit({ Type: 'container', Action: `exec_create: ${config.Cmd.join(' ')}`, id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: id } });
+    this.sessions.set(id, {
+      ID: id,
+      ContainerID: rec.Id,
+      config,
+      Running: false,
+      ExitCode: null,
+      Pid: 0,
+      dir: join(this.execRoot, 'ex', id.slice(0, 16)),
+      started: false,
+    });
+    this.svc.ctx.events.emit({
+      Type: 'container',
+      Action: `exec_create: ${config.Cmd.join(' ')}`,
+      id: rec.Id,
+      attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: id },
+    });
     return { Id: id };
   }
 
@@ -57,14 +105,32 @@ export class Execs {
   inspect(id: string): Record<string, unknown> {
     const s = this.get(id);
     return {
-      ID: s.ID, Running: s.Running, ExitCode: s.ExitCode, ProcessConfig: { tty: s.config.Tty, entrypoint: s.config.Cmd[0], arguments: s.config.Cmd.slice(1), privileged: s.config.Privileged, user: s.config.User },
-      OpenStdin: s.config.AttachStdin, OpenStderr: s.config.AttachStderr, OpenStdout: s.config.AttachStdout, CanRemove: false, ContainerID: s.ContainerID,
-      DetachKeys: s.config.DetachKeys, Pid: s.Pid,
+      ID: s.ID,
+      Running: s.Running,
+      ExitCode: s.ExitCode,
+      ProcessConfig: {
+        tty: s.config.Tty,
+        entrypoint: s.config.Cmd[0],
+        arguments: s.config.Cmd.slice(1),
+        privileged: s.config.Privileged,
+        user: s.config.User,
+      },
+      OpenStdin: s.config.AttachStdin,
+      OpenStderr: s.config.AttachStderr,
+      OpenStdout: s.config.AttachStdout,
+      CanRemove: false,
+      ContainerID: s.ContainerID,
+      DetachKeys: s.config.DetachKeys,
+      Pid: s.Pid,
     };
   }
 
   /** Starts the process; with a socket, the client is attached before it runs. Resolves once it runs. */
-  async start(id: string, o: { detach: boolean; tty?: boolean; consoleSize?: [number, number] | null }, client?: { socket: Socket; head: Buffer }): Promise<void> {
+  async start(
+    id: string,
+    o: { detach: boolean; tty?: boolean; consoleSize?: [number, number] | null },
+    client?: { socket: Socket; head: Buffer },
+  ): Promise<void> {
     const s = this.get(id);
     if (s.started) throw conflict(`Error: Exec command ${id} has already run`, { field: 'id' });
     const rec = this.svc.get(s.ContainerID);
@@ -79,62 +145,144 @@ export class Execs {
     const { resolveUser } = await import('./spec.js');
     const user = s.config.User ? resolveUser(this.svc.rootfs(rec.Id), s.config.User) : cproc.user;
     const proc = {
-      terminal: tty, user, args: s.config.Cmd, env: [...env.values()], cwd: s.config.WorkingDir || cproc.cwd || '/',
-      capabilities: cproc.capabilities, noNewPrivileges: cproc.noNewPrivileges, rlimits: cproc.rlimits,
+      terminal: tty,
+      user,
+      args: s.config.Cmd,
+      env: [...env.values()],
+      cwd: s.config.WorkingDir || cproc.cwd || '/',
+      capabilities: cproc.capabilities,
+      noNewPrivileges: cproc.noNewPrivileges,
+      rlimits: cproc.rlimits,
       ...(o.consoleSize?.length === 2 ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
     };
     rmSync(s.dir, { recursive: true, force: true });
     mkdirSync(s.dir, { recursive: true });
     writeFileSync(join(s.dir, 'process.json'), JSON.stringify(proc));
     const runtimeBin = join(dirname(dirname(nativeDir())), 'bin', 'skiff-runtime');
-    const cmd = ['/bin/sh', '-c', 'i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; exec "$@"', 'sh',
-      process.execPath, runtimeBin, '--root', this.svc.runtime.store.root, 'exec', '--detach', '--pid-file', join(s.dir, 'exec.pid'),
-      ...(tty ? ['--console-socket', join(s.dir, 'console.sock')] : []), '--process', join(s.dir, 'process.json'), rtid];
-    await spawnMonitor({ stateDir: s.dir, containerPidFile: join(s.dir, 'exec.pid'), tty, stdin: s.config.AttachStdin, cmd });
+    const cmd = [
+      '/bin/sh',
+      '-c',
+      'i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; exec "$@"',
+      'sh',
+      process.execPath,
+      runtimeBin,
+      '--root',
+      this.svc.runtime.store.root,
+      'exec',
+      '--detach',
+      '--pid-file',
+      join(s.dir, 'exec.pid'),
+      ...(tty ? ['--console-socket', join(s.dir, 'console.sock')] : []),
+      '--process',
+      join(s.dir, 'process.json'),
+      rtid,
+    ];
+    await spawnMonitor({
+      stateDir: s.dir,
+      containerPidFile: join(s.dir, 'exec.pid'),
+      tty,
+      stdin: s.config.AttachStdin,
+      cmd,
+    });
     s.Running = true;
     const go = () => writeFileSync(join(s.dir, 'go'), '');
     let attached: Promise<void> | undefined;
     let exitedNow!: () => void;
-    const exited = new Promise<void>((r) => { exitedNow = r; });
+    const exited = new Promise<void>((r) => {
+      exitedNow = r;
+    });
     let ready!: () => void;
-    const stdinReady = new Promise<void>((r) => { ready = r; });
+    const stdinReady = new Promise<void>((r) => {
+      ready = r;
+    });
     if (client && !o.detach) {
       const sess = await attach(s.dir);
       if (tty && o.consoleSize?.length === 2) sess.resize(o.consoleSize[0], o.consoleSize[1]);
       if (s.pendingResize) sess.resize(...s.pendingResize);
-      attached = bridgeAttach(sess, client.socket, client.head, {
-        stdin: s.config.AttachStdin, stdout: s.config.AttachStdout, stderr: s.config.AttachStderr, stream: true, logs: false,
-        detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
-      }, tty, true, tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined, exited);
+      attached = bridgeAttach(
+        sess,
+        client.socket,
+        client.head,
+        {
+          stdin: s.config.AttachStdin,
+          stdout: s.config.AttachStdout,
+          stderr: s.config.AttachStderr,
+          stream: true,
+          logs: false,
+          detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
+        },
+        tty,
+        true,
+        tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined,
+        exited,
+      );
     }
     go();
-    s.done = waitExit(s.dir, undefined, 50).then((ex) => {
-      s.ExitCode = ex.exitCode; s.Running = false;
-      this.svc.ctx.events.emit({ Type: 'container', Action: 'exec_die', id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID, exitCode: String(ex.exitCode) } });
-    }, () => { s.ExitCode = 126; s.Running = false; }).finally(() => {
-      exitedNow(); setTimeout(() => rmSync(s.dir, { recursive: true, force: true }), 1000).unref(); });
+    s.done = waitExit(s.dir, undefined, 50)
+      .then(
+        (ex) => {
+          s.ExitCode = ex.exitCode;
+          s.Running = false;
+          this.svc.ctx.events.emit({
+            Type: 'container',
+            Action: 'exec_die',
+            id: rec.Id,
+            attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID, exitCode: String(ex.exitCode) },
+          });
+        },
+        () => {
+          s.ExitCode = 126;
+          s.Running = false;
+        },
+      )
+      .finally(() => {
+        exitedNow();
+        setTimeout(() => rmSync(s.dir, { recursive: true, force: true }), 1000).unref();
+      });
     for (let i = 0; i < 200 && !s.Pid && s.Running; i++) {
-      try { s.Pid = Number((await import('node:fs')).readFileSync(join(s.dir, 'exec.pid'), 'utf8')) || 0; } catch { await new Promise((r) => setTimeout(r, 10)); }
+      try {
+        s.Pid = Number((await import('node:fs')).readFileSync(join(s.dir, 'exec.pid'), 'utf8')) || 0;
+      } catch {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
-    if (tty && s.Pid) { // the master was handed to the monitor before the process took the pty as its stdin
+    if (tty && s.Pid) {
+      // the master was handed to the monitor before the process took the pty as its stdin
       const { readlinkSync } = await import('node:fs');
-      for (let i = 0; i < 200 && s.Running; i++) { try { if (readlinkSync(`/proc/${s.Pid}/fd/0`).startsWith('/dev/pts')) break; } catch { /* not yet */ } await new Promise((r) => setTimeout(r, 10)); }
+      for (let i = 0; i < 200 && s.Running; i++) {
+        try {
+          if (readlinkSync(`/proc/${s.Pid}/fd/0`).startsWith('/dev/pts')) break;
+        } catch {
+          /* not yet */
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
     ready();
-    this.svc.ctx.events.emit({ Type: 'container', Action: `exec_start: ${s.config.Cmd.join(' ')}`, id: rec.Id, attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID } });
+    this.svc.ctx.events.emit({
+      Type: 'container',
+      Action: `exec_start: ${s.config.Cmd.join(' ')}`,
+      id: rec.Id,
+      attributes: { name: rec.Name.slice(1), image: rec.ImageName, execID: s.ID },
+    });
     if (attached) await attached; // ends after the exit code is known (the CLI inspects next)
   }
 
   async resize(id: string, h: number, w: number): Promise<void> {
     const s = this.get(id);
-    if (!s.Running || !existsSync(join(s.dir, 'attach.sock'))) { s.pendingResize = [h, w]; return; }
+    if (!s.Running || !existsSync(join(s.dir, 'attach.sock'))) {
+      s.pendingResize = [h, w];
+      return;
+    }
     const sess = await attach(s.dir);
     sess.resize(h, w);
     setTimeout(() => sess.close(), 50);
   }
 
   /** Sessions of removed containers go with them. */
-  forget(containerId: string): void { for (const s of this.sessions.values()) if (s.ContainerID === containerId) this.sessions.delete(s.ID); }
+  forget(containerId: string): void {
+    for (const s of this.sessions.values()) if (s.ContainerID === containerId) this.sessions.delete(s.ID);
+  }
 }
 
 export { parseSignal };

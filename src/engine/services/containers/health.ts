@@ -19,20 +19,51 @@ function probeArgs(test: string[] | undefined): string[] | undefined {
   return test;
 }
 
-async function runProbe(svc: Containers, c: Live, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+async function runProbe(
+  svc: Containers,
+  c: Live,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number; output: string }> {
   const rtid = svc.rtId(c.rec.Id);
   const spec = svc.runtime.store.load(rtid).config.process!;
   const outFile = join(c.dir, `health-${randomBytes(4).toString('hex')}.out`);
   const fd = openSync(outFile, 'w');
   let pid = 0;
-  const timer = setTimeout(() => { if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } }, timeoutMs);
+  const timer = setTimeout(() => {
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }, timeoutMs);
   try {
-    const proc = { terminal: false, user: spec.user, args, env: spec.env, cwd: spec.cwd, capabilities: spec.capabilities, noNewPrivileges: spec.noNewPrivileges, rlimits: spec.rlimits };
+    const proc = {
+      terminal: false,
+      user: spec.user,
+      args,
+      env: spec.env,
+      cwd: spec.cwd,
+      capabilities: spec.capabilities,
+      noNewPrivileges: spec.noNewPrivileges,
+      rlimits: spec.rlimits,
+    };
     const started = Date.now();
-    const r = await execProcess(svc.runtime, rtid, proc as never, { stdio: ['ignore', fd, fd], onStart: (p) => { pid = p; } });
+    const r = await execProcess(svc.runtime, rtid, proc as never, {
+      stdio: ['ignore', fd, fd],
+      onStart: (p) => {
+        pid = p;
+      },
+    });
     const timedOut = Date.now() - started >= timeoutMs;
     let output = '';
-    try { output = readFileSync(outFile, 'utf8').slice(0, MAX_OUTPUT); } catch { /* none */ }
+    try {
+      output = readFileSync(outFile, 'utf8').slice(0, MAX_OUTPUT);
+    } catch {
+      /* none */
+    }
     if (timedOut) return { code: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
     return { code: r.exitCode ?? 1, output };
   } catch (e) {
@@ -65,22 +96,35 @@ export function startHealth(svc: Containers, c: Live): { stop(): void } | undefi
     timer.unref?.();
   };
   const tick = async () => {
-    if (stopped || !c.rec.State.Running || c.rec.State.Paused) { schedule(); return; }
+    if (stopped || !c.rec.State.Running || c.rec.State.Paused) {
+      schedule();
+      return;
+    }
     const start = new Date();
     const r = await runProbe(svc, c, args, timeout);
     if (stopped || !c.rec.State.Running) return;
     const h = c.rec.State.Health ?? { Status: 'starting', FailingStreak: 0, Log: [] };
-    h.Log = [...h.Log, { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: r.code, Output: r.output }].slice(-5);
+    h.Log = [
+      ...h.Log,
+      { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: r.code, Output: r.output },
+    ].slice(-5);
     const before = h.Status;
-    if (r.code === 0) { h.FailingStreak = 0; h.Status = 'healthy'; }
-    else if (Date.now() - startedAt >= startPeriod || h.Status !== 'starting') {
+    if (r.code === 0) {
+      h.FailingStreak = 0;
+      h.Status = 'healthy';
+    } else if (Date.now() - startedAt >= startPeriod || h.Status !== 'starting') {
       h.FailingStreak++;
       if (h.FailingStreak >= retries) h.Status = 'unhealthy';
     }
     c.rec.State.Health = h;
     svc.save(c);
     if (h.Status !== before && h.Status !== 'starting') {
-      svc.ctx.events.emit({ Type: 'container', Action: `health_status: ${h.Status}`, id: c.rec.Id, attributes: { ...c.rec.Config.Labels, image: c.rec.ImageName, name: c.rec.Name.slice(1) } });
+      svc.ctx.events.emit({
+        Type: 'container',
+        Action: `health_status: ${h.Status}`,
+        id: c.rec.Id,
+        attributes: { ...c.rec.Config.Labels, image: c.rec.ImageName, name: c.rec.Name.slice(1) },
+      });
       if (h.Status === 'unhealthy' && c.rec.Config.Labels?.[RESTART_ON_UNHEALTHY] === 'true') {
         stopped = true;
         void svc.restart(c.rec.Id).catch(() => undefined);
@@ -90,5 +134,10 @@ export function startHealth(svc: Containers, c: Live): { stop(): void } | undefi
     schedule();
   };
   schedule();
-  return { stop() { stopped = true; if (timer) clearTimeout(timer); } };
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }

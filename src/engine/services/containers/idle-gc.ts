@@ -18,7 +18,9 @@ function collector() {
     try {
       setFlagsFromString('--expose-gc');
       gc = runInNewContext('gc') as typeof gc;
-    } catch { gc = null; } // not available: nothing to do
+    } catch {
+      gc = null;
+    } // not available: nothing to do
   }
   return gc;
 }
@@ -26,14 +28,22 @@ function collector() {
 /** Notes engine activity; full GCs follow once it has been idle for a while. */
 export function activity(): void {
   rounds = 0;
-  if (timer) { timer.refresh(); return; }
+  if (timer) {
+    timer.refresh();
+    return;
+  }
   timer = setTimeout(function tick() {
     try {
       const c = collector();
       c?.({ type: 'major', execution: 'sync' });
-    } catch { /* best effort */ }
+    } catch {
+      /* best effort */
+    }
     // A second collection, later, frees what the first one promoted and lets V8 shrink its spaces.
-    if (++rounds < ROUNDS) { timer = setTimeout(tick, IDLE_MS * 2); timer.unref(); } else timer = undefined;
+    if (++rounds < ROUNDS) {
+      timer = setTimeout(tick, IDLE_MS * 2);
+      timer.unref();
+    } else timer = undefined;
   }, IDLE_MS);
   timer.unref();
 }

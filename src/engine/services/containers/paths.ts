@@ -8,7 +8,11 @@ import { join, posix } from 'node:path';
 import { invalidArgument } from '../../../common/index.js';
 import type { ContainerRecord } from './record.js';
 
-export interface ViewMount { dest: string; source: string; rw: boolean }
+export interface ViewMount {
+  dest: string;
+  source: string;
+  rw: boolean;
+}
 export interface View {
   /** Host path of the rootfs snapshot. */
   root: string;
@@ -17,7 +21,11 @@ export interface View {
   readonlyRootfs: boolean;
 }
 
-const ETC_FILES: [string, string][] = [['/etc/hostname', 'hostname'], ['/etc/hosts', 'hosts'], ['/etc/resolv.conf', 'resolv.conf']];
+const ETC_FILES: [string, string][] = [
+  ['/etc/hostname', 'hostname'],
+  ['/etc/hosts', 'hosts'],
+  ['/etc/resolv.conf', 'resolv.conf'],
+];
 
 export function containerView(rec: ContainerRecord, root: string, dir: string | undefined): View {
   const mounts: ViewMount[] = [];
@@ -25,7 +33,8 @@ export function containerView(rec: ContainerRecord, root: string, dir: string | 
     const dest = posix.normalize(m.Destination);
     if (m.Type === 'tmpfs') {
       // Only the running container's mount namespace holds it; stopped, the snapshot's directory shows.
-      if (rec.State.Running && rec.State.Pid > 0) mounts.push({ dest, source: `/proc/${rec.State.Pid}/root${dest}`, rw: m.RW });
+      if (rec.State.Running && rec.State.Pid > 0)
+        mounts.push({ dest, source: `/proc/${rec.State.Pid}/root${dest}`, rw: m.RW });
       continue;
     }
     if (m.Source) mounts.push({ dest, source: m.Source, rw: m.RW });
@@ -33,7 +42,12 @@ export function containerView(rec: ContainerRecord, root: string, dir: string | 
   if (dir) {
     for (const [dest, f] of ETC_FILES) {
       if (mounts.some((m) => m.dest === dest)) continue;
-      try { statSync(join(dir, f)); mounts.push({ dest, source: join(dir, f), rw: true }); } catch { /* not written (yet) */ }
+      try {
+        statSync(join(dir, f));
+        mounts.push({ dest, source: join(dir, f), rw: true });
+      } catch {
+        /* not written (yet) */
+      }
     }
   }
   mounts.sort((a, b) => b.dest.length - a.dest.length);
@@ -55,25 +69,39 @@ export function hostOf(v: View, p: string): string {
 /** Resolves container path `p`, following symlinks inside the view (the last component only when
  *  `followLast`). Returns the container path reached and its host path. */
 export function resolveView(v: View, p: string, followLast = true): { path: string; host: string } {
-  const parts = posix.normalize('/' + p).split('/').filter(Boolean);
+  const parts = posix
+    .normalize('/' + p)
+    .split('/')
+    .filter(Boolean);
   let cur: string[] = [];
   let hops = 0;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
-    if (part === '..') { cur.pop(); continue; }
+    if (part === '..') {
+      cur.pop();
+      continue;
+    }
     if (part === '.') continue;
     const next = [...cur, part];
     const host = hostOf(v, '/' + next.join('/'));
     let st: Stats | undefined;
-    try { st = lstatSync(host); } catch { st = undefined; }
+    try {
+      st = lstatSync(host);
+    } catch {
+      st = undefined;
+    }
     if (st?.isSymbolicLink() && (followLast || i < parts.length - 1)) {
       if (++hops > 40) throw invalidArgument(`too many levels of symbolic links: ${p}`, { field: 'path' });
       const target = readlinkSync(host);
       const rest = parts.slice(i + 1);
       const base = target.startsWith('/') ? [] : cur;
-      const np = posix.normalize('/' + [...base, target, ...rest].join('/')).split('/').filter(Boolean);
+      const np = posix
+        .normalize('/' + [...base, target, ...rest].join('/'))
+        .split('/')
+        .filter(Boolean);
       parts.splice(0, parts.length, ...np);
-      cur = []; i = -1;
+      cur = [];
+      i = -1;
       continue;
     }
     cur = next;

@@ -3,8 +3,17 @@
 import { writeFileSync, renameSync, readFileSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface HealthLogEntry { Start: string; End: string; ExitCode: number; Output: string }
-export interface HealthState { Status: 'starting' | 'healthy' | 'unhealthy' | 'none'; FailingStreak: number; Log: HealthLogEntry[] }
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
 
 export interface StateJSON {
   Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -49,7 +58,14 @@ export interface ContainerConfig {
   StdinOnce: boolean;
   Env: string[];
   Cmd: string[] | null;
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } | null;
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    StartPeriod?: number;
+    StartInterval?: number;
+    Retries?: number;
+  } | null;
   Image: string;
   Volumes?: Record<string, object> | null;
   WorkingDir: string;
@@ -62,7 +78,16 @@ export interface ContainerConfig {
 
 export type HostConfig = Record<string, unknown> & {
   Binds?: string[] | null;
-  Mounts?: { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean; VolumeOptions?: { Labels?: Record<string, string> }; TmpfsOptions?: { SizeBytes?: number; Mode?: number } }[] | null;
+  Mounts?:
+    | {
+        Type?: string;
+        Source?: string;
+        Target?: string;
+        ReadOnly?: boolean;
+        VolumeOptions?: { Labels?: Record<string, string> };
+        TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+      }[]
+    | null;
   NetworkMode?: string;
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
@@ -108,7 +133,9 @@ export interface ContainerRecord {
   HasBeenStarted: boolean;
 }
 
-export function recordFile(dir: string): string { return join(dir, 'config.v2.json'); }
+export function recordFile(dir: string): string {
+  return join(dir, 'config.v2.json');
+}
 
 export function saveRecord(dir: string, rec: ContainerRecord): void {
   mkdirSync(dir, { recursive: true });
@@ -116,7 +143,11 @@ export function saveRecord(dir: string, rec: ContainerRecord): void {
   const tmp = `${f}.tmp`;
   writeFileSync(tmp, JSON.stringify(rec));
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, f);
 }
 
@@ -125,5 +156,17 @@ export function loadRecord(dir: string): ContainerRecord {
 }
 
 export function initialState(): StateJSON {
-  return { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' };
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: '0001-01-01T00:00:00Z',
+    FinishedAt: '0001-01-01T00:00:00Z',
+  };
 }

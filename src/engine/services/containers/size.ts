@@ -14,14 +14,25 @@ export function apparentSize(dir: string): number {
   let size = 0;
   const walk = (p: string) => {
     let st;
-    try { st = lstatSync(p); } catch { return; }
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
     if (st.isDirectory()) {
       let names: string[] = [];
-      try { names = readdirSync(p); } catch { /* unreadable: skip */ }
+      try {
+        names = readdirSync(p);
+      } catch {
+        /* unreadable: skip */
+      }
       for (const n of names) walk(join(p, n));
       return;
     }
-    if (st.nlink > 1) { if (seen.has(st.ino)) return; seen.add(st.ino); }
+    if (st.nlink > 1) {
+      if (seen.has(st.ino)) return;
+      seen.add(st.ino);
+    }
     size += st.size;
   };
   walk(dir);
@@ -34,10 +45,17 @@ export async function writableLayerSize(sn: Snapshotter, key: string): Promise<n
   const upper = mounts.find((m) => m.type === 'overlay')?.options.find((o) => o.startsWith('upperdir='));
   if (upper) return apparentSize(upper.slice('upperdir='.length));
   if (!mounts.length) return 0;
-  try { return await tarContentSize(await sn.diff(key)); } catch { return 0; }
+  try {
+    return await tarContentSize(await sn.diff(key));
+  } catch {
+    return 0;
+  }
 }
 
-export interface ContainerSizes { rw: number; rootfs: number }
+export interface ContainerSizes {
+  rw: number;
+  rootfs: number;
+}
 
 /** SizeRw and SizeRootFs for containers, given their image's size lookup. */
 export async function containerSizes(sn: Snapshotter, snapshotKey: string, imageSize: number): Promise<ContainerSizes> {
@@ -46,7 +64,11 @@ export async function containerSizes(sn: Snapshotter, snapshotKey: string, image
 }
 
 /** Sizes of several containers; image sizes come from the images service's summaries. */
-export async function sizesOf(sn: Snapshotter, images: { diskUsage?(): Promise<{ Id: string; Size: number }[]> }, recs: readonly { SnapshotKey: string; Image: string }[]): Promise<ContainerSizes[]> {
+export async function sizesOf(
+  sn: Snapshotter,
+  images: { diskUsage?(): Promise<{ Id: string; Size: number }[]> },
+  recs: readonly { SnapshotKey: string; Image: string }[],
+): Promise<ContainerSizes[]> {
   const byId = new Map(((await images.diskUsage?.().catch(() => [])) ?? []).map((i) => [i.Id, i.Size]));
   const out: ContainerSizes[] = [];
   for (const r of recs) out.push(await containerSizes(sn, r.SnapshotKey, byId.get(r.Image) ?? 0));

@@ -18,11 +18,13 @@ export interface SpecInputs {
   netnsPath?: string;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v !== 0 ? v : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) && v !== 0 ? v : undefined;
 
 export function capName(raw: string, field: string): string {
   const n = raw.toUpperCase().startsWith('CAP_') ? raw.toUpperCase() : `CAP_${raw.toUpperCase()}`;
-  if (!(CAPABILITIES as readonly string[]).includes(n)) throw invalidArgument(`${field}: unknown capability ${JSON.stringify(raw)}`, { field });
+  if (!(CAPABILITIES as readonly string[]).includes(n))
+    throw invalidArgument(`${field}: unknown capability ${JSON.stringify(raw)}`, { field });
   return n;
 }
 
@@ -33,7 +35,8 @@ function capabilities(hc: ContainerRecord['HostConfig']): string[] {
   const drop = (hc.CapDrop as string[] | null | undefined) ?? [];
   if (add.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(CAPABILITIES);
   else for (const c of add) caps.add(capName(c, 'HostConfig.CapAdd'));
-  if (drop.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, 'HostConfig.CapAdd')));
+  if (drop.some((c) => c.toUpperCase() === 'ALL'))
+    caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, 'HostConfig.CapAdd')));
   else for (const c of drop) caps.delete(capName(c, 'HostConfig.CapDrop'));
   return [...caps];
 }
@@ -42,19 +45,33 @@ function capabilities(hc: ContainerRecord['HostConfig']): string[] {
 export function resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids?: number[] } {
   if (!user) return { uid: 0, gid: 0 };
   const [u, g] = user.split(':');
-  const lines = (f: string) => { try { return readFileSync(join(rootfs, f), 'utf8').split('\n').map((l) => l.split(':')); } catch { return []; } };
+  const lines = (f: string) => {
+    try {
+      return readFileSync(join(rootfs, f), 'utf8')
+        .split('\n')
+        .map((l) => l.split(':'));
+    } catch {
+      return [];
+    }
+  };
   let uid: number, gid: number | undefined;
-  if (/^\d+$/.test(u)) { uid = Number(u); const p = lines('etc/passwd').find((x) => x[2] === u); if (p) gid = Number(p[3]); }
-  else {
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    const p = lines('etc/passwd').find((x) => x[2] === u);
+    if (p) gid = Number(p[3]);
+  } else {
     const p = lines('etc/passwd').find((x) => x[0] === u);
-    if (!p) throw invalidArgument(`unable to find user ${u}: no matching entries in passwd file`, { field: 'Config.User' });
-    uid = Number(p[2]); gid = Number(p[3]);
+    if (!p)
+      throw invalidArgument(`unable to find user ${u}: no matching entries in passwd file`, { field: 'Config.User' });
+    uid = Number(p[2]);
+    gid = Number(p[3]);
   }
   if (g !== undefined && g !== '') {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const gr = lines('etc/group').find((x) => x[0] === g);
-      if (!gr) throw invalidArgument(`unable to find group ${g}: no matching entries in group file`, { field: 'Config.User' });
+      if (!gr)
+        throw invalidArgument(`unable to find group ${g}: no matching entries in group file`, { field: 'Config.User' });
       gid = Number(gr[2]);
     }
   }
@@ -63,27 +80,73 @@ export function resolveUser(rootfs: string, user: string): { uid: number; gid: n
 
 /** Docker's seccomp profile JSON (as `docker run --security-opt seccomp=FILE` sends it) → OCI seccomp. */
 function dockerSeccomp(text: string): NonNullable<NonNullable<Spec['linux']>['seccomp']> {
-  let p: { defaultAction?: string; architectures?: string[]; archMap?: { architecture: string; subArchitectures?: string[] }[]; syscalls?: { names?: string[]; name?: string; action: string; errnoRet?: number; args?: unknown[] }[]; defaultErrnoRet?: number };
-  try { p = JSON.parse(text); } catch { throw invalidArgument('HostConfig.SecurityOpt: seccomp profile is not valid JSON', { field: 'HostConfig.SecurityOpt' }); }
-  if (!p || typeof p.defaultAction !== 'string') throw invalidArgument('HostConfig.SecurityOpt: seccomp profile needs defaultAction', { field: 'HostConfig.SecurityOpt' });
+  let p: {
+    defaultAction?: string;
+    architectures?: string[];
+    archMap?: { architecture: string; subArchitectures?: string[] }[];
+    syscalls?: { names?: string[]; name?: string; action: string; errnoRet?: number; args?: unknown[] }[];
+    defaultErrnoRet?: number;
+  };
+  try {
+    p = JSON.parse(text);
+  } catch {
+    throw invalidArgument('HostConfig.SecurityOpt: seccomp profile is not valid JSON', {
+      field: 'HostConfig.SecurityOpt',
+    });
+  }
+  if (!p || typeof p.defaultAction !== 'string')
+    throw invalidArgument('HostConfig.SecurityOpt: seccomp profile needs defaultAction', {
+      field: 'HostConfig.SecurityOpt',
+    });
   const archs = p.architectures ?? p.archMap?.flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]) ?? [];
   return {
-    defaultAction: p.defaultAction, ...(p.defaultErrnoRet !== undefined ? { defaultErrnoRet: p.defaultErrnoRet } : {}),
+    defaultAction: p.defaultAction,
+    ...(p.defaultErrnoRet !== undefined ? { defaultErrnoRet: p.defaultErrnoRet } : {}),
     architectures: archs,
-    syscalls: (p.syscalls ?? []).map((s) => ({ names: s.names ?? (s.name ? [s.name] : []), action: s.action, ...(s.errnoRet !== undefined ? { errnoRet: s.errnoRet } : {}), ...(s.args ? { args: s.args } : {}) })),
+    syscalls: (p.syscalls ?? []).map((s) => ({
+      names: s.names ?? (s.name ? [s.name] : []),
+      action: s.action,
+      ...(s.errnoRet !== undefined ? { errnoRet: s.errnoRet } : {}),
+      ...(s.args ? { args: s.args } : {}),
+    })),
   } as NonNullable<NonNullable<Spec['linux']>['seccomp']>;
 }
 
-function devices(hc: ContainerRecord['HostConfig']): { devs: NonNullable<NonNullable<Spec['linux']>['devices']>; allow: { allow: boolean; type: string; major: number; minor: number; access: string }[] } {
+function devices(hc: ContainerRecord['HostConfig']): {
+  devs: NonNullable<NonNullable<Spec['linux']>['devices']>;
+  allow: { allow: boolean; type: string; major: number; minor: number; access: string }[];
+} {
   const devs: NonNullable<NonNullable<Spec['linux']>['devices']> = [];
   const allow: { allow: boolean; type: string; major: number; minor: number; access: string }[] = [];
-  for (const d of (hc.Devices as { PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }[] | null | undefined) ?? []) {
+  for (const d of (hc.Devices as
+    | { PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }[]
+    | null
+    | undefined) ?? []) {
     let st;
-    try { st = statSync(d.PathOnHost); } catch { throw invalidArgument(`HostConfig.Devices: error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`, { field: 'HostConfig.Devices' }); }
+    try {
+      st = statSync(d.PathOnHost);
+    } catch {
+      throw invalidArgument(
+        `HostConfig.Devices: error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`,
+        { field: 'HostConfig.Devices' },
+      );
+    }
     const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : '';
-    if (!type) throw invalidArgument(`HostConfig.Devices: ${d.PathOnHost} is not a device node`, { field: 'HostConfig.Devices' });
-    const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn), minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
-    devs.push({ path: d.PathInContainer || d.PathOnHost, type, major, minor, fileMode: st.mode & 0o7777, uid: 0, gid: 0 } as never);
+    if (!type)
+      throw invalidArgument(`HostConfig.Devices: ${d.PathOnHost} is not a device node`, {
+        field: 'HostConfig.Devices',
+      });
+    const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn),
+      minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+    devs.push({
+      path: d.PathInContainer || d.PathOnHost,
+      type,
+      major,
+      minor,
+      fileMode: st.mode & 0o7777,
+      uid: 0,
+      gid: 0,
+    } as never);
     allow.push({ allow: true, type, major, minor, access: d.CgroupPermissions || 'rwm' });
   }
   return { devs, allow };
@@ -91,26 +154,45 @@ function devices(hc: ContainerRecord['HostConfig']): { devs: NonNullable<NonNull
 
 export function buildSpec(i: SpecInputs): Spec {
   const { rec, rootfs } = i;
-  const c = rec.Config, hc = rec.HostConfig;
+  const c = rec.Config,
+    hc = rec.HostConfig;
   const caps = capabilities(hc);
-  const spec = defaultSpec({ args: [rec.Path, ...rec.Args], terminal: c.Tty, rootfs, hostname: c.Hostname, env: c.Env, cwd: c.WorkingDir || '/', readonly: !!hc.ReadonlyRootfs });
+  const spec = defaultSpec({
+    args: [rec.Path, ...rec.Args],
+    terminal: c.Tty,
+    rootfs,
+    hostname: c.Hostname,
+    env: c.Env,
+    cwd: c.WorkingDir || '/',
+    readonly: !!hc.ReadonlyRootfs,
+  });
   const proc = spec.process!;
   const user = resolveUser(rootfs, c.User);
   proc.user = { uid: user.uid, gid: user.gid };
   proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
-  const secopts = ((hc.SecurityOpt as string[] | null | undefined) ?? []);
+  const secopts = (hc.SecurityOpt as string[] | null | undefined) ?? [];
   proc.noNewPrivileges = secopts.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
   if (hc.Init) {
     // dockerd refuses to start without its init binary too, rather than running without one.
-    if (!i.initBinary) throw failedPrecondition('HostConfig.Init: the init binary (native/build/skiff-tini) is missing; run `npm run build`', { field: 'HostConfig.Init' });
+    if (!i.initBinary)
+      throw failedPrecondition(
+        'HostConfig.Init: the init binary (native/build/skiff-tini) is missing; run `npm run build`',
+        { field: 'HostConfig.Init' },
+      );
     proc.args = ['/sbin/docker-init', '--', ...proc.args!];
-    spec.mounts!.push({ destination: '/sbin/docker-init', type: 'bind', source: i.initBinary, options: ['rbind', 'ro', 'rprivate'] });
+    spec.mounts!.push({
+      destination: '/sbin/docker-init',
+      type: 'bind',
+      source: i.initBinary,
+      options: ['rbind', 'ro', 'rprivate'],
+    });
   }
   // Ulimits
   const ulimits = (hc.Ulimits as { Name: string; Soft: number; Hard: number }[] | null | undefined) ?? [];
   if (ulimits.length) {
     const rl = new Map((proc.rlimits ?? []).map((r) => [r.type, r]));
-    for (const u of ulimits) rl.set(`RLIMIT_${u.Name.toUpperCase()}`, { type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard });
+    for (const u of ulimits)
+      rl.set(`RLIMIT_${u.Name.toUpperCase()}`, { type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard });
     proc.rlimits = [...rl.values()];
   }
   const linux = spec.linux!;
@@ -119,7 +201,8 @@ export function buildSpec(i: SpecInputs): Spec {
   const nm = String(hc.NetworkMode || 'bridge');
   let ns = linux.namespaces!;
   if (nm === 'host') ns = ns.filter((n) => n.type !== 'network');
-  else if (nm.startsWith('container:')) ns = ns.map((n) => (n.type === 'network' ? { type: 'network', path: i.netnsPath } : n));
+  else if (nm.startsWith('container:'))
+    ns = ns.map((n) => (n.type === 'network' ? { type: 'network', path: i.netnsPath } : n));
   if (hc.PidMode === 'host') ns = ns.filter((n) => n.type !== 'pid');
   if (hc.IpcMode === 'host') ns = ns.filter((n) => n.type !== 'ipc');
   if (hc.UTSMode === 'host') ns = ns.filter((n) => n.type !== 'uts');
@@ -131,7 +214,9 @@ export function buildSpec(i: SpecInputs): Spec {
     linux.maskedPaths = [];
     linux.readonlyPaths = [];
     linux.resources = { devices: [{ allow: true, access: 'rwm' }] };
-    for (const m of spec.mounts!) if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') m.options = (m.options ?? []).filter((o) => o !== 'ro');
+    for (const m of spec.mounts!)
+      if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup')
+        m.options = (m.options ?? []).filter((o) => o !== 'ro');
   } else {
     const sc = secopts.find((o) => o.startsWith('seccomp=') || o.startsWith('seccomp:'));
     if (sc) {
@@ -150,7 +235,10 @@ export function buildSpec(i: SpecInputs): Spec {
   if (Object.keys(mem).length) r.memory = mem;
   const cpu: Record<string, number | string> = {};
   if (num(hc.CpuShares)) cpu.shares = hc.CpuShares as number;
-  if (num(hc.NanoCpus)) { cpu.period = 100000; cpu.quota = Math.round(((hc.NanoCpus as number) / 1e9) * 100000); }
+  if (num(hc.NanoCpus)) {
+    cpu.period = 100000;
+    cpu.quota = Math.round(((hc.NanoCpus as number) / 1e9) * 100000);
+  }
   if (num(hc.CpuQuota)) cpu.quota = hc.CpuQuota as number;
   if (num(hc.CpuPeriod)) cpu.period = hc.CpuPeriod as number;
   if (typeof hc.CpusetCpus === 'string' && hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
@@ -159,18 +247,27 @@ export function buildSpec(i: SpecInputs): Spec {
   if (num(hc.PidsLimit) && (hc.PidsLimit as number) > 0) r.pids = { limit: hc.PidsLimit as number };
   if (num(hc.BlkioWeight)) r.blockIO = { weight: hc.BlkioWeight as number };
   const dv = devices(hc);
-  if (dv.devs.length) { linux.devices = [...(linux.devices ?? []), ...dv.devs]; if (r.devices) r.devices = [...r.devices, ...dv.allow] as never; }
+  if (dv.devs.length) {
+    linux.devices = [...(linux.devices ?? []), ...dv.devs];
+    if (r.devices) r.devices = [...r.devices, ...dv.allow] as never;
+  }
   linux.resources = r;
   const sysctls = (hc.Sysctls as Record<string, string> | null | undefined) ?? {};
   if (Object.keys(sysctls).length) {
     for (const k of Object.keys(sysctls)) {
-      if (nm === 'host' && k.startsWith('net.')) throw invalidArgument(`HostConfig.Sysctls: sysctl ${k} is not allowed in the host network namespace`, { field: 'HostConfig.Sysctls' });
+      if (nm === 'host' && k.startsWith('net.'))
+        throw invalidArgument(`HostConfig.Sysctls: sysctl ${k} is not allowed in the host network namespace`, {
+          field: 'HostConfig.Sysctls',
+        });
     }
     linux.sysctl = { ...sysctls };
   }
   // Mounts
   const mounts = spec.mounts!;
-  if (num(hc.ShmSize)) for (const m of mounts) if (m.destination === '/dev/shm') m.options = [...(m.options ?? []).filter((o) => !o.startsWith('size=')), `size=${hc.ShmSize}`];
+  if (num(hc.ShmSize))
+    for (const m of mounts)
+      if (m.destination === '/dev/shm')
+        m.options = [...(m.options ?? []).filter((o) => !o.startsWith('size=')), `size=${hc.ShmSize}`];
   const etcOpts = ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])];
   if (nm !== 'host' || true) {
     mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: i.etc.resolvConf, options: etcOpts });

@@ -4,8 +4,14 @@
 // reads, so resolved metadata is cached by the record's target digest (content is immutable).
 import { invalidArgument, isSkiffError, notFound } from '../../../common/index.js';
 import {
-  canonicalName, isDigest, parseReference,
-  type Descriptor, type ImageConfig, type ImageManifest, type ImageRecord, type Images,
+  canonicalName,
+  isDigest,
+  parseReference,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type ImageRecord,
+  type Images,
 } from '../../../image/index.js';
 import { imageUnpackedSize } from './size.js';
 
@@ -50,7 +56,14 @@ export class Catalog {
     if (hit) return hit;
     const r = await this.images.resolve(rec.name);
     const size = await imageUnpackedSize(this.images.content, r.manifest.layers);
-    const m: ImageMeta = { id: r.id, config: r.config, configDesc: r.configDesc, manifest: r.manifest, manifestDesc: r.manifestDesc, size };
+    const m: ImageMeta = {
+      id: r.id,
+      config: r.config,
+      configDesc: r.configDesc,
+      manifest: r.manifest,
+      manifestDesc: r.manifestDesc,
+      size,
+    };
     this.cache.set(rec.target.digest, m);
     return m;
   }
@@ -60,7 +73,11 @@ export class Catalog {
     const byId = new Map<string, ImageEntry>();
     for (const rec of await this.images.store.list()) {
       let m: ImageMeta;
-      try { m = await this.meta(rec); } catch { continue; }
+      try {
+        m = await this.meta(rec);
+      } catch {
+        continue;
+      }
       let e = byId.get(m.id);
       if (!e) {
         e = { ...m, records: [], repoTags: [], repoDigests: [], parent: '', createdAt: rec.createdAt };
@@ -73,7 +90,10 @@ export class Catalog {
       if (k.tag) e.repoTags.push(k.tag);
       if (k.digest) e.repoDigests.push(k.digest);
     }
-    for (const e of byId.values()) { e.repoTags.sort(); e.repoDigests.sort(); }
+    for (const e of byId.values()) {
+      e.repoTags.sort();
+      e.repoDigests.sort();
+    }
     return [...byId.values()];
   }
 
@@ -83,7 +103,11 @@ export class Catalog {
     if (!name) throw invalidArgument('image name is empty', { field: 'name' });
     const all = await this.all();
     let canonical: string | undefined;
-    try { canonical = canonicalName(name); } catch (e) { if (!isSkiffError(e, 'InvalidArgument')) throw e; }
+    try {
+      canonical = canonicalName(name);
+    } catch (e) {
+      if (!isSkiffError(e, 'InvalidArgument')) throw e;
+    }
     if (canonical) {
       for (const e of all) {
         const rec = e.records.find((r) => r.name === canonical);
@@ -94,13 +118,22 @@ export class Catalog {
     if (/^[a-f0-9]{1,64}$/.test(hex)) {
       const hits = all.filter((e) => e.id.slice(7).startsWith(hex));
       if (hits.length === 1) return { entry: hits[0], byId: true };
-      if (hits.length > 1) throw invalidArgument(`image id prefix ${name} is ambiguous: it matches ${hits.length} images`, { field: 'name' });
+      if (hits.length > 1)
+        throw invalidArgument(`image id prefix ${name} is ambiguous: it matches ${hits.length} images`, {
+          field: 'name',
+        });
       // A manifest digest (what a dangling record is named by).
-      const m = all.filter((e) => e.records.some((r) => r.target.digest.slice(7) === hex) || e.manifestDesc.digest.slice(7) === hex);
+      const m = all.filter(
+        (e) => e.records.some((r) => r.target.digest.slice(7) === hex) || e.manifestDesc.digest.slice(7) === hex,
+      );
       if (m.length === 1) return { entry: m[0], byId: true };
     }
     let shown = name;
-    try { if (!/^(sha256:)?[a-f0-9]{1,64}$/.test(name)) shown = parseReference(name).familiarString(); } catch { /* as given */ }
+    try {
+      if (!/^(sha256:)?[a-f0-9]{1,64}$/.test(name)) shown = parseReference(name).familiarString();
+    } catch {
+      /* as given */
+    }
     throw notFound(`No such image: ${shown}`, { field: 'name' });
   }
 }
@@ -108,12 +141,22 @@ export class Catalog {
 /** Docker's `reference` filter: a glob over the familiar name (and `name:tag`). */
 export function referenceMatches(entry: ImageEntry, patterns: string[]): boolean {
   if (!patterns.length) return true;
-  const toRe = (p: string) => new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+  const toRe = (p: string) =>
+    new RegExp(
+      '^' +
+        p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]') +
+        '$',
+    );
   return patterns.some((p) => {
     const re = toRe(p);
-    return entry.repoTags.some((t) => {
-      const repo = t.slice(0, t.lastIndexOf(':'));
-      return re.test(t) || re.test(repo);
-    }) || entry.repoDigests.some((d) => re.test(d));
+    return (
+      entry.repoTags.some((t) => {
+        const repo = t.slice(0, t.lastIndexOf(':'));
+        return re.test(t) || re.test(repo);
+      }) || entry.repoDigests.some((d) => re.test(d))
+    );
   });
 }

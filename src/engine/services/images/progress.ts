@@ -8,7 +8,10 @@ export function humanSize(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
   let i = 0;
   let v = n;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
   return `${Number(v.toPrecision(4))}${units[i]}`;
 }
 
@@ -25,7 +28,10 @@ export function progressBar(current: number, total?: number): string {
 /** A progress line for one layer (`id`), throttled for Downloading/Pushing/Extracting. */
 export class LayerProgress {
   private last = new Map<string, number>();
-  constructor(private readonly emit: Emit, private readonly minIntervalMs = 100) {}
+  constructor(
+    private readonly emit: Emit,
+    private readonly minIntervalMs = 100,
+  ) {}
 
   status(id: string, status: string): void {
     this.emit({ status, progressDetail: {}, id });
@@ -37,6 +43,11 @@ export class LayerProgress {
     const prev = this.last.get(key) ?? 0;
     if (!force && now - prev < this.minIntervalMs && current !== total) return;
     this.last.set(key, now);
-    this.emit({ status, progressDetail: total ? { current, total } : { current }, progress: progressBar(current, total), id });
+    this.emit({
+      status,
+      progressDetail: total ? { current, total } : { current },
+      progress: progressBar(current, total),
+      id,
+    });
   }
 }

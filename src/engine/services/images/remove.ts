@@ -9,7 +9,10 @@ import { matchLabels, type Filters } from '../../api/router.js';
 import { recordKind, type Catalog, type ImageEntry } from './catalog.js';
 import { createdOf } from './view.js';
 
-export interface DeleteItem { Untagged?: string; Deleted?: string }
+export interface DeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
 
 /** What the engine knows about containers using an image. */
 export interface ImageUsers {
@@ -30,7 +33,10 @@ async function untag(c: RemoveCtx, rec: ImageRecord, imageId: string, out: Delet
   await c.images.store.delete(rec.name);
   const k = recordKind(rec.name);
   const shown = k.tag ?? k.digest;
-  if (shown) { out.push({ Untagged: shown }); c.onUntag(shown, imageId); }
+  if (shown) {
+    out.push({ Untagged: shown });
+    c.onUntag(shown, imageId);
+  }
 }
 
 function repoOf(rec: ImageRecord): string | undefined {
@@ -42,9 +48,14 @@ function repoOf(rec: ImageRecord): string | undefined {
 
 /** Removes every record of an image; keeps a dangling record while containers use it. */
 async function deleteImage(c: RemoveCtx, e: ImageEntry, keep: boolean, out: DeleteItem[]): Promise<void> {
-  const current = (await c.images.store.list()).filter((r) => e.records.some((x) => x.target.digest === r.target.digest));
+  const current = (await c.images.store.list()).filter((r) =>
+    e.records.some((x) => x.target.digest === r.target.digest),
+  );
   for (const r of current) await untag(c, r, e.id, out);
-  if (keep) { await c.images.store.put(e.records[0].target.digest, e.records[0].target); return; }
+  if (keep) {
+    await c.images.store.put(e.records[0].target.digest, e.records[0].target);
+    return;
+  }
   out.push({ Deleted: e.id });
   c.onDelete(e.id);
 }
@@ -65,24 +76,41 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
       return out;
     }
     if (users.length && !o.force) {
-      throw conflict(`conflict: unable to remove repository reference "${recordKind(record.name).tag ?? recordKind(record.name).digest}" (must force) - container ${short(users[0].id)} is using its referenced image ${short(e.id)}`);
+      throw conflict(
+        `conflict: unable to remove repository reference "${recordKind(record.name).tag ?? recordKind(record.name).digest}" (must force) - container ${short(users[0].id)} is using its referenced image ${short(e.id)}`,
+      );
     }
     // The last tag: its repository's digest references go with it, then the image.
     const repo = repoOf(record);
     for (const r of named) if (r.name !== record.name && repoOf(r) === repo) await untag(c, r, e.id, out);
     await untag(c, record, e.id, out);
-    const left = (await c.images.store.list()).filter((r) => e.records.some((x) => x.target.digest === r.target.digest));
+    const left = (await c.images.store.list()).filter((r) =>
+      e.records.some((x) => x.target.digest === r.target.digest),
+    );
     if (left.length) return out;
-    if (users.length || children.length) { await c.images.store.put(record.target.digest, record.target); return out; }
+    if (users.length || children.length) {
+      await c.images.store.put(record.target.digest, record.target);
+      return out;
+    }
     out.push({ Deleted: e.id });
     c.onDelete(e.id);
     return out;
   }
-  if (children.length) throw conflict(`conflict: unable to delete ${short(e.id)} (cannot be forced) - image has dependent child images`);
-  if (running) throw conflict(`conflict: unable to delete ${short(e.id)} (cannot be forced) - image is being used by running container ${short(running.id)}`);
+  if (children.length)
+    throw conflict(`conflict: unable to delete ${short(e.id)} (cannot be forced) - image has dependent child images`);
+  if (running)
+    throw conflict(
+      `conflict: unable to delete ${short(e.id)} (cannot be forced) - image is being used by running container ${short(running.id)}`,
+    );
   const repos = new Set(e.records.map(repoOf).filter(Boolean));
-  if (repos.size > 1 && !o.force) throw conflict(`conflict: unable to delete ${short(e.id)} (must be forced) - image is referenced in multiple repositories`);
-  if (users.length && !o.force) throw conflict(`conflict: unable to delete ${short(e.id)} (must be forced) - image is being used by stopped container ${short(users[0].id)}`);
+  if (repos.size > 1 && !o.force)
+    throw conflict(
+      `conflict: unable to delete ${short(e.id)} (must be forced) - image is referenced in multiple repositories`,
+    );
+  if (users.length && !o.force)
+    throw conflict(
+      `conflict: unable to delete ${short(e.id)} (must be forced) - image is being used by stopped container ${short(users[0].id)}`,
+    );
   await deleteImage(c, e, users.length > 0, out);
   return out;
 }
@@ -90,9 +118,12 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
 /** `POST /images/prune`: dangling images by default; with `dangling=false` every image no container
  *  uses. Filters: dangling, label, label!, until. */
 export async function pruneImages(c: RemoveCtx, f: Filters): Promise<DeleteItem[]> {
-  for (const k of Object.keys(f)) if (!['dangling', 'label', 'label!', 'until'].includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+  for (const k of Object.keys(f))
+    if (!['dangling', 'label', 'label!', 'until'].includes(k))
+      throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
   const d = (f.dangling?.[0] ?? 'true').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(d)) throw invalidArgument(`invalid filter 'dangling=${f.dangling?.[0]}'`, { field: 'filters.dangling' });
+  if (!['true', 'false', '1', '0'].includes(d))
+    throw invalidArgument(`invalid filter 'dangling=${f.dangling?.[0]}'`, { field: 'filters.dangling' });
   const danglingOnly = d === 'true' || d === '1';
   const until = f.until?.[0] ? untilSeconds(f.until[0]) : undefined;
   const all = await c.catalog.all();

@@ -16,10 +16,12 @@ export async function layerUnpackedSize(content: ContentStore, layer: Descriptor
   if (info.labels[UNPACKED_SIZE_LABEL] !== undefined && Number.isFinite(known)) return known;
   let p = pending.get(layer.digest);
   if (!p) {
-    p = measure(content, layer.digest).then(async (n) => {
-      await content.updateLabels(layer.digest, { [UNPACKED_SIZE_LABEL]: String(n) }).catch(() => undefined);
-      return n;
-    }).finally(() => pending.delete(layer.digest));
+    p = measure(content, layer.digest)
+      .then(async (n) => {
+        await content.updateLabels(layer.digest, { [UNPACKED_SIZE_LABEL]: String(n) }).catch(() => undefined);
+        return n;
+      })
+      .finally(() => pending.delete(layer.digest));
     pending.set(layer.digest, p);
   }
   return p;

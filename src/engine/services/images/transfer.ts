@@ -4,8 +4,17 @@
 // stream before the manifest resolved, so an unknown repository is a plain 404 the CLI can print.
 import { invalidArgument, notFound } from '../../../common/index.js';
 import {
-  MediaType, canonicalName, isIndexMediaType, parseManifest, parsePlatform, parseReference,
-  type Descriptor, type Images, type Reference, type Snapshotter, type PlatformSpec,
+  MediaType,
+  canonicalName,
+  isIndexMediaType,
+  parseManifest,
+  parsePlatform,
+  parseReference,
+  type Descriptor,
+  type Images,
+  type Reference,
+  type Snapshotter,
+  type PlatformSpec,
 } from '../../../image/index.js';
 import { pullImage, pushImage, type AuthConfig, type ProgressEvent } from '../../../registry/index.js';
 import { LayerProgress, type Emit } from './progress.js';
@@ -28,11 +37,17 @@ export function pullReference(fromImage: string, tag?: string): Reference {
 }
 
 function registryEvent(p: LayerProgress, e: ProgressEvent): void {
-  if ((e.status === 'Downloading' || e.status === 'Pushing') && e.current !== undefined) p.bytes(e.id, e.status, e.current, e.total);
+  if ((e.status === 'Downloading' || e.status === 'Pushing') && e.current !== undefined)
+    p.bytes(e.id, e.status, e.current, e.total);
   else p.status(e.id, e.status);
 }
 
-export async function pull(images: Images, sn: Snapshotter, ref: Reference, o: TransferOptions & { platform?: string }): Promise<{ id: string; name: string }> {
+export async function pull(
+  images: Images,
+  sn: Snapshotter,
+  ref: Reference,
+  o: TransferOptions & { platform?: string },
+): Promise<{ id: string; name: string }> {
   const platform: PlatformSpec | undefined = o.platform ? parsePlatform(o.platform) : undefined;
   let started = false;
   const p = new LayerProgress(o.emit);
@@ -43,10 +58,16 @@ export async function pull(images: Images, sn: Snapshotter, ref: Reference, o: T
   };
   const downloaded = new Map<string, number>();
   const res = await pullImage(ref, {
-    store: images.content, platform, auth: o.auth, insecureRegistries: o.insecureRegistries, mirrors: o.mirrors, signal: o.signal,
+    store: images.content,
+    platform,
+    auth: o.auth,
+    insecureRegistries: o.insecureRegistries,
+    mirrors: o.mirrors,
+    signal: o.signal,
     onProgress: (e) => {
       begin();
-      if (e.status === 'Download complete' || e.status === 'Downloading') downloaded.set(e.id, e.total ?? e.current ?? 0);
+      if (e.status === 'Download complete' || e.status === 'Downloading')
+        downloaded.set(e.id, e.total ?? e.current ?? 0);
       if (e.status === 'Already exists') downloaded.delete(e.id);
       registryEvent(p, e);
     },
@@ -71,7 +92,9 @@ export async function pull(images: Images, sn: Snapshotter, ref: Reference, o: T
   const id = (await images.resolve(name, platform)).id;
   o.emit({ status: `Digest: ${res.resolvedDigest}` });
   const upToDate = prev?.target.digest === target.digest;
-  o.emit({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiarString()}` });
+  o.emit({
+    status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiarString()}`,
+  });
   return { id, name };
 }
 
@@ -100,22 +123,35 @@ export async function push(images: Images, name: string, tag: string | undefined
   let refs: Reference[];
   if (tag || repo.tag) refs = [tag ? repo.withTag(tag) : repo];
   else {
-    refs = (await images.store.list()).map((r) => r.name).filter((n) => !n.startsWith('sha256:'))
-      .map((n) => parseReference(n, { defaultTag: false })).filter((r) => r.name === repo.name && r.tag);
+    refs = (await images.store.list())
+      .map((r) => r.name)
+      .filter((n) => !n.startsWith('sha256:'))
+      .map((n) => parseReference(n, { defaultTag: false }))
+      .filter((r) => r.name === repo.name && r.tag);
   }
   for (const r of refs) if (!(await images.store.has(r.toString()))) refs = refs.filter((x) => x !== r);
-  if (!refs.length) throw notFound(`An image does not exist locally with the tag: ${repo.familiarName()}${tag ? `:${tag}` : ''}`, { field: 'name' });
+  if (!refs.length)
+    throw notFound(`An image does not exist locally with the tag: ${repo.familiarName()}${tag ? `:${tag}` : ''}`, {
+      field: 'name',
+    });
   o.emit({ status: `The push refers to repository [${repo.name}]` });
   const p = new LayerProgress(o.emit);
   for (const r of refs) {
     const digest = await pushTarget(images, r.toString());
     const res = await pushImage(r, {
-      store: images.content, manifestDigest: digest, auth: o.auth, insecureRegistries: o.insecureRegistries, signal: o.signal,
+      store: images.content,
+      manifestDigest: digest,
+      auth: o.auth,
+      insecureRegistries: o.insecureRegistries,
+      signal: o.signal,
       onProgress: (e) => registryEvent(p, e),
     });
     o.emit({ status: `${r.tag}: digest: ${res.digest} size: ${res.size}` });
     o.emit({ progressDetail: {}, aux: { Tag: r.tag, Digest: res.digest, Size: res.size } });
     const rec = await images.store.get(r.toString());
-    await images.store.put(`${r.name}@${res.digest}`, res.digest === rec.target.digest ? rec.target : { mediaType: res.mediaType, digest: res.digest, size: res.size });
+    await images.store.put(
+      `${r.name}@${res.digest}`,
+      res.digest === rec.target.digest ? rec.target : { mediaType: res.mediaType, digest: res.digest, size: res.size },
+    );
   }
 }

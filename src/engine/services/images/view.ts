@@ -34,17 +34,22 @@ const KNOWN_FILTERS = new Set(['dangling', 'label', 'reference', 'before', 'sinc
 
 /** Applies `GET /images/json` filters; `before`/`since` name images. */
 export async function filterImages(entries: ImageEntry[], f: Filters, catalog: Catalog): Promise<ImageEntry[]> {
-  for (const k of Object.keys(f)) if (!KNOWN_FILTERS.has(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+  for (const k of Object.keys(f))
+    if (!KNOWN_FILTERS.has(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
   let out = entries;
   if (f.dangling?.length) {
     const v = f.dangling[0].toLowerCase();
-    if (!['true', 'false', '1', '0'].includes(v)) throw invalidArgument(`invalid filter 'dangling=${f.dangling[0]}'`, { field: 'filters.dangling' });
+    if (!['true', 'false', '1', '0'].includes(v))
+      throw invalidArgument(`invalid filter 'dangling=${f.dangling[0]}'`, { field: 'filters.dangling' });
     const want = v === 'true' || v === '1';
     out = out.filter((e) => (e.repoTags.length === 0) === want);
   }
   if (f.label?.length) out = out.filter((e) => matchLabels(e.config.config?.Labels ?? {}, f.label));
   if (f.reference?.length) out = out.filter((e) => referenceMatches(e, f.reference));
-  for (const [key, cmp] of [['before', (a: number, b: number) => a < b], ['since', (a: number, b: number) => a > b]] as const) {
+  for (const [key, cmp] of [
+    ['before', (a: number, b: number) => a < b],
+    ['since', (a: number, b: number) => a > b],
+  ] as const) {
     for (const name of f[key] ?? []) {
       const ref = (await catalog.find(name)).entry;
       const t = Date.parse(createdOf(ref));
@@ -70,11 +75,28 @@ function parseUntil(v: string): number {
 function runConfig(e: ImageEntry) {
   const c = e.config.config ?? {};
   return {
-    Hostname: '', Domainname: '', User: c.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-    ExposedPorts: c.ExposedPorts ?? null, Tty: false, OpenStdin: false, StdinOnce: false,
-    Env: c.Env ?? null, Cmd: c.Cmd ?? null, Healthcheck: c.Healthcheck ?? undefined, ArgsEscaped: c.ArgsEscaped ?? undefined,
-    Image: '', Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null,
-    OnBuild: c.OnBuild ?? null, Labels: c.Labels ?? null, StopSignal: c.StopSignal ?? undefined, Shell: c.Shell ?? undefined,
+    Hostname: '',
+    Domainname: '',
+    User: c.User ?? '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ExposedPorts: c.ExposedPorts ?? null,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+    Healthcheck: c.Healthcheck ?? undefined,
+    ArgsEscaped: c.ArgsEscaped ?? undefined,
+    Image: '',
+    Volumes: c.Volumes ?? null,
+    WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null,
+    OnBuild: c.OnBuild ?? null,
+    Labels: c.Labels ?? null,
+    StopSignal: c.StopSignal ?? undefined,
+    Shell: c.Shell ?? undefined,
   };
 }
 
@@ -102,24 +124,44 @@ export function inspect(e: ImageEntry, o: { snapshotter: string; snapshotDir?: s
     VirtualSize: e.size,
     GraphDriver: {
       Name: o.snapshotter,
-      Data: chain.length ? { TopLayer: chain[chain.length - 1], ...(o.snapshotDir ? { SnapshotRoot: o.snapshotDir } : {}) } : null,
+      Data: chain.length
+        ? { TopLayer: chain[chain.length - 1], ...(o.snapshotDir ? { SnapshotRoot: o.snapshotDir } : {}) }
+        : null,
     },
     RootFS: { Type: 'layers', Layers: e.config.rootfs.diff_ids },
-    Metadata: { LastTagTime: e.records.map((r) => r.updatedAt).sort().at(-1) ?? '0001-01-01T00:00:00Z' },
+    Metadata: {
+      LastTagTime:
+        e.records
+          .map((r) => r.updatedAt)
+          .sort()
+          .at(-1) ?? '0001-01-01T00:00:00Z',
+    },
     Descriptor: e.manifestDesc,
   };
 }
 
 /** `GET /images/{name}/history`: newest first; the top item carries the id and tags. */
 export function history(e: ImageEntry) {
-  const hist = e.config.history?.length ? e.config.history : e.config.rootfs.diff_ids.map(() => ({ created: e.config.created, created_by: '', comment: '' }));
+  const hist = e.config.history?.length
+    ? e.config.history
+    : e.config.rootfs.diff_ids.map(() => ({ created: e.config.created, created_by: '', comment: '' }));
   let layer = 0;
   const items = hist.map((h) => {
     const empty = 'empty_layer' in h && h.empty_layer;
     const size = empty ? 0 : (e.manifest.layers[layer++]?.size ?? 0);
-    return { Id: '<missing>', Created: unix(h.created), CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
+    return {
+      Id: '<missing>',
+      Created: unix(h.created),
+      CreatedBy: h.created_by ?? '',
+      Tags: null as string[] | null,
+      Size: size,
+      Comment: h.comment ?? '',
+    };
   });
   items.reverse();
-  if (items.length) { items[0].Id = e.id; items[0].Tags = e.repoTags.length ? e.repoTags : null; }
+  if (items.length) {
+    items[0].Id = e.id;
+    items[0].Tags = e.repoTags.length ? e.repoTags : null;
+  }
   return items;
 }

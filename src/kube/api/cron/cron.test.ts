@@ -3,13 +3,29 @@ import assert from 'node:assert/strict';
 import { cronError, nextCronTime, parseCron } from './cron.js';
 
 test('accepts standard schedules, names, steps, ranges and descriptors', () => {
-  for (const ok of ['*/5 * * * *', '0 0 * * *', '15,45 9-17 * * mon-fri', '0 12 1 jan,jul *', '0 0 * * SUN', '30 2 */2 * ?',
-    '@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually', '@every 1h30m', '5/15 * * * *', 'TZ=UTC 0 * * * *']) {
+  for (const ok of [
+    '*/5 * * * *',
+    '0 0 * * *',
+    '15,45 9-17 * * mon-fri',
+    '0 12 1 jan,jul *',
+    '0 0 * * SUN',
+    '30 2 */2 * ?',
+    '@hourly',
+    '@daily',
+    '@midnight',
+    '@weekly',
+    '@monthly',
+    '@yearly',
+    '@annually',
+    '@every 1h30m',
+    '5/15 * * * *',
+    'TZ=UTC 0 * * * *',
+  ]) {
     assert.equal(cronError(ok), undefined, ok);
   }
 });
 
-test('rejects bad schedules with the parser\'s words', () => {
+test("rejects bad schedules with the parser's words", () => {
   assert.equal(cronError('bad'), 'expected exactly 5 fields, found 1: [bad]');
   assert.equal(cronError('* * * *'), 'expected exactly 5 fields, found 4: [* * * *]');
   assert.equal(cronError('60 * * * *'), 'end of range (60) above maximum (59): 60');

@@ -5,29 +5,61 @@
 // `L`/`W`/`#` extensions), and acceptance must match kubectl users' expectations.
 
 export interface CronSchedule {
-  minute: Set<number>; hour: Set<number>; dom: Set<number>; month: Set<number>; dow: Set<number>;
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  month: Set<number>;
+  dow: Set<number>;
   /** True when day-of-month or day-of-week was `*`/`?` (then only the other one restricts days). */
-  domStar: boolean; dowStar: boolean;
+  domStar: boolean;
+  dowStar: boolean;
   /** For `@every`: fixed interval in milliseconds. */
   everyMs?: number;
 }
 
-interface Bounds { min: number; max: number; names?: Record<string, number> }
-const MONTHS: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+interface Bounds {
+  min: number;
+  max: number;
+  names?: Record<string, number>;
+}
+const MONTHS: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+};
 const DOWS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
 const FIELDS: Bounds[] = [
-  { min: 0, max: 59 }, { min: 0, max: 23 }, { min: 1, max: 31 }, { min: 1, max: 12, names: MONTHS }, { min: 0, max: 6, names: DOWS },
+  { min: 0, max: 59 },
+  { min: 0, max: 23 },
+  { min: 1, max: 31 },
+  { min: 1, max: 12, names: MONTHS },
+  { min: 0, max: 6, names: DOWS },
 ];
 
 const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
 };
 
 export class CronError extends Error {}
 
 function parseInt10(s: string, ctx: string): number {
-  if (!/^\d+$/.test(s)) throw new CronError(`failed to parse int from ${s}: strconv.Atoi: parsing "${s}": invalid syntax`);
+  if (!/^\d+$/.test(s))
+    throw new CronError(`failed to parse int from ${s}: strconv.Atoi: parsing "${s}": invalid syntax`);
   void ctx;
   return Number(s);
 }
@@ -40,11 +72,16 @@ function value(s: string, b: Bounds, expr: string): number {
 function parseRange(expr: string, b: Bounds, out: Set<number>): boolean {
   const [rangePart, stepPart, ...extra] = expr.split('/');
   if (extra.length) throw new CronError(`too many slashes: ${expr}`);
-  let start: number, end: number, star = false;
+  let start: number,
+    end: number,
+    star = false;
   const lowHigh = rangePart.split('-');
   if (lowHigh.length > 2) throw new CronError(`too many hyphens: ${expr}`);
-  if (rangePart === '*' || rangePart === '?') { start = b.min; end = b.max; star = true; }
-  else {
+  if (rangePart === '*' || rangePart === '?') {
+    start = b.min;
+    end = b.max;
+    star = true;
+  } else {
     start = value(lowHigh[0], b, expr);
     end = lowHigh.length === 2 ? value(lowHigh[1], b, expr) : start;
   }
@@ -70,13 +107,17 @@ function parseField(field: string, b: Bounds): { set: Set<number>; star: boolean
   return { set, star };
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 /** Parses a Go duration (`1h30m`, `90s`) into milliseconds. */
 export function parseGoDuration(s: string): number {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let total = 0, consumed = 0;
-  for (const m of s.matchAll(re)) { total += Number(m[1]) * DURATION_UNITS[m[2]]; consumed += m[0].length; }
+  let total = 0,
+    consumed = 0;
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    consumed += m[0].length;
+  }
   if (!s || consumed !== s.length) throw new CronError(`time: invalid duration "${s}"`);
   return total;
 }
@@ -101,26 +142,60 @@ export function parseCron(spec: string): CronSchedule {
     s = d;
   }
   const fields = s.split(/\s+/).filter(Boolean);
-  if (fields.length !== 5) throw new CronError(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
+  if (fields.length !== 5)
+    throw new CronError(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
   const [mi, h, dom, mo, dow] = fields.map((f, i) => parseField(f, FIELDS[i]));
   // Day-of-week 7 is accepted by some crons as Sunday; upstream's parser rejects it (max 6).
-  return { minute: mi.set, hour: h.set, dom: dom.set, month: mo.set, dow: dow.set, domStar: dom.star, dowStar: dow.star };
+  return {
+    minute: mi.set,
+    hour: h.set,
+    dom: dom.set,
+    month: mo.set,
+    dow: dow.set,
+    domStar: dom.star,
+    dowStar: dow.star,
+  };
 }
 
 /** Validates a schedule; returns the error text or undefined. */
 export function cronError(spec: string): string | undefined {
-  try { parseCron(spec); return undefined; } catch (e) { return (e as Error).message; }
+  try {
+    parseCron(spec);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Wall-clock parts of an instant in a time zone. */
-function partsIn(t: number, tz: string | undefined): { y: number; mo: number; d: number; h: number; mi: number; dow: number } {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone: tz ?? 'UTC', hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' });
+function partsIn(
+  t: number,
+  tz: string | undefined,
+): { y: number; mo: number; d: number; h: number; mi: number; dow: number } {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz ?? 'UTC',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    weekday: 'short',
+  });
   const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-  return { y: +p.year, mo: +p.month, d: +p.day, h: +p.hour, mi: +p.minute, dow: DOWS[String(p.weekday).toLowerCase().slice(0, 3)] };
+  return {
+    y: +p.year,
+    mo: +p.month,
+    d: +p.day,
+    h: +p.hour,
+    mi: +p.minute,
+    dow: DOWS[String(p.weekday).toLowerCase().slice(0, 3)],
+  };
 }
 
 function dayMatches(s: CronSchedule, p: { d: number; dow: number }): boolean {
-  const domOk = s.dom.has(p.d), dowOk = s.dow.has(p.dow);
+  const domOk = s.dom.has(p.d),
+    dowOk = s.dow.has(p.dow);
   // Standard cron: if either day field is restricted (not *), a match on either suffices.
   if (s.domStar || s.dowStar) return domOk && dowOk;
   return domOk || dowOk;
@@ -134,8 +209,14 @@ export function nextCronTime(s: CronSchedule, after: Date, timeZone?: string): D
   const limit = t + 5 * 366 * 24 * 3600 * 1000;
   while (t < limit) {
     const p = partsIn(t, timeZone);
-    if (!s.month.has(p.mo) || !dayMatches(s, p)) { t += (24 * 60 - (p.h * 60 + p.mi)) * 60000; continue; }
-    if (!s.hour.has(p.h)) { t += (60 - p.mi) * 60000; continue; }
+    if (!s.month.has(p.mo) || !dayMatches(s, p)) {
+      t += (24 * 60 - (p.h * 60 + p.mi)) * 60000;
+      continue;
+    }
+    if (!s.hour.has(p.h)) {
+      t += (60 - p.mi) * 60000;
+      continue;
+    }
     if (s.minute.has(p.mi)) return new Date(t);
     t += 60000;
   }
@@ -144,5 +225,10 @@ export function nextCronTime(s: CronSchedule, after: Date, timeZone?: string): D
 
 /** Whether a time zone name is known to the runtime's IANA database. */
 export function isKnownTimeZone(tz: string): boolean {
-  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromLabelSelector, formatLabelSelector, labelSelectorMatches, matches, parseSelector, selectorToString } from './selector.js';
+import {
+  fromLabelSelector,
+  formatLabelSelector,
+  labelSelectorMatches,
+  matches,
+  parseSelector,
+  selectorToString,
+} from './selector.js';
 import { isSkiffError } from '../../../common/index.js';
 
 test('parses equality and set-based requirements', () => {
@@ -18,18 +25,31 @@ test('parses equality and set-based requirements', () => {
 
 test('rejects malformed selectors with InvalidArgument', () => {
   for (const bad of ['a=b,', 'a in b', 'a in ()', 'in (x', '!', 'a=b c', 'a b', 'a=b=c', 'k/x/y=1', 'a=$$']) {
-    assert.throws(() => parseSelector(bad), (e) => isSkiffError(e, 'InvalidArgument'), bad);
+    assert.throws(
+      () => parseSelector(bad),
+      (e) => isSkiffError(e, 'InvalidArgument'),
+      bad,
+    );
   }
 });
 
 test('LabelSelector objects: nil selects nothing, {} everything, expressions', () => {
   assert.equal(labelSelectorMatches(undefined, { a: 'b' }), false);
   assert.equal(labelSelectorMatches({}, { a: 'b' }), true);
-  const ls = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe', 'be'] }, { key: 'canary', operator: 'DoesNotExist' }] };
+  const ls = {
+    matchLabels: { app: 'web' },
+    matchExpressions: [
+      { key: 'tier', operator: 'In', values: ['fe', 'be'] },
+      { key: 'canary', operator: 'DoesNotExist' },
+    ],
+  };
   assert.ok(labelSelectorMatches(ls, { app: 'web', tier: 'fe' }));
   assert.ok(!labelSelectorMatches(ls, { app: 'web', tier: 'fe', canary: 'y' }));
   assert.ok(!labelSelectorMatches(ls, { app: 'web' }));
   assert.equal(formatLabelSelector(ls), 'app=web,tier in (be,fe),!canary');
   assert.equal(selectorToString(fromLabelSelector(ls)), 'app=web,!canary,tier in (be,fe)');
-  assert.throws(() => fromLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Near' }] }), (e) => isSkiffError(e, 'InvalidArgument'));
+  assert.throws(
+    () => fromLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Near' }] }),
+    (e) => isSkiffError(e, 'InvalidArgument'),
+  );
 });

@@ -39,4 +39,3 @@ export function age(timestamp: unknown, now: Date): string {
   if (Number.isNaN(t)) return '<unknown>';
   return humanDuration(now.getTime() - t);
 }
-

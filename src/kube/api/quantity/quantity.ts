@@ -22,13 +22,14 @@ const RE = /^([+-]?)(\d*)(?:\.(\d*))?(.*)$/;
 
 const pow10 = (n: number) => 10n ** BigInt(n);
 
-export const ERR_FORMAT = 'quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\'';
+export const ERR_FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
 /** Parses a quantity string (or a JSON number). Throws InvalidArgument with upstream's message. */
 export function parseQuantity(input: string | number): Quantity {
   const s = typeof input === 'number' ? numberString(input) : input.trim();
   const m = RE.exec(s);
-  if (!s || !m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) throw invalidArgument(ERR_FORMAT, { field: 'quantity' });
+  if (!s || !m || (m[2] === '' && (m[3] === undefined || m[3] === '')))
+    throw invalidArgument(ERR_FORMAT, { field: 'quantity' });
   const [, sign, whole, frac = '', suffix] = m;
   let mantissa = BigInt((whole || '0') + frac);
   let exponent = -frac.length;
@@ -68,7 +69,12 @@ function normalize(q: Quantity): Quantity {
 
 export function isValidQuantity(s: unknown): boolean {
   if (typeof s !== 'string' && typeof s !== 'number') return false;
-  try { parseQuantity(s); return true; } catch { return false; }
+  try {
+    parseQuantity(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Value as (mantissa, exponent) scaled to an integer count of 10^scale units. */
@@ -91,7 +97,8 @@ export const quantityToNumber = (q: Quantity): number => Number(q.mantissa) * 10
 /** -1, 0, 1 */
 export function compareQuantity(a: Quantity, b: Quantity): number {
   const e = Math.min(a.exponent, b.exponent);
-  const x = a.mantissa * pow10(a.exponent - e), y = b.mantissa * pow10(b.exponent - e);
+  const x = a.mantissa * pow10(a.exponent - e),
+    y = b.mantissa * pow10(b.exponent - e);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -107,17 +114,28 @@ export function formatQuantity(q: Quantity): string {
     else {
       let n = atScale(q, 0);
       let exp = 0;
-      while (exp < 60 && n % 1024n === 0n && n !== 0n) { n /= 1024n; exp += 10; }
+      while (exp < 60 && n % 1024n === 0n && n !== 0n) {
+        n /= 1024n;
+        exp += 10;
+      }
       return `${n}${BINARY_SUFFIX[exp] ?? ''}`;
     }
   }
   // Decimal: integer mantissa with an exponent that is a multiple of 3.
-  let m = q.mantissa, e = q.exponent;
-  if (e >= 0) { m *= pow10(e); e = 0; } else {
+  let m = q.mantissa,
+    e = q.exponent;
+  if (e >= 0) {
+    m *= pow10(e);
+    e = 0;
+  } else {
     const target = -Math.ceil(-e / 3) * 3;
-    m *= pow10(e - target); e = target;
+    m *= pow10(e - target);
+    e = target;
   }
-  while (m % 1000n === 0n && e < 18) { m /= 1000n; e += 3; }
+  while (m % 1000n === 0n && e < 18) {
+    m /= 1000n;
+    e += 3;
+  }
   if (format === 'DecimalExponent') return e === 0 ? `${m}` : `${m}e${e}`;
   const suffix = DECIMAL_SUFFIX[e];
   return suffix === undefined ? `${m}e${e}` : `${m}${suffix}`;

@@ -8,14 +8,36 @@ export type S = JSONSchemaProps;
 
 export const str = (description: string, extra: Partial<S> = {}): S => ({ type: 'string', description, ...extra });
 export const enumStr = (description: string, values: string[]): S => ({ type: 'string', description, enum: values });
-export const int32 = (description: string, extra: Partial<S> = {}): S => ({ type: 'integer', format: 'int32', description, ...extra });
-export const int64 = (description: string, extra: Partial<S> = {}): S => ({ type: 'integer', format: 'int64', description, ...extra });
+export const int32 = (description: string, extra: Partial<S> = {}): S => ({
+  type: 'integer',
+  format: 'int32',
+  description,
+  ...extra,
+});
+export const int64 = (description: string, extra: Partial<S> = {}): S => ({
+  type: 'integer',
+  format: 'int64',
+  description,
+  ...extra,
+});
 export const num = (description: string): S => ({ type: 'number', format: 'double', description });
 export const bool = (description: string): S => ({ type: 'boolean', description });
 export const bytes = (description: string): S => ({ type: 'string', format: 'byte', description });
-export const strMap = (description: string): S => ({ type: 'object', description, additionalProperties: { type: 'string', default: '' } });
-export const mapOf = (description: string, value: S): S => ({ type: 'object', description, additionalProperties: value });
-export const free = (description: string): S => ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
+export const strMap = (description: string): S => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'string', default: '' },
+});
+export const mapOf = (description: string, value: S): S => ({
+  type: 'object',
+  description,
+  additionalProperties: value,
+});
+export const free = (description: string): S => ({
+  type: 'object',
+  description,
+  'x-kubernetes-preserve-unknown-fields': true,
+});
 
 export function obj(description: string, properties: Record<string, S>, required?: string[]): S {
   const s: S = { type: 'object', description, properties };
@@ -44,7 +66,8 @@ export function arr(description: string, items: S, o: ListOpts = {}): S {
 }
 
 /** Atomic list of strings (upstream marks most string lists `atomic`). */
-export const strList = (description: string, o: ListOpts = { listType: 'atomic' }): S => arr(description, { type: 'string', default: '' }, o);
+export const strList = (description: string, o: ListOpts = { listType: 'atomic' }): S =>
+  arr(description, { type: 'string', default: '' }, o);
 
 /** A reference to a named definition. With a description it is wrapped as upstream does in v3
  *  (`allOf: [{$ref}]` beside the field's own description) so `kubectl explain` prints it.
@@ -62,14 +85,26 @@ export function define(name: string, schema: S): S {
 }
 
 /** Top-level object schema for a kind: apiVersion, kind, metadata plus the kind's own fields. */
-export function kindSchema(gvk: { group: string; version: string; kind: string }, description: string,
-  properties: Record<string, S>, required?: string[]): S {
-  const s = obj(description, {
-    apiVersion: str('APIVersion defines the versioned schema of this representation of an object. Servers convert recognized schemas to the latest internal value and may reject unrecognized values.'),
-    kind: str('Kind is a string value representing the REST resource this object represents, inferred from the endpoint the client submits requests to. CamelCase; cannot be updated.'),
-    metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', "Standard object's metadata.", { default: {} }),
-    ...properties,
-  }, required);
+export function kindSchema(
+  gvk: { group: string; version: string; kind: string },
+  description: string,
+  properties: Record<string, S>,
+  required?: string[],
+): S {
+  const s = obj(
+    description,
+    {
+      apiVersion: str(
+        'APIVersion defines the versioned schema of this representation of an object. Servers convert recognized schemas to the latest internal value and may reject unrecognized values.',
+      ),
+      kind: str(
+        'Kind is a string value representing the REST resource this object represents, inferred from the endpoint the client submits requests to. CamelCase; cannot be updated.',
+      ),
+      metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', "Standard object's metadata.", { default: {} }),
+      ...properties,
+    },
+    required,
+  );
   s['x-kubernetes-group-version-kind'] = [gvk];
   // Also registered under upstream's definition name, so other kinds can embed it (StatefulSet's
   // volumeClaimTemplates embed PersistentVolumeClaim) and OpenAPI documents can name it.
@@ -91,12 +126,16 @@ export function definitionNameFor(group: string, version: string, kind: string):
 }
 
 export function listSchema(gvk: { group: string; version: string; kind: string }, itemDef: string): S {
-  const s = obj(`${gvk.kind} is a list of ${gvk.kind.replace(/List$/, '')} objects.`, {
-    apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
-    kind: str('Kind is a string value representing the REST resource this object represents.'),
-    items: arr('List of objects.', { $ref: `#/components/schemas/${itemDef}` }),
-    metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta', "Standard list metadata.", { default: {} }),
-  }, ['items']);
+  const s = obj(
+    `${gvk.kind} is a list of ${gvk.kind.replace(/List$/, '')} objects.`,
+    {
+      apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
+      kind: str('Kind is a string value representing the REST resource this object represents.'),
+      items: arr('List of objects.', { $ref: `#/components/schemas/${itemDef}` }),
+      metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta', 'Standard list metadata.', { default: {} }),
+    },
+    ['items'],
+  );
   s['x-kubernetes-group-version-kind'] = [gvk];
   return s;
 }

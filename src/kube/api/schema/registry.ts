@@ -15,7 +15,10 @@ export function refName(s: JSONSchemaProps | undefined): string | undefined {
 }
 
 /** Follows `$ref` / single-`allOf` wrappers to the schema that describes the value. */
-export function resolveSchema(s: JSONSchemaProps | undefined, defs: Record<string, JSONSchemaProps> = DEFINITIONS): JSONSchemaProps | undefined {
+export function resolveSchema(
+  s: JSONSchemaProps | undefined,
+  defs: Record<string, JSONSchemaProps> = DEFINITIONS,
+): JSONSchemaProps | undefined {
   for (let i = 0; s && i < 32; i++) {
     const name = refName(s);
     if (!name) return s;
@@ -31,13 +34,19 @@ export function resolveSchema(s: JSONSchemaProps | undefined, defs: Record<strin
 }
 
 /** All definitions reachable from a schema. */
-export function closure(root: JSONSchemaProps, defs: Record<string, JSONSchemaProps> = DEFINITIONS): Record<string, JSONSchemaProps> {
+export function closure(
+  root: JSONSchemaProps,
+  defs: Record<string, JSONSchemaProps> = DEFINITIONS,
+): Record<string, JSONSchemaProps> {
   const out: Record<string, JSONSchemaProps> = {};
   const walk = (s: JSONSchemaProps | undefined): void => {
     if (!s || typeof s !== 'object') return;
     if (s.$ref?.startsWith(PREFIX)) {
       const n = s.$ref.slice(PREFIX.length);
-      if (!out[n] && defs[n]) { out[n] = defs[n]; walk(defs[n]); }
+      if (!out[n] && defs[n]) {
+        out[n] = defs[n];
+        walk(defs[n]);
+      }
     }
     for (const p of Object.values(s.properties ?? {})) walk(p);
     if (typeof s.additionalProperties === 'object') walk(s.additionalProperties);

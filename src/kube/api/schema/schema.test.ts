@@ -27,10 +27,13 @@ test('every kind has a GVK, columns starting with Name, descriptions on top-leve
     const key = `${r.group}/${r.version}/${r.kind}`;
     assert.ok(!seen.has(key), `duplicate ${key}`);
     seen.add(key);
-    assert.deepEqual(r.schema['x-kubernetes-group-version-kind'], [{ group: r.group, version: r.version, kind: r.kind }]);
+    assert.deepEqual(r.schema['x-kubernetes-group-version-kind'], [
+      { group: r.group, version: r.version, kind: r.kind },
+    ]);
     assert.ok(r.columns.length >= 1);
     assert.ok(r.columns.some((c) => c.format === 'name') || r.kind === 'Event', `${key} has a name column`);
-    for (const [name, p] of Object.entries(r.schema.properties ?? {})) assert.ok(p.description, `${key}.${name} has a description`);
+    for (const [name, p] of Object.entries(r.schema.properties ?? {}))
+      assert.ok(p.description, `${key}.${name} has a description`);
     assert.ok(r.definitions && Object.keys(r.definitions).includes('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'));
   }
 });
@@ -50,21 +53,34 @@ test('pod spec list semantics match upstream merge keys', () => {
 test('list-map key fields that upstream defaults carry the default (server-side apply keys)', () => {
   assert.equal(DEFINITIONS['io.k8s.api.core.v1.ContainerPort'].properties!.protocol.default, 'TCP');
   assert.equal(DEFINITIONS['io.k8s.api.core.v1.ServicePort'].properties!.protocol.default, 'TCP');
-  assert.deepEqual(DEFINITIONS['io.k8s.api.core.v1.ServiceSpec'].properties!.ports['x-kubernetes-list-map-keys'], ['port', 'protocol']);
+  assert.deepEqual(DEFINITIONS['io.k8s.api.core.v1.ServiceSpec'].properties!.ports['x-kubernetes-list-map-keys'], [
+    'port',
+    'protocol',
+  ]);
 });
 
 test('schemas name every field the upstream-generated client models know (no unknown-field rejections)', async () => {
   // @kubernetes/client-node's models are generated from upstream's OpenAPI; their attribute lists
   // are an independent record of each type's fields.
-  const models = await import('@kubernetes/client-node') as unknown as Record<string, { attributeTypeMap?: { baseName: string }[] }>;
+  const models = (await import('@kubernetes/client-node')) as unknown as Record<
+    string,
+    { attributeTypeMap?: { baseName: string }[] }
+  >;
   const missing: string[] = [];
   let checked = 0;
   for (const [name, def] of Object.entries(DEFINITIONS)) {
-    const m = /^io\.k8s\.(?:api\.(\w+)|apimachinery\.pkg\.apis\.(meta)|apiextensions-apiserver\.pkg\.apis\.(apiextensions))\.(v\d\w*)\.(\w+)$/.exec(name);
+    const m =
+      /^io\.k8s\.(?:api\.(\w+)|apimachinery\.pkg\.apis\.(meta)|apiextensions-apiserver\.pkg\.apis\.(apiextensions))\.(v\d\w*)\.(\w+)$/.exec(
+        name,
+      );
     if (!m) continue;
-    const group = m[1] ?? m[2] ?? m[3], ver = m[4], kind = m[5];
+    const group = m[1] ?? m[2] ?? m[3],
+      ver = m[4],
+      kind = m[5];
     const V = ver[0].toUpperCase() + ver.slice(1);
-    const cls = [`${V}${kind}`, `${group[0].toUpperCase()}${group.slice(1)}${V}${kind}`].map((c) => models[c]).find((c) => c?.attributeTypeMap);
+    const cls = [`${V}${kind}`, `${group[0].toUpperCase()}${group.slice(1)}${V}${kind}`]
+      .map((c) => models[c])
+      .find((c) => c?.attributeTypeMap);
     if (!cls) continue;
     checked++;
     const props = Object.keys(def.properties ?? {});

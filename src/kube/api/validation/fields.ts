@@ -7,7 +7,8 @@ import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidLabelValue 
 export type Obj = Record<string, any>;
 
 /** The value as a plain object, or undefined (never throws on malformed input). */
-export const asObj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
+export const asObj = (v: unknown): Obj | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 /** The value as an array, or [] when absent or malformed. */
 export const asArr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 export const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -33,7 +34,8 @@ export function validateAnnotations(ann: unknown, path: string): FieldError[] {
     for (const e of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, e));
     size += k.length + String(v).length;
   }
-  if (size > 256 * 1024) errs.push({ type: 'FieldValueTooLong', field: path, message: `Too long: must have at most ${256 * 1024} bytes` });
+  if (size > 256 * 1024)
+    errs.push({ type: 'FieldValueTooLong', field: path, message: `Too long: must have at most ${256 * 1024} bytes` });
   return errs;
 }
 
@@ -48,9 +50,14 @@ export function validateLabelSelector(sel: unknown, path: string): FieldError[] 
     const op = e?.operator;
     const vals = asArr(e?.values);
     if (op === 'In' || op === 'NotIn') {
-      if (vals.length === 0) errs.push(required(`${p}.values`, 'must be specified when `operator` is \'In\' or \'NotIn\''));
+      if (vals.length === 0) errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
     } else if (op === 'Exists' || op === 'DoesNotExist') {
-      if (vals.length > 0) errs.push({ type: 'FieldValueForbidden', field: `${p}.values`, message: 'Forbidden: may not be specified when `operator` is \'Exists\' or \'DoesNotExist\'' });
+      if (vals.length > 0)
+        errs.push({
+          type: 'FieldValueForbidden',
+          field: `${p}.values`,
+          message: "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        });
     } else errs.push(notSupported(`${p}.operator`, op, SELECTOR_OPS));
     if (!isStr(e?.key)) errs.push(required(`${p}.key`));
     else for (const m of isQualifiedName(e.key)) errs.push(invalid(`${p}.key`, e.key, m));

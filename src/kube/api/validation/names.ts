@@ -14,8 +14,13 @@ const NOT_STRING = 'must be a string';
 
 const full = (re: string) => new RegExp(`^(?:${re})$`);
 const RE = {
-  label: full(DNS1123_LABEL), subdomain: full(DNS1123_SUBDOMAIN), qualified: full(QUALIFIED_NAME),
-  labelValue: full(LABEL_VALUE), cIdent: full(C_IDENT), env: full(ENV_VAR), configKey: full(CONFIG_KEY),
+  label: full(DNS1123_LABEL),
+  subdomain: full(DNS1123_SUBDOMAIN),
+  qualified: full(QUALIFIED_NAME),
+  labelValue: full(LABEL_VALUE),
+  cIdent: full(C_IDENT),
+  env: full(ENV_VAR),
+  configKey: full(CONFIG_KEY),
   dns1035: full(DNS1035_LABEL),
 };
 
@@ -30,7 +35,15 @@ export function isDNS1123Label(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
-  if (!RE.label.test(v)) errs.push(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", DNS1123_LABEL, 'my-name', '123-abc'));
+  if (!RE.label.test(v))
+    errs.push(
+      regexError(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+        DNS1123_LABEL,
+        'my-name',
+        '123-abc',
+      ),
+    );
   return errs;
 }
 
@@ -38,7 +51,14 @@ export function isDNS1123Subdomain(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLen(253));
-  if (!RE.subdomain.test(v)) errs.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN, 'example.com'));
+  if (!RE.subdomain.test(v))
+    errs.push(
+      regexError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN,
+        'example.com',
+      ),
+    );
   return errs;
 }
 
@@ -46,7 +66,15 @@ export function isDNS1035Label(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
-  if (!RE.dns1035.test(v)) errs.push(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", DNS1035_LABEL, 'my-name', 'abc-123'));
+  if (!RE.dns1035.test(v))
+    errs.push(
+      regexError(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+        DNS1035_LABEL,
+        'my-name',
+        'abc-123',
+      ),
+    );
   return errs;
 }
 
@@ -63,12 +91,22 @@ export function isQualifiedName(v: string): string[] {
     if (prefix.length === 0) errs.push('prefix part must be non-empty');
     else for (const e of isDNS1123Subdomain(prefix)) errs.push(`prefix part ${e}`);
   } else {
-    return [regexError("a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", QUALIFIED_NAME, 'MyName', 'my.name', '123-abc')
-      + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"];
+    return [
+      regexError(
+        "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        QUALIFIED_NAME,
+        'MyName',
+        'my.name',
+        '123-abc',
+      ) + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+    ];
   }
   if (name.length === 0) errs.push('name part must be non-empty');
   else if (name.length > 63) errs.push(`name part ${maxLen(63)}`);
-  if (name.length && !RE.qualified.test(name)) errs.push(`name part ${regexError("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", QUALIFIED_NAME, 'MyName', 'my.name', '123-abc')}`);
+  if (name.length && !RE.qualified.test(name))
+    errs.push(
+      `name part ${regexError("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", QUALIFIED_NAME, 'MyName', 'my.name', '123-abc')}`,
+    );
   return errs;
 }
 
@@ -76,20 +114,48 @@ export function isValidLabelValue(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLen(63));
-  if (!RE.labelValue.test(v)) errs.push(regexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", LABEL_VALUE, 'MyValue', 'my_value', '12345'));
+  if (!RE.labelValue.test(v))
+    errs.push(
+      regexError(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        LABEL_VALUE,
+        'MyValue',
+        'my_value',
+        '12345',
+      ),
+    );
   return errs;
 }
 
 export function isCIdentifier(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
-  return RE.cIdent.test(v) ? [] : [regexError("a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'", C_IDENT, 'my_name', 'MY_NAME', 'MyName')];
+  return RE.cIdent.test(v)
+    ? []
+    : [
+        regexError(
+          "a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'",
+          C_IDENT,
+          'my_name',
+          'MY_NAME',
+          'MyName',
+        ),
+      ];
 }
 
 /** Environment variable names as Pods accept them (upstream's IsEnvVarName). */
 export function isEnvVarName(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
-  if (!RE.env.test(v)) errs.push(regexError("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit", ENV_VAR, 'my.env-name', 'MY_ENV.NAME', 'MyEnvName1'));
+  if (!RE.env.test(v))
+    errs.push(
+      regexError(
+        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",
+        ENV_VAR,
+        'my.env-name',
+        'MY_ENV.NAME',
+        'MyEnvName1',
+      ),
+    );
   errs.push(...dotErrors(v));
   return errs;
 }
@@ -106,13 +172,24 @@ export function isConfigMapKey(v: string): string[] {
   if (typeof v !== 'string') return [NOT_STRING];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLen(253));
-  if (!RE.configKey.test(v)) errs.push(regexError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", CONFIG_KEY, 'key.name', 'KEY_NAME', 'key-name'));
+  if (!RE.configKey.test(v))
+    errs.push(
+      regexError(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        CONFIG_KEY,
+        'key.name',
+        'KEY_NAME',
+        'key-name',
+      ),
+    );
   errs.push(...dotErrors(v));
   return errs;
 }
 
 export function isValidPortNum(p: unknown): string[] {
-  return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535 ? [] : ['must be between 1 and 65535, inclusive'];
+  return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535
+    ? []
+    : ['must be between 1 and 65535, inclusive'];
 }
 
 /** An IANA_SVC_NAME: ≤ 15 chars, lowercase alphanumerics and '-', at least one letter. */

@@ -8,7 +8,12 @@ import type { TLSSocket, PeerCertificate } from 'node:tls';
 import type { Pki, ServiceAccountKey } from './pki.js';
 import { TokenTable } from './tokens.js';
 import { decodeJwt } from 'jose';
-import { verifyServiceAccountToken, looksLikeJwt, DEFAULT_ISSUER, type ServiceAccountLookups } from './serviceaccount.js';
+import {
+  verifyServiceAccountToken,
+  looksLikeJwt,
+  DEFAULT_ISSUER,
+  type ServiceAccountLookups,
+} from './serviceaccount.js';
 import { type UserInfo, withAuthenticatedGroup } from './user.js';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
@@ -45,8 +50,20 @@ export interface Authenticator {
 
 /** TLS options for https.createServer / http2.createSecureServer: client certificates are requested
  *  but not required (tokens work too); authentication checks `socket.authorized` itself. */
-export function serverTlsOptions(pki: Pki): { key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: false } {
-  return { key: pki.server.keyPem, cert: pki.server.certPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false };
+export function serverTlsOptions(pki: Pki): {
+  key: string;
+  cert: string;
+  ca: string;
+  requestCert: true;
+  rejectUnauthorized: false;
+} {
+  return {
+    key: pki.server.keyPem,
+    cert: pki.server.certPem,
+    ca: pki.ca.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
 }
 
 function asList(v: string | string[] | undefined): string[] {
@@ -59,8 +76,12 @@ export function userFromCertificate(socket: Partial<TLSSocket> | null): UserInfo
   if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined; // plain HTTP
   const cert = socket.getPeerCertificate(false) as PeerCertificate & { ext_key_usage?: string[] };
   if (!cert || Object.keys(cert).length === 0) return undefined; // no certificate presented
-  if (!socket.authorized) return { reason: `client certificate refused: ${String(socket.authorizationError ?? 'not signed by the cluster CA')}` };
-  if (cert.ext_key_usage && !cert.ext_key_usage.includes(CLIENT_AUTH_OID)) return { reason: 'client certificate is not valid for client authentication' };
+  if (!socket.authorized)
+    return {
+      reason: `client certificate refused: ${String(socket.authorizationError ?? 'not signed by the cluster CA')}`,
+    };
+  if (cert.ext_key_usage && !cert.ext_key_usage.includes(CLIENT_AUTH_OID))
+    return { reason: 'client certificate is not valid for client authentication' };
   const cn = asList(cert.subject?.CN)[0];
   if (!cn) return { reason: 'client certificate has no common name' };
   return { username: cn, groups: asList(cert.subject?.O) };
@@ -89,7 +110,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const tokens = new TokenTable(opts.tokenFile ?? opts.pki.tokenFile, (m) => opts.onReject?.(m));
   const saKey = opts.serviceAccountKey ?? opts.pki.serviceAccountKey;
   const apiAudiences = opts.audiences?.length ? opts.audiences : [opts.issuer ?? DEFAULT_ISSUER];
-  const reject = (reason: string) => { opts.onReject?.(reason); return undefined; };
+  const reject = (reason: string) => {
+    opts.onReject?.(reason);
+    return undefined;
+  };
 
   async function authenticateToken(token: string, audiences?: string[]): Promise<TokenResult> {
     const wanted = audiences?.length ? audiences : apiAudiences;
@@ -98,12 +122,23 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       // Static tokens carry no audience: they are good for the API server's own audiences only.
       const common = wanted.filter((a) => apiAudiences.includes(a));
       if (common.length === 0) return { reason: 'token audiences are invalid for the static token authenticator' };
-      return { user: withAuthenticatedGroup({ username: entry.user, ...(entry.uid ? { uid: entry.uid } : {}), groups: entry.groups }), audiences: common };
+      return {
+        user: withAuthenticatedGroup({
+          username: entry.user,
+          ...(entry.uid ? { uid: entry.uid } : {}),
+          groups: entry.groups,
+        }),
+        audiences: common,
+      };
     }
     if (!looksLikeJwt(token)) return { reason: 'invalid bearer token' };
     const sa = await verifyServiceAccountToken(saKey, token, {
-      issuer: opts.issuer, audiences: wanted, now: opts.now,
-      lookupServiceAccount: opts.lookupServiceAccount, lookupSecret: opts.lookupSecret, lookupPod: opts.lookupPod,
+      issuer: opts.issuer,
+      audiences: wanted,
+      now: opts.now,
+      lookupServiceAccount: opts.lookupServiceAccount,
+      lookupSecret: opts.lookupSecret,
+      lookupPod: opts.lookupPod,
     });
     if (!('username' in sa)) return sa;
     return { user: sa, audiences: wanted.filter((a) => tokenAudiences(token).includes(a)) };
@@ -115,7 +150,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     if (fromCert) opts.onReject?.(fromCert.reason);
 
     const token = bearerToken(req);
-    if (token === undefined) return fromCert ? undefined : (req.headers.authorization ? reject('malformed Authorization header') : undefined);
+    if (token === undefined)
+      return fromCert ? undefined : req.headers.authorization ? reject('malformed Authorization header') : undefined;
     const r = await authenticateToken(token);
     return 'user' in r ? r.user : reject(r.reason);
   };
@@ -127,5 +163,7 @@ function tokenAudiences(token: string): string[] {
   try {
     const aud = decodeJwt(token).aud;
     return aud === undefined ? [] : Array.isArray(aud) ? aud : [aud];
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }

@@ -16,14 +16,19 @@ const AGG = 'rbac.authorization.k8s.io/aggregate-to-';
 const r = (verbs: string[], apiGroups: string[], resources: string[]): PolicyRule => ({ verbs, apiGroups, resources });
 const url = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
 
-function clusterRole(name: string, rules: PolicyRule[], extra: { labels?: Record<string, string>; aggregateFrom?: string } = {}): ClusterRole {
+function clusterRole(
+  name: string,
+  rules: PolicyRule[],
+  extra: { labels?: Record<string, string>; aggregateFrom?: string } = {},
+): ClusterRole {
   const role: ClusterRole = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name, labels: { ...BOOTSTRAP_LABELS, ...extra.labels }, annotations: { ...AUTOUPDATE } },
     rules,
   };
-  if (extra.aggregateFrom) role.aggregationRule = { clusterRoleSelectors: [{ matchLabels: { [`${AGG}${extra.aggregateFrom}`]: 'true' } }] };
+  if (extra.aggregateFrom)
+    role.aggregationRule = { clusterRoleSelectors: [{ matchLabels: { [`${AGG}${extra.aggregateFrom}`]: 'true' } }] };
   return role;
 }
 
@@ -38,15 +43,58 @@ function binding(name: string, role: string, groups: string[]): ClusterRoleBindi
 }
 
 const VIEW_RULES: PolicyRule[] = [
-  r(READ, [''], ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods',
-    'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status']),
-  r(READ, [''], ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status',
-    'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status']),
+  r(
+    READ,
+    [''],
+    [
+      'configmaps',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
+      'pods',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/status',
+    ],
+  ),
+  r(
+    READ,
+    [''],
+    [
+      'bindings',
+      'events',
+      'limitranges',
+      'namespaces/status',
+      'pods/log',
+      'pods/status',
+      'replicationcontrollers/status',
+      'resourcequotas',
+      'resourcequotas/status',
+    ],
+  ),
   r(READ, [''], ['namespaces']),
   r(READ, ['discovery.k8s.io'], ['endpointslices']),
   r(READ, ['events.k8s.io'], ['events']),
-  r(READ, ['apps'], ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale',
-    'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status']),
+  r(
+    READ,
+    ['apps'],
+    [
+      'controllerrevisions',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
+    ],
+  ),
   r(READ, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
   r(READ, ['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status']),
   r(READ, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
@@ -58,10 +106,36 @@ const EDIT_RULES: PolicyRule[] = [
   r(['impersonate'], [''], ['serviceaccounts']),
   r(WRITE, [''], ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy']),
   r(['create'], [''], ['pods/eviction', 'serviceaccounts/token']),
-  r(WRITE, [''], ['configmaps', 'events', 'endpoints', 'persistentvolumeclaims', 'replicationcontrollers',
-    'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy']),
-  r(WRITE, ['apps'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets',
-    'replicasets/scale', 'statefulsets', 'statefulsets/scale']),
+  r(
+    WRITE,
+    [''],
+    [
+      'configmaps',
+      'events',
+      'endpoints',
+      'persistentvolumeclaims',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'secrets',
+      'serviceaccounts',
+      'services',
+      'services/proxy',
+    ],
+  ),
+  r(
+    WRITE,
+    ['apps'],
+    [
+      'daemonsets',
+      'deployments',
+      'deployments/rollback',
+      'deployments/scale',
+      'replicasets',
+      'replicasets/scale',
+      'statefulsets',
+      'statefulsets/scale',
+    ],
+  ),
   r(WRITE, ['autoscaling'], ['horizontalpodautoscalers']),
   r(WRITE, ['batch'], ['cronjobs', 'jobs']),
   r(WRITE, ['policy'], ['poddisruptionbudgets']),
@@ -80,7 +154,20 @@ const NODE_RULES: PolicyRule[] = [
   r(['update', 'patch'], [''], ['nodes/status', 'pods/status']),
   r([...READ, 'create', 'delete'], [''], ['pods']),
   r(['create'], [''], ['pods/eviction', 'serviceaccounts/token']),
-  r(READ, [''], ['configmaps', 'secrets', 'services', 'endpoints', 'persistentvolumeclaims', 'persistentvolumes', 'serviceaccounts', 'namespaces']),
+  r(
+    READ,
+    [''],
+    [
+      'configmaps',
+      'secrets',
+      'services',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+      'serviceaccounts',
+      'namespaces',
+    ],
+  ),
   r(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
   r(READ, ['discovery.k8s.io'], ['endpointslices']),
   r(RW, ['coordination.k8s.io'], ['leases']),
@@ -104,19 +191,41 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
       r(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
     ]),
-    clusterRole('system:discovery', [url(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', ...PUBLIC_INFO_URLS])]),
+    clusterRole('system:discovery', [
+      url(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', ...PUBLIC_INFO_URLS]),
+    ]),
     clusterRole('system:public-info-viewer', [url(['get'], PUBLIC_INFO_URLS)]),
-    clusterRole('system:monitoring', [url(['get'], ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'])]),
-    clusterRole('system:service-account-issuer-discovery', [url(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'])]),
+    clusterRole('system:monitoring', [
+      url(
+        ['get'],
+        ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'],
+      ),
+    ]),
+    clusterRole('system:service-account-issuer-discovery', [
+      url(
+        ['get'],
+        [
+          '/.well-known/openid-configuration',
+          '/.well-known/openid-configuration/',
+          '/openid/v1/jwks',
+          '/openid/v1/jwks/',
+        ],
+      ),
+    ]),
     clusterRole('system:node', NODE_RULES),
   ];
   const clusterRoleBindings: ClusterRoleBinding[] = [
     binding('cluster-admin', 'cluster-admin', ['system:masters']),
     binding('system:basic-user', 'system:basic-user', ['system:authenticated']),
     binding('system:discovery', 'system:discovery', ['system:authenticated']),
-    binding('system:public-info-viewer', 'system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+    binding('system:public-info-viewer', 'system:public-info-viewer', [
+      'system:authenticated',
+      'system:unauthenticated',
+    ]),
     binding('system:monitoring', 'system:monitoring', ['system:monitoring']),
-    binding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', ['system:serviceaccounts']),
+    binding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [
+      'system:serviceaccounts',
+    ]),
     binding('system:node', 'system:node', ['system:nodes']),
   ];
   return { clusterRoles, clusterRoleBindings };
@@ -129,29 +238,38 @@ export interface PolicyReconciliation {
   update: (ClusterRole | ClusterRoleBinding)[];
 }
 
-const ruleId = (r: PolicyRule) => JSON.stringify([r.verbs, r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
+const ruleId = (r: PolicyRule) =>
+  JSON.stringify([r.verbs, r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
 
 /** What to write so the stored bootstrap objects match this version's policy, as upstream's
  *  reconciliation at start: missing objects are created; existing ones whose
  *  `rbac.authorization.kubernetes.io/autoupdate` annotation is not "false" gain missing rules,
  *  labels, annotations, aggregation selectors and subjects — nothing a user added is removed. */
-export function reconcileBootstrapPolicy(existing: { clusterRoles: ClusterRole[]; clusterRoleBindings: ClusterRoleBinding[] }): PolicyReconciliation {
+export function reconcileBootstrapPolicy(existing: {
+  clusterRoles: ClusterRole[];
+  clusterRoleBindings: ClusterRoleBinding[];
+}): PolicyReconciliation {
   const want = bootstrapPolicy();
   const out: PolicyReconciliation = { create: [], update: [] };
-  const autoupdate = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'false';
+  const autoupdate = (o: { metadata: { annotations?: Record<string, string> } }) =>
+    o.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'false';
   const mergeMeta = (have: ClusterRole | ClusterRoleBinding, w: ClusterRole | ClusterRoleBinding) => {
     const labels = { ...w.metadata.labels, ...have.metadata.labels };
     const annotations = { ...w.metadata.annotations, ...have.metadata.annotations };
     const size = (m?: Record<string, string>) => Object.keys(m ?? {}).length;
     // Merged maps only ever add keys, so a change shows as a larger map.
-    const changed = size(labels) !== size(have.metadata.labels) || size(annotations) !== size(have.metadata.annotations);
+    const changed =
+      size(labels) !== size(have.metadata.labels) || size(annotations) !== size(have.metadata.annotations);
     return { metadata: { ...have.metadata, labels, annotations }, changed };
   };
 
   const roles = new Map(existing.clusterRoles.map((r) => [r.metadata.name, r]));
   for (const w of want.clusterRoles) {
     const have = roles.get(w.metadata.name);
-    if (!have) { out.create.push(w); continue; }
+    if (!have) {
+      out.create.push(w);
+      continue;
+    }
     if (!autoupdate(have)) continue;
     const { metadata, changed } = mergeMeta(have, w);
     const ids = new Set((have.rules ?? []).map(ruleId));
@@ -168,7 +286,10 @@ export function reconcileBootstrapPolicy(existing: { clusterRoles: ClusterRole[]
   const bindings = new Map(existing.clusterRoleBindings.map((b) => [b.metadata.name, b]));
   for (const w of want.clusterRoleBindings) {
     const have = bindings.get(w.metadata.name);
-    if (!have) { out.create.push(w); continue; }
+    if (!have) {
+      out.create.push(w);
+      continue;
+    }
     if (!autoupdate(have)) continue;
     const { metadata, changed } = mergeMeta(have, w);
     const key = (s: { kind: string; name: string; namespace?: string }) => `${s.kind}/${s.namespace ?? ''}/${s.name}`;

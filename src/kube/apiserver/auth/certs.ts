@@ -3,9 +3,32 @@
 // Go's TLS stack checks (basicConstraints/keyUsage on the CA, extended key usage + SANs on leaves,
 // subject/authority key identifiers). Leaves name their issuer with the CA certificate's own
 // subject bytes, so CAs made by earlier versions keep working.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import { isIP } from 'node:net';
-import { bits, bool, children, explicit, namedBits, octets, oid, readTlv, seq, set, time, tlv, uint, utf8 } from './der.js';
+import {
+  bits,
+  bool,
+  children,
+  explicit,
+  namedBits,
+  octets,
+  oid,
+  readTlv,
+  seq,
+  set,
+  time,
+  tlv,
+  uint,
+  utf8,
+} from './der.js';
 
 const DAY = 86_400_000;
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
@@ -54,17 +77,22 @@ function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
   let s = ip;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) { const b = ipBytes(v4[1]); s = s.slice(0, -v4[1].length) + `${b.readUInt16BE(0).toString(16)}:${b.readUInt16BE(2).toString(16)}`; }
+  if (v4) {
+    const b = ipBytes(v4[1]);
+    s = s.slice(0, -v4[1].length) + `${b.readUInt16BE(0).toString(16)}:${b.readUInt16BE(2).toString(16)}`;
+  }
   const [head, tail] = s.split('::');
   const parts = (x?: string) => (x ? x.split(':').filter(Boolean) : []);
-  const h = parts(head), t = parts(tail);
+  const h = parts(head),
+    t = parts(tail);
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
 }
 
-const extension = (id: string, critical: boolean, value: Buffer) => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+const extension = (id: string, critical: boolean, value: Buffer) =>
+  seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 
 /** The subjectPublicKey bits of an SPKI (what key identifiers hash, RFC 5280 4.2.1.2 method 1). */
 function keyBits(spki: Buffer): Buffer {
@@ -110,35 +138,58 @@ export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair)
   } else {
     exts.push(extension('2.5.29.19', true, seq()));
     exts.push(extension('2.5.29.15', true, namedBits([0xa0]))); // digitalSignature, keyEncipherment
-    exts.push(extension('2.5.29.37', false, seq(oid(opts.usage === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2'))));
+    exts.push(
+      extension('2.5.29.37', false, seq(oid(opts.usage === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2'))),
+    );
     if (opts.usage === 'server') {
-      const names = sanEntries(opts.hosts ?? []).map((e) => (e.type === 'ip' ? tlv(0x87, ipBytes(e.value)) : tlv(0x82, Buffer.from(e.value, 'ascii'))));
+      const names = sanEntries(opts.hosts ?? []).map((e) =>
+        e.type === 'ip' ? tlv(0x87, ipBytes(e.value)) : tlv(0x82, Buffer.from(e.value, 'ascii')),
+      );
       exts.push(extension('2.5.29.17', false, seq(...names)));
     }
   }
   if (ca) exts.push(extension('2.5.29.35', false, seq(tlv(0x80, ca.keyId))));
   const tbs = seq(
-    explicit(0, uint(Buffer.from([2]))), uint(serial()), ECDSA_SHA256,
+    explicit(0, uint(Buffer.from([2]))),
+    uint(serial()),
+    ECDSA_SHA256,
     ca?.name ?? subject,
     seq(time(new Date(now.getTime() - 5 * 60_000)), time(new Date(now.getTime() + opts.days * DAY))),
-    subject, spki, explicit(3, seq(...exts)),
+    subject,
+    spki,
+    explicit(3, seq(...exts)),
   );
   const signature = sign('sha256', tbs, issuer ? createPrivateKey(issuer.keyPem) : privateKey);
   const der = seq(tbs, ECDSA_SHA256, bits(signature));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return { certPem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`, keyPem };
 }
 
-export interface CertProblem { problem: string }
+export interface CertProblem {
+  problem: string;
+}
 
 /** Checks a leaf (or the CA itself when `ca` is absent): parses, key matches, signed by `ca`,
  *  valid now and for at least `minDaysLeft`. Returns the parsed certificate or a problem. */
-export function checkCertificate(pair: CertKeyPair, opts: { ca?: string; minDaysLeft?: number; now?: Date } = {}): X509Certificate | CertProblem {
+export function checkCertificate(
+  pair: CertKeyPair,
+  opts: { ca?: string; minDaysLeft?: number; now?: Date } = {},
+): X509Certificate | CertProblem {
   let cert: X509Certificate;
-  try { cert = new X509Certificate(pair.certPem); } catch (e) { return { problem: `unreadable certificate: ${(e as Error).message}` }; }
   try {
-    if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem))) return { problem: 'the key does not match the certificate' };
-  } catch (e) { return { problem: `unreadable key: ${(e as Error).message}` }; }
+    cert = new X509Certificate(pair.certPem);
+  } catch (e) {
+    return { problem: `unreadable certificate: ${(e as Error).message}` };
+  }
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem)))
+      return { problem: 'the key does not match the certificate' };
+  } catch (e) {
+    return { problem: `unreadable key: ${(e as Error).message}` };
+  }
   if (opts.ca !== undefined) {
     const ca = new X509Certificate(opts.ca);
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return { problem: 'not signed by the cluster CA' };
@@ -152,13 +203,21 @@ export function checkCertificate(pair: CertKeyPair, opts: { ca?: string; minDays
 /** Hosts in a certificate's subjectAltName (`DNS:a, IP Address:1.2.3.4`). */
 export function certificateHosts(cert: X509Certificate): string[] {
   const san = cert.subjectAltName ?? '';
-  return san.split(', ').map((e) => e.replace(/^(DNS|IP Address):/, '')).filter(Boolean).map(normalizeIp);
+  return san
+    .split(', ')
+    .map((e) => e.replace(/^(DNS|IP Address):/, ''))
+    .filter(Boolean)
+    .map(normalizeIp);
 }
 
 /** Node prints IPv6 SANs expanded (`0:0:0:0:0:0:0:1`); compare hosts in canonical form. */
 function normalizeIp(h: string): string {
   if (isIP(h) !== 6) return h;
-  try { return new URL(`http://[${h}]/`).hostname.slice(1, -1); } catch { return h; }
+  try {
+    return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  } catch {
+    return h;
+  }
 }
 
 export function certificateCovers(cert: X509Certificate, host: string): boolean {

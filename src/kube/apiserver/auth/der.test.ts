@@ -26,8 +26,18 @@ test('DER primitives encode as X.690 says', () => {
 
 test('issued certificates carry the names, SANs and chain node:crypto expects', async () => {
   const ca = await issueCertificate({ commonName: 'test-ca', usage: 'ca', days: 10 });
-  const leaf = await issueCertificate({ commonName: 'srv', organizations: ['o1', 'o2'], usage: 'server', days: 10, hosts: ['10.0.0.1', 'fd00::1', 'a.example'] }, ca);
-  const c = new X509Certificate(leaf.certPem), k = new X509Certificate(ca.certPem);
+  const leaf = await issueCertificate(
+    {
+      commonName: 'srv',
+      organizations: ['o1', 'o2'],
+      usage: 'server',
+      days: 10,
+      hosts: ['10.0.0.1', 'fd00::1', 'a.example'],
+    },
+    ca,
+  );
+  const c = new X509Certificate(leaf.certPem),
+    k = new X509Certificate(ca.certPem);
   assert.ok(c.verify(k.publicKey) && c.checkIssued(k));
   assert.equal(k.ca, true);
   assert.equal(c.ca, false);

@@ -36,7 +36,10 @@ export function oid(dotted: string): Der {
   const out = [40 * a + b];
   for (const n of rest) {
     const groups: number[] = [];
-    for (let v = n; ; v = Math.floor(v / 128)) { groups.unshift(v % 128); if (v < 128) break; }
+    for (let v = n; ; v = Math.floor(v / 128)) {
+      groups.unshift(v % 128);
+      if (v < 128) break;
+    }
     out.push(...groups.map((g, i) => (i < groups.length - 1 ? g | 0x80 : g)));
   }
   return tlv(0x06, Buffer.from(out));
@@ -55,11 +58,21 @@ export const bits = (b: Buffer) => tlv(0x03, Buffer.from([0]), b);
 
 /** UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5). */
 export function time(d: Date): Der {
-  const iso = d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '');
-  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(iso.slice(2), 'ascii')) : tlv(0x18, Buffer.from(iso, 'ascii'));
+  const iso = d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:T]/g, '');
+  return d.getUTCFullYear() < 2050
+    ? tlv(0x17, Buffer.from(iso.slice(2), 'ascii'))
+    : tlv(0x18, Buffer.from(iso, 'ascii'));
 }
 
-export interface Node { tag: number; start: number; contentStart: number; end: number }
+export interface Node {
+  tag: number;
+  start: number;
+  contentStart: number;
+  end: number;
+}
 
 /** The TLV at `off` (definite lengths only, as DER has). */
 export function readTlv(buf: Buffer, off: number): Node {
@@ -79,6 +92,10 @@ export function readTlv(buf: Buffer, off: number): Node {
 /** The children of a constructed TLV. */
 export function children(buf: Buffer, n: Node): Node[] {
   const out: Node[] = [];
-  for (let off = n.contentStart; off < n.end;) { const c = readTlv(buf, off); out.push(c); off = c.end; }
+  for (let off = n.contentStart; off < n.end; ) {
+    const c = readTlv(buf, off);
+    out.push(c);
+    off = c.end;
+  }
   return out;
 }

@@ -20,7 +20,10 @@ test('the key is created once (0600, 32 bytes) and loaded afterwards, also under
   assert.equal((await fs.stat(encryptionKeyPath(dir))).mode & 0o777, 0o600);
   assert.deepEqual(await fs.readdir(join(dir, 'pki')), ['encryption.key'], 'no temp files left');
   await fs.writeFile(encryptionKeyPath(dir), 'c2hvcnQ=\n');
-  await assert.rejects(loadOrCreateEncryptionKey(dir), (e: any) => e.code === 'FailedPrecondition' && /32 bytes/.test(e.message) && e.field === encryptionKeyPath(dir));
+  await assert.rejects(
+    loadOrCreateEncryptionKey(dir),
+    (e: any) => e.code === 'FailedPrecondition' && /32 bytes/.test(e.message) && e.field === encryptionKeyPath(dir),
+  );
 });
 
 test('round trip; the stored form is prefixed, random per write, and hides the plaintext', () => {
@@ -50,12 +53,16 @@ test('tampering, another storage key, another key or truncation fail with a clea
   const stored = tr.encrypt(enc.encode('secret'), KEY);
   const flipped = Uint8Array.from(stored);
   flipped[flipped.length - 20] ^= 1;
-  const fails = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: any) => e.code === 'Internal' && e.reason === 'DecryptionFailed' && re.test(e.message));
+  const fails = (fn: () => unknown, re: RegExp) =>
+    assert.throws(fn, (e: any) => e.code === 'Internal' && e.reason === 'DecryptionFailed' && re.test(e.message));
   fails(() => tr.decrypt(flipped, KEY), /\/registry\/secrets\/default\/db: authentication failed/);
   fails(() => tr.decrypt(stored, '/registry/secrets/default/other'), /authentication failed/);
   fails(() => createSecretTransformer(randomBytes(32)).decrypt(stored, KEY), /authentication failed/);
   fails(() => tr.decrypt(stored.subarray(0, 30), KEY), /truncated/);
-  fails(() => tr.decrypt(enc.encode('k8s:enc:aesgcm:v1:other:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'), KEY), /no encryption key named "other"/);
+  fails(
+    () => tr.decrypt(enc.encode('k8s:enc:aesgcm:v1:other:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'), KEY),
+    /no encryption key named "other"/,
+  );
 });
 
 test('key rotation: a new key writes, previous keys still read', () => {
@@ -64,6 +71,12 @@ test('key rotation: a new key writes, previous keys still read', () => {
   const rotated = createSecretTransformer(randomBytes(32), { name: 'k2', previous: [{ name: 'k1', key: oldKey }] });
   assert.equal(dec.decode(rotated.decrypt(before, KEY)), 'v');
   assert.ok(dec.decode(rotated.encrypt(enc.encode('v'), KEY)).startsWith('k8s:enc:aesgcm:v1:k2:'));
-  assert.throws(() => createSecretTransformer(randomBytes(16)), (e: any) => e.field === 'key');
-  assert.throws(() => createSecretTransformer(randomBytes(32), { name: 'a:b' }), (e: any) => e.field === 'name');
+  assert.throws(
+    () => createSecretTransformer(randomBytes(16)),
+    (e: any) => e.field === 'key',
+  );
+  assert.throws(
+    () => createSecretTransformer(randomBytes(32), { name: 'a:b' }),
+    (e: any) => e.field === 'name',
+  );
 });

@@ -40,7 +40,11 @@ export async function loadOrCreateEncryptionKey(dataDir: string): Promise<Uint8A
   await fs.writeFile(tmp, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   try {
     const fh = await fs.open(tmp, 'r+');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fs.link(tmp, path); // fails with EEXIST if another process made the key first
     await fsyncDir(dirname(path));
   } catch (e) {
@@ -77,8 +81,14 @@ export function createSecretTransformer(key: Uint8Array, opts: TransformerOption
   const keys = new Map<string, Uint8Array>();
   const name = opts.name ?? DEFAULT_KEY_NAME;
   for (const k of [{ name, key }, ...(opts.previous ?? [])]) {
-    if (!/^[A-Za-z0-9._-]+$/.test(k.name)) throw invalidArgument(`encryption key name "${k.name}" may hold only letters, digits, '.', '_' and '-'`, { field: 'name' });
-    if (k.key.length !== 32) throw invalidArgument(`encryption key "${k.name}" must be 32 bytes (AES-256), got ${k.key.length}`, { field: 'key' });
+    if (!/^[A-Za-z0-9._-]+$/.test(k.name))
+      throw invalidArgument(`encryption key name "${k.name}" may hold only letters, digits, '.', '_' and '-'`, {
+        field: 'name',
+      });
+    if (k.key.length !== 32)
+      throw invalidArgument(`encryption key "${k.name}" must be 32 bytes (AES-256), got ${k.key.length}`, {
+        field: 'key',
+      });
     if (!keys.has(k.name)) keys.set(k.name, k.key);
   }
   const anyPrefix = Buffer.from(PREFIX);
@@ -98,16 +108,25 @@ export function createSecretTransformer(key: Uint8Array, opts: TransformerOption
       const colon = buf.indexOf(0x3a, anyPrefix.length);
       const keyName = colon < 0 ? '' : buf.subarray(anyPrefix.length, colon).toString();
       const k = keys.get(keyName);
-      if (!k) throw internal(`cannot decrypt the value stored at ${storageKey}: no encryption key named "${keyName}"`, { reason: 'DecryptionFailed' });
+      if (!k)
+        throw internal(`cannot decrypt the value stored at ${storageKey}: no encryption key named "${keyName}"`, {
+          reason: 'DecryptionFailed',
+        });
       const data = buf.subarray(colon + 1);
-      if (data.length < NONCE + TAG) throw internal(`cannot decrypt the value stored at ${storageKey}: it is truncated`, { reason: 'DecryptionFailed' });
+      if (data.length < NONCE + TAG)
+        throw internal(`cannot decrypt the value stored at ${storageKey}: it is truncated`, {
+          reason: 'DecryptionFailed',
+        });
       try {
         const d = createDecipheriv('aes-256-gcm', k, data.subarray(0, NONCE));
         d.setAAD(Buffer.from(storageKey));
         d.setAuthTag(data.subarray(data.length - TAG));
         return new Uint8Array(Buffer.concat([d.update(data.subarray(NONCE, data.length - TAG)), d.final()]));
       } catch (e) {
-        throw internal(`cannot decrypt the value stored at ${storageKey}: authentication failed (tampered, corrupted, or stored under another key)`, { reason: 'DecryptionFailed', cause: e });
+        throw internal(
+          `cannot decrypt the value stored at ${storageKey}: authentication failed (tampered, corrupted, or stored under another key)`,
+          { reason: 'DecryptionFailed', cause: e },
+        );
       }
     },
     isEncrypted: (stored) => startsWith(stored, anyPrefix),

@@ -5,7 +5,15 @@
 // aggregationRule needs full (cluster-admin) authority. The API server calls checkEscalation()
 // before writing roles, clusterroles, rolebindings and clusterrolebindings (create and update).
 import { describeRule, uncoveredRules, ruleKey } from './rbac-rules.js';
-import { RBAC_GROUP, type Authorizer, type ClusterRole, type Decision, type PolicyRule, type RoleBinding, type RoleRef } from './rbac-types.js';
+import {
+  RBAC_GROUP,
+  type Authorizer,
+  type ClusterRole,
+  type Decision,
+  type PolicyRule,
+  type RoleBinding,
+  type RoleRef,
+} from './rbac-types.js';
 import { SUPERUSER_GROUP, type UserInfo } from './user.js';
 
 const FULL_AUTHORITY: PolicyRule[] = [
@@ -27,40 +35,61 @@ function sameRef(a: RoleRef, b: RoleRef): boolean {
   return a.kind === b.kind && a.name === b.name && (a.apiGroup ?? RBAC_GROUP) === (b.apiGroup ?? RBAC_GROUP);
 }
 
-async function confirmNoEscalation(authorizer: Authorizer, user: UserInfo, namespace: string, wanted: PolicyRule[]): Promise<Decision> {
+async function confirmNoEscalation(
+  authorizer: Authorizer,
+  user: UserInfo,
+  namespace: string,
+  wanted: PolicyRule[],
+): Promise<Decision> {
   const { rules: owned, errors } = await authorizer.rulesFor(user, namespace);
   const missing = uncoveredRules(owned, wanted);
   if (missing.length === 0) return { allowed: true, reason: '' };
-  let reason = `user ${JSON.stringify(user.username)} (groups=${JSON.stringify(user.groups)}) is attempting to grant RBAC permissions not currently held:\n`
-    + missing.map(describeRule).join('\n');
+  let reason =
+    `user ${JSON.stringify(user.username)} (groups=${JSON.stringify(user.groups)}) is attempting to grant RBAC permissions not currently held:\n` +
+    missing.map(describeRule).join('\n');
   if (errors.length) reason += `; resolution errors: [${errors.join(' ')}]`;
   return { allowed: false, reason };
 }
 
 /** Whether `user` may write this RBAC object. A denial's reason is the message for a 403
  *  Forbidden Status; a binding to a missing role (without `bind`) throws NotFound as upstream. */
-export async function checkEscalation(authorizer: Authorizer, user: UserInfo, req: EscalationRequest): Promise<Decision> {
+export async function checkEscalation(
+  authorizer: Authorizer,
+  user: UserInfo,
+  req: EscalationRequest,
+): Promise<Decision> {
   if (user.groups.includes(SUPERUSER_GROUP)) return { allowed: true, reason: '' };
-  const namespace = req.kind === 'Role' || req.kind === 'RoleBinding' ? req.object.metadata.namespace ?? '' : '';
+  const namespace = req.kind === 'Role' || req.kind === 'RoleBinding' ? (req.object.metadata.namespace ?? '') : '';
 
   if (req.kind === 'Role' || req.kind === 'ClusterRole') {
     const role = req.object;
     const aggregates = req.kind === 'ClusterRole' && !!role.aggregationRule?.clusterRoleSelectors?.length;
     const oldAggregates = !!req.old?.aggregationRule?.clusterRoleSelectors?.length;
-    if (req.old && sameRules(req.old.rules, role.rules)
-      && JSON.stringify(req.old.aggregationRule ?? null) === JSON.stringify(role.aggregationRule ?? null)) {
+    if (
+      req.old &&
+      sameRules(req.old.rules, role.rules) &&
+      JSON.stringify(req.old.aggregationRule ?? null) === JSON.stringify(role.aggregationRule ?? null)
+    ) {
       return { allowed: true, reason: '' }; // nothing granted changes (labels, annotations…)
     }
     const escalate = await authorizer.authorize(user, {
-      resourceRequest: true, verb: 'escalate', apiGroup: RBAC_GROUP, resource: req.kind === 'Role' ? 'roles' : 'clusterroles',
-      namespace, name: role.metadata.name ?? '',
+      resourceRequest: true,
+      verb: 'escalate',
+      apiGroup: RBAC_GROUP,
+      resource: req.kind === 'Role' ? 'roles' : 'clusterroles',
+      namespace,
+      name: role.metadata.name ?? '',
     });
     if (escalate.allowed) return { allowed: true, reason: '' };
     const d = await confirmNoEscalation(authorizer, user, namespace, role.rules ?? []);
     if (!d.allowed) return d;
-    if (aggregates && !(oldAggregates && JSON.stringify(req.old?.aggregationRule) === JSON.stringify(role.aggregationRule))) {
+    if (
+      aggregates &&
+      !(oldAggregates && JSON.stringify(req.old?.aggregationRule) === JSON.stringify(role.aggregationRule))
+    ) {
       const full = await confirmNoEscalation(authorizer, user, '', FULL_AUTHORITY);
-      if (!full.allowed) return { allowed: false, reason: 'must have cluster-admin privileges to use the aggregationRule' };
+      if (!full.allowed)
+        return { allowed: false, reason: 'must have cluster-admin privileges to use the aggregationRule' };
     }
     return d;
   }
@@ -72,8 +101,12 @@ export async function checkEscalation(authorizer: Authorizer, user: UserInfo, re
     if (oldSubjects === JSON.stringify(b.subjects ?? [])) return { allowed: true, reason: '' };
   }
   const bind = await authorizer.authorize(user, {
-    resourceRequest: true, verb: 'bind', apiGroup: RBAC_GROUP, resource: b.roleRef.kind === 'Role' ? 'roles' : 'clusterroles',
-    namespace, name: b.roleRef.name,
+    resourceRequest: true,
+    verb: 'bind',
+    apiGroup: RBAC_GROUP,
+    resource: b.roleRef.kind === 'Role' ? 'roles' : 'clusterroles',
+    namespace,
+    name: b.roleRef.name,
   });
   if (bind.allowed) return { allowed: true, reason: '' };
   const rules = await authorizer.roleRefRules(b.roleRef, namespace);
@@ -86,7 +119,8 @@ const RBAC_KINDS = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBi
  *  checkEscalation; anything else (other kinds, deletes) is allowed. The server answers a denial
  *  with 403 Forbidden, the reason as message (`forbiddenStatus(user, attrs, reason)` fits). */
 export async function checkRbacWrite(
-  authorizer: Authorizer, user: UserInfo,
+  authorizer: Authorizer,
+  user: UserInfo,
   w: { op: 'create' | 'update' | 'delete'; group: string; kind: string; object: unknown; old?: unknown },
 ): Promise<Decision> {
   if (w.op === 'delete' || w.group !== RBAC_GROUP || !RBAC_KINDS.has(w.kind)) return { allowed: true, reason: '' };

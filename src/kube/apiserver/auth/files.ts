@@ -30,7 +30,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 /** fsync a directory so a rename inside it is durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fs.open(dir, constants.O_RDONLY);
-  try { await fh.sync(); } catch { /* some filesystems refuse fsync on directories */ } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } catch {
+    /* some filesystems refuse fsync on directories */
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads a file, or undefined when it does not exist. */

@@ -25,7 +25,9 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 export function kubeconfigObject(opts: KubeconfigOptions): Record<string, unknown> {
   let url: URL;
-  try { url = new URL(opts.server); } catch {
+  try {
+    url = new URL(opts.server);
+  } catch {
     throw invalidArgument(`server "${opts.server}" is not a URL`, { field: 'server' });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
@@ -34,15 +36,22 @@ export function kubeconfigObject(opts: KubeconfigOptions): Record<string, unknow
   const cluster = opts.pki.clusterName;
   const user = opts.user ?? 'admin';
   const context = opts.context ?? 'skiff';
-  const creds = opts.credentials ?? (opts.useToken ? { token: opts.pki.admin.token } : { certPem: opts.pki.admin.certPem, keyPem: opts.pki.admin.keyPem });
-  const userEntry = 'token' in creds
-    ? { token: creds.token }
-    : { 'client-certificate-data': b64(creds.certPem), 'client-key-data': b64(creds.keyPem) };
+  const creds =
+    opts.credentials ??
+    (opts.useToken
+      ? { token: opts.pki.admin.token }
+      : { certPem: opts.pki.admin.certPem, keyPem: opts.pki.admin.keyPem });
+  const userEntry =
+    'token' in creds
+      ? { token: creds.token }
+      : { 'client-certificate-data': b64(creds.certPem), 'client-key-data': b64(creds.keyPem) };
   return {
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [{ name: cluster, cluster: { server: opts.server, 'certificate-authority-data': b64(opts.pki.ca.certPem) } }],
+    clusters: [
+      { name: cluster, cluster: { server: opts.server, 'certificate-authority-data': b64(opts.pki.ca.certPem) } },
+    ],
     users: [{ name: user, user: userEntry }],
     contexts: [{ name: context, context: { cluster, user, ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
     'current-context': context,

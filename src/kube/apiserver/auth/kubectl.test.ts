@@ -11,7 +11,15 @@ import http2 from 'node:http2';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { ensurePki, writeKubeconfig, createAuthenticator, serverTlsOptions, type Pki, type UserInfo, type AuthRequest } from './index.js';
+import {
+  ensurePki,
+  writeKubeconfig,
+  createAuthenticator,
+  serverTlsOptions,
+  type Pki,
+  type UserInfo,
+  type AuthRequest,
+} from './index.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -20,17 +28,54 @@ const seen: { path: string; user: UserInfo | undefined; httpVersion: string }[] 
 const servers: { close(): void }[] = [];
 
 function handler(authenticate: ReturnType<typeof createAuthenticator>) {
-  return (req: AuthRequest & { url?: string; httpVersion: string }, res: { writeHead(c: number, h: Record<string, string>): void; end(b: string): void }) => {
+  return (
+    req: AuthRequest & { url?: string; httpVersion: string },
+    res: { writeHead(c: number, h: Record<string, string>): void; end(b: string): void },
+  ) => {
     void authenticate(req).then((user) => {
       seen.push({ path: req.url ?? '', user, httpVersion: req.httpVersion });
-      const json = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
-      if (!user) return json(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      const json = (code: number, body: unknown) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (!user)
+        return json(401, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'Unauthorized',
+          reason: 'Unauthorized',
+          code: 401,
+        });
       if (req.url?.startsWith('/version')) {
-        return json(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff', gitCommit: '', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' });
+        return json(200, {
+          major: '1',
+          minor: '32',
+          gitVersion: 'v1.32.0-skiff',
+          gitCommit: '',
+          gitTreeState: 'clean',
+          buildDate: '2026-01-01T00:00:00Z',
+          goVersion: 'go1.23',
+          compiler: 'gc',
+          platform: 'linux/amd64',
+        });
       }
-      if (req.url?.startsWith('/api?') || req.url === '/api') return json(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '' }] });
+      if (req.url?.startsWith('/api?') || req.url === '/api')
+        return json(200, {
+          kind: 'APIVersions',
+          versions: ['v1'],
+          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '' }],
+        });
       if (req.url?.startsWith('/apis')) return json(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
-      return json(404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404 });
+      return json(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
+      });
     });
   };
 }
@@ -48,16 +93,26 @@ after(async () => {
 async function listen(kind: 'https' | 'h2', host = '127.0.0.1'): Promise<string> {
   const authenticate = createAuthenticator({ pki });
   const h = handler(authenticate) as any;
-  const server = kind === 'https'
-    ? https.createServer(serverTlsOptions(pki), h)
-    : http2.createSecureServer({ ...serverTlsOptions(pki), allowHTTP1: true }, h);
+  const server =
+    kind === 'https'
+      ? https.createServer(serverTlsOptions(pki), h)
+      : http2.createSecureServer({ ...serverTlsOptions(pki), allowHTTP1: true }, h);
   await new Promise<void>((r) => server.listen(0, host, r));
-  servers.push({ close: () => { (server as any).closeAllConnections?.(); server.close(); } });
+  servers.push({
+    close: () => {
+      (server as any).closeAllConnections?.();
+      server.close();
+    },
+  });
   return `https://${host}:${(server.address() as AddressInfo).port}`;
 }
 
 async function kubectlVersion(kubeconfig: string): Promise<any> {
-  const { stdout } = await run('kubectl', ['version', '-o', 'json', '--kubeconfig', kubeconfig, '--request-timeout', '10s'], { timeout: 15_000 });
+  const { stdout } = await run(
+    'kubectl',
+    ['version', '-o', 'json', '--kubeconfig', kubeconfig, '--request-timeout', '10s'],
+    { timeout: 15_000 },
+  );
   return JSON.parse(stdout);
 }
 
@@ -80,8 +135,11 @@ for (const kind of ['https', 'h2'] as const) {
     await writeKubeconfig(kc, { server, pki, useToken: true });
     seen.length = 0;
     await kubectlVersion(kc);
-    assert.deepEqual(seen.find((s) => s.path.startsWith('/version'))?.user,
-      { username: 'skiff-admin', uid: 'skiff-admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.deepEqual(seen.find((s) => s.path.startsWith('/version'))?.user, {
+      username: 'skiff-admin',
+      uid: 'skiff-admin',
+      groups: ['system:masters', 'system:authenticated'],
+    });
   });
 }
 
@@ -89,7 +147,9 @@ test('kubectl without credentials gets 401 and reports it', async () => {
   const server = await listen('https');
   const kc = join(dir, 'anon.yaml');
   await writeKubeconfig(kc, { server, pki, credentials: { token: 'wrong-token' } });
-  await assert.rejects(kubectlVersion(kc), (e: any) => /You must be logged in to the server|Unauthorized/.test(String(e.stderr)));
+  await assert.rejects(kubectlVersion(kc), (e: any) =>
+    /You must be logged in to the server|Unauthorized/.test(String(e.stderr)),
+  );
 });
 
 test('kubectl refuses a server whose certificate does not cover the address it dials', async () => {
@@ -97,5 +157,7 @@ test('kubectl refuses a server whose certificate does not cover the address it d
   const server = await listen('https', '127.0.0.2');
   const kc = join(dir, 'wrong-host.yaml');
   await writeKubeconfig(kc, { server, pki });
-  await assert.rejects(kubectlVersion(kc), (e: any) => /certificate is valid for .*not 127\.0\.0\.2/.test(String(e.stderr)));
+  await assert.rejects(kubectlVersion(kc), (e: any) =>
+    /certificate is valid for .*not 127\.0\.0\.2/.test(String(e.stderr)),
+  );
 });

@@ -91,17 +91,27 @@ test('a broken leaf is reissued; a missing CA is refused with a clear error; old
   await fs.utimes(join(dir, '.pki.tmp-dead'), old, old);
   const second = await ensurePki(dir, { hosts: ['127.0.0.1'] });
   assert.notEqual(second.server.certPem, first.server.certPem);
-  assert.ok(new X509Certificate(second.server.certPem).checkPrivateKey((await import('node:crypto')).createPrivateKey(second.server.keyPem)));
+  assert.ok(
+    new X509Certificate(second.server.certPem).checkPrivateKey(
+      (await import('node:crypto')).createPrivateKey(second.server.keyPem),
+    ),
+  );
   assert.deepEqual((await fs.readdir(dir)).sort(), ['.pki.tmp-busy', 'pki']);
 
   await fs.rm(join(first.dir, 'ca.key'));
-  await assert.rejects(ensurePki(dir), (e: any) => e.code === 'FailedPrecondition' && /no CA key/.test(e.message) && /ca\.key/.test(e.message));
+  await assert.rejects(
+    ensurePki(dir),
+    (e: any) => e.code === 'FailedPrecondition' && /no CA key/.test(e.message) && /ca\.key/.test(e.message),
+  );
 });
 
 test('bad hosts are refused naming the field', async (t) => {
   const dir = await tempDir();
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
-  await assert.rejects(ensurePki(dir, { hosts: ['bad host/x'] }), (e: any) => e.code === 'InvalidArgument' && e.field === 'hosts');
+  await assert.rejects(
+    ensurePki(dir, { hosts: ['bad host/x'] }),
+    (e: any) => e.code === 'InvalidArgument' && e.field === 'hosts',
+  );
   assert.deepEqual(await fs.readdir(dir), [], 'nothing written');
 });
 

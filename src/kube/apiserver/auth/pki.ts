@@ -7,7 +7,14 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { failedPrecondition, invalidArgument } from '../../../common/index.js';
 import { issueCertificate, checkCertificate, certificateHosts, certificateCovers, type CertKeyPair } from './certs.js';
 import { writeFileAtomic, readIfExists, fsyncDir } from './files.js';
@@ -16,7 +23,12 @@ import { addStaticToken, readTokenFile } from './tokens.js';
 export const ADMIN_USER = 'skiff-admin';
 export const ADMIN_GROUPS = ['system:masters'];
 /** Names in-cluster clients use for the API server (the `kubernetes` Service). */
-export const KUBERNETES_SERVICE_NAMES = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+export const KUBERNETES_SERVICE_NAMES = [
+  'kubernetes',
+  'kubernetes.default',
+  'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local',
+];
 
 const CA_DAYS = 3650;
 const LEAF_DAYS = 365;
@@ -50,10 +62,15 @@ export interface EnsurePkiOptions {
 }
 
 const FILES = {
-  caCert: 'ca.crt', caKey: 'ca.key',
-  serverCert: 'server.crt', serverKey: 'server.key',
-  adminCert: 'admin.crt', adminKey: 'admin.key',
-  tokens: 'tokens.csv', saKey: 'sa.key', saPub: 'sa.pub',
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  serverCert: 'server.crt',
+  serverKey: 'server.key',
+  adminCert: 'admin.crt',
+  adminKey: 'admin.key',
+  tokens: 'tokens.csv',
+  saKey: 'sa.key',
+  saPub: 'sa.pub',
 } as const;
 
 export function defaultHosts(): string[] {
@@ -62,9 +79,12 @@ export function defaultHosts(): string[] {
 
 export async function ensurePki(dataDir: string, opts: EnsurePkiOptions = {}): Promise<Pki> {
   const now = opts.now ?? (() => new Date());
-  const hosts = [...new Set([...(opts.hosts ?? defaultHosts()), ...KUBERNETES_SERVICE_NAMES].map((h) => h.trim()).filter(Boolean))];
+  const hosts = [
+    ...new Set([...(opts.hosts ?? defaultHosts()), ...KUBERNETES_SERVICE_NAMES].map((h) => h.trim()).filter(Boolean)),
+  ];
   for (const h of hosts) {
-    if (!/^[A-Za-z0-9.:_*-]+$/.test(h)) throw invalidArgument(`host "${h}" is not a DNS name or IP address`, { field: 'hosts' });
+    if (!/^[A-Za-z0-9.:_*-]+$/.test(h))
+      throw invalidArgument(`host "${h}" is not a DNS name or IP address`, { field: 'hosts' });
   }
   const dir = join(dataDir, 'pki');
   await fs.mkdir(dataDir, { recursive: true });
@@ -75,7 +95,10 @@ export async function ensurePki(dataDir: string, opts: EnsurePkiOptions = {}): P
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await fs.stat(p); return true; } catch (e) {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
@@ -102,7 +125,8 @@ async function buildTemp(dataDir: string, hosts: string[], now: Date, keep: Set<
     await writeServer(tmp, ca, hosts, now);
     await writeAdmin(tmp, ca, now);
     if (!keep.has(FILES.saKey)) await writeServiceAccountKey(tmp);
-    if (!keep.has(FILES.tokens)) await addStaticToken(join(tmp, FILES.tokens), { user: ADMIN_USER, uid: ADMIN_USER, groups: ADMIN_GROUPS });
+    if (!keep.has(FILES.tokens))
+      await addStaticToken(join(tmp, FILES.tokens), { user: ADMIN_USER, uid: ADMIN_USER, groups: ADMIN_GROUPS });
     await fsyncDir(tmp);
     return tmp;
   } catch (e) {
@@ -151,13 +175,19 @@ async function writePair(dir: string, certFile: string, keyFile: string, pair: C
 }
 
 async function writeServer(dir: string, ca: CertKeyPair, hosts: string[], now: Date): Promise<CertKeyPair> {
-  const pair = await issueCertificate({ commonName: 'skiff-apiserver', usage: 'server', hosts, days: LEAF_DAYS, now }, ca);
+  const pair = await issueCertificate(
+    { commonName: 'skiff-apiserver', usage: 'server', hosts, days: LEAF_DAYS, now },
+    ca,
+  );
   await writePair(dir, FILES.serverCert, FILES.serverKey, pair);
   return pair;
 }
 
 async function writeAdmin(dir: string, ca: CertKeyPair, now: Date): Promise<CertKeyPair> {
-  const pair = await issueCertificate({ commonName: ADMIN_USER, organizations: ADMIN_GROUPS, usage: 'client', days: LEAF_DAYS, now }, ca);
+  const pair = await issueCertificate(
+    { commonName: ADMIN_USER, organizations: ADMIN_GROUPS, usage: 'client', days: LEAF_DAYS, now },
+    ca,
+  );
   await writePair(dir, FILES.adminCert, FILES.adminKey, pair);
   return pair;
 }
@@ -176,14 +206,22 @@ async function readPair(dir: string, certFile: string, keyFile: string): Promise
 async function load(dir: string, hosts: string[], clusterName: string, now: Date): Promise<Pki> {
   const ca = await readPair(dir, FILES.caCert, FILES.caKey);
   if (!ca) {
-    throw failedPrecondition(`the PKI in ${dir} has a CA certificate but no CA key (${FILES.caKey}); restore it, or remove ${dir} to make a new cluster identity`, { field: join(dir, FILES.caKey) });
+    throw failedPrecondition(
+      `the PKI in ${dir} has a CA certificate but no CA key (${FILES.caKey}); restore it, or remove ${dir} to make a new cluster identity`,
+      { field: join(dir, FILES.caKey) },
+    );
   }
   const caCheck = checkCertificate(ca, { now });
-  if ('problem' in caCheck) throw failedPrecondition(`the cluster CA in ${dir} is unusable: ${caCheck.problem}`, { field: join(dir, FILES.caCert) });
+  if ('problem' in caCheck)
+    throw failedPrecondition(`the cluster CA in ${dir} is unusable: ${caCheck.problem}`, {
+      field: join(dir, FILES.caCert),
+    });
 
   // Serving certificate: reissue when broken, expiring, or missing a requested host.
   let server = await readPair(dir, FILES.serverCert, FILES.serverKey);
-  const serverCheck = server ? checkCertificate(server, { ca: ca.certPem, minDaysLeft: RENEW_DAYS, now }) : { problem: 'missing' };
+  const serverCheck = server
+    ? checkCertificate(server, { ca: ca.certPem, minDaysLeft: RENEW_DAYS, now })
+    : { problem: 'missing' };
   let serverHosts = hosts;
   if (!('problem' in serverCheck)) {
     const missing = hosts.filter((h) => !certificateCovers(serverCheck, h));
@@ -212,21 +250,32 @@ async function load(dir: string, hosts: string[], clusterName: string, now: Date
   try {
     privateKey = createPrivateKey(saPem);
   } catch (e) {
-    throw failedPrecondition(`the service-account key ${join(dir, FILES.saKey)} is unreadable: ${(e as Error).message}`, { field: join(dir, FILES.saKey), cause: e });
+    throw failedPrecondition(
+      `the service-account key ${join(dir, FILES.saKey)} is unreadable: ${(e as Error).message}`,
+      { field: join(dir, FILES.saKey), cause: e },
+    );
   }
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw failedPrecondition(`the service-account key ${join(dir, FILES.saKey)} must be an ECDSA P-256 key`, { field: join(dir, FILES.saKey) });
+    throw failedPrecondition(`the service-account key ${join(dir, FILES.saKey)} must be an ECDSA P-256 key`, {
+      field: join(dir, FILES.saKey),
+    });
   }
   const publicKey = createPublicKey(privateKey);
   const serviceAccountKey: ServiceAccountKey = {
-    alg: 'ES256', privateKey, publicKey,
-    keyId: createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url'),
+    alg: 'ES256',
+    privateKey,
+    publicKey,
+    keyId: createHash('sha256')
+      .update(publicKey.export({ format: 'der', type: 'spki' }))
+      .digest('base64url'),
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }) as string,
   };
 
   const serverCert = checkCertificate(server, { ca: ca.certPem });
   return {
-    dir, clusterName, ca,
+    dir,
+    clusterName,
+    ca,
     server: { ...server, hosts: 'problem' in serverCert ? serverHosts : certificateHosts(serverCert) },
     admin: { ...admin, username: ADMIN_USER, groups: ADMIN_GROUPS, token: adminToken },
     tokenFile,
@@ -235,7 +284,14 @@ async function load(dir: string, hosts: string[], clusterName: string, now: Date
 }
 
 /** Issues a client certificate signed by the cluster CA (for node agents, other components). */
-export async function issueClientCertificate(pki: Pki, opts: { commonName: string; organizations?: string[]; days?: number }): Promise<CertKeyPair> {
-  if (!opts.commonName) throw invalidArgument('a client certificate needs a common name (the user name)', { field: 'commonName' });
-  return issueCertificate({ commonName: opts.commonName, organizations: opts.organizations, usage: 'client', days: opts.days ?? LEAF_DAYS }, pki.ca);
+export async function issueClientCertificate(
+  pki: Pki,
+  opts: { commonName: string; organizations?: string[]; days?: number },
+): Promise<CertKeyPair> {
+  if (!opts.commonName)
+    throw invalidArgument('a client certificate needs a common name (the user name)', { field: 'commonName' });
+  return issueCertificate(
+    { commonName: opts.commonName, organizations: opts.organizations, usage: 'client', days: opts.days ?? LEAF_DAYS },
+    pki.ca,
+  );
 }

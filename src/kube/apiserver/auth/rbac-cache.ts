@@ -27,11 +27,15 @@ export function createCachedRbacSource(inner: RbacSource): CachedRbacSource {
 
   return {
     listClusterRoles: () => cached<ClusterRole[]>('clusterroles', () => inner.listClusterRoles()),
-    listClusterRoleBindings: () => cached<ClusterRoleBinding[]>('clusterrolebindings', () => inner.listClusterRoleBindings()),
+    listClusterRoleBindings: () =>
+      cached<ClusterRoleBinding[]>('clusterrolebindings', () => inner.listClusterRoleBindings()),
     listRoles: (ns) => cached<Role[]>(`roles/${ns}`, () => inner.listRoles(ns)),
     listRoleBindings: (ns) => cached<RoleBinding[]>(`rolebindings/${ns}`, () => inner.listRoleBindings(ns)),
     onChange(kind?: RbacKind, namespace?: string) {
-      if (!kind) { cache.clear(); return; }
+      if (!kind) {
+        cache.clear();
+        return;
+      }
       for (const key of [...cache.keys()]) {
         const [k, ns] = key.split('/');
         if (k === kind && (namespace === undefined || ns === undefined || ns === namespace)) cache.delete(key);

@@ -40,9 +40,11 @@ export function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
 export function ruleAllows(attrs: RequestAttributes, rule: PolicyRule): boolean {
   if (!verbMatches(rule, attrs.verb)) return false;
   if (attrs.resourceRequest) {
-    return apiGroupMatches(rule, attrs.apiGroup ?? '')
-      && resourceMatches(rule, attrs.resource ?? '', attrs.subresource ?? '')
-      && resourceNameMatches(rule, attrs.name ?? '');
+    return (
+      apiGroupMatches(rule, attrs.apiGroup ?? '') &&
+      resourceMatches(rule, attrs.resource ?? '', attrs.subresource ?? '') &&
+      resourceNameMatches(rule, attrs.name ?? '')
+    );
   }
   return nonResourceURLMatches(rule, attrs.path ?? '');
 }
@@ -56,7 +58,8 @@ export function breakdownRule(rule: PolicyRule): PolicyRule[] {
     for (const resource of rule.resources ?? []) {
       for (const verb of rule.verbs) {
         if (rule.resourceNames?.length) {
-          for (const name of rule.resourceNames) out.push({ verbs: [verb], apiGroups: [group], resources: [resource], resourceNames: [name] });
+          for (const name of rule.resourceNames)
+            out.push({ verbs: [verb], apiGroups: [group], resources: [resource], resourceNames: [name] });
         } else out.push({ verbs: [verb], apiGroups: [group], resources: [resource] });
       }
     }
@@ -89,7 +92,13 @@ export function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
   const names = !sub.resourceNames?.length
     ? !owner.resourceNames?.length
     : !owner.resourceNames?.length || hasAll(owner.resourceNames, sub.resourceNames);
-  return verbs && groups && names && resourcesCover(owner.resources, sub.resources) && urlsCover(owner.nonResourceURLs, sub.nonResourceURLs);
+  return (
+    verbs &&
+    groups &&
+    names &&
+    resourcesCover(owner.resources, sub.resources) &&
+    urlsCover(owner.nonResourceURLs, sub.nonResourceURLs)
+  );
 }
 
 /** The atomic parts of `wanted` that no rule of `owner` covers (empty: fully covered). */
@@ -124,11 +133,20 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
   for (const e of sel.matchExpressions ?? []) {
     const present = Object.prototype.hasOwnProperty.call(l, e.key);
     switch (e.operator) {
-      case 'In': if (!present || !(e.values ?? []).includes(l[e.key])) return false; break;
-      case 'NotIn': if (present && (e.values ?? []).includes(l[e.key])) return false; break;
-      case 'Exists': if (!present) return false; break;
-      case 'DoesNotExist': if (present) return false; break;
-      default: return false; // an unknown operator selects nothing
+      case 'In':
+        if (!present || !(e.values ?? []).includes(l[e.key])) return false;
+        break;
+      case 'NotIn':
+        if (present && (e.values ?? []).includes(l[e.key])) return false;
+        break;
+      case 'Exists':
+        if (!present) return false;
+        break;
+      case 'DoesNotExist':
+        if (present) return false;
+        break;
+      default:
+        return false; // an unknown operator selects nothing
     }
   }
   return true;
@@ -136,5 +154,11 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
 
 /** Canonical key for de-duplicating rules. */
 export function ruleKey(r: PolicyRule): string {
-  return JSON.stringify([r.verbs, r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
+  return JSON.stringify([
+    r.verbs,
+    r.apiGroups ?? [],
+    r.resources ?? [],
+    r.resourceNames ?? [],
+    r.nonResourceURLs ?? [],
+  ]);
 }

@@ -12,8 +12,15 @@ export interface PolicyRule {
   nonResourceURLs?: string[];
 }
 
-export interface LabelSelectorRequirement { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | string; values?: string[] }
-export interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] }
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | string;
+  values?: string[];
+}
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
 
 export interface RbacMeta {
   name?: string;
@@ -41,7 +48,11 @@ export interface Subject {
   apiGroup?: string;
 }
 
-export interface RoleRef { apiGroup?: string; kind: 'Role' | 'ClusterRole' | string; name: string }
+export interface RoleRef {
+  apiGroup?: string;
+  kind: 'Role' | 'ClusterRole' | string;
+  name: string;
+}
 
 export interface RoleBinding {
   apiVersion?: string;

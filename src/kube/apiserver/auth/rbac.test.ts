@@ -8,33 +8,102 @@ import { ruleAllows } from './rbac-rules.js';
 import type { RequestAttributes } from './rbac-types.js';
 import { fixtureObjects, fixtureSource, USERS, crole } from './rbac.fixture.js';
 
-const res = (verb: string, resource: string, o: Partial<RequestAttributes> = {}): RequestAttributes => ({ resourceRequest: true, verb, resource, apiGroup: '', ...o });
+const res = (verb: string, resource: string, o: Partial<RequestAttributes> = {}): RequestAttributes => ({
+  resourceRequest: true,
+  verb,
+  resource,
+  apiGroup: '',
+  ...o,
+});
 const url = (verb: string, path: string): RequestAttributes => ({ resourceRequest: false, verb, path });
 
 type Case = [string, keyof typeof USERS, RequestAttributes, boolean, RegExp?];
 const CASES: Case[] = [
   ['masters may do anything', 'admin', res('delete', 'nodes', { name: 'n1' }), true],
   ['masters, non-resource', 'admin', url('post', '/anything'), true],
-  ['direct ClusterRoleBinding', 'alice', res('list', 'pods', { namespace: 'x' }), true, /ClusterRoleBinding "alice-pods" of ClusterRole "pod-reader" to User "alice"/],
+  [
+    'direct ClusterRoleBinding',
+    'alice',
+    res('list', 'pods', { namespace: 'x' }),
+    true,
+    /ClusterRoleBinding "alice-pods" of ClusterRole "pod-reader" to User "alice"/,
+  ],
   ['cluster-scoped list across namespaces', 'alice', res('list', 'pods'), true],
   ['explicit subresource', 'alice', res('get', 'pods', { subresource: 'log', namespace: 'x', name: 'p' }), true],
-  ['other subresource not granted', 'alice', res('create', 'pods', { subresource: 'exec', namespace: 'x', name: 'p' }), false],
+  [
+    'other subresource not granted',
+    'alice',
+    res('create', 'pods', { subresource: 'exec', namespace: 'x', name: 'p' }),
+    false,
+  ],
   ['verb not granted', 'alice', res('delete', 'pods', { namespace: 'x', name: 'p' }), false],
   ['group must match', 'alice', res('get', 'pods', { apiGroup: 'apps', namespace: 'x' }), false],
-  ['RoleBinding to aggregated ClusterRole edit', 'bob', res('create', 'deployments', { apiGroup: 'apps', namespace: 'dev' }), true, /RoleBinding "devs-edit\/dev" of ClusterRole "edit" to Group "devs"/],
-  ['RoleBinding is namespace-scoped', 'bob', res('create', 'deployments', { apiGroup: 'apps', namespace: 'prod' }), false],
+  [
+    'RoleBinding to aggregated ClusterRole edit',
+    'bob',
+    res('create', 'deployments', { apiGroup: 'apps', namespace: 'dev' }),
+    true,
+    /RoleBinding "devs-edit\/dev" of ClusterRole "edit" to Group "devs"/,
+  ],
+  [
+    'RoleBinding is namespace-scoped',
+    'bob',
+    res('create', 'deployments', { apiGroup: 'apps', namespace: 'prod' }),
+    false,
+  ],
   ['RoleBinding does not grant cluster scope', 'bob', res('list', 'deployments', { apiGroup: 'apps' }), false],
-  ['aggregation is transitive: view → edit', 'bob', res('list', 'widgets', { apiGroup: 'example.com', namespace: 'dev' }), true],
-  ['edit cannot manage roles', 'bob', res('create', 'roles', { apiGroup: 'rbac.authorization.k8s.io', namespace: 'dev' }), false],
+  [
+    'aggregation is transitive: view → edit',
+    'bob',
+    res('list', 'widgets', { apiGroup: 'example.com', namespace: 'dev' }),
+    true,
+  ],
+  [
+    'edit cannot manage roles',
+    'bob',
+    res('create', 'roles', { apiGroup: 'rbac.authorization.k8s.io', namespace: 'dev' }),
+    false,
+  ],
   ['edit reads secrets', 'bob', res('get', 'secrets', { namespace: 'dev', name: 's' }), true],
-  ['admin manages rolebindings', 'dave', res('create', 'rolebindings', { apiGroup: 'rbac.authorization.k8s.io', namespace: 'prod' }), true],
-  ['aggregation is transitive: view → edit → admin', 'dave', res('get', 'widgets', { apiGroup: 'example.com', namespace: 'prod', name: 'w' }), true],
-  ['ServiceAccount subject defaults to the binding namespace', 'builder', res('create', 'secrets', { namespace: 'dev' }), true, /ServiceAccount "dev\/builder"/],
+  [
+    'admin manages rolebindings',
+    'dave',
+    res('create', 'rolebindings', { apiGroup: 'rbac.authorization.k8s.io', namespace: 'prod' }),
+    true,
+  ],
+  [
+    'aggregation is transitive: view → edit → admin',
+    'dave',
+    res('get', 'widgets', { apiGroup: 'example.com', namespace: 'prod', name: 'w' }),
+    true,
+  ],
+  [
+    'ServiceAccount subject defaults to the binding namespace',
+    'builder',
+    res('create', 'secrets', { namespace: 'dev' }),
+    true,
+    /ServiceAccount "dev\/builder"/,
+  ],
   ['ServiceAccount binding only in its namespace', 'builder', res('create', 'secrets', { namespace: 'prod' }), false],
   ['same SA name, other namespace', 'otherBuilder', res('create', 'secrets', { namespace: 'dev' }), false],
-  ['*/scale matches any resource\'s scale', 'deployer', res('update', 'deployments', { apiGroup: 'apps', subresource: 'scale', namespace: 'dev', name: 'd' }), true],
-  ['*/scale on statefulsets', 'deployer', res('update', 'statefulsets', { apiGroup: 'apps', subresource: 'scale', namespace: 'dev', name: 's' }), true],
-  ['*/scale is not the resource itself', 'deployer', res('update', 'deployments', { apiGroup: 'apps', namespace: 'dev', name: 'd' }), false],
+  [
+    "*/scale matches any resource's scale",
+    'deployer',
+    res('update', 'deployments', { apiGroup: 'apps', subresource: 'scale', namespace: 'dev', name: 'd' }),
+    true,
+  ],
+  [
+    '*/scale on statefulsets',
+    'deployer',
+    res('update', 'statefulsets', { apiGroup: 'apps', subresource: 'scale', namespace: 'dev', name: 's' }),
+    true,
+  ],
+  [
+    '*/scale is not the resource itself',
+    'deployer',
+    res('update', 'deployments', { apiGroup: 'apps', namespace: 'dev', name: 'd' }),
+    false,
+  ],
   ['resourceNames: the named object', 'carol', res('get', 'configmaps', { namespace: 'a', name: 'app-config' }), true],
   ['resourceNames: another object', 'carol', res('get', 'configmaps', { namespace: 'a', name: 'other' }), false],
   ['resourceNames: no name (list)', 'carol', res('get', 'configmaps', { namespace: 'a' }), false],
@@ -43,12 +112,23 @@ const CASES: Case[] = [
   ['nonResourceURL prefix needs the slash', 'carol', url('get', '/logs'), false],
   ['nonResourceURL verb', 'carol', url('post', '/metrics'), false],
   ['discovery for every authenticated user', 'nobody', url('get', '/apis/apps/v1'), true, /system:discovery/],
-  ['self access reviews for every authenticated user', 'nobody', res('create', 'selfsubjectaccessreviews', { apiGroup: 'authorization.k8s.io' }), true],
+  [
+    'self access reviews for every authenticated user',
+    'nobody',
+    res('create', 'selfsubjectaccessreviews', { apiGroup: 'authorization.k8s.io' }),
+    true,
+  ],
   ['no metrics for ordinary users', 'nobody', url('get', '/metrics'), false],
   ['nothing else for ordinary users', 'nobody', res('list', 'pods', { namespace: 'default' }), false],
   ['public info for anonymous', 'anonymous', url('get', '/healthz'), true],
   ['no discovery for anonymous', 'anonymous', url('get', '/api'), false],
-  ['binding to a missing role: denied, says why', 'eve', res('get', 'pods', { namespace: 'dev' }), false, /Role "does-not-exist", which was not found/],
+  [
+    'binding to a missing role: denied, says why',
+    'eve',
+    res('get', 'pods', { namespace: 'dev' }),
+    false,
+    /Role "does-not-exist", which was not found/,
+  ],
 ];
 
 test('RBAC authorization decisions', async () => {
@@ -88,7 +168,10 @@ test('rulesFor lists the rules of every applicable binding', async () => {
   const bob = await authz.rulesFor(USERS.bob, 'dev');
   assert.deepEqual(bob.errors, []);
   assert.ok(bob.rules.some((r) => r.resources?.includes('deployments') && r.verbs.includes('create')));
-  assert.ok(bob.rules.some((r) => r.nonResourceURLs?.includes('/api')), 'discovery rules from system:authenticated');
+  assert.ok(
+    bob.rules.some((r) => r.nonResourceURLs?.includes('/api')),
+    'discovery rules from system:authenticated',
+  );
   const bobProd = await authz.rulesFor(USERS.bob, 'prod');
   assert.ok(!bobProd.rules.some((r) => r.resources?.includes('deployments')));
   const eve = await authz.rulesFor(USERS.eve, 'dev');
@@ -100,7 +183,8 @@ test('the cached source reads once until something changes', async () => {
   const inner = fixtureSource();
   const cached = createCachedRbacSource(inner);
   const authz = createRbacAuthorizer(cached);
-  for (let i = 0; i < 5; i++) assert.ok((await authz.authorize(USERS.bob, res('get', 'pods', { namespace: 'dev' }))).allowed);
+  for (let i = 0; i < 5; i++)
+    assert.ok((await authz.authorize(USERS.bob, res('get', 'pods', { namespace: 'dev' }))).allowed);
   assert.deepEqual(inner.calls.sort(), ['clusterrolebindings', 'clusterroles', 'rolebindings/dev']);
   cached.onChange('rolebindings', 'prod');
   await authz.authorize(USERS.bob, res('get', 'pods', { namespace: 'dev' }));
@@ -113,7 +197,13 @@ test('the cached source reads once until something changes', async () => {
   assert.equal(inner.calls.filter((c) => c === 'clusterroles').length, 2);
   // A failing load is not cached.
   let fail = true;
-  const flaky = createCachedRbacSource({ ...inner, async listClusterRoleBindings() { if (fail) throw new Error('store down'); return []; } });
+  const flaky = createCachedRbacSource({
+    ...inner,
+    async listClusterRoleBindings() {
+      if (fail) throw new Error('store down');
+      return [];
+    },
+  });
   await assert.rejects(flaky.listClusterRoleBindings());
   fail = false;
   assert.deepEqual(await flaky.listClusterRoleBindings(), []);
@@ -136,13 +226,26 @@ test('reconcileBootstrapPolicy creates what is missing and adds, never removes, 
   basic.rules = [];
   const bindings = bootstrapPolicy().clusterRoleBindings.filter((b) => b.metadata.name !== 'system:monitoring');
   const pub = bindings.find((b) => b.metadata.name === 'system:public-info-viewer')!;
-  pub.subjects = [{ kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }, { kind: 'User', name: 'extra', apiGroup: 'rbac.authorization.k8s.io' }];
+  pub.subjects = [
+    { kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' },
+    { kind: 'User', name: 'extra', apiGroup: 'rbac.authorization.k8s.io' },
+  ];
   const r = reconcileBootstrapPolicy({ clusterRoles: roles, clusterRoleBindings: bindings });
-  assert.deepEqual(r.create.map((o) => o.metadata.name), ['system:monitoring']);
+  assert.deepEqual(
+    r.create.map((o) => o.metadata.name),
+    ['system:monitoring'],
+  );
   const names = r.update.map((o) => o.metadata.name).sort();
   assert.deepEqual(names, ['system:aggregate-to-view', 'system:public-info-viewer']);
   const v = r.update.find((o) => o.metadata.name === 'system:aggregate-to-view') as any;
-  assert.equal(v.rules.length, bootstrapPolicy().clusterRoles.find((x) => x.metadata.name === 'system:aggregate-to-view')!.rules!.length + 1, 'missing rule back, user rule kept');
+  assert.equal(
+    v.rules.length,
+    bootstrapPolicy().clusterRoles.find((x) => x.metadata.name === 'system:aggregate-to-view')!.rules!.length + 1,
+    'missing rule back, user rule kept',
+  );
   const b = r.update.find((o) => o.metadata.name === 'system:public-info-viewer') as any;
-  assert.deepEqual(b.subjects.map((s: any) => s.name), ['system:authenticated', 'extra', 'system:unauthenticated']);
+  assert.deepEqual(
+    b.subjects.map((s: any) => s.name),
+    ['system:authenticated', 'extra', 'system:unauthenticated'],
+  );
 });

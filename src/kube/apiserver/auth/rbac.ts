@@ -6,7 +6,17 @@
 // selectors match (transitively), computed here instead of by a controller.
 import { notFound } from '../../../common/index.js';
 import type {
-  Authorizer, ClusterRole, Decision, PolicyRule, RbacSource, RequestAttributes, ResolvedRules, Role, RoleBinding, RoleRef, Subject,
+  Authorizer,
+  ClusterRole,
+  Decision,
+  PolicyRule,
+  RbacSource,
+  RequestAttributes,
+  ResolvedRules,
+  Role,
+  RoleBinding,
+  RoleRef,
+  Subject,
 } from './rbac-types.js';
 import { ruleAllows, ruleKey, selectorMatches } from './rbac-rules.js';
 import { parseServiceAccountUsername } from './serviceaccount.js';
@@ -15,14 +25,17 @@ import { SUPERUSER_GROUP, type UserInfo } from './user.js';
 /** Does a binding subject name this user? ServiceAccount subjects default to the binding's namespace. */
 export function subjectMatches(subject: Subject, user: UserInfo, bindingNamespace: string): boolean {
   switch (subject.kind) {
-    case 'User': return subject.name === user.username;
-    case 'Group': return user.groups.includes(subject.name);
+    case 'User':
+      return subject.name === user.username;
+    case 'Group':
+      return user.groups.includes(subject.name);
     case 'ServiceAccount': {
       const ns = subject.namespace || bindingNamespace;
       const sa = parseServiceAccountUsername(user.username);
       return !!ns && !!sa && sa.namespace === ns && sa.name === subject.name;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -54,7 +67,10 @@ function aggregator(roles: ClusterRole[]): (name: string) => PolicyRule[] | unde
       if (other === role || !selectors.some((s) => selectorMatches(s, other.metadata.labels))) continue;
       for (const r of resolve(other)) {
         const k = ruleKey(r);
-        if (!seen.has(k)) { seen.add(k); rules.push(r); }
+        if (!seen.has(k)) {
+          seen.add(k);
+          rules.push(r);
+        }
       }
     }
     visiting.delete(name);
@@ -80,13 +96,19 @@ const rolesByName = new WeakMap<Role[], Map<string, Role>>();
 
 function clusterRoleRules(roles: ClusterRole[], name: string): PolicyRule[] | undefined {
   let get = aggregated.get(roles);
-  if (!get) { get = aggregator(roles); aggregated.set(roles, get); }
+  if (!get) {
+    get = aggregator(roles);
+    aggregated.set(roles, get);
+  }
   return get(name);
 }
 
 function roleIndex(roles: Role[]): Map<string, Role> {
   let m = rolesByName.get(roles);
-  if (!m) { m = new Map(roles.map((r) => [r.metadata.name ?? '', r])); rolesByName.set(roles, m); }
+  if (!m) {
+    m = new Map(roles.map((r) => [r.metadata.name ?? '', r]));
+    rolesByName.set(roles, m);
+  }
   return m;
 }
 
@@ -95,7 +117,8 @@ type Visit = (source: string, rules: PolicyRule[]) => boolean; // return true to
 export function createRbacAuthorizer(source: RbacSource): Authorizer {
   async function refRules(ref: RoleRef, namespace: string): Promise<PolicyRule[] | undefined> {
     if (ref.kind === 'ClusterRole') return clusterRoleRules(await source.listClusterRoles(), ref.name);
-    if (ref.kind === 'Role' && namespace) return roleIndex(await source.listRoles(namespace)).get(ref.name)?.rules ?? undefined;
+    if (ref.kind === 'Role' && namespace)
+      return roleIndex(await source.listRoles(namespace)).get(ref.name)?.rules ?? undefined;
     return undefined;
   }
 
@@ -108,8 +131,14 @@ export function createRbacAuthorizer(source: RbacSource): Authorizer {
         if (!subject) continue;
         const rules = await refRules(b.roleRef, ns);
         const name = ns ? `${b.metadata.name}/${ns}` : `${b.metadata.name}`;
-        if (!rules) { errors.push(`${kind} "${name}" refers to ${b.roleRef.kind} "${b.roleRef.name}", which was not found`); continue; }
-        if (visit(`${kind} "${name}" of ${b.roleRef.kind} "${b.roleRef.name}" to ${describeSubject(subject, ns)}`, rules)) return true;
+        if (!rules) {
+          errors.push(`${kind} "${name}" refers to ${b.roleRef.kind} "${b.roleRef.name}", which was not found`);
+          continue;
+        }
+        if (
+          visit(`${kind} "${name}" of ${b.roleRef.kind} "${b.roleRef.name}" to ${describeSubject(subject, ns)}`, rules)
+        )
+          return true;
       }
       return false;
     };
@@ -122,7 +151,7 @@ export function createRbacAuthorizer(source: RbacSource): Authorizer {
     async authorize(user: UserInfo, attrs: RequestAttributes): Promise<Decision> {
       if (user.groups.includes(SUPERUSER_GROUP)) return { allowed: true, reason: '' };
       let reason = '';
-      const errors = await visitRules(user, attrs.resourceRequest ? attrs.namespace ?? '' : '', (src, rules) => {
+      const errors = await visitRules(user, attrs.resourceRequest ? (attrs.namespace ?? '') : '', (src, rules) => {
         if (!rules.some((r) => ruleAllows(attrs, r))) return false;
         reason = `RBAC: allowed by ${src}`;
         return true;
@@ -133,7 +162,10 @@ export function createRbacAuthorizer(source: RbacSource): Authorizer {
 
     async rulesFor(user: UserInfo, namespace: string): Promise<ResolvedRules> {
       const rules: PolicyRule[] = [];
-      const errors = await visitRules(user, namespace, (_src, r) => { rules.push(...r); return false; });
+      const errors = await visitRules(user, namespace, (_src, r) => {
+        rules.push(...r);
+        return false;
+      });
       return { rules, errors };
     },
 

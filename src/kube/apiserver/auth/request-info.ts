@@ -10,12 +10,19 @@ const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 function methodVerb(method: string): string {
   switch (method.toUpperCase()) {
-    case 'POST': return 'create';
-    case 'GET': case 'HEAD': return 'get';
-    case 'PUT': return 'update';
-    case 'PATCH': return 'patch';
-    case 'DELETE': return 'delete';
-    default: return '';
+    case 'POST':
+      return 'create';
+    case 'GET':
+    case 'HEAD':
+      return 'get';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return '';
   }
 }
 
@@ -36,7 +43,16 @@ export function requestAttributes(method: string, rawUrl: string): RequestAttrib
   const path = (q < 0 ? target : target.slice(0, q)).split('#')[0] || '/';
   const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
   const nonResource: RequestAttributes = { resourceRequest: false, verb: method.toLowerCase(), path };
-  let parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  let parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   if (parts.length < 3 || (parts[0] !== 'api' && parts[0] !== 'apis')) return nonResource;
   let apiGroup = '';
   if (parts[0] === 'apis') {

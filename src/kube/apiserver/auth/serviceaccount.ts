@@ -13,10 +13,14 @@ import { AUTHENTICATED_GROUP, SERVICE_ACCOUNTS_GROUP } from './user.js';
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
 const SA_PREFIX = 'system:serviceaccount:';
-const MIN_EXPIRATION = 600;          // upstream's minimum for TokenRequest.spec.expirationSeconds
+const MIN_EXPIRATION = 600; // upstream's minimum for TokenRequest.spec.expirationSeconds
 const MAX_EXPIRATION = 2 ** 32;
 
-export interface BoundObject { kind: 'Pod' | 'Secret' | 'Node'; name: string; uid: string }
+export interface BoundObject {
+  kind: 'Pod' | 'Secret' | 'Node';
+  name: string;
+  uid: string;
+}
 
 export interface SignOptions {
   namespace: string;
@@ -48,12 +52,18 @@ function requireName(v: string, field: string): void {
 }
 
 /** Signs a bound service-account token (what TokenRequest returns). */
-export async function signServiceAccountToken(key: ServiceAccountKey, opts: SignOptions): Promise<{ token: string; expirationTimestamp: string }> {
+export async function signServiceAccountToken(
+  key: ServiceAccountKey,
+  opts: SignOptions,
+): Promise<{ token: string; expirationTimestamp: string }> {
   requireName(opts.namespace, 'metadata.namespace');
   requireName(opts.name, 'metadata.name');
   const exp = opts.expirationSeconds ?? 3600;
   if (!Number.isInteger(exp) || exp < MIN_EXPIRATION || exp > MAX_EXPIRATION) {
-    throw invalidArgument(`spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than ${MIN_EXPIRATION} seconds or longer than 2^32 seconds`, { field: 'spec.expirationSeconds' });
+    throw invalidArgument(
+      `spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than ${MIN_EXPIRATION} seconds or longer than 2^32 seconds`,
+      { field: 'spec.expirationSeconds' },
+    );
   }
   const issuer = opts.issuer ?? DEFAULT_ISSUER;
   const audiences = opts.audiences?.length ? opts.audiences : [issuer];
@@ -62,18 +72,27 @@ export async function signServiceAccountToken(key: ServiceAccountKey, opts: Sign
     namespace: opts.namespace,
     serviceaccount: { name: opts.name, uid: opts.uid },
   };
-  if (opts.boundObject) k8s[opts.boundObject.kind.toLowerCase()] = { name: opts.boundObject.name, uid: opts.boundObject.uid };
+  if (opts.boundObject)
+    k8s[opts.boundObject.kind.toLowerCase()] = { name: opts.boundObject.name, uid: opts.boundObject.uid };
   if (opts.node) k8s.node = opts.node;
   const token = await new SignJWT({ 'kubernetes.io': k8s })
     .setProtectedHeader({ alg: key.alg, kid: key.keyId })
-    .setIssuer(issuer).setSubject(serviceAccountUsername(opts.namespace, opts.name)).setAudience(audiences)
-    .setIssuedAt(iat).setNotBefore(iat).setExpirationTime(iat + exp).setJti(randomUUID())
+    .setIssuer(issuer)
+    .setSubject(serviceAccountUsername(opts.namespace, opts.name))
+    .setAudience(audiences)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(iat + exp)
+    .setJti(randomUUID())
     .sign(key.privateKey);
   return { token, expirationTimestamp: new Date((iat + exp) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
 }
 
 /** Signs a legacy, non-expiring token for a kubernetes.io/service-account-token Secret. */
-export async function signLegacyServiceAccountToken(key: ServiceAccountKey, opts: { namespace: string; name: string; uid: string; secretName: string }): Promise<string> {
+export async function signLegacyServiceAccountToken(
+  key: ServiceAccountKey,
+  opts: { namespace: string; name: string; uid: string; secretName: string },
+): Promise<string> {
   requireName(opts.namespace, 'metadata.namespace');
   requireName(opts.name, 'serviceAccountName');
   requireName(opts.secretName, 'secretName');
@@ -82,8 +101,10 @@ export async function signLegacyServiceAccountToken(key: ServiceAccountKey, opts
     'kubernetes.io/serviceaccount/secret.name': opts.secretName,
     'kubernetes.io/serviceaccount/service-account.name': opts.name,
     'kubernetes.io/serviceaccount/service-account.uid': opts.uid,
-  }).setProtectedHeader({ alg: key.alg, kid: key.keyId })
-    .setIssuer(LEGACY_ISSUER).setSubject(serviceAccountUsername(opts.namespace, opts.name))
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.keyId })
+    .setIssuer(LEGACY_ISSUER)
+    .setSubject(serviceAccountUsername(opts.namespace, opts.name))
     .sign(key.privateKey);
 }
 
@@ -108,19 +129,39 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /** Verifies a service-account token; the user, or `{ reason }` saying why it was refused. */
-export async function verifyServiceAccountToken(key: ServiceAccountKey, token: string, opts: VerifyOptions = {}): Promise<UserInfo | { reason: string }> {
+export async function verifyServiceAccountToken(
+  key: ServiceAccountKey,
+  token: string,
+  opts: VerifyOptions = {},
+): Promise<UserInfo | { reason: string }> {
   let claims: Record<string, unknown>;
-  try { claims = decodeJwt(token); } catch { return { reason: 'malformed token' }; }
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    return { reason: 'malformed token' };
+  }
   const legacy = claims.iss === LEGACY_ISSUER;
   const issuer = opts.issuer ?? DEFAULT_ISSUER;
   const currentDate = opts.now?.();
   try {
-    ({ payload: claims } = await jwtVerify(token, key.publicKey, legacy
-      ? { issuer: LEGACY_ISSUER, algorithms: [key.alg], currentDate }
-      : { issuer, audience: opts.audiences?.length ? opts.audiences : [issuer], algorithms: [key.alg], requiredClaims: ['exp', 'sub'], currentDate, clockTolerance: 60 }));
+    ({ payload: claims } = await jwtVerify(
+      token,
+      key.publicKey,
+      legacy
+        ? { issuer: LEGACY_ISSUER, algorithms: [key.alg], currentDate }
+        : {
+            issuer,
+            audience: opts.audiences?.length ? opts.audiences : [issuer],
+            algorithms: [key.alg],
+            requiredClaims: ['exp', 'sub'],
+            currentDate,
+            clockTolerance: 60,
+          },
+    ));
   } catch (e) {
     if (e instanceof joseErrors.JWTExpired) return { reason: 'service account token has expired' };
-    if (e instanceof joseErrors.JWTClaimValidationFailed) return { reason: `invalid service account token: ${e.message}` };
+    if (e instanceof joseErrors.JWTClaimValidationFailed)
+      return { reason: `invalid service account token: ${e.message}` };
     if (e instanceof joseErrors.JOSEError) return { reason: `invalid service account token: ${e.code}` };
     throw e;
   }
@@ -137,7 +178,8 @@ export async function verifyServiceAccountToken(key: ServiceAccountKey, token: s
     if (opts.lookupSecret) {
       const secret = await opts.lookupSecret(namespace, secretName);
       if (!secret) return { reason: `secret ${namespace}/${secretName} referenced by the token no longer exists` };
-      if (secret.token !== undefined && secret.token !== token) return { reason: `the token does not match secret ${namespace}/${secretName}` };
+      if (secret.token !== undefined && secret.token !== token)
+        return { reason: `the token does not match secret ${namespace}/${secretName}` };
     }
   } else {
     const k8s = (claims['kubernetes.io'] ?? {}) as Record<string, any>;
@@ -147,7 +189,8 @@ export async function verifyServiceAccountToken(key: ServiceAccountKey, token: s
     if (!namespace || !name) return { reason: 'token is missing the kubernetes.io claims' };
     if (k8s.pod) {
       const pod = opts.lookupPod ? await opts.lookupPod(namespace, String(k8s.pod.name)) : { uid: String(k8s.pod.uid) };
-      if (!pod || pod.uid !== String(k8s.pod.uid)) return { reason: `pod ${namespace}/${k8s.pod.name} the token is bound to no longer exists` };
+      if (!pod || pod.uid !== String(k8s.pod.uid))
+        return { reason: `pod ${namespace}/${k8s.pod.name} the token is bound to no longer exists` };
       extra['authentication.kubernetes.io/pod-name'] = [String(k8s.pod.name)];
       extra['authentication.kubernetes.io/pod-uid'] = [String(k8s.pod.uid)];
     }
@@ -161,7 +204,8 @@ export async function verifyServiceAccountToken(key: ServiceAccountKey, token: s
   if (opts.lookupServiceAccount) {
     const sa = await opts.lookupServiceAccount(namespace, name);
     if (!sa) return { reason: `service account ${namespace}/${name} no longer exists` };
-    if (uid && sa.uid !== uid) return { reason: `service account ${namespace}/${name} was recreated (uid ${sa.uid}, token for ${uid})` };
+    if (uid && sa.uid !== uid)
+      return { reason: `service account ${namespace}/${name} was recreated (uid ${sa.uid}, token for ${uid})` };
   }
   return {
     username: serviceAccountUsername(namespace, name),

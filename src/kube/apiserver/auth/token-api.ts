@@ -9,7 +9,10 @@ import { signServiceAccountToken, DEFAULT_ISSUER, type BoundObject } from './ser
 import { arrayOf, int, nonEmptyStr, object, oneOf, parseSpec, str } from './shape.js';
 
 const TokenReviewSpec = object({ token: str, audiences: arrayOf(str) });
-interface TokenReviewSpec { token?: string; audiences?: string[] | null }
+interface TokenReviewSpec {
+  token?: string;
+  audiences?: string[] | null;
+}
 
 export interface TokenReviewStatus {
   authenticated: boolean;
@@ -27,7 +30,10 @@ export async function reviewToken(authenticator: Authenticator, spec: unknown): 
   return { authenticated: true, user: r.user, audiences: r.audiences };
 }
 
-const BoundObjectRef = object({ kind: oneOf(['Pod', 'Secret', 'Node']), apiVersion: str, name: nonEmptyStr, uid: str }, ['kind', 'name']);
+const BoundObjectRef = object(
+  { kind: oneOf(['Pod', 'Secret', 'Node']), apiVersion: str, name: nonEmptyStr, uid: str },
+  ['kind', 'name'],
+);
 const TokenRequestSpec = object({ audiences: arrayOf(str), expirationSeconds: int, boundObjectRef: BoundObjectRef });
 export interface TokenRequestSpec {
   audiences?: string[] | null;
@@ -48,33 +54,52 @@ export interface TokenRequestOptions {
 /** TokenRequest for the service account `sa`: validates spec, signs, returns the status
  *  (`token`, `expirationTimestamp`). A bound object must exist (and match its uid when given). */
 export async function requestServiceAccountToken(
-  key: ServiceAccountKey, sa: { namespace: string; name: string; uid: string }, spec: unknown, opts: TokenRequestOptions = {},
+  key: ServiceAccountKey,
+  sa: { namespace: string; name: string; uid: string },
+  spec: unknown,
+  opts: TokenRequestOptions = {},
 ): Promise<{ token: string; expirationTimestamp: string }> {
   const s = parseSpec<TokenRequestSpec>(TokenRequestSpec, spec);
   let boundObject: BoundObject | undefined;
   if (s.boundObjectRef) {
     const ref = s.boundObjectRef;
-    const found = opts.lookupBoundObject ? await opts.lookupBoundObject({ kind: ref.kind, name: ref.name, namespace: sa.namespace }) : undefined;
+    const found = opts.lookupBoundObject
+      ? await opts.lookupBoundObject({ kind: ref.kind, name: ref.name, namespace: sa.namespace })
+      : undefined;
     if (!found && opts.lookupBoundObject) {
-      throw invalidArgument(`spec.boundObjectRef: Not found: ${ref.kind.toLowerCase()}s "${ref.name}" not found`, { field: 'spec.boundObjectRef.name' });
+      throw invalidArgument(`spec.boundObjectRef: Not found: ${ref.kind.toLowerCase()}s "${ref.name}" not found`, {
+        field: 'spec.boundObjectRef.name',
+      });
     }
     const uid = found?.uid ?? ref.uid ?? '';
     if (ref.uid && found && ref.uid !== found.uid) {
-      throw invalidArgument(`spec.boundObjectRef.uid: Invalid value: "${ref.uid}": the ${ref.kind} has uid ${found.uid}`, { field: 'spec.boundObjectRef.uid' });
+      throw invalidArgument(
+        `spec.boundObjectRef.uid: Invalid value: "${ref.uid}": the ${ref.kind} has uid ${found.uid}`,
+        { field: 'spec.boundObjectRef.uid' },
+      );
     }
     boundObject = { kind: ref.kind, name: ref.name, uid };
   }
   const audiences = s.audiences?.length ? s.audiences : opts.defaultAudiences;
   return signServiceAccountToken(key, {
-    namespace: sa.namespace, name: sa.name, uid: sa.uid, audiences, expirationSeconds: s.expirationSeconds ?? 3600,
-    boundObject, issuer: opts.issuer, now: opts.now,
+    namespace: sa.namespace,
+    name: sa.name,
+    uid: sa.uid,
+    audiences,
+    expirationSeconds: s.expirationSeconds ?? 3600,
+    boundObject,
+    issuer: opts.issuer,
+    now: opts.now,
   });
 }
 
 /** Service-account issuer discovery (`/.well-known/openid-configuration`, `/openid/v1/jwks`), so
  *  other parties can verify the cluster's service-account tokens. `jwksUri` is the public URL of the
  *  JWKS document (default: `<issuer>/openid/v1/jwks`). */
-export function serviceAccountIssuerDiscovery(key: ServiceAccountKey, opts: { issuer?: string; jwksUri?: string } = {}) {
+export function serviceAccountIssuerDiscovery(
+  key: ServiceAccountKey,
+  opts: { issuer?: string; jwksUri?: string } = {},
+) {
   const issuer = opts.issuer ?? DEFAULT_ISSUER;
   const jwk = key.publicKey.export({ format: 'jwk' });
   return {

@@ -20,12 +20,16 @@ function splitCsvLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cur += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   if (quoted) throw new Error('unterminated quote');
   out.push(cur);
@@ -40,14 +44,26 @@ export function parseTokenFile(text: string, file = 'token file'): StaticToken[]
     const line = lines[i].trim();
     if (!line || line.startsWith('#')) continue;
     let cols: string[];
-    try { cols = splitCsvLine(line); } catch (e) {
+    try {
+      cols = splitCsvLine(line);
+    } catch (e) {
       throw invalidArgument(`${file}:${i + 1}: ${(e as Error).message}`, { field: `${file}:${i + 1}` });
     }
     const [token, user, uid, groups] = cols.map((c) => c.trim());
     if (!token || !user) {
       throw invalidArgument(`${file}:${i + 1}: a line needs at least "token,user"`, { field: `${file}:${i + 1}` });
     }
-    out.push({ token, user, uid: uid ?? '', groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : [] });
+    out.push({
+      token,
+      user,
+      uid: uid ?? '',
+      groups: groups
+        ? groups
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [],
+    });
   }
   return out;
 }
@@ -68,10 +84,14 @@ export async function readTokenFile(path: string): Promise<StaticToken[]> {
 }
 
 /** Adds (or replaces, by user name) a token in the file, atomically; returns the new token. */
-export async function addStaticToken(path: string, entry: Omit<StaticToken, 'token'> & { token?: string }): Promise<string> {
+export async function addStaticToken(
+  path: string,
+  entry: Omit<StaticToken, 'token'> & { token?: string },
+): Promise<string> {
   const tokens = (await readTokenFile(path)).filter((t) => t.user !== entry.user);
   const token = entry.token ?? newToken();
-  if (/[\s,"]/.test(token)) throw invalidArgument('a token may not contain whitespace, commas or quotes', { field: 'token' });
+  if (/[\s,"]/.test(token))
+    throw invalidArgument('a token may not contain whitespace, commas or quotes', { field: 'token' });
   tokens.push({ ...entry, token });
   await writeFileAtomic(path, formatTokenFile(tokens), 0o600);
   return token;
@@ -108,7 +128,11 @@ export class TokenTable {
     try {
       const st = await fs.stat(this.path);
       stamp = `${st.ino}:${st.mtimeMs}:${st.size}`; // atomic replaces change the inode
-    } catch { this.byDigest.clear(); this.stamp = 'missing'; return; }
+    } catch {
+      this.byDigest.clear();
+      this.stamp = 'missing';
+      return;
+    }
     if (stamp === this.stamp) return;
     this.stamp = stamp;
     let tokens: StaticToken[];

@@ -15,7 +15,10 @@ export const ANONYMOUS_USER = 'system:anonymous';
 
 /** The identity upstream gives requests without credentials (Skiff refuses them, but the
  *  authorizer and access reviews still understand it). */
-export const ANONYMOUS: UserInfo = Object.freeze({ username: ANONYMOUS_USER, groups: [UNAUTHENTICATED_GROUP] }) as UserInfo;
+export const ANONYMOUS: UserInfo = Object.freeze({
+  username: ANONYMOUS_USER,
+  groups: [UNAUTHENTICATED_GROUP],
+}) as UserInfo;
 
 /** Adds system:authenticated (once) to an authenticated user's groups. */
 export function withAuthenticatedGroup(user: UserInfo): UserInfo {

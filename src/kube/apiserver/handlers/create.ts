@@ -6,12 +6,23 @@ import { decodeDocument, mediaType, readBody } from '../http.js';
 import { decodeProtobuf } from '../protobuf.js';
 import { generateNameSuffix, initSystemMeta } from '../meta.js';
 import { recordUpdate } from '../patch/apply.js';
-import { admitObject, checkBody, checkFields, checkNamespace, dryRun, refuseResourceVersion, schemaCtx, storeCreate } from '../rest.js';
+import {
+  admitObject,
+  checkBody,
+  checkFields,
+  checkNamespace,
+  dryRun,
+  refuseResourceVersion,
+  schemaCtx,
+  storeCreate,
+} from '../rest.js';
 import { ApiError, errBadRequest } from '../status.js';
 import { managerName } from './write.js';
 import { isService } from '../service-ips.js';
 
-export function decodeRequest(r: RequestScope): Promise<unknown> { return decodeRequestBody(r.req); }
+export function decodeRequest(r: RequestScope): Promise<unknown> {
+  return decodeRequestBody(r.req);
+}
 
 /** A request body as JSON: JSON, YAML or kubectl's protobuf (bounded; 413/415/400 on bad input). */
 export async function decodeRequestBody(req: import('node:http').IncomingMessage): Promise<unknown> {
@@ -19,20 +30,29 @@ export async function decodeRequestBody(req: import('node:http').IncomingMessage
   const type = mediaType(r.req);
   if (type === 'application/vnd.kubernetes.protobuf') return decodeProtobuf(await readBody(r.req));
   if (!['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml'].includes(type)) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+    );
   }
   return decodeDocument(await readBody(r.req), type);
 }
 
 export async function handleCreate(r: RequestScope): Promise<HandlerResult> {
-  if (r.info.name !== undefined && !r.info.subresource) throw errBadRequest('create: a name is not allowed in the URL of a create (POST) request');
+  if (r.info.name !== undefined && !r.info.subresource)
+    throw errBadRequest('create: a name is not allowed in the URL of a create (POST) request');
   const obj = checkBody(r, await decodeRequest(r));
   checkFields(r, obj);
   const created = await createObject(r, obj);
   return { code: 201, body: created };
 }
 
-export async function createObject(r: RequestScope, obj: KubeObject, managed?: KubeObject['metadata']['managedFields']): Promise<KubeObject> {
+export async function createObject(
+  r: RequestScope,
+  obj: KubeObject,
+  managed?: KubeObject['metadata']['managedFields'],
+): Promise<KubeObject> {
   const def = r.def;
   refuseResourceVersion(obj);
   if (def.namespaced) {
@@ -55,6 +75,10 @@ export async function createObject(r: RequestScope, obj: KubeObject, managed?: K
   if (managed) obj.metadata.managedFields = managed;
   else recordUpdate(def, schemaCtx(def), undefined, obj, { manager: managerName(r), apiVersion: obj.apiVersion! });
   const alloc = isService(def) ? await r.ctx.services?.allocate(obj, undefined, dryRun(r)) : undefined;
-  try { return await storeCreate(r, obj); }
-  catch (e) { await alloc?.undo(); throw e; }
+  try {
+    return await storeCreate(r, obj);
+  } catch (e) {
+    await alloc?.undo();
+    throw e;
+  }
 }

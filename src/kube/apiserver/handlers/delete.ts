@@ -11,7 +11,12 @@ import { dryRun, isObject, mustRead, storeDelete, storeUpdate } from '../rest.js
 import { errBadRequest, errConflict, successStatus } from '../status.js';
 import { listObjects } from './list.js';
 
-interface DeleteOptions { propagationPolicy?: string; gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string }; orphanDependents?: boolean }
+interface DeleteOptions {
+  propagationPolicy?: string;
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  orphanDependents?: boolean;
+}
 
 async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   const buf = await readBody(r.req);
@@ -28,36 +33,57 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   const gp = r.query.get('gracePeriodSeconds');
   if (gp !== null) opts.gracePeriodSeconds = Number(gp);
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
-    throw errBadRequest(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+    throw errBadRequest(
+      `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
   }
   return opts;
 }
 
-async function deleteOne(r: RequestScope, obj: KubeObject, rev: number, opts: DeleteOptions): Promise<{ obj: KubeObject; gone: boolean }> {
+async function deleteOne(
+  r: RequestScope,
+  obj: KubeObject,
+  rev: number,
+  opts: DeleteOptions,
+): Promise<{ obj: KubeObject; gone: boolean }> {
   const t = { ...r.target, name: obj.metadata.name };
   const pre = opts.preconditions;
-  if (pre?.uid && pre.uid !== obj.metadata.uid) throw errConflict(t, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
-  if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) throw errConflict(t, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
+  if (pre?.uid && pre.uid !== obj.metadata.uid)
+    throw errConflict(
+      t,
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+    );
+  if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
+    throw errConflict(
+      t,
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+    );
   for (const a of r.ctx.admission) await a('delete', r.def, obj, undefined, r.user);
   const finalizers = [...(obj.metadata.finalizers ?? [])];
   if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-  if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
-  const isNamespace = r.def.group === '' && r.def.kind === 'Namespace'
-    && (((obj.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) > 0);
+  if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
+    finalizers.push('foregroundDeletion');
+  const isNamespace =
+    r.def.group === '' &&
+    r.def.kind === 'Namespace' &&
+    ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) > 0;
   if (finalizers.length || isNamespace) {
-    if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length) return { obj, gone: false };
+    if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length)
+      return { obj, gone: false };
     const next = structuredClone(obj);
     next.metadata.finalizers = finalizers.length ? finalizers : undefined;
     if (!next.metadata.finalizers) delete next.metadata.finalizers;
     next.metadata.deletionTimestamp ??= nowRFC3339();
     next.metadata.deletionGracePeriodSeconds = 0;
-    if (isNamespace) next.status = { ...(next.status as object ?? {}), phase: 'Terminating' };
+    if (isNamespace) next.status = { ...((next.status as object) ?? {}), phase: 'Terminating' };
     const stored = await storeUpdate(r, next, rev);
-    if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r)) r.ctx.namespaces?.note(obj.metadata.name!, 'Terminating');
+    if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r))
+      r.ctx.namespaces?.note(obj.metadata.name!, 'Terminating');
     return { obj: stored, gone: false };
   }
   await storeDelete(r, obj, rev);
-  if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r)) r.ctx.namespaces?.note(obj.metadata.name!, undefined);
+  if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r))
+    r.ctx.namespaces?.note(obj.metadata.name!, undefined);
   return { obj, gone: true };
 }
 
@@ -66,7 +92,10 @@ export async function handleDelete(r: RequestScope): Promise<HandlerResult> {
   const { obj, kv } = await mustRead(r);
   const out = await deleteOne(r, obj, kv.modRevision, opts);
   if (!out.gone) return { code: 200, body: out.obj };
-  return { code: 200, body: successStatus({ name: obj.metadata.name, group: r.def.group, kind: r.def.plural, uid: obj.metadata.uid }) };
+  return {
+    code: 200,
+    body: successStatus({ name: obj.metadata.name, group: r.def.group, kind: r.def.plural, uid: obj.metadata.uid }),
+  };
 }
 
 export async function handleDeleteCollection(r: RequestScope): Promise<HandlerResult> {
@@ -74,8 +103,19 @@ export async function handleDeleteCollection(r: RequestScope): Promise<HandlerRe
   const { items, resourceVersion } = await listObjects(r);
   const out: KubeObject[] = [];
   for (const o of items) {
-    try { out.push((await deleteOne(r, o, Number(o.metadata.resourceVersion), opts)).obj); }
-    catch (e) { if ((e as { code?: number }).code !== 404) throw e; }
+    try {
+      out.push((await deleteOne(r, o, Number(o.metadata.resourceVersion), opts)).obj);
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+    }
   }
-  return { code: 200, body: { kind: r.def.listKind, apiVersion: r.def.group ? `${r.def.group}/${r.def.version}` : r.def.version, metadata: { resourceVersion }, items: out } };
+  return {
+    code: 200,
+    body: {
+      kind: r.def.listKind,
+      apiVersion: r.def.group ? `${r.def.group}/${r.def.version}` : r.def.version,
+      metadata: { resourceVersion },
+      items: out,
+    },
+  };
 }

@@ -7,6 +7,14 @@ import { parseIncludeObject, toTable } from '../table.js';
 export async function handleGet(r: RequestScope): Promise<HandlerResult> {
   const { obj } = await mustRead(r);
   const tv = wantsTable(r.req);
-  if (tv) return { code: 200, body: toTable(r.def, [obj], { include: parseIncludeObject(r.query.get('includeObject')), version: tv, resourceVersion: obj.metadata.resourceVersion }) };
+  if (tv)
+    return {
+      code: 200,
+      body: toTable(r.def, [obj], {
+        include: parseIncludeObject(r.query.get('includeObject')),
+        version: tv,
+        resourceVersion: obj.metadata.resourceVersion,
+      }),
+    };
   return { code: 200, body: obj };
 }

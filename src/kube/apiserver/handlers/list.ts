@@ -9,25 +9,40 @@ import { parseIncludeObject, toTable } from '../table.js';
 import { errBadRequest, errExpired } from '../status.js';
 import { isSkiffError } from '../../../common/index.js';
 
-export interface ListOutcome { items: KubeObject[]; resourceVersion: string; continue?: string; remaining?: number }
+export interface ListOutcome {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+  remaining?: number;
+}
 
 export async function listObjects(r: RequestScope, namespace = r.info.namespace): Promise<ListOutcome> {
   const pred = buildPredicate(r.def, r.query);
   const limitRaw = r.query.get('limit');
   const limit = limitRaw ? Number(limitRaw) : 0;
-  if (!Number.isInteger(limit) || limit < 0) throw errBadRequest(`limit: Invalid value: "${limitRaw}": must be a non-negative integer`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw errBadRequest(`limit: Invalid value: "${limitRaw}": must be a non-negative integer`);
   const rvRaw = r.query.get('resourceVersion') ?? '';
   const match = r.query.get('resourceVersionMatch') ?? '';
-  if (match && match !== 'Exact' && match !== 'NotOlderThan') throw errBadRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
-  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
-  if (match && !rvRaw) throw errBadRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+  if (match && match !== 'Exact' && match !== 'NotOlderThan')
+    throw errBadRequest(
+      `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
+    );
+  if (rvRaw && !/^\d+$/.test(rvRaw))
+    throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+  if (match && !rvRaw)
+    throw errBadRequest(
+      'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    );
   let cont = r.query.get('continue') || undefined;
-  if (cont && rvRaw && rvRaw !== '0') throw errBadRequest('specifying resource version is not allowed when using continue');
+  if (cont && rvRaw && rvRaw !== '0')
+    throw errBadRequest('specifying resource version is not allowed when using continue');
   let revision = match === 'Exact' ? Number(rvRaw) : undefined;
 
   const prefix = r.ctx.registry.prefix(r.def, namespace);
   const items: KubeObject[] = [];
-  let listRev = 0, remaining: number | undefined;
+  let listRev = 0,
+    remaining: number | undefined;
   try {
     for (;;) {
       const want = limit ? limit - items.length : 0;
@@ -44,9 +59,11 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
     }
   } catch (e) {
     if (isSkiffError(e) && e.reason === 'Compacted') {
-      throw errExpired(r.query.get('continue')
-        ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
-        : `too old resource version: ${rvRaw}`);
+      throw errExpired(
+        r.query.get('continue')
+          ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+          : `too old resource version: ${rvRaw}`,
+      );
     }
     throw e;
   }
@@ -56,20 +73,30 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
 /** Unfiltered JSON lists are assembled from the stored JSON text (no parse/serialise per item). */
 async function rawList(r: RequestScope): Promise<string | undefined> {
   const rv = r.query.get('resourceVersion');
-  if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch')) return undefined;
+  if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch'))
+    return undefined;
   const limitRaw = r.query.get('limit');
   const limit = limitRaw ? Number(limitRaw) : 0;
   if (!Number.isInteger(limit) || limit < 0) return undefined;
   let page;
-  try { page = await r.ctx.store.list(r.ctx.registry.prefix(r.def, r.info.namespace), { limit: limit || undefined, continue: r.query.get('continue') || undefined }); }
-  catch { return undefined; } // the regular path reports the error properly
+  try {
+    page = await r.ctx.store.list(r.ctx.registry.prefix(r.def, r.info.namespace), {
+      limit: limit || undefined,
+      continue: r.query.get('continue') || undefined,
+    });
+  } catch {
+    return undefined;
+  } // the regular path reports the error properly
   const parts: string[] = [];
   for (const kv of page.items) {
     const raw = r.ctx.registry.rawJSON(r.def, kv);
     parts.push(raw ?? JSON.stringify(await r.ctx.registry.decode(r.def, kv)));
   }
   const metadata: Record<string, unknown> = { resourceVersion: String(page.revision) };
-  if (page.continue) { metadata.continue = page.continue; if (page.remaining) metadata.remainingItemCount = page.remaining; }
+  if (page.continue) {
+    metadata.continue = page.continue;
+    if (page.remaining) metadata.remainingItemCount = page.remaining;
+  }
   return `{"kind":${JSON.stringify(r.def.listKind)},"apiVersion":${JSON.stringify(gvString(r.def.group, r.def.version))},"metadata":${JSON.stringify(metadata)},"items":[${parts.join(',')}]}`;
 }
 
@@ -79,10 +106,22 @@ export async function handleList(r: RequestScope): Promise<HandlerResult> {
   const out = await listObjects(r);
   const tv = wantsTable(r.req);
   if (tv) {
-    return { code: 200, body: toTable(r.def, out.items, { include: parseIncludeObject(r.query.get('includeObject')), version: tv, resourceVersion: out.resourceVersion, continue: out.continue, remainingItemCount: out.remaining || undefined }) };
+    return {
+      code: 200,
+      body: toTable(r.def, out.items, {
+        include: parseIncludeObject(r.query.get('includeObject')),
+        version: tv,
+        resourceVersion: out.resourceVersion,
+        continue: out.continue,
+        remainingItemCount: out.remaining || undefined,
+      }),
+    };
   }
   const metadata: Record<string, unknown> = { resourceVersion: out.resourceVersion };
   if (out.continue) metadata.continue = out.continue;
   if (out.continue && out.remaining) metadata.remainingItemCount = out.remaining;
-  return { code: 200, body: { kind: r.def.listKind, apiVersion: gvString(r.def.group, r.def.version), metadata, items: out.items } };
+  return {
+    code: 200,
+    body: { kind: r.def.listKind, apiVersion: gvString(r.def.group, r.def.version), metadata, items: out.items },
+  };
 }

@@ -13,19 +13,33 @@ import { ApiError, errBadRequest, errNotFound } from '../status.js';
 import { createObject } from './create.js';
 import { managerName, writeUpdate } from './write.js';
 
-const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
+];
 
 export async function handlePatch(r: RequestScope, subresource?: 'status'): Promise<HandlerResult> {
   const type = mediaType(r.req);
   if (!PATCH_TYPES.includes(type)) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
+    );
   }
   const body = decodeDocument(await readBody(r.req), type.includes('yaml') ? 'yaml' : 'json');
   if (type === 'application/strategic-merge-patch+json' && (r.def as { crd?: boolean }).crd) {
-    throw new ApiError(415, 'UnsupportedMediaType', 'strategic merge patch is not supported for custom resources; use --type merge or json');
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      'strategic merge patch is not supported for custom resources; use --type merge or json',
+    );
   }
   const force = r.query.get('force') === 'true';
-  if (r.query.has('force') && type !== 'application/apply-patch+yaml') throw errBadRequest('force: Forbidden: may not be specified for non-apply patch');
+  if (r.query.has('force') && type !== 'application/apply-patch+yaml')
+    throw errBadRequest('force: Forbidden: may not be specified for non-apply patch');
   for (let attempt = 0; ; attempt++) {
     const got = await readObject(r.ctx, r.def, r.info.namespace, r.info.name!);
     try {
@@ -42,18 +56,35 @@ export async function handlePatch(r: RequestScope, subresource?: 'status'): Prom
       return { code: 200, body: out.obj };
     } catch (e) {
       const pinned = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
-      if (e instanceof ApiError && e.reason === 'Conflict' && e.code === 409 && !e.details?.causes && !pinned && attempt < 5) continue;
+      if (
+        e instanceof ApiError &&
+        e.reason === 'Conflict' &&
+        e.code === 409 &&
+        !e.details?.causes &&
+        !pinned &&
+        attempt < 5
+      )
+        continue;
       throw e;
     }
   }
 }
 
-async function apply(r: RequestScope, body: unknown, got: Awaited<ReturnType<typeof readObject>>, force: boolean, subresource?: 'status'): Promise<HandlerResult> {
+async function apply(
+  r: RequestScope,
+  body: unknown,
+  got: Awaited<ReturnType<typeof readObject>>,
+  force: boolean,
+  subresource?: 'status',
+): Promise<HandlerResult> {
   const manager = managerName(r, true);
   const cfg = checkBody(r, body);
-  if (!(body as KubeObject).apiVersion || !(body as KubeObject).kind) throw errBadRequest('apply patch: apiVersion and kind must be set');
+  if (!(body as KubeObject).apiVersion || !(body as KubeObject).kind)
+    throw errBadRequest('apply patch: apiVersion and kind must be set');
   if (cfg.metadata.name && cfg.metadata.name !== r.info.name) {
-    throw errBadRequest(`the name of the object (${cfg.metadata.name}) does not match the name on the URL (${r.info.name})`);
+    throw errBadRequest(
+      `the name of the object (${cfg.metadata.name}) does not match the name on the URL (${r.info.name})`,
+    );
   }
   cfg.metadata.name = r.info.name;
   if (r.def.namespaced) cfg.metadata.namespace = r.info.namespace;
@@ -73,7 +104,11 @@ async function apply(r: RequestScope, body: unknown, got: Awaited<ReturnType<typ
   return { code: 200, body: out.obj };
 }
 
-async function createObjectKeepingManaged(r: RequestScope, obj: KubeObject, managed: KubeObject['metadata']['managedFields']): Promise<KubeObject> {
+async function createObjectKeepingManaged(
+  r: RequestScope,
+  obj: KubeObject,
+  managed: KubeObject['metadata']['managedFields'],
+): Promise<KubeObject> {
   // createObject would record an Update entry; for apply the Apply entry stands instead.
   return createObject(r, { ...obj, metadata: { ...obj.metadata, managedFields: undefined } }, managed);
 }

@@ -34,10 +34,14 @@ function toScale(r: RequestScope, obj: KubeObject): KubeObject {
   const sel = sc.labelSelectorPath ? getPath(obj, sc.labelSelectorPath) : undefined;
   const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
   return {
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
     spec: { replicas: Number(getPath(obj, sc.specReplicasPath) ?? 0) },
-    status: { replicas: Number(getPath(obj, sc.statusReplicasPath) ?? 0), selector: typeof sel === 'string' ? sel : formatLabelSelector(sel ?? getPath(obj, '.spec.selector')) },
+    status: {
+      replicas: Number(getPath(obj, sc.statusReplicasPath) ?? 0),
+      selector: typeof sel === 'string' ? sel : formatLabelSelector(sel ?? getPath(obj, '.spec.selector')),
+    },
   };
 }
 
@@ -53,13 +57,29 @@ async function scale(r: RequestScope): Promise<HandlerResult> {
       const type = mediaType(r.req);
       const body = decodeDocument(await readBody(r.req), 'json');
       if (type === 'application/json-patch+json') next = applyJsonPatch(cur, body);
-      else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') next = applyMergePatch(cur, body);
+      else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json')
+        next = applyMergePatch(cur, body);
       else throw new ApiError(415, 'UnsupportedMediaType', `unsupported patch type for scale: ${type}`);
     } else throw errMethodNotAllowed(`${r.info.verb} is not supported on ${r.def.plural}/scale`);
     const replicas = isObject(next) && isObject(next.spec) ? next.spec.replicas : undefined;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${obj.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-        { name: obj.metadata.name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }] });
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Scale.autoscaling "${obj.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        {
+          name: obj.metadata.name,
+          group: 'autoscaling',
+          kind: 'Scale',
+          causes: [
+            {
+              reason: 'FieldValueInvalid',
+              field: 'spec.replicas',
+              message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+            },
+          ],
+        },
+      );
     }
     const rv = isObject(next) && isObject(next.metadata) ? next.metadata.resourceVersion : undefined;
     const updated = structuredClone(obj);
@@ -79,10 +99,11 @@ async function finalize(r: RequestScope): Promise<HandlerResult> {
   const body = await decodeRequest(r);
   if (!isObject(body)) throw errBadRequest('expected a Namespace object');
   const { obj, kv } = await mustRead(r);
-  const finalizers = (isObject(body.spec) && Array.isArray(body.spec.finalizers)) ? body.spec.finalizers as string[] : [];
+  const finalizers =
+    isObject(body.spec) && Array.isArray(body.spec.finalizers) ? (body.spec.finalizers as string[]) : [];
   const next = structuredClone(obj);
-  next.spec = { ...(next.spec as object ?? {}), finalizers };
-  if (obj.metadata.deletionTimestamp && finalizers.length === 0 && !(obj.metadata.finalizers?.length)) {
+  next.spec = { ...((next.spec as object) ?? {}), finalizers };
+  if (obj.metadata.deletionTimestamp && finalizers.length === 0 && !obj.metadata.finalizers?.length) {
     await storeDelete(r, obj, kv.modRevision);
     return { code: 200, body: next };
   }

@@ -17,7 +17,14 @@ export async function handleUpdate(r: RequestScope, subresource?: 'status'): Pro
       const out = await writeUpdate(r, old, kv, next, { subresource });
       return { code: 200, body: out.obj };
     } catch (e) {
-      if (e instanceof ApiError && e.reason === 'Conflict' && !e.details?.causes && !body.metadata.resourceVersion && attempt < 10) continue;
+      if (
+        e instanceof ApiError &&
+        e.reason === 'Conflict' &&
+        !e.details?.causes &&
+        !body.metadata.resourceVersion &&
+        attempt < 10
+      )
+        continue;
       throw e;
     }
   }

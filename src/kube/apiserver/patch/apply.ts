@@ -14,29 +14,55 @@ import type { JSONSchemaProps } from '../../api/index.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-interface Entry { meta: ManagedFieldsEntry; set: Set<string> }
+interface Entry {
+  meta: ManagedFieldsEntry;
+  set: Set<string>;
+}
 
 function entriesOf(obj: KubeObject | undefined): Entry[] {
-  return (obj?.metadata.managedFields ?? []).filter(isObj).map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1) }));
+  return (obj?.metadata.managedFields ?? [])
+    .filter(isObj)
+    .map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1) }));
 }
 const same = (a: ManagedFieldsEntry, manager: string, op: string, sub?: string) =>
   a.manager === manager && a.operation === op && (a.subresource ?? '') === (sub ?? '');
 
 function store(obj: KubeObject, entries: Entry[]): void {
-  const out = entries.filter((e) => e.set.size > 0).map((e) => {
-    const m: ManagedFieldsEntry = { manager: e.meta.manager, operation: e.meta.operation, apiVersion: e.meta.apiVersion, time: e.meta.time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) };
-    if (e.meta.subresource) m.subresource = e.meta.subresource;
-    return m;
-  });
-  if (out.length) obj.metadata.managedFields = out; else delete obj.metadata.managedFields;
+  const out = entries
+    .filter((e) => e.set.size > 0)
+    .map((e) => {
+      const m: ManagedFieldsEntry = {
+        manager: e.meta.manager,
+        operation: e.meta.operation,
+        apiVersion: e.meta.apiVersion,
+        time: e.meta.time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: toFieldsV1(e.set),
+      };
+      if (e.meta.subresource) m.subresource = e.meta.subresource;
+      return m;
+    });
+  if (out.length) obj.metadata.managedFields = out;
+  else delete obj.metadata.managedFields;
 }
 
-export interface ManagerInfo { manager: string; apiVersion: string; subresource?: string }
+export interface ManagerInfo {
+  manager: string;
+  apiVersion: string;
+  subresource?: string;
+}
 
 /** Records an Update operation by `mi.manager` that turned `old` into `next` (in place on next). */
-export function recordUpdate(def: ResourceDefinition, ctx: SchemaContext, old: KubeObject | undefined, next: KubeObject, mi: ManagerInfo): void {
+export function recordUpdate(
+  def: ResourceDefinition,
+  ctx: SchemaContext,
+  old: KubeObject | undefined,
+  next: KubeObject,
+  mi: ManagerInfo,
+): void {
   const supplied = next.metadata.managedFields;
-  const base = supplied !== undefined && JSON.stringify(supplied) !== JSON.stringify(old?.metadata.managedFields) ? next : old;
+  const base =
+    supplied !== undefined && JSON.stringify(supplied) !== JSON.stringify(old?.metadata.managedFields) ? next : old;
   const entries = entriesOf(base);
   const before = leaves(old ?? {}, def.schema, ctx);
   const after = leaves(next, def.schema, ctx);
@@ -47,7 +73,13 @@ export function recordUpdate(def: ResourceDefinition, ctx: SchemaContext, old: K
   }
   if (changed.length) {
     let mine = entries.find((e) => same(e.meta, mi.manager, 'Update', mi.subresource));
-    if (!mine) { mine = { meta: { manager: mi.manager, operation: 'Update', apiVersion: mi.apiVersion, subresource: mi.subresource }, set: new Set() }; entries.push(mine); }
+    if (!mine) {
+      mine = {
+        meta: { manager: mi.manager, operation: 'Update', apiVersion: mi.apiVersion, subresource: mi.subresource },
+        set: new Set(),
+      };
+      entries.push(mine);
+    }
     for (const k of changed) mine.set.add(k);
     mine.meta.time = nowRFC3339();
     mine.meta.apiVersion = mi.apiVersion;
@@ -56,14 +88,22 @@ export function recordUpdate(def: ResourceDefinition, ctx: SchemaContext, old: K
 }
 
 /** Merges an applied configuration into `live` (a copy), with conflicts and removals. */
-export function serverSideApply(def: ResourceDefinition, ctx: SchemaContext, live: KubeObject | undefined, applied: KubeObject, mi: ManagerInfo, force: boolean): KubeObject {
+export function serverSideApply(
+  def: ResourceDefinition,
+  ctx: SchemaContext,
+  live: KubeObject | undefined,
+  applied: KubeObject,
+  mi: ManagerInfo,
+  force: boolean,
+): KubeObject {
   const A = leaves(applied, def.schema, ctx);
   const L = leaves(live ?? {}, def.schema, ctx);
   const entries = entriesOf(live);
   const conflicts: { manager: Entry; path: string }[] = [];
   for (const [k, v] of A) {
     if (v === '.' || !L.has(k) || L.get(k) === v) continue;
-    for (const e of entries) if (!same(e.meta, mi.manager, 'Apply', mi.subresource) && e.set.has(k)) conflicts.push({ manager: e, path: k });
+    for (const e of entries)
+      if (!same(e.meta, mi.manager, 'Apply', mi.subresource) && e.set.has(k)) conflicts.push({ manager: e, path: k });
   }
   if (conflicts.length && !force) throw conflictError(conflicts);
   for (const c of conflicts) c.manager.set.delete(c.path);
@@ -75,7 +115,13 @@ export function serverSideApply(def: ResourceDefinition, ctx: SchemaContext, liv
   // Shallowest first: a list item goes as a whole before its fields (which also carry its key).
   stale.sort((a, b) => keyPath(a).length - keyPath(b).length).forEach((k) => removePath(result, keyPath(k)));
   mergeApplied(result, applied, def.schema, ctx);
-  if (!mine) { mine = { meta: { manager: mi.manager, operation: 'Apply', apiVersion: mi.apiVersion, subresource: mi.subresource }, set: new Set() }; entries.push(mine); }
+  if (!mine) {
+    mine = {
+      meta: { manager: mi.manager, operation: 'Apply', apiVersion: mi.apiVersion, subresource: mi.subresource },
+      set: new Set(),
+    };
+    entries.push(mine);
+  }
   mine.set = new Set(A.keys());
   mine.meta.time = nowRFC3339();
   mine.meta.apiVersion = mi.apiVersion;
@@ -87,32 +133,54 @@ export function serverSideApply(def: ResourceDefinition, ctx: SchemaContext, liv
 }
 
 function conflictError(conflicts: { manager: Entry; path: string }[]): ApiError {
-  const who = (e: Entry) => `conflict with "${e.meta.manager}"${e.meta.operation === 'Apply' ? '' : ''} using ${e.meta.apiVersion ?? 'v1'}`;
+  const who = (e: Entry) =>
+    `conflict with "${e.meta.manager}"${e.meta.operation === 'Apply' ? '' : ''} using ${e.meta.apiVersion ?? 'v1'}`;
   const byManager = new Map<Entry, string[]>();
   for (const c of conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), displayPath(c.path)]);
   const n = conflicts.length;
-  const lines = [...byManager].map(([e, ps]) => (ps.length === 1 ? `${who(e)}: ${ps[0]}` : `${who(e).replace('conflict', 'conflicts')}:\n${ps.map((p) => `- ${p}`).join('\n')}`));
+  const lines = [...byManager].map(([e, ps]) =>
+    ps.length === 1
+      ? `${who(e)}: ${ps[0]}`
+      : `${who(e).replace('conflict', 'conflicts')}:\n${ps.map((p) => `- ${p}`).join('\n')}`,
+  );
   return new ApiError(409, 'Conflict', `Apply failed with ${n} conflict${n > 1 ? 's' : ''}: ${lines.join('\n')}`, {
-    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: who(c.manager), field: displayPath(c.path) })),
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: who(c.manager),
+      field: displayPath(c.path),
+    })),
   });
 }
 
 /** Deep merge by the schema's list semantics (apply's merge; patch/strategic.ts has SMP's). */
-export function mergeApplied(live: Record<string, unknown>, applied: Record<string, unknown>, s: JSONSchemaProps | undefined, ctx: SchemaContext): void {
+export function mergeApplied(
+  live: Record<string, unknown>,
+  applied: Record<string, unknown>,
+  s: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+): void {
   const r = resolve(s, ctx);
   for (const [k, av] of Object.entries(applied)) {
     const ps = propertySchema(r, k, ctx);
     const lv = live[k];
-    if (isObj(av) && isObj(lv) && resolve(ps, ctx)?.['x-kubernetes-map-type'] !== 'atomic') { mergeApplied(lv, av, ps, ctx); continue; }
+    if (isObj(av) && isObj(lv) && resolve(ps, ctx)?.['x-kubernetes-map-type'] !== 'atomic') {
+      mergeApplied(lv, av, ps, ctx);
+      continue;
+    }
     if (Array.isArray(av) && Array.isArray(lv)) {
       const sem = listSemantics(ps, ctx);
       if (sem.type === 'map' && sem.keys.length) {
         const is = itemSchema(ps, ctx);
         const out = [...lv];
         for (const item of av) {
-          const idx = out.findIndex((x) => itemKey(x, sem.keys, sem.defaults) === itemKey(item, sem.keys, sem.defaults));
-          if (idx >= 0 && isObj(out[idx]) && isObj(item)) { const c = structuredClone(out[idx]) as Record<string, unknown>; mergeApplied(c, item, is, ctx); out[idx] = c; }
-          else out.push(structuredClone(item));
+          const idx = out.findIndex(
+            (x) => itemKey(x, sem.keys, sem.defaults) === itemKey(item, sem.keys, sem.defaults),
+          );
+          if (idx >= 0 && isObj(out[idx]) && isObj(item)) {
+            const c = structuredClone(out[idx]) as Record<string, unknown>;
+            mergeApplied(c, item, is, ctx);
+            out[idx] = c;
+          } else out.push(structuredClone(item));
         }
         live[k] = out;
         continue;

@@ -12,7 +12,18 @@ export const keyPath = (k: string): Path => (k === '' ? [] : k.split(SEP));
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Fields the server owns and no manager tracks. */
-const IGNORED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
+const IGNORED_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+]);
 
 /** The list-map key of an item; a missing key field takes its schema default (`defaults`). */
 export function itemKey(item: unknown, keys: string[], defaults?: Record<string, unknown>): string {
@@ -26,7 +37,12 @@ export function itemKey(item: unknown, keys: string[], defaults?: Record<string,
 }
 
 /** Leaf paths of a value (and, for list-map items, the item itself) with the leaf's JSON. */
-export function leaves(obj: unknown, schema: JSONSchemaProps | undefined, ctx: SchemaContext, skipTop: Set<string> = new Set(['apiVersion', 'kind'])): Map<string, string> {
+export function leaves(
+  obj: unknown,
+  schema: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+  skipTop: Set<string> = new Set(['apiVersion', 'kind']),
+): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (v: unknown, s: JSONSchemaProps | undefined, p: Path, top: boolean) => {
     const r = resolve(s, ctx);
@@ -91,15 +107,19 @@ export function fromFieldsV1(f: unknown): Set<string> {
 
 /** Upstream's conflict path spelling: `.spec.containers[name="nginx"].image`. */
 export function displayPath(k: string): string {
-  return keyPath(k).map((t) => {
-    if (t.startsWith('f:')) return `.${t.slice(2)}`;
-    if (t.startsWith('k:')) {
-      const o = JSON.parse(t.slice(2)) as Record<string, unknown>;
-      return `[${Object.entries(o).map(([a, b]) => `${a}=${JSON.stringify(b)}`).join(',')}]`;
-    }
-    if (t.startsWith('v:')) return `[=${t.slice(2)}]`;
-    return `[${t.slice(2)}]`;
-  }).join('');
+  return keyPath(k)
+    .map((t) => {
+      if (t.startsWith('f:')) return `.${t.slice(2)}`;
+      if (t.startsWith('k:')) {
+        const o = JSON.parse(t.slice(2)) as Record<string, unknown>;
+        return `[${Object.entries(o)
+          .map(([a, b]) => `${a}=${JSON.stringify(b)}`)
+          .join(',')}]`;
+      }
+      if (t.startsWith('v:')) return `[=${t.slice(2)}]`;
+      return `[${t.slice(2)}]`;
+    })
+    .join('');
 }
 
 /** Removes the field at path from obj (list-map items by key, set members by value). */
@@ -107,11 +127,15 @@ export function removePath(obj: unknown, p: Path): void {
   if (p.length === 0) return;
   let cur: unknown = obj;
   for (let i = 0; i < p.length; i++) {
-    const tok = p[i], last = i === p.length - 1;
+    const tok = p[i],
+      last = i === p.length - 1;
     if (tok.startsWith('f:')) {
       if (!isObj(cur)) return;
       const k = tok.slice(2);
-      if (last) { delete cur[k]; return; }
+      if (last) {
+        delete cur[k];
+        return;
+      }
       cur = cur[k];
     } else if (tok.startsWith('k:') || tok.startsWith('v:')) {
       if (!Array.isArray(cur)) return;
@@ -120,7 +144,10 @@ export function removePath(obj: unknown, p: Path): void {
         ? cur.findIndex((e) => JSON.stringify(e) === JSON.stringify(want))
         : cur.findIndex((e) => itemKey(e, Object.keys(want as object)) === JSON.stringify(want));
       if (idx < 0) return;
-      if (last) { cur.splice(idx, 1); return; }
+      if (last) {
+        cur.splice(idx, 1);
+        return;
+      }
       cur = cur[idx];
     } else return;
   }

@@ -9,48 +9,156 @@ import type { ResourceDefinition } from '../../api/index.js';
 const schema: JSONSchemaProps = {
   type: 'object',
   properties: {
-    metadata: { type: 'object', properties: { labels: { type: 'object', additionalProperties: { type: 'string' } }, finalizers: { type: 'array', items: { type: 'string' }, 'x-kubernetes-patch-strategy': 'merge' } } },
-    spec: { type: 'object', properties: {
-      containers: { type: 'array', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
-        items: { type: 'object', properties: { name: { type: 'string' }, image: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } } } },
-      strategy: { type: 'object', 'x-kubernetes-patch-strategy': 'retainKeys', properties: { type: { type: 'string' }, rollingUpdate: { type: 'object' } } },
-    } },
+    metadata: {
+      type: 'object',
+      properties: {
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+        finalizers: { type: 'array', items: { type: 'string' }, 'x-kubernetes-patch-strategy': 'merge' },
+      },
+    },
+    spec: {
+      type: 'object',
+      properties: {
+        containers: {
+          type: 'array',
+          'x-kubernetes-patch-strategy': 'merge',
+          'x-kubernetes-patch-merge-key': 'name',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              image: { type: 'string' },
+              args: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+        strategy: {
+          type: 'object',
+          'x-kubernetes-patch-strategy': 'retainKeys',
+          properties: { type: { type: 'string' }, rollingUpdate: { type: 'object' } },
+        },
+      },
+    },
   },
 };
 const ctx = { defs: {} };
 
 test('merge patch: null deletes, objects merge, arrays replace', () => {
-  assert.deepEqual(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { a: null, b: { c: 9 }, l: [3] }), { b: { c: 9, d: 3 }, l: [3] });
+  assert.deepEqual(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { a: null, b: { c: 9 }, l: [3] }), {
+    b: { c: 9, d: 3 },
+    l: [3],
+  });
 });
 
 test('strategic merge patch: merge keys, $patch, $retainKeys, $deleteFromPrimitiveList, $setElementOrder', () => {
-  const orig = { metadata: { finalizers: ['a', 'b'] }, spec: { containers: [{ name: 'x', image: '1', args: ['p'] }, { name: 'y', image: '2' }], strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } };
-  const out = applyStrategicPatch(orig, {
-    metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] },
+  const orig = {
+    metadata: { finalizers: ['a', 'b'] },
     spec: {
-      '$setElementOrder/containers': [{ name: 'z' }, { name: 'x' }],
-      containers: [{ name: 'x', image: '1b' }, { name: 'y', $patch: 'delete' }, { name: 'z', image: '3' }],
-      strategy: { $retainKeys: ['type'], type: 'Recreate' },
+      containers: [
+        { name: 'x', image: '1', args: ['p'] },
+        { name: 'y', image: '2' },
+      ],
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } },
     },
-  }, schema, ctx) as typeof orig;
+  };
+  const out = applyStrategicPatch(
+    orig,
+    {
+      metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] },
+      spec: {
+        '$setElementOrder/containers': [{ name: 'z' }, { name: 'x' }],
+        containers: [
+          { name: 'x', image: '1b' },
+          { name: 'y', $patch: 'delete' },
+          { name: 'z', image: '3' },
+        ],
+        strategy: { $retainKeys: ['type'], type: 'Recreate' },
+      },
+    },
+    schema,
+    ctx,
+  ) as typeof orig;
   assert.deepEqual(out.metadata.finalizers, ['b', 'c']);
-  assert.deepEqual(out.spec.containers, [{ name: 'z', image: '3' }, { name: 'x', image: '1b', args: ['p'] }]);
+  assert.deepEqual(out.spec.containers, [
+    { name: 'z', image: '3' },
+    { name: 'x', image: '1b', args: ['p'] },
+  ]);
   assert.deepEqual(out.spec.strategy, { type: 'Recreate' });
-  const replaced = applyStrategicPatch(orig, { spec: { containers: [{ name: 'only' }, { $patch: 'replace' }] } }, schema, ctx) as typeof orig;
+  const replaced = applyStrategicPatch(
+    orig,
+    { spec: { containers: [{ name: 'only' }, { $patch: 'replace' }] } },
+    schema,
+    ctx,
+  ) as typeof orig;
   assert.deepEqual(replaced.spec.containers, [{ name: 'only' }]);
-  assert.deepEqual(applyStrategicPatch(orig, { spec: { $patch: 'replace', containers: [] } }, schema, ctx), { metadata: orig.metadata, spec: { containers: [] } });
+  assert.deepEqual(applyStrategicPatch(orig, { spec: { $patch: 'replace', containers: [] } }, schema, ctx), {
+    metadata: orig.metadata,
+    spec: { containers: [] },
+  });
 });
 
 test('server-side apply: ownership by list-map key, conflicts, removal of dropped fields', () => {
   const def = { schema, group: 'g', version: 'v1', kind: 'K' } as unknown as ResourceDefinition;
   const mi = (manager: string) => ({ manager, apiVersion: 'g/v1' });
-  const a1 = serverSideApply(def, ctx, undefined, { metadata: { name: 'o' }, spec: { containers: [{ name: 'x', image: '1' }, { name: 'y', image: '2' }] } }, mi('a'), false);
-  const b1 = serverSideApply(def, ctx, a1, { metadata: { name: 'o' }, spec: { containers: [{ name: 'z', image: '3' }] } }, mi('b'), false);
-  assert.deepEqual((b1.spec as { containers: { name: string }[] }).containers.map((c) => c.name), ['x', 'y', 'z']);
-  assert.throws(() => serverSideApply(def, ctx, b1, { metadata: { name: 'o' }, spec: { containers: [{ name: 'x', image: 'other' }] } }, mi('b'), false),
-    (e: { code?: number; details?: { causes?: { field: string }[] } }) => e.code === 409 && e.details!.causes![0].field === '.spec.containers[name="x"].image');
-  const a2 = serverSideApply(def, ctx, b1, { metadata: { name: 'o' }, spec: { containers: [{ name: 'x', image: '1' }] } }, mi('a'), false);
-  assert.deepEqual((a2.spec as { containers: { name: string }[] }).containers.map((c) => c.name), ['x', 'z'], 'y was only a\'s and is removed');
-  const fields = a2.metadata.managedFields!.find((m) => m.manager === 'a')!.fieldsV1 as Record<string, Record<string, Record<string, unknown>>>;
+  const a1 = serverSideApply(
+    def,
+    ctx,
+    undefined,
+    {
+      metadata: { name: 'o' },
+      spec: {
+        containers: [
+          { name: 'x', image: '1' },
+          { name: 'y', image: '2' },
+        ],
+      },
+    },
+    mi('a'),
+    false,
+  );
+  const b1 = serverSideApply(
+    def,
+    ctx,
+    a1,
+    { metadata: { name: 'o' }, spec: { containers: [{ name: 'z', image: '3' }] } },
+    mi('b'),
+    false,
+  );
+  assert.deepEqual(
+    (b1.spec as { containers: { name: string }[] }).containers.map((c) => c.name),
+    ['x', 'y', 'z'],
+  );
+  assert.throws(
+    () =>
+      serverSideApply(
+        def,
+        ctx,
+        b1,
+        { metadata: { name: 'o' }, spec: { containers: [{ name: 'x', image: 'other' }] } },
+        mi('b'),
+        false,
+      ),
+    (e: { code?: number; details?: { causes?: { field: string }[] } }) =>
+      e.code === 409 && e.details!.causes![0].field === '.spec.containers[name="x"].image',
+  );
+  const a2 = serverSideApply(
+    def,
+    ctx,
+    b1,
+    { metadata: { name: 'o' }, spec: { containers: [{ name: 'x', image: '1' }] } },
+    mi('a'),
+    false,
+  );
+  assert.deepEqual(
+    (a2.spec as { containers: { name: string }[] }).containers.map((c) => c.name),
+    ['x', 'z'],
+    "y was only a's and is removed",
+  );
+  const fields = a2.metadata.managedFields!.find((m) => m.manager === 'a')!.fieldsV1 as Record<
+    string,
+    Record<string, Record<string, unknown>>
+  >;
   assert.deepEqual(Object.keys(fields['f:spec']['f:containers']), ['k:{"name":"x"}']);
 });

@@ -8,12 +8,22 @@ import { errBadRequest } from '../status.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function applyStrategicPatch(target: unknown, patch: unknown, s: JSONSchemaProps | undefined, ctx: SchemaContext): unknown {
+export function applyStrategicPatch(
+  target: unknown,
+  patch: unknown,
+  s: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+): unknown {
   if (!isObj(patch)) throw errBadRequest('strategic merge patch: the patch must be a JSON object');
   return mergeMap(isObj(target) ? target : {}, patch, s, ctx);
 }
 
-function mergeMap(orig: Record<string, unknown>, patch: Record<string, unknown>, s: JSONSchemaProps | undefined, ctx: SchemaContext): Record<string, unknown> | undefined {
+function mergeMap(
+  orig: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  s: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+): Record<string, unknown> | undefined {
   const r = resolve(s, ctx);
   const directive = patch.$patch;
   if (directive === 'delete') return undefined;
@@ -29,7 +39,10 @@ function mergeMap(orig: Record<string, unknown>, patch: Record<string, unknown>,
   const orders: [string, unknown[]][] = [];
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k === '$retainKeys') continue;
-    if (k.startsWith('$setElementOrder/')) { if (Array.isArray(v)) orders.push([k.slice(17), v]); continue; }
+    if (k.startsWith('$setElementOrder/')) {
+      if (Array.isArray(v)) orders.push([k.slice(17), v]);
+      continue;
+    }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice(25);
       if (Array.isArray(out[f]) && Array.isArray(v)) {
@@ -38,16 +51,22 @@ function mergeMap(orig: Record<string, unknown>, patch: Record<string, unknown>,
       }
       continue;
     }
-    if (v === null) { delete out[k]; continue; }
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
     const ps = propertySchema(r, k, ctx);
     if (isObj(v)) {
-      const merged = mergeMap(isObj(out[k]) ? out[k] as Record<string, unknown> : {}, v, ps, ctx);
-      if (merged === undefined) delete out[k]; else out[k] = merged;
+      const merged = mergeMap(isObj(out[k]) ? (out[k] as Record<string, unknown>) : {}, v, ps, ctx);
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
     } else if (Array.isArray(v)) {
-      out[k] = mergeList(Array.isArray(out[k]) ? out[k] as unknown[] : [], v, ps, ctx);
+      out[k] = mergeList(Array.isArray(out[k]) ? (out[k] as unknown[]) : [], v, ps, ctx);
     } else out[k] = v;
   }
-  for (const [f, order] of orders) if (Array.isArray(out[f])) out[f] = reorder(out[f] as unknown[], order, listSemantics(propertySchema(r, f, ctx), ctx));
+  for (const [f, order] of orders)
+    if (Array.isArray(out[f]))
+      out[f] = reorder(out[f] as unknown[], order, listSemantics(propertySchema(r, f, ctx), ctx));
   return out;
 }
 
@@ -56,7 +75,8 @@ function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undef
   if (patch.some((p) => isObj(p) && p.$patch === 'replace')) {
     return stripDirectives(patch.filter((p) => !(isObj(p) && p.$patch === 'replace'))) as unknown[];
   }
-  if (sem.type === 'atomic' || (sem.type === 'map' && sem.keys.length === 0)) return stripDirectives(patch) as unknown[];
+  if (sem.type === 'atomic' || (sem.type === 'map' && sem.keys.length === 0))
+    return stripDirectives(patch) as unknown[];
   if (sem.type === 'set') {
     const seen = new Set(orig.map((x) => JSON.stringify(x)));
     return [...orig, ...patch.filter((x) => !seen.has(JSON.stringify(x)))];
@@ -65,12 +85,19 @@ function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undef
   const is = itemSchema(s, ctx);
   const out = [...orig];
   for (const p of patch) {
-    if (!isObj(p)) { out.push(p); continue; }
+    if (!isObj(p)) {
+      out.push(p);
+      continue;
+    }
     const idx = out.findIndex((o) => isObj(o) && o[key] === p[key]);
-    if (p.$patch === 'delete') { if (idx >= 0) out.splice(idx, 1); continue; }
+    if (p.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
     if (idx >= 0) {
       const merged = mergeMap(out[idx] as Record<string, unknown>, p, is, ctx);
-      if (merged === undefined) out.splice(idx, 1); else out[idx] = merged;
+      if (merged === undefined) out.splice(idx, 1);
+      else out[idx] = merged;
     } else {
       out.push(stripDirectives(p));
     }
@@ -80,7 +107,8 @@ function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undef
 
 /** `$setElementOrder`: listed elements in that order, then the rest in their current order. */
 function reorder(list: unknown[], order: unknown[], sem: ReturnType<typeof listSemantics>): unknown[] {
-  const id = (x: unknown) => (sem.type === 'map' && sem.keys.length && isObj(x) ? JSON.stringify(x[sem.keys[0]]) : JSON.stringify(x));
+  const id = (x: unknown) =>
+    sem.type === 'map' && sem.keys.length && isObj(x) ? JSON.stringify(x[sem.keys[0]]) : JSON.stringify(x);
   const pos = new Map(order.map((o, i) => [id(o), i]));
   const listed = list.filter((x) => pos.has(id(x))).sort((a, b) => pos.get(id(a))! - pos.get(id(b))!);
   return [...listed, ...list.filter((x) => !pos.has(id(x)))];

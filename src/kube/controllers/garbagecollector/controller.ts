@@ -10,25 +10,44 @@
 // Kinds are rediscovered periodically (CRDs come and go).
 import type { Logger } from '../../../common/index.js';
 import type { KubeObject } from '../../api/index.js';
-import { discoverResources, Informer, resourceForKind, resourcePath, WorkQueue, type DiscoveredResource, type KubeClient } from '../../client/index.js';
+import {
+  discoverResources,
+  Informer,
+  resourceForKind,
+  resourcePath,
+  WorkQueue,
+  type DiscoveredResource,
+  type KubeClient,
+} from '../../client/index.js';
 import { Graph, metaOnly, nodeOf, type Meta, type Node } from './graph.js';
 
-export interface GarbageCollectorOptions { log: Logger; workers?: number; rediscoverMs?: number }
-export interface GarbageCollector { graph: Graph; stop(): void }
+export interface GarbageCollectorOptions {
+  log: Logger;
+  workers?: number;
+  rediscoverMs?: number;
+}
+export interface GarbageCollector {
+  graph: Graph;
+  stop(): void;
+}
 
 const IGNORED = new Set(['/events', 'events.k8s.io/events']);
 const isNotFound = (e: unknown) => (e as { code?: string }).code === 'NotFound';
 const isConflict = (e: unknown) => (e as { code?: string }).code === 'Conflict';
 const resKey = (r: DiscoveredResource) => `${r.group}/${r.version}/${r.resource}`;
 
-export async function startGarbageCollector(client: KubeClient, opts: GarbageCollectorOptions): Promise<GarbageCollector> {
+export async function startGarbageCollector(
+  client: KubeClient,
+  opts: GarbageCollectorOptions,
+): Promise<GarbageCollector> {
   const log = opts.log;
   const graph = new Graph();
   const informers = new Map<string, Informer<Meta>>();
   let resources: DiscoveredResource[] = [];
   const attempt = new WorkQueue<string>();
   const owners = new WorkQueue<string>();
-  const pendingOwner = (n: Node) => n.deleting && (n.finalizers.includes('orphan') || n.finalizers.includes('foregroundDeletion'));
+  const pendingOwner = (n: Node) =>
+    n.deleting && (n.finalizers.includes('orphan') || n.finalizers.includes('foregroundDeletion'));
 
   const handlersFor = (r: DiscoveredResource) => ({
     add: (o: Meta) => {
@@ -40,35 +59,58 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
     update: (_old: Meta, o: Meta) => {
       const n = nodeOf(o, r);
       const prev = graph.upsert(n);
-      if (n.owners.length && (!prev || prev.deleting !== n.deleting || JSON.stringify(prev.owners) !== JSON.stringify(n.owners))) attempt.add(n.uid);
+      if (
+        n.owners.length &&
+        (!prev || prev.deleting !== n.deleting || JSON.stringify(prev.owners) !== JSON.stringify(n.owners))
+      )
+        attempt.add(n.uid);
       if (pendingOwner(n)) owners.add(n.uid);
     },
     delete: (o: Meta) => {
       const n = graph.remove(o.metadata.uid ?? '') ?? nodeOf(o, r);
       for (const d of graph.dependentsOf(n.uid)) attempt.add(d.uid);
-      for (const ref of n.owners) { const on = graph.get(ref.uid); if (on?.deleting) owners.add(on.uid); }
+      for (const ref of n.owners) {
+        const on = graph.get(ref.uid);
+        if (on?.deleting) owners.add(on.uid);
+      }
     },
   });
 
   async function syncInformers(): Promise<void> {
     resources = await discoverResources(client);
-    const wanted = resources.filter((r) => ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)) && !IGNORED.has(`${r.group}/${r.resource}`));
+    const wanted = resources.filter(
+      (r) => ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)) && !IGNORED.has(`${r.group}/${r.resource}`),
+    );
     const keys = new Set(wanted.map(resKey));
-    for (const [k, inf] of informers) if (!keys.has(k)) { inf.stop(); informers.delete(k); }
+    for (const [k, inf] of informers)
+      if (!keys.has(k)) {
+        inf.stop();
+        informers.delete(k);
+      }
     const starting: Promise<void>[] = [];
     for (const r of wanted) {
       if (informers.has(resKey(r))) continue;
       const inf = new Informer<Meta>(client, r, handlersFor(r), { transform: metaOnly, log });
       informers.set(resKey(r), inf);
-      starting.push(inf.start().catch((e) => { log.debug('gc: informer failed', { resource: r.resource, error: String(e) }); informers.delete(resKey(r)); inf.stop(); }));
+      starting.push(
+        inf.start().catch((e) => {
+          log.debug('gc: informer failed', { resource: r.resource, error: String(e) });
+          informers.delete(resKey(r));
+          inf.stop();
+        }),
+      );
     }
     await Promise.all(starting);
   }
 
   type OwnerState = 'solid' | 'dangling' | 'waiting';
-  async function ownerState(dep: Node, ref: { apiVersion: string; kind: string; name: string; uid: string }): Promise<OwnerState> {
+  async function ownerState(
+    dep: Node,
+    ref: { apiVersion: string; kind: string; name: string; uid: string },
+  ): Promise<OwnerState> {
     const known = graph.get(ref.uid);
-    const state = (n: { deleting: boolean; finalizers: string[] }): OwnerState => (n.deleting && n.finalizers.includes('foregroundDeletion') ? 'waiting' : 'solid');
+    const state = (n: { deleting: boolean; finalizers: string[] }): OwnerState =>
+      n.deleting && n.finalizers.includes('foregroundDeletion') ? 'waiting' : 'solid';
     if (known) return state(known);
     const res = resourceForKind(resources, ref.apiVersion, ref.kind);
     if (!res) return 'solid'; // a kind this server does not serve (yet): leave the dependent alone
@@ -76,27 +118,47 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
       const o = await client.request<KubeObject>('GET', resourcePath(res, dep.namespace, ref.name));
       if (o.metadata.uid !== ref.uid) return 'dangling';
       return state({ deleting: Boolean(o.metadata.deletionTimestamp), finalizers: o.metadata.finalizers ?? [] });
-    } catch (e) { if (isNotFound(e)) return 'dangling'; throw e; }
+    } catch (e) {
+      if (isNotFound(e)) return 'dangling';
+      throw e;
+    }
   }
 
   async function deleteNode(n: Node, policy: 'Background' | 'Foreground' | 'Orphan'): Promise<void> {
     log.debug('gc: deleting', { resource: n.resource.resource, namespace: n.namespace, name: n.name, policy });
     try {
-      await client.request('DELETE', resourcePath(n.resource, n.namespace, n.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: policy, preconditions: { uid: n.uid } } });
-    } catch (e) { if (!isNotFound(e) && !isConflict(e)) throw e; }
+      await client.request('DELETE', resourcePath(n.resource, n.namespace, n.name), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: policy, preconditions: { uid: n.uid } },
+      });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
   }
 
   /** Read-modify-write of one object's metadata with its resourceVersion (409 → retried by the queue). */
-  async function editMeta(n: Node, edit: (m: KubeObject['metadata']) => Partial<KubeObject['metadata']> | undefined): Promise<void> {
+  async function editMeta(
+    n: Node,
+    edit: (m: KubeObject['metadata']) => Partial<KubeObject['metadata']> | undefined,
+  ): Promise<void> {
     const path = resourcePath(n.resource, n.namespace, n.name);
     let live: KubeObject;
-    try { live = await client.request<KubeObject>('GET', path); } catch (e) { if (isNotFound(e)) return; throw e; }
+    try {
+      live = await client.request<KubeObject>('GET', path);
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
     if (live.metadata.uid !== n.uid) return;
     const change = edit(live.metadata);
     if (!change) return;
     try {
-      await client.request('PATCH', path, { body: { metadata: { ...change, resourceVersion: live.metadata.resourceVersion } }, contentType: 'application/merge-patch+json' });
-    } catch (e) { if (!isNotFound(e)) throw e; }
+      await client.request('PATCH', path, {
+        body: { metadata: { ...change, resourceVersion: live.metadata.resourceVersion } },
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   async function attemptToDelete(uid: string): Promise<void> {
@@ -118,14 +180,19 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
     }
     if (n.deleting) return;
     if (waiting.length && graph.dependentsOf(n.uid).length) return deleteNode(n, 'Foreground');
-    const policy = n.finalizers.includes('orphan') ? 'Orphan' : n.finalizers.includes('foregroundDeletion') ? 'Foreground' : 'Background';
+    const policy = n.finalizers.includes('orphan')
+      ? 'Orphan'
+      : n.finalizers.includes('foregroundDeletion')
+        ? 'Foreground'
+        : 'Background';
     return deleteNode(n, policy);
   }
 
   async function deletingOwner(uid: string): Promise<void> {
     const n = graph.get(uid);
     if (!n || !n.deleting) return;
-    const removeFinalizer = (f: string) => editMeta(n, (m) => (m.finalizers?.includes(f) ? { finalizers: m.finalizers.filter((x) => x !== f) } : undefined));
+    const removeFinalizer = (f: string) =>
+      editMeta(n, (m) => (m.finalizers?.includes(f) ? { finalizers: m.finalizers.filter((x) => x !== f) } : undefined));
     if (n.finalizers.includes('orphan')) {
       for (const d of graph.dependentsOf(uid)) {
         await editMeta(d, (m) => {
@@ -144,13 +211,22 @@ export async function startGarbageCollector(client: KubeClient, opts: GarbageCol
   }
 
   await syncInformers();
-  const onError = (what: string) => (k: string, e: unknown) => log.debug(`gc: ${what} failed`, { uid: k, error: e instanceof Error ? e.message : String(e) });
+  const onError = (what: string) => (k: string, e: unknown) =>
+    log.debug(`gc: ${what} failed`, { uid: k, error: e instanceof Error ? e.message : String(e) });
   attempt.run(attemptToDelete, opts.workers ?? 2, onError('attemptToDelete'));
   owners.run(deletingOwner, 1, onError('deletingOwner'));
-  const timer = setInterval(() => { syncInformers().catch((e) => log.debug('gc: rediscovery failed', { error: String(e) })); }, opts.rediscoverMs ?? 30_000);
+  const timer = setInterval(() => {
+    syncInformers().catch((e) => log.debug('gc: rediscovery failed', { error: String(e) }));
+  }, opts.rediscoverMs ?? 30_000);
   timer.unref();
   return {
     graph,
-    stop() { clearInterval(timer); attempt.stop(); owners.stop(); for (const i of informers.values()) i.stop(); informers.clear(); },
+    stop() {
+      clearInterval(timer);
+      attempt.stop();
+      owners.stop();
+      for (const i of informers.values()) i.stop();
+      informers.clear();
+    },
   };
 }

@@ -19,15 +19,31 @@ export type Meta = Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>;
 /** What the graph keeps of an object (the informers' transform). */
 export function metaOnly(o: KubeObject): Meta {
   const m = o.metadata;
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ownerReferences: m.ownerReferences, finalizers: m.finalizers, deletionTimestamp: m.deletionTimestamp } };
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      ownerReferences: m.ownerReferences,
+      finalizers: m.finalizers,
+      deletionTimestamp: m.deletionTimestamp,
+    },
+  };
 }
 
 export function nodeOf(o: Meta, resource: DiscoveredResource): Node {
   const m = o.metadata;
   return {
-    uid: m.uid ?? '', resource, namespace: m.namespace, name: m.name ?? '',
+    uid: m.uid ?? '',
+    resource,
+    namespace: m.namespace,
+    name: m.name ?? '',
     owners: Array.isArray(m.ownerReferences) ? m.ownerReferences.filter((r) => r && typeof r.uid === 'string') : [],
-    finalizers: Array.isArray(m.finalizers) ? m.finalizers : [], deleting: Boolean(m.deletionTimestamp),
+    finalizers: Array.isArray(m.finalizers) ? m.finalizers : [],
+    deleting: Boolean(m.deletionTimestamp),
   };
 }
 
@@ -35,7 +51,9 @@ export class Graph {
   readonly nodes = new Map<string, Node>();
   private dependents = new Map<string, Set<string>>();
 
-  get(uid: string): Node | undefined { return this.nodes.get(uid); }
+  get(uid: string): Node | undefined {
+    return this.nodes.get(uid);
+  }
 
   upsert(n: Node): Node | undefined {
     const prev = this.nodes.get(n.uid);
@@ -58,7 +76,7 @@ export class Graph {
   }
 
   dependentsOf(uid: string): Node[] {
-    return [...this.dependents.get(uid) ?? []].map((u) => this.nodes.get(u)).filter((n): n is Node => Boolean(n));
+    return [...(this.dependents.get(uid) ?? [])].map((u) => this.nodes.get(u)).filter((n): n is Node => Boolean(n));
   }
 
   private unlink(n: Node): void {

@@ -21,38 +21,73 @@ const EPS = '/api/v1/namespaces/default/endpoints/kubernetes';
 const LABELS = { component: 'apiserver', provider: 'kubernetes' };
 
 async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
-  try { return await client.request<T>('GET', path); } catch (e) { if (isSkiffError(e, 'NotFound')) return undefined; throw e; }
+  try {
+    return await client.request<T>('GET', path);
+  } catch (e) {
+    if (isSkiffError(e, 'NotFound')) return undefined;
+    throw e;
+  }
 }
 
-interface Obj { metadata: { resourceVersion?: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; subsets?: unknown[] }
+interface Obj {
+  metadata: { resourceVersion?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  subsets?: unknown[];
+}
 
 export async function reconcileKubernetesService(client: KubeClient, o: KubernetesServiceOptions): Promise<void> {
   const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.endpointPort }];
   const svc = await getOrUndefined<Obj>(client, SVC);
   if (!svc) {
-    await client.request('POST', '/api/v1/namespaces/default/services', { body: {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: LABELS },
-      spec: { type: 'ClusterIP', clusterIP: o.clusterIP, clusterIPs: [o.clusterIP], ports, sessionAffinity: 'None' },
-    } });
+    await client.request('POST', '/api/v1/namespaces/default/services', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: LABELS },
+        spec: { type: 'ClusterIP', clusterIP: o.clusterIP, clusterIPs: [o.clusterIP], ports, sessionAffinity: 'None' },
+      },
+    });
   } else if (JSON.stringify(svc.spec?.ports) !== JSON.stringify(ports.map((p) => ({ ...p })))) {
     const want = { ...svc, spec: { ...svc.spec, ports } };
-    await client.request('PUT', SVC, { body: want }).catch((e) => { if (!isSkiffError(e, 'Conflict')) throw e; });
+    await client.request('PUT', SVC, { body: want }).catch((e) => {
+      if (!isSkiffError(e, 'Conflict')) throw e;
+    });
   }
-  const subsets = [{ addresses: [{ ip: o.endpointIP }], ports: [{ name: 'https', port: o.endpointPort, protocol: 'TCP' }] }];
+  const subsets = [
+    { addresses: [{ ip: o.endpointIP }], ports: [{ name: 'https', port: o.endpointPort, protocol: 'TCP' }] },
+  ];
   const eps = await getOrUndefined<Obj>(client, EPS);
   if (!eps) {
-    await client.request('POST', '/api/v1/namespaces/default/endpoints', { body: {
-      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets,
-    } });
+    await client.request('POST', '/api/v1/namespaces/default/endpoints', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: {
+          name: 'kubernetes',
+          namespace: 'default',
+          labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+        },
+        subsets,
+      },
+    });
   } else if (JSON.stringify(eps.subsets) !== JSON.stringify(subsets)) {
-    await client.request('PUT', EPS, { body: { ...eps, subsets } }).catch((e) => { if (!isSkiffError(e, 'Conflict')) throw e; });
+    await client.request('PUT', EPS, { body: { ...eps, subsets } }).catch((e) => {
+      if (!isSkiffError(e, 'Conflict')) throw e;
+    });
   }
 }
 
 export function startKubernetesService(client: KubeClient, o: KubernetesServiceOptions): { stop(): void } {
-  const run = () => reconcileKubernetesService(client, o).catch((e) => o.log.warn('kubernetes Service reconcile failed', { error: e instanceof Error ? e.message : String(e) }));
+  const run = () =>
+    reconcileKubernetesService(client, o).catch((e) =>
+      o.log.warn('kubernetes Service reconcile failed', { error: e instanceof Error ? e.message : String(e) }),
+    );
   void run();
   const t = setInterval(run, o.intervalMs ?? 60_000);
   t.unref();
-  return { stop() { clearInterval(t); } };
+  return {
+    stop() {
+      clearInterval(t);
+    },
+  };
 }

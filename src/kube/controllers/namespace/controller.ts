@@ -7,25 +7,49 @@ import type { Logger } from '../../../common/index.js';
 import type { KubeObject } from '../../api/index.js';
 import { discoverResources, Informer, resourcePath, WorkQueue, type KubeClient } from '../../client/index.js';
 
-export interface NamespaceControllerOptions { log: Logger; workers?: number; recheckMs?: number }
+export interface NamespaceControllerOptions {
+  log: Logger;
+  workers?: number;
+  recheckMs?: number;
+}
 
 const NAMESPACES = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
 const isNotFound = (e: unknown) => (e as { code?: string }).code === 'NotFound';
 
-interface Condition { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime?: string }
+interface Condition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
 
-export async function startNamespaceController(client: KubeClient, opts: NamespaceControllerOptions): Promise<{ stop(): void }> {
+export async function startNamespaceController(
+  client: KubeClient,
+  opts: NamespaceControllerOptions,
+): Promise<{ stop(): void }> {
   const queue = new WorkQueue<string>();
-  const enqueue = (o: KubeObject) => { if (o.metadata.deletionTimestamp) queue.add(o.metadata.name!); };
+  const enqueue = (o: KubeObject) => {
+    if (o.metadata.deletionTimestamp) queue.add(o.metadata.name!);
+  };
   const informer = new Informer(client, NAMESPACES, { add: enqueue, update: (_o, n) => enqueue(n) }, { log: opts.log });
 
   async function sync(name: string): Promise<void> {
     let ns: KubeObject;
-    try { ns = await client.request<KubeObject>('GET', resourcePath(NAMESPACES, undefined, name)); }
-    catch (e) { if (isNotFound(e)) return; throw e; }
+    try {
+      ns = await client.request<KubeObject>('GET', resourcePath(NAMESPACES, undefined, name));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
     const specFinalizers = (ns.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
     if (!ns.metadata.deletionTimestamp || !specFinalizers.includes('kubernetes')) return;
-    const kinds = (await discoverResources(client)).filter((r) => r.namespaced && r.verbs.includes('list') && (r.verbs.includes('deletecollection') || r.verbs.includes('delete')));
+    const kinds = (await discoverResources(client)).filter(
+      (r) =>
+        r.namespaced &&
+        r.verbs.includes('list') &&
+        (r.verbs.includes('deletecollection') || r.verbs.includes('delete')),
+    );
     const remaining: string[] = [];
     const finalizersLeft = new Set<string>();
     for (const r of kinds) {
@@ -35,7 +59,10 @@ export async function startNamespaceController(client: KubeClient, opts: Namespa
         if (r.verbs.includes('deletecollection')) await client.request('DELETE', path, opts);
         else {
           const list = await client.request<{ items: KubeObject[] }>('GET', path);
-          for (const o of list.items) await client.request('DELETE', resourcePath(r, name, o.metadata.name), opts).catch((e) => { if (!isNotFound(e)) throw e; });
+          for (const o of list.items)
+            await client.request('DELETE', resourcePath(r, name, o.metadata.name), opts).catch((e) => {
+              if (!isNotFound(e)) throw e;
+            });
         }
         const left = await client.request<{ items: KubeObject[] }>('GET', path, { query: { limit: 50 } });
         if (left.items.length) {
@@ -49,31 +76,64 @@ export async function startNamespaceController(client: KubeClient, opts: Namespa
     }
     if (remaining.length) {
       await setConditions(ns, [
-        { type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: `Some resources are remaining: ${remaining.join(', ')}` },
-        { type: 'NamespaceFinalizersRemaining', status: finalizersLeft.size ? 'True' : 'False', reason: finalizersLeft.size ? 'SomeFinalizersRemain' : 'ContentHasNoFinalizers', message: finalizersLeft.size ? `Some content in the namespace has finalizers remaining: ${[...finalizersLeft].sort().join(', ')}` : 'All content-preserving finalizers finished' },
+        {
+          type: 'NamespaceContentRemaining',
+          status: 'True',
+          reason: 'SomeResourcesRemain',
+          message: `Some resources are remaining: ${remaining.join(', ')}`,
+        },
+        {
+          type: 'NamespaceFinalizersRemaining',
+          status: finalizersLeft.size ? 'True' : 'False',
+          reason: finalizersLeft.size ? 'SomeFinalizersRemain' : 'ContentHasNoFinalizers',
+          message: finalizersLeft.size
+            ? `Some content in the namespace has finalizers remaining: ${[...finalizersLeft].sort().join(', ')}`
+            : 'All content-preserving finalizers finished',
+        },
       ]);
       queue.addAfter(name, opts.recheckMs ?? 1000);
       return;
     }
-    const body = { ...ns, spec: { ...(ns.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') } };
-    try { await client.request('PUT', resourcePath(NAMESPACES, undefined, name, 'finalize'), { body }); }
-    catch (e) { if (!isNotFound(e)) throw e; }
+    const body = {
+      ...ns,
+      spec: { ...(ns.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') },
+    };
+    try {
+      await client.request('PUT', resourcePath(NAMESPACES, undefined, name, 'finalize'), { body });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
     opts.log.debug('namespace controller: finalized', { namespace: name });
   }
 
   async function setConditions(ns: KubeObject, conds: Condition[]): Promise<void> {
     const name = ns.metadata.name!;
-    const have = ((ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c);
+    const have = ((ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).map(
+      ({ lastTransitionTime: _t, ...c }) => c,
+    );
     if (JSON.stringify(have) === JSON.stringify(conds)) return; // unchanged: no write every recheck
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     try {
       await client.request('PATCH', resourcePath(NAMESPACES, undefined, name, 'status'), {
-        body: { status: { conditions: conds.map((c) => ({ ...c, lastTransitionTime: now })) } }, contentType: 'application/merge-patch+json',
+        body: { status: { conditions: conds.map((c) => ({ ...c, lastTransitionTime: now })) } },
+        contentType: 'application/merge-patch+json',
       });
-    } catch (e) { if (!isNotFound(e)) throw e; }
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   await informer.start();
-  queue.run(sync, opts.workers ?? 2, (k, e) => opts.log.debug('namespace controller: sync failed', { namespace: k, error: e instanceof Error ? e.message : String(e) }));
-  return { stop() { queue.stop(); informer.stop(); } };
+  queue.run(sync, opts.workers ?? 2, (k, e) =>
+    opts.log.debug('namespace controller: sync failed', {
+      namespace: k,
+      error: e instanceof Error ? e.message : String(e),
+    }),
+  );
+  return {
+    stop() {
+      queue.stop();
+      informer.stop();
+    },
+  };
 }

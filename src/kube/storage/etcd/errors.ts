@@ -8,15 +8,28 @@ export function mapEtcdError(e: unknown, ctx: { revision?: number } = {}): Skiff
   const name = e instanceof Error ? e.constructor.name : '';
   if (/required revision has been compacted/.test(msg)) {
     const err = compacted(ctx.revision ?? 0, 0);
-    return new SkiffError(err.code, `etcd: ${msg}${ctx.revision ? ` (revision ${ctx.revision})` : ''}`, { reason: err.reason, field: err.field, cause: e });
+    return new SkiffError(err.code, `etcd: ${msg}${ctx.revision ? ` (revision ${ctx.revision})` : ''}`, {
+      reason: err.reason,
+      field: err.field,
+      cause: e,
+    });
   }
   if (/required revision is a future revision/.test(msg)) {
     const err = futureRevision(ctx.revision ?? 0, 0);
-    return new SkiffError(err.code, `etcd: ${msg}${ctx.revision ? ` (revision ${ctx.revision})` : ''}`, { reason: err.reason, field: err.field, cause: e });
+    return new SkiffError(err.code, `etcd: ${msg}${ctx.revision ? ` (revision ${ctx.revision})` : ''}`, {
+      reason: err.reason,
+      field: err.field,
+      cause: e,
+    });
   }
-  if (/request is too large|message larger than max/i.test(msg)) return invalidArgument(`etcd: ${msg}`, { field: 'value', cause: e, reason: 'TooLarge' });
-  if (/Unavailable|DeadlineExceeded|Cancelled|ClientClosed|BrokenCircuit|circuit/i.test(name)
-    || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|connection pool|leader changed|no leader|timed out/i.test(msg)) {
+  if (/request is too large|message larger than max/i.test(msg))
+    return invalidArgument(`etcd: ${msg}`, { field: 'value', cause: e, reason: 'TooLarge' });
+  if (
+    /Unavailable|DeadlineExceeded|Cancelled|ClientClosed|BrokenCircuit|circuit/i.test(name) ||
+    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|connection pool|leader changed|no leader|timed out/i.test(
+      msg,
+    )
+  ) {
     return unavailable(`etcd unavailable: ${msg}`, { cause: e, reason: 'EtcdUnavailable' });
   }
   return internal(`etcd: ${msg}`, { cause: e });

@@ -19,13 +19,23 @@ const IDLE_MS = 30_000;
 export class HubSub extends EventQueue {
   lastRev = 0;
   inner?: EtcdWatch;
-  constructor(readonly progressNotify: boolean, private readonly bufferLimit: number, onClose: (s: HubSub) => void) {
-    super(() => { this.inner?.close(); onClose(this); });
+  constructor(
+    readonly progressNotify: boolean,
+    private readonly bufferLimit: number,
+    onClose: (s: HubSub) => void,
+  ) {
+    super(() => {
+      this.inner?.close();
+      onClose(this);
+    });
   }
 
   deliver(ev: WatchEvent, rev: number): void {
     if (rev <= this.lastRev) return;
-    if (this.size >= this.bufferLimit) { this.end(); return; }
+    if (this.size >= this.bufferLimit) {
+      this.end();
+      return;
+    }
     this.lastRev = rev;
     this.push(ev);
   }
@@ -57,7 +67,11 @@ export class WatchHub {
   private idleTimer?: NodeJS.Timeout;
   private readonly source: EtcdWatch;
 
-  constructor(private readonly store: EtcdStore, readonly prefix: string, private readonly onGone: (h: WatchHub) => void) {
+  constructor(
+    private readonly store: EtcdStore,
+    readonly prefix: string,
+    private readonly onGone: (h: WatchHub) => void,
+  ) {
     this.source = new EtcdWatch(store, prefix, true, () => undefined);
     void this.source.start(0);
     void this.source.ready.then((rev) => {
@@ -98,7 +112,9 @@ export class WatchHub {
     this.pending = this.pending.filter((p) => p.sub !== sub);
     if (this.subs.size === 0 && this.pending.length === 0 && !this.failed) {
       clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => { if (this.subs.size === 0 && this.pending.length === 0) this.close(); }, IDLE_MS);
+      this.idleTimer = setTimeout(() => {
+        if (this.subs.size === 0 && this.pending.length === 0) this.close();
+      }, IDLE_MS);
       this.idleTimer.unref();
     }
   }
@@ -119,7 +135,10 @@ export class WatchHub {
         if (this.ring.length - this.head > RING) {
           this.windowStart = this.ring[this.head].rev;
           this.head++;
-          if (this.head > 1024) { this.ring = this.ring.slice(this.head); this.head = 0; }
+          if (this.head > 1024) {
+            this.ring = this.ring.slice(this.head);
+            this.head = 0;
+          }
         }
         this.lastRev = rev;
         for (const s of this.subs) s.deliver(ev, rev);
@@ -137,7 +156,10 @@ export class WatchHub {
     const all = [...this.subs, ...this.pending.map((p) => p.sub)];
     this.subs.clear();
     this.pending = [];
-    for (const s of all) { if (err) s.fail(err); else s.end(); }
+    for (const s of all) {
+      if (err) s.fail(err);
+      else s.end();
+    }
   }
 
   close(): void {

@@ -17,13 +17,28 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
     grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
     // Writes are never retried blindly (a lost reply to a create would come back as KeyExists):
     // the store retries reads itself and reports write failures as Unavailable.
-    faultHandling: { global: { execute: (fn: (ctx: { signal: AbortSignal }) => unknown) => Promise.resolve(fn({ signal: new AbortController().signal })) } as never },
+    faultHandling: {
+      global: {
+        execute: (fn: (ctx: { signal: AbortSignal }) => unknown) =>
+          Promise.resolve(fn({ signal: new AbortController().signal })),
+      } as never,
+    },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
   };
   if (e.tls) {
-    if (!e.tls.ca) throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca, or ?ca=FILE in the URL)', { field: 'etcd.tls.ca' });
-    if (!e.tls.cert !== !e.tls.key) throw invalidArgument('etcd TLS: give both the client certificate and its key, or neither', { field: 'etcd.tls.cert' });
-    options.credentials = { rootCertificate: toBuf(e.tls.ca), privateKey: e.tls.key ? toBuf(e.tls.key) : undefined, certChain: e.tls.cert ? toBuf(e.tls.cert) : undefined };
+    if (!e.tls.ca)
+      throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca, or ?ca=FILE in the URL)', {
+        field: 'etcd.tls.ca',
+      });
+    if (!e.tls.cert !== !e.tls.key)
+      throw invalidArgument('etcd TLS: give both the client certificate and its key, or neither', {
+        field: 'etcd.tls.cert',
+      });
+    options.credentials = {
+      rootCertificate: toBuf(e.tls.ca),
+      privateKey: e.tls.key ? toBuf(e.tls.key) : undefined,
+      certChain: e.tls.cert ? toBuf(e.tls.cert) : undefined,
+    };
   }
   // etcd+https:// without TLS options: the client library verifies against the system's CAs.
   if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
@@ -33,7 +48,10 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
     await store.currentRevision();
   } catch (err) {
     await store.close();
-    throw unavailable(`cannot reach etcd at ${endpoints.join(', ')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, field: 'datastore' });
+    throw unavailable(
+      `cannot reach etcd at ${endpoints.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err, field: 'datastore' },
+    );
   }
   return store;
 }

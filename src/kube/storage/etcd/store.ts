@@ -35,19 +35,30 @@ export class EtcdStore implements Store {
   /** The highest revision this store compacted etcd to (other servers may have compacted further). */
   compactedTo = 0;
 
-  constructor(readonly client: Etcd3, opts: EtcdStoreOptions = {}) {
+  constructor(
+    readonly client: Etcd3,
+    opts: EtcdStoreOptions = {},
+  ) {
     this.prefix = opts.prefix ?? '';
     this.progressIntervalMs = opts.progressIntervalMs ?? 10_000;
     this.bufferLimit = opts.watchBufferLimit ?? 10_000;
     this.shared = opts.sharedWatch ?? true;
-    this.compactor = new Compactor(this, opts, (e) => opts.logger?.warn('storage: automatic etcd compaction failed', { error: String(e) }));
+    this.compactor = new Compactor(this, opts, (e) =>
+      opts.logger?.warn('storage: automatic etcd compaction failed', { error: String(e) }),
+    );
   }
 
   /** The key as stored in etcd (with the prefix), and back. */
-  k(key: string): Buffer { return Buffer.from(this.prefix + key); }
-  unk(b: Buffer): string { return b.toString('utf8').slice(this.prefix.length); }
+  k(key: string): Buffer {
+    return Buffer.from(this.prefix + key);
+  }
+  unk(b: Buffer): string {
+    return b.toString('utf8').slice(this.prefix.length);
+  }
   /** The first key of a range (etcd refuses an empty key; \0 is the smallest). */
-  rangeStart(key: string): Buffer { return this.prefix + key === '' ? Buffer.from([0]) : this.k(key); }
+  rangeStart(key: string): Buffer {
+    return this.prefix + key === '' ? Buffer.from([0]) : this.k(key);
+  }
   /** etcd's range_end for every key under `prefix` (with the store prefix); \0 = to the end. */
   rangeEnd(prefix: string): Buffer {
     const end = prefixEnd(this.prefix + prefix);
@@ -55,7 +66,12 @@ export class EtcdStore implements Store {
   }
 
   toKv(kv: IKeyValue): KeyValue {
-    return { key: this.unk(kv.key), value: kv.value ?? EMPTY, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+    return {
+      key: this.unk(kv.key),
+      value: kv.value ?? EMPTY,
+      modRevision: Number(kv.mod_revision),
+      createRevision: Number(kv.create_revision),
+    };
   }
 
   private open(): void {
@@ -79,7 +95,11 @@ export class EtcdStore implements Store {
   /** Writes are not retried: the outcome of a lost reply is unknown, the caller decides. */
   private async write<T>(fn: () => Promise<T>): Promise<T> {
     this.open();
-    try { return await fn(); } catch (e) { throw mapEtcdError(e); }
+    try {
+      return await fn();
+    } catch (e) {
+      throw mapEtcdError(e);
+    }
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -96,7 +116,9 @@ export class EtcdStore implements Store {
     if (opts.continue) {
       const c = decodeContinue(opts.continue, prefix);
       if (rev !== 0 && rev !== c.revision) {
-        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, { field: 'revision' });
+        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, {
+          field: 'revision',
+        });
       }
       rev = c.revision;
       start = c.startKey;
@@ -125,7 +147,9 @@ export class EtcdStore implements Store {
   }
 
   async count(prefix: string): Promise<number> {
-    const r = await this.read(() => this.client.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }));
+    const r = await this.read(() =>
+      this.client.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }),
+    );
     return Number(r.count);
   }
 
@@ -133,27 +157,46 @@ export class EtcdStore implements Store {
     checkKey(key);
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
     const k = this.k(key);
-    const r = await this.write(() => this.client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
-    }));
+    const r = await this.write(() =>
+      this.client.kv.txn({
+        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
+      }),
+    );
     if (!r.succeeded) throw keyExists(key);
     const rev = Number(r.header.revision);
     return { key, value, modRevision: rev, createRevision: rev };
   }
 
   /** One guarded transaction: on failure, reads the key to tell NotFound from Conflict. */
-  private async guarded(key: string, expected: number, op: 'put' | 'delete', value?: Uint8Array): Promise<{ rev: number; prev: IKeyValue }> {
+  private async guarded(
+    key: string,
+    expected: number,
+    op: 'put' | 'delete',
+    value?: Uint8Array,
+  ): Promise<{ rev: number; prev: IKeyValue }> {
     checkKey(key);
     expected = checkRevision('expectedRevision', expected);
     const k = this.k(key);
-    const compare = expected === 0
-      ? { key: k, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }
-      : { key: k, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected };
-    const success = op === 'put'
-      ? [{ request_put: { key: k, value: Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength), prev_kv: true } }]
-      : [{ request_delete_range: { key: k, prev_kv: true } }];
-    const r = await this.write(() => this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }));
+    const compare =
+      expected === 0
+        ? { key: k, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }
+        : { key: k, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected };
+    const success =
+      op === 'put'
+        ? [
+            {
+              request_put: {
+                key: k,
+                value: Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength),
+                prev_kv: true,
+              },
+            },
+          ]
+        : [{ request_delete_range: { key: k, prev_kv: true } }];
+    const r = await this.write(() =>
+      this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
+    );
     if (!r.succeeded) {
       const cur = r.responses[0]?.response_range?.kvs ?? [];
       if (cur.length === 0) throw keyNotFound(key);
@@ -178,7 +221,10 @@ export class EtcdStore implements Store {
   watch(prefix: string, fromRevision: number, opts: { signal?: AbortSignal; progressNotify?: boolean } = {}): Watch {
     let hub: WatchHub | undefined;
     const w: EtcdWatch | HubSub = this.shared
-      ? new HubSub(opts.progressNotify ?? false, this.bufferLimit, (sub) => { hub?.remove(sub); this.watches.delete(sub); })
+      ? new HubSub(opts.progressNotify ?? false, this.bufferLimit, (sub) => {
+          hub?.remove(sub);
+          this.watches.delete(sub);
+        })
       : new EtcdWatch(this, prefix, opts.progressNotify ?? false, () => this.watches.delete(w));
     try {
       this.open();
@@ -188,7 +234,9 @@ export class EtcdStore implements Store {
       if (w instanceof HubSub) {
         hub = this.hubs.get(prefix);
         if (!hub || hub.failed) {
-          const h: WatchHub = new WatchHub(this, prefix, () => { if (this.hubs.get(prefix) === h) this.hubs.delete(prefix); });
+          const h: WatchHub = new WatchHub(this, prefix, () => {
+            if (this.hubs.get(prefix) === h) this.hubs.delete(prefix);
+          });
           this.hubs.set(prefix, h);
           hub = h;
         }

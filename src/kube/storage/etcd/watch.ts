@@ -24,10 +24,21 @@ export class EtcdWatch extends EventQueue {
 
   private setReady!: (rev: number) => void;
   /** Resolves with the revision the watch starts after, once etcd has attached it (-1 if it failed first). */
-  readonly ready = new Promise<number>((resolve) => { this.setReady = resolve; });
+  readonly ready = new Promise<number>((resolve) => {
+    this.setReady = resolve;
+  });
 
-  constructor(private readonly store: EtcdStore, readonly prefix: string, private readonly progressNotify: boolean, onClose: () => void) {
-    super(() => { this.stop(); this.setReady(-1); onClose(); });
+  constructor(
+    private readonly store: EtcdStore,
+    readonly prefix: string,
+    private readonly progressNotify: boolean,
+    onClose: () => void,
+  ) {
+    super(() => {
+      this.stop();
+      this.setReady(-1);
+      onClose();
+    });
   }
 
   async start(from: number): Promise<void> {
@@ -36,14 +47,26 @@ export class EtcdWatch extends EventQueue {
       if (from > 0) {
         // Fails with Compacted when `from` is older than etcd's compact revision (FutureRevision is fine: etcd waits).
         try {
-          await s.read(() => s.client.kv.range({ key: s.rangeStart(this.prefix), range_end: s.rangeEnd(this.prefix), count_only: true, revision: from }), { revision: from });
+          await s.read(
+            () =>
+              s.client.kv.range({
+                key: s.rangeStart(this.prefix),
+                range_end: s.rangeEnd(this.prefix),
+                count_only: true,
+                revision: from,
+              }),
+            { revision: from },
+          );
         } catch (e) {
           if (!(e instanceof Error && 'reason' in e && e.reason === 'FutureRevision')) throw e;
         }
         this.lastRev = from;
       }
       if (this.closed) return;
-      const b = s.client.watch().inRange({ start: s.rangeStart(this.prefix), end: s.rangeEnd(this.prefix) }).withPreviousKV();
+      const b = s.client
+        .watch()
+        .inRange({ start: s.rangeStart(this.prefix), end: s.rangeEnd(this.prefix) })
+        .withPreviousKV();
       if (from > 0) b.startRevision(String(from + 1));
       // watcher() attaches at once; handlers go on before any response can arrive (create() would
       // resolve a microtask after 'connected', when a first 'data' may already have been emitted).
@@ -55,7 +78,10 @@ export class EtcdWatch extends EventQueue {
       });
       w.on('data', (res: IWatchResponse) => this.onData(res));
       w.on('error', (err: Error) => void this.onCancel(err));
-      if (this.closed) { this.stop(); return; }
+      if (this.closed) {
+        this.stop();
+        return;
+      }
       if (this.progressNotify) {
         this.timer = setInterval(() => this.synthesizeProgress(), s.progressIntervalMs);
         this.timer.unref();
@@ -80,7 +106,16 @@ export class EtcdWatch extends EventQueue {
       const prev = ev.prev_kv ? s.toKv(ev.prev_kv) : undefined;
       let out: WatchEvent;
       if (ev.type === 'Delete') {
-        out = { type: 'DELETE', kv: { key: s.unk(ev.kv.key), value: prev?.value ?? new Uint8Array(0), modRevision: rev, createRevision: prev?.createRevision ?? 0 }, prev };
+        out = {
+          type: 'DELETE',
+          kv: {
+            key: s.unk(ev.kv.key),
+            value: prev?.value ?? new Uint8Array(0),
+            modRevision: rev,
+            createRevision: prev?.createRevision ?? 0,
+          },
+          prev,
+        };
       } else {
         out = { type: 'PUT', kv: s.toKv(ev.kv), prev };
       }
@@ -107,8 +142,16 @@ export class EtcdWatch extends EventQueue {
     const s = this.store;
     this.stop();
     try {
-      await s.read(() => s.client.kv.range({ key: s.rangeStart(this.prefix), count_only: true, revision: this.lastRev }), { revision: this.lastRev });
-      this.fail(unavailable(`etcd canceled the watch on ${JSON.stringify(this.prefix)}: ${err.message}`, { cause: err, reason: 'WatchCanceled' }));
+      await s.read(
+        () => s.client.kv.range({ key: s.rangeStart(this.prefix), count_only: true, revision: this.lastRev }),
+        { revision: this.lastRev },
+      );
+      this.fail(
+        unavailable(`etcd canceled the watch on ${JSON.stringify(this.prefix)}: ${err.message}`, {
+          cause: err,
+          reason: 'WatchCanceled',
+        }),
+      );
     } catch (e) {
       this.fail(mapEtcdError(e, { revision: this.lastRev }));
     }

@@ -29,7 +29,10 @@ for (const kind of ['memory', 'sqlite'] as const) {
     const open = (opts: ConstructorParameters<typeof LogStore>[1] = {}) => {
       if (kind === 'memory') return { store: new LogStore(new MemoryBackend(), opts), done: () => undefined };
       const dir = mkdtempSync('/tmp/skiff-logstore-');
-      return { store: new LogStore(new SqliteBackend(join(dir, 'db')), opts), done: () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        store: new LogStore(new SqliteBackend(join(dir, 'db')), opts),
+        done: () => rmSync(dir, { recursive: true, force: true }),
+      };
     };
 
     it('a slow watcher past its buffer limit catches up from the log, in order, without gaps', async () => {
@@ -46,7 +49,10 @@ for (const kind of ['memory', 'sqlite'] as const) {
         const more = (await store.create('/s/more', enc('x'))).modRevision;
         assert.deepEqual(await collect(it, 1), [more]);
         w.close();
-      } finally { await store.close(); done(); }
+      } finally {
+        await store.close();
+        done();
+      }
     });
 
     it('a lagging watcher whose next revision gets compacted fails with Compacted', async () => {
@@ -54,11 +60,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
       try {
         const w = store.watch('/c/', 0);
         const it = w[Symbol.asyncIterator]();
-        for (let i = 0; i < 20; i++) await store.update('/c/k', enc(String(i)), 0).catch(() => store.create('/c/k', enc(String(i))));
+        for (let i = 0; i < 20; i++)
+          await store.update('/c/k', enc(String(i)), 0).catch(() => store.create('/c/k', enc(String(i))));
         await store.compact(await store.currentRevision());
         await collect(it, 5); // what was buffered is still delivered
         await assert.rejects(it.next(), (e: Error & { reason?: string }) => e.reason === 'Compacted');
-      } finally { await store.close(); done(); }
+      } finally {
+        await store.close();
+        done();
+      }
     });
 
     it('group commit: a batch applies in order with compare-and-swap between its writes', async () => {
@@ -72,10 +82,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
         ]);
         assert.equal(a.status, 'fulfilled');
         assert.ok(b.status === 'rejected' && b.reason.reason === 'KeyExists');
-        assert.ok(c.status === 'fulfilled' && a.status === 'fulfilled' && c.value.modRevision === a.value.modRevision + 1);
+        assert.ok(
+          c.status === 'fulfilled' && a.status === 'fulfilled' && c.value.modRevision === a.value.modRevision + 1,
+        );
         assert.ok(d.status === 'rejected' && d.reason.code === 'NotFound');
         assert.equal(new TextDecoder().decode((await store.get('/g/k'))?.value), '3');
-      } finally { await store.close(); done(); }
+      } finally {
+        await store.close();
+        done();
+      }
     });
 
     it('the automatic compactor keeps the newest compactKeep revisions', async () => {
@@ -84,13 +99,21 @@ for (const kind of ['memory', 'sqlite'] as const) {
         for (let i = 0; i < 20; i++) await store.create(`/ac/${i}`, enc(String(i)));
         const deadline = Date.now() + 5000;
         for (;;) {
-          try { await store.list('/ac/', { revision: 14 }); } catch (e) { assert.equal((e as { reason?: string }).reason, 'Compacted'); break; }
+          try {
+            await store.list('/ac/', { revision: 14 });
+          } catch (e) {
+            assert.equal((e as { reason?: string }).reason, 'Compacted');
+            break;
+          }
           if (Date.now() > deadline) assert.fail('no automatic compaction within 5 s');
           await new Promise((r) => setTimeout(r, 50));
         }
         assert.equal((await store.list('/ac/', { revision: 15 })).items.length, 15);
         assert.equal(await store.count('/ac/'), 20);
-      } finally { await store.close(); done(); }
+      } finally {
+        await store.close();
+        done();
+      }
     });
 
     it('rejects continue tokens for another prefix or a different revision', async () => {
@@ -99,10 +122,22 @@ for (const kind of ['memory', 'sqlite'] as const) {
         await store.create('/t/a', enc('1'));
         await store.create('/t/b', enc('1'));
         const p = await store.list('/t/', { limit: 1 });
-        await assert.rejects(store.list('/u/', { continue: p.continue }), (e: Error & { field?: string }) => e.field === 'continue');
-        await assert.rejects(store.list('/t/', { continue: p.continue, revision: 1 }), (e: Error & { field?: string }) => e.field === 'revision');
-        await assert.rejects(store.list('/t/', { continue: encodeContinue(99, '/t/b') }), (e: Error & { reason?: string }) => e.reason === 'FutureRevision');
-      } finally { await store.close(); done(); }
+        await assert.rejects(
+          store.list('/u/', { continue: p.continue }),
+          (e: Error & { field?: string }) => e.field === 'continue',
+        );
+        await assert.rejects(
+          store.list('/t/', { continue: p.continue, revision: 1 }),
+          (e: Error & { field?: string }) => e.field === 'revision',
+        );
+        await assert.rejects(
+          store.list('/t/', { continue: encodeContinue(99, '/t/b') }),
+          (e: Error & { reason?: string }) => e.reason === 'FutureRevision',
+        );
+      } finally {
+        await store.close();
+        done();
+      }
     });
   });
 }
@@ -127,6 +162,8 @@ describe('log store: a failed transaction', () => {
       assert.equal(await store.get('/f/x'), undefined);
       failOn = '';
       assert.equal((await store.create('/f/x', enc('1'))).modRevision, 2);
-    } finally { await store.close(); }
+    } finally {
+      await store.close();
+    }
   });
 });

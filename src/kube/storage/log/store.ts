@@ -7,7 +7,15 @@ import type { EventRow, LogBackend, Row } from './backend.js';
 import { LogWatcher, type WatcherHost } from './watcher.js';
 import { rowToEvent, rowToKv } from './events.js';
 import { decodeContinue, encodeContinue, keyAfter } from '../continue.js';
-import { checkKey, checkRevision, compacted, futureRevision, keyExists, keyNotFound, revisionConflict } from '../errors.js';
+import {
+  checkKey,
+  checkRevision,
+  compacted,
+  futureRevision,
+  keyExists,
+  keyNotFound,
+  revisionConflict,
+} from '../errors.js';
 import { invalidArgument, toSkiffError, unavailable, type Logger } from '../../../common/index.js';
 import { Compactor, type CompactorOptions } from '../compactor.js';
 
@@ -29,7 +37,11 @@ type Op =
   | { kind: 'update'; key: string; value: Uint8Array; expected: number }
   | { kind: 'delete'; key: string; expected: number };
 
-interface Pending { op: Op; resolve: (kv: KeyValue) => void; reject: (e: unknown) => void }
+interface Pending {
+  op: Op;
+  resolve: (kv: KeyValue) => void;
+  reject: (e: unknown) => void;
+}
 
 export class LogStore implements Store, WatcherHost {
   private queue: Pending[] = [];
@@ -43,13 +55,18 @@ export class LogStore implements Store, WatcherHost {
   private readonly compactor: Compactor;
   private compactStep = 100;
 
-  constructor(readonly backend: LogBackend, opts: LogStoreOptions = {}) {
+  constructor(
+    readonly backend: LogBackend,
+    opts: LogStoreOptions = {},
+  ) {
     this.groupCommit = opts.groupCommit ?? true;
     this.bufferLimit = opts.watchBufferLimit ?? 10_000;
     const every = opts.progressIntervalMs ?? 10_000;
     this.progressTimer = setInterval(() => this.sendProgress(), every);
     this.progressTimer.unref();
-    this.compactor = new Compactor(this, opts, (e) => opts.logger?.warn('storage: automatic compaction failed', { error: String(e) }));
+    this.compactor = new Compactor(this, opts, (e) =>
+      opts.logger?.warn('storage: automatic compaction failed', { error: String(e) }),
+    );
   }
 
   private open(): void {
@@ -73,7 +90,9 @@ export class LogStore implements Store, WatcherHost {
     if (opts.continue) {
       const c = decodeContinue(opts.continue, prefix);
       if (rev !== 0 && rev !== c.revision) {
-        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, { field: 'revision' });
+        throw invalidArgument(`revision ${rev} differs from the continue token's revision ${c.revision}`, {
+          field: 'revision',
+        });
       }
       rev = c.revision;
       start = c.startKey;
@@ -137,7 +156,8 @@ export class LogStore implements Store, WatcherHost {
     try {
       this.open();
       checkKey(op.key);
-      if (op.kind !== 'delete' && !(op.value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
+      if (op.kind !== 'delete' && !(op.value instanceof Uint8Array))
+        throw invalidArgument('value must be a Uint8Array', { field: 'value' });
       if (op.kind !== 'create') op.expected = checkRevision('expectedRevision', op.expected);
     } catch (e) {
       return Promise.reject(e);
@@ -145,7 +165,10 @@ export class LogStore implements Store, WatcherHost {
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       if (!this.groupCommit) this.flush();
-      else if (!this.flushScheduled) { this.flushScheduled = true; setImmediate(() => this.flush()); }
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
     });
   }
 
@@ -160,9 +183,10 @@ export class LogStore implements Store, WatcherHost {
     }
     if (!live) return keyNotFound(op.key);
     if (op.expected !== 0 && op.expected !== live.rev) return revisionConflict(op.key, op.expected, live.rev);
-    const row: Row = op.kind === 'update'
-      ? b.append({ key: op.key, value: op.value, createRev: live.createRev, prevRev: live.rev, deleted: false })
-      : b.append({ key: op.key, value: live.value, createRev: live.createRev, prevRev: live.rev, deleted: true });
+    const row: Row =
+      op.kind === 'update'
+        ? b.append({ key: op.key, value: op.value, createRev: live.createRev, prevRev: live.rev, deleted: false })
+        : b.append({ key: op.key, value: live.value, createRev: live.createRev, prevRev: live.rev, deleted: true });
     return { ...row, prev: live };
   }
 
@@ -183,7 +207,10 @@ export class LogStore implements Store, WatcherHost {
     for (let i = 0; i < batch.length; i++) {
       const r = results[i];
       if (r instanceof Error) batch[i].reject(r);
-      else { committed.push(r); batch[i].resolve(rowToKv(r)); }
+      else {
+        committed.push(r);
+        batch[i].resolve(rowToKv(r));
+      }
     }
     if (committed.length) this.publish(committed);
   }
@@ -198,7 +225,10 @@ export class LogStore implements Store, WatcherHost {
       const revs: number[] = [];
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i];
-        if (r.key.startsWith(prefix)) { events.push(shared[i] ??= rowToEvent(r)); revs.push(r.rev); }
+        if (r.key.startsWith(prefix)) {
+          events.push((shared[i] ??= rowToEvent(r)));
+          revs.push(r.rev);
+        }
       }
       if (events.length === 0) continue;
       for (const w of set) w.push(events, revs);
@@ -217,8 +247,13 @@ export class LogStore implements Store, WatcherHost {
       this.open();
       if (typeof prefix !== 'string') throw invalidArgument('prefix must be a string', { field: 'prefix' });
       const from = checkRevision('fromRevision', fromRevision);
-      const w2 = new LogWatcher(this, prefix, from === 0 ? this.backend.currentRevision() : from,
-        opts.progressNotify ?? false, this.bufferLimit);
+      const w2 = new LogWatcher(
+        this,
+        prefix,
+        from === 0 ? this.backend.currentRevision() : from,
+        opts.progressNotify ?? false,
+        this.bufferLimit,
+      );
       let set = this.watchers.get(prefix);
       if (!set) this.watchers.set(prefix, (set = new Set()));
       set.add(w2);

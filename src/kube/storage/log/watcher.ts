@@ -27,20 +27,30 @@ export class LogWatcher implements Watch {
   /** Every event with a revision ≤ lastRev under the prefix has been queued. */
   private lastRev: number;
 
-  constructor(private readonly host: WatcherHost, readonly prefix: string, fromRev: number,
-    readonly progressNotify: boolean, private readonly bufferLimit: number) {
+  constructor(
+    private readonly host: WatcherHost,
+    readonly prefix: string,
+    fromRev: number,
+    readonly progressNotify: boolean,
+    private readonly bufferLimit: number,
+  ) {
     this.lastRev = fromRev;
   }
 
   /** Called by the store in the same synchronous step as registering the watcher. */
-  startLive(): void { this.live = true; }
+  startLive(): void {
+    this.live = true;
+  }
 
   /** Live events (already filtered by prefix), in revision order. */
   push(events: readonly WatchEvent[], revs: readonly number[]): void {
     if (!this.live || this.closed) return;
     for (let i = 0; i < events.length; i++) {
       if (revs[i] <= this.lastRev) continue;
-      if (this.buf.length - this.head >= this.bufferLimit) { this.live = false; break; }
+      if (this.buf.length - this.head >= this.bufferLimit) {
+        this.live = false;
+        break;
+      }
       this.buf.push(events[i]);
       this.lastRev = revs[i];
     }
@@ -87,7 +97,10 @@ export class LogWatcher implements Watch {
     const b = this.host.backend;
     try {
       const compactRev = b.compactRevision();
-      if (this.lastRev < compactRev) { this.fail(compacted(this.lastRev, compactRev)); return; }
+      if (this.lastRev < compactRev) {
+        this.fail(compacted(this.lastRev, compactRev));
+        return;
+      }
       const rows: EventRow[] = b.eventsAfter(this.prefix, this.lastRev, CATCH_UP_BATCH);
       for (const r of rows) this.buf.push(rowToEvent(r));
       if (rows.length) this.lastRev = rows[rows.length - 1].rev;
@@ -105,16 +118,26 @@ export class LogWatcher implements Watch {
     for (;;) {
       if (this.head < this.buf.length) {
         const value = this.buf[this.head++];
-        if (this.head > 1024 && this.head * 2 > this.buf.length) { this.buf = this.buf.slice(this.head); this.head = 0; }
+        if (this.head > 1024 && this.head * 2 > this.buf.length) {
+          this.buf = this.buf.slice(this.head);
+          this.head = 0;
+        }
         return Promise.resolve({ value, done: false });
       }
-      if (this.error) { const e = this.error; this.closed = true; this.error = undefined; return Promise.reject(e); }
+      if (this.error) {
+        const e = this.error;
+        this.closed = true;
+        this.error = undefined;
+        return Promise.reject(e);
+      }
       if (this.closed) return Promise.resolve({ value: undefined, done: true });
       if (this.live) break;
       this.catchUp();
     }
     if (this.waiter) return Promise.reject(new Error('watch: next() called again before the previous call settled'));
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
   }
 
   return(): Promise<IteratorResult<WatchEvent>> {
@@ -122,5 +145,7 @@ export class LogWatcher implements Watch {
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> { return this; }
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    return this;
+  }
 }

@@ -3,13 +3,17 @@
 import type { EventRow, LogBackend, NewRow, Row } from '../log/backend.js';
 
 export class MemoryBackend implements LogBackend {
-  private rows: Row[] = [];           // ascending revision
+  private rows: Row[] = []; // ascending revision
   private byKey = new Map<string, Row[]>(); // each ascending revision
   private rev = 0;
   private compactRev = 0;
 
-  currentRevision(): number { return this.rev; }
-  compactRevision(): number { return this.compactRev; }
+  currentRevision(): number {
+    return this.rev;
+  }
+  compactRevision(): number {
+    return this.compactRev;
+  }
 
   latest(key: string): Row | undefined {
     const h = this.byKey.get(key);
@@ -41,8 +45,13 @@ export class MemoryBackend implements LogBackend {
   }
 
   private indexAfter(rev: number): number {
-    let lo = 0, hi = this.rows.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.rows[mid].rev <= rev) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].rev <= rev) lo = mid + 1;
+      else hi = mid;
+    }
     return lo;
   }
 
@@ -63,7 +72,14 @@ export class MemoryBackend implements LogBackend {
 
   append(n: NewRow): Row {
     const rev = ++this.rev;
-    const row: Row = { rev, key: n.key, value: n.value, createRev: n.createRev || rev, prevRev: n.prevRev, deleted: n.deleted };
+    const row: Row = {
+      rev,
+      key: n.key,
+      value: n.value,
+      createRev: n.createRev || rev,
+      prevRev: n.prevRev,
+      deleted: n.deleted,
+    };
     this.rows.push(row);
     let h = this.byKey.get(n.key);
     if (!h) this.byKey.set(n.key, (h = []));
@@ -105,5 +121,7 @@ export class MemoryBackend implements LogBackend {
     return drop.size;
   }
 
-  close(): void { /* nothing held */ }
+  close(): void {
+    /* nothing held */
+  }
 }

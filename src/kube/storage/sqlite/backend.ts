@@ -13,11 +13,29 @@ import { Checkpointer } from './checkpointer.js';
 /** Upper bound for the prefix '' (every key): the largest code point twice. */
 const MAX_KEY = '\u{10FFFF}\u{10FFFF}';
 
-interface DbRow { rev: number; key: string; createRev: number; prevRev: number; deleted: number; value: Buffer }
-interface DbEventRow extends DbRow { pRev: number | null; pCreateRev: number | null; pValue: Buffer | null }
+interface DbRow {
+  rev: number;
+  key: string;
+  createRev: number;
+  prevRev: number;
+  deleted: number;
+  value: Buffer;
+}
+interface DbEventRow extends DbRow {
+  pRev: number | null;
+  pCreateRev: number | null;
+  pValue: Buffer | null;
+}
 
 function toRow(r: DbRow): Row {
-  return { rev: r.rev, key: r.key, value: r.value, createRev: r.createRev, prevRev: r.prevRev, deleted: r.deleted === 1 };
+  return {
+    rev: r.rev,
+    key: r.key,
+    value: r.value,
+    createRev: r.createRev,
+    prevRev: r.prevRev,
+    deleted: r.deleted === 1,
+  };
 }
 
 export interface SqliteBackendOptions {
@@ -36,7 +54,10 @@ export class SqliteBackend implements LogBackend {
   private readonly lock: Database.Database;
   private checkpointer?: Checkpointer;
 
-  constructor(readonly path: string, opts: SqliteBackendOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: SqliteBackendOptions = {},
+  ) {
     this.lock = SqliteBackend.takeLock(path);
     let db: Database.Database;
     try {
@@ -47,19 +68,23 @@ export class SqliteBackend implements LogBackend {
     }
     try {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (String(mode).toLowerCase() !== 'wal') throw failedPrecondition(`sqlite: cannot switch ${path} to WAL mode (got ${mode})`);
+      if (String(mode).toLowerCase() !== 'wal')
+        throw failedPrecondition(`sqlite: cannot switch ${path} to WAL mode (got ${mode})`);
       db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
       db.pragma('cache_size = -16000');
       db.pragma('temp_store = MEMORY');
       db.pragma('journal_size_limit = 67108864');
       db.exec(SCHEMA);
       // checkpointIntervalMs 0: no worker; SQLite's automatic checkpoints on this connection.
-      if (opts.checkpointIntervalMs !== 0) try {
-        this.checkpointer = new Checkpointer(path, opts.checkpointIntervalMs ?? 1000, (msg) => opts.onError?.(`sqlite checkpoint: ${msg}`));
-        db.pragma('wal_autocheckpoint = 0');
-      } catch (e) {
-        opts.onError?.(`sqlite: checkpoints stay on the main thread: ${String(e)}`);
-      }
+      if (opts.checkpointIntervalMs !== 0)
+        try {
+          this.checkpointer = new Checkpointer(path, opts.checkpointIntervalMs ?? 1000, (msg) =>
+            opts.onError?.(`sqlite checkpoint: ${msg}`),
+          );
+          db.pragma('wal_autocheckpoint = 0');
+        } catch (e) {
+          opts.onError?.(`sqlite: checkpoints stay on the main thread: ${String(e)}`);
+        }
     } catch (e) {
       db.close();
       this.lock.close();
@@ -71,7 +96,9 @@ export class SqliteBackend implements LogBackend {
     if (version === undefined) this.st.setMeta.run('schema_version', SCHEMA_VERSION);
     else if (version > SCHEMA_VERSION) {
       void this.close();
-      throw failedPrecondition(`sqlite: ${path} has schema version ${version}, newer than this Skiff (${SCHEMA_VERSION})`);
+      throw failedPrecondition(
+        `sqlite: ${path} has schema version ${version}, newer than this Skiff (${SCHEMA_VERSION})`,
+      );
     }
     this.rev = (this.st.maxRev.get() as { n: number | null }).n ?? 0;
     this.compactRev = (this.st.getMeta.get('compact_rev') as { value: number } | undefined)?.value ?? 0;
@@ -85,19 +112,28 @@ export class SqliteBackend implements LogBackend {
     try {
       lock.pragma('locking_mode = EXCLUSIVE');
       lock.exec('CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER, since TEXT)');
-      lock.prepare('INSERT OR REPLACE INTO owner (id, pid, since) VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+      lock
+        .prepare('INSERT OR REPLACE INTO owner (id, pid, since) VALUES (1, ?, ?)')
+        .run(process.pid, new Date().toISOString());
       return lock;
     } catch (e) {
       lock.close();
       if (e instanceof Error && /locked|busy/i.test(e.message)) {
-        throw unavailable(`sqlite: ${path} is in use by another process (one server per database)`, { cause: e, reason: 'DatastoreLocked' });
+        throw unavailable(`sqlite: ${path} is in use by another process (one server per database)`, {
+          cause: e,
+          reason: 'DatastoreLocked',
+        });
       }
       throw e;
     }
   }
 
-  currentRevision(): number { return this.rev; }
-  compactRevision(): number { return this.compactRev; }
+  currentRevision(): number {
+    return this.rev;
+  }
+  compactRevision(): number {
+    return this.compactRev;
+  }
 
   latest(key: string): Row | undefined {
     const r = this.st.latest.get(key) as DbRow | undefined;
@@ -105,7 +141,12 @@ export class SqliteBackend implements LogBackend {
   }
 
   listAt(prefix: string, startKey: string, rev: number, limit: number): Row[] {
-    const rows = this.st.listAt.all({ start: startKey, end: prefixEnd(prefix) ?? MAX_KEY, rev, limit: limit || -1 }) as DbRow[];
+    const rows = this.st.listAt.all({
+      start: startKey,
+      end: prefixEnd(prefix) ?? MAX_KEY,
+      rev,
+      limit: limit || -1,
+    }) as DbRow[];
     return rows.map(toRow);
   }
 
@@ -114,10 +155,16 @@ export class SqliteBackend implements LogBackend {
   }
 
   eventsAfter(prefix: string, afterRev: number, limit: number): EventRow[] {
-    const rows = this.st.eventsAfter.all({ after: afterRev, start: prefix, end: prefixEnd(prefix) ?? MAX_KEY, limit }) as DbEventRow[];
+    const rows = this.st.eventsAfter.all({
+      after: afterRev,
+      start: prefix,
+      end: prefixEnd(prefix) ?? MAX_KEY,
+      limit,
+    }) as DbEventRow[];
     return rows.map((r) => {
       const row: EventRow = toRow(r);
-      if (r.pRev !== null) row.prev = { rev: r.pRev, key: r.key, value: r.pValue!, createRev: r.pCreateRev!, prevRev: 0, deleted: false };
+      if (r.pRev !== null)
+        row.prev = { rev: r.pRev, key: r.key, value: r.pValue!, createRev: r.pCreateRev!, prevRev: 0, deleted: false };
       return row;
     });
   }

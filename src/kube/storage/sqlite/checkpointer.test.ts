@@ -18,17 +18,24 @@ it('checkpoints while there are writes, stops when idle, restarts on the next wr
   const c = new Checkpointer(path, 20, (m) => errors.push(m), 150);
   const until = async (cond: () => boolean, what: string) => {
     const deadline = Date.now() + 5000;
-    while (!cond()) { if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 10)); }
+    while (!cond()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   try {
     const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
     const before = statSync(path).size;
-    for (let i = 0; i < 200; i++) { ins.run(Buffer.alloc(4000)); c.written(); }
+    for (let i = 0; i < 200; i++) {
+      ins.run(Buffer.alloc(4000));
+      c.written();
+    }
     assert.equal(c.running, false, 'the worker starts on the next tick, not inside a write');
     await until(() => c.running, 'the worker to start');
     await until(() => statSync(path).size > before + 500_000, 'the WAL to be checkpointed into the database file');
     await until(() => !c.running, 'the idle worker to stop');
-    ins.run(Buffer.alloc(10)); c.written();
+    ins.run(Buffer.alloc(10));
+    c.written();
     await until(() => c.running, 'the worker to restart');
     assert.deepEqual(errors, []);
   } finally {

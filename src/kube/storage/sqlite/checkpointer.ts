@@ -34,17 +34,25 @@ export class Checkpointer {
   private idleMs = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly path: string, private readonly intervalMs: number, private readonly onError: (msg: string) => void,
-    private readonly idleLimitMs = IDLE_MS) {
+  constructor(
+    private readonly path: string,
+    private readonly intervalMs: number,
+    private readonly onError: (msg: string) => void,
+    private readonly idleLimitMs = IDLE_MS,
+  ) {
     this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
   }
 
   /** Whether the worker thread is running. */
-  get running(): boolean { return this.worker !== undefined; }
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
 
   /** Called on every commit: there is WAL content to checkpoint. */
-  written(): void { this.dirty = true; }
+  written(): void {
+    this.dirty = true;
+  }
 
   private tick(): void {
     if (this.dirty) {
@@ -60,7 +68,9 @@ export class Checkpointer {
     if (this.worker) return this.worker;
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     const w = new Worker(CODE, { eval: true, workerData: { path: this.path, sqlite } });
-    w.on('message', (m: { error?: string }) => { if (m.error) this.onError(m.error); });
+    w.on('message', (m: { error?: string }) => {
+      if (m.error) this.onError(m.error);
+    });
     w.on('error', (e) => this.onError(String(e)));
     w.unref();
     this.exited = new Promise((resolve) => w.once('exit', () => resolve()));

@@ -9,7 +9,8 @@ import type { StoreOptions } from '../open.js';
 import { invalidArgument, isSkiffError, unavailable } from '../../../common/index.js';
 
 export async function openSqliteStore(path: string, opts: StoreOptions = {}): Promise<Store> {
-  if (!path || path.includes('\u0000')) throw invalidArgument('sqlite path is empty or invalid', { field: 'datastore' });
+  if (!path || path.includes('\u0000'))
+    throw invalidArgument('sqlite path is empty or invalid', { field: 'datastore' });
   const file = resolve(path);
   let backend: SqliteBackend;
   try {
@@ -17,7 +18,10 @@ export async function openSqliteStore(path: string, opts: StoreOptions = {}): Pr
     backend = new SqliteBackend(file, { ...opts.sqlite, onError: (msg) => opts.logger?.warn(msg) });
   } catch (e) {
     if (isSkiffError(e)) throw e;
-    throw unavailable(`sqlite: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, field: 'datastore' });
+    throw unavailable(`sqlite: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      field: 'datastore',
+    });
   }
   return new LogStore(backend, { groupCommit: true, ...opts });
 }

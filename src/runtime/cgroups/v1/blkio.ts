@@ -15,8 +15,14 @@ export const blkioV1: Controller = {
     if (b.weight) await writeCgroupFile(dir, bfq ? 'blkio.bfq.weight' : 'blkio.weight', b.weight);
     if (b.leafWeight && !bfq) await writeCgroupFile(dir, 'blkio.leaf_weight', b.leafWeight);
     for (const d of b.weightDevice ?? []) {
-      if (d.weight) await writeCgroupFile(dir, bfq ? 'blkio.bfq.weight_device' : 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`);
-      if (d.leafWeight && !bfq) await writeCgroupFile(dir, 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`);
+      if (d.weight)
+        await writeCgroupFile(
+          dir,
+          bfq ? 'blkio.bfq.weight_device' : 'blkio.weight_device',
+          `${d.major}:${d.minor} ${d.weight}`,
+        );
+      if (d.leafWeight && !bfq)
+        await writeCgroupFile(dir, 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`);
     }
     const throttles: [keyof typeof b, string][] = [
       ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'],

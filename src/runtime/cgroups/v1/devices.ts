@@ -10,9 +10,10 @@ export const devicesV1: Controller = {
     if (!r.devices || r.devices.length === 0) return;
     for (const d of r.devices) {
       const type = d.type ?? 'a';
-      const rule = type === 'a' && d.major === undefined && d.minor === undefined && (d.access ?? 'rwm') === 'rwm'
-        ? 'a'
-        : `${type} ${devNum(d.major)}:${devNum(d.minor)} ${d.access ?? 'rwm'}`;
+      const rule =
+        type === 'a' && d.major === undefined && d.minor === undefined && (d.access ?? 'rwm') === 'rwm'
+          ? 'a'
+          : `${type} ${devNum(d.major)}:${devNum(d.minor)} ${d.access ?? 'rwm'}`;
       await writeCgroupFile(dir, d.allow ? 'devices.allow' : 'devices.deny', rule);
     }
   },

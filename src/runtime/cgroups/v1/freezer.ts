@@ -13,7 +13,9 @@ export async function freezeV1(dir: string, timeoutMs: number): Promise<void> {
     if (state === 'FROZEN') return;
     if (Date.now() > deadline) {
       await writeCgroupFile(dir, 'freezer.state', 'THAWED').catch(() => undefined);
-      throw unavailable(`cgroup: ${dir}/freezer.state did not reach FROZEN within ${timeoutMs} ms (state ${state})`, { field: 'freezer.state' });
+      throw unavailable(`cgroup: ${dir}/freezer.state did not reach FROZEN within ${timeoutMs} ms (state ${state})`, {
+        field: 'freezer.state',
+      });
     }
     await sleep(i < 10 ? 1 : 10);
   }

@@ -17,7 +17,9 @@ test('v1: detected from the layout, dirs per hierarchy', () => {
     assert.equal(m.dirs().freezer, join(f.root, 'freezer', P));
     assert.equal(m.dirs().unified, undefined);
     assert.equal(m.oomFile(), join(f.root, 'memory', P, 'memory.oom_control'));
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v1: create copies the parent cpuset; set writes every controller file', async () => {
@@ -31,11 +33,22 @@ test('v1: create copies the parent cpuset; set writes every controller file', as
       memory: { limit: 100 << 20, swap: 200 << 20, reservation: 50 << 20, swappiness: 10, disableOOMKiller: true },
       cpu: { shares: 512, quota: 50000, period: 100000, cpus: '1', mems: '0' },
       pids: { limit: 64 },
-      blockIO: { weight: 300, weightDevice: [{ major: 8, minor: 0, weight: 200 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }] },
-      devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }],
+      blockIO: {
+        weight: 300,
+        weightDevice: [{ major: 8, minor: 0, weight: 200 }],
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      },
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      ],
     });
     assert.equal(f.read(`memory${P}/memory.limit_in_bytes`), String(100 << 20));
-    assert.equal(f.read(`memory${P}/memory.memsw.limit_in_bytes`), String(200 << 20), 'OCI swap is memory+swap = memsw');
+    assert.equal(
+      f.read(`memory${P}/memory.memsw.limit_in_bytes`),
+      String(200 << 20),
+      'OCI swap is memory+swap = memsw',
+    );
     assert.equal(f.read(`memory${P}/memory.soft_limit_in_bytes`), String(50 << 20));
     assert.equal(f.read(`memory${P}/memory.swappiness`), '10');
     assert.equal(f.read(`memory${P}/memory.oom_control`), '1');
@@ -51,7 +64,9 @@ test('v1: create copies the parent cpuset; set writes every controller file', as
     assert.equal(f.read(`devices${P}/devices.allow`), 'c 1:3 rwm');
     await m.set({ pids: { limit: 0 } });
     assert.equal(f.read(`pids${P}/pids.max`), 'max');
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v1: a missing controller file fails naming the file and the value', async () => {
@@ -66,7 +81,9 @@ test('v1: a missing controller file fails naming the file and the value', async 
       assert.ok(!existsSync(join(f.root, 'cpu', P, 'cpu.rt_runtime_us')), 'no regular file created in its place');
       return true;
     });
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v1: stats, pids, oomKillCount, freeze/thaw, destroy', async () => {
@@ -101,7 +118,9 @@ test('v1: stats, pids, oomKillCount, freeze/thaw, destroy', async () => {
     assert.ok(!existsSync(join(f.root, 'memory', P)));
     assert.ok(existsSync(join(f.root, 'memory', 'skiff')), 'parents are left alone');
     await m.destroy(); // idempotent
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v1: freeze that never completes times out with a clear error and thaws', async () => {
@@ -113,5 +132,7 @@ test('v1: freeze that never completes times out with a clear error and thaws', a
     rmSync(file);
     symlinkSync('/dev/null', file);
     await assert.rejects(m.freeze(), (e) => isSkiffError(e, 'Unavailable') && /did not reach FROZEN/.test(e.message));
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });

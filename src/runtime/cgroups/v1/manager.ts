@@ -18,7 +18,16 @@ import { freezeV1, freezerStateV1, thawV1 } from './freezer.js';
 import { killAllWith } from '../kill.js';
 
 /** Order matters for set(): cpuset before cpu (runc's order), devices last. */
-const CONTROLLERS: Controller[] = [cpusetV1, cpuV1, cpuacctV1, memoryV1, pidsV1, blkioV1, devicesV1, { name: 'freezer' }];
+const CONTROLLERS: Controller[] = [
+  cpusetV1,
+  cpuV1,
+  cpuacctV1,
+  memoryV1,
+  pidsV1,
+  blkioV1,
+  devicesV1,
+  { name: 'freezer' },
+];
 
 export class CgroupV1Manager implements CgroupManager {
   readonly version = 1 as const;
@@ -26,7 +35,10 @@ export class CgroupV1Manager implements CgroupManager {
   private readonly root: string;
   private readonly freezeTimeoutMs: number;
 
-  constructor(readonly path: string, opts: CgroupManagerOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: CgroupManagerOptions = {},
+  ) {
     this.root = opts.mountRoot ?? '/sys/fs/cgroup';
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
     for (const c of CONTROLLERS) {
@@ -41,7 +53,10 @@ export class CgroupV1Manager implements CgroupManager {
 
   private dir(controller: string): string {
     const d = this.hier[controller];
-    if (!d) throw failedPrecondition(`cgroup v1: the ${controller} hierarchy is not mounted under ${this.root}`, { field: controller });
+    if (!d)
+      throw failedPrecondition(`cgroup v1: the ${controller} hierarchy is not mounted under ${this.root}`, {
+        field: controller,
+      });
     return d;
   }
 
@@ -59,16 +74,26 @@ export class CgroupV1Manager implements CgroupManager {
     for (const c of CONTROLLERS) {
       if (!c.set) continue;
       if (!this.hier[c.name]) {
-        if (wants(c.name, r)) throw failedPrecondition(`cgroup v1: resources need the ${c.name} controller, which is not mounted under ${this.root}`, { field: c.name });
+        if (wants(c.name, r))
+          throw failedPrecondition(
+            `cgroup v1: resources need the ${c.name} controller, which is not mounted under ${this.root}`,
+            { field: c.name },
+          );
         continue;
       }
       await c.set(this.hier[c.name], r);
     }
     if (r.unified && Object.keys(r.unified).length) {
       const u = this.hier.unified;
-      if (!u) throw invalidArgument('linux.resources.unified needs cgroup v2 (the unified hierarchy is not mounted)', { field: 'linux.resources.unified' });
+      if (!u)
+        throw invalidArgument('linux.resources.unified needs cgroup v2 (the unified hierarchy is not mounted)', {
+          field: 'linux.resources.unified',
+        });
       for (const [k, v] of Object.entries(r.unified)) {
-        if (k.includes('/') || k.startsWith('.')) throw invalidArgument(`linux.resources.unified: invalid file name "${k}"`, { field: `linux.resources.unified.${k}` });
+        if (k.includes('/') || k.startsWith('.'))
+          throw invalidArgument(`linux.resources.unified: invalid file name "${k}"`, {
+            field: `linux.resources.unified.${k}`,
+          });
         await writeCgroupFile(u, k, v);
       }
     }
@@ -88,7 +113,8 @@ export class CgroupV1Manager implements CgroupManager {
 
   async stats(): Promise<CgroupStats> {
     const s = emptyStats();
-    for (const c of CONTROLLERS) if (c.stats && this.hier[c.name] && existsSync(this.hier[c.name])) await c.stats(this.hier[c.name], s);
+    for (const c of CONTROLLERS)
+      if (c.stats && this.hier[c.name] && existsSync(this.hier[c.name])) await c.stats(this.hier[c.name], s);
     return s;
   }
 
@@ -116,12 +142,19 @@ export class CgroupV1Manager implements CgroupManager {
 
 function wants(controller: string, r: CgroupResources): boolean {
   switch (controller) {
-    case 'memory': return !!r.memory;
-    case 'cpu': return !!r.cpu && (r.cpu.shares !== undefined || r.cpu.quota !== undefined || r.cpu.period !== undefined);
-    case 'cpuset': return !!r.cpu && !!(r.cpu.cpus || r.cpu.mems);
-    case 'pids': return !!r.pids;
-    case 'blkio': return !!r.blockIO;
-    case 'devices': return !!r.devices?.length;
-    default: return false;
+    case 'memory':
+      return !!r.memory;
+    case 'cpu':
+      return !!r.cpu && (r.cpu.shares !== undefined || r.cpu.quota !== undefined || r.cpu.period !== undefined);
+    case 'cpuset':
+      return !!r.cpu && !!(r.cpu.cpus || r.cpu.mems);
+    case 'pids':
+      return !!r.pids;
+    case 'blkio':
+      return !!r.blockIO;
+    case 'devices':
+      return !!r.devices?.length;
+    default:
+      return false;
   }
 }

@@ -27,8 +27,10 @@ export const memoryV1: Controller = {
       if (limit !== undefined && limit !== 0) await writeCgroupFile(dir, 'memory.limit_in_bytes', limit);
       if (swap !== undefined && swap !== 0) await writeCgroupFile(dir, 'memory.memsw.limit_in_bytes', swap);
     }
-    if (m.reservation !== undefined && m.reservation !== 0) await writeCgroupFile(dir, 'memory.soft_limit_in_bytes', m.reservation);
-    if (m.swappiness !== undefined && m.swappiness >= 0 && m.swappiness <= 100) await writeCgroupFile(dir, 'memory.swappiness', m.swappiness);
+    if (m.reservation !== undefined && m.reservation !== 0)
+      await writeCgroupFile(dir, 'memory.soft_limit_in_bytes', m.reservation);
+    if (m.swappiness !== undefined && m.swappiness >= 0 && m.swappiness <= 100)
+      await writeCgroupFile(dir, 'memory.swappiness', m.swappiness);
     if (m.disableOOMKiller) await writeCgroupFile(dir, 'memory.oom_control', 1);
     // m.kernel (kmem) is deprecated and ignored by the kernel since 5.16; runc ignores it too.
   },

@@ -10,7 +10,9 @@ export async function freezeV2(dir: string, timeoutMs: number): Promise<void> {
     if ((await readFlatKeyed(dir, 'cgroup.events')).frozen === 1) return;
     if (Date.now() > deadline) {
       await writeCgroupFile(dir, 'cgroup.freeze', 0).catch(() => undefined);
-      throw unavailable(`cgroup: ${dir}/cgroup.events did not report frozen within ${timeoutMs} ms`, { field: 'cgroup.freeze' });
+      throw unavailable(`cgroup: ${dir}/cgroup.events did not report frozen within ${timeoutMs} ms`, {
+        field: 'cgroup.freeze',
+      });
     }
     await sleep(i < 10 ? 1 : 10);
   }

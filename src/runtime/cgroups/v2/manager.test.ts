@@ -17,7 +17,9 @@ test('v2: detected, one dir, controllers enabled in the root', async () => {
     assert.equal(m.oomFile(), join(f.root, P, 'memory.events'));
     await m.create();
     assert.equal(f.read('cgroup.subtree_control'), '+cpuset +cpu +io +memory +pids');
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v2: set converts OCI values the way runc does', async () => {
@@ -46,9 +48,14 @@ test('v2: set converts OCI values the way runc does', async () => {
     assert.equal(f.read(`${P}/memory.max`), 'max');
     assert.equal(f.read(`${P}/memory.swap.max`), 'max', 'unlimited memory without swap given: swap unlimited too');
     assert.equal(f.read(`${P}/cpu.max`), 'max 100000');
-    await assert.rejects(m.set({ memory: { limit: 100, swap: 50 } }), (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.resources.memory.swap');
+    await assert.rejects(
+      m.set({ memory: { limit: 100, swap: 50 } }),
+      (e) => isSkiffError(e, 'InvalidArgument') && e.field === 'linux.resources.memory.swap',
+    );
     await assert.rejects(m.set({ unified: { '../x': '1' } }), (e) => isSkiffError(e, 'InvalidArgument'));
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v2: stats, oomKillCount, freeze via cgroup.events, kill via cgroup.kill, destroy', async () => {
@@ -81,7 +88,9 @@ test('v2: stats, oomKillCount, freeze via cgroup.events, kill via cgroup.kill, d
     await m.destroy();
     assert.ok(!existsSync(join(f.root, P)));
     await m.destroy();
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });
 
 test('v2: freeze times out when the kernel never reports frozen', async () => {
@@ -90,5 +99,7 @@ test('v2: freeze times out when the kernel never reports frozen', async () => {
     const m = createCgroupManager(P, { mountRoot: f.root, freezeTimeoutMs: 50 });
     await assert.rejects(m.freeze(), (e) => isSkiffError(e, 'Unavailable') && /cgroup\.events/.test(e.message));
     assert.equal(f.read(`${P}/cgroup.freeze`), '0', 'left thawed after the failure');
-  } finally { f.cleanup(); }
+  } finally {
+    f.cleanup();
+  }
 });

@@ -26,7 +26,10 @@ export class CgroupV2Manager implements CgroupManager {
   private readonly dir: string;
   private readonly freezeTimeoutMs: number;
 
-  constructor(readonly path: string, opts: CgroupManagerOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: CgroupManagerOptions = {},
+  ) {
     this.root = opts.mountRoot ?? '/sys/fs/cgroup';
     this.dir = join(this.root, path);
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
@@ -40,7 +43,9 @@ export class CgroupV2Manager implements CgroupManager {
     // Enable every available controller for the children of each ancestor (root … parent).
     let parent = this.root;
     for (const part of this.path.split('/').filter(Boolean)) {
-      const available = ((await readCgroupFile(parent, 'cgroup.controllers')) ?? '').split(/\s+/).filter((c) => ENABLE.includes(c));
+      const available = ((await readCgroupFile(parent, 'cgroup.controllers')) ?? '')
+        .split(/\s+/)
+        .filter((c) => ENABLE.includes(c));
       const enabled = ((await readCgroupFile(parent, 'cgroup.subtree_control')) ?? '').split(/\s+/);
       const missing = available.filter((c) => !enabled.includes(c));
       if (missing.length) {
@@ -49,7 +54,8 @@ export class CgroupV2Manager implements CgroupManager {
         } catch {
           // One controller refused (e.g. a threaded subtree): enable the others one by one; a
           // later set() that needs the refused one fails naming its file.
-          for (const c of missing) await writeCgroupFile(parent, 'cgroup.subtree_control', `+${c}`).catch(() => undefined);
+          for (const c of missing)
+            await writeCgroupFile(parent, 'cgroup.subtree_control', `+${c}`).catch(() => undefined);
         }
       }
       parent = join(parent, part);
@@ -65,7 +71,10 @@ export class CgroupV2Manager implements CgroupManager {
   async set(r: CgroupResources): Promise<void> {
     for (const c of CONTROLLERS) await c.set?.(this.dir, r);
     for (const [k, v] of Object.entries(r.unified ?? {})) {
-      if (k.includes('/') || k.startsWith('.')) throw invalidArgument(`linux.resources.unified: invalid file name "${k}"`, { field: `linux.resources.unified.${k}` });
+      if (k.includes('/') || k.startsWith('.'))
+        throw invalidArgument(`linux.resources.unified: invalid file name "${k}"`, {
+          field: `linux.resources.unified.${k}`,
+        });
       await writeCgroupFile(this.dir, k, v);
     }
   }

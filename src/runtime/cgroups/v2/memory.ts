@@ -14,7 +14,8 @@ export const memoryV2: Controller = {
     // Swap first: lowering memory.max below current usage with swap.max still at 0 would OOM.
     if (swap !== 0) await writeCgroupFile(dir, 'memory.swap.max', maxOr(swap));
     if (m.limit !== undefined && m.limit !== 0) await writeCgroupFile(dir, 'memory.max', maxOr(m.limit));
-    if (m.reservation !== undefined && m.reservation !== 0) await writeCgroupFile(dir, 'memory.low', maxOr(m.reservation));
+    if (m.reservation !== undefined && m.reservation !== 0)
+      await writeCgroupFile(dir, 'memory.low', maxOr(m.reservation));
   },
   async stats(dir, s) {
     const stat = await readFlatKeyed(dir, 'memory.stat');

@@ -14,7 +14,10 @@ function validatePorts(ports: unknown, path: string, names: Set<string>): FieldE
   const errs: FieldError[] = [];
   asArr(ports).forEach((p: Obj, i: number) => {
     const pp = `${path}[${i}]`;
-    if (!asObj(p)) { errs.push(invalid(pp, p, 'must be an object')); return; }
+    if (!asObj(p)) {
+      errs.push(invalid(pp, p, 'must be an object'));
+      return;
+    }
     if (p.name !== undefined && p.name !== '') {
       for (const m of isValidPortName(String(p.name))) errs.push(invalid(`${pp}.name`, p.name, m));
       if (names.has(p.name)) errs.push(duplicate(`${pp}.name`, p.name));
@@ -22,15 +25,25 @@ function validatePorts(ports: unknown, path: string, names: Set<string>): FieldE
     }
     if (p.containerPort === undefined || p.containerPort === 0) errs.push(required(`${pp}.containerPort`));
     else for (const m of isValidPortNum(p.containerPort)) errs.push(invalid(`${pp}.containerPort`, p.containerPort, m));
-    if (p.hostPort !== undefined && p.hostPort !== 0) for (const m of isValidPortNum(p.hostPort)) errs.push(invalid(`${pp}.hostPort`, p.hostPort, m));
+    if (p.hostPort !== undefined && p.hostPort !== 0)
+      for (const m of isValidPortNum(p.hostPort)) errs.push(invalid(`${pp}.hostPort`, p.hostPort, m));
     if (!p.protocol) errs.push(required(`${pp}.protocol`));
     else if (!PROTOCOLS.includes(p.protocol)) errs.push(notSupported(`${pp}.protocol`, p.protocol, PROTOCOLS));
   });
   return errs;
 }
 
-const FIELD_REF_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
-  'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs'];
+const FIELD_REF_PATHS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
+];
 
 function validateEnv(env: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
@@ -41,15 +54,35 @@ function validateEnv(env: unknown, path: string): FieldError[] {
     const vf = asObj(e?.valueFrom);
     if (!vf) return;
     const set = ['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'].filter((k) => vf[k] !== undefined);
-    if (set.length === 0) errs.push(invalid(`${p}.valueFrom`, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
-    else if (set.length > 1) errs.push(invalid(`${p}.valueFrom`, '', 'may not have more than one field specified at a time'));
+    if (set.length === 0)
+      errs.push(
+        invalid(
+          `${p}.valueFrom`,
+          '',
+          'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`',
+        ),
+      );
+    else if (set.length > 1)
+      errs.push(invalid(`${p}.valueFrom`, '', 'may not have more than one field specified at a time'));
     if (e.value) errs.push(invalid(`${p}.valueFrom`, '', 'may not be specified when `value` is not empty'));
     const fr = asObj(vf.fieldRef);
     if (fr) {
       const fp = fr.fieldPath;
       if (!isStr(fp) || !fp) errs.push(required(`${p}.valueFrom.fieldRef.fieldPath`));
       else if (!FIELD_REF_PATHS.includes(fp) && !/^metadata\.(labels|annotations)\['[^']+'\]$/.test(fp)) {
-        errs.push(notSupported(`${p}.valueFrom.fieldRef.fieldPath`, fp, ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs']));
+        errs.push(
+          notSupported(`${p}.valueFrom.fieldRef.fieldPath`, fp, [
+            'metadata.name',
+            'metadata.namespace',
+            'metadata.uid',
+            'spec.nodeName',
+            'spec.serviceAccountName',
+            'status.hostIP',
+            'status.hostIPs',
+            'status.podIP',
+            'status.podIPs',
+          ]),
+        );
       }
     }
     for (const k of ['configMapKeyRef', 'secretKeyRef']) {
@@ -90,14 +123,16 @@ function validateMounts(mounts: unknown, path: string, volumes: Set<string>): Fi
       if (seen.has(m.mountPath)) errs.push(invalid(`${p}.mountPath`, m.mountPath, 'must be unique'));
       seen.add(m.mountPath);
     }
-    if (m?.subPath && m?.subPathExpr) errs.push(invalid(`${p}.subPathExpr`, m.subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
+    if (m?.subPath && m?.subPathExpr)
+      errs.push(invalid(`${p}.subPathExpr`, m.subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
     for (const k of ['subPath', 'subPathExpr']) {
       const v = m?.[k];
       if (isStr(v) && (v.startsWith('/') || v.split('/').includes('..'))) {
         errs.push(invalid(`${p}.${k}`, v, v.startsWith('/') ? 'must be a relative path' : "must not contain '..'"));
       }
     }
-    if (m?.mountPropagation !== undefined) errs.push(...oneOf(m.mountPropagation, `${p}.mountPropagation`, ['Bidirectional', 'HostToContainer', 'None']));
+    if (m?.mountPropagation !== undefined)
+      errs.push(...oneOf(m.mountPropagation, `${p}.mountPropagation`, ['Bidirectional', 'HostToContainer', 'None']));
   });
   return errs;
 }
@@ -118,13 +153,23 @@ function validateResources(res: unknown, path: string): FieldError[] {
         const q = parseQuantity(v as string);
         if (q.mantissa < 0n) errs.push(invalid(fp, String(v), 'must be greater than or equal to 0'));
         parsed[kind][name] = q;
-      } catch { errs.push(invalid(fp, v, 'quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\'')); }
+      } catch {
+        errs.push(
+          invalid(fp, v, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+        );
+      }
     }
   }
   for (const [name, req] of Object.entries(parsed.requests)) {
     const lim = parsed.limits[name];
     if (lim && compareQuantity(req, lim) > 0) {
-      errs.push(invalid(`${path}.requests`, formatQuantity(req), `must be less than or equal to ${name} limit of ${formatQuantity(lim)}`));
+      errs.push(
+        invalid(
+          `${path}.requests`,
+          formatQuantity(req),
+          `must be less than or equal to ${name} limit of ${formatQuantity(lim)}`,
+        ),
+      );
     }
   }
   return errs;
@@ -136,9 +181,12 @@ function validateProbe(probe: unknown, path: string, kind: 'liveness' | 'readine
   const errs: FieldError[] = [];
   const handlers = ['exec', 'httpGet', 'tcpSocket', 'grpc'].filter((k) => p[k] !== undefined);
   if (handlers.length === 0) errs.push(required(path, 'must specify a handler type'));
-  else if (handlers.length > 1) errs.push(forbidden(`${path}.${handlers[1]}`, 'may not specify more than 1 handler type'));
-  for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) errs.push(...nonNegative(p[k], `${path}.${k}`));
-  if (kind !== 'readiness' && p.successThreshold !== undefined && p.successThreshold !== 1) errs.push(invalid(`${path}.successThreshold`, p.successThreshold, 'must be 1'));
+  else if (handlers.length > 1)
+    errs.push(forbidden(`${path}.${handlers[1]}`, 'may not specify more than 1 handler type'));
+  for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'])
+    errs.push(...nonNegative(p[k], `${path}.${k}`));
+  if (kind !== 'readiness' && p.successThreshold !== undefined && p.successThreshold !== 1)
+    errs.push(invalid(`${path}.successThreshold`, p.successThreshold, 'must be 1'));
   const port = asObj(p.httpGet)?.port ?? asObj(p.tcpSocket)?.port;
   const portPath = `${path}.${p.httpGet ? 'httpGet' : 'tcpSocket'}.port`;
   if (typeof port === 'number') errs.push(...isValidPortNum(port).map((m) => invalid(portPath, port, m)));
@@ -147,14 +195,23 @@ function validateProbe(probe: unknown, path: string, kind: 'liveness' | 'readine
   return errs;
 }
 
-export interface ContainerOpts { volumes: Set<string>; names: Set<string>; portNames: Set<string>; init?: boolean; ephemeral?: boolean }
+export interface ContainerOpts {
+  volumes: Set<string>;
+  names: Set<string>;
+  portNames: Set<string>;
+  init?: boolean;
+  ephemeral?: boolean;
+}
 
 /** Validates one list of containers (`spec.containers`, `spec.initContainers`, ...). */
 export function validateContainers(list: unknown, path: string, o: ContainerOpts): FieldError[] {
   const errs: FieldError[] = [];
   asArr(list).forEach((c: Obj, i: number) => {
     const p = `${path}[${i}]`;
-    if (!asObj(c)) { errs.push(invalid(p, c, 'must be an object')); return; }
+    if (!asObj(c)) {
+      errs.push(invalid(p, c, 'must be an object'));
+      return;
+    }
     if (!isStr(c.name) || c.name === '') errs.push(required(`${p}.name`));
     else {
       errs.push(...dnsLabel(c.name, `${p}.name`));
@@ -162,12 +219,17 @@ export function validateContainers(list: unknown, path: string, o: ContainerOpts
       o.names.add(c.name);
     }
     if (!isStr(c.image) || c.image === '') errs.push(required(`${p}.image`));
-    else if (c.image.trim() !== c.image) errs.push(invalid(`${p}.image`, c.image, 'must not have leading or trailing whitespace'));
+    else if (c.image.trim() !== c.image)
+      errs.push(invalid(`${p}.image`, c.image, 'must not have leading or trailing whitespace'));
     if (c.imagePullPolicy !== undefined) errs.push(...oneOf(c.imagePullPolicy, `${p}.imagePullPolicy`, PULL, false));
-    if (c.terminationMessagePolicy !== undefined) errs.push(...oneOf(c.terminationMessagePolicy, `${p}.terminationMessagePolicy`, ['File', 'FallbackToLogsOnError'], false));
+    if (c.terminationMessagePolicy !== undefined)
+      errs.push(
+        ...oneOf(c.terminationMessagePolicy, `${p}.terminationMessagePolicy`, ['File', 'FallbackToLogsOnError'], false),
+      );
     if (o.ephemeral) {
       for (const k of ['ports', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'resources']) {
-        if (c[k] !== undefined && !(k === 'resources' && Object.keys(asObj(c[k]) ?? {}).length === 0)) errs.push(forbidden(`${p}.${k}`, `cannot be set for an Ephemeral Container`));
+        if (c[k] !== undefined && !(k === 'resources' && Object.keys(asObj(c[k]) ?? {}).length === 0))
+          errs.push(forbidden(`${p}.${k}`, `cannot be set for an Ephemeral Container`));
       }
     } else errs.push(...validatePorts(c.ports, `${p}.ports`, o.portNames));
     errs.push(...validateEnv(c.env, `${p}.env`));
@@ -179,7 +241,9 @@ export function validateContainers(list: unknown, path: string, o: ContainerOpts
       else if (c.restartPolicy !== 'Always') errs.push(notSupported(`${p}.restartPolicy`, c.restartPolicy, ['Always']));
     }
     if (o.init && c.restartPolicy !== 'Always') {
-      for (const k of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle']) if (c[k] !== undefined) errs.push(forbidden(`${p}.${k}`, `may not be set for init containers without restartPolicy=Always`));
+      for (const k of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'])
+        if (c[k] !== undefined)
+          errs.push(forbidden(`${p}.${k}`, `may not be set for init containers without restartPolicy=Always`));
     }
     if (!o.ephemeral) {
       errs.push(...validateProbe(c.livenessProbe, `${p}.livenessProbe`, 'liveness'));

@@ -8,32 +8,54 @@ import { invalid } from '../../validation/errors.js';
 import { isQualifiedName } from '../../validation/names.js';
 import { resource } from '../shared/define.js';
 
-define('io.k8s.api.core.v1.NamespaceSpec', obj('The desired attributes of a namespace.', {
-  finalizers: strList('Opaque values that must be empty before the namespace is removed from storage; "kubernetes" is added on create and removed by the namespace controller.', { listType: 'atomic' }),
-}));
-define('io.k8s.api.core.v1.NamespaceStatus', obj('The observed state of a namespace.', {
-  phase: enumStr('Active while the namespace is usable, Terminating while its content is being removed.', ['Active', 'Terminating']),
-  conditions: conditionsList('The latest observations of the namespace\'s state.'),
-}));
+define(
+  'io.k8s.api.core.v1.NamespaceSpec',
+  obj('The desired attributes of a namespace.', {
+    finalizers: strList(
+      'Opaque values that must be empty before the namespace is removed from storage; "kubernetes" is added on create and removed by the namespace controller.',
+      { listType: 'atomic' },
+    ),
+  }),
+);
+define(
+  'io.k8s.api.core.v1.NamespaceStatus',
+  obj('The observed state of a namespace.', {
+    phase: enumStr('Active while the namespace is usable, Terminating while its content is being removed.', [
+      'Active',
+      'Terminating',
+    ]),
+    conditions: conditionsList("The latest observations of the namespace's state."),
+  }),
+);
 
-const schema = kindSchema({ group: '', version: 'v1', kind: 'Namespace' },
-  'Namespace provides a scope for names. Namespaced objects live in exactly one namespace.', {
+const schema = kindSchema(
+  { group: '', version: 'v1', kind: 'Namespace' },
+  'Namespace provides a scope for names. Namespaced objects live in exactly one namespace.',
+  {
     spec: ref('io.k8s.api.core.v1.NamespaceSpec', 'Spec defines the behavior of the Namespace.'),
     status: ref('io.k8s.api.core.v1.NamespaceStatus', 'Status describes the current status of a Namespace.'),
-  });
+  },
+);
 
 function validateFinalizers(list: unknown, path: string) {
   return asArr(list).flatMap((f, i) => {
     if (typeof f !== 'string') return [invalid(`${path}[${i}]`, f, 'must be a string')];
     // Standard finalizer names without a slash are reserved: only "kubernetes" is known.
-    if (!f.includes('/') && f !== 'kubernetes') return [invalid(`${path}[${i}]`, f, 'name is neither a standard finalizer name nor is it fully qualified')];
+    if (!f.includes('/') && f !== 'kubernetes')
+      return [invalid(`${path}[${i}]`, f, 'name is neither a standard finalizer name nor is it fully qualified')];
     return isQualifiedName(f).map((m) => invalid(`${path}[${i}]`, f, m));
   });
 }
 
 export const namespace = resource({
-  group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace',
-  namespaced: false, shortNames: ['ns'], nameRule: 'label',
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  plural: 'namespaces',
+  singular: 'namespace',
+  namespaced: false,
+  shortNames: ['ns'],
+  nameRule: 'label',
   subresources: { status: true, extra: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }] },
   schema,
   defaults(obj: KubeObject) {
@@ -50,7 +72,9 @@ export const namespace = resource({
     const o = obj as Obj;
     return [
       ...validateFinalizers(o.spec?.finalizers, 'spec.finalizers'),
-      ...(o.status?.phase && !['Active', 'Terminating'].includes(o.status.phase) ? [invalid('status.phase', o.status.phase, 'must be Active or Terminating')] : []),
+      ...(o.status?.phase && !['Active', 'Terminating'].includes(o.status.phase)
+        ? [invalid('status.phase', o.status.phase, 'must be Active or Terminating')]
+        : []),
     ];
   },
   columns: [nameColumn, col('Status', 'string', 'The status of the namespace'), ageColumn],

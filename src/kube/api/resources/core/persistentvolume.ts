@@ -10,13 +10,21 @@ import { CORE } from './container-schema.js';
 import './storage-schema.js';
 
 export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
-const ABBREV: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
+const ABBREV: Record<string, string> = {
+  ReadWriteOnce: 'RWO',
+  ReadOnlyMany: 'ROX',
+  ReadWriteMany: 'RWX',
+  ReadWriteOncePod: 'RWOP',
+};
 const PV_SOURCES = ['hostPath', 'local', 'nfs', 'csi'];
 
 /** kubectl's ACCESS MODES cell, e.g. `RWO,ROX`. */
 export function accessModesString(modes: unknown): string {
   const m = asArr(modes);
-  return ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].filter((x) => m.includes(x)).map((x) => ABBREV[x]).join(',');
+  return ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']
+    .filter((x) => m.includes(x))
+    .map((x) => ABBREV[x])
+    .join(',');
 }
 
 function validateAccessModes(modes: unknown, path: string): FieldError[] {
@@ -24,16 +32,20 @@ function validateAccessModes(modes: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   if (!m.length) errs.push(required(path, 'at least 1 access mode is required'));
   for (const x of m) if (!ACCESS_MODES.includes(x)) errs.push(notSupported(path, x, ACCESS_MODES));
-  if (m.includes('ReadWriteOncePod') && m.length > 1) errs.push(forbidden(path, 'may not use ReadWriteOncePod with other access modes'));
+  if (m.includes('ReadWriteOncePod') && m.length > 1)
+    errs.push(forbidden(path, 'may not use ReadWriteOncePod with other access modes'));
   return errs;
 }
 export { validateAccessModes };
 
-const schema = kindSchema({ group: '', version: 'v1', kind: 'PersistentVolume' },
-  'PersistentVolume (PV) is a storage resource provisioned by an administrator, analogous to a node.', {
+const schema = kindSchema(
+  { group: '', version: 'v1', kind: 'PersistentVolume' },
+  'PersistentVolume (PV) is a storage resource provisioned by an administrator, analogous to a node.',
+  {
     spec: ref(CORE('PersistentVolumeSpec'), 'The desired characteristics of the volume.'),
     status: ref(CORE('PersistentVolumeStatus'), 'The current status of the volume. Read-only.'),
-  });
+  },
+);
 
 function validate(o: Obj): FieldError[] {
   const s = asObj(o.spec);
@@ -49,15 +61,28 @@ function validate(o: Obj): FieldError[] {
   if (s.local && !s.local.path) errs.push(required('spec.local.path'));
   if (s.local && !s.nodeAffinity) errs.push(required('spec.nodeAffinity', 'Local volume requires node affinity'));
   if (s.persistentVolumeReclaimPolicy && !['Delete', 'Recycle', 'Retain'].includes(s.persistentVolumeReclaimPolicy)) {
-    errs.push(notSupported('spec.persistentVolumeReclaimPolicy', s.persistentVolumeReclaimPolicy, ['Delete', 'Recycle', 'Retain']));
+    errs.push(
+      notSupported('spec.persistentVolumeReclaimPolicy', s.persistentVolumeReclaimPolicy, [
+        'Delete',
+        'Recycle',
+        'Retain',
+      ]),
+    );
   }
-  if (s.volumeMode && !['Block', 'Filesystem'].includes(s.volumeMode)) errs.push(notSupported('spec.volumeMode', s.volumeMode, ['Block', 'Filesystem']));
+  if (s.volumeMode && !['Block', 'Filesystem'].includes(s.volumeMode))
+    errs.push(notSupported('spec.volumeMode', s.volumeMode, ['Block', 'Filesystem']));
   return errs;
 }
 
 export const persistentVolume = resource({
-  group: '', version: 'v1', kind: 'PersistentVolume', plural: 'persistentvolumes', singular: 'persistentvolume', namespaced: false,
-  shortNames: ['pv'], subresources: { status: true },
+  group: '',
+  version: 'v1',
+  kind: 'PersistentVolume',
+  plural: 'persistentvolumes',
+  singular: 'persistentvolume',
+  namespaced: false,
+  shortNames: ['pv'],
+  subresources: { status: true },
   schema,
   defaults(obj: KubeObject) {
     const o = obj as Obj;
@@ -71,10 +96,14 @@ export const persistentVolume = resource({
   },
   validate: (o: KubeObject) => validate(o as Obj),
   validateUpdate(o: KubeObject, old: KubeObject) {
-    const s = asObj((o as Obj).spec) ?? {}, p = asObj((old as Obj).spec) ?? {};
+    const s = asObj((o as Obj).spec) ?? {},
+      p = asObj((old as Obj).spec) ?? {};
     const errs: FieldError[] = [];
-    for (const k of PV_SOURCES) if (p[k] !== undefined && !deepEqual(s[k], p[k])) errs.push(forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
-    if (p.volumeMode && s.volumeMode !== p.volumeMode) errs.push(invalid('spec.volumeMode', s.volumeMode, 'field is immutable'));
+    for (const k of PV_SOURCES)
+      if (p[k] !== undefined && !deepEqual(s[k], p[k]))
+        errs.push(forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
+    if (p.volumeMode && s.volumeMode !== p.volumeMode)
+      errs.push(invalid('spec.volumeMode', s.volumeMode, 'field is immutable'));
     return errs;
   },
   columns: [
@@ -91,10 +120,23 @@ export const persistentVolume = resource({
     col('VolumeMode', 'string', 'Filesystem or Block.', 1),
   ],
   row(obj, now) {
-    const o = obj as Obj, s = asObj(o.spec) ?? {}, st = asObj(o.status) ?? {};
+    const o = obj as Obj,
+      s = asObj(o.spec) ?? {},
+      st = asObj(o.status) ?? {};
     const claim = s.claimRef ? `${s.claimRef.namespace}/${s.claimRef.name}` : '';
     const phase = obj.metadata.deletionTimestamp ? 'Terminating' : (st.phase ?? '');
-    return [obj.metadata.name, asObj(s.capacity)?.storage ?? '', accessModesString(s.accessModes), s.persistentVolumeReclaimPolicy ?? '', phase, claim,
-      s.storageClassName ?? '', s.volumeAttributesClassName || '<unset>', st.reason ?? '', age(obj.metadata.creationTimestamp, now), s.volumeMode || '<unset>'];
+    return [
+      obj.metadata.name,
+      asObj(s.capacity)?.storage ?? '',
+      accessModesString(s.accessModes),
+      s.persistentVolumeReclaimPolicy ?? '',
+      phase,
+      claim,
+      s.storageClassName ?? '',
+      s.volumeAttributesClassName || '<unset>',
+      st.reason ?? '',
+      age(obj.metadata.creationTimestamp, now),
+      s.volumeMode || '<unset>',
+    ];
   },
 });

@@ -40,11 +40,17 @@ function defaultContainer(c: Obj): void {
     p.successThreshold ??= 1;
     p.failureThreshold ??= 3;
     const hg = asObj(p.httpGet);
-    if (hg) { hg.path ??= '/'; hg.scheme ??= 'HTTP'; }
+    if (hg) {
+      hg.path ??= '/';
+      hg.scheme ??= 'HTTP';
+    }
   }
   for (const h of ['postStart', 'preStop']) {
     const hg = asObj(asObj(asObj(c.lifecycle)?.[h])?.httpGet);
-    if (hg) { hg.path ??= '/'; hg.scheme ??= 'HTTP'; }
+    if (hg) {
+      hg.path ??= '/';
+      hg.scheme ??= 'HTTP';
+    }
   }
 }
 
@@ -75,11 +81,12 @@ export function defaultPodSpec(spec: Obj): void {
   if (spec.serviceAccount && !spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount;
   for (const c of asArr(spec.initContainers)) if (asObj(c)) defaultContainer(c);
   for (const c of asArr(spec.containers)) if (asObj(c)) defaultContainer(c);
-  for (const c of asArr(spec.ephemeralContainers)) if (asObj(c)) {
-    if (!c.imagePullPolicy) c.imagePullPolicy = defaultPullPolicy(c.image);
-    c.terminationMessagePath ??= '/dev/termination-log';
-    c.terminationMessagePolicy ??= 'File';
-  }
+  for (const c of asArr(spec.ephemeralContainers))
+    if (asObj(c)) {
+      if (!c.imagePullPolicy) c.imagePullPolicy = defaultPullPolicy(c.image);
+      c.terminationMessagePath ??= '/dev/termination-log';
+      c.terminationMessagePolicy ??= 'File';
+    }
   for (const v of asArr(spec.volumes)) defaultVolume(v);
   // With the host's network, container ports are host ports.
   if (spec.hostNetwork === true) {
@@ -106,7 +113,15 @@ export function defaultPod(pod: Obj): void {
   if (!spec.preemptionPolicy) spec.preemptionPolicy = 'PreemptLowerPriority';
   // DefaultTolerationSeconds admission: tolerate not-ready/unreachable nodes for 5 minutes.
   const tol = asArr(spec.tolerations);
-  const add = DEFAULT_TOLERATIONS.filter((d) => !tol.some((t) => asObj(t) && (t.key === d.key || (t.key === undefined && t.operator === 'Exists')) && (!t.effect || t.effect === 'NoExecute')));
+  const add = DEFAULT_TOLERATIONS.filter(
+    (d) =>
+      !tol.some(
+        (t) =>
+          asObj(t) &&
+          (t.key === d.key || (t.key === undefined && t.operator === 'Exists')) &&
+          (!t.effect || t.effect === 'NoExecute'),
+      ),
+  );
   if (add.length) spec.tolerations = [...tol, ...add.map((t) => ({ ...t }))];
   pod.status = asObj(pod.status) ?? {};
   if (!pod.status.phase) pod.status.phase = 'Pending';
@@ -116,13 +131,21 @@ export function defaultPod(pod: Obj): void {
 /** Guaranteed when every container has equal cpu+memory requests and limits; BestEffort when none set any. */
 export function qosClass(spec: Obj): string {
   const cs = [...asArr(spec.initContainers), ...asArr(spec.containers)].filter(asObj);
-  let any = false, guaranteed = true;
+  let any = false,
+    guaranteed = true;
   for (const c of cs) {
-    const req = asObj(c.resources?.requests) ?? {}, lim = asObj(c.resources?.limits) ?? {};
+    const req = asObj(c.resources?.requests) ?? {},
+      lim = asObj(c.resources?.limits) ?? {};
     for (const r of ['cpu', 'memory']) {
       if (req[r] !== undefined || lim[r] !== undefined) any = true;
       const want = req[r] ?? lim[r];
-      if (lim[r] === undefined || !isValidQuantity(want) || !isValidQuantity(lim[r]) || compareQuantity(parseQuantity(want), parseQuantity(lim[r])) !== 0) guaranteed = false;
+      if (
+        lim[r] === undefined ||
+        !isValidQuantity(want) ||
+        !isValidQuantity(lim[r]) ||
+        compareQuantity(parseQuantity(want), parseQuantity(lim[r])) !== 0
+      )
+        guaranteed = false;
     }
   }
   if (!any) return 'BestEffort';

@@ -5,11 +5,21 @@ import type { KubeObject } from '../../types.js';
 
 const pods = findResource('', 'v1', 'pods')!;
 const now = new Date('2024-01-01T12:00:00Z');
-const mk = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', creationTimestamp: '2024-01-01T11:55:00Z' }, spec });
+const mk = (spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: 'default', creationTimestamp: '2024-01-01T11:55:00Z' },
+  spec,
+});
 const errsOf = (o: KubeObject) => pods.validate!(o).map((e) => `${e.field}: ${e.message}`);
 
 test('pod defaulting of a minimal pod', () => {
-  const p = mk({ containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80 }] }, { name: 'd', image: 'busybox:1.36' }] }) as any;
+  const p = mk({
+    containers: [
+      { name: 'c', image: 'nginx', ports: [{ containerPort: 80 }] },
+      { name: 'd', image: 'busybox:1.36' },
+    ],
+  }) as any;
   pods.defaults!(p);
   assert.equal(p.spec.restartPolicy, 'Always');
   assert.equal(p.spec.dnsPolicy, 'ClusterFirst');
@@ -29,7 +39,10 @@ test('pod defaulting of a minimal pod', () => {
   assert.equal(p.status.phase, 'Pending');
   assert.equal(p.status.qosClass, 'BestEffort');
   assert.deepEqual(errsOf(p), []);
-  const hn = mk({ hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }] }) as any;
+  const hn = mk({
+    hostNetwork: true,
+    containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }],
+  }) as any;
   pods.defaults!(hn);
   assert.equal(hn.spec.containers[0].ports[0].hostPort, 8080, 'host network: hostPort defaults to containerPort');
 });
@@ -39,7 +52,22 @@ test('pod validation: upstream field paths and messages', () => {
   assert.deepEqual(errsOf(p), ['spec.containers[0].image: Required value']);
   const q = mk({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst' });
   assert.deepEqual(errsOf(q), ['spec.containers: Required value']);
-  const r = mk({ restartPolicy: 'Sometimes', dnsPolicy: 'ClusterFirst', containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 0, protocol: 'TCP' }, { containerPort: 70000, protocol: 'TCP' }], volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, { name: 'c', image: 'y' }] });
+  const r = mk({
+    restartPolicy: 'Sometimes',
+    dnsPolicy: 'ClusterFirst',
+    containers: [
+      {
+        name: 'c',
+        image: 'x',
+        ports: [
+          { containerPort: 0, protocol: 'TCP' },
+          { containerPort: 70000, protocol: 'TCP' },
+        ],
+        volumeMounts: [{ name: 'nope', mountPath: '/x' }],
+      },
+      { name: 'c', image: 'y' },
+    ],
+  });
   assert.deepEqual(errsOf(r), [
     'spec.containers[0].ports[0].containerPort: Required value',
     'spec.containers[0].ports[1].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive',
@@ -47,8 +75,14 @@ test('pod validation: upstream field paths and messages', () => {
     'spec.containers[1].name: Duplicate value: "c"',
     'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
   ]);
-  const s = mk({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }] });
-  assert.deepEqual(errsOf(s), ['spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1']);
+  const s = mk({
+    restartPolicy: 'Always',
+    dnsPolicy: 'ClusterFirst',
+    containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }],
+  });
+  assert.deepEqual(errsOf(s), [
+    'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
+  ]);
 });
 
 test('pod update: only images and a few fields may change', () => {
@@ -62,20 +96,55 @@ test('pod update: only images and a few fields may change', () => {
   const errs = pods.validateUpdate!(bad, old);
   assert.equal(errs.length, 1);
   assert.equal(errs[0].field, 'spec');
-  assert.match(errs[0].message, /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/);
+  assert.match(
+    errs[0].message,
+    /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/,
+  );
   assert.match(errs[0].message, /\n  changed: spec.restartPolicy$/);
 });
 
 test('pod table row: ready, status reasons, restarts', () => {
-  const p = mk({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'x' }], nodeName: 'n1' }) as any;
-  p.status = { phase: 'Running', podIP: '10.0.0.5', containerStatuses: [
-    { name: 'a', ready: true, restartCount: 0, state: { running: {} } },
-    { name: 'b', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: '2024-01-01T11:58:00Z' } } },
-  ] };
-  assert.deepEqual(pods.row(p, now), ['p', '1/2', 'CrashLoopBackOff', '3 (2m ago)', '5m', '10.0.0.5', 'n1', '<none>', '<none>']);
-  assert.deepEqual(pods.columns.map((c) => c.name), ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
+  const p = mk({
+    containers: [
+      { name: 'a', image: 'x' },
+      { name: 'b', image: 'x' },
+    ],
+    nodeName: 'n1',
+  }) as any;
+  p.status = {
+    phase: 'Running',
+    podIP: '10.0.0.5',
+    containerStatuses: [
+      { name: 'a', ready: true, restartCount: 0, state: { running: {} } },
+      {
+        name: 'b',
+        ready: false,
+        restartCount: 3,
+        state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: { terminated: { exitCode: 1, finishedAt: '2024-01-01T11:58:00Z' } },
+      },
+    ],
+  };
+  assert.deepEqual(pods.row(p, now), [
+    'p',
+    '1/2',
+    'CrashLoopBackOff',
+    '3 (2m ago)',
+    '5m',
+    '10.0.0.5',
+    'n1',
+    '<none>',
+    '<none>',
+  ]);
+  assert.deepEqual(
+    pods.columns.map((c) => c.name),
+    ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates'],
+  );
   const init = mk({ initContainers: [{ name: 'i', image: 'x' }], containers: [{ name: 'a', image: 'x' }] }) as any;
-  init.status = { phase: 'Pending', initContainerStatuses: [{ name: 'i', ready: false, restartCount: 0, state: { running: {} } }] };
+  init.status = {
+    phase: 'Pending',
+    initContainerStatuses: [{ name: 'i', ready: false, restartCount: 0, state: { running: {} } }],
+  };
   assert.equal(pods.row(init, now)[2], 'Init:0/1');
   init.metadata.deletionTimestamp = '2024-01-01T12:00:00Z';
   assert.equal(pods.row(init, now)[2], 'Terminating');
@@ -90,19 +159,50 @@ test('pod QoS class from requests and limits', () => {
     return p.status.qosClass;
   };
   assert.equal(qos([{ limits: { cpu: '1', memory: '1Gi' } }]), 'Guaranteed', 'requests default to limits');
-  assert.equal(qos([{ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } }]), 'Guaranteed', 'equal quantities in other units');
+  assert.equal(
+    qos([{ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } }]),
+    'Guaranteed',
+    'equal quantities in other units',
+  );
   assert.equal(qos([{ requests: { cpu: '500m' } }]), 'Burstable');
   assert.equal(qos([{}, {}]), 'BestEffort');
 });
 
 test('pod scheduling constraints and security contexts are validated', () => {
-  const p = mk({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', containers: [
-    { name: 'a', image: 'x', ports: [{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }], securityContext: { privileged: true, allowPrivilegeEscalation: false } },
-    { name: 'b', image: 'x', ports: [{ containerPort: 81, hostPort: 8080, protocol: 'TCP' }] }],
-  securityContext: { runAsUser: -1 },
-  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In' }, { key: 'n', operator: 'Gt', values: ['1', '2'] }] }] } },
-    podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 0, podAffinityTerm: { labelSelector: { matchLabels: { app: 'x' } } } }] } },
-  topologySpreadConstraints: [{ maxSkew: 0, topologyKey: 'zone', whenUnsatisfiable: 'Maybe' }] });
+  const p = mk({
+    restartPolicy: 'Always',
+    dnsPolicy: 'ClusterFirst',
+    containers: [
+      {
+        name: 'a',
+        image: 'x',
+        ports: [{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }],
+        securityContext: { privileged: true, allowPrivilegeEscalation: false },
+      },
+      { name: 'b', image: 'x', ports: [{ containerPort: 81, hostPort: 8080, protocol: 'TCP' }] },
+    ],
+    securityContext: { runAsUser: -1 },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'zone', operator: 'In' },
+                { key: 'n', operator: 'Gt', values: ['1', '2'] },
+              ],
+            },
+          ],
+        },
+      },
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 0, podAffinityTerm: { labelSelector: { matchLabels: { app: 'x' } } } },
+        ],
+      },
+    },
+    topologySpreadConstraints: [{ maxSkew: 0, topologyKey: 'zone', whenUnsatisfiable: 'Maybe' }],
+  });
   assert.deepEqual(errsOf(p), [
     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[1].values: Required value: must be specified single value when `operator` is 'Lt' or 'Gt'",
@@ -121,11 +221,15 @@ test('ephemeral containers may only be added', async () => {
   const old = mk({ containers: [{ name: 'c', image: 'x' }] }) as any;
   pods.defaults!(old);
   const added = structuredClone(old);
-  added.spec.ephemeralContainers = [{ name: 'debug', image: 'busybox', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' }];
+  added.spec.ephemeralContainers = [
+    { name: 'debug', image: 'busybox', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' },
+  ];
   assert.deepEqual(validateEphemeralContainersUpdate(added.spec, old.spec), []);
   const removed = structuredClone(old);
-  assert.deepEqual(validateEphemeralContainersUpdate(removed.spec, added.spec).map((e) => `${e.field}: ${e.message}`),
-    ['spec.ephemeralContainers[0]: Forbidden: existing ephemeral containers "debug" may not be removed']);
+  assert.deepEqual(
+    validateEphemeralContainersUpdate(removed.spec, added.spec).map((e) => `${e.field}: ${e.message}`),
+    ['spec.ephemeralContainers[0]: Forbidden: existing ephemeral containers "debug" may not be removed'],
+  );
   const other = structuredClone(added);
   other.spec.restartPolicy = 'Never';
   assert.equal(validateEphemeralContainersUpdate(other.spec, added.spec)[0].field, 'spec');

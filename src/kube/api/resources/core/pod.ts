@@ -10,15 +10,24 @@ import { defaultPod } from './pod-defaults.js';
 import { podRow } from './pod-printer.js';
 import { validatePodSpec, validatePodSpecUpdate } from './pod-validation.js';
 
-const schema = kindSchema({ group: '', version: 'v1', kind: 'Pod' },
-  'Pod is a collection of containers that can run on a host. Clients create it; the scheduler binds it to a node; the node agent runs it.', {
+const schema = kindSchema(
+  { group: '', version: 'v1', kind: 'Pod' },
+  'Pod is a collection of containers that can run on a host. Clients create it; the scheduler binds it to a node; the node agent runs it.',
+  {
     spec: ref(CORE('PodSpec'), 'Specification of the desired behavior of the pod.'),
     status: ref(CORE('PodStatus'), 'Most recently observed status of the pod, populated by the system. Read-only.'),
-  });
+  },
+);
 
 export const pod = resource({
-  group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true,
-  shortNames: ['po'], categories: ['all'],
+  group: '',
+  version: 'v1',
+  kind: 'Pod',
+  plural: 'pods',
+  singular: 'pod',
+  namespaced: true,
+  shortNames: ['po'],
+  categories: ['all'],
   subresources: {
     status: true,
     extra: [
@@ -43,7 +52,11 @@ export const pod = resource({
     nameColumn,
     col('Ready', 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
     col('Status', 'string', 'The aggregate status of the containers in this pod.'),
-    col('Restarts', 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+    col(
+      'Restarts',
+      'string',
+      'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+    ),
     ageColumn,
     col('IP', 'string', 'IP address allocated to the pod. Routable at least within the cluster.', 1),
     col('Node', 'string', 'The node the pod is bound to.', 1),

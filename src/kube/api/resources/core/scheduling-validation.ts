@@ -10,14 +10,19 @@ function validateNodeSelectorRequirement(r: Obj, p: string, field = false): Fiel
   const errs: FieldError[] = [];
   const vals = asArr(r?.values);
   switch (r?.operator) {
-    case 'In': case 'NotIn':
-      if (!vals.length) errs.push(required(`${p}.values`, 'must be specified when `operator` is \'In\' or \'NotIn\''));
+    case 'In':
+    case 'NotIn':
+      if (!vals.length) errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
       break;
-    case 'Exists': case 'DoesNotExist':
-      if (vals.length) errs.push(forbidden(`${p}.values`, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''));
+    case 'Exists':
+    case 'DoesNotExist':
+      if (vals.length)
+        errs.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
       break;
-    case 'Gt': case 'Lt':
-      if (vals.length !== 1) errs.push(required(`${p}.values`, 'must be specified single value when `operator` is \'Lt\' or \'Gt\''));
+    case 'Gt':
+    case 'Lt':
+      if (vals.length !== 1)
+        errs.push(required(`${p}.values`, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
       break;
     default:
       errs.push(invalid(`${p}.operator`, r?.operator ?? '', 'not a valid selector operator'));
@@ -29,8 +34,12 @@ function validateNodeSelectorRequirement(r: Obj, p: string, field = false): Fiel
 
 function validateNodeSelectorTerm(t: Obj, p: string): FieldError[] {
   return [
-    ...asArr(t?.matchExpressions).flatMap((r: Obj, i: number) => validateNodeSelectorRequirement(r, `${p}.matchExpressions[${i}]`)),
-    ...asArr(t?.matchFields).flatMap((r: Obj, i: number) => validateNodeSelectorRequirement(r, `${p}.matchFields[${i}]`, true)),
+    ...asArr(t?.matchExpressions).flatMap((r: Obj, i: number) =>
+      validateNodeSelectorRequirement(r, `${p}.matchExpressions[${i}]`),
+    ),
+    ...asArr(t?.matchFields).flatMap((r: Obj, i: number) =>
+      validateNodeSelectorRequirement(r, `${p}.matchFields[${i}]`, true),
+    ),
   ];
 }
 
@@ -39,7 +48,10 @@ function weight(w: unknown, p: string): FieldError[] {
 }
 
 function validatePodAffinityTerm(t: Obj, p: string): FieldError[] {
-  const errs = [...validateLabelSelector(t?.labelSelector, `${p}.labelSelector`), ...validateLabelSelector(t?.namespaceSelector, `${p}.namespaceSelector`)];
+  const errs = [
+    ...validateLabelSelector(t?.labelSelector, `${p}.labelSelector`),
+    ...validateLabelSelector(t?.namespaceSelector, `${p}.namespaceSelector`),
+  ];
   if (!t?.topologyKey) errs.push(required(`${p}.topologyKey`, 'can not be empty'));
   else errs.push(...isQualifiedName(t.topologyKey).map((m) => invalid(`${p}.topologyKey`, t.topologyKey, m)));
   return errs;
@@ -54,8 +66,21 @@ export function validateAffinity(aff: unknown, path: string): FieldError[] {
     const req = asObj(na.requiredDuringSchedulingIgnoredDuringExecution);
     if (req) {
       const terms = asArr(req.nodeSelectorTerms);
-      if (!terms.length) errs.push(required(`${path}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`, 'must have at least one node selector term'));
-      terms.forEach((t: Obj, i: number) => errs.push(...validateNodeSelectorTerm(t, `${path}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[${i}]`)));
+      if (!terms.length)
+        errs.push(
+          required(
+            `${path}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`,
+            'must have at least one node selector term',
+          ),
+        );
+      terms.forEach((t: Obj, i: number) =>
+        errs.push(
+          ...validateNodeSelectorTerm(
+            t,
+            `${path}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[${i}]`,
+          ),
+        ),
+      );
     }
     asArr(na.preferredDuringSchedulingIgnoredDuringExecution).forEach((t: Obj, i: number) => {
       const p = `${path}.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
@@ -66,10 +91,14 @@ export function validateAffinity(aff: unknown, path: string): FieldError[] {
     const pa = asObj(a[k]);
     if (!pa) continue;
     asArr(pa.requiredDuringSchedulingIgnoredDuringExecution).forEach((t: Obj, i: number) =>
-      errs.push(...validatePodAffinityTerm(t, `${path}.${k}.requiredDuringSchedulingIgnoredDuringExecution[${i}]`)));
+      errs.push(...validatePodAffinityTerm(t, `${path}.${k}.requiredDuringSchedulingIgnoredDuringExecution[${i}]`)),
+    );
     asArr(pa.preferredDuringSchedulingIgnoredDuringExecution).forEach((t: Obj, i: number) => {
       const p = `${path}.${k}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
-      errs.push(...weight(t?.weight, `${p}.weight`), ...validatePodAffinityTerm(t?.podAffinityTerm, `${p}.podAffinityTerm`));
+      errs.push(
+        ...weight(t?.weight, `${p}.weight`),
+        ...validatePodAffinityTerm(t?.podAffinityTerm, `${p}.podAffinityTerm`),
+      );
     });
   }
   return errs;
@@ -80,16 +109,32 @@ export function validateTopologySpread(list: unknown, path: string): FieldError[
   const seen = new Set<string>();
   asArr(list).forEach((c: Obj, i: number) => {
     const p = `${path}[${i}]`;
-    if (!(typeof c?.maxSkew === 'number' && c.maxSkew > 0)) errs.push(invalid(`${p}.maxSkew`, c?.maxSkew ?? 0, 'must be greater than zero'));
+    if (!(typeof c?.maxSkew === 'number' && c.maxSkew > 0))
+      errs.push(invalid(`${p}.maxSkew`, c?.maxSkew ?? 0, 'must be greater than zero'));
     if (!c?.topologyKey) errs.push(required(`${p}.topologyKey`, 'can not be empty'));
     else errs.push(...isQualifiedName(c.topologyKey).map((m) => invalid(`${p}.topologyKey`, c.topologyKey, m)));
-    if (!['DoNotSchedule', 'ScheduleAnyway'].includes(c?.whenUnsatisfiable)) errs.push(notSupported(`${p}.whenUnsatisfiable`, c?.whenUnsatisfiable ?? '', ['DoNotSchedule', 'ScheduleAnyway']));
+    if (!['DoNotSchedule', 'ScheduleAnyway'].includes(c?.whenUnsatisfiable))
+      errs.push(
+        notSupported(`${p}.whenUnsatisfiable`, c?.whenUnsatisfiable ?? '', ['DoNotSchedule', 'ScheduleAnyway']),
+      );
     if (c?.minDomains !== undefined) {
       if (!(c.minDomains > 0)) errs.push(invalid(`${p}.minDomains`, c.minDomains, 'must be greater than 0'));
-      else if (c.whenUnsatisfiable !== 'DoNotSchedule') errs.push(invalid(`${p}.minDomains`, c.minDomains, 'can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway'));
+      else if (c.whenUnsatisfiable !== 'DoNotSchedule')
+        errs.push(
+          invalid(
+            `${p}.minDomains`,
+            c.minDomains,
+            'can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway',
+          ),
+        );
     }
     const key = `${c?.topologyKey}/${c?.whenUnsatisfiable}`;
-    if (seen.has(key)) errs.push({ type: 'FieldValueDuplicate', field: `${p}.{topologyKey, whenUnsatisfiable}`, message: `Duplicate value: "${key.replace('/', ', ')}"` });
+    if (seen.has(key))
+      errs.push({
+        type: 'FieldValueDuplicate',
+        field: `${p}.{topologyKey, whenUnsatisfiable}`,
+        message: `Duplicate value: "${key.replace('/', ', ')}"`,
+      });
     seen.add(key);
     errs.push(...validateLabelSelector(c?.labelSelector, `${p}.labelSelector`));
   });
@@ -98,7 +143,9 @@ export function validateTopologySpread(list: unknown, path: string): FieldError[
 
 const MAX_ID = 2147483647;
 const idRange = (v: unknown, p: string): FieldError[] =>
-  v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ID) ? [] : [invalid(p, v, `must be between 0 and ${MAX_ID}, inclusive`)];
+  v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ID)
+    ? []
+    : [invalid(p, v, `must be between 0 and ${MAX_ID}, inclusive`)];
 
 export function validateSecurityContext(sc: unknown, path: string, pod: boolean): FieldError[] {
   const s = asObj(sc);
@@ -106,20 +153,34 @@ export function validateSecurityContext(sc: unknown, path: string, pod: boolean)
   const errs = [...idRange(s.runAsUser, `${path}.runAsUser`), ...idRange(s.runAsGroup, `${path}.runAsGroup`)];
   if (pod) {
     errs.push(...idRange(s.fsGroup, `${path}.fsGroup`));
-    asArr(s.supplementalGroups).forEach((g: unknown, i: number) => errs.push(...idRange(g, `${path}.supplementalGroups[${i}]`)));
+    asArr(s.supplementalGroups).forEach((g: unknown, i: number) =>
+      errs.push(...idRange(g, `${path}.supplementalGroups[${i}]`)),
+    );
     if (s.fsGroupChangePolicy !== undefined && !['OnRootMismatch', 'Always'].includes(s.fsGroupChangePolicy)) {
       errs.push(notSupported(`${path}.fsGroupChangePolicy`, s.fsGroupChangePolicy, ['OnRootMismatch', 'Always']));
     }
   } else {
-    if (s.privileged === true && s.allowPrivilegeEscalation === false) errs.push(invalid(path, '', 'cannot set `allowPrivilegeEscalation` to false and `privileged` to true'));
-    if (s.procMount !== undefined && !['Default', 'Unmasked'].includes(s.procMount)) errs.push(notSupported(`${path}.procMount`, s.procMount, ['Default', 'Unmasked']));
+    if (s.privileged === true && s.allowPrivilegeEscalation === false)
+      errs.push(invalid(path, '', 'cannot set `allowPrivilegeEscalation` to false and `privileged` to true'));
+    if (s.procMount !== undefined && !['Default', 'Unmasked'].includes(s.procMount))
+      errs.push(notSupported(`${path}.procMount`, s.procMount, ['Default', 'Unmasked']));
   }
   const sp = asObj(s.seccompProfile);
   if (sp) {
-    if (!['Localhost', 'RuntimeDefault', 'Unconfined'].includes(sp.type)) errs.push(notSupported(`${path}.seccompProfile.type`, sp.type ?? '', ['Localhost', 'RuntimeDefault', 'Unconfined']));
-    if (sp.type === 'Localhost' && !sp.localhostProfile) errs.push(required(`${path}.seccompProfile.localhostProfile`, 'must be set when seccomp type is Localhost'));
-    if (sp.type !== 'Localhost' && sp.localhostProfile) errs.push(invalid(`${path}.seccompProfile.localhostProfile`, sp.localhostProfile, 'can only be set when seccomp type is Localhost'));
+    if (!['Localhost', 'RuntimeDefault', 'Unconfined'].includes(sp.type))
+      errs.push(
+        notSupported(`${path}.seccompProfile.type`, sp.type ?? '', ['Localhost', 'RuntimeDefault', 'Unconfined']),
+      );
+    if (sp.type === 'Localhost' && !sp.localhostProfile)
+      errs.push(required(`${path}.seccompProfile.localhostProfile`, 'must be set when seccomp type is Localhost'));
+    if (sp.type !== 'Localhost' && sp.localhostProfile)
+      errs.push(
+        invalid(
+          `${path}.seccompProfile.localhostProfile`,
+          sp.localhostProfile,
+          'can only be set when seccomp type is Localhost',
+        ),
+      );
   }
   return errs;
 }
-

@@ -24,7 +24,8 @@ const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 2
 export function parseCIDR(cidr: string): { base: number; size: number } {
   const [ip, bitsStr] = cidr.split('/');
   const bits = Number(bitsStr);
-  if (isIP(ip) !== 4 || !Number.isInteger(bits) || bits < 8 || bits > 30) throw new Error(`invalid IPv4 service CIDR ${cidr}`);
+  if (isIP(ip) !== 4 || !Number.isInteger(bits) || bits < 8 || bits > 30)
+    throw new Error(`invalid IPv4 service CIDR ${cidr}`);
   const size = 2 ** (32 - bits);
   return { base: Math.floor(toInt(ip) / size) * size, size };
 }
@@ -50,8 +51,22 @@ export function allocateService(svc: Obj, st: ServiceAllocationState): FieldErro
   const rnd = st.random ?? Math.random;
   if (s.type !== 'ExternalName' && s.clusterIP !== 'None') {
     if (s.clusterIP) {
-      if (!ipInCIDR(s.clusterIP, st.serviceCIDR)) errs.push(invalid('spec.clusterIPs', [s.clusterIP], `failed to allocate IP ${s.clusterIP}: the provided IP (${s.clusterIP}) is not in the valid range. The range of valid IPs is ${st.serviceCIDR}`));
-      else if (st.usedIPs.has(s.clusterIP)) errs.push(invalid('spec.clusterIPs', [s.clusterIP], `failed to allocate IP ${s.clusterIP}: provided IP is already allocated`));
+      if (!ipInCIDR(s.clusterIP, st.serviceCIDR))
+        errs.push(
+          invalid(
+            'spec.clusterIPs',
+            [s.clusterIP],
+            `failed to allocate IP ${s.clusterIP}: the provided IP (${s.clusterIP}) is not in the valid range. The range of valid IPs is ${st.serviceCIDR}`,
+          ),
+        );
+      else if (st.usedIPs.has(s.clusterIP))
+        errs.push(
+          invalid(
+            'spec.clusterIPs',
+            [s.clusterIP],
+            `failed to allocate IP ${s.clusterIP}: provided IP is already allocated`,
+          ),
+        );
       else st.usedIPs.add(s.clusterIP);
     } else {
       const { base, size } = parseCIDR(st.serviceCIDR);
@@ -63,7 +78,10 @@ export function allocateService(svc: Obj, st: ServiceAllocationState): FieldErro
         if (!st.usedIPs.has(ip)) picked = ip;
       }
       if (!picked) errs.push(invalid('spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full'));
-      else { s.clusterIP = picked; st.usedIPs.add(picked); }
+      else {
+        s.clusterIP = picked;
+        st.usedIPs.add(picked);
+      }
     }
     if (s.clusterIP && !errs.length) s.clusterIPs = [s.clusterIP];
   }
@@ -75,14 +93,19 @@ export function allocateService(svc: Obj, st: ServiceAllocationState): FieldErro
       const proto = p.protocol ?? 'TCP';
       if (p.nodePort) {
         const key = `${p.nodePort}/${proto}`;
-        if (st.usedNodePorts.has(key)) errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
+        if (st.usedNodePorts.has(key))
+          errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
         else st.usedNodePorts.add(key);
         return;
       }
       const start = Math.floor(rnd() * span);
       for (let k = 0; k < span; k++) {
         const port = range.min + ((start + k) % span);
-        if (!st.usedNodePorts.has(`${port}/${proto}`)) { p.nodePort = port; st.usedNodePorts.add(`${port}/${proto}`); return; }
+        if (!st.usedNodePorts.has(`${port}/${proto}`)) {
+          p.nodePort = port;
+          st.usedNodePorts.add(`${port}/${proto}`);
+          return;
+        }
       }
       errs.push(invalid(`spec.ports[${i}].nodePort`, 0, 'range is full'));
     });
@@ -97,6 +120,8 @@ export function serviceAllocations(svc: Obj): { ips: string[]; nodePorts: string
   const ips = asArr(s.clusterIPs).length ? asArr(s.clusterIPs) : s.clusterIP ? [s.clusterIP] : [];
   return {
     ips: ips.filter((ip: unknown) => typeof ip === 'string' && ip !== 'None'),
-    nodePorts: asArr(s.ports).filter((p) => p?.nodePort).map((p) => `${p.nodePort}/${p.protocol ?? 'TCP'}`),
+    nodePorts: asArr(s.ports)
+      .filter((p) => p?.nodePort)
+      .map((p) => `${p.nodePort}/${p.protocol ?? 'TCP'}`),
   };
 }

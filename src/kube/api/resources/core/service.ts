@@ -6,7 +6,13 @@ import { ageColumn, col, nameColumn } from '../../printing/columns.js';
 import { age } from '../../printing/duration.js';
 import { asArr, asObj, isStr, oneOf, validateLabels, type Obj } from '../../validation/fields.js';
 import { deepEqual, duplicate, forbidden, invalid, notSupported, required } from '../../validation/errors.js';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isValidPortName, isValidPortNum } from '../../validation/names.js';
+import {
+  isDNS1035Label,
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isValidPortName,
+  isValidPortNum,
+} from '../../validation/names.js';
 import { formatLabelSelector } from '../../labels/selector.js';
 import { resource } from '../shared/define.js';
 import { CORE } from './container-schema.js';
@@ -15,54 +21,123 @@ export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
-define(CORE('ServicePort'), obj('A port the service exposes.', {
-  name: str('Name of this port within the service; a DNS_LABEL. Required (and unique) when the service has more than one port.'),
-  protocol: { ...enumStr('IP protocol for this port: TCP (default), UDP or SCTP.', PROTOCOLS), default: 'TCP' },
-  appProtocol: str('The application protocol, e.g. http, kubernetes.io/h2c.'),
-  port: int32('The port exposed by this service.'),
-  targetPort: ref(N.IntOrString, 'Number or name of the port to access on the pods targeted by the service. Defaults to port.'),
-  nodePort: int32('The port on each node on which this service is exposed when type is NodePort or LoadBalancer; allocated from 30000-32767 when unset.'),
-}, ['port']));
-define(CORE('ClientIPConfig'), obj('Settings for ClientIP session affinity.', { timeoutSeconds: int32('Seconds of ClientIP stickiness, 1 to 86400; default 10800 (3 hours).') }));
-define(CORE('SessionAffinityConfig'), obj('Session affinity settings.', { clientIP: ref(CORE('ClientIPConfig'), 'Settings for ClientIP affinity.') }));
-define(CORE('ServiceSpec'), obj('The attributes a user creates on a service.', {
-  ports: arr('The ports exposed by this service.', ref(CORE('ServicePort')), { mergeKey: 'port', listType: 'map', mapKeys: ['port', 'protocol'] }),
-  selector: { ...strMap('Routes traffic to pods whose labels match this selector. When empty, endpoints are managed externally.'), 'x-kubernetes-map-type': 'atomic' },
-  clusterIP: str('The IP address of the service, usually assigned randomly; "None" makes a headless service. Cannot be changed once set.'),
-  clusterIPs: strList('The IP addresses assigned to the service (clusterIP first).'),
-  type: enumStr('How the service is exposed: ClusterIP (default), NodePort, LoadBalancer or ExternalName.', TYPES),
-  externalIPs: strList('IP addresses for which nodes also accept traffic for this service.'),
-  sessionAffinity: enumStr('ClientIP or None (default).', ['ClientIP', 'None']),
-  loadBalancerIP: str('Deprecated: the load balancer IP to request.'),
-  loadBalancerSourceRanges: strList('Client CIDRs allowed through a cloud load balancer.'),
-  externalName: str('The DNS name returned as a CNAME record for type ExternalName.'),
-  externalTrafficPolicy: enumStr('How traffic from external sources is routed: Cluster (default) or Local.', ['Cluster', 'Local']),
-  healthCheckNodePort: int32('Health check node port for type LoadBalancer with externalTrafficPolicy Local.'),
-  publishNotReadyAddresses: bool('Publish endpoints of pods that are not ready.'),
-  sessionAffinityConfig: ref(CORE('SessionAffinityConfig'), 'Configuration of session affinity.'),
-  ipFamilies: strList('IP families (IPv4, IPv6) assigned to this service.'),
-  ipFamilyPolicy: enumStr('SingleStack (default), PreferDualStack or RequireDualStack.', ['PreferDualStack', 'RequireDualStack', 'SingleStack']),
-  allocateLoadBalancerNodePorts: bool('Whether node ports are allocated for type LoadBalancer. Defaults to true.'),
-  loadBalancerClass: str('The class of the load balancer implementation.'),
-  internalTrafficPolicy: enumStr('How traffic from within the cluster is routed: Cluster (default) or Local.', ['Cluster', 'Local']),
-  trafficDistribution: str('Preference for how traffic is distributed to endpoints, e.g. PreferClose.'),
-}));
-define(CORE('PortStatus'), obj('Status of a load balancer port.', { port: int32('Port number.'), protocol: str('Protocol.'), error: str('Error, if any.') }, ['port', 'protocol']));
-define(CORE('LoadBalancerIngress'), obj('An ingress point of a load balancer.', {
-  ip: str('IP-based ingress point.'), hostname: str('Hostname-based ingress point.'), ipMode: str('VIP or Proxy.'),
-  ports: arr('Ports of the ingress point.', ref(CORE('PortStatus')), { listType: 'atomic' }),
-}));
-define(CORE('LoadBalancerStatus'), obj('Status of a load balancer.', { ingress: arr('Ingress points.', ref(CORE('LoadBalancerIngress')), { listType: 'atomic' }) }));
-define(CORE('ServiceStatus'), obj('The current status of a service.', {
-  loadBalancer: ref(CORE('LoadBalancerStatus'), 'Status of the load balancer, if any.'),
-  conditions: conditionsList('Current state of the service.'),
-}));
+define(
+  CORE('ServicePort'),
+  obj(
+    'A port the service exposes.',
+    {
+      name: str(
+        'Name of this port within the service; a DNS_LABEL. Required (and unique) when the service has more than one port.',
+      ),
+      protocol: { ...enumStr('IP protocol for this port: TCP (default), UDP or SCTP.', PROTOCOLS), default: 'TCP' },
+      appProtocol: str('The application protocol, e.g. http, kubernetes.io/h2c.'),
+      port: int32('The port exposed by this service.'),
+      targetPort: ref(
+        N.IntOrString,
+        'Number or name of the port to access on the pods targeted by the service. Defaults to port.',
+      ),
+      nodePort: int32(
+        'The port on each node on which this service is exposed when type is NodePort or LoadBalancer; allocated from 30000-32767 when unset.',
+      ),
+    },
+    ['port'],
+  ),
+);
+define(
+  CORE('ClientIPConfig'),
+  obj('Settings for ClientIP session affinity.', {
+    timeoutSeconds: int32('Seconds of ClientIP stickiness, 1 to 86400; default 10800 (3 hours).'),
+  }),
+);
+define(
+  CORE('SessionAffinityConfig'),
+  obj('Session affinity settings.', { clientIP: ref(CORE('ClientIPConfig'), 'Settings for ClientIP affinity.') }),
+);
+define(
+  CORE('ServiceSpec'),
+  obj('The attributes a user creates on a service.', {
+    ports: arr('The ports exposed by this service.', ref(CORE('ServicePort')), {
+      mergeKey: 'port',
+      listType: 'map',
+      mapKeys: ['port', 'protocol'],
+    }),
+    selector: {
+      ...strMap(
+        'Routes traffic to pods whose labels match this selector. When empty, endpoints are managed externally.',
+      ),
+      'x-kubernetes-map-type': 'atomic',
+    },
+    clusterIP: str(
+      'The IP address of the service, usually assigned randomly; "None" makes a headless service. Cannot be changed once set.',
+    ),
+    clusterIPs: strList('The IP addresses assigned to the service (clusterIP first).'),
+    type: enumStr('How the service is exposed: ClusterIP (default), NodePort, LoadBalancer or ExternalName.', TYPES),
+    externalIPs: strList('IP addresses for which nodes also accept traffic for this service.'),
+    sessionAffinity: enumStr('ClientIP or None (default).', ['ClientIP', 'None']),
+    loadBalancerIP: str('Deprecated: the load balancer IP to request.'),
+    loadBalancerSourceRanges: strList('Client CIDRs allowed through a cloud load balancer.'),
+    externalName: str('The DNS name returned as a CNAME record for type ExternalName.'),
+    externalTrafficPolicy: enumStr('How traffic from external sources is routed: Cluster (default) or Local.', [
+      'Cluster',
+      'Local',
+    ]),
+    healthCheckNodePort: int32('Health check node port for type LoadBalancer with externalTrafficPolicy Local.'),
+    publishNotReadyAddresses: bool('Publish endpoints of pods that are not ready.'),
+    sessionAffinityConfig: ref(CORE('SessionAffinityConfig'), 'Configuration of session affinity.'),
+    ipFamilies: strList('IP families (IPv4, IPv6) assigned to this service.'),
+    ipFamilyPolicy: enumStr('SingleStack (default), PreferDualStack or RequireDualStack.', [
+      'PreferDualStack',
+      'RequireDualStack',
+      'SingleStack',
+    ]),
+    allocateLoadBalancerNodePorts: bool('Whether node ports are allocated for type LoadBalancer. Defaults to true.'),
+    loadBalancerClass: str('The class of the load balancer implementation.'),
+    internalTrafficPolicy: enumStr('How traffic from within the cluster is routed: Cluster (default) or Local.', [
+      'Cluster',
+      'Local',
+    ]),
+    trafficDistribution: str('Preference for how traffic is distributed to endpoints, e.g. PreferClose.'),
+  }),
+);
+define(
+  CORE('PortStatus'),
+  obj(
+    'Status of a load balancer port.',
+    { port: int32('Port number.'), protocol: str('Protocol.'), error: str('Error, if any.') },
+    ['port', 'protocol'],
+  ),
+);
+define(
+  CORE('LoadBalancerIngress'),
+  obj('An ingress point of a load balancer.', {
+    ip: str('IP-based ingress point.'),
+    hostname: str('Hostname-based ingress point.'),
+    ipMode: str('VIP or Proxy.'),
+    ports: arr('Ports of the ingress point.', ref(CORE('PortStatus')), { listType: 'atomic' }),
+  }),
+);
+define(
+  CORE('LoadBalancerStatus'),
+  obj('Status of a load balancer.', {
+    ingress: arr('Ingress points.', ref(CORE('LoadBalancerIngress')), { listType: 'atomic' }),
+  }),
+);
+define(
+  CORE('ServiceStatus'),
+  obj('The current status of a service.', {
+    loadBalancer: ref(CORE('LoadBalancerStatus'), 'Status of the load balancer, if any.'),
+    conditions: conditionsList('Current state of the service.'),
+  }),
+);
 
-const schema = kindSchema({ group: '', version: 'v1', kind: 'Service' },
-  'Service is a named abstraction of a software service: a stable virtual IP and ports that proxies route to selected pods.', {
+const schema = kindSchema(
+  { group: '', version: 'v1', kind: 'Service' },
+  'Service is a named abstraction of a software service: a stable virtual IP and ports that proxies route to selected pods.',
+  {
     spec: ref(CORE('ServiceSpec'), 'The behavior of the service.'),
     status: ref(CORE('ServiceStatus'), 'Most recently observed status of the service. Read-only.'),
-  });
+  },
+);
 
 const headless = (s: Obj) => s.clusterIP === 'None';
 
@@ -79,7 +154,8 @@ function defaults(o: Obj): void {
   for (const p of asArr(s.ports)) {
     if (!asObj(p)) continue;
     if (!p.protocol) p.protocol = 'TCP';
-    if (s.type !== 'ExternalName' && (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '')) p.targetPort = p.port;
+    if (s.type !== 'ExternalName' && (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === ''))
+      p.targetPort = p.port;
   }
   if (s.type === 'NodePort' || s.type === 'LoadBalancer') s.externalTrafficPolicy ??= 'Cluster';
   if (s.type === 'LoadBalancer') s.allocateLoadBalancerNodePorts ??= true;
@@ -97,10 +173,15 @@ function validatePorts(s: Obj): FieldError[] {
   const errs: FieldError[] = [];
   const ports = asArr(s.ports);
   if (ports.length === 0 && !headless(s) && s.type !== 'ExternalName') errs.push(required('spec.ports'));
-  const names = new Set<string>(), keys = new Set<string>(), nodePorts = new Set<string>();
+  const names = new Set<string>(),
+    keys = new Set<string>(),
+    nodePorts = new Set<string>();
   ports.forEach((p: Obj, i: number) => {
     const pp = `spec.ports[${i}]`;
-    if (!asObj(p)) { errs.push(invalid(pp, p, 'must be an object')); return; }
+    if (!asObj(p)) {
+      errs.push(invalid(pp, p, 'must be an object'));
+      return;
+    }
     if (ports.length > 1 && !p.name) errs.push(required(`${pp}.name`));
     if (p.name) {
       errs.push(...isDNS1123Label(String(p.name)).map((m) => invalid(`${pp}.name`, p.name, m)));
@@ -120,9 +201,16 @@ function validatePorts(s: Obj): FieldError[] {
       else errs.push(...isValidPortName(tp).map((m) => invalid(`${pp}.targetPort`, tp, m)));
     }
     if (p.nodePort !== undefined && p.nodePort !== 0) {
-      if (s.type !== 'NodePort' && s.type !== 'LoadBalancer') errs.push(forbidden(`${pp}.nodePort`, `may not be used when \`type\` is '${s.type}'`));
+      if (s.type !== 'NodePort' && s.type !== 'LoadBalancer')
+        errs.push(forbidden(`${pp}.nodePort`, `may not be used when \`type\` is '${s.type}'`));
       else if (!Number.isInteger(p.nodePort) || p.nodePort < NODE_PORT_RANGE.min || p.nodePort > NODE_PORT_RANGE.max) {
-        errs.push(invalid(`${pp}.nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`));
+        errs.push(
+          invalid(
+            `${pp}.nodePort`,
+            p.nodePort,
+            `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`,
+          ),
+        );
       } else {
         const nk = `${p.nodePort}/${p.protocol}`;
         if (nodePorts.has(nk)) errs.push(duplicate(`${pp}.nodePort`, p.nodePort));
@@ -145,33 +233,58 @@ function validate(o: Obj): FieldError[] {
   if (s.type === 'ExternalName') {
     if (s.clusterIP) errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
     if (!s.externalName) errs.push(required('spec.externalName'));
-    else errs.push(...isDNS1123Subdomain(String(s.externalName).replace(/\.$/, '')).map((m) => invalid('spec.externalName', s.externalName, m)));
+    else
+      errs.push(
+        ...isDNS1123Subdomain(String(s.externalName).replace(/\.$/, '')).map((m) =>
+          invalid('spec.externalName', s.externalName, m),
+        ),
+      );
   } else if (s.externalName) {
     // Upstream tolerates externalName on other types only when empty; it is ignored otherwise.
   }
-  const ips = asArr(s.clusterIPs).length ? asArr(s.clusterIPs) : (s.clusterIP ? [s.clusterIP] : []);
+  const ips = asArr(s.clusterIPs).length ? asArr(s.clusterIPs) : s.clusterIP ? [s.clusterIP] : [];
   ips.forEach((ip: unknown, i: number) => {
     if (ip === 'None' && i === 0) return;
-    if (!isStr(ip) || !isIP(ip)) errs.push(invalid(`spec.clusterIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'));
+    if (!isStr(ip) || !isIP(ip))
+      errs.push(invalid(`spec.clusterIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'));
   });
-  if (s.clusterIP && asArr(s.clusterIPs).length && s.clusterIPs[0] !== s.clusterIP) errs.push(invalid('spec.clusterIPs', s.clusterIPs, 'first value must match `clusterIP`'));
-  if (headless(s) && (s.type === 'NodePort' || s.type === 'LoadBalancer')) errs.push(invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${s.type} services`));
+  if (s.clusterIP && asArr(s.clusterIPs).length && s.clusterIPs[0] !== s.clusterIP)
+    errs.push(invalid('spec.clusterIPs', s.clusterIPs, 'first value must match `clusterIP`'));
+  if (headless(s) && (s.type === 'NodePort' || s.type === 'LoadBalancer'))
+    errs.push(invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${s.type} services`));
   errs.push(...validatePorts(s));
   errs.push(...validateLabels(s.selector, 'spec.selector'));
-  asArr(s.externalIPs).forEach((ip: unknown, i: number) => { if (!isStr(ip) || !isIP(ip)) errs.push(invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)')); });
+  asArr(s.externalIPs).forEach((ip: unknown, i: number) => {
+    if (!isStr(ip) || !isIP(ip))
+      errs.push(invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'));
+  });
   const t = s.sessionAffinityConfig?.clientIP?.timeoutSeconds;
-  if (t !== undefined && (!Number.isInteger(t) || t <= 0 || t > 86400)) errs.push(invalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', t, 'must be greater than 0 and less than 86400'));
+  if (t !== undefined && (!Number.isInteger(t) || t <= 0 || t > 86400))
+    errs.push(
+      invalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', t, 'must be greater than 0 and less than 86400'),
+    );
   if (s.externalTrafficPolicy !== undefined) {
-    if (s.type !== 'NodePort' && s.type !== 'LoadBalancer') errs.push(invalid('spec.externalTrafficPolicy', s.externalTrafficPolicy, 'may only be set for externally-accessible services'));
+    if (s.type !== 'NodePort' && s.type !== 'LoadBalancer')
+      errs.push(
+        invalid(
+          'spec.externalTrafficPolicy',
+          s.externalTrafficPolicy,
+          'may only be set for externally-accessible services',
+        ),
+      );
     else errs.push(...oneOf(s.externalTrafficPolicy, 'spec.externalTrafficPolicy', ['Cluster', 'Local']));
   }
-  if (s.internalTrafficPolicy !== undefined && s.type !== 'ExternalName') errs.push(...oneOf(s.internalTrafficPolicy, 'spec.internalTrafficPolicy', ['Cluster', 'Local']));
-  asArr(s.ipFamilies).forEach((f: unknown, i: number) => errs.push(...oneOf(f, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'], false)));
+  if (s.internalTrafficPolicy !== undefined && s.type !== 'ExternalName')
+    errs.push(...oneOf(s.internalTrafficPolicy, 'spec.internalTrafficPolicy', ['Cluster', 'Local']));
+  asArr(s.ipFamilies).forEach((f: unknown, i: number) =>
+    errs.push(...oneOf(f, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'], false)),
+  );
   return errs;
 }
 
 function validateUpdate(o: Obj, old: Obj): FieldError[] {
-  const s = asObj(o.spec) ?? {}, p = asObj(old.spec) ?? {};
+  const s = asObj(o.spec) ?? {},
+    p = asObj(old.spec) ?? {};
   // A cluster IP, once assigned, stays (unless the service becomes ExternalName).
   if (p.clusterIP && s.type !== 'ExternalName' && s.clusterIP && s.clusterIP !== p.clusterIP) {
     return [invalid('spec.clusterIPs[0]', s.clusterIP, 'may not change once set')];
@@ -187,29 +300,40 @@ const needsNodePorts = (t: unknown) => t === 'NodePort' || t === 'LoadBalancer';
 function dropTypeDependentFields(s: Obj, p: Obj): void {
   const same = (k: string) => deepEqual(s[k], p[k]);
   if (needsNodePorts(p.type) && !needsNodePorts(s.type)) {
-    const oldPorts = new Map(asArr(p.ports).filter(asObj).map((x) => [`${x.port}/${x.protocol ?? 'TCP'}`, x.nodePort]));
+    const oldPorts = new Map(
+      asArr(p.ports)
+        .filter(asObj)
+        .map((x) => [`${x.port}/${x.protocol ?? 'TCP'}`, x.nodePort]),
+    );
     for (const port of asArr(s.ports)) {
-      if (asObj(port) && port.nodePort && oldPorts.get(`${port.port}/${port.protocol ?? 'TCP'}`) === port.nodePort) delete port.nodePort;
+      if (asObj(port) && port.nodePort && oldPorts.get(`${port.port}/${port.protocol ?? 'TCP'}`) === port.nodePort)
+        delete port.nodePort;
     }
     if (same('externalTrafficPolicy')) delete s.externalTrafficPolicy;
   }
   if (p.type === 'LoadBalancer' && s.type !== 'LoadBalancer') {
-    for (const k of ['allocateLoadBalancerNodePorts', 'loadBalancerClass', 'healthCheckNodePort']) if (same(k)) delete s[k];
+    for (const k of ['allocateLoadBalancerNodePorts', 'loadBalancerClass', 'healthCheckNodePort'])
+      if (same(k)) delete s[k];
   }
   if (s.type === 'ExternalName' && p.type !== 'ExternalName') {
-    for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy']) if (same(k)) delete s[k];
+    for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy'])
+      if (same(k)) delete s[k];
   }
 }
 
 /** Carries server-assigned values (cluster IPs, node ports) over an update that omits them, and
  *  drops the fields a type change makes invalid. */
 export function prepareServiceUpdate(o: Obj, old: Obj): void {
-  const s = asObj(o.spec), p = asObj(old.spec);
+  const s = asObj(o.spec),
+    p = asObj(old.spec);
   if (!s || !p) return;
   dropTypeDependentFields(s, p);
   if (s.type === 'ExternalName') return;
-  if (!s.clusterIP && p.clusterIP) { s.clusterIP = p.clusterIP; s.clusterIPs ??= p.clusterIPs; }
-  if ((s.type === 'NodePort' || s.type === 'LoadBalancer')) {
+  if (!s.clusterIP && p.clusterIP) {
+    s.clusterIP = p.clusterIP;
+    s.clusterIPs ??= p.clusterIPs;
+  }
+  if (s.type === 'NodePort' || s.type === 'LoadBalancer') {
     for (const np of asArr(s.ports)) {
       if (!asObj(np) || np.nodePort) continue;
       const prev = asArr(p.ports).find((x) => x?.port === np.port && (x?.protocol ?? 'TCP') === (np.protocol ?? 'TCP'));
@@ -221,27 +345,45 @@ export function prepareServiceUpdate(o: Obj, old: Obj): void {
 export function formatServicePorts(ports: unknown): string {
   const list = asArr(ports).filter(asObj);
   if (!list.length) return '<none>';
-  return list.map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
+  return list
+    .map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`))
+    .join(',');
 }
 
 function externalIP(s: Obj, st: Obj): string {
-  const lb = asArr(st.loadBalancer?.ingress).map((i) => i?.ip || i?.hostname).filter(Boolean);
+  const lb = asArr(st.loadBalancer?.ingress)
+    .map((i) => i?.ip || i?.hostname)
+    .filter(Boolean);
   const ext = asArr(s.externalIPs);
   switch (s.type) {
-    case 'ClusterIP': case 'NodePort': return ext.length ? ext.join(',') : '<none>';
+    case 'ClusterIP':
+    case 'NodePort':
+      return ext.length ? ext.join(',') : '<none>';
     case 'LoadBalancer': {
       const all = [...lb, ...ext];
       return all.length ? all.join(',') : '<pending>';
     }
-    case 'ExternalName': return s.externalName ?? '<none>';
-    default: return '<unknown>';
+    case 'ExternalName':
+      return s.externalName ?? '<none>';
+    default:
+      return '<unknown>';
   }
 }
 
 export const service = resource({
-  group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', namespaced: true,
-  shortNames: ['svc'], categories: ['all'], nameRule: 'label',
-  subresources: { status: true, extra: [{ name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }] },
+  group: '',
+  version: 'v1',
+  kind: 'Service',
+  plural: 'services',
+  singular: 'service',
+  namespaced: true,
+  shortNames: ['svc'],
+  categories: ['all'],
+  nameRule: 'label',
+  subresources: {
+    status: true,
+    extra: [{ name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
+  },
   schema,
   defaults: (o: KubeObject) => defaults(o as Obj),
   validate: (o: KubeObject) => validate(o as Obj),
@@ -257,9 +399,17 @@ export const service = resource({
     col('Selector', 'string', 'The label selector of the pods the service routes to.', 1),
   ],
   row: (obj, now) => {
-    const o = obj as Obj, s = asObj(o.spec) ?? {};
+    const o = obj as Obj,
+      s = asObj(o.spec) ?? {};
     const sel = asObj(s.selector);
-    return [obj.metadata.name, s.type ?? '', s.type === 'ExternalName' ? '<none>' : (s.clusterIP || '<none>'), externalIP(s, asObj(o.status) ?? {}),
-      formatServicePorts(s.ports), age(obj.metadata.creationTimestamp, now), sel && Object.keys(sel).length ? formatLabelSelector({ matchLabels: sel }) : '<none>'];
+    return [
+      obj.metadata.name,
+      s.type ?? '',
+      s.type === 'ExternalName' ? '<none>' : s.clusterIP || '<none>',
+      externalIP(s, asObj(o.status) ?? {}),
+      formatServicePorts(s.ports),
+      age(obj.metadata.creationTimestamp, now),
+      sel && Object.keys(sel).length ? formatLabelSelector({ matchLabels: sel }) : '<none>',
+    ];
   },
 });

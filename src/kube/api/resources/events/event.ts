@@ -10,26 +10,39 @@ import { col } from '../../printing/columns.js';
 import '../core/storage-schema.js';
 
 const E = (n: string) => `io.k8s.api.events.v1.${n}`;
-define(E('EventSeries'), obj('Data on a series of events that happened continuously.', {
-  count: int32('Number of occurrences in this series up to the last heartbeat time.'),
-  lastObservedTime: ref(N.MicroTime, 'Time when the last event of the series was seen.'),
-}, ['count', 'lastObservedTime']));
+define(
+  E('EventSeries'),
+  obj(
+    'Data on a series of events that happened continuously.',
+    {
+      count: int32('Number of occurrences in this series up to the last heartbeat time.'),
+      lastObservedTime: ref(N.MicroTime, 'Time when the last event of the series was seen.'),
+    },
+    ['count', 'lastObservedTime'],
+  ),
+);
 
 function validate(o: Obj): FieldError[] {
   const errs: FieldError[] = [];
   if (!o.eventTime) errs.push(required('eventTime'));
   if (!o.reportingController) errs.push(required('reportingController'));
-  else errs.push(...isQualifiedName(o.reportingController).map((m) => invalid('reportingController', o.reportingController, m)));
+  else
+    errs.push(
+      ...isQualifiedName(o.reportingController).map((m) => invalid('reportingController', o.reportingController, m)),
+    );
   if (!o.reportingInstance) errs.push(required('reportingInstance'));
-  else if (o.reportingInstance.length > 128) errs.push(invalid('reportingInstance', o.reportingInstance, 'can have at most 128 characters'));
+  else if (o.reportingInstance.length > 128)
+    errs.push(invalid('reportingInstance', o.reportingInstance, 'can have at most 128 characters'));
   if (!o.action) errs.push(required('action'));
   else if (o.action.length > 128) errs.push(invalid('action', o.action, 'can have at most 128 characters'));
   if (!o.reason) errs.push(required('reason'));
   else if (o.reason.length > 128) errs.push(invalid('reason', o.reason, 'can have at most 128 characters'));
   if (o.type !== 'Normal' && o.type !== 'Warning') errs.push(notSupported('type', o.type ?? '', ['Normal', 'Warning']));
-  if (typeof o.note === 'string' && Buffer.byteLength(o.note) > 1024) errs.push(invalid('note', '', 'can have at most 1024 characters'));
+  if (typeof o.note === 'string' && Buffer.byteLength(o.note) > 1024)
+    errs.push(invalid('note', '', 'can have at most 1024 characters'));
   const reg = asObj(o.regarding);
-  if (reg?.namespace && o.metadata?.namespace && reg.namespace !== o.metadata.namespace) errs.push(invalid('regarding.namespace', reg.namespace, 'does not match event.namespace'));
+  if (reg?.namespace && o.metadata?.namespace && reg.namespace !== o.metadata.namespace)
+    errs.push(invalid('regarding.namespace', reg.namespace, 'does not match event.namespace'));
   const series = asObj(o.series);
   if (series && !(series.count >= 2)) errs.push(invalid('series.count', series.count ?? 0, 'should be at least 2'));
   return errs;
@@ -38,18 +51,36 @@ function validate(o: Obj): FieldError[] {
 /** The events.k8s.io view printed with core Event's columns (upstream converts it to one). */
 function asCore(o: Obj): Obj {
   return {
-    metadata: o.metadata, involvedObject: o.regarding, reason: o.reason, message: o.note, type: o.type, eventTime: o.eventTime,
-    series: o.series, reportingComponent: o.reportingController, reportingInstance: o.reportingInstance, source: o.deprecatedSource,
-    firstTimestamp: o.deprecatedFirstTimestamp, lastTimestamp: o.deprecatedLastTimestamp, count: o.deprecatedCount,
+    metadata: o.metadata,
+    involvedObject: o.regarding,
+    reason: o.reason,
+    message: o.note,
+    type: o.type,
+    eventTime: o.eventTime,
+    series: o.series,
+    reportingComponent: o.reportingController,
+    reportingInstance: o.reportingInstance,
+    source: o.deprecatedSource,
+    firstTimestamp: o.deprecatedFirstTimestamp,
+    lastTimestamp: o.deprecatedLastTimestamp,
+    count: o.deprecatedCount,
   };
 }
 
 const reg = (f: string) => (o: KubeObject) => String(asObj((o as Obj).regarding)?.[f] ?? '');
 
 export const eventsV1Event = resource({
-  group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'],
-  schema: kindSchema({ group: 'events.k8s.io', version: 'v1', kind: 'Event' },
-    'Event is a report of an event somewhere in the cluster: a change of state of some object, observed by a component.', {
+  group: 'events.k8s.io',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  singular: 'event',
+  namespaced: true,
+  shortNames: ['ev'],
+  schema: kindSchema(
+    { group: 'events.k8s.io', version: 'v1', kind: 'Event' },
+    'Event is a report of an event somewhere in the cluster: a change of state of some object, observed by a component.',
+    {
       eventTime: ref(N.MicroTime, 'When this event was first observed. Required.'),
       series: ref(E('EventSeries'), 'Data about the event series this event represents, if any.'),
       reportingController: str('Name of the controller that emitted the event, e.g. kubernetes.io/kubelet. Required.'),
@@ -60,11 +91,16 @@ export const eventsV1Event = resource({
       related: ref('io.k8s.api.core.v1.ObjectReference', 'A secondary object for more complex actions.'),
       note: str('Human-readable description of the status of this operation; at most 1 kB.'),
       type: str('Type of this event: Normal or Warning.'),
-      deprecatedSource: ref('io.k8s.api.core.v1.EventSource', 'Deprecated field kept for compatibility with core/v1 Event.'),
+      deprecatedSource: ref(
+        'io.k8s.api.core.v1.EventSource',
+        'Deprecated field kept for compatibility with core/v1 Event.',
+      ),
       deprecatedFirstTimestamp: ref(N.Time, 'Deprecated field kept for compatibility with core/v1 Event.'),
       deprecatedLastTimestamp: ref(N.Time, 'Deprecated field kept for compatibility with core/v1 Event.'),
       deprecatedCount: int32('Deprecated field kept for compatibility with core/v1 Event.'),
-    }, ['eventTime']),
+    },
+    ['eventTime'],
+  ),
   validate: (o: KubeObject) => validate(o as Obj),
   columns: [
     col('Last Seen', 'string', 'Time since the event was last seen.'),
@@ -80,9 +116,15 @@ export const eventsV1Event = resource({
   ],
   row: (obj, now) => eventRow(asCore(obj as Obj), now),
   fieldSelectors: {
-    'regarding.kind': reg('kind'), 'regarding.namespace': reg('namespace'), 'regarding.name': reg('name'), 'regarding.uid': reg('uid'),
-    'regarding.apiVersion': reg('apiVersion'), 'regarding.resourceVersion': reg('resourceVersion'), 'regarding.fieldPath': reg('fieldPath'),
-    reason: (o) => String((o as Obj).reason ?? ''), reportingController: (o) => String((o as Obj).reportingController ?? ''),
+    'regarding.kind': reg('kind'),
+    'regarding.namespace': reg('namespace'),
+    'regarding.name': reg('name'),
+    'regarding.uid': reg('uid'),
+    'regarding.apiVersion': reg('apiVersion'),
+    'regarding.resourceVersion': reg('resourceVersion'),
+    'regarding.fieldPath': reg('fieldPath'),
+    reason: (o) => String((o as Obj).reason ?? ''),
+    reportingController: (o) => String((o as Obj).reportingController ?? ''),
     type: (o) => String((o as Obj).type ?? ''),
   },
 });

@@ -5,17 +5,45 @@ import { findResource } from '../../index.js';
 
 const now = new Date('2024-01-01T12:00:00Z');
 const msgs = (errs: { field: string; message: string }[]) => errs.map((e) => `${e.field}: ${e.message}`);
-const obj = (name: string, rest: Record<string, unknown>, ns: string | undefined = 'default'): any =>
-  ({ metadata: { name, ...(ns ? { namespace: ns } : {}), creationTimestamp: '2024-01-01T11:00:00Z' }, ...rest });
+const obj = (name: string, rest: Record<string, unknown>, ns: string | undefined = 'default'): any => ({
+  metadata: { name, ...(ns ? { namespace: ns } : {}), creationTimestamp: '2024-01-01T11:00:00Z' },
+  ...rest,
+});
 
 test('ingress: paths, backends, hosts, table', () => {
   const ing = findResource('networking.k8s.io', 'v1', 'ing')!;
-  const ok = obj('web', { spec: { ingressClassName: 'nginx', tls: [{ hosts: ['a.example.com'], secretName: 'tls' }],
-    rules: [{ host: 'a.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] } }] },
-  status: { loadBalancer: { ingress: [{ ip: '192.168.1.10' }] } } });
+  const ok = obj('web', {
+    spec: {
+      ingressClassName: 'nginx',
+      tls: [{ hosts: ['a.example.com'], secretName: 'tls' }],
+      rules: [
+        {
+          host: 'a.example.com',
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }],
+          },
+        },
+      ],
+    },
+    status: { loadBalancer: { ingress: [{ ip: '192.168.1.10' }] } },
+  });
   assert.deepEqual(ing.validate!(ok), []);
   assert.deepEqual(ing.row(ok, now), ['web', 'nginx', 'a.example.com', '192.168.1.10', '80, 443', '60m']);
-  const bad = obj('web', { spec: { rules: [{ host: '10.0.0.1', http: { paths: [{ path: 'api', backend: { service: { name: 'web', port: { name: 'http', number: 80 } } } }, { path: 'x', pathType: 'Exact', backend: {} }] } }] } });
+  const bad = obj('web', {
+    spec: {
+      rules: [
+        {
+          host: '10.0.0.1',
+          http: {
+            paths: [
+              { path: 'api', backend: { service: { name: 'web', port: { name: 'http', number: 80 } } } },
+              { path: 'x', pathType: 'Exact', backend: {} },
+            ],
+          },
+        },
+      ],
+    },
+  });
   assert.deepEqual(msgs(ing.validate!(bad)), [
     'spec.rules[0].host: Invalid value: "10.0.0.1": must be a DNS name, not an IP address',
     'spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified',
@@ -34,7 +62,13 @@ test('networkpolicy: defaults, validation, table', () => {
   assert.deepEqual(p.spec.policyTypes, ['Ingress', 'Egress']);
   assert.equal(p.spec.egress[0].ports[0].protocol, 'TCP');
   assert.deepEqual(np.row(p, now), ['deny', 'app=db', '60m']);
-  const bad = obj('x', { spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0' }, podSelector: {} }], ports: [{ port: 8080, endPort: 80 }] }], policyTypes: ['Sideways'] } });
+  const bad = obj('x', {
+    spec: {
+      podSelector: {},
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0' }, podSelector: {} }], ports: [{ port: 8080, endPort: 80 }] }],
+      policyTypes: ['Sideways'],
+    },
+  });
   assert.deepEqual(msgs(np.validate!(bad)), [
     'spec.ingress[0].ports[0].endPort: Invalid value: 80: must be greater than or equal to `port`',
     'spec.ingress[0].from[0]: Forbidden: may not specify both ipBlock and another peer',
@@ -45,7 +79,10 @@ test('networkpolicy: defaults, validation, table', () => {
 
 test('pdb, storageclass, priorityclass', () => {
   const pdb = findResource('policy', 'v1', 'pdb')!;
-  const b = obj('web', { spec: { maxUnavailable: '25%', selector: { matchLabels: { app: 'web' } } }, status: { disruptionsAllowed: 1 } });
+  const b = obj('web', {
+    spec: { maxUnavailable: '25%', selector: { matchLabels: { app: 'web' } } },
+    status: { disruptionsAllowed: 1 },
+  });
   assert.deepEqual(pdb.validate!(b), []);
   assert.deepEqual(pdb.row(b, now), ['web', 'N/A', '25%', 1, '60m']);
   assert.deepEqual(msgs(pdb.validate!(obj('x', { spec: { minAvailable: 1, maxUnavailable: '200%' } }))), [
@@ -56,13 +93,26 @@ test('pdb, storageclass, priorityclass', () => {
   const c = obj('local-path', { provisioner: 'rancher.io/local-path' }, undefined);
   c.metadata.annotations = { 'storageclass.kubernetes.io/is-default-class': 'true' };
   sc.defaults!(c);
-  assert.deepEqual(sc.row(c, now), ['local-path (default)', 'rancher.io/local-path', 'Delete', 'Immediate', 'false', '60m']);
-  assert.deepEqual(msgs(sc.validateUpdate!({ ...c, provisioner: 'other' }, c)), ['provisioner: Forbidden: updates to provisioner are forbidden.']);
+  assert.deepEqual(sc.row(c, now), [
+    'local-path (default)',
+    'rancher.io/local-path',
+    'Delete',
+    'Immediate',
+    'false',
+    '60m',
+  ]);
+  assert.deepEqual(msgs(sc.validateUpdate!({ ...c, provisioner: 'other' }, c)), [
+    'provisioner: Forbidden: updates to provisioner are forbidden.',
+  ]);
   const pc = findResource('scheduling.k8s.io', 'v1', 'pc')!;
   const hi = obj('huge', { value: 2000000000 }, undefined);
-  assert.deepEqual(msgs(pc.validate!(hi)), ['value: Forbidden: maximum allowed value of a user defined priority is 1000000000']);
+  assert.deepEqual(msgs(pc.validate!(hi)), [
+    'value: Forbidden: maximum allowed value of a user defined priority is 1000000000',
+  ]);
   const ok = obj('high', { value: 1000 }, undefined);
   pc.defaults!(ok);
   assert.equal(ok.preemptionPolicy, 'PreemptLowerPriority');
-  assert.deepEqual(msgs(pc.validateUpdate!({ ...ok, value: 5 }, ok)), ['value: Forbidden: may not be changed in an update.']);
+  assert.deepEqual(msgs(pc.validateUpdate!({ ...ok, value: 5 }, ok)), [
+    'value: Forbidden: may not be changed in an update.',
+  ]);
 });

@@ -16,43 +16,84 @@ function validateRules(rules: unknown, namespaced: boolean): FieldError[] {
     if (!asArr(r?.verbs).length) errs.push(required(`${p}.verbs`, 'verbs must contain at least one value'));
     const nru = asArr(r?.nonResourceURLs);
     if (nru.length) {
-      if (namespaced) errs.push(invalid(`${p}.nonResourceURLs`, nru, 'namespaced rules cannot apply to non-resource URLs'));
+      if (namespaced)
+        errs.push(invalid(`${p}.nonResourceURLs`, nru, 'namespaced rules cannot apply to non-resource URLs'));
       if (asArr(r?.apiGroups).length || asArr(r?.resources).length || asArr(r?.resourceNames).length) {
-        errs.push(invalid(`${p}.nonResourceURLs`, nru, 'rules cannot apply to both regular resources and non-resource URLs'));
+        errs.push(
+          invalid(`${p}.nonResourceURLs`, nru, 'rules cannot apply to both regular resources and non-resource URLs'),
+        );
       }
       return;
     }
-    if (!asArr(r?.apiGroups).length) errs.push(required(`${p}.apiGroups`, 'resource rules must supply at least one api group'));
-    if (!asArr(r?.resources).length) errs.push(required(`${p}.resources`, 'resource rules must supply at least one resource'));
+    if (!asArr(r?.apiGroups).length)
+      errs.push(required(`${p}.apiGroups`, 'resource rules must supply at least one api group'));
+    if (!asArr(r?.resources).length)
+      errs.push(required(`${p}.resources`, 'resource rules must supply at least one resource'));
   });
   return errs;
 }
 
-const ruleCells = { columns: [nameColumn, { name: 'Created At', type: 'date' as const, description: 'When the object was created.', priority: 0 }],
-  row: (obj: KubeObject) => [obj.metadata.name, obj.metadata.creationTimestamp ?? ''] };
+const ruleCells = {
+  columns: [
+    nameColumn,
+    { name: 'Created At', type: 'date' as const, description: 'When the object was created.', priority: 0 },
+  ],
+  row: (obj: KubeObject) => [obj.metadata.name, obj.metadata.creationTimestamp ?? ''],
+};
 
 export const role = resource({
-  group: RBAC_GROUP, version: 'v1', kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, nameRule: 'path',
-  schema: kindSchema({ group: RBAC_GROUP, version: 'v1', kind: 'Role' }, 'Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding.', {
-    rules: arr('All the rules of this role.', ref(R('PolicyRule')), { listType: 'atomic' }),
-  }),
+  group: RBAC_GROUP,
+  version: 'v1',
+  kind: 'Role',
+  plural: 'roles',
+  singular: 'role',
+  namespaced: true,
+  nameRule: 'path',
+  schema: kindSchema(
+    { group: RBAC_GROUP, version: 'v1', kind: 'Role' },
+    'Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding.',
+    {
+      rules: arr('All the rules of this role.', ref(R('PolicyRule')), { listType: 'atomic' }),
+    },
+  ),
   validate: (o: KubeObject) => validateRules((o as Obj).rules, true),
   ...ruleCells,
 });
 
 export const clusterRole = resource({
-  group: RBAC_GROUP, version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false, nameRule: 'path',
-  schema: kindSchema({ group: RBAC_GROUP, version: 'v1', kind: 'ClusterRole' }, 'ClusterRole is a cluster-level, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding or ClusterRoleBinding.', {
-    rules: arr('All the rules of this cluster role.', ref(R('PolicyRule')), { listType: 'atomic' }),
-    aggregationRule: ref(R('AggregationRule'), 'How to build the rules of this role from other ClusterRoles; if set, rules are controller-managed.'),
-  }),
+  group: RBAC_GROUP,
+  version: 'v1',
+  kind: 'ClusterRole',
+  plural: 'clusterroles',
+  singular: 'clusterrole',
+  namespaced: false,
+  nameRule: 'path',
+  schema: kindSchema(
+    { group: RBAC_GROUP, version: 'v1', kind: 'ClusterRole' },
+    'ClusterRole is a cluster-level, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding or ClusterRoleBinding.',
+    {
+      rules: arr('All the rules of this cluster role.', ref(R('PolicyRule')), { listType: 'atomic' }),
+      aggregationRule: ref(
+        R('AggregationRule'),
+        'How to build the rules of this role from other ClusterRoles; if set, rules are controller-managed.',
+      ),
+    },
+  ),
   validate(o: KubeObject) {
     const c = o as Obj;
     const errs = validateRules(c.rules, false);
     const ag = asObj(c.aggregationRule);
     if (ag) {
-      if (!asArr(ag.clusterRoleSelectors).length) errs.push(required('aggregationRule.clusterRoleSelectors', 'at least one clusterRoleSelector required if aggregationRule is non-nil'));
-      asArr(ag.clusterRoleSelectors).forEach((s: unknown, i: number) => errs.push(...validateLabelSelector(s, `aggregationRule.clusterRoleSelectors[${i}]`)));
+      if (!asArr(ag.clusterRoleSelectors).length)
+        errs.push(
+          required(
+            'aggregationRule.clusterRoleSelectors',
+            'at least one clusterRoleSelector required if aggregationRule is non-nil',
+          ),
+        );
+      asArr(ag.clusterRoleSelectors).forEach((s: unknown, i: number) =>
+        errs.push(...validateLabelSelector(s, `aggregationRule.clusterRoleSelectors[${i}]`)),
+      );
     }
     return errs;
   },
@@ -87,7 +128,8 @@ function validateBinding(o: Obj, cluster: boolean): FieldError[] {
         if (s.name) errs.push(...isPathSegmentName(s.name).map((m) => invalid(`${p}.name`, s.name, m)));
         if (cluster && !s.namespace) errs.push(required(`${p}.namespace`));
         break;
-      case 'User': case 'Group':
+      case 'User':
+      case 'Group':
         if (s.apiGroup !== RBAC_GROUP) errs.push(notSupported(`${p}.apiGroup`, s.apiGroup ?? '', [RBAC_GROUP]));
         break;
       default:
@@ -100,15 +142,31 @@ function validateBinding(o: Obj, cluster: boolean): FieldError[] {
 function roleRefUpdate(o: Obj, old: Obj): FieldError[] {
   if (deepEqual(o.roleRef, old.roleRef)) return [];
   const r = asObj(o.roleRef) ?? {};
-  return [invalidRaw('roleRef', `rbac.RoleRef{APIGroup:${goValue(r.apiGroup ?? '')}, Kind:${goValue(r.kind ?? '')}, Name:${goValue(r.name ?? '')}}`, 'cannot change roleRef')];
+  return [
+    invalidRaw(
+      'roleRef',
+      `rbac.RoleRef{APIGroup:${goValue(r.apiGroup ?? '')}, Kind:${goValue(r.kind ?? '')}, Name:${goValue(r.name ?? '')}}`,
+      'cannot change roleRef',
+    ),
+  ];
 }
 
 function bindingRow(obj: KubeObject, now: Date): unknown[] {
-  const o = obj as Obj, rr = asObj(o.roleRef) ?? {};
+  const o = obj as Obj,
+    rr = asObj(o.roleRef) ?? {};
   const subs = asArr(o.subjects).filter(asObj);
-  const users = subs.filter((s) => s.kind === 'User').map((s) => s.name).join(', ');
-  const groups = subs.filter((s) => s.kind === 'Group').map((s) => s.name).join(', ');
-  const sas = subs.filter((s) => s.kind === 'ServiceAccount').map((s) => `${s.namespace ?? ''}/${s.name}`).join(', ');
+  const users = subs
+    .filter((s) => s.kind === 'User')
+    .map((s) => s.name)
+    .join(', ');
+  const groups = subs
+    .filter((s) => s.kind === 'Group')
+    .map((s) => s.name)
+    .join(', ');
+  const sas = subs
+    .filter((s) => s.kind === 'ServiceAccount')
+    .map((s) => `${s.namespace ?? ''}/${s.name}`)
+    .join(', ');
   return [obj.metadata.name, `${rr.kind}/${rr.name}`, age(obj.metadata.creationTimestamp, now), users, groups, sas];
 }
 
@@ -124,13 +182,27 @@ const bindingColumns = [
 function bindingDef(kind: 'RoleBinding' | 'ClusterRoleBinding'): ResourceDefinition {
   const cluster = kind === 'ClusterRoleBinding';
   return resource({
-    group: RBAC_GROUP, version: 'v1', kind, plural: `${kind.toLowerCase()}s`, singular: kind.toLowerCase(), namespaced: !cluster, nameRule: 'path',
-    schema: kindSchema({ group: RBAC_GROUP, version: 'v1', kind }, cluster
-      ? 'ClusterRoleBinding references a ClusterRole and grants it cluster-wide to a set of subjects.'
-      : 'RoleBinding references a Role or ClusterRole and grants it within the binding\'s namespace to a set of subjects.', {
-      subjects: arr('The subjects the role applies to.', ref(R('Subject')), { listType: 'atomic' }),
-      roleRef: ref(R('RoleRef'), 'The Role or ClusterRole granted; cannot be changed (delete and recreate the binding instead).'),
-    }, ['roleRef']),
+    group: RBAC_GROUP,
+    version: 'v1',
+    kind,
+    plural: `${kind.toLowerCase()}s`,
+    singular: kind.toLowerCase(),
+    namespaced: !cluster,
+    nameRule: 'path',
+    schema: kindSchema(
+      { group: RBAC_GROUP, version: 'v1', kind },
+      cluster
+        ? 'ClusterRoleBinding references a ClusterRole and grants it cluster-wide to a set of subjects.'
+        : "RoleBinding references a Role or ClusterRole and grants it within the binding's namespace to a set of subjects.",
+      {
+        subjects: arr('The subjects the role applies to.', ref(R('Subject')), { listType: 'atomic' }),
+        roleRef: ref(
+          R('RoleRef'),
+          'The Role or ClusterRole granted; cannot be changed (delete and recreate the binding instead).',
+        ),
+      },
+      ['roleRef'],
+    ),
     defaults: (o: KubeObject) => defaultSubjects(o as Obj),
     validate: (o: KubeObject) => validateBinding(o as Obj, cluster),
     validateUpdate: (o: KubeObject, old: KubeObject) => roleRefUpdate(o as Obj, old as Obj),

@@ -4,7 +4,10 @@ import { closure } from '../../schema/registry.js';
 
 export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export type Spec = Omit<ResourceDefinition, 'listKind' | 'verbs' | 'definitions'> & { listKind?: string; verbs?: string[] };
+export type Spec = Omit<ResourceDefinition, 'listKind' | 'verbs' | 'definitions'> & {
+  listKind?: string;
+  verbs?: string[];
+};
 
 export function resource(spec: Spec): ResourceDefinition {
   const def: ResourceDefinition = {
