@@ -31,6 +31,8 @@ export const PACKAGES = {
   procps: '/usr/bin/pgrep',
   attr: '/usr/bin/setfattr',
   openssl: '/usr/bin/openssl',
+  // musl's resolver is one of the clients the cluster DNS is tested with (a static test program).
+  'musl-tools': '/usr/bin/musl-gcc',
 };
 
 function requireRoot() {
