@@ -15,7 +15,9 @@ export interface DnsListener {
 }
 
 export async function listenDns(ip: string, port: number, handler: DnsHandler): Promise<DnsListener> {
-  const udp: Socket = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+  // A larger receive buffer rides out event-loop pauses (GC, a burst of watch events) without the
+  // kernel dropping queries; the kernel caps it at net.core.rmem_max.
+  const udp: Socket = createSocket({ type: ip.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
   udp.on('message', (msg, rinfo) => {
     let out: ReturnType<DnsHandler>;
     try {

@@ -17,3 +17,4 @@ export {
   type DriverConnect,
   type EndpointSettings,
 } from './driver.js';
+export { run, mustRun, type RunResult } from './exec.js';
