@@ -11,7 +11,7 @@
 // Header blocks: the peer's are one zlib stream with the SPDY dictionary, flushed per block; they
 // are inflated by re-inflating the blocks received so far (zlib has no synchronous streaming API in
 // Node, blocks are tiny and few per session, and the total is capped). Ours are written as stored
-// (uncompressed) deflate blocks in one zlib stream, which every inflater reads.
+// (uncompressed) deflate blocks in one zlib stream, each block list ending as a sync flush does.
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { constants, inflateSync } from 'node:zlib';
@@ -175,6 +175,9 @@ export class SpdySession extends EventEmitter {
       h.writeUInt16LE(~part.length & 0xffff, 3);
       out.push(h, part);
     }
+    // An empty stored block, as a zlib sync flush ends with: it makes an inflater hand out what it
+    // has without reading past this frame (Go's flate returns data only at such a boundary).
+    out.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
     return Buffer.concat(out);
   }
 
