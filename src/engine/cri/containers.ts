@@ -19,7 +19,7 @@ import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../ima
 import { type Runtime, readExitFile, waitExit, isAlive, monitorPid, update as rtUpdate } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
 import type { ImagesService } from '../api/context.js';
-import { buildCriSpec } from './oci-spec.js';
+import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
 import { isMounted, startTimeOf } from './pause.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
 import type { Sandboxes } from './sandboxes.js';
@@ -101,6 +101,7 @@ export class Containers {
       throw failedPrecondition(`pod sandbox ${sb.id} is not ready`, { field: 'pod_sandbox_id' });
     if (config.logPath && isAbsolute(config.logPath) && sb.config.logDirectory)
       throw invalidArgument('log_path must be relative to the sandbox log directory', { field: 'config.log_path' });
+    validateSecurityContext(config);
     const key = this.nameKey(config, sb);
     const taken = this.names.get(key);
     if (taken && this.byId.has(taken))

@@ -4,7 +4,7 @@
 // resources, devices and the pod's /etc files and /dev/shm.
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument } from '../../common/index.js';
+import { invalidArgument, notImplemented } from '../../common/index.js';
 import type { ImageConfig } from '../../image/index.js';
 import type { Spec } from '../../oci/index.js';
 import { CAPABILITIES, DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec } from '../../runtime/index.js';
@@ -37,15 +37,34 @@ function capName(raw: string): string {
   return n;
 }
 
+let bounding: Set<string> | undefined;
+/** Capabilities this process may hand out (its bounding set): "all" means these, as containerd's. */
+function ownCapabilities(): string[] {
+  if (!bounding) {
+    bounding = new Set(CAPABILITIES);
+    try {
+      const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+      if (hex) {
+        const mask = BigInt(`0x${hex}`);
+        bounding = new Set(CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n));
+      }
+    } catch {
+      /* keep all */
+    }
+  }
+  return [...bounding];
+}
+
 function capabilities(add: string[], drop: string[], privileged: boolean): string[] {
-  if (privileged) return [...CAPABILITIES];
+  const all = ownCapabilities();
+  if (privileged) return all;
   let caps = new Set<string>(DEFAULT_CAPABILITIES);
-  if (add.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(CAPABILITIES);
+  if (add.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(all);
   else for (const c of add) caps.add(capName(c));
   if (drop.some((c) => c.toUpperCase() === 'ALL'))
     caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map(capName));
   else for (const c of drop) caps.delete(capName(c));
-  return [...caps];
+  return [...caps].filter((c) => all.includes(c));
 }
 
 /** The seccomp profile to apply: the runtime default, none, or a JSON file on the host. */
@@ -122,7 +141,7 @@ function userMounts(config: ContainerConfigInput): Mounts {
   const out: Mounts = [];
   for (const m of config.mounts ?? []) {
     if (!m.containerPath) throw invalidArgument('mounts: container_path is required', { field: 'mounts' });
-    if (m.image?.image) throw invalidArgument('mounts: image volumes are not supported', { field: 'mounts.image' });
+    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
     if (m.recursiveReadOnly)
       throw invalidArgument('mounts: recursive read-only mounts are not supported', {
         field: 'mounts.recursive_read_only',
@@ -207,10 +226,7 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
   // User: run_as_user / run_as_username / run_as_group over the image's USER.
   const runAsUser = sc.runAsUser ? int64(sc.runAsUser.value) : undefined;
   const runAsGroup = sc.runAsGroup ? int64(sc.runAsGroup.value) : undefined;
-  if (runAsGroup !== undefined && runAsUser === undefined && !sc.runAsUsername)
-    throw invalidArgument('run_as_group is set without run_as_user or run_as_username', {
-      field: 'linux.security_context.run_as_group',
-    });
+  validateSecurityContext(c);
   const userSpec =
     runAsUser !== undefined
       ? String(runAsUser)
@@ -305,6 +321,10 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
       mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'rprivate', ...ro] });
   }
   spec.mounts = [...mounts, ...user];
+  // As containerd: a bidirectional mount needs the container's root shared (mounts made inside then
+  // propagate out); a host-to-container one needs it a slave at least.
+  if (user.some((m) => m.options?.includes('rshared'))) linux.rootfsPropagation = 'rshared';
+  else if (user.some((m) => m.options?.includes('rslave'))) linux.rootfsPropagation = 'rslave';
   spec.annotations = {
     'io.kubernetes.cri.container-type': 'container',
     'io.kubernetes.cri.sandbox-id': sb.id,
@@ -334,4 +354,16 @@ function groupsOf(rootfs: string, user: string, uid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** What CreateContainer refuses up front: image volumes (not implemented: UNIMPLEMENTED, which
+ *  critest and kubelet read as "unsupported"), a group without a user (kubelet's validation). */
+export function validateSecurityContext(c: ContainerConfigInput): void {
+  for (const m of c.mounts ?? [])
+    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
+  const sc = c.linux?.securityContext;
+  if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername)
+    throw invalidArgument('run_as_group is set without run_as_user or run_as_username', {
+      field: 'linux.security_context.run_as_group',
+    });
 }

@@ -113,7 +113,8 @@ export class Sandboxes {
     };
     this.names.set(key, id);
     this.byId.set(id, rec);
-    const hostname = config.hostname || (hostNetwork ? osHostname() : m.name);
+    // kubelet always names one; without, the node's name (as containerd), cut to the kernel's 64.
+    const hostname = (config.hostname || osHostname()).slice(0, 64);
     try {
       this.d.store.saveSandbox(rec);
       const pod = createCgroupManager(parent);
