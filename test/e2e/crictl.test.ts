@@ -1,7 +1,7 @@
 // The real crictl (cri-tools v1.37.0) against `skiff engine --cri-socket`: an image made by
 // `docker build` is listed and runs in a pod with no import step; runp/create/start/ps/pods/images/
 // pull (from a local `skiff registry`)/exec (sync, and -it in a pty)/logs -f/inspect/inspectp/stats/
-// port-forward/stop/rm/rmp; the pod's address is in the pod CIDR and reachable from the host and from
+// port-forward/stop/rm/rmp, a SIGKILL and restart of the engine (pods adopted); the pod's address is in the pod CIDR and reachable from the host and from
 // another pod, a hostPort answers on 127.0.0.1; afterwards no sandbox process, veth, address, pod
 // cgroup or mount is left.
 import { test, before, after } from 'node:test';
@@ -183,6 +183,15 @@ test('crictl drives pods end to end; nothing is left behind', async () => {
   } finally {
     pf.kill();
   }
+
+  // the engine goes away (SIGKILL) and comes back: pods and containers are adopted, still running
+  process.kill(f.engine.pid, 'SIGKILL');
+  await sleep(200);
+  await f.engine.restart();
+  for (let i = 0; i < 100 && f.crictlRaw(['version'], { timeout: 5000 }).status !== 0; i++) await sleep(100);
+  assert.match(f.crictl(['pods']), new RegExp(`${web.slice(0, 13)}.*Ready`), 'sandbox adopted');
+  assert.match(f.crictl(['ps']), new RegExp(`${c1.slice(0, 13)}.*Running`), 'container adopted');
+  assert.equal(f.crictl(['exec', '-s', c2, 'wget', '-qO-', `http://${webIp}:8080/`]).trim(), 'built-by-docker');
 
   // inspect, stats
   const insp = JSON.parse(f.crictl(['inspect', c1]));
