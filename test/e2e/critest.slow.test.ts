@@ -5,31 +5,38 @@
 // are skipped by name; docs/cri.md lists each with its reason. Every other spec must pass.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criTools, startCriEngine, startSkiffRegistry, type CriFixture } from '../fixtures/cri.js';
 import { buildStandIns } from '../fixtures/critest-images.js';
 
-/** Specs that cannot run here, with the reason (docs/cri.md keeps the same list). The last entry is
- *  not one of those: it is a known defect, skipped so the rest of the suite is measured, and counted
- *  as not passing in docs/cri.md. */
+/** Specs that cannot run here, with the reason (docs/cri.md keeps the same list). */
 export const SKIPPED: Record<string, string> = {
   'public image with digest should be pulled and removed':
     'pulls gcr.io/k8s-staging-cri-tools/test-image-digest by the digest of the published manifest; a stand-in cannot have that digest offline',
   'runtime should support MaskedPaths':
     "expects `sh -c ls` to exec the masked /bin/ls; Debian's busybox-static shell runs its applets in-process (FEATURE_SH_STANDALONE), so no stand-in built from it execs /bin/ls",
-  "mount with 'rshared' should support propagation from host to container and vice versa":
-    'KNOWN DEFECT: a mount made inside the container does not propagate back to the host through a bidirectional mount',
 };
 
 let f: CriFixture;
 let registry: { host: string; stop(): Promise<void> };
 let dir: string;
 let tools: string;
+/** SysV shared memory segments before the run: critest's HostIpc specs make some with ipcmk. */
+let shmBefore: Set<string>;
+const shmIds = () =>
+  new Set(
+    readFileSync('/proc/sysvipc/shm', 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[1])
+      .filter(Boolean),
+  );
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('critest needs root');
+  shmBefore = shmIds();
   tools = criTools();
   dir = mkdtempSync('/tmp/skcritest-');
   registry = await startSkiffRegistry(join(dir, 'registry'));
@@ -42,6 +49,8 @@ before(async () => {
 });
 
 after(async () => {
+  // what critest leaves on the host: its ipcmk segments (its temp dirs are under TMPDIR=dir)
+  for (const id of shmIds()) if (!shmBefore?.has(id)) spawnSync('ipcrm', ['-m', id]);
   await f?.stop();
   await registry?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -62,7 +71,7 @@ test('critest: every applicable spec passes', { timeout: 40 * 60_000 }, async ()
     ...(process.env.CRITEST_FOCUS ? [`--ginkgo.focus=${process.env.CRITEST_FOCUS}`] : []),
   ];
   const out = await new Promise<string>((resolve) => {
-    const p = spawn(join(tools, 'critest'), args, { cwd: dir, env: { ...process.env, HOME: dir } });
+    const p = spawn(join(tools, 'critest'), args, { cwd: dir, env: { ...process.env, HOME: dir, TMPDIR: dir } });
     let text = '';
     const take = (d: Buffer) => {
       text += d;
