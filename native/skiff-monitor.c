@@ -724,6 +724,7 @@ static void daemon_setup(int ready_fd) {
   sigset_t m;
   sigemptyset(&m);
   sigaddset(&m, SIGCHLD);
+  sigaddset(&m, SIGUSR1); /* reopen the log file (CRI ReopenContainerLog, after a rename) */
   sigprocmask(SIG_BLOCK, &m, NULL);
   sigfd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -766,7 +767,13 @@ static void handle(uint64_t tag, uint32_t events) {
   switch (kind) {
   case K_SIGNAL: {
     struct signalfd_siginfo si;
-    while (read(sigfd, &si, sizeof si) == sizeof si) {}
+    int reopen = 0;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+      if (si.ssi_signo == SIGUSR1) reopen = 1;
+    if (reopen && o_log_file) {
+      if (log_fd >= 0) close(log_fd);
+      log_open();
+    }
     reap();
     break;
   }

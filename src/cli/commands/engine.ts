@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host unix:///PATH | tcp://HOST:PORT]... [--cgroup-parent PATH] [--storage-driver overlayfs|native]
                     [--bridge NAME] [--bip CIDR] [--iptables-chain-prefix PREFIX]
                     [--insecure-registry HOST[:PORT]]... [--config-file /etc/skiff/daemon.json]
+                    [--cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
+                    [--streaming-address HOST:PORT] [--pull-mirror DOMAIN=URL]...
 
 defaults: --data-root /var/lib/skiff/engine  --exec-root /run/skiff/engine  --host unix:///run/skiff/engine.sock
           --bridge skiff0 (the default bridge network's interface)  --bip: a private subnet free of host routes
@@ -15,6 +17,12 @@ environment (when the flag is absent): SKIFF_BRIDGE, SKIFF_BIP, SKIFF_CHAIN_PREF
           dockerd's flag; loopback registries always are. --config-file (default /etc/skiff/daemon.json
           when it exists) is dockerd's daemon.json: "insecure-registries", "data-root", "exec-root",
           "hosts", "cgroup-parent", "storage-driver"; flags win over the file, lists are merged.
+--cri (or --cri-socket PATH) also serves the Container Runtime Interface (CRI v1, for kubelet,
+          crictl and critest) on unix:///run/skiff/cri.sock from the same images and runtime; pods get
+          addresses from --pod-cidr (default 10.42.0.0/24; kubelet's UpdateRuntimeConfig overrides it)
+          on their own bridge --pod-bridge (default skiff-pods0), chains --pod-chain-prefix (SKIFF-POD);
+          exec/attach/port-forward URLs are served on --streaming-address (default 127.0.0.1:0).
+--pull-mirror DOMAIN=URL: pull images of DOMAIN (e.g. registry.k8s.io) from URL first (repeatable).
 then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox echo hi
 `;
 
@@ -30,10 +38,24 @@ export interface LaunchOptions {
   chainPrefix?: string;
   /** Registries reached over plain HTTP besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** Per-registry pull mirrors: domain → URLs. */
+  registryMirrors?: Record<string, string[]>;
+  /** Serve CRI on this unix socket (with the pod network options). */
+  cri?: {
+    socket: string;
+    podCidr?: string;
+    bridge?: string;
+    chainPrefix?: string;
+    streamingAddress?: string;
+  };
 }
 export interface LaunchedEngine {
   hosts: string[];
   apiVersion: string;
+  /** The CRI implementation, for an in-process node agent (with `cri`). */
+  cri?: import('../../cri/index.js').ContainerRuntime;
+  /** unix:///… where CRI is served. */
+  criEndpoint?: string;
   close(): Promise<void>;
 }
 
@@ -64,16 +86,39 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
       snapshotter: o.snapshotter,
       networkDriver,
       insecureRegistries: o.insecureRegistries,
+      registryMirrors: o.registryMirrors,
+      cri: o.cri
+        ? {
+            podCidr: o.cri.podCidr,
+            bridge: o.cri.bridge,
+            chainPrefix: o.cri.chainPrefix,
+            streamingAddress: o.cri.streamingAddress,
+          }
+        : undefined,
     });
   } catch (e) {
     await network.close();
     throw e;
   }
   const eng = engine;
+  let criServer: import('../../cri/index.js').CriServer | undefined;
+  if (o.cri && eng.cri) {
+    const { serveCri } = await import('../../cri/index.js');
+    try {
+      criServer = await serveCri(eng.cri, o.cri.socket);
+    } catch (e) {
+      await eng.close();
+      await network.close();
+      throw e;
+    }
+  }
   return {
     hosts: eng.hosts,
     apiVersion: eng.ctx.info.apiVersion,
+    cri: eng.cri,
+    criEndpoint: criServer?.endpoint,
     close: async () => {
+      await criServer?.close();
       await eng.close();
       await network.close();
     },
@@ -133,6 +178,13 @@ export async function main(argv: string[]): Promise<number> {
       'iptables-chain-prefix': { type: 'string' },
       'insecure-registry': { type: 'string', multiple: true },
       'config-file': { type: 'string' },
+      cri: { type: 'boolean' },
+      'cri-socket': { type: 'string' },
+      'pod-cidr': { type: 'string' },
+      'pod-bridge': { type: 'string' },
+      'pod-chain-prefix': { type: 'string' },
+      'streaming-address': { type: 'string' },
+      'pull-mirror': { type: 'string', multiple: true },
     },
   });
   if (values.help) {
@@ -160,7 +212,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`skiff engine: unknown --storage-driver ${sd}\n`);
     return 2;
   }
+  let registryMirrors: Record<string, string[]>;
+  try {
+    registryMirrors = parseMirrors(values['pull-mirror'] ?? []);
+  } catch (e) {
+    process.stderr.write(`skiff engine: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const wantCri = values.cri || values['cri-socket'] !== undefined;
   const engine = await launchEngine({
+    registryMirrors,
+    cri: wantCri
+      ? {
+          socket: values['cri-socket'] ?? '/run/skiff/cri.sock',
+          podCidr: values['pod-cidr'],
+          bridge: values['pod-bridge'],
+          chainPrefix: values['pod-chain-prefix'],
+          streamingAddress: values['streaming-address'],
+        }
+      : undefined,
     dataRoot: values['data-root'] ?? file['data-root'],
     execRoot: values['exec-root'] ?? file['exec-root'],
     hosts: values.host ?? file.hosts,
@@ -171,7 +241,9 @@ export async function main(argv: string[]): Promise<number> {
     bip: values.bip,
     chainPrefix: values['iptables-chain-prefix'],
   });
-  process.stdout.write(`skiff engine ready on ${engine.hosts.join(', ')}\n`);
+  process.stdout.write(
+    `skiff engine ready on ${engine.hosts.join(', ')}${engine.criEndpoint ? ` (CRI on ${engine.criEndpoint})` : ''}\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
@@ -179,4 +251,20 @@ export async function main(argv: string[]): Promise<number> {
   });
   await engine.close();
   return 0;
+}
+
+/** `--pull-mirror DOMAIN=URL` values → domain → mirror URLs. */
+export function parseMirrors(list: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const m of list) {
+    const i = m.indexOf('=');
+    const domain = m.slice(0, i).trim();
+    const url = m.slice(i + 1).trim();
+    if (i <= 0 || !url || !/^[A-Za-z0-9.-]+(:\d+)?$/.test(domain))
+      throw new Error(
+        `--pull-mirror ${JSON.stringify(m)}: expected DOMAIN=URL (e.g. registry.k8s.io=http://127.0.0.1:5000)`,
+      );
+    (out[domain] ??= []).push(url);
+  }
+  return out;
 }

@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
+                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR]
 
 Runs the engine (Docker Engine API) and the API server (Kubernetes API) of a single-node Skiff.
 defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.sock
           --server-dir /var/lib/skiff/server   --https-listen 127.0.0.1:6443  --datastore sqlite://DIR/state.db
+          --cri-socket /run/skiff/cri.sock (CRI v1 for kubelet/crictl; off with --no-cri)  --pod-cidr 10.42.0.0/24
 `;
 
 async function importBusybox(root: string): Promise<void> {
@@ -50,6 +52,9 @@ export async function main(argv: string[] = []): Promise<number> {
         datastore: { type: 'string' },
         'no-server': { type: 'boolean', default: false },
         'no-engine': { type: 'boolean', default: false },
+        'no-cri': { type: 'boolean', default: false },
+        'cri-socket': { type: 'string', default: '/run/skiff/cri.sock' },
+        'pod-cidr': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -74,6 +79,7 @@ export async function main(argv: string[] = []): Promise<number> {
         hosts,
         execRoot: values['exec-root'],
         cgroupParent: values['cgroup-parent'],
+        cri: values['no-cri'] ? undefined : { socket: values['cri-socket']!, podCidr: values['pod-cidr'] },
       });
       closers.push(() => engine.close());
       const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
@@ -82,6 +88,9 @@ export async function main(argv: string[] = []): Promise<number> {
         `  export DOCKER_HOST=${unix}`,
         '  docker run --rm busybox echo hello from skiff',
         '  docker run -it --rm busybox sh',
+        ...(engine.criEndpoint
+          ? [`CRI: ${engine.criEndpoint}  (crictl --runtime-endpoint ${engine.criEndpoint} pods)`]
+          : []),
         '',
       );
     }

@@ -38,6 +38,8 @@ export interface ImagesOptions {
   insecureRegistries?: string[];
   /** Mirrors tried before docker.io (`--registry-mirror`). */
   mirrors?: string[];
+  /** Per-registry pull mirrors: domain → mirror URLs tried before that registry. */
+  registryMirrors?: Record<string, string[]>;
 }
 
 export interface CommitOptions {
@@ -257,6 +259,7 @@ export class EngineImages implements ImagesService {
         auth,
         insecureRegistries: this.opts.insecureRegistries,
         mirrors: this.opts.mirrors,
+        registryMirrors: this.opts.registryMirrors,
       });
       this.emitEvent('pull', r.id, ref.familiarString());
       return r;
