@@ -21,6 +21,7 @@ import {
   errNotFound,
   readObject,
   podStreamHandlers,
+  evictionHandlers,
   type Admission,
   type ApiAuth,
   type ApiServer,
@@ -169,6 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // `kubectl create token SA`: POST serviceaccounts/NAME/token (TokenRequest).
   const subresources: Record<string, VirtualHandler> = {
     ...podStreamHandlers(),
+    ...evictionHandlers(),
     '/serviceaccounts/token': async (r) => {
       if (r.info.verb !== 'create') throw errNotFound({ resource: 'serviceaccounts/token', name: r.info.name });
       const body = ((await readRequestBody(r.req)) ?? {}) as { spec?: unknown };
