@@ -240,6 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return startControllers(client, {
         log: log.child({ component: 'controllers' }),
         kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort: addr.port } : undefined,
+        rootCA: pki.ca.certPem,
       });
     })().catch((e) => {
       log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) });

@@ -8,6 +8,10 @@ import { startGarbageCollector } from './garbagecollector/controller.js';
 import { startKubernetesService, type KubernetesServiceOptions } from './kubernetes-service/controller.js';
 import { startNamespaceController } from './namespace/controller.js';
 import { startReplicaSetController } from './replicaset/controller.js';
+import { startServiceAccountController } from './serviceaccount/controller.js';
+import { startRootCAPublisher } from './rootca/controller.js';
+import { startEndpointsController } from './endpoints/controller.js';
+import { startEndpointSliceController } from './endpointslice/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -28,9 +32,13 @@ export interface RunningControllers {
 }
 
 /** The workload controllers by name (the names `controllers` selects from). */
-const WORKLOAD: Record<string, (ctx: ControllerContext) => Controller> = {
+const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptions) => Controller | undefined> = {
   replicaset: (c) => startReplicaSetController(c),
   deployment: (c) => startDeploymentController(c),
+  serviceaccount: (c) => startServiceAccountController(c),
+  'root-ca-cert-publisher': (c, o) => (o.rootCA ? startRootCAPublisher(c, { caPem: o.rootCA }) : undefined),
+  endpoints: (c) => startEndpointsController(c),
+  endpointslice: (c, o) => startEndpointSliceController(c, { maxEndpointsPerSlice: o.maxEndpointsPerSlice }),
 };
 
 /** Every controller name startControllers knows, in start order. */
@@ -42,6 +50,10 @@ export interface StartControllersOptions {
   kubernetesService?: Omit<KubernetesServiceOptions, 'log'>;
   /** Run only these (default: all of CONTROLLER_NAMES). */
   controllers?: string[];
+  /** The cluster CA (PEM) the root-CA publisher puts in every namespace's kube-root-ca.crt. */
+  rootCA?: string;
+  /** Endpoints per EndpointSlice (default 100, as upstream's --max-endpoints-per-slice). */
+  maxEndpointsPerSlice?: number;
   /** Clock for the controllers (tests); default Date.now. */
   now?: () => number;
 }
@@ -55,7 +67,8 @@ export async function startControllers(client: KubeClient, opts: StartController
   const ctx: ControllerContext = { client, informers, events, log: opts.log, now };
   const workload = Object.entries(WORKLOAD)
     .filter(([n]) => want.has(n))
-    .map(([, start]) => start(ctx));
+    .map(([, start]) => start(ctx, opts))
+    .filter((c): c is Controller => c !== undefined);
   const started = await Promise.all([
     ...(opts.kubernetesService && want.has('kubernetes-service')
       ? [

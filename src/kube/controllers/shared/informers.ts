@@ -8,6 +8,12 @@ import type { KubeObject } from './types.js';
 
 type IndexFn<T> = (o: T) => string[];
 
+/** A server-side filter: informers of one resource with different filters are different informers. */
+export interface InformerFilter {
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
 export class SharedInformer<T extends KubeObject = KubeObject> {
   readonly informer: Informer<T>;
   private handlers: InformerHandlers<T>[] = [];
@@ -19,6 +25,7 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
     client: KubeClient,
     readonly ref: ResourceRef,
     private log: Logger,
+    filter: InformerFilter = {},
   ) {
     this.addIndexer('namespace', (o) => [o.metadata.namespace ?? '']);
     this.informer = new Informer<T>(
@@ -38,7 +45,7 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
           this.fan((h) => h.delete?.(o));
         },
       },
-      { log },
+      { log, ...filter },
     );
   }
 
@@ -147,11 +154,11 @@ export class SharedInformers {
     private log: Logger,
   ) {}
 
-  for<T extends KubeObject = KubeObject>(ref: ResourceRef): SharedInformer<T> {
-    const k = `${ref.group}/${ref.version}/${ref.resource}`;
+  for<T extends KubeObject = KubeObject>(ref: ResourceRef, filter: InformerFilter = {}): SharedInformer<T> {
+    const k = `${ref.group}/${ref.version}/${ref.resource}?${filter.fieldSelector ?? ''}&${filter.labelSelector ?? ''}`;
     let inf: SharedInformer<T> | undefined = this.informers.get(k);
     if (!inf) {
-      inf = new SharedInformer<T>(this.client, ref, this.log);
+      inf = new SharedInformer<T>(this.client, ref, this.log, filter);
       this.informers.set(k, inf);
     }
     return inf;
