@@ -12,6 +12,8 @@ import { startServiceAccountController } from './serviceaccount/controller.js';
 import { startRootCAPublisher } from './rootca/controller.js';
 import { startEndpointsController } from './endpoints/controller.js';
 import { startEndpointSliceController } from './endpointslice/controller.js';
+import { startJobController, type JobControllerOptions } from './job/controller.js';
+import { startTTLAfterFinishedController } from './ttlafterfinished/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -39,6 +41,8 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   'root-ca-cert-publisher': (c, o) => (o.rootCA ? startRootCAPublisher(c, { caPem: o.rootCA }) : undefined),
   endpoints: (c) => startEndpointsController(c),
   endpointslice: (c, o) => startEndpointSliceController(c, { maxEndpointsPerSlice: o.maxEndpointsPerSlice }),
+  job: (c, o) => startJobController(c, o.job),
+  'ttl-after-finished': (c) => startTTLAfterFinishedController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */
@@ -54,6 +58,8 @@ export interface StartControllersOptions {
   rootCA?: string;
   /** Endpoints per EndpointSlice (default 100, as upstream's --max-endpoints-per-slice). */
   maxEndpointsPerSlice?: number;
+  /** Job controller tuning (batching of pod events, failure back-off). */
+  job?: JobControllerOptions;
   /** Clock for the controllers (tests); default Date.now. */
   now?: () => number;
 }
