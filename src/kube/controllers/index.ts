@@ -14,6 +14,7 @@ import { startEndpointsController } from './endpoints/controller.js';
 import { startEndpointSliceController } from './endpointslice/controller.js';
 import { startJobController, type JobControllerOptions } from './job/controller.js';
 import { startTTLAfterFinishedController } from './ttlafterfinished/controller.js';
+import { startCronJobController } from './cronjob/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -31,6 +32,8 @@ export type { Controller, ControllerContext } from './shared/context.js';
 
 export interface RunningControllers {
   stop(): void;
+  /** Makes the workload controllers re-examine every object now (tests that move the clock). */
+  resync(): void;
 }
 
 /** The workload controllers by name (the names `controllers` selects from). */
@@ -43,6 +46,7 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   endpointslice: (c, o) => startEndpointSliceController(c, { maxEndpointsPerSlice: o.maxEndpointsPerSlice }),
   job: (c, o) => startJobController(c, o.job),
   'ttl-after-finished': (c) => startTTLAfterFinishedController(c),
+  cronjob: (c) => startCronJobController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */
@@ -94,6 +98,9 @@ export async function startControllers(client: KubeClient, opts: StartController
   await informers.start();
   for (const c of workload) c.run();
   return {
+    resync() {
+      for (const c of workload) c.resync?.();
+    },
     stop() {
       for (const c of workload) c.stop();
       informers.stop();

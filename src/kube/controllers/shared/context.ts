@@ -22,6 +22,8 @@ export interface Controller {
   /** Begins processing; called after the shared informers started. */
   run(): void;
   stop(): void;
+  /** Re-examines every object (after a clock jump in tests; periodic resync). */
+  resync?(): void;
 }
 
 export interface LoopOptions {
