@@ -15,6 +15,7 @@ import { startEndpointSliceController } from './endpointslice/controller.js';
 import { startJobController, type JobControllerOptions } from './job/controller.js';
 import { startTTLAfterFinishedController } from './ttlafterfinished/controller.js';
 import { startCronJobController } from './cronjob/controller.js';
+import { startDaemonSetController } from './daemonset/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -47,6 +48,7 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   job: (c, o) => startJobController(c, o.job),
   'ttl-after-finished': (c) => startTTLAfterFinishedController(c),
   cronjob: (c) => startCronJobController(c),
+  daemonset: (c) => startDaemonSetController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */

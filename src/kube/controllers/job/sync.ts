@@ -215,7 +215,7 @@ async function deletePods(
     pods.map(async (p) => {
       try {
         if (dropFinalizer && hasFinalizer(p)) await removeFinalizer(deps.client, p);
-        await deps.pods.delete(ctx.job, p);
+        if (!(await deps.pods.delete(ctx.job, p)) && dropFinalizer) deps.exp.deletionObserved(ctx.key);
         deleted++;
         if (isPodReady(p)) ready++;
       } catch (e) {

@@ -5,14 +5,13 @@
 // available after minReadySeconds, observedGeneration, the ReplicaFailure condition).
 // Expectations keep it from acting again before it has seen its own creates and deletes.
 import { fromLabelSelector, selectorMatches, type Selector } from '../../api/index.js';
-import { resourcePath } from '../../client/index.js';
 import {
   claimChildren,
   errorText,
-  isNotFound,
   ownerRefFor,
   PodControl,
   podFromTemplate,
+  putStatus,
   recheckOwner,
   slowStartBatch,
 } from '../shared/control.js';
@@ -191,10 +190,8 @@ export function startReplicaSetController(ctx: ControllerContext, opts: ReplicaS
       const results = await Promise.allSettled(victims.map((p) => pods.delete(rs, p)));
       let firstError: unknown;
       results.forEach((r, i) => {
-        if (r.status === 'rejected') {
-          exp.deletionFailed(key, keyOf(victims[i]));
-          firstError ??= r.reason;
-        }
+        if (r.status === 'rejected' || !r.value) exp.deletionFailed(key, keyOf(victims[i]));
+        if (r.status === 'rejected') firstError ??= r.reason;
       });
       if (firstError) throw firstError;
     }
@@ -240,13 +237,7 @@ export function startReplicaSetController(ctx: ControllerContext, opts: ReplicaS
       cur.observedGeneration === status.observedGeneration &&
       JSON.stringify(cur.conditions ?? []) === JSON.stringify(status.conditions ?? []);
     if (same) return;
-    try {
-      await ctx.client.request('PUT', resourcePath(R.replicasets, rs.metadata.namespace, rs.metadata.name, 'status'), {
-        body: { ...rs, status: { ...(rs.status ?? {}), ...status, conditions: status.conditions } },
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await putStatus(ctx.client, R.replicasets, rs, { ...(rs.status ?? {}), ...status, conditions: status.conditions });
   }
 
   return {

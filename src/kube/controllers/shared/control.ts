@@ -68,15 +68,17 @@ export class PodControl {
     }
   }
 
-  /** Deletes a pod (uid precondition); a pod already gone is not an error. */
-  async delete(owner: ObjectRefLike, pod: Pod): Promise<void> {
+  /** Deletes a pod (uid precondition). False when it was already gone (or replaced): no delete
+   *  event will be seen for this request, so callers lower their expectations. */
+  async delete(owner: ObjectRefLike, pod: Pod): Promise<boolean> {
     try {
       await this.client.request('DELETE', resourcePath(R.pods, pod.metadata.namespace, pod.metadata.name), {
         body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: pod.metadata.uid } },
       });
       this.events.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+      return true;
     } catch (e) {
-      if (isNotFound(e) || isConflict(e)) return;
+      if (isNotFound(e) || isConflict(e)) return false;
       this.events.event(owner, 'Warning', 'FailedDelete', `Error deleting: ${errorText(e)}`);
       throw e;
     }
@@ -175,6 +177,36 @@ export async function claimChildren<T extends KubeObject>(opts: ClaimOptions, ch
     }
   }
   return out;
+}
+
+/**
+ * Writes `status` to `obj`'s status subresource; on a conflict (the cache lagging our own last
+ * write) re-reads the object and writes once more, as upstream's status updaters do. A status
+ * computed from the caches is no less true on top of a newer object.
+ */
+export async function putStatus<T extends KubeObject>(
+  client: KubeClient,
+  ref: ResourceRef,
+  obj: T,
+  status: unknown,
+): Promise<void> {
+  const path = resourcePath(ref, obj.metadata.namespace, obj.metadata.name, 'status');
+  try {
+    await client.request('PUT', path, { body: { ...obj, status } });
+    return;
+  } catch (e) {
+    if (isNotFound(e)) return;
+    if (!isConflict(e)) throw e;
+  }
+  let fresh: T;
+  try {
+    fresh = await client.request<T>('GET', resourcePath(ref, obj.metadata.namespace, obj.metadata.name));
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  if (fresh.metadata.uid !== obj.metadata.uid) return;
+  await client.request('PUT', path, { body: { ...fresh, status } });
 }
 
 /** canAdopt for claimChildren: a live read of the owner (uid unchanged, not being deleted). */

@@ -83,6 +83,12 @@ export class UIDTrackingExpectations {
     this.counts.lowerExpectations(key, add, del);
   }
 
+  /** Records `adds` creations and the deletion of `podKeys` about to happen (replacing what was there). */
+  expect(key: string, adds: number, podKeys: string[]): void {
+    this.uids.set(key, new Set(podKeys));
+    this.counts.expect(key, adds, podKeys.length);
+  }
+
   /** Records that `podKeys` (namespace/name) are about to be deleted. */
   expectDeletions(key: string, podKeys: string[]): void {
     this.uids.set(key, new Set(podKeys));
