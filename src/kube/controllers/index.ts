@@ -16,6 +16,7 @@ import { startJobController, type JobControllerOptions } from './job/controller.
 import { startTTLAfterFinishedController } from './ttlafterfinished/controller.js';
 import { startCronJobController } from './cronjob/controller.js';
 import { startDaemonSetController } from './daemonset/controller.js';
+import { startStatefulSetController } from './statefulset/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -49,6 +50,7 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   'ttl-after-finished': (c) => startTTLAfterFinishedController(c),
   cronjob: (c) => startCronJobController(c),
   daemonset: (c) => startDaemonSetController(c),
+  statefulset: (c) => startStatefulSetController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */
