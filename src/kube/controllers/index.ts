@@ -17,6 +17,10 @@ import { startTTLAfterFinishedController } from './ttlafterfinished/controller.j
 import { startCronJobController } from './cronjob/controller.js';
 import { startDaemonSetController } from './daemonset/controller.js';
 import { startStatefulSetController } from './statefulset/controller.js';
+import { startNodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle/controller.js';
+import { startTaintEvictionController } from './tainteviction/controller.js';
+import { startPodGC, type PodGCOptions } from './podgc/controller.js';
+import { startDisruptionController } from './disruption/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -51,6 +55,10 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   cronjob: (c) => startCronJobController(c),
   daemonset: (c) => startDaemonSetController(c),
   statefulset: (c) => startStatefulSetController(c),
+  'node-lifecycle': (c, o) => startNodeLifecycleController(c, o.nodeLifecycle),
+  'taint-eviction': (c) => startTaintEvictionController(c),
+  'pod-garbage-collector': (c, o) => startPodGC(c, o.podGC),
+  disruption: (c) => startDisruptionController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */
@@ -68,6 +76,10 @@ export interface StartControllersOptions {
   maxEndpointsPerSlice?: number;
   /** Job controller tuning (batching of pod events, failure back-off). */
   job?: JobControllerOptions;
+  /** Node lifecycle tuning (grace period, monitor period). */
+  nodeLifecycle?: NodeLifecycleOptions;
+  /** Pod GC tuning (threshold, period, quarantine). */
+  podGC?: PodGCOptions;
   /** Clock for the controllers (tests); default Date.now. */
   now?: () => number;
 }
