@@ -21,6 +21,9 @@ import { startNodeLifecycleController, type NodeLifecycleOptions } from './nodel
 import { startTaintEvictionController } from './tainteviction/controller.js';
 import { startPodGC, type PodGCOptions } from './podgc/controller.js';
 import { startDisruptionController } from './disruption/controller.js';
+import { startResourceQuotaController, type ResourceQuotaOptions } from './resourcequota/controller.js';
+import { startVolumeBindingController } from './volumebinding/controller.js';
+import { startHPAController, type HpaOptions } from './hpa/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -35,6 +38,7 @@ export {
   type KubernetesServiceOptions,
 } from './kubernetes-service/controller.js';
 export type { Controller, ControllerContext } from './shared/context.js';
+export type { PodMetricsSource, PodUsage } from './hpa/metrics.js';
 
 export interface RunningControllers {
   stop(): void;
@@ -59,6 +63,9 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   'taint-eviction': (c) => startTaintEvictionController(c),
   'pod-garbage-collector': (c, o) => startPodGC(c, o.podGC),
   disruption: (c) => startDisruptionController(c),
+  resourcequota: (c, o) => startResourceQuotaController(c, o.resourceQuota),
+  'persistentvolume-binder': (c) => startVolumeBindingController(c),
+  'horizontal-pod-autoscaler': (c, o) => startHPAController(c, o.hpa),
 };
 
 /** Every controller name startControllers knows, in start order. */
@@ -80,6 +87,10 @@ export interface StartControllersOptions {
   nodeLifecycle?: NodeLifecycleOptions;
   /** Pod GC tuning (threshold, period, quarantine). */
   podGC?: PodGCOptions;
+  /** ResourceQuota tuning (full recount period). */
+  resourceQuota?: ResourceQuotaOptions;
+  /** HPA tuning (sync period) and its metrics source (default: the metrics.k8s.io API). */
+  hpa?: HpaOptions;
   /** Clock for the controllers (tests); default Date.now. */
   now?: () => number;
 }
