@@ -21,6 +21,7 @@ import {
   errNotFound,
   readObject,
   podStreamHandlers,
+  evictionHandlers,
   type Admission,
   type ApiAuth,
   type ApiServer,
@@ -171,6 +172,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // `kubectl create token SA`: POST serviceaccounts/NAME/token (TokenRequest).
   const subresources: Record<string, VirtualHandler> = {
     ...podStreamHandlers(),
+    ...evictionHandlers(),
     '/serviceaccounts/token': async (r) => {
       if (r.info.verb !== 'create') throw errNotFound({ resource: 'serviceaccounts/token', name: r.info.name });
       const body = ((await readRequestBody(r.req)) ?? {}) as { spec?: unknown };
@@ -241,6 +243,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return startControllers(client, {
         log: log.child({ component: 'controllers' }),
         kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort: addr.port } : undefined,
+        rootCA: pki.ca.certPem,
       });
     })().catch((e) => {
       log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) });

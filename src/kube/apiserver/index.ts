@@ -10,4 +10,5 @@ export * as auth from './auth/index.js';
 export { ApiError, errForbidden, errNotFound } from './status.js';
 export { readObject } from './rest.js';
 export { podStreamHandlers } from './pod-streams.js';
+export { evictionHandlers } from './eviction.js';
 export type { RequestScope } from './context.js';

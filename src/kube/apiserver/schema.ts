@@ -121,6 +121,12 @@ export function unknownFields(
   const preserve = freeForm(r, ctx);
   for (const key of Object.keys(value)) {
     const p = r.properties?.[key];
+    if (p && value[key] === null && !ctx.structural) {
+      // Built-in kinds decode into Go structs, where a JSON null leaves the field unset (kubectl
+      // sends `creationTimestamp: null` inside pod templates, e.g. in `rollout undo`'s patch).
+      delete value[key];
+      continue;
+    }
     if (p) {
       unknownFields(value[key], p, ctx, prune, childPath(path, key), out);
       continue;

@@ -1,12 +1,14 @@
 // Work queue as client-go's: a key queued several times is processed once; a key is never
 // processed by two workers at once (re-added while in flight, it runs again afterwards);
-// failures are retried with per-key exponential backoff (5 ms doubling to 30 s).
+// failures are retried with per-key exponential backoff (5 ms doubling to 30 s). A key waiting
+// to be added later keeps only its earliest time, as client-go's delaying queue does, so a
+// controller that re-schedules itself on every pass cannot multiply its own wake-ups.
 export class WorkQueue<K = string> {
   private queue: K[] = [];
   private dirty = new Set<K>();
   private processing = new Set<K>();
   private failures = new Map<K, number>();
-  private timers = new Set<NodeJS.Timeout>();
+  private timers = new Map<K, { timer: NodeJS.Timeout; at: number }>();
   private waiters: (() => void)[] = [];
   private stopped = false;
 
@@ -20,12 +22,17 @@ export class WorkQueue<K = string> {
 
   addAfter(k: K, ms: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    if (ms <= 0) return this.add(k);
+    const at = Date.now() + ms;
+    const cur = this.timers.get(k);
+    if (cur && cur.at <= at) return;
+    if (cur) clearTimeout(cur.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(k);
       this.add(k);
     }, ms);
-    t.unref?.();
-    this.timers.add(t);
+    timer.unref?.();
+    this.timers.set(k, { timer, at });
   }
 
   addRateLimited(k: K): void {
@@ -79,7 +86,7 @@ export class WorkQueue<K = string> {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const w of this.waiters.splice(0)) w();
   }

@@ -11,7 +11,7 @@ import { dryRun, isObject, mustRead, storeDelete, storeUpdate } from '../rest.js
 import { errBadRequest, errConflict, successStatus } from '../status.js';
 import { listObjects } from './list.js';
 
-interface DeleteOptions {
+export interface DeleteOptions {
   propagationPolicy?: string;
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -40,7 +40,8 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   return opts;
 }
 
-async function deleteOne(
+/** Deletes one stored object under the delete rules (finalizers, propagation, preconditions). */
+export async function deleteOne(
   r: RequestScope,
   obj: KubeObject,
   rev: number,
