@@ -26,7 +26,8 @@ export function managerName(r: RequestScope, required = false): string {
 }
 
 export interface WriteOptions {
-  subresource?: 'status' | 'scale';
+  /** binding: pods/binding, which sets spec.nodeName and status together. */
+  subresource?: 'status' | 'scale' | 'binding';
   skipManaged?: boolean;
 }
 
@@ -72,7 +73,7 @@ export async function writeUpdate(
         },
       };
       if (status === undefined) delete next.status;
-    } else if (opts.subresource !== 'scale') {
+    } else if (opts.subresource !== 'scale' && opts.subresource !== 'binding') {
       if (old.status === undefined) delete next.status;
       else next.status = old.status;
     }
