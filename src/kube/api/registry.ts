@@ -12,6 +12,7 @@ import { event } from './resources/core/event.js';
 import { persistentVolume } from './resources/core/persistentvolume.js';
 import { persistentVolumeClaim } from './resources/core/persistentvolumeclaim.js';
 import { limitRange, resourceQuota } from './resources/core/quota.js';
+import { replicationController } from './resources/core/replicationcontroller.js';
 import { deployment } from './resources/apps/deployment.js';
 import { replicaSet } from './resources/apps/replicaset.js';
 import { daemonSet } from './resources/apps/daemonset.js';
@@ -51,6 +52,7 @@ const ALL: ResourceDefinition[] = [
   persistentVolumeClaim,
   limitRange,
   resourceQuota,
+  replicationController,
   deployment,
   replicaSet,
   daemonSet,

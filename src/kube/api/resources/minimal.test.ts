@@ -32,6 +32,7 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   'v1/PersistentVolumeClaim': { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
   'v1/LimitRange': { spec: { limits: [{ type: 'Container', default: { cpu: '500m' } }] } },
   'v1/ResourceQuota': { spec: { hard: { pods: '10' } } },
+  'v1/ReplicationController': { spec: { selector: { app: 'x' }, template: tmpl({ app: 'x' }) } },
   'apps/v1/Deployment': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
   'apps/v1/ReplicaSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
   'apps/v1/DaemonSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
