@@ -36,6 +36,7 @@ import { selfSubjectReview, tokenReview } from './resources/authentication/revie
 import { podDisruptionBudget } from './resources/policy/pdb.js';
 import { ingress, ingressClass, networkPolicy } from './resources/networking/networking.js';
 import { storageClass } from './resources/storage/storageclass.js';
+import { csiDriver, csiNode, csiStorageCapacity, volumeAttachment } from './resources/storage/csi.js';
 import { priorityClass } from './resources/scheduling/priorityclass.js';
 
 const ALL: ResourceDefinition[] = [
@@ -82,6 +83,11 @@ const ALL: ResourceDefinition[] = [
   networkPolicy,
   storageClass,
   priorityClass,
+  // Watched by schedulers (kube-scheduler waits for these informers).
+  csiDriver,
+  csiNode,
+  volumeAttachment,
+  csiStorageCapacity,
 ];
 
 /** Kinds that are answered from the request and never stored (verbs: create only). */

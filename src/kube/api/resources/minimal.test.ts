@@ -122,6 +122,12 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   },
   'storage.k8s.io/v1/StorageClass': { provisioner: 'rancher.io/local-path' },
   'scheduling.k8s.io/v1/PriorityClass': { value: 1000 },
+  'storage.k8s.io/v1/CSIDriver': { spec: {} },
+  'storage.k8s.io/v1/CSINode': { spec: { drivers: [{ name: 'csi.example.com', nodeID: 'n1' }] } },
+  'storage.k8s.io/v1/VolumeAttachment': {
+    spec: { attacher: 'csi.example.com', nodeName: 'n1', source: { persistentVolumeName: 'pv1' } },
+  },
+  'storage.k8s.io/v1/CSIStorageCapacity': { storageClassName: 'local', capacity: '10Gi' },
 };
 
 test('every kind has a minimal valid object; defaults keep it valid; rows match columns', () => {
