@@ -264,3 +264,42 @@ test('VolumeBinding: a WaitForFirstConsumer claim is bound to the local PV of th
   assert.equal(vol.spec.claimRef.namespace, ns);
   assert.equal(vol.status.phase, 'Bound');
 });
+
+test('pods/binding answers as upstream: 201 Success, then 409 once assigned; name and UID checked', async () => {
+  await c.request('POST', PODS, {
+    body: { metadata: { name: 'manual' }, spec: { schedulerName: 'nobody', containers: [{ name: 'c', image: 'x' }] } },
+  });
+  const pod = await getPod('manual');
+  const bind = (body: object) => c.request('POST', `${PODS}/manual/binding`, { body });
+  const err = async (body: object) => {
+    try {
+      await bind(body);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  assert.equal(
+    await err({ metadata: { name: 'other' }, target: { kind: 'Node', name: 'x' } }),
+    'name in URL does not match name in Binding object',
+  );
+  assert.match(
+    await err({ metadata: { name: 'manual', uid: 'wrong' }, target: { name: 'x' } }),
+    /Precondition failed: UID in precondition: wrong, UID in object meta: /,
+  );
+  const ok = await bind({
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: 'manual', uid: pod.metadata.uid, annotations: { 'example.com/by': 'test' } },
+    target: { apiVersion: 'v1', kind: 'Node', name: 'hand-picked' },
+  });
+  assert.equal(ok.status, 'Success');
+  const bound = await getPod('manual');
+  assert.equal(bound.spec.nodeName, 'hand-picked');
+  assert.equal(bound.metadata.annotations['example.com/by'], 'test');
+  assert.equal(bound.status.conditions.find((x: { type: string }) => x.type === 'PodScheduled').status, 'True');
+  assert.equal(
+    await err({ metadata: { name: 'manual' }, target: { name: 'elsewhere' } }),
+    'Operation cannot be fulfilled on pods/binding "manual": pod manual is already assigned to node "hand-picked"',
+  );
+});

@@ -1,12 +1,12 @@
 // pods/binding (POST): the scheduler's way to assign a pod to a node, as upstream's BindingREST.
 // The pod gets spec.nodeName, the binding's annotations and PodScheduled=True; a pod that is
 // being deleted, already assigned or still gated is refused with a 409 on pods/binding.
+// Dry-run (`dryRun=All`) writes nothing.
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeRequestBody } from './create.js';
-import { isObject, mustRead } from '../rest.js';
+import { isObject, mustRead, storeUpdate } from '../rest.js';
 import { ApiError, errBadRequest, errConflict, errMethodNotAllowed } from '../status.js';
-import { writeUpdate } from './write.js';
 
 interface Condition {
   type: string;
@@ -66,7 +66,9 @@ export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
     status.conditions = conds;
     next.status = status;
     try {
-      await writeUpdate(r, obj, kv, next, { skipManaged: true, subresource: 'binding' });
+      // As upstream's GuaranteedUpdate on the pod: a direct conditional write of the mutation (no
+      // pod validation, defaulting, admission or managedFields: the binding is what was admitted).
+      await storeUpdate(r, next, kv.modRevision);
       return {
         code: 201,
         body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },

@@ -26,8 +26,7 @@ export function managerName(r: RequestScope, required = false): string {
 }
 
 export interface WriteOptions {
-  /** binding: pods/binding, which sets spec.nodeName and status together. */
-  subresource?: 'status' | 'scale' | 'binding';
+  subresource?: 'status' | 'scale';
   skipManaged?: boolean;
 }
 
@@ -73,7 +72,7 @@ export async function writeUpdate(
         },
       };
       if (status === undefined) delete next.status;
-    } else if (opts.subresource !== 'scale' && opts.subresource !== 'binding') {
+    } else if (opts.subresource !== 'scale') {
       if (old.status === undefined) delete next.status;
       else next.status = old.status;
     }
