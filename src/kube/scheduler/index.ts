@@ -1,6 +1,8 @@
 // kube/scheduler: kube-scheduler's role — pending pods to nodes through upstream's default
 // profile, over informers (never the store), binding through pods/binding. `startScheduler` runs
 // it behind leader election on the kube-system/kube-scheduler Lease, as kube-scheduler does.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../../common/index.js';
 import { LeaderElector, type KubeClient } from '../client/index.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
@@ -37,7 +39,8 @@ export interface StartSchedulerOptions extends SchedulerOptions {
  *  scheduler stops (its caches are dropped) and the candidate campaigns again. */
 export function startScheduler(client: KubeClient, opts: StartSchedulerOptions = {}): RunningScheduler {
   const log: Logger = opts.log ?? createLogger({ component: 'scheduler' });
-  const identity = opts.identity ?? `skiff-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  // upstream's identity is hostname_uuid; the pid in between tells processes on one host apart.
+  const identity = opts.identity ?? `${hostname()}_${process.pid}_${randomUUID()}`;
   let active: Scheduler | undefined;
   let current: Promise<void> = Promise.resolve();
   const elector = new LeaderElector(client, {
