@@ -46,6 +46,8 @@ export class CycleState {
   private data = new Map<string, StateData>();
   skipFilterPlugins = new Set<string>();
   skipScorePlugins = new Set<string>();
+  /** The filter plugins not skipped, worked out once per cycle (Filter runs per node). */
+  activeFilters?: Plugin[];
   /** Pods a plugin wants moved back to the active queue once this cycle ends. */
   podsToActivate = new Map<string, Pod>();
 
@@ -60,6 +62,7 @@ export class CycleState {
     for (const [k, v] of this.data) c.data.set(k, v.clone());
     c.skipFilterPlugins = this.skipFilterPlugins;
     c.skipScorePlugins = this.skipScorePlugins;
+    c.activeFilters = this.activeFilters;
     return c;
   }
 }

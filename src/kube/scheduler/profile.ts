@@ -112,8 +112,8 @@ export class Profile {
 
   /** Filters in order; the first failure decides (its plugin is recorded on the status). */
   runFilter(state: CycleState, pi: PodInfo, node: NodeInfo): Status | undefined {
-    for (const p of this.filters) {
-      if (state.skipFilterPlugins.has(p.name)) continue;
+    state.activeFilters ??= this.filters.filter((p) => !state.skipFilterPlugins.has(p.name));
+    for (const p of state.activeFilters) {
       const s = p.filter!(state, pi, node);
       if (s && !s.isSuccess) {
         return (s.isRejected ? s : errorStatus(`running "${p.name}" filter plugin: ${s.message}`)).withPlugin(p.name);

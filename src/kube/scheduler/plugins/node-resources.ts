@@ -67,15 +67,12 @@ export const nodeResourcesBalancedAllocation = (): Plugin => ({
   name: 'NodeResourcesBalancedAllocation',
   score(_state: CycleState, pi: PodInfo, n: NodeInfo) {
     const r = pi.resources.requests;
-    const fractions: number[] = [];
-    const frac = (req: number, alloc: number) => {
-      if (alloc === 0) return;
-      fractions.push(Math.min(req / alloc, 1));
-    };
-    frac(n.requested.milliCPU + r.milliCPU, n.allocatable.milliCPU);
-    frac(n.requested.memory + r.memory, n.allocatable.memory);
-    let std = 0;
-    if (fractions.length === 2) std = Math.abs((fractions[0] - fractions[1]) / 2);
+    const cpuAlloc = n.allocatable.milliCPU,
+      memAlloc = n.allocatable.memory;
+    const cpu = cpuAlloc ? Math.min((n.requested.milliCPU + r.milliCPU) / cpuAlloc, 1) : -1;
+    const mem = memAlloc ? Math.min((n.requested.memory + r.memory) / memAlloc, 1) : -1;
+    // 1 − the standard deviation of the fractions; with two of them it is half their distance.
+    const std = cpu >= 0 && mem >= 0 ? Math.abs((cpu - mem) / 2) : 0;
     return Math.trunc((1 - std) * MAX_NODE_SCORE);
   },
 });
