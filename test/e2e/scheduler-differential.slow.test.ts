@@ -11,21 +11,38 @@ import { join } from 'node:path';
 import { ROOT, sleep, startSkiffServer, type SkiffServer } from './kubectl-harness.js';
 
 const ns = 'diff';
-const node = (name: string, labels: Record<string, string>, o: { cpu?: string; taints?: object[]; unschedulable?: boolean } = {}) => ({
+const node = (
+  name: string,
+  labels: Record<string, string>,
+  o: { cpu?: string; taints?: object[]; unschedulable?: boolean } = {},
+) => ({
   apiVersion: 'v1',
   kind: 'Node',
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
   spec: { taints: o.taints, unschedulable: o.unschedulable },
-  status: { capacity: { cpu: o.cpu ?? '2', memory: '4Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  status: {
+    capacity: { cpu: o.cpu ?? '2', memory: '4Gi', pods: '110' },
+    conditions: [{ type: 'Ready', status: 'True' }],
+  },
 });
 const NODES = [
   node('a1', { pool: 'a', zone: 'z1' }),
   node('a2', { pool: 'a', zone: 'z2' }, { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] }),
   node('a3', { pool: 'a', zone: 'z3' }, { cpu: '1', unschedulable: true }),
   node('b1', { pool: 'b', zone: 'z1', disk: 'ssd' }, { cpu: '4' }),
-  node('b2', { pool: 'b', zone: 'z2', disk: 'hdd' }, { cpu: '4', taints: [{ key: 'soft', value: 'x', effect: 'PreferNoSchedule' }] }),
+  node(
+    'b2',
+    { pool: 'b', zone: 'z2', disk: 'hdd' },
+    { cpu: '4', taints: [{ key: 'soft', value: 'x', effect: 'PreferNoSchedule' }] },
+  ),
 ];
-const pod = (name: string, pool: string, cpu: string, spec: Record<string, unknown> = {}, labels: Record<string, string> = {}) => ({
+const pod = (
+  name: string,
+  pool: string,
+  cpu: string,
+  spec: Record<string, unknown> = {},
+  labels: Record<string, string> = {},
+) => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, labels },
@@ -37,7 +54,12 @@ const pod = (name: string, pool: string, cpu: string, spec: Record<string, unkno
 });
 const spread = {
   topologySpreadConstraints: [
-    { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } },
+    {
+      maxSkew: 1,
+      topologyKey: 'zone',
+      whenUnsatisfiable: 'DoNotSchedule',
+      labelSelector: { matchLabels: { app: 'web' } },
+    },
   ],
 };
 const anti = {
@@ -127,7 +149,10 @@ describe("Skiff's scheduler and kube-scheduler 1.32.4 decide alike", () => {
   const servers: SkiffServer[] = [];
   let ks: ChildProcess | undefined;
   before(() => {
-    const r = spawnSync(join(ROOT, 'scripts/build-kube-scheduler.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(join(ROOT, 'scripts/build-kube-scheduler.sh'), {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) throw new Error('kube-scheduler is required (scripts/build-kube-scheduler.sh failed)');
     peer = r.stdout.trim().split('\n').pop()!;
   });
@@ -161,6 +186,11 @@ leaderElection:
       log = (log + d).slice(-20_000);
     });
     const theirs = await scenario(theirsServer);
+    process.stderr.write(
+      `outcomes (both schedulers):\n${Object.entries(ours)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}\n`,
+    );
     assert.deepEqual(ours, theirs, `kube-scheduler log tail:\n${log.slice(-3000)}`);
     // The scenario does exercise both outcomes.
     assert.match(ours['too-big'], /^Unschedulable: 0\/5 nodes are available: /);
