@@ -13,6 +13,7 @@ import { allResources } from '../kube/api/index.js';
 import { openStore, type Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
+import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import {
   auth as security,
   createApiServer,
@@ -38,6 +39,8 @@ export interface ServerOptions {
   controllers?: boolean;
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
+  /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
+  scheduler?: boolean;
   log?: Logger;
 }
 
@@ -51,6 +54,8 @@ export interface RunningServer {
   store: Store;
   /** Milliseconds from start to ready. */
   startupMs: number;
+  /** The scheduler candidate (undefined when disabled or failed to start). */
+  scheduler(): Promise<RunningScheduler | undefined>;
   close(): Promise<void>;
 }
 
@@ -235,9 +240,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let internal: { server: http.Server; path: string; cleanup(): void } | undefined;
   let controllers: Promise<RunningControllers | undefined> = Promise.resolve(undefined);
   let client: KubeClient | undefined;
-  if (opts.controllers !== false) {
+  const internalReady =
+    opts.controllers !== false || opts.scheduler !== false
+      ? listenInternal(opts.dataDir, api).then((i) => (internal = i))
+      : undefined;
+  let scheduler: Promise<RunningScheduler | undefined> = Promise.resolve(undefined);
+  let schedulerClient: KubeClient | undefined;
+  if (opts.scheduler !== false && internalReady) {
+    scheduler = internalReady
+      .then((i) => {
+        schedulerClient = new KubeClient({ socketPath: i.path, userAgent: 'skiff-scheduler' });
+        return startScheduler(schedulerClient, { log: log.child({ component: 'scheduler' }) });
+      })
+      .catch((e) => {
+        log.error('scheduler failed to start', { error: e instanceof Error ? e.stack : String(e) });
+        return undefined;
+      });
+  }
+  if (opts.controllers !== false && internalReady) {
     controllers = (async () => {
-      internal = await listenInternal(opts.dataDir, api);
+      internal = await internalReady;
       client = new KubeClient({ socketPath: internal.path, userAgent: 'skiff-controller-manager' });
       const clusterIP = api.context.services?.firstIP;
       return startControllers(client, {
@@ -257,9 +279,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     api,
     store,
     startupMs,
+    scheduler: () => scheduler,
     async close() {
+      await (await scheduler)?.stop();
+      schedulerClient?.close();
       (await controllers)?.stop();
       client?.close();
+      await internalReady?.catch(() => undefined);
       if (internal) {
         const i = internal;
         await new Promise<void>((r) => i.server.close(() => r()));

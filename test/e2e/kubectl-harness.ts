@@ -70,6 +70,8 @@ export interface StartOptions {
   etcd?: Etcd;
   /** Copy this PKI directory in before starting (HA servers share the cluster's PKI). */
   pkiFrom?: string;
+  /** Extra `skiff server` flags (e.g. --disable-scheduler). */
+  args?: string[];
 }
 
 export async function startSkiffServer(backend: Backend, opts: StartOptions = {}): Promise<SkiffServer> {
@@ -107,6 +109,7 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
         '--datastore',
         datastore,
         '--disable-agent',
+        ...(opts.args ?? []),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
     );

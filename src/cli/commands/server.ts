@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] [--disable-agent]
+                    [--disable-scheduler]
 
   --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
   --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
@@ -9,6 +10,8 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
   --disable-agent         run without the in-process node agent. The agent does not exist yet,
                           so this is what happens either way: a control plane without nodes,
                           where Pods stay Pending (as with k3s server --disable-agent)
+  --disable-scheduler     do not run the scheduler (another one, e.g. kube-scheduler, may
+                          take its place; as k3s server --disable-scheduler)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
         'https-listen': { type: 'string', default: '127.0.0.1:6443' },
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
+        'disable-scheduler': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -37,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     dataDir: values['data-dir']!,
     httpsListen: values['https-listen'],
     datastore: values.datastore,
+    scheduler: !values['disable-scheduler'],
   });
   const note = values['disable-agent']
     ? 'agent disabled: no node agent runs'

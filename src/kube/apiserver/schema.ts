@@ -158,7 +158,9 @@ export function validateSchema(
   const r = resolve(s, ctx);
   if (!r || value === undefined) return out;
   if (value === null) {
-    if (r.nullable || !r.type) return out;
+    // Built-in kinds decode null as the field's zero value (Go structs; `lastProbeTime: null` is
+    // what every client writes); CRDs' structural schemas refuse it unless nullable.
+    if (r.nullable || !r.type || !ctx.structural) return out;
     out.push({
       type: 'FieldValueTypeInvalid',
       field: path,

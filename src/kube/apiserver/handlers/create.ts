@@ -67,7 +67,10 @@ export async function createObject(
   }
   r.target.name = obj.metadata.name;
   initSystemMeta(obj, def);
-  if (def.subresources?.status && def.kind !== 'Namespace') delete obj.status;
+  // Status is the server's or the controller's to set, except where upstream keeps it on create:
+  // Namespaces (phase) and Nodes (a kubelet registers its node with capacity and conditions).
+  if (def.subresources?.status && def.kind !== 'Namespace' && !(def.group === '' && def.kind === 'Node'))
+    delete obj.status;
   delete obj.metadata.managedFields;
   admitObject(r, obj);
   if (def.namespaced) await checkNamespace(r, obj.metadata.namespace!);

@@ -1,5 +1,5 @@
 // Subresources: `status` (GET/PUT/PATCH touching only status), `scale` (autoscaling/v1 Scale view
-// of the definition's replicas paths) and namespaces' `finalize`.
+// of the definition's replicas paths), namespaces' `finalize` and pods' `binding`.
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { getPath, setPath } from '../jsonpath.js';
@@ -14,6 +14,7 @@ import { handlePatch } from './patch.js';
 import { handleUpdate } from './update.js';
 import { writeUpdate } from './write.js';
 import { decodeRequest } from './create.js';
+import { handleBinding } from './binding.js';
 
 export async function handleSubresource(r: RequestScope): Promise<HandlerResult> {
   const sub = r.info.subresource!;
@@ -25,6 +26,7 @@ export async function handleSubresource(r: RequestScope): Promise<HandlerResult>
     throw errMethodNotAllowed(`${verb} is not supported on ${r.def.plural}/status`);
   }
   if (sub === 'scale' && r.def.subresources?.scale) return scale(r);
+  if (sub === 'binding' && r.def.kind === 'Pod' && r.def.group === '') return handleBinding(r);
   if (sub === 'finalize' && r.def.kind === 'Namespace' && r.def.group === '' && verb === 'update') return finalize(r);
   throw errNotFound({ resource: `${r.def.plural}/${sub}`, group: r.def.group, name: r.info.name });
 }
