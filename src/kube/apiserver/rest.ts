@@ -85,17 +85,34 @@ export function defaultObject(obj: KubeObject, def: ResourceDefinition): void {
 /** Defaulting, then metadata + schema + kind validation. */
 export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, def = r.def): void {
   defaultObject(obj, def);
-  const errs: FieldError[] = [...validateMeta(obj, def)];
-  const ctx = schemaCtx(def);
-  const { metadata: _m, ...rest } = obj;
-  errs.push(...validateSchema(rest, def.schema, ctx).filter((e) => !e.field.startsWith('metadata')));
-  if (errs.length === 0) errs.push(...(def.validate?.(obj) ?? []));
-  if (old && errs.length === 0) errs.push(...(def.validateUpdate?.(obj, old) ?? []));
+  const errs = validationErrors(obj, old, def);
   if (errs.length)
     throw errInvalid(
       { ...r.target, kind: def.kind, group: def.group, name: obj.metadata.name ?? obj.metadata.generateName },
       errs,
     );
+}
+
+/** Every validation error at once, as upstream reports them: metadata, the kind's own validation
+ *  (and its update rules), and the schema's findings the kind did not report itself. Only values
+ *  of the wrong type stop there (upstream fails those while decoding, before any validation; the
+ *  kinds' validators may assume the schema's types). */
+export function validationErrors(obj: KubeObject, old: KubeObject | undefined, def: ResourceDefinition): FieldError[] {
+  const errs: FieldError[] = [...validateMeta(obj, def)];
+  const { metadata: _m, ...rest } = obj;
+  const schemaErrs = validateSchema(rest, def.schema, schemaCtx(def)).filter((e) => !e.field.startsWith('metadata'));
+  if (schemaErrs.some((e) => e.type === 'FieldValueTypeInvalid')) return [...errs, ...schemaErrs];
+  const own = [...(def.validate?.(obj) ?? []), ...((old && def.validateUpdate?.(obj, old)) ?? [])];
+  const said = new Set(own.map((e) => `${e.type} ${e.field}`));
+  errs.push(...own, ...schemaErrs.filter((e) => !said.has(`${e.type} ${e.field}`)));
+  // (one message once, as upstream's aggregate does)
+  const seen = new Set<string>();
+  return errs.filter((e) => {
+    const k = `${e.field}\u0000${e.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 export async function readObject(
