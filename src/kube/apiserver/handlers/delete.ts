@@ -3,6 +3,7 @@
 // kept with deletionTimestamp set until the finalizers are removed; otherwise it is removed at
 // once. Namespaces are marked Terminating (the namespace controller finishes them). Preconditions
 // (uid, resourceVersion) and dry-run are honoured. The garbage collector comes with the controllers.
+import { queryBool, queryInt } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, readBody } from '../http.js';
@@ -28,10 +29,10 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   }
   const pp = r.query.get('propagationPolicy');
   if (pp) opts.propagationPolicy = pp;
-  if (r.query.get('orphanDependents') === 'true') opts.propagationPolicy ??= 'Orphan';
+  if (queryBool(r.query, 'orphanDependents')) opts.propagationPolicy ??= 'Orphan';
   if (opts.orphanDependents === true) opts.propagationPolicy ??= 'Orphan';
-  const gp = r.query.get('gracePeriodSeconds');
-  if (gp !== null) opts.gracePeriodSeconds = Number(gp);
+  const gp = queryInt(r.query, 'gracePeriodSeconds');
+  if (gp !== undefined) opts.gracePeriodSeconds = gp;
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
     throw errBadRequest(
       `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
