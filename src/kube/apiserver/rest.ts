@@ -148,10 +148,14 @@ export async function checkNamespace(r: RequestScope, ns: string): Promise<void>
     state = got.obj.metadata.deletionTimestamp ? 'Terminating' : 'Active';
   }
   if (state === 'Terminating') {
-    throw errForbidden(
+    const e = errForbidden(
       `${r.target.resource}${r.def.group ? '.' + r.def.group : ''} "${r.target.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
       r.target,
     );
+    e.details!.causes = [
+      { reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' },
+    ];
+    throw e;
   }
 }
 

@@ -9,8 +9,10 @@ import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, readBody } from '../http.js';
 import { nowRFC3339 } from '../meta.js';
 import { dryRun, isObject, mustRead, storeDelete, storeUpdate } from '../rest.js';
-import { errBadRequest, errConflict, successStatus } from '../status.js';
+import { errBadRequest, errConflict, errForbidden, successStatus } from '../status.js';
 import { listObjects } from './list.js';
+
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 interface DeleteOptions {
   propagationPolicy?: string;
@@ -59,6 +61,10 @@ async function deleteOne(
       t,
       `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
     );
+  // Namespace lifecycle: the namespaces the system lives in may not be deleted (upstream's
+  // immortal namespaces).
+  if (r.def.group === '' && r.def.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(obj.metadata.name ?? ''))
+    throw errForbidden(`namespaces "${obj.metadata.name}" is forbidden: this namespace may not be deleted`, t);
   for (const a of r.ctx.admission) await a('delete', r.def, obj, undefined, r.user);
   const finalizers = [...(obj.metadata.finalizers ?? [])];
   if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
@@ -103,13 +109,16 @@ export async function handleDeleteCollection(r: RequestScope): Promise<HandlerRe
   const opts = await deleteOptions(r);
   const { items, resourceVersion } = await listObjects(r);
   const out: KubeObject[] = [];
+  // Every item is attempted (as upstream's workers do); the first failure is the answer.
+  let failure: unknown;
   for (const o of items) {
     try {
       out.push((await deleteOne(r, o, Number(o.metadata.resourceVersion), opts)).obj);
     } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
+      if ((e as { code?: number }).code !== 404) failure ??= e;
     }
   }
+  if (failure) throw failure;
   return {
     code: 200,
     body: {
