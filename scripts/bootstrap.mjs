@@ -31,6 +31,8 @@ export const PACKAGES = {
   procps: '/usr/bin/pgrep',
   attr: '/usr/bin/setfattr',
   openssl: '/usr/bin/openssl',
+  // The official Kubernetes Python client (22.6), the API server's third client in the e2e suite.
+  'python3-kubernetes': '/usr/lib/python3/dist-packages/kubernetes/__init__.py',
 };
 
 function requireRoot() {
