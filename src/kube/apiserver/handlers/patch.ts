@@ -31,7 +31,7 @@ export async function handlePatch(r: RequestScope, subresource?: 'status'): Prom
     );
   }
   const body = decodeDocument(await readBody(r.req), type.includes('yaml') ? 'yaml' : 'json');
-  if (type === 'application/strategic-merge-patch+json' && (r.def as { crd?: boolean }).crd) {
+  if (type === 'application/strategic-merge-patch+json' && r.def.custom) {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
