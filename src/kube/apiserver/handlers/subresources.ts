@@ -6,7 +6,7 @@ import { getPath, setPath } from '../jsonpath.js';
 import { applyJsonPatch } from '../patch/json.js';
 import { applyMergePatch } from '../patch/merge.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
-import { isObject, mustRead, storeDelete } from '../rest.js';
+import { isObject, mustRead } from '../rest.js';
 import { formatLabelSelector } from '../selectors.js';
 import { ApiError, errBadRequest, errMethodNotAllowed, errNotFound } from '../status.js';
 import { handleGet } from './get.js';
@@ -105,10 +105,7 @@ async function finalize(r: RequestScope): Promise<HandlerResult> {
     isObject(body.spec) && Array.isArray(body.spec.finalizers) ? (body.spec.finalizers as string[]) : [];
   const next = structuredClone(obj);
   next.spec = { ...((next.spec as object) ?? {}), finalizers };
-  if (obj.metadata.deletionTimestamp && finalizers.length === 0 && !obj.metadata.finalizers?.length) {
-    await storeDelete(r, obj, kv.modRevision);
-    return { code: 200, body: next };
-  }
-  const out = await writeUpdate(r, obj, kv, next, { skipManaged: true });
+  // (a terminating namespace whose last finalizer goes is deleted by this update)
+  const out = await writeUpdate(r, obj, kv, next, { subresource: 'finalize', skipManaged: true });
   return { code: 200, body: out.obj };
 }
