@@ -37,6 +37,7 @@ define(
     }),
     requiresRepublish: bool('Whether NodePublishVolume is called periodically (default false).'),
     seLinuxMount: bool('Whether the driver supports the -o context mount option.'),
+    nodeAllocatableUpdatePeriodSeconds: int64('How often the kubelet refreshes the CSINode allocatable count (seconds).'),
   }),
 );
 define(
@@ -98,6 +99,7 @@ define(
   obj('An error of an attach or detach operation.', {
     time: ref(N.Time, 'When the error happened.'),
     message: str('The error.'),
+    errorCode: int32('A numeric gRPC code of the error, when the driver gave one.'),
   }),
 );
 define(
