@@ -103,6 +103,8 @@ test('crictl drives pods end to end; nothing is left behind', async () => {
   const webIp = JSON.parse(f.crictl(['inspectp', web])).status.network.ip as string;
   assert.ok(inPodCidr(webIp), `${webIp} in ${f.podCidr}`);
   const pausePid = JSON.parse(f.crictl(['inspectp', web])).info.pid as number;
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pausePid}/status`, 'utf8'))?.[1]);
+  assert.ok(rssKb > 0 && rssKb <= 512, `the pause process's RSS is ${rssKb} kB (target ≤ 0.5 MB)`);
 
   const c1 = f
     .crictl([
