@@ -103,7 +103,14 @@ test('crictl drives pods end to end; nothing is left behind', async () => {
   const webIp = JSON.parse(f.crictl(['inspectp', web])).status.network.ip as string;
   assert.ok(inPodCidr(webIp), `${webIp} in ${f.podCidr}`);
   const pausePid = JSON.parse(f.crictl(['inspectp', web])).info.pid as number;
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pausePid}/status`, 'utf8'))?.[1]);
+  assert.ok(rssKb > 0 && rssKb <= 512, `the pause process's RSS is ${rssKb} kB (target ≤ 0.5 MB)`);
 
+  // GetContainerEvents (the agent's PLEG) through `crictl events`
+  const events = spawn(join(tools, 'crictl'), ['--config', f.crictlConfig, 'events', '-o', 'json']);
+  let eventText = '';
+  events.stdout.on('data', (d) => (eventText += d));
+  await sleep(300);
   const c1 = f
     .crictl([
       'create',
@@ -183,6 +190,14 @@ test('crictl drives pods end to end; nothing is left behind', async () => {
   } finally {
     pf.kill();
   }
+
+  events.kill();
+  for (const kind of ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT'])
+    assert.match(
+      eventText,
+      new RegExp(`"containerId": "${c1}",\\s*"containerEventType": "${kind}"`),
+      `${kind} for ${c1}`,
+    );
 
   // the engine goes away (SIGKILL) and comes back: pods and containers are adopted, still running
   process.kill(f.engine.pid, 'SIGKILL');
