@@ -57,15 +57,35 @@ const compose = (args: string[]) =>
   });
 
 test('compose up with depends_on service_healthy, then down -v leaves nothing', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
   compose(['up', '-d']);
   const db = JSON.parse(e.docker(['inspect', `${project}_db_1`]))[0];
   assert.equal(db.State.Health.Status, 'healthy', 'app started only after db was healthy');
   assert.equal(db.Config.Labels['com.docker.compose.project'], project);
   const app = JSON.parse(e.docker(['inspect', `${project}_app_1`]))[0];
   assert.equal(app.State.Running, true);
+  // The health log keeps only the last five checks (as dockerd's), so the time db became healthy comes
+  // from its health_status event.
+  const health = e
+    .docker([
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      `container=${project}_db_1`,
+      '--filter',
+      'event=health_status',
+      '--format',
+      '{{.TimeNano}} {{.Status}}',
+    ])
+    .split('\n')
+    .find((l) => l.endsWith('health_status: healthy'));
+  assert.ok(health, 'db reported health_status: healthy');
   assert.ok(
-    Date.parse(app.State.StartedAt) >=
-      Date.parse(db.State.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0).End) - 5,
+    Date.parse(app.State.StartedAt) >= Number(health.split(' ')[0]) / 1e6 - 5,
+    'app started after db was healthy',
   );
   await new Promise((r) => setTimeout(r, 300));
   assert.match(compose(['logs', 'app']), /ready/);

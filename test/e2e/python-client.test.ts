@@ -138,6 +138,8 @@ threading.Thread(target=writer, daemon=True).start()
 w = watch.Watch()
 seen = []
 for ev in w.stream(core.list_namespaced_config_map, ns, timeout_seconds=20):
+    if ev['object'].metadata.name == 'kube-root-ca.crt':
+        continue  # published into every namespace by the root-CA publisher, as upstream
     seen.append([ev['type'], ev['object'].metadata.name, (ev['object'].data or {}).get('n')])
     if ev['type'] == 'DELETED':
         w.stop()
@@ -145,6 +147,8 @@ out(step='fromnow', events=seen)
 # From the list's resourceVersion: only what happened after it.
 seen = []
 for ev in w.stream(core.list_namespaced_config_map, ns, resource_version=lst.metadata.resource_version, timeout_seconds=5):
+    if ev['object'].metadata.name == 'kube-root-ca.crt':
+        continue
     seen.append([ev['type'], ev['object'].metadata.name])
     if ev['type'] == 'DELETED':
         w.stop()
