@@ -24,6 +24,7 @@ import { startDisruptionController } from './disruption/controller.js';
 import { startResourceQuotaController, type ResourceQuotaOptions } from './resourcequota/controller.js';
 import { startVolumeBindingController } from './volumebinding/controller.js';
 import { startHPAController, type HpaOptions } from './hpa/controller.js';
+import { startServiceLBController } from './servicelb/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -66,6 +67,7 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   resourcequota: (c, o) => startResourceQuotaController(c, o.resourceQuota),
   'persistentvolume-binder': (c) => startVolumeBindingController(c),
   'horizontal-pod-autoscaler': (c, o) => startHPAController(c, o.hpa),
+  servicelb: (c) => startServiceLBController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */
