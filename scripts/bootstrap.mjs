@@ -33,6 +33,12 @@ export const PACKAGES = {
   openssl: '/usr/bin/openssl',
   // The official Kubernetes Python client (22.6), the API server's third client in the e2e suite.
   'python3-kubernetes': '/usr/lib/python3/dist-packages/kubernetes/__init__.py',
+  // musl's resolver is one of the clients the cluster DNS is tested with (a static test program).
+  'musl-tools': '/usr/bin/musl-gcc',
+  // The service proxy clears stale UDP flows with it, as kube-proxy does.
+  conntrack: '/usr/sbin/conntrack',
+  // The DNS benchmark's load generator.
+  dnsperf: '/usr/bin/dnsperf',
 };
 
 function requireRoot() {

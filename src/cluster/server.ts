@@ -16,6 +16,8 @@ export interface ServerOptions {
   datastore?: string;
   /** Run the control plane's controllers (garbage collector, namespace controller); default true. */
   controllers?: boolean;
+  /** Service cluster IP range (default 10.96.0.0/12). */
+  serviceCIDR?: string;
   log?: Logger;
 }
 
@@ -53,6 +55,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     datastore: opts.datastore,
     subresources: podStreamHandlers(),
     log: log.child({ component: 'apiserver' }),
+    ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
   });
   const startupMs = performance.now() - t0;
   log.info('API server ready', {

@@ -18,6 +18,7 @@ import type { ApiAuth } from './context.js';
 import { INTERNAL_USER, isInternal, listenInternal, type InternalSocket } from './internal-socket.js';
 import { ensureBootstrapPolicy, rbacSource } from './rbac-store.js';
 import { createApiServer, type ApiServer } from './server.js';
+import type { ServiceNetworkOptions } from './service-ips.js';
 import type { VirtualHandler } from './virtual.js';
 
 export interface KubeApiServerOptions {
@@ -33,6 +34,8 @@ export interface KubeApiServerOptions {
   admission?: AdmissionPlugin[];
   /** Extra subresource handlers by `group/plural/subresource` (pods/exec, pods/eviction, ...). */
   subresources?: Record<string, VirtualHandler>;
+  /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767). */
+  serviceNetwork?: ServiceNetworkOptions;
   log: Logger;
 }
 
@@ -115,6 +118,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         },
       },
       tls: security.serverTlsOptions(pki),
+      serviceNetwork: opts.serviceNetwork,
       log,
     });
     source = rbacSource(api.context);
