@@ -10,6 +10,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { Logger } from '../../common/index.js';
 import { allResources } from '../api/index.js';
 import { openStore, type Store } from '../storage/index.js';
+import { defaultAdmissionPlugins } from './admission/defaults.js';
 import { rbacEscalation } from './admission/rbac-escalation.js';
 import type { AdmissionPlugin } from './admission/types.js';
 import * as security from './auth/index.js';
@@ -30,7 +31,8 @@ export interface KubeApiServerOptions {
   clientHost: string;
   /** sqlite://PATH | etcd://… | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Admission plugins after NamespaceLifecycle and the RBAC escalation check. */
+  /** Admission plugins after NamespaceLifecycle and the RBAC escalation check (default: upstream's
+   *  default set, admission/defaults.ts). */
   admission?: AdmissionPlugin[];
   /** Extra subresource handlers by `group/plural/subresource` (pods/exec, pods/eviction, ...). */
   subresources?: Record<string, VirtualHandler>;
@@ -110,7 +112,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       auth,
       virtual: authReviewHandlers(authenticateExternal, authorizer),
       subresources: { ...tokenRequestHandler(pki.serviceAccountKey), ...opts.subresources },
-      admission: [rbacEscalation(authorizer), ...(opts.admission ?? [])],
+      admission: [rbacEscalation(authorizer), ...(opts.admission ?? defaultAdmissionPlugins())],
       transformers: {
         '/secrets': {
           toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k),

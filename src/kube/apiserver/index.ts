@@ -14,3 +14,5 @@ export { podStreamHandlers } from './pod-streams.js';
 export type { RequestScope } from './context.js';
 export { startKubeApiServer } from './control-plane.js';
 export type { KubeApiServer, KubeApiServerOptions } from './control-plane.js';
+export { defaultAdmissionPlugins } from './admission/defaults.js';
+export type { DefaultAdmissionOptions } from './admission/defaults.js';
