@@ -60,7 +60,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     clientHost,
     datastore: opts.datastore,
     subresources: { ...podStreamHandlers(), ...evictionHandlers() },
-    serviceCIDR: opts.serviceCIDR,
+    ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
     log: log.child({ component: 'apiserver' }),
   });
   const startupMs = performance.now() - t0;

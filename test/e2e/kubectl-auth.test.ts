@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSkiffServer, suffix, type SkiffServer } from './kubectl-harness.js';
+import { ensureDefaultServiceAccount, startSkiffServer, suffix, type SkiffServer } from './kubectl-harness.js';
 
 const ok = (r: { code: number; stdout: string; stderr: string }, what: string) => {
   assert.equal(r.code, 0, `${what} failed: ${r.stderr}${r.stdout}`);
@@ -23,6 +23,7 @@ describe('skiff server: authorization, encryption at rest, namespace lifecycle (
     s = await startSkiffServer('sqlite');
     k = s.kubectl.bind(s);
     ok(await k(['create', 'namespace', ns]), 'create namespace');
+    await ensureDefaultServiceAccount(s, ns);
   });
   after(async () => {
     await s?.stop();
@@ -117,6 +118,42 @@ describe('skiff server: authorization, encryption at rest, namespace lifecycle (
       );
       assert.match(ok(await k(['get', 'namespace', name, '-o', 'jsonpath={.status.phase}']), 'get ns'), /^Active$/);
     }
+  });
+
+  it('admission on a running server: the token volume, PodSecurity enforce and warn, as kubectl shows them', async () => {
+    const tv = ok(await k(['-n', ns, 'get', 'pod', 'p', '-o', 'json']), 'get pod');
+    const p = JSON.parse(tv);
+    const vol = p.spec.volumes.find((v: { name: string }) => v.name.startsWith('kube-api-access-'));
+    assert.ok(vol?.projected?.sources?.[0]?.serviceAccountToken?.expirationSeconds === 3607, tv);
+    assert.equal(p.spec.containers[0].volumeMounts[0].mountPath, '/var/run/secrets/kubernetes.io/serviceaccount');
+    assert.equal(p.spec.priority, 0);
+    const strict = `pss-${suffix()}`;
+    ok(await k(['create', 'namespace', strict]), 'create ns');
+    await ensureDefaultServiceAccount(s, strict);
+    ok(await k(['label', 'namespace', strict, 'pod-security.kubernetes.io/enforce=restricted']), 'label');
+    const refused = await k(['-n', strict, 'run', 'web', '--image=busybox', '--restart=Never']);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /Error from server \(Forbidden\): pods "web" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "web" must set securityContext.allowPrivilegeEscalation=false\), unrestricted capabilities/,
+    );
+    ok(
+      await k([
+        'label',
+        'namespace',
+        strict,
+        '--overwrite',
+        'pod-security.kubernetes.io/enforce=baseline',
+        'pod-security.kubernetes.io/warn=restricted',
+      ]),
+      'relabel',
+    );
+    const warned = await k(['-n', strict, 'run', 'web', '--image=busybox', '--restart=Never']);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(
+      warned.stderr,
+      /^Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/m,
+    );
   });
 
   it('refuses creating in a terminating namespace, in upstream words', async () => {

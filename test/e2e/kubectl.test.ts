@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSkiffServer, sleep, suffix, KUBECTL, type Backend, type SkiffServer } from './kubectl-harness.js';
+import {
+  ensureDefaultServiceAccount,
+  startSkiffServer,
+  sleep,
+  suffix,
+  KUBECTL,
+  type Backend,
+  type SkiffServer,
+} from './kubectl-harness.js';
 
 const ok = (r: { code: number; stdout: string; stderr: string }, what: string) => {
   assert.equal(r.code, 0, `${what} failed: ${r.stderr}${r.stdout}`);
@@ -21,6 +29,7 @@ function suite(backend: Backend) {
       s = await startSkiffServer(backend);
       k = s.kubectl.bind(s);
       ok(await k(['create', 'namespace', ns]), 'create namespace');
+      await ensureDefaultServiceAccount(s, ns);
     });
     after(async () => {
       await s?.stop();

@@ -1,6 +1,5 @@
 // `skiff engine`: the container engine daemon (dockerd's role), serving the Docker Engine API.
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 
 const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host unix:///PATH | tcp://HOST:PORT]... [--cgroup-parent PATH] [--storage-driver overlayfs|native]
@@ -25,105 +24,6 @@ environment (when the flag is absent): SKIFF_BRIDGE, SKIFF_BIP, SKIFF_CHAIN_PREF
 --pull-mirror DOMAIN=URL: pull images of DOMAIN (e.g. registry.k8s.io) from URL first (repeatable).
 then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox echo hi
 `;
-
-export interface LaunchOptions {
-  dataRoot?: string;
-  execRoot?: string;
-  hosts?: string[];
-  cgroupParent?: string;
-  snapshotter?: 'overlayfs' | 'native';
-  /** Default bridge interface (dockerd's --bridge), gateway/prefix (dockerd's --bip), iptables chain prefix. */
-  bridge?: string;
-  bip?: string;
-  chainPrefix?: string;
-  /** Registries reached over plain HTTP besides loopback (dockerd's --insecure-registry). */
-  insecureRegistries?: string[];
-  /** Per-registry pull mirrors: domain → URLs. */
-  registryMirrors?: Record<string, string[]>;
-  /** Serve CRI on this unix socket (with the pod network options). */
-  cri?: {
-    socket: string;
-    podCidr?: string;
-    bridge?: string;
-    chainPrefix?: string;
-    streamingAddress?: string;
-  };
-}
-export interface LaunchedEngine {
-  hosts: string[];
-  apiVersion: string;
-  /** The CRI implementation, for an in-process node agent (with `cri`). */
-  cri?: import('../../cri/index.js').ContainerRuntime;
-  /** unix:///… where CRI is served. */
-  criEndpoint?: string;
-  close(): Promise<void>;
-}
-
-/** Starts the engine with everything it is composed of (also used by \`skiff start\`): the network
- *  manager is initialised first (it reconciles what a crashed engine left: bridges, rules, leases),
- *  and closed after the engine (DNS stops; links and rules stay for containers kept running). */
-export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
-  const { startEngine } = await import('../../engine/index.js');
-  const { NetworkManager, createEngineDriver } = await import('../../network/index.js');
-  const dataRoot = o.dataRoot ?? '/var/lib/skiff/engine';
-  const env = process.env;
-  const network = new NetworkManager({
-    stateDir: join(dataRoot, 'network'),
-    chainPrefix: o.chainPrefix ?? env.SKIFF_CHAIN_PREFIX ?? 'SKIFF',
-  });
-  await network.init();
-  let engine;
-  try {
-    const networkDriver = createEngineDriver(network, {
-      defaultBridge: o.bridge ?? env.SKIFF_BRIDGE ?? 'skiff0',
-      bip: o.bip ?? env.SKIFF_BIP,
-    });
-    engine = await startEngine({
-      dataRoot,
-      execRoot: o.execRoot,
-      hosts: o.hosts,
-      cgroupParent: o.cgroupParent,
-      snapshotter: o.snapshotter,
-      networkDriver,
-      insecureRegistries: o.insecureRegistries,
-      registryMirrors: o.registryMirrors,
-      cri: o.cri
-        ? {
-            podCidr: o.cri.podCidr,
-            bridge: o.cri.bridge,
-            chainPrefix: o.cri.chainPrefix,
-            streamingAddress: o.cri.streamingAddress,
-          }
-        : undefined,
-    });
-  } catch (e) {
-    await network.close();
-    throw e;
-  }
-  const eng = engine;
-  let criServer: import('../../cri/index.js').CriServer | undefined;
-  if (o.cri && eng.cri) {
-    const { serveCri } = await import('../../cri/index.js');
-    try {
-      criServer = await serveCri(eng.cri, o.cri.socket);
-    } catch (e) {
-      await eng.close();
-      await network.close();
-      throw e;
-    }
-  }
-  return {
-    hosts: eng.hosts,
-    apiVersion: eng.ctx.info.apiVersion,
-    cri: eng.cri,
-    criEndpoint: criServer?.endpoint,
-    close: async () => {
-      await criServer?.close();
-      await eng.close();
-      await network.close();
-    },
-  };
-}
 
 interface DaemonJson {
   'insecure-registries'?: string[];
@@ -220,27 +120,32 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const wantCri = values.cri || values['cri-socket'] !== undefined;
-  const engine = await launchEngine({
-    registryMirrors,
-    cri: wantCri
-      ? {
-          socket: values['cri-socket'] ?? '/run/skiff/cri.sock',
-          podCidr: values['pod-cidr'],
-          bridge: values['pod-bridge'],
-          chainPrefix: values['pod-chain-prefix'],
-          streamingAddress: values['streaming-address'],
-        }
-      : undefined,
-    dataRoot: values['data-root'] ?? file['data-root'],
-    execRoot: values['exec-root'] ?? file['exec-root'],
-    hosts: values.host ?? file.hosts,
-    cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'],
-    insecureRegistries: [...new Set(insecure)],
-    snapshotter: sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
-    bridge: values.bridge,
-    bip: values.bip,
-    chainPrefix: values['iptables-chain-prefix'],
+  const { startNode } = await import('../../cluster/index.js');
+  const node = await startNode({
+    engine: {
+      dataRoot: values['data-root'] ?? file['data-root'],
+      execRoot: values['exec-root'] ?? file['exec-root'],
+      hosts: values.host ?? file.hosts,
+      cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'],
+      insecureRegistries: [...new Set(insecure)],
+      registryMirrors,
+      snapshotter:
+        sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
+      bridge: values.bridge,
+      bip: values.bip,
+      chainPrefix: values['iptables-chain-prefix'],
+      cri: wantCri
+        ? {
+            socket: values['cri-socket'] ?? '/run/skiff/cri.sock',
+            podCidr: values['pod-cidr'],
+            bridge: values['pod-bridge'],
+            chainPrefix: values['pod-chain-prefix'],
+            streamingAddress: values['streaming-address'],
+          }
+        : undefined,
+    },
   });
+  const engine = node.engine!;
   process.stdout.write(
     `skiff engine ready on ${engine.hosts.join(', ')}${engine.criEndpoint ? ` (CRI on ${engine.criEndpoint})` : ''}\n`,
   );
@@ -249,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await engine.close();
+  await node.close();
   return 0;
 }
 

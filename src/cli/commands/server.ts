@@ -36,13 +36,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { startServer } = await import('../../cluster/index.js');
-  const s = await startServer({
-    dataDir: values['data-dir']!,
-    httpsListen: values['https-listen'],
-    datastore: values.datastore,
-    scheduler: !values['disable-scheduler'],
+  const { startNode } = await import('../../cluster/index.js');
+  const node = await startNode({
+    server: {
+      dataDir: values['data-dir']!,
+      httpsListen: values['https-listen'],
+      datastore: values.datastore,
+      scheduler: !values['disable-scheduler'],
+    },
   });
+  const s = node.server!;
   const note = values['disable-agent']
     ? 'agent disabled: no node agent runs'
     : 'note: no node agent runs (it does not exist yet)';
@@ -59,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       closing = true;
       process.stderr.write(`skiff server: ${sig}, shutting down\n`);
-      s.close().then(resolve, (e) => {
+      node.close().then(resolve, (e) => {
         process.stderr.write(`skiff server: shutdown: ${String(e)}\n`);
         resolve();
       });

@@ -10,6 +10,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { Logger } from '../../common/index.js';
 import { allResources } from '../api/index.js';
 import { openStore, type Store } from '../storage/index.js';
+import { defaultAdmissionPlugins } from './admission/defaults.js';
 import { rbacEscalation } from './admission/rbac-escalation.js';
 import type { AdmissionPlugin } from './admission/types.js';
 import * as security from './auth/index.js';
@@ -18,6 +19,7 @@ import type { ApiAuth } from './context.js';
 import { INTERNAL_USER, isInternal, listenInternal, type InternalSocket } from './internal-socket.js';
 import { ensureBootstrapPolicy, rbacSource } from './rbac-store.js';
 import { createApiServer, type ApiServer } from './server.js';
+import type { ServiceNetworkOptions } from './service-ips.js';
 import type { VirtualHandler } from './virtual.js';
 
 export interface KubeApiServerOptions {
@@ -29,12 +31,13 @@ export interface KubeApiServerOptions {
   clientHost: string;
   /** sqlite://PATH | etcd://… | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Admission plugins after NamespaceLifecycle and the RBAC escalation check. */
+  /** Admission plugins after NamespaceLifecycle and the RBAC escalation check (default: upstream's
+   *  default set, admission/defaults.ts). */
   admission?: AdmissionPlugin[];
   /** Extra subresource handlers by `group/plural/subresource` (pods/exec, pods/eviction, ...). */
   subresources?: Record<string, VirtualHandler>;
-  /** Service cluster IP range (default 10.96.0.0/12). */
-  serviceCIDR?: string;
+  /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767). */
+  serviceNetwork?: ServiceNetworkOptions;
   log: Logger;
 }
 
@@ -109,7 +112,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       auth,
       virtual: authReviewHandlers(authenticateExternal, authorizer),
       subresources: { ...tokenRequestHandler(pki.serviceAccountKey), ...opts.subresources },
-      admission: [rbacEscalation(authorizer), ...(opts.admission ?? [])],
+      admission: [rbacEscalation(authorizer), ...(opts.admission ?? defaultAdmissionPlugins())],
       transformers: {
         '/secrets': {
           toStorage: (b: Uint8Array, k: string) => secrets.encrypt(b, k),
@@ -117,7 +120,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         },
       },
       tls: security.serverTlsOptions(pki),
-      ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
+      serviceNetwork: opts.serviceNetwork,
       log,
     });
     source = rbacSource(api.context);

@@ -15,3 +15,5 @@ export { evictionHandlers } from './eviction.js';
 export type { RequestScope } from './context.js';
 export { startKubeApiServer } from './control-plane.js';
 export type { KubeApiServer, KubeApiServerOptions } from './control-plane.js';
+export { defaultAdmissionPlugins } from './admission/defaults.js';
+export type { DefaultAdmissionOptions } from './admission/defaults.js';

@@ -10,6 +10,8 @@ import type { Store } from '../storage/index.js';
 import type { ApiAuth, ApiContext, HandlerResult, RequestScope, UserInfo } from './context.js';
 import { KindCache } from './admission/cache.js';
 import { namespaceLifecycle } from './admission/lifecycle.js';
+import { defaultAdmissionPlugins } from './admission/defaults.js';
+import { SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
 import { createObjectReader } from './admission/reader.js';
 import type { AdmissionPlugin } from './admission/types.js';
 import {
@@ -61,7 +63,9 @@ export interface ApiServerOptions {
   store: Store;
   resources: ResourceDefinition[];
   auth?: ApiAuth;
-  /** Admission plugins after NamespaceLifecycle (which always runs first), in order. */
+  /** Admission plugins after NamespaceLifecycle (which always runs first), in order. Default:
+   *  upstream's default set without ServiceAccount (defaults.ts says why); `skiff server` runs
+   *  the whole set (control-plane.ts). */
   admission?: AdmissionPlugin[];
   /** Stored-bytes transformers by `group/plural` (e.g. `/secrets` → encryption at rest). */
   transformers?: Record<string, ValueTransformer>;
@@ -106,7 +110,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     registry,
     log,
     auth: opts.auth,
-    admission: [namespaceLifecycle, ...(opts.admission ?? [])],
+    admission: [namespaceLifecycle, ...(opts.admission ?? defaultAdmissionPlugins({ serviceAccount: false }))],
     reader: createObjectReader(opts.store, registry, caches),
     caches,
     version: KUBE_VERSION,
@@ -360,6 +364,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         caches.set(`${group}/${plural}`, c);
       }
       await ensureNamespaces();
+      // The system PriorityClasses, as upstream's scheduling post-start hook creates them.
+      const pcDef = registry.preferred('scheduling.k8s.io', 'priorityclasses');
+      if (pcDef)
+        for (const pc of SYSTEM_PRIORITY_CLASSES)
+          if (!(await ctx.reader.get('scheduling.k8s.io', 'priorityclasses', undefined, pc.metadata.name!)))
+            await createIfMissing(ctx, pcDef, pc);
       const svcDef = registry.lookup('', 'v1', 'services');
       if (svcDef && opts.serviceNetwork !== false) {
         ctx.services = new ServiceAllocator(ctx.store, opts.serviceNetwork ?? { cidr: DEFAULT_SERVICE_CIDR });

@@ -28,6 +28,14 @@ export interface AdmissionAttributes {
   auditAnnotations: Record<string, string>;
   /** Reads other objects (cached per kind where the server keeps a cache). */
   reader: ObjectReader;
+  /** The server's own writes, for plugins that keep state in objects (ResourceQuota's usage). */
+  system: SystemWriter;
+}
+
+export interface SystemWriter {
+  /** Writes obj's status through the update pipeline, as the server; Conflict (409) when
+   *  obj.metadata.resourceVersion is not the stored one. */
+  updateStatus(group: string, plural: string, obj: KubeObject): Promise<KubeObject>;
 }
 
 export interface AdmissionPlugin {

@@ -1,6 +1,10 @@
 // Runs the admission chain's phases for one write (plugins in the server's order).
 import type { KubeObject } from '../../api/index.js';
-import type { AdmissionAttributes, Operation } from '../admission/types.js';
+import type { AdmissionAttributes, Operation, SystemWriter } from '../admission/types.js';
+import { readObject } from '../rest.js';
+import { errNotFound } from '../status.js';
+import { systemScope } from '../system.js';
+import { updateObject } from './update.js';
 import type { WriteContext } from './strategy.js';
 
 export function attributesOf(
@@ -23,6 +27,22 @@ export function attributesOf(
     warnings: w.r.warnings,
     auditAnnotations: {},
     reader: w.reader,
+    system: systemWriter(w),
+  };
+}
+
+function systemWriter(w: WriteContext): SystemWriter {
+  return {
+    async updateStatus(group, plural, obj) {
+      const def = w.r.ctx.registry.preferred(group, plural);
+      if (!def) throw errNotFound({ resource: plural, group, name: obj.metadata.name });
+      const s = systemScope(w.r.ctx, def, obj.metadata.namespace);
+      s.info = { ...s.info, verb: 'update', name: obj.metadata.name, subresource: 'status' };
+      s.target.name = obj.metadata.name;
+      const got = await readObject(w.r.ctx, def, obj.metadata.namespace, obj.metadata.name ?? '');
+      if (!got) throw errNotFound({ resource: plural, group, name: obj.metadata.name });
+      return (await updateObject(s, got.obj, got.kv, obj, { subresource: 'status' })).obj;
+    },
   };
 }
 

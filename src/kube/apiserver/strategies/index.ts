@@ -3,11 +3,13 @@
 import type { ResourceDefinition } from '../../api/index.js';
 import { GENERIC, type Strategy } from '../pipeline/strategy.js';
 import { namespaceStrategy } from './namespace.js';
+import { podStrategy } from './pod.js';
 import { serviceStrategy } from './service.js';
 
 const BUILTIN: Record<string, Strategy> = {
   '/namespaces': namespaceStrategy,
   '/services': serviceStrategy,
+  '/pods': podStrategy,
   // A kubelet registers its Node with capacity and conditions (upstream keeps status on create).
   '/nodes': { keepStatusOnCreate: true },
 };
