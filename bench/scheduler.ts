@@ -118,6 +118,22 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
+/** A create that survives a connection reset (a keep-alive socket the server closed under load):
+ *  tried again, and an AlreadyExists answer then means the first attempt went through. */
+async function create(client: KubeClient, path: string, body: object): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.request('POST', path, { body });
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt > 0 && code === 'AlreadyExists') return;
+      if (attempt < 3 && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e)))) continue;
+      throw e;
+    }
+  }
+}
+
 /** Runs fn over 0..count-1 with `c` in flight. */
 async function pool(count: number, c: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -226,6 +242,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
     }
   }
   let scheduler: ChildProcess | undefined;
+  let stopping = false;
   if (peer) {
     // scheduler_perf's client settings (QPS and burst 5000), JSON on the wire, no leader election.
     const cfg = join(dir, 'kube-scheduler.yaml');
@@ -253,7 +270,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
       log = (log + d).slice(-8000);
     });
     scheduler.once('exit', (code) => {
-      if (code) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
+      if (code && !stopping) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
     });
   }
   return {
@@ -261,6 +278,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
     server,
     scheduler,
     async stop() {
+      stopping = true;
       client.close();
       for (const p of [scheduler, server]) {
         if (!p || p.exitCode !== null) continue;
@@ -359,11 +377,9 @@ interface Result {
 async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   for (const ns of w.namespaces)
     await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } }).catch(() => undefined);
-  await pool(w.nodes, CONCURRENCY, (i) => c.client.request('POST', '/api/v1/nodes', { body: nodeObj(i, w.zones) }));
+  await pool(w.nodes, CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i, w.zones)));
   const init = await boundCounter(c.client, w.init.ns);
-  await pool(w.init.count, CONCURRENCY, (i) =>
-    c.client.request('POST', `/api/v1/namespaces/${w.init.ns}/pods`, { body: w.init.pod(i) }),
-  );
+  await pool(w.init.count, CONCURRENCY, (i) => create(c.client, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.pod(i)));
   if (!(await init.waitFor(w.init.count)))
     throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
   await init.stop();
@@ -372,7 +388,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   const t0 = performance.now();
   let created = 0;
   await pool(w.measure.count, CONCURRENCY, async (i) => {
-    await c.client.request('POST', `/api/v1/namespaces/${w.measure.ns}/pods`, { body: w.measure.pod(i) });
+    await create(c.client, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.pod(i));
     created++;
   });
   const tCreated = performance.now();
@@ -396,7 +412,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
  *  (a ReplicaSet appears within 3 s), else 1000 pods created directly. */
 async function runDeployment(c: Cluster): Promise<Result> {
   const count = n(1000);
-  await pool(n(5000), CONCURRENCY, (i) => c.client.request('POST', '/api/v1/nodes', { body: nodeObj(i) }));
+  await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
   const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
@@ -422,7 +438,7 @@ async function runDeployment(c: Cluster): Promise<Result> {
     note = `no Deployment controller on this server: ${count} pods created directly`;
     const t1 = performance.now();
     await pool(count, CONCURRENCY, (i) =>
-      c.client.request('POST', '/api/v1/namespaces/deploy/pods', { body: defaultPod(`direct-${i}`, { app: 'bench' }) }),
+      create(c.client, '/api/v1/namespaces/deploy/pods', defaultPod(`direct-${i}`, { app: 'bench' })),
     );
     tCreated = performance.now();
     const all = await counter.waitFor(count);
