@@ -313,12 +313,33 @@ const nodeObj = (i: number, zones?: string[]) => ({
 /** Counts pods (label bench=measure, or all of `ns`) as they get bound, from one watch. */
 async function boundCounter(client: KubeClient, ns: string, selector?: string) {
   const path = `/api/v1/namespaces/${ns}/pods`;
-  const list = await client.request('GET', path, { query: { labelSelector: selector, limit: 1 } });
   const bound = new Set<string>();
   const times: number[] = [];
   const ac = new AbortController();
+  const note = (o: { metadata: { name: string }; spec?: { nodeName?: string } }) => {
+    if (o.spec?.nodeName && !bound.has(o.metadata.name)) {
+      bound.add(o.metadata.name);
+      times.push(performance.now());
+    }
+  };
+  /** Every bound pod from a LIST (after a watch ended badly); the list's resourceVersion. */
+  const relist = async (): Promise<string> => {
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await client.request('GET', path, {
+        query: { labelSelector: selector, limit: 500, continue: cont },
+      });
+      for (const o of page.items) note(o);
+      rv = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return rv;
+  };
+  let relists = 0;
+  const first = await client.request('GET', path, { query: { labelSelector: selector, limit: 1 } });
   const done = (async () => {
-    let rv = list.metadata.resourceVersion;
+    let rv = first.metadata.resourceVersion;
     while (!ac.signal.aborted) {
       try {
         for await (const ev of watchEvents(
@@ -329,19 +350,44 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
         )) {
           const o = ev.object as { metadata: { name: string; resourceVersion?: string }; spec?: { nodeName?: string } };
           if (o.metadata.resourceVersion) rv = o.metadata.resourceVersion;
-          if (ev.type !== 'DELETED' && o.spec?.nodeName && !bound.has(o.metadata.name)) {
-            bound.add(o.metadata.name);
-            times.push(performance.now());
-          }
+          if (ev.type !== 'DELETED') note(o);
         }
       } catch {
-        if (!ac.signal.aborted) await sleep(100);
+        if (ac.signal.aborted) break;
+        // A watch that failed (e.g. 410 after a compaction) may have missed bindings: relist.
+        await sleep(100);
+        try {
+          rv = await relist();
+          relists++;
+        } catch {
+          /* next round */
+        }
       }
     }
   })();
   return {
     get count() {
       return bound.size;
+    },
+    get relists() {
+      return relists;
+    },
+    /** Bound pods according to a LIST now (the truth, whatever the watch saw). */
+    async listBound(): Promise<{ bound: number; total: number }> {
+      let cont: string | undefined;
+      let n = 0,
+        total = 0;
+      do {
+        const page = await client.request('GET', path, {
+          query: { labelSelector: selector, limit: 500, continue: cont },
+        });
+        for (const o of page.items) {
+          total++;
+          if (o.spec?.nodeName) n++;
+        }
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      return { bound: n, total };
     },
     times,
     async waitFor(count: number, stallMs = 60_000): Promise<boolean> {
@@ -393,6 +439,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   });
   const tCreated = performance.now();
   const all = await counter.waitFor(w.measure.count);
+  const truth = all ? undefined : await counter.listBound();
   await counter.stop();
   const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
   const seconds = (last - t0) / 1000;
@@ -404,7 +451,11 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
     seconds,
     serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
     schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
-    note: all ? undefined : 'stalled: not every pod was bound',
+    note: all
+      ? counter.relists
+        ? `watch relisted ${counter.relists}×`
+        : undefined
+      : `stalled 60 s: a LIST says ${truth?.bound}/${truth?.total} bound`,
   };
 }
 
