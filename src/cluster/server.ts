@@ -38,6 +38,8 @@ export interface ServerOptions {
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;
+  /** Service cluster IP range (default 10.96.0.0/12). */
+  serviceCIDR?: string;
   log?: Logger;
 }
 
@@ -214,6 +216,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     transformers,
     tls: security.serverTlsOptions(pki),
     log: log.child({ component: 'apiserver' }),
+    ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
   });
   let addr;
   try {
