@@ -118,6 +118,22 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
+/** A create that survives a connection reset (a keep-alive socket the server closed under load):
+ *  tried again, and an AlreadyExists answer then means the first attempt went through. */
+async function create(client: KubeClient, path: string, body: object): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.request('POST', path, { body });
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt > 0 && code === 'AlreadyExists') return;
+      if (attempt < 3 && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e)))) continue;
+      throw e;
+    }
+  }
+}
+
 /** Runs fn over 0..count-1 with `c` in flight. */
 async function pool(count: number, c: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -226,6 +242,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
     }
   }
   let scheduler: ChildProcess | undefined;
+  let stopping = false;
   if (peer) {
     // scheduler_perf's client settings (QPS and burst 5000), JSON on the wire, no leader election.
     const cfg = join(dir, 'kube-scheduler.yaml');
@@ -253,7 +270,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
       log = (log + d).slice(-8000);
     });
     scheduler.once('exit', (code) => {
-      if (code) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
+      if (code && !stopping) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
     });
   }
   return {
@@ -261,6 +278,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
     server,
     scheduler,
     async stop() {
+      stopping = true;
       client.close();
       for (const p of [scheduler, server]) {
         if (!p || p.exitCode !== null) continue;
@@ -295,12 +313,33 @@ const nodeObj = (i: number, zones?: string[]) => ({
 /** Counts pods (label bench=measure, or all of `ns`) as they get bound, from one watch. */
 async function boundCounter(client: KubeClient, ns: string, selector?: string) {
   const path = `/api/v1/namespaces/${ns}/pods`;
-  const list = await client.request('GET', path, { query: { labelSelector: selector, limit: 1 } });
   const bound = new Set<string>();
   const times: number[] = [];
   const ac = new AbortController();
+  const note = (o: { metadata: { name: string }; spec?: { nodeName?: string } }) => {
+    if (o.spec?.nodeName && !bound.has(o.metadata.name)) {
+      bound.add(o.metadata.name);
+      times.push(performance.now());
+    }
+  };
+  /** Every bound pod from a LIST (after a watch ended badly); the list's resourceVersion. */
+  const relist = async (): Promise<string> => {
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await client.request('GET', path, {
+        query: { labelSelector: selector, limit: 500, continue: cont },
+      });
+      for (const o of page.items) note(o);
+      rv = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return rv;
+  };
+  let relists = 0;
+  const first = await client.request('GET', path, { query: { labelSelector: selector, limit: 1 } });
   const done = (async () => {
-    let rv = list.metadata.resourceVersion;
+    let rv = first.metadata.resourceVersion;
     while (!ac.signal.aborted) {
       try {
         for await (const ev of watchEvents(
@@ -311,19 +350,44 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
         )) {
           const o = ev.object as { metadata: { name: string; resourceVersion?: string }; spec?: { nodeName?: string } };
           if (o.metadata.resourceVersion) rv = o.metadata.resourceVersion;
-          if (ev.type !== 'DELETED' && o.spec?.nodeName && !bound.has(o.metadata.name)) {
-            bound.add(o.metadata.name);
-            times.push(performance.now());
-          }
+          if (ev.type !== 'DELETED') note(o);
         }
       } catch {
-        if (!ac.signal.aborted) await sleep(100);
+        if (ac.signal.aborted) break;
+        // A watch that failed (e.g. 410 after a compaction) may have missed bindings: relist.
+        await sleep(100);
+        try {
+          rv = await relist();
+          relists++;
+        } catch {
+          /* next round */
+        }
       }
     }
   })();
   return {
     get count() {
       return bound.size;
+    },
+    get relists() {
+      return relists;
+    },
+    /** Bound pods according to a LIST now (the truth, whatever the watch saw). */
+    async listBound(): Promise<{ bound: number; total: number }> {
+      let cont: string | undefined;
+      let n = 0,
+        total = 0;
+      do {
+        const page = await client.request('GET', path, {
+          query: { labelSelector: selector, limit: 500, continue: cont },
+        });
+        for (const o of page.items) {
+          total++;
+          if (o.spec?.nodeName) n++;
+        }
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      return { bound: n, total };
     },
     times,
     async waitFor(count: number, stallMs = 60_000): Promise<boolean> {
@@ -359,11 +423,9 @@ interface Result {
 async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   for (const ns of w.namespaces)
     await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } }).catch(() => undefined);
-  await pool(w.nodes, CONCURRENCY, (i) => c.client.request('POST', '/api/v1/nodes', { body: nodeObj(i, w.zones) }));
+  await pool(w.nodes, CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i, w.zones)));
   const init = await boundCounter(c.client, w.init.ns);
-  await pool(w.init.count, CONCURRENCY, (i) =>
-    c.client.request('POST', `/api/v1/namespaces/${w.init.ns}/pods`, { body: w.init.pod(i) }),
-  );
+  await pool(w.init.count, CONCURRENCY, (i) => create(c.client, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.pod(i)));
   if (!(await init.waitFor(w.init.count)))
     throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
   await init.stop();
@@ -372,11 +434,12 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   const t0 = performance.now();
   let created = 0;
   await pool(w.measure.count, CONCURRENCY, async (i) => {
-    await c.client.request('POST', `/api/v1/namespaces/${w.measure.ns}/pods`, { body: w.measure.pod(i) });
+    await create(c.client, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.pod(i));
     created++;
   });
   const tCreated = performance.now();
   const all = await counter.waitFor(w.measure.count);
+  const truth = all ? undefined : await counter.listBound();
   await counter.stop();
   const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
   const seconds = (last - t0) / 1000;
@@ -388,7 +451,11 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
     seconds,
     serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
     schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
-    note: all ? undefined : 'stalled: not every pod was bound',
+    note: all
+      ? counter.relists
+        ? `watch relisted ${counter.relists}×`
+        : undefined
+      : `stalled 60 s: a LIST says ${truth?.bound}/${truth?.total} bound`,
   };
 }
 
@@ -396,7 +463,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
  *  (a ReplicaSet appears within 3 s), else 1000 pods created directly. */
 async function runDeployment(c: Cluster): Promise<Result> {
   const count = n(1000);
-  await pool(n(5000), CONCURRENCY, (i) => c.client.request('POST', '/api/v1/nodes', { body: nodeObj(i) }));
+  await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
   const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
@@ -422,7 +489,7 @@ async function runDeployment(c: Cluster): Promise<Result> {
     note = `no Deployment controller on this server: ${count} pods created directly`;
     const t1 = performance.now();
     await pool(count, CONCURRENCY, (i) =>
-      c.client.request('POST', '/api/v1/namespaces/deploy/pods', { body: defaultPod(`direct-${i}`, { app: 'bench' }) }),
+      create(c.client, '/api/v1/namespaces/deploy/pods', defaultPod(`direct-${i}`, { app: 'bench' })),
     );
     tCreated = performance.now();
     const all = await counter.waitFor(count);

@@ -64,6 +64,11 @@ export function statusError(status: number, body: string): SkiffError {
   return new SkiffError(code, st.message ?? `HTTP ${status}: ${body.slice(0, 200)}`, { reason });
 }
 
+const isConnectionReset = (e: unknown) => {
+  const code = (e as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || (e instanceof Error && e.message === 'socket hang up');
+};
+
 export class KubeClient {
   private agent: http.Agent;
   constructor(readonly config: ClientConfig) {
@@ -112,7 +117,15 @@ export class KubeClient {
 
   /** One request; the JSON answer, or a SkiffError for a non-2xx status. */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, opts);
+    let res: http.IncomingMessage;
+    try {
+      res = await this.open(method, path, opts);
+    } catch (e) {
+      // A reused keep-alive connection the server has just closed: a read is safe to send again
+      // (client-go retries reads on a connection reset too).
+      if ((method !== 'GET' && method !== 'HEAD') || !isConnectionReset(e) || opts.signal?.aborted) throw e;
+      res = await this.open(method, path, opts);
+    }
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

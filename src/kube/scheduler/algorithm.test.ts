@@ -126,3 +126,58 @@ test('cache: assumed pods count until forgotten; informer confirmation replaces 
   cl.cache.addNode(node('later'));
   assert.equal(cl.cache.get('later')!.requested.milliCPU, 1000);
 });
+
+test('odd pod specs never make a scheduling cycle throw', () => {
+  const cl = cluster([node('n1', { labels: { zone: 'a' } }), node('n2', { labels: { zone: 'b' } })]);
+  const prof = cl.profile((h) => defaultPlugins(h, () => []));
+  const alg = new Algorithm(prof, cl.cache);
+  const odd: Record<string, unknown>[] = [
+    { containers: undefined },
+    { containers: [{ name: 'c', resources: { requests: { cpu: 'lots', memory: -1 } } }] },
+    { containers: [{ name: 'c', ports: [{ containerPort: 80, hostPort: -5 }] }] },
+    {
+      affinity: {
+        podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: null, topologyKey: '' }] },
+      },
+    },
+    {
+      affinity: {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchExpressions: [{ key: 'a', operator: 'Bogus' }] }, topologyKey: 'zone' },
+          ],
+        },
+      },
+    },
+    {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'Gt' }] }],
+          },
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 5, preference: {} }],
+        },
+      },
+    },
+    { topologySpreadConstraints: [{ maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule' }] },
+    {
+      topologySpreadConstraints: [
+        { maxSkew: 0, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: {} },
+      ],
+    },
+    { tolerations: [{ operator: 'Weird', effect: 'NoSchedule' }, {}] },
+    {
+      volumes: [
+        { name: 'v', ephemeral: {} },
+        { name: 'w', persistentVolumeClaim: { claimName: '' } },
+      ],
+    },
+    { overhead: { cpu: 'x' }, initContainers: [{ name: 'i', restartPolicy: 'Always' }] },
+    { schedulingGates: [] },
+  ];
+  for (const spec of odd) {
+    const p = pod('odd', { spec: spec as never });
+    const r = alg.schedule(new CycleState(), new PodInfo(p));
+    assert.ok(['scheduled', 'unfit'].includes(r.kind), `${JSON.stringify(spec)} → ${r.kind}`);
+  }
+});

@@ -110,14 +110,17 @@ export class Scheduler {
     while (this.running) {
       const q = await this.queue.pop();
       if (!q) break;
+      const cycle = this.queue.schedulingCycle;
       try {
         await this.scheduleOne(q);
       } catch (e) {
+        // A bug or an odd object must not lose the pod: it is retried after a backoff.
         this.log.error('scheduling cycle failed', {
           pod: podKey(q.pi.pod),
           error: e instanceof Error ? e.stack : String(e),
         });
-        this.queue.done(q.pi.key);
+        this.stats.errors++;
+        this.failed(q, cycle, 'SchedulerError', e instanceof Error ? e.message : String(e), new Set(), undefined);
       }
       await this.binder.capacity();
       // Let I/O (watch events, binding answers) in between cycles.
