@@ -93,20 +93,41 @@ export class KubeClient {
     const url = this.config.socketPath ? undefined : new URL(full, this.config.server);
     const mod = this.config.socketPath ? http : https;
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        {
-          method,
-          agent: this.agent,
-          headers,
-          signal: opts.signal,
-          ...(url
-            ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
-            : { socketPath: this.config.socketPath, path: full }),
-        },
-        resolve,
-      );
-      req.on('error', reject);
-      req.end(body);
+      let retried = false;
+      let responded = false;
+      const send = () => {
+        const req = mod.request(
+          {
+            method,
+            agent: this.agent,
+            headers,
+            signal: opts.signal,
+            ...(url
+              ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
+              : { socketPath: this.config.socketPath, path: full }),
+          },
+          (res) => {
+            responded = true;
+            resolve(res);
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          // A kept-alive connection the server had closed (a restart) fails before any answer:
+          // sent once more on a fresh connection, as Node's documentation suggests for reused sockets.
+          if (
+            !retried &&
+            !responded &&
+            req.reusedSocket &&
+            (e.code === 'ECONNRESET' || e.code === 'EPIPE') &&
+            !opts.signal?.aborted
+          ) {
+            retried = true;
+            send();
+          } else reject(e);
+        });
+        req.end(body);
+      };
+      send();
     });
   }
 
