@@ -34,7 +34,7 @@ export interface ServerOptions {
   httpsListen?: string;
   /** sqlite://PATH | etcd://h1:2379,h2:2379 | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Run the control plane's controllers (garbage collector, namespace controller); default true. */
+  /** Run the control plane's controllers (docs/controllers.md); default true. */
   controllers?: boolean;
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
