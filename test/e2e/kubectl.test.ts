@@ -58,7 +58,12 @@ function suite(backend: Backend) {
         items: unknown[];
       };
       assert.equal(j.kind, 'List');
-      assert.equal(j.items.length, 2);
+      // Besides kube-root-ca.crt, which the root-CA publisher puts in every namespace (as upstream).
+      assert.deepEqual((j.items as { metadata: { name: string } }[]).map((i) => i.metadata.name).sort(), [
+        'kube-root-ca.crt',
+        'one',
+        'two',
+      ]);
       assert.equal(ok(await k(['get', 'cm', 'two', '-n', ns, '-o', 'jsonpath={.data.b}']), 'jsonpath'), '2');
       const all = ok(await k(['get', 'cm', '-A']), 'get -A');
       assert.match(all, /^NAMESPACE\s+NAME\s+DATA\s+AGE/m);
@@ -300,10 +305,12 @@ function suite(backend: Backend) {
       assert.notEqual(dup.code, 0);
       assert.match(dup.stderr, /provided IP is already allocated/);
       // A ReplicaSet owned by the Deployment (blockOwnerDeletion): --cascade=foreground deletes both, kubectl waits.
+      // It carries the Deployment's selector labels: a controlled ReplicaSet that does not match
+      // is released by the Deployment controller, as upstream's does.
       const uid = ok(await k(['get', 'deploy', 'wl', '-n', ns, '-o', 'jsonpath={.metadata.uid}']), 'uid');
       ok(
         await k(['create', '-f', '-'], {
-          input: `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: wl-1\n  namespace: ${ns}\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: wl, uid: ${uid}, controller: true, blockOwnerDeletion: true}]\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec: {containers: [{name: c, image: busybox}]}\n`,
+          input: `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: wl-1\n  namespace: ${ns}\n  labels: {app: wl}\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: wl, uid: ${uid}, controller: true, blockOwnerDeletion: true}]\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec: {containers: [{name: c, image: busybox}]}\n`,
         }),
         'create rs',
       );

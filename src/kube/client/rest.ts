@@ -112,15 +112,12 @@ export class KubeClient {
           },
         );
         req.on('error', (e: NodeJS.ErrnoException) => {
-          // A kept-alive connection the server had closed (a restart) fails before any answer:
-          // sent once more on a fresh connection, as Node's documentation suggests for reused sockets.
-          if (
-            !retried &&
-            !responded &&
-            req.reusedSocket &&
-            (e.code === 'ECONNRESET' || e.code === 'EPIPE') &&
-            !opts.signal?.aborted
-          ) {
+          // A kept-alive connection the server had closed (a restart) fails before any answer.
+          // EPIPE: the request could not even be written, so it never reached the server and is
+          // sent once more on a fresh connection (Node's reused-socket pattern); a reset is
+          // retried only for reads, since the server may have acted on a write.
+          const resend = e.code === 'EPIPE' || (e.code === 'ECONNRESET' && (method === 'GET' || method === 'HEAD'));
+          if (!retried && !responded && req.reusedSocket && resend && !opts.signal?.aborted) {
             retried = true;
             send();
           } else reject(e);

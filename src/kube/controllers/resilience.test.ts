@@ -119,12 +119,16 @@ describe('controllers under failure', () => {
     });
     await raw('apps', 'controllerrevisions', 'odd-rev', { data: 'x', revision: 'y' });
     await raw('core', 'nodes', '', {});
-    // Settle, then measure: a controller looping on a bad object would keep writing.
-    await new Promise((r) => setTimeout(r, 3000));
-    const before = env.api.requests.get('skiff-controllers') ?? 0;
-    await new Promise((r) => setTimeout(r, 3000));
-    const rate = ((env.api.requests.get('skiff-controllers') ?? 0) - before) / 3;
-    assert.ok(rate < 20, `controllers are quiet with garbage around (${rate.toFixed(1)} requests/s)`);
+    // Retries of failing syncs back off; a controller looping on a bad object would keep going.
+    // Wait (up to 60 s, the machine may be loaded) for a 2 s window with fewer than 10 requests/s.
+    const count = () => env.api.requests.get('skiff-controllers') ?? 0;
+    let rate = Number.POSITIVE_INFINITY;
+    for (const end = Date.now() + 60_000; Date.now() < end && rate >= 10; ) {
+      const before = count();
+      await new Promise((r) => setTimeout(r, 2000));
+      rate = (count() - before) / 2;
+    }
+    assert.ok(rate < 10, `controllers settle down with garbage around (${rate.toFixed(1)} requests/s)`);
     // And they still work.
     await env.post(D, deploy('after', 2));
     await until('a new deployment rolls out', ready('after', 2), 15_000);
