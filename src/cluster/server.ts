@@ -16,7 +16,7 @@ export interface ServerOptions {
   httpsListen?: string;
   /** sqlite://PATH | etcd://h1:2379,h2:2379 | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Run the control plane's controllers; default true. */
+  /** Run the control plane's controllers (docs/controllers.md); default true. */
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;

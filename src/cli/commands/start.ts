@@ -95,7 +95,9 @@ export async function main(argv: string[] = []): Promise<number> {
       `  export DOCKER_HOST=${unix}`,
       '  docker run --rm busybox echo hello from skiff',
       '  docker run -it --rm busybox sh',
-      ...(engine.criEndpoint ? [`CRI: ${engine.criEndpoint}  (crictl --runtime-endpoint ${engine.criEndpoint} pods)`] : []),
+      ...(engine.criEndpoint
+        ? [`CRI: ${engine.criEndpoint}  (crictl --runtime-endpoint ${engine.criEndpoint} pods)`]
+        : []),
       '',
     );
   }

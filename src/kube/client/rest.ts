@@ -98,20 +98,38 @@ export class KubeClient {
     const url = this.config.socketPath ? undefined : new URL(full, this.config.server);
     const mod = this.config.socketPath ? http : https;
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        {
-          method,
-          agent: this.agent,
-          headers,
-          signal: opts.signal,
-          ...(url
-            ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
-            : { socketPath: this.config.socketPath, path: full }),
-        },
-        resolve,
-      );
-      req.on('error', reject);
-      req.end(body);
+      let retried = false;
+      let responded = false;
+      const send = () => {
+        const req = mod.request(
+          {
+            method,
+            agent: this.agent,
+            headers,
+            signal: opts.signal,
+            ...(url
+              ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
+              : { socketPath: this.config.socketPath, path: full }),
+          },
+          (res) => {
+            responded = true;
+            resolve(res);
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          // A kept-alive connection the server had closed (a restart) fails before any answer.
+          // EPIPE: the request could not even be written, so it never reached the server and is
+          // sent once more on a fresh connection (Node's reused-socket pattern); a reset is
+          // retried only for reads, since the server may have acted on a write.
+          const resend = e.code === 'EPIPE' || (e.code === 'ECONNRESET' && (method === 'GET' || method === 'HEAD'));
+          if (!retried && !responded && req.reusedSocket && resend && !opts.signal?.aborted) {
+            retried = true;
+            send();
+          } else reject(e);
+        });
+        req.end(body);
+      };
+      send();
     });
   }
 

@@ -1,6 +1,8 @@
 // Work queue as client-go's: a key queued several times is processed once; a key is never
 // processed by two workers at once (re-added while in flight, it runs again afterwards);
-// failures are retried with per-key exponential backoff (5 ms doubling to 30 s). A key waiting
+// failures are retried with per-key exponential backoff (5 ms doubling to 30 s), and all retries
+// of one queue share a token bucket (10/s, burst 100), as client-go's default controller rate
+// limiter, so many failing keys cannot add up to a storm of retries. A key waiting
 // to be added later keeps only its earliest time, as client-go's delaying queue does, so a
 // controller that re-schedules itself on every pass cannot multiply its own wake-ups.
 export class WorkQueue<K = string> {
@@ -35,10 +37,18 @@ export class WorkQueue<K = string> {
     this.timers.set(k, { timer, at });
   }
 
+  private tokens = 100;
+  private refilled = Date.now();
+
   addRateLimited(k: K): void {
     const n = this.failures.get(k) ?? 0;
     this.failures.set(k, n + 1);
-    this.addAfter(k, Math.min(5 * 2 ** n, 30_000));
+    const now = Date.now();
+    this.tokens = Math.min(100, this.tokens + ((now - this.refilled) / 1000) * 10);
+    this.refilled = now;
+    this.tokens -= 1;
+    const bucket = this.tokens >= 0 ? 0 : (-this.tokens / 10) * 1000;
+    this.addAfter(k, Math.max(Math.min(5 * 2 ** n, 30_000), bucket));
   }
 
   forget(k: K): void {

@@ -16,7 +16,13 @@ import {
 } from '../shared/control.js';
 import { keyOf, Loop, type Controller, type ControllerContext } from '../shared/context.js';
 import { UIDTrackingExpectations } from '../shared/expectations.js';
-import { currentRevision, REVISION_HASH_LABEL, truncateHistory, type ControllerRevision } from '../shared/history.js';
+import {
+  currentRevision,
+  HashCollision,
+  REVISION_HASH_LABEL,
+  truncateHistory,
+  type ControllerRevision,
+} from '../shared/history.js';
 import { controllerRef, isPodAvailable, isPodReady, scaledValue, splitKey, untilAvailable } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import { nodeMatches, targetNodeName, untoleratedTaint } from '../shared/scheduling.js';
@@ -191,17 +197,28 @@ export function startDaemonSetController(ctx: ControllerContext): Controller {
       return;
     }
     const owned = revInf.list(ns).filter((r) => controllerRef(r)?.uid === ds.metadata.uid);
-    const { current, all: revisions } = await currentRevision({
-      client: ctx.client,
-      owner: ds,
-      ownerApiVersion: 'apps/v1',
-      ownerKind: 'DaemonSet',
-      revisions: owned,
-      template: ds.spec?.template,
-      collisionCount: ds.status?.collisionCount,
-      labels: ds.spec?.template?.metadata?.labels,
-      annotations: ds.metadata.annotations,
-    });
+    let got;
+    try {
+      got = await currentRevision({
+        client: ctx.client,
+        owner: ds,
+        ownerApiVersion: 'apps/v1',
+        ownerKind: 'DaemonSet',
+        revisions: owned,
+        template: ds.spec?.template,
+        collisionCount: ds.status?.collisionCount,
+        labels: ds.spec?.template?.metadata?.labels,
+        annotations: ds.metadata.annotations,
+      });
+    } catch (e) {
+      if (!(e instanceof HashCollision)) throw e;
+      await putStatus(ctx.client, R.daemonsets, ds, {
+        ...(ds.status ?? {}),
+        collisionCount: (ds.status?.collisionCount ?? 0) + 1,
+      });
+      return;
+    }
+    const { current, all: revisions } = got;
     const hash = current.metadata.labels?.[REVISION_HASH_LABEL] ?? '';
     const claimed = await claimChildren(
       {

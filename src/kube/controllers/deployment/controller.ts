@@ -192,5 +192,12 @@ export function startDeploymentController(ctx: ControllerContext, opts: Deployme
     return s.syncStatus([...old, newRS], newRS);
   }
 
-  return { name: 'deployment', run: () => loop.run(), stop: () => loop.stop() };
+  return {
+    name: 'deployment',
+    run: () => loop.run(),
+    stop: () => loop.stop(),
+    resync: () => {
+      for (const d of dInf.list()) loop.add(keyOf(d));
+    },
+  };
 }

@@ -113,7 +113,7 @@ describe('horizontal pod autoscaler', () => {
     assert.equal(await replicas('burn'), 6, 'scale down waits for the stabilization window');
     offset += 121_000;
     env.controllers.resync();
-    await until('scaled down', async () => (await replicas('burn')) === 2, 5000);
+    await until('scaled down', async () => (await replicas('burn')) === 2);
     const events = await env.get(`/api/v1/namespaces/${env.ns}/events?fieldSelector=involvedObject.name%3Dburn`);
     assert.ok(
       events.items.some(

@@ -124,8 +124,8 @@ describe('job controller', () => {
 
   it('activeDeadlineSeconds: running pods are removed and the Job fails', async () => {
     await env.post(J, job('dl', { activeDeadlineSeconds: 1, parallelism: 2, completions: 2 }, { fate: 'ready' }));
-    await until('2 running', async () => (await env.get(`${J}/dl`)).status?.ready === 2);
-    await until('deadline', async () => Boolean(cond(await env.get(`${J}/dl`), 'Failed')), 5000);
+    await until('pods started', async () => (await podsOf('dl')).length === 2);
+    await until('deadline', async () => Boolean(cond(await env.get(`${J}/dl`), 'Failed')));
     const j = await env.get(`${J}/dl`);
     assert.equal(cond(j, 'Failed').reason, 'DeadlineExceeded');
     assert.ok(!j.status.active);

@@ -26,7 +26,7 @@ describe('pod garbage collector', () => {
     await new Promise((r) => setTimeout(r, 1100)); // creation timestamps have second precision
     await mk('done-2');
     await mk('done-3');
-    await until('the 2 oldest collected', async () => (await env.get(P)).items.length === 2, 5000);
+    await until('the 2 oldest collected', async () => (await env.get(P)).items.length === 2);
     assert.deepEqual((await env.get(P)).items.map((p: any) => p.metadata.name).sort(), ['done-2', 'done-3']);
   });
 
@@ -37,6 +37,6 @@ describe('pod garbage collector', () => {
     });
     await new Promise((r) => setTimeout(r, 150));
     assert.ok(await env.maybe(`${P}/lost`), 'not before the quarantine');
-    await until('orphan collected', async () => !(await env.maybe(`${P}/lost`)), 5000);
+    await until('orphan collected', async () => !(await env.maybe(`${P}/lost`)));
   });
 });

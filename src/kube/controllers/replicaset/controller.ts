@@ -244,5 +244,8 @@ export function startReplicaSetController(ctx: ControllerContext, opts: ReplicaS
     name: 'replicaset',
     run: () => loop.run(),
     stop: () => loop.stop(),
+    resync: () => {
+      for (const rs of rsInf.list()) loop.add(keyOf(rs));
+    },
   };
 }

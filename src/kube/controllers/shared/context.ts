@@ -2,7 +2,7 @@
 // they all run: a work queue of keys, workers that call sync(key) once the caches have synced,
 // failures retried with per-key backoff. A controller only enqueues keys from events; sync reads
 // the caches and the API, never an event's payload.
-import type { Logger } from '../../../common/index.js';
+import { isSkiffError, type Logger } from '../../../common/index.js';
 import { WorkQueue, type KubeClient } from '../../client/index.js';
 import { errorText, isConflict } from './control.js';
 import type { EventRecorder } from './events.js';
@@ -55,7 +55,21 @@ export class Loop {
             this.queue.addAfter(k, 200);
             return;
           }
-          await this.opts.sync(k);
+          try {
+            await this.opts.sync(k);
+          } catch (e) {
+            // The API server refused a write as invalid: the same write fails until the object
+            // changes, and a change brings the key back. Retrying would only load the server.
+            if (isSkiffError(e, 'InvalidArgument')) {
+              log.info('write refused as invalid; waiting for the object to change', {
+                controller: this.opts.name,
+                key: k,
+                error: errorText(e),
+              });
+              return;
+            }
+            throw e;
+          }
         },
         this.opts.workers ?? 2,
         (k, e) => {

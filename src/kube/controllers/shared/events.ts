@@ -1,13 +1,17 @@
 // Events (core/v1), as client-go's recorder writes them, so `kubectl describe` and `kubectl get
 // events` show what a controller did: one Event per (object, type, reason, message), repeated
-// occurrences within ten minutes raise its count and lastTimestamp instead of adding objects.
-// Writes are serialised and best-effort: a lost event never fails a sync.
+// occurrences within ten minutes raise its count and lastTimestamp instead of adding objects, and
+// each (source, object) may send 25 events at once, then one per five minutes (client-go's spam
+// filter), so an object that fails every sync cannot flood the API. Writes are serialised and
+// best-effort: a lost event never fails a sync.
 import type { Logger } from '../../../common/index.js';
 import type { KubeClient } from '../../client/index.js';
 import type { ObjectRefLike } from './types.js';
 
 const WINDOW_MS = 10 * 60_000;
 const MAX_PENDING = 1000;
+const SPAM_BURST = 25;
+const SPAM_REFILL_MS = 5 * 60_000;
 
 interface Seen {
   name: string;
@@ -24,6 +28,7 @@ const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 
 export class EventRecorder {
   private seen = new Map<string, Seen>();
+  private spam = new Map<string, { tokens: number; at: number }>();
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
@@ -62,6 +67,14 @@ export class EventRecorder {
     const now = this.now();
     for (const [k, s] of this.seen) if (now - s.at > WINDOW_MS) this.seen.delete(k);
     const prior = this.seen.get(key);
+    const sk = `${component}\u0000${m.uid ?? m.name}`;
+    const b = this.spam.get(sk) ?? { tokens: SPAM_BURST, at: now };
+    b.tokens = Math.min(SPAM_BURST, b.tokens + (now - b.at) / SPAM_REFILL_MS);
+    b.at = now;
+    if (b.tokens < 1) return;
+    b.tokens -= 1;
+    this.spam.set(sk, b);
+    if (this.spam.size > 10_000) for (const [k, v] of this.spam) if (v.tokens >= SPAM_BURST - 1) this.spam.delete(k);
     this.pending++;
     this.chain = this.chain
       .then(async () => {

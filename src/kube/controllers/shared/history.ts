@@ -23,6 +23,13 @@ const num = (r: ControllerRevision) => (typeof r.revision === 'number' ? r.revis
 export const byRevisionNumber = (a: ControllerRevision, b: ControllerRevision) =>
   num(a) - num(b) || ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1);
 
+/** A revision name is taken by other data: the owner bumps status.collisionCount and retries. */
+export class HashCollision extends Error {
+  constructor(readonly revisionName: string) {
+    super(`controller revision ${revisionName} exists with other data (hash collision)`);
+  }
+}
+
 export interface HistoryOptions {
   client: KubeClient;
   owner: KubeObject;
@@ -96,9 +103,7 @@ export async function currentRevision(
             );
       return { current: out, all: [...all, out] };
     }
-    const err = new Error(`controller revision ${rev.metadata.name} exists with other data (hash collision)`);
-    (err as { collision?: boolean }).collision = true;
-    throw err;
+    throw new HashCollision(rev.metadata.name ?? '');
   }
 }
 

@@ -18,7 +18,13 @@ import {
   recheckOwner,
 } from '../shared/control.js';
 import { keyOf, Loop, type Controller, type ControllerContext } from '../shared/context.js';
-import { currentRevision, REVISION_HASH_LABEL, truncateHistory, type ControllerRevision } from '../shared/history.js';
+import {
+  currentRevision,
+  HashCollision,
+  REVISION_HASH_LABEL,
+  truncateHistory,
+  type ControllerRevision,
+} from '../shared/history.js';
 import { controllerRef, isPodAvailable, isPodReady, isTerminal, splitKey, untilAvailable } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { Pod, PodTemplateSpec } from '../shared/types.js';
@@ -98,16 +104,27 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
       return;
     }
     const owned = revInf.list(ns).filter((r) => controllerRef(r)?.uid === set.metadata.uid);
-    const { current: updateRev, all: revisions } = await currentRevision({
-      client: ctx.client,
-      owner: set,
-      ownerApiVersion: 'apps/v1',
-      ownerKind: 'StatefulSet',
-      revisions: owned,
-      template: set.spec?.template,
-      collisionCount: set.status?.collisionCount,
-      labels: set.spec?.template?.metadata?.labels,
-    });
+    let got;
+    try {
+      got = await currentRevision({
+        client: ctx.client,
+        owner: set,
+        ownerApiVersion: 'apps/v1',
+        ownerKind: 'StatefulSet',
+        revisions: owned,
+        template: set.spec?.template,
+        collisionCount: set.status?.collisionCount,
+        labels: set.spec?.template?.metadata?.labels,
+      });
+    } catch (e) {
+      if (!(e instanceof HashCollision)) throw e;
+      await putStatus(ctx.client, R.statefulsets, set, {
+        ...(set.status ?? {}),
+        collisionCount: (set.status?.collisionCount ?? 0) + 1,
+      });
+      return;
+    }
+    const { current: updateRev, all: revisions } = got;
     const currentRev = revisions.find((r) => r.metadata.name === set.status?.currentRevision) ?? updateRev;
     const claimed = (
       await claimChildren(

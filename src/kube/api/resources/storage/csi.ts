@@ -37,7 +37,9 @@ define(
     }),
     requiresRepublish: bool('Whether NodePublishVolume is called periodically (default false).'),
     seLinuxMount: bool('Whether the driver supports the -o context mount option.'),
-    nodeAllocatableUpdatePeriodSeconds: int64('How often the kubelet refreshes the CSINode allocatable count (seconds).'),
+    nodeAllocatableUpdatePeriodSeconds: int64(
+      'How often the kubelet refreshes the CSINode allocatable count (seconds).',
+    ),
   }),
 );
 define(
