@@ -21,6 +21,7 @@ import {
   errNotFound,
   readObject,
   podStreamHandlers,
+  metricsReaders,
   type Admission,
   type ApiAuth,
   type ApiServer,
@@ -48,6 +49,8 @@ export interface RunningServer {
   store: Store;
   /** Milliseconds from start to ready. */
   startupMs: number;
+  /** The cluster PKI (the CA signs node agents' certificates). */
+  pki: security.Pki;
   close(): Promise<void>;
 }
 
@@ -166,9 +169,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       fromStorage: (b: Uint8Array, k: string) => secrets.decrypt(b, k),
     },
   };
+  // The API server's identity towards node agents (pods/log|exec|attach|portforward, metrics).
+  const kubeletCert = await security.issueClientCertificate(pki, {
+    commonName: 'kube-apiserver-kubelet-client',
+    organizations: ['system:masters'],
+  });
+  const kubeletTls = { ca: pki.ca.certPem, cert: kubeletCert.certPem, key: kubeletCert.keyPem };
   // `kubectl create token SA`: POST serviceaccounts/NAME/token (TokenRequest).
   const subresources: Record<string, VirtualHandler> = {
-    ...podStreamHandlers(),
+    ...podStreamHandlers(kubeletTls),
     '/serviceaccounts/token': async (r) => {
       if (r.info.verb !== 'create') throw errNotFound({ resource: 'serviceaccounts/token', name: r.info.name });
       const body = ((await readRequestBody(r.req)) ?? {}) as { spec?: unknown };
@@ -205,6 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     auth,
     virtual,
     subresources,
+    readers: metricsReaders(kubeletTls),
     admission: [rbacWrites],
     transformers,
     tls: security.serverTlsOptions(pki),
@@ -251,6 +261,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     api,
     store,
     startupMs,
+    pki,
     async close() {
       (await controllers)?.stop();
       client?.close();

@@ -284,8 +284,19 @@ describe('node agent (fake runtime)', () => {
   it('stops and removes a deleted pod and leaves nothing behind', async () => {
     const p = (await getPod('after-bad'))!;
     const uid = p.metadata.uid;
-    await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/after-bad`);
+    const t0 = Date.now();
+    const deleting = await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/after-bad`);
+    // Graceful deletion: the server keeps the pod (deletionTimestamp = now + 30 s) for its agent.
+    assert.equal(deleting.metadata.deletionGracePeriodSeconds, 30);
+    assert.ok(deleting.metadata.deletionTimestamp);
     await until('pod gone', async () => !(await getPod('after-bad')));
+    assert.ok(Date.now() - t0 < 10_000, 'deleted by the agent long before the grace period ends');
+    const killed = rt.calls.find(
+      (x) =>
+        x.method === 'stopContainer' &&
+        (x.req as { containerId: string }).containerId === p.status!.containerStatuses![0].containerID!.slice(7),
+    );
+    assert.equal((killed?.req as { timeout: number }).timeout, 30);
     await until(
       'runtime empty of pod',
       async () =>

@@ -24,6 +24,8 @@ import { StatusManager } from './status-manager.js';
 import type { Pod } from './types.js';
 import { ApiClaims } from './volumes/claims.js';
 import { VolumeManager } from './volumes/manager.js';
+import { NodeServer } from './server/node-server.js';
+import { StatsProvider } from './server/stats.js';
 import { TokenManager } from './volumes/tokens.js';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -31,6 +33,8 @@ import { mkdirSync } from 'node:fs';
 export interface AgentOptions {
   /** API client with the node's identity (system:node:NAME in system:nodes). */
   client: KubeClient;
+  /** Client for claims (reading StorageClasses, choosing this node for a claim); default `client`. */
+  claimsClient?: KubeClient;
   runtime: ContainerRuntime;
   nodeName: string;
   /** The node's InternalIP (default: the address of the default route's interface). */
@@ -39,8 +43,9 @@ export interface AgentOptions {
   rootDir: string;
   /** Where pod logs go (default /var/log/pods). */
   podLogsDir?: string;
-  /** Port the node's HTTPS server listens on (reported in the Node's daemonEndpoints). */
-  port?: number;
+  /** The node's HTTPS server (kubelet's 10250): where to listen and its certificate (from the
+   *  cluster CA, which also verifies callers' client certificates). Without it none is served. */
+  server?: { host: string; port: number; cert: string; key: string; ca: string };
   controlPlane?: boolean;
   defaultPodCIDR?: string;
   clusterDomain?: string;
@@ -58,6 +63,8 @@ export interface RunningAgent {
   nodeName: string;
   podCIDR: string;
   ctx: AgentContext;
+  /** The node server's port (0 without a server). */
+  port: number;
   workers: PodWorkers;
   pleg: Pleg;
   node: NodeStatus;
@@ -72,6 +79,24 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   mkdirSync(o.rootDir, { recursive: true, mode: 0o750 });
   const podLogsDir = o.podLogsDir ?? '/var/log/pods';
   mkdirSync(podLogsDir, { recursive: true, mode: 0o755 });
+  let workers: PodWorkers | undefined;
+  const stats = new StatsProvider(o.runtime, o.nodeName, o.rootDir);
+  let status: StatusManager | undefined;
+  const nodeServer = o.server
+    ? new NodeServer({
+        host: o.server.host,
+        port: o.server.port,
+        tls: { cert: o.server.cert, key: o.server.key, ca: o.server.ca },
+        nodeName: o.nodeName,
+        client: o.client,
+        runtime: o.runtime,
+        stats,
+        pods: () => workers?.list() ?? [],
+        status: (uid) => status?.get(uid),
+        log,
+      })
+    : undefined;
+  const port = nodeServer ? await nodeServer.listen() : 10250;
   const node = new NodeStatus(
     o.client,
     o.runtime,
@@ -79,7 +104,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       name: o.nodeName,
       ip,
       root: o.rootDir,
-      port: o.port ?? 10250,
+      port,
       controlPlane: o.controlPlane ?? false,
       defaultPodCIDR: o.defaultPodCIDR ?? '10.42.0.0/24',
     },
@@ -93,7 +118,6 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       ? 'systemd'
       : 'cgroupfs';
   const events = new ApiEventRecorder(o.client, o.nodeName, log);
-  let workers: PodWorkers | undefined;
   const objects = new ObjectCache(o.client, log, (_key, users) => {
     for (const uid of users) workers?.enqueue(uid);
   });
@@ -109,12 +133,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     ports: s.spec?.ports,
   });
   const tokens = new TokenManager(o.client);
-  const status = new StatusManager(o.client, log);
+  status = new StatusManager(o.client, log);
   const probes = new ProbeManager(
     o.runtime,
     events,
     (uid) => workers?.get(uid),
-    (uid) => status.get(uid)?.podIP,
+    (uid) => status?.get(uid)?.podIP,
     (uid) => workers?.enqueue(uid),
   );
   const m = node.info;
@@ -128,7 +152,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     objects,
     volumes: new VolumeManager({
       root: o.rootDir,
-      claims: new ApiClaims(o.client, o.nodeName),
+      claims: new ApiClaims(o.claimsClient ?? o.client, o.nodeName),
       memoryBackedSecrets: o.memoryBackedSecrets,
     }),
     images: new ImagePuller(o.runtime, events),
@@ -177,6 +201,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await pleg.start();
   w.start();
   node.start();
+  stats.start();
   const housekeeping = setInterval(() => {
     void (async () => {
       // Pod directories of pods neither the API nor the runtime has any more.
@@ -204,12 +229,15 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     nodeName: o.nodeName,
     podCIDR,
     ctx,
+    port: nodeServer ? port : 0,
     workers: w,
     pleg,
     node,
     async stop() {
       clearInterval(housekeeping);
       node.stop();
+      stats.stop();
+      await nodeServer?.close();
       pleg.stop();
       pods.stop();
       services.stop();

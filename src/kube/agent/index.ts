@@ -8,4 +8,5 @@ export {
   PROVISIONER as LOCAL_PATH_PROVISIONER,
 } from './volumes/local-path.js';
 export { KUBELET_VERSION } from './node/node-status.js';
+export { nodeIP as defaultNodeIP } from './node/machine.js';
 export type { Pod, Node } from './types.js';

@@ -11,3 +11,5 @@ export { ApiError, errForbidden, errNotFound } from './status.js';
 export { readObject } from './rest.js';
 export { podStreamHandlers } from './pod-streams.js';
 export type { RequestScope } from './context.js';
+export { metricsReaders } from './metrics-api.js';
+export type { KubeletClientConfig } from './node-client.js';

@@ -1,4 +1,6 @@
-// DELETE and DELETECOLLECTION. Graceful deletion: an object with finalizers (or a propagation
+// DELETE and DELETECOLLECTION. Graceful deletion: a pod bound to a node gets deletionTimestamp
+// (now + its grace period) and deletionGracePeriodSeconds and stays until its node's agent has
+// stopped it and deletes it with grace 0 (as upstream's pod strategy); an object with finalizers (or a propagation
 // policy that upstream records as one: Orphan → `orphan`, Foreground → `foregroundDeletion`) is
 // kept with deletionTimestamp set until the finalizers are removed; otherwise it is removed at
 // once. Namespaces are marked Terminating (the namespace controller finishes them). Preconditions
@@ -59,6 +61,20 @@ async function deleteOne(
       `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
     );
   for (const a of r.ctx.admission) await a('delete', r.def, obj, undefined, r.user);
+  const grace = podGracePeriod(r, obj, opts);
+  if (grace > 0) {
+    // Graceful deletion of a pod on a node: its agent stops it, then deletes it with grace 0.
+    const cur = obj.metadata.deletionGracePeriodSeconds;
+    if (obj.metadata.deletionTimestamp && cur !== undefined && cur <= grace) return { obj, gone: false };
+    const next = structuredClone(obj);
+    next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    next.metadata.deletionGracePeriodSeconds = grace;
+    const fin = [...(obj.metadata.finalizers ?? [])];
+    if (opts.propagationPolicy === 'Orphan' && !fin.includes('orphan')) fin.push('orphan');
+    if (opts.propagationPolicy === 'Foreground' && !fin.includes('foregroundDeletion')) fin.push('foregroundDeletion');
+    if (fin.length) next.metadata.finalizers = fin;
+    return { obj: await storeUpdate(r, next, rev), gone: false };
+  }
   const finalizers = [...(obj.metadata.finalizers ?? [])];
   if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
   if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
@@ -85,6 +101,19 @@ async function deleteOne(
   if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r))
     r.ctx.namespaces?.note(obj.metadata.name!, undefined);
   return { obj, gone: true };
+}
+
+/** Upstream's pod CheckGracefulDelete: the requested grace period, else the pod's
+ *  terminationGracePeriodSeconds; 0 for a pod on no node or one that already finished. Other
+ *  kinds are deleted at once (0). */
+function podGracePeriod(r: RequestScope, obj: KubeObject, opts: DeleteOptions): number {
+  if (r.def.group !== '' || r.def.kind !== 'Pod') return 0;
+  const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+  const phase = (obj.status as { phase?: string } | undefined)?.phase;
+  let g = opts.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 0;
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') g = 0;
+  if (!Number.isFinite(g) || g < 0) g = 1;
+  return Math.floor(g);
 }
 
 export async function handleDelete(r: RequestScope): Promise<HandlerResult> {
