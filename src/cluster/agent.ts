@@ -24,6 +24,8 @@ export interface NodeAgentOptions {
   listen?: { host: string; port: number };
   cgroupRoot?: string;
   clusterDNS?: string[];
+  /** Secret and projected volumes on tmpfs (default true). */
+  memoryBackedSecrets?: boolean;
   log?: Logger;
 }
 
@@ -68,6 +70,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<RunningNodeAg
     controlPlane: true,
     cgroupRoot: o.cgroupRoot,
     clusterDNS: o.clusterDNS,
+    memoryBackedSecrets: o.memoryBackedSecrets,
     server: { ...listen, cert: serving.certPem, key: serving.keyPem, ca: pki.ca.certPem },
     log: o.log,
   });

@@ -20,6 +20,15 @@ const stamp = (d = new Date()) => {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 };
 
+const exists = (p: string) => {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Rotated files of a log, newest first. */
 export function rotatedFiles(logPath: string): string[] {
   const dir = dirname(logPath);
@@ -32,8 +41,7 @@ export function rotatedFiles(logPath: string): string[] {
   }
   return names
     .filter((n) => n.startsWith(`${base}.`) && /^\d{8}-\d{6}(\.gz)?$/.test(n.slice(base.length + 1)))
-    .sort()
-    .reverse()
+    .sort((a, b) => (a.replace(/\.gz$/, '') < b.replace(/\.gz$/, '') ? 1 : -1))
     .map((n) => join(dir, n));
 }
 
@@ -44,7 +52,7 @@ async function compress(path: string): Promise<void> {
 
 /** Rotates one container's log when it is over the size; trims and compresses old rotations. */
 export async function rotateIfNeeded(
-  rt: ContainerRuntime,
+  rt: Pick<ContainerRuntime, 'reopenContainerLog'>,
   containerId: string,
   logPath: string,
   policy: RotationPolicy = DEFAULT_ROTATION,
@@ -57,12 +65,12 @@ export async function rotateIfNeeded(
   }
   let rotated = false;
   if (size >= policy.maxBytes) {
-    let target = `${logPath}.${stamp()}`;
-    try {
-      statSync(target);
-      target = `${logPath}.${stamp(new Date(Date.now() + 1000))}`;
-    } catch {
-      /* free */
+    // One name per second; a second rotation within the same second takes the next free one.
+    let t = Date.now();
+    let target = `${logPath}.${stamp(new Date(t))}`;
+    while (exists(target) || exists(`${target}.gz`)) {
+      t += 1000;
+      target = `${logPath}.${stamp(new Date(t))}`;
     }
     renameSync(logPath, target);
     try {

@@ -61,7 +61,7 @@ export class LocalPathProvisioner {
     this.volumes = new Informer<Volume>(
       this.client,
       { group: '', version: 'v1', resource: 'persistentvolumes', kind: 'PersistentVolume', namespaced: false },
-      { add: (o) => q(o, 'pv'), update: (_, o) => q(o, 'pv') },
+      { add: (o) => q(o, 'pv'), update: (_, o) => q(o, 'pv'), delete: (o) => this.removeDir(o) },
       { log: this.log },
     );
     await Promise.all([this.claims.start(), this.volumes.start()]);
@@ -185,6 +185,15 @@ export class LocalPathProvisioner {
       contentType: 'application/merge-patch+json',
     });
     this.log.info('provisioned volume', { claim: `${c.metadata.namespace}/${c.metadata.name}`, volume: pvName, path });
+  }
+
+  /** Removes a deleted (or reclaimed) volume's directory: only one this provisioner made here. */
+  private removeDir(v: Volume): void {
+    if (v.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !== PROVISIONER) return;
+    if (v.metadata.annotations?.['local.path.provisioner/selected-node'] !== this.node) return;
+    const path = v.spec?.hostPath?.path;
+    if (path && resolve(path).startsWith(resolve(this.storageDir) + sep))
+      rmSync(path, { recursive: true, force: true });
   }
 
   private async reclaim(v: Volume | undefined): Promise<void> {
