@@ -24,6 +24,8 @@ export interface NodeAgentOptions {
   listen?: { host: string; port: number };
   cgroupRoot?: string;
   clusterDNS?: string[];
+  /** The Node's pod CIDR when the server has none for it (default 10.42.0.0/24). */
+  defaultPodCIDR?: string;
   /** Secret and projected volumes on tmpfs (default true). */
   memoryBackedSecrets?: boolean;
   log?: Logger;
@@ -68,6 +70,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<RunningNodeAg
     rootDir: o.dataDir,
     podLogsDir: o.podLogsDir,
     controlPlane: true,
+    defaultPodCIDR: o.defaultPodCIDR,
     cgroupRoot: o.cgroupRoot,
     clusterDNS: o.clusterDNS,
     memoryBackedSecrets: o.memoryBackedSecrets,

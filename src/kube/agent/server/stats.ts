@@ -81,6 +81,7 @@ export class StatsProvider {
   private node?: Sample;
   private timer?: NodeJS.Timeout;
   private started = Date.now();
+  private cached?: { at: number; summary: Summary };
 
   constructor(
     private runtime: ContainerRuntime,
@@ -100,7 +101,7 @@ export class StatsProvider {
   private rate(key: string, cpuNs: number, fromRuntime: number, at: number): number {
     const p = this.prev.get(key);
     let nano = fromRuntime;
-    if (!nano && p && at > p.at && cpuNs >= p.cpuNs) nano = Math.round(((cpuNs - p.cpuNs) / (at - p.at)) * 1e6);
+    if (!nano && p && at > p.at && cpuNs >= p.cpuNs) nano = Math.round(((cpuNs - p.cpuNs) / (at - p.at)) * 1e3);
     else if (!nano && p) nano = p.nanoCores;
     this.prev.set(key, { at, cpuNs, nanoCores: nano });
     return nano;
@@ -109,10 +110,12 @@ export class StatsProvider {
   /** Takes a sample of the cumulative counters (called periodically and on each request). */
   async sample(): Promise<Summary> {
     const at = Date.now();
+    // Requests close together share one sample (a rate over a few milliseconds is noise).
+    if (this.cached && at - this.cached.at < 1000) return this.cached.summary;
     const t = iso(at);
     const cpuNs = nodeCpuNs();
     const n = this.node;
-    const nodeNano = n && at > n.at ? Math.round(((cpuNs - n.cpuNs) / (at - n.at)) * 1e6) : (n?.nanoCores ?? 0);
+    const nodeNano = n && at > n.at ? Math.round(((cpuNs - n.cpuNs) / (at - n.at)) * 1e3) : (n?.nanoCores ?? 0);
     this.node = { at, cpuNs, nanoCores: nodeNano };
     const mi = meminfo();
     const fs = statfsSync(this.root);
@@ -161,7 +164,7 @@ export class StatsProvider {
     }
     for (const k of this.prev.keys()) if (!live.has(k)) this.prev.delete(k);
     const used = (mi.MemTotal ?? 0) - (mi.MemAvailable ?? 0);
-    return {
+    const summary: Summary = {
       node: {
         nodeName: this.nodeName,
         startTime: iso(this.started),
@@ -187,6 +190,8 @@ export class StatsProvider {
       },
       pods: [...pods.values()],
     };
+    this.cached = { at, summary };
+    return summary;
   }
 
   /** `/metrics/resource` in the Prometheus text format (metrics-server's source). */
