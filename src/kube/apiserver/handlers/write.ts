@@ -98,12 +98,15 @@ export async function writeUpdate(
       subresource: opts.subresource,
     });
 
-  // A deletion pending on finalizers completes when the last one is removed.
+  // A deletion pending on finalizers completes when the last one is removed. A graceful deletion
+  // (a pod waiting for its node, deletionGracePeriodSeconds > 0) is not completed by updates: its
+  // agent deletes it with grace 0 (upstream's shouldDeleteDuringUpdate).
   const nsFinalizers =
     def.group === '' && def.kind === 'Namespace'
       ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0)
       : 0;
-  if (old.metadata.deletionTimestamp && !next.metadata.finalizers?.length && nsFinalizers === 0) {
+  const graceful = (old.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+  if (old.metadata.deletionTimestamp && !graceful && !next.metadata.finalizers?.length && nsFinalizers === 0) {
     await storeDelete(r, next, expected);
     return { obj: next, deleted: true };
   }
