@@ -4,7 +4,7 @@
 // the grace period with nothing left behind, adoption after a restart, bad specs survived.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -58,6 +58,7 @@ async function boot(): Promise<RunningAgent> {
     podLogsDir: join(dir, 'logs'),
     memoryBackedSecrets: false,
     relistMs: 300,
+    housekeepingMs: 300,
     log,
   });
 }
@@ -279,6 +280,26 @@ describe('node agent (fake runtime)', () => {
     // Still serving other pods.
     await mkPod('after-bad', { containers: [run('sleep 1000')] });
     await until('after-bad running', async () => (await getPod('after-bad'))?.status?.phase === 'Running');
+  });
+
+  it('evicts a pod whose emptyDir outgrows its sizeLimit', async () => {
+    const p = await mkPod('hungry', {
+      volumes: [{ name: 'scratch', emptyDir: { sizeLimit: '4Ki' } }],
+      containers: [{ ...run('sleep 1000'), volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+    });
+    await until('hungry running', async () => (await getPod('hungry'))?.status?.phase === 'Running');
+    writeFileSync(
+      join(dir, 'agent', 'pods', p.metadata.uid, 'volumes', 'kubernetes.io~empty-dir', 'scratch', 'big'),
+      Buffer.alloc(64 * 1024, 1),
+    );
+    const ev = await until('evicted', async () => {
+      const q = await getPod('hungry');
+      return q?.status?.reason === 'Evicted' && q;
+    });
+    assert.equal(ev.status?.phase, 'Failed');
+    assert.equal(ev.status?.message, 'Usage of EmptyDir volume "scratch" exceeds the limit "4Ki". ');
+    assert.equal(ev.status?.conditions?.find((x) => x.type === 'DisruptionTarget')?.reason, 'TerminationByKubelet');
+    assert.equal(rt.running().filter((x) => x.config.labels?.['io.kubernetes.pod.name'] === 'hungry').length, 0);
   });
 
   it('stops and removes a deleted pod and leaves nothing behind', async () => {

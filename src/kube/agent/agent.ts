@@ -56,6 +56,8 @@ export interface AgentOptions {
   rotation?: RotationPolicy;
   /** PLEG relist period (ms, default 2000). */
   relistMs?: number;
+  /** Housekeeping period: orphans, log rotation, emptyDir limits (ms, default 10000). */
+  housekeepingMs?: number;
   log?: Logger;
 }
 
@@ -208,6 +210,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       const known = new Set([...w.list().map((p) => p.metadata.uid), ...pleg.runtimePods]);
       for (const uid of ctx.volumes.podUids()) if (!known.has(uid)) w.enqueue(uid);
       ctx.crashBackoff.gc();
+      // emptyDir sizeLimit, as kubelet's eviction manager enforces it (local storage isolation).
+      for (const p of w.list()) {
+        if (p.metadata.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+        const over = ctx.volumes.overLimit(p);
+        if (over)
+          w.evict(
+            p.metadata.uid,
+            `Usage of EmptyDir volume "${over.name}" exceeds the limit "${p.spec.volumes?.find((v) => v.name === over.name)?.emptyDir?.sizeLimit}". `,
+          );
+      }
       try {
         const running = await o.runtime.listContainers({ filter: { state: { state: 'CONTAINER_RUNNING' } } });
         for (const c of running.containers) {
@@ -218,7 +230,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         log.debug('log rotation failed', { error: String(e) });
       }
     })();
-  }, 10_000);
+  }, o.housekeepingMs ?? 10_000);
   housekeeping.unref();
   log.info('node agent started', {
     node: o.nodeName,

@@ -32,6 +32,7 @@ export class NodeStatus {
   private timer?: NodeJS.Timeout;
   private leaseTimer?: NodeJS.Timeout;
   private lastReport = 0;
+  private stopped = false;
   private lastSent = '';
   private machine: MachineInfo;
   uid = '';
@@ -253,6 +254,7 @@ export class NodeStatus {
 
   start(): void {
     const status = () => {
+      if (this.stopped) return;
       this.timer = setTimeout(async () => {
         await this.update().catch((e) => this.log.warn('node status not updated', { error: String(e) }));
         status();
@@ -260,6 +262,7 @@ export class NodeStatus {
       this.timer.unref?.();
     };
     const lease = () => {
+      if (this.stopped) return;
       this.leaseTimer = setTimeout(async () => {
         await this.renewLease().catch((e) => this.log.warn('node lease not renewed', { error: String(e) }));
         lease();
@@ -272,6 +275,7 @@ export class NodeStatus {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.leaseTimer);
   }

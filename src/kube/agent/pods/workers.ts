@@ -26,7 +26,8 @@ interface PodState {
   timerAt?: number;
   /** Set once a finished pod has released its sandbox and volumes. */
   released?: boolean;
-  deadline?: boolean;
+  /** Why the pod was stopped for good by the agent itself (DeadlineExceeded, Evicted). */
+  stopped?: { reason: string; message: string };
 }
 
 export class PodWorkers {
@@ -115,14 +116,14 @@ export class PodWorkers {
     const phase = pod.status?.phase;
     if ((phase === 'Succeeded' || phase === 'Failed') && this.reportedTerminal(uid)) return this.release(pod, rp, st);
     const deadline = pod.spec.activeDeadlineSeconds;
-    if (deadline !== undefined && Date.now() - Date.parse(st.startTime) > deadline * 1000) {
-      st.deadline = true;
-      this.ctx.events.event(
-        podRef(pod),
-        'Normal',
-        'DeadlineExceeded',
-        'Pod was active on the node longer than the specified deadline',
-      );
+    if (!st.stopped && deadline !== undefined && Date.now() - Date.parse(st.startTime) > deadline * 1000) {
+      st.stopped = {
+        reason: 'DeadlineExceeded',
+        message: 'Pod was active on the node longer than the specified deadline',
+      };
+      this.ctx.events.event(podRef(pod), 'Normal', st.stopped.reason, st.stopped.message);
+    }
+    if (st.stopped) {
       if (podRunning(rp)) await killPod(this.ctx, pod, rp);
       this.report(pod, await getRuntimePod(this.ctx.runtime, uid), st, true);
       return;
@@ -147,6 +148,16 @@ export class PodWorkers {
     this.enqueue(uid, out.retryInMs ?? RESYNC_MS + Math.floor(Math.random() * 5000));
   }
 
+  /** Stops a running pod for good (kubelet's eviction manager): Failed, reason Evicted. */
+  evict(uid: string, message: string): void {
+    const st = this.state.get(uid);
+    const pod = this.pods.get(uid);
+    if (!st || !pod || st.stopped) return;
+    st.stopped = { reason: 'Evicted', message };
+    this.ctx.events.event(podRef(pod), 'Warning', 'Evicted', message);
+    this.queue.add(uid);
+  }
+
   private reportedTerminal(uid: string): boolean {
     const s = this.ctx.status.get(uid);
     return s === undefined || s.phase === 'Succeeded' || s.phase === 'Failed';
@@ -164,10 +175,23 @@ export class PodWorkers {
       startTime: st.startTime,
       terminal,
     });
-    if (st.deadline) {
+    if (st.stopped) {
       status.phase = 'Failed';
-      status.reason = 'DeadlineExceeded';
-      status.message = 'Pod was active on the node longer than the specified deadline';
+      status.reason = st.stopped.reason;
+      status.message = st.stopped.message;
+      if (st.stopped.reason === 'Evicted')
+        status.conditions = [
+          ...(status.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'),
+          {
+            type: 'DisruptionTarget',
+            status: 'True',
+            reason: 'TerminationByKubelet',
+            message: st.stopped.message,
+            lastTransitionTime:
+              pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget')?.lastTransitionTime ??
+              rfc3339(Date.now()),
+          },
+        ];
     }
     this.ctx.status.set(pod, status);
     return status;
