@@ -59,6 +59,7 @@ async function boot(): Promise<RunningAgent> {
     memoryBackedSecrets: false,
     relistMs: 300,
     housekeepingMs: 300,
+    nodeStatusMs: 300,
     log,
   });
 }
@@ -110,6 +111,19 @@ describe('node agent (fake runtime)', () => {
     );
     assert.equal(lease.spec.holderIdentity, NODE);
     assert.equal(lease.spec.leaseDurationSeconds, 40);
+  });
+
+  it('registers its Node again when the object is deleted', async () => {
+    const before = await c.request('GET', `/api/v1/nodes/${NODE}`);
+    await c.request('DELETE', `/api/v1/nodes/${NODE}`);
+    const again = await until('node back', () => c.request('GET', `/api/v1/nodes/${NODE}`).catch(() => undefined));
+    assert.notEqual(again.metadata.uid, before.metadata.uid);
+    await until('node status back', async () => {
+      const n = await c.request('GET', `/api/v1/nodes/${NODE}`);
+      return n.status?.conditions?.some(
+        (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
+      );
+    });
   });
 
   it('runs a pod to Running and Ready with upstream status and events', async () => {

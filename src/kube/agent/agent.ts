@@ -58,6 +58,8 @@ export interface AgentOptions {
   relistMs?: number;
   /** Housekeeping period: orphans, log rotation, emptyDir limits (ms, default 10000). */
   housekeepingMs?: number;
+  /** Node status period (nodeStatusUpdateFrequency, ms, default 10000). */
+  nodeStatusMs?: number;
   log?: Logger;
 }
 
@@ -109,6 +111,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       port,
       controlPlane: o.controlPlane ?? false,
       defaultPodCIDR: o.defaultPodCIDR ?? '10.42.0.0/24',
+      updateMs: o.nodeStatusMs,
     },
     log,
   );

@@ -22,6 +22,8 @@ export interface NodeOptions {
   controlPlane: boolean;
   defaultPodCIDR: string;
   labels?: Record<string, string>;
+  /** nodeStatusUpdateFrequency (ms, default 10000). */
+  updateMs?: number;
 }
 
 const ki = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
@@ -210,7 +212,16 @@ export class NodeStatus {
   /** Computes the status; sends it when it changed (ignoring heartbeats) or the report is due. */
   async update(force = false): Promise<void> {
     const name = this.opts.name;
-    const existing = await this.client.request<Node>('GET', `/api/v1/nodes/${encodeURIComponent(name)}`);
+    let existing: Node;
+    try {
+      existing = await this.client.request<Node>('GET', `/api/v1/nodes/${encodeURIComponent(name)}`);
+    } catch (e) {
+      // The Node was deleted under a running agent: register it again, as kubelet does.
+      if ((e as { code?: string }).code !== 'NotFound' || force) throw e;
+      this.log.warn('node object deleted; registering again', { node: name });
+      await this.register();
+      return;
+    }
     const status = await this.status(existing);
     const others = (existing.status?.conditions ?? []).filter(
       (c) => !['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'].includes(c.type),
@@ -258,7 +269,7 @@ export class NodeStatus {
       this.timer = setTimeout(async () => {
         await this.update().catch((e) => this.log.warn('node status not updated', { error: String(e) }));
         status();
-      }, UPDATE_MS);
+      }, this.opts.updateMs ?? UPDATE_MS);
       this.timer.unref?.();
     };
     const lease = () => {
