@@ -6,3 +6,5 @@ export { startServer, parseListen } from './server.js';
 export type { ServerOptions, RunningServer } from './server.js';
 export { launchEngine } from './engine.js';
 export type { LaunchOptions, LaunchedEngine } from './engine.js';
+export { startNodeAgent, defaultNodeName } from './agent.js';
+export type { NodeAgentOptions, RunningNodeAgent } from './agent.js';

@@ -8,7 +8,7 @@ import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
-import { evictionHandlers, podStreamHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
+import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -37,6 +37,8 @@ export interface RunningServer {
   startupMs: number;
   /** The scheduler once started (undefined when disabled or failed). */
   scheduler(): Promise<RunningScheduler | undefined>;
+  /** The cluster PKI (the CA signs node agents' certificates). */
+  pki: security.Pki;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     clientHost,
     datastore: opts.datastore,
-    subresources: { ...podStreamHandlers(), ...evictionHandlers() },
+    subresources: evictionHandlers(),
     ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
     log: log.child({ component: 'apiserver' }),
   });
@@ -107,6 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store: kas.store,
     startupMs,
     scheduler: () => scheduler,
+    pki: kas.pki,
     async close() {
       await (await scheduler)?.stop();
       schedulerClient?.close();

@@ -272,7 +272,7 @@ describe('pod streams without a node agent', () => {
     );
     assert.match(await err('POST', `${P}/pending/attach?container=b`), /pod pending does not have a host assigned/);
     assert.match(await err('POST', `${P}/pending/portforward`), /pod pending does not have a host assigned/);
-    assert.match(await err('GET', `${P}/bound/log?container=a`), /no node agent serves node "node-x"/);
+    assert.match(await err('GET', `${P}/bound/log?container=a`), /nodes "node-x" not found/);
     assert.match(await err('GET', `${P}/missing/log`), /pods "missing" not found/);
   });
 });

@@ -72,6 +72,8 @@ export interface OperationScope {
   target: ErrorTarget;
   warnings: string[];
   user?: UserInfo;
+  /** For an upgrade request (exec, attach, port-forward): the client's connection. */
+  upgrade?: { socket: import('node:stream').Duplex; head: Buffer };
 }
 
 export interface RequestScope extends OperationScope {
@@ -83,4 +85,6 @@ export interface HandlerResult {
   code: number;
   body: unknown /** body is JSON text already */;
   raw?: boolean;
+  /** The handler answered (or took over the connection) itself; nothing more is written. */
+  handled?: boolean;
 }

@@ -19,6 +19,8 @@ import type { ApiAuth } from './context.js';
 import { INTERNAL_USER, isInternal, listenInternal, type InternalSocket } from './internal-socket.js';
 import { ensureBootstrapPolicy, rbacSource } from './rbac-store.js';
 import { createApiServer, type ApiServer } from './server.js';
+import { metricsReaders } from './metrics-api.js';
+import { podStreamHandlers } from './pod-streams.js';
 import type { ServiceNetworkOptions } from './service-ips.js';
 import type { VirtualHandler } from './virtual.js';
 
@@ -34,7 +36,8 @@ export interface KubeApiServerOptions {
   /** Admission plugins after NamespaceLifecycle and the RBAC escalation check (default: upstream's
    *  default set, admission/defaults.ts). */
   admission?: AdmissionPlugin[];
-  /** Extra subresource handlers by `group/plural/subresource` (pods/exec, pods/eviction, ...). */
+  /** Extra subresource handlers by `group/plural/subresource` (pods/eviction, ...); the pod
+   *  streams (log, exec, attach, portforward) and metrics.k8s.io reach the nodes' agents. */
   subresources?: Record<string, VirtualHandler>;
   /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767). */
   serviceNetwork?: ServiceNetworkOptions;
@@ -106,12 +109,23 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
     };
     // Secrets are encrypted at rest by default (AES-GCM, key file in the data dir).
     const secrets = security.createSecretTransformer(await security.loadOrCreateEncryptionKey(dataDir));
+    // The API server's identity towards node agents (pods/log|exec|attach|portforward, metrics).
+    const kubeletCert = await security.issueClientCertificate(pki, {
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['system:masters'],
+    });
+    const kubeletTls = { ca: pki.ca.certPem, cert: kubeletCert.certPem, key: kubeletCert.keyPem };
     api = createApiServer({
       store,
       resources: allResources(),
       auth,
       virtual: authReviewHandlers(authenticateExternal, authorizer),
-      subresources: { ...tokenRequestHandler(pki.serviceAccountKey), ...opts.subresources },
+      subresources: {
+        ...tokenRequestHandler(pki.serviceAccountKey),
+        ...podStreamHandlers(kubeletTls),
+        ...opts.subresources,
+      },
+      readers: metricsReaders(kubeletTls),
       admission: [rbacEscalation(authorizer), ...(opts.admission ?? defaultAdmissionPlugins())],
       transformers: {
         '/secrets': {

@@ -17,3 +17,5 @@ export { startKubeApiServer } from './control-plane.js';
 export type { KubeApiServer, KubeApiServerOptions } from './control-plane.js';
 export { defaultAdmissionPlugins } from './admission/defaults.js';
 export type { DefaultAdmissionOptions } from './admission/defaults.js';
+export { metricsReaders } from './metrics-api.js';
+export type { KubeletClientConfig } from './node-client.js';

@@ -73,6 +73,8 @@ export interface ApiServerOptions {
   virtual?: Record<string, VirtualHandler>;
   /** Extra subresource handlers by `group/plural/subresource` (e.g. `/serviceaccounts/token`). */
   subresources?: Record<string, VirtualHandler>;
+  /** Read-only kinds answered by a handler instead of the store (get and list), e.g. metrics.k8s.io. */
+  readers?: { def: ResourceDefinition; handle: VirtualHandler }[];
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   log?: Logger;
   /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767); false: no allocation. */
@@ -100,8 +102,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural),
     ),
     ...opts.resources,
+    ...(opts.readers ?? []).map((x) => x.def),
     ...(opts.resources.some((d) => d.kind === 'CustomResourceDefinition') ? [] : [customResourceDefinition]),
   ]);
+  const readers = new Map((opts.readers ?? []).map((x) => [`${x.def.group}/${x.def.plural}`, x.handle]));
+  // Upgrade requests (exec, attach, port-forward) carry their client connection to the handler.
+  const upgrades = new WeakMap<http.IncomingMessage, { socket: import('node:stream').Duplex; head: Buffer }>();
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
   const caches = new Map<string, KindCache>();
@@ -277,8 +283,27 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       req.resume();
       return writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
     }
-    const scope: RequestScope = { ctx, req, res, query: url.searchParams, info, def, target, warnings: [], user };
+    const scope: RequestScope = {
+      ctx,
+      req,
+      res,
+      query: url.searchParams,
+      info,
+      def,
+      target,
+      warnings: [],
+      user,
+      upgrade: upgrades.get(req),
+    };
     try {
+      const reader = info.subresource ? undefined : readers.get(`${def.group}/${def.plural}`);
+      if (reader) {
+        if (info.verb !== 'get' && info.verb !== 'list')
+          throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
+        req.resume();
+        const out = await reader(scope);
+        return writeJSON(res, out.code, out.body, scope.warnings);
+      }
       const v = virtual[`${def.group}/${def.plural}`];
       if (v) {
         if (info.verb !== 'create') throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
@@ -328,6 +353,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             out = await handleDeleteCollection(scope);
             break;
         }
+      if (out.handled) return;
       writeJSON(res, out.code, out.body, scope.warnings, out.raw);
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: unknown }).code !== undefined) {
@@ -403,6 +429,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       server.on('secureConnection', (s) => {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
+      });
+      server.on('upgrade', (req: http.IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+        socket.on('error', () => {});
+        upgrades.set(req, { socket, head });
+        const res = new http.ServerResponse(req);
+        res.assignSocket(socket);
+        res.shouldKeepAlive = false;
+        // An error answer ends the connection (there is no keep-alive after an upgrade request).
+        res.on('finish', () => socket.end());
+        handle(req, res);
       });
       server.on('clientError', (_e, s) => {
         if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\n\r\n');

@@ -2,7 +2,8 @@
 // (both phases, with the stored object) → graceful deletion: finalizers (and the propagation
 // policies upstream records as finalizers: Orphan → `orphan`, Foreground → `foregroundDeletion`)
 // or the strategy (a Namespace with spec.finalizers turns Terminating) keep the object with
-// deletionTimestamp set; otherwise it is removed at once → after-delete hooks.
+// deletionTimestamp set, as does the strategy's grace period (a pod bound to a node, until its
+// agent deletes it with grace 0); otherwise it is removed at once → after-delete hooks.
 import type { KubeObject } from '../../api/index.js';
 import type { OperationScope } from '../context.js';
 import { nowRFC3339 } from '../meta.js';
@@ -51,9 +52,25 @@ export async function deleteObject(
   if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
     finalizers.push('foregroundDeletion');
   const next = structuredClone(obj);
+  const grace = strategy.gracePeriod?.(obj, opts.gracePeriodSeconds) ?? 0;
+  if (grace > 0) {
+    // A graceful wait (a pod for its node's agent); a shorter grace period shortens it.
+    const cur = obj.metadata.deletionGracePeriodSeconds;
+    if (obj.metadata.deletionTimestamp && cur !== undefined && cur <= grace) return { obj, gone: false };
+    next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    next.metadata.deletionGracePeriodSeconds = grace;
+    if (finalizers.length) next.metadata.finalizers = finalizers;
+    const stored = await storeUpdate(r, next, rev);
+    if (!w.dryRun) r.ctx.caches.get(`${def.group}/${def.plural}`)?.note(stored);
+    return { obj: stored, gone: false };
+  }
   const kept = strategy.beginDelete?.(next, w) ?? false;
   if (finalizers.length || kept) {
-    if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length)
+    if (
+      obj.metadata.deletionTimestamp &&
+      !obj.metadata.deletionGracePeriodSeconds &&
+      finalizers.length === (obj.metadata.finalizers ?? []).length
+    )
       return { obj, gone: false };
     if (finalizers.length) next.metadata.finalizers = finalizers;
     else delete next.metadata.finalizers;

@@ -43,6 +43,9 @@ export interface Strategy {
   /** Delete: change `next` (a copy of the stored object) for a graceful deletion and say whether
    *  the object stays until something finishes it (Namespace: its spec.finalizers). */
   beginDelete?(next: KubeObject, w: WriteContext): boolean;
+  /** Delete: seconds the object waits for its owner (a pod for its node's agent) before it goes;
+   *  `requested` is DeleteOptions.gracePeriodSeconds. 0 or absent: no graceful wait. */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number;
   /** Whether a pending deletion still waits on something besides metadata.finalizers. */
   deletionPending?(obj: KubeObject): boolean;
   /** A kind whose status a client may set on create (Node: a kubelet registers with it). */
