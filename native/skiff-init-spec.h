@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct line {
@@ -32,6 +33,20 @@ static int g_child_sync = -1;
 /* Opened at start: exec mode later joins the container's mount namespace, where host paths are
  * out of reach. */
 static int g_errfd = -1;
+
+/* `trace FILE`: timestamped phase names (CLOCK_MONOTONIC ns, the clock of Node's
+ * process.hrtime) appended by the parent and the container child, for the runtime's breakdown of
+ * where a container's start-up goes (`npm run bench -- runtime`). */
+static int g_tracefd = -1;
+
+static void trace(const char *what) {
+  if (g_tracefd < 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char b[96];
+  int n = snprintf(b, sizeof b, "%s %lld\n", what, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  if (write(g_tracefd, b, n) < 0) { /* tracing is best effort */ }
+}
 
 static void report_error(const char *msg) {
   if (g_errfd >= 0) {

@@ -123,10 +123,15 @@ static void child_setup(int flags, int sync) {
   if (kr && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, kr) < 0 && errno != ENOSYS && errno != EPERM)
     die("join session keyring");
   int fifo = g_fifo;
+  trace("child:ns-ready");
   setup_rootfs(userns);
+  trace("child:mounted");
   enter_rootfs();
+  trace("child:pivoted");
   finish_rootfs();
+  trace("child:rootfs-done");
   const char *exe = prepare_process();
+  trace("child:process-ready");
   if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   if (fifo >= 0) {
     char p[64];
@@ -136,6 +141,7 @@ static void child_setup(int flags, int sync) {
     if (write(w, "0", 1) != 1) die("write exec fifo");
     close(w);
     close(fifo);
+    trace("child:released");
   }
   do_exec(exe);
 }
@@ -160,6 +166,7 @@ static int cmd_create(void) {
   join_ns_paths();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  trace("parent:clone");
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) die("clone");
   if (pid == 0) {
@@ -181,6 +188,7 @@ static int cmd_create(void) {
     if (write_file(p, oom) < 0) { kill(pid, SIGKILL); die("set oom_score_adj"); }
   }
   join_cgroups(pid);
+  trace("parent:joined");
   if (write(sv[0], "G", 1) != 1) die("sync with container");
   char err[2048] = "";
   char r = read_sync(sv[0], err, sizeof err);
@@ -189,6 +197,7 @@ static int cmd_create(void) {
     waitpid(pid, NULL, 0);
     DIE("%s", r == 'E' ? err : "container init exited during setup");
   }
+  trace("parent:ready");
   write_pidfile(pid);
   const char *rfd = get1("readyfd");
   if (!get1("foreground")) return 0;
@@ -261,12 +270,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: skiff-init create|exec SPECFILE (run by the Skiff runtime)\n");
     return 2;
   }
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   parse_spec(argv[2]);
+  const char *tf = get1("trace");
+  if (tf && (g_tracefd = open(tf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+    char b[64];
+    int n = snprintf(b, sizeof b, "main %lld\n", (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec);
+    if (write(g_tracefd, b, n) < 0) { /* best effort */ }
+    trace("spec-parsed");
+  }
   const char *ef = get1("errfile"), *pf = get1("pidfile");
   if (ef) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (pf && (g_pidfd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die("open pid file %s", pf);
   read_last_cap();
   signal(SIGPIPE, SIG_IGN);
   prepare_seccomp();
+  trace("seccomp-ready");
   return !strcmp(argv[1], "create") ? cmd_create() : cmd_exec();
 }

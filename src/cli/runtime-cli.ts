@@ -156,6 +156,13 @@ export async function runRuntimeCli(argv: string[]): Promise<number> {
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+function preserveFds(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--preserve-fds: expected a count, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 async function runCommand(cmd: string, args: string[], g: Global): Promise<number> {
   const rtmod = await import('../runtime/index.js');
   const rt = new rtmod.Runtime({ root: g.root });
@@ -176,6 +183,7 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     consoleSocket: str(v['console-socket']),
     noPivot: !!v['no-pivot'],
     noNewKeyring: !!v['no-new-keyring'],
+    preserveFds: preserveFds(v['preserve-fds']),
   });
   switch (cmd) {
     case 'create': {
@@ -276,7 +284,7 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
       const { v } = sub(args, { bundle: { type: 'string', short: 'b' }, rootless: { type: 'boolean' } }, 0);
       const file = join(str(v.bundle) ?? process.cwd(), 'config.json');
       if (existsSync(file)) throw new Error(`File ${file} exists. Remove it first`);
-      writeFileSync(file, JSON.stringify(rtmod.defaultSpec({ terminal: true }), null, 2) + '\n');
+      writeFileSync(file, JSON.stringify(rtmod.runcSpec({ rootless: !!v.rootless }), null, 2) + '\n');
       return 0;
     }
     default:
@@ -349,6 +357,7 @@ async function execCommand(
   }
   if (v.tty) p.terminal = true;
   const r = await rtmod.execProcess(rt, id, p, {
+    preserveFds: preserveFds(v['preserve-fds']),
     detach: !!v.detach,
     pidFile: str(v['pid-file']),
     consoleSocket: str(v['console-socket']),

@@ -13,6 +13,7 @@ export { execProcess, parseProcess, pids, psTable, pause, resume, update, list, 
 export { StateStore, DEFAULT_ROOT, type StoredState } from './store.js';
 export { defaultSpec, MASKED_PATHS, READONLY_PATHS, type DefaultSpecOptions } from './default-spec.js';
 export { defaultSeccompProfile } from './seccomp-default.js';
+export { runcSpec } from './runc-spec.js';
 export { CAPABILITIES, DEFAULT_CAPABILITIES, capNames } from './capabilities.js';
 export { canStart, canPause, canResume, canExec, canKill, canDelete, type ContainerStatus } from './status.js';
 export { runHooks, type HookPhase } from './hooks.js';

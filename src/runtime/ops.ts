@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { randomSuffix, invalidArgument, internal } from '../common/index.js';
 import type { Process, LinuxResources } from '../oci/index.js';
 import type { CgroupResources } from './cgroups/index.js';
-import type { Runtime, ContainerState } from './runtime.js';
+import { normalizeStdio, type Runtime, type ContainerState } from './runtime.js';
 import { compileExecSpec } from './init-spec.js';
 import { nativeBinary } from './native.js';
 import { canExec, canPause, canResume } from './status.js';
@@ -14,6 +14,8 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** runc's --preserve-fds (see CreateOptions). */
+  preserveFds?: number;
   stdio?: StdioOptions;
   signal?: AbortSignal;
   /** Called with the exec'd process's host pid (non-detached). */
@@ -56,17 +58,16 @@ export async function execProcess(
       errFile: files.errFile,
       consoleSocket: o.consoleSocket,
       detach: o.detach,
-      readyFd: o.detach ? undefined : 3,
+      readyFd: o.detach ? undefined : 3 + (o.preserveFds ?? 0),
+      preserveFds: o.preserveFds,
     }),
   );
   try {
-    const base = o.stdio ?? 'inherit';
-    const stdio: StdioOptions = typeof base === 'string' ? [base, base, base] : [...base].slice(0, 3);
-    if (!o.detach) (stdio as unknown[]).push('pipe');
+    const stdio = normalizeStdio(o.stdio ?? 'inherit', !o.detach, o.preserveFds);
     const child = spawn(nativeBinary('skiff-init'), ['exec', files.spec], { stdio, signal: o.signal });
     let started = 0;
     if (!o.detach) {
-      (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => {
+      (child.stdio[child.stdio.length - 1] as NodeJS.ReadableStream).on('data', (b: Buffer) => {
         const m = /^(\d+)\n/.exec(b.toString());
         if (m && !started) {
           started = Number(m[1]);

@@ -14,7 +14,7 @@ import {
 } from '../common/index.js';
 import type { Spec, OciState, ContainerStatus } from '../oci/index.js';
 import { OCI_VERSION } from './linux-consts.js';
-import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
+import { createCgroupManager, CgroupV1Manager, ownCgroups, type CgroupManager } from './cgroups/index.js';
 import { StateStore, type StoredState } from './store.js';
 import { compileCreateSpec } from './init-spec.js';
 import { nativeBinary } from './native.js';
@@ -40,6 +40,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** runc's --preserve-fds: this many descriptors after stdio (3, 4, …) stay open in the container. */
+  preserveFds?: number;
   /** stdio of the container init (default: inherited). */
   stdio?: StdioOptions;
   signal?: AbortSignal;
@@ -77,8 +79,8 @@ export class Runtime {
     this.store = new StateStore(opts.root);
   }
 
-  cgroup(s: Pick<StoredState, 'cgroupPath'>): CgroupManager {
-    return createCgroupManager(s.cgroupPath, { mountRoot: this.opts.cgroupMountRoot });
+  cgroup(s: Pick<StoredState, 'cgroupPath' | 'cgroupParents'>): CgroupManager {
+    return createCgroupManager(s.cgroupPath, { mountRoot: this.opts.cgroupMountRoot, parents: s.cgroupParents });
   }
 
   /** Live status: the recorded one corrected by what the kernel says. */
@@ -141,9 +143,10 @@ export class Runtime {
     return { spec, bundle: b, rootfs };
   }
 
-  private cgroupPathOf(id: string, spec: Spec): string {
-    const p = spec.linux?.cgroupsPath;
-    if (!p) return `/skiff/${id}`;
+  /** The cgroup as runc places it: an absolute linux.cgroupsPath from each hierarchy's root; a
+   *  relative one, or none (then the container id), under this process's own cgroups. */
+  private cgroupPathOf(id: string, spec: Spec): Pick<StoredState, 'cgroupPath' | 'cgroupParents'> {
+    const p = spec.linux?.cgroupsPath || id;
     if (p.includes(':'))
       throw invalidArgument(
         `linux.cgroupsPath: systemd-style path ${p} needs --systemd-cgroup, which skiff does not support`,
@@ -151,7 +154,8 @@ export class Runtime {
       );
     if (p.split('/').includes('..'))
       throw invalidArgument(`linux.cgroupsPath: ${p} must not contain ..`, { field: 'linux.cgroupsPath' });
-    return p.startsWith('/') ? p : `/${p}`;
+    if (p.startsWith('/')) return { cgroupPath: p };
+    return { cgroupPath: `/${p}`, cgroupParents: ownCgroups() };
   }
 
   /** Sets up the container and leaves its init waiting for start(). */
@@ -168,8 +172,9 @@ export class Runtime {
     o: CreateOptions,
     foreground: boolean,
   ): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
+    this.store.dir(id); // checks the id before anything is derived from it
     const { spec, bundle: b, rootfs } = await this.loadBundle(bundle);
-    const cgroupPath = this.cgroupPathOf(id, spec);
+    const cgroupAt = this.cgroupPathOf(id, spec);
     const dir = this.store.reserve(id);
     const s: StoredState = {
       id,
@@ -180,7 +185,7 @@ export class Runtime {
       owner: safeUser(),
       status: 'creating',
       annotations: spec.annotations,
-      cgroupPath,
+      ...cgroupAt,
       config: spec,
     };
     let cg: CgroupManager | undefined;
@@ -215,13 +220,15 @@ export class Runtime {
         rootfs,
         cgroupDirs: cg.dirs(),
         cgroupVersion: cg.version,
+        cgroupLayout: cg instanceof CgroupV1Manager ? cg.layout() : undefined,
         ...files,
         consoleSocket,
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
+        preserveFds: o.preserveFds,
         foreground,
         seccompCacheDir: this.store.seccompCacheDir(),
-        readyFd: foreground ? 3 : undefined,
+        readyFd: foreground ? 3 + (o.preserveFds ?? 0) : undefined,
       });
       const specFile = join(dir, 'init.spec');
       writeFileSync(specFile, text);
@@ -245,7 +252,7 @@ export class Runtime {
         if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
         return { s };
       }
-      const stdio = normalizeStdio(o.stdio ?? 'inherit', foreground);
+      const stdio = normalizeStdio(o.stdio ?? 'inherit', foreground, o.preserveFds);
       child = spawn(nativeBinary('skiff-init'), ['create', specFile], { stdio, signal: o.signal });
       const exit = exitOf(child);
       if (foreground) {
@@ -532,9 +539,12 @@ function writeAtomic(file: string, data: string): void {
   renameSync(tmp, file);
 }
 
-function normalizeStdio(stdio: StdioOptions, foreground: boolean): StdioOptions {
+/** skiff-init's descriptors: stdio, this process's 3 … 3+preserveFds−1 (runc's --preserve-fds), then
+ *  the ready pipe of a foreground init. */
+export function normalizeStdio(stdio: StdioOptions, foreground: boolean, preserveFds = 0): StdioOptions {
   const base = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio].slice(0, 3);
-  return foreground ? [...base, 'pipe'] : base;
+  const kept = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+  return foreground ? [...base, ...kept, 'pipe'] : [...base, ...kept];
 }
 
 function exitOf(child: ChildProcess): Promise<number> {
@@ -548,7 +558,7 @@ function exitOf(child: ChildProcess): Promise<number> {
 function readReady(child: ChildProcess, exit: Promise<number>): Promise<number> {
   return new Promise((res) => {
     let buf = '';
-    const s = child.stdio[3] as NodeJS.ReadableStream;
+    const s = child.stdio[child.stdio.length - 1] as NodeJS.ReadableStream;
     s.on('data', (b: Buffer) => {
       buf += b.toString();
       const m = /^(\d+)\n/.exec(buf);

@@ -34,6 +34,8 @@ export interface StoredState {
   status: ContainerStatus; // as last recorded; the live status is computed (see runtime)
   annotations?: Record<string, string>;
   cgroupPath: string;
+  /** Set when cgroupPath is relative to the creating process's cgroups (see CgroupManagerOptions.parents). */
+  cgroupParents?: Record<string, string>;
   config: Spec;
   monitorDir?: string;
 }

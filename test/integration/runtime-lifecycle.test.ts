@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
 import {
   execProcess,
+  ownCgroups,
   pause,
   resume,
   list,
@@ -192,7 +193,9 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
   );
   assert.ok(!existsSync(env.rt.store.dir(bad)), 'no state left');
   assert.ok(
-    !Object.values(env.rt.cgroup({ cgroupPath: `/skiff/${bad}` }).dirs()).some((d) => existsSync(d)),
+    !Object.values(env.rt.cgroup({ cgroupPath: `/${bad}`, cgroupParents: ownCgroups() }).dirs()).some((d) =>
+      existsSync(d),
+    ),
     'no cgroup left',
   );
 });
