@@ -53,12 +53,13 @@ async function main() {
     delete bareEnv.NODE_EXTRA_CA_CERTS;
     const cli = join(ROOT, 'bin/skiff-runtime');
     // Warm-up (seccomp filter cache, page cache) — not counted.
-    await rt.run('warm', dir, { stdio: 'ignore' });
+    const spec = { ...defaultSpec({ args: ['/bin/true'] }), root: { path: join(dir, 'rootfs') } };
+    await rt.run('warm', spec, { stdio: 'ignore' });
     await time(cli, ['--root', cliRoot, 'run', '--bundle', dir, 'warm']);
     await time(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, 'warm']);
     for (let i = 0; i < RUNS; i++) {
       const t = performance.now();
-      await rt.run(`lib${i}`, dir, { stdio: 'ignore' });
+      await rt.run(`lib${i}`, spec, { stdio: 'ignore' });
       res.lib.push(performance.now() - t);
       res.cli.push(await time(cli, ['--root', cliRoot, 'run', '--bundle', dir, `cli${i}`]));
       res.runc.push(await time(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, `runc${i}`]));
@@ -96,10 +97,16 @@ async function main() {
       );
     // One idle skiff-monitor.
     writeFileSync(join(dir, 'config.json'), JSON.stringify(defaultSpec({ args: ['sleep', '60'] })));
-    await rt.create('mon', dir, { monitor: { logFile: join(dir, 'mon.log') } });
+    await rt.create(
+      'mon',
+      { ...defaultSpec({ args: ['sleep', '60'] }), root: { path: join(dir, 'rootfs') } },
+      {
+        monitor: { logFile: join(dir, 'mon.log') },
+      },
+    );
     await rt.start('mon');
     await new Promise((r) => setTimeout(r, 300));
-    const mpid = await monitorPid(rt.store.load('mon').monitorDir!);
+    const mpid = await monitorPid(rt.monitorDir('mon')!);
     const rss = mpid ? /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${mpid}/status`, 'utf8'))?.[1] : undefined;
     process.stdout.write(
       `\nidle skiff-monitor RSS: ${rss ? `${(Number(rss) / 1024).toFixed(2)} MB` : 'n/a'} (target ≤ 1.5 MB; containerd shim 5–11 MB)\n`,

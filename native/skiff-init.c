@@ -31,8 +31,10 @@ static void forward(int sig) {
   if (g_child > 0) kill(g_child, sig);
 }
 
-/* Waits for the child, forwarding signals, and returns its status as a shell would (128+signal). */
-static int wait_forwarding(pid_t child) {
+/* Waits for the child, forwarding signals, and returns its status as a shell would (128+signal).
+ * With a ready descriptor, the raw wait status is written there first ("x STATUS"), so the
+ * runtime tells a signal death from an exit code above 128. */
+static int wait_forwarding(pid_t child, int readyfd) {
   g_child = child;
   static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   struct sigaction sa = {.sa_handler = forward};
@@ -42,6 +44,10 @@ static int wait_forwarding(pid_t child) {
     pid_t r = waitpid(child, &st, 0);
     if (r == child) break;
     if (r < 0 && errno != EINTR) die("wait for container process");
+  }
+  if (readyfd >= 0) {
+    dprintf(readyfd, "x %d\n", st);
+    close(readyfd);
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -108,6 +114,18 @@ static void join_ns_paths(void) {
   }
 }
 
+/* Blocks opening the exec fifo for writing until the runtime opens it for reading (`start`). */
+static void release_wait(void) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", g_fifo);
+  int w = open(p, O_WRONLY | O_CLOEXEC);
+  if (w < 0) die("open exec fifo");
+  if (write(w, "0", 1) != 1) die("write exec fifo");
+  close(w);
+  close(g_fifo);
+  g_fifo = -1;
+}
+
 static void child_setup(int flags, int sync) {
   int userns = (flags & CLONE_NEWUSER) != 0;
   if (userns) {
@@ -134,13 +152,7 @@ static void child_setup(int flags, int sync) {
   trace("child:process-ready");
   if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   if (fifo >= 0) {
-    char p[64];
-    snprintf(p, sizeof p, "/proc/self/fd/%d", fifo);
-    int w = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the fifo for reading */
-    if (w < 0) die("open exec fifo");
-    if (write(w, "0", 1) != 1) die("write exec fifo");
-    close(w);
-    close(fifo);
+    release_wait();
     trace("child:released");
   }
   do_exec(exe);
@@ -177,6 +189,7 @@ static int cmd_create(void) {
     child_setup(flags, sv[1]);
   }
   close(sv[1]);
+  trace("parent:cloned");
   if (flags & CLONE_NEWUSER) {
     write_idmap(pid, "uidmap", "uid_map");
     write_idmap(pid, "gidmap", "gid_map");
@@ -201,19 +214,27 @@ static int cmd_create(void) {
   write_pidfile(pid);
   const char *rfd = get1("readyfd");
   if (!get1("foreground")) return 0;
+  int fd = -1;
   if (rfd) {
-    int fd = (int)num(rfd, "readyfd");
+    fd = (int)num(rfd, "readyfd");
     dprintf(fd, "%d\n", pid);
-    close(fd);
   }
   close(sv[0]);
-  return wait_forwarding(pid);
+  return wait_forwarding(pid, fd);
 }
 
 static int cmd_exec(void) {
   const char *ps = get1("pid");
   if (!ps) DIE("exec spec has no pid");
   pid_t target = (pid_t)num(ps, "pid");
+  /* `fifo PATH`: the process is set up, then waits (as create's init does) until the runtime opens
+   * the fifo, so a caller can attach to its monitor before it runs. Opened before the namespaces
+   * change, while the host path is reachable. */
+  const char *fp = get1("fifo");
+  if (fp) {
+    if (mkfifo(fp, 0622) < 0 && errno != EEXIST) die("create exec fifo %s", fp);
+    if ((g_fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
+  }
   join_cgroups(getpid());
   connect_console();
   int fds[8], flags[8], n = 0;
@@ -244,10 +265,14 @@ static int cmd_exec(void) {
   if (pid == 0) {
     close(sv[0]);
     g_child_sync = sv[1];
-    do_exec(prepare_process());
+    const char *exe = prepare_process();
+    if (g_fifo >= 0) release_wait();
+    do_exec(exe);
   }
   close(sv[1]);
+  if (g_fifo >= 0) close(g_fifo);
   if (g_console >= 0) close(g_console);
+  if (g_fifo >= 0) write_pidfile(pid); /* known now; the runtime reads it once it released the process */
   char err[2048] = "";
   if (read_sync(sv[0], err, sizeof err) == 'E') { /* EOF means execve succeeded (close-on-exec) */
     waitpid(pid, NULL, 0);
@@ -257,12 +282,12 @@ static int cmd_exec(void) {
   write_pidfile(pid);
   if (get1("detach")) return 0;
   const char *rfd = get1("readyfd");
+  int fd = -1;
   if (rfd) {
-    int fd = (int)num(rfd, "readyfd");
+    fd = (int)num(rfd, "readyfd");
     dprintf(fd, "%d\n", pid);
-    close(fd);
   }
-  return wait_forwarding(pid);
+  return wait_forwarding(pid, fd);
 }
 
 int main(int argc, char **argv) {

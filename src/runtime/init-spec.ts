@@ -246,6 +246,8 @@ export function compileExecSpec(
     detach?: boolean;
     readyFd?: number;
     preserveFds?: number;
+    /** Set up the process, then wait for the runtime to open this fifo before exec. */
+    fifo?: string;
   },
 ): string {
   const out = [rec('pid', o.pid)];
@@ -258,5 +260,6 @@ export function compileExecSpec(
   if (o.detach) out.push(rec('detach', 1));
   if (o.readyFd !== undefined) out.push(rec('readyfd', o.readyFd));
   if (o.preserveFds) out.push(rec('preservefds', o.preserveFds));
+  if (o.fifo) out.push(rec('fifo', o.fifo));
   return out.join('\n') + '\n';
 }

@@ -1,5 +1,8 @@
 // The state directory (`--root`, default /run/skiff/runtime): one folder per container holding
-// state.json (written atomically), the exec fifo, skiff-init's spec and error files, and a lock.
+// state.json (small, rewritten atomically on each status change), config.json (the container's
+// spec, written once at create), the exec fifo, skiff-init's spec and error files, and a lock. A
+// Runtime keeps what it wrote or read in memory, so the engine's calls do not re-read the files;
+// another process (the CLI) reads them.
 // Locking: an O_EXCL lock file naming its holder's pid; a lock whose holder died is taken over.
 // (Node has no flock(2); a lock file is enough for a CLI whose calls are short.)
 import {
@@ -36,11 +39,14 @@ export interface StoredState {
   cgroupPath: string;
   /** Set when cgroupPath is relative to the creating process's cgroups (see CgroupManagerOptions.parents). */
   cgroupParents?: Record<string, string>;
-  config: Spec;
   monitorDir?: string;
+  /** Created without a skiff-init parent (runc's `create`): nobody knows its exit status. */
+  detached?: boolean;
 }
 
 export class StateStore {
+  private readonly states = new Map<string, StoredState>();
+  private readonly specs = new Map<string, Spec>();
   constructor(readonly root: string = DEFAULT_ROOT) {}
 
   dir(id: string): string {
@@ -62,19 +68,11 @@ export class StateStore {
   }
 
   load(id: string): StoredState {
-    let text: string;
-    try {
-      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-        throw notFound(`container ${id} does not exist`, { field: 'id' });
-      throw e;
-    }
-    try {
-      return JSON.parse(text) as StoredState;
-    } catch (e) {
-      throw internal(`state of container ${id} is corrupt`, { cause: e });
-    }
+    const cached = this.states.get(id);
+    if (cached) return cached;
+    const s = readJson<StoredState>(join(this.dir(id), 'state.json'), id, 'state');
+    this.states.set(id, s);
+    return s;
   }
 
   save(s: StoredState): void {
@@ -82,6 +80,21 @@ export class StateStore {
     const tmp = join(d, `.state.${process.pid}.tmp`);
     writeFileSync(tmp, JSON.stringify(s));
     renameSync(tmp, join(d, 'state.json'));
+    this.states.set(s.id, s);
+  }
+
+  /** The container's spec, as given to create (written once). */
+  spec(id: string): Spec {
+    const cached = this.specs.get(id);
+    if (cached) return cached;
+    const spec = readJson<Spec>(join(this.dir(id), 'config.json'), id, 'config');
+    this.specs.set(id, spec);
+    return spec;
+  }
+
+  saveSpec(id: string, spec: Spec): void {
+    writeFileSync(join(this.dir(id), 'config.json'), JSON.stringify(spec));
+    this.specs.set(id, spec);
   }
 
   /** Compiled seccomp filters shared by containers with the same rules. */
@@ -93,6 +106,8 @@ export class StateStore {
 
   remove(id: string): void {
     const d = this.dir(id);
+    this.states.delete(id);
+    this.specs.delete(id);
     // The directory holds a few plain files: unlink them and rmdir (Node's recursive rmSync lstats
     // its way through and cost a container's delete milliseconds); anything else (a monitor's
     // sub-directory) falls back to the recursive removal.
@@ -162,5 +177,21 @@ export class StateStore {
         /* removed with the dir */
       }
     }
+  }
+}
+
+function readJson<T>(file: string, id: string, what: string): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw notFound(`container ${id} does not exist`, { field: 'id' });
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw internal(`${what} of container ${id} is corrupt`, { cause: e });
   }
 }

@@ -15,17 +15,7 @@ import {
   notFound,
   SkiffError,
 } from '../../../common/index.js';
-import {
-  Runtime,
-  parseSignal,
-  pause as rtPause,
-  resume as rtResume,
-  update as rtUpdate,
-  waitExit,
-  readExitFile,
-  isMonitorAlive,
-  nativeDir,
-} from '../../../runtime/index.js';
+import { Runtime, parseSignal, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
@@ -98,8 +88,14 @@ export class Containers implements ContainersService {
   rtId(id: string): string {
     return id.slice(0, 16);
   }
+  /** The monitor's state directory while the container exists in the runtime; afterwards the
+   *  container's own directory, which holds the copied exit.json. */
   monitorDir(id: string): string {
-    return join(this.runtime.store.dir(this.rtId(id)), 'monitor');
+    try {
+      return this.runtime.monitorDir(this.rtId(id)) ?? this.dirOf(id);
+    } catch {
+      return this.dirOf(id);
+    }
   }
   logPath(id: string): string {
     return join(this.dirOf(id), `${id}-json.log`);
@@ -320,15 +316,12 @@ export class Containers implements ContainersService {
         initBinary: initBinary(),
         netnsPath,
       });
-      const bundle = join(c.dir, 'bundle');
-      mkdirSync(bundle, { recursive: true });
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       rmSync(join(c.dir, 'exit.json'), { force: true });
       await this.runtime.delete(rtid, { force: true }).catch(() => undefined);
       const lc = rec.HostConfig.LogConfig?.Config ?? {};
       const maxSize = parseSize(lc['max-size'] ?? '10m');
       const maxFile = Math.max(1, Number(lc['max-file'] ?? 3) || 3);
-      await this.runtime.create(rtid, bundle, {
+      await this.runtime.create(rtid, spec, {
         monitor: {
           logFile: rec.HostConfig.LogConfig?.Type === 'none' ? undefined : this.logPath(id),
           logMaxSize: maxSize,
@@ -404,7 +397,7 @@ export class Containers implements ContainersService {
     c.watch?.abort();
     const ac = new AbortController();
     c.watch = ac;
-    waitExit(mdir, ac.signal, 100).then(
+    this.runtime.waitExit(this.rtId(c.rec.Id), { signal: ac.signal }).then(
       (ex) =>
         this.onExit(c, { code: ex.exitCode, oom: ex.oomKilled, finishedAt: ex.finishedAt, error: ex.error }, mdir),
       (e) => {
@@ -544,7 +537,7 @@ export class Containers implements ContainersService {
       const exited = new Promise<WaitResult>((res) => c.exitWaiters.push(res));
       const sig = opts.signal || c.rec.Config.StopSignal || 'SIGTERM';
       const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
-      if (c.rec.State.Paused) await rtResume(this.runtime, rtid).catch(() => undefined);
+      if (c.rec.State.Paused) await this.runtime.resume(rtid).catch(() => undefined);
       await this.runtime.kill(rtid, sig).catch(() => undefined);
       this.emit(c, 'kill', { signal: String(parseSignal(sig)) });
       const ok =
@@ -678,7 +671,7 @@ export class Containers implements ContainersService {
     const c = this.live(ref);
     if (!c.rec.State.Running) throw conflict(`Container ${c.rec.Id} is not running`, { field: 'id' });
     if (c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is already paused`, { field: 'id' });
-    await rtPause(this.runtime, this.rtId(c.rec.Id));
+    await this.runtime.pause(this.rtId(c.rec.Id));
     c.rec.State = { ...c.rec.State, Paused: true, Status: 'paused' };
     this.save(c);
     this.emit(c, 'pause');
@@ -687,7 +680,7 @@ export class Containers implements ContainersService {
   async unpause(ref: string): Promise<void> {
     const c = this.live(ref);
     if (!c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is not paused`, { field: 'id' });
-    await rtResume(this.runtime, this.rtId(c.rec.Id));
+    await this.runtime.resume(this.rtId(c.rec.Id));
     c.rec.State = { ...c.rec.State, Paused: false, Status: 'running' };
     this.save(c);
     this.emit(c, 'unpause');
@@ -741,7 +734,7 @@ export class Containers implements ContainersService {
       if (Object.keys(cpu).length) r.cpu = cpu;
       if (hc.PidsLimit) r.pids = { limit: hc.PidsLimit };
       if (hc.BlkioWeight) r.blockIO = { weight: hc.BlkioWeight };
-      if (Object.keys(r).length) await rtUpdate(this.runtime, this.rtId(c.rec.Id), r);
+      if (Object.keys(r).length) await this.runtime.update(this.rtId(c.rec.Id), r);
     }
     this.save(c);
     this.emit(c, 'update');
@@ -784,13 +777,20 @@ export class Containers implements ContainersService {
       }
       if (rec.State.Running || rec.State.Restarting) {
         const mdir = this.monitorDir(id);
-        const alive = await isMonitorAlive(mdir).catch(() => false);
-        if (alive) {
+        const rtid = this.rtId(id);
+        let known = true;
+        try {
+          this.runtime.state(rtid);
+        } catch {
+          known = false;
+        }
+        const ex = known ? await this.runtime.exitStatus(rtid).catch(() => undefined) : undefined;
+        if (known && !ex) {
+          // running, or ended with its monitor still writing the exit file
           this.watchExit(c, mdir);
           c.health = this.healthStarter?.(c);
           continue;
         }
-        const ex = await readExitFile(mdir).catch(() => undefined);
         rec.State.Running = true; // let onExit record it
         await this.onExit(
           c,
