@@ -147,7 +147,11 @@ test('library: a foreground container reports its exit (code, signal) to waitExi
   assert.deepEqual([ex.exitCode, ex.signal, ex.oomKilled], [143, 'SIGTERM', false]);
   await env.rt.delete(id);
   const id2 = env.id('fg');
-  await env.rt.create(id2, env.spec((s) => (s.process!.args = ['sh', '-c', 'exit 130'])), { stdio: 'ignore' });
+  await env.rt.create(
+    id2,
+    env.spec((s) => (s.process!.args = ['sh', '-c', 'exit 130'])),
+    { stdio: 'ignore' },
+  );
   await env.rt.start(id2);
   const ex2 = await env.rt.waitExit(id2, { signal: AbortSignal.timeout(10_000) });
   assert.deepEqual([ex2.exitCode, ex2.signal], [130, null], 'an exit code above 128 is not a signal');
