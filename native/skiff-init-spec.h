@@ -33,6 +33,7 @@ static int g_child_sync = -1;
 /* Opened at start: exec mode later joins the container's mount namespace, where host paths are
  * out of reach. */
 static int g_errfd = -1;
+static const char *g_errpath; /* create mode opens the error file only when there is an error */
 
 /* `trace FILE`: timestamped phase names (CLOCK_MONOTONIC ns, the clock of Node's
  * process.hrtime) appended by the parent and the container child, for the runtime's breakdown of
@@ -49,6 +50,7 @@ static void trace(const char *what) {
 }
 
 static void report_error(const char *msg) {
+  if (g_errfd < 0 && g_errpath) g_errfd = open(g_errpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (g_errfd >= 0) {
     if (ftruncate(g_errfd, 0) < 0 || pwrite(g_errfd, msg, strlen(msg), 0) < 0) { /* nothing more to do */ }
     return; /* the runtime reports it */
@@ -92,18 +94,21 @@ static void unescape(char *s) {
   *o = 0;
 }
 
+/* PATH, or `fd:N`: read from descriptor N to its end (the runtime writes the spec into a pipe). */
 static void parse_spec(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die("open spec %s", path);
-  struct stat st;
-  if (fstat(fd, &st) < 0) die("stat spec");
-  char *buf = malloc(st.st_size + 1);
+  int fd;
+  if (!strncmp(path, "fd:", 3)) fd = (int)strtol(path + 3, NULL, 10);
+  else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) die("open spec %s", path);
+  size_t size = 16384, got = 0;
+  char *buf = malloc(size);
   if (!buf) DIE("out of memory");
-  ssize_t got = 0;
-  while (got < st.st_size) {
-    ssize_t r = read(fd, buf + got, st.st_size - got);
-    if (r <= 0) die("read spec");
-    got += r;
+  for (;;) {
+    if (got + 1 >= size && !(buf = realloc(buf, size *= 2))) DIE("out of memory");
+    ssize_t r = read(fd, buf + got, size - got - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) die("read spec");
+    if (r == 0) break;
+    got += (size_t)r;
   }
   buf[got] = 0;
   close(fd);

@@ -306,7 +306,9 @@ int main(int argc, char **argv) {
     trace("spec-parsed");
   }
   const char *ef = get1("errfile"), *pf = get1("pidfile");
-  if (ef) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* exec joins the container's mount namespace, where the host path is out of reach: open it now */
+  if (ef && !strcmp(argv[1], "exec")) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  else g_errpath = ef;
   if (pf && (g_pidfd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die("open pid file %s", pf);
   read_last_cap();
   signal(SIGPIPE, SIG_IGN);

@@ -7,7 +7,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { invalidArgument } from '../common/index.js';
 import type { Spec } from '../oci/index.js';
-import { CgroupV1Manager, ownCgroups, type CgroupManager, type CgroupResources } from './cgroups/index.js';
+import {
+  CgroupV1Manager,
+  ownCgroups,
+  primeCgroupMigration,
+  type CgroupManager,
+  type CgroupResources,
+} from './cgroups/index.js';
 import type { StoredState } from './store.js';
 import { compileCreateSpec } from './init-spec.js';
 import { procStat, waitExit as waitPidExit } from './proc.js';
@@ -30,6 +36,7 @@ import type { CreateOptions } from './runtime.js';
 export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions, split: boolean): Promise<StoredState> {
   const trace = c.trace;
   trace?.mark('begin');
+  primeCgroupMigration(c.cgroupMountRoot);
   const dir = c.store.dir(id); // checks the id before anything is derived from it
   if (!spec.process) throw invalidArgument('process: required to create a container', { field: 'process' });
   if (o.monitor && o.detach) throw invalidArgument('detach and monitor exclude each other', { field: 'monitor' });
@@ -58,9 +65,6 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
   let cgReady: Promise<void> | undefined;
   let held: Held | undefined;
   try {
-    c.store.save(s);
-    c.store.saveSpec(id, spec);
-    trace?.mark('state-saved');
     cg = c.cgroup(s);
     const manager = cg;
     // The cgroup is made while the init spec is compiled and written (dirs() needs no I/O).
@@ -68,48 +72,45 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
     cgReady.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
     const files = stateFiles(dir);
     const foreground = !o.monitor && !o.detach;
-    writeFileSync(
-      files.specFile,
-      compileCreateSpec(spec, {
-        id,
-        bundle,
-        rootfs,
-        cgroupDirs: cg.dirs(),
-        cgroupVersion: cg.version,
-        cgroupLayout: cg instanceof CgroupV1Manager ? cg.layout() : undefined,
-        fifo: split ? join(dir, 'exec.fifo') : undefined,
-        pidFile: files.pidFile,
-        errFile: files.errFile,
-        consoleSocket,
-        noPivot: o.noPivot,
-        noNewKeyring: o.noNewKeyring,
-        preserveFds: o.preserveFds,
-        foreground,
-        seccompCacheDir: c.store.seccompCacheDir(),
-        readyFd: foreground ? 3 + (o.preserveFds ?? 0) : undefined,
-        trace: trace?.initFile,
-      }),
-    );
+    const text = compileCreateSpec(spec, {
+      id,
+      bundle,
+      rootfs,
+      cgroupDirs: cg.dirs(),
+      cgroupVersion: cg.version,
+      cgroupLayout: cg instanceof CgroupV1Manager ? cg.layout() : undefined,
+      fifo: split ? join(dir, 'exec.fifo') : undefined,
+      pidFile: foreground ? undefined : files.pidFile,
+      errFile: files.errFile,
+      consoleSocket,
+      noPivot: o.noPivot,
+      noNewKeyring: o.noNewKeyring,
+      preserveFds: o.preserveFds,
+      foreground,
+      seccompCacheDir: c.store.seccompCacheDir(),
+      readyFd: foreground ? 3 + (o.preserveFds ?? 0) : undefined,
+      trace: trace?.initFile,
+    });
+    // in the foreground the spec goes through a pipe; a monitor's or a detached skiff-init reads a file
+    if (!foreground) writeFileSync(files.specFile, text);
     trace?.mark('init-spec-written');
     await cgReady;
     trace?.mark('cgroup-ready');
     if (o.monitor) {
       s.monitorDir = join(dir, 'monitor');
-      s.pid = await spawnUnderMonitor({
-        ...files,
-        ...o.monitor,
-        stateDir: s.monitorDir,
-        tty: terminal,
-        oomFile: cg.oomFile(),
-        mode: 'create',
-      });
-    } else if (foreground) {
-      const fg = spawnForeground(
-        'create',
-        files.specFile,
-        initStdio(o.stdio ?? 'inherit', true, o.preserveFds),
-        o.signal,
+      s.pid = await spawnUnderMonitor(
+        {
+          ...files,
+          ...o.monitor,
+          stateDir: s.monitorDir,
+          tty: terminal,
+          oomFile: cg.oomFile(),
+          mode: 'create',
+        },
+        trace?.mark,
       );
+    } else if (foreground) {
+      const fg = spawnForeground('create', text, initStdio(o.stdio ?? 'inherit', true, o.preserveFds), o.signal);
       held = { ...fg, exit: fg.status.then((st) => exitRecord(s, manager, st)) };
       held.exit.catch(() => undefined);
       c.held.set(id, held);
@@ -129,7 +130,7 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
     trace?.mark('init-ready');
     s.pidStartTime = procStat(s.pid)?.startTime;
     s.status = 'created';
-    c.store.save(s);
+    c.store.save(s, spec); // the only write of state.json in a container's normal life
     trace?.mark('created');
     const st = c.ociState(s);
     await runHooks('createRuntime', spec.hooks?.createRuntime, st);

@@ -76,26 +76,25 @@ export async function execIn(t: ExecTarget, p: Process, o: ExecOptions): Promise
     errFile: join(t.dir, `exec-${tag}.err`),
   };
   const foreground = !o.detach;
-  writeFileSync(
-    files.spec,
-    compileExecSpec(t.spec, p, {
-      pid: t.pid,
-      cgroupDirs: t.cgroupDirs,
-      seccompCacheDir: t.seccompCacheDir,
-      pidFile: files.pidFile,
-      errFile: files.errFile,
-      consoleSocket: o.consoleSocket,
-      detach: o.detach,
-      readyFd: foreground ? 3 + (o.preserveFds ?? 0) : undefined,
-      preserveFds: o.preserveFds,
-    }),
-  );
+  const text = compileExecSpec(t.spec, p, {
+    pid: t.pid,
+    cgroupDirs: t.cgroupDirs,
+    seccompCacheDir: t.seccompCacheDir,
+    pidFile: foreground ? undefined : files.pidFile,
+    errFile: files.errFile,
+    consoleSocket: o.consoleSocket,
+    detach: o.detach,
+    readyFd: foreground ? 3 + (o.preserveFds ?? 0) : undefined,
+    preserveFds: o.preserveFds,
+  });
+  // in the foreground the spec goes through a pipe, and skiff-init reports the pid
+  if (!foreground) writeFileSync(files.spec, text);
   try {
     const stdio = initStdio(o.stdio ?? 'inherit', foreground, o.preserveFds);
     let pid: number;
     let exitCode: number | undefined;
     if (foreground) {
-      const fg = spawnForeground('exec', files.spec, stdio, o.signal);
+      const fg = spawnForeground('exec', text, stdio, o.signal);
       pid = await fg.ready;
       if (pid) o.onStart?.(pid);
       const st = decodeStatus(await fg.status);

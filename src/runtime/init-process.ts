@@ -2,9 +2,8 @@
 // reports the exit status), detached (runc's `create`: it leaves once the init is set up), or as the
 // command of a skiff-monitor. Also the translation of its error file into typed errors.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { failedPrecondition, internal, invalidArgument, notFound, type SkiffError } from '../common/index.js';
 import { nativeBinary } from './native.js';
 import { spawnMonitor } from './monitor/spawn.js';
@@ -29,13 +28,20 @@ export function initStdio(stdio: StdioOptions, foreground: boolean, preserveFds 
   return foreground ? [...base, ...kept, 'pipe'] : [...base, ...kept];
 }
 
+/** Spawns skiff-init in the foreground; its spec text goes through a pipe after the ready one
+ *  (no file to write and remove). `stdio` is initStdio(…, true, …). */
 export function spawnForeground(
   mode: 'create' | 'exec',
-  specFile: string,
+  specText: string,
   stdio: StdioOptions,
   signal?: AbortSignal,
 ): ForegroundInit {
-  const child = spawn(nativeBinary('skiff-init'), [mode, specFile], { stdio, signal });
+  const fds = [...(stdio as unknown[]), 'pipe'] as StdioOptions;
+  const specFd = (fds as unknown[]).length - 1;
+  const child = spawn(nativeBinary('skiff-init'), [mode, `fd:${specFd}`], { stdio: fds, signal });
+  const specPipe = child.stdio[specFd] as NodeJS.WritableStream | null;
+  specPipe?.on('error', () => undefined); // skiff-init failed before reading it: its exit says why
+  specPipe?.end(specText);
   let buf = '';
   let onReady!: (pid: number) => void;
   let onStatus!: (st: number) => void;
@@ -46,7 +52,7 @@ export function spawnForeground(
     child.once('close', (code, sig) => res(code ?? 128 + (sig ? (SIGNALS[sig.replace(/^SIG/, '')] ?? 0) : 0)));
   });
   const status = new Promise<number>((r) => (onStatus = r));
-  const pipe = child.stdio[child.stdio.length - 1];
+  const pipe = child.stdio[specFd - 1];
   pipe?.on('data', (b: Buffer) => {
     buf += b.toString();
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
@@ -100,7 +106,7 @@ export interface MonitoredInit {
 
 /** Starts skiff-init under skiff-monitor and waits until the process is set up (its pid file
  *  filled) or failed (the monitor's exit file says so). */
-export async function spawnUnderMonitor(m: MonitoredInit): Promise<number> {
+export async function spawnUnderMonitor(m: MonitoredInit, mark?: (phase: string) => void): Promise<number> {
   mkdirSync(m.stateDir, { recursive: true });
   await spawnMonitor({
     stateDir: m.stateDir,
@@ -113,15 +119,76 @@ export async function spawnUnderMonitor(m: MonitoredInit): Promise<number> {
     oomFile: m.oomFile,
     cmd: [nativeBinary('skiff-init'), m.mode, m.specFile],
   });
-  const until = Date.now() + 30_000;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-    const pid = readPid(m.pidFile);
-    if (pid) return pid;
-    const ex = await readExitFile(m.stateDir).catch(() => undefined);
-    if (ex) throw initError(m.errFile, ex.exitCode);
-    if (Date.now() > until) throw internal('the container process did not come up under skiff-monitor within 30 s');
-    await sleep(delay);
-  }
+  mark?.('monitor-up');
+  // The pid file is filled once the process is set up; the monitor's exit file appears instead if
+  // skiff-init failed. Both are watched (inotify), with a slow poll behind.
+  return waitFor(
+    async () => {
+      const pid = readPid(m.pidFile);
+      if (pid) return pid;
+      const ex = await readExitFile(m.stateDir).catch(() => undefined);
+      if (ex) throw initError(m.errFile, ex.exitCode);
+      return undefined;
+    },
+    [dirname(m.pidFile), m.stateDir],
+    30_000,
+    'the container process did not come up under skiff-monitor within 30 s',
+  );
+}
+
+/** Resolves with check()'s first value that is not undefined, checking again on every change in
+ *  `dirs` (fs.watch) and every 50 ms; rejects with check()'s error, or after `timeoutMs`. */
+export function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  dirs: string[],
+  timeoutMs: number,
+  timeoutMessage: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let running = false;
+    let again = false;
+    const watchers: FSWatcher[] = [];
+    const finish = (err: unknown, v?: T) => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      for (const w of watchers) w.close();
+      if (err) reject(err);
+      else resolve(v as T);
+    };
+    const run = async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          again = false;
+          const v = await check();
+          if (v !== undefined) return finish(undefined, v);
+        } while (again && !done);
+      } catch (e) {
+        finish(e);
+      } finally {
+        running = false;
+      }
+    };
+    const poll = setInterval(run, 50);
+    const timer = setTimeout(() => finish(internal(timeoutMessage)), timeoutMs);
+    for (const d of dirs) {
+      try {
+        const w = watch(d, () => void run());
+        w.on('error', () => undefined);
+        watchers.push(w);
+      } catch {
+        /* the poll covers it */
+      }
+    }
+    void run();
+  });
 }
 
 export function readPid(file: string): number {

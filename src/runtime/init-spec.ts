@@ -33,7 +33,8 @@ export interface InitSpecOptions {
   /** v1: the hierarchies mounted on the host and their co-mount links (see CgroupV1Manager.layout). */
   cgroupLayout?: { hierarchies: string[]; links: { name: string; target: string }[] };
   fifo?: string;
-  pidFile: string;
+  /** Where skiff-init writes the init's pid (not needed in the foreground: it reports it). */
+  pidFile?: string;
   errFile: string;
   consoleSocket?: string;
   noPivot?: boolean;
@@ -85,8 +86,23 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
   return out;
 }
 
-/** Seccomp rules, plus the cache file for their compiled BPF (keyed by a hash of the rules). */
+/** Seccomp rules, plus the cache file for their compiled BPF (keyed by a hash of the rules). The
+ *  records of a profile are kept (by its JSON, a tenth of their cost): Docker's default profile
+ *  is ~400 rules and every container of an engine has one of a few profiles. */
 export function seccompRecords(spec: Spec, cacheDir?: string): string[] {
+  const sc = spec.linux?.seccomp;
+  if (!sc) return [];
+  const key = `${cacheDir ?? ''}\n${JSON.stringify(sc)}`;
+  const hit = recordCache.get(key);
+  if (hit) return hit;
+  const out = compileSeccomp(spec, cacheDir);
+  if (recordCache.size >= 32) recordCache.delete(recordCache.keys().next().value!);
+  recordCache.set(key, out);
+  return out;
+}
+const recordCache = new Map<string, string[]>();
+
+function compileSeccomp(spec: Spec, cacheDir?: string): string[] {
   const rules = seccompRules(spec);
   if (!rules.length || !cacheDir) return rules;
   const key = createHash('sha256')
@@ -185,7 +201,8 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
   out.push(...seccompRecords(spec, o.seccompCacheDir));
   out.push(...processRecords(spec.process, o.consoleSocket));
   if (o.fifo) out.push(rec('fifo', o.fifo));
-  out.push(rec('pidfile', o.pidFile), rec('errfile', o.errFile));
+  if (o.pidFile) out.push(rec('pidfile', o.pidFile));
+  out.push(rec('errfile', o.errFile));
   if (o.preserveFds) out.push(rec('preservefds', o.preserveFds));
   if (o.trace) out.push(rec('trace', o.trace));
   if (o.foreground) out.push(rec('foreground', 1));
@@ -240,7 +257,7 @@ export function compileExecSpec(
     pid: number;
     cgroupDirs: Record<string, string>;
     seccompCacheDir?: string;
-    pidFile: string;
+    pidFile?: string;
     errFile: string;
     consoleSocket?: string;
     detach?: boolean;
@@ -256,7 +273,8 @@ export function compileExecSpec(
   for (const d of Object.values(o.cgroupDirs)) out.push(rec('cgroup', d));
   out.push(...seccompRecords(spec, o.seccompCacheDir));
   out.push(...processRecords(p, o.consoleSocket));
-  out.push(rec('pidfile', o.pidFile), rec('errfile', o.errFile));
+  if (o.pidFile) out.push(rec('pidfile', o.pidFile));
+  out.push(rec('errfile', o.errFile));
   if (o.detach) out.push(rec('detach', 1));
   if (o.readyFd !== undefined) out.push(rec('readyfd', o.readyFd));
   if (o.preserveFds) out.push(rec('preservefds', o.preserveFds));

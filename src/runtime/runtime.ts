@@ -17,7 +17,7 @@ import { runHooks } from './hooks.js';
 import { canStart, canKill, canDelete, canPause, canResume } from './status.js';
 import { monitorPid, readExitFile, waitExit as waitMonitorExit, type ExitStatus } from './monitor/exit-file.js';
 import { attach as attachMonitor, type AttachOptions, type AttachSession } from './monitor-lazy.js';
-import { readPid } from './init-process.js';
+import { readPid, waitFor } from './init-process.js';
 import { execIn, execDir, type ExecOptions, type ExecResult } from './exec.js';
 import { features } from './features.js';
 import { Core, type Held, type Trace } from './core.js';
@@ -28,6 +28,9 @@ export interface RuntimeOptions {
   root?: string;
   /** Cgroup mount root, for tests. */
   cgroupMountRoot?: string;
+  /** Other processes operate on the same root at the same time (the CLI, one process per
+   *  operation): containers are then locked with lock files, not only in memory. */
+  sharedRoot?: boolean;
   /** Phase marks for the benchmark's breakdown (called with a phase name as each one ends), and the
    *  file skiff-init appends its own phase timestamps to. */
   trace?: Trace;
@@ -86,7 +89,7 @@ export class Runtime {
   private readonly held: Map<string, Held>;
 
   constructor(readonly opts: RuntimeOptions = {}) {
-    this.store = new StateStore(opts.root);
+    this.store = new StateStore(opts.root, opts.sharedRoot);
     this.core = new Core(this.store, opts.cgroupMountRoot, opts.trace);
     this.held = this.core.held;
   }
@@ -111,8 +114,7 @@ export class Runtime {
       canStart(id, this.core.status(s));
       const fifo = join(this.store.dir(id), 'exec.fifo');
       await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
-      s.status = 'running';
-      this.store.save(s);
+      s.status = 'running'; // not saved: a created container is told from a running one by its fifo
       this.opts.trace?.mark('started');
       try {
         unlinkSync(fifo);
@@ -137,7 +139,6 @@ export class Runtime {
       if (split) await this.start(id);
       else {
         s.status = 'running';
-        this.store.save(s);
         this.opts.trace?.mark('started');
         await runHooks('poststart', spec.hooks?.poststart, this.core.ociState(s)).catch(() => undefined);
       }
@@ -255,7 +256,7 @@ export class Runtime {
     await this.core.cgroup(s).set(r as CgroupResources);
     const spec = this.store.spec(id);
     const linux = spec.linux ?? {};
-    this.store.saveSpec(id, { ...spec, linux: { ...linux, resources: { ...(linux.resources ?? {}), ...r } } });
+    this.store.save(s, { ...spec, linux: { ...linux, resources: { ...(linux.resources ?? {}), ...r } } });
   }
 
   /** Cgroup statistics (cpu, memory, pids, io). */
@@ -354,9 +355,16 @@ export class Runtime {
       await cg.destroy();
       trace?.mark('cgroup-destroyed');
       if (s.monitorDir) {
-        // let the monitor write its exit file and leave before its dir goes
-        const until = Date.now() + 5000;
-        while ((await monitorPid(s.monitorDir).catch(() => undefined)) && Date.now() < until) await sleep(5);
+        // The monitor writes its exit file into the directory about to go: wait for it (not for
+        // the monitor to leave: after that file it only flushes output to attach clients).
+        const mdir = s.monitorDir;
+        await waitFor(
+          async () =>
+            (await readExitFile(mdir).catch(() => undefined)) || !(await monitorPid(mdir)) ? true : undefined,
+          [mdir],
+          5000,
+          'monitor did not write its exit file',
+        ).catch(() => undefined);
       }
       await runHooks('poststop', spec.hooks?.poststop, { ...this.core.ociState(s), status: 'stopped' }).catch(
         () => undefined,
