@@ -108,7 +108,7 @@ export interface MonitoredInit {
  *  filled) or failed (the monitor's exit file says so). */
 export async function spawnUnderMonitor(m: MonitoredInit, mark?: (phase: string) => void): Promise<number> {
   mkdirSync(m.stateDir, { recursive: true });
-  await spawnMonitor({
+  const up = spawnMonitor({
     stateDir: m.stateDir,
     containerPidFile: m.pidFile,
     logFile: m.logFile,
@@ -119,10 +119,18 @@ export async function spawnUnderMonitor(m: MonitoredInit, mark?: (phase: string)
     oomFile: m.oomFile,
     cmd: [nativeBinary('skiff-init'), m.mode, m.specFile],
   });
-  mark?.('monitor-up');
   // The pid file is filled once the process is set up; the monitor's exit file appears instead if
-  // skiff-init failed. Both are watched (inotify), with a slow poll behind.
-  return waitFor(
+  // skiff-init failed. Both are watched (inotify), with a slow poll behind, while the monitor's
+  // invoking process is still on its way out (a failure to start the monitor ends the wait).
+  const ac = new AbortController();
+  const failed = up.then(
+    () => new Promise<never>(() => undefined),
+    (e) => {
+      ac.abort();
+      throw e;
+    },
+  );
+  const pid = waitFor(
     async () => {
       const pid = readPid(m.pidFile);
       if (pid) return pid;
@@ -133,7 +141,11 @@ export async function spawnUnderMonitor(m: MonitoredInit, mark?: (phase: string)
     [dirname(m.pidFile), m.stateDir],
     30_000,
     'the container process did not come up under skiff-monitor within 30 s',
+    ac.signal,
   );
+  const v = await Promise.race([pid, failed]);
+  mark?.('monitor-up');
+  return v;
 }
 
 /** Resolves with check()'s first value that is not undefined, checking again on every change in
@@ -143,6 +155,7 @@ export function waitFor<T>(
   dirs: string[],
   timeoutMs: number,
   timeoutMessage: string,
+  signal?: AbortSignal,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
@@ -177,6 +190,7 @@ export function waitFor<T>(
       }
     };
     const poll = setInterval(run, 50);
+    signal?.addEventListener('abort', () => finish(signal.reason), { once: true });
     const timer = setTimeout(() => finish(internal(timeoutMessage)), timeoutMs);
     for (const d of dirs) {
       try {
