@@ -6,6 +6,7 @@
  * Records of one key keep their order (mounts, env, seccomp rules). Hand-written rather than JSON:
  * it is ~40 lines of C and needs no library. */
 #pragma once
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -30,6 +31,8 @@ static int NL;
 /* Error channel: in the container child, errors go over the sync socket to the parent, which
  * writes them to the error file (read by the runtime) and to stderr. */
 static int g_child_sync = -1;
+/* A child to kill when the parent dies of an error (set while it joins the child's cgroups). */
+static pid_t g_kill_on_die;
 /* Opened at start: exec mode later joins the container's mount namespace, where host paths are
  * out of reach. */
 static int g_errfd = -1;
@@ -76,6 +79,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
     if (send(g_child_sync, buf, len + 1, MSG_NOSIGNAL) < 0) dprintf(2, "skiff-init: %s\n", msg); /* parent gone */
     _exit(1);
   }
+  if (g_kill_on_die > 0) kill(g_kill_on_die, 9);
   report_error(msg);
   exit(1);
 }

@@ -126,13 +126,24 @@ static void release_wait(void) {
   g_fifo = -1;
 }
 
+/* The parent joins the child to its cgroups while the child sets up its mounts (the first
+ * cgroup.procs write can wait a whole RCU grace period); it says 'C' when done. */
+static void wait_cgroups(int sync) {
+  char c = 0;
+  if (read(sync, &c, 1) != 1 || c != 'C') _exit(1);
+}
+
 static void child_setup(int flags, int sync) {
   int userns = (flags & CLONE_NEWUSER) != 0;
   if (userns) {
     if (setresgid(0, 0, 0) < 0) die("setgid 0 in user namespace");
     if (setresuid(0, 0, 0) < 0) die("setuid 0 in user namespace");
   }
-  if (get1("cgroupns") && unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+  int cgroupns = get1("cgroupns") != NULL;
+  if (cgroupns) { /* the namespace is rooted at the cgroup the process is in: join first */
+    wait_cgroups(sync);
+    if (unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+  }
   const char *h = get1("hostname");
   if (h && sethostname(h, strlen(h)) < 0) die("sethostname");
   const char *dn = get1("domainname");
@@ -150,6 +161,7 @@ static void child_setup(int flags, int sync) {
   trace("child:rootfs-done");
   const char *exe = prepare_process();
   trace("child:process-ready");
+  if (!cgroupns) wait_cgroups(sync); /* in its cgroups before it can exec */
   if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   if (fifo >= 0) {
     release_wait();
@@ -200,9 +212,13 @@ static int cmd_create(void) {
     snprintf(p, sizeof p, "/proc/%d/oom_score_adj", pid);
     if (write_file(p, oom) < 0) { kill(pid, SIGKILL); die("set oom_score_adj"); }
   }
-  join_cgroups(pid);
-  trace("parent:joined");
   if (write(sv[0], "G", 1) != 1) die("sync with container");
+  g_kill_on_die = pid;
+  join_cgroups(pid);
+  g_kill_on_die = 0;
+  trace("parent:joined");
+  /* a child that failed meanwhile has left its error on the socket: read_sync gets it below */
+  if (send(sv[0], "C", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) die("sync with container");
   char err[2048] = "";
   char r = read_sync(sv[0], err, sizeof err);
   if (r != 'R') {

@@ -793,9 +793,10 @@ static void finish(void) {
   for (int i = 0; i < 3; i++) if (streams[i].fd >= 0) stream_eof(i);
   if (stdin_fd >= 0 && !o_tty) close(stdin_fd);
   close(attach_lfd);
+  if (console_lfd >= 0) close(console_lfd);
+  write_exit_file(); /* first: whoever waits for the exit is told before the clean-up below */
   unlink("attach.sock");
-  if (console_lfd >= 0) { close(console_lfd); unlink("console.sock"); }
-  write_exit_file();
+  if (console_lfd >= 0) unlink("console.sock");
   /* Hand queued output to attached clients (bounded), then EOF. */
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
