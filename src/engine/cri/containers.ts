@@ -1,5 +1,5 @@
 // CRI containers: CreateContainer prepares a snapshot and the record; StartContainer mounts the
-// rootfs, writes the OCI bundle and starts the process under skiff-monitor (which writes the CRI
+// rootfs, hands the OCI spec to the runtime library and starts the process under skiff-monitor (which writes the CRI
 // log with rotation and records the exit status); the exit is watched and turned into the CRI
 // state (EXITED, exit code, reason OOMKilled / Completed / Error, finishedAt) and an event.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import {
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
-import { type Runtime, readExitFile, waitExit, isAlive, monitorPid, update as rtUpdate } from '../../runtime/index.js';
+import { type Runtime, readExitFile, waitExit, isAlive, monitorPid } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
 import type { ImagesService } from '../api/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
@@ -61,7 +61,7 @@ export class Containers {
     return id.slice(0, 16);
   }
   monitorDir(id: string): string {
-    return join(this.d.runtime.store.dir(this.rtId(id)), 'monitor');
+    return this.d.runtime.monitorDir(this.rtId(id)) ?? join(this.d.store.containerDir(id), 'monitor');
   }
   rootfs(id: string): string {
     return join(this.d.store.containerDir(id), 'rootfs');
@@ -180,12 +180,9 @@ export class Containers {
         shmDir: this.d.sandboxes.shmDir(sb.id),
         targetPid,
       });
-      const bundle = join(dir, 'bundle');
-      mkdirSync(bundle, { recursive: true });
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
       await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
-      await this.d.runtime.create(rtid, bundle, {
+      await this.d.runtime.create(rtid, spec, {
         monitor: {
           logFile: r.logPath || undefined,
           logMaxSize: LOG_MAX_SIZE,
@@ -345,7 +342,7 @@ export class Containers {
       if (v !== undefined && v !== null) (merged as Record<string, unknown>)[k] = v;
     if (r.state === 'CONTAINER_RUNNING') {
       const oci = resourcesToOci(merged);
-      if (oci) await rtUpdate(this.d.runtime, this.rtId(r.id), oci);
+      if (oci) await this.d.runtime.update(this.rtId(r.id), oci);
     }
     r.resources = merged;
     this.d.store.saveContainer(r);

@@ -1,13 +1,13 @@
 // ExecSync (in-process through the runtime library, output to files, killed at its timeout) and the
 // streaming exec/attach sessions behind the streaming server (under skiff-monitor, as the engine's
 // `docker exec`: the monitor holds the process's stdio or pty and serves attach).
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StreamIO } from '../../streaming/index.js';
 import { SkiffError, failedPrecondition, invalidArgument } from '../../common/index.js';
 import type { Process } from '../../oci/index.js';
-import { attach, execProcess, nativeDir, spawnMonitor, waitExit, type Runtime } from '../../runtime/index.js';
+import { attach, type AttachSession, type Runtime } from '../../runtime/index.js';
 
 export type SessionIO = StreamIO;
 
@@ -18,7 +18,7 @@ export function deadlineExceeded(message: string): SkiffError {
 /** The exec process: the container's own process settings with another command. */
 export function execProcessSpec(rt: Runtime, rtid: string, cmd: string[], tty: boolean): Process {
   if (!cmd.length) throw invalidArgument('cmd: name a command to run', { field: 'cmd' });
-  const p = rt.store.load(rtid).config.process;
+  const p = rt.spec(rtid).process;
   if (!p) throw failedPrecondition(`container ${rtid} has no process`);
   return {
     terminal: tty,
@@ -49,7 +49,7 @@ export async function execSync(
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const run = execProcess(rt, rtid, execProcessSpec(rt, rtid, cmd, false), {
+    const run = rt.exec(rtid, execProcessSpec(rt, rtid, cmd, false), {
       stdio: ['ignore', out, err],
       onStart: (p) => {
         pid = p;
@@ -90,71 +90,35 @@ async function bridge(sess: Awaited<ReturnType<typeof attach>>, io: SessionIO, s
   await sess.done;
 }
 
-/** A streaming exec: a monitored `skiff-runtime exec --detach`; the client is attached before the
- *  process runs (the monitor's command waits for a `go` file), so no early output is lost. */
-export async function streamExec(
-  rt: Runtime,
-  rtid: string,
-  cmd: string[],
-  io: SessionIO,
-  scratch: string,
-): Promise<number> {
-  const dir = join(scratch, randomBytes(8).toString('hex'));
-  mkdirSync(dir, { recursive: true });
+/** A streaming exec: a monitored exec of the runtime library; the client is attached before the
+ *  process runs (beforeStart), so no early output is lost. */
+export async function streamExec(rt: Runtime, rtid: string, cmd: string[], io: SessionIO): Promise<number> {
+  const execId = randomBytes(8).toString('hex');
+  let sess: AttachSession | undefined;
+  let copying: Promise<void> = Promise.resolve();
   try {
-    writeFileSync(join(dir, 'process.json'), JSON.stringify(execProcessSpec(rt, rtid, cmd, io.tty)));
-    const runtimeBin = join(dirname(dirname(nativeDir())), 'bin', 'skiff-runtime');
-    await spawnMonitor({
-      stateDir: dir,
-      containerPidFile: join(dir, 'exec.pid'),
-      tty: io.tty,
-      stdin: !!io.stdin,
-      cmd: [
-        '/bin/sh',
-        '-c',
-        'i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; exec "$@"',
-        'sh',
-        process.execPath,
-        runtimeBin,
-        '--root',
-        rt.store.root,
-        'exec',
-        '--detach',
-        '--pid-file',
-        join(dir, 'exec.pid'),
-        ...(io.tty ? ['--console-socket', join(dir, 'console.sock')] : []),
-        '--process',
-        join(dir, 'process.json'),
-        rtid,
-      ],
+    await rt.exec(rtid, execProcessSpec(rt, rtid, cmd, io.tty), {
+      monitor: { execId, stdin: !!io.stdin },
+      beforeStart: async () => {
+        sess = await rt.attach(rtid, { execId });
+        copying = bridge(sess, { ...io, stdin: undefined }, false);
+      },
     });
-    const sess = await attach(dir);
-    writeFileSync(join(dir, 'go'), '');
-    // A tty's stdin goes through a second session opened once the pty master reached the monitor.
-    let stdinSess = sess;
-    if (io.tty && io.stdin) {
-      for (let i = 0; i < 300; i++) {
-        try {
-          const pid = Number(readFileSync(join(dir, 'exec.pid'), 'utf8'));
-          if (pid) break;
-        } catch {
-          /* not yet */
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      stdinSess = await attach(dir).catch(() => sess);
-    }
-    const copying = bridge(sess, { ...io, stdin: undefined }, false);
+    const out = sess!;
+    // A tty's stdin goes through a second session, opened once the pty master reached the monitor
+    // (the exec has started by now).
+    const stdinSess = io.tty && io.stdin ? await rt.attach(rtid, { execId }).catch(() => out) : out;
     if (io.stdin) {
       io.stdin.on('data', (d: Buffer) => stdinSess.stdin.write(d));
       io.stdin.on('end', () => stdinSess.closeStdin());
     }
-    const ex = await waitExit(dir, undefined, 50);
+    const ex = await rt.waitExit(rtid, { execId });
     await copying;
-    if (stdinSess !== sess) stdinSess.close();
+    if (stdinSess !== out) stdinSess.close();
     return ex.exitCode;
   } finally {
-    setTimeout(() => rmSync(dir, { recursive: true, force: true }), 1000).unref();
+    sess?.close();
+    await rt.delete(rtid, { execId, force: true }).catch(() => undefined);
   }
 }
 

@@ -318,7 +318,7 @@ export class EngineCri implements ContainerRuntime {
   /** The streaming server's sessions (see streams.ts). */
   execStream(containerId: string, cmd: string[], io: StreamIO): Promise<number> {
     const c = this.running(containerId);
-    return streamExec(this.runtime, this.containers.rtId(c.id), cmd, io, this.scratch);
+    return streamExec(this.runtime, this.containers.rtId(c.id), cmd, io);
   }
 
   async attachStream(containerId: string, io: StreamIO): Promise<void> {
