@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
-import { matchLabels, type Filters } from '../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
 import type { EngineContext, NetworksService } from '../api/context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
 
@@ -223,9 +223,8 @@ export class Networks implements NetworksService {
   }
 
   list(f: Filters): Record<string, unknown>[] {
-    for (const k of Object.keys(f))
-      if (!['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    validateFilters(f, ['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling']);
+    const dangling = filterBool(f, 'dangling');
     return [...this.nets.values()]
       .filter((n) => {
         if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
@@ -234,10 +233,7 @@ export class Networks implements NetworksService {
         if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
         if (f.scope?.length && !f.scope.includes('local')) return false;
         if (f.type?.length && !f.type.includes(PREDEFINED.includes(n.Name) ? 'builtin' : 'custom')) return false;
-        if (
-          f.dangling?.length &&
-          (f.dangling[0] === 'true') !== (!PREDEFINED.includes(n.Name) && !this.users(n).length)
-        )
+        if (dangling !== undefined && dangling !== (!PREDEFINED.includes(n.Name) && !this.users(n).length))
           return false;
         return true;
       })

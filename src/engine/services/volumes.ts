@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { conflict, invalidArgument, isSkiffError, notFound } from '../../common/index.js';
 import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from '../api/context.js';
-import { matchLabels, type Filters } from '../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
 
 const run = promisify(execFile);
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -184,9 +184,8 @@ export class EngineVolumes implements VolumesService {
   }
 
   async list(f: Filters): Promise<{ Volumes: VolumeInfo[]; Warnings: string[] | null }> {
-    for (const k of Object.keys(f))
-      if (!['name', 'label', 'dangling', 'driver', 'label!'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    validateFilters(f, ['name', 'label', 'dangling', 'driver', 'label!']);
+    const dangling = filterBool(f, 'dangling');
     let names: string[] = [];
     try {
       names = (await readdir(this.root)).filter((n) => !n.startsWith('.'));
@@ -201,10 +200,7 @@ export class EngineVolumes implements VolumesService {
       if (f.driver?.length && !f.driver.includes('local')) continue;
       if (!matchLabels(d.Labels, f.label)) continue;
       if (f['label!']?.length && f['label!'].some((l) => matchLabels(d.Labels, [l]))) continue;
-      if (f.dangling?.length) {
-        const want = ['true', '1'].includes(f.dangling[0].toLowerCase());
-        if ((this.users(n).length === 0) !== want) continue;
-      }
+      if (dangling !== undefined && (this.users(n).length === 0) !== dangling) continue;
       out.push(this.info(d));
     }
     return { Volumes: out, Warnings: null };
@@ -231,10 +227,8 @@ export class EngineVolumes implements VolumesService {
 
   /** `POST /volumes/prune`: unused anonymous volumes, or every unused one with `all=true`. */
   async prune(f: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
-    for (const k of Object.keys(f))
-      if (!['label', 'label!', 'all'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
-    const all = ['true', '1'].includes((f.all?.[0] ?? '').toLowerCase());
+    validateFilters(f, ['label', 'label!', 'all']);
+    const all = filterBool(f, 'all') ?? false;
     const deleted: string[] = [];
     let space = 0;
     for (const v of (await this.list({})).Volumes) {

@@ -95,7 +95,7 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
     if (!res.ok || !res.body) throw invalidArgument(`fromSrc: GET ${url} answered ${res.status}`, { field: 'fromSrc' });
     body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
   }
-  const changes = r.query.params.getAll('changes').filter((c) => c.trim() !== '');
+  const changes = r.query.all('changes').filter((c) => c.trim() !== '');
   await lazyStream(r, async (emit) => {
     const id = await svc.importTar(body, {
       repo: q.str('repo') || undefined,
@@ -130,10 +130,7 @@ export function register(r: Router<EngineContext>): void {
     );
   });
   r.get('/images/get', async (q, ctx) => {
-    const names = q.query.params
-      .getAll('names')
-      .flatMap((n) => n.split(','))
-      .filter(Boolean);
+    const names = q.query.all('names').filter(Boolean);
     await save(q, ctx, names);
   });
   r.get('/images/:name*/json', async (q, ctx) => images(ctx).inspect(q.params.name));

@@ -1,6 +1,6 @@
 // Container records → the JSON shapes of `GET /containers/{id}/json` (moby's ContainerJSON) and
 // `GET /containers/json` (container.Summary), and the list filters.
-import { matchLabels, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, type Filters } from '../../api/router.js';
 import { invalidArgument } from '../../../common/index.js';
 import type { ContainerRecord } from './record.js';
 
@@ -261,7 +261,7 @@ export function listFilter(
   all: ContainerRecord[],
   resolveImage: (ref: string) => string | undefined,
 ): (r: ContainerRecord) => boolean {
-  const known = [
+  validateFilters(f, [
     'id',
     'name',
     'label',
@@ -276,12 +276,11 @@ export function listFilter(
     'is-task',
     'publish',
     'expose',
-  ];
-  for (const k of Object.keys(f))
-    if (!known.includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    'isolation',
+  ]);
   for (const s of f.status ?? [])
     if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s))
-      throw invalidArgument(`invalid filter 'status=${s}'`, { field: 'filters.status' });
+      throw invalidArgument(`Invalid filter 'status=${s}'`, { field: 'filters.status' });
   const created = (ref: string) => {
     const r = all.find((x) => x.Id.startsWith(ref) || x.Name === `/${ref}` || x.Name === ref);
     if (!r) throw invalidArgument(`No such container: ${ref}`, { field: 'filters' });

@@ -5,7 +5,7 @@
 // by the caller's garbage collection afterwards.
 import { conflict, invalidArgument } from '../../../common/index.js';
 import type { Images, ImageRecord } from '../../../image/index.js';
-import { matchLabels, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
 import { recordKind, type Catalog, type ImageEntry } from './catalog.js';
 import { createdOf } from './view.js';
 
@@ -118,13 +118,8 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
 /** `POST /images/prune`: dangling images by default; with `dangling=false` every image no container
  *  uses. Filters: dangling, label, label!, until. */
 export async function pruneImages(c: RemoveCtx, f: Filters): Promise<DeleteItem[]> {
-  for (const k of Object.keys(f))
-    if (!['dangling', 'label', 'label!', 'until'].includes(k))
-      throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
-  const d = (f.dangling?.[0] ?? 'true').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(d))
-    throw invalidArgument(`invalid filter 'dangling=${f.dangling?.[0]}'`, { field: 'filters.dangling' });
-  const danglingOnly = d === 'true' || d === '1';
+  validateFilters(f, ['dangling', 'label', 'label!', 'until']);
+  const danglingOnly = filterBool(f, 'dangling') ?? true;
   const until = f.until?.[0] ? untilSeconds(f.until[0]) : undefined;
   const all = await c.catalog.all();
   const parents = new Set(all.map((x) => x.parent).filter(Boolean));
@@ -146,6 +141,6 @@ function untilSeconds(v: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(v);
   if (m) return Date.now() / 1000 - Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2]];
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`, { field: 'filters.until' });
+  if (Number.isNaN(t)) throw invalidArgument(`Invalid filter 'until=${v}'`, { field: 'filters.until' });
   return t / 1000;
 }
