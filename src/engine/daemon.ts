@@ -34,6 +34,10 @@ export interface EngineOptions {
   networkDriver?: NetworkDriver;
   /** Registries reached over plain HTTP besides loopback. */
   insecureRegistries?: string[];
+  /** dockerd's --live-restore (default on here: containers run under monitors that outlive the
+   *  engine). Off: the engine stops its running containers when it shuts down, and stops those it
+   *  finds running at start; restart policies then apply. */
+  liveRestore?: boolean;
   /** Extra route modules (images, volumes, build …). */
   routes?: RegisterRoutes[];
 }
@@ -106,12 +110,17 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
       startedAt: new Date(),
       cgroupParent: o.cgroupParent ?? '/skiff-engine',
       insecureRegistries: o.insecureRegistries,
+      liveRestore: o.liveRestore ?? true,
     },
   };
   const ctx = { ...base } as EngineContext;
   ctx.images = o.images ? await o.images(ctx) : createImagesService(ctx, { insecureRegistries: o.insecureRegistries });
   ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
-  const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
+  const containers = new Containers(ctx, {
+    execRoot,
+    cgroupParent: base.info.cgroupParent,
+    liveRestore: base.info.liveRestore,
+  });
   ctx.containers = containers;
   const networks = new Networks(ctx, o.networkDriver).init();
   ctx.networks = networks;
@@ -139,6 +148,7 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     ctx,
     hosts: bound,
     async close() {
+      if (!base.info.liveRestore) await containers.stopAllForShutdown();
       containers.close();
       await Promise.all(
         servers.map(

@@ -400,11 +400,15 @@ export class Networks implements NetworksService {
 
   private checkStaticIp(n: NetworkRecord, ep: NetworkEndpoint): void {
     if (staticIp(ep) && (isDefaultBridge(n) || n.Driver !== 'bridge')) {
-      throw invalidArgument(
-        'EndpointsConfig.IPAMConfig.IPv4Address: user specified IP address is supported on user defined networks only',
-        { field: 'IPAMConfig.IPv4Address' },
-      );
+      throw invalidArgument('user specified IP address is supported on user defined networks only', {
+        field: 'IPAMConfig.IPv4Address',
+      });
     }
+  }
+
+  /** The default bridge's gateway: what an ExtraHosts "name:host-gateway" resolves to. */
+  defaultGateway(): string | undefined {
+    return this.find('bridge').IPAM.Config[0]?.Gateway;
   }
 
   /** A new container's endpoints: its NetworkMode's network first, then the other EndpointsConfig

@@ -146,10 +146,20 @@ export class EngineVolumes implements VolumesService {
     });
   }
 
-  async ensure(name: string, opts: { labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<VolumeInfo> {
+  async ensure(
+    name: string,
+    opts: {
+      labels?: Record<string, string>;
+      anonymous?: boolean;
+      driver?: string;
+      driverOpts?: Record<string, string>;
+    } = {},
+  ): Promise<VolumeInfo> {
     const labels = { ...(opts.labels ?? {}), ...(opts.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
     const d = await this.read(name);
-    const v = d ? this.info(d) : await this.create({ Name: name, Labels: labels });
+    const v = d
+      ? this.info(d)
+      : await this.create({ Name: name, Labels: labels, Driver: opts.driver, DriverOpts: opts.driverOpts });
     await this.mountIfNeeded(v);
     return v;
   }

@@ -7,7 +7,8 @@ import type { EngineContext } from '../context.js';
 import type { Containers } from '../../services/containers/service.js';
 import { inspect, summary, listFilter } from '../../services/containers/view.js';
 import { streamLogs, bridgeAttach, parseDetachKeys, monitorAttach } from '../../services/containers/streams.js';
-import { containerStats, topProcesses } from '../../services/containers/stats.js';
+import { containerStats } from '../../services/containers/stats.js';
+import { topProcesses } from '../../services/containers/top.js';
 import { sizesOf } from '../../services/containers/size.js';
 import { parseEventTime } from '../../events.js';
 

@@ -146,7 +146,7 @@ export function register(r: Router<EngineContext>): void {
         Error: '',
         RemoteManagers: null,
       },
-      LiveRestoreEnabled: true,
+      LiveRestoreEnabled: i.liveRestore,
       Isolation: '',
       InitBinary: 'skiff-tini',
       ContainerdCommit: { ID: '' },

@@ -31,7 +31,22 @@ import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { initialState, loadRecord, saveRecord, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec.js';
-import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc, validExtraHost } from './etc.js';
+import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc } from './etc.js';
+import { verifyContainerSettings } from './validate.js';
+import { refuseUnsupported } from './unsupported.js';
+import { hostFacts } from './host-facts.js';
+import {
+  mergeVolumesFrom,
+  normalizeLinks,
+  resolveNamespaceModes,
+  sharedNamespaces,
+  mountShm,
+  unmountShm,
+  volumesFromMounts,
+} from './shared.js';
+import { resolveLinks } from './links.js';
+import { copyUpVolumes } from './copy-up.js';
+import { checkPropagation } from './propagation.js';
 import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
@@ -63,6 +78,8 @@ interface Live {
 export interface ContainersOptions {
   execRoot: string;
   cgroupParent: string;
+  /** Off: containers found running at start are stopped (then restart policies apply). */
+  liveRestore?: boolean;
 }
 
 const RUNNING_RESET_MS = 10_000;
@@ -174,11 +191,8 @@ export class Containers implements ContainersService {
   // ---- create ----
   async create(raw: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
     const body = parseCreateBody(raw);
-    for (const h of body.HostConfig?.ExtraHosts ?? [])
-      if (!validExtraHost(h))
-        throw invalidArgument(`HostConfig.ExtraHosts: invalid IP address in add-host: "${h}"`, {
-          field: 'HostConfig.ExtraHosts',
-        });
+    const warnings = verifyContainerSettings(body, hostFacts());
+    refuseUnsupported(body);
     const nm = body.HostConfig?.NetworkMode ?? '';
     if (nm.startsWith('container:')) this.live(nm.slice(10));
     const img = await this.ctx.images.resolve(body.Image);
@@ -191,7 +205,13 @@ export class Containers implements ContainersService {
       );
     }
     const { config, hostConfig, path, args } = mergeConfig(body, img.config, id);
-    const mounts = parseMounts(body, Object.keys(img.config.config?.Volumes ?? {}));
+    const lookup = (r: string) => this.get(r);
+    if (hostConfig.Links?.length) hostConfig.Links = normalizeLinks(hostConfig.Links, fullName, lookup);
+    resolveNamespaceModes(hostConfig, lookup);
+    const mounts = mergeVolumesFrom(
+      parseMounts(body, Object.keys(img.config.config?.Volumes ?? {})),
+      volumesFromMounts(hostConfig.VolumesFrom ?? [], lookup),
+    );
     const dir = this.dirOf(id);
     this.names.set(fullName.slice(1), id); // reserve while creating
     const snapshotKey = `container-${id}`;
@@ -200,7 +220,12 @@ export class Containers implements ContainersService {
       for (const m of mounts) {
         if (m.Type === 'volume') {
           if (!m.Name) m.Name = randomBytes(32).toString('hex');
-          const v = await this.ctx.volumes.ensure(m.Name, { anonymous: m.Anonymous });
+          const v = await this.ctx.volumes.ensure(m.Name, {
+            anonymous: m.Anonymous,
+            labels: m.VolumeOptions?.Labels,
+            driver: m.VolumeOptions?.DriverConfig?.Name,
+            driverOpts: m.VolumeOptions?.DriverConfig?.Options,
+          });
           m.Source = v.Mountpoint;
         } else if (m.Type === 'bind' && (body.HostConfig?.Binds ?? []).length && !existsSync(m.Source)) {
           mkdirSync(m.Source, { recursive: true }); // -v /host/path creates it, as dockerd does
@@ -239,7 +264,7 @@ export class Containers implements ContainersService {
       saveRecord(dir, rec);
       const c = this.adopt(rec, dir);
       this.emit(c, 'create');
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: warnings };
     } catch (e) {
       this.names.delete(fullName.slice(1));
       if (prepared) await this.ctx.snapshotter.remove(snapshotKey).catch(() => undefined);
@@ -298,7 +323,12 @@ export class Containers implements ContainersService {
     const rootfs = this.rootfs(id);
     try {
       await this.ensureMounted(c);
-      const etc = writeEtcFiles(c.dir, rec);
+      const lookup = (r: string) => this.get(r);
+      const links = resolveLinks(rec, lookup);
+      const etcX = { links: links.hosts, hostGateway: this.nets.defaultGateway() };
+      const etc = writeEtcFiles(c.dir, rec, etcX);
+      const shared = sharedNamespaces(rec, lookup, (x) => this.dirOf(x));
+      if (rec.HostConfig.IpcMode === 'shareable') mountShm(c.dir, Number(rec.HostConfig.ShmSize) || 64 * 1024 * 1024);
       let netnsPath: string | undefined;
       const nm = String(rec.HostConfig.NetworkMode);
       if (nm.startsWith('container:')) {
@@ -312,13 +342,17 @@ export class Containers implements ContainersService {
       }
       for (const m of rec.Mounts)
         if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await this.ctx.volumes.ensure(m.Name)).Mountpoint;
+      checkPropagation(rec.Mounts);
+      await copyUpVolumes(rootfs, rec.Mounts);
       const spec = buildSpec({
         rec,
         rootfs,
         etc,
-        cgroupsPath: `${this.opts.cgroupParent}/${id}`,
+        cgroupsPath: `${(rec.HostConfig.CgroupParent as string | undefined) || this.opts.cgroupParent}/${id}`,
         initBinary: initBinary(),
         netnsPath,
+        ...shared,
+        linkEnv: links.env,
       });
       const bundle = join(c.dir, 'bundle');
       mkdirSync(bundle, { recursive: true });
@@ -338,7 +372,7 @@ export class Containers implements ContainersService {
       });
       const mdir = this.monitorDir(id);
       const net = await this.nets.attach(rec, this.runtime.state(rtid).pid ?? 0);
-      if (net) writeNetworkEtc(c.dir, rec, net);
+      if (net) writeNetworkEtc(c.dir, rec, net, etcX);
       const waiters = c.createdWaiters.splice(0);
       await Promise.race([
         Promise.all(waiters.map((w) => Promise.resolve(w(mdir)).catch(() => undefined))),
@@ -395,6 +429,7 @@ export class Containers implements ContainersService {
   }
 
   async unmountRootfs(c: Live): Promise<void> {
+    unmountShm(c.dir);
     const rootfs = this.rootfs(c.rec.Id);
     if (isMountpoint(rootfs)) await unmount(rootfs);
   }
@@ -754,6 +789,7 @@ export class Containers implements ContainersService {
     try {
       const rootfs = join(dir, 'rootfs');
       if (isMountpoint(rootfs)) await unmount(rootfs);
+      unmountShm(dir);
       for await (const info of this.ctx.snapshotter.walk()) {
         if (info.labels?.['org.skiff.container'] === id)
           await this.ctx.snapshotter.remove(info.name).catch(() => undefined);
@@ -788,6 +824,7 @@ export class Containers implements ContainersService {
         if (alive) {
           this.watchExit(c, mdir);
           c.health = this.healthStarter?.(c);
+          if (this.opts.liveRestore === false) await this.shutdownAndRestart(c);
           continue;
         }
         const ex = await readExitFile(mdir).catch(() => undefined);
@@ -809,6 +846,26 @@ export class Containers implements ContainersService {
         void this.locked(c, () => this.startLocked(c)).catch(() => undefined);
       }
     }
+  }
+
+  /** Without live restore: a container still running from before is stopped as at an engine
+   *  shutdown (not by the user), then started again if its restart policy says so (dockerd). */
+  private async shutdownAndRestart(c: Live): Promise<void> {
+    await this.stopRunning(c, {}).catch(() => undefined);
+    const p = c.rec.HostConfig.RestartPolicy?.Name;
+    if (p === 'always' || (p === 'unless-stopped' && !c.rec.ManuallyStopped))
+      void this.locked(c, () => this.startLocked(c)).catch(() => undefined);
+  }
+
+  /** Engine shutdown without live restore: every running container is stopped (its stop signal and
+   *  timeout, all at once); they are not marked stopped by the user, so restart policies bring
+   *  them back at the next start. */
+  async stopAllForShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.byId.values()]
+        .filter((c) => !c.removed && c.rec.State.Running)
+        .map((c) => this.stopRunning(c, {}).catch(() => undefined)),
+    );
   }
 
   /** Stops watching (engine shutdown); containers keep running under their monitors. */
