@@ -104,8 +104,10 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   assert.deepEqual(out, [{ Untagged: 'bb:v1' }]);
   assert.equal((await images.list({ dangling: ['true'] })).length, 1);
   users.delete(id);
+  const [layer] = (await images.inspect(id)).RootFS.Layers;
   const pr = await images.prune({});
-  assert.deepEqual(pr.ImagesDeleted, [{ Deleted: id }]);
+  // The image, then its layer (no other image uses it; a single layer's chain id is its diff id).
+  assert.deepEqual(pr.ImagesDeleted, [{ Deleted: id }, { Deleted: layer }]);
   assert.ok(pr.SpaceReclaimed > 1_000_000, String(pr.SpaceReclaimed));
   await assert.rejects(images.resolve(id), (e) => isSkiffError(e, 'NotFound') && /No such image/.test(e.message));
   assert.ok(

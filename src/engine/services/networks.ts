@@ -488,7 +488,18 @@ export class Networks implements NetworksService {
       throw e;
     }
     if (done.some((n) => n.Name === 'bridge')) this.save();
+    // As dockerd: a starting container connects to each of its networks (and disconnects at exit).
+    for (const n of done) this.endpointEvent('connect', n, c.Id);
     return first;
+  }
+
+  private endpointEvent(action: 'connect' | 'disconnect', n: NetworkRecord, container: string): void {
+    this.ctx.events.emit({
+      Type: 'network',
+      Action: action,
+      id: n.Id,
+      attributes: { container, name: n.Name, type: n.Driver },
+    });
   }
 
   /** A stopped or removed container: releases its addresses, ports and DNS names. Never throws
@@ -502,7 +513,9 @@ export class Networks implements NetworksService {
           .catch((e) =>
             log.warn('network disconnect failed', { id: c.Id, network: name, error: (e as Error).message }),
           );
+      const wasUp = !!ep.EndpointID;
       Object.assign(ep, cleared);
+      if (n && wasUp) this.endpointEvent('disconnect', n, c.Id);
     }
     c.PublishedPorts = undefined;
   }

@@ -5,12 +5,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { conflict, invalidArgument, isSkiffError, notFound } from '../../common/index.js';
 import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from '../api/context.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
+import { apparentSize } from './containers/size.js';
 
 const run = promisify(execFile);
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -268,22 +269,10 @@ export class EngineVolumes implements VolumesService {
   }
 }
 
-/** Allocated bytes under a directory (du's figure), not following symlinks. */
+/** A volume's size as dockerd's directory.Size gives it: apparent sizes of what is below it (files
+ *  and symlinks, hard links once, directories not counted). */
 export async function dirSize(dir: string): Promise<number> {
-  if (!existsSync(dir)) return 0;
-  let total = 0;
-  const walk = async (p: string) => {
-    let st;
-    try {
-      st = await lstat(p);
-    } catch {
-      return;
-    }
-    total += st.blocks * 512;
-    if (st.isDirectory()) for (const n of await readdir(p).catch(() => [] as string[])) await walk(join(p, n));
-  };
-  await walk(dir);
-  return total;
+  return existsSync(dir) ? apparentSize(dir) : 0;
 }
 
 export function createVolumesService(ctx: Ctx): EngineVolumes {

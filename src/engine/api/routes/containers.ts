@@ -41,6 +41,7 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
   if (!o.stream && !o.logs)
     throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stream' });
   const tty = c.Config.Tty;
+  s.event(c.Id, 'attach'); // as dockerd, once the request is accepted
   const { socket, head } = hijack(r, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
   socket.pause();
   try {
@@ -206,6 +207,7 @@ export function register(r: Router<EngineContext>): void {
       stdout,
       stderr,
       timestamps: q.query.bool('timestamps'),
+      details: q.query.bool('details'),
       tail,
       since: timeArg(q.query.str('since'), 'since'),
       until: timeArg(q.query.str('until'), 'until'),
@@ -318,6 +320,7 @@ export function register(r: Router<EngineContext>): void {
         comment: q.query.str('comment'),
         author: q.query.str('author'),
         container: c.Id,
+        containerConfig: c.Config,
         createdBy: [c.Path, ...c.Args].join(' '),
       });
       ctx.events.emit({

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { invalidArgument, isSkiffError, notImplemented, SkiffError } from '../../../common/index.js';
 import { parseRegistryAuthHeader } from '../../../registry/index.js';
-import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
+import { compareVersions, jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import type { EngineImages } from '../../services/images.js';
 
@@ -112,7 +112,8 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
 export function register(r: Router<EngineContext>): void {
   r.get('/images/json', async (q, ctx) => {
     const f = q.query.filters();
-    const legacy = q.query.str('filter');
+    // The deprecated `filter` (a reference glob) only before API 1.41, as dockerd.
+    const legacy = compareVersions(q.version, '1.41') < 0 ? q.query.str('filter') : undefined;
     if (legacy) f.reference = [...(f.reference ?? []), legacy];
     return images(ctx).list(f);
   });

@@ -192,6 +192,7 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
       )
         throw invalidArgument(`HostConfig.Binds: invalid mode: ${o}`, { field: 'HostConfig.Binds' });
     const named = !src.startsWith('/');
+    const propagation = opts.find((o) => /private|shared|slave/.test(o));
     if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
       throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
     out.push({
@@ -199,9 +200,10 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
       ...(named ? { Name: src, Driver: 'local' } : {}),
       Source: named ? '' : src,
       Destination: dest(dst, 'HostConfig.Binds'),
-      Mode: mode,
+      // dockerd: a named volume's mode defaults to "z" and it has no propagation of its own.
+      Mode: named ? mode || 'z' : mode,
       RW: !opts.includes('ro'),
-      Propagation: opts.find((o) => /private|shared|slave/.test(o)) ?? 'rprivate',
+      Propagation: named ? (propagation ?? '') : (propagation ?? 'rprivate'),
     });
   }
   for (const m of b.HostConfig?.Mounts ?? []) {
@@ -300,9 +302,9 @@ export function mergeConfig(
   const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : (ic.Cmd ?? null);
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (!argv.length) throw invalidArgument('no command specified', { field: 'Cmd' });
-  let env = mergeEnv(ic.Env ?? [], b.Env ?? []);
-  if (!env.some((e) => e.startsWith('PATH=')))
-    env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env];
+  // Config.Env is the image's and the request's only; PATH, HOSTNAME and TERM join the process's
+  // environment at start (processEnv), as dockerd's CreateDaemonEnvironment.
+  const env = mergeEnv(ic.Env ?? [], b.Env ?? []);
   const hostname = b.Hostname || id.slice(0, 12);
   const hc = { ...(b.HostConfig ?? {}) } as HostConfig;
   hc.NetworkMode = hc.NetworkMode || 'bridge';
@@ -313,6 +315,9 @@ export function mergeConfig(
   };
   hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
   if ((b as { NetworkDisabled?: boolean }).NetworkDisabled) hc.NetworkMode = 'none';
+  // dockerd's defaults, as inspect shows them: swap twice the memory, the host's cgroup namespace.
+  if (typeof hc.Memory === 'number' && hc.Memory > 0 && !hc.MemorySwap) hc.MemorySwap = hc.Memory * 2;
+  hc.CgroupnsMode = (hc.CgroupnsMode as string | undefined) || 'host';
   hc.IpcMode = (hc.IpcMode as string | undefined) || 'private'; // dockerd's default-ipc-mode
   const config: ContainerConfig = {
     Hostname: hostname,
@@ -333,7 +338,9 @@ export function mergeConfig(
       ? { Healthcheck: (b.Healthcheck ?? ic.Healthcheck) as ContainerConfig['Healthcheck'] }
       : {}),
     Image: b.Image,
-    Volumes: b.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) } : null,
+    Volumes: Object.keys({ ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }).length
+      ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }
+      : null,
     WorkingDir: b.WorkingDir || ic.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: null,

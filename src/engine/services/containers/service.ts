@@ -170,6 +170,11 @@ export class Containers implements ContainersService {
     });
   }
 
+  /** A container event with the container's attributes (labels, image, name), e.g. `attach`. */
+  event(ref: string, action: string): void {
+    this.emit(this.live(ref), action);
+  }
+
   // ---- ContainersService (for other services) ----
   volumeUsers(name: string): string[] {
     return this.all()

@@ -123,6 +123,18 @@ function devices(hc: ContainerRecord['HostConfig']): {
   return { devs, allow };
 }
 
+/** dockerd's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (with a tty) and the --link variables,
+ *  each replaced by the container's own Env of the same name. */
+export function processEnv(c: ContainerRecord['Config'], linkEnv: string[]): string[] {
+  const out = new Map<string, string>();
+  const put = (e: string) => out.set(e.split('=')[0], e);
+  put('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  put(`HOSTNAME=${c.Hostname}`);
+  if (c.Tty) put('TERM=xterm');
+  for (const e of [...linkEnv, ...c.Env]) put(e);
+  return [...out.values()];
+}
+
 export function buildSpec(i: SpecInputs): Spec {
   const { rec, rootfs } = i;
   const c = rec.Config,
@@ -133,7 +145,7 @@ export function buildSpec(i: SpecInputs): Spec {
     terminal: c.Tty,
     rootfs,
     hostname: c.Hostname,
-    env: [...(i.linkEnv ?? []), ...c.Env],
+    env: processEnv(c, i.linkEnv ?? []),
     cwd: c.WorkingDir || '/',
     readonly: !!hc.ReadonlyRootfs,
   });

@@ -10,8 +10,8 @@ import type { Containers } from './service.js';
 const run = promisify(execFile);
 
 export interface TopResult {
-  Titles: string[];
   Processes: string[][];
+  Titles: string[];
 }
 
 /** dockerd refuses renaming another column "PID" (it would confuse the PID filter). */
@@ -36,7 +36,7 @@ export function parsePsOutput(out: string, pids: Set<number>): TopResult {
     if (!pids.has(p)) continue;
     Processes.push([...fields.slice(0, Titles.length - 1), fields.slice(Titles.length - 1).join(' ')]);
   }
-  return { Titles, Processes };
+  return { Processes, Titles }; // dockerd's field order
 }
 
 export async function topProcesses(s: Containers, id: string, psArgs?: string): Promise<TopResult> {

@@ -51,8 +51,10 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
   return out;
 }
 
+/** dockerd lists --tmpfs mounts in HostConfig.Tmpfs only (--mount type=tmpfs ones are Mounts). */
 function mounts(rec: ContainerRecord) {
-  return rec.Mounts.map((m) => ({
+  const tmpfsOption = Object.keys((rec.HostConfig.Tmpfs as Record<string, string> | null | undefined) ?? {});
+  return rec.Mounts.filter((m) => !(m.Type === 'tmpfs' && tmpfsOption.includes(m.Destination))).map((m) => ({
     Type: m.Type,
     ...(m.Name ? { Name: m.Name } : {}),
     Source: m.Source,
@@ -218,8 +220,9 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
 
+/** The list's Command as dockerd writes it: the arguments with a space in single quotes. */
 function shellJoin(argv: string[]): string {
-  return argv.map((a) => (/[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  return argv.map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a)).join(' ');
 }
 
 export function summary(rec: ContainerRecord, sizes?: { rw: number; rootfs: number }): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // it is removed by id while tagged in several repositories. Blobs and unpacked layers are reclaimed
 // by the caller's garbage collection afterwards.
 import { conflict, invalidArgument } from '../../../common/index.js';
-import type { Images, ImageRecord } from '../../../image/index.js';
+import { chainIds, type Images, type ImageRecord } from '../../../image/index.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
 import { recordKind, type Catalog, type ImageEntry } from './catalog.js';
 import { createdOf } from './view.js';
@@ -56,8 +56,16 @@ async function deleteImage(c: RemoveCtx, e: ImageEntry, keep: boolean, out: Dele
     await c.images.store.put(e.records[0].target.digest, e.records[0].target);
     return;
   }
+  await reportDeleted(c, e, out);
+}
+
+/** The image is gone: "Deleted: ID", then (as dockerd) each of its layers no image still uses, by
+ *  chain id, topmost first. */
+async function reportDeleted(c: RemoveCtx, e: ImageEntry, out: DeleteItem[]): Promise<void> {
   out.push({ Deleted: e.id });
   c.onDelete(e.id);
+  const kept = new Set((await c.catalog.all()).flatMap((x) => chainIds(x.config.rootfs.diff_ids)));
+  for (const id of chainIds(e.config.rootfs.diff_ids).reverse()) if (!kept.has(id)) out.push({ Deleted: id });
 }
 
 export async function removeImage(c: RemoveCtx, name: string, o: { force: boolean }): Promise<DeleteItem[]> {
@@ -92,8 +100,7 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
       await c.images.store.put(record.target.digest, record.target);
       return out;
     }
-    out.push({ Deleted: e.id });
-    c.onDelete(e.id);
+    await reportDeleted(c, e, out);
     return out;
   }
   if (children.length)

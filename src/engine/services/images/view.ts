@@ -67,8 +67,9 @@ function parseUntil(v: string): number {
   return t / 1000;
 }
 
-function runConfig(e: ImageEntry) {
-  const c = e.config.config ?? {};
+function runConfig(e: ImageEntry, which: 'config' | 'container_config' = 'config') {
+  const c = ((which === 'config' ? e.config.config : (e.config as { container_config?: unknown }).container_config) ??
+    {}) as NonNullable<ImageEntry['config']['config']>;
   return {
     Hostname: '',
     Domainname: '',
@@ -107,7 +108,8 @@ export function inspect(e: ImageEntry, o: { snapshotter: string; snapshotDir?: s
     Comment: (e.config.history ?? []).at(-1)?.comment ?? '',
     Created: createdOf(e),
     Container: (cfg.container as string | undefined) ?? '',
-    ContainerConfig: runConfig(e),
+    // The committed container's config (dockerd's container_config), else the image's own.
+    ContainerConfig: runConfig(e, 'container_config' in cfg ? 'container_config' : 'config'),
     DockerVersion: (cfg.docker_version as string | undefined) ?? '',
     Author: e.config.author ?? '',
     Config: runConfig(e),
