@@ -56,7 +56,13 @@ test('--init reaps orphans; without it they stay <defunct>', async () => {
   e.docker(['run', '-d', '--init', '--name', withInit, 'busybox', 'sh', '-c', script]);
   e.docker(['run', '-d', '--name', without, 'busybox', 'sh', '-c', script]);
   try {
-    await sleep(1500);
+    // Until every orphan has exited on both sides (no fixed delay: the machine may be loaded).
+    const shortSleeps = (name: string) =>
+      e
+        .docker(['exec', name, 'ps', '-o', 'args'])
+        .split('\n')
+        .filter((l) => l.trim() === 'sleep 0.1').length;
+    for (let i = 0; i < 150 && (zombies(without).length < 5 || shortSleeps(withInit) > 0); i++) await sleep(100);
     assert.equal(zombies(without).length, 5, 'control: orphans of a non-reaping PID 1 stay zombies');
     assert.deepEqual(zombies(withInit), [], 'skiff-tini reaped every orphan');
     assert.match(e.docker(['top', withInit]), /docker-init/);

@@ -88,7 +88,7 @@ export function resizeArgs(q: Query): [number, number] {
 export function register(r: Router<EngineContext>): void {
   r.post('/containers/create', async (q, ctx) => {
     const body = await q.json();
-    const out = await svc(ctx).create(body, q.query.str('name') || undefined);
+    const out = await svc(ctx).create(body, q.query.str('name') || undefined, q.query.str('platform') || undefined);
     sendJson(q.res, 201, out);
   });
   r.get('/containers/json', async (q, ctx) => {

@@ -194,13 +194,15 @@ export class Containers implements ContainersService {
   }
 
   // ---- create ----
-  async create(raw: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `platform` ("os[/arch[/variant]]", create's query parameter): the local image must be of it. */
+  async create(raw: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     const body = parseCreateBody(raw);
     const warnings = verifyContainerSettings(body, hostFacts());
     refuseUnsupported(body);
     const nm = body.HostConfig?.NetworkMode ?? '';
     if (nm.startsWith('container:')) this.live(nm.slice(10));
     const img = await this.ctx.images.resolve(body.Image);
+    if (platform) checkPlatform(body.Image, platform, img.config);
     const id = randomBytes(32).toString('hex');
     const fullName = name ? validateName(name) : `/${this.freeName()}`;
     if (this.names.has(fullName.slice(1))) {
@@ -915,3 +917,19 @@ export function parseSize(v: string): number {
 }
 
 export { failedPrecondition };
+
+/** dockerd's answer when the local image is of another platform (404: the CLI then pulls). */
+function checkPlatform(
+  ref: string,
+  platform: string,
+  c: { os?: string; architecture?: string; variant?: string },
+): void {
+  const [os = '', arch = '', variant = ''] = platform.toLowerCase().split('/');
+  const alias: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' };
+  const a = alias[arch] ?? arch;
+  if ((os && os !== c.os) || (a && a !== c.architecture) || (variant && variant !== (c.variant ?? '')))
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${platform}, actual: ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
+      { field: 'platform' },
+    );
+}
