@@ -35,6 +35,8 @@ export interface ServerOptions {
   datastore?: string;
   /** Run the control plane's controllers (garbage collector, namespace controller); default true. */
   controllers?: boolean;
+  /** Service cluster IP range (default 10.96.0.0/12). */
+  serviceCIDR?: string;
   log?: Logger;
 }
 
@@ -209,6 +211,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     transformers,
     tls: security.serverTlsOptions(pki),
     log: log.child({ component: 'apiserver' }),
+    ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
   });
   let addr;
   try {
