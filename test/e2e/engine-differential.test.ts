@@ -314,7 +314,7 @@ describe('comparisons that add state', { concurrency: true }, () => {
     'run --rm --group-add nogroupname busybox id',
     'run --rm --volumes-from c-run:ro busybox sh -c \'grep " /data " /proc/mounts | cut -d" " -f2,4 | cut -d, -f1\'',
     'run --rm --volumes-from nope busybox true',
-    "run --rm --link c-logs:db busybox sh -c 'grep -c db /etc/hosts; env | grep DB_NAME | cut -d/ -f3'",
+    "run --rm --link c-logs:db busybox sh -c 'grep -cw db /etc/hosts; env | grep DB_NAME | cut -d/ -f3'",
     // the image's /etc copied into a new volume (/etc/mtab is dockerd's init layer: wire's, above)
     "run --rm -v cpvol:/etc busybox sh -c 'ls /etc | grep -v mtab'",
     'run --rm --ipc container:c-run busybox true',
@@ -335,6 +335,19 @@ describe('comparisons that add state', { concurrency: true }, () => {
     'create --restart bogus busybox',
     'create --oom-score-adj 2000 busybox',
   ]);
+
+  test('links: inspect, rm --link', async () => {
+    for (const cmd of [
+      'create --name c-link --link c-logs:db busybox true',
+      "inspect -f '{{json .HostConfig.Links}}' c-link",
+      'rm --link c-link/db',
+      "inspect -f '{{json .HostConfig.Links}}' c-link",
+      'rm --link c-link/nope',
+      'rm --link c-logs',
+      'rm c-link',
+    ])
+      await d.compare({ cmd });
+  });
 
   describe('cp, commit, export, build', { concurrency: true }, () => {
     const both = (script: string) => Promise.all(d.sides.map((x: Side) => sh(x, script)));

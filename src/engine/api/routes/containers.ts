@@ -166,8 +166,10 @@ export function register(r: Router<EngineContext>): void {
   r.post('/containers/:id/update', async (q, ctx) =>
     svc(ctx).update(q.params.id, ((await q.json()) ?? {}) as Record<string, unknown>),
   );
-  r.delete('/containers/:id', async (q, ctx) => {
-    await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
+  r.delete('/containers/:id*', async (q, ctx) => {
+    // `docker rm --link /web/db`: removes web's link named db, not a container.
+    if (q.query.bool('link')) svc(ctx).removeLink(q.params.id);
+    else await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
     q.res.writeHead(204);
     q.res.end();
   });

@@ -170,6 +170,19 @@ export class Containers implements ContainersService {
     });
   }
 
+  /** `rm --link PARENT/ALIAS`: drops the link from the parent's record (effective at its next start). */
+  removeLink(name: string): void {
+    const full = `/${name.replace(/^\/+/, '')}`;
+    const i = full.lastIndexOf('/');
+    if (i <= 0) throw conflict('Conflict, cannot remove the default link name of the container', { field: 'id' });
+    const parent = this.live(full.slice(0, i));
+    const links = parent.rec.HostConfig.Links ?? [];
+    const left = links.filter((l) => l.split(':')[1] !== `${parent.rec.Name}${full.slice(i)}`);
+    if (left.length === links.length) throw notFound(`No such link: ${full}`, { field: 'id' });
+    parent.rec.HostConfig.Links = left.length ? left : null;
+    this.save(parent);
+  }
+
   /** A container event with the container's attributes (labels, image, name), e.g. `attach`. */
   event(ref: string, action: string): void {
     this.emit(this.live(ref), action);
@@ -350,7 +363,7 @@ export class Containers implements ContainersService {
       for (const m of rec.Mounts)
         if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await this.ctx.volumes.ensure(m.Name)).Mountpoint;
       checkPropagation(rec.Mounts);
-      await copyUpVolumes(rootfs, rec.Mounts);
+      if (!rec.HasBeenStarted) await copyUpVolumes(rootfs, rec.Mounts); // once, as dockerd at create
       const spec = buildSpec({
         rec,
         rootfs,
