@@ -16,6 +16,8 @@ export interface LaunchOptions {
   chainPrefix?: string;
   /** Registries reached over plain HTTP besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** dockerd's --live-restore (default true). */
+  liveRestore?: boolean;
   /** Per-registry pull mirrors: domain → URLs. */
   registryMirrors?: Record<string, string[]>;
   /** Serve CRI on this unix socket (with the pod network options). */
@@ -65,6 +67,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
       networkDriver,
       insecureRegistries: o.insecureRegistries,
       registryMirrors: o.registryMirrors,
+      liveRestore: o.liveRestore,
       cri: o.cri
         ? {
             podCidr: o.cri.podCidr,

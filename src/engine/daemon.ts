@@ -37,6 +37,10 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** Per-registry pull mirrors (containerd's hosts.toml role): domain → mirror URLs tried first. */
   registryMirrors?: Record<string, string[]>;
+  /** dockerd's --live-restore (default on here: containers run under monitors that outlive the
+   *  engine). Off: the engine stops its running containers when it shuts down, and stops those it
+   *  finds running at start; restart policies then apply. */
+  liveRestore?: boolean;
   /** Extra route modules (images, volumes, build …). */
   routes?: RegisterRoutes[];
   /** Also serve the Container Runtime Interface (pods) from the same image store and runtime. */
@@ -113,6 +117,7 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
       startedAt: new Date(),
       cgroupParent: o.cgroupParent ?? '/skiff-engine',
       insecureRegistries: o.insecureRegistries,
+      liveRestore: o.liveRestore ?? true,
     },
   };
   const ctx = { ...base } as EngineContext;
@@ -121,7 +126,11 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     : createImagesService(ctx, { insecureRegistries: o.insecureRegistries, registryMirrors: o.registryMirrors });
   ctx.images = o.images ? await o.images(ctx) : engineImages!;
   ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
-  const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
+  const containers = new Containers(ctx, {
+    execRoot,
+    cgroupParent: base.info.cgroupParent,
+    liveRestore: base.info.liveRestore,
+  });
   ctx.containers = containers;
   const networks = new Networks(ctx, o.networkDriver).init();
   ctx.networks = networks;
@@ -162,6 +171,7 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     cri,
     hosts: bound,
     async close() {
+      if (!base.info.liveRestore) await containers.stopAllForShutdown();
       containers.close();
       await cri?.close();
       await Promise.all(

@@ -7,6 +7,7 @@ const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host u
                     [--insecure-registry HOST[:PORT]]... [--config-file /etc/skiff/daemon.json]
                     [--cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
                     [--streaming-address HOST:PORT] [--pull-mirror DOMAIN=URL]...
+                    [--live-restore[=true|false]]
 
 defaults: --data-root /var/lib/skiff/engine  --exec-root /run/skiff/engine  --host unix:///run/skiff/engine.sock
           --bridge skiff0 (the default bridge network's interface)  --bip: a private subnet free of host routes
@@ -15,7 +16,11 @@ environment (when the flag is absent): SKIFF_BRIDGE, SKIFF_BIP, SKIFF_CHAIN_PREF
 --insecure-registry: pulled from and pushed to over plain HTTP (or HTTPS without verification), as
           dockerd's flag; loopback registries always are. --config-file (default /etc/skiff/daemon.json
           when it exists) is dockerd's daemon.json: "insecure-registries", "data-root", "exec-root",
-          "hosts", "cgroup-parent", "storage-driver"; flags win over the file, lists are merged.
+          "hosts", "cgroup-parent", "storage-driver", "live-restore"; flags win over the file, lists
+          are merged.
+--live-restore (default true here: containers run under monitors that outlive the engine): with
+          false, as dockerd's default, the engine stops its running containers when it shuts down
+          and stops those it finds running at start; restart policies then apply.
 --cri (or --cri-socket PATH) also serves the Container Runtime Interface (CRI v1, for kubelet,
           crictl and critest) on unix:///run/skiff/cri.sock from the same images and runtime; pods get
           addresses from --pod-cidr (default 10.42.0.0/24; kubelet's UpdateRuntimeConfig overrides it)
@@ -32,6 +37,7 @@ interface DaemonJson {
   hosts?: string[];
   'cgroup-parent'?: string;
   'storage-driver'?: string;
+  'live-restore'?: boolean;
 }
 
 /** dockerd-style daemon.json: the file given (which must exist), else /etc/skiff/daemon.json if present. */
@@ -59,10 +65,33 @@ function readDaemonJson(path: string | undefined): DaemonJson {
   for (const k of ['data-root', 'exec-root', 'cgroup-parent', 'storage-driver']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
   }
+  if (o['live-restore'] !== undefined && typeof o['live-restore'] !== 'boolean')
+    throw new Error(`${file}: "live-restore" must be true or false`);
   return o as DaemonJson;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Go flag syntax for booleans: `--live-restore=false` is `--no-live-restore` here. */
+function goBoolFlags(argv: string[], names: string[]): string[] | string {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^--([a-z-]+)=(.*)$/.exec(a);
+    if (!m || !names.includes(m[1])) {
+      out.push(a);
+      continue;
+    }
+    if (/^(1|t|true)$/i.test(m[2])) out.push(`--${m[1]}`);
+    else if (/^(0|f|false)$/i.test(m[2])) out.push(`--no-${m[1]}`);
+    else return `--${m[1]}: invalid boolean ${JSON.stringify(m[2])}`;
+  }
+  return out;
+}
+
+export async function main(argv0: string[]): Promise<number> {
+  const argv = goBoolFlags(argv0, ['live-restore']);
+  if (typeof argv === 'string') {
+    process.stderr.write(`skiff engine: ${argv}\n`);
+    return 2;
+  }
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -85,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
       'pod-chain-prefix': { type: 'string' },
       'streaming-address': { type: 'string' },
       'pull-mirror': { type: 'string', multiple: true },
+      'live-restore': { type: 'boolean' },
+      'no-live-restore': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -134,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
       bridge: values.bridge,
       bip: values.bip,
       chainPrefix: values['iptables-chain-prefix'],
+      liveRestore: values['no-live-restore'] ? false : values['live-restore'] ? true : file['live-restore'],
       cri: wantCri
         ? {
             socket: values['cri-socket'] ?? '/run/skiff/cri.sock',

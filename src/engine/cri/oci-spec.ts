@@ -8,7 +8,7 @@ import { invalidArgument, notImplemented } from '../../common/index.js';
 import type { ImageConfig } from '../../image/index.js';
 import type { Spec } from '../../oci/index.js';
 import { CAPABILITIES, DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec } from '../../runtime/index.js';
-import { resolveUser } from '../services/containers/spec.js';
+import { resolveUser } from '../services/containers/user.js';
 import type { SandboxRecord } from './records.js';
 import { resourcesToOci } from './resources.js';
 import { int64, nsMode, type ContainerConfigInput } from './types.js';
