@@ -120,6 +120,33 @@ test('docker run -it through a real pty', () => {
   assert.match(out, /rc=5/);
 });
 
+test('short-lived tty containers never lose their output (real CLI in a pty, in a loop)', () => {
+  // The container prints and exits at once, racing the CLI's stdin bytes and resize: the monitor
+  // used to hang up on the engine's attach socket both ways, and the engine's next write (a stdin
+  // byte, a resize) failed with EPIPE and discarded the output still unread in that socket.
+  const rounds = 5;
+  const kept = n('kept');
+  const cases: [string, RegExp][] = [
+    ['docker run --rm -it busybox tty', /\/dev\/pts\/0\r\n/],
+    ['docker run --rm -t busybox echo t-only', /t-only\r+\n/],
+    [`docker run -it --name ${kept} busybox echo kept; docker rm ${kept} >/dev/null`, /kept\r\n/],
+    ["docker run --rm -it busybox sh -c 'echo one; echo two'", /one\r\ntwo\r\n/],
+  ];
+  const misses: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const [cmd, want] of cases) {
+      const out = execFileSync('script', ['-qec', cmd, '/dev/null'], {
+        env: { ...process.env, DOCKER_HOST: e.host },
+        encoding: 'utf8',
+        timeout: 30_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      if (!want.test(out)) misses.push(`${cmd} → ${JSON.stringify(out)}`);
+    }
+  }
+  assert.deepEqual(misses, [], `${misses.length}/${rounds * cases.length} runs lost their output`);
+});
+
 test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm', async () => {
   const name = n('web');
   const id = e
