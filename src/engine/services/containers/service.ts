@@ -32,6 +32,7 @@ import { parseCreateBody, mergeConfig, parseMounts, validateName } from './creat
 import { initialState, loadRecord, saveRecord, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc, validExtraHost } from './etc.js';
+import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
 import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
@@ -212,7 +213,14 @@ export class Containers implements ContainersService {
         }
       }
       const parent = await this.ctx.images.unpack(img.id);
-      await this.ctx.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.container': id } });
+      const labels = { 'org.skiff.container': id };
+      const init = await createInitLayer(this.ctx.snapshotter, snapshotKey, parent, labels);
+      try {
+        await this.ctx.snapshotter.prepare(snapshotKey, init, { labels });
+      } catch (e) {
+        await this.ctx.snapshotter.remove(init).catch(() => undefined);
+        throw e;
+      }
       prepared = true;
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
       const netName = hostConfig.NetworkMode!.startsWith('container:') ? '' : hostConfig.NetworkMode!;
@@ -242,7 +250,7 @@ export class Containers implements ContainersService {
       return { Id: id, Warnings: [] };
     } catch (e) {
       this.names.delete(fullName.slice(1));
-      if (prepared) await this.ctx.snapshotter.remove(snapshotKey).catch(() => undefined);
+      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(() => undefined);
       throw e;
@@ -638,9 +646,7 @@ export class Containers implements ContainersService {
     await this.runtime.delete(this.rtId(c.rec.Id), { force: true }).catch(() => undefined);
     await this.nets.detach(c.rec);
     await this.unmountRootfs(c).catch(() => undefined);
-    await this.ctx.snapshotter.remove(c.rec.SnapshotKey).catch((e) => {
-      if (!isSkiffError(e, 'NotFound')) throw e;
-    });
+    await removeContainerSnapshots(this.ctx.snapshotter, c.rec.SnapshotKey);
     rmSync(c.dir, { recursive: true, force: true });
     this.byId.delete(c.rec.Id);
     this.execs?.forget(c.rec.Id);
@@ -754,10 +760,12 @@ export class Containers implements ContainersService {
     try {
       const rootfs = join(dir, 'rootfs');
       if (isMountpoint(rootfs)) await unmount(rootfs);
-      for await (const info of this.ctx.snapshotter.walk()) {
-        if (info.labels?.['org.skiff.container'] === id)
-          await this.ctx.snapshotter.remove(info.name).catch(() => undefined);
-      }
+      const keys: string[] = [];
+      for await (const info of this.ctx.snapshotter.walk())
+        if (info.labels?.['org.skiff.container'] === id) keys.push(info.name);
+      // the container's own snapshot before its init layer (a parent goes after its children)
+      keys.sort((a, b) => Number(a.endsWith('-init')) - Number(b.endsWith('-init')));
+      for (const k of keys) await this.ctx.snapshotter.remove(k).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     } catch (e) {
       log.warn('could not discard a partial container directory', { id, error: (e as Error).message });
