@@ -14,6 +14,7 @@ import { resolveLinks } from './links.js';
 import { copyUpVolumes } from './copy-up.js';
 import { checkPropagation } from './propagation.js';
 import { buildSpec } from './spec.js';
+import { removeContainerSnapshots } from './init-layer.js';
 import type { Containers, Live, WaitResult } from './service.js';
 import { RUNNING_RESET_MS, shouldRestart, scheduleRestart } from './restart.js';
 
@@ -244,9 +245,7 @@ export async function removeLocked(
   await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
   await svc.nets.detach(c.rec);
   await unmountRootfs(svc, c).catch(() => undefined);
-  await svc.ctx.snapshotter.remove(c.rec.SnapshotKey).catch((e) => {
-    if (!isSkiffError(e, 'NotFound')) throw e;
-  });
+  await removeContainerSnapshots(svc.ctx.snapshotter, c.rec.SnapshotKey);
   rmSync(c.dir, { recursive: true, force: true });
   svc.byId.delete(c.rec.Id);
   svc.execs?.forget(c.rec.Id);

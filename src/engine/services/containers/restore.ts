@@ -75,10 +75,12 @@ export async function discardPartial(svc: Containers, id: string, dir: string): 
     const rootfs = join(dir, 'rootfs');
     if (isMountpoint(rootfs)) await unmount(rootfs);
     unmountShm(dir);
-    for await (const info of svc.ctx.snapshotter.walk()) {
-      if (info.labels?.['org.skiff.container'] === id)
-        await svc.ctx.snapshotter.remove(info.name).catch(() => undefined);
-    }
+    const keys: string[] = [];
+    for await (const info of svc.ctx.snapshotter.walk())
+      if (info.labels?.['org.skiff.container'] === id) keys.push(info.name);
+    // the container's own snapshot before its init layer (a parent goes after its children)
+    keys.sort((a, b) => Number(a.endsWith('-init')) - Number(b.endsWith('-init')));
+    for (const k of keys) await svc.ctx.snapshotter.remove(k).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   } catch (e) {
     log.warn('could not discard a partial container directory', { id, error: (e as Error).message });

@@ -12,6 +12,7 @@ import { Runtime, parseSignal } from '../../../runtime/index.js';
 import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
+import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
 import { verifyContainerSettings } from './validate.js';
 import { refuseUnsupported } from './unsupported.js';
 import { hostFacts } from './host-facts.js';
@@ -245,7 +246,14 @@ export class Containers implements ContainersService {
         }
       }
       const parent = await this.ctx.images.unpack(img.id);
-      await this.ctx.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.container': id } });
+      const labels = { 'org.skiff.container': id };
+      const init = await createInitLayer(this.ctx.snapshotter, snapshotKey, parent, labels);
+      try {
+        await this.ctx.snapshotter.prepare(snapshotKey, init, { labels });
+      } catch (e) {
+        await this.ctx.snapshotter.remove(init).catch(() => undefined);
+        throw e;
+      }
       prepared = true;
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
       const netName = hostConfig.NetworkMode!.startsWith('container:') ? '' : hostConfig.NetworkMode!;
@@ -275,7 +283,7 @@ export class Containers implements ContainersService {
       return { Id: id, Warnings: warnings };
     } catch (e) {
       this.names.delete(fullName.slice(1));
-      if (prepared) await this.ctx.snapshotter.remove(snapshotKey).catch(() => undefined);
+      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(() => undefined);
       throw e;
