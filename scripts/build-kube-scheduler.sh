@@ -7,7 +7,10 @@
 # k8s.io/kubernetes vX.Y.Z and replaces each of those modules with its published v0.Y.Z.
 #
 # Usage: scripts/build-kube-scheduler.sh [VERSION]   (default: the installed kubectl's release)
+# KUBE_CMD=kube-controller-manager builds that command of the same release instead (the controller
+# benchmark's peer: scripts/build-kube-controller-manager.sh).
 set -eu
+CMD="${KUBE_CMD:-kube-scheduler}"
 
 VER="${1:-}"
 if [ -z "$VER" ]; then
@@ -17,8 +20,8 @@ case "$VER" in
   1.[0-9]*.[0-9]*) ;;
   *) echo "build-kube-scheduler: want a version like 1.32.4, got '$VER'" >&2; exit 2 ;;
 esac
-CACHE="${SKIFF_TOOLS_CACHE:-/var/cache/skiff-tools}/kube-scheduler-v$VER"
-OUT="$CACHE/kube-scheduler"
+CACHE="${SKIFF_TOOLS_CACHE:-/var/cache/skiff-tools}/$CMD-v$VER"
+OUT="$CACHE/$CMD"
 if [ -x "$OUT" ]; then
   echo "$OUT"
   exit 0
@@ -26,25 +29,25 @@ fi
 command -v go >/dev/null || { echo "build-kube-scheduler: go is not installed" >&2; exit 1; }
 
 STAGING="0.${VER#1.}"
-WORK=$(mktemp -d /tmp/skiff-kube-scheduler-build-XXXXXX)
+WORK=$(mktemp -d /tmp/skiff-$CMD-build-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 PROXY="$(go env GOPROXY | cut -d, -f1)"
 [ "$PROXY" = "direct" ] || [ "$PROXY" = "off" ] && PROXY=https://proxy.golang.org
 curl -fsSL "$PROXY/k8s.io/kubernetes/@v/v$VER.mod" -o "$WORK/kubernetes.mod"
 
 cd "$WORK"
-go mod init skiff.local/kube-scheduler-build >/dev/null 2>&1
+go mod init skiff.local/$CMD-build >/dev/null 2>&1
 go mod edit -require="k8s.io/kubernetes@v$VER"
 # Every `k8s.io/X => ./staging/src/k8s.io/X` of upstream's go.mod becomes `k8s.io/X => k8s.io/X vSTAGING`.
 for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*#\1#p' kubernetes.mod); do
   go mod edit -replace="$m=$m@v$STAGING"
 done
 echo "build-kube-scheduler: fetching modules for k8s.io/kubernetes v$VER (staging v$STAGING)" >&2
-go get -tool "k8s.io/kubernetes/cmd/kube-scheduler@v$VER" >&2
+go get -tool "k8s.io/kubernetes/cmd/$CMD@v$VER" >&2
 mkdir -p "$CACHE"
 echo "build-kube-scheduler: compiling" >&2
 CGO_ENABLED=0 go build -trimpath \
   -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$VER -X k8s.io/client-go/pkg/version.gitVersion=v$VER" \
-  -o "$OUT.tmp" k8s.io/kubernetes/cmd/kube-scheduler
+  -o "$OUT.tmp" "k8s.io/kubernetes/cmd/$CMD"
 mv "$OUT.tmp" "$OUT"
 echo "$OUT"
