@@ -71,6 +71,7 @@ const isConnectionReset = (e: unknown) => {
 
 export class KubeClient {
   private agent: http.Agent;
+  private closed = false;
   constructor(readonly config: ClientConfig) {
     // No socket limit: every watch holds a connection of its own (HTTP/1.1).
     this.agent = config.socketPath
@@ -79,6 +80,7 @@ export class KubeClient {
   }
 
   private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    if (this.closed) return Promise.reject(new SkiffError('Unavailable', 'API client closed'));
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
     const full = q.size ? `${path}?${q}` : path;
@@ -162,7 +164,10 @@ export class KubeClient {
     return res;
   }
 
+  /** Ends every connection (requests in flight fail) and refuses requests from now on: a
+   *  component that lost its leadership cannot write through this client any more. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 }
