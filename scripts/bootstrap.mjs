@@ -37,6 +37,8 @@ export const PACKAGES = {
   conntrack: '/usr/sbin/conntrack',
   // The DNS benchmark's load generator.
   dnsperf: '/usr/bin/dnsperf',
+  // The official Kubernetes Python client (22.6), the API server's third client in the e2e suite.
+  'python3-kubernetes': '/usr/lib/python3/dist-packages/kubernetes/__init__.py',
 };
 
 function requireRoot() {

@@ -241,6 +241,11 @@ describe('pod streams without a node agent', () => {
         ],
       },
     });
+    // (the ServiceAccount admission plugin wants the namespace's `default` account, which the
+    // ServiceAccount controller makes in a full cluster; made here in case it does not run)
+    await c
+      .request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { body: { metadata: { name: 'default' } } })
+      .catch(() => undefined);
     await c.request('POST', P, { body: pod('pending') });
     await c.request('POST', P, { body: pod('bound', 'node-x') });
     const err = async (method: string, path: string) => {
