@@ -164,7 +164,7 @@ test('diff: a new pod is set elements only; a removed policy takes its chains an
   assert.match(full, /flush chain ip t ingress-policies\n/);
   assert.match(
     full,
-    /add rule ip t ingress-policies ip daddr @\w+-pods jump in-\w+-app\/p\nadd rule ip t ingress-policies drop/,
+    /add rule ip t ingress-policies ip daddr @\w+-pods jump in-\w+-app\/p\nadd rule ip t ingress-policies reject/,
   );
   assert.equal(diffScript('t', s1, s1), '');
   const more = { ...view, pods: [...PODS, pod('app', '10.42.0.9', { role: 'web' })] };
@@ -180,4 +180,14 @@ test('diff: a new pod is set elements only; a removed policy takes its chains an
   assert.match(gone, /delete chain ip t in-\w+-app\/p/);
   assert.match(gone, /delete set ip t \w+-in0p0/);
   assert.ok(gone.indexOf('flush chain ip t ingress-policies') < gone.indexOf('delete chain'));
+});
+
+test('set names start with a letter whatever the hash (nft reads a leading digit as a number)', () => {
+  for (let i = 0; i < 50; i++) {
+    const c = compilePolicy(
+      policy({ podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }, 'app', `p${i}`),
+      view,
+    );
+    for (const name of c.sets.keys()) assert.match(name, /^[a-zA-Z]/);
+  }
 });

@@ -87,6 +87,7 @@ export interface PolicySpec {
 }
 
 export const policyHash = (key: string) =>
+  // Set names must not start with a digit (nft reads a number); they get a letter before the hash.
   createHash('sha256').update(key).digest('base64url').replace(/[-_]/g, 'x').slice(0, 10).toUpperCase();
 
 /** The directions a policy isolates (upstream's defaulting when policyTypes is empty). */
@@ -145,7 +146,7 @@ export function compilePolicy(np: KubeObject, view: ClusterView): CompiledPolicy
   const targetPods = view.pods.filter(
     (p) => p.node === view.nodeName && p.namespace === namespace && selects(spec.podSelector, p.labels),
   );
-  const targetSet = `${h}-pods`;
+  const targetSet = `p${h}-pods`;
   const out: CompiledPolicy = {
     key,
     ingress,
@@ -180,7 +181,7 @@ export function compilePolicy(np: KubeObject, view: ClusterView): CompiledPolicy
         }
         const pods = peerPods(view, namespace, peer);
         selected.push(...pods);
-        const set = `${h}-${dir}${i}p${j}`;
+        const set = `p${h}-${dir}${i}p${j}`;
         out.sets.set(set, { type: 'ipv4_addr', elements: [...new Set(pods.map((p) => p.ip))] });
         peerMatches.push({ match: `${peerAddr} @${set}`, block: false });
       });
@@ -192,7 +193,7 @@ export function compilePolicy(np: KubeObject, view: ClusterView): CompiledPolicy
         if (typeof pt.port === 'string') {
           // Ingress: the name on the selected pods; egress: on the peers (any pod without peers).
           const pods = dir === 'in' ? targetPods : peers.length ? selected : view.pods;
-          const set = `${h}-${dir}${i}n${k}`;
+          const set = `p${h}-${dir}${i}n${k}`;
           out.sets.set(set, {
             type: 'ipv4_addr . inet_proto . inet_service',
             elements: namedPortElements(pods, pt.port, pr),

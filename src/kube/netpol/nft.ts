@@ -6,10 +6,12 @@
 //
 //   egress-hook  (forward): established/related → accept; saddr ∈ @egress-isolated → egress-policies
 //   ingress-hook (forward): established/related → accept; daddr ∈ @ingress-isolated → ingress-policies
-//   egress-policies  : saddr ∈ @P-pods → jump eg-P   (each policy isolating egress), then drop
-//   ingress-policies : daddr ∈ @P-pods → jump in-P   (each policy isolating ingress), then drop
+//   egress-policies  : saddr ∈ @P-pods → jump eg-P   (each policy isolating egress), then reject
+//   ingress-policies : daddr ∈ @P-pods → jump in-P   (each policy isolating ingress), then reject
 //   in-P / eg-P      : one rule per (peer, port) pair of each rule: … accept
 //
+// What no policy admits is rejected (ICMP port unreachable: a TCP client fails at once instead of
+// timing out), as kube-router, k3s's policy controller, does.
 // An accept ends only its own base chain, so a packet between two pods of this node passes the
 // egress check of its source and then the ingress check of its destination. Selectors become sets
 // of pod IPs (named ports: sets of ip . protocol . port); a pod's change is set elements only.
@@ -65,8 +67,8 @@ export function tableState(policies: CompiledPolicy[]): TableState {
   // their contents so that the diff keeps them current, never created or deleted by it.
   st.sets.set('ingress-isolated', { type: 'ipv4_addr', elements: [...ingressIso] });
   st.sets.set('egress-isolated', { type: 'ipv4_addr', elements: [...egressIso] });
-  st.chains.set('ingress-policies', [...dispatch.in, 'drop']);
-  st.chains.set('egress-policies', [...dispatch.eg, 'drop']);
+  st.chains.set('ingress-policies', [...dispatch.in, 'reject']);
+  st.chains.set('egress-policies', [...dispatch.eg, 'reject']);
   return st;
 }
 
