@@ -180,6 +180,20 @@ test('no policy: all open; default deny ingress blocks pods but not the node; an
     ]),
     ['srv-web', 'srv-admin', 'ERR ECONNREFUSED', 'ERR ECONNREFUSED'],
   );
+  // A pod that gains the label is admitted: a set element, the chains keep their rules (handles).
+  const chains = () => sh('nft', ['-a', 'list', 'table', 'ip', ctl.table]).replace(/\tset [^}]*}\n/g, '');
+  const before = chains();
+  await api.client.request('PATCH', `/api/v1/namespaces/${nsA}/pods/other`, {
+    body: { metadata: { labels: { role: 'client' } } },
+    contentType: 'application/merge-patch+json',
+  });
+  await until('other admitted', async () => (await ask(other, srv.ip, 8080)) === 'srv-web');
+  assert.equal(chains(), before);
+  await api.client.request('PATCH', `/api/v1/namespaces/${nsA}/pods/other`, {
+    body: { metadata: { labels: { role: null } } },
+    contentType: 'application/merge-patch+json',
+  });
+  await until('other refused again', async () => (await ask(other, srv.ip, 8080)) === 'ERR ECONNREFUSED');
   await unpolicy(nsA, 'from-clients');
   assert.deepEqual(await reach([[cli, srv.ip, 8080]]), ['ERR ECONNREFUSED']);
 });
@@ -240,6 +254,35 @@ test('egress deny with DNS allowed to one address; replies of allowed connection
     ]),
     ['srv-web', 'ERR ECONNREFUSED'],
   );
+});
+
+test('a restarted controller rebuilds its table at once and established connections carry on', async () => {
+  // from-cli and deny are in force: srv admits cli only, and may open nothing itself.
+  const held = spawn('ip', ['netns', 'exec', cli.ns, 'busybox', 'nc', srv.ip, '8080'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    let got = '';
+    held.stdout!.on('data', (d) => (got += d));
+    held.stdin!.write('hold\n');
+    await until('held connection answered', () => got.includes('srv-web'));
+    await ctl.stop();
+    ctl = new NetworkPolicyController({ client: api.newClient('netpol-2'), nodeName: NODE, table: ctl.table, log });
+    await ctl.start();
+    assert.equal(ctl.stats.fullSyncs, 1);
+    got = '';
+    held.stdin!.write('again\n');
+    await until('held connection answered after the restart', () => got.includes('srv-web'));
+    assert.deepEqual(
+      await reach([
+        [other, srv.ip, 8080],
+        [cli, srv.ip, 8080],
+      ]),
+      ['ERR ECONNREFUSED', 'srv-web'],
+    );
+  } finally {
+    held.kill();
+  }
 });
 
 test('removing the policies restores traffic; the table holds only the base then', async () => {
