@@ -17,7 +17,13 @@
 //   egress on the peer (destination) pod; a named port never matches an ipBlock peer. Protocol TCP
 //   by default, UDP and SCTP too.
 import { createHash } from 'node:crypto';
-import { labelSelectorMatches, type KubeObject, type LabelSelector } from '../api/index.js';
+import {
+  fromLabelSelector,
+  selectorMatches,
+  type KubeObject,
+  type LabelSelector,
+  type Selector,
+} from '../api/index.js';
 
 /** What the compiler needs of a Pod. */
 export interface PodInfo {
@@ -104,8 +110,15 @@ export function crossNamespace(spec: PolicySpec): boolean {
   return (spec.egress ?? []).some((r) => !r.to?.length && r.ports?.some((p) => typeof p.port === 'string'));
 }
 
-const selects = (sel: LabelSelector | undefined, labels: Record<string, string>) =>
-  labelSelectorMatches(sel ?? {}, labels);
+// Each selector object is parsed once per compile, not once per pod it is matched against.
+const parsed = new WeakMap<LabelSelector, Selector>();
+const EVERYTHING: LabelSelector = {};
+function selects(sel: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  const ls = sel ?? EVERYTHING;
+  let s = parsed.get(ls);
+  if (!s) parsed.set(ls, (s = fromLabelSelector(ls)));
+  return selectorMatches(s, labels);
+}
 
 /** The pods a selector peer stands for (a peer with neither selector matches nothing). */
 function peerPods(view: ClusterView, namespace: string, peer: Peer): PodInfo[] {
