@@ -32,6 +32,7 @@ const ALLOWED = {
   'kube/agent': ['common', 'kube/api', 'kube/client', 'cri'],
   'kube/proxy': ['common', 'kube/api', 'kube/client', 'network'],
   'kube/dns': ['common', 'kube/api', 'kube/client', 'network'],
+  'kube/netpol': ['common', 'kube/api', 'kube/client', 'network'],
   dashboard: ['common', 'kube/api', 'kube/client'],
   cluster: '*',
   cli: '*',
