@@ -10,6 +10,7 @@ import { mapEtcdError } from './errors.js';
 import { EtcdWatch } from './watch.js';
 import { HubSub, WatchHub } from './hub.js';
 import { Compactor, type CompactorOptions } from '../compactor.js';
+import { RecentValues } from './recent.js';
 
 export interface EtcdStoreOptions extends CompactorOptions {
   prefix?: string;
@@ -34,6 +35,8 @@ export class EtcdStore implements Store {
   readonly progressIntervalMs: number;
   /** The highest revision this store compacted etcd to (other servers may have compacted further). */
   compactedTo = 0;
+  /** The last value seen for each key (getRecent). */
+  readonly recent = new RecentValues();
 
   constructor(
     readonly client: Etcd3,
@@ -105,7 +108,27 @@ export class EtcdStore implements Store {
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
     const r = await this.read(() => this.client.kv.range({ key: this.k(key) }));
-    return r.kvs.length ? this.toKv(r.kvs[0]) : undefined;
+    return this.remember(key, r);
+  }
+
+  private remember(key: string, r: { kvs: IKeyValue[]; header: { revision: string } }): KeyValue | undefined {
+    if (!r.kvs.length) {
+      this.recent.forget(key, Number(r.header.revision));
+      return undefined;
+    }
+    const kv = this.toKv(r.kvs[0]);
+    this.recent.put(kv);
+    return kv;
+  }
+
+  async getRecent(key: string): Promise<KeyValue | undefined> {
+    checkKey(key);
+    const kv = this.recent.get(key);
+    if (kv) return kv;
+    // A serializable read: the member's applied state, without the quorum round (and, on etcd 3.4,
+    // without queueing behind every write in flight as a linearizable read does).
+    const r = await this.read(() => this.client.kv.range({ key: this.k(key), serializable: true }));
+    return this.remember(key, r);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -165,7 +188,9 @@ export class EtcdStore implements Store {
     );
     if (!r.succeeded) throw keyExists(key);
     const rev = Number(r.header.revision);
-    return { key, value, modRevision: rev, createRevision: rev };
+    const kv = { key, value, modRevision: rev, createRevision: rev };
+    this.recent.put(kv);
+    return kv;
   }
 
   /** One guarded transaction: on failure, reads the key to tell NotFound from Conflict. */
@@ -198,8 +223,9 @@ export class EtcdStore implements Store {
       this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
     );
     if (!r.succeeded) {
+      // (the failure branch read the current value: remembered, so a retry starts from it)
       const cur = r.responses[0]?.response_range?.kvs ?? [];
-      if (cur.length === 0) throw keyNotFound(key);
+      if (this.remember(key, { kvs: cur, header: r.header }) === undefined) throw keyNotFound(key);
       throw revisionConflict(key, expected, Number(cur[0].mod_revision));
     }
     const res = r.responses[0];
@@ -210,11 +236,14 @@ export class EtcdStore implements Store {
   async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
     const { rev, prev } = await this.guarded(key, expectedRevision, 'put', value);
-    return { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+    const kv = { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+    this.recent.put(kv);
+    return kv;
   }
 
   async delete(key: string, expectedRevision: number): Promise<KeyValue> {
     const { rev, prev } = await this.guarded(key, expectedRevision, 'delete');
+    this.recent.forget(key, rev);
     return { key, value: prev.value ?? EMPTY, modRevision: rev, createRevision: Number(prev.create_revision) };
   }
 
