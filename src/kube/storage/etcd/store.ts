@@ -11,6 +11,7 @@ import { EtcdWatch } from './watch.js';
 import { HubSub, WatchHub } from './hub.js';
 import { Compactor, type CompactorOptions } from '../compactor.js';
 import { RecentValues } from './recent.js';
+import type { EtcdKv } from './kv.js';
 
 export interface EtcdStoreOptions extends CompactorOptions {
   prefix?: string;
@@ -38,8 +39,10 @@ export class EtcdStore implements Store {
   /** The last value seen for each key (getRecent). */
   readonly recent = new RecentValues();
 
+  /** client: watches; kv: every read and write (kv.ts says why not the client's). */
   constructor(
     readonly client: Etcd3,
+    readonly kv: EtcdKv,
     opts: EtcdStoreOptions = {},
   ) {
     this.prefix = opts.prefix ?? '';
@@ -107,7 +110,7 @@ export class EtcdStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
-    const r = await this.read(() => this.client.kv.range({ key: this.k(key) }));
+    const r = await this.read(() => this.kv.range({ key: this.k(key) }));
     return this.remember(key, r);
   }
 
@@ -127,7 +130,7 @@ export class EtcdStore implements Store {
     if (kv) return kv;
     // A serializable read: the member's applied state, without the quorum round (and, on etcd 3.4,
     // without queueing behind every write in flight as a linearizable read does).
-    const r = await this.read(() => this.client.kv.range({ key: this.k(key), serializable: true }));
+    const r = await this.read(() => this.kv.range({ key: this.k(key), serializable: true }));
     return this.remember(key, r);
   }
 
@@ -155,7 +158,7 @@ export class EtcdStore implements Store {
       const want = limit ? Math.min(RANGE_CHUNK, limit - result.items.length) : RANGE_CHUNK;
       const req: IRangeRequest = { key: this.rangeStart(start), range_end: this.rangeEnd(prefix), limit: want };
       if (result.revision) req.revision = result.revision;
-      const r = await this.read(() => this.client.kv.range(req), { revision: result.revision });
+      const r = await this.read(() => this.kv.range(req), { revision: result.revision });
       if (!result.revision) result.revision = Number(r.header.revision);
       for (const kv of r.kvs) result.items.push(this.toKv(kv));
       more = r.more && r.kvs.length > 0;
@@ -171,7 +174,7 @@ export class EtcdStore implements Store {
 
   async count(prefix: string): Promise<number> {
     const r = await this.read(() =>
-      this.client.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }),
+      this.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }),
     );
     return Number(r.count);
   }
@@ -181,7 +184,7 @@ export class EtcdStore implements Store {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
     const k = this.k(key);
     const r = await this.write(() =>
-      this.client.kv.txn({
+      this.kv.txn({
         compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
       }),
@@ -220,7 +223,7 @@ export class EtcdStore implements Store {
           ]
         : [{ request_delete_range: { key: k, prev_kv: true } }];
     const r = await this.write(() =>
-      this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
+      this.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
     );
     if (!r.succeeded) {
       // (the failure branch read the current value: remembered, so a retry starts from it)
@@ -284,14 +287,14 @@ export class EtcdStore implements Store {
   }
 
   async currentRevision(): Promise<number> {
-    const r = await this.read(() => this.client.kv.range({ key: Buffer.from([0]), count_only: true }));
+    const r = await this.read(() => this.kv.range({ key: Buffer.from([0]), count_only: true }));
     return Number(r.header.revision);
   }
 
   async compact(revision: number): Promise<void> {
     const rev = checkRevision('revision', revision);
     try {
-      await this.write(() => this.client.kv.compact({ revision: rev, physical: false }));
+      await this.write(() => this.kv.compact({ revision: rev, physical: false }));
       if (rev > this.compactedTo) this.compactedTo = rev;
     } catch (e) {
       if (isSkiffError(e) && e.reason === 'Compacted') return; // at or below the compact revision: nothing to do
@@ -307,6 +310,7 @@ export class EtcdStore implements Store {
     for (const w of [...this.watches]) w.close();
     for (const h of [...this.hubs.values()]) h.close();
     this.hubs.clear();
+    this.kv.close();
     this.client.close();
   }
 }
