@@ -15,6 +15,10 @@ export interface ClientConfig {
   key?: string;
   token?: string;
   userAgent?: string;
+  /** At most this many connections, all kept alive (default: no limit, 8 kept idle). A client of
+   *  many short requests at once (a load generator) keeps its connections instead of handshaking
+   *  again for each burst; one that holds watches must leave it unset. */
+  maxSockets?: number;
 }
 
 /** A served resource, as discovery names it. */
@@ -73,10 +77,13 @@ export class KubeClient {
   private agent: http.Agent;
   private closed = false;
   constructor(readonly config: ClientConfig) {
-    // No socket limit: every watch holds a connection of its own (HTTP/1.1).
+    // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
+    const pool = config.maxSockets
+      ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
+      : { maxFreeSockets: 8 };
     this.agent = config.socketPath
-      ? new http.Agent({ keepAlive: true, maxFreeSockets: 8 })
-      : new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: config.ca, cert: config.cert, key: config.key });
+      ? new http.Agent({ keepAlive: true, ...pool })
+      : new https.Agent({ keepAlive: true, ...pool, ca: config.ca, cert: config.cert, key: config.key });
   }
 
   private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
