@@ -675,6 +675,7 @@ static int listen_unix(const char *name) {
 
 /* Reports a setup failure to the invoker (through the ready pipe) and exits. */
 static void setup_fail(int ready_fd, const char *what, int err) {
+  if (cmd_pid > 0) kill(cmd_pid, SIGKILL); /* started before the rest of the set-up (see daemon_setup) */
   char b[512];
   int n = snprintf(b, sizeof b, "skiff-monitor: %s: %s\n", what, strerror(err));
   write_all(ready_fd, b, (size_t)n);
@@ -736,20 +737,23 @@ static void daemon_setup(int ready_fd) {
   for (int i = 0; i < 3; i++) { streams[i].fd = -1; streams[i].id = i == 1 ? S_STDERR : S_STDOUT; }
   streams[2].is_master = 1;
   unlink("exit.json");
-  if (o_log_file) {
-    log_open();
-    if (log_fd < 0) setup_fail(ready_fd, o_log_file, errno);
-  }
   oom_before = read_oom_count();
-  attach_lfd = listen_unix("attach.sock");
-  if (attach_lfd < 0) setup_fail(ready_fd, "attach.sock", errno);
-  ep_add(attach_lfd, EPOLLIN, K_ATTACH_LISTEN, 0);
-  if (o_tty) {
+  if (o_tty) { /* CMD connects to it at once */
     console_lfd = listen_unix("console.sock");
     if (console_lfd < 0) setup_fail(ready_fd, "console.sock", errno);
     ep_add(console_lfd, EPOLLIN, K_CONSOLE_LISTEN, 0);
   }
+  /* CMD first: the log file and the attach socket are created (file system work that costs
+   * milliseconds on a busy disk) while it starts; its output waits in the pipes meanwhile, and a
+   * failure below kills it. */
   spawn_cmd(ready_fd);
+  if (o_log_file) {
+    log_open();
+    if (log_fd < 0) setup_fail(ready_fd, o_log_file, errno);
+  }
+  attach_lfd = listen_unix("attach.sock");
+  if (attach_lfd < 0) setup_fail(ready_fd, "attach.sock", errno);
+  ep_add(attach_lfd, EPOLLIN, K_ATTACH_LISTEN, 0);
   char pid[32];
   int n = snprintf(pid, sizeof pid, "%d", getpid());
   int fd = open("monitor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
