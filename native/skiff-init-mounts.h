@@ -156,6 +156,26 @@ static void do_symlink(const char *rootfs, struct line *l) {
   if (symlink(l->f[0], dest) < 0 && errno != EEXIST) die("symlink %s", l->f[1]);
 }
 
+/* The mount holding `path` (longest mount point that is a prefix of it), from mountinfo. */
+static int parent_mount(const char *path, char *out, size_t n) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return -1;
+  char line[8192];
+  size_t best = 0;
+  while (fgets(line, sizeof line, f)) {
+    char mp[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+    size_t l = strlen(mp);
+    int prefix = !strcmp(mp, "/") || (!strncmp(path, mp, l) && (path[l] == '/' || path[l] == 0));
+    if (prefix && (l > best || (best == 0 && l == 1))) {
+      best = l;
+      snprintf(out, n, "%s", mp);
+    }
+  }
+  fclose(f);
+  return best ? 0 : -1;
+}
+
 /* Everything before pivot_root: propagation of /, the rootfs bind, mounts, devices, links. */
 static void setup_rootfs(int userns) {
   const char *rootfs = get1("rootfs");
@@ -163,6 +183,14 @@ static void setup_rootfs(int userns) {
   const char *prop = get1("rootprop");
   unsigned long p = prop ? num(prop, "rootprop") : (MS_REC | MS_SLAVE);
   if (mount(NULL, "/", NULL, p, NULL) < 0) die("make / %s", prop ? "propagation" : "rslave");
+  /* With a shared root (rootfsPropagation rshared), the mount holding the rootfs is made private,
+   * as runc does: pivot_root refuses a shared new root or parent, and the rootfs bind below must
+   * not propagate back to the host. */
+  if (p & MS_SHARED) {
+    char pm[4096];
+    if (parent_mount(rootfs, pm, sizeof pm) == 0 && mount(NULL, pm, NULL, MS_PRIVATE, NULL) < 0)
+      die("make %s private", pm);
+  }
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs %s", rootfs);
   if ((g_rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die("open rootfs %s", rootfs);
   FOR_KEY(l, "mount") do_mount(rootfs, l);
@@ -178,8 +206,14 @@ static void enter_rootfs(void) {
     if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs");
     if (chroot(".") < 0) die("chroot");
   } else {
-    /* pivot_root(".", "."): the old root is stacked under the new one, then detached. */
+    /* pivot_root(".", "."): the old root is stacked on the new one, then detached. "." must name
+     * the old root when it is made rslave (as runc: fchdir to it first); made on the new root, the
+     * flag turned every container mount, rshared ones included, into a slave. */
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldroot < 0) die("open old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root %s", rootfs);
+    if (fchdir(oldroot) < 0) die("fchdir old root");
+    close(oldroot);
     if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make old root rslave");
     if (umount2(".", MNT_DETACH) < 0) die("detach old root");
   }

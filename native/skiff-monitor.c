@@ -470,6 +470,9 @@ static void stream_eof(int i) {
 static ssize_t stream_read(int i) {
   struct stream *s = &streams[i];
   ssize_t r;
+  /* A client whose connect() completed before this output was produced (the engine connects,
+   * then starts the container) gets it, whatever order epoll reports the two fds in. */
+  if (attach_lfd >= 0) attach_accept();
   do r = read(s->fd, rbuf, sizeof rbuf); while (r < 0 && errno == EINTR);
   if (r < 0 && errno == EAGAIN) return 0;
   if (r <= 0) { stream_eof(i); return 0; } /* EIO on a pty master = every slave closed */
@@ -728,6 +731,7 @@ static void daemon_setup(int ready_fd) {
   sigset_t m;
   sigemptyset(&m);
   sigaddset(&m, SIGCHLD);
+  sigaddset(&m, SIGUSR1); /* reopen the log file (CRI ReopenContainerLog, after a rename) */
   sigprocmask(SIG_BLOCK, &m, NULL);
   sigfd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -773,7 +777,13 @@ static void handle(uint64_t tag, uint32_t events) {
   switch (kind) {
   case K_SIGNAL: {
     struct signalfd_siginfo si;
-    while (read(sigfd, &si, sizeof si) == sizeof si) {}
+    int reopen = 0;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+      if (si.ssi_signo == SIGUSR1) reopen = 1;
+    if (reopen && o_log_file) {
+      if (log_fd >= 0) close(log_fd);
+      log_open();
+    }
     reap();
     break;
   }
@@ -796,7 +806,9 @@ static void handle(uint64_t tag, uint32_t events) {
 static void finish(void) {
   for (int i = 0; i < 3; i++) if (streams[i].fd >= 0) stream_eof(i);
   if (stdin_fd >= 0 && !o_tty) close(stdin_fd);
+  attach_accept(); /* connected before the end: they get a clean EOF, not a reset */
   close(attach_lfd);
+  attach_lfd = -1;
   if (console_lfd >= 0) close(console_lfd);
   write_exit_file(); /* first: whoever waits for the exit is told before the clean-up below */
   unlink("attach.sock");
@@ -820,10 +832,33 @@ static void finish(void) {
     }
     poll(pf, np, 50);
   }
-  for (int i = 0; i < MAX_CLIENTS; i++) {
-    if (clients[i].fd >= 0) shutdown(clients[i].fd, SHUT_RDWR);
-    client_close(i);
+  /* End of output: half-close, then read (and discard) until each client closes its side. A
+   * client may still be writing (stdin typed at the end, a resize): had we shut down both ways,
+   * its write would fail with EPIPE, and a client that treats that as fatal (Node destroys the
+   * socket) would discard the output still unread in its receive buffer. Bounded like above. */
+  struct pollfd pf[MAX_CLIENTS];
+  int idx[MAX_CLIENTS];
+  for (int i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) shutdown(clients[i].fd, SHUT_WR);
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    nfds_t np = 0;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+      if (clients[i].fd < 0) continue;
+      idx[np] = i;
+      pf[np++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left_ms = 2000 - (now.tv_sec - start.tv_sec) * 1000 - (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (!np || left_ms <= 0) break;
+    if (poll(pf, np, (int)left_ms) < 0 && errno != EINTR) break;
+    for (nfds_t k = 0; k < np; k++) {
+      if (!pf[k].revents) continue;
+      ssize_t r;
+      do r = read(pf[k].fd, rbuf, sizeof rbuf); while (r < 0 && errno == EINTR);
+      if (r == 0 || (r < 0 && errno != EAGAIN)) client_close(idx[k]);
+    }
   }
+  for (int i = 0; i < MAX_CLIENTS; i++) client_close(i);
   unlink("monitor.pid");
 }
 

@@ -4,7 +4,7 @@
 // default `bridge`) are created lazily on first connect; `host` and `null` drivers are no-ops.
 import { randomBytes } from 'node:crypto';
 import { invalidArgument } from '../common/index.js';
-import { formatCidr, formatIp, parseCidr } from './cidr.js';
+import { formatCidr, formatIp, parseCidr, parseIp } from './cidr.js';
 import { run } from './exec.js';
 import type { NetworkManager } from './manager.js';
 import { parsePortSpec, type PortRequest } from './ports.js';
@@ -55,6 +55,8 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
   const wired = (n: DockerNetworkRecord): boolean => n.Driver === 'bridge';
   const bip = o.bip ? parseCidr(o.bip, 'bip', false) : undefined;
   if (bip && bip.prefix > 30) throw invalidArgument(`bip: ${o.bip} is too small a subnet`, { field: 'bip' });
+  // the gateway is the address as written (parseCidr keeps only the network part)
+  const bipGateway = o.bip ? parseIp(o.bip.split('/')[0], 'bip') : 0;
   async function ensure(n: DockerNetworkRecord): Promise<void> {
     const isDefault = n.Options?.['com.docker.network.bridge.default_bridge'] === 'true';
     if (isDefault && o.defaultBridge) n.Options = { ...n.Options, 'com.docker.network.bridge.name': o.defaultBridge };
@@ -70,11 +72,12 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
           ? formatCidr({ base: (bip.base & mask) >>> 0, prefix: bip.prefix })
           : undefined
         : cfg.Subnet,
-      gateway: isDefault ? (bip ? formatIp(bip.base) : undefined) : cfg.Gateway,
+      gateway: isDefault ? (bip ? formatIp(bipGateway) : undefined) : cfg.Gateway,
       ipRange: cfg.IPRange,
       internal: n.Internal,
       labels: n.Labels,
       dns: !isDefault,
+      adopt: isDefault, // an existing skiff0 is taken over, as dockerd takes over docker0
     });
     n.IPAM.Config = [{ ...cfg, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
   }

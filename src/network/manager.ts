@@ -12,6 +12,7 @@ import { resolvePorts, type PortRequest } from './ports.js';
 import { apply, chainsFor, removeAll, type Chains } from './rules.js';
 import { StateDir, type Endpoint, type NetworkConfig, type NetworkState } from './state.js';
 import { DnsServer } from './dns.js';
+import { adoptBridge, inspectLink } from './adopt.js';
 import { UserlandProxies } from './proxy.js';
 
 export interface ManagerOptions {
@@ -40,6 +41,10 @@ export interface CreateOptions {
   mtu?: number;
   /** Embedded DNS on this network's gateway (user-defined networks; off for the default bridge). */
   dns?: boolean;
+  /** Take over an existing bridge of that name (the default bridge, as dockerd reuses docker0): its
+   *  address gives the subnet; a mismatch with `subnet`/`gateway`, attached interfaces or a
+   *  non-bridge device are refused with what to do. Without it an existing interface is refused. */
+  adopt?: boolean;
 }
 
 export interface ConnectOptions {
@@ -136,9 +141,27 @@ export class NetworkManager {
       if ([...this.nets.values()].some((n) => n.config.bridge === bridge))
         throw conflict(`bridge ${bridge} is used by another network`, { field: 'bridge' });
       return this.hostLock.locked(async () => {
-        const used = await this.usedSubnets();
+        const existing = await inspectLink(bridge);
+        if (existing && !o.adopt)
+          throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
+        const adopted = existing
+          ? adoptBridge(
+              existing,
+              o.subnet ? { subnet: o.subnet, gateway: o.gateway ?? formatIp(parseCidr(o.subnet).base + 1) } : undefined,
+            )
+          : undefined;
+        // the existing bridge's own connected route is not a conflict with itself
+        const used = (await this.usedSubnets()).filter((u) => !(existing && u.dev === bridge));
         let subnet: Cidr;
-        if (o.subnet) {
+        if (adopted) {
+          subnet = adopted.subnet;
+          const hit = used.find((u) => overlaps(u.cidr, subnet));
+          if (hit)
+            throw conflict(
+              `bridge: interface ${bridge} already exists on the host with subnet ${formatCidr(subnet)}, which overlaps with ${formatCidr(hit.cidr)} (${hit.what}): delete it (ip link delete ${bridge}) or give the engine a bridge of its own (--bridge NAME)`,
+              { field: 'bridge' },
+            );
+        } else if (o.subnet) {
           subnet = parseCidr(o.subnet, 'subnet');
           if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
           const hit = used.find((u) => overlaps(u.cidr, subnet));
@@ -154,7 +177,7 @@ export class NetworkManager {
             );
           subnet = p;
         }
-        const gateway = o.gateway ?? formatIp(subnet.base + 1);
+        const gateway = adopted?.gateway ?? o.gateway ?? formatIp(subnet.base + 1);
         if (!contains(subnet, parseIp(gateway, 'gateway')))
           throw invalidArgument(`gateway: ${gateway} is not in subnet ${formatCidr(subnet)}`, { field: 'gateway' });
         if (o.ipRange) {
@@ -164,8 +187,6 @@ export class NetworkManager {
               field: 'ipRange',
             });
         }
-        if (await linkExists(bridge))
-          throw conflict(`bridge: interface ${bridge} already exists on the host`, { field: 'bridge' });
         const s: NetworkState = {
           config: {
             name: o.name,
@@ -190,7 +211,7 @@ export class NetworkManager {
         } catch (e) {
           this.nets.delete(o.name);
           await this.dns.unlisten(o.name);
-          await deleteLink(bridge);
+          if (!existing) await deleteLink(bridge); // an adopted bridge was there before us: left as found
           await this.rules().catch(() => undefined);
           throw e;
         }
@@ -401,8 +422,8 @@ export class NetworkManager {
   }
 
   /** Subnets in use: our networks' and every route/address on the host. */
-  private async usedSubnets(): Promise<{ cidr: Cidr; what: string }[]> {
-    const out = [...this.nets.values()].map((n) => ({
+  private async usedSubnets(): Promise<{ cidr: Cidr; what: string; dev?: string }[]> {
+    const out: { cidr: Cidr; what: string; dev?: string }[] = [...this.nets.values()].map((n) => ({
       cidr: parseCidr(n.config.subnet),
       what: `network ${n.config.name}`,
     }));
@@ -413,6 +434,7 @@ export class NetworkManager {
         out.push({
           cidr: parseCidr(rt.dst.includes('/') ? rt.dst : `${rt.dst}/32`, 'route', false),
           what: `route on ${rt.dev ?? '?'}`,
+          dev: rt.dev,
         });
       } catch {
         /* not IPv4 */

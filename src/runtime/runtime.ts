@@ -255,7 +255,7 @@ export class Runtime {
   }
 
   /** Applies new resource limits (runc's `update`). */
-  async update(id: string, r: LinuxResources): Promise<void> {
+  async update(id: string, r: LinuxResources | CgroupResources): Promise<void> {
     const s = this.store.load(id);
     if (this.core.status(s) === 'stopped') throw failedPrecondition(`container ${id} is stopped`, { field: 'id' });
     await this.core.cgroup(s).set(r as CgroupResources);

@@ -308,6 +308,38 @@ test('a client that half-closes after sending stdin keeps receiving output until
   assert.equal((await readExitFile(s.dir))!.exitCode, 0);
 });
 
+test('a client that writes after the container exited still reads all its output (no EPIPE)', async () => {
+  // The engine relays stdin bytes and resizes to the monitor whenever the client sends them; one
+  // that arrives after the container exited must not fail, or Node destroys the socket with the
+  // container's last output still unread in it (short `docker run -it` lost its whole output).
+  const s = await start('while [ ! -e go ]; do sleep 0.01; done; echo last-words; exit 0', { stdin: true });
+  const { connect } = await import('node:net');
+  const sock = connect({ path: join(s.dir, 'attach.sock') });
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause(); // a busy event loop: nothing is read yet
+  let error: Error | undefined;
+  sock.on('error', (e) => {
+    error = e;
+  });
+  writeFileSync(join(s.dir, 'go'), '');
+  await until(() => existsSync(join(s.dir, 'exit.json')), 5000, 'the exit file');
+  await sleep(300); // the monitor has handed over the output and ended the session by now
+  const resize = Buffer.alloc(4);
+  resize.writeUInt16BE(24, 0);
+  resize.writeUInt16BE(80, 2);
+  sock.write(frame(0, Buffer.from('late\n')));
+  sock.write(frame(4, resize));
+  const chunks: Buffer[] = [];
+  sock.on('data', (d: Buffer) => chunks.push(d));
+  sock.resume();
+  await new Promise((r) => sock.once('close', r));
+  assert.equal(error, undefined, 'no write error');
+  const all = Buffer.concat(chunks);
+  assert.equal(all[0], 1, 'a stdout frame');
+  assert.equal(all.subarray(8, 8 + all.readUInt32BE(4)).toString(), 'last-words\n');
+  await until(() => gone(s.monitorPid), 5000, 'the monitor to exit once the client closed');
+});
+
 test('a state dir longer than sun_path allows still serves attach', async () => {
   const base = tmp();
   const dir = join(base, 'd'.repeat(60), 'e'.repeat(60));

@@ -424,6 +424,113 @@ test('engine driver: default bridge created lazily with a free subnet, container
   assert.equal(mgr.has(rec.Name), false);
 });
 
+/** A /24 in 10.150.0.0/15 that no host route touches (other runs may hold some). */
+function freeSubnet(): { subnet: string; gw: string; alt: string } {
+  const routes = sh('ip', ['-4', 'route', 'show', 'table', 'all']).out;
+  for (let i = 0; i < 200; i++) {
+    const b = 150 + (randomBytes(1)[0] % 2);
+    const c = randomBytes(1)[0];
+    if (!routes.includes(`10.${b}.${c}.`))
+      return { subnet: `10.${b}.${c}.0/24`, gw: `10.${b}.${c}.1`, alt: `10.${b}.${c}.9` };
+  }
+  throw new Error('no free test subnet');
+}
+function defaultBridgeRecord(tag: string) {
+  return {
+    Name: `bridge${rand}${tag}`,
+    Id: randomBytes(32).toString('hex'),
+    Driver: 'bridge',
+    Internal: false,
+    Labels: {},
+    IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] },
+    Options: { 'com.docker.network.bridge.default_bridge': 'true' },
+  };
+}
+
+test('an existing default bridge is adopted when its address fits, refused with what to do when not', async () => {
+  const made: string[] = [];
+  const link = (name: string, kind = 'bridge', addr?: string) => {
+    // no dummy module on every kernel: a veth pair stands in for "some other device"
+    const args = kind === 'veth' ? ['type', 'veth', 'peer', 'name', `${name}x`] : ['type', kind];
+    assert.equal(sh('ip', ['link', 'add', name, ...args]).code, 0);
+    made.push(name);
+    if (addr) assert.equal(sh('ip', ['addr', 'add', addr, 'dev', name]).code, 0);
+    sh('ip', ['link', 'set', name, 'up']);
+  };
+  try {
+    // left by an earlier engine: a bridge with an address and nothing attached → taken over as is
+    const a = freeSubnet();
+    const br = `sk${rand}A`;
+    link(br, 'bridge', `${a.gw}/24`);
+    const d = createEngineDriver(mgr, { defaultBridge: br });
+    const rec = defaultBridgeRecord('a');
+    await d.create(rec);
+    assert.equal(rec.IPAM.Config[0].Subnet, a.subnet, "the bridge's own subnet is the network's");
+    assert.equal(rec.IPAM.Config[0].Gateway, a.gw);
+    const sl = spawn('unshare', ['-n', 'sleep', '60'], { stdio: 'ignore' });
+    children.push(sl);
+    await new Promise((r) => setTimeout(r, 200));
+    const ep = await d.connect(rec, { id: `ad${rand}`, pid: sl.pid!, aliases: [] });
+    assert.ok(ep.IPAddress.startsWith(a.gw.slice(0, a.gw.lastIndexOf('.') + 1)), ep.IPAddress);
+    assert.equal(
+      sh('nsenter', [`--net=/proc/${sl.pid}/ns/net`, '/bin/busybox', 'ping', '-c1', '-W2', a.gw]).code,
+      0,
+      'the adopted bridge carries traffic',
+    );
+    await d.disconnect(rec, { id: `ad${rand}` });
+    await d.remove(rec);
+    made.splice(made.indexOf(br), 1); // removing the network removed the (now ours) bridge
+
+    // --bip that matches the bridge's address: adopted; one that does not: refused, bridge untouched
+    const b = freeSubnet();
+    const br2 = `sk${rand}B`;
+    link(br2, 'bridge', `${b.gw}/24`);
+    const mism = createEngineDriver(mgr, { defaultBridge: br2, bip: `${b.alt}/24` });
+    await expectErr(
+      mism.create(defaultBridgeRecord('b')),
+      'Conflict',
+      new RegExp(
+        `interface ${br2} already exists on the host with address ${b.gw}/24, not the configured ${b.alt}/24 \\(--bip\\): start with --bip ${b.gw}/24, delete it \\(ip link delete ${br2}\\), or give the engine a bridge of its own \\(--bridge NAME\\)`,
+      ),
+    );
+    assert.match(sh('ip', ['-4', 'addr', 'show', 'dev', br2]).out, new RegExp(`inet ${b.gw}/24`), 'left as found');
+    assert.doesNotMatch(sh('ip', ['-4', 'addr', 'show', 'dev', br2]).out, new RegExp(b.alt));
+    const match = createEngineDriver(mgr, { defaultBridge: br2, bip: `${b.gw}/24` });
+    const recB = defaultBridgeRecord('b2');
+    await match.create(recB);
+    assert.equal(recB.IPAM.Config[0].Subnet, b.subnet);
+    await match.remove(recB);
+    made.splice(made.indexOf(br2), 1);
+
+    // something else under that name, or a bridge that still has another engine's ports
+    const dummy = `sk${rand}C`;
+    link(dummy, 'veth');
+    await expectErr(
+      createEngineDriver(mgr, { defaultBridge: dummy }).create(defaultBridgeRecord('c')),
+      'Conflict',
+      new RegExp(`interface ${dummy} already exists on the host and is a veth device, not a bridge: delete it`),
+    );
+    const c = freeSubnet();
+    const br3 = `sk${rand}D`;
+    link(br3, 'bridge', `${c.gw}/24`);
+    const port = `sk${rand}P`;
+    link(port, 'veth');
+    assert.equal(sh('ip', ['link', 'set', port, 'master', br3]).code, 0);
+    await expectErr(
+      createEngineDriver(mgr, { defaultBridge: br3 }).create(defaultBridgeRecord('d')),
+      'Conflict',
+      new RegExp(
+        `interface ${br3} already exists on the host with 1 attached interface\\(s\\) this engine did not make \\(${port}\\): another engine`,
+      ),
+    );
+    assert.equal(mgr.list().filter((n) => n.config.name.startsWith(`bridge${rand}`)).length, 0, 'no network recorded');
+    // a user-defined network never takes over an existing interface
+    await expectErr(mgr.create({ name: `u${rand}`, bridge: dummy }), 'Conflict', /already exists on the host$/);
+  } finally {
+    for (const l of made) sh('ip', ['link', 'del', l]);
+  }
+});
+
 test('/etc files: hosts, resolv.conf (embedded DNS or filtered host resolvers)', () => {
   const h = hostsFile({ hostname: 'web', ip: '10.1.0.2', aliases: ['www'], extraHosts: ['db:10.1.0.9'] });
   assert.match(h, /^127\.0\.0\.1\tlocalhost$/m);

@@ -141,8 +141,10 @@ export class Execs {
     const cproc = cspec.process!;
     const env = new Map<string, string>();
     for (const e of [...(cproc.env ?? []), ...s.config.Env]) env.set(e.split('=')[0], e);
-    const { resolveUser } = await import('./spec.js');
-    const user = s.config.User ? resolveUser(this.svc.rootfs(rec.Id), s.config.User) : cproc.user;
+    const { resolveUser } = await import('./user.js');
+    const user = s.config.User
+      ? resolveUser(this.svc.rootfs(rec.Id), s.config.User, rec.HostConfig.GroupAdd ?? [])
+      : cproc.user;
     const proc = {
       terminal: tty,
       user,

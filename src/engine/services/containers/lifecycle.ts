@@ -9,7 +9,12 @@ import { conflict, invalidArgument, isSkiffError } from '../../../common/index.j
 import { parseSignal, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc } from './etc.js';
+import { sharedNamespaces, mountShm, unmountShm } from './shared.js';
+import { resolveLinks } from './links.js';
+import { copyUpVolumes } from './copy-up.js';
+import { checkPropagation } from './propagation.js';
 import { buildSpec } from './spec.js';
+import { removeContainerSnapshots } from './init-layer.js';
 import type { Containers, Live, WaitResult } from './service.js';
 import { RUNNING_RESET_MS, shouldRestart, scheduleRestart } from './restart.js';
 
@@ -20,7 +25,12 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
   const rootfs = svc.rootfs(id);
   try {
     await ensureMounted(svc, c);
-    const etc = writeEtcFiles(c.dir, rec);
+    const lookup = (r: string) => svc.get(r);
+    const links = resolveLinks(rec, lookup);
+    const etcX = { links: links.hosts, hostGateway: svc.nets.defaultGateway() };
+    const etc = writeEtcFiles(c.dir, rec, etcX);
+    const shared = sharedNamespaces(rec, lookup, (x) => svc.dirOf(x));
+    if (rec.HostConfig.IpcMode === 'shareable') mountShm(c.dir, Number(rec.HostConfig.ShmSize) || 64 * 1024 * 1024);
     let netnsPath: string | undefined;
     const nm = String(rec.HostConfig.NetworkMode);
     if (nm.startsWith('container:')) {
@@ -34,13 +44,17 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     }
     for (const m of rec.Mounts)
       if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await svc.ctx.volumes.ensure(m.Name)).Mountpoint;
+    checkPropagation(rec.Mounts);
+    if (!rec.HasBeenStarted) await copyUpVolumes(rootfs, rec.Mounts); // once, as dockerd at create
     const spec = buildSpec({
       rec,
       rootfs,
       etc,
-      cgroupsPath: `${svc.opts.cgroupParent}/${id}`,
+      cgroupsPath: `${(rec.HostConfig.CgroupParent as string | undefined) || svc.opts.cgroupParent}/${id}`,
       initBinary: initBinary(),
       netnsPath,
+      ...shared,
+      linkEnv: links.env,
     });
     rmSync(join(c.dir, 'exit.json'), { force: true });
     await svc.runtime.delete(rtid, { force: true }).catch(() => undefined);
@@ -57,7 +71,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     });
     const mdir = svc.monitorDir(id);
     const net = await svc.nets.attach(rec, svc.runtime.state(rtid).pid ?? 0);
-    if (net) writeNetworkEtc(c.dir, rec, net);
+    if (net) writeNetworkEtc(c.dir, rec, net, etcX);
     const waiters = c.createdWaiters.splice(0);
     await Promise.race([Promise.all(waiters.map((w) => Promise.resolve(w(mdir)).catch(() => undefined))), sleep(3000)]);
     await svc.runtime.start(rtid);
@@ -111,6 +125,7 @@ export async function ensureMounted(svc: Containers, c: Live): Promise<string> {
 }
 
 export async function unmountRootfs(svc: Containers, c: Live): Promise<void> {
+  unmountShm(c.dir);
   const rootfs = svc.rootfs(c.rec.Id);
   if (isMountpoint(rootfs)) await unmount(rootfs);
 }
@@ -230,9 +245,7 @@ export async function removeLocked(
   await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
   await svc.nets.detach(c.rec);
   await unmountRootfs(svc, c).catch(() => undefined);
-  await svc.ctx.snapshotter.remove(c.rec.SnapshotKey).catch((e) => {
-    if (!isSkiffError(e, 'NotFound')) throw e;
-  });
+  await removeContainerSnapshots(svc.ctx.snapshotter, c.rec.SnapshotKey);
   rmSync(c.dir, { recursive: true, force: true });
   svc.byId.delete(c.rec.Id);
   svc.execs?.forget(c.rec.Id);

@@ -8,7 +8,8 @@ import { unmount } from '../../../image/index.js';
 import { loadRecord, type ContainerRecord } from './record.js';
 import type { Containers } from './service.js';
 import { activity as idleActivity } from './idle-gc.js';
-import { isMountpoint, onExit, removeLocked, startLocked, watchExit } from './lifecycle.js';
+import { unmountShm } from './shared.js';
+import { isMountpoint, onExit, removeLocked, startLocked, stopRunning, watchExit } from './lifecycle.js';
 
 const log = createLogger({ component: 'engine.containers' });
 
@@ -43,6 +44,7 @@ export async function restore(svc: Containers): Promise<void> {
         // running, or ended with its monitor still writing the exit file
         watchExit(svc, c, mdir);
         c.health = svc.healthStarter?.(c);
+        if (svc.opts.liveRestore === false) await shutdownAndRestart(svc, c);
         continue;
       }
       rec.State.Running = true; // let onExit record it
@@ -72,12 +74,24 @@ export async function discardPartial(svc: Containers, id: string, dir: string): 
   try {
     const rootfs = join(dir, 'rootfs');
     if (isMountpoint(rootfs)) await unmount(rootfs);
-    for await (const info of svc.ctx.snapshotter.walk()) {
-      if (info.labels?.['org.skiff.container'] === id)
-        await svc.ctx.snapshotter.remove(info.name).catch(() => undefined);
-    }
+    unmountShm(dir);
+    const keys: string[] = [];
+    for await (const info of svc.ctx.snapshotter.walk())
+      if (info.labels?.['org.skiff.container'] === id) keys.push(info.name);
+    // the container's own snapshot before its init layer (a parent goes after its children)
+    keys.sort((a, b) => Number(a.endsWith('-init')) - Number(b.endsWith('-init')));
+    for (const k of keys) await svc.ctx.snapshotter.remove(k).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   } catch (e) {
     log.warn('could not discard a partial container directory', { id, error: (e as Error).message });
   }
+}
+
+/** Without live restore: a container still running from before is stopped as at an engine
+ *  shutdown (not by the user), then started again if its restart policy says so (dockerd). */
+async function shutdownAndRestart(svc: Containers, c: Parameters<typeof startLocked>[1]): Promise<void> {
+  await stopRunning(svc, c, {}).catch(() => undefined);
+  const p = c.rec.HostConfig.RestartPolicy?.Name;
+  if (p === 'always' || (p === 'unless-stopped' && !c.rec.ManuallyStopped))
+    void svc.locked(c, () => startLocked(svc, c)).catch(() => undefined);
 }

@@ -12,7 +12,11 @@ import { Runtime, parseSignal } from '../../../runtime/index.js';
 import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
-import { validExtraHost } from './etc.js';
+import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
+import { verifyContainerSettings } from './validate.js';
+import { refuseUnsupported } from './unsupported.js';
+import { hostFacts } from './host-facts.js';
+import { mergeVolumesFrom, normalizeLinks, resolveNamespaceModes, volumesFromMounts } from './shared.js';
 import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
@@ -46,6 +50,8 @@ interface Live {
 export interface ContainersOptions {
   execRoot: string;
   cgroupParent: string;
+  /** Off: containers found running at start are stopped (then restart policies apply). */
+  liveRestore?: boolean;
 }
 
 export class Containers implements ContainersService {
@@ -142,6 +148,35 @@ export class Containers implements ContainersService {
     });
   }
 
+  /** `rm --link PARENT/ALIAS`: drops the link from the parent's record (effective at its next start). */
+  removeLink(name: string): void {
+    const full = `/${name.replace(/^\/+/, '')}`;
+    const i = full.lastIndexOf('/');
+    if (i <= 0) throw conflict('Conflict, cannot remove the default link name of the container', { field: 'id' });
+    const parent = this.live(full.slice(0, i));
+    const links = parent.rec.HostConfig.Links ?? [];
+    const left = links.filter((l) => l.split(':')[1] !== `${parent.rec.Name}${full.slice(i)}`);
+    if (left.length === links.length) throw notFound(`No such link: ${full}`, { field: 'id' });
+    parent.rec.HostConfig.Links = left.length ? left : null;
+    this.save(parent);
+  }
+
+  /** A container event with the container's attributes (labels, image, name), e.g. `attach`. */
+  event(ref: string, action: string): void {
+    this.emit(this.live(ref), action);
+  }
+
+  /** Engine shutdown without live restore: every running container is stopped (its stop signal and
+   *  timeout, all at once); they are not marked stopped by the user, so restart policies bring
+   *  them back at the next start. */
+  async stopAllForShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.byId.values()]
+        .filter((c) => !c.removed && c.rec.State.Running)
+        .map((c) => stopRunning(this, c, {}).catch(() => undefined)),
+    );
+  }
+
   // ---- ContainersService (for other services) ----
   volumeUsers(name: string): string[] {
     return this.all()
@@ -161,16 +196,15 @@ export class Containers implements ContainersService {
   }
 
   // ---- create ----
-  async create(raw: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `platform` ("os[/arch[/variant]]", create's query parameter): the local image must be of it. */
+  async create(raw: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     const body = parseCreateBody(raw);
-    for (const h of body.HostConfig?.ExtraHosts ?? [])
-      if (!validExtraHost(h))
-        throw invalidArgument(`HostConfig.ExtraHosts: invalid IP address in add-host: "${h}"`, {
-          field: 'HostConfig.ExtraHosts',
-        });
+    const warnings = verifyContainerSettings(body, hostFacts());
+    refuseUnsupported(body);
     const nm = body.HostConfig?.NetworkMode ?? '';
     if (nm.startsWith('container:')) this.live(nm.slice(10));
     const img = await this.ctx.images.resolve(body.Image);
+    if (platform) checkPlatform(body.Image, platform, img.config);
     const id = randomBytes(32).toString('hex');
     const fullName = name ? validateName(name) : `/${this.freeName()}`;
     if (this.names.has(fullName.slice(1))) {
@@ -180,7 +214,13 @@ export class Containers implements ContainersService {
       );
     }
     const { config, hostConfig, path, args } = mergeConfig(body, img.config, id);
-    const mounts = parseMounts(body, Object.keys(img.config.config?.Volumes ?? {}));
+    const lookup = (r: string) => this.get(r);
+    if (hostConfig.Links?.length) hostConfig.Links = normalizeLinks(hostConfig.Links, fullName, lookup);
+    resolveNamespaceModes(hostConfig, lookup);
+    const mounts = mergeVolumesFrom(
+      parseMounts(body, Object.keys(img.config.config?.Volumes ?? {})),
+      volumesFromMounts(hostConfig.VolumesFrom ?? [], lookup),
+    );
     const dir = this.dirOf(id);
     this.names.set(fullName.slice(1), id); // reserve while creating
     const snapshotKey = `container-${id}`;
@@ -189,7 +229,12 @@ export class Containers implements ContainersService {
       for (const m of mounts) {
         if (m.Type === 'volume') {
           if (!m.Name) m.Name = randomBytes(32).toString('hex');
-          const v = await this.ctx.volumes.ensure(m.Name, { anonymous: m.Anonymous });
+          const v = await this.ctx.volumes.ensure(m.Name, {
+            anonymous: m.Anonymous,
+            labels: m.VolumeOptions?.Labels,
+            driver: m.VolumeOptions?.DriverConfig?.Name,
+            driverOpts: m.VolumeOptions?.DriverConfig?.Options,
+          });
           m.Source = v.Mountpoint;
         } else if (m.Type === 'bind' && (body.HostConfig?.Binds ?? []).length && !existsSync(m.Source)) {
           mkdirSync(m.Source, { recursive: true }); // -v /host/path creates it, as dockerd does
@@ -201,7 +246,14 @@ export class Containers implements ContainersService {
         }
       }
       const parent = await this.ctx.images.unpack(img.id);
-      await this.ctx.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.container': id } });
+      const labels = { 'org.skiff.container': id };
+      const init = await createInitLayer(this.ctx.snapshotter, snapshotKey, parent, labels);
+      try {
+        await this.ctx.snapshotter.prepare(snapshotKey, init, { labels });
+      } catch (e) {
+        await this.ctx.snapshotter.remove(init).catch(() => undefined);
+        throw e;
+      }
       prepared = true;
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
       const netName = hostConfig.NetworkMode!.startsWith('container:') ? '' : hostConfig.NetworkMode!;
@@ -228,10 +280,10 @@ export class Containers implements ContainersService {
       saveRecord(dir, rec);
       const c = this.adopt(rec, dir);
       this.emit(c, 'create');
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: warnings };
     } catch (e) {
       this.names.delete(fullName.slice(1));
-      if (prepared) await this.ctx.snapshotter.remove(snapshotKey).catch(() => undefined);
+      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(() => undefined);
       throw e;
@@ -448,3 +500,19 @@ export class Containers implements ContainersService {
 export type { Live };
 
 export { failedPrecondition };
+
+/** dockerd's answer when the local image is of another platform (404: the CLI then pulls). */
+function checkPlatform(
+  ref: string,
+  platform: string,
+  c: { os?: string; architecture?: string; variant?: string },
+): void {
+  const [os = '', arch = '', variant = ''] = platform.toLowerCase().split('/');
+  const alias: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' };
+  const a = alias[arch] ?? arch;
+  if ((os && os !== c.os) || (a && a !== c.architecture) || (variant && variant !== (c.variant ?? '')))
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${platform}, actual: ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
+      { field: 'platform' },
+    );
+}
