@@ -678,7 +678,7 @@ static int listen_unix(const char *name) {
 
 /* Reports a setup failure to the invoker (through the ready pipe) and exits. */
 static void setup_fail(int ready_fd, const char *what, int err) {
-  if (cmd_pid > 0) kill(cmd_pid, SIGKILL); /* started before the rest of the set-up (see daemon_setup) */
+  if (cmd_pid > 0) kill(cmd_pid, SIGKILL); /* a failure after CMD was started (monitor.pid) */
   char b[512];
   int n = snprintf(b, sizeof b, "skiff-monitor: %s: %s\n", what, strerror(err));
   write_all(ready_fd, b, (size_t)n);
@@ -742,22 +742,21 @@ static void daemon_setup(int ready_fd) {
   streams[2].is_master = 1;
   unlink("exit.json");
   oom_before = read_oom_count();
-  if (o_tty) { /* CMD connects to it at once */
-    console_lfd = listen_unix("console.sock");
-    if (console_lfd < 0) setup_fail(ready_fd, "console.sock", errno);
-    ep_add(console_lfd, EPOLLIN, K_CONSOLE_LISTEN, 0);
-  }
-  /* CMD first: the log file and the attach socket are created (file system work that costs
-   * milliseconds on a busy disk) while it starts; its output waits in the pipes meanwhile, and a
-   * failure below kills it. */
-  spawn_cmd(ready_fd);
   if (o_log_file) {
     log_open();
     if (log_fd < 0) setup_fail(ready_fd, o_log_file, errno);
   }
+  /* The sockets before CMD: the runtime returns from create once CMD's process is set up (its pid
+   * file filled), without waiting for this set-up to finish, and an attach may follow at once. */
   attach_lfd = listen_unix("attach.sock");
   if (attach_lfd < 0) setup_fail(ready_fd, "attach.sock", errno);
   ep_add(attach_lfd, EPOLLIN, K_ATTACH_LISTEN, 0);
+  if (o_tty) {
+    console_lfd = listen_unix("console.sock");
+    if (console_lfd < 0) setup_fail(ready_fd, "console.sock", errno);
+    ep_add(console_lfd, EPOLLIN, K_CONSOLE_LISTEN, 0);
+  }
+  spawn_cmd(ready_fd);
   char pid[32];
   int n = snprintf(pid, sizeof pid, "%d", getpid());
   int fd = open("monitor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

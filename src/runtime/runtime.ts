@@ -177,6 +177,15 @@ export class Runtime {
     return s.monitorDir ? readExitFile(s.monitorDir) : undefined;
   }
 
+  /** Makes the monitor of a container created with `monitor` reopen its log file (after the file
+   *  was renamed away, as CRI's ReopenContainerLog asks). */
+  async reopenLog(id: string): Promise<void> {
+    const dir = this.monitorDir(id);
+    const pid = dir ? await monitorPid(dir) : undefined;
+    if (!pid) throw failedPrecondition(`container ${id} has no running monitor`);
+    process.kill(pid, 'SIGUSR1');
+  }
+
   /** Connects to the monitor of a container created with `monitor` (or of a monitored exec). */
   attach(id: string, o: AttachOptions & { execId?: string } = {}): Promise<AttachSession> {
     const dir = this.monitorDir(id, o.execId);
