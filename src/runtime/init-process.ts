@@ -35,7 +35,7 @@ const statusOf = (code: number | null, sig: NodeJS.Signals | null): number =>
   code !== null ? code << 8 : SIGNALS[(sig ?? '').replace(/^SIG/, '')] || 9;
 
 /** The stdio of a skiff-init as skiff-spawn descriptors, or undefined when one of them cannot be
- *  handed over by number (a Node stream). The last `extra` entries ('pipe') become `kinds`. */
+ *  handed over by number (a Node stream) or there are more than skiff-spawn takes. The last `extra` entries ('pipe') become `kinds`. */
 function spawnerFds(stdio: StdioOptions, kinds: FdSpec[]): Record<number, FdSpec> | undefined {
   const list = stdio as unknown[];
   const out: Record<number, FdSpec> = {};
@@ -48,7 +48,7 @@ function spawnerFds(stdio: StdioOptions, kinds: FdSpec[]): Record<number, FdSpec
     else return undefined;
   }
   kinds.forEach((k, j) => (out[n + j] = k));
-  return out;
+  return list.length <= 16 ? out : undefined; // skiff-spawn's limit (descriptors 0–15 here)
 }
 
 /** Parses the ready descriptor's lines: the pid, then "x STATUS". */

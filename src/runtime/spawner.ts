@@ -8,7 +8,7 @@
 // operation) spawns directly.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { unavailable } from '../common/index.js';
+import { invalidArgument, unavailable } from '../common/index.js';
 
 export type FdSpec =
   | { kind: 'parent'; fd: number } // this process's descriptor
@@ -44,6 +44,16 @@ export class Spawner {
     fds: Record<number, FdSpec>,
     o: { payload?: string; onLine?: (fd: number, line: string) => void } = {},
   ): Promise<Spawned> {
+    // skiff-spawn's limits (native/skiff-spawn.c): a request it cannot read ends it, and with it the
+    // status reports of every process it started, so they are checked here
+    const bad = Object.keys(fds).length > 16 || Object.keys(fds).some((k) => Number(k) > 18) || !argv.length;
+    const badArg = argv.length > 64 || argv.some((a) => a.includes('\n') || Buffer.byteLength(a) > 4000);
+    if (bad || badArg)
+      return Promise.reject(
+        invalidArgument(
+          `skiff-spawn: ${bad ? 'at most 16 descriptors, numbered up to 18' : 'at most 64 arguments of one line each, up to 4000 bytes'}`,
+        ),
+      );
     const sock = this.connect();
     const id = this.nextId++;
     const payload = Buffer.from(o.payload ?? '');
@@ -51,8 +61,6 @@ export class Spawner {
       const k = { parent: 'n', null: 'z', relay: 'r', spec: 'w' }[f.kind];
       return `${child} ${k} ${f.kind === 'parent' ? f.fd : 0}\n`;
     });
-    for (const a of argv)
-      if (a.includes('\n')) throw unavailable(`skiff-spawn: an argument holds a newline: ${JSON.stringify(a)}`);
     const head = `S ${id} ${entries.length} ${argv.length} ${payload.length}\n${entries.join('')}${argv.join('\n')}\n`;
     let exited!: (st: number) => void;
     const status = new Promise<number>((r) => (exited = r));

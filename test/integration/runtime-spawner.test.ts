@@ -59,3 +59,10 @@ test('an executable that cannot run exits 127 with a message; many at once are a
     Array.from({ length: 80 }, (_, i) => i % 7),
   );
 });
+
+test('requests skiff-spawn could not read are refused here, and the helper keeps serving', async () => {
+  await assert.rejects(sp.spawn(['/bin/sh', '-c', 'x'.repeat(5000)], {}), /at most 64 arguments/);
+  await assert.rejects(sp.spawn(['/bin/true'], { 30: { kind: 'null' } }), /at most 16 descriptors/);
+  const p = await sp.spawn(['/bin/sh', '-c', 'exit 4'], { 0: { kind: 'null' } });
+  assert.equal((await p.status) >> 8, 4);
+});
