@@ -83,7 +83,7 @@ export class EngineCri implements ContainerRuntime {
       imageRef: (id, asked) => this.images.refOf(id, asked),
       onEvent: (kind, r) => this.emit(kind, r),
     });
-    this.stats = new StatsCollector(ctx.snapshotter, ctx.root);
+    this.stats = new StatsCollector(ctx.snapshotter, ctx.root, (r) => this.runtime.stats(this.containers.rtId(r.id)));
     this.streams = new Streams(this, o.streamingAddress ?? '127.0.0.1:0');
   }
 
@@ -323,7 +323,7 @@ export class EngineCri implements ContainerRuntime {
 
   async attachStream(containerId: string, io: StreamIO): Promise<void> {
     const c = this.running(containerId);
-    await streamAttach(this.containers.monitorDir(c.id), io, !!c.config.stdin);
+    await streamAttach(this.runtime, this.containers.rtId(c.id), io, !!c.config.stdin);
   }
 
   sandboxForForward(podSandboxId: string) {
