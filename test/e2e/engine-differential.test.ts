@@ -50,8 +50,12 @@ const SETUP = [
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('the engine differential needs root (both daemons run containers)');
   const tar = busyboxTar(join(tmp, 'busybox.tar'));
-  // The engine with dockerd's default live restore (off), so that `info` compares as is.
-  [dockerd, engine] = await Promise.all([startDockerd(), startEngine({ args: ['--live-restore=false'] })]);
+  // The engine (the built bundle, as users run it; npm test rebuilds it first) with dockerd's default
+  // live restore (off), so that `info` compares as is.
+  [dockerd, engine] = await Promise.all([
+    startDockerd(),
+    startEngine({ bundle: true, args: ['--live-restore=false'] }),
+  ]);
   d.setSides(dockerd, engine);
   // skiff's fixture seeded busybox:latest as `import -c 'CMD ["sh"]'` of the same tar.
   const imp = await docker(d.sides[0], ['import', '-c', 'CMD ["sh"]', tar, 'busybox:latest']);
@@ -78,6 +82,9 @@ before(async () => {
 });
 
 after(async () => {
+  // Removed first: both daemons would otherwise stop them at shutdown, waiting out the stop timeout
+  // of shells that ignore SIGTERM as PID 1.
+  if (d.sides) await d.both(['rm', '-f', '-v', 'c-run', 'c-logs', 'c-cp', 'c-exit', 'c-exit2', 'c-created']);
   await Promise.all([engine?.stop(), dockerd?.stop()]);
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -156,7 +156,7 @@ export class Containers implements ContainersService {
     const parent = this.live(full.slice(0, i));
     const links = parent.rec.HostConfig.Links ?? [];
     const left = links.filter((l) => l.split(':')[1] !== `${parent.rec.Name}${full.slice(i)}`);
-    if (left.length === links.length) throw notFound(`No such link: ${full}`, { field: 'id' });
+    if (left.length === links.length) throw notFound(`No such container: ${name}`, { field: 'id' });
     parent.rec.HostConfig.Links = left.length ? left : null;
     this.save(parent);
   }
