@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
-import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
-import type { EngineContext, NetworksService } from '../api/context.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
+import type { EngineContext, NetworksService } from './context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
 
 const log = createLogger({ component: 'engine.networks' });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, failedPrecondition, invalidArgument, notFound, SkiffError } from '../../../common/index.js';
 import { Runtime, parseSignal } from '../../../runtime/index.js';
-import type { EngineContext, ContainersService } from '../../api/context.js';
+import type { EngineContext, ContainersService } from '../context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
