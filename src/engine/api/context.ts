@@ -1,9 +1,20 @@
-// What route modules see: the services' context (defined by the services, services/context.ts) and
-// the shape of a route module.
-import type { EngineContext } from '../services/context.js';
-import type { Router } from './router.js';
+// What route modules see (moby's routers over backends): the engine's concrete services, typed, so
+// that no route casts. Each route module names the part it depends on (its `Backend`, a Pick of
+// ApiContext) and registers on any router whose context provides it. The services' own context and
+// interfaces are in services/context.ts (below the HTTP layer).
+import type { EngineBase } from '../services/context.js';
+import type { Containers } from '../services/containers/service.js';
+import type { Execs } from '../services/containers/exec.js';
+import type { EngineImages } from '../services/images.js';
+import type { EngineVolumes } from '../services/volumes.js';
+import type { Networks } from '../services/networks.js';
 
 export type * from '../services/context.js';
 
-/** Every route module exports `register(router)`; routes receive the context as their second argument. */
-export type RegisterRoutes = (r: Router<EngineContext>) => void;
+export interface ApiContext extends EngineBase {
+  containers: Containers;
+  execs: Execs;
+  images: EngineImages;
+  volumes: EngineVolumes;
+  networks: Networks;
+}
