@@ -8,7 +8,7 @@ import { createLogger, failedPrecondition, invalidArgument } from '../../common/
 import type * as cri from '../../cri/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { Runtime } from '../../runtime/index.js';
-import type { EngineContext } from '../api/context.js';
+import type { EngineContext } from '../services/context.js';
 import { Containers } from './containers.js';
 import { containerItem, containerStatus, podSandboxItem, podSandboxStatus } from './convert.js';
 import { ContainerEvents } from './events.js';
