@@ -8,7 +8,7 @@ import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
 import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
-import { hashSources, resolveSources, type Source } from './context.js';
+import { hashSources, mkdirOwned, resolveSources, type Source } from './context.js';
 import {
   expandWord,
   expandWords,
@@ -120,11 +120,13 @@ export class Builder {
     const ignore = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : undefined;
     const buildArgs = b.buildArgs ?? {};
     const globals = new Map<string, string>();
-    for (const a of df.globalArgs)
+    for (const a of df.globalArgs) {
+      const before = new Map(globals); // one instruction's words see what was set before it
       for (const { name, default: d } of a.args) {
-        const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, globals, df.escape) : undefined);
+        const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, before, df.escape) : undefined);
         if (v !== undefined) globals.set(name, v);
       }
+    }
     let last = df.stages.length - 1;
     if (b.target) {
       last = df.stages.findIndex((s) => s.name === b.target!.toLowerCase());
@@ -268,8 +270,9 @@ export class Builder {
   /** Runs (or restores from the cache) one instruction; true on a cache hit. */
   private async step(env: BuildEnv, s: StageState, ins: Instruction, c: StepCtx): Promise<boolean> {
     if (ins.kind === 'ARG') {
+      const before = wordEnv(s); // all defaults of one ARG see the environment from before it
       for (const { name, default: d } of ins.args) {
-        const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, wordEnv(s), c.df.escape) : c.globals.get(name));
+        const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, before, c.df.escape) : c.globals.get(name));
         if (v !== undefined) s.args.set(name, v);
         else s.args.delete(name);
       }
@@ -289,14 +292,17 @@ export class Builder {
     if (ins.kind === 'WORKDIR') {
       const cfg = (s.config.config ??= {});
       const p = expandWord(ins.path, wordEnv(s), c.df.escape);
-      const wd = posix.resolve(cfg.WorkingDir || '/', p);
+      // As the classic builder: a relative path is joined to the current one (and cleaned); an
+      // absolute one is kept as written (`/a/../b` stays in the config; /b is what gets made).
+      const wd = posix.isAbsolute(p) ? p : posix.join(cfg.WorkingDir || '/', p);
       return this.cached(s, `WORKDIR ${wd}`, '', c, async () => {
         cfg.WorkingDir = wd;
         const made = await withLayer(
           env,
           s,
           async (root) => {
-            mkdirSync(join(root, wd), { recursive: true });
+            // inside the image root: its symlinks resolved as the container sees them, never the host's
+            mkdirOwned(root, posix.normalize(wd), 0, 0);
           },
           { skipIfEmpty: true },
         );

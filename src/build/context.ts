@@ -185,21 +185,43 @@ export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ign
   utimesSync(dst, st.atime, st.mtime);
 }
 
-/** Creates the missing directories of `path` (inside `root`, symlinks followed within it) owned by
- *  uid:gid, mode 0755, and returns its host path. */
-export function mkdirOwned(root: string, path: string, uid: number, gid: number): string {
+/** Creates the missing directories of `path` (inside `root`, symlinks followed within it), mode
+ *  0755, and returns its host path. Owner uid:gid for every one it creates (`all`: the parents of a
+ *  file COPY), or only for `path` itself while its missing parents get 0:0 (`leaf`: the destination
+ *  of a directory COPY) — as the classic builder does. Existing directories are left as they are. */
+export function mkdirOwned(
+  root: string,
+  path: string,
+  uid: number,
+  gid: number,
+  owner: 'all' | 'leaf' = 'all',
+): string {
   let cur = '';
   let host = root;
-  for (const p of path.split('/').filter(Boolean)) {
+  const parts = path.split('/').filter(Boolean);
+  for (const [i, p] of parts.entries()) {
     cur = `${cur}/${p}`;
     host = scopedPath(root, cur);
     if (isLink(host)) throw invalidArgument(`path ${path}: cannot resolve ${cur}`, { field: 'dest' });
     if (!existsSync(host)) {
       mkdirSync(host);
       chmodSync(host, 0o755);
-      chownSync(host, uid, gid);
+      if (owner === 'all' || i === parts.length - 1) chownSync(host, uid, gid);
+      else chownSync(host, 0, 0);
     } else if (!statSync(host).isDirectory())
       throw invalidArgument(`path ${path}: ${cur} is not a directory`, { field: 'dest' });
   }
   return host;
+}
+
+/** COPY of a directory: its contents into `dst` (already made by mkdirOwned). The source
+ *  directory's own mode, owner and times are not carried over — the classic builder leaves the
+ *  destination directory as it found or made it (0755; /tmp stays 1777). */
+export function copyDirContents(src: string, dst: string, o: CopyOptions): void {
+  const rel = o.ignoreBase ?? '';
+  for (const n of readdirSync(src)) {
+    const r = rel ? `${rel}/${n}` : n;
+    if (o.ignore?.ignores(r)) continue;
+    copyTree(join(src, n), join(dst, n), o, r);
+  }
 }

@@ -21,14 +21,16 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
   const env = wordEnv(s);
   const x = (w: string) => expandWord(w, env, escape);
   switch (ins.kind) {
-    case 'ENV':
-      for (const [k, v] of ins.pairs) {
-        const key = x(k);
+    case 'ENV': {
+      // Every word of one instruction is expanded with the environment from before it, as Docker
+      // does: `ENV A=2 B=$A` gives B the previous A (documented), so expand all, then set.
+      const pairs = ins.pairs.map(([k, v]) => [x(k), x(v)] as const);
+      for (const [key, value] of pairs) {
         if (!key) throw invalidArgument(`Dockerfile:${ins.line}: ENV names can not be blank`, { field: 'ENV' });
-        setEnv(s, key, x(v));
-        env.set(key, x(v));
+        setEnv(s, key, value);
       }
       break;
+    }
     case 'LABEL':
       for (const [k, v] of ins.pairs) (cfg.Labels ??= {})[x(k)] = x(v);
       break;
