@@ -8,6 +8,7 @@ import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
 import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
+import { cacheUsage, type BuildCacheRecord } from './usage.js';
 import { hashSources, mkdirOwned, resolveSources, type Source } from './context.js';
 import {
   expandWord,
@@ -99,8 +100,15 @@ export class Builder {
     this.runtime = o.runtime ?? new Runtime({ root: join(o.dataDir, 'runtime') });
   }
 
+  /** Drops every cache entry (their layers and snapshots are then unreferenced: the image store's
+   *  garbage collection reclaims them — the engine runs it right after). */
   prune(): { CachesDeleted: string[]; SpaceReclaimed: number } {
     return this.cache.prune();
+  }
+
+  /** The cache as dockerd reports it in /system/df `BuildCache` (see usage.ts). */
+  diskUsage(): Promise<BuildCacheRecord[]> {
+    return cacheUsage(this.cache, this.o.images, this.o.snapshotter);
   }
 
   async build(b: BuildOptions): Promise<BuildResult> {
@@ -269,6 +277,7 @@ export class Builder {
 
   /** Runs (or restores from the cache) one instruction; true on a cache hit. */
   private async step(env: BuildEnv, s: StageState, ins: Instruction, c: StepCtx): Promise<boolean> {
+    c.desc = ins.original; // what `docker system df -v` shows for the cache entry of this step
     if (ins.kind === 'ARG') {
       const before = wordEnv(s); // all defaults of one ARG see the environment from before it
       for (const { name, default: d } of ins.args) {
@@ -424,12 +433,14 @@ export class Builder {
       ) {
         const args = s.args;
         Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
+        this.cache.touch(key, e);
         return true;
       }
     }
+    const before = s.layers.length;
     await run();
     s.cacheBroken = true;
-    this.cache.put(key, s);
+    this.cache.put(key, s, { step: c.desc, layer: s.layers.length > before ? s.layers.at(-1) : undefined });
     return false;
   }
 }
@@ -442,6 +453,8 @@ interface StepCtx {
   results: Map<string, StageState>;
   flags: { cmdSet: boolean };
   noCache: boolean;
+  /** The instruction being run (the cache entry's description). */
+  desc?: string;
 }
 
 /** Heredoc bodies with unquoted delimiters: $VAR and ${VAR} expanded, quotes kept. */

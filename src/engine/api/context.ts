@@ -47,6 +47,8 @@ export interface ImagesService {
   unpack(ref: string, signal?: AbortSignal): Promise<string | undefined>;
   /** (for /system/df) Image summaries as `GET /images/json` returns them (Size, Containers, …). */
   diskUsage?(): Promise<{ Id: string; Size: number; Containers: number }[]>;
+  /** (for POST /build/prune) Collects content and snapshots no image or lease holds. */
+  gc?(): Promise<{ reclaimedBytes: number }>;
 }
 
 export interface VolumeInfo {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument, notImplemented, toSkiffError, httpStatus } from '../../../common/index.js';
-import { Builder, type RegistryAuth } from '../../../build/index.js';
+import { Builder, type BuildCacheRecord, type RegistryAuth } from '../../../build/index.js';
 import { normalizeAuthKey, type AuthConfig } from '../../../registry/index.js';
 import { pullReference } from '../../services/images/transfer.js';
 import { jsonStream, type ApiRequest, type Router } from '../router.js';
@@ -101,6 +101,7 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   try {
     await extractContext(r, dir);
     const s = jsonStream(r.res);
+    const held: string[] = [];
     try {
       const res = await builderOf(ctx).build({
         contextDir: dir,
@@ -114,21 +115,23 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
         registryAuths,
         network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default',
         signal: ac.signal,
+        // q=1, as dockerd: the progress is held back; on success only the image id is sent, on
+        // failure the held-back progress, then the error.
         onOutput: (l) => {
-          if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` });
+          if (quiet) held.push(l);
+          else s.write({ stream: `${l}\n` });
         },
       });
-      s.write({ aux: { ID: res.id } });
+      if (quiet) s.write({ stream: `${res.id}\n` });
+      else s.write({ aux: { ID: res.id } });
       s.end();
     } catch (e) {
       const err = toSkiffError(e);
-      s.write({
-        errorDetail: {
-          message: err.message,
-          code: /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1] ? Number(err.reason!.slice(8)) : httpStatus(err.code),
-        },
-        error: err.message,
-      });
+      for (const l of held) s.write({ stream: `${l}\n` });
+      const exit = /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1];
+      // a RUN's output was streamed already: the message is dockerd's one line, without its tail
+      const message = exit ? err.message.split('\n')[0] : err.message;
+      s.write({ errorDetail: { message, code: exit ? Number(exit) : httpStatus(err.code) }, error: message });
       s.end();
     }
   } finally {
@@ -138,5 +141,17 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
 
 export function register(router: Router<EngineContext>): void {
   router.add('POST', '/build', build);
-  router.add('POST', '/build/prune', (_r, ctx) => builderOf(ctx).prune());
+  // dockerd answers this from BuildKit's cache even for classic builds (`docker builder prune`,
+  // and `docker system prune` calls it too): the entries go, then the image store's garbage
+  // collection frees the layers and snapshots no image uses.
+  router.add('POST', '/build/prune', async (_r, ctx) => {
+    const p = builderOf(ctx).prune();
+    const gc = await ctx.images.gc?.();
+    return { CachesDeleted: p.CachesDeleted, SpaceReclaimed: p.SpaceReclaimed + (gc?.reclaimedBytes ?? 0) };
+  });
+}
+
+/** GET /system/df's BuildCache. */
+export function buildCacheUsage(ctx: EngineContext): Promise<BuildCacheRecord[]> {
+  return builderOf(ctx).diskUsage();
 }

@@ -6,6 +6,7 @@ import type { Router, ApiRequest } from '../router.js';
 import type { EngineContext } from '../context.js';
 import { eventMatches, parseEventTime } from '../../events.js';
 import { svc } from './containers.js';
+import { buildCacheUsage } from './build.js';
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 
@@ -169,12 +170,15 @@ export function register(r: Router<EngineContext>): void {
     const images = (await imgs.diskUsage?.().catch(() => [])) ?? [];
     // The docker CLI reads UsageData of every volume (a missing one crashes its template).
     const volumes = (await ctx.volumes.usage?.()) ?? [];
+    const buildCache = await buildCacheUsage(ctx);
     return {
       LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0),
       Images: images,
       Containers: await containerUsage(ctx),
       Volumes: volumes,
-      BuildCache: [],
+      BuildCache: buildCache,
+      // the CLI's `system df -v` heading ("Build cache usage: …") reads this total
+      BuilderSize: buildCache.reduce((a, b) => a + b.Size, 0),
     };
   });
   r.get('/events', async (q, ctx) => {
