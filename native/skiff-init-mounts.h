@@ -117,17 +117,6 @@ static void do_mount(const char *rootfs, struct line *l) {
   }
 }
 
-/* remount DEST FLAGS DATA: e.g. the tmpfs holding the cgroup binds becomes read-only. */
-static void do_remount(const char *rootfs, struct line *l) {
-  char dest[64];
-  int fd = open_in_root(l->f[0], O_PATH);
-  if (fd < 0) die("resolve %s in the rootfs", l->f[0]);
-  snprintf(dest, sizeof dest, "/proc/self/fd/%d", fd);
-  unsigned long flags = num(l->f[1], "remount flags");
-  if (mount(NULL, dest, NULL, MS_REMOUNT | flags, l->n > 2 && *l->f[2] ? l->f[2] : NULL) < 0) die("remount %s", l->f[0]);
-  close(fd);
-}
-
 /* dev PATH TYPE(c|b|p) MAJOR MINOR MODE UID GID; in a user namespace mknod is refused, so the
  * host's node of the same path is bind-mounted instead. */
 static void do_device(const char *rootfs, struct line *l, int userns) {
@@ -158,10 +147,33 @@ static void do_device(const char *rootfs, struct line *l, int userns) {
   if (mount(l->f[0], dest, NULL, MS_BIND, NULL) < 0) die("bind device %s", l->f[0]);
 }
 
+/* symlink TARGET PATH [replace]: `replace` removes what is there first (runc's /dev/ptmx, which a
+ * device list holding the host's ptmx node would otherwise leave as a node). */
 static void do_symlink(const char *rootfs, struct line *l) {
   char dest[4096];
   snprintf(dest, sizeof dest, "%s%s", rootfs, l->f[1]);
+  if (l->n > 2 && !strcmp(l->f[2], "replace") && unlink(dest) < 0 && errno != ENOENT) die("remove %s", l->f[1]);
   if (symlink(l->f[0], dest) < 0 && errno != EEXIST) die("symlink %s", l->f[1]);
+}
+
+/* The mount holding `path` (longest mount point that is a prefix of it), from mountinfo. */
+static int parent_mount(const char *path, char *out, size_t n) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return -1;
+  char line[8192];
+  size_t best = 0;
+  while (fgets(line, sizeof line, f)) {
+    char mp[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+    size_t l = strlen(mp);
+    int prefix = !strcmp(mp, "/") || (!strncmp(path, mp, l) && (path[l] == '/' || path[l] == 0));
+    if (prefix && (l > best || (best == 0 && l == 1))) {
+      best = l;
+      snprintf(out, n, "%s", mp);
+    }
+  }
+  fclose(f);
+  return best ? 0 : -1;
 }
 
 /* Everything before pivot_root: propagation of /, the rootfs bind, mounts, devices, links. */
@@ -171,12 +183,17 @@ static void setup_rootfs(int userns) {
   const char *prop = get1("rootprop");
   unsigned long p = prop ? num(prop, "rootprop") : (MS_REC | MS_SLAVE);
   if (mount(NULL, "/", NULL, p, NULL) < 0) die("make / %s", prop ? "propagation" : "rslave");
+  /* With a shared root (rootfsPropagation rshared), the mount holding the rootfs is made private,
+   * as runc does: pivot_root refuses a shared new root or parent, and the rootfs bind below must
+   * not propagate back to the host. */
+  if (p & MS_SHARED) {
+    char pm[4096];
+    if (parent_mount(rootfs, pm, sizeof pm) == 0 && mount(NULL, pm, NULL, MS_PRIVATE, NULL) < 0)
+      die("make %s private", pm);
+  }
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs %s", rootfs);
   if ((g_rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die("open rootfs %s", rootfs);
-  for (struct line *l = L; l < L + NL; l++) {
-    if (!strcmp(l->key, "mount")) do_mount(rootfs, l);
-    else if (!strcmp(l->key, "remount")) do_remount(rootfs, l);
-  }
+  FOR_KEY(l, "mount") do_mount(rootfs, l);
   FOR_KEY(l, "dev") do_device(rootfs, l, userns);
   FOR_KEY(l, "symlink") do_symlink(rootfs, l);
 }
@@ -189,30 +206,26 @@ static void enter_rootfs(void) {
     if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs");
     if (chroot(".") < 0) die("chroot");
   } else {
-    /* pivot_root(".", "."): the old root is stacked under the new one, then detached. */
+    /* pivot_root(".", "."): the old root is stacked on the new one, then detached. "." must name
+     * the old root when it is made rslave (as runc: fchdir to it first); made on the new root, the
+     * flag turned every container mount, rshared ones included, into a slave. */
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldroot < 0) die("open old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root %s", rootfs);
+    if (fchdir(oldroot) < 0) die("fchdir old root");
+    close(oldroot);
     if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make old root rslave");
     if (umount2(".", MNT_DETACH) < 0) die("detach old root");
   }
   if (chdir("/") < 0) die("chdir /");
 }
 
-/* After pivot_root: sysctls, masked and read-only paths, read-only root. */
+/* After pivot_root: sysctls, read-only then masked paths (runc's order), read-only root. */
 static void finish_rootfs(void) {
   FOR_KEY(l, "sysctl") {
     char p[512];
     snprintf(p, sizeof p, "/proc/sys/%s", l->f[0]);
     if (write_file(p, l->f[1]) < 0) die("sysctl %s", l->f[0]);
-  }
-  FOR_KEY(l, "mask") {
-    struct stat st;
-    if (stat(l->f[0], &st) < 0) {
-      if (errno == ENOENT) continue;
-      die("stat masked path %s", l->f[0]);
-    }
-    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", l->f[0], "tmpfs", MS_RDONLY, "size=0")
-                                : mount("/dev/null", l->f[0], NULL, MS_BIND, NULL);
-    if (r < 0) die("mask %s", l->f[0]);
   }
   FOR_KEY(l, "ropath") {
     if (mount(l->f[0], l->f[0], NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -220,6 +233,16 @@ static void finish_rootfs(void) {
       die("bind read-only path %s", l->f[0]);
     }
     if (bind_remount(l->f[0], MS_RDONLY | MS_REC) < 0) die("remount read-only %s", l->f[0]);
+  }
+  FOR_KEY(l, "mask") {
+    struct stat st;
+    if (stat(l->f[0], &st) < 0) {
+      if (errno == ENOENT) continue;
+      die("stat masked path %s", l->f[0]);
+    }
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", l->f[0], "tmpfs", MS_RDONLY, NULL)
+                                : mount("/dev/null", l->f[0], NULL, MS_BIND, NULL);
+    if (r < 0) die("mask %s", l->f[0]);
   }
   const char *rp = get1("rootprop2");
   if (rp && mount(NULL, "/", NULL, num(rp, "rootprop2"), NULL) < 0) die("set root propagation");

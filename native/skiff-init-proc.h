@@ -249,9 +249,36 @@ static void apply_user_and_caps(void) {
     if ((amb & (1ULL << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0) die("raise ambient capability %d", i);
 }
 
+/* HOME for a process whose env has none, as runc sets it: the user's entry in the container's
+ * /etc/passwd, else "/". Looked up before the uid changes (the file may be readable by root only). */
+static char *g_home;
+
+static void lookup_home(uid_t uid) {
+  FOR_KEY(l, "env") if (!strncmp(l->f[0], "HOME=", 5)) return;
+  g_home = "HOME=/";
+  FILE *f = fopen("/etc/passwd", "re");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char *fld[7] = {0}, *p = line;
+    int n = 0;
+    line[strcspn(line, "\n")] = 0;
+    /* strsep keeps empty fields (a passwd line may have an empty gecos) */
+    while (n < 7 && (fld[n] = strsep(&p, ":")) != NULL) n++;
+    if (n < 6 || !*fld[2]) continue;
+    char *end;
+    unsigned long v = strtoul(fld[2], &end, 10);
+    if (*end || v != uid) continue;
+    if (*fld[5] && asprintf(&g_home, "HOME=%s", fld[5]) < 0) g_home = "HOME=/";
+    break;
+  }
+  fclose(f);
+}
+
 /* The process part common to create and exec, ending just before execve. Returns the path. */
 static const char *prepare_process(void) {
   struct line *u = getl("user");
+  lookup_home(u ? (uid_t)num(u->f[0], "uid") : 0);
   apply_rlimits();
   setup_console(u ? (uid_t)num(u->f[0], "uid") : 0);
   const char *um = get1("umask");
@@ -275,15 +302,29 @@ static const char *prepare_process(void) {
   return exe;
 }
 
+/* Every descriptor above stdio (and the `preservefds N` passed ones, runc's --preserve-fds) is
+ * closed at exec, as runc does: nothing the runtime or its caller holds reaches the container. */
+static void close_extra_fds(void) {
+  const char *pf = get1("preservefds");
+  unsigned int first = 3 + (pf ? (unsigned int)num(pf, "preservefds") : 0);
+  if (syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0) return;
+  for (int fd = (int)first; fd < 1024; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0) fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+  }
+}
+
 static void do_exec(const char *exe) {
   struct line *a = getl("args");
   int ne = 0;
   FOR_KEY(l, "env") ne++;
-  char **envp = calloc(ne + 1, sizeof *envp);
+  char **envp = calloc(ne + 2, sizeof *envp);
   ne = 0;
   FOR_KEY(l, "env") envp[ne++] = l->f[0];
+  if (g_home) envp[ne++] = g_home;
   char **argv = calloc(a->n + 1, sizeof *argv);
   for (int i = 0; i < a->n; i++) argv[i] = a->f[i];
+  close_extra_fds();
   execve(exe, argv, envp);
   die("exec %s", exe);
 }

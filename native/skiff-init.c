@@ -31,8 +31,10 @@ static void forward(int sig) {
   if (g_child > 0) kill(g_child, sig);
 }
 
-/* Waits for the child, forwarding signals, and returns its status as a shell would (128+signal). */
-static int wait_forwarding(pid_t child) {
+/* Waits for the child, forwarding signals, and returns its status as a shell would (128+signal).
+ * With a ready descriptor, the raw wait status is written there first ("x STATUS"), so the
+ * runtime tells a signal death from an exit code above 128. */
+static int wait_forwarding(pid_t child, int readyfd) {
   g_child = child;
   static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   struct sigaction sa = {.sa_handler = forward};
@@ -42,6 +44,10 @@ static int wait_forwarding(pid_t child) {
     pid_t r = waitpid(child, &st, 0);
     if (r == child) break;
     if (r < 0 && errno != EINTR) die("wait for container process");
+  }
+  if (readyfd >= 0) {
+    dprintf(readyfd, "x %d\n", st);
+    close(readyfd);
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -108,13 +114,36 @@ static void join_ns_paths(void) {
   }
 }
 
+/* Blocks opening the exec fifo for writing until the runtime opens it for reading (`start`). */
+static void release_wait(void) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", g_fifo);
+  int w = open(p, O_WRONLY | O_CLOEXEC);
+  if (w < 0) die("open exec fifo");
+  if (write(w, "0", 1) != 1) die("write exec fifo");
+  close(w);
+  close(g_fifo);
+  g_fifo = -1;
+}
+
+/* The parent joins the child to its cgroups while the child sets up its mounts (the first
+ * cgroup.procs write can wait a whole RCU grace period); it says 'C' when done. */
+static void wait_cgroups(int sync) {
+  char c = 0;
+  if (read(sync, &c, 1) != 1 || c != 'C') _exit(1);
+}
+
 static void child_setup(int flags, int sync) {
   int userns = (flags & CLONE_NEWUSER) != 0;
   if (userns) {
     if (setresgid(0, 0, 0) < 0) die("setgid 0 in user namespace");
     if (setresuid(0, 0, 0) < 0) die("setuid 0 in user namespace");
   }
-  if (get1("cgroupns") && unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+  int cgroupns = get1("cgroupns") != NULL;
+  if (cgroupns) { /* the namespace is rooted at the cgroup the process is in: join first */
+    wait_cgroups(sync);
+    if (unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+  }
   const char *h = get1("hostname");
   if (h && sethostname(h, strlen(h)) < 0) die("sethostname");
   const char *dn = get1("domainname");
@@ -123,19 +152,20 @@ static void child_setup(int flags, int sync) {
   if (kr && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, kr) < 0 && errno != ENOSYS && errno != EPERM)
     die("join session keyring");
   int fifo = g_fifo;
+  trace("child:ns-ready");
   setup_rootfs(userns);
+  trace("child:mounted");
   enter_rootfs();
+  trace("child:pivoted");
   finish_rootfs();
+  trace("child:rootfs-done");
   const char *exe = prepare_process();
+  trace("child:process-ready");
+  if (!cgroupns) wait_cgroups(sync); /* in its cgroups before it can exec */
   if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   if (fifo >= 0) {
-    char p[64];
-    snprintf(p, sizeof p, "/proc/self/fd/%d", fifo);
-    int w = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the fifo for reading */
-    if (w < 0) die("open exec fifo");
-    if (write(w, "0", 1) != 1) die("write exec fifo");
-    close(w);
-    close(fifo);
+    release_wait();
+    trace("child:released");
   }
   do_exec(exe);
 }
@@ -160,6 +190,7 @@ static int cmd_create(void) {
   join_ns_paths();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  trace("parent:clone");
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) die("clone");
   if (pid == 0) {
@@ -170,6 +201,7 @@ static int cmd_create(void) {
     child_setup(flags, sv[1]);
   }
   close(sv[1]);
+  trace("parent:cloned");
   if (flags & CLONE_NEWUSER) {
     write_idmap(pid, "uidmap", "uid_map");
     write_idmap(pid, "gidmap", "gid_map");
@@ -180,8 +212,13 @@ static int cmd_create(void) {
     snprintf(p, sizeof p, "/proc/%d/oom_score_adj", pid);
     if (write_file(p, oom) < 0) { kill(pid, SIGKILL); die("set oom_score_adj"); }
   }
-  join_cgroups(pid);
   if (write(sv[0], "G", 1) != 1) die("sync with container");
+  g_kill_on_die = pid;
+  join_cgroups(pid);
+  g_kill_on_die = 0;
+  trace("parent:joined");
+  /* a child that failed meanwhile has left its error on the socket: read_sync gets it below */
+  if (send(sv[0], "C", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) die("sync with container");
   char err[2048] = "";
   char r = read_sync(sv[0], err, sizeof err);
   if (r != 'R') {
@@ -189,22 +226,31 @@ static int cmd_create(void) {
     waitpid(pid, NULL, 0);
     DIE("%s", r == 'E' ? err : "container init exited during setup");
   }
+  trace("parent:ready");
   write_pidfile(pid);
   const char *rfd = get1("readyfd");
   if (!get1("foreground")) return 0;
+  int fd = -1;
   if (rfd) {
-    int fd = (int)num(rfd, "readyfd");
+    fd = (int)num(rfd, "readyfd");
     dprintf(fd, "%d\n", pid);
-    close(fd);
   }
   close(sv[0]);
-  return wait_forwarding(pid);
+  return wait_forwarding(pid, fd);
 }
 
 static int cmd_exec(void) {
   const char *ps = get1("pid");
   if (!ps) DIE("exec spec has no pid");
   pid_t target = (pid_t)num(ps, "pid");
+  /* `fifo PATH`: the process is set up, then waits (as create's init does) until the runtime opens
+   * the fifo, so a caller can attach to its monitor before it runs. Opened before the namespaces
+   * change, while the host path is reachable. */
+  const char *fp = get1("fifo");
+  if (fp) {
+    if (mkfifo(fp, 0622) < 0 && errno != EEXIST) die("create exec fifo %s", fp);
+    if ((g_fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
+  }
   join_cgroups(getpid());
   connect_console();
   int fds[8], flags[8], n = 0;
@@ -235,10 +281,14 @@ static int cmd_exec(void) {
   if (pid == 0) {
     close(sv[0]);
     g_child_sync = sv[1];
-    do_exec(prepare_process());
+    const char *exe = prepare_process();
+    if (g_fifo >= 0) release_wait();
+    do_exec(exe);
   }
   close(sv[1]);
+  if (g_fifo >= 0) close(g_fifo);
   if (g_console >= 0) close(g_console);
+  if (g_fifo >= 0) write_pidfile(pid); /* known now; the runtime reads it once it released the process */
   char err[2048] = "";
   if (read_sync(sv[0], err, sizeof err) == 'E') { /* EOF means execve succeeded (close-on-exec) */
     waitpid(pid, NULL, 0);
@@ -248,12 +298,12 @@ static int cmd_exec(void) {
   write_pidfile(pid);
   if (get1("detach")) return 0;
   const char *rfd = get1("readyfd");
+  int fd = -1;
   if (rfd) {
-    int fd = (int)num(rfd, "readyfd");
+    fd = (int)num(rfd, "readyfd");
     dprintf(fd, "%d\n", pid);
-    close(fd);
   }
-  return wait_forwarding(pid);
+  return wait_forwarding(pid, fd);
 }
 
 int main(int argc, char **argv) {
@@ -261,12 +311,24 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: skiff-init create|exec SPECFILE (run by the Skiff runtime)\n");
     return 2;
   }
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   parse_spec(argv[2]);
+  const char *tf = get1("trace");
+  if (tf && (g_tracefd = open(tf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+    char b[64];
+    int n = snprintf(b, sizeof b, "main %lld\n", (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec);
+    if (write(g_tracefd, b, n) < 0) { /* best effort */ }
+    trace("spec-parsed");
+  }
   const char *ef = get1("errfile"), *pf = get1("pidfile");
-  if (ef) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* exec joins the container's mount namespace, where the host path is out of reach: open it now */
+  if (ef && !strcmp(argv[1], "exec")) g_errfd = open(ef, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  else g_errpath = ef;
   if (pf && (g_pidfd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die("open pid file %s", pf);
   read_last_cap();
   signal(SIGPIPE, SIG_IGN);
   prepare_seccomp();
+  trace("seccomp-ready");
   return !strcmp(argv[1], "create") ? cmd_create() : cmd_exec();
 }

@@ -590,9 +590,12 @@ static void write_exit_file(void) {
   int fd = open("exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   write_all(fd, buf, (size_t)n);
+  /* Renamed first, made durable after: whoever waits for the exit sees it at once (the fsyncs
+   * cost 2-20 ms on a busy disk-backed /run), a crash of the monitor never leaves a torn file,
+   * and the file and its name are on disk before the monitor goes on. */
+  rename("exit.json.tmp", "exit.json");
   fsync(fd);
   close(fd);
-  rename("exit.json.tmp", "exit.json");
   int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) { fsync(dfd); close(dfd); }
 }
@@ -727,6 +730,7 @@ static void daemon_setup(int ready_fd) {
   sigset_t m;
   sigemptyset(&m);
   sigaddset(&m, SIGCHLD);
+  sigaddset(&m, SIGUSR1); /* reopen the log file (CRI ReopenContainerLog, after a rename) */
   sigprocmask(SIG_BLOCK, &m, NULL);
   sigfd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -769,7 +773,13 @@ static void handle(uint64_t tag, uint32_t events) {
   switch (kind) {
   case K_SIGNAL: {
     struct signalfd_siginfo si;
-    while (read(sigfd, &si, sizeof si) == sizeof si) {}
+    int reopen = 0;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+      if (si.ssi_signo == SIGUSR1) reopen = 1;
+    if (reopen && o_log_file) {
+      if (log_fd >= 0) close(log_fd);
+      log_open();
+    }
     reap();
     break;
   }
@@ -795,9 +805,10 @@ static void finish(void) {
   attach_accept(); /* connected before the end: they get a clean EOF, not a reset */
   close(attach_lfd);
   attach_lfd = -1;
+  if (console_lfd >= 0) close(console_lfd);
+  write_exit_file(); /* first: whoever waits for the exit is told before the clean-up below */
   unlink("attach.sock");
-  if (console_lfd >= 0) { close(console_lfd); unlink("console.sock"); }
-  write_exit_file();
+  if (console_lfd >= 0) unlink("console.sock");
   /* Hand queued output to attached clients (bounded), then EOF. */
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);

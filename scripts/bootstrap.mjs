@@ -31,6 +31,14 @@ export const PACKAGES = {
   procps: '/usr/bin/pgrep',
   attr: '/usr/bin/setfattr',
   openssl: '/usr/bin/openssl',
+  // musl's resolver is one of the clients the cluster DNS is tested with (a static test program).
+  'musl-tools': '/usr/bin/musl-gcc',
+  // The service proxy clears stale UDP flows with it, as kube-proxy does.
+  conntrack: '/usr/sbin/conntrack',
+  // The DNS benchmark's load generator.
+  dnsperf: '/usr/bin/dnsperf',
+  // The official Kubernetes Python client (22.6), the API server's third client in the e2e suite.
+  'python3-kubernetes': '/usr/lib/python3/dist-packages/kubernetes/__init__.py',
 };
 
 function requireRoot() {

@@ -70,6 +70,11 @@ if (existsSync(join(root, 'src/cli/runtime-boot.cjs'))) {
   rmSync(join(root, 'dist/skiff-runtime.mjs'), { force: true }); // the former ESM build
   rmSync(join(root, 'dist/skiff-runtime.mjs.map'), { force: true });
 }
+// The CRI wire contract, loaded at run time by @grpc/proto-loader (src/cri/server.ts finds it here).
+if (existsSync(join(root, 'src/cri/proto/api.proto'))) {
+  mkdirSync(join(root, 'dist/proto'), { recursive: true });
+  copyFileSync(join(root, 'src/cri/proto/api.proto'), join(root, 'dist/proto/api.proto'));
+}
 if (existsSync(join(root, 'native', 'Makefile'))) {
   execFileSync('make', ['-s', '-C', join(root, 'native')], { stdio: 'inherit' });
 }

@@ -156,9 +156,16 @@ export async function runRuntimeCli(argv: string[]): Promise<number> {
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+function preserveFds(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--preserve-fds: expected a count, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 async function runCommand(cmd: string, args: string[], g: Global): Promise<number> {
   const rtmod = await import('../runtime/index.js');
-  const rt = new rtmod.Runtime({ root: g.root });
+  const rt = new rtmod.Runtime({ root: g.root, sharedRoot: true });
   const out = (s: string) => process.stdout.write(s);
   const createFlags: Opts = {
     bundle: { type: 'string', short: 'b' },
@@ -176,22 +183,24 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     consoleSocket: str(v['console-socket']),
     noPivot: !!v['no-pivot'],
     noNewKeyring: !!v['no-new-keyring'],
+    preserveFds: preserveFds(v['preserve-fds']),
   });
   switch (cmd) {
     case 'create': {
       const { v, pos } = sub(args, createFlags);
-      await rt.create(pos[0], str(v.bundle) ?? process.cwd(), createOpts(v));
+      const { spec, bundle } = rtmod.loadBundle(str(v.bundle) ?? process.cwd());
+      await rt.create(pos[0], spec, { ...createOpts(v), bundle, detach: true });
       return 0;
     }
     case 'run': {
       const { v, pos } = sub(args, createFlags);
-      const bundle = str(v.bundle) ?? process.cwd();
+      const { spec, bundle } = rtmod.loadBundle(str(v.bundle) ?? process.cwd());
       if (v.detach) {
-        await rt.create(pos[0], bundle, createOpts(v));
+        await rt.create(pos[0], spec, { ...createOpts(v), bundle, detach: true });
         await rt.start(pos[0]);
         return 0;
       }
-      return await rt.run(pos[0], bundle, { ...createOpts(v), keep: !!v.keep });
+      return await rt.run(pos[0], spec, { ...createOpts(v), bundle, keep: !!v.keep });
     }
     case 'start': {
       const { pos } = sub(args, {});
@@ -215,23 +224,23 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     }
     case 'pause': {
       const { pos } = sub(args, {});
-      await rtmod.pause(rt, pos[0]);
+      await rt.pause(pos[0]);
       return 0;
     }
     case 'resume': {
       const { pos } = sub(args, {});
-      await rtmod.resume(rt, pos[0]);
+      await rt.resume(pos[0]);
       return 0;
     }
     case 'ps': {
       const { v, pos } = sub(args, { format: { type: 'string', short: 'f' } });
-      if (v.format === 'json') out(JSON.stringify(await rtmod.pids(rt, pos[0])) + '\n');
+      if (v.format === 'json') out(JSON.stringify(await rt.pids(pos[0])) + '\n');
       else out(await rtmod.psTable(rt, pos[0], pos.length > 1 ? pos.slice(1) : ['-ef']));
       return 0;
     }
     case 'list': {
       const { v } = sub(args, { format: { type: 'string', short: 'f' }, quiet: { type: 'boolean', short: 'q' } }, 0);
-      const all = rtmod.list(rt);
+      const all = rt.list();
       if (v.quiet) out(all.map((c) => c.id + '\n').join(''));
       else if (v.format === 'json') out(JSON.stringify(all) + '\n');
       else {
@@ -264,7 +273,7 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
       } catch (e) {
         throw new UsageError(`update: resources are not valid JSON: ${(e as Error).message}`);
       }
-      await rtmod.update(rt, pos[0], json);
+      await rt.update(pos[0], rtmod.parseResources(json));
       return 0;
     }
     case 'exec':
@@ -276,7 +285,7 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
       const { v } = sub(args, { bundle: { type: 'string', short: 'b' }, rootless: { type: 'boolean' } }, 0);
       const file = join(str(v.bundle) ?? process.cwd(), 'config.json');
       if (existsSync(file)) throw new Error(`File ${file} exists. Remove it first`);
-      writeFileSync(file, JSON.stringify(rtmod.defaultSpec({ terminal: true }), null, 2) + '\n');
+      writeFileSync(file, JSON.stringify(rtmod.runcSpec({ rootless: !!v.rootless }), null, 2) + '\n');
       return 0;
     }
     default:
@@ -316,17 +325,17 @@ async function execCommand(
     } catch (e) {
       throw new UsageError(`exec: --process ${file}: ${(e as Error).message}`);
     }
-    p = await rtmod.parseProcess(json);
+    p = rtmod.parseProcess(json);
   } else {
     if (pos.length < 2) throw new UsageError('exec: process args required (or --process FILE)');
-    const base = rt.store.load(id).config.process;
+    const base = rt.spec(id).process;
     const user = str(v.user);
     const [uid, gid] = user ? user.split(':').map(Number) : [base?.user.uid ?? 0, base?.user.gid ?? 0];
     if (!Number.isInteger(uid) || (gid !== undefined && !Number.isInteger(gid)))
       throw new UsageError(`exec: --user ${user}: expected UID[:GID]`);
     const caps = (v.cap as string[] | undefined) ?? [];
     const add = (l?: string[]) => [...new Set([...(l ?? []), ...caps])];
-    p = await rtmod.parseProcess({
+    p = rtmod.parseProcess({
       ...(base ?? {}),
       args: pos.slice(1),
       terminal: !!v.tty,
@@ -348,7 +357,8 @@ async function execCommand(
     });
   }
   if (v.tty) p.terminal = true;
-  const r = await rtmod.execProcess(rt, id, p, {
+  const r = await rt.exec(id, p, {
+    preserveFds: preserveFds(v['preserve-fds']),
     detach: !!v.detach,
     pidFile: str(v['pid-file']),
     consoleSocket: str(v['console-socket']),

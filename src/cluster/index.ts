@@ -1,3 +1,10 @@
-// Composition roots: `skiff server` (control plane) — the agent joins here when it exists.
+// Composition roots: every `skiff` role on a machine (engine, control plane; the agent joins
+// here) is started through startNode, the one composition.
+export { startNode } from './node.js';
+export type { NodeOptions, RunningNode } from './node.js';
 export { startServer, parseListen } from './server.js';
 export type { ServerOptions, RunningServer } from './server.js';
+export { launchEngine } from './engine.js';
+export type { LaunchOptions, LaunchedEngine } from './engine.js';
+export { startNodeAgent, defaultNodeName } from './agent.js';
+export type { NodeAgentOptions, RunningNodeAgent } from './agent.js';

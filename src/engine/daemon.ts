@@ -16,6 +16,7 @@ import { startHealth } from './services/containers/health.js';
 import { Networks, type NetworkDriver } from './services/networks.js';
 import { createImagesService } from './services/images.js';
 import { createVolumesService } from './services/volumes.js';
+import { EngineCri, type CriOptions } from './cri/index.js';
 
 export const ENGINE_VERSION = '28.0.0-skiff';
 export const API_VERSION = '1.45';
@@ -34,12 +35,22 @@ export interface EngineOptions {
   networkDriver?: NetworkDriver;
   /** Registries reached over plain HTTP besides loopback. */
   insecureRegistries?: string[];
+  /** Per-registry pull mirrors (containerd's hosts.toml role): domain → mirror URLs tried first. */
+  registryMirrors?: Record<string, string[]>;
+  /** dockerd's --live-restore (default on here: containers run under monitors that outlive the
+   *  engine). Off: the engine stops its running containers when it shuts down, and stops those it
+   *  finds running at start; restart policies then apply. */
+  liveRestore?: boolean;
   /** Extra route modules (images, volumes, build …). */
   routes?: RegisterRoutes[];
+  /** Also serve the Container Runtime Interface (pods) from the same image store and runtime. */
+  cri?: CriOptions;
 }
 
 export interface Engine {
   ctx: EngineContext;
+  /** The CRI implementation (with `cri` in the options). */
+  cri?: EngineCri;
   /** Listening addresses. */
   hosts: string[];
   close(): Promise<void>;
@@ -106,12 +117,20 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
       startedAt: new Date(),
       cgroupParent: o.cgroupParent ?? '/skiff-engine',
       insecureRegistries: o.insecureRegistries,
+      liveRestore: o.liveRestore ?? true,
     },
   };
   const ctx = { ...base } as EngineContext;
-  ctx.images = o.images ? await o.images(ctx) : createImagesService(ctx, { insecureRegistries: o.insecureRegistries });
+  const engineImages = o.images
+    ? undefined
+    : createImagesService(ctx, { insecureRegistries: o.insecureRegistries, registryMirrors: o.registryMirrors });
+  ctx.images = o.images ? await o.images(ctx) : engineImages!;
   ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
-  const containers = new Containers(ctx, { execRoot, cgroupParent: base.info.cgroupParent });
+  const containers = new Containers(ctx, {
+    execRoot,
+    cgroupParent: base.info.cgroupParent,
+    liveRestore: base.info.liveRestore,
+  });
   ctx.containers = containers;
   const networks = new Networks(ctx, o.networkDriver).init();
   ctx.networks = networks;
@@ -119,6 +138,17 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   containers.execs = new Execs(containers, execRoot);
   containers.healthStarter = (c) => startHealth(containers, c);
   await containers.restore();
+  let cri: EngineCri | undefined;
+  if (o.cri) {
+    cri = new EngineCri(
+      ctx,
+      engineImages ??
+        createImagesService(ctx, { insecureRegistries: o.insecureRegistries, registryMirrors: o.registryMirrors }),
+      execRoot,
+      o.cri,
+    );
+    await cri.start();
+  }
   const router = buildRouter();
   for (const reg of o.routes ?? []) reg(router);
   const hosts = o.hosts?.length ? o.hosts : ['unix:///run/skiff/engine.sock'];
@@ -133,13 +163,17 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   } catch (e) {
     for (const s of servers) s.close();
     containers.close();
+    await cri?.close();
     throw e;
   }
   return {
     ctx,
+    cri,
     hosts: bound,
     async close() {
+      if (!base.info.liveRestore) await containers.stopAllForShutdown();
       containers.close();
+      await cri?.close();
       await Promise.all(
         servers.map(
           (s) =>

@@ -2,11 +2,11 @@
 // address of every user network; containers' resolv.conf points at their gateway. Names of the
 // network's endpoints (container name, aliases, short id) are answered from a live table; other
 // names are forwarded to the host's resolvers, only when a container asks.
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { unavailable } from '../common/index.js';
+import { listenDns, type DnsListener } from './dns-transport.js';
 
 type Packet = dnsPacket.Packet;
 
@@ -21,14 +21,9 @@ export function hostResolvers(file = '/etc/resolv.conf'): string[] {
   }
 }
 
-interface Listener {
-  udp: Socket;
-  tcp: Server;
-}
-
 export class DnsServer {
   private records = new Map<string, Map<string, string[]>>();
-  private listeners = new Map<string, Listener>();
+  private listeners = new Map<string, DnsListener>();
   constructor(
     private readonly upstream: string[] = hostResolvers(),
     private readonly port = 53,
@@ -45,67 +40,18 @@ export class DnsServer {
 
   async listen(network: string, ip: string): Promise<void> {
     if (this.listeners.has(network)) return;
-    const udp = createSocket('udp4');
-    udp.on('message', (msg, rinfo) => {
-      this.answer(network, msg).then(
-        (out) => {
-          if (out) udp.send(out, rinfo.port, rinfo.address);
-        },
-        () => undefined,
-      );
-    });
-    udp.on('error', () => undefined);
-    const tcp = createServer((sock) => {
-      let buf = Buffer.alloc(0);
-      sock.on('error', () => sock.destroy());
-      sock.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-          buf = buf.subarray(2 + msg.length);
-          this.answer(network, msg).then(
-            (out) => {
-              if (!out || sock.destroyed) return;
-              const len = Buffer.alloc(2);
-              len.writeUInt16BE(out.length);
-              sock.write(Buffer.concat([len, out]));
-            },
-            () => sock.destroy(),
-          );
-        }
-      });
-    });
     try {
-      await new Promise<void>((res, rej) => {
-        udp.once('error', rej);
-        udp.bind(this.port, ip, () => res());
-      });
-      await new Promise<void>((res, rej) => {
-        tcp.once('error', rej);
-        tcp.listen(this.port, ip, () => res());
-      });
+      this.listeners.set(network, await listenDns(ip, this.port, (msg) => this.answer(network, msg)));
     } catch (e) {
-      try {
-        udp.close();
-      } catch {
-        /* not bound */
-      }
-      tcp.close();
-      throw unavailable(
-        `embedded DNS for network ${network} cannot listen on ${ip}:${this.port}: ${(e as Error).message}`,
-        { cause: e },
-      );
+      throw unavailable(`embedded DNS for network ${network}: ${(e as Error).message}`, { cause: e });
     }
-    this.listeners.set(network, { udp, tcp });
   }
 
   async unlisten(network: string): Promise<void> {
     const l = this.listeners.get(network);
     this.listeners.delete(network);
     this.records.delete(network);
-    if (!l) return;
-    await new Promise<void>((r) => l.udp.close(() => r()));
-    await new Promise<void>((r) => l.tcp.close(() => r()));
+    await l?.close();
   }
 
   async close(): Promise<void> {

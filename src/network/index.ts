@@ -5,6 +5,7 @@ export { NetworkManager, type ManagerOptions, type CreateOptions, type ConnectOp
 export type { Endpoint, NetworkConfig, NetworkState, PortMapping } from './state.js';
 export { parsePortSpec, type PortRequest } from './ports.js';
 export { DnsServer, hostResolvers } from './dns.js';
+export { listenDns, type DnsHandler, type DnsListener } from './dns-transport.js';
 export { hostsFile, resolvConf, hostnameFile, type HostsOptions, type ResolvOptions } from './files.js';
 export { parseCidr, formatCidr, parseIp, formatIp, overlaps } from './cidr.js';
 export { render as renderRules, chainsFor } from './rules.js';
@@ -16,3 +17,4 @@ export {
   type DriverConnect,
   type EndpointSettings,
 } from './driver.js';
+export { run, mustRun, type RunResult } from './exec.js';

@@ -66,6 +66,11 @@ export const DEFAULT_CAPABILITIES = [
 
 /** A capability list as a 64-bit mask (hex string for skiff-init). Unknown names are an error. */
 export function capMask(names: readonly string[] | undefined, field: string): string {
+  return '0x' + capBits(names, field).toString(16);
+}
+
+/** A capability list as a 64-bit mask. Unknown names are an error. */
+export function capBits(names: readonly string[] | undefined, field: string): bigint {
   let mask = 0n;
   for (const raw of names ?? []) {
     const n = raw.toUpperCase().startsWith('CAP_') ? raw.toUpperCase() : `CAP_${raw.toUpperCase()}`;
@@ -73,7 +78,7 @@ export function capMask(names: readonly string[] | undefined, field: string): st
     if (i < 0) throw invalidArgument(`${field}: unknown capability ${JSON.stringify(raw)}`, { field });
     mask |= 1n << BigInt(i);
   }
-  return '0x' + mask.toString(16);
+  return mask;
 }
 
 /** Capability names set in a mask (e.g. from /proc/PID/status CapEff). */

@@ -1,47 +1,52 @@
-// `start`: open the exec fifo for reading, which releases the container init blocked in opening it
-// for writing, and read its one byte. Non-blocking, so a dead init cannot hang us.
-import { openSync, readSync, closeSync, constants } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+// `start`: open the exec fifo for reading, which releases the container's process blocked in
+// opening it for writing, and read the one byte it writes. The fifo is opened non-blocking (a dead
+// process cannot hang us: its end closes and the read sees EOF) and read through the event loop
+// (libuv's epoll on the descriptor): no polling, no spinning that would take the CPU the released
+// process needs.
+import { openSync, closeSync, constants } from 'node:fs';
+import { Socket } from 'node:net';
 import { failedPrecondition } from '../common/index.js';
-import { isAlive, procStat } from './proc.js';
+import { procStat } from './proc.js';
 
 export async function releaseExecFifo(
   fifo: string,
   id: string,
   pid: number,
-  startTime: number | undefined,
+  _startTime: number | undefined,
   timeoutMs = 10_000,
 ): Promise<void> {
+  // A writer blocked in open(2) already counts as one, so this read end sees EAGAIN, not EOF,
+  // until the byte comes or the process is gone.
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const buf = Buffer.alloc(8);
-  const until = Date.now() + timeoutMs;
+  let sock: Socket;
   try {
-    for (let spins = 0; ; spins++) {
-      if (tryRead(fd, buf) > 0) return;
-      // Check liveness, then read once more: a short-lived init may write, exec and exit between.
-      if (!isAlive(pid, startTime)) {
-        const again = tryRead(fd, buf);
-        if (again > 0) return;
-        const st = procStat(pid);
-        throw failedPrecondition(
-          `cannot start container ${id}: its init process exited (${st ? `state ${st.state}` : 'gone'}, read ${again})`,
-        );
-      }
-      if (Date.now() > until)
-        throw failedPrecondition(`cannot start container ${id}: its init did not open the exec fifo`);
-      if (spins > 20) await sleep(1);
-      else await new Promise((r) => setImmediate(r));
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function tryRead(fd: number, buf: Buffer): number {
-  try {
-    return readSync(fd, buf, 0, buf.length, null);
+    sock = new Socket({ fd, readable: true, writable: false });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    return -1;
+    closeSync(fd);
+    throw e;
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(failedPrecondition(`cannot start container ${id}: its process did not open the exec fifo`)),
+        timeoutMs,
+      );
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        sock.removeAllListeners('data');
+        if (err) reject(err);
+        else resolve();
+      };
+      sock.once('data', () => done());
+      sock.once('end', () => {
+        const st = procStat(pid);
+        done(
+          failedPrecondition(`cannot start container ${id}: its process exited (${st ? `state ${st.state}` : 'gone'})`),
+        );
+      });
+      sock.once('error', (e) => done(e));
+    });
+  } finally {
+    sock.destroy();
   }
 }

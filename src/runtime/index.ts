@@ -2,17 +2,21 @@
 export {
   Runtime,
   parseSignal,
-  features,
   type RuntimeOptions,
   type CreateOptions,
   type RunOptions,
   type ContainerState,
   type MonitorOptions,
+  type ExecOptions,
+  type ExecResult,
 } from './runtime.js';
-export { execProcess, parseProcess, pids, psTable, pause, resume, update, list, type ExecOptions } from './ops.js';
-export { StateStore, DEFAULT_ROOT, type StoredState } from './store.js';
+export { features } from './features.js';
+export { psTable } from './ops.js';
+export { loadBundle, parseProcess, parseResources } from './bundle.js';
+export { DEFAULT_ROOT } from './store.js';
 export { defaultSpec, MASKED_PATHS, READONLY_PATHS, type DefaultSpecOptions } from './default-spec.js';
 export { defaultSeccompProfile } from './seccomp-default.js';
+export { runcSpec } from './runc-spec.js';
 export { CAPABILITIES, DEFAULT_CAPABILITIES, capNames } from './capabilities.js';
 export { canStart, canPause, canResume, canExec, canKill, canDelete, type ContainerStatus } from './status.js';
 export { runHooks, type HookPhase } from './hooks.js';

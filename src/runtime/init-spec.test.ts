@@ -93,3 +93,54 @@ test('status guards and signals', () => {
     /process\.capabilities\.bounding: unknown capability/,
   );
 });
+
+test('ambient capabilities the kernel would refuse (not permitted and inheritable) are left out, as runc does', () => {
+  const spec = defaultSpec();
+  const three = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+  // `runc spec`: ambient lists three capabilities, inheritable none.
+  spec.process!.capabilities = { bounding: three, effective: three, permitted: three, ambient: three };
+  const caps = () => records(compileCreateSpec(spec, opts)).find((x) => x[0] === 'caps')!;
+  assert.equal(caps()[5], '0x0');
+  spec.process!.capabilities.inheritable = ['CAP_KILL'];
+  assert.equal(caps()[5], capMask(['CAP_KILL'], 'x'));
+});
+
+test('v1 cgroup mount: a writable tmpfs, one read-only bind per host hierarchy, the co-mount links', () => {
+  const spec = defaultSpec();
+  const r = records(
+    compileCreateSpec(spec, {
+      ...opts,
+      cgroupDirs: {
+        'cpu,cpuacct': '/sys/fs/cgroup/cpu,cpuacct/skiff/x',
+        systemd: '/sys/fs/cgroup/systemd/skiff/x',
+        unified: '/sys/fs/cgroup/unified/skiff/x',
+      },
+      cgroupLayout: {
+        hierarchies: ['cpu,cpuacct', 'systemd'],
+        links: [
+          { name: 'cpu', target: 'cpu,cpuacct' },
+          { name: 'cpuacct', target: 'cpu,cpuacct' },
+        ],
+      },
+    }),
+  );
+  const mounts = r.filter((x) => x[0] === 'mount' && x[2].startsWith('/sys/fs/cgroup'));
+  assert.deepEqual(
+    mounts.map((x) => [x[2], x[3]]),
+    [
+      ['/sys/fs/cgroup', 'tmpfs'],
+      ['/sys/fs/cgroup/cpu,cpuacct', 'bind'],
+      ['/sys/fs/cgroup/systemd', 'bind'],
+    ],
+    'no unified mount',
+  );
+  assert.equal(Number(mounts[0][4]) & MS.RDONLY, 0, 'the tmpfs stays writable');
+  assert.equal(Number(mounts[1][4]) & MS.RDONLY, MS.RDONLY, 'the hierarchies are read-only');
+  assert.deepEqual(
+    r.filter((x) => x[0] === 'symlink' && x[2].startsWith('/sys/fs/cgroup')),
+    [
+      ['symlink', 'cpu,cpuacct', '/sys/fs/cgroup/cpu'],
+      ['symlink', 'cpu,cpuacct', '/sys/fs/cgroup/cpuacct'],
+    ],
+  );
+});

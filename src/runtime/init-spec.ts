@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 const HAS_KCORE = existsSync('/proc/kcore');
 import type { Spec, Process } from '../oci/index.js';
 import { invalidArgument } from '../common/index.js';
-import { capMask } from './capabilities.js';
+import { capBits } from './capabilities.js';
 import { parseMountOptions, PROPAGATION, MS } from './mount-options.js';
 import { RLIMITS, NS_NAME, DEFAULT_DEVICES } from './linux-consts.js';
 
@@ -30,12 +30,19 @@ export interface InitSpecOptions {
   rootfs: string;
   cgroupDirs: Record<string, string>;
   cgroupVersion: 1 | 2;
+  /** v1: the hierarchies mounted on the host and their co-mount links (see CgroupV1Manager.layout). */
+  cgroupLayout?: { hierarchies: string[]; links: { name: string; target: string }[] };
   fifo?: string;
-  pidFile: string;
+  /** Where skiff-init writes the init's pid (not needed in the foreground: it reports it). */
+  pidFile?: string;
   errFile: string;
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** runc's --preserve-fds: descriptors 3 … 3+N−1 stay open in the container. */
+  preserveFds?: number;
+  /** Append skiff-init's phase timestamps to this file (the benchmark's breakdown). */
+  trace?: string;
   foreground?: boolean;
   readyFd?: number;
   id: string;
@@ -57,16 +64,16 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
   }
   const c = p.capabilities;
   if (c) {
-    out.push(
-      rec(
-        'caps',
-        capMask(c.effective, 'process.capabilities.effective'),
-        capMask(c.permitted, 'process.capabilities.permitted'),
-        capMask(c.inheritable, 'process.capabilities.inheritable'),
-        capMask(c.bounding, 'process.capabilities.bounding'),
-        capMask(c.ambient, 'process.capabilities.ambient'),
-      ),
-    );
+    const eff = capBits(c.effective, 'process.capabilities.effective');
+    const perm = capBits(c.permitted, 'process.capabilities.permitted');
+    const inh = capBits(c.inheritable, 'process.capabilities.inheritable');
+    const bnd = capBits(c.bounding, 'process.capabilities.bounding');
+    // The kernel keeps an ambient capability only while it is both permitted and inheritable
+    // (PR_CAP_AMBIENT_RAISE fails with EPERM otherwise). runc raises each one and ignores the
+    // failures, so a config whose ambient set is not a subset (`runc spec` lists ambient caps but no
+    // inheritable ones) runs with those left out; the same here, decided before skiff-init runs.
+    const amb = capBits(c.ambient, 'process.capabilities.ambient') & perm & inh;
+    out.push(rec('caps', ...[eff, perm, inh, bnd, amb].map((m) => '0x' + m.toString(16))));
   }
   if (p.noNewPrivileges) out.push(rec('nnp', 1));
   out.push(rec('user', p.user.uid, p.user.gid));
@@ -79,8 +86,23 @@ export function processRecords(p: Process, consoleSocket?: string): string[] {
   return out;
 }
 
-/** Seccomp rules, plus the cache file for their compiled BPF (keyed by a hash of the rules). */
+/** Seccomp rules, plus the cache file for their compiled BPF (keyed by a hash of the rules). The
+ *  records of a profile are kept (by its JSON, a tenth of their cost): Docker's default profile
+ *  is ~400 rules and every container of an engine has one of a few profiles. */
 export function seccompRecords(spec: Spec, cacheDir?: string): string[] {
+  const sc = spec.linux?.seccomp;
+  if (!sc) return [];
+  const key = `${cacheDir ?? ''}\n${JSON.stringify(sc)}`;
+  const hit = recordCache.get(key);
+  if (hit) return hit;
+  const out = compileSeccomp(spec, cacheDir);
+  if (recordCache.size >= 32) recordCache.delete(recordCache.keys().next().value!);
+  recordCache.set(key, out);
+  return out;
+}
+const recordCache = new Map<string, string[]>();
+
+function compileSeccomp(spec: Spec, cacheDir?: string): string[] {
   const rules = seccompRules(spec);
   if (!rules.length || !cacheDir) return rules;
   const key = createHash('sha256')
@@ -138,7 +160,7 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
     if (type === 'bind') opt.flags |= MS.BIND;
     if (m.destination === '/dev' && type === 'tmpfs') tmpfsDev = true;
     if (type === 'cgroup') {
-      out.push(...cgroupMount(m.destination, opt.flags, o, has('cgroup')));
+      out.push(...cgroupMount(m.destination, opt.flags, opt.propagation, o, has('cgroup')));
       continue;
     }
     let src = m.source ?? type;
@@ -163,7 +185,7 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
       );
       if (HAS_KCORE) out.push(rec('symlink', '/proc/kcore', '/dev/core')); // as runc: only when the kernel has it
     }
-    if (mounts.some((m) => m.destination === '/dev/pts')) out.push(rec('symlink', 'pts/ptmx', '/dev/ptmx'));
+    if (mounts.some((m) => m.destination === '/dev/pts')) out.push(rec('symlink', 'pts/ptmx', '/dev/ptmx', 'replace'));
   }
   for (const p of linux.maskedPaths ?? []) out.push(rec('mask', p));
   for (const p of linux.readonlyPaths ?? []) out.push(rec('ropath', p));
@@ -179,28 +201,52 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
   out.push(...seccompRecords(spec, o.seccompCacheDir));
   out.push(...processRecords(spec.process, o.consoleSocket));
   if (o.fifo) out.push(rec('fifo', o.fifo));
-  out.push(rec('pidfile', o.pidFile), rec('errfile', o.errFile));
+  if (o.pidFile) out.push(rec('pidfile', o.pidFile));
+  out.push(rec('errfile', o.errFile));
+  if (o.preserveFds) out.push(rec('preservefds', o.preserveFds));
+  if (o.trace) out.push(rec('trace', o.trace));
   if (o.foreground) out.push(rec('foreground', 1));
   if (o.readyFd !== undefined) out.push(rec('readyfd', o.readyFd));
   return out.join('\n') + '\n';
 }
 
-/** A `cgroup` mount: a read-only tmpfs holding a bind of the container's own cgroup per
- *  hierarchy (v1), or the cgroup2 file system / a bind of the container's dir (v2). */
-function cgroupMount(dest: string, flags: number, o: InitSpecOptions, ownNs: boolean): string[] {
-  const base = flags & ~(MS.BIND | MS.REC | MS.RDONLY);
+/** A `cgroup` mount, as runc makes it. v1: a tmpfs (mode 755, nosuid/nodev/noexec, writable
+ *  whatever the mount's options say) holding, per host hierarchy (the unified one of hybrid mode
+ *  excluded), a bind of the container's own cgroup with the mount's flags (so read-only for `ro`),
+ *  or with a cgroup namespace a fresh mount of that hierarchy; plus the host's co-mount links
+ *  (`cpu -> cpu,cpuacct`). v2: the cgroup2 file system, or a bind of the container's directory. */
+function cgroupMount(dest: string, flags: number, prop: number, o: InitSpecOptions, ownNs: boolean): string[] {
   const ro = flags & MS.RDONLY;
   if (o.cgroupVersion === 2) {
+    const base = flags & ~(MS.BIND | MS.REC | MS.RDONLY);
     const dir = Object.values(o.cgroupDirs)[0];
     return ownNs || !dir
-      ? [rec('mount', 'cgroup2', dest, 'cgroup2', flags & ~(MS.BIND | MS.REC), 0, '')]
-      : [rec('mount', dir, dest, 'bind', MS.BIND | MS.REC | base | ro, 0, '')];
+      ? [rec('mount', 'cgroup2', dest, 'cgroup2', flags & ~(MS.BIND | MS.REC), prop, '')]
+      : [rec('mount', dir, dest, 'bind', MS.BIND | MS.REC | base | ro, prop, '')];
   }
-  const out = [rec('mount', 'tmpfs', dest, 'tmpfs', base, 0, 'mode=755')];
-  for (const [name, dir] of Object.entries(o.cgroupDirs)) {
-    out.push(rec('mount', dir, `${dest}/${name}`, 'bind', MS.BIND | MS.REC | base | ro, 0, ''));
+  const dflt = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const out = [rec('mount', 'tmpfs', dest, 'tmpfs', dflt, prop, 'mode=755')];
+  const layout = o.cgroupLayout ?? { hierarchies: Object.keys(o.cgroupDirs).filter((h) => h !== 'unified'), links: [] };
+  for (const h of layout.hierarchies) {
+    const dir = o.cgroupDirs[h];
+    if (ownNs) {
+      const named = h === 'systemd';
+      out.push(
+        rec(
+          'mount',
+          named ? 'systemd' : 'cgroup',
+          `${dest}/${h}`,
+          'cgroup',
+          dflt | ro,
+          prop,
+          named ? 'name=systemd' : h,
+        ),
+      );
+    } else if (dir) {
+      out.push(rec('mount', dir, `${dest}/${h}`, 'bind', MS.BIND | MS.REC | (flags & ~MS.BIND), prop, ''));
+    }
   }
-  if (ro) out.push(rec('remount', dest, base | ro, 'mode=755'));
+  for (const l of layout.links) out.push(rec('symlink', l.target, `${dest}/${l.name}`));
   return out;
 }
 
@@ -211,11 +257,14 @@ export function compileExecSpec(
     pid: number;
     cgroupDirs: Record<string, string>;
     seccompCacheDir?: string;
-    pidFile: string;
+    pidFile?: string;
     errFile: string;
     consoleSocket?: string;
     detach?: boolean;
     readyFd?: number;
+    preserveFds?: number;
+    /** Set up the process, then wait for the runtime to open this fifo before exec. */
+    fifo?: string;
   },
 ): string {
   const out = [rec('pid', o.pid)];
@@ -224,8 +273,11 @@ export function compileExecSpec(
   for (const d of Object.values(o.cgroupDirs)) out.push(rec('cgroup', d));
   out.push(...seccompRecords(spec, o.seccompCacheDir));
   out.push(...processRecords(p, o.consoleSocket));
-  out.push(rec('pidfile', o.pidFile), rec('errfile', o.errFile));
+  if (o.pidFile) out.push(rec('pidfile', o.pidFile));
+  out.push(rec('errfile', o.errFile));
   if (o.detach) out.push(rec('detach', 1));
   if (o.readyFd !== undefined) out.push(rec('readyfd', o.readyFd));
+  if (o.preserveFds) out.push(rec('preservefds', o.preserveFds));
+  if (o.fifo) out.push(rec('fifo', o.fifo));
   return out.join('\n') + '\n';
 }

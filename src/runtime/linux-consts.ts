@@ -35,11 +35,11 @@ export const NS_NAME: Record<string, string> = {
 /** Devices every container gets on a tmpfs /dev (as runc). */
 export const DEFAULT_DEVICES = [
   { path: '/dev/null', type: 'c', major: 1, minor: 3 },
-  { path: '/dev/zero', type: 'c', major: 1, minor: 5 },
-  { path: '/dev/full', type: 'c', major: 1, minor: 7 },
   { path: '/dev/random', type: 'c', major: 1, minor: 8 },
-  { path: '/dev/urandom', type: 'c', major: 1, minor: 9 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7 },
   { path: '/dev/tty', type: 'c', major: 5, minor: 0 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9 },
 ] as const;
 
 /** Signal names (without SIG) → numbers, x86_64. */

@@ -1,54 +1,64 @@
-// The OCI runtime as a library: create/start/run/state/kill/delete here; exec, ps, pause, resume,
-// update, list in ops.ts. The CLI (src/cli/runtime-cli.ts) and the engine both call this.
-import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
-import {
-  invalidArgument,
-  internal,
-  notFound,
-  failedPrecondition,
-  isSkiffError,
-  type SkiffError,
-} from '../common/index.js';
-import type { Spec, OciState, ContainerStatus } from '../oci/index.js';
-import { OCI_VERSION } from './linux-consts.js';
-import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
-import { StateStore, type StoredState } from './store.js';
-import { compileCreateSpec } from './init-spec.js';
-import { nativeBinary } from './native.js';
-import { releaseExecFifo } from './fifo.js';
-import { isAlive, procStat, waitExit } from './proc.js';
-import { runHooks } from './hooks.js';
-import { canStart, canKill, canDelete } from './status.js';
-import { spawnMonitor } from './monitor/spawn.js';
-import { readExitFile, monitorPid, type ExitStatus } from './monitor-lazy.js';
+// The OCI runtime as a library, by container id: create (from a typed Spec, in memory), start,
+// waitExit, attach, exec, kill, stats, update, pause/resume, state, delete. The runc-compatible CLI
+// (src/cli/runtime-cli.ts) reads and validates the OCI files (bundle.ts) and calls this; the engine
+// and the CRI implementation call it directly. See docs/runtime.md.
+import { unlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StdioOptions } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { invalidArgument, internal, failedPrecondition, isSkiffError, checkSafeId } from '../common/index.js';
+import type { Spec, LinuxResources, Process, OciState } from '../oci/index.js';
 import { SIGNALS } from './linux-consts.js';
-import { CAPABILITIES } from './capabilities.js';
+import type { CgroupManager, CgroupResources, CgroupStats } from './cgroups/index.js';
+import { StateStore, type StoredState } from './store.js';
+import { releaseExecFifo } from './fifo.js';
+import { isAlive, waitExit as waitPidExit } from './proc.js';
+import { runHooks } from './hooks.js';
+import { canStart, canKill, canDelete, canPause, canResume } from './status.js';
+import { monitorPid, readExitFile, waitExit as waitMonitorExit, type ExitStatus } from './monitor/exit-file.js';
+import { attach as attachMonitor, type AttachOptions, type AttachSession } from './monitor-lazy.js';
+import { readPid, waitFor } from './init-process.js';
+import { execIn, execDir, type ExecOptions, type ExecResult } from './exec.js';
+import { features } from './features.js';
+import { Core, type Held, type Trace } from './core.js';
+import { prepare } from './create.js';
 
 export interface RuntimeOptions {
   /** State root (runc's --root); default /run/skiff/runtime. */
   root?: string;
   /** Cgroup mount root, for tests. */
   cgroupMountRoot?: string;
+  /** Other processes operate on the same root at the same time (the CLI, one process per
+   *  operation): containers are then locked with lock files, not only in memory. */
+  sharedRoot?: boolean;
+  /** Phase marks for the benchmark's breakdown (called with a phase name as each one ends), and the
+   *  file skiff-init appends its own phase timestamps to. */
+  trace?: Trace;
 }
 
 export interface CreateOptions {
+  /** The OCI bundle the spec came from (the CLI): reported in the state; a relative root.path is
+   *  resolved against it. */
+  bundle?: string;
+  /** The root file system; default root.path (absolute, or relative to `bundle`). */
+  rootfs?: string;
   pidFile?: string;
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
-  /** stdio of the container init (default: inherited). */
+  /** runc's --preserve-fds: this many descriptors after stdio (3, 4, …) stay open in the container. */
+  preserveFds?: number;
+  /** stdio of the container init (default: inherited); not with `monitor`. */
   stdio?: StdioOptions;
   signal?: AbortSignal;
-  /** Run under skiff-monitor (create only; stdio and the console are then the monitor's). */
+  /** Run under skiff-monitor: it holds stdio or the pty, writes the CRI log and the exit file,
+   *  serves attach, and outlives this process. */
   monitor?: MonitorOptions;
+  /** Leave no parent (runc's `create`): the exit status is then not known to waitExit. Without
+   *  `monitor` or `detach` skiff-init stays the init's parent and reports its exit to this process. */
+  detach?: boolean;
 }
 
-/** Start the container under native/build/skiff-monitor (conmon-like: it holds the stdio, writes
- *  the CRI log and the exit file, serves attach, and outlives this process). */
 export interface MonitorOptions {
   logFile?: string;
   logMaxSize?: number;
@@ -71,271 +81,69 @@ export interface ContainerState extends OciState {
   owner: string;
 }
 
+export type { ExitStatus, AttachSession, AttachOptions, ExecOptions, ExecResult };
+
 export class Runtime {
-  readonly store: StateStore;
+  private readonly core: Core;
+  private readonly store: StateStore;
+  private readonly held: Map<string, Held>;
+
   constructor(readonly opts: RuntimeOptions = {}) {
-    this.store = new StateStore(opts.root);
+    this.store = new StateStore(opts.root, opts.sharedRoot);
+    this.core = new Core(this.store, opts.cgroupMountRoot, opts.trace);
+    this.held = this.core.held;
   }
 
-  cgroup(s: Pick<StoredState, 'cgroupPath'>): CgroupManager {
-    return createCgroupManager(s.cgroupPath, { mountRoot: this.opts.cgroupMountRoot });
+  /** The state root. */
+  get root(): string {
+    return this.store.root;
   }
 
-  /** Live status: the recorded one corrected by what the kernel says. */
-  status(s: StoredState): ContainerStatus {
-    if (s.status === 'creating') return 'creating';
-    if (!s.pid || !isAlive(s.pid, s.pidStartTime)) return 'stopped';
-    if (s.status === 'paused') return 'paused';
-    return existsSync(join(this.store.dir(s.id), 'exec.fifo')) ? 'created' : 'running';
-  }
+  // ---- create / start / run ----
 
-  ociState(s: StoredState): OciState {
-    const status = this.status(s);
-    return {
-      ociVersion: OCI_VERSION,
-      id: s.id,
-      status,
-      pid: status === 'stopped' ? 0 : s.pid,
-      bundle: s.bundle,
-      annotations: s.annotations ?? {},
-    };
-  }
-
-  state(id: string): ContainerState {
-    const s = this.store.load(id);
-    return { ...this.ociState(s), rootfs: s.rootfs, created: s.created, owner: s.owner };
-  }
-
-  /** Reads and validates BUNDLE/config.json; checks the rootfs. */
-  async loadBundle(bundle: string): Promise<{ spec: Spec; bundle: string; rootfs: string }> {
-    const b = resolve(bundle);
-    let text: string;
-    try {
-      text = readFileSync(join(b, 'config.json'), 'utf8');
-    } catch (e) {
-      throw invalidArgument(`bundle ${b}: cannot read config.json: ${(e as Error).message}`, {
-        field: 'bundle',
-        cause: e,
-      });
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (e) {
-      throw invalidArgument(`bundle ${b}: config.json is not valid JSON: ${(e as Error).message}`, {
-        field: 'config.json',
-        cause: e,
-      });
-    }
-    const { parseSpec } = await import('../oci/index.js'); // zod: only where a config is read
-    const spec = parseSpec(raw);
-    const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(b, spec.root.path);
-    let dir = false;
-    try {
-      dir = statSync(rootfs).isDirectory();
-    } catch {
-      /* missing */
-    }
-    if (!dir)
-      throw invalidArgument(`root.path: rootfs ${rootfs} does not exist or is not a directory`, { field: 'root.path' });
-    return { spec, bundle: b, rootfs };
-  }
-
-  private cgroupPathOf(id: string, spec: Spec): string {
-    const p = spec.linux?.cgroupsPath;
-    if (!p) return `/skiff/${id}`;
-    if (p.includes(':'))
-      throw invalidArgument(
-        `linux.cgroupsPath: systemd-style path ${p} needs --systemd-cgroup, which skiff does not support`,
-        { field: 'linux.cgroupsPath' },
-      );
-    if (p.split('/').includes('..'))
-      throw invalidArgument(`linux.cgroupsPath: ${p} must not contain ..`, { field: 'linux.cgroupsPath' });
-    return p.startsWith('/') ? p : `/${p}`;
-  }
-
-  /** Sets up the container and leaves its init waiting for start(). */
-  async create(id: string, bundle: string, o: CreateOptions = {}): Promise<ContainerState> {
-    await this.prepare(id, bundle, o, false);
+  /** Sets up the container and leaves its process waiting for start(). */
+  async create(id: string, spec: Spec, o: CreateOptions = {}): Promise<ContainerState> {
+    await prepare(this.core, id, spec, o, true);
     return this.state(id);
   }
 
-  /** Shared by create and run: everything up to a created container. With `foreground`, returns
-   *  the skiff-init process that stays the init's parent (its exit is the container's). */
-  private async prepare(
-    id: string,
-    bundle: string,
-    o: CreateOptions,
-    foreground: boolean,
-  ): Promise<{ s: StoredState; child?: ChildProcess; exit?: Promise<number> }> {
-    const { spec, bundle: b, rootfs } = await this.loadBundle(bundle);
-    const cgroupPath = this.cgroupPathOf(id, spec);
-    const dir = this.store.reserve(id);
-    const s: StoredState = {
-      id,
-      bundle: b,
-      rootfs,
-      pid: 0,
-      created: new Date().toISOString(),
-      owner: safeUser(),
-      status: 'creating',
-      annotations: spec.annotations,
-      cgroupPath,
-      config: spec,
-    };
-    let cg: CgroupManager | undefined;
-    let child: ChildProcess | undefined;
-    let cgReady: Promise<void> | undefined;
-    try {
-      this.store.save(s);
-      cg = this.cgroup(s);
-      // The cgroup is made while the init spec is compiled and written (dirs() needs no I/O).
-      cgReady = cg.create().then(() => cg!.set(withDefaultDevices(spec) as Parameters<CgroupManager['set']>[0]));
-      cgReady.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-      // `run` without createRuntime/prestart hooks needs no create/start split: the init execs as soon
-      // as it is set up instead of waiting for this process to open the exec fifo.
-      const split = !foreground || !!(spec.hooks?.createRuntime?.length || spec.hooks?.prestart?.length);
-      const files = {
-        fifo: split ? join(dir, 'exec.fifo') : undefined,
-        pidFile: join(dir, 'init.pid'),
-        errFile: join(dir, 'init.err'),
-      };
-      if (foreground && o.monitor)
-        throw invalidArgument('run in the foreground cannot use a monitor: create, then start', { field: 'monitor' });
-      const consoleSocket =
-        o.monitor && spec.process?.terminal ? join(dir, 'monitor', 'console.sock') : o.consoleSocket;
-      if (spec.process?.terminal && !consoleSocket && !foreground) {
-        throw invalidArgument('process.terminal: a detached container with a terminal needs --console-socket', {
-          field: 'console-socket',
-        });
-      }
-      const text = compileCreateSpec(spec, {
-        id,
-        bundle: b,
-        rootfs,
-        cgroupDirs: cg.dirs(),
-        cgroupVersion: cg.version,
-        ...files,
-        consoleSocket,
-        noPivot: o.noPivot,
-        noNewKeyring: o.noNewKeyring,
-        foreground,
-        seccompCacheDir: this.store.seccompCacheDir(),
-        readyFd: foreground ? 3 : undefined,
-      });
-      const specFile = join(dir, 'init.spec');
-      writeFileSync(specFile, text);
-      await cgReady;
-      if (o.monitor) {
-        s.monitorDir = await startUnderMonitor(
-          dir,
-          specFile,
-          files,
-          o.monitor,
-          spec.process?.terminal === true,
-          cg.oomFile(),
-        );
-        s.pid = Number(readFileSync(files.pidFile, 'utf8'));
-        s.pidStartTime = procStat(s.pid)?.startTime;
-        s.status = 'created';
-        this.store.save(s);
-        const st = this.ociState(s);
-        await runHooks('createRuntime', spec.hooks?.createRuntime, st);
-        await runHooks('prestart', spec.hooks?.prestart, st);
-        if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
-        return { s };
-      }
-      const stdio = normalizeStdio(o.stdio ?? 'inherit', foreground);
-      child = spawn(nativeBinary('skiff-init'), ['create', specFile], { stdio, signal: o.signal });
-      const exit = exitOf(child);
-      if (foreground) {
-        const pid = await readReady(child, exit);
-        if (!pid) throw initError(dir, await exit);
-        s.pid = pid;
-      } else {
-        const code = await exit;
-        if (code !== 0) throw initError(dir, code);
-        s.pid = Number(readFileSync(files.pidFile, 'utf8'));
-      }
-      s.pidStartTime = procStat(s.pid)?.startTime;
-      s.status = 'created';
-      this.store.save(s);
-      const st = this.ociState(s);
-      await runHooks('createRuntime', spec.hooks?.createRuntime, st);
-      await runHooks('prestart', spec.hooks?.prestart, st);
-      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(s.pid));
-      return foreground ? { s, child, exit } : { s };
-    } catch (e) {
-      if (s.pid) {
-        try {
-          process.kill(s.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-        await waitExit(s.pid, undefined, 2000);
-      }
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-      if (s.monitorDir || o.monitor) await stopMonitor(join(dir, 'monitor'));
-      await cgReady?.catch(() => undefined); // never destroy while the cgroup is still being made
-      if (cg) {
-        try {
-          await cg.killAll('SIGKILL');
-        } catch {
-          /* best effort */
-        }
-        try {
-          await cg.destroy();
-        } catch {
-          /* best effort */
-        }
-      }
-      this.store.remove(id);
-      throw e;
-    }
-  }
-
-  /** Releases the init blocked on the exec fifo. */
+  /** Releases the process blocked on the exec fifo. */
   async start(id: string): Promise<void> {
     await this.store.withLock(id, async () => {
       const s = this.store.load(id);
-      canStart(id, this.status(s));
+      canStart(id, this.core.status(s));
       const fifo = join(this.store.dir(id), 'exec.fifo');
       await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
-      const st = { ...this.ociState(s), status: 'running' as const };
-      s.status = 'running';
-      this.store.save(s);
+      s.status = 'running'; // not saved: a created container is told from a running one by its fifo
+      this.opts.trace?.mark('started');
       try {
         unlinkSync(fifo);
       } catch {
         /* gone */
       }
-      await runHooks('poststart', s.config.hooks?.poststart, st).catch(() => {
+      await runHooks('poststart', this.store.spec(id).hooks?.poststart, this.core.ociState(s)).catch(() => {
         /* poststart failures are only logged by runc */
       });
     });
   }
 
-  /** create + start + wait (+ delete unless keep): runc's `run` without --detach. Resolves with the
-   *  exit status (128+signal for a signal death). */
-  async run(id: string, bundle: string, o: RunOptions = {}): Promise<number> {
-    const { s, exit } = await this.prepare(id, bundle, o, true);
+  /** create + start + waitExit (+ delete unless keep): runc's `run` without --detach. Resolves with
+   *  the exit status (128+signal for a signal death). */
+  async run(id: string, spec: Spec, o: RunOptions = {}): Promise<number> {
+    // Without createRuntime/prestart hooks there is nothing to do between create and start: the
+    // init execs as soon as it is set up instead of waiting on the exec fifo.
+    const split = !!(spec.hooks?.createRuntime?.length || spec.hooks?.prestart?.length);
+    const s = await prepare(this.core, id, spec, { ...o, monitor: undefined, detach: false }, split);
     let code: number;
     try {
-      const fifo = join(this.store.dir(id), 'exec.fifo');
-      const split = existsSync(fifo);
-      if (split) await releaseExecFifo(fifo, id, s.pid, s.pidStartTime);
-      s.status = 'running';
-      this.store.save(s);
-      if (split) {
-        try {
-          unlinkSync(fifo);
-        } catch {
-          /* gone */
-        }
+      if (split) await this.start(id);
+      else {
+        s.status = 'running';
+        this.opts.trace?.mark('started');
+        await runHooks('poststart', spec.hooks?.poststart, this.core.ociState(s)).catch(() => undefined);
       }
-      await runHooks('poststart', s.config.hooks?.poststart, this.ociState(s)).catch(() => undefined);
       o.onStart?.(s.pid);
-      code = await exit!;
+      code = (await this.waitExit(id)).exitCode;
     } catch (e) {
       await this.delete(id, { force: true }).catch(() => undefined);
       throw e;
@@ -344,13 +152,69 @@ export class Runtime {
     return code;
   }
 
+  // ---- waiting, attaching, exec ----
+
+  /** Resolves with how the container (or, with execId, one of its monitored execs) ended: from the
+   *  foreground skiff-init this process holds, or the monitor's exit file. */
+  async waitExit(id: string, o: { signal?: AbortSignal; execId?: string } = {}): Promise<ExitStatus> {
+    if (o.execId) return waitMonitorExit(execDir(this.store.dir(id), o.execId), o.signal);
+    const held = this.held.get(id);
+    if (held) return abortable(held.exit, o.signal);
+    const s = this.store.load(id);
+    if (s.monitorDir) return waitMonitorExit(s.monitorDir, o.signal);
+    throw failedPrecondition(
+      `container ${id} has no monitor and was not created by this process: its exit status is unknown`,
+    );
+  }
+
+  /** The monitor's record of how the container ended (undefined while it runs, or without one). */
+  async exitStatus(id: string): Promise<ExitStatus | undefined> {
+    const s = this.store.load(id);
+    return s.monitorDir ? readExitFile(s.monitorDir) : undefined;
+  }
+
+  /** Connects to the monitor of a container created with `monitor` (or of a monitored exec). */
+  attach(id: string, o: AttachOptions & { execId?: string } = {}): Promise<AttachSession> {
+    const dir = this.monitorDir(id, o.execId);
+    if (!dir) throw failedPrecondition(`container ${id} has no monitor to attach to`);
+    return attachMonitor(dir, o);
+  }
+
+  /** The monitor's state directory (skiff-monitor's --state-dir: exit.json, attach.sock), e.g. for
+   *  readCriLog's `stateDir`; undefined for a container without a monitor. */
+  monitorDir(id: string, execId?: string): string | undefined {
+    if (execId) return execDir(this.store.dir(id), execId);
+    return this.store.load(id).monitorDir;
+  }
+
+  /** Runs a process in the running container (see ExecOptions). */
+  exec(id: string, p: Process, o: ExecOptions = {}): Promise<ExecResult> {
+    const s = this.store.load(id);
+    return execIn(
+      {
+        id,
+        dir: this.store.dir(id),
+        pid: s.pid,
+        status: this.core.status(s),
+        spec: this.store.spec(id),
+        cgroupDirs: this.core.cgroup(s).dirs(),
+        seccompCacheDir: this.store.seccompCacheDir(),
+      },
+      p,
+      o,
+    );
+  }
+
+  // ---- signals, resources ----
+
   async kill(id: string, signal: string | number = 'SIGTERM', o: { all?: boolean } = {}): Promise<void> {
     const sig = parseSignal(signal);
     const s = this.store.load(id);
-    const status = this.status(s);
+    const status = this.core.status(s);
     if (o.all) {
       // Also after the init exited: containerd kills what is left in the cgroup this way.
-      await this.cgroup(s)
+      await this.core
+        .cgroup(s)
         .killAll(sig)
         .catch((e) => {
           if (status !== 'stopped') throw e;
@@ -365,8 +229,90 @@ export class Runtime {
     }
   }
 
-  /** Removes a stopped (or, with force, any) container: processes, cgroup, state. */
-  async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
+  async pause(id: string): Promise<void> {
+    await this.store.withLock(id, async () => {
+      const s = this.store.load(id);
+      canPause(id, this.core.status(s));
+      await this.core.cgroup(s).freeze();
+      s.status = 'paused';
+      this.store.save(s);
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.store.withLock(id, async () => {
+      const s = this.store.load(id);
+      canResume(id, this.core.status(s));
+      await this.core.cgroup(s).thaw();
+      s.status = 'running';
+      this.store.save(s);
+    });
+  }
+
+  /** Applies new resource limits (runc's `update`). */
+  async update(id: string, r: LinuxResources | CgroupResources): Promise<void> {
+    const s = this.store.load(id);
+    if (this.core.status(s) === 'stopped') throw failedPrecondition(`container ${id} is stopped`, { field: 'id' });
+    await this.core.cgroup(s).set(r as CgroupResources);
+    const spec = this.store.spec(id);
+    const linux = spec.linux ?? {};
+    this.store.save(s, { ...spec, linux: { ...linux, resources: { ...(linux.resources ?? {}), ...r } } });
+  }
+
+  /** Cgroup statistics (cpu, memory, pids, io). */
+  async stats(id: string): Promise<CgroupStats> {
+    return this.core.cgroup(this.store.load(id)).stats();
+  }
+
+  /** Host pids of the container's processes, ascending. */
+  async pids(id: string): Promise<number[]> {
+    const pids = await this.core
+      .cgroup(this.store.load(id))
+      .pids()
+      .catch(() => []);
+    return pids.sort((a, b) => a - b);
+  }
+
+  // ---- state ----
+
+  state(id: string): ContainerState {
+    const s = this.store.load(id);
+    return { ...this.core.ociState(s), rootfs: s.rootfs, created: s.created, owner: s.owner };
+  }
+
+  /** Every container under the root (those being created or removed left out). */
+  list(): ContainerState[] {
+    const out: ContainerState[] = [];
+    for (const id of this.store.ids()) {
+      try {
+        out.push(this.state(id));
+      } catch {
+        /* being created or removed */
+      }
+    }
+    return out;
+  }
+
+  /** The container's spec, as given to create (with update's resources merged in). */
+  spec(id: string): Spec {
+    return this.store.spec(id);
+  }
+
+  /** The container's cgroup manager (diagnostics and tests; the engine uses stats/pids/update). */
+  cgroupOf(id: string): CgroupManager {
+    return this.core.cgroup(this.store.load(id));
+  }
+
+  features(): Record<string, unknown> {
+    return features();
+  }
+
+  // ---- delete ----
+
+  /** Removes a stopped (or, with force, any) container: processes, cgroup, state. With execId,
+   *  only the state of one monitored exec (its monitor must be gone, or force kills its process). */
+  async delete(id: string, o: { force?: boolean; execId?: string } = {}): Promise<void> {
+    if (o.execId) return this.deleteExec(id, o.execId, !!o.force);
     let s: StoredState;
     try {
       s = this.store.load(id);
@@ -379,12 +325,15 @@ export class Runtime {
       }
       throw e;
     }
+    const trace = this.opts.trace;
     await this.store.withLock(id, async () => {
-      const status = this.status(s);
+      const status = this.core.status(s);
       canDelete(id, status, !!o.force);
-      const cg = this.cgroup(s);
+      const cg = this.core.cgroup(s);
+      const spec = this.core.specOrEmpty(id);
+      const held = this.held.get(id);
       // When the init of a container's own pid namespace is gone, the kernel has killed the rest.
-      const ownPidNs = (s.config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+      const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
       if (status !== 'stopped' || (!ownPidNs && (await cg.pids().catch(() => [])).length)) {
         if (status === 'paused') await cg.thaw().catch(() => undefined);
         if (s.pid && isAlive(s.pid, s.pidStartTime)) {
@@ -395,81 +344,74 @@ export class Runtime {
           }
         }
         await cg.killAll('SIGKILL').catch(() => undefined);
-        if (s.pid && !(await waitExit(s.pid, s.pidStartTime, 10_000)))
-          throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
+        const gone = held
+          ? await Promise.race([held.status.then(() => true), sleep(10_000).then(() => false)])
+          : !s.pid || (await waitPidExit(s.pid, s.pidStartTime, 10_000));
+        if (!gone) throw internal(`container ${id}: init ${s.pid} did not die after SIGKILL`);
       }
+      if (held) await held.status; // reaped: its exit status is recorded
+      this.held.delete(id);
+      trace?.mark('delete-killed');
       await cg.destroy();
+      trace?.mark('cgroup-destroyed');
       if (s.monitorDir) {
-        // let the monitor write its exit file and leave before its dir goes
-        const until = Date.now() + 5000;
-        while ((await monitorPid(s.monitorDir).catch(() => undefined)) && Date.now() < until) await sleep(5);
+        // The monitor writes its exit file into the directory about to go: wait for it (not for
+        // the monitor to leave: after that file it only flushes output to attach clients).
+        const mdir = s.monitorDir;
+        await waitFor(
+          async () =>
+            (await readExitFile(mdir).catch(() => undefined)) || !(await monitorPid(mdir)) ? true : undefined,
+          [mdir],
+          5000,
+          'monitor did not write its exit file',
+        ).catch(() => undefined);
       }
-      await runHooks('poststop', s.config.hooks?.poststop, { ...this.ociState(s), status: 'stopped' }).catch(
+      await runHooks('poststop', spec.hooks?.poststop, { ...this.core.ociState(s), status: 'stopped' }).catch(
         () => undefined,
       );
     });
     this.store.remove(id);
+    trace?.mark('deleted');
   }
 
-  features(): Record<string, unknown> {
-    return features();
-  }
-
-  /** The monitor's record of how the container ended (undefined while it runs, or without a monitor). */
-  async exitStatus(id: string): Promise<ExitStatus | undefined> {
-    const s = this.store.load(id);
-    return s.monitorDir ? readExitFile(s.monitorDir) : undefined;
+  private async deleteExec(id: string, execId: string, force: boolean): Promise<void> {
+    checkSafeId(execId, 'exec id');
+    const dir = execDir(this.store.dir(id), execId);
+    const mpid = await monitorPid(dir).catch(() => undefined);
+    if (mpid) {
+      if (!force) throw failedPrecondition(`exec ${execId} in container ${id} is running`, { field: 'execId' });
+      const pid = readPid(join(dir, 'exec.pid'));
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      const until = Date.now() + 5000;
+      while ((await monitorPid(dir).catch(() => undefined)) && Date.now() < until) await sleep(5);
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Starts skiff-init under skiff-monitor and waits until the init is created (its pid file filled)
- *  or failed (the monitor's exit file says so). */
-async function startUnderMonitor(
-  dir: string,
-  specFile: string,
-  files: { pidFile: string; errFile: string },
-  m: MonitorOptions,
-  tty: boolean,
-  oomFile: string | undefined,
-): Promise<string> {
-  const mdir = join(dir, 'monitor');
-  mkdirSync(mdir, { recursive: true });
-  await spawnMonitor({
-    stateDir: mdir,
-    containerPidFile: files.pidFile,
-    logFile: m.logFile,
-    logMaxSize: m.logMaxSize,
-    logMaxFiles: m.logMaxFiles,
-    stdin: m.stdin,
-    tty,
-    oomFile,
-    cmd: [nativeBinary('skiff-init'), 'create', specFile],
+function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+  return new Promise<T>((res, rej) => {
+    const onAbort = () => rej(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        res(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        rej(e);
+      },
+    );
   });
-  const until = Date.now() + 30_000;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-    let pid = '';
-    try {
-      pid = readFileSync(files.pidFile, 'utf8').trim();
-    } catch {
-      /* not yet */
-    }
-    if (pid) return mdir;
-    const ex = await readExitFile(mdir).catch(() => undefined);
-    if (ex) throw initError(dir, ex.exitCode);
-    if (Date.now() > until) throw internal('the container did not come up under skiff-monitor within 30 s');
-    await sleep(delay);
-  }
-}
-
-async function stopMonitor(mdir: string): Promise<void> {
-  const pid = await monitorPid(mdir).catch(() => undefined);
-  if (pid) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }
 
 export function parseSignal(sig: string | number): number {
@@ -485,169 +427,3 @@ export function parseSignal(sig: string | number): number {
   if (n === undefined) throw invalidArgument(`invalid signal ${JSON.stringify(sig)}`, { field: 'signal' });
   return n;
 }
-
-/** The device cgroup always lets the container use the nodes the runtime itself creates (as runc
- *  does): null, zero, full, random, urandom, tty, console, ptmx, pts, tun, and mknod of anything. */
-const DEFAULT_ALLOWED_DEVICES = [
-  { allow: true, type: 'c', access: 'm' },
-  { allow: true, type: 'b', access: 'm' },
-  ...[
-    [1, 3],
-    [1, 5],
-    [1, 7],
-    [1, 8],
-    [1, 9],
-    [5, 0],
-    [5, 1],
-    [5, 2],
-    [10, 200],
-  ].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
-  { allow: true, type: 'c', major: 136, access: 'rwm' },
-];
-
-function withDefaultDevices(spec: Spec): NonNullable<NonNullable<Spec['linux']>['resources']> {
-  const r = spec.linux?.resources ?? {};
-  const own = (spec.linux?.devices ?? [])
-    .filter((d) => d.type !== 'p')
-    .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
-  if (!r.devices) return r;
-  return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
-}
-
-let owner: string | undefined;
-function safeUser(): string {
-  if (owner === undefined) {
-    try {
-      owner = userInfo().username;
-    } catch {
-      owner = '';
-    }
-  }
-  return owner;
-}
-
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
-function normalizeStdio(stdio: StdioOptions, foreground: boolean): StdioOptions {
-  const base = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio].slice(0, 3);
-  return foreground ? [...base, 'pipe'] : base;
-}
-
-function exitOf(child: ChildProcess): Promise<number> {
-  return new Promise((res, rej) => {
-    child.once('error', rej);
-    child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (SIGNALS[sig.replace(/^SIG/, '')] ?? 0) : 0)));
-  });
-}
-
-/** The foreground skiff-init writes the init pid to fd 3 once the container is created. */
-function readReady(child: ChildProcess, exit: Promise<number>): Promise<number> {
-  return new Promise((res) => {
-    let buf = '';
-    const s = child.stdio[3] as NodeJS.ReadableStream;
-    s.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const m = /^(\d+)\n/.exec(buf);
-      if (m) res(Number(m[1]));
-    });
-    s.on('end', () => res(0));
-    exit.then(
-      () => res(0),
-      () => res(0),
-    );
-  });
-}
-
-function initError(dir: string, code: number): SkiffError {
-  let msg = '';
-  try {
-    msg = readFileSync(join(dir, 'init.err'), 'utf8').trim();
-  } catch {
-    /* none */
-  }
-  if (!msg) return internal(`skiff-init failed with status ${code}`);
-  if (/executable file not found|exec: "/.test(msg)) return invalidArgument(msg, { field: 'process.args' });
-  if (/cwd/.test(msg)) return invalidArgument(msg, { field: 'process.cwd' });
-  if (/No such file|not a directory/i.test(msg)) return notFound(msg);
-  return failedPrecondition(msg);
-}
-
-export function features(): Record<string, unknown> {
-  return {
-    ociVersionMin: '1.0.0',
-    ociVersionMax: '1.1.0',
-    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
-    mountOptions: [
-      'bind',
-      'rbind',
-      'ro',
-      'rw',
-      'nosuid',
-      'suid',
-      'nodev',
-      'dev',
-      'noexec',
-      'exec',
-      'sync',
-      'async',
-      'dirsync',
-      'remount',
-      'mand',
-      'nomand',
-      'atime',
-      'noatime',
-      'diratime',
-      'nodiratime',
-      'relatime',
-      'norelatime',
-      'strictatime',
-      'nostrictatime',
-      'nosymfollow',
-      'private',
-      'rprivate',
-      'shared',
-      'rshared',
-      'slave',
-      'rslave',
-      'unbindable',
-      'runbindable',
-    ],
-    linux: {
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
-      capabilities: CAPS_FOR_FEATURES,
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: {
-        enabled: true,
-        actions: [
-          'SCMP_ACT_ALLOW',
-          'SCMP_ACT_ERRNO',
-          'SCMP_ACT_KILL',
-          'SCMP_ACT_KILL_PROCESS',
-          'SCMP_ACT_KILL_THREAD',
-          'SCMP_ACT_LOG',
-          'SCMP_ACT_TRACE',
-          'SCMP_ACT_TRAP',
-        ],
-        operators: [
-          'SCMP_CMP_EQ',
-          'SCMP_CMP_GE',
-          'SCMP_CMP_GT',
-          'SCMP_CMP_LE',
-          'SCMP_CMP_LT',
-          'SCMP_CMP_MASKED_EQ',
-          'SCMP_CMP_NE',
-        ],
-        archs: ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
-      },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
-    },
-    annotations: { 'org.skiff.runtime': 'skiff-runtime' },
-  };
-}
-
-const CAPS_FOR_FEATURES = [...CAPABILITIES];

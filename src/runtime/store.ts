@@ -1,7 +1,10 @@
 // The state directory (`--root`, default /run/skiff/runtime): one folder per container holding
-// state.json (written atomically), the exec fifo, skiff-init's spec and error files, and a lock.
-// Locking: an O_EXCL lock file naming its holder's pid; a lock whose holder died is taken over.
-// (Node has no flock(2); a lock file is enough for a CLI whose calls are short.)
+// state.json (the state and the container's spec, written atomically once the container is
+// created, again only by pause/resume/update), the exec fifo, skiff-init's files, and a lock. A
+// Runtime keeps what it wrote or read in memory, so the engine's calls do not re-read files; another
+// process (the CLI) reads them. Every file operation counts: on a busy disk each costs milliseconds.
+// Locking: in memory within one process; with `shared` (the CLI: one process per operation) also an
+// O_EXCL lock file naming its holder's pid, taken over when the holder died (Node has no flock(2)).
 import {
   mkdirSync,
   readFileSync,
@@ -34,12 +37,22 @@ export interface StoredState {
   status: ContainerStatus; // as last recorded; the live status is computed (see runtime)
   annotations?: Record<string, string>;
   cgroupPath: string;
-  config: Spec;
+  /** Set when cgroupPath is relative to the creating process's cgroups (see CgroupManagerOptions.parents). */
+  cgroupParents?: Record<string, string>;
   monitorDir?: string;
+  /** Created without a skiff-init parent (runc's `create`): nobody knows its exit status. */
+  detached?: boolean;
 }
 
 export class StateStore {
-  constructor(readonly root: string = DEFAULT_ROOT) {}
+  private readonly states = new Map<string, StoredState>();
+  private readonly specs = new Map<string, Spec>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  constructor(
+    readonly root: string = DEFAULT_ROOT,
+    /** Other processes use this root at the same time (the CLI): lock with files too. */
+    readonly shared = false,
+  ) {}
 
   dir(id: string): string {
     return join(this.root, checkSafeId(id, 'container id'));
@@ -60,37 +73,47 @@ export class StateStore {
   }
 
   load(id: string): StoredState {
-    let text: string;
-    try {
-      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-        throw notFound(`container ${id} does not exist`, { field: 'id' });
-      throw e;
-    }
-    try {
-      return JSON.parse(text) as StoredState;
-    } catch (e) {
-      throw internal(`state of container ${id} is corrupt`, { cause: e });
-    }
+    const cached = this.states.get(id);
+    if (cached) return cached;
+    const { config, ...st } = readJson<StoredState & { config: Spec }>(join(this.dir(id), 'state.json'), id);
+    this.states.set(id, st);
+    this.specs.set(id, config);
+    return st;
   }
 
-  save(s: StoredState): void {
+  /** Writes state.json (tmp + rename) with the container's spec (given, or the one already held). */
+  save(s: StoredState, spec?: Spec): void {
+    const config = spec ?? this.spec(s.id);
     const d = this.dir(s.id);
     const tmp = join(d, `.state.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(s));
+    writeFileSync(tmp, JSON.stringify({ ...s, config }));
     renameSync(tmp, join(d, 'state.json'));
+    this.states.set(s.id, s);
+    this.specs.set(s.id, config);
   }
 
+  /** The container's spec, as given to create (with update's resources). */
+  spec(id: string): Spec {
+    const cached = this.specs.get(id);
+    if (cached) return cached;
+    this.load(id);
+    return this.specs.get(id)!;
+  }
+
+  private seccompDir?: string;
   /** Compiled seccomp filters shared by containers with the same rules. */
   seccompCacheDir(): string {
+    if (this.seccompDir) return this.seccompDir;
     const d = join(this.root, '.seccomp');
     mkdirSync(d, { recursive: true, mode: 0o700 });
+    this.seccompDir = d;
     return d;
   }
 
   remove(id: string): void {
     const d = this.dir(id);
+    this.states.delete(id);
+    this.specs.delete(id);
     // The directory holds a few plain files: unlink them and rmdir (Node's recursive rmSync lstats
     // its way through and cost a container's delete milliseconds); anything else (a monitor's
     // sub-directory) falls back to the recursive removal.
@@ -121,6 +144,17 @@ export class StateStore {
 
   /** Runs `fn` holding the container's lock. */
   async withLock<T>(id: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+    const before = this.locks.get(id) ?? Promise.resolve();
+    const run = before.then(() => (this.shared ? this.withFileLock(id, fn, timeoutMs) : fn()));
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return run;
+  }
+
+  private async withFileLock<T>(id: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
     const file = join(this.dir(id), 'lock');
     const until = Date.now() + timeoutMs;
     for (;;) {
@@ -160,5 +194,21 @@ export class StateStore {
         /* removed with the dir */
       }
     }
+  }
+}
+
+function readJson<T>(file: string, id: string): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw notFound(`container ${id} does not exist`, { field: 'id' });
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw internal(`state of container ${id} is corrupt`, { cause: e });
   }
 }

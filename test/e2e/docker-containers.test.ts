@@ -317,8 +317,12 @@ test('restart policies: on-failure:2 and always, restart count', async () => {
   e.docker(['rm', name]);
   const a = n('always');
   e.docker(['run', '-d', '--name', a, '--restart', 'always', 'busybox', 'sleep', '0.1']);
-  await sleep(1500);
-  st = JSON.parse(e.docker(['inspect', a]))[0];
+  // Restarts come 100 ms, then 200 ms… after each exit (dockerd's backoff) plus a start each: wait for two.
+  const until2 = Date.now() + 30_000;
+  do {
+    await sleep(200);
+    st = JSON.parse(e.docker(['inspect', a]))[0];
+  } while (st.RestartCount < 2 && Date.now() < until2);
   assert.ok(st.RestartCount >= 2, `restarted ${st.RestartCount} times`);
   e.docker(['rm', '-f', a]);
 });

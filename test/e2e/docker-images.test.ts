@@ -336,7 +336,7 @@ test('malformed image and volume requests get 4xx naming the field; the engine s
       /X-Registry-Auth/,
     ],
     ['GET', '/images/json?filters=%7Bnot-json', undefined, {}, 400, /filters/],
-    ['GET', '/images/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D', undefined, {}, 400, /invalid filter 'bogus'/],
+    ['GET', '/images/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D', undefined, {}, 400, /Invalid filter 'bogus'/],
     ['POST', '/images/busybox/tag', undefined, {}, 400, /repo/],
     ['POST', '/images/nothere/tag?repo=x', undefined, {}, 404, /No such image/],
     ['POST', '/volumes/create', '[1,2]', {}, 400, /body/],

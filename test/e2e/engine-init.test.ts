@@ -56,7 +56,15 @@ test('--init reaps orphans; without it they stay <defunct>', async () => {
   e.docker(['run', '-d', '--init', '--name', withInit, 'busybox', 'sh', '-c', script]);
   e.docker(['run', '-d', '--name', without, 'busybox', 'sh', '-c', script]);
   try {
-    await sleep(1500);
+    // Wait (with a deadline) until every orphan has exited: the control then holds five zombies,
+    // and the container with --init has neither the sleeps nor zombies left.
+    const sleeps = (name: string) =>
+      e
+        .docker(['exec', name, 'ps', '-o', 'pid,stat,args'])
+        .split('\n')
+        .filter((l) => /sleep 0\.1/.test(l));
+    const until = Date.now() + 30_000;
+    while ((zombies(without).length < 5 || sleeps(withInit).length > 0) && Date.now() < until) await sleep(200);
     assert.equal(zombies(without).length, 5, 'control: orphans of a non-reaping PID 1 stay zombies');
     assert.deepEqual(zombies(withInit), [], 'skiff-tini reaped every orphan');
     assert.match(e.docker(['top', withInit]), /docker-init/);

@@ -43,9 +43,11 @@ function api(path: string): Promise<unknown> {
   });
 }
 
-/** Entries of a tar buffer: name → {size, type, data for small files}. */
-async function tarEntries(buf: Buffer): Promise<Map<string, { size: number; type: string; data: Buffer }>> {
-  const out = new Map<string, { size: number; type: string; data: Buffer }>();
+/** Entries of a tar buffer: name → {size, type, link target, data for small files}. */
+async function tarEntries(
+  buf: Buffer,
+): Promise<Map<string, { size: number; type: string; linkname: string; data: Buffer }>> {
+  const out = new Map<string, { size: number; type: string; linkname: string; data: Buffer }>();
   const x = extract();
   const done = new Promise<void>((res, rej) => {
     x.on('finish', res);
@@ -57,7 +59,12 @@ async function tarEntries(buf: Buffer): Promise<Map<string, { size: number; type
       chunks.push(c as Buffer);
     });
     s.on('end', () => {
-      out.set(h.name, { size: h.size ?? 0, type: h.type ?? 'file', data: Buffer.concat(chunks) });
+      out.set(h.name, {
+        size: h.size ?? 0,
+        type: h.type ?? 'file',
+        linkname: h.linkname ?? '',
+        data: Buffer.concat(chunks),
+      });
       next();
     });
   });
@@ -66,7 +73,8 @@ async function tarEntries(buf: Buffer): Promise<Map<string, { size: number; type
   return out;
 }
 
-/** Unpacked size of the image's layers from `docker save` (file sizes, as dockerd's DiffSize). */
+/** Unpacked size of the image's layers from `docker save` (file and symlink sizes, as dockerd's
+ *  DiffSize: lstat of every non-directory, so a symlink counts its target's length). */
 async function savedUnpackedSize(image: string): Promise<{ unpacked: number; stored: number }> {
   const saved = execFileSync('docker', ['save', image], {
     env: { ...process.env, DOCKER_HOST: e.host },
@@ -82,6 +90,7 @@ async function savedUnpackedSize(image: string): Promise<{ unpacked: number; sto
     const layer = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
     for (const ent of (await tarEntries(layer)).values())
       if (ent.type === 'file' || ent.type === 'contiguous-file') unpacked += ent.size;
+      else if (ent.type === 'symlink') unpacked += Buffer.byteLength(ent.linkname);
   }
   return { unpacked, stored };
 }

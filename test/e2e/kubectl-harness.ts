@@ -70,6 +70,8 @@ export interface StartOptions {
   etcd?: Etcd;
   /** Copy this PKI directory in before starting (HA servers share the cluster's PKI). */
   pkiFrom?: string;
+  /** Extra `skiff server` flags (e.g. --disable-scheduler). */
+  args?: string[];
 }
 
 export async function startSkiffServer(backend: Backend, opts: StartOptions = {}): Promise<SkiffServer> {
@@ -107,6 +109,7 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
         '--datastore',
         datastore,
         '--disable-agent',
+        ...(opts.args ?? []),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
     );
@@ -227,3 +230,12 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const suffix = () => Math.random().toString(36).slice(2, 7);
+
+/** The namespace's `default` ServiceAccount, which pods need (ServiceAccount admission). The
+ *  ServiceAccount controller makes it in a full cluster; made here when it is not there yet
+ *  (an AlreadyExists from a controller that was quicker is fine). */
+export async function ensureDefaultServiceAccount(s: SkiffServer, ns: string): Promise<void> {
+  const r = await s.kubectl(['-n', ns, 'create', 'serviceaccount', 'default']);
+  if (r.code !== 0 && !/AlreadyExists|already exists/.test(r.stderr))
+    throw new Error(`create serviceaccount default in ${ns}: ${r.stderr}`);
+}

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSkiffServer, sleep, suffix, KUBECTL, type Backend, type SkiffServer } from './kubectl-harness.js';
+import {
+  ensureDefaultServiceAccount,
+  startSkiffServer,
+  sleep,
+  suffix,
+  KUBECTL,
+  type Backend,
+  type SkiffServer,
+} from './kubectl-harness.js';
 
 const ok = (r: { code: number; stdout: string; stderr: string }, what: string) => {
   assert.equal(r.code, 0, `${what} failed: ${r.stderr}${r.stdout}`);
@@ -21,6 +29,7 @@ function suite(backend: Backend) {
       s = await startSkiffServer(backend);
       k = s.kubectl.bind(s);
       ok(await k(['create', 'namespace', ns]), 'create namespace');
+      await ensureDefaultServiceAccount(s, ns);
     });
     after(async () => {
       await s?.stop();
@@ -58,7 +67,12 @@ function suite(backend: Backend) {
         items: unknown[];
       };
       assert.equal(j.kind, 'List');
-      assert.equal(j.items.length, 2);
+      // Ours, and kube-root-ca.crt, which the root-CA publisher puts in every namespace (as upstream).
+      assert.deepEqual((j.items as { metadata: { name: string } }[]).map((i) => i.metadata.name).sort(), [
+        'kube-root-ca.crt',
+        'one',
+        'two',
+      ]);
       assert.equal(ok(await k(['get', 'cm', 'two', '-n', ns, '-o', 'jsonpath={.data.b}']), 'jsonpath'), '2');
       const all = ok(await k(['get', 'cm', '-A']), 'get -A');
       assert.match(all, /^NAMESPACE\s+NAME\s+DATA\s+AGE/m);
@@ -67,7 +81,7 @@ function suite(backend: Backend) {
       const sel = ok(await k(['get', 'cm', '-n', ns, '-l', 'tier in (db,cache)', '-o', 'name']), 'get -l');
       assert.equal(sel.trim(), 'configmap/two');
       assert.equal(
-        ok(await k(['get', 'cm', '-n', ns, '-l', 'tier!=db', '-o', 'name']), 'get -l !=').trim(),
+        ok(await k(['get', 'cm', '-n', ns, '-l', 'tier,tier!=db', '-o', 'name']), 'get -l !=').trim(),
         'configmap/one',
       );
       assert.equal(
@@ -300,10 +314,11 @@ function suite(backend: Backend) {
       assert.notEqual(dup.code, 0);
       assert.match(dup.stderr, /provided IP is already allocated/);
       // A ReplicaSet owned by the Deployment (blockOwnerDeletion): --cascade=foreground deletes both, kubectl waits.
+      // Its labels match the Deployment's selector, else the Deployment controller releases it (as upstream's).
       const uid = ok(await k(['get', 'deploy', 'wl', '-n', ns, '-o', 'jsonpath={.metadata.uid}']), 'uid');
       ok(
         await k(['create', '-f', '-'], {
-          input: `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: wl-1\n  namespace: ${ns}\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: wl, uid: ${uid}, controller: true, blockOwnerDeletion: true}]\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec: {containers: [{name: c, image: busybox}]}\n`,
+          input: `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: wl-1\n  namespace: ${ns}\n  labels: {app: wl}\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: wl, uid: ${uid}, controller: true, blockOwnerDeletion: true}]\nspec:\n  selector: {matchLabels: {app: wl}}\n  template:\n    metadata: {labels: {app: wl}}\n    spec: {containers: [{name: c, image: busybox}]}\n`,
         }),
         'create rs',
       );

@@ -2,7 +2,7 @@
 // non-zero exit, the JSON log line containerd reads, and nothing left behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import {
   writeFileSync,
   readFileSync,
@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, ROOT_DIR, type Env } from './runtime-helpers.js';
-import { createCgroupManager } from '../../src/runtime/index.js';
+import { createCgroupManager, ownCgroups } from '../../src/runtime/index.js';
 
 let env: Env;
 let root: string;
@@ -108,7 +108,8 @@ test('errors go to stderr and, with --log-format json, as JSON lines to the log 
 });
 
 function leftovers(id: string) {
-  const dirs = Object.values(createCgroupManager(`/skiff/${id}`).dirs());
+  // No linux.cgroupsPath: the container id under the runtime's own cgroups, as runc places it.
+  const dirs = Object.values(createCgroupManager(id, { parents: ownCgroups() }).dirs());
   return { state: existsSync(join(root, id)), cgroups: dirs.filter((d) => existsSync(d)) };
 }
 
@@ -190,13 +191,23 @@ test('duplicate id: AlreadyExists, the first container untouched', () => {
   assert.deepEqual(leftovers(id), { state: false, cgroups: [] });
 });
 
-test('spec writes a default config.json that runs', () => {
+test('spec writes the config.json runc spec writes (also --rootless), and it runs', () => {
   const d = mkdtempSync(join(env.dir, 'spec-'));
   try {
-    assert.equal(cli(['spec', '--bundle', d]).code, 0);
+    for (const flags of [['--rootless'], []]) {
+      const r = mkdtempSync(join(env.dir, 'runc-spec-'));
+      execFileSync('/usr/sbin/runc', ['spec', ...flags, '--bundle', r]);
+      rmSync(join(d, 'config.json'), { force: true });
+      assert.equal(cli(['spec', ...flags, '--bundle', d]).code, 0);
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')),
+        JSON.parse(readFileSync(join(r, 'config.json'), 'utf8')),
+        `spec ${flags.join(' ')}`,
+      );
+      rmSync(r, { recursive: true, force: true });
+    }
     const s = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
     assert.equal(s.root.path, 'rootfs');
-    assert.ok(s.linux.seccomp.syscalls.length > 0);
     assert.notEqual(cli(['spec', '--bundle', d]).code, 0, 'does not overwrite');
     s.root.path = env.rootfs;
     s.process.terminal = false;
@@ -206,5 +217,32 @@ test('spec writes a default config.json that runs', () => {
     assert.equal(cli(['run', '--bundle', d, env.id('spec')]).code, 7);
   } finally {
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('descriptors above stdio do not reach the container, except --preserve-fds N', () => {
+  const b = env.bundle((s) => {
+    s.process!.args = ['sh', '-c', 'ls /proc/self/fd | tr "\\n" " "'];
+  });
+  const extra = openSync(join(env.dir, 'extra'), 'w');
+  const run = (flags: string[]) => {
+    const o = join(env.dir, 'fd.out');
+    const fo = openSync(o, 'w');
+    try {
+      spawnSync(
+        process.execPath,
+        [join(ROOT_DIR, 'bin/skiff-runtime'), '--root', root, 'run', ...flags, '--bundle', b, env.id('fds')],
+        { stdio: ['ignore', fo, fo, extra], timeout: 60_000 },
+      );
+      return readFileSync(o, 'utf8').trim();
+    } finally {
+      closeSync(fo);
+    }
+  };
+  try {
+    assert.equal(run([]), '0 1 2 3', 'only ls’s own directory descriptor besides stdio');
+    assert.equal(run(['--preserve-fds', '1']), '0 1 2 3 4', 'fd 3 kept, ls’s directory is 4');
+  } finally {
+    closeSync(extra);
   }
 });

@@ -1,14 +1,16 @@
 // Differential: the same bundles run by Debian's runc and by Skiff show the same hostname, ids,
-// mounts, capabilities, no_new_privs/seccomp mode, /dev contents and exit codes.
+// mounts, capabilities, no_new_privs/seccomp mode, /dev contents and exit codes: Skiff's default
+// spec through the library, and `runc spec` bundles through bin/skiff-runtime (see differential.ts
+// for the probe; runtime-differential-dockerd.test.ts for the configs dockerd writes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { openSync, closeSync, readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, type Env } from './runtime-helpers.js';
+import { RUNC, PROBE as DIFF_PROBE, runBoth, sections } from './differential.js';
 import type { Spec } from '../../src/oci/index.js';
 
-const RUNC = '/usr/sbin/runc';
 let env: Env;
 before(() => {
   env = makeEnv();
@@ -22,8 +24,8 @@ const PROBE = [
   'hostname',
   'id',
   'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Uid|Gid|Groups):" /proc/self/status',
-  // Mount points and types, except the cgroup hierarchies (runc also binds name=systemd there).
-  'cut -d" " -f2,3 /proc/mounts | grep -v "^/sys/fs/cgroup/" | sort',
+  // Mount points and types, the cgroup hierarchies (name=systemd too) included.
+  'cut -d" " -f2,3 /proc/mounts | sort',
   'ls /dev | sort | tr "\\n" " "; echo',
   'ls -l /dev/null /dev/ptmx | cut -c1-10',
   'cat /proc/self/uid_map',
@@ -97,3 +99,26 @@ test('user namespace: same view as runc', async () => {
   assert.equal(skiff.code, 1);
   assert.equal(skiff.out, runc.out);
 });
+
+// Bundles as people make them to try a runtime: `runc spec` and `runc spec --rootless` (run as root
+// here: a user namespace mapping root to root, the host's /sys bound, no network namespace).
+for (const flags of [[], ['--rootless']]) {
+  test(`a bundle from runc spec${flags.map((f) => ` ${f}`).join('')}: runc and skiff-runtime show the same world`, () => {
+    const b = mkdtempSync(join(env.dir, 'runc-spec-'));
+    execFileSync(RUNC, ['spec', ...flags, '--bundle', b]);
+    const spec = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec;
+    rmSync(b, { recursive: true, force: true });
+    spec.root.path = env.rootfs;
+    spec.process!.terminal = false;
+    spec.process!.args = ['sh', '-c', `${DIFF_PROBE}; exit 5`];
+    const { runc, skiff } = runBoth(env.dir, env.id('spec'), spec);
+    assert.equal(runc.code, 5, runc.out);
+    assert.equal(skiff.code, 5, skiff.out);
+    const r = sections(runc.out);
+    const s = sections(skiff.out);
+    assert.match(r.caps, /CapAmb:\s+0+\n/, 'runc leaves out the ambient capabilities that are not inheritable');
+    assert.match(r.cgroup, /name=systemd/);
+    for (const k of Object.keys(r)) assert.equal(s[k], r[k], `section ${k}`);
+    assert.deepEqual(Object.keys(s), Object.keys(r));
+  });
+}

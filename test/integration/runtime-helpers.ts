@@ -25,6 +25,9 @@ export interface Env {
   rootfs: string;
   rt: Runtime;
   id(prefix?: string): string;
+  /** A spec on the test rootfs (absolute root.path), for the library. */
+  spec(mod?: (s: Spec) => void, opts?: DefaultSpecOptions): Spec;
+  /** A bundle directory holding that spec as config.json, for the CLI. */
   bundle(mod?: (s: Spec) => void, opts?: DefaultSpecOptions): string;
   runIn(
     args: string[],
@@ -57,6 +60,11 @@ export function makeEnv(): Env {
       made.push(id);
       return id;
     },
+    spec(mod, opts) {
+      const spec = defaultSpec({ rootfs, ...opts });
+      mod?.(spec);
+      return spec;
+    },
     bundle(mod, opts) {
       const b = mkdtempSync(join(dir, 'bundle-'));
       const spec = defaultSpec({ rootfs, ...opts });
@@ -65,7 +73,8 @@ export function makeEnv(): Env {
       return b;
     },
     async runIn(args, mod, o = {}) {
-      const b = env.bundle((s) => {
+      const b = mkdtempSync(join(dir, 'run-'));
+      const spec = env.spec((s) => {
         s.process!.args = args;
         mod?.(s);
       }, o.opts);
@@ -75,7 +84,7 @@ export function makeEnv(): Env {
       writeFileSync(inF, o.stdin ?? '');
       const fds = [openSync(inF, 'r'), openSync(outF, 'w'), openSync(errF, 'w')];
       try {
-        const code = await rt.run(env.id('run'), b, { stdio: fds });
+        const code = await rt.run(env.id('run'), spec, { stdio: fds });
         return { code, out: readFileSync(outF, 'utf8'), err: readFileSync(errF, 'utf8') };
       } catch (e) {
         (e as Error).message += ` (container stderr: ${readFileSync(errF, 'utf8').trim()})`;
@@ -103,8 +112,8 @@ export function hostMounts(): string {
   return readFileSync('/proc/self/mountinfo', 'utf8');
 }
 
-export function sleepBundle(env: Env, mod?: (s: Spec) => void, opts?: DefaultSpecOptions): string {
-  return env.bundle((s) => {
+export function sleepSpec(env: Env, mod?: (s: Spec) => void, opts?: DefaultSpecOptions): Spec {
+  return env.spec((s) => {
     s.process!.args = ['sleep', '300'];
     mod?.(s);
   }, opts);

@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync } from 'node:fs';
-import { makeEnv, sleepBundle, noStdio, hostMounts, grantableCaps, type Env } from './runtime-helpers.js';
-import { DEFAULT_CAPABILITIES, CAPABILITIES, execProcess } from '../../src/runtime/index.js';
+import { makeEnv, sleepSpec, noStdio, hostMounts, grantableCaps, type Env } from './runtime-helpers.js';
+import { DEFAULT_CAPABILITIES, CAPABILITIES } from '../../src/runtime/index.js';
 
 let env: Env;
 before(() => {
@@ -34,7 +34,7 @@ test('PID 1 inside, host processes invisible, hostname, only lo', async () => {
 
 test('every namespace differs from the host; a mount inside is invisible outside; IPC objects stay inside', async () => {
   const id = env.id('ns');
-  const b = sleepBundle(env, (s) => {
+  const b = sleepSpec(env, (s) => {
     const all = grantableCaps(CAPABILITIES);
     s.process!.capabilities = { bounding: all, effective: all, permitted: all };
     delete s.linux!.seccomp;
@@ -46,8 +46,7 @@ test('every namespace differs from the host; a mount inside is invisible outside
     assert.notEqual(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/self/ns/${ns}`), `${ns} namespace`);
   }
   const marker = `skiffmark${process.pid}`;
-  const r = await execProcess(
-    env.rt,
+  const r = await env.rt.exec(
     id,
     {
       args: [
@@ -76,7 +75,7 @@ test('every namespace differs from the host; a mount inside is invisible outside
 
 test('user namespace maps container root to the configured host range', async () => {
   const id = env.id('userns');
-  const b = sleepBundle(env, undefined, { userns: { hostId: 200000, size: 65536 } });
+  const b = sleepSpec(env, undefined, { userns: { hostId: 200000, size: 65536 } });
   await env.rt.create(id, b, { stdio: noStdio() });
   await env.rt.start(id);
   const pid = env.rt.state(id).pid!;
@@ -87,8 +86,7 @@ test('user namespace maps container root to the configured host range', async ()
     'seen from the host the init runs as uid 200000',
   );
   const out: string[] = [];
-  const r = await execProcess(
-    env.rt,
+  const r = await env.rt.exec(
     id,
     { args: ['id', '-u'], cwd: '/', user: { uid: 0, gid: 0 } },
     { stdio: ['ignore', 'pipe', 'inherit'] },

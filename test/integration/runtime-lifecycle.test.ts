@@ -4,16 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeEnv, sleepBundle, noStdio, hostMounts, type Env } from './runtime-helpers.js';
-import {
-  execProcess,
-  pause,
-  resume,
-  list,
-  pids,
-  isAlive,
-  waitProcessExit as waitExit,
-} from '../../src/runtime/index.js';
+import { makeEnv, sleepSpec, noStdio, hostMounts, type Env } from './runtime-helpers.js';
+import { ownCgroups, createCgroupManager, isAlive, waitProcessExit as waitExit } from '../../src/runtime/index.js';
 
 let env: Env;
 before(() => {
@@ -25,7 +17,7 @@ after(async () => {
 
 test('create leaves the init waiting; start runs it; state follows; kill stops it', async () => {
   const id = env.id('life');
-  const b = env.bundle((s) => {
+  const b = env.spec((s) => {
     s.process!.args = ['sh', '-c', 'echo started > /tmp/flag; sleep 300'];
   });
   const st = await env.rt.create(id, b, { stdio: noStdio() });
@@ -36,7 +28,7 @@ test('create leaves the init waiting; start runs it; state follows; kill stops i
   assert.equal(env.rt.state(id).status, 'running');
   await assert.rejects(env.rt.delete(id), /cannot delete container .*: it is running \(use --force\)/);
   await assert.rejects(env.rt.start(id), (e: Error) => /cannot start container .*: it is running/.test(e.message));
-  assert.ok(list(env.rt).some((c) => c.id === id && c.status === 'running'));
+  assert.ok(env.rt.list().some((c) => c.id === id && c.status === 'running'));
   await env.rt.kill(id, 'SIGKILL');
   assert.ok(await waitExit(st.pid!, undefined, 5000));
   assert.equal(env.rt.state(id).status, 'stopped');
@@ -52,7 +44,7 @@ test('exit codes and signals propagate', async () => {
   const id = env.id('sig');
   const code = await env.rt.run(
     id,
-    env.bundle((s) => {
+    env.spec((s) => {
       s.process!.args = ['sleep', '300'];
     }),
     {
@@ -76,30 +68,29 @@ test('stdin reaches the container and stdout comes back', async () => {
 
 test('pause freezes and resume thaws', async () => {
   const id = env.id('pause');
-  await env.rt.create(id, sleepBundle(env), { stdio: noStdio() });
+  await env.rt.create(id, sleepSpec(env), { stdio: noStdio() });
   await env.rt.start(id);
   const pid = env.rt.state(id).pid!;
-  await pause(env.rt, id);
+  await env.rt.pause(id);
   assert.equal(env.rt.state(id).status, 'paused');
-  assert.equal(await env.rt.cgroup(env.rt.store.load(id)).freezerState(), 'FROZEN');
-  await assert.rejects(pause(env.rt, id), /cannot pause container .*: it is paused/);
-  await resume(env.rt, id);
+  assert.equal(await env.rt.cgroupOf(id).freezerState(), 'FROZEN');
+  await assert.rejects(env.rt.pause(id), /cannot pause container .*: it is paused/);
+  await env.rt.resume(id);
   assert.equal(env.rt.state(id).status, 'running');
-  assert.equal(await env.rt.cgroup(env.rt.store.load(id)).freezerState(), 'THAWED');
+  assert.equal(await env.rt.cgroupOf(id).freezerState(), 'THAWED');
   assert.ok(isAlive(pid));
   await env.rt.delete(id, { force: true });
 });
 
 test('exec joins every namespace and the cgroup of the container', async () => {
   const id = env.id('exec');
-  await env.rt.create(id, sleepBundle(env, undefined, { userns: { hostId: 300000, size: 65536 } }), {
+  await env.rt.create(id, sleepSpec(env, undefined, { userns: { hostId: 300000, size: 65536 } }), {
     stdio: noStdio(),
   });
   await env.rt.start(id);
   const pid = env.rt.state(id).pid!;
   let execPid = 0;
-  const run = execProcess(
-    env.rt,
+  const run = env.rt.exec(
     id,
     { args: ['sleep', '2'], cwd: '/', user: { uid: 0, gid: 0 } },
     {
@@ -117,10 +108,9 @@ test('exec joins every namespace and the cgroup of the container', async () => {
     assert.equal(readlinkSync(`/proc/${execPid}/ns/${ns}`), readlinkSync(`/proc/${pid}/ns/${ns}`), `${ns} namespace`);
   }
   assert.equal(readFileSync(`/proc/${execPid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-  assert.ok((await pids(env.rt, id)).includes(execPid), 'ps lists the exec process');
+  assert.ok((await env.rt.pids(id)).includes(execPid), 'ps lists the exec process');
   assert.equal((await run).exitCode, 0);
-  const d = await execProcess(
-    env.rt,
+  const d = await env.rt.exec(
     id,
     { args: ['sleep', '1'], cwd: '/', user: { uid: 0, gid: 0 } },
     { detach: true, stdio: noStdio() },
@@ -131,18 +121,17 @@ test('exec joins every namespace and the cgroup of the container', async () => {
 
 test('delete --force of a running container leaves no process, cgroup, mount or state', async () => {
   const id = env.id('force');
-  await env.rt.create(id, sleepBundle(env), { stdio: noStdio() });
+  await env.rt.create(id, sleepSpec(env), { stdio: noStdio() });
   await env.rt.start(id);
-  await execProcess(
-    env.rt,
+  await env.rt.exec(
     id,
     { args: ['sleep', '300'], cwd: '/', user: { uid: 0, gid: 0 } },
     { detach: true, stdio: noStdio() },
   );
-  const s = env.rt.store.load(id);
-  const all = await pids(env.rt, id);
+  const cgm = env.rt.cgroupOf(id);
+  const all = await env.rt.pids(id);
   assert.equal(all.length, 2);
-  const dirs = Object.values(env.rt.cgroup(s).dirs());
+  const dirs = Object.values(cgm.dirs());
   assert.ok(dirs.every((d) => existsSync(d)));
   await env.rt.delete(id, { force: true });
   assert.ok(
@@ -153,7 +142,7 @@ test('delete --force of a running container leaves no process, cgroup, mount or 
     dirs.every((d) => !existsSync(d)),
     'every cgroup directory is gone',
   );
-  assert.ok(!existsSync(env.rt.store.dir(id)), 'the state directory is gone');
+  assert.ok(!existsSync(join(env.dir, 'state', id)), 'the state directory is gone');
   assert.ok(!hostMounts().includes(env.rootfs), 'no mount of the rootfs is left on the host');
 });
 
@@ -161,7 +150,7 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
   const id = env.id('hooks');
   const out = (n: string) => join(env.dir, `${id}-${n}.json`);
   const hook = (n: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out(n)}`] });
-  const b = env.bundle((s) => {
+  const b = env.spec((s) => {
     s.process!.args = ['sleep', '300'];
     s.hooks = {
       createRuntime: [hook('createRuntime')],
@@ -182,7 +171,7 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
   assert.equal(JSON.parse(readFileSync(out('poststop'), 'utf8')).status, 'stopped');
 
   const bad = env.id('badhook');
-  const b2 = env.bundle((s) => {
+  const b2 = env.spec((s) => {
     s.process!.args = ['sleep', '300'];
     s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 5'], timeout: 1 }] };
   });
@@ -190,9 +179,9 @@ test('hooks run with the state on stdin; a failing hook fails create and leaves 
     env.rt.create(bad, b2, { stdio: noStdio() }),
     /prestart hook \/bin\/sh killed by SIGKILL \(timeout\)/,
   );
-  assert.ok(!existsSync(env.rt.store.dir(bad)), 'no state left');
+  assert.ok(!existsSync(join(env.dir, 'state', bad)), 'no state left');
   assert.ok(
-    !Object.values(env.rt.cgroup({ cgroupPath: `/skiff/${bad}` }).dirs()).some((d) => existsSync(d)),
+    !Object.values(createCgroupManager(bad, { parents: ownCgroups() }).dirs()).some((d) => existsSync(d)),
     'no cgroup left',
   );
 });

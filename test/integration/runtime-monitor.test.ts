@@ -19,14 +19,14 @@ after(async () => {
 
 test('SIGKILL of the creating process leaves the container running and logging under its monitor', async () => {
   const id = env.id('mon');
-  const b = env.bundle((s) => {
+  const spec = env.spec((s) => {
     s.process!.args = ['sh', '-c', 'i=0; while true; do echo line$i; i=$((i+1)); sleep 0.05; done'];
   });
   const log = join(env.dir, `${id}.log`);
   // A separate Node process creates the container, reports, then waits to be killed.
   const script = `import { Runtime } from ${JSON.stringify(join(ROOT_DIR, 'src/runtime/index.ts'))};
     const rt = new Runtime({ root: ${JSON.stringify(join(env.dir, 'state'))} });
-    await rt.create(${JSON.stringify(id)}, ${JSON.stringify(b)}, { monitor: { logFile: ${JSON.stringify(log)} } });
+    await rt.create(${JSON.stringify(id)}, ${JSON.stringify(spec)}, { monitor: { logFile: ${JSON.stringify(log)} } });
     process.stdout.write('created\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT_DIR,
@@ -52,24 +52,24 @@ test('SIGKILL of the creating process leaves the container running and logging u
   assert.equal(recs[0].stream, 'stdout');
   assert.equal(recs[0].line, 'line0');
   await env.rt.kill(id, 'SIGKILL');
-  const ex = await waitExit(env.rt.store.load(id).monitorDir!, AbortSignal.timeout(10_000));
+  const ex = await waitExit(env.rt.monitorDir(id)!, AbortSignal.timeout(10_000));
   assert.equal(ex.exitCode, 137);
   assert.equal(ex.signal, 'SIGKILL');
   assert.equal(ex.oomKilled, false);
   await env.rt.delete(id);
-  assert.ok(!existsSync(env.rt.store.dir(id)));
+  assert.ok(!existsSync(join(env.dir, 'state', id)));
 });
 
 test('memory limit: the OOM kill is detected and reported', async () => {
   const id = env.id('oom');
-  const b = env.bundle((s) => {
+  const b = env.spec((s) => {
     s.process!.args = ['sh', '-c', 'x=aaaaaaaa; while true; do x="$x$x"; done'];
     s.linux!.resources = { ...s.linux!.resources, memory: { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 } };
   });
   await env.rt.create(id, b, { monitor: { logFile: join(env.dir, `${id}.log`) } });
-  const cg = env.rt.cgroup(env.rt.store.load(id));
+  const cg = env.rt.cgroupOf(id);
   await env.rt.start(id);
-  const ex = await waitExit(env.rt.store.load(id).monitorDir!, AbortSignal.timeout(20_000));
+  const ex = await waitExit(env.rt.monitorDir(id)!, AbortSignal.timeout(20_000));
   assert.equal(ex.oomKilled, true);
   assert.equal(ex.exitCode, 137);
   assert.ok((await cg.oomKillCount()) >= 1);
@@ -90,4 +90,70 @@ test('pids limit and cpu quota are applied (seen from inside through /sys/fs/cgr
   const lines = r.out.trim().split('\n');
   assert.deepEqual(lines.slice(0, 3), ['4', '50000', '100000']);
   assert.match(r.err, /can't fork|Resource temporarily unavailable/, 'forks beyond the pids limit fail');
+});
+
+test('library: a monitored exec is attached before it runs; waitExit and delete by exec id', async () => {
+  const id = env.id('mexec');
+  await env.rt.create(
+    id,
+    env.spec((s) => {
+      s.process!.args = ['sleep', '300'];
+    }),
+    { monitor: { logFile: join(env.dir, `${id}.log`) } },
+  );
+  await env.rt.start(id);
+  let out = '';
+  let attachedFirst = false;
+  const r = await env.rt.exec(
+    id,
+    { args: ['sh', '-c', 'echo early; exit 3'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] },
+    {
+      monitor: { execId: 'e1' },
+      beforeStart: async () => {
+        const sess = await env.rt.attach(id, { execId: 'e1' });
+        sess.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+        });
+        attachedFirst = true;
+      },
+    },
+  );
+  assert.ok(attachedFirst && r.pid > 0);
+  const ex = await env.rt.waitExit(id, { execId: 'e1', signal: AbortSignal.timeout(10_000) });
+  assert.equal(ex.exitCode, 3);
+  await sleep(100);
+  assert.equal(out, 'early\n', 'the first output reached the client attached before start');
+  assert.ok(existsSync(env.rt.monitorDir(id, 'e1')!));
+  await env.rt.delete(id, { execId: 'e1' });
+  assert.ok(!existsSync(env.rt.monitorDir(id, 'e1')!));
+  await env.rt.kill(id, 'SIGKILL');
+  const cex = await env.rt.waitExit(id, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(cex.exitCode, 137);
+  assert.equal(cex.signal, 'SIGKILL');
+  await env.rt.delete(id);
+});
+
+test('library: a foreground container reports its exit (code, signal) to waitExit', async () => {
+  const id = env.id('fg');
+  // not PID 1 of its own namespace, so SIGTERM is not ignored
+  const spec = env.spec((s) => {
+    s.process!.args = ['sleep', '300'];
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
+  });
+  await env.rt.create(id, spec, { stdio: 'ignore' });
+  await env.rt.start(id);
+  await env.rt.kill(id, 'SIGTERM');
+  const ex = await env.rt.waitExit(id, { signal: AbortSignal.timeout(10_000) });
+  assert.deepEqual([ex.exitCode, ex.signal, ex.oomKilled], [143, 'SIGTERM', false]);
+  await env.rt.delete(id);
+  const id2 = env.id('fg');
+  await env.rt.create(
+    id2,
+    env.spec((s) => (s.process!.args = ['sh', '-c', 'exit 130'])),
+    { stdio: 'ignore' },
+  );
+  await env.rt.start(id2);
+  const ex2 = await env.rt.waitExit(id2, { signal: AbortSignal.timeout(10_000) });
+  assert.deepEqual([ex2.exitCode, ex2.signal], [130, null], 'an exit code above 128 is not a signal');
+  await env.rt.delete(id2);
 });

@@ -82,10 +82,9 @@ export async function runStep(
           });
         }
       }
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       const fd = openSync(logFile, 'w');
       try {
-        code = await env.runtime.run(id, bundle, { stdio: ['ignore', fd, fd], signal: env.signal });
+        code = await env.runtime.run(id, spec, { bundle, stdio: ['ignore', fd, fd], signal: env.signal });
       } finally {
         closeSync(fd);
         await env.runtime.delete(id, { force: true }).catch(() => {});

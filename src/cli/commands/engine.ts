@@ -1,11 +1,13 @@
 // `skiff engine`: the container engine daemon (dockerd's role), serving the Docker Engine API.
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 
 const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host unix:///PATH | tcp://HOST:PORT]... [--cgroup-parent PATH] [--storage-driver overlayfs|native]
                     [--bridge NAME] [--bip CIDR] [--iptables-chain-prefix PREFIX]
                     [--insecure-registry HOST[:PORT]]... [--config-file /etc/skiff/daemon.json]
+                    [--cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
+                    [--streaming-address HOST:PORT] [--pull-mirror DOMAIN=URL]...
+                    [--live-restore[=true|false]]
 
 defaults: --data-root /var/lib/skiff/engine  --exec-root /run/skiff/engine  --host unix:///run/skiff/engine.sock
           --bridge skiff0 (the default bridge network's interface)  --bip: a private subnet free of host routes
@@ -14,71 +16,19 @@ environment (when the flag is absent): SKIFF_BRIDGE, SKIFF_BIP, SKIFF_CHAIN_PREF
 --insecure-registry: pulled from and pushed to over plain HTTP (or HTTPS without verification), as
           dockerd's flag; loopback registries always are. --config-file (default /etc/skiff/daemon.json
           when it exists) is dockerd's daemon.json: "insecure-registries", "data-root", "exec-root",
-          "hosts", "cgroup-parent", "storage-driver"; flags win over the file, lists are merged.
+          "hosts", "cgroup-parent", "storage-driver", "live-restore"; flags win over the file, lists
+          are merged.
+--live-restore (default true here: containers run under monitors that outlive the engine): with
+          false, as dockerd's default, the engine stops its running containers when it shuts down
+          and stops those it finds running at start; restart policies then apply.
+--cri (or --cri-socket PATH) also serves the Container Runtime Interface (CRI v1, for kubelet,
+          crictl and critest) on unix:///run/skiff/cri.sock from the same images and runtime; pods get
+          addresses from --pod-cidr (default 10.42.0.0/24; kubelet's UpdateRuntimeConfig overrides it)
+          on their own bridge --pod-bridge (default skiff-pods0), chains --pod-chain-prefix (SKIFF-POD);
+          exec/attach/port-forward URLs are served on --streaming-address (default 127.0.0.1:0).
+--pull-mirror DOMAIN=URL: pull images of DOMAIN (e.g. registry.k8s.io) from URL first (repeatable).
 then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox echo hi
 `;
-
-export interface LaunchOptions {
-  dataRoot?: string;
-  execRoot?: string;
-  hosts?: string[];
-  cgroupParent?: string;
-  snapshotter?: 'overlayfs' | 'native';
-  /** Default bridge interface (dockerd's --bridge), gateway/prefix (dockerd's --bip), iptables chain prefix. */
-  bridge?: string;
-  bip?: string;
-  chainPrefix?: string;
-  /** Registries reached over plain HTTP besides loopback (dockerd's --insecure-registry). */
-  insecureRegistries?: string[];
-}
-export interface LaunchedEngine {
-  hosts: string[];
-  apiVersion: string;
-  close(): Promise<void>;
-}
-
-/** Starts the engine with everything it is composed of (also used by \`skiff start\`): the network
- *  manager is initialised first (it reconciles what a crashed engine left: bridges, rules, leases),
- *  and closed after the engine (DNS stops; links and rules stay for containers kept running). */
-export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
-  const { startEngine } = await import('../../engine/index.js');
-  const { NetworkManager, createEngineDriver } = await import('../../network/index.js');
-  const dataRoot = o.dataRoot ?? '/var/lib/skiff/engine';
-  const env = process.env;
-  const network = new NetworkManager({
-    stateDir: join(dataRoot, 'network'),
-    chainPrefix: o.chainPrefix ?? env.SKIFF_CHAIN_PREFIX ?? 'SKIFF',
-  });
-  await network.init();
-  let engine;
-  try {
-    const networkDriver = createEngineDriver(network, {
-      defaultBridge: o.bridge ?? env.SKIFF_BRIDGE ?? 'skiff0',
-      bip: o.bip ?? env.SKIFF_BIP,
-    });
-    engine = await startEngine({
-      dataRoot,
-      execRoot: o.execRoot,
-      hosts: o.hosts,
-      cgroupParent: o.cgroupParent,
-      snapshotter: o.snapshotter,
-      networkDriver,
-      insecureRegistries: o.insecureRegistries,
-    });
-  } catch (e) {
-    await network.close();
-    throw e;
-  }
-  const eng = engine;
-  return {
-    hosts: eng.hosts,
-    apiVersion: eng.ctx.info.apiVersion,
-    close: async () => {
-      await eng.close();
-      await network.close();
-    },
-  };
-}
 
 interface DaemonJson {
   'insecure-registries'?: string[];
@@ -87,6 +37,7 @@ interface DaemonJson {
   hosts?: string[];
   'cgroup-parent'?: string;
   'storage-driver'?: string;
+  'live-restore'?: boolean;
 }
 
 /** dockerd-style daemon.json: the file given (which must exist), else /etc/skiff/daemon.json if present. */
@@ -114,10 +65,33 @@ function readDaemonJson(path: string | undefined): DaemonJson {
   for (const k of ['data-root', 'exec-root', 'cgroup-parent', 'storage-driver']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
   }
+  if (o['live-restore'] !== undefined && typeof o['live-restore'] !== 'boolean')
+    throw new Error(`${file}: "live-restore" must be true or false`);
   return o as DaemonJson;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Go flag syntax for booleans: `--live-restore=false` is `--no-live-restore` here. */
+function goBoolFlags(argv: string[], names: string[]): string[] | string {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^--([a-z-]+)=(.*)$/.exec(a);
+    if (!m || !names.includes(m[1])) {
+      out.push(a);
+      continue;
+    }
+    if (/^(1|t|true)$/i.test(m[2])) out.push(`--${m[1]}`);
+    else if (/^(0|f|false)$/i.test(m[2])) out.push(`--no-${m[1]}`);
+    else return `--${m[1]}: invalid boolean ${JSON.stringify(m[2])}`;
+  }
+  return out;
+}
+
+export async function main(argv0: string[]): Promise<number> {
+  const argv = goBoolFlags(argv0, ['live-restore']);
+  if (typeof argv === 'string') {
+    process.stderr.write(`skiff engine: ${argv}\n`);
+    return 2;
+  }
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -133,6 +107,15 @@ export async function main(argv: string[]): Promise<number> {
       'iptables-chain-prefix': { type: 'string' },
       'insecure-registry': { type: 'string', multiple: true },
       'config-file': { type: 'string' },
+      cri: { type: 'boolean' },
+      'cri-socket': { type: 'string' },
+      'pod-cidr': { type: 'string' },
+      'pod-bridge': { type: 'string' },
+      'pod-chain-prefix': { type: 'string' },
+      'streaming-address': { type: 'string' },
+      'pull-mirror': { type: 'string', multiple: true },
+      'live-restore': { type: 'boolean' },
+      'no-live-restore': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -160,23 +143,65 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`skiff engine: unknown --storage-driver ${sd}\n`);
     return 2;
   }
-  const engine = await launchEngine({
-    dataRoot: values['data-root'] ?? file['data-root'],
-    execRoot: values['exec-root'] ?? file['exec-root'],
-    hosts: values.host ?? file.hosts,
-    cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'],
-    insecureRegistries: [...new Set(insecure)],
-    snapshotter: sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
-    bridge: values.bridge,
-    bip: values.bip,
-    chainPrefix: values['iptables-chain-prefix'],
+  let registryMirrors: Record<string, string[]>;
+  try {
+    registryMirrors = parseMirrors(values['pull-mirror'] ?? []);
+  } catch (e) {
+    process.stderr.write(`skiff engine: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const wantCri = values.cri || values['cri-socket'] !== undefined;
+  const { startNode } = await import('../../cluster/index.js');
+  const node = await startNode({
+    engine: {
+      dataRoot: values['data-root'] ?? file['data-root'],
+      execRoot: values['exec-root'] ?? file['exec-root'],
+      hosts: values.host ?? file.hosts,
+      cgroupParent: values['cgroup-parent'] ?? file['cgroup-parent'],
+      insecureRegistries: [...new Set(insecure)],
+      registryMirrors,
+      snapshotter:
+        sd === 'overlay2' ? 'overlayfs' : sd === 'vfs' ? 'native' : (sd as 'overlayfs' | 'native' | undefined),
+      bridge: values.bridge,
+      bip: values.bip,
+      chainPrefix: values['iptables-chain-prefix'],
+      liveRestore: values['no-live-restore'] ? false : values['live-restore'] ? true : file['live-restore'],
+      cri: wantCri
+        ? {
+            socket: values['cri-socket'] ?? '/run/skiff/cri.sock',
+            podCidr: values['pod-cidr'],
+            bridge: values['pod-bridge'],
+            chainPrefix: values['pod-chain-prefix'],
+            streamingAddress: values['streaming-address'],
+          }
+        : undefined,
+    },
   });
-  process.stdout.write(`skiff engine ready on ${engine.hosts.join(', ')}\n`);
+  const engine = node.engine!;
+  process.stdout.write(
+    `skiff engine ready on ${engine.hosts.join(', ')}${engine.criEndpoint ? ` (CRI on ${engine.criEndpoint})` : ''}\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await engine.close();
+  await node.close();
   return 0;
+}
+
+/** `--pull-mirror DOMAIN=URL` values → domain → mirror URLs. */
+export function parseMirrors(list: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const m of list) {
+    const i = m.indexOf('=');
+    const domain = m.slice(0, i).trim();
+    const url = m.slice(i + 1).trim();
+    if (i <= 0 || !url || !/^[A-Za-z0-9.-]+(:\d+)?$/.test(domain))
+      throw new Error(
+        `--pull-mirror ${JSON.stringify(m)}: expected DOMAIN=URL (e.g. registry.k8s.io=http://127.0.0.1:5000)`,
+      );
+    (out[domain] ??= []).push(url);
+  }
+  return out;
 }

@@ -2,13 +2,17 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] [--disable-agent]
+                    [--disable-scheduler]
 
   --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
   --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
   --datastore URL         sqlite://PATH (default sqlite://DIR/state.db), etcd://h1:2379,h2:2379, memory://
-  --disable-agent         run without the in-process node agent. The agent does not exist yet,
-                          so this is what happens either way: a control plane without nodes,
-                          where Pods stay Pending (as with k3s server --disable-agent)
+  --disable-agent         run without a node agent. skiff server never runs one: the node agent
+                          needs the engine's CRI and runs in \`skiff start\` (engine + server +
+                          agent); alone, the server is a control plane without nodes, where Pods
+                          stay Pending (as with k3s server --disable-agent)
+  --disable-scheduler     do not run the scheduler (another one, e.g. kube-scheduler, may
+                          take its place; as k3s server --disable-scheduler)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
         'https-listen': { type: 'string', default: '127.0.0.1:6443' },
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
+        'disable-scheduler': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -32,15 +37,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { startServer } = await import('../../cluster/index.js');
-  const s = await startServer({
-    dataDir: values['data-dir']!,
-    httpsListen: values['https-listen'],
-    datastore: values.datastore,
+  const { startNode } = await import('../../cluster/index.js');
+  const node = await startNode({
+    server: {
+      dataDir: values['data-dir']!,
+      httpsListen: values['https-listen'],
+      datastore: values.datastore,
+      scheduler: !values['disable-scheduler'],
+    },
   });
+  const s = node.server!;
   const note = values['disable-agent']
     ? 'agent disabled: no node agent runs'
-    : 'note: no node agent runs (it does not exist yet)';
+    : 'note: no node agent runs (skiff start runs one with the engine)';
   process.stdout.write(
     `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
       `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
@@ -54,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       closing = true;
       process.stderr.write(`skiff server: ${sig}, shutting down\n`);
-      s.close().then(resolve, (e) => {
+      node.close().then(resolve, (e) => {
         process.stderr.write(`skiff server: shutdown: ${String(e)}\n`);
         resolve();
       });

@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
+                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR]
 
 Runs the engine (Docker Engine API) and the API server (Kubernetes API) of a single-node Skiff.
 defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.sock
           --server-dir /var/lib/skiff/server   --https-listen 127.0.0.1:6443  --datastore sqlite://DIR/state.db
+          --cri-socket /run/skiff/cri.sock (CRI v1 for kubelet/crictl; off with --no-cri)  --pod-cidr 10.42.0.0/24
 `;
 
 async function importBusybox(root: string): Promise<void> {
@@ -50,6 +52,9 @@ export async function main(argv: string[] = []): Promise<number> {
         datastore: { type: 'string' },
         'no-server': { type: 'boolean', default: false },
         'no-engine': { type: 'boolean', default: false },
+        'no-cri': { type: 'boolean', default: false },
+        'cri-socket': { type: 'string', default: '/run/skiff/cri.sock' },
+        'pod-cidr': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -61,53 +66,49 @@ export async function main(argv: string[] = []): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const closers: Array<() => Promise<void>> = [];
-  const lines: string[] = [];
-  try {
-    if (!values['no-engine']) {
-      const root = values['engine-root']!;
-      await importBusybox(root);
-      const hosts = values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'];
-      const { launchEngine } = await import('./engine.js');
-      const engine = await launchEngine({
-        dataRoot: root,
-        hosts,
-        execRoot: values['exec-root'],
-        cgroupParent: values['cgroup-parent'],
-      });
-      closers.push(() => engine.close());
-      const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
-      lines.push(
-        `engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,
-        `  export DOCKER_HOST=${unix}`,
-        '  docker run --rm busybox echo hello from skiff',
-        '  docker run -it --rm busybox sh',
-        '',
-      );
-    }
-    if (!values['no-server']) {
-      const { startServer } = await import('../../cluster/index.js');
-      const s = await startServer({
-        dataDir: values['server-dir']!,
-        httpsListen: values['https-listen'],
-        datastore: values.datastore,
-      });
-      closers.push(() => s.close());
-      lines.push(
-        `server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
-        `  export KUBECONFIG=${s.kubeconfig}`,
-        '  kubectl get namespaces',
-        '  kubectl create deployment web --image=busybox',
-        '',
-      );
-    }
-  } catch (e) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    throw e;
-  }
-  if (!closers.length) {
+  if (values['no-engine'] && values['no-server']) {
     process.stderr.write('skiff start: nothing to run (--no-engine and --no-server)\n');
     return 2;
+  }
+  if (!values['no-engine']) await importBusybox(values['engine-root']!);
+  const { startNode } = await import('../../cluster/index.js');
+  const node = await startNode({
+    engine: values['no-engine']
+      ? undefined
+      : {
+          dataRoot: values['engine-root']!,
+          hosts: values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'],
+          execRoot: values['exec-root'],
+          cgroupParent: values['cgroup-parent'],
+          cri: values['no-cri'] ? undefined : { socket: values['cri-socket']!, podCidr: values['pod-cidr'] },
+        },
+    server: values['no-server']
+      ? undefined
+      : { dataDir: values['server-dir']!, httpsListen: values['https-listen'], datastore: values.datastore },
+  });
+  const lines: string[] = [];
+  const { engine, server: s } = node;
+  if (engine) {
+    const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
+    lines.push(
+      `engine: Docker Engine API ${engine.apiVersion} on ${engine.hosts.join(', ')}`,
+      `  export DOCKER_HOST=${unix}`,
+      '  docker run --rm busybox echo hello from skiff',
+      '  docker run -it --rm busybox sh',
+      ...(engine.criEndpoint
+        ? [`CRI: ${engine.criEndpoint}  (crictl --runtime-endpoint ${engine.criEndpoint} pods)`]
+        : []),
+      '',
+    );
+  }
+  if (s) {
+    lines.push(
+      `server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
+      `  export KUBECONFIG=${s.kubeconfig}`,
+      '  kubectl get namespaces',
+      '  kubectl create deployment web --image=busybox',
+      '',
+    );
   }
   process.stdout.write(
     `${lines.join('\n')}\nCtrl-C stops Skiff; containers keep running under their monitors and are re-adopted on the next start.\n`,
@@ -117,6 +118,6 @@ export async function main(argv: string[] = []): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('skiff: shutting down\n');
-  for (const c of closers.reverse()) await c().catch((e) => process.stderr.write(`skiff: shutdown: ${String(e)}\n`));
+  await node.close().catch((e) => process.stderr.write(`skiff: shutdown: ${String(e)}\n`));
   return 0;
 }

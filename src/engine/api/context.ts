@@ -29,6 +29,8 @@ export interface EngineInfo {
   cgroupParent: string;
   /** Registries reached over plain HTTP / unverified TLS (--insecure-registry), for /info. */
   insecureRegistries?: string[];
+  /** Live restore (dockerd's --live-restore): containers keep running while the engine is down. */
+  liveRestore: boolean;
 }
 
 /** An image as containers see it. */
@@ -66,7 +68,15 @@ export interface VolumeInfo {
 export interface VolumesService {
   /** (used by containers) Returns the volume, creating it (local driver) when missing. An anonymous
    *  volume gets label `com.docker.volume.anonymous=""`. */
-  ensure(name: string, opts?: { labels?: Record<string, string>; anonymous?: boolean }): Promise<VolumeInfo>;
+  ensure(
+    name: string,
+    opts?: {
+      labels?: Record<string, string>;
+      anonymous?: boolean;
+      driver?: string;
+      driverOpts?: Record<string, string>;
+    },
+  ): Promise<VolumeInfo>;
   /** (used by containers) Removes a volume (rm -v of anonymous volumes); NotFound is not an error for them. */
   remove(name: string, opts?: { force?: boolean }): Promise<void>;
   /** (for /system/df) Every volume with `UsageData` {Size, RefCount}. */

@@ -4,70 +4,11 @@
 // frameworks get in the way of, and the routing itself is a method + path-pattern table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { invalidArgument, toSkiffError, httpStatus, type SkiffError } from '../../common/index.js';
+import { toSkiffError, httpStatus, type SkiffError } from '../../common/index.js';
 
-/** Docker's `filters` query parameter, normalised: key → list of values.
- *  Accepts both `{"label":["a=b"]}` and the legacy `{"label":{"a=b":true}}`. */
-export type Filters = Record<string, string[]>;
+import type { Query } from './query.js';
 
-export class Query {
-  constructor(readonly params: URLSearchParams) {}
-  has(name: string): boolean {
-    return this.params.has(name);
-  }
-  str(name: string): string | undefined {
-    return this.params.get(name) ?? undefined;
-  }
-  /** Docker's boolean query values: 1/true/True are true; 0/false/'' are false. */
-  bool(name: string, dflt = false): boolean {
-    const v = this.params.get(name);
-    if (v === null) return dflt;
-    return !(v === '' || v === '0' || v.toLowerCase() === 'false');
-  }
-  int(name: string, dflt?: number): number | undefined {
-    const v = this.params.get(name);
-    if (v === null || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n))
-      throw invalidArgument(`query parameter ${name}: ${JSON.stringify(v)} is not a number`, { field: name });
-    return Math.trunc(n);
-  }
-  json<T = unknown>(name: string): T | undefined {
-    const v = this.params.get(name);
-    if (v === null || v === '') return undefined;
-    try {
-      return JSON.parse(v) as T;
-    } catch {
-      throw invalidArgument(`query parameter ${name} is not valid JSON`, { field: name });
-    }
-  }
-  filters(): Filters {
-    return parseFilters(this.params.get('filters'));
-  }
-}
-
-export function parseFilters(text: string | null | undefined): Filters {
-  if (!text) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw invalidArgument('filters: invalid filter JSON', { field: 'filters' });
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw invalidArgument('filters: must be a JSON object', { field: 'filters' });
-  const out: Filters = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (Array.isArray(v)) out[k] = v.map(String);
-    else if (v && typeof v === 'object')
-      out[k] = Object.entries(v)
-        .filter(([, on]) => on)
-        .map(([x]) => x);
-    else if (typeof v === 'string') out[k] = [v];
-    else throw invalidArgument(`filters: invalid value for ${k}`, { field: `filters.${k}` });
-  }
-  return out;
-}
+export { Query, parseFilters, validateFilters, filterBool, type Filters } from './query.js';
 
 /** `label` filter semantics (Docker): "key" means present, "key=value" means equal. */
 export function matchLabels(labels: Record<string, string> | undefined, wanted: string[] | undefined): boolean {

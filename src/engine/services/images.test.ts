@@ -67,10 +67,22 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   assert.deepEqual(only.Labels, { team: 'blue' });
   assert.equal((await images.list({ label: ['team=red'] })).length, 0);
   assert.equal((await images.list({ reference: ['bb:*'] })).length, 1);
+  // `docker images REPO[:TAG]`: only the matching tags of an image are listed (dockerd's FamiliarMatch).
+  const refTags = async (...p: string[]) => (await images.list({ reference: p })).flatMap((x) => x.RepoTags);
+  assert.deepEqual(await refTags('bb'), ['bb:v1', 'bb:v2']);
+  assert.deepEqual(await refTags('bb:v2'), ['bb:v2']);
+  assert.deepEqual(await refTags('other/x'), ['other/x:latest']);
+  assert.deepEqual(await refTags('other/*'), ['other/x:latest']);
+  assert.deepEqual(await refTags('*'), ['bb:v1', 'bb:v2'], '* does not cross a /');
+  assert.deepEqual(await refTags('b?:v[12]'), ['bb:v1', 'bb:v2']);
+  assert.deepEqual(await refTags('bb:v[^1]'), ['bb:v2']);
+  assert.deepEqual(await refTags('bb', 'other/x:latest'), ['bb:v1', 'bb:v2', 'other/x:latest']);
+  assert.deepEqual(await refTags('nope'), []);
+  assert.deepEqual(await refTags('bb:v['), [], 'a malformed pattern matches nothing');
   assert.equal((await images.list({ dangling: ['true'] })).length, 0);
   await assert.rejects(
     images.list({ bogus: ['1'] }),
-    (e) => isSkiffError(e, 'InvalidArgument') && /invalid filter 'bogus'/.test(e.message),
+    (e) => isSkiffError(e, 'InvalidArgument') && /Invalid filter 'bogus'/.test(e.message),
   );
   assert.deepEqual(await images.remove('bb:v2'), [{ Untagged: 'bb:v2' }]);
   await assert.rejects(images.remove(id), /referenced in multiple repositories/);
@@ -92,8 +104,10 @@ test('import, tag, lookup by id prefix, list filters and rmi rules', async () =>
   assert.deepEqual(out, [{ Untagged: 'bb:v1' }]);
   assert.equal((await images.list({ dangling: ['true'] })).length, 1);
   users.delete(id);
+  const [layer] = (await images.inspect(id)).RootFS.Layers;
   const pr = await images.prune({});
-  assert.deepEqual(pr.ImagesDeleted, [{ Deleted: id }]);
+  // The image, then its layer (no other image uses it; a single layer's chain id is its diff id).
+  assert.deepEqual(pr.ImagesDeleted, [{ Deleted: id }, { Deleted: layer }]);
   assert.ok(pr.SpaceReclaimed > 1_000_000, String(pr.SpaceReclaimed));
   await assert.rejects(images.resolve(id), (e) => isSkiffError(e, 'NotFound') && /No such image/.test(e.message));
   assert.ok(

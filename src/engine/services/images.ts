@@ -26,6 +26,7 @@ import type { EngineBase, EngineContext, ImageRef, ImagesService } from '../api/
 import type { Filters } from '../api/router.js';
 import { Catalog, PARENT_LABEL } from './images/catalog.js';
 import { filterImages, history, inspect, summary } from './images/view.js';
+import { layerUnpackedSize } from './images/size.js';
 import { pruneImages, removeImage, type DeleteItem, type ImageUsers } from './images/remove.js';
 import { pull, push, pullReference } from './images/transfer.js';
 import type { Emit } from './images/progress.js';
@@ -38,6 +39,8 @@ export interface ImagesOptions {
   insecureRegistries?: string[];
   /** Mirrors tried before docker.io (`--registry-mirror`). */
   mirrors?: string[];
+  /** Per-registry pull mirrors: domain → mirror URLs tried before that registry. */
+  registryMirrors?: Record<string, string[]>;
 }
 
 export interface CommitOptions {
@@ -52,6 +55,8 @@ export interface CommitOptions {
   container?: string;
   /** History `created_by`, e.g. the container's command. */
   createdBy?: string;
+  /** The committed container's config, kept as `container_config` (inspect's ContainerConfig). */
+  containerConfig?: Record<string, unknown>;
 }
 
 type Ctx = EngineBase & Partial<Pick<EngineContext, 'containers'>>;
@@ -257,6 +262,7 @@ export class EngineImages implements ImagesService {
         auth,
         insecureRegistries: this.opts.insecureRegistries,
         mirrors: this.opts.mirrors,
+        registryMirrors: this.opts.registryMirrors,
       });
       this.emitEvent('pull', r.id, ref.familiarString());
       return r;
@@ -378,6 +384,7 @@ export class EngineImages implements ImagesService {
             { created: now, author: o.author, created_by: o.createdBy ?? '', comment: o.comment ?? '' },
           ],
           ...(o.container ? { container: o.container } : {}),
+          ...(o.containerConfig ? { container_config: o.containerConfig } : {}),
         };
         const layers: Descriptor[] = [
           ...(parent?.manifest.layers ?? []),
@@ -418,8 +425,23 @@ export class EngineImages implements ImagesService {
   }
 
   /** For `/system/df`: images with their sizes and container counts. */
+  /** `/system/df`'s images: each with its SharedSize (the layers it shares with another image),
+   *  from which the CLI computes what removing unused images would reclaim. */
   async diskUsage() {
-    return this.list({});
+    const entries = await this.catalog.all();
+    const refs = new Map<string, number>();
+    for (const e of entries)
+      for (const d of new Set(e.manifest.layers.map((l) => l.digest))) refs.set(d, (refs.get(d) ?? 0) + 1);
+    const u = this.users();
+    const out = [];
+    for (const e of entries.sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? ''))) {
+      let shared = 0;
+      for (const l of e.manifest.layers)
+        if ((refs.get(l.digest) ?? 0) > 1)
+          shared += await layerUnpackedSize(this.images.content, l).catch(() => l.size);
+      out.push({ ...summary(e, u.users(e.id).length), SharedSize: shared });
+    }
+    return out;
   }
 }
 

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
-import { matchLabels, type Filters } from '../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
 import type { EngineContext, NetworksService } from '../api/context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
 
@@ -223,9 +223,8 @@ export class Networks implements NetworksService {
   }
 
   list(f: Filters): Record<string, unknown>[] {
-    for (const k of Object.keys(f))
-      if (!['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    validateFilters(f, ['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling']);
+    const dangling = filterBool(f, 'dangling');
     return [...this.nets.values()]
       .filter((n) => {
         if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
@@ -234,10 +233,7 @@ export class Networks implements NetworksService {
         if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
         if (f.scope?.length && !f.scope.includes('local')) return false;
         if (f.type?.length && !f.type.includes(PREDEFINED.includes(n.Name) ? 'builtin' : 'custom')) return false;
-        if (
-          f.dangling?.length &&
-          (f.dangling[0] === 'true') !== (!PREDEFINED.includes(n.Name) && !this.users(n).length)
-        )
+        if (dangling !== undefined && dangling !== (!PREDEFINED.includes(n.Name) && !this.users(n).length))
           return false;
         return true;
       })
@@ -404,11 +400,15 @@ export class Networks implements NetworksService {
 
   private checkStaticIp(n: NetworkRecord, ep: NetworkEndpoint): void {
     if (staticIp(ep) && (isDefaultBridge(n) || n.Driver !== 'bridge')) {
-      throw invalidArgument(
-        'EndpointsConfig.IPAMConfig.IPv4Address: user specified IP address is supported on user defined networks only',
-        { field: 'IPAMConfig.IPv4Address' },
-      );
+      throw invalidArgument('user specified IP address is supported on user defined networks only', {
+        field: 'IPAMConfig.IPv4Address',
+      });
     }
+  }
+
+  /** The default bridge's gateway: what an ExtraHosts "name:host-gateway" resolves to. */
+  defaultGateway(): string | undefined {
+    return this.find('bridge').IPAM.Config[0]?.Gateway;
   }
 
   /** A new container's endpoints: its NetworkMode's network first, then the other EndpointsConfig
@@ -488,7 +488,18 @@ export class Networks implements NetworksService {
       throw e;
     }
     if (done.some((n) => n.Name === 'bridge')) this.save();
+    // As dockerd: a starting container connects to each of its networks (and disconnects at exit).
+    for (const n of done) this.endpointEvent('connect', n, c.Id);
     return first;
+  }
+
+  private endpointEvent(action: 'connect' | 'disconnect', n: NetworkRecord, container: string): void {
+    this.ctx.events.emit({
+      Type: 'network',
+      Action: action,
+      id: n.Id,
+      attributes: { container, name: n.Name, type: n.Driver },
+    });
   }
 
   /** A stopped or removed container: releases its addresses, ports and DNS names. Never throws
@@ -502,7 +513,9 @@ export class Networks implements NetworksService {
           .catch((e) =>
             log.warn('network disconnect failed', { id: c.Id, network: name, error: (e as Error).message }),
           );
+      const wasUp = !!ep.EndpointID;
       Object.assign(ep, cleared);
+      if (n && wasUp) this.endpointEvent('disconnect', n, c.Id);
     }
     c.PublishedPorts = undefined;
   }

@@ -1,5 +1,7 @@
-// The total size of the regular files in a tar stream (what dockerd reports as a layer's or a
-// writable layer's size), read without buffering the entries.
+// The apparent size of a tar stream's content (what dockerd reports as a layer's or a writable
+// layer's size, its directory.Size over the unpacked files): regular files' sizes plus symlinks'
+// (the length of their target, as lstat gives it); directories and hard links add nothing. Read
+// without buffering the entries.
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 
@@ -10,6 +12,7 @@ export function tarContentSize(source: Readable, alsoWatch: Readable[] = []): Pr
   const done = new Promise<number>((res, rej) => {
     tar.on('entry', (h, stream, next) => {
       if (h.type === 'file' || h.type === 'contiguous-file') size += h.size ?? 0;
+      else if (h.type === 'symlink') size += Buffer.byteLength(h.linkname ?? '');
       stream.on('end', next);
       stream.resume();
     });

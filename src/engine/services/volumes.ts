@@ -5,12 +5,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { conflict, invalidArgument, isSkiffError, notFound } from '../../common/index.js';
 import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from '../api/context.js';
-import { matchLabels, type Filters } from '../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
+import { apparentSize } from './containers/size.js';
 
 const run = promisify(execFile);
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -146,10 +147,20 @@ export class EngineVolumes implements VolumesService {
     });
   }
 
-  async ensure(name: string, opts: { labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<VolumeInfo> {
+  async ensure(
+    name: string,
+    opts: {
+      labels?: Record<string, string>;
+      anonymous?: boolean;
+      driver?: string;
+      driverOpts?: Record<string, string>;
+    } = {},
+  ): Promise<VolumeInfo> {
     const labels = { ...(opts.labels ?? {}), ...(opts.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
     const d = await this.read(name);
-    const v = d ? this.info(d) : await this.create({ Name: name, Labels: labels });
+    const v = d
+      ? this.info(d)
+      : await this.create({ Name: name, Labels: labels, Driver: opts.driver, DriverOpts: opts.driverOpts });
     await this.mountIfNeeded(v);
     return v;
   }
@@ -184,9 +195,8 @@ export class EngineVolumes implements VolumesService {
   }
 
   async list(f: Filters): Promise<{ Volumes: VolumeInfo[]; Warnings: string[] | null }> {
-    for (const k of Object.keys(f))
-      if (!['name', 'label', 'dangling', 'driver', 'label!'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    validateFilters(f, ['name', 'label', 'dangling', 'driver', 'label!']);
+    const dangling = filterBool(f, 'dangling');
     let names: string[] = [];
     try {
       names = (await readdir(this.root)).filter((n) => !n.startsWith('.'));
@@ -201,10 +211,7 @@ export class EngineVolumes implements VolumesService {
       if (f.driver?.length && !f.driver.includes('local')) continue;
       if (!matchLabels(d.Labels, f.label)) continue;
       if (f['label!']?.length && f['label!'].some((l) => matchLabels(d.Labels, [l]))) continue;
-      if (f.dangling?.length) {
-        const want = ['true', '1'].includes(f.dangling[0].toLowerCase());
-        if ((this.users(n).length === 0) !== want) continue;
-      }
+      if (dangling !== undefined && (this.users(n).length === 0) !== dangling) continue;
       out.push(this.info(d));
     }
     return { Volumes: out, Warnings: null };
@@ -231,10 +238,8 @@ export class EngineVolumes implements VolumesService {
 
   /** `POST /volumes/prune`: unused anonymous volumes, or every unused one with `all=true`. */
   async prune(f: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
-    for (const k of Object.keys(f))
-      if (!['label', 'label!', 'all'].includes(k))
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
-    const all = ['true', '1'].includes((f.all?.[0] ?? '').toLowerCase());
+    validateFilters(f, ['label', 'label!', 'all']);
+    const all = filterBool(f, 'all') ?? false;
     const deleted: string[] = [];
     let space = 0;
     for (const v of (await this.list({})).Volumes) {
@@ -264,22 +269,10 @@ export class EngineVolumes implements VolumesService {
   }
 }
 
-/** Allocated bytes under a directory (du's figure), not following symlinks. */
+/** A volume's size as dockerd's directory.Size gives it: apparent sizes of what is below it (files
+ *  and symlinks, hard links once, directories not counted). */
 export async function dirSize(dir: string): Promise<number> {
-  if (!existsSync(dir)) return 0;
-  let total = 0;
-  const walk = async (p: string) => {
-    let st;
-    try {
-      st = await lstat(p);
-    } catch {
-      return;
-    }
-    total += st.blocks * 512;
-    if (st.isDirectory()) for (const n of await readdir(p).catch(() => [] as string[])) await walk(join(p, n));
-  };
-  await walk(dir);
-  return total;
+  return existsSync(dir) ? apparentSize(dir) : 0;
 }
 
 export function createVolumesService(ctx: Ctx): EngineVolumes {

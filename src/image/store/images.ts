@@ -249,7 +249,8 @@ export class Images {
         ...(platform.variant ? { variant: platform.variant } : {}),
         config: runConfig,
         rootfs: { type: 'layers', diff_ids: [layerDigest] },
-        history: [{ created: now, created_by: 'skiff import', comment: opts.message ?? 'Imported from -' }],
+        // As dockerd's import: no created_by, the message (or "Imported from SOURCE") as comment.
+        history: [{ created: now, created_by: '', comment: opts.message ?? 'Imported from -' }],
       };
       return this.storeImage(
         config,

@@ -42,6 +42,11 @@ export interface ApplyOptions {
   /** Overlay lower dirs of the snapshot (nearest first): implied parent directories copy their
    *  owner, mode and times from there. */
   lowers?: readonly string[];
+  /** Every entry owned by this uid/gid instead of the tar's (`docker cp -a`: the container's user). */
+  owner?: { uid: number; gid: number };
+  /** Refuse replacing a directory with a non-directory or the reverse (`docker cp`'s
+   *  noOverwriteDirNonDir), with dockerd's messages. */
+  noOverwriteDirNonDir?: boolean;
 }
 
 export interface ApplyResult {
@@ -100,6 +105,7 @@ class Applier {
 
   entry(h: TarHeader): EntrySink | undefined {
     if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? new Error('aborted');
+    if (this.opts.owner) h = { ...h, uid: this.opts.owner.uid, gid: this.opts.owner.gid };
     this.result.entries++;
     const parts = cleanComponents(h.name);
     if (parts.length === 0) {
@@ -117,6 +123,7 @@ class Applier {
     const real = [...parent, base];
     const rel = real.join('/');
     const abs = join(this.root, rel);
+    if (this.opts.noOverwriteDirNonDir) this.checkDirNonDir(abs, rel, h);
     if (this.opts.whiteouts === 'plain') this.written.add(rel);
     switch (h.type) {
       case 'directory': {
@@ -245,6 +252,20 @@ class Applier {
         }
       },
     };
+  }
+
+  private checkDirNonDir(abs: string, rel: string, h: TarHeader): void {
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      return;
+    }
+    const dir = h.type === 'directory';
+    if (st.isDirectory() && !dir)
+      throw invalidArgument(`cannot overwrite directory "/${rel}" with non-directory "${h.name}"`, { field: 'path' });
+    if (!st.isDirectory() && dir)
+      throw invalidArgument(`cannot overwrite non-directory "/${rel}" with directory "${h.name}"`, { field: 'path' });
   }
 
   /** Removes whatever is at `real` (never following a symlink) and forgets deferred work below it. */

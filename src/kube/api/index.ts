@@ -99,3 +99,17 @@ export { jobStatusCell } from './resources/batch/job.js';
 // Cron schedules (CronJob controller)
 export { parseCron, nextCronTime, cronError, isKnownTimeZone, parseGoDuration } from './cron/cron.js';
 export type { CronSchedule } from './cron/cron.js';
+export {
+  objectUsage,
+  matchingResources,
+  matchesScopes,
+  quotaScopes,
+  podConstraint,
+  podResources,
+  podCountsCompute,
+  formatUsage,
+  addQuantity,
+  subQuantity,
+  countName,
+} from './quota/usage.js';
+export type { Usage } from './quota/usage.js';

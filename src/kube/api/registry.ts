@@ -12,6 +12,7 @@ import { event } from './resources/core/event.js';
 import { persistentVolume } from './resources/core/persistentvolume.js';
 import { persistentVolumeClaim } from './resources/core/persistentvolumeclaim.js';
 import { limitRange, resourceQuota } from './resources/core/quota.js';
+import { replicationController } from './resources/core/replicationcontroller.js';
 import { deployment } from './resources/apps/deployment.js';
 import { replicaSet } from './resources/apps/replicaset.js';
 import { daemonSet } from './resources/apps/daemonset.js';
@@ -35,6 +36,7 @@ import { selfSubjectReview, tokenReview } from './resources/authentication/revie
 import { podDisruptionBudget } from './resources/policy/pdb.js';
 import { ingress, ingressClass, networkPolicy } from './resources/networking/networking.js';
 import { storageClass } from './resources/storage/storageclass.js';
+import { csiDriver, csiNode, csiStorageCapacity, volumeAttachment } from './resources/storage/csi.js';
 import { priorityClass } from './resources/scheduling/priorityclass.js';
 
 const ALL: ResourceDefinition[] = [
@@ -51,6 +53,7 @@ const ALL: ResourceDefinition[] = [
   persistentVolumeClaim,
   limitRange,
   resourceQuota,
+  replicationController,
   deployment,
   replicaSet,
   daemonSet,
@@ -80,6 +83,11 @@ const ALL: ResourceDefinition[] = [
   networkPolicy,
   storageClass,
   priorityClass,
+  // Watched by schedulers (kube-scheduler waits for these informers).
+  csiDriver,
+  csiNode,
+  volumeAttachment,
+  csiStorageCapacity,
 ];
 
 /** Kinds that are answered from the request and never stored (verbs: create only). */

@@ -118,6 +118,9 @@ export interface ScaleSubresource {
 export interface ResourceDefinition {
   group: string; // '' for core
   version: string;
+  /** Served from a CustomResourceDefinition: a structural schema (null refused unless nullable,
+   *  unknown fields pruned), no strategic merge patch, none of the built-in kinds' strategies. */
+  custom?: boolean;
   kind: string;
   listKind: string;
   plural: string;

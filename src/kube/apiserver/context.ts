@@ -1,8 +1,11 @@
 // What every handler gets: the server-wide context (store, registry, hooks) and the per-request
 // one (parsed request info, resolved definition, warnings to send back).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/index.js';
-import type { KubeObject, ResourceDefinition } from '../api/index.js';
+import type { ResourceDefinition } from '../api/index.js';
+import type { KindCache } from './admission/cache.js';
+import type { ObjectReader } from './admission/reader.js';
+import type { AdmissionPlugin } from './admission/types.js';
 import type { Store } from '../storage/index.js';
 import type { Registry } from './registry.js';
 import type { ServiceAllocator } from './service-ips.js';
@@ -41,45 +44,47 @@ export interface ApiAuth {
   ): Promise<{ user: UserInfo } | { status: { code: number } & Record<string, unknown> }>;
 }
 
-/** Extra checks on writes (before storage), e.g. a namespace being terminated. */
-export type Admission = (
-  op: 'create' | 'update' | 'delete',
-  def: ResourceDefinition,
-  obj: KubeObject,
-  old: KubeObject | undefined,
-  user: UserInfo | undefined,
-) => Promise<void> | void;
-
 export interface ApiContext {
   store: Store;
   registry: Registry;
   log: Logger;
   auth?: ApiAuth;
-  admission: Admission[];
-  /** Known namespaces (kept by a watch); undefined until started. */
-  namespaces?: {
-    get(name: string): 'Active' | 'Terminating' | undefined;
-    note(name: string, state: 'Terminating' | undefined): void;
-  };
+  /** The admission chain, in order (NamespaceLifecycle first). */
+  admission: AdmissionPlugin[];
+  /** Reads for admission and strategies: caches of some kinds, the store otherwise. */
+  reader: ObjectReader;
+  /** Caches of the kinds admission reads, by `group/plural` (filled when the server starts). */
+  caches: Map<string, KindCache>;
   version: { major: string; minor: string; gitVersion: string };
   /** Cluster IP / node port allocation for Services (kept in the store). */
   services?: ServiceAllocator;
 }
 
-export interface RequestScope {
+/** What the write pipeline needs of a request: an HTTP request's scope, or one the server makes
+ *  for its own writes (system.ts). */
+export interface OperationScope {
   ctx: ApiContext;
-  req: IncomingMessage;
-  res: ServerResponse;
+  /** Only the headers are read (the user agent names the field manager). */
+  req: { headers: IncomingHttpHeaders };
   query: URLSearchParams;
   info: ResourceRequest;
   def: ResourceDefinition;
   target: ErrorTarget;
   warnings: string[];
   user?: UserInfo;
+  /** For an upgrade request (exec, attach, port-forward): the client's connection. */
+  upgrade?: { socket: import('node:stream').Duplex; head: Buffer };
+}
+
+export interface RequestScope extends OperationScope {
+  req: IncomingMessage;
+  res: ServerResponse;
 }
 
 export interface HandlerResult {
   code: number;
   body: unknown /** body is JSON text already */;
   raw?: boolean;
+  /** The handler answered (or took over the connection) itself; nothing more is written. */
+  handled?: boolean;
 }

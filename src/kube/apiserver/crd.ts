@@ -92,8 +92,8 @@ export function crdDefinitions(crd: KubeObject): ResourceDefinition[] {
           description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
           priority: 0,
         });
-      const def: ResourceDefinition & { crd: true } = {
-        crd: true,
+      const def: ResourceDefinition = {
+        custom: true,
         group: spec.group,
         version: v.name,
         kind: spec.names.kind,

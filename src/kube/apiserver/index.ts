@@ -1,7 +1,8 @@
 // The Kubernetes API server machinery, generic over ResourceDefinitions.
 export { createApiServer, KUBE_VERSION } from './server.js';
 export type { ApiServer, ApiServerOptions } from './server.js';
-export type { ApiAuth, AuthzAttributes, UserInfo, Admission } from './context.js';
+export type { ApiAuth, AuthzAttributes, UserInfo } from './context.js';
+export type { AdmissionPlugin, AdmissionAttributes } from './admission/types.js';
 export type { ValueTransformer } from './registry.js';
 export type { VirtualHandler } from './virtual.js';
 export { humanAge } from './table.js';
@@ -10,4 +11,11 @@ export * as auth from './auth/index.js';
 export { ApiError, errForbidden, errNotFound } from './status.js';
 export { readObject } from './rest.js';
 export { podStreamHandlers } from './pod-streams.js';
+export { evictionHandlers } from './eviction.js';
 export type { RequestScope } from './context.js';
+export { startKubeApiServer } from './control-plane.js';
+export type { KubeApiServer, KubeApiServerOptions } from './control-plane.js';
+export { defaultAdmissionPlugins } from './admission/defaults.js';
+export type { DefaultAdmissionOptions } from './admission/defaults.js';
+export { metricsReaders } from './metrics-api.js';
+export type { KubeletClientConfig } from './node-client.js';

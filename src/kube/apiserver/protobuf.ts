@@ -207,6 +207,16 @@ const M: Record<string, Record<number, Field>> = {
   },
   TokenReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenReviewSpec'] },
   TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', 'strings'] },
+  // policy/v1 Eviction (`kubectl drain` through the typed client).
+  Eviction: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['deleteOptions', 'msg:DeleteOptions'] },
+  DeleteOptions: {
+    1: ['gracePeriodSeconds', 'int'],
+    2: ['preconditions', 'msg:Preconditions'],
+    3: ['orphanDependents', 'bool'],
+    4: ['propagationPolicy', 'string'],
+    5: ['dryRun', 'strings'],
+  },
+  Preconditions: { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] },
 };
 
 /** Optional (pointer) int fields, sent only when set, so a 0 is meaningful; other ints are always
@@ -225,6 +235,7 @@ const POINTER_INTS = new Set([
   'failedJobsHistoryLimit',
   'terminationGracePeriodSeconds',
   'expirationSeconds',
+  'gracePeriodSeconds',
 ]);
 
 class Reader {

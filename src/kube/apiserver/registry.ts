@@ -48,6 +48,13 @@ export class Registry {
   lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {
     return this.byGVR.get(`${group}/${version}/${plural}`);
   }
+  /** The served version of group/plural that discovery prefers (GA over beta over alpha). */
+  preferred(group: string, plural: string): ResourceDefinition | undefined {
+    const defs = [...this.byGVR.values()].filter((d) => d.group === group && d.plural === plural);
+    if (defs.length <= 1) return defs[0];
+    const first = sortVersions(defs.map((d) => d.version))[0];
+    return defs.find((d) => d.version === first);
+  }
   byKind(group: string, kind: string): ResourceDefinition | undefined {
     for (const d of this.byGVR.values()) if (d.group === group && d.kind === kind) return d;
     return undefined;

@@ -1,10 +1,12 @@
-// The object pipeline shared by create, update, patch and apply: decoding checks, field
-// validation (Strict/Warn/Ignore) and pruning, defaulting, validation, system metadata, the
-// namespace-exists check, and the store write with optimistic concurrency and dry-run.
+// What the handlers and the write pipeline share about one request: the body's checks (kind,
+// apiVersion, metadata types, unknown fields under fieldValidation Strict/Warn/Ignore, pruning),
+// dryRun, reads of stored objects, and the store writes with optimistic concurrency and dry-run
+// (errors mapped to upstream's Status reasons once, here). The ordered steps of a write are in
+// pipeline/.
 import { isSkiffError } from '../../common/index.js';
 import type { FieldError, KubeObject, ResourceDefinition } from '../api/index.js';
 import type { KeyValue } from '../storage/index.js';
-import type { ApiContext, RequestScope } from './context.js';
+import type { ApiContext, OperationScope } from './context.js';
 import { dropEmptyMeta, validateMeta } from './meta.js';
 import { gvString } from './registry.js';
 import { unknownFields, validateSchema, type SchemaContext } from './schema.js';
@@ -14,7 +16,7 @@ const schemaCtxCache = new WeakMap<ResourceDefinition, SchemaContext>();
 export function schemaCtx(def: ResourceDefinition): SchemaContext {
   let c = schemaCtxCache.get(def);
   if (!c) {
-    c = { defs: def.definitions ?? {}, structural: Boolean((def as { crd?: boolean }).crd) };
+    c = { defs: def.definitions ?? {}, structural: Boolean(def.custom) };
     schemaCtxCache.set(def, c);
   }
   return c;
@@ -23,14 +25,14 @@ export function schemaCtx(def: ResourceDefinition): SchemaContext {
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function dryRun(r: RequestScope): boolean {
+export function dryRun(r: OperationScope): boolean {
   const v = r.query.getAll('dryRun');
   for (const x of v) if (x !== 'All') throw errBadRequest(`dryRun: Unsupported value: "${x}": supported values: "All"`);
   return v.length > 0;
 }
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
-export function fieldValidation(r: RequestScope): FieldValidation {
+export function fieldValidation(r: OperationScope): FieldValidation {
   const v = r.query.get('fieldValidation');
   if (v === null || v === '') return 'Warn';
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
@@ -39,7 +41,7 @@ export function fieldValidation(r: RequestScope): FieldValidation {
 
 /** Checks the decoded body is an object of the endpoint's kind; fills apiVersion/kind/metadata. */
 export function checkBody(
-  r: RequestScope,
+  r: OperationScope,
   body: unknown,
   def = r.def,
   gv = gvString(def.group, def.version),
@@ -68,34 +70,12 @@ export function checkBody(
 }
 
 /** Unknown fields: Strict → 400, Warn → Warning headers; pruned in every mode (as decoding does). */
-export function checkFields(r: RequestScope, obj: KubeObject, def = r.def, mode = fieldValidation(r)): void {
+export function checkFields(r: OperationScope, obj: KubeObject, def = r.def, mode = fieldValidation(r)): void {
   const unknown = unknownFields(obj, def.schema, schemaCtx(def), mode !== 'Strict');
   if (unknown.length === 0) return;
   if (mode === 'Strict')
     throw errBadRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
-}
-
-/** Go's omitempty on metadata, then the kind's defaulting (idempotent for every kind). */
-export function defaultObject(obj: KubeObject, def: ResourceDefinition): void {
-  dropEmptyMeta(obj);
-  def.defaults?.(obj);
-}
-
-/** Defaulting, then metadata + schema + kind validation. */
-export function admitObject(r: RequestScope, obj: KubeObject, old?: KubeObject, def = r.def): void {
-  defaultObject(obj, def);
-  const errs: FieldError[] = [...validateMeta(obj, def)];
-  const ctx = schemaCtx(def);
-  const { metadata: _m, ...rest } = obj;
-  errs.push(...validateSchema(rest, def.schema, ctx).filter((e) => !e.field.startsWith('metadata')));
-  if (errs.length === 0) errs.push(...(def.validate?.(obj) ?? []));
-  if (old && errs.length === 0) errs.push(...(def.validateUpdate?.(obj, old) ?? []));
-  if (errs.length)
-    throw errInvalid(
-      { ...r.target, kind: def.kind, group: def.group, name: obj.metadata.name ?? obj.metadata.generateName },
-      errs,
-    );
 }
 
 export async function readObject(
@@ -111,7 +91,7 @@ export async function readObject(
 }
 
 export async function mustRead(
-  r: RequestScope,
+  r: OperationScope,
   ns = r.info.namespace,
   name = r.info.name!,
 ): Promise<{ obj: KubeObject; kv: KeyValue }> {
@@ -120,25 +100,7 @@ export async function mustRead(
   return got;
 }
 
-/** Namespaced objects need their namespace to exist and not be terminating. */
-export async function checkNamespace(r: RequestScope, ns: string): Promise<void> {
-  const nsDef = r.ctx.registry.lookup('', 'v1', 'namespaces');
-  if (!nsDef) return;
-  let state = r.ctx.namespaces?.get(ns);
-  if (!state) {
-    const got = await readObject(r.ctx, nsDef, undefined, ns);
-    if (!got) throw errNotFound({ resource: 'namespaces', name: ns });
-    state = got.obj.metadata.deletionTimestamp ? 'Terminating' : 'Active';
-  }
-  if (state === 'Terminating') {
-    throw errForbidden(
-      `${r.target.resource}${r.def.group ? '.' + r.def.group : ''} "${r.target.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
-      r.target,
-    );
-  }
-}
-
-export async function storeCreate(r: RequestScope, obj: KubeObject, def = r.def): Promise<KubeObject> {
+export async function storeCreate(r: OperationScope, obj: KubeObject, def = r.def): Promise<KubeObject> {
   const key = r.ctx.registry.key(def, obj.metadata.namespace, obj.metadata.name!);
   if (dryRun(r)) {
     if (await r.ctx.store.get(key)) throw mapStoreError(r, { code: 'AlreadyExists' }, obj.metadata.name);
@@ -153,7 +115,7 @@ export async function storeCreate(r: RequestScope, obj: KubeObject, def = r.def)
 }
 
 export async function storeUpdate(
-  r: RequestScope,
+  r: OperationScope,
   obj: KubeObject,
   expected: number,
   def = r.def,
@@ -169,7 +131,7 @@ export async function storeUpdate(
 }
 
 export async function storeDelete(
-  r: RequestScope,
+  r: OperationScope,
   obj: KubeObject,
   expected: number,
   def = r.def,
@@ -183,7 +145,7 @@ export async function storeDelete(
   }
 }
 
-export function mapStoreError(r: RequestScope, e: unknown, name?: string): unknown {
+export function mapStoreError(r: OperationScope, e: unknown, name?: string): unknown {
   const code = isSkiffError(e) ? e.code : (e as { code?: string }).code;
   const t = { ...r.target, name: name ?? r.target.name };
   if (code === 'AlreadyExists')

@@ -1,6 +1,7 @@
 // Request info: turns a URL path and method into (verb, group, version, namespace, resource, name,
 // subresource) the way apiserver's RequestInfoFactory does, so authorization and handlers see the
 // same attributes upstream's do.
+import { queryBool } from './query.js';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export interface ResourceRequest {
@@ -64,8 +65,7 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
   if (resource === 'namespaces' && name !== undefined) namespace = undefined;
   if (extra.length) return { kind: 'nonresource', verb: lower, path };
 
-  const watchParam = query.get('watch');
-  const isWatch = watchPath || watchParam === '1' || watchParam === 'true';
+  const isWatch = watchPath || queryBool(query, 'watch') === true;
   let verb: Verb;
   switch (method) {
     case 'GET':

@@ -121,6 +121,12 @@ export function unknownFields(
   const preserve = freeForm(r, ctx);
   for (const key of Object.keys(value)) {
     const p = r.properties?.[key];
+    if (p && value[key] === null && !ctx.structural) {
+      // Built-in kinds decode into Go structs, where a JSON null leaves the field unset (kubectl
+      // sends `creationTimestamp: null` inside pod templates, e.g. in `rollout undo`'s patch).
+      delete value[key];
+      continue;
+    }
     if (p) {
       unknownFields(value[key], p, ctx, prune, childPath(path, key), out);
       continue;
@@ -152,7 +158,9 @@ export function validateSchema(
   const r = resolve(s, ctx);
   if (!r || value === undefined) return out;
   if (value === null) {
-    if (r.nullable || !r.type) return out;
+    // Built-in kinds decode null as the field's zero value (Go structs; `lastProbeTime: null` is
+    // what every client writes); CRDs' structural schemas refuse it unless nullable.
+    if (r.nullable || !r.type || !ctx.structural) return out;
     out.push({
       type: 'FieldValueTypeInvalid',
       field: path,

@@ -7,7 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../../common/index.js';
 import type { KubeObject, ResourceDefinition } from '../api/index.js';
 import type { Store } from '../storage/index.js';
-import type { Admission, ApiAuth, ApiContext, HandlerResult, RequestScope, UserInfo } from './context.js';
+import type { ApiAuth, ApiContext, HandlerResult, RequestScope, UserInfo } from './context.js';
+import { KindCache } from './admission/cache.js';
+import { namespaceLifecycle } from './admission/lifecycle.js';
+import { defaultAdmissionPlugins } from './admission/defaults.js';
+import { SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
+import { createObjectReader } from './admission/reader.js';
+import type { AdmissionPlugin } from './admission/types.js';
 import {
   AGGREGATED_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -25,32 +31,50 @@ import { handlePatch } from './handlers/patch.js';
 import { handleSubresource } from './handlers/subresources.js';
 import { handleUpdate } from './handlers/update.js';
 import { writeJSON, writeStatus } from './http.js';
-import { nowRFC3339 } from './meta.js';
 import { OpenApiCache } from './openapi.js';
 import { Registry, type ValueTransformer } from './registry.js';
 import { requestInfo, type ResourceRequest } from './router.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
 import { handleWatch } from './watch.js';
+import { createIfMissing } from './system.js';
 import { startCrdController, type CrdController } from './crd.js';
-import { NamespaceCache } from './namespaces.js';
 import { customResourceDefinition } from './crd-definition.js';
 import { ServiceAllocator, type ServiceNetworkOptions } from './service-ips.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
 
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** Kinds admission reads, kept in caches (group, plural). */
+const CACHED_KINDS: [string, string][] = [
+  ['', 'namespaces'],
+  ['', 'serviceaccounts'],
+  ['', 'limitranges'],
+  ['', 'resourcequotas'],
+  ['scheduling.k8s.io', 'priorityclasses'],
+  ['storage.k8s.io', 'storageclasses'],
+  // (the RBAC authorizer reads these on every request)
+  ['rbac.authorization.k8s.io', 'clusterroles'],
+  ['rbac.authorization.k8s.io', 'clusterrolebindings'],
+  ['rbac.authorization.k8s.io', 'roles'],
+  ['rbac.authorization.k8s.io', 'rolebindings'],
+];
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
 
 export interface ApiServerOptions {
   store: Store;
   resources: ResourceDefinition[];
   auth?: ApiAuth;
-  admission?: Admission[];
+  /** Admission plugins after NamespaceLifecycle (which always runs first), in order. Default:
+   *  upstream's default set without ServiceAccount (defaults.ts says why); `skiff server` runs
+   *  the whole set (control-plane.ts). */
+  admission?: AdmissionPlugin[];
   /** Stored-bytes transformers by `group/plural` (e.g. `/secrets` → encryption at rest). */
   transformers?: Record<string, ValueTransformer>;
   /** Create-only virtual resources by `group/plural` (access reviews, token reviews). */
   virtual?: Record<string, VirtualHandler>;
   /** Extra subresource handlers by `group/plural/subresource` (e.g. `/serviceaccounts/token`). */
   subresources?: Record<string, VirtualHandler>;
+  /** Read-only kinds answered by a handler instead of the store (get and list), e.g. metrics.k8s.io. */
+  readers?: { def: ResourceDefinition; handle: VirtualHandler }[];
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   log?: Logger;
   /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767); false: no allocation. */
@@ -78,22 +102,28 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         virtual[`${v.group}/${v.plural}`] && !opts.resources.some((d) => d.group === v.group && d.plural === v.plural),
     ),
     ...opts.resources,
+    ...(opts.readers ?? []).map((x) => x.def),
     ...(opts.resources.some((d) => d.kind === 'CustomResourceDefinition') ? [] : [customResourceDefinition]),
   ]);
+  const readers = new Map((opts.readers ?? []).map((x) => [`${x.def.group}/${x.def.plural}`, x.handle]));
+  // Upgrade requests (exec, attach, port-forward) carry their client connection to the handler.
+  const upgrades = new WeakMap<http.IncomingMessage, { socket: import('node:stream').Duplex; head: Buffer }>();
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
+  const caches = new Map<string, KindCache>();
   const ctx: ApiContext = {
     store: opts.store,
     registry,
     log,
     auth: opts.auth,
-    admission: opts.admission ?? [],
+    admission: [namespaceLifecycle, ...(opts.admission ?? defaultAdmissionPlugins({ serviceAccount: false }))],
+    reader: createObjectReader(opts.store, registry, caches),
+    caches,
     version: KUBE_VERSION,
   };
   const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
   let ready = false;
   let crd: CrdController | undefined;
-  let nsCache: NamespaceCache | undefined;
   let server: http.Server | https.Server | undefined;
   const sockets = new Set<import('node:net').Socket>();
 
@@ -253,8 +283,27 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       req.resume();
       return writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
     }
-    const scope: RequestScope = { ctx, req, res, query: url.searchParams, info, def, target, warnings: [], user };
+    const scope: RequestScope = {
+      ctx,
+      req,
+      res,
+      query: url.searchParams,
+      info,
+      def,
+      target,
+      warnings: [],
+      user,
+      upgrade: upgrades.get(req),
+    };
     try {
+      const reader = info.subresource ? undefined : readers.get(`${def.group}/${def.plural}`);
+      if (reader) {
+        if (info.verb !== 'get' && info.verb !== 'list')
+          throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
+        req.resume();
+        const out = await reader(scope);
+        return writeJSON(res, out.code, out.body, scope.warnings);
+      }
       const v = virtual[`${def.group}/${def.plural}`];
       if (v) {
         if (info.verb !== 'create') throw errMethodNotAllowed(`${info.verb} is not supported on ${def.plural}`);
@@ -304,6 +353,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             out = await handleDeleteCollection(scope);
             break;
         }
+      if (out.handled) return;
       writeJSON(res, out.code, out.body, scope.warnings, out.raw);
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: unknown }).code !== undefined) {
@@ -315,30 +365,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   }
 
+  /** The system namespaces, created when missing through the write pipeline. */
   async function ensureNamespaces(): Promise<void> {
-    const nsDef = registry.lookup('', 'v1', 'namespaces');
+    const nsDef = registry.preferred('', 'namespaces');
     if (!nsDef) return;
     for (const name of opts.systemNamespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-      const key = registry.key(nsDef, undefined, name);
-      if (await ctx.store.get(key)) continue;
-      const obj: KubeObject = {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: {
-          name,
-          uid: crypto.randomUUID(),
-          creationTimestamp: nowRFC3339(),
-          labels: { 'kubernetes.io/metadata.name': name },
-        },
-        spec: { finalizers: ['kubernetes'] },
-        status: { phase: 'Active' },
-      };
-      nsDef.defaults?.(obj);
-      try {
-        await ctx.store.create(key, await registry.encode(nsDef, key, obj));
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'AlreadyExists') throw e;
-      }
+      if (await ctx.reader.get('', 'namespaces', undefined, name)) continue;
+      await createIfMissing(ctx, nsDef, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
   }
 
@@ -348,13 +381,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handle,
     async start() {
       if (ready) return;
-      await ensureNamespaces();
-      const nsDef = registry.lookup('', 'v1', 'namespaces');
-      if (nsDef && !registry.transformers.has('/namespaces')) {
-        nsCache = new NamespaceCache(ctx, registry.prefix(nsDef));
-        await nsCache.start();
-        ctx.namespaces = nsCache;
+      // Caches of the kinds admission reads on every write it admits.
+      for (const [group, plural] of CACHED_KINDS) {
+        const def = registry.preferred(group, plural);
+        if (!def || registry.transformers.has(`${group}/${plural}`)) continue;
+        const c = new KindCache(ctx, def);
+        await c.start();
+        caches.set(`${group}/${plural}`, c);
       }
+      await ensureNamespaces();
+      // The system PriorityClasses, as upstream's scheduling post-start hook creates them.
+      const pcDef = registry.preferred('scheduling.k8s.io', 'priorityclasses');
+      if (pcDef)
+        for (const pc of SYSTEM_PRIORITY_CLASSES)
+          if (!(await ctx.reader.get('scheduling.k8s.io', 'priorityclasses', undefined, pc.metadata.name!)))
+            await createIfMissing(ctx, pcDef, pc);
       const svcDef = registry.lookup('', 'v1', 'services');
       if (svcDef && opts.serviceNetwork !== false) {
         ctx.services = new ServiceAllocator(ctx.store, opts.serviceNetwork ?? { cidr: DEFAULT_SERVICE_CIDR });
@@ -389,6 +430,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
       });
+      server.on('upgrade', (req: http.IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+        socket.on('error', () => {});
+        upgrades.set(req, { socket, head });
+        const res = new http.ServerResponse(req);
+        res.assignSocket(socket);
+        res.shouldKeepAlive = false;
+        // An error answer ends the connection (there is no keep-alive after an upgrade request).
+        res.on('finish', () => socket.end());
+        handle(req, res);
+      });
       server.on('clientError', (_e, s) => {
         if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       });
@@ -406,10 +457,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async close() {
       ready = false;
       crd?.stop();
-      nsCache?.stop();
+      for (const c of caches.values()) c.stop();
+      caches.clear();
       ctx.services?.stop();
       ctx.services = undefined;
-      ctx.namespaces = undefined;
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {

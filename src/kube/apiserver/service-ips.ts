@@ -35,8 +35,6 @@ type Obj = Record<string, any>;
 const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 const ipKey = (ip: string) => IP_PREFIX + ip;
 const portKey = (port: number, proto: string) => `${PORT_PREFIX}${proto}/${port}`;
-export const isService = (def: { group: string; plural: string }) =>
-  def.group === '' && def.plural === 'services' && !(def as { crd?: boolean }).crd;
 const needsNodePorts = (s: Obj) =>
   s.type === 'NodePort' || (s.type === 'LoadBalancer' && s.allocateLoadBalancerNodePorts !== false);
 const wantsIP = (s: Obj) => s.type !== 'ExternalName' && s.clusterIP !== 'None';

@@ -2,6 +2,7 @@
 // store's watch. resourceVersion unset or "0" starts with the current state as ADDED events;
 // selectors apply to events, an object leaving the selector is reported DELETED and one entering
 // it ADDED; a compacted start revision becomes an ERROR event carrying a 410 Expired Status.
+import { queryBool, queryInt } from './query.js';
 import { isSkiffError } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import type { KeyValue, WatchEvent } from '../storage/index.js';
@@ -19,15 +20,15 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   const rvRaw = r.query.get('resourceVersion') ?? '';
   if (rvRaw && !/^\d+$/.test(rvRaw))
     throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
-  const bookmarks = r.query.get('allowWatchBookmarks') === 'true' || r.query.get('allowWatchBookmarks') === '1';
-  const sendInitial = r.query.get('sendInitialEvents');
-  if (sendInitial === 'true' && r.query.get('resourceVersionMatch') !== 'NotOlderThan') {
+  const bookmarks = queryBool(r.query, 'allowWatchBookmarks') === true;
+  const sendInitial = queryBool(r.query, 'sendInitialEvents');
+  if (sendInitial === true && r.query.get('resourceVersionMatch') !== 'NotOlderThan') {
     throw errBadRequest(
       'resourceVersionMatch: Invalid value: "": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
     );
   }
-  const initialEvents = sendInitial === 'true' || (sendInitial === null && (rvRaw === '' || rvRaw === '0'));
-  const timeout = Number(r.query.get('timeoutSeconds') ?? 0);
+  const initialEvents = sendInitial === true || (sendInitial === undefined && (rvRaw === '' || rvRaw === '0'));
+  const timeout = queryInt(r.query, 'timeoutSeconds') ?? 0;
   const tableVersion = wantsTable(r.req);
   const include = parseIncludeObject(r.query.get('includeObject'));
   const gv = gvString(r.def.group, r.def.version);
@@ -81,7 +82,7 @@ export async function handleWatch(r: RequestScope): Promise<void> {
         cont = page.continue;
       } while (cont && !ac.signal.aborted);
       from = rev;
-      if (sendInitial === 'true' && bookmarks) bookmark(rev, true);
+      if (sendInitial === true && bookmarks) bookmark(rev, true);
     } else if (from === 0) {
       from = await r.ctx.store.currentRevision();
     }

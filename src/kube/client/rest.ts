@@ -64,6 +64,11 @@ export function statusError(status: number, body: string): SkiffError {
   return new SkiffError(code, st.message ?? `HTTP ${status}: ${body.slice(0, 200)}`, { reason });
 }
 
+const isConnectionReset = (e: unknown) => {
+  const code = (e as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || (e instanceof Error && e.message === 'socket hang up');
+};
+
 export class KubeClient {
   private agent: http.Agent;
   constructor(readonly config: ClientConfig) {
@@ -93,26 +98,52 @@ export class KubeClient {
     const url = this.config.socketPath ? undefined : new URL(full, this.config.server);
     const mod = this.config.socketPath ? http : https;
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        {
-          method,
-          agent: this.agent,
-          headers,
-          signal: opts.signal,
-          ...(url
-            ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
-            : { socketPath: this.config.socketPath, path: full }),
-        },
-        resolve,
-      );
-      req.on('error', reject);
-      req.end(body);
+      let retried = false;
+      let responded = false;
+      const send = () => {
+        const req = mod.request(
+          {
+            method,
+            agent: this.agent,
+            headers,
+            signal: opts.signal,
+            ...(url
+              ? { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search }
+              : { socketPath: this.config.socketPath, path: full }),
+          },
+          (res) => {
+            responded = true;
+            resolve(res);
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          // A kept-alive connection the server had closed (a restart) fails before any answer.
+          // EPIPE: the request could not even be written, so it never reached the server and is
+          // sent once more on a fresh connection (Node's reused-socket pattern); a reset is
+          // retried only for reads, since the server may have acted on a write.
+          const resend = e.code === 'EPIPE' || (e.code === 'ECONNRESET' && (method === 'GET' || method === 'HEAD'));
+          if (!retried && !responded && req.reusedSocket && resend && !opts.signal?.aborted) {
+            retried = true;
+            send();
+          } else reject(e);
+        });
+        req.end(body);
+      };
+      send();
     });
   }
 
   /** One request; the JSON answer, or a SkiffError for a non-2xx status. */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, opts);
+    let res: http.IncomingMessage;
+    try {
+      res = await this.open(method, path, opts);
+    } catch (e) {
+      // A reused keep-alive connection the server has just closed: a read is safe to send again
+      // (client-go retries reads on a connection reset too).
+      if ((method !== 'GET' && method !== 'HEAD') || !isConnectionReset(e) || opts.signal?.aborted) throw e;
+      res = await this.open(method, path, opts);
+    }
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -1,12 +1,16 @@
 // Work queue as client-go's: a key queued several times is processed once; a key is never
 // processed by two workers at once (re-added while in flight, it runs again afterwards);
-// failures are retried with per-key exponential backoff (5 ms doubling to 30 s).
+// failures are retried with per-key exponential backoff (5 ms doubling to 30 s), and all retries
+// of one queue share a token bucket (10/s, burst 100), as client-go's default controller rate
+// limiter, so many failing keys cannot add up to a storm of retries. A key waiting
+// to be added later keeps only its earliest time, as client-go's delaying queue does, so a
+// controller that re-schedules itself on every pass cannot multiply its own wake-ups.
 export class WorkQueue<K = string> {
   private queue: K[] = [];
   private dirty = new Set<K>();
   private processing = new Set<K>();
   private failures = new Map<K, number>();
-  private timers = new Set<NodeJS.Timeout>();
+  private timers = new Map<K, { timer: NodeJS.Timeout; at: number }>();
   private waiters: (() => void)[] = [];
   private stopped = false;
 
@@ -20,18 +24,31 @@ export class WorkQueue<K = string> {
 
   addAfter(k: K, ms: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    if (ms <= 0) return this.add(k);
+    const at = Date.now() + ms;
+    const cur = this.timers.get(k);
+    if (cur && cur.at <= at) return;
+    if (cur) clearTimeout(cur.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(k);
       this.add(k);
     }, ms);
-    t.unref?.();
-    this.timers.add(t);
+    timer.unref?.();
+    this.timers.set(k, { timer, at });
   }
+
+  private tokens = 100;
+  private refilled = Date.now();
 
   addRateLimited(k: K): void {
     const n = this.failures.get(k) ?? 0;
     this.failures.set(k, n + 1);
-    this.addAfter(k, Math.min(5 * 2 ** n, 30_000));
+    const now = Date.now();
+    this.tokens = Math.min(100, this.tokens + ((now - this.refilled) / 1000) * 10);
+    this.refilled = now;
+    this.tokens -= 1;
+    const bucket = this.tokens >= 0 ? 0 : (-this.tokens / 10) * 1000;
+    this.addAfter(k, Math.max(Math.min(5 * 2 ** n, 30_000), bucket));
   }
 
   forget(k: K): void {
@@ -79,7 +96,7 @@ export class WorkQueue<K = string> {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const w of this.waiters.splice(0)) w();
   }

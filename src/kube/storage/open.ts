@@ -1,5 +1,7 @@
 // openStore(url): the backend is picked by URL, as ARCHITECTURE.md says.
-//   sqlite://PATH            (default; `sqlite:///abs/file.db` or `sqlite://rel/file.db`; ?sync=full for fsync per commit)
+//   sqlite://PATH            (default; `sqlite:///abs/file.db` or `sqlite://rel/file.db`; durable: every
+//                             acknowledged write is fsynced; ?sync=normal opts into the faster mode that
+//                             survives a crash of the process but not of the machine)
 //   etcd://h1:2379,h2:2379   (etcd+https:// for TLS, with ?ca=FILE&cert=FILE&key=FILE or opts.etcd.tls;
 //                             ?prefix=/skiff to keep keys under a prefix)
 //   memory://                (tests only)
@@ -20,7 +22,8 @@ export interface EtcdTlsOptions {
 
 export interface StoreOptions extends LogStoreOptions {
   sqlite?: {
-    /** `NORMAL` (default: survives a process crash or SIGKILL) or `FULL` (also survives power loss; fsync per commit). */
+    /** `FULL` (default: an acknowledged write survives power loss; writes are fsynced in groups, off
+     *  the event loop) or `NORMAL` (opt-in, `?sync=normal`: survives a process crash or SIGKILL only). */
     synchronous?: 'NORMAL' | 'FULL';
     /** How often the worker thread checkpoints the WAL into the database file (default 1000 ms). */
     checkpointIntervalMs?: number;

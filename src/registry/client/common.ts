@@ -35,6 +35,9 @@ export interface ClientOptions {
   insecureRegistries?: string[];
   /** Mirror URLs tried, in order, before docker.io itself (pulls only). */
   mirrors?: string[];
+  /** Per-registry mirrors (pulls only): domain ("registry.k8s.io", "docker.io") → mirror URLs tried,
+   *  in order, before that registry, as containerd's hosts.toml `[host]` entries. */
+  registryMirrors?: Record<string, string[]>;
   /** Parallel blob transfers (default 3). */
   concurrency?: number;
   /** Retries on 5xx/network errors (default 3), with exponential back-off from `backoffMs` (200). */
@@ -55,8 +58,9 @@ export function endpoints(ref: Reference, o: ClientOptions, forPush: boolean): R
   const auth = o.auth ?? credentialsFromDockerConfig(ref.domain, o.dockerConfig);
   const t = { insecureRegistries: o.insecureRegistries, retries: o.retries, backoffMs: o.backoffMs };
   const origin = new RegistryTransport(ref.domain === 'docker.io' ? DOCKER_HUB_HOST : ref.domain, { ...t, auth });
-  if (forPush || ref.domain !== 'docker.io' || !o.mirrors?.length) return [origin];
-  const mirrors = o.mirrors.map((m) => {
+  const list = [...(o.registryMirrors?.[ref.domain] ?? []), ...(ref.domain === 'docker.io' ? (o.mirrors ?? []) : [])];
+  if (forPush || !list.length) return [origin];
+  const mirrors = list.map((m) => {
     const host = m.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
     return new RegistryTransport(/^[a-z]+:\/\//i.test(m) ? m : `https://${m}`, {
       ...t,

@@ -111,4 +111,8 @@ export interface CgroupManagerOptions {
   version?: 1 | 2;
   /** How long freeze() waits for the kernel to report the cgroup frozen (default 5000 ms). */
   freezeTimeoutMs?: number;
+  /** Makes `path` relative to these cgroups (controller name, `systemd` for name=systemd, or
+   *  `unified` → that hierarchy's cgroup), as runc takes a relative cgroupsPath to be relative to its
+   *  own cgroups; see ownCgroups(). Without it `path` is taken from each hierarchy's root. */
+  parents?: Record<string, string>;
 }

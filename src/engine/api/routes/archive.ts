@@ -22,6 +22,7 @@ export function register(r: Router<EngineContext>): void {
   r.put('/containers/:id/archive', async (q, ctx) => {
     await archivePut(svc(ctx), q.params.id, q.query.str('path') ?? '', q.bodyStream() as AsyncIterable<Buffer>, {
       noOverwriteDirNonDir: q.query.bool('noOverwriteDirNonDir'),
+      copyUIDGID: q.query.bool('copyUIDGID'),
     });
     q.res.writeHead(200);
     q.res.end();

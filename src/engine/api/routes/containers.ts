@@ -2,11 +2,13 @@
 // changes, export, rename, update, prune.
 import { invalidArgument } from '../../../common/index.js';
 import { sendJson, hijack, RAW_STREAM, MULTIPLEXED_STREAM, type Router, type ApiRequest } from '../router.js';
+import { parseGoInt, type Query } from '../query.js';
 import type { EngineContext } from '../context.js';
 import type { Containers } from '../../services/containers/service.js';
 import { inspect, summary, listFilter } from '../../services/containers/view.js';
 import { streamLogs, bridgeAttach, parseDetachKeys, monitorAttach } from '../../services/containers/streams.js';
-import { containerStats, topProcesses } from '../../services/containers/stats.js';
+import { containerStats } from '../../services/containers/stats.js';
+import { topProcesses } from '../../services/containers/top.js';
 import { sizesOf } from '../../services/containers/size.js';
 import { parseEventTime } from '../../events.js';
 
@@ -39,6 +41,7 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
   if (!o.stream && !o.logs)
     throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stream' });
   const tty = c.Config.Tty;
+  s.event(c.Id, 'attach'); // as dockerd, once the request is accepted
   const { socket, head } = hijack(r, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
   socket.pause();
   try {
@@ -74,20 +77,35 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
   }
 }
 
+/** `h` and `w` of a resize (strconv.Atoi, both required); negative sizes are refused. */
+export function resizeArgs(q: Query): [number, number] {
+  const h = q.int('h') ?? parseGoInt('', 'h', 'strconv.Atoi');
+  const w = q.int('w') ?? parseGoInt('', 'w', 'strconv.Atoi');
+  if (h < 0 || w < 0) throw invalidArgument(`resize: invalid size ${h}x${w}`, { field: h < 0 ? 'h' : 'w' });
+  return [h, w];
+}
+
 export function register(r: Router<EngineContext>): void {
   r.post('/containers/create', async (q, ctx) => {
     const body = await q.json();
-    const out = await svc(ctx).create(body, q.query.str('name') || undefined);
+    const out = await svc(ctx).create(body, q.query.str('name') || undefined, q.query.str('platform') || undefined);
     sendJson(q.res, 201, out);
   });
   r.get('/containers/json', async (q, ctx) => {
     const s = svc(ctx);
     const all = s.all();
-    const f = listFilter(q.query.filters(), all, () => undefined);
-    let list = all.filter(f);
-    if (!q.query.bool('all') && !q.query.filters().status?.length) list = list.filter((c) => c.State.Running);
-    list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    const filters = q.query.filters();
+    // The legacy `since`/`before` parameters are the filters of the same names.
+    for (const k of ['since', 'before'] as const) {
+      const v = q.query.str(k);
+      if (v) filters[k] = [...(filters[k] ?? []), v];
+    }
     const limit = q.query.int('limit', -1)!;
+    const f = listFilter(filters, all, () => undefined);
+    let list = all.filter(f);
+    if (!q.query.bool('all') && limit <= 0 && !filters.status?.length && !filters.since && !filters.before)
+      list = list.filter((c) => c.State.Running);
+    list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit > 0) list = list.slice(0, limit);
     if (!q.query.bool('size')) return list.map((c) => summary(c));
     const sizes = await sizesOf(ctx.snapshotter, ctx.images, list);
@@ -111,7 +129,7 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/:id/stop', async (q, ctx) => {
     await svc(ctx).stop(q.params.id, {
-      timeout: q.query.int('t') ?? q.query.int('timeout'),
+      timeout: q.query.int('t'),
       signal: q.query.str('signal'),
     });
     q.res.writeHead(204);
@@ -119,7 +137,7 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/:id/restart', async (q, ctx) => {
     await svc(ctx).restart(q.params.id, {
-      timeout: q.query.int('t') ?? q.query.int('timeout'),
+      timeout: q.query.int('t'),
       signal: q.query.str('signal'),
     });
     q.res.writeHead(204);
@@ -148,8 +166,10 @@ export function register(r: Router<EngineContext>): void {
   r.post('/containers/:id/update', async (q, ctx) =>
     svc(ctx).update(q.params.id, ((await q.json()) ?? {}) as Record<string, unknown>),
   );
-  r.delete('/containers/:id', async (q, ctx) => {
-    await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
+  r.delete('/containers/:id*', async (q, ctx) => {
+    // `docker rm --link /web/db`: removes web's link named db, not a container.
+    if (q.query.bool('link')) svc(ctx).removeLink(q.params.id);
+    else await svc(ctx).remove(q.params.id, { force: q.query.bool('force'), volumes: q.query.bool('v') });
     q.res.writeHead(204);
     q.res.end();
   });
@@ -176,15 +196,20 @@ export function register(r: Router<EngineContext>): void {
       stderr = q.query.bool('stderr');
     if (!stdout && !stderr)
       throw invalidArgument('Bad parameters: you must choose at least one stream', { field: 'stdout' });
-    const tailS = q.query.str('tail');
-    const tail = !tailS || tailS === 'all' ? undefined : Number(tailS);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
-      throw invalidArgument(`tail: invalid value ${JSON.stringify(tailS)}`, { field: 'tail' });
+    // dockerd (documented): a negative or non-integer tail, like "all", means every line.
+    let tail: number | undefined;
+    try {
+      tail = q.query.int('tail');
+    } catch {
+      tail = undefined;
+    }
+    if (tail !== undefined && tail < 0) tail = undefined;
     const opts = {
       follow: q.query.bool('follow'),
       stdout,
       stderr,
       timestamps: q.query.bool('timestamps'),
+      details: q.query.bool('details'),
       tail,
       since: timeArg(q.query.str('since'), 'since'),
       until: timeArg(q.query.str('until'), 'until'),
@@ -198,10 +223,7 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/:id/attach', attachRoute);
   r.post('/containers/:id/resize', async (q, ctx) => {
-    const h = q.query.int('h'),
-      w = q.query.int('w');
-    if (h === undefined || w === undefined || h < 0 || w < 0)
-      throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    const [h, w] = resizeArgs(q.query);
     const s = svc(ctx);
     const c = s.get(q.params.id);
     if (!c.State.Running) throw invalidArgument(`Container ${c.Id} is not running`, { field: 'id' });
@@ -213,7 +235,9 @@ export function register(r: Router<EngineContext>): void {
   r.get('/containers/:id/top', async (q, ctx) => topProcesses(svc(ctx), q.params.id, q.query.str('ps_args')));
   r.get('/containers/:id/stats', async (q, ctx) => {
     const s = svc(ctx);
-    const stream = q.query.bool('stream', true) && !q.query.bool('one-shot');
+    const stream = q.query.bool('stream', true);
+    if (stream && q.query.bool('one-shot'))
+      throw invalidArgument('cannot have stream=true and one-shot=true', { field: 'one-shot' });
     const id = s.get(q.params.id).Id;
     if (!stream) {
       // As dockerd: one object and a newline, with its length (no delay, no chunking needed).
@@ -261,8 +285,8 @@ export function register(r: Router<EngineContext>): void {
     if (!ref) throw invalidArgument('container: a container is required', { field: 'container' });
     const c = s.get(ref);
     const body = ((await q.json()) ?? {}) as Record<string, unknown>;
-    const changes = q.query.params
-      .getAll('changes')
+    const changes = q.query
+      .all('changes')
       .flatMap((x) => x.split('\n'))
       .filter(Boolean);
     const { applyChanges } = await import('../../../image/index.js');
@@ -294,6 +318,7 @@ export function register(r: Router<EngineContext>): void {
         comment: q.query.str('comment'),
         author: q.query.str('author'),
         container: c.Id,
+        containerConfig: c.Config,
         createdBy: [c.Path, ...c.Args].join(' '),
       });
       ctx.events.emit({
@@ -309,14 +334,18 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/prune', async (q, ctx) => {
     const s = svc(ctx);
-    const f = q.query.filters();
+    const f = q.query.filters(['until', 'label', 'label!']);
     const until = f.until?.length ? parseEventTime(f.until[0]) : undefined;
+    if (f.until?.length && until === undefined)
+      throw invalidArgument(`Invalid filter 'until=${f.until[0]}'`, { field: 'filters.until' });
     const label = f.label;
+    const notLabel = f['label!'] ?? [];
     const deleted: string[] = [];
     for (const c of s.all()) {
       if (c.State.Running || c.State.Restarting) continue;
       if (until !== undefined && Date.parse(c.Created) / 1000 > until) continue;
       if (label && !listFilter({ label }, [], () => undefined)(c)) continue;
+      if (notLabel.some((l) => listFilter({ label: [l] }, [], () => undefined)(c))) continue;
       await s.remove(c.Id, {}).then(
         () => deleted.push(c.Id),
         () => undefined,

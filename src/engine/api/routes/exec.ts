@@ -3,7 +3,7 @@ import { invalidArgument } from '../../../common/index.js';
 import { hijack, sendJson, RAW_STREAM, MULTIPLEXED_STREAM, type Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import type { Execs } from '../../services/containers/exec.js';
-import { svc } from './containers.js';
+import { svc, resizeArgs } from './containers.js';
 
 export const execs = (ctx: EngineContext) => svc(ctx).execs as unknown as Execs;
 
@@ -14,10 +14,7 @@ export function register(r: Router<EngineContext>): void {
   });
   r.get('/exec/:id/json', (q, ctx) => execs(ctx).inspect(q.params.id));
   r.post('/exec/:id/resize', async (q, ctx) => {
-    const h = q.query.int('h'),
-      w = q.query.int('w');
-    if (h === undefined || w === undefined || h < 0 || w < 0)
-      throw invalidArgument('resize: h and w must be non-negative integers', { field: 'h' });
+    const [h, w] = resizeArgs(q.query);
     await execs(ctx).resize(q.params.id, h, w);
     sendJson(q.res, 200, undefined);
   });

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { invalidArgument, isSkiffError, notImplemented, SkiffError } from '../../../common/index.js';
 import { parseRegistryAuthHeader } from '../../../registry/index.js';
-import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
+import { compareVersions, jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { EngineContext } from '../context.js';
 import type { EngineImages } from '../../services/images.js';
 
@@ -95,7 +95,7 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
     if (!res.ok || !res.body) throw invalidArgument(`fromSrc: GET ${url} answered ${res.status}`, { field: 'fromSrc' });
     body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
   }
-  const changes = r.query.params.getAll('changes').filter((c) => c.trim() !== '');
+  const changes = r.query.all('changes').filter((c) => c.trim() !== '');
   await lazyStream(r, async (emit) => {
     const id = await svc.importTar(body, {
       repo: q.str('repo') || undefined,
@@ -112,7 +112,8 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
 export function register(r: Router<EngineContext>): void {
   r.get('/images/json', async (q, ctx) => {
     const f = q.query.filters();
-    const legacy = q.query.str('filter');
+    // The deprecated `filter` (a reference glob) only before API 1.41, as dockerd.
+    const legacy = compareVersions(q.version, '1.41') < 0 ? q.query.str('filter') : undefined;
     if (legacy) f.reference = [...(f.reference ?? []), legacy];
     return images(ctx).list(f);
   });
@@ -130,10 +131,7 @@ export function register(r: Router<EngineContext>): void {
     );
   });
   r.get('/images/get', async (q, ctx) => {
-    const names = q.query.params
-      .getAll('names')
-      .flatMap((n) => n.split(','))
-      .filter(Boolean);
+    const names = q.query.all('names').filter(Boolean);
     await save(q, ctx, names);
   });
   r.get('/images/:name*/json', async (q, ctx) => images(ctx).inspect(q.params.name));

@@ -7,7 +7,8 @@ const nets = (ctx: EngineContext) => ctx.networks as unknown as Networks;
 
 export function register(r: Router<EngineContext>): void {
   r.get('/networks', (q, ctx) => nets(ctx).list(q.query.filters()));
-  r.get('/networks/:id', (q, ctx) => nets(ctx).view(nets(ctx).find(q.params.id), q.query.bool('verbose', true)));
+  // `verbose` and `scope` concern swarm services only: a local network always lists its containers.
+  r.get('/networks/:id', (q, ctx) => nets(ctx).view(nets(ctx).find(q.params.id), true));
   r.post('/networks/create', async (q, ctx) =>
     sendJson(q.res, 201, await nets(ctx).create((await q.json()) as Record<string, unknown> | undefined)),
   );

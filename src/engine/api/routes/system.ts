@@ -147,7 +147,7 @@ export function register(r: Router<EngineContext>): void {
         Error: '',
         RemoteManagers: null,
       },
-      LiveRestoreEnabled: true,
+      LiveRestoreEnabled: i.liveRestore,
       Isolation: '',
       InitBinary: 'skiff-tini',
       ContainerdCommit: { ID: '' },
@@ -189,26 +189,12 @@ export function register(r: Router<EngineContext>): void {
       throw invalidArgument('since: invalid time value', { field: 'since' });
     if (q.query.str('until') && until === undefined)
       throw invalidArgument('until: invalid time value', { field: 'until' });
-    for (const k of Object.keys(f))
-      if (
-        ![
-          'type',
-          'container',
-          'image',
-          'event',
-          'label',
-          'volume',
-          'network',
-          'daemon',
-          'scope',
-          'plugin',
-          'node',
-          'service',
-          'secret',
-          'config',
-        ].includes(k)
-      )
-        throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    // dockerd accepts any filter key here (an unknown one matches nothing it knows of).
+    if (since !== undefined && until !== undefined && until < since)
+      throw invalidArgument(
+        `\`since\` time (${q.query.str('since')}) cannot be after \`until\` time (${q.query.str('until')})`,
+        { field: 'until' },
+      );
     q.res.writeHead(200, { 'Content-Type': 'application/json' });
     q.res.flushHeaders();
     const buffered: string[] = [];

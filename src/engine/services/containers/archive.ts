@@ -2,7 +2,7 @@
 // is read and written on the host through its snapshot mount, so it works for stopped containers
 // and images without tar; volumes, bind mounts, the engine's /etc files and (running) tmpfs mounts
 // are reached through their host paths (paths.ts). Paths resolve inside that view.
-import { lstatSync, readlinkSync, readdirSync, createReadStream, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, readdirSync, readFileSync, createReadStream, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-stream';
@@ -10,6 +10,7 @@ import { invalidArgument, notFound } from '../../../common/index.js';
 import { applyTar } from '../../../image/index.js';
 import type { Containers } from './service.js';
 import { containerView, resolveView, hostOf, mountOf, writable, type View } from './paths.js';
+import { resolveUser } from './user.js';
 
 /** Go's os.FileMode bits for a stat. */
 export function goFileMode(st: Stats): number {
@@ -24,6 +25,37 @@ export function goFileMode(st: Stats): number {
   if (st.mode & 0o2000) m |= 2 ** 22;
   if (st.mode & 0o1000) m |= 2 ** 20;
   return m >>> 0;
+}
+
+/** Host user and group names for tar headers (as Go's archive/tar fills Uname/Gname), cached. */
+const names = {
+  users: undefined as Map<number, string> | undefined,
+  groups: undefined as Map<number, string> | undefined,
+};
+function nameTable(file: string): Map<number, string> {
+  const m = new Map<number, string>();
+  try {
+    for (const l of readFileSync(file, 'utf8').split('\n')) {
+      const f = l.split(':');
+      if (f.length > 2 && /^\d+$/.test(f[2]) && !m.has(Number(f[2]))) m.set(Number(f[2]), f[0]);
+    }
+  } catch {
+    /* no names */
+  }
+  return m;
+}
+function headerBase(n: string, st: Stats) {
+  names.users ??= nameTable('/etc/passwd');
+  names.groups ??= nameTable('/etc/group');
+  return {
+    name: n,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    uname: names.users.get(st.uid) ?? '',
+    gname: names.groups.get(st.gid) ?? '',
+    mtime: st.mtime,
+  };
 }
 
 export interface PathStat {
@@ -45,13 +77,14 @@ async function withView<T>(s: Containers, ref: string, fn: (v: View) => Promise<
   }
 }
 
-export function statPath(v: View, p: string): PathStat {
+/** `ref`: the container as the client named it (dockerd's "Could not find the file … in container REF"). */
+export function statPath(v: View, p: string, ref = ''): PathStat {
   const { host } = resolveView(v, p, false);
   let st: Stats;
   try {
     st = lstatSync(host);
   } catch {
-    throw notFound(`Could not find the file ${p} in container`, { field: 'path' });
+    throw notFound(`Could not find the file ${p} in container ${ref}`, { field: 'path' });
   }
   const linkTarget = st.isSymbolicLink() ? resolveView(v, p, true).path : '';
   return {
@@ -65,7 +98,7 @@ export function statPath(v: View, p: string): PathStat {
 
 export async function archiveStat(s: Containers, ref: string, p: string): Promise<PathStat> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
-  return withView(s, ref, async (v) => statPath(v, p));
+  return withView(s, ref, async (v) => statPath(v, p, ref));
 }
 
 /** GET archive: a tar of `p` (named by its base name) and its stat. */
@@ -81,7 +114,7 @@ export async function archiveGet(
   const v = containerView(c.rec, root, c.dir);
   let stat: PathStat;
   try {
-    stat = statPath(v, p);
+    stat = statPath(v, p, ref);
   } catch (e) {
     if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined);
     throw e;
@@ -103,13 +136,13 @@ async function packTree(v: View, cpath: string, name: string, out: PassThrough):
   const add = async (cp: string, n: string): Promise<void> => {
     const h = hostOf(v, cp);
     const st = lstatSync(h);
-    const base = { name: n, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const base = headerBase(n, st);
     if (st.isSymbolicLink()) {
       p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
       return;
     }
     if (st.isDirectory()) {
-      p.entry({ ...base, type: 'directory' });
+      p.entry({ ...base, name: `${n}/`, type: 'directory' });
       for (const e of readdirSync(h).sort()) await add(posix.join(cp, e), `${n}/${e}`);
       return;
     }
@@ -134,18 +167,17 @@ export async function archivePut(
   ref: string,
   p: string,
   body: AsyncIterable<Buffer | Uint8Array>,
-  o: { noOverwriteDirNonDir: boolean },
+  o: { noOverwriteDirNonDir: boolean; copyUIDGID?: boolean },
 ): Promise<void> {
   if (!p) throw invalidArgument('path: the path is required', { field: 'path' });
   const c = s.get(ref);
-  void o;
   await withView(s, ref, async (v) => {
     const { path, host } = resolveView(v, p, true);
     let st: Stats;
     try {
       st = statSync(host);
     } catch {
-      throw notFound(`Could not find the file ${p} in container ${c.Name.slice(1)}`, { field: 'path' });
+      throw notFound(`Could not find the file ${p} in container ${ref}`, { field: 'path' });
     }
     if (!st.isDirectory()) throw invalidArgument(`extraction point is not a directory: ${p}`, { field: 'path' });
     // As dockerd: a read-only rootfs (or a read-only mount) refuses, a read-write volume on it does not.
@@ -154,7 +186,14 @@ export async function archivePut(
         mountOf(v, path) ? `mounted volume is marked read-only: ${p}` : 'container rootfs is marked read-only',
         { field: 'path' },
       );
-    await applyTar(body, host, { whiteouts: 'plain', chown: true });
+    // `docker cp -a` (copyUIDGID): everything owned by the container's user, as dockerd does.
+    const owner = o.copyUIDGID ? resolveUser(v.root, c.Config.User) : undefined;
+    await applyTar(body, host, {
+      whiteouts: 'plain',
+      chown: true,
+      noOverwriteDirNonDir: o.noOverwriteDirNonDir,
+      ...(owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {}),
+    });
   });
 }
 
@@ -168,13 +207,13 @@ export async function exportRootfs(s: Containers, ref: string): Promise<Readable
   p.pipe(out);
   const add = async (h: string, n: string): Promise<void> => {
     const st = lstatSync(h);
-    const base = { name: n, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const base = headerBase(n, st);
     if (st.isSymbolicLink()) {
       p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
       return;
     }
     if (st.isDirectory()) {
-      if (n) p.entry({ ...base, type: 'directory' });
+      if (n) p.entry({ ...base, name: `${n}/`, type: 'directory' });
       if (n === 'proc' || n === 'sys') return;
       for (const e of readdirSync(h).sort()) await add(join(h, e), n ? `${n}/${e}` : e);
       return;

@@ -25,11 +25,11 @@ export const CreateBodySchema = z.looseObject({
   Healthcheck: z
     .looseObject({
       Test: z.array(z.string()).nullish(),
-      Interval: z.number().int().nonnegative().nullish(),
-      Timeout: z.number().int().nonnegative().nullish(),
-      StartPeriod: z.number().int().nonnegative().nullish(),
-      StartInterval: z.number().int().nonnegative().nullish(),
-      Retries: z.number().int().nonnegative().nullish(),
+      Interval: z.number().int().nullish(),
+      Timeout: z.number().int().nullish(),
+      StartPeriod: z.number().int().nullish(),
+      StartInterval: z.number().int().nullish(),
+      Retries: z.number().int().nullish(),
     })
     .nullish(),
   Image: z.string({ error: 'Config.Image: an image is required' }).min(1, 'Config.Image: an image is required'),
@@ -49,7 +49,7 @@ export const CreateBodySchema = z.looseObject({
         )
         .nullish(),
       RestartPolicy: z
-        .looseObject({ Name: z.string().optional(), MaximumRetryCount: z.number().int().nonnegative().optional() })
+        .looseObject({ Name: z.string().optional(), MaximumRetryCount: z.number().int().optional() })
         .optional(),
       AutoRemove: z.boolean().optional(),
       Mounts: z
@@ -62,12 +62,26 @@ export const CreateBodySchema = z.looseObject({
           }),
         )
         .nullish(),
-      Memory: z.number().int().nonnegative().optional(),
+      Memory: z.number().int().optional(),
       MemorySwap: z.number().int().min(-1).optional(),
-      NanoCpus: z.number().int().nonnegative().optional(),
-      CpuShares: z.number().int().nonnegative().optional(),
+      MemoryReservation: z.number().int().optional(),
+      MemorySwappiness: z.number().int().nullish(),
+      NanoCpus: z.number().int().optional(),
+      CpuShares: z.number().int().optional(),
       CpuQuota: z.number().int().optional(),
-      CpuPeriod: z.number().int().nonnegative().optional(),
+      CpuPeriod: z.number().int().optional(),
+      CpusetCpus: z.string().optional(),
+      CpusetMems: z.string().optional(),
+      BlkioWeight: z.number().int().nonnegative().optional(),
+      OomScoreAdj: z.number().int().optional(),
+      ShmSize: z.number().int().optional(),
+      GroupAdd: z.array(z.string()).nullish(),
+      VolumesFrom: z.array(z.string()).nullish(),
+      Links: z.array(z.string()).nullish(),
+      Annotations: z.record(z.string(), z.string()).nullish(),
+      MaskedPaths: z.array(z.string()).nullish(),
+      ReadonlyPaths: z.array(z.string()).nullish(),
+      DeviceCgroupRules: z.array(z.string()).nullish(),
       PidsLimit: z.number().int().nullish(),
       CapAdd: z.array(z.string()).nullish(),
       CapDrop: z.array(z.string()).nullish(),
@@ -78,7 +92,7 @@ export const CreateBodySchema = z.looseObject({
       Tmpfs: z.record(z.string(), z.string()).nullish(),
       Sysctls: z.record(z.string(), z.string()).nullish(),
       SecurityOpt: z.array(z.string()).nullish(),
-      Ulimits: z.array(z.looseObject({ Name: z.string(), Soft: z.number(), Hard: z.number() })).nullish(),
+      Ulimits: z.array(z.looseObject({ Name: z.string(), Soft: z.number().int(), Hard: z.number().int() })).nullish(),
       LogConfig: z
         .looseObject({ Type: z.string().optional(), Config: z.record(z.string(), z.string()).nullish() })
         .optional(),
@@ -141,25 +155,6 @@ function validatePorts(b: CreateBody): void {
   }
 }
 
-function validateRestart(b: CreateBody): void {
-  const rp = b.HostConfig?.RestartPolicy;
-  const n = rp?.Name ?? '';
-  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(n))
-    throw invalidArgument(
-      `HostConfig.RestartPolicy: invalid restart policy: unknown policy '${n}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
-      { field: 'HostConfig.RestartPolicy.Name' },
-    );
-  if (n !== 'on-failure' && (rp?.MaximumRetryCount ?? 0) > 0)
-    throw invalidArgument(
-      `HostConfig.RestartPolicy: invalid restart policy: maximum retry count can only be used with 'on-failure'`,
-      { field: 'HostConfig.RestartPolicy.MaximumRetryCount' },
-    );
-  if (n && n !== 'no' && b.HostConfig?.AutoRemove)
-    throw invalidArgument("HostConfig.AutoRemove: can't create 'AutoRemove' container with restart policy", {
-      field: 'HostConfig.AutoRemove',
-    });
-}
-
 /** Parsed Binds/Mounts/Tmpfs; named volumes carry Name and get their Source from the volumes service. */
 export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[] {
   const out: MountPoint[] = [];
@@ -197,6 +192,7 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
       )
         throw invalidArgument(`HostConfig.Binds: invalid mode: ${o}`, { field: 'HostConfig.Binds' });
     const named = !src.startsWith('/');
+    const propagation = opts.find((o) => /private|shared|slave/.test(o));
     if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
       throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
     out.push({
@@ -204,9 +200,10 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
       ...(named ? { Name: src, Driver: 'local' } : {}),
       Source: named ? '' : src,
       Destination: dest(dst, 'HostConfig.Binds'),
-      Mode: mode,
+      // dockerd: a named volume's mode defaults to "z" and it has no propagation of its own.
+      Mode: named ? mode || 'z' : mode,
       RW: !opts.includes('ro'),
-      Propagation: opts.find((o) => /private|shared|slave/.test(o)) ?? 'rprivate',
+      Propagation: named ? (propagation ?? '') : (propagation ?? 'rprivate'),
     });
   }
   for (const m of b.HostConfig?.Mounts ?? []) {
@@ -217,15 +214,17 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
         throw invalidArgument('HostConfig.Mounts.Source: invalid mount config for type "bind": invalid mount path', {
           field: 'HostConfig.Mounts.Source',
         });
+      const bo = (m as { BindOptions?: { Propagation?: string } | null }).BindOptions;
       out.push({
         Type: 'bind',
         Source: m.Source,
         Destination: target,
         Mode: '',
         RW: !m.ReadOnly,
-        Propagation: 'rprivate',
+        Propagation: bo?.Propagation || 'rprivate',
       });
     } else if (t === 'volume') {
+      const vo = (m as { VolumeOptions?: MountPoint['VolumeOptions'] | null }).VolumeOptions ?? undefined;
       out.push({
         Type: 'volume',
         Name: m.Source || '',
@@ -236,6 +235,7 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
         RW: !m.ReadOnly,
         Propagation: '',
         Anonymous: !m.Source,
+        ...(vo ? { VolumeOptions: vo } : {}),
       });
     } else if (t === 'tmpfs') {
       if (m.Source)
@@ -297,15 +297,14 @@ export function mergeConfig(
   id: string,
 ): { config: ContainerConfig; hostConfig: HostConfig; path: string; args: string[] } {
   validatePorts(b);
-  validateRestart(b);
   const ic = image.config ?? {};
   const entrypoint = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
   const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : (ic.Cmd ?? null);
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (!argv.length) throw invalidArgument('no command specified', { field: 'Cmd' });
-  let env = mergeEnv(ic.Env ?? [], b.Env ?? []);
-  if (!env.some((e) => e.startsWith('PATH=')))
-    env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env];
+  // Config.Env is the image's and the request's only; PATH, HOSTNAME and TERM join the process's
+  // environment at start (processEnv), as dockerd's CreateDaemonEnvironment.
+  const env = mergeEnv(ic.Env ?? [], b.Env ?? []);
   const hostname = b.Hostname || id.slice(0, 12);
   const hc = { ...(b.HostConfig ?? {}) } as HostConfig;
   hc.NetworkMode = hc.NetworkMode || 'bridge';
@@ -315,11 +314,11 @@ export function mergeConfig(
     MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
   };
   hc.LogConfig = { Type: hc.LogConfig?.Type || 'json-file', Config: hc.LogConfig?.Config ?? {} };
-  if (!['json-file', 'local', 'none'].includes(hc.LogConfig.Type!))
-    throw invalidArgument(
-      `HostConfig.LogConfig.Type: logging driver "${hc.LogConfig.Type}" is not supported (json-file, local, none)`,
-      { field: 'HostConfig.LogConfig.Type' },
-    );
+  if ((b as { NetworkDisabled?: boolean }).NetworkDisabled) hc.NetworkMode = 'none';
+  // dockerd's defaults, as inspect shows them: swap twice the memory, the host's cgroup namespace.
+  if (typeof hc.Memory === 'number' && hc.Memory > 0 && !hc.MemorySwap) hc.MemorySwap = hc.Memory * 2;
+  hc.CgroupnsMode = (hc.CgroupnsMode as string | undefined) || 'host';
+  hc.IpcMode = (hc.IpcMode as string | undefined) || 'private'; // dockerd's default-ipc-mode
   const config: ContainerConfig = {
     Hostname: hostname,
     Domainname: b.Domainname ?? '',
@@ -339,7 +338,9 @@ export function mergeConfig(
       ? { Healthcheck: (b.Healthcheck ?? ic.Healthcheck) as ContainerConfig['Healthcheck'] }
       : {}),
     Image: b.Image,
-    Volumes: b.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) } : null,
+    Volumes: Object.keys({ ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }).length
+      ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }
+      : null,
     WorkingDir: b.WorkingDir || ic.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: null,

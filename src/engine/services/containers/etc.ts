@@ -28,15 +28,22 @@ export function resolvConf(rec: ContainerRecord, dnsServer?: string): string {
   const hostOpts = host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   // user networks: the embedded DNS on the gateway (it forwards other names to the host's resolvers)
   const ns = dns.length ? dns : dnsServer ? [dnsServer] : hostNs.length ? hostNs : ['8.8.8.8', '8.8.4.4'];
-  const lines = ns.map((n) => `nameserver ${n}`);
+  // dockerd's order: search, nameservers, options.
   const s = search.length ? search : hostSearch;
-  if (s.length) lines.push(`search ${s.join(' ')}`);
+  const lines = [...(s.length ? [`search ${s.join(' ')}`] : []), ...ns.map((n) => `nameserver ${n}`)];
   const o = opts.length ? opts : hostOpts;
   if (o.length) lines.push(`options ${o.join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
-export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = []): string {
+/** Lines /etc/hosts gets besides the container's own: --link entries, and the address that an
+ *  ExtraHosts "name:host-gateway" stands for (the default bridge's gateway, as dockerd's). */
+export interface EtcExtras {
+  links?: string[];
+  hostGateway?: string;
+}
+
+export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = [], x: EtcExtras = {}): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -47,8 +54,10 @@ export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = []): 
   ];
   for (const h of (rec.HostConfig.ExtraHosts as string[] | null | undefined) ?? []) {
     const i = h.indexOf(':');
-    if (i > 0) lines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
+    const addr = h.slice(i + 1);
+    if (i > 0) lines.push(`${addr === 'host-gateway' ? (x.hostGateway ?? addr) : addr}\t${h.slice(0, i)}`);
   }
+  lines.push(...(x.links ?? []));
   if (ip)
     lines.push(`${ip}\t${[rec.Config.Hostname, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
   return lines.join('\n') + '\n';
@@ -57,10 +66,11 @@ export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = []): 
 export function writeEtcFiles(
   dir: string,
   rec: ContainerRecord,
+  x: EtcExtras = {},
 ): { resolvConf: string; hosts: string; hostname: string } {
   const f = { resolvConf: join(dir, 'resolv.conf'), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname') };
   writeFileSync(f.resolvConf, resolvConf(rec));
-  writeFileSync(f.hosts, hostsFile(rec));
+  writeFileSync(f.hosts, hostsFile(rec, '', [], x));
   writeFileSync(f.hostname, `${rec.Config.Hostname}\n`);
   return f;
 }
@@ -72,8 +82,9 @@ export function writeNetworkEtc(
   dir: string,
   rec: ContainerRecord,
   net: { ip: string; names: string[]; dnsServer?: string },
+  x: EtcExtras = {},
 ): void {
-  writeFileSync(join(dir, 'hosts'), hostsFile(rec, net.ip, net.names));
+  writeFileSync(join(dir, 'hosts'), hostsFile(rec, net.ip, net.names, x));
   writeFileSync(join(dir, 'resolv.conf'), resolvConf(rec, net.dnsServer));
 }
 
@@ -87,10 +98,4 @@ export function shareNetworkEtc(dir: string, otherDir: string): void {
       /* keep ours */
     }
   }
-}
-
-/** ExtraHosts entries are "name:ip"; reject anything else early with the field named. */
-export function validExtraHost(h: string): boolean {
-  const i = h.indexOf(':');
-  return i > 0 && i < h.length - 1;
 }

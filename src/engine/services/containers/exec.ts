@@ -1,13 +1,12 @@
 // Exec sessions (`docker exec`): each runs under its own skiff-monitor (which holds its stdio or pty,
-// serves attach and records the exit code), started through the runtime CLI's `exec --detach`.
-// The monitor's command waits for a `go` file, so the client is attached before the process runs
-// and no early output (a shell prompt) is lost.
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+// serves attach and records the exit code) through the runtime library's monitored exec; the
+// process waits until the client is attached, so no early output (a shell prompt) is lost.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { invalidArgument, notFound, conflict } from '../../../common/index.js';
-import { spawnMonitor, waitExit, attach, nativeDir, parseSignal } from '../../../runtime/index.js';
+import { parseSignal } from '../../../runtime/index.js';
 import type { Containers } from './service.js';
 import { bridgeAttach, parseDetachKeys } from './streams.js';
 
@@ -138,12 +137,14 @@ export class Execs {
     s.started = true;
     const tty = o.tty ?? s.config.Tty;
     const rtid = this.svc.rtId(rec.Id);
-    const cspec = this.svc.runtime.store.load(rtid).config;
+    const cspec = this.svc.runtime.spec(rtid);
     const cproc = cspec.process!;
     const env = new Map<string, string>();
     for (const e of [...(cproc.env ?? []), ...s.config.Env]) env.set(e.split('=')[0], e);
-    const { resolveUser } = await import('./spec.js');
-    const user = s.config.User ? resolveUser(this.svc.rootfs(rec.Id), s.config.User) : cproc.user;
+    const { resolveUser } = await import('./user.js');
+    const user = s.config.User
+      ? resolveUser(this.svc.rootfs(rec.Id), s.config.User, rec.HostConfig.GroupAdd ?? [])
+      : cproc.user;
     const proc = {
       terminal: tty,
       user,
@@ -155,37 +156,7 @@ export class Execs {
       rlimits: cproc.rlimits,
       ...(o.consoleSize?.length === 2 ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
     };
-    rmSync(s.dir, { recursive: true, force: true });
-    mkdirSync(s.dir, { recursive: true });
-    writeFileSync(join(s.dir, 'process.json'), JSON.stringify(proc));
-    const runtimeBin = join(dirname(dirname(nativeDir())), 'bin', 'skiff-runtime');
-    const cmd = [
-      '/bin/sh',
-      '-c',
-      'i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; exec "$@"',
-      'sh',
-      process.execPath,
-      runtimeBin,
-      '--root',
-      this.svc.runtime.store.root,
-      'exec',
-      '--detach',
-      '--pid-file',
-      join(s.dir, 'exec.pid'),
-      ...(tty ? ['--console-socket', join(s.dir, 'console.sock')] : []),
-      '--process',
-      join(s.dir, 'process.json'),
-      rtid,
-    ];
-    await spawnMonitor({
-      stateDir: s.dir,
-      containerPidFile: join(s.dir, 'exec.pid'),
-      tty,
-      stdin: s.config.AttachStdin,
-      cmd,
-    });
-    s.Running = true;
-    const go = () => writeFileSync(join(s.dir, 'go'), '');
+    const execId = s.ID.slice(0, 16);
     let attached: Promise<void> | undefined;
     let exitedNow!: () => void;
     const exited = new Promise<void>((r) => {
@@ -195,30 +166,48 @@ export class Execs {
     const stdinReady = new Promise<void>((r) => {
       ready = r;
     });
-    if (client && !o.detach) {
-      const sess = await attach(s.dir);
-      if (tty && o.consoleSize?.length === 2) sess.resize(o.consoleSize[0], o.consoleSize[1]);
-      if (s.pendingResize) sess.resize(...s.pendingResize);
-      attached = bridgeAttach(
-        sess,
-        client.socket,
-        client.head,
-        {
-          stdin: s.config.AttachStdin,
-          stdout: s.config.AttachStdout,
-          stderr: s.config.AttachStderr,
-          stream: true,
-          logs: false,
-          detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
+    const rt = this.svc.runtime;
+    try {
+      const r = await rt.exec(rtid, proc, {
+        monitor: { execId, stdin: s.config.AttachStdin },
+        // attached before the process runs, so no early output (a shell prompt) is lost
+        beforeStart: async () => {
+          s.dir = rt.monitorDir(rtid, execId) ?? s.dir;
+          s.Running = true;
+          if (!client || o.detach) return;
+          const sess = await rt.attach(rtid, { execId });
+          if (tty && o.consoleSize?.length === 2) sess.resize(o.consoleSize[0], o.consoleSize[1]);
+          if (s.pendingResize) sess.resize(...s.pendingResize);
+          attached = bridgeAttach(
+            sess,
+            client.socket,
+            client.head,
+            {
+              stdin: s.config.AttachStdin,
+              stdout: s.config.AttachStdout,
+              stderr: s.config.AttachStderr,
+              stream: true,
+              logs: false,
+              detachKeys: parseDetachKeys(s.config.DetachKeys || undefined),
+            },
+            tty,
+            true,
+            tty && s.config.AttachStdin ? stdinReady.then(() => rt.attach(rtid, { execId })) : undefined,
+            exited,
+          );
         },
-        tty,
-        true,
-        tty && s.config.AttachStdin ? stdinReady.then(() => attach(s.dir)) : undefined,
-        exited,
-      );
+      });
+      s.Pid = r.pid;
+    } catch (e) {
+      // as dockerd: 127 when the command is not found, 126 when it cannot be run
+      s.ExitCode = /not found/.test((e as Error).message) ? 127 : 126;
+      s.Running = false;
+      exitedNow();
+      await rt.delete(rtid, { execId, force: true }).catch(() => undefined);
+      throw e;
     }
-    go();
-    s.done = waitExit(s.dir, undefined, 50)
+    s.done = rt
+      .waitExit(rtid, { execId })
       .then(
         (ex) => {
           s.ExitCode = ex.exitCode;
@@ -237,27 +226,8 @@ export class Execs {
       )
       .finally(() => {
         exitedNow();
-        setTimeout(() => rmSync(s.dir, { recursive: true, force: true }), 1000).unref();
+        setTimeout(() => void rt.delete(rtid, { execId }).catch(() => undefined), 1000).unref();
       });
-    for (let i = 0; i < 200 && !s.Pid && s.Running; i++) {
-      try {
-        s.Pid = Number((await import('node:fs')).readFileSync(join(s.dir, 'exec.pid'), 'utf8')) || 0;
-      } catch {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-    if (tty && s.Pid) {
-      // the master was handed to the monitor before the process took the pty as its stdin
-      const { readlinkSync } = await import('node:fs');
-      for (let i = 0; i < 200 && s.Running; i++) {
-        try {
-          if (readlinkSync(`/proc/${s.Pid}/fd/0`).startsWith('/dev/pts')) break;
-        } catch {
-          /* not yet */
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
     ready();
     this.svc.ctx.events.emit({
       Type: 'container',
@@ -274,7 +244,7 @@ export class Execs {
       s.pendingResize = [h, w];
       return;
     }
-    const sess = await attach(s.dir);
+    const sess = await this.svc.runtime.attach(this.svc.rtId(s.ContainerID), { execId: s.ID.slice(0, 16) });
     sess.resize(h, w);
     setTimeout(() => sess.close(), 50);
   }

@@ -5,7 +5,6 @@
 import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execProcess } from '../../../runtime/index.js';
 import type { Containers, Live } from './service.js';
 
 export const RESTART_ON_UNHEALTHY = 'skiff.restart-on-unhealthy';
@@ -26,7 +25,7 @@ async function runProbe(
   timeoutMs: number,
 ): Promise<{ code: number; output: string }> {
   const rtid = svc.rtId(c.rec.Id);
-  const spec = svc.runtime.store.load(rtid).config.process!;
+  const spec = svc.runtime.spec(rtid).process!;
   const outFile = join(c.dir, `health-${randomBytes(4).toString('hex')}.out`);
   const fd = openSync(outFile, 'w');
   let pid = 0;
@@ -51,7 +50,7 @@ async function runProbe(
       rlimits: spec.rlimits,
     };
     const started = Date.now();
-    const r = await execProcess(svc.runtime, rtid, proc as never, {
+    const r = await svc.runtime.exec(rtid, proc, {
       stdio: ['ignore', fd, fd],
       onStart: (p) => {
         pid = p;

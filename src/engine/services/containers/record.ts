@@ -42,6 +42,13 @@ export interface MountPoint {
   /** Skiff: created for an image VOLUME or `-v /path` (removed by rm -v). */
   Anonymous?: boolean;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  /** --mount's volume options: labels and driver options of a volume it creates; NoCopy keeps the
+   *  image's content at the destination out of a new, empty volume. */
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string>;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> };
+  };
 }
 
 /** Docker's container Config (the subset with meaning here is typed; the rest round-trips). */
@@ -96,6 +103,9 @@ export type HostConfig = Record<string, unknown> & {
   ReadonlyRootfs?: boolean;
   Init?: boolean | null;
   LogConfig?: { Type?: string; Config?: Record<string, string> };
+  Links?: string[] | null;
+  VolumesFrom?: string[] | null;
+  GroupAdd?: string[] | null;
 };
 
 export interface NetworkEndpoint {

@@ -1,43 +1,29 @@
-// The container service: create/start/stop/kill/wait/remove/restart/rename/pause/update, exit
-// tracking through the monitor's exit file, restart policies and live restore. Containers run under
-// skiff-monitor (src/runtime), so they survive the engine; their records live under
-// DATA_ROOT/containers/<id>/.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
+// The container service: the records (by id and name), create, and the API's operations (start,
+// stop, kill, restart, wait, remove, rename, pause, update). Containers run through the runtime
+// library (src/runtime) under skiff-monitor, so they survive the engine; their records live under
+// DATA_ROOT/containers/<id>/. The runtime side of a container's life is lifecycle.ts, restart
+// policies restart.ts, the engine's start-up restore.ts.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  conflict,
-  createLogger,
-  failedPrecondition,
-  invalidArgument,
-  isSkiffError,
-  notFound,
-  SkiffError,
-} from '../../../common/index.js';
-import {
-  Runtime,
-  parseSignal,
-  pause as rtPause,
-  resume as rtResume,
-  update as rtUpdate,
-  waitExit,
-  readExitFile,
-  isMonitorAlive,
-  nativeDir,
-} from '../../../runtime/index.js';
-import { mountAll, unmount } from '../../../image/index.js';
+import { conflict, failedPrecondition, invalidArgument, notFound, SkiffError } from '../../../common/index.js';
+import { Runtime, parseSignal } from '../../../runtime/index.js';
 import type { EngineContext, ContainersService } from '../../api/context.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
-import { initialState, loadRecord, saveRecord, type ContainerRecord } from './record.js';
-import { buildSpec } from './spec.js';
-import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc, validExtraHost } from './etc.js';
+import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
+import { verifyContainerSettings } from './validate.js';
+import { refuseUnsupported } from './unsupported.js';
+import { hostFacts } from './host-facts.js';
+import { mergeVolumesFrom, normalizeLinks, resolveNamespaceModes, volumesFromMounts } from './shared.js';
 import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
-
-const log = createLogger({ component: 'engine.containers' });
+import { startLocked, removeLocked, stopRunning, ensureMounted, unmountRootfs } from './lifecycle.js';
+import { scheduleRestart } from './restart.js';
+import { restore } from './restore.js';
+import { updateContainer } from './update.js';
 
 export interface WaitResult {
   StatusCode: number;
@@ -64,14 +50,15 @@ interface Live {
 export interface ContainersOptions {
   execRoot: string;
   cgroupParent: string;
+  /** Off: containers found running at start are stopped (then restart policies apply). */
+  liveRestore?: boolean;
 }
-
-const RUNNING_RESET_MS = 10_000;
 
 export class Containers implements ContainersService {
   readonly runtime: Runtime;
-  private readonly byId = new Map<string, Live>();
-  private readonly names = new Map<string, string>();
+  // Shared with lifecycle.ts, restart.ts and restore.ts (functions over this service).
+  readonly byId = new Map<string, Live>();
+  readonly names = new Map<string, string>();
   /** Exec sessions (set by the daemon). */
   execs?: { idsOf(id: string): string[]; forget(id: string): void };
   execIds(id: string): string[] {
@@ -90,7 +77,7 @@ export class Containers implements ContainersService {
   get root(): string {
     return join(this.ctx.root, 'containers');
   }
-  private get nets(): Networks {
+  get nets(): Networks {
     return this.ctx.networks as unknown as Networks;
   }
   dirOf(id: string): string {
@@ -99,8 +86,14 @@ export class Containers implements ContainersService {
   rtId(id: string): string {
     return id.slice(0, 16);
   }
+  /** The monitor's state directory while the container exists in the runtime; afterwards the
+   *  container's own directory, which holds the copied exit.json. */
   monitorDir(id: string): string {
-    return join(this.runtime.store.dir(this.rtId(id)), 'monitor');
+    try {
+      return this.runtime.monitorDir(this.rtId(id)) ?? this.dirOf(id);
+    } catch {
+      return this.dirOf(id);
+    }
   }
   logPath(id: string): string {
     return join(this.dirOf(id), `${id}-json.log`);
@@ -131,7 +124,8 @@ export class Containers implements ContainersService {
     return this.live(ref).rec;
   }
 
-  private async locked<T>(c: Live, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` after the container's earlier operations (one at a time per container). */
+  async locked<T>(c: Live, fn: () => Promise<T>): Promise<T> {
     const run = c.lock.then(fn, fn);
     c.lock = run.catch(() => undefined);
     return run;
@@ -144,7 +138,7 @@ export class Containers implements ContainersService {
     if (!c.removed) saveRecord(c.dir, c.rec);
   }
 
-  private emit(c: Live, action: string, extra: Record<string, string> = {}): void {
+  emit(c: Live, action: string, extra: Record<string, string> = {}): void {
     idleActivity();
     this.ctx.events.emit({
       Type: 'container',
@@ -152,6 +146,35 @@ export class Containers implements ContainersService {
       id: c.rec.Id,
       attributes: { ...c.rec.Config.Labels, image: c.rec.ImageName, name: c.rec.Name.slice(1), ...extra },
     });
+  }
+
+  /** `rm --link PARENT/ALIAS`: drops the link from the parent's record (effective at its next start). */
+  removeLink(name: string): void {
+    const full = `/${name.replace(/^\/+/, '')}`;
+    const i = full.lastIndexOf('/');
+    if (i <= 0) throw conflict('Conflict, cannot remove the default link name of the container', { field: 'id' });
+    const parent = this.live(full.slice(0, i));
+    const links = parent.rec.HostConfig.Links ?? [];
+    const left = links.filter((l) => l.split(':')[1] !== `${parent.rec.Name}${full.slice(i)}`);
+    if (left.length === links.length) throw notFound(`No such link: ${full}`, { field: 'id' });
+    parent.rec.HostConfig.Links = left.length ? left : null;
+    this.save(parent);
+  }
+
+  /** A container event with the container's attributes (labels, image, name), e.g. `attach`. */
+  event(ref: string, action: string): void {
+    this.emit(this.live(ref), action);
+  }
+
+  /** Engine shutdown without live restore: every running container is stopped (its stop signal and
+   *  timeout, all at once); they are not marked stopped by the user, so restart policies bring
+   *  them back at the next start. */
+  async stopAllForShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.byId.values()]
+        .filter((c) => !c.removed && c.rec.State.Running)
+        .map((c) => stopRunning(this, c, {}).catch(() => undefined)),
+    );
   }
 
   // ---- ContainersService (for other services) ----
@@ -173,16 +196,15 @@ export class Containers implements ContainersService {
   }
 
   // ---- create ----
-  async create(raw: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `platform` ("os[/arch[/variant]]", create's query parameter): the local image must be of it. */
+  async create(raw: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     const body = parseCreateBody(raw);
-    for (const h of body.HostConfig?.ExtraHosts ?? [])
-      if (!validExtraHost(h))
-        throw invalidArgument(`HostConfig.ExtraHosts: invalid IP address in add-host: "${h}"`, {
-          field: 'HostConfig.ExtraHosts',
-        });
+    const warnings = verifyContainerSettings(body, hostFacts());
+    refuseUnsupported(body);
     const nm = body.HostConfig?.NetworkMode ?? '';
     if (nm.startsWith('container:')) this.live(nm.slice(10));
     const img = await this.ctx.images.resolve(body.Image);
+    if (platform) checkPlatform(body.Image, platform, img.config);
     const id = randomBytes(32).toString('hex');
     const fullName = name ? validateName(name) : `/${this.freeName()}`;
     if (this.names.has(fullName.slice(1))) {
@@ -192,7 +214,13 @@ export class Containers implements ContainersService {
       );
     }
     const { config, hostConfig, path, args } = mergeConfig(body, img.config, id);
-    const mounts = parseMounts(body, Object.keys(img.config.config?.Volumes ?? {}));
+    const lookup = (r: string) => this.get(r);
+    if (hostConfig.Links?.length) hostConfig.Links = normalizeLinks(hostConfig.Links, fullName, lookup);
+    resolveNamespaceModes(hostConfig, lookup);
+    const mounts = mergeVolumesFrom(
+      parseMounts(body, Object.keys(img.config.config?.Volumes ?? {})),
+      volumesFromMounts(hostConfig.VolumesFrom ?? [], lookup),
+    );
     const dir = this.dirOf(id);
     this.names.set(fullName.slice(1), id); // reserve while creating
     const snapshotKey = `container-${id}`;
@@ -201,7 +229,12 @@ export class Containers implements ContainersService {
       for (const m of mounts) {
         if (m.Type === 'volume') {
           if (!m.Name) m.Name = randomBytes(32).toString('hex');
-          const v = await this.ctx.volumes.ensure(m.Name, { anonymous: m.Anonymous });
+          const v = await this.ctx.volumes.ensure(m.Name, {
+            anonymous: m.Anonymous,
+            labels: m.VolumeOptions?.Labels,
+            driver: m.VolumeOptions?.DriverConfig?.Name,
+            driverOpts: m.VolumeOptions?.DriverConfig?.Options,
+          });
           m.Source = v.Mountpoint;
         } else if (m.Type === 'bind' && (body.HostConfig?.Binds ?? []).length && !existsSync(m.Source)) {
           mkdirSync(m.Source, { recursive: true }); // -v /host/path creates it, as dockerd does
@@ -247,7 +280,7 @@ export class Containers implements ContainersService {
       saveRecord(dir, rec);
       const c = this.adopt(rec, dir);
       this.emit(c, 'create');
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: warnings };
     } catch (e) {
       this.names.delete(fullName.slice(1));
       if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(() => undefined);
@@ -264,7 +297,7 @@ export class Containers implements ContainersService {
     }
   }
 
-  private adopt(rec: ContainerRecord, dir: string): Live {
+  adopt(rec: ContainerRecord, dir: string): Live {
     const c: Live = {
       rec,
       dir,
@@ -291,231 +324,15 @@ export class Containers implements ContainersService {
       if (c.removed) throw notFound(`No such container: ${ref}`);
       c.rec.ManuallyStopped = false;
       try {
-        await this.startLocked(c);
+        await startLocked(this, c);
       } catch (e) {
-        if (c.rec.HostConfig.AutoRemove) await this.removeLocked(c, { volumes: true });
+        if (c.rec.HostConfig.AutoRemove) await removeLocked(this, c, { volumes: true });
         throw e;
       }
     });
   }
 
-  private async startLocked(c: Live): Promise<void> {
-    const rec = c.rec,
-      id = rec.Id,
-      rtid = this.rtId(id);
-    const rootfs = this.rootfs(id);
-    try {
-      await this.ensureMounted(c);
-      const etc = writeEtcFiles(c.dir, rec);
-      let netnsPath: string | undefined;
-      const nm = String(rec.HostConfig.NetworkMode);
-      if (nm.startsWith('container:')) {
-        const other = this.live(nm.slice(10)).rec;
-        if (!other.State.Running)
-          throw conflict(`cannot join network of a non running container: ${other.Id}`, {
-            field: 'HostConfig.NetworkMode',
-          });
-        netnsPath = `/proc/${other.State.Pid}/ns/net`;
-        shareNetworkEtc(c.dir, this.dirOf(other.Id)); // its hosts and resolv.conf, as dockerd does
-      }
-      for (const m of rec.Mounts)
-        if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await this.ctx.volumes.ensure(m.Name)).Mountpoint;
-      const spec = buildSpec({
-        rec,
-        rootfs,
-        etc,
-        cgroupsPath: `${this.opts.cgroupParent}/${id}`,
-        initBinary: initBinary(),
-        netnsPath,
-      });
-      const bundle = join(c.dir, 'bundle');
-      mkdirSync(bundle, { recursive: true });
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-      rmSync(join(c.dir, 'exit.json'), { force: true });
-      await this.runtime.delete(rtid, { force: true }).catch(() => undefined);
-      const lc = rec.HostConfig.LogConfig?.Config ?? {};
-      const maxSize = parseSize(lc['max-size'] ?? '10m');
-      const maxFile = Math.max(1, Number(lc['max-file'] ?? 3) || 3);
-      await this.runtime.create(rtid, bundle, {
-        monitor: {
-          logFile: rec.HostConfig.LogConfig?.Type === 'none' ? undefined : this.logPath(id),
-          logMaxSize: maxSize,
-          logMaxFiles: maxFile - 1,
-          stdin: rec.Config.OpenStdin,
-        },
-      });
-      const mdir = this.monitorDir(id);
-      const net = await this.nets.attach(rec, this.runtime.state(rtid).pid ?? 0);
-      if (net) writeNetworkEtc(c.dir, rec, net);
-      const waiters = c.createdWaiters.splice(0);
-      await Promise.race([
-        Promise.all(waiters.map((w) => Promise.resolve(w(mdir)).catch(() => undefined))),
-        sleep(3000),
-      ]);
-      await this.runtime.start(rtid);
-      const st = this.runtime.state(rtid);
-      rec.State = {
-        ...rec.State,
-        Status: 'running',
-        Running: true,
-        Paused: false,
-        Restarting: false,
-        OOMKilled: false,
-        Dead: false,
-        Pid: st.pid ?? 0,
-        ExitCode: 0,
-        Error: '',
-        StartedAt: new Date().toISOString(),
-        ...(rec.Config.Healthcheck?.Test?.length && rec.Config.Healthcheck.Test[0] !== 'NONE'
-          ? { Health: { Status: 'starting', FailingStreak: 0, Log: [] } }
-          : {}),
-      };
-      rec.HasBeenStarted = true;
-      this.save(c);
-      this.emit(c, 'start');
-      this.watchExit(c, mdir);
-      c.health?.stop();
-      c.health = this.healthStarter?.(c);
-    } catch (e) {
-      rec.State = {
-        ...rec.State,
-        Status: rec.HasBeenStarted ? 'exited' : 'created',
-        Running: false,
-        Pid: 0,
-        Error: (e as Error).message,
-        ExitCode: /not found|no such file/i.test((e as Error).message) ? 127 : 128,
-      };
-      await this.runtime.delete(rtid, { force: true }).catch(() => undefined);
-      await this.nets.detach(rec);
-      this.save(c);
-      await this.unmountRootfs(c).catch(() => undefined);
-      for (const w of c.createdWaiters.splice(0)) await Promise.resolve(w(undefined)).catch(() => undefined);
-      throw e;
-    }
-  }
-
-  async ensureMounted(c: Live): Promise<string> {
-    const rootfs = this.rootfs(c.rec.Id);
-    if (isMountpoint(rootfs)) return rootfs;
-    mkdirSync(rootfs, { recursive: true });
-    await mountAll(await this.ctx.snapshotter.mounts(c.rec.SnapshotKey), rootfs);
-    return rootfs;
-  }
-
-  async unmountRootfs(c: Live): Promise<void> {
-    const rootfs = this.rootfs(c.rec.Id);
-    if (isMountpoint(rootfs)) await unmount(rootfs);
-  }
-
   // ---- exit tracking ----
-  private watchExit(c: Live, mdir: string): void {
-    c.watch?.abort();
-    const ac = new AbortController();
-    c.watch = ac;
-    waitExit(mdir, ac.signal, 100).then(
-      (ex) =>
-        this.onExit(c, { code: ex.exitCode, oom: ex.oomKilled, finishedAt: ex.finishedAt, error: ex.error }, mdir),
-      (e) => {
-        if (!ac.signal.aborted)
-          void this.onExit(
-            c,
-            {
-              code: 255,
-              oom: false,
-              finishedAt: new Date().toISOString(),
-              error: `monitor lost: ${(e as Error).message}`,
-            },
-            mdir,
-          );
-      },
-    );
-  }
-
-  private async onExit(
-    c: Live,
-    ex: { code: number; oom: boolean; finishedAt: string; error?: string },
-    mdir?: string,
-  ): Promise<void> {
-    if (c.removed) return;
-    await this.locked(c, async () => {
-      if (!c.rec.State.Running && !c.rec.State.Restarting) return;
-      c.health?.stop();
-      c.health = undefined;
-      if (mdir && existsSync(join(mdir, 'exit.json'))) {
-        try {
-          copyFileSync(join(mdir, 'exit.json'), join(c.dir, 'exit.json'));
-        } catch {
-          /* best effort */
-        }
-      } else writeFileSync(join(c.dir, 'exit.json'), JSON.stringify({ exitCode: ex.code }));
-      await this.runtime.delete(this.rtId(c.rec.Id), { force: true }).catch(() => undefined);
-      await this.nets.detach(c.rec);
-      await this.unmountRootfs(c).catch(() => undefined);
-      const ranMs = Date.now() - Date.parse(c.rec.State.StartedAt);
-      c.rec.State = {
-        ...c.rec.State,
-        Status: 'exited',
-        Running: false,
-        Paused: false,
-        Restarting: false,
-        Pid: 0,
-        ExitCode: ex.code,
-        OOMKilled: ex.oom,
-        FinishedAt: ex.finishedAt,
-        Error: ex.error && ex.error !== 'error' ? ex.error : '',
-      };
-      if (c.rec.State.Health) c.rec.State.Health = { ...c.rec.State.Health, Status: 'unhealthy' };
-      this.save(c);
-      if (ex.oom) this.emit(c, 'oom');
-      this.emit(c, 'die', { exitCode: String(ex.code) });
-      const res: WaitResult = { StatusCode: ex.code, Error: null };
-      for (const w of c.exitWaiters.splice(0)) w(res);
-      if (c.rec.HostConfig.AutoRemove) {
-        await this.removeLocked(c, { volumes: true, force: true });
-        return;
-      }
-      if (ranMs >= RUNNING_RESET_MS) c.restartDelay = 100;
-      if (this.shouldRestart(c, ex.code)) this.scheduleRestart(c);
-    });
-  }
-
-  private shouldRestart(c: Live, code: number): boolean {
-    if (c.stopping || c.rec.ManuallyStopped) return false;
-    const p = c.rec.HostConfig.RestartPolicy ?? {};
-    switch (p.Name) {
-      case 'always':
-      case 'unless-stopped':
-        return true;
-      case 'on-failure':
-        return code !== 0 && (!p.MaximumRetryCount || c.rec.RestartCount < p.MaximumRetryCount);
-      default:
-        return false;
-    }
-  }
-
-  /** Exponential back-off: 100 ms doubling to 1 min, reset after 10 s of running. */
-  scheduleRestart(c: Live, why = 'policy'): void {
-    const delay = c.restartDelay;
-    c.restartDelay = Math.min(c.restartDelay * 2, 60_000);
-    c.rec.State = { ...c.rec.State, Status: 'restarting', Restarting: true };
-    this.save(c);
-    void why;
-    c.restartTimer = setTimeout(() => {
-      c.restartTimer = undefined;
-      void this.locked(c, async () => {
-        if (c.removed || !c.rec.State.Restarting) return;
-        c.rec.RestartCount++;
-        try {
-          await this.startLocked(c);
-        } catch {
-          c.rec.State = { ...c.rec.State, Restarting: false, Status: 'exited' };
-          this.save(c);
-          if (this.shouldRestart(c, 1)) this.scheduleRestart(c);
-        }
-      });
-    }, delay);
-    c.restartTimer.unref?.();
-  }
 
   // ---- stop / kill / restart ----
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -542,44 +359,18 @@ export class Containers implements ContainersService {
       throw new SkiffError('FailedPrecondition', `container ${c.rec.Id} is already stopped`, { reason: 'NotModified' });
     c.rec.ManuallyStopped = true;
     this.save(c);
-    await this.stopRunning(c, opts);
-  }
-
-  private async stopRunning(c: Live, opts: { timeout?: number; signal?: string }): Promise<void> {
-    c.stopping = true;
-    try {
-      const rtid = this.rtId(c.rec.Id);
-      const exited = new Promise<WaitResult>((res) => c.exitWaiters.push(res));
-      const sig = opts.signal || c.rec.Config.StopSignal || 'SIGTERM';
-      const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
-      if (c.rec.State.Paused) await rtResume(this.runtime, rtid).catch(() => undefined);
-      await this.runtime.kill(rtid, sig).catch(() => undefined);
-      this.emit(c, 'kill', { signal: String(parseSignal(sig)) });
-      const ok =
-        timeout < 0
-          ? await exited.then(() => true)
-          : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
-      if (!ok) {
-        await this.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined);
-        await this.runtime.kill(rtid, 'SIGKILL').catch(() => undefined);
-        this.emit(c, 'kill', { signal: '9' });
-        await Promise.race([exited, sleep(10_000)]);
-      }
-      this.emit(c, 'stop');
-    } finally {
-      c.stopping = false;
-    }
+    await stopRunning(this, c, opts);
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const c = this.live(ref);
     if (c.rec.State.Running) {
       c.stopping = true;
-      await this.stopRunning(c, opts);
+      await stopRunning(this, c, opts);
     }
     c.rec.ManuallyStopped = false;
     await this.locked(c, async () => {
-      if (!c.rec.State.Running) await this.startLocked(c);
+      if (!c.rec.State.Running) await startLocked(this, c);
     });
     this.emit(c, 'restart');
   }
@@ -634,31 +425,7 @@ export class Containers implements ContainersService {
       await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL').catch(() => undefined);
       await Promise.race([this.wait(ref, 'not-running'), sleep(10_000)]);
     }
-    await this.locked(c, () => this.removeLocked(c, opts));
-  }
-
-  private async removeLocked(c: Live, opts: { volumes?: boolean; force?: boolean }): Promise<void> {
-    if (c.removed) return;
-    c.watch?.abort();
-    c.health?.stop();
-    c.removed = true;
-    c.rec.State = { ...c.rec.State, Status: 'removing' };
-    await this.runtime.delete(this.rtId(c.rec.Id), { force: true }).catch(() => undefined);
-    await this.nets.detach(c.rec);
-    await this.unmountRootfs(c).catch(() => undefined);
-    await removeContainerSnapshots(this.ctx.snapshotter, c.rec.SnapshotKey);
-    rmSync(c.dir, { recursive: true, force: true });
-    this.byId.delete(c.rec.Id);
-    this.execs?.forget(c.rec.Id);
-    if (this.names.get(c.rec.Name.slice(1)) === c.rec.Id) this.names.delete(c.rec.Name.slice(1));
-    if (opts.volumes)
-      for (const m of c.rec.Mounts)
-        if (m.Type === 'volume' && m.Anonymous && m.Name && !this.volumeUsers(m.Name).length)
-          await this.ctx.volumes.remove(m.Name).catch(() => undefined);
-    this.emit(c, 'destroy');
-    const res: WaitResult = { StatusCode: c.rec.State.ExitCode, Error: null };
-    for (const w of c.exitWaiters.splice(0)) w(res);
-    for (const w of c.removedWaiters.splice(0)) w(res);
+    await this.locked(c, () => removeLocked(this, c, opts));
   }
 
   // ---- rename / pause / update ----
@@ -684,7 +451,7 @@ export class Containers implements ContainersService {
     const c = this.live(ref);
     if (!c.rec.State.Running) throw conflict(`Container ${c.rec.Id} is not running`, { field: 'id' });
     if (c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is already paused`, { field: 'id' });
-    await rtPause(this.runtime, this.rtId(c.rec.Id));
+    await this.runtime.pause(this.rtId(c.rec.Id));
     c.rec.State = { ...c.rec.State, Paused: true, Status: 'paused' };
     this.save(c);
     this.emit(c, 'pause');
@@ -693,130 +460,31 @@ export class Containers implements ContainersService {
   async unpause(ref: string): Promise<void> {
     const c = this.live(ref);
     if (!c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is not paused`, { field: 'id' });
-    await rtResume(this.runtime, this.rtId(c.rec.Id));
+    await this.runtime.resume(this.rtId(c.rec.Id));
     c.rec.State = { ...c.rec.State, Paused: false, Status: 'running' };
     this.save(c);
     this.emit(c, 'unpause');
   }
 
   async update(ref: string, body: Record<string, unknown>): Promise<{ Warnings: string[] }> {
-    const c = this.live(ref);
-    const hc = c.rec.HostConfig;
-    const keys = [
-      'Memory',
-      'MemorySwap',
-      'MemoryReservation',
-      'NanoCpus',
-      'CpuShares',
-      'CpuQuota',
-      'CpuPeriod',
-      'CpusetCpus',
-      'CpusetMems',
-      'PidsLimit',
-      'BlkioWeight',
-    ];
-    for (const k of keys)
-      if (body[k] !== undefined && body[k] !== null && body[k] !== 0 && body[k] !== '') {
-        if (k.startsWith('Cpuset') ? typeof body[k] !== 'string' : typeof body[k] !== 'number')
-          throw invalidArgument(`${k}: invalid value`, { field: k });
-        hc[k] = body[k];
-      }
-    const rp = body.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
-    if (rp && rp.Name !== undefined) {
-      if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(rp.Name))
-        throw invalidArgument(`RestartPolicy: invalid restart policy '${rp.Name}'`, { field: 'RestartPolicy.Name' });
-      if (hc.AutoRemove && rp.Name && rp.Name !== 'no')
-        throw invalidArgument(
-          'RestartPolicy: Restart policy cannot be updated because AutoRemove is enabled for the container',
-          { field: 'RestartPolicy' },
-        );
-      hc.RestartPolicy = { Name: rp.Name || 'no', MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
-    }
-    if (c.rec.State.Running) {
-      const r: Record<string, unknown> = {};
-      if (hc.Memory) r.memory = { limit: hc.Memory, ...(hc.MemorySwap ? { swap: hc.MemorySwap } : {}) };
-      const cpu: Record<string, unknown> = {};
-      if (hc.CpuShares) cpu.shares = hc.CpuShares;
-      if (hc.NanoCpus) {
-        cpu.period = 100000;
-        cpu.quota = Math.round(((hc.NanoCpus as number) / 1e9) * 100000);
-      }
-      if (hc.CpuQuota) cpu.quota = hc.CpuQuota;
-      if (hc.CpuPeriod) cpu.period = hc.CpuPeriod;
-      if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
-      if (Object.keys(cpu).length) r.cpu = cpu;
-      if (hc.PidsLimit) r.pids = { limit: hc.PidsLimit };
-      if (hc.BlkioWeight) r.blockIO = { weight: hc.BlkioWeight };
-      if (Object.keys(r).length) await rtUpdate(this.runtime, this.rtId(c.rec.Id), r);
-    }
-    this.save(c);
-    this.emit(c, 'update');
-    return { Warnings: [] };
+    return updateContainer(this, this.live(ref), body);
   }
 
-  /** A container directory without a readable record: the engine died while creating or removing
-   *  it. Its rootfs may still be mounted and its snapshot prepared; both go before the directory. */
-  private async discardPartial(id: string, dir: string): Promise<void> {
-    try {
-      const rootfs = join(dir, 'rootfs');
-      if (isMountpoint(rootfs)) await unmount(rootfs);
-      const keys: string[] = [];
-      for await (const info of this.ctx.snapshotter.walk())
-        if (info.labels?.['org.skiff.container'] === id) keys.push(info.name);
-      // the container's own snapshot before its init layer (a parent goes after its children)
-      keys.sort((a, b) => Number(a.endsWith('-init')) - Number(b.endsWith('-init')));
-      for (const k of keys) await this.ctx.snapshotter.remove(k).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    } catch (e) {
-      log.warn('could not discard a partial container directory', { id, error: (e as Error).message });
-    }
+  // ---- engine start: load records, live restore, restart policies (restore.ts) ----
+  restore(): Promise<void> {
+    return restore(this);
   }
 
-  // ---- engine start: load records, live restore, restart policies ----
-  async restore(): Promise<void> {
-    idleActivity(); // start-up garbage (module loading, restore) is collected once the engine is idle
-    mkdirSync(this.root, { recursive: true });
-    for (const id of readdirSync(this.root)) {
-      const dir = this.dirOf(id);
-      let rec: ContainerRecord;
-      try {
-        rec = loadRecord(dir);
-      } catch {
-        await this.discardPartial(id, dir);
-        continue;
-      }
-      const c = this.adopt(rec, dir);
-      if (rec.State.Status === 'removing') {
-        await this.removeLocked(c, {}).catch(() => undefined);
-        continue;
-      }
-      if (rec.State.Running || rec.State.Restarting) {
-        const mdir = this.monitorDir(id);
-        const alive = await isMonitorAlive(mdir).catch(() => false);
-        if (alive) {
-          this.watchExit(c, mdir);
-          c.health = this.healthStarter?.(c);
-          continue;
-        }
-        const ex = await readExitFile(mdir).catch(() => undefined);
-        rec.State.Running = true; // let onExit record it
-        await this.onExit(
-          c,
-          {
-            code: ex?.exitCode ?? 255,
-            oom: ex?.oomKilled ?? false,
-            finishedAt: ex?.finishedAt ?? new Date().toISOString(),
-            error: ex ? undefined : 'the container monitor died while the engine was away',
-          },
-          mdir,
-        );
-        continue;
-      }
-      const p = rec.HostConfig.RestartPolicy?.Name;
-      if (rec.HasBeenStarted && (p === 'always' || (p === 'unless-stopped' && !rec.ManuallyStopped))) {
-        void this.locked(c, () => this.startLocked(c)).catch(() => undefined);
-      }
-    }
+  ensureMounted(c: Live): Promise<string> {
+    return ensureMounted(this, c);
+  }
+
+  unmountRootfs(c: Live): Promise<void> {
+    return unmountRootfs(this, c);
+  }
+
+  scheduleRestart(c: Live, why = 'policy'): void {
+    scheduleRestart(this, c, why);
   }
 
   /** Stops watching (engine shutdown); containers keep running under their monitors. */
@@ -831,33 +499,20 @@ export class Containers implements ContainersService {
 
 export type { Live };
 
-function isMountpoint(dir: string): boolean {
-  try {
-    const info = readFileSync('/proc/self/mountinfo', 'utf8');
-    return info.split('\n').some((l) => l.split(' ')[4] === dir);
-  } catch {
-    return false;
-  }
-}
-
-function initBinary(): string | undefined {
-  try {
-    const p = join(nativeDir(), 'skiff-tini');
-    return existsSync(p) ? p : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Docker's log-opt sizes: 10m, 512k, 1g, plain bytes. */
-export function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v.trim());
-  if (!m)
-    throw invalidArgument(`HostConfig.LogConfig.Config.max-size: invalid size ${JSON.stringify(v)}`, {
-      field: 'HostConfig.LogConfig.Config.max-size',
-    });
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mult);
-}
-
 export { failedPrecondition };
+
+/** dockerd's answer when the local image is of another platform (404: the CLI then pulls). */
+function checkPlatform(
+  ref: string,
+  platform: string,
+  c: { os?: string; architecture?: string; variant?: string },
+): void {
+  const [os = '', arch = '', variant = ''] = platform.toLowerCase().split('/');
+  const alias: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' };
+  const a = alias[arch] ?? arch;
+  if ((os && os !== c.os) || (a && a !== c.architecture) || (variant && variant !== (c.variant ?? '')))
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${platform}, actual: ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
+      { field: 'platform' },
+    );
+}

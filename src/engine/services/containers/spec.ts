@@ -1,10 +1,11 @@
 // Docker container Config + HostConfig → an OCI runtime spec (what dockerd's daemon/oci_linux.go does).
-import { statSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { invalidArgument, failedPrecondition } from '../../../common/index.js';
 import { defaultSpec, defaultSeccompProfile, CAPABILITIES, DEFAULT_CAPABILITIES } from '../../../runtime/index.js';
 import type { Spec } from '../../../oci/index.js';
 import type { ContainerRecord, MountPoint } from './record.js';
+import { resolveUser } from './user.js';
+import { blockIO, deviceCgroupRules } from './resources.js';
 
 export interface SpecInputs {
   rec: ContainerRecord;
@@ -16,6 +17,13 @@ export interface SpecInputs {
   initBinary?: string;
   /** Network namespace to join (container:<id> mode). */
   netnsPath?: string;
+  /** IPC and PID namespaces to join (IpcMode/PidMode container:<id>). */
+  ipcnsPath?: string;
+  pidnsPath?: string;
+  /** The /dev/shm to bind-mount (IpcMode container:<id>: the other container's). */
+  shmPath?: string;
+  /** Environment of --link (links.ts), added before the container's own. */
+  linkEnv?: string[];
 }
 
 const num = (v: unknown): number | undefined =>
@@ -39,43 +47,6 @@ function capabilities(hc: ContainerRecord['HostConfig']): string[] {
     caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, 'HostConfig.CapAdd')));
   else for (const c of drop) caps.delete(capName(c, 'HostConfig.CapDrop'));
   return [...caps];
-}
-
-/** `User`: "uid[:gid]" or "name[:group]" resolved against the container's /etc/passwd and /etc/group. */
-export function resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids?: number[] } {
-  if (!user) return { uid: 0, gid: 0 };
-  const [u, g] = user.split(':');
-  const lines = (f: string) => {
-    try {
-      return readFileSync(join(rootfs, f), 'utf8')
-        .split('\n')
-        .map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
-  let uid: number, gid: number | undefined;
-  if (/^\d+$/.test(u)) {
-    uid = Number(u);
-    const p = lines('etc/passwd').find((x) => x[2] === u);
-    if (p) gid = Number(p[3]);
-  } else {
-    const p = lines('etc/passwd').find((x) => x[0] === u);
-    if (!p)
-      throw invalidArgument(`unable to find user ${u}: no matching entries in passwd file`, { field: 'Config.User' });
-    uid = Number(p[2]);
-    gid = Number(p[3]);
-  }
-  if (g !== undefined && g !== '') {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const gr = lines('etc/group').find((x) => x[0] === g);
-      if (!gr)
-        throw invalidArgument(`unable to find group ${g}: no matching entries in group file`, { field: 'Config.User' });
-      gid = Number(gr[2]);
-    }
-  }
-  return { uid, gid: gid ?? 0 };
 }
 
 /** Docker's seccomp profile JSON (as `docker run --security-opt seccomp=FILE` sends it) → OCI seccomp. */
@@ -127,7 +98,7 @@ function devices(hc: ContainerRecord['HostConfig']): {
       st = statSync(d.PathOnHost);
     } catch {
       throw invalidArgument(
-        `HostConfig.Devices: error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`,
+        `error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`,
         { field: 'HostConfig.Devices' },
       );
     }
@@ -152,6 +123,18 @@ function devices(hc: ContainerRecord['HostConfig']): {
   return { devs, allow };
 }
 
+/** dockerd's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (with a tty) and the --link variables,
+ *  each replaced by the container's own Env of the same name. */
+export function processEnv(c: ContainerRecord['Config'], linkEnv: string[]): string[] {
+  const out = new Map<string, string>();
+  const put = (e: string) => out.set(e.split('=')[0], e);
+  put('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  put(`HOSTNAME=${c.Hostname}`);
+  if (c.Tty) put('TERM=xterm');
+  for (const e of [...linkEnv, ...c.Env]) put(e);
+  return [...out.values()];
+}
+
 export function buildSpec(i: SpecInputs): Spec {
   const { rec, rootfs } = i;
   const c = rec.Config,
@@ -162,16 +145,22 @@ export function buildSpec(i: SpecInputs): Spec {
     terminal: c.Tty,
     rootfs,
     hostname: c.Hostname,
-    env: c.Env,
+    env: processEnv(c, i.linkEnv ?? []),
     cwd: c.WorkingDir || '/',
     readonly: !!hc.ReadonlyRootfs,
   });
   const proc = spec.process!;
-  const user = resolveUser(rootfs, c.User);
-  proc.user = { uid: user.uid, gid: user.gid };
+  const user = resolveUser(rootfs, c.User, hc.GroupAdd ?? []);
+  proc.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
+  if (typeof hc.OomScoreAdj === 'number' && hc.OomScoreAdj !== 0) proc.oomScoreAdj = hc.OomScoreAdj;
+  if (typeof c.Domainname === 'string' && c.Domainname) spec.domainname = c.Domainname;
   proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
   const secopts = (hc.SecurityOpt as string[] | null | undefined) ?? [];
-  proc.noNewPrivileges = secopts.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
+  proc.noNewPrivileges = secopts.reduce(
+    (on, o) =>
+      o === 'no-new-privileges' ? true : /^no-new-privileges[:=]/.test(o) ? /^[:=](1|t|true)$/i.test(o.slice(17)) : on,
+    false,
+  );
   if (hc.Init) {
     // dockerd refuses to start without its init binary too, rather than running without one.
     if (!i.initBinary)
@@ -203,10 +192,26 @@ export function buildSpec(i: SpecInputs): Spec {
   if (nm === 'host') ns = ns.filter((n) => n.type !== 'network');
   else if (nm.startsWith('container:'))
     ns = ns.map((n) => (n.type === 'network' ? { type: 'network', path: i.netnsPath } : n));
+  const join = (type: string, path: string | undefined) =>
+    ns.map((n) => (n.type === type ? { type, path } : n)) as typeof ns;
   if (hc.PidMode === 'host') ns = ns.filter((n) => n.type !== 'pid');
+  else if (String(hc.PidMode ?? '').startsWith('container:')) ns = join('pid', i.pidnsPath);
   if (hc.IpcMode === 'host') ns = ns.filter((n) => n.type !== 'ipc');
+  else if (String(hc.IpcMode ?? '').startsWith('container:')) ns = join('ipc', i.ipcnsPath);
   if (hc.UTSMode === 'host') ns = ns.filter((n) => n.type !== 'uts');
+  // cgroupns: a private one on request; the host's otherwise (dockerd's default on cgroup v1).
+  if (hc.CgroupnsMode === 'private' && !ns.some((n) => n.type === 'cgroup')) ns.push({ type: 'cgroup' });
   linux.namespaces = ns;
+  // /dev/shm: the host's with --ipc host, none with --ipc none, the joined container's with container:.
+  if (hc.IpcMode === 'none') spec.mounts = spec.mounts!.filter((m) => m.destination !== '/dev/shm');
+  else if (hc.IpcMode === 'host' || i.shmPath)
+    spec.mounts = spec.mounts!.map((m) =>
+      m.destination === '/dev/shm'
+        ? { destination: '/dev/shm', type: 'bind', source: i.shmPath ?? '/dev/shm', options: ['rbind', 'rprivate'] }
+        : m,
+    );
+  if (Array.isArray(hc.MaskedPaths)) linux.maskedPaths = [...(hc.MaskedPaths as string[])];
+  if (Array.isArray(hc.ReadonlyPaths)) linux.readonlyPaths = [...(hc.ReadonlyPaths as string[])];
   if (hc.UTSMode === 'host' || nm === 'host') delete spec.hostname;
   // Security
   if (hc.Privileged) {
@@ -232,7 +237,9 @@ export function buildSpec(i: SpecInputs): Spec {
   if (num(hc.MemorySwap)) mem.swap = hc.MemorySwap as number;
   else if (num(hc.Memory)) mem.swap = (hc.Memory as number) * 2; // Docker's default: swap = memory
   if (num(hc.MemoryReservation)) mem.reservation = hc.MemoryReservation as number;
+  if (typeof hc.MemorySwappiness === 'number' && hc.MemorySwappiness >= 0) mem.swappiness = hc.MemorySwappiness;
   if (Object.keys(mem).length) r.memory = mem;
+  if (hc.OomKillDisable === true) r.memory = { ...(r.memory ?? {}), disableOOMKiller: true } as never;
   const cpu: Record<string, number | string> = {};
   if (num(hc.CpuShares)) cpu.shares = hc.CpuShares as number;
   if (num(hc.NanoCpus)) {
@@ -245,12 +252,15 @@ export function buildSpec(i: SpecInputs): Spec {
   if (typeof hc.CpusetMems === 'string' && hc.CpusetMems) cpu.mems = hc.CpusetMems;
   if (Object.keys(cpu).length) r.cpu = cpu as never;
   if (num(hc.PidsLimit) && (hc.PidsLimit as number) > 0) r.pids = { limit: hc.PidsLimit as number };
-  if (num(hc.BlkioWeight)) r.blockIO = { weight: hc.BlkioWeight as number };
+  const bio = blockIO(hc);
+  if (bio) r.blockIO = bio as never;
   const dv = devices(hc);
   if (dv.devs.length) {
     linux.devices = [...(linux.devices ?? []), ...dv.devs];
     if (r.devices) r.devices = [...r.devices, ...dv.allow] as never;
   }
+  const rules = deviceCgroupRules(hc);
+  if (rules.length && r.devices) r.devices = [...r.devices, ...rules] as never;
   linux.resources = r;
   const sysctls = (hc.Sysctls as Record<string, string> | null | undefined) ?? {};
   if (Object.keys(sysctls).length) {
@@ -269,13 +279,23 @@ export function buildSpec(i: SpecInputs): Spec {
       if (m.destination === '/dev/shm')
         m.options = [...(m.options ?? []).filter((o) => !o.startsWith('size=')), `size=${hc.ShmSize}`];
   const etcOpts = ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])];
-  if (nm !== 'host' || true) {
-    mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: i.etc.resolvConf, options: etcOpts });
-    mounts.push({ destination: '/etc/hostname', type: 'bind', source: i.etc.hostname, options: etcOpts });
-    mounts.push({ destination: '/etc/hosts', type: 'bind', source: i.etc.hosts, options: etcOpts });
-  }
-  for (const m of rec.Mounts) mounts.push(...ociMount(m));
-  spec.annotations = { 'org.skiff.engine.container': rec.Id, 'org.skiff.engine.name': rec.Name.slice(1) };
+  // The user's mounts (with the engine's /etc files unless the user mounts one of them) go after the
+  // defaults they do not replace, parents before children (as dockerd sorts them: a volume at /etc
+  // is mounted before /etc/hosts is bound onto it).
+  const own = rec.Mounts.flatMap(ociMount);
+  const etcFiles = [
+    { destination: '/etc/resolv.conf', type: 'bind', source: i.etc.resolvConf, options: etcOpts },
+    { destination: '/etc/hostname', type: 'bind', source: i.etc.hostname, options: etcOpts },
+    { destination: '/etc/hosts', type: 'bind', source: i.etc.hosts, options: etcOpts },
+  ].filter((e) => !own.some((m) => m.destination === e.destination));
+  const depth = (d: string) => d.split('/').filter(Boolean).length;
+  const userMounts = [...etcFiles, ...own].sort((a, b) => depth(a.destination) - depth(b.destination));
+  spec.mounts = [...mounts.filter((d) => !userMounts.some((u) => u.destination === d.destination)), ...userMounts];
+  spec.annotations = {
+    ...((hc.Annotations as Record<string, string> | null | undefined) ?? {}),
+    'org.skiff.engine.container': rec.Id,
+    'org.skiff.engine.name': rec.Name.slice(1),
+  };
   return spec;
 }
 

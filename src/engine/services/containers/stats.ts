@@ -1,9 +1,8 @@
 // `GET /containers/{id}/stats` (moby's StatsResponse from the cgroup manager's stats and the
-// container's /proc/<pid>/net/dev) and `GET /containers/{id}/top` (ps columns from /proc).
-import { readFileSync, readdirSync } from 'node:fs';
+// container's /proc/<pid>/net/dev). (`docker top` is in top.ts.)
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { invalidArgument, conflict } from '../../../common/index.js';
 import type { Containers } from './service.js';
 
 const CLK_TCK = 100;
@@ -87,8 +86,7 @@ async function sample(s: Containers, id: string): Promise<Record<string, unknown
     };
   }
   const rt = s.runtime;
-  const st = rt.store.load(s.rtId(id));
-  const cg = await rt.cgroup(st).stats();
+  const cg = await rt.stats(s.rtId(id));
   const ncpu = cpus().length;
   const cpu = {
     cpu_usage: {
@@ -154,52 +152,4 @@ export async function containerStats(s: Containers, id: string, oneShot: boolean
     await sleep(500);
   }
   return sample(s, id);
-}
-
-/** `docker top`: ps-style columns for the container's processes, read from /proc. */
-export async function topProcesses(
-  s: Containers,
-  id: string,
-  psArgs?: string,
-): Promise<{ Titles: string[]; Processes: string[][] }> {
-  const rec = s.get(id);
-  if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`, { field: 'id' });
-  if (psArgs && !/^[-a-zA-Z ]*$/.test(psArgs))
-    throw invalidArgument(`ps_args: invalid ps arguments ${JSON.stringify(psArgs)}`, { field: 'ps_args' });
-  const st = s.runtime.store.load(s.rtId(rec.Id));
-  const pids = (await s.runtime.cgroup(st).pids()).sort((a, b) => a - b);
-  const users = new Map<number, string>();
-  try {
-    for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const p = l.split(':');
-      if (p.length > 2) users.set(Number(p[2]), p[0]);
-    }
-  } catch {
-    /* none */
-  }
-  const boot = Date.now() / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-  const rows: string[][] = [];
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = after[1];
-      const utime = Number(after[11]),
-        stime = Number(after[12]),
-        start = Number(after[19]);
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      let cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      if (!cmd) cmd = `[${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}]`;
-      const t = Math.floor((utime + stime) / CLK_TCK);
-      const time = `${String(Math.floor(t / 3600)).padStart(2, '0')}:${String(Math.floor(t / 60) % 60).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
-      const started = new Date((boot + start / CLK_TCK) * 1000);
-      const stime2 = `${String(started.getHours()).padStart(2, '0')}:${String(started.getMinutes()).padStart(2, '0')}`;
-      rows.push([users.get(uid) ?? String(uid), String(pid), ppid, '0', stime2, '?', time, cmd]);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  void readdirSync;
-  return { Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], Processes: rows };
 }

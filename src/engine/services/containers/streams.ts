@@ -12,6 +12,8 @@ export interface LogOptions {
   stdout: boolean;
   stderr: boolean;
   timestamps: boolean;
+  /** `--details`: each line after its log attributes and a space (none here: no labels/env opts). */
+  details?: boolean;
   since?: number;
   until?: number;
   tail?: number;
@@ -38,6 +40,7 @@ export async function streamLogs(svc: Containers, ref: string, o: LogOptions, ou
     for await (const r of it) {
       if (r.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
       let payload = r.partial ? r.bytes : Buffer.concat([r.bytes, Buffer.from('\n')]);
+      if (o.details) payload = Buffer.concat([Buffer.from(' '), payload]);
       if (o.timestamps) payload = Buffer.concat([Buffer.from(`${r.time} `), payload]);
       const chunk = tty ? payload : stdcopyFrame(r.stream === 'stdout' ? 1 : 2, payload);
       if (!out.write(chunk))

@@ -1,6 +1,6 @@
 // Container records → the JSON shapes of `GET /containers/{id}/json` (moby's ContainerJSON) and
 // `GET /containers/json` (container.Summary), and the list filters.
-import { matchLabels, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, type Filters } from '../../api/router.js';
 import { invalidArgument } from '../../../common/index.js';
 import type { ContainerRecord } from './record.js';
 
@@ -51,8 +51,10 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
   return out;
 }
 
+/** dockerd lists --tmpfs mounts in HostConfig.Tmpfs only (--mount type=tmpfs ones are Mounts). */
 function mounts(rec: ContainerRecord) {
-  return rec.Mounts.map((m) => ({
+  const tmpfsOption = Object.keys((rec.HostConfig.Tmpfs as Record<string, string> | null | undefined) ?? {});
+  return rec.Mounts.filter((m) => !(m.Type === 'tmpfs' && tmpfsOption.includes(m.Destination))).map((m) => ({
     Type: m.Type,
     ...(m.Name ? { Name: m.Name } : {}),
     Source: m.Source,
@@ -218,8 +220,9 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
 
+/** The list's Command as dockerd writes it: the arguments with a space in single quotes. */
 function shellJoin(argv: string[]): string {
-  return argv.map((a) => (/[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  return argv.map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a)).join(' ');
 }
 
 export function summary(rec: ContainerRecord, sizes?: { rw: number; rootfs: number }): Record<string, unknown> {
@@ -261,7 +264,7 @@ export function listFilter(
   all: ContainerRecord[],
   resolveImage: (ref: string) => string | undefined,
 ): (r: ContainerRecord) => boolean {
-  const known = [
+  validateFilters(f, [
     'id',
     'name',
     'label',
@@ -276,12 +279,11 @@ export function listFilter(
     'is-task',
     'publish',
     'expose',
-  ];
-  for (const k of Object.keys(f))
-    if (!known.includes(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+    'isolation',
+  ]);
   for (const s of f.status ?? [])
     if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s))
-      throw invalidArgument(`invalid filter 'status=${s}'`, { field: 'filters.status' });
+      throw invalidArgument(`Invalid filter 'status=${s}'`, { field: 'filters.status' });
   const created = (ref: string) => {
     const r = all.find((x) => x.Id.startsWith(ref) || x.Name === `/${ref}` || x.Name === ref);
     if (!r) throw invalidArgument(`No such container: ${ref}`, { field: 'filters' });

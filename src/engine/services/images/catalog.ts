@@ -138,25 +138,59 @@ export class Catalog {
   }
 }
 
-/** Docker's `reference` filter: a glob over the familiar name (and `name:tag`). */
-export function referenceMatches(entry: ImageEntry, patterns: string[]): boolean {
-  if (!patterns.length) return true;
-  const toRe = (p: string) =>
-    new RegExp(
-      '^' +
-        p
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '[^/]*')
-          .replace(/\?/g, '[^/]') +
-        '$',
-    );
-  return patterns.some((p) => {
-    const re = toRe(p);
-    return (
-      entry.repoTags.some((t) => {
-        const repo = t.slice(0, t.lastIndexOf(':'));
-        return re.test(t) || re.test(repo);
-      }) || entry.repoDigests.some((d) => re.test(d))
-    );
-  });
+/** Go's path.Match as a RegExp: `*` any run of non-`/`, `?` one non-`/`, `[…]` classes (`^`
+ *  negates), `\\` escapes; a malformed pattern (unclosed class) matches nothing, as Go errors. */
+export function pathMatchRegExp(pattern: string): RegExp | undefined {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '\\') {
+      if (i + 1 >= pattern.length) return undefined;
+      re += escapeRe(pattern[++i]);
+    } else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) return undefined;
+      let body = pattern.slice(i + 1, close);
+      const neg = body.startsWith('^');
+      if (neg) body = body.slice(1);
+      re += `[${neg ? '^/' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
+      i = close;
+    } else re += escapeRe(c);
+  }
+  try {
+    return new RegExp(`${re}$`);
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.+^${}()|[\]\\*?/]/g, '\\$&');
+}
+
+/** moby's reference.FamiliarMatch: the pattern against the familiar string (`busybox:latest`,
+ *  `busybox@sha256:…`) or, failing that, the familiar name (`busybox`). */
+export function familiarMatch(pattern: string, ref: string): boolean {
+  const re = pathMatchRegExp(pattern);
+  if (!re) return false;
+  if (re.test(ref)) return true;
+  const at = ref.indexOf('@');
+  const name =
+    at >= 0
+      ? ref.slice(0, at)
+      : ref.slice(0, ref.lastIndexOf(':') > ref.lastIndexOf('/') ? ref.lastIndexOf(':') : ref.length);
+  return re.test(name);
+}
+
+/** Docker's `reference` filter: the entry narrowed to its tags and digests that match one of the
+ *  patterns (dockerd lists only those), or undefined when none does (untagged images never match). */
+export function referenceMatches(entry: ImageEntry, patterns: string[]): ImageEntry | undefined {
+  if (!patterns.length) return entry;
+  const hit = (r: string) => patterns.some((p) => familiarMatch(p, r));
+  const repoTags = entry.repoTags.filter(hit);
+  const repoDigests = entry.repoDigests.filter(hit);
+  if (!repoTags.length && !repoDigests.length) return undefined;
+  return { ...entry, repoTags, repoDigests };
 }

@@ -4,8 +4,8 @@
 // it is removed by id while tagged in several repositories. Blobs and unpacked layers are reclaimed
 // by the caller's garbage collection afterwards.
 import { conflict, invalidArgument } from '../../../common/index.js';
-import type { Images, ImageRecord } from '../../../image/index.js';
-import { matchLabels, type Filters } from '../../api/router.js';
+import { chainIds, type Images, type ImageRecord } from '../../../image/index.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
 import { recordKind, type Catalog, type ImageEntry } from './catalog.js';
 import { createdOf } from './view.js';
 
@@ -56,8 +56,16 @@ async function deleteImage(c: RemoveCtx, e: ImageEntry, keep: boolean, out: Dele
     await c.images.store.put(e.records[0].target.digest, e.records[0].target);
     return;
   }
+  await reportDeleted(c, e, out);
+}
+
+/** The image is gone: "Deleted: ID", then (as dockerd) each of its layers no image still uses, by
+ *  chain id, topmost first. */
+async function reportDeleted(c: RemoveCtx, e: ImageEntry, out: DeleteItem[]): Promise<void> {
   out.push({ Deleted: e.id });
   c.onDelete(e.id);
+  const kept = new Set((await c.catalog.all()).flatMap((x) => chainIds(x.config.rootfs.diff_ids)));
+  for (const id of chainIds(e.config.rootfs.diff_ids).reverse()) if (!kept.has(id)) out.push({ Deleted: id });
 }
 
 export async function removeImage(c: RemoveCtx, name: string, o: { force: boolean }): Promise<DeleteItem[]> {
@@ -92,8 +100,7 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
       await c.images.store.put(record.target.digest, record.target);
       return out;
     }
-    out.push({ Deleted: e.id });
-    c.onDelete(e.id);
+    await reportDeleted(c, e, out);
     return out;
   }
   if (children.length)
@@ -118,13 +125,8 @@ export async function removeImage(c: RemoveCtx, name: string, o: { force: boolea
 /** `POST /images/prune`: dangling images by default; with `dangling=false` every image no container
  *  uses. Filters: dangling, label, label!, until. */
 export async function pruneImages(c: RemoveCtx, f: Filters): Promise<DeleteItem[]> {
-  for (const k of Object.keys(f))
-    if (!['dangling', 'label', 'label!', 'until'].includes(k))
-      throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
-  const d = (f.dangling?.[0] ?? 'true').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(d))
-    throw invalidArgument(`invalid filter 'dangling=${f.dangling?.[0]}'`, { field: 'filters.dangling' });
-  const danglingOnly = d === 'true' || d === '1';
+  validateFilters(f, ['dangling', 'label', 'label!', 'until']);
+  const danglingOnly = filterBool(f, 'dangling') ?? true;
   const until = f.until?.[0] ? untilSeconds(f.until[0]) : undefined;
   const all = await c.catalog.all();
   const parents = new Set(all.map((x) => x.parent).filter(Boolean));
@@ -146,6 +148,6 @@ function untilSeconds(v: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(v);
   if (m) return Date.now() / 1000 - Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2]];
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`, { field: 'filters.until' });
+  if (Number.isNaN(t)) throw invalidArgument(`Invalid filter 'until=${v}'`, { field: 'filters.until' });
   return t / 1000;
 }

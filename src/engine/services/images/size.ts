@@ -1,11 +1,12 @@
 // An image's `Size` as dockerd reports it: the unpacked size of its layers (what `du --apparent-size`
-// of the layer diffs says: file sizes, directories and hard links not counted), not the compressed
+// of the layer diffs says: file and symlink sizes, directories and hard links not counted), not the compressed
 // bytes in the content store. A layer's size is computed once by reading its blob through the
 // decompressor and a tar parser, then kept as a label on the blob, so restarts do not repeat it.
 import { tarContentSize } from '../tar-size.js';
 import { detectCompression, decompressor, type ContentStore, type Descriptor } from '../../../image/index.js';
 
-export const UNPACKED_SIZE_LABEL = 'org.skiff.unpacked-size';
+// v2: symlinks count (the label of an older engine, without them, is measured again).
+export const UNPACKED_SIZE_LABEL = 'org.skiff.unpacked-size.v2';
 
 const pending = new Map<string, Promise<number>>();
 

@@ -23,6 +23,7 @@ export interface TransferOptions {
   auth?: AuthConfig;
   insecureRegistries?: string[];
   mirrors?: string[];
+  registryMirrors?: Record<string, string[]>;
   signal?: AbortSignal;
   emit: Emit;
 }
@@ -63,6 +64,7 @@ export async function pull(
     auth: o.auth,
     insecureRegistries: o.insecureRegistries,
     mirrors: o.mirrors,
+    registryMirrors: o.registryMirrors,
     signal: o.signal,
     onProgress: (e) => {
       begin();

@@ -2,7 +2,7 @@
 // (`GET /images/{name}/json`) and history items, built from catalog entries.
 import { invalidArgument } from '../../../common/index.js';
 import { chainIds } from '../../../image/index.js';
-import { matchLabels, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
 import { referenceMatches, type Catalog, type ImageEntry } from './catalog.js';
 
 const unix = (iso: string | undefined) => {
@@ -30,22 +30,17 @@ export function summary(e: ImageEntry, containers: number) {
   };
 }
 
-const KNOWN_FILTERS = new Set(['dangling', 'label', 'reference', 'before', 'since', 'until']);
+const IMAGE_FILTERS = ['dangling', 'label', 'reference', 'before', 'since', 'until'];
 
 /** Applies `GET /images/json` filters; `before`/`since` name images. */
 export async function filterImages(entries: ImageEntry[], f: Filters, catalog: Catalog): Promise<ImageEntry[]> {
-  for (const k of Object.keys(f))
-    if (!KNOWN_FILTERS.has(k)) throw invalidArgument(`invalid filter '${k}'`, { field: `filters.${k}` });
+  validateFilters(f, IMAGE_FILTERS);
   let out = entries;
-  if (f.dangling?.length) {
-    const v = f.dangling[0].toLowerCase();
-    if (!['true', 'false', '1', '0'].includes(v))
-      throw invalidArgument(`invalid filter 'dangling=${f.dangling[0]}'`, { field: 'filters.dangling' });
-    const want = v === 'true' || v === '1';
-    out = out.filter((e) => (e.repoTags.length === 0) === want);
-  }
+  const dangling = filterBool(f, 'dangling');
+  if (dangling !== undefined) out = out.filter((e) => (e.repoTags.length === 0) === dangling);
   if (f.label?.length) out = out.filter((e) => matchLabels(e.config.config?.Labels ?? {}, f.label));
-  if (f.reference?.length) out = out.filter((e) => referenceMatches(e, f.reference));
+  if (f.reference?.length)
+    out = out.map((e) => referenceMatches(e, f.reference)).filter((e): e is ImageEntry => e !== undefined);
   for (const [key, cmp] of [
     ['before', (a: number, b: number) => a < b],
     ['since', (a: number, b: number) => a > b],
@@ -68,12 +63,13 @@ function parseUntil(v: string): number {
   const d = /^(\d+)(s|m|h)$/.exec(v);
   if (d) return Date.now() / 1000 - Number(d[1]) * ({ s: 1, m: 60, h: 3600 } as const)[d[2] as 's' | 'm' | 'h'];
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`, { field: 'filters.until' });
+  if (Number.isNaN(t)) throw invalidArgument(`Invalid filter 'until=${v}'`, { field: 'filters.until' });
   return t / 1000;
 }
 
-function runConfig(e: ImageEntry) {
-  const c = e.config.config ?? {};
+function runConfig(e: ImageEntry, which: 'config' | 'container_config' = 'config') {
+  const c = ((which === 'config' ? e.config.config : (e.config as { container_config?: unknown }).container_config) ??
+    {}) as NonNullable<ImageEntry['config']['config']>;
   return {
     Hostname: '',
     Domainname: '',
@@ -112,7 +108,8 @@ export function inspect(e: ImageEntry, o: { snapshotter: string; snapshotDir?: s
     Comment: (e.config.history ?? []).at(-1)?.comment ?? '',
     Created: createdOf(e),
     Container: (cfg.container as string | undefined) ?? '',
-    ContainerConfig: runConfig(e),
+    // The committed container's config (dockerd's container_config), else the image's own.
+    ContainerConfig: runConfig(e, 'container_config' in cfg ? 'container_config' : 'config'),
     DockerVersion: (cfg.docker_version as string | undefined) ?? '',
     Author: e.config.author ?? '',
     Config: runConfig(e),

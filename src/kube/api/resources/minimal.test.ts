@@ -32,6 +32,7 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   'v1/PersistentVolumeClaim': { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
   'v1/LimitRange': { spec: { limits: [{ type: 'Container', default: { cpu: '500m' } }] } },
   'v1/ResourceQuota': { spec: { hard: { pods: '10' } } },
+  'v1/ReplicationController': { spec: { selector: { app: 'x' }, template: tmpl({ app: 'x' }) } },
   'apps/v1/Deployment': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
   'apps/v1/ReplicaSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
   'apps/v1/DaemonSet': { spec: { selector: sel, template: tmpl({ app: 'x' }) } },
@@ -121,6 +122,12 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   },
   'storage.k8s.io/v1/StorageClass': { provisioner: 'rancher.io/local-path' },
   'scheduling.k8s.io/v1/PriorityClass': { value: 1000 },
+  'storage.k8s.io/v1/CSIDriver': { spec: {} },
+  'storage.k8s.io/v1/CSINode': { spec: { drivers: [{ name: 'csi.example.com', nodeID: 'n1' }] } },
+  'storage.k8s.io/v1/VolumeAttachment': {
+    spec: { attacher: 'csi.example.com', nodeName: 'n1', source: { persistentVolumeName: 'pv1' } },
+  },
+  'storage.k8s.io/v1/CSIStorageCapacity': { storageClassName: 'local', capacity: '10Gi' },
 };
 
 test('every kind has a minimal valid object; defaults keep it valid; rows match columns', () => {

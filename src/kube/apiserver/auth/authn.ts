@@ -71,9 +71,21 @@ function asList(v: string | string[] | undefined): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
+/** A connection's certificate does not change while it is open: decoding it (getPeerCertificate
+ *  builds the whole certificate object) is done once per connection, not per request. */
+const certUsers = new WeakMap<object, UserInfo | { reason: string } | undefined>();
+
 /** The user a verified client certificate names, or a reason it does not count. */
 export function userFromCertificate(socket: Partial<TLSSocket> | null): UserInfo | { reason: string } | undefined {
   if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined; // plain HTTP
+  if (certUsers.has(socket)) return certUsers.get(socket);
+  const u = certificateUser(socket);
+  certUsers.set(socket, u);
+  return u;
+}
+
+function certificateUser(socket: Partial<TLSSocket>): UserInfo | { reason: string } | undefined {
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const cert = socket.getPeerCertificate(false) as PeerCertificate & { ext_key_usage?: string[] };
   if (!cert || Object.keys(cert).length === 0) return undefined; // no certificate presented
   if (!socket.authorized)

@@ -3,6 +3,7 @@
 export {
   ensurePki,
   issueClientCertificate,
+  issueServingCertificate,
   defaultHosts,
   ADMIN_USER,
   ADMIN_GROUPS,

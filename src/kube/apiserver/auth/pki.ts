@@ -295,3 +295,15 @@ export async function issueClientCertificate(
     pki.ca,
   );
 }
+
+/** Issues a serving certificate signed by the cluster CA (a node agent's HTTPS server). */
+export async function issueServingCertificate(
+  pki: Pki,
+  opts: { commonName: string; hosts: string[]; days?: number },
+): Promise<CertKeyPair> {
+  if (!opts.hosts.length) throw invalidArgument('a serving certificate needs at least one host', { field: 'hosts' });
+  return issueCertificate(
+    { commonName: opts.commonName, hosts: opts.hosts, usage: 'server', days: opts.days ?? LEAF_DAYS },
+    pki.ca,
+  );
+}

@@ -2,11 +2,11 @@
 // /api/v1/... and /apis/GROUP/VERSION/... are resource requests (verb from the method, list/watch
 // for collections, deletecollection, the special `watch`/`proxy` path verbs, namespaces,
 // subresources); every other path is a non-resource request whose verb is the lowercase method.
+import { queryBool } from '../query.js';
 import type { RequestAttributes } from './rbac-types.js';
 
 const SPECIAL_VERBS = new Set(['proxy', 'watch']);
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 function methodVerb(method: string): string {
   switch (method.toUpperCase()) {
@@ -79,7 +79,7 @@ export function requestAttributes(method: string, rawUrl: string): RequestAttrib
   const subresource = parts.length >= 3 && verb !== 'proxy' ? parts[2] : '';
 
   if (!name && verb === 'get') {
-    verb = TRUE.has(query.get('watch') ?? '') ? 'watch' : 'list';
+    verb = queryBool(query, 'watch') ? 'watch' : 'list';
     name = exactName(query.get('fieldSelector'));
   }
   if (!name && verb === 'delete') verb = 'deletecollection';

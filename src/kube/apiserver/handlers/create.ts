@@ -1,24 +1,12 @@
-// POST: create with generateName, system metadata, defaulting, validation, the namespace check,
-// managedFields for the creating manager, and dry-run.
+// POST: decodes and checks the body (JSON, YAML or kubectl's protobuf; kind, apiVersion, unknown
+// fields), then runs the create pipeline (pipeline/create.ts).
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
 import { decodeProtobuf } from '../protobuf.js';
-import { generateNameSuffix, initSystemMeta } from '../meta.js';
-import { recordUpdate } from '../patch/apply.js';
-import {
-  admitObject,
-  checkBody,
-  checkFields,
-  checkNamespace,
-  dryRun,
-  refuseResourceVersion,
-  schemaCtx,
-  storeCreate,
-} from '../rest.js';
+import { checkBody, checkFields } from '../rest.js';
 import { ApiError, errBadRequest } from '../status.js';
-import { managerName } from './write.js';
-import { isService } from '../service-ips.js';
+import { createObject as runCreate } from '../pipeline/create.js';
 
 export function decodeRequest(r: RequestScope): Promise<unknown> {
   return decodeRequestBody(r.req);
@@ -48,37 +36,12 @@ export async function handleCreate(r: RequestScope): Promise<HandlerResult> {
   return { code: 201, body: created };
 }
 
-export async function createObject(
+/** Creates `obj` through the create pipeline (pipeline/create.ts); `managed` replaces the Update
+ *  managedFields entry this request would record (server-side apply records its Apply entry). */
+export function createObject(
   r: RequestScope,
   obj: KubeObject,
   managed?: KubeObject['metadata']['managedFields'],
 ): Promise<KubeObject> {
-  const def = r.def;
-  refuseResourceVersion(obj);
-  if (def.namespaced) {
-    const ns = r.info.namespace;
-    if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns) {
-      throw errBadRequest('the namespace of the provided object does not match the namespace sent on the request');
-    }
-    obj.metadata.namespace = ns ?? obj.metadata.namespace;
-  } else delete obj.metadata.namespace;
-  if (!obj.metadata.name && typeof obj.metadata.generateName === 'string' && obj.metadata.generateName) {
-    obj.metadata.name = obj.metadata.generateName + generateNameSuffix();
-  }
-  r.target.name = obj.metadata.name;
-  initSystemMeta(obj, def);
-  if (def.subresources?.status && def.kind !== 'Namespace') delete obj.status;
-  delete obj.metadata.managedFields;
-  admitObject(r, obj);
-  if (def.namespaced) await checkNamespace(r, obj.metadata.namespace!);
-  for (const a of r.ctx.admission) await a('create', def, obj, undefined, r.user);
-  if (managed) obj.metadata.managedFields = managed;
-  else recordUpdate(def, schemaCtx(def), undefined, obj, { manager: managerName(r), apiVersion: obj.apiVersion! });
-  const alloc = isService(def) ? await r.ctx.services?.allocate(obj, undefined, dryRun(r)) : undefined;
-  try {
-    return await storeCreate(r, obj);
-  } catch (e) {
-    await alloc?.undo();
-    throw e;
-  }
+  return runCreate(r, obj, { managed });
 }

@@ -1,22 +1,15 @@
-// DELETE and DELETECOLLECTION. Graceful deletion: an object with finalizers (or a propagation
-// policy that upstream records as one: Orphan → `orphan`, Foreground → `foregroundDeletion`) is
-// kept with deletionTimestamp set until the finalizers are removed; otherwise it is removed at
-// once. Namespaces are marked Terminating (the namespace controller finishes them). Preconditions
-// (uid, resourceVersion) and dry-run are honoured. The garbage collector comes with the controllers.
+// DELETE and DELETECOLLECTION: the DeleteOptions (body and query), then the delete pipeline
+// (pipeline/delete.ts) for the object or for each listed one.
+import { queryBool, queryInt } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, readBody } from '../http.js';
-import { nowRFC3339 } from '../meta.js';
-import { dryRun, isObject, mustRead, storeDelete, storeUpdate } from '../rest.js';
-import { errBadRequest, errConflict, successStatus } from '../status.js';
+import { deleteObject, type DeleteOptions } from '../pipeline/delete.js';
+import { isObject, mustRead } from '../rest.js';
+import { errBadRequest, successStatus } from '../status.js';
 import { listObjects } from './list.js';
 
-interface DeleteOptions {
-  propagationPolicy?: string;
-  gracePeriodSeconds?: number;
-  preconditions?: { uid?: string; resourceVersion?: string };
-  orphanDependents?: boolean;
-}
+export type { DeleteOptions } from '../pipeline/delete.js';
 
 async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   const buf = await readBody(r.req);
@@ -28,10 +21,10 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   }
   const pp = r.query.get('propagationPolicy');
   if (pp) opts.propagationPolicy = pp;
-  if (r.query.get('orphanDependents') === 'true') opts.propagationPolicy ??= 'Orphan';
+  if (queryBool(r.query, 'orphanDependents')) opts.propagationPolicy ??= 'Orphan';
   if (opts.orphanDependents === true) opts.propagationPolicy ??= 'Orphan';
-  const gp = r.query.get('gracePeriodSeconds');
-  if (gp !== null) opts.gracePeriodSeconds = Number(gp);
+  const gp = queryInt(r.query, 'gracePeriodSeconds');
+  if (gp !== undefined) opts.gracePeriodSeconds = gp;
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
     throw errBadRequest(
       `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
@@ -40,51 +33,14 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   return opts;
 }
 
-async function deleteOne(
+/** Deletes one stored object under the delete rules (finalizers, propagation, preconditions). */
+export function deleteOne(
   r: RequestScope,
   obj: KubeObject,
   rev: number,
   opts: DeleteOptions,
 ): Promise<{ obj: KubeObject; gone: boolean }> {
-  const t = { ...r.target, name: obj.metadata.name };
-  const pre = opts.preconditions;
-  if (pre?.uid && pre.uid !== obj.metadata.uid)
-    throw errConflict(
-      t,
-      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
-    );
-  if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
-    throw errConflict(
-      t,
-      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
-    );
-  for (const a of r.ctx.admission) await a('delete', r.def, obj, undefined, r.user);
-  const finalizers = [...(obj.metadata.finalizers ?? [])];
-  if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-  if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
-    finalizers.push('foregroundDeletion');
-  const isNamespace =
-    r.def.group === '' &&
-    r.def.kind === 'Namespace' &&
-    ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) > 0;
-  if (finalizers.length || isNamespace) {
-    if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length)
-      return { obj, gone: false };
-    const next = structuredClone(obj);
-    next.metadata.finalizers = finalizers.length ? finalizers : undefined;
-    if (!next.metadata.finalizers) delete next.metadata.finalizers;
-    next.metadata.deletionTimestamp ??= nowRFC3339();
-    next.metadata.deletionGracePeriodSeconds = 0;
-    if (isNamespace) next.status = { ...((next.status as object) ?? {}), phase: 'Terminating' };
-    const stored = await storeUpdate(r, next, rev);
-    if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r))
-      r.ctx.namespaces?.note(obj.metadata.name!, 'Terminating');
-    return { obj: stored, gone: false };
-  }
-  await storeDelete(r, obj, rev);
-  if (r.def.group === '' && r.def.kind === 'Namespace' && !dryRun(r))
-    r.ctx.namespaces?.note(obj.metadata.name!, undefined);
-  return { obj, gone: true };
+  return deleteObject(r, obj, rev, opts);
 }
 
 export async function handleDelete(r: RequestScope): Promise<HandlerResult> {
@@ -102,13 +58,16 @@ export async function handleDeleteCollection(r: RequestScope): Promise<HandlerRe
   const opts = await deleteOptions(r);
   const { items, resourceVersion } = await listObjects(r);
   const out: KubeObject[] = [];
+  // Every item is attempted (as upstream's workers do); the first failure is the answer.
+  let failure: unknown;
   for (const o of items) {
     try {
       out.push((await deleteOne(r, o, Number(o.metadata.resourceVersion), opts)).obj);
     } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
+      if ((e as { code?: number }).code !== 404) failure ??= e;
     }
   }
+  if (failure) throw failure;
   return {
     code: 200,
     body: {

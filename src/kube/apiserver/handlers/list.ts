@@ -1,5 +1,6 @@
 // LIST with label/field selectors, limit/continue paging (filling pages across store pages when
 // selectors filter items out), resourceVersion/resourceVersionMatch, and Table output.
+import { queryInt } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { buildPredicate } from '../filter.js';
@@ -18,10 +19,8 @@ export interface ListOutcome {
 
 export async function listObjects(r: RequestScope, namespace = r.info.namespace): Promise<ListOutcome> {
   const pred = buildPredicate(r.def, r.query);
-  const limitRaw = r.query.get('limit');
-  const limit = limitRaw ? Number(limitRaw) : 0;
-  if (!Number.isInteger(limit) || limit < 0)
-    throw errBadRequest(`limit: Invalid value: "${limitRaw}": must be a non-negative integer`);
+  const limit = r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0);
+  if (limit < 0) throw errBadRequest(`limit: Invalid value: "${limit}": must be a non-negative integer`);
   const rvRaw = r.query.get('resourceVersion') ?? '';
   const match = r.query.get('resourceVersionMatch') ?? '';
   if (match && match !== 'Exact' && match !== 'NotOlderThan')
@@ -75,9 +74,8 @@ async function rawList(r: RequestScope): Promise<string | undefined> {
   const rv = r.query.get('resourceVersion');
   if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch'))
     return undefined;
-  const limitRaw = r.query.get('limit');
-  const limit = limitRaw ? Number(limitRaw) : 0;
-  if (!Number.isInteger(limit) || limit < 0) return undefined;
+  const limit = r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0);
+  if (limit < 0) return undefined;
   let page;
   try {
     page = await r.ctx.store.list(r.ctx.registry.prefix(r.def, r.info.namespace), {

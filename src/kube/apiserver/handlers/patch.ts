@@ -1,6 +1,7 @@
 // PATCH in its four flavours: JSON patch, merge patch, strategic merge patch, and server-side
 // apply (which creates the object when it does not exist). Retries on a concurrent write unless
 // the patch itself pins a resourceVersion, as upstream's GuaranteedUpdate does.
+import { queryBool } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
@@ -30,14 +31,14 @@ export async function handlePatch(r: RequestScope, subresource?: 'status'): Prom
     );
   }
   const body = decodeDocument(await readBody(r.req), type.includes('yaml') ? 'yaml' : 'json');
-  if (type === 'application/strategic-merge-patch+json' && (r.def as { crd?: boolean }).crd) {
+  if (type === 'application/strategic-merge-patch+json' && r.def.custom) {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
       'strategic merge patch is not supported for custom resources; use --type merge or json',
     );
   }
-  const force = r.query.get('force') === 'true';
+  const force = queryBool(r.query, 'force') === true;
   if (r.query.has('force') && type !== 'application/apply-patch+yaml')
     throw errBadRequest('force: Forbidden: may not be specified for non-apply patch');
   for (let attempt = 0; ; attempt++) {

@@ -1,12 +1,12 @@
 // Subresources: `status` (GET/PUT/PATCH touching only status), `scale` (autoscaling/v1 Scale view
-// of the definition's replicas paths) and namespaces' `finalize`.
+// of the definition's replicas paths), namespaces' `finalize` and pods' `binding`.
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { getPath, setPath } from '../jsonpath.js';
 import { applyJsonPatch } from '../patch/json.js';
 import { applyMergePatch } from '../patch/merge.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
-import { isObject, mustRead, storeDelete } from '../rest.js';
+import { isObject, mustRead } from '../rest.js';
 import { formatLabelSelector } from '../selectors.js';
 import { ApiError, errBadRequest, errMethodNotAllowed, errNotFound } from '../status.js';
 import { handleGet } from './get.js';
@@ -14,6 +14,7 @@ import { handlePatch } from './patch.js';
 import { handleUpdate } from './update.js';
 import { writeUpdate } from './write.js';
 import { decodeRequest } from './create.js';
+import { handleBinding } from './binding.js';
 
 export async function handleSubresource(r: RequestScope): Promise<HandlerResult> {
   const sub = r.info.subresource!;
@@ -25,6 +26,7 @@ export async function handleSubresource(r: RequestScope): Promise<HandlerResult>
     throw errMethodNotAllowed(`${verb} is not supported on ${r.def.plural}/status`);
   }
   if (sub === 'scale' && r.def.subresources?.scale) return scale(r);
+  if (sub === 'binding' && r.def.kind === 'Pod' && r.def.group === '') return handleBinding(r);
   if (sub === 'finalize' && r.def.kind === 'Namespace' && r.def.group === '' && verb === 'update') return finalize(r);
   throw errNotFound({ resource: `${r.def.plural}/${sub}`, group: r.def.group, name: r.info.name });
 }
@@ -103,10 +105,7 @@ async function finalize(r: RequestScope): Promise<HandlerResult> {
     isObject(body.spec) && Array.isArray(body.spec.finalizers) ? (body.spec.finalizers as string[]) : [];
   const next = structuredClone(obj);
   next.spec = { ...((next.spec as object) ?? {}), finalizers };
-  if (obj.metadata.deletionTimestamp && finalizers.length === 0 && !obj.metadata.finalizers?.length) {
-    await storeDelete(r, obj, kv.modRevision);
-    return { code: 200, body: next };
-  }
-  const out = await writeUpdate(r, obj, kv, next, { skipManaged: true });
+  // (a terminating namespace whose last finalizer goes is deleted by this update)
+  const out = await writeUpdate(r, obj, kv, next, { subresource: 'finalize', skipManaged: true });
   return { code: 200, body: out.obj };
 }

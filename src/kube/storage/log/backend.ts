@@ -43,6 +43,9 @@ export interface LogBackend {
   append(row: NewRow): Row;
   /** Runs fn atomically: all appends in it commit together or not at all. */
   transaction<T>(fn: () => T): T;
+  /** Durable backends: resolves once every committed transaction is on stable storage (an fsync,
+   *  off the event loop). The store acknowledges writes only after it. Absent: commit is enough. */
+  sync?(): Promise<void>;
   /** Drops history superseded at or before rev; records rev as the compact revision. Returns rows removed. */
   compact(rev: number): number;
   close(): void | Promise<void>;

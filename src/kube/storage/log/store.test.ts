@@ -167,3 +167,104 @@ describe('log store: a failed transaction', () => {
     }
   });
 });
+
+describe('log store: a durable backend (group commit, acknowledged after fsync)', () => {
+  /** A memory log whose sync() the test releases by hand; records what each sync covered. */
+  class HeldSyncBackend extends MemoryBackend {
+    syncs: { rev: number; release: () => void; fail: (e: Error) => void }[] = [];
+    sync(): Promise<void> {
+      return new Promise((resolve, reject) => {
+        this.syncs.push({ rev: this.currentRevision(), release: resolve, fail: reject });
+      });
+    }
+  }
+  const settled = async (p: Promise<unknown>) => {
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return done;
+  };
+
+  it('acknowledges, shows and publishes a group only after a sync that started after its commit', async () => {
+    const backend = new HeldSyncBackend();
+    const store = new LogStore(backend, { groupCommit: true });
+    try {
+      const w = store.watch('/d/', 0);
+      const it = w[Symbol.asyncIterator]();
+      const first = [store.create('/d/a', enc('1')), store.create('/d/b', enc('1'))];
+      assert.equal(await settled(Promise.race(first)), false, 'acknowledged before its sync');
+      assert.equal(backend.syncs.length, 1);
+      assert.equal(backend.syncs[0].rev, 2, 'the first sync covers both writes (one transaction)');
+      // Committed but not durable: invisible to lists, revision and new watches; a get waits.
+      assert.equal((await store.list('/d/')).items.length, 0);
+      assert.equal(await store.currentRevision(), 0);
+      const get = store.get('/d/a');
+      assert.equal(await settled(get), false, 'a read returned a write that is not durable yet');
+      // Writes arriving while that sync runs form the next group, with its own sync.
+      const second = [
+        store.create('/d/c', enc('1')),
+        store.update('/d/a', enc('2'), 1),
+        store.create('/d/d', enc('1')),
+      ];
+      await settled(Promise.race(second));
+      assert.equal(backend.syncs.length, 2);
+      assert.equal(backend.syncs[1].rev, 5, 'the three later writes share the second sync');
+      // With two syncs in flight, further writes wait for one of them.
+      const third = [store.create('/d/e', enc('1')), store.create('/d/f', enc('1'))];
+      await settled(Promise.race(third));
+      assert.equal(backend.syncs.length, 2, 'a third transaction while two syncs are in flight');
+      assert.equal(backend.currentRevision(), 5);
+      // Groups are acknowledged in commit order: the second waits for the first.
+      assert.equal(await settled(Promise.race(second)), false);
+      backend.syncs[0].release();
+      assert.deepEqual(
+        (await Promise.all(first)).map((kv) => kv.modRevision),
+        [1, 2],
+      );
+      assert.equal((await get)?.modRevision, 1);
+      assert.deepEqual(await collect(it, 2), [1, 2]);
+      assert.equal(await settled(Promise.race(second)), false, 'acknowledged before its own sync');
+      // The first sync's completion let the waiting writes commit as one group.
+      assert.equal(backend.syncs.length, 3);
+      assert.equal(backend.syncs[2].rev, 7);
+      // A later sync covers everything committed before it: releasing the third acknowledges both.
+      backend.syncs[2].release();
+      assert.deepEqual(
+        (await Promise.all(second)).map((kv) => kv.modRevision),
+        [3, 4, 5],
+      );
+      assert.deepEqual(
+        (await Promise.all(third)).map((kv) => kv.modRevision),
+        [6, 7],
+      );
+      assert.deepEqual(await collect(it, 5), [3, 4, 5, 6, 7]);
+      assert.equal((await store.list('/d/')).items.length, 6);
+      backend.syncs[1].release();
+      w.close();
+    } finally {
+      const closing = store.close();
+      for (const s of backend.syncs) s.release();
+      await closing;
+    }
+  });
+
+  it('a failed sync fails its group and every later operation (durability unknown)', async () => {
+    const backend = new HeldSyncBackend();
+    const store = new LogStore(backend, { groupCommit: true });
+    const a = store.create('/e/a', enc('1'));
+    await settled(a);
+    const b = store.create('/e/b', enc('1'));
+    await settled(b);
+    assert.equal(backend.syncs.length, 2);
+    backend.syncs[0].fail(new Error('EIO'));
+    backend.syncs[1].release(); // a later sync succeeding does not make the group durable
+    await assert.rejects(a, (e: Error & { reason?: string }) => e.reason === 'SyncFailed');
+    await assert.rejects(b, (e: Error & { reason?: string }) => e.reason === 'SyncFailed');
+    await assert.rejects(store.get('/e/a'), (e: Error & { reason?: string }) => e.reason === 'SyncFailed');
+    await assert.rejects(store.create('/e/c', enc('1')), (e: Error & { reason?: string }) => e.reason === 'SyncFailed');
+    await store.close();
+  });
+});

@@ -1,7 +1,11 @@
 // Store over a synchronous revision log (memory or SQLite): reads go straight to the log; writes
 // are queued and committed in groups (one transaction per turn of the event loop, "group
-// commit"), each checked against the key's latest row inside the transaction (compare-and-swap);
-// after commit the new events are pushed to live watchers in the same synchronous step.
+// commit"), each checked against the key's latest row inside the transaction (compare-and-swap).
+// A durable backend (SQLite by default) has a `sync()` barrier (an fsync off the event loop): a
+// committed group is acknowledged, published to watchers and made visible to reads only once its
+// sync resolves; writes arriving meanwhile queue up and form the next group, so one fsync covers
+// every write that arrived during the previous one. Without `sync()` (memory, SQLite `sync=normal`)
+// a group is acknowledged and published in the same synchronous step as its commit.
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent } from '../types.js';
 import type { EventRow, LogBackend, Row } from './backend.js';
 import { LogWatcher, type WatcherHost } from './watcher.js';
@@ -37,6 +41,17 @@ type Op =
   | { kind: 'update'; key: string; value: Uint8Array; expected: number }
   | { kind: 'delete'; key: string; expected: number };
 
+/** Syncs of committed groups that may run at once: a group commits while the previous one's
+ *  fsync is running and starts its own, so a write waits for about one fsync, not two. */
+const MAX_SYNCS_IN_FLIGHT = 2;
+
+interface Group {
+  batch: Pending[];
+  results: (EventRow | Error)[];
+  /** The log's revision after this group's transaction. */
+  rev: number;
+}
+
 interface Pending {
   op: Op;
   resolve: (kv: KeyValue) => void;
@@ -47,6 +62,15 @@ export class LogStore implements Store, WatcherHost {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** Newest revision that reads, watches and acknowledgements may expose (durable when the backend syncs). */
+  private visible: number;
+  /** Syncs in flight (at most MAX_SYNCS_IN_FLIGHT) and the committed groups waiting for one. */
+  private syncing: Promise<void>[] = [];
+  private unsynced: Group[] = [];
+  private durableRev = 0;
+  private durableWaiters: (() => void)[] = [];
+  /** Set when a sync failed: the log's durability is unknown, so the store refuses everything after. */
+  private failed?: Error;
   /** Live and catching-up watchers, grouped by prefix (few distinct prefixes, many watchers). */
   private watchers = new Map<string, Set<LogWatcher>>();
   private progressTimer?: NodeJS.Timeout;
@@ -60,6 +84,8 @@ export class LogStore implements Store, WatcherHost {
     opts: LogStoreOptions = {},
   ) {
     this.groupCommit = opts.groupCommit ?? true;
+    this.visible = backend.currentRevision();
+    this.durableRev = this.visible;
     this.bufferLimit = opts.watchBufferLimit ?? 10_000;
     const every = opts.progressIntervalMs ?? 10_000;
     this.progressTimer = setInterval(() => this.sendProgress(), every);
@@ -70,14 +96,30 @@ export class LogStore implements Store, WatcherHost {
   }
 
   private open(): void {
+    if (this.failed) throw this.failed;
     if (this.closed) throw unavailable('store is closed', { reason: 'StoreClosed' });
+  }
+
+  /** The newest revision reads may see (WatcherHost: catch-up reads stop there). */
+  visibleRevision(): number {
+    return this.visible;
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.open();
     checkKey(key);
     const r = this.backend.latest(key);
+    // Written by the group whose sync is in flight: answered once that group is durable.
+    if (r && r.rev > this.visible) await this.durable(r.rev);
     return r && !r.deleted ? rowToKv(r) : undefined;
+  }
+
+  /** Resolves once `rev` is visible (its group synced); rejects when the sync failed. */
+  private async durable(rev: number): Promise<void> {
+    while (this.visible < rev) {
+      if (this.failed) throw this.failed;
+      await new Promise<void>((resolve) => this.durableWaiters.push(resolve));
+    }
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -98,7 +140,7 @@ export class LogStore implements Store, WatcherHost {
       start = c.startKey;
       known = c.remaining;
     }
-    const cur = this.backend.currentRevision();
+    const cur = this.visible;
     if (rev === 0) rev = cur;
     if (rev > cur) throw futureRevision(rev, cur);
     this.checkCompacted(rev);
@@ -137,7 +179,7 @@ export class LogStore implements Store, WatcherHost {
 
   async count(prefix: string): Promise<number> {
     this.open();
-    return this.backend.countAt(prefix, prefix, this.backend.currentRevision());
+    return this.backend.countAt(prefix, prefix, this.visible);
   }
 
   create(key: string, value: Uint8Array): Promise<KeyValue> {
@@ -192,9 +234,15 @@ export class LogStore implements Store, WatcherHost {
 
   private flush(): void {
     this.flushScheduled = false;
+    // Enough groups are being synced: the queue forms the next group when one of them resolves.
+    if (this.syncing.length >= MAX_SYNCS_IN_FLIGHT) return;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    if (this.failed) {
+      for (const p of batch) p.reject(this.failed);
+      return;
+    }
     let results: (EventRow | Error)[];
     try {
       results = this.backend.transaction(() => batch.map((p) => this.apply(p.op)));
@@ -203,6 +251,59 @@ export class LogStore implements Store, WatcherHost {
       for (const p of batch) p.reject(err);
       return;
     }
+    const group = { batch, results, rev: this.backend.currentRevision() };
+    const sync = this.backend.sync;
+    if (!sync) {
+      this.settle(group);
+      return;
+    }
+    // Acknowledged in commit order: a group waits for the groups committed before it.
+    this.unsynced.push(group);
+    if (results.every((r) => r instanceof Error)) {
+      this.syncedUpTo(this.durableRev);
+      return;
+    }
+    // fsync covers everything written to the file before it started, so a sync that completes
+    // makes every group committed before it durable (also those whose own sync is still running).
+    const p = sync.call(this.backend).then(
+      () => {
+        this.syncing.splice(this.syncing.indexOf(p), 1);
+        this.syncedUpTo(group.rev);
+        if (this.queue.length) this.flush();
+      },
+      (e: unknown) => {
+        this.syncing.splice(this.syncing.indexOf(p), 1);
+        // The transaction is in the log but may not be on disk, and a failed fsync cannot be
+        // retried safely (the kernel may have dropped the dirty pages): refuse everything from now
+        // on; a restart recovers what the disk holds.
+        this.failed ??= unavailable(
+          `storage: syncing the log to disk failed: ${e instanceof Error ? e.message : String(e)}`,
+          { cause: e, reason: 'SyncFailed' },
+        );
+        for (const g of this.unsynced.splice(0)) for (const x of g.batch) x.reject(this.failed);
+        for (const x of this.queue.splice(0)) x.reject(this.failed);
+        this.wakeDurable();
+      },
+    );
+    this.syncing.push(p);
+  }
+
+  /** Everything up to `rev` is on disk: acknowledge the groups it covers, in order. */
+  private syncedUpTo(rev: number): void {
+    if (rev > this.durableRev) this.durableRev = rev;
+    while (this.unsynced.length && this.unsynced[0].rev <= this.durableRev) this.settle(this.unsynced.shift()!);
+    this.wakeDurable();
+  }
+
+  private wakeDurable(): void {
+    const w = this.durableWaiters;
+    this.durableWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Acknowledges a committed (and, with a durable backend, synced) group and publishes its events. */
+  private settle({ batch, results, rev }: Group): void {
+    this.visible = rev;
     const committed: EventRow[] = [];
     for (let i = 0; i < batch.length; i++) {
       const r = results[i];
@@ -237,7 +338,7 @@ export class LogStore implements Store, WatcherHost {
 
   private sendProgress(): void {
     if (this.closed) return;
-    const cur = this.backend.currentRevision();
+    const cur = this.visible;
     for (const set of this.watchers.values()) for (const w of set) w.progress(cur);
   }
 
@@ -250,7 +351,7 @@ export class LogStore implements Store, WatcherHost {
       const w2 = new LogWatcher(
         this,
         prefix,
-        from === 0 ? this.backend.currentRevision() : from,
+        from === 0 ? this.visible : from,
         opts.progressNotify ?? false,
         this.bufferLimit,
       );
@@ -258,7 +359,7 @@ export class LogStore implements Store, WatcherHost {
       if (!set) this.watchers.set(prefix, (set = new Set()));
       set.add(w2);
       // From now (or from the future): live at once. From the past: catch up from the log first.
-      if (from === 0 || from >= this.backend.currentRevision()) w2.startLive();
+      if (from === 0 || from >= this.visible) w2.startLive();
       else {
         const compactRev = this.backend.compactRevision();
         if (from < compactRev) w2.fail(compacted(from, compactRev));
@@ -283,13 +384,13 @@ export class LogStore implements Store, WatcherHost {
 
   async currentRevision(): Promise<number> {
     this.open();
-    return this.backend.currentRevision();
+    return this.visible;
   }
 
   async compact(revision: number): Promise<void> {
     this.open();
     const rev = checkRevision('revision', revision);
-    const cur = this.backend.currentRevision();
+    const cur = this.visible;
     if (rev > cur) throw futureRevision(rev, cur);
     // In short steps, yielding to the event loop between them, so that a large compaction never
     // holds up writes (compacting to r1 then to r2 equals compacting to r2). The step size adapts
@@ -306,7 +407,13 @@ export class LogStore implements Store, WatcherHost {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    // Every write queued before close is committed (and synced) before the backend closes.
+    for (;;) {
+      this.flush();
+      if (this.syncing.length === 0) break;
+      await Promise.allSettled(this.syncing);
+    }
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.progressTimer);
     this.compactor.stop();

@@ -14,6 +14,8 @@ const CATCH_UP_BATCH = 1000;
 
 export interface WatcherHost {
   backend: LogBackend;
+  /** Rows above this revision are committed but not yet acknowledged (their sync is in flight). */
+  visibleRevision(): number;
   remove(w: LogWatcher): void;
 }
 
@@ -101,12 +103,14 @@ export class LogWatcher implements Watch {
         this.fail(compacted(this.lastRev, compactRev));
         return;
       }
-      const rows: EventRow[] = b.eventsAfter(this.prefix, this.lastRev, CATCH_UP_BATCH);
+      const visible = this.host.visibleRevision();
+      const read: EventRow[] = b.eventsAfter(this.prefix, this.lastRev, CATCH_UP_BATCH);
+      // Rows of a group still being synced come later, pushed live when it is acknowledged.
+      const rows = read.length && read[read.length - 1].rev > visible ? read.filter((r) => r.rev <= visible) : read;
       for (const r of rows) this.buf.push(rowToEvent(r));
       if (rows.length) this.lastRev = rows[rows.length - 1].rev;
       if (rows.length < CATCH_UP_BATCH) {
-        const cur = b.currentRevision();
-        if (cur > this.lastRev) this.lastRev = cur;
+        if (visible > this.lastRev) this.lastRev = visible;
         this.live = true;
       }
     } catch (e) {

@@ -1,5 +1,6 @@
 // The SQLite store: the embedded default (`sqlite://PATH`). See docs/storage.md for the schema
-// and the durability argument (WAL + synchronous=NORMAL survives SIGKILL; FULL survives power loss).
+// and the durability argument (by default every acknowledged write is fsynced, in groups; the
+// opt-in `?sync=normal` survives SIGKILL but not power loss).
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LogStore } from '../log/store.js';

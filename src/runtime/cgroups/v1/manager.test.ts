@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCgroupManager } from '../index.js';
+import { createCgroupManager, CgroupV1Manager } from '../index.js';
 import { fakeV1Root } from '../fake-root.js';
 import { isSkiffError } from '../../../common/index.js';
 
@@ -132,6 +132,28 @@ test('v1: freeze that never completes times out with a clear error and thaws', a
     rmSync(file);
     symlinkSync('/dev/null', file);
     await assert.rejects(m.freeze(), (e) => isSkiffError(e, 'Unavailable') && /did not reach FROZEN/.test(e.message));
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('v1: named hierarchies (name=systemd) are made and joined too, co-mount links are not joined twice', async () => {
+  const f = fakeV1Root(P);
+  try {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(f.root, 'systemd', P), { recursive: true });
+    writeFileSync(join(f.root, 'systemd', P, 'cgroup.procs'), '');
+    mkdirSync(join(f.root, 'net_cls,net_prio', P), { recursive: true });
+    writeFileSync(join(f.root, 'net_cls,net_prio', P, 'cgroup.procs'), '');
+    symlinkSync('net_cls,net_prio', join(f.root, 'net_cls'));
+    const m = createCgroupManager(P, { mountRoot: f.root });
+    assert.equal(m.dirs().systemd, join(f.root, 'systemd', P));
+    assert.equal(m.dirs()['net_cls,net_prio'], join(f.root, 'net_cls,net_prio', P));
+    assert.equal(m.dirs().net_cls, undefined);
+    await m.addProcess(4242);
+    assert.equal(f.read(`systemd${P}/cgroup.procs`), '4242');
+    assert.ok(m instanceof CgroupV1Manager);
+    assert.deepEqual(m.layout().links, [{ name: 'net_cls', target: 'net_cls,net_prio' }]);
   } finally {
     f.cleanup();
   }

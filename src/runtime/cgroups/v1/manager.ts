@@ -1,7 +1,9 @@
 // CgroupManager for cgroup v1 (and hybrid mode): one hierarchy per controller under the mount
-// root (`<root>/memory/<path>`, `<root>/cpu/<path>`, …). In hybrid mode the (controller-less)
-// unified hierarchy at `<root>/unified` is joined as well, so /proc/PID/cgroup is consistent.
-import { existsSync, mkdirSync } from 'node:fs';
+// root (`<root>/memory/<path>`, `<root>/cpu/<path>`, …). As runc does, the cgroup is made and joined
+// in every v1 hierarchy mounted there (named ones such as name=systemd too, so /proc/PID/cgroup
+// names the container's cgroup on every line), and in hybrid mode in the (controller-less) unified
+// hierarchy at `<root>/unified`.
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupManager, CgroupManagerOptions, CgroupResources, CgroupStats, FreezerState } from '../types.js';
 import type { Controller } from '../controller.js';
@@ -29,9 +31,65 @@ const CONTROLLERS: Controller[] = [
   { name: 'freezer' },
 ];
 
+/** The v1 hierarchies mounted under a root: a directory per mount (`cpu`, `memory`, `systemd`,
+ *  `cpu,cpuacct`…) and the symbolic links distributions add for co-mounted controllers
+ *  (`cpu -> cpu,cpuacct`). The unified (cgroup2) mount of hybrid mode is not one of them. */
+export interface V1Layout {
+  hierarchies: string[];
+  links: { name: string; target: string }[];
+}
+
+const layouts = new Map<string, V1Layout>();
+
+/** Lists the mount root once per process: hierarchies are mounted at boot, not while containers
+ *  run. In mount order (as /proc/self/mountinfo lists them, the order runc binds them in); a root
+ *  that is no mount point (the unit tests' fake trees) in name order. */
+export function v1Layout(root: string): V1Layout {
+  let l = layouts.get(root);
+  if (l) return l;
+  l = { hierarchies: [], links: [] };
+  const dirs: string[] = [];
+  try {
+    for (const e of readdirSync(root, { withFileTypes: true })) {
+      if (e.name === 'unified' || e.name.startsWith('.')) continue;
+      if (e.isDirectory()) dirs.push(e.name);
+      else if (e.isSymbolicLink()) l.links.push({ name: e.name, target: readlinkSync(join(root, e.name)) });
+    }
+  } catch {
+    /* no cgroup mounts: every controller is reported missing when used */
+  }
+  const mounted = mountOrder(root);
+  l.hierarchies = [...mounted.filter((h) => dirs.includes(h)), ...dirs.filter((d) => !mounted.includes(d)).sort()];
+  layouts.set(root, l);
+  return l;
+}
+
+/** Names of the v1 cgroup file systems mounted directly under `root`, in mount order. */
+function mountOrder(root: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep < 0 || f[sep + 1] !== 'cgroup') continue;
+    const mp = f[4];
+    if (mp.startsWith(root + '/') && !mp.slice(root.length + 1).includes('/')) out.push(mp.slice(root.length + 1));
+  }
+  return out;
+}
+
 export class CgroupV1Manager implements CgroupManager {
   readonly version = 1 as const;
+  /** Controller → this cgroup's directory in the hierarchy holding it. */
   private readonly hier: Record<string, string> = {};
+  /** Every hierarchy joined (mount directory name → this cgroup's directory there). */
+  private readonly joined: Record<string, string> = {};
+  private readonly cpusetPath: string;
   private readonly root: string;
   private readonly freezeTimeoutMs: number;
 
@@ -41,14 +99,30 @@ export class CgroupV1Manager implements CgroupManager {
   ) {
     this.root = opts.mountRoot ?? '/sys/fs/cgroup';
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
+    const layout = v1Layout(this.root);
+    const parents = opts.parents;
+    /** `path` within the hierarchy holding controller (or named hierarchy) `key`. */
+    const inHier = (key: string) => (parents ? join(parents[key] ?? '/', path) : path);
+    this.cpusetPath = inHier('cpuset');
+    for (const h of layout.hierarchies) this.joined[h] = join(this.root, h, inHier(h.split(',')[0]));
     for (const c of CONTROLLERS) {
-      if (existsSync(join(this.root, c.name))) this.hier[c.name] = join(this.root, c.name, path);
+      if (existsSync(join(this.root, c.name))) this.hier[c.name] = join(this.root, c.name, inHier(c.name));
     }
-    if (existsSync(join(this.root, 'unified', 'cgroup.procs'))) this.hier.unified = join(this.root, 'unified', path);
+    if (existsSync(join(this.root, 'unified', 'cgroup.procs'))) {
+      this.hier.unified = join(this.root, 'unified', inHier('unified'));
+      this.joined.unified = this.hier.unified;
+    }
+    // A controller reached through a link (cpu -> cpu,cpuacct) is already joined under its target.
+    for (const [c, d] of Object.entries(this.hier)) if (!layout.links.some((l) => l.name === c)) this.joined[c] ??= d;
   }
 
   dirs(): Record<string, string> {
-    return { ...this.hier };
+    return { ...this.joined };
+  }
+
+  /** The v1 hierarchies (not the unified one) and co-mount links, for the container's cgroup mount. */
+  layout(): V1Layout {
+    return v1Layout(this.root);
   }
 
   private dir(controller: string): string {
@@ -61,13 +135,13 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async create(): Promise<void> {
-    for (const d of Object.values(this.hier)) mkdirSync(d, { recursive: true });
-    if (this.hier.cpuset) await ensureCpusetV1(join(this.root, 'cpuset'), this.path);
+    for (const d of Object.values(this.joined)) mkdirSync(d, { recursive: true });
+    if (this.hier.cpuset) await ensureCpusetV1(join(this.root, 'cpuset'), this.cpusetPath);
   }
 
   async addProcess(pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw invalidArgument(`invalid pid ${pid}`, { field: 'pid' });
-    for (const d of Object.values(this.hier)) await writeCgroupFile(d, 'cgroup.procs', pid);
+    for (const d of Object.values(this.joined)) await writeCgroupFile(d, 'cgroup.procs', pid);
   }
 
   async set(r: CgroupResources): Promise<void> {
@@ -136,7 +210,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    for (const d of Object.values(this.hier)) await removeCgroupDir(d);
+    for (const d of Object.values(this.joined)) await removeCgroupDir(d);
   }
 }
 

@@ -24,6 +24,8 @@ export class CgroupV2Manager implements CgroupManager {
   readonly version = 2 as const;
   private readonly root: string;
   private readonly dir: string;
+  /** The path from the hierarchy's root (`path` under opts.parents.unified when given). */
+  private readonly full: string;
   private readonly freezeTimeoutMs: number;
 
   constructor(
@@ -31,7 +33,8 @@ export class CgroupV2Manager implements CgroupManager {
     opts: CgroupManagerOptions = {},
   ) {
     this.root = opts.mountRoot ?? '/sys/fs/cgroup';
-    this.dir = join(this.root, path);
+    this.full = opts.parents ? join(opts.parents.unified ?? '/', path) : path;
+    this.dir = join(this.root, this.full);
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
   }
 
@@ -42,7 +45,7 @@ export class CgroupV2Manager implements CgroupManager {
   async create(): Promise<void> {
     // Enable every available controller for the children of each ancestor (root … parent).
     let parent = this.root;
-    for (const part of this.path.split('/').filter(Boolean)) {
+    for (const part of this.full.split('/').filter(Boolean)) {
       const available = ((await readCgroupFile(parent, 'cgroup.controllers')) ?? '')
         .split(/\s+/)
         .filter((c) => ENABLE.includes(c));

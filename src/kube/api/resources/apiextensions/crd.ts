@@ -71,8 +71,8 @@ export function validateStructural(s: unknown, path: string, root = true): Field
 
 function validate(o: Obj): FieldError[] {
   const errs: FieldError[] = [];
-  const s = asObj(o.spec);
-  if (!s) return [required('spec')];
+  // (spec is a struct upstream: a missing one is validated as empty, every missing field reported)
+  const s = asObj(o.spec) ?? {};
   const names = asObj(s.names) ?? {};
   const name = o.metadata?.name;
   if (name && names.plural && s.group && name !== `${names.plural}.${s.group}`)

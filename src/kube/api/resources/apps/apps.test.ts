@@ -49,7 +49,11 @@ test('deployment: validation messages and paths', () => {
   const d = findResource('apps', 'v1', 'deployments')!;
   const noSel = obj('web', { template: template({ app: 'web' }) });
   d.defaults!(noSel);
-  assert.deepEqual(msgs(d.validate!(noSel)), ['spec.selector: Required value']);
+  // (a missing selector matches nothing, so upstream also reports the template's labels)
+  assert.deepEqual(msgs(d.validate!(noSel)), [
+    'spec.selector: Required value',
+    'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`',
+  ]);
   const mismatch = obj('web', {
     selector: { matchLabels: { app: 'web' } },
     template: template({ app: 'api', tier: 'fe' }),

@@ -50,19 +50,25 @@ export function validateSelectorAndTemplate(spec: Obj, o: SelectorOpts): FieldEr
       errs.push(invalidRaw(`${P}.selector`, goLabelSelector(sel), `empty selector is invalid for ${o.kind}`));
     }
   }
-  const tmpl = asObj(spec.template);
-  if (!tmpl) {
-    errs.push(required(`${P}.template`));
-    return errs;
-  }
+  // The template is a struct upstream: a missing one is validated as empty (every error reported).
+  const tmpl = asObj(spec.template) ?? {};
   let selector;
+  let selectorOk = true;
   try {
     selector = sel ? fromLabelSelector(sel) : undefined;
   } catch {
+    selectorOk = false;
     errs.push(invalidRaw(`${P}.selector`, goLabelSelector(sel), 'invalid label selector'));
   }
   const labels = asObj(asObj(tmpl.metadata)?.labels);
-  if (selector && selector.requirements.length && !matches(selector, labels as Record<string, string>)) {
+  // A missing selector matches nothing (upstream's LabelSelectorAsSelector(nil)), so the template's
+  // labels are reported too — except where the selector is optional (CronJob job templates).
+  const matchesNothing = (sel === undefined || sel === null) && !o.selectorOptional;
+  if (
+    selectorOk &&
+    (matchesNothing ||
+      (selector && selector.requirements.length && !matches(selector, labels as Record<string, string>)))
+  ) {
     errs.push(
       invalidRaw(`${P}.template.metadata.labels`, goStringMap(labels), '`selector` does not match template `labels`'),
     );

@@ -48,8 +48,8 @@ const schema = kindSchema(
 );
 
 function validate(o: Obj): FieldError[] {
-  const s = asObj(o.spec);
-  if (!s) return [required('spec')];
+  // (spec is a struct upstream: a missing one is validated as empty, every missing field reported)
+  const s = asObj(o.spec) ?? {};
   const errs = validateAccessModes(s.accessModes, 'spec.accessModes');
   const storage = asObj(s.capacity)?.storage;
   if (storage === undefined) errs.push(required('spec.capacity', 'storage'));

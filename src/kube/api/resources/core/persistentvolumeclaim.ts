@@ -20,8 +20,8 @@ const schema = kindSchema(
 );
 
 function validate(o: Obj): FieldError[] {
-  const s = asObj(o.spec);
-  if (!s) return [required('spec')];
+  // (spec is a struct upstream: a missing one is validated as empty, every missing field reported)
+  const s = asObj(o.spec) ?? {};
   const errs = validateAccessModes(s.accessModes, 'spec.accessModes');
   const storage = asObj(asObj(s.resources)?.requests)?.storage;
   if (storage === undefined) errs.push(required('spec.resources[storage]'));

@@ -1,6 +1,4 @@
-// Upstream's defaulting for pods and pod templates (SetDefaults_PodSpec / _Container / _Pod),
-// plus what upstream's admission plugins add to Pods (service account, priority, the default
-// not-ready/unreachable tolerations).
+// Upstream's defaulting for pods and pod templates (SetDefaults_PodSpec / _Container / _Pod).
 import { asArr, asObj, type Obj } from '../../validation/fields.js';
 import { compareQuantity, isValidQuantity, parseQuantity } from '../../quantity/quantity.js';
 
@@ -96,33 +94,15 @@ export function defaultPodSpec(spec: Obj): void {
   }
 }
 
-const DEFAULT_TOLERATIONS = [
-  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-];
-
-/** Defaults a Pod: its spec, plus what upstream's admission chain fills in. */
+/** Defaults a Pod (upstream's SetDefaults_Pod and _PodSpec). What upstream's admission chain adds
+ *  — the service account, priority, the not-ready/unreachable tolerations — the API server's
+ *  admission plugins add (src/kube/apiserver/admission). */
 export function defaultPod(pod: Obj): void {
   pod.spec = asObj(pod.spec) ?? {};
   const spec = pod.spec;
   defaultPodSpec(spec);
   if (spec.enableServiceLinks === undefined) spec.enableServiceLinks = true;
-  if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
-  spec.serviceAccount = spec.serviceAccountName;
-  if (spec.priority === undefined) spec.priority = 0;
-  if (!spec.preemptionPolicy) spec.preemptionPolicy = 'PreemptLowerPriority';
-  // DefaultTolerationSeconds admission: tolerate not-ready/unreachable nodes for 5 minutes.
-  const tol = asArr(spec.tolerations);
-  const add = DEFAULT_TOLERATIONS.filter(
-    (d) =>
-      !tol.some(
-        (t) =>
-          asObj(t) &&
-          (t.key === d.key || (t.key === undefined && t.operator === 'Exists')) &&
-          (!t.effect || t.effect === 'NoExecute'),
-      ),
-  );
-  if (add.length) spec.tolerations = [...tol, ...add.map((t) => ({ ...t }))];
+  if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   pod.status = asObj(pod.status) ?? {};
   if (!pod.status.phase) pod.status.phase = 'Pending';
   if (!pod.status.qosClass) pod.status.qosClass = qosClass(spec);

@@ -148,9 +148,9 @@ export const ingressClass = resource({
   ),
   validate(obj: KubeObject) {
     const s = asObj((obj as Obj).spec) ?? {};
-    if (!s.controller) return [required('spec.controller')];
     const errs: FieldError[] = [];
-    if (String(s.controller).length > 250)
+    if (!s.controller) errs.push(required('spec.controller'));
+    else if (String(s.controller).length > 250)
       errs.push({
         type: 'FieldValueTooLong',
         field: 'spec.controller',

@@ -1,0 +1,625 @@
+// `npm run bench -- scheduler`: scheduler_perf's shape against a real `skiff server` process,
+// Skiff's scheduler beside the real kube-scheduler of kubectl's release (built by
+// scripts/build-kube-scheduler.sh), on SQLite and on etcd, in one run:
+//  - SchedulingBasic: 5000 nodes, 1000 pods placed first, then 10 000 measured pods;
+//  - TopologySpreading: 5000 nodes in 3 zones, 5000 pods first, 5000 measured pods spread by zone
+//    (maxSkew 5, DoNotSchedule);
+//  - SchedulingPodAntiAffinity: 5000 nodes, 1000 pods first (namespace sched-0), 2000 measured
+//    pods (sched-1) with required anti-affinity by hostname across both namespaces;
+//  - a Deployment of 1000 replicas from 0 to every pod bound, when the API has Deployments and a
+//    controller creates their pods (else 1000 pods created directly, and the output says so).
+// Each workload runs on a fresh server (and a fresh etcd) with simulated nodes (Node objects, as
+// scheduler_perf's). Throughput = measured pods / (last binding − first measured create), with
+// the creation rate printed beside it: a scheduler cannot bind faster than pods arrive.
+// Flags: --only sqlite|etcd, --skip-peer, --workloads basic,spread,anti,deploy, --scale 0.2 (fewer
+// nodes and pods, for a quick look).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { build } from 'esbuild';
+import { KubeClient, watchEvents } from '../src/kube/client/index.js';
+import { startEtcd, type Etcd } from '../test/fixtures/etcd.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const arg = (k: string) => (process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined);
+const only = arg('--only');
+const skipPeer = process.argv.includes('--skip-peer');
+const scale = Number(arg('--scale') ?? 1);
+const wanted = (arg('--workloads') ?? 'basic,spread,anti,deploy').split(',');
+const CONCURRENCY = 32;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const n = (x: number) => Math.max(1, Math.round(x * scale));
+
+interface Workload {
+  key: string;
+  name: string;
+  nodes: number;
+  zones?: string[];
+  namespaces: string[];
+  init: { count: number; ns: string; pod: (i: number) => object };
+  measure: { count: number; ns: string; pod: (i: number) => object };
+  threshold?: string;
+}
+
+const container = {
+  image: 'registry.k8s.io/pause:3.10',
+  name: 'pause',
+  ports: [{ containerPort: 80 }],
+  resources: { limits: { cpu: '100m', memory: '500Mi' }, requests: { cpu: '100m', memory: '500Mi' } },
+};
+const defaultPod = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels },
+  spec: { containers: [container] },
+});
+const spreadingPod = (name: string) => ({
+  ...defaultPod(name, { color: 'blue', bench: 'measure' }),
+  spec: {
+    topologySpreadConstraints: [
+      {
+        maxSkew: 5,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { color: 'blue' } },
+      },
+    ],
+    containers: [container],
+  },
+});
+const antiAffinityPod = (name: string, measured: boolean) => ({
+  ...defaultPod(name, { color: 'green', ...(measured ? { bench: 'measure' } : {}) }),
+  spec: {
+    affinity: {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          {
+            labelSelector: { matchLabels: { color: 'green' } },
+            topologyKey: 'kubernetes.io/hostname',
+            namespaces: ['sched-1', 'sched-0'],
+          },
+        ],
+      },
+    },
+    containers: [container],
+  },
+});
+
+const WORKLOADS: Workload[] = [
+  {
+    key: 'basic',
+    name: 'SchedulingBasic',
+    nodes: n(5000),
+    namespaces: ['sched-0'],
+    init: { count: n(1000), ns: 'sched-0', pod: (i) => defaultPod(`init-${i}`) },
+    measure: { count: n(10_000), ns: 'sched-0', pod: (i) => defaultPod(`pod-${i}`, { bench: 'measure' }) },
+    threshold: 'upstream CI floor 270 pods/s (1.32); target here ≥ 1000',
+  },
+  {
+    key: 'spread',
+    name: 'TopologySpreading',
+    nodes: n(5000),
+    zones: ['moon-1', 'moon-2', 'moon-3'],
+    namespaces: ['sched-0'],
+    init: { count: n(5000), ns: 'sched-0', pod: (i) => defaultPod(`init-${i}`) },
+    measure: { count: n(5000), ns: 'sched-0', pod: (i) => spreadingPod(`spreading-${i}`) },
+    threshold: 'upstream CI floor 85 pods/s',
+  },
+  {
+    key: 'anti',
+    name: 'SchedulingPodAntiAffinity',
+    nodes: n(5000),
+    namespaces: ['sched-0', 'sched-1'],
+    init: { count: n(1000), ns: 'sched-0', pod: (i) => antiAffinityPod(`init-${i}`, false) },
+    measure: { count: n(2000), ns: 'sched-1', pod: (i) => antiAffinityPod(`anti-${i}`, true) },
+    threshold: 'upstream CI floor 70 pods/s',
+  },
+];
+
+/** A create that survives a connection reset (a keep-alive socket the server closed under load):
+ *  tried again, and an AlreadyExists answer then means the first attempt went through. */
+async function create(client: KubeClient, path: string, body: object): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.request('POST', path, { body });
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt > 0 && code === 'AlreadyExists') return;
+      if (attempt < 3 && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e)))) continue;
+      throw e;
+    }
+  }
+}
+
+/** Runs fn over 0..count-1 with `c` in flight. */
+async function pool(count: number, c: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(c, count) }, async () => {
+      for (let i = next++; i < count; i = next++) await fn(i);
+    }),
+  );
+}
+
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function bundle(): Promise<string> {
+  const outdir = mkdtempSync(join(ROOT, 'node_modules', '.skiff-bench-build-'));
+  await build({
+    entryPoints: { skiff: join(ROOT, 'src/cli/main.ts') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3', 'etcd3', '@grpc/*', 'cpu-features', 'ssh2'],
+    nodePaths: [join(ROOT, 'node_modules')],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'error',
+  });
+  return outdir;
+}
+
+interface Cluster {
+  client: KubeClient;
+  server: ChildProcess;
+  scheduler?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: string | undefined): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-sched-'));
+  let etcd: Etcd | undefined;
+  let datastore = `sqlite://${join(dir, 'state.db')}`;
+  if (backend === 'etcd') {
+    etcd = await startEtcd();
+    datastore = `etcd://${etcd.endpoint}`;
+  }
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = spawn(
+    process.execPath,
+    [
+      // SKIFF_BENCH_PROF=DIR: a V8 CPU profile of the server per run, written at its exit.
+      ...(process.env.SKIFF_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SKIFF_BENCH_PROF] : []),
+      join(outdir, 'skiff.mjs'),
+      'server',
+      '--data-dir',
+      dir,
+      '--https-listen',
+      `127.0.0.1:${port}`,
+      '--datastore',
+      datastore,
+      '--disable-agent',
+      ...(peer ? ['--disable-scheduler'] : []),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), SKIFF_LOG: 'warn' },
+    },
+  );
+  let serverLog = '';
+  server.stderr!.on('data', (d) => {
+    serverLog = (serverLog + d).slice(-4000);
+  });
+  const kubeconfig = join(dir, 'kubeconfig.yaml');
+  for (let i = 0; ; i++) {
+    try {
+      readFileSync(kubeconfig);
+      break;
+    } catch {
+      if (server.exitCode !== null || i > 600) throw new Error(`skiff server did not start: ${serverLog}`);
+      await sleep(100);
+    }
+  }
+  const kc = parse(readFileSync(kubeconfig, 'utf8'));
+  const b = (s: string) => Buffer.from(s, 'base64').toString();
+  const client = new KubeClient({
+    server: kc.clusters[0].cluster.server,
+    ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b(kc.users[0].user['client-certificate-data']),
+    key: b(kc.users[0].user['client-key-data']),
+    userAgent: 'skiff-bench',
+  });
+  for (;;) {
+    try {
+      (await client.stream('/readyz')).destroy();
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  let scheduler: ChildProcess | undefined;
+  let stopping = false;
+  if (peer) {
+    // scheduler_perf's client settings (QPS and burst 5000), JSON on the wire, no leader election.
+    const cfg = join(dir, 'kube-scheduler.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'apiVersion: kubescheduler.config.k8s.io/v1',
+        'kind: KubeSchedulerConfiguration',
+        'clientConnection:',
+        `  kubeconfig: ${kubeconfig}`,
+        '  contentType: application/json',
+        '  acceptContentTypes: application/json',
+        '  qps: 5000',
+        '  burst: 5000',
+        'leaderElection:',
+        '  leaderElect: false',
+        '',
+      ].join('\n'),
+    );
+    scheduler = spawn(peer, ['--config', cfg, '--secure-port', '0', '-v', '1'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    scheduler.stderr!.on('data', (d) => {
+      log = (log + d).slice(-8000);
+    });
+    scheduler.once('exit', (code) => {
+      if (code && !stopping) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
+    });
+  }
+  return {
+    client,
+    server,
+    scheduler,
+    async stop() {
+      stopping = true;
+      client.close();
+      for (const p of [scheduler, server]) {
+        if (!p || p.exitCode !== null) continue;
+        p.kill('SIGTERM');
+        await Promise.race([new Promise((r) => p.once('exit', r)), sleep(10_000)]);
+        if (p.exitCode === null) p.kill('SIGKILL');
+      }
+      await etcd?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const nodeObj = (i: number, zones?: string[]) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name: `scheduler-perf-${i}`,
+    labels: {
+      'kubernetes.io/hostname': `scheduler-perf-${i}`,
+      ...(zones ? { 'topology.kubernetes.io/zone': zones[i % zones.length] } : {}),
+    },
+  },
+  spec: {},
+  status: {
+    capacity: { pods: '110', cpu: '4', memory: '32Gi' },
+    conditions: [{ status: 'True', type: 'Ready' }],
+    phase: 'Running',
+  },
+});
+
+/** Counts pods (label bench=measure, or all of `ns`) as they get bound, from one watch. */
+async function boundCounter(client: KubeClient, ns: string, selector?: string) {
+  const path = `/api/v1/namespaces/${ns}/pods`;
+  const bound = new Set<string>();
+  const times: number[] = [];
+  const ac = new AbortController();
+  const note = (o: { metadata: { name: string }; spec?: { nodeName?: string } }) => {
+    if (o.spec?.nodeName && !bound.has(o.metadata.name)) {
+      bound.add(o.metadata.name);
+      times.push(performance.now());
+    }
+  };
+  /** Every bound pod from a LIST (after a watch ended badly); the list's resourceVersion. */
+  const relist = async (): Promise<string> => {
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await client.request('GET', path, {
+        query: { labelSelector: selector, limit: 500, continue: cont },
+      });
+      for (const o of page.items) note(o);
+      rv = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return rv;
+  };
+  let relists = 0;
+  const first = await client.request('GET', path, { query: { labelSelector: selector, limit: 1 } });
+  const done = (async () => {
+    let rv = first.metadata.resourceVersion;
+    while (!ac.signal.aborted) {
+      try {
+        for await (const ev of watchEvents(
+          client,
+          path,
+          { resourceVersion: rv, labelSelector: selector, allowWatchBookmarks: true },
+          ac.signal,
+        )) {
+          const o = ev.object as { metadata: { name: string; resourceVersion?: string }; spec?: { nodeName?: string } };
+          if (o.metadata.resourceVersion) rv = o.metadata.resourceVersion;
+          if (ev.type !== 'DELETED') note(o);
+        }
+      } catch {
+        if (ac.signal.aborted) break;
+        // A watch that failed (e.g. 410 after a compaction) may have missed bindings: relist.
+        await sleep(100);
+        try {
+          rv = await relist();
+          relists++;
+        } catch {
+          /* next round */
+        }
+      }
+    }
+  })();
+  return {
+    get count() {
+      return bound.size;
+    },
+    get relists() {
+      return relists;
+    },
+    /** Bound pods according to a LIST now (the truth, whatever the watch saw). */
+    async listBound(): Promise<{ bound: number; total: number }> {
+      let cont: string | undefined;
+      let n = 0,
+        total = 0;
+      do {
+        const page = await client.request('GET', path, {
+          query: { labelSelector: selector, limit: 500, continue: cont },
+        });
+        for (const o of page.items) {
+          total++;
+          if (o.spec?.nodeName) n++;
+        }
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      return { bound: n, total };
+    },
+    times,
+    async waitFor(count: number, stallMs = 60_000): Promise<boolean> {
+      let last = bound.size,
+        lastChange = performance.now();
+      while (bound.size < count) {
+        await sleep(50);
+        if (bound.size !== last) {
+          last = bound.size;
+          lastChange = performance.now();
+        } else if (performance.now() - lastChange > stallMs) return false;
+      }
+      return true;
+    },
+    async stop() {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+interface Result {
+  throughput: number;
+  createRate: number;
+  bound: number;
+  of: number;
+  seconds: number;
+  serverCpu: number;
+  schedulerCpu: number;
+  note?: string;
+}
+
+async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
+  for (const ns of w.namespaces)
+    await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } }).catch(() => undefined);
+  await pool(w.nodes, CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i, w.zones)));
+  const init = await boundCounter(c.client, w.init.ns);
+  await pool(w.init.count, CONCURRENCY, (i) => create(c.client, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.pod(i)));
+  if (!(await init.waitFor(w.init.count)))
+    throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
+  await init.stop();
+  const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
+  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
+  const t0 = performance.now();
+  let created = 0;
+  await pool(w.measure.count, CONCURRENCY, async (i) => {
+    await create(c.client, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.pod(i));
+    created++;
+  });
+  const tCreated = performance.now();
+  const all = await counter.waitFor(w.measure.count);
+  const truth = all ? undefined : await counter.listBound();
+  await counter.stop();
+  const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
+  const seconds = (last - t0) / 1000;
+  return {
+    throughput: counter.count / seconds,
+    createRate: created / ((tCreated - t0) / 1000),
+    bound: counter.count,
+    of: w.measure.count,
+    seconds,
+    serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
+    schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+    note: all
+      ? counter.relists
+        ? `watch relisted ${counter.relists}×`
+        : undefined
+      : `stalled 60 s: a LIST says ${truth?.bound}/${truth?.total} bound`,
+  };
+}
+
+/** 1000 replicas from 0 to all bound: through a Deployment if the server runs its controller
+ *  (a ReplicaSet appears within 3 s), else 1000 pods created directly. */
+async function runDeployment(c: Cluster): Promise<Result> {
+  const count = n(1000);
+  await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
+  await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
+  const counter = await boundCounter(c.client, 'deploy', 'app=bench');
+  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
+  const t0 = performance.now();
+  let note: string | undefined;
+  await c.client.request('POST', '/apis/apps/v1/namespaces/deploy/deployments', {
+    body: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bench' },
+      spec: {
+        replicas: count,
+        selector: { matchLabels: { app: 'bench' } },
+        template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [container] } },
+      },
+    },
+  });
+  // Without a Deployment controller nothing creates pods: measure pods created directly instead.
+  await sleep(3000);
+  const rs = await c.client.request('GET', '/apis/apps/v1/namespaces/deploy/replicasets');
+  let tCreated = performance.now();
+  if (!rs.items.length) {
+    note = `no Deployment controller on this server: ${count} pods created directly`;
+    const t1 = performance.now();
+    await pool(count, CONCURRENCY, (i) =>
+      create(c.client, '/api/v1/namespaces/deploy/pods', defaultPod(`direct-${i}`, { app: 'bench' })),
+    );
+    tCreated = performance.now();
+    const all = await counter.waitFor(count);
+    await counter.stop();
+    const last = counter.times[counter.times.length - 1] ?? performance.now();
+    return {
+      throughput: counter.count / ((last - t1) / 1000),
+      createRate: count / ((tCreated - t1) / 1000),
+      bound: counter.count,
+      of: count,
+      seconds: (last - t1) / 1000,
+      serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
+      schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+      note: all ? note : `${note}; stalled`,
+    };
+  }
+  const all = await counter.waitFor(count);
+  await counter.stop();
+  const last = counter.times[counter.times.length - 1] ?? performance.now();
+  return {
+    throughput: counter.count / ((last - t0) / 1000),
+    createRate: NaN,
+    bound: counter.count,
+    of: count,
+    seconds: (last - t0) / 1000,
+    serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
+    schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+    note: all ? 'Deployment → ReplicaSet → pods (controllers in the server)' : 'stalled',
+  };
+}
+
+// --- main ---
+let peer: string | undefined;
+if (!skipPeer) {
+  const r = spawnSync(join(ROOT, 'scripts/build-kube-scheduler.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error('building kube-scheduler failed (scripts/build-kube-scheduler.sh)');
+  peer = r.stdout.trim().split('\n').pop();
+  const v = spawnSync(peer!, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  process.stderr.write(`peer: ${peer} (${v})\n`);
+}
+const outdir = await bundle();
+const backends = (['sqlite', 'etcd'] as const).filter((b) => !only || only === b);
+const schedulers: { name: string; peer?: string }[] = [
+  { name: 'skiff' },
+  ...(peer ? [{ name: 'kube-scheduler', peer }] : []),
+];
+const results: { workload: string; backend: string; scheduler: string; r?: Result; error?: string }[] = [];
+try {
+  const jobs = [
+    ...WORKLOADS.filter((w) => wanted.includes(w.key)).map((w) => ({
+      name: w.name,
+      run: (c: Cluster) => runWorkload(w, c),
+    })),
+    ...(wanted.includes('deploy') ? [{ name: 'Deployment 1000 replicas', run: runDeployment }] : []),
+  ];
+  for (const job of jobs)
+    for (const backend of backends)
+      for (const s of schedulers) {
+        process.stderr.write(`${job.name} · ${backend} · ${s.name}…\n`);
+        const c = await startCluster(outdir, backend, s.peer);
+        try {
+          results.push({ workload: job.name, backend, scheduler: s.name, r: await job.run(c) });
+        } catch (e) {
+          results.push({
+            workload: job.name,
+            backend,
+            scheduler: s.name,
+            error: e instanceof Error ? e.message : String(e),
+          });
+        } finally {
+          await c.stop();
+        }
+        const last = results[results.length - 1];
+        process.stderr.write(
+          last.r
+            ? `  ${last.r.throughput.toFixed(0)} pods/s (${last.r.bound}/${last.r.of} in ${last.r.seconds.toFixed(1)} s)\n`
+            : `  failed: ${last.error}\n`,
+        );
+      }
+} finally {
+  rmSync(outdir, { recursive: true, force: true });
+}
+
+console.log(
+  `\nscheduler benchmark (scale ${scale}; load average ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString()})\n` +
+    'throughput = measured pods / (last binding − first create); cpu = seconds of CPU used by the server process\n' +
+    "(API server + store client + controllers, and Skiff's scheduler when it is the one running) and by kube-scheduler\n",
+);
+const pad = (s: string, k: number) => s.padEnd(k);
+console.log(
+  [
+    pad('workload', 28),
+    pad('store', 8),
+    pad('scheduler', 16),
+    pad('pods/s', 9),
+    pad('created/s', 11),
+    pad('bound', 13),
+    pad('cpu server', 12),
+    'cpu kube-sched',
+  ].join(''),
+);
+for (const x of results) {
+  if (!x.r) {
+    console.log([pad(x.workload, 28), pad(x.backend, 8), pad(x.scheduler, 16), `failed: ${x.error}`].join(''));
+    continue;
+  }
+  console.log(
+    [
+      pad(x.workload, 28),
+      pad(x.backend, 8),
+      pad(x.scheduler, 16),
+      pad(x.r.throughput.toFixed(0), 9),
+      pad(Number.isFinite(x.r.createRate) ? x.r.createRate.toFixed(0) : '—', 11),
+      pad(`${x.r.bound}/${x.r.of}`, 13),
+      pad(`${x.r.serverCpu.toFixed(1)} s`, 12),
+      x.scheduler === 'kube-scheduler' ? `${x.r.schedulerCpu.toFixed(1)} s` : '—',
+      x.r.note ? `  (${x.r.note})` : '',
+    ].join(''),
+  );
+}
+console.log('\nratios skiff / kube-scheduler (pods/s):');
+for (const w of new Set(results.map((x) => x.workload)))
+  for (const b of backends) {
+    const s = results.find((x) => x.workload === w && x.backend === b && x.scheduler === 'skiff')?.r;
+    const k = results.find((x) => x.workload === w && x.backend === b && x.scheduler === 'kube-scheduler')?.r;
+    if (s && k) console.log(`  ${w} on ${b}: ×${(s.throughput / k.throughput).toFixed(2)}`);
+  }
+for (const w of WORKLOADS.filter((x) => wanted.includes(x.key) && x.threshold))
+  console.log(`${w.name}: ${w.threshold}`);
+process.exit(0);

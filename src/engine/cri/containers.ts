@@ -1,0 +1,367 @@
+// CRI containers: CreateContainer prepares a snapshot and the record; StartContainer mounts the
+// rootfs, hands the OCI spec to the runtime library and starts the process under skiff-monitor (which writes the CRI
+// log with rotation and records the exit status); the exit is watched and turned into the CRI
+// state (EXITED, exit code, reason OOMKilled / Completed / Error, finishedAt) and an event.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  alreadyExists,
+  createLogger,
+  failedPrecondition,
+  invalidArgument,
+  isSkiffError,
+  newId,
+  notFound,
+} from '../../common/index.js';
+import { Signal } from '../../cri/index.js';
+import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
+import { type Runtime, readExitFile, waitExit, isAlive, monitorPid } from '../../runtime/index.js';
+import { resourcesToOci } from './resources.js';
+import type { ImagesService } from '../api/context.js';
+import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
+import { isMounted, startTimeOf } from './pause.js';
+import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
+import type { Sandboxes } from './sandboxes.js';
+import {
+  nowNs,
+  type ContainerConfigInput,
+  type LinuxContainerResourcesInput,
+  type PodSandboxConfigInput,
+} from './types.js';
+
+const log = createLogger({ component: 'engine.cri.containers' });
+export const LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const LOG_MAX_FILES = 5;
+
+export interface ContainerDeps {
+  store: RecordStore;
+  sandboxes: Sandboxes;
+  runtime: Runtime;
+  snapshotter: Snapshotter;
+  images: ImagesService;
+  /** Image config by id (for the entrypoint, env, user, stop signal). */
+  imageConfig(id: string): Promise<ImageConfig>;
+  /** repo@digest of an image id, when known. */
+  imageRef(id: string, asked: string): Promise<string>;
+  onEvent(kind: 'CREATED' | 'STARTED' | 'STOPPED' | 'DELETED', r: ContainerRecord): void;
+}
+
+const isoToNs = (s: string | undefined): number => (s ? Date.parse(s) * 1e6 : nowNs());
+
+export class Containers {
+  readonly byId = new Map<string, ContainerRecord>();
+  private readonly names = new Map<string, string>();
+  private readonly watches = new Map<string, AbortController>();
+  private readonly exitWaiters = new Map<string, (() => void)[]>();
+
+  constructor(private readonly d: ContainerDeps) {}
+
+  rtId(id: string): string {
+    return id.slice(0, 16);
+  }
+  monitorDir(id: string): string {
+    return this.d.runtime.monitorDir(this.rtId(id)) ?? join(this.d.store.containerDir(id), 'monitor');
+  }
+  rootfs(id: string): string {
+    return join(this.d.store.containerDir(id), 'rootfs');
+  }
+  private nameKey(c: ContainerConfigInput, sb: SandboxRecord): string {
+    const m = sb.config.metadata!;
+    return `${c.metadata?.name}_${m.name}_${m.namespace}_${m.uid}_${c.metadata?.attempt ?? 0}`;
+  }
+
+  get(id: string): ContainerRecord {
+    const r = this.find(id);
+    if (!r) throw notFound(`container "${id}" not found`, { field: 'container_id' });
+    return r;
+  }
+  find(id: string): ContainerRecord | undefined {
+    if (!id) return undefined;
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const m = [...this.byId.values()].filter((r) => r.id.startsWith(id));
+    return m.length === 1 ? m[0] : undefined;
+  }
+  inSandbox(sandboxId: string): ContainerRecord[] {
+    return [...this.byId.values()].filter((r) => r.sandboxId === sandboxId);
+  }
+
+  adopt(r: ContainerRecord): void {
+    this.byId.set(r.id, r);
+    const sb = this.d.sandboxes.find(r.sandboxId);
+    if (sb?.config.metadata) this.names.set(this.nameKey(r.config, sb), r.id);
+  }
+
+  async create(sandboxId: string, config: ContainerConfigInput, _sandboxConfig?: PodSandboxConfigInput | null) {
+    const sb = this.d.sandboxes.get(sandboxId);
+    if (!config.metadata?.name) throw invalidArgument('metadata.name is required', { field: 'config.metadata.name' });
+    if (!config.image?.image) throw invalidArgument('image is required', { field: 'config.image' });
+    if (!this.d.sandboxes.ready(sb))
+      throw failedPrecondition(`pod sandbox ${sb.id} is not ready`, { field: 'pod_sandbox_id' });
+    if (config.logPath && isAbsolute(config.logPath) && sb.config.logDirectory)
+      throw invalidArgument('log_path must be relative to the sandbox log directory', { field: 'config.log_path' });
+    validateSecurityContext(config);
+    const key = this.nameKey(config, sb);
+    const taken = this.names.get(key);
+    if (taken && this.byId.has(taken))
+      throw alreadyExists(`container name "${key}" is reserved for "${taken}"`, { field: 'config.metadata.name' });
+    const img = await this.d.images.resolve(config.image.image).catch((e) => {
+      if (isSkiffError(e, 'NotFound')) throw notFound(`image "${config.image!.image}" not found`, { field: 'image' });
+      throw e;
+    });
+    const id = newId();
+    const snapshotKey = `cri-${id}`;
+    this.names.set(key, id);
+    let prepared = false;
+    try {
+      const parent = await this.d.images.unpack(img.id);
+      await this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } });
+      prepared = true;
+      const rec: ContainerRecord = {
+        id,
+        sandboxId: sb.id,
+        config,
+        imageId: img.id,
+        imageName: config.image.image,
+        imageRef: await this.d.imageRef(img.id, config.image.image),
+        createdAt: nowNs(),
+        startedAt: 0,
+        finishedAt: 0,
+        exitCode: 0,
+        reason: '',
+        message: '',
+        state: 'CONTAINER_CREATED',
+        snapshotKey,
+        logPath:
+          sb.config.logDirectory && config.logPath
+            ? join(sb.config.logDirectory, config.logPath)
+            : config.logPath || '',
+        cgroup: `${sb.podCgroup}/${id}`,
+        pid: 0,
+        resources: config.linux?.resources ?? {},
+      };
+      mkdirSync(this.rootfs(id), { recursive: true });
+      this.d.store.saveContainer(rec);
+      this.byId.set(id, rec);
+      this.d.onEvent('CREATED', rec);
+      return id;
+    } catch (e) {
+      this.names.delete(key);
+      if (prepared) await this.d.snapshotter.remove(snapshotKey).catch(() => undefined);
+      this.d.store.removeContainer(id);
+      throw e;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const r = this.get(id);
+    if (r.state !== 'CONTAINER_CREATED')
+      throw failedPrecondition(`container ${r.id} is in state ${r.state}, not CONTAINER_CREATED`, {
+        field: 'container_id',
+      });
+    const sb = this.d.sandboxes.get(r.sandboxId);
+    if (!this.d.sandboxes.ready(sb))
+      throw failedPrecondition(`pod sandbox ${sb.id} is not ready`, { field: 'pod_sandbox_id' });
+    const rtid = this.rtId(r.id);
+    const dir = this.d.store.containerDir(r.id);
+    try {
+      const rootfs = this.rootfs(r.id);
+      if (!isMounted(rootfs)) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      const target = r.config.linux?.securityContext?.namespaceOptions?.targetId;
+      const targetPid = target ? this.get(target).pid : undefined;
+      const spec = buildCriSpec({
+        config: { ...r.config, linux: { ...(r.config.linux ?? {}), resources: r.resources } },
+        sandbox: sb,
+        image: await this.d.imageConfig(r.imageId),
+        rootfs,
+        cgroupsPath: r.cgroup,
+        etc: this.d.sandboxes.etc(sb.id),
+        shmDir: this.d.sandboxes.shmDir(sb.id),
+        targetPid,
+      });
+      if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
+      await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
+      await this.d.runtime.create(rtid, spec, {
+        monitor: {
+          logFile: r.logPath || undefined,
+          logMaxSize: LOG_MAX_SIZE,
+          logMaxFiles: LOG_MAX_FILES - 1,
+          stdin: !!r.config.stdin,
+        },
+      });
+      await this.d.runtime.start(rtid);
+      const st = this.d.runtime.state(rtid);
+      r.pid = st.pid ?? 0;
+      r.pidStartTime = startTimeOf(r.pid);
+      r.startedAt = nowNs();
+      r.state = 'CONTAINER_RUNNING';
+      this.d.store.saveContainer(r);
+      this.d.onEvent('STARTED', r);
+      this.watch(r);
+    } catch (e) {
+      r.state = 'CONTAINER_EXITED';
+      r.exitCode = 128;
+      r.reason = 'StartError';
+      r.message = (e as Error).message;
+      r.startedAt = r.startedAt || nowNs();
+      r.finishedAt = nowNs();
+      await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
+      await this.unmountRootfs(r.id);
+      this.d.store.saveContainer(r);
+      this.d.onEvent('STOPPED', r);
+      throw e;
+    }
+  }
+
+  /** Follows the monitor's exit file; records how the container ended. */
+  watch(r: ContainerRecord): void {
+    this.watches.get(r.id)?.abort();
+    const ac = new AbortController();
+    this.watches.set(r.id, ac);
+    waitExit(this.monitorDir(r.id), ac.signal, 200).then(
+      (ex) => this.exited(r, ex.exitCode, ex.oomKilled, isoToNs(ex.finishedAt)),
+      (e) => {
+        if (!ac.signal.aborted) {
+          log.warn('lost the container monitor', { id: r.id, error: (e as Error).message });
+          void this.exited(r, 255, false, nowNs(), 'the container monitor died without an exit status');
+        }
+      },
+    );
+  }
+
+  private async exited(r: ContainerRecord, code: number, oom: boolean, at: number, message = ''): Promise<void> {
+    this.watches.delete(r.id);
+    if (r.state !== 'CONTAINER_RUNNING') return;
+    r.exitCode = code;
+    r.finishedAt = at;
+    r.reason = oom ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error';
+    r.message = message;
+    r.state = 'CONTAINER_EXITED';
+    r.pid = 0;
+    this.d.store.saveContainer(r);
+    await this.d.runtime.delete(this.rtId(r.id), { force: true }).catch(() => undefined);
+    await this.unmountRootfs(r.id);
+    this.d.onEvent('STOPPED', r);
+    for (const w of this.exitWaiters.get(r.id)?.splice(0) ?? []) w();
+  }
+
+  private waitExited(r: ContainerRecord, ms: number): Promise<boolean> {
+    if (r.state !== 'CONTAINER_RUNNING') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const list = this.exitWaiters.get(r.id) ?? [];
+      this.exitWaiters.set(r.id, list);
+      const t = setTimeout(() => resolve(false), ms);
+      list.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  private async unmountRootfs(id: string): Promise<void> {
+    const rootfs = this.rootfs(id);
+    if (isMounted(rootfs)) await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
+  }
+
+  /** The stop signal: the config's, else the image's STOPSIGNAL, else SIGTERM. */
+  private async stopSignal(r: ContainerRecord): Promise<string> {
+    const s = r.config.stopSignal;
+    const name = typeof s === 'number' ? Object.values(Signal)[s] : s;
+    if (name && name !== 'SIGNAL_RUNTIME_DEFAULT') return name.replace(/^SIGNAL_/, '');
+    const img = await this.d.imageConfig(r.imageId).catch(() => undefined);
+    return img?.config?.StopSignal || 'SIGTERM';
+  }
+
+  async stop(id: string, timeoutSec: number): Promise<void> {
+    const r = this.find(id);
+    if (!r || r.state !== 'CONTAINER_RUNNING') return;
+    const rtid = this.rtId(r.id);
+    if (timeoutSec > 0) {
+      await this.d.runtime.kill(rtid, await this.stopSignal(r)).catch(() => undefined);
+      if (await this.waitExited(r, timeoutSec * 1000)) return;
+    }
+    await this.d.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined);
+    await this.d.runtime.kill(rtid, 'SIGKILL').catch(() => undefined);
+    if (!(await this.waitExited(r, 10_000))) {
+      // The monitor should have reported by now; record what the kernel says.
+      if (!isAlive(r.pid, r.pidStartTime)) {
+        const ex = await readExitFile(this.monitorDir(r.id)).catch(() => undefined);
+        await this.exited(r, ex?.exitCode ?? 137, ex?.oomKilled ?? false, isoToNs(ex?.finishedAt));
+      } else throw failedPrecondition(`container ${r.id} did not stop after SIGKILL`);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    const r = this.find(id);
+    if (!r) return;
+    if (r.state === 'CONTAINER_RUNNING') await this.stop(r.id, 0);
+    r.removing = true;
+    this.d.store.saveContainer(r);
+    this.watches.get(r.id)?.abort();
+    await this.d.runtime.delete(this.rtId(r.id), { force: true }).catch(() => undefined);
+    await this.unmountRootfs(r.id);
+    await this.d.snapshotter.remove(r.snapshotKey).catch((e) => {
+      if (!isSkiffError(e, 'NotFound')) throw e;
+    });
+    rmSync(this.d.store.containerDir(r.id), { recursive: true, force: true });
+    this.byId.delete(r.id);
+    const sb = this.d.sandboxes.find(r.sandboxId);
+    if (sb?.config.metadata && this.names.get(this.nameKey(r.config, sb)) === r.id)
+      this.names.delete(this.nameKey(r.config, sb));
+    this.d.onEvent('DELETED', r);
+  }
+
+  /** Engine restart: re-attach to running containers, record the ones that ended meanwhile. */
+  async restore(r: ContainerRecord): Promise<void> {
+    this.adopt(r);
+    if (r.removing) {
+      await this.remove(r.id).catch((e) => log.warn('could not finish a removal', { id: r.id, error: e.message }));
+      return;
+    }
+    if (r.state !== 'CONTAINER_RUNNING') return;
+    if (isAlive(r.pid, r.pidStartTime)) {
+      this.watch(r);
+      return;
+    }
+    const ex = await readExitFile(this.monitorDir(r.id)).catch(() => undefined);
+    await this.exited(
+      r,
+      ex?.exitCode ?? 255,
+      ex?.oomKilled ?? false,
+      isoToNs(ex?.finishedAt),
+      ex ? '' : 'the container ended while the engine was away',
+    );
+  }
+
+  /** UpdateContainerResources: applied to the running container's cgroup and kept for its next start. */
+  async updateResources(id: string, res: LinuxContainerResourcesInput): Promise<void> {
+    const r = this.get(id);
+    const merged = { ...r.resources };
+    for (const [k, v] of Object.entries(res))
+      if (v !== undefined && v !== null) (merged as Record<string, unknown>)[k] = v;
+    if (r.state === 'CONTAINER_RUNNING') {
+      const oci = resourcesToOci(merged);
+      if (oci) await this.d.runtime.update(this.rtId(r.id), oci);
+    }
+    r.resources = merged;
+    this.d.store.saveContainer(r);
+  }
+
+  /** ReopenContainerLog: the monitor reopens its log file (after kubelet renamed it). */
+  async reopenLog(r: ContainerRecord): Promise<void> {
+    const pid = await monitorPid(this.monitorDir(r.id));
+    if (!pid) throw failedPrecondition(`container ${r.id} has no running monitor`);
+    process.kill(pid, 'SIGUSR1');
+    if (r.logPath) for (let i = 0; i < 100 && !existsSync(r.logPath); i++) await sleep(10);
+  }
+
+  close(): void {
+    for (const w of this.watches.values()) w.abort();
+    this.watches.clear();
+  }
+
+  async waitGone(r: ContainerRecord): Promise<void> {
+    for (let i = 0; i < 100 && isAlive(r.pid, r.pidStartTime); i++) await sleep(20);
+  }
+}

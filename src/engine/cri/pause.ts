@@ -1,0 +1,108 @@
+// Starting and stopping native/skiff-pause, the process that holds a sandbox's namespaces, and the
+// pod's shared /dev/shm (a tmpfs per sandbox, bind-mounted into each of its containers, so POSIX
+// shared memory is shared the way the ipc namespace shares SysV IPC).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { internal, invalidArgument } from '../../common/index.js';
+import { isAlive, nativeDir } from '../../runtime/index.js';
+
+const run = promisify(execFile);
+
+export interface PauseOptions {
+  net: boolean;
+  ipc: boolean;
+  uts: boolean;
+  pid: boolean;
+  hostname?: string;
+  sysctls: Record<string, string>;
+  /** cgroup.procs files the holder joins. */
+  cgroupProcs: string[];
+}
+
+export function pauseBinary(): string {
+  const p = process.env.SKIFF_PAUSE ?? join(nativeDir(), 'skiff-pause');
+  if (!existsSync(p)) throw internal(`skiff-pause not found at ${p}: run \`npm run build\``);
+  return p;
+}
+
+export function startTimeOf(pid: number): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the holder; resolves with its host pid once its namespaces exist and it handles signals. */
+export async function startPause(o: PauseOptions): Promise<{ pid: number; startTime?: number }> {
+  const args: string[] = [];
+  if (o.net) args.push('--net');
+  if (o.ipc) args.push('--ipc');
+  if (o.uts) args.push('--uts');
+  if (o.pid) args.push('--pid');
+  if (o.hostname && o.uts) args.push('--hostname', o.hostname);
+  for (const [k, v] of Object.entries(o.sysctls)) {
+    if (!/^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)+$/.test(k) || k.includes('..'))
+      throw invalidArgument(`linux.sysctls: invalid sysctl name ${JSON.stringify(k)}`, { field: 'linux.sysctls' });
+    args.push('--sysctl', `${k.replace(/\//g, '.')}=${v}`);
+  }
+  for (const f of o.cgroupProcs) args.push('--cgroup-procs', f);
+  const child = spawn(pauseBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c) => resolve(c ?? 1));
+  });
+  const pid = Number(out.trim());
+  if (code !== 0 || !Number.isInteger(pid) || pid <= 0) {
+    const msg = err.trim() || `exit status ${code}`;
+    if (/sysctl|\/proc\/sys/.test(msg)) throw invalidArgument(`linux.sysctls: ${msg}`, { field: 'linux.sysctls' });
+    throw internal(`starting the sandbox's pause process failed: ${msg}`);
+  }
+  return { pid, startTime: startTimeOf(pid) };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the holder is gone. */
+export async function stopPause(pid: number, startTime: number | undefined, graceMs = 2000): Promise<void> {
+  if (!isAlive(pid, startTime)) return;
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  kill('SIGTERM');
+  const until = Date.now() + graceMs;
+  while (isAlive(pid, startTime) && Date.now() < until) await sleep(10);
+  if (isAlive(pid, startTime)) kill('SIGKILL');
+  for (let i = 0; i < 500 && isAlive(pid, startTime); i++) await sleep(10);
+}
+
+export function isMounted(dir: string): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === dir);
+  } catch {
+    return false;
+  }
+}
+
+/** The pod's /dev/shm: a 64 MiB tmpfs (Docker's and containerd's default size). */
+export async function mountShm(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  if (isMounted(dir)) return;
+  await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', dir]);
+}
+
+export async function unmountShm(dir: string): Promise<void> {
+  if (isMounted(dir)) await run('umount', ['-l', dir]).catch(() => undefined);
+}

@@ -1,0 +1,219 @@
+// Pod sandboxes: a skiff-pause process holding the pod's net, ipc and uts namespaces (and pid with
+// namespace_options.pid = POD), a pod-level cgroup, the pod network's address and hostPorts, the
+// pod's /etc/{hostname,hosts,resolv.conf} and /dev/shm. RunPodSandbox is all or nothing.
+import { existsSync, writeFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { alreadyExists, createLogger, invalidArgument, newId, notFound } from '../../common/index.js';
+import { hostsFile, resolvConf } from '../../network/index.js';
+import { createCgroupManager, isAlive } from '../../runtime/index.js';
+import type { PodNetwork } from './pod-network.js';
+import { mountShm, startPause, stopPause, unmountShm } from './pause.js';
+import type { RecordStore, SandboxRecord } from './records.js';
+import { nsMode, nowNs, type PodSandboxConfigInput } from './types.js';
+import { resourcesToOci } from './resources.js';
+
+const log = createLogger({ component: 'engine.cri.sandbox' });
+
+export interface SandboxDeps {
+  store: RecordStore;
+  network: PodNetwork;
+  /** Parent of the default pod cgroups (kubelet's /kubepods). */
+  cgroupRoot: string;
+}
+
+/** Keys reserved by live sandboxes: name_namespace_uid_attempt, as containerd reserves them. */
+function nameKey(c: PodSandboxConfigInput): string {
+  const m = c.metadata!;
+  return `${m.name}_${m.namespace}_${m.uid}_${m.attempt ?? 0}`;
+}
+
+export class Sandboxes {
+  readonly byId = new Map<string, SandboxRecord>();
+  private readonly names = new Map<string, string>();
+  constructor(private readonly d: SandboxDeps) {}
+
+  adopt(r: SandboxRecord): void {
+    this.byId.set(r.id, r);
+    if (r.config.metadata) this.names.set(nameKey(r.config), r.id);
+  }
+
+  get(id: string): SandboxRecord {
+    const r = this.find(id);
+    if (!r) throw notFound(`pod sandbox "${id}" not found`, { field: 'pod_sandbox_id' });
+    return r;
+  }
+
+  /** By full id or a unique prefix (crictl passes prefixes through). */
+  find(id: string): SandboxRecord | undefined {
+    if (!id) return undefined;
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const m = [...this.byId.values()].filter((r) => r.id.startsWith(id));
+    return m.length === 1 ? m[0] : undefined;
+  }
+
+  dir(id: string): string {
+    return this.d.store.sandboxDir(id);
+  }
+  shmDir(id: string): string {
+    return join(this.dir(id), 'shm');
+  }
+  etc(id: string): { hostname: string; hosts: string; resolvConf: string } {
+    const d = this.dir(id);
+    return { hostname: join(d, 'hostname'), hosts: join(d, 'hosts'), resolvConf: join(d, 'resolv.conf') };
+  }
+
+  /** Live check: the record says READY and the pause process still runs. */
+  ready(r: SandboxRecord): boolean {
+    return r.state === 'SANDBOX_READY' && isAlive(r.pid, r.pidStartTime);
+  }
+
+  async run(config: PodSandboxConfigInput, runtimeHandler = ''): Promise<string> {
+    const m = config.metadata;
+    if (!m?.name || !m.namespace || !m.uid)
+      throw invalidArgument('metadata: name, namespace and uid are required', { field: 'config.metadata' });
+    const key = nameKey(config);
+    const taken = this.names.get(key);
+    if (taken && this.byId.has(taken))
+      throw alreadyExists(`pod sandbox name "${key}" is reserved for "${taken}"`, { field: 'config.metadata' });
+    const sc = config.linux?.securityContext;
+    const ns = sc?.namespaceOptions;
+    const hostNetwork = nsMode(ns?.network) === 'NODE';
+    const hostIpc = nsMode(ns?.ipc) === 'NODE';
+    const pm = nsMode(ns?.pid);
+    const pidMode: SandboxRecord['pidMode'] = pm === 'NODE' ? 'NODE' : pm === 'POD' ? 'POD' : 'CONTAINER';
+    const sysctls = config.linux?.sysctls ?? {};
+    for (const k of Object.keys(sysctls)) {
+      const name = k.replace(/\//g, '.');
+      if (hostNetwork && name.startsWith('net.'))
+        throw invalidArgument(`linux.sysctls: ${k} is not allowed in the host network namespace`, {
+          field: 'linux.sysctls',
+        });
+      if (hostIpc && (/^kernel\.(shm|msg|sem)/.test(name) || name.startsWith('fs.mqueue.')))
+        throw invalidArgument(`linux.sysctls: ${k} is not allowed in the host ipc namespace`, {
+          field: 'linux.sysctls',
+        });
+    }
+    const id = newId();
+    const parent = normalizeCgroup(config.linux?.cgroupParent || `${this.d.cgroupRoot}/besteffort/pod${m.uid}`);
+    const rec: SandboxRecord = {
+      id,
+      config,
+      runtimeHandler,
+      createdAt: nowNs(),
+      state: 'SANDBOX_NOTREADY',
+      pid: 0,
+      podCgroup: parent,
+      podCgroupOwned: true,
+      cgroup: `${parent}/${id}`,
+      hostNetwork,
+      hostIpc,
+      pidMode,
+    };
+    this.names.set(key, id);
+    this.byId.set(id, rec);
+    // kubelet always names one; without, the node's name (as containerd), cut to the kernel's 64.
+    const hostname = (config.hostname || osHostname()).slice(0, 64);
+    try {
+      this.d.store.saveSandbox(rec);
+      const pod = createCgroupManager(parent);
+      rec.podCgroupOwned =
+        !Object.values(pod.dirs()).some((dir) => existsSync(dir)) ||
+        [...this.byId.values()].some((o) => o.id !== id && o.podCgroup === parent && o.podCgroupOwned);
+      await pod.create();
+      const res = resourcesToOci(config.linux?.resources ?? undefined);
+      if (res) await pod.set(res);
+      const cg = createCgroupManager(rec.cgroup);
+      await cg.create();
+      const p = await startPause({
+        net: !hostNetwork,
+        ipc: !hostIpc,
+        uts: !hostNetwork,
+        pid: pidMode === 'POD',
+        hostname: hostNetwork ? undefined : hostname,
+        sysctls,
+        cgroupProcs: Object.values(cg.dirs()).map((dir) => join(dir, 'cgroup.procs')),
+      });
+      rec.pid = p.pid;
+      rec.pidStartTime = p.startTime;
+      this.d.store.saveSandbox(rec);
+      if (!hostNetwork) {
+        const net = await this.d.network.attach(id, `/proc/${p.pid}/ns/net`, config.portMappings ?? []);
+        rec.ip = net.ip;
+        rec.network = net.network;
+      }
+      const etc = this.etc(id);
+      writeFileSync(etc.hostname, `${hostname}\n`);
+      writeFileSync(etc.hosts, hostsFile({ hostname, ip: rec.ip }));
+      const dns = config.dnsConfig;
+      writeFileSync(
+        etc.resolvConf,
+        dns && (dns.servers?.length || dns.searches?.length || dns.options?.length)
+          ? resolvConf({ dns: dns.servers ?? [], search: dns.searches ?? [], options: dns.options ?? [] })
+          : resolvConf({}),
+      );
+      if (!hostIpc) await mountShm(this.shmDir(id));
+      rec.state = 'SANDBOX_READY';
+      this.d.store.saveSandbox(rec);
+      return id;
+    } catch (e) {
+      await this.teardown(rec).catch((err) => log.warn('rollback failed', { id, error: (err as Error).message }));
+      this.byId.delete(id);
+      this.names.delete(key);
+      this.d.store.removeSandbox(id);
+      throw e;
+    }
+  }
+
+  /** Stops the pause process and releases the address and hostPorts; the record stays (NOTREADY). */
+  async stop(r: SandboxRecord): Promise<void> {
+    await this.teardown(r, false);
+    r.state = 'SANDBOX_NOTREADY';
+    r.pid = 0;
+    this.d.store.saveSandbox(r);
+  }
+
+  private async teardown(r: SandboxRecord, cgroups = true): Promise<void> {
+    if (r.pid) await stopPause(r.pid, r.pidStartTime);
+    await this.d.network.detach(r.id);
+    r.ip = undefined;
+    await unmountShm(this.shmDir(r.id));
+    if (cgroups) await this.removeCgroups(r);
+  }
+
+  private async removeCgroups(r: SandboxRecord): Promise<void> {
+    await createCgroupManager(r.cgroup)
+      .destroy()
+      .catch(() => undefined);
+    const shared = [...this.byId.values()].some((o) => o.id !== r.id && o.podCgroup === r.podCgroup);
+    if (r.podCgroupOwned && !shared)
+      await createCgroupManager(r.podCgroup)
+        .destroy()
+        .catch(() => undefined);
+  }
+
+  /** Everything of a stopped sandbox goes: cgroups, state directory, the name. */
+  async remove(r: SandboxRecord): Promise<void> {
+    if (r.state === 'SANDBOX_READY' || r.pid) await this.stop(r);
+    await unmountShm(this.shmDir(r.id));
+    await this.removeCgroups(r);
+    this.byId.delete(r.id);
+    if (r.config.metadata && this.names.get(nameKey(r.config)) === r.id) this.names.delete(nameKey(r.config));
+    this.d.store.removeSandbox(r.id);
+  }
+}
+
+/** cgroupfs paths: absolute, no `..`; systemd slices (with ':' or '.slice') are refused. */
+export function normalizeCgroup(p: string): string {
+  if (p.includes(':') || p.endsWith('.slice'))
+    throw invalidArgument(`cgroup_parent ${p}: the systemd cgroup driver is not supported (use cgroupfs paths)`, {
+      field: 'linux.cgroup_parent',
+    });
+  const parts = p.split('/').filter(Boolean);
+  if (parts.includes('..') || !parts.length)
+    throw invalidArgument(`cgroup_parent ${JSON.stringify(p)} is not a valid cgroupfs path`, {
+      field: 'linux.cgroup_parent',
+    });
+  return `/${parts.join('/')}`;
+}

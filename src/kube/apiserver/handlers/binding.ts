@@ -1,0 +1,81 @@
+// pods/binding (POST): the scheduler's way to assign a pod to a node, as upstream's BindingREST.
+// The pod gets spec.nodeName, the binding's annotations and PodScheduled=True; a pod that is
+// being deleted, already assigned or still gated is refused with a 409 on pods/binding.
+// Dry-run (`dryRun=All`) writes nothing.
+import type { KubeObject } from '../../api/index.js';
+import type { HandlerResult, RequestScope } from '../context.js';
+import { decodeRequestBody } from './create.js';
+import { isObject, mustRead, storeUpdate } from '../rest.js';
+import { ApiError, errBadRequest, errConflict, errMethodNotAllowed } from '../status.js';
+
+interface Condition {
+  type: string;
+  status: string;
+  lastProbeTime?: string | null;
+  lastTransitionTime?: string;
+  [k: string]: unknown;
+}
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
+  if (r.info.verb !== 'create') throw errMethodNotAllowed(`${r.info.verb} is not supported on pods/binding`);
+  const body = await decodeRequestBody(r.req);
+  if (!isObject(body)) throw errBadRequest('not a Binding object');
+  const meta = isObject(body.metadata) ? body.metadata : {};
+  const name = r.info.name!;
+  if (meta.name !== name) throw errBadRequest('name in URL does not match name in Binding object');
+  const target = isObject(body.target) ? body.target : {};
+  const problems: string[] = [];
+  if (target.kind !== undefined && target.kind !== '' && target.kind !== 'Node')
+    problems.push(
+      `target.kind: Unsupported value: ${JSON.stringify(target.kind)}: supported values: "Node", "<empty>"`,
+    );
+  if (typeof target.name !== 'string' || !target.name) problems.push('target.name: Required value');
+  if (problems.length)
+    throw new ApiError(
+      500,
+      'InternalError',
+      `Internal error occurred: ${problems.length === 1 ? problems[0] : `[${problems.join(', ')}]`}`,
+    );
+  const node = String(target.name);
+  const uid = typeof meta.uid === 'string' ? meta.uid : '';
+  const annotations = isObject(meta.annotations) ? (meta.annotations as Record<string, string>) : {};
+  const conflict = (why: string) => errConflict({ resource: 'pods/binding', name }, why);
+  for (let attempt = 0; ; attempt++) {
+    const { obj, kv } = await mustRead(r);
+    if (uid && obj.metadata.uid !== uid)
+      throw errConflict(
+        { resource: 'pods', name },
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${obj.metadata.uid ?? ''}`,
+      );
+    const spec = (obj.spec ?? {}) as { nodeName?: string; schedulingGates?: unknown[] };
+    if (obj.metadata.deletionTimestamp) throw conflict(`pod ${name} is being deleted, cannot be assigned to a host`);
+    if (spec.nodeName) throw conflict(`pod ${name} is already assigned to node ${JSON.stringify(spec.nodeName)}`);
+    if (spec.schedulingGates?.length) throw conflict(`pod ${name} has non-empty .spec.schedulingGates`);
+    const next: KubeObject = structuredClone(obj);
+    (next.spec as { nodeName?: string }).nodeName = node;
+    if (Object.keys(annotations).length)
+      next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...annotations };
+    const status = ((next.status as { conditions?: Condition[] } | undefined) ?? {}) as { conditions?: Condition[] };
+    const conds = status.conditions ?? [];
+    const i = conds.findIndex((c) => c.type === 'PodScheduled');
+    const scheduled: Condition = { type: 'PodScheduled', status: 'True', lastTransitionTime: now() };
+    if (i < 0) conds.push(scheduled);
+    else if (conds[i].status !== 'True') conds[i] = scheduled;
+    status.conditions = conds;
+    next.status = status;
+    try {
+      // As upstream's GuaranteedUpdate on the pod: a direct conditional write of the mutation (no
+      // pod validation, defaulting, admission or managedFields: the binding is what was admitted).
+      await storeUpdate(r, next, kv.modRevision);
+      return {
+        code: 201,
+        body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+      };
+    } catch (e) {
+      if (e instanceof ApiError && e.reason === 'Conflict' && attempt < 5) continue;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// KubeClient over a unix socket: a read is sent again once when its connection is reset (a
+// keep-alive socket the server dropped); a write is not (it may have been applied).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeClient } from './rest.js';
+
+test('a GET is retried once after a connection reset; a POST is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-rest-'));
+  const sock = join(dir, 'api.sock');
+  let seen = 0;
+  const server = http.createServer((req, res) => {
+    seen++;
+    if (seen % 2 === 1) {
+      req.socket.destroy(); // reset before answering
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ ok: req.method }));
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  const c = new KubeClient({ socketPath: sock });
+  try {
+    assert.deepEqual(await c.request('GET', '/api/v1/namespaces'), { ok: 'GET' });
+    assert.equal(seen, 2);
+    await assert.rejects(c.request('POST', '/api/v1/namespaces', { body: {} }), (e: Error) =>
+      /socket hang up|ECONNRESET/.test(`${e.message} ${(e as { code?: string }).code}`),
+    );
+    assert.equal(seen, 3);
+  } finally {
+    c.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../api/index.js';
+import { servicePorts, usable, proxied } from './model.js';
+import { renderServicePort, diffScript } from './nft.js';
+
+const svc = (spec: Record<string, unknown>, extra: Partial<KubeObject> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { namespace: 'ns', name: 's', ...(extra.metadata ?? {}) },
+  spec,
+  ...(extra.status ? { status: extra.status } : {}),
+});
+const slice = (
+  endpoints: unknown[],
+  ports: unknown[] = [{ name: 'http', port: 8080, protocol: 'TCP' }],
+): KubeObject => ({
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  metadata: { namespace: 'ns', name: 's-x', labels: { 'kubernetes.io/service-name': 's' } },
+  addressType: 'IPv4',
+  endpoints,
+  ports,
+});
+
+test('which Services are proxied', () => {
+  assert.equal(proxied(svc({ clusterIP: 'None' })), false);
+  assert.equal(proxied(svc({ type: 'ExternalName', externalName: 'x' })), false);
+  assert.equal(proxied(svc({ clusterIP: '10.96.0.5' })), true);
+  assert.equal(
+    proxied(
+      svc({ clusterIP: '10.96.0.10' }, { metadata: { name: 'kube-dns', labels: { 'skiff.io/node-local': 'true' } } }),
+    ),
+    false,
+  );
+  assert.equal(
+    proxied(
+      svc(
+        { clusterIP: '10.96.0.5' },
+        { metadata: { name: 'x', labels: { 'service.kubernetes.io/service-proxy-name': 'other' } } },
+      ),
+    ),
+    false,
+  );
+});
+
+test('ports match slices by name and protocol; endpoint conditions; local endpoints', () => {
+  const sps = servicePorts(
+    svc({
+      clusterIP: '10.96.0.5',
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'dns', port: 53, protocol: 'UDP' },
+      ],
+    }),
+    [
+      slice([
+        { addresses: ['10.42.0.2'], nodeName: 'me' },
+        { addresses: ['10.42.0.3'], nodeName: 'other', conditions: { ready: false, serving: true, terminating: true } },
+        { addresses: ['not-an-ip'] },
+      ]),
+    ],
+    'me',
+  );
+  assert.equal(sps.length, 2);
+  assert.deepEqual(
+    sps[0].endpoints.map((e) => [e.ip, e.port, e.ready, e.serving, e.terminating, e.local]),
+    [
+      ['10.42.0.2', 8080, true, true, false, true],
+      ['10.42.0.3', 8080, false, true, true, false],
+    ],
+  );
+  assert.deepEqual(sps[1].endpoints, [], 'no slice port named dns/UDP');
+  assert.deepEqual(
+    usable(sps[0].endpoints, false).map((e) => e.ip),
+    ['10.42.0.2'],
+  );
+  assert.deepEqual(
+    usable(sps[0].endpoints.slice(1), false).map((e) => e.ip),
+    ['10.42.0.3'],
+    'terminating when none ready',
+  );
+  assert.deepEqual(usable(sps[0].endpoints.slice(1), true), []);
+});
+
+test('malformed objects never throw and yield nothing usable', () => {
+  const odd: unknown[] = [
+    null,
+    1,
+    'x',
+    { ports: 'no' },
+    { ports: [{ port: 'NaN' }, { port: 70000 }, { port: 1, protocol: 'ICMP' }] },
+  ];
+  for (const spec of odd) {
+    assert.doesNotThrow(() =>
+      servicePorts(
+        svc({ clusterIP: '10.96.0.5', ...(spec as object) }),
+        [slice([null, { addresses: 5 }], [null])],
+        'me',
+      ),
+    );
+  }
+  assert.deepEqual(servicePorts(svc({ clusterIP: '10.96.0.5', ports: [{ port: 1, protocol: 'ICMP' }] }), [], 'me'), []);
+});
+
+test('rendering: no endpoints → reject; NodePort with policy Local and none here → drop; diffs touch only what changed', () => {
+  const cfg = { table: 't', clusterCIDR: '10.42.0.0/16', masqueradeMark: 0x4000 };
+  const [none] = servicePorts(
+    svc({
+      clusterIP: '10.96.0.5',
+      type: 'NodePort',
+      externalTrafficPolicy: 'Local',
+      ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+    }),
+    [],
+    'me',
+  );
+  const r = renderServicePort(cfg, none);
+  assert.deepEqual(r.chains, []);
+  assert.ok(r.elements.includes('no-endpoint-services|10.96.0.5 . tcp . 80 : goto reject-chain'));
+  assert.ok(r.elements.includes('no-endpoint-nodeports|tcp . 30080 : drop'));
+  const [one] = servicePorts(
+    svc({ clusterIP: '10.96.0.5', ports: [{ name: 'http', port: 80 }] }),
+    [slice([{ addresses: ['10.42.0.2'] }])],
+    'me',
+  );
+  const a = renderServicePort(cfg, one);
+  const d = diffScript(cfg, [r], [a]);
+  assert.match(d, /delete element ip t no-endpoint-services \{ 10\.96\.0\.5 \. tcp \. 80 \}/);
+  assert.match(d, /add element ip t service-ips \{ 10\.96\.0\.5 \. tcp \. 80 : goto svc-/);
+  assert.equal(
+    diffScript(cfg, [a], [a]).includes('add chain'),
+    false,
+    'an unchanged port only flushes and refills its own chains',
+  );
+  assert.match(diffScript(cfg, [a], []), /delete chain ip t ep-/);
+});

@@ -1,0 +1,129 @@
+// The scheduler's event recorder: core/v1 Events (what `kubectl describe` lists) written in the
+// background, never blocking a scheduling cycle. As client-go's recorder: a repeat of the same
+// event (object, reason, message) within 10 minutes bumps the count and last timestamp of the one
+// already written; beyond 1000 queued events new ones are dropped (and counted).
+import type { Logger } from '../../common/index.js';
+import type { KubeClient } from '../client/index.js';
+import type { ObjectMeta } from '../api/index.js';
+
+export interface EventTarget {
+  metadata: ObjectMeta;
+  kind?: string;
+  apiVersion?: string;
+}
+
+const MAX_QUEUED = 1000;
+const CONCURRENCY = 8;
+const AGGREGATE_MS = 10 * 60_000;
+const NOTE_LIMIT = 1024;
+
+interface Written {
+  namespace: string;
+  name: string;
+  count: number;
+  first: string;
+  at: number;
+}
+
+const time = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+
+export function truncateMessage(m: string): string {
+  return m.length <= NOTE_LIMIT ? m : `${m.slice(0, NOTE_LIMIT - 4)} ...`;
+}
+
+export class EventRecorder {
+  private queue: (() => Promise<void>)[] = [];
+  private running = 0;
+  private written = new Map<string, Written>();
+  dropped = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private client: KubeClient | undefined,
+    private component: string,
+    private instance: string,
+    private log?: Logger,
+  ) {}
+
+  event(obj: EventTarget, type: 'Normal' | 'Warning', reason: string, action: string, message: string): void {
+    if (!this.client) return;
+    if (this.queue.length >= MAX_QUEUED) {
+      this.dropped++;
+      return;
+    }
+    const note = truncateMessage(message);
+    this.queue.push(() => this.write(obj, type, reason, action, note));
+    this.pump();
+  }
+
+  /** Resolves once every queued event has been written (tests, shutdown). */
+  flush(): Promise<void> {
+    if (!this.running && !this.queue.length) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(): void {
+    while (this.running < CONCURRENCY && this.queue.length) {
+      const job = this.queue.shift()!;
+      this.running++;
+      void job()
+        .catch((e) => this.log?.debug('event not written', { error: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (!this.running && !this.queue.length) for (const w of this.idleWaiters.splice(0)) w();
+        });
+    }
+  }
+
+  private async write(obj: EventTarget, type: string, reason: string, action: string, message: string): Promise<void> {
+    const client = this.client!;
+    const m = obj.metadata;
+    const ns = m.namespace || 'default';
+    const key = `${m.uid}\u0000${reason}\u0000${message}`;
+    const now = new Date();
+    const prev = this.written.get(key);
+    if (prev && now.getTime() - prev.at < AGGREGATE_MS) {
+      prev.count++;
+      prev.at = now.getTime();
+      try {
+        await client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(ns)}/events/${prev.name}`, {
+          body: { count: prev.count, lastTimestamp: time(now) },
+          contentType: 'application/merge-patch+json',
+        });
+        return;
+      } catch {
+        this.written.delete(key); // gone (expired or deleted): write a new one
+      }
+    }
+    if (this.written.size > 4096) {
+      for (const [k, w] of this.written) if (now.getTime() - w.at > AGGREGATE_MS) this.written.delete(k);
+    }
+    const name = `${m.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.written.size)).toString(16)}`;
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: ns },
+      involvedObject: {
+        kind: obj.kind ?? 'Pod',
+        apiVersion: obj.apiVersion ?? 'v1',
+        namespace: m.namespace,
+        name: m.name,
+        uid: m.uid,
+        resourceVersion: m.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      action,
+      source: { component: this.component },
+      reportingComponent: this.component,
+      reportingInstance: this.instance,
+      firstTimestamp: time(now),
+      lastTimestamp: time(now),
+      count: 1,
+    };
+    await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, { body });
+    this.written.set(key, { namespace: ns, name, count: 1, first: body.firstTimestamp, at: now.getTime() });
+  }
+}

@@ -1,0 +1,106 @@
+// NodeResourcesFit (requests against allocatable; LeastAllocated score over cpu and memory with
+// weight 1 each, non-zero requests) and NodeResourcesBalancedAllocation (how evenly cpu and
+// memory would be used, from actual requests). Reasons are upstream's ("Insufficient cpu", ...).
+import { Frozen, MAX_NODE_SCORE, unschedulable, type CycleState, type Handle, type Plugin } from '../framework.js';
+import type { NodeInfo, PodInfo } from '../nodeinfo.js';
+import { isZeroResource, type Resource } from '../resources.js';
+
+const FIT_KEY = 'PreFilterNodeResourcesFit';
+
+/** Why a pod does not fit a node's free resources (empty: it fits). */
+export function insufficientResources(req: Resource, n: NodeInfo): string[] {
+  const out: string[] = [];
+  if (n.pods.length + 1 > n.allocatable.allowedPodNumber) out.push('Too many pods');
+  if (isZeroResource(req)) return out;
+  const a = n.allocatable,
+    u = n.requested;
+  if (req.milliCPU > 0 && req.milliCPU > a.milliCPU - u.milliCPU) out.push('Insufficient cpu');
+  if (req.memory > 0 && req.memory > a.memory - u.memory) out.push('Insufficient memory');
+  if (req.ephemeralStorage > 0 && req.ephemeralStorage > a.ephemeralStorage - u.ephemeralStorage)
+    out.push('Insufficient ephemeral-storage');
+  for (const [name, q] of req.scalar) {
+    if (q === 0) continue;
+    if (q > (a.scalar.get(name) ?? 0) - (u.scalar.get(name) ?? 0)) out.push(`Insufficient ${name}`);
+  }
+  return out;
+}
+
+function leastRequested(requested: number, capacity: number): number {
+  if (capacity === 0 || requested > capacity) return 0;
+  return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
+}
+
+export const nodeResourcesFit = (): Plugin => ({
+  name: 'NodeResourcesFit',
+  events: () => [
+    { resource: 'AssignedPod', actions: ['Delete', 'UpdatePodScaleDown'] },
+    { resource: 'Node', actions: ['Add', 'UpdateNodeAllocatable', 'UpdateNodeTaint', 'UpdateNodeLabel'] },
+  ],
+  preFilter(state: CycleState, pi: PodInfo) {
+    state.write(FIT_KEY, new Frozen(pi.resources.requests));
+    return undefined;
+  },
+  filter(state: CycleState, pi: PodInfo, n: NodeInfo) {
+    const req = state.read<Frozen<Resource>>(FIT_KEY)?.value ?? pi.resources.requests;
+    const reasons = insufficientResources(req, n);
+    return reasons.length ? unschedulable(...reasons) : undefined;
+  },
+  // LeastAllocated over cpu and memory (weight 1 each), with non-zero requests.
+  score(_state: CycleState, pi: PodInfo, n: NodeInfo) {
+    const cpuAlloc = n.allocatable.milliCPU,
+      memAlloc = n.allocatable.memory;
+    let sum = 0,
+      weights = 0;
+    if (cpuAlloc) {
+      sum += leastRequested(n.nonZeroRequested.milliCPU + pi.resources.nonZeroCPU, cpuAlloc);
+      weights++;
+    }
+    if (memAlloc) {
+      sum += leastRequested(n.nonZeroRequested.memory + pi.resources.nonZeroMemory, memAlloc);
+      weights++;
+    }
+    return weights ? Math.trunc(sum / weights) : 0;
+  },
+});
+
+export const nodeResourcesBalancedAllocation = (): Plugin => ({
+  name: 'NodeResourcesBalancedAllocation',
+  score(_state: CycleState, pi: PodInfo, n: NodeInfo) {
+    const r = pi.resources.requests;
+    const cpuAlloc = n.allocatable.milliCPU,
+      memAlloc = n.allocatable.memory;
+    const cpu = cpuAlloc ? Math.min((n.requested.milliCPU + r.milliCPU) / cpuAlloc, 1) : -1;
+    const mem = memAlloc ? Math.min((n.requested.memory + r.memory) / memAlloc, 1) : -1;
+    // 1 − the standard deviation of the fractions; with two of them it is half their distance.
+    const std = cpu >= 0 && mem >= 0 ? Math.abs((cpu - mem) / 2) : 0;
+    return Math.trunc((1 - std) * MAX_NODE_SCORE);
+  },
+});
+
+const MB = 1024 * 1024;
+const MIN_THRESHOLD = 23 * MB;
+const MAX_CONTAINER_THRESHOLD = 1000 * MB;
+
+/** Image names as the kubelet reports them: untagged means `:latest`. */
+export function normalizedImageName(name: string): string {
+  return name.lastIndexOf(':') <= name.lastIndexOf('/') ? `${name}:latest` : name;
+}
+
+export const imageLocality = (h: Pick<Handle, 'snapshot'>): Plugin => ({
+  name: 'ImageLocality',
+  score(_state: CycleState, pi: PodInfo, n: NodeInfo) {
+    if (!n.images.size) return 0;
+    const total = h.snapshot.nodeInfos().length;
+    const containers = [...(pi.pod.spec.initContainers ?? []), ...(pi.pod.spec.containers ?? [])];
+    let sum = 0;
+    for (const c of containers) {
+      const name = normalizedImageName(c.image ?? '');
+      if (!n.images.has(name)) continue;
+      const st = h.snapshot.imageState(name);
+      if (st && total > 0) sum += Math.trunc(st.size * (st.numNodes / total));
+    }
+    const max = MAX_CONTAINER_THRESHOLD * containers.length;
+    sum = Math.min(Math.max(sum, MIN_THRESHOLD), max);
+    return Math.trunc((MAX_NODE_SCORE * (sum - MIN_THRESHOLD)) / (max - MIN_THRESHOLD));
+  },
+});

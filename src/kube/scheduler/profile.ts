@@ -1,0 +1,205 @@
+// A scheduling profile: the plugins of upstream's default profile in their order, with score
+// weights, and the runners for each extension point (as upstream's frameworkImpl).
+import {
+  CycleState,
+  errorStatus,
+  MAX_NODE_SCORE,
+  NodeToStatus,
+  Status,
+  unresolvable,
+  type Handle,
+  type NodeScore,
+  type Plugin,
+} from './framework.js';
+import type { NodeInfo, PodInfo } from './nodeinfo.js';
+
+export interface WeightedPlugin {
+  plugin: Plugin;
+  weight?: number;
+}
+
+export class Profile {
+  readonly plugins: Plugin[];
+  private weights = new Map<string, number>();
+  private preFilters: Plugin[];
+  private filters: Plugin[];
+  private postFilters: Plugin[];
+  private preScores: Plugin[];
+  private scores: Plugin[];
+  private reserves: Plugin[];
+  private preBinds: Plugin[];
+
+  constructor(
+    readonly schedulerName: string,
+    plugins: WeightedPlugin[],
+    private handle: Pick<Handle, 'nominator'>,
+  ) {
+    this.plugins = plugins.map((p) => p.plugin);
+    for (const p of plugins) this.weights.set(p.plugin.name, p.weight ?? 1);
+    const has = (k: keyof Plugin) => this.plugins.filter((p) => typeof p[k] === 'function');
+    this.preFilters = has('preFilter');
+    this.filters = has('filter');
+    this.postFilters = has('postFilter');
+    this.preScores = has('preScore');
+    this.scores = has('score');
+    this.reserves = has('reserve');
+    this.preBinds = has('preBind');
+  }
+
+  get hasScore(): boolean {
+    return this.scores.length > 0;
+  }
+  get hasPostFilter(): boolean {
+    return this.postFilters.length > 0;
+  }
+
+  /** PreFilter; a rejection stops at the first Unresolvable (Unschedulable ones let the rest run,
+   *  for preemption). nodeNames: the nodes the plugins narrowed the search to. */
+  runPreFilter(
+    state: CycleState,
+    pi: PodInfo,
+  ): { status: Status; nodeNames?: Set<string>; unschedulablePlugins: Set<string> } {
+    let result: Set<string> | undefined;
+    const withNodes: string[] = [];
+    let ret: Status = new Status('Success');
+    for (const p of this.preFilters) {
+      let r;
+      try {
+        r = p.preFilter!(state, pi);
+      } catch (e) {
+        return { status: errorStatus(e).withPlugin(p.name), unschedulablePlugins: new Set() };
+      }
+      const s = r?.status;
+      if (s?.code === 'Skip') {
+        state.skipFilterPlugins.add(p.name);
+        continue;
+      }
+      if (s && !s.isSuccess) {
+        s.withPlugin(p.name);
+        if (s.code === 'UnschedulableAndUnresolvable') return { status: s, unschedulablePlugins: new Set([p.name]) };
+        if (s.code === 'Unschedulable') {
+          ret = s;
+          continue;
+        }
+        return { status: s, unschedulablePlugins: new Set() };
+      }
+      if (r?.nodeNames) {
+        withNodes.push(p.name);
+        result = result ? new Set([...result].filter((n) => r.nodeNames!.has(n))) : new Set(r.nodeNames);
+        if (result.size === 0) {
+          const sorted = [...withNodes].sort();
+          const msg =
+            sorted.length === 1
+              ? `node(s) didn't satisfy plugin ${sorted[0]}`
+              : `node(s) didn't satisfy plugin(s) [${sorted.join(' ')}] simultaneously`;
+          return { status: unresolvable(msg), nodeNames: result, unschedulablePlugins: new Set(withNodes) };
+        }
+      }
+    }
+    return {
+      status: ret,
+      nodeNames: result,
+      unschedulablePlugins: ret.isSuccess ? new Set(withNodes) : new Set([ret.plugin]),
+    };
+  }
+
+  runPreFilterAddPod(state: CycleState, pi: PodInfo, toAdd: PodInfo, node: NodeInfo): void {
+    for (const p of this.preFilters) if (!state.skipFilterPlugins.has(p.name)) p.addPod?.(state, pi, toAdd, node);
+  }
+  runPreFilterRemovePod(state: CycleState, pi: PodInfo, toRemove: PodInfo, node: NodeInfo): void {
+    for (const p of this.preFilters) if (!state.skipFilterPlugins.has(p.name)) p.removePod?.(state, pi, toRemove, node);
+  }
+
+  /** Filters in order; the first failure decides (its plugin is recorded on the status). */
+  runFilter(state: CycleState, pi: PodInfo, node: NodeInfo): Status | undefined {
+    state.activeFilters ??= this.filters.filter((p) => !state.skipFilterPlugins.has(p.name));
+    for (const p of state.activeFilters) {
+      const s = p.filter!(state, pi, node);
+      if (s && !s.isSuccess) {
+        return (s.isRejected ? s : errorStatus(`running "${p.name}" filter plugin: ${s.message}`)).withPlugin(p.name);
+      }
+    }
+    return undefined;
+  }
+
+  /** Filters with the pods nominated to the node (of at least the pod's priority) counted in, as
+   *  upstream: when there are such pods, the node must fit with them and without them. */
+  runFilterWithNominatedPods(state: CycleState, pi: PodInfo, node: NodeInfo): Status {
+    const nominated = this.handle.nominator
+      .nominatedPodsForNode(node.name)
+      .filter((p) => p.key !== pi.key && p.priority >= pi.priority);
+    if (nominated.length) {
+      const n = node.clone();
+      const st = state.clone();
+      for (const p of nominated) {
+        n.addPod(p);
+        this.runPreFilterAddPod(st, pi, p, n);
+      }
+      const s = this.runFilter(st, pi, n);
+      if (s && !s.isSuccess) return s;
+    }
+    return this.runFilter(state, pi, node) ?? new Status('Success');
+  }
+
+  async runPostFilter(
+    state: CycleState,
+    pi: PodInfo,
+    statuses: NodeToStatus,
+  ): Promise<{ status: Status; nominatedNodeName?: string }> {
+    let last: { status: Status; nominatedNodeName?: string } = { status: unresolvable() };
+    for (const p of this.postFilters) {
+      const r = await p.postFilter!(state, pi, statuses);
+      if (r.status.isSuccess || r.status.code !== 'Unschedulable') return r;
+      last = r;
+    }
+    return last;
+  }
+
+  runPreScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]): Status | undefined {
+    for (const p of this.preScores) {
+      const s = p.preScore!(state, pi, nodes);
+      if (s?.code === 'Skip') state.skipScorePlugins.add(p.name);
+      else if (s && !s.isSuccess) return s.withPlugin(p.name);
+    }
+    return undefined;
+  }
+
+  /** Weighted total per node (plugins' scores normalised, 0..100, times their weight). */
+  runScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]): NodeScore[] {
+    const totals: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    for (const p of this.scores) {
+      if (state.skipScorePlugins.has(p.name)) continue;
+      const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: p.score!(state, pi, n) }));
+      p.normalizeScore?.(state, pi, scores);
+      const w = this.weights.get(p.name) ?? 1;
+      for (let i = 0; i < scores.length; i++) {
+        const s = scores[i].score;
+        if (s > MAX_NODE_SCORE || s < 0)
+          throw new Error(`plugin "${p.name}" returns an invalid score ${s}, it should in the range of [0, 100]`);
+        totals[i].score += s * w;
+      }
+    }
+    return totals;
+  }
+
+  runReserve(state: CycleState, pi: PodInfo, node: string): Status | undefined {
+    for (const p of this.reserves) {
+      const s = p.reserve!(state, pi, node);
+      if (s && !s.isSuccess) return s.withPlugin(p.name);
+    }
+    return undefined;
+  }
+  runUnreserve(state: CycleState, pi: PodInfo, node: string): void {
+    for (const p of [...this.reserves].reverse()) p.unreserve?.(state, pi, node);
+  }
+
+  async runPreBind(state: CycleState, pi: PodInfo, node: string, signal?: AbortSignal): Promise<Status | undefined> {
+    for (const p of this.preBinds) {
+      const s = await p.preBind!(state, pi, node, signal);
+      if (s && !s.isSuccess) return s.withPlugin(p.name);
+    }
+    return undefined;
+  }
+}
+
+export { CycleState, NodeToStatus };

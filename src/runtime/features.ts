@@ -1,0 +1,78 @@
+// `skiff-runtime features` (runc's features JSON): what this runtime supports.
+import { CAPABILITIES } from './capabilities.js';
+
+export function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.1.0',
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: [
+      'bind',
+      'rbind',
+      'ro',
+      'rw',
+      'nosuid',
+      'suid',
+      'nodev',
+      'dev',
+      'noexec',
+      'exec',
+      'sync',
+      'async',
+      'dirsync',
+      'remount',
+      'mand',
+      'nomand',
+      'atime',
+      'noatime',
+      'diratime',
+      'nodiratime',
+      'relatime',
+      'norelatime',
+      'strictatime',
+      'nostrictatime',
+      'nosymfollow',
+      'private',
+      'rprivate',
+      'shared',
+      'rshared',
+      'slave',
+      'rslave',
+      'unbindable',
+      'runbindable',
+    ],
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      capabilities: CAPS_FOR_FEATURES,
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: {
+        enabled: true,
+        actions: [
+          'SCMP_ACT_ALLOW',
+          'SCMP_ACT_ERRNO',
+          'SCMP_ACT_KILL',
+          'SCMP_ACT_KILL_PROCESS',
+          'SCMP_ACT_KILL_THREAD',
+          'SCMP_ACT_LOG',
+          'SCMP_ACT_TRACE',
+          'SCMP_ACT_TRAP',
+        ],
+        operators: [
+          'SCMP_CMP_EQ',
+          'SCMP_CMP_GE',
+          'SCMP_CMP_GT',
+          'SCMP_CMP_LE',
+          'SCMP_CMP_LT',
+          'SCMP_CMP_MASKED_EQ',
+          'SCMP_CMP_NE',
+        ],
+        archs: ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+    annotations: { 'org.skiff.runtime': 'skiff-runtime' },
+  };
+}
+
+const CAPS_FOR_FEATURES = [...CAPABILITIES];

@@ -1,0 +1,249 @@
+// The real crictl (cri-tools v1.37.0) against `skiff engine --cri-socket`: an image made by
+// `docker build` is listed and runs in a pod with no import step; runp/create/start/ps/pods/images/
+// pull (from a local `skiff registry`)/exec (sync, and -it in a pty)/logs -f/inspect/inspectp/stats/
+// port-forward/stop/rm/rmp, a SIGKILL and restart of the engine (pods adopted); the pod's address is in the pod CIDR and reachable from the host and from
+// another pod, a hostPort answers on 127.0.0.1; afterwards no sandbox process, veth, address, pod
+// cgroup or mount is left.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  cgroupsNamed,
+  criTools,
+  mountsUnder,
+  startCriEngine,
+  startSkiffRegistry,
+  type CriFixture,
+} from '../fixtures/cri.js';
+import { freePort } from '../fixtures/distribution.js';
+
+let f: CriFixture;
+let tools: string;
+let dir: string;
+let registry: { host: string; stop(): Promise<void> };
+const sfx = randomBytes(3).toString('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  if (process.getuid?.() !== 0) throw new Error('crictl e2e needs root (pods, namespaces, cgroups, iptables)');
+  tools = criTools();
+  dir = mkdtempSync('/tmp/skcri-e2e-');
+  [f, registry] = await Promise.all([
+    startCriEngine({ tools }),
+    startSkiffRegistry(join(mkdtempSync('/tmp/skcri-reg-'), 'data')),
+  ]);
+});
+
+after(async () => {
+  await f?.stop();
+  await registry?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function podConfig(name: string, extra: Record<string, unknown> = {}): string {
+  const p = join(dir, `${name}.pod.json`);
+  writeFileSync(
+    p,
+    JSON.stringify({
+      metadata: { name, namespace: 'e2e', uid: `uid-${name}-${sfx}`, attempt: 0 },
+      hostname: name,
+      log_directory: join(dir, 'logs', name),
+      linux: { cgroup_parent: `/kubepods/besteffort/pod${name}-${sfx}` },
+      ...extra,
+    }),
+  );
+  return p;
+}
+
+function ctrConfig(name: string, image: string, command: string[], extra: Record<string, unknown> = {}): string {
+  const p = join(dir, `${name}.ctr.json`);
+  writeFileSync(
+    p,
+    JSON.stringify({ metadata: { name }, image: { image }, command, log_path: `${name}.log`, linux: {}, ...extra }),
+  );
+  return p;
+}
+
+function inPodCidr(ip: string): boolean {
+  const [a, b, c] = f.podCidr.split('.');
+  return ip.startsWith(`${a}.${b}.${c}.`) && ip !== `${a}.${b}.${c}.1`;
+}
+
+test('crictl drives pods end to end; nothing is left behind', async () => {
+  // docker build → visible to CRI with no import step
+  const img = `cri-e2e/built-${sfx}:v1`;
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN echo built-by-docker > /built.txt\n');
+  f.engine.docker(['build', '-q', '-t', img, dir], { timeout: 120_000 });
+  const images = f.crictl(['images']);
+  assert.match(images, new RegExp(`docker.io/cri-e2e/built-${sfx}\\s+v1`));
+  const id = JSON.parse(f.crictl(['inspecti', img])).status.id as string;
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(JSON.parse(f.crictl(['inspecti', id])).status.id, id, 'ImageStatus by id');
+
+  // pull from a local registry (pushed by the docker CLI through the engine, then removed locally)
+  const pulled = `${registry.host}/e2e/bb-${sfx}:v1`;
+  f.engine.docker(['tag', 'busybox', pulled]);
+  f.engine.docker(['push', pulled], { timeout: 120_000 });
+  f.engine.docker(['rmi', pulled]);
+  assert.match(f.crictl(['pull', pulled], { timeout: 120_000 }), /Image is up to date for sha256:/);
+  const st = JSON.parse(f.crictl(['inspecti', pulled])).status;
+  assert.ok(st.repoDigests.some((d: string) => d.startsWith(`${registry.host}/e2e/bb-${sfx}@sha256:`)));
+  assert.equal(JSON.parse(f.crictl(['inspecti', st.repoDigests[0]])).status.id, st.id, 'ImageStatus by digest');
+
+  // a pod with a hostPort, a web server in it, a client pod
+  const hostPort = await freePort();
+  const web = f
+    .crictl(['runp', podConfig(`web-${sfx}`, { port_mappings: [{ container_port: 8080, host_port: hostPort }] })])
+    .trim();
+  const cli = f.crictl(['runp', podConfig(`cli-${sfx}`)]).trim();
+  assert.match(f.crictl(['pods']), new RegExp(`${web.slice(0, 13)}.*Ready`));
+  const webIp = JSON.parse(f.crictl(['inspectp', web])).status.network.ip as string;
+  assert.ok(inPodCidr(webIp), `${webIp} in ${f.podCidr}`);
+  const pausePid = JSON.parse(f.crictl(['inspectp', web])).info.pid as number;
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pausePid}/status`, 'utf8'))?.[1]);
+  assert.ok(rssKb > 0 && rssKb <= 512, `the pause process's RSS is ${rssKb} kB (target ≤ 0.5 MB)`);
+
+  // GetContainerEvents (the agent's PLEG) through `crictl events`
+  const events = spawn(join(tools, 'crictl'), ['--config', f.crictlConfig, 'events', '-o', 'json']);
+  let eventText = '';
+  events.stdout.on('data', (d) => (eventText += d));
+  await sleep(300);
+  const c1 = f
+    .crictl([
+      'create',
+      web,
+      ctrConfig('httpd', img, [
+        'sh',
+        '-c',
+        'mkdir -p /www; cat /built.txt > /www/index.html; echo started; i=0; httpd -f -p 8080 -h /www & while true; do echo tick $i; i=$((i+1)); sleep 0.2; done',
+      ]),
+      podConfig(`web-${sfx}`),
+    ])
+    .trim();
+  f.crictl(['start', c1]);
+  assert.match(f.crictl(['ps']), new RegExp(`${c1.slice(0, 13)}.*Running.*httpd`));
+  await sleep(800);
+  assert.match(f.crictl(['logs', c1]), /^started\ntick 0\n/);
+  const logPath = JSON.parse(f.crictl(['inspect', c1])).status.logPath as string;
+  assert.match(readFileSync(logPath, 'utf8'), /^\S+ stdout F started$/m, 'CRI log format');
+
+  // exec sync, exit codes, exec -it through a pty
+  // crictl exec -s prints stdout and stderr, each followed by a newline
+  assert.equal(f.crictl(['exec', '-s', c1, 'cat', '/built.txt']), 'built-by-docker\n\n\n');
+  const bad = f.crictlRaw(['exec', '-s', c1, 'sh', '-c', 'exit 7']);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stdout + bad.stderr, /exit code 7|exited with 7/);
+  assert.equal(f.crictl(['exec', c1, 'hostname']).trim(), `web-${sfx}`);
+  const tty = execFileSync(
+    'script',
+    ['-qfc', `${join(tools, 'crictl')} --config ${f.crictlConfig} exec -it ${c1} sh`, '/dev/null'],
+    { input: 'echo TTY=$(tty)\nexit\n', encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.match(tty, /TTY=\/dev\/pts\/\d+/);
+
+  // logs -f follows new lines
+  const follow = spawn(join(tools, 'crictl'), ['--config', f.crictlConfig, 'logs', '-f', '--tail', '1', c1]);
+  let followed = '';
+  follow.stdout.on('data', (d) => (followed += d));
+  await sleep(1200);
+  follow.kill();
+  assert.ok((followed.match(/tick \d+/g) ?? []).length >= 3, `logs -f printed: ${followed}`);
+
+  // network: host → pod, hostPort on 127.0.0.1, pod → pod, port-forward
+  const wget = (url: string) => f.crictl(['exec', '-s', c1, 'wget', '-qO-', url]);
+  assert.equal(
+    execFileSync('wget', ['-qO-', `http://${webIp}:8080/`], { encoding: 'utf8', timeout: 10_000 }),
+    'built-by-docker\n',
+  );
+  assert.equal(
+    execFileSync('wget', ['-qO-', `http://127.0.0.1:${hostPort}/`], { encoding: 'utf8', timeout: 10_000 }),
+    'built-by-docker\n',
+  );
+  assert.equal(wget(`http://127.0.0.1:8080/`).trim(), 'built-by-docker');
+  const c2 = f.crictl(['create', cli, ctrConfig('client', pulled, ['sleep', '3600']), podConfig(`cli-${sfx}`)]).trim();
+  f.crictl(['start', c2]);
+  assert.equal(
+    f.crictl(['exec', '-s', c2, 'wget', '-qO-', `http://${webIp}:8080/`]).trim(),
+    'built-by-docker',
+    'pod → pod',
+  );
+  const local = await freePort();
+  const pf = spawn(join(tools, 'crictl'), ['--config', f.crictlConfig, 'port-forward', web, `${local}:8080`]);
+  try {
+    let body = '';
+    for (let i = 0; i < 50 && !body; i++) {
+      await sleep(100);
+      try {
+        body = execFileSync('wget', ['-qO-', `http://127.0.0.1:${local}/`], {
+          encoding: 'utf8',
+          timeout: 5000,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+      } catch {
+        /* not listening yet */
+      }
+    }
+    assert.equal(body, 'built-by-docker\n', 'port-forward');
+  } finally {
+    pf.kill();
+  }
+
+  events.kill();
+  for (const kind of ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT'])
+    assert.match(
+      eventText,
+      new RegExp(`"containerId": "${c1}",\\s*"containerEventType": "${kind}"`),
+      `${kind} for ${c1}`,
+    );
+
+  // the engine goes away (SIGKILL) and comes back: pods and containers are adopted, still running
+  process.kill(f.engine.pid, 'SIGKILL');
+  await sleep(200);
+  await f.engine.restart();
+  for (let i = 0; i < 100 && f.crictlRaw(['version'], { timeout: 5000 }).status !== 0; i++) await sleep(100);
+  assert.match(f.crictl(['pods']), new RegExp(`${web.slice(0, 13)}.*Ready`), 'sandbox adopted');
+  assert.match(f.crictl(['ps']), new RegExp(`${c1.slice(0, 13)}.*Running`), 'container adopted');
+  assert.equal(f.crictl(['exec', '-s', c2, 'wget', '-qO-', `http://${webIp}:8080/`]).trim(), 'built-by-docker');
+
+  // inspect, stats
+  const insp = JSON.parse(f.crictl(['inspect', c1]));
+  assert.equal(insp.status.state, 'CONTAINER_RUNNING');
+  assert.equal(insp.status.imageRef.startsWith('sha256:') || insp.status.imageRef.includes('@sha256:'), true);
+  assert.match(f.crictl(['stats', '-o', 'json', c1]), /"workingSetBytes"/);
+  const sstats = JSON.parse(f.crictl(['statsp', '-o', 'json', web]));
+  assert.ok(Number(sstats.stats[0].linux.memory.workingSetBytes.value) > 0);
+
+  // stop (exit code and reason), rm, stopp, rmp
+  f.crictl(['stop', c1]);
+  const stopped = JSON.parse(f.crictl(['inspect', c1])).status;
+  assert.equal(stopped.state, 'CONTAINER_EXITED');
+  assert.equal(stopped.exitCode, 137);
+  assert.equal(stopped.reason, 'Error');
+  f.crictl(['rm', c1]);
+  f.crictl(['stop', c2]);
+  f.crictl(['rm', c2]);
+  for (const p of [web, cli]) {
+    f.crictl(['stopp', p]);
+    f.crictl(['rmp', p]);
+  }
+  assert.equal(f.crictl(['pods', '-q']).trim(), '');
+  assert.equal(f.crictl(['ps', '-aq']).trim(), '');
+  // nothing left: pause process, veths on the pod bridge, addresses, pod cgroups, mounts
+  const state = existsSync(`/proc/${pausePid}/stat`)
+    ? readFileSync(`/proc/${pausePid}/stat`, 'utf8').split(') ')[1]?.[0]
+    : 'gone';
+  assert.ok(state === 'gone' || state === 'Z' || state === 'X', `the pause process is gone (state ${state})`);
+  const links = execFileSync('ip', ['-o', 'link', 'show', 'master', f.podBridge], { encoding: 'utf8' });
+  assert.equal(links.trim(), '', 'no veth on the pod bridge');
+  const ipam = JSON.parse(readFileSync(join(f.engine.dataRoot, 'cri', 'network', 'pods.json'), 'utf8'));
+  assert.deepEqual(ipam.endpoints, {}, 'no address held');
+  assert.deepEqual(cgroupsNamed(sfx), [], 'no pod cgroup left');
+  assert.deepEqual(mountsUnder(join(f.engine.dataRoot, 'cri')), [], 'no mount left');
+  assert.throws(
+    () => execFileSync('wget', ['-qO-', '-T', '1', `http://127.0.0.1:${hostPort}/`], { stdio: 'ignore' }),
+    'the hostPort is released',
+  );
+});

@@ -1,0 +1,167 @@
+// The engine differential's harness: run the same docker command line (or raw Engine API request)
+// against two daemons concurrently and compare what they print once masked (ids, times, sizes,
+// percentages, addresses, host ports). Used by engine-differential.test.ts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+export interface Side {
+  name: 'dockerd' | 'skiff';
+  host: string;
+  socket: string;
+  /** DOCKER_CONFIG of this side's CLI runs. */
+  config: string;
+}
+export interface Out {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Splits a command line as a shell would for simple quoting: '…' and "…" group words. */
+export function words(line: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  let cur: string | undefined;
+  let last = 0;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    const piece = m[1] ?? m[2] ?? m[3];
+    if (cur !== undefined && m.index === last) cur += piece;
+    else {
+      if (cur !== undefined) out.push(cur);
+      cur = piece;
+    }
+    last = m.index + m[0].length;
+  }
+  if (cur !== undefined) out.push(cur);
+  return out;
+}
+
+function exec(file: string, args: string[], side: Side, input?: string): Promise<Out> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        env: { ...process.env, DOCKER_HOST: side.host, DOCKER_CONFIG: side.config, DOCKER_BUILDKIT: '0' },
+        timeout: 60_000,
+        maxBuffer: 64 << 20,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) =>
+        resolve({
+          status: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export const docker = (side: Side, args: string[], input?: string) => exec('docker', args, side, input);
+export const sh = (side: Side, script: string) => exec('sh', ['-c', script], side);
+
+export function http(side: Side, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: side.socket, path, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1') }));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.end();
+  });
+}
+
+/** What legitimately differs between two engines running the same commands. */
+export function mask(s: string): string {
+  return s
+    .replace(/[0-9a-f]{64}/g, '<ID>')
+    .replace(/\b[0-9a-f]{12}\b/g, '<SID>')
+    .replace(
+      /(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes?|hours?|days?|weeks?|months?|years?)) ago/g,
+      '<AGO>',
+    )
+    .replace(/Up (Less than a second|About a minute|About an hour|\d+ (seconds?|minutes?|hours?))/g, 'Up <DUR>')
+    .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-][\d:]+)/g, '<TIME>')
+    .replace(/\b\d+(\.\d+)?\s?(B|kB|KB|MB|GB|KiB|MiB|GiB)\b/g, '<SIZE>')
+    .replace(/\b\d+(\.\d+)?%/g, '<PCT>')
+    .replace(/\b(10|172)\.\d+\.\d+\.\d+\b/g, '<IP>')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<PORT>')
+    .replace(/[ \t]{2,}/g, '  ')
+    .replace(/[ \t]+$/gm, '')
+    .trimEnd();
+}
+
+export const sortLines = (s: string) => s.split('\n').sort().join('\n');
+
+/** Only some columns of a table whose columns are 2+ spaces apart (after `mask`); a negative index
+ *  keeps that column and the rest of the line. */
+export const cols =
+  (...keep: number[]) =>
+  (s: string) =>
+    s
+      .split('\n')
+      .map((l) => {
+        const f = l.split(/ {2,}/);
+        return keep.map((i) => (i < 0 ? f.slice(-i).join('  ') : f[i])).join('|');
+      })
+      .join('\n');
+
+export interface Case {
+  /** A command line (`words`) or its arguments. */
+  cmd: string | string[];
+  /** Order of lines is not part of the contract (map order, table order). */
+  sort?: boolean;
+  /** Further masking for this case (pids, columns that differ by design). */
+  more?: (s: string) => string;
+  input?: string;
+  /** Owner and description of a known difference: the case runs and reports without failing. */
+  todo?: string;
+}
+
+export class Differential {
+  sides!: [Side, Side];
+  constructor(readonly tmp: string) {}
+
+  setSides(dockerd: Omit<Side, 'name' | 'config'>, skiff: Omit<Side, 'name' | 'config'>): void {
+    this.sides = [
+      { ...dockerd, name: 'dockerd', config: join(this.tmp, 'cfg-dockerd') },
+      { ...skiff, name: 'skiff', config: join(this.tmp, 'cfg-skiff') },
+    ];
+  }
+
+  both(args: string[], input?: string): Promise<Out[]> {
+    return Promise.all(this.sides.map((x) => docker(x, args, input)));
+  }
+
+  /** Runs the command line on both sides; exit status, stdout and stderr must match once masked. */
+  async compare(c: Case): Promise<void> {
+    const args = typeof c.cmd === 'string' ? words(c.cmd) : c.cmd;
+    const [d, s] = await this.both(args, c.input);
+    const view = (o: Out) => {
+      const f = (t: string) => {
+        let m = mask(t);
+        if (c.more) m = c.more(m);
+        return c.sort ? sortLines(m) : m;
+      };
+      return { status: o.status, stdout: f(o.stdout), stderr: f(o.stderr) };
+    };
+    assert.deepEqual(view(s), view(d), `docker ${args.join(' ')}`);
+  }
+
+  /** A group of independent cases, run concurrently (one test each). */
+  cases(title: string, list: (Case | string)[]): void {
+    describe(title, { concurrency: true }, () => {
+      for (const x of list) {
+        const c = typeof x === 'string' ? { cmd: x } : x;
+        const name = typeof c.cmd === 'string' ? c.cmd : c.cmd.join(' ');
+        test(name, c.todo ? { todo: c.todo } : {}, () => this.compare(c));
+      }
+    });
+  }
+}

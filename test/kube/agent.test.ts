@@ -1,0 +1,344 @@
+// The agent's logic against a real API server (memory store, HTTPS) and a recording fake
+// ContainerRuntime: registration and lease, a pod to Running/Ready with upstream's status and
+// events, crash loops and back-off, init containers first, image pull errors, deletion within
+// the grace period with nothing left behind, adoption after a restart, bad specs survived.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startServer, type RunningServer } from '../../src/cluster/index.js';
+import { KubeClient } from '../../src/kube/client/index.js';
+import { createLogger } from '../../src/common/index.js';
+import { FakeRuntime } from '../fixtures/fake-cri.js';
+import { startAgent, type RunningAgent } from '../../src/kube/agent/index.js';
+import type { Pod } from '../../src/kube/agent/index.js';
+
+let srv: RunningServer, c: KubeClient, dir: string, rt: FakeRuntime, agent: RunningAgent;
+const NODE = `node-${Math.random().toString(36).slice(2, 8)}`;
+const ns = 'default';
+const log = createLogger({}, { level: (process.env.SKIFF_LOG as never) ?? 'warn' });
+
+const until = async <T>(what: string, f: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+const getPod = (name: string) => c.request<Pod>('GET', `/api/v1/namespaces/${ns}/pods/${name}`).catch(() => undefined);
+const events = async (name: string) =>
+  (
+    await c.request<{ items: { reason: string; message: string; type: string; involvedObject: { name: string } }[] }>(
+      'GET',
+      `/api/v1/namespaces/${ns}/events`,
+    )
+  ).items.filter((e) => e.involvedObject.name === name);
+const mkPod = (name: string, spec: Record<string, unknown>) =>
+  c.request<Pod>('POST', `/api/v1/namespaces/${ns}/pods`, {
+    body: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: NODE, ...spec } },
+  });
+const run = (cmd: string) => ({
+  name: 'main',
+  image: 'busybox:latest',
+  imagePullPolicy: 'IfNotPresent',
+  command: ['sh', '-c', cmd],
+});
+
+async function boot(): Promise<RunningAgent> {
+  return startAgent({
+    client: c,
+    runtime: rt,
+    nodeName: NODE,
+    nodeIP: '127.0.0.1',
+    rootDir: join(dir, 'agent'),
+    podLogsDir: join(dir, 'logs'),
+    memoryBackedSecrets: false,
+    relistMs: 300,
+    housekeepingMs: 300,
+    nodeStatusMs: 300,
+    log,
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
+  srv = await startServer({ dataDir: join(dir, 'server'), httpsListen: '127.0.0.1:0', datastore: 'memory://', log });
+  const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
+  const b = (s: string) => Buffer.from(s, 'base64').toString();
+  c = new KubeClient({
+    server: srv.url,
+    ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b(kc.users[0].user['client-certificate-data']),
+    key: b(kc.users[0].user['client-key-data']),
+  });
+  rt = new FakeRuntime();
+  rt.behaviour = (cfg) => {
+    const cmd = (cfg.command ?? []).join(' ');
+    const m = /exit (\d+)/.exec(cmd);
+    if (m) return { exitAfterMs: 50, exitCode: Number(m[1]) };
+    return {};
+  };
+  agent = await boot();
+});
+
+after(async () => {
+  await agent?.stop();
+  await srv?.close();
+  c?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('node agent (fake runtime)', () => {
+  it('registers its Node and a Lease', async () => {
+    const node = await c.request('GET', `/api/v1/nodes/${NODE}`);
+    assert.equal(node.metadata.labels['kubernetes.io/hostname'], NODE);
+    assert.equal(node.metadata.labels['kubernetes.io/os'], 'linux');
+    assert.equal(node.spec.podCIDR, '10.42.0.0/24');
+    assert.equal(node.status.capacity.pods, '110');
+    assert.ok(Number(node.status.capacity.cpu) >= 1);
+    const types = node.status.conditions.map((x: { type: string }) => x.type).sort();
+    assert.deepEqual(types, ['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+    assert.equal(node.status.conditions.find((x: { type: string }) => x.type === 'Ready').status, 'True');
+    assert.equal(node.status.addresses[0].address, '127.0.0.1');
+    assert.equal(node.status.nodeInfo.containerRuntimeVersion, 'fake://1.0.0');
+    assert.equal(rt.podCidr, '10.42.0.0/24');
+    const lease = await until('lease', () =>
+      c.request('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`).catch(() => undefined),
+    );
+    assert.equal(lease.spec.holderIdentity, NODE);
+    assert.equal(lease.spec.leaseDurationSeconds, 40);
+  });
+
+  it('registers its Node again when the object is deleted', async () => {
+    const before = await c.request('GET', `/api/v1/nodes/${NODE}`);
+    await c.request('DELETE', `/api/v1/nodes/${NODE}`);
+    const again = await until('node back', () => c.request('GET', `/api/v1/nodes/${NODE}`).catch(() => undefined));
+    assert.notEqual(again.metadata.uid, before.metadata.uid);
+    await until('node status back', async () => {
+      const n = await c.request('GET', `/api/v1/nodes/${NODE}`);
+      return n.status?.conditions?.some(
+        (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
+      );
+    });
+  });
+
+  it('runs a pod to Running and Ready with upstream status and events', async () => {
+    await mkPod('web', { containers: [run('sleep 1000')] });
+    const p = await until('web ready', async () => {
+      const p = await getPod('web');
+      return p?.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' && p;
+    });
+    assert.equal(p.status?.phase, 'Running');
+    assert.equal(p.status?.podIP?.startsWith('10.42.0.'), true);
+    assert.equal(p.status?.hostIP, '127.0.0.1');
+    assert.equal(p.status?.qosClass, 'BestEffort');
+    assert.ok(p.status?.startTime);
+    const cs = p.status!.containerStatuses![0];
+    assert.equal(cs.ready, true);
+    assert.equal(cs.started, true);
+    assert.equal(cs.restartCount, 0);
+    assert.ok(cs.state.running?.startedAt);
+    assert.match(cs.containerID ?? '', /^fake:\/\//);
+    assert.deepEqual(
+      p.status!.conditions!.map((x) => [x.type, x.status]),
+      [
+        ['PodReadyToStartContainers', 'True'],
+        ['Initialized', 'True'],
+        ['Ready', 'True'],
+        ['ContainersReady', 'True'],
+        ['PodScheduled', 'True'],
+      ],
+    );
+    const all = await until('events', async () => {
+      const e = await events('web');
+      return e.some((x) => x.reason === 'Started') && e;
+    });
+    assert.ok(all.some((x) => x.reason === 'MissingClusterDNS' && x.type === 'Warning'));
+    const ev = all.filter((x) => x.reason !== 'MissingClusterDNS');
+    assert.deepEqual(
+      ev.map((x) => x.reason),
+      ['Pulled', 'Created', 'Started'],
+    );
+    assert.equal(ev[0].message, 'Container image "busybox:latest" already present on machine');
+    assert.equal(ev[1].message, 'Created container: main');
+    assert.equal(ev[2].message, 'Started container main');
+    // The sandbox carries the pod's identity and its log directory.
+    const sb = rt.calls.find((x) => x.method === 'runPodSandbox')!.req as {
+      config: { metadata: { name: string }; logDirectory: string };
+    };
+    assert.equal(sb.config.metadata.name, 'web');
+    assert.ok(sb.config.logDirectory.endsWith(`default_web_${p.metadata.uid}`));
+  });
+
+  it('restarts a crashing container and backs off (CrashLoopBackOff)', async () => {
+    await mkPod('crash', { containers: [run('exit 3')] });
+    const p = await until('crash loop', async () => {
+      const p = await getPod('crash');
+      const cs = p?.status?.containerStatuses?.[0];
+      return cs?.state.waiting?.reason === 'CrashLoopBackOff' && p;
+    });
+    const cs = p.status!.containerStatuses![0];
+    assert.ok(cs.restartCount >= 1);
+    assert.match(cs.state.waiting!.message!, /^back-off 10s restarting failed container=main pod=crash_default\(/);
+    assert.equal(cs.lastState.terminated?.exitCode, 3);
+    assert.equal(cs.lastState.terminated?.reason, 'Error');
+    assert.equal(p.status?.phase, 'Running');
+    const ev = await until('BackOff event', async () => {
+      const e = await events('crash');
+      return e.find((x) => x.reason === 'BackOff');
+    });
+    assert.match(ev.message, /^Back-off restarting failed container main in pod crash_default\(/);
+  });
+
+  it('runs init containers first, in order', async () => {
+    await mkPod('init', {
+      initContainers: [
+        { ...run('exit 0'), name: 'first' },
+        { ...run('exit 0'), name: 'second' },
+      ],
+      containers: [run('sleep 1000')],
+    });
+    const p = await until('init pod running', async () => {
+      const p = await getPod('init');
+      return p?.status?.phase === 'Running' && p;
+    });
+    const order = rt.calls
+      .filter((x) => x.method === 'createContainer')
+      .map((x) => (x.req as { config: { metadata: { name: string }; labels: Record<string, string> } }).config)
+      .filter((cfg) => cfg.labels['io.kubernetes.pod.name'] === 'init')
+      .map((cfg) => cfg.metadata.name);
+    assert.deepEqual(order, ['first', 'second', 'main']);
+    assert.deepEqual(
+      p.status!.initContainerStatuses!.map((s) => [s.name, s.state.terminated?.reason]),
+      [
+        ['first', 'Completed'],
+        ['second', 'Completed'],
+      ],
+    );
+  });
+
+  it('reports ErrImagePull then ImagePullBackOff with the registry message', async () => {
+    rt.pullErrors.set('nope.example/missing:v1', 'manifest unknown: manifest unknown');
+    await mkPod('noimage', { containers: [{ name: 'main', image: 'nope.example/missing:v1' }] });
+    // ErrImagePull is what the failed pull leaves; the syncs after it (within the back-off) say
+    // ImagePullBackOff, carrying the registry's message.
+    const p = await until('ImagePullBackOff', async () => {
+      const p = await getPod('noimage');
+      return p?.status?.containerStatuses?.[0]?.state.waiting?.reason === 'ImagePullBackOff' && p;
+    });
+    assert.equal(
+      p.status!.containerStatuses![0].state.waiting!.message,
+      'Back-off pulling image "nope.example/missing:v1": ErrImagePull: manifest unknown: manifest unknown',
+    );
+    assert.equal(p.status?.phase, 'Pending');
+    const ev = await until('pull events', async () => {
+      const e = (await events('noimage')).map((x) => `${x.type} ${x.reason} ${x.message}`);
+      return e.some((x) => x.includes('ImagePullBackOff')) && e;
+    });
+    for (const want of [
+      'Normal Pulling Pulling image "nope.example/missing:v1"',
+      'Warning Failed Failed to pull image "nope.example/missing:v1": manifest unknown: manifest unknown',
+      'Warning Failed Error: ErrImagePull',
+      'Normal BackOff Back-off pulling image "nope.example/missing:v1"',
+      'Warning Failed Error: ImagePullBackOff',
+    ])
+      assert.ok(ev.includes(want), `${want} in ${JSON.stringify(ev)}`);
+  });
+
+  it('adopts running pods after a restart without restarting them', async () => {
+    const before = await getPod('web');
+    const mark = rt.calls.length;
+    const sandboxes = rt.count('runPodSandbox');
+    await agent.stop();
+    agent = await boot();
+    await new Promise((r) => setTimeout(r, 1500));
+    const p = await getPod('web');
+    assert.equal(before?.status?.containerStatuses?.[0].restartCount, 0, 'before');
+    const webCreates0 = rt.calls
+      .slice(mark)
+      .filter((x) => x.method !== 'execSync')
+      .map((x) => [x.method, JSON.stringify(x.req).slice(0, 300)]);
+    assert.equal(p?.status?.containerStatuses?.[0].restartCount, 0, JSON.stringify(webCreates0));
+    assert.equal(p?.status?.containerStatuses?.[0].containerID, before?.status?.containerStatuses?.[0].containerID);
+    assert.equal(rt.count('runPodSandbox'), sandboxes, 'sandboxes');
+    // The crash-looping pod may have been restarted by its back-off; web must not have been.
+    const webCreates = rt.calls
+      .slice(mark)
+      .filter((x) => x.method === 'createContainer')
+      .filter(
+        (x) =>
+          (x.req as { config: { labels: Record<string, string> } }).config.labels['io.kubernetes.pod.name'] === 'web',
+      );
+    assert.equal(webCreates.length, 0, JSON.stringify(webCreates.map((x) => (x.req as { config: unknown }).config)));
+  });
+
+  it('survives a bad pod spec', async () => {
+    await mkPod('bad', {
+      containers: [
+        {
+          name: 'main',
+          image: 'busybox:latest',
+          env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'missing-cm', key: 'k' } } }],
+        },
+      ],
+    });
+    const p = await until('config error', async () => {
+      const p = await getPod('bad');
+      return p?.status?.containerStatuses?.[0]?.state.waiting?.reason === 'CreateContainerConfigError' && p;
+    });
+    assert.equal(p.status!.containerStatuses![0].state.waiting!.message, 'configmap "missing-cm" not found');
+    // Still serving other pods.
+    await mkPod('after-bad', { containers: [run('sleep 1000')] });
+    await until('after-bad running', async () => (await getPod('after-bad'))?.status?.phase === 'Running');
+  });
+
+  it('evicts a pod whose emptyDir outgrows its sizeLimit', async () => {
+    const p = await mkPod('hungry', {
+      volumes: [{ name: 'scratch', emptyDir: { sizeLimit: '4Ki' } }],
+      containers: [{ ...run('sleep 1000'), volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+    });
+    await until('hungry running', async () => (await getPod('hungry'))?.status?.phase === 'Running');
+    writeFileSync(
+      join(dir, 'agent', 'pods', p.metadata.uid, 'volumes', 'kubernetes.io~empty-dir', 'scratch', 'big'),
+      Buffer.alloc(64 * 1024, 1),
+    );
+    const ev = await until('evicted', async () => {
+      const q = await getPod('hungry');
+      return q?.status?.reason === 'Evicted' && q;
+    });
+    assert.equal(ev.status?.phase, 'Failed');
+    assert.equal(ev.status?.message, 'Usage of EmptyDir volume "scratch" exceeds the limit "4Ki". ');
+    assert.equal(ev.status?.conditions?.find((x) => x.type === 'DisruptionTarget')?.reason, 'TerminationByKubelet');
+    assert.equal(rt.running().filter((x) => x.config.labels?.['io.kubernetes.pod.name'] === 'hungry').length, 0);
+  });
+
+  it('stops and removes a deleted pod and leaves nothing behind', async () => {
+    const p = (await getPod('after-bad'))!;
+    const uid = p.metadata.uid;
+    const t0 = Date.now();
+    const deleting = await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/after-bad`);
+    // Graceful deletion: the server keeps the pod (deletionTimestamp = now + 30 s) for its agent.
+    assert.equal(deleting.metadata.deletionGracePeriodSeconds, 30);
+    assert.ok(deleting.metadata.deletionTimestamp);
+    await until('pod gone', async () => !(await getPod('after-bad')));
+    assert.ok(Date.now() - t0 < 10_000, 'deleted by the agent long before the grace period ends');
+    const killed = rt.calls.find(
+      (x) =>
+        x.method === 'stopContainer' &&
+        (x.req as { containerId: string }).containerId === p.status!.containerStatuses![0].containerID!.slice(7),
+    );
+    assert.equal((killed?.req as { timeout: number }).timeout, 30);
+    await until(
+      'runtime empty of pod',
+      async () =>
+        ![...rt.sandboxes.values()].some((s) => s.config.metadata?.uid === uid) &&
+        ![...rt.containers.values()].some((x) => x.config.labels?.['io.kubernetes.pod.uid'] === uid),
+    );
+    assert.equal(existsSync(join(dir, 'agent', 'pods', uid)), false);
+    assert.equal(existsSync(join(dir, 'logs', `default_after-bad_${uid}`)), false);
+  });
+});

@@ -1,0 +1,142 @@
+// Leader election through a coordination.k8s.io/v1 Lease, against a real in-process API server:
+// two candidates never lead at once; a stopped leader hands over at once (release); a dead one
+// (no release, no renewals) is replaced after the lease duration and not before. Timings are
+// scaled down (lease 2 s, renew 1 s, retry 0.2 s) to keep the test short; the two-process test
+// on etcd (test/e2e/scheduler-ha.slow.test.ts) uses upstream's 15 s / 10 s / 2 s.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startServer, type RunningServer } from '../../src/cluster/index.js';
+import { KubeClient, LeaderElector } from '../../src/kube/client/index.js';
+import { createLogger } from '../../src/common/index.js';
+
+let srv: RunningServer, dir: string;
+const clients: KubeClient[] = [];
+const timings = { leaseDurationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+
+function client(): KubeClient {
+  const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
+  const b = (s: string) => Buffer.from(s, 'base64').toString();
+  const c = new KubeClient({
+    server: srv.url,
+    ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b(kc.users[0].user['client-certificate-data']),
+    key: b(kc.users[0].user['client-key-data']),
+  });
+  clients.push(c);
+  return c;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-le-'));
+  srv = await startServer({
+    dataDir: dir,
+    httpsListen: '127.0.0.1:0',
+    datastore: 'memory://',
+    controllers: false,
+    scheduler: false,
+    log: createLogger({}, { level: 'warn' }),
+  });
+});
+after(async () => {
+  for (const c of clients) c.close();
+  await srv?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const lease = (name: string) => `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`;
+
+function candidate(name: string, identity: string, log: string[], release = true) {
+  const e = new LeaderElector(client(), {
+    namespace: 'kube-system',
+    name,
+    identity,
+    ...timings,
+    releaseOnCancel: release,
+    onStartedLeading: () => {
+      log.push(`${identity} started ${Date.now()}`);
+    },
+    onStoppedLeading: () => {
+      log.push(`${identity} stopped ${Date.now()}`);
+    },
+  });
+  e.start();
+  return e;
+}
+
+async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test('two candidates: exactly one leads; a released lease is taken over at once', async () => {
+  const log: string[] = [];
+  const a = candidate('le-one', 'a', log);
+  const b = candidate('le-one', 'b', log);
+  await until('a leader', () => a.isLeader || b.isLeader);
+  // Sample for more than a lease duration (several renewals): never both, never none.
+  for (let i = 0; i < 50; i++) {
+    assert.ok(!(a.isLeader && b.isLeader), 'both lead');
+    assert.ok(a.isLeader || b.isLeader, 'nobody leads');
+    await sleep(50);
+  }
+  const [leader, other] = a.isLeader ? [a, b] : [b, a];
+  const l = await client().request('GET', lease('le-one'));
+  assert.equal(l.spec.holderIdentity, leader.leader);
+  assert.equal(l.spec.leaseDurationSeconds, 2);
+  assert.match(l.spec.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  const transitions = l.spec.leaseTransitions;
+  const t0 = Date.now();
+  await leader.stop();
+  await until('takeover after release', () => other.isLeader, 2000);
+  // Released: the next retry (≤ 240 ms) takes it, no lease duration to wait out.
+  assert.ok(Date.now() - t0 < 1000, `takeover took ${Date.now() - t0} ms`);
+  const l2 = await client().request('GET', lease('le-one'));
+  assert.equal(l2.spec.holderIdentity, other.leader);
+  assert.equal(l2.spec.leaseTransitions, transitions + 1);
+  await other.stop();
+  assert.ok(log.some((x) => x.startsWith(`${leader.leader === 'a' ? 'a' : 'b'} stopped`)));
+});
+
+test('a dead leader (no release, no renewals) is replaced after the lease duration, not before', async () => {
+  const log: string[] = [];
+  const a = candidate('le-two', 'a', log, false);
+  await until('a leads', () => a.isLeader);
+  const b = candidate('le-two', 'b', log);
+  await sleep(500);
+  assert.ok(!b.isLeader);
+  // "Death": a stops renewing without releasing the lease.
+  const died = Date.now();
+  await a.stop();
+  await until('b takes over', () => b.isLeader, 4000);
+  const took = Date.now() - died;
+  // Not before the lease ran out since a's last renewal (≥ lease − retry), within lease + a retry.
+  assert.ok(took >= timings.leaseDurationMs - timings.retryPeriodMs - 50, `took over after ${took} ms`);
+  assert.ok(took <= timings.leaseDurationMs + 2 * timings.retryPeriodMs + 300, `took over after ${took} ms`);
+  await b.stop();
+});
+
+test('a leader that cannot renew within the renew deadline steps down and campaigns again', async () => {
+  const log: string[] = [];
+  const a = candidate('le-three', 'a', log);
+  await until('a leads', () => a.isLeader);
+  // Someone else takes the lease by force (as after a partition): a sees it and steps down.
+  const c = client();
+  const l = await c.request('GET', lease('le-three'));
+  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  await c.request('PUT', lease('le-three'), {
+    body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', renewTime: now, acquireTime: now } },
+  });
+  await until('a steps down', () => !a.isLeader, 3000);
+  assert.ok(log.some((x) => x.startsWith('a stopped')));
+  // The intruder never renews: a leads again after the lease duration.
+  await until('a leads again', () => a.isLeader, 4000);
+  await a.stop();
+});

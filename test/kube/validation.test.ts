@@ -1,0 +1,143 @@
+// Validation reports every error at once, as upstream does (issue 11): the kind's own checks run
+// even when the schema already found something (missing required fields, unsupported values), and
+// every kind's validators survive objects with fields missing (they now see such objects).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createApiServer, type ApiServer } from '../../src/kube/apiserver/index.js';
+import { allResources, type KubeObject } from '../../src/kube/api/index.js';
+import { createMemoryStore } from '../../src/kube/storage/index.js';
+
+let api: ApiServer, base: string;
+const ns = `val-${Math.random().toString(36).slice(2, 8)}`;
+async function call(method: string, path: string, body?: unknown) {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, body: (await r.json()) as any };
+}
+const causes = (b: any) => (b.details?.causes ?? []).map((c: any) => `${c.field}: ${c.message}`);
+
+before(async () => {
+  api = createApiServer({ store: createMemoryStore(), resources: allResources() });
+  base = (await api.listen(0)).url;
+  assert.equal((await call('POST', '/api/v1/namespaces', { metadata: { name: ns } })).status, 201);
+});
+after(async () => {
+  await api.close();
+});
+
+describe('validation reports every error at once', () => {
+  const template = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+
+  for (const kind of ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet']) {
+    it(`a ${kind} without a selector: spec.selector Required and the template labels mismatch`, async () => {
+      const plural = `${kind.toLowerCase()}s`;
+      const r = await call('POST', `/apis/apps/v1/namespaces/${ns}/${plural}`, {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: { name: 'nosel' },
+        spec: { template, serviceName: 'x' },
+      });
+      assert.equal(r.status, 422);
+      assert.deepEqual(causes(r.body), [
+        'spec.selector: Required value',
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: `selector` does not match template `labels`',
+      ]);
+      assert.equal(
+        r.body.message,
+        `${kind}.apps "nosel" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: \`selector\` does not match template \`labels\`]`.replace(
+          `${kind}.apps`,
+          kind,
+        ),
+      );
+    });
+  }
+
+  it('a Pod: an invalid name, an unsupported restartPolicy (schema) and a missing image (kind) together', async () => {
+    const r = await call('POST', `/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'Bad' },
+      spec: { containers: [{ name: 'c' }], restartPolicy: 'Sometimes' },
+    });
+    assert.equal(r.status, 422);
+    const got = causes(r.body);
+    assert.ok(
+      got.some((c: string) => c.startsWith('metadata.name: Invalid value: "Bad"')),
+      got.join('\n'),
+    );
+    assert.ok(got.includes('spec.containers[0].image: Required value'), got.join('\n'));
+    assert.ok(
+      got.some((c: string) => c.startsWith('spec.restartPolicy: Unsupported value: "Sometimes"')),
+      got.join('\n'),
+    );
+  });
+
+  it('update rules and field rules together (an immutable selector and a negative replica count)', async () => {
+    const d = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'upd' },
+      spec: { selector: { matchLabels: { app: 'x' } }, template },
+    };
+    assert.equal((await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, d)).status, 201);
+    const r = await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/upd`, {
+      ...d,
+      spec: {
+        replicas: -1,
+        selector: { matchLabels: { app: 'y' } },
+        template: { ...template, metadata: { labels: { app: 'y' } } },
+      },
+    });
+    assert.equal(r.status, 422);
+    const got = causes(r.body);
+    assert.ok(
+      got.some((c: string) => c.startsWith('spec.replicas: Invalid value: -1')),
+      got.join('\n'),
+    );
+    assert.ok(
+      got.some((c: string) => c.startsWith('spec.selector: Invalid value') && c.endsWith('field is immutable')),
+      got.join('\n'),
+    );
+  });
+
+  it('a value of the wrong type stops at the type error (as upstream decoding does)', async () => {
+    const r = await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'typed' },
+      spec: { replicas: 'three', template },
+    });
+    assert.equal(r.status, 422);
+    const got = causes(r.body);
+    assert.ok(
+      got.some((c: string) => c.startsWith('spec.replicas: Invalid value: "three"')),
+      got.join('\n'),
+    );
+    assert.ok(!got.some((c: string) => c.includes('does not match')), 'the kind validators ran on a mistyped object');
+  });
+
+  it("every kind's validators take objects with fields missing without failing (no 500)", async () => {
+    for (const def of allResources()) {
+      if (!def.validate && !def.validateUpdate) continue;
+      const skeletons: KubeObject[] = [
+        { metadata: { name: 'x', namespace: 'ns' } },
+        { metadata: { name: 'x', namespace: 'ns' }, spec: {} },
+      ];
+      // Every top-level and spec-level property present but empty.
+      const props = Object.keys(def.schema.properties ?? {}).filter(
+        (p) => !['apiVersion', 'kind', 'metadata'].includes(p),
+      );
+      skeletons.push({ metadata: { name: 'x' }, ...Object.fromEntries(props.map((p) => [p, {}])) });
+      skeletons.push({ metadata: { name: 'x' }, spec: { template: {}, selector: {}, jobTemplate: {} } });
+      for (const o of skeletons) {
+        const what = `${def.kind} ${JSON.stringify(o)}`;
+        assert.doesNotThrow(() => def.validate?.(structuredClone(o)), what);
+        assert.doesNotThrow(() => def.validateUpdate?.(structuredClone(o), structuredClone(o)), what);
+        const withDefaults = structuredClone(o);
+        assert.doesNotThrow(() => def.defaults?.(withDefaults), what);
+        assert.doesNotThrow(() => def.validate?.(withDefaults), what);
+      }
+    }
+  });
+});
