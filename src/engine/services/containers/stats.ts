@@ -10,7 +10,7 @@ const CLK_TCK = 100;
 /** The host's CPU time in ns from /proc/stat's first line (user … steal ticks), as dockerd's
  *  system_cpu_usage. An integer: moby's StatsResponse has no floating-point field, and the docker
  *  CLI's decoder rejects `1099661169999999.9` for a uint64 — ticks / 100 * 1e9 gave such values
- *  for ~3% of tick counts, which `docker stats --no-stream` reported as `EOF`. */
+ *  for 0–7 % of tick totals (by range), which `docker stats --no-stream` reported as `EOF`. */
 export function systemCpuNs(procStat = readFileSync('/proc/stat', 'utf8')): number {
   const line = procStat.split('\n')[0];
   const total = line
