@@ -39,7 +39,7 @@ import { startDockerd, type Dockerd } from '../fixtures/dockerd.js';
 
 export const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'dockerfiles');
 /** The cases `npm test` runs (no RUN steps: a few seconds each); the slow suite runs the others. */
-export const FAST = ['31-env-one-instruction', '32-arg-forms', '36-copy-dir-modes', '37-copy-chown-parents'];
+export const FAST = ['31-env-one-instruction', '36-copy-dir-modes', '37-copy-chown-parents', '39-dockerignore-forms'];
 const SKIP = new Set(['proc', 'sys', 'dev', '.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab']);
 let dir: string;
 let bbTar: string;
