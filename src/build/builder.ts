@@ -1,14 +1,15 @@
 // The Dockerfile builder (the classic builder's behaviour): stages in order up to --target, each
 // step cached by (parent state, instruction after substitution, build args for RUN, source hashes
 // for COPY/ADD); the result stored in the image store under its tags.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
 import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
 import { cacheUsage, type BuildCacheRecord } from './usage.js';
+import { nop, nopString, runCreatedBy, sourcesName } from './history.js';
 import { hashSources, mkdirOwned, resolveSources, type Source } from './context.js';
 import {
   expandWord,
@@ -285,7 +286,11 @@ export class Builder {
         if (v !== undefined) s.args.set(name, v);
         else s.args.delete(name);
       }
-      addHistory(s, `/bin/sh -c #(nop)  ${ins.original}`, true);
+      // the defaults as written (expanded), not what --build-arg gives: dockerd's record
+      const words = ins.args.map(({ name, default: d }) =>
+        d !== undefined ? `${name}=${expandWord(d, before, c.df.escape)}` : name,
+      );
+      addHistory(s, nop(shellOf(s), `ARG ${words.join(' ')}`), true);
       return this.cached(s, ins.original + JSON.stringify([...s.args]), '', c, async () => {});
     }
     if (ins.kind === 'RUN') {
@@ -293,8 +298,11 @@ export class Builder {
       const argEnv = [...s.args].map(([k, v]) => `${k}=${v}`);
       for (const k of PREDEFINED_ARGS)
         if (c.buildArgs[k] !== undefined && !s.args.has(k)) argEnv.push(`${k}=${c.buildArgs[k]}`);
+      // history: the build args in effect that no ENV overrides (predefined ones only if declared)
+      const envKeys = new Set((s.config.config?.Env ?? []).map((e) => e.split('=')[0]));
+      const shown = [...s.args].filter(([k]) => !envKeys.has(k)).map(([k, v]) => `${k}=${v}`);
       return this.cached(s, `RUN ${JSON.stringify(argv)} ${JSON.stringify(ins.flags)}`, argEnv.join('\n'), c, () =>
-        runStep(env, s, ins, argv, argEnv),
+        runStep(env, s, ins, argv, argEnv, runCreatedBy(argv, shown)),
       );
     }
     if (ins.kind === 'COPY' || ins.kind === 'ADD') return this.copy(env, s, ins, c);
@@ -315,7 +323,7 @@ export class Builder {
           },
           { skipIfEmpty: true },
         );
-        addHistory(s, `/bin/sh -c #(nop) WORKDIR ${wd}`, !made);
+        addHistory(s, nopString(shellOf(s), `WORKDIR ${wd}`), !made);
       });
     }
     if (ins.kind === 'FROM')
@@ -402,7 +410,20 @@ export class Builder {
           line: ins.line,
           ignore: from === undefined ? c.ignore : undefined,
         });
-        addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
+        const ign = from === undefined ? c.ignore : undefined;
+        const names = sourcesName([
+          ...sources.map((src) => ({
+            kind: statSync(src.abs).isDirectory() ? ('dir' as const) : ('file' as const),
+            hash: hashSources([src], ign),
+          })),
+          ...heredocs.map((h) => ({
+            kind: 'file' as const,
+            hash: createHash('sha256').update(h.content).digest('hex'),
+          })),
+          ...downloads.map((d) => ({ kind: 'file' as const, hash: d.sha256 })),
+        ]);
+        const chown = ins.flags.chown ? `--chown=${x(ins.flags.chown)}` : '';
+        addHistory(s, nopString(shellOf(s), `${ins.kind} ${chown}${names} in ${x(ins.dest)} `), false);
       });
     } finally {
       if (view) {

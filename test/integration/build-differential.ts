@@ -50,6 +50,7 @@ let images: Images;
 let sn: Snapshotter;
 let D: Dockerd;
 let builder: Builder;
+let baseHistory = 0;
 
 function setup(): void {
   before(async () => {
@@ -62,6 +63,8 @@ function setup(): void {
     builder = new Builder({ images, snapshotter: sn, dataDir: join(dir, 'build') });
     D = await startDockerd();
     D.docker(['import', bbTar, 'busybox:latest']);
+    baseHistory = (await images.resolve('busybox:latest')).config.history?.length ?? 0;
+    assert.equal(savedConfig('busybox:latest').history?.length ?? 0, baseHistory, 'the same base on both sides');
   });
   after(async () => {
     await D?.stop();
@@ -142,6 +145,19 @@ function contextOf(name: string): string {
   return ctx;
 }
 
+/** The image config dockerd saves for `tag` (its history has the empty_layer flags). */
+function savedConfig(tag: string): { history?: { created_by?: string; empty_layer?: boolean }[] } {
+  const env = { ...process.env, DOCKER_HOST: `unix://${D.socket}` };
+  const tar = join(dir, 'save.tar');
+  execFileSync('docker', ['save', '-o', tar, tag], { env });
+  try {
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }));
+    return JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0].Config], { encoding: 'utf8' }));
+  } finally {
+    rmSync(tar, { force: true });
+  }
+}
+
 /** Registers one differential test per case (after a shared dockerd and image store). */
 export function differential(names: readonly string[]): void {
   setup();
@@ -167,6 +183,19 @@ export function differential(names: readonly string[]): void {
       D.docker(['build', '-q', '-t', tag, ctx], { timeout: 120_000 });
       const theirs = JSON.parse(D.docker(['inspect', tag]))[0].Config as Record<string, unknown>;
       for (const f of FIELDS) assert.deepEqual(norm(cfg[f]), norm(theirs[f]), `${name}: config ${f}`);
+      // history (`docker history`): what each step records and whether it made a layer, after the
+      // base image's own entries
+      const hist = (h: { created_by?: string; empty_layer?: boolean }[] | undefined) =>
+        (h ?? []).slice(baseHistory).map(
+          (x) =>
+            // COPY/ADD name sources by a content hash whose value is each builder's own
+            `${x.empty_layer ? 'empty' : 'layer'} ${(x.created_by ?? '').replace(/(file|dir|multi):[0-9a-f]{64}/g, '$1:<hash>')}`,
+        );
+      assert.deepEqual(
+        hist((await images.resolve(r.id)).config.history),
+        hist(savedConfig(tag).history),
+        `${name}: history`,
+      );
       const cid = D.docker(['create', tag, 'x']).trim();
       const ex = join(dir, `ex-${name}`);
       mkdirSync(ex);

@@ -40,6 +40,7 @@ export async function runStep(
   ins: Run,
   argv: string[],
   buildArgEnv: string[],
+  createdBy: string,
 ): Promise<void> {
   if (ins.flags.mount)
     throw notImplemented(`Dockerfile:${ins.line}: RUN --mount is not supported by this builder`, { field: 'mount' });
@@ -106,5 +107,5 @@ export async function runStep(
     rmSync(bundle, { recursive: true, force: true });
     rmSync(logFile, { force: true });
   });
-  addHistory(s, ins.cmd.form === 'exec' ? `RUN ${JSON.stringify(argv)}` : `RUN /bin/sh -c ${ins.cmd.command}`, false);
+  addHistory(s, createdBy, false);
 }
