@@ -192,6 +192,16 @@ export class Builder {
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }
+    // As dockerd: --build-arg values no ARG of the built stages (or before FROM) declares
+    const declared = new Set(
+      [...df.globalArgs, ...stages.flatMap((st) => st.instructions)].flatMap((i) =>
+        i.kind === 'ARG' ? i.args.map((a) => a.name) : [],
+      ),
+    );
+    const unused = Object.keys(buildArgs)
+      .filter((k) => !declared.has(k) && !PREDEFINED_ARGS.includes(k))
+      .sort();
+    if (unused.length) out(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
     const s = final!;
     if (b.labels && Object.keys(b.labels).length) {
       const cfg = (s.config.config ??= {});

@@ -76,6 +76,32 @@ test('docker build -q prints only the image ID; on failure the held-back steps a
   assert.match(bad.stderr, /returned a non-zero code: 4/);
 });
 
+test('docker build -f - DIR (the CLI appends the Dockerfile unpadded); unused build args are named', {
+  timeout: 60_000,
+}, () => {
+  // `-f -` makes the CLI add the Dockerfile to the context tar and end the stream right after its
+  // bytes (no padding, no end-of-archive blocks): GNU tar refused it as "Unexpected EOF"
+  const d = ctx({ 'f.txt': 'from-ctx\n', Dockerfile: 'FROM busybox\nRUN false\n' });
+  const out = execFileSync('docker', ['build', '-q', '-f', '-', '-t', 'stdin-df:1', d], {
+    env: { ...process.env, DOCKER_HOST: E.host, ...env },
+    input: 'FROM busybox\nCOPY f.txt /f.txt\nCOPY . /all/\n',
+    encoding: 'utf8',
+  });
+  assert.match(out, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(E.docker(['run', '--rm', 'stdin-df:1', 'cat', '/f.txt']), 'from-ctx\n');
+  // the CLI's .dockerignore hides its own files: only the context's files arrive
+  assert.equal(E.docker(['run', '--rm', 'stdin-df:1', 'ls', '-A', '/all']), 'Dockerfile\nf.txt\n');
+  // as dockerd: build args no ARG declares are listed (sorted) before the result
+  const w = E.docker(
+    ['build', '--build-arg', 'ZED=1', '--build-arg', 'AAA=2', '--build-arg', 'HTTP_PROXY=x', '-f', '-', d],
+    {
+      env,
+      input: 'FROM busybox\nARG USED\n',
+    },
+  );
+  assert.match(w, /\[Warning\] One or more build-args \[AAA ZED\] were not consumed\nSuccessfully built/);
+});
+
 test('docker system df counts the build cache; builder prune empties it and frees its layers', {
   timeout: 90_000,
 }, () => {
