@@ -32,6 +32,10 @@ const ALLOWED = {
   'kube/agent': ['common', 'kube/api', 'kube/client', 'cri'],
   'kube/proxy': ['common', 'kube/api', 'kube/client', 'network'],
   'kube/dns': ['common', 'kube/api', 'kube/client', 'network'],
+  // Joining: PKCS#10 making, parsing and signing come from the API server's PKI (kube/apiserver).
+  'kube/certificates': ['common', 'kube/api', 'kube/client', 'kube/apiserver'],
+  // The pod network across nodes: node IPAM (a control loop) and the VXLAN / host-gw routes.
+  'kube/podnet': ['common', 'kube/api', 'kube/client', 'network'],
   dashboard: ['common', 'kube/api', 'kube/client'],
   cluster: '*',
   cli: '*',

@@ -8,3 +8,5 @@ export { launchEngine } from './engine.js';
 export type { LaunchOptions, LaunchedEngine } from './engine.js';
 export { startNodeAgent, defaultNodeName } from './agent.js';
 export type { NodeAgentOptions, RunningNodeAgent } from './agent.js';
+export { joinCluster } from './join.js';
+export type { JoinOptions, JoinedNode } from './join.js';

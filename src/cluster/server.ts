@@ -8,6 +8,7 @@ import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
+import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
@@ -22,6 +23,8 @@ export interface ServerOptions {
   scheduler?: boolean;
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
+  /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
+  nodeCertSeconds?: number;
   log?: Logger;
 }
 
@@ -39,6 +42,8 @@ export interface RunningServer {
   scheduler(): Promise<RunningScheduler | undefined>;
   /** The cluster PKI (the CA signs node agents' certificates). */
   pki: security.Pki;
+  /** The join token agents pass with --token (also in DATA_DIR/node-token). */
+  nodeToken: string;
   close(): Promise<void>;
 }
 
@@ -72,6 +77,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs: Math.round(startupMs),
     phases: kas.phases,
   });
+  // Joining: the node token (DATA_DIR/node-token) and the node CSR approver/signer. Every server
+  // runs the signer (a second one's write loses on the resourceVersion; nothing is signed twice).
+  const nodeToken = await ensureNodeToken(opts.dataDir, kas.pki);
+  const csrClient = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-csr-signer' });
+  const csrSigner = new NodeCsrController(csrClient, {
+    ca: kas.pki.ca,
+    maxSeconds: opts.nodeCertSeconds,
+    log: log.child({ component: 'csr-signer' }),
+  });
+  await csrSigner.start();
   // The control loops start after readiness (they are clients; the API is what they wait for).
   let scheduler: Promise<RunningScheduler | undefined> = Promise.resolve(undefined);
   let schedulerClient: KubeClient | undefined;
@@ -110,7 +125,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs,
     scheduler: () => scheduler,
     pki: kas.pki,
+    nodeToken,
     async close() {
+      csrSigner.stop();
+      csrClient.close();
       await (await scheduler)?.stop();
       schedulerClient?.close();
       (await controllers)?.stop();

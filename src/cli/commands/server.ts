@@ -13,6 +13,9 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           stay Pending (as with k3s server --disable-agent)
   --disable-scheduler     do not run the scheduler (another one, e.g. kube-scheduler, may
                           take its place; as k3s server --disable-scheduler)
+  --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
+
+Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
         'disable-scheduler': { type: 'boolean', default: false },
+        'node-cert-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -44,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       httpsListen: values['https-listen'],
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
+      nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
     },
   });
   const s = node.server!;
@@ -53,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
       `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
+      `join token: ${values['data-dir']}/node-token (skiff agent --server ${s.url} --token-file …)\n` +
       `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`,
   );
   await new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.s
           --cri-socket /run/skiff/cri.sock (CRI v1 for kubelet/crictl; off with --no-cri)  --pod-cidr 10.42.0.0/24
 `;
 
-async function importBusybox(root: string): Promise<void> {
+export async function importBusybox(root: string): Promise<void> {
   const { openImages } = await import('../../image/index.js');
   const { buildBusyboxRootfs } = await import('../../runtime/index.js');
   const images = await openImages(join(root, 'image'));
