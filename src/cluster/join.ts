@@ -9,6 +9,7 @@ import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/inde
 import { NodeCredentials } from '../kube/certificates/index.js';
 import { launchEngine, type LaunchedEngine } from './engine.js';
 import { defaultNodeName } from './agent.js';
+import { startServiceNetwork, type RunningServiceNetwork } from './service-network.js';
 
 export interface JoinOptions {
   /** https://HOST:PORT of a server. */
@@ -29,6 +30,10 @@ export interface JoinOptions {
   podCIDR?: string;
   /** Requested certificate validity (seconds). */
   certSeconds?: number;
+  /** The service proxy and the node's cluster DNS (default true); the server's service range. */
+  serviceNetwork?: boolean;
+  serviceCIDR?: string;
+  clusterCIDR?: string;
   log?: Logger;
 }
 
@@ -36,6 +41,7 @@ export interface JoinedNode {
   nodeName: string;
   engine: LaunchedEngine;
   agent: RunningAgent;
+  services?: RunningServiceNetwork;
   credentials: NodeCredentials;
   client: KubeClient;
   close(): Promise<void>;
@@ -82,6 +88,19 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
     });
     closers.push(() => engine.close());
     if (!engine.cri) throw new Error('the engine started without its CRI');
+    // The service proxy and the node's DNS on the kube-dns address (k3s runs both in its agent).
+    let services: RunningServiceNetwork | undefined;
+    if (o.serviceNetwork !== false) {
+      services = await startServiceNetwork({
+        client,
+        nodeName: name,
+        serviceCIDR: o.serviceCIDR,
+        clusterCIDR: o.clusterCIDR,
+        log,
+      });
+      const s = services;
+      closers.push(() => s.stop());
+    }
     const agent = await startAgent({
       client,
       runtime: engine.cri,
@@ -91,12 +110,12 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       podLogsDir: join(o.dataDir, 'pod-logs'),
       defaultPodCIDR: o.podCIDR,
       cgroupRoot: o.cgroupRoot,
-      clusterDNS: o.clusterDNS,
+      clusterDNS: o.clusterDNS ?? (services ? [services.dnsIP] : undefined),
       server: { ...listen, cert: credentials.serving.certPem, key: credentials.serving.keyPem, ca: credentials.ca },
       log,
     });
     closers.push(() => agent.stop());
-    return { nodeName: name, engine, agent, credentials, client, close: closeAll };
+    return { nodeName: name, engine, agent, services, credentials, client, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
