@@ -10,6 +10,11 @@ import { NodeCredentials } from '../kube/certificates/index.js';
 import { launchEngine, type LaunchedEngine } from './engine.js';
 import { defaultNodeName } from './agent.js';
 import { startServiceNetwork, type RunningServiceNetwork } from './service-network.js';
+import { PodOverlay, type Backend } from '../kube/podnet/index.js';
+import { isSkiffError } from '../common/index.js';
+
+/** The pod network's iptables chain prefix (the CRI's default, named so the overlay can order it). */
+const POD_CHAINS = 'SKIFF-POD';
 
 export interface JoinOptions {
   /** https://HOST:PORT of a server. */
@@ -26,8 +31,12 @@ export interface JoinOptions {
   cgroupParent?: string;
   cgroupRoot?: string;
   clusterDNS?: string[];
-  /** Pod CIDR until the server allocates one (default 10.42.0.0/24). */
+  /** This node's pod CIDR, instead of the one the server allocates (its node IPAM). */
   podCIDR?: string;
+  /** How pods reach other nodes' pods: vxlan (default), host-gw, or none (single node). */
+  podNetwork?: Backend | 'none';
+  /** How long to wait for the server's pod CIDR allocation (ms, default 60 s). */
+  podCIDRTimeoutMs?: number;
   /** Requested certificate validity (seconds). */
   certSeconds?: number;
   /** The service proxy and the node's cluster DNS (default true); the server's service range. */
@@ -42,6 +51,7 @@ export interface JoinedNode {
   engine: LaunchedEngine;
   agent: RunningAgent;
   services?: RunningServiceNetwork;
+  overlay?: PodOverlay;
   credentials: NodeCredentials;
   client: KubeClient;
   close(): Promise<void>;
@@ -79,14 +89,34 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
     credentials.onRotate((kind, p) => {
       if (kind === 'client') client.setClientCertificate(p.certPem, p.keyPem);
     });
+    // The Node first (registered by name only), so the server's node IPAM gives it a pod CIDR
+    // before anything uses one (as flannel waits for the Node's podCIDR).
+    const podCIDR = o.podCIDR ?? (await allocatedPodCIDR(client, name, o.podCIDRTimeoutMs ?? 60_000));
+    let overlay: PodOverlay | undefined;
+    if (o.podNetwork !== 'none') {
+      overlay = new PodOverlay({
+        client,
+        nodeName: name,
+        nodeIP: ip,
+        podCIDR,
+        clusterCIDR: o.clusterCIDR,
+        backend: o.podNetwork,
+        podChainPrefix: POD_CHAINS,
+        log: log.child({ component: 'podnet' }),
+      });
+      const ov = overlay;
+      closers.push(() => ov.stop());
+      await overlay.start();
+    }
     const engine = await launchEngine({
       dataRoot: join(o.dataDir, 'engine'),
       execRoot: join(o.dataDir, 'run'),
       hosts: [`unix://${join(o.dataDir, 'engine.sock')}`],
       cgroupParent: o.cgroupParent,
-      cri: { socket: join(o.dataDir, 'cri.sock'), podCidr: o.podCIDR },
+      cri: { socket: join(o.dataDir, 'cri.sock'), podCidr: podCIDR, mtu: overlay?.mtu, chainPrefix: POD_CHAINS },
     });
     closers.push(() => engine.close());
+    await overlay?.ensureRules(true);
     if (!engine.cri) throw new Error('the engine started without its CRI');
     // The service proxy and the node's DNS on the kube-dns address (k3s runs both in its agent).
     let services: RunningServiceNetwork | undefined;
@@ -108,16 +138,38 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       nodeIP: ip,
       rootDir: join(o.dataDir, 'agent'),
       podLogsDir: join(o.dataDir, 'pod-logs'),
-      defaultPodCIDR: o.podCIDR,
+      defaultPodCIDR: podCIDR,
       cgroupRoot: o.cgroupRoot,
       clusterDNS: o.clusterDNS ?? (services ? [services.dnsIP] : undefined),
       server: { ...listen, cert: credentials.serving.certPem, key: credentials.serving.keyPem, ca: credentials.ca },
       log,
     });
     closers.push(() => agent.stop());
-    return { nodeName: name, engine, agent, services, credentials, client, close: closeAll };
+    return { nodeName: name, engine, agent, services, overlay, credentials, client, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
+  }
+}
+
+/** Registers the Node by name (if missing) and waits for the pod CIDR the server allocates. */
+async function allocatedPodCIDR(client: KubeClient, name: string, timeoutMs: number): Promise<string> {
+  const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
+  try {
+    await client.request('POST', '/api/v1/nodes', {
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } },
+    });
+  } catch (e) {
+    if (!isSkiffError(e, 'AlreadyExists')) throw e;
+  }
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const node = await client.request<{ spec?: { podCIDR?: string } }>('GET', path);
+    if (node.spec?.podCIDR) return node.spec.podCIDR;
+    if (Date.now() > end)
+      throw new Error(
+        `node ${name}: the server allocated no pod CIDR in ${timeoutMs / 1000} s (is its node IPAM running?)`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -10,6 +10,7 @@ import { ensureKubeDnsService } from './service-network.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
+import { NodeIpam } from '../kube/podnet/index.js';
 import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
@@ -26,6 +27,8 @@ export interface ServerOptions {
   serviceCIDR?: string;
   /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
   nodeCertSeconds?: number;
+  /** The pod range nodes get their /24s from (node IPAM; default 10.42.0.0/16). */
+  clusterCIDR?: string;
   log?: Logger;
 }
 
@@ -88,6 +91,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log: log.child({ component: 'csr-signer' }),
   });
   await csrSigner.start();
+  // Node IPAM: each Node a /24 of the cluster CIDR (behind its own leader election).
+  const ipam = new NodeIpam(csrClient, { clusterCIDR: opts.clusterCIDR, log: log.child({ component: 'node-ipam' }) });
+  ipam.start();
   // Cluster add-ons the server keeps (k3s's manifests): the kube-dns Service, answered on every
   // node by its own cluster DNS.
   const addons = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-addons' });
@@ -139,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nodeToken,
     async close() {
       csrSigner.stop();
+      await ipam.stop();
       csrClient.close();
       await (await scheduler)?.stop();
       schedulerClient?.close();

@@ -41,6 +41,28 @@ describe('multinode: a server and two agents on test hosts', () => {
   const logs = () =>
     run.hosts.flatMap((h) => h.procs.map((p) => `--- ${h.name} ${p.name}\n${p.log().slice(-3000)}`)).join('\n');
 
+  const netDiag = async () => {
+    const out: string[] = [];
+    for (const a of agents)
+      for (const cmd of [
+        'ip -d addr',
+        'ip route',
+        'ip neigh show dev skiff.1',
+        'bridge fdb show dev skiff.1',
+        'ip -s link show skiff.1',
+        'iptables -S',
+        'iptables -t nat -S',
+        'iptables -L FORWARD -v -n',
+        'nft list ruleset',
+        'sysctl net.ipv4.ip_forward net.ipv4.conf.all.rp_filter',
+      ]) {
+        const [c, ...args] = cmd.split(' ');
+        const r = await a.exec(c, args);
+        out.push(`### ${a.name}: ${cmd}\n${r.stdout}${r.stderr}`);
+      }
+    return out.join('\n');
+  };
+
   before(async () => {
     run = await createHosts(3);
     [server, ...agents] = run.hosts;
@@ -125,7 +147,11 @@ describe('multinode: a server and two agents on test hosts', () => {
               name: 'c',
               image: 'busybox:latest',
               imagePullPolicy: 'Never',
-              command: ['sh', '-c', `echo hello from ${a.name}; sleep 3600`],
+              command: [
+                'sh',
+                '-c',
+                `echo hello from ${a.name}; while true; do echo tcp-from-${a.name} | nc -l -p 8080; done`,
+              ],
             },
           ],
         },
@@ -141,6 +167,53 @@ describe('multinode: a server and two agents on test hosts', () => {
       ).catch(async (e) => {
         throw new Error(`${e}\n${(await kubectl(['describe', 'pod', `p-${a.name}`])).stdout}\n${logs()}`);
       });
+    }
+  });
+
+  it('each node has its own /24 of 10.42.0.0/16; pods on different nodes ping and connect to each other over VXLAN', async () => {
+    const nodes = await json<{ items: any[] }>(['get', 'nodes']);
+    const cidrs = nodes.items.map((n) => n.spec.podCIDR as string);
+    assert.equal(new Set(cidrs).size, 2, `distinct pod CIDRs: ${cidrs}`);
+    for (const c of cidrs) assert.match(c, /^10\.42\.\d+\.0\/24$/);
+    for (const n of nodes.items) {
+      assert.equal(n.metadata.annotations['flannel.alpha.coreos.com/backend-type'], 'vxlan');
+      assert.match(
+        JSON.parse(n.metadata.annotations['flannel.alpha.coreos.com/backend-data']).VtepMAC,
+        /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/,
+      );
+    }
+    const pods = await Promise.all(
+      agents.map((a) =>
+        waitFor(
+          `p-${a.name} has an IP`,
+          async () => (await json(['get', 'pod', `p-${a.name}`])).status?.podIP as string | undefined,
+          30_000,
+        ),
+      ),
+    );
+    for (const [i, a] of agents.entries()) {
+      const cidr = nodes.items.find((n) => n.metadata.name === a.name).spec.podCIDR as string;
+      assert.equal(
+        pods[i].split('.').slice(0, 3).join('.'),
+        cidr.split('.').slice(0, 3).join('.'),
+        `${pods[i]} in ${cidr}`,
+      );
+      // The overlay's device on the node, MTU lowered by the VXLAN header; the pod's interface too.
+      const dev = await a.exec('ip', ['-j', 'link', 'show', 'skiff.1']);
+      assert.equal(JSON.parse(dev.stdout)[0].mtu, 1450);
+      // Pod-to-pod forwarding is accepted ahead of the pod bridge's isolation rules.
+      const fwd = (await a.exec('iptables', ['-S', 'FORWARD'])).stdout.split('\n').filter((l) => l.startsWith('-A'));
+      assert.equal(fwd[0], '-A FORWARD -j SKIFF-PODNET-FWD', fwd.join('\n'));
+      const mtu = await kubectl(['exec', `p-${a.name}`, '--', 'cat', '/sys/class/net/eth0/mtu']);
+      assert.equal(mtu.stdout.trim(), '1450', mtu.stderr);
+    }
+    for (const [i, a] of agents.entries()) {
+      const peer = pods[1 - i];
+      const peerName = agents[1 - i].name;
+      const ping = await kubectl(['exec', `p-${a.name}`, '--', 'ping', '-c', '2', '-W', '3', peer]);
+      assert.equal(ping.code, 0, `${a.name} → ${peer}: ${ping.stdout} ${ping.stderr}\n${await netDiag()}`);
+      const tcp = await kubectl(['exec', `p-${a.name}`, '--', 'nc', '-w', '3', peer, '8080']);
+      assert.equal(tcp.stdout.trim(), `tcp-from-${peerName}`, tcp.stderr);
     }
   });
 });

@@ -17,7 +17,9 @@ const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--tok
   --listen H:P        the node's HTTPS server (default 0.0.0.0:10250)
   --cgroup-parent P   cgroup parent of the engine's containers; --cgroup-root: of pods (default /kubepods)
   --cluster-dns IP    nameserver written into pods' resolv.conf
-  --pod-cidr CIDR     pod range until the server allocates the node's own (default 10.42.0.0/24)
+  --pod-cidr CIDR     this node's pod range instead of the one the server allocates
+  --flannel-backend B how pods reach other nodes' pods: vxlan (default), host-gw (nodes on one
+                      link) or none
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -37,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
         'cgroup-root': { type: 'string' },
         'cluster-dns': { type: 'string', multiple: true },
         'pod-cidr': { type: 'string' },
+        'flannel-backend': { type: 'string', default: 'vxlan' },
         'cert-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -54,6 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`skiff agent: --server and --token (or --token-file) are required\n\n${USAGE}`);
     return 2;
   }
+  const backend = values['flannel-backend'];
+  if (backend !== 'vxlan' && backend !== 'host-gw' && backend !== 'none') {
+    process.stderr.write(
+      `skiff agent: --flannel-backend: expected vxlan, host-gw or none, got ${JSON.stringify(backend)}\n`,
+    );
+    return 2;
+  }
   const { joinCluster, parseListen } = await import('../../cluster/index.js');
   // busybox:latest from the host's busybox (as skiff start), so a node without a registry runs pods.
   const { importBusybox } = await import('./start.js');
@@ -69,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     cgroupRoot: values['cgroup-root'],
     clusterDNS: values['cluster-dns'],
     podCIDR: values['pod-cidr'],
+    podNetwork: backend,
     certSeconds: values['cert-seconds'] ? Number(values['cert-seconds']) : undefined,
   });
   process.stdout.write(`skiff agent: node ${node.nodeName} joined ${values.server} (pod CIDR ${node.agent.podCIDR})\n`);

@@ -14,6 +14,7 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
   --disable-scheduler     do not run the scheduler (another one, e.g. kube-scheduler, may
                           take its place; as k3s server --disable-scheduler)
   --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
+  --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
 
 Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
         'disable-agent': { type: 'boolean', default: false },
         'disable-scheduler': { type: 'boolean', default: false },
         'node-cert-seconds': { type: 'string' },
+        'cluster-cidr': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -49,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
+      clusterCIDR: values['cluster-cidr'],
     },
   });
   const s = node.server!;
