@@ -36,6 +36,8 @@ export interface CriOptions {
   cgroupRoot?: string;
   /** Where the streaming server listens (default 127.0.0.1:0). */
   streamingAddress?: string;
+  /** MTU of the pod bridge and veths (default 1500; an overlay's is the link's minus its header). */
+  mtu?: number;
 }
 
 export class EngineCri implements ContainerRuntime {
@@ -66,6 +68,7 @@ export class EngineCri implements ContainerRuntime {
       bridge: o.bridge ?? 'skiff-pods0',
       chainPrefix: o.chainPrefix ?? 'SKIFF-POD',
       defaultCidr: o.podCidr ?? '10.42.0.0/24',
+      mtu: o.mtu,
     });
     this.sandboxes = new Sandboxes({
       store: this.store,

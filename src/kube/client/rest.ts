@@ -171,6 +171,15 @@ export class KubeClient {
     return res;
   }
 
+  /** Swaps the client certificate (a node's rotation): new connections present it; connections
+   *  already open (watches) keep the old one for a minute, then close and are re-opened. */
+  setClientCertificate(cert: string, key: string): void {
+    if (this.config.socketPath) return;
+    const old = this.agent;
+    this.agent = new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: this.config.ca, cert, key });
+    setTimeout(() => old.destroy(), 60_000).unref();
+  }
+
   /** Ends every connection (requests in flight fail) and refuses requests from now on: a
    *  component that lost its leadership cannot write through this client any more. */
   close(): void {
