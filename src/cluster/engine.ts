@@ -28,6 +28,8 @@ export interface LaunchOptions {
     bridge?: string;
     chainPrefix?: string;
     streamingAddress?: string;
+    /** Pod interfaces' MTU (the pod network's: an overlay lowers it). */
+    mtu?: number;
   };
 }
 export interface LaunchedEngine {
@@ -75,6 +77,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
             bridge: o.cri.bridge,
             chainPrefix: o.cri.chainPrefix,
             streamingAddress: o.cri.streamingAddress,
+            mtu: o.cri.mtu,
           }
         : undefined,
     });

@@ -547,11 +547,15 @@ test('idle monitor RSS is at most 1.5 MB', async () => {
 });
 
 test('a client that stops reading is dropped; the container is never blocked', async () => {
-  const s = await start("head -c 6000000 /dev/zero | tr '\\\\0' x; echo; echo end");
+  // the output starts once the client is connected (the command runs in the state dir)
+  const s = await start(
+    "while [ ! -e go ]; do sleep 0.01; done; head -c 6000000 /dev/zero | tr '\\\\0' x; echo; echo end",
+  );
   const { connect } = await import('node:net');
   const sock = connect({ path: join(s.dir, 'attach.sock') });
   await new Promise((r) => sock.once('connect', r));
   sock.pause(); // never reads while the container writes 6 MB
+  writeFileSync(join(s.dir, 'go'), '');
   const t0 = Date.now();
   const st = await waitExit(s.dir);
   assert.equal(st.exitCode, 0);

@@ -26,7 +26,7 @@ node agent (off with --no-agent; needs the engine and the server): --node-name (
           --pod-log-dir /var/log/pods  --cgroup-root /kubepods (pods' cgroups under QoS parents)
 `;
 
-async function importBusybox(root: string): Promise<void> {
+export async function importBusybox(root: string): Promise<void> {
   const { openImages } = await import('../../image/index.js');
   const { buildBusyboxRootfs } = await import('../../runtime/index.js');
   const images = await openImages(join(root, 'image'));
