@@ -12,6 +12,7 @@ import { createMemoryStore } from '../../src/kube/storage/index.js';
 let api: ApiServer, base: string;
 const ns = `pl-${Math.random().toString(36).slice(2, 8)}`;
 let defaulted = 0;
+const raced = new Set<string>();
 const seen: { phase: string; op: string; name?: string; data?: unknown; annotations?: unknown }[] = [];
 
 async function call(method: string, path: string, body?: unknown, type = 'application/json') {
@@ -42,8 +43,19 @@ before(async () => {
       seen.push({ phase: 'admit', op: a.operation, name: a.name, data: structuredClone(a.object?.data) });
       if (a.object) a.object.metadata.annotations = { ...a.object.metadata.annotations, admitted: 'yes' };
     },
-    validate(a) {
+    async validate(a) {
       if (a.def.plural !== 'configmaps') return;
+      // Another writer changes the object between the DELETE's read and its write, once.
+      if (a.operation === 'DELETE' && a.name?.startsWith('raced') && !raced.has(a.name)) {
+        raced.add(a.name);
+        const r = await call(
+          'PATCH',
+          `/api/v1/namespaces/${ns}/configmaps/${a.name}`,
+          { data: { by: 'another' } },
+          'application/merge-patch+json',
+        );
+        assert.equal(r.status, 200);
+      }
       const o = a.object ?? a.oldObject;
       seen.push({ phase: 'validate', op: a.operation, name: a.name, annotations: o?.metadata.annotations });
       if (o?.metadata.name === 'refused') throw new Error('refused by the recorder');
@@ -115,5 +127,20 @@ describe('the write pipeline', () => {
       seen.map((s) => `${s.phase} ${s.op} ${s.name}`),
       ['admit DELETE two', 'validate DELETE two'],
     );
+  });
+  it('a DELETE that lost a race with another writer is tried again, not answered with Conflict', async () => {
+    for (const name of ['raced-1', 'raced-2', 'raced-3'])
+      assert.equal((await call('POST', path, { metadata: { name, labels: { race: 'yes' } } })).status, 201);
+    const one = await call('DELETE', `${path}/raced-1`);
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    const coll = await call('DELETE', `${path}?labelSelector=race%3Dyes`);
+    assert.equal(coll.status, 200, JSON.stringify(coll.body));
+    assert.deepEqual([...raced].sort(), ['raced-1', 'raced-2', 'raced-3']);
+    assert.equal((await call('GET', `${path}?labelSelector=race%3Dyes`)).body.items.length, 0);
+    // A precondition that fails is still a Conflict.
+    await call('POST', path, { metadata: { name: 'pre' } });
+    const pre = await call('DELETE', `${path}/pre`, { preconditions: { uid: 'not-its-uid' } });
+    assert.equal(pre.status, 409);
+    assert.match(pre.body.message, /Precondition failed: UID in precondition: not-its-uid/);
   });
 });

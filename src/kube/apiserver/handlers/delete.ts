@@ -5,8 +5,8 @@ import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, readBody } from '../http.js';
 import { deleteObject, type DeleteOptions } from '../pipeline/delete.js';
-import { isObject, mustRead } from '../rest.js';
-import { errBadRequest, successStatus } from '../status.js';
+import { isObject, mustRead, readObject } from '../rest.js';
+import { errBadRequest, errNotFound, successStatus } from '../status.js';
 import { listObjects } from './list.js';
 
 export type { DeleteOptions } from '../pipeline/delete.js';
@@ -33,14 +33,27 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   return opts;
 }
 
-/** Deletes one stored object under the delete rules (finalizers, propagation, preconditions). */
-export function deleteOne(
+/** Deletes one stored object under the delete rules (finalizers, propagation, preconditions).
+ *  A write that lost a race with another writer (a node agent's status update, a controller) is
+ *  tried again on the object as it now is, as upstream's store does (GuaranteedUpdate): a DELETE
+ *  never answers Conflict for a change it did not ask about. Preconditions are checked each time. */
+export async function deleteOne(
   r: RequestScope,
   obj: KubeObject,
   rev: number,
   opts: DeleteOptions,
 ): Promise<{ obj: KubeObject; gone: boolean }> {
-  return deleteObject(r, obj, rev, opts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteObject(r, obj, rev, opts);
+    } catch (e) {
+      if ((e as { reason?: string }).reason !== 'Conflict' || attempt >= 5) throw e;
+      const now = await readObject(r.ctx, r.def, obj.metadata.namespace, obj.metadata.name!);
+      if (!now) throw errNotFound({ ...r.target, name: obj.metadata.name });
+      obj = now.obj;
+      rev = now.kv.modRevision;
+    }
+  }
 }
 
 export async function handleDelete(r: RequestScope): Promise<HandlerResult> {
