@@ -36,6 +36,11 @@ const ALLOWED = {
   'kube/agent': ['common', 'kube/api', 'kube/client', 'cri'],
   'kube/proxy': ['common', 'kube/api', 'kube/client', 'network'],
   'kube/dns': ['common', 'kube/api', 'kube/client', 'network'],
+  'kube/netpol': ['common', 'kube/api', 'kube/client', 'network'],
+  // Joining: PKCS#10 making, parsing and signing come from the API server's PKI (kube/apiserver).
+  'kube/certificates': ['common', 'kube/client', 'kube/apiserver'],
+  // The pod network across nodes: node IPAM (a control loop) and the VXLAN / host-gw routes.
+  'kube/podnet': ['common', 'kube/client', 'network'],
   cluster: '*',
   cli: '*',
 };

@@ -244,14 +244,10 @@ export function register<C extends ContainersBackend>(r: Router<C>): void {
       throw invalidArgument('cannot have stream=true and one-shot=true', { field: 'one-shot' });
     const id = s.get(q.params.id).Id;
     if (!stream) {
-      // One object, sent as a chunk with the end of the body a moment later (dockerd flushes the
-      // object, then finishes the response): the docker CLI's --no-stream reader reports an EOF
-      // that it meets before it has printed the object as the container's error.
-      const st = await containerStats(s, id, q.query.bool('one-shot'));
-      q.res.writeHead(200, { 'Content-Type': 'application/json' });
-      q.res.write(JSON.stringify(st) + '\n');
-      await new Promise((res) => setTimeout(res, 100));
-      q.res.end();
+      // As dockerd: one object and a newline, with its length (no delay, no chunking needed).
+      const body = JSON.stringify(await containerStats(s, id, q.query.bool('one-shot'))) + '\n';
+      q.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      q.res.end(body);
       return;
     }
     q.res.writeHead(200, { 'Content-Type': 'application/json' });

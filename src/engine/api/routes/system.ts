@@ -7,10 +7,11 @@ import type { ApiContext } from '../context.js';
 import { eventMatches, parseEventTime } from '../../events.js';
 import { summary } from '../../services/containers/view.js';
 import { sizesOf } from '../../services/containers/size.js';
+import { buildCacheUsage } from './build.js';
 
 export type SystemBackend = Pick<
   ApiContext,
-  'info' | 'root' | 'events' | 'imageStore' | 'snapshotter' | 'containers' | 'images' | 'volumes'
+  'info' | 'root' | 'events' | 'imageStore' | 'snapshotter' | 'containers' | 'images' | 'volumes' | 'networks'
 >;
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
@@ -171,12 +172,15 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
     const images = await ctx.images.diskUsage().catch(() => []);
     // The docker CLI reads UsageData of every volume (a missing one crashes its template).
     const volumes = await ctx.volumes.usage();
+    const buildCache = await buildCacheUsage(ctx);
     return {
       LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0),
       Images: images,
       Containers: await containerUsage(ctx),
       Volumes: volumes,
-      BuildCache: [],
+      BuildCache: buildCache,
+      // the CLI's `system df -v` heading ("Build cache usage: …") reads this total
+      BuilderSize: buildCache.reduce((a, b) => a + b.Size, 0),
     };
   });
   r.get('/events', async (q, ctx) => {
