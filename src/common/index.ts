@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './logging.js';
 export * from './http-proxy.js';
+export * from './fs.js';

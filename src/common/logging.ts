@@ -40,3 +40,12 @@ export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOpt
     child: (f) => createLogger({ ...base, ...f }, opts),
   };
 }
+
+/** The rejection handler of a best-effort step (clean-up, a restart in the background): its failure
+ *  does not fail the operation around it, but it is logged (warn) instead of vanishing. */
+export function logFailure(log: Logger, msg: string, fields: Record<string, unknown> = {}): (e: unknown) => undefined {
+  return (e) => {
+    log.warn(msg, { ...fields, error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  };
+}

@@ -48,23 +48,29 @@ function zombies(name: string): string[] {
 }
 
 test('--init reaps orphans; without it they stay <defunct>', async () => {
-  // Each `(sleep 0.1 &)` leaves an orphan that is re-parented to PID 1 and exits; `exec sleep`
-  // makes the container's main process one that never calls wait().
-  const script = 'for i in 1 2 3 4 5; do (sleep 0.1 &); done; exec sleep 60';
+  // Each `( … &)` leaves an orphan that is re-parented to PID 1; `exec sleep` makes the container's
+  // main process one that never calls wait(). The orphans exit only once /tmp/go exists (made after
+  // the exec): an orphan that exited while the shell was still PID 1 would be reaped by the shell
+  // itself (busybox sh waits for any child), and the control would hold fewer zombies — that
+  // happened with `sleep 0.1` orphans at a load of 37, when the loop took longer than 0.1 s.
+  const script = 'for i in 1 2 3 4 5; do (while [ ! -e /tmp/go ]; do sleep 0.05; done &); done; exec sleep 60';
   const withInit = n('reap'),
     without = n('noreap');
   e.docker(['run', '-d', '--init', '--name', withInit, 'busybox', 'sh', '-c', script]);
   e.docker(['run', '-d', '--name', without, 'busybox', 'sh', '-c', script]);
   try {
-    // Wait (with a deadline) until every orphan has exited: the control then holds five zombies,
-    // and the container with --init has neither the sleeps nor zombies left.
-    const sleeps = (name: string) =>
-      e
-        .docker(['exec', name, 'ps', '-o', 'pid,stat,args'])
-        .split('\n')
-        .filter((l) => /sleep 0\.1/.test(l));
+    const main = (name: string) => e.docker(['exec', name, 'ps', '-o', 'pid,args']).split('\n');
+    // (docker-init's own command line, PID 1 with --init, names the script too)
+    const waiting = (name: string) => main(name).filter((l) => /sh -c for i/.test(l) && !/docker-init/.test(l));
     const until = Date.now() + 30_000;
-    while ((zombies(without).length < 5 || sleeps(withInit).length > 0) && Date.now() < until) await sleep(200);
+    // The shell has exec'd (sleep 60 runs) and the five orphans are waiting: then let them go.
+    for (const name of [withInit, without])
+      while ((!main(name).some((l) => /sleep 60/.test(l)) || waiting(name).length < 5) && Date.now() < until)
+        await sleep(200);
+    for (const name of [withInit, without]) e.docker(['exec', name, 'touch', '/tmp/go']);
+    // Every orphan has exited: the control then holds five zombies, and the container with --init
+    // has neither the orphans nor zombies left.
+    while ((zombies(without).length < 5 || waiting(withInit).length > 0) && Date.now() < until) await sleep(200);
     assert.equal(zombies(without).length, 5, 'control: orphans of a non-reaping PID 1 stay zombies');
     assert.deepEqual(zombies(withInit), [], 'skiff-tini reaped every orphan');
     assert.match(e.docker(['top', withInit]), /docker-init/);

@@ -1,6 +1,7 @@
 // `skiff engine`: the container engine daemon (dockerd's role), serving the Docker Engine API.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { invalidArgument } from '../../common/index.js';
 
 const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host unix:///PATH | tcp://HOST:PORT]... [--cgroup-parent PATH] [--storage-driver overlayfs|native]
                     [--bridge NAME] [--bip CIDR] [--iptables-chain-prefix PREFIX]
@@ -48,25 +49,27 @@ function readDaemonJson(path: string | undefined): DaemonJson {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     if (!path && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`--config-file ${file}: ${(e as Error).message}`);
+    throw invalidArgument(`--config-file ${file}: ${(e as Error).message}`, { field: 'config' });
   }
   let j: unknown;
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+    throw invalidArgument(`${file}: not valid JSON: ${(e as Error).message}`, { field: 'config' });
   }
-  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error(`${file}: expected a JSON object`);
+  if (!j || typeof j !== 'object' || Array.isArray(j))
+    throw invalidArgument(`${file}: expected a JSON object`, { field: 'config' });
   const o = j as Record<string, unknown>;
   for (const k of ['insecure-registries', 'hosts']) {
     if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((x) => typeof x === 'string')))
-      throw new Error(`${file}: "${k}" must be an array of strings`);
+      throw invalidArgument(`${file}: "${k}" must be an array of strings`, { field: 'config' });
   }
   for (const k of ['data-root', 'exec-root', 'cgroup-parent', 'storage-driver']) {
-    if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
+    if (o[k] !== undefined && typeof o[k] !== 'string')
+      throw invalidArgument(`${file}: "${k}" must be a string`, { field: 'config' });
   }
   if (o['live-restore'] !== undefined && typeof o['live-restore'] !== 'boolean')
-    throw new Error(`${file}: "live-restore" must be true or false`);
+    throw invalidArgument(`${file}: "live-restore" must be true or false`, { field: 'config' });
   return o as DaemonJson;
 }
 
@@ -198,8 +201,9 @@ export function parseMirrors(list: string[]): Record<string, string[]> {
     const domain = m.slice(0, i).trim();
     const url = m.slice(i + 1).trim();
     if (i <= 0 || !url || !/^[A-Za-z0-9.-]+(:\d+)?$/.test(domain))
-      throw new Error(
+      throw invalidArgument(
         `--pull-mirror ${JSON.stringify(m)}: expected DOMAIN=URL (e.g. registry.k8s.io=http://127.0.0.1:5000)`,
+        { field: 'pull-mirror' },
       );
     (out[domain] ??= []).push(url);
   }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, writeFile, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { invalidArgument } from '../../common/index.js';
+import { createLogger, invalidArgument, logFailure } from '../../common/index.js';
 import {
   MediaType,
   applyChanges,
@@ -24,6 +24,8 @@ import {
 import { loginRegistry, normalizeAuthKey, type AuthConfig } from '../../registry/index.js';
 import type { EngineBase, EngineContext, ImageRef, ImagesService } from './context.js';
 import type { Filters } from './common/filters.js';
+
+const log = createLogger({ component: 'engine.images' });
 import { Catalog, PARENT_LABEL } from './images/catalog.js';
 import { filterImages, history, inspect, summary } from './images/view.js';
 import { layerUnpackedSize } from './images/size.js';
@@ -211,7 +213,8 @@ export class EngineImages implements ImagesService {
   async remove(name: string, o: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteItem[]> {
     const out = await removeImage(this.removeCtx(), name, { force: !!o.force });
     // Layers go now, as Docker's do (a later pull downloads them again).
-    if (out.some((x) => x.Deleted) && !o.noprune) await this.gc().catch(() => undefined);
+    if (out.some((x) => x.Deleted) && !o.noprune)
+      await this.gc().catch(logFailure(log, 'image gc failed', { image: name }));
     return out;
   }
 
@@ -364,7 +367,7 @@ export class EngineImages implements ImagesService {
           for await (const chunk of layerTar) await w.write(chunk as Buffer);
           diff = await w.commit();
         } catch (e) {
-          await w.abort().catch(() => undefined);
+          await w.abort().catch(() => undefined); // the write's own failure is rethrown below
           throw e;
         }
         await this.images.leases.addResource(lease.id, { type: 'content', id: diff });

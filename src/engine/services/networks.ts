@@ -2,12 +2,13 @@
 // bridge, host and none networks, persisted in DATA_ROOT/networks.json. The data plane is a
 // `NetworkDriver`: `skiff engine` plugs in src/network's (bridges, veths, IPAM, published ports,
 // embedded DNS); the `null` driver (engines composed without one) records endpoints only.
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { conflict, createLogger, internal, invalidArgument, notFound } from '../../common/index.js';
+import { conflict, createLogger, internal, invalidArgument, logFailure } from '../../common/index.js';
+import { notFound, writeFileAtomic } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
 import type { EngineContext, NetworksService } from './context.js';
@@ -94,7 +95,9 @@ export const nullDriver: NetworkDriver = {
   async connect(n, c) {
     // The container's own namespace gets a working loopback, as libnetwork sets it up.
     if (n.Driver !== 'host' && c.pid)
-      await run('nsenter', ['-t', String(c.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(() => undefined);
+      await run('nsenter', ['-t', String(c.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(
+        logFailure(log, 'could not bring up lo', { pid: c.pid }),
+      );
     return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
   },
   async disconnect() {},
@@ -193,9 +196,7 @@ export class Networks implements NetworksService {
   }
 
   private save(): void {
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ networks: [...this.nets.values()] }));
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify({ networks: [...this.nets.values()] }));
   }
 
   count(): number {
@@ -490,7 +491,10 @@ export class Networks implements NetworksService {
         }
       }
     } catch (e) {
-      for (const n of done) await this.driver.disconnect(n, { id: c.Id, pid }).catch(() => undefined);
+      for (const n of done)
+        await this.driver
+          .disconnect(n, { id: c.Id, pid })
+          .catch(logFailure(log, 'rollback: disconnect failed', { id: c.Id, network: n.Name }));
       for (const ep of Object.values(c.Networks)) Object.assign(ep, cleared);
       c.PublishedPorts = undefined;
       throw e;
@@ -539,7 +543,7 @@ export class Networks implements NetworksService {
     try {
       await this.driver.connect(n, { id: epId, pid: 0, netns, aliases: [] });
     } catch (e) {
-      await run('ip', ['netns', 'del', name]).catch(() => undefined);
+      await run('ip', ['netns', 'del', name]).catch(logFailure(log, 'could not delete a netns', { netns: name }));
       throw e;
     }
     this.save();
@@ -547,7 +551,7 @@ export class Networks implements NetworksService {
       await this.driver
         .disconnect(n, { id: epId })
         .catch((e) => log.warn('build sandbox disconnect failed', { id, error: (e as Error).message }));
-      await run('ip', ['netns', 'del', name]).catch(() => undefined);
+      await run('ip', ['netns', 'del', name]).catch(logFailure(log, 'could not delete a netns', { netns: name }));
     };
     return { netns, resolvConf: hostResolvConf(), release };
   }

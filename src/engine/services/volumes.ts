@@ -75,7 +75,7 @@ export class EngineVolumes implements VolumesService {
   private lock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(name) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
+    const tail = next.catch(() => undefined); // the failure reaches the caller through `next`
     this.locks.set(name, tail);
     void tail.then(() => {
       if (this.locks.get(name) === tail) this.locks.delete(name);

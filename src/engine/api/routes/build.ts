@@ -66,6 +66,7 @@ async function extractContext(r: ApiRequest, dir: string): Promise<void> {
     err += c.toString();
   });
   const done = new Promise<number>((res) => tar.on('close', (c) => res(c ?? 1)));
+  // a broken upload shows as tar's failure (its exit status and stderr, checked below)
   await pipeline(r.bodyStream(), padTar(), tar.stdin).catch(() => {});
   if ((await done) !== 0)
     throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });

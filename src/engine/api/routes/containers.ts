@@ -221,6 +221,7 @@ export function register<C extends ContainersBackend>(r: Router<C>): void {
     q.res.on('close', () => ac.abort());
     q.res.writeHead(200, { 'Content-Type': c.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
     q.res.flushHeaders();
+    // headers are sent: a failure (the client went away, the log vanished) can only end the stream
     await streamLogs(s, c.Id, { ...opts, signal: ac.signal }, q.res).catch(() => undefined);
     q.res.end();
   });

@@ -6,11 +6,14 @@ import { lstatSync, readlinkSync, readdirSync, readFileSync, createReadStream, s
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { invalidArgument, notFound } from '../../../common/index.js';
+import { createLogger, invalidArgument, logFailure, notFound } from '../../../common/index.js';
 import { applyTar } from '../../../image/index.js';
 import type { Containers } from './service.js';
 import { containerView, resolveView, hostOf, mountOf, writable, type View } from './paths.js';
 import { resolveUser } from './user.js';
+
+const log = createLogger({ component: 'engine.archive' });
+const unmountFailed = (id: string) => logFailure(log, 'could not unmount a rootfs', { id });
 
 /** Go's os.FileMode bits for a stat. */
 export function goFileMode(st: Stats): number {
@@ -73,7 +76,7 @@ async function withView<T>(s: Containers, ref: string, fn: (v: View) => Promise<
   try {
     return await fn(containerView(c.rec, root, c.dir));
   } finally {
-    if (!wasMounted && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
+    if (!wasMounted && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(unmountFailed(c.rec.Id));
   }
 }
 
@@ -116,14 +119,14 @@ export async function archiveGet(
   try {
     stat = statPath(v, p, ref);
   } catch (e) {
-    if (!wasRunning) await s.unmountRootfs(c).catch(() => undefined);
+    if (!wasRunning) await s.unmountRootfs(c).catch(unmountFailed(c.rec.Id));
     throw e;
   }
   const { path } = resolveView(v, p, p.endsWith('/'));
   const name = posix.basename(posix.normalize(p)) || '.';
   const out = new PassThrough();
   const done = packTree(v, path, name, out).finally(async () => {
-    if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
+    if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(unmountFailed(c.rec.Id));
   });
   return { stat, tar: out, done };
 }
@@ -231,7 +234,7 @@ export async function exportRootfs(s: Containers, ref: string): Promise<Readable
       (e) => p.destroy(e as Error),
     )
     .finally(async () => {
-      if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(() => undefined);
+      if (!wasRunning && !s.get(ref).State.Running) await s.unmountRootfs(c).catch(unmountFailed(c.rec.Id));
     });
   return out;
 }

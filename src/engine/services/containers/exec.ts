@@ -203,7 +203,7 @@ export class Execs {
       s.ExitCode = /not found/.test((e as Error).message) ? 127 : 126;
       s.Running = false;
       exitedNow();
-      await rt.delete(rtid, { execId, force: true }).catch(() => undefined);
+      await rt.delete(rtid, { execId, force: true }).catch(() => undefined); // the exec may never have existed
       throw e;
     }
     s.done = rt
@@ -226,6 +226,7 @@ export class Execs {
       )
       .finally(() => {
         exitedNow();
+        // its state goes with the container if this fails (the container exited first)
         setTimeout(() => void rt.delete(rtid, { execId }).catch(() => undefined), 1000).unref();
       });
     ready();

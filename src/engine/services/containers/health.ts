@@ -5,7 +5,10 @@
 import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createLogger, logFailure } from '../../../common/index.js';
 import type { Containers, Live } from './service.js';
+
+const log = createLogger({ component: 'engine.health' });
 
 export const RESTART_ON_UNHEALTHY = 'skiff.restart-on-unhealthy';
 const NS = 1e6; // ns per ms
@@ -126,7 +129,7 @@ export function startHealth(svc: Containers, c: Live): { stop(): void } | undefi
       });
       if (h.Status === 'unhealthy' && c.rec.Config.Labels?.[RESTART_ON_UNHEALTHY] === 'true') {
         stopped = true;
-        void svc.restart(c.rec.Id).catch(() => undefined);
+        void svc.restart(c.rec.Id).catch(logFailure(log, 'restart of an unhealthy container failed', { id: c.rec.Id }));
         return;
       }
     }

@@ -101,6 +101,7 @@ export async function createInitLayer(
     await sn.commit(key, active, { labels });
     return key;
   } catch (e) {
+    // the failure that matters is rethrown; a leftover active snapshot is removed with the container's
     await sn.remove(active).catch(() => undefined);
     throw e;
   }

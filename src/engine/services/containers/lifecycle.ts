@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, createLogger, invalidArgument, isSkiffError } from '../../../common/index.js';
+import { conflict, createLogger, invalidArgument, isSkiffError, logFailure } from '../../../common/index.js';
 import { parseSignal, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc } from './etc.js';
@@ -59,6 +59,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
       linkEnv: links.env,
     });
     rmSync(join(c.dir, 'exit.json'), { force: true });
+    // Best effort here and below: the runtime may hold no such container (never created, or gone).
     await svc.runtime.delete(rtid, { force: true }).catch(() => undefined);
     const lc = rec.HostConfig.LogConfig?.Config ?? {};
     const maxSize = parseSize(lc['max-size'] ?? '10m');
@@ -115,7 +116,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     await svc.runtime.delete(rtid, { force: true }).catch(() => undefined);
     await svc.nets.detach(rec);
     svc.save(c);
-    await unmountRootfs(svc, c).catch(() => undefined);
+    await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
     for (const w of c.attachWaiters.splice(0)) await w(undefined).catch((err) => attachFailed(c, err));
     throw e;
   }
@@ -184,7 +185,7 @@ export async function onExit(
     } else writeFileSync(join(c.dir, 'exit.json'), JSON.stringify({ exitCode: ex.code }));
     await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
     await svc.nets.detach(c.rec);
-    await unmountRootfs(svc, c).catch(() => undefined);
+    await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
     const ranMs = Date.now() - Date.parse(c.rec.State.StartedAt);
     c.rec.State = {
       ...c.rec.State,
@@ -224,6 +225,7 @@ export async function stopRunning(
     const exited = new Promise<WaitResult>((res) => c.exitWaiters.push(res));
     const sig = opts.signal || c.rec.Config.StopSignal || 'SIGTERM';
     const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
+    // The process may have exited meanwhile: resume and kill of a gone process are no failures.
     if (c.rec.State.Paused) await svc.runtime.resume(rtid).catch(() => undefined);
     await svc.runtime.kill(rtid, sig).catch(() => undefined);
     svc.emit(c, 'kill', { signal: String(parseSignal(sig)) });
@@ -255,7 +257,7 @@ export async function removeLocked(
   c.rec.State = { ...c.rec.State, Status: 'removing' };
   await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
   await svc.nets.detach(c.rec);
-  await unmountRootfs(svc, c).catch(() => undefined);
+  await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
   await removeContainerSnapshots(svc.ctx.snapshotter, c.rec.SnapshotKey);
   rmSync(c.dir, { recursive: true, force: true });
   svc.byId.delete(c.rec.Id);
@@ -264,7 +266,7 @@ export async function removeLocked(
   if (opts.volumes)
     for (const m of c.rec.Mounts)
       if (m.Type === 'volume' && m.Anonymous && m.Name && !svc.volumeUsers(m.Name).length)
-        await svc.ctx.volumes.remove(m.Name).catch(() => undefined);
+        await svc.ctx.volumes.remove(m.Name).catch(logFailure(log, 'could not remove a volume', { volume: m.Name }));
   svc.emit(c, 'destroy');
   const res: WaitResult = { StatusCode: c.rec.State.ExitCode, Error: null };
   for (const w of c.exitWaiters.splice(0)) w(res);

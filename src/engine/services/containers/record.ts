@@ -1,6 +1,7 @@
 // A container's persisted record (moby's ContainerJSON minus the live parts), one JSON file per
 // container under DATA_ROOT/containers/<id>/config.v2.json, replaced atomically.
-import { writeFileSync, renameSync, readFileSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../../common/index.js';
 import { join } from 'node:path';
 
 export interface HealthLogEntry {
@@ -149,16 +150,7 @@ export function recordFile(dir: string): string {
 
 export function saveRecord(dir: string, rec: ContainerRecord): void {
   mkdirSync(dir, { recursive: true });
-  const f = recordFile(dir);
-  const tmp = `${f}.tmp`;
-  writeFileSync(tmp, JSON.stringify(rec));
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, f);
+  writeFileAtomic(recordFile(dir), JSON.stringify(rec));
 }
 
 export function loadRecord(dir: string): ContainerRecord {

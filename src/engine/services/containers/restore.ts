@@ -3,7 +3,7 @@
 // discard what a crash left half-made.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../../../common/index.js';
+import { createLogger, logFailure } from '../../../common/index.js';
 import { unmount } from '../../../image/index.js';
 import { loadRecord, type ContainerRecord } from './record.js';
 import type { Containers } from './service.js';
@@ -27,7 +27,7 @@ export async function restore(svc: Containers): Promise<void> {
     }
     const c = svc.adopt(rec, dir);
     if (rec.State.Status === 'removing') {
-      await removeLocked(svc, c, {}).catch(() => undefined);
+      await removeLocked(svc, c, {}).catch(logFailure(log, 'could not finish removing a container', { id }));
       continue;
     }
     if (rec.State.Running || rec.State.Restarting) {
@@ -39,6 +39,7 @@ export async function restore(svc: Containers): Promise<void> {
       } catch {
         known = false;
       }
+      // no exit status yet: still running (or the monitor is still writing it)
       const ex = known ? await svc.runtime.exitStatus(rtid).catch(() => undefined) : undefined;
       if (known && !ex) {
         // running, or ended with its monitor still writing the exit file
@@ -63,7 +64,7 @@ export async function restore(svc: Containers): Promise<void> {
     }
     const p = rec.HostConfig.RestartPolicy?.Name;
     if (rec.HasBeenStarted && (p === 'always' || (p === 'unless-stopped' && !rec.ManuallyStopped))) {
-      void svc.locked(c, () => startLocked(svc, c)).catch(() => undefined);
+      void svc.locked(c, () => startLocked(svc, c)).catch(logFailure(log, 'restart policy: start failed', { id }));
     }
   }
 }
@@ -80,7 +81,8 @@ export async function discardPartial(svc: Containers, id: string, dir: string): 
       if (info.labels?.['org.skiff.container'] === id) keys.push(info.name);
     // the container's own snapshot before its init layer (a parent goes after its children)
     keys.sort((a, b) => Number(a.endsWith('-init')) - Number(b.endsWith('-init')));
-    for (const k of keys) await svc.ctx.snapshotter.remove(k).catch(() => undefined);
+    for (const k of keys)
+      await svc.ctx.snapshotter.remove(k).catch(logFailure(log, 'could not remove a snapshot', { id, key: k }));
     rmSync(dir, { recursive: true, force: true });
   } catch (e) {
     log.warn('could not discard a partial container directory', { id, error: (e as Error).message });
@@ -90,10 +92,12 @@ export async function discardPartial(svc: Containers, id: string, dir: string): 
 /** Without live restore: a container still running from before is stopped as at an engine
  *  shutdown (not by the user), then started again if its restart policy says so (dockerd). */
 async function shutdownAndRestart(svc: Containers, c: Parameters<typeof startLocked>[1]): Promise<void> {
-  await stopRunning(svc, c, {}).catch(() => undefined);
+  await stopRunning(svc, c, {}).catch(logFailure(log, 'could not stop a container', { id: c.rec.Id }));
   const p = c.rec.HostConfig.RestartPolicy?.Name;
   if (p === 'always' || (p === 'unless-stopped' && !c.rec.ManuallyStopped))
-    void svc.locked(c, () => startLocked(svc, c)).catch(() => undefined);
+    void svc
+      .locked(c, () => startLocked(svc, c))
+      .catch(logFailure(log, 'restart policy: start failed', { id: c.rec.Id }));
 }
 
 /** Engine shutdown without live restore: every running container is stopped (its stop signal and
@@ -103,6 +107,6 @@ export async function stopAllForShutdown(svc: Containers): Promise<void> {
   await Promise.all(
     [...svc.byId.values()]
       .filter((c) => !c.removed && c.rec.State.Running)
-      .map((c) => stopRunning(svc, c, {}).catch(() => undefined)),
+      .map((c) => stopRunning(svc, c, {}).catch(logFailure(log, 'could not stop a container', { id: c.rec.Id }))),
   );
 }

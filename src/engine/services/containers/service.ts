@@ -7,7 +7,10 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, failedPrecondition, invalidArgument, notFound, SkiffError } from '../../../common/index.js';
+import { conflict, createLogger, failedPrecondition, invalidArgument, logFailure } from '../../../common/index.js';
+import { notFound, SkiffError } from '../../../common/index.js';
+
+const log = createLogger({ component: 'engine.containers' });
 import { Runtime, parseSignal } from '../../../runtime/index.js';
 import type { EngineContext, ContainersService } from '../context.js';
 import { checkPlatform, parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
@@ -134,7 +137,7 @@ export class Containers implements ContainersService {
   /** Runs `fn` after the container's earlier operations (one at a time per container). */
   async locked<T>(c: Live, fn: () => Promise<T>): Promise<T> {
     const run = c.lock.then(fn, fn);
-    c.lock = run.catch(() => undefined);
+    c.lock = run.catch(() => undefined); // the failure reaches the caller through `run`
     return run;
   }
 
@@ -167,9 +170,7 @@ export class Containers implements ContainersService {
     this.emit(this.live(ref), action);
   }
 
-  /** Engine shutdown without live restore: every running container is stopped (its stop signal and
-   *  timeout, all at once); they are not marked stopped by the user, so restart policies bring
-   *  them back at the next start. */
+  /** Engine shutdown without live restore (restore.ts). */
   stopAllForShutdown(): Promise<void> {
     return stopAllForShutdown(this);
   }
@@ -248,7 +249,7 @@ export class Containers implements ContainersService {
       try {
         await this.ctx.snapshotter.prepare(snapshotKey, init, { labels });
       } catch (e) {
-        await this.ctx.snapshotter.remove(init).catch(() => undefined);
+        await this.ctx.snapshotter.remove(init).catch(logFailure(log, 'create: snapshot left', { key: init }));
         throw e;
       }
       prepared = true;
@@ -280,9 +281,10 @@ export class Containers implements ContainersService {
       return { Id: id, Warnings: warnings };
     } catch (e) {
       this.names.delete(fullName.slice(1));
-      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(() => undefined);
+      const left = (what: string) => logFailure(log, `create: ${what} left after a failure`, { id });
+      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(left('snapshots'));
       rmSync(dir, { recursive: true, force: true });
-      for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(() => undefined);
+      for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(left('volume'));
       throw e;
     }
   }

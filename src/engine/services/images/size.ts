@@ -19,6 +19,7 @@ export async function layerUnpackedSize(content: ContentStore, layer: Descriptor
   if (!p) {
     p = measure(content, layer.digest)
       .then(async (n) => {
+        // a cache of the measured size: without the label it is measured again next time
         await content.updateLabels(layer.digest, { [UNPACKED_SIZE_LABEL]: String(n) }).catch(() => undefined);
         return n;
       })
