@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
+import { ensureKubeDnsService } from './service-network.js';
 import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
@@ -72,6 +73,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs: Math.round(startupMs),
     phases: kas.phases,
   });
+  // Cluster add-ons the server keeps (k3s's manifests): the kube-dns Service, answered on every
+  // node by its own cluster DNS.
+  const addons = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-addons' });
+  try {
+    await ensureKubeDnsService(addons, opts.serviceCIDR);
+  } catch (e) {
+    log.error('could not create the kube-dns Service', { error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    addons.close();
+  }
   // The control loops start after readiness (they are clients; the API is what they wait for).
   let scheduler: Promise<RunningScheduler | undefined> = Promise.resolve(undefined);
   let schedulerClient: KubeClient | undefined;
