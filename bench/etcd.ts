@@ -70,6 +70,21 @@ interface Phase {
   conflicts: number;
   /** CPU ms per update: the API server process, etcd, this process (the clients). */
   cpu: { server: number; etcd: number; client: number };
+  /** etcd KV calls per update (from etcd's metrics; NaN over TLS). */
+  rpcs: { range: number; txn: number };
+}
+
+let etcdUrl = '';
+/** Range and Txn calls etcd has received so far (grpc_server_started_total). */
+async function etcdRpcs(): Promise<{ range: number; txn: number }> {
+  if (tls) return { range: NaN, txn: NaN };
+  const text = await (await fetch(`${etcdUrl}/metrics`)).text();
+  const sum = (method: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('grpc_server_started_total{') && l.includes(`grpc_method="${method}"`))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return { range: sum('Range'), txn: sum('Txn') };
 }
 
 let etcdPid = 0;
@@ -92,6 +107,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   let conflicts = 0;
   let firstError = '';
   const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
+  const rpc0 = await etcdRpcs();
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
@@ -120,7 +136,9 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
     etcd: (etcdCpuMs() - cpu0.etcd) / n,
     client: (selfCpuMs() - cpu0.client) / n,
   };
-  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu };
+  const rpc1 = await etcdRpcs();
+  const rpcs = { range: (rpc1.range - rpc0.range) / n, txn: (rpc1.txn - rpc0.txn) / n };
+  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs };
 }
 
 function etcdOptions(endpoint: string, t?: { ca: string; cert: string; key: string }): IOptions {
@@ -233,6 +251,7 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
 
 const etcd = await startEtcd({ tls });
 etcdPid = etcd.pid;
+etcdUrl = etcd.url;
 const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
 const targets: Target[] = [];
 const results = new Map<string, Map<number, Phase>>();
@@ -293,6 +312,18 @@ for (const rate of RATES) {
     return c ? `${c.server.toFixed(2)} / ${c.etcd.toFixed(2)} / ${c.client.toFixed(2)}` : '';
   });
   console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+}
+if (!tls) {
+  console.log(
+    "\netcd calls per update (Range + Txn, from etcd's metrics; the other servers' background reads included):\n",
+  );
+  for (const rate of RATES) {
+    const cells = names.map((n) => {
+      const r = results.get(n)!.get(rate)?.rpcs;
+      return r ? `${r.range.toFixed(2)} + ${r.txn.toFixed(2)}` : '';
+    });
+    console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+  }
 }
 const floor = results.get('etcd (floor)');
 if (floor) {

@@ -2,7 +2,6 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import type { Store } from '../types.js';
 import type { StoreOptions } from '../open.js';
-import * as grpc from '@grpc/grpc-js';
 import { EtcdStore } from './store.js';
 import { EtcdKv } from './kv.js';
 import { invalidArgument, unavailable } from '../../../common/index.js';
@@ -47,16 +46,15 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
   const client = new Etcd3(options);
   const kv = new EtcdKv({
     endpoints: endpoints.map((h) => h.replace(/^https?:\/\//, '')),
-    credentials: options.credentials
-      ? grpc.credentials.createSsl(
-          options.credentials.rootCertificate,
-          options.credentials.privateKey,
-          options.credentials.certChain,
-        )
+    tls: e.tls
+      ? {
+          ca: toBuf(e.tls.ca!),
+          cert: e.tls.cert ? toBuf(e.tls.cert) : undefined,
+          key: e.tls.key ? toBuf(e.tls.key) : undefined,
+        }
       : endpoints.some((h) => h.startsWith('https:'))
-        ? grpc.credentials.createSsl()
-        : grpc.credentials.createInsecure(),
-    channelOptions: options.grpcOptions,
+        ? {}
+        : undefined,
     timeoutMs: timeout,
     auth: options.auth,
   });

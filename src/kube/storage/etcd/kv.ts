@@ -1,14 +1,22 @@
-// etcd's KV service (Range, Txn, Compact) called straight on @grpc/grpc-js channels, from the
-// etcd3 package's own proto files and with its request/response types. The etcd3 client stays for
-// watches; its unary path is not used because of how it behaves under load: every call goes
-// through a circuit breaker that opens after three consecutive failures (then refuses every call
-// for 5 s), and any DEADLINE_EXCEEDED or CANCELLED makes it close the host's channels, failing
-// every other call in flight on them — so one slow moment turned into seconds of 503s (measured
-// with bench/etcd.ts). Here a failed call fails alone. The store decides about retries (reads
-// only: store.ts); a channel that failed to connect moves calls to the next endpoint.
+// etcd's KV service (Range, Txn, Compact) as gRPC unary calls written straight on Node's HTTP/2,
+// one session per member with every call multiplexed on it, messages encoded and decoded with the
+// etcd3 package's own proto files (through @grpc/proto-loader) so replies have its types' shapes.
+// Why not a library's client:
+//  - etcd3's unary path runs every call through a circuit breaker that opens after three
+//    consecutive failures (then refuses all calls for 5 s) and closes the host's channels on any
+//    DEADLINE_EXCEEDED or CANCELLED, failing every other call in flight: under load one slow
+//    moment became seconds of 503s (bench/etcd.ts: "the circuit breaker is open").
+//  - @grpc/grpc-js costs 0.4-0.6 ms of CPU per call on this 2-core machine (interceptors, resolving
+//    and load-balancing call layers), this 0.18-0.2 ms, measured on the same etcd; one call per API
+//    write makes that a third of the API server's CPU per update on etcd.
+// A unary gRPC call is one HTTP/2 stream: a POST to /etcdserverpb.KV/Method with a 5-byte framed
+// message; the reply is one framed message and trailers with grpc-status (or headers with it, when
+// there is no message). A failed call fails alone; the store decides about retries (reads only).
+// A session that fails to connect or goes away is dropped and the next call tries the next member.
+import http2 from 'node:http2';
 import { createRequire } from 'node:module';
-import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import type { MethodDefinition } from '@grpc/proto-loader';
 import type {
   ICompactionRequest,
   ICompactionResponse,
@@ -18,9 +26,10 @@ import type {
   ITxnResponse,
 } from 'etcd3';
 
-type Method = grpc.MethodDefinition<object, object>;
-let methods: Record<'Range' | 'Txn' | 'Compact' | 'Authenticate', Method> | undefined;
-function loadMethods(): NonNullable<typeof methods> {
+type Method = MethodDefinition<object, object>;
+type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
+let methods: Record<Name, Method> | undefined;
+function loadMethods(): Record<Name, Method> {
   if (!methods) {
     const proto = createRequire(import.meta.url).resolve('etcd3/proto/rpc.proto');
     // The options etcd3 itself loads with, so replies have the shapes its types describe.
@@ -40,25 +49,53 @@ function loadMethods(): NonNullable<typeof methods> {
   return methods;
 }
 
+/** gRPC status codes used here (the names go into messages, which errors.ts maps). */
+const CODE_NAMES: Record<number, string> = {
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+
+export class GrpcError extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+  ) {
+    super(`${code} ${CODE_NAMES[code] ?? 'UNKNOWN'}: ${details}`);
+  }
+}
+
 export interface EtcdKvOptions {
   /** host:port of each member. */
   endpoints: string[];
-  credentials: grpc.ChannelCredentials;
-  channelOptions?: grpc.ChannelOptions;
+  /** TLS (ca/cert/key as PEM; an empty object = the system's CAs), or plain HTTP/2. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** Deadline of each call. */
   timeoutMs: number;
   auth?: { username: string; password: string };
 }
 
 export class EtcdKv {
-  private readonly channels: grpc.Client[];
+  private readonly sessions: (http2.ClientHttp2Session | undefined)[];
   private current = 0;
-  private token?: Promise<grpc.Metadata>;
+  private token?: Promise<string>;
   private closed = false;
 
   constructor(private readonly opts: EtcdKvOptions) {
     loadMethods();
-    this.channels = opts.endpoints.map((e) => new grpc.Client(e, opts.credentials, opts.channelOptions));
+    this.sessions = opts.endpoints.map(() => undefined);
   }
 
   range(req: IRangeRequest): Promise<IRangeResponse> {
@@ -75,62 +112,137 @@ export class EtcdKv {
 
   close(): void {
     this.closed = true;
-    for (const c of this.channels) c.close();
+    for (const s of this.sessions) s?.destroy();
   }
 
-  private async call<T extends object>(name: 'Range' | 'Txn' | 'Compact', req: object, reauth = true): Promise<T> {
-    if (this.closed) throw new Error('etcd client is closed (UNAVAILABLE)');
-    const m = loadMethods()[name];
+  private session(i: number): http2.ClientHttp2Session {
+    const cur = this.sessions[i];
+    if (cur && !cur.closed && !cur.destroyed) return cur;
+    const tls = this.opts.tls;
+    const s = http2.connect(`${tls ? 'https' : 'http'}://${this.opts.endpoints[i]}`, {
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'] } : {}),
+      // etcd's default --max-concurrent-streams is unlimited; calls are bounded by the API server.
+      peerMaxConcurrentStreams: 1 << 20,
+    });
+    const drop = () => {
+      if (this.sessions[i] === s) this.sessions[i] = undefined;
+    };
+    s.on('error', drop);
+    s.on('goaway', drop);
+    s.on('close', drop);
+    s.on('connect', () => {
+      // A member that vanished without closing the connection is noticed by TCP keepalive.
+      try {
+        s.socket.setKeepAlive(true, 10_000);
+      } catch {
+        // (not every socket proxy allows it; deadlines still bound each call)
+      }
+    });
+    s.unref(); // in-flight calls keep the process alive through their deadline timers
+    this.sessions[i] = s;
+    return s;
+  }
+
+  private async call<T extends object>(name: Name, req: object, reauth = true): Promise<T> {
+    if (this.closed) throw new GrpcError(14, 'etcd client is closed');
     const i = this.current;
-    const md = await this.metadata(i);
+    const token = name === 'Authenticate' ? undefined : await this.authToken(i);
     try {
-      return await new Promise<T>((resolve, reject) =>
-        this.channels[i].makeUnaryRequest<object, T>(
-          m.path,
-          m.requestSerialize,
-          (b) => m.responseDeserialize(b) as T,
-          req,
-          md,
-          { deadline: Date.now() + this.opts.timeoutMs },
-          (err, res) => (err || !res ? reject(err ?? new Error('etcd: empty reply')) : resolve(res)),
-        ),
-      );
+      return await this.unary<T>(i, loadMethods()[name], req, token);
     } catch (e) {
-      const err = e as Partial<grpc.ServiceError>;
+      const err = e instanceof GrpcError ? e : new GrpcError(14, String(e));
       // The next call tries another member (this one is away, or failing over).
-      if (err.code === grpc.status.UNAVAILABLE && i === this.current) this.current = (i + 1) % this.channels.length;
+      if (err.code === 14 && i === this.current) this.current = (i + 1) % this.sessions.length;
       // An expired token was refused before anything was done: authenticate again, once.
-      if (reauth && this.opts.auth && /invalid auth token/.test(err.details ?? '')) {
+      if (reauth && token && /invalid auth token/.test(err.details)) {
         this.token = undefined;
         return this.call<T>(name, req, false);
       }
-      throw e;
+      throw err;
     }
   }
 
-  private metadata(i: number): Promise<grpc.Metadata> {
-    const auth = this.opts.auth;
-    if (!auth) return Promise.resolve(new grpc.Metadata());
-    this.token ??= new Promise<grpc.Metadata>((resolve, reject) => {
-      const m = loadMethods().Authenticate;
-      this.channels[i].makeUnaryRequest<object, { token: string }>(
-        m.path,
-        m.requestSerialize,
-        (b) => m.responseDeserialize(b) as { token: string },
-        { name: auth.username, password: auth.password },
-        new grpc.Metadata(),
-        { deadline: Date.now() + this.opts.timeoutMs },
-        (err, res) => {
-          if (err || !res) return reject(err ?? new Error('etcd: empty reply'));
-          const md = new grpc.Metadata();
-          md.set('token', res.token);
-          resolve(md);
-        },
-      );
-    }).catch((e) => {
-      this.token = undefined;
-      throw e;
+  private unary<T>(i: number, m: Method, req: object, token?: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let stream: http2.ClientHttp2Stream;
+      try {
+        const body = m.requestSerialize(req);
+        const frame = Buffer.allocUnsafe(5 + body.length);
+        frame[0] = 0; // not compressed
+        frame.writeUInt32BE(body.length, 1);
+        body.copy(frame, 5);
+        const headers: http2.OutgoingHttpHeaders = {
+          ':method': 'POST',
+          ':path': m.path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': `${this.opts.timeoutMs}m`,
+        };
+        if (token) headers.token = token;
+        stream = this.session(i).request(headers, { endStream: false });
+        stream.end(frame);
+      } catch (e) {
+        reject(new GrpcError(14, e instanceof Error ? e.message : String(e)));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let status: number | undefined;
+      let message = '';
+      let done = false;
+      const finish = (err?: GrpcError) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (!err && status !== undefined && status !== 0) err = new GrpcError(status, message);
+        if (!err && status === undefined) err = new GrpcError(14, 'etcd closed the call without a status');
+        if (err) {
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+          reject(err);
+          return;
+        }
+        const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5) {
+          reject(new GrpcError(13, `malformed gRPC reply (${buf.length} bytes)`));
+          return;
+        }
+        try {
+          resolve(m.responseDeserialize(buf.subarray(5)) as T);
+        } catch (e) {
+          reject(new GrpcError(13, `cannot decode the reply: ${String(e)}`));
+        }
+      };
+      const timer = setTimeout(() => finish(new GrpcError(4, 'Deadline exceeded')), this.opts.timeoutMs);
+      const readStatus = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-status'] === undefined) return;
+        status = Number(h['grpc-status']);
+        const msg = h['grpc-message'];
+        message = typeof msg === 'string' ? decodeURIComponent(msg) : '';
+      };
+      stream.on('response', (h) => {
+        const code = Number(h[':status']);
+        if (code !== 200) finish(new GrpcError(14, `HTTP ${code} from etcd`));
+        else readStatus(h); // a trailers-only reply (an error) has its status here
+      });
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('trailers', readStatus);
+      // (after the trailers: the status is known by then)
+      stream.on('close', () => finish());
+      stream.on('error', (e) => finish(new GrpcError(14, e.message)));
     });
+  }
+
+  private authToken(i: number): Promise<string | undefined> {
+    const auth = this.opts.auth;
+    if (!auth) return Promise.resolve(undefined);
+    this.token ??= this.unary<{ token: string }>(i, loadMethods().Authenticate, {
+      name: auth.username,
+      password: auth.password,
+    })
+      .then((r) => r.token)
+      .catch((e) => {
+        this.token = undefined;
+        throw e;
+      });
     return this.token;
   }
 }
