@@ -10,16 +10,16 @@ import { Builder, type BuildCacheRecord, type RegistryAuth } from '../../../buil
 import { normalizeAuthKey, type AuthConfig } from '../../../registry/index.js';
 import { pullReference } from '../../services/images/transfer.js';
 import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { EngineImages } from '../../services/images.js';
-import type { Networks } from '../../services/networks.js';
+import type { ApiContext } from '../context.js';
 
-const builders = new WeakMap<EngineContext, Builder>();
+export type BuildBackend = Pick<ApiContext, 'images' | 'imageStore' | 'snapshotter' | 'root' | 'networks'>;
 
-function builderOf(ctx: EngineContext): Builder {
+const builders = new WeakMap<BuildBackend, Builder>();
+
+function builderOf(ctx: BuildBackend): Builder {
   let b = builders.get(ctx);
   if (!b) {
-    const svc = ctx.images as unknown as EngineImages;
+    const svc = ctx.images;
     b = new Builder({
       images: ctx.imageStore,
       snapshotter: ctx.snapshotter,
@@ -27,7 +27,7 @@ function builderOf(ctx: EngineContext): Builder {
       pull: async (ref, signal, auths) => {
         await svc.pull(ref, undefined, { emit: () => {}, signal, auth: authFor(ref, auths) });
       },
-      sandbox: (id) => (ctx.networks as unknown as Networks).sandbox(id),
+      sandbox: (id) => ctx.networks.sandbox(id),
     });
     builders.set(ctx, b);
   }
@@ -111,7 +111,7 @@ function record(q: ApiRequest['query'], name: string): Record<string, string> {
   );
 }
 
-async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
+async function build(r: ApiRequest, ctx: BuildBackend): Promise<void> {
   const q = r.query;
   if (q.str('remote'))
     throw notImplemented('build: remote contexts (remote=) are not supported; send a tar context', { field: 'remote' });
@@ -178,19 +178,19 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   }
 }
 
-export function register(router: Router<EngineContext>): void {
+export function register<C extends BuildBackend>(router: Router<C>): void {
   router.add('POST', '/build', build);
   // dockerd answers this from BuildKit's cache even for classic builds (`docker builder prune`,
   // and `docker system prune` calls it too): the entries go, then the image store's garbage
   // collection frees the layers and snapshots no image uses.
   router.add('POST', '/build/prune', async (_r, ctx) => {
     const p = builderOf(ctx).prune();
-    const gc = await ctx.images.gc?.();
-    return { CachesDeleted: p.CachesDeleted, SpaceReclaimed: p.SpaceReclaimed + (gc?.reclaimedBytes ?? 0) };
+    const gc = await ctx.images.gc();
+    return { CachesDeleted: p.CachesDeleted, SpaceReclaimed: p.SpaceReclaimed + gc.reclaimedBytes };
   });
 }
 
 /** GET /system/df's BuildCache. */
-export function buildCacheUsage(ctx: EngineContext): Promise<BuildCacheRecord[]> {
+export function buildCacheUsage(ctx: BuildBackend): Promise<BuildCacheRecord[]> {
   return builderOf(ctx).diskUsage();
 }
