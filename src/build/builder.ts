@@ -124,6 +124,11 @@ export class Builder {
         throw notFound(`Cannot locate specified Dockerfile: ${b.dockerfile ?? 'Dockerfile'}`, { field: 'dockerfile' });
       }
     }
+    // as dockerd: nothing but blank lines and comments (directives included)
+    if (!text.split(/\r?\n/).some((l) => l.trim() && !l.trim().startsWith('#')))
+      throw invalidArgument(`the Dockerfile (${b.dockerfile ?? 'Dockerfile'}) cannot be empty`, {
+        field: 'dockerfile',
+      });
     const df = parseDockerfile(text);
     const ignoreFile = join(ctx, '.dockerignore');
     const ignore = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : undefined;
@@ -386,7 +391,7 @@ export class Builder {
         if (st.top) await mountAll(await env.sn.view(key, st.top), dir);
         root = dir;
       }
-      const where = `Dockerfile:${ins.line}: ${ins.kind}`;
+      const where = `${ins.kind} failed`; // dockerd's prefix: `COPY failed: file not found …`
       const sources: Source[] = local.flatMap((p) =>
         resolveSources(root, p, from === undefined ? c.ignore : undefined, where),
       );

@@ -59,7 +59,17 @@ test('build errors: failing RUN (exit code, output), syntax error with line', { 
   assert.match(r.stdout + r.stderr, /boom/);
   const s = E.dockerRaw(['build', ctx({ Dockerfile: 'FROM busybox\nCOPPY a b\n' })]);
   assert.notEqual(s.status, 0);
-  assert.match(s.stderr + s.stdout, /Dockerfile:2: unknown instruction: COPPY/);
+  // as dockerd: an HTTP error before any step (the CLI says "Error response from daemon")
+  assert.match(s.stderr, /Error response from daemon: dockerfile parse error line 2: unknown instruction: COPPY/);
+  assert.equal(s.status, 1);
+  const c = E.dockerRaw(['build', ctx({ Dockerfile: 'FROM busybox\nCOPY nope /x\n' })]);
+  assert.match(
+    c.stderr,
+    /^COPY failed: file not found in build context or excluded by \.dockerignore: stat nope: file does not exist$/m,
+  );
+  assert.equal(c.status, 1, 'no HTTP status as the exit code');
+  const empty = E.dockerRaw(['build', ctx({ Dockerfile: '# only a comment\n\n' })]);
+  assert.match(empty.stderr, /Error response from daemon: the Dockerfile \(Dockerfile\) cannot be empty/);
 });
 
 test('docker build -q prints only the image ID; on failure the held-back steps and the error', {

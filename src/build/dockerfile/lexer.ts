@@ -20,8 +20,9 @@ const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$/;
 const HEREDOC = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2/g;
 const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
 
+/** A parse error in dockerd's words: `dockerfile parse error line N: …`. */
 export function fail(line: number, msg: string, field = 'dockerfile'): Error {
-  return invalidArgument(`Dockerfile:${line}: ${msg}`, { field, reason: 'DockerfileSyntax' });
+  return invalidArgument(`dockerfile parse error line ${line}: ${msg}`, { field, reason: 'DockerfileSyntax' });
 }
 
 export function lex(src: string): Lexed {

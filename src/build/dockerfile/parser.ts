@@ -1,5 +1,5 @@
 // Dockerfile parser: logical lines (from the lexer) → instructions (AST) → stages.
-import { isSkiffError } from '../../common/index.js';
+import { invalidArgument, isSkiffError } from '../../common/index.js';
 import type { CommandForm, Dockerfile, Heredoc, Instruction, Stage } from './ast.js';
 import { fail, lex } from './lexer.js';
 import { splitRaw } from './shell-words.js';
@@ -21,7 +21,7 @@ function takeFlags(kind: string, rest: string, line: number): { flags: Record<st
     const m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=("(?:[^"\\]|\\.)*"|\S*))?(?:\s+|$)/.exec(r);
     if (!m) break;
     const [whole, name, value] = m;
-    if (!allowed.includes(name)) throw fail(line, `${kind}: unknown flag: --${name}`, name);
+    if (!allowed.includes(name)) throw fail(line, `Unknown flag: ${name}`, name);
     if (name in flags && name !== 'mount') throw fail(line, `${kind}: duplicate flag specified: --${name}`, name);
     const v = value === undefined ? 'true' : value.replace(/^"(.*)"$/, '$1');
     flags[name] = name in flags ? `${flags[name]}\n${v}` : v;
@@ -161,8 +161,7 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
     if (!m[2].trim()) throw fail(c.line, 'HEALTHCHECK CMD requires a command');
     for (const k of ['interval', 'timeout', 'start-period', 'start-interval']) {
       const v = c.base.flags[k];
-      if (v !== undefined && parseDuration(v) === undefined)
-        throw fail(c.line, `HEALTHCHECK: --${k}: invalid duration "${v}"`, k);
+      if (v !== undefined && parseDuration(v) === undefined) throw fail(c.line, `time: invalid duration "${v}"`, k);
     }
     const retries = c.base.flags.retries;
     if (retries !== undefined && !/^\d+$/.test(retries))
@@ -175,7 +174,7 @@ const PARSERS: Record<string, (c: Ctx) => Instruction> = {
     return { ...c.base, kind: 'SHELL', shell: a };
   },
   STOPSIGNAL: (c) => {
-    need(c, 'STOPSIGNAL');
+    if (splitRaw(c.r).length !== 1) throw fail(c.line, 'STOPSIGNAL requires exactly one argument');
     return { ...c.base, kind: 'STOPSIGNAL', signal: c.r };
   },
   ONBUILD: (c) => {
@@ -217,7 +216,7 @@ export function parseDuration(s: string): number | undefined {
   return s.length ? Math.round(total) : undefined;
 }
 
-/** Parses a Dockerfile into global ARGs and stages. Errors name the line: `Dockerfile:7: …`. */
+/** Parses a Dockerfile into global ARGs and stages. Errors name the line as dockerd does: `dockerfile parse error line 7: …`. */
 export function parseDockerfile(src: string): Dockerfile {
   const { directives, escape, lines } = lex(src);
   const globalArgs: Extract<Instruction, { kind: 'ARG' }>[] = [];
@@ -228,7 +227,7 @@ export function parseDockerfile(src: string): Dockerfile {
     try {
       ins = parseOne(l.text, l.line, l.heredocs, escape);
     } catch (e) {
-      if (isSkiffError(e) && !e.message.startsWith('Dockerfile:'))
+      if (isSkiffError(e) && !e.message.startsWith('dockerfile parse error line '))
         throw fail(l.line, `${l.text.split(/\s/)[0].toUpperCase()}: ${e.message}`);
       throw e;
     }
@@ -240,10 +239,7 @@ export function parseDockerfile(src: string): Dockerfile {
       stages.push({ index: stages.length, name: ins.alias, from: ins, instructions: [] });
     } else if (!stages.length) {
       if (ins.kind !== 'ARG')
-        throw fail(
-          l.line,
-          `${ins.kind}: no build stage in current context (the first instruction must be FROM or ARG)`,
-        );
+        throw invalidArgument('no build stage in current context', { field: 'dockerfile', reason: 'DockerfileSyntax' });
       globalArgs.push(ins);
     } else stages[stages.length - 1].instructions.push(ins);
   }

@@ -56,7 +56,12 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
       const ports = [...ins.ports].sort().flatMap((w) => expandWords(w, env, escape));
       for (const p of ports) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-        if (!m) throw invalidArgument(`Dockerfile:${ins.line}: EXPOSE: invalid port "${p}"`, { field: 'EXPOSE' });
+        if (!m) {
+          // nat.ParsePortSpec's words, as dockerd reports them
+          const [port, proto] = p.split('/');
+          const msg = /^\d+(-\d+)?$/.test(port) ? `Invalid proto: ${proto}` : `Invalid containerPort: ${port}`;
+          throw invalidArgument(msg, { field: 'EXPOSE' });
+        }
         const proto = (m[3] ?? 'tcp').toLowerCase();
         for (let n = Number(m[1]); n <= Number(m[2] ?? m[1]); n++) (cfg.ExposedPorts ??= {})[`${n}/${proto}`] = {};
       }

@@ -83,6 +83,7 @@ export async function runStep(
           });
         }
       }
+      env.log(` ---> Running in ${id.slice('build-'.length)}`); // as dockerd's intermediate container
       const fd = openSync(logFile, 'w');
       try {
         code = await env.runtime.run(id, spec, { bundle, stdio: ['ignore', fd, fd], signal: env.signal });
@@ -103,6 +104,7 @@ export async function runStep(
         { field: 'RUN', reason: `ExitCode${code}` },
       );
     }
+    env.log(`Removing intermediate container ${id.slice('build-'.length)}`);
   }).finally(() => {
     rmSync(bundle, { recursive: true, force: true });
     rmSync(logFile, { force: true });

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { invalidArgument, notImplemented, toSkiffError, httpStatus } from '../../../common/index.js';
+import { invalidArgument, notImplemented, toSkiffError } from '../../../common/index.js';
 import { Builder, type BuildCacheRecord, type RegistryAuth } from '../../../build/index.js';
 import { normalizeAuthKey, type AuthConfig } from '../../../registry/index.js';
 import { pullReference } from '../../services/images/transfer.js';
-import { jsonStream, type ApiRequest, type Router } from '../router.js';
+import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { ApiContext } from '../context.js';
 
 export type BuildBackend = Pick<ApiContext, 'images' | 'imageStore' | 'snapshotter' | 'root' | 'networks'>;
@@ -131,7 +131,11 @@ async function build(r: ApiRequest, ctx: BuildBackend): Promise<void> {
   });
   try {
     await extractContext(r, dir);
-    const s = jsonStream(r.res);
+    // The stream (its 200) starts with the first line of output: what fails before any — a
+    // Dockerfile that does not parse, an unknown --target — is an HTTP error, as dockerd answers
+    // it (the CLI prints "Error response from daemon: …").
+    let started: JsonStream | undefined;
+    const stream = () => (started ??= jsonStream(r.res));
     const held: string[] = [];
     try {
       const res = await builderOf(ctx).build({
@@ -149,20 +153,25 @@ async function build(r: ApiRequest, ctx: BuildBackend): Promise<void> {
         // q=1, as dockerd: the progress is held back; on success only the image id is sent, on
         // failure the held-back progress, then the error.
         onOutput: (l) => {
+          const s = stream();
           if (quiet) held.push(l);
           else s.write({ stream: `${l}\n` });
         },
       });
+      const s = stream();
       if (quiet) s.write({ stream: `${res.id}\n` });
       else s.write({ aux: { ID: res.id } });
       s.end();
     } catch (e) {
+      if (!started) throw e;
+      const s = started;
       const err = toSkiffError(e);
       for (const l of held) s.write({ stream: `${l}\n` });
       const exit = /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1];
       // a RUN's output was streamed already: the message is dockerd's one line, without its tail
       const message = exit ? err.message.split('\n')[0] : err.message;
-      s.write({ errorDetail: { message, code: exit ? Number(exit) : httpStatus(err.code) }, error: message });
+      // a code only for a RUN's exit (the CLI exits with it); dockerd sends none otherwise
+      s.write({ errorDetail: exit ? { message, code: Number(exit) } : { message }, error: message });
       s.end();
     }
   } finally {
