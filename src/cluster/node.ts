@@ -5,9 +5,10 @@
 // already started is closed, and close() goes in reverse order (the agent first: it leaves pods
 // running for the next start to adopt).
 import { invalidArgument, type Logger } from '../common/index.js';
-import { startNodeAgent, type NodeAgentOptions, type RunningNodeAgent } from './agent.js';
+import { defaultNodeName, startNodeAgent, type NodeAgentOptions, type RunningNodeAgent } from './agent.js';
 import { launchEngine, type LaunchedEngine, type LaunchOptions } from './engine.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
+import { startNodeNetwork, type NodeNetworkPart, type RunningNodeNetwork } from './node-network.js';
 
 /** The node agent's part: it runs on this node's engine (its in-process CRI) against this node's
  *  server. `clusterDNS` is the hook for the cluster DNS service's addresses (pods' resolv.conf). */
@@ -18,6 +19,9 @@ export interface NodeOptions {
   server?: ServerOptions;
   /** Needs `engine` (with `cri`) and `server`. */
   agent?: NodeAgentPart;
+  /** With the agent: the service proxy, the node's cluster DNS and NetworkPolicy (default on;
+   *  `false` for none, as k3s's --disable-kube-proxy / --disable-network-policy). */
+  network?: NodeNetworkPart | false;
   log?: Logger;
 }
 
@@ -25,6 +29,7 @@ export interface RunningNode {
   engine?: LaunchedEngine;
   server?: RunningServer;
   agent?: RunningNodeAgent;
+  network?: RunningNodeNetwork;
   close(): Promise<void>;
 }
 
@@ -49,8 +54,18 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     if (o.agent) {
       const runtime = node.engine?.cri;
       if (!runtime) throw invalidArgument('the engine started without its CRI runtime', { field: 'agent' });
+      if (o.network !== false) {
+        node.network = await startNodeNetwork(node.server!, {
+          nodeName: o.agent.nodeName ?? defaultNodeName(),
+          serviceCIDR: o.server?.serviceCIDR,
+          log: o.log,
+          ...o.network,
+        });
+        closers.push(() => node.network!.stop());
+      }
       node.agent = await startNodeAgent({
         log: o.log?.child({ component: 'agent' }),
+        clusterDNS: node.network?.services ? [node.network.services.dnsIP] : undefined,
         ...o.agent,
         server: node.server!,
         runtime,

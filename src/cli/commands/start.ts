@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
                    [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
                    [--no-agent] [--node-name NAME] [--node-ip IP] [--agent-dir DIR] [--agent-listen H:P] [--pod-log-dir DIR] [--cgroup-root PATH]
+                   [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-kube-proxy] [--disable-network-policy]
+                   [--proxy-table NAME] [--netpol-table NAME] [--service-device NAME]
 
 Runs a single-node Skiff in one process, k3s-style: the engine (Docker Engine API), the API server
 (Kubernetes API, controllers, scheduler) and the node agent (kubelet's role) that runs Pods on the
@@ -24,6 +26,12 @@ node agent (off with --no-agent; needs the engine and the server): --node-name (
           --node-ip (default: the address of the default route's interface)  --agent-dir /var/lib/skiff/agent
           --agent-listen 0.0.0.0:10250 (the node's HTTPS server: logs, exec, port-forward, stats)
           --pod-log-dir /var/log/pods  --cgroup-root /kubepods (pods' cgroups under QoS parents)
+node network (with the agent, as k3s): the service proxy (nftables table skiff-proxy; off with
+          --disable-kube-proxy, which also turns off the cluster DNS), the cluster DNS on the tenth
+          address of --service-cidr (default 10.96.0.0/12: 10.96.0.10, pods' nameserver) and
+          NetworkPolicy (table skiff-netpol; off with --disable-network-policy). --cluster-cidr
+          (default 10.42.0.0/16) is the pods' range. --proxy-table, --netpol-table, --service-device
+          name the tables and the service-range device (several nodes on one host).
 `;
 
 export async function importBusybox(root: string): Promise<void> {
@@ -73,6 +81,13 @@ export async function main(argv: string[] = []): Promise<number> {
         'agent-listen': { type: 'string', default: '0.0.0.0:10250' },
         'pod-log-dir': { type: 'string', default: '/var/log/pods' },
         'cgroup-root': { type: 'string', default: '/kubepods' },
+        'service-cidr': { type: 'string' },
+        'cluster-cidr': { type: 'string' },
+        'disable-kube-proxy': { type: 'boolean', default: false },
+        'disable-network-policy': { type: 'boolean', default: false },
+        'proxy-table': { type: 'string' },
+        'netpol-table': { type: 'string' },
+        'service-device': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -133,7 +148,21 @@ export async function main(argv: string[] = []): Promise<number> {
         },
     server: values['no-server']
       ? undefined
-      : { dataDir: values['server-dir']!, httpsListen: values['https-listen'], datastore: values.datastore },
+      : {
+          dataDir: values['server-dir']!,
+          httpsListen: values['https-listen'],
+          datastore: values.datastore,
+          serviceCIDR: values['service-cidr'],
+          clusterCIDR: values['cluster-cidr'],
+        },
+    network: {
+      services: !values['disable-kube-proxy'],
+      networkPolicy: !values['disable-network-policy'],
+      clusterCIDR: values['cluster-cidr'],
+      proxyTable: values['proxy-table'],
+      netpolTable: values['netpol-table'],
+      serviceDevice: values['service-device'],
+    },
     agent: withAgent
       ? {
           nodeName,
