@@ -11,6 +11,7 @@ import { launchEngine, type LaunchedEngine } from './engine.js';
 import { defaultNodeName } from './agent.js';
 import { startServiceNetwork, type RunningServiceNetwork } from './service-network.js';
 import { PodOverlay, type Backend } from '../kube/podnet/index.js';
+import { startNetworkPolicy, type NetworkPolicyController } from '../kube/netpol/index.js';
 import { isSkiffError } from '../common/index.js';
 
 /** The pod network's iptables chain prefix (the CRI's default, named so the overlay can order it). */
@@ -41,6 +42,8 @@ export interface JoinOptions {
   certSeconds?: number;
   /** The service proxy and the node's cluster DNS (default true); the server's service range. */
   serviceNetwork?: boolean;
+  /** NetworkPolicy enforcement for this node's pods (default true). */
+  networkPolicy?: boolean;
   serviceCIDR?: string;
   clusterCIDR?: string;
   log?: Logger;
@@ -51,6 +54,7 @@ export interface JoinedNode {
   engine: LaunchedEngine;
   agent: RunningAgent;
   services?: RunningServiceNetwork;
+  netpol?: NetworkPolicyController;
   overlay?: PodOverlay;
   credentials: NodeCredentials;
   client: KubeClient;
@@ -131,6 +135,14 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       const s = services;
       closers.push(() => s.stop());
     }
+    // NetworkPolicy for this node's pods (k3s's embedded kube-router controller); its rules stay
+    // across a restart, as the proxy's.
+    let netpol: NetworkPolicyController | undefined;
+    if (o.networkPolicy !== false) {
+      netpol = await startNetworkPolicy(client, { nodeName: name, log: log.child({ component: 'netpol' }) });
+      const np = netpol;
+      closers.push(() => np.stop());
+    }
     const agent = await startAgent({
       client,
       runtime: engine.cri,
@@ -145,7 +157,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       log,
     });
     closers.push(() => agent.stop());
-    return { nodeName: name, engine, agent, services, overlay, credentials, client, close: closeAll };
+    return { nodeName: name, engine, agent, services, netpol, overlay, credentials, client, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

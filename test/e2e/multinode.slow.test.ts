@@ -216,4 +216,29 @@ describe('multinode: a server and two agents on test hosts', () => {
       assert.equal(tcp.stdout.trim(), `tcp-from-${peerName}`, tcp.stderr);
     }
   });
+
+  it('NetworkPolicy on every node: a default deny blocks across nodes, an allow by label opens', async () => {
+    const [a0, a1] = agents;
+    const ips = await Promise.all(agents.map(async (a) => (await json(['get', 'pod', `p-${a.name}`])).status.podIP));
+    const call = async (from: TestHost, ip: string) =>
+      (await kubectl(['exec', `p-${from.name}`, '--', 'nc', '-w', '3', ip, '8080'])).stdout.trim();
+    const policy = (name: string, spec: object) =>
+      kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name }, spec }),
+      );
+    assert.equal((await policy('deny', { podSelector: {}, policyTypes: ['Ingress'] })).code, 0);
+    await waitFor('deny enforced', async () => (await call(a0, ips[1])) === '', 30_000);
+    assert.equal(await call(a1, ips[0]), '');
+    assert.equal((await kubectl(['label', 'pod', `p-${a0.name}`, 'role=client'])).code, 0);
+    const allow = await policy('from-clients', {
+      podSelector: {},
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }],
+    });
+    assert.equal(allow.code, 0, allow.stderr);
+    await waitFor('allow enforced', async () => (await call(a0, ips[1])) === `tcp-from-${a1.name}`, 30_000);
+    assert.equal(await call(a1, ips[0]), ''); // p-a1 has no label
+    assert.equal((await kubectl(['delete', 'networkpolicy', 'deny', 'from-clients'])).code, 0);
+    await waitFor('policies gone', async () => (await call(a1, ips[0])) === `tcp-from-${a0.name}`, 30_000);
+  });
 });

@@ -15,6 +15,7 @@ import {
   compilePolicy,
   crossNamespace,
   podInfo,
+  slimPod,
   type ClusterView,
   type CompiledPolicy,
   type PodInfo,
@@ -78,7 +79,7 @@ export class NetworkPolicyController {
       this.opts.client,
       PODS,
       { add: (o) => podChanged(o, true), update: (_, o) => podChanged(o, true), delete: (o) => podChanged(o, false) },
-      { log: this.opts.log },
+      { log: this.opts.log, transform: slimPod },
     );
     const nsChanged = (old: KubeObject | undefined, o: KubeObject | undefined) => {
       if (JSON.stringify(old?.metadata.labels ?? null) === JSON.stringify(o?.metadata.labels ?? null)) return;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../api/index.js';
-import { compilePolicy, policyTypes, podInfo, type ClusterView, type PodInfo } from './model.js';
+import { compilePolicy, policyTypes, podInfo, slimPod, type ClusterView, type PodInfo } from './model.js';
 import { diffScript, emptyState, tableState } from './nft.js';
 
 const pod = (ns: string, ip: string, labels: Record<string, string>, node = 'n1', ports: PodInfo['ports'] = []) => ({
@@ -150,6 +150,9 @@ test('podInfo: host-network and finished pods are not subjects; named ports kept
     node: 'n',
     ports: [{ name: 'web', port: 80, protocol: 'TCP' }],
   });
+  const full = p({ nodeName: 'n', containers, volumes: [{ name: 'v' }] }, { podIP: '10.1.2.3', phase: 'Running' });
+  assert.deepEqual(podInfo(slimPod(full)), podInfo(full)); // the cache keeps what podInfo reads
+  assert.equal(JSON.stringify(slimPod(full)).includes('volumes'), false);
   assert.equal(podInfo(p({ hostNetwork: true }, { podIP: '10.1.2.3' })), undefined);
   assert.equal(podInfo(p({}, { podIP: '10.1.2.3', phase: 'Succeeded' })), undefined);
   assert.equal(podInfo(p({}, { phase: 'Pending' })), undefined);

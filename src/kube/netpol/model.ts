@@ -234,16 +234,33 @@ export function compilePolicy(np: KubeObject, view: ClusterView): CompiledPolicy
   return out;
 }
 
+type PodObject = KubeObject & {
+  spec?: {
+    nodeName?: string;
+    hostNetwork?: boolean;
+    containers?: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
+  };
+  status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[] };
+};
+
+/** What the controller's pod cache keeps of each Pod: what podInfo reads, nothing else. */
+export function slimPod(pod: KubeObject): KubeObject {
+  const p = pod as PodObject;
+  const { name, namespace, labels, resourceVersion, uid } = pod.metadata;
+  return {
+    metadata: { name, namespace, labels, resourceVersion, uid },
+    spec: {
+      nodeName: p.spec?.nodeName,
+      hostNetwork: p.spec?.hostNetwork,
+      containers: (p.spec?.containers ?? []).map((c) => ({ ports: c.ports })),
+    },
+    status: { phase: p.status?.phase, podIP: p.status?.podIP, podIPs: p.status?.podIPs },
+  };
+}
+
 /** The pod as the compiler sees it, or undefined when policies ignore it. */
 export function podInfo(pod: KubeObject): PodInfo | undefined {
-  const p = pod as {
-    spec?: {
-      nodeName?: string;
-      hostNetwork?: boolean;
-      containers?: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
-    };
-    status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[] };
-  };
+  const p = pod as PodObject;
   if (p.spec?.hostNetwork) return undefined;
   if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
   const ip = [p.status?.podIP, ...(p.status?.podIPs ?? []).map((x) => x.ip)].find((a) => a && /^[\d.]+$/.test(a));

@@ -215,6 +215,12 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       ),
     ]),
     clusterRole('system:node', NODE_RULES),
+    // Each node enforces NetworkPolicy for its pods (kube/netpol), as k3s's agent does with its
+    // system:k3s-controller role: it reads pods, namespaces and the policies.
+    clusterRole('system:skiff-network-policy', [
+      r(READ, [''], ['pods', 'namespaces']),
+      r(READ, ['networking.k8s.io'], ['networkpolicies']),
+    ]),
     // What a joining node may do with its bootstrap token: ask for its first certificate.
     clusterRole('system:node-bootstrapper', [
       r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
@@ -233,6 +239,7 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       'system:serviceaccounts',
     ]),
     binding('system:node', 'system:node', ['system:nodes']),
+    binding('system:skiff-network-policy', 'system:skiff-network-policy', ['system:nodes']),
     binding('system:node-bootstrapper', 'system:node-bootstrapper', ['system:bootstrappers']),
   ];
   return { clusterRoles, clusterRoleBindings };
