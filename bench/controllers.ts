@@ -2,9 +2,9 @@
 // from 0 to every pod ready, then its rolling update (a new image) to completion — on simulated
 // nodes, driven once by Skiff's controllers (inside the `skiff server` process, as they run) and
 // once by the real kube-controller-manager of kubectl's release (built by
-// scripts/build-kube-controller-manager.sh; its deployment and replicaset controllers, JSON on
-// the wire, client QPS/burst raised to 5000 as the scheduler bench gives kube-scheduler, no
-// leader election) against a `skiff server --disable-controller-manager`. Everything else is the
+// scripts/build-kube-controller-manager.sh; its deployment, replicaset and serviceaccount
+// controllers, JSON on the wire, client QPS/burst raised to 5000 as the scheduler bench gives
+// kube-scheduler, no leader election) against a `skiff server --disable-controller-manager`. Everything else is the
 // same in both runs: a fresh server process on SQLite (or etcd with --backend etcd), Skiff's
 // scheduler in it binding the pods, and simulated kubelets in this process (test/fixtures/
 // sim-nodes.ts: 50 nodes whose "kubelet" marks a bound pod Running and Ready, and removes a pod
@@ -86,7 +86,7 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
         peer,
         [
           `--kubeconfig=${srv.kubeconfig}`,
-          '--controllers=deployment,replicaset',
+          '--controllers=deployment,replicaset,serviceaccount',
           '--leader-elect=false',
           '--secure-port=0',
           '--kube-api-content-type=application/json',
@@ -105,6 +105,16 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       });
     }
     await c.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'bench' } } });
+    // Pods need the namespace's default ServiceAccount (admission): made by either side's
+    // ServiceAccount controller before the clock starts.
+    for (
+      let i = 0;
+      !(await c.request('GET', '/api/v1/namespaces/bench/serviceaccounts/default').catch(() => undefined));
+      i++
+    ) {
+      if (i > 600) throw new Error(`${side}: no default ServiceAccount in 60 s`);
+      await sleep(100);
+    }
     await sim.start();
     await pods.start();
     const D = '/apis/apps/v1/namespaces/bench/deployments';
