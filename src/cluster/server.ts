@@ -9,6 +9,8 @@ import { KubeClient } from '../kube/client/index.js';
 import { ensureKubeDnsService } from './service-network.js';
 import { startControllerManager, type RunningControllerManager } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
+import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
+import { NodeIpam } from '../kube/podnet/index.js';
 import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
@@ -24,6 +26,10 @@ export interface ServerOptions {
   scheduler?: boolean;
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
+  /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
+  nodeCertSeconds?: number;
+  /** The pod range nodes get their /24s from (node IPAM; default 10.42.0.0/16). */
+  clusterCIDR?: string;
   log?: Logger;
 }
 
@@ -43,6 +49,8 @@ export interface RunningServer {
   controllers(): Promise<RunningControllerManager | undefined>;
   /** The cluster PKI (the CA signs node agents' certificates). */
   pki: security.Pki;
+  /** The join token agents pass with --token (also in DATA_DIR/node-token). */
+  nodeToken: string;
   close(): Promise<void>;
 }
 
@@ -76,6 +84,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs: Math.round(startupMs),
     phases: kas.phases,
   });
+  // Joining: the node token (DATA_DIR/node-token) and the node CSR approver/signer. Every server
+  // runs the signer (a second one's write loses on the resourceVersion; nothing is signed twice).
+  const nodeToken = await ensureNodeToken(opts.dataDir, kas.pki);
+  const csrClient = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-csr-signer' });
+  const csrSigner = new NodeCsrController(csrClient, {
+    ca: kas.pki.ca,
+    maxSeconds: opts.nodeCertSeconds,
+    log: log.child({ component: 'csr-signer' }),
+  });
+  await csrSigner.start();
+  // Node IPAM: each Node a /24 of the cluster CIDR (behind its own leader election).
+  const ipam = new NodeIpam(csrClient, { clusterCIDR: opts.clusterCIDR, log: log.child({ component: 'node-ipam' }) });
+  ipam.start();
   // Cluster add-ons the server keeps (k3s's manifests): the kube-dns Service, answered on every
   // node by its own cluster DNS.
   const addons = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-addons' });
@@ -125,7 +146,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     scheduler: () => scheduler,
     controllers: () => controllers,
     pki: kas.pki,
+    nodeToken,
     async close() {
+      csrSigner.stop();
+      await ipam.stop();
+      csrClient.close();
       await (await scheduler)?.stop();
       schedulerClient?.close();
       await (await controllers)?.stop();
