@@ -144,7 +144,7 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       },
     });
     let boundS = 0;
-    const deadline = Date.now() + 600_000;
+    let deadline = Date.now() + 600_000;
     for (;;) {
       if (!boundS && allBound()) boundS = (performance.now() - t0) / 1000;
       if (done(await status())) break;
@@ -152,6 +152,8 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       await sleep(50);
     }
     const rolloutS = (performance.now() - t0) / 1000;
+    process.stdout.write(`${side}: 0→${REPLICAS} ready in ${rolloutS.toFixed(1)} s\n`);
+    deadline = Date.now() + 600_000;
     const t1 = performance.now();
     await c.request('PATCH', `${D}/bench`, {
       contentType: 'application/strategic-merge-patch+json',
@@ -160,7 +162,8 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
     for (;;) {
       const d = await status();
       if (d.metadata.generation > 1 && done(d) && pods.list().length === REPLICAS) break;
-      if (Date.now() > deadline) throw new Error(`${side}: rolling update of ${REPLICAS} not done in 10 min`);
+      if (Date.now() > deadline)
+        throw new Error(`${side}: rolling update of ${REPLICAS} not done in 10 min: ${JSON.stringify(d.status)}`);
       await sleep(50);
     }
     const updateS = (performance.now() - t1) / 1000;
