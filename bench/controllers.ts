@@ -2,9 +2,9 @@
 // from 0 to every pod ready, then its rolling update (a new image) to completion — on simulated
 // nodes, driven once by Skiff's controllers (inside the `skiff server` process, as they run) and
 // once by the real kube-controller-manager of kubectl's release (built by
-// scripts/build-kube-controller-manager.sh; its deployment and replicaset controllers, JSON on
-// the wire, client QPS/burst raised to 5000 as the scheduler bench gives kube-scheduler, no
-// leader election) against a `skiff server --disable-controller-manager`. Everything else is the
+// scripts/build-kube-controller-manager.sh; its deployment, replicaset and serviceaccount
+// controllers, JSON on the wire, client QPS/burst raised to 5000 as the scheduler bench gives
+// kube-scheduler, no leader election) against a `skiff server --disable-controller-manager`. Everything else is the
 // same in both runs: a fresh server process on SQLite (or etcd with --backend etcd), Skiff's
 // scheduler in it binding the pods, and simulated kubelets in this process (test/fixtures/
 // sim-nodes.ts: 50 nodes whose "kubelet" marks a bound pod Running and Ready, and removes a pod
@@ -86,7 +86,7 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
         peer,
         [
           `--kubeconfig=${srv.kubeconfig}`,
-          '--controllers=deployment,replicaset',
+          '--controllers=deployment,replicaset,serviceaccount',
           '--leader-elect=false',
           '--secure-port=0',
           '--kube-api-content-type=application/json',
@@ -105,6 +105,16 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       });
     }
     await c.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'bench' } } });
+    // Pods need the namespace's default ServiceAccount (admission): made by either side's
+    // ServiceAccount controller before the clock starts.
+    for (
+      let i = 0;
+      !(await c.request('GET', '/api/v1/namespaces/bench/serviceaccounts/default').catch(() => undefined));
+      i++
+    ) {
+      if (i > 600) throw new Error(`${side}: no default ServiceAccount in 60 s`);
+      await sleep(100);
+    }
     await sim.start();
     await pods.start();
     const D = '/apis/apps/v1/namespaces/bench/deployments';
@@ -134,7 +144,7 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       },
     });
     let boundS = 0;
-    const deadline = Date.now() + 600_000;
+    let deadline = Date.now() + 600_000;
     for (;;) {
       if (!boundS && allBound()) boundS = (performance.now() - t0) / 1000;
       if (done(await status())) break;
@@ -142,6 +152,8 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       await sleep(50);
     }
     const rolloutS = (performance.now() - t0) / 1000;
+    process.stdout.write(`${side}: 0→${REPLICAS} ready in ${rolloutS.toFixed(1)} s\n`);
+    deadline = Date.now() + 600_000;
     const t1 = performance.now();
     await c.request('PATCH', `${D}/bench`, {
       contentType: 'application/strategic-merge-patch+json',
@@ -150,7 +162,8 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
     for (;;) {
       const d = await status();
       if (d.metadata.generation > 1 && done(d) && pods.list().length === REPLICAS) break;
-      if (Date.now() > deadline) throw new Error(`${side}: rolling update of ${REPLICAS} not done in 10 min`);
+      if (Date.now() > deadline)
+        throw new Error(`${side}: rolling update of ${REPLICAS} not done in 10 min: ${JSON.stringify(d.status)}`);
       await sleep(50);
     }
     const updateS = (performance.now() - t1) / 1000;

@@ -122,9 +122,13 @@ describe('deployment controller', () => {
     listed = true;
     observe();
     assert.equal(minReady, 4);
-    await setImage('roll', 'busybox:2');
-    await until('rolled out again', rolledOut('roll', 4), 15_000);
-    inf.stop();
+    // Stopped whatever happens: a live informer would keep the test process from exiting.
+    try {
+      await setImage('roll', 'busybox:2');
+      await until('rolled out again', rolledOut('roll', 4), 15_000);
+    } finally {
+      inf.stop();
+    }
     assert.ok(maxTotal <= 5, `never more than replicas + maxSurge pods (saw ${maxTotal})`);
     assert.ok(minReady >= 3, `never fewer than replicas - maxUnavailable ready (saw ${minReady})`);
     const sets = await setsOf('roll');
@@ -170,9 +174,12 @@ describe('deployment controller', () => {
       { namespace: env.ns, labelSelector: 'app=rec' },
     );
     await inf.start();
-    await setImage('rec', 'busybox:2');
-    await until('recreated', rolledOut('rec', 3));
-    inf.stop();
+    try {
+      await setImage('rec', 'busybox:2');
+      await until('recreated', rolledOut('rec', 3));
+    } finally {
+      inf.stop();
+    }
     assert.equal(mixed, false, 'old and new pods never coexisted');
   });
 
