@@ -2,6 +2,7 @@
 // (all namespaces but user, Docker's default seccomp profile and capabilities), interleaved:
 //   (a) Skiff's runtime library in this Node process: create(id, spec) + start + waitExit + delete,
 //       skiff-init staying the container's parent (the library's default);
+//   (a-) (a) with spawner: false (skiff-init started by Node's child_process, a fork of Node);
 //   (a') the same under skiff-monitor (what the engine does: log file, exit file, attach socket);
 //   (b) `bin/skiff-runtime run --bundle` executed directly, as containerd would;
 //   (c) Debian's `runc run --bundle` on the same bundle.
@@ -108,10 +109,13 @@ async function main() {
     const spec = defaultSpec({ args: ['/bin/true'], rootfs: join(dir, 'rootfs') });
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
     const rt = new Runtime({ root: join(dir, 'state-lib') });
+    // the same library starting skiff-init with Node's child_process (a fork of this process)
+    const rtFork = new Runtime({ root: join(dir, 'state-fork'), spawner: false });
     const cliRoot = join(dir, 'state-cli');
     const runcRoot = join(dir, 'state-runc');
-    const res: Record<'lib' | 'mon' | 'cli' | 'runc' | 'node' | 'nodeBare', number[]> = {
+    const res: Record<'lib' | 'fork' | 'mon' | 'cli' | 'runc' | 'node' | 'nodeBare', number[]> = {
       lib: [],
+      fork: [],
       mon: [],
       cli: [],
       runc: [],
@@ -126,11 +130,13 @@ async function main() {
     const load0 = loadavg()[0];
     // Warm-up (seccomp filter cache, page cache) — not counted.
     await libRun(rt, 'warm', spec, plain);
+    await libRun(rtFork, 'warm', spec, plain);
     await libRun(rt, 'warm-mon', spec, monitored('warm'));
     await time(cli, ['--root', cliRoot, 'run', '--bundle', dir, 'warm']);
     await time(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, 'warm']);
     for (let i = 0; i < RUNS; i++) {
       res.lib.push(await libRun(rt, `lib${i}`, spec, plain));
+      res.fork.push(await libRun(rtFork, `fork${i}`, spec, plain));
       res.mon.push(await libRun(rt, `mon${i}`, spec, monitored(i)));
       rmSync(join(dir, `mon-${i}.log`), { force: true });
       res.cli.push(await time(cli, ['--root', cliRoot, 'run', '--bundle', dir, `cli${i}`]));
@@ -154,6 +160,7 @@ async function main() {
       `| ${'what'.padEnd(50)} | ${'ms'.padStart(8)} | vs runc | note\n|${'-'.repeat(52)}|${'-'.repeat(10)}|---------|-----\n`,
     );
     out(row('(a) library in-process: create+start+waitExit+delete', m.lib, 'target ≤ 0.3×'));
+    out(row("    (a) with Node's spawn instead of skiff-spawn", m.fork, 'spawner: false'));
     out(row("(a') the same under skiff-monitor (the engine's path)", m.mon, ''));
     out(
       row(

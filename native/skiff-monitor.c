@@ -678,6 +678,7 @@ static int listen_unix(const char *name) {
 
 /* Reports a setup failure to the invoker (through the ready pipe) and exits. */
 static void setup_fail(int ready_fd, const char *what, int err) {
+  if (cmd_pid > 0) kill(cmd_pid, SIGKILL); /* a failure after CMD was started (monitor.pid) */
   char b[512];
   int n = snprintf(b, sizeof b, "skiff-monitor: %s: %s\n", what, strerror(err));
   write_all(ready_fd, b, (size_t)n);
@@ -740,11 +741,13 @@ static void daemon_setup(int ready_fd) {
   for (int i = 0; i < 3; i++) { streams[i].fd = -1; streams[i].id = i == 1 ? S_STDERR : S_STDOUT; }
   streams[2].is_master = 1;
   unlink("exit.json");
+  oom_before = read_oom_count();
   if (o_log_file) {
     log_open();
     if (log_fd < 0) setup_fail(ready_fd, o_log_file, errno);
   }
-  oom_before = read_oom_count();
+  /* The sockets before CMD: the runtime returns from create once CMD's process is set up (its pid
+   * file filled), without waiting for this set-up to finish, and an attach may follow at once. */
   attach_lfd = listen_unix("attach.sock");
   if (attach_lfd < 0) setup_fail(ready_fd, "attach.sock", errno);
   ep_add(attach_lfd, EPOLLIN, K_ATTACH_LISTEN, 0);

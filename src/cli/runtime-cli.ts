@@ -165,7 +165,7 @@ function preserveFds(v: unknown): number | undefined {
 
 async function runCommand(cmd: string, args: string[], g: Global): Promise<number> {
   const rtmod = await import('../runtime/index.js');
-  const rt = new rtmod.Runtime({ root: g.root, sharedRoot: true });
+  const rt = new rtmod.Runtime({ root: g.root, sharedRoot: true, spawner: false });
   const out = (s: string) => process.stdout.write(s);
   const createFlags: Opts = {
     bundle: { type: 'string', short: 'b' },

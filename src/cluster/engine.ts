@@ -20,9 +20,10 @@ export interface LaunchOptions {
   liveRestore?: boolean;
   /** Per-registry pull mirrors: domain → URLs. */
   registryMirrors?: Record<string, string[]>;
-  /** Serve CRI on this unix socket (with the pod network options). */
+  /** The CRI runtime (with the pod network options), served on `socket` when given; without a
+   *  socket only the in-process node agent uses it (`skiff start --no-cri`). */
   cri?: {
-    socket: string;
+    socket?: string;
     podCidr?: string;
     bridge?: string;
     chainPrefix?: string;
@@ -86,7 +87,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
   }
   const eng = engine;
   let criServer: CriServer | undefined;
-  if (o.cri && eng.cri) {
+  if (o.cri?.socket && eng.cri) {
     const { serveCri } = await import('../cri/index.js');
     try {
       criServer = await serveCri(eng.cri, o.cri.socket);

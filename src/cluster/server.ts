@@ -7,7 +7,7 @@ import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { ensureKubeDnsService } from './service-network.js';
-import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
+import { startControllerManager, type RunningControllerManager } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
@@ -19,7 +19,8 @@ export interface ServerOptions {
   httpsListen?: string;
   /** sqlite://PATH | etcd://h1:2379,h2:2379 | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Run the control plane's controllers (docs/controllers.md); default true. */
+  /** Run the control plane's controllers (behind leader election on
+   *  kube-system/kube-controller-manager; docs/controllers.md); default true. */
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;
@@ -44,6 +45,8 @@ export interface RunningServer {
   startupMs: number;
   /** The scheduler once started (undefined when disabled or failed). */
   scheduler(): Promise<RunningScheduler | undefined>;
+  /** The controller manager's candidate once started (undefined when disabled or failed). */
+  controllers(): Promise<RunningControllerManager | undefined>;
   /** The cluster PKI (the CA signs node agents' certificates). */
   pki: security.Pki;
   /** The join token agents pass with --token (also in DATA_DIR/node-token). */
@@ -116,14 +119,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return undefined;
     });
   }
-  let controllers: Promise<RunningControllers | undefined> = Promise.resolve(undefined);
+  let controllers: Promise<RunningControllerManager | undefined> = Promise.resolve(undefined);
   let client: KubeClient | undefined;
   if (opts.controllers !== false) {
     controllers = (async () => {
       client = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-controller-manager' });
       const clusterIP = kas.api.context.services?.firstIP;
       const endpointPort = Number(new URL(kas.url).port);
-      return startControllers(client, {
+      return startControllerManager(client, {
         log: log.child({ component: 'controllers' }),
         kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort } : undefined,
         rootCA: kas.pki.ca.certPem,
@@ -141,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store: kas.store,
     startupMs,
     scheduler: () => scheduler,
+    controllers: () => controllers,
     pki: kas.pki,
     nodeToken,
     async close() {
@@ -149,7 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       csrClient.close();
       await (await scheduler)?.stop();
       schedulerClient?.close();
-      (await controllers)?.stop();
+      await (await controllers)?.stop();
       client?.close();
       await kas.close();
     },

@@ -2,17 +2,19 @@
 // the cgroup manager of a container, and its live status.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import type { Spec, OciState, ContainerStatus } from '../oci/index.js';
 import { OCI_VERSION } from './linux-consts.js';
 import { createCgroupManager, type CgroupManager } from './cgroups/index.js';
 import type { StateStore, StoredState } from './store.js';
 import type { ExitStatus } from './monitor/exit-file.js';
 import { isAlive } from './proc.js';
+import { Spawner } from './spawner.js';
+import { nativeBinary } from './native.js';
 
 /** A foreground skiff-init held by this process, and the exit status it reported. */
 export interface Held {
-  child: ChildProcess;
+  /** Kills the skiff-init parent itself. */
+  kill(): void;
   ready: Promise<number>;
   /** The raw wait status. */
   status: Promise<number>;
@@ -26,12 +28,28 @@ export interface Trace {
 
 export class Core {
   readonly held = new Map<string, Held>();
+  private spawnerInstance?: Spawner;
 
   constructor(
     readonly store: StateStore,
     readonly cgroupMountRoot?: string,
     readonly trace?: Trace,
+    /** Start skiff-init and skiff-monitor through skiff-spawn (see spawner.ts). */
+    private readonly useSpawner = true,
   ) {}
+
+  /** The process's skiff-spawn, started on first use; undefined when disabled or not built. */
+  spawner(): Spawner | undefined {
+    if (!this.useSpawner) return undefined;
+    if (!this.spawnerInstance) {
+      try {
+        this.spawnerInstance = new Spawner(nativeBinary('skiff-spawn'));
+      } catch {
+        return undefined;
+      }
+    }
+    return this.spawnerInstance;
+  }
 
   cgroup(s: Pick<StoredState, 'cgroupPath' | 'cgroupParents'>): CgroupManager {
     return createCgroupManager(s.cgroupPath, { mountRoot: this.cgroupMountRoot, parents: s.cgroupParents });

@@ -108,9 +108,16 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
           mode: 'create',
         },
         trace?.mark,
+        c.spawner(),
       );
     } else if (foreground) {
-      const fg = spawnForeground('create', text, initStdio(o.stdio ?? 'inherit', true, o.preserveFds), o.signal);
+      const fg = spawnForeground(
+        'create',
+        text,
+        initStdio(o.stdio ?? 'inherit', true, o.preserveFds),
+        o.signal,
+        c.spawner(),
+      );
       held = { ...fg, exit: fg.status.then((st) => exitRecord(s, manager, st)) };
       held.exit.catch(() => undefined);
       c.held.set(id, held);
@@ -123,6 +130,7 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
         files.specFile,
         initStdio(o.stdio ?? 'inherit', false, o.preserveFds),
         o.signal,
+        c.spawner(),
       );
       if (code !== 0) throw initError(files.errFile, code);
       s.pid = readPid(files.pidFile);
@@ -146,7 +154,7 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
       }
       await waitPidExit(s.pid, undefined, 2000);
     }
-    if (held && held.child.exitCode === null) held.child.kill('SIGKILL');
+    held?.kill();
     c.held.delete(id);
     if (o.monitor) await stopMonitor(join(dir, 'monitor'));
     await cgReady?.catch(() => undefined); // never destroy while the cgroup is still being made

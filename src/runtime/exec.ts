@@ -13,6 +13,7 @@ import { canExec } from './status.js';
 import { compileExecSpec } from './init-spec.js';
 import { releaseExecFifo } from './fifo.js';
 import { procStat } from './proc.js';
+import type { Spawner } from './spawner.js';
 import {
   decodeStatus,
   initError,
@@ -58,6 +59,7 @@ export interface ExecTarget {
   spec: Spec;
   cgroupDirs: Record<string, string>;
   seccompCacheDir: string;
+  spawner?: Spawner;
 }
 
 export function execDir(containerDir: string, execId: string): string {
@@ -94,14 +96,14 @@ export async function execIn(t: ExecTarget, p: Process, o: ExecOptions): Promise
     let pid: number;
     let exitCode: number | undefined;
     if (foreground) {
-      const fg = spawnForeground('exec', text, stdio, o.signal);
+      const fg = spawnForeground('exec', text, stdio, o.signal, t.spawner);
       pid = await fg.ready;
       if (pid) o.onStart?.(pid);
       const st = decodeStatus(await fg.status);
       if (!pid) throw errorOf(files.errFile, st.exitCode);
       exitCode = st.exitCode;
     } else {
-      const code = await runToCompletion('exec', files.spec, stdio, o.signal);
+      const code = await runToCompletion('exec', files.spec, stdio, o.signal, t.spawner);
       if (code !== 0) throw errorOf(files.errFile, code);
       pid = readPid(files.pidFile);
     }
@@ -136,7 +138,11 @@ async function execMonitored(
       fifo,
     }),
   );
-  const pid = await spawnUnderMonitor({ ...files, stateDir: dir, stdin: m.stdin, tty: !!p.terminal, mode: 'exec' });
+  const pid = await spawnUnderMonitor(
+    { ...files, stateDir: dir, stdin: m.stdin, tty: !!p.terminal, mode: 'exec' },
+    undefined,
+    t.spawner,
+  );
   await o.beforeStart?.();
   await releaseExecFifo(fifo, `${t.id} (exec ${m.execId})`, pid, procStat(pid)?.startTime);
   rmSync(fifo, { force: true });

@@ -1,19 +1,21 @@
 // Running native/skiff-init: as the container's foreground parent (it stays, forwards signals and
 // reports the exit status), detached (runc's `create`: it leaves once the init is set up), or as the
 // command of a skiff-monitor. Also the translation of its error file into typed errors.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { failedPrecondition, internal, invalidArgument, notFound, type SkiffError } from '../common/index.js';
 import { nativeBinary } from './native.js';
 import { spawnMonitor } from './monitor/spawn.js';
 import { readExitFile } from './monitor/exit-file.js';
+import type { FdSpec, Spawner } from './spawner.js';
 import { SIGNALS } from './linux-consts.js';
 
 /** What a foreground skiff-init reports on its ready descriptor: the init's pid once it is set up,
  *  then its raw wait status when it ends. */
 export interface ForegroundInit {
-  child: ChildProcess;
+  /** Kills skiff-init itself (not the container). */
+  kill(): void;
   /** The host pid of the container's process; 0 when it failed before. */
   ready: Promise<number>;
   /** The raw wait(2) status (exit code << 8, or the signal number). */
@@ -28,65 +30,142 @@ export function initStdio(stdio: StdioOptions, foreground: boolean, preserveFds 
   return foreground ? [...base, ...kept, 'pipe'] : [...base, ...kept];
 }
 
+/** A wait status from an exit code or a signal name, as child_process reports them. */
+const statusOf = (code: number | null, sig: NodeJS.Signals | null): number =>
+  code !== null ? code << 8 : SIGNALS[(sig ?? '').replace(/^SIG/, '')] || 9;
+
+/** The stdio of a skiff-init as skiff-spawn descriptors, or undefined when one of them cannot be
+ *  handed over by number (a Node stream) or there are more than skiff-spawn takes. The last `extra` entries ('pipe') become `kinds`. */
+function spawnerFds(stdio: StdioOptions, kinds: FdSpec[]): Record<number, FdSpec> | undefined {
+  const list = stdio as unknown[];
+  const out: Record<number, FdSpec> = {};
+  const n = list.length - kinds.length;
+  for (let i = 0; i < n; i++) {
+    const v = list[i];
+    if (v === 'ignore') out[i] = { kind: 'null' };
+    else if (v === 'inherit' && i < 3) out[i] = { kind: 'parent', fd: i };
+    else if (typeof v === 'number') out[i] = { kind: 'parent', fd: v };
+    else return undefined;
+  }
+  kinds.forEach((k, j) => (out[n + j] = k));
+  return list.length <= 16 ? out : undefined; // skiff-spawn's limit (descriptors 0–15 here)
+}
+
+/** Parses the ready descriptor's lines: the pid, then "x STATUS". */
+function readyParser(onReady: (pid: number) => void, onStatus: (st: number) => void) {
+  return (line: string) => {
+    if (line.startsWith('x ')) onStatus(Number(line.slice(2)));
+    else onReady(Number(line));
+  };
+}
+
 /** Spawns skiff-init in the foreground; its spec text goes through a pipe after the ready one
- *  (no file to write and remove). `stdio` is initStdio(…, true, …). */
+ *  (no file to write and remove). `stdio` is initStdio(…, true, …). Through skiff-spawn when
+ *  given one (no fork of this process), else with child_process. */
 export function spawnForeground(
   mode: 'create' | 'exec',
   specText: string,
   stdio: StdioOptions,
   signal?: AbortSignal,
+  spawner?: Spawner,
 ): ForegroundInit {
   const fds = [...(stdio as unknown[]), 'pipe'] as StdioOptions;
   const specFd = (fds as unknown[]).length - 1;
-  const child = spawn(nativeBinary('skiff-init'), [mode, `fd:${specFd}`], { stdio: fds, signal });
+  const argv = [nativeBinary('skiff-init'), mode, `fd:${specFd}`];
+  let onReady!: (pid: number) => void;
+  let onStatus!: (st: number) => void;
+  const ready = new Promise<number>((r) => (onReady = r));
+  const status = new Promise<number>((r) => (onStatus = r));
+  const line = readyParser(onReady, onStatus);
+  // Without a status line (skiff-init failed, or was killed) its own exit stands in for it.
+  const ended = (st: number) => {
+    onReady(0);
+    onStatus(st);
+  };
+  const viaSpawner = spawner && spawnerFds(fds, [{ kind: 'relay' }, { kind: 'spec' }]);
+  if (spawner && viaSpawner) {
+    let pid = 0;
+    let killed = false;
+    const started = spawner.spawn(argv, viaSpawner, {
+      payload: specText,
+      onLine: (fd, l) => fd === specFd - 1 && line(l),
+    });
+    const kill = () => {
+      killed = true;
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    };
+    signal?.addEventListener(
+      'abort',
+      () => {
+        try {
+          if (pid) process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      },
+      { once: true },
+    );
+    started.then(
+      (p) => {
+        pid = p.pid;
+        if (killed) kill();
+        p.status.then((st) => {
+          pid = 0; // reaped: the number may be reused
+          ended(st);
+        });
+      },
+      () => ended(255 << 8),
+    );
+    return { kill, ready, status };
+  }
+  const child = spawn(argv[0], argv.slice(1), { stdio: fds, signal });
   const specPipe = child.stdio[specFd] as NodeJS.WritableStream | null;
   specPipe?.on('error', () => undefined); // skiff-init failed before reading it: its exit says why
   specPipe?.end(specText);
   let buf = '';
-  let onReady!: (pid: number) => void;
-  let onStatus!: (st: number) => void;
-  const ready = new Promise<number>((r) => (onReady = r));
-  // 'close', not 'exit': the status line may still be in the pipe when the process is reaped.
-  const exitCode = new Promise<number>((res, rej) => {
-    child.once('error', rej);
-    child.once('close', (code, sig) => res(code ?? 128 + (sig ? (SIGNALS[sig.replace(/^SIG/, '')] ?? 0) : 0)));
-  });
-  const status = new Promise<number>((r) => (onStatus = r));
-  const pipe = child.stdio[specFd - 1];
-  pipe?.on('data', (b: Buffer) => {
+  child.stdio[specFd - 1]?.on('data', (b: Buffer) => {
     buf += b.toString();
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl);
+      line(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
-      if (line.startsWith('x ')) onStatus(Number(line.slice(2)));
-      else onReady(Number(line));
     }
   });
-  // Without a status line (skiff-init failed, or was killed) the exit code stands in for it.
-  exitCode.then(
-    (code) => {
-      onReady(0);
-      onStatus(code << 8);
-    },
-    () => {
-      onReady(0);
-      onStatus(255 << 8);
-    },
-  );
-  return { child, ready, status };
+  // 'close', not 'exit': the status line may still be in the pipe when the process is reaped.
+  child.once('close', (code, sig) => ended(statusOf(code, sig)));
+  child.once('error', () => ended(255 << 8));
+  return { kill: () => child.exitCode === null && child.kill('SIGKILL'), ready, status };
 }
 
 /** Runs skiff-init to completion (detached create, detached exec); resolves with its exit code. */
-export function runToCompletion(
+export async function runToCompletion(
   mode: 'create' | 'exec',
   specFile: string,
   stdio: StdioOptions,
   signal?: AbortSignal,
+  spawner?: Spawner,
 ): Promise<number> {
-  const child = spawn(nativeBinary('skiff-init'), [mode, specFile], { stdio, signal });
+  const argv = [nativeBinary('skiff-init'), mode, specFile];
+  const viaSpawner = spawner && spawnerFds(stdio, []);
+  if (spawner && viaSpawner) {
+    const p = await spawner.spawn(argv, viaSpawner);
+    let alive = true;
+    const abort = () => alive && process.kill(p.pid, 'SIGTERM');
+    signal?.addEventListener('abort', abort, { once: true });
+    const st = await p.status;
+    alive = false;
+    signal?.removeEventListener('abort', abort);
+    return decodeStatus(st).exitCode;
+  }
+  const child = spawn(argv[0], argv.slice(1), { stdio, signal });
   return new Promise((res, rej) => {
     child.once('error', rej);
-    child.once('exit', (code, sig) => res(code ?? 128 + (sig ? (SIGNALS[sig.replace(/^SIG/, '')] ?? 0) : 0)));
+    child.once('exit', (code, sig) => res(decodeStatus(statusOf(code, sig)).exitCode));
   });
 }
 
@@ -106,19 +185,26 @@ export interface MonitoredInit {
 
 /** Starts skiff-init under skiff-monitor and waits until the process is set up (its pid file
  *  filled) or failed (the monitor's exit file says so). */
-export async function spawnUnderMonitor(m: MonitoredInit, mark?: (phase: string) => void): Promise<number> {
+export async function spawnUnderMonitor(
+  m: MonitoredInit,
+  mark?: (phase: string) => void,
+  spawner?: Spawner,
+): Promise<number> {
   mkdirSync(m.stateDir, { recursive: true });
-  const up = spawnMonitor({
-    stateDir: m.stateDir,
-    containerPidFile: m.pidFile,
-    logFile: m.logFile,
-    logMaxSize: m.logMaxSize,
-    logMaxFiles: m.logMaxFiles,
-    stdin: m.stdin,
-    tty: m.tty,
-    oomFile: m.oomFile,
-    cmd: [nativeBinary('skiff-init'), m.mode, m.specFile],
-  });
+  const up = spawnMonitor(
+    {
+      stateDir: m.stateDir,
+      containerPidFile: m.pidFile,
+      logFile: m.logFile,
+      logMaxSize: m.logMaxSize,
+      logMaxFiles: m.logMaxFiles,
+      stdin: m.stdin,
+      tty: m.tty,
+      oomFile: m.oomFile,
+      cmd: [nativeBinary('skiff-init'), m.mode, m.specFile],
+    },
+    spawner,
+  );
   // The pid file is filled once the process is set up; the monitor's exit file appears instead if
   // skiff-init failed. Both are watched (inotify), with a slow poll behind, while the monitor's
   // invoking process is still on its way out (a failure to start the monitor ends the wait).

@@ -6,8 +6,9 @@ import { failedPrecondition } from '../common/index.js';
 
 const cache = new Map<string, string>();
 
-export function nativeBinary(name: 'skiff-init' | 'skiff-monitor'): string {
-  const env = process.env[name === 'skiff-init' ? 'SKIFF_INIT' : 'SKIFF_MONITOR'];
+export function nativeBinary(name: 'skiff-init' | 'skiff-monitor' | 'skiff-spawn'): string {
+  const env =
+    process.env[name === 'skiff-init' ? 'SKIFF_INIT' : name === 'skiff-monitor' ? 'SKIFF_MONITOR' : 'SKIFF_SPAWN'];
   if (env) return env;
   const hit = cache.get(name);
   if (hit) return hit;

@@ -31,6 +31,10 @@ export interface RuntimeOptions {
   /** Other processes operate on the same root at the same time (the CLI, one process per
    *  operation): containers are then locked with lock files, not only in memory. */
   sharedRoot?: boolean;
+  /** Start skiff-init and skiff-monitor through one long-lived native/build/skiff-spawn instead of
+   *  forking this (large) process each time; default true. The CLI, one short process per
+   *  operation, turns it off. */
+  spawner?: boolean;
   /** Phase marks for the benchmark's breakdown (called with a phase name as each one ends), and the
    *  file skiff-init appends its own phase timestamps to. */
   trace?: Trace;
@@ -90,7 +94,7 @@ export class Runtime {
 
   constructor(readonly opts: RuntimeOptions = {}) {
     this.store = new StateStore(opts.root, opts.sharedRoot);
-    this.core = new Core(this.store, opts.cgroupMountRoot, opts.trace);
+    this.core = new Core(this.store, opts.cgroupMountRoot, opts.trace, opts.spawner !== false);
     this.held = this.core.held;
   }
 
@@ -173,6 +177,15 @@ export class Runtime {
     return s.monitorDir ? readExitFile(s.monitorDir) : undefined;
   }
 
+  /** Makes the monitor of a container created with `monitor` reopen its log file (after the file
+   *  was renamed away, as CRI's ReopenContainerLog asks). */
+  async reopenLog(id: string): Promise<void> {
+    const dir = this.monitorDir(id);
+    const pid = dir ? await monitorPid(dir) : undefined;
+    if (!pid) throw failedPrecondition(`container ${id} has no running monitor`);
+    process.kill(pid, 'SIGUSR1');
+  }
+
   /** Connects to the monitor of a container created with `monitor` (or of a monitored exec). */
   attach(id: string, o: AttachOptions & { execId?: string } = {}): Promise<AttachSession> {
     const dir = this.monitorDir(id, o.execId);
@@ -199,6 +212,7 @@ export class Runtime {
         spec: this.store.spec(id),
         cgroupDirs: this.core.cgroup(s).dirs(),
         seccompCacheDir: this.store.seccompCacheDir(),
+        spawner: this.core.spawner(),
       },
       p,
       o,

@@ -293,6 +293,17 @@ test('attach: output frames, stdin, close-stdin; clients get EOF after the exit 
   );
 });
 
+test('close-stdin right after a write over 64 KiB comes after all of its frames', async () => {
+  const s = await start('wc -c', { stdin: true });
+  const a = await attach(s.dir);
+  let out = '';
+  a.stdout.on('data', (d) => (out += d));
+  a.stdin.write(Buffer.alloc(200_000, 'x'));
+  a.closeStdin();
+  await a.done;
+  assert.equal(out.trim(), '200000');
+});
+
 test('a client that half-closes after sending stdin keeps receiving output until EOF', async () => {
   const s = await start('read l; sleep 0.2; echo "got:$l"; exit 0', { stdin: true });
   const { connect } = await import('node:net');
@@ -536,11 +547,15 @@ test('idle monitor RSS is at most 1.5 MB', async () => {
 });
 
 test('a client that stops reading is dropped; the container is never blocked', async () => {
-  const s = await start("head -c 6000000 /dev/zero | tr '\\\\0' x; echo; echo end");
+  // the output starts once the client is connected (the command runs in the state dir)
+  const s = await start(
+    "while [ ! -e go ]; do sleep 0.01; done; head -c 6000000 /dev/zero | tr '\\\\0' x; echo; echo end",
+  );
   const { connect } = await import('node:net');
   const sock = connect({ path: join(s.dir, 'attach.sock') });
   await new Promise((r) => sock.once('connect', r));
   sock.pause(); // never reads while the container writes 6 MB
+  writeFileSync(join(s.dir, 'go'), '');
   const t0 = Date.now();
   const st = await waitExit(s.dir);
   assert.equal(st.exitCode, 0);

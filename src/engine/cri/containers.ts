@@ -16,9 +16,9 @@ import {
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
-import { type Runtime, readExitFile, waitExit, isAlive, monitorPid } from '../../runtime/index.js';
+import { type Runtime, isAlive } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
-import type { ImagesService } from '../api/context.js';
+import type { ImagesService } from '../services/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
 import { isMounted, startTimeOf } from './pause.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
@@ -59,9 +59,6 @@ export class Containers {
 
   rtId(id: string): string {
     return id.slice(0, 16);
-  }
-  monitorDir(id: string): string {
-    return this.d.runtime.monitorDir(this.rtId(id)) ?? join(this.d.store.containerDir(id), 'monitor');
   }
   rootfs(id: string): string {
     return join(this.d.store.containerDir(id), 'rootfs');
@@ -214,12 +211,12 @@ export class Containers {
     }
   }
 
-  /** Follows the monitor's exit file; records how the container ended. */
+  /** Follows the container's exit (the runtime's waitExit); records how it ended. */
   watch(r: ContainerRecord): void {
     this.watches.get(r.id)?.abort();
     const ac = new AbortController();
     this.watches.set(r.id, ac);
-    waitExit(this.monitorDir(r.id), ac.signal, 200).then(
+    this.d.runtime.waitExit(this.rtId(r.id), { signal: ac.signal }).then(
       (ex) => this.exited(r, ex.exitCode, ex.oomKilled, isoToNs(ex.finishedAt)),
       (e) => {
         if (!ac.signal.aborted) {
@@ -286,7 +283,7 @@ export class Containers {
     if (!(await this.waitExited(r, 10_000))) {
       // The monitor should have reported by now; record what the kernel says.
       if (!isAlive(r.pid, r.pidStartTime)) {
-        const ex = await readExitFile(this.monitorDir(r.id)).catch(() => undefined);
+        const ex = await this.d.runtime.exitStatus(rtid).catch(() => undefined);
         await this.exited(r, ex?.exitCode ?? 137, ex?.oomKilled ?? false, isoToNs(ex?.finishedAt));
       } else throw failedPrecondition(`container ${r.id} did not stop after SIGKILL`);
     }
@@ -324,7 +321,7 @@ export class Containers {
       this.watch(r);
       return;
     }
-    const ex = await readExitFile(this.monitorDir(r.id)).catch(() => undefined);
+    const ex = await this.d.runtime.exitStatus(this.rtId(r.id)).catch(() => undefined);
     await this.exited(
       r,
       ex?.exitCode ?? 255,
@@ -350,9 +347,7 @@ export class Containers {
 
   /** ReopenContainerLog: the monitor reopens its log file (after kubelet renamed it). */
   async reopenLog(r: ContainerRecord): Promise<void> {
-    const pid = await monitorPid(this.monitorDir(r.id));
-    if (!pid) throw failedPrecondition(`container ${r.id} has no running monitor`);
-    process.kill(pid, 'SIGUSR1');
+    await this.d.runtime.reopenLog(this.rtId(r.id));
     if (r.logPath) for (let i = 0; i < 100 && !existsSync(r.logPath); i++) await sleep(10);
   }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { StreamIO } from '../../streaming/index.js';
 import { SkiffError, failedPrecondition, invalidArgument } from '../../common/index.js';
 import type { Process } from '../../oci/index.js';
-import { attach, type AttachSession, type Runtime } from '../../runtime/index.js';
+import type { AttachSession, Runtime } from '../../runtime/index.js';
 
 export type SessionIO = StreamIO;
 
@@ -77,7 +77,7 @@ export async function execSync(
 }
 
 /** Copies a monitor session to the client streams; resolves once the process's output is drained. */
-async function bridge(sess: Awaited<ReturnType<typeof attach>>, io: SessionIO, stdinWanted: boolean): Promise<void> {
+async function bridge(sess: AttachSession, io: SessionIO, stdinWanted: boolean): Promise<void> {
   io.onResize((s) => sess.resize(s.height, s.width));
   if (io.stdout) sess.stdout.pipe(io.stdout, { end: false });
   else sess.stdout.resume();
@@ -123,8 +123,8 @@ export async function streamExec(rt: Runtime, rtid: string, cmd: string[], io: S
 }
 
 /** Attach to a running container's monitor: its output from now on, and its stdin when it has one. */
-export async function streamAttach(monitorDir: string, io: SessionIO, stdinOpen: boolean): Promise<void> {
-  const sess = await attach(monitorDir);
+export async function streamAttach(rt: Runtime, rtid: string, io: SessionIO, stdinOpen: boolean): Promise<void> {
+  const sess = await rt.attach(rtid);
   const detach = () => sess.close();
   io.signal.addEventListener('abort', detach, { once: true });
   try {

@@ -8,7 +8,7 @@ import { createLogger, failedPrecondition, invalidArgument } from '../../common/
 import type * as cri from '../../cri/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { Runtime } from '../../runtime/index.js';
-import type { EngineContext } from '../api/context.js';
+import type { EngineContext } from '../services/context.js';
 import { Containers } from './containers.js';
 import { containerItem, containerStatus, podSandboxItem, podSandboxStatus } from './convert.js';
 import { ContainerEvents } from './events.js';
@@ -86,7 +86,7 @@ export class EngineCri implements ContainerRuntime {
       imageRef: (id, asked) => this.images.refOf(id, asked),
       onEvent: (kind, r) => this.emit(kind, r),
     });
-    this.stats = new StatsCollector(ctx.snapshotter, ctx.root);
+    this.stats = new StatsCollector(ctx.snapshotter, ctx.root, (r) => this.runtime.stats(this.containers.rtId(r.id)));
     this.streams = new Streams(this, o.streamingAddress ?? '127.0.0.1:0');
   }
 
@@ -326,7 +326,7 @@ export class EngineCri implements ContainerRuntime {
 
   async attachStream(containerId: string, io: StreamIO): Promise<void> {
     const c = this.running(containerId);
-    await streamAttach(this.containers.monitorDir(c.id), io, !!c.config.stdin);
+    await streamAttach(this.runtime, this.containers.rtId(c.id), io, !!c.config.stdin);
   }
 
   sandboxForForward(podSandboxId: string) {

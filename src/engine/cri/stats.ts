@@ -18,8 +18,11 @@ export class StatsCollector {
   constructor(
     private readonly snapshotter: Snapshotter,
     private readonly root: string,
+    /** A running container's cgroup statistics, from the runtime library by container id. */
+    private readonly containerCgroup: (r: ContainerRecord) => Promise<CgroupStats>,
   ) {}
 
+  /** A pod's cgroup (the parent of its containers' cgroups, made by the sandbox). */
   private async cgroup(path: string): Promise<CgroupStats | undefined> {
     try {
       return await createCgroupManager(path).stats();
@@ -56,7 +59,7 @@ export class StatsCollector {
 
   async container(r: ContainerRecord): Promise<ContainerStats> {
     const at = nowNs();
-    const s = r.state === 'CONTAINER_RUNNING' ? await this.cgroup(r.cgroup) : undefined;
+    const s = r.state === 'CONTAINER_RUNNING' ? await this.containerCgroup(r).catch(() => undefined) : undefined;
     const used = await writableLayerSize(this.snapshotter, r.snapshotKey).catch(() => 0);
     return {
       attributes: {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { internal, invalidArgument } from '../../common/index.js';
 import { monitorBinary } from './binary.js';
+import type { Spawner } from '../spawner.js';
 
 export interface SpawnMonitorOptions {
   stateDir: string;
@@ -52,9 +53,27 @@ function validate(opts: SpawnMonitorOptions): void {
   }
 }
 
-export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitorPid: number }> {
+export async function spawnMonitor(opts: SpawnMonitorOptions, spawner?: Spawner): Promise<{ monitorPid: number }> {
   validate(opts);
   const bin = opts.monitorPath ?? monitorBinary();
+  if (spawner && !opts.env) {
+    // through skiff-spawn (see spawner.ts): no fork of this process
+    let out = '';
+    let err = '';
+    const p = await spawner.spawn(
+      [bin, ...monitorArgs(opts)],
+      { 0: { kind: 'null' }, 1: { kind: 'relay' }, 2: { kind: 'relay' } },
+      {
+        onLine: (fd, line) => {
+          if (fd === 1 && out.length < 64) out += `${line}\n`;
+          else if (err.length < 4096) err += `${line}\n`;
+        },
+      },
+    );
+    const st = await p.status;
+    const code = st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+    return monitorResult(opts, code, out, err);
+  }
   const child = spawn(bin, monitorArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -68,6 +87,15 @@ export async function spawnMonitor(opts: SpawnMonitorOptions): Promise<{ monitor
     child.on('error', (e) => reject(internal(`cannot run ${bin}: ${e.message}`, { cause: e })));
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : null)));
   });
+  return monitorResult(opts, code, stdout, stderr);
+}
+
+async function monitorResult(
+  opts: SpawnMonitorOptions,
+  code: number | null,
+  stdout: string,
+  stderr: string,
+): Promise<{ monitorPid: number }> {
   if (code !== 0) throw internal(`skiff-monitor failed (exit ${code}): ${stderr.trim() || 'no message'}`);
   // The invoker prints the daemon's pid (monitor.pid may be gone already when CMD failed at once).
   const pid = Number(stdout.trim() || (await readFile(join(opts.stateDir, 'monitor.pid'), 'utf8')).trim());
