@@ -217,6 +217,37 @@ describe('multinode: a server and two agents on test hosts', () => {
     }
   });
 
+  it('a ClusterIP Service over pods on both nodes answers from each node, by name through the node DNS', async () => {
+    for (const a of agents) {
+      const r = await kubectl(['label', 'pod', `p-${a.name}`, 'app=web', '--overwrite']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    };
+    assert.equal((await kubectl(['apply', '-f', '-'], JSON.stringify(svc))).code, 0);
+    const ip = (await json(['get', 'service', 'web'])).spec.clusterIP as string;
+    for (const a of agents) {
+      const seen = new Set<string>();
+      await waitFor(
+        `${a.name}: answers from both pods through ${ip}`,
+        async () => {
+          const r = await kubectl(['exec', `p-${a.name}`, '--', 'nc', '-w', '3', ip, '80']);
+          if (r.stdout.trim()) seen.add(r.stdout.trim());
+          return seen.size === 2;
+        },
+        60_000,
+      ).catch(async (e) => {
+        throw new Error(`${e} (seen ${[...seen]})\n${await netDiag()}`);
+      });
+      const dns = await kubectl(['exec', `p-${a.name}`, '--', 'nslookup', 'web.default.svc.cluster.local']);
+      assert.match(dns.stdout, new RegExp(`Address:\\s+${ip.replace(/\./g, '\\.')}`), dns.stdout + dns.stderr);
+    }
+  });
+
   it('NetworkPolicy on every node: a default deny blocks across nodes, an allow by label opens', async () => {
     const [a0, a1] = agents;
     const ips = await Promise.all(agents.map(async (a) => (await json(['get', 'pod', `p-${a.name}`])).status.podIP));

@@ -24,6 +24,8 @@ export interface NodeCredentialsOptions {
   dir: string;
   /** Requested validity (CSR spec.expirationSeconds); the server may issue shorter. */
   expirationSeconds?: number;
+  /** How long a refusing or unreachable server is retried while bootstrapping (default 2 min). */
+  retryMs?: number;
   log?: Logger;
 }
 
@@ -71,7 +73,7 @@ export class NodeCredentials {
     const caFile = join(o.dir, 'ca.crt');
     let ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : '';
     if (!ca || caHash(ca) !== token.caHash) {
-      ca = await fetchClusterCa(o.server, token);
+      ca = await retrying(o, 'fetching the cluster CA', () => fetchClusterCa(o.server, token));
       await auth.writeFileAtomic(caFile, ca, 0o644);
     }
     const cn = `system:node:${o.nodeName}`;
@@ -84,7 +86,7 @@ export class NodeCredentials {
         userAgent: `skiff-agent/${o.nodeName} (bootstrap)`,
       });
       try {
-        client = await request(bootstrap, o, 'client');
+        client = await retrying(o, 'bootstrapping', () => request(bootstrap, o, 'client'));
       } finally {
         bootstrap.close();
       }
@@ -94,7 +96,7 @@ export class NodeCredentials {
     if (!usable(serving, cn) || !servingCovers(serving, o.servingHosts)) {
       const self = new KubeClient({ server: o.server, ca, cert: client.certPem, key: client.keyPem });
       try {
-        serving = await request(self, o, 'serving');
+        serving = await retrying(o, 'asking for the serving certificate', () => request(self, o, 'serving'));
       } finally {
         self.close();
       }
@@ -188,6 +190,29 @@ async function save(dir: string, kind: Kind, p: Pair): Promise<void> {
 }
 
 const PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+
+/** Retries what a server that is starting (or has just written its token, which its authenticator
+ *  reads within a second) refuses for a while: connection errors and 401, for up to 2 minutes,
+ *  backing off from 0.5 s to 5 s, as kubelet keeps retrying its bootstrap. A CA that does not match
+ *  the token, a denied request or a 403 fail at once. */
+async function retrying<T>(o: NodeCredentialsOptions, what: string, fn: () => Promise<T>): Promise<T> {
+  const end = Date.now() + (o.retryMs ?? 120_000);
+  for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await fn();
+    } catch (e) {
+      const { code, reason } = e as { code?: string; reason?: string };
+      const transient =
+        reason === 'Unauthorized' ||
+        code === 'Unavailable' ||
+        /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|socket hang up/.test(String((e as Error).message));
+      const denied = /denied|failed:/.test(String((e as Error).message));
+      if (!transient || denied || Date.now() + delay > end) throw e;
+      o.log?.info(`${what}: retrying`, { error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 /** Creates the CSR and waits for the signer's certificate (or its denial). */
 async function request(client: KubeClient, o: NodeCredentialsOptions, kind: Kind, timeoutMs = 300_000): Promise<Pair> {

@@ -137,6 +137,8 @@ it('a wrong token fails before anything is sent; the approver refuses other subj
       nodeName: 'n2',
       servingHosts: ['n2'],
       dir: join(dir, 'n2'),
+      retryMs: 1500,
+      log,
     }),
     /no CA matching the token's hash/,
   );
