@@ -12,7 +12,8 @@ export const RUNC = '/usr/sbin/runc';
 /** Sections of what the container sees. Device numbers, mount ids and peer-group numbers are left
  *  out (they differ between any two containers); everything else is printed as the kernel has it. */
 export const PROBE = [
-  'echo "== status"; hostname; id; pwd; umask; cat /proc/self/oom_score_adj',
+  // pid, process group and session of the container's shell (1 1 1: its own session, as runc)
+  'echo "== status"; hostname; id; pwd; umask; cat /proc/self/oom_score_adj; cut -d" " -f1,5,6 /proc/$$/stat',
   'echo "== caps"; grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters|Uid|Gid|Groups):" /proc/self/status',
   'echo "== denied"; unshare -U true 2>&1; echo "unshare -U: $?"; hostname x 2>&1; echo "hostname: $?"',
   'echo "== rlimits"; cat /proc/self/limits',
