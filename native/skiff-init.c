@@ -253,6 +253,8 @@ static int cmd_exec(void) {
   const char *fp = get1("fifo");
   if (fp) {
     if (mkfifo(fp, 0622) < 0 && errno != EEXIST) die("create exec fifo %s", fp);
+    /* As for create: past the umask, so an exec as another user without CAP_DAC_OVERRIDE can open it. */
+    if (chmod(fp, 0622) < 0) die("chmod exec fifo");
     if ((g_fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
   }
   join_cgroups(getpid());

@@ -1,14 +1,16 @@
 // The Dockerfile builder (the classic builder's behaviour): stages in order up to --target, each
 // step cached by (parent state, instruction after substitution, build args for RUN, source hashes
 // for COPY/ADD); the result stored in the image store under its tags.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
 import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
-import { hashSources, resolveSources, type Source } from './context.js';
+import { cacheUsage, type BuildCacheRecord } from './usage.js';
+import { nop, nopString, runCreatedBy, sourcesName } from './history.js';
+import { hashSources, mkdirOwned, resolveSources, type Source } from './context.js';
 import {
   expandWord,
   expandWords,
@@ -99,8 +101,15 @@ export class Builder {
     this.runtime = o.runtime ?? new Runtime({ root: join(o.dataDir, 'runtime') });
   }
 
+  /** Drops every cache entry (their layers and snapshots are then unreferenced: the image store's
+   *  garbage collection reclaims them — the engine runs it right after). */
   prune(): { CachesDeleted: string[]; SpaceReclaimed: number } {
     return this.cache.prune();
+  }
+
+  /** The cache as dockerd reports it in /system/df `BuildCache` (see usage.ts). */
+  diskUsage(): Promise<BuildCacheRecord[]> {
+    return cacheUsage(this.cache, this.o.images, this.o.snapshotter);
   }
 
   async build(b: BuildOptions): Promise<BuildResult> {
@@ -120,11 +129,13 @@ export class Builder {
     const ignore = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : undefined;
     const buildArgs = b.buildArgs ?? {};
     const globals = new Map<string, string>();
-    for (const a of df.globalArgs)
+    for (const a of df.globalArgs) {
+      const before = new Map(globals); // one instruction's words see what was set before it
       for (const { name, default: d } of a.args) {
-        const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, globals, df.escape) : undefined);
+        const v = buildArgs[name] ?? (d !== undefined ? expandWord(d, before, df.escape) : undefined);
         if (v !== undefined) globals.set(name, v);
       }
+    }
     let last = df.stages.length - 1;
     if (b.target) {
       last = df.stages.findIndex((s) => s.name === b.target!.toLowerCase());
@@ -181,6 +192,16 @@ export class Builder {
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }
+    // As dockerd: --build-arg values no ARG of the built stages (or before FROM) declares
+    const declared = new Set(
+      [...df.globalArgs, ...stages.flatMap((st) => st.instructions)].flatMap((i) =>
+        i.kind === 'ARG' ? i.args.map((a) => a.name) : [],
+      ),
+    );
+    const unused = Object.keys(buildArgs)
+      .filter((k) => !declared.has(k) && !PREDEFINED_ARGS.includes(k))
+      .sort();
+    if (unused.length) out(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
     const s = final!;
     if (b.labels && Object.keys(b.labels).length) {
       const cfg = (s.config.config ??= {});
@@ -267,13 +288,19 @@ export class Builder {
 
   /** Runs (or restores from the cache) one instruction; true on a cache hit. */
   private async step(env: BuildEnv, s: StageState, ins: Instruction, c: StepCtx): Promise<boolean> {
+    c.desc = ins.original; // what `docker system df -v` shows for the cache entry of this step
     if (ins.kind === 'ARG') {
+      const before = wordEnv(s); // all defaults of one ARG see the environment from before it
       for (const { name, default: d } of ins.args) {
-        const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, wordEnv(s), c.df.escape) : c.globals.get(name));
+        const v = c.buildArgs[name] ?? (d !== undefined ? expandWord(d, before, c.df.escape) : c.globals.get(name));
         if (v !== undefined) s.args.set(name, v);
         else s.args.delete(name);
       }
-      addHistory(s, `/bin/sh -c #(nop)  ${ins.original}`, true);
+      // the defaults as written (expanded), not what --build-arg gives: dockerd's record
+      const words = ins.args.map(({ name, default: d }) =>
+        d !== undefined ? `${name}=${expandWord(d, before, c.df.escape)}` : name,
+      );
+      addHistory(s, nop(shellOf(s), `ARG ${words.join(' ')}`), true);
       return this.cached(s, ins.original + JSON.stringify([...s.args]), '', c, async () => {});
     }
     if (ins.kind === 'RUN') {
@@ -281,26 +308,32 @@ export class Builder {
       const argEnv = [...s.args].map(([k, v]) => `${k}=${v}`);
       for (const k of PREDEFINED_ARGS)
         if (c.buildArgs[k] !== undefined && !s.args.has(k)) argEnv.push(`${k}=${c.buildArgs[k]}`);
+      // history: the build args in effect that no ENV overrides (predefined ones only if declared)
+      const envKeys = new Set((s.config.config?.Env ?? []).map((e) => e.split('=')[0]));
+      const shown = [...s.args].filter(([k]) => !envKeys.has(k)).map(([k, v]) => `${k}=${v}`);
       return this.cached(s, `RUN ${JSON.stringify(argv)} ${JSON.stringify(ins.flags)}`, argEnv.join('\n'), c, () =>
-        runStep(env, s, ins, argv, argEnv),
+        runStep(env, s, ins, argv, argEnv, runCreatedBy(argv, shown)),
       );
     }
     if (ins.kind === 'COPY' || ins.kind === 'ADD') return this.copy(env, s, ins, c);
     if (ins.kind === 'WORKDIR') {
       const cfg = (s.config.config ??= {});
       const p = expandWord(ins.path, wordEnv(s), c.df.escape);
-      const wd = posix.resolve(cfg.WorkingDir || '/', p);
+      // As the classic builder: a relative path is joined to the current one (and cleaned); an
+      // absolute one is kept as written (`/a/../b` stays in the config; /b is what gets made).
+      const wd = posix.isAbsolute(p) ? p : posix.join(cfg.WorkingDir || '/', p);
       return this.cached(s, `WORKDIR ${wd}`, '', c, async () => {
         cfg.WorkingDir = wd;
         const made = await withLayer(
           env,
           s,
           async (root) => {
-            mkdirSync(join(root, wd), { recursive: true });
+            // inside the image root: its symlinks resolved as the container sees them, never the host's
+            mkdirOwned(root, posix.normalize(wd), 0, 0);
           },
           { skipIfEmpty: true },
         );
-        addHistory(s, `/bin/sh -c #(nop) WORKDIR ${wd}`, !made);
+        addHistory(s, nopString(shellOf(s), `WORKDIR ${wd}`), !made);
       });
     }
     if (ins.kind === 'FROM')
@@ -387,7 +420,20 @@ export class Builder {
           line: ins.line,
           ignore: from === undefined ? c.ignore : undefined,
         });
-        addHistory(s, `/bin/sh -c #(nop) ${ins.kind} ${hash.slice(0, 12)} in ${x(ins.dest)}`, false);
+        const ign = from === undefined ? c.ignore : undefined;
+        const names = sourcesName([
+          ...sources.map((src) => ({
+            kind: statSync(src.abs).isDirectory() ? ('dir' as const) : ('file' as const),
+            hash: hashSources([src], ign),
+          })),
+          ...heredocs.map((h) => ({
+            kind: 'file' as const,
+            hash: createHash('sha256').update(h.content).digest('hex'),
+          })),
+          ...downloads.map((d) => ({ kind: 'file' as const, hash: d.sha256 })),
+        ]);
+        const chown = ins.flags.chown ? `--chown=${x(ins.flags.chown)}` : '';
+        addHistory(s, nopString(shellOf(s), `${ins.kind} ${chown}${names} in ${x(ins.dest)} `), false);
       });
     } finally {
       if (view) {
@@ -418,12 +464,14 @@ export class Builder {
       ) {
         const args = s.args;
         Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
+        this.cache.touch(key, e);
         return true;
       }
     }
+    const before = s.layers.length;
     await run();
     s.cacheBroken = true;
-    this.cache.put(key, s);
+    this.cache.put(key, s, { step: c.desc, layer: s.layers.length > before ? s.layers.at(-1) : undefined });
     return false;
   }
 }
@@ -436,6 +484,8 @@ interface StepCtx {
   results: Map<string, StageState>;
   flags: { cmdSet: boolean };
   noCache: boolean;
+  /** The instruction being run (the cache entry's description). */
+  desc?: string;
 }
 
 /** Heredoc bodies with unquoted delimiters: $VAR and ${VAR} expanded, quotes kept. */

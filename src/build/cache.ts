@@ -11,6 +11,13 @@ export interface CacheEntry {
   config: ImageConfig;
   layers: Descriptor[];
   top?: string;
+  /** The instruction (entries written before these fields existed lack them). */
+  step?: string;
+  /** The layer this step added, if any. */
+  layer?: Descriptor;
+  created?: string;
+  lastUsed?: string;
+  usage?: number;
 }
 
 export class BuildCache {
@@ -38,10 +45,52 @@ export class BuildCache {
     }
   }
 
-  put(key: string, s: StageState): void {
+  put(key: string, s: StageState, o: { step?: string; layer?: Descriptor } = {}): void {
+    const now = new Date().toISOString();
+    this.write(key, {
+      config: s.config,
+      layers: s.layers,
+      top: s.top,
+      step: o.step,
+      layer: o.layer,
+      created: now,
+      lastUsed: now,
+      usage: 1,
+    });
+  }
+
+  /** Records a hit (LastUsedAt, UsageCount). */
+  touch(key: string, e: CacheEntry): void {
+    try {
+      this.write(key, { ...e, lastUsed: new Date().toISOString(), usage: (e.usage ?? 1) + 1 });
+    } catch {
+      /* a read-only or full disk costs the statistics only */
+    }
+  }
+
+  private write(key: string, e: CacheEntry): void {
     const tmp = join(this.dir, `.${key}.${randomBytes(4).toString('hex')}`);
-    writeFileSync(tmp, JSON.stringify({ config: s.config, layers: s.layers, top: s.top } satisfies CacheEntry));
+    writeFileSync(tmp, JSON.stringify(e));
     renameSync(tmp, join(this.dir, `${key}.json`));
+  }
+
+  /** Every entry with its file's time (entries older than the statistics fields use it). */
+  list(): { key: string; entry: CacheEntry; mtime: Date }[] {
+    const out: { key: string; entry: CacheEntry; mtime: Date }[] = [];
+    for (const f of readdirSync(this.dir)) {
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      try {
+        const p = join(this.dir, f);
+        out.push({
+          key: f.slice(0, -5),
+          entry: JSON.parse(readFileSync(p, 'utf8')) as CacheEntry,
+          mtime: statSync(p).mtime,
+        });
+      } catch {
+        /* removed meanwhile, or a torn file from before atomic writes */
+      }
+    }
+    return out;
   }
 
   /** Drops every entry; returns how many and their bytes. */

@@ -44,7 +44,7 @@ export function resolveSources(
     });
   if (!hasMagic(norm)) {
     const abs = join(root, norm);
-    if ((!existsSync(abs) && !isLink(abs)) || (norm && ignore?.ignores(norm)))
+    if ((!existsSync(abs) && !isLink(abs)) || (norm && excluded(ignore, norm, abs)))
       throw notFound(
         `${field}: file not found in build context or excluded by .dockerignore: stat ${pattern}: file does not exist`,
         { field },
@@ -73,9 +73,15 @@ export function resolveSources(
     }
     cur = next;
   }
-  const out = cur.filter((r) => !ignore?.ignores(r)).map((rel) => ({ rel, abs: join(root, rel) }));
+  const out = cur.filter((r) => !excluded(ignore, r, join(root, r))).map((rel) => ({ rel, abs: join(root, rel) }));
   if (!out.length) throw notFound(`${field}: no source files were specified (no match for ${pattern})`, { field });
   return out;
+}
+
+/** An excluded source, unless it is a directory an exception reaches into (the docker CLI sends
+ *  what the exception keeps, so the directory is in the daemon's context). */
+function excluded(ignore: IgnoreMatcher | undefined, rel: string, abs: string): boolean {
+  return !!ignore?.ignores(rel) && !(ignore.walksInto(rel) && isDir(abs));
 }
 
 function isLink(p: string): boolean {
@@ -97,7 +103,12 @@ function isDir(p: string): boolean {
 export function hashSources(sources: Source[], ignore: IgnoreMatcher | undefined): string {
   const h = createHash('sha256');
   const walk = (abs: string, rel: string) => {
-    if (rel && ignore?.ignores(rel)) return;
+    if (rel && ignore?.ignores(rel)) {
+      // an excluded directory an exception reaches into: only what it keeps counts
+      if (ignore.walksInto(rel) && lstatSync(abs).isDirectory())
+        for (const n of readdirSync(abs).sort()) walk(join(abs, n), `${rel}/${n}`);
+      return;
+    }
     const st = lstatSync(abs);
     h.update(`${rel}\0${st.mode}\0`);
     if (st.isSymbolicLink()) h.update(readlinkSync(abs));
@@ -160,11 +171,7 @@ export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ign
       rmSync(dst, { force: true });
       mkdirSync(dst, { recursive: true });
     }
-    for (const n of readdirSync(src)) {
-      const r = rel ? `${rel}/${n}` : n;
-      if (o.ignore?.ignores(r)) continue;
-      copyTree(join(src, n), join(dst, n), o, r);
-    }
+    copyEntries(src, dst, o, rel, () => {});
     chmodSync(dst, o.chmod ?? st.mode & 0o7777);
     chownSync(dst, o.uid, o.gid);
     utimesSync(dst, st.atime, st.mtime);
@@ -185,21 +192,68 @@ export function copyTree(src: string, dstIn: string, o: CopyOptions, rel = o.ign
   utimesSync(dst, st.atime, st.mtime);
 }
 
-/** Creates the missing directories of `path` (inside `root`, symlinks followed within it) owned by
- *  uid:gid, mode 0755, and returns its host path. */
-export function mkdirOwned(root: string, path: string, uid: number, gid: number): string {
+/** Creates the missing directories of `path` (inside `root`, symlinks followed within it), mode
+ *  0755, and returns its host path. Owner uid:gid for every one it creates (`all`: the parents of a
+ *  file COPY), or only for `path` itself while its missing parents get 0:0 (`leaf`: the destination
+ *  of a directory COPY) — as the classic builder does. Existing directories are left as they are. */
+export function mkdirOwned(
+  root: string,
+  path: string,
+  uid: number,
+  gid: number,
+  owner: 'all' | 'leaf' = 'all',
+): string {
   let cur = '';
   let host = root;
-  for (const p of path.split('/').filter(Boolean)) {
+  const parts = path.split('/').filter(Boolean);
+  for (const [i, p] of parts.entries()) {
     cur = `${cur}/${p}`;
     host = scopedPath(root, cur);
     if (isLink(host)) throw invalidArgument(`path ${path}: cannot resolve ${cur}`, { field: 'dest' });
     if (!existsSync(host)) {
       mkdirSync(host);
       chmodSync(host, 0o755);
-      chownSync(host, uid, gid);
+      if (owner === 'all' || i === parts.length - 1) chownSync(host, uid, gid);
+      else chownSync(host, 0, 0);
     } else if (!statSync(host).isDirectory())
       throw invalidArgument(`path ${path}: ${cur} is not a directory`, { field: 'dest' });
   }
   return host;
+}
+
+/** COPY of a directory: its contents into `dst` (already made by mkdirOwned). The source
+ *  directory's own mode, owner and times are not carried over — the classic builder leaves the
+ *  destination directory as it found or made it (0755; /tmp stays 1777). */
+export function copyDirContents(src: string, dst: string, o: CopyOptions): void {
+  copyEntries(src, dst, o, o.ignoreBase ?? '', () => {});
+}
+
+/** The entries of directory `src` into `dst`, .dockerignore applied. `ensure` makes `dst` (and
+ *  its parents) when the first entry is copied: an excluded directory that an exception reaches
+ *  into (`dir` with `!dir/keep`) is walked, and made — 0755, owned as the copy — only if something
+ *  inside is kept, as the docker CLI's tar of the context leaves it to the daemon's extraction. */
+function copyEntries(src: string, dst: string, o: CopyOptions, rel: string, ensure: () => void): void {
+  for (const n of readdirSync(src)) {
+    const r = rel ? `${rel}/${n}` : n;
+    if (o.ignore?.ignores(r)) {
+      if (o.ignore.walksInto(r) && lstatSync(join(src, n)).isDirectory()) {
+        const sub = join(dst, n);
+        let made = false;
+        copyEntries(join(src, n), sub, o, r, () => {
+          if (made) return;
+          made = true;
+          ensure();
+          if (!isDir(sub)) {
+            rmSync(sub, { force: true });
+            mkdirSync(sub);
+            chmodSync(sub, o.chmod ?? 0o755);
+            chownSync(sub, o.uid, o.gid);
+          }
+        });
+      }
+      continue;
+    }
+    ensure();
+    copyTree(join(src, n), join(dst, n), o, r);
+  }
 }

@@ -9,4 +9,5 @@ export {
   type RegistryAuth,
 } from './builder.js';
 export { BuildCache } from './cache.js';
+export type { BuildCacheRecord } from './usage.js';
 export type { NetworkSandbox, NetworkSandboxFn } from './state.js';

@@ -47,10 +47,14 @@ export function wordEnv(s: StageState): Map<string, string> {
   return m;
 }
 
+/** Sets `key` in the image's Env: replaced where it is (ENV PATH=… keeps PATH first), else
+ *  appended, as the classic builder does. */
 export function setEnv(s: StageState, key: string, value: string): void {
   const cfg = (s.config.config ??= {});
-  const env = (cfg.Env ?? []).filter((e) => e.split('=')[0] !== key);
-  env.push(`${key}=${value}`);
+  const env = [...(cfg.Env ?? [])];
+  const i = env.findIndex((e) => e.split('=')[0] === key);
+  if (i >= 0) env[i] = `${key}=${value}`;
+  else env.push(`${key}=${value}`);
   cfg.Env = env;
 }
 

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   start: () => import('./commands/start.js'),
   engine: () => import('./commands/engine.js'),
   server: () => import('./commands/server.js'),
+  agent: () => import('./commands/agent.js'),
   run: () => import('./commands/run.js'),
   ps: () => import('./commands/ps.js'),
   exec: () => import('./commands/exec.js'),
@@ -42,7 +43,8 @@ const HELP = `usage: skiff <command> [args]      (skiff <command> --help for a c
 daemons:
   start       a single-node Skiff: the engine and the API server in one process (what \`npm start\` runs)
   engine      the container engine, serving the Docker Engine API (dockerd's role)
-  server      the Kubernetes API server on SQLite or etcd
+  server      the Kubernetes API server on SQLite or etcd (writes DATA_DIR/node-token for agents)
+  agent       a node joining a server: engine, CRI and node agent (skiff agent --server URL --token T)
   registry    an OCI distribution registry
   runtime     the OCI runtime, flag-compatible with runc (also bin/skiff-runtime)
 

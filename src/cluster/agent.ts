@@ -1,5 +1,5 @@
 // Composition root of the node agent inside `skiff start` (server and node in one process, as
-// k3s): certificates from the cluster CA — the node's client identity (system:node:NAME in
+// k3s; startNode calls it): certificates from the cluster CA — the node's client identity (system:node:NAME in
 // system:nodes) and its HTTPS server's serving certificate — the agent on the engine's
 // ContainerRuntime, and the local-path provisioner.
 import { hostname } from 'node:os';
@@ -23,7 +23,10 @@ export interface NodeAgentOptions {
   /** host:port of the node's HTTPS server (default 0.0.0.0:10250). */
   listen?: { host: string; port: number };
   cgroupRoot?: string;
+  /** Cluster DNS service addresses written to pods' resolv.conf (kubelet's --cluster-dns). */
   clusterDNS?: string[];
+  /** The Node carries the control-plane role label (a server's node); default false. */
+  controlPlane?: boolean;
   /** The Node's pod CIDR when the server has none for it (default 10.42.0.0/24). */
   defaultPodCIDR?: string;
   /** Secret and projected volumes on tmpfs (default true). */
@@ -69,7 +72,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<RunningNodeAg
     nodeIP: ip,
     rootDir: o.dataDir,
     podLogsDir: o.podLogsDir,
-    controlPlane: true,
+    controlPlane: o.controlPlane ?? false,
     defaultPodCIDR: o.defaultPodCIDR,
     cgroupRoot: o.cgroupRoot,
     clusterDNS: o.clusterDNS,

@@ -20,13 +20,16 @@ export interface LaunchOptions {
   liveRestore?: boolean;
   /** Per-registry pull mirrors: domain → URLs. */
   registryMirrors?: Record<string, string[]>;
-  /** Serve CRI on this unix socket (with the pod network options). */
+  /** The CRI runtime (with the pod network options), served on `socket` when given; without a
+   *  socket only the in-process node agent uses it (`skiff start --no-cri`). */
   cri?: {
-    socket: string;
+    socket?: string;
     podCidr?: string;
     bridge?: string;
     chainPrefix?: string;
     streamingAddress?: string;
+    /** Pod interfaces' MTU (the pod network's: an overlay lowers it). */
+    mtu?: number;
   };
 }
 export interface LaunchedEngine {
@@ -74,6 +77,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
             bridge: o.cri.bridge,
             chainPrefix: o.cri.chainPrefix,
             streamingAddress: o.cri.streamingAddress,
+            mtu: o.cri.mtu,
           }
         : undefined,
     });
@@ -83,7 +87,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
   }
   const eng = engine;
   let criServer: CriServer | undefined;
-  if (o.cri && eng.cri) {
+  if (o.cri?.socket && eng.cri) {
     const { serveCri } = await import('../cri/index.js');
     try {
       criServer = await serveCri(eng.cri, o.cri.socket);

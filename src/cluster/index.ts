@@ -8,3 +8,7 @@ export { launchEngine } from './engine.js';
 export type { LaunchOptions, LaunchedEngine } from './engine.js';
 export { startNodeAgent, defaultNodeName } from './agent.js';
 export type { NodeAgentOptions, RunningNodeAgent } from './agent.js';
+export { joinCluster } from './join.js';
+export type { JoinOptions, JoinedNode } from './join.js';
+export { startServiceNetwork, ensureKubeDnsService, clusterDnsIP } from './service-network.js';
+export type { ServiceNetworkOptions, RunningServiceNetwork } from './service-network.js';

@@ -1,24 +1,36 @@
-// One composition for every way Skiff runs on a machine: `skiff start` (engine + control plane),
-// `skiff server` (control plane; k3s-style it will also run an agent), `skiff engine`, and next
-// `skiff agent` (agent + engine). The engine starts first (an agent drives it), the control plane
-// after; on failure what already started is closed, and close() goes in reverse order.
-import type { Logger } from '../common/index.js';
+// One composition for every way Skiff runs on a machine: `skiff start` (engine + control plane +
+// node agent, k3s-style), `skiff server` (control plane), `skiff engine`, and next `skiff agent`
+// (agent + engine). The engine starts first (an agent drives it), the control plane after, the
+// node agent last (it needs both: the engine's CRI and the server's API and CA); on failure what
+// already started is closed, and close() goes in reverse order (the agent first: it leaves pods
+// running for the next start to adopt).
+import { invalidArgument, type Logger } from '../common/index.js';
+import { startNodeAgent, type NodeAgentOptions, type RunningNodeAgent } from './agent.js';
 import { launchEngine, type LaunchedEngine, type LaunchOptions } from './engine.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
+
+/** The node agent's part: it runs on this node's engine (its in-process CRI) against this node's
+ *  server. `clusterDNS` is the hook for the cluster DNS service's addresses (pods' resolv.conf). */
+export type NodeAgentPart = Omit<NodeAgentOptions, 'server' | 'runtime' | 'controlPlane'>;
 
 export interface NodeOptions {
   engine?: LaunchOptions;
   server?: ServerOptions;
+  /** Needs `engine` (with `cri`) and `server`. */
+  agent?: NodeAgentPart;
   log?: Logger;
 }
 
 export interface RunningNode {
   engine?: LaunchedEngine;
   server?: RunningServer;
+  agent?: RunningNodeAgent;
   close(): Promise<void>;
 }
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  if (o.agent && (!o.engine?.cri || !o.server))
+    throw invalidArgument('the node agent needs the engine with CRI and the server on this node', { field: 'agent' });
   const closers: (() => Promise<void>)[] = [];
   const node: RunningNode = {
     async close() {
@@ -33,6 +45,18 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     if (o.server) {
       node.server = await startServer({ log: o.log, ...o.server });
       closers.push(() => node.server!.close());
+    }
+    if (o.agent) {
+      const runtime = node.engine?.cri;
+      if (!runtime) throw invalidArgument('the engine started without its CRI runtime', { field: 'agent' });
+      node.agent = await startNodeAgent({
+        log: o.log?.child({ component: 'agent' }),
+        ...o.agent,
+        server: node.server!,
+        runtime,
+        controlPlane: true,
+      });
+      closers.push(() => node.agent!.stop());
     }
   } catch (e) {
     for (const c of closers.reverse()) await c().catch(() => undefined);

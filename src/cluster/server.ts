@@ -6,8 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
-import { startControllers, type RunningControllers } from '../kube/controllers/index.js';
+import { ensureKubeDnsService } from './service-network.js';
+import { startControllerManager, type RunningControllerManager } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
+import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
+import { NodeIpam } from '../kube/podnet/index.js';
 import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
@@ -16,12 +19,17 @@ export interface ServerOptions {
   httpsListen?: string;
   /** sqlite://PATH | etcd://h1:2379,h2:2379 | memory:// (default sqlite://DATA_DIR/state.db). */
   datastore?: string;
-  /** Run the control plane's controllers (docs/controllers.md); default true. */
+  /** Run the control plane's controllers (behind leader election on
+   *  kube-system/kube-controller-manager; docs/controllers.md); default true. */
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
+  /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
+  nodeCertSeconds?: number;
+  /** The pod range nodes get their /24s from (node IPAM; default 10.42.0.0/16). */
+  clusterCIDR?: string;
   log?: Logger;
 }
 
@@ -37,8 +45,12 @@ export interface RunningServer {
   startupMs: number;
   /** The scheduler once started (undefined when disabled or failed). */
   scheduler(): Promise<RunningScheduler | undefined>;
+  /** The controller manager's candidate once started (undefined when disabled or failed). */
+  controllers(): Promise<RunningControllerManager | undefined>;
   /** The cluster PKI (the CA signs node agents' certificates). */
   pki: security.Pki;
+  /** The join token agents pass with --token (also in DATA_DIR/node-token). */
+  nodeToken: string;
   close(): Promise<void>;
 }
 
@@ -72,6 +84,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs: Math.round(startupMs),
     phases: kas.phases,
   });
+  // Joining: the node token (DATA_DIR/node-token) and the node CSR approver/signer. Every server
+  // runs the signer (a second one's write loses on the resourceVersion; nothing is signed twice).
+  const nodeToken = await ensureNodeToken(opts.dataDir, kas.pki);
+  const csrClient = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-csr-signer' });
+  const csrSigner = new NodeCsrController(csrClient, {
+    ca: kas.pki.ca,
+    maxSeconds: opts.nodeCertSeconds,
+    log: log.child({ component: 'csr-signer' }),
+  });
+  await csrSigner.start();
+  // Node IPAM: each Node a /24 of the cluster CIDR (behind its own leader election).
+  const ipam = new NodeIpam(csrClient, { clusterCIDR: opts.clusterCIDR, log: log.child({ component: 'node-ipam' }) });
+  ipam.start();
+  // Cluster add-ons the server keeps (k3s's manifests): the kube-dns Service, answered on every
+  // node by its own cluster DNS.
+  const addons = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-addons' });
+  try {
+    await ensureKubeDnsService(addons, opts.serviceCIDR);
+  } catch (e) {
+    log.error('could not create the kube-dns Service', { error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    addons.close();
+  }
   // The control loops start after readiness (they are clients; the API is what they wait for).
   let scheduler: Promise<RunningScheduler | undefined> = Promise.resolve(undefined);
   let schedulerClient: KubeClient | undefined;
@@ -84,14 +119,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return undefined;
     });
   }
-  let controllers: Promise<RunningControllers | undefined> = Promise.resolve(undefined);
+  let controllers: Promise<RunningControllerManager | undefined> = Promise.resolve(undefined);
   let client: KubeClient | undefined;
   if (opts.controllers !== false) {
     controllers = (async () => {
       client = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-controller-manager' });
       const clusterIP = kas.api.context.services?.firstIP;
       const endpointPort = Number(new URL(kas.url).port);
-      return startControllers(client, {
+      return startControllerManager(client, {
         log: log.child({ component: 'controllers' }),
         kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort } : undefined,
         rootCA: kas.pki.ca.certPem,
@@ -109,11 +144,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store: kas.store,
     startupMs,
     scheduler: () => scheduler,
+    controllers: () => controllers,
     pki: kas.pki,
+    nodeToken,
     async close() {
+      csrSigner.stop();
+      await ipam.stop();
+      csrClient.close();
       await (await scheduler)?.stop();
       schedulerClient?.close();
-      (await controllers)?.stop();
+      await (await controllers)?.stop();
       client?.close();
       await kas.close();
     },

@@ -9,7 +9,7 @@ import { openImages, createSnapshotter, type Snapshotter } from '../image/index.
 import { EventBus } from './events.js';
 import { createApiServer } from './api/server.js';
 import { buildRouter } from './api/routes/index.js';
-import type { EngineBase, EngineContext, ImagesService, VolumesService, RegisterRoutes } from './api/context.js';
+import type { ApiContext, EngineBase, EngineContext } from './api/context.js';
 import { Containers } from './services/containers/service.js';
 import { Execs } from './services/containers/exec.js';
 import { startHealth } from './services/containers/health.js';
@@ -30,8 +30,6 @@ export interface EngineOptions {
   hosts?: string[];
   cgroupParent?: string;
   snapshotter?: 'overlayfs' | 'native';
-  images?: (base: EngineBase) => ImagesService | Promise<ImagesService>;
-  volumes?: (base: EngineBase) => VolumesService | Promise<VolumesService>;
   networkDriver?: NetworkDriver;
   /** Registries reached over plain HTTP besides loopback. */
   insecureRegistries?: string[];
@@ -41,8 +39,6 @@ export interface EngineOptions {
    *  engine). Off: the engine stops its running containers when it shuts down, and stops those it
    *  finds running at start; restart policies then apply. */
   liveRestore?: boolean;
-  /** Extra route modules (images, volumes, build …). */
-  routes?: RegisterRoutes[];
   /** Also serve the Container Runtime Interface (pods) from the same image store and runtime. */
   cri?: CriOptions;
 }
@@ -121,42 +117,40 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     },
   };
   const ctx = { ...base } as EngineContext;
-  const engineImages = o.images
-    ? undefined
-    : createImagesService(ctx, { insecureRegistries: o.insecureRegistries, registryMirrors: o.registryMirrors });
-  ctx.images = o.images ? await o.images(ctx) : engineImages!;
-  ctx.volumes = o.volumes ? await o.volumes(ctx) : createVolumesService(ctx);
-  const containers = new Containers(ctx, {
+  const images = createImagesService(ctx, {
+    insecureRegistries: o.insecureRegistries,
+    registryMirrors: o.registryMirrors,
+  });
+  ctx.images = images;
+  const volumes = createVolumesService(ctx);
+  ctx.volumes = volumes;
+  const networks = new Networks(ctx, o.networkDriver).init();
+  ctx.networks = networks;
+  const containers = new Containers(ctx, networks, {
     execRoot,
     cgroupParent: base.info.cgroupParent,
     liveRestore: base.info.liveRestore,
   });
   ctx.containers = containers;
-  const networks = new Networks(ctx, o.networkDriver).init();
-  ctx.networks = networks;
+  networks.bindContainers(containers);
   await networks.start();
-  containers.execs = new Execs(containers, execRoot);
+  const execs = new Execs(containers, execRoot);
+  containers.execs = execs;
   containers.healthStarter = (c) => startHealth(containers, c);
   await containers.restore();
   let cri: EngineCri | undefined;
   if (o.cri) {
-    cri = new EngineCri(
-      ctx,
-      engineImages ??
-        createImagesService(ctx, { insecureRegistries: o.insecureRegistries, registryMirrors: o.registryMirrors }),
-      execRoot,
-      o.cri,
-    );
+    cri = new EngineCri(ctx, images, execRoot, o.cri);
     await cri.start();
   }
+  const api: ApiContext = { ...base, containers, execs, images, volumes, networks };
   const router = buildRouter();
-  for (const reg of o.routes ?? []) reg(router);
   const hosts = o.hosts?.length ? o.hosts : ['unix:///run/skiff/engine.sock'];
   const servers: Server[] = [];
   const bound: string[] = [];
   try {
     for (const h of hosts) {
-      const s = createApiServer(router, ctx);
+      const s = createApiServer(router, api);
       bound.push(await listen(s, h));
       servers.push(s);
     }

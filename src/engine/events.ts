@@ -1,6 +1,6 @@
 // The engine's event bus with Docker's event shape (`GET /events`): every service emits through it;
 // subscribers get past events (since/until) from a bounded in-memory ring and live ones after.
-import { matchLabels, type Filters } from './api/router.js';
+import { matchLabels, type Filters } from './services/common/filters.js';
 
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'builder';
 

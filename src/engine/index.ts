@@ -31,7 +31,6 @@ export type {
   VolumeInfo,
   ContainersService,
   NetworksService,
-  RegisterRoutes,
   ImageRef,
 } from './api/context.js';
 export { nullDriver, type NetworkDriver, type NetworkRecord } from './services/networks.js';

@@ -62,6 +62,78 @@ test('build errors: failing RUN (exit code, output), syntax error with line', { 
   assert.match(s.stderr + s.stdout, /Dockerfile:2: unknown instruction: COPPY/);
 });
 
+test('docker build -q prints only the image ID; on failure the held-back steps and the error', {
+  timeout: 60_000,
+}, () => {
+  // dockerd (q=1) holds the progress back and sends the ID as the one stream line; the CLI prints it.
+  const d = ctx({ Dockerfile: 'FROM busybox\nRUN echo quiet > /q\nLABEL q=1\n' });
+  const out = E.docker(['build', '-q', '-t', 'quiet:1', d], { env });
+  assert.match(out, /^sha256:[0-9a-f]{64}\n$/, out);
+  assert.equal(out.trim(), E.docker(['inspect', '-f', '{{.Id}}', 'quiet:1']).trim());
+  const bad = E.dockerRaw(['build', '-q', ctx({ Dockerfile: 'FROM busybox\nRUN echo loud; exit 4\n' })]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /Step 2\/2 : RUN echo loud; exit 4/);
+  assert.match(bad.stderr, /returned a non-zero code: 4/);
+});
+
+test('docker build -f - DIR (the CLI appends the Dockerfile unpadded); unused build args are named', {
+  timeout: 60_000,
+}, () => {
+  // `-f -` makes the CLI add the Dockerfile to the context tar and end the stream right after its
+  // bytes (no padding, no end-of-archive blocks): GNU tar refused it as "Unexpected EOF"
+  const d = ctx({ 'f.txt': 'from-ctx\n', Dockerfile: 'FROM busybox\nRUN false\n' });
+  const out = execFileSync('docker', ['build', '-q', '-f', '-', '-t', 'stdin-df:1', d], {
+    env: { ...process.env, DOCKER_HOST: E.host, ...env },
+    input: 'FROM busybox\nCOPY f.txt /f.txt\nCOPY . /all/\n',
+    encoding: 'utf8',
+  });
+  assert.match(out, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(E.docker(['run', '--rm', 'stdin-df:1', 'cat', '/f.txt']), 'from-ctx\n');
+  // the CLI's .dockerignore hides its own files: only the context's files arrive
+  assert.equal(E.docker(['run', '--rm', 'stdin-df:1', 'ls', '-A', '/all']), 'Dockerfile\nf.txt\n');
+  // as dockerd: build args no ARG declares are listed (sorted) before the result
+  const w = E.docker(
+    ['build', '--build-arg', 'ZED=1', '--build-arg', 'AAA=2', '--build-arg', 'HTTP_PROXY=x', '-f', '-', d],
+    {
+      env,
+      input: 'FROM busybox\nARG USED\n',
+    },
+  );
+  assert.match(w, /\[Warning\] One or more build-args \[AAA ZED\] were not consumed\nSuccessfully built/);
+});
+
+test('docker system df counts the build cache; builder prune empties it and frees its layers', {
+  timeout: 90_000,
+}, () => {
+  const d = ctx({ Dockerfile: 'FROM busybox\nRUN head -c 300000 /dev/zero > /blob\nRUN echo x > /y\n' });
+  E.docker(['build', '-t', 'dfcache:1', d], { env });
+  const df = E.docker(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Size}}|{{.Reclaimable}}']);
+  const line = df.split('\n').find((l) => l.startsWith('Build Cache|')) ?? '';
+  const count = Number(line.split('|')[1]);
+  assert.ok(count >= 3, `a record per cached step: ${line}`);
+  // the layers are the tagged image's too: shared, so nothing of it is reclaimable
+  assert.match(line, /\|0B$/, line);
+  const v = E.docker(['system', 'df', '-v']);
+  assert.match(v, /^Build cache usage: \S+$/m); // the CLI sums the records that are not shared
+  assert.match(v, /^CACHE ID\s+CACHE TYPE\s+SIZE\s+CREATED\s+LAST USED\s+USAGE\s+SHARED$/m);
+  assert.match(v, /^[0-9a-f]{12}\s+regular\s+30\d(\.\d+)?kB\s.*\strue$/m, v);
+  // a cache hit counts as a use
+  E.docker(['build', '-t', 'dfcache:1', d], { env });
+  assert.match(E.docker(['system', 'df', '-v']), /^[0-9a-f]{12}\s+regular\s+30\d(\.\d+)?kB\s.*\s2\s+true$/m);
+  // a build that fails after a cached step: that step's layer is held by the cache alone —
+  // not shared, reclaimable, and freed by the prune
+  const f = ctx({ Dockerfile: 'FROM busybox\nRUN head -c 400000 /dev/zero > /only\nRUN exit 3\n' });
+  assert.notEqual(E.dockerRaw(['build', f]).status, 0);
+  const only = E.docker(['system', 'df', '--format', '{{.Type}}|{{.Reclaimable}}']);
+  assert.match(only, /^Build Cache\|40\d(\.\d+)?kB$/m, only);
+  assert.match(E.docker(['system', 'df', '-v']), /^Build cache usage: 40\d(\.\d+)?kB$/m);
+  const p = E.docker(['builder', 'prune', '-f']);
+  const freed = /Total reclaimed space:\s+([\d.]+)(k|M)B/.exec(p);
+  assert.ok(freed && Number(freed[1]) * (freed[2] === 'M' ? 1000 : 1) >= 400, p);
+  const after = E.docker(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}']);
+  assert.match(after, /^Build Cache\|0$/m);
+});
+
 test('docker builder prune, docker-compose build', { timeout: 120_000 }, () => {
   const d = ctx({
     Dockerfile: 'FROM busybox\nRUN echo c > /c\n',

@@ -203,6 +203,21 @@ test('detached container: ps, logs -f, exec, cp both ways, top, stats, stop, rm'
   assert.match(top, /while true/);
   const stats = e.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.MemUsage}}', name]);
   assert.match(stats, new RegExp(`${name} \\d+ [\\d.]+[KMG]?i?B`));
+  // Every number of a StatsResponse is an integer (moby types them uint64; the CLI's decoder failed
+  // on 1099661169999999.9 and `docker stats --no-stream` printed EOF). One object, a newline, its
+  // length — as dockerd sends it.
+  for (let i = 0; i < 10; i++) {
+    const r = await api('GET', `/containers/${name}/stats?stream=0`);
+    assert.equal(r.headers['content-length'], String(Buffer.byteLength(r.body)));
+    assert.ok(r.body.endsWith('}\n'));
+    const bad: string[] = [];
+    const walk = (v: unknown, p: string): void => {
+      if (typeof v === 'number' && !(Number.isInteger(v) && v >= 0)) bad.push(`${p}=${v}`);
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${p}.${k}`);
+    };
+    walk(JSON.parse(r.body), '');
+    assert.deepEqual(bad, [], 'unsigned integers only');
+  }
   const t0 = Date.now();
   e.docker(['stop', name]);
   assert.ok(Date.now() - t0 < 8000, 'SIGTERM handled by the trap, no 10 s timeout');

@@ -1,11 +1,15 @@
 // The engine differential's harness: run the same docker command line (or raw Engine API request)
 // against two daemons concurrently and compare what they print once masked (ids, times, sizes,
-// percentages, addresses, host ports). Used by engine-differential.test.ts.
+// percentages, addresses, host ports). Used by engine-differential.test.ts (the fast part, in npm test)
+// and engine-differential.slow.test.ts (the rest).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { startDockerd } from '../fixtures/dockerd.js';
+import { startEngine } from '../fixtures/engine.js';
+import { busyboxTar } from '../fixtures/busybox.js';
 
 export interface Side {
   name: 'dockerd' | 'skiff';
@@ -163,5 +167,61 @@ export class Differential {
         test(name, c.todo ? { todo: c.todo } : {}, () => this.compare(c));
       }
     });
+  }
+}
+
+/** Both daemons for one test file, set up the same way in parallel: dockerd (test/fixtures/dockerd.ts)
+ *  and the engine's built bundle (as users run it; npm test rebuilds it first) with dockerd's default
+ *  live restore (off), so that `info` compares as is. busybox:latest is the same tar on both sides,
+ *  then `setup` runs line by line on each side (lines naming c-exit may fail: they exit non-zero).
+ *  `times`: whole seconds before and after the setup (for events --since/--until). */
+export async function startSides(
+  d: Differential,
+  setup: string[],
+  opts: { wait?: (x: Side) => Promise<void> } = {},
+): Promise<{ stop(cleanup: string[]): Promise<void>; times: { t0: number; t1: number } }> {
+  if (process.getuid?.() !== 0) throw new Error('the engine differential needs root (both daemons run containers)');
+  const tar = busyboxTar(join(d.tmp, 'busybox.tar'));
+  const [dockerd, engine] = await Promise.all([
+    startDockerd(),
+    startEngine({ bundle: true, args: ['--live-restore=false'] }),
+  ]);
+  d.setSides(dockerd, engine);
+  const stop = async (cleanup: string[]) => {
+    // Removed first: both daemons would otherwise stop them at shutdown, waiting out the stop timeout
+    // of shells that ignore SIGTERM as PID 1.
+    if (cleanup.length) await d.both(['rm', '-f', '-v', ...cleanup]);
+    await Promise.all([engine.stop(), dockerd.stop()]);
+  };
+  try {
+    // skiff's fixture seeded busybox:latest as `import -c 'CMD ["sh"]'` of the same tar.
+    const imp = await docker(d.sides[0], ['import', '-c', 'CMD ["sh"]', tar, 'busybox:latest']);
+    assert.equal(imp.status, 0, imp.stderr);
+    // Events are compared from the next whole second on (the import is no event the engine made).
+    await new Promise((res) => setTimeout(res, 1000 - (Date.now() % 1000)));
+    const t0 = Math.floor(Date.now() / 1000);
+    await Promise.all(
+      d.sides.map(async (x) => {
+        for (const line of setup) {
+          const r = await docker(x, words(line));
+          if (r.status !== 0 && !line.includes('c-exit')) assert.fail(`${x.name}: docker ${line}: ${r.stderr}`);
+        }
+        await opts.wait?.(x);
+      }),
+    );
+    await new Promise((res) => setTimeout(res, 1000 - (Date.now() % 1000)));
+    return { stop, times: { t0, t1: Math.floor(Date.now() / 1000) } };
+  } catch (e) {
+    await stop([]);
+    throw e;
+  }
+}
+
+/** Waits until a detached container's output (stdout and stderr) has been logged. */
+export async function waitLogged(x: Side, name: string, out: string, err: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const r = await docker(x, ['logs', name]);
+    if (r.stdout.includes(out) && r.stderr.includes(err)) return;
+    await new Promise((res) => setTimeout(res, 100));
   }
 }

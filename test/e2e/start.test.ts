@@ -45,6 +45,9 @@ test('skiff start serves docker and kubectl, and stops on SIGTERM', async () => 
       `/${dir.split('/').pop()}`,
       '--https-listen',
       `127.0.0.1:${port}`,
+      // Pods are tested in pods.test.ts (on private pod networks); here no agent, no CRI socket.
+      '--no-agent',
+      '--no-cri',
     ],
     {
       cwd: ROOT,

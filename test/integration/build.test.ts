@@ -328,6 +328,41 @@ COPY a.txt /app
   assert.match(f['etc/passwd'] ?? '', /^root:/);
 });
 
+test('WORKDIR and a RUN working directory through a base image symlink stay inside the image', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const hostDir = `/tmp/skiff-wd-escape-${tag}`;
+  const ctx = context({
+    Dockerfile: `FROM busybox
+RUN ln -s ${hostDir} /link && ln -s ${hostDir}-run /runlink
+WORKDIR /link/made
+RUN pwd > /pwd
+WORKDIR /runlink/made
+RUN true
+`,
+  });
+  try {
+    await builder().build({ contextDir: ctx, tags: [`wd-${tag}`] });
+    assert.throws(() => readdirSync(hostDir), /ENOENT/, 'nothing made on the host through /link');
+    assert.throws(() => readdirSync(`${hostDir}-run`), /ENOENT/, 'nothing made on the host through /runlink');
+    const f = await readImage(`wd-${tag}`, ['pwd']);
+    assert.equal(f.pwd, `${hostDir}/made\n`, 'the process runs in the directory inside the image');
+    const top = await images.unpack(`wd-${tag}`, sn);
+    const key = `test-view-${tag}`;
+    const m = mkdtempSync(join(dir, 'm-'));
+    await mountAll(await sn.view(key, top), m);
+    try {
+      assert.ok(readdirSync(join(m, hostDir.slice(1))).includes('made'), 'made inside the image, where /link points');
+    } finally {
+      await unmount(m);
+      await sn.remove(key);
+      rmSync(m, { recursive: true });
+    }
+  } finally {
+    rmSync(hostDir, { recursive: true, force: true });
+    rmSync(`${hostDir}-run`, { recursive: true, force: true });
+  }
+});
+
 test('ADD <url>: downloaded from a loopback server, 0600, Last-Modified kept, cached by content, never extracted; errors name the URL', async () => {
   const { createServer } = await import('node:http');
   const { execFileSync } = await import('node:child_process');

@@ -293,6 +293,17 @@ test('attach: output frames, stdin, close-stdin; clients get EOF after the exit 
   );
 });
 
+test('close-stdin right after a write over 64 KiB comes after all of its frames', async () => {
+  const s = await start('wc -c', { stdin: true });
+  const a = await attach(s.dir);
+  let out = '';
+  a.stdout.on('data', (d) => (out += d));
+  a.stdin.write(Buffer.alloc(200_000, 'x'));
+  a.closeStdin();
+  await a.done;
+  assert.equal(out.trim(), '200000');
+});
+
 test('a client that half-closes after sending stdin keeps receiving output until EOF', async () => {
   const s = await start('read l; sleep 0.2; echo "got:$l"; exit 0', { stdin: true });
   const { connect } = await import('node:net');

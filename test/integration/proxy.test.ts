@@ -196,8 +196,13 @@ test('NodePort and LoadBalancer answer on the node address; hairpin back to the 
   assert.deepEqual(await ask(hosts.c.ns, 'tcp', `${podNet}.1`, nodePort, 2), ['ep-a', 'ep-a']);
   // Hairpin: the only endpoint calls its own Service.
   assert.deepEqual(await ask(hosts.a.ns, 'tcp', s.clusterIP, 80), ['ep-a']);
-  // LoadBalancer: the ingress address (here the node's) on the Service port.
-  const lb = await service('lb', { type: 'LoadBalancer', ports: [{ port: 8090, targetPort: 8080 }] });
+  // LoadBalancer: the ingress address (here the node's) on the Service port. Another class than
+  // the built-in ServiceLB's, so that only this test writes its status.
+  const lb = await service('lb', {
+    type: 'LoadBalancer',
+    loadBalancerClass: 'example.com/test-lb',
+    ports: [{ port: 8090, targetPort: 8080 }],
+  });
   const cur = await client.request<{ metadata: { resourceVersion: string } }>('GET', api('services/lb'));
   await slice('lb', [{ ip: hosts.b.ip }]);
   await programmed('lb', [hosts.b.ip]);

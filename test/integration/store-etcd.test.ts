@@ -77,6 +77,43 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
     }
   });
 
+  it('getRecent: what this store last saw, stale after another writer until a conflict or a watch refreshes it', async () => {
+    const u = url(`/rec${randomBytes(4).toString('hex')}`);
+    const [a, b] = [await openStore(u), await openStore(u)];
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const text = (kv?: { value: Uint8Array }) => (kv ? new TextDecoder().decode(kv.value) : undefined);
+    try {
+      assert.equal(await a.getRecent!('/r/x'), undefined);
+      const c = await a.create('/r/x', bytes('1'));
+      assert.equal((await a.getRecent!('/r/x'))?.modRevision, c.modRevision);
+      // Unknown to b: a serializable read finds it.
+      assert.equal(text(await b.getRecent!('/r/x')), '1');
+      const u2 = await b.update('/r/x', bytes('2'), c.modRevision);
+      // a has not seen b's write: its copy is stale, and a write on it fails instead of landing.
+      const stale = await a.getRecent!('/r/x');
+      assert.equal(stale?.modRevision, c.modRevision);
+      await assert.rejects(
+        a.update('/r/x', bytes('3'), stale!.modRevision),
+        (e: Error & { code?: string }) => e.code === 'Conflict',
+      );
+      // The failed write brought the current value back.
+      assert.equal((await a.getRecent!('/r/x'))?.modRevision, u2.modRevision);
+      // A shared watch on the prefix keeps a's copies current.
+      const w = a.watch('/r/', u2.modRevision);
+      const it = w[Symbol.asyncIterator]();
+      const u3 = await b.update('/r/x', bytes('4'), u2.modRevision);
+      for (let ev = await it.next(); !ev.done && ev.value.type === 'PROGRESS'; ev = await it.next());
+      assert.equal(text(await a.getRecent!('/r/x')), '4');
+      await b.delete('/r/x', u3.modRevision);
+      for (let ev = await it.next(); !ev.done && ev.value.type !== 'DELETE'; ev = await it.next());
+      assert.equal(await a.getRecent!('/r/x'), undefined);
+      w.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('keeps every acknowledged write when the Skiff writer is SIGKILLed mid-burst', async () => {
     const u = url(`/kill${randomBytes(4).toString('hex')}`);
     const acked = await killedWriterBurst(u, 150);

@@ -148,13 +148,18 @@ test('preemption: a higher PriorityClass evicts lower-priority pods, is nominate
   await c.request('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
     body: { metadata: { name: `${ns}-high` }, value: 1000 },
   });
+  // Priority admission sets preemptionPolicy from the class (a pod may not name another one).
+  await c.request('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
+    body: { metadata: { name: `${ns}-high-polite` }, value: 1000, preemptionPolicy: 'Never' },
+  });
   await addNode('pre-1', { pool: 'pre' });
-  await addPod('low-1', 'pre', {}, '1');
-  await addPod('low-2', 'pre', {}, '1');
+  // No node agent runs here to finish a graceful deletion: the victims go at once (grace 0).
+  await addPod('low-1', 'pre', { terminationGracePeriodSeconds: 0 }, '1');
+  await addPod('low-2', 'pre', { terminationGracePeriodSeconds: 0 }, '1');
   await boundTo('low-1');
   await boundTo('low-2');
   // preemptionPolicy Never: it waits, and says so.
-  await addPod('polite', 'pre', { priorityClassName: `${ns}-high`, preemptionPolicy: 'Never' }, '2');
+  await addPod('polite', 'pre', { priorityClassName: `${ns}-high-polite` }, '2');
   const polite = await until('polite unschedulable', async () => {
     const x = await podScheduled('polite');
     return x?.status === 'False' ? x : undefined;

@@ -89,10 +89,13 @@ export class IgnoreMatcher {
     return excluded;
   }
 
-  /** Whether a directory could contain non-excluded entries (an exception may reach below it). */
-  mayHaveExceptions(dir: string): boolean {
-    const d = dir.replace(/\/+$/, '') + '/';
-    return this.rules.some((r) => r.negate && (r.pattern.startsWith(d) || r.pattern.includes('*')));
+  /** Whether an excluded directory is still walked, as the docker CLI's context walker does: only
+   *  when an exception pattern starts with its path (`!dir/keep` reaches into `dir`; a wildcard
+   *  exception such as `!**\/keep` does not). The directory itself then comes only with what an
+   *  exception keeps inside it. */
+  walksInto(dir: string): boolean {
+    const d = `${posix.normalize(dir).replace(/^\/+/, '').replace(/\/+$/, '')}/`;
+    return this.rules.some((r) => r.negate && `${r.pattern}/`.startsWith(d));
   }
 }
 

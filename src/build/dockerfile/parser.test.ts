@@ -181,6 +181,16 @@ test('.dockerignore: Go match semantics, **, ! exceptions, parent dirs', () => {
   assert.ok(globToRegExp('a\\*').test('a*') && !globToRegExp('a\\*').test('ab'));
 });
 
+test('.dockerignore: an excluded directory is walked only when an exception starts with its path', () => {
+  // the docker CLI's context walker: `!dir/keep` reaches into `dir`; `!**/keep` does not
+  const m = parseDockerignore('dir\n!dir/keep\nother\n!**/keep\nsub/*\n!sub/k\n');
+  assert.ok(m.ignores('dir') && !m.ignores('dir/keep') && m.ignores('dir/x'));
+  assert.ok(m.walksInto('dir') && m.walksInto('/dir/'));
+  assert.ok(!m.walksInto('other'), 'a wildcard exception does not reach into an excluded directory');
+  assert.ok(m.walksInto('sub/k') && !m.walksInto('sub/j'));
+  assert.ok(!parseDockerignore('dir\n').walksInto('dir'));
+});
+
 test('durations', () => {
   assert.equal(parseDuration('30s'), 30e9);
   assert.equal(parseDuration('1m30s'), 90e9);

@@ -18,7 +18,7 @@ import {
 import { join, posix } from 'node:path';
 import { invalidArgument } from '../../common/index.js';
 import type { Download } from './download.js';
-import { copyTree, mkdirOwned, scopedPath, type Source } from '../context.js';
+import { copyDirContents, copyTree, mkdirOwned, scopedPath, type Source } from '../context.js';
 import type { Heredoc, IgnoreMatcher } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
 import type { BuildEnv, StageState } from '../state.js';
@@ -83,10 +83,12 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
         { field: 'dest' },
       );
     dest = posix.normalize(dest);
-    // As the classic builder: directories COPY creates get the --chown owner. Paths are resolved
-    // inside the image root (its symlinks followed as the container would see them).
-    const dirHost = mkdirOwned(root, toDir ? dest : posix.dirname(dest), uid, gid);
+    // As the classic builder: the missing parents of a copied file get the --chown owner; a copied
+    // directory's destination gets it only if COPY creates it (its missing parents are 0:0).
+    // Paths are resolved inside the image root (its symlinks followed as the container would see
+    // them). Made per source, in order, like the classic builder.
     const target = (name: string) => {
+      const dirHost = mkdirOwned(root, toDir ? dest : posix.dirname(dest), uid, gid);
       const f = join(dirHost, toDir ? name : posix.basename(dest));
       if (lstatOrNull(f)?.isSymbolicLink()) unlinkSync(f); // a file replaces a symlink, never writes through it
       return f;
@@ -108,7 +110,11 @@ export async function copyStep(env: BuildEnv, s: StageState, p: CopyPlan): Promi
     for (const src of p.sources) {
       const st = lstatSync(src.abs);
       if (st.isDirectory()) {
-        copyTree(src.abs, mkdirOwned(root, dest, uid, gid), { ...o, ignore: p.ignore, ignoreBase: src.rel });
+        copyDirContents(src.abs, mkdirOwned(root, dest, uid, gid, 'leaf'), {
+          ...o,
+          ignore: p.ignore,
+          ignoreBase: src.rel,
+        });
         continue;
       }
       if (p.kind === 'ADD' && st.isFile() && isArchive(src.abs)) {

@@ -4,13 +4,14 @@
 // namespace with only loopback); `none` has only loopback; `host` shares the host's.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { invalidArgument, notImplemented } from '../../common/index.js';
 import { defaultSpec } from '../../runtime/index.js';
 import type { Instruction } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
 import { addHistory, type BuildEnv, type StageState } from '../state.js';
 import { resolveUser } from '../users.js';
+import { mkdirOwned } from '../context.js';
 
 type Run = Extract<Instruction, { kind: 'RUN' }>;
 
@@ -39,6 +40,7 @@ export async function runStep(
   ins: Run,
   argv: string[],
   buildArgEnv: string[],
+  createdBy: string,
 ): Promise<void> {
   if (ins.flags.mount)
     throw notImplemented(`Dockerfile:${ins.line}: RUN --mount is not supported by this builder`, { field: 'mount' });
@@ -55,7 +57,7 @@ export async function runStep(
     const cfg = s.config.config ?? {};
     const user = resolveUser(root, cfg.User || 'root');
     const cwd = cfg.WorkingDir || '/';
-    mkdirSync(join(root, cwd), { recursive: true });
+    mkdirOwned(root, posix.normalize(cwd), 0, 0); // inside the image root, never through a symlink onto the host
     const envList = [...(cfg.Env ?? [])];
     for (const e of buildArgEnv) if (!envList.some((x) => x.split('=')[0] === e.split('=')[0])) envList.push(e);
     if (!envList.some((e) => e.startsWith('PATH=')))
@@ -105,5 +107,5 @@ export async function runStep(
     rmSync(bundle, { recursive: true, force: true });
     rmSync(logFile, { force: true });
   });
-  addHistory(s, ins.cmd.form === 'exec' ? `RUN ${JSON.stringify(argv)}` : `RUN /bin/sh -c ${ins.cmd.command}`, false);
+  addHistory(s, createdBy, false);
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] [--disable-agent]
-                    [--disable-scheduler]
+                    [--disable-scheduler] [--disable-controller-manager]
 
   --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
   --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
@@ -13,6 +13,13 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           stay Pending (as with k3s server --disable-agent)
   --disable-scheduler     do not run the scheduler (another one, e.g. kube-scheduler, may
                           take its place; as k3s server --disable-scheduler)
+  --disable-controller-manager
+                          do not run the controllers (another controller manager, e.g.
+                          kube-controller-manager, may take their place; as k3s's flag)
+  --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
+  --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
+
+Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
         'disable-scheduler': { type: 'boolean', default: false },
+        'disable-controller-manager': { type: 'boolean', default: false },
+        'node-cert-seconds': { type: 'string' },
+        'cluster-cidr': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -44,6 +54,9 @@ export async function main(argv: string[]): Promise<number> {
       httpsListen: values['https-listen'],
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
+      controllers: !values['disable-controller-manager'],
+      nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
+      clusterCIDR: values['cluster-cidr'],
     },
   });
   const s = node.server!;
@@ -53,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
       `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
+      `join token: ${values['data-dir']}/node-token (skiff agent --server ${s.url} --token-file …)\n` +
       `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`,
   );
   await new Promise<void>((resolve) => {

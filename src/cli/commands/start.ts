@@ -1,23 +1,32 @@
 // `npm start` target: a single-node Skiff in one process — `skiff engine` on the default socket
-// (unix:///run/skiff/engine.sock, data under /var/lib/skiff/engine) and `skiff server` on
+// (unix:///run/skiff/engine.sock, data under /var/lib/skiff/engine), `skiff server` on
 // https://127.0.0.1:6443 with the embedded SQLite store (data, PKI and kubeconfig under
-// /var/lib/skiff/server). It prints how to point `docker` and `kubectl` at them. The busybox image
+// /var/lib/skiff/server) and the node agent on the engine's CRI runtime (this host's Node). It prints how to point `docker` and `kubectl` at them. The busybox image
 // is imported on first start (Debian's busybox-static), so `docker run busybox …` works offline.
 import { existsSync, mkdtempSync, rmSync, createReadStream } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
-                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR]
+                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
+                   [--no-agent] [--node-name NAME] [--node-ip IP] [--agent-dir DIR] [--agent-listen H:P] [--pod-log-dir DIR] [--cgroup-root PATH]
 
-Runs the engine (Docker Engine API) and the API server (Kubernetes API) of a single-node Skiff.
+Runs a single-node Skiff in one process, k3s-style: the engine (Docker Engine API), the API server
+(Kubernetes API, controllers, scheduler) and the node agent (kubelet's role) that runs Pods on the
+engine's CRI runtime.
 defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.sock
           --server-dir /var/lib/skiff/server   --https-listen 127.0.0.1:6443  --datastore sqlite://DIR/state.db
-          --cri-socket /run/skiff/cri.sock (CRI v1 for kubelet/crictl; off with --no-cri)  --pod-cidr 10.42.0.0/24
+          --cri-socket /run/skiff/cri.sock (CRI v1 for crictl; --no-cri serves no socket, the agent still
+            uses the runtime in process)  --pod-cidr 10.42.0.0/24  --pod-bridge skiff-pods0  --pod-chain-prefix SKIFF-POD
+node agent (off with --no-agent; needs the engine and the server): --node-name (default: the host name)
+          --node-ip (default: the address of the default route's interface)  --agent-dir /var/lib/skiff/agent
+          --agent-listen 0.0.0.0:10250 (the node's HTTPS server: logs, exec, port-forward, stats)
+          --pod-log-dir /var/log/pods  --cgroup-root /kubepods (pods' cgroups under QoS parents)
 `;
 
-async function importBusybox(root: string): Promise<void> {
+export async function importBusybox(root: string): Promise<void> {
   const { openImages } = await import('../../image/index.js');
   const { buildBusyboxRootfs } = await import('../../runtime/index.js');
   const images = await openImages(join(root, 'image'));
@@ -55,6 +64,15 @@ export async function main(argv: string[] = []): Promise<number> {
         'no-cri': { type: 'boolean', default: false },
         'cri-socket': { type: 'string', default: '/run/skiff/cri.sock' },
         'pod-cidr': { type: 'string' },
+        'pod-bridge': { type: 'string' },
+        'pod-chain-prefix': { type: 'string' },
+        'no-agent': { type: 'boolean', default: false },
+        'node-name': { type: 'string' },
+        'node-ip': { type: 'string' },
+        'agent-dir': { type: 'string', default: '/var/lib/skiff/agent' },
+        'agent-listen': { type: 'string', default: '0.0.0.0:10250' },
+        'pod-log-dir': { type: 'string', default: '/var/log/pods' },
+        'cgroup-root': { type: 'string', default: '/kubepods' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -70,8 +88,30 @@ export async function main(argv: string[] = []): Promise<number> {
     process.stderr.write('skiff start: nothing to run (--no-engine and --no-server)\n');
     return 2;
   }
+  // k3s-style: the node agent runs wherever both the engine and the server run here.
+  const withAgent = !values['no-agent'] && !values['no-engine'] && !values['no-server'];
+  const nodeName = values['node-name'];
+  if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    process.stderr.write(
+      `skiff start: --node-name ${JSON.stringify(nodeName)}: expected a DNS subdomain (lower case)\n`,
+    );
+    return 2;
+  }
+  if (values['node-ip'] !== undefined && !isIP(values['node-ip'])) {
+    process.stderr.write(`skiff start: --node-ip ${JSON.stringify(values['node-ip'])}: expected an IP address\n`);
+    return 2;
+  }
+  const { startNode, parseListen } = await import('../../cluster/index.js');
+  let agentListen: { host: string; port: number };
+  try {
+    agentListen = parseListen(values['agent-listen']!);
+  } catch {
+    process.stderr.write(
+      `skiff start: --agent-listen: expected HOST:PORT, got ${JSON.stringify(values['agent-listen'])}\n`,
+    );
+    return 2;
+  }
   if (!values['no-engine']) await importBusybox(values['engine-root']!);
-  const { startNode } = await import('../../cluster/index.js');
   const node = await startNode({
     engine: values['no-engine']
       ? undefined
@@ -80,14 +120,34 @@ export async function main(argv: string[] = []): Promise<number> {
           hosts: values.host?.length ? values.host : ['unix:///run/skiff/engine.sock'],
           execRoot: values['exec-root'],
           cgroupParent: values['cgroup-parent'],
-          cri: values['no-cri'] ? undefined : { socket: values['cri-socket']!, podCidr: values['pod-cidr'] },
+          // The CRI runtime: served on its socket unless --no-cri, used in process by the agent.
+          cri:
+            values['no-cri'] && !withAgent
+              ? undefined
+              : {
+                  socket: values['no-cri'] ? undefined : values['cri-socket']!,
+                  podCidr: values['pod-cidr'],
+                  bridge: values['pod-bridge'],
+                  chainPrefix: values['pod-chain-prefix'],
+                },
         },
     server: values['no-server']
       ? undefined
       : { dataDir: values['server-dir']!, httpsListen: values['https-listen'], datastore: values.datastore },
+    agent: withAgent
+      ? {
+          nodeName,
+          nodeIP: values['node-ip'],
+          dataDir: values['agent-dir']!,
+          podLogsDir: values['pod-log-dir'],
+          listen: agentListen,
+          cgroupRoot: values['cgroup-root'],
+          defaultPodCIDR: values['pod-cidr'],
+        }
+      : undefined,
   });
   const lines: string[] = [];
-  const { engine, server: s } = node;
+  const { engine, server: s, agent } = node;
   if (engine) {
     const unix = engine.hosts.find((h) => h.startsWith('unix://')) ?? engine.hosts[0];
     lines.push(
@@ -103,12 +163,22 @@ export async function main(argv: string[] = []): Promise<number> {
   }
   if (s) {
     lines.push(
-      `server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms; control plane only, no node agent yet)`,
+      `server: Kubernetes API at ${s.url} (ready in ${Math.round(s.startupMs)} ms)`,
       `  export KUBECONFIG=${s.kubeconfig}`,
-      '  kubectl get namespaces',
-      '  kubectl create deployment web --image=busybox',
+      '  kubectl get nodes',
       '',
     );
+  }
+  if (agent) {
+    const a = agent.agent;
+    lines.push(
+      `node: ${a.nodeName} runs Pods (node agent on port ${a.port}, pod IPs from ${a.podCIDR})`,
+      '  kubectl run hello --image=busybox --image-pull-policy=IfNotPresent -- sleep 3600',
+      '  kubectl exec -it hello -- sh',
+      '',
+    );
+  } else if (s) {
+    lines.push('node: no node agent runs (--no-agent, or no engine here): Pods stay Pending', '');
   }
   process.stdout.write(
     `${lines.join('\n')}\nCtrl-C stops Skiff; containers keep running under their monitors and are re-adopted on the next start.\n`,

@@ -11,9 +11,9 @@
 // - Filters (filters.FromJSON): `{"key":{"value":true}}` (every listed value counts, whatever its
 //   boolean) or the legacy `{"key":["value"]}`; anything else is "invalid filter".
 import { invalidArgument } from '../../common/index.js';
+import { parseFilters, validateFilters, type Filters } from '../services/common/filters.js';
 
-/** Docker's `filters` query parameter, normalised: key → list of values. */
-export type Filters = Record<string, string[]>;
+export { parseFilters, validateFilters, filterBool, type Filters } from '../services/common/filters.js';
 
 const FALSE_WORDS = new Set(['', '0', 'no', 'false', 'none']);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -31,57 +31,6 @@ export function parseGoInt(v: string, field: string, fn = 'strconv.ParseInt'): n
   if (n > INT64_MAX || n < INT64_MIN)
     throw invalidArgument(`${fn}: parsing ${JSON.stringify(v)}: value out of range`, { field });
   return Number(n);
-}
-
-/** moby's filters.FromJSON: both encodings; a malformed value is "invalid filter". */
-export function parseFilters(text: string | null | undefined): Filters {
-  if (!text) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw invalidFilterJson();
-  }
-  if (raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidFilterJson();
-  const entries = Object.entries(raw as Record<string, unknown>);
-  // The current encoding: every value an object of booleans (or null).
-  const asMaps = entries.every(
-    ([, v]) =>
-      v === null ||
-      (typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((b) => typeof b === 'boolean')),
-  );
-  if (asMaps) return Object.fromEntries(entries.map(([k, v]) => [k, Object.keys((v as object | null) ?? {})]));
-  // The legacy encoding: every value a list of strings (or null).
-  const asLists = entries.every(([, v]) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
-  if (asLists) return Object.fromEntries(entries.map(([k, v]) => [k, [...new Set((v as string[] | null) ?? [])]]));
-  throw invalidFilterJson();
-}
-
-function invalidFilterJson() {
-  return invalidArgument(
-    'invalid filter: filters must be a JSON object of {"key":{"value":true}} or {"key":["value"]}',
-    {
-      field: 'filters',
-    },
-  );
-}
-
-/** moby's Args.Validate: a key the endpoint does not know is "invalid filter 'key'". */
-export function validateFilters(f: Filters, accepted: readonly string[]): Filters {
-  for (const k of Object.keys(f))
-    if (!accepted.includes(k)) throw invalidArgument(`Invalid filter '${k}'`, { field: `filters.${k}` });
-  return f;
-}
-
-/** moby's Args.ExactMatch / boolean filter values ("true"/"1" and "false"/"0"). */
-export function filterBool(f: Filters, key: string): boolean | undefined {
-  const v = f[key];
-  if (!v?.length) return undefined;
-  const want = v.map((x) => x.toLowerCase());
-  if (want.every((x) => x === 'true' || x === '1')) return true;
-  if (want.every((x) => x === 'false' || x === '0')) return false;
-  throw invalidArgument(`Invalid filter '${key}=[${v.join(',')}]'`, { field: `filters.${key}` });
 }
 
 export class Query {

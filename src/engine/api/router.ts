@@ -9,17 +9,8 @@ import { toSkiffError, httpStatus, type SkiffError } from '../../common/index.js
 import type { Query } from './query.js';
 
 export { Query, parseFilters, validateFilters, filterBool, type Filters } from './query.js';
-
-/** `label` filter semantics (Docker): "key" means present, "key=value" means equal. */
-export function matchLabels(labels: Record<string, string> | undefined, wanted: string[] | undefined): boolean {
-  if (!wanted?.length) return true;
-  const l = labels ?? {};
-  return wanted.every((w) => {
-    const i = w.indexOf('=');
-    if (i < 0) return w in l;
-    return l[w.slice(0, i)] === w.slice(i + 1);
-  });
-}
+export { matchLabels } from '../services/common/filters.js';
+export { stdcopyFrame } from '../services/common/stdcopy.js';
 
 export interface ApiRequest {
   method: string;
@@ -228,13 +219,4 @@ export function hijack(r: ApiRequest, contentType: string): { socket: Socket; he
   // Bypass ServerResponse: raw, non-chunked bytes until close, as moby sends them.
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n${extra}\r\n`);
   return { socket, head: Buffer.alloc(0) };
-}
-
-/** Docker's stdcopy frame: [stream, 0, 0, 0, uint32 BE size] + payload. */
-export function stdcopyFrame(stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(8 + payload.length);
-  h[0] = stream;
-  h.writeUInt32BE(payload.length, 4);
-  payload.copy(h, 8);
-  return h;
 }

@@ -7,11 +7,11 @@ import type { Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { invalidArgument, notFound, SkiffError } from '../../common/index.js';
 import { Query, Router, compareVersions, sendError, sendJson, splitVersion, type ApiRequest } from './router.js';
-import type { EngineContext } from './context.js';
+import type { EngineBase } from './context.js';
 
 const JSON_LIMIT = 16 << 20;
 
-export function createApiServer(router: Router<EngineContext>, ctx: EngineContext): Server {
+export function createApiServer<C extends Pick<EngineBase, 'info'>>(router: Router<C>, ctx: C): Server {
   const { apiVersion, minApiVersion, version } = ctx.info;
   const serverHeader = `Docker/${version} (linux)`;
 

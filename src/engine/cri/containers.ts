@@ -18,7 +18,7 @@ import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
 import { type Runtime, isAlive } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
-import type { ImagesService } from '../api/context.js';
+import type { ImagesService } from '../services/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
 import { isMounted, startTimeOf } from './pause.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';

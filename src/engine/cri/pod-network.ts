@@ -17,6 +17,8 @@ export interface PodNetworkOptions {
   chainPrefix: string;
   /** Pod CIDR used until UpdateRuntimeConfig names one. */
   defaultCidr: string;
+  /** MTU of the bridge and the pods' veths (default 1500). */
+  mtu?: number;
 }
 
 export interface PortMappingLike {
@@ -32,7 +34,7 @@ export class PodNetwork {
   private ready?: Promise<void>;
 
   constructor(private readonly o: PodNetworkOptions) {
-    this.manager = new NetworkManager({ stateDir: o.stateDir, chainPrefix: o.chainPrefix });
+    this.manager = new NetworkManager({ stateDir: o.stateDir, chainPrefix: o.chainPrefix, mtu: o.mtu });
     this.cidr = o.defaultCidr;
   }
 

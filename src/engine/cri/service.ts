@@ -8,7 +8,7 @@ import { createLogger, failedPrecondition, invalidArgument } from '../../common/
 import type * as cri from '../../cri/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { Runtime } from '../../runtime/index.js';
-import type { EngineContext } from '../api/context.js';
+import type { EngineContext } from '../services/context.js';
 import { Containers } from './containers.js';
 import { containerItem, containerStatus, podSandboxItem, podSandboxStatus } from './convert.js';
 import { ContainerEvents } from './events.js';
@@ -36,6 +36,8 @@ export interface CriOptions {
   cgroupRoot?: string;
   /** Where the streaming server listens (default 127.0.0.1:0). */
   streamingAddress?: string;
+  /** MTU of the pod bridge and veths (default 1500; an overlay's is the link's minus its header). */
+  mtu?: number;
 }
 
 export class EngineCri implements ContainerRuntime {
@@ -66,6 +68,7 @@ export class EngineCri implements ContainerRuntime {
       bridge: o.bridge ?? 'skiff-pods0',
       chainPrefix: o.chainPrefix ?? 'SKIFF-POD',
       defaultCidr: o.podCidr ?? '10.42.0.0/24',
+      mtu: o.mtu,
     });
     this.sandboxes = new Sandboxes({
       store: this.store,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { isSkiffError } from '../../common/index.js';
 import { openImages, createSnapshotter } from '../../image/index.js';
 import { EventBus } from '../events.js';
-import type { EngineContext } from '../api/context.js';
+import type { EngineContext } from './context.js';
 import { createImagesService } from './images.js';
 import { createVolumesService } from './volumes.js';
 import { progressBar, humanSize } from './images/progress.js';

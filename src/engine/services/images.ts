@@ -22,8 +22,8 @@ import {
   type GcResult,
 } from '../../image/index.js';
 import { loginRegistry, normalizeAuthKey, type AuthConfig } from '../../registry/index.js';
-import type { EngineBase, EngineContext, ImageRef, ImagesService } from '../api/context.js';
-import type { Filters } from '../api/router.js';
+import type { EngineBase, EngineContext, ImageRef, ImagesService } from './context.js';
+import type { Filters } from './common/filters.js';
 import { Catalog, PARENT_LABEL } from './images/catalog.js';
 import { filterImages, history, inspect, summary } from './images/view.js';
 import { layerUnpackedSize } from './images/size.js';

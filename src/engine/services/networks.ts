@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { conflict, createLogger, invalidArgument, notFound } from '../../common/index.js';
+import { conflict, createLogger, internal, invalidArgument, notFound } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
-import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
-import type { EngineContext, NetworksService } from '../api/context.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
+import type { EngineContext, NetworksService } from './context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
 
 const log = createLogger({ component: 'engine.networks' });
@@ -103,7 +103,8 @@ export const nullDriver: NetworkDriver = {
 const PREDEFINED = ['bridge', 'host', 'none'];
 const run = promisify(execFile);
 
-interface ContainerLink {
+/** What networks need from the containers service. */
+export interface ContainerLink {
   all(): ContainerRecord[];
   get(ref: string): ContainerRecord;
   persist(id: string): void;
@@ -119,6 +120,7 @@ const cleared = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, Ma
 export class Networks implements NetworksService {
   private nets = new Map<string, NetworkRecord>();
   private readonly file: string;
+  private link?: ContainerLink;
   constructor(
     private readonly ctx: EngineContext,
     private readonly driver: NetworkDriver = nullDriver,
@@ -156,8 +158,14 @@ export class Networks implements NetworksService {
     this.save();
   }
 
+  /** The containers service (made after this one: it needs the networks); set once by the daemon. */
+  bindContainers(link: ContainerLink): void {
+    this.link = link;
+  }
+
   private get containers(): ContainerLink {
-    return this.ctx.containers as unknown as ContainerLink;
+    if (!this.link) throw internal('the networks service is used before the containers are bound to it');
+    return this.link;
   }
 
   private record(name: string, driver: string, b: Record<string, unknown>): NetworkRecord {

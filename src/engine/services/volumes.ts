@@ -9,8 +9,8 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { conflict, invalidArgument, isSkiffError, notFound } from '../../common/index.js';
-import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from '../api/context.js';
-import { matchLabels, validateFilters, filterBool, type Filters } from '../api/router.js';
+import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from './context.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
 import { apparentSize } from './containers/size.js';
 
 const run = promisify(execFile);

@@ -15,6 +15,7 @@ import { allocatable, nodeIP as defaultNodeIP } from './node/machine.js';
 import { NodeStatus } from './node/node-status.js';
 import { ObjectCache } from './objects.js';
 import { Pleg } from './pleg.js';
+import { SandboxIndex } from './sandbox-index.js';
 import { Backoff } from './pods/backoff.js';
 import type { ServiceInfo } from './pods/env.js';
 import { ImagePuller } from './pods/images.js';
@@ -165,6 +166,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     status,
     tokens,
     crashBackoff: new Backoff(),
+    sandboxes: new SandboxIndex(),
     sandbox: {
       podLogsDir,
       cgroupDriver: driver,
@@ -202,11 +204,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   // Nothing is cleaned up before the first list of this node's pods arrived: a pod missing from
   // an unsynced cache would look deleted and be killed.
   while (!pods.hasSynced) await new Promise((r) => setTimeout(r, 200));
-  const pleg = new Pleg(o.runtime, (uid) => w.enqueue(uid), log, o.relistMs);
+  const pleg = new Pleg(o.runtime, (uid) => w.enqueue(uid), log, o.relistMs, ctx.sandboxes);
   await pleg.start();
   w.start();
   node.start();
   stats.start();
+  // Log paths of running containers (asked once per container).
+  const logPaths = new Map<string, string>();
   const housekeeping = setInterval(() => {
     void (async () => {
       // Pod directories of pods neither the API nor the runtime has any more.
@@ -225,9 +229,15 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       }
       try {
         const running = await o.runtime.listContainers({ filter: { state: { state: 'CONTAINER_RUNNING' } } });
+        const live = new Set(running.containers.map((c) => c.id));
+        for (const id of logPaths.keys()) if (!live.has(id)) logPaths.delete(id);
         for (const c of running.containers) {
-          const st = (await o.runtime.containerStatus({ containerId: c.id })).status;
-          if (st?.logPath) await rotateIfNeeded(o.runtime, c.id, st.logPath, o.rotation);
+          let path = logPaths.get(c.id);
+          if (path === undefined) {
+            path = (await o.runtime.containerStatus({ containerId: c.id })).status?.logPath ?? '';
+            logPaths.set(c.id, path);
+          }
+          if (path) await rotateIfNeeded(o.runtime, c.id, path, o.rotation);
         }
       } catch (e) {
         log.debug('log rotation failed', { error: String(e) });

@@ -13,6 +13,7 @@ import type { ProbeManager } from './probes/manager.js';
 import type { StatusManager } from './status-manager.js';
 import type { Pod } from './types.js';
 import type { VolumeManager } from './volumes/manager.js';
+import type { SandboxIndex } from './sandbox-index.js';
 import type { TokenSource } from './volumes/projection.js';
 
 export interface NodeFacts {
@@ -35,6 +36,8 @@ export interface AgentContext {
   probes: ProbeManager;
   status: StatusManager;
   tokens: TokenSource;
+  /** Each pod's sandboxes (from the PLEG's relist and the agent's own calls). */
+  sandboxes: SandboxIndex;
   /** Crash-loop back-off per pod, container and spec hash. */
   crashBackoff: Backoff;
   sandbox: SandboxSettings;

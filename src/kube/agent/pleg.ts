@@ -5,6 +5,7 @@
 import type { Logger } from '../../common/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { POD_UID } from './labels.js';
+import type { SandboxIndex } from './sandbox-index.js';
 
 export class Pleg {
   private ac = new AbortController();
@@ -19,6 +20,7 @@ export class Pleg {
     private onPod: (uid: string) => void,
     private log: Logger,
     private relistMs = 2000,
+    private index?: SandboxIndex,
   ) {}
 
   async start(): Promise<void> {
@@ -60,6 +62,7 @@ export class Pleg {
 
   /** Compares the runtime's containers and sandboxes with the previous relist. */
   async relist(): Promise<void> {
+    const startedAt = performance.now();
     const [cs, sbs] = await Promise.all([this.runtime.listContainers({}), this.runtime.listPodSandbox({})]);
     this.relists++;
     const now = new Map<string, { uid: string; state: string }>();
@@ -70,12 +73,15 @@ export class Pleg {
       now.set(c.id, { uid, state: c.state });
       pods.add(uid);
     }
+    const byPod = new Map<string, string[]>();
     for (const s of sbs.items) {
       const uid = s.labels[POD_UID] ?? s.metadata?.uid;
       if (!uid) continue;
       now.set(s.id, { uid, state: s.state });
       pods.add(uid);
+      byPod.set(uid, [...(byPod.get(uid) ?? []), s.id]);
     }
+    this.index?.replace(byPod, startedAt);
     const changed = new Set<string>();
     for (const [id, v] of now) if (this.last.get(id)?.state !== v.state) changed.add(v.uid);
     for (const [id, v] of this.last) if (!now.has(id)) changed.add(v.uid);

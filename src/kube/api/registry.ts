@@ -38,6 +38,7 @@ import { ingress, ingressClass, networkPolicy } from './resources/networking/net
 import { storageClass } from './resources/storage/storageclass.js';
 import { csiDriver, csiNode, csiStorageCapacity, volumeAttachment } from './resources/storage/csi.js';
 import { priorityClass } from './resources/scheduling/priorityclass.js';
+import { certificateSigningRequest } from './resources/certificates/csr.js';
 
 const ALL: ResourceDefinition[] = [
   namespace,
@@ -88,6 +89,7 @@ const ALL: ResourceDefinition[] = [
   csiNode,
   volumeAttachment,
   csiStorageCapacity,
+  certificateSigningRequest,
 ];
 
 /** Kinds that are answered from the request and never stored (verbs: create only). */

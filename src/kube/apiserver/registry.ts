@@ -16,6 +16,7 @@ export const gvString = (group: string, version: string) => (group ? `${group}/$
 export class Registry {
   private byGVR = new Map<string, ResourceDefinition>();
   private listeners = new Set<() => void>();
+  private preferredCache = new Map<string, ResourceDefinition | undefined>();
   /** Transformers by `group/plural` (e.g. `/secrets` for core Secrets). */
   readonly transformers = new Map<string, ValueTransformer>();
   private encoder = new TextEncoder();
@@ -39,6 +40,7 @@ export class Registry {
     return () => this.listeners.delete(fn);
   }
   private changed() {
+    this.preferredCache.clear();
     for (const fn of this.listeners) fn();
   }
 
@@ -50,10 +52,14 @@ export class Registry {
   }
   /** The served version of group/plural that discovery prefers (GA over beta over alpha). */
   preferred(group: string, plural: string): ResourceDefinition | undefined {
+    // (admission asks on every write: remembered until the set of kinds changes)
+    const k = `${group}/${plural}`;
+    if (this.preferredCache.has(k)) return this.preferredCache.get(k);
     const defs = [...this.byGVR.values()].filter((d) => d.group === group && d.plural === plural);
-    if (defs.length <= 1) return defs[0];
-    const first = sortVersions(defs.map((d) => d.version))[0];
-    return defs.find((d) => d.version === first);
+    const first = defs.length <= 1 ? defs[0]?.version : sortVersions(defs.map((d) => d.version))[0];
+    const def = defs.find((d) => d.version === first);
+    this.preferredCache.set(k, def);
+    return def;
   }
   byKind(group: string, kind: string): ResourceDefinition | undefined {
     for (const d of this.byGVR.values()) if (d.group === group && d.kind === kind) return d;

@@ -15,6 +15,10 @@ export interface ClientConfig {
   key?: string;
   token?: string;
   userAgent?: string;
+  /** At most this many connections, all kept alive (default: no limit, 8 kept idle). A client of
+   *  many short requests at once (a load generator) keeps its connections instead of handshaking
+   *  again for each burst; one that holds watches must leave it unset. */
+  maxSockets?: number;
 }
 
 /** A served resource, as discovery names it. */
@@ -71,14 +75,19 @@ const isConnectionReset = (e: unknown) => {
 
 export class KubeClient {
   private agent: http.Agent;
+  private closed = false;
   constructor(readonly config: ClientConfig) {
-    // No socket limit: every watch holds a connection of its own (HTTP/1.1).
+    // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
+    const pool = config.maxSockets
+      ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
+      : { maxFreeSockets: 8 };
     this.agent = config.socketPath
-      ? new http.Agent({ keepAlive: true, maxFreeSockets: 8 })
-      : new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: config.ca, cert: config.cert, key: config.key });
+      ? new http.Agent({ keepAlive: true, ...pool })
+      : new https.Agent({ keepAlive: true, ...pool, ca: config.ca, cert: config.cert, key: config.key });
   }
 
   private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    if (this.closed) return Promise.reject(new SkiffError('Unavailable', 'API client closed'));
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
     const full = q.size ? `${path}?${q}` : path;
@@ -162,7 +171,19 @@ export class KubeClient {
     return res;
   }
 
+  /** Swaps the client certificate (a node's rotation): new connections present it; connections
+   *  already open (watches) keep the old one for a minute, then close and are re-opened. */
+  setClientCertificate(cert: string, key: string): void {
+    if (this.config.socketPath) return;
+    const old = this.agent;
+    this.agent = new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: this.config.ca, cert, key });
+    setTimeout(() => old.destroy(), 60_000).unref();
+  }
+
+  /** Ends every connection (requests in flight fail) and refuses requests from now on: a
+   *  component that lost its leadership cannot write through this client any more. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 }

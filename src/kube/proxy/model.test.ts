@@ -135,3 +135,18 @@ test('rendering: no endpoints → reject; NodePort with policy Local and none he
   );
   assert.match(diffScript(cfg, [a], []), /delete chain ip t ep-/);
 });
+
+test('element claims: the first Service keeps a contested key; the other gets it when it is freed', async () => {
+  const { ElementClaims } = await import('./claims.js');
+  const c = new ElementClaims();
+  const a = c.settle('ns/a', [], ['service-ips|1.2.3.4 . tcp . 80 : goto ext-A', 'cluster-ips|10.96.0.1']);
+  assert.equal(a.kept.length, 2);
+  const b = c.settle('ns/b', [], ['service-ips|1.2.3.4 . tcp . 80 : goto ext-B', 'cluster-ips|10.96.0.2']);
+  assert.deepEqual(b.kept, ['cluster-ips|10.96.0.2']);
+  const freed = c.settle('ns/a', a.kept, ['cluster-ips|10.96.0.1']);
+  assert.deepEqual(freed.freed, ['ns/b']);
+  assert.deepEqual(
+    c.settle('ns/b', b.kept, ['service-ips|1.2.3.4 . tcp . 80 : goto ext-B', 'cluster-ips|10.96.0.2']).kept.length,
+    2,
+  );
+});

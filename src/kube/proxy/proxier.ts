@@ -12,6 +12,7 @@ import { run, mustRun } from '../../network/index.js';
 import { servicePorts, type ServicePort } from './model.js';
 import { baseScript, diffScript, renderServicePort, type NftConfig, type Rendered } from './nft.js';
 import { ensureServiceDevice, removeServiceDevice } from './device.js';
+import { ElementClaims } from './claims.js';
 
 export interface ProxierOptions {
   client: KubeClient;
@@ -47,6 +48,9 @@ export class Proxier {
   private sliceIndex = new Map<string, Set<string>>(); // "ns/svc" → slice keys
   private rendered = new Map<string, { ports: ServicePort[]; out: Rendered[] }>(); // "ns/svc"
   private dirty = new Set<string>();
+  private claims = new ElementClaims();
+  /** Services to re-render even if unchanged (they wait for an element another one freed). */
+  private forced = new Set<string>();
   private full = true;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -136,6 +140,13 @@ export class Proxier {
     }, this.opts.batchMs ?? 10);
   }
 
+  /** Rebuilds the whole table now (what a restart does); resolves when the rules are in the kernel. */
+  async fullSync(): Promise<void> {
+    while (this.running) await this.running;
+    this.full = true;
+    await this.syncNow();
+  }
+
   /** Runs a sync now (after the one in flight); resolves when the rules are in the kernel. */
   async syncNow(): Promise<void> {
     while (this.running) await this.running;
@@ -161,11 +172,26 @@ export class Proxier {
     const before: Rendered[] = [];
     const after: Rendered[] = [];
     const changed: string[] = [];
+    const claims = full ? new ElementClaims() : this.claims;
+    const requeue: string[] = [];
     for (const key of keys) {
       const ports = this.desired(key);
       const prev = this.rendered.get(key);
-      if (!full && prev && JSON.stringify(prev.ports) === JSON.stringify(ports)) continue;
+      if (!full && !this.forced.has(key) && prev && JSON.stringify(prev.ports) === JSON.stringify(ports)) continue;
+      this.forced.delete(key);
       const out = ports.map((p) => renderServicePort(this.cfg, p));
+      const held = full ? [] : (prev?.out.flatMap((r) => r.elements) ?? []);
+      const { kept, freed } = claims.settle(
+        key,
+        held,
+        out.flatMap((r) => r.elements),
+      );
+      if (kept.length !== out.reduce((n, r) => n + r.elements.length, 0)) {
+        this.opts.log?.warn('service proxy: an address and port another Service holds is left to it', { service: key });
+        const keep = new Set(kept);
+        for (const r of out) r.elements = r.elements.filter((e) => keep.has(e));
+      }
+      requeue.push(...freed);
       next.set(key, { ports, out });
       if (prev) before.push(...prev.out);
       after.push(...out);
@@ -182,6 +208,11 @@ export class Proxier {
         else this.rendered.delete(k);
       }
       this.full = false;
+      this.claims = claims;
+      for (const k of requeue) {
+        this.forced.add(k);
+        this.mark(k);
+      }
       await this.clearStaleUdp(before, after);
     } catch (e) {
       // Rules and our record of them may now differ: rebuild everything on the next sync.

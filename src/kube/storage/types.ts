@@ -40,6 +40,12 @@ export interface Watch extends AsyncIterable<WatchEvent> {
 
 export interface Store {
   get(key: string): Promise<KeyValue | undefined>;
+  /** A value of key that may be stale, cheaper than get (etcd: the last value this store wrote, read
+   *  or watched for it, else a serializable read, never a quorum read), as the base of a write
+   *  guarded by its modRevision: when it is stale that write fails with Conflict, so it never
+   *  succeeds on the wrong base. undefined: absent as far as the store knows. Stores whose get is
+   *  already local (SQLite, memory) leave it out. */
+  getRecent?(key: string): Promise<KeyValue | undefined>;
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   count(prefix: string): Promise<number>;
   /** Fails with AlreadyExists (KeyExists) when the key is present. Returns the new revision. */

@@ -117,9 +117,17 @@ export async function attach(stateDir: string, opts: AttachOptions = {}): Promis
     // through the socket's 'error' handler; input for a gone container is dropped, as dockerd does.
     sock.write(frame(type, payload), () => cb?.());
   };
-  const closeStdin = () => send(3, Buffer.alloc(0));
-  const stdin = new Writable({
+  // Close-stdin goes through the stdin writable's queue, after the frames of what was written
+  // before it (a chunk over 64 KiB is sent as several frames, each after the last one's write).
+  const CLOSE = Buffer.alloc(0);
+  const closeStdin = () => {
+    if (!stdin.writableEnded) stdin.write(CLOSE);
+    else if (stdin.writableFinished) send(3, Buffer.alloc(0));
+    else stdin.once('finish', () => send(3, Buffer.alloc(0)));
+  };
+  const stdin: Writable = new Writable({
     write(chunk: Buffer, _enc, cb) {
+      if (chunk === CLOSE) return send(3, Buffer.alloc(0), () => cb());
       // Frames are at most 64 KiB so the monitor can stream them through its stdin buffer.
       let off = 0;
       const next = (e?: Error | null) => {

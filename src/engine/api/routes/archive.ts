@@ -1,12 +1,14 @@
 // /containers/{id}/archive: `docker cp` in both directions (HEAD stat, GET tar, PUT tar).
 import type { Router } from '../router.js';
-import type { EngineContext } from '../context.js';
+import type { ApiContext } from '../context.js';
 import { archiveStat, archiveGet, archivePut } from '../../services/containers/archive.js';
-import { svc } from './containers.js';
+
+export type ArchiveBackend = Pick<ApiContext, 'containers'>;
+const svc = (ctx: ArchiveBackend) => ctx.containers;
 
 const statHeader = (s: object) => Buffer.from(JSON.stringify(s)).toString('base64');
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends ArchiveBackend>(r: Router<C>): void {
   r.head('/containers/:id/archive', async (q, ctx) => {
     const st = await archiveStat(svc(ctx), q.params.id, q.query.str('path') ?? '');
     q.res.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/json' });

@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { invalidArgument, isSkiffError, SkiffError } from '../../../common/index.js';
 import type { Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import { images } from './images.js';
+import type { ApiContext } from '../context.js';
+
+export type AuthBackend = Pick<ApiContext, 'images'>;
 
 const AuthBody = z
   .object({
@@ -17,7 +18,7 @@ const AuthBody = z
   })
   .passthrough();
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends AuthBackend>(r: Router<C>): void {
   r.post('/auth', async (q, ctx) => {
     const parsed = AuthBody.safeParse((await q.json()) ?? {});
     if (!parsed.success) {
@@ -35,7 +36,7 @@ export function register(r: Router<EngineContext>): void {
       }
     }
     try {
-      return await images(ctx).login({
+      return await ctx.images.login({
         username,
         password,
         identitytoken: b.identitytoken,

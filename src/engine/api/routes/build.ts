@@ -3,22 +3,23 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument, notImplemented, toSkiffError, httpStatus } from '../../../common/index.js';
-import { Builder, type RegistryAuth } from '../../../build/index.js';
+import { Builder, type BuildCacheRecord, type RegistryAuth } from '../../../build/index.js';
 import { normalizeAuthKey, type AuthConfig } from '../../../registry/index.js';
 import { pullReference } from '../../services/images/transfer.js';
 import { jsonStream, type ApiRequest, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { EngineImages } from '../../services/images.js';
-import type { Networks } from '../../services/networks.js';
+import type { ApiContext } from '../context.js';
 
-const builders = new WeakMap<EngineContext, Builder>();
+export type BuildBackend = Pick<ApiContext, 'images' | 'imageStore' | 'snapshotter' | 'root' | 'networks'>;
 
-function builderOf(ctx: EngineContext): Builder {
+const builders = new WeakMap<BuildBackend, Builder>();
+
+function builderOf(ctx: BuildBackend): Builder {
   let b = builders.get(ctx);
   if (!b) {
-    const svc = ctx.images as unknown as EngineImages;
+    const svc = ctx.images;
     b = new Builder({
       images: ctx.imageStore,
       snapshotter: ctx.snapshotter,
@@ -26,7 +27,7 @@ function builderOf(ctx: EngineContext): Builder {
       pull: async (ref, signal, auths) => {
         await svc.pull(ref, undefined, { emit: () => {}, signal, auth: authFor(ref, auths) });
       },
-      sandbox: (id) => (ctx.networks as unknown as Networks).sandbox(id),
+      sandbox: (id) => ctx.networks.sandbox(id),
     });
     builders.set(ctx, b);
   }
@@ -57,7 +58,7 @@ function registryConfig(r: ApiRequest): Record<string, RegistryAuth> | undefined
   }
 }
 
-/** Extracts the request body (tar, optionally gzip/bzip2/xz — GNU tar detects it) into `dir`. */
+/** Extracts the request body (tar, optionally gzip/bzip2/xz/zstd — GNU tar detects it) into `dir`. */
 async function extractContext(r: ApiRequest, dir: string): Promise<void> {
   const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
@@ -65,9 +66,38 @@ async function extractContext(r: ApiRequest, dir: string): Promise<void> {
     err += c.toString();
   });
   const done = new Promise<number>((res) => tar.on('close', (c) => res(c ?? 1)));
-  await pipeline(r.bodyStream(), tar.stdin).catch(() => {});
+  await pipeline(r.bodyStream(), padTar(), tar.stdin).catch(() => {});
   if ((await done) !== 0)
     throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });
+}
+
+const COMPRESSED = [
+  Buffer.from([0x1f, 0x8b]), // gzip
+  Buffer.from('BZh'),
+  Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), // xz
+  Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), // zstd
+];
+
+/** Completes an uncompressed tar that stops right after its last file's bytes: the docker CLI
+ *  sends such a context for `docker build -f - DIR` (it appends the Dockerfile from stdin and
+ *  never pads that member nor writes the end-of-archive blocks — measured on the wire with CLI
+ *  28). dockerd's Go reader accepts it, GNU tar calls it an unexpected EOF; zeros up to the next
+ *  512-byte block and two empty blocks make it a whole archive (extra zeros after a complete one
+ *  are ignored). Compressed streams are left as they are. */
+function padTar(): Transform {
+  let n = 0;
+  let head = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (head.length < 8) head = Buffer.concat([head, chunk.subarray(0, 8 - head.length)]);
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (n === 0 || COMPRESSED.some((m) => head.subarray(0, m.length).equals(m))) return cb();
+      cb(null, Buffer.alloc(((512 - (n % 512)) % 512) + 1024));
+    },
+  });
 }
 
 function record(q: ApiRequest['query'], name: string): Record<string, string> {
@@ -81,7 +111,7 @@ function record(q: ApiRequest['query'], name: string): Record<string, string> {
   );
 }
 
-async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
+async function build(r: ApiRequest, ctx: BuildBackend): Promise<void> {
   const q = r.query;
   if (q.str('remote'))
     throw notImplemented('build: remote contexts (remote=) are not supported; send a tar context', { field: 'remote' });
@@ -101,6 +131,7 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   try {
     await extractContext(r, dir);
     const s = jsonStream(r.res);
+    const held: string[] = [];
     try {
       const res = await builderOf(ctx).build({
         contextDir: dir,
@@ -114,21 +145,23 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
         registryAuths,
         network: nm === 'host' ? 'host' : nm === 'none' ? 'none' : 'default',
         signal: ac.signal,
+        // q=1, as dockerd: the progress is held back; on success only the image id is sent, on
+        // failure the held-back progress, then the error.
         onOutput: (l) => {
-          if (!quiet || l.startsWith('Successfully')) s.write({ stream: `${l}\n` });
+          if (quiet) held.push(l);
+          else s.write({ stream: `${l}\n` });
         },
       });
-      s.write({ aux: { ID: res.id } });
+      if (quiet) s.write({ stream: `${res.id}\n` });
+      else s.write({ aux: { ID: res.id } });
       s.end();
     } catch (e) {
       const err = toSkiffError(e);
-      s.write({
-        errorDetail: {
-          message: err.message,
-          code: /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1] ? Number(err.reason!.slice(8)) : httpStatus(err.code),
-        },
-        error: err.message,
-      });
+      for (const l of held) s.write({ stream: `${l}\n` });
+      const exit = /^ExitCode(\d+)$/.exec(err.reason ?? '')?.[1];
+      // a RUN's output was streamed already: the message is dockerd's one line, without its tail
+      const message = exit ? err.message.split('\n')[0] : err.message;
+      s.write({ errorDetail: { message, code: exit ? Number(exit) : httpStatus(err.code) }, error: message });
       s.end();
     }
   } finally {
@@ -136,7 +169,19 @@ async function build(r: ApiRequest, ctx: EngineContext): Promise<void> {
   }
 }
 
-export function register(router: Router<EngineContext>): void {
+export function register<C extends BuildBackend>(router: Router<C>): void {
   router.add('POST', '/build', build);
-  router.add('POST', '/build/prune', (_r, ctx) => builderOf(ctx).prune());
+  // dockerd answers this from BuildKit's cache even for classic builds (`docker builder prune`,
+  // and `docker system prune` calls it too): the entries go, then the image store's garbage
+  // collection frees the layers and snapshots no image uses.
+  router.add('POST', '/build/prune', async (_r, ctx) => {
+    const p = builderOf(ctx).prune();
+    const gc = await ctx.images.gc();
+    return { CachesDeleted: p.CachesDeleted, SpaceReclaimed: p.SpaceReclaimed + gc.reclaimedBytes };
+  });
+}
+
+/** GET /system/df's BuildCache. */
+export function buildCacheUsage(ctx: BuildBackend): Promise<BuildCacheRecord[]> {
+  return builderOf(ctx).diskUsage();
 }

@@ -3,18 +3,20 @@
 import { invalidArgument } from '../../../common/index.js';
 import { sendJson, hijack, RAW_STREAM, MULTIPLEXED_STREAM, type Router, type ApiRequest } from '../router.js';
 import { parseGoInt, type Query } from '../query.js';
-import type { EngineContext } from '../context.js';
+import type { ApiContext } from '../context.js';
 import type { Containers } from '../../services/containers/service.js';
-import { inspect, summary, listFilter } from '../../services/containers/view.js';
+import { inspect, summary } from '../../services/containers/view.js';
+import { listContainers, pruneCandidates } from '../../services/containers/list.js';
 import { streamLogs, bridgeAttach, parseDetachKeys, monitorAttach } from '../../services/containers/streams.js';
 import { containerStats } from '../../services/containers/stats.js';
 import { topProcesses } from '../../services/containers/top.js';
 import { sizesOf } from '../../services/containers/size.js';
 import { parseEventTime } from '../../events.js';
 
-export const svc = (ctx: EngineContext) => ctx.containers as unknown as Containers;
+export type ContainersBackend = Pick<ApiContext, 'containers' | 'snapshotter' | 'images' | 'events'>;
+const svc = (ctx: ContainersBackend) => ctx.containers;
 
-function paths(s: Containers, ctx: EngineContext, id: string) {
+function paths(s: Containers, ctx: ContainersBackend, id: string) {
   return { dir: s.dirOf(id), logPath: s.logPath(id), rootfs: s.rootfs(id), snapshotter: ctx.snapshotter.name };
 }
 
@@ -25,7 +27,7 @@ function timeArg(v: string | undefined, field: string): number | undefined {
   return t;
 }
 
-async function attachRoute(r: ApiRequest, ctx: EngineContext) {
+async function attachRoute(r: ApiRequest, ctx: ContainersBackend) {
   const s = svc(ctx);
   const c = s.get(r.params.id);
   const q = r.query;
@@ -56,13 +58,18 @@ async function attachRoute(r: ApiRequest, ctx: EngineContext) {
         socket.end();
         return;
       }
-      const sess = await monitorAttach(mdir, { closeStdinOnEnd: false });
-      void bridgeAttach(sess, socket, head, o, tty, c.Config.StdinOnce).catch(() => socket.destroy());
+      try {
+        const sess = await monitorAttach(mdir, { closeStdinOnEnd: false });
+        void bridgeAttach(sess, socket, head, o, tty, c.Config.StdinOnce).catch(() => socket.destroy());
+      } catch (e) {
+        socket.destroy();
+        throw e;
+      }
     };
     if (c.State.Running) await connect(s.monitorDir(c.Id));
     else {
       // Attach before start (docker run): connected once the container exists, before its process runs.
-      s.onCreated(c.Id, connect);
+      s.attachBeforeStart(c.Id, connect);
       // A container that is never started ends the connection when removed.
       void s.wait(c.Id, 'removed').then(
         () => {
@@ -85,28 +92,24 @@ export function resizeArgs(q: Query): [number, number] {
   return [h, w];
 }
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends ContainersBackend>(r: Router<C>): void {
   r.post('/containers/create', async (q, ctx) => {
     const body = await q.json();
     const out = await svc(ctx).create(body, q.query.str('name') || undefined, q.query.str('platform') || undefined);
     sendJson(q.res, 201, out);
   });
   r.get('/containers/json', async (q, ctx) => {
-    const s = svc(ctx);
-    const all = s.all();
     const filters = q.query.filters();
     // The legacy `since`/`before` parameters are the filters of the same names.
     for (const k of ['since', 'before'] as const) {
       const v = q.query.str(k);
       if (v) filters[k] = [...(filters[k] ?? []), v];
     }
-    const limit = q.query.int('limit', -1)!;
-    const f = listFilter(filters, all, () => undefined);
-    let list = all.filter(f);
-    if (!q.query.bool('all') && limit <= 0 && !filters.status?.length && !filters.since && !filters.before)
-      list = list.filter((c) => c.State.Running);
-    list.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
-    if (limit > 0) list = list.slice(0, limit);
+    const list = listContainers(svc(ctx).all(), {
+      all: q.query.bool('all'),
+      limit: q.query.int('limit', -1)!,
+      filters,
+    });
     if (!q.query.bool('size')) return list.map((c) => summary(c));
     const sizes = await sizesOf(ctx.snapshotter, ctx.images, list);
     return list.map((c, i) => summary(c, sizes[i]));
@@ -240,14 +243,10 @@ export function register(r: Router<EngineContext>): void {
       throw invalidArgument('cannot have stream=true and one-shot=true', { field: 'one-shot' });
     const id = s.get(q.params.id).Id;
     if (!stream) {
-      // One object, sent as a chunk with the end of the body a moment later (dockerd flushes the
-      // object, then finishes the response): the docker CLI's --no-stream reader reports an EOF
-      // that it meets before it has printed the object as the container's error.
-      const st = await containerStats(s, id, q.query.bool('one-shot'));
-      q.res.writeHead(200, { 'Content-Type': 'application/json' });
-      q.res.write(JSON.stringify(st) + '\n');
-      await new Promise((res) => setTimeout(res, 100));
-      q.res.end();
+      // As dockerd: one object and a newline, with its length (no delay, no chunking needed).
+      const body = JSON.stringify(await containerStats(s, id, q.query.bool('one-shot'))) + '\n';
+      q.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      q.res.end(body);
       return;
     }
     q.res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -312,10 +311,7 @@ export function register(r: Router<EngineContext>): void {
     if (pause) await s.pause(c.Id);
     try {
       const diff = await ctx.snapshotter.diff(c.SnapshotKey);
-      const imgs = ctx.images as unknown as {
-        commitFromDiff(t: NodeJS.ReadableStream, cfg: unknown, o: Record<string, unknown>): Promise<string>;
-      };
-      const id = await imgs.commitFromDiff(diff, config, {
+      const id = await ctx.images.commitFromDiff(diff, config, {
         parent: c.Image,
         repo: q.query.str('repo') || undefined,
         tag: q.query.str('tag') || undefined,
@@ -338,18 +334,8 @@ export function register(r: Router<EngineContext>): void {
   });
   r.post('/containers/prune', async (q, ctx) => {
     const s = svc(ctx);
-    const f = q.query.filters(['until', 'label', 'label!']);
-    const until = f.until?.length ? parseEventTime(f.until[0]) : undefined;
-    if (f.until?.length && until === undefined)
-      throw invalidArgument(`Invalid filter 'until=${f.until[0]}'`, { field: 'filters.until' });
-    const label = f.label;
-    const notLabel = f['label!'] ?? [];
     const deleted: string[] = [];
-    for (const c of s.all()) {
-      if (c.State.Running || c.State.Restarting) continue;
-      if (until !== undefined && Date.parse(c.Created) / 1000 > until) continue;
-      if (label && !listFilter({ label }, [], () => undefined)(c)) continue;
-      if (notLabel.some((l) => listFilter({ label: [l] }, [], () => undefined)(c))) continue;
+    for (const c of pruneCandidates(s.all(), q.query.filters(['until', 'label', 'label!']))) {
       await s.remove(c.Id, {}).then(
         () => deleted.push(c.Id),
         () => undefined,

@@ -1,13 +1,13 @@
 // /containers/{id}/exec and /exec/{id}/...: `docker exec`.
 import { invalidArgument } from '../../../common/index.js';
 import { hijack, sendJson, RAW_STREAM, MULTIPLEXED_STREAM, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { Execs } from '../../services/containers/exec.js';
-import { svc, resizeArgs } from './containers.js';
+import type { ApiContext } from '../context.js';
+import { resizeArgs } from './containers.js';
 
-export const execs = (ctx: EngineContext) => svc(ctx).execs as unknown as Execs;
+export type ExecBackend = Pick<ApiContext, 'execs'>;
+const execs = (ctx: ExecBackend) => ctx.execs;
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends ExecBackend>(r: Router<C>): void {
   r.post('/containers/:id/exec', async (q, ctx) => {
     const out = execs(ctx).create(q.params.id, (await q.json()) as Record<string, unknown> | undefined);
     sendJson(q.res, 201, out);

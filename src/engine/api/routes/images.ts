@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { invalidArgument, isSkiffError, notImplemented, SkiffError } from '../../../common/index.js';
 import { parseRegistryAuthHeader } from '../../../registry/index.js';
 import { compareVersions, jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { EngineImages } from '../../services/images.js';
+import type { ApiContext } from '../context.js';
 
-export const images = (ctx: EngineContext) => ctx.images as unknown as EngineImages;
+export type ImagesBackend = Pick<ApiContext, 'images'>;
+const images = (ctx: ImagesBackend) => ctx.images;
 
 function auth(r: ApiRequest) {
   const h = r.req.headers['x-registry-auth'];
@@ -60,7 +60,7 @@ function pullError(e: unknown, ref: string): unknown {
   return e;
 }
 
-async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
+async function create(r: ApiRequest, ctx: ImagesBackend): Promise<void> {
   const q = r.query;
   const svc = images(ctx);
   const fromImage = q.str('fromImage');
@@ -109,7 +109,7 @@ async function create(r: ApiRequest, ctx: EngineContext): Promise<void> {
   });
 }
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends ImagesBackend>(r: Router<C>): void {
   r.get('/images/json', async (q, ctx) => {
     const f = q.query.filters();
     // The deprecated `filter` (a reference glob) only before API 1.41, as dockerd.
@@ -154,7 +154,7 @@ export function register(r: Router<EngineContext>): void {
   );
 }
 
-async function save(q: ApiRequest, ctx: EngineContext, names: string[]): Promise<void> {
+async function save(q: ApiRequest, ctx: ImagesBackend, names: string[]): Promise<void> {
   if (!names.length) throw invalidArgument('names: name at least one image', { field: 'names' });
   const svc = images(ctx);
   for (const n of names) await svc.catalog.find(n); // 404 before any byte is sent

@@ -1,6 +1,7 @@
-// Every route module of the Engine API. Each exports `register(router)`; add one line per module.
+// Every route module of the Engine API. Each exports `register(router)` over the part of ApiContext it
+// depends on (its Backend); add one line per module.
 import { Router } from '../router.js';
-import type { EngineContext } from '../context.js';
+import type { ApiContext } from '../context.js';
 import { register as system } from './system.js';
 import { register as containers } from './containers.js';
 import { register as exec } from './exec.js';
@@ -11,8 +12,19 @@ import { register as volumes } from './volumes.js';
 import { register as auth } from './auth.js';
 import { register as build } from './build.js';
 
-export function buildRouter(): Router<EngineContext> {
-  const r = new Router<EngineContext>();
-  for (const reg of [system, containers, exec, archive, networks, images, volumes, auth, build]) reg(r);
+export function buildRouter(): Router<ApiContext> {
+  const r = new Router<ApiContext>();
+  const modules: ((r: Router<ApiContext>) => void)[] = [
+    system,
+    containers,
+    exec,
+    archive,
+    networks,
+    images,
+    volumes,
+    auth,
+    build,
+  ];
+  for (const reg of modules) reg(r);
   return r;
 }

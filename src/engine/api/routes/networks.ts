@@ -1,11 +1,11 @@
 // /networks/...: the Networks API surface (records; the data plane is the NetworkDriver's).
 import { sendJson, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { Networks } from '../../services/networks.js';
+import type { ApiContext } from '../context.js';
 
-const nets = (ctx: EngineContext) => ctx.networks as unknown as Networks;
+export type NetworksBackend = Pick<ApiContext, 'networks'>;
+const nets = (ctx: NetworksBackend) => ctx.networks;
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends NetworksBackend>(r: Router<C>): void {
   r.get('/networks', (q, ctx) => nets(ctx).list(q.query.filters()));
   // `verbose` and `scope` concern swarm services only: a local network always lists its containers.
   r.get('/networks/:id', (q, ctx) => nets(ctx).view(nets(ctx).find(q.params.id), true));

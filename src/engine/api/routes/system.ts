@@ -3,13 +3,20 @@ import { cpus, totalmem, hostname, release, arch } from 'node:os';
 import { readFileSync, existsSync } from 'node:fs';
 import { invalidArgument } from '../../../common/index.js';
 import type { Router, ApiRequest } from '../router.js';
-import type { EngineContext } from '../context.js';
+import type { ApiContext } from '../context.js';
 import { eventMatches, parseEventTime } from '../../events.js';
-import { svc } from './containers.js';
+import { summary } from '../../services/containers/view.js';
+import { sizesOf } from '../../services/containers/size.js';
+import { buildCacheUsage } from './build.js';
+
+export type SystemBackend = Pick<
+  ApiContext,
+  'info' | 'root' | 'events' | 'imageStore' | 'snapshotter' | 'containers' | 'images' | 'volumes' | 'networks'
+>;
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 
-function ping(q: ApiRequest, ctx: EngineContext) {
+function ping(q: ApiRequest) {
   q.res.writeHead(200, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Builder-Version': '1',
@@ -19,7 +26,6 @@ function ping(q: ApiRequest, ctx: EngineContext) {
     Pragma: 'no-cache',
     'Content-Length': q.method === 'HEAD' ? '0' : '2',
   });
-  void ctx;
   q.res.end(q.method === 'HEAD' ? undefined : 'OK');
 }
 
@@ -35,7 +41,7 @@ function cgroupVersion(): '1' | '2' {
   return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
 }
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends SystemBackend>(r: Router<C>): void {
   r.get('/_ping', ping);
   r.head('/_ping', ping);
   r.get('/version', (_q, ctx) => {
@@ -158,23 +164,23 @@ export function register(r: Router<EngineContext>): void {
     };
   });
   r.get('/system/df', async (_q, ctx) => {
-    const containerUsage = async (c: EngineContext) => {
-      const { summary } = await import('../../services/containers/view.js');
-      const { sizesOf } = await import('../../services/containers/size.js');
-      const all = svc(c).all();
+    const containerUsage = async (c: SystemBackend) => {
+      const all = c.containers.all();
       const sizes = await sizesOf(c.snapshotter, c.images, all);
       return all.map((r, i) => summary(r, sizes[i]));
     };
-    const imgs = ctx.images as unknown as { diskUsage?(): Promise<{ Size?: number }[]> };
-    const images = (await imgs.diskUsage?.().catch(() => [])) ?? [];
+    const images = await ctx.images.diskUsage().catch(() => []);
     // The docker CLI reads UsageData of every volume (a missing one crashes its template).
-    const volumes = (await ctx.volumes.usage?.()) ?? [];
+    const volumes = await ctx.volumes.usage();
+    const buildCache = await buildCacheUsage(ctx);
     return {
       LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0),
       Images: images,
       Containers: await containerUsage(ctx),
       Volumes: volumes,
-      BuildCache: [],
+      BuildCache: buildCache,
+      // the CLI's `system df -v` heading ("Build cache usage: …") reads this total
+      BuilderSize: buildCache.reduce((a, b) => a + b.Size, 0),
     };
   });
   r.get('/events', async (q, ctx) => {

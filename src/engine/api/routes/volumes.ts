@@ -1,12 +1,13 @@
 // /volumes/...: create, list, inspect, remove, prune (local driver).
 import { sendJson, type Router } from '../router.js';
-import type { EngineContext } from '../context.js';
-import type { EngineVolumes, CreateVolumeBody } from '../../services/volumes.js';
+import type { ApiContext } from '../context.js';
+import type { CreateVolumeBody } from '../../services/volumes.js';
 import { invalidArgument } from '../../../common/index.js';
 
-export const volumes = (ctx: EngineContext) => ctx.volumes as unknown as EngineVolumes;
+export type VolumesBackend = Pick<ApiContext, 'volumes'>;
+const volumes = (ctx: VolumesBackend) => ctx.volumes;
 
-export function register(r: Router<EngineContext>): void {
+export function register<C extends VolumesBackend>(r: Router<C>): void {
   r.get('/volumes', async (q, ctx) => volumes(ctx).list(q.query.filters()));
   r.post('/volumes/create', async (q, ctx) => {
     const body = await q.json<CreateVolumeBody>();

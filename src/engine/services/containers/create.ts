@@ -2,7 +2,7 @@
 // config (moby's daemon/create.go + runconfig merge).
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { invalidArgument } from '../../../common/index.js';
+import { invalidArgument, notFound } from '../../../common/index.js';
 import type { ImageConfig } from '../../../image/index.js';
 import type { ContainerConfig, HostConfig, MountPoint } from './record.js';
 
@@ -349,4 +349,20 @@ export function mergeConfig(
     ...(b.StopTimeout != null ? { StopTimeout: b.StopTimeout } : {}),
   };
   return { config, hostConfig: hc, path: argv[0], args: argv.slice(1) };
+}
+
+/** dockerd's answer when the local image is of another platform (404: the CLI then pulls). */
+export function checkPlatform(
+  ref: string,
+  platform: string,
+  c: { os?: string; architecture?: string; variant?: string },
+): void {
+  const [os = '', arch = '', variant = ''] = platform.toLowerCase().split('/');
+  const alias: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' };
+  const a = alias[arch] ?? arch;
+  if ((os && os !== c.os) || (a && a !== c.architecture) || (variant && variant !== (c.variant ?? '')))
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${platform}, actual: ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
+      { field: 'platform' },
+    );
 }

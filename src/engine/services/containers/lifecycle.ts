@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, invalidArgument, isSkiffError } from '../../../common/index.js';
+import { conflict, createLogger, invalidArgument, isSkiffError } from '../../../common/index.js';
 import { parseSignal, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc } from './etc.js';
@@ -17,6 +17,8 @@ import { buildSpec } from './spec.js';
 import { removeContainerSnapshots } from './init-layer.js';
 import type { Containers, Live, WaitResult } from './service.js';
 import { RUNNING_RESET_MS, shouldRestart, scheduleRestart } from './restart.js';
+
+const log = createLogger({ component: 'engine.containers' });
 
 export async function startLocked(svc: Containers, c: Live): Promise<void> {
   const rec = c.rec,
@@ -72,8 +74,11 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     const mdir = svc.monitorDir(id);
     const net = await svc.nets.attach(rec, svc.runtime.state(rtid).pid ?? 0);
     if (net) writeNetworkEtc(c.dir, rec, net, etcX);
-    const waiters = c.createdWaiters.splice(0);
-    await Promise.race([Promise.all(waiters.map((w) => Promise.resolve(w(mdir)).catch(() => undefined))), sleep(3000)]);
+    // The attach handshake: each attach made before start connects to the monitor's attach socket
+    // (a local connect that completes or fails at once) and only then is the process started. The
+    // monitor accepts every pending connection before it reads any output (skiff-monitor.c,
+    // stream_read), so a connected client gets the output from the first byte.
+    await Promise.all(c.attachWaiters.splice(0).map((w) => w(mdir).catch((e) => attachFailed(c, e))));
     await svc.runtime.start(rtid);
     const st = svc.runtime.state(rtid);
     rec.State = {
@@ -111,9 +116,15 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     await svc.nets.detach(rec);
     svc.save(c);
     await unmountRootfs(svc, c).catch(() => undefined);
-    for (const w of c.createdWaiters.splice(0)) await Promise.resolve(w(undefined)).catch(() => undefined);
+    for (const w of c.attachWaiters.splice(0)) await w(undefined).catch((err) => attachFailed(c, err));
     throw e;
   }
+}
+
+/** An attach that could not connect: the container starts anyway (as dockerd), the client's
+ *  connection ends (the route's connect does that), and the reason is logged. */
+function attachFailed(c: Live, e: unknown): void {
+  log.warn('attach before start failed', { id: c.rec.Id, error: (e as Error).message });
 }
 
 export async function ensureMounted(svc: Containers, c: Live): Promise<string> {

@@ -1,7 +1,7 @@
 // Legacy `--link OTHER:ALIAS` at start, as dockerd makes them (moby's links package): the linked
 // container must run; /etc/hosts gets "IP ALIAS OTHER-HOSTNAME OTHER-NAME"; on the default bridge
 // the environment gets ALIAS_NAME, ALIAS_PORT[_N_PROTO[_ADDR|_PORT|_PROTO]] and ALIAS_ENV_*.
-import { conflict } from '../../../common/index.js';
+import { conflict, notFound } from '../../../common/index.js';
 import type { ContainerRecord } from './record.js';
 
 export interface LinkInfo {
@@ -53,4 +53,20 @@ function linkEnv(alias: string, full: string, ip: string, other: ContainerRecord
     env.push(`${A}_ENV_${k}=${e.slice(i + 1)}`);
   }
   return env;
+}
+
+/** `rm --link PARENT/ALIAS`: the parent's record and its links without that one (null when none is
+ *  left); a name without a parent is dockerd's conflict, an unknown link its "No such container". */
+export function linksWithout(
+  name: string,
+  lookup: (ref: string) => ContainerRecord,
+): { parent: ContainerRecord; links: string[] | null } {
+  const full = `/${name.replace(/^\/+/, '')}`;
+  const i = full.lastIndexOf('/');
+  if (i <= 0) throw conflict('Conflict, cannot remove the default link name of the container', { field: 'id' });
+  const parent = lookup(full.slice(0, i));
+  const links = parent.HostConfig.Links ?? [];
+  const left = links.filter((l) => l.split(':')[1] !== `${parent.Name}${full.slice(i)}`);
+  if (left.length === links.length) throw notFound(`No such container: ${name}`, { field: 'id' });
+  return { parent, links: left.length ? left : null };
 }

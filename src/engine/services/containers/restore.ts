@@ -95,3 +95,14 @@ async function shutdownAndRestart(svc: Containers, c: Parameters<typeof startLoc
   if (p === 'always' || (p === 'unless-stopped' && !c.rec.ManuallyStopped))
     void svc.locked(c, () => startLocked(svc, c)).catch(() => undefined);
 }
+
+/** Engine shutdown without live restore: every running container is stopped (its stop signal and
+ *  timeout, all at once); they are not marked stopped by the user, so restart policies bring them
+ *  back at the next start. */
+export async function stopAllForShutdown(svc: Containers): Promise<void> {
+  await Promise.all(
+    [...svc.byId.values()]
+      .filter((c) => !c.removed && c.rec.State.Running)
+      .map((c) => stopRunning(svc, c, {}).catch(() => undefined)),
+  );
+}

@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, failedPrecondition, invalidArgument, notFound, SkiffError } from '../../../common/index.js';
 import { Runtime, parseSignal } from '../../../runtime/index.js';
-import type { EngineContext, ContainersService } from '../../api/context.js';
-import { parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
+import type { EngineContext, ContainersService } from '../context.js';
+import { checkPlatform, parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
+import { linksWithout } from './links.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
 import { verifyContainerSettings } from './validate.js';
@@ -21,8 +22,7 @@ import type { Networks } from '../networks.js';
 import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
 import { startLocked, removeLocked, stopRunning, ensureMounted, unmountRootfs } from './lifecycle.js';
-import { scheduleRestart } from './restart.js';
-import { restore } from './restore.js';
+import { restore, stopAllForShutdown } from './restore.js';
 import { updateContainer } from './update.js';
 
 export interface WaitResult {
@@ -37,8 +37,9 @@ interface Live {
   /** Called with each exit (next-exit waiters), then cleared. */
   exitWaiters: ((r: WaitResult) => void)[];
   removedWaiters: ((r: WaitResult) => void)[];
-  /** Attach requests made before start: resolved once the container exists in the runtime. */
-  createdWaiters: ((monitorDir: string | undefined) => Promise<void> | void)[];
+  /** Attaches made before start (`docker run`): each is connected to the monitor, and its promise
+   *  settled, before the process starts (the start awaits them: an explicit handshake, no timer). */
+  attachWaiters: AttachBeforeStart[];
   watch?: AbortController;
   restartTimer?: NodeJS.Timeout;
   restartDelay: number;
@@ -46,6 +47,13 @@ interface Live {
   removed?: boolean;
   health?: { stop(): void };
 }
+
+/** What containers need from the networks service. */
+export type ContainerNetworks = Pick<Networks, 'endpointsFor' | 'defaultGateway' | 'attach' | 'detach'>;
+
+/** Connects one attach client to the monitor (`monitorDir`), or ends it (undefined: no start). It
+ *  must settle without waiting on the container's process: the process starts after it. */
+export type AttachBeforeStart = (monitorDir: string | undefined) => Promise<void>;
 
 export interface ContainersOptions {
   execRoot: string;
@@ -69,6 +77,8 @@ export class Containers implements ContainersService {
 
   constructor(
     readonly ctx: EngineContext,
+    /** The networks service: endpoints at create, attach at start, detach at exit. */
+    readonly nets: ContainerNetworks,
     readonly opts: ContainersOptions,
   ) {
     this.runtime = new Runtime({ root: join(opts.execRoot, 'rt') });
@@ -76,9 +86,6 @@ export class Containers implements ContainersService {
 
   get root(): string {
     return join(this.ctx.root, 'containers');
-  }
-  get nets(): Networks {
-    return this.ctx.networks as unknown as Networks;
   }
   dirOf(id: string): string {
     return join(this.root, id);
@@ -150,15 +157,9 @@ export class Containers implements ContainersService {
 
   /** `rm --link PARENT/ALIAS`: drops the link from the parent's record (effective at its next start). */
   removeLink(name: string): void {
-    const full = `/${name.replace(/^\/+/, '')}`;
-    const i = full.lastIndexOf('/');
-    if (i <= 0) throw conflict('Conflict, cannot remove the default link name of the container', { field: 'id' });
-    const parent = this.live(full.slice(0, i));
-    const links = parent.rec.HostConfig.Links ?? [];
-    const left = links.filter((l) => l.split(':')[1] !== `${parent.rec.Name}${full.slice(i)}`);
-    if (left.length === links.length) throw notFound(`No such link: ${full}`, { field: 'id' });
-    parent.rec.HostConfig.Links = left.length ? left : null;
-    this.save(parent);
+    const { parent, links } = linksWithout(name, (r) => this.live(r).rec);
+    parent.HostConfig.Links = links;
+    this.save(this.live(parent.Id));
   }
 
   /** A container event with the container's attributes (labels, image, name), e.g. `attach`. */
@@ -169,12 +170,8 @@ export class Containers implements ContainersService {
   /** Engine shutdown without live restore: every running container is stopped (its stop signal and
    *  timeout, all at once); they are not marked stopped by the user, so restart policies bring
    *  them back at the next start. */
-  async stopAllForShutdown(): Promise<void> {
-    await Promise.all(
-      [...this.byId.values()]
-        .filter((c) => !c.removed && c.rec.State.Running)
-        .map((c) => stopRunning(this, c, {}).catch(() => undefined)),
-    );
+  stopAllForShutdown(): Promise<void> {
+    return stopAllForShutdown(this);
   }
 
   // ---- ContainersService (for other services) ----
@@ -304,7 +301,7 @@ export class Containers implements ContainersService {
       lock: Promise.resolve(),
       exitWaiters: [],
       removedWaiters: [],
-      createdWaiters: [],
+      attachWaiters: [],
       restartDelay: 100,
     };
     this.byId.set(rec.Id, c);
@@ -400,9 +397,11 @@ export class Containers implements ContainersService {
     });
   }
 
-  /** Registers an attach that must be connected before the container's process starts. */
-  onCreated(ref: string, fn: (monitorDir: string | undefined) => Promise<void> | void): void {
-    this.live(ref).createdWaiters.push(fn);
+  /** Registers an attach that must be connected before the container's process starts: at the next
+   *  start, `connect` gets the monitor's directory once the container exists in the runtime, and the
+   *  process starts when every such promise has settled; a start that fails calls it with undefined. */
+  attachBeforeStart(ref: string, connect: AttachBeforeStart): void {
+    this.live(ref).attachWaiters.push(connect);
   }
 
   // ---- remove ----
@@ -483,10 +482,6 @@ export class Containers implements ContainersService {
     return unmountRootfs(this, c);
   }
 
-  scheduleRestart(c: Live, why = 'policy'): void {
-    scheduleRestart(this, c, why);
-  }
-
   /** Stops watching (engine shutdown); containers keep running under their monitors. */
   close(): void {
     for (const c of this.byId.values()) {
@@ -500,19 +495,3 @@ export class Containers implements ContainersService {
 export type { Live };
 
 export { failedPrecondition };
-
-/** dockerd's answer when the local image is of another platform (404: the CLI then pulls). */
-function checkPlatform(
-  ref: string,
-  platform: string,
-  c: { os?: string; architecture?: string; variant?: string },
-): void {
-  const [os = '', arch = '', variant = ''] = platform.toLowerCase().split('/');
-  const alias: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' };
-  const a = alias[arch] ?? arch;
-  if ((os && os !== c.os) || (a && a !== c.architecture) || (variant && variant !== (c.variant ?? '')))
-    throw notFound(
-      `image with reference ${ref} was found but does not match the specified platform: wanted ${platform}, actual: ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
-      { field: 'platform' },
-    );
-}

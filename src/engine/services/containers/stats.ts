@@ -7,14 +7,18 @@ import type { Containers } from './service.js';
 
 const CLK_TCK = 100;
 
-function systemCpuNs(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+/** The host's CPU time in ns from /proc/stat's first line (user … steal ticks), as dockerd's
+ *  system_cpu_usage. An integer: moby's StatsResponse has no floating-point field, and the docker
+ *  CLI's decoder rejects `1099661169999999.9` for a uint64 — ticks / 100 * 1e9 gave such values
+ *  for 0–7 % of tick totals (by range), which `docker stats --no-stream` reported as `EOF`. */
+export function systemCpuNs(procStat = readFileSync('/proc/stat', 'utf8')): number {
+  const line = procStat.split('\n')[0];
   const total = line
     .trim()
     .split(/\s+/)
     .slice(1, 8)
     .reduce((a, b) => a + Number(b), 0);
-  return (total / CLK_TCK) * 1e9;
+  return total * (1e9 / CLK_TCK);
 }
 
 function netDev(pid: number): Record<string, Record<string, number>> {

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { readCriLog, attach as monitorAttach, type AttachSession } from '../../../runtime/index.js';
 import { failedPrecondition } from '../../../common/index.js';
-import { stdcopyFrame } from '../../api/router.js';
+import { stdcopyFrame } from '../common/stdcopy.js';
 import type { Containers } from './service.js';
 
 export interface LogOptions {

@@ -1,6 +1,6 @@
 // Container records → the JSON shapes of `GET /containers/{id}/json` (moby's ContainerJSON) and
 // `GET /containers/json` (container.Summary), and the list filters.
-import { matchLabels, validateFilters, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, type Filters } from '../common/filters.js';
 import { invalidArgument } from '../../../common/index.js';
 import type { ContainerRecord } from './record.js';
 

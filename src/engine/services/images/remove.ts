@@ -5,7 +5,7 @@
 // by the caller's garbage collection afterwards.
 import { conflict, invalidArgument } from '../../../common/index.js';
 import { chainIds, type Images, type ImageRecord } from '../../../image/index.js';
-import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../common/filters.js';
 import { recordKind, type Catalog, type ImageEntry } from './catalog.js';
 import { createdOf } from './view.js';
 

@@ -2,7 +2,7 @@
 // (`GET /images/{name}/json`) and history items, built from catalog entries.
 import { invalidArgument } from '../../../common/index.js';
 import { chainIds } from '../../../image/index.js';
-import { matchLabels, validateFilters, filterBool, type Filters } from '../../api/router.js';
+import { matchLabels, validateFilters, filterBool, type Filters } from '../common/filters.js';
 import { referenceMatches, type Catalog, type ImageEntry } from './catalog.js';
 
 const unix = (iso: string | undefined) => {

@@ -121,14 +121,39 @@ export function toRuntimeContainer(s: cri.ContainerStatus): RuntimeContainer {
   return c;
 }
 
-/** The runtime's view of one pod; containers that vanish between list and status are skipped. */
-export async function getRuntimePod(rt: ContainerRuntime, uid: string): Promise<RuntimePod> {
+/** The pod's sandboxes, by the given ids (PodSandboxStatus each), or listed by the pod-uid label. */
+async function sandboxesOf(rt: ContainerRuntime, uid: string, ids?: string[]): Promise<cri.PodSandbox[]> {
+  if (!ids) return (await rt.listPodSandbox({ filter: { labelSelector: { [POD_UID]: uid } } })).items;
+  const out: cri.PodSandbox[] = [];
+  for (const id of ids) {
+    try {
+      const st = (await rt.podSandboxStatus({ podSandboxId: id })).status;
+      if (st)
+        out.push({
+          id: st.id,
+          metadata: st.metadata,
+          state: st.state,
+          createdAt: st.createdAt,
+          labels: st.labels,
+          annotations: st.annotations,
+          runtimeHandler: st.runtimeHandler,
+        });
+    } catch (e) {
+      if (!isSkiffError(e, 'NotFound')) throw e;
+    }
+  }
+  return out;
+}
+
+/** The runtime's view of one pod; containers that vanish between list and status are skipped.
+ *  `sandboxIds` (from the agent's index) avoids listing every sandbox of the node. */
+export async function getRuntimePod(rt: ContainerRuntime, uid: string, sandboxIds?: string[]): Promise<RuntimePod> {
   const [sbs, cs] = await Promise.all([
-    rt.listPodSandbox({ filter: { labelSelector: { [POD_UID]: uid } } }),
+    sandboxesOf(rt, uid, sandboxIds),
     rt.listContainers({ filter: { labelSelector: { [POD_UID]: uid } } }),
   ]);
   const sandboxes: RuntimeSandbox[] = [];
-  const sorted = [...sbs.items].sort((a, b) => b.createdAt - a.createdAt);
+  const sorted = [...sbs].sort((a, b) => b.createdAt - a.createdAt);
   for (const [i, sb] of sorted.entries()) {
     const base: RuntimeSandbox = {
       id: sb.id,

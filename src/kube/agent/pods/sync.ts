@@ -40,8 +40,10 @@ export async function pruneDead(ctx: AgentContext, rp: RuntimePod): Promise<void
     if (c.logPath) rmSync(c.logPath, { force: true });
   }
   for (const sb of rp.sandboxes.slice(1))
-    if (!sb.ready && !rp.containers.some((c) => c.state === 'running'))
+    if (!sb.ready && !rp.containers.some((c) => c.state === 'running')) {
       await ctx.runtime.removePodSandbox({ podSandboxId: sb.id }).catch(() => undefined);
+      ctx.sandboxes.remove(sb.id);
+    }
 }
 
 function writeIfChanged(path: string, text: string): void {
@@ -119,6 +121,7 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
     mkdirSync(logDir, { recursive: true, mode: 0o755 });
     try {
       sandboxId = (await ctx.runtime.runPodSandbox({ config: sbConfig })).podSandboxId;
+      ctx.sandboxes.add(uid, sandboxId);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       ctx.events.event(podRef(pod), 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${msg}`);

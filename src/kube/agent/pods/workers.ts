@@ -105,7 +105,7 @@ export class PodWorkers {
     if (this.stopped) return;
     this.syncs++;
     const pod = this.pods.get(uid);
-    const rp = await getRuntimePod(this.ctx.runtime, uid);
+    const rp = await this.runtimePod(uid);
     if (!pod) return this.cleanup(uid, rp);
     let st = this.state.get(uid);
     if (!st) {
@@ -125,12 +125,12 @@ export class PodWorkers {
     }
     if (st.stopped) {
       if (podRunning(rp)) await killPod(this.ctx, pod, rp);
-      this.report(pod, await getRuntimePod(this.ctx.runtime, uid), st, true);
+      this.report(pod, await this.runtimePod(uid), st, true);
       return;
     }
     const out = await syncPod(this.ctx, pod, rp);
     st.waiting = out.waiting;
-    const now = out.changed ? await getRuntimePod(this.ctx.runtime, uid) : rp;
+    const now = out.changed ? await this.runtimePod(uid) : rp;
     this.ctx.probes.sync(
       pod,
       now.containers
@@ -141,7 +141,7 @@ export class PodWorkers {
     if (status.phase === 'Succeeded' || status.phase === 'Failed') {
       // Finished: stop what is left (sidecars, the sandbox) and report the final state.
       if (podRunning(now)) await killPod(this.ctx, pod, now);
-      this.report(pod, await getRuntimePod(this.ctx.runtime, uid), st, true);
+      this.report(pod, await this.runtimePod(uid), st, true);
       this.enqueue(uid, 1000);
       return;
     }
@@ -156,6 +156,10 @@ export class PodWorkers {
     st.stopped = { reason: 'Evicted', message };
     this.ctx.events.event(podRef(pod), 'Warning', 'Evicted', message);
     this.queue.add(uid);
+  }
+
+  private runtimePod(uid: string): Promise<RuntimePod> {
+    return getRuntimePod(this.ctx.runtime, uid, this.ctx.sandboxes.of(uid));
   }
 
   private reportedTerminal(uid: string): boolean {
@@ -213,7 +217,7 @@ export class PodWorkers {
     const uid = pod.metadata.uid;
     this.ctx.probes.remove(uid);
     if (podRunning(rp) || rp.containers.some((c) => c.state === 'created')) await killPod(this.ctx, pod, rp);
-    const after = await getRuntimePod(this.ctx.runtime, uid);
+    const after = await this.runtimePod(uid);
     this.report(pod, after, st, true);
     await this.ctx.status.flush(2000);
     await this.removeAll(uid, after, pod);
@@ -235,7 +239,10 @@ export class PodWorkers {
 
   private async removeAll(uid: string, rp: RuntimePod, pod: Pod | undefined): Promise<void> {
     for (const c of rp.containers) await this.ctx.runtime.removeContainer({ containerId: c.id }).catch(() => undefined);
-    for (const sb of rp.sandboxes) await this.ctx.runtime.removePodSandbox({ podSandboxId: sb.id });
+    for (const sb of rp.sandboxes) {
+      await this.ctx.runtime.removePodSandbox({ podSandboxId: sb.id });
+      this.ctx.sandboxes.remove(sb.id);
+    }
     await this.ctx.volumes.tearDown(uid);
     this.ctx.objects.unregister(uid);
     if (pod) rmSync(podLogDir(this.ctx.sandbox.podLogsDir, pod), { recursive: true, force: true });

@@ -122,6 +122,15 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   },
   'storage.k8s.io/v1/StorageClass': { provisioner: 'rancher.io/local-path' },
   'scheduling.k8s.io/v1/PriorityClass': { value: 1000 },
+  'certificates.k8s.io/v1/CertificateSigningRequest': {
+    spec: {
+      request: Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\nMA==\n-----END CERTIFICATE REQUEST-----\n').toString(
+        'base64',
+      ),
+      signerName: 'kubernetes.io/kube-apiserver-client',
+      usages: ['client auth'],
+    },
+  },
   'storage.k8s.io/v1/CSIDriver': { spec: {} },
   'storage.k8s.io/v1/CSINode': { spec: { drivers: [{ name: 'csi.example.com', nodeID: 'n1' }] } },
   'storage.k8s.io/v1/VolumeAttachment': {

@@ -173,6 +173,8 @@ const NODE_RULES: PolicyRule[] = [
   r(RW, ['coordination.k8s.io'], ['leases']),
   r(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+  // A node renews its own client certificate (upstream's selfnodeclient path).
+  r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
 ];
 
 const PUBLIC_INFO_URLS = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
@@ -213,6 +215,10 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       ),
     ]),
     clusterRole('system:node', NODE_RULES),
+    // What a joining node may do with its bootstrap token: ask for its first certificate.
+    clusterRole('system:node-bootstrapper', [
+      r(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+    ]),
   ];
   const clusterRoleBindings: ClusterRoleBinding[] = [
     binding('cluster-admin', 'cluster-admin', ['system:masters']),
@@ -227,6 +233,7 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       'system:serviceaccounts',
     ]),
     binding('system:node', 'system:node', ['system:nodes']),
+    binding('system:node-bootstrapper', 'system:node-bootstrapper', ['system:bootstrappers']),
   ];
   return { clusterRoles, clusterRoleBindings };
 }

@@ -8,6 +8,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  type KeyObject,
   randomBytes,
   sign,
   X509Certificate,
@@ -47,6 +48,8 @@ export interface IssueOptions {
   /** Server certificates: DNS names and IP addresses (split by `net.isIP`). */
   hosts?: string[];
   now?: Date;
+  /** Certify this public key (a CertificateSigningRequest's) instead of a new one; keyPem is then ''. */
+  publicKey?: KeyObject;
 }
 
 function serial(): Buffer {
@@ -55,7 +58,7 @@ function serial(): Buffer {
   return b;
 }
 
-function subjectName(commonName: string, organizations: string[] = []): Buffer {
+export function subjectName(commonName: string, organizations: string[] = []): Buffer {
   const rdn = (type: string, v: string) => set(seq(oid(type), utf8(v)));
   return seq(...organizations.map((o) => rdn('2.5.4.10', o)), rdn('2.5.4.3', commonName));
 }
@@ -73,7 +76,7 @@ export function sanEntries(hosts: string[]): { type: 'ip' | 'dns'; value: string
   return out;
 }
 
-function ipBytes(ip: string): Buffer {
+export function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
   let s = ip;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
@@ -126,9 +129,9 @@ function issuerOf(caPem: string): { name: Buffer; keyId: Buffer } {
 /** Issues a certificate: self-signed when `issuer` is absent (a CA), else signed by `issuer`. */
 export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair): Promise<CertKeyPair> {
   const now = opts.now ?? new Date();
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const keyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const pair = opts.publicKey ? undefined : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyPem = pair ? (pair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string) : '';
+  const spki = (opts.publicKey ?? pair!.publicKey).export({ type: 'spki', format: 'der' });
   const subject = subjectName(opts.commonName, opts.organizations);
   const ca = issuer ? issuerOf(issuer.certPem) : undefined;
   const exts = [extension('2.5.29.14', false, octets(createHash('sha1').update(keyBits(spki)).digest()))];
@@ -159,7 +162,8 @@ export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair)
     spki,
     explicit(3, seq(...exts)),
   );
-  const signature = sign('sha256', tbs, issuer ? createPrivateKey(issuer.keyPem) : privateKey);
+  if (!issuer && !pair) throw new Error('a self-signed certificate needs its own new key');
+  const signature = sign('sha256', tbs, issuer ? createPrivateKey(issuer.keyPem) : pair!.privateKey);
   const der = seq(tbs, ECDSA_SHA256, bits(signature));
   const b64 = der
     .toString('base64')

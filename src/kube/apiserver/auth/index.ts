@@ -89,3 +89,6 @@ export { impersonate, wantsImpersonation } from './impersonation.js';
 export type { ImpersonationResult } from './impersonation.js';
 export { reviewToken, requestServiceAccountToken, serviceAccountIssuerDiscovery } from './token-api.js';
 export type { TokenReviewStatus, TokenRequestOptions } from './token-api.js';
+export { createCsr, parseCsr, signCsr } from './csr.js';
+export type { ParsedCsr } from './csr.js';
+export { writeFileAtomic } from './files.js';

@@ -9,7 +9,7 @@ import { serverSideApply } from '../patch/apply.js';
 import { applyJsonPatch } from '../patch/json.js';
 import { applyMergePatch } from '../patch/merge.js';
 import { applyStrategicPatch } from '../patch/strategic.js';
-import { checkBody, checkFields, fieldValidation, readObject, schemaCtx } from '../rest.js';
+import { checkBody, checkFields, fieldValidation, readObject, readRecent, schemaCtx } from '../rest.js';
 import { ApiError, errBadRequest, errNotFound } from '../status.js';
 import { createObject } from './create.js';
 import { managerName, writeUpdate } from './write.js';
@@ -41,10 +41,13 @@ export async function handlePatch(r: RequestScope, subresource?: 'status'): Prom
   const force = queryBool(r.query, 'force') === true;
   if (r.query.has('force') && type !== 'application/apply-patch+yaml')
     throw errBadRequest('force: Forbidden: may not be specified for non-apply patch');
+  const pinned = (body as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
   for (let attempt = 0; ; attempt++) {
-    const got = await readObject(r.ctx, r.def, r.info.namespace, r.info.name!);
+    // The first attempt starts from the store's recent copy when it has one (rest.ts readRecent).
+    const recent = attempt === 0 ? await readRecent(r, pinned) : undefined;
+    const got = recent ?? (await readObject(r.ctx, r.def, r.info.namespace, r.info.name!));
     try {
-      if (type === 'application/apply-patch+yaml') return await apply(r, body, got, force, subresource);
+      if (type === 'application/apply-patch+yaml') return await apply(r, body, got, force, subresource, !!recent);
       if (!got) throw errNotFound(r.target);
       const doc = got.obj;
       let patched: unknown;
@@ -53,10 +56,9 @@ export async function handlePatch(r: RequestScope, subresource?: 'status'): Prom
       else patched = applyStrategicPatch(doc, body, r.def.schema, schemaCtx(r.def));
       const next = checkBody(r, patched);
       checkFields(r, next);
-      const out = await writeUpdate(r, got.obj, got.kv, next, { subresource });
+      const out = await writeUpdate(r, got.obj, got.kv, next, { subresource, recent: !!recent });
       return { code: 200, body: out.obj };
     } catch (e) {
-      const pinned = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
       if (
         e instanceof ApiError &&
         e.reason === 'Conflict' &&
@@ -76,7 +78,8 @@ async function apply(
   body: unknown,
   got: Awaited<ReturnType<typeof readObject>>,
   force: boolean,
-  subresource?: 'status',
+  subresource: 'status' | undefined,
+  recent: boolean,
 ): Promise<HandlerResult> {
   const manager = managerName(r, true);
   const cfg = checkBody(r, body);
@@ -101,7 +104,7 @@ async function apply(
     return { code: 201, body: created };
   }
   const next = serverSideApply(r.def, ctx, got.obj, cfg, mi, force);
-  const out = await writeUpdate(r, got.obj, got.kv, next, { subresource, skipManaged: true });
+  const out = await writeUpdate(r, got.obj, got.kv, next, { subresource, skipManaged: true, recent });
   return { code: 200, body: out.obj };
 }
 

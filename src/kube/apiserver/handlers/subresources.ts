@@ -26,6 +26,13 @@ export async function handleSubresource(r: RequestScope): Promise<HandlerResult>
     throw errMethodNotAllowed(`${verb} is not supported on ${r.def.plural}/status`);
   }
   if (sub === 'scale' && r.def.subresources?.scale) return scale(r);
+  // A CertificateSigningRequest's approval conditions live in its status (kubectl certificate approve).
+  if (sub === 'approval' && r.def.kind === 'CertificateSigningRequest' && r.def.group === 'certificates.k8s.io') {
+    if (verb === 'get') return handleGet(r);
+    if (verb === 'update') return handleUpdate(r, 'status');
+    if (verb === 'patch') return handlePatch(r, 'status');
+    throw errMethodNotAllowed(`${verb} is not supported on certificatesigningrequests/approval`);
+  }
   if (sub === 'binding' && r.def.kind === 'Pod' && r.def.group === '') return handleBinding(r);
   if (sub === 'finalize' && r.def.kind === 'Namespace' && r.def.group === '' && verb === 'update') return finalize(r);
   throw errNotFound({ resource: `${r.def.plural}/${sub}`, group: r.def.group, name: r.info.name });

@@ -11,7 +11,7 @@ import type { OperationScope } from '../context.js';
 import { keepSystemMeta } from '../meta.js';
 import { recordUpdate } from '../patch/apply.js';
 import { gvString } from '../registry.js';
-import { schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
+import { mapStoreError, schemaCtx, specPart, storeDelete, storeUpdate } from '../rest.js';
 import { errBadRequest } from '../status.js';
 import { strategyFor } from '../strategies/index.js';
 import { attributesOf, mutate, validate } from './admit.js';
@@ -24,6 +24,9 @@ export interface UpdateOptions {
   subresource?: string;
   /** managedFields are already decided (apply) or not tracked (finalize). */
   skipManaged?: boolean;
+  /** `old` is a recent copy, not a quorum read (rest.ts readForUpdate): a no-op is confirmed
+   *  against the store before it is answered as done. */
+  recent?: boolean;
 }
 
 /** Applies the update rules to `next` against the stored `old`; returns the stored result. */
@@ -110,7 +113,15 @@ export async function updateObject(
     }
     return { obj: next, deleted: true };
   }
-  if (expected === kv.modRevision && unchanged(old, next)) return { obj: old, deleted: false };
+  if (expected === kv.modRevision && unchanged(old, next)) {
+    // Nothing is written, so no guarded write checks the base: a recent copy is checked here.
+    if (opts.recent) {
+      const cur = await r.ctx.store.get(kv.key);
+      if (cur?.modRevision !== kv.modRevision)
+        throw mapStoreError(r, { code: cur ? 'Conflict' : 'NotFound' }, old.metadata.name);
+    }
+    return { obj: old, deleted: false };
+  }
   const claim = await strategy.beginUpdate?.(next, old, w);
   let stored: KubeObject;
   try {

@@ -5,11 +5,13 @@ import { GENERIC, type Strategy } from '../pipeline/strategy.js';
 import { namespaceStrategy } from './namespace.js';
 import { podStrategy } from './pod.js';
 import { serviceStrategy } from './service.js';
+import { csrStrategy } from './csr.js';
 
 const BUILTIN: Record<string, Strategy> = {
   '/namespaces': namespaceStrategy,
   '/services': serviceStrategy,
   '/pods': podStrategy,
+  'certificates.k8s.io/certificatesigningrequests': csrStrategy,
   // A kubelet registers its Node with capacity and conditions (upstream keeps status on create).
   '/nodes': { keepStatusOnCreate: true },
 };

@@ -26,7 +26,7 @@ export function mapEtcdError(e: unknown, ctx: { revision?: number } = {}): Skiff
     return invalidArgument(`etcd: ${msg}`, { field: 'value', cause: e, reason: 'TooLarge' });
   if (
     /Unavailable|DeadlineExceeded|Cancelled|ClientClosed|BrokenCircuit|circuit/i.test(name) ||
-    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|connection pool|leader changed|no leader|timed out/i.test(
+    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|connection pool|CANCELLED|leader changed|no leader|timed out/i.test(
       msg,
     )
   ) {

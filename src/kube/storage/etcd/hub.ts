@@ -131,6 +131,8 @@ export class WatchHub {
           continue;
         }
         const rev = ev.kv.modRevision;
+        if (ev.type === 'PUT') this.store.recent.put(ev.kv);
+        else this.store.recent.forget(ev.kv.key, rev);
         this.ring.push({ ev, rev });
         if (this.ring.length - this.head > RING) {
           this.windowStart = this.ring[this.head].rev;

@@ -2,7 +2,9 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import type { Store } from '../types.js';
 import type { StoreOptions } from '../open.js';
+import * as grpc from '@grpc/grpc-js';
 import { EtcdStore } from './store.js';
+import { EtcdKv } from './kv.js';
 import { invalidArgument, unavailable } from '../../../common/index.js';
 
 const toBuf = (v: Buffer | string) => (typeof v === 'string' ? Buffer.from(v) : v);
@@ -43,7 +45,22 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
   // etcd+https:// without TLS options: the client library verifies against the system's CAs.
   if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
   const client = new Etcd3(options);
-  const store = new EtcdStore(client, { ...opts, prefix: e.prefix ?? '', sharedWatch: e.sharedWatch });
+  const kv = new EtcdKv({
+    endpoints: endpoints.map((h) => h.replace(/^https?:\/\//, '')),
+    credentials: options.credentials
+      ? grpc.credentials.createSsl(
+          options.credentials.rootCertificate,
+          options.credentials.privateKey,
+          options.credentials.certChain,
+        )
+      : endpoints.some((h) => h.startsWith('https:'))
+        ? grpc.credentials.createSsl()
+        : grpc.credentials.createInsecure(),
+    channelOptions: options.grpcOptions,
+    timeoutMs: timeout,
+    auth: options.auth,
+  });
+  const store = new EtcdStore(client, kv, { ...opts, prefix: e.prefix ?? '', sharedWatch: e.sharedWatch });
   try {
     await store.currentRevision();
   } catch (err) {

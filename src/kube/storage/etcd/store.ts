@@ -10,6 +10,8 @@ import { mapEtcdError } from './errors.js';
 import { EtcdWatch } from './watch.js';
 import { HubSub, WatchHub } from './hub.js';
 import { Compactor, type CompactorOptions } from '../compactor.js';
+import { RecentValues } from './recent.js';
+import type { EtcdKv } from './kv.js';
 
 export interface EtcdStoreOptions extends CompactorOptions {
   prefix?: string;
@@ -34,9 +36,13 @@ export class EtcdStore implements Store {
   readonly progressIntervalMs: number;
   /** The highest revision this store compacted etcd to (other servers may have compacted further). */
   compactedTo = 0;
+  /** The last value seen for each key (getRecent). */
+  readonly recent = new RecentValues();
 
+  /** client: watches; kv: every read and write (kv.ts says why not the client's). */
   constructor(
     readonly client: Etcd3,
+    readonly kv: EtcdKv,
     opts: EtcdStoreOptions = {},
   ) {
     this.prefix = opts.prefix ?? '';
@@ -104,8 +110,28 @@ export class EtcdStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
-    const r = await this.read(() => this.client.kv.range({ key: this.k(key) }));
-    return r.kvs.length ? this.toKv(r.kvs[0]) : undefined;
+    const r = await this.read(() => this.kv.range({ key: this.k(key) }));
+    return this.remember(key, r);
+  }
+
+  private remember(key: string, r: { kvs: IKeyValue[]; header: { revision: string } }): KeyValue | undefined {
+    if (!r.kvs.length) {
+      this.recent.forget(key, Number(r.header.revision));
+      return undefined;
+    }
+    const kv = this.toKv(r.kvs[0]);
+    this.recent.put(kv);
+    return kv;
+  }
+
+  async getRecent(key: string): Promise<KeyValue | undefined> {
+    checkKey(key);
+    const kv = this.recent.get(key);
+    if (kv) return kv;
+    // A serializable read: the member's applied state, without the quorum round (and, on etcd 3.4,
+    // without queueing behind every write in flight as a linearizable read does).
+    const r = await this.read(() => this.kv.range({ key: this.k(key), serializable: true }));
+    return this.remember(key, r);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -132,7 +158,7 @@ export class EtcdStore implements Store {
       const want = limit ? Math.min(RANGE_CHUNK, limit - result.items.length) : RANGE_CHUNK;
       const req: IRangeRequest = { key: this.rangeStart(start), range_end: this.rangeEnd(prefix), limit: want };
       if (result.revision) req.revision = result.revision;
-      const r = await this.read(() => this.client.kv.range(req), { revision: result.revision });
+      const r = await this.read(() => this.kv.range(req), { revision: result.revision });
       if (!result.revision) result.revision = Number(r.header.revision);
       for (const kv of r.kvs) result.items.push(this.toKv(kv));
       more = r.more && r.kvs.length > 0;
@@ -148,7 +174,7 @@ export class EtcdStore implements Store {
 
   async count(prefix: string): Promise<number> {
     const r = await this.read(() =>
-      this.client.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }),
+      this.kv.range({ key: this.rangeStart(prefix), range_end: this.rangeEnd(prefix), count_only: true }),
     );
     return Number(r.count);
   }
@@ -158,14 +184,16 @@ export class EtcdStore implements Store {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
     const k = this.k(key);
     const r = await this.write(() =>
-      this.client.kv.txn({
+      this.kv.txn({
         compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) } }],
       }),
     );
     if (!r.succeeded) throw keyExists(key);
     const rev = Number(r.header.revision);
-    return { key, value, modRevision: rev, createRevision: rev };
+    const kv = { key, value, modRevision: rev, createRevision: rev };
+    this.recent.put(kv);
+    return kv;
   }
 
   /** One guarded transaction: on failure, reads the key to tell NotFound from Conflict. */
@@ -195,11 +223,12 @@ export class EtcdStore implements Store {
           ]
         : [{ request_delete_range: { key: k, prev_kv: true } }];
     const r = await this.write(() =>
-      this.client.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
+      this.kv.txn({ compare: [compare], success, failure: [{ request_range: { key: k } }] }),
     );
     if (!r.succeeded) {
+      // (the failure branch read the current value: remembered, so a retry starts from it)
       const cur = r.responses[0]?.response_range?.kvs ?? [];
-      if (cur.length === 0) throw keyNotFound(key);
+      if (this.remember(key, { kvs: cur, header: r.header }) === undefined) throw keyNotFound(key);
       throw revisionConflict(key, expected, Number(cur[0].mod_revision));
     }
     const res = r.responses[0];
@@ -210,11 +239,14 @@ export class EtcdStore implements Store {
   async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
     const { rev, prev } = await this.guarded(key, expectedRevision, 'put', value);
-    return { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+    const kv = { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+    this.recent.put(kv);
+    return kv;
   }
 
   async delete(key: string, expectedRevision: number): Promise<KeyValue> {
     const { rev, prev } = await this.guarded(key, expectedRevision, 'delete');
+    this.recent.forget(key, rev);
     return { key, value: prev.value ?? EMPTY, modRevision: rev, createRevision: Number(prev.create_revision) };
   }
 
@@ -255,14 +287,14 @@ export class EtcdStore implements Store {
   }
 
   async currentRevision(): Promise<number> {
-    const r = await this.read(() => this.client.kv.range({ key: Buffer.from([0]), count_only: true }));
+    const r = await this.read(() => this.kv.range({ key: Buffer.from([0]), count_only: true }));
     return Number(r.header.revision);
   }
 
   async compact(revision: number): Promise<void> {
     const rev = checkRevision('revision', revision);
     try {
-      await this.write(() => this.client.kv.compact({ revision: rev, physical: false }));
+      await this.write(() => this.kv.compact({ revision: rev, physical: false }));
       if (rev > this.compactedTo) this.compactedTo = rev;
     } catch (e) {
       if (isSkiffError(e) && e.reason === 'Compacted') return; // at or below the compact revision: nothing to do
@@ -278,6 +310,7 @@ export class EtcdStore implements Store {
     for (const w of [...this.watches]) w.close();
     for (const h of [...this.hubs.values()]) h.close();
     this.hubs.clear();
+    this.kv.close();
     this.client.close();
   }
 }

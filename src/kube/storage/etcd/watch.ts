@@ -49,7 +49,7 @@ export class EtcdWatch extends EventQueue {
         try {
           await s.read(
             () =>
-              s.client.kv.range({
+              s.kv.range({
                 key: s.rangeStart(this.prefix),
                 range_end: s.rangeEnd(this.prefix),
                 count_only: true,
@@ -142,10 +142,9 @@ export class EtcdWatch extends EventQueue {
     const s = this.store;
     this.stop();
     try {
-      await s.read(
-        () => s.client.kv.range({ key: s.rangeStart(this.prefix), count_only: true, revision: this.lastRev }),
-        { revision: this.lastRev },
-      );
+      await s.read(() => s.kv.range({ key: s.rangeStart(this.prefix), count_only: true, revision: this.lastRev }), {
+        revision: this.lastRev,
+      });
       this.fail(
         unavailable(`etcd canceled the watch on ${JSON.stringify(this.prefix)}: ${err.message}`, {
           cause: err,

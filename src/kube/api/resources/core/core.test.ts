@@ -91,6 +91,8 @@ import { test } from 'node:test';
     const s = obj('web', { spec: { selector: { app: 'web' }, ports: [{ port: 80 }], clusterIP: '10.96.0.10' } });
     svc.defaults!(s);
     assert.equal(s.spec.type, 'ClusterIP');
+    assert.equal(svc.fieldSelectors!['spec.clusterIP'](s), '10.96.0.10');
+    assert.equal(svc.fieldSelectors!['spec.type'](s), 'ClusterIP');
     assert.equal(s.spec.sessionAffinity, 'None');
     assert.equal(s.spec.ports[0].protocol, 'TCP');
     assert.equal(s.spec.ports[0].targetPort, 80);

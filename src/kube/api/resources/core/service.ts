@@ -389,6 +389,11 @@ export const service = resource({
   validate: (o: KubeObject) => validate(o as Obj),
   prepareForUpdate: (o: KubeObject, old: KubeObject) => prepareServiceUpdate(o as Obj, old as Obj),
   validateUpdate: (o: KubeObject, old: KubeObject) => validateUpdate(o as Obj, old as Obj),
+  // As upstream's (kube-proxy lists with spec.clusterIP!=None, the service controller by type).
+  fieldSelectors: {
+    'spec.clusterIP': (o) => String((o as Obj).spec?.clusterIP ?? ''),
+    'spec.type': (o) => String((o as Obj).spec?.type ?? ''),
+  },
   columns: [
     nameColumn,
     col('Type', 'string', 'The type of service.'),

@@ -1,0 +1,312 @@
+// `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
+//   [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+// alone, at fixed offered rates (open loop), in one run on one etcd.
+//  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
+//    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
+//    loopback, or TLS with client certificates (--tls) for both sides.
+//  - etcd (floor): the etcd3 client (the library Skiff's store uses) in this process, doing what
+//    one API update costs etcd at the least: a transaction comparing the key's mod revision with the
+//    last one acknowledged for it and putting a ConfigMap's JSON (prev_kv on, a range on failure).
+//  - skiff on etcd / on SQLite: the API server as `skiff server` builds it (HTTPS with client
+//    certificates, RBAC, the default admission plugins) alone in a child process (bench/etcd-child.ts),
+//    driven from this process by Skiff's own Kubernetes client (KubeClient: HTTPS keep-alive over at
+//    most 64 connections, the admin client certificate): PUT of a ConfigMap carrying the resourceVersion of its last
+//    acknowledged update (a stale one is a 409 and counted), as a controller writes.
+// Each offered rate runs every target back to back (so they share the machine's load of the moment);
+// N objects are updated round-robin (each object once per N/rate s). Latency = request start → answer.
+// --baseline=DIR adds "skiff on etcd" from another checkout (DIR, e.g. a `git worktree` of an older
+// commit, with node_modules) on the same etcd, for before/after figures. --prof=DIR writes V8 CPU
+// profiles of the API server children there.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir, loadavg, cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { Etcd3, type IOptions } from 'etcd3';
+import { parse } from 'yaml';
+import { KubeClient } from '../src/kube/client/index.js';
+import { startEtcd } from '../test/fixtures/etcd.js';
+
+const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+const quick = process.argv.includes('--quick');
+const tls = process.argv.includes('--tls');
+const RATES = (arg('rates') ?? (quick ? '500,1000' : '250,500,1000,1500')).split(',').map(Number);
+const SECONDS = Number(arg('seconds') ?? (quick ? 3 : 6));
+const OBJECTS = 1000;
+const only = arg('only')?.split(',');
+const baseline = arg('baseline');
+const profDir = arg('prof');
+const ROOT = join(import.meta.dirname, '..');
+
+interface Target {
+  name: string;
+  /** Update object i (mod OBJECTS); resolves when acknowledged; 'conflict' on a stale revision. */
+  update(i: number, value: string): Promise<'ok' | 'conflict'>;
+  /** CPU time (ms) the API server process has used so far (none for the floor). */
+  cpuMs?(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const configMap = (name: string, v: string, rv?: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'default', ...(rv ? { resourceVersion: rv } : {}) },
+  // ~300 bytes of data, as a small real ConfigMap
+  data: { v, 'app.properties': 'log.level=info\n'.repeat(20) },
+});
+
+interface Phase {
+  p50: number;
+  p99: number;
+  /** Completions per second over the phase (start to last answer). */
+  achieved: number;
+  errors: number;
+  conflicts: number;
+  /** CPU ms per update: the API server process, etcd, this process (the clients). */
+  cpu: { server: number; etcd: number; client: number };
+}
+
+let etcdPid = 0;
+/** etcd's CPU time so far (ms), from /proc (utime + stime, in clock ticks of 10 ms). */
+function etcdCpuMs(): number {
+  const f = readFileSync(`/proc/${etcdPid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Open loop: update i starts at t0 + i/rate whatever the earlier ones do. */
+async function atRate(t: Target, rate: number, seconds: number, tag: string): Promise<Phase> {
+  const n = Math.round(rate * seconds);
+  const lat: number[] = [];
+  let errors = 0;
+  let conflicts = 0;
+  let firstError = '';
+  const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
+  const t0 = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const start = performance.now();
+    pending.push(
+      t.update(i, `${tag}-${i}`).then(
+        (r) => {
+          if (r === 'conflict') conflicts++;
+          else lat.push(performance.now() - start);
+        },
+        (e) => {
+          errors++;
+          firstError ||= String(e);
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  if (firstError) process.stderr.write(`  [${t.name}] ${errors} errors, first: ${firstError.slice(0, 200)}\n`);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = {
+    server: (((await t.cpuMs?.()) ?? 0) - cpu0.server) / n,
+    etcd: (etcdCpuMs() - cpu0.etcd) / n,
+    client: (selfCpuMs() - cpu0.client) / n,
+  };
+  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu };
+}
+
+function etcdOptions(endpoint: string, t?: { ca: string; cert: string; key: string }): IOptions {
+  return {
+    hosts: `${t ? 'https' : 'http'}://${endpoint}`,
+    ...(t
+      ? {
+          credentials: {
+            rootCertificate: Buffer.from(t.ca),
+            certChain: Buffer.from(t.cert),
+            privateKey: Buffer.from(t.key),
+          },
+        }
+      : {}),
+  };
+}
+
+async function floorTarget(opts: IOptions): Promise<Target> {
+  const c = new Etcd3(opts);
+  const key = (i: number) => Buffer.from(`/floor/configmaps/default/cm-${i % OBJECTS}`);
+  const revs: number[] = [];
+  const put = async (i: number, v: string) => {
+    const k = key(i);
+    const rev = revs[i % OBJECTS] ?? 0;
+    const r = await c.kv.txn({
+      compare: [
+        rev
+          ? { key: k, target: 'Mod', result: 'Equal', mod_revision: rev }
+          : { key: k, target: 'Create', result: 'Equal', create_revision: 0 },
+      ],
+      success: [
+        { request_put: { key: k, value: Buffer.from(JSON.stringify(configMap(`cm-${i}`, v))), prev_kv: true } },
+      ],
+      failure: [{ request_range: { key: k } }],
+    });
+    if (!r.succeeded) return 'conflict' as const;
+    revs[i % OBJECTS] = Number(r.header.revision);
+    return 'ok' as const;
+  };
+  for (let i = 0; i < OBJECTS; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => put(i + j, 'seed')));
+  return { name: 'etcd (floor)', update: put, close: async () => c.close() };
+}
+
+async function skiffTarget(name: string, datastore: string, root = ROOT): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-'));
+  let child = join(root, 'bench', 'etcd-child.ts');
+  if (!existsSync(child)) {
+    // An older checkout: the same child script, run against its sources.
+    copyFileSync(join(ROOT, 'bench', 'etcd-child.ts'), child);
+  }
+  const flags = profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name.replace(/\W+/g, '-'))}`] : [];
+  const p: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', child, dir, datastore], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const kubeconfig = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: p.stdout! });
+    rl.on('line', (l) => l.startsWith('ready ') && resolve(l.slice(6)));
+    p.once('exit', (c) => reject(new Error(`${name}: API server exited (${c})`)));
+  });
+  const kc = parse(readFileSync(kubeconfig, 'utf8'));
+  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
+  const client = new KubeClient({
+    server: kc.clusters[0].cluster.server,
+    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b64(kc.users[0].user['client-certificate-data']),
+    key: b64(kc.users[0].user['client-key-data']),
+    userAgent: 'skiff-bench',
+    // A fixed pool of kept-alive connections (as a set of clients would hold), not a TLS
+    // handshake for every request beyond the idle ones.
+    maxSockets: 64,
+  });
+  const base = '/api/v1/namespaces/default/configmaps';
+  const rvs: string[] = [];
+  // Objects are per target (another server on the same etcd uses its own names).
+  const prefix = `cm-${Math.random().toString(36).slice(2, 7)}-`;
+  for (let i = 0; i < OBJECTS; i += 50)
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, j) => {
+        const o = await client.request('POST', base, { body: configMap(prefix + (i + j), 'seed') });
+        rvs[i + j] = o.metadata.resourceVersion;
+      }),
+    );
+  return {
+    name,
+    cpuMs: () =>
+      new Promise<number>((resolve) => {
+        p.once('message', (m: { cpuMs: number }) => resolve(m.cpuMs));
+        p.send('cpu');
+      }),
+    update: async (i, v) => {
+      const n = i % OBJECTS;
+      try {
+        const o = await client.request('PUT', `${base}/${prefix}${n}`, { body: configMap(prefix + n, v, rvs[n]) });
+        rvs[n] = o.metadata.resourceVersion;
+        return 'ok';
+      } catch (e) {
+        if ((e as { reason?: string }).reason === 'Conflict') return 'conflict';
+        throw e;
+      }
+    },
+    close: async () => {
+      client.close();
+      p.kill('SIGTERM');
+      await new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const etcd = await startEtcd({ tls });
+etcdPid = etcd.pid;
+const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
+const targets: Target[] = [];
+const results = new Map<string, Map<number, Phase>>();
+try {
+  const eo = etcdOptions(etcd.endpoint, etcd.tls);
+  let datastore = `etcd://${etcd.endpoint}`;
+  if (etcd.tls) {
+    const pki = join(etcd.dir, 'pki');
+    datastore = `etcd+https://${etcd.endpoint}?ca=${pki}/ca.crt&cert=${pki}/client.crt&key=${pki}/client.key`;
+  }
+  // A fresh etcd is slow for its first few thousand writes (its bbolt file grows).
+  process.stderr.write('warming etcd up…\n');
+  const warm = new Etcd3(eo);
+  for (let i = 0; i < 5000; i += 100)
+    await Promise.all(Array.from({ length: 100 }, (_, j) => warm.put(`/warmup/${i + j}`).value('x'.repeat(500))));
+  warm.close();
+  const want = (id: string) => !only || only.includes(id);
+  if (want('floor')) targets.push(await floorTarget(eo));
+  if (want('etcd')) targets.push(await skiffTarget('skiff on etcd', datastore));
+  if (baseline) targets.push(await skiffTarget('skiff on etcd (baseline)', datastore, baseline));
+  if (want('sqlite')) targets.push(await skiffTarget('skiff on sqlite', `sqlite://${join(sqliteDir, 'state.db')}`));
+  for (const t of targets) results.set(t.name, new Map());
+  // A short warm-up of each (JIT, TLS connections), not measured.
+  for (const t of targets) await atRate(t, 200, 1, 'warm');
+  for (const rate of RATES) {
+    for (const t of targets) {
+      process.stderr.write(`${t.name} at ${rate}/s…\n`);
+      results.get(t.name)!.set(rate, await atRate(t, rate, SECONDS, `r${rate}`));
+      await sleep(500);
+    }
+  }
+} finally {
+  for (const t of targets) await t.close().catch(() => undefined);
+  await etcd.stop();
+  rmSync(sqliteDir, { recursive: true, force: true });
+}
+
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '—');
+console.log(
+  `\nConfigMap updates at fixed offered rates, ${SECONDS} s each (${OBJECTS} objects round-robin); etcd 3.4 over ${tls ? 'TLS' : 'plain gRPC'}, WAL fsynced per commit`,
+);
+console.log('latency p50 / p99 in ms, achieved updates/s, errors and 409s\n');
+const names = [...results.keys()];
+console.log(['offered/s', ...names].map((x, i) => (i ? x.padEnd(38) : x.padEnd(10))).join(''));
+for (const rate of RATES) {
+  const cells = names.map((n) => {
+    const r = results.get(n)!.get(rate);
+    if (!r) return '';
+    const extra = (r.errors ? ` ${r.errors}err` : '') + (r.conflicts ? ` ${r.conflicts}×409` : '');
+    return `${f(r.p50)} / ${f(r.p99)} @${Math.round(r.achieved)}/s${extra}`;
+  });
+  console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+}
+console.log('\nCPU ms per update (API server process / etcd / the bench process with the clients):\n');
+for (const rate of RATES) {
+  const cells = names.map((n) => {
+    const c = results.get(n)!.get(rate)?.cpu;
+    return c ? `${c.server.toFixed(2)} / ${c.etcd.toFixed(2)} / ${c.client.toFixed(2)}` : '';
+  });
+  console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+}
+const floor = results.get('etcd (floor)');
+if (floor) {
+  console.log('\np99 against etcd (floor) at the same offered rate:');
+  for (const n of names.filter((x) => x !== 'etcd (floor)')) {
+    const parts = RATES.map((rate) => `${rate}/s ×${f(results.get(n)!.get(rate)!.p99 / floor.get(rate)!.p99)}`);
+    console.log(`  ${n}: ${parts.join(', ')}`);
+  }
+  const e = results.get('skiff on etcd')?.get(1000);
+  const fl = floor.get(1000);
+  if (e && fl)
+    console.log(
+      `\ntarget (issue 15): skiff on etcd p99 at 1000 updates/s within 2× of etcd's own: ${f(e.p99)} vs ${f(fl.p99)} ms → ×${f(e.p99 / fl.p99)} ${e.p99 <= 2 * fl.p99 && e.achieved >= 950 ? 'MET' : 'MISSED'}`,
+    );
+}
+console.log(`machine: ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end`);
+process.exit(0);

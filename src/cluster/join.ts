@@ -1,0 +1,175 @@
+// `skiff agent`: a node that joins a cluster over the network (k3s agent). The engine with its CRI
+// on this machine, the node's credentials by TLS bootstrap (join token → CSR → client and serving
+// certificates, renewed before they expire), then the node agent with that identity. Wiring only:
+// the parts are kube/certificates, cluster/engine and kube/agent.
+import { join } from 'node:path';
+import { createLogger, type Logger } from '../common/index.js';
+import { KubeClient } from '../kube/client/index.js';
+import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/index.js';
+import { NodeCredentials } from '../kube/certificates/index.js';
+import { launchEngine, type LaunchedEngine } from './engine.js';
+import { defaultNodeName } from './agent.js';
+import { startServiceNetwork, type RunningServiceNetwork } from './service-network.js';
+import { PodOverlay, type Backend } from '../kube/podnet/index.js';
+import { isSkiffError } from '../common/index.js';
+
+/** The pod network's iptables chain prefix (the CRI's default, named so the overlay can order it). */
+const POD_CHAINS = 'SKIFF-POD';
+
+export interface JoinOptions {
+  /** https://HOST:PORT of a server. */
+  server: string;
+  /** The server's DATA_DIR/node-token. */
+  token: string;
+  nodeName?: string;
+  nodeIP?: string;
+  /** Everything of this node: engine/, agent/, pki/, pod-logs/, engine.sock, cri.sock. */
+  dataDir: string;
+  /** The node's HTTPS server (default 0.0.0.0:10250). */
+  listen?: { host: string; port: number };
+  /** Cgroup parent of the engine's containers and of pods (default /skiff and /kubepods). */
+  cgroupParent?: string;
+  cgroupRoot?: string;
+  clusterDNS?: string[];
+  /** This node's pod CIDR, instead of the one the server allocates (its node IPAM). */
+  podCIDR?: string;
+  /** How pods reach other nodes' pods: vxlan (default), host-gw, or none (single node). */
+  podNetwork?: Backend | 'none';
+  /** How long to wait for the server's pod CIDR allocation (ms, default 60 s). */
+  podCIDRTimeoutMs?: number;
+  /** Requested certificate validity (seconds). */
+  certSeconds?: number;
+  /** The service proxy and the node's cluster DNS (default true); the server's service range. */
+  serviceNetwork?: boolean;
+  serviceCIDR?: string;
+  clusterCIDR?: string;
+  log?: Logger;
+}
+
+export interface JoinedNode {
+  nodeName: string;
+  engine: LaunchedEngine;
+  agent: RunningAgent;
+  services?: RunningServiceNetwork;
+  overlay?: PodOverlay;
+  credentials: NodeCredentials;
+  client: KubeClient;
+  close(): Promise<void>;
+}
+
+export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
+  const log = o.log ?? createLogger({ component: 'agent' });
+  const name = o.nodeName ?? defaultNodeName();
+  const ip = o.nodeIP ?? defaultNodeIP();
+  const listen = o.listen ?? { host: '0.0.0.0', port: 10250 };
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const credentials = await NodeCredentials.obtain({
+      server: o.server,
+      token: o.token,
+      nodeName: name,
+      servingHosts: [ip, name],
+      dir: join(o.dataDir, 'pki'),
+      expirationSeconds: o.certSeconds,
+      log: log.child({ component: 'certificates' }),
+    });
+    closers.push(() => credentials.stop());
+    log.info('node credentials ready', { node: name, server: o.server });
+    const client = new KubeClient({
+      server: o.server,
+      ca: credentials.ca,
+      cert: credentials.client.certPem,
+      key: credentials.client.keyPem,
+      userAgent: `skiff-agent/${name}`,
+    });
+    closers.push(() => client.close());
+    credentials.onRotate((kind, p) => {
+      if (kind === 'client') client.setClientCertificate(p.certPem, p.keyPem);
+    });
+    // The Node first (registered by name only), so the server's node IPAM gives it a pod CIDR
+    // before anything uses one (as flannel waits for the Node's podCIDR).
+    const podCIDR = o.podCIDR ?? (await allocatedPodCIDR(client, name, o.podCIDRTimeoutMs ?? 60_000));
+    let overlay: PodOverlay | undefined;
+    if (o.podNetwork !== 'none') {
+      overlay = new PodOverlay({
+        client,
+        nodeName: name,
+        nodeIP: ip,
+        podCIDR,
+        clusterCIDR: o.clusterCIDR,
+        backend: o.podNetwork,
+        podChainPrefix: POD_CHAINS,
+        log: log.child({ component: 'podnet' }),
+      });
+      const ov = overlay;
+      closers.push(() => ov.stop());
+      await overlay.start();
+    }
+    const engine = await launchEngine({
+      dataRoot: join(o.dataDir, 'engine'),
+      execRoot: join(o.dataDir, 'run'),
+      hosts: [`unix://${join(o.dataDir, 'engine.sock')}`],
+      cgroupParent: o.cgroupParent,
+      cri: { socket: join(o.dataDir, 'cri.sock'), podCidr: podCIDR, mtu: overlay?.mtu, chainPrefix: POD_CHAINS },
+    });
+    closers.push(() => engine.close());
+    await overlay?.ensureRules(true);
+    if (!engine.cri) throw new Error('the engine started without its CRI');
+    // The service proxy and the node's DNS on the kube-dns address (k3s runs both in its agent).
+    let services: RunningServiceNetwork | undefined;
+    if (o.serviceNetwork !== false) {
+      services = await startServiceNetwork({
+        client,
+        nodeName: name,
+        serviceCIDR: o.serviceCIDR,
+        clusterCIDR: o.clusterCIDR,
+        log,
+      });
+      const s = services;
+      closers.push(() => s.stop());
+    }
+    const agent = await startAgent({
+      client,
+      runtime: engine.cri,
+      nodeName: name,
+      nodeIP: ip,
+      rootDir: join(o.dataDir, 'agent'),
+      podLogsDir: join(o.dataDir, 'pod-logs'),
+      defaultPodCIDR: podCIDR,
+      cgroupRoot: o.cgroupRoot,
+      clusterDNS: o.clusterDNS ?? (services ? [services.dnsIP] : undefined),
+      server: { ...listen, cert: credentials.serving.certPem, key: credentials.serving.keyPem, ca: credentials.ca },
+      log,
+    });
+    closers.push(() => agent.stop());
+    return { nodeName: name, engine, agent, services, overlay, credentials, client, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/** Registers the Node by name (if missing) and waits for the pod CIDR the server allocates. */
+async function allocatedPodCIDR(client: KubeClient, name: string, timeoutMs: number): Promise<string> {
+  const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
+  try {
+    await client.request('POST', '/api/v1/nodes', {
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } },
+    });
+  } catch (e) {
+    if (!isSkiffError(e, 'AlreadyExists')) throw e;
+  }
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const node = await client.request<{ spec?: { podCIDR?: string } }>('GET', path);
+    if (node.spec?.podCIDR) return node.spec.podCIDR;
+    if (Date.now() > end)
+      throw new Error(
+        `node ${name}: the server allocated no pod CIDR in ${timeoutMs / 1000} s (is its node IPAM running?)`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
