@@ -63,7 +63,6 @@ static void setup_console(uid_t uid) {
   close(master);
   close(g_console);
   g_console = -1;
-  if (setsid() < 0) die("setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die("set controlling terminal");
   for (int i = 0; i < 3; i++) if (dup2(slave, i) < 0) die("dup2 pty");
   if (slave > 2) close(slave);
@@ -280,6 +279,9 @@ static const char *prepare_process(void) {
   struct line *u = getl("user");
   lookup_home(u ? (uid_t)num(u->f[0], "uid") : 0);
   apply_rlimits();
+  /* Its own session, as runc gives every container process (init and exec): job-control signals
+   * of the caller's terminal do not reach it, and a pty can become its controlling terminal. */
+  if (setsid() < 0) die("setsid");
   setup_console(u ? (uid_t)num(u->f[0], "uid") : 0);
   const char *um = get1("umask");
   if (um) umask((mode_t)num(um, "umask"));

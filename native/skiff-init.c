@@ -85,7 +85,11 @@ static void write_idmap(pid_t pid, const char *key, const char *file) {
 static char read_sync(int fd, char *err, size_t errlen) {
   char buf[2100];
   ssize_t n;
-  do n = read(fd, buf, sizeof buf - 1); while (n < 0 && errno == EINTR);
+  /* ECONNRESET: the peer closed with our last message unread in its queue (a child that failed
+   * while we sent "C"); the kernel reports that error before the messages still queued for us —
+   * the child's error among them — so read again. */
+  int resets = 0;
+  do n = read(fd, buf, sizeof buf - 1); while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !resets++)));
   if (n <= 0) return 0;
   if (buf[0] == 'E') {
     size_t len = (size_t)n - 1 < errlen - 1 ? (size_t)n - 1 : errlen - 1;

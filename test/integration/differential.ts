@@ -12,7 +12,10 @@ export const RUNC = '/usr/sbin/runc';
 /** Sections of what the container sees. Device numbers, mount ids and peer-group numbers are left
  *  out (they differ between any two containers); everything else is printed as the kernel has it. */
 export const PROBE = [
+  // process group and session of the container's shell, as "self" when it leads them (runc makes
+  // the init a session leader); pid numbers themselves differ (runc's Go threads take some)
   'echo "== status"; hostname; id; pwd; umask; cat /proc/self/oom_score_adj',
+  `awk -v p=$$ '{ sub(/.*\\) /, ""); g = $3 == p ? "self" : $3; s = $4 == p ? "self" : $4; print "pgrp=" g, "sid=" s }' /proc/$$/stat`,
   'echo "== caps"; grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters|Uid|Gid|Groups):" /proc/self/status',
   'echo "== denied"; unshare -U true 2>&1; echo "unshare -U: $?"; hostname x 2>&1; echo "hostname: $?"',
   'echo "== rlimits"; cat /proc/self/limits',
