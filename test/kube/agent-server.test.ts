@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 // The node's HTTPS server and the API server's proxying to it, with a fake ContainerRuntime and a
 // stand-in streaming server: pods/log (tail, timestamps, previous, the agent's refusals as Status),
 // exec and port-forward upgrades passing through both proxies (WebSocket subprotocol negotiated end
@@ -79,6 +80,13 @@ before(async () => {
     listen: { host: '127.0.0.1', port: 0 },
     log,
   });
+  // ServiceAccount admission refuses pods until the namespace's `default` account exists (as upstream).
+  await until('the default ServiceAccount', async () =>
+    c.request('GET', '/api/v1/namespaces/default/serviceaccounts/default').then(
+      () => true,
+      () => false,
+    ),
+  );
   await c.request('POST', '/api/v1/namespaces/default/pods', {
     body: {
       apiVersion: 'v1',
@@ -101,6 +109,13 @@ after(async () => {
   await srv?.close();
   c?.close();
   stream?.close();
+  // The agent leaves pods (and their volume mounts) in place when it stops, as kubelet does.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m?.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) execFileSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -38,6 +38,13 @@ before(async () => {
     key: b(kc.users[0].user['client-key-data']),
   });
   await c.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+  // ServiceAccount admission refuses pods until the namespace's `default` account exists (as upstream).
+  await until('the default ServiceAccount', () =>
+    c.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`).then(
+      () => true,
+      () => false,
+    ),
+  );
 });
 after(async () => {
   c?.close();
