@@ -102,10 +102,15 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const w = a.watch('/r/', u2.modRevision);
       const it = w[Symbol.asyncIterator]();
       const u3 = await b.update('/r/x', bytes('4'), u2.modRevision);
+      // The event reaches the store's copy and this iterator independently: wait (bounded) for the copy.
       for (let ev = await it.next(); !ev.done && ev.value.type === 'PROGRESS'; ev = await it.next());
+      for (let i = 0; i < 100 && text(await a.getRecent!('/r/x')) !== '4'; i++)
+        await new Promise((r) => setTimeout(r, 20));
       assert.equal(text(await a.getRecent!('/r/x')), '4');
       await b.delete('/r/x', u3.modRevision);
       for (let ev = await it.next(); !ev.done && ev.value.type !== 'DELETE'; ev = await it.next());
+      for (let i = 0; i < 100 && (await a.getRecent!('/r/x')) !== undefined; i++)
+        await new Promise((r) => setTimeout(r, 20));
       assert.equal(await a.getRecent!('/r/x'), undefined);
       w.close();
     } finally {
