@@ -77,7 +77,7 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
     }
   });
 
-  it('getRecent: what this store last saw, stale after another writer until a conflict or a watch refreshes it', async () => {
+  it('getRecent: what this store last saw, stale after another writer until a conflict refreshes it', async () => {
     const u = url(`/rec${randomBytes(4).toString('hex')}`);
     const [a, b] = [await openStore(u), await openStore(u)];
     const bytes = (s: string) => new TextEncoder().encode(s);
@@ -98,21 +98,9 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       );
       // The failed write brought the current value back.
       assert.equal((await a.getRecent!('/r/x'))?.modRevision, u2.modRevision);
-      // A shared watch on the prefix keeps a's copies current.
-      const w = a.watch('/r/', u2.modRevision);
-      const it = w[Symbol.asyncIterator]();
-      const u3 = await b.update('/r/x', bytes('4'), u2.modRevision);
-      // The event reaches the store's copy and this iterator independently: wait (bounded) for the copy.
-      for (let ev = await it.next(); !ev.done && ev.value.type === 'PROGRESS'; ev = await it.next());
-      for (let i = 0; i < 100 && text(await a.getRecent!('/r/x')) !== '4'; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      assert.equal(text(await a.getRecent!('/r/x')), '4');
-      await b.delete('/r/x', u3.modRevision);
-      for (let ev = await it.next(); !ev.done && ev.value.type !== 'DELETE'; ev = await it.next());
-      for (let i = 0; i < 100 && (await a.getRecent!('/r/x')) !== undefined; i++)
-        await new Promise((r) => setTimeout(r, 20));
+      // A delete through a: its copy goes with it.
+      await a.delete('/r/x', u2.modRevision);
       assert.equal(await a.getRecent!('/r/x'), undefined);
-      w.close();
     } finally {
       await a.close();
       await b.close();
