@@ -41,7 +41,10 @@ before(async () => {
     log: createLogger({}, { level: 'warn' }),
   });
 });
+// Every candidate is stopped at the end even when a test failed (a running one keeps the file alive).
+const electors: LeaderElector[] = [];
 after(async () => {
+  await Promise.all(electors.map((e) => e.stop().catch(() => undefined)));
   for (const c of clients) c.close();
   await srv?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -64,6 +67,7 @@ function candidate(name: string, identity: string, log: string[], release = true
       log.push(`${identity} stopped ${Date.now()}`);
     },
   });
+  electors.push(e);
   e.start();
   return e;
 }
