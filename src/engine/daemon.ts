@@ -9,13 +9,16 @@ import { openImages, createSnapshotter, type Snapshotter } from '../image/index.
 import { EventBus } from './events.js';
 import { createApiServer } from './api/server.js';
 import { buildRouter } from './api/routes/index.js';
-import type { ApiContext, EngineBase, EngineContext } from './api/context.js';
+import type { EngineBase, EngineContext } from './services/context.js';
 import { Containers } from './services/containers/service.js';
+import { ContainerApi } from './services/containers/api.js';
 import { Execs } from './services/containers/exec.js';
 import { startHealth } from './services/containers/health.js';
 import { Networks, type NetworkDriver } from './services/networks.js';
 import { createImagesService } from './services/images.js';
 import { createVolumesService } from './services/volumes.js';
+import { BuildService } from './services/build.js';
+import { SystemApi } from './services/system.js';
 import { EngineCri, type CriOptions } from './cri/index.js';
 
 export const ENGINE_VERSION = '28.0.0-skiff';
@@ -143,14 +146,22 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
     cri = new EngineCri(ctx, images, execRoot, o.cri);
     await cri.start();
   }
-  const api: ApiContext = { ...base, containers, execs, images, volumes, networks };
-  const router = buildRouter();
+  const build = new BuildService({ ...base, images, networks });
+  const router = buildRouter({
+    system: new SystemApi({ ...base, containers, images, volumes, build }),
+    containers: new ContainerApi(containers, images),
+    execs,
+    images,
+    networks,
+    volumes,
+    build,
+  });
   const hosts = o.hosts?.length ? o.hosts : ['unix:///run/skiff/engine.sock'];
   const servers: Server[] = [];
   const bound: string[] = [];
   try {
     for (const h of hosts) {
-      const s = createApiServer(router, api);
+      const s = createApiServer(router, base.info);
       bound.push(await listen(s, h));
       servers.push(s);
     }

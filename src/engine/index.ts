@@ -32,5 +32,5 @@ export type {
   ContainersService,
   NetworksService,
   ImageRef,
-} from './api/context.js';
+} from './services/context.js';
 export { nullDriver, type NetworkDriver, type NetworkRecord } from './services/networks.js';

@@ -6,7 +6,7 @@ import { parseDetachKeys } from '../services/containers/streams.js';
 import { parseCreateBody, mergeConfig, parseMounts, validateName } from '../services/containers/create.js';
 
 test('router: params, versions, method mismatch', () => {
-  const r = new Router<null>();
+  const r = new Router();
   r.get('/containers/:id/json', () => 'inspect');
   r.post('/containers/:id/start', () => 'start');
   const m = r.match('GET', '/containers/abc/json');

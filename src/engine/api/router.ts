@@ -33,19 +33,20 @@ export interface ApiRequest {
   bodyStream(): NodeJS.ReadableStream;
 }
 
-export type Handler<C> = (r: ApiRequest, ctx: C) => Promise<unknown> | unknown;
+/** A route handler: its backend is bound when the route module registers (see backends.ts). */
+export type Handler = (r: ApiRequest) => Promise<unknown> | unknown;
 
-interface Route<C> {
+interface Route {
   method: string;
   re: RegExp;
   keys: string[];
-  handler: Handler<C>;
+  handler: Handler;
 }
 
 /** Routes: `r.add('GET', '/containers/:id/json', h)`; `:name*` matches the rest of the path. */
-export class Router<C> {
-  private readonly routes: Route<C>[] = [];
-  add(method: string, pattern: string, handler: Handler<C>): this {
+export class Router {
+  private readonly routes: Route[] = [];
+  add(method: string, pattern: string, handler: Handler): this {
     const keys: string[] = [];
     const re = new RegExp(
       '^' +
@@ -58,19 +59,19 @@ export class Router<C> {
     this.routes.push({ method: method.toUpperCase(), re, keys, handler });
     return this;
   }
-  get(p: string, h: Handler<C>): this {
+  get(p: string, h: Handler): this {
     return this.add('GET', p, h);
   }
-  post(p: string, h: Handler<C>): this {
+  post(p: string, h: Handler): this {
     return this.add('POST', p, h);
   }
-  put(p: string, h: Handler<C>): this {
+  put(p: string, h: Handler): this {
     return this.add('PUT', p, h);
   }
-  delete(p: string, h: Handler<C>): this {
+  delete(p: string, h: Handler): this {
     return this.add('DELETE', p, h);
   }
-  head(p: string, h: Handler<C>): this {
+  head(p: string, h: Handler): this {
     return this.add('HEAD', p, h);
   }
 
@@ -78,7 +79,7 @@ export class Router<C> {
   match(
     method: string,
     path: string,
-  ): { handler: Handler<C>; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
+  ): { handler: Handler; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
     let pathHit = false;
     for (const r of this.routes) {
       const m = r.re.exec(path);

@@ -7,12 +7,15 @@ import type { Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { invalidArgument, notFound, SkiffError } from '../../common/index.js';
 import { Query, Router, compareVersions, sendError, sendJson, splitVersion, type ApiRequest } from './router.js';
-import type { EngineBase } from './context.js';
+import type { EngineInfo } from '../services/context.js';
 
 const JSON_LIMIT = 16 << 20;
 
-export function createApiServer<C extends Pick<EngineBase, 'info'>>(router: Router<C>, ctx: C): Server {
-  const { apiVersion, minApiVersion, version } = ctx.info;
+export function createApiServer(
+  router: Router,
+  info: Pick<EngineInfo, 'apiVersion' | 'minApiVersion' | 'version'>,
+): Server {
+  const { apiVersion, minApiVersion, version } = info;
   const serverHeader = `Docker/${version} (linux)`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }) => {
@@ -61,7 +64,7 @@ export function createApiServer<C extends Pick<EngineBase, 'info'>>(router: Rout
         },
       };
       req0 = r;
-      const out = await m.handler(r, ctx);
+      const out = await m.handler(r);
       void bodyUsed;
       if (r.hijacked) return;
       if (out !== undefined && !res.headersSent && !res.writableEnded) sendJson(res, 200, out);

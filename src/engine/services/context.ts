@@ -92,19 +92,6 @@ export interface ContainersService {
   imageUsers(imageId: string): string[];
   /** Summaries for /containers/json-like listings. */
   count(): { total: number; running: number; paused: number; stopped: number };
-  /** `docker commit`: the container's snapshot diff as a layer + config changes → a new image. */
-  commit?(
-    id: string,
-    opts: {
-      repo?: string;
-      tag?: string;
-      comment?: string;
-      author?: string;
-      changes?: string[];
-      pause?: boolean;
-      config?: unknown;
-    },
-  ): Promise<string>;
 }
 
 export interface NetworksService {

@@ -2,9 +2,7 @@
 import { z } from 'zod';
 import { invalidArgument, isSkiffError, SkiffError } from '../../../common/index.js';
 import type { Router } from '../router.js';
-import type { ApiContext } from '../context.js';
-
-export type AuthBackend = Pick<ApiContext, 'images'>;
+import type { AuthBackend } from '../backends.js';
 
 const AuthBody = z
   .object({
@@ -18,8 +16,8 @@ const AuthBody = z
   })
   .passthrough();
 
-export function register<C extends AuthBackend>(r: Router<C>): void {
-  r.post('/auth', async (q, ctx) => {
+export function register(r: Router, backend: AuthBackend): void {
+  r.post('/auth', async (q) => {
     const parsed = AuthBody.safeParse((await q.json()) ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0];
@@ -36,7 +34,7 @@ export function register<C extends AuthBackend>(r: Router<C>): void {
       }
     }
     try {
-      return await ctx.images.login({
+      return await backend.login({
         username,
         password,
         identitytoken: b.identitytoken,

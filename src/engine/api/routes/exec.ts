@@ -1,25 +1,22 @@
 // /containers/{id}/exec and /exec/{id}/...: `docker exec`.
 import { invalidArgument } from '../../../common/index.js';
 import { hijack, sendJson, RAW_STREAM, MULTIPLEXED_STREAM, type Router } from '../router.js';
-import type { ApiContext } from '../context.js';
+import type { ExecBackend } from '../backends.js';
 import { resizeArgs } from './containers.js';
 
-export type ExecBackend = Pick<ApiContext, 'execs'>;
-const execs = (ctx: ExecBackend) => ctx.execs;
-
-export function register<C extends ExecBackend>(r: Router<C>): void {
-  r.post('/containers/:id/exec', async (q, ctx) => {
-    const out = execs(ctx).create(q.params.id, (await q.json()) as Record<string, unknown> | undefined);
+export function register(r: Router, b: ExecBackend): void {
+  r.post('/containers/:id/exec', async (q) => {
+    const out = b.create(q.params.id, (await q.json()) as Record<string, unknown> | undefined);
     sendJson(q.res, 201, out);
   });
-  r.get('/exec/:id/json', (q, ctx) => execs(ctx).inspect(q.params.id));
-  r.post('/exec/:id/resize', async (q, ctx) => {
+  r.get('/exec/:id/json', (q) => b.inspect(q.params.id));
+  r.post('/exec/:id/resize', async (q) => {
     const [h, w] = resizeArgs(q.query);
-    await execs(ctx).resize(q.params.id, h, w);
+    await b.resize(q.params.id, h, w);
     sendJson(q.res, 200, undefined);
   });
-  r.post('/exec/:id/start', async (q, ctx) => {
-    const e = execs(ctx);
+  r.post('/exec/:id/start', async (q) => {
+    const e = b;
     const body = ((await q.json()) ?? {}) as { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null };
     const s = e.get(q.params.id);
     if (s.started) throw invalidArgument(`Error: Exec command ${s.ID} has already run`, { field: 'id' });

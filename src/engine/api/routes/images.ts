@@ -4,10 +4,7 @@ import { Readable } from 'node:stream';
 import { invalidArgument, isSkiffError, notImplemented, SkiffError } from '../../../common/index.js';
 import { parseRegistryAuthHeader } from '../../../registry/index.js';
 import { compareVersions, jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
-import type { ApiContext } from '../context.js';
-
-export type ImagesBackend = Pick<ApiContext, 'images'>;
-const images = (ctx: ImagesBackend) => ctx.images;
+import type { ImagesBackend } from '../backends.js';
 
 function auth(r: ApiRequest) {
   const h = r.req.headers['x-registry-auth'];
@@ -60,9 +57,8 @@ function pullError(e: unknown, ref: string): unknown {
   return e;
 }
 
-async function create(r: ApiRequest, ctx: ImagesBackend): Promise<void> {
+async function create(r: ApiRequest, svc: ImagesBackend): Promise<void> {
   const q = r.query;
-  const svc = images(ctx);
   const fromImage = q.str('fromImage');
   const fromSrc = q.str('fromSrc');
   if (fromImage && fromSrc) throw invalidArgument('fromImage and fromSrc are exclusive', { field: 'fromSrc' });
@@ -109,55 +105,52 @@ async function create(r: ApiRequest, ctx: ImagesBackend): Promise<void> {
   });
 }
 
-export function register<C extends ImagesBackend>(r: Router<C>): void {
-  r.get('/images/json', async (q, ctx) => {
+export function register(r: Router, b: ImagesBackend): void {
+  r.get('/images/json', async (q) => {
     const f = q.query.filters();
     // The deprecated `filter` (a reference glob) only before API 1.41, as dockerd.
     const legacy = compareVersions(q.version, '1.41') < 0 ? q.query.str('filter') : undefined;
     if (legacy) f.reference = [...(f.reference ?? []), legacy];
-    return images(ctx).list(f);
+    return b.list(f);
   });
-  r.post('/images/create', create);
-  r.post('/images/load', async (q, ctx) => {
-    const lines = await images(ctx).load(q.bodyStream() as Readable, clientSignal(q));
+  r.post('/images/create', (q) => create(q, b));
+  r.post('/images/load', async (q) => {
+    const lines = await b.load(q.bodyStream() as Readable, clientSignal(q));
     const s = jsonStream(q.res);
     for (const l of lines) s.write({ stream: `${l}\n` });
     s.end();
   });
-  r.post('/images/prune', async (q, ctx) => images(ctx).prune(q.query.filters()));
+  r.post('/images/prune', async (q) => b.prune(q.query.filters()));
   r.get('/images/search', () => {
     throw notImplemented(
       'image search is not available: this engine has no Docker Hub access (search a registry you run with `skiff registry` through its /v2/_catalog)',
     );
   });
-  r.get('/images/get', async (q, ctx) => {
+  r.get('/images/get', async (q) => {
     const names = q.query.all('names').filter(Boolean);
-    await save(q, ctx, names);
+    await save(q, b, names);
   });
-  r.get('/images/:name*/json', async (q, ctx) => images(ctx).inspect(q.params.name));
-  r.get('/images/:name*/history', async (q, ctx) => images(ctx).history(q.params.name));
-  r.get('/images/:name*/get', async (q, ctx) => save(q, ctx, [q.params.name]));
-  r.post('/images/:name*/tag', async (q, ctx) => {
-    await images(ctx).tag(q.params.name, q.query.str('repo') ?? '', q.query.str('tag') || undefined);
+  r.get('/images/:name*/json', async (q) => b.inspect(q.params.name));
+  r.get('/images/:name*/history', async (q) => b.history(q.params.name));
+  r.get('/images/:name*/get', async (q) => save(q, b, [q.params.name]));
+  r.post('/images/:name*/tag', async (q) => {
+    await b.tag(q.params.name, q.query.str('repo') ?? '', q.query.str('tag') || undefined);
     q.res.writeHead(201);
     q.res.end();
   });
-  r.post('/images/:name*/push', async (q, ctx) => {
+  r.post('/images/:name*/push', async (q) => {
     const a = auth(q);
     const signal = clientSignal(q);
-    await lazyStream(q, (emit) =>
-      images(ctx).push(q.params.name, q.query.str('tag') || undefined, { auth: a, emit, signal }),
-    );
+    await lazyStream(q, (emit) => b.push(q.params.name, q.query.str('tag') || undefined, { auth: a, emit, signal }));
   });
-  r.delete('/images/:name*', async (q, ctx) =>
-    images(ctx).remove(q.params.name, { force: q.query.bool('force'), noprune: q.query.bool('noprune') }),
+  r.delete('/images/:name*', async (q) =>
+    b.remove(q.params.name, { force: q.query.bool('force'), noprune: q.query.bool('noprune') }),
   );
 }
 
-async function save(q: ApiRequest, ctx: ImagesBackend, names: string[]): Promise<void> {
+async function save(q: ApiRequest, svc: ImagesBackend, names: string[]): Promise<void> {
   if (!names.length) throw invalidArgument('names: name at least one image', { field: 'names' });
-  const svc = images(ctx);
-  for (const n of names) await svc.catalog.find(n); // 404 before any byte is sent
+  for (const n of names) await svc.resolve(n); // 404 before any byte is sent
   q.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   try {
     await svc.save(names, q.res, clientSignal(q));

@@ -1,7 +1,7 @@
-// Every route module of the Engine API. Each exports `register(router)` over the part of ApiContext it
-// depends on (its Backend); add one line per module.
+// Every route module of the Engine API. Each exports `register(router, backend)` over its own
+// narrow backend interface (api/backends.ts); the daemon passes the services in. Add one line per module.
 import { Router } from '../router.js';
-import type { ApiContext } from '../context.js';
+import type { Backends } from '../backends.js';
 import { register as system } from './system.js';
 import { register as containers } from './containers.js';
 import { register as exec } from './exec.js';
@@ -12,19 +12,16 @@ import { register as volumes } from './volumes.js';
 import { register as auth } from './auth.js';
 import { register as build } from './build.js';
 
-export function buildRouter(): Router<ApiContext> {
-  const r = new Router<ApiContext>();
-  const modules: ((r: Router<ApiContext>) => void)[] = [
-    system,
-    containers,
-    exec,
-    archive,
-    networks,
-    images,
-    volumes,
-    auth,
-    build,
-  ];
-  for (const reg of modules) reg(r);
+export function buildRouter(b: Backends): Router {
+  const r = new Router();
+  system(r, b.system);
+  containers(r, b.containers);
+  exec(r, b.execs);
+  archive(r, b.containers);
+  networks(r, b.networks);
+  images(r, b.images);
+  volumes(r, b.volumes);
+  auth(r, b.images);
+  build(r, b.build);
   return r;
 }

@@ -3,16 +3,8 @@ import { cpus, totalmem, hostname, release, arch } from 'node:os';
 import { readFileSync, existsSync } from 'node:fs';
 import { invalidArgument } from '../../../common/index.js';
 import type { Router, ApiRequest } from '../router.js';
-import type { ApiContext } from '../context.js';
+import type { SystemBackend } from '../backends.js';
 import { eventMatches, parseEventTime } from '../../events.js';
-import { summary } from '../../services/containers/view.js';
-import { sizesOf } from '../../services/containers/size.js';
-import { buildCacheUsage } from './build.js';
-
-export type SystemBackend = Pick<
-  ApiContext,
-  'info' | 'root' | 'events' | 'imageStore' | 'snapshotter' | 'containers' | 'images' | 'volumes' | 'networks'
->;
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 
@@ -41,11 +33,11 @@ function cgroupVersion(): '1' | '2' {
   return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
 }
 
-export function register<C extends SystemBackend>(r: Router<C>): void {
+export function register(r: Router, b: SystemBackend): void {
   r.get('/_ping', ping);
   r.head('/_ping', ping);
-  r.get('/version', (_q, ctx) => {
-    const i = ctx.info;
+  r.get('/version', () => {
+    const i = b.info;
     const base = {
       Version: i.version,
       ApiVersion: i.apiVersion,
@@ -79,13 +71,10 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
       ...base,
     };
   });
-  r.get('/info', async (_q, ctx) => {
-    const i = ctx.info;
-    const c = ctx.containers.count();
-    const images = await ctx.imageStore.store.list().then(
-      (l) => new Set(l.map((x) => x.target.digest)).size,
-      () => 0,
-    );
+  r.get('/info', async () => {
+    const i = b.info;
+    const c = b.containerCounts();
+    const images = await b.imageCount();
     return {
       ID: i.id,
       Containers: c.total,
@@ -93,7 +82,7 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
       ContainersPaused: c.paused,
       ContainersStopped: c.stopped,
       Images: images,
-      Driver: ctx.snapshotter.name === 'overlayfs' ? 'overlay2' : 'vfs',
+      Driver: b.storageDriver(),
       DriverStatus: [
         ['Backing Filesystem', 'extfs'],
         ['Supports d_type', 'true'],
@@ -130,11 +119,11 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
       OSType: 'linux',
       Architecture: arch() === 'x64' ? 'x86_64' : arch(),
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: registryConfig(ctx.info.insecureRegistries ?? []),
+      RegistryConfig: registryConfig(i.insecureRegistries ?? []),
       NCPU: cpus().length,
       MemTotal: totalmem(),
       GenericResources: null,
-      DockerRootDir: ctx.root,
+      DockerRootDir: b.root,
       HttpProxy: '',
       HttpsProxy: '',
       NoProxy: '',
@@ -163,27 +152,8 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
       Warnings: [],
     };
   });
-  r.get('/system/df', async (_q, ctx) => {
-    const containerUsage = async (c: SystemBackend) => {
-      const all = c.containers.all();
-      const sizes = await sizesOf(c.snapshotter, c.images, all);
-      return all.map((r, i) => summary(r, sizes[i]));
-    };
-    const images = await ctx.images.diskUsage().catch(() => []);
-    // The docker CLI reads UsageData of every volume (a missing one crashes its template).
-    const volumes = await ctx.volumes.usage();
-    const buildCache = await buildCacheUsage(ctx);
-    return {
-      LayersSize: images.reduce((a, i) => a + (i.Size ?? 0), 0),
-      Images: images,
-      Containers: await containerUsage(ctx),
-      Volumes: volumes,
-      BuildCache: buildCache,
-      // the CLI's `system df -v` heading ("Build cache usage: …") reads this total
-      BuilderSize: buildCache.reduce((a, b) => a + b.Size, 0),
-    };
-  });
-  r.get('/events', async (q, ctx) => {
+  r.get('/system/df', () => b.diskUsage());
+  r.get('/events', async (q) => {
     const f = q.query.filters();
     const since = parseEventTime(q.query.str('since'));
     const until = parseEventTime(q.query.str('until'));
@@ -201,14 +171,14 @@ export function register<C extends SystemBackend>(r: Router<C>): void {
     q.res.flushHeaders();
     const buffered: string[] = [];
     let replaying = true;
-    const unsub = ctx.events.subscribe((e) => {
+    const unsub = b.subscribe((e) => {
       if (!eventMatches(e, f)) return;
       if (until !== undefined && e.timeNano / 1e9 > until) return;
       const line = JSON.stringify(e) + '\n';
       if (replaying) buffered.push(line);
       else q.res.write(line);
     });
-    if (since !== undefined) for (const e of ctx.events.past(f, since, until)) q.res.write(JSON.stringify(e) + '\n');
+    if (since !== undefined) for (const e of b.pastEvents(f, since, until)) q.res.write(JSON.stringify(e) + '\n');
     replaying = false;
     for (const l of buffered) q.res.write(l);
     await new Promise<void>((res) => {
