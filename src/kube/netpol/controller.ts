@@ -7,7 +7,7 @@
 // established connections carry on through it (conntrack). Stopping leaves the rules (pods stay
 // protected while the agent restarts); `uninstall` removes the table.
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Logger } from '../../common/index.js';
+import { BatchedSync, type Logger } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import { Informer, objectKey, type KubeClient } from '../client/index.js';
 import { run, mustRun } from '../../network/index.js';
@@ -48,14 +48,13 @@ export class NetworkPolicyController {
   private applied: TableState = emptyState();
   private dirty = new Set<string>();
   private full = true;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: BatchedSync;
   readonly stats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0 };
   /** Called after each sync that changed the kernel's rules (tests). */
   onSynced?: () => void;
 
   constructor(private readonly opts: NetworkPolicyOptions) {
+    this.loop = new BatchedSync(() => this.sync(), opts.batchMs ?? 10);
     this.table = opts.table ?? 'skiff-netpol';
   }
 
@@ -109,12 +108,10 @@ export class NetworkPolicyController {
 
   /** Stops watching; the rules stay. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     this.pods?.stop();
     this.namespaces?.stop();
     this.policies?.stop();
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Removes the table (the node leaves the cluster). */
@@ -140,18 +137,12 @@ export class NetworkPolicyController {
 
   private mark(key: string): void {
     this.dirty.add(key);
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.syncNow();
-    }, this.opts.batchMs ?? 10);
+    this.loop.schedule();
   }
 
   /** Runs a sync now (after the one in flight); resolves when the rules are in the kernel. */
-  async syncNow(): Promise<void> {
-    while (this.running) await this.running;
-    this.running = this.sync().finally(() => (this.running = undefined));
-    await this.running;
+  syncNow(): Promise<void> {
+    return this.loop.now();
   }
 
   private view(): ClusterView {
@@ -205,7 +196,7 @@ export class NetworkPolicyController {
       });
       this.full = true;
       for (const k of keys) this.dirty.add(k);
-      if (!this.stopped) this.timer ??= setTimeout(() => ((this.timer = undefined), void this.syncNow()), 1000);
+      this.loop.schedule(1000);
       return;
     }
     this.stats.syncs++;

@@ -5,7 +5,7 @@
 // never leaves a moment without rules and established connections (conntrack) carry on. Stopping
 // leaves the rules in place (traffic keeps flowing while the agent restarts); `uninstall` removes
 // them when the node leaves.
-import type { Logger } from '../../common/index.js';
+import { BatchedSync, type Logger } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import { Informer, objectKey, type KubeClient } from '../client/index.js';
 import { run, mustRun } from '../../network/index.js';
@@ -52,14 +52,13 @@ export class Proxier {
   /** Services to re-render even if unchanged (they wait for an element another one freed). */
   private forced = new Set<string>();
   private full = true;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: BatchedSync;
   readonly stats: SyncStats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0, lastFullSyncMs: 0 };
   /** Called after each sync that changed rules (tests, benchmarks). */
   onSynced?: (keys: string[]) => void;
 
   constructor(private readonly opts: ProxierOptions) {
+    this.loop = new BatchedSync(() => this.sync(), opts.batchMs ?? 10);
     this.cfg = { table: opts.table ?? 'skiff-proxy', clusterCIDR: opts.clusterCIDR, masqueradeMark: 0x4000 };
   }
 
@@ -117,11 +116,9 @@ export class Proxier {
 
   /** Stops watching; the rules stay (so traffic flows while the agent restarts). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     this.services?.stop();
     this.slices?.stop();
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Removes every rule and the device (the node leaves the cluster). */
@@ -133,25 +130,19 @@ export class Proxier {
 
   private mark(key: string): void {
     this.dirty.add(key);
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.syncNow();
-    }, this.opts.batchMs ?? 10);
+    this.loop.schedule();
   }
 
   /** Rebuilds the whole table now (what a restart does); resolves when the rules are in the kernel. */
   async fullSync(): Promise<void> {
-    while (this.running) await this.running;
+    await this.loop.idle();
     this.full = true;
     await this.syncNow();
   }
 
   /** Runs a sync now (after the one in flight); resolves when the rules are in the kernel. */
-  async syncNow(): Promise<void> {
-    while (this.running) await this.running;
-    this.running = this.sync().finally(() => (this.running = undefined));
-    await this.running;
+  syncNow(): Promise<void> {
+    return this.loop.now();
   }
 
   private desired(key: string): ServicePort[] {
@@ -221,7 +212,7 @@ export class Proxier {
       });
       this.full = true;
       for (const k of keys) this.dirty.add(k);
-      if (!this.stopped) this.timer ??= setTimeout(() => ((this.timer = undefined), void this.syncNow()), 1000);
+      this.loop.schedule(1000);
       return;
     }
     const ms = performance.now() - started;
