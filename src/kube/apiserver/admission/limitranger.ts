@@ -116,22 +116,26 @@ function applyDefaults(pod: KubeObject, ranges: KubeObject[]): void {
   if (!Object.keys(limits).length && !Object.keys(requests).length) return;
   const spec = (pod.spec ?? {}) as { containers?: Container[]; initContainers?: Container[] };
   const notes: string[] = [];
+  /** Sets the defaults a container leaves unset; returns the names set. */
+  const fill = (
+    c: { requests?: ResourceList; limits?: ResourceList },
+    field: 'requests' | 'limits',
+    d: ResourceList,
+  ) => {
+    const set: string[] = [];
+    for (const [k, v] of Object.entries(d))
+      if (!(k in (c[field] ?? {}))) {
+        c[field] = { ...(c[field] ?? {}), [k]: v };
+        set.push(k);
+      }
+    return set.sort();
+  };
   const merge = (c: Container, what: string) => {
     c.resources ??= {};
-    const setL: string[] = [],
-      setR: string[] = [];
-    for (const [k, v] of Object.entries(limits))
-      if (!(k in (c.resources.limits ?? {}))) {
-        c.resources.limits = { ...(c.resources.limits ?? {}), [k]: v };
-        setL.push(k);
-      }
-    for (const [k, v] of Object.entries(requests))
-      if (!(k in (c.resources.requests ?? {}))) {
-        c.resources.requests = { ...(c.resources.requests ?? {}), [k]: v };
-        setR.push(k);
-      }
-    if (setR.length) notes.push(`${setR.sort().join(', ')} request for ${what} ${c.name}`);
-    if (setL.length) notes.push(`${setL.sort().join(', ')} limit for ${what} ${c.name}`);
+    const setL = fill(c.resources, 'limits', limits);
+    const setR = fill(c.resources, 'requests', requests);
+    if (setR.length) notes.push(`${setR.join(', ')} request for ${what} ${c.name}`);
+    if (setL.length) notes.push(`${setL.join(', ')} limit for ${what} ${c.name}`);
   };
   for (const c of spec.containers ?? []) if (c) merge(c, 'container');
   for (const c of spec.initContainers ?? []) if (c) merge(c, 'init container');
@@ -142,24 +146,45 @@ function applyDefaults(pod: KubeObject, ranges: KubeObject[]): void {
     };
 }
 
-function checkContainer(item: LimitItem, c: Container, errs: string[]): void {
-  const req = parseList(c.resources?.requests),
-    lim = parseList(c.resources?.limits);
-  for (const [k, v] of sorted(item.min)) {
-    const e = q(v);
-    const m = e && minConstraint('Container', k, e, req[k], lim[k]);
-    if (m) errs.push(m);
-  }
-  for (const [k, v] of sorted(item.max)) {
-    const e = q(v);
-    const m = e && maxConstraint('Container', k, e, req[k], lim[k]);
-    if (m) errs.push(m);
-  }
-  for (const [k, v] of sorted(item.maxLimitRequestRatio)) {
-    const e = q(v);
-    const m = e && ratioConstraint('Container', k, e, req[k], lim[k]);
-    if (m) errs.push(m);
-  }
+type Constraint = (
+  type: string,
+  name: string,
+  enforced: Quantity,
+  req?: Quantity,
+  lim?: Quantity,
+) => string | undefined;
+
+/** An item's bounds for `type`, checked in upstream's order (min, max, then the limit/request
+ *  ratio; a claim has only requests and no ratio); each violation's message is added to `errs`. */
+function checkItem(
+  type: string,
+  item: LimitItem,
+  req: Record<string, Quantity>,
+  lim: Record<string, Quantity>,
+  errs: string[],
+): void {
+  const bounds: [ResourceList | undefined, Constraint][] =
+    type === 'PersistentVolumeClaim'
+      ? [
+          [item.min, minConstraint],
+          [item.max, (t, n, e, r) => maxRequestConstraint(t, n, e, r)],
+        ]
+      : [
+          [item.min, minConstraint],
+          [item.max, maxConstraint],
+          [item.maxLimitRequestRatio, ratioConstraint],
+        ];
+  for (const [list, check] of bounds)
+    for (const [k, v] of sorted(list)) {
+      const e = q(v);
+      const m = e && check(type, k, e, req[k], lim[k]);
+      if (m) errs.push(m);
+    }
+}
+
+/** Raises each resource of `into` to `l`'s when larger (a pod's init containers run one at a time). */
+function maxInto(into: Record<string, Quantity>, l: Record<string, Quantity>): void {
+  for (const [k, v] of Object.entries(l)) if (!into[k] || cmp(v, into[k]) > 0) into[k] = v;
 }
 
 function checkPod(pod: KubeObject, ranges: KubeObject[]): string[] {
@@ -169,7 +194,9 @@ function checkPod(pod: KubeObject, ranges: KubeObject[]): string[] {
   const errs: string[] = [];
   for (const lr of ranges)
     for (const item of itemsOf(lr)) {
-      if (item.type === 'Container') for (const c of [...containers, ...inits]) checkContainer(item, c, errs);
+      if (item.type === 'Container')
+        for (const c of [...containers, ...inits])
+          checkItem('Container', item, parseList(c.resources?.requests), parseList(c.resources?.limits), errs);
       if (item.type === 'Pod') {
         let req: Record<string, Quantity> = {},
           lim: Record<string, Quantity> = {};
@@ -179,26 +206,10 @@ function checkPod(pod: KubeObject, ranges: KubeObject[]): string[] {
         }
         // max(sum of containers, any init container)
         for (const c of inits) {
-          for (const [k, v] of Object.entries(parseList(c.resources?.requests)))
-            if (!req[k] || cmp(v, req[k]) > 0) req[k] = v;
-          for (const [k, v] of Object.entries(parseList(c.resources?.limits)))
-            if (!lim[k] || cmp(v, lim[k]) > 0) lim[k] = v;
+          maxInto(req, parseList(c.resources?.requests));
+          maxInto(lim, parseList(c.resources?.limits));
         }
-        for (const [k, v] of sorted(item.min)) {
-          const e = q(v);
-          const m = e && minConstraint('Pod', k, e, req[k], lim[k]);
-          if (m) errs.push(m);
-        }
-        for (const [k, v] of sorted(item.max)) {
-          const e = q(v);
-          const m = e && maxConstraint('Pod', k, e, req[k], lim[k]);
-          if (m) errs.push(m);
-        }
-        for (const [k, v] of sorted(item.maxLimitRequestRatio)) {
-          const e = q(v);
-          const m = e && ratioConstraint('Pod', k, e, req[k], lim[k]);
-          if (m) errs.push(m);
-        }
+        checkItem('Pod', item, req, lim, errs);
       }
     }
   return errs;
@@ -208,19 +219,8 @@ function checkClaim(pvc: KubeObject, ranges: KubeObject[]): string[] {
   const req = parseList((pvc.spec as { resources?: { requests?: unknown } } | undefined)?.resources?.requests);
   const errs: string[] = [];
   for (const lr of ranges)
-    for (const item of itemsOf(lr)) {
-      if (item.type !== 'PersistentVolumeClaim') continue;
-      for (const [k, v] of sorted(item.min)) {
-        const e = q(v);
-        const m = e && minConstraint('PersistentVolumeClaim', k, e, req[k], undefined);
-        if (m) errs.push(m);
-      }
-      for (const [k, v] of sorted(item.max)) {
-        const e = q(v);
-        const m = e && maxRequestConstraint('PersistentVolumeClaim', k, e, req[k]);
-        if (m) errs.push(m);
-      }
-    }
+    for (const item of itemsOf(lr))
+      if (item.type === 'PersistentVolumeClaim') checkItem(item.type, item, req, {}, errs);
   return errs;
 }
 
