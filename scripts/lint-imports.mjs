@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Enforces ARCHITECTURE.md's import rules between src/ folders:
+// Enforces the import rules between src/ folders (the table is scripts/import-rules.mjs; docs/
+// architecture.md's component table is generated from it by scripts/arch-doc.mjs):
 //  - a folder is entered only through its index.ts (no deep imports into another component);
 //  - imports point downward along the layer order below; cli/ and cluster/ may wire anything;
 //  - the table is exact: an allowed edge that no import uses, or a component without a folder, is
@@ -11,45 +12,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ALLOWED, LAYERS, ROLES } from './import-rules.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
-
-// component -> components it may import (every component has a row).
-const ALLOWED = {
-  common: [],
-  oci: ['common'],
-  cri: ['common'],
-  streaming: ['common'],
-  runtime: ['common', 'oci'],
-  image: ['common'],
-  registry: ['common', 'image'],
-  network: ['common'],
-  build: ['common', 'runtime', 'image'],
-  engine: ['common', 'oci', 'runtime', 'image', 'registry', 'network', 'build', 'cri', 'streaming'],
-  'kube/api': ['common'],
-  'kube/storage': ['common'],
-  'kube/apiserver': ['common', 'kube/api', 'kube/storage'],
-  'kube/client': ['common', 'kube/api'],
-  'kube/controllers': ['common', 'kube/api', 'kube/client'],
-  'kube/scheduler': ['common', 'kube/api', 'kube/client'],
-  'kube/agent': ['common', 'kube/api', 'kube/client', 'cri'],
-  'kube/proxy': ['common', 'kube/api', 'kube/client', 'network'],
-  'kube/dns': ['common', 'kube/api', 'kube/client', 'network'],
-  'kube/netpol': ['common', 'kube/api', 'kube/client', 'network'],
-  // Joining: PKCS#10 making, parsing and signing come from the API server's PKI (kube/apiserver).
-  'kube/certificates': ['common', 'kube/client', 'kube/apiserver'],
-  // The pod network across nodes: node IPAM (a control loop) and the VXLAN / host-gw routes.
-  'kube/podnet': ['common', 'kube/client', 'network'],
-  cluster: '*',
-  cli: '*',
-};
-
-// Inside a component: folder (relative to src/) -> folders under src/ it must not import.
-const LAYERS = {
-  'engine/services': ['engine/api'],
-  'engine/cri': ['engine/api'],
-};
 
 function componentOf(file) {
   const rel = relative(src, file).split(sep);
@@ -113,14 +79,16 @@ const components = readdirSync(src, { withFileTypes: true })
           .map((k) => `kube/${k.name}`)
       : [e.name],
   );
-for (const c of components)
-  if (!(c in ALLOWED)) problems.push(`scripts/lint-imports.mjs: component ${c} has no row in the table`);
+for (const c of components) {
+  if (!(c in ALLOWED)) problems.push(`scripts/import-rules.mjs: component ${c} has no row in the table`);
+  if (!(c in ROLES)) problems.push(`scripts/import-rules.mjs: component ${c} has no role`);
+}
 for (const [from, allowed] of Object.entries(ALLOWED)) {
-  if (!exists(from)) problems.push(`scripts/lint-imports.mjs: component ${from} has no folder under src/`);
+  if (!exists(from)) problems.push(`scripts/import-rules.mjs: component ${from} has no folder under src/`);
   if (allowed === '*') continue;
   for (const to of allowed)
     if (!used.has(`${from} -> ${to}`))
-      problems.push(`scripts/lint-imports.mjs: ${from} -> ${to} is allowed but unused`);
+      problems.push(`scripts/import-rules.mjs: ${from} -> ${to} is allowed but unused`);
 }
 if (problems.length) {
   process.stderr.write(problems.join('\n') + `\n${problems.length} import rule violation(s)\n`);
