@@ -4,7 +4,6 @@
 // state (EXITED, exit code, reason OOMKilled / Completed / Error, finishedAt) and an event.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   alreadyExists,
   createLogger,
@@ -13,6 +12,7 @@ import {
   isSkiffError,
   newId,
   notFound,
+  sleep,
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';

@@ -3,9 +3,8 @@
 // `docker exec`: the monitor holds the process's stdio or pty and serves attach).
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { StreamIO } from '../../streaming/index.js';
-import { SkiffError, failedPrecondition, invalidArgument } from '../../common/index.js';
+import { SkiffError, failedPrecondition, invalidArgument, randomSuffix } from '../../common/index.js';
 import type { Process } from '../../oci/index.js';
 import type { AttachSession, Runtime } from '../../runtime/index.js';
 
@@ -39,7 +38,7 @@ export async function execSync(
   timeoutSec: number,
   scratch: string,
 ): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
-  const dir = join(scratch, randomBytes(8).toString('hex'));
+  const dir = join(scratch, randomSuffix(8));
   mkdirSync(dir, { recursive: true });
   const outFile = join(dir, 'stdout');
   const errFile = join(dir, 'stderr');
@@ -93,7 +92,7 @@ async function bridge(sess: AttachSession, io: SessionIO, stdinWanted: boolean):
 /** A streaming exec: a monitored exec of the runtime library; the client is attached before the
  *  process runs (beforeStart), so no early output is lost. */
 export async function streamExec(rt: Runtime, rtid: string, cmd: string[], io: SessionIO): Promise<number> {
-  const execId = randomBytes(8).toString('hex');
+  const execId = randomSuffix(8);
   let sess: AttachSession | undefined;
   let copying: Promise<void> = Promise.resolve();
   try {

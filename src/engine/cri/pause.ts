@@ -5,8 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { internal, invalidArgument } from '../../common/index.js';
+import { internal, invalidArgument, sleep } from '../../common/index.js';
 import { isAlive, nativeDir } from '../../runtime/index.js';
 
 const run = promisify(execFile);

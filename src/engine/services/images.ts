@@ -2,11 +2,10 @@
 // pull/push progress, import, save/load, commit, prune, logins) over src/image's store and
 // src/registry's client. Construct it with the engine's context object itself: the containers
 // service is looked up lazily (it is created after this one) for in-use checks.
-import { randomBytes } from 'node:crypto';
 import { chmod, writeFile, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { createLogger, invalidArgument, logFailure } from '../../common/index.js';
+import { createLogger, invalidArgument, logFailure, randomSuffix } from '../../common/index.js';
 import {
   MediaType,
   applyChanges,
@@ -359,7 +358,7 @@ export class EngineImages implements ImagesService {
     return this.busy(() =>
       this.images.leases.with(async (lease) => {
         const c = this.images.content;
-        const ref = `commit-${randomBytes(8).toString('hex')}`;
+        const ref = `commit-${randomSuffix(8)}`;
         await this.images.leases.addResource(lease.id, { type: 'ingest', id: ref });
         const w = await c.writer(ref);
         let diff: string;
@@ -420,7 +419,7 @@ export class EngineImages implements ImagesService {
       password: auth.password,
       identitytoken: auth.identitytoken,
     };
-    const tmp = `${this.authFile}.${randomBytes(4).toString('hex')}`;
+    const tmp = `${this.authFile}.${randomSuffix()}`;
     await writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await chmod(tmp, 0o600);
     await rename(tmp, this.authFile);

@@ -4,10 +4,9 @@
 // embedded DNS); the `null` driver (engines composed without one) records endpoints only.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { conflict, createLogger, internal, invalidArgument, logFailure } from '../../common/index.js';
+import { conflict, createLogger, internal, invalidArgument, logFailure, newId } from '../../common/index.js';
 import { notFound, writeFileAtomic } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
@@ -98,7 +97,7 @@ export const nullDriver: NetworkDriver = {
       await run('nsenter', ['-t', String(c.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(
         logFailure(log, 'could not bring up lo', { pid: c.pid }),
       );
-    return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: randomBytes(32).toString('hex') };
+    return { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: newId() };
   },
   async disconnect() {},
 };
@@ -179,7 +178,7 @@ export class Networks implements NetworksService {
     };
     return {
       Name: name,
-      Id: randomBytes(32).toString('hex'),
+      Id: newId(),
       Created: new Date().toISOString(),
       Scope: 'local',
       Driver: driver,

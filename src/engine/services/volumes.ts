@@ -3,12 +3,11 @@
 // use (e.g. `type=tmpfs,device=tmpfs,o=size=64m`, or `type=none,o=bind,device=/path`), as Docker's
 // local driver does. In-use checks ask the containers service (looked up lazily on the context).
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { conflict, invalidArgument, isSkiffError, notFound } from '../../common/index.js';
+import { conflict, invalidArgument, isSkiffError, notFound, newId, randomSuffix } from '../../common/index.js';
 import type { EngineBase, EngineContext, VolumeInfo, VolumesService } from './context.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
 import { apparentSize } from './containers/size.js';
@@ -119,7 +118,7 @@ export class EngineVolumes implements VolumesService {
       if (!OPTION_KEYS.has(k)) throw invalidArgument(`invalid option key: "${k}"`, { field: `DriverOpts.${k}` });
     if (opts.type && !opts.device)
       throw invalidArgument('DriverOpts: "type" needs a "device"', { field: 'DriverOpts.device' });
-    const name = body.Name || randomBytes(32).toString('hex');
+    const name = body.Name || newId();
     checkName(name);
     return this.lock(name, async () => {
       const have = await this.read(name);
@@ -131,7 +130,7 @@ export class EngineVolumes implements VolumesService {
         Options: opts,
       };
       await mkdir(this.root, { recursive: true });
-      const tmp = join(this.root, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
+      const tmp = join(this.root, `.tmp-${name}-${randomSuffix()}`);
       await mkdir(join(tmp, '_data'), { recursive: true, mode: 0o755 });
       await writeFile(join(tmp, 'volume.json'), JSON.stringify(doc));
       try {
@@ -229,7 +228,7 @@ export class EngineVolumes implements VolumesService {
       const mp = this.dataDir(name);
       if ((d.Options.type || d.Options.device) && (await this.isMounted(mp))) await run('umount', [mp]);
       // Rename first so a crash mid-delete never leaves a half-removed volume that still lists.
-      const gone = join(this.root, `.rm-${name}-${randomBytes(4).toString('hex')}`);
+      const gone = join(this.root, `.rm-${name}-${randomSuffix()}`);
       await rename(this.dir(name), gone);
       await rm(gone, { recursive: true, force: true });
       this.ctx.events.emit({ Type: 'volume', Action: 'destroy', id: name, attributes: { driver: 'local' } });

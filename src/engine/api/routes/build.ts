@@ -1,7 +1,7 @@
 // POST /build (the classic builder's API: a tar context in, a JSON-message stream out) and
 // POST /build/prune. The builder lives in src/build, assembled by services/build.ts; this file only
 // maps the wire format.
-import { invalidArgument, notImplemented, toSkiffError } from '../../../common/index.js';
+import { invalidArgument, notImplemented, toSkiffError, isObject } from '../../../common/index.js';
 import type { RegistryAuth } from '../../../build/index.js';
 import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { BuildBackend } from '../backends.js';
@@ -12,7 +12,7 @@ function registryConfig(r: ApiRequest): Record<string, RegistryAuth> | undefined
   if (typeof h !== 'string' || !h) return undefined;
   try {
     const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, RegistryAuth>) : undefined;
+    return isObject(v) ? (v as Record<string, RegistryAuth>) : undefined;
   } catch {
     throw invalidArgument('X-Registry-Config: not base64-encoded JSON', { field: 'X-Registry-Config' });
   }

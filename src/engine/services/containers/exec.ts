@@ -3,9 +3,8 @@
 // process waits until the client is attached, so no early output (a shell prompt) is lost.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { invalidArgument, notFound, conflict } from '../../../common/index.js';
+import { invalidArgument, notFound, conflict, newId } from '../../../common/index.js';
 import { parseSignal } from '../../../runtime/index.js';
 import type { Containers } from './service.js';
 import { bridgeAttach, parseDetachKeys } from './streams.js';
@@ -62,7 +61,7 @@ export class Execs {
     if (rec.State.Restarting)
       throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`, { field: 'id' });
     if (body.DetachKeys) parseDetachKeys(String(body.DetachKeys));
-    const id = randomBytes(32).toString('hex');
+    const id = newId();
     const config: ExecConfig = {
       AttachStdin: !!body.AttachStdin,
       AttachStdout: !!body.AttachStdout,

@@ -4,8 +4,7 @@
 // Skiff addition: label `skiff.restart-on-unhealthy=true` restarts a container that turns unhealthy.
 import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createLogger, logFailure } from '../../../common/index.js';
+import { createLogger, logFailure, randomSuffix } from '../../../common/index.js';
 import type { Containers, Live } from './service.js';
 
 const log = createLogger({ component: 'engine.health' });
@@ -29,7 +28,7 @@ async function runProbe(
 ): Promise<{ code: number; output: string }> {
   const rtid = svc.rtId(c.rec.Id);
   const spec = svc.runtime.spec(rtid).process!;
-  const outFile = join(c.dir, `health-${randomBytes(4).toString('hex')}.out`);
+  const outFile = join(c.dir, `health-${randomSuffix()}.out`);
   const fd = openSync(outFile, 'w');
   let pid = 0;
   const timer = setTimeout(() => {

@@ -4,8 +4,7 @@
 // Containers service (service.ts), which holds the records and the per-container lock.
 import { existsSync, mkdirSync, rmSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, createLogger, invalidArgument, isSkiffError, logFailure } from '../../../common/index.js';
+import { conflict, createLogger, invalidArgument, isSkiffError, logFailure, sleep } from '../../../common/index.js';
 import { parseSignal, nativeDir } from '../../../runtime/index.js';
 import { mountAll, unmount } from '../../../image/index.js';
 import { writeEtcFiles, writeNetworkEtc, shareNetworkEtc } from './etc.js';

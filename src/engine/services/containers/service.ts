@@ -5,9 +5,15 @@
 // policies restart.ts, the engine's start-up restore.ts.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, createLogger, failedPrecondition, invalidArgument, logFailure } from '../../../common/index.js';
+import {
+  conflict,
+  createLogger,
+  failedPrecondition,
+  invalidArgument,
+  logFailure,
+  sleep,
+  newId,
+} from '../../../common/index.js';
 import { notFound, SkiffError } from '../../../common/index.js';
 
 const log = createLogger({ component: 'engine.containers' });
@@ -203,7 +209,7 @@ export class Containers implements ContainersService {
     if (nm.startsWith('container:')) this.live(nm.slice(10));
     const img = await this.ctx.images.resolve(body.Image);
     if (platform) checkPlatform(body.Image, platform, img.config);
-    const id = randomBytes(32).toString('hex');
+    const id = newId();
     const fullName = name ? validateName(name) : `/${this.freeName()}`;
     if (this.names.has(fullName.slice(1))) {
       throw conflict(
@@ -226,7 +232,7 @@ export class Containers implements ContainersService {
     try {
       for (const m of mounts) {
         if (m.Type === 'volume') {
-          if (!m.Name) m.Name = randomBytes(32).toString('hex');
+          if (!m.Name) m.Name = newId();
           const v = await this.ctx.volumes.ensure(m.Name, {
             anonymous: m.Anonymous,
             labels: m.VolumeOptions?.Labels,

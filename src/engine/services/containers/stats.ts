@@ -2,8 +2,8 @@
 // container's /proc/<pid>/net/dev). (`docker top` is in top.ts.)
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Containers } from './service.js';
+import { sleep } from '../../../common/index.js';
 
 const CLK_TCK = 100;
 

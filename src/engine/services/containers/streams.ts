@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { readCriLog, attach as monitorAttach, type AttachSession } from '../../../runtime/index.js';
-import { failedPrecondition } from '../../../common/index.js';
+import { failedPrecondition, sleep } from '../../../common/index.js';
 import { stdcopyFrame } from '../common/stdcopy.js';
 import type { Containers } from './service.js';
 
@@ -164,7 +164,7 @@ export async function bridgeAttach(
   }
   const clientGone = new Promise<void>((res) => sock.once('close', () => res()));
   await Promise.race([sess.done, clientGone]);
-  if (beforeEnd) await Promise.race([beforeEnd, new Promise((r) => setTimeout(r, 5000))]);
+  if (beforeEnd) await Promise.race([beforeEnd, sleep(5000)]);
   if (!sock.destroyed) {
     await new Promise<void>((res) => {
       sock.end(() => res());
