@@ -10,6 +10,7 @@ import { getPath } from './jsonpath.js';
 import { nowRFC3339 } from './meta.js';
 import { applyDefaults, type SchemaContext } from './schema.js';
 import { humanAge } from './table.js';
+import { sleep } from '../../common/index.js';
 
 export interface CrdController {
   stop(): void;
@@ -231,7 +232,7 @@ export async function startCrdController(ctx: ApiContext): Promise<CrdController
       } catch (e) {
         if (ac.signal.aborted) break;
         ctx.log.warn('crd watch ended; relisting', { error: e instanceof Error ? e.message : String(e) });
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         try {
           rev = await sync();
         } catch {

@@ -3,7 +3,7 @@
 // dryRun, reads of stored objects, and the store writes with optimistic concurrency and dry-run
 // (errors mapped to upstream's Status reasons once, here). The ordered steps of a write are in
 // pipeline/.
-import { isSkiffError } from '../../common/index.js';
+import { isSkiffError, isObject } from '../../common/index.js';
 import type { FieldError, KubeObject, ResourceDefinition } from '../api/index.js';
 import type { KeyValue } from '../storage/index.js';
 import type { ApiContext, OperationScope } from './context.js';
@@ -22,8 +22,7 @@ export function schemaCtx(def: ResourceDefinition): SchemaContext {
   return c;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+export { isObject };
 
 export function dryRun(r: OperationScope): boolean {
   const v = r.query.getAll('dryRun');

@@ -2,6 +2,7 @@
 // fieldValidation), pruning, structural validation (types, required, enum, bounds, patterns) and
 // list/merge semantics for strategic merge patch and server-side apply.
 import type { FieldError, JSONSchemaProps } from '../api/index.js';
+import { isObject } from '../../common/index.js';
 
 export interface SchemaContext {
   defs: Record<string, JSONSchemaProps>;
@@ -90,8 +91,6 @@ export function listSemantics(s: JSONSchemaProps | undefined, ctx: SchemaContext
   return { type: 'atomic' };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function freeForm(r: JSONSchemaProps, ctx: SchemaContext): boolean {
   if (r['x-kubernetes-preserve-unknown-fields'] || (r['x-kubernetes-embedded-resource'] && !r.properties)) return true;
   if (r.additionalProperties === true) return true;
@@ -116,7 +115,7 @@ export function unknownFields(
     if (r.items) value.forEach((v, i) => unknownFields(v, r.items, ctx, prune, `${path}[${i}]`, out));
     return out;
   }
-  if (!isObj(value)) return out;
+  if (!isObject(value)) return out;
   if (r['x-kubernetes-int-or-string']) return out;
   const preserve = freeForm(r, ctx);
   for (const key of Object.keys(value)) {
@@ -145,7 +144,7 @@ export function unknownFields(
 const typeName = (v: unknown) =>
   v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
 const show = (v: unknown) =>
-  typeof v === 'string' ? JSON.stringify(v) : isObj(v) || Array.isArray(v) ? JSON.stringify(typeName(v)) : String(v);
+  typeof v === 'string' ? JSON.stringify(v) : isObject(v) || Array.isArray(v) ? JSON.stringify(typeName(v)) : String(v);
 
 /** Structural validation with upstream's (CRD validation) messages. */
 export function validateSchema(
@@ -253,7 +252,7 @@ export function validateSchema(
     if (r.items) value.forEach((v, i) => validateSchema(v, r.items, ctx, `${path}[${i}]`, out));
     return out;
   }
-  if (isObj(value)) {
+  if (isObject(value)) {
     for (const req of r.required ?? []) {
       if (value[req] === undefined)
         out.push({ type: 'FieldValueRequired', field: childPath(path, req), message: 'Required value' });
@@ -274,7 +273,7 @@ export function applyDefaults(value: unknown, s: JSONSchemaProps | undefined, ct
     if (r.items) for (const v of value) applyDefaults(v, r.items, ctx);
     return;
   }
-  if (!isObj(value)) return;
+  if (!isObject(value)) return;
   for (const [k, p] of Object.entries(r.properties ?? {})) {
     const pr = resolve(p, ctx);
     if (value[k] === undefined && pr?.default !== undefined) value[k] = structuredClone(pr.default);

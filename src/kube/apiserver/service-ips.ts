@@ -10,6 +10,7 @@ import { invalid, ipInCIDR, NODE_PORT_RANGE, parseCIDR } from '../api/index.js';
 import { isKeyExists, type Store } from '../storage/index.js';
 import type { ApiContext } from './context.js';
 import { errInvalid } from './status.js';
+import { sleep } from '../../common/index.js';
 
 const IP_PREFIX = '/registry/skiff/serviceips/';
 const PORT_PREFIX = '/registry/skiff/servicenodeports/';
@@ -238,7 +239,7 @@ export class ServiceAllocator {
           }
         } catch {
           if (signal.aborted) break;
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
           try {
             rev = await this.store.currentRevision();
             await this.repair(ctx, servicesPrefix);

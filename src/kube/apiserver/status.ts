@@ -93,7 +93,7 @@ export const errConflict = (
 export const errBadRequest = (message: string) => new ApiError(400, 'BadRequest', message);
 /** A 409 AlreadyExists, whether an ApiError or the store's KeyExists. */
 export const isAlreadyExists = (e: unknown) =>
-  (e instanceof ApiError && e.reason === 'AlreadyExists') || (isSkiffError(e) && e.code === 'AlreadyExists');
+  (e instanceof ApiError && e.reason === 'AlreadyExists') || isSkiffError(e, 'AlreadyExists');
 export const errExpired = (message: string) => new ApiError(410, 'Expired', message);
 export const errMethodNotAllowed = (message: string) => new ApiError(405, 'MethodNotAllowed', message);
 export const errForbidden = (message: string, t?: ErrorTarget) =>

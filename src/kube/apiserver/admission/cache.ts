@@ -4,6 +4,7 @@
 // would cost an etcd round trip per object. Objects are decoded once and shared: read-only.
 import type { KubeObject, ResourceDefinition } from '../../api/index.js';
 import type { ApiContext } from '../context.js';
+import { sleep } from '../../../common/index.js';
 
 export class KindCache {
   private objs = new Map<string, KubeObject>();
@@ -104,7 +105,7 @@ export class KindCache {
         } catch {
           if (signal.aborted) break;
           this.synced = false;
-          await new Promise((r) => setTimeout(r, 200));
+          await sleep(200);
           try {
             rev = await this.load();
           } catch {

@@ -12,6 +12,7 @@ import { generateNameSuffix } from '../meta.js';
 import { errForbidden } from '../status.js';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.js';
 import { isResource } from './types.js';
+import { sleep } from '../../../common/index.js';
 
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const VOLUME_PREFIX = 'kube-api-access-';
@@ -76,7 +77,7 @@ export function serviceAccount(opts: ServiceAccountPluginOptions = {}): Admissio
   async function lookup(a: AdmissionAttributes, name: string): Promise<ServiceAccount> {
     const n = name === 'default' ? attempts : 1;
     for (let i = 0; i < n; i++) {
-      if (i) await new Promise((r) => setTimeout(r, retryMs));
+      if (i) await sleep(retryMs);
       const sa = await a.reader.get('', 'serviceaccounts', a.namespace, name);
       if (sa) return sa as ServiceAccount;
     }

@@ -6,7 +6,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { failedPrecondition, internal, invalidArgument } from '../../../common/index.js';
+import { failedPrecondition, internal, invalidArgument, randomSuffix } from '../../../common/index.js';
 import { fsyncDir } from './files.js';
 
 const PREFIX = 'k8s:enc:aesgcm:v1:';
@@ -36,7 +36,7 @@ export async function loadOrCreateEncryptionKey(dataDir: string): Promise<Uint8A
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.tmp-${randomSuffix()}`;
   await fs.writeFile(tmp, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   try {
     const fh = await fs.open(tmp, 'r+');

@@ -2,11 +2,11 @@
 // never leaves a half-written key, and strict permissions (keys 0600, directories 0700).
 import { promises as fs, constants } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomSuffix } from '../../../common/index.js';
 
 /** Writes `data` to `path` atomically with the given mode (temp file in the same dir, fsync, rename). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomSuffix()}`);
   const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.writeFile(data);

@@ -15,7 +15,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { failedPrecondition, invalidArgument } from '../../../common/index.js';
+import { failedPrecondition, invalidArgument, randomSuffix } from '../../../common/index.js';
 import { issueCertificate, checkCertificate, certificateHosts, certificateCovers, type CertKeyPair } from './certs.js';
 import { writeFileAtomic, readIfExists, fsyncDir } from './files.js';
 import { addStaticToken, readTokenFile } from './tokens.js';
@@ -117,7 +117,7 @@ async function removeStaleTempDirs(dataDir: string): Promise<void> {
 /** Makes a whole PKI in a temp directory next to `dir`; `keep` lists files of an existing `dir`
  *  that stay (the service-account key and token file do not depend on the CA). */
 async function buildTemp(dataDir: string, hosts: string[], now: Date, keep: Set<string>): Promise<string> {
-  const tmp = join(dataDir, `.pki.tmp-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dataDir, `.pki.tmp-${randomSuffix()}`);
   await fs.mkdir(tmp, { mode: 0o700 });
   try {
     const ca = await issueCertificate({ commonName: 'skiff-ca', usage: 'ca', days: CA_DAYS, now });

@@ -11,8 +11,7 @@ import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext 
 import { ApiError } from '../status.js';
 import { displayPath, fromFieldsV1, itemKey, keyPath, leaves, pathKey, removePath, toFieldsV1 } from './fieldset.js';
 import type { JSONSchemaProps } from '../../api/index.js';
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../../../common/index.js';
 
 interface Entry {
   meta: ManagedFieldsEntry;
@@ -21,7 +20,7 @@ interface Entry {
 
 function entriesOf(obj: KubeObject | undefined): Entry[] {
   return (obj?.metadata.managedFields ?? [])
-    .filter(isObj)
+    .filter(isObject)
     .map((m) => ({ meta: { ...m }, set: fromFieldsV1(m.fieldsV1) }));
 }
 const same = (a: ManagedFieldsEntry, manager: string, op: string, sub?: string) =>
@@ -163,7 +162,7 @@ export function mergeApplied(
   for (const [k, av] of Object.entries(applied)) {
     const ps = propertySchema(r, k, ctx);
     const lv = live[k];
-    if (isObj(av) && isObj(lv) && resolve(ps, ctx)?.['x-kubernetes-map-type'] !== 'atomic') {
+    if (isObject(av) && isObject(lv) && resolve(ps, ctx)?.['x-kubernetes-map-type'] !== 'atomic') {
       mergeApplied(lv, av, ps, ctx);
       continue;
     }
@@ -176,7 +175,7 @@ export function mergeApplied(
           const idx = out.findIndex(
             (x) => itemKey(x, sem.keys, sem.defaults) === itemKey(item, sem.keys, sem.defaults),
           );
-          if (idx >= 0 && isObj(out[idx]) && isObj(item)) {
+          if (idx >= 0 && isObject(out[idx]) && isObject(item)) {
             const c = structuredClone(out[idx]) as Record<string, unknown>;
             mergeApplied(c, item, is, ctx);
             out[idx] = c;

@@ -3,13 +3,12 @@
 // without keys). Used by server-side apply (ownership, conflicts) and Update managers.
 import type { JSONSchemaProps } from '../../api/index.js';
 import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
+import { isObject } from '../../../common/index.js';
 
 export type Path = string[];
 const SEP = '\u0001';
 export const pathKey = (p: Path) => p.join(SEP);
 export const keyPath = (k: string): Path => (k === '' ? [] : k.split(SEP));
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Fields the server owns and no manager tracks. */
 const IGNORED_META = new Set([
@@ -29,7 +28,7 @@ const IGNORED_META = new Set([
 export function itemKey(item: unknown, keys: string[], defaults?: Record<string, unknown>): string {
   const o: Record<string, unknown> = {};
   for (const k of [...keys].sort()) {
-    const v = isObj(item) ? item[k] : undefined;
+    const v = isObject(item) ? item[k] : undefined;
     if (v !== undefined) o[k] = v;
     else if (defaults?.[k] !== undefined) o[k] = defaults[k];
   }
@@ -46,7 +45,7 @@ export function leaves(
   const out = new Map<string, string>();
   const walk = (v: unknown, s: JSONSchemaProps | undefined, p: Path, top: boolean) => {
     const r = resolve(s, ctx);
-    if (isObj(v) && !(r?.['x-kubernetes-map-type'] === 'atomic') && Object.keys(v).length > 0) {
+    if (isObject(v) && !(r?.['x-kubernetes-map-type'] === 'atomic') && Object.keys(v).length > 0) {
       for (const [k, cv] of Object.entries(v)) {
         if (top && skipTop.has(k)) continue;
         if (p.length === 1 && p[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
@@ -83,7 +82,7 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
     let cur = root;
     const p = keyPath(k);
     for (const tok of p) {
-      if (!isObj(cur[tok])) cur[tok] = {};
+      if (!isObject(cur[tok])) cur[tok] = {};
       cur = cur[tok] as Record<string, unknown>;
     }
     if (p.length && p[p.length - 1].startsWith('k:')) cur['.'] = {};
@@ -94,7 +93,7 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
 export function fromFieldsV1(f: unknown): Set<string> {
   const out = new Set<string>();
   const walk = (o: unknown, p: Path) => {
-    if (!isObj(o)) return;
+    if (!isObject(o)) return;
     const keys = Object.keys(o);
     if (keys.includes('.')) out.add(pathKey(p));
     const children = keys.filter((k) => k !== '.');
@@ -130,7 +129,7 @@ export function removePath(obj: unknown, p: Path): void {
     const tok = p[i],
       last = i === p.length - 1;
     if (tok.startsWith('f:')) {
-      if (!isObj(cur)) return;
+      if (!isObject(cur)) return;
       const k = tok.slice(2);
       if (last) {
         delete cur[k];

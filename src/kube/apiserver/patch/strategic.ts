@@ -5,8 +5,7 @@
 import type { JSONSchemaProps } from '../../api/index.js';
 import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
 import { errBadRequest } from '../status.js';
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../../../common/index.js';
 
 export function applyStrategicPatch(
   target: unknown,
@@ -14,8 +13,8 @@ export function applyStrategicPatch(
   s: JSONSchemaProps | undefined,
   ctx: SchemaContext,
 ): unknown {
-  if (!isObj(patch)) throw errBadRequest('strategic merge patch: the patch must be a JSON object');
-  return mergeMap(isObj(target) ? target : {}, patch, s, ctx);
+  if (!isObject(patch)) throw errBadRequest('strategic merge patch: the patch must be a JSON object');
+  return mergeMap(isObject(target) ? target : {}, patch, s, ctx);
 }
 
 function mergeMap(
@@ -56,8 +55,8 @@ function mergeMap(
       continue;
     }
     const ps = propertySchema(r, k, ctx);
-    if (isObj(v)) {
-      const merged = mergeMap(isObj(out[k]) ? (out[k] as Record<string, unknown>) : {}, v, ps, ctx);
+    if (isObject(v)) {
+      const merged = mergeMap(isObject(out[k]) ? (out[k] as Record<string, unknown>) : {}, v, ps, ctx);
       if (merged === undefined) delete out[k];
       else out[k] = merged;
     } else if (Array.isArray(v)) {
@@ -72,8 +71,8 @@ function mergeMap(
 
 function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undefined, ctx: SchemaContext): unknown[] {
   const sem = listSemantics(s, ctx);
-  if (patch.some((p) => isObj(p) && p.$patch === 'replace')) {
-    return stripDirectives(patch.filter((p) => !(isObj(p) && p.$patch === 'replace'))) as unknown[];
+  if (patch.some((p) => isObject(p) && p.$patch === 'replace')) {
+    return stripDirectives(patch.filter((p) => !(isObject(p) && p.$patch === 'replace'))) as unknown[];
   }
   if (sem.type === 'atomic' || (sem.type === 'map' && sem.keys.length === 0))
     return stripDirectives(patch) as unknown[];
@@ -85,11 +84,11 @@ function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undef
   const is = itemSchema(s, ctx);
   const out = [...orig];
   for (const p of patch) {
-    if (!isObj(p)) {
+    if (!isObject(p)) {
       out.push(p);
       continue;
     }
-    const idx = out.findIndex((o) => isObj(o) && o[key] === p[key]);
+    const idx = out.findIndex((o) => isObject(o) && o[key] === p[key]);
     if (p.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
       continue;
@@ -108,7 +107,7 @@ function mergeList(orig: unknown[], patch: unknown[], s: JSONSchemaProps | undef
 /** `$setElementOrder`: listed elements in that order, then the rest in their current order. */
 function reorder(list: unknown[], order: unknown[], sem: ReturnType<typeof listSemantics>): unknown[] {
   const id = (x: unknown) =>
-    sem.type === 'map' && sem.keys.length && isObj(x) ? JSON.stringify(x[sem.keys[0]]) : JSON.stringify(x);
+    sem.type === 'map' && sem.keys.length && isObject(x) ? JSON.stringify(x[sem.keys[0]]) : JSON.stringify(x);
   const pos = new Map(order.map((o, i) => [id(o), i]));
   const listed = list.filter((x) => pos.has(id(x))).sort((a, b) => pos.get(id(a))! - pos.get(id(b))!);
   return [...listed, ...list.filter((x) => !pos.has(id(x)))];
@@ -116,7 +115,7 @@ function reorder(list: unknown[], order: unknown[], sem: ReturnType<typeof listS
 
 function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDirectives);
-  if (!isObj(v)) return v;
+  if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
   return out;
