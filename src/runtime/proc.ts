@@ -1,7 +1,7 @@
 // Facts about host processes read from /proc: liveness (zombies count as dead), start time (so a
 // recycled pid is not mistaken for the container), waiting for a non-child to exit.
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../common/index.js';
 
 interface ProcStat {
   state: string;

@@ -5,8 +5,7 @@
 import { unlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StdioOptions } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { invalidArgument, internal, failedPrecondition, isSkiffError, checkSafeId } from '../common/index.js';
+import { invalidArgument, internal, failedPrecondition, isSkiffError, checkSafeId, sleep } from '../common/index.js';
 import type { Spec, LinuxResources, Process, OciState } from '../oci/index.js';
 import { SIGNALS } from './linux-consts.js';
 import type { CgroupManager, CgroupResources, CgroupStats } from './cgroups/index.js';

@@ -19,8 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { checkSafeId, notFound, alreadyExists, unavailable, internal } from '../common/index.js';
+import { checkSafeId, notFound, alreadyExists, unavailable, internal, sleep } from '../common/index.js';
 import type { Spec, ContainerStatus } from '../oci/index.js';
 import { isAlive } from './proc.js';
 

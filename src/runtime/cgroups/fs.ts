@@ -17,7 +17,7 @@ import {
   constants,
 } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument, internal, notFound, unavailable, SkiffError } from '../../common/index.js';
+import { invalidArgument, internal, notFound, unavailable, SkiffError, sleep } from '../../common/index.js';
 
 export async function writeCgroupFile(dir: string, file: string, value: string | number): Promise<void> {
   const path = join(dir, file);
@@ -142,8 +142,6 @@ function readdirOrEmpty(dir: string) {
     return [];
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** "max" for unlimited (-1 or undefined), the number otherwise. */
 export const maxOr = (n: number | undefined): string => (n === undefined || n < 0 ? 'max' : String(n));

@@ -4,7 +4,7 @@
 import { open, stat, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { invalidArgument } from '../../common/index.js';
+import { invalidArgument, sleep } from '../../common/index.js';
 import { isMonitorAlive } from './exit-file.js';
 
 export interface CriLogRecord {
@@ -83,17 +83,6 @@ export async function rotatedFiles(file: string): Promise<string[]> {
     .sort((a, b) => b - a);
   return nums.map((n) => `${file}.${n}`);
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((r) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      r();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Reads records from an open file handle starting at `pos`; returns the new position (after the last full line). */
 async function* readFrom(

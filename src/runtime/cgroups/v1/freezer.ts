@@ -1,8 +1,8 @@
 // cgroup v1 freezer: write FROZEN and poll freezer.state until the kernel reports FROZEN
 // (it passes through FREEZING while tasks are being stopped).
 import type { FreezerState } from '../types.js';
-import { readCgroupFile, sleep, writeCgroupFile } from '../fs.js';
-import { unavailable } from '../../../common/index.js';
+import { readCgroupFile, writeCgroupFile } from '../fs.js';
+import { unavailable, sleep } from '../../../common/index.js';
 
 export async function freezeV1(dir: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

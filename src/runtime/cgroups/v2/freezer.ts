@@ -1,7 +1,7 @@
 // cgroup v2 freezer: cgroup.freeze (1/0); frozen once cgroup.events says `frozen 1`.
 import type { FreezerState } from '../types.js';
-import { readCgroupFile, readFlatKeyed, sleep, writeCgroupFile } from '../fs.js';
-import { unavailable } from '../../../common/index.js';
+import { readCgroupFile, readFlatKeyed, writeCgroupFile } from '../fs.js';
+import { unavailable, sleep } from '../../../common/index.js';
 
 export async function freezeV2(dir: string, timeoutMs: number): Promise<void> {
   await writeCgroupFile(dir, 'cgroup.freeze', 1);
