@@ -3,7 +3,7 @@
 // (Bearer token fetch with service/scope, anonymous or with credentials; Basic), caches tokens per
 // scope, follows redirects, and retries 5xx/429/network failures with exponential back-off.
 import { isIP } from 'node:net';
-import { unavailable, failedPrecondition, invalidArgument } from '../../common/index.js';
+import { unavailable, failedPrecondition, invalidArgument, sleep } from '../../common/index.js';
 import { sendRequest, type Body, type HttpRes } from './http.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { AuthConfig } from './credentials.js';
@@ -31,19 +31,6 @@ export function isLoopback(host: string): boolean {
   if (h === 'localhost' || h === '::1') return true;
   return isIP(h) === 4 && h.startsWith('127.');
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 export class RegistryTransport {
   private base?: URL;
@@ -243,6 +230,7 @@ export class RegistryTransport {
         )
           throw e;
         await sleep((this.opts.backoffMs ?? 200) * 2 ** attempt, o.signal);
+        o.signal?.throwIfAborted(); // an abort during the backoff ends the request
         continue;
       }
       if (res.status === 401 && !authRetried) {
@@ -267,6 +255,7 @@ export class RegistryTransport {
       if ((res.status >= 500 || res.status === 429) && canRetry && attempt < retries) {
         res.drain();
         await sleep((this.opts.backoffMs ?? 200) * 2 ** attempt, o.signal);
+        o.signal?.throwIfAborted(); // an abort during the backoff ends the request
         continue;
       }
       if (

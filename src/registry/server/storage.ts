@@ -11,8 +11,8 @@
 // so `_layers` etc. cannot collide with a nested repository.
 import { promises as fs, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { hexOf } from './names.js';
+import { randomSuffix } from '../../common/index.js';
 
 export interface ManifestLink {
   mediaType: string;
@@ -71,7 +71,7 @@ export class RegistryStorage {
 
   /** Writes `data` to `dest` through tmp/ + rename. */
   async atomicWrite(dest: string, data: string | Uint8Array): Promise<void> {
-    const tmp = join(this.tmpDir, randomBytes(12).toString('hex'));
+    const tmp = join(this.tmpDir, randomSuffix(12));
     await fs.writeFile(tmp, data);
     await this.moveIntoPlace(tmp, dest);
   }
