@@ -1,10 +1,10 @@
 // The Dockerfile builder (the classic builder's behaviour): stages in order up to --target, each
 // step cached by (parent state, instruction after substitution, build args for RUN, source hashes
 // for COPY/ADD); the result stored in the image store under its tags.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
-import { invalidArgument, isSkiffError, notFound } from '../common/index.js';
+import { invalidArgument, isSkiffError, notFound, randomSuffix } from '../common/index.js';
 import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
@@ -149,7 +149,7 @@ export class Builder {
     }
     const stages = df.stages.slice(0, last + 1);
     const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
-    const tmpDir = join(this.o.dataDir, 'tmp', randomBytes(6).toString('hex'));
+    const tmpDir = join(this.o.dataDir, 'tmp', randomSuffix(6));
     mkdirSync(tmpDir, { recursive: true });
     const env: BuildEnv = {
       images: this.o.images,
@@ -384,7 +384,7 @@ export class Builder {
             c.results,
             {} as BuildOptions,
           ));
-        const key = `build-view-${randomBytes(6).toString('hex')}`;
+        const key = `build-view-${randomSuffix(6)}`;
         const dir = join(env.tmpDir, key);
         mkdirSync(dir, { recursive: true });
         view = { key, dir };

@@ -1,11 +1,12 @@
 // The build cache: step key → the stage state after that step (config, layers, top snapshot).
 // One JSON file per key under `<dir>/`: each is written atomically (rename), survives restarts, and
 // needs no single-writer database. A hit is used only when its layers and snapshot still exist.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Descriptor, ImageConfig } from '../image/index.js';
 import type { StageState } from './state.js';
+import { randomSuffix } from '../common/index.js';
 
 export interface CacheEntry {
   config: ImageConfig;
@@ -69,7 +70,7 @@ export class BuildCache {
   }
 
   private write(key: string, e: CacheEntry): void {
-    const tmp = join(this.dir, `.${key}.${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.dir, `.${key}.${randomSuffix()}`);
     writeFileSync(tmp, JSON.stringify(e));
     renameSync(tmp, join(this.dir, `${key}.json`));
   }

@@ -1,11 +1,11 @@
 // One build step that changes files: a snapshot prepared on the stage's top layer, mounted, changed
 // by `fn`, then its diff stored as an (uncompressed) layer blob and the snapshot committed under the
 // new chain id. On failure nothing is left behind: the mount is undone and the snapshot removed.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType, mountAll, sha256Digest, unmount } from '../image/index.js';
 import type { BuildEnv, StageState } from './state.js';
+import { randomSuffix } from '../common/index.js';
 
 /** Returns false (and adds no layer) when `skipIfEmpty` and `fn` changed nothing. */
 export async function withLayer(
@@ -14,7 +14,7 @@ export async function withLayer(
   fn: (root: string, key: string) => Promise<void>,
   o: { skipIfEmpty?: boolean } = {},
 ): Promise<boolean> {
-  const key = `build-${randomBytes(8).toString('hex')}`;
+  const key = `build-${randomSuffix(8)}`;
   const mountDir = join(env.tmpDir, key);
   mkdirSync(mountDir, { recursive: true });
   const mounts = await env.sn.prepare(key, s.top);

@@ -3,11 +3,11 @@
 // the new file, never a torn one.
 import { open, rename, readFile, unlink, mkdir } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomSuffix } from '../common/index.js';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomSuffix()}.tmp`);
   const fh = await open(tmp, 'w', 0o644);
   try {
     await fh.writeFile(data);

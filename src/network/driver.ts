@@ -2,8 +2,7 @@
 // NetworkManager. Structural: src/network may not import src/engine, so the record type is
 // restated here with just the fields read. Predefined networks the engine never "creates" (the
 // default `bridge`) are created lazily on first connect; `host` and `null` drivers are no-ops.
-import { randomBytes } from 'node:crypto';
-import { invalidArgument } from '../common/index.js';
+import { invalidArgument, newId } from '../common/index.js';
 import { formatCidr, formatIp, parseCidr, parseIp } from './cidr.js';
 import { run } from './exec.js';
 import type { NetworkManager } from './manager.js';
@@ -101,7 +100,7 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
           IPPrefixLen: 0,
           Gateway: '',
           MacAddress: '',
-          EndpointID: randomBytes(32).toString('hex'),
+          EndpointID: newId(),
         };
       }
       await ensure(n);

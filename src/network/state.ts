@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { internal, unavailable } from '../common/index.js';
+import { internal, unavailable, sleep } from '../common/index.js';
 
 export const portMappingSchema = z.object({
   hostIp: z.string(),
@@ -125,7 +125,7 @@ export class StateDir {
           continue;
         }
         if (i > 500) throw unavailable(`network state ${this.dir} is locked by process ${holder}`);
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
     }
     try {

@@ -2,10 +2,9 @@
 // changes become a layer. Network: `default` is the engine's default bridge (a namespace the
 // engine attaches through `env.sandbox`, released after the step; without a provider, a fresh
 // namespace with only loopback); `none` has only loopback; `host` shares the host's.
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { invalidArgument, notImplemented } from '../../common/index.js';
+import { invalidArgument, notImplemented, randomSuffix } from '../../common/index.js';
 import { defaultSpec } from '../../runtime/index.js';
 import type { Instruction } from '../dockerfile/index.js';
 import { withLayer } from '../layers.js';
@@ -49,7 +48,7 @@ export async function runStep(
     throw invalidArgument(`Dockerfile:${ins.line}: RUN --network=${network}: expected none, host or default`, {
       field: 'network',
     });
-  const id = `build-${randomBytes(6).toString('hex')}`;
+  const id = `build-${randomSuffix(6)}`;
   const bundle = join(env.tmpDir, id);
   const logFile = join(env.tmpDir, `${id}.log`);
   await withLayer(env, s, async (root) => {

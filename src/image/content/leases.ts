@@ -3,8 +3,7 @@
 // so a garbage collection in between never removes work in progress. One JSON file per lease.
 import { readdir, unlink, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { invalidArgument, notFound, alreadyExists } from '../../common/index.js';
+import { invalidArgument, notFound, alreadyExists, randomSuffix } from '../../common/index.js';
 import { KeyedMutex, readJsonFile, writeFileAtomic } from '../atomic-file.js';
 
 export interface LeaseResource {
@@ -36,7 +35,7 @@ export class LeaseManager {
   }
 
   async create(opts: { id?: string; expiresInMs?: number; labels?: Record<string, string> } = {}): Promise<Lease> {
-    const id = opts.id ?? `lease-${Date.now()}-${randomBytes(4).toString('hex')}`;
+    const id = opts.id ?? `lease-${Date.now()}-${randomSuffix()}`;
     const f = this.file(id);
     return this.lock.run(id, async () => {
       if (await readJsonFile(f)) throw alreadyExists(`lease ${id} already exists`, { field: 'id' });

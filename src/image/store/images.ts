@@ -1,11 +1,10 @@
 // The image service: image references over the content store, resolution of an image to the
 // manifest and config for a platform, unpacking into a snapshotter (layers keyed by chain id, so
 // each is unpacked once), and `docker import`.
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { invalidArgument, isSkiffError, notFound } from '../../common/index.js';
+import { invalidArgument, isSkiffError, notFound, randomSuffix } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
 import { KeyedMutex } from '../atomic-file.js';
 import type { ContentStore } from '../content/types.js';
@@ -160,7 +159,7 @@ export class Images {
           )
             return;
           const compression = layerCompression(layer.mediaType);
-          const key = `extract-${randomBytes(6).toString('hex')} ${chainId}`;
+          const key = `extract-${randomSuffix(6)} ${chainId}`;
           await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': chainId } });
           try {
             const target = await sn.applyTarget(key);
@@ -211,7 +210,7 @@ export class Images {
           ),
         );
       });
-      const ref = `import-${randomBytes(8).toString('hex')}`;
+      const ref = `import-${randomSuffix(8)}`;
       await this.leases.addResource(lease.id, { type: 'ingest', id: ref });
       const w = await this.content.writer(ref);
       let layerDigest: string;
