@@ -4,7 +4,7 @@
 // their logs, and cleans up after pods the API no longer has. It talks to the node's runtime only
 // through ContainerRuntime. Stopping the agent leaves containers running; the next start adopts
 // them from the runtime's labels (restart counts included).
-import { createLogger, type Logger } from '../../common/index.js';
+import { createLogger, type Logger, sleep } from '../../common/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { Informer, type KubeClient } from '../client/index.js';
 import type { KubeObject } from '../api/index.js';
@@ -203,7 +203,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await pods.start();
   // Nothing is cleaned up before the first list of this node's pods arrived: a pod missing from
   // an unsynced cache would look deleted and be killed.
-  while (!pods.hasSynced) await new Promise((r) => setTimeout(r, 200));
+  while (!pods.hasSynced) await sleep(200);
   const pleg = new Pleg(o.runtime, (uid) => w.enqueue(uid), log, o.relistMs, ctx.sandboxes);
   await pleg.start();
   w.start();

@@ -6,6 +6,7 @@
 import type { Logger } from '../../common/index.js';
 import type { KubeClient } from '../client/index.js';
 import type { Pod } from './types.js';
+import { sleep } from '../../common/index.js';
 
 export interface ObjectRef {
   kind: string;
@@ -72,7 +73,7 @@ export class ApiEventRecorder implements EventRecorder {
   /** Resolves once everything queued so far is sent (tests, shutdown). */
   async flush(timeoutMs = 5000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while ((this.queue.length || this.active) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while ((this.queue.length || this.active) && Date.now() < end) await sleep(20);
   }
 
   private pump(): void {

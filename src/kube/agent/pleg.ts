@@ -6,6 +6,7 @@ import type { Logger } from '../../common/index.js';
 import type { ContainerRuntime } from '../../cri/index.js';
 import { POD_UID } from './labels.js';
 import type { SandboxIndex } from './sandbox-index.js';
+import { sleep } from '../../common/index.js';
 
 export class Pleg {
   private ac = new AbortController();
@@ -56,7 +57,7 @@ export class Pleg {
         if (this.ac.signal.aborted) return;
         this.log.debug('container events ended', { error: String(e) });
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
   }
 

@@ -5,6 +5,7 @@
 import type { Logger } from '../../common/index.js';
 import { WorkQueue, type KubeClient } from '../client/index.js';
 import type { Pod, PodStatus } from './types.js';
+import { sleep } from '../../common/index.js';
 
 function stable(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
@@ -123,7 +124,7 @@ export class StatusManager {
     while (Date.now() < end) {
       const pending = [...this.entries.values()].some((e) => e.sent !== stable(e.status));
       if (!pending) return;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 

@@ -4,10 +4,10 @@
 // HTTPS server asked by the node itself; each renewed at a random point between 70 % and 90 % of
 // its lifetime, as client-go's certificate manager does. Kept under DIR (keys 0600) so a restart
 // reuses them instead of asking again.
-import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unavailable, type Logger } from '../../common/index.js';
+import { unavailable, type Logger, sleep, randomSuffix } from '../../common/index.js';
 import { KubeClient } from '../client/index.js';
 import { auth } from '../apiserver/index.js';
 import { CLIENT_SIGNER, SERVING_SIGNER, type Csr } from './signer.js';
@@ -209,7 +209,7 @@ async function retrying<T>(o: NodeCredentialsOptions, what: string, fn: () => Pr
       const denied = /denied|failed:/.test(String((e as Error).message));
       if (!transient || denied || Date.now() + delay > end) throw e;
       o.log?.info(`${what}: retrying`, { error: (e as Error).message });
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 }
@@ -222,7 +222,7 @@ async function request(client: KubeClient, o: NodeCredentialsOptions, kind: Kind
     organizations: ['system:nodes'],
     hosts: kind === 'serving' ? o.servingHosts : undefined,
   });
-  const name = `node-csr-${o.nodeName}-${randomBytes(4).toString('hex')}`.slice(0, 253);
+  const name = `node-csr-${o.nodeName}-${randomSuffix()}`.slice(0, 253);
   await client.request('POST', PATH, {
     body: {
       apiVersion: 'certificates.k8s.io/v1',
@@ -246,7 +246,7 @@ async function request(client: KubeClient, o: NodeCredentialsOptions, kind: Kind
       throw unavailable(`certificate request ${name} ${bad.type.toLowerCase()}: ${bad.message ?? bad.reason ?? ''}`);
     if (csr.status?.certificate)
       return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay);
   }
   throw unavailable(
     `certificate request ${name}: not signed within ${timeoutMs / 1000} s (is the server's signer running?)`,

@@ -5,6 +5,7 @@ import type { Logger } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import { resourcePath, type KubeClient, type ResourceRef } from './rest.js';
 import { isExpired, watchEvents } from './watch.js';
+import { sleep } from '../../common/index.js';
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;
@@ -85,7 +86,7 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
               error: e instanceof Error ? e.message : String(e),
             });
             this.rv = '';
-            await new Promise((r) => setTimeout(r, delay));
+            await sleep(delay);
             delay = Math.min(delay * 2, 10_000);
           }
         }

@@ -9,7 +9,7 @@
 // most leaseDuration (plus a round trip) after its last renewal, and a live leader, which steps
 // down after renewDeadline (< leaseDuration − retryPeriod), is never overtaken.
 import type { Logger } from '../../common/index.js';
-import { SkiffError } from '../../common/index.js';
+import { SkiffError, sleep } from '../../common/index.js';
 import type { KubeClient } from './rest.js';
 
 export interface LeaderElectionOptions {
@@ -45,18 +45,6 @@ interface Lease {
 
 /** MicroTime as the API writes it: RFC 3339 with microseconds. */
 export const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 const jitter = (ms: number) => ms * (1 + Math.random() * 0.2);
 

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LeaderElector, KubeClient } from '../client/index.js';
 import { startControllers, type RunningControllers, type StartControllersOptions } from './set.js';
+import { sleep } from '../../common/index.js';
 
 export interface StartControllerManagerOptions extends StartControllersOptions {
   /** Holder identity (default hostname_pid_uuid; upstream's is hostname_uuid). */
@@ -77,7 +78,7 @@ export function startControllerManager(
         } catch (e) {
           if (signal.aborted) return; // the term ended while starting: its client is closed
           log.error('controllers failed to start; retrying', { error: e instanceof Error ? e.message : String(e) });
-          await new Promise((r) => setTimeout(r, opts.retryPeriodMs ?? 2000));
+          await sleep(opts.retryPeriodMs ?? 2000);
         }
       }
       if (!running) return;

@@ -2,7 +2,6 @@
 // with `$(VAR)` expanded, volume mounts (subPath / subPathExpr resolved inside the volume), the
 // pod's /etc/hosts and a fresh termination-message file, labels and annotations the agent reads
 // back after a restart, the log path `<name>/<restartCount>.log`, resources and security context.
-import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, realpathSync, existsSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import type * as cri from '../../../cri/index.js';
@@ -12,6 +11,7 @@ import type { MountedVolume } from '../volumes/manager.js';
 import { ConfigError, containerEnv, expand, type EnvContext } from './env.js';
 import { containerResources } from './resources.js';
 import { containerSecurity, verifyRunAsNonRoot } from './security.js';
+import { randomSuffix } from '../../../common/index.js';
 
 export interface ContainerConfigInputs {
   env: EnvContext;
@@ -81,7 +81,7 @@ export async function containerConfig(
   if (c.terminationMessagePath) {
     const dir = join(inp.podDir, 'containers', c.name);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
-    const file = join(dir, randomBytes(4).toString('hex'));
+    const file = join(dir, randomSuffix());
     closeSync(openSync(file, 'w'));
     chmodSync(file, 0o666);
     mounts.push({ containerPath: c.terminationMessagePath, hostPath: file });

@@ -4,6 +4,7 @@
 import type { ContainerRuntime } from '../../../cri/index.js';
 import { execProbe, httpProbe, resolvePort } from '../probes/probers.js';
 import type { Container, LifecycleHandler } from '../types.js';
+import { sleep } from '../../../common/index.js';
 
 export async function runHandler(
   rt: ContainerRuntime,
@@ -30,7 +31,7 @@ export async function runHandler(
     return;
   }
   if (h.sleep) {
-    await new Promise((r) => setTimeout(r, Math.min(h.sleep!.seconds * 1000, timeoutMs)));
+    await sleep(Math.min(h.sleep!.seconds * 1000, timeoutMs));
     return;
   }
 }

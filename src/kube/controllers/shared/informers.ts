@@ -5,6 +5,7 @@
 import type { Logger } from '../../../common/index.js';
 import { Informer, objectKey, type InformerHandlers, type KubeClient, type ResourceRef } from '../../client/index.js';
 import type { KubeObject } from './types.js';
+import { sleep } from '../../../common/index.js';
 
 type IndexFn<T> = (o: T) => string[];
 
@@ -187,7 +188,7 @@ export class SharedInformers {
 
   /** Resolves once every informer has listed (polls; an outage at start only delays this). */
   async waitForSync(signal?: AbortSignal): Promise<void> {
-    while (!this.hasSynced && !signal?.aborted && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+    while (!this.hasSynced && !signal?.aborted && !this.stopped) await sleep(50);
   }
 
   stop(): void {

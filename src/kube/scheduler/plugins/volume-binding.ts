@@ -20,6 +20,7 @@ import { safeSelector, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import { compileTerms } from '../node-selector.js';
 import { quantity } from '../resources.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../types.js';
+import { sleep } from '../../../common/index.js';
 
 export const ErrReasonBindConflict = "node(s) didn't find available persistent volumes to bind";
 export const ErrReasonNodeConflict = 'node(s) had volume node affinity conflict';
@@ -277,6 +278,6 @@ async function waitBound(h: Handle, claims: PersistentVolumeClaim[], signal?: Ab
       throw new Error(
         `binding volumes: timed out waiting for the condition (claims: ${pending.map((c) => c.metadata.name).join(', ')})`,
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

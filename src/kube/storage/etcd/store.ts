@@ -5,7 +5,7 @@ import { Etcd3, type IKeyValue, type IRangeRequest } from 'etcd3';
 import type { KeyValue, ListOptions, ListResult, Store, Watch } from '../types.js';
 import { decodeContinue, encodeContinue, keyAfter, prefixEnd } from '../continue.js';
 import { checkKey, checkRevision, futureRevision, keyExists, keyNotFound, revisionConflict } from '../errors.js';
-import { invalidArgument, isSkiffError, unavailable, type Logger } from '../../../common/index.js';
+import { invalidArgument, isSkiffError, unavailable, type Logger, sleep } from '../../../common/index.js';
 import { mapEtcdError } from './errors.js';
 import { EtcdWatch } from './watch.js';
 import { HubSub, WatchHub } from './hub.js';
@@ -93,7 +93,7 @@ export class EtcdStore implements Store {
       } catch (e) {
         const err = mapEtcdError(e, ctx);
         if (err.code !== 'Unavailable' || attempt >= 3 || this.closed) throw err;
-        await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
+        await sleep(100 * 3 ** attempt);
       }
     }
   }
