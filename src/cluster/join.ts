@@ -3,7 +3,7 @@
 // certificates, renewed before they expire), then the node agent with that identity. Wiring only:
 // the parts are kube/certificates, cluster/engine and kube/agent.
 import { join } from 'node:path';
-import { createLogger, type Logger } from '../common/index.js';
+import { createLogger, type Logger, sleep } from '../common/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/index.js';
 import { NodeCredentials } from '../kube/certificates/index.js';
@@ -182,6 +182,6 @@ async function allocatedPodCIDR(client: KubeClient, name: string, timeoutMs: num
       throw new Error(
         `node ${name}: the server allocated no pod CIDR in ${timeoutMs / 1000} s (is its node IPAM running?)`,
       );
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }

@@ -2,6 +2,7 @@
 // kill|rm|ls|ps|logs|exec|run|inspect|create`). `skiff start` is the `npm start` bootstrap, so
 // starting a container is `skiff container start`.
 import { client, parse, runVerb, pumpAttach, readAll, ApiError, UsageError } from '../client/index.js';
+import { sleep } from '../../common/index.js';
 
 async function start(argv: string[]): Promise<number> {
   return runVerb(async () => {
@@ -42,7 +43,7 @@ async function start(argv: string[]): Promise<number> {
       throw e;
     }
     const st = await status;
-    await Promise.race([io.done, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([io.done, sleep(2000)]);
     io.restore();
     socket.destroy();
     return st.StatusCode;

@@ -1,5 +1,6 @@
 // `skiff exec [-d] [-i] [-t] [-e] [-w] [-u] CONTAINER CMD...`: exit code from the exec's inspect.
 import { client, parse, str, list, runVerb, pumpAttach, proxyResize, readAll, UsageError } from '../client/index.js';
+import { sleep } from '../../common/index.js';
 
 export async function main(argv: string[]): Promise<number> {
   return runVerb(
@@ -52,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       // The stream can end a moment before the engine recorded the exit code: poll briefly.
       let info = await c.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${Id}/json`);
       for (let i = 0; i < 40 && (info.Running || info.ExitCode === null); i++) {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         info = await c.json('GET', `/exec/${Id}/json`);
       }
       return info.ExitCode ?? 0;

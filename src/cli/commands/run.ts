@@ -15,6 +15,7 @@ import {
   type Client,
 } from '../client/index.js';
 import { pullImage } from './pull.js';
+import { sleep } from '../../common/index.js';
 
 const SPEC = {
   detach: { type: 'boolean', short: 'd' },
@@ -199,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       if (!tty) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, forward);
       const st = await status;
-      await Promise.race([io.done, new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([io.done, sleep(2000)]);
       stopResize();
       io.restore();
       socket.destroy();

@@ -1,6 +1,7 @@
 // `skiff stats [--no-stream] [-a] [CONTAINER...]`: CPU % from the cpu/precpu deltas and memory as
 // usage minus inactive_file, as the docker CLI computes them.
 import { client, parse, runVerb, table, size, shortId, type Client } from '../client/index.js';
+import { sleep } from '../../common/index.js';
 
 interface S {
   name?: string;
@@ -73,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     for (;;) {
       const text = await snapshot(c, await ids());
       process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
   });
 }
