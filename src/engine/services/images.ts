@@ -196,7 +196,7 @@ export class EngineImages implements ImagesService {
 
   private async moveTag(name: string, target: Descriptor, labels: Record<string, string> = {}): Promise<void> {
     const store = this.images.store;
-    const prev = await store.get(name).catch(() => undefined);
+    const prev = await store.get(name).catch(() => undefined); // the name was not tagged before
     await store.put(name, target, labels);
     if (
       prev &&

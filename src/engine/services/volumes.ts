@@ -204,7 +204,7 @@ export class EngineVolumes implements VolumesService {
     }
     const out: VolumeInfo[] = [];
     for (const n of names.sort()) {
-      const d = await this.read(n).catch(() => undefined);
+      const d = await this.read(n).catch(() => undefined); // a volume removed while listing is skipped
       if (!d) continue;
       if (f.name?.length && !f.name.some((x) => n.includes(x))) continue;
       if (f.driver?.length && !f.driver.includes('local')) continue;

@@ -26,7 +26,7 @@ export async function copyUpVolumes(rootfs: string, mounts: MountPoint[]): Promi
     // rootfs (resolved on the host) is skipped rather than followed.
     const src = await realpath(join(rootfs, m.Destination)).catch(() => '');
     if (!src.startsWith(`${rootfs}/`)) continue;
-    const st = await lstat(src).catch(() => undefined);
+    const st = await lstat(src).catch(() => undefined); // a missing image path has nothing to copy up
     if (!st?.isDirectory() || (await isEmptyDir(src)) || !(await isEmptyDir(m.Source))) continue;
     // cp -a keeps owners, modes, times, links and special files, as dockerd's copy does.
     await run('cp', ['-a', '--', `${src}/.`, m.Source]);

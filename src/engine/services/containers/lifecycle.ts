@@ -112,7 +112,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
       Error: (e as Error).message,
       ExitCode: /not found|no such file/i.test((e as Error).message) ? 127 : 128,
     };
-    await svc.runtime.delete(rtid, { force: true }).catch(() => undefined);
+    await svc.runtime.delete(rtid, { force: true }).catch(() => undefined); // best effort, as above
     await svc.nets.detach(rec);
     svc.save(c);
     await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
@@ -182,7 +182,7 @@ export async function onExit(
         /* best effort */
       }
     } else writeFileSync(join(c.dir, 'exit.json'), JSON.stringify({ exitCode: ex.code }));
-    await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
+    await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined); // the exit is recorded; the runtime may have dropped it
     await svc.nets.detach(c.rec);
     await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
     const ranMs = Date.now() - Date.parse(c.rec.State.StartedAt);
@@ -233,7 +233,7 @@ export async function stopRunning(
         ? await exited.then(() => true)
         : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
     if (!ok) {
-      await svc.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined);
+      await svc.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined); // escalation: the process may be gone
       await svc.runtime.kill(rtid, 'SIGKILL').catch(() => undefined);
       svc.emit(c, 'kill', { signal: '9' });
       await Promise.race([exited, sleep(10_000)]);
@@ -254,7 +254,7 @@ export async function removeLocked(
   c.health?.stop();
   c.removed = true;
   c.rec.State = { ...c.rec.State, Status: 'removing' };
-  await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined);
+  await svc.runtime.delete(svc.rtId(c.rec.Id), { force: true }).catch(() => undefined); // a container the runtime no longer holds
   await svc.nets.detach(c.rec);
   await unmountRootfs(svc, c).catch(logFailure(log, 'could not unmount a rootfs', { id: c.rec.Id }));
   await removeContainerSnapshots(svc.ctx.snapshotter, c.rec.SnapshotKey);

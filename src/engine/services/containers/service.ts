@@ -428,7 +428,7 @@ export class Containers implements ContainersService {
     if (c.rec.State.Running) {
       c.rec.ManuallyStopped = true;
       c.stopping = true;
-      await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL', { all: true }).catch(() => undefined);
+      await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL', { all: true }).catch(() => undefined); // force: the process may be gone already
       await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL').catch(() => undefined);
       await Promise.race([this.wait(ref, 'not-running'), sleep(10_000)]);
     }

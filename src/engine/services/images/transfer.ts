@@ -79,7 +79,7 @@ export async function pull(
   const mediaType = res.indexDigest ? (res.index?.mediaType ?? MediaType.OciIndex) : res.manifestMediaType;
   const target: Descriptor = { mediaType, digest: res.resolvedDigest, size: topInfo.size };
   const name = canonicalName(ref.toString());
-  const prev = await images.store.get(name).catch(() => undefined);
+  const prev = await images.store.get(name).catch(() => undefined); // no previous image under that name
   if (prev && prev.target.digest !== target.digest) await keepDangling(images, prev.target, name);
   await images.store.put(name, target);
   if (!ref.digest) await images.store.put(`${ref.name}@${res.resolvedDigest}`, target);
