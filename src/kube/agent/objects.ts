@@ -6,6 +6,7 @@ import type { Logger } from '../../common/index.js';
 import { Informer, type KubeClient } from '../client/index.js';
 import type { ObjectSource } from './pods/env.js';
 import type { ConfigMap, Pod, Secret } from './types.js';
+import { isSkiffError } from '../../common/index.js';
 
 type Kind = 'configmaps' | 'secrets';
 
@@ -133,7 +134,7 @@ export class ObjectCache implements ObjectSource {
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/${kind}/${encodeURIComponent(name)}`,
       );
     } catch (e) {
-      if ((e as { code?: string }).code === 'NotFound') return undefined;
+      if (isSkiffError(e, 'NotFound')) return undefined;
       throw e;
     }
   }

@@ -5,7 +5,7 @@
 import type { Logger } from '../../common/index.js';
 import { WorkQueue, type KubeClient } from '../client/index.js';
 import type { Pod, PodStatus } from './types.js';
-import { sleep } from '../../common/index.js';
+import { sleep, isSkiffError } from '../../common/index.js';
 
 function stable(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
@@ -87,7 +87,7 @@ export class StatusManager {
       // A newer status arrived while this one was on its way.
       if (stable(e.status) !== text) this.queue.add(uid);
     } catch (err) {
-      if ((err as { code?: string }).code === 'NotFound') {
+      if (isSkiffError(err, 'NotFound')) {
         this.entries.delete(uid);
         return;
       }

@@ -5,7 +5,7 @@ import type { Logger } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import { resourcePath, type KubeClient, type ResourceRef } from './rest.js';
 import { isExpired, watchEvents } from './watch.js';
-import { sleep } from '../../common/index.js';
+import { sleep, isSkiffError } from '../../common/index.js';
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;
@@ -71,7 +71,7 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
               this.rv = '';
               continue;
             }
-            if (first && (e as { code?: string }).code === 'NotFound') {
+            if (first && isSkiffError(e, 'NotFound')) {
               first = false;
               reject(e);
               return;

@@ -3,7 +3,7 @@
 // (Bearer token fetch with service/scope, anonymous or with credentials; Basic), caches tokens per
 // scope, follows redirects, and retries 5xx/429/network failures with exponential back-off.
 import { isIP } from 'node:net';
-import { unavailable, failedPrecondition, invalidArgument, sleep } from '../../common/index.js';
+import { unavailable, failedPrecondition, invalidArgument, sleep, isSkiffError } from '../../common/index.js';
 import { sendRequest, type Body, type HttpRes } from './http.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { AuthConfig } from './credentials.js';
@@ -222,13 +222,7 @@ export class RegistryTransport {
           insecureTls: this.insecureTls,
         });
       } catch (e) {
-        if (
-          o.signal?.aborted ||
-          !canRetry ||
-          attempt >= retries ||
-          (e as { code?: string }).code === 'FailedPrecondition'
-        )
-          throw e;
+        if (o.signal?.aborted || !canRetry || attempt >= retries || isSkiffError(e, 'FailedPrecondition')) throw e;
         await sleep((this.opts.backoffMs ?? 200) * 2 ** attempt, o.signal);
         o.signal?.throwIfAborted(); // an abort during the backoff ends the request
         continue;

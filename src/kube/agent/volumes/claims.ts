@@ -8,6 +8,7 @@ import { checkHostPath } from './host-path.js';
 import { SELECTED_NODE } from './local-path.js';
 import type { ClaimSource } from './manager.js';
 import { MountError } from './projection.js';
+import { isSkiffError } from '../../../common/index.js';
 
 interface ClaimObj {
   metadata: { annotations?: Record<string, string>; deletionTimestamp?: string };
@@ -32,7 +33,7 @@ export class ApiClaims implements ClaimSource {
     try {
       return await this.client.request<T>('GET', path);
     } catch (e) {
-      if ((e as { code?: string }).code === 'NotFound') return undefined;
+      if (isSkiffError(e, 'NotFound')) return undefined;
       throw e;
     }
   }

@@ -21,6 +21,7 @@ import {
 import { splitKey } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject, Pod } from '../shared/types.js';
+import { isSkiffError } from '../../../common/index.js';
 
 const MAX_ADDRESSES = 1000;
 const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
@@ -189,7 +190,7 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
         loop.queue.addAfter(key, 100); // the cache has not seen it yet
         return;
       }
-      if ((e as { code?: string }).code === 'FailedPrecondition') return; // namespace terminating
+      if (isSkiffError(e, 'FailedPrecondition')) return; // namespace terminating
       throw e;
     }
   }

@@ -24,6 +24,7 @@ import { Expectations } from '../shared/expectations.js';
 import { canonicalJSON, controllerRef, splitKey } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject, Node, Pod } from '../shared/types.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export const SERVICE_NAME = 'kubernetes.io/service-name';
 export const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -248,7 +249,7 @@ export function startEndpointSliceController(ctx: ControllerContext, opts: Endpo
       }
     } catch (e) {
       exp.lowerExpectations(key, toCreate.length - created, toDelete.length - deleted);
-      if ((e as { code?: string }).code === 'FailedPrecondition') return; // namespace terminating
+      if (isSkiffError(e, 'FailedPrecondition')) return; // namespace terminating
       throw e;
     }
   }

@@ -20,6 +20,7 @@ import {
   type KubeClient,
 } from '../../client/index.js';
 import { Graph, metaOnly, nodeOf, type Meta, type Node } from './graph.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export interface GarbageCollectorOptions {
   log: Logger;
@@ -32,8 +33,8 @@ export interface GarbageCollector {
 }
 
 const IGNORED = new Set(['/events', 'events.k8s.io/events']);
-const isNotFound = (e: unknown) => (e as { code?: string }).code === 'NotFound';
-const isConflict = (e: unknown) => (e as { code?: string }).code === 'Conflict';
+const isNotFound = (e: unknown) => isSkiffError(e, 'NotFound');
+const isConflict = (e: unknown) => isSkiffError(e, 'Conflict');
 const resKey = (r: DiscoveredResource) => `${r.group}/${r.version}/${r.resource}`;
 
 export async function startGarbageCollector(

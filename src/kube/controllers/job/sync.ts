@@ -25,6 +25,7 @@ import {
   type BackoffStore,
 } from './policy.js';
 import { ensureCondition, hasFinalizer, jobCondition, TRACKING_FINALIZER, type Job } from './types.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export const MAX_CREATE_DELETE = 500;
 
@@ -309,7 +310,7 @@ export async function manageJob(deps: JobDeps, ctx: JobCtx): Promise<number> {
   const missed = diff - created;
   if (missed) deps.exp.lowerExpectations(ctx.key, missed, 0);
   if (error) {
-    if ((error as { code?: string }).code === 'FailedPrecondition') return active + created; // namespace terminating
+    if (isSkiffError(error, 'FailedPrecondition')) return active + created; // namespace terminating
     throw new Error(`creating pods: ${errorText(error)}`);
   }
   return active + created;

@@ -6,6 +6,7 @@
 import type { Logger } from '../../../common/index.js';
 import type { KubeObject } from '../../api/index.js';
 import { discoverResources, Informer, resourcePath, WorkQueue, type KubeClient } from '../../client/index.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export interface NamespaceControllerOptions {
   log: Logger;
@@ -14,7 +15,7 @@ export interface NamespaceControllerOptions {
 }
 
 const NAMESPACES = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
-const isNotFound = (e: unknown) => (e as { code?: string }).code === 'NotFound';
+const isNotFound = (e: unknown) => isSkiffError(e, 'NotFound');
 
 interface Condition {
   type: string;

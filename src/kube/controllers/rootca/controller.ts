@@ -6,6 +6,7 @@ import { isAlreadyExists, isNotFound } from '../shared/control.js';
 import { Loop, type Controller, type ControllerContext } from '../shared/context.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject } from '../shared/types.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 const DESCRIPTION =
@@ -60,7 +61,7 @@ export function startRootCAPublisher(ctx: ControllerContext, opts: { caPem: stri
       delete (next as { binaryData?: unknown }).binaryData;
       await ctx.client.request('PUT', resourcePath(R.configmaps, ns, ROOT_CA_CONFIGMAP), { body: next });
     } catch (e) {
-      if (isAlreadyExists(e) || isNotFound(e) || (e as { code?: string }).code === 'FailedPrecondition') return;
+      if (isAlreadyExists(e) || isNotFound(e) || isSkiffError(e, 'FailedPrecondition')) return;
       throw e;
     }
   }

@@ -6,6 +6,7 @@ import { isAlreadyExists, isNotFound } from '../shared/control.js';
 import { Loop, type Controller, type ControllerContext } from '../shared/context.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject } from '../shared/types.js';
+import { isSkiffError } from '../../../common/index.js';
 
 export interface ServiceAccountControllerOptions {
   /** Accounts every namespace gets (default ['default']). */
@@ -43,7 +44,7 @@ export function startServiceAccountController(
         await ctx.client.request('POST', resourcePath(R.serviceaccounts, ns), { body: sa });
       } catch (e) {
         // Already there (the cache lags), or the namespace went away / is terminating.
-        if (isAlreadyExists(e) || isNotFound(e) || (e as { code?: string }).code === 'FailedPrecondition') continue;
+        if (isAlreadyExists(e) || isNotFound(e) || isSkiffError(e, 'FailedPrecondition')) continue;
         throw e;
       }
     }

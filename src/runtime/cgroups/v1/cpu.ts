@@ -1,6 +1,6 @@
 // cgroup v1 cpu controller (shares, CFS quota/period, RT, idle) and cpuacct (usage stats).
 import type { Controller } from '../controller.js';
-import { SkiffError } from '../../../common/index.js';
+import { isSkiffError } from '../../../common/index.js';
 import { readCgroupFile, readFlatKeyed, readNumber, writeCgroupFile } from '../fs.js';
 
 const USER_HZ = 100; // cpuacct.stat reports USER_HZ ticks
@@ -17,7 +17,7 @@ export const cpuV1: Controller = {
       try {
         await writeCgroupFile(dir, 'cpu.cfs_period_us', c.period);
       } catch (e) {
-        if (!(e instanceof SkiffError && e.code === 'InvalidArgument') || c.quota === undefined) throw e;
+        if (!isSkiffError(e, 'InvalidArgument') || c.quota === undefined) throw e;
         await writeCgroupFile(dir, 'cpu.cfs_quota_us', c.quota);
         await writeCgroupFile(dir, 'cpu.cfs_period_us', c.period);
       }
