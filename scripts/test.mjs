@@ -46,9 +46,18 @@ if (filters.length === 0 && !process.env.SKIFF_SKIP_LINT) {
   }
 }
 const concurrency = process.env.SKIFF_TEST_CONCURRENCY ?? '2';
+// SKIFF_TEST_TIMES=FILE also writes each test file's wall time to FILE (scripts/test-times.mjs).
+const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout'];
+if (process.env.SKIFF_TEST_TIMES) {
+  reporters.push(`--test-reporter=${join(root, 'scripts', 'test-times.mjs')}`, '--test-reporter-destination=stderr');
+}
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, SKIFF_ROOT: root } },
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...reporters, ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, SKIFF_ROOT: root, SKIFF_TEST_CONCURRENCY: concurrency, SKIFF_TEST_FILES: files.join('\n') },
+  },
 );
 process.exit(r.status ?? 1);
