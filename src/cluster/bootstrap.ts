@@ -25,6 +25,9 @@ const SERVER_USER = 'server';
 
 interface Sealed {
   v: 1;
+  /** The CA's hash in clear (the CA certificate is public): a server whose PKI was copied by hand
+   *  starts without the token when its CA is this one. */
+  caHash: string;
   salt: string;
   iv: string;
   tag: string;
@@ -39,12 +42,14 @@ interface Payload {
 const keyOf = (secret: string, salt: Buffer) => scryptSync(secret, salt, 32, { N: 1 << 14, r: 8, p: 1 });
 
 export function seal(secret: string, p: Payload): Uint8Array {
+  const ca = caHash(p.files['ca.crt']);
   const salt = randomBytes(16);
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', keyOf(secret, salt), iv);
   const data = Buffer.concat([c.update(JSON.stringify(p)), c.final()]);
   const s: Sealed = {
     v: 1,
+    caHash: ca,
     salt: salt.toString('base64'),
     iv: iv.toString('base64'),
     tag: c.getAuthTag().toString('base64'),
@@ -53,7 +58,7 @@ export function seal(secret: string, p: Payload): Uint8Array {
   return Buffer.from(JSON.stringify(s));
 }
 
-export function unseal(secret: string, bytes: Uint8Array): Payload {
+function parseSealed(bytes: Uint8Array): Sealed {
   let s: Sealed;
   try {
     s = JSON.parse(Buffer.from(bytes).toString('utf8')) as Sealed;
@@ -61,6 +66,11 @@ export function unseal(secret: string, bytes: Uint8Array): Payload {
     throw failedPrecondition(`the datastore's ${BOOTSTRAP_KEY} is not Skiff bootstrap data`);
   }
   if (s.v !== 1) throw failedPrecondition(`the datastore's ${BOOTSTRAP_KEY} has unknown version ${String(s.v)}`);
+  return s;
+}
+
+export function unseal(secret: string, bytes: Uint8Array): Payload {
+  const s = parseSealed(bytes);
   const d = createDecipheriv('aes-256-gcm', keyOf(secret, Buffer.from(s.salt, 'base64')), Buffer.from(s.iv, 'base64'));
   d.setAuthTag(Buffer.from(s.tag, 'base64'));
   try {
@@ -102,7 +112,8 @@ export interface BootstrapOptions {
 }
 
 /** Shares the PKI through a shared datastore (etcd); returns the server token, or undefined for a
- *  datastore only this server uses (SQLite, memory), where nothing is shared. */
+ *  datastore only this server uses (SQLite, memory), where nothing is shared, and for a server
+ *  whose PKI (the datastore's CA) was copied in by hand and that has no token. */
 export async function shareClusterBootstrap(o: BootstrapOptions): Promise<string | undefined> {
   if (!o.datastore || !/^etcd(\+https?)?:\/\//.test(o.datastore)) return undefined;
   const tokenFile = join(o.dataDir, 'token');
@@ -113,13 +124,23 @@ export async function shareClusterBootstrap(o: BootstrapOptions): Promise<string
     for (let attempt = 0; attempt < 3; attempt++) {
       const kv = await store.get(BOOTSTRAP_KEY);
       if (kv) {
-        if (!given)
+        if (!given) {
+          const local = join(pki, 'ca.crt');
+          if (existsSync(local) && caHash(readFileSync(local, 'utf8')) === parseSealed(kv.value).caHash) {
+            o.log.info('the cluster PKI was copied here: starting without the server token');
+            return undefined;
+          }
           throw invalidArgument(
             `the datastore already holds a cluster: start this server with --token (the first server's DATA_DIR/token)`,
             { field: 'token' },
           );
+        }
         const secret = tokenSecret(given);
         const p = unseal(secret, kv.value);
+        if (given.trim().startsWith('K10') && parseNodeToken(given).caHash !== caHash(p.files['ca.crt']))
+          throw invalidArgument("--token: its CA hash is not the cluster CA's (the datastore's bootstrap data)", {
+            field: 'token',
+          });
         const localCa = existsSync(join(pki, 'ca.crt')) ? readFileSync(join(pki, 'ca.crt'), 'utf8') : undefined;
         const changed = localCa === undefined || !sameBytes(localCa, p.files['ca.crt'] ?? '');
         if (changed) {

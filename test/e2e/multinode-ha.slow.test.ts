@@ -201,6 +201,32 @@ describe('multinode HA: two servers on a three-member etcd, leaders killed', () 
       readFileSync(join(servers[0].dir, 'node-token'), 'utf8'),
     );
     assert.match(servers[1].proc.log(), /cluster PKI taken from the datastore/);
+    // A third server without the token, or with a wrong one, stops with a clear error and no API.
+    const token = readFileSync(join(servers[0].dir, 'token'), 'utf8').trim();
+    assert.match(token, /^K10[0-9a-f]{64}::server:/);
+    for (const [name, extra, message] of [
+      ['no-token', [], /already holds a cluster: start this server with --token/],
+      [
+        'bad-token',
+        ['--token', `${token.slice(0, -6)}zzzzzz`],
+        /--token does not open this datastore's bootstrap data/,
+      ],
+    ] as const) {
+      const p = etcdHost.skiff(name, [
+        'server',
+        '--data-dir',
+        join(etcdHost.dir, name),
+        '--https-listen',
+        `${etcdHost.ip}:6443`,
+        '--datastore',
+        `etcd://${endpoints().join(',')}`,
+        ...extra,
+      ]);
+      assert.ok(await p.waitExit(30_000), `${name}: the server stopped`);
+      assert.notEqual(p.child.exitCode, 0);
+      assert.match(p.log(), message);
+      assert.ok(!existsSync(join(etcdHost.dir, name, 'pki', 'ca.key')), `${name}: no CA of its own`);
+    }
     // Each server's admin client certificate is accepted by the other.
     for (const [i, j] of [
       [0, 1],
