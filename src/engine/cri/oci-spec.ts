@@ -4,6 +4,7 @@
 // resources, devices and the pod's /etc files and /dev/shm.
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { release } from 'node:os';
 import { invalidArgument, notImplemented } from '../../common/index.js';
 import type { ImageConfig } from '../../image/index.js';
 import type { Spec } from '../../oci/index.js';
@@ -137,25 +138,43 @@ const PROPAGATION: Record<string, string> = {
   '2': 'rshared',
 };
 
+/** mount_setattr(2) with AT_RECURSIVE came with Linux 5.12: RuntimeStatus reports it per handler. */
+export const RRO_SUPPORTED = (() => {
+  const [major, minor] = release().split('.').map(Number);
+  return major > 5 || (major === 5 && minor >= 12);
+})();
+
+type MountInput = NonNullable<ContainerConfigInput['mounts']>[number];
+const mountPropagation = (m: MountInput) => PROPAGATION[String(m.propagation ?? 'PROPAGATION_PRIVATE')] ?? 'rprivate';
+
+/** Recursive read-only, as containerd: read-only and private (a propagated submount would be
+ *  writable), on a kernel with mount_setattr. */
+function checkMount(m: MountInput): void {
+  if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
+  if (!m.recursiveReadOnly) return;
+  const field = 'mounts.recursive_read_only';
+  if (!RRO_SUPPORTED) throw invalidArgument('mounts: recursive read-only mounts need Linux ≥ 5.12', { field });
+  if (!m.readonly)
+    throw invalidArgument(`mounts: recursive read-only mount ${m.containerPath} must be read-only`, { field });
+  if (mountPropagation(m) !== 'rprivate')
+    throw invalidArgument(`mounts: recursive read-only mount ${m.containerPath} needs private propagation`, { field });
+}
+
 function userMounts(config: ContainerConfigInput): Mounts {
   const out: Mounts = [];
   for (const m of config.mounts ?? []) {
     if (!m.containerPath) throw invalidArgument('mounts: container_path is required', { field: 'mounts' });
-    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
-    if (m.recursiveReadOnly)
-      throw invalidArgument('mounts: recursive read-only mounts are not supported', {
-        field: 'mounts.recursive_read_only',
-      });
+    checkMount(m);
+    const prop = mountPropagation(m);
     let src = m.hostPath ?? '';
     if (!src) throw invalidArgument(`mounts: host_path is required for ${m.containerPath}`, { field: 'mounts' });
     if (!existsSync(src)) mkdirSync(src, { recursive: true }); // as containerd: the host directory is made
     src = realpathSync(src);
-    const prop = PROPAGATION[String(m.propagation ?? 'PROPAGATION_PRIVATE')] ?? 'rprivate';
     out.push({
       destination: m.containerPath,
       type: 'bind',
       source: src,
-      options: ['rbind', prop, ...(m.readonly ? ['ro'] : [])],
+      options: ['rbind', prop, ...(m.readonly ? ['ro'] : []), ...(m.recursiveReadOnly ? ['rro'] : [])],
     });
   }
   return out;
@@ -359,8 +378,7 @@ function groupsOf(rootfs: string, user: string, uid: number): number[] {
 /** What CreateContainer refuses up front: image volumes (not implemented: UNIMPLEMENTED, which
  *  critest and kubelet read as "unsupported"), a group without a user (kubelet's validation). */
 export function validateSecurityContext(c: ContainerConfigInput): void {
-  for (const m of c.mounts ?? [])
-    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
+  for (const m of c.mounts ?? []) checkMount(m);
   const sc = c.linux?.securityContext;
   if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername)
     throw invalidArgument('run_as_group is set without run_as_user or run_as_username', {

@@ -19,6 +19,7 @@ import { RecordStore, type ContainerRecord } from './records.js';
 import { Sandboxes } from './sandboxes.js';
 import { StatsCollector } from './stats.js';
 import { containerStateOf, int64, matchesLabels, nowNs, sandboxStateOf } from './types.js';
+import { RRO_SUPPORTED } from './oci-spec.js';
 import { Streams, type StreamUrls } from './streams.js';
 import type { StreamIO } from '../../streaming/index.js';
 
@@ -137,7 +138,7 @@ export class EngineCri implements ContainerRuntime {
         ],
       },
       info: req.verbose ? { config: JSON.stringify({ podCidr: this.network.podCidr, runtime: CRI_RUNTIME_NAME }) } : {},
-      runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+      runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: RRO_SUPPORTED, userNamespaces: false } }],
       features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
     };
   }
