@@ -142,7 +142,7 @@ export class EngineCri implements ContainerRuntime {
       },
       info: req.verbose ? { config: JSON.stringify({ podCidr: this.network.podCidr, runtime: CRI_RUNTIME_NAME }) } : {},
       runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: RRO_SUPPORTED, userNamespaces: false } }],
-      features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
+      features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },
     };
   }
 
