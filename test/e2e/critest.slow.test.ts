@@ -68,6 +68,7 @@ test('critest: every applicable spec passes', { timeout: 40 * 60_000 }, async ()
     `--test-images-file=${imagesFile}`,
     `--ginkgo.skip=${skip}`,
     '--ginkgo.no-color',
+    `--ginkgo.json-report=${join(dir, 'report.json')}`,
     ...(process.env.CRITEST_FOCUS ? [`--ginkgo.focus=${process.env.CRITEST_FOCUS}`] : []),
   ];
   const out = await new Promise<string>((resolve) => {
@@ -88,6 +89,21 @@ test('critest: every applicable spec passes', { timeout: 40 * 60_000 }, async ()
   process.stdout.write(
     `critest: Ran ${ran[1]} of ${ran[2]} Specs, ${counts[1]} passed, ${counts[2]} failed, ${counts[4]} skipped\n`,
   );
+  // what critest skipped itself, with its reason (docs/cri.md lists them)
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
+    SpecReports?: {
+      State: string;
+      LeafNodeText: string;
+      ContainerHierarchyTexts?: string[];
+      Failure?: { Message?: string };
+    }[];
+  }[];
+  const skipped = report
+    .flatMap((r) => r.SpecReports ?? [])
+    .filter((s) => s.State === 'skipped' && s.Failure?.Message)
+    .map((s) => `${[...(s.ContainerHierarchyTexts ?? []), s.LeafNodeText].join(' ')}: ${s.Failure!.Message}`);
+  writeFileSync('/tmp/critest-skipped.txt', skipped.sort().join('\n') + '\n');
+  process.stdout.write(`critest skipped ${skipped.length} specs itself (list in /tmp/critest-skipped.txt)\n`);
   const failed = [...out.matchAll(/\[FAIL\] (.+)/g)].map((m) => m[1]);
   assert.equal(Number(counts[2]), 0, `failed specs:\n${[...new Set(failed)].join('\n')}`);
 });
