@@ -49,6 +49,8 @@ export class Proxier {
   private rendered = new Map<string, { ports: ServicePort[]; out: Rendered[] }>(); // "ns/svc"
   private dirty = new Set<string>();
   private claims = new ElementClaims();
+  /** How many Service ports hold each shared set element (hairpin pairs); in the table when > 0. */
+  private sharedCount = new Map<string, number>();
   /** Services to re-render even if unchanged (they wait for an element another one freed). */
   private forced = new Set<string>();
   private full = true;
@@ -173,6 +175,15 @@ export class Proxier {
     const after: Rendered[] = [];
     const changed: string[] = [];
     const claims = full ? new ElementClaims() : this.claims;
+    // Holder counts change only once the transaction is in: computed on a copy.
+    const counts = full ? new Map<string, number>() : new Map(this.sharedCount);
+    const touched = new Set<string>();
+    const count = (rs: Rendered[], by: number) => {
+      for (const e of rs.flatMap((r) => r.shared)) {
+        counts.set(e, (counts.get(e) ?? 0) + by);
+        touched.add(e);
+      }
+    };
     const requeue: string[] = [];
     for (const key of keys) {
       const ports = this.desired(key);
@@ -195,12 +206,24 @@ export class Proxier {
       next.set(key, { ports, out });
       if (prev) before.push(...prev.out);
       after.push(...out);
+      if (prev && !full) count(prev.out, -1);
+      count(out, +1);
       changed.push(key);
+    }
+    const shared = { add: [] as string[], del: [] as string[] };
+    const had = (e: string) => !full && (this.sharedCount.get(e) ?? 0) > 0;
+    for (const e of touched) {
+      const now = counts.get(e) ?? 0;
+      if (now > 0 && !had(e)) shared.add.push(e);
+      else if (now <= 0 && had(e)) shared.del.push(e);
+      if (now <= 0) counts.delete(e);
     }
     const t = `ip ${this.cfg.table}`;
     const script = full
-      ? [`add table ${t}`, `delete table ${t}`, baseScript(this.cfg), diffScript(this.cfg, [], after)].join('\n')
-      : diffScript(this.cfg, before, after);
+      ? [`add table ${t}`, `delete table ${t}`, baseScript(this.cfg), diffScript(this.cfg, [], after, shared)].join(
+          '\n',
+        )
+      : diffScript(this.cfg, before, after, shared);
     try {
       if (script.trim()) await mustRun('nft', ['-f', '-'], `${script}\n`);
       for (const [k, v] of next) {
@@ -209,6 +232,7 @@ export class Proxier {
       }
       this.full = false;
       this.claims = claims;
+      this.sharedCount = counts;
       for (const k of requeue) {
         this.forced.add(k);
         this.mark(k);
