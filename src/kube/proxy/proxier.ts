@@ -39,6 +39,8 @@ export interface SyncStats {
   fullSyncs: number;
   lastSyncMs: number;
   lastFullSyncMs: number;
+  /** Of the last sync, the time `nft -f` took (process start to exit). */
+  lastNftMs: number;
 }
 
 export class Proxier {
@@ -57,7 +59,7 @@ export class Proxier {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
-  readonly stats: SyncStats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0, lastFullSyncMs: 0 };
+  readonly stats: SyncStats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0, lastFullSyncMs: 0, lastNftMs: 0 };
   /** Called after each sync that changed rules (tests, benchmarks). */
   onSynced?: (keys: string[]) => void;
 
@@ -225,7 +227,9 @@ export class Proxier {
         )
       : diffScript(this.cfg, before, after, shared);
     try {
+      const nftStarted = performance.now();
       if (script.trim()) await mustRun('nft', ['-f', '-'], `${script}\n`);
+      this.stats.lastNftMs = performance.now() - nftStarted;
       for (const [k, v] of next) {
         if (v.ports.length) this.rendered.set(k, v);
         else this.rendered.delete(k);
