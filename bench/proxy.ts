@@ -162,8 +162,11 @@ try {
     [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor((p / 100) * a.length))];
   let round = 0;
   /** K endpoint changes: EndpointSlice write sent → first connection on the new endpoint. */
+  /** Changes whose new rule did not carry traffic within 60 s (per round). */
+  const missed: number[] = [];
   const changes = async (): Promise<number[]> => {
     const lat: number[] = [];
+    missed[round] = 0;
     for (let k = 0; k < K; k++) {
       const i = Math.floor((k * (N - 1)) / K);
       const target = (k + round) % 2 === 0 ? 'b' : 'a';
@@ -175,8 +178,18 @@ try {
       await client.request('PUT', path, {
         body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata.resourceVersion } },
       });
-      const seen = await probeUntil(ips[i], `ep-${target}`, 60_000);
-      lat.push(seen - sent);
+      try {
+        const seen = await probeUntil(ips[i], `ep-${target}`, 60_000);
+        lat.push(seen - sent);
+      } catch (e) {
+        // Counted and reported, not measured: the next change goes on.
+        missed[round]++;
+        process.stderr.write(`  change ${k} (s${i}): ${(e as Error).message} within 60 s\n`);
+        if (missed[round] >= 3) {
+          process.stderr.write(`  3 changes not carried: the round stops after ${k + 1} of ${K}\n`);
+          break;
+        }
+      }
     }
     round++;
     return lat;
@@ -208,7 +221,7 @@ try {
   };
   ours.lat = await changes();
   process.stdout.write(
-    `skiff: endpoint change → traffic on the new endpoint, ${K} changes at ${N} Services: p50 ${pct(ours.lat, 50).toFixed(1)} ms, p99 ${pct(ours.lat, 99).toFixed(1)} ms (target p99 ≤ 500 ms: ${pct(ours.lat, 99) <= 500 ? 'met' : 'missed'}); incremental sync p50 ${pct(syncMs, 50).toFixed(1)} ms (of which nft -f ${pct(nftMs, 50).toFixed(1)} ms), p99 ${pct(syncMs, 99).toFixed(1)} ms; load average ${loadavg()[0].toFixed(1)}\n`,
+    `skiff: endpoint change → traffic on the new endpoint, ${K} changes at ${N} Services (${missed[0]} not carried within 60 s): p50 ${pct(ours.lat, 50).toFixed(1)} ms, p99 ${pct(ours.lat, 99).toFixed(1)} ms (target p99 ≤ 500 ms: ${pct(ours.lat, 99) <= 500 ? 'met' : 'missed'}); incremental sync p50 ${pct(syncMs, 50).toFixed(1)} ms (of which nft -f ${pct(nftMs, 50).toFixed(1)} ms), p99 ${pct(syncMs, 99).toFixed(1)} ms; load average ${loadavg()[0].toFixed(1)}\n`,
   );
   await proxy.uninstall();
   proxy = undefined;
@@ -231,7 +244,7 @@ try {
       );
       const lat = await changes();
       process.stdout.write(
-        `kube-proxy: endpoint change → traffic on the new endpoint: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; load average ${loadavg()[0].toFixed(1)}\n` +
+        `kube-proxy: endpoint change → traffic on the new endpoint: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms of ${lat.length}; ${missed[1]} of ${K} not carried within 60 s; load average ${loadavg()[0].toFixed(1)}\n` +
           `ratio skiff/kube-proxy (lower is better): start-up ${(ours.startMs / startMs).toFixed(2)}, change p50 ${(pct(ours.lat, 50) / pct(lat, 50)).toFixed(2)}, p99 ${(pct(ours.lat, 99) / pct(lat, 99)).toFixed(2)}\n`,
       );
     } finally {
