@@ -7,7 +7,7 @@
 //      Service reaching the new endpoint (probed by connecting from the host every millisecond),
 //      p50/p99; and how long each incremental sync took.
 // The endpoints are network namespaces on a private bridge answering with their name (the test
-// peer of test/integration/proxy.test.ts); the other Services point at addresses in 10.253.0.0/16,
+// peer of test/integration/proxy.test.ts); the other Services point at addresses in 198.18.0.0/16 (RFC 2544 benchmark range; another test here uses 10.253.x),
 // which the bench routes as unreachable for its run (so nothing leaves the machine, and a probe
 // through a rule not yet changed fails at once instead of waiting for a connect timeout).
 // The same measurements are made of the real kube-proxy 1.32 in nftables mode (built by
@@ -36,7 +36,7 @@ const K = arg('changes', quick ? 20 : 100);
 const id = randomBytes(3).toString('hex');
 const podNet = '10.254.0';
 const bridge = `skbb${id}`;
-const UNREACHABLE = '10.253.0.0/16';
+const UNREACHABLE = '198.18.0.0/16';
 let routed = false;
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
 const PEER = join(import.meta.dirname, '..', 'test', 'fixtures', 'echo-peer.mjs');
@@ -132,7 +132,7 @@ try {
         const eps =
           i === N - 1
             ? [`${podNet}.2`, `${podNet}.4`]
-            : [`10.253.${(i >> 8) & 127}.${i & 255}`, `10.253.${128 + ((i >> 8) & 127)}.${i & 255}`];
+            : [`198.18.${(i >> 8) & 127}.${i & 255}`, `198.18.${128 + ((i >> 8) & 127)}.${i & 255}`];
         await client.request('POST', `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`, {
           body: sliceBody(`s${i}`, eps),
         });
@@ -140,22 +140,42 @@ try {
     }),
   );
   process.stdout.write(`  created in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  /** Connects to ip:80 until the answer is `want`; resolves with the time it first was. */
+  /**
+   * Connects to ip:80 until the answer is `want`; resolves with the time it first was. A new attempt
+   * starts every 2 ms whether or not the earlier ones have finished (at most 100 open), so one that
+   * hangs (a SYN the old rule sent nowhere) does not delay noticing the new rule.
+   */
   const probeUntil = (ip: string, want: string, ms = 10_000) =>
     new Promise<number>((resolve, reject) => {
       const deadline = performance.now() + ms;
+      let open = 0;
+      let done = false;
+      const socks = new Set<ReturnType<typeof connect>>();
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        for (const s of socks) s.destroy();
+        if (err) reject(err);
+        else resolve(performance.now());
+      };
       const once = () => {
+        if (done || open >= 100) return;
+        if (performance.now() > deadline) return finish(new Error(`${ip} never reached ${want}`));
+        open++;
         let buf = '';
         const sock = connect(80, ip, () => sock.write('ask\n'));
-        const retry = () => {
-          if (performance.now() > deadline) reject(new Error(`${ip} never reached ${want}`));
-          else setTimeout(once, 1);
-        };
+        socks.add(sock);
         sock.on('data', (d) => (buf += d));
-        sock.on('error', () => retry());
-        sock.on('end', () => (buf.trim() === want ? resolve(performance.now()) : retry()));
-        sock.setTimeout(200, () => sock.destroy(new Error('timeout')));
+        sock.on('end', () => buf.trim() === want && finish());
+        sock.on('error', () => undefined);
+        sock.on('close', () => {
+          open--;
+          socks.delete(sock);
+        });
+        sock.setTimeout(1000, () => sock.destroy());
       };
+      const timer = setInterval(once, 2);
       once();
     });
   const pct = (a: number[], p: number) =>
