@@ -18,6 +18,9 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           kube-controller-manager, may take their place; as k3s's flag)
   --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
   --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
+  --token TOKEN           on an etcd datastore: the server token (the first server's DIR/token);
+                          a second server gets the cluster CA, service-account key, static tokens
+                          and encryption key from the datastore with it (as k3s's --token)
 
 Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
@@ -36,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
         'disable-controller-manager': { type: 'boolean', default: false },
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
+        token: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -57,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       controllers: !values['disable-controller-manager'],
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
+      token: values.token,
     },
   });
   const s = node.server!;
@@ -67,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
       `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
       `join token: ${values['data-dir']}/node-token (skiff agent --server ${s.url} --token-file …)\n` +
+      (s.serverToken ? `server token: ${values['data-dir']}/token (skiff server --datastore … --token …)\n` : '') +
       `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`,
   );
   await new Promise<void>((resolve) => {
