@@ -12,7 +12,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { startServer } from '../src/cluster/index.js';
 import { KubeClient } from '../src/kube/client/index.js';
@@ -193,7 +193,7 @@ try {
   const s = results.skiff,
     c = results.coredns;
   process.stdout.write(
-    `\nratio skiff/coredns: throughput ${(s.qps / c.qps).toFixed(2)}× (higher is better), p99 at ${RATE} q/s ${(s.p99 / c.p99).toFixed(2)}× (lower is better)\n`,
+    `\nratio skiff/coredns: throughput ${(s.qps / c.qps).toFixed(2)}× (higher is better), p99 at ${RATE} q/s ${(s.p99 / c.p99).toFixed(2)}× (lower is better); load average ${loadavg()[0].toFixed(1)}\n`,
   );
 } finally {
   for (const ch of children) ch.kill('SIGTERM');

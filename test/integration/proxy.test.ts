@@ -108,9 +108,14 @@ async function slice(svc: string, eps: Ep[], port = 8080, protocol = 'TCP') {
 const table = () => sh('nft', ['list', 'table', 'ip', proxy.table]);
 /** The endpoint addresses the rules of `svc` translate to. */
 const targets = (svc: string) =>
-  [...table().matchAll(new RegExp(`chain ep-\\w+-default/${svc}/\\S*__([\\d.]+)/\\d+ \\{`, 'g'))]
-    .map((m) => m[1])
-    .sort();
+  [
+    ...new Set(
+      table()
+        .split('\n\n')
+        .filter((c) => new RegExp(`^\\s*chain \\w+-\\w+-default/${svc}/`).test(c))
+        .flatMap((c) => [...c.matchAll(/dnat to ([\d.]+):\d+/g)].map((m) => m[1])),
+    ),
+  ].sort();
 /** Waits until the kernel's rules for `svc` translate to exactly `ips`. */
 const programmed = (svc: string, ips: string[]) =>
   waitFor(() => JSON.stringify(targets(svc)) === JSON.stringify([...ips].sort()));
@@ -260,7 +265,7 @@ test('a sync rewrites only what changed; a restarted proxy keeps established con
   const webChain = () =>
     sh('nft', ['-a', 'list', 'table', 'ip', proxy.table])
       .split('\n\n')
-      .find((c) => /^\s*chain cluster-\w+-default\/web\/\//.test(c));
+      .find((c) => /^\s*chain svc-\w+-default\/web\/\//.test(c));
   const before = webChain();
   assert.match(before ?? '', /numgen/);
   await slice('keep', [{ ip: hosts.b.ip }]);

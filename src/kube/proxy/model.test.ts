@@ -133,7 +133,31 @@ test('rendering: no endpoints → reject; NodePort with policy Local and none he
     false,
     'an unchanged port only flushes and refills its own chains',
   );
-  assert.match(diffScript(cfg, [a], []), /delete chain ip t ep-/);
+  assert.match(diffScript(cfg, [a], []), /delete chain ip t svc-/);
+  // One chain per Service port; the endpoint is picked by rules in it (no chain or set per endpoint).
+  assert.deepEqual(
+    a.chains.map((c) => c.split('-')[0]),
+    ['svc'],
+  );
+  assert.ok(
+    a.body.some((l) => / meta l4proto tcp dnat to 10\.42\.0\.2:\d+$/.test(l)),
+    a.body.join('\n'),
+  );
+  assert.deepEqual(a.shared, ['hairpin|10.42.0.2 . 10.42.0.2']);
+  const [two] = servicePorts(
+    svc({ clusterIP: '10.96.0.5', ports: [{ name: 'http', port: 80 }] }),
+    [slice([{ addresses: ['10.42.0.2'] }, { addresses: ['10.42.0.3'] }])],
+    'me',
+  );
+  const picks = renderServicePort(cfg, two).body.filter((l) => l.includes('dnat to'));
+  assert.deepEqual(
+    picks.map((l) => / (numgen random mod \d+ 0 )?meta/.exec(l)?.[1] ?? ''),
+    ['numgen random mod 2 0 ', ''],
+  );
+  assert.match(
+    diffScript(cfg, [], [], { add: ['hairpin|10.42.0.2 . 10.42.0.2'], del: [] }),
+    /add element ip t hairpin \{ 10\.42\.0\.2 \. 10\.42\.0\.2 \}/,
+  );
 });
 
 test('element claims: the first Service keeps a contested key; the other gets it when it is freed', async () => {

@@ -39,6 +39,8 @@ export interface SyncStats {
   fullSyncs: number;
   lastSyncMs: number;
   lastFullSyncMs: number;
+  /** Of the last sync, the time `nft -f` took (process start to exit). */
+  lastNftMs: number;
 }
 
 export class Proxier {
@@ -49,11 +51,13 @@ export class Proxier {
   private rendered = new Map<string, { ports: ServicePort[]; out: Rendered[] }>(); // "ns/svc"
   private dirty = new Set<string>();
   private claims = new ElementClaims();
+  /** How many Service ports hold each shared set element (hairpin pairs); in the table when > 0. */
+  private sharedCount = new Map<string, number>();
   /** Services to re-render even if unchanged (they wait for an element another one freed). */
   private forced = new Set<string>();
   private full = true;
   private readonly loop: BatchedSync;
-  readonly stats: SyncStats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0, lastFullSyncMs: 0 };
+  readonly stats: SyncStats = { syncs: 0, fullSyncs: 0, lastSyncMs: 0, lastFullSyncMs: 0, lastNftMs: 0 };
   /** Called after each sync that changed rules (tests, benchmarks). */
   onSynced?: (keys: string[]) => void;
 
@@ -164,6 +168,15 @@ export class Proxier {
     const after: Rendered[] = [];
     const changed: string[] = [];
     const claims = full ? new ElementClaims() : this.claims;
+    // Holder counts change only once the transaction is in: computed on a copy.
+    const counts = full ? new Map<string, number>() : new Map(this.sharedCount);
+    const touched = new Set<string>();
+    const count = (rs: Rendered[], by: number) => {
+      for (const e of rs.flatMap((r) => r.shared)) {
+        counts.set(e, (counts.get(e) ?? 0) + by);
+        touched.add(e);
+      }
+    };
     const requeue: string[] = [];
     for (const key of keys) {
       const ports = this.desired(key);
@@ -186,20 +199,35 @@ export class Proxier {
       next.set(key, { ports, out });
       if (prev) before.push(...prev.out);
       after.push(...out);
+      if (prev && !full) count(prev.out, -1);
+      count(out, +1);
       changed.push(key);
+    }
+    const shared = { add: [] as string[], del: [] as string[] };
+    const had = (e: string) => !full && (this.sharedCount.get(e) ?? 0) > 0;
+    for (const e of touched) {
+      const now = counts.get(e) ?? 0;
+      if (now > 0 && !had(e)) shared.add.push(e);
+      else if (now <= 0 && had(e)) shared.del.push(e);
+      if (now <= 0) counts.delete(e);
     }
     const t = `ip ${this.cfg.table}`;
     const script = full
-      ? [`add table ${t}`, `delete table ${t}`, baseScript(this.cfg), diffScript(this.cfg, [], after)].join('\n')
-      : diffScript(this.cfg, before, after);
+      ? [`add table ${t}`, `delete table ${t}`, baseScript(this.cfg), diffScript(this.cfg, [], after, shared)].join(
+          '\n',
+        )
+      : diffScript(this.cfg, before, after, shared);
     try {
+      const nftStarted = performance.now();
       if (script.trim()) await mustRun('nft', ['-f', '-'], `${script}\n`);
+      this.stats.lastNftMs = performance.now() - nftStarted;
       for (const [k, v] of next) {
         if (v.ports.length) this.rendered.set(k, v);
         else this.rendered.delete(k);
       }
       this.full = false;
       this.claims = claims;
+      this.sharedCount = counts;
       for (const k of requeue) {
         this.forced.add(k);
         this.mark(k);
