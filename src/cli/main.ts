@@ -1,6 +1,6 @@
 // `skiff` multicall CLI: the first argument picks a verb; each verb's module is loaded on demand so
 // that a command pays only for what it uses.
-import { isSkiffError } from '../common/index.js';
+import { isSkiffError, phase } from '../common/index.js';
 
 type Command = (argv: string[]) => Promise<number | void>;
 const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`skiff: unknown command "${verb}"\n\n${HELP}`);
     return 1;
   }
+  phase(`${verb} loading`);
   const mod = await load();
   return (await mod.main(rest)) ?? 0;
 }

@@ -3,6 +3,7 @@
 // engine over it, and the reverse order on close. Wiring only; the parts load on demand.
 import { join } from 'node:path';
 import type { ContainerRuntime, CriServer } from '../cri/index.js';
+import { phase } from '../common/index.js';
 
 export interface LaunchOptions {
   dataRoot?: string;
@@ -48,6 +49,7 @@ export interface LaunchedEngine {
 export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
   const { startEngine } = await import('../engine/index.js');
   const { NetworkManager, createEngineDriver } = await import('../network/index.js');
+  phase('engine modules loaded');
   const dataRoot = o.dataRoot ?? '/var/lib/skiff/engine';
   const env = process.env;
   const network = new NetworkManager({
@@ -55,6 +57,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
     chainPrefix: o.chainPrefix ?? env.SKIFF_CHAIN_PREFIX ?? 'SKIFF',
   });
   await network.init();
+  phase('network manager initialised');
   let engine;
   try {
     const networkDriver = createEngineDriver(network, {

@@ -49,3 +49,10 @@ export function logFailure(log: Logger, msg: string, fields: Record<string, unkn
     return undefined;
   };
 }
+
+/** Startup phase marks for daemons (with SKIFF_DEBUG set): one stderr line per phase reached, with
+ *  the milliseconds since the process started, so that a slow or stuck start says where it is. */
+export function phase(name: string): void {
+  if (!process.env.SKIFF_DEBUG) return;
+  process.stderr.write(`skiff phase ${name} +${Math.round(performance.now())}ms\n`);
+}

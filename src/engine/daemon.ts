@@ -4,7 +4,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { invalidArgument } from '../common/index.js';
+import { invalidArgument, phase } from '../common/index.js';
 import { openImages, createSnapshotter, type Snapshotter } from '../image/index.js';
 import { EventBus } from './events.js';
 import { createApiServer } from './api/server.js';
@@ -19,7 +19,8 @@ import { createImagesService } from './services/images.js';
 import { createVolumesService } from './services/volumes.js';
 import { BuildService } from './services/build.js';
 import { SystemApi } from './services/system.js';
-import { EngineCri, type CriOptions } from './cri/index.js';
+// The CRI part (≈ 200 generated protobuf modules) loads only when it is asked for.
+import type { EngineCri, CriOptions } from './cri/index.js';
 
 export const ENGINE_VERSION = '28.0.0-skiff';
 export const API_VERSION = '1.45';
@@ -101,7 +102,9 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
         .slice(0, 39),
     );
   const imageStore = await openImages(join(root, 'image'));
+  phase('image store open');
   const snapshotter = await pickSnapshotter(o.snapshotter, join(root, 'snapshots'));
+  phase('snapshotter ready');
   const base: EngineBase = {
     root,
     imageStore,
@@ -137,14 +140,18 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   ctx.containers = containers;
   networks.bindContainers(containers);
   await networks.start();
+  phase('networks started');
   const execs = new Execs(containers, execRoot);
   containers.execs = execs;
   containers.healthStarter = (c) => startHealth(containers, c);
   await containers.restore();
+  phase('containers restored');
   let cri: EngineCri | undefined;
   if (o.cri) {
+    const { EngineCri } = await import('./cri/index.js');
     cri = new EngineCri(ctx, images, execRoot, o.cri);
     await cri.start();
+    phase('cri started');
   }
   const build = new BuildService({ ...base, images, networks });
   const router = buildRouter({
@@ -165,6 +172,7 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
       bound.push(await listen(s, h));
       servers.push(s);
     }
+    phase('api listening');
   } catch (e) {
     for (const s of servers) s.close();
     containers.close();

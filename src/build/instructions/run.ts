@@ -2,7 +2,8 @@
 // changes become a layer. Network: `default` is the engine's default bridge (a namespace the
 // engine attaches through `env.sandbox`, released after the step; without a provider, a fresh
 // namespace with only loopback); `none` has only loopback; `host` shares the host's.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { join, posix } from 'node:path';
 import { invalidArgument, notImplemented, randomSuffix } from '../../common/index.js';
 import { defaultSpec } from '../../runtime/index.js';
@@ -84,18 +85,19 @@ export async function runStep(
       }
       env.log(` ---> Running in ${id.slice('build-'.length)}`); // as dockerd's intermediate container
       const fd = openSync(logFile, 'w');
+      // The output reaches the client as it is produced (as dockerd streams it), line by line.
+      const follow = followLines(logFile, (l) => env.log(l));
       try {
         code = await env.runtime.run(id, spec, { bundle, stdio: ['ignore', fd, fd], signal: env.signal });
       } finally {
         closeSync(fd);
+        follow.end();
         await env.runtime.delete(id, { force: true }).catch(() => {});
       }
     } finally {
       await sandbox?.release();
     }
     const out = readFileSync(logFile, 'utf8');
-    for (const l of out.split('\n').slice(0, -1)) env.log(l);
-    if (out && !out.endsWith('\n')) env.log(out.split('\n').at(-1)!);
     if (code !== 0) {
       const tail = out.split('\n').slice(-20).join('\n').trim();
       throw invalidArgument(
@@ -109,4 +111,37 @@ export async function runStep(
     rmSync(logFile, { force: true });
   });
   addHistory(s, createdBy, false);
+}
+
+/** Follows a file the step's process writes: every complete line is passed on within ~50 ms of
+ *  being written; `end()` reads what is left and passes on a last line without its newline too.
+ *  (The runtime writes the process's stdio to a file descriptor; polling the file keeps the
+ *  process's output independent of this process's event loop.) */
+function followLines(file: string, emit: (line: string) => void): { end(): void } {
+  const fd = openSync(file, 'r');
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.alloc(64 * 1024);
+  let partial = '';
+  const read = () => {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) return;
+      const lines = (partial + decoder.write(buf.subarray(0, n))).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) emit(l);
+    }
+  };
+  const timer = setInterval(read, 50);
+  return {
+    end() {
+      clearInterval(timer);
+      try {
+        read();
+        partial += decoder.end();
+        if (partial) emit(partial);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
 }

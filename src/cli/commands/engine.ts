@@ -1,7 +1,7 @@
 // `skiff engine`: the container engine daemon (dockerd's role), serving the Docker Engine API.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { invalidArgument } from '../../common/index.js';
+import { invalidArgument, phase } from '../../common/index.js';
 
 const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host unix:///PATH | tcp://HOST:PORT]... [--cgroup-parent PATH] [--storage-driver overlayfs|native]
                     [--bridge NAME] [--bip CIDR] [--iptables-chain-prefix PREFIX]
@@ -154,6 +154,7 @@ export async function main(argv0: string[]): Promise<number> {
     return 2;
   }
   const wantCri = values.cri || values['cri-socket'] !== undefined;
+  phase('cli parsed');
   const { startNode } = await import('../../cluster/index.js');
   const node = await startNode({
     engine: {
@@ -181,6 +182,7 @@ export async function main(argv0: string[]): Promise<number> {
     },
   });
   const engine = node.engine!;
+  phase('ready');
   process.stdout.write(
     `skiff engine ready on ${engine.hosts.join(', ')}${engine.criEndpoint ? ` (CRI on ${engine.criEndpoint})` : ''}\n`,
   );
