@@ -18,6 +18,11 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           kube-controller-manager, may take their place; as k3s's flag)
   --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
   --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
+  --kube-controller-manager-arg NAME=VALUE
+                          a kube-controller-manager flag the controllers honour (repeatable, as
+                          k3s): horizontal-pod-autoscaler-sync-period, -tolerance,
+                          -cpu-initialization-period, -initial-readiness-delay,
+                          -downscale-stabilization; node-monitor-grace-period
 
 Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
@@ -36,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
         'disable-controller-manager': { type: 'boolean', default: false },
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
+        'kube-controller-manager-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -57,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       controllers: !values['disable-controller-manager'],
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
+      controllerManagerArgs: values['kube-controller-manager-arg'],
     },
   });
   const s = node.server!;
