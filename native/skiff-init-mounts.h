@@ -107,6 +107,16 @@ static void do_mount(const char *rootfs, struct line *l) {
   }
 #undef TOP
   if (rfd >= 0) close(rfd);
+  /* Optional 7th field: MOUNT_ATTR_* bits set on the new mount and every mount below it (runc's
+   * `rro`): a bind remount only changes the top mount, mount_setattr(AT_RECURSIVE) the tree. */
+  unsigned long rattr = l->n >= 7 ? num(l->f[6], "recursive mount attributes") : 0;
+  if (rattr) {
+    int afd = open_in_root(l->f[1], O_PATH);
+    struct mount_attr attr = {.attr_set = rattr};
+    if (afd < 0 || mount_setattr(afd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+      die("set recursive attributes of %s", l->f[1]);
+    close(afd);
+  }
   /* The fd names the mount point under the new mount: re-resolve before touching it again. */
   close(tfd);
   if (prop) {

@@ -3,10 +3,22 @@
 // and test Skiff. Idempotent and quick when everything is already there.
 //   1. refuse to go on unless root (containers, cgroups and iptables need it);
 //   2. apt-install the Debian packages that are missing;
-//   3. `npm ci` when node_modules is missing or older than package-lock.json;
+//   3. `npm ci` when node_modules is missing or older than package-lock.json, with the compiled
+//      addon of better-sqlite3 kept in a machine-wide cache (compiling it is most of a fresh
+//      clone's install time: no prebuilt binaries can be downloaded here);
 //   4. build (esbuild bundles + native helpers) when a source is newer than its output.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync, readdirSync, writeFileSync, unlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,8 +109,38 @@ function npmCi() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && mtime(marker) >= mtime(join(root, 'package-lock.json'))) return false;
   say('installing npm packages (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  return true; // `prepare` has built everything
+  // Install scripts are run below only for the packages that need one: the optional native parts of
+  // ssh2 and cpu-features (dockerode's SSH transport, unused here) would only cost compile time.
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: root, stdio: 'inherit' });
+  nativeAddon('better-sqlite3', 'build/Release/better_sqlite3.node', "new (require('better-sqlite3'))(':memory:')");
+  execFileSync('npm', ['rebuild', 'esbuild'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  return true;
+}
+
+// A compiled addon is reused across clones from a cache keyed by the package's version and Node's
+// ABI; on a miss (or if the cached file does not load) it is built by the package's own script.
+const NATIVE_CACHE = '/var/cache/skiff/npm-native';
+function nativeAddon(name, rel, probe) {
+  const dir = join(root, 'node_modules', name);
+  const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const key = `${name}-${version}-abi${process.versions.modules}-${process.platform}-${process.arch}.node`;
+  const cached = join(NATIVE_CACHE, key);
+  const target = join(dir, rel);
+  const loads = () => spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
+  if (existsSync(cached)) {
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(cached, target);
+    if (loads()) return;
+    say(`cached ${key} does not load; building it`);
+  }
+  say(`building ${name} (native addon)`);
+  execFileSync('npm', ['rebuild', name], { cwd: root, stdio: 'inherit' });
+  if (!loads()) throw new Error(`${name} was built but does not load`);
+  mkdirSync(NATIVE_CACHE, { recursive: true });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  copyFileSync(target, tmp);
+  renameSync(tmp, cached);
 }
 
 function build() {

@@ -12,6 +12,7 @@ import {
   startControllerManager,
   type RunningControllerManager,
 } from '../kube/controllers/index.js';
+import { shareClusterBootstrap } from './bootstrap.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
@@ -36,6 +37,9 @@ export interface ServerOptions {
   nodeCertSeconds?: number;
   /** The pod range nodes get their /24s from (node IPAM; default 10.42.0.0/16). */
   clusterCIDR?: string;
+  /** The server token (k3s's --token): on a shared etcd datastore, the key to the cluster PKI a
+   *  first server stored there (bootstrap.ts); default DATA_DIR/token, else a new one. */
+  token?: string;
   log?: Logger;
 }
 
@@ -57,6 +61,9 @@ export interface RunningServer {
   pki: security.Pki;
   /** The join token agents pass with --token (also in DATA_DIR/node-token). */
   nodeToken: string;
+  /** The server token other servers on the same etcd datastore start with (DATA_DIR/token);
+   *  undefined on a datastore only this server uses. */
+  serverToken?: string;
   close(): Promise<void>;
 }
 
@@ -81,6 +88,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  // HA servers: the cluster PKI comes from (or goes into) the shared datastore before the API server loads it.
+  const serverToken = await shareClusterBootstrap({
+    dataDir: opts.dataDir,
+    datastore: opts.datastore,
+    token: opts.token,
+    hosts: [...new Set([clientHost, ...security.defaultHosts()])],
+    log: log.child({ component: 'bootstrap' }),
+  });
   const kas = await startKubeApiServer({
     dataDir: opts.dataDir,
     host,
@@ -162,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     controllers: () => controllers,
     pki: kas.pki,
     nodeToken,
+    serverToken,
     async close() {
       csrSigner.stop();
       await ipam.stop();

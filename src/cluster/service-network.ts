@@ -107,9 +107,31 @@ export async function ensureKubeDnsService(client: KubeClient, serviceCIDR = DEF
       ],
     },
   };
+  // Looked up first: a create of a Service that exists fails on its taken clusterIP (Invalid, as
+  // upstream allocates before it stores) rather than AlreadyExists, e.g. on a second HA server.
+  const path = '/api/v1/namespaces/kube-system/services';
   try {
-    await client.request('POST', '/api/v1/namespaces/kube-system/services', { body });
+    await client.request('GET', `${path}/kube-dns`);
+    return;
   } catch (e) {
-    if (!isSkiffError(e, 'AlreadyExists')) throw e;
+    if (!isSkiffError(e, 'NotFound')) throw e;
+  }
+  try {
+    await client.request('POST', path, { body });
+  } catch (e) {
+    if (isSkiffError(e, 'AlreadyExists')) return;
+    // Another server created it between the lookup and the create.
+    if (isSkiffError(e, 'InvalidArgument') && (await exists(client, `${path}/kube-dns`))) return;
+    throw e;
+  }
+}
+
+async function exists(client: KubeClient, path: string): Promise<boolean> {
+  try {
+    await client.request('GET', path);
+    return true;
+  } catch (e) {
+    if (isSkiffError(e, 'NotFound')) return false;
+    throw e;
   }
 }

@@ -35,6 +35,10 @@ import type { ListPodSandboxRequestInput } from './generated/runtime/v1/ListPodS
 import type { ListPodSandboxResponse } from './generated/runtime/v1/ListPodSandboxResponse.js';
 import type { ListPodSandboxStatsRequestInput } from './generated/runtime/v1/ListPodSandboxStatsRequest.js';
 import type { ListPodSandboxStatsResponse } from './generated/runtime/v1/ListPodSandboxStatsResponse.js';
+import type { ListMetricDescriptorsRequestInput } from './generated/runtime/v1/ListMetricDescriptorsRequest.js';
+import type { ListMetricDescriptorsResponse } from './generated/runtime/v1/ListMetricDescriptorsResponse.js';
+import type { ListPodSandboxMetricsRequestInput } from './generated/runtime/v1/ListPodSandboxMetricsRequest.js';
+import type { ListPodSandboxMetricsResponse } from './generated/runtime/v1/ListPodSandboxMetricsResponse.js';
 import type { PodSandboxStatsRequestInput } from './generated/runtime/v1/PodSandboxStatsRequest.js';
 import type { PodSandboxStatsResponse } from './generated/runtime/v1/PodSandboxStatsResponse.js';
 import type { PodSandboxStatusRequestInput } from './generated/runtime/v1/PodSandboxStatusRequest.js';
@@ -95,6 +99,10 @@ export interface RuntimeService {
   listContainerStats(req: ListContainerStatsRequestInput): Promise<ListContainerStatsResponse>;
   podSandboxStats(req: PodSandboxStatsRequestInput): Promise<PodSandboxStatsResponse>;
   listPodSandboxStats(req: ListPodSandboxStatsRequestInput): Promise<ListPodSandboxStatsResponse>;
+  /** cAdvisor-style metrics (kubelet's /metrics/cadvisor with PodAndContainerStatsFromCRI): the
+   *  descriptors (name, help, label keys) and each ready sandbox's values in that label order. */
+  listMetricDescriptors(req: ListMetricDescriptorsRequestInput): Promise<ListMetricDescriptorsResponse>;
+  listPodSandboxMetrics(req: ListPodSandboxMetricsRequestInput): Promise<ListPodSandboxMetricsResponse>;
   updateRuntimeConfig(req: UpdateRuntimeConfigRequestInput): Promise<UpdateRuntimeConfigResponse>;
   status(req: StatusRequestInput): Promise<StatusResponse>;
   runtimeConfig(req: RuntimeConfigRequestInput): Promise<RuntimeConfigResponse>;

@@ -2,7 +2,7 @@
 // @grpc/grpc-js on a unix socket, from the upstream api.proto loaded with @grpc/proto-loader under
 // the options the generated types were made with (camelCase, longs as Number, enums as String,
 // defaults, oneofs). SkiffErrors become gRPC status codes here, once; RPCs the ContainerRuntime
-// does not have (metrics, checkpoint, pod resources) answer UNIMPLEMENTED.
+// does not have (checkpoint, pod resources, the streaming list RPCs) answer UNIMPLEMENTED.
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,8 @@ const RUNTIME_RPCS = [
   'ListContainerStats',
   'PodSandboxStats',
   'ListPodSandboxStats',
+  'ListMetricDescriptors',
+  'ListPodSandboxMetrics',
   'UpdateRuntimeConfig',
   'Status',
   'RuntimeConfig',

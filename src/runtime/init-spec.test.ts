@@ -29,6 +29,11 @@ test('mount options become flags, propagation and data', () => {
   assert.equal(o.propagation, MS.SLAVE | MS.REC);
   assert.equal(o.data, 'mode=755,size=1k');
   assert.equal(parseMountOptions(['ro', 'rw']).flags, 0);
+  // runc's recursive attributes are not mount(2) data: mount_setattr bits (RDONLY 1, NOEXEC 8)
+  const r = parseMountOptions(['rbind', 'ro', 'rro', 'rnoexec']);
+  assert.equal(r.recursiveAttrs, 0x1 | 0x8);
+  assert.equal(r.data, '');
+  assert.equal(parseMountOptions(['ro']).recursiveAttrs, 0);
 });
 
 test('the default spec compiles to namespaces, mounts, devices, caps, seccomp and process records', () => {

@@ -165,7 +165,9 @@ export function compileCreateSpec(spec: Spec, o: InitSpecOptions): string {
     }
     let src = m.source ?? type;
     if (opt.flags & MS.BIND && !isAbsolute(src)) src = join(o.bundle, src);
-    out.push(rec('mount', src, m.destination, type, opt.flags, opt.propagation, opt.data));
+    const fields = [src, m.destination, type, opt.flags, opt.propagation, opt.data];
+    // a 7th field only when set: MOUNT_ATTR_* bits skiff-init applies recursively (runc's `rro`)
+    out.push(rec('mount', ...fields, ...(opt.recursiveAttrs ? [opt.recursiveAttrs] : [])));
   }
   const devices = [...(tmpfsDev ? DEFAULT_DEVICES : []), ...(linux.devices ?? [])];
   for (const d of devices) {

@@ -61,6 +61,9 @@ export const PROPAGATION: Record<string, number> = {
   unbindable: MS.UNBINDABLE,
   runbindable: MS.UNBINDABLE | MS.REC,
 };
+/** runc's recursive options (`rro`, …): mount_setattr(2) attributes set with AT_RECURSIVE on the
+ *  mount and every mount below it, which MS_REMOUNT|MS_BIND cannot reach (kernel ≥ 5.12). */
+export const MOUNT_ATTR_RECURSIVE: Record<string, number> = { rro: 0x1, rnosuid: 0x2, rnodev: 0x4, rnoexec: 0x8 };
 /** Options that are runtime hints, not mount(2) input. */
 const IGNORED = new Set([
   'defaults',
@@ -79,17 +82,21 @@ export interface ParsedMountOptions {
   flags: number;
   propagation: number;
   data: string;
+  /** MOUNT_ATTR_* bits to set recursively after mounting (0: none). */
+  recursiveAttrs: number;
 }
 
 export function parseMountOptions(options: readonly string[] | undefined): ParsedMountOptions {
   let flags = 0;
   let propagation = 0;
+  let recursiveAttrs = 0;
   const data: string[] = [];
   for (const o of options ?? []) {
     if (o in SET) flags |= SET[o];
     else if (o in CLEAR) flags &= ~CLEAR[o];
     else if (o in PROPAGATION) propagation = PROPAGATION[o];
+    else if (o in MOUNT_ATTR_RECURSIVE) recursiveAttrs |= MOUNT_ATTR_RECURSIVE[o];
     else if (!IGNORED.has(o)) data.push(o);
   }
-  return { flags: flags >>> 0, propagation, data: data.join(',') };
+  return { flags: flags >>> 0, propagation, data: data.join(','), recursiveAttrs };
 }

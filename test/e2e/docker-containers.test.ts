@@ -141,7 +141,13 @@ test('short-lived tty containers never lose their output (real CLI in a pty, in 
         timeout: 30_000,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      if (!want.test(out)) misses.push(`${cmd} → ${JSON.stringify(out)}`);
+      // script(1) answers EOF on its stdin by writing the EOF character to its pty. If that comes
+      // before the CLI turns the pty raw (without a flush), the canonical line discipline has
+      // queued it as a NUL byte, which the CLI then forwards as stdin and the container's tty
+      // echoes as "^@" amid the output: a race on the client side whatever the daemon, seen once
+      // in a CI-like run. The echo is an artefact of the harness, not lost or altered output.
+      const seen = out.replaceAll('^@', '');
+      if (!want.test(seen)) misses.push(`${cmd} → ${JSON.stringify(out)}`);
     }
   }
   assert.deepEqual(misses, [], `${misses.length}/${rounds * cases.length} runs lost their output`);

@@ -272,4 +272,113 @@ describe('multinode: a server and two agents on test hosts', () => {
     assert.equal((await kubectl(['delete', 'networkpolicy', 'deny', 'from-clients'])).code, 0);
     await waitFor('policies gone', async () => (await call(a1, ips[0])) === `tcp-from-${a0.name}`, 30_000);
   });
+
+  it("a NodePort Service answers on every node's address from another host, whichever node the endpoint is on", async () => {
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web-np' },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    };
+    const r = await kubectl(['apply', '-f', '-'], JSON.stringify(svc));
+    assert.equal(r.code, 0, r.stderr);
+    const nodePort = (await json(['get', 'service', 'web-np'])).spec.ports[0].nodePort as number;
+    assert.ok(nodePort >= 30000 && nodePort <= 32767, String(nodePort));
+    // From the server's host (no pod, no proxy there): each agent's address answers from the pod on
+    // that node and, through the overlay and the proxy's masquerade, from the pod on the other.
+    for (const a of agents) {
+      const seen = new Set<string>();
+      await waitFor(
+        `${a.ip}:${nodePort} answers from both pods`,
+        async () => {
+          const x = await server.exec('busybox', ['nc', '-w', '3', a.ip, String(nodePort)]);
+          if (x.stdout.trim()) seen.add(x.stdout.trim());
+          return seen.size === 2;
+        },
+        60_000,
+      ).catch(async (e) => {
+        throw new Error(`${e} (seen ${[...seen]})\n${await netDiag()}`);
+      });
+      assert.deepEqual([...seen].sort(), agents.map((x) => `tcp-from-${x.name}`).sort());
+    }
+  });
+
+  it('SIGKILL of an agent: its Node NotReady within 50 s, its pods recreated on the other node after their toleration', async () => {
+    const tolerate = (key: string) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 });
+    const dep = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'victim' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'victim' } },
+        template: {
+          metadata: { labels: { app: 'victim' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            // Upstream's DefaultTolerationSeconds admission adds these with 300 s; shortened here.
+            tolerations: [tolerate('node.kubernetes.io/not-ready'), tolerate('node.kubernetes.io/unreachable')],
+            containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+          },
+        },
+      },
+    };
+    assert.equal((await kubectl(['apply', '-f', '-'], JSON.stringify(dep))).code, 0);
+    type Pod = { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: any };
+    const victims = async () => (await json<{ items: Pod[] }>(['get', 'pods', '-l', 'app=victim'])).items;
+    const ready = (p: Pod) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    const first = await waitFor(
+      '2 victim pods ready',
+      async () => {
+        const ps = await victims();
+        return ps.filter((p) => !p.metadata.deletionTimestamp && ready(p)).length === 2 ? ps : undefined;
+      },
+      90_000,
+    ).catch((e) => {
+      throw new Error(`${e}\n${logs()}`);
+    });
+    const dead = agents.find((a) => a.name === first[0].spec.nodeName)!;
+    const alive = agents.find((a) => a !== dead)!;
+    const onDead = first.filter((p) => p.spec.nodeName === dead.name).map((p) => p.metadata.name);
+    const proc = dead.procs.find((p) => p.name === 'agent')!;
+    const t0 = Date.now();
+    proc.child.kill('SIGKILL');
+    assert.ok(await proc.waitExit(5000), 'the agent exited');
+    await waitFor(
+      `${dead.name} NotReady`,
+      async () => {
+        const n = await json(['get', 'node', dead.name]);
+        return n.status.conditions.some((c: any) => c.type === 'Ready' && c.status !== 'True');
+      },
+      60_000,
+    );
+    const tNotReady = Date.now() - t0;
+    const moved = await waitFor(
+      `2 victim pods ready on ${alive.name}`,
+      async () => {
+        const ps = (await victims()).filter((p) => !p.metadata.deletionTimestamp);
+        return ps.length === 2 && ps.every((p) => p.spec.nodeName === alive.name && ready(p)) ? ps : undefined;
+      },
+      60_000,
+    ).catch(async (e) => {
+      throw new Error(`${e}\n${(await kubectl(['get', 'pods', '-o', 'wide'])).stdout}`);
+    });
+    const tMoved = Date.now() - t0;
+    const taints = (await json(['get', 'node', dead.name])).spec.taints as { key: string; effect: string }[];
+    assert.ok(
+      taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'),
+      JSON.stringify(taints),
+    );
+    // The pods of the dead node were evicted (deleted; they stay Terminating while no kubelet confirms).
+    const left = await victims();
+    for (const n of onDead) {
+      const p = left.find((x) => x.metadata.name === n);
+      assert.ok(!p || p.metadata.deletionTimestamp, `${n} evicted`);
+    }
+    assert.ok(moved.every((p) => !onDead.includes(p.metadata.name)));
+    process.stdout.write(
+      `# agent SIGKILL: ${dead.name} NotReady ${tNotReady} ms after the kill; ${onDead.length} pod(s) recreated and ready on ${alive.name} ${tMoved} ms after it (toleration 5 s)\n`,
+    );
+    assert.ok(tNotReady <= 50_000, `NotReady after ${tNotReady} ms`);
+  });
 });

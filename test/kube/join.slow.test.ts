@@ -142,7 +142,10 @@ it('a wrong token fails before anything is sent; the approver refuses other subj
     }),
     /no CA matching the token's hash/,
   );
+  // A wrong secret is refused (401) and retried as a server that has just started refuses one
+  // (kubelet and k3s's agent retry their bootstrap too): 2 minutes by default, 2 s here.
   const wrongSecret = `K10${t.caHash}::node:${'x'.repeat(43)}`;
+  const t0 = Date.now();
   await assert.rejects(
     NodeCredentials.obtain({
       server: srv.url,
@@ -150,9 +153,11 @@ it('a wrong token fails before anything is sent; the approver refuses other subj
       nodeName: 'n3',
       servingHosts: ['n3'],
       dir: join(dir, 'n3'),
+      retryMs: 2000,
     }),
     /Unauthorized|unauthorized/,
   );
+  assert.ok(Date.now() - t0 >= 1000, 'the 401 was retried');
   // The bootstrap identity asking for a masters certificate: created, never approved.
   const ca = readFileSync(join(dir, 'n1', 'ca.crt'), 'utf8');
   const boot = new KubeClient({ server: srv.url, ca, token: t.secret });

@@ -23,6 +23,9 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           k3s): horizontal-pod-autoscaler-sync-period, -tolerance,
                           -cpu-initialization-period, -initial-readiness-delay,
                           -downscale-stabilization; node-monitor-grace-period
+  --token TOKEN           on an etcd datastore: the server token (the first server's DIR/token);
+                          a second server gets the cluster CA, service-account key, static tokens
+                          and encryption key from the datastore with it (as k3s's --token)
 
 Agents join with the token in DIR/node-token: skiff agent --server https://HOST:6443 --token "$(cat DIR/node-token)"
 `;
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
+        token: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -64,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
       controllerManagerArgs: values['kube-controller-manager-arg'],
+      token: values.token,
     },
   });
   const s = node.server!;
@@ -74,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     `skiff server ready at ${s.url} in ${Math.round(s.startupMs)} ms\n` +
       `kubeconfig: ${s.kubeconfigPath}\n  kubectl --kubeconfig ${s.kubeconfigPath} get ns\n` +
       `join token: ${values['data-dir']}/node-token (skiff agent --server ${s.url} --token-file …)\n` +
+      (s.serverToken ? `server token: ${values['data-dir']}/token (skiff server --datastore … --token …)\n` : '') +
       `${note}: the cluster has no nodes, so Pods stay Pending; the API, controllers and storage work.\n`,
   );
   await new Promise<void>((resolve) => {

@@ -20,6 +20,7 @@ import { type Runtime, isAlive } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
 import type { ImagesService } from '../services/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
+import { ImageVolumes, type ImageVolume } from './image-volumes.js';
 import { isMounted, startTimeOf } from './pause.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
 import type { Sandboxes } from './sandboxes.js';
@@ -54,8 +55,11 @@ export class Containers {
   private readonly names = new Map<string, string>();
   private readonly watches = new Map<string, AbortController>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private readonly volumes: ImageVolumes;
 
-  constructor(private readonly d: ContainerDeps) {}
+  constructor(private readonly d: ContainerDeps) {
+    this.volumes = new ImageVolumes({ snapshotter: d.snapshotter, images: d.images });
+  }
 
   rtId(id: string): string {
     return id.slice(0, 16);
@@ -111,10 +115,12 @@ export class Containers {
     const snapshotKey = `cri-${id}`;
     this.names.set(key, id);
     let prepared = false;
+    let imageVolumes: ImageVolume[] = [];
     try {
       const parent = await this.d.images.unpack(img.id);
       await this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } });
       prepared = true;
+      imageVolumes = await this.volumes.prepare(id, config, this.d.store.containerDir(id));
       const rec: ContainerRecord = {
         id,
         sandboxId: sb.id,
@@ -137,6 +143,7 @@ export class Containers {
         cgroup: `${sb.podCgroup}/${id}`,
         pid: 0,
         resources: config.linux?.resources ?? {},
+        ...(imageVolumes.length ? { imageVolumes } : {}),
       };
       mkdirSync(this.rootfs(id), { recursive: true });
       this.d.store.saveContainer(rec);
@@ -145,6 +152,7 @@ export class Containers {
       return id;
     } catch (e) {
       this.names.delete(key);
+      await this.volumes.release(imageVolumes).catch(() => undefined);
       if (prepared) await this.d.snapshotter.remove(snapshotKey).catch(() => undefined);
       this.d.store.removeContainer(id);
       throw e;
@@ -176,6 +184,7 @@ export class Containers {
         etc: this.d.sandboxes.etc(sb.id),
         shmDir: this.d.sandboxes.shmDir(sb.id),
         targetPid,
+        imageMounts: await this.volumes.binds(r.imageVolumes ?? []),
       });
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
       await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
@@ -189,6 +198,8 @@ export class Containers {
       });
       await this.d.runtime.start(rtid);
       const st = this.d.runtime.state(rtid);
+      const pu = spec.process!.user;
+      r.user = { uid: pu.uid, gid: pu.gid, supplementalGroups: [...new Set([pu.gid, ...(pu.additionalGids ?? [])])] };
       r.pid = st.pid ?? 0;
       r.pidStartTime = startTimeOf(r.pid);
       r.startedAt = nowNs();
@@ -298,6 +309,7 @@ export class Containers {
     this.watches.get(r.id)?.abort();
     await this.d.runtime.delete(this.rtId(r.id), { force: true }).catch(() => undefined);
     await this.unmountRootfs(r.id);
+    await this.volumes.release(r.imageVolumes ?? []);
     await this.d.snapshotter.remove(r.snapshotKey).catch((e) => {
       if (!isSkiffError(e, 'NotFound')) throw e;
     });

@@ -78,6 +78,20 @@ export function containerItem(r: ContainerRecord): Container {
   };
 }
 
+/** An image volume's ImageSpec, with the id it resolved to as image_ref (KEP-5365). */
+function imageVolumeSpec(
+  m: NonNullable<NonNullable<ContainerRecord['config']['mounts']>[number]['image']>,
+  v: { imageId: string } | undefined,
+) {
+  return {
+    image: m.image ?? '',
+    annotations: { ...(m.annotations ?? {}) },
+    userSpecifiedImage: m.userSpecifiedImage ?? '',
+    runtimeHandler: m.runtimeHandler ?? '',
+    imageRef: v?.imageId ?? '',
+  };
+}
+
 export function containerStatus(r: ContainerRecord): ContainerStatus {
   const stop = r.config.stopSignal;
   return {
@@ -94,7 +108,7 @@ export function containerStatus(r: ContainerRecord): ContainerStatus {
     message: r.message,
     labels: { ...(r.config.labels ?? {}) },
     annotations: { ...(r.config.annotations ?? {}) },
-    mounts: (r.config.mounts ?? []).map((m) => ({
+    mounts: (r.config.mounts ?? []).map((m, i) => ({
       containerPath: m.containerPath ?? '',
       hostPath: m.hostPath ?? '',
       readonly: !!m.readonly,
@@ -103,14 +117,19 @@ export function containerStatus(r: ContainerRecord): ContainerStatus {
       uidMappings: [],
       gidMappings: [],
       recursiveReadOnly: !!m.recursiveReadOnly,
-      image: null,
+      image: m.image?.image
+        ? imageVolumeSpec(
+            m.image,
+            r.imageVolumes?.find((v) => v.snapshotKey.endsWith(`-image-${i}`)),
+          )
+        : null,
       imageSubPath: m.imageSubPath ?? '',
       mountOptions: [...(m.mountOptions ?? [])],
     })),
     logPath: r.logPath,
     resources: { linux: resourcesOut(r.resources), windows: null },
     imageId: r.imageId,
-    user: null,
+    user: r.user ? { linux: { ...r.user, supplementalGroups: [...r.user.supplementalGroups] } } : null,
     stopSignal: typeof stop === 'number' || !stop ? 'SIGNAL_RUNTIME_DEFAULT' : stop,
   };
 }

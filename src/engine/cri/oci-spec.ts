@@ -4,7 +4,8 @@
 // resources, devices and the pod's /etc files and /dev/shm.
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument, notImplemented } from '../../common/index.js';
+import { release } from 'node:os';
+import { invalidArgument } from '../../common/index.js';
 import type { ImageConfig } from '../../image/index.js';
 import type { Spec } from '../../oci/index.js';
 import { CAPABILITIES, DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec } from '../../runtime/index.js';
@@ -26,6 +27,8 @@ export interface CriSpecInputs {
   shmDir: string;
   /** Host pid whose pid namespace TARGET mode joins. */
   targetPid?: number;
+  /** Image volumes' bind mounts (see image-volumes.ts). */
+  imageMounts?: Mounts;
 }
 
 function capName(raw: string): string {
@@ -137,25 +140,43 @@ const PROPAGATION: Record<string, string> = {
   '2': 'rshared',
 };
 
+/** mount_setattr(2) with AT_RECURSIVE came with Linux 5.12: RuntimeStatus reports it per handler. */
+export const RRO_SUPPORTED = (() => {
+  const [major, minor] = release().split('.').map(Number);
+  return major > 5 || (major === 5 && minor >= 12);
+})();
+
+type MountInput = NonNullable<ContainerConfigInput['mounts']>[number];
+const mountPropagation = (m: MountInput) => PROPAGATION[String(m.propagation ?? 'PROPAGATION_PRIVATE')] ?? 'rprivate';
+
+/** Recursive read-only, as containerd: read-only and private (a propagated submount would be
+ *  writable), on a kernel with mount_setattr. */
+function checkMount(m: MountInput): void {
+  if (!m.recursiveReadOnly) return;
+  const field = 'mounts.recursive_read_only';
+  if (!RRO_SUPPORTED) throw invalidArgument('mounts: recursive read-only mounts need Linux ≥ 5.12', { field });
+  if (!m.readonly)
+    throw invalidArgument(`mounts: recursive read-only mount ${m.containerPath} must be read-only`, { field });
+  if (mountPropagation(m) !== 'rprivate')
+    throw invalidArgument(`mounts: recursive read-only mount ${m.containerPath} needs private propagation`, { field });
+}
+
 function userMounts(config: ContainerConfigInput): Mounts {
   const out: Mounts = [];
   for (const m of config.mounts ?? []) {
+    if (m.image?.image) continue; // an image volume: CriSpecInputs.imageMounts
     if (!m.containerPath) throw invalidArgument('mounts: container_path is required', { field: 'mounts' });
-    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
-    if (m.recursiveReadOnly)
-      throw invalidArgument('mounts: recursive read-only mounts are not supported', {
-        field: 'mounts.recursive_read_only',
-      });
+    checkMount(m);
+    const prop = mountPropagation(m);
     let src = m.hostPath ?? '';
     if (!src) throw invalidArgument(`mounts: host_path is required for ${m.containerPath}`, { field: 'mounts' });
     if (!existsSync(src)) mkdirSync(src, { recursive: true }); // as containerd: the host directory is made
     src = realpathSync(src);
-    const prop = PROPAGATION[String(m.propagation ?? 'PROPAGATION_PRIVATE')] ?? 'rprivate';
     out.push({
       destination: m.containerPath,
       type: 'bind',
       source: src,
-      options: ['rbind', prop, ...(m.readonly ? ['ro'] : [])],
+      options: ['rbind', prop, ...(m.readonly ? ['ro'] : []), ...(m.recursiveReadOnly ? ['rro'] : [])],
     });
   }
   return out;
@@ -243,7 +264,10 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
         : undefined;
   const u = resolveUser(i.rootfs, groupSpec ? `${userSpec || '0'}:${groupSpec}` : userSpec);
   const extra = (sc.supplementalGroups ?? []).map((g) => int64(g));
-  const imageGroups = groupsOf(i.rootfs, userSpec, u.uid);
+  // SupplementalGroupsPolicy: Merge (default) adds the user's groups from the image's /etc/group,
+  // Strict only the primary group and supplemental_groups (as containerd)
+  const strict = String(sc.supplementalGroupsPolicy ?? '') === 'Strict' || Number(sc.supplementalGroupsPolicy) === 1;
+  const imageGroups = strict ? [] : groupsOf(i.rootfs, userSpec, u.uid);
   const gids = [...new Set([...imageGroups, ...extra])].filter((g) => g !== u.gid);
   proc.user = { uid: u.uid, gid: u.gid, ...(gids.length ? { additionalGids: gids } : {}) };
   const ambient = (sc.capabilities?.addAmbientCapabilities ?? []).map(capName);
@@ -305,7 +329,7 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
   }
   linux.resources = r as Linux['resources'];
   // Mounts: defaults, the pod's shm, /etc files unless kubelet mounts its own, then kubelet's.
-  const user = userMounts(c);
+  const user = [...userMounts(c), ...(i.imageMounts ?? [])];
   const mine = new Set(user.map((m) => m.destination));
   const mounts = spec.mounts!.filter((m) => !mine.has(m.destination));
   const shm = mounts.find((m) => m.destination === '/dev/shm');
@@ -356,11 +380,10 @@ function groupsOf(rootfs: string, user: string, uid: number): number[] {
   }
 }
 
-/** What CreateContainer refuses up front: image volumes (not implemented: UNIMPLEMENTED, which
- *  critest and kubelet read as "unsupported"), a group without a user (kubelet's validation). */
+/** What CreateContainer refuses up front: bad recursive read-only mounts, a group without a user
+ *  (kubelet's validation). */
 export function validateSecurityContext(c: ContainerConfigInput): void {
-  for (const m of c.mounts ?? [])
-    if (m.image?.image) throw notImplemented('mounts: image volumes are not supported', { field: 'mounts.image' });
+  for (const m of c.mounts ?? []) checkMount(m);
   const sc = c.linux?.securityContext;
   if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername)
     throw invalidArgument('run_as_group is set without run_as_user or run_as_username', {

@@ -4,6 +4,7 @@
 // again and adopts the ones still running.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageVolume } from './image-volumes.js';
 import type {
   ContainerConfigInput,
   ContainerStateLabel,
@@ -59,6 +60,11 @@ export interface ContainerRecord {
   cgroup: string;
   pid: number;
   pidStartTime?: number;
+  /** The identity the container's first process got (ContainerStatus.user); the groups include the
+   *  primary one, as `id -G` shows them. Set when it starts. */
+  user?: { uid: number; gid: number; supplementalGroups: number[] };
+  /** Image volumes (Mount.image), mounted on the host from CreateContainer to RemoveContainer. */
+  imageVolumes?: ImageVolume[];
   /** The resources in force (CreateContainer's, then UpdateContainerResources'). */
   resources: LinuxContainerResourcesInput;
   /** Set while being removed: a restart finishes the removal. */

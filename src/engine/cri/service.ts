@@ -18,7 +18,9 @@ import { PodNetwork } from './pod-network.js';
 import { RecordStore, type ContainerRecord } from './records.js';
 import { Sandboxes } from './sandboxes.js';
 import { StatsCollector } from './stats.js';
+import { MetricsCollector, metricDescriptors } from './metrics.js';
 import { containerStateOf, int64, matchesLabels, nowNs, sandboxStateOf } from './types.js';
+import { RRO_SUPPORTED } from './oci-spec.js';
 import { Streams, type StreamUrls } from './streams.js';
 import type { StreamIO } from '../../streaming/index.js';
 
@@ -49,6 +51,7 @@ export class EngineCri implements ContainerRuntime {
   readonly images: CriImages;
   readonly runtime: Runtime;
   private readonly stats: StatsCollector;
+  private readonly metrics: MetricsCollector;
   private readonly scratch: string;
   readonly streams: Streams;
 
@@ -87,6 +90,7 @@ export class EngineCri implements ContainerRuntime {
       onEvent: (kind, r) => this.emit(kind, r),
     });
     this.stats = new StatsCollector(ctx.snapshotter, ctx.root, (r) => this.runtime.stats(this.containers.rtId(r.id)));
+    this.metrics = new MetricsCollector(ctx.snapshotter, ctx.root);
     this.streams = new Streams(this, o.streamingAddress ?? '127.0.0.1:0');
   }
 
@@ -137,8 +141,8 @@ export class EngineCri implements ContainerRuntime {
         ],
       },
       info: req.verbose ? { config: JSON.stringify({ podCidr: this.network.podCidr, runtime: CRI_RUNTIME_NAME }) } : {},
-      runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
-      features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
+      runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: RRO_SUPPORTED, userNamespaces: false } }],
+      features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },
     };
   }
 
@@ -373,6 +377,15 @@ export class EngineCri implements ContainerRuntime {
       .filter((s) => !f?.id || s.id === f.id || s.id.startsWith(f.id))
       .filter((s) => matchesLabels(s.config.labels, f?.labelSelector));
     return { stats: await Promise.all(list.map((s) => this.sandboxStats(s.id))) };
+  }
+
+  async listMetricDescriptors(_req: cri.ListMetricDescriptorsRequestInput): Promise<cri.ListMetricDescriptorsResponse> {
+    return { descriptors: metricDescriptors() };
+  }
+
+  async listPodSandboxMetrics(_req: cri.ListPodSandboxMetricsRequestInput): Promise<cri.ListPodSandboxMetricsResponse> {
+    const ready = [...this.sandboxes.byId.values()].filter((s) => this.sandboxes.ready(s));
+    return { podMetrics: await Promise.all(ready.map((s) => this.metrics.pod(s, this.containers.inSandbox(s.id)))) };
   }
 
   getContainerEvents(_req: cri.GetEventsRequestInput, signal: AbortSignal): AsyncIterable<cri.ContainerEventResponse> {

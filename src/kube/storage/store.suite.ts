@@ -25,8 +25,31 @@ function hasReason(code: string, reason?: string) {
   };
 }
 
-/** Reads n events (skipping PROGRESS unless wanted) or fails after ms. */
-async function take(w: Watch, n: number, ms = 10_000, withProgress = false): Promise<WatchEvent[]> {
+/** A watch "from now" starts where the backend establishes it, which its client cannot observe (on
+ *  etcd, a stream's round trip): writes markers under the prefix until one is delivered. The events
+ *  of later markers may follow; `take(..., notMarker)` skips them. */
+const MARKER = '~live-';
+async function untilLive(s: Store, w: Watch, prefix: string): Promise<void> {
+  const first = w[Symbol.asyncIterator]().next();
+  let live = false;
+  void first.then(() => {
+    live = true;
+  });
+  for (let i = 0; !live; i++) {
+    await s.create(`${prefix}${MARKER}${i}`, enc('marker'));
+    await Promise.race([first, new Promise((r) => setTimeout(r, 50))]);
+  }
+}
+const notMarker = (e: WatchEvent) => e.type === 'PROGRESS' || !e.kv.key.includes(MARKER);
+
+/** Reads n events (skipping PROGRESS unless wanted, and those `keep` refuses) or fails after ms. */
+async function take(
+  w: Watch,
+  n: number,
+  ms = 10_000,
+  withProgress = false,
+  keep: (e: WatchEvent) => boolean = () => true,
+): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
   const it = w[Symbol.asyncIterator]();
   const deadline = Date.now() + ms;
@@ -44,6 +67,7 @@ async function take(w: Watch, n: number, ms = 10_000, withProgress = false): Pro
       throw new Error(`watch: got ${out.length} of ${n} events in ${ms} ms: ${JSON.stringify(out.map(summary))}`);
     if (r.done) throw new Error(`watch ended after ${out.length} of ${n} events`);
     if (r.value.type === 'PROGRESS' && !withProgress) continue;
+    if (!keep(r.value)) continue;
     out.push(r.value);
   }
   return out;
@@ -234,12 +258,12 @@ export function storeSuite(name: string, makeStore: () => Promise<StoreUnderTest
       withStore(async (s) => {
         const w = s.watch('/registry/pods/', 0);
         try {
-          await new Promise((r) => setTimeout(r, 100)); // etcd: let the watch attach
+          await untilLive(s, w, '/registry/pods/');
           const a = await s.create('/registry/pods/x', enc('1'));
           await s.create('/registry/podsx/y', enc('other prefix'));
           const b = await s.update('/registry/pods/x', enc('2'), a.modRevision);
           const d = await s.delete('/registry/pods/x', b.modRevision);
-          const ev = await take(w, 3);
+          const ev = await take(w, 3, 10_000, false, notMarker);
           assert.deepEqual(ev.map(summary), [
             `PUT /registry/pods/x@${a.modRevision}=1`,
             `PUT /registry/pods/x@${b.modRevision}=2`,
