@@ -7,8 +7,12 @@ import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { ensureKubeDnsService } from './service-network.js';
+import {
+  parseControllerManagerArgs,
+  startControllerManager,
+  type RunningControllerManager,
+} from '../kube/controllers/index.js';
 import { shareClusterBootstrap } from './bootstrap.js';
-import { startControllerManager, type RunningControllerManager } from '../kube/controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
@@ -25,6 +29,8 @@ export interface ServerOptions {
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;
+  /** kube-controller-manager flags the controllers honour (NAME=VALUE, as k3s's --kube-controller-manager-arg). */
+  controllerManagerArgs?: string[];
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
   /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
@@ -72,6 +78,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const t0 = performance.now();
   const log = opts.log ?? createLogger({ component: 'server' });
   const { host, port } = parseListen(opts.httpsListen ?? '127.0.0.1:6443');
+  let tuning: ReturnType<typeof parseControllerManagerArgs>;
+  try {
+    tuning = parseControllerManagerArgs(opts.controllerManagerArgs ?? []);
+  } catch (e) {
+    throw invalidArgument(`--kube-controller-manager-arg: ${(e as Error).message}`, {
+      field: 'kube-controller-manager-arg',
+    });
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   // HA servers: the cluster PKI comes from (or goes into) the shared datastore before the API server loads it.
@@ -145,6 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log: log.child({ component: 'controllers' }),
         kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort } : undefined,
         rootCA: kas.pki.ca.certPem,
+        ...tuning,
       });
     })().catch((e) => {
       log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) });

@@ -18,6 +18,11 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           kube-controller-manager, may take their place; as k3s's flag)
   --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
   --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
+  --kube-controller-manager-arg NAME=VALUE
+                          a kube-controller-manager flag the controllers honour (repeatable, as
+                          k3s): horizontal-pod-autoscaler-sync-period, -tolerance,
+                          -cpu-initialization-period, -initial-readiness-delay,
+                          -downscale-stabilization; node-monitor-grace-period
   --token TOKEN           on an etcd datastore: the server token (the first server's DIR/token);
                           a second server gets the cluster CA, service-account key, static tokens
                           and encryption key from the datastore with it (as k3s's --token)
@@ -39,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
         'disable-controller-manager': { type: 'boolean', default: false },
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
+        'kube-controller-manager-arg': { type: 'string', multiple: true },
         token: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -61,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       controllers: !values['disable-controller-manager'],
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
+      controllerManagerArgs: values['kube-controller-manager-arg'],
       token: values.token,
     },
   });

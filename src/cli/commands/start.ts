@@ -32,6 +32,9 @@ node network (with the agent, as k3s): the service proxy (nftables table skiff-p
           NetworkPolicy (table skiff-netpol; off with --disable-network-policy). --cluster-cidr
           (default 10.42.0.0/16) is the pods' range. --proxy-table, --netpol-table, --service-device
           name the tables and the service-range device (several nodes on one host).
+controllers: --kube-controller-manager-arg NAME=VALUE (repeatable, as k3s) sets a kube-controller-manager
+          flag the controllers honour: horizontal-pod-autoscaler-sync-period|-tolerance|
+          -cpu-initialization-period|-initial-readiness-delay|-downscale-stabilization, node-monitor-grace-period
 `;
 
 export async function importBusybox(root: string): Promise<void> {
@@ -88,6 +91,7 @@ export async function main(argv: string[] = []): Promise<number> {
         'proxy-table': { type: 'string' },
         'netpol-table': { type: 'string' },
         'service-device': { type: 'string' },
+        'kube-controller-manager-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -154,6 +158,7 @@ export async function main(argv: string[] = []): Promise<number> {
           datastore: values.datastore,
           serviceCIDR: values['service-cidr'],
           clusterCIDR: values['cluster-cidr'],
+          controllerManagerArgs: values['kube-controller-manager-arg'],
         },
     network: {
       services: !values['disable-kube-proxy'],

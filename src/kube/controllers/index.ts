@@ -5,6 +5,7 @@
 export { startControllers, CONTROLLER_NAMES } from './set.js';
 export type { RunningControllers, StartControllersOptions } from './set.js';
 export { startControllerManager } from './manager.js';
+export { parseControllerManagerArgs } from './flags.js';
 export type { RunningControllerManager, StartControllerManagerOptions } from './manager.js';
 export { startGarbageCollector } from './garbagecollector/controller.js';
 export type { GarbageCollector, GarbageCollectorOptions } from './garbagecollector/controller.js';

@@ -29,8 +29,8 @@ const setsOf = async (app: string) =>
       Number(b.metadata.annotations['deployment.kubernetes.io/revision']),
   );
 const cond = (d: any, type: string) => d.status?.conditions?.find((c: any) => c.type === type);
-const rolledOut = (name: string, replicas: number) => async () => {
-  const d = await env.get(`${D}/${name}`);
+const rolledOut = (name: string, replicas: number) => async () => isRolledOut(await env.get(`${D}/${name}`), replicas);
+const isRolledOut = (d: any, replicas: number) => {
   const s = d.status ?? {};
   return (
     s.observedGeneration === d.metadata.generation &&
@@ -92,7 +92,10 @@ describe('deployment controller', () => {
       listed = false;
     const observe = () => {
       if (!listed) return; // the initial list arrives one pod at a time
-      const live = [...pods.values()];
+      // As upstream counts them (ReplicaSets' active pods): a terminating pod is neither part of
+      // the surge nor available; the simulated kubelet removes it when it gets to it, which under
+      // load can be after the replacement exists.
+      const live = [...pods.values()].filter((p) => !p.metadata.deletionTimestamp);
       const ready = live.filter((p: any) =>
         p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
       );
@@ -125,7 +128,7 @@ describe('deployment controller', () => {
     // Stopped whatever happens: a live informer would keep the test process from exiting.
     try {
       await setImage('roll', 'busybox:2');
-      await until('rolled out again', rolledOut('roll', 4), 15_000);
+      await env.watchUntil(`${D}/roll`, 'rolled out again', (d) => isRolledOut(d, 4));
     } finally {
       inf.stop();
     }
@@ -241,14 +244,10 @@ describe('deployment controller', () => {
     await env.post(D, deploy('stuck', 2, { progressDeadlineSeconds: 2 }));
     await until('rolled out', rolledOut('stuck', 2));
     await setImage('stuck', 'broken');
-    await until(
-      'deadline exceeded',
-      async () => {
-        const c = cond(await env.get(`${D}/stuck`), 'Progressing');
-        return c?.status === 'False' && c.reason === 'ProgressDeadlineExceeded';
-      },
-      10_000,
-    );
+    await env.watchUntil(`${D}/stuck`, 'deadline exceeded', (d) => {
+      const c = cond(d, 'Progressing');
+      return c?.status === 'False' && c.reason === 'ProgressDeadlineExceeded';
+    });
     const c = cond(await env.get(`${D}/stuck`), 'Progressing');
     assert.match(c.message, /^ReplicaSet "stuck-\w+" has timed out progressing\.$/);
     assert.equal(cond(await env.get(`${D}/stuck`), 'Available').status, 'True', 'old pods keep it available');

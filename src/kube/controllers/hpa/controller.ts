@@ -17,7 +17,7 @@ import { keyOf, Loop, type Controller, type ControllerContext } from '../shared/
 import { rfc3339, splitKey } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { Condition, KubeObject, Pod } from '../shared/types.js';
-import { ScalingHistory, type Behavior } from './behavior.js';
+import { DEFAULT_DOWNSCALE_WINDOW_S, ScalingHistory, type Behavior } from './behavior.js';
 import { ApiMetricsSource, type PodMetricsSource } from './metrics.js';
 import { resourceReplicas } from './replicas.js';
 
@@ -58,6 +58,14 @@ export interface HpaOptions {
   syncPeriodMs?: number;
   /** Where pod usage comes from (default: the metrics.k8s.io API). */
   metrics?: PodMetricsSource;
+  /** --horizontal-pod-autoscaler-tolerance (0.1). */
+  tolerance?: number;
+  /** --horizontal-pod-autoscaler-cpu-initialization-period (5 min). */
+  cpuInitializationPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-initial-readiness-delay (30 s). */
+  initialReadinessDelayMs?: number;
+  /** --horizontal-pod-autoscaler-downscale-stabilization (5 min; HPAs without `behavior`). */
+  downscaleStabilizationMs?: number;
 }
 
 const KNOWN: Record<string, ResourceRef> = {
@@ -88,6 +96,7 @@ function setCond(
 export function startHPAController(ctx: ControllerContext, opts: HpaOptions = {}): Controller {
   const log = ctx.log.child({ controller: 'horizontal-pod-autoscaler' });
   const period = opts.syncPeriodMs ?? 15_000;
+  const downscaleWindowS = (opts.downscaleStabilizationMs ?? DEFAULT_DOWNSCALE_WINDOW_S * 1000) / 1000;
   const metrics = opts.metrics ?? new ApiMetricsSource(ctx.client);
   const hpaInf = ctx.informers.for<Hpa>(R.hpas);
   const podInf = ctx.informers.for<Pod>(R.pods);
@@ -231,7 +240,18 @@ export function startHPAController(ctx: ControllerContext, opts: HpaOptions = {}
             t.type === 'Utilization'
               ? { utilization: t.averageUtilization ?? 80 }
               : { averageMilli: Number(quantityMilliValue(parseQuantity(t.averageValue ?? '0'))) };
-          const r = resourceReplicas({ current, pods, metrics: usage, resource: src.name, container, target, now });
+          const r = resourceReplicas({
+            current,
+            pods,
+            metrics: usage,
+            resource: src.name,
+            container,
+            target,
+            now,
+            tolerance: opts.tolerance,
+            cpuInitializationMs: opts.cpuInitializationPeriodMs,
+            initialReadinessDelayMs: opts.initialReadinessDelayMs,
+          });
           const value = formatQuantity({
             mantissa: BigInt(r.averageMilli),
             exponent: -3,
@@ -285,7 +305,7 @@ export function startHPAController(ctx: ControllerContext, opts: HpaOptions = {}
       );
       const n = spec.behavior
         ? history.normalizeWithBehavior(key, current, best, min, max, spec.behavior, now)
-        : history.normalize(key, current, best, min, max, now);
+        : history.normalize(key, current, best, min, max, now, downscaleWindowS);
       conds = setCond(conds, 'AbleToScale', 'True', n.ableToScale.reason, n.ableToScale.message, nowStr);
       conds = setCond(conds, 'ScalingLimited', n.limited.status, n.limited.reason, n.limited.message, nowStr);
       desired = n.replicas;

@@ -4,7 +4,8 @@
 // back down after the stabilization window, memory AverageValue, status and conditions.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PodMetricsSource, PodUsage } from '../index.js';
+import { parseControllerManagerArgs, type PodMetricsSource, type PodUsage } from '../index.js';
+import { resourceReplicas } from './replicas.js';
 import { startControllerEnv, until, type ControllerEnv } from '../../../../test/fixtures/controller-env.js';
 
 let env: ControllerEnv;
@@ -154,5 +155,94 @@ describe('horizontal pod autoscaler', () => {
       'FailedGetScale',
       async () => cond(await env.get(`${H()}/none`), 'AbleToScale')?.reason === 'FailedGetScale',
     );
+  });
+});
+
+describe('replica calculation: new and unready pods (upstream groupPods) and the flags that tune it', () => {
+  const T = Date.parse('2026-12-07T05:00:00Z');
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const pod = (name: string, startedAgoMs: number, ready: { status: string; agoMs: number }) => ({
+    metadata: { name },
+    spec: { containers: [{ name: 'c', resources: { requests: { cpu: '100m' } } }] },
+    status: {
+      phase: 'Running',
+      startTime: iso(T - startedAgoMs),
+      conditions: [{ type: 'Ready', status: ready.status, lastTransitionTime: iso(T - ready.agoMs) }],
+    },
+  });
+  const sample = (cpu: number): PodUsage => ({ containers: new Map([['c', { cpu }]]), timestamp: T, windowMs: 10_000 });
+  const calc = (pods: any[], cpu: Record<string, number>, extra: object = {}) =>
+    resourceReplicas({
+      current: pods.length,
+      pods,
+      metrics: new Map(Object.entries(cpu).map(([n, v]) => [n, sample(v)])),
+      resource: 'cpu',
+      target: { utilization: 50 },
+      now: T,
+      ...extra,
+    }).replicas;
+
+  it('a pod ready for less than one metrics window inside the CPU initialization period counts as 0 on scale-up', () => {
+    const pods = [
+      pod('old', 600_000, { status: 'True', agoMs: 590_000 }),
+      pod('new', 60_000, { status: 'True', agoMs: 5_000 }),
+    ];
+    // old: 200 % of its request; new: unready, so 0 → (200 + 0) / 200 = 100 % → ratio 2 → 4 pods.
+    assert.equal(calc(pods, { old: 200, new: 200 }), 4);
+    // Once its sample covers a full window after the transition it counts: 200 % → ratio 4 → 8.
+    assert.equal(calc([pods[0], pod('new', 60_000, { status: 'True', agoMs: 11_000 })], { old: 200, new: 200 }), 8);
+    // A shorter --horizontal-pod-autoscaler-cpu-initialization-period ends that grace earlier.
+    assert.equal(calc(pods, { old: 200, new: 200 }, { cpuInitializationMs: 30_000 }), 8);
+  });
+
+  it('past the initialization period, a pod that never became ready within the initial readiness delay is left out', () => {
+    const old = pod('old', 600_000, { status: 'True', agoMs: 590_000 });
+    // Unready since 10 s after its start (within the 30 s delay): never ready, so it counts as 0.
+    const never = pod('never', 600_000, { status: 'False', agoMs: 590_000 });
+    assert.equal(calc([old, never], { old: 200, never: 200 }), 4);
+    // With a 5 s --horizontal-pod-autoscaler-initial-readiness-delay it was ready once: its sample counts.
+    assert.equal(calc([old, never], { old: 200, never: 200 }, { initialReadinessDelayMs: 5_000 }), 8);
+  });
+
+  it('the tolerance (--horizontal-pod-autoscaler-tolerance) decides what is close enough', () => {
+    const pods = [pod('a', 600_000, { status: 'True', agoMs: 590_000 })];
+    assert.equal(calc(pods, { a: 115 }, { target: { utilization: 100 } }), 2); // 15 % off the target
+    assert.equal(calc(pods, { a: 115 }, { target: { utilization: 100 }, tolerance: 0.2 }), 1);
+  });
+
+  it('parses the kube-controller-manager flags it honours and refuses the others by name', () => {
+    assert.deepEqual(
+      parseControllerManagerArgs([
+        'horizontal-pod-autoscaler-sync-period=5s',
+        '--horizontal-pod-autoscaler-cpu-initialization-period=1m30s',
+        'horizontal-pod-autoscaler-initial-readiness-delay=0s',
+        'horizontal-pod-autoscaler-downscale-stabilization=10s',
+        'horizontal-pod-autoscaler-tolerance=0.05',
+        'node-monitor-grace-period=20s',
+      ]),
+      {
+        hpa: {
+          syncPeriodMs: 5000,
+          cpuInitializationPeriodMs: 90_000,
+          initialReadinessDelayMs: 0,
+          downscaleStabilizationMs: 10_000,
+          tolerance: 0.05,
+        },
+        nodeLifecycle: { gracePeriodMs: 20_000 },
+      },
+    );
+    assert.throws(
+      () => parseControllerManagerArgs(['concurrent-deployment-syncs=5']),
+      /unknown kube-controller-manager flag "concurrent-deployment-syncs"/,
+    );
+    assert.throws(
+      () => parseControllerManagerArgs(['horizontal-pod-autoscaler-sync-period=fast']),
+      /invalid value "fast" for flag --horizontal-pod-autoscaler-sync-period/,
+    );
+    assert.throws(
+      () => parseControllerManagerArgs(['horizontal-pod-autoscaler-sync-period=0s']),
+      /must be greater than 0/,
+    );
+    assert.throws(() => parseControllerManagerArgs(['horizontal-pod-autoscaler-tolerance']), /needs a value/);
   });
 });

@@ -48,8 +48,17 @@ export function resourceReplicas(opts: {
   container?: string;
   target: { utilization?: number; averageMilli?: number };
   now: number;
+  /** Upstream's --horizontal-pod-autoscaler-tolerance (default 0.1). */
+  tolerance?: number;
+  /** --horizontal-pod-autoscaler-cpu-initialization-period (default 5 min). */
+  cpuInitializationMs?: number;
+  /** --horizontal-pod-autoscaler-initial-readiness-delay (default 30 s). */
+  initialReadinessDelayMs?: number;
 }): ResourceResult {
   const { pods, resource, container, target, now } = opts;
+  const tolerance = opts.tolerance ?? TOLERANCE;
+  const cpuInit = opts.cpuInitializationMs ?? CPU_INITIALIZATION_MS;
+  const readinessDelay = opts.initialReadinessDelayMs ?? INITIAL_READINESS_DELAY_MS;
   if (!pods.length) throw new Error('no pods returned by selector while calculating replica count');
   const values = new Map<string, number>();
   const unready = new Set<string>();
@@ -74,8 +83,8 @@ export function resourceReplicas(opts: {
       if (!c || !Number.isFinite(start)) isUnready = true;
       else {
         const changed = Date.parse(c.lastTransitionTime ?? '') || 0;
-        if (start + CPU_INITIALIZATION_MS > now) isUnready = c.status === 'False' || m.timestamp < changed + m.windowMs;
-        else isUnready = c.status === 'False' && start + INITIAL_READINESS_DELAY_MS > changed;
+        if (start + cpuInit > now) isUnready = c.status === 'False' || m.timestamp < changed + m.windowMs;
+        else isUnready = c.status === 'False' && start + readinessDelay > changed;
       }
       if (isUnready) {
         unready.add(name);
@@ -117,7 +126,7 @@ export function resourceReplicas(opts: {
     utilization: first.utilization,
     averageMilli: Math.round(first.average),
   });
-  const within = (r: number) => Math.abs(1 - r) <= TOLERANCE;
+  const within = (r: number) => Math.abs(1 - r) <= tolerance;
   const scaleUpWithUnready = unready.size > 0 && first.ratio > 1;
   if (!scaleUpWithUnready && !missing.size) {
     if (within(first.ratio)) return result(opts.current);
