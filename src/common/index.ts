@@ -3,3 +3,4 @@ export * from './ids.js';
 export * from './logging.js';
 export * from './http-proxy.js';
 export * from './fs.js';
+export * from './trace.js';

@@ -13,6 +13,9 @@ import {
   isSkiffError,
   newId,
   notFound,
+  traced,
+  traceMark,
+  traceNow,
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
@@ -103,6 +106,8 @@ export class Containers {
     const taken = this.names.get(key);
     if (taken && this.byId.has(taken))
       throw alreadyExists(`container name "${key}" is reserved for "${taken}"`, { field: 'config.metadata.name' });
+    const tk = sb.config.metadata?.uid ?? sb.id;
+    let t0 = traceNow();
     const img = await this.d.images.resolve(config.image.image).catch((e) => {
       if (isSkiffError(e, 'NotFound')) throw notFound(`image "${config.image!.image}" not found`, { field: 'image' });
       throw e;
@@ -111,10 +116,14 @@ export class Containers {
     const snapshotKey = `cri-${id}`;
     this.names.set(key, id);
     let prepared = false;
+    traceMark(tk, 'create.resolve', t0);
     try {
-      const parent = await this.d.images.unpack(img.id);
-      await this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } });
+      const parent = await traced(tk, 'create.unpack', () => this.d.images.unpack(img.id));
+      await traced(tk, 'create.snapshot', () =>
+        this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } }),
+      );
       prepared = true;
+      t0 = traceNow();
       const rec: ContainerRecord = {
         id,
         sandboxId: sb.id,
@@ -138,10 +147,13 @@ export class Containers {
         pid: 0,
         resources: config.linux?.resources ?? {},
       };
+      traceMark(tk, 'create.imageRef', t0);
+      t0 = traceNow();
       mkdirSync(this.rootfs(id), { recursive: true });
       this.d.store.saveContainer(rec);
       this.byId.set(id, rec);
       this.d.onEvent('CREATED', rec);
+      traceMark(tk, 'create.save', t0);
       return id;
     } catch (e) {
       this.names.delete(key);
@@ -162,9 +174,13 @@ export class Containers {
       throw failedPrecondition(`pod sandbox ${sb.id} is not ready`, { field: 'pod_sandbox_id' });
     const rtid = this.rtId(r.id);
     const dir = this.d.store.containerDir(r.id);
+    const tk = sb.config.metadata?.uid ?? sb.id;
     try {
       const rootfs = this.rootfs(r.id);
+      let t0 = traceNow();
       if (!isMounted(rootfs)) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      traceMark(tk, 'start.mount', t0);
+      t0 = traceNow();
       const target = r.config.linux?.securityContext?.namespaceOptions?.targetId;
       const targetPid = target ? this.get(target).pid : undefined;
       const spec = buildCriSpec({
@@ -178,7 +194,9 @@ export class Containers {
         targetPid,
       });
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
-      await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
+      traceMark(tk, 'start.spec', t0);
+      await traced(tk, 'start.rtDelete', () => this.d.runtime.delete(rtid, { force: true }).catch(() => undefined));
+      t0 = traceNow();
       await this.d.runtime.create(rtid, spec, {
         monitor: {
           logFile: r.logPath || undefined,
@@ -187,7 +205,9 @@ export class Containers {
           stdin: !!r.config.stdin,
         },
       });
-      await this.d.runtime.start(rtid);
+      traceMark(tk, 'start.rtCreate', t0);
+      await traced(tk, 'start.rtStart', () => this.d.runtime.start(rtid));
+      t0 = traceNow();
       const st = this.d.runtime.state(rtid);
       r.pid = st.pid ?? 0;
       r.pidStartTime = startTimeOf(r.pid);
@@ -196,6 +216,7 @@ export class Containers {
       this.d.store.saveContainer(r);
       this.d.onEvent('STARTED', r);
       this.watch(r);
+      traceMark(tk, 'start.save', t0);
     } catch (e) {
       r.state = 'CONTAINER_EXITED';
       r.exitCode = 128;

@@ -2,7 +2,7 @@
 // kept and sent by a background writer (PATCH pods/NAME/status), so syncs never wait on the API; a
 // status equal to what was last sent (or what the server already holds) is not sent. Also deletes
 // a finished pod's object with grace 0 once the agent has cleaned up after it.
-import type { Logger } from '../../common/index.js';
+import { type Logger, traceMark, traceNow } from '../../common/index.js';
 import { WorkQueue, type KubeClient } from '../client/index.js';
 import type { Pod, PodStatus } from './types.js';
 
@@ -58,12 +58,18 @@ export class StatusManager {
     if (e) {
       if (stable(e.status) === text) return;
       e.status = status;
-      if (e.sent !== text) this.queue.add(uid);
+      if (e.sent !== text) {
+        traceMark(uid, 'status.set', traceNow());
+        this.queue.add(uid);
+      }
       return;
     }
     const sent = statusEqual(pod.status, status) ? text : undefined;
     this.entries.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name, status, sent });
-    if (!sent) this.queue.add(uid);
+    if (!sent) {
+      traceMark(uid, 'status.set', traceNow());
+      this.queue.add(uid);
+    }
   }
 
   forget(uid: string): void {
@@ -75,6 +81,7 @@ export class StatusManager {
     if (!e) return;
     const text = stable(e.status);
     if (e.sent === text) return;
+    const t0 = traceNow();
     try {
       await this.client.request(
         'PATCH',
@@ -83,6 +90,11 @@ export class StatusManager {
       );
       this.writes++;
       e.sent = text;
+      traceMark(
+        uid,
+        `status.patch${e.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? '.ready' : ''}`,
+        t0,
+      );
       // A newer status arrived while this one was on its way.
       if (stable(e.status) !== text) this.queue.add(uid);
     } catch (err) {
