@@ -4,3 +4,4 @@ export * from './logging.js';
 export * from './http-proxy.js';
 export * from './fs.js';
 export * from './trace.js';
+export * from './commands.js';

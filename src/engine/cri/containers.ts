@@ -178,7 +178,7 @@ export class Containers {
     try {
       const rootfs = this.rootfs(r.id);
       let t0 = traceNow();
-      if (!isMounted(rootfs)) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      if (!(await isMounted(rootfs))) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
       traceMark(tk, 'start.mount', t0);
       t0 = traceNow();
       const target = r.config.linux?.securityContext?.namespaceOptions?.targetId;
@@ -279,7 +279,8 @@ export class Containers {
 
   private async unmountRootfs(id: string): Promise<void> {
     const rootfs = this.rootfs(id);
-    if (isMounted(rootfs)) await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
+    if (await isMounted(rootfs))
+      await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
   }
 
   /** The stop signal: the config's, else the image's STOPSIGNAL, else SIGTERM. */
