@@ -57,6 +57,8 @@ export class Containers {
   private readonly names = new Map<string, string>();
   private readonly watches = new Map<string, AbortController>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
+  /** The top snapshot of each image's unpacked layers (the parent of its containers' snapshots). */
+  private readonly unpacked = new Map<string, Promise<string | undefined>>();
 
   constructor(private readonly d: ContainerDeps) {}
 
@@ -118,9 +120,14 @@ export class Containers {
     let prepared = false;
     traceMark(tk, 'create.resolve', t0);
     try {
-      const parent = await traced(tk, 'create.unpack', () => this.d.images.unpack(img.id));
+      const labels = { labels: { 'org.skiff.cri.container': id } };
+      const parent = await traced(tk, 'create.unpack', () => this.unpack(img.id));
       await traced(tk, 'create.snapshot', () =>
-        this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } }),
+        this.d.snapshotter.prepare(snapshotKey, parent, labels).catch(async (e) => {
+          // the remembered layers went (the image was removed and pulled again): unpack afresh
+          if (!isSkiffError(e, 'NotFound') && !isSkiffError(e, 'FailedPrecondition')) throw e;
+          return this.d.snapshotter.prepare(snapshotKey, await this.unpack(img.id, true), labels);
+        }),
       );
       prepared = true;
       t0 = traceNow();
@@ -161,6 +168,20 @@ export class Containers {
       this.d.store.removeContainer(id);
       throw e;
     }
+  }
+
+  /** Unpacks an image once per engine: a pod start is then one snapshot `prepare`, not the image
+   *  store's lease, per-layer checks and label write (2 s of a pod's start in a burst of 40). The
+   *  layers stay while the image does (the image store's GC label); a stale answer is retried. */
+  private unpack(imageId: string, fresh = false): Promise<string | undefined> {
+    let p = fresh ? undefined : this.unpacked.get(imageId);
+    if (!p) {
+      const q = this.d.images.unpack(imageId);
+      this.unpacked.set(imageId, q);
+      q.catch(() => this.unpacked.get(imageId) === q && this.unpacked.delete(imageId));
+      p = q;
+    }
+    return p;
   }
 
   async start(id: string): Promise<void> {
