@@ -29,6 +29,8 @@ interface Entry {
   namespace: string;
   name: string;
   status: PodStatus;
+  /** stable(status), computed once per set. */
+  text: string;
   sent?: string;
 }
 
@@ -56,8 +58,9 @@ export class StatusManager {
     const text = stable(status);
     const e = this.entries.get(uid);
     if (e) {
-      if (stable(e.status) === text) return;
+      if (e.text === text) return;
       e.status = status;
+      e.text = text;
       if (e.sent !== text) {
         traceMark(uid, 'status.set', traceNow());
         this.queue.add(uid);
@@ -65,7 +68,7 @@ export class StatusManager {
       return;
     }
     const sent = statusEqual(pod.status, status) ? text : undefined;
-    this.entries.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name, status, sent });
+    this.entries.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name, status, text, sent });
     if (!sent) {
       traceMark(uid, 'status.set', traceNow());
       this.queue.add(uid);
@@ -79,7 +82,7 @@ export class StatusManager {
   private async write(uid: string): Promise<void> {
     const e = this.entries.get(uid);
     if (!e) return;
-    const text = stable(e.status);
+    const text = e.text;
     if (e.sent === text) return;
     const t0 = traceNow();
     try {
@@ -96,7 +99,7 @@ export class StatusManager {
         t0,
       );
       // A newer status arrived while this one was on its way.
-      if (stable(e.status) !== text) this.queue.add(uid);
+      if (e.text !== text) this.queue.add(uid);
     } catch (err) {
       if ((err as { code?: string }).code === 'NotFound') {
         this.entries.delete(uid);
@@ -129,11 +132,16 @@ export class StatusManager {
     this.entries.delete(pod.metadata.uid);
   }
 
-  /** Waits until every queued status is written (tests, shutdown). */
-  async flush(timeoutMs = 5000): Promise<void> {
+  /** Waits until every queued status (or only pod `uid`'s) is written (tests, shutdown, a deleted
+   *  pod's final status). Each status's text is computed once when set: this polls every 20 ms, and
+   *  re-serialising every pod's status on each poll of each terminating pod made deleting 600 pods
+   *  quadratic (the agent's main thread was busy with it). */
+  async flush(timeoutMs = 5000, uid?: string): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      const pending = [...this.entries.values()].some((e) => e.sent !== stable(e.status));
+      const one = uid === undefined ? undefined : this.entries.get(uid);
+      const pending =
+        uid === undefined ? [...this.entries.values()].some((e) => e.sent !== e.text) : !!one && one.sent !== one.text;
       if (!pending) return;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -221,7 +221,7 @@ export class PodWorkers {
     if (podRunning(rp) || rp.containers.some((c) => c.state === 'created')) await killPod(this.ctx, pod, rp);
     const after = await this.runtimePod(uid);
     this.report(pod, after, st, true);
-    await this.ctx.status.flush(2000);
+    await this.ctx.status.flush(2000, uid);
     await this.removeAll(uid, after, pod);
     await this.ctx.status.deletePod(pod);
   }
