@@ -50,6 +50,10 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
   const { startEngine } = await import('../engine/index.js');
   const { NetworkManager, createEngineDriver } = await import('../network/index.js');
   phase('engine modules loaded');
+  // Short commands of the hot paths (mount, ip -batch, pause) forked by skiff-spawn, not by Node.
+  const { spawnerCommandRunner } = await import('../runtime/index.js');
+  const { setCommandRunner } = await import('../common/index.js');
+  setCommandRunner(spawnerCommandRunner());
   const dataRoot = o.dataRoot ?? '/var/lib/skiff/engine';
   const env = process.env;
   const network = new NetworkManager({

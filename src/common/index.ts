@@ -5,3 +5,5 @@ export * from './http-proxy.js';
 export * from './fs.js';
 export * from './util.js';
 export * from './batch.js';
+export * from './trace.js';
+export * from './commands.js';

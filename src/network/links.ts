@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { internal } from '../common/index.js';
-import { mustRun, run } from './exec.js';
+import { mustRun, mustRunShort, run, runShort } from './exec.js';
 
 export async function linkExists(name: string): Promise<boolean> {
   return (await run('ip', ['link', 'show', 'dev', name])).code === 0;
@@ -30,7 +30,7 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
  *  container's namespace, so after an exit there is usually nothing left to delete). */
 export async function deleteLink(name: string): Promise<void> {
   if (!existsSync(`/sys/class/net/${name}`)) return;
-  await run('ip', ['link', 'del', 'dev', name]);
+  await runShort('ip', ['link', 'del', 'dev', name]);
 }
 
 export function setSysctl(path: string, value: string): boolean {
@@ -68,14 +68,14 @@ export async function attachVeth(a: AttachSpec): Promise<void> {
     ...(a.gateway ? [`route add default via ${a.gateway} dev ${a.ifname}`] : []),
   ];
   try {
-    const r = await run('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
+    const r = await runShort('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
     if (r.code !== 0 && /exists/i.test(r.stderr)) {
       // a leftover of a crash holds the name: remove it and retry once
       await deleteLink(a.hostVeth);
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', 'link', 'del', 'dev', a.ifname]).catch(() => undefined);
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
     } else if (r.code !== 0) throw internal(`ip -batch in ${a.netns} failed: ${r.stderr.trim()}`);
-    await mustRun(
+    await mustRunShort(
       'ip',
       ['-batch', '-'],
       [

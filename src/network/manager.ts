@@ -3,7 +3,15 @@
 // re-rendered from that state on every change, so `init()` after a crash converges to exactly one
 // copy of each rule, and endpoints whose namespace is gone are released.
 import { accessSync, constants, statSync } from 'node:fs';
-import { conflict, failedPrecondition, invalidArgument, notFound } from '../common/index.js';
+import {
+  conflict,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  traced,
+  traceMark,
+  traceNow,
+} from '../common/index.js';
 import { formatCidr, formatIp, macFor, overlaps, parseCidr, parseIp, contains, pickSubnet, type Cidr } from './cidr.js';
 import { run } from './exec.js';
 import { allocate } from './ipam.js';
@@ -55,6 +63,8 @@ export interface ConnectOptions {
   netns: number | string;
   ip?: string;
   ports?: PortRequest[];
+  /** Key of the phase timings (SKIFF_TRACE) of this connect: the pod's uid for the CRI. */
+  traceKey?: string;
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -236,7 +246,10 @@ export class NetworkManager {
   }
 
   connect(network: string, o: ConnectOptions): Promise<Endpoint> {
+    const tk = o.traceKey ?? o.id;
+    const tq = traceNow();
     return this.serial(async () => {
+      traceMark(tk, 'net.wait', tq);
       const s = this.nets.get(network);
       if (!s) throw notFound(`network ${network} not found`, { field: 'network' });
       if (!o.id) throw invalidArgument('id: a container id is required', { field: 'id' });
@@ -245,7 +258,7 @@ export class NetworkManager {
       const netns = typeof o.netns === 'number' ? `/proc/${o.netns}/ns/net` : o.netns;
       const ino = netnsIno(netns);
       if (!ino) throw invalidArgument(`netns: ${netns} is not a network namespace`, { field: 'netns' });
-      await this.sweep();
+      await traced(tk, 'net.sweep', () => this.sweep());
       const ports = await resolvePorts(s.config.internal ? [] : (o.ports ?? []), this.allPorts());
       const ip = allocate(s, o.ip);
       const others = [...this.nets.values()].flatMap((n) => Object.values(n.endpoints)).filter((e) => e.id === o.id);
@@ -263,21 +276,25 @@ export class NetworkManager {
         netnsIno: ino,
         ports,
       };
-      await attachVeth({
-        netns,
-        bridge: s.config.bridge,
-        hostVeth: e.hostVeth,
-        ifname,
-        mac: e.mac,
-        mtu: s.config.mtu,
-        ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`,
-        gateway: s.config.internal || others.length ? undefined : s.config.gateway,
-      });
+      await traced(tk, 'net.veth', () =>
+        attachVeth({
+          netns,
+          bridge: s.config.bridge,
+          hostVeth: e.hostVeth,
+          ifname,
+          mac: e.mac,
+          mtu: s.config.mtu,
+          ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`,
+          gateway: s.config.internal || others.length ? undefined : s.config.gateway,
+        }),
+      );
       s.endpoints[o.id] = e;
+      const tr = traceNow();
       try {
         // the rules depend on endpoints only through their published ports
         if (ports.length || !this.jumpsChecked) await this.rules();
         this.state.write(s);
+        traceMark(tk, 'net.rulesState', tr);
       } catch (err) {
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);

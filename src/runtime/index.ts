@@ -48,3 +48,4 @@ export {
   type AttachSession,
   type AttachOptions,
 } from './monitor-lazy.js';
+export { spawnerCommandRunner } from './commands.js';

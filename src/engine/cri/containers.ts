@@ -13,6 +13,9 @@ import {
   newId,
   notFound,
   sleep,
+  traced,
+  traceMark,
+  traceNow,
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
 import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
@@ -56,6 +59,8 @@ export class Containers {
   private readonly watches = new Map<string, AbortController>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private readonly volumes: ImageVolumes;
+  /** The top snapshot of each image's unpacked layers (the parent of its containers' snapshots). */
+  private readonly unpacked = new Map<string, Promise<string | undefined>>();
 
   constructor(private readonly d: ContainerDeps) {
     this.volumes = new ImageVolumes({ snapshotter: d.snapshotter, images: d.images });
@@ -107,6 +112,8 @@ export class Containers {
     const taken = this.names.get(key);
     if (taken && this.byId.has(taken))
       throw alreadyExists(`container name "${key}" is reserved for "${taken}"`, { field: 'config.metadata.name' });
+    const tk = sb.config.metadata?.uid ?? sb.id;
+    let t0 = traceNow();
     const img = await this.d.images.resolve(config.image.image).catch((e) => {
       if (isSkiffError(e, 'NotFound')) throw notFound(`image "${config.image!.image}" not found`, { field: 'image' });
       throw e;
@@ -116,11 +123,20 @@ export class Containers {
     this.names.set(key, id);
     let prepared = false;
     let imageVolumes: ImageVolume[] = [];
+    traceMark(tk, 'create.resolve', t0);
     try {
-      const parent = await this.d.images.unpack(img.id);
-      await this.d.snapshotter.prepare(snapshotKey, parent, { labels: { 'org.skiff.cri.container': id } });
+      const labels = { labels: { 'org.skiff.cri.container': id } };
+      const parent = await traced(tk, 'create.unpack', () => this.unpack(img.id));
+      await traced(tk, 'create.snapshot', () =>
+        this.d.snapshotter.prepare(snapshotKey, parent, labels).catch(async (e) => {
+          // the remembered layers went (the image was removed and pulled again): unpack afresh
+          if (!isSkiffError(e, 'NotFound') && !isSkiffError(e, 'FailedPrecondition')) throw e;
+          return this.d.snapshotter.prepare(snapshotKey, await this.unpack(img.id, true), labels);
+        }),
+      );
       prepared = true;
       imageVolumes = await this.volumes.prepare(id, config, this.d.store.containerDir(id));
+      t0 = traceNow();
       const rec: ContainerRecord = {
         id,
         sandboxId: sb.id,
@@ -145,10 +161,13 @@ export class Containers {
         resources: config.linux?.resources ?? {},
         ...(imageVolumes.length ? { imageVolumes } : {}),
       };
+      traceMark(tk, 'create.imageRef', t0);
+      t0 = traceNow();
       mkdirSync(this.rootfs(id), { recursive: true });
       this.d.store.saveContainer(rec);
       this.byId.set(id, rec);
       this.d.onEvent('CREATED', rec);
+      traceMark(tk, 'create.save', t0);
       return id;
     } catch (e) {
       this.names.delete(key);
@@ -157,6 +176,20 @@ export class Containers {
       this.d.store.removeContainer(id);
       throw e;
     }
+  }
+
+  /** Unpacks an image once per engine: a pod start is then one snapshot `prepare`, not the image
+   *  store's lease, per-layer checks and label write (2 s of a pod's start in a burst of 40). The
+   *  layers stay while the image does (the image store's GC label); a stale answer is retried. */
+  private unpack(imageId: string, fresh = false): Promise<string | undefined> {
+    let p = fresh ? undefined : this.unpacked.get(imageId);
+    if (!p) {
+      const q = this.d.images.unpack(imageId);
+      this.unpacked.set(imageId, q);
+      q.catch(() => this.unpacked.get(imageId) === q && this.unpacked.delete(imageId));
+      p = q;
+    }
+    return p;
   }
 
   async start(id: string): Promise<void> {
@@ -170,9 +203,13 @@ export class Containers {
       throw failedPrecondition(`pod sandbox ${sb.id} is not ready`, { field: 'pod_sandbox_id' });
     const rtid = this.rtId(r.id);
     const dir = this.d.store.containerDir(r.id);
+    const tk = sb.config.metadata?.uid ?? sb.id;
     try {
       const rootfs = this.rootfs(r.id);
-      if (!isMounted(rootfs)) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      let t0 = traceNow();
+      if (!(await isMounted(rootfs))) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      traceMark(tk, 'start.mount', t0);
+      t0 = traceNow();
       const target = r.config.linux?.securityContext?.namespaceOptions?.targetId;
       const targetPid = target ? this.get(target).pid : undefined;
       const spec = buildCriSpec({
@@ -187,7 +224,9 @@ export class Containers {
         imageMounts: await this.volumes.binds(r.imageVolumes ?? []),
       });
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
-      await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
+      traceMark(tk, 'start.spec', t0);
+      await traced(tk, 'start.rtDelete', () => this.d.runtime.delete(rtid, { force: true }).catch(() => undefined));
+      t0 = traceNow();
       await this.d.runtime.create(rtid, spec, {
         monitor: {
           logFile: r.logPath || undefined,
@@ -196,7 +235,9 @@ export class Containers {
           stdin: !!r.config.stdin,
         },
       });
-      await this.d.runtime.start(rtid);
+      traceMark(tk, 'start.rtCreate', t0);
+      await traced(tk, 'start.rtStart', () => this.d.runtime.start(rtid));
+      t0 = traceNow();
       const st = this.d.runtime.state(rtid);
       const pu = spec.process!.user;
       r.user = { uid: pu.uid, gid: pu.gid, supplementalGroups: [...new Set([pu.gid, ...(pu.additionalGids ?? [])])] };
@@ -207,6 +248,7 @@ export class Containers {
       this.d.store.saveContainer(r);
       this.d.onEvent('STARTED', r);
       this.watch(r);
+      traceMark(tk, 'start.save', t0);
     } catch (e) {
       r.state = 'CONTAINER_EXITED';
       r.exitCode = 128;
@@ -269,7 +311,8 @@ export class Containers {
 
   private async unmountRootfs(id: string): Promise<void> {
     const rootfs = this.rootfs(id);
-    if (isMounted(rootfs)) await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
+    if (await isMounted(rootfs))
+      await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
   }
 
   /** The stop signal: the config's, else the image's STOPSIGNAL, else SIGTERM. */

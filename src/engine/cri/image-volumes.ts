@@ -91,7 +91,7 @@ export class ImageVolumes {
   }
 
   private async mount(v: ImageVolume): Promise<void> {
-    if (isMounted(v.mountpoint)) return;
+    if (await isMounted(v.mountpoint)) return;
     mkdirSync(v.mountpoint, { recursive: true });
     await mountAll(await this.d.snapshotter.mounts(v.snapshotKey), v.mountpoint);
   }
@@ -110,7 +110,7 @@ export class ImageVolumes {
   /** RemoveContainer (or a failed create): unmounts and removes the views. */
   async release(vols: ImageVolume[]): Promise<void> {
     for (const v of vols) {
-      if (existsSync(v.mountpoint) && isMounted(v.mountpoint)) await unmount(v.mountpoint);
+      if (existsSync(v.mountpoint) && (await isMounted(v.mountpoint))) await unmount(v.mountpoint);
       await this.d.snapshotter.remove(v.snapshotKey).catch((e) => {
         if (!isSkiffError(e, 'NotFound')) throw e;
       });

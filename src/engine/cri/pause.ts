@@ -1,14 +1,11 @@
 // Starting and stopping native/skiff-pause, the process that holds a sandbox's namespaces, and the
 // pod's shared /dev/shm (a tmpfs per sandbox, bind-mounted into each of its containers, so POSIX
 // shared memory is shared the way the ipc namespace shares SysV IPC).
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { internal, invalidArgument, sleep } from '../../common/index.js';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { internal, invalidArgument, runCommand, sleep } from '../../common/index.js';
 import { isAlive, nativeDir } from '../../runtime/index.js';
-
-const run = promisify(execFile);
 
 export interface PauseOptions {
   net: boolean;
@@ -50,15 +47,8 @@ export async function startPause(o: PauseOptions): Promise<{ pid: number; startT
     args.push('--sysctl', `${k.replace(/\//g, '.')}=${v}`);
   }
   for (const f of o.cgroupProcs) args.push('--cgroup-procs', f);
-  const child = spawn(pauseBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c) => resolve(c ?? 1));
-  });
+  // through the command runner (skiff-spawn in a daemon: no fork of Node per sandbox)
+  const { code, stdout: out, stderr: err } = await runCommand(pauseBinary(), args);
   const pid = Number(out.trim());
   if (code !== 0 || !Number.isInteger(pid) || pid <= 0) {
     const msg = err.trim() || `exit status ${code}`;
@@ -85,11 +75,18 @@ export async function stopPause(pid: number, startTime: number | undefined, grac
   for (let i = 0; i < 500 && isAlive(pid, startTime); i++) await sleep(10);
 }
 
-export function isMounted(dir: string): boolean {
+/** Whether something is mounted at `dir`. A device other than its parent's says so at the cost of
+ *  two stats (tmpfs and overlay mounts have one of their own); only otherwise (nothing mounted, or
+ *  a bind mount) is /proc/self/mountinfo read — asynchronously: it grows with every mount on the
+ *  host, and reading it synchronously on each check blocked the event loop for seconds in a burst. */
+export async function isMounted(dir: string): Promise<boolean> {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .some((l) => l.split(' ')[4] === dir);
+    if (statSync(dir).dev !== statSync(dirname(dir)).dev) return true;
+  } catch {
+    return false;
+  }
+  try {
+    return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === dir);
   } catch {
     return false;
   }
@@ -98,10 +95,11 @@ export function isMounted(dir: string): boolean {
 /** The pod's /dev/shm: a 64 MiB tmpfs (Docker's and containerd's default size). */
 export async function mountShm(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  if (isMounted(dir)) return;
-  await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', dir]);
+  if (await isMounted(dir)) return;
+  const r = await runCommand('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', dir]);
+  if (r.code !== 0) throw internal(`mount shm at ${dir} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 export async function unmountShm(dir: string): Promise<void> {
-  if (isMounted(dir)) await run('umount', ['-l', dir]).catch(() => undefined);
+  if (await isMounted(dir)) await runCommand('umount', ['-l', dir]).catch(() => undefined);
 }

@@ -3,7 +3,7 @@
 // 10.42.0.0/24, the first /24 of the cluster CIDR 10.42.0.0/16), one veth per sandbox, host-local
 // IPAM, outbound NAT and hostPort mappings — all src/network's NetworkManager, in a state directory
 // and iptables chains of its own so the engine's Docker networks and the pods never mix.
-import { createLogger } from '../../common/index.js';
+import { createLogger, traced } from '../../common/index.js';
 import { NetworkManager, type PortRequest } from '../../network/index.js';
 
 const log = createLogger({ component: 'engine.cri.network' });
@@ -81,7 +81,12 @@ export class PodNetwork {
   }
 
   /** Connects the sandbox's namespace (eth0, an address, the default route) and maps its hostPorts. */
-  async attach(sandboxId: string, netns: string, ports: PortMappingLike[]): Promise<{ ip: string; network: string }> {
+  async attach(
+    sandboxId: string,
+    netns: string,
+    ports: PortMappingLike[],
+    traceKey = sandboxId,
+  ): Promise<{ ip: string; network: string }> {
     await this.ensure();
     const reqs: PortRequest[] = ports
       .filter((p) => (p.hostPort ?? 0) > 0 && (p.containerPort ?? 0) > 0)
@@ -91,7 +96,13 @@ export class PodNetwork {
         hostIp: p.hostIp || undefined,
         proto: p.protocol === 'UDP' || p.protocol === 1 ? 'udp' : 'tcp',
       }));
-    const e = await this.manager.connect(NETWORK, { id: sandboxId, name: sandboxId.slice(0, 12), netns, ports: reqs });
+    const e = await this.manager.connect(NETWORK, {
+      id: sandboxId,
+      name: sandboxId.slice(0, 12),
+      netns,
+      ports: reqs,
+      traceKey,
+    });
     return { ip: e.ip, network: NETWORK };
   }
 

@@ -4,7 +4,16 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { alreadyExists, createLogger, invalidArgument, newId, notFound } from '../../common/index.js';
+import {
+  alreadyExists,
+  createLogger,
+  invalidArgument,
+  newId,
+  notFound,
+  traced,
+  traceMark,
+  traceNow,
+} from '../../common/index.js';
 import { hostsFile, resolvConf } from '../../network/index.js';
 import { createCgroupManager, isAlive } from '../../runtime/index.js';
 import type { PodNetwork } from './pod-network.js';
@@ -115,8 +124,12 @@ export class Sandboxes {
     this.byId.set(id, rec);
     // kubelet always names one; without, the node's name (as containerd), cut to the kernel's 64.
     const hostname = (config.hostname || osHostname()).slice(0, 64);
+    const tk = m.uid;
     try {
+      let t0 = traceNow();
       this.d.store.saveSandbox(rec);
+      traceMark(tk, 'sandbox.save', t0);
+      t0 = traceNow();
       const pod = createCgroupManager(parent);
       rec.podCgroupOwned =
         !Object.values(pod.dirs()).some((dir) => existsSync(dir)) ||
@@ -126,23 +139,29 @@ export class Sandboxes {
       if (res) await pod.set(res);
       const cg = createCgroupManager(rec.cgroup);
       await cg.create();
-      const p = await startPause({
-        net: !hostNetwork,
-        ipc: !hostIpc,
-        uts: !hostNetwork,
-        pid: pidMode === 'POD',
-        hostname: hostNetwork ? undefined : hostname,
-        sysctls,
-        cgroupProcs: Object.values(cg.dirs()).map((dir) => join(dir, 'cgroup.procs')),
-      });
+      traceMark(tk, 'sandbox.cgroups', t0);
+      const p = await traced(tk, 'sandbox.pause', () =>
+        startPause({
+          net: !hostNetwork,
+          ipc: !hostIpc,
+          uts: !hostNetwork,
+          pid: pidMode === 'POD',
+          hostname: hostNetwork ? undefined : hostname,
+          sysctls,
+          cgroupProcs: Object.values(cg.dirs()).map((dir) => join(dir, 'cgroup.procs')),
+        }),
+      );
       rec.pid = p.pid;
       rec.pidStartTime = p.startTime;
       this.d.store.saveSandbox(rec);
       if (!hostNetwork) {
-        const net = await this.d.network.attach(id, `/proc/${p.pid}/ns/net`, config.portMappings ?? []);
+        const net = await traced(tk, 'sandbox.network', () =>
+          this.d.network.attach(id, `/proc/${p.pid}/ns/net`, config.portMappings ?? [], tk),
+        );
         rec.ip = net.ip;
         rec.network = net.network;
       }
+      t0 = traceNow();
       const etc = this.etc(id);
       writeFileSync(etc.hostname, `${hostname}\n`);
       writeFileSync(etc.hosts, hostsFile({ hostname, ip: rec.ip }));
@@ -153,7 +172,8 @@ export class Sandboxes {
           ? resolvConf({ dns: dns.servers ?? [], search: dns.searches ?? [], options: dns.options ?? [] })
           : resolvConf({}),
       );
-      if (!hostIpc) await mountShm(this.shmDir(id));
+      traceMark(tk, 'sandbox.etc', t0);
+      if (!hostIpc) await traced(tk, 'sandbox.shm', () => mountShm(this.shmDir(id)));
       rec.state = 'SANDBOX_READY';
       this.d.store.saveSandbox(rec);
       return id;

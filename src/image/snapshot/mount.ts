@@ -4,10 +4,21 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
-import { internal } from '../../common/index.js';
+import { internal, runCommand } from '../../common/index.js';
 import type { Mount } from './types.js';
 
-const run = promisify(execFile);
+const runIn = promisify(execFile);
+
+/** mount(8)/umount(8) through the process's command runner (src/common/commands.ts: no fork of a
+ *  daemon's Node), in `cwd` through Node (the runner has no working directory). */
+async function run(cmd: string, args: string[], o: { cwd?: string } = {}): Promise<void> {
+  if (o.cwd) {
+    await runIn(cmd, args, o);
+    return;
+  }
+  const r = await runCommand(cmd, args);
+  if (r.code !== 0) throw Object.assign(new Error(`${cmd} exited ${r.code}`), { stderr: r.stderr });
+}
 
 // The kernel copies at most one page of mount options. Deep images under a long data root exceed
 // it with absolute lowerdirs, so such overlay options are rewritten relative to the directory all

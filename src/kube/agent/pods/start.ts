@@ -3,6 +3,7 @@
 // event (BackOff, Failed "Error: …", FailedPostStartHook) and the next sync tries again.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { traced, traceMark, traceNow } from '../../../common/index.js';
 import type * as cri from '../../../cri/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
@@ -94,7 +95,9 @@ export async function startContainer(
   }
   let imageRef: string;
   try {
-    imageRef = await ctx.images.ensure(pod, c, ref, () => pullSecrets(ctx, pod), inp.sandboxConfig);
+    imageRef = await traced(pod.metadata.uid, 'start.image', () =>
+      ctx.images.ensure(pod, c, ref, () => pullSecrets(ctx, pod), inp.sandboxConfig),
+    );
   } catch (e) {
     if (!(e instanceof ImageError)) throw e;
     ctx.events.event(ref, 'Warning', 'Failed', `Error: ${e.reason}`);
@@ -106,8 +109,11 @@ export async function startContainer(
   const restartCount = prev ? prev.restartCount + 1 : restartCountFromLogs(join(inp.podLogDir, c.name));
   let config: cri.ContainerConfigInput;
   try {
-    const img = (await ctx.runtime.imageStatus({ image: { image: imageRef } })).image;
+    const img = (
+      await traced(pod.metadata.uid, 'start.imageStatus', () => ctx.runtime.imageStatus({ image: { image: imageRef } }))
+    ).image;
     const { local, master } = ctx.services(pod.metadata.namespace);
+    const tc = traceNow();
     config = await containerConfig(pod, c, {
       env: {
         pod,
@@ -129,6 +135,7 @@ export async function startContainer(
       seccompRoot: ctx.sandbox.seccompRoot,
       type: inp.type,
     });
+    traceMark(pod.metadata.uid, 'start.config', tc);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     ctx.events.event(ref, 'Warning', 'Failed', `Error: ${e.message}`);
@@ -136,8 +143,11 @@ export async function startContainer(
   }
   let id = '';
   try {
-    id = (await ctx.runtime.createContainer({ podSandboxId: inp.sandboxId, config, sandboxConfig: inp.sandboxConfig }))
-      .containerId;
+    id = (
+      await traced(pod.metadata.uid, 'cri.CreateContainer', () =>
+        ctx.runtime.createContainer({ podSandboxId: inp.sandboxId, config, sandboxConfig: inp.sandboxConfig }),
+      )
+    ).containerId;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     ctx.events.event(ref, 'Warning', 'Failed', `Error: ${msg}`);
@@ -145,7 +155,7 @@ export async function startContainer(
   }
   ctx.events.event(ref, 'Normal', 'Created', `Created container: ${c.name}`);
   try {
-    await ctx.runtime.startContainer({ containerId: id });
+    await traced(pod.metadata.uid, 'cri.StartContainer', () => ctx.runtime.startContainer({ containerId: id }));
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).replaceAll(id, c.name);
     ctx.events.event(ref, 'Warning', 'Failed', `Error: ${msg}`);

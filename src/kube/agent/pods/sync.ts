@@ -5,6 +5,7 @@
 // waiting reasons for the pod status; `retryInMs` asks for the next sync when a back-off ends.
 import { rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { traced } from '../../../common/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
 import type { Pod } from '../types.js';
@@ -64,14 +65,16 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
   ctx.objects.register(pod);
   let volumes: Map<string, MountedVolume>;
   try {
-    volumes = await ctx.volumes.setUp({
-      pod,
-      objects: ctx.objects,
-      tokens: ctx.tokens,
-      hostIPs: ctx.node.hostIPs,
-      podIPs: rp.sandboxes[0]?.ips ?? [],
-      allocatable: ctx.node.allocatable,
-    });
+    volumes = await traced(uid, 'sync.volumes', () =>
+      ctx.volumes.setUp({
+        pod,
+        objects: ctx.objects,
+        tokens: ctx.tokens,
+        hostIPs: ctx.node.hostIPs,
+        podIPs: rp.sandboxes[0]?.ips ?? [],
+        allocatable: ctx.node.allocatable,
+      }),
+    );
   } catch (e) {
     if (!(e instanceof MountError)) throw e;
     ctx.events.event(podRef(pod), 'Warning', 'FailedMount', e.message);
@@ -120,7 +123,8 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
       );
     mkdirSync(logDir, { recursive: true, mode: 0o755 });
     try {
-      sandboxId = (await ctx.runtime.runPodSandbox({ config: sbConfig })).podSandboxId;
+      sandboxId = (await traced(uid, 'cri.RunPodSandbox', () => ctx.runtime.runPodSandbox({ config: sbConfig })))
+        .podSandboxId;
       ctx.sandboxes.add(uid, sandboxId);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -131,7 +135,9 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
       return out;
     }
     out.changed = true;
-    const st = (await ctx.runtime.podSandboxStatus({ podSandboxId: sandboxId })).status;
+    const st = (
+      await traced(uid, 'cri.PodSandboxStatus', () => ctx.runtime.podSandboxStatus({ podSandboxId: sandboxId }))
+    ).status;
     podIPs = st?.network?.ip ? [st.network.ip, ...st.network.additionalIps.map((x) => x.ip)] : [];
   }
   writeIfChanged(

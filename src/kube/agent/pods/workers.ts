@@ -7,6 +7,7 @@
 // for logs but releases its sandbox and volumes; a pod the API no longer has is removed.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { traced, traceMark, traceNow } from '../../../common/index.js';
 import { WorkQueue } from '../../client/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
@@ -69,6 +70,7 @@ export class PodWorkers {
   }
 
   update(pod: Pod): void {
+    if (!this.pods.has(pod.metadata.uid)) traceMark(pod.metadata.uid, 'agent.seen', traceNow());
     this.pods.set(pod.metadata.uid, pod);
     this.queue.add(pod.metadata.uid);
   }
@@ -105,7 +107,7 @@ export class PodWorkers {
     if (this.stopped) return;
     this.syncs++;
     const pod = this.pods.get(uid);
-    const rp = await this.runtimePod(uid);
+    const rp = await traced(uid, 'sync.runtimeState', () => this.runtimePod(uid));
     if (!pod) return this.cleanup(uid, rp);
     let st = this.state.get(uid);
     if (!st) {
@@ -128,9 +130,9 @@ export class PodWorkers {
       this.report(pod, await this.runtimePod(uid), st, true);
       return;
     }
-    const out = await syncPod(this.ctx, pod, rp);
+    const out = await traced(uid, 'sync.syncPod', () => syncPod(this.ctx, pod, rp));
     st.waiting = out.waiting;
-    const now = out.changed ? await this.runtimePod(uid) : rp;
+    const now = out.changed ? await traced(uid, 'sync.runtimeState2', () => this.runtimePod(uid)) : rp;
     this.ctx.probes.sync(
       pod,
       now.containers
@@ -219,7 +221,7 @@ export class PodWorkers {
     if (podRunning(rp) || rp.containers.some((c) => c.state === 'created')) await killPod(this.ctx, pod, rp);
     const after = await this.runtimePod(uid);
     this.report(pod, after, st, true);
-    await this.ctx.status.flush(2000);
+    await this.ctx.status.flush(2000, uid);
     await this.removeAll(uid, after, pod);
     await this.ctx.status.deletePod(pod);
   }

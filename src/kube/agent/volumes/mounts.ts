@@ -1,17 +1,24 @@
 // The few host mounts the agent makes itself: tmpfs for memory-backed emptyDirs and for secret and
 // projected volumes (secrets never touch the disk, as upstream), and their removal. Uses the
-// system's mount(8)/umount(8); a mount table read tells what is mounted under a pod's directory.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+// system's mount(8)/umount(8) through the process's command runner (src/common/commands.ts: in
+// `skiff start` a small native process forks them, not Node); a mount table read tells what is
+// mounted under a pod's directory.
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { runCommand } from '../../../common/index.js';
 
-const run = promisify(execFile);
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await runCommand(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
 
-/** Mount points at or under `dir` (deepest first), from /proc/self/mountinfo. */
-export function mountsUnder(dir: string): string[] {
+/** Mount points at or under `dir` (deepest first), from /proc/self/mountinfo (read asynchronously:
+ *  it grows with every mount on the host). */
+export async function mountsUnder(dir: string): Promise<string[]> {
   let text = '';
   try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
+    text = await readFile('/proc/self/mountinfo', 'utf8');
   } catch {
     return [];
   }
@@ -26,8 +33,14 @@ export function mountsUnder(dir: string): string[] {
   return out.sort((a, b) => b.length - a.length);
 }
 
+/** Whether a file system of its own (a tmpfs) is mounted at `dir`: its device differs from its
+ *  parent's (two stats instead of reading the mount table). */
 export function isMountPoint(dir: string): boolean {
-  return mountsUnder(dir).includes(dir);
+  try {
+    return statSync(dir).dev !== statSync(dirname(dir)).dev;
+  } catch {
+    return false;
+  }
 }
 
 export async function mountTmpfs(dir: string, sizeBytes?: number, mode = '1777'): Promise<void> {
@@ -39,13 +52,13 @@ export async function mountTmpfs(dir: string, sizeBytes?: number, mode = '1777')
 
 /** Unmounts everything at or under `dir`; throws when something stays mounted. */
 export async function unmountAll(dir: string): Promise<void> {
-  for (const mp of mountsUnder(dir)) {
+  for (const mp of await mountsUnder(dir)) {
     try {
       await run('umount', [mp]);
     } catch {
       await run('umount', ['-l', mp]);
     }
   }
-  const left = mountsUnder(dir);
+  const left = await mountsUnder(dir);
   if (left.length) throw new Error(`still mounted under ${dir}: ${left.join(', ')}`);
 }
