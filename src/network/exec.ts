@@ -1,30 +1,12 @@
 // Runs iproute2 / iptables tools. One spawn per batch: callers hand a whole `ip -batch -` or
 // `iptables-restore` script on stdin rather than one process per rule.
-import { spawn } from 'node:child_process';
-import { internal, runCommand } from '../common/index.js';
+import { internal, runCommand, spawnCommand, type CommandResult } from '../common/index.js';
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = CommandResult;
 
+/** Node's spawn: for commands whose output is long (`ip -j`, `nft -j`, iptables-save). */
 export function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    p.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(input ?? '');
-  });
+  return spawnCommand(cmd, args, input);
 }
 
 /** A command whose output is a few short lines (no `-j`): through the process's command runner
