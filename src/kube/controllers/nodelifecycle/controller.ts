@@ -42,7 +42,9 @@ export function desiredTaints(n: Node): { key: string; effect: string }[] {
   const ready = getCondition(n.status?.conditions, 'Ready');
   if (ready?.status === 'False')
     out.push({ key: NOT_READY, effect: 'NoExecute' }, { key: NOT_READY, effect: 'NoSchedule' });
-  else if (!ready || ready.status === 'Unknown')
+  // A node that never posted a Ready condition is not tainted yet: after the grace period this
+  // controller writes Ready=Unknown (NodeStatusNeverUpdated) and the taints follow, as upstream.
+  else if (ready?.status === 'Unknown')
     out.push({ key: UNREACHABLE, effect: 'NoExecute' }, { key: UNREACHABLE, effect: 'NoSchedule' });
   if (n.spec?.unschedulable) out.push({ key: UNSCHEDULABLE, effect: 'NoSchedule' });
   for (const [type, key] of Object.entries(BY_CONDITION))
