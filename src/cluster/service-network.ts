@@ -110,12 +110,7 @@ export async function ensureKubeDnsService(client: KubeClient, serviceCIDR = DEF
   // Looked up first: a create of a Service that exists fails on its taken clusterIP (Invalid, as
   // upstream allocates before it stores) rather than AlreadyExists, e.g. on a second HA server.
   const path = '/api/v1/namespaces/kube-system/services';
-  try {
-    await client.request('GET', `${path}/kube-dns`);
-    return;
-  } catch (e) {
-    if (!isSkiffError(e, 'NotFound')) throw e;
-  }
+  if (await exists(client, `${path}/kube-dns`)) return;
   try {
     await client.request('POST', path, { body });
   } catch (e) {
