@@ -100,13 +100,40 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
       probe.lease = lease;
       probe.at = now;
     }
-    const silent = now - probe.at;
+    let silent = now - probe.at;
+    if (silent >= grace && ready?.status !== 'Unknown' && (await heardLive(name, probe, now))) silent = 0;
     if (silent >= grace && ready?.status !== 'Unknown') {
       await markUnknown(node, now);
       return; // the status write brings the next sync, which sets taints from the new status
     }
     if (silent < grace) loop.queue.addAfter(name, grace - silent + 50);
     await reconcileTaints(node, now);
+  }
+
+  /**
+   * Before a node is declared silent, its Lease and status are read live: a watch that lags (a
+   * loaded server, a re-list, or this process resuming after a stall with the heartbeats still
+   * unread in its socket) must not turn a late event into a dead node. True when a heartbeat
+   * newer than the probe's was found (the probe is moved on).
+   */
+  async function heardLive(name: string, probe: Probe, now: number): Promise<boolean> {
+    let lease = '';
+    try {
+      const l = await ctx.client.request<Lease>('GET', resourcePath(R.leases, 'kube-node-lease', name));
+      lease = l.spec?.renewTime ?? '';
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    let heartbeat = '';
+    try {
+      const n = await ctx.client.request<Node>('GET', resourcePath(R.nodes, undefined, name));
+      heartbeat = getCondition(n.status?.conditions, 'Ready')?.lastHeartbeatTime ?? '';
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (lease === probe.lease && heartbeat === probe.heartbeat) return false;
+    Object.assign(probe, { lease, heartbeat, at: now });
+    return true;
   }
 
   async function markUnknown(node: Node, now: number): Promise<void> {

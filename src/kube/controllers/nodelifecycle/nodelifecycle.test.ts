@@ -1,7 +1,7 @@
 // Node lifecycle and taint eviction against the in-process API server with simulated nodes
 // (leases renewed every 100 ms, grace period 2.5 s): a node whose lease stops is Ready=Unknown with
 // the unreachable taints and its pods are evicted per their tolerations; a NoExecute taint set by
-// hand evicts pods without a toleration; cordon adds the unschedulable taint.
+// hand evicts pods without a toleration; cordon adds the unschedulable taint; a node that comes back is Ready and untainted again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControllerEnv, until, type ControllerEnv } from '../../../../test/fixtures/controller-env.js';
@@ -129,5 +129,21 @@ describe('node lifecycle and taint eviction', () => {
       async () => !(await taintKeys('n1')).includes('node.kubernetes.io/unschedulable:NoSchedule'),
     );
     assert.ok((await taintKeys('n1')).includes('maintenance:NoExecute'), 'taints it does not manage are kept');
+  });
+
+  it('a node that comes back posts Ready again and loses the unreachable taints', async () => {
+    env.nodes!.kill('n1');
+    const has = (n: any) =>
+      (n.spec.taints ?? []).some((t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute');
+    await env.watchUntil('/api/v1/nodes/n1', 'unreachable taint on n1', has);
+    env.nodes!.revive('n1');
+    const back = await env.watchUntil('/api/v1/nodes/n1', 'n1 Ready and untainted', (n: any) => {
+      const ready = n.status.conditions.find((c: any) => c.type === 'Ready');
+      return ready.status === 'True' && !has(n);
+    });
+    assert.ok(
+      back.spec.taints.some((t: any) => t.key === 'maintenance'),
+      'taints it does not manage are kept',
+    );
   });
 });
