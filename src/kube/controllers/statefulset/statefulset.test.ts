@@ -150,6 +150,7 @@ describe('statefulset controller', () => {
       const s = (await env.get(`${SS}/part`)).status;
       return s.updatedReplicas === 3 && s.readyReplicas === 3 && s.currentRevision === s.updateRevision;
     });
+    await until('both removals seen', () => order.length >= 2); // the watch may trail the status read
     inf.stop();
     assert.deepEqual(order, ['part-1', 'part-0']);
   });
