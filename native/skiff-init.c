@@ -192,6 +192,16 @@ static int cmd_create(void) {
   }
   close(sv[1]);
   trace("parent:cloned");
+  if (get1("foreground")) {
+    /* Kept open until this process ends: when the container's init exits, the last reference to
+     * its mount namespace goes and the kernel unmounts everything in it (an expedited RCU grace
+     * period, up to ~10 ms under load here) inside that exit, before the exit is reported to us.
+     * Held here, that happens as this process ends, after it has reported the status; the runtime
+     * waits for our end in delete, so nothing of the container outlives delete. Best effort. */
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/ns/mnt", pid);
+    if (open(p, O_RDONLY | O_CLOEXEC) < 0) { /* the exit pays for the teardown, as before */ }
+  }
   g_kill_on_die = pid;
   if (!into) join_cgroup2(pid);
   close_cgroups();
