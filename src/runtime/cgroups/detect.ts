@@ -47,5 +47,6 @@ export function primeCgroupMigration(mountRoot = '/sys/fs/cgroup'): void {
     const h = ['pids', 'memory', 'cpu', 'freezer'].find((c) => own[c] !== undefined && existsSync(join(mountRoot, c)));
     if (h) file = join(mountRoot, h, own[h], 'cgroup.procs');
   }
+  // priming only: when the move is refused, the first real cgroup write reports it
   if (file) writeFile(file, String(process.pid)).catch(() => undefined);
 }
