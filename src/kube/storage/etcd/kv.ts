@@ -25,6 +25,7 @@ import type {
   ITxnRequest,
   ITxnResponse,
 } from 'etcd3';
+import { internal } from '../../../common/index.js';
 
 type Method = MethodDefinition<object, object>;
 type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
@@ -36,7 +37,7 @@ function loadMethods(): Record<Name, Method> {
     const def = loadSync(proto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
     const find = (service: string, name: string): Method => {
       const svc = def[`etcdserverpb.${service}`];
-      if (!svc || 'format' in svc || !svc[name]) throw new Error(`etcd proto: no ${service}.${name}`);
+      if (!svc || 'format' in svc || !svc[name]) throw internal(`etcd proto: no ${service}.${name}`);
       return svc[name];
     };
     methods = {
