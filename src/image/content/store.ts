@@ -260,8 +260,10 @@ export class FsContentStore implements ContentStore {
   }
 
   private async statIngestDir(dir: string): Promise<IngestStatus | undefined> {
+    // an ingest being created or aborted right now has no status yet: not listed
     const meta = await readJsonFile<IngestMeta>(join(dir, 'status.json')).catch(() => undefined);
     if (!meta) return undefined;
+    // (the same for its data file: created after the status)
     const st = await stat(join(dir, 'data')).catch(() => undefined);
     return {
       ref: meta.ref,
