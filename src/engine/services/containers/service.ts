@@ -429,6 +429,7 @@ export class Containers implements ContainersService {
       c.rec.ManuallyStopped = true;
       c.stopping = true;
       await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL', { all: true }).catch(() => undefined); // force: the process may be gone already
+      // (the second kill reaches the init of a container sharing a pid namespace)
       await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL').catch(() => undefined);
       await Promise.race([this.wait(ref, 'not-running'), sleep(10_000)]);
     }
