@@ -14,6 +14,7 @@
 // there is no message). A failed call fails alone; the store decides about retries (reads only).
 // A session that fails to connect or goes away is dropped and the next call tries the next member.
 import http2 from 'node:http2';
+import { internal } from '../../../common/index.js';
 import { createRequire } from 'node:module';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition } from '@grpc/proto-loader';
@@ -25,7 +26,6 @@ import type {
   ITxnRequest,
   ITxnResponse,
 } from 'etcd3';
-import { internal } from '../../../common/index.js';
 
 type Method = MethodDefinition<object, object>;
 type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
