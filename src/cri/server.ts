@@ -120,7 +120,7 @@ export async function serveCri(runtime: ContainerRuntime, socketPath = '/run/ski
         (e: unknown) => {
           const code = grpcStatusOf(e);
           if (code === STATUS.UNKNOWN || code === STATUS.INTERNAL)
-            log.warn('CRI call failed', { method, error: (e as Error)?.message });
+            log.error('CRI call failed', { method, error: (e as Error)?.message });
           cb({ code, details: (e as Error)?.message ?? String(e), message: (e as Error)?.message });
         },
       );
