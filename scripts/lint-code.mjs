@@ -4,7 +4,7 @@
 //  - errors: `throw new Error(` in src/ is reported; components throw the closed set of
 //    src/common/errors.ts so that each API edge maps them to a status once. A throw that truly must
 //    stay a plain Error carries `lint-allow-error` in a comment on its line or the line above.
-//  - swallowed errors: `.catch(() => undefined)` in src/ needs a comment (on its line, or a comment
+//  - swallowed errors: `.catch(() => undefined)` (or `.catch(() => {})`) in src/ needs a comment (on its line, or a comment
 //    line right above, or above a run of such lines) that says why ignoring the failure is right;
 //  - small files: no hand-written source file in src/ or native/ is over 500 lines (generated code
 //    under src/cri/generated/ is exempt).
@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAX_LINES = 500;
 const GENERATED = ['src/cri/generated/'];
-const SWALLOW = '.catch(() => undefined)';
+// The two spellings of a swallowed rejection.
+const SWALLOWS = ['.catch(() => undefined)', '.catch(() => {})'];
+const swallows = (line) => SWALLOWS.some((x) => line.includes(x));
 
 function walk(dir, exts, out = []) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -35,7 +37,7 @@ const hasComment = (lines, i, marker) => {
   if (marker) return here.includes(marker) || (isComment(above) && above.includes(marker));
   if (/\/\/|\/\*/.test(here.slice(here.indexOf('.catch('))) || isComment(above)) return true;
   // A run of consecutive swallowing lines (kill, then kill harder) shares the comment above the run.
-  return above.includes(SWALLOW) && hasComment(lines, i - 1);
+  return swallows(above) && hasComment(lines, i - 1);
 };
 
 const problems = [];
@@ -50,8 +52,8 @@ for (const file of files) {
   lines.forEach((line, i) => {
     if (line.includes('throw new Error(') && !isComment(line) && !hasComment(lines, i, 'lint-allow-error'))
       problems.push(`${rel}:${i + 1}: throw new Error( — throw a typed error from src/common/errors.ts`);
-    if (line.includes(SWALLOW) && !hasComment(lines, i))
-      problems.push(`${rel}:${i + 1}: .catch(() => undefined) without a comment saying why ignoring is right`);
+    if (swallows(line) && !hasComment(lines, i))
+      problems.push(`${rel}:${i + 1}: a swallowed rejection (.catch(() => undefined|{})) without a comment saying why`);
   });
 }
 if (problems.length) {

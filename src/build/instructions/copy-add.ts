@@ -107,6 +107,7 @@ export async function copyInstruction(
     });
   } finally {
     if (view) {
+      // clean-up of the --from view: a leftover is removed with the build's temp dir
       await unmount(view.dir).catch(() => {});
       await env.sn.remove(view.key).catch(() => {});
       rmSync(view.dir, { recursive: true, force: true });

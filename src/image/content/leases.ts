@@ -103,6 +103,7 @@ export class LeaseManager {
     try {
       return await fn(lease);
     } finally {
+      // the lease may have expired and been collected already; fn's own result or error stands
       await this.delete(lease.id).catch(() => {});
     }
   }
