@@ -98,8 +98,7 @@ export class NetworkManager {
   /** Serialises mutations in this process; the state directory's lock covers other processes. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.queue.then(() => this.state.locked(fn));
-    // the chain only orders operations; each caller gets its own operation's error from p
-    this.queue = p.catch(() => undefined);
+    this.queue = p.catch(() => undefined); // each caller gets its own error from p
     return p;
   }
 
@@ -125,8 +124,7 @@ export class NetworkManager {
       await this.rules();
       for (const s of this.nets.values()) {
         await this.refreshDns(s);
-        // restoring: a port taken meanwhile must not stop the restore of the other endpoints
-        for (const e of Object.values(s.endpoints)) await this.startProxies(s, e).catch(() => undefined);
+        for (const e of Object.values(s.endpoints)) await this.startProxies(s, e).catch(() => undefined); // a port taken meanwhile must not stop the restore
       }
     });
   }
@@ -224,8 +222,7 @@ export class NetworkManager {
           this.nets.delete(o.name);
           await this.dns.unlisten(o.name);
           if (!existing) await deleteLink(bridge); // an adopted bridge was there before us: left as found
-          // the network is gone from the state; the next rules() rewrite drops any leftover
-          await this.rules().catch(() => undefined);
+          await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
           throw e;
         }
         return structuredClone(s.config);
@@ -301,8 +298,7 @@ export class NetworkManager {
       } catch (err) {
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
-        // the endpoint is gone from the state; the next rules() rewrite drops any leftover
-        await this.rules().catch(() => undefined);
+        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
         throw err;
       }
       await this.refreshDns(s);
@@ -312,8 +308,7 @@ export class NetworkManager {
         await this.stopProxies(s, e);
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
-        // the endpoint is gone from the state; the next rules() rewrite drops any leftover
-        await this.rules().catch(() => undefined);
+        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
         this.state.write(s);
         await this.refreshDns(s);
         throw err;
