@@ -32,12 +32,17 @@ if (files.length === 0) {
   process.stderr.write('no test files matched\n');
   process.exit(1);
 }
-// The full run also type-checks, enforces the import rules and checks the formatting (the lint step).
+// The full run also type-checks, enforces the import rules and the code rules (lint-code.mjs) and
+// checks the formatting (the lint step).
 // The type check runs beside the tests (its output to a file; judged at the end) with its
 // incremental state cached per checkout, so a re-run only re-checks what changed.
 let typecheck;
 if (filters.length === 0 && !process.env.SKIFF_SKIP_LINT) {
-  const lint = [['scripts/lint-imports.mjs'], ['node_modules/@biomejs/biome/bin/biome', 'format', '.']];
+  const lint = [
+    ['scripts/lint-imports.mjs'],
+    ['scripts/lint-code.mjs'],
+    ['node_modules/@biomejs/biome/bin/biome', 'format', '.'],
+  ];
   for (const cmd of lint) {
     const r = spawnSync(process.execPath, cmd, { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) {

@@ -1,30 +1,22 @@
 // The Dockerfile builder (the classic builder's behaviour): stages in order up to --target, each
 // step cached by (parent state, instruction after substitution, build args for RUN, source hashes
 // for COPY/ADD); the result stored in the image store under its tags.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
-import { invalidArgument, isSkiffError, notFound, randomSuffix } from '../common/index.js';
-import { defaultPlatform, mountAll, sha256Digest, unmount, type Images, type Snapshotter } from '../image/index.js';
+import { invalidArgument, notFound, randomSuffix } from '../common/index.js';
+import { sha256Digest, type Images, type Snapshotter } from '../image/index.js';
 import { Runtime } from '../runtime/index.js';
 import { BuildCache } from './cache.js';
 import { cacheUsage, type BuildCacheRecord } from './usage.js';
-import { nop, nopString, runCreatedBy, sourcesName } from './history.js';
-import { hashSources, mkdirOwned, resolveSources, type Source } from './context.js';
-import {
-  expandWord,
-  expandWords,
-  parseDockerfile,
-  parseDockerignore,
-  type Instruction,
-  type Stage,
-} from './dockerfile/index.js';
-import { copyStep } from './instructions/copy.js';
-import { download, type Download } from './instructions/download.js';
+import { nop, nopString, runCreatedBy } from './history.js';
+import { mkdirOwned } from './context.js';
+import { expandWord, parseDockerfile, parseDockerignore, type Instruction } from './dockerfile/index.js';
+import { copyInstruction } from './instructions/copy-add.js';
 import { applyMeta, shellOf } from './instructions/meta.js';
 import { runArgv, runStep } from './instructions/run.js';
 import { withLayer } from './layers.js';
-import { addHistory, wordEnv, type BuildEnv, type NetworkSandboxFn, type StageState } from './state.js';
+import { baseStage } from './stages.js';
+import { addHistory, wordEnv, type BuildEnv, type NetworkSandboxFn, type StageState, type StepCtx } from './state.js';
 
 export const PREDEFINED_ARGS = [
   'HTTP_PROXY',
@@ -90,7 +82,6 @@ export interface BuildResult {
   steps: number;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
 export class Builder {
@@ -169,7 +160,7 @@ export class Builder {
     try {
       for (const st of stages) {
         out(`Step ${++step}/${total} : ${st.from.original}`);
-        const s = await this.from(st, globals, results, b);
+        const s = await baseStage(this.o, st, globals, results, b);
         out(` ---> ${short(sha256Digest(JSON.stringify(s.config)))}`);
         const instrs = [...this.onbuild(s), ...st.instructions];
         const flags = { cmdSet: false };
@@ -232,58 +223,6 @@ export class Builder {
     return { id: img.id, tags, cachedSteps: cached, steps: step };
   }
 
-  private async from(
-    st: Stage,
-    globals: Map<string, string>,
-    results: Map<string, StageState>,
-    b: BuildOptions,
-  ): Promise<StageState> {
-    const name = expandWord(st.from.image, globals);
-    if (!name)
-      throw invalidArgument(`Dockerfile:${st.from.line}: FROM: base name (${st.from.image}) should not be blank`, {
-        field: 'FROM',
-      });
-    const prev = results.get(name.toLowerCase());
-    if (prev)
-      return {
-        config: structuredClone(prev.config),
-        layers: [...prev.layers],
-        top: prev.top,
-        args: new Map(),
-        cacheBroken: false,
-      };
-    if (name === 'scratch') {
-      const p = defaultPlatform();
-      return {
-        config: {
-          architecture: p.architecture,
-          os: p.os,
-          config: { Env: [DEFAULT_PATH] },
-          rootfs: { type: 'layers', diff_ids: [] },
-          history: [],
-        },
-        layers: [],
-        args: new Map(),
-        cacheBroken: false,
-      };
-    }
-    if (b.pull && this.o.pull) await this.o.pull(name, b.signal, b.registryAuths);
-    let img;
-    try {
-      img = await this.o.images.resolve(name);
-    } catch (e) {
-      if (!isSkiffError(e, 'NotFound') || !this.o.pull || b.pull) throw e;
-      await this.o.pull(name, b.signal, b.registryAuths);
-      img = await this.o.images.resolve(name);
-    }
-    const top = await this.o.images.unpack(name, this.o.snapshotter, { signal: b.signal });
-    const config = structuredClone(img.config);
-    // As the classic builder: a base image without PATH gets the default one.
-    const rc = (config.config ??= {});
-    if (!(rc.Env ?? []).some((e) => e.startsWith('PATH='))) rc.Env = [DEFAULT_PATH, ...(rc.Env ?? [])];
-    return { config, layers: [...img.manifest.layers], top, args: new Map(), cacheBroken: false };
-  }
-
   /** ONBUILD triggers of the base image run first; the new image does not inherit them. */
   private onbuild(s: StageState): Instruction[] {
     const triggers = s.config.config?.OnBuild ?? [];
@@ -320,7 +259,18 @@ export class Builder {
         runStep(env, s, ins, argv, argEnv, runCreatedBy(argv, shown)),
       );
     }
-    if (ins.kind === 'COPY' || ins.kind === 'ADD') return this.copy(env, s, ins, c);
+    if (ins.kind === 'COPY' || ins.kind === 'ADD')
+      return copyInstruction(env, s, ins, c, {
+        stage: (image, line) =>
+          baseStage(
+            this.o,
+            { index: -1, from: { kind: 'FROM', image, line, original: '', flags: {} }, instructions: [] },
+            new Map(),
+            c.results,
+            {},
+          ),
+        cached: (key, extra, run) => this.cached(s, key, extra, c, run),
+      });
     if (ins.kind === 'WORKDIR') {
       const cfg = (s.config.config ??= {});
       const p = expandWord(ins.path, wordEnv(s), c.df.escape);
@@ -348,154 +298,7 @@ export class Builder {
     return this.cached(s, expanded, '', c, async () => applyMeta(s, ins, c.df.escape, c.flags));
   }
 
-  private async copy(
-    env: BuildEnv,
-    s: StageState,
-    ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>,
-    c: StepCtx,
-  ): Promise<boolean> {
-    const we = wordEnv(s);
-    const x = (w: string) => expandWord(w, we, c.df.escape);
-    const heredocNames = new Set(ins.heredocs.map((h) => `<<${h.chomp ? '-' : ''}${h.name}`));
-    const raw = ins.sources.filter((r) => !heredocNames.has(r) && !/^<<-?["']?\w/.test(r));
-    const words = raw.flatMap((r) => expandWords(r, we, c.df.escape));
-    const urls = ins.kind === 'ADD' ? words.filter((w) => /^https?:\/\//.test(w)) : [];
-    const local = words.filter((w) => !urls.includes(w));
-    const from = ins.flags.from !== undefined ? x(ins.flags.from) : undefined;
-    const chmod = ins.flags.chmod !== undefined ? x(ins.flags.chmod) : undefined;
-    if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod))
-      throw invalidArgument(`Dockerfile:${ins.line}: ${ins.kind} --chmod=${chmod}: expected an octal mode`, {
-        field: 'chmod',
-      });
-    const heredocs = ins.heredocs.map((h) => ({ ...h, content: h.expand ? expandHeredoc(h.content, we) : h.content }));
-    let root = env.contextDir;
-    let view: { key: string; dir: string } | undefined;
-    try {
-      if (from !== undefined) {
-        const st =
-          c.results.get(from.toLowerCase()) ??
-          (await this.from(
-            {
-              index: -1,
-              from: { kind: 'FROM', image: from, line: ins.line, original: '', flags: {} },
-              instructions: [],
-            },
-            new Map(),
-            c.results,
-            {} as BuildOptions,
-          ));
-        const key = `build-view-${randomSuffix(6)}`;
-        const dir = join(env.tmpDir, key);
-        mkdirSync(dir, { recursive: true });
-        view = { key, dir };
-        if (st.top) await mountAll(await env.sn.view(key, st.top), dir);
-        root = dir;
-      }
-      const where = `${ins.kind} failed`; // dockerd's prefix: `COPY failed: file not found …`
-      const sources: Source[] = local.flatMap((p) =>
-        resolveSources(root, p, from === undefined ? c.ignore : undefined, where),
-      );
-      const downloads: Download[] = [];
-      for (const [i, u] of urls.entries())
-        downloads.push(await download(u, env.tmpDir, `${ins.line}-${i}`, where, env.signal));
-      const hash =
-        hashSources(sources, from === undefined ? c.ignore : undefined) +
-        downloads.map((d) => `:${d.name}@${d.sha256}`).join('');
-      const key = JSON.stringify({
-        k: ins.kind,
-        local,
-        urls,
-        from,
-        chown: ins.flags.chown && x(ins.flags.chown),
-        chmod,
-        dest: x(ins.dest),
-        heredocs,
-        wd: s.config.config?.WorkingDir,
-      });
-      return await this.cached(s, key, hash, c, async () => {
-        await copyStep(env, s, {
-          kind: ins.kind,
-          sources,
-          heredocs,
-          downloads,
-          dest: x(ins.dest),
-          chown: ins.flags.chown && x(ins.flags.chown),
-          chmod: chmod !== undefined ? parseInt(chmod, 8) : undefined,
-          createdBy: ins.original,
-          line: ins.line,
-          ignore: from === undefined ? c.ignore : undefined,
-        });
-        const ign = from === undefined ? c.ignore : undefined;
-        const names = sourcesName([
-          ...sources.map((src) => ({
-            kind: statSync(src.abs).isDirectory() ? ('dir' as const) : ('file' as const),
-            hash: hashSources([src], ign),
-          })),
-          ...heredocs.map((h) => ({
-            kind: 'file' as const,
-            hash: createHash('sha256').update(h.content).digest('hex'),
-          })),
-          ...downloads.map((d) => ({ kind: 'file' as const, hash: d.sha256 })),
-        ]);
-        const chown = ins.flags.chown ? `--chown=${x(ins.flags.chown)}` : '';
-        addHistory(s, nopString(shellOf(s), `${ins.kind} ${chown}${names} in ${x(ins.dest)} `), false);
-      });
-    } finally {
-      if (view) {
-        await unmount(view.dir).catch(() => {});
-        await env.sn.remove(view.key).catch(() => {});
-        rmSync(view.dir, { recursive: true, force: true });
-      }
-    }
+  private cached(s: StageState, stepKey: string, extra: string, c: StepCtx, run: () => Promise<void>) {
+    return this.cache.step(s, stepKey, extra, c, this.o.snapshotter, run);
   }
-
-  private async cached(
-    s: StageState,
-    stepKey: string,
-    extra: string,
-    c: StepCtx,
-    run: () => Promise<void>,
-  ): Promise<boolean> {
-    const key = BuildCache.key(s, stepKey, extra);
-    if (!c.noCache && !s.cacheBroken) {
-      const e = this.cache.get(key);
-      if (
-        e &&
-        (!e.top ||
-          (await this.o.snapshotter.stat(e.top).then(
-            () => true,
-            () => false,
-          )))
-      ) {
-        const args = s.args;
-        Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
-        this.cache.touch(key, e);
-        return true;
-      }
-    }
-    const before = s.layers.length;
-    await run();
-    s.cacheBroken = true;
-    this.cache.put(key, s, { step: c.desc, layer: s.layers.length > before ? s.layers.at(-1) : undefined });
-    return false;
-  }
-}
-
-interface StepCtx {
-  df: ReturnType<typeof parseDockerfile>;
-  globals: Map<string, string>;
-  buildArgs: Record<string, string>;
-  ignore: ReturnType<typeof parseDockerignore> | undefined;
-  results: Map<string, StageState>;
-  flags: { cmdSet: boolean };
-  noCache: boolean;
-  /** The instruction being run (the cache entry's description). */
-  desc?: string;
-}
-
-/** Heredoc bodies with unquoted delimiters: $VAR and ${VAR} expanded, quotes kept. */
-function expandHeredoc(body: string, env: Map<string, string>): string {
-  return body.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, b2) =>
-    m === '\\$' ? '$' : (env.get(a ?? b2) ?? ''),
-  );
 }

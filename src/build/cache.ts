@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Descriptor, ImageConfig } from '../image/index.js';
-import type { StageState } from './state.js';
+import type { Descriptor, ImageConfig, Snapshotter } from '../image/index.js';
+import type { StageState, StepCtx } from './state.js';
 import { randomSuffix } from '../common/index.js';
 
 export interface CacheEntry {
@@ -109,5 +109,40 @@ export class BuildCache {
       if (f.endsWith('.json') && !f.startsWith('.')) deleted.push(f.slice(0, -5));
     }
     return { CachesDeleted: deleted, SpaceReclaimed: bytes };
+  }
+
+  /** Runs one step through the cache: a hit (whose snapshot still exists) is restored into `s`;
+   *  otherwise `run` makes the step and its result is recorded. True on a hit. After a miss, later
+   *  steps of the stage are not looked up (`cacheBroken`). */
+  async step(
+    s: StageState,
+    stepKey: string,
+    extra: string,
+    c: Pick<StepCtx, 'noCache' | 'desc'>,
+    sn: Pick<Snapshotter, 'stat'>,
+    run: () => Promise<void>,
+  ): Promise<boolean> {
+    const key = BuildCache.key(s, stepKey, extra);
+    if (!c.noCache && !s.cacheBroken) {
+      const e = this.get(key);
+      if (
+        e &&
+        (!e.top ||
+          (await sn.stat(e.top).then(
+            () => true,
+            () => false,
+          )))
+      ) {
+        const args = s.args;
+        Object.assign(s, { config: e.config, layers: e.layers, top: e.top, args });
+        this.touch(key, e);
+        return true;
+      }
+    }
+    const before = s.layers.length;
+    await run();
+    s.cacheBroken = true;
+    this.put(key, s, { step: c.desc, layer: s.layers.length > before ? s.layers.at(-1) : undefined });
+    return false;
   }
 }

@@ -35,6 +35,7 @@ export async function withLayer(
       for await (const c of await env.sn.diff(key, { signal: env.signal })) await w.write(c as Buffer);
       diffId = await w.commit();
     } catch (e) {
+      // undoing a failed ingest: the commit's error (rethrown below) is the one to report
       await w.abort().catch(() => {});
       throw e;
     }
@@ -53,6 +54,7 @@ export async function withLayer(
     s.config.rootfs.diff_ids.push(diffId);
     return true;
   } catch (e) {
+    // undoing a failed step: its error (rethrown below) is the one to report
     if (mounted) await unmount(mountDir).catch(() => {});
     await env.sn.remove(key).catch(() => {});
     throw e;

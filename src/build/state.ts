@@ -2,6 +2,7 @@
 // snapshot holding its file system (a committed chain id), and the ARG/ENV scope.
 import type { Descriptor, ImageConfig, Images, Snapshotter } from '../image/index.js';
 import type { Runtime } from '../runtime/index.js';
+import type { parseDockerfile, parseDockerignore } from './dockerfile/index.js';
 
 export interface StageState {
   config: ImageConfig;
@@ -62,4 +63,17 @@ export function addHistory(s: StageState, createdBy: string, emptyLayer: boolean
   const created = new Date().toISOString();
   s.config.created = created;
   (s.config.history ??= []).push({ created, created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) });
+}
+
+/** What the steps of one build share. */
+export interface StepCtx {
+  df: ReturnType<typeof parseDockerfile>;
+  globals: Map<string, string>;
+  buildArgs: Record<string, string>;
+  ignore: ReturnType<typeof parseDockerignore> | undefined;
+  results: Map<string, StageState>;
+  flags: { cmdSet: boolean };
+  noCache: boolean;
+  /** The instruction being run (the cache entry's description). */
+  desc?: string;
 }

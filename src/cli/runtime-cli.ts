@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { alreadyExists } from '../common/index.js';
 
 const VERSION = 'skiff-runtime version 0.1.0\nspec: 1.0.2\n';
 const USAGE = `usage: skiff-runtime [global options] COMMAND [options] ID
@@ -284,7 +285,7 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     case 'spec': {
       const { v } = sub(args, { bundle: { type: 'string', short: 'b' }, rootless: { type: 'boolean' } }, 0);
       const file = join(str(v.bundle) ?? process.cwd(), 'config.json');
-      if (existsSync(file)) throw new Error(`File ${file} exists. Remove it first`);
+      if (existsSync(file)) throw alreadyExists(`File ${file} exists. Remove it first`);
       writeFileSync(file, JSON.stringify(rtmod.runcSpec({ rootless: !!v.rootless }), null, 2) + '\n');
       return 0;
     }

@@ -3,7 +3,7 @@
 // certificates, renewed before they expire), then the node agent with that identity. Wiring only:
 // the parts are kube/certificates, cluster/engine and kube/agent.
 import { join } from 'node:path';
-import { createLogger, type Logger, sleep } from '../common/index.js';
+import { createLogger, type Logger, sleep, internal, unavailable } from '../common/index.js';
 import { KubeClient } from '../kube/client/index.js';
 import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/index.js';
 import { NodeCredentials } from '../kube/certificates/index.js';
@@ -68,6 +68,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
   const listen = o.listen ?? { host: '0.0.0.0', port: 10250 };
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
+    // closing on the way out: one closer failing must not keep the others from running
     for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
@@ -121,7 +122,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
     });
     closers.push(() => engine.close());
     await overlay?.ensureRules(true);
-    if (!engine.cri) throw new Error('the engine started without its CRI');
+    if (!engine.cri) throw internal('the engine started without its CRI');
     // The service proxy and the node's DNS on the kube-dns address (k3s runs both in its agent).
     let services: RunningServiceNetwork | undefined;
     if (o.serviceNetwork !== false) {
@@ -179,7 +180,7 @@ async function allocatedPodCIDR(client: KubeClient, name: string, timeoutMs: num
     const node = await client.request<{ spec?: { podCIDR?: string } }>('GET', path);
     if (node.spec?.podCIDR) return node.spec.podCIDR;
     if (Date.now() > end)
-      throw new Error(
+      throw unavailable(
         `node ${name}: the server allocated no pod CIDR in ${timeoutMs / 1000} s (is its node IPAM running?)`,
       );
     await sleep(250);

@@ -68,6 +68,7 @@ export async function startNodeNetwork(
         log: o.log?.child({ component: 'netpol' }),
       });
   } catch (e) {
+    // undoing a half start: the start's own error (rethrown below) is the one to report
     await running.stop().catch(() => undefined);
     throw e;
   }

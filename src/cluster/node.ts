@@ -74,6 +74,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       closers.push(() => node.agent!.stop());
     }
   } catch (e) {
+    // undoing a half start: the start's own error (rethrown below) is the one to report
     for (const c of closers.reverse()) await c().catch(() => undefined);
     throw e;
   }

@@ -64,6 +64,7 @@ export async function startServiceNetwork(o: ServiceNetworkOptions): Promise<Run
   try {
     await dns.start();
   } catch (e) {
+    // undoing a half start: the start's own error (rethrown below) is the one to report
     await proxier.uninstall().catch(() => undefined);
     throw e;
   }

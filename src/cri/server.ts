@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, isSkiffError } from '../common/index.js';
+import { createLogger, isSkiffError, internal } from '../common/index.js';
 import type { ContainerRuntime } from './runtime.js';
 
 const log = createLogger({ component: 'cri.server' });
@@ -17,7 +17,8 @@ export function protoPath(): string {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new Error('src/cri/proto/api.proto not found (the build copies it to dist/proto/)');
+  // An installation defect (the build did not copy the proto), not a client's error.
+  throw internal('src/cri/proto/api.proto not found (the build copies it to dist/proto/)');
 }
 
 export const LOADER_OPTIONS = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
@@ -119,7 +120,7 @@ export async function serveCri(runtime: ContainerRuntime, socketPath = '/run/ski
         (e: unknown) => {
           const code = grpcStatusOf(e);
           if (code === STATUS.UNKNOWN || code === STATUS.INTERNAL)
-            log.warn('CRI call failed', { method, error: (e as Error)?.message });
+            log.error('CRI call failed', { method, error: (e as Error)?.message });
           cb({ code, details: (e as Error)?.message ?? String(e), message: (e as Error)?.message });
         },
       );

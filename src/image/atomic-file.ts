@@ -18,6 +18,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   try {
     await rename(tmp, path);
   } catch (e) {
+    // the temp file may not exist; the write's error (rethrown below) is the one to report
     await unlink(tmp).catch(() => {});
     throw e;
   }

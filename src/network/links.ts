@@ -72,6 +72,7 @@ export async function attachVeth(a: AttachSpec): Promise<void> {
     if (r.code !== 0 && /exists/i.test(r.stderr)) {
       // a leftover of a crash holds the name: remove it and retry once
       await deleteLink(a.hostVeth);
+      // the leftover may not exist inside the namespace; the retry below reports a real failure
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', 'link', 'del', 'dev', a.ifname]).catch(() => undefined);
       await mustRun('nsenter', [`--net=${a.netns}`, 'ip', '-batch', '-'], inner.join('\n') + '\n');
     } else if (r.code !== 0) throw internal(`ip -batch in ${a.netns} failed: ${r.stderr.trim()}`);

@@ -98,7 +98,7 @@ export class NetworkManager {
   /** Serialises mutations in this process; the state directory's lock covers other processes. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.queue.then(() => this.state.locked(fn));
-    this.queue = p.catch(() => undefined);
+    this.queue = p.catch(() => undefined); // each caller gets its own error from p
     return p;
   }
 
@@ -124,7 +124,7 @@ export class NetworkManager {
       await this.rules();
       for (const s of this.nets.values()) {
         await this.refreshDns(s);
-        for (const e of Object.values(s.endpoints)) await this.startProxies(s, e).catch(() => undefined);
+        for (const e of Object.values(s.endpoints)) await this.startProxies(s, e).catch(() => undefined); // a port taken meanwhile must not stop the restore
       }
     });
   }
@@ -222,7 +222,7 @@ export class NetworkManager {
           this.nets.delete(o.name);
           await this.dns.unlisten(o.name);
           if (!existing) await deleteLink(bridge); // an adopted bridge was there before us: left as found
-          await this.rules().catch(() => undefined);
+          await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
           throw e;
         }
         return structuredClone(s.config);
@@ -298,7 +298,7 @@ export class NetworkManager {
       } catch (err) {
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
-        await this.rules().catch(() => undefined);
+        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
         throw err;
       }
       await this.refreshDns(s);
@@ -308,7 +308,7 @@ export class NetworkManager {
         await this.stopProxies(s, e);
         delete s.endpoints[o.id];
         await deleteLink(e.hostVeth);
-        await this.rules().catch(() => undefined);
+        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
         this.state.write(s);
         await this.refreshDns(s);
         throw err;

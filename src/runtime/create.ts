@@ -112,6 +112,7 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
         c.spawner(),
       );
       held = { ...fg, exit: fg.status.then((st) => exitRecord(s, manager, st)) };
+      // observed by whoever awaits held.exit; this only stops an unhandled rejection
       held.exit.catch(() => undefined);
       c.held.set(id, held);
       trace?.mark('init-spawned');
@@ -152,6 +153,7 @@ export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions,
     if (o.monitor) await stopMonitor(join(dir, 'monitor'));
     await cgReady?.catch(() => undefined); // never destroy while the cgroup is still being made
     if (cg) {
+      // undoing a failed create: the processes and cgroup may be gone; the error is rethrown
       await cg.killAll('SIGKILL').catch(() => undefined);
       await cg.destroy().catch(() => undefined);
     }
@@ -199,6 +201,7 @@ function cgroupPathOf(id: string, spec: Spec): Pick<StoredState, 'cgroupPath' | 
 }
 
 async function stopMonitor(mdir: string): Promise<void> {
+  // no pid file: the monitor never started or already left
   const pid = await monitorPid(mdir).catch(() => undefined);
   if (pid) {
     try {

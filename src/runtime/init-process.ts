@@ -226,6 +226,7 @@ export async function spawnUnderMonitor(
     async () => {
       const pid = readPid(m.pidFile);
       if (pid) return pid;
+      // no exit file yet: the init is still starting (the wait continues)
       const ex = await readExitFile(m.stateDir).catch(() => undefined);
       if (ex) throw initError(m.errFile, ex.exitCode);
       return undefined;

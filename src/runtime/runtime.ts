@@ -143,11 +143,13 @@ export class Runtime {
       else {
         s.status = 'running';
         this.opts.trace?.mark('started');
+        // the runtime spec: a failing poststart hook does not fail the start (runc only logs it)
         await runHooks('poststart', spec.hooks?.poststart, this.core.ociState(s)).catch(() => undefined);
       }
       o.onStart?.(s.pid);
       code = (await this.waitExit(id)).exitCode;
     } catch (e) {
+      // undoing a failed run: its error (rethrown below) is the one to report
       await this.delete(id, { force: true }).catch(() => undefined);
       throw e;
     }
@@ -348,6 +350,7 @@ export class Runtime {
       // When the init of a container's own pid namespace is gone, the kernel has killed the rest.
       const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
       if (status !== 'stopped' || (!ownPidNs && (await cg.pids().catch(() => [])).length)) {
+        // thaw before the kill; the cgroup may be gone already (then nothing is left to kill)
         if (status === 'paused') await cg.thaw().catch(() => undefined);
         if (s.pid && isAlive(s.pid, s.pidStartTime)) {
           try {
@@ -356,6 +359,7 @@ export class Runtime {
             /* gone */
           }
         }
+        // the processes may be gone already; the cgroup removal below reports what remains
         await cg.killAll('SIGKILL').catch(() => undefined);
         const gone = held
           ? await Promise.race([held.status.then(() => true), sleep(10_000).then(() => false)])
@@ -375,10 +379,12 @@ export class Runtime {
         const mdir = s.monitorDir;
         await waitFor(
           async () =>
+            // no exit file yet: waitFor polls again
             (await readExitFile(mdir).catch(() => undefined)) || !(await monitorPid(mdir)) ? true : undefined,
           [mdir],
           5000,
           'monitor did not write its exit file',
+          // bounded wait: a monitor that never writes its exit file must not block the delete
         ).catch(() => undefined);
       }
       await runHooks('poststop', spec.hooks?.poststop, { ...this.core.ociState(s), status: 'stopped' }).catch(
@@ -392,6 +398,7 @@ export class Runtime {
   private async deleteExec(id: string, execId: string, force: boolean): Promise<void> {
     checkSafeId(execId, 'exec id');
     const dir = execDir(this.store.dir(id), execId);
+    // no pid file: the exec's monitor is gone (the exec has exited)
     const mpid = await monitorPid(dir).catch(() => undefined);
     if (mpid) {
       if (!force) throw failedPrecondition(`exec ${execId} in container ${id} is running`, { field: 'execId' });
@@ -404,6 +411,7 @@ export class Runtime {
         }
       }
       const until = Date.now() + 5000;
+      // no pid file: the exec's monitor is gone
       while ((await monitorPid(dir).catch(() => undefined)) && Date.now() < until) await sleep(5);
     }
     rmSync(dir, { recursive: true, force: true });

@@ -145,6 +145,7 @@ export class StateStore {
   async withLock<T>(id: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
     const before = this.locks.get(id) ?? Promise.resolve();
     const run = before.then(() => (this.shared ? this.withFileLock(id, fn, timeoutMs) : fn()));
+    // the lock chain only orders callers; each caller gets its own run's error from run
     const tail = run.catch(() => undefined);
     this.locks.set(id, tail);
     tail.then(() => {

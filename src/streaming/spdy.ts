@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { constants, inflateSync } from 'node:zlib';
 import { SPDY_DICTIONARY } from './spdy-dictionary.js';
+import { invalidArgument } from '../common/index.js';
 
 const VERSION = 3;
 const enum T {
@@ -184,7 +185,7 @@ export class SpdySession extends EventEmitter {
   private decodeHeaders(block: Buffer): SpdyHeaders {
     this.inHistory.push(block);
     this.inHistoryLen += block.length;
-    if (this.inHistoryLen > MAX_HEADER_HISTORY) throw new Error('too much header data in one session');
+    if (this.inHistoryLen > MAX_HEADER_HISTORY) throw invalidArgument('too much header data in one session');
     const all = inflateSync(Buffer.concat(this.inHistory), {
       dictionary: SPDY_DICTIONARY,
       finishFlush: constants.Z_SYNC_FLUSH,
@@ -212,7 +213,7 @@ export class SpdySession extends EventEmitter {
     try {
       while (this.buf.length >= 8) {
         const len = this.buf.readUInt32BE(4) & 0xffffff;
-        if (len >= MAX_FRAME) throw new Error('frame too large');
+        if (len >= MAX_FRAME) throw invalidArgument('frame too large');
         if (this.buf.length < 8 + len) break;
         const head = this.buf.subarray(0, 8);
         const payload = this.buf.subarray(8, 8 + len);
@@ -230,7 +231,7 @@ export class SpdySession extends EventEmitter {
   }
 
   private onControl(type: number, flags: number, p: Buffer, version: number): void {
-    if (version !== VERSION) throw new Error(`unsupported SPDY version ${version}`);
+    if (version !== VERSION) throw invalidArgument(`unsupported SPDY version ${version}`);
     switch (type) {
       case T.SYN_STREAM: {
         const id = p.readUInt32BE(0) & 0x7fffffff;

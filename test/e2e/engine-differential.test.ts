@@ -121,6 +121,15 @@ describe('read-only comparisons', { concurrency: true }, () => {
         );
         assert.equal(shape(s.body), shape(dd.body));
       });
+    // Network prune takes until, label and label! only; another filter is refused, before anything
+    // is removed (the engine once ignored it, and until and label! with it, and pruned regardless).
+    test('POST /networks/prune with an unknown filter', async () => {
+      const p = `/v1.41/networks/prune?filters=${f({ zz: ['1'] })}`;
+      const [dd, s] = await Promise.all(d.sides.map((x) => http(x, p, 'POST')));
+      assert.equal(dd.status, 400, dd.body);
+      assert.equal(s.status, 400, s.body);
+      assert.equal(JSON.parse(s.body).message, JSON.parse(dd.body).message);
+    });
     // A malformed filters value is refused on both sides: dockerd 20.10 answers 500 with Go's JSON
     // decoder's message ("invalid character 'o' in literal null"); later moby answers 400 (an
     // invalid-parameter error), as the engine does, whose message names the two accepted encodings.

@@ -262,13 +262,40 @@ function suite(backend: Backend) {
         ok(await k(['get', 'cm', 'fin', '-n', ns, '-o', 'jsonpath={.metadata.deletionTimestamp}']), 'get fin'),
         /^\d{4}-/,
       );
-      const deleting = k(['delete', 'cm', 'fin', '-n', ns, '--timeout=20s']);
-      await sleep(500);
+      // The finalizer is dropped once kubectl has sent its DELETE (it prints "deleted", then waits):
+      // dropped earlier (kubectl starts slowly under load), the object is gone before kubectl reads
+      // it and kubectl exits 1 with NotFound instead of showing that it waits.
+      const deleting = spawn(
+        KUBECTL,
+        [
+          '--kubeconfig',
+          s.kubeconfig,
+          '--cache-dir',
+          join(s.dir, 'kube-cache'),
+          'delete',
+          'cm',
+          'fin',
+          '-n',
+          ns,
+          '--timeout=30s',
+        ],
+        { env: { ...process.env, HOME: s.dir } },
+      );
+      const deleted = new Promise<number>((res) => deleting.on('close', (c) => res(c ?? 1)));
+      let dout = '';
+      deleting.stdout.on('data', (d) => {
+        dout += d;
+      });
+      deleting.stderr.on('data', (d) => {
+        dout += d;
+      });
+      for (let i = 0; i < 400 && !dout.includes('deleted'); i++) await sleep(50);
+      assert.match(dout, /configmap "fin" deleted/);
       ok(
         await k(['patch', 'cm', 'fin', '-n', ns, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']),
         'drop finalizer',
       );
-      assert.equal((await deleting).code, 0);
+      assert.equal(await deleted, 0, dout);
     });
 
     it('workloads: server-side re-apply of Pods/Services/Deployments, Service IPs, cascading deletes, namespace deletion', async () => {

@@ -65,7 +65,11 @@ const ruleCount = (re: RegExp): number =>
     .out.split('\n')
     .filter((l) => re.test(l)).length;
 function hostAddr(): string {
-  const a = JSON.parse(sh('ip', ['-j', '-4', 'addr']).out) as {
+  // stdout only: when links come and go meanwhile (other runs' tests), the kernel interrupts the
+  // dump and `ip` adds "Dump was interrupted and may be inconsistent." on stderr; the addresses
+  // looked for here (the host's own) are in the dump either way.
+  const r = spawnSync('ip', ['-j', '-4', 'addr'], { encoding: 'utf8', timeout: 15000 });
+  const a = JSON.parse(r.stdout) as {
     ifname: string;
     addr_info: { local: string; scope: string }[];
   }[];

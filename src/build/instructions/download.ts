@@ -52,6 +52,7 @@ export async function download(
     });
   }
   if (!res.ok || !res.body) {
+    // the response is refused anyway; cancelling its body only frees the socket early
     await res.body?.cancel().catch(() => undefined);
     throw unavailable(`${where}: failed to fetch ${url}: ${res.status} ${res.statusText}`, { field: 'source' });
   }

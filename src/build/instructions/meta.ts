@@ -1,7 +1,7 @@
 // Instructions that only change the image config (no layer): ENV, LABEL, CMD, ENTRYPOINT, EXPOSE,
 // USER, VOLUME, HEALTHCHECK, SHELL, STOPSIGNAL, ONBUILD, MAINTAINER. Each adds an empty-layer
 // history entry as the classic builder does.
-import { invalidArgument } from '../../common/index.js';
+import { invalidArgument, internal } from '../../common/index.js';
 import { expandWord, expandWords, parseDuration, type CommandForm, type Instruction } from '../dockerfile/index.js';
 import { addHistory, setEnv, wordEnv, type StageState } from '../state.js';
 import { goHealthcheck, goQuoteList, nop } from '../history.js';
@@ -115,7 +115,8 @@ export function applyMeta(s: StageState, ins: Instruction, escape: string, st: {
       break;
     }
     default:
-      throw new Error(`applyMeta: ${ins.kind} is not a metadata instruction`);
+      // A programming error: the caller dispatches only metadata instructions here.
+      throw internal(`applyMeta: ${ins.kind} is not a metadata instruction`);
   }
   addHistory(s, nop(shellOf(s), comment), true);
 }

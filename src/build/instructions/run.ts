@@ -92,6 +92,7 @@ export async function runStep(
       } finally {
         closeSync(fd);
         follow.end();
+        // the RUN's container may be gone already; its exit status decides the step
         await env.runtime.delete(id, { force: true }).catch(() => {});
       }
     } finally {

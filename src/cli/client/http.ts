@@ -4,6 +4,7 @@
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { invalidArgument } from '../../common/index.js';
 
 export const DEFAULT_HOST = 'unix:///run/skiff/engine.sock';
 
@@ -38,7 +39,7 @@ export class Client {
     else if (host.startsWith('tcp://') || host.startsWith('http://')) {
       const u = new URL(host.replace(/^tcp:/, 'http:'));
       this.target = { host: u.hostname, port: Number(u.port || 2375) };
-    } else throw new Error(`invalid host ${JSON.stringify(host)}: use unix:///path or tcp://host:port`);
+    } else throw invalidArgument(`invalid host ${JSON.stringify(host)}: use unix:///path or tcp://host:port`);
   }
 
   private options(method: string, path: string, o: CallOptions): RequestOptions {

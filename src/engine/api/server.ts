@@ -5,7 +5,7 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { invalidArgument, notFound, SkiffError } from '../../common/index.js';
+import { createLogger, invalidArgument, type Logger, notFound, SkiffError, toSkiffError } from '../../common/index.js';
 import { Query, Router, compareVersions, sendError, sendJson, splitVersion, type ApiRequest } from './router.js';
 import type { EngineInfo } from '../services/context.js';
 
@@ -14,6 +14,7 @@ const JSON_LIMIT = 16 << 20;
 export function createApiServer(
   router: Router,
   info: Pick<EngineInfo, 'apiVersion' | 'minApiVersion' | 'version'>,
+  log: Logger = createLogger({ component: 'engine.api' }),
 ): Server {
   const { apiVersion, minApiVersion, version } = info;
   const serverHeader = `Docker/${version} (linux)`;
@@ -73,8 +74,16 @@ export function createApiServer(
         res.end();
       }
     } catch (e) {
-      if (!(e instanceof SkiffError) && process.env.SKIFF_DEBUG)
-        process.stderr.write(`engine: ${(e as Error)?.stack ?? e}\n`);
+      // An internal error (a 500: a bug or an unexpected failure below) is always logged, with the
+      // request it failed; the client's own errors (4xx) are its answer and are not.
+      const se = toSkiffError(e);
+      if (se.code === 'Internal')
+        log.error('request failed', {
+          method: req.method,
+          path: req.url,
+          error: se.message,
+          ...(process.env.SKIFF_DEBUG ? { stack: (e as Error)?.stack } : {}),
+        });
       if (req0?.hijacked) {
         (req0.upgrade?.socket ?? req.socket).destroy();
         return;

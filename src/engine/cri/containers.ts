@@ -171,6 +171,7 @@ export class Containers {
       return id;
     } catch (e) {
       this.names.delete(key);
+      // undoing a failed create: its error (rethrown below) is the one to report
       await this.volumes.release(imageVolumes).catch(() => undefined);
       if (prepared) await this.d.snapshotter.remove(snapshotKey).catch(() => undefined);
       this.d.store.removeContainer(id);
@@ -225,6 +226,7 @@ export class Containers {
       });
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
       traceMark(tk, 'start.spec', t0);
+      // clears a leftover of an earlier failed start; usually there is none
       await traced(tk, 'start.rtDelete', () => this.d.runtime.delete(rtid, { force: true }).catch(() => undefined));
       t0 = traceNow();
       await this.d.runtime.create(rtid, spec, {
@@ -256,6 +258,7 @@ export class Containers {
       r.message = (e as Error).message;
       r.startedAt = r.startedAt || nowNs();
       r.finishedAt = nowNs();
+      // the runtime state may not exist (the create failed); the start error is rethrown
       await this.d.runtime.delete(rtid, { force: true }).catch(() => undefined);
       await this.unmountRootfs(r.id);
       this.d.store.saveContainer(r);
@@ -290,6 +293,7 @@ export class Containers {
     r.state = 'CONTAINER_EXITED';
     r.pid = 0;
     this.d.store.saveContainer(r);
+    // the process has exited: its runtime state may be gone already (removed by a racing stop)
     await this.d.runtime.delete(this.rtId(r.id), { force: true }).catch(() => undefined);
     await this.unmountRootfs(r.id);
     this.d.onEvent('STOPPED', r);
@@ -320,6 +324,7 @@ export class Containers {
     const s = r.config.stopSignal;
     const name = typeof s === 'number' ? Object.values(Signal)[s] : s;
     if (name && name !== 'SIGNAL_RUNTIME_DEFAULT') return name.replace(/^SIGNAL_/, '');
+    // the image may have been removed since: fall back to the default stop signal
     const img = await this.d.imageConfig(r.imageId).catch(() => undefined);
     return img?.config?.StopSignal || 'SIGTERM';
   }
@@ -329,14 +334,17 @@ export class Containers {
     if (!r || r.state !== 'CONTAINER_RUNNING') return;
     const rtid = this.rtId(r.id);
     if (timeoutSec > 0) {
+      // the process may have exited already: a kill of a gone container is no failure
       await this.d.runtime.kill(rtid, await this.stopSignal(r)).catch(() => undefined);
       if (await this.waitExited(r, timeoutSec * 1000)) return;
     }
+    // escalation: the processes may be gone already; waitExited below judges the outcome
     await this.d.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined);
     await this.d.runtime.kill(rtid, 'SIGKILL').catch(() => undefined);
     if (!(await this.waitExited(r, 10_000))) {
       // The monitor should have reported by now; record what the kernel says.
       if (!isAlive(r.pid, r.pidStartTime)) {
+        // no exit file (the monitor died with it): the record is completed with exit code 255
         const ex = await this.d.runtime.exitStatus(rtid).catch(() => undefined);
         await this.exited(r, ex?.exitCode ?? 137, ex?.oomKilled ?? false, isoToNs(ex?.finishedAt));
       } else throw failedPrecondition(`container ${r.id} did not stop after SIGKILL`);
@@ -350,6 +358,7 @@ export class Containers {
     r.removing = true;
     this.d.store.saveContainer(r);
     this.watches.get(r.id)?.abort();
+    // removal: the runtime state may be gone already (the container exited and was reaped)
     await this.d.runtime.delete(this.rtId(r.id), { force: true }).catch(() => undefined);
     await this.unmountRootfs(r.id);
     await this.volumes.release(r.imageVolumes ?? []);
@@ -376,6 +385,7 @@ export class Containers {
       this.watch(r);
       return;
     }
+    // no exit file (the monitor died with it): the record is completed with exit code 255
     const ex = await this.d.runtime.exitStatus(this.rtId(r.id)).catch(() => undefined);
     await this.exited(
       r,

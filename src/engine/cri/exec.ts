@@ -117,6 +117,7 @@ export async function streamExec(rt: Runtime, rtid: string, cmd: string[], io: S
     return ex.exitCode;
   } finally {
     sess?.close();
+    // the exec's state may be gone already (the runtime reaps it at exit)
     await rt.delete(rtid, { execId, force: true }).catch(() => undefined);
   }
 }

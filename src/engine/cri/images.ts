@@ -144,6 +144,7 @@ export class CriImages {
       await this.store.store.delete(r.name).catch((err) => {
         if (!isSkiffError(err, 'NotFound')) throw err;
       });
+    // the removal is done; a failed gc leaves unreferenced content for the next gc
     await this.backend.gc().catch(() => undefined);
     return {};
   }

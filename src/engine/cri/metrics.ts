@@ -9,6 +9,7 @@ import { createCgroupManager, type CgroupStats } from '../../runtime/index.js';
 import { writableLayerSize } from '../services/containers/size.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
 import { int64 } from './types.js';
+import { internal } from '../../common/index.js';
 
 type Kind = 'COUNTER' | 'GAUGE';
 interface Family {
@@ -118,7 +119,7 @@ class Emitter {
   ) {}
   add(name: string, value: number, extra: string[] = []): void {
     const f = BY_NAME.get(name);
-    if (!f) throw new Error(`metric ${name} has no descriptor`);
+    if (!f) throw internal(`metric ${name} has no descriptor`); // a programming error: every name is in BY_NAME
     this.out.push({
       name,
       timestamp: this.at,

@@ -101,5 +101,6 @@ export async function mountShm(dir: string): Promise<void> {
 }
 
 export async function unmountShm(dir: string): Promise<void> {
+  // isMounted said yes, but a racing teardown may have unmounted it first
   if (await isMounted(dir)) await runCommand('umount', ['-l', dir]).catch(() => undefined);
 }

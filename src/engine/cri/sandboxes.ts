@@ -205,11 +205,13 @@ export class Sandboxes {
   private async removeCgroups(r: SandboxRecord): Promise<void> {
     await createCgroupManager(r.cgroup)
       .destroy()
+      // the cgroup may be gone already (removed with its last process) or never made
       .catch(() => undefined);
     const shared = [...this.byId.values()].some((o) => o.id !== r.id && o.podCgroup === r.podCgroup);
     if (r.podCgroupOwned && !shared)
       await createCgroupManager(r.podCgroup)
         .destroy()
+        // the pod cgroup may be gone already or still hold another container (removed later)
         .catch(() => undefined);
   }
 

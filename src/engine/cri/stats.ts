@@ -59,6 +59,7 @@ export class StatsCollector {
 
   async container(r: ContainerRecord): Promise<ContainerStats> {
     const at = nowNs();
+    // the cgroup goes away as the container exits: report no usage rather than fail the list
     const s = r.state === 'CONTAINER_RUNNING' ? await this.containerCgroup(r).catch(() => undefined) : undefined;
     const used = await writableLayerSize(this.snapshotter, r.snapshotKey).catch(() => 0);
     return {

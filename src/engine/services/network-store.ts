@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, writeFileAtomic, newId } from '../../common/index.js';
 import { matchLabels, validateFilters, filterBool, type Filters } from './common/filters.js';
 import type { EngineContext } from './context.js';
+import { parseEventTime } from '../events.js';
 import type { NetworkEndpoint } from './containers/record.js';
 import {
   cleared,
@@ -255,10 +256,19 @@ export abstract class NetworkStore {
     return out;
   }
 
+  /** Removes the unused non-predefined networks created before `until`, with the `label` filters and
+   *  without the `label!` ones (the filters moby's network prune accepts; any other is refused). */
   async prune(f: Filters): Promise<{ NetworksDeleted: string[] | null }> {
+    validateFilters(f, ['until', 'label', 'label!']);
+    const until = f.until?.length ? parseEventTime(f.until[0]) : undefined;
+    if (f.until?.length && until === undefined)
+      throw invalidArgument(`Invalid filter 'until=${f.until[0]}'`, { field: 'filters.until' });
+    const notLabel = f['label!'] ?? [];
     const out: string[] = [];
     for (const n of [...this.nets.values()]) {
       if (PREDEFINED.includes(n.Name) || this.users(n).length || !matchLabels(n.Labels, f.label)) continue;
+      if (until !== undefined && Date.parse(n.Created) / 1000 > until) continue;
+      if (notLabel.some((l) => matchLabels(n.Labels, [l]))) continue;
       await this.remove(n.Id).then(
         () => out.push(n.Name),
         () => undefined,

@@ -38,6 +38,7 @@ async function writeArchive(out: Writable, fill: (p: Pack) => Promise<void>): Pr
     p.finalize();
   } catch (e) {
     p.destroy(e as Error);
+    // its failure is the error already being handled here
     await done.catch(() => {});
     throw e;
   }

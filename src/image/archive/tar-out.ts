@@ -30,5 +30,6 @@ export async function addStream(p: Pack, name: string, size: number, body: Reada
     entry.on('finish', () => res());
   });
   await pipeline(body, entry);
+  // the entry's stream reports its own errors through the pipeline above
   await done.catch(() => {});
 }

@@ -62,6 +62,7 @@ export class LeaseManager {
     const out: Lease[] = [];
     for (const n of await readdir(this.dir)) {
       if (!n.endsWith('.json') || n.startsWith('.')) continue;
+      // a lease deleted between readdir and read is simply no longer there
       const l = await readJsonFile<Lease>(join(this.dir, n)).catch(() => undefined);
       if (l) out.push(l);
     }
@@ -102,6 +103,7 @@ export class LeaseManager {
     try {
       return await fn(lease);
     } finally {
+      // the lease may have expired and been collected already; fn's own result or error stands
       await this.delete(lease.id).catch(() => {});
     }
   }

@@ -151,6 +151,7 @@ export class FsContentStore implements ContentStore {
       await w.write(data);
       return await w.commit({ labels: opts.labels });
     } catch (e) {
+      // undoing a failed ingest: the commit's error (rethrown below) is the one to report
       await w.abort().catch(() => {});
       throw e;
     }
@@ -186,6 +187,7 @@ export class FsContentStore implements ContentStore {
             meta.expectedSize !== opts.expectedSize))
       ) {
         // A different blob under the same ref: start over.
+        // may not exist yet: the new ingest writes it
         await unlink(join(dir, 'data')).catch(() => {});
         meta = undefined;
       }
@@ -212,6 +214,7 @@ export class FsContentStore implements ContentStore {
       return new FsWriter(this, ref, dir, fh, digester, meta, () => this.held.delete(dir));
     } catch (e) {
       this.held.delete(dir);
+      // our lock file may not have been made: nothing to remove
       await unlink(join(dir, 'lock')).catch(() => {});
       throw e;
     }
@@ -228,6 +231,7 @@ export class FsContentStore implements ContentStore {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const holder = Number(await readFile(lockPath, 'utf8').catch(() => '0'));
         if (holder && holder !== process.pid && pidAlive(holder)) break;
+        // another process may have taken over the stale lock first
         await unlink(lockPath).catch(() => {});
       }
     }
@@ -260,8 +264,10 @@ export class FsContentStore implements ContentStore {
   }
 
   private async statIngestDir(dir: string): Promise<IngestStatus | undefined> {
+    // an ingest being created or aborted right now has no status yet: not listed
     const meta = await readJsonFile<IngestMeta>(join(dir, 'status.json')).catch(() => undefined);
     if (!meta) return undefined;
+    // (the same for its data file: created after the status)
     const st = await stat(join(dir, 'data')).catch(() => undefined);
     return {
       ref: meta.ref,
@@ -323,6 +329,7 @@ export class FsContentStore implements ContentStore {
         throw notFound(`content ${digest} not found`, { field: 'digest' });
       throw e;
     }
+    // a blob without labels has no label file
     await unlink(this.labelPath(digest)).catch(() => {});
   }
 
@@ -404,6 +411,7 @@ class FsWriter implements ContentWriter {
       return digest;
     } catch (e) {
       // A failed verification loses the staged bytes: they can never become the wanted blob.
+      // the staged bytes are useless now; the verification error (rethrown) is the one to report
       await rm(this.dir, { recursive: true, force: true }).catch(() => {});
       throw e;
     } finally {
@@ -414,6 +422,7 @@ class FsWriter implements ContentWriter {
   async abort(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      // aborting: a close error changes nothing (the ingest is discarded)
       await this.fh.close().catch(() => {});
     }
     this.release();
@@ -424,8 +433,10 @@ class FsWriter implements ContentWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // closing an unfinished ingest: durability of bytes to be resumed is best effort
     await this.fh.sync().catch(() => {});
     await this.fh.close();
+    // the lock file may be gone already (a stale-lock takeover removed it)
     await unlink(join(this.dir, 'lock')).catch(() => {});
     this.release();
   }

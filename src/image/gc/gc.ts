@@ -35,6 +35,7 @@ export async function garbageCollect(o: GcOptions): Promise<GcResult> {
   const res: GcResult = { removedContent: [], removedSnapshots: [], removedIngests: [], reclaimedBytes: 0 };
   const sns = new Map((o.snapshotters ?? []).map((s) => [s.name, s]));
   const leases = (await o.leases.list()).filter((l) => leaseActive(l));
+  // an expired lease deleted meanwhile by another collector is gone either way
   for (const l of await o.leases.list()) if (!leaseActive(l)) await o.leases.delete(l.id).catch(() => {});
 
   // Mark content.

@@ -127,6 +127,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       return rec.id;
     });
     const gone = `${this.dir(id)}.removing`;
+    // the directory may be gone already (a removal that crashed after its rename)
     await rename(this.dir(id), gone).catch(() => {});
     await rm(gone, { recursive: true, force: true });
   }

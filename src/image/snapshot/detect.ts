@@ -24,6 +24,7 @@ export async function overlaySupported(root: string): Promise<boolean> {
   } catch {
     return false;
   } finally {
+    // a probe directory left in the scratch area is harmless; the probe's answer stands
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }

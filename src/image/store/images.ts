@@ -178,11 +178,13 @@ export class Images {
             });
             await sn.commit(chainId, key);
           } catch (e) {
+            // undoing a failed commit: the commit's error (rethrown below) is the one to report
             await sn.remove(key).catch(() => {});
             if (isSkiffError(e, 'AlreadyExists')) return; // unpacked concurrently by another process
             throw e;
           }
           if (layer.digest !== diffIds[i])
+            // the label is a shortcut for later lookups (recomputed when absent)
             await this.content.updateLabels(layer.digest, { [UNCOMPRESSED_LABEL]: diffIds[i] }).catch(() => {});
         });
         parent = chainId;
@@ -234,6 +236,7 @@ export class Images {
         await feeding;
         layerDigest = await w.commit();
       } catch (e) {
+        // undoing a failed ingest: the commit's error (rethrown below) is the one to report
         await w.abort().catch(() => {});
         plain.destroy();
         throw e;

@@ -120,6 +120,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await o.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: podCIDR } } });
   const version = await o.runtime.version({});
   const driver =
+    // a runtime without RuntimeConfig (older CRI) implies the cgroupfs driver
     (await o.runtime.runtimeConfig({}).catch(() => undefined))?.linux?.cgroupDriver === 'SYSTEMD'
       ? 'systemd'
       : 'cgroupfs';

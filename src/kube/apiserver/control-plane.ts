@@ -162,6 +162,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         return internal.then((s) => s.path);
       },
       async close() {
+        // the internal server's start failure was already reported by the start itself
         if (internal) await (await internal.catch(() => undefined))?.close();
         source?.stop();
         await running.close();
@@ -169,6 +170,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       },
     };
   } catch (e) {
+    // undoing a half start: the start's own error (rethrown below) is the one to report
     await api?.close().catch(() => undefined);
     await store.close();
     throw e;

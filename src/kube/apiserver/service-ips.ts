@@ -281,6 +281,7 @@ export class ServiceAllocator {
         if (want && c?.uid === want.uid) continue;
         if (!want && c && (live.has(c.uid) || Date.now() - c.time < REPAIR_GRACE_MS)) continue;
         if (want)
+          // a concurrent writer moved the key (revision mismatch): the next repair pass looks again
           await this.store.update(kv.key, te.encode(JSON.stringify(want)), kv.modRevision).catch(() => undefined);
         else await this.store.delete(kv.key, kv.modRevision).catch(() => undefined);
       }

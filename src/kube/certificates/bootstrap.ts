@@ -138,6 +138,7 @@ export class NodeCredentials {
           this.schedule(kind);
           return;
         }
+        // renewNow logs its failure and schedules the retry itself
         void this.renewNow(kind).catch(() => undefined);
       },
       Math.min(wait, 2 ** 31 - 1),

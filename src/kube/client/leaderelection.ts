@@ -9,7 +9,7 @@
 // most leaseDuration (plus a round trip) after its last renewal, and a live leader, which steps
 // down after renewDeadline (< leaseDuration − retryPeriod), is never overtaken.
 import type { Logger } from '../../common/index.js';
-import { SkiffError, sleep } from '../../common/index.js';
+import { SkiffError, sleep, invalidArgument } from '../../common/index.js';
 import type { KubeClient } from './rest.js';
 
 export interface LeaderElectionOptions {
@@ -68,8 +68,10 @@ export class LeaderElector {
     this.leaseDuration = opts.leaseDurationMs ?? 15_000;
     this.renewDeadline = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriod = opts.retryPeriodMs ?? 2_000;
-    if (this.leaseDuration <= this.renewDeadline) throw new Error('leaseDuration must be greater than renewDeadline');
-    if (this.renewDeadline <= this.retryPeriod * 1.2) throw new Error('renewDeadline must exceed retryPeriod × 1.2');
+    if (this.leaseDuration <= this.renewDeadline)
+      throw invalidArgument('leaseDuration must be greater than renewDeadline');
+    if (this.renewDeadline <= this.retryPeriod * 1.2)
+      throw invalidArgument('renewDeadline must exceed retryPeriod × 1.2');
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases/${encodeURIComponent(opts.name)}`;
   }
 

@@ -5,6 +5,7 @@
 // mistyped flag never goes unnoticed.
 import { parseGoDuration } from '../api/index.js';
 import type { StartControllersOptions } from './set.js';
+import { invalidArgument } from '../../common/index.js';
 
 type Tunable = Pick<StartControllersOptions, 'hpa' | 'nodeLifecycle'>;
 
@@ -13,14 +14,14 @@ const duration = (flag: string, v: string): number => {
   try {
     ms = parseGoDuration(v);
   } catch {
-    throw new Error(`invalid value "${v}" for flag --${flag}: parse error`);
+    throw invalidArgument(`invalid value "${v}" for flag --${flag}: parse error`);
   }
   return ms;
 };
 
 const positive = (flag: string, v: string): number => {
   const ms = duration(flag, v);
-  if (ms <= 0) throw new Error(`--${flag} must be greater than 0, got "${v}"`);
+  if (ms <= 0) throw invalidArgument(`--${flag} must be greater than 0, got "${v}"`);
   return ms;
 };
 
@@ -30,7 +31,7 @@ const SETTERS: Record<string, (o: Tunable, flag: string, v: string) => void> = {
   },
   'horizontal-pod-autoscaler-tolerance': (o, f, v) => {
     const t = Number(v);
-    if (!v.trim() || !Number.isFinite(t) || t < 0) throw new Error(`invalid value "${v}" for flag --${f}`);
+    if (!v.trim() || !Number.isFinite(t) || t < 0) throw invalidArgument(`invalid value "${v}" for flag --${f}`);
     o.hpa = { ...o.hpa, tolerance: t };
   },
   'horizontal-pod-autoscaler-cpu-initialization-period': (o, f, v) => {
@@ -55,8 +56,10 @@ export function parseControllerManagerArgs(args: readonly string[]): Tunable {
     const name = (i < 0 ? a : a.slice(0, i)).replace(/^--?/, '');
     const set = SETTERS[name];
     if (!set)
-      throw new Error(`unknown kube-controller-manager flag "${name}" (known: ${Object.keys(SETTERS).join(', ')})`);
-    if (i < 0) throw new Error(`flag --${name} needs a value (${name}=VALUE)`);
+      throw invalidArgument(
+        `unknown kube-controller-manager flag "${name}" (known: ${Object.keys(SETTERS).join(', ')})`,
+      );
+    if (i < 0) throw invalidArgument(`flag --${name} needs a value (${name}=VALUE)`);
     set(out, name, a.slice(i + 1));
   }
   return out;

@@ -3,6 +3,7 @@
 // responses encoded with dns-packet, truncated to what the client can take over UDP.
 import dnsPacket from 'dns-packet';
 import type { Answer, Resolution } from './records.js';
+import { internal } from '../../common/index.js';
 
 export interface Question {
   id: number;
@@ -101,7 +102,7 @@ function toRecord(a: Answer, ttl: number): Rec {
     case 'NS':
       return { ...base, type: 'NS', data: a.data as string };
     default:
-      throw new Error(`unexpected record type ${a.type}`);
+      throw internal(`unexpected record type ${a.type}`); // a programming error: answers are built here
   }
 }
 

@@ -125,6 +125,7 @@ export class NetworkPolicyController {
    * with br_netfilter's bridge-nf-call-iptables on (as kube-router and flannel require).
    */
   private async bridgeFiltering(): Promise<void> {
+    // absent when br_netfilter is not loaded: handled as unset below
     const cur = await readFile(BRIDGE_NF, 'utf8').catch(() => undefined);
     if (cur === undefined) {
       this.opts.log?.warn(

@@ -5,7 +5,7 @@
 // writes with the Node's resourceVersion, so a lost race is a conflict, never two owners.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isSkiffError, type Logger } from '../../common/index.js';
+import { isSkiffError, type Logger, invalidArgument } from '../../common/index.js';
 import { Informer, LeaderElector, type KubeClient } from '../client/index.js';
 import { formatCidr, parseCidr } from '../../network/index.js';
 
@@ -38,7 +38,7 @@ export class CidrSet {
     readonly mask: number,
   ) {
     const c = parseCidr(cluster, 'cluster-cidr');
-    if (mask < c.prefix || mask > 30) throw new Error(`node mask /${mask} does not fit in ${cluster}`);
+    if (mask < c.prefix || mask > 30) throw invalidArgument(`node mask /${mask} does not fit in ${cluster}`);
     this.base = c.base;
     this.step = 2 ** (32 - mask);
     this.count = 2 ** (mask - c.prefix);
@@ -138,7 +138,17 @@ export class NodeIpam {
   }
 
   private enqueue(n: NodeLike): void {
-    this.queue = this.queue.then(() => this.allocate(n.metadata.name ?? '')).catch(() => undefined);
+    const name = n.metadata.name ?? '';
+    // A failed allocation (the API server unreachable, a conflict) is logged; the node's next
+    // informer event enqueues it again.
+    this.queue = this.queue
+      .then(() => this.allocate(name))
+      .catch((e) =>
+        this.o.log?.warn('node IPAM: allocation failed', {
+          node: name,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+      );
   }
 
   private async allocate(name: string): Promise<void> {

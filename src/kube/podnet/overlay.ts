@@ -13,6 +13,7 @@ import type { Logger } from '../../common/index.js';
 import { Informer, type KubeClient } from '../client/index.js';
 import { chainsFor, mustRun, parseCidr, run } from '../../network/index.js';
 import { DEFAULT_CLUSTER_CIDR, NODE_REF, type NodeLike } from './ipam.js';
+import { failedPrecondition } from '../../common/index.js';
 
 export type Backend = 'vxlan' | 'host-gw';
 export const VXLAN_DEVICE = 'skiff.1';
@@ -55,7 +56,7 @@ async function linkOf(addr: string): Promise<{ dev: string; mtu: number }> {
     addr_info?: { local: string }[];
   }[];
   const l = out.find((x) => x.addr_info?.some((a) => a.local === addr));
-  if (!l) throw new Error(`no link has the node IP ${addr}`);
+  if (!l) throw failedPrecondition(`no link has the node IP ${addr}`);
   return { dev: l.ifname, mtu: l.mtu };
 }
 

@@ -5,6 +5,7 @@
 import { CycleState, NodeToStatus, unresolvable, type Diagnosis, type Snapshot } from './framework.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
 import type { Profile } from './profile.js';
+import { internal } from '../../common/index.js';
 
 const MIN_FEASIBLE_NODES = 100;
 const MIN_FEASIBLE_PERCENTAGE = 5;
@@ -108,7 +109,8 @@ export class Algorithm {
       processed++;
       const s = this.profile.runFilterWithNominatedPods(state, pi, n);
       if (s.isSuccess) feasible.push(n);
-      else if (s.code === 'Error') throw new Error(s.message);
+      else if (s.code === 'Error')
+        throw internal(s.message); // a plugin failed (not: the node does not fit)
       else {
         d.nodeToStatus.set(n.name, s);
         if (s.plugin) d.unschedulablePlugins.add(s.plugin);

@@ -12,6 +12,7 @@ import {
   type Plugin,
 } from './framework.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
+import { internal } from '../../common/index.js';
 
 export interface WeightedPlugin {
   plugin: Plugin;
@@ -175,7 +176,7 @@ export class Profile {
       for (let i = 0; i < scores.length; i++) {
         const s = scores[i].score;
         if (s > MAX_NODE_SCORE || s < 0)
-          throw new Error(`plugin "${p.name}" returns an invalid score ${s}, it should in the range of [0, 100]`);
+          throw internal(`plugin "${p.name}" returns an invalid score ${s}, it should in the range of [0, 100]`);
         totals[i].score += s * w;
       }
     }

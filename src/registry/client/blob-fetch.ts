@@ -1,6 +1,6 @@
 // Downloading one blob into the ContentStore: skip if present, resume from the ingest's offset with
 // a Range request, verify the digest on commit, retry with back-off on network/5xx failures.
-import { invalidArgument, isSkiffError } from '../../common/index.js';
+import { invalidArgument, isSkiffError, unavailable } from '../../common/index.js';
 import type { ContentStore, ContentWriter, Descriptor } from '../../image/index.js';
 import { remoteError } from './errors.js';
 import { shortId, sleep, type ClientOptions, type ProgressEvent } from './common.js';
@@ -52,6 +52,7 @@ export async function fetchBlob(
       if (o.labels)
         await store
           .setLabels(desc.digest, { ...(await store.info(desc.digest)).labels, ...o.labels })
+          // labels are advisory (gc roots come from the image records); the blob is there
           .catch(() => undefined);
       return 'exists';
     }
@@ -96,7 +97,7 @@ export async function fetchBlob(
           await w.abort();
           continue;
         }
-        if (offset !== desc.size) throw new Error(`connection closed after ${offset} of ${desc.size} bytes`);
+        if (offset !== desc.size) throw unavailable(`connection closed after ${offset} of ${desc.size} bytes`);
         emit({ status: 'Downloading', current: offset, total: desc.size });
       }
       emit({ status: 'Verifying Checksum' });
@@ -114,6 +115,7 @@ export async function fetchBlob(
     } catch (e) {
       const transient = !isSkiffError(e) || e.code === 'Unavailable';
       if (isSkiffError(e) && e.reason === 'DIGEST_INVALID') throw e;
+      // the retry or the rethrow below reports the failure; an abort of a closed writer is moot
       await release(w).catch(() => w.abort().catch(() => undefined));
       if (!transient || o.signal?.aborted || attempt >= retries) throw e;
       emit({ status: 'Retrying', current: offset, total: desc.size });

@@ -5,6 +5,7 @@ import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type 
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { failedPrecondition } from '../../common/index.js';
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
@@ -89,7 +90,7 @@ async function readAll(res: IncomingMessage, limit: number, url: URL): Promise<B
     n += c.length;
     if (n > limit) {
       res.destroy();
-      throw new Error(`response from ${url.host} exceeds ${limit} bytes`);
+      throw failedPrecondition(`response from ${url.host} exceeds ${limit} bytes`);
     }
     parts.push(c);
   }

@@ -5,6 +5,7 @@ import { regError } from './errors.js';
 import { send, type Ctx } from './http.js';
 import { checkDigest } from './names.js';
 import type { RegistryStorage } from './storage.js';
+import { internal } from '../../common/index.js';
 
 function parseRange(h: string, size: number): { start: number; end: number } | 'invalid' | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
@@ -72,6 +73,7 @@ async function sendFileRange(path: string, start: number, end: number, res: Serv
       if (!res.writableFinished) reject(new Error('client went away'));
     }),
   );
+  // observed by the loop below (Promise.race); this only stops an unhandled rejection
   closed.catch(() => undefined);
   try {
     const bufs = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
@@ -82,12 +84,13 @@ async function sendFileRange(path: string, start: number, end: number, res: Serv
       if (inFlight[i]) await Promise.race([inFlight[i], closed]);
       const b = bufs[i];
       const { bytesRead } = await fh.read(b, 0, Math.min(CHUNK, end - pos + 1), pos);
-      if (bytesRead === 0) throw new Error(`blob file ${path} is shorter than expected`);
+      if (bytesRead === 0) throw internal(`blob file ${path} is shorter than expected`);
       pos += bytesRead;
       const piece = bytesRead === CHUNK ? b : b.subarray(0, bytesRead);
       inFlight[i] = new Promise<void>((resolve, reject) => {
         res.write(piece, (err) => (err ? reject(err) : resolve()));
       });
+      // awaited by the loop (its rejection surfaces there); this only stops an unhandled rejection
       inFlight[i]!.catch(() => undefined);
       i ^= 1;
     }

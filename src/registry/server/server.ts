@@ -50,6 +50,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   const maxAge = opts.uploadMaxAgeMs ?? 24 * 3600_000;
   const purge = setInterval(
     () => {
+      // a failed purge (an upload finished meanwhile) is retried at the next tick
       uploads.purge(maxAge).catch(() => undefined);
     },
     Math.min(maxAge, 3600_000),

@@ -175,6 +175,7 @@ export class Uploads {
     let n = 0;
     for (const uuid of await fs.readdir(this.storage.uploadsDir).catch(() => [] as string[])) {
       const dir = join(this.storage.uploadsDir, uuid);
+      // an upload that finished between readdir and stat is simply gone
       const st = await fs.stat(dir).catch(() => undefined);
       if (!st || Date.now() - st.mtimeMs < maxAgeMs || this.sessions.get(uuid)?.busy) continue;
       this.sessions.delete(uuid);

@@ -158,12 +158,14 @@ export async function* readCriLog(file: string, opts: ReadCriLogOptions = {}): A
           (round % 10 === 9 && !(await isMonitorAlive(opts.stateDir)) && !existsSync(join(opts.stateDir, 'exit.json')))
         : false;
       if (fh) for await (const r of readFrom(fh, pos)) if (keep(r)) yield r;
+      // the file may be rotated away between reads: the next round looks again
       const cur = await stat(file).catch(() => undefined);
       if (cur && cur.ino !== ino) {
         if (fh) {
           for await (const r of readFrom(fh, pos)) if (keep(r)) yield r;
           await fh.close();
         }
+        // rotation: the new file may not exist yet (the next round opens it)
         fh = await open(file, 'r').catch(() => undefined);
         pos = { off: 0, carry: Buffer.alloc(0) };
         ino = fh ? (await fh.stat()).ino : -1;

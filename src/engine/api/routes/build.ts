@@ -1,7 +1,7 @@
 // POST /build (the classic builder's API: a tar context in, a JSON-message stream out) and
 // POST /build/prune. The builder lives in src/build, assembled by services/build.ts; this file only
 // maps the wire format.
-import { invalidArgument, notImplemented, toSkiffError, isObject } from '../../../common/index.js';
+import { invalidArgument, notImplemented, toSkiffError, isObject, unavailable } from '../../../common/index.js';
 import type { RegistryAuth } from '../../../build/index.js';
 import { jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { BuildBackend } from '../backends.js';
@@ -43,7 +43,7 @@ async function build(r: ApiRequest, b: BuildBackend): Promise<void> {
   const registryAuths = registryConfig(r);
   const ac = new AbortController();
   r.res.on('close', () => {
-    if (!r.res.writableFinished) ac.abort(new Error('client disconnected'));
+    if (!r.res.writableFinished) ac.abort(unavailable('client disconnected'));
   });
   // The stream (its 200) starts with the first line of output: what fails before any — a
   // Dockerfile that does not parse, an unknown --target — is an HTTP error, as dockerd answers

@@ -1,7 +1,7 @@
 // /images/...: list, inspect, history, tag, remove, pull/import (`/images/create`), push, save
 // (`/images/{name}/get`, `/images/get`), load, prune, search.
 import { Readable } from 'node:stream';
-import { invalidArgument, isSkiffError, notImplemented, SkiffError } from '../../../common/index.js';
+import { invalidArgument, isSkiffError, notImplemented, SkiffError, unavailable } from '../../../common/index.js';
 import { parseRegistryAuthHeader } from '../../../registry/index.js';
 import { compareVersions, jsonStream, type ApiRequest, type JsonStream, type Router } from '../router.js';
 import type { ImagesBackend } from '../backends.js';
@@ -15,7 +15,7 @@ function auth(r: ApiRequest) {
 function clientSignal(r: ApiRequest): AbortSignal {
   const ac = new AbortController();
   r.res.on('close', () => {
-    if (!r.res.writableFinished) ac.abort(new Error('client disconnected'));
+    if (!r.res.writableFinished) ac.abort(unavailable('client disconnected'));
   });
   return ac.signal;
 }

@@ -226,6 +226,7 @@ export async function stopRunning(
     const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
     // The process may have exited meanwhile: resume and kill of a gone process are no failures.
     if (c.rec.State.Paused) await svc.runtime.resume(rtid).catch(() => undefined);
+    // the process may have exited meanwhile: a kill of a gone process is no failure
     await svc.runtime.kill(rtid, sig).catch(() => undefined);
     svc.emit(c, 'kill', { signal: String(parseSignal(sig)) });
     const ok =
@@ -234,6 +235,7 @@ export async function stopRunning(
         : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
     if (!ok) {
       await svc.runtime.kill(rtid, 'SIGKILL', { all: true }).catch(() => undefined); // escalation: the process may be gone
+      // (the second kill reaches the init of a container sharing a pid namespace)
       await svc.runtime.kill(rtid, 'SIGKILL').catch(() => undefined);
       svc.emit(c, 'kill', { signal: '9' });
       await Promise.race([exited, sleep(10_000)]);

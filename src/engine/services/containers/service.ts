@@ -1,38 +1,32 @@
-// The container service: the records (by id and name), create, and the API's operations (start,
-// stop, kill, restart, wait, remove, rename, pause, update). Containers run through the runtime
-// library (src/runtime) under skiff-monitor, so they survive the engine; their records live under
-// DATA_ROOT/containers/<id>/. The runtime side of a container's life is lifecycle.ts, restart
-// policies restart.ts, the engine's start-up restore.ts.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// The container service: the records (by id and name), the per-container lock, events, and the
+// entry points of the API's operations. Containers run through the runtime library (src/runtime)
+// under skiff-monitor, so they survive the engine; their records live under
+// DATA_ROOT/containers/<id>/. Create is provision.ts, kill/stop/restart/wait/remove/rename/pause
+// operations.ts, the runtime side of a container's life lifecycle.ts, restart policies restart.ts,
+// the engine's start-up restore.ts.
 import { join } from 'node:path';
-import {
-  conflict,
-  createLogger,
-  failedPrecondition,
-  invalidArgument,
-  logFailure,
-  sleep,
-  newId,
-} from '../../../common/index.js';
-import { notFound, SkiffError } from '../../../common/index.js';
-
-const log = createLogger({ component: 'engine.containers' });
-import { Runtime, parseSignal } from '../../../runtime/index.js';
+import { conflict, failedPrecondition, invalidArgument, notFound, SkiffError } from '../../../common/index.js';
+import { Runtime } from '../../../runtime/index.js';
 import type { EngineContext, ContainersService } from '../context.js';
-import { checkPlatform, parseCreateBody, mergeConfig, parseMounts, validateName } from './create.js';
 import { linksWithout } from './links.js';
-import { initialState, saveRecord, type ContainerRecord } from './record.js';
-import { createInitLayer, removeContainerSnapshots } from './init-layer.js';
-import { verifyContainerSettings } from './validate.js';
-import { refuseUnsupported } from './unsupported.js';
-import { hostFacts } from './host-facts.js';
-import { mergeVolumesFrom, normalizeLinks, resolveNamespaceModes, volumesFromMounts } from './shared.js';
+import { saveRecord, type ContainerRecord } from './record.js';
 import type { Networks } from '../networks.js';
-import { nameFor } from './names.js';
 import { activity as idleActivity } from './idle-gc.js';
-import { startLocked, removeLocked, stopRunning, ensureMounted, unmountRootfs } from './lifecycle.js';
+import { startLocked, removeLocked, ensureMounted, unmountRootfs } from './lifecycle.js';
 import { restore, stopAllForShutdown } from './restore.js';
 import { updateContainer } from './update.js';
+import { createContainer } from './provision.js';
+import {
+  killContainer,
+  pauseContainer,
+  removeContainer,
+  renameContainer,
+  restartContainer,
+  stopContainer,
+  unpauseContainer,
+  waitContainer,
+  type StopOptions,
+} from './operations.js';
 
 export interface WaitResult {
   StatusCode: number;
@@ -199,107 +193,9 @@ export class Containers implements ContainersService {
     return { total: a.length, running, paused, stopped: a.length - running - paused };
   }
 
-  // ---- create ----
   /** `platform` ("os[/arch[/variant]]", create's query parameter): the local image must be of it. */
-  async create(raw: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
-    const body = parseCreateBody(raw);
-    const warnings = verifyContainerSettings(body, hostFacts());
-    refuseUnsupported(body);
-    const nm = body.HostConfig?.NetworkMode ?? '';
-    if (nm.startsWith('container:')) this.live(nm.slice(10));
-    const img = await this.ctx.images.resolve(body.Image);
-    if (platform) checkPlatform(body.Image, platform, img.config);
-    const id = newId();
-    const fullName = name ? validateName(name) : `/${this.freeName()}`;
-    if (this.names.has(fullName.slice(1))) {
-      throw conflict(
-        `Conflict. The container name "${fullName}" is already in use by container "${this.names.get(fullName.slice(1))}". You have to remove (or rename) that container to be able to reuse that name.`,
-        { field: 'name' },
-      );
-    }
-    const { config, hostConfig, path, args } = mergeConfig(body, img.config, id);
-    const lookup = (r: string) => this.get(r);
-    if (hostConfig.Links?.length) hostConfig.Links = normalizeLinks(hostConfig.Links, fullName, lookup);
-    resolveNamespaceModes(hostConfig, lookup);
-    const mounts = mergeVolumesFrom(
-      parseMounts(body, Object.keys(img.config.config?.Volumes ?? {})),
-      volumesFromMounts(hostConfig.VolumesFrom ?? [], lookup),
-    );
-    const dir = this.dirOf(id);
-    this.names.set(fullName.slice(1), id); // reserve while creating
-    const snapshotKey = `container-${id}`;
-    let prepared = false;
-    try {
-      for (const m of mounts) {
-        if (m.Type === 'volume') {
-          if (!m.Name) m.Name = newId();
-          const v = await this.ctx.volumes.ensure(m.Name, {
-            anonymous: m.Anonymous,
-            labels: m.VolumeOptions?.Labels,
-            driver: m.VolumeOptions?.DriverConfig?.Name,
-            driverOpts: m.VolumeOptions?.DriverConfig?.Options,
-          });
-          m.Source = v.Mountpoint;
-        } else if (m.Type === 'bind' && (body.HostConfig?.Binds ?? []).length && !existsSync(m.Source)) {
-          mkdirSync(m.Source, { recursive: true }); // -v /host/path creates it, as dockerd does
-        } else if (m.Type === 'bind' && !existsSync(m.Source)) {
-          throw invalidArgument(
-            `HostConfig.Mounts.Source: invalid mount config for type "bind": bind source path does not exist: ${m.Source}`,
-            { field: 'HostConfig.Mounts.Source' },
-          );
-        }
-      }
-      const parent = await this.ctx.images.unpack(img.id);
-      const labels = { 'org.skiff.container': id };
-      const init = await createInitLayer(this.ctx.snapshotter, snapshotKey, parent, labels);
-      try {
-        await this.ctx.snapshotter.prepare(snapshotKey, init, { labels });
-      } catch (e) {
-        await this.ctx.snapshotter.remove(init).catch(logFailure(log, 'create: snapshot left', { key: init }));
-        throw e;
-      }
-      prepared = true;
-      mkdirSync(join(dir, 'rootfs'), { recursive: true });
-      const netName = hostConfig.NetworkMode!.startsWith('container:') ? '' : hostConfig.NetworkMode!;
-      const networks = netName ? this.nets.endpointsFor(netName, body.NetworkingConfig?.EndpointsConfig ?? {}) : {};
-      const rec: ContainerRecord = {
-        Id: id,
-        Name: fullName,
-        Created: new Date().toISOString(),
-        Path: path,
-        Args: args,
-        Image: img.id,
-        ImageName: body.Image,
-        Config: config,
-        HostConfig: hostConfig,
-        State: initialState(),
-        RestartCount: 0,
-        Mounts: mounts,
-        Networks: networks,
-        ExecIDs: [],
-        SnapshotKey: snapshotKey,
-        ManuallyStopped: false,
-        HasBeenStarted: false,
-      };
-      saveRecord(dir, rec);
-      const c = this.adopt(rec, dir);
-      this.emit(c, 'create');
-      return { Id: id, Warnings: warnings };
-    } catch (e) {
-      this.names.delete(fullName.slice(1));
-      const left = (what: string) => logFailure(log, `create: ${what} left after a failure`, { id });
-      if (prepared) await removeContainerSnapshots(this.ctx.snapshotter, snapshotKey).catch(left('snapshots'));
-      rmSync(dir, { recursive: true, force: true });
-      for (const m of mounts) if (m.Anonymous && m.Name) await this.ctx.volumes.remove(m.Name).catch(left('volume'));
-      throw e;
-    }
-  }
-
-  private freeName(): string {
-    for (;;) {
-      const n = nameFor();
-      if (!this.names.has(n)) return n;
-    }
+  create(raw: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
+    return createContainer(this, raw, name, platform);
   }
 
   adopt(rec: ContainerRecord, dir: string): Live {
@@ -337,72 +233,31 @@ export class Containers implements ContainersService {
     });
   }
 
-  // ---- exit tracking ----
-
-  // ---- stop / kill / restart ----
-  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
-    const c = this.live(ref);
-    const sig = parseSignal(signal);
-    if (!c.rec.State.Running)
-      throw conflict(`Cannot kill container: ${c.rec.Id}: Container ${c.rec.Id} is not running`, { field: 'id' });
-    if (sig === 9 || sig === 15) c.stopping = false;
-    await this.runtime.kill(this.rtId(c.rec.Id), sig);
-    this.emit(c, 'kill', { signal: String(sig) });
+  // ---- the API's operations (operations.ts) ----
+  kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    return killContainer(this, ref, signal);
   }
-
-  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-    const c = this.live(ref);
-    if (c.restartTimer) {
-      clearTimeout(c.restartTimer);
-      c.restartTimer = undefined;
-      c.rec.State = { ...c.rec.State, Restarting: false, Status: 'exited' };
-      c.rec.ManuallyStopped = true;
-      this.save(c);
-      return;
-    }
-    if (!c.rec.State.Running)
-      throw new SkiffError('FailedPrecondition', `container ${c.rec.Id} is already stopped`, { reason: 'NotModified' });
-    c.rec.ManuallyStopped = true;
-    this.save(c);
-    await stopRunning(this, c, opts);
+  stop(ref: string, opts: StopOptions = {}): Promise<void> {
+    return stopContainer(this, ref, opts);
   }
-
-  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-    const c = this.live(ref);
-    if (c.rec.State.Running) {
-      c.stopping = true;
-      await stopRunning(this, c, opts);
-    }
-    c.rec.ManuallyStopped = false;
-    await this.locked(c, async () => {
-      if (!c.rec.State.Running) await startLocked(this, c);
-    });
-    this.emit(c, 'restart');
+  restart(ref: string, opts: StopOptions = {}): Promise<void> {
+    return restartContainer(this, ref, opts);
   }
-
-  // ---- wait ----
   /** Resolves when the condition holds: not-running (default), next-exit, removed. */
   wait(ref: string, condition = 'not-running', signal?: AbortSignal): Promise<WaitResult> {
-    const c = this.live(ref);
-    if (!['not-running', 'next-exit', 'removed', ''].includes(condition))
-      throw invalidArgument(`condition: invalid condition: "${condition}"`, { field: 'condition' });
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(new Error('aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (r: WaitResult) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(r);
-      };
-      if (condition === 'removed') {
-        c.removedWaiters.push(done);
-        return;
-      }
-      if ((condition === 'not-running' || condition === '') && !c.rec.State.Running && !c.rec.State.Restarting) {
-        done({ StatusCode: c.rec.State.ExitCode, Error: null });
-        return;
-      }
-      c.exitWaiters.push(done);
-    });
+    return waitContainer(this, ref, condition, signal);
+  }
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return removeContainer(this, ref, opts);
+  }
+  rename(ref: string, newName: string): Promise<void> {
+    return renameContainer(this, ref, newName);
+  }
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this, ref);
+  }
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this, ref);
   }
 
   /** Registers an attach that must be connected before the container's process starts: at the next
@@ -410,67 +265,6 @@ export class Containers implements ContainersService {
    *  process starts when every such promise has settled; a start that fails calls it with undefined. */
   attachBeforeStart(ref: string, connect: AttachBeforeStart): void {
     this.live(ref).attachWaiters.push(connect);
-  }
-
-  // ---- remove ----
-  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    const c = this.live(ref);
-    if (c.rec.State.Running && !opts.force) {
-      throw conflict(
-        `cannot remove container "${c.rec.Name}": container is ${c.rec.State.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`,
-        { field: 'force' },
-      );
-    }
-    if (c.restartTimer) {
-      clearTimeout(c.restartTimer);
-      c.restartTimer = undefined;
-    }
-    if (c.rec.State.Running) {
-      c.rec.ManuallyStopped = true;
-      c.stopping = true;
-      await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL', { all: true }).catch(() => undefined); // force: the process may be gone already
-      await this.runtime.kill(this.rtId(c.rec.Id), 'SIGKILL').catch(() => undefined);
-      await Promise.race([this.wait(ref, 'not-running'), sleep(10_000)]);
-    }
-    await this.locked(c, () => removeLocked(this, c, opts));
-  }
-
-  // ---- rename / pause / update ----
-  async rename(ref: string, newName: string): Promise<void> {
-    const c = this.live(ref);
-    if (!newName) throw invalidArgument('name: Neither old nor new names may be empty', { field: 'name' });
-    const n = validateName(newName).slice(1);
-    const old = c.rec.Name.slice(1);
-    if (n === old) throw conflict(`Renaming a container with the same name as its current name`, { field: 'name' });
-    if (this.names.has(n))
-      throw conflict(
-        `Error when allocating new name: Conflict. The container name "/${n}" is already in use by container "${this.names.get(n)}". You have to remove (or rename) that container to be able to reuse that name.`,
-        { field: 'name' },
-      );
-    this.names.delete(old);
-    this.names.set(n, c.rec.Id);
-    c.rec.Name = `/${n}`;
-    this.save(c);
-    this.emit(c, 'rename', { oldName: `/${old}` });
-  }
-
-  async pause(ref: string): Promise<void> {
-    const c = this.live(ref);
-    if (!c.rec.State.Running) throw conflict(`Container ${c.rec.Id} is not running`, { field: 'id' });
-    if (c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is already paused`, { field: 'id' });
-    await this.runtime.pause(this.rtId(c.rec.Id));
-    c.rec.State = { ...c.rec.State, Paused: true, Status: 'paused' };
-    this.save(c);
-    this.emit(c, 'pause');
-  }
-
-  async unpause(ref: string): Promise<void> {
-    const c = this.live(ref);
-    if (!c.rec.State.Paused) throw conflict(`Container ${c.rec.Id} is not paused`, { field: 'id' });
-    await this.runtime.resume(this.rtId(c.rec.Id));
-    c.rec.State = { ...c.rec.State, Paused: false, Status: 'running' };
-    this.save(c);
-    this.emit(c, 'unpause');
   }
 
   async update(ref: string, body: Record<string, unknown>): Promise<{ Warnings: string[] }> {

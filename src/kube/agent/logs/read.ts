@@ -161,6 +161,7 @@ export async function readContainerLog(
     while (!signal?.aborted) {
       await waitForChange(path, 1000, signal);
       if (!(await drain())) return;
+      // the file may be rotated away between the change and the stat: next round looks again
       const cur = await stat(path).catch(() => undefined);
       if (cur && cur.ino !== ino) {
         // Rotated: the old file is complete; continue with the new one from its start.
@@ -179,6 +180,7 @@ export async function readContainerLog(
       }
     }
   } finally {
+    // the follow is over; a close error has nobody to report to
     await fh.close().catch(() => undefined);
   }
 }

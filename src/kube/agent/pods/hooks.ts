@@ -4,7 +4,7 @@
 import type { ContainerRuntime } from '../../../cri/index.js';
 import { execProbe, httpProbe, resolvePort } from '../probes/probers.js';
 import type { Container, LifecycleHandler } from '../types.js';
-import { sleep } from '../../../common/index.js';
+import { sleep, failedPrecondition } from '../../../common/index.js';
 
 export async function runHandler(
   rt: ContainerRuntime,
@@ -16,7 +16,7 @@ export async function runHandler(
 ): Promise<void> {
   if (h.exec) {
     const r = await execProbe(rt, containerId, h.exec.command ?? [], timeoutMs);
-    if (!r.ok) throw new Error(r.output || 'exec hook failed');
+    if (!r.ok) throw failedPrecondition(r.output || 'exec hook failed');
     return;
   }
   if (h.httpGet) {
@@ -27,7 +27,7 @@ export async function runHandler(
       timeoutMs,
       'kube-lifecycle/1.32',
     );
-    if (!r.ok) throw new Error(r.output);
+    if (!r.ok) throw failedPrecondition(r.output);
     return;
   }
   if (h.sleep) {

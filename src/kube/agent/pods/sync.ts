@@ -37,11 +37,13 @@ export async function pruneDead(ctx: AgentContext, rp: RuntimePod): Promise<void
     if (first || c.state === 'running') continue;
     if (c.state === 'exited' && rp.containers.filter((x) => x.name === c.name && x.state === 'exited')[0] === c)
       continue;
+    // pruning an old dead container: one already gone (or busy) is pruned at the next sync
     await ctx.runtime.removeContainer({ containerId: c.id }).catch(() => undefined);
     if (c.logPath) rmSync(c.logPath, { force: true });
   }
   for (const sb of rp.sandboxes.slice(1))
     if (!sb.ready && !rp.containers.some((c) => c.state === 'running')) {
+      // pruning an old sandbox: one already gone (or busy) is pruned at the next sync
       await ctx.runtime.removePodSandbox({ podSandboxId: sb.id }).catch(() => undefined);
       ctx.sandboxes.remove(sb.id);
     }

@@ -240,6 +240,7 @@ export class PodWorkers {
   }
 
   private async removeAll(uid: string, rp: RuntimePod, pod: Pod | undefined): Promise<void> {
+    // a container already gone is fine; one still there is removed at the next sync
     for (const c of rp.containers) await this.ctx.runtime.removeContainer({ containerId: c.id }).catch(() => undefined);
     for (const sb of rp.sandboxes) {
       await this.ctx.runtime.removePodSandbox({ podSandboxId: sb.id });

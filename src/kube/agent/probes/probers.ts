@@ -8,6 +8,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { ContainerRuntime } from '../../../cri/index.js';
 import type { Container, HTTPGetAction } from '../types.js';
+import { invalidArgument } from '../../../common/index.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -19,7 +20,7 @@ export function resolvePort(port: number | string, c: Container | undefined): nu
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   const p = c?.ports?.find((x) => x.name === port);
-  if (!p) throw new Error(`couldn't find port: ${port} in ${c?.name ?? 'container'}`);
+  if (!p) throw invalidArgument(`couldn't find port: ${port} in ${c?.name ?? 'container'}`);
   return p.containerPort;
 }
 

@@ -216,6 +216,7 @@ export class NodeServer {
   ): Promise<void> {
     const pod = this.findPod(ns, podName);
     const id = this.logContainerId(pod, name, truthy(q.get('previous')));
+    // the container may have been removed: then it is not running (logs are read from the file)
     const st = (await this.o.runtime.containerStatus({ containerId: id }).catch(() => undefined))?.status;
     if (!st?.logPath) throw new HttpError(404, `container "${name}" in pod "${podName}" has no log`);
     const num = (k: string) => (q.get(k) !== null && /^-?\d+$/.test(q.get(k)!) ? Number(q.get(k)) : undefined);
@@ -235,6 +236,7 @@ export class NodeServer {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const running = async () =>
+      // the container may have been removed: then it is not running
       (await this.o.runtime.containerStatus({ containerId: id }).catch(() => undefined))?.status?.state ===
       'CONTAINER_RUNNING';
     try {

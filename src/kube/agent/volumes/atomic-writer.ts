@@ -18,6 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
+import { invalidArgument } from '../../../common/index.js';
 
 export interface FileProjection {
   data: Buffer;
@@ -77,7 +78,7 @@ function same(target: string, cur: string, payload: Map<string, FileProjection>,
 /** Writes `payload` (relative path → content and mode) into `target` atomically; returns whether
  *  anything changed. `gid` (the pod's fsGroup) owns the files when given. */
 export function writeAtomic(target: string, payload: Map<string, FileProjection>, gid?: number): boolean {
-  for (const p of payload.keys()) if (!validPayloadPath(p)) throw new Error(`invalid path ${JSON.stringify(p)}`);
+  for (const p of payload.keys()) if (!validPayloadPath(p)) throw invalidArgument(`invalid path ${JSON.stringify(p)}`);
   mkdirSync(target, { recursive: true, mode: 0o755 });
   const cur = currentDir(target);
   if (cur && same(target, cur, payload, gid)) return false;

@@ -6,11 +6,11 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runCommand } from '../../../common/index.js';
+import { runCommand, internal, unavailable } from '../../../common/index.js';
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const r = await runCommand(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  if (r.code !== 0) throw internal(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 /** Mount points at or under `dir` (deepest first), from /proc/self/mountinfo (read asynchronously:
@@ -60,5 +60,5 @@ export async function unmountAll(dir: string): Promise<void> {
     }
   }
   const left = await mountsUnder(dir);
-  if (left.length) throw new Error(`still mounted under ${dir}: ${left.join(', ')}`);
+  if (left.length) throw unavailable(`still mounted under ${dir}: ${left.join(', ')}`);
 }

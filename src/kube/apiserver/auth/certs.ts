@@ -30,6 +30,7 @@ import {
   uint,
   utf8,
 } from './der.js';
+import { internal } from '../../../common/index.js';
 
 const DAY = 86_400_000;
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
@@ -162,7 +163,8 @@ export async function issueCertificate(opts: IssueOptions, issuer?: CertKeyPair)
     spki,
     explicit(3, seq(...exts)),
   );
-  if (!issuer && !pair) throw new Error('a self-signed certificate needs its own new key');
+  // A programming error: callers pass an issuer or let this make the key.
+  if (!issuer && !pair) throw internal('a self-signed certificate needs its own new key');
   const signature = sign('sha256', tbs, issuer ? createPrivateKey(issuer.keyPem) : pair!.privateKey);
   const der = seq(tbs, ECDSA_SHA256, bits(signature));
   const b64 = der

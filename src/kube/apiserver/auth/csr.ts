@@ -83,10 +83,10 @@ export function parseCsr(text: string): ParsedCsr {
     const [, subjectN, spkiN, attrsN] = children(der, infoN);
     const alg = der.subarray(children(der, algN)[0].start, children(der, algN)[0].end);
     if (!alg.equals(oid(ECDSA_SHA256)) && !alg.equals(oid(RSA_SHA256)))
-      throw new Error('unsupported signature algorithm (ECDSA or RSA with SHA-256 only)');
+      throw invalidArgument('unsupported signature algorithm (ECDSA or RSA with SHA-256 only)');
     const publicKey = createPublicKey({ key: der.subarray(spkiN.start, spkiN.end), format: 'der', type: 'spki' });
     const signature = der.subarray(sigN.contentStart + 1, sigN.end);
-    if (!verify('sha256', info, publicKey, signature)) throw new Error('the signature does not verify');
+    if (!verify('sha256', info, publicKey, signature)) throw invalidArgument('the signature does not verify');
     const out: ParsedCsr = { commonName: '', organizations: [], dnsNames: [], ipAddresses: [], publicKey };
     for (const rdn of children(der, subjectN))
       for (const atv of children(der, rdn)) {

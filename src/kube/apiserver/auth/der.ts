@@ -1,4 +1,5 @@
 // The slice of ASN.1 DER that certificate issuance needs (X.690): definite lengths, the universal
+import { invalidArgument } from '../../../common/index.js';
 // types an X.509 v3 certificate uses, context tags, and a reader for the few fields taken from an
 // existing certificate (its subject, its key identifier). Encoding follows DER's rules: minimal
 // lengths and integers, DEFAULT values omitted by the callers, bit strings without padding bits.
@@ -85,7 +86,7 @@ export function readTlv(buf: Buffer, off: number): Node {
     for (let i = 0; i < n; i++) len = len * 256 + buf[p + i];
     p += n;
   }
-  if (tag === undefined || p + len > buf.length) throw new Error('malformed DER');
+  if (tag === undefined || p + len > buf.length) throw invalidArgument('malformed DER');
   return { tag, start: off, contentStart: p, end: p + len };
 }
 

@@ -13,6 +13,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await fh.chmod(mode); // umask may have narrowed or the caller wants it exact
     await fh.sync();
   } catch (e) {
+    // the write's error (rethrown below) is the one to report
     await fh.close().catch(() => {});
     await fs.rm(tmp, { force: true });
     throw e;

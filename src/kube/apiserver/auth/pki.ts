@@ -109,6 +109,7 @@ async function removeStaleTempDirs(dataDir: string): Promise<void> {
   for (const name of await fs.readdir(dataDir)) {
     if (!name.startsWith('.pki.tmp-')) continue;
     const p = join(dataDir, name);
+    // a temporary file removed by another start meanwhile needs no cleanup
     const st = await fs.stat(p).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > 10 * 60_000) await fs.rm(p, { recursive: true, force: true });
   }

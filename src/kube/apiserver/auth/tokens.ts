@@ -31,7 +31,7 @@ function splitCsvLine(line: string): string[] {
       cur = '';
     } else cur += c;
   }
-  if (quoted) throw new Error('unterminated quote');
+  if (quoted) throw invalidArgument('unterminated quote');
   out.push(cur);
   return out;
 }

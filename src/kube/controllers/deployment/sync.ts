@@ -144,6 +144,7 @@ export class DeploymentSync {
       if (isAlreadyExists(e)) {
         const live = await this.deps.client
           .request<ReplicaSet>('GET', resourcePath(R.replicasets, d.metadata.namespace, rs.metadata.name))
+          // unreadable: treated like a collision below (bump collisionCount, rethrow the error)
           .catch(() => undefined);
         const ref = live?.metadata.ownerReferences?.find((r) => r.controller);
         if (!live || ref?.uid !== d.metadata.uid || !this.equalTemplate(live)) {
@@ -162,6 +163,7 @@ export class DeploymentSync {
             (d.status ??= {}),
             newCondition('Progressing', 'False', 'ReplicaSetCreateError', msg, this.nowStr),
           );
+          // the create error is rethrown below (and retried); the condition is written at the retry
           await this.writeStatus().catch(() => undefined);
         }
         this.deps.events.event(d, 'Warning', 'ReplicaSetCreateError', msg);

@@ -156,6 +156,7 @@ export function startHPAController(ctx: ControllerContext, opts: HpaOptions = {}
       events.event(hpa, 'Warning', reasonCond, msg);
       await write({});
     };
+    // an unknown kind: handled below as a failed scale-target lookup
     const res = await targetResource(ref.apiVersion ?? '', ref.kind ?? '').catch(() => undefined);
     if (!res)
       return fail(

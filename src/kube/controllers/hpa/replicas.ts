@@ -7,6 +7,7 @@ import { parseQuantity, quantityMilliValue } from '../../api/index.js';
 import { getCondition } from '../shared/pods.js';
 import type { Pod } from '../shared/types.js';
 import type { PodUsage } from './metrics.js';
+import { failedPrecondition } from '../../../common/index.js';
 
 export const TOLERANCE = 0.1;
 export const CPU_INITIALIZATION_MS = 5 * 60_000;
@@ -27,7 +28,7 @@ function requestsOf(p: Pod, resource: string, container?: string): number {
     if (container && c.name !== container) continue;
     const r = c.resources?.requests?.[resource];
     if (r === undefined)
-      throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${p.metadata.name}`);
+      throw failedPrecondition(`missing request for ${resource} in container ${c.name} of Pod ${p.metadata.name}`);
     total += Number(quantityMilliValue(parseQuantity(r)));
   }
   return total;
@@ -59,7 +60,7 @@ export function resourceReplicas(opts: {
   const tolerance = opts.tolerance ?? TOLERANCE;
   const cpuInit = opts.cpuInitializationMs ?? CPU_INITIALIZATION_MS;
   const readinessDelay = opts.initialReadinessDelayMs ?? INITIAL_READINESS_DELAY_MS;
-  if (!pods.length) throw new Error('no pods returned by selector while calculating replica count');
+  if (!pods.length) throw failedPrecondition('no pods returned by selector while calculating replica count');
   const values = new Map<string, number>();
   const unready = new Set<string>();
   const missing = new Set<string>();
@@ -94,7 +95,7 @@ export function resourceReplicas(opts: {
     values.set(name, usageOf(m, resource, container));
     ready++;
   }
-  if (!values.size) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
+  if (!values.size) throw failedPrecondition('did not receive metrics for targeted pods (pods might be unready)');
   const requests = new Map<string, number>();
   if (target.utilization !== undefined)
     for (const p of pods) requests.set(p.metadata.name ?? '', requestsOf(p, resource, container));
@@ -113,7 +114,7 @@ export function resourceReplicas(opts: {
       n++;
     }
     if (target.utilization !== undefined) {
-      if (req === 0) throw new Error('no metrics returned matched known pods');
+      if (req === 0) throw failedPrecondition('no metrics returned matched known pods');
       const utilization = Math.trunc((total * 100) / req);
       return { ratio: utilization / target.utilization, utilization, average: n ? total / n : 0 };
     }

@@ -25,7 +25,7 @@ import {
   type BackoffStore,
 } from './policy.js';
 import { ensureCondition, hasFinalizer, jobCondition, TRACKING_FINALIZER, type Job } from './types.js';
-import { isSkiffError } from '../../../common/index.js';
+import { internal, isSkiffError } from '../../../common/index.js';
 
 export const MAX_CREATE_DELETE = 500;
 
@@ -311,7 +311,8 @@ export async function manageJob(deps: JobDeps, ctx: JobCtx): Promise<number> {
   if (missed) deps.exp.lowerExpectations(ctx.key, missed, 0);
   if (error) {
     if (isSkiffError(error, 'FailedPrecondition')) return active + created; // namespace terminating
-    throw new Error(`creating pods: ${errorText(error)}`);
+    // Internal, not the cause's code: an InvalidArgument would stop the queue's retries (shared/context.ts).
+    throw internal(`creating pods: ${errorText(error)}`, { cause: error });
   }
   return active + created;
 }

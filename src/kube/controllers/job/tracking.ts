@@ -12,6 +12,7 @@ import { formatIntervals, podIndex } from './indexes.js';
 import { isPodFailed, matchPodFailurePolicy } from './policy.js';
 import { completionsOf, isIndexed, removeFinalizer, type JobCtx, type JobDeps } from './sync.js';
 import { ensureCondition, hasFinalizer, jobCondition, type Job, type JobStatus } from './types.js';
+import { internal } from '../../../common/index.js';
 
 /** At most this many pods are moved through uncountedTerminatedPods per sync. */
 export const MAX_UNCOUNTED = 500;
@@ -171,7 +172,8 @@ export async function trackStatus(
   if (cleanUncounted(cst, withFinalizer)) needsFlush = true;
   if (rmError) {
     if (needsFlush) ctx.job = await writeStatus(deps, cur);
-    throw new Error(`removing tracking finalizers: ${errorText(rmError)}`);
+    // Internal, not the cause's code: the queue retries it (an InvalidArgument would stop retries).
+    throw internal(`removing tracking finalizers: ${errorText(rmError)}`, { cause: rmError });
   }
   // 4. Finished once nothing is uncounted or terminating.
   let finished = false;

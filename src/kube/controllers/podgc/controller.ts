@@ -131,7 +131,7 @@ export function startPodGC(ctx: ControllerContext, opts: PodGCOptions = {}): Con
       if (running) return;
       running = true;
       void gc()
-        .catch(() => undefined)
+        .catch((e) => log.info('pod gc failed', { error: e instanceof Error ? e.message : String(e) }))
         .finally(() => {
           running = false;
         });

@@ -17,6 +17,7 @@ import {
 } from '../framework.js';
 import { isEverything, safeSelector, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import type { Pod, PodDisruptionBudget } from '../types.js';
+import { internal } from '../../../common/index.js';
 
 const MIN_CANDIDATE_NODES_PERCENTAGE = 10;
 const MIN_CANDIDATE_NODES_ABSOLUTE = 100;
@@ -177,6 +178,7 @@ export function defaultPreemption(h: Handle, pdbs: () => PodDisruptionBudget[]):
       .nominatedPodsForNode(best.node)
       .filter((p) => p.priority < pi.priority && p.key !== pi.key)
       .map((p) => p.pod);
+    // best effort, as upstream: a stale nomination only delays those pods' next attempt
     await clearNominated(h, lower).catch(() => undefined);
     return { status: new Status('Success'), nominatedNodeName: best.node };
   };
@@ -195,7 +197,7 @@ const podPath = (p: Pod) =>
   `/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace ?? '')}/pods/${encodeURIComponent(p.metadata.name ?? '')}`;
 
 async function evict(h: Handle, preemptor: Pod, victim: Pod, node: string): Promise<void> {
-  if (!h.client) throw new Error('no API client to preempt pods');
+  if (!h.client) throw internal('no API client to preempt pods');
   const cond = {
     type: 'DisruptionTarget',
     status: 'True',
@@ -225,6 +227,7 @@ export async function clearNominated(h: Handle, pods: Pod[]): Promise<void> {
         body: { status: { nominatedNodeName: null } },
         contentType: 'application/merge-patch+json',
       })
+      // the pod may be gone or already changed; its next scheduling attempt resets it
       .catch(() => undefined);
   }
 }

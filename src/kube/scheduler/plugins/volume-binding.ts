@@ -20,7 +20,7 @@ import { safeSelector, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import { compileTerms } from '../node-selector.js';
 import { quantity } from '../resources.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../types.js';
-import { sleep } from '../../../common/index.js';
+import { sleep, unavailable, conflict } from '../../../common/index.js';
 
 export const ErrReasonBindConflict = "node(s) didn't find available persistent volumes to bind";
 export const ErrReasonNodeConflict = 'node(s) had volume node affinity conflict';
@@ -230,7 +230,7 @@ async function bindStatic(client: ApiClient, pv0: PersistentVolume, c0: Persiste
   const ns = c0.metadata.namespace ?? '',
     name = c0.metadata.name ?? '';
   if (!boundTo(pv, c0)) {
-    if (pv.spec.claimRef) throw new Error(`persistentvolume "${pv.metadata.name}" was bound to another claim`);
+    if (pv.spec.claimRef) throw conflict(`persistentvolume "${pv.metadata.name}" was bound to another claim`);
     pv.spec.claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: ns, name, uid: c0.metadata.uid };
     pv.metadata.annotations = { ...pv.metadata.annotations, 'pv.kubernetes.io/bound-by-controller': 'yes' };
     Object.assign(pv, await client.request<PersistentVolume>('PUT', pvPath(pv.metadata.name ?? ''), { body: pv }));
@@ -273,9 +273,9 @@ async function waitBound(h: Handle, claims: PersistentVolumeClaim[], signal?: Ab
       return !cur || !fullyBound(cur);
     });
     if (!pending.length) return;
-    if (signal?.aborted) throw new Error('binding aborted');
+    if (signal?.aborted) throw unavailable('binding aborted');
     if (Date.now() > deadline)
-      throw new Error(
+      throw unavailable(
         `binding volumes: timed out waiting for the condition (claims: ${pending.map((c) => c.metadata.name).join(', ')})`,
       );
     await sleep(100);

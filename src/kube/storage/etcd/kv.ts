@@ -14,6 +14,7 @@
 // there is no message). A failed call fails alone; the store decides about retries (reads only).
 // A session that fails to connect or goes away is dropped and the next call tries the next member.
 import http2 from 'node:http2';
+import { internal } from '../../../common/index.js';
 import { createRequire } from 'node:module';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition } from '@grpc/proto-loader';
@@ -36,7 +37,7 @@ function loadMethods(): Record<Name, Method> {
     const def = loadSync(proto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
     const find = (service: string, name: string): Method => {
       const svc = def[`etcdserverpb.${service}`];
-      if (!svc || 'format' in svc || !svc[name]) throw new Error(`etcd proto: no ${service}.${name}`);
+      if (!svc || 'format' in svc || !svc[name]) throw internal(`etcd proto: no ${service}.${name}`);
       return svc[name];
     };
     methods = {

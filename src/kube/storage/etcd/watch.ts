@@ -160,6 +160,7 @@ export class EtcdWatch extends EventQueue {
     clearInterval(this.timer);
     const w = this.watcher;
     this.watcher = undefined;
+    // closing: the watch stream may already be closed by etcd or a reconnect
     if (w) void w.cancel().catch(() => undefined);
   }
 }

@@ -249,6 +249,7 @@ export class SqliteBackend implements LogBackend {
   async close(): Promise<void> {
     const wal = this.wal;
     this.wal = undefined;
+    // closing: the WAL handle may never have opened (then there is nothing to close)
     await wal?.then((fh) => fh.close()).catch(() => undefined);
     await this.checkpointer?.close();
     this.checkpointer = undefined;

@@ -12,6 +12,7 @@ export async function freezeV1(dir: string, timeoutMs: number): Promise<void> {
     const state = (await readCgroupFile(dir, 'freezer.state'))?.trim();
     if (state === 'FROZEN') return;
     if (Date.now() > deadline) {
+      // undoing a freeze that timed out; the timeout error below is the one to report
       await writeCgroupFile(dir, 'freezer.state', 'THAWED').catch(() => undefined);
       throw unavailable(`cgroup: ${dir}/freezer.state did not reach FROZEN within ${timeoutMs} ms (state ${state})`, {
         field: 'freezer.state',

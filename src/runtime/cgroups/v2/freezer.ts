@@ -9,6 +9,7 @@ export async function freezeV2(dir: string, timeoutMs: number): Promise<void> {
   for (let i = 0; ; i++) {
     if ((await readFlatKeyed(dir, 'cgroup.events')).frozen === 1) return;
     if (Date.now() > deadline) {
+      // undoing a freeze that timed out; the timeout error below is the one to report
       await writeCgroupFile(dir, 'cgroup.freeze', 0).catch(() => undefined);
       throw unavailable(`cgroup: ${dir}/cgroup.events did not report frozen within ${timeoutMs} ms`, {
         field: 'cgroup.freeze',

@@ -55,10 +55,11 @@ export class CgroupV2Manager implements CgroupManager {
         try {
           await writeCgroupFile(parent, 'cgroup.subtree_control', missing.map((c) => `+${c}`).join(' '));
         } catch {
-          // One controller refused (e.g. a threaded subtree): enable the others one by one; a
-          // later set() that needs the refused one fails naming its file.
-          for (const c of missing)
+          for (const c of missing) {
+            // One controller refused (e.g. a threaded subtree): enable the others one by one; a
+            // later set() that needs the refused one fails naming its file.
             await writeCgroupFile(parent, 'cgroup.subtree_control', `+${c}`).catch(() => undefined);
+          }
         }
       }
       parent = join(parent, part);

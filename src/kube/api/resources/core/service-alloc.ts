@@ -6,6 +6,7 @@ import type { FieldError } from '../../types.js';
 import { invalid } from '../../validation/errors.js';
 import { asArr, asObj, type Obj } from '../../validation/fields.js';
 import { NODE_PORT_RANGE } from './service.js';
+import { invalidArgument } from '../../../../common/index.js';
 
 export interface ServiceAllocationState {
   /** IPv4 service range, e.g. `10.96.0.0/12` (Skiff's default) or `10.43.0.0/16`. */
@@ -25,7 +26,7 @@ export function parseCIDR(cidr: string): { base: number; size: number } {
   const [ip, bitsStr] = cidr.split('/');
   const bits = Number(bitsStr);
   if (isIP(ip) !== 4 || !Number.isInteger(bits) || bits < 8 || bits > 30)
-    throw new Error(`invalid IPv4 service CIDR ${cidr}`);
+    throw invalidArgument(`invalid IPv4 service CIDR ${cidr}`);
   const size = 2 ** (32 - bits);
   return { base: Math.floor(toInt(ip) / size) * size, size };
 }
