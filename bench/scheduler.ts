@@ -573,7 +573,9 @@ try {
         );
       }
 } finally {
-  rmSync(outdir, { recursive: true, force: true });
+  // With SKIFF_BENCH_PROF the bundle stays, so the profiles' line numbers can be read against it.
+  if (process.env.SKIFF_BENCH_PROF) process.stderr.write(`bundle kept for the profiles: ${outdir}\n`);
+  else rmSync(outdir, { recursive: true, force: true });
 }
 
 console.log(
