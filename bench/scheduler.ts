@@ -11,10 +11,10 @@
 // Each workload runs on a fresh server (and a fresh etcd) with simulated nodes (Node objects, as
 // scheduler_perf's). Throughput = measured pods / (last binding − first measured create), with
 // the creation rate printed beside it: a scheduler cannot bind faster than pods arrive.
-// Flags: --only sqlite|etcd, --skip-peer, --workloads basic,spread,anti,deploy, --scale 0.2 (fewer
+// Flags: --only sqlite|etcd, --skip-peer, --peer-only, --workloads basic,spread,anti,deploy, --scale 0.2 (fewer
 // nodes and pods, for a quick look).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -26,6 +26,7 @@ const ROOT = join(import.meta.dirname, '..');
 const arg = (k: string) => (process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined);
 const only = arg('--only');
 const skipPeer = process.argv.includes('--skip-peer');
+const peerOnly = process.argv.includes('--peer-only');
 const scale = Number(arg('--scale') ?? 1);
 const wanted = (arg('--workloads') ?? 'basic,spread,anti,deploy').split(',');
 const CONCURRENCY = 32;
@@ -203,6 +204,12 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
       '--datastore',
       datastore,
       '--disable-agent',
+      // The simulated nodes never renew a Lease or post status: with the default 40 s grace the
+      // node lifecycle controller marked all 5000 Unknown (and tainted them) during a full-scale
+      // run, writing 5000 Node updates and events beside the workload. scheduler_perf runs no
+      // such controller; here it stays, with a grace period longer than any run.
+      '--kube-controller-manager-arg',
+      'node-monitor-grace-period=1h',
       ...(peer ? ['--disable-scheduler'] : []),
     ],
     {
@@ -269,6 +276,9 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
     scheduler.stderr!.on('data', (d) => {
       log = (log + d).slice(-8000);
     });
+    // SKIFF_BENCH_PEER_LOG=FILE: kube-scheduler's whole log (-v 1) kept there.
+    if (process.env.SKIFF_BENCH_PEER_LOG)
+      scheduler.stderr!.on('data', (d) => appendFileSync(process.env.SKIFF_BENCH_PEER_LOG!, d));
     scheduler.once('exit', (code) => {
       if (code && !stopping) process.stderr.write(`kube-scheduler exited ${code}:\n${log}\n`);
     });
@@ -536,7 +546,7 @@ if (!skipPeer) {
 const outdir = await bundle();
 const backends = (['sqlite', 'etcd'] as const).filter((b) => !only || only === b);
 const schedulers: { name: string; peer?: string }[] = [
-  { name: 'skiff' },
+  ...(peerOnly ? [] : [{ name: 'skiff' }]),
   ...(peer ? [{ name: 'kube-scheduler', peer }] : []),
 ];
 const results: { workload: string; backend: string; scheduler: string; r?: Result; error?: string }[] = [];
@@ -573,7 +583,9 @@ try {
         );
       }
 } finally {
-  rmSync(outdir, { recursive: true, force: true });
+  // With SKIFF_BENCH_PROF the bundle stays, so the profiles' line numbers can be read against it.
+  if (process.env.SKIFF_BENCH_PROF) process.stderr.write(`bundle kept for the profiles: ${outdir}\n`);
+  else rmSync(outdir, { recursive: true, force: true });
 }
 
 console.log(

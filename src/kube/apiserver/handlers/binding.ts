@@ -5,7 +5,7 @@
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeRequestBody } from './create.js';
-import { isObject, mustRead, storeUpdate } from '../rest.js';
+import { isObject, readForUpdate, storeUpdate } from '../rest.js';
 import { ApiError, errBadRequest, errConflict, errMethodNotAllowed } from '../status.js';
 
 interface Condition {
@@ -42,18 +42,32 @@ export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
   const uid = typeof meta.uid === 'string' ? meta.uid : '';
   const annotations = isObject(meta.annotations) ? (meta.annotations as Record<string, string>) : {};
   const conflict = (why: string) => errConflict({ resource: 'pods/binding', name }, why);
+  // The first attempt starts from the store's recent copy when it has one (no quorum read before
+  // the write); a refusal or a conflict on such a copy is confirmed on a fresh read.
+  let fresh = false;
   for (let attempt = 0; ; attempt++) {
-    const { obj, kv } = await mustRead(r);
-    if (uid && obj.metadata.uid !== uid)
-      throw errConflict(
-        { resource: 'pods', name },
-        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${obj.metadata.uid ?? ''}`,
-      );
+    const { obj, kv, recent } = await readForUpdate(r, undefined, fresh);
     const spec = (obj.spec ?? {}) as { nodeName?: string; schedulingGates?: unknown[] };
-    if (obj.metadata.deletionTimestamp) throw conflict(`pod ${name} is being deleted, cannot be assigned to a host`);
-    if (spec.nodeName) throw conflict(`pod ${name} is already assigned to node ${JSON.stringify(spec.nodeName)}`);
-    if (spec.schedulingGates?.length) throw conflict(`pod ${name} has non-empty .spec.schedulingGates`);
-    const next: KubeObject = structuredClone(obj);
+    const refusal =
+      uid && obj.metadata.uid !== uid
+        ? errConflict(
+            { resource: 'pods', name },
+            `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${obj.metadata.uid ?? ''}`,
+          )
+        : obj.metadata.deletionTimestamp
+          ? conflict(`pod ${name} is being deleted, cannot be assigned to a host`)
+          : spec.nodeName
+            ? conflict(`pod ${name} is already assigned to node ${JSON.stringify(spec.nodeName)}`)
+            : spec.schedulingGates?.length
+              ? conflict(`pod ${name} has non-empty .spec.schedulingGates`)
+              : undefined;
+    if (refusal && recent) {
+      fresh = true;
+      continue;
+    }
+    if (refusal) throw refusal;
+    // A decoded copy of its own (registry.decode parses afresh): mutated in place.
+    const next: KubeObject = obj;
     (next.spec as { nodeName?: string }).nodeName = node;
     if (Object.keys(annotations).length)
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...annotations };
@@ -74,7 +88,10 @@ export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
         body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
       };
     } catch (e) {
-      if (e instanceof ApiError && e.reason === 'Conflict' && attempt < 5) continue;
+      if (e instanceof ApiError && e.reason === 'Conflict' && attempt < 5) {
+        fresh = true;
+        continue;
+      }
       throw e;
     }
   }

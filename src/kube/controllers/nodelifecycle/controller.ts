@@ -86,7 +86,9 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
     const cached = nodeInf.get(undefined, name);
     if (!cached) return;
     const now = ctx.now();
-    const node = structuredClone(cached);
+    // Read-only here (a copy only for markUnknown): the monitor visits every node each 5 s, and a
+    // deep copy of each was 5 % of the server's CPU with 5000 nodes (scheduler benchmark).
+    const node = cached;
     const ready = getCondition(node.status?.conditions, 'Ready');
     const lease = leaseInf.get('kube-node-lease', name)?.spec?.renewTime ?? '';
     const heartbeat = ready?.lastHeartbeatTime ?? '';
@@ -103,7 +105,7 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
     let silent = now - probe.at;
     if (silent >= grace && ready?.status !== 'Unknown' && (await heardLive(name, probe, now))) silent = 0;
     if (silent >= grace && ready?.status !== 'Unknown') {
-      await markUnknown(node, now);
+      await markUnknown(structuredClone(node), now);
       return; // the status write brings the next sync, which sets taints from the new status
     }
     if (silent < grace) loop.queue.addAfter(name, grace - silent + 50);
