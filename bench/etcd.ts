@@ -76,6 +76,8 @@ interface Phase {
   cpu: { server: number; etcd: number; client: number };
   /** etcd KV calls per update (from etcd's metrics; NaN over TLS). */
   rpcs: { range: number; txn: number };
+  /** The machine's 1-minute load average at the start and at the end of the phase. */
+  load: [number, number];
 }
 
 let etcdUrl = '';
@@ -112,6 +114,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   let firstError = '';
   const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
   const rpc0 = await etcdRpcs();
+  const load0 = loadavg()[0];
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
@@ -142,7 +145,8 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   };
   const rpc1 = await etcdRpcs();
   const rpcs = { range: (rpc1.range - rpc0.range) / n, txn: (rpc1.txn - rpc0.txn) / n };
-  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs };
+  const load: [number, number] = [load0, loadavg()[0]];
+  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs, load };
 }
 
 function etcdOptions(endpoint: string, t?: { ca: string; cert: string; key: string }): IOptions {
@@ -336,6 +340,14 @@ if (!tls) {
     });
     console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
   }
+}
+console.log("\nthe machine's 1-minute load average at the start → end of each phase:\n");
+for (const rate of RATES) {
+  const cells = names.map((n) => {
+    const l = results.get(n)!.get(rate)?.load;
+    return l ? `${l[0].toFixed(1)} → ${l[1].toFixed(1)}` : '';
+  });
+  console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
 }
 const floor = results.get('etcd (floor)');
 if (floor) {
