@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -38,6 +38,8 @@ const SECONDS = Number(arg('seconds') ?? (quick ? 3 : 6));
 // the next update of it stale (a 409, counted apart); 5000 keeps that beyond 3 s at 1500/s.
 const OBJECTS = Number(arg('objects') ?? 5000);
 const only = arg('only')?.split(',');
+// Connections of the API client pool (HTTP/1.1: one request in flight per connection).
+const SOCKETS = Number(arg('sockets') ?? 64);
 const baseline = arg('baseline');
 const profDir = arg('prof');
 const ROOT = join(import.meta.dirname, '..');
@@ -225,7 +227,7 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     userAgent: 'skiff-bench',
     // A fixed pool of kept-alive connections (as a set of clients would hold), not a TLS
     // handshake for every request beyond the idle ones.
-    maxSockets: 64,
+    maxSockets: SOCKETS,
   });
   const base = '/api/v1/namespaces/default/configmaps';
   const rvs: string[] = [];
