@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -38,6 +38,8 @@ const SECONDS = Number(arg('seconds') ?? (quick ? 3 : 6));
 // the next update of it stale (a 409, counted apart); 5000 keeps that beyond 3 s at 1500/s.
 const OBJECTS = Number(arg('objects') ?? 5000);
 const only = arg('only')?.split(',');
+// Connections of the API client pool (HTTP/1.1: one request in flight per connection).
+const SOCKETS = Number(arg('sockets') ?? 64);
 const baseline = arg('baseline');
 const profDir = arg('prof');
 const ROOT = join(import.meta.dirname, '..');
@@ -76,6 +78,8 @@ interface Phase {
   cpu: { server: number; etcd: number; client: number };
   /** etcd KV calls per update (from etcd's metrics; NaN over TLS). */
   rpcs: { range: number; txn: number };
+  /** The machine's 1-minute load average at the start and at the end of the phase. */
+  load: [number, number];
 }
 
 let etcdUrl = '';
@@ -112,6 +116,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   let firstError = '';
   const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
   const rpc0 = await etcdRpcs();
+  const load0 = loadavg()[0];
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
@@ -142,7 +147,8 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   };
   const rpc1 = await etcdRpcs();
   const rpcs = { range: (rpc1.range - rpc0.range) / n, txn: (rpc1.txn - rpc0.txn) / n };
-  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs };
+  const load: [number, number] = [load0, loadavg()[0]];
+  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs, load };
 }
 
 function etcdOptions(endpoint: string, t?: { ca: string; cert: string; key: string }): IOptions {
@@ -221,7 +227,7 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     userAgent: 'skiff-bench',
     // A fixed pool of kept-alive connections (as a set of clients would hold), not a TLS
     // handshake for every request beyond the idle ones.
-    maxSockets: 64,
+    maxSockets: SOCKETS,
   });
   const base = '/api/v1/namespaces/default/configmaps';
   const rvs: string[] = [];
@@ -234,6 +240,10 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
         rvs[i + j] = o.metadata.resourceVersion;
       }),
     );
+  // Open the whole connection pool now (a TLS handshake each), not during a measured phase.
+  await Promise.all(
+    Array.from({ length: SOCKETS }, (_, i) => client.request('GET', `${base}/${prefix}${i % OBJECTS}`)),
+  );
   return {
     name,
     cpuMs: () =>
@@ -336,6 +346,14 @@ if (!tls) {
     });
     console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
   }
+}
+console.log("\nthe machine's 1-minute load average at the start → end of each phase:\n");
+for (const rate of RATES) {
+  const cells = names.map((n) => {
+    const l = results.get(n)!.get(rate)?.load;
+    return l ? `${l[0].toFixed(1)} → ${l[1].toFixed(1)}` : '';
+  });
+  console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
 }
 const floor = results.get('etcd (floor)');
 if (floor) {

@@ -18,18 +18,13 @@ import { internal } from '../../../common/index.js';
 import { createRequire } from 'node:module';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition } from '@grpc/proto-loader';
-import type {
-  ICompactionRequest,
-  ICompactionResponse,
-  IRangeRequest,
-  IRangeResponse,
-  ITxnRequest,
-  ITxnResponse,
-} from 'etcd3';
+import type { ICompactionRequest, ICompactionResponse, IRangeRequest, IRangeResponse, ITxnRequest } from 'etcd3';
+import { decodeTxnResponse, encodeTxnRequest, type TxnReply } from './txn-codec.js';
 
 type Method = MethodDefinition<object, object>;
 type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
 let methods: Record<Name, Method> | undefined;
+let txnMethod: Method | undefined;
 function loadMethods(): Record<Name, Method> {
   if (!methods) {
     const proto = createRequire(import.meta.url).resolve('etcd3/proto/rpc.proto');
@@ -40,9 +35,10 @@ function loadMethods(): Record<Name, Method> {
       if (!svc || 'format' in svc || !svc[name]) throw internal(`etcd proto: no ${service}.${name}`);
       return svc[name];
     };
+    txnMethod = find('KV', 'Txn');
     methods = {
       Range: find('KV', 'Range'),
-      Txn: find('KV', 'Txn'),
+      Txn: txnMethod,
       Compact: find('KV', 'Compact'),
       Authenticate: find('Auth', 'Authenticate'),
     };
@@ -103,8 +99,8 @@ export class EtcdKv {
     return this.call<IRangeResponse>('Range', req);
   }
 
-  txn(req: ITxnRequest): Promise<ITxnResponse> {
-    return this.call<ITxnResponse>('Txn', req);
+  txn(req: ITxnRequest): Promise<TxnReply> {
+    return this.call<TxnReply>('Txn', req);
   }
 
   compact(req: ICompactionRequest): Promise<ICompactionResponse> {
@@ -172,11 +168,15 @@ export class EtcdKv {
     return new Promise<T>((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
-        const body = m.requestSerialize(req);
-        const frame = Buffer.allocUnsafe(5 + body.length);
+        // (Txn, every write's call, has its own codec: txn-codec.ts says why)
+        let frame = m === txnMethod ? encodeTxnRequest(req, 5) : undefined;
+        if (!frame) {
+          const body = m.requestSerialize(req);
+          frame = Buffer.allocUnsafe(5 + body.length);
+          body.copy(frame, 5);
+        }
         frame[0] = 0; // not compressed
-        frame.writeUInt32BE(body.length, 1);
-        body.copy(frame, 5);
+        frame.writeUInt32BE(frame.length - 5, 1);
         const headers: http2.OutgoingHttpHeaders = {
           ':method': 'POST',
           ':path': m.path,
@@ -212,7 +212,8 @@ export class EtcdKv {
           return;
         }
         try {
-          resolve(m.responseDeserialize(buf.subarray(5)) as T);
+          const body = buf.subarray(5);
+          resolve((m === txnMethod ? decodeTxnResponse(body) : m.responseDeserialize(body)) as T);
         } catch (e) {
           reject(new GrpcError(13, `cannot decode the reply: ${String(e)}`));
         }

@@ -232,7 +232,9 @@ export class EtcdStore implements Store {
       throw revisionConflict(key, expected, Number(cur[0].mod_revision));
     }
     const res = r.responses[0];
-    const prev = op === 'put' ? res.response_put.prev_kv : res.response_delete_range.prev_kvs[0];
+    const prev = op === 'put' ? res?.response_put?.prev_kv : res?.response_delete_range?.prev_kvs[0];
+    // (the compare required the key to exist, so etcd returns its previous value)
+    if (!prev) throw unavailable(`etcd answered the ${op} of ${key} without its previous value`);
     return { rev: Number(r.header.revision), prev };
   }
 
