@@ -8,6 +8,9 @@
 // The wire format: each field is a varint key (field number << 3 | wire type) followed by a
 // varint (type 0) or a varint length and that many bytes (type 2: bytes, strings, messages).
 import type { IKeyValue, ITxnRequest } from 'etcd3';
+// A reply that does not decode is Unavailable (as a broken connection: the caller may retry); an
+// encoder that miscounts is a programming error (Internal).
+import { internal, unavailable } from '../../../common/index.js';
 
 const COMPARE_RESULT: Record<string, number> = { Equal: 0, Greater: 1, Less: 2, NotEqual: 3 };
 const COMPARE_TARGET: Record<string, number> = { Version: 0, Create: 1, Mod: 2, Value: 3, Lease: 4 };
@@ -190,7 +193,7 @@ export function encodeTxnRequest(req: ITxnRequest, headroom = 0): Buffer | undef
     for (const op of req.failure ?? []) f.push(msg(3, [opField(op as Record<string, unknown>)]));
     const buf = Buffer.allocUnsafe(headroom + size(f));
     const end = write(buf, headroom, f);
-    if (end !== buf.length) throw new Error(`txn encoder: wrote ${end} of ${buf.length} bytes`);
+    if (end !== buf.length) throw internal(`txn encoder: wrote ${end} of ${buf.length} bytes`);
     return buf;
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
@@ -215,13 +218,13 @@ class Reader {
     let n = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('etcd reply: truncated varint');
+      if (this.pos >= this.end) throw unavailable('etcd reply: truncated varint');
       const byte = b[this.pos++];
       n += (byte & 0x7f) * mul;
       if (byte < 0x80) return n <= Number.MAX_SAFE_INTEGER ? n : this.big(i + 1);
       mul *= 0x80;
     }
-    throw new Error('etcd reply: varint too long');
+    throw unavailable('etcd reply: varint too long');
   }
   /** Re-reads the last varint of `len` bytes exactly (uint64 ids above 2^53; negative int64 as 2^64 − n). */
   private big(len: number): string {
@@ -231,12 +234,12 @@ class Reader {
   }
   int(): number {
     const v = this.varint();
-    if (typeof v !== 'number') throw new Error('etcd reply: length out of range');
+    if (typeof v !== 'number') throw unavailable('etcd reply: length out of range');
     return v;
   }
   sub(): Reader {
     const n = this.int();
-    if (this.pos + n > this.end) throw new Error('etcd reply: truncated field');
+    if (this.pos + n > this.end) throw unavailable('etcd reply: truncated field');
     const r = new Reader(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return r;
@@ -250,8 +253,8 @@ class Reader {
     else if (type === 2) this.sub();
     else if (type === 1) this.pos += 8;
     else if (type === 5) this.pos += 4;
-    else throw new Error(`etcd reply: wire type ${type}`);
-    if (this.pos > this.end) throw new Error('etcd reply: truncated field');
+    else throw unavailable(`etcd reply: wire type ${type}`);
+    if (this.pos > this.end) throw unavailable('etcd reply: truncated field');
   }
 }
 
