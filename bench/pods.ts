@@ -323,10 +323,18 @@ async function main(): Promise<void> {
       byUid(burst, created),
       byUid(burst, readyAt),
     );
-    say(`phases of a pod's start (SKIFF_TRACE), median ms per pod: single pods | burst of ${BURST}`);
+    const flow = breakdown(
+      spans,
+      new Set(steady.map((n) => uidOf.get(n)!)),
+      byUid(steady, created),
+      byUid(steady, readyAt),
+    );
+    say(`phases of a pod's start (SKIFF_TRACE), median ms per pod: single pods | steady ${RATE}/s | burst of ${BURST}`);
     const med = (m: Map<string, number> | undefined) => (m ? pct([...m.values()], 50).toFixed(1) : '-');
-    for (const p of [...new Set([...one.keys(), ...many.keys()])].sort())
-      say(`  ${p.padEnd(44)} ${med(one.get(p)).padStart(9)} | ${med(many.get(p)).padStart(9)}`);
+    for (const p of [...new Set([...one.keys(), ...flow.keys(), ...many.keys()])].sort())
+      say(
+        `  ${p.padEnd(44)} ${med(one.get(p)).padStart(9)} | ${med(flow.get(p)).padStart(9)} | ${med(many.get(p)).padStart(9)}`,
+      );
     say(
       [
         'peer: kubelet on containerd was not run — no kubelet binary here, and containerd CRI needs registry.k8s.io/pause (offline).',
