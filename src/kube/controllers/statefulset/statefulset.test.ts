@@ -118,6 +118,9 @@ describe('statefulset controller', () => {
     await inf.start();
     await env.patch(`${SS}/web`, { spec: { replicas: 1 } });
     await until('scaled down', async () => (await live('web')).map((p) => p.metadata.name).join() === 'web-0');
+    // `live` leaves out pods that are terminating: web-1 may be marked for deletion before its
+    // removal (the simulated kubelet's) reaches this informer. Wait for both removals.
+    await until('both removals seen', () => order.length >= 2);
     inf.stop();
     assert.deepEqual(order, ['web-2', 'web-1'], 'the highest ordinal goes first');
     assert.equal(((await env.get(PVC)).items as any[]).length, 3, 'claims are retained');
@@ -147,6 +150,7 @@ describe('statefulset controller', () => {
       const s = (await env.get(`${SS}/part`)).status;
       return s.updatedReplicas === 3 && s.readyReplicas === 3 && s.currentRevision === s.updateRevision;
     });
+    await until('both removals seen', () => order.length >= 2); // the watch may trail the status read
     inf.stop();
     assert.deepEqual(order, ['part-1', 'part-0']);
   });
