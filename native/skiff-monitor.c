@@ -677,8 +677,11 @@ static int listen_unix(const char *name) {
 }
 
 /* Reports a setup failure to the invoker (through the ready pipe) and exits. */
+static int pid_written; /* monitor.pid published: a setup failure after it withdraws it */
+
 static void setup_fail(int ready_fd, const char *what, int err) {
-  if (cmd_pid > 0) kill(cmd_pid, SIGKILL); /* a failure after CMD was started (monitor.pid) */
+  if (cmd_pid > 0) kill(cmd_pid, SIGKILL);
+  if (pid_written) unlink("monitor.pid");
   char b[512];
   int n = snprintf(b, sizeof b, "skiff-monitor: %s: %s\n", what, strerror(err));
   write_all(ready_fd, b, (size_t)n);
@@ -756,13 +759,18 @@ static void daemon_setup(int ready_fd) {
     if (console_lfd < 0) setup_fail(ready_fd, "console.sock", errno);
     ep_add(console_lfd, EPOLLIN, K_CONSOLE_LISTEN, 0);
   }
-  spawn_cmd(ready_fd);
+  /* monitor.pid before CMD runs: whatever CMD publishes (the container's or exec's pid file, which
+   * the runtime returns on without waiting for this invoker) must find the monitor already known,
+   * or a waitExit, delete or log follower in that window judges a live monitor gone (seen under
+   * load: a monitor held 40+ ms between its fork of CMD and this rename). */
   char pid[32];
   int n = snprintf(pid, sizeof pid, "%d", getpid());
   int fd = open("monitor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write_all(fd, pid, (size_t)n) < 0 || close(fd) < 0 || rename("monitor.pid.tmp", "monitor.pid") < 0) {
     setup_fail(ready_fd, "monitor.pid", errno);
   }
+  pid_written = 1;
+  spawn_cmd(ready_fd);
   close(ready_fd); /* EOF without a message = ready */
   int devnull = open("/dev/null", O_RDWR);
   dup2(devnull, 0);

@@ -33,7 +33,7 @@ before(async () => {
   dir = mkdtempSync('/tmp/skcri-e2e-');
   [f, registry] = await Promise.all([
     startCriEngine({ tools }),
-    startSkiffRegistry(join(mkdtempSync('/tmp/skcri-reg-'), 'data')),
+    startSkiffRegistry(join(dir, 'registry')), // removed with the test's directory
   ]);
 });
 

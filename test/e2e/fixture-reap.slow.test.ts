@@ -1,11 +1,13 @@
-// A test run killed before its after() leaves its engine and dockerd fixtures running (with their
-// containers, mounts, cgroups, bridges and chains); the next start of each fixture reaps them.
+// A test run killed before its after() leaves its engine, dockerd and CRI fixtures running (with
+// their containers, pods, mounts, cgroups, bridges and chains); the next start of each fixture reaps
+// them. Directories without a marker (older runs) are reaped only when nothing uses them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEngine } from '../fixtures/engine.js';
+import { reapDeadEngines, startEngine } from '../fixtures/engine.js';
+import { startCriEngine, criTools } from '../fixtures/cri.js';
 import { startDockerd } from '../fixtures/dockerd.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -13,6 +15,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 interface Made {
   engine: { dir: string; pid: number; cgroupParent: string; chainPrefix: string; bridge: string };
   dockerd: { dir: string; pid: number; bridge: string; container: string };
+  cri: { dir: string; sockDir: string; pid: number; podBridge: string; podChainPrefix: string };
 }
 
 const mountsBelow = (dir: string) =>
@@ -59,7 +62,10 @@ test('fixtures of a SIGKILLed test run are reaped by the next start', { timeout:
   assert.ok(linkExists(made.dockerd.bridge), 'dockerd bridge left');
   assert.ok(cgroupsOf(`docker/${made.dockerd.container}`).length > 0, 'dockerd container cgroups left');
 
-  const e = await startEngine({ seed: false });
+  assert.ok(linkExists(made.cri.podBridge), 'CRI pod bridge left');
+  assert.ok(running(made.cri.pid), 'CRI engine outlived its test process');
+
+  const e = await startEngine({ seed: false }); // reaps every dead engine, the CRI one's too
   try {
     assert.equal(running(made.engine.pid), false, 'the dead run’s engine was ended');
     assert.deepEqual(mountsBelow(made.engine.dir), []);
@@ -70,6 +76,21 @@ test('fixtures of a SIGKILLed test run are reaped by the next start', { timeout:
   } finally {
     await e.stop();
   }
+  const c = await startCriEngine({ tools: criTools() });
+  try {
+    assert.equal(running(made.cri.pid), false, 'the dead run’s CRI engine was ended');
+    assert.equal(linkExists(made.cri.podBridge), false, 'its pod bridge was removed by the CRI fixture');
+    assert.equal(execFileSync('iptables-save', { encoding: 'utf8' }).includes(made.cri.podChainPrefix), false);
+    assert.equal(existsSync(made.cri.dir), false);
+    assert.equal(existsSync(made.cri.sockDir), false);
+  } finally {
+    await c.stop();
+  }
+  // A stopped CRI fixture leaves no directory behind (its pod network was once purged after the
+  // engine's directory was removed, re-creating data/cri/network there without a marker).
+  assert.equal(existsSync(c.engine.dir), false);
+  assert.equal(existsSync(join(c.socket, '..')), false);
+  assert.equal(linkExists(c.podBridge), false);
   const d = await startDockerd();
   try {
     assert.equal(running(made.dockerd.pid), false, 'the dead run’s dockerd was ended');
@@ -88,5 +109,34 @@ test('fixtures of a SIGKILLed test run are reaped by the next start', { timeout:
     assert.equal(existsSync(made.dockerd.dir), false);
   } finally {
     await d.stop();
+  }
+});
+
+test('directories without a marker are reaped only when old and unused', async () => {
+  const sfx = () =>
+    Math.floor(Math.random() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0');
+  const old = Date.now() / 1000 - 3600;
+  const make = (age: number) => {
+    const dir = mkdtempSync(`/tmp/ske-${sfx()}-`);
+    mkdirSync(join(dir, 'data', 'cri', 'network'), { recursive: true });
+    utimesSync(dir, age, age);
+    return dir;
+  };
+  const stale = make(old);
+  const fresh = make(Date.now() / 1000);
+  const busy = make(old);
+  const holder = spawn('sleep', ['60'], { cwd: busy, stdio: 'ignore' });
+  try {
+    await new Promise((r) => holder.once('spawn', r));
+    const reaped = await reapDeadEngines();
+    assert.ok(reaped.includes(stale), 'an old marker-less directory nothing uses is reaped');
+    assert.equal(existsSync(stale), false);
+    assert.ok(existsSync(fresh), 'a new one is left (a fixture may be about to write its marker)');
+    assert.ok(existsSync(busy), 'one a process works in is left');
+  } finally {
+    holder.kill('SIGKILL');
+    for (const d of [fresh, busy]) rmSync(d, { recursive: true, force: true });
   }
 });

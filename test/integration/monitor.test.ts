@@ -19,6 +19,9 @@ import {
   chmodSync,
   mkdirSync,
   rmdirSync,
+  openSync,
+  closeSync,
+  constants,
 } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -32,6 +35,7 @@ import {
   readCriLog,
   isMonitorAlive,
   monitorBinary,
+  monitorArgs,
   type CriLogRecord,
 } from '../../src/runtime/monitor/index.js';
 
@@ -194,6 +198,11 @@ test('readCriLog follow stops when the monitor dies without an exit file', async
   let n = 0;
   for await (const _r of readCriLog(s.log, { follow: true, stateDir: s.dir, pollMs: 20 })) n++;
   assert.ok(n > 0 && Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after start with ${n} records`);
+  // waitExit says what it checked: the pid monitor.pid names, what /proc showed, the dir's files.
+  await assert.rejects(
+    waitExit(s.dir),
+    new RegExp(`gone and left no exit file: monitor\\.pid names ${s.monitorPid}[,:] .*; state dir: \\[.*monitor\\.pid`),
+  );
   process.kill(s.ctrPid(), 'SIGKILL');
 });
 
@@ -581,4 +590,61 @@ test('a leftover process holding the output pipe does not keep the exit file bac
   } catch {
     /* gone */
   }
+});
+
+test('monitor.pid is published before CMD runs: a monitor held before publishing is never judged gone by what CMD wrote', async () => {
+  // The runtime returns as soon as CMD's pid file is filled, without waiting for the invoker: were
+  // monitor.pid written after CMD was forked, a monitor held there (the scheduler, a stalled
+  // journal: 40+ ms under load) let a waitExit see no monitor.pid and report "gone and left no exit
+  // file" (CRI exec, kubectl cp). The hold is made certain here: monitor.pid.tmp is a FIFO, so the
+  // monitor's open of it blocks until this test opens the other end.
+  const dir = tmp();
+  const launch = join(dir, 'launch.sh');
+  writeFileSync(launch, LAUNCH);
+  chmodSync(launch, 0o755);
+  const pidFile = join(dir, 'ctr.pid');
+  const fifo = join(dir, 'monitor.pid.tmp');
+  execFileSync('mkfifo', [fifo]);
+  // CMD first records whether the monitor was known when it started (its cwd is the state dir).
+  const cmd = ['/bin/sh', '-c', '[ -e monitor.pid ] && echo known > seen || echo unknown > seen; exec "$0" "$@"'];
+  const inv = spawn(
+    BIN,
+    monitorArgs({ stateDir: dir, containerPidFile: pidFile, cmd: [...cmd, launch, pidFile, 'exit 0'] }),
+    {
+      stdio: 'ignore',
+    },
+  );
+  const invExit = new Promise((r) => inv.once('exit', r));
+  const children = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  let daemon = 0;
+  // Held: the daemon blocks opening the FIFO (wchan wait_for_partner). Before the fix it had forked
+  // CMD by then (a child, live or a zombie it cannot reap while blocked) and CMD wrote `seen`.
+  await until(
+    () => {
+      daemon ||= children(inv.pid!)[0] ?? 0;
+      if (!daemon) return false;
+      if (existsSync(join(dir, 'seen'))) return true;
+      const wchan = readFileSync(`/proc/${daemon}/wchan`, 'utf8');
+      return wchan === 'wait_for_partner' && children(daemon).length === 0;
+    },
+    20_000,
+    'the monitor to block on monitor.pid.tmp',
+  );
+  pids.push(daemon);
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // releases the monitor
+  try {
+    await invExit;
+  } finally {
+    closeSync(fd);
+  }
+  await until(() => existsSync(join(dir, 'exit.json')), 20_000, 'exit.json');
+  assert.equal(readFileSync(join(dir, 'seen'), 'utf8'), 'known\n', 'CMD started only after monitor.pid existed');
+  const st = await readExitFile(dir);
+  assert.equal(st?.exitCode, 0);
 });

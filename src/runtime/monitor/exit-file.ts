@@ -1,5 +1,5 @@
 // The monitor's exit file (DIR/exit.json): read, validated at the edge, and waited for.
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { check, parseOrThrow, type Infer } from '../../oci/index.js';
@@ -41,23 +41,40 @@ export async function readExitFile(stateDir: string): Promise<ExitStatus | undef
 
 /** Pid of the monitor for a state dir while it runs (monitor.pid exists and names a live skiff-monitor). */
 export async function monitorPid(stateDir: string): Promise<number | undefined> {
-  let pid: number;
+  return (await monitorLiveness(stateDir)).pid;
+}
+
+/** The monitor's pid while it runs, else what the check found instead (for error messages). */
+async function monitorLiveness(stateDir: string): Promise<{ pid?: number; why: string }> {
+  let text: string;
   try {
-    pid = Number((await readFile(join(stateDir, 'monitor.pid'), 'utf8')).trim());
-  } catch {
-    return undefined;
+    text = (await readFile(join(stateDir, 'monitor.pid'), 'utf8')).trim();
+  } catch (e) {
+    return { why: `monitor.pid unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) return { why: `monitor.pid holds ${JSON.stringify(text.slice(0, 32))}` };
+  let cmdline: string;
+  let stat: string;
   try {
-    // Guards against pid reuse: the process must still be a skiff-monitor.
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    if (!cmdline.split('\0')[0].endsWith('skiff-monitor')) return undefined;
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
-    return pid;
-  } catch {
-    return undefined;
+    cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    return { why: `monitor.pid names ${pid}: /proc/${pid} unreadable (${(e as NodeJS.ErrnoException).code})` };
   }
+  // Guards against pid reuse: the process must still be a skiff-monitor.
+  const argv0 = cmdline.split('\0')[0];
+  if (!argv0.endsWith('skiff-monitor')) return { why: `monitor.pid names ${pid}, now ${JSON.stringify(argv0)}` };
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z') return { why: `monitor.pid names ${pid}, a zombie` };
+  return { pid, why: `running as ${pid}` };
+}
+
+/** Why a monitor counts as gone: the liveness check's finding and the state dir's contents. */
+async function goneDetail(stateDir: string): Promise<string> {
+  const { why } = await monitorLiveness(stateDir);
+  const names = await readdir(stateDir).catch((e: NodeJS.ErrnoException) => `unreadable (${e.code})`);
+  return `${why}; state dir: ${Array.isArray(names) ? `[${names.sort().join(', ')}]` : names}`;
 }
 
 export async function isMonitorAlive(stateDir: string): Promise<boolean> {
@@ -100,7 +117,9 @@ export function waitExit(stateDir: string, signal?: AbortSignal, pollMs = 250): 
           if (!(await isMonitorAlive(stateDir))) {
             const late = await readExitFile(stateDir); // it may have written the file in between
             if (late) return finish(undefined, late);
-            return finish(unavailable(`monitor for ${stateDir} is gone and left no exit file`));
+            return finish(
+              unavailable(`monitor for ${stateDir} is gone and left no exit file: ${await goneDetail(stateDir)}`),
+            );
           }
         } while (again && !done);
       } catch (e) {
