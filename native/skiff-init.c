@@ -7,6 +7,7 @@
  *                            its status).
  *   skiff-init exec SPEC     join the namespaces and cgroups of a running container, fork, apply the
  *                            process spec and exec (detached or waiting). */
+#include "skiff-init-cgroup.h"
 #include "skiff-init-mounts.h"
 #include "skiff-init-proc.h"
 #include <linux/keyctl.h>
@@ -45,6 +46,7 @@ static int wait_forwarding(pid_t child, int readyfd) {
     if (r == child) break;
     if (r < 0 && errno != EINTR) die("wait for container process");
   }
+  trace("parent:reaped");
   if (readyfd >= 0) {
     dprintf(readyfd, "x %d\n", st);
     close(readyfd);
@@ -61,15 +63,6 @@ static void write_pidfile(pid_t pid) {
   if (pwrite(g_pidfd, b, n, 0) != n) die("write pid file");
   close(g_pidfd);
   g_pidfd = -1;
-}
-
-static void join_cgroups(pid_t pid) {
-  char p[4200], b[32];
-  snprintf(b, sizeof b, "%d", pid);
-  FOR_KEY(l, "cgroup") {
-    snprintf(p, sizeof p, "%s/cgroup.procs", l->f[0]);
-    if (write_file(p, b) < 0) die("join cgroup %s", l->f[0]);
-  }
 }
 
 static void write_idmap(pid_t pid, const char *key, const char *file) {
@@ -130,24 +123,16 @@ static void release_wait(void) {
   g_fifo = -1;
 }
 
-/* The parent joins the child to its cgroups while the child sets up its mounts (the first
- * cgroup.procs write can wait a whole RCU grace period); it says 'C' when done. */
-static void wait_cgroups(int sync) {
-  char c = 0;
-  if (read(sync, &c, 1) != 1 || c != 'C') _exit(1);
-}
-
 static void child_setup(int flags, int sync) {
   int userns = (flags & CLONE_NEWUSER) != 0;
   if (userns) {
     if (setresgid(0, 0, 0) < 0) die("setgid 0 in user namespace");
     if (setresuid(0, 0, 0) < 0) die("setuid 0 in user namespace");
   }
-  int cgroupns = get1("cgroupns") != NULL;
-  if (cgroupns) { /* the namespace is rooted at the cgroup the process is in: join first */
-    wait_cgroups(sync);
-    if (unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
-  }
+  join_own_cgroups(); /* before anything else, as runc: the set-up runs inside the cgroups */
+  trace("child:joined");
+  /* the cgroup namespace is rooted at the cgroup the process is in, joined above */
+  if (get1("cgroupns") && unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
   const char *h = get1("hostname");
   if (h && sethostname(h, strlen(h)) < 0) die("sethostname");
   const char *dn = get1("domainname");
@@ -165,7 +150,6 @@ static void child_setup(int flags, int sync) {
   trace("child:rootfs-done");
   const char *exe = prepare_process();
   trace("child:process-ready");
-  if (!cgroupns) wait_cgroups(sync); /* in its cgroups before it can exec */
   if (send(sync, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   if (fifo >= 0) {
     release_wait();
@@ -194,8 +178,10 @@ static int cmd_create(void) {
   join_ns_paths();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  open_cgroups();
   trace("parent:clone");
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  int into;
+  pid_t pid = clone_into_cgroup((unsigned long)flags, &into);
   if (pid < 0) die("clone");
   if (pid == 0) {
     close(sv[0]);
@@ -206,6 +192,19 @@ static int cmd_create(void) {
   }
   close(sv[1]);
   trace("parent:cloned");
+  if (get1("foreground")) {
+    /* Kept open until this process ends: when the container's init exits, the last reference to
+     * its mount namespace goes and the kernel unmounts everything in it (an expedited RCU grace
+     * period, up to ~10 ms under load here) inside that exit, before the exit is reported to us.
+     * Held here, that happens as this process ends, after it has reported the status; the runtime
+     * waits for our end in delete, so nothing of the container outlives delete. Best effort. */
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/ns/mnt", pid);
+    if (open(p, O_RDONLY | O_CLOEXEC) < 0) { /* the exit pays for the teardown, as before */ }
+  }
+  g_kill_on_die = pid;
+  if (!into) join_cgroup2(pid);
+  close_cgroups();
   if (flags & CLONE_NEWUSER) {
     write_idmap(pid, "uidmap", "uid_map");
     write_idmap(pid, "gidmap", "gid_map");
@@ -217,12 +216,7 @@ static int cmd_create(void) {
     if (write_file(p, oom) < 0) { kill(pid, SIGKILL); die("set oom_score_adj"); }
   }
   if (write(sv[0], "G", 1) != 1) die("sync with container");
-  g_kill_on_die = pid;
-  join_cgroups(pid);
   g_kill_on_die = 0;
-  trace("parent:joined");
-  /* a child that failed meanwhile has left its error on the socket: read_sync gets it below */
-  if (send(sv[0], "C", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) die("sync with container");
   char err[2048] = "";
   char r = read_sync(sv[0], err, sizeof err);
   if (r != 'R') {
@@ -257,7 +251,12 @@ static int cmd_exec(void) {
     if (chmod(fp, 0622) < 0) die("chmod exec fifo");
     if ((g_fifo = open(fp, O_PATH | O_CLOEXEC)) < 0) die("open exec fifo %s", fp);
   }
-  join_cgroups(getpid());
+  /* into the container's cgroups: v1 by moving this (single-threaded) process's thread, exempt
+   * from the kernel's global cgroup lock; v2 through cgroup.procs */
+  open_cgroups();
+  join_own_cgroups();
+  join_cgroup2(getpid());
+  close_cgroups();
   connect_console();
   int fds[8], flags[8], n = 0;
   /* user first (it grants the rights for the others), mnt last (it changes our root) */

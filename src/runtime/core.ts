@@ -18,6 +18,8 @@ export interface Held {
   ready: Promise<number>;
   /** The raw wait status. */
   status: Promise<number>;
+  /** skiff-init has ended (and with it the container's mount namespace). */
+  ended: Promise<void>;
   exit: Promise<ExitStatus>;
 }
 

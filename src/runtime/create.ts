@@ -7,13 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { invalidArgument } from '../common/index.js';
 import type { Spec } from '../oci/index.js';
-import {
-  CgroupV1Manager,
-  ownCgroups,
-  primeCgroupMigration,
-  type CgroupManager,
-  type CgroupResources,
-} from './cgroups/index.js';
+import { CgroupV1Manager, ownCgroups, type CgroupManager, type CgroupResources } from './cgroups/index.js';
 import type { StoredState } from './store.js';
 import { compileCreateSpec } from './init-spec.js';
 import { procStat, waitExit as waitPidExit } from './proc.js';
@@ -36,7 +30,6 @@ import type { CreateOptions } from './runtime.js';
 export async function prepare(c: Core, id: string, spec: Spec, o: CreateOptions, split: boolean): Promise<StoredState> {
   const trace = c.trace;
   trace?.mark('begin');
-  primeCgroupMigration(c.cgroupMountRoot);
   const dir = c.store.dir(id); // checks the id before anything is derived from it
   if (!spec.process) throw invalidArgument('process: required to create a container', { field: 'process' });
   if (o.monitor && o.detach) throw invalidArgument('detach and monitor exclude each other', { field: 'monitor' });

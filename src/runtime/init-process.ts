@@ -20,6 +20,9 @@ export interface ForegroundInit {
   ready: Promise<number>;
   /** The raw wait(2) status (exit code << 8, or the signal number). */
   status: Promise<number>;
+  /** skiff-init itself has ended (after the status: it held the container's mount namespace, which
+   *  the kernel tears down as it ends). */
+  ended: Promise<void>;
 }
 
 /** skiff-init's descriptors: stdio, this process's 3 … 3+preserveFds−1 (runc's --preserve-fds), then
@@ -76,11 +79,14 @@ export function spawnForeground(
   let onStatus!: (st: number) => void;
   const ready = new Promise<number>((r) => (onReady = r));
   const status = new Promise<number>((r) => (onStatus = r));
+  let onEnded!: () => void;
+  const gone = new Promise<void>((r) => (onEnded = r));
   const line = readyParser(onReady, onStatus);
   // Without a status line (skiff-init failed, or was killed) its own exit stands in for it.
   const ended = (st: number) => {
     onReady(0);
     onStatus(st);
+    onEnded();
   };
   const viaSpawner = spawner && spawnerFds(fds, [{ kind: 'relay' }, { kind: 'spec' }]);
   if (spawner && viaSpawner) {
@@ -122,7 +128,7 @@ export function spawnForeground(
       },
       () => ended(255 << 8),
     );
-    return { kill, ready, status };
+    return { kill, ready, status, ended: gone };
   }
   const child = spawn(argv[0], argv.slice(1), { stdio: fds, signal });
   const specPipe = child.stdio[specFd] as NodeJS.WritableStream | null;
@@ -139,7 +145,7 @@ export function spawnForeground(
   // 'close', not 'exit': the status line may still be in the pipe when the process is reaped.
   child.once('close', (code, sig) => ended(statusOf(code, sig)));
   child.once('error', () => ended(255 << 8));
-  return { kill: () => child.exitCode === null && child.kill('SIGKILL'), ready, status };
+  return { kill: () => child.exitCode === null && child.kill('SIGKILL'), ready, status, ended: gone };
 }
 
 /** Runs skiff-init to completion (detached create, detached exec); resolves with its exit code. */

@@ -367,6 +367,8 @@ export class Runtime {
       trace?.mark('delete-killed');
       await cg.destroy();
       trace?.mark('cgroup-destroyed');
+      // A foreground skiff-init holds the container's mount namespace until it ends (see skiff-init).
+      if (held) await held.ended;
       if (s.monitorDir) {
         // The monitor writes its exit file into the directory about to go: wait for it (not for
         // the monitor to leave: after that file it only flushes output to attach clients).

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { readlinkSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, sleepSpec, noStdio, hostMounts, type Env } from './runtime-helpers.js';
-import { ownCgroups, createCgroupManager, isAlive, waitProcessExit as waitExit } from '../../src/runtime/index.js';
+import {
+  Runtime,
+  ownCgroups,
+  createCgroupManager,
+  isAlive,
+  waitProcessExit as waitExit,
+} from '../../src/runtime/index.js';
 
 let env: Env;
 before(() => {
@@ -131,6 +137,34 @@ test('exec joins every namespace and the cgroup of the container', async () => {
   );
   assert.ok(d.pid > 0 && isAlive(d.pid), 'a detached exec returns its running pid');
   await env.rt.delete(id, { force: true });
+});
+
+test('the init is in its cgroup in every hierarchy before it runs (clone3 into the v2 cgroup, or the fallback)', async () => {
+  // skiff-init places the child with clone3(CLONE_INTO_CGROUP) on cgroup v2 and lets it move its
+  // own thread in each v1 hierarchy (through files opened outside its user namespace); with
+  // SKIFF_INIT_NO_CLONE3 it writes the child's pid into cgroup.procs instead.
+  const rt = new Runtime({ root: join(env.dir, 'state-fallback'), spawner: false }); // inherits process.env
+  for (const fallback of [false, true]) {
+    const id = env.id(fallback ? 'cgfb' : 'cg');
+    if (fallback) process.env.SKIFF_INIT_NO_CLONE3 = '1';
+    try {
+      await rt.create(id, sleepSpec(env, undefined, { userns: { hostId: 300000, size: 65536 } }), {
+        stdio: noStdio(),
+      });
+    } finally {
+      delete process.env.SKIFF_INIT_NO_CLONE3;
+    }
+    try {
+      const pid = rt.state(id).pid!;
+      const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+      const own = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+      assert.equal(lines.length, own.length, 'one line per hierarchy');
+      for (const l of lines)
+        assert.match(l, new RegExp(`^\\d+:[^:]*:.*/${id}$`), `${fallback ? 'fallback: ' : ''}${l}`);
+    } finally {
+      await rt.delete(id, { force: true });
+    }
+  }
 });
 
 test('delete --force of a running container leaves no process, cgroup, mount or state', async () => {

@@ -152,8 +152,13 @@ test('library: a foreground container reports its exit (code, signal) to waitExi
     env.spec((s) => (s.process!.args = ['sh', '-c', 'exit 130'])),
     { stdio: 'ignore' },
   );
+  // skiff-init (the init's parent) holds the container's mount namespace until it ends, after it
+  // reported the exit; delete waits for that end, so no part of the container outlives delete
+  const parent = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${env.rt.state(id2).pid}/status`, 'utf8'))?.[1]);
+  assert.ok(readFileSync(`/proc/${parent}/cmdline`, 'utf8').includes('skiff-init'), 'the parent is skiff-init');
   await env.rt.start(id2);
   const ex2 = await env.rt.waitExit(id2, { signal: AbortSignal.timeout(10_000) });
   assert.deepEqual([ex2.exitCode, ex2.signal], [130, null], 'an exit code above 128 is not a signal');
   await env.rt.delete(id2);
+  assert.ok(!isAlive(parent), 'skiff-init has ended when delete returns');
 });

@@ -27,14 +27,18 @@ async function tracedWriter(url: string, writes: number, concurrency: number) {
   const dir = mkdtempSync('/tmp/skiff-store-strace-');
   try {
     const storeIndex = new URL('../../src/kube/storage/index.ts', import.meta.url).href;
+    // Acknowledgements go to a file of their own, not stdout: a pipe may be non-blocking in the
+    // child (writeSync then fails with EAGAIN when the parent, under load, has not drained it).
+    const ackFile = join(dir, 'acks');
     const code = `
-      import { writeSync } from 'node:fs';
+      import { openSync, writeSync } from 'node:fs';
       import { openStore } from ${JSON.stringify(storeIndex)};
+      const ackFd = openSync(${JSON.stringify(ackFile)}, 'w');
       const s = await openStore(${JSON.stringify(url)}, { compactIntervalMs: 0 });
       await s.create('/warm', new Uint8Array([1]));
       let next = 0;
       const worker = async () => { while (next < ${writes}) { const k = '/t/' + next++;
-        await s.create(k, new TextEncoder().encode('x'.repeat(300))); writeSync(1, 'ACK ' + k + '\\n'); } };
+        await s.create(k, new TextEncoder().encode('x'.repeat(300))); writeSync(ackFd, 'ACK ' + k + '\\n'); } };
       await Promise.all(Array.from({ length: ${concurrency} }, worker));
       await s.close();`;
     const out = join(dir, 'trace');
@@ -82,7 +86,7 @@ async function tracedWriter(url: string, writes: number, concurrency: number) {
         dirty = false;
         syncs++;
       }
-      const ack = /^write\(1<[^>]*>, "ACK ([^\\]+)\\n"/.exec(call);
+      const ack = /^write\(\d+<[^>]*\/acks>, "ACK ([^\\]+)\\n"/.exec(call);
       if (ack) acks.push({ key: ack[1], durable: !dirty });
     }
     assert.equal(acks.length, writes, 'every write acknowledged');

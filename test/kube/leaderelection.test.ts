@@ -133,12 +133,21 @@ test('a leader that cannot renew within the renew deadline steps down and campai
   const a = candidate('le-three', 'a', log);
   await until('a leads', () => a.isLeader);
   // Someone else takes the lease by force (as after a partition): a sees it and steps down.
+  // The leader renews every 200 ms, so a renewal may land between the intruder's read and its
+  // write: the write is then a Conflict and, as any client's, is retried on a fresh read.
   const c = client();
-  const l = await c.request('GET', lease('le-three'));
-  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-  await c.request('PUT', lease('le-three'), {
-    body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', renewTime: now, acquireTime: now } },
-  });
+  for (;;) {
+    const l = await c.request('GET', lease('le-three'));
+    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    try {
+      await c.request('PUT', lease('le-three'), {
+        body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', renewTime: now, acquireTime: now } },
+      });
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'Conflict') throw e;
+    }
+  }
   await until('a steps down', () => !a.isLeader, 3000);
   assert.ok(log.some((x) => x.startsWith('a stopped')));
   // The intruder never renews: a leads again after the lease duration.

@@ -1,7 +1,6 @@
 // Cgroup mode detection: unified (v2) when the mount root itself is a cgroup2 file system (it has
 // cgroup.controllers), otherwise v1/hybrid with one hierarchy per controller.
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupMode = 'unified' | 'hybrid' | 'legacy';
@@ -28,24 +27,4 @@ export function ownCgroups(file = '/proc/self/cgroup'): Record<string, string> {
     else for (const c of m[1].split(',')) out[c.replace(/^name=/, '')] = m[2];
   }
   return out;
-}
-
-/**
- * Starts, without waiting, a no-op cgroup migration (this process into its own cgroup, written
- * through the thread pool). Any write to cgroup.procs takes the kernel's global cgroup threadgroup
- * lock for writing, whose first writer waits one RCU grace period (~10 ms here; it was the largest
- * single cost of creating a container); writers within the following grace period do not wait.
- * Called as a container's create begins, that wait overlaps the spawn of skiff-init instead of
- * delaying the join of the container's process. Best effort: errors (a read-only or delegated
- * cgroup tree) are ignored.
- */
-export function primeCgroupMigration(mountRoot = '/sys/fs/cgroup'): void {
-  const own = ownCgroups();
-  let file: string | undefined;
-  if (existsSync(join(mountRoot, 'cgroup.controllers'))) file = join(mountRoot, own.unified ?? '/', 'cgroup.procs');
-  else {
-    const h = ['pids', 'memory', 'cpu', 'freezer'].find((c) => own[c] !== undefined && existsSync(join(mountRoot, c)));
-    if (h) file = join(mountRoot, h, own[h], 'cgroup.procs');
-  }
-  if (file) writeFile(file, String(process.pid)).catch(() => undefined);
 }

@@ -6,7 +6,7 @@ import { detectCgroupMode } from './detect.js';
 import { normalizeCgroupPath } from './convert.js';
 
 export type { CgroupManager, CgroupManagerOptions, CgroupResources, CgroupStats, FreezerState } from './types.js';
-export { detectCgroupMode, ownCgroups, primeCgroupMigration, type CgroupMode } from './detect.js';
+export { detectCgroupMode, ownCgroups, type CgroupMode } from './detect.js';
 export { sharesToWeight, blkioWeightToIoWeight, memorySwapToV2, normalizeCgroupPath } from './convert.js';
 export { CgroupV1Manager, CgroupV2Manager };
 
