@@ -51,6 +51,16 @@ const cmdline = (pid: string) => {
   }
 };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** CPU seconds a process used so far (user + system, its reaped children included). */
+const cpuS = (pid: number) => {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // utime stime cutime cstime
+  } catch {
+    return Number.NaN;
+  }
+};
 /** Epoch milliseconds with sub-millisecond precision: the clock of SKIFF_TRACE's lines. */
 const now = () => performance.timeOrigin + performance.now();
 
@@ -198,6 +208,7 @@ async function main(): Promise<void> {
 
     // 3. Steady creation at RATE/s.
     const steady: string[] = [];
+    const cpu0 = cpuS(s.proc.pid!);
     const t0 = now();
     const pending: Promise<void>[] = [];
     const loadSteady: string[] = [];
@@ -213,11 +224,16 @@ async function main(): Promise<void> {
     await Promise.all(pending);
     const achieved = steady.length / ((now() - t0) / 1000);
     await waitReady(steady, 120_000);
+    const cpuSteady = cpuS(s.proc.pid!) - cpu0;
+    const wallSteady = (now() - t0) / 1000;
     const stReady = lat(steady, readyAt);
     const stRun = lat(steady, runningAt);
     const notReady = steady.length - stReady.length;
     say(
       `steady ${RATE}/s × ${SECONDS} s (${achieved.toFixed(1)}/s achieved, ${steady.length} pods): creation→Running p50 ${pct(stRun, 50).toFixed(0)} ms, p99 ${pct(stRun, 99).toFixed(0)} ms; creation→Ready p50 ${pct(stReady, 50).toFixed(0)} ms, p99 ${pct(stReady, 99).toFixed(0)} ms, max ${Math.max(...stReady).toFixed(0)} ms${notReady ? `, ${notReady} not Ready within 120 s` : ''}; load (1-min) during ${loadSteady.join(', ')}, after ${load()}`,
+    );
+    say(
+      `  CPU of the skiff start process (API server, controllers, scheduler, agent, engine; not the commands it spawns through skiff-spawn, nor the pods' processes): ${cpuSteady.toFixed(1)} s over ${wallSteady.toFixed(0)} s (${((cpuSteady / wallSteady) * 100).toFixed(0)} % of one core on average), ${((cpuSteady * 1000) / steady.length).toFixed(0)} ms per pod created (${stReady.length} of them Ready by then) (a fair share of 2 cores at a load of ${load().split(' ')[0]} is about ${(200 / Math.max(Number(load().split(' ')[0]), 1)).toFixed(0)} % of one core)`,
     );
     say(
       `  target creation→Ready p99 ≤ 1000 ms: ${pct(stReady, 99) <= 1000 && !notReady ? 'met' : 'NOT met'}; upstream SLO p99 ≤ 5000 ms: ${pct(stReady, 99) <= 5000 && !notReady ? 'met' : 'NOT met'}`,
@@ -226,10 +242,12 @@ async function main(): Promise<void> {
 
     // 4. Burst of BURST pods vs docker run -d of BURST containers through the same engine.
     const burst = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
+    const cpuB0 = cpuS(s.proc.pid!);
     const tb = now();
     await Promise.all(burst.map(create));
     await waitReady(burst, 300_000);
     const burstMs = now() - tb;
+    const cpuBurst = cpuS(s.proc.pid!) - cpuB0;
     const loadBurst = load();
     const burstReady = burst.filter((n) => readyAt.has(n)).length;
     const burstRunMs = Math.max(...burst.map((n) => (runningAt.get(n) ?? Number.NaN) - tb));
@@ -270,6 +288,9 @@ async function main(): Promise<void> {
     }
     say(
       `burst of ${BURST} pods at once: all Running in ${(burstRunMs / 1000).toFixed(2)} s, all Ready in ${(burstMs / 1000).toFixed(2)} s (${burstReady}/${BURST} Ready); per pod creation→Running p50 ${pct(bRun, 50).toFixed(0)} ms, p99 ${pct(bRun, 99).toFixed(0)} ms, →Ready p50 ${pct(bReady, 50).toFixed(0)} ms, p99 ${pct(bReady, 99).toFixed(0)} ms; load ${loadBurst}`,
+    );
+    say(
+      `  CPU of skiff start through the burst: ${cpuBurst.toFixed(1)} s in ${(burstMs / 1000).toFixed(1)} s (${((cpuBurst * 1000) / BURST).toFixed(0)} ms per pod)`,
     );
     const pauseMb = pauses ? pauseKb / pauses / 1024 : Number.NaN;
     say(
@@ -323,10 +344,18 @@ async function main(): Promise<void> {
       byUid(burst, created),
       byUid(burst, readyAt),
     );
-    say(`phases of a pod's start (SKIFF_TRACE), median ms per pod: single pods | burst of ${BURST}`);
+    const flow = breakdown(
+      spans,
+      new Set(steady.map((n) => uidOf.get(n)!)),
+      byUid(steady, created),
+      byUid(steady, readyAt),
+    );
+    say(`phases of a pod's start (SKIFF_TRACE), median ms per pod: single pods | steady ${RATE}/s | burst of ${BURST}`);
     const med = (m: Map<string, number> | undefined) => (m ? pct([...m.values()], 50).toFixed(1) : '-');
-    for (const p of [...new Set([...one.keys(), ...many.keys()])].sort())
-      say(`  ${p.padEnd(44)} ${med(one.get(p)).padStart(9)} | ${med(many.get(p)).padStart(9)}`);
+    for (const p of [...new Set([...one.keys(), ...flow.keys(), ...many.keys()])].sort())
+      say(
+        `  ${p.padEnd(44)} ${med(one.get(p)).padStart(9)} | ${med(flow.get(p)).padStart(9)} | ${med(many.get(p)).padStart(9)}`,
+      );
     say(
       [
         'peer: kubelet on containerd was not run — no kubelet binary here, and containerd CRI needs registry.k8s.io/pause (offline).',

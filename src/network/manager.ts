@@ -245,10 +245,16 @@ export class NetworkManager {
     });
   }
 
-  connect(network: string, o: ConnectOptions): Promise<Endpoint> {
+  /**
+   * Connects a namespace: the address (and host ports) are taken and recorded under the lock, the
+   * veth is made outside it (the slow part: two `ip` runs), and the rules, DNS and proxies follow
+   * under the lock again — so connects of different containers overlap instead of queueing behind
+   * each other's veth.
+   */
+  async connect(network: string, o: ConnectOptions): Promise<Endpoint> {
     const tk = o.traceKey ?? o.id;
     const tq = traceNow();
-    return this.serial(async () => {
+    const { s, e, gateway } = await this.serial(async () => {
       traceMark(tk, 'net.wait', tq);
       const s = this.nets.get(network);
       if (!s) throw notFound(`network ${network} not found`, { field: 'network' });
@@ -276,45 +282,60 @@ export class NetworkManager {
         netnsIno: ino,
         ports,
       };
+      // Recorded before the veth exists: the address and ports are taken (this process and any
+      // other sharing the state directory see them); a failed veth gives them back below.
+      s.endpoints[o.id] = e;
+      this.state.write(s);
+      return { s, e, gateway: s.config.internal || others.length ? undefined : s.config.gateway };
+    });
+    const undo = () =>
+      this.serial(async () => {
+        const now = s.endpoints[o.id];
+        if (now === e) {
+          delete s.endpoints[o.id];
+          await this.stopProxies(s, e);
+          this.state.write(s);
+        }
+        // (the same name may belong to a new connect of this id after a disconnect)
+        if (now === e || now === undefined) await deleteLink(e.hostVeth);
+        // best effort: the next rules() rewrite and DNS refresh drop whatever this leaves behind
+        await this.rules().catch(() => undefined);
+        await this.refreshDns(s).catch(() => undefined);
+      });
+    try {
       await traced(tk, 'net.veth', () =>
         attachVeth({
-          netns,
+          netns: e.netns,
           bridge: s.config.bridge,
           hostVeth: e.hostVeth,
-          ifname,
+          ifname: e.ifname,
           mac: e.mac,
           mtu: s.config.mtu,
-          ipCidr: `${ip}/${parseCidr(s.config.subnet).prefix}`,
-          gateway: s.config.internal || others.length ? undefined : s.config.gateway,
+          ipCidr: `${e.ip}/${parseCidr(s.config.subnet).prefix}`,
+          gateway,
         }),
       );
-      s.endpoints[o.id] = e;
-      const tr = traceNow();
-      try {
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    try {
+      return await this.serial(async () => {
+        // a disconnect (or a sweep of a namespace that died) while the veth was made
+        if (s.endpoints[o.id] !== e)
+          throw conflict(`endpoint for ${o.id} was removed while connecting`, { field: 'id' });
+        const tr = traceNow();
         // the rules depend on endpoints only through their published ports
-        if (ports.length || !this.jumpsChecked) await this.rules();
-        this.state.write(s);
+        if (e.ports.length || !this.jumpsChecked) await this.rules();
         traceMark(tk, 'net.rulesState', tr);
-      } catch (err) {
-        delete s.endpoints[o.id];
-        await deleteLink(e.hostVeth);
-        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
-        throw err;
-      }
-      await this.refreshDns(s);
-      try {
-        await this.startProxies(s, e);
-      } catch (err) {
-        await this.stopProxies(s, e);
-        delete s.endpoints[o.id];
-        await deleteLink(e.hostVeth);
-        await this.rules().catch(() => undefined); // the next rules() rewrite drops any leftover
-        this.state.write(s);
         await this.refreshDns(s);
-        throw err;
-      }
-      return structuredClone(e);
-    });
+        await this.startProxies(s, e);
+        return structuredClone(e);
+      });
+    } catch (err) {
+      await undo();
+      throw err;
+    }
   }
 
   disconnect(network: string, id: string): Promise<void> {

@@ -304,6 +304,33 @@ test('--internal: no default route, no MASQUERADE; static --ip and ip-range', as
   await mgr.remove(net);
 });
 
+test('concurrent connects (veths made outside the lock) get distinct addresses, each on its own eth0', async () => {
+  const net = `k${rand}`;
+  const cfg = await mgr.create({ name: net, bridge: `sk${rand}k` });
+  const prefix = cfg.subnet.split('/')[1];
+  const nss = Array.from({ length: 6 }, (_, i) => netns(`k${i}`));
+  const eps = await Promise.all(nss.map((n, i) => mgr.connect(net, { id: `ck${i}${rand}`, netns: `/run/netns/${n}` })));
+  assert.equal(new Set(eps.map((e) => e.ip)).size, nss.length, 'distinct addresses');
+  nss.forEach((n, i) =>
+    assert.match(
+      sh('ip', ['netns', 'exec', n, 'ip', '-4', 'addr', 'show', 'eth0']).out,
+      new RegExp(`${eps[i]!.ip.replace(/\./g, '\\.')}/${prefix} `),
+    ),
+  );
+  assert.deepEqual(
+    Object.values(mgr.inspect(net).endpoints)
+      .map((e) => e.ip)
+      .sort(),
+    eps.map((e) => e.ip).sort(),
+  );
+  // a connect whose namespace is gone fails and takes no address
+  await expectErr(mgr.connect(net, { id: `cz${rand}`, netns: '/run/netns/none-such' }), 'InvalidArgument', /netns/);
+  assert.equal(Object.keys(mgr.inspect(net).endpoints).length, nss.length);
+  await Promise.all(eps.map((e) => mgr.disconnect(net, e.id)));
+  assert.deepEqual(mgr.inspect(net).endpoints, {});
+  await mgr.remove(net);
+});
+
 test('bad input: overlapping subnets, invalid CIDRs, bad names leave nothing behind', async () => {
   const net = `o${rand}`;
   const cfg = await mgr.create({ name: net, bridge: `sk${rand}o` });

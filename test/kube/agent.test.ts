@@ -83,6 +83,19 @@ before(async () => {
     return {};
   };
   agent = await boot();
+  // The test's server starts its controllers after it answers (behind leader election); until
+  // their ServiceAccount controller has made `default`'s account, ServiceAccount admission refuses
+  // pods after upstream's 1–2 s of retries. Upstream's e2e framework waits for the account the same
+  // way (WaitForDefaultServiceAccountInNamespace); under load the controllers take longer than that.
+  await until(
+    'the default ServiceAccount',
+    () =>
+      c.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`).then(
+        () => true,
+        () => false,
+      ),
+    60_000,
+  );
 });
 
 after(async () => {

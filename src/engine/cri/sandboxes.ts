@@ -154,12 +154,21 @@ export class Sandboxes {
       rec.pid = p.pid;
       rec.pidStartTime = p.startTime;
       this.d.store.saveSandbox(rec);
-      if (!hostNetwork) {
-        const net = await traced(tk, 'sandbox.network', () =>
-          this.d.network.attach(id, `/proc/${p.pid}/ns/net`, config.portMappings ?? [], tk),
-        );
-        rec.ip = net.ip;
-        rec.network = net.network;
+      // The network and /dev/shm are independent: both at once (each waits on spawned commands);
+      // both settle before a failure is thrown, so the rollback finds whatever either made.
+      const [net, shm] = await Promise.allSettled([
+        hostNetwork
+          ? undefined
+          : traced(tk, 'sandbox.network', () =>
+              this.d.network.attach(id, `/proc/${p.pid}/ns/net`, config.portMappings ?? [], tk),
+            ),
+        hostIpc ? undefined : traced(tk, 'sandbox.shm', () => mountShm(this.shmDir(id))),
+      ]);
+      if (net.status === 'rejected') throw net.reason;
+      if (shm.status === 'rejected') throw shm.reason;
+      if (net.value) {
+        rec.ip = net.value.ip;
+        rec.network = net.value.network;
       }
       t0 = traceNow();
       const etc = this.etc(id);
@@ -173,7 +182,6 @@ export class Sandboxes {
           : resolvConf({}),
       );
       traceMark(tk, 'sandbox.etc', t0);
-      if (!hostIpc) await traced(tk, 'sandbox.shm', () => mountShm(this.shmDir(id)));
       rec.state = 'SANDBOX_READY';
       this.d.store.saveSandbox(rec);
       return id;

@@ -65,8 +65,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
           field: 'parent',
         });
     }
-    // Reserve an id, build the directories outside the lock (a copy may take long), then record.
-    const id = await this.meta.mutate((doc) => doc.nextId++);
+    // Reserve an id, build the directories (a copy may take long), then record.
+    const id = this.meta.reserveId();
     try {
       await this.create(id, kind, parent);
       await this.meta.mutate((doc) => {
@@ -93,8 +93,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
   async commit(name: string, key: string, opts?: { labels?: Record<string, string> }): Promise<void> {
     checkKey(name, 'name');
     await this.meta.mutate((doc) => {
-      const rec = doc.snapshots[key];
-      if (!rec) throw this.meta.get(key);
+      const rec = MetaStore.find(doc, key);
       if (rec.kind !== 'active')
         throw failedPrecondition(`cannot commit snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, {
           field: 'key',
@@ -113,8 +112,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async remove(key: string): Promise<void> {
     const id = await this.meta.mutate((doc) => {
-      const rec = doc.snapshots[checkKey(key)];
-      if (!rec) throw this.meta.get(key);
+      const rec = MetaStore.find(doc, checkKey(key));
       const children = Object.entries(doc.snapshots)
         .filter(([, r]) => r.parent === key)
         .map(([k]) => k);
@@ -141,8 +139,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       if (typeof v !== 'string') throw invalidArgument(`label ${k} must be a string`, { field: `labels.${k}` });
     }
     await this.meta.mutate((doc) => {
-      const rec = doc.snapshots[checkKey(key)];
-      if (!rec) throw this.meta.get(key);
+      const rec = MetaStore.find(doc, checkKey(key));
       for (const [k, v] of Object.entries(labels)) {
         if (v === '') delete rec.labels[k];
         else rec.labels[k] = v;

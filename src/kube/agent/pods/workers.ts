@@ -5,7 +5,8 @@
 // being deleted is stopped within its grace period, cleaned up (containers, sandbox, volumes,
 // logs) and then its object is deleted with grace 0; a pod that finished keeps its containers
 // for logs but releases its sandbox and volumes; a pod the API no longer has is removed.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { traced, traceMark, traceNow } from '../../../common/index.js';
 import { WorkQueue } from '../../client/index.js';
@@ -248,16 +249,18 @@ export class PodWorkers {
     }
     await this.ctx.volumes.tearDown(uid);
     this.ctx.objects.unregister(uid);
-    if (pod) rmSync(podLogDir(this.ctx.sandbox.podLogsDir, pod), { recursive: true, force: true });
-    else this.removeLogsOf(uid);
+    if (pod) await rm(podLogDir(this.ctx.sandbox.podLogsDir, pod), { recursive: true, force: true });
+    else await this.removeLogsOf(uid);
   }
 
-  private removeLogsOf(uid: string): void {
+  private async removeLogsOf(uid: string): Promise<void> {
+    let dirs: string[];
     try {
-      for (const d of readdirSync(this.ctx.sandbox.podLogsDir))
-        if (d.endsWith(`_${uid}`)) rmSync(join(this.ctx.sandbox.podLogsDir, d), { recursive: true, force: true });
+      dirs = readdirSync(this.ctx.sandbox.podLogsDir);
     } catch {
-      /* no log dir */
+      return; // no log dir
     }
+    for (const d of dirs)
+      if (d.endsWith(`_${uid}`)) await rm(join(this.ctx.sandbox.podLogsDir, d), { recursive: true, force: true });
   }
 }
