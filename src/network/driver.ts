@@ -29,6 +29,8 @@ export interface DriverConnect {
   ports?: PortRequest[];
   /** IPAMConfig.IPv4Address (static --ip). */
   ip?: string;
+  /** Fixed MAC address (--mac-address), as aa:bb:cc:dd:ee:ff; derived from the address otherwise. */
+  mac?: string;
   /** A namespace path (e.g. /run/netns/x) instead of the pid's (the builder's RUN sandboxes). */
   netns?: string;
 }
@@ -113,6 +115,7 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
         netns: c.netns ?? c.pid,
         ports: c.ports,
         ip: c.ip,
+        mac: c.mac,
       });
       return {
         IPAddress: e.ip,

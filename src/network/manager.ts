@@ -47,8 +47,7 @@ export interface CreateOptions {
   internal?: boolean;
   labels?: Record<string, string>;
   mtu?: number;
-  /** Embedded DNS on this network's gateway (user-defined networks; off for the default bridge). */
-  dns?: boolean;
+  dns?: boolean; // embedded DNS on this network's gateway (user-defined networks; off for the default bridge)
   /** Take over an existing bridge of that name (the default bridge, as dockerd reuses docker0): its
    *  address gives the subnet; a mismatch with `subnet`/`gateway`, attached interfaces or a
    *  non-bridge device are refused with what to do. Without it an existing interface is refused. */
@@ -62,6 +61,7 @@ export interface ConnectOptions {
   /** The container's network namespace: a pid or a path (e.g. /run/netns/x, /proc/PID/ns/net). */
   netns: number | string;
   ip?: string;
+  mac?: string; // fixed (the engine's --mac-address), as aa:bb:cc:dd:ee:ff; derived from ip otherwise
   ports?: PortRequest[];
   /** Key of the phase timings (SKIFF_TRACE) of this connect: the pod's uid for the CRI. */
   traceKey?: string;
@@ -275,7 +275,7 @@ export class NetworkManager {
         name: o.name ?? o.id.slice(0, 12),
         aliases: o.aliases ?? [],
         ip,
-        mac: macFor(parseIp(ip)),
+        mac: o.mac ?? macFor(parseIp(ip)),
         ifname,
         hostVeth: hostVethName(network, o.id),
         netns,

@@ -43,13 +43,19 @@ export function words(line: string): string[] {
   return out;
 }
 
-function exec(file: string, args: string[], side: Side, input?: string): Promise<Out> {
+function exec(
+  file: string,
+  args: string[],
+  side: Side,
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<Out> {
   return new Promise((resolve) => {
     const child = execFile(
       file,
       args,
       {
-        env: { ...process.env, DOCKER_HOST: side.host, DOCKER_CONFIG: side.config, DOCKER_BUILDKIT: '0' },
+        env: { ...process.env, DOCKER_HOST: side.host, DOCKER_CONFIG: side.config, DOCKER_BUILDKIT: '0', ...env },
         timeout: 60_000,
         maxBuffer: 64 << 20,
         encoding: 'utf8',
@@ -65,19 +71,27 @@ function exec(file: string, args: string[], side: Side, input?: string): Promise
   });
 }
 
-export const docker = (side: Side, args: string[], input?: string) => exec('docker', args, side, input);
+export const docker = (side: Side, args: string[], input?: string, env?: Record<string, string>) =>
+  exec('docker', args, side, input, env);
 export const sh = (side: Side, script: string) => exec('sh', ['-c', script], side);
 
-export function http(side: Side, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+export function http(
+  side: Side,
+  path: string,
+  method = 'GET',
+  json?: unknown,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: side.socket, path, method }, (res) => {
+    const data = json === undefined ? undefined : JSON.stringify(json);
+    const headers = data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {};
+    const req = request({ socketPath: side.socket, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1') }));
     });
     req.on('error', reject);
     req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.end();
+    req.end(data);
   });
 }
 
@@ -124,12 +138,32 @@ export interface Case {
   /** Further masking for this case (pids, columns that differ by design). */
   more?: (s: string) => string;
   input?: string;
+  /** More environment for the CLI (e.g. DOCKER_API_VERSION). */
+  env?: Record<string, string>;
   /** Owner and description of a known difference: the case runs and reports without failing. */
   todo?: string;
 }
 
+/** A start failure's message as the client shows it, without what names dockerd's runtime stack
+ *  (containerd's shim and runc wrap the runtime's own words): Skiff has neither. */
+export function runtimeMessage(m: string): string {
+  return m
+    .replace(/^failed to create shim task: OCI runtime create failed: runc create failed: /, '')
+    .replace(/^unable to start container process: error during container init: /, '')
+    .replace(/^error setting (cgroup config for procHooks process|rlimits for ready process): /, '')
+    .replace(/: unknown$/, '');
+}
+
+/** A raw create request (`body` over busybox running `true`), and a start when it was created. */
+export interface CreateCase {
+  title: string;
+  body: Record<string, unknown>;
+}
+
 export class Differential {
   sides!: [Side, Side];
+  /** Containers made by createCases (removed by the file's clean-up). */
+  readonly made: string[] = [];
   constructor(readonly tmp: string) {}
 
   setSides(dockerd: Omit<Side, 'name' | 'config'>, skiff: Omit<Side, 'name' | 'config'>): void {
@@ -139,14 +173,14 @@ export class Differential {
     ];
   }
 
-  both(args: string[], input?: string): Promise<Out[]> {
-    return Promise.all(this.sides.map((x) => docker(x, args, input)));
+  both(args: string[], input?: string, env?: Record<string, string>): Promise<Out[]> {
+    return Promise.all(this.sides.map((x) => docker(x, args, input, env)));
   }
 
   /** Runs the command line on both sides; exit status, stdout and stderr must match once masked. */
   async compare(c: Case): Promise<void> {
     const args = typeof c.cmd === 'string' ? words(c.cmd) : c.cmd;
-    const [d, s] = await this.both(args, c.input);
+    const [d, s] = await this.both(args, c.input, c.env);
     const view = (o: Out) => {
       const f = (t: string) => {
         let m = mask(t);
@@ -156,6 +190,33 @@ export class Differential {
       return { status: o.status, stdout: f(o.stdout), stderr: f(o.stderr) };
     };
     assert.deepEqual(view(s), view(d), `docker ${args.join(' ')}`);
+  }
+
+  /** Raw create requests (API 1.41, dockerd 20.10's), then a start of what was created: the phase a
+   *  request fails in, its status and its message must match (start messages through runtimeMessage). */
+  createCases(title: string, list: CreateCase[]): void {
+    describe(title, { concurrency: true }, () => {
+      for (const c of list) {
+        const name = `dc-${this.made.length}`;
+        this.made.push(name);
+        test(c.title, async () => {
+          const view = async (x: Side) => {
+            const body = { Image: 'busybox', Cmd: ['true'], ...c.body };
+            const cr = await http(x, `/v1.41/containers/create?name=${name}`, 'POST', body);
+            const msg = (b: string) => (JSON.parse(b) as { message?: string }).message ?? '';
+            if (cr.status !== 201) return { create: cr.status, message: msg(cr.body) };
+            const st = await http(x, `/v1.41/containers/${name}/start`, 'POST');
+            return {
+              create: cr.status,
+              start: st.status,
+              ...(st.status >= 400 ? { message: runtimeMessage(msg(st.body)) } : {}),
+            };
+          };
+          const [dd, s] = await Promise.all(this.sides.map(view));
+          assert.deepEqual(s, dd, JSON.stringify(c.body));
+        });
+      }
+    });
   }
 
   /** A group of independent cases, run concurrently (one test each). */

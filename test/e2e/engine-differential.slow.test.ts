@@ -49,7 +49,7 @@ before(async () => {
 });
 
 after(async () => {
-  await sides?.stop(['c-run', 'c-logs', 'c-cp', 'c-exit', 'c-exit2', 'c-created']);
+  await sides?.stop(['c-run', 'c-logs', 'c-cp', 'c-exit', 'c-exit2', 'c-created', ...d.made]);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -268,4 +268,87 @@ describe('comparisons that add state', { concurrency: true }, () => {
       await d.compare({ cmd: ['build', '-q', '-t', 'built:q', ctx], more: (t) => t.replace(/^DEPRECATED:.*\n?/m, '') });
     });
   });
+});
+
+// Siblings of the create cases in engine-differential.test.ts: HostConfig and Config fields dockerd
+// checks at create, at start, or not at all; the engine must refuse in the same phase, with the
+// same status and message (start messages without dockerd's containerd/runc wrapping).
+describe('create requests: phase, status and message as dockerd (siblings)', { concurrency: true }, () => {
+  const hc = (h: Record<string, unknown>) => ({ HostConfig: h });
+  const mount = (m: Record<string, unknown>) => hc({ Mounts: [m] });
+  const ports = (p: Record<string, unknown>) => hc({ PortBindings: p });
+  d.createCases('networks, ports, MAC', [
+    { title: 'ExposedPorts abc and 80/xyz', body: { ExposedPorts: { abc: {}, '80/xyz': {}, '0/tcp': {} } } },
+    { title: 'ExposedPorts range', body: { ExposedPorts: { '80-82/tcp': {} } } },
+    {
+      title: 'unknown NetworkMode with its endpoint',
+      body: { ...hc({ NetworkMode: 'nosuchnet' }), NetworkingConfig: { EndpointsConfig: { nosuchnet: {} } } },
+    },
+    { title: 'an unknown endpoint network', body: { NetworkingConfig: { EndpointsConfig: { nosuch2: {} } } } },
+    { title: 'MacAddress with dashes', body: { MacAddress: '02-42-ac-11-00-97' } },
+    {
+      title: 'MacAddress with network none',
+      body: { MacAddress: '02:42:ac:11:00:96', ...hc({ NetworkMode: 'none' }) },
+    },
+    { title: 'HostPort abc', body: ports({ '80/tcp': [{ HostPort: 'abc' }] }) },
+    { title: 'HostPort 99999', body: ports({ '80/tcp': [{ HostPort: '99999' }] }) },
+    { title: 'HostPort range reversed', body: ports({ '80/tcp': [{ HostPort: '18090-18085' }] }) },
+    { title: 'PortBindings key abc', body: ports({ 'abc/tcp': [{}] }) },
+  ]);
+  d.createCases('resources and kernel settings', [
+    { title: 'ulimit soft above hard', body: hc({ Ulimits: [{ Name: 'nofile', Soft: 20, Hard: 10 }] }) },
+    {
+      title: 'net sysctl with host network',
+      body: hc({ NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } }),
+    },
+    { title: 'kernel.foo sysctl', body: hc({ Sysctls: { 'kernel.foo': '1' } }) },
+    { title: 'CpuShares -1', body: hc({ CpuShares: -1 }) },
+    { title: 'CpuShares 1000000', body: hc({ CpuShares: 1000000 }) },
+    { title: 'MemorySwap -2', body: hc({ Memory: 64 << 20, MemorySwap: -2 }) },
+    { title: 'MemorySwap below Memory', body: hc({ Memory: 64 << 20, MemorySwap: 32 << 20 }) },
+    { title: 'MemorySwap without Memory', body: hc({ MemorySwap: 64 << 20 }) },
+    { title: 'PidsLimit -5', body: hc({ PidsLimit: -5 }) },
+    { title: 'unknown IpcMode', body: hc({ IpcMode: 'bogus' }) },
+    { title: 'a missing device', body: hc({ Devices: [{ PathOnHost: '/dev/nosuch', PathInContainer: '/dev/x' }] }) },
+    {
+      title: 'device permissions xyz',
+      body: hc({ Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/x', CgroupPermissions: 'xyz' }] }),
+    },
+    {
+      title: 'device permissions rx',
+      body: hc({ Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/x', CgroupPermissions: 'rx' }] }),
+    },
+    { title: 'CapAdd BOGUS', body: hc({ CapAdd: ['BOGUS'] }) },
+    { title: 'CapAdd lower case', body: hc({ CapAdd: ['net_admin'] }) },
+  ]);
+  d.createCases('mounts', [
+    { title: 'bind of a missing source', body: mount({ Type: 'bind', Source: '/nonexistent-ediff', Target: '/x' }) },
+    { title: 'bind of a relative source', body: mount({ Type: 'bind', Source: 'rel', Target: '/x' }) },
+    { title: 'bind without a source', body: mount({ Type: 'bind', Target: '/x' }) },
+    {
+      title: 'bind with VolumeOptions',
+      body: mount({ Type: 'bind', Source: '/tmp', Target: '/x', VolumeOptions: {} }),
+    },
+    { title: 'volume with BindOptions', body: mount({ Type: 'volume', Target: '/x', BindOptions: {} }) },
+    { title: 'volume with TmpfsOptions', body: mount({ Type: 'volume', Target: '/x', TmpfsOptions: {} }) },
+    { title: 'tmpfs with a source', body: mount({ Type: 'tmpfs', Source: '/tmp', Target: '/x' }) },
+    { title: 'no type', body: mount({ Target: '/x' }) },
+    { title: 'no target', body: mount({ Type: 'volume' }) },
+    { title: "target '/'", body: mount({ Type: 'volume', Target: '/' }) },
+    { title: 'relative target', body: mount({ Type: 'volume', Target: 'x' }) },
+    { title: 'Binds /path alone (an anonymous volume)', body: hc({ Binds: ['/tmp'] }) },
+    { title: 'Tmpfs relative', body: hc({ Tmpfs: { rel: '' } }) },
+  ]);
+  d.createCases('restart policy, healthcheck, signals, labels, env', [
+    { title: 'RestartPolicy bogus', body: hc({ RestartPolicy: { Name: 'bogus' } }) },
+    { title: 'always with retries', body: hc({ RestartPolicy: { Name: 'always', MaximumRetryCount: 3 } }) },
+    { title: 'on-failure -1', body: hc({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: -1 } }) },
+    { title: 'Healthcheck Interval 1ns', body: { Healthcheck: { Test: ['CMD', 'true'], Interval: 1 } } },
+    { title: 'Healthcheck Retries -1', body: { Healthcheck: { Test: ['CMD', 'true'], Retries: -1 } } },
+    { title: 'StopSignal SIGBOGUS', body: { StopSignal: 'SIGBOGUS' } },
+    { title: 'StopSignal 0', body: { StopSignal: '0' } },
+    { title: 'a label with an empty key', body: { Labels: { '': 'x' } } },
+    { title: 'Env without =', body: { Env: ['FOO'] } },
+    { title: 'Env with an empty name', body: { Env: ['=x'] } },
+  ]);
 });

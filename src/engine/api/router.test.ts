@@ -95,9 +95,16 @@ test('create: validation names the field, image config merge', () => {
   const o = mergeConfig(parseCreateBody({ Image: 'x', Entrypoint: ['sh'] }), image, 'f'.repeat(64));
   assert.deepEqual([o.path, ...o.args], ['sh'], 'an overridden entrypoint drops the image Cmd');
   assert.throws(
-    () => mergeConfig(parseCreateBody({ Image: 'x', ExposedPorts: { '70000/tcp': {} } }), image, 'f'.repeat(64)),
-    (e: Error & { field?: string }) => e.field === 'ExposedPorts',
+    () =>
+      mergeConfig(
+        parseCreateBody({ Image: 'x', HostConfig: { PortBindings: { '70000/tcp': [{}] } } }),
+        image,
+        'f'.repeat(64),
+      ),
+    (e: Error & { field?: string }) => e.field === 'HostConfig.PortBindings' && e.message.endsWith('"70000"'),
   );
+  // dockerd takes any ExposedPorts key (and runs the container)
+  mergeConfig(parseCreateBody({ Image: 'x', ExposedPorts: { '70000/tcp': {} } }), image, 'f'.repeat(64));
   const mounts = parseMounts(
     parseCreateBody({ Image: 'x', HostConfig: { Binds: ['vol:/data:ro', '/host:/h'], Tmpfs: { '/t': 'size=1m' } } }),
     ['/data', '/img'],

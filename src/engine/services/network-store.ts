@@ -102,6 +102,11 @@ export abstract class NetworkStore {
     return this.nets.size;
   }
 
+  /** Whether `ref` names a network (find would return one, or refuse it as ambiguous). */
+  private has(ref: string): boolean {
+    return [...this.nets.values()].some((n) => n.Name === ref || n.Id.startsWith(ref));
+  }
+
   find(ref: string): NetworkRecord {
     for (const n of this.nets.values()) if (n.Name === ref || n.Id === ref) return n;
     const hits = [...this.nets.values()].filter((n) => n.Id.startsWith(ref));
@@ -246,6 +251,14 @@ export abstract class NetworkStore {
       }
     };
     for (const [ref, cfg] of [[mode, eps[mode]] as const, ...Object.entries(eps)]) {
+      // An unknown network (the mode or an endpoint's) is taken at create and refused at start (404
+      // "network X not found", from attach), as dockerd does: its endpoint is kept under the name given.
+      if (!this.has(ref === 'default' ? 'bridge' : ref)) {
+        const ep = out[ref] ?? { Aliases: null, NetworkID: '', ...cleared, IPAMConfig: null };
+        if (cfg?.Aliases?.length) ep.Aliases = [...new Set([...(ep.Aliases ?? []), ...cfg.Aliases])];
+        out[ref] = ep;
+        continue;
+      }
       const n = lookup(ref);
       const ep: NetworkEndpoint = out[n.Name] ?? { Aliases: null, NetworkID: '', ...cleared, IPAMConfig: null };
       if (cfg?.Aliases?.length) ep.Aliases = [...new Set([...(ep.Aliases ?? []), ...cfg.Aliases])];

@@ -55,6 +55,8 @@ export interface DriverConnectRequest {
   ports?: PortRequest[];
   /** Static address (EndpointConfig.IPAMConfig.IPv4Address). */
   ip?: string;
+  /** Fixed MAC address of the interface (Config.MacAddress), as aa:bb:cc:dd:ee:ff. */
+  mac?: string;
   /** A namespace path used instead of the pid's (build sandboxes). */
   netns?: string;
 }

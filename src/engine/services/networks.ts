@@ -6,7 +6,7 @@
 // builder's RUN sandbox); the records are network-store.ts, the types network-types.ts.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createLogger, invalidArgument, logFailure } from '../../common/index.js';
+import { createLogger, internal, invalidArgument, logFailure } from '../../common/index.js';
 import { hostResolvers, portRequests, resolvConf } from '../../network/index.js';
 import type { NetworksService } from './context.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
@@ -129,6 +129,7 @@ export class Networks extends NetworkStore implements NetworksService {
           aliases,
           name: c.Name.slice(1),
           ip: staticIp(ep),
+          mac: name === c.HostConfig.NetworkMode ? fixedMac(c.Config.MacAddress) : undefined,
           ports: wired ? ports : undefined,
         });
         done.push(n);
@@ -218,4 +219,17 @@ export class Networks extends NetworkStore implements NetworksService {
     };
     return { netns, resolvConf: hostResolvConf(), release };
   }
+}
+
+/** Config.MacAddress as the interface takes it: Go's net.ParseMAC forms of 6 bytes (aa:bb:…,
+ *  aa-bb-…, aabb.ccdd.eeff), refused at start with dockerd's message (it takes any at create). */
+function fixedMac(mac: string | undefined): string | undefined {
+  if (!mac) return undefined;
+  const hex = /^([0-9a-f]{2}([:-])){5}[0-9a-f]{2}$/i.test(mac)
+    ? mac.replace(/[:-]/g, '')
+    : /^([0-9a-f]{4}\.){2}[0-9a-f]{4}$/i.test(mac)
+      ? mac.replace(/\./g, '')
+      : undefined;
+  if (!hex) throw internal(`address ${mac}: invalid MAC address`, { field: 'Config.MacAddress' });
+  return hex.toLowerCase().replace(/(..)(?!$)/g, '$1:');
 }

@@ -11,6 +11,7 @@ import { register as images } from './images.js';
 import { register as volumes } from './volumes.js';
 import { register as auth } from './auth.js';
 import { register as build } from './build.js';
+import { register as plugins } from './plugins.js';
 
 export function buildRouter(b: Backends): Router {
   const r = new Router();
@@ -23,5 +24,6 @@ export function buildRouter(b: Backends): Router {
   volumes(r, b.volumes);
   auth(r, b.images);
   build(r, b.build);
+  plugins(r);
   return r;
 }

@@ -16,6 +16,7 @@ export const CreateBodySchema = z.looseObject({
   AttachStdout: z.boolean().optional(),
   AttachStderr: z.boolean().optional(),
   ExposedPorts: z.record(z.string(), z.any()).nullish(),
+  MacAddress: z.string().optional(),
   Tty: z.boolean().optional(),
   OpenStdin: z.boolean().optional(),
   StdinOnce: z.boolean().optional(),
@@ -63,7 +64,7 @@ export const CreateBodySchema = z.looseObject({
         )
         .nullish(),
       Memory: z.number().int().optional(),
-      MemorySwap: z.number().int().min(-1).optional(),
+      MemorySwap: z.number().int().optional(), // any negative: unlimited, as dockerd takes it
       MemoryReservation: z.number().int().optional(),
       MemorySwappiness: z.number().int().nullish(),
       NanoCpus: z.number().int().optional(),
@@ -133,26 +134,52 @@ export function validateName(name: string): string {
 }
 
 function validatePorts(b: CreateBody): void {
-  const check = (key: string, field: string) => {
-    if (
-      !/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key) ||
-      Number(key.split(/[-/]/)[0]) > 65535 ||
-      Number(key.split(/[-/]/)[0]) === 0
-    ) {
-      throw invalidArgument(`${field}: invalid port specification: "${key}"`, { field });
-    }
+  // dockerd (go-connections' nat) names only the port part, without the protocol or the field.
+  const bad = (port: string): never => {
+    throw invalidArgument(`invalid port specification: ${JSON.stringify(port)}`, { field: 'HostConfig.PortBindings' });
   };
-  for (const k of Object.keys(b.ExposedPorts ?? {})) check(k, 'ExposedPorts');
+  const range = (p: string, zeroOk: boolean) => {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(p);
+    if (!m) return bad(p);
+    const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (lo > 65535 || hi > 65535 || hi < lo || (!zeroOk && lo === 0)) bad(p);
+  };
   for (const [k, v] of Object.entries(b.HostConfig?.PortBindings ?? {})) {
-    check(k, 'HostConfig.PortBindings');
-    for (const hb of v ?? []) {
-      const hp = hb.HostPort ?? '';
-      if (hp !== '' && (!/^\d{1,5}(-\d{1,5})?$/.test(hp) || Number(hp.split('-')[0]) > 65535))
-        throw invalidArgument(`HostConfig.PortBindings: invalid host port specification: "${hp}"`, {
-          field: 'HostConfig.PortBindings',
-        });
-    }
+    const [port, proto] = k.split('/');
+    if (proto !== undefined && !['tcp', 'udp', 'sctp'].includes(proto))
+      throw invalidArgument(`HostConfig.PortBindings: invalid port specification: ${JSON.stringify(k)}`, {
+        field: 'HostConfig.PortBindings',
+      });
+    range(port, false);
+    for (const hb of v ?? []) if (hb.HostPort) range(hb.HostPort, true);
   }
+}
+
+/** moby's validateMountConfig, with its messages: the fields each mount type takes. */
+function checkMount(m: Record<string, unknown>, t: string): void {
+  const bad = (why: string, field: string): never => {
+    throw invalidArgument(`invalid mount config for type ${JSON.stringify(t)}: ${why}`, {
+      field: `HostConfig.Mounts.${field}`,
+    });
+  };
+  const target = typeof m.Target === 'string' ? m.Target : '';
+  const source = typeof m.Source === 'string' ? m.Source : '';
+  const absolute = (p: string, field: string) =>
+    isAbsolute(p) || bad(`invalid mount path: '${p}' mount path must be absolute`, field);
+  if (!target) bad('field Target must not be empty', 'Target');
+  if (target === '/') bad("invalid specification: destination can't be '/'", 'Target');
+  absolute(target, 'Target');
+  // (dockerd takes TmpfsOptions on a bind or volume mount and VolumeOptions on a tmpfs one, unused)
+  const not = (f: string) => m[f] != null && bad(`field ${f} must not be specified`, f);
+  if (t === 'bind') {
+    not('VolumeOptions');
+    if (!source) bad('field Source must not be empty', 'Source');
+    absolute(source, 'Source');
+  } else if (t === 'volume') not('BindOptions');
+  else if (t === 'tmpfs') {
+    not('BindOptions');
+    if (source) bad('field Source must not be specified', 'Source');
+  } else bad('mount type unknown', 'Type');
 }
 
 /** Parsed Binds/Mounts/Tmpfs; named volumes carry Name and get their Source from the volumes service. */
@@ -167,6 +194,21 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
   };
   for (const spec of b.HostConfig?.Binds ?? []) {
     const parts = spec.split(':');
+    if (parts.length === 1 && isAbsolute(spec)) {
+      // `-v /path` (no source): an anonymous volume at that path, as dockerd takes it
+      out.push({
+        Type: 'volume',
+        Name: '',
+        Driver: 'local',
+        Source: '',
+        Destination: dest(spec, 'HostConfig.Binds'),
+        Mode: '',
+        RW: true,
+        Propagation: '',
+        Anonymous: true,
+      });
+      continue;
+    }
     if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
       throw invalidArgument(`HostConfig.Binds: invalid volume specification: '${spec}'`, { field: 'HostConfig.Binds' });
     const [src, dst, mode = ''] = parts;
@@ -190,7 +232,7 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
           'delegated',
         ].includes(o)
       )
-        throw invalidArgument(`HostConfig.Binds: invalid mode: ${o}`, { field: 'HostConfig.Binds' });
+        throw invalidArgument(`invalid mode: ${o}`, { field: 'HostConfig.Binds' });
     const named = !src.startsWith('/');
     const propagation = opts.find((o) => /private|shared|slave/.test(o));
     if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
@@ -207,17 +249,14 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
     });
   }
   for (const m of b.HostConfig?.Mounts ?? []) {
-    const t = m.Type ?? 'volume';
+    const t = m.Type ?? '';
+    checkMount(m as Record<string, unknown>, t);
     const target = dest(m.Target ?? '', 'HostConfig.Mounts.Target');
     if (t === 'bind') {
-      if (!m.Source || !isAbsolute(m.Source))
-        throw invalidArgument('HostConfig.Mounts.Source: invalid mount config for type "bind": invalid mount path', {
-          field: 'HostConfig.Mounts.Source',
-        });
       const bo = (m as { BindOptions?: { Propagation?: string } | null }).BindOptions;
       out.push({
         Type: 'bind',
-        Source: m.Source,
+        Source: m.Source ?? '',
         Destination: target,
         Mode: '',
         RW: !m.ReadOnly,
@@ -238,11 +277,6 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
         ...(vo ? { VolumeOptions: vo } : {}),
       });
     } else if (t === 'tmpfs') {
-      if (m.Source)
-        throw invalidArgument(
-          'HostConfig.Mounts.Source: invalid mount config for type "tmpfs": source must not be specified',
-          { field: 'HostConfig.Mounts.Source' },
-        );
       out.push({
         Type: 'tmpfs',
         Source: '',
@@ -252,8 +286,7 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
         Propagation: '',
         TmpfsOptions: (m as { TmpfsOptions?: MountPoint['TmpfsOptions'] }).TmpfsOptions,
       });
-    } else
-      throw invalidArgument(`HostConfig.Mounts.Type: mount type unknown: "${t}"`, { field: 'HostConfig.Mounts.Type' });
+    }
   }
   for (const [d, opts] of Object.entries(b.HostConfig?.Tmpfs ?? {}))
     out.push({
@@ -319,6 +352,10 @@ export function mergeConfig(
   if (typeof hc.Memory === 'number' && hc.Memory > 0 && !hc.MemorySwap) hc.MemorySwap = hc.Memory * 2;
   hc.CgroupnsMode = (hc.CgroupnsMode as string | undefined) || 'host';
   hc.IpcMode = (hc.IpcMode as string | undefined) || 'private'; // dockerd's default-ipc-mode
+  // --mac-address: Config.MacAddress (API < 1.44) or the network mode's endpoint's (CLI 28 at 1.44+)
+  const eps = (b.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, { MacAddress?: unknown } | null>;
+  const modeEp = eps[hc.NetworkMode ?? 'bridge'] ?? (hc.NetworkMode === 'bridge' ? eps.default : undefined);
+  const mac = b.MacAddress || (typeof modeEp?.MacAddress === 'string' ? modeEp.MacAddress : '');
   const config: ContainerConfig = {
     Hostname: hostname,
     Domainname: b.Domainname ?? '',
@@ -347,6 +384,7 @@ export function mergeConfig(
     Labels: { ...(ic.Labels ?? {}), ...(b.Labels ?? {}) },
     ...(b.StopSignal || ic.StopSignal ? { StopSignal: b.StopSignal || ic.StopSignal } : {}),
     ...(b.StopTimeout != null ? { StopTimeout: b.StopTimeout } : {}),
+    ...(mac ? { MacAddress: mac } : {}),
   };
   return { config, hostConfig: hc, path: argv[0], args: argv.slice(1) };
 }

@@ -64,10 +64,9 @@ export async function createContainer(
       } else if (m.Type === 'bind' && (body.HostConfig?.Binds ?? []).length && !existsSync(m.Source)) {
         mkdirSync(m.Source, { recursive: true }); // -v /host/path creates it, as dockerd does
       } else if (m.Type === 'bind' && !existsSync(m.Source)) {
-        throw invalidArgument(
-          `HostConfig.Mounts.Source: invalid mount config for type "bind": bind source path does not exist: ${m.Source}`,
-          { field: 'HostConfig.Mounts.Source' },
-        );
+        throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`, {
+          field: 'HostConfig.Mounts.Source',
+        });
       }
     }
     const parent = await svc.ctx.images.unpack(img.id);

@@ -80,6 +80,8 @@ export interface ContainerConfig {
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  /** The address of the network-mode endpoint's interface (legacy --mac-address). */
+  MacAddress?: string;
   StopTimeout?: number | null;
   [k: string]: unknown;
 }

@@ -1,11 +1,12 @@
 // Docker container Config + HostConfig → an OCI runtime spec (what dockerd's daemon/oci_linux.go does).
 import { statSync } from 'node:fs';
-import { invalidArgument, failedPrecondition } from '../../../common/index.js';
+import { internal, invalidArgument, failedPrecondition } from '../../../common/index.js';
 import { defaultSpec, defaultSeccompProfile, CAPABILITIES, DEFAULT_CAPABILITIES } from '../../../runtime/index.js';
 import type { Spec } from '../../../oci/index.js';
 import type { ContainerRecord, MountPoint } from './record.js';
 import { resolveUser } from './user.js';
 import { blockIO, deviceCgroupRules } from './resources.js';
+import { verifyAtStart } from './spec-checks.js';
 
 export interface SpecInputs {
   rec: ContainerRecord;
@@ -97,7 +98,8 @@ function devices(hc: ContainerRecord['HostConfig']): {
     try {
       st = statSync(d.PathOnHost);
     } catch {
-      throw invalidArgument(
+      // dockerd answers 500 for it, at start
+      throw internal(
         `error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`,
         { field: 'HostConfig.Devices' },
       );
@@ -118,7 +120,10 @@ function devices(hc: ContainerRecord['HostConfig']): {
       uid: 0,
       gid: 0,
     } as never);
-    allow.push({ allow: true, type, major, minor, access: d.CgroupPermissions || 'rwm' });
+    // Letters other than r, w and m are dropped (dockerd starts such a container, runc ignoring them);
+    // with none left the node is there and the cgroup allows it nothing more.
+    const access = d.CgroupPermissions ? [...new Set(d.CgroupPermissions.replace(/[^rwm]/g, ''))].join('') : 'rwm';
+    if (access) allow.push({ allow: true, type, major, minor, access });
   }
   return { devs, allow };
 }
@@ -139,6 +144,7 @@ export function buildSpec(i: SpecInputs): Spec {
   const { rec, rootfs } = i;
   const c = rec.Config,
     hc = rec.HostConfig;
+  verifyAtStart(hc);
   const caps = capabilities(hc);
   const spec = defaultSpec({
     args: [rec.Path, ...rec.Args],
@@ -234,7 +240,8 @@ export function buildSpec(i: SpecInputs): Spec {
   const r: NonNullable<NonNullable<Spec['linux']>['resources']> = linux.resources ?? {};
   const mem: Record<string, number> = {};
   if (num(hc.Memory)) mem.limit = hc.Memory as number;
-  if (num(hc.MemorySwap)) mem.swap = hc.MemorySwap as number;
+  if (num(hc.MemorySwap))
+    mem.swap = Math.max(-1, hc.MemorySwap as number); // any negative: unlimited
   else if (num(hc.Memory)) mem.swap = (hc.Memory as number) * 2; // Docker's default: swap = memory
   if (num(hc.MemoryReservation)) mem.reservation = hc.MemoryReservation as number;
   if (typeof hc.MemorySwappiness === 'number' && hc.MemorySwappiness >= 0) mem.swappiness = hc.MemorySwappiness;

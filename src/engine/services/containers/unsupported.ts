@@ -89,12 +89,15 @@ export function refuseUnsupported(b: CreateBody): void {
     if (nonEmpty(((m.VolumeOptions ?? {}) as Obj).Subpath))
       refuse('a volume subpath', '--mount volume-subpath=…', 'HostConfig.Mounts.VolumeOptions.Subpath');
   }
-  if (nonEmpty((b as Obj).MacAddress)) refuse('a fixed MAC address', '--mac-address', 'Config.MacAddress');
   const eps = (b.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, Obj | null>;
   for (const [net, ep] of Object.entries(eps)) {
     if (!ep) continue;
     const ipam = (ep.IPAMConfig ?? {}) as Obj;
-    if (nonEmpty(ep.MacAddress)) refuse('a fixed MAC address', '--mac-address', `EndpointsConfig.${net}.MacAddress`);
+    // (the network mode's endpoint's is Config.MacAddress, as CLI 28 sends --mac-address: create.ts)
+    const mode = b.HostConfig?.NetworkMode || 'default';
+    const isMode = net === mode || (['default', 'bridge'].includes(net) && ['default', 'bridge'].includes(mode));
+    if (nonEmpty(ep.MacAddress) && !isMode)
+      refuse('a fixed MAC address on a second network', '--mac-address', `EndpointsConfig.${net}.MacAddress`);
     if (nonEmpty(ipam.IPv6Address) || nonEmpty(ep.GlobalIPv6Address))
       refuse(
         'an IPv6 address',

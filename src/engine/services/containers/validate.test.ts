@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { notFound } from '../../../common/index.js';
 import { parseCreateBody } from './create.js';
 import { verifyContainerSettings } from './validate.js';
+import { verifyAtStart } from './spec-checks.js';
 import { refuseUnsupported } from './unsupported.js';
 import { parseUintList, type HostFacts } from './host-facts.js';
 import { resolveUser } from './user.js';
@@ -55,8 +56,6 @@ test('HostConfig/Config refused at create with dockerd messages', () => {
     ],
     [{}, { MemorySwap: 20 * MB }, 'You should always set the Memory limit when using Memoryswap limit, see usage'],
     [{}, { MemorySwappiness: 101 }, 'Invalid value: 101, valid memory swappiness range is 0-100'],
-    [{}, { CpuShares: -5 }, 'shares: invalid argument'],
-    [{}, { CpuShares: 1 }, 'the minimum allowed cpu-shares is 2'],
     [{}, { NanoCpus: 100e9 }, 'Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available'],
     [{}, { NanoCpus: 1e9, CpuPeriod: 1000 }, 'Conflicting options: Nano CPUs and CPU Period cannot both be set'],
     [{}, { NanoCpus: 1e9, CpuQuota: 5000 }, 'Conflicting options: Nano CPUs and CPU Quota cannot both be set'],
@@ -67,7 +66,6 @@ test('HostConfig/Config refused at create with dockerd messages', () => {
     [{}, { CpusetMems: '3' }, 'Requested memory nodes are not available - requested 3, available: 0'],
     [{}, { OomScoreAdj: 2000 }, 'Invalid value 2000, range for oom score adj is [-1000, 1000]'],
     [{}, { ShmSize: -1 }, 'SHM size can not be less than 0'],
-    [{}, { IpcMode: 'bogus' }, 'Invalid IPC mode: bogus'],
     [{}, { PidMode: 'bogus' }, 'invalid PID mode: bogus'],
     [{}, { UTSMode: 'bogus' }, 'invalid UTS mode: bogus'],
     [{}, { CgroupnsMode: 'bogus' }, 'invalid cgroup namespace mode: bogus'],
@@ -118,19 +116,10 @@ test('HostConfig/Config refused at create with dockerd messages', () => {
     ],
     [{}, { VolumeDriver: 'bogus' }, 'error looking up volume plugin bogus: plugin "bogus" not found'],
     [{}, { DeviceCgroupRules: ['bogus'] }, "invalid device cgroup rule format: 'bogus'"],
-    [{}, { Sysctls: { 'bogus.key': '1' } }, 'sysctl "bogus.key" is not in a separate kernel namespace'],
-    [{}, { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } }, 'sysctl "net.ipv4.ip_forward" is not in'],
-    [{}, { Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] }, 'invalid ulimit type: bogus'],
-    [
-      {},
-      { Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 1 }] },
-      'ulimit soft limit must be less than or equal to hard limit: 10 > 1',
-    ],
     [{}, { SecurityOpt: ['bogus'] }, 'invalid --security-opt 1: "bogus"'],
     [{}, { SecurityOpt: ['bogus=x'] }, 'invalid --security-opt 2: "bogus=x"'],
     [{}, { UsernsMode: 'bogus' }, 'invalid user namespace mode: bogus'],
     [{}, { CpuRealtimeRuntime: 1000 }, 'real-time CPU scheduling (--cpu-rt-period, --cpu-rt-runtime) is not supported'],
-    [{ MacAddress: '02:42:ac:11:00:99' }, {}, 'a fixed MAC address (--mac-address) is not supported'],
     [
       {},
       { Mounts: [{ Type: 'bind', Source: '/', Target: '/x', BindOptions: { NonRecursive: true } }] },
@@ -153,6 +142,45 @@ test('HostConfig/Config refused at create with dockerd messages', () => {
       ),
     /an IPv6 address \(--ip6\)/,
   );
+});
+
+// dockerd 20.10 creates these and refuses them at start (500, runc's message); so does the engine.
+test('HostConfig/Config taken at create and refused at start, as dockerd does', () => {
+  const rows: [Record<string, unknown>, Record<string, unknown>, string][] = [
+    [{}, { CpuShares: -5 }, 'shares: invalid argument'],
+    [{}, { CpuShares: 1 }, 'the minimum allowed cpu-shares is 2'],
+    [{}, { CpuShares: 262145 }, 'the maximum allowed cpu-shares is 262144'],
+    [{}, { IpcMode: 'bogus' }, 'Invalid IPC mode: bogus'],
+    [{}, { Sysctls: { 'bogus.key': '1' } }, 'sysctl "bogus.key" is not in a separate kernel namespace'],
+    [
+      {},
+      { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } },
+      'sysctl "net.ipv4.ip_forward" not allowed in host network namespace',
+    ],
+    [
+      {},
+      { IpcMode: 'host', Sysctls: { 'kernel.shmmax': '1' } },
+      'sysctl "kernel.shmmax" is not in a separate kernel namespace',
+    ],
+    [{}, { Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] }, 'wrong rlimit value: RLIMIT_BOGUS'],
+    [{}, { Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 1 }] }, 'error setting rlimit type 7: invalid argument'],
+  ];
+  for (const [cfg, hc, msg] of rows) {
+    const { b } = create(cfg, hc); // taken at create
+    assert.throws(
+      () => verifyAtStart(b.HostConfig ?? {}),
+      (e: Error & { code?: string }) => e.code === 'Internal' && e.message === msg,
+      `${JSON.stringify({ cfg, hc })} → ${msg}`,
+    );
+  }
+  // what a start takes
+  verifyAtStart({
+    CpuShares: 2,
+    Sysctls: { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1' },
+    Ulimits: [{ Name: 'NOFILE', Soft: 1, Hard: 2 }],
+  });
+  // a fixed MAC address, any MemorySwap below -1 (unlimited) and any ExposedPorts key are taken
+  create({ MacAddress: 'zz', ExposedPorts: { '99999/tcp': {}, abc: {} } }, { Memory: 64 * MB, MemorySwap: -2 });
 });
 
 test('accepted settings are normalised as dockerd does, with its warnings', () => {

@@ -1,8 +1,8 @@
 // HostConfig and Config checks at create, as dockerd makes them (moby's daemon/container.go
 // verifyContainerSettings and daemon_unix.go verifyPlatformContainerResources/Settings), with its
-// messages, so that `docker run` fails before anything is made. Checks dockerd only meets at start
-// (an unknown ulimit, a bad device-cgroup rule, a namespaced sysctl) are made here too, with the
-// message the start would give. Settings dockerd discards on this kernel give its warnings; the
+// messages, so that `docker run` fails before anything is made. What dockerd takes at create and
+// refuses only at start (an unknown ulimit, soft above hard, a sysctl of no namespace of the
+// container's, CPU shares out of range) is refused at start too (spec-checks.ts). Settings dockerd discards on this kernel give its warnings; the
 // settings skiff does not implement are refused by `unsupported.ts`, never accepted and ignored.
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
@@ -143,10 +143,7 @@ function verifyResources(hc: HC, facts: HostFacts, warnings: string[]): void {
       `Range of CPUs is from 0.01 to ${facts.ncpu}.00, as there are only ${facts.ncpu} CPUs available`,
       'HostConfig.NanoCpus',
     );
-  // dockerd takes these at create and fails at start (getCPUResources, runc): refused here.
-  if (shares < 0) bad('shares: invalid argument', 'HostConfig.CpuShares');
-  if (shares > 0 && shares < 2) bad('the minimum allowed cpu-shares is 2', 'HostConfig.CpuShares');
-  if (shares > 262144) bad('the maximum allowed cpu-shares is 262144', 'HostConfig.CpuShares');
+  void shares; // its range is checked at start, as dockerd does (spec-checks.ts)
   if (period !== 0 && (period < 1000 || period > 1000000))
     bad('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)', 'HostConfig.CpuPeriod');
   if (quota > 0 && quota < 1000) bad('CPU cfs quota can not be less than 1ms (i.e. 1000)', 'HostConfig.CpuQuota');
@@ -203,36 +200,10 @@ function verifyResources(hc: HC, facts: HostFacts, warnings: string[]): void {
       warnings.push(`Your kernel does not support ${what} or the cgroup is not mounted. ${what} discarded.`);
       hc[k] = [];
     }
-  for (const u of list<{ Name?: string; Soft?: number; Hard?: number }>(hc.Ulimits)) {
-    if (!RLIMITS.includes(String(u.Name).toLowerCase())) bad(`invalid ulimit type: ${u.Name}`, 'HostConfig.Ulimits');
-    if (num(u.Soft) > num(u.Hard))
-      bad(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`, 'HostConfig.Ulimits');
-  }
 }
 
-const RLIMITS = [
-  'core',
-  'cpu',
-  'data',
-  'fsize',
-  'locks',
-  'memlock',
-  'msgqueue',
-  'nice',
-  'nofile',
-  'nproc',
-  'rss',
-  'rtprio',
-  'rttime',
-  'sigpending',
-  'stack',
-  'as',
-];
-
 function verifyPlatform(hc: HC, facts: HostFacts, warnings: string[]): void {
-  const ipc = str(hc.IpcMode);
-  if (!['', 'private', 'shareable', 'host', 'none'].includes(ipc) && !/^container:.+/.test(ipc))
-    bad(`Invalid IPC mode: ${ipc}`, 'HostConfig.IpcMode');
+  // an unknown IpcMode is refused at start, as dockerd does (spec-checks.ts)
   const pid = str(hc.PidMode);
   if (!['', 'host'].includes(pid) && !/^container:.+/.test(pid)) bad(`invalid PID mode: ${pid}`, 'HostConfig.PidMode');
   const uts = str(hc.UTSMode);
@@ -257,20 +228,8 @@ function verifyPlatform(hc: HC, facts: HostFacts, warnings: string[]): void {
   for (const r of list(hc.DeviceCgroupRules))
     if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(r))
       bad(`invalid device cgroup rule format: '${r}'`, 'HostConfig.DeviceCgroupRules');
-  for (const k of Object.keys((hc.Sysctls as object | null) ?? {}))
-    if (!namespacedSysctl(k, str(hc.NetworkMode), str(hc.IpcMode), str(hc.UTSMode)))
-      bad(`sysctl ${JSON.stringify(k)} is not in a separate kernel namespace`, 'HostConfig.Sysctls');
   for (const o of list(hc.SecurityOpt)) securityOpt(o, facts);
   void warnings;
-}
-
-/** runc's rule: only sysctls of a namespace the container has of its own may be set. */
-function namespacedSysctl(k: string, net: string, ipc: string, uts: string): boolean {
-  if (/^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\..+)$/.test(k))
-    return ipc !== 'host';
-  if (k.startsWith('net.')) return net !== 'host';
-  if (k === 'kernel.domainname' || k === 'kernel.hostname') return uts !== 'host';
-  return false;
 }
 
 /** moby's parseSecurityOpt, for what the engine acts on: no-new-privileges, seccomp, label and
