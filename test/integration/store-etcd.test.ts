@@ -18,19 +18,20 @@ after(async () => {
   await etcd?.stop();
 });
 
-/** A TCP relay to etcd whose connections the test can cut, and refuse until `unblock()`. */
+/**
+ * A TCP relay to etcd whose connections the test can cut, or freeze first (nothing more from etcd
+ * reaches the client; what etcd sends meanwhile is dropped with the connection at the cut).
+ */
 async function relay(target: string) {
   const [host, port] = target.split(':');
   const socks = new Set<Socket>();
-  let blocked = false;
+  const upstream = new Set<Socket>();
   const server = createServer((c) => {
     c.on('error', () => undefined);
-    if (blocked) {
-      c.destroy();
-      return;
-    }
     const u = connect(Number(port), host);
     u.on('error', () => undefined);
+    upstream.add(u);
+    u.on('close', () => upstream.delete(u));
     for (const [x, y] of [
       [c, u],
       [u, c],
@@ -47,17 +48,19 @@ async function relay(target: string) {
   const r = {
     endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     cuts: 0,
-    cut(block = false) {
-      blocked = block;
+    freeze() {
+      for (const u of upstream) {
+        u.unpipe();
+        u.pause();
+      }
+    },
+    cut() {
       r.cuts++;
       for (const s of socks) s.destroy();
     },
-    unblock() {
-      blocked = false;
-    },
     close: () =>
       new Promise<void>((resolve) => {
-        r.cut(true);
+        r.cut();
         server.close(() => resolve());
       }),
   };
@@ -223,12 +226,12 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const it = store.watch('/c/', from)[Symbol.asyncIterator]();
       const first = await it.next();
       assert.ok(!first.done && first.value.type === 'PUT' && first.value.kv.modRevision === a.modRevision);
-      // Cut and refuse the store's connections; meanwhile two more writes, and etcd compacts past them.
-      r.cut(true);
+      // Freeze the store's connections; meanwhile two more writes, and etcd compacts past them; then cut.
+      r.freeze();
       await direct.create('/c/b', new Uint8Array([2]));
       const c = await direct.create('/c/c', new Uint8Array([3]));
       await direct.compact(c.modRevision);
-      r.unblock();
+      r.cut();
       await assert.rejects(
         it.next(),
         (e: Error & { reason?: string }) => e.reason === 'Compacted',
