@@ -41,12 +41,15 @@ async function both(id: string, mod: (s: Spec) => void, exit = 0) {
   const out = join(b, 'runc.out');
   const fo = openSync(out, 'w');
   const runcRoot = join(env.dir, 'runc-state');
-  const r = spawnSync(RUNC, ['--root', runcRoot, 'run', '--bundle', b, `runc-${id}`], {
+  // Unique per run: runc names the container's cgroups after its id, so a fixed id would share
+  // them with any other run of this test on the machine.
+  const rid = env.id(`runc-${id}`);
+  const r = spawnSync(RUNC, ['--root', runcRoot, 'run', '--bundle', b, rid], {
     stdio: ['ignore', fo, fo],
     timeout: 60_000,
   });
   closeSync(fo);
-  spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', `runc-${id}`], { stdio: 'ignore' });
+  spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', rid], { stdio: 'ignore' });
   // runc logs its own warnings into the same stream (e.g. `level=warning msg="Failed to remove
   // cgroup (will retry)"` when the kernel is slow to release a cgroup under load): not the
   // container's view, so not compared.
