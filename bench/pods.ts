@@ -5,7 +5,10 @@
 //   2. single pods, one at a time (5): creation→Ready, and where the time goes (below);
 //   3. Pods (a sandbox + one busybox container, image present) created one every 1/RATE s for
 //      SECONDS: creation→Running and creation→Ready p50/p99, timed by the client (the POST's answer
-//      to the watch event that shows phase Running, resp. Ready=True);
+//      to the watch event that shows phase Running, resp. Ready=True). Each lives LIFETIME s
+//      (BENCH_PODS_LIFETIME, default 5) once Ready and is then deleted, so the node holds about
+//      RATE × LIFETIME pods: within the kubelet's default of 110 pods per node (600 pods kept on one
+//      node exceeded it, and the node's /24 pod range, after 253 pods);
 //   4. a burst of BURST Pods created at once: time until all are Running and Ready, per-Pod p50/p99;
 //   5. RSS per Pod with the burst running: `skiff start` itself and the Pod's own processes;
 //   6. the in-run reference: `docker run -d` of the same BURST containers through the same engine
@@ -31,6 +34,7 @@ const RATE = Number(process.argv[2] ?? 10);
 const SECONDS = Number(process.argv[3] ?? 60);
 const BURST = Number(process.argv[4] ?? 100);
 const SINGLES = 5;
+const LIFETIME_MS = Number(process.env.BENCH_PODS_LIFETIME ?? 5) * 1000;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -138,6 +142,21 @@ async function main(): Promise<void> {
 
     // Running and Ready times by pod name, seen through one watch (epoch ms, the trace's clock).
     const readyAt = new Map<string, number>();
+    const live = new Set<string>(); // pods on the node now (created, not yet removed)
+    const onReady = new Map<string, () => void>();
+    /** Resolves when `name` is Ready or after `ms` (from the watch, no polling). */
+    const readyOrAfter = (name: string, ms: number) =>
+      new Promise<void>((resolve) => {
+        if (readyAt.has(name)) return resolve();
+        const t = setTimeout(done, ms);
+        function done() {
+          clearTimeout(t);
+          onReady.delete(name);
+          resolve();
+        }
+        onReady.set(name, done);
+      });
+    let maxLive = 0;
     const runningAt = new Map<string, number>();
     const ac = new AbortController();
     void (async () => {
@@ -148,9 +167,15 @@ async function main(): Promise<void> {
             status?: { phase?: string; conditions?: { type: string; status: string }[] };
           }>(c, `/api/v1/namespaces/${ns}/pods`, {}, ac.signal)) {
             const name = ev.object.metadata.name;
+            if (ev.type === 'DELETED') live.delete(name);
+            else live.add(name);
+            if (live.size > maxLive) maxLive = live.size;
             if (ev.object.status?.phase === 'Running' && !runningAt.has(name)) runningAt.set(name, now());
             const ok = ev.object.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-            if (ok && !readyAt.has(name)) readyAt.set(name, now());
+            if (ok && !readyAt.has(name)) {
+              readyAt.set(name, now());
+              onReady.get(name)?.();
+            }
           }
         } catch {
           if (ac.signal.aborted) return;
@@ -208,6 +233,7 @@ async function main(): Promise<void> {
 
     // 3. Steady creation at RATE/s.
     const steady: string[] = [];
+    maxLive = live.size;
     const cpu0 = cpuS(s.proc.pid!);
     const t0 = now();
     const pending: Promise<void>[] = [];
@@ -218,19 +244,25 @@ async function main(): Promise<void> {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const name = `steady-${i}`;
       steady.push(name);
-      pending.push(create(name));
+      pending.push(
+        create(name).then(async () => {
+          // LIFETIME after Ready (or after 120 s without it) the pod goes: a steady state, not a pile.
+          await readyOrAfter(name, 120_000);
+          await new Promise((r) => setTimeout(r, LIFETIME_MS));
+          await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/${name}`);
+        }),
+      );
       if (i % (RATE * 20) === 0) loadSteady.push(load().split(' ')[0]!);
     }
-    await Promise.all(pending);
     const achieved = steady.length / ((now() - t0) / 1000);
-    await waitReady(steady, 120_000);
+    await Promise.all(pending);
     const cpuSteady = cpuS(s.proc.pid!) - cpu0;
     const wallSteady = (now() - t0) / 1000;
     const stReady = lat(steady, readyAt);
     const stRun = lat(steady, runningAt);
     const notReady = steady.length - stReady.length;
     say(
-      `steady ${RATE}/s × ${SECONDS} s (${achieved.toFixed(1)}/s achieved, ${steady.length} pods): creation→Running p50 ${pct(stRun, 50).toFixed(0)} ms, p99 ${pct(stRun, 99).toFixed(0)} ms; creation→Ready p50 ${pct(stReady, 50).toFixed(0)} ms, p99 ${pct(stReady, 99).toFixed(0)} ms, max ${Math.max(...stReady).toFixed(0)} ms${notReady ? `, ${notReady} not Ready within 120 s` : ''}; load (1-min) during ${loadSteady.join(', ')}, after ${load()}`,
+      `steady ${RATE}/s × ${SECONDS} s (${achieved.toFixed(1)}/s achieved, ${steady.length} pods, each deleted ${LIFETIME_MS / 1000} s after Ready; at most ${maxLive} on the node at once): creation→Running p50 ${pct(stRun, 50).toFixed(0)} ms, p99 ${pct(stRun, 99).toFixed(0)} ms; creation→Ready p50 ${pct(stReady, 50).toFixed(0)} ms, p99 ${pct(stReady, 99).toFixed(0)} ms, max ${Math.max(...stReady).toFixed(0)} ms${notReady ? `, ${notReady} not Ready within 120 s` : ''}; load (1-min) during ${loadSteady.join(', ')}, after ${load()}`,
     );
     say(
       `  CPU of the skiff start process (API server, controllers, scheduler, agent, engine; not the commands it spawns through skiff-spawn, nor the pods' processes): ${cpuSteady.toFixed(1)} s over ${wallSteady.toFixed(0)} s (${((cpuSteady / wallSteady) * 100).toFixed(0)} % of one core on average), ${((cpuSteady * 1000) / steady.length).toFixed(0)} ms per pod created (${stReady.length} of them Ready by then) (a fair share of 2 cores at a load of ${load().split(' ')[0]} is about ${(200 / Math.max(Number(load().split(' ')[0]), 1)).toFixed(0)} % of one core)`,

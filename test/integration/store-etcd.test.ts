@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { storeSuite, killedWriterBurst } from '../../src/kube/storage/store.suite.js';
 import { openStore, type Store, type WatchEvent } from '../../src/kube/storage/index.js';
 import { startEtcd, type Etcd } from '../fixtures/etcd.js';
+import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 
 let etcd: Etcd;
 before(async () => {
@@ -16,6 +17,55 @@ before(async () => {
 after(async () => {
   await etcd?.stop();
 });
+
+/**
+ * A TCP relay to etcd whose connections the test can cut, or freeze first (nothing more from etcd
+ * reaches the client; what etcd sends meanwhile is dropped with the connection at the cut).
+ */
+async function relay(target: string) {
+  const [host, port] = target.split(':');
+  const socks = new Set<Socket>();
+  const upstream = new Set<Socket>();
+  const server = createServer((c) => {
+    c.on('error', () => undefined);
+    const u = connect(Number(port), host);
+    u.on('error', () => undefined);
+    upstream.add(u);
+    u.on('close', () => upstream.delete(u));
+    for (const [x, y] of [
+      [c, u],
+      [u, c],
+    ]) {
+      socks.add(x);
+      x.pipe(y);
+      x.on('close', () => {
+        socks.delete(x);
+        y.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const r = {
+    endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cuts: 0,
+    freeze() {
+      for (const u of upstream) {
+        u.unpipe();
+        u.pause();
+      }
+    },
+    cut() {
+      r.cuts++;
+      for (const s of socks) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        r.cut();
+        server.close(() => resolve());
+      }),
+  };
+  return r;
+}
 
 const url = (prefix: string) => `etcd://${etcd.endpoint}?prefix=${encodeURIComponent(prefix)}`;
 
@@ -113,6 +163,84 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       assert.equal(seen.size, N);
     } finally {
       await store.close();
+    }
+  });
+
+  it('a watch broken while it catches up resumes after its last event: none skipped, none doubled', async () => {
+    // etcd sends a watcher catching up at most 1000 revisions per response, one response per 100 ms
+    // (its sync loop), each headed with the current revision. The etcd3 library resumed a broken
+    // stream from that header revision + 1, so a break before the last batch skipped the rest
+    // (this test got 1000 of the events). The store's connections to etcd are cut as soon as the
+    // first event arrives (N leaves etcd ~300 ms of batches still to send); the watch must then
+    // deliver every revision exactly once, in order.
+    const r = await relay(etcd.endpoint);
+    const store: Store = await openStore(`etcd://${r.endpoint}?prefix=/cu${randomBytes(4).toString('hex')}`, {
+      etcd: { sharedWatch: false },
+    });
+    const N = 3050;
+    try {
+      const from = await store.currentRevision();
+      const written: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          for (let i = next++; i < N; i = next++)
+            written.push((await store.create(`/c/k${i}`, new Uint8Array([i & 255]))).modRevision);
+        }),
+      );
+      written.sort((x, y) => x - y);
+      const w = store.watch('/c/', from);
+      const revs: number[] = [];
+      // A skipped event would leave the iteration waiting: it is ended after 30 s, and the count
+      // below then fails.
+      const timer = setTimeout(() => w.close(), 30_000);
+      try {
+        for await (const ev of w) {
+          if (ev.type === 'PROGRESS') continue;
+          if (revs.length === 0) r.cut();
+          revs.push(ev.kv.modRevision);
+          if (revs.length === N) break;
+        }
+      } finally {
+        clearTimeout(timer);
+        w.close();
+      }
+      assert.ok(r.cuts > 0, 'the connections were cut');
+      assert.equal(revs.length, N, `${revs.length} of ${N} events`);
+      for (let i = 0; i < N; i++)
+        assert.equal(revs[i], written[i], `event ${i}: revision ${revs[i]}, written ${written[i]}`);
+    } finally {
+      await store.close();
+      await r.close();
+    }
+  });
+
+  it('a watch whose resume point was compacted while its stream was broken ends with Compacted', async () => {
+    const r = await relay(etcd.endpoint);
+    const prefix = `/cc${randomBytes(4).toString('hex')}`;
+    const store: Store = await openStore(`etcd://${r.endpoint}?prefix=${prefix}`, { etcd: { sharedWatch: false } });
+    const direct: Store = await openStore(url(prefix));
+    try {
+      const from = await store.currentRevision();
+      const a = await store.create('/c/a', new Uint8Array([1]));
+      const it = store.watch('/c/', from)[Symbol.asyncIterator]();
+      const first = await it.next();
+      assert.ok(!first.done && first.value.type === 'PUT' && first.value.kv.modRevision === a.modRevision);
+      // Freeze the store's connections; meanwhile two more writes, and etcd compacts past them; then cut.
+      r.freeze();
+      await direct.create('/c/b', new Uint8Array([2]));
+      const c = await direct.create('/c/c', new Uint8Array([3]));
+      await direct.compact(c.modRevision);
+      r.cut();
+      await assert.rejects(
+        it.next(),
+        (e: Error & { reason?: string }) => e.reason === 'Compacted',
+        'a resume from a compacted revision must fail, not skip /c/b',
+      );
+    } finally {
+      await direct.close();
+      await store.close();
+      await r.close();
     }
   });
 

@@ -1,6 +1,13 @@
 // One Store watch over one etcd watch (prev_kv on). The etcd3 client reconnects a broken watch
-// stream by itself, resuming from the last response's header revision + 1; events at or below
-// the last revision delivered are dropped here, so a reconnect never duplicates.
+// stream by itself, re-sending the watcher's create request, whose start_revision it sets to the
+// last response's *header* revision + 1. That header is etcd's current revision, not the last one
+// sent: a watcher catching up gets at most 1000 revisions per response (one per 100 ms), so a
+// stream broken between two of them resumed past the unsent ones and skipped them. The library
+// has no option for this, but the request it re-sends is the watcher's public `request`: after
+// each of its own updates (its listeners run before ours) and on 'disconnected', start_revision
+// is set back to the last revision delivered here + 1 (the start revision before any event). If
+// that is compacted meanwhile, etcd cancels the re-created watch and onCancel reports Compacted.
+// Events at or below the last revision delivered are still dropped, so nothing is doubled.
 // etcd3's watch API and compaction: when the start revision is compacted, etcd answers with a
 // canceled response carrying compact_revision, which the client turns into a bare 'error'
 // ("Watcher canceled: ") without the revision. So: the revision is checked with a range read
@@ -74,9 +81,14 @@ export class EtcdWatch extends EventQueue {
       this.watcher = w;
       w.on('connected', (res: IWatchResponse) => {
         if (this.lastRev === 0) this.lastRev = Number(res.header.revision);
+        this.pinResume(w);
         this.setReady(this.lastRev);
       });
-      w.on('data', (res: IWatchResponse) => this.onData(res));
+      w.on('data', (res: IWatchResponse) => {
+        this.onData(res);
+        this.pinResume(w);
+      });
+      w.on('disconnected', () => this.pinResume(w));
       w.on('error', (err: Error) => void this.onCancel(err));
       if (this.closed) {
         this.stop();
@@ -127,6 +139,12 @@ export class EtcdWatch extends EventQueue {
     // 1000 revisions per response with the store's current revision in the header, and the rest
     // in later responses. Taking the header as lastRev dropped those (the scheduler benchmark on
     // etcd lost ~1000 pod events that way). Only an empty response (progress) vouches for it.
+  }
+
+  /** Where the library resumes this watch after a broken stream: right after the last event delivered. */
+  private pinResume(w: Watcher): void {
+    // lastRev 0: a watch "from now" that etcd has not attached yet, which resumes "from now" too.
+    if (this.lastRev > 0) w.request.start_revision = String(this.lastRev + 1);
   }
 
   private emitProgress(): void {
