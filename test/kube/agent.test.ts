@@ -355,3 +355,144 @@ describe('node agent (fake runtime)', () => {
     assert.equal(existsSync(join(dir, 'logs', `default_after-bad_${uid}`)), false);
   });
 });
+
+// Admission (kubelet's predicate admit handler) on a second node with room for 2 pods, its own
+// fake runtime (the first agent's PLEG must not see these pods' sandboxes).
+describe('node agent admission (fake runtime, max 2 pods)', () => {
+  const SMALL = `${NODE}-small`;
+  let small: RunningAgent | undefined;
+  let srt: FakeRuntime;
+  const mk = (name: string, spec: Record<string, unknown> = {}) =>
+    c.request<Pod>('POST', `/api/v1/namespaces/${ns}/pods`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name },
+        spec: { nodeName: SMALL, containers: [run('sleep 1000')], ...spec },
+      },
+    });
+  const started = (name: string) =>
+    srt.calls.filter(
+      (x) =>
+        (x.method === 'runPodSandbox' || x.method === 'createContainer') &&
+        JSON.stringify(x.req).includes(`"io.kubernetes.pod.name":"${name}"`),
+    ).length;
+
+  const smallOpts = () => ({
+    client: c,
+    runtime: srt,
+    nodeName: SMALL,
+    nodeIP: '127.0.0.1',
+    rootDir: join(dir, 'small'),
+    podLogsDir: join(dir, 'small-logs'),
+    memoryBackedSecrets: false,
+    maxPods: 2,
+    relistMs: 300,
+    housekeepingMs: 300,
+    nodeStatusMs: 300,
+    log,
+  });
+  before(async () => {
+    srt = new FakeRuntime();
+    small = await startAgent(smallOpts());
+  });
+  after(async () => {
+    await small?.stop();
+  });
+
+  it('rejects the pod beyond allocatable pods (OutOfpods) and admits one after a deletion', async () => {
+    const node = await c.request('GET', `/api/v1/nodes/${SMALL}`);
+    assert.equal(node.status.allocatable.pods, '2');
+    // Created one after another: admission follows creation time (seconds; within one second
+    // the name decides, and these names sort in creation order too).
+    await mk('fit-a');
+    await mk('fit-b');
+    await mk('over');
+    for (const n of ['fit-a', 'fit-b'])
+      await until(`${n} running`, async () => (await getPod(n))?.status?.phase === 'Running');
+    const over = await until('over rejected', async () => {
+      const p = await getPod('over');
+      return p?.status?.phase === 'Failed' && p;
+    });
+    assert.equal(over.status?.reason, 'OutOfpods');
+    assert.equal(
+      over.status?.message,
+      "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 2, capacity: 2",
+    );
+    assert.equal(started('over'), 0, 'no sandbox or container for a rejected pod');
+    const ev = await until('OutOfpods event', async () => (await events('over')).find((x) => x.reason === 'OutOfpods'));
+    assert.equal(ev.type, 'Warning');
+    assert.equal(ev.message, "Node didn't have enough resource: pods, requested: 1, used: 2, capacity: 2");
+    // A finished (Failed) pod holds no place: with fit-a deleted a new pod fits beside fit-b.
+    await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/fit-a`);
+    await until('fit-a gone', async () => !(await getPod('fit-a')));
+    await mk('later');
+    await until('later running', async () => (await getPod('later'))?.status?.phase === 'Running');
+    assert.equal((await getPod('over'))?.status?.phase, 'Failed', 'a rejected pod stays rejected');
+  });
+
+  it('rejects a pod whose cpu request exceeds what the admitted pods leave (OutOfcpu)', async () => {
+    await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/later`);
+    await until('later gone', async () => !(await getPod('later')));
+    const cpu = small!.ctx.node.allocatable.cpuMilli;
+    await mk('greedy', { containers: [{ ...run('sleep 1000'), resources: { requests: { cpu: `${cpu + 1}m` } } }] });
+    const p = await until('greedy rejected', async () => {
+      const q = await getPod('greedy');
+      return q?.status?.phase === 'Failed' && q;
+    });
+    assert.equal(p.status?.reason, 'OutOfcpu');
+    assert.equal(
+      p.status?.message,
+      `Pod was rejected: Node didn't have enough resource: cpu, requested: ${cpu + 1}, used: 0, capacity: ${cpu}`,
+    );
+    assert.equal(started('greedy'), 0);
+  });
+
+  it('counts adopted pods as admitted after a restart', async () => {
+    await mk('second');
+    await until('second running', async () => (await getPod('second'))?.status?.phase === 'Running');
+    const sandboxes = srt.count('runPodSandbox');
+    await small!.stop();
+    small = await startAgent(smallOpts());
+    await mk('third');
+    const p = await until('third rejected', async () => {
+      const q = await getPod('third');
+      return q?.status?.phase === 'Failed' && q;
+    });
+    assert.equal(
+      p.status?.message,
+      "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 2, capacity: 2",
+    );
+    for (const n of ['fit-b', 'second']) assert.equal((await getPod(n))?.status?.phase, 'Running', n);
+    assert.equal(srt.count('runPodSandbox'), sandboxes, 'adopted pods are not started again');
+    await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/second`);
+    await until('second gone', async () => !(await getPod('second')));
+  });
+
+  it('reports an address-less sandbox (IPAM exhausted) as FailedCreatePodSandBox', async () => {
+    const real = srt.runPodSandbox.bind(srt);
+    srt.runPodSandbox = async () => {
+      throw new Error('no available IPv4 addresses on network skiff-pods (10.42.0.0/24)');
+    };
+    try {
+      await mk('noaddr');
+      const ev = await until('FailedCreatePodSandBox', async () =>
+        (await events('noaddr')).find((x) => x.reason === 'FailedCreatePodSandBox'),
+      );
+      assert.equal(ev.type, 'Warning');
+      assert.equal(
+        ev.message,
+        'Failed to create pod sandbox: no available IPv4 addresses on network skiff-pods (10.42.0.0/24)',
+      );
+      // The status is patched apart from the event: wait for it rather than race it.
+      const p = await until('noaddr status', async () => {
+        const q = await getPod('noaddr');
+        return (q?.status?.containerStatuses?.length ?? 0) > 0 && q;
+      });
+      assert.equal(p.status?.phase, 'Pending');
+      assert.equal(p.status?.containerStatuses?.[0]?.state.waiting?.reason, 'ContainerCreating');
+    } finally {
+      srt.runPodSandbox = real;
+    }
+  });
+});

@@ -55,6 +55,9 @@ export interface AgentOptions {
   resolvConf?: string;
   memoryBackedSecrets?: boolean;
   rotation?: RotationPolicy;
+  /** Pods this node admits at most (kubelet's --max-pods, default 110): capacity and allocatable
+   *  pods, and the limit of admission. */
+  maxPods?: number;
   /** PLEG relist period (ms, default 2000). */
   relistMs?: number;
   /** Housekeeping period: orphans, log rotation, emptyDir limits (ms, default 10000). */
@@ -113,6 +116,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       controlPlane: o.controlPlane ?? false,
       defaultPodCIDR: o.defaultPodCIDR ?? '10.42.0.0/24',
       updateMs: o.nodeStatusMs,
+      maxPods: o.maxPods ?? 110,
     },
     log,
   );
@@ -177,7 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       clusterDNS: o.clusterDNS ?? [],
       resolvConf: o.resolvConf ?? '/etc/resolv.conf',
     },
-    node: { hostIPs: [ip], memoryCapacity: m.memoryBytes, allocatable: allocatable(m) },
+    node: { hostIPs: [ip], memoryCapacity: m.memoryBytes, allocatable: allocatable(m), maxPods: o.maxPods ?? 110 },
     services(namespace) {
       const all = services.list();
       const master = all.find((s) => s.metadata.namespace === 'default' && s.metadata.name === 'kubernetes');

@@ -20,6 +20,8 @@ export interface NodeFacts {
   hostIPs: string[];
   memoryCapacity: number;
   allocatable: { cpuMilli: number; memory: number; ephemeralStorage: number };
+  /** Allocatable pods (kubelet's --max-pods): admission refuses a pod beyond it. */
+  maxPods: number;
 }
 
 export interface AgentContext {

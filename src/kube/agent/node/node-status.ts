@@ -22,6 +22,8 @@ export interface NodeOptions {
   controlPlane: boolean;
   defaultPodCIDR: string;
   labels?: Record<string, string>;
+  /** Pods the node runs at most (kubelet's --max-pods, default 110). */
+  maxPods?: number;
   /** nodeStatusUpdateFrequency (ms, default 10000). */
   updateMs?: number;
 }
@@ -111,7 +113,7 @@ export class NodeStatus {
         cpu: String(m.cpus),
         memory: ki(m.memoryBytes),
         'ephemeral-storage': ki(m.fsBytes),
-        pods: '110',
+        pods: String(this.opts.maxPods ?? 110),
         'hugepages-1Gi': '0',
         'hugepages-2Mi': '0',
       },
@@ -119,7 +121,7 @@ export class NodeStatus {
         cpu: String(m.cpus),
         memory: ki(alloc.memory),
         'ephemeral-storage': String(alloc.ephemeralStorage),
-        pods: '110',
+        pods: String(this.opts.maxPods ?? 110),
         'hugepages-1Gi': '0',
         'hugepages-2Mi': '0',
       },

@@ -13,6 +13,7 @@ import { WorkQueue } from '../../client/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
 import type { Pod, PodStatus } from '../types.js';
+import { byCreation, canAdmit, type Rejection } from './admit.js';
 import { killPod, podRunning } from './kill.js';
 import { getRuntimePod, type RuntimePod } from './runtime-state.js';
 import { podLogDir } from './sandbox-config.js';
@@ -37,6 +38,9 @@ export class PodWorkers {
   private pods = new Map<string, Pod>();
   private state = new Map<string, PodState>();
   private stopped = false;
+  /** Pods admitted to run here (kubelet's admission); rejected ones, with why. */
+  private admitted = new Set<string>();
+  private rejected = new Map<string, Rejection>();
   /** Syncs done and failed (tests and metrics). */
   syncs = 0;
   failures = 0;
@@ -118,6 +122,11 @@ export class PodWorkers {
     if (pod.metadata.deletionTimestamp) return this.terminate(pod, rp, st);
     const phase = pod.status?.phase;
     if ((phase === 'Succeeded' || phase === 'Failed') && this.reportedTerminal(uid)) return this.release(pod, rp, st);
+    if (!st.stopped && !this.admitted.has(uid)) {
+      this.admit();
+      const no = this.rejected.get(uid);
+      if (no) st.stopped = { reason: no.reason, message: `Pod was rejected: ${no.message}` };
+    }
     const deadline = pod.spec.activeDeadlineSeconds;
     if (!st.stopped && deadline !== undefined && Date.now() - Date.parse(st.startTime) > deadline * 1000) {
       st.stopped = {
@@ -149,6 +158,38 @@ export class PodWorkers {
       return;
     }
     this.enqueue(uid, out.retryInMs ?? RESYNC_MS + Math.floor(Math.random() * 5000));
+  }
+
+  private terminal(p: Pod): boolean {
+    const phase = this.ctx.status.get(p.metadata.uid)?.phase ?? p.status?.phase;
+    return phase === 'Succeeded' || phase === 'Failed';
+  }
+
+  /** Admits or rejects every pod not yet decided, oldest first, against the node's allocatable
+   *  minus the admitted pods that have not finished (all synchronous: no sync runs in between).
+   *  Pods the runtime already holds (adopted after a restart) were admitted before. */
+  private admit(): void {
+    for (const uid of this.pods.keys()) if (this.ctx.sandboxes.of(uid).length) this.admitted.add(uid);
+    const undecided = [...this.pods.values()]
+      .filter((p) => !this.admitted.has(p.metadata.uid) && !this.rejected.has(p.metadata.uid))
+      .filter((p) => !p.metadata.deletionTimestamp && !this.terminal(p))
+      .sort(byCreation);
+    if (!undecided.length) return;
+    const used = [...this.admitted]
+      .map((u) => this.pods.get(u))
+      .filter((p): p is Pod => p !== undefined && !this.terminal(p));
+    const alloc = { pods: this.ctx.node.maxPods, ...this.ctx.node.allocatable };
+    for (const p of undecided) {
+      const no = canAdmit(p, used, alloc);
+      if (no) {
+        this.rejected.set(p.metadata.uid, no);
+        this.ctx.events.event(podRef(p), 'Warning', no.reason, no.message);
+        this.ctx.log.info('pod rejected', { pod: `${p.metadata.namespace}/${p.metadata.name}`, reason: no.reason });
+        continue;
+      }
+      this.admitted.add(p.metadata.uid);
+      used.push(p);
+    }
   }
 
   /** Stops a running pod for good (kubelet's eviction manager): Failed, reason Evicted. */
@@ -235,6 +276,8 @@ export class PodWorkers {
     const st = this.state.get(uid);
     clearTimeout(st?.timer);
     this.state.delete(uid);
+    this.admitted.delete(uid);
+    this.rejected.delete(uid);
     this.ctx.status.forget(uid);
     this.ctx.images.forget(uid);
     this.ctx.crashBackoff.forget(`${uid}_`);
