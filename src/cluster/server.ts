@@ -13,6 +13,7 @@ import {
   type RunningControllerManager,
 } from '../kube/controllers/index.js';
 import { shareClusterBootstrap } from './bootstrap.js';
+import { parseListen } from './listen.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
@@ -65,13 +66,6 @@ export interface RunningServer {
    *  undefined on a datastore only this server uses. */
   serverToken?: string;
   close(): Promise<void>;
-}
-
-export function parseListen(s: string): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535)
-    throw invalidArgument(`--https-listen: expected HOST:PORT, got ${JSON.stringify(s)}`, { field: 'https-listen' });
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
