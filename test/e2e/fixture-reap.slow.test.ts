@@ -64,10 +64,18 @@ test('fixtures of a SIGKILLed test run are reaped by the next start', { timeout:
 
   assert.ok(linkExists(made.cri.podBridge), 'CRI pod bridge left');
   assert.ok(running(made.cri.pid), 'CRI engine outlived its test process');
+  // The pod's cgroup (named by the test, outside the engine's cgroup parent) holds its pause.
+  const podCgroup = `kubepods/besteffort/podreap-${made.cri.podBridge}`;
+  assert.ok(cgroupsOf(podCgroup).length > 0, 'pod cgroup left');
 
   const e = await startEngine({ seed: false }); // reaps every dead engine, the CRI one's too
   try {
     assert.equal(running(made.engine.pid), false, 'the dead run’s engine was ended');
+    assert.deepEqual(
+      cgroupsOf(podCgroup),
+      [],
+      'the dead run’s pod (its pause process) was ended and its cgroup removed',
+    );
     assert.deepEqual(mountsBelow(made.engine.dir), []);
     assert.deepEqual(cgroupsOf(made.engine.cgroupParent), []);
     assert.equal(linkExists(made.engine.bridge), false);
