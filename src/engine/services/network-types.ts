@@ -3,7 +3,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLogger, logFailure, newId } from '../../common/index.js';
+import type { DriverConnect, PortRequest } from '../../network/index.js';
 import type { ContainerRecord, NetworkEndpoint } from './containers/record.js';
+
+export type { PortRequest };
 
 /** What a started container's /etc files need from its first network. */
 export interface AttachResult {
@@ -39,27 +42,10 @@ export interface PublishedPort {
   containerPort: number;
   proto: 'tcp' | 'udp';
 }
-export interface PortRequest {
-  hostIp?: string;
-  hostPort?: number;
-  containerPort: number;
-  proto: 'tcp' | 'udp';
-}
 
-export interface DriverConnectRequest {
-  id: string;
-  pid: number;
-  aliases: string[];
-  /** Container name without the slash (its DNS name). */
-  name?: string;
-  ports?: PortRequest[];
-  /** Static address (EndpointConfig.IPAMConfig.IPv4Address). */
-  ip?: string;
-  /** Fixed MAC address of the interface (Config.MacAddress), as aa:bb:cc:dd:ee:ff. */
-  mac?: string;
-  /** A namespace path used instead of the pid's (build sandboxes). */
-  netns?: string;
-}
+/** What connecting a container asks of the driver: the network library's own request, so a field
+ *  added there (e.g. the MAC address) needs no copy here. */
+export type DriverConnectRequest = DriverConnect;
 
 export interface DriverEndpoint {
   IPAddress: string;
