@@ -123,8 +123,16 @@ static void release_wait(void) {
   g_fifo = -1;
 }
 
+/* Whether the spec joins a user namespace by path (a pod's, held by its sandbox). */
+static int joins_userns(void) {
+  FOR_KEY(l, "nsjoin") if (ns_flag(l->f[0]) == CLONE_NEWUSER) return 1;
+  return 0;
+}
+
 static void child_setup(int flags, int sync) {
-  int userns = (flags & CLONE_NEWUSER) != 0;
+  /* In a new or a joined user namespace the set-up runs as its root, as runc's: host uid 0 is not
+   * mapped there, and files it made on the namespace's mounts would be refused (EOVERFLOW). */
+  int userns = (flags & CLONE_NEWUSER) != 0 || joins_userns();
   if (userns) {
     if (setresgid(0, 0, 0) < 0) die("setgid 0 in user namespace");
     if (setresuid(0, 0, 0) < 0) die("setuid 0 in user namespace");

@@ -2,9 +2,13 @@
  * skiff-pause: the process that holds a pod sandbox's namespaces (the pause container's role).
  *
  *   skiff-pause [--net] [--ipc] [--uts] [--pid] [--hostname NAME] [--sysctl KEY=VALUE]...
- *               [--cgroup-procs FILE]...
+ *               [--cgroup-procs FILE]... [--uid-map C:H:L --gid-map C:H:L]...
  *
- * Joins the cgroups named by their cgroup.procs files, unshares the requested namespaces, sets the
+ * Joins the cgroups named by their cgroup.procs files; with id maps, first unshares a user
+ * namespace whose maps a short-lived helper child writes from outside (a process cannot give its
+ * own new namespace a range it does not hold) and becomes its root, so the namespaces unshared
+ * next belong to it (a container of the pod may then mount proc, sysfs and mqueue). Unshares the
+ * requested namespaces, sets the
  * hostname (new uts namespace) and the sysctls (written under /proc/sys after the unshare, so the
  * namespaced ones land in the new namespaces), then forks the holder: with --pid it is PID 1 of a
  * new pid namespace and reaps the orphans the pod's containers leave there. The invoker prints the
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +45,67 @@ static void write_file(const char *path, const char *value) {
 }
 
 static void on_signal(int sig) { (void)sig; }
+
+/* "C:H:L" → "C H L\n" appended to buf (a uid_map/gid_map line). */
+static void add_map(char *buf, size_t size, const char *arg) {
+  unsigned long c, h, l;
+  char end;
+  if (sscanf(arg, "%lu:%lu:%lu%c", &c, &h, &l, &end) != 3 || l == 0) {
+    fprintf(stderr, "skiff-pause: id map %s: want CONTAINER:HOST:LENGTH\n", arg);
+    exit(2);
+  }
+  size_t n = strlen(buf);
+  if (snprintf(buf + n, size - n, "%lu %lu %lu\n", c, h, l) >= (int)(size - n)) {
+    fprintf(stderr, "skiff-pause: too many id maps\n");
+    exit(2);
+  }
+}
+
+/* unshare(CLONE_NEWUSER), the maps written by a forked helper still outside, then root inside. */
+static void enter_userns(const char *uid_map, const char *gid_map) {
+  int go[2], done[2];
+  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) die("pipe", NULL);
+  pid_t parent = getpid();
+  pid_t helper = fork();
+  if (helper < 0) die("fork", NULL);
+  if (helper == 0) {
+    char c, path[64], ok = '1';
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    const char *files[2] = {"uid_map", "gid_map"}, *maps[2] = {uid_map, gid_map};
+    for (int i = 0; i < 2; i++) {
+      snprintf(path, sizeof path, "/proc/%d/%s", (int)parent, files[i]);
+      int fd = open(path, O_WRONLY | O_CLOEXEC);
+      size_t n = strlen(maps[i]);
+      if (fd < 0 || write(fd, maps[i], n) != (ssize_t)n) {
+        fprintf(stderr, "skiff-pause: write %s: %s\n", path, strerror(errno));
+        ok = '0';
+        break;
+      }
+      close(fd);
+    }
+    _exit(write(done[1], &ok, 1) == 1 && ok == '1' ? 0 : 1);
+  }
+  close(go[0]);
+  close(done[1]);
+  if (unshare(CLONE_NEWUSER) != 0) die("unshare", "user");
+  char c = 'G', ok = 0;
+  if (write(go[1], &c, 1) != 1) die("signal the id map helper", NULL);
+  ssize_t r;
+  do r = read(done[0], &ok, 1);
+  while (r < 0 && errno == EINTR);
+  int status;
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (r != 1 || ok != '1') {
+    fprintf(stderr, "skiff-pause: the user namespace's id maps were refused\n");
+    exit(1);
+  }
+  close(go[1]);
+  close(done[0]);
+  if (setresgid(0, 0, 0) != 0) die("setgid 0 in the user namespace", NULL);
+  if (setresuid(0, 0, 0) != 0) die("setuid 0 in the user namespace", NULL);
+  if (setgroups(0, NULL) != 0) die("setgroups in the user namespace", NULL);
+}
 
 static void hold(int ready_fd) {
   sigset_t all;
@@ -78,6 +144,7 @@ int main(int argc, char **argv) {
   int flags = 0, newpid = 0, nsysctl = 0, ncg = 0;
   const char *hostname = NULL;
   const char *sysctls[MAX_ITEMS], *cgroups[MAX_ITEMS];
+  char uid_map[1024] = "", gid_map[1024] = "";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--net")) flags |= CLONE_NEWNET;
@@ -87,6 +154,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--hostname") && i + 1 < argc) hostname = argv[++i];
     else if (!strcmp(a, "--sysctl") && i + 1 < argc && nsysctl < MAX_ITEMS) sysctls[nsysctl++] = argv[++i];
     else if (!strcmp(a, "--cgroup-procs") && i + 1 < argc && ncg < MAX_ITEMS) cgroups[ncg++] = argv[++i];
+    else if (!strcmp(a, "--uid-map") && i + 1 < argc) add_map(uid_map, sizeof uid_map, argv[++i]);
+    else if (!strcmp(a, "--gid-map") && i + 1 < argc) add_map(gid_map, sizeof gid_map, argv[++i]);
     else {
       fprintf(stderr, "skiff-pause: unknown or incomplete argument %s\n", a);
       return 2;
@@ -95,6 +164,11 @@ int main(int argc, char **argv) {
   char pid[32];
   snprintf(pid, sizeof pid, "%d", (int)getpid());
   for (int i = 0; i < ncg; i++) write_file(cgroups[i], pid);
+  if (!uid_map[0] != !gid_map[0]) {
+    fprintf(stderr, "skiff-pause: a user namespace needs both --uid-map and --gid-map\n");
+    return 2;
+  }
+  if (uid_map[0]) enter_userns(uid_map, gid_map);
   if (flags && unshare(flags) != 0) die("unshare", NULL);
   if (hostname) {
     if (!(flags & CLONE_NEWUTS)) {

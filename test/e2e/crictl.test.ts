@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
@@ -247,4 +247,43 @@ test('crictl drives pods end to end; nothing is left behind', async () => {
     () => execFileSync('wget', ['-qO-', '-T', '1', `http://127.0.0.1:${hostPort}/`], { stdio: 'ignore' }),
     'the hostPort is released',
   );
+});
+
+test('a pod with its own user namespace: root inside is a high host id; files of the image are root', async () => {
+  const name = `userns-${sfx}`;
+  const opts = {
+    mode: 0, // POD (crictl reads enums as numbers)
+    uids: [{ container_id: 0, host_id: 200000, length: 65536 }],
+    gids: [{ container_id: 0, host_id: 200000, length: 65536 }],
+  };
+  const linux = (extra: Record<string, unknown>, userns: Record<string, unknown> = opts) => ({
+    linux: { ...extra, security_context: { namespace_options: { userns_options: userns } } },
+  });
+  const cfg = podConfig(name, linux({ cgroup_parent: `/kubepods/besteffort/pod${name}` }));
+  // bad mappings are refused with the reason, and leave no sandbox
+  const bad = podConfig(`${name}-bad`, linux({}, { ...opts, uids: [{ ...opts.uids[0], container_id: 1 }] }));
+  const badRun = f.crictlRaw(['runp', bad]);
+  assert.notEqual(badRun.status, 0);
+  assert.match(badRun.stderr, /must map container uid 0/);
+  const pod = f.crictl(['runp', cfg]).trim();
+  const ctr = f.crictl(['create', pod, ctrConfig(`${name}-c`, 'busybox', ['sleep', '3600'], linux({})), cfg]).trim();
+  f.crictl(['start', ctr]);
+  const pid = Number(JSON.parse(f.crictl(['inspect', ctr])).info.pid);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  assert.match(status, /^Uid:\s+200000\s/m, 'the container runs as the mapped host id');
+  assert.equal(
+    f.crictl(['exec', '-s', ctr, 'cat', '/proc/self/uid_map']).trim().split(/\s+/).join(' '),
+    '0 200000 65536',
+  );
+  // the image's files are root's inside (id-mapped layers); what root writes is root's inside and
+  // the mapped id on the host
+  assert.equal(f.crictl(['exec', '-s', ctr, 'stat', '-c', '%u:%g', '/bin/busybox']).trim(), '0:0');
+  f.crictl(['exec', '-s', ctr, 'sh', '-c', 'echo x > /etc/written && chown 5:5 /etc/written && mkdir /root-dir']);
+  assert.equal(f.crictl(['exec', '-s', ctr, 'stat', '-c', '%u:%g', '/etc/written']).trim(), '5:5');
+  assert.equal(readFileSync(`/proc/${pid}/root/etc/written`, 'utf8'), 'x\n');
+  assert.equal(statSync(`/proc/${pid}/root/etc/written`).uid, 200005, 'on the host: the mapped id');
+  f.crictl(['rm', '-f', ctr]);
+  f.crictl(['stopp', pod]);
+  f.crictl(['rmp', pod]);
+  assert.deepEqual(mountsUnder(join(f.engine.dataRoot, 'cri')), [], 'no mount left');
 });

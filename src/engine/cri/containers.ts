@@ -25,6 +25,7 @@ import type { ImagesService } from '../services/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
 import { ImageVolumes, type ImageVolume } from './image-volumes.js';
 import { isMounted, startTimeOf } from './pause.js';
+import { makeTraversable, mountSnapshotIdmapped } from './userns.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
 import type { Sandboxes } from './sandboxes.js';
 import {
@@ -208,7 +209,13 @@ export class Containers {
     try {
       const rootfs = this.rootfs(r.id);
       let t0 = traceNow();
-      if (!(await isMounted(rootfs))) await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
+      if (await isMounted(rootfs)) {
+        /* mounted by an earlier start */
+      } else if (sb.userns) {
+        const mounts = await this.d.snapshotter.mounts(r.snapshotKey);
+        makeTraversable(rootfs, this.d.sandboxes.dir(sb.id));
+        await mountSnapshotIdmapped(mounts, rootfs, sb.pid, sb.userns, join(dir, 'idmap'));
+      } else await mountAll(await this.d.snapshotter.mounts(r.snapshotKey), rootfs);
       traceMark(tk, 'start.mount', t0);
       t0 = traceNow();
       const target = r.config.linux?.securityContext?.namespaceOptions?.targetId;

@@ -13,6 +13,7 @@ import { resolveUser } from '../services/containers/user.js';
 import type { SandboxRecord } from './records.js';
 import { resourcesToOci } from './resources.js';
 import { int64, nsMode, type ContainerConfigInput } from './types.js';
+import { applyUserns, checkContainerUserns } from './userns.js';
 
 type Linux = NonNullable<Spec['linux']>;
 type Mounts = NonNullable<Spec['mounts']>;
@@ -298,6 +299,8 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
   else if (pidMode === 'POD' && sb.pidMode === 'CONTAINER') ns.push({ type: 'pid' });
   // NODE (or POD in a host-pid sandbox): the host's pid namespace.
   linux.namespaces = ns;
+  checkContainerUserns(c, sb.userns);
+  if (sb.userns) applyUserns(spec, sb.pid, sb.userns);
   delete spec.hostname;
   // Security
   if (privileged) {

@@ -16,6 +16,14 @@ export interface PauseOptions {
   sysctls: Record<string, string>;
   /** cgroup.procs files the holder joins. */
   cgroupProcs: string[];
+  /** A new user namespace with these mappings, made before the other namespaces (which it owns). */
+  userns?: { uids: IdMapLine[]; gids: IdMapLine[] };
+}
+
+interface IdMapLine {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export function pauseBinary(): string {
@@ -47,6 +55,9 @@ export async function startPause(o: PauseOptions): Promise<{ pid: number; startT
     args.push('--sysctl', `${k.replace(/\//g, '.')}=${v}`);
   }
   for (const f of o.cgroupProcs) args.push('--cgroup-procs', f);
+  const line = (m: IdMapLine) => `${m.containerID}:${m.hostID}:${m.size}`;
+  for (const m of o.userns?.uids ?? []) args.push('--uid-map', line(m));
+  for (const m of o.userns?.gids ?? []) args.push('--gid-map', line(m));
   // through the command runner (skiff-spawn in a daemon: no fork of Node per sandbox)
   const { code, stdout: out, stderr: err } = await runCommand(pauseBinary(), args);
   const pid = Number(out.trim());

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageVolume } from './image-volumes.js';
+import type { PodUserns } from './userns.js';
 import type {
   ContainerConfigInput,
   ContainerStateLabel,
@@ -33,6 +34,8 @@ export interface SandboxRecord {
   hostIpc: boolean;
   /** POD: containers share the pause's pid namespace; NODE: the host's; CONTAINER: their own. */
   pidMode: 'POD' | 'NODE' | 'CONTAINER';
+  /** The pod's user namespace (held by the pause process) and its mappings; absent: the host's. */
+  userns?: PodUserns;
   ip?: string;
   /** The pod network the IP came from (to release it). */
   network?: string;

@@ -21,6 +21,7 @@ import { mountShm, startPause, stopPause, unmountShm } from './pause.js';
 import type { RecordStore, SandboxRecord } from './records.js';
 import { nsMode, nowNs, type PodSandboxConfigInput } from './types.js';
 import { resourcesToOci } from './resources.js';
+import { podUserns } from './userns.js';
 
 const log = createLogger({ component: 'engine.cri.sandbox' });
 
@@ -92,6 +93,14 @@ export class Sandboxes {
     const hostIpc = nsMode(ns?.ipc) === 'NODE';
     const pm = nsMode(ns?.pid);
     const pidMode: SandboxRecord['pidMode'] = pm === 'NODE' ? 'NODE' : pm === 'POD' ? 'POD' : 'CONTAINER';
+    const userns = podUserns(ns?.usernsOptions ?? undefined);
+    if (userns && (hostNetwork || hostIpc || pidMode === 'NODE'))
+      throw invalidArgument(
+        'user namespace: a pod with its own user namespace cannot use the host network, ipc or pid namespace',
+        {
+          field: 'linux.security_context.namespace_options',
+        },
+      );
     const sysctls = config.linux?.sysctls ?? {};
     for (const k of Object.keys(sysctls)) {
       const name = k.replace(/\//g, '.');
@@ -119,6 +128,7 @@ export class Sandboxes {
       hostNetwork,
       hostIpc,
       pidMode,
+      ...(userns ? { userns } : {}),
     };
     this.names.set(key, id);
     this.byId.set(id, rec);
@@ -149,6 +159,7 @@ export class Sandboxes {
           hostname: hostNetwork ? undefined : hostname,
           sysctls,
           cgroupProcs: Object.values(cg.dirs()).map((dir) => join(dir, 'cgroup.procs')),
+          userns,
         }),
       );
       rec.pid = p.pid;

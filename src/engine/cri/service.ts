@@ -21,6 +21,7 @@ import { StatsCollector } from './stats.js';
 import { MetricsCollector, metricDescriptors } from './metrics.js';
 import { containerStateOf, int64, matchesLabels, nowNs, sandboxStateOf } from './types.js';
 import { RRO_SUPPORTED } from './oci-spec.js';
+import { USERNS_SUPPORTED } from './userns.js';
 import { Streams, type StreamUrls } from './streams.js';
 import type { StreamIO } from '../../streaming/index.js';
 
@@ -141,7 +142,9 @@ export class EngineCri implements ContainerRuntime {
         ],
       },
       info: req.verbose ? { config: JSON.stringify({ podCidr: this.network.podCidr, runtime: CRI_RUNTIME_NAME }) } : {},
-      runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: RRO_SUPPORTED, userNamespaces: false } }],
+      runtimeHandlers: [
+        { name: '', features: { recursiveReadOnlyMounts: RRO_SUPPORTED, userNamespaces: USERNS_SUPPORTED } },
+      ],
       features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },
     };
   }
