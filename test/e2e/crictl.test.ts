@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
@@ -266,7 +266,14 @@ test('a pod with its own user namespace: root inside is a high host id; files of
   assert.notEqual(badRun.status, 0);
   assert.match(badRun.stderr, /must map container uid 0/);
   const pod = f.crictl(['runp', cfg]).trim();
-  const ctr = f.crictl(['create', pod, ctrConfig(`${name}-c`, 'busybox', ['sleep', '3600'], linux({})), cfg]).trim();
+  // a volume in a directory only host root may enter (the test's is 0700), with a root-only file
+  const vol = join(dir, `${name}-vol`);
+  mkdirSync(vol);
+  writeFileSync(join(vol, 'secret'), 's3\n', { mode: 0o600 });
+  const mounts = { mounts: [{ container_path: '/vol', host_path: vol }] };
+  const ctr = f
+    .crictl(['create', pod, ctrConfig(`${name}-c`, 'busybox', ['sleep', '3600'], { ...linux({}), ...mounts }), cfg])
+    .trim();
   f.crictl(['start', ctr]);
   const pid = Number(JSON.parse(f.crictl(['inspect', ctr])).info.pid);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -281,6 +288,11 @@ test('a pod with its own user namespace: root inside is a high host id; files of
   f.crictl(['exec', '-s', ctr, 'sh', '-c', 'echo x > /etc/written && chown 5:5 /etc/written && mkdir /root-dir']);
   assert.equal(f.crictl(['exec', '-s', ctr, 'stat', '-c', '%u:%g', '/etc/written']).trim(), '5:5');
   assert.equal(readFileSync(`/proc/${pid}/root/etc/written`, 'utf8'), 'x\n');
+  // the volume is id-mapped: its root-only file is the pod root's
+  assert.equal(f.crictl(['exec', '-s', ctr, 'stat', '-c', '%u:%g', '/vol/secret']).trim(), '0:0');
+  assert.equal(f.crictl(['exec', '-s', ctr, 'cat', '/vol/secret']).trim(), 's3');
+  const st = JSON.parse(f.crictl(['inspectp', pod])).status.linux.namespaces.options.usernsOptions;
+  assert.deepEqual(st?.uids, [{ containerId: 0, hostId: 200000, length: 65536 }], 'PodSandboxStatus names the mapping');
   assert.equal(statSync(`/proc/${pid}/root/etc/written`).uid, 200005, 'on the host: the mapped id');
   f.crictl(['rm', '-f', ctr]);
   f.crictl(['stopp', pod]);

@@ -25,7 +25,7 @@ import type { ImagesService } from '../services/context.js';
 import { buildCriSpec, validateSecurityContext } from './oci-spec.js';
 import { ImageVolumes, type ImageVolume } from './image-volumes.js';
 import { isMounted, startTimeOf } from './pause.js';
-import { makeTraversable, mountSnapshotIdmapped } from './userns.js';
+import { idmapVolumes, makeTraversable, mountSnapshotIdmapped, releaseIdmapped } from './userns.js';
 import type { ContainerRecord, RecordStore, SandboxRecord } from './records.js';
 import type { Sandboxes } from './sandboxes.js';
 import {
@@ -231,6 +231,7 @@ export class Containers {
         targetPid,
         imageMounts: await this.volumes.binds(r.imageVolumes ?? []),
       });
+      if (sb.userns) await idmapVolumes(spec, sb.pid, this.d.sandboxes.dir(sb.id), join(dir, 'idmap-volumes'));
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });
       traceMark(tk, 'start.spec', t0);
       // clears a leftover of an earlier failed start; usually there is none
@@ -324,6 +325,7 @@ export class Containers {
     const rootfs = this.rootfs(id);
     if (await isMounted(rootfs))
       await unmount(rootfs).catch((e) => log.warn('unmount failed', { id, error: e.message }));
+    await releaseIdmapped(join(this.d.store.containerDir(id), 'idmap-volumes'));
   }
 
   /** The stop signal: the config's, else the image's STOPSIGNAL, else SIGTERM. */

@@ -43,7 +43,13 @@ export function podSandboxStatus(r: SandboxRecord, ready: boolean): PodSandboxSt
           pid: r.pidMode,
           ipc: r.hostIpc ? 'NODE' : 'POD',
           targetId: ns?.targetId ?? '',
-          usernsOptions: null,
+          usernsOptions: r.userns
+            ? {
+                mode: 'POD',
+                uids: r.userns.uids.map((m) => ({ containerId: m.containerID, hostId: m.hostID, length: m.size })),
+                gids: r.userns.gids.map((m) => ({ containerId: m.containerID, hostId: m.hostID, length: m.size })),
+              }
+            : null,
         },
       },
     },

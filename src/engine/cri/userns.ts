@@ -3,10 +3,20 @@
 // mappings named), and the container's rootfs seen through the mappings: the image's layers are
 // id-mapped mounts (native/skiff-idmap) under the overlay, so a file of host uid 0 is root's in
 // the pod, and the writable layer belongs to the pod's root (host uid = the mapping's host id).
-import { chmodSync, chownSync, existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { internal, invalidArgument, runCommand } from '../../common/index.js';
+import { createLogger, internal, invalidArgument, runCommand } from '../../common/index.js';
 import { type Mount, mountAll } from '../../image/index.js';
 import type { Spec } from '../../oci/index.js';
 import { nativeDir } from '../../runtime/index.js';
@@ -32,6 +42,8 @@ export const USERNS_SUPPORTED = (() => {
   const [major, minor] = release().split('.').map(Number);
   return (major > 5 || (major === 5 && minor >= 19)) && existsSync('/proc/self/ns/user');
 })();
+
+const log = createLogger({ component: 'engine.cri.userns' });
 
 const FIELD = 'linux.security_context.namespace_options.userns_options';
 const MAX_ID = 2 ** 32 - 1;
@@ -170,5 +182,57 @@ export async function mountSnapshotIdmapped(
         /* not empty (still mounted) or gone */
       }
     }
+  }
+}
+
+/** kubelet's volumes (every bind mount from outside the sandbox's own directory) as id-mapped
+ *  copies under `dir`, made here as host root: their files show with their owners inside the pod
+ *  (host root's are the pod root's) and the container's set-up, as the pod's root, needs no
+ *  search right on kubelet's 0750 pod directories. A file system that refuses id-mapped mounts
+ *  (overlayfs: an image volume) keeps the plain bind, its files owned by `nobody` inside. */
+export async function idmapVolumes(spec: Spec, pausePid: number, sandboxDir: string, dir: string): Promise<void> {
+  const userns = `/proc/${pausePid}/ns/user`;
+  let n = 0;
+  for (const m of spec.mounts ?? []) {
+    if (m.type !== 'bind' || !m.source || m.source.startsWith(`${sandboxDir}/`)) continue;
+    const st = statSync(m.source);
+    const dst = join(dir, String(n++));
+    mkdirSync(dir, { recursive: true });
+    if (st.isDirectory()) mkdirSync(dst, { recursive: true });
+    else writeFileSync(dst, '');
+    try {
+      await idmap(userns, m.source, dst, true);
+      m.source = dst;
+    } catch (e) {
+      log.warn('volume kept without id mapping', { source: m.source, error: (e as Error).message });
+    }
+  }
+  if (n) makeTraversable(dir);
+}
+
+/** Removes what idmapVolumes made (each a mount, then its mount point). */
+export async function releaseIdmapped(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    // the container's end may have detached it already (nothing mounted there): removed below
+    await runCommand('umount', ['-l', p]).catch(() => undefined);
+    try {
+      // never a recursive removal: a mount point still busy stays, with its volume's files
+      if (statSync(p).isDirectory()) rmdirSync(p);
+      else rmSync(p);
+    } catch (e) {
+      log.warn('id-mapped volume mount point kept', { path: p, error: (e as Error).message });
+    }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* a mount point was kept (logged above) */
   }
 }
