@@ -317,6 +317,33 @@ describe('pods on a real node, broad (kubectl 1.32)', () => {
     );
   });
 
+  it('hostUsers: false runs the pod in a user namespace of its own (root inside, a 65536-id range outside)', async () => {
+    await s.apply(
+      pod(
+        'usernspod',
+        `  - name: main
+    ${bb}
+    command: ["sh", "-c", "echo hi > /scratch/f; sleep 3600"]
+    volumeMounts: [{name: w, mountPath: /scratch}]
+`,
+        `  hostUsers: false
+  volumes: [{name: w, emptyDir: {}}]
+`,
+      ),
+    );
+    await ready('usernspod');
+    const ex = (...cmd: string[]) => s.k(['exec', 'usernspod', '--', ...cmd]);
+    assert.equal((await ex('id', '-u')).trim(), '0');
+    const [inside, outside, length] = (await ex('cat', '/proc/self/uid_map')).trim().split(/\s+/).map(Number);
+    assert.equal(inside, 0);
+    assert.equal(length, 65536);
+    assert.ok(outside >= 65536 && outside % 65536 === 0, `a range of kubelet's: host id ${outside}`);
+    // the image's files are root's; the emptyDir and the service account token are usable
+    assert.equal((await ex('stat', '-c', '%u', '/bin/busybox')).trim(), '0');
+    assert.equal(await ex('cat', '/scratch/f'), 'hi\n');
+    assert.equal(await ex('cat', '/var/run/secrets/kubernetes.io/serviceaccount/namespace'), 'default');
+  });
+
   it('security contexts, host network, a sidecar and the downward API in env', async () => {
     await s.apply(
       pod(

@@ -183,6 +183,8 @@ export interface PodSpec {
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;
+  /** false: a user namespace of the pod's own. */
+  hostUsers?: boolean;
   shareProcessNamespace?: boolean;
   hostname?: string;
   subdomain?: string;

@@ -16,6 +16,7 @@ import { killContainer, killPod } from './kill.js';
 import type { RuntimePod } from './runtime-state.js';
 import { dnsConfig, hostsFile, podLogDir, sandboxConfig } from './sandbox-config.js';
 import { startContainer } from './start.js';
+import { podUsernsOptions } from './userns.js';
 import type { WaitingReason } from './status.js';
 
 export interface SyncOutcome {
@@ -115,6 +116,8 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
   let sandboxId = a.sandboxId;
   let podIPs = rp.sandboxes[0]?.ips ?? [];
   const sbConfig = sandboxConfig(pod, a.attempt, ctx.sandbox);
+  const ns = sbConfig.linux?.securityContext?.namespaceOptions;
+  if (pod.spec.hostUsers === false && ns) ns.usernsOptions = podUsernsOptions(ctx.volumes, uid);
   if (a.createSandbox) {
     if (dnsConfig(pod, ctx.sandbox).fallback)
       ctx.events.event(
