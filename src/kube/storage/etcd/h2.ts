@@ -41,6 +41,8 @@ export interface H2Options {
   port: number;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   connectTimeoutMs: number;
+  /** Our receive windows: per stream (SETTINGS_INITIAL_WINDOW_SIZE, default 16 MiB) and per connection (1 GiB). */
+  windows?: { stream: number; conn: number };
 }
 
 interface Stream {
@@ -63,8 +65,6 @@ interface Pending {
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const MAX_FRAME = 16384; // our SETTINGS_MAX_FRAME_SIZE (the default)
-const STREAM_WINDOW = 16 << 20; // our SETTINGS_INITIAL_WINDOW_SIZE
-const CONN_WINDOW = 1 << 30; // our connection receive window
 const MAX_STREAM_ID = 0x7fffffff;
 // HTTP/2 error codes of RST_STREAM / GOAWAY → gRPC status (as gRPC clients map them).
 const RST_CODES: Record<number, number> = { 7: 14, 8: 1, 11: 8, 12: 7 };
@@ -99,11 +99,15 @@ export class H2Conn {
   private closed = false;
   private goingAway = false;
   private readonly sweep: NodeJS.Timeout;
+  private readonly streamWindow: number;
+  private readonly connWindow: number;
 
   constructor(
     opts: H2Options,
     private readonly onGone: (c: H2Conn) => void,
   ) {
+    this.streamWindow = opts.windows?.stream ?? 16 << 20;
+    this.connWindow = opts.windows?.conn ?? 1 << 30;
     const t = opts.tls;
     this.socket = t
       ? tls.connect({ host: opts.host, port: opts.port, ca: t.ca, cert: t.cert, key: t.key, ALPNProtocols: ['h2'] })
@@ -126,9 +130,9 @@ export class H2Conn {
     const settings = Buffer.alloc(12);
     settings.writeUInt16BE(2, 0); // ENABLE_PUSH = 0
     settings.writeUInt16BE(4, 6); // INITIAL_WINDOW_SIZE
-    settings.writeUInt32BE(STREAM_WINDOW, 8);
+    settings.writeUInt32BE(this.streamWindow, 8);
     const wu = Buffer.allocUnsafe(4);
-    wu.writeUInt32BE(CONN_WINDOW - 65535, 0);
+    wu.writeUInt32BE(this.connWindow - 65535, 0);
     this.push(PREFACE, frameHeader(12, 4, 0, 0), settings, frameHeader(4, 8, 0, 0), wu);
     const started = Date.now();
     this.sweep = setInterval(() => {
@@ -380,7 +384,7 @@ export class H2Conn {
   private onDataFrame(flags: number, id: number, p: Buffer): void {
     // Flow control counts the whole payload, padding included; replenished in large steps.
     this.connRecvUnacked += p.length;
-    if (this.connRecvUnacked >= CONN_WINDOW / 2) {
+    if (this.connRecvUnacked >= this.connWindow / 2) {
       this.windowUpdate(0, this.connRecvUnacked);
       this.connRecvUnacked = 0;
     }
@@ -396,7 +400,7 @@ export class H2Conn {
       return;
     }
     st.recvUnacked += p.length;
-    if (st.recvUnacked >= STREAM_WINDOW / 2) {
+    if (st.recvUnacked >= this.streamWindow / 2) {
       this.windowUpdate(id, st.recvUnacked);
       st.recvUnacked = 0;
     }
