@@ -110,7 +110,15 @@ export class H2Conn {
     this.connWindow = opts.windows?.conn ?? 1 << 30;
     const t = opts.tls;
     this.socket = t
-      ? tls.connect({ host: opts.host, port: opts.port, ca: t.ca, cert: t.cert, key: t.key, ALPNProtocols: ['h2'] })
+      ? tls.connect({
+          host: opts.host,
+          port: opts.port,
+          ca: t.ca,
+          cert: t.cert,
+          key: t.key,
+          ALPNProtocols: ['h2'],
+          ...(net.isIP(opts.host) ? {} : { servername: opts.host }),
+        })
       : net.connect({ host: opts.host, port: opts.port });
     const s = this.socket;
     s.setNoDelay(true);
