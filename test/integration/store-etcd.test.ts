@@ -388,7 +388,11 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       }
       // The watch resumed after the restart and saw every acknowledged write once, in order.
       const max = Math.max(...all);
-      while (!watched.length || watched.at(-1)! < max) await new Promise((r) => setTimeout(r, 10));
+      const until = Date.now() + 30_000;
+      while (!watched.length || watched.at(-1)! < max) {
+        assert.ok(Date.now() < until, `the watch stopped at ${watched.at(-1)} of ${max}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       w.close();
       await watching;
       assert.deepEqual(
