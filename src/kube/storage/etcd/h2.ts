@@ -444,6 +444,7 @@ export class H2Conn {
     const body = st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks);
     st.resolve({ status: st.status, message: st.message, body, httpStatus: st.httpStatus });
     if (this.queue.length) this.drain();
-    if (this.goingAway && this.streams.size === 0) this.fail(14, 'etcd went away');
+    // A connection that takes no new calls (going away, or out of stream ids) closes when done.
+    if (this.streams.size === 0 && this.queue.length === 0 && !this.usable) this.fail(14, 'etcd connection retired');
   }
 }
