@@ -93,10 +93,12 @@ after(async () => {
 // Small receive windows, so a reply of a few hundred KB needs both kinds of window update.
 const conn = () =>
   new H2Conn(
-    { host: '127.0.0.1', port, connectTimeoutMs: 5000, windows: { stream: 100_000, conn: 300_000 } },
+    { host: '127.0.0.1', port, connectTimeoutMs: 30_000, windows: { stream: 100_000, conn: 300_000 } },
     () => undefined,
   );
-const call = (c: H2Conn, path: string, body: Buffer, timeoutMs = 5000): Promise<H2Reply> =>
+// (the deadline is what a correct exchange never reaches, even on a starved machine; the deadline
+// test sets its own)
+const call = (c: H2Conn, path: string, body: Buffer, timeoutMs = 30_000): Promise<H2Reply> =>
   c.call(H2Conn.headers(path, `127.0.0.1:${port}`, false, timeoutMs), body, timeoutMs);
 
 test('h2: concurrent calls, replies across many frames and window updates, an evicting dynamic table', async () => {
@@ -145,7 +147,7 @@ test('h2: trailers-only errors, resets, deadlines', async () => {
 
 test('h2: a server going away fails the calls in flight with Unavailable; a new connection works', async () => {
   let gone = 0;
-  const c = new H2Conn({ host: '127.0.0.1', port, connectTimeoutMs: 5000 }, () => gone++);
+  const c = new H2Conn({ host: '127.0.0.1', port, connectTimeoutMs: 30_000 }, () => gone++);
   const n0 = received.length;
   const pending = call(c, '/silent', Buffer.alloc(5), 10_000);
   while (received.length === n0) await new Promise((r) => setTimeout(r, 10));
