@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--sockets=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--repeat=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -40,6 +40,9 @@ const OBJECTS = Number(arg('objects') ?? 5000);
 const only = arg('only')?.split(',');
 // Connections of the API client pool (HTTP/1.1: one request in flight per connection).
 const SOCKETS = Number(arg('sockets') ?? 64);
+// Rounds over all rates and targets (--repeat=N): CPU per update from several rounds, interleaved,
+// says more on a busy machine than one.
+const REPEAT = Number(arg('repeat') ?? 1);
 const baseline = arg('baseline');
 const profDir = arg('prof');
 const ROOT = join(import.meta.dirname, '..');
@@ -276,7 +279,7 @@ etcdPid = etcd.pid;
 etcdUrl = etcd.url;
 const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
 const targets: Target[] = [];
-const results = new Map<string, Map<number, Phase>>();
+const runs = new Map<string, Map<number, Phase[]>>();
 try {
   const eo = etcdOptions(etcd.endpoint, etcd.tls);
   let datastore = `etcd://${etcd.endpoint}`;
@@ -295,14 +298,20 @@ try {
   if (want('etcd')) targets.push(await skiffTarget('skiff on etcd', datastore));
   if (baseline) targets.push(await skiffTarget('skiff on etcd (baseline)', datastore, baseline));
   if (want('sqlite')) targets.push(await skiffTarget('skiff on sqlite', `sqlite://${join(sqliteDir, 'state.db')}`));
-  for (const t of targets) results.set(t.name, new Map());
+  for (const t of targets) runs.set(t.name, new Map(RATES.map((r) => [r, []])));
   // A short warm-up of each (JIT, TLS connections), not measured.
-  for (const t of targets) await atRate(t, 200, 1, 'warm');
-  for (const rate of RATES) {
-    for (const t of targets) {
-      process.stderr.write(`${t.name} at ${rate}/s…\n`);
-      results.get(t.name)!.set(rate, await atRate(t, rate, SECONDS, `r${rate}`));
-      await sleep(500);
+  // (1 s at 200/s left the first measured round ~1.5-2x above the later ones in CPU per update: JIT)
+  for (const t of targets) await atRate(t, 300, 3, 'warm');
+  for (let rep = 0; rep < REPEAT; rep++) {
+    for (const rate of RATES) {
+      for (const t of targets) {
+        process.stderr.write(`${t.name} at ${rate}/s${REPEAT > 1 ? ` (round ${rep + 1} of ${REPEAT})` : ''}…\n`);
+        runs
+          .get(t.name)!
+          .get(rate)!
+          .push(await atRate(t, rate, SECONDS, `r${rate}-${rep}`));
+        await sleep(500);
+      }
     }
   }
 } finally {
@@ -316,6 +325,9 @@ console.log(
   `\nConfigMap updates at fixed offered rates, ${SECONDS} s each (${OBJECTS} objects round-robin); etcd 3.4 over ${tls ? 'TLS' : 'plain gRPC'}, WAL fsynced per commit`,
 );
 console.log('latency p50 / p99 in ms, achieved updates/s, errors and 409s\n');
+// With --repeat, each cell shows the round with the median p99 (the CPU line lists every round).
+const median = (ps: Phase[]) => [...ps].sort((a, b) => a.p99 - b.p99)[Math.floor((ps.length - 1) / 2)];
+const results = new Map([...runs].map(([n, m]) => [n, new Map([...m].map(([r, ps]) => [r, median(ps)]))]));
 const names = [...results.keys()];
 console.log(['offered/s', ...names].map((x, i) => (i ? x.padEnd(38) : x.padEnd(10))).join(''));
 for (const rate of RATES) {
@@ -334,6 +346,20 @@ for (const rate of RATES) {
     return c ? `${c.server.toFixed(2)} / ${c.etcd.toFixed(2)} / ${c.client.toFixed(2)}` : '';
   });
   console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+}
+if (REPEAT > 1) {
+  console.log('\nAPI server CPU ms per update in each round (mean):\n');
+  for (const rate of RATES) {
+    const cells = names.map((n) => {
+      const xs = runs
+        .get(n)!
+        .get(rate)!
+        .map((p) => p.cpu.server);
+      if (n === 'etcd (floor)') return '';
+      return `${xs.map((x) => x.toFixed(2)).join(', ')} (${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)})`;
+    });
+    console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+  }
 }
 if (!tls) {
   console.log(
@@ -370,4 +396,5 @@ if (floor) {
     );
 }
 console.log(`machine: ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end`);
+console.log(`to re-run: npm run bench -- etcd ${process.argv.slice(2).join(' ')}`);
 process.exit(0);

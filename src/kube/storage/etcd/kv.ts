@@ -1,5 +1,5 @@
-// etcd's KV service (Range, Txn, Compact) as gRPC unary calls written straight on Node's HTTP/2,
-// one session per member with every call multiplexed on it, messages encoded and decoded with the
+// etcd's KV service (Range, Txn, Compact) as gRPC unary calls written straight on HTTP/2, one
+// connection per member with every call multiplexed on it, messages encoded and decoded with the
 // etcd3 package's own proto files (through @grpc/proto-loader) so replies have its types' shapes.
 // Why not a library's client:
 //  - etcd3's unary path runs every call through a circuit breaker that opens after three
@@ -7,12 +7,16 @@
 //    DEADLINE_EXCEEDED or CANCELLED, failing every other call in flight: under load one slow
 //    moment became seconds of 503s (bench/etcd.ts: "the circuit breaker is open").
 //  - @grpc/grpc-js costs 0.4-0.6 ms of CPU per call on this 2-core machine (interceptors, resolving
-//    and load-balancing call layers), this 0.18-0.2 ms, measured on the same etcd; one call per API
-//    write makes that a third of the API server's CPU per update on etcd.
+//    and load-balancing call layers); Node's own http2 streams 0.16-0.17 ms; the hand-written
+//    connection of h2.ts 0.04-0.05 ms (50 Txns in flight on one etcd, encode and decode included).
+//    One call per API write: on Node's http2 the etcd path cost the API server ~1.4-1.7x the CPU
+//    per update of the SQLite path (docs/storage.md).
+// So every call goes through h2.ts; only a request larger than etcd's stream window (64 KiB by
+// default: a very large value) takes Node's http2, which handles flow control on the send side.
 // A unary gRPC call is one HTTP/2 stream: a POST to /etcdserverpb.KV/Method with a 5-byte framed
 // message; the reply is one framed message and trailers with grpc-status (or headers with it, when
 // there is no message). A failed call fails alone; the store decides about retries (reads only).
-// A session that fails to connect or goes away is dropped and the next call tries the next member.
+// A connection that fails to connect or goes away is dropped and the next call tries the next member.
 import http2 from 'node:http2';
 import { internal } from '../../../common/index.js';
 import { createRequire } from 'node:module';
@@ -20,6 +24,7 @@ import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type { ICompactionRequest, ICompactionResponse, IRangeRequest, IRangeResponse, ITxnRequest } from 'etcd3';
 import { decodeTxnResponse, encodeTxnRequest, type TxnReply } from './txn-codec.js';
+import { H2CallError, H2Conn } from './h2.js';
 
 type Method = MethodDefinition<object, object>;
 type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
@@ -84,8 +89,22 @@ export interface EtcdKvOptions {
   auth?: { username: string; password: string };
 }
 
+/** A framed gRPC reply (5-byte prefix + message) decoded. */
+function decodeReply<T>(m: Method, buf: Buffer): T {
+  if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5)
+    throw new GrpcError(13, `malformed gRPC reply (${buf.length} bytes)`);
+  try {
+    const body = buf.subarray(5);
+    return (m === txnMethod ? decodeTxnResponse(body) : m.responseDeserialize(body)) as T;
+  } catch (e) {
+    throw new GrpcError(13, `cannot decode the reply: ${String(e)}`);
+  }
+}
+
 export class EtcdKv {
   private readonly sessions: (http2.ClientHttp2Session | undefined)[];
+  private readonly conns: (H2Conn | undefined)[];
+  private readonly blocks = new Map<string, Buffer>();
   private current = 0;
   private token?: Promise<string>;
   private closed = false;
@@ -93,6 +112,7 @@ export class EtcdKv {
   constructor(private readonly opts: EtcdKvOptions) {
     loadMethods();
     this.sessions = opts.endpoints.map(() => undefined);
+    this.conns = opts.endpoints.map(() => undefined);
   }
 
   range(req: IRangeRequest): Promise<IRangeResponse> {
@@ -110,6 +130,7 @@ export class EtcdKv {
   close(): void {
     this.closed = true;
     for (const s of this.sessions) s?.destroy();
+    for (const c of this.conns) c?.close();
   }
 
   private session(i: number): http2.ClientHttp2Session {
@@ -165,18 +186,75 @@ export class EtcdKv {
   }
 
   private unary<T>(i: number, m: Method, req: object, token?: string): Promise<T> {
+    let frame: Buffer;
+    try {
+      // (Txn, every write's call, has its own codec: txn-codec.ts says why)
+      let f = m === txnMethod ? encodeTxnRequest(req, 5) : undefined;
+      if (!f) {
+        const body = m.requestSerialize(req);
+        f = Buffer.allocUnsafe(5 + body.length);
+        body.copy(f, 5);
+      }
+      f[0] = 0; // not compressed
+      f.writeUInt32BE(f.length - 5, 1);
+      frame = f;
+    } catch (e) {
+      return Promise.reject(new GrpcError(13, `cannot encode the request: ${String(e)}`));
+    }
+    const conn = this.lean(i);
+    if (conn.fits(frame.length)) {
+      return conn.call(this.headerBlock(i, m.path, token), frame, this.opts.timeoutMs).then(
+        (r) => {
+          if (r.httpStatus !== 200) throw new GrpcError(14, `HTTP ${r.httpStatus} from etcd`);
+          if (r.status === undefined) throw new GrpcError(14, 'etcd closed the call without a status');
+          if (r.status !== 0) throw new GrpcError(r.status, r.message);
+          return decodeReply<T>(m, r.body);
+        },
+        (e: unknown) => {
+          throw e instanceof H2CallError ? new GrpcError(e.code, e.details) : e;
+        },
+      );
+    }
+    return this.unaryNode<T>(i, m, frame, token);
+  }
+
+  /** The lean connection to member i (h2.ts), opened on first use and after it went away. */
+  private lean(i: number): H2Conn {
+    const cur = this.conns[i];
+    if (cur?.usable) return cur;
+    const u = new URL(`http://${this.opts.endpoints[i]}`);
+    const c = new H2Conn(
+      {
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: Number(u.port || 2379),
+        tls: this.opts.tls,
+        connectTimeoutMs: this.opts.timeoutMs,
+      },
+      (gone) => {
+        if (this.conns[i] === gone) this.conns[i] = undefined;
+      },
+    );
+    this.conns[i] = c;
+    return c;
+  }
+
+  /** A call's HPACK header block, encoded once per member, method and auth token. */
+  private headerBlock(i: number, path: string, token?: string): Buffer {
+    const key = `${i} ${path} ${token ?? ''}`;
+    let b = this.blocks.get(key);
+    if (!b) {
+      if (this.blocks.size > 64) this.blocks.clear(); // (old tokens)
+      b = H2Conn.headers(path, this.opts.endpoints[i], this.opts.tls !== undefined, this.opts.timeoutMs, token);
+      this.blocks.set(key, b);
+    }
+    return b;
+  }
+
+  /** The same call on Node's http2, for a request larger than the peer's stream window. */
+  private unaryNode<T>(i: number, m: Method, frame: Buffer, token?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
-        // (Txn, every write's call, has its own codec: txn-codec.ts says why)
-        let frame = m === txnMethod ? encodeTxnRequest(req, 5) : undefined;
-        if (!frame) {
-          const body = m.requestSerialize(req);
-          frame = Buffer.allocUnsafe(5 + body.length);
-          body.copy(frame, 5);
-        }
-        frame[0] = 0; // not compressed
-        frame.writeUInt32BE(frame.length - 5, 1);
         const headers: http2.OutgoingHttpHeaders = {
           ':method': 'POST',
           ':path': m.path,
@@ -206,16 +284,10 @@ export class EtcdKv {
           reject(err);
           return;
         }
-        const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5) {
-          reject(new GrpcError(13, `malformed gRPC reply (${buf.length} bytes)`));
-          return;
-        }
         try {
-          const body = buf.subarray(5);
-          resolve((m === txnMethod ? decodeTxnResponse(body) : m.responseDeserialize(body)) as T);
+          resolve(decodeReply<T>(m, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
         } catch (e) {
-          reject(new GrpcError(13, `cannot decode the reply: ${String(e)}`));
+          reject(e);
         }
       };
       const timer = setTimeout(() => finish(new GrpcError(4, 'Deadline exceeded')), this.opts.timeoutMs);

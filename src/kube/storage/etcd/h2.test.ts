@@ -1,0 +1,165 @@
+// The lean HTTP/2 client (h2.ts) and its HPACK decoder against peers that are not ours: RFC 7541's
+// own examples, and Node's HTTP/2 server (nghttp2: Huffman strings, a dynamic table, its own frame
+// sizes and windows) answering as a gRPC server does — replies large enough to need window updates,
+// a dynamic table that evicts, trailers-only errors, resets, deadlines, a server going away.
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { H2CallError, H2Conn, type H2Reply } from './h2.js';
+import { HpackDecoder, encodeHeaders } from './hpack.js';
+
+test('HPACK: the RFC 7541 C.4 requests (Huffman, dynamic table across blocks)', () => {
+  const d = new HpackDecoder();
+  const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
+  const base = [
+    [':method', 'GET'],
+    [':scheme', 'http'],
+    [':path', '/'],
+    [':authority', 'www.example.com'],
+  ];
+  assert.deepEqual(d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff')), base);
+  assert.deepEqual(d.decode(hex('8286 84be 5886 a8eb 1064 9cbf')), [...base, ['cache-control', 'no-cache']]);
+  assert.deepEqual(d.decode(hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf')), [
+    [':method', 'GET'],
+    [':scheme', 'https'],
+    [':path', '/index.html'],
+    [':authority', 'www.example.com'],
+    ['custom-key', 'custom-value'],
+  ]);
+  // Our own encoding decodes to what went in.
+  const fields: [string, string][] = [
+    [':method', 'POST'],
+    [':path', '/etcdserverpb.KV/Txn'],
+    ['te', 'trailers'],
+    ['token', 'x'.repeat(300)],
+  ];
+  assert.deepEqual(new HpackDecoder().decode(encodeHeaders(fields)), fields);
+  assert.throws(() => new HpackDecoder().decode(hex('be')), /out of range/);
+});
+
+let server: http2.Http2Server;
+let port = 0;
+const sessions = new Set<http2.ServerHttp2Session>();
+const received: Buffer[] = [];
+
+before(async () => {
+  server = http2.createServer();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined); // (the reset test's own stream)
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const body = Buffer.concat(chunks);
+      received.push(body);
+      const what = String(headers[':path']).slice(1);
+      if (what === 'silent') return; // never answers
+      if (what === 'reset') {
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      if (what === 'error') {
+        stream.respond(
+          { ':status': 200, 'grpc-status': '9', 'grpc-message': encodeURIComponent('revision compacted ✓') },
+          { endStream: true },
+        );
+        return;
+      }
+      // Echo: the request's message `n` times, with a header that changes every time (the table evicts).
+      const n = Number(what.split('/')[1] ?? 1);
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'x-n': `${Math.random()}`.repeat(20) },
+        {
+          waitForTrailers: true,
+        },
+      );
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'ok' }));
+      stream.end(Buffer.concat(Array.from({ length: n }, () => body)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+
+after(async () => {
+  for (const s of sessions) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+// Small receive windows, so a reply of a few hundred KB needs both kinds of window update.
+const conn = () =>
+  new H2Conn(
+    { host: '127.0.0.1', port, connectTimeoutMs: 30_000, windows: { stream: 100_000, conn: 300_000 } },
+    () => undefined,
+  );
+// (the deadline is what a correct exchange never reaches, even on a starved machine; the deadline
+// test sets its own)
+const call = (c: H2Conn, path: string, body: Buffer, timeoutMs = 30_000): Promise<H2Reply> =>
+  c.call(H2Conn.headers(path, `127.0.0.1:${port}`, false, timeoutMs), body, timeoutMs);
+
+test('h2: concurrent calls, replies across many frames and window updates, an evicting dynamic table', async () => {
+  const c = conn();
+  try {
+    const body = (i: number) => Buffer.alloc(1000 + i, i % 251);
+    // 200 calls at once, every reply ~2-2.5 KB (~440 KB in all: above the connection window); then
+    // one 2 MB reply (above the stream window and the connection window many times over).
+    const small = await Promise.all(Array.from({ length: 200 }, (_, i) => call(c, '/echo/2', body(i))));
+    small.forEach((r, i) => {
+      assert.equal(r.httpStatus, 200);
+      assert.equal(r.status, 0);
+      assert.equal(r.message, 'ok');
+      assert.deepEqual(r.body, Buffer.concat([body(i), body(i)]));
+    });
+    const big = await call(c, '/echo/100', Buffer.alloc(20_000, 7));
+    assert.equal(big.body.length, 2_000_000);
+    assert.ok(big.body.every((b) => b === 7));
+    // A request of several DATA frames (the peer's 16 KB frame size) arrives whole.
+    const large = Buffer.alloc(60_000, 3);
+    assert.deepEqual((await call(c, '/echo/1', large)).body, large);
+    assert.deepEqual(received.at(-1), large);
+    assert.ok(c.fits(60_000));
+    assert.ok(!c.fits(10 << 20), 'a body above the stream window goes elsewhere');
+  } finally {
+    c.close();
+  }
+});
+
+test('h2: trailers-only errors, resets, deadlines', async () => {
+  const c = conn();
+  try {
+    const e = await call(c, '/error', Buffer.alloc(5));
+    assert.equal(e.status, 9);
+    assert.equal(e.message, 'revision compacted ✓');
+    await assert.rejects(call(c, '/reset', Buffer.alloc(5)), (err: H2CallError) => err.code === 14);
+    const t0 = Date.now();
+    await assert.rejects(call(c, '/silent', Buffer.alloc(5), 400), (err: H2CallError) => err.code === 4);
+    assert.ok(Date.now() - t0 < 3000);
+    // The connection still works after all that.
+    assert.equal((await call(c, '/echo/1', Buffer.from('after'))).body.toString(), 'after');
+  } finally {
+    c.close();
+  }
+});
+
+test('h2: a server going away fails the calls in flight with Unavailable; a new connection works', async () => {
+  let gone = 0;
+  const c = new H2Conn({ host: '127.0.0.1', port, connectTimeoutMs: 30_000 }, () => gone++);
+  const n0 = received.length;
+  const pending = call(c, '/silent', Buffer.alloc(5), 10_000);
+  while (received.length === n0) await new Promise((r) => setTimeout(r, 10));
+  for (const s of sessions) s.destroy();
+  await assert.rejects(pending, (err: H2CallError) => err.code === 14);
+  assert.ok(gone >= 1);
+  assert.ok(!c.usable);
+  await assert.rejects(call(c, '/echo/1', Buffer.alloc(5)), (err: H2CallError) => err.code === 14);
+  const c2 = conn();
+  assert.equal((await call(c2, '/echo/1', Buffer.from('again'))).body.toString(), 'again');
+  c2.close();
+  // Nothing listening: the call fails with Unavailable, not a hang.
+  const dead = new H2Conn({ host: '127.0.0.1', port: 1, connectTimeoutMs: 2000 }, () => undefined);
+  await assert.rejects(call(dead, '/echo/1', Buffer.alloc(5)), (err: H2CallError) => err.code === 14);
+});
