@@ -9,13 +9,13 @@ import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { traced, traceMark, traceNow } from '../../../common/index.js';
-import { WorkQueue } from '../../client/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
 import type { Pod, PodStatus } from '../types.js';
 import { byCreation, canAdmit, type Rejection } from './admit.js';
 import { killPod, podRunning } from './kill.js';
 import { getRuntimePod, type RuntimePod } from './runtime-state.js';
+import { PodQueue } from './pod-queue.js';
 import { podLogDir } from './sandbox-config.js';
 import { generatePodStatus, rfc3339, type WaitingReason } from './status.js';
 import { syncPod } from './sync.js';
@@ -34,7 +34,7 @@ interface PodState {
 }
 
 export class PodWorkers {
-  private queue = new WorkQueue<string>();
+  private queue = new PodQueue<string>();
   private pods = new Map<string, Pod>();
   private state = new Map<string, PodState>();
   private stopped = false;
@@ -45,15 +45,16 @@ export class PodWorkers {
   syncs = 0;
   failures = 0;
 
-  constructor(
-    private ctx: AgentContext,
-    private workers = 32,
-  ) {}
+  constructor(private ctx: AgentContext) {}
+
+  /** Syncs running now, one per pod at most. */
+  get active(): number {
+    return this.queue.active;
+  }
 
   start(): void {
     this.queue.run(
       (uid) => this.sync(uid),
-      this.workers,
       (uid, e) => {
         this.failures++;
         this.ctx.log.warn('pod sync failed', { uid, error: e instanceof Error ? e.message : String(e) });
