@@ -9,6 +9,9 @@
 // workerBackOffPeriodJitterFactor of 0.5), reset by a sync that succeeds.
 export const RETRY_FIRST_MS = 100;
 export const RETRY_MAX_MS = 10_000;
+/** kubelet's backOffPeriod: how long a pod whose sync failed (a sandbox that could not be made)
+ *  waits before the next attempt, jittered by 0.5 (pod_workers.go completeWork). */
+export const BACKOFF_PERIOD_MS = 10_000;
 
 /** wait.Jitter(d, 0.5): a duration in [d, 1.5 d). */
 export const jitter = (ms: number, factor = 0.5, rand: () => number = Math.random) =>

@@ -22,6 +22,22 @@ import { syncPod } from './sync.js';
 
 const RESYNC_MS = 30_000;
 
+const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+/** Whether `b` differs from `a` in its status (not its phase) and bookkeeping only. */
+function statusOnly(a: Pod, b: Pod): boolean {
+  const x = a.metadata;
+  const y = b.metadata;
+  return (
+    // a new phase is seen by a sync (a finished pod releases its sandbox once its phase is written)
+    a.status?.phase === b.status?.phase &&
+    x.deletionTimestamp === y.deletionTimestamp &&
+    x.deletionGracePeriodSeconds === y.deletionGracePeriodSeconds &&
+    same(x.labels, y.labels) &&
+    same(x.annotations, y.annotations) &&
+    same(a.spec, b.spec)
+  );
+}
+
 interface PodState {
   startTime: string;
   waiting: Map<string, WaitingReason>;
@@ -76,8 +92,13 @@ export class PodWorkers {
   }
 
   update(pod: Pod): void {
-    if (!this.pods.has(pod.metadata.uid)) traceMark(pod.metadata.uid, 'agent.seen', traceNow());
+    const old = this.pods.get(pod.metadata.uid);
+    if (!old) traceMark(pod.metadata.uid, 'agent.seen', traceNow());
     this.pods.set(pod.metadata.uid, pod);
+    // As kubelet's pod config: a change of the status alone — mostly the echo of the agent's own
+    // status write — is a reconcile, not a sync (a sync per status write doubled a pod's start-up
+    // work); readiness gates, set by others in the status, are the exception.
+    if (old && statusOnly(old, pod) && !pod.spec.readinessGates?.length) return;
     this.queue.add(pod.metadata.uid);
   }
 
