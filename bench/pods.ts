@@ -396,6 +396,7 @@ async function main(): Promise<void> {
         '  5000-node CI: stateless p99 ≈ 6.5 s (kubernetes/perf-tests #1311, 2022); 3.2 s good run (kubernetes #55060, 2017)',
         '  node e2e density limits (containerd, pause): batch of 10 pods p50/p90/p99 ≤ 16/18/20 s; 10 sequential (+50 in',
         '  the background) ≤ 5/9/10 s (test/e2e_node/density_test.go; limits, not measurements)',
+        `re-run on a quiet machine (load average below 2; now ${load()}): npm run bench -- pods ${RATE} ${SECONDS} ${BURST}`,
       ].join('\n'),
     );
   } finally {

@@ -4,10 +4,16 @@
 // ContainerRuntime, and the local-path provisioner.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../common/index.js';
+import { invalidArgument, type Logger } from '../common/index.js';
 import type { ContainerRuntime } from '../cri/index.js';
 import { KubeClient } from '../kube/client/index.js';
-import { defaultNodeIP, LocalPathProvisioner, startAgent, type RunningAgent } from '../kube/agent/index.js';
+import {
+  defaultNodeIP,
+  LocalPathProvisioner,
+  parseKubeletArgs,
+  startAgent,
+  type RunningAgent,
+} from '../kube/agent/index.js';
 import { auth as security } from '../kube/apiserver/index.js';
 import type { RunningServer } from './server.js';
 
@@ -31,7 +37,18 @@ export interface NodeAgentOptions {
   defaultPodCIDR?: string;
   /** Secret and projected volumes on tmpfs (default true). */
   memoryBackedSecrets?: boolean;
+  /** kubelet flags the agent honours (NAME=VALUE, as k3s's --kubelet-arg): max-pods, … */
+  kubeletArgs?: string[];
   log?: Logger;
+}
+
+/** The agent's tunables from `--kubelet-arg`s, or an InvalidArgument naming the flag. */
+export function kubeletTunables(args: readonly string[] | undefined): ReturnType<typeof parseKubeletArgs> {
+  try {
+    return parseKubeletArgs(args ?? []);
+  } catch (e) {
+    throw invalidArgument(`--kubelet-arg: ${(e as Error).message}`, { field: 'kubelet-arg' });
+  }
 }
 
 export interface RunningNodeAgent {
@@ -49,6 +66,7 @@ export function defaultNodeName(): string {
 }
 
 export async function startNodeAgent(o: NodeAgentOptions): Promise<RunningNodeAgent> {
+  const tunables = kubeletTunables(o.kubeletArgs);
   const pki = o.server.pki;
   const name = o.nodeName ?? defaultNodeName();
   const client = async (commonName: string, organizations: string[], userAgent: string) => {
@@ -77,6 +95,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<RunningNodeAg
     cgroupRoot: o.cgroupRoot,
     clusterDNS: o.clusterDNS,
     memoryBackedSecrets: o.memoryBackedSecrets,
+    ...tunables,
     server: { ...listen, cert: serving.certPem, key: serving.keyPem, ca: pki.ca.certPem },
     log: o.log,
   });

@@ -8,7 +8,7 @@ import { KubeClient } from '../kube/client/index.js';
 import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/index.js';
 import { NodeCredentials } from '../kube/certificates/index.js';
 import { launchEngine, type LaunchedEngine } from './engine.js';
-import { defaultNodeName } from './agent.js';
+import { defaultNodeName, kubeletTunables } from './agent.js';
 import { startServiceNetwork, type RunningServiceNetwork } from './service-network.js';
 import { PodOverlay, type Backend } from '../kube/podnet/index.js';
 import { startNetworkPolicy, type NetworkPolicyController } from '../kube/netpol/index.js';
@@ -32,6 +32,8 @@ export interface JoinOptions {
   cgroupParent?: string;
   cgroupRoot?: string;
   clusterDNS?: string[];
+  /** kubelet flags the agent honours (NAME=VALUE, as k3s's --kubelet-arg). */
+  kubeletArgs?: string[];
   /** This node's pod CIDR, instead of the one the server allocates (its node IPAM). */
   podCIDR?: string;
   /** How pods reach other nodes' pods: vxlan (default), host-gw, or none (single node). */
@@ -63,6 +65,7 @@ export interface JoinedNode {
 
 export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
   const log = o.log ?? createLogger({ component: 'agent' });
+  const tunables = kubeletTunables(o.kubeletArgs);
   const name = o.nodeName ?? defaultNodeName();
   const ip = o.nodeIP ?? defaultNodeIP();
   const listen = o.listen ?? { host: '0.0.0.0', port: 10250 };
@@ -154,6 +157,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       defaultPodCIDR: podCIDR,
       cgroupRoot: o.cgroupRoot,
       clusterDNS: o.clusterDNS ?? (services ? [services.dnsIP] : undefined),
+      ...tunables,
       server: { ...listen, cert: credentials.serving.certPem, key: credentials.serving.keyPem, ca: credentials.ca },
       log,
     });

@@ -80,6 +80,7 @@ before(async () => {
     listen: { host: '127.0.0.1', port: 0 },
     // This suite checks contents; the tmpfs medium of secrets is checked with the real runtime.
     memoryBackedSecrets: false,
+    kubeletArgs: ['--max-pods=150'],
     log,
   });
   await post(`/api/v1/namespaces/${ns}/serviceaccounts`, {
@@ -97,6 +98,16 @@ after(async () => {
 });
 
 describe('agent volumes and probes (fake runtime)', () => {
+  it('takes kubelet flags from --kubelet-arg (max-pods)', async () => {
+    const n = await c.request<{ status: { capacity: { pods: string }; allocatable: { pods: string } } }>(
+      'GET',
+      `/api/v1/nodes/${NODE}`,
+    );
+    assert.equal(n.status.capacity.pods, '150');
+    assert.equal(n.status.allocatable.pods, '150');
+    assert.equal(node.agent.ctx.node.maxPods, 150);
+  });
+
   it('configMap and secret volumes follow updates in place', async () => {
     await post(`/api/v1/namespaces/${ns}/configmaps`, {
       apiVersion: 'v1',

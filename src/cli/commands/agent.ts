@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--token-file FILE [--node-name NAME]
                    [--node-ip IP] [--data-dir DIR] [--listen HOST:PORT] [--cgroup-parent PATH]
-                   [--cgroup-root PATH] [--cluster-dns IP]... [--pod-cidr CIDR]
+                   [--cgroup-root PATH] [--cluster-dns IP]... [--pod-cidr CIDR] [--kubelet-arg NAME=VALUE]...
 
   --server URL        a server's API (skiff server --https-listen)
   --token TOKEN       the server's DATA_DIR/node-token (K10<ca-hash>::node:<secret>)
@@ -18,6 +18,8 @@ const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--tok
   --cgroup-parent P   cgroup parent of the engine's containers; --cgroup-root: of pods (default /kubepods)
   --cluster-dns IP    nameserver written into pods' resolv.conf
   --pod-cidr CIDR     this node's pod range instead of the one the server allocates
+  --kubelet-arg N=V   a kubelet flag the agent honours (repeatable, as k3s): max-pods,
+                      container-log-max-size, container-log-max-files, node-status-update-frequency
   --flannel-backend B how pods reach other nodes' pods: vxlan (default), host-gw (nodes on one
                       link) or none
 `;
@@ -41,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
         'pod-cidr': { type: 'string' },
         'flannel-backend': { type: 'string', default: 'vxlan' },
         'cert-seconds': { type: 'string' },
+        'kubelet-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -64,6 +67,15 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  if (values['kubelet-arg']?.length) {
+    const { parseKubeletArgs } = await import('../../kube/agent/index.js');
+    try {
+      parseKubeletArgs(values['kubelet-arg']);
+    } catch (e) {
+      process.stderr.write(`skiff agent: --kubelet-arg: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   const { joinCluster, parseListen } = await import('../../cluster/index.js');
   // busybox:latest from the host's busybox (as skiff start), so a node without a registry runs pods.
   const { importBusybox } = await import('./start.js');
@@ -80,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     clusterDNS: values['cluster-dns'],
     podCIDR: values['pod-cidr'],
     podNetwork: backend,
+    kubeletArgs: values['kubelet-arg'],
     certSeconds: values['cert-seconds'] ? Number(values['cert-seconds']) : undefined,
   });
   process.stdout.write(`skiff agent: node ${node.nodeName} joined ${values.server} (pod CIDR ${node.agent.podCIDR})\n`);

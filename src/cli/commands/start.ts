@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
                    [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
                    [--no-agent] [--node-name NAME] [--node-ip IP] [--agent-dir DIR] [--agent-listen H:P] [--pod-log-dir DIR] [--cgroup-root PATH]
+                   [--kubelet-arg NAME=VALUE]...
                    [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-kube-proxy] [--disable-network-policy]
                    [--proxy-table NAME] [--netpol-table NAME] [--service-device NAME]
 
@@ -26,6 +27,8 @@ node agent (off with --no-agent; needs the engine and the server): --node-name (
           --node-ip (default: the address of the default route's interface)  --agent-dir /var/lib/skiff/agent
           --agent-listen 0.0.0.0:10250 (the node's HTTPS server: logs, exec, port-forward, stats)
           --pod-log-dir /var/log/pods  --cgroup-root /kubepods (pods' cgroups under QoS parents)
+          --kubelet-arg NAME=VALUE (repeatable, as k3s) sets a kubelet flag the agent honours: max-pods,
+            container-log-max-size, container-log-max-files, node-status-update-frequency
 node network (with the agent, as k3s): the service proxy (nftables table skiff-proxy; off with
           --disable-kube-proxy, which also turns off the cluster DNS), the cluster DNS on the tenth
           address of --service-cidr (default 10.96.0.0/12: 10.96.0.10, pods' nameserver) and
@@ -92,6 +95,7 @@ export async function main(argv: string[] = []): Promise<number> {
         'netpol-table': { type: 'string' },
         'service-device': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
+        'kubelet-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -119,6 +123,15 @@ export async function main(argv: string[] = []): Promise<number> {
   if (values['node-ip'] !== undefined && !isIP(values['node-ip'])) {
     process.stderr.write(`skiff start: --node-ip ${JSON.stringify(values['node-ip'])}: expected an IP address\n`);
     return 2;
+  }
+  if (values['kubelet-arg']?.length) {
+    const { parseKubeletArgs } = await import('../../kube/agent/index.js');
+    try {
+      parseKubeletArgs(values['kubelet-arg']);
+    } catch (e) {
+      process.stderr.write(`skiff start: --kubelet-arg: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
   const { startNode, parseListen } = await import('../../cluster/index.js');
   let agentListen: { host: string; port: number };
@@ -177,6 +190,7 @@ export async function main(argv: string[] = []): Promise<number> {
           listen: agentListen,
           cgroupRoot: values['cgroup-root'],
           defaultPodCIDR: values['pod-cidr'],
+          kubeletArgs: values['kubelet-arg'],
         }
       : undefined,
   });

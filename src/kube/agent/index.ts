@@ -7,6 +7,7 @@ export {
   CLASS as LOCAL_PATH_CLASS,
   PROVISIONER as LOCAL_PATH_PROVISIONER,
 } from './volumes/local-path.js';
+export { parseKubeletArgs, KUBELET_FLAGS, type KubeletTunables } from './flags.js';
 export { KUBELET_VERSION } from './node/node-status.js';
 export { nodeIP as defaultNodeIP } from './node/machine.js';
 export type { Pod, Node } from './types.js';

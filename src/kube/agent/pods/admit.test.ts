@@ -1,5 +1,5 @@
 // Admission arithmetic: upstream's effective pod request (init containers' peak, sidecars, overhead)
-// and the order of the fit checks (pods, cpu, memory), with upstream's messages.
+// and the order of the fit checks (pods, cpu, memory, ephemeral-storage), with upstream's messages.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Container, Pod } from '../types.js';
@@ -15,18 +15,19 @@ const pod = (name: string, spec: Partial<Pod['spec']> = {}, created = '2026-01-0
   metadata: { name, namespace: 'default', uid: name, creationTimestamp: created },
   spec: { containers: [c('main')], ...spec },
 });
-const alloc = { pods: 3, cpuMilli: 2000, memory: 1 << 30 };
+const alloc = { pods: 3, cpuMilli: 2000, memory: 1 << 30, ephemeralStorage: 10 * 2 ** 30 };
 
 describe('pod admission', () => {
   it('sums containers, takes the init peak beside earlier sidecars, adds overhead', () => {
     assert.deepEqual(podRequests(pod('a', { containers: [c('x', '100m', '1Mi'), c('y', '200m')] })), {
       cpuMilli: 300,
       memory: 1 << 20,
+      ephemeralStorage: 0,
     });
     // An init container needing more than the containers sets the pod's request.
     assert.deepEqual(
       podRequests(pod('b', { initContainers: [c('i', '1', '10Mi')], containers: [c('x', '100m', '20Mi')] })),
-      { cpuMilli: 1000, memory: 20 << 20 },
+      { cpuMilli: 1000, memory: 20 << 20, ephemeralStorage: 0 },
     );
     // A sidecar runs beside the init containers after it and beside the containers.
     assert.deepEqual(
@@ -37,11 +38,11 @@ describe('pod admission', () => {
           overhead: { cpu: '10m' },
         }),
       ),
-      { cpuMilli: 610, memory: 0 },
+      { cpuMilli: 610, memory: 0, ephemeralStorage: 0 },
     );
   });
 
-  it('checks pods, then cpu, then memory, with upstream messages', () => {
+  it('checks pods, then cpu, then memory, then ephemeral-storage, with upstream messages', () => {
     const full = [pod('1'), pod('2'), pod('3')];
     assert.deepEqual(canAdmit(pod('n', { containers: [c('x', '9')] }), full, alloc), {
       reason: 'OutOfpods',
@@ -57,6 +58,13 @@ describe('pod admission', () => {
       message: `Node didn't have enough resource: memory, requested: ${600 << 20}, used: ${512 << 20}, capacity: ${1 << 30}`,
     });
     assert.equal(canAdmit(pod('n', { containers: [c('x', '500m', '512Mi')] }), busy, alloc), undefined);
+    const disk = (n: string, size: string) =>
+      pod(n, { containers: [{ ...c('x'), resources: { requests: { 'ephemeral-storage': size } } }] });
+    assert.deepEqual(canAdmit(disk('n', '4Gi'), [disk('1', '7Gi')], alloc), {
+      reason: 'OutOfephemeral-storage',
+      message: `Node didn't have enough resource: ephemeral-storage, requested: ${4 * 2 ** 30}, used: ${7 * 2 ** 30}, capacity: ${10 * 2 ** 30}`,
+    });
+    assert.equal(canAdmit(disk('n', '3Gi'), [disk('1', '7Gi')], alloc), undefined);
     // A pod without requests needs only a place.
     assert.equal(canAdmit(pod('n'), [pod('1', { containers: [c('x', '2')] })], alloc), undefined);
   });

@@ -13,6 +13,7 @@ import type { MountedVolume } from '../volumes/manager.js';
 import { MountError } from '../volumes/projection.js';
 import { computePodActions, isSidecar } from './actions.js';
 import { killContainer, killPod } from './kill.js';
+import { BACKOFF_PERIOD_MS, jitter } from './pod-queue.js';
 import type { RuntimePod } from './runtime-state.js';
 import { dnsConfig, hostsFile, podLogDir, sandboxConfig } from './sandbox-config.js';
 import { startContainer } from './start.js';
@@ -134,7 +135,9 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       ctx.events.event(podRef(pod), 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${msg}`);
-      out.retryInMs = 5000;
+      // As upstream's pod workers after a failed sync: backOffPeriod (10 s) × [1, 1.5), so a node
+      // whose runtime fails every sandbox (an exhausted pod CIDR) is not hammered in lockstep.
+      out.retryInMs = jitter(BACKOFF_PERIOD_MS);
       for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers])
         out.waiting.set(c.name, { reason: 'ContainerCreating', message: '' });
       return out;

@@ -9,18 +9,34 @@ import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { traced, traceMark, traceNow } from '../../../common/index.js';
-import { WorkQueue } from '../../client/index.js';
 import type { AgentContext } from '../context.js';
 import { podRef } from '../events.js';
 import type { Pod, PodStatus } from '../types.js';
 import { byCreation, canAdmit, type Rejection } from './admit.js';
 import { killPod, podRunning } from './kill.js';
 import { getRuntimePod, type RuntimePod } from './runtime-state.js';
+import { PodQueue } from './pod-queue.js';
 import { podLogDir } from './sandbox-config.js';
 import { generatePodStatus, rfc3339, type WaitingReason } from './status.js';
 import { syncPod } from './sync.js';
 
 const RESYNC_MS = 30_000;
+
+const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+/** Whether `b` differs from `a` in its status (not its phase) and bookkeeping only. */
+function statusOnly(a: Pod, b: Pod): boolean {
+  const x = a.metadata;
+  const y = b.metadata;
+  return (
+    // a new phase is seen by a sync (a finished pod releases its sandbox once its phase is written)
+    a.status?.phase === b.status?.phase &&
+    x.deletionTimestamp === y.deletionTimestamp &&
+    x.deletionGracePeriodSeconds === y.deletionGracePeriodSeconds &&
+    same(x.labels, y.labels) &&
+    same(x.annotations, y.annotations) &&
+    same(a.spec, b.spec)
+  );
+}
 
 interface PodState {
   startTime: string;
@@ -34,7 +50,7 @@ interface PodState {
 }
 
 export class PodWorkers {
-  private queue = new WorkQueue<string>();
+  private queue = new PodQueue<string>();
   private pods = new Map<string, Pod>();
   private state = new Map<string, PodState>();
   private stopped = false;
@@ -45,15 +61,16 @@ export class PodWorkers {
   syncs = 0;
   failures = 0;
 
-  constructor(
-    private ctx: AgentContext,
-    private workers = 32,
-  ) {}
+  constructor(private ctx: AgentContext) {}
+
+  /** Syncs running now, one per pod at most. */
+  get active(): number {
+    return this.queue.active;
+  }
 
   start(): void {
     this.queue.run(
       (uid) => this.sync(uid),
-      this.workers,
       (uid, e) => {
         this.failures++;
         this.ctx.log.warn('pod sync failed', { uid, error: e instanceof Error ? e.message : String(e) });
@@ -75,8 +92,13 @@ export class PodWorkers {
   }
 
   update(pod: Pod): void {
-    if (!this.pods.has(pod.metadata.uid)) traceMark(pod.metadata.uid, 'agent.seen', traceNow());
+    const old = this.pods.get(pod.metadata.uid);
+    if (!old) traceMark(pod.metadata.uid, 'agent.seen', traceNow());
     this.pods.set(pod.metadata.uid, pod);
+    // As kubelet's pod config: a change of the status alone — mostly the echo of the agent's own
+    // status write — is a reconcile, not a sync (a sync per status write doubled a pod's start-up
+    // work); readiness gates, set by others in the status, are the exception.
+    if (old && statusOnly(old, pod) && !pod.spec.readinessGates?.length) return;
     this.queue.add(pod.metadata.uid);
   }
 
