@@ -57,9 +57,9 @@ export class Execs {
       throw invalidArgument('Cmd: No exec command specified', { field: 'Cmd' });
     if (body.Env != null && (!Array.isArray(body.Env) || !body.Env.every((x) => typeof x === 'string')))
       throw invalidArgument('Env: must be a list of strings', { field: 'Env' });
-    if (!rec.State.Running) throw conflict(`container ${rec.Id} is not running`, { field: 'id' });
+    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`, { field: 'id' });
     if (rec.State.Paused)
-      throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`, { field: 'id' });
+      throw conflict(`Container ${ref} is paused, unpause the container before exec`, { field: 'id' });
     if (rec.State.Restarting)
       throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`, { field: 'id' });
     if (body.DetachKeys) parseDetachKeys(String(body.DetachKeys));
