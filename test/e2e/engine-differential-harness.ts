@@ -84,7 +84,10 @@ export function http(
   return new Promise((resolve, reject) => {
     const data = json === undefined ? undefined : JSON.stringify(json);
     const headers = data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {};
-    const req = request({ socketPath: side.socket, path, method, headers }, (res) => {
+    // A connection of its own (agent: false): Node's global agent keeps connections alive and may
+    // hand a request one the server is closing as idle (its keep-alive timeout, 5 s for a Node
+    // server) — under load a burst of requests ~5 s after the previous one all got EPIPE.
+    const req = request({ socketPath: side.socket, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1') }));

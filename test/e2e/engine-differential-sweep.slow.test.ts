@@ -164,6 +164,17 @@ describe('sweep', { concurrency: true }, () => {
     "image ls --format '{{.Repository}} {{.Containers}} {{.SharedSize}} {{.UniqueSize}}' img",
   ]);
 
+  test('a numeric --stop-signal', async () => {
+    d.made.push('s-sig');
+    for (const cmd of [
+      'create --name s-sig --stop-signal 9 busybox sleep 100',
+      'start s-sig',
+      'stop s-sig',
+      "inspect -f '{{.Config.StopSignal}} {{.State.ExitCode}}' s-sig",
+    ])
+      await d.compare({ cmd });
+  });
+
   test('update, rename, pause, kill', async () => {
     for (const cmd of [
       'update --memory 32m --memory-swap 64m --cpu-shares 100 --restart always s-up',

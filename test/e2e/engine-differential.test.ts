@@ -202,6 +202,7 @@ describe('comparisons that add state', { concurrency: true }, () => {
       { title: 'MacAddress (runs)', body: { MacAddress: '02:42:ac:11:00:98' } },
       { title: 'a malformed MacAddress (500 at start)', body: { MacAddress: 'zz' } },
       { title: 'CpuShares 1 (500 at start)', body: { HostConfig: { CpuShares: 1 } } },
+      { title: 'a numeric StopSignal (runs)', body: { StopSignal: '9' } },
     ]);
     d.createCases("refused at start with dockerd's status", [
       { title: 'an unknown user (500)', body: { User: 'nosuch' } },
@@ -209,6 +210,12 @@ describe('comparisons that add state', { concurrency: true }, () => {
       {
         title: 'tmpfs size=-1 (500)',
         body: { HostConfig: { Tmpfs: { '/t': 'size=-1' } } },
+        statusOnly: 'runtime words',
+      },
+      // every capability (--cap-add ALL wins): a 500 where the host's bounding set lacks one, else it runs
+      {
+        title: 'CapAdd ALL with CapDrop ALL',
+        body: { HostConfig: { CapAdd: ['ALL'], CapDrop: ['ALL'] } },
         statusOnly: 'runtime words',
       },
     ]);
