@@ -2,7 +2,7 @@
 // NetworkManager. Structural: src/network may not import src/engine, so the record type is
 // restated here with just the fields read. Predefined networks the engine never "creates" (the
 // default `bridge`) are created lazily on first connect; `host` and `null` drivers are no-ops.
-import { invalidArgument, newId } from '../common/index.js';
+import { internal, invalidArgument, isSkiffError, newId } from '../common/index.js';
 import { formatCidr, formatIp, parseCidr, parseIp } from './cidr.js';
 import { run } from './exec.js';
 import type { NetworkManager } from './manager.js';
@@ -108,21 +108,31 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
       await ensure(n);
       const s = m.inspect(n.Name);
       if (s.endpoints[c.id]) await m.disconnect(n.Name, c.id); // a restart: the old namespace is gone
-      const e = await m.connect(n.Name, {
-        id: c.id,
-        name: c.name,
-        aliases: c.aliases,
-        netns: c.netns ?? c.pid,
-        ports: c.ports,
-        ip: c.ip,
-        mac: c.mac,
-      });
+      const endpointId = `${c.id}-${n.Id}`.slice(0, 64);
+      const e = await m
+        .connect(n.Name, {
+          id: c.id,
+          name: c.name,
+          aliases: c.aliases,
+          netns: c.netns ?? c.pid,
+          ports: c.ports,
+          ip: c.ip,
+          mac: c.mac,
+        })
+        .catch((err: unknown) => {
+          // A host port that cannot be had fails the start as dockerd's does: a 500 naming the endpoint.
+          if (!isSkiffError(err) || err.field !== 'ports') throw err;
+          throw internal(
+            `driver failed programming external connectivity on endpoint ${c.name ?? c.id} (${endpointId}): ${err.message}`,
+            { field: 'ports', cause: err },
+          );
+        });
       return {
         IPAddress: e.ip,
         IPPrefixLen: Number(s.config.subnet.split('/')[1]),
         Gateway: s.config.internal ? '' : s.config.gateway,
         MacAddress: e.mac,
-        EndpointID: `${c.id}-${n.Id}`.slice(0, 64),
+        EndpointID: endpointId,
         endpoint: e,
       };
     },
@@ -143,12 +153,16 @@ export function portRequests(
   for (const [k, list] of Object.entries(bindings ?? {})) {
     const base = parsePortSpec(k, `HostConfig.PortBindings.${k}`);
     for (const b of list?.length ? list : [{}]) {
-      const hp = b.HostPort && b.HostPort !== '0' ? Number(b.HostPort) : undefined; // "" and "0": any free port
-      if (hp !== undefined && (!Number.isInteger(hp) || hp < 1 || hp > 65535))
+      const bad = (): never => {
         throw invalidArgument(`HostConfig.PortBindings.${k}: invalid host port "${b.HostPort}"`, {
           field: `HostConfig.PortBindings.${k}`,
         });
-      out.push({ ...base, hostIp: b.HostIp || undefined, hostPort: hp });
+      };
+      // "" and "0": any free port; "A-B": the first free one of the range
+      const [lo, hi = lo] = b.HostPort && b.HostPort !== '0' ? b.HostPort.split('-').map(Number) : [];
+      if (lo !== undefined && [lo, hi].some((x) => !Number.isInteger(x) || x < 1 || x > 65535)) bad();
+      if (hi < lo) bad();
+      out.push({ ...base, hostIp: b.HostIp || undefined, hostPort: lo, ...(hi > lo ? { hostPortEnd: hi } : {}) });
     }
   }
   if (publishAll)

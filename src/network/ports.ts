@@ -9,6 +9,9 @@ import type { PortMapping } from './state.js';
 export interface PortRequest {
   hostIp?: string;
   hostPort?: number;
+  /** With hostPort: the last port of a host range (`-p 127.0.0.1:18090-18095:80`); the first free
+   *  port of the range is taken, as dockerd's port allocator does. */
+  hostPortEnd?: number;
   containerPort: number;
   proto: 'tcp' | 'udp';
 }
@@ -66,6 +69,18 @@ export async function resolvePorts(reqs: PortRequest[], inUse: PortMapping[]): P
   const out: PortMapping[] = [];
   for (const r of reqs) {
     const hostIp = r.hostIp ?? '0.0.0.0';
+    if (r.hostPort !== undefined && r.hostPortEnd !== undefined && r.hostPortEnd > r.hostPort) {
+      // A range: its first port neither we nor a host process hold (dockerd's allocator knows only
+      // its own ports and fails on one a host process holds; skipping it is what the range is for).
+      let found: PortMapping | undefined;
+      for (let p = r.hostPort; p <= r.hostPortEnd && !found; p++) {
+        const m: PortMapping = { hostIp, hostPort: p, containerPort: r.containerPort, proto: r.proto };
+        if (![...inUse, ...out].some((x) => clash(x, m)) && (await portFree(hostIp, p, r.proto))) found = m;
+      }
+      if (!found) throw conflict('all ports are allocated', { field: 'ports' }); // dockerd's words
+      out.push(found);
+      continue;
+    }
     if (r.hostPort !== undefined) {
       const m: PortMapping = { hostIp, hostPort: r.hostPort, containerPort: r.containerPort, proto: r.proto };
       if ([...inUse, ...out].some((x) => clash(x, m)) || !(await portFree(hostIp, r.hostPort, r.proto))) {

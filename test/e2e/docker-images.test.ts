@@ -341,7 +341,7 @@ test('malformed image and volume requests get 4xx naming the field; the engine s
     ['POST', '/images/nothere/tag?repo=x', undefined, {}, 404, /No such image/],
     ['POST', '/volumes/create', '[1,2]', {}, 400, /body/],
     ['POST', '/volumes/create', '{"Name":"x","Labels":{"a":1}}', {}, 400, /Labels\.a/],
-    ['POST', '/volumes/create', '{"Name":"x","DriverOpts":{"zz":"1"}}', {}, 400, /invalid option key/],
+    ['POST', '/volumes/create', '{"Name":"x","DriverOpts":{"zz":"1"}}', {}, 400, /create x: invalid option: "zz"/],
     ['POST', '/volumes/create', '{not json', {}, 400, /invalid JSON/],
     ['POST', '/images/load', 'this is not a tar', { 'Content-Type': 'application/x-tar' }, 400, /./],
     ['POST', '/auth', '{"username":5}', {}, 400, /username/],

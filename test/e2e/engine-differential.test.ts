@@ -169,6 +169,17 @@ describe('comparisons that add state', { concurrency: true }, () => {
     'create --restart bogus busybox',
     'create --oom-score-adj 2000 busybox',
   ]);
+  // An exec the runtime cannot start: dockerd's message in the stream and exit code 126 (the engine
+  // once printed nothing and exited 0 for a missing command); kill's signal checks.
+  d.cases('exec and kill: refusals', [
+    'exec c-run nosuchcmd',
+    'exec c-run /etc/passwd',
+    'exec -w /nonexist c-run pwd',
+    'exec -u nosuch c-run true',
+    "exec -u 1000:1000 -w /tmp -e FOO=bar c-run sh -c 'id; pwd; echo $FOO'",
+    'kill -s 99 c-run',
+    'kill -s NOPE c-run',
+  ]);
   // CLI 28 at the engine's API (1.45) sends --mac-address as the network-mode endpoint's MacAddress
   // (dockerd 20.10 cannot be asked: the CLI refuses it below API 1.44)
   test('--mac-address as CLI 28 sends it to the engine', async () => {
@@ -191,6 +202,22 @@ describe('comparisons that add state', { concurrency: true }, () => {
       { title: 'MacAddress (runs)', body: { MacAddress: '02:42:ac:11:00:98' } },
       { title: 'a malformed MacAddress (500 at start)', body: { MacAddress: 'zz' } },
       { title: 'CpuShares 1 (500 at start)', body: { HostConfig: { CpuShares: 1 } } },
+      { title: 'a numeric StopSignal (runs)', body: { StopSignal: '9' } },
+    ]);
+    d.createCases("refused at start with dockerd's status", [
+      { title: 'an unknown user (500)', body: { User: 'nosuch' } },
+      { title: 'a missing command (400)', body: { Cmd: ['/nosuch'] }, statusOnly: 'runtime words' },
+      {
+        title: 'tmpfs size=-1 (500)',
+        body: { HostConfig: { Tmpfs: { '/t': 'size=-1' } } },
+        statusOnly: 'runtime words',
+      },
+      // every capability (--cap-add ALL wins): a 500 where the host's bounding set lacks one, else it runs
+      {
+        title: 'CapAdd ALL with CapDrop ALL',
+        body: { HostConfig: { CapAdd: ['ALL'], CapDrop: ['ALL'] } },
+        statusOnly: 'runtime words',
+      },
     ]);
     d.createCases('refused at create', [
       { title: 'a mount of an unknown type', body: { HostConfig: { Mounts: [{ Type: 'bogus', Target: '/x' }] } } },

@@ -169,10 +169,9 @@ export class EngineImages implements ImagesService {
 
   async list(filters: Filters) {
     const entries = await filterImages(await this.catalog.all(), filters, this.catalog);
-    const u = this.users();
     return entries
       .sort((a, b) => (b.config.created ?? '').localeCompare(a.config.created ?? ''))
-      .map((e) => summary(e, u.users(e.id).length));
+      .map((e) => summary(e, -1)); // dockerd counts containers only for /system/df (-1: "N/A")
   }
 
   async inspect(name: string) {

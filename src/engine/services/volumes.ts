@@ -114,11 +114,13 @@ export class EngineVolumes implements VolumesService {
       throw invalidArgument('Name: must be a string', { field: 'Name' });
     const labels = strRecord(body.Labels, 'Labels');
     const opts = strRecord(body.DriverOpts, 'DriverOpts');
-    for (const k of Object.keys(opts))
-      if (!OPTION_KEYS.has(k)) throw invalidArgument(`invalid option key: "${k}"`, { field: `DriverOpts.${k}` });
-    if (opts.type && !opts.device)
-      throw invalidArgument('DriverOpts: "type" needs a "device"', { field: 'DriverOpts.device' });
     const name = body.Name || newId();
+    // the local driver's checks, in dockerd's words (`create NAME: …`)
+    for (const k of Object.keys(opts))
+      if (!OPTION_KEYS.has(k))
+        throw invalidArgument(`create ${name}: invalid option: "${k}"`, { field: `DriverOpts.${k}` });
+    if (opts.type && !opts.device)
+      throw invalidArgument(`create ${name}: missing required option: "device"`, { field: 'DriverOpts.device' });
     checkName(name);
     return this.lock(name, async () => {
       const have = await this.read(name);

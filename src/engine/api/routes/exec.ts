@@ -32,7 +32,7 @@ export function register(r: Router, b: ExecBackend): void {
       const msg = `${(err as Error).message}\r\n`;
       const b = Buffer.from(msg);
       const h = Buffer.alloc(8);
-      h[0] = 3;
+      h[0] = 1; // dockerd writes a refused exec's error to the stdout stream (the CLI prints it, exit 126)
       h.writeUInt32BE(b.length, 4);
       if (!client.socket.destroyed) client.socket.end(tty ? b : Buffer.concat([h, b]));
     });

@@ -30,11 +30,13 @@ export function goFileMode(st: Stats): number {
   return m >>> 0;
 }
 
-/** Host user and group names for tar headers (as Go's archive/tar fills Uname/Gname), cached. */
-const names = {
-  users: undefined as Map<number, string> | undefined,
-  groups: undefined as Map<number, string> | undefined,
-};
+/** User and group names for tar headers (Go's archive/tar fills Uname/Gname), from the container's
+ *  own /etc/passwd and /etc/group as dockerd's (its tar runs chrooted in the container): a uid the
+ *  container does not name has none, whatever the host calls it. */
+interface Names {
+  users: Map<number, string>;
+  groups: Map<number, string>;
+}
 function nameTable(file: string): Map<number, string> {
   const m = new Map<number, string>();
   try {
@@ -43,13 +45,22 @@ function nameTable(file: string): Map<number, string> {
       if (f.length > 2 && /^\d+$/.test(f[2]) && !m.has(Number(f[2]))) m.set(Number(f[2]), f[0]);
     }
   } catch {
-    /* no names */
+    /* no such file (or not readable): no names */
   }
   return m;
 }
-function headerBase(n: string, st: Stats) {
-  names.users ??= nameTable('/etc/passwd');
-  names.groups ??= nameTable('/etc/group');
+/** The names of the container whose view is `v` (files resolved inside it, symlinks included). */
+function viewNames(v: View): Names {
+  const at = (p: string) => {
+    try {
+      return resolveView(v, p, true).host;
+    } catch {
+      return ''; // a path that cannot be resolved names nobody
+    }
+  };
+  return { users: nameTable(at('/etc/passwd')), groups: nameTable(at('/etc/group')) };
+}
+function headerBase(n: string, st: Stats, names: Names) {
   return {
     name: n,
     mode: st.mode & 0o7777,
@@ -136,10 +147,11 @@ export async function archiveGet(
 async function packTree(v: View, cpath: string, name: string, out: PassThrough): Promise<void> {
   const p = pack();
   p.pipe(out);
+  const names = viewNames(v);
   const add = async (cp: string, n: string): Promise<void> => {
     const h = hostOf(v, cp);
     const st = lstatSync(h);
-    const base = headerBase(n, st);
+    const base = headerBase(n, st, names);
     if (st.isSymbolicLink()) {
       p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
       return;
@@ -208,9 +220,10 @@ export async function exportRootfs(s: Containers, ref: string): Promise<Readable
   const out = new PassThrough();
   const p = pack();
   p.pipe(out);
+  const names = viewNames(containerView(c.rec, root, c.dir));
   const add = async (h: string, n: string): Promise<void> => {
     const st = lstatSync(h);
-    const base = headerBase(n, st);
+    const base = headerBase(n, st, names);
     if (st.isSymbolicLink()) {
       p.entry({ ...base, type: 'symlink', linkname: readlinkSync(h) });
       return;

@@ -1,6 +1,7 @@
 // `POST /containers/create`: validating the request at the edge and merging it with the image's
 // config (moby's daemon/create.go + runconfig merge).
 import { isAbsolute } from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { invalidArgument, notFound } from '../../../common/index.js';
 import type { ImageConfig } from '../../../image/index.js';
@@ -151,7 +152,13 @@ function validatePorts(b: CreateBody): void {
         field: 'HostConfig.PortBindings',
       });
     range(port, false);
-    for (const hb of v ?? []) if (hb.HostPort) range(hb.HostPort, true);
+    for (const hb of v ?? []) {
+      if (hb.HostPort) range(hb.HostPort, true);
+      // dockerd 20.10 takes a HostIp that is no address and publishes nothing for it (no error, no
+      // port); refused here with the docker CLI's words for `-p foo:80:80`.
+      if (hb.HostIp && isIP(hb.HostIp) === 0)
+        throw invalidArgument(`invalid IP address: ${hb.HostIp}`, { field: `HostConfig.PortBindings.${k}` });
+    }
   }
 }
 

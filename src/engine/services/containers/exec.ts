@@ -8,6 +8,8 @@ import { invalidArgument, notFound, conflict, newId } from '../../../common/inde
 import { parseSignal } from '../../../runtime/index.js';
 import type { Containers } from './service.js';
 import { bridgeAttach, parseDetachKeys } from './streams.js';
+import { checkExec } from './exec-check.js';
+import { containerView } from './paths.js';
 
 export interface ExecConfig {
   AttachStdin: boolean;
@@ -55,9 +57,9 @@ export class Execs {
       throw invalidArgument('Cmd: No exec command specified', { field: 'Cmd' });
     if (body.Env != null && (!Array.isArray(body.Env) || !body.Env.every((x) => typeof x === 'string')))
       throw invalidArgument('Env: must be a list of strings', { field: 'Env' });
-    if (!rec.State.Running) throw conflict(`container ${rec.Id} is not running`, { field: 'id' });
+    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`, { field: 'id' });
     if (rec.State.Paused)
-      throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`, { field: 'id' });
+      throw conflict(`Container ${ref} is paused, unpause the container before exec`, { field: 'id' });
     if (rec.State.Restarting)
       throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`, { field: 'id' });
     if (body.DetachKeys) parseDetachKeys(String(body.DetachKeys));
@@ -140,16 +142,28 @@ export class Execs {
     const cproc = cspec.process!;
     const env = new Map<string, string>();
     for (const e of [...(cproc.env ?? []), ...s.config.Env]) env.set(e.split('=')[0], e);
-    const { resolveUser } = await import('./user.js');
-    const user = s.config.User
-      ? resolveUser(this.svc.rootfs(rec.Id), s.config.User, rec.HostConfig.GroupAdd ?? [])
-      : cproc.user;
+    const cwd = s.config.WorkingDir || cproc.cwd || '/';
+    let user: typeof cproc.user;
+    try {
+      // What fails before the process runs fails the start: exit code 126 and the message in the
+      // client's stream (the route's), as dockerd's.
+      const { resolveUser } = await import('./user.js');
+      user = s.config.User
+        ? resolveUser(this.svc.rootfs(rec.Id), s.config.User, rec.HostConfig.GroupAdd ?? [])
+        : cproc.user;
+      checkExec(containerView(rec, this.svc.rootfs(rec.Id), this.svc.dirOf(rec.Id)), s.config.Cmd[0], cwd, [
+        ...env.values(),
+      ]);
+    } catch (e) {
+      s.ExitCode = 126;
+      throw e;
+    }
     const proc = {
       terminal: tty,
       user,
       args: s.config.Cmd,
       env: [...env.values()],
-      cwd: s.config.WorkingDir || cproc.cwd || '/',
+      cwd,
       capabilities: cproc.capabilities,
       noNewPrivileges: cproc.noNewPrivileges,
       rlimits: cproc.rlimits,
@@ -198,8 +212,7 @@ export class Execs {
       });
       s.Pid = r.pid;
     } catch (e) {
-      // as dockerd: 127 when the command is not found, 126 when it cannot be run
-      s.ExitCode = /not found/.test((e as Error).message) ? 127 : 126;
+      s.ExitCode = 126; // as dockerd for any exec its runtime refused
       s.Running = false;
       exitedNow();
       await rt.delete(rtid, { execId, force: true }).catch(() => undefined); // the exec may never have existed

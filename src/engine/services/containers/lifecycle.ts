@@ -13,6 +13,7 @@ import { resolveLinks } from './links.js';
 import { copyUpVolumes } from './copy-up.js';
 import { checkPropagation } from './propagation.js';
 import { buildSpec } from './spec.js';
+import { specError, startError } from './spec-checks.js';
 import { removeContainerSnapshots } from './init-layer.js';
 import type { Containers, Live, WaitResult } from './service.js';
 import { RUNNING_RESET_MS, shouldRestart, scheduleRestart } from './restart.js';
@@ -24,6 +25,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     id = rec.Id,
     rtid = svc.rtId(id);
   const rootfs = svc.rootfs(id);
+  let exitCode = 128; // dockerd's for a start that failed, unless the runtime's refusal says otherwise
   try {
     await ensureMounted(svc, c);
     const lookup = (r: string) => svc.get(r);
@@ -47,30 +49,43 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
       if (m.Type === 'volume' && m.Name && !m.Source) m.Source = (await svc.ctx.volumes.ensure(m.Name)).Mountpoint;
     checkPropagation(rec.Mounts);
     if (!rec.HasBeenStarted) await copyUpVolumes(rootfs, rec.Mounts); // once, as dockerd at create
-    const spec = buildSpec({
-      rec,
-      rootfs,
-      etc,
-      cgroupsPath: `${(rec.HostConfig.CgroupParent as string | undefined) || svc.opts.cgroupParent}/${id}`,
-      initBinary: initBinary(),
-      netnsPath,
-      ...shared,
-      linkEnv: links.env,
-    });
+    let spec: ReturnType<typeof buildSpec>;
+    try {
+      spec = buildSpec({
+        rec,
+        rootfs,
+        etc,
+        cgroupsPath: `${(rec.HostConfig.CgroupParent as string | undefined) || svc.opts.cgroupParent}/${id}`,
+        initBinary: initBinary(),
+        netnsPath,
+        ...shared,
+        linkEnv: links.env,
+      });
+    } catch (e) {
+      throw specError(e);
+    }
     rmSync(join(c.dir, 'exit.json'), { force: true });
     // Best effort here and below: the runtime may hold no such container (never created, or gone).
     await svc.runtime.delete(rtid, { force: true }).catch(() => undefined);
     const lc = rec.HostConfig.LogConfig?.Config ?? {};
     const maxSize = parseSize(lc['max-size'] ?? '10m');
     const maxFile = Math.max(1, Number(lc['max-file'] ?? 3) || 3);
-    await svc.runtime.create(rtid, spec, {
-      monitor: {
-        logFile: rec.HostConfig.LogConfig?.Type === 'none' ? undefined : svc.logPath(id),
-        logMaxSize: maxSize,
-        logMaxFiles: maxFile - 1,
-        stdin: rec.Config.OpenStdin,
-      },
-    });
+    // The runtime's refusals get dockerd's status and exit code (startError).
+    const refused = (e: unknown): never => {
+      const t = startError(e, rec.Path);
+      exitCode = t.exitCode;
+      throw t.error;
+    };
+    await svc.runtime
+      .create(rtid, spec, {
+        monitor: {
+          logFile: rec.HostConfig.LogConfig?.Type === 'none' ? undefined : svc.logPath(id),
+          logMaxSize: maxSize,
+          logMaxFiles: maxFile - 1,
+          stdin: rec.Config.OpenStdin,
+        },
+      })
+      .catch(refused);
     const mdir = svc.monitorDir(id);
     const net = await svc.nets.attach(rec, svc.runtime.state(rtid).pid ?? 0);
     if (net) writeNetworkEtc(c.dir, rec, net, etcX);
@@ -79,7 +94,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
     // monitor accepts every pending connection before it reads any output (skiff-monitor.c,
     // stream_read), so a connected client gets the output from the first byte.
     await Promise.all(c.attachWaiters.splice(0).map((w) => w(mdir).catch((e) => attachFailed(c, e))));
-    await svc.runtime.start(rtid);
+    await svc.runtime.start(rtid).catch(refused);
     const st = svc.runtime.state(rtid);
     rec.State = {
       ...rec.State,
@@ -110,7 +125,7 @@ export async function startLocked(svc: Containers, c: Live): Promise<void> {
       Running: false,
       Pid: 0,
       Error: (e as Error).message,
-      ExitCode: /not found|no such file/i.test((e as Error).message) ? 127 : 128,
+      ExitCode: exitCode,
     };
     await svc.runtime.delete(rtid, { force: true }).catch(() => undefined); // best effort, as above
     await svc.nets.detach(rec);

@@ -12,12 +12,31 @@ export interface StopOptions {
   signal?: string;
 }
 
+/** A signal of a kill or stop request, refused in dockerd's words (moby's signal.ParseSignal, then
+ *  its check that Linux has the number). */
+function requestSignal(raw: string, ref: string): number {
+  const bad = (message: string): never => {
+    throw invalidArgument(message, { field: 'signal' });
+  };
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n === 0) bad(`Invalid signal: ${raw}`);
+    if (n > 64) bad(`Cannot kill container: ${ref}: The linux daemon does not support signal ${n}`);
+    return n;
+  }
+  try {
+    return parseSignal(raw);
+  } catch {
+    return bad(`Invalid signal: ${raw}`);
+  }
+}
+
 // ---- stop / kill / restart ----
 export async function killContainer(svc: Containers, ref: string, signal = 'SIGKILL'): Promise<void> {
   const c = svc.live(ref);
-  const sig = parseSignal(signal);
+  const sig = requestSignal(signal, ref);
   if (!c.rec.State.Running)
-    throw conflict(`Cannot kill container: ${c.rec.Id}: Container ${c.rec.Id} is not running`, { field: 'id' });
+    throw conflict(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`, { field: 'id' });
   if (sig === 9 || sig === 15) c.stopping = false;
   await svc.runtime.kill(svc.rtId(c.rec.Id), sig);
   svc.emit(c, 'kill', { signal: String(sig) });
@@ -25,6 +44,7 @@ export async function killContainer(svc: Containers, ref: string, signal = 'SIGK
 
 export async function stopContainer(svc: Containers, ref: string, opts: StopOptions = {}): Promise<void> {
   const c = svc.live(ref);
+  if (opts.signal) requestSignal(opts.signal, ref);
   if (c.restartTimer) {
     clearTimeout(c.restartTimer);
     c.restartTimer = undefined;

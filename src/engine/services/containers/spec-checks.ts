@@ -4,7 +4,8 @@
 // IPC mode. Refused
 // at start here too, with the status dockerd gives (500) and runc's part of its message, so that a
 // client sees the same phase: the create succeeds and the container stays, created, for inspection.
-import { internal } from '../../../common/index.js';
+import { internal, invalidArgument, isSkiffError } from '../../../common/index.js';
+import { NOT_A_DIRECTORY_HINT } from './exec-check.js';
 
 /** Linux's RLIMIT_* numbers (runc names the type by number when setrlimit fails). */
 const RLIMITS: Record<string, number> = {
@@ -64,4 +65,30 @@ function namespacedSysctl(k: string, net: string, ipc: string, uts: string): boo
   if (k.startsWith('net.')) return net !== 'host';
   if (k === 'kernel.domainname' || k === 'kernel.hostname') return uts !== 'host';
   return false;
+}
+
+/** A failed start's error and exit code as dockerd gives them (moby's translateContainerdStartErr):
+ *  a missing command (127), one that cannot be run (126) and a mount of a file onto a directory or
+ *  the reverse (127, with dockerd's hint) are the caller's mistakes (400); whatever else the runtime
+ *  refuses (capabilities the host lacks, a bad tmpfs option, …) is a 500 with exit code 128, as
+ *  dockerd's `errdefs.Unknown`. `cmd` is the container's Path. */
+export function startError(e: unknown, cmd: string): { error: Error; exitCode: number } {
+  const msg = e instanceof Error ? e.message : String(e);
+  const has = (s: string) => msg.toLowerCase().includes(s);
+  const bad = (message: string, exitCode: number) => ({
+    error: invalidArgument(message, { field: 'Config.Cmd', cause: e }),
+    exitCode,
+  });
+  if (has(cmd.toLowerCase()) && (has('executable file not found') || has('no such file or directory')))
+    return bad(msg, 127);
+  if (has('permission denied')) return bad(msg, 126);
+  if (has('not a directory')) return bad(`${msg}${NOT_A_DIRECTORY_HINT}`, 127);
+  return { error: isSkiffError(e, 'Internal') ? e : internal(msg, { cause: e }), exitCode: 128 };
+}
+
+/** What building the spec refuses (an unknown user or group, …) fails the start as dockerd's
+ *  createSpec does: `errdefs.System`, a 500, with the same message. */
+export function specError(e: unknown): Error {
+  if (isSkiffError(e, 'Internal') || isSkiffError(e, 'NotFound')) return e;
+  return internal(e instanceof Error ? e.message : String(e), { cause: e });
 }

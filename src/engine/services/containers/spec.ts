@@ -39,14 +39,21 @@ export function capName(raw: string, field: string): string {
 
 function capabilities(hc: ContainerRecord['HostConfig']): string[] {
   if (hc.Privileged) return [...CAPABILITIES];
-  let caps = new Set<string>(DEFAULT_CAPABILITIES);
+  const caps = new Set<string>(DEFAULT_CAPABILITIES);
   const add = (hc.CapAdd as string[] | null | undefined) ?? [];
   const drop = (hc.CapDrop as string[] | null | undefined) ?? [];
-  if (add.some((c) => c.toUpperCase() === 'ALL')) caps = new Set(CAPABILITIES);
-  else for (const c of add) caps.add(capName(c, 'HostConfig.CapAdd'));
-  if (drop.some((c) => c.toUpperCase() === 'ALL'))
-    caps = new Set(add.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, 'HostConfig.CapAdd')));
-  else for (const c of drop) caps.delete(capName(c, 'HostConfig.CapDrop'));
+  const all = (l: string[]) => l.some((c) => c.toUpperCase() === 'ALL');
+  // moby's TweakCapabilities: `--cap-add ALL` wins (every capability but those dropped by name, so
+  // `--cap-add ALL --cap-drop ALL` is all of them), then `--cap-drop ALL` (just what is added)
+  const named = (l: string[], field: string) =>
+    l.filter((c) => c.toUpperCase() !== 'ALL').map((c) => capName(c, field));
+  if (all(add)) {
+    const dropped = new Set(named(drop, 'HostConfig.CapDrop'));
+    return CAPABILITIES.filter((c) => !dropped.has(c));
+  }
+  if (all(drop)) return [...new Set(named(add, 'HostConfig.CapAdd'))];
+  for (const c of add) caps.add(capName(c, 'HostConfig.CapAdd'));
+  for (const c of drop) caps.delete(capName(c, 'HostConfig.CapDrop'));
   return [...caps];
 }
 

@@ -1,7 +1,9 @@
 // `docker update`: new resource limits (applied to the running container through the runtime) and
 // restart policy, validated as dockerd does.
 import { invalidArgument } from '../../../common/index.js';
+import { hostFacts } from './host-facts.js';
 import type { Containers, Live } from './service.js';
+import { verifyUpdateResources } from './validate.js';
 
 export async function updateContainer(
   svc: Containers,
@@ -9,6 +11,7 @@ export async function updateContainer(
   body: Record<string, unknown>,
 ): Promise<{ Warnings: string[] }> {
   const hc = c.rec.HostConfig;
+  verifyUpdateResources(body, hostFacts());
   const keys = [
     'Memory',
     'MemorySwap',

@@ -88,14 +88,23 @@ function verifyHostConfig(hc: HC): void {
     bad(`Invalid isolation: ${JSON.stringify(iso)} - linux only supports 'default'`, 'HostConfig.Isolation');
 }
 
-function verifyResources(hc: HC, facts: HostFacts, warnings: string[]): void {
+/** `docker update`'s resources, checked as dockerd checks them (the same rules as at create, on the
+ *  request's values alone). Returns the warnings. */
+export function verifyUpdateResources(resources: Record<string, unknown>, facts: HostFacts): string[] {
+  const warnings: string[] = [];
+  verifyResources({ ...resources }, facts, warnings, true);
+  return warnings;
+}
+
+function verifyResources(hc: HC, facts: HostFacts, warnings: string[], update = false): void {
   const memory = num(hc.Memory),
     swap = num(hc.MemorySwap),
     reservation = num(hc.MemoryReservation);
   if (memory !== 0 && memory < MIN_MEMORY) bad('Minimum memory limit allowed is 6MB', 'HostConfig.Memory');
   if (memory > 0 && swap > 0 && swap < memory)
     bad('Minimum memoryswap limit should be larger than memory limit, see usage', 'HostConfig.MemorySwap');
-  if (memory === 0 && swap > 0)
+  if (memory === 0 && swap > 0 && !update)
+    // an update keeps the container's memory limit
     bad('You should always set the Memory limit when using Memoryswap limit, see usage', 'HostConfig.MemorySwap');
   if (hc.MemorySwappiness === -1) hc.MemorySwappiness = null;
   if (typeof hc.MemorySwappiness === 'number') {
