@@ -9,8 +9,9 @@
 // scheduler in it binding the pods, and simulated kubelets in this process (test/fixtures/
 // sim-nodes.ts: 50 nodes whose "kubelet" marks a bound pod Running and Ready, and removes a pod
 // being deleted). Times are wall clock from the create (or the image change) to the Deployment's
-// status saying done, as `kubectl rollout status` reads it; CPU is the controller side's
-// process (for Skiff, the whole server: API server, scheduler and controllers together).
+// status saying done, as `kubectl rollout status` reads it; CPU is the whole control plane's
+// (Skiff: the server process with API server, scheduler and controllers; the peer: its process
+// plus the server's); store writes are the store revision's advance per phase (all clients).
 // Flags: --replicas N (default 1000), --backend sqlite|etcd, --skip-peer, --rounds N (alternating
 // order), --trace (progress each second on stderr), --prof DIR (the server under node --cpu-prof).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
