@@ -9,9 +9,11 @@
 // scheduler in it binding the pods, and simulated kubelets in this process (test/fixtures/
 // sim-nodes.ts: 50 nodes whose "kubelet" marks a bound pod Running and Ready, and removes a pod
 // being deleted). Times are wall clock from the create (or the image change) to the Deployment's
-// status saying done, as `kubectl rollout status` reads it; CPU is the controller side's
-// process (for Skiff, the whole server: API server, scheduler and controllers together).
-// Flags: --replicas N (default 1000), --backend sqlite|etcd, --skip-peer.
+// status saying done, as `kubectl rollout status` reads it; CPU is the whole control plane's
+// (Skiff: the server process with API server, scheduler and controllers; the peer: its process
+// plus the server's); store writes are the store revision's advance per phase (all clients).
+// Flags: --replicas N (default 1000), --backend sqlite|etcd, --skip-peer, --rounds N (alternating
+// order), --trace (progress each second on stderr), --prof DIR (the server under node --cpu-prof).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,6 +27,9 @@ const arg = (k: string) => (process.argv.includes(k) ? process.argv[process.argv
 const REPLICAS = Number(arg('--replicas') ?? 1000);
 const backend = (arg('--backend') ?? 'sqlite') as 'sqlite' | 'etcd';
 const skipPeer = process.argv.includes('--skip-peer');
+const profDir = arg('--prof');
+const trace = process.argv.includes('--trace');
+const ROUNDS = Math.max(1, Number(arg('--rounds') ?? 1));
 const NODES = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,6 +58,9 @@ interface Result {
   boundS: number;
   updateS: number;
   cpuS: number;
+  serverCpuS: number;
+  writesCreate: number;
+  writesUpdate: number;
   maxPods: number;
 }
 
@@ -62,6 +70,7 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
   const srv: SkiffServer = await startSkiffServer(backend, {
     etcd,
     args: peer ? ['--disable-controller-manager'] : [],
+    nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
   });
   const { server, ca, cert, key } = srv.creds;
   const c = new KubeClient({ server, ca, cert, key, userAgent: 'skiff-bench' });
@@ -128,7 +137,24 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
       const l = pods.list();
       return l.length >= REPLICAS && l.filter((p) => p.spec.nodeName).length >= REPLICAS;
     };
+    // The store's revision counts every write from every client (controllers, scheduler, the
+    // simulated kubelets' pod status and Lease renewals): a same-run comparison of round trips.
+    const rv = async () =>
+      Number(((await c.request('GET', '/api/v1/namespaces?limit=1')) as any).metadata.resourceVersion);
     const cpu0 = cpuSeconds(peer ? kcm?.pid : srv.proc.pid);
+    const srvCpu0 = cpuSeconds(srv.proc.pid);
+    const rv0 = await rv();
+    let lastTrace = 0;
+    const tracePoint = (phase: string, t: number, d: any) => {
+      if (!trace || performance.now() - lastTrace < 1000) return;
+      lastTrace = performance.now();
+      const st = d.status ?? {};
+      const live = pods.list().filter((p) => !p.metadata.deletionTimestamp);
+      process.stderr.write(
+        `  ${phase} ${((performance.now() - t) / 1000).toFixed(1)} s: replicas ${st.replicas} updated ${st.updatedReplicas} ` +
+          `ready ${st.readyReplicas} available ${st.availableReplicas}; live pods ${live.length}, bound ${live.filter((p) => p.spec.nodeName).length}\n`,
+      );
+    };
     const t0 = performance.now();
     await c.request('POST', D, {
       body: {
@@ -147,11 +173,14 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
     let deadline = Date.now() + 600_000;
     for (;;) {
       if (!boundS && allBound()) boundS = (performance.now() - t0) / 1000;
-      if (done(await status())) break;
+      const d = await status();
+      tracePoint('create', t0, d);
+      if (done(d)) break;
       if (Date.now() > deadline) throw new Error(`${side}: rollout of ${REPLICAS} not done in 10 min`);
       await sleep(50);
     }
     const rolloutS = (performance.now() - t0) / 1000;
+    const rv1 = await rv();
     process.stdout.write(`${side}: 0→${REPLICAS} ready in ${rolloutS.toFixed(1)} s\n`);
     deadline = Date.now() + 600_000;
     const t1 = performance.now();
@@ -161,13 +190,24 @@ async function run(side: 'skiff' | 'kube-controller-manager', peer: string | und
     });
     for (;;) {
       const d = await status();
+      tracePoint('update', t1, d);
       if (d.metadata.generation > 1 && done(d) && pods.list().length === REPLICAS) break;
       if (Date.now() > deadline)
         throw new Error(`${side}: rolling update of ${REPLICAS} not done in 10 min: ${JSON.stringify(d.status)}`);
       await sleep(50);
     }
     const updateS = (performance.now() - t1) / 1000;
-    return { rolloutS, boundS, updateS, cpuS: cpuSeconds(peer ? kcm?.pid : srv.proc.pid) - cpu0, maxPods };
+    const rv2 = await rv();
+    return {
+      rolloutS,
+      boundS,
+      updateS,
+      cpuS: cpuSeconds(peer ? kcm?.pid : srv.proc.pid) - cpu0,
+      serverCpuS: cpuSeconds(srv.proc.pid) - srvCpu0,
+      writesCreate: rv1 - rv0,
+      writesUpdate: rv2 - rv1,
+      maxPods,
+    };
   } finally {
     stopping = true;
     pods.stop();
@@ -187,21 +227,44 @@ const peer = buildPeer();
 process.stdout.write(
   `controllers bench: Deployment of ${REPLICAS} replicas on ${NODES} simulated nodes, ${backend}; load ${loadavg()[0].toFixed(1)}\n`,
 );
-const results: [string, Result][] = [];
-for (const side of ['skiff', ...(peer ? ['kube-controller-manager' as const] : [])] as const) {
-  const r = await run(side, side === 'skiff' ? undefined : peer);
-  results.push([side, r]);
+// Rounds alternate the order (skiff, peer, then peer, skiff, ...) so a load that drifts during
+// the run does not favour one side; the summary compares each side's medians.
+const results: ['skiff' | 'kube-controller-manager', Result][] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const sides = peer ? (['skiff', 'kube-controller-manager'] as const) : (['skiff'] as const);
+  for (const side of round % 2 ? [...sides].reverse() : sides) {
+    const r = await run(side, side === 'skiff' ? undefined : peer);
+    results.push([side, r]);
+    process.stdout.write(
+      `${side.padEnd(24)} 0→${REPLICAS} ready ${r.rolloutS.toFixed(1)} s (all bound ${r.boundS.toFixed(1)} s), ` +
+        `rolling update ${r.updateS.toFixed(1)} s, max live pods ${r.maxPods}, ` +
+        (side === 'skiff'
+          ? `server CPU ${r.serverCpuS.toFixed(1)} s`
+          : `its CPU ${r.cpuS.toFixed(1)} s + server CPU ${r.serverCpuS.toFixed(1)} s`) +
+        `, store writes ${r.writesCreate} + ${r.writesUpdate}, load ${loadavg()[0].toFixed(1)}\n`,
+    );
+  }
+}
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const med = (side: string, f: (r: Result) => number) =>
+  median(results.filter(([s]) => s === side).map(([, r]) => f(r)));
+if (peer) {
+  const S = 'skiff',
+    K = 'kube-controller-manager';
+  const ratio = (f: (r: Result) => number) => (med(S, f) / med(K, f)).toFixed(2);
   process.stdout.write(
-    `${side.padEnd(24)} 0→${REPLICAS} ready ${r.rolloutS.toFixed(1)} s (all bound ${r.boundS.toFixed(1)} s), ` +
-      `rolling update ${r.updateS.toFixed(1)} s, max live pods ${r.maxPods}, CPU ${r.cpuS.toFixed(1)} s, load ${loadavg()[0].toFixed(1)}\n`,
+    `ratio skiff / kube-controller-manager, medians of ${ROUNDS} round(s) (time; < 1 is faster): ` +
+      `create ${ratio((r) => r.rolloutS)}, rolling update ${ratio((r) => r.updateS)}\n` +
+      `CPU (whole control plane; < 1 is less): ${(med(S, (r) => r.serverCpuS) / med(K, (r) => r.cpuS + r.serverCpuS)).toFixed(2)} ` +
+      `(Skiff: one server process with API server, scheduler and controllers; the peer: its own process plus ` +
+      `Skiff's server with the API server and scheduler)\n`,
   );
 }
-if (results.length === 2) {
-  const [[, s], [, k]] = results;
-  process.stdout.write(
-    `ratio skiff / kube-controller-manager (time; < 1 is faster): create ${(s.rolloutS / k.rolloutS).toFixed(2)}, ` +
-      `rolling update ${(s.updateS / k.updateS).toFixed(2)}\n` +
-      `(CPU is not comparable: Skiff's figure is the whole server — API server, scheduler and controllers —, ` +
-      `kube-controller-manager's only its own process)\n`,
-  );
-}
+process.stdout.write(
+  `load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}\n`,
+);

@@ -72,6 +72,8 @@ export interface StartOptions {
   pkiFrom?: string;
   /** Extra `skiff server` flags (e.g. --disable-scheduler). */
   args?: string[];
+  /** Extra node flags for the server process (e.g. --cpu-prof in a bench). */
+  nodeArgs?: string[];
 }
 
 export async function startSkiffServer(backend: Backend, opts: StartOptions = {}): Promise<SkiffServer> {
@@ -98,6 +100,7 @@ export async function startSkiffServer(backend: Backend, opts: StartOptions = {}
     proc = spawn(
       process.execPath,
       [
+        ...(opts.nodeArgs ?? []),
         '--import',
         'tsx',
         join(ROOT, 'src/cli/main.ts'),

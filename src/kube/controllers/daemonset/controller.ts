@@ -246,15 +246,23 @@ export function startDaemonSetController(ctx: ControllerContext): Controller {
       return { byNode, orphaned };
     };
     const first = podsByNode();
+    // As upstream's syncDaemonSet, status is written even when managing failed (a refused
+    // create): desiredNumberScheduled then still says how many nodes should run a pod.
+    let failure: { error: unknown } | undefined;
     if (exp.satisfied(key)) {
-      await manage(ds, nodes, first.byNode, first.orphaned, hash);
-      // The rollout moves only once manage's own writes have been seen (then the cache has them).
-      if (ds.spec?.updateStrategy?.type !== 'OnDelete' && exp.satisfied(key))
-        await rollingUpdate(ds, nodes, podsByNode().byNode, hash);
-      const live = new Set(claimed.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? ''));
-      await truncateHistory(ctx.client, revisions, current, live, ds.spec?.revisionHistoryLimit ?? 10);
+      try {
+        await manage(ds, nodes, first.byNode, first.orphaned, hash);
+        // The rollout moves only once manage's own writes have been seen (then the cache has them).
+        if (ds.spec?.updateStrategy?.type !== 'OnDelete' && exp.satisfied(key))
+          await rollingUpdate(ds, nodes, podsByNode().byNode, hash);
+        const live = new Set(claimed.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? ''));
+        await truncateHistory(ctx.client, revisions, current, live, ds.spec?.revisionHistoryLimit ?? 10);
+      } catch (e) {
+        failure = { error: e };
+      }
     }
     await updateStatus(ds, nodes, podsByNode().byNode, hash);
+    if (failure) throw failure.error;
   }
 
   function isUpdated(ds: DaemonSet, p: Pod, hash: string): boolean {

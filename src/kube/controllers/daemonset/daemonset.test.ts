@@ -160,4 +160,42 @@ describe('daemonset controller', () => {
     const hash = revs[1].metadata.labels['controller-revision-hash'];
     assert.ok((await live('roll')).every((p) => p.metadata.labels['controller-revision-hash'] === hash));
   });
+
+  it('writes status when its creates are refused (a quota), as upstream, and backs off', async () => {
+    const ns = `${env.ns}-q`;
+    await env.post('/api/v1/namespaces', { metadata: { name: ns } });
+    const q = await env.post(`/api/v1/namespaces/${ns}/resourcequotas`, {
+      metadata: { name: 'cpu' },
+      spec: { hard: { 'requests.cpu': '1' } },
+    });
+    // No quota controller runs here: the status it would write, so admission enforces the quota.
+    await env.c.request('PUT', `/api/v1/namespaces/${ns}/resourcequotas/cpu/status`, {
+      body: { ...q, status: { hard: { 'requests.cpu': '1' }, used: { 'requests.cpu': '0' } } },
+    });
+    const path = `/apis/apps/v1/namespaces/${ns}/daemonsets`;
+    await env.post(path, ds('refused'));
+    // Before, a failed create returned before the status write: desiredNumberScheduled stayed 0
+    // (the value the API server stores at create).
+    const st = (
+      await env.watchUntil(
+        `${path}/refused`,
+        'status with the desired count',
+        (d: any) => d.status?.desiredNumberScheduled > 0,
+        30_000,
+      )
+    ).status;
+    assert.equal(st.currentNumberScheduled, 0);
+    assert.equal(st.numberUnavailable, st.desiredNumberScheduled);
+    let writes = 0;
+    const inf = new Informer(
+      env.c,
+      { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true },
+      { update: () => void writes++ },
+      { namespace: ns },
+    );
+    await inf.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    inf.stop();
+    assert.ok(writes <= 1, `the DaemonSet was rewritten ${writes} times in 2 s while its creates failed`);
+  });
 });

@@ -21,6 +21,7 @@ import type { SharedInformer } from '../shared/informers.js';
 import {
   controllerRef,
   deletionOrder,
+  getCondition,
   isPodActive,
   isPodAvailable,
   isPodReady,
@@ -206,7 +207,12 @@ export function startReplicaSetController(ctx: ControllerContext, opts: ReplicaS
     const tmplLabels = rs.spec?.template?.metadata?.labels ?? {};
     const mrs = Number(rs.spec?.minReadySeconds) || 0;
     let conditions = rs.status?.conditions;
-    if (err) {
+    // As upstream, a failure condition already set is kept as it is: its message names the pod
+    // that failed (a generated name, new at every attempt), so replacing it would write a new
+    // status at each retry, and that write's own event would bring the key back at once, past
+    // the queue's backoff — a hot loop for as long as creates fail (a quota, a webhook).
+    if (err && getCondition(conditions, 'ReplicaFailure')) conditions = [...(conditions ?? [])];
+    else if (err) {
       conditions = setCondition(conditions, {
         type: 'ReplicaFailure',
         status: 'True',

@@ -122,4 +122,43 @@ describe('replicaset controller', () => {
     inf.stop();
     assert.equal(adds.size, 30, 'exactly 30 pods were ever created');
   });
+
+  it('a create that keeps failing (a quota) is retried with backoff, not in a status-write loop', async () => {
+    // Each failed create names a new generated pod in its error; rewriting the ReplicaFailure
+    // condition with it made every retry a status write whose own watch event re-queued the key
+    // at once, bypassing the queue's backoff: a hot loop (hundreds of writes a minute).
+    const ns = `${env.ns}-q`;
+    await env.post('/api/v1/namespaces', { metadata: { name: ns } });
+    const q = await env.post(`/api/v1/namespaces/${ns}/resourcequotas`, {
+      metadata: { name: 'cpu' },
+      spec: { hard: { 'requests.cpu': '1' } },
+    });
+    // No quota controller runs here: the status it would write, so admission enforces the quota.
+    await env.c.request('PUT', `/api/v1/namespaces/${ns}/resourcequotas/cpu/status`, {
+      body: { ...q, status: { hard: { 'requests.cpu': '1' }, used: { 'requests.cpu': '0' } } },
+    });
+    const path = `/apis/apps/v1/namespaces/${ns}/replicasets`;
+    await env.post(path, rs('quota', 2));
+    const failed = await env.watchUntil(`${path}/quota`, 'ReplicaFailure', (r: any) =>
+      (r.status?.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure'),
+    );
+    assert.match(
+      failed.status.conditions.find((c: any) => c.type === 'ReplicaFailure').message,
+      /failed quota: cpu: must specify requests.cpu/,
+    );
+    let writes = 0;
+    const inf = new Informer(
+      env.c,
+      { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true },
+      { update: () => void writes++ },
+      { namespace: ns },
+    );
+    await inf.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    inf.stop();
+    await until('a FailedCreate event', async () =>
+      (await env.get(`/api/v1/namespaces/${ns}/events`)).items.some((e: any) => e.reason === 'FailedCreate'),
+    );
+    assert.ok(writes <= 1, `the ReplicaSet was rewritten ${writes} times in 3 s while its creates failed`);
+  });
 });
