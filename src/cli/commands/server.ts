@@ -65,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
       controllers: !values['disable-controller-manager'],
+      // The scheduler and the controllers each on a thread of their own (src/cluster/control-worker.ts).
+      workers: true,
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
       controllerManagerArgs: values['kube-controller-manager-arg'],
