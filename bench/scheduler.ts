@@ -233,6 +233,10 @@ async function startCluster(
   server.stderr!.on('data', (d) => {
     serverLog = (serverLog + d).slice(-4000);
   });
+  // SKIFF_BENCH_SERVER_LOG=FILE: the server's warnings and errors (lost leases, dropped events,
+  // crashed worker threads) kept there.
+  if (process.env.SKIFF_BENCH_SERVER_LOG)
+    server.stderr!.on('data', (d) => appendFileSync(process.env.SKIFF_BENCH_SERVER_LOG!, d));
   const kubeconfig = join(dir, 'kubeconfig.yaml');
   for (let i = 0; ; i++) {
     try {
