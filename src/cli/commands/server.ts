@@ -69,8 +69,11 @@ export async function main(argv: string[]): Promise<number> {
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
       controllers: !values['disable-controller-manager'],
-      // The scheduler and the controllers each on a thread of their own (src/cluster/control-worker.ts).
-      workers: !values['single-thread'],
+      // The scheduler and the controllers each on a thread of their own (src/cluster/control-worker.ts)
+      // when running from a bundle; from the TypeScript source (tests run `tsx src/cli/main.ts`)
+      // each worker would compile the whole source again through tsx at every start, so there they
+      // stay on the API thread (startServer({ workers: true }) still runs them in workers).
+      workers: !values['single-thread'] && !import.meta.url.endsWith('.ts'),
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
       controllerManagerArgs: values['kube-controller-manager-arg'],
