@@ -12,7 +12,7 @@
 // scheduler_perf's). Throughput = measured pods / (last binding − first measured create), with
 // the creation rate printed beside it: a scheduler cannot bind faster than pods arrive.
 // Flags: --only sqlite|etcd, --skip-peer, --peer-only, --workloads basic,spread,anti,deploy, --scale 0.2 (fewer
-// nodes and pods, for a quick look).
+// nodes and pods, for a quick look), --single-thread-too (Skiff also with `skiff server --single-thread`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,6 +29,9 @@ const skipPeer = process.argv.includes('--skip-peer');
 const peerOnly = process.argv.includes('--peer-only');
 const scale = Number(arg('--scale') ?? 1);
 const wanted = (arg('--workloads') ?? 'basic,spread,anti,deploy').split(',');
+// --single-thread-too: also Skiff with its scheduler and controllers on the API server's thread
+// (`skiff server --single-thread`, the design before worker threads), for a same-run comparison.
+const singleToo = process.argv.includes('--single-thread-too');
 const CONCURRENCY = 32;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const n = (x: number) => Math.max(1, Math.round(x * scale));
@@ -145,10 +148,13 @@ async function pool(count: number, c: number, fn: (i: number) => Promise<unknown
   );
 }
 
-function cpuSeconds(pid: number | undefined): number {
+/** CPU seconds of a process, or with `mainThread` of its main thread only (for `skiff server`:
+ *  the API server's JS thread; the scheduler and the controllers run in worker threads). */
+function cpuSeconds(pid: number | undefined, mainThread = false): number {
   if (!pid) return 0;
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const stat = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+    const f = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
@@ -181,7 +187,12 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: string | undefined): Promise<Cluster> {
+async function startCluster(
+  outdir: string,
+  backend: 'sqlite' | 'etcd',
+  peer: string | undefined,
+  singleThread = false,
+): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-sched-'));
   let etcd: Etcd | undefined;
   let datastore = `sqlite://${join(dir, 'state.db')}`;
@@ -211,6 +222,7 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
       '--kube-controller-manager-arg',
       'node-monitor-grace-period=1h',
       ...(peer ? ['--disable-scheduler'] : []),
+      ...(singleThread ? ['--single-thread'] : []),
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -221,6 +233,10 @@ async function startCluster(outdir: string, backend: 'sqlite' | 'etcd', peer: st
   server.stderr!.on('data', (d) => {
     serverLog = (serverLog + d).slice(-4000);
   });
+  // SKIFF_BENCH_SERVER_LOG=FILE: the server's warnings and errors (lost leases, dropped events,
+  // crashed worker threads) kept there.
+  if (process.env.SKIFF_BENCH_SERVER_LOG)
+    server.stderr!.on('data', (d) => appendFileSync(process.env.SKIFF_BENCH_SERVER_LOG!, d));
   const kubeconfig = join(dir, 'kubeconfig.yaml');
   for (let i = 0; ; i++) {
     try {
@@ -426,8 +442,26 @@ interface Result {
   of: number;
   seconds: number;
   serverCpu: number;
+  /** The server's main thread (the API server). */
+  apiCpu: number;
   schedulerCpu: number;
+  /** Store writes (resourceVersion increments) per measured pod: its create, binding, events,
+   *  status patches, and whatever else was written meanwhile (leases). */
+  writesPerPod: number;
+  /** This benchmark process (its creates over HTTPS and its watch): what the client side cost. */
+  benchCpu: number;
   note?: string;
+}
+
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** The store's current resourceVersion (a LIST of one namespace, limit 1). */
+async function storeRevision(client: KubeClient): Promise<number> {
+  const l = await client.request('GET', '/api/v1/namespaces', { query: { limit: 1 } });
+  return Number(l.metadata.resourceVersion);
 }
 
 async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
@@ -440,7 +474,8 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
     throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
   await init.stop();
   const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
-  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
+  const rv0 = await storeRevision(c.client);
+  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
   const t0 = performance.now();
   let created = 0;
   await pool(w.measure.count, CONCURRENCY, async (i) => {
@@ -453,14 +488,21 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   await counter.stop();
   const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
   const seconds = (last - t0) / 1000;
+  const cpu1 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
+  // Events are written in the background after the bindings: a second for them to land.
+  await sleep(1000);
+  const writes = (await storeRevision(c.client)) - rv0;
   return {
     throughput: counter.count / seconds,
     createRate: created / ((tCreated - t0) / 1000),
     bound: counter.count,
     of: w.measure.count,
     seconds,
-    serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
-    schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+    serverCpu: cpu1[0] - cpu0[0],
+    apiCpu: cpu1[2] - cpu0[2],
+    schedulerCpu: cpu1[1] - cpu0[1],
+    writesPerPod: writes / w.measure.count,
+    benchCpu: cpu1[3] - cpu0[3],
     note: all
       ? counter.relists
         ? `watch relisted ${counter.relists}×`
@@ -476,7 +518,7 @@ async function runDeployment(c: Cluster): Promise<Result> {
   await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
-  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid)];
+  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true)];
   const t0 = performance.now();
   let note: string | undefined;
   await c.client.request('POST', '/apis/apps/v1/namespaces/deploy/deployments', {
@@ -512,7 +554,10 @@ async function runDeployment(c: Cluster): Promise<Result> {
       of: count,
       seconds: (last - t1) / 1000,
       serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
+      apiCpu: cpuSeconds(c.server.pid, true) - cpu0[2],
       schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+      writesPerPod: NaN,
+      benchCpu: NaN,
       note: all ? note : `${note}; stalled`,
     };
   }
@@ -526,7 +571,10 @@ async function runDeployment(c: Cluster): Promise<Result> {
     of: count,
     seconds: (last - t0) / 1000,
     serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
+    apiCpu: cpuSeconds(c.server.pid, true) - cpu0[2],
     schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
+    writesPerPod: NaN,
+    benchCpu: NaN,
     note: all ? 'Deployment → ReplicaSet → pods (controllers in the server)' : 'stalled',
   };
 }
@@ -543,10 +591,12 @@ if (!skipPeer) {
   const v = spawnSync(peer!, ['--version'], { encoding: 'utf8' }).stdout.trim();
   process.stderr.write(`peer: ${peer} (${v})\n`);
 }
+const load0 = loadavg()[0];
 const outdir = await bundle();
 const backends = (['sqlite', 'etcd'] as const).filter((b) => !only || only === b);
-const schedulers: { name: string; peer?: string }[] = [
+const schedulers: { name: string; peer?: string; singleThread?: boolean }[] = [
   ...(peerOnly ? [] : [{ name: 'skiff' }]),
+  ...(singleToo && !peerOnly ? [{ name: 'skiff 1-thread', singleThread: true }] : []),
   ...(peer ? [{ name: 'kube-scheduler', peer }] : []),
 ];
 const results: { workload: string; backend: string; scheduler: string; r?: Result; error?: string }[] = [];
@@ -561,8 +611,8 @@ try {
   for (const job of jobs)
     for (const backend of backends)
       for (const s of schedulers) {
-        process.stderr.write(`${job.name} · ${backend} · ${s.name}…\n`);
-        const c = await startCluster(outdir, backend, s.peer);
+        process.stderr.write(`${job.name} · ${backend} · ${s.name}… (load average ${loadavg()[0].toFixed(1)})\n`);
+        const c = await startCluster(outdir, backend, s.peer, s.singleThread);
         try {
           results.push({ workload: job.name, backend, scheduler: s.name, r: await job.run(c) });
         } catch (e) {
@@ -589,9 +639,12 @@ try {
 }
 
 console.log(
-  `\nscheduler benchmark (scale ${scale}; load average ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString()})\n` +
+  `\nscheduler benchmark (scale ${scale}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString()})\n` +
     'throughput = measured pods / (last binding − first create); cpu = seconds of CPU used by the server process\n' +
-    "(API server + store client + controllers, and Skiff's scheduler when it is the one running) and by kube-scheduler\n",
+    "(all its threads: the API server on the main thread; Skiff's scheduler and the controllers in worker threads),\n" +
+    'of its main thread alone (API thread), and of kube-scheduler; writes/pod = store revisions per measured pod\n' +
+    '(its create, binding, events, status patches, and leases meanwhile); cpu bench = this process (the pods\n' +
+    'created over HTTPS, 32 in flight, and the watch counting bindings)\n',
 );
 const pad = (s: string, k: number) => s.padEnd(k);
 console.log(
@@ -603,7 +656,10 @@ console.log(
     pad('created/s', 11),
     pad('bound', 13),
     pad('cpu server', 12),
-    'cpu kube-sched',
+    pad('(API thread)', 14),
+    pad('cpu kube-sched', 16),
+    pad('cpu bench', 11),
+    'writes/pod',
   ].join(''),
 );
 for (const x of results) {
@@ -620,18 +676,28 @@ for (const x of results) {
       pad(Number.isFinite(x.r.createRate) ? x.r.createRate.toFixed(0) : '—', 11),
       pad(`${x.r.bound}/${x.r.of}`, 13),
       pad(`${x.r.serverCpu.toFixed(1)} s`, 12),
-      x.scheduler === 'kube-scheduler' ? `${x.r.schedulerCpu.toFixed(1)} s` : '—',
+      pad(`${x.r.apiCpu.toFixed(1)} s`, 14),
+      pad(x.scheduler === 'kube-scheduler' ? `${x.r.schedulerCpu.toFixed(1)} s` : '—', 16),
+      pad(Number.isFinite(x.r.benchCpu) ? `${x.r.benchCpu.toFixed(1)} s` : '—', 11),
+      Number.isFinite(x.r.writesPerPod) ? x.r.writesPerPod.toFixed(2) : '—',
       x.r.note ? `  (${x.r.note})` : '',
     ].join(''),
   );
 }
-console.log('\nratios skiff / kube-scheduler (pods/s):');
+console.log('\nratios (pods/s):');
+const pairs: [string, string][] = [
+  ['skiff', 'kube-scheduler'],
+  ['skiff 1-thread', 'kube-scheduler'],
+  ['skiff', 'skiff 1-thread'],
+];
 for (const w of new Set(results.map((x) => x.workload)))
-  for (const b of backends) {
-    const s = results.find((x) => x.workload === w && x.backend === b && x.scheduler === 'skiff')?.r;
-    const k = results.find((x) => x.workload === w && x.backend === b && x.scheduler === 'kube-scheduler')?.r;
-    if (s && k) console.log(`  ${w} on ${b}: ×${(s.throughput / k.throughput).toFixed(2)}`);
-  }
+  for (const b of backends)
+    for (const [p, q] of pairs) {
+      const s = results.find((x) => x.workload === w && x.backend === b && x.scheduler === p)?.r;
+      const k = results.find((x) => x.workload === w && x.backend === b && x.scheduler === q)?.r;
+      if (s && k) console.log(`  ${w} on ${b}: ${p} / ${q} ×${(s.throughput / k.throughput).toFixed(2)}`);
+    }
 for (const w of WORKLOADS.filter((x) => wanted.includes(x.key) && x.threshold))
   console.log(`${w.name}: ${w.threshold}`);
+console.log(`\nthis run again: npm run bench -- scheduler ${process.argv.slice(2).join(' ')}`.trimEnd());
 process.exit(0);

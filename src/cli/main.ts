@@ -1,6 +1,11 @@
 // `skiff` multicall CLI: the first argument picks a verb; each verb's module is loaded on demand so
 // that a command pays only for what it uses.
-import { isSkiffError, phase } from '../common/index.js';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { isSkiffError, phase, setEntryModule } from '../common/index.js';
+
+// Worker threads (the server's scheduler and controllers, src/cluster/control-worker.ts) start on
+// this same module and run their role instead of the CLI.
+setEntryModule(import.meta.url);
 
 type Command = (argv: string[]) => Promise<number | void>;
 const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
@@ -70,14 +75,18 @@ async function main(argv: string[]): Promise<number> {
   return (await mod.main(rest)) ?? 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(
-      `skiff: ${isSkiffError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+if (!isMainThread && (workerData as { skiffWorker?: string } | null)?.skiffWorker === 'control-plane') {
+  const { runControlWorker } = await import('../cluster/index.js');
+  await runControlWorker();
+} else
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(
+        `skiff: ${isSkiffError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );

@@ -25,3 +25,5 @@ export const startNodeAgent: typeof Agent.startNodeAgent = async (...a) =>
 export const joinCluster: typeof Join.joinCluster = async (...a) => (await import('./join.js')).joinCluster(...a);
 export const startServiceNetwork: typeof ServiceNetwork.startServiceNetwork = async (...a) =>
   (await import('./service-network.js')).startServiceNetwork(...a);
+/** A worker thread's side of the server's control loops (src/cli/main.ts calls it in a worker). */
+export const runControlWorker = async (): Promise<void> => (await import('./control-worker.js')).runControlWorker();

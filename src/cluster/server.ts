@@ -3,6 +3,8 @@
 // over the private socket (controllers and the scheduler, each behind leader election; the agent
 // joins here). Wiring only.
 import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createLogger, invalidArgument, type Logger } from '../common/index.js';
 import type { Store } from '../kube/storage/index.js';
 import { KubeClient } from '../kube/client/index.js';
@@ -14,6 +16,7 @@ import {
 } from '../kube/controllers/index.js';
 import { shareClusterBootstrap } from './bootstrap.js';
 import { parseListen } from './listen.js';
+import { ControlWorker, controlWorkersAvailable } from './control-worker.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
@@ -30,6 +33,10 @@ export interface ServerOptions {
   controllers?: boolean;
   /** Run the scheduler (behind leader election on kube-system/kube-scheduler); default true. */
   scheduler?: boolean;
+  /** Run the scheduler and the controllers each in a worker thread of their own (control-worker.ts)
+   *  instead of on the API server's thread; `skiff server` does. Default false: in-process callers
+   *  (tests) then reach the Scheduler and controller objects through scheduler()/controllers(). */
+  workers?: boolean;
   /** kube-controller-manager flags the controllers honour (NAME=VALUE, as k3s's --kube-controller-manager-arg). */
   controllerManagerArgs?: string[];
   /** Service cluster IP range (default 10.96.0.0/12). */
@@ -58,6 +65,9 @@ export interface RunningServer {
   scheduler(): Promise<RunningScheduler | undefined>;
   /** The controller manager's candidate once started (undefined when disabled or failed). */
   controllers(): Promise<RunningControllerManager | undefined>;
+  /** With `workers`: the threads running the scheduler and the controllers (scheduler() and
+   *  controllers() are then undefined). */
+  workers: { scheduler?: ControlWorker; controllers?: ControlWorker };
   /** The cluster PKI (the CA signs node agents' certificates). */
   pki: security.Pki;
   /** The join token agents pass with --token (also in DATA_DIR/node-token). */
@@ -131,9 +141,41 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     addons.close();
   }
   // The control loops start after readiness (they are clients; the API is what they wait for).
+  const clusterIP = kas.api.context.services?.firstIP;
+  const controllerOptions = {
+    kubernetesService: clusterIP
+      ? { clusterIP, endpointIP: clientHost, endpointPort: Number(new URL(kas.url).port) }
+      : undefined,
+    rootCA: kas.pki.ca.certPem,
+    ...tuning,
+  };
   let scheduler: Promise<RunningScheduler | undefined> = Promise.resolve(undefined);
   let schedulerClient: KubeClient | undefined;
-  if (opts.scheduler !== false) {
+  let controllers: Promise<RunningControllerManager | undefined> = Promise.resolve(undefined);
+  let client: KubeClient | undefined;
+  const workers: RunningServer['workers'] = {};
+  const inWorkers = opts.workers === true && controlWorkersAvailable();
+  if (opts.workers && !inWorkers) log.warn('no entry module for worker threads: control loops run on the API thread');
+  if (inWorkers) {
+    // upstream's identity is hostname_uuid; the pid in between tells processes on one host apart.
+    const identity = () => `${hostname()}_${process.pid}_${randomUUID()}`;
+    const socketPath = await kas.internalSocket();
+    if (opts.scheduler !== false) {
+      workers.scheduler = new ControlWorker(
+        { role: 'scheduler', socketPath, identity: identity(), options: {} },
+        log.child({ component: 'scheduler' }),
+      );
+      workers.scheduler.start();
+    }
+    if (opts.controllers !== false) {
+      workers.controllers = new ControlWorker(
+        { role: 'controllers', socketPath, identity: identity(), options: controllerOptions },
+        log.child({ component: 'controllers' }),
+      );
+      workers.controllers.start();
+    }
+  }
+  if (opts.scheduler !== false && !inWorkers) {
     scheduler = (async () => {
       schedulerClient = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-scheduler' });
       return startScheduler(schedulerClient, { log: log.child({ component: 'scheduler' }) });
@@ -142,19 +184,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return undefined;
     });
   }
-  let controllers: Promise<RunningControllerManager | undefined> = Promise.resolve(undefined);
-  let client: KubeClient | undefined;
-  if (opts.controllers !== false) {
+  if (opts.controllers !== false && !inWorkers) {
     controllers = (async () => {
       client = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-controller-manager' });
-      const clusterIP = kas.api.context.services?.firstIP;
-      const endpointPort = Number(new URL(kas.url).port);
-      return startControllerManager(client, {
-        log: log.child({ component: 'controllers' }),
-        kubernetesService: clusterIP ? { clusterIP, endpointIP: clientHost, endpointPort } : undefined,
-        rootCA: kas.pki.ca.certPem,
-        ...tuning,
-      });
+      return startControllerManager(client, { log: log.child({ component: 'controllers' }), ...controllerOptions });
     })().catch((e) => {
       log.error('controllers failed to start', { error: e instanceof Error ? e.stack : String(e) });
       return undefined;
@@ -169,6 +202,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     startupMs,
     scheduler: () => scheduler,
     controllers: () => controllers,
+    workers,
     pki: kas.pki,
     nodeToken,
     serverToken,
@@ -176,6 +210,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       csrSigner.stop();
       await ipam.stop();
       csrClient.close();
+      await Promise.all([workers.scheduler?.stop(), workers.controllers?.stop()]);
       await (await scheduler)?.stop();
       schedulerClient?.close();
       await (await controllers)?.stop();

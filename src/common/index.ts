@@ -7,3 +7,4 @@ export * from './util.js';
 export * from './batch.js';
 export * from './trace.js';
 export * from './commands.js';
+export * from './entry.js';

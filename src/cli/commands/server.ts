@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [--datastore URL] [--disable-agent]
-                    [--disable-scheduler] [--disable-controller-manager]
+                    [--disable-scheduler] [--disable-controller-manager] [--single-thread]
 
   --data-dir DIR          state, PKI and kubeconfig.yaml (default /var/lib/skiff/server)
   --https-listen H:P      where the API server listens (default 127.0.0.1:6443)
@@ -16,6 +16,9 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
   --disable-controller-manager
                           do not run the controllers (another controller manager, e.g.
                           kube-controller-manager, may take their place; as k3s's flag)
+  --single-thread         run the scheduler and the controllers on the API server's thread
+                          (by default each runs in a worker thread of its own, as upstream runs
+                          kube-scheduler and kube-controller-manager as processes of their own)
   --node-cert-seconds N   longest validity of node certificates the signer issues (default 1 year)
   --cluster-cidr CIDR     pod range; each node gets a /24 of it (default 10.42.0.0/16)
   --kube-controller-manager-arg NAME=VALUE
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         'disable-agent': { type: 'boolean', default: false },
         'disable-scheduler': { type: 'boolean', default: false },
         'disable-controller-manager': { type: 'boolean', default: false },
+        'single-thread': { type: 'boolean', default: false },
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
@@ -65,6 +69,11 @@ export async function main(argv: string[]): Promise<number> {
       datastore: values.datastore,
       scheduler: !values['disable-scheduler'],
       controllers: !values['disable-controller-manager'],
+      // The scheduler and the controllers each on a thread of their own (src/cluster/control-worker.ts)
+      // when running from a bundle; from the TypeScript source (tests run `tsx src/cli/main.ts`)
+      // each worker would compile the whole source again through tsx at every start, so there they
+      // stay on the API thread (startServer({ workers: true }) still runs them in workers).
+      workers: !values['single-thread'] && !import.meta.url.endsWith('.ts'),
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
       controllerManagerArgs: values['kube-controller-manager-arg'],
