@@ -31,6 +31,9 @@ export interface KubeProxyPeer {
   version: string;
   /** performance.now() when the process was started. */
   startedAt: number;
+  /** Its sync histograms from /metrics: `kubeproxy_sync_{full,partial,}_proxy_rules_duration_seconds`
+   *  as { name: { count, sumMs } } (what this release exports). */
+  syncMetrics(): Promise<Record<string, { count: number; sumMs: number }>>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export async function startKubeProxy(o: {
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
   const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  const metricsPort = await freePort();
   const args = [
     `--kubeconfig=${o.kubeconfig}`,
     '--proxy-mode=nftables',
@@ -57,7 +61,7 @@ export async function startKubeProxy(o: {
     '--conntrack-tcp-timeout-established=0',
     '--conntrack-tcp-timeout-close-wait=0',
     `--healthz-bind-address=127.0.0.1:${await freePort()}`,
-    `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     '-v=0',
   ];
   const startedAt = performance.now();
@@ -73,6 +77,16 @@ export async function startKubeProxy(o: {
   return {
     version,
     startedAt,
+    async syncMetrics() {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const out: Record<string, { count: number; sumMs: number }> = {};
+      for (const m of text.matchAll(/^kubeproxy_(sync_\w*proxy_rules_duration_seconds)_(sum|count) ([\d.e+-]+)$/gm)) {
+        const e = (out[m[1]] ??= { count: 0, sumMs: 0 });
+        if (m[2] === 'count') e.count = Number(m[3]);
+        else e.sumMs = Number(m[3]) * 1000;
+      }
+      return out;
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

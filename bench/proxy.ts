@@ -230,6 +230,7 @@ try {
   const ours = { startMs: (await probeUntil(ips[N - 1], 'ep-a', 120_000)) - s0, lat: [] as number[] };
   const firstFull = proxy.stats.lastFullSyncMs;
   await proxy.fullSync();
+  const fullMs = proxy.stats.lastFullSyncMs;
   process.stdout.write(
     `skiff: full sync of ${N} Services ${firstFull.toFixed(0)} ms at start (${proxy.stats.lastFullSyncMs.toFixed(0)} ms again); start → last Service answers ${ours.startMs.toFixed(0)} ms\n`,
   );
@@ -259,13 +260,26 @@ try {
     });
     try {
       const startMs = (await probeUntil(ips[N - 1], 'ep-a', 300_000)) - kp.startedAt;
+      // Its own sync timings (histograms: count and total), before and after the changes; its first
+      // sync is a full one (the whole table), as is every resync after (its default 1 h).
+      const describe = (m: Record<string, { count: number; sumMs: number }>, was = m) =>
+        Object.entries(m)
+          .map(([k, v]) => {
+            const n = v.count - (was === m ? 0 : (was[k]?.count ?? 0));
+            const sum = v.sumMs - (was === m ? 0 : (was[k]?.sumMs ?? 0));
+            return `${k.replace('_proxy_rules_duration_seconds', '')} ${n}× mean ${n ? (sum / n).toFixed(0) : '-'} ms`;
+          })
+          .join(', ');
+      const m0: Record<string, { count: number; sumMs: number }> = await kp.syncMetrics().catch(() => ({}));
       process.stdout.write(
-        `kube-proxy ${kp.version} (nftables): start → last Service answers ${startMs.toFixed(0)} ms\n`,
+        `kube-proxy ${kp.version} (nftables): start → last Service answers ${startMs.toFixed(0)} ms; its syncs so far: ${describe(m0) || 'no metrics'}\n`,
       );
       const lat = await changes();
+      const m1 = await kp.syncMetrics().catch(() => ({}));
+      process.stdout.write(`kube-proxy: its syncs during the changes: ${describe(m1, m0) || 'no metrics'}\n`);
       process.stdout.write(
         `kube-proxy: endpoint change → traffic on the new endpoint: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms of ${lat.length}; ${missed[1]} of ${K} not carried within 60 s; load average ${loadavg()[0].toFixed(1)}\n` +
-          `ratio skiff/kube-proxy (lower is better): start-up ${(ours.startMs / startMs).toFixed(2)}, change p50 ${(pct(ours.lat, 50) / pct(lat, 50)).toFixed(2)}, p99 ${(pct(ours.lat, 99) / pct(lat, 99)).toFixed(2)}\n`,
+          `ratio skiff/kube-proxy (lower is better): start-up ${(ours.startMs / startMs).toFixed(2)}, full sync ${m0.sync_full_proxy_rules_duration_seconds?.count ? (fullMs / (m0.sync_full_proxy_rules_duration_seconds.sumMs / m0.sync_full_proxy_rules_duration_seconds.count)).toFixed(2) : '-'} (Skiff's second, on demand, against kube-proxy's first), change p50 ${(pct(ours.lat, 50) / pct(lat, 50)).toFixed(2)}, p99 ${(pct(ours.lat, 99) / pct(lat, 99)).toFixed(2)}\n`,
       );
     } finally {
       await kp.stop();
@@ -273,6 +287,9 @@ try {
     }
   }
   client.close();
+  process.stdout.write(
+    `\nquiet re-run (same sizes): npm run bench -- proxy --services=${N} --changes=${K}${withPeer ? '' : ' --no-peer'}; this run took ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+  );
 } finally {
   await proxy?.uninstall();
   for (const p of peers) p.kill();

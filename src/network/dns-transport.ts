@@ -17,7 +17,14 @@ export interface DnsListener {
 export async function listenDns(ip: string, port: number, handler: DnsHandler): Promise<DnsListener> {
   // A larger receive buffer rides out event-loop pauses (GC, a burst of watch events) without the
   // kernel dropping queries; the kernel caps it at net.core.rmem_max.
-  const udp: Socket = createSocket({ type: ip.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
+  // Replies go to the address a query came from, always a literal IP: resolving it (Node 20's
+  // dgram looks every destination up, an IP through dns.lookup and a tick) is skipped.
+  const family = ip.includes(':') ? 6 : 4;
+  const udp: Socket = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    recvBufferSize: 4 << 20,
+    lookup: (address, _opts, cb) => cb(null, address, family),
+  });
   udp.on('message', (msg, rinfo) => {
     let out: ReturnType<DnsHandler>;
     try {

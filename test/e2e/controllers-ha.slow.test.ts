@@ -1,6 +1,6 @@
 // Two `skiff server` processes on one etcd (sharing the cluster PKI) run exactly one active
-// controller set, elected through the kube-system/kube-controller-manager Lease with upstream's
-// timings (15 s / 10 s / 2 s): a ReplicaSet gets exactly its replicas (never more pods, watched
+// controller set, elected through the kube-system/kube-controller-manager Lease with the default
+// timings (10 s / 7 s / 2 s): a ReplicaSet gets exactly its replicas (never more pods, watched
 // all along); when the leader is SIGKILLed (no release) the other takes the lease within 15 s of
 // its death and completes a scale-up without duplicating a pod. Simulated nodes act as kubelets.
 import { after, before, describe, it } from 'node:test';

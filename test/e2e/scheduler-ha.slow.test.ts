@@ -1,6 +1,6 @@
 // Two `skiff server` processes on one etcd (sharing the cluster PKI) run exactly one active
-// scheduler, elected through the kube-system/kube-scheduler Lease with upstream's timings
-// (15 s / 10 s / 2 s): every pod is bound by the leader (the events' reportingInstance says who);
+// scheduler, elected through the kube-system/kube-scheduler Lease with the default timings
+// (10 s / 7 s / 2 s): every pod is bound by the leader (the events' reportingInstance says who);
 // when the leader is SIGKILLed the other takes the lease within 15 s of its death and binds the
 // pods created after.
 import { after, before, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 // Two `startServer` compositions (API server, scheduler and controller manager each) on one real
-// etcd, sharing the cluster PKI as HA servers do, with upstream's lease timings (15 s / 10 s /
+// etcd, sharing the cluster PKI as HA servers do, with the default lease timings (10 s / 7 s /
 // 2 s): exactly one holds each of the kube-scheduler and kube-controller-manager Leases and only
 // that one runs its loops; a ReplicaSet is handled once (never more pods than replicas, sampled
 // all along); when the leader is closed (its leases released) the other takes both over and a

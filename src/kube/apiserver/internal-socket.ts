@@ -55,8 +55,11 @@ export async function listenInternal(
   return {
     path,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      // close() waits for every connection to end: a request still in flight (a watch, or a
+      // request of a client that was closed while it ran) would hold it forever, so all are ended.
+      const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
+      await closed;
       cleanup();
     },
   };

@@ -9,5 +9,11 @@ export type { InformerHandlers, InformerOptions } from './informer.js';
 export { WorkQueue } from './workqueue.js';
 export { discoverResources, resourceForKind } from './discovery.js';
 export type { DiscoveredResource } from './discovery.js';
-export { LeaderElector, microTime } from './leaderelection.js';
-export type { LeaderElectionOptions } from './leaderelection.js';
+export {
+  LeaderElector,
+  microTime,
+  leaderElectionDefaults,
+  worstCaseTakeoverMs,
+  checkLeaderElectionTimings,
+} from './leaderelection.js';
+export type { LeaderElectionOptions, LeaderElectionTimings } from './leaderelection.js';

@@ -1,6 +1,6 @@
 // kube-controller-manager's leader election: the whole controller set runs only while this
-// process holds the kube-system/kube-controller-manager Lease (upstream's name and defaults:
-// 15 s lease, 10 s renew deadline, 2 s retry), through the same LeaderElector the scheduler uses.
+// process holds the kube-system/kube-controller-manager Lease (upstream's name; the LeaderElector's
+// defaults: 10 s lease, 7 s renew deadline, 2 s retry, for a takeover within 15 s), through the same LeaderElector the scheduler uses.
 //
 // Each term of leadership gets a client of its own. When the term ends (the lease could not be
 // renewed in time, another holder took it, or stop()), every controller and informer stops and
@@ -17,7 +17,7 @@ import { sleep } from '../../common/index.js';
 export interface StartControllerManagerOptions extends StartControllersOptions {
   /** Holder identity (default hostname_pid_uuid; upstream's is hostname_uuid). */
   identity?: string;
-  /** Lease timings (ms); upstream's defaults 15 s / 10 s / 2 s. */
+  /** Lease timings (ms); default leaderElectionDefaults (10 s / 7 s / 2 s). */
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;

@@ -224,3 +224,58 @@ test('wire: ids, letter case, negative answers with the SOA, truncation over UDP
   const sf = dnsPacket.decode((await dns.handle(query('example.org', 'A'), false))!);
   assert.equal((sf as unknown as { rcode: string }).rcode, 'SERVFAIL');
 });
+
+test('repeated queries (answered before parsing, by their bytes): new id, own case, transport, EDNS, changes', async () => {
+  const dns = new ClusterDns({ client: new KubeClient({ server: 'https://127.0.0.1:1' }), listen: [], upstreams: [] });
+  const r = dns.records;
+  const svc = (ip: string) =>
+    r.setService({
+      namespace: 'default',
+      name: 'web',
+      type: 'ClusterIP',
+      clusterIPs: [ip],
+      headless: false,
+      publishNotReadyAddresses: false,
+      ports: [],
+    });
+  svc('10.96.0.21');
+  const ask = async (name: string, id: number, tcp = false, edns = false) =>
+    dnsPacket.decode((await dns.handle(query(name, 'A', id, edns), tcp))!);
+  for (let id = 1; id <= 3; id++) {
+    const a = await ask('web.default.svc.cluster.local', id);
+    assert.equal(a.id, id);
+    assert.equal((a.answers![0] as { data: string }).data, '10.96.0.21');
+    // Another letter case is another key: its own case comes back.
+    const b = await ask('WEB.default.svc.cluster.local', 100 + id);
+    assert.equal(b.id, 100 + id);
+    assert.equal(b.questions![0].name, 'WEB.default.svc.cluster.local');
+    // With EDNS the reply carries an OPT record; without, none (the two are not mixed up).
+    const e = await ask('web.default.svc.cluster.local', 200 + id, false, true);
+    assert.equal(e.additionals!.filter((x) => x.type === 'OPT').length, 1);
+    assert.equal(a.additionals!.filter((x) => x.type === 'OPT').length, 0);
+  }
+  // An EDNS option (padding here; a cookie alike) after the question: answered, not kept by its bytes.
+  const withCookie = dnsPacket.encode({
+    id: 9,
+    type: 'query',
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name: 'web.default.svc.cluster.local', type: 'A', class: 'IN' }],
+    additionals: [
+      {
+        name: '.',
+        type: 'OPT',
+        udpPayloadSize: 1232,
+        extendedRcode: 0,
+        ednsVersion: 0,
+        flags: 0,
+        flag_do: false,
+        options: [{ code: 12, length: 8 }],
+      },
+    ],
+  });
+  assert.equal(dnsPacket.decode((await dns.handle(withCookie, false))!).id, 9);
+  // A change of the records is seen by the next repeat.
+  svc('10.96.0.22');
+  const c = await ask('web.default.svc.cluster.local', 4);
+  assert.equal((c.answers![0] as { data: string }).data, '10.96.0.22');
+});

@@ -27,7 +27,7 @@ export interface RunningScheduler {
 }
 
 export interface StartSchedulerOptions extends SchedulerOptions {
-  /** Lease timings (ms); upstream's defaults 15 s / 10 s / 2 s. */
+  /** Lease timings (ms); default leaderElectionDefaults (10 s / 7 s / 2 s). */
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
