@@ -2,7 +2,8 @@
 // while walking through upstream's common commands: the typed-client kinds that kubectl sends as
 // protobuf (create pdb|ingress|priorityclass, debug --copy-to, debug node/…) arrive whole, and
 // `kubectl debug` on a pod says ephemeral containers are disabled (Skiff runs none) instead of
-// claiming the pod is missing or crashing kubectl.
+// claiming the pod is missing or crashing kubectl; pods reach the API server through the
+// `kubernetes` Service.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSkiff, type SkiffStart } from '../fixtures/skiff-start.js';
@@ -82,6 +83,17 @@ spec:
     assert.equal((await k('logs', pod!)).trim(), 'host-root');
     const spec = JSON.parse(await k('get', 'pod', pod!, '-o', 'json')).spec;
     assert.deepEqual([spec.nodeName, spec.hostPID, spec.hostNetwork], [s.node, true, true]);
+  });
+
+  it('pods reach the API server at kubernetes.default.svc (its EndpointSlice exists)', async () => {
+    const slice = JSON.parse(await s.k(['-n', 'default', 'get', 'endpointslice', 'kubernetes', '-o', 'json']));
+    assert.equal(slice.metadata.labels['kubernetes.io/service-name'], 'kubernetes');
+    assert.equal(slice.ports[0].name, 'https');
+    await k('run', 'cli', ...BB, '--', 'sleep', '3600');
+    await k('wait', '--for=condition=Ready', 'pod/cli', '--timeout=90s');
+    // A TCP connection through the service (busybox's TLS cannot talk to the server's ciphers).
+    const r = await kr('exec', 'cli', '--', 'sh', '-c', 'echo | nc -w 5 kubernetes.default.svc 443 && echo connected');
+    assert.equal(r.stdout.trim(), 'connected', r.stderr);
   });
 
   it('kubectl debug on a pod says ephemeral containers are disabled', async () => {
