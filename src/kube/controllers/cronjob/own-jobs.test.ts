@@ -1,5 +1,6 @@
 // CronJob controller: the Jobs it creates are its own — seeing one before its status write reaches
 // the cache gives no `UnexpectedJob` warning and no second Job (upstream re-reads the CronJob).
+// And a Job that completes says why in upstream's words (CompletionsReached).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControllerEnv, until, type ControllerEnv } from '../../../../test/fixtures/controller-env.js';
@@ -12,7 +13,7 @@ before(async () => {
   env = await startControllerEnv({
     controllers: ['cronjob', 'job'],
     nodes: ['n1'],
-    sim: { behavior: () => 'ready' },
+    sim: { behavior: (p: any) => p.metadata.labels?.fate ?? 'ready' },
     now,
     options: { job: { batchMs: 0 } },
   });
@@ -48,5 +49,29 @@ describe('cronjob controller and its own jobs', () => {
     assert.deepEqual(unexpected, [], 'no UnexpectedJob for jobs the controller created');
     const jobs = (await env.get(`/apis/batch/v1/namespaces/${env.ns}/jobs`)).items as any[];
     assert.equal(jobs.length, 6, 'one Job per CronJob and minute');
+  });
+
+  it('a completed Job says why: CompletionsReached', async () => {
+    const J = `/apis/batch/v1/namespaces/${env.ns}/jobs`;
+    await env.post(J, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'done' },
+      spec: {
+        template: {
+          metadata: { labels: { fate: 'succeed' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      },
+    });
+    const cond = (j: any, t: string) => j.status?.conditions?.find((c: any) => c.type === t && c.status === 'True');
+    await until('complete', async () => Boolean(cond(await env.get(`${J}/done`), 'Complete')));
+    const j = await env.get(`${J}/done`);
+    for (const t of ['SuccessCriteriaMet', 'Complete'])
+      assert.deepEqual(
+        [cond(j, t).reason, cond(j, t).message],
+        ['CompletionsReached', 'Reached expected number of succeeded pods'],
+        t,
+      );
   });
 });
