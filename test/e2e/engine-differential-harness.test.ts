@@ -27,6 +27,7 @@ test('a copy out to a host path is refused before the CLI runs; stdout and OUT a
   const dest = join(tmp, 'dest');
   await assert.rejects(docker(side, ['cp', 'c:/lnk', dest]), /docker cp to the host path .*follows a destination/);
   await assert.rejects(sh(side, `docker cp c:/lnk ${dest}`), /docker cp to the host path/);
+  await assert.rejects(sh(side, `docker cp c:/a - | tar t; docker cp c:/lnk ${dest}`), /docker cp to the host path/);
   assert.equal(existsSync(dest), false);
   for (const r of [
     await docker(side, ['cp', 'c:/lnk', '-']),

@@ -86,8 +86,8 @@ function exec(
     args = args.map((a) => (a.startsWith(`${OUT}/`) ? dir + a.slice(OUT.length) : a));
   }
   if (file === 'sh') {
-    const m = /\bdocker\s+(?:container\s+)?cp\s+(?:-\S+\s+)*[^\s/.][^\s:/]*:\S*\s+([^\s|;&)]+)/.exec(args.join(' '));
-    if (m && m[1] !== '-') return Promise.reject(new Error(COPY_OUT(m[1])));
+    const re = /\bdocker\s+(?:container\s+)?cp\s+(?:-\S+\s+)*[^\s/.][^\s:/]*:\S*\s+([^\s|;&)]+)/g;
+    for (const m of args.join(' ').matchAll(re)) if (m[1] !== '-') return Promise.reject(new Error(COPY_OUT(m[1])));
   }
   const unOut = (t: string) => (out ? t.replaceAll(out, OUT) : t);
   return new Promise<Out>((resolve) => {
