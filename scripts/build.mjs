@@ -75,6 +75,11 @@ if (existsSync(join(root, 'src/cri/proto/api.proto'))) {
   mkdirSync(join(root, 'dist/proto'), { recursive: true });
   copyFileSync(join(root, 'src/cri/proto/api.proto'), join(root, 'dist/proto/api.proto'));
 }
+// The built-in kinds' protobuf descriptors (src/kube/apiserver/protobuf.ts reads them on first use).
+if (existsSync(join(root, 'src/kube/apiserver/proto/kube.json'))) {
+  mkdirSync(join(root, 'dist/proto'), { recursive: true });
+  copyFileSync(join(root, 'src/kube/apiserver/proto/kube.json'), join(root, 'dist/proto/kube.json'));
+}
 if (existsSync(join(root, 'native', 'Makefile'))) {
   execFileSync('make', ['-s', '-C', join(root, 'native')], { stdio: 'inherit' });
 }

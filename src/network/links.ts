@@ -1,7 +1,7 @@
 // Bridge and veth plumbing through iproute2 batch mode: a bridge is one `ip -batch -`; an attach is
 // two spawns (the container side inside its netns through nsenter, creating the pair and pushing
 // the host end out to our netns; then the host side enslaving it to the bridge).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { internal } from '../common/index.js';
 import { mustRun, mustRunShort, run, runShort } from './exec.js';
@@ -88,5 +88,15 @@ export async function attachVeth(a: AttachSpec): Promise<void> {
   } catch (e) {
     await deleteLink(a.hostVeth);
     throw e;
+  }
+}
+
+/** Whether a file (a sysctl) can be written by this process. */
+export function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }

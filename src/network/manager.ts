@@ -2,7 +2,7 @@
 // instance. All state lives in one directory (one JSON file per network); iptables chains are
 // re-rendered from that state on every change, so `init()` after a crash converges to exactly one
 // copy of each rule, and endpoints whose namespace is gone are released.
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   conflict,
   failedPrecondition,
@@ -15,9 +15,9 @@ import {
 import { formatCidr, formatIp, macFor, overlaps, parseCidr, parseIp, contains, pickSubnet, type Cidr } from './cidr.js';
 import { run } from './exec.js';
 import { allocate } from './ipam.js';
-import { attachVeth, deleteLink, ensureBridge, hostVethName, linkExists, setSysctl } from './links.js';
+import { attachVeth, deleteLink, ensureBridge, hostVethName, linkExists, setSysctl, writable } from './links.js';
 import { resolvePorts, type PortRequest } from './ports.js';
-import { apply, chainsFor, removeAll, type Chains } from './rules.js';
+import { apply, chainsFor, removeAll, type Chains, type DnatMasquerade } from './rules.js';
 import { StateDir, type Endpoint, type NetworkConfig, type NetworkState } from './state.js';
 import { DnsServer } from './dns.js';
 import { adoptBridge, inspectLink } from './adopt.js';
@@ -36,6 +36,9 @@ export interface ManagerOptions {
   /** Directory of the host-wide lock held while a subnet is picked and its bridge made, so two
    *  managers (engines) on one host never choose the same pool at the same moment. */
   hostLockDir?: string;
+  /** DNATed same-subnet traffic to masquerade: `all` (Docker's default, the default here) or
+   *  `hostPorts` (a pod network behind a service proxy that masquerades self-hairpins itself). */
+  dnatMasquerade?: DnatMasquerade;
 }
 
 export interface CreateOptions {
@@ -80,6 +83,7 @@ export class NetworkManager {
   readonly proxyLoopback: boolean;
   private readonly proxies = new UserlandProxies();
   private readonly hostLock: StateDir;
+  private readonly dnatMasquerade: DnatMasquerade;
 
   constructor(o: ManagerOptions) {
     this.state = new StateDir(o.stateDir);
@@ -90,6 +94,7 @@ export class NetworkManager {
     this.mtu = o.mtu ?? 1500;
     this.dns = new DnsServer(undefined, o.dnsPort ?? 53);
     this.hostLock = new StateDir(o.hostLockDir ?? '/run/skiff/network');
+    this.dnatMasquerade = o.dnatMasquerade ?? 'all';
     const mode = o.userlandProxy ?? 'auto';
     this.proxyLoopback =
       mode === 'always' || (mode === 'auto' && !writable('/proc/sys/net/ipv4/conf/default/route_localnet'));
@@ -416,7 +421,7 @@ export class NetworkManager {
 
   private async rules(): Promise<void> {
     try {
-      await apply(this.chains, [...this.nets.values()], !this.jumpsChecked, this.proxyLoopback);
+      await apply(this.chains, [...this.nets.values()], !this.jumpsChecked, this.proxyLoopback, this.dnatMasquerade);
       this.jumpsChecked = true;
     } catch (e) {
       this.jumpsChecked = false;
@@ -479,15 +484,6 @@ export class NetworkManager {
       }
     }
     return out.map((u) => ({ ...u, cidr: { base: u.cidr.base, prefix: u.cidr.prefix } }));
-  }
-}
-
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -30,7 +30,20 @@ const jumps = (c: Chains, proxyLoopback = false): { table: string; chain: string
   { table: 'filter', chain: 'FORWARD', rule: ['-j', c.fwd] },
 ];
 
-export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: string } {
+/** Which DNATed traffic from a network's own subnet back onto its bridge is masqueraded:
+ *  - `all` (Docker's bridges): every such connection, so a container reaching a published port of
+ *    a neighbour sees its reply come back through the host.
+ *  - `hostPorts` (the pod network): only hostPort hairpins (as the CNI portmap plugin marks them).
+ *    Service traffic keeps the client Pod's address, as with kube-proxy; the service proxy
+ *    masquerades the one case that needs it, a Pod reaching itself through a Service. The replies
+ *    of a same-bridge backend still pass conntrack (bridge-nf-call-iptables), so they are un-DNATed. */
+export type DnatMasquerade = 'all' | 'hostPorts';
+
+export function render(
+  c: Chains,
+  nets: NetworkState[],
+  dnatMasquerade: DnatMasquerade = 'all',
+): { nat: string; filter: string } {
   const nat = ['*nat', `:${c.dnat} - [0:0]`, `:${c.post} - [0:0]`];
   const filter = ['*filter', `:${c.fwd} - [0:0]`];
   for (const n of nets) {
@@ -48,10 +61,15 @@ export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: 
       `-A ${c.fwd} -i ${b} ! -o ${b} -j ACCEPT`,
       `-A ${c.fwd} -o ${b} -j DROP`,
     );
-    nat.push(
-      `-A ${c.post} -o ${b} -m addrtype --src-type LOCAL -j MASQUERADE`,
-      `-A ${c.post} -o ${b} -s ${subnet} -m conntrack --ctstate DNAT -j MASQUERADE`,
-    );
+    nat.push(`-A ${c.post} -o ${b} -m addrtype --src-type LOCAL -j MASQUERADE`);
+    if (dnatMasquerade === 'all')
+      nat.push(`-A ${c.post} -o ${b} -s ${subnet} -m conntrack --ctstate DNAT -j MASQUERADE`);
+    else
+      for (const e of Object.values(n.endpoints))
+        for (const p of e.ports)
+          nat.push(
+            `-A ${c.post} -o ${b} -s ${subnet} -d ${e.ip}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT --ctorigdstport ${p.hostPort} -j MASQUERADE`,
+          );
     if (!n.config.internal) {
       nat.push(`-A ${c.post} -s ${subnet} ! -o ${b} -j MASQUERADE`);
       for (const e of Object.values(n.endpoints))
@@ -70,8 +88,14 @@ export function render(c: Chains, nets: NetworkState[]): { nat: string; filter: 
 
 /** Rewrites our chains; with `checkJumps` also makes sure each built-in chain jumps to ours once
  *  (callers check at start-up and after a failure, not on every change: 4 spawns saved). */
-export async function apply(c: Chains, nets: NetworkState[], checkJumps = true, proxyLoopback = false): Promise<void> {
-  const r = render(c, nets);
+export async function apply(
+  c: Chains,
+  nets: NetworkState[],
+  checkJumps = true,
+  proxyLoopback = false,
+  dnatMasquerade: DnatMasquerade = 'all',
+): Promise<void> {
+  const r = render(c, nets, dnatMasquerade);
   await mustRun('iptables-restore', ['-w', '--noflush'], r.nat + r.filter);
   if (!checkJumps) return;
   for (const j of jumps(c, !proxyLoopback).filter((x) => x.chain === 'OUTPUT')) {

@@ -537,6 +537,69 @@ spec:
       assert.equal(nope.status, 404);
       assert.equal((await s.request('GET', '/readyz')).status, 200, 'the server is still up');
     });
+
+    it('kubectl autoscale (autoscaling/v1) and the v2 view agree; a v1 update keeps a v2-only metric', async () => {
+      if (backend !== 'sqlite') return; // conversion is above the store: one backend is enough
+      ok(await k(['create', 'deployment', 'auto', '--image=busybox', '-n', ns]), 'create deployment');
+      assert.match(
+        ok(
+          await k(['autoscale', 'deployment', 'auto', '--cpu-percent=50', '--min=1', '--max=5', '-n', ns]),
+          'autoscale',
+        ),
+        /horizontalpodautoscaler.autoscaling\/auto autoscaled/,
+      );
+      assert.match(
+        ok(await k(['get', 'hpa', 'auto', '-n', ns]), 'get hpa'),
+        /^auto\s+Deployment\/auto\s+cpu: <unknown>\/50%\s+1\s+5\s+\d+\s/m,
+      );
+      const view = async (v: string) =>
+        JSON.parse(
+          ok(await k(['get', `horizontalpodautoscalers.${v}.autoscaling`, 'auto', '-n', ns, '-o', 'json']), `get ${v}`),
+        );
+      const v1 = await view('v1');
+      assert.equal(v1.apiVersion, 'autoscaling/v1');
+      assert.deepEqual(v1.spec, {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'auto' },
+        minReplicas: 1,
+        maxReplicas: 5,
+        targetCPUUtilizationPercentage: 50,
+      });
+      const memory = {
+        type: 'Resource',
+        resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } },
+      };
+      const cpu = (n: number) => ({
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: n } },
+      });
+      assert.deepEqual((await view('v2')).spec.metrics, [cpu(50)]);
+      const add = JSON.stringify([{ op: 'add', path: '/spec/metrics/-', value: memory }]);
+      ok(
+        await k(['patch', 'horizontalpodautoscalers.v2.autoscaling', 'auto', '-n', ns, '--type=json', '-p', add]),
+        'patch v2',
+      );
+      const withMem = await view('v1');
+      assert.deepEqual(JSON.parse(withMem.metadata.annotations['autoscaling.alpha.kubernetes.io/metrics']), [
+        { type: 'Resource', resource: { name: 'memory', targetAverageValue: '100Mi' } },
+      ]);
+      ok(
+        await k([
+          'patch',
+          'horizontalpodautoscalers.v1.autoscaling',
+          'auto',
+          '-n',
+          ns,
+          '--type=merge',
+          '-p',
+          '{"spec":{"targetCPUUtilizationPercentage":70}}',
+        ]),
+        'patch v1',
+      );
+      // upstream's conversion puts the annotation's metrics first, then the CPU target
+      const v2 = await view('v2');
+      assert.deepEqual(v2.spec.metrics, [memory, cpu(70)]);
+      assert.equal(v2.metadata.annotations, undefined, 'the round-trip annotation is not stored');
+    });
   });
 }
 

@@ -575,3 +575,53 @@ test('/etc files: hosts, resolv.conf (embedded DNS or filtered host resolvers)',
   writeFileSync(f, 'nameserver 127.0.0.53\nnameserver 10.9.9.9\n');
   assert.equal(resolvConf({ hostFile: f }), 'nameserver 10.9.9.9\n');
 });
+
+test('pod network (dnatMasquerade hostPorts): a same-bridge Service backend sees the client Pod; a Pod reaches itself', async () => {
+  // A manager as the pod network runs it, and a table of our own doing what the service proxy does
+  // (src/kube/proxy/nft.ts): DNAT a virtual IP to a Pod, masquerade only a Pod reaching itself.
+  const pods = new NetworkManager({
+    stateDir: join(dir, 'state-pods'),
+    chainPrefix: `${PREFIX}P`,
+    dnatMasquerade: 'hostPorts',
+  });
+  await pods.init();
+  const table = `sk${rand}svc`;
+  const vips = `10.248.${parseInt(rand.slice(0, 2), 16)}`; // a range no other test uses
+  try {
+    await pods.create({ name: `pods${rand}`, bridge: `sk${rand}pod`, dns: false });
+    const [na, nb] = [netns('pa'), netns('pb')];
+    const a = await pods.connect(`pods${rand}`, { id: `pa${rand}`, netns: `/run/netns/${na}` });
+    const b = await pods.connect(`pods${rand}`, { id: `pb${rand}`, netns: `/run/netns/${nb}` });
+    // each Pod answers with the address it sees the connection come from
+    const peerEcho =
+      "require('net').createServer((s)=>s.end(s.remoteAddress+'\\n')).listen(8080,'0.0.0.0');console.log('ready')";
+    for (const ns of [na, nb]) {
+      const c = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', peerEcho], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      children.push(c);
+      await new Promise((r) => c.stdout!.once('data', r));
+    }
+    // the virtual IPs never leave: anything not translated is dropped here
+    assert.equal(sh('ip', ['route', 'add', 'blackhole', `${vips}.0/24`]).code, 0);
+    const nft = [
+      `add table ip ${table}`,
+      `add chain ip ${table} pre { type nat hook prerouting priority dstnat; }`,
+      `add chain ip ${table} post { type nat hook postrouting priority srcnat; }`,
+      `add rule ip ${table} pre ip daddr ${vips}.10 tcp dport 80 dnat to ${b.ip}:8080`,
+      `add rule ip ${table} pre ip daddr ${vips}.11 tcp dport 80 dnat to ${a.ip}:8080`,
+      `add rule ip ${table} post ct status dnat ip saddr . ip daddr { ${a.ip} . ${a.ip} } masquerade`,
+    ].join('\n');
+    assert.equal(sh('nft', ['-f', '-'], nft).code, 0);
+    const ask = (vip: string) => inNsAsync(na, 'nc', '-w', '3', vip, '80');
+    assert.equal((await ask(`${vips}.10`)).out.trim(), a.ip, 'the backend sees the client Pod, not the bridge');
+    const cfg = pods.inspect(`pods${rand}`).config;
+    assert.equal((await ask(`${vips}.11`)).out.trim(), cfg.gateway, 'a Pod reaching itself is masqueraded');
+    // only hostPort hairpins are masqueraded on the pod network's bridge
+    assert.equal(ruleCount(new RegExp(`-A ${PREFIX}P-POSTROUTING .*--ctstate DNAT -j MASQUERADE`)), 0);
+  } finally {
+    sh('nft', ['delete', 'table', 'ip', table]);
+    sh('ip', ['route', 'del', 'blackhole', `${vips}.0/24`]);
+    await pods.destroy(true);
+  }
+});

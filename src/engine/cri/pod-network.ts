@@ -3,6 +3,7 @@
 // 10.42.0.0/24, the first /24 of the cluster CIDR 10.42.0.0/16), one veth per sandbox, host-local
 // IPAM, outbound NAT and hostPort mappings — all src/network's NetworkManager, in a state directory
 // and iptables chains of its own so the engine's Docker networks and the pods never mix.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createLogger, traced } from '../../common/index.js';
 import { NetworkManager, type PortRequest } from '../../network/index.js';
 
@@ -28,13 +29,35 @@ export interface PortMappingLike {
   hostIp?: string;
 }
 
+const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+/** Whether bridged IPv4 passes iptables/conntrack (br_netfilter), switched on when it can be. */
+function bridgeNetfilter(): boolean {
+  try {
+    if (readFileSync(BRIDGE_NF, 'utf8').trim() === '1') return true;
+    writeFileSync(BRIDGE_NF, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class PodNetwork {
   readonly manager: NetworkManager;
   private cidr: string;
   private ready?: Promise<void>;
 
   constructor(private readonly o: PodNetworkOptions) {
-    this.manager = new NetworkManager({ stateDir: o.stateDir, chainPrefix: o.chainPrefix, mtu: o.mtu });
+    // Service traffic keeps the client Pod's address (the service proxy masquerades self-hairpins)
+    // when bridged packets pass conntrack, so a same-bridge backend's replies are un-DNATed;
+    // without br_netfilter they would not be, and every DNATed connection is masqueraded instead.
+    const bridgeConntrack = bridgeNetfilter();
+    if (!bridgeConntrack) log.warn('bridge-nf-call-iptables is off: Service backends see the bridge address');
+    this.manager = new NetworkManager({
+      stateDir: o.stateDir,
+      chainPrefix: o.chainPrefix,
+      mtu: o.mtu,
+      dnatMasquerade: bridgeConntrack ? 'hostPorts' : 'all',
+    });
     this.cidr = o.defaultCidr;
   }
 

@@ -21,6 +21,7 @@ import { controllerRevision } from './resources/apps/controllerrevision.js';
 import { job } from './resources/batch/job.js';
 import { cronJob } from './resources/batch/cronjob.js';
 import { horizontalPodAutoscaler } from './resources/autoscaling/hpa.js';
+import { horizontalPodAutoscalerV1 } from './resources/autoscaling/hpa-v1.js';
 import { endpointSlice } from './resources/discovery/endpointslice.js';
 import { lease } from './resources/coordination/lease.js';
 import { eventsV1Event } from './resources/events/event.js';
@@ -63,6 +64,7 @@ const ALL: ResourceDefinition[] = [
   job,
   cronJob,
   horizontalPodAutoscaler,
+  horizontalPodAutoscalerV1,
   endpointSlice,
   lease,
   eventsV1Event,

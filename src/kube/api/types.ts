@@ -149,6 +149,11 @@ export interface ResourceDefinition {
   /** Optional, on update before `defaults`: carries over values the server assigned that a client
    *  may omit on a full replace (Service clusterIP/clusterIPs and nodePorts, Pod nodeName, ...). */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** A version served over another version's stored objects (autoscaling/v1 HPAs over v2):
+   *  `toStored` converts what a client wrote into the stored version before encoding, `fromStored`
+   *  converts every object read (get, list, watch) into this version. Both are pure and keep what
+   *  this version cannot express in annotations, as upstream's conversions do. */
+  conversion?: { toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
   /** Name rule for metadata.name: 'subdomain' (DNS-1123 subdomain, the default), 'label' (DNS-1123 label), 'path' (path segment). */
   nameRule?: 'subdomain' | 'label' | 'path';
   /** Whether spec changes bump metadata.generation (true for most kinds with a spec). */

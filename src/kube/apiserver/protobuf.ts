@@ -1,357 +1,170 @@
 // Decoding of Kubernetes' protobuf request bodies (`application/vnd.kubernetes.protobuf`): the
-// `k8s\0` magic + runtime.Unknown envelope, then the object by field number. kubectl's generated
-// (typed) clients always send built-in kinds as protobuf with no JSON fallback (`kubectl create
-// configmap|secret|deployment|namespace`, `auth can-i`), so the server must read it. Only the
-// messages those commands send are described here; unknown fields are skipped. Responses stay
-// JSON (those clients accept it). Hand-written: a protobuf library would still need these
-// descriptors, which upstream publishes only as .proto files.
+// `k8s\0` magic + runtime.Unknown envelope, then the object as the message of its kind, read with
+// protobufjs from upstream's descriptors (proto/kube.json, made by scripts/gen-kube-proto.mjs from
+// k8s.io/api's generated.proto files). kubectl's generated (typed) clients always send built-in
+// kinds as protobuf with no JSON fallback (`kubectl create configmap|deployment|pdb|ingress|
+// priorityclass`, `kubectl debug --copy-to`, `kubectl debug node/…`, `auth can-i`), so every field
+// of every built-in kind must come through. Responses stay JSON (those clients accept it).
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { internal } from '../../common/index.js';
 import { errBadRequest } from './status.js';
 
-type FieldType =
-  | 'string'
-  | 'bytes'
-  | 'int'
-  | 'bool'
-  | 'strings'
-  | 'map'
-  | 'bytesmap'
-  | 'quantitymap'
-  | 'time'
-  | 'intorstring'
-  | 'quantity';
-type Field = [name: string, type: FieldType | `msg:${string}` | `msgs:${string}`];
-const M: Record<string, Record<number, Field>> = {
-  ObjectMeta: {
-    1: ['name', 'string'],
-    2: ['generateName', 'string'],
-    3: ['namespace', 'string'],
-    5: ['uid', 'string'],
-    6: ['resourceVersion', 'string'],
-    7: ['generation', 'int'],
-    8: ['creationTimestamp', 'time'],
-    11: ['labels', 'map'],
-    12: ['annotations', 'map'],
-    13: ['ownerReferences', 'msgs:OwnerReference'],
-    14: ['finalizers', 'strings'],
-  },
-  OwnerReference: {
-    1: ['kind', 'string'],
-    3: ['name', 'string'],
-    4: ['uid', 'string'],
-    5: ['apiVersion', 'string'],
-    6: ['controller', 'bool'],
-    7: ['blockOwnerDeletion', 'bool'],
-  },
-  ConfigMap: {
-    1: ['metadata', 'msg:ObjectMeta'],
-    2: ['data', 'map'],
-    3: ['binaryData', 'bytesmap'],
-    4: ['immutable', 'bool'],
-  },
-  Secret: {
-    1: ['metadata', 'msg:ObjectMeta'],
-    2: ['data', 'bytesmap'],
-    3: ['type', 'string'],
-    4: ['stringData', 'map'],
-    5: ['immutable', 'bool'],
-  },
-  Namespace: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:NamespaceSpec'] },
-  NamespaceSpec: { 1: ['finalizers', 'strings'] },
-  ServiceAccount: { 1: ['metadata', 'msg:ObjectMeta'], 3: ['automountServiceAccountToken', 'bool'] },
-  Deployment: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:DeploymentSpec'] },
-  DeploymentSpec: {
-    1: ['replicas', 'int'],
-    2: ['selector', 'msg:LabelSelector'],
-    3: ['template', 'msg:PodTemplateSpec'],
-    4: ['strategy', 'msg:DeploymentStrategy'],
-    5: ['minReadySeconds', 'int'],
-    6: ['revisionHistoryLimit', 'int'],
-    7: ['paused', 'bool'],
-    9: ['progressDeadlineSeconds', 'int'],
-  },
-  DeploymentStrategy: { 1: ['type', 'string'] },
-  LabelSelector: { 1: ['matchLabels', 'map'], 2: ['matchExpressions', 'msgs:LabelSelectorRequirement'] },
-  LabelSelectorRequirement: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] },
-  PodTemplateSpec: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:PodSpec'] },
-  PodSpec: {
-    2: ['containers', 'msgs:Container'],
-    3: ['restartPolicy', 'string'],
-    4: ['terminationGracePeriodSeconds', 'int'],
-    6: ['dnsPolicy', 'string'],
-    7: ['nodeSelector', 'map'],
-    8: ['serviceAccountName', 'string'],
-    10: ['nodeName', 'string'],
-    11: ['hostNetwork', 'bool'],
-    20: ['initContainers', 'msgs:Container'],
-  },
-  Container: {
-    1: ['name', 'string'],
-    2: ['image', 'string'],
-    3: ['command', 'strings'],
-    4: ['args', 'strings'],
-    5: ['workingDir', 'string'],
-    6: ['ports', 'msgs:ContainerPort'],
-    7: ['env', 'msgs:EnvVar'],
-    8: ['resources', 'msg:ResourceRequirements'],
-    14: ['imagePullPolicy', 'string'],
-    16: ['stdin', 'bool'],
-    18: ['tty', 'bool'],
-  },
-  ContainerPort: {
-    1: ['name', 'string'],
-    2: ['hostPort', 'int'],
-    3: ['containerPort', 'int'],
-    4: ['protocol', 'string'],
-    5: ['hostIP', 'string'],
-  },
-  EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'] },
-  ResourceRequirements: { 1: ['limits', 'quantitymap'], 2: ['requests', 'quantitymap'] },
-  Job: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:JobSpec'] },
-  JobSpec: {
-    1: ['parallelism', 'int'],
-    2: ['completions', 'int'],
-    3: ['activeDeadlineSeconds', 'int'],
-    4: ['selector', 'msg:LabelSelector'],
-    5: ['manualSelector', 'bool'],
-    6: ['template', 'msg:PodTemplateSpec'],
-    7: ['backoffLimit', 'int'],
-    8: ['ttlSecondsAfterFinished', 'int'],
-    9: ['completionMode', 'string'],
-    10: ['suspend', 'bool'],
-  },
-  CronJob: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:CronJobSpec'] },
-  CronJobSpec: {
-    1: ['schedule', 'string'],
-    2: ['startingDeadlineSeconds', 'int'],
-    3: ['concurrencyPolicy', 'string'],
-    4: ['suspend', 'bool'],
-    5: ['jobTemplate', 'msg:JobTemplateSpec'],
-    6: ['successfulJobsHistoryLimit', 'int'],
-    7: ['failedJobsHistoryLimit', 'int'],
-    8: ['timeZone', 'string'],
-  },
-  JobTemplateSpec: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:JobSpec'] },
-  Service: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:ServiceSpec'] },
-  ServiceSpec: {
-    1: ['ports', 'msgs:ServicePort'],
-    2: ['selector', 'map'],
-    3: ['clusterIP', 'string'],
-    4: ['type', 'string'],
-    5: ['externalIPs', 'strings'],
-    7: ['sessionAffinity', 'string'],
-    10: ['externalName', 'string'],
-  },
-  ServicePort: {
-    1: ['name', 'string'],
-    2: ['protocol', 'string'],
-    3: ['port', 'int'],
-    4: ['targetPort', 'intorstring'],
-    5: ['nodePort', 'int'],
-  },
-  Role: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['rules', 'msgs:PolicyRule'] },
-  ClusterRole: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['rules', 'msgs:PolicyRule'] },
-  PolicyRule: {
-    1: ['verbs', 'strings'],
-    2: ['apiGroups', 'strings'],
-    3: ['resources', 'strings'],
-    4: ['resourceNames', 'strings'],
-    5: ['nonResourceURLs', 'strings'],
-  },
-  RoleBinding: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['subjects', 'msgs:Subject'], 3: ['roleRef', 'msg:RoleRef'] },
-  ClusterRoleBinding: {
-    1: ['metadata', 'msg:ObjectMeta'],
-    2: ['subjects', 'msgs:Subject'],
-    3: ['roleRef', 'msg:RoleRef'],
-  },
-  Subject: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] },
-  RoleRef: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
-  ResourceQuota: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:ResourceQuotaSpec'] },
-  ResourceQuotaSpec: { 1: ['hard', 'quantitymap'], 2: ['scopes', 'strings'] },
-  SelfSubjectAccessReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SelfSubjectAccessReviewSpec'] },
-  SelfSubjectAccessReviewSpec: {
-    1: ['resourceAttributes', 'msg:ResourceAttributes'],
-    2: ['nonResourceAttributes', 'msg:NonResourceAttributes'],
-  },
-  SubjectAccessReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SubjectAccessReviewSpec'] },
-  SubjectAccessReviewSpec: {
-    1: ['resourceAttributes', 'msg:ResourceAttributes'],
-    2: ['nonResourceAttributes', 'msg:NonResourceAttributes'],
-    3: ['user', 'string'],
-    4: ['groups', 'strings'],
-    6: ['uid', 'string'],
-  },
-  ResourceAttributes: {
-    1: ['namespace', 'string'],
-    2: ['verb', 'string'],
-    3: ['group', 'string'],
-    4: ['version', 'string'],
-    5: ['resource', 'string'],
-    6: ['subresource', 'string'],
-    7: ['name', 'string'],
-  },
-  NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
-  SelfSubjectRulesReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:SelfSubjectRulesReviewSpec'] },
-  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
-  SelfSubjectReview: { 1: ['metadata', 'msg:ObjectMeta'] },
-  TokenRequest: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenRequestSpec'] },
-  TokenRequestSpec: {
-    1: ['audiences', 'strings'],
-    3: ['boundObjectRef', 'msg:BoundObjectReference'],
-    4: ['expirationSeconds', 'int'],
-  },
-  BoundObjectReference: {
-    1: ['kind', 'string'],
-    2: ['apiVersion', 'string'],
-    3: ['name', 'string'],
-    4: ['uid', 'string'],
-  },
-  TokenReview: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['spec', 'msg:TokenReviewSpec'] },
-  TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', 'strings'] },
-  // policy/v1 Eviction (`kubectl drain` through the typed client).
-  Eviction: { 1: ['metadata', 'msg:ObjectMeta'], 2: ['deleteOptions', 'msg:DeleteOptions'] },
-  DeleteOptions: {
-    1: ['gracePeriodSeconds', 'int'],
-    2: ['preconditions', 'msg:Preconditions'],
-    3: ['orphanDependents', 'bool'],
-    4: ['propagationPolicy', 'string'],
-    5: ['dryRun', 'strings'],
-  },
-  Preconditions: { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] },
-};
+const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
+/** Scalars that are pointers in the Go types (`*int32`, `*bool`): sent only when set, so a 0 or a
+ *  false is meaningful (runAsUser: 0, allowPrivilegeEscalation: false, replicas: 0). Other
+ *  scalars are always sent and their zero means unset (Go's omitempty), so it is dropped. From
+ *  k8s.io/api's types.go; `timeoutSeconds`, `port`, `readOnly` and `count` are left out because
+ *  they are plain values in their common kinds (probes, services, mounts, events). */
+const POINTER_SCALARS = new Set(
+  (
+    'activeDeadlineSeconds allocateLoadBalancerNodePorts allowPrivilegeEscalation allowVolumeExpansion ' +
+    'attachRequired automountServiceAccountToken averageUtilization backoffLimit backoffLimitPerIndex ' +
+    'blockOwnerDeletion borrowingLimitPercent collisionCount completions controller defaultMode ' +
+    'deletionGracePeriodSeconds enableServiceLinks endPort expirationSeconds failedJobsHistoryLimit fsGroup ' +
+    'gracePeriodSeconds hostProcess hostUsers immutable leaseDurationSeconds leaseTransitions lendablePercent ' +
+    'manualSelector maxFailedIndexes minDomains minReplicas mode nominalConcurrencyShares optional ' +
+    'orphanDependents parallelism partition podInfoOnMount priority privileged progressDeadlineSeconds ' +
+    'readOnlyRootFilesystem ready replicas requiresRepublish revisionHistoryLimit runAsGroup runAsNonRoot ' +
+    'runAsUser seLinuxMount serving setHostnameAsFQDN shareProcessNamespace stabilizationWindowSeconds ' +
+    'started startingDeadlineSeconds storageCapacity successfulJobsHistoryLimit suspend ' +
+    'targetAverageUtilization targetCPUUtilizationPercentage terminating terminationGracePeriodSeconds ' +
+    'tolerationSeconds ttlSecondsAfterFinished'
+  ).split(' '),
+);
 
-/** Optional (pointer) int fields, sent only when set, so a 0 is meaningful; other ints are always
- *  sent and a 0 means "unset" (Go's omitempty). */
-const POINTER_INTS = new Set([
-  'replicas',
-  'parallelism',
-  'completions',
-  'backoffLimit',
-  'revisionHistoryLimit',
-  'progressDeadlineSeconds',
-  'activeDeadlineSeconds',
-  'ttlSecondsAfterFinished',
-  'startingDeadlineSeconds',
-  'successfulJobsHistoryLimit',
-  'failedJobsHistoryLimit',
-  'terminationGracePeriodSeconds',
-  'expirationSeconds',
-  'gracePeriodSeconds',
+/** Go structs embedded with `json:",inline"`: a message of their own in protobuf, their fields
+ *  flattened into the outer object in JSON (Probe.handler, Volume.volumeSource, …). */
+const INLINE = new Set([
+  'handler',
+  'volumeSource',
+  'persistentVolumeSource',
+  'localObjectReference',
+  'ingressRuleValue',
+  'rule',
+  'ruleWithOperations',
+  'deviceConfiguration',
+  'ephemeralContainerCommon',
 ]);
 
-class Reader {
-  pos = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly end = buf.length,
-  ) {}
-  varint(): number {
-    let r = 0,
-      mul = 1;
-    for (;;) {
-      if (this.pos >= this.end) throw errBadRequest('protobuf: truncated varint');
-      const b = this.buf[this.pos++];
-      r += (b & 0x7f) * mul;
-      if (!(b & 0x80)) return r;
-      mul *= 128;
+let root: protobuf.Root | undefined;
+/** The descriptors, loaded on the first protobuf body: beside this file in the sources,
+ *  dist/proto/ in the bundle. */
+function types(): protobuf.Root {
+  if (root) return root;
+  for (const rel of ['./proto/kube.json', '../proto/kube.json']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return (root = protobuf.Root.fromJSON(JSON.parse(readFileSync(p, 'utf8'))));
+  }
+  // An installation defect (the build did not copy it), not a client's error.
+  throw internal('src/kube/apiserver/proto/kube.json not found (the build copies it to dist/proto/)');
+}
+
+/** The message of a kind: `apps/v1` → k8s.io.api.apps.v1, `rbac.authorization.k8s.io/v1` →
+ *  k8s.io.api.rbac.v1, `v1` → core; meta kinds (DeleteOptions) from apimachinery. */
+function messageOf(apiVersion: string, kind: string): protobuf.Type | undefined {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['core', apiVersion];
+  const pkg = group.split('.')[0];
+  for (const name of [`k8s.io.api.${pkg}.${version}.${kind}`, `${META}.${kind}`]) {
+    const t = types().lookup(name);
+    if (t instanceof protobuf.Type) return t;
+  }
+  return undefined;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+function timestamp(m: Record<string, unknown>, micro: boolean): string | undefined {
+  const secs = num(m.seconds ?? 0);
+  if (secs <= 0) return undefined; // Go's zero time: null in JSON
+  const base = new Date(secs * 1000).toISOString().slice(0, 19);
+  return micro ? `${base}.${pad(Math.floor(num(m.nanos ?? 0) / 1000), 6)}Z` : `${base}Z`;
+}
+/** A Go time.Duration in nanoseconds as Go prints it (1h2m3.5s, 150ms). */
+function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const sign = ns < 0 ? '-' : '';
+  let rest = Math.abs(ns);
+  if (rest < 1e9) return `${sign}${rest >= 1e6 ? rest / 1e6 + 'ms' : rest >= 1e3 ? rest / 1e3 + 'µs' : rest + 'ns'}`;
+  const h = Math.floor(rest / 3.6e12);
+  rest -= h * 3.6e12;
+  const m = Math.floor(rest / 6e10);
+  rest -= m * 6e10;
+  return `${sign}${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${rest / 1e9}s`;
+}
+const rawJson = (b: Uint8Array | undefined): unknown => {
+  if (!b?.length) return undefined;
+  try {
+    return JSON.parse(Buffer.from(b).toString('utf8'));
+  } catch {
+    throw errBadRequest('protobuf: an embedded object is not JSON');
+  }
+};
+
+/** One value of a field, as it reads in JSON (undefined: leave the field out). */
+function value(f: protobuf.Field, v: unknown): unknown {
+  const t = f.resolvedType;
+  if (t instanceof protobuf.Type) {
+    const m = v as Record<string, unknown>;
+    switch (t.fullName.slice(1)) {
+      case `${META}.Time`:
+        return timestamp(m, false);
+      case `${META}.MicroTime`:
+        return timestamp(m, true);
+      case `${META}.Duration`:
+        return goDuration(num(m.duration ?? 0));
+      case `${META}.FieldsV1`:
+        return rawJson(m.Raw as Uint8Array);
+      case 'k8s.io.apimachinery.pkg.runtime.RawExtension':
+        return rawJson(m.raw as Uint8Array);
+      case 'k8s.io.apimachinery.pkg.api.resource.Quantity':
+        return (m.string as string) ?? '0';
+      case 'k8s.io.apimachinery.pkg.util.intstr.IntOrString':
+        return num(m.type ?? 0) === 1 ? (m.strVal ?? '') : num(m.intVal ?? 0);
+      default:
+        return toJson(t, m);
     }
   }
-  bytes(): Uint8Array {
-    const n = this.varint();
-    if (this.pos + n > this.end) throw errBadRequest('protobuf: truncated field');
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-  skip(wire: number) {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
-    else throw errBadRequest(`protobuf: unsupported wire type ${wire}`);
-  }
-}
-const td = new TextDecoder();
-
-function fields(buf: Uint8Array): [number, number, Reader][] {
-  const r = new Reader(buf);
-  const out: [number, number, Reader][] = [];
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    out.push([Math.floor(tag / 8), tag & 7, r]);
-    // The caller consumes the value through r before the next tag is read.
-    const [num, wire] = [Math.floor(tag / 8), tag & 7];
-    void num;
-    const start = r.pos;
-    r.skip(wire);
-    out[out.length - 1][2] = new Reader(buf.subarray(start, r.pos));
-  }
-  return out;
+  if (f.type === 'bytes') return Buffer.from(v as Uint8Array).toString('base64');
+  if (f.type === 'string') return v === '' ? undefined : v;
+  if (f.type === 'bool') return v || POINTER_SCALARS.has(f.name) ? v : undefined;
+  const n = num(v);
+  return n !== 0 || POINTER_SCALARS.has(f.name) ? n : undefined;
 }
 
-function mapEntry(b: Uint8Array, valueAs: 'string' | 'bytes' | 'quantity'): [string, unknown] {
-  let k = '',
-    v: unknown = valueAs === 'bytes' ? '' : '';
-  for (const [num, , r] of fields(b)) {
-    if (num === 1) k = td.decode(r.bytes());
-    if (num === 2) {
-      const raw = r.bytes();
-      v =
-        valueAs === 'string'
-          ? td.decode(raw)
-          : valueAs === 'bytes'
-            ? Buffer.from(raw).toString('base64')
-            : quantity(raw);
-    }
-  }
-  return [k, v];
-}
-function quantity(b: Uint8Array): string {
-  for (const [num, , r] of fields(b)) if (num === 1) return td.decode(r.bytes());
-  return '0';
-}
-
-function decodeMessage(buf: Uint8Array, type: string): Record<string, unknown> {
-  const desc = M[type] ?? {};
+function toJson(type: protobuf.Type, m: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [num, wire, r] of fields(buf)) {
-    const f = desc[num];
-    if (!f) continue;
-    const [name, t] = f;
-    if (wire === 0) {
-      const n = r.varint();
-      if (t === 'bool') {
-        if (n) out[name] = true;
-      } else if (t === 'int') {
-        if (n !== 0 || POINTER_INTS.has(name)) out[name] = n > 2 ** 53 ? n - 2 ** 64 : n;
-      }
-      continue;
+  for (const f of type.fieldsArray) {
+    if (!Object.hasOwn(m, f.name)) continue;
+    const v = m[f.name];
+    if (f.map) {
+      const entries = Object.entries(v as Record<string, unknown>);
+      // Map values are kept as sent, zero or not (a label "" or a quantity "0" is data).
+      if (entries.length)
+        out[f.name] = Object.fromEntries(
+          entries.map(([k, x]) => [
+            k,
+            f.resolvedType || f.type === 'bytes' ? value(f, x) : f.type === 'string' ? x : num(x),
+          ]),
+        );
+    } else if (f.repeated) {
+      const arr = v as unknown[];
+      if (arr.length)
+        out[f.name] = arr.map((x) =>
+          f.resolvedType
+            ? (value(f, x) ?? {})
+            : f.type === 'bytes'
+              ? value(f, x)
+              : f.type === 'string' || f.type === 'bool'
+                ? x
+                : num(x),
+        );
+    } else {
+      const x = value(f, v);
+      if (x !== undefined && f.resolvedType && INLINE.has(f.name)) Object.assign(out, x);
+      else if (x !== undefined) out[f.name] = x;
     }
-    if (wire !== 2) continue;
-    const b = r.bytes();
-    if (t === 'string') {
-      const s = td.decode(b);
-      if (s !== '') out[name] = s;
-    } else if (t === 'bytes') out[name] = Buffer.from(b).toString('base64');
-    else if (t === 'strings') ((out[name] ??= []) as unknown[]).push(td.decode(b));
-    else if (t === 'map' || t === 'bytesmap' || t === 'quantitymap') {
-      const [k, v] = mapEntry(b, t === 'map' ? 'string' : t === 'bytesmap' ? 'bytes' : 'quantity');
-      ((out[name] ??= {}) as Record<string, unknown>)[k] = v;
-    } else if (t === 'intorstring') {
-      let kind = 0,
-        iv = 0,
-        sv = '';
-      for (const [n2, , r2] of fields(b)) {
-        if (n2 === 1) kind = r2.varint();
-        if (n2 === 2) iv = r2.varint();
-        if (n2 === 3) sv = td.decode(r2.bytes());
-      }
-      out[name] = kind === 1 ? sv : iv;
-    } else if (t === 'time') {
-      let secs = 0;
-      for (const [n2, , r2] of fields(b)) if (n2 === 1) secs = r2.varint();
-      if (secs) out[name] = new Date(secs * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    } else if (t.startsWith('msgs:')) ((out[name] ??= []) as unknown[]).push(decodeMessage(b, t.slice(5)));
-    else if (t.startsWith('msg:')) out[name] = decodeMessage(b, t.slice(4));
   }
   return out;
 }
@@ -361,22 +174,18 @@ export function decodeProtobuf(buf: Uint8Array): Record<string, unknown> {
   if (buf.length < 4 || buf[0] !== 0x6b || buf[1] !== 0x38 || buf[2] !== 0x73 || buf[3] !== 0) {
     throw errBadRequest('protobuf: missing the k8s\\0 envelope prefix');
   }
-  let apiVersion = '',
-    kind = '',
-    raw: Uint8Array | undefined;
-  for (const [num, , r] of fields(buf.subarray(4))) {
-    if (num === 1)
-      for (const [n2, , r2] of fields(r.bytes())) {
-        if (n2 === 1) apiVersion = td.decode(r2.bytes());
-        if (n2 === 2) kind = td.decode(r2.bytes());
-      }
-    if (num === 2) raw = r.bytes();
-  }
-  if (!M[kind])
-    throw errBadRequest(
-      `protobuf bodies are supported for ${Object.keys(M)
-        .filter((k) => M[k][1]?.[0] === 'metadata')
-        .join(', ')}; send ${kind || 'this kind'} as application/json`,
-    );
-  return { apiVersion, kind, ...decodeMessage(raw ?? new Uint8Array(), kind) };
+  const decode = (t: protobuf.Type, b: Uint8Array) => {
+    try {
+      return t.decode(b) as unknown as Record<string, unknown>;
+    } catch (e) {
+      throw errBadRequest(`protobuf: ${(e as Error).message}`);
+    }
+  };
+  const envelope = decode(types().lookupType('k8s.io.apimachinery.pkg.runtime.Unknown'), buf.subarray(4));
+  const tm = (envelope.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
+  const apiVersion = tm.apiVersion ?? '';
+  const kind = tm.kind ?? '';
+  const t = messageOf(apiVersion, kind);
+  if (!t) throw errBadRequest(`protobuf: no built-in kind ${kind || '(none)'} in ${apiVersion || '(none)'}`);
+  return { apiVersion, kind, ...toJson(t, decode(t, (envelope.raw as Uint8Array) ?? new Uint8Array())) };
 }

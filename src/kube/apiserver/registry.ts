@@ -83,7 +83,9 @@ export class Registry {
     return def.namespaced ? `${this.prefix(def, namespace)}${name}` : `${this.prefix(def)}${name}`;
   }
 
-  async encode(def: ResourceDefinition, key: string, obj: KubeObject): Promise<Uint8Array> {
+  async encode(def: ResourceDefinition, key: string, written: KubeObject): Promise<Uint8Array> {
+    // a version served over another's storage is converted to the stored version first
+    const obj = def.conversion ? def.conversion.toStored(written) : written;
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     // Canonical key order (apiVersion, kind, metadata first) lets rawJSON() serve lists without
     // parsing each object.
@@ -95,7 +97,7 @@ export class Registry {
   /** The JSON text of a stored object with its resourceVersion, without parsing it — or undefined
    *  when the bytes are not in the canonical form for this definition (then decode()). */
   rawJSON(def: ResourceDefinition, kv: KeyValue): string | undefined {
-    if (this.transformers.has(`${def.group}/${def.plural}`)) return undefined;
+    if (def.conversion || this.transformers.has(`${def.group}/${def.plural}`)) return undefined;
     const text = this.decoder.decode(kv.value);
     const prefix = `{"apiVersion":${JSON.stringify(gvString(def.group, def.version))},"kind":${JSON.stringify(def.kind)},"metadata":{`;
     if (!text.startsWith(prefix)) return undefined;
@@ -115,7 +117,8 @@ export class Registry {
   async decode(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
     const t = this.transformers.get(`${def.group}/${def.plural}`);
     const bytes = t ? await t.fromStorage(kv.value, kv.key) : kv.value;
-    const obj = JSON.parse(this.decoder.decode(bytes)) as KubeObject;
+    const stored = JSON.parse(this.decoder.decode(bytes)) as KubeObject;
+    const obj = def.conversion ? def.conversion.fromStored(stored) : stored;
     obj.metadata = { ...obj.metadata, resourceVersion: String(kv.modRevision) };
     // Objects are stored once per group/plural; the version asked for is the one reported.
     obj.apiVersion = gvString(def.group, def.version);

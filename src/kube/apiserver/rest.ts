@@ -125,6 +125,13 @@ export async function readForUpdate(
   return (!fresh && (await readRecent(r, pinned))) || { ...(await mustRead(r)), recent: false };
 }
 
+/** What a read returns for an object just written: a converted version's round trip through the
+ *  stored version (v1 HPA: targetCPUUtilizationPercentage back from the stored metric). */
+function asStored(def: ResourceDefinition, obj: KubeObject): KubeObject {
+  if (!def.conversion) return obj;
+  return def.conversion.fromStored(def.conversion.toStored(obj));
+}
+
 export async function storeCreate(r: OperationScope, obj: KubeObject, def = r.def): Promise<KubeObject> {
   const key = r.ctx.registry.key(def, obj.metadata.namespace, obj.metadata.name!);
   if (dryRun(r)) {
@@ -133,7 +140,8 @@ export async function storeCreate(r: OperationScope, obj: KubeObject, def = r.de
   }
   try {
     const kv = await r.ctx.store.create(key, await r.ctx.registry.encode(def, key, obj));
-    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(kv.modRevision) } };
+    const out = asStored(def, obj);
+    return { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
   } catch (e) {
     throw mapStoreError(r, e, obj.metadata.name);
   }
@@ -149,7 +157,8 @@ export async function storeUpdate(
   if (dryRun(r)) return obj;
   try {
     const kv = await r.ctx.store.update(key, await r.ctx.registry.encode(def, key, obj), expected);
-    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(kv.modRevision) } };
+    const out = asStored(def, obj);
+    return { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
   } catch (e) {
     throw mapStoreError(r, e, obj.metadata.name);
   }

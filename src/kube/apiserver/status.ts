@@ -120,6 +120,9 @@ export function statusOf(
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code };
   if (reason) s.reason = reason;
   if (details && Object.values(details).some((v) => v !== undefined)) s.details = details;
+  // An explicit {} stays: upstream's generic errors ("the server could not find the requested
+  // resource") carry an empty details object, and kubectl debug reads details.name unchecked.
+  else if (details && Object.keys(details).length === 0) s.details = {};
   return s;
 }
 

@@ -43,6 +43,13 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   'autoscaling/v2/HorizontalPodAutoscaler': {
     spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5 },
   },
+  'autoscaling/v1/HorizontalPodAutoscaler': {
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      maxReplicas: 5,
+      targetCPUUtilizationPercentage: 50,
+    },
+  },
   'discovery.k8s.io/v1/EndpointSlice': {
     addressType: 'IPv4',
     endpoints: [{ addresses: ['10.0.0.1'] }],

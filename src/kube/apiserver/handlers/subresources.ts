@@ -8,7 +8,7 @@ import { applyMergePatch } from '../patch/merge.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
 import { isObject, mustRead } from '../rest.js';
 import { formatLabelSelector } from '../selectors.js';
-import { ApiError, errBadRequest, errMethodNotAllowed, errNotFound } from '../status.js';
+import { ApiError, errBadRequest, errMethodNotAllowed } from '../status.js';
 import { handleGet } from './get.js';
 import { handlePatch } from './patch.js';
 import { handleUpdate } from './update.js';
@@ -35,7 +35,10 @@ export async function handleSubresource(r: RequestScope): Promise<HandlerResult>
   }
   if (sub === 'binding' && r.def.kind === 'Pod' && r.def.group === '') return handleBinding(r);
   if (sub === 'finalize' && r.def.kind === 'Namespace' && r.def.group === '' && verb === 'update') return finalize(r);
-  throw errNotFound({ resource: `${r.def.plural}/${sub}`, group: r.def.group, name: r.info.name });
+  // A subresource not served (pods/ephemeralcontainers: Skiff runs no ephemeral containers) is a
+  // route that does not exist, as upstream answers it: kubectl debug then says ephemeral
+  // containers are disabled instead of claiming the pod is missing.
+  throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 }
 
 function toScale(r: RequestScope, obj: KubeObject): KubeObject {

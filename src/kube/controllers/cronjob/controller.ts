@@ -76,9 +76,21 @@ export function startCronJobController(ctx: ControllerContext): Controller {
     const [ns, name] = splitKey(key);
     const cached = cjInf.get(ns, name);
     if (!cached) return;
-    const cj = structuredClone(cached);
+    let cj = structuredClone(cached);
     cj.status ??= {};
     const jobs = jobInf.list(ns).filter((j) => controllerRef(j)?.uid === cj.metadata.uid);
+    // A running child missing from status.active is usually our own Job seen before our status
+    // write reached the cache: read the CronJob itself first (as upstream does), so that neither an
+    // UnexpectedJob warning nor a second create follows.
+    if (jobs.some((j) => !isFinished(j) && !inActive(cj, j.metadata.uid))) {
+      const fresh = await ctx.client.request<CronJob>('GET', resourcePath(R.cronjobs, ns, name)).catch((e) => {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      });
+      if (!fresh || fresh.metadata.uid !== cj.metadata.uid) return;
+      cj = fresh;
+      cj.status ??= {};
+    }
     let update = false;
     let requeue: number | undefined;
     try {

@@ -124,6 +124,37 @@ describe('horizontal pod autoscaler', () => {
     );
   });
 
+  it('an autoscaling/v1 HPA (what kubectl autoscale writes) drives the Deployment; v1 status shows the CPU', async () => {
+    await env.post(D(), deploy('v1web', 1));
+    await until('1 ready', async () => (await env.get(`${D()}/v1web`)).status?.readyReplicas === 1);
+    usage.v1web = { cpu: 100, memory: 10 };
+    const H1 = `/apis/autoscaling/v1/namespaces/${env.ns}/horizontalpodautoscalers`;
+    await env.post(H1, {
+      apiVersion: 'autoscaling/v1',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'v1web' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'v1web' },
+        maxReplicas: 2,
+        targetCPUUtilizationPercentage: 50,
+      },
+    });
+    // 100% of the request against 50%: more replicas, up to maxReplicas (which then holds)
+    await until('scaled to 2', async () => (await replicas('v1web')) === 2);
+    await until(
+      'v1 status',
+      async () => (await env.get(`${H1}/v1web`)).status?.currentCPUUtilizationPercentage !== undefined,
+    );
+    const v1 = await env.get(`${H1}/v1web`);
+    assert.equal(v1.status.currentCPUUtilizationPercentage, 100);
+    assert.equal(v1.spec.minReplicas, 1);
+    const conds = JSON.parse(v1.metadata.annotations['autoscaling.alpha.kubernetes.io/conditions']);
+    assert.ok(
+      conds.some((c: any) => c.type === 'AbleToScale'),
+      'conditions kept in the annotation',
+    );
+  });
+
   it('memory AverageValue, min/max clamps, and a missing target', async () => {
     await env.post(D(), deploy('mem', 1));
     await until('1 ready', async () => (await env.get(`${D()}/mem`)).status?.readyReplicas === 1);

@@ -197,8 +197,9 @@ export function startJobController(ctx: ControllerContext, opts: JobControllerOp
         jc.finished = {
           type: 'SuccessCriteriaMet',
           status: 'True',
-          reason: '',
-          message: '',
+          // upstream's words (1.32, with JobPodReplacementPolicy on), carried into Complete
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
           lastProbeTime: t,
           lastTransitionTime: t,
         };

@@ -18,6 +18,7 @@ export interface KubernetesServiceOptions {
 
 const SVC = '/api/v1/namespaces/default/services/kubernetes';
 const EPS = '/api/v1/namespaces/default/endpoints/kubernetes';
+const SLICE = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes';
 const LABELS = { component: 'apiserver', provider: 'kubernetes' };
 
 async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
@@ -72,6 +73,36 @@ export async function reconcileKubernetesService(client: KubeClient, o: Kubernet
     });
   } else if (JSON.stringify(eps.subsets) !== JSON.stringify(subsets)) {
     await client.request('PUT', EPS, { body: { ...eps, subsets } }).catch((e) => {
+      if (!isSkiffError(e, 'Conflict')) throw e;
+    });
+  }
+  await reconcileSlice(client, o);
+}
+
+/** The EndpointSlice beside the Endpoints (upstream's reconciler writes both; the Endpoints are
+ *  marked skip-mirror, so no controller makes it): the service proxy reads slices, and without it
+ *  `kubernetes.default.svc` was refused in every pod (in-cluster clients could not start). */
+async function reconcileSlice(client: KubeClient, o: KubernetesServiceOptions): Promise<void> {
+  const want = {
+    addressType: o.endpointIP.includes(':') ? 'IPv6' : 'IPv4',
+    endpoints: [{ addresses: [o.endpointIP], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: o.endpointPort, protocol: 'TCP' }],
+  };
+  const slice = await getOrUndefined<Obj & Record<string, unknown>>(client, SLICE);
+  if (!slice) {
+    await client.request('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+      body: {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+        ...want,
+      },
+    });
+  } else if (
+    slice.addressType !== want.addressType ||
+    JSON.stringify([slice.endpoints, slice.ports]) !== JSON.stringify([want.endpoints, want.ports])
+  ) {
+    await client.request('PUT', SLICE, { body: { ...slice, ...want } }).catch((e) => {
       if (!isSkiffError(e, 'Conflict')) throw e;
     });
   }
