@@ -4,6 +4,7 @@
 // and engine-differential.slow.test.ts (the rest).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -43,14 +44,53 @@ export function words(line: string): string[] {
   return out;
 }
 
+/** Placeholder for the destination directory of a `docker cp CONTAINER:SRC DEST` case. */
+export const OUT = '{out}';
+
+/** The host destination of `docker cp CONTAINER:SRC DEST` (or `docker container cp`), if `args` is one
+ *  that writes on this host (DEST `-` writes a tar to stdout). */
+export function hostCopyOut(args: string[]): string | undefined {
+  const i = args[0] === 'cp' ? 1 : args[0] === 'container' && args[1] === 'cp' ? 2 : -1;
+  if (i < 0) return undefined;
+  const pos = args.slice(i).filter((a) => !a.startsWith('-') || a === '-');
+  if (pos.length !== 2) return undefined;
+  const [src, dst] = pos;
+  const fromContainer = /^[^/.][^:/]*:/.test(src);
+  return fromContainer && dst !== '-' ? dst : undefined;
+}
+
+/** Why a copy out of a container to a host path is refused (see `exec`). */
+const COPY_OUT = (dst: string) =>
+  `docker cp to the host path ${dst}: the CLI follows a destination that is already a symlink, so the ` +
+  "other side's run (or a repeat) of a container symlink writes at the link's target on this host. " +
+  `Copy to stdout (-) or into ${OUT}/… (a fresh directory per side and run)`;
+
 function exec(
   file: string,
-  args: string[],
+  argsIn: string[],
   side: Side,
   input?: string,
   env: Record<string, string> = {},
 ): Promise<Out> {
-  return new Promise((resolve) => {
+  // The docker CLI extracts `docker cp CONTAINER:SRC DEST` here, following DEST when it already is a
+  // symlink (moby's CopyInfoDestinationPath): a container symlink to /etc/passwd copied twice to the same
+  // DEST (both sides of a case share their arguments) replaced the host's /etc/passwd by a link to itself
+  // on 2026-12-07. Each copy out gets a fresh directory for OUT; any other host destination is refused.
+  let args = argsIn;
+  let out: string | undefined;
+  const dst = file === 'docker' ? hostCopyOut(args) : undefined;
+  if (dst !== undefined) {
+    if (!dst.startsWith(`${OUT}/`)) return Promise.reject(new Error(COPY_OUT(dst)));
+    const dir = mkdtempSync('/tmp/skiff-ediff-out-');
+    out = dir;
+    args = args.map((a) => (a.startsWith(`${OUT}/`) ? dir + a.slice(OUT.length) : a));
+  }
+  if (file === 'sh') {
+    const re = /\bdocker\s+(?:container\s+)?cp\s+(?:-\S+\s+)*[^\s/.][^\s:/]*:\S*\s+([^\s|;&)]+)/g;
+    for (const m of args.join(' ').matchAll(re)) if (m[1] !== '-') return Promise.reject(new Error(COPY_OUT(m[1])));
+  }
+  const unOut = (t: string) => (out ? t.replaceAll(out, OUT) : t);
+  return new Promise<Out>((resolve) => {
     const child = execFile(
       file,
       args,
@@ -63,11 +103,13 @@ function exec(
       (err, stdout, stderr) =>
         resolve({
           status: err ? ((err as { code?: number }).code ?? 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
+          stdout: unOut(String(stdout)),
+          stderr: unOut(String(stderr)),
         }),
     );
     if (input !== undefined) child.stdin?.end(input);
+  }).finally(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
   });
 }
 

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Differential,
+  OUT,
   cols,
   sh,
   startSides,
@@ -231,7 +232,7 @@ describe('comparisons that add state', { concurrency: true }, () => {
       for (const cmd of [
         ['cp', file, 'c-run:/tmp/'],
         ['exec', 'c-run', 'cat', '/tmp/cpin'],
-        ['cp', 'c-cp:/nonexistent', join(tmp, 'x')],
+        ['cp', 'c-cp:/nonexistent', `${OUT}/x`],
         ['cp', file, 'c-cp:/nonexistent/dir/'],
       ])
         await d.compare({ cmd, more: (t) => t.replace(/^time=.*\n?/gm, '') });
