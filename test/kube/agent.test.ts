@@ -124,6 +124,25 @@ describe('node agent (fake runtime)', () => {
     );
     assert.equal(lease.spec.holderIdentity, NODE);
     assert.equal(lease.spec.leaseDurationSeconds, 40);
+    // kubelet's node events, as `kubectl describe node` finds them (the node's name as its uid,
+    // no namespace: stored in `default`)
+    const sel = encodeURIComponent(`involvedObject.kind=Node,involvedObject.name=${NODE},involvedObject.uid=${NODE}`);
+    const evs = await until('node events', async () => {
+      const l = await c.request('GET', `/api/v1/namespaces/default/events?fieldSelector=${sel}`);
+      const reasons = l.items.map((e: { reason: string }) => e.reason);
+      return [
+        'Starting',
+        'NodeHasSufficientMemory',
+        'NodeHasNoDiskPressure',
+        'NodeHasSufficientPID',
+        'NodeReady',
+      ].every((r) => reasons.includes(r))
+        ? l.items
+        : undefined;
+    });
+    const ready = evs.find((e: { reason: string }) => e.reason === 'NodeReady');
+    assert.equal(ready.message, `Node ${NODE} status is now: NodeReady`);
+    assert.equal(ready.source.component, 'kubelet');
   });
 
   it('registers its Node again when the object is deleted', async () => {

@@ -105,6 +105,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       })
     : undefined;
   const port = nodeServer ? await nodeServer.listen() : 10250;
+  const events = new ApiEventRecorder(o.client, o.nodeName, log);
   const node = new NodeStatus(
     o.client,
     o.runtime,
@@ -119,6 +120,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       maxPods: o.maxPods ?? 110,
     },
     log,
+    events,
   );
   const podCIDR = await node.register();
   await o.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: podCIDR } } });
@@ -128,7 +130,6 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     (await o.runtime.runtimeConfig({}).catch(() => undefined))?.linux?.cgroupDriver === 'SYSTEMD'
       ? 'systemd'
       : 'cgroupfs';
-  const events = new ApiEventRecorder(o.client, o.nodeName, log);
   const objects = new ObjectCache(o.client, log, (_key, users) => {
     for (const uid of users) workers?.enqueue(uid);
   });

@@ -6,6 +6,7 @@
 import type { Logger } from '../../../common/index.js';
 import type { ContainerRuntime } from '../../../cri/index.js';
 import type { KubeClient } from '../../client/index.js';
+import type { EventRecorder, ObjectRef } from '../events.js';
 import type { Node, NodeCondition } from '../types.js';
 import { allocatable, goArch, machineInfo, pressure, type MachineInfo } from './machine.js';
 
@@ -28,6 +29,15 @@ export interface NodeOptions {
   updateMs?: number;
 }
 
+/** The event kubelet records when a condition is first set or changes status (its setters'
+ *  `recordEventFunc`): reason by condition type and the new status. */
+const CONDITION_EVENTS: Record<string, Record<string, string>> = {
+  MemoryPressure: { False: 'NodeHasSufficientMemory', True: 'NodeHasInsufficientMemory' },
+  DiskPressure: { False: 'NodeHasNoDiskPressure', True: 'NodeHasDiskPressure' },
+  PIDPressure: { False: 'NodeHasSufficientPID', True: 'NodeHasInsufficientPID' },
+  Ready: { True: 'NodeReady', False: 'NodeNotReady' },
+};
+
 const ki = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const micro = () => new Date().toISOString().replace(/Z$/, '000Z');
@@ -48,8 +58,15 @@ export class NodeStatus {
     private runtime: ContainerRuntime,
     private opts: NodeOptions,
     private log: Logger,
+    /** Where the node's events go (kubelet's Starting and condition events); none: not recorded. */
+    private events?: EventRecorder,
   ) {
     this.machine = machineInfo(opts.root);
+  }
+
+  /** kubelet's reference to its node: no namespace, and the node's name as its uid. */
+  private get ref(): ObjectRef {
+    return { kind: 'Node', apiVersion: 'v1', name: this.opts.name, uid: this.opts.name };
   }
 
   get info(): MachineInfo {
@@ -207,6 +224,7 @@ export class NodeStatus {
     }
     this.uid = node.metadata.uid ?? '';
     this.podCIDR = node.spec?.podCIDR ?? this.opts.defaultPodCIDR;
+    this.events?.event(this.ref, 'Normal', 'Starting', 'Starting kubelet.');
     await this.update(true);
     return this.podCIDR;
   }
@@ -240,6 +258,12 @@ export class NodeStatus {
     });
     this.lastSent = key;
     this.lastReport = Date.now();
+    for (const c of status!.conditions ?? []) {
+      const reason = CONDITION_EVENTS[c.type]?.[c.status];
+      const was = existing.status?.conditions?.find((o) => o.type === c.type)?.status;
+      if (reason && was !== c.status)
+        this.events?.event(this.ref, 'Normal', reason, `Node ${name} status is now: ${reason}`);
+    }
   }
 
   async renewLease(): Promise<void> {
