@@ -7,6 +7,7 @@ export type { WatchEvent } from './watch.js';
 export { Informer, objectKey } from './informer.js';
 export type { InformerHandlers, InformerOptions } from './informer.js';
 export { WorkQueue } from './workqueue.js';
+export { DelayedAdds } from './delayed-adds.js';
 export { discoverResources, resourceForKind } from './discovery.js';
 export type { DiscoveredResource } from './discovery.js';
 export {

@@ -5,12 +5,13 @@
 // limiter, so many failing keys cannot add up to a storm of retries. A key waiting
 // to be added later keeps only its earliest time, as client-go's delaying queue does, so a
 // controller that re-schedules itself on every pass cannot multiply its own wake-ups.
+import { DelayedAdds } from './delayed-adds.js';
 export class WorkQueue<K = string> {
   private queue: K[] = [];
   private dirty = new Set<K>();
   private processing = new Set<K>();
   private failures = new Map<K, number>();
-  private timers = new Map<K, { timer: NodeJS.Timeout; at: number }>();
+  private later = new DelayedAdds<K>((k) => this.add(k));
   private waiters: (() => void)[] = [];
   private stopped = false;
 
@@ -24,17 +25,7 @@ export class WorkQueue<K = string> {
 
   addAfter(k: K, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(k);
-    const at = Date.now() + ms;
-    const cur = this.timers.get(k);
-    if (cur && cur.at <= at) return;
-    if (cur) clearTimeout(cur.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(k);
-      this.add(k);
-    }, ms);
-    timer.unref?.();
-    this.timers.set(k, { timer, at });
+    this.later.after(k, ms);
   }
 
   private tokens = 100;
@@ -96,8 +87,7 @@ export class WorkQueue<K = string> {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t.timer);
-    this.timers.clear();
+    this.later.clear();
     for (const w of this.waiters.splice(0)) w();
   }
 }

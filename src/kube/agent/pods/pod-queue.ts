@@ -7,6 +7,7 @@
 // later keeps only its earliest time. A sync that throws is retried after an exponential back-off
 // with jitter (100 ms doubling to 10 s, kubelet's backOffPeriod, × [1, 1.5) as its
 // workerBackOffPeriodJitterFactor of 0.5), reset by a sync that succeeds.
+import { DelayedAdds } from '../../client/index.js';
 export const RETRY_FIRST_MS = 100;
 export const RETRY_MAX_MS = 10_000;
 /** kubelet's backOffPeriod: how long a pod whose sync failed (a sandbox that could not be made)
@@ -21,7 +22,7 @@ export class PodQueue<K = string> {
   private running = new Set<K>();
   private dirty = new Set<K>();
   private failures = new Map<K, number>();
-  private timers = new Map<K, { timer: NodeJS.Timeout; at: number }>();
+  private later = new DelayedAdds<K>((k) => this.add(k));
   private stopped = false;
   private sync: ((k: K) => Promise<void>) | undefined;
   private onError: ((k: K, e: unknown) => void) | undefined;
@@ -45,17 +46,7 @@ export class PodQueue<K = string> {
 
   addAfter(k: K, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(k);
-    const at = Date.now() + ms;
-    const cur = this.timers.get(k);
-    if (cur && cur.at <= at) return;
-    if (cur) clearTimeout(cur.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(k);
-      this.add(k);
-    }, ms);
-    timer.unref?.();
-    this.timers.set(k, { timer, at });
+    this.later.after(k, ms);
   }
 
   private start(k: K): void {
@@ -80,8 +71,7 @@ export class PodQueue<K = string> {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t.timer);
-    this.timers.clear();
+    this.later.clear();
     this.dirty.clear();
   }
 }
