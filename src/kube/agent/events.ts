@@ -51,6 +51,9 @@ export class ApiEventRecorder implements EventRecorder {
   private seen = new Map<string, { name: string; namespace: string; count: number; first: string; last: number }>();
   private active = 0;
   private stopped = false;
+  /** The last name suffix given (nanoseconds): names only grow, so a list (ordered by name) shows
+   *  events in the order they were recorded, also within one millisecond. */
+  private lastNs = 0n;
 
   constructor(
     private client: KubeClient,
@@ -116,7 +119,12 @@ export class ApiEventRecorder implements EventRecorder {
       const cutoff = Date.now() - WINDOW_MS;
       for (const [k, v] of this.seen) if (v.last < cutoff) this.seen.delete(k);
     }
-    const name = `${r.name}.${(BigInt(e.at.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
+    // upstream's `<object>.<UnixNano hex>`; the sub-millisecond part is random (names stay unique
+    // across restarts) but never below the previous name's, which a random part alone allowed:
+    // two events of one millisecond (Created, Started) then listed in either order
+    const at = BigInt(e.at.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6));
+    this.lastNs = at > this.lastNs ? at : this.lastNs + 1n;
+    const name = `${r.name}.${this.lastNs.toString(16)}`;
     await this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
       body: {
         apiVersion: 'v1',
