@@ -75,6 +75,11 @@ if (existsSync(join(root, 'src/cri/proto/api.proto'))) {
   mkdirSync(join(root, 'dist/proto'), { recursive: true });
   copyFileSync(join(root, 'src/cri/proto/api.proto'), join(root, 'dist/proto/api.proto'));
 }
+// NRI's wire contract, loaded at run time by protobufjs (src/nri/proto.ts finds it here).
+if (existsSync(join(root, 'src/nri/proto/api.proto'))) {
+  mkdirSync(join(root, 'dist/proto'), { recursive: true });
+  copyFileSync(join(root, 'src/nri/proto/api.proto'), join(root, 'dist/proto/nri-api.proto'));
+}
 // The built-in kinds' protobuf descriptors (src/kube/apiserver/protobuf.ts reads them on first use).
 if (existsSync(join(root, 'src/kube/apiserver/proto/kube.json'))) {
   mkdirSync(join(root, 'dist/proto'), { recursive: true });

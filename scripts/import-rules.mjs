@@ -10,12 +10,14 @@ export const ALLOWED = {
   oci: ['common'],
   cri: ['common'],
   streaming: ['common'],
+  // NRI's runtime side (ttrpc, the multiplexer, plugin registry and relay); the engine's CRI hooks it.
+  nri: ['common'],
   runtime: ['common', 'oci'],
   image: ['common'],
   registry: ['common', 'image'],
   network: ['common'],
   build: ['common', 'runtime', 'image'],
-  engine: ['common', 'oci', 'runtime', 'image', 'registry', 'network', 'build', 'cri', 'streaming'],
+  engine: ['common', 'oci', 'runtime', 'image', 'registry', 'network', 'build', 'cri', 'streaming', 'nri'],
   'kube/api': ['common'],
   'kube/storage': ['common'],
   'kube/apiserver': ['common', 'kube/api', 'kube/storage'],
@@ -47,6 +49,7 @@ export const ROLES = {
   oci: 'OCI runtime-spec types and their validation (image-spec types are in `image/formats`)',
   cri: 'the `ContainerRuntime` interface in CRI v1 vocabulary, the generated CRI message types and the gRPC endpoint',
   streaming: 'the CRI streaming server: exec, attach and port-forward over SPDY/3.1 and WebSocket',
+  nri: "NRI's runtime side: plugins connect over ttrpc on NRI's multiplexed socket, register, synchronize and get the pod and container lifecycle events",
   runtime:
     "the OCI runtime as a library (create/start/wait/exec/stats by id) and runc's CLI over it; cgroups v1/v2, mounts, namespaces, seccomp, the monitor",
   image:

@@ -31,6 +31,8 @@ export interface LaunchOptions {
     streamingAddress?: string;
     /** Pod interfaces' MTU (the pod network's: an overlay lowers it). */
     mtu?: number;
+    /** NRI plugins' socket and timeouts (absent: no NRI). */
+    nri?: { socket?: string; registrationTimeoutMs?: number; requestTimeoutMs?: number };
   };
 }
 export interface LaunchedEngine {
@@ -85,6 +87,7 @@ export async function launchEngine(o: LaunchOptions): Promise<LaunchedEngine> {
             chainPrefix: o.cri.chainPrefix,
             streamingAddress: o.cri.streamingAddress,
             mtu: o.cri.mtu,
+            nri: o.cri.nri,
           }
         : undefined,
     });

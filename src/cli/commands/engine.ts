@@ -8,6 +8,7 @@ const USAGE = `usage: skiff engine [--data-root DIR] [--exec-root DIR] [--host u
                     [--insecure-registry HOST[:PORT]]... [--config-file /etc/skiff/daemon.json]
                     [--cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
                     [--streaming-address HOST:PORT] [--pull-mirror DOMAIN=URL]...
+                    [--nri] [--nri-socket PATH] [--nri-request-timeout DURATION] [--nri-registration-timeout DURATION]
                     [--live-restore[=true|false]]
 
 defaults: --data-root /var/lib/skiff/engine  --exec-root /run/skiff/engine  --host unix:///run/skiff/engine.sock
@@ -27,6 +28,9 @@ environment (when the flag is absent): SKIFF_BRIDGE, SKIFF_BIP, SKIFF_CHAIN_PREF
           addresses from --pod-cidr (default 10.42.0.0/24; kubelet's UpdateRuntimeConfig overrides it)
           on their own bridge --pod-bridge (default skiff-pods0), chains --pod-chain-prefix (SKIFF-POD);
           exec/attach/port-forward URLs are served on --streaming-address (default 127.0.0.1:0).
+--nri (or --nri-socket PATH) lets NRI plugins (github.com/containerd/nri v0.12) hook the CRI pod and
+          container lifecycle on /var/run/nri/nri.sock (off by default: a plugin can adjust every
+          container); timeouts as NRI's: --nri-registration-timeout 5s, --nri-request-timeout 2s.
 --pull-mirror DOMAIN=URL: pull images of DOMAIN (e.g. registry.k8s.io) from URL first (repeatable).
 then: export DOCKER_HOST=unix:///run/skiff/engine.sock; docker run --rm busybox echo hi
 `;
@@ -117,6 +121,10 @@ export async function main(argv0: string[]): Promise<number> {
       'pod-chain-prefix': { type: 'string' },
       'streaming-address': { type: 'string' },
       'pull-mirror': { type: 'string', multiple: true },
+      nri: { type: 'boolean' },
+      'nri-socket': { type: 'string' },
+      'nri-request-timeout': { type: 'string' },
+      'nri-registration-timeout': { type: 'string' },
       'live-restore': { type: 'boolean' },
       'no-live-restore': { type: 'boolean' },
     },
@@ -154,6 +162,21 @@ export async function main(argv0: string[]): Promise<number> {
     return 2;
   }
   const wantCri = values.cri || values['cri-socket'] !== undefined;
+  const wantNri = values.nri || values['nri-socket'] !== undefined;
+  let nriTimeouts: { requestTimeoutMs?: number; registrationTimeoutMs?: number };
+  try {
+    nriTimeouts = {
+      requestTimeoutMs: parseDurationMs(values['nri-request-timeout'], '--nri-request-timeout'),
+      registrationTimeoutMs: parseDurationMs(values['nri-registration-timeout'], '--nri-registration-timeout'),
+    };
+  } catch (e) {
+    process.stderr.write(`skiff engine: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (wantNri && !wantCri) {
+    process.stderr.write('skiff engine: --nri needs --cri (NRI hooks the CRI pod and container lifecycle)\n');
+    return 2;
+  }
   phase('cli parsed');
   const { startNode } = await import('../../cluster/index.js');
   const node = await startNode({
@@ -177,6 +200,7 @@ export async function main(argv0: string[]): Promise<number> {
             bridge: values['pod-bridge'],
             chainPrefix: values['pod-chain-prefix'],
             streamingAddress: values['streaming-address'],
+            nri: wantNri ? { socket: values['nri-socket'], ...nriTimeouts } : undefined,
           }
         : undefined,
     },
@@ -193,6 +217,15 @@ export async function main(argv0: string[]): Promise<number> {
   });
   await node.close();
   return 0;
+}
+
+/** A duration flag ("2s", "500ms", "1500" = ms) in milliseconds; undefined when absent. */
+export function parseDurationMs(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(v.trim());
+  if (!m || Number(m[1]) <= 0)
+    throw invalidArgument(`${flag} ${JSON.stringify(v)}: expected a duration such as 2s or 500ms`);
+  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
 }
 
 /** `--pull-mirror DOMAIN=URL` values → domain → mirror URLs. */

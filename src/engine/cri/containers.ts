@@ -50,6 +50,9 @@ export interface ContainerDeps {
   /** repo@digest of an image id, when known. */
   imageRef(id: string, asked: string): Promise<string>;
   onEvent(kind: 'CREATED' | 'STARTED' | 'STOPPED' | 'DELETED', r: ContainerRecord): void;
+  /** The last step of CreateContainer (NRI's CreateContainer hook): may adjust the record, calls
+   *  `commit` to make it visible, or throws to fail the creation (everything made is undone). */
+  admit?(r: ContainerRecord, sb: SandboxRecord, commit: () => void): Promise<void>;
 }
 
 const isoToNs = (s: string | undefined): number => (s ? Date.parse(s) * 1e6 : nowNs());
@@ -166,8 +169,12 @@ export class Containers {
       t0 = traceNow();
       mkdirSync(this.rootfs(id), { recursive: true });
       this.d.store.saveContainer(rec);
-      this.byId.set(id, rec);
-      this.d.onEvent('CREATED', rec);
+      const commit = () => {
+        this.byId.set(id, rec);
+        this.d.onEvent('CREATED', rec);
+      };
+      if (this.d.admit) await this.d.admit(rec, sb, commit);
+      else commit();
       traceMark(tk, 'create.save', t0);
       return id;
     } catch (e) {

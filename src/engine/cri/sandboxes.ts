@@ -30,6 +30,9 @@ export interface SandboxDeps {
   network: PodNetwork;
   /** Parent of the default pod cgroups (kubelet's /kubepods). */
   cgroupRoot: string;
+  /** The last step of RunPodSandbox (NRI's RunPodSandbox hook): calls `commit` to make the ready
+   *  sandbox visible, or throws to fail the run (the sandbox is then torn down). */
+  admit?(r: SandboxRecord, commit: () => void): Promise<void>;
 }
 
 /** Keys reserved by live sandboxes: name_namespace_uid_attempt, as containerd reserves them. */
@@ -40,6 +43,8 @@ function nameKey(c: PodSandboxConfigInput): string {
 
 export class Sandboxes {
   readonly byId = new Map<string, SandboxRecord>();
+  /** Sandboxes being run: not listed or found until their RunPodSandbox completes. */
+  private readonly pending = new Map<string, SandboxRecord>();
   private readonly names = new Map<string, string>();
   constructor(private readonly d: SandboxDeps) {}
 
@@ -85,7 +90,7 @@ export class Sandboxes {
       throw invalidArgument('metadata: name, namespace and uid are required', { field: 'config.metadata' });
     const key = nameKey(config);
     const taken = this.names.get(key);
-    if (taken && this.byId.has(taken))
+    if (taken && (this.byId.has(taken) || this.pending.has(taken)))
       throw alreadyExists(`pod sandbox name "${key}" is reserved for "${taken}"`, { field: 'config.metadata' });
     const sc = config.linux?.securityContext;
     const ns = sc?.namespaceOptions;
@@ -131,7 +136,7 @@ export class Sandboxes {
       ...(userns ? { userns } : {}),
     };
     this.names.set(key, id);
-    this.byId.set(id, rec);
+    this.pending.set(id, rec);
     // kubelet always names one; without, the node's name (as containerd), cut to the kernel's 64.
     const hostname = (config.hostname || osHostname()).slice(0, 64);
     const tk = m.uid;
@@ -195,9 +200,16 @@ export class Sandboxes {
       traceMark(tk, 'sandbox.etc', t0);
       rec.state = 'SANDBOX_READY';
       this.d.store.saveSandbox(rec);
+      const commit = () => {
+        this.pending.delete(id);
+        this.byId.set(id, rec);
+      };
+      if (this.d.admit) await this.d.admit(rec, commit);
+      else commit();
       return id;
     } catch (e) {
       await this.teardown(rec).catch((err) => log.warn('rollback failed', { id, error: (err as Error).message }));
+      this.pending.delete(id);
       this.byId.delete(id);
       this.names.delete(key);
       this.d.store.removeSandbox(id);

@@ -24,6 +24,9 @@ import { RRO_SUPPORTED } from './oci-spec.js';
 import { USERNS_SUPPORTED } from './userns.js';
 import { Streams, type StreamUrls } from './streams.js';
 import type { StreamIO } from '../../streaming/index.js';
+import { nriPod } from './nri.js';
+import { CriNri, type NriConfig } from './nri-hooks.js';
+import type { SandboxRecord } from './records.js';
 
 const log = createLogger({ component: 'engine.cri' });
 export const CRI_RUNTIME_NAME = 'skiff';
@@ -41,6 +44,9 @@ export interface CriOptions {
   streamingAddress?: string;
   /** MTU of the pod bridge and veths (default 1500; an overlay's is the link's minus its header). */
   mtu?: number;
+  /** NRI: plugins connect on `socket` (containerd's /var/run/nri/nri.sock when empty); absent: no
+   *  NRI. Timeouts default to NRI's (registration 5 s, request 2 s). */
+  nri?: NriConfig;
 }
 
 export class EngineCri implements ContainerRuntime {
@@ -55,6 +61,10 @@ export class EngineCri implements ContainerRuntime {
   private readonly metrics: MetricsCollector;
   private readonly scratch: string;
   readonly streams: Streams;
+  /** NRI's runtime side when enabled (CriOptions.nri). */
+  readonly nri?: CriNri;
+  /** StopPodSandbox in flight per sandbox: a concurrent stop waits for it (one NRI event). */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -74,10 +84,21 @@ export class EngineCri implements ContainerRuntime {
       defaultCidr: o.podCidr ?? '10.42.0.0/24',
       mtu: o.mtu,
     });
+    const nri = o.nri
+      ? new CriNri(o.nri, {
+          store: this.store,
+          sandboxes: () => this.sandboxes,
+          containers: () => this.containers,
+          runtimeName: CRI_RUNTIME_NAME,
+          runtimeVersion: ctx.info.version,
+        })
+      : undefined;
+    this.nri = nri;
     this.sandboxes = new Sandboxes({
       store: this.store,
       network: this.network,
       cgroupRoot: o.cgroupRoot ?? '/kubepods',
+      admit: nri?.admitSandbox,
     });
     this.images = new CriImages(backend, ctx.imageStore, ctx.root);
     this.containers = new Containers({
@@ -89,6 +110,7 @@ export class EngineCri implements ContainerRuntime {
       imageConfig: async (id) => (await ctx.images.resolve(id)).config,
       imageRef: (id, asked) => this.images.refOf(id, asked),
       onEvent: (kind, r) => this.emit(kind, r),
+      admit: nri?.admitContainer,
     });
     this.stats = new StatsCollector(ctx.snapshotter, ctx.root, (r) => this.runtime.stats(this.containers.rtId(r.id)));
     this.metrics = new MetricsCollector(ctx.snapshotter, ctx.root);
@@ -103,17 +125,20 @@ export class EngineCri implements ContainerRuntime {
     for (const s of sandboxes) this.sandboxes.adopt(s);
     for (const c of containers) await this.containers.restore(c);
     await this.streams.start();
+    await this.nri?.start();
   }
 
   async close(): Promise<void> {
+    await this.nri?.stop();
     this.containers.close();
     await this.streams.close();
     await this.network.close();
   }
 
   private emit(kind: 'CREATED' | 'STARTED' | 'STOPPED' | 'DELETED', r: ContainerRecord): void {
-    if (!this.events.subscribers) return;
     const sb = this.sandboxes.find(r.sandboxId);
+    this.nri?.containerEvent(kind, r);
+    if (!this.events.subscribers) return;
     this.events.emit({
       containerId: r.id,
       containerEventType: `CONTAINER_${kind}_EVENT`,
@@ -169,18 +194,34 @@ export class EngineCri implements ContainerRuntime {
 
   async stopPodSandbox(req: cri.StopPodSandboxRequestInput): Promise<cri.StopPodSandboxResponse> {
     const sb = this.sandboxes.find(req.podSandboxId ?? '');
-    if (!sb) return {};
-    for (const c of this.containers.inSandbox(sb.id)) await this.containers.stop(c.id, 0);
-    await this.sandboxes.stop(sb);
+    if (sb) await this.stopSandbox(sb);
     return {};
+  }
+
+  /** Containers first, then NRI's StopPodSandbox (once: only a ready sandbox has it; the sandbox is
+   *  still there during the hook), then the pause process and the network. */
+  private stopSandbox(sb: SandboxRecord): Promise<void> {
+    let p = this.stopping.get(sb.id);
+    if (!p) {
+      p = (async () => {
+        for (const c of this.containers.inSandbox(sb.id)) await this.containers.stop(c.id, 0);
+        if (this.nri && sb.state === 'SANDBOX_READY') await this.nri.stopPodSandbox(sb);
+        await this.sandboxes.stop(sb);
+      })().finally(() => this.stopping.delete(sb.id));
+      this.stopping.set(sb.id, p);
+    }
+    return p;
   }
 
   async removePodSandbox(req: cri.RemovePodSandboxRequestInput): Promise<cri.RemovePodSandboxResponse> {
     const sb = this.sandboxes.find(req.podSandboxId ?? '');
     if (!sb) return {};
     for (const c of this.containers.inSandbox(sb.id)) await this.containers.remove(c.id);
+    if (sb.state === 'SANDBOX_READY' || sb.pid) await this.stopSandbox(sb);
+    const pod = nriPod(sb);
     await this.sandboxes.remove(sb);
     this.stats.forget(sb.podCgroup);
+    await this.nri?.removePodSandbox(pod);
     return {};
   }
 
@@ -218,11 +259,16 @@ export class EngineCri implements ContainerRuntime {
   // ---- containers ----
   async createContainer(req: cri.CreateContainerRequestInput): Promise<cri.CreateContainerResponse> {
     if (!req.config) throw invalidArgument('config is required', { field: 'config' });
-    return { containerId: await this.containers.create(req.podSandboxId ?? '', req.config, req.sandboxConfig) };
+    const id = await this.containers.create(req.podSandboxId ?? '', req.config, req.sandboxConfig);
+    this.nri?.postCreate(this.containers.get(id));
+    return { containerId: id };
   }
 
   async startContainer(req: cri.StartContainerRequestInput): Promise<cri.StartContainerResponse> {
-    await this.containers.start(req.containerId ?? '');
+    const c = this.containers.get(req.containerId ?? '');
+    await this.nri?.beforeStart(c);
+    await this.containers.start(c.id);
+    this.nri?.postStart(c);
     return {};
   }
 
