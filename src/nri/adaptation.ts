@@ -6,7 +6,7 @@
 // Synchronize set or reaches it as an event, never neither. A relay's `commit` (making the pod or
 // container visible) runs inside the same lock, after the plugins answered.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createLogger, failedPrecondition, unavailable } from '../common/index.js';
 import { Plugin, type PluginHost } from './plugin.js';
@@ -83,6 +83,9 @@ export class Nri {
   /** Listens for plugins (a stale socket file is replaced; the socket is root's only, 0600). */
   async start(): Promise<void> {
     mkdirSync(dirname(this.socket), { recursive: true, mode: 0o700 });
+    // the default path is containerd's and CRI-O's too: never take it over from a live runtime
+    if (await answers(this.socket))
+      throw failedPrecondition(`NRI socket ${this.socket} is served by another process (another runtime?)`);
     rmSync(this.socket, { force: true });
     const server = createServer((s) => void this.accept(s));
     await new Promise<void>((resolve, reject) => {
@@ -248,6 +251,18 @@ export class Nri {
   removeContainer(pod: NriPodSandbox, container: NriContainer): Promise<void> {
     return this.notify(NriEvent.RemoveContainer, { pod, container });
   }
+}
+
+/** Whether something accepts connections on a unix socket path. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

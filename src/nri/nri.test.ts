@@ -150,6 +150,12 @@ test('registration, configuration, synchronization, then events in plugin index 
   const run = late.calls.find((c) => c.method === 'RunPodSandbox')!.req as { pod: NriPodSandbox };
   assert.deepEqual([run.pod.id, run.pod.name, run.pod.namespace, run.pod.uid], ['p1', 'p-p1', 'ns', 'u-p1']);
   // a bad index is refused at registration and never admitted
+  // another runtime's live socket is never taken over
+  const second = new Nri({ socket: nri.socket, runtimeName: 'other', runtimeVersion: '1' }, rt);
+  await assert.rejects(
+    second.start(),
+    (e) => isSkiffError(e, 'FailedPrecondition') && /served by another process/.test(e.message),
+  );
   const bad = await plugin(nri.socket, 'bad', 'x');
   await assert.rejects(bad.register(), /two digits/);
   assert.deepEqual(nri.pluginNames(), ['05-first', '10-late']);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
-                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX]
+                   [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX] [--nri] [--nri-socket PATH]
                    [--no-agent] [--node-name NAME] [--node-ip IP] [--agent-dir DIR] [--agent-listen H:P] [--pod-log-dir DIR] [--cgroup-root PATH]
                    [--kubelet-arg NAME=VALUE]...
                    [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-kube-proxy] [--disable-network-policy]
@@ -23,6 +23,8 @@ defaults: --engine-root /var/lib/skiff/engine  --host unix:///run/skiff/engine.s
           --server-dir /var/lib/skiff/server   --https-listen 127.0.0.1:6443  --datastore sqlite://DIR/state.db
           --cri-socket /run/skiff/cri.sock (CRI v1 for crictl; --no-cri serves no socket, the agent still
             uses the runtime in process)  --pod-cidr 10.42.0.0/24  --pod-bridge skiff-pods0  --pod-chain-prefix SKIFF-POD
+          --nri (or --nri-socket PATH): NRI plugins hook the pod and container lifecycle on
+            /var/run/nri/nri.sock (off by default; see \`skiff engine --help\` and docs/cri.md)
 node agent (off with --no-agent; needs the engine and the server): --node-name (default: the host name)
           --node-ip (default: the address of the default route's interface)  --agent-dir /var/lib/skiff/agent
           --agent-listen 0.0.0.0:10250 (the node's HTTPS server: logs, exec, port-forward, stats)
@@ -80,6 +82,8 @@ export async function main(argv: string[] = []): Promise<number> {
         'pod-cidr': { type: 'string' },
         'pod-bridge': { type: 'string' },
         'pod-chain-prefix': { type: 'string' },
+        nri: { type: 'boolean', default: false },
+        'nri-socket': { type: 'string' },
         'no-agent': { type: 'boolean', default: false },
         'node-name': { type: 'string' },
         'node-ip': { type: 'string' },
@@ -161,6 +165,7 @@ export async function main(argv: string[] = []): Promise<number> {
                   podCidr: values['pod-cidr'],
                   bridge: values['pod-bridge'],
                   chainPrefix: values['pod-chain-prefix'],
+                  nri: values.nri || values['nri-socket'] ? { socket: values['nri-socket'] } : undefined,
                 },
         },
     server: values['no-server']
