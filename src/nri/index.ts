@@ -10,3 +10,7 @@ export {
 } from './adaptation.js';
 export { NRI_VERSION } from './plugin.js';
 export * from './types.js';
+// The wire pieces, for plugins written in tests (test/fixtures/nri-plugin.ts).
+export { Mux, PLUGIN_SERVICE_CONN, RUNTIME_SERVICE_CONN } from './mux.js';
+export { TtrpcChannel, TtrpcError } from './ttrpc.js';
+export { nriCodec, PLUGIN_SERVICE, RUNTIME_SERVICE } from './proto.js';

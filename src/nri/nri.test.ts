@@ -1,19 +1,18 @@
-// NRI's runtime side against a small plugin written here (the same wire: ttrpc over NRI's
+// NRI's runtime side against a small plugin written in the tests (test/fixtures/nri-plugin.ts; the same wire: ttrpc over NRI's
 // multiplexer, the api.proto messages), with a fake runtime below the NriRuntime boundary; golden
 // bytes pin the ttrpc and multiplexer framing to what the Go implementations write. critest's NRI
 // specs (test/e2e/critest.slow.test.ts) run the real Go stub against the engine's CRI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { isSkiffError } from '../common/index.js';
 import { Nri, type NriRuntime } from './adaptation.js';
-import { Mux, PLUGIN_SERVICE_CONN, RUNTIME_SERVICE_CONN } from './mux.js';
-import { nriCodec, RUNTIME_SERVICE, ttrpcRequest } from './proto.js';
-import { encodeFrame, FrameDecoder, TtrpcChannel, TtrpcError, TYPE_REQUEST } from './ttrpc.js';
+import { Mux } from './mux.js';
+import { connectNriPlugin as plugin } from '../../test/fixtures/nri-plugin.js';
+import { ttrpcRequest } from './proto.js';
+import { encodeFrame, FrameDecoder, TtrpcError, TYPE_REQUEST } from './ttrpc.js';
 import { NriEvent, type NriContainer, type NriContainerUpdate, type NriPodSandbox } from './types.js';
 
 const dir = mkdtempSync('/tmp/sknri-');
@@ -39,45 +38,6 @@ test('ttrpc and mux framing: the bytes the Go implementations write', () => {
   new Mux(trunk, () => undefined).open(2, () => undefined)(Buffer.from('hi'));
   assert.equal(Buffer.concat(out).toString('hex'), '00000002' + '00000002' + '6869');
 });
-
-interface TestPlugin {
-  calls: { method: string; req: Record<string, unknown> }[];
-  sock: Socket;
-  register(): Promise<unknown>;
-}
-
-/** A plugin: serves the Plugin service on connection 1, calls the Runtime service on connection 2. */
-async function plugin(
-  socket: string,
-  name: string,
-  idx: string,
-  o: { events?: number; on?: (method: string, req: Record<string, unknown>) => Promise<object | void> } = {},
-): Promise<TestPlugin> {
-  const sock = connect(socket);
-  await once(sock, 'connect');
-  const calls: TestPlugin['calls'] = [];
-  const mux = new Mux(sock, () => sock.destroy());
-  const server: TtrpcChannel = new TtrpcChannel(
-    mux.open(PLUGIN_SERVICE_CONN, (b) => server.receive(b)),
-    async (_service, method, payload) => {
-      const [reqT, resT] = method === 'Shutdown' ? ['Empty', 'Empty'] : [`${method}Request`, `${method}Response`];
-      const req = nriCodec<Record<string, unknown>>(reqT).decode(payload);
-      calls.push({ method, req });
-      const answer = (await o.on?.(method, req)) ?? (method === 'Configure' ? { events: o.events ?? 0 } : {});
-      return nriCodec<object>(resT).encode(answer);
-    },
-  );
-  const client: TtrpcChannel = new TtrpcChannel(mux.open(RUNTIME_SERVICE_CONN, (b) => client.receive(b)));
-  sock.on('close', () => client.close());
-  const register = () =>
-    client.call(
-      RUNTIME_SERVICE,
-      'RegisterPlugin',
-      nriCodec<object>('RegisterPluginRequest').encode({ pluginName: name, pluginIdx: idx, NRIVersion: 'v0.12.2' }),
-      5000,
-    );
-  return { calls, sock, register };
-}
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 10_000;

@@ -3,10 +3,12 @@
 // pull (from a local `skiff registry`)/exec (sync, and -it in a pty)/logs -f/inspect/inspectp/stats/
 // port-forward/stop/rm/rmp, a SIGKILL and restart of the engine (pods adopted); the pod's address is in the pod CIDR and reachable from the host and from
 // another pod, a hostPort answers on 127.0.0.1; afterwards no sandbox process, veth, address, pod
-// cgroup or mount is left.
+// cgroup or mount is left. An NRI plugin (written in the test) sees the lifecycle in order and
+// adjusts a container; an adjustment that is not applied fails CreateContainer and leaves nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +21,7 @@ import {
   type CriFixture,
 } from '../fixtures/cri.js';
 import { freePort } from '../fixtures/distribution.js';
+import { connectNriPlugin } from '../fixtures/nri-plugin.js';
 
 let f: CriFixture;
 let tools: string;
@@ -32,7 +35,9 @@ before(async () => {
   tools = criTools();
   dir = mkdtempSync('/tmp/skcri-e2e-');
   [f, registry] = await Promise.all([
-    startCriEngine({ tools }),
+    // NRI for the last test; its plugin runs in this process: a 10 s request timeout keeps a busy
+    // machine from dropping it (the deadline itself is src/nri/nri.test.ts's subject)
+    startCriEngine({ tools, args: ['--nri-socket', join(dir, 'nri.sock'), '--nri-request-timeout', '10s'] }),
     startSkiffRegistry(join(dir, 'registry')), // removed with the test's directory
   ]);
 });
@@ -298,4 +303,67 @@ test('a pod with its own user namespace: root inside is a high host id; files of
   f.crictl(['stopp', pod]);
   f.crictl(['rmp', pod]);
   assert.deepEqual(mountsUnder(join(f.engine.dataRoot, 'cri')), [], 'no mount left');
+});
+
+test('an NRI plugin: lifecycle events in order, an adjustment applied, one refused leaving nothing', async () => {
+  const name = `nri-${sfx}`;
+  // crictl without blocking this process: the plugin answering the hooks runs in it
+  const crictl = async (args: string[]): Promise<string> =>
+    (await promisify(execFile)(join(tools, 'crictl'), ['--config', f.crictlConfig, ...args], { timeout: 60_000 }))
+      .stdout;
+  const plugin = await connectNriPlugin(join(dir, 'nri.sock'), 'e2e', '50', {
+    on: async (method, req) => {
+      if (method !== 'CreateContainer') return;
+      const ctr = req.container as { name: string };
+      if (ctr.name.endsWith('refused')) return { adjust: { rlimits: [{ type: 'RLIMIT_NOFILE', hard: 10, soft: 10 }] } };
+      return { adjust: { env: [{ key: 'NRI_ADDED', value: 'yes' }], annotations: { 'nri.test/added': 'one' } } };
+    },
+  });
+  try {
+    await plugin.register();
+    for (let i = 0; i < 500 && !plugin.calls.some((c) => c.method === 'Synchronize'); i++) await sleep(10);
+    assert.ok(
+      plugin.calls.some((c) => c.method === 'Synchronize'),
+      'synchronized',
+    );
+    const cfg = podConfig(name);
+    const pod = (await crictl(['runp', cfg])).trim();
+    const run = plugin.calls.find((c) => c.method === 'RunPodSandbox')?.req.pod as Record<string, string>;
+    assert.deepEqual([run.id, run.name, run.namespace, run.uid], [pod, name, 'e2e', `uid-${name}-${sfx}`]);
+    const ctr = (await crictl(['create', pod, ctrConfig(`${name}-c`, 'busybox', ['sleep', '3600']), cfg])).trim();
+    await crictl(['start', ctr]);
+    assert.match(f.crictl(['exec', '-s', ctr, 'env']), /^NRI_ADDED=yes$/m, 'the adjusted environment');
+    assert.equal(JSON.parse(f.crictl(['inspect', ctr])).status.annotations['nri.test/added'], 'one');
+    await assert.rejects(
+      crictl(['create', pod, ctrConfig(`${name}-refused`, 'busybox', ['sleep', '3600']), cfg]),
+      (e: { stderr?: string }) =>
+        /NRI plugin 50-e2e asked for adjustments skiff does not apply: rlimits/.test(e.stderr ?? ''),
+    );
+    assert.deepEqual(
+      f.crictl(['ps', '-a', '-q', '-p', pod]).trim().split('\n'),
+      [ctr],
+      'the refused container is not there',
+    );
+    await crictl(['rm', '-f', ctr]);
+    await crictl(['stopp', pod]);
+    await crictl(['rmp', pod]);
+    const seen = plugin.calls
+      .filter((c) => (c.req.pod as { id?: string } | undefined)?.id === pod)
+      .filter((c) => !(c.req.container as { name?: string } | undefined)?.name?.endsWith('refused'))
+      .map((c) => c.method);
+    assert.deepEqual(seen, [
+      'RunPodSandbox',
+      'CreateContainer',
+      'PostCreateContainer',
+      'StartContainer',
+      'PostStartContainer',
+      'StopContainer',
+      'RemoveContainer',
+      'StopPodSandbox',
+      'RemovePodSandbox',
+    ]);
+    assert.deepEqual(mountsUnder(join(f.engine.dataRoot, 'cri')), [], 'no mount left');
+  } finally {
+    plugin.sock.destroy();
+  }
 });
