@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { isSkiffError } from '../common/index.js';
 import { Nri, type NriRuntime } from './adaptation.js';
 import { Mux } from './mux.js';
@@ -149,6 +151,11 @@ test("a hook's error fails the step before its commit; a plugin past its deadlin
   assert.ok(Date.now() - t0 >= 1490, 'the step waited for the deadline');
   assert.deepEqual(nri.pluginNames(), []);
   unhang();
+  // garbage on the socket (a mux chunk claiming 4 GiB) drops that connection, nothing else
+  const junk = connect(nri.socket);
+  await once(junk, 'connect');
+  junk.write(Buffer.from('00000001ffffffff0000', 'hex'));
+  await once(junk, 'close');
   // a plugin that disconnects is dropped; steps go on without it
   const q = await plugin(nri.socket, 'gone', '01');
   await q.register();
