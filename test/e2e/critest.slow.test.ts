@@ -1,8 +1,10 @@
 // critest (cri-tools v1.37.0, the CRI validation suite) against `skiff engine --cri-socket`, offline:
 // its images are stand-ins built from busybox-static (test/fixtures/critest-images.ts), served by a
 // local `skiff registry` through the engine's pull mirrors for registry.k8s.io, k8s.gcr.io and
-// gcr.io, so critest uses the images' original names. Specs that cannot run offline or cannot apply
-// are skipped by name; docs/cri.md lists each with its reason. Every other spec must pass.
+// gcr.io, so critest uses the images' original names. The engine serves NRI on a socket of the
+// run (`--nri-socket`), so critest's 13 NRI specs run with their Go plugin stub. Specs that cannot
+// run offline or cannot apply are skipped by name; docs/cri.md lists each with its reason. Every
+// other spec must pass.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
