@@ -53,6 +53,11 @@ export class Sandboxes {
     if (r.config.metadata) this.names.set(nameKey(r.config), r.id);
   }
 
+  /** Every sandbox, the ones being run included (for what they share: the pod cgroup). */
+  private all(): SandboxRecord[] {
+    return [...this.byId.values(), ...this.pending.values()];
+  }
+
   get(id: string): SandboxRecord {
     const r = this.find(id);
     if (!r) throw notFound(`pod sandbox "${id}" not found`, { field: 'pod_sandbox_id' });
@@ -148,7 +153,7 @@ export class Sandboxes {
       const pod = createCgroupManager(parent);
       rec.podCgroupOwned =
         !Object.values(pod.dirs()).some((dir) => existsSync(dir)) ||
-        [...this.byId.values()].some((o) => o.id !== id && o.podCgroup === parent && o.podCgroupOwned);
+        this.all().some((o) => o.id !== id && o.podCgroup === parent && o.podCgroupOwned);
       await pod.create();
       const res = resourcesToOci(config.linux?.resources ?? undefined);
       if (res) await pod.set(res);
@@ -238,7 +243,7 @@ export class Sandboxes {
       .destroy()
       // the cgroup may be gone already (removed with its last process) or never made
       .catch(() => undefined);
-    const shared = [...this.byId.values()].some((o) => o.id !== r.id && o.podCgroup === r.podCgroup);
+    const shared = this.all().some((o) => o.id !== r.id && o.podCgroup === r.podCgroup);
     if (r.podCgroupOwned && !shared)
       await createCgroupManager(r.podCgroup)
         .destroy()
