@@ -375,6 +375,16 @@ export class EtcdKv {
     });
   }
 
+  /** Whether calls carry an auth token (username and password given). */
+  get hasAuth(): boolean {
+    return this.opts.auth !== undefined;
+  }
+
+  /** Drops the auth token: the next call authenticates again (etcd forgets tokens when it restarts). */
+  forgetToken(): void {
+    this.token = undefined;
+  }
+
   private authToken(i: number): Promise<string | undefined> {
     const auth = this.opts.auth;
     if (!auth) return Promise.resolve(undefined);

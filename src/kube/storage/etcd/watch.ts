@@ -44,6 +44,8 @@ export class EtcdWatch extends EventQueue {
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private retryMs = RETRY_MIN_MS;
+  /** Authenticated again after a cancel, since the last watcher etcd accepted. */
+  private reauthed = false;
   /** Streams opened so far (1 + reconnections). */
   streams = 0;
 
@@ -167,15 +169,31 @@ export class EtcdWatch extends EventQueue {
 
   private onReply(res: WatchReply): void {
     const headerRev = Number(res.header.revision);
-    if (res.created) {
+    if (res.created && !res.canceled) {
       this.retryMs = RETRY_MIN_MS;
+      this.reauthed = false;
+    }
+    if (res.created) {
       if (this.lastRev === 0) this.lastRev = headerRev;
       this.setReady(this.lastRev);
       if (!res.canceled) return;
     }
     if (res.canceled) {
-      this.stop();
       const compactRev = Number(res.compact_revision);
+      // etcd cancels a watcher created with a token that expired (unused for --auth-token-ttl,
+      // 5 min by default; e.g. a stream re-created after etcd was away) with "invalid auth token":
+      // authenticate again and resume, once per accepted watcher.
+      if (compactRev === 0 && this.store.kv.hasAuth && !this.reauthed) {
+        this.reauthed = true;
+        this.store.kv.forgetToken();
+        const c = this.call;
+        this.call = undefined;
+        c?.cancel();
+        c?.done.catch(() => undefined); // (canceled on purpose)
+        this.retry(new GrpcError(14, `etcd canceled the watch: ${res.cancel_reason}`));
+        return;
+      }
+      this.stop();
       if (compactRev > 0) this.fail(compacted(this.lastRev, compactRev));
       else
         this.fail(
