@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--sockets=N] [--repeat=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -13,6 +13,8 @@
 //    most 64 connections, the admin client certificate): PUT of a ConfigMap carrying the resourceVersion of its last
 //    acknowledged update (a stale one is a 409 and counted), as a controller writes.
 // Each offered rate runs every target back to back (so they share the machine's load of the moment);
+// --watchers=N: N watches on the ConfigMaps through each API server, as informers would hold (none
+// by default: then nothing in the API server watches what the bench writes).
 // N objects (--objects, default 5000) are updated round-robin (each object once per N/rate s). Latency = request start → answer.
 // --baseline=DIR adds "skiff on etcd" from another checkout (DIR, e.g. a `git worktree` of an older
 // commit, with node_modules) on the same etcd, for before/after figures. --prof=DIR writes V8 CPU
@@ -24,7 +26,7 @@ import { tmpdir, loadavg, cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Etcd3, type IOptions } from 'etcd3';
 import { parse } from 'yaml';
-import { KubeClient } from '../src/kube/client/index.js';
+import { KubeClient, watchEvents } from '../src/kube/client/index.js';
 // (not in the storage component's public interface: the bench drives etcd with the store's client)
 import { EtcdKv } from '../src/kube/storage/etcd/kv.js';
 import { startEtcd } from '../test/fixtures/etcd.js';
@@ -44,6 +46,8 @@ const SOCKETS = Number(arg('sockets') ?? 64);
 // says more on a busy machine than one.
 const REPEAT = Number(arg('repeat') ?? 1);
 const baseline = arg('baseline');
+// Watches on the updated ConfigMaps through each API server (as informers hold): 0 = none.
+const WATCHERS = Number(arg('watchers') ?? 0);
 const profDir = arg('prof');
 const ROOT = join(import.meta.dirname, '..');
 
@@ -305,6 +309,18 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
         rvs[i + j] = o.metadata.resourceVersion;
       }),
     );
+  // Watchers from the newest seeded revision (each gets every later update as an event).
+  const watching = new AbortController();
+  let events = 0;
+  const from = String(Math.max(...rvs.map(Number)));
+  for (let i = 0; i < WATCHERS; i++)
+    void (async () => {
+      try {
+        for await (const _ of watchEvents(client, base, { resourceVersion: from }, watching.signal)) events++;
+      } catch (e) {
+        if (!watching.signal.aborted) process.stderr.write(`  [${name}] a watch failed: ${String(e)}\n`);
+      }
+    })();
   // Open the whole connection pool now (a TLS handshake each), not during a measured phase.
   await Promise.all(
     Array.from({ length: SOCKETS }, (_, i) => client.request('GET', `${base}/${prefix}${i % OBJECTS}`)),
@@ -337,6 +353,8 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
       }
     },
     close: async () => {
+      watching.abort();
+      if (WATCHERS) process.stderr.write(`  [${name}] ${WATCHERS} watchers received ${events} events\n`);
       client.close();
       p.kill('SIGTERM');
       await new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)));
