@@ -79,7 +79,7 @@ const configMap = (name: string, v: string, rv?: string) => ({
 interface ChildStats {
   store: { p50: number; p99: number; max: number };
   loop: { p50: number; p99: number; max: number };
-  gc: { count: number; ms: number; maxMs: number };
+  gc: { count: number; ms: number; maxMs: number; major: number; majorMaxMs: number };
 }
 
 interface Phase {
@@ -452,14 +452,14 @@ if (REPEAT > 1) {
   }
 }
 console.log(
-  '\nInside the API server, per target and rate (ms): store.update p50 / p99 / max; event-loop delay p99 / max; GC pauses (count, total, longest):\n',
+  '\nInside the API server, per target and rate (ms): store.update p50 / p99 / max; event-loop delay p99 / max; GC pauses (count, total, longest; of them major: count, longest):\n',
 );
 for (const n of names)
   for (const rate of RATES) {
     const s = results.get(n)!.get(rate)?.inside;
     if (!s) continue;
     console.log(
-      `  ${n} at ${rate}/s: store ${f(s.store.p50)} / ${f(s.store.p99)} / ${f(s.store.max)}; loop ${f(s.loop.p99)} / ${f(s.loop.max)}; GC ${s.gc.count}, ${f(s.gc.ms)}, ${f(s.gc.maxMs)}`,
+      `  ${n} at ${rate}/s: store ${f(s.store.p50)} / ${f(s.store.p99)} / ${f(s.store.max)}; loop ${f(s.loop.p99)} / ${f(s.loop.max)}; GC ${s.gc.count}, ${f(s.gc.ms)}, ${f(s.gc.maxMs)}; major ${s.gc.major}, ${f(s.gc.majorMaxMs)}`,
     );
   }
 if (!tls) {
