@@ -330,8 +330,10 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
   });
 
   it("closing a watch ends its etcd watcher (etcd's own count), for shared and dedicated watches", async () => {
+    // (an etcd of its own: the other tests' watchers, ending asynchronously, do not move its count)
+    const own = await startEtcd();
     const watchers = async () => {
-      const text = await (await fetch(`${etcd.url}/metrics`)).text();
+      const text = await (await fetch(`${own.url}/metrics`)).text();
       return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1]);
     };
     const until = async (want: number) => {
@@ -341,25 +343,31 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    const base = await watchers();
-    for (const sharedWatch of [false, true]) {
-      const store = await openStore(url(`/cw${randomBytes(4).toString('hex')}`), { etcd: { sharedWatch } });
-      try {
-        const ws = [0, 1, 2].map((i) => store.watch(`/p${i}/`, 0));
-        // attached once a write under each prefix is delivered
-        for (let i = 0; i < 3; i++) {
-          const kv = await store.create(`/p${i}/x`, new Uint8Array([i]));
-          const ev = await ws[i][Symbol.asyncIterator]().next();
-          assert.ok(!ev.done && ev.value.type === 'PUT' && ev.value.kv.modRevision === kv.modRevision);
+    try {
+      const base = await watchers();
+      assert.equal(base, 0);
+      for (const sharedWatch of [false, true]) {
+        const store = await openStore(`etcd://${own.endpoint}?prefix=/${sharedWatch}`, { etcd: { sharedWatch } });
+        try {
+          const rev = await store.currentRevision();
+          const ws = [0, 1, 2].map((i) => store.watch(`/p${i}/`, rev));
+          // attached once a write under each prefix is delivered
+          for (let i = 0; i < 3; i++) {
+            const kv = await store.create(`/p${i}/x`, new Uint8Array([i]));
+            const ev = await ws[i][Symbol.asyncIterator]().next();
+            assert.ok(!ev.done && ev.value.type === 'PUT' && ev.value.kv.modRevision === kv.modRevision);
+          }
+          await until(base + 3);
+          for (const w of ws) w.close();
+          // (a shared watch outlives its last subscriber for a while; closing the store ends it)
+          if (!sharedWatch) await until(base);
+        } finally {
+          await store.close();
         }
-        await until(base + 3);
-        for (const w of ws) w.close();
-        // (a shared watch outlives its last subscriber for a while; closing the store ends it)
-        if (!sharedWatch) await until(base);
-      } finally {
-        await store.close();
+        await until(base);
       }
-      await until(base);
+    } finally {
+      await own.stop();
     }
   });
 
