@@ -194,4 +194,90 @@ describe('update rules', () => {
       assert.match(mf, /k:\{\\"(containerPort|port)\\":81,\\"protocol\\":\\"TCP\\"\}/);
     }
   });
+
+  it('pods/ephemeralcontainers: GET, strategic PATCH and PUT add ephemeral containers only, with upstream rules', async () => {
+    const path = `/api/v1/namespaces/${ns}/pods/dbg`;
+    ok(
+      await call('POST', `/api/v1/namespaces/${ns}/pods`, {
+        metadata: { name: 'dbg' },
+        spec: { containers: [{ name: 'app', image: 'busybox' }] },
+      }),
+      'pod',
+    );
+    const got = ok(await call('GET', `${path}/ephemeralcontainers`), 'get');
+    assert.equal(got.kind, 'Pod');
+    // kubectl debug's patch: a strategic merge of spec.ephemeralContainers (other changes dropped).
+    const sm = 'application/strategic-merge-patch+json';
+    const dbg = { name: 'debugger-1', image: 'busybox', stdin: true, tty: true, targetContainerName: 'app' };
+    const p1 = ok(
+      await call(
+        'PATCH',
+        `${path}/ephemeralcontainers`,
+        { metadata: { labels: { x: 'y' } }, spec: { ephemeralContainers: [dbg], restartPolicy: 'Never' } },
+        sm,
+      ),
+      'patch',
+    );
+    assert.equal(p1.spec.ephemeralContainers[0].name, 'debugger-1');
+    assert.equal(p1.spec.ephemeralContainers[0].terminationMessagePolicy, 'File', 'defaulted');
+    assert.equal(p1.spec.restartPolicy, 'Always', 'a change outside ephemeralContainers is dropped');
+    assert.equal(p1.metadata.labels, undefined);
+    // A second one is merged by name beside the first.
+    const p2 = ok(
+      await call(
+        'PATCH',
+        `${path}/ephemeralcontainers`,
+        { spec: { ephemeralContainers: [{ name: 'd2', image: 'busybox' }] } },
+        sm,
+      ),
+      'patch 2',
+    );
+    assert.deepEqual(
+      p2.spec.ephemeralContainers.map((c: any) => c.name),
+      ['debugger-1', 'd2'],
+    );
+    const refused = async (body: unknown, type: string, msg: RegExp) => {
+      const r = await call(
+        type === 'put' ? 'PUT' : 'PATCH',
+        `${path}/ephemeralcontainers`,
+        body,
+        type === 'put' ? 'application/json' : type,
+      );
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.match(r.body.message, msg);
+    };
+    // Removal (PUT without it), change, a duplicate name, ports/probes/resources are refused.
+    const cur = ok(await call('GET', path), 'get');
+    const put = structuredClone(cur);
+    put.spec.ephemeralContainers = put.spec.ephemeralContainers.slice(1);
+    await refused(put, 'put', /existing ephemeral containers "debugger-1" may not be removed/);
+    const mp = 'application/merge-patch+json';
+    const changed = structuredClone(cur.spec.ephemeralContainers);
+    changed[1].image = 'nginx';
+    await refused(
+      { spec: { ephemeralContainers: changed } },
+      mp,
+      /existing ephemeral containers "d2" may not be changed/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'app', image: 'busybox' }] } },
+      sm,
+      /ephemeralContainers\[2\]\.name: Duplicate value: "app"/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'p', image: 'busybox', ports: [{ containerPort: 80 }] }] } },
+      sm,
+      /ephemeralContainers\[2\]\.ports: Forbidden: cannot be set for an Ephemeral Container/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'p', image: 'busybox', resources: { limits: { cpu: '1' } } }] } },
+      sm,
+      /ephemeralContainers\[2\]\.resources: Forbidden/,
+    );
+    // PUT adding one works.
+    const add = structuredClone(cur);
+    add.spec.ephemeralContainers.push({ name: 'd3', image: 'busybox' });
+    assert.equal(ok(await call('PUT', `${path}/ephemeralcontainers`, add), 'put').spec.ephemeralContainers.length, 3);
+    assert.equal((await call('DELETE', `${path}/ephemeralcontainers`)).status, 405);
+  });
 });

@@ -21,7 +21,10 @@ const PATCH_TYPES = [
   'application/apply-patch+yaml',
 ];
 
-export async function handlePatch(r: RequestScope, subresource?: 'status'): Promise<HandlerResult> {
+export async function handlePatch(
+  r: RequestScope,
+  subresource?: 'status' | 'ephemeralcontainers',
+): Promise<HandlerResult> {
   const type = mediaType(r.req);
   if (!PATCH_TYPES.includes(type)) {
     throw new ApiError(
@@ -78,7 +81,7 @@ async function apply(
   body: unknown,
   got: Awaited<ReturnType<typeof readObject>>,
   force: boolean,
-  subresource: 'status' | undefined,
+  subresource: 'status' | 'ephemeralcontainers' | undefined,
   recent: boolean,
 ): Promise<HandlerResult> {
   const manager = managerName(r, true);
