@@ -42,6 +42,42 @@ after(async () => {
 });
 
 describe('apiserver machinery', () => {
+  it('answers /readyz?verbose, /livez/<check> and /metrics as upstream (kubectl get --raw)', async () => {
+    const v = await call('GET', '/readyz?verbose');
+    assert.equal(v.status, 200);
+    assert.equal(
+      v.body,
+      '[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/bootstrap-controller ok\n[+]shutdown ok\nreadyz check passed\n',
+    );
+    assert.equal((await call('GET', '/livez')).body, 'ok');
+    assert.deepEqual([(await call('GET', '/livez/etcd')).body, (await call('GET', '/livez/nope')).status], ['ok', 404]);
+    assert.match(
+      (await call('GET', '/healthz?verbose&exclude=etcd')).body,
+      /\[\+\]etcd excluded: ok\nhealthz check passed\n$/,
+    );
+    await call('GET', `/api/v1/namespaces/${ns}/configmaps`);
+    await call('GET', `/api/v1/namespaces/${ns}/configmaps/nope`);
+    const m = await call('GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = String(m.body);
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`^apiserver_request_total\\{${labels.replace(/[{}]/g, '\\$&')}\\} (\\d+)$`, 'm').exec(text)?.[1] ??
+          0,
+      );
+    const list =
+      'code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="namespace",subresource="",verb="LIST",version="v1"';
+    assert.ok(count(list) >= 1, text.slice(0, 2000));
+    const get404 = list.replace('code="200"', 'code="404"').replace('LIST', 'GET').replace('"namespace"', '"resource"');
+    assert.ok(count(get404) >= 1);
+    assert.match(
+      text,
+      /^apiserver_request_duration_seconds_bucket\{.*resource="configmaps".*verb="LIST".*le="\+Inf"\} \d+$/m,
+    );
+    assert.match(text, /^process_resident_memory_bytes \d+$/m);
+  });
+
   it('serves health, version and both discovery formats', async () => {
     assert.equal((await call('GET', '/readyz')).status, 200);
     assert.match((await call('GET', '/version')).body.gitVersion, /^v1\.32\./);
