@@ -280,4 +280,51 @@ describe('update rules', () => {
     assert.equal(ok(await call('PUT', `${path}/ephemeralcontainers`, add), 'put').spec.ephemeralContainers.length, 3);
     assert.equal((await call('DELETE', `${path}/ephemeralcontainers`)).status, 405);
   });
+
+  it('server-side apply of an autoscaling/v1 HPA: its fields stay owned across v2 writes and conflict from either version', async () => {
+    const y = (pct: number) =>
+      `apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n  maxReplicas: 3\n  targetCPUUtilizationPercentage: ${pct}\n`;
+    const v1 = `/apis/autoscaling/v1/namespaces/${ns}/horizontalpodautoscalers/h`;
+    const v2 = `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/h`;
+    const apply = (path: string, mgr: string, body: string, force = false) =>
+      call('PATCH', `${path}?fieldManager=${mgr}${force ? '&force=true' : ''}`, body, 'application/apply-patch+yaml');
+    ok(await apply(v1, 'a', y(50)), 'apply v1');
+    ok(await apply(v1, 'a', y(60)), 're-apply v1');
+    // The autoscaler writes status through v2 (as the controller does).
+    const cur = ok(await call('GET', v2), 'get v2');
+    cur.status = {
+      currentReplicas: 1,
+      desiredReplicas: 1,
+      conditions: [
+        { type: 'AbleToScale', status: 'True', reason: 'R', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+    };
+    ok(await call('PUT', `${v2}/status?fieldManager=ctl`, cur), 'status');
+    const mf = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
+    assert.equal(mf.apiVersion, 'autoscaling/v1');
+    assert.ok(mf.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], JSON.stringify(mf));
+    const c1 = await apply(v1, 'b', y(70));
+    assert.equal(c1.status, 409);
+    assert.match(c1.body.message, /conflict with "a" using autoscaling\/v1: \.spec\.targetCPUUtilizationPercentage/);
+    // A v2 applier changing the same target conflicts with the v1 owner too; force takes it over.
+    const v2cfg = JSON.stringify({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'h' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        maxReplicas: 3,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+        ],
+      },
+    });
+    const c2 = await apply(v2, 'c', v2cfg);
+    assert.equal(c2.status, 409, JSON.stringify(c2.body));
+    assert.match(c2.body.message, /conflict with "a" using autoscaling\/v1/);
+    const forced = ok(await apply(v2, 'c', v2cfg, true), 'force');
+    assert.equal(forced.spec.metrics[0].resource.target.averageUtilization, 80);
+    const after = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
+    assert.equal(after?.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], undefined, 'taken over by force');
+  });
 });

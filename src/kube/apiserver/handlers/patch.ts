@@ -12,7 +12,7 @@ import { applyStrategicPatch } from '../patch/strategic.js';
 import { checkBody, checkFields, fieldValidation, readObject, readRecent, schemaCtx } from '../rest.js';
 import { ApiError, errBadRequest, errNotFound } from '../status.js';
 import { createObject } from './create.js';
-import { managerName, writeUpdate } from './write.js';
+import { managerName, versionViews, writeUpdate } from './write.js';
 
 const PATCH_TYPES = [
   'application/json-patch+json',
@@ -98,7 +98,7 @@ async function apply(
   checkFields(r, cfg, r.def, fieldValidation(r));
   delete cfg.metadata.managedFields;
   delete cfg.metadata.resourceVersion;
-  const mi = { manager, apiVersion: cfg.apiVersion!, subresource };
+  const mi = { manager, apiVersion: cfg.apiVersion!, subresource, viewIn: versionViews(r) };
   const ctx = schemaCtx(r.def);
   if (!got) {
     const obj = serverSideApply(r.def, ctx, undefined, cfg, mi, force);

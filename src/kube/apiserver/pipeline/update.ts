@@ -16,7 +16,7 @@ import { errBadRequest } from '../status.js';
 import { strategyFor } from '../strategies/index.js';
 import { attributesOf, mutate, validate } from './admit.js';
 import { writeContext } from './create.js';
-import { managerName } from './manager.js';
+import { managerName, versionViews } from './manager.js';
 import { defaultObject, validateWrite } from './validate.js';
 
 export interface UpdateOptions {
@@ -114,6 +114,7 @@ export async function updateObject(
       manager: managerName(r),
       apiVersion: next.apiVersion!,
       subresource: sub || undefined,
+      viewIn: versionViews(r),
     });
 
   // A deletion pending on finalizers completes when the last one is removed.
