@@ -18,45 +18,58 @@ const VERBS: Record<string, string> = {
 };
 
 interface Series {
-  labels: string;
+  /** verb, dry_run, group, version, resource, subresource, scope (unescaped). */
+  parts: string[];
   count: number;
 }
-interface Latency {
-  labels: string;
+interface Latency extends Series {
   buckets: number[];
   sum: number;
-  count: number;
 }
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labelsOf = ([verb, dryRun, group, version, resource, subresource, scope]: string[]) =>
+  `component="apiserver",dry_run="${esc(dryRun)}",group="${esc(group)}",resource="${esc(resource)}",scope="${scope}",subresource="${esc(subresource)}",verb="${verb}",version="${esc(version)}"`;
 
 export class ApiMetrics {
+  // (keyed by the raw label values, escaped only when rendered: ≈2 µs of CPU per request with the
+  // finish listener, measured at load 16; building escaped label strings per request cost twice that)
   private requests = new Map<string, Series>();
   private latency = new Map<string, Latency>();
   private readonly started = Date.now() / 1000 - process.uptime();
 
   /** Counts the request when its response has been sent. */
   track(req: http.IncomingMessage, res: http.ServerResponse, info: ResourceRequest, dryRun: string): void {
-    const t0 = process.hrtime.bigint();
-    res.once('finish', () =>
-      this.observe(req, info, dryRun, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9),
-    );
+    const t0 = performance.now();
+    res.once('finish', () => this.observe(req, info, dryRun, res.statusCode, (performance.now() - t0) / 1000));
   }
 
   observe(req: http.IncomingMessage, info: ResourceRequest, dryRun: string, code: number, seconds: number): void {
     const apply = info.verb === 'patch' && (req.headers['content-type'] ?? '').startsWith('application/apply-patch');
     const verb = apply ? 'APPLY' : (VERBS[info.verb] ?? info.verb.toUpperCase());
     const scope = info.name !== undefined ? 'resource' : info.namespace !== undefined ? 'namespace' : 'cluster';
-    const base = `component="apiserver",dry_run="${esc(dryRun)}",group="${esc(info.group)}",resource="${esc(info.resource)}",scope="${scope}",subresource="${esc(info.subresource ?? '')}",verb="${verb}",version="${esc(info.version)}"`;
-    const withCode = `code="${code}",${base}`;
-    const s = this.requests.get(withCode) ?? { labels: withCode, count: 0 };
-    s.count++;
-    this.requests.set(withCode, s);
-    const l = this.latency.get(base) ?? { labels: base, buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) l.buckets[i]++;
+    const sub = info.subresource ?? '';
+    const key = `${verb}\u0000${dryRun}\u0000${info.group}\u0000${info.version}\u0000${info.resource}\u0000${sub}\u0000${scope}`;
+    let l = this.latency.get(key);
+    if (!l) {
+      l = {
+        parts: [verb, dryRun, info.group, info.version, info.resource, sub, scope],
+        buckets: BUCKETS.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      this.latency.set(key, l);
+    }
+    for (let i = BUCKETS.length - 1; i >= 0 && seconds <= BUCKETS[i]; i--) l.buckets[i]++;
     l.sum += seconds;
     l.count++;
-    this.latency.set(base, l);
+    const ck = `${code}\u0000${key}`;
+    let s = this.requests.get(ck);
+    if (!s) {
+      s = { parts: [String(code), ...l.parts], count: 0 };
+      this.requests.set(ck, s);
+    }
+    s.count++;
   }
 
   render(): string {
@@ -64,18 +77,20 @@ export class ApiMetrics {
       '# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.',
       '# TYPE apiserver_request_total counter',
     ];
-    for (const s of this.requests.values()) out.push(`apiserver_request_total{${s.labels}} ${s.count}`);
+    for (const s of this.requests.values())
+      out.push(`apiserver_request_total{code="${s.parts[0]}",${labelsOf(s.parts.slice(1))}} ${s.count}`);
     out.push(
       '# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.',
       '# TYPE apiserver_request_duration_seconds histogram',
     );
     for (const l of this.latency.values()) {
+      const labels = labelsOf(l.parts);
       BUCKETS.forEach((b, i) =>
-        out.push(`apiserver_request_duration_seconds_bucket{${l.labels},le="${b}"} ${l.buckets[i]}`),
+        out.push(`apiserver_request_duration_seconds_bucket{${labels},le="${b}"} ${l.buckets[i]}`),
       );
-      out.push(`apiserver_request_duration_seconds_bucket{${l.labels},le="+Inf"} ${l.count}`);
-      out.push(`apiserver_request_duration_seconds_sum{${l.labels}} ${l.sum}`);
-      out.push(`apiserver_request_duration_seconds_count{${l.labels}} ${l.count}`);
+      out.push(`apiserver_request_duration_seconds_bucket{${labels},le="+Inf"} ${l.count}`);
+      out.push(`apiserver_request_duration_seconds_sum{${labels}} ${l.sum}`);
+      out.push(`apiserver_request_duration_seconds_count{${labels}} ${l.count}`);
     }
     const cpu = process.cpuUsage();
     out.push(
