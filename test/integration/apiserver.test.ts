@@ -78,6 +78,34 @@ describe('apiserver machinery', () => {
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
   });
 
+  it("a POST or PUT body with a value of the wrong type is upstream's decode 400; a patch's is 422", async () => {
+    const dep = (replicas: unknown) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'typ' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    });
+    const P = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    const msg =
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field Deployment.spec.replicas of type int32';
+    const post = await call('POST', P, dep('two'));
+    assert.deepEqual([post.status, post.body.reason, post.body.message], [400, 'BadRequest', msg]);
+    assert.equal((await call('POST', P, dep(1))).status, 201);
+    const put = await call('PUT', `${P}/typ`, dep('two'));
+    assert.deepEqual([put.status, put.body.reason], [400, 'BadRequest']);
+    const patch = await call(
+      'PATCH',
+      `${P}/typ`,
+      { spec: { replicas: 'two' } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    assert.deepEqual([patch.status, patch.body.reason], [422, 'Invalid']);
+  });
+
   it('serves health, version and both discovery formats', async () => {
     assert.equal((await call('GET', '/readyz')).status, 200);
     assert.match((await call('GET', '/version')).body.gitVersion, /^v1\.32\./);
