@@ -1,9 +1,8 @@
 // Workflows users run with the real kubectl 1.32 against a private `skiff start`, found broken
 // while walking through upstream's common commands: the typed-client kinds that kubectl sends as
-// protobuf (create pdb|ingress|priorityclass, debug --copy-to, debug node/…) arrive whole, and
-// `kubectl debug` on a pod says ephemeral containers are disabled (Skiff runs none) instead of
-// claiming the pod is missing or crashing kubectl; pods reach the API server through the
-// `kubernetes` Service.
+// protobuf (create pdb|ingress|priorityclass, debug --copy-to, debug node/…) arrive whole,
+// `kubectl debug -it POD --target=CTR` runs an ephemeral container in the target's PID namespace;
+// pods reach the API server through the `kubernetes` Service.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSkiff, type SkiffStart } from '../fixtures/skiff-start.js';
@@ -96,10 +95,46 @@ spec:
     assert.equal(r.stdout.trim(), 'connected', r.stderr);
   });
 
-  it('kubectl debug on a pod says ephemeral containers are disabled', async () => {
-    const r = await kr('debug', 'src', ...BB, '--', 'sh');
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /ephemeral containers are disabled for this cluster/);
-    assert.doesNotMatch(r.stderr, /panic/);
+  it('kubectl debug -it POD --target=CTR runs a shell in the target PID namespace; logs -c, never restarted', async () => {
+    await k('run', 'tgt', ...BB, '--', 'sleep', '3601');
+    await k('wait', '--for=condition=Ready', 'pod/tgt', '--timeout=90s');
+    // As a user types it; stdin is piped (kubectl warns it cannot use a TTY and goes on).
+    const r = await s.kubectl(['-n', ns, 'debug', '-it', 'tgt', ...BB, '--target=tgt', '--container=dbg', '--', 'sh'], {
+      input: 'ps -o pid,args\necho done-$((6*7))\nexit\n',
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\s+1 sleep 3601$/m, 'sees the target container PID 1');
+    assert.match(r.stdout, /^done-42$/m);
+    const pod = JSON.parse(await k('get', 'pod', 'tgt', '-o', 'json'));
+    assert.deepEqual(
+      [pod.spec.ephemeralContainers[0].name, pod.spec.ephemeralContainers[0].targetContainerName],
+      ['dbg', 'tgt'],
+    );
+    const st = pod.status.ephemeralContainerStatuses[0];
+    assert.equal(st.name, 'dbg');
+    assert.equal(st.state.terminated?.exitCode, 0, JSON.stringify(st));
+    assert.match(await k('logs', 'tgt', '-c', 'dbg'), /done-42/);
+    const ev = await k(
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.fieldPath=spec.ephemeralContainers{dbg}',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    );
+    assert.deepEqual(ev.split(' ').sort(), ['Created', 'Pulled', 'Started']);
+    // A second debug container beside it; the first is never restarted and the pod runs on.
+    await k('debug', 'tgt', ...BB, '--container=dbg2', '--', 'sleep', '3600');
+    await k(
+      'wait',
+      '--for=jsonpath={.status.ephemeralContainerStatuses[1].state.running.startedAt}',
+      'pod/tgt',
+      '--timeout=60s',
+    );
+    const again = JSON.parse(await k('get', 'pod', 'tgt', '-o', 'json')).status;
+    assert.equal(again.ephemeralContainerStatuses[0].state.terminated?.exitCode, 0);
+    assert.equal(again.ephemeralContainerStatuses[0].restartCount, 0);
+    assert.deepEqual([again.phase, again.containerStatuses[0].restartCount], ['Running', 0]);
   });
 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDefaultServiceAccount, startSkiffServer, suffix, type SkiffServer } from './kubectl-harness.js';
+import { auth } from '../../src/kube/apiserver/index.js';
 
 const ok = (r: { code: number; stdout: string; stderr: string }, what: string) => {
   assert.equal(r.code, 0, `${what} failed: ${r.stderr}${r.stdout}`);
@@ -83,6 +84,53 @@ describe('skiff server: authorization, encryption at rest, namespace lifecycle (
     assert.match(r.stderr, /error: You must be logged in to the server \(Unauthorized\)/);
     const junk = tokenKubeconfig('junk', 'not-a-token');
     assert.match((await junk(['get', 'pod', 'p'])).stderr, /You must be logged in to the server \(Unauthorized\)/);
+  });
+
+  it('issues a user client certificate once `kubectl certificate approve` approved it; it authenticates as the user', async () => {
+    const user = `alice-${ns}`;
+    const csrYaml = (name: string, req: string, usages: string[]) =>
+      `apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: ${name}}\nspec:\n  request: ${Buffer.from(req).toString('base64')}\n  signerName: kubernetes.io/kube-apiserver-client\n  expirationSeconds: 3600\n  usages: [${usages.join(', ')}]\n`;
+    const { csrPem, keyPem } = auth.createCsr({ commonName: user, organizations: ['dev'] });
+    ok(await k(['apply', '-f', '-'], { input: csrYaml(user, csrPem, ['client auth']) }), 'create csr');
+    const bad = `${user}-bad`;
+    ok(
+      await k(['apply', '-f', '-'], { input: csrYaml(bad, csrPem, ['client auth', 'server auth']) }),
+      'create bad csr',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const pending = ok(await k(['get', 'csr', user, '-o', 'jsonpath={.status}']), 'get csr');
+    assert.ok(!pending.includes('certificate'), `not signed before approval: ${pending}`);
+    ok(await k(['certificate', 'approve', user, bad]), 'approve');
+    let cert = '';
+    for (let i = 0; i < 300 && !cert; i++) {
+      cert = ok(await k(['get', 'csr', user, '-o', 'jsonpath={.status.certificate}']), 'get csr');
+      if (!cert) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(cert, 'the approved request was signed');
+    assert.match(ok(await k(['get', 'csr', user]), 'get csr'), /Approved,Issued/);
+    // (the harness passes the admin kubeconfig first; a later --kubeconfig wins)
+    const path = join(s.dir, `${user}.kubeconfig`);
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    writeFileSync(
+      path,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${s.url}\n    certificate-authority-data: ${b64(s.creds.ca)}\nusers:\n- name: u\n  user:\n    client-certificate-data: ${cert}\n    client-key-data: ${b64(keyPem)}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+      { mode: 0o600 },
+    );
+    const who = JSON.parse(ok(await k(['--kubeconfig', path, 'auth', 'whoami', '-o', 'json']), 'whoami'));
+    assert.equal(who.status.userInfo.username, user);
+    assert.ok(who.status.userInfo.groups.includes('dev'));
+    // A request with a usage the signer does not allow is marked Failed, never signed.
+    let failed = '';
+    for (let i = 0; i < 300 && !failed; i++) {
+      failed = ok(
+        await k(['get', 'csr', bad, '-o', 'jsonpath={.status.conditions[?(@.type=="Failed")].message}']),
+        'get',
+      );
+      if (!failed) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(failed, 'invalid usage for client certificate: server auth');
+    assert.equal(ok(await k(['get', 'csr', bad, '-o', 'jsonpath={.status.certificate}']), 'get'), '');
+    ok(await k(['delete', 'csr', user, bad]), 'delete csrs');
   });
 
   it("keeps a Secret's value out of the datastore files of the running server (and a ConfigMap's in them)", async () => {

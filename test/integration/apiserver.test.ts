@@ -42,6 +42,70 @@ after(async () => {
 });
 
 describe('apiserver machinery', () => {
+  it('answers /readyz?verbose, /livez/<check> and /metrics as upstream (kubectl get --raw)', async () => {
+    const v = await call('GET', '/readyz?verbose');
+    assert.equal(v.status, 200);
+    assert.equal(
+      v.body,
+      '[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/bootstrap-controller ok\n[+]shutdown ok\nreadyz check passed\n',
+    );
+    assert.equal((await call('GET', '/livez')).body, 'ok');
+    assert.deepEqual([(await call('GET', '/livez/etcd')).body, (await call('GET', '/livez/nope')).status], ['ok', 404]);
+    assert.match(
+      (await call('GET', '/healthz?verbose&exclude=etcd')).body,
+      /\[\+\]etcd excluded: ok\nhealthz check passed\n$/,
+    );
+    await call('GET', `/api/v1/namespaces/${ns}/configmaps`);
+    await call('GET', `/api/v1/namespaces/${ns}/configmaps/nope`);
+    const m = await call('GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = String(m.body);
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`^apiserver_request_total\\{${labels.replace(/[{}]/g, '\\$&')}\\} (\\d+)$`, 'm').exec(text)?.[1] ??
+          0,
+      );
+    const list =
+      'code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="namespace",subresource="",verb="LIST",version="v1"';
+    assert.ok(count(list) >= 1, text.slice(0, 2000));
+    const get404 = list.replace('code="200"', 'code="404"').replace('LIST', 'GET').replace('"namespace"', '"resource"');
+    assert.ok(count(get404) >= 1);
+    assert.match(
+      text,
+      /^apiserver_request_duration_seconds_bucket\{.*resource="configmaps".*verb="LIST".*le="\+Inf"\} \d+$/m,
+    );
+    assert.match(text, /^process_resident_memory_bytes \d+$/m);
+  });
+
+  it("a POST or PUT body with a value of the wrong type is upstream's decode 400; a patch's is 422", async () => {
+    const dep = (replicas: unknown) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'typ' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    });
+    const P = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    const msg =
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field Deployment.spec.replicas of type int32';
+    const post = await call('POST', P, dep('two'));
+    assert.deepEqual([post.status, post.body.reason, post.body.message], [400, 'BadRequest', msg]);
+    assert.equal((await call('POST', P, dep(1))).status, 201);
+    const put = await call('PUT', `${P}/typ`, dep('two'));
+    assert.deepEqual([put.status, put.body.reason], [400, 'BadRequest']);
+    const patch = await call(
+      'PATCH',
+      `${P}/typ`,
+      { spec: { replicas: 'two' } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    assert.deepEqual([patch.status, patch.body.reason], [422, 'Invalid']);
+  });
+
   it('serves health, version and both discovery formats', async () => {
     assert.equal((await call('GET', '/readyz')).status, 200);
     assert.match((await call('GET', '/version')).body.gitVersion, /^v1\.32\./);

@@ -161,6 +161,50 @@ describe('node server through the API server', () => {
     assert.ok(exec > 0);
   });
 
+  it('refuses an attach to a stopped container as kubelet does (a message kubectl can print)', async () => {
+    const was = rt.behaviour;
+    rt.behaviour = (cfg) => (cfg.metadata?.name === 'quit' ? { exitAfterMs: 10, exitCode: 0 } : was(cfg));
+    await c.request('POST', '/api/v1/namespaces/default/pods', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p2' },
+        spec: {
+          nodeName: NODE,
+          restartPolicy: 'Never',
+          containers: [{ name: 'quit', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent' }],
+        },
+      },
+    });
+    await until(
+      'p2 done',
+      async () =>
+        (await c.request('GET', '/api/v1/namespaces/default/pods/p2')).status?.containerStatuses?.[0]?.state
+          ?.terminated,
+    );
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request(
+        new URL('/api/v1/namespaces/default/pods/p2/attach?container=quit&stdout=true', srv.url),
+        {
+          ...creds,
+          agent: false,
+          method: 'POST',
+          headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' },
+        },
+      );
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    // (a ": " in it made kubectl read the text as a YAML Status with no message)
+    assert.deepEqual(r, { status: 500, body: 'container not found ("quit")' });
+  });
+
   it('passes a port-forward upgrade to the pod sandbox', async () => {
     const ws = new WebSocket(
       new URL('/api/v1/namespaces/default/pods/p1/portforward?ports=8080', srv.url.replace('https', 'wss')),

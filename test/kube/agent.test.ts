@@ -226,6 +226,67 @@ describe('node agent (fake runtime)', () => {
     assert.match(ev.message, /^Back-off restarting failed container main in pod crash_default\(/);
   });
 
+  it('starts an ephemeral container once, in its target PID namespace, and never restarts it', async () => {
+    await mkPod('eph', { restartPolicy: 'Always', containers: [run('sleep 1000')] });
+    await until('eph running', async () => (await getPod('eph'))?.status?.phase === 'Running');
+    const target = rt.running().find((x) => x.config.labels?.['io.kubernetes.pod.name'] === 'eph')!;
+    // kubectl debug's request: a strategic merge patch of pods/eph/ephemeralcontainers.
+    await c.request('PATCH', `/api/v1/namespaces/${ns}/pods/eph/ephemeralcontainers`, {
+      body: {
+        spec: {
+          ephemeralContainers: [
+            {
+              name: 'dbg',
+              image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
+              command: ['sh'],
+              stdin: true,
+              tty: true,
+              targetContainerName: 'main',
+            },
+          ],
+        },
+      },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    const p = await until('dbg running', async () => {
+      const p = await getPod('eph');
+      return p?.status?.ephemeralContainerStatuses?.[0]?.state.running && p;
+    });
+    const st = p.status!.ephemeralContainerStatuses![0];
+    assert.deepEqual([st.name, st.ready, st.restartCount, st.started], ['dbg', false, 0, undefined]);
+    assert.equal(p.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'True', 'readiness ignores it');
+    const dbg = rt.running('dbg')[0];
+    assert.equal(dbg.sandboxId, target.sandboxId, "in the pod's sandbox");
+    const nsOpts = dbg.config.linux?.securityContext?.namespaceOptions;
+    assert.deepEqual([nsOpts?.pid, nsOpts?.targetId], ['TARGET', target.id]);
+    assert.deepEqual([dbg.config.stdin, dbg.config.tty], [true, true]);
+    const ev = await until('dbg events', async () => {
+      const e = (await events('eph')) as unknown as { reason: string; involvedObject: { fieldPath?: string } }[];
+      return e.find((x) => x.reason === 'Started' && x.involvedObject.fieldPath === 'spec.ephemeralContainers{dbg}');
+    });
+    assert.ok(ev);
+    // It exits: reported terminated, not restarted (whatever the pod's restartPolicy), the pod runs on.
+    rt.crash(dbg.id, 0);
+    await until(
+      'dbg terminated',
+      async () => (await getPod('eph'))?.status?.ephemeralContainerStatuses?.[0]?.state.terminated,
+    );
+    const created = () =>
+      rt.calls.filter(
+        (x) =>
+          (x.req as { config?: { metadata?: { name?: string } } }).config?.metadata?.name === 'dbg' &&
+          x.method === 'createContainer',
+      ).length;
+    const before = rt.count('startContainer');
+    await new Promise((r) => setTimeout(r, 1500)); // five relists and syncs
+    assert.equal(created(), 1);
+    assert.equal(rt.count('startContainer'), before);
+    const after = await getPod('eph');
+    assert.equal(after?.status?.phase, 'Running');
+    assert.equal(after?.status?.containerStatuses?.[0].restartCount, 0);
+  });
+
   it('runs init containers first, in order', async () => {
     await mkPod('init', {
       initContainers: [

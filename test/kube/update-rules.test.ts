@@ -194,4 +194,137 @@ describe('update rules', () => {
       assert.match(mf, /k:\{\\"(containerPort|port)\\":81,\\"protocol\\":\\"TCP\\"\}/);
     }
   });
+
+  it('pods/ephemeralcontainers: GET, strategic PATCH and PUT add ephemeral containers only, with upstream rules', async () => {
+    const path = `/api/v1/namespaces/${ns}/pods/dbg`;
+    ok(
+      await call('POST', `/api/v1/namespaces/${ns}/pods`, {
+        metadata: { name: 'dbg' },
+        spec: { containers: [{ name: 'app', image: 'busybox' }] },
+      }),
+      'pod',
+    );
+    const got = ok(await call('GET', `${path}/ephemeralcontainers`), 'get');
+    assert.equal(got.kind, 'Pod');
+    // kubectl debug's patch: a strategic merge of spec.ephemeralContainers (other changes dropped).
+    const sm = 'application/strategic-merge-patch+json';
+    const dbg = { name: 'debugger-1', image: 'busybox', stdin: true, tty: true, targetContainerName: 'app' };
+    const p1 = ok(
+      await call(
+        'PATCH',
+        `${path}/ephemeralcontainers`,
+        { metadata: { labels: { x: 'y' } }, spec: { ephemeralContainers: [dbg], restartPolicy: 'Never' } },
+        sm,
+      ),
+      'patch',
+    );
+    assert.equal(p1.spec.ephemeralContainers[0].name, 'debugger-1');
+    assert.equal(p1.spec.ephemeralContainers[0].terminationMessagePolicy, 'File', 'defaulted');
+    assert.equal(p1.spec.restartPolicy, 'Always', 'a change outside ephemeralContainers is dropped');
+    assert.equal(p1.metadata.labels, undefined);
+    // A second one is merged by name beside the first.
+    const p2 = ok(
+      await call(
+        'PATCH',
+        `${path}/ephemeralcontainers`,
+        { spec: { ephemeralContainers: [{ name: 'd2', image: 'busybox' }] } },
+        sm,
+      ),
+      'patch 2',
+    );
+    assert.deepEqual(
+      p2.spec.ephemeralContainers.map((c: any) => c.name),
+      ['debugger-1', 'd2'],
+    );
+    const refused = async (body: unknown, type: string, msg: RegExp) => {
+      const r = await call(
+        type === 'put' ? 'PUT' : 'PATCH',
+        `${path}/ephemeralcontainers`,
+        body,
+        type === 'put' ? 'application/json' : type,
+      );
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.match(r.body.message, msg);
+    };
+    // Removal (PUT without it), change, a duplicate name, ports/probes/resources are refused.
+    const cur = ok(await call('GET', path), 'get');
+    const put = structuredClone(cur);
+    put.spec.ephemeralContainers = put.spec.ephemeralContainers.slice(1);
+    await refused(put, 'put', /existing ephemeral containers "debugger-1" may not be removed/);
+    const mp = 'application/merge-patch+json';
+    const changed = structuredClone(cur.spec.ephemeralContainers);
+    changed[1].image = 'nginx';
+    await refused(
+      { spec: { ephemeralContainers: changed } },
+      mp,
+      /existing ephemeral containers "d2" may not be changed/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'app', image: 'busybox' }] } },
+      sm,
+      /ephemeralContainers\[2\]\.name: Duplicate value: "app"/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'p', image: 'busybox', ports: [{ containerPort: 80 }] }] } },
+      sm,
+      /ephemeralContainers\[2\]\.ports: Forbidden: cannot be set for an Ephemeral Container/,
+    );
+    await refused(
+      { spec: { ephemeralContainers: [{ name: 'p', image: 'busybox', resources: { limits: { cpu: '1' } } }] } },
+      sm,
+      /ephemeralContainers\[2\]\.resources: Forbidden/,
+    );
+    // PUT adding one works.
+    const add = structuredClone(cur);
+    add.spec.ephemeralContainers.push({ name: 'd3', image: 'busybox' });
+    assert.equal(ok(await call('PUT', `${path}/ephemeralcontainers`, add), 'put').spec.ephemeralContainers.length, 3);
+    assert.equal((await call('DELETE', `${path}/ephemeralcontainers`)).status, 405);
+  });
+
+  it('server-side apply of an autoscaling/v1 HPA: its fields stay owned across v2 writes and conflict from either version', async () => {
+    const y = (pct: number) =>
+      `apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n  maxReplicas: 3\n  targetCPUUtilizationPercentage: ${pct}\n`;
+    const v1 = `/apis/autoscaling/v1/namespaces/${ns}/horizontalpodautoscalers/h`;
+    const v2 = `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/h`;
+    const apply = (path: string, mgr: string, body: string, force = false) =>
+      call('PATCH', `${path}?fieldManager=${mgr}${force ? '&force=true' : ''}`, body, 'application/apply-patch+yaml');
+    ok(await apply(v1, 'a', y(50)), 'apply v1');
+    ok(await apply(v1, 'a', y(60)), 're-apply v1');
+    // The autoscaler writes status through v2 (as the controller does).
+    const cur = ok(await call('GET', v2), 'get v2');
+    cur.status = {
+      currentReplicas: 1,
+      desiredReplicas: 1,
+      conditions: [
+        { type: 'AbleToScale', status: 'True', reason: 'R', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+    };
+    ok(await call('PUT', `${v2}/status?fieldManager=ctl`, cur), 'status');
+    const mf = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
+    assert.equal(mf.apiVersion, 'autoscaling/v1');
+    assert.ok(mf.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], JSON.stringify(mf));
+    const c1 = await apply(v1, 'b', y(70));
+    assert.equal(c1.status, 409);
+    assert.match(c1.body.message, /conflict with "a" using autoscaling\/v1: \.spec\.targetCPUUtilizationPercentage/);
+    // A v2 applier changing the same target conflicts with the v1 owner too; force takes it over.
+    const v2cfg = JSON.stringify({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'h' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        maxReplicas: 3,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+        ],
+      },
+    });
+    const c2 = await apply(v2, 'c', v2cfg);
+    assert.equal(c2.status, 409, JSON.stringify(c2.body));
+    assert.match(c2.body.message, /conflict with "a" using autoscaling\/v1/);
+    const forced = ok(await apply(v2, 'c', v2cfg, true), 'force');
+    assert.equal(forced.spec.metrics[0].resource.target.averageUtilization, 80);
+    const after = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
+    assert.equal(after?.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], undefined, 'taken over by force');
+  });
 });

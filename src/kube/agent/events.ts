@@ -24,6 +24,11 @@ export interface EventRecorder {
 
 export function podRef(pod: Pod, containerName?: string, init = false): ObjectRef {
   const isInit = init || (pod.spec.initContainers ?? []).some((c) => c.name === containerName);
+  const list = isInit
+    ? 'initContainers'
+    : (pod.spec.ephemeralContainers ?? []).some((c) => c.name === containerName)
+      ? 'ephemeralContainers'
+      : 'containers';
   return {
     kind: 'Pod',
     apiVersion: 'v1',
@@ -31,7 +36,7 @@ export function podRef(pod: Pod, containerName?: string, init = false): ObjectRe
     namespace: pod.metadata.namespace,
     uid: pod.metadata.uid,
     resourceVersion: pod.metadata.resourceVersion,
-    ...(containerName ? { fieldPath: `spec.${isInit ? 'initContainers' : 'containers'}{${containerName}}` } : {}),
+    ...(containerName ? { fieldPath: `spec.${list}{${containerName}}` } : {}),
   };
 }
 

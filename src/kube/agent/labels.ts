@@ -16,10 +16,10 @@ export const PRESTOP_HANDLER = 'io.kubernetes.container.preStopHandler';
 export const CONTAINER_PORTS = 'io.kubernetes.container.ports';
 export const POD_TERMINATION_GRACE = 'io.kubernetes.pod.terminationGracePeriod';
 export const POD_DELETION_GRACE = 'io.kubernetes.pod.deletionGracePeriod';
-/** Skiff's own: which kind of container this is (init, sidecar or regular). */
+/** Skiff's own: which kind of container this is (init, sidecar, regular or ephemeral). */
 export const CONTAINER_TYPE = 'io.skiff.container.type';
 
-export type ContainerType = 'init' | 'sidecar' | 'regular';
+export type ContainerType = 'init' | 'sidecar' | 'regular' | 'ephemeral';
 
 export function podLabels(pod: Pod): Record<string, string> {
   return {
@@ -89,7 +89,7 @@ export function annotatedInfo(a: Record<string, string> | undefined): AnnotatedI
     terminationMessagePolicy: an[TERMINATION_MESSAGE_POLICY] ?? 'File',
     terminationGracePeriod: Number.isFinite(g) ? g : undefined,
     preStop,
-    type: t === 'init' || t === 'sidecar' ? t : 'regular',
+    type: t === 'init' || t === 'sidecar' || t === 'ephemeral' ? t : 'regular',
   };
 }
 

@@ -141,6 +141,12 @@ export interface Container {
   restartPolicy?: 'Always';
 }
 
+/** A debugging container added through pods/ephemeralcontainers: started once, never restarted;
+ *  with a target it joins that container's PID namespace. */
+export interface EphemeralContainer extends Container {
+  targetContainerName?: string;
+}
+
 export interface KeyToPath {
   key: string;
   path: string;
@@ -174,6 +180,7 @@ export interface PodSpec {
   nodeName?: string;
   containers: Container[];
   initContainers?: Container[];
+  ephemeralContainers?: EphemeralContainer[];
   volumes?: Volume[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;

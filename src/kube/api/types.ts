@@ -17,6 +17,9 @@ export interface FieldError {
   /** JSON-path-like field as upstream prints it, e.g. `spec.containers[0].image`, `metadata.labels`. */
   field: string;
   message: string;
+  /** A value of the wrong JSON type: what Go's decoder would have said (built-in kinds fail such
+   *  a body while decoding, a 400). */
+  decode?: { got: string; want: string };
 }
 
 export interface OwnerReference {

@@ -146,6 +146,18 @@ const typeName = (v: unknown) =>
 const show = (v: unknown) =>
   typeof v === 'string' ? JSON.stringify(v) : isObject(v) || Array.isArray(v) ? JSON.stringify(typeName(v)) : String(v);
 
+/** The JSON kind Go's decoder names ("cannot unmarshal string into …"). */
+const goJsonKind = (v: unknown) => (Array.isArray(v) ? 'array' : isObject(v) ? 'object' : typeof v);
+/** The Go type a schema stands for, as far as the decoder's message needs it. */
+function goType(r: JSONSchemaProps): string {
+  if (r.type === 'integer') return r.format === 'int32' ? 'int32' : 'int64';
+  if (r.type === 'number') return 'float64';
+  if (r.type === 'boolean') return 'bool';
+  if (r.type === 'array') return '[]';
+  if (r.type === 'object') return r.additionalProperties ? 'map' : 'struct';
+  return r.type ?? 'interface {}';
+}
+
 /** Structural validation with upstream's (CRD validation) messages. */
 export function validateSchema(
   value: unknown,
@@ -184,6 +196,7 @@ export function validateSchema(
       type: 'FieldValueTypeInvalid',
       field: path,
       message: `Invalid value: ${show(value)}: ${path} in body must be of type ${r.type}: ${JSON.stringify(t)}`,
+      decode: { got: goJsonKind(value), want: goType(r) },
     });
     return out;
   }

@@ -34,6 +34,8 @@ import { writeJSON, writeStatus } from './http.js';
 import { OpenApiCache } from './openapi.js';
 import { Registry, type ValueTransformer } from './registry.js';
 import { requestInfo, type ResourceRequest } from './router.js';
+import { apiServerChecks, serveHealth } from './health.js';
+import { ApiMetrics } from './metrics.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
 import { handleWatch } from './watch.js';
 import { createIfMissing } from './system.js';
@@ -123,6 +125,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
   const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
   let ready = false;
+  let closing = false;
+  const metrics = new ApiMetrics();
+  const health = apiServerChecks(
+    ctx.store,
+    () => ready,
+    () => closing,
+  );
   let crd: CrdController | undefined;
   let server: http.Server | https.Server | undefined;
   const sockets = new Set<import('node:net').Socket>();
@@ -145,11 +154,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const info = requestInfo(method, path, url.searchParams);
     // Health endpoints are open (as upstream's system:public-info-viewer allows).
     if (['/healthz', '/livez', '/readyz'].includes(path) || /^\/(healthz|livez|readyz)\//.test(path)) {
-      const ok = path.startsWith('/livez') || ready;
-      res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(ok ? 'ok' : 'not ready');
-      return;
+      req.resume();
+      return serveHealth(res, path, url.searchParams, health);
     }
+    if (info.kind === 'resource') metrics.track(req, res, info, url.searchParams.get('dryRun') ?? '');
     let user: UserInfo | undefined;
     if (ctx.auth) {
       user = await ctx.auth.authenticate(req);
@@ -263,9 +271,18 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return;
       }
     }
+    if (path === '/metrics') {
+      const text = metrics.render();
+      res.writeHead(200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
+      res.end(text);
+      return;
+    }
     if (path === '/')
       return writeJSON(res, 200, {
-        paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'],
+        paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'],
       });
     writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
   }
@@ -456,6 +473,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     async close() {
       ready = false;
+      closing = true;
       crd?.stop();
       for (const c of caches.values()) c.stop();
       caches.clear();

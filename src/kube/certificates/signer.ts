@@ -1,7 +1,8 @@
-// The server's certificate controller for nodes (kube-controller-manager's csrapproving and
-// csrsigning for the two kubelet signers): approves a node's requests — its first client
-// certificate asked with the join token (group system:bootstrappers), renewals and serving
-// certificates asked by the node itself — and signs approved ones with the cluster CA.
+// The server's certificate controller (kube-controller-manager's csrapproving and csrsigning):
+// approves a node's requests — its first client certificate asked with the join token (group
+// system:bootstrappers), renewals and serving certificates asked by the node itself — and signs
+// approved ones with the cluster CA; requests for kubernetes.io/kube-apiserver-client (a user's
+// client certificate) are signed once someone approved them (`kubectl certificate approve`).
 // Requests for other signers are left for someone else; a malformed one is marked Failed.
 import type { Logger } from '../../common/index.js';
 import { Informer, type KubeClient, type ResourceRef } from '../client/index.js';
@@ -9,6 +10,7 @@ import { auth } from '../apiserver/index.js';
 
 export const CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
+export const APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
 export const BOOTSTRAPPERS = 'system:bootstrappers';
 export const CSR_REF: ResourceRef = {
   group: 'certificates.k8s.io',
@@ -63,6 +65,14 @@ export function approvalProblem(csr: Csr, parsed: auth.ParsedCsr): string {
   return username === parsed.commonName ? '' : 'only the node itself may ask for its serving certificate';
 }
 
+/** kube-controller-manager's check of a kube-apiserver-client request's usages ('' when valid). */
+function apiserverClientUsageProblem(usages: string[]): string {
+  for (const u of usages)
+    if (u !== 'digital signature' && u !== 'key encipherment' && u !== 'client auth')
+      return `invalid usage for client certificate: ${u}`;
+  return usages.includes('client auth') ? '' : 'missing required usage for client certificate: client auth';
+}
+
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class NodeCsrController {
@@ -113,7 +123,7 @@ export class NodeCsrController {
 
   private async handle(csr: Csr): Promise<void> {
     const { signerName } = csr.spec;
-    if (signerName !== CLIENT_SIGNER && signerName !== SERVING_SIGNER) return;
+    if (signerName !== CLIENT_SIGNER && signerName !== SERVING_SIGNER && signerName !== APISERVER_CLIENT_SIGNER) return;
     const name = csr.metadata.name!;
     const path = `/apis/certificates.k8s.io/v1/certificatesigningrequests/${encodeURIComponent(name)}`;
     const pendingHere = (c: Csr) =>
@@ -133,7 +143,16 @@ export class NodeCsrController {
       });
       return;
     }
-    if (!has('Approved')) {
+    if (signerName === APISERVER_CLIENT_SIGNER) {
+      if (!has('Approved')) return; // (never auto-approved: an administrator decides)
+      const bad = apiserverClientUsageProblem(csr.spec.usages ?? []);
+      if (bad) {
+        await this.setStatus(path, csr, 'status', {
+          conditions: [...conds, this.condition('Failed', 'SignerValidationFailure', bad)],
+        });
+        return;
+      }
+    } else if (!has('Approved')) {
       const problem = approvalProblem(csr, parsed);
       if (problem) {
         this.o.log?.debug('csr: not auto-approved', { csr: name, reason: problem });
@@ -150,7 +169,7 @@ export class NodeCsrController {
     }
     const seconds = Math.min(csr.spec.expirationSeconds ?? this.maxSeconds, this.maxSeconds);
     const pem = await auth.signCsr(this.o.ca, parsed, {
-      usage: signerName === CLIENT_SIGNER ? 'client' : 'server',
+      usage: signerName === SERVING_SIGNER ? 'server' : 'client',
       seconds,
     });
     await this.setStatus(path, csr, 'status', {

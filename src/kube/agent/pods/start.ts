@@ -32,6 +32,8 @@ export interface StartInputs {
   volumes: Map<string, MountedVolume>;
   podLogDir: string;
   type: ContainerType;
+  /** An ephemeral container's target: the runtime id of the container whose PID namespace it joins. */
+  targetId?: string;
 }
 
 const stableKey = (pod: Pod, c: Container) => `${pod.metadata.uid}_${c.name}_${containerHash(c)}`;
@@ -135,6 +137,11 @@ export async function startContainer(
       seccompRoot: ctx.sandbox.seccompRoot,
       type: inp.type,
     });
+    const ns = config.linux?.securityContext?.namespaceOptions;
+    if (inp.targetId && ns) {
+      ns.pid = 'TARGET';
+      ns.targetId = inp.targetId;
+    }
     traceMark(pod.metadata.uid, 'start.config', tc);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -239,6 +239,12 @@ export function generatePodStatus(inp: StatusInputs): PodStatus {
     status.podIPs = ips.map((ip) => ({ ip }));
   }
   if (inits.length) status.initContainerStatuses = inits;
+  // Ephemeral containers: reported, never ready, outside the phase and the conditions.
+  const eph = (pod.spec.ephemeralContainers ?? []).map((c) => {
+    const { started: _s, ...st } = containerStatus(c, inp, 'ContainerCreating', runtime.containers);
+    return { ...st, ready: false };
+  });
+  if (eph.length) status.ephemeralContainerStatuses = eph;
   if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
   return status;
 }

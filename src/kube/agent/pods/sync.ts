@@ -1,8 +1,9 @@
 // One level-triggered sync of a running pod (kubelet's SyncPod): volumes set up (or refreshed),
 // the actions computed from the desired pod and the runtime's state, then executed — kill what
 // must go, prune dead instances, create the sandbox if needed, write /etc/hosts, start init
-// containers and sidecars in order, then the containers. What could not start is returned as
-// waiting reasons for the pod status; `retryInMs` asks for the next sync when a back-off ends.
+// containers and sidecars in order, then the containers and new ephemeral containers. What could
+// not start is returned as waiting reasons for the pod status; `retryInMs` asks for the next sync
+// when a back-off ends.
 import { rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { traced } from '../../../common/index.js';
@@ -17,6 +18,7 @@ import { BACKOFF_PERIOD_MS, jitter } from './pod-queue.js';
 import type { RuntimePod } from './runtime-state.js';
 import { dnsConfig, hostsFile, podLogDir, sandboxConfig } from './sandbox-config.js';
 import { startContainer } from './start.js';
+import { ephemeralToStart, startEphemeral } from './ephemeral.js';
 import { podUsernsOptions } from './userns.js';
 import type { WaitingReason } from './status.js';
 
@@ -163,6 +165,13 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
   }
   for (const c of a.toStart) {
     const r = await startContainer(ctx, pod, c, rp, { ...inputs, type: 'regular' });
+    out.changed ||= !r.waiting;
+    if (r.waiting) out.waiting.set(c.name, r.waiting);
+    out.retryInMs = minRetry(out.retryInMs, r.retryInMs);
+  }
+  // Ephemeral containers once each, in the sandbox that runs (not one being replaced).
+  for (const c of a.killPod ? [] : ephemeralToStart(pod, rp)) {
+    const r = await startEphemeral(ctx, pod, c, rp, inputs);
     out.changed ||= !r.waiting;
     if (r.waiting) out.waiting.set(c.name, r.waiting);
     out.retryInMs = minRetry(out.retryInMs, r.retryInMs);

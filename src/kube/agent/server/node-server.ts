@@ -166,8 +166,16 @@ export class NodeServer {
 
   private containerStatus(pod: Pod, name: string): ContainerStatus {
     const st = this.o.status(pod.metadata.uid) ?? pod.status;
-    const cs = [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? [])].find((c) => c.name === name);
-    const known = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name === name);
+    const cs = [
+      ...(st?.containerStatuses ?? []),
+      ...(st?.initContainerStatuses ?? []),
+      ...(st?.ephemeralContainerStatuses ?? []),
+    ].find((c) => c.name === name);
+    const known = [
+      ...pod.spec.containers,
+      ...(pod.spec.initContainers ?? []),
+      ...(pod.spec.ephemeralContainers ?? []),
+    ].some((c) => c.name === name);
     if (!known) throw new HttpError(404, `container "${name}" not found in pod "${pod.metadata.name}"`);
     if (!cs) throw new HttpError(400, `container "${name}" in pod "${pod.metadata.name}" is not available`);
     return cs;
@@ -259,8 +267,10 @@ export class NodeServer {
   ): Promise<void> {
     const pod = this.findPod(ns, podName);
     const cs = this.containerStatus(pod, name);
-    if (!cs.state.running || !cs.containerID)
-      throw new HttpError(400, `container ${name} is not valid for pod ${podName}: not running`);
+    // kubelet's findContainer sees running containers only; its answer is plain text, which
+    // kubectl also tries as a YAML Status: a message with ": " in it decoded to an empty Status
+    // (`kubectl run -i` warned "falling back to streaming logs: " with no reason).
+    if (!cs.state.running || !cs.containerID) throw new HttpError(500, `container not found ("${name}")`);
     const containerId = cs.containerID.replace(/^[a-z0-9-]+:\/\//, '');
     const flags = {
       stdin: truthy(q.get('input')) || truthy(q.get('stdin')),

@@ -12,7 +12,7 @@ import { applyStrategicPatch } from '../patch/strategic.js';
 import { checkBody, checkFields, fieldValidation, readObject, readRecent, schemaCtx } from '../rest.js';
 import { ApiError, errBadRequest, errNotFound } from '../status.js';
 import { createObject } from './create.js';
-import { managerName, writeUpdate } from './write.js';
+import { managerName, versionViews, writeUpdate } from './write.js';
 
 const PATCH_TYPES = [
   'application/json-patch+json',
@@ -21,7 +21,10 @@ const PATCH_TYPES = [
   'application/apply-patch+yaml',
 ];
 
-export async function handlePatch(r: RequestScope, subresource?: 'status'): Promise<HandlerResult> {
+export async function handlePatch(
+  r: RequestScope,
+  subresource?: 'status' | 'ephemeralcontainers',
+): Promise<HandlerResult> {
   const type = mediaType(r.req);
   if (!PATCH_TYPES.includes(type)) {
     throw new ApiError(
@@ -78,7 +81,7 @@ async function apply(
   body: unknown,
   got: Awaited<ReturnType<typeof readObject>>,
   force: boolean,
-  subresource: 'status' | undefined,
+  subresource: 'status' | 'ephemeralcontainers' | undefined,
   recent: boolean,
 ): Promise<HandlerResult> {
   const manager = managerName(r, true);
@@ -95,7 +98,7 @@ async function apply(
   checkFields(r, cfg, r.def, fieldValidation(r));
   delete cfg.metadata.managedFields;
   delete cfg.metadata.resourceVersion;
-  const mi = { manager, apiVersion: cfg.apiVersion!, subresource };
+  const mi = { manager, apiVersion: cfg.apiVersion!, subresource, viewIn: versionViews(r) };
   const ctx = schemaCtx(r.def);
   if (!got) {
     const obj = serverSideApply(r.def, ctx, undefined, cfg, mi, force);

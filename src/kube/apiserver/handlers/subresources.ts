@@ -1,5 +1,6 @@
 // Subresources: `status` (GET/PUT/PATCH touching only status), `scale` (autoscaling/v1 Scale view
-// of the definition's replicas paths), namespaces' `finalize` and pods' `binding`.
+// of the definition's replicas paths), namespaces' `finalize`, pods' `binding` and
+// `ephemeralcontainers`.
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { getPath, setPath } from '../jsonpath.js';
@@ -34,10 +35,17 @@ export async function handleSubresource(r: RequestScope): Promise<HandlerResult>
     throw errMethodNotAllowed(`${verb} is not supported on certificatesigningrequests/approval`);
   }
   if (sub === 'binding' && r.def.kind === 'Pod' && r.def.group === '') return handleBinding(r);
+  // A Pod's ephemeral containers (kubectl debug): the Pod itself is read and written, and a write
+  // changes spec.ephemeralContainers only (pipeline/update.ts; the pod strategy's rules).
+  if (sub === 'ephemeralcontainers' && r.def.kind === 'Pod' && r.def.group === '') {
+    if (verb === 'get') return handleGet(r);
+    if (verb === 'update') return handleUpdate(r, 'ephemeralcontainers');
+    if (verb === 'patch') return handlePatch(r, 'ephemeralcontainers');
+    throw errMethodNotAllowed(`${verb} is not supported on pods/ephemeralcontainers`);
+  }
   if (sub === 'finalize' && r.def.kind === 'Namespace' && r.def.group === '' && verb === 'update') return finalize(r);
-  // A subresource not served (pods/ephemeralcontainers: Skiff runs no ephemeral containers) is a
-  // route that does not exist, as upstream answers it: kubectl debug then says ephemeral
-  // containers are disabled instead of claiming the pod is missing.
+  // A subresource not served is a route that does not exist, as upstream answers it (with
+  // details: {} — kubectl debug reads a 404 without details as "ephemeral containers are disabled").
   throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 }
 

@@ -5,7 +5,10 @@ import { decodeRequest } from './create.js';
 import { ApiError } from '../status.js';
 import { writeUpdate } from './write.js';
 
-export async function handleUpdate(r: RequestScope, subresource?: 'status'): Promise<HandlerResult> {
+export async function handleUpdate(
+  r: RequestScope,
+  subresource?: 'status' | 'ephemeralcontainers',
+): Promise<HandlerResult> {
   const body = checkBody(r, await decodeRequest(r));
   checkFields(r, body);
   // An update without a resourceVersion is unconditional: retried on a concurrent write.

@@ -5,7 +5,7 @@ import type { KeyValue } from '../../storage/index.js';
 import type { RequestScope } from '../context.js';
 import { updateObject, type UpdateOptions } from '../pipeline/update.js';
 
-export { managerName } from '../pipeline/manager.js';
+export { managerName, versionViews } from '../pipeline/manager.js';
 
 export type WriteOptions = UpdateOptions;
 

@@ -49,6 +49,30 @@ export interface ManagerInfo {
   manager: string;
   apiVersion: string;
   subresource?: string;
+  /** The object as another served version sees it (a version with a conversion, e.g. an
+   *  autoscaling/v1 HPA beside v2): a manager's fields are in the version it wrote with, so they are
+   *  compared in that version (upstream's field manager converts the object for each manager). */
+  viewIn?: (apiVersion: string) => VersionView | undefined;
+}
+
+export interface VersionView {
+  leaves(obj: KubeObject): Map<string, string>;
+}
+
+/** Leaves of the object in each entry's own version (memoized per version); the request's
+ *  version uses `own`. */
+function leavesByVersion(mi: ManagerInfo, obj: KubeObject | undefined, own: Map<string, string>) {
+  const memo = new Map<string, Map<string, string>>();
+  return (apiVersion: string | undefined): Map<string, string> => {
+    if (!apiVersion || apiVersion === mi.apiVersion || !mi.viewIn) return own;
+    let m = memo.get(apiVersion);
+    if (!m) {
+      const view = mi.viewIn(apiVersion);
+      m = view && obj ? view.leaves(obj) : view ? new Map() : own;
+      memo.set(apiVersion, m);
+    }
+    return m;
+  };
 }
 
 /** Records an Update operation by `mi.manager` that turned `old` into `next` (in place on next). */
@@ -66,9 +90,14 @@ export function recordUpdate(
   const before = leaves(old ?? {}, def.schema, ctx);
   const after = leaves(next, def.schema, ctx);
   const changed = [...after].filter(([k, v]) => before.get(k) !== v).map(([k]) => k);
+  const beforeIn = leavesByVersion(mi, old, before);
+  const afterIn = leavesByVersion(mi, next, after);
   for (const e of entries) {
-    if (!same(e.meta, mi.manager, 'Update', mi.subresource)) for (const k of changed) e.set.delete(k);
-    for (const k of [...e.set]) if (!after.has(k)) e.set.delete(k);
+    // (an entry of another version: what changed as that version sees it)
+    const [b, a] = [beforeIn(e.meta.apiVersion), afterIn(e.meta.apiVersion)];
+    const changedHere = a === after ? changed : [...a].filter(([k, v]) => b.get(k) !== v).map(([k]) => k);
+    if (!same(e.meta, mi.manager, 'Update', mi.subresource)) for (const k of changedHere) e.set.delete(k);
+    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
   }
   if (changed.length) {
     let mine = entries.find((e) => same(e.meta, mi.manager, 'Update', mi.subresource));
@@ -99,10 +128,23 @@ export function serverSideApply(
   const L = leaves(live ?? {}, def.schema, ctx);
   const entries = entriesOf(live);
   const conflicts: { manager: Entry; path: string }[] = [];
+  const others = entries.filter((e) => !same(e.meta, mi.manager, 'Apply', mi.subresource));
+  const sameVersion = (e: Entry) => !mi.viewIn || !e.meta.apiVersion || e.meta.apiVersion === mi.apiVersion;
   for (const [k, v] of A) {
     if (v === '.' || !L.has(k) || L.get(k) === v) continue;
-    for (const e of entries)
-      if (!same(e.meta, mi.manager, 'Apply', mi.subresource) && e.set.has(k)) conflicts.push({ manager: e, path: k });
+    for (const e of others) if (sameVersion(e) && e.set.has(k)) conflicts.push({ manager: e, path: k });
+  }
+  // Managers of other versions: the fields the merged result changes as their version sees it.
+  const foreign = others.filter((e) => !sameVersion(e));
+  if (foreign.length && live) {
+    const trial = structuredClone(live);
+    mergeApplied(trial, applied, def.schema, ctx);
+    const liveIn = leavesByVersion(mi, live, L);
+    const trialIn = leavesByVersion(mi, trial, L);
+    for (const e of foreign) {
+      const [b, a] = [liveIn(e.meta.apiVersion), trialIn(e.meta.apiVersion)];
+      for (const k of e.set) if (b.has(k) && a.has(k) && b.get(k) !== a.get(k)) conflicts.push({ manager: e, path: k });
+    }
   }
   if (conflicts.length && !force) throw conflictError(conflicts);
   for (const c of conflicts) c.manager.set.delete(c.path);
@@ -124,9 +166,13 @@ export function serverSideApply(
   mine.set = new Set(A.keys());
   mine.meta.time = nowRFC3339();
   mine.meta.apiVersion = mi.apiVersion;
-  // Fields that were removed from the object leave every set.
+  // Fields that were removed from the object leave every set (each set in its own version).
   const after = leaves(result, def.schema, ctx);
-  for (const e of entries) for (const k of [...e.set]) if (!after.has(k)) e.set.delete(k);
+  const afterIn = leavesByVersion(mi, result, after);
+  for (const e of entries) {
+    const a = afterIn(e.meta.apiVersion);
+    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
+  }
   store(result, entries);
   return result;
 }

@@ -99,6 +99,26 @@ test('strategic merge patch: merge keys, $patch, $retainKeys, $deleteFromPrimiti
   });
 });
 
+test('strategic merge patch: malformed directives are 400s in upstream words', () => {
+  const ctx = { defs: {}, structural: false };
+  const bad = (patch: unknown, msg: string) =>
+    assert.throws(
+      () => applyStrategicPatch({ spec: { a: 1 } }, patch, schema, ctx),
+      (e: any) => e.code === 400 && e.reason === 'BadRequest' && e.message === msg,
+    );
+  bad({ spec: { $retainKeys: 'a' } }, 'invalid patch format of retainKeys');
+  bad({ spec: { $retainKeys: ['a'], b: 2 } }, 'invalid patch format of retainKeys');
+  bad({ spec: { '$setElementOrder/containers': 'x' } }, 'invalid patch format of setElementOrder list');
+  bad({ metadata: { '$deleteFromPrimitiveList/finalizers': 'x' } }, 'invalid patch format of primitive list');
+  // (a field the patch deletes need not be retained)
+  assert.deepEqual(
+    applyStrategicPatch({ spec: { a: 1, b: 2 } }, { spec: { $retainKeys: ['a'], b: null } }, schema, ctx),
+    {
+      spec: { a: 1 },
+    },
+  );
+});
+
 test('server-side apply: ownership by list-map key, conflicts, removal of dropped fields', () => {
   const def = { schema, group: 'g', version: 'v1', kind: 'K' } as unknown as ResourceDefinition;
   const mi = (manager: string) => ({ manager, apiVersion: 'g/v1' });

@@ -31,20 +31,26 @@ function mergeMap(
     return stripDirectives(rest) as Record<string, unknown>;
   }
   let out: Record<string, unknown> = { ...orig };
-  if (Array.isArray(patch.$retainKeys)) {
+  if (patch.$retainKeys !== undefined) {
+    // (upstream's applyRetainKeysDirective: a list naming every field the patch sets)
+    if (!Array.isArray(patch.$retainKeys)) throw errBadRequest('invalid patch format of retainKeys');
     const keep = new Set(patch.$retainKeys as string[]);
+    for (const [k, v] of Object.entries(patch))
+      if (v !== null && !k.startsWith('$') && !keep.has(k)) throw errBadRequest('invalid patch format of retainKeys');
     out = Object.fromEntries(Object.entries(out).filter(([k]) => keep.has(k)));
   }
   const orders: [string, unknown[]][] = [];
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k === '$retainKeys') continue;
     if (k.startsWith('$setElementOrder/')) {
-      if (Array.isArray(v)) orders.push([k.slice(17), v]);
+      if (!Array.isArray(v)) throw errBadRequest('invalid patch format of setElementOrder list');
+      orders.push([k.slice(17), v]);
       continue;
     }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice(25);
-      if (Array.isArray(out[f]) && Array.isArray(v)) {
+      if (!Array.isArray(v)) throw errBadRequest('invalid patch format of primitive list');
+      if (Array.isArray(out[f])) {
         const del = new Set(v.map((x) => JSON.stringify(x)));
         out[f] = (out[f] as unknown[]).filter((x) => !del.has(JSON.stringify(x)));
       }

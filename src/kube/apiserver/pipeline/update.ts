@@ -16,11 +16,12 @@ import { errBadRequest } from '../status.js';
 import { strategyFor } from '../strategies/index.js';
 import { attributesOf, mutate, validate } from './admit.js';
 import { writeContext } from './create.js';
-import { managerName } from './manager.js';
+import { managerName, versionViews } from './manager.js';
 import { defaultObject, validateWrite } from './validate.js';
 
 export interface UpdateOptions {
-  /** The subresource written through: status, scale, binding (pods), finalize (namespaces). */
+  /** The subresource written through: status, scale, binding and ephemeralcontainers (pods),
+   *  finalize (namespaces). */
   subresource?: string;
   /** managedFields are already decided (apply) or not tracked (finalize). */
   skipManaged?: boolean;
@@ -74,6 +75,17 @@ export async function updateObject(
         },
       };
       if (status === undefined) delete next.status;
+    } else if (sub === 'ephemeralcontainers') {
+      // As upstream's dropNonEphemeralContainerUpdates: everything but the ephemeral containers
+      // (and the revision the client read) is the stored pod's.
+      const spec = (next.spec ?? {}) as Record<string, unknown>;
+      const { resourceVersion: rv, managedFields } = next.metadata;
+      next = structuredClone(old);
+      const kept = next.spec as Record<string, unknown>;
+      if (spec.ephemeralContainers === undefined) delete kept.ephemeralContainers;
+      else kept.ephemeralContainers = structuredClone(spec.ephemeralContainers);
+      next.metadata.resourceVersion = rv;
+      next.metadata.managedFields = managedFields;
     } else if (sub !== 'scale' && sub !== 'binding') {
       if (old.status === undefined) delete next.status;
       else next.status = old.status;
@@ -102,6 +114,7 @@ export async function updateObject(
       manager: managerName(r),
       apiVersion: next.apiVersion!,
       subresource: sub || undefined,
+      viewIn: versionViews(r),
     });
 
   // A deletion pending on finalizers completes when the last one is removed.

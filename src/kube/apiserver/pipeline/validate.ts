@@ -3,7 +3,7 @@ import type { FieldError, KubeObject, ResourceDefinition } from '../../api/index
 import { dropEmptyMeta, validateMeta } from '../meta.js';
 import { schemaCtx } from '../rest.js';
 import { validateSchema } from '../schema.js';
-import { errInvalid } from '../status.js';
+import { errBadRequest, errInvalid } from '../status.js';
 import type { Strategy, WriteContext } from './strategy.js';
 
 /** Go's omitempty on metadata, then the kind's defaulting (idempotent for every kind). */
@@ -34,9 +34,19 @@ export function validationErrors(obj: KubeObject, old: KubeObject | undefined, d
   });
 }
 
-/** The validation step: the definition's rules and the strategy's; 422 Invalid with every error. */
+/** The validation step: the definition's rules and the strategy's; 422 Invalid with every error.
+ *  A POST or PUT body of a built-in kind with a value of the wrong type is upstream's decode
+ *  failure instead, 400 BadRequest in Go's words (a patch's is 422, custom resources' too). */
 export function validateWrite(obj: KubeObject, old: KubeObject | undefined, s: Strategy, w: WriteContext): void {
   const errs = validationErrors(obj, old, w.def);
+  const verb = w.r.info.verb;
+  const decode = !w.def.custom && (verb === 'create' || verb === 'update') && errs.find((e) => e.decode);
+  if (decode && decode.decode) {
+    const { kind, version } = w.def;
+    throw errBadRequest(
+      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${decode.decode.got} into Go struct field ${kind}.${decode.field} of type ${decode.decode.want}`,
+    );
+  }
   if (s.validate) errs.push(...s.validate(obj, old, w));
   if (errs.length)
     throw errInvalid(

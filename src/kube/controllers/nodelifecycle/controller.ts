@@ -68,10 +68,26 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
   const all = () => {
     for (const n of nodeInf.list()) loop.add(n.metadata.name ?? '');
   };
+  // Upstream's node events of this controller: each node it first sees (a new node, or every node
+  // when it starts) is RegisteredNode, a deleted one RemovingNode, "Node <name> event: …" on the
+  // Node's uid (kubectl describe node lists them beside the kubelet's).
+  const nodeEvent = (n: Node, reason: string, what: string) =>
+    events.event(
+      { ...n, apiVersion: 'v1', kind: 'Node' },
+      'Normal',
+      reason,
+      `Node ${n.metadata.name} event: ${what} Node ${n.metadata.name} ${reason === 'RegisteredNode' ? 'in' : 'from'} Controller`,
+    );
   nodeInf.addHandlers({
-    add: (n) => loop.add(n.metadata.name ?? ''),
+    add: (n) => {
+      nodeEvent(n, 'RegisteredNode', 'Registered');
+      loop.add(n.metadata.name ?? '');
+    },
     update: (_o, n) => loop.add(n.metadata.name ?? ''),
-    delete: (n) => probes.delete(n.metadata.name ?? ''),
+    delete: (n) => {
+      probes.delete(n.metadata.name ?? '');
+      nodeEvent(n, 'RemovingNode', 'Removing');
+    },
   });
   leaseInf.addHandlers({
     add: (l) => {

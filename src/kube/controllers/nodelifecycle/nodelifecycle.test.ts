@@ -28,6 +28,20 @@ before(async () => {
 after(() => env?.close());
 
 describe('node lifecycle and taint eviction', () => {
+  it('records RegisteredNode for each node it sees, as upstream (kubectl describe node)', async () => {
+    const uid = (await node('n1')).metadata.uid;
+    let ev: any;
+    await until('RegisteredNode', async () => {
+      const l = await env.get('/api/v1/namespaces/default/events?fieldSelector=reason%3DRegisteredNode');
+      ev = l.items.find((e: any) => e.involvedObject.name === 'n1');
+      return !!ev;
+    });
+    assert.deepEqual(
+      [ev.involvedObject.kind, ev.involvedObject.uid, ev.type, ev.source.component, ev.message],
+      ['Node', uid, 'Normal', 'node-controller', 'Node n1 event: Registered Node n1 in Controller'],
+    );
+  });
+
   it('a silent node becomes Unknown and unreachable; its pods go as their tolerations say', async () => {
     await env.post(P, pod('plain', 'n2')); // gets the default 300 s tolerations (DefaultTolerationSeconds)
     await env.post(

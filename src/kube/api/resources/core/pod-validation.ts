@@ -280,7 +280,8 @@ export function validatePodSpecUpdate(spec: Obj, old: Obj): FieldError[] {
 }
 
 /** Updates through pods/ephemeralcontainers: only spec.ephemeralContainers may change, and only
- *  by adding containers (existing ones can be neither changed nor removed). */
+ *  by adding containers (existing ones can be neither changed nor removed). The rules of the
+ *  containers themselves (unique names, no ports/probes/resources) are validatePodSpec's. */
 export function validateEphemeralContainersUpdate(spec: Obj, old: Obj): FieldError[] {
   const errs: FieldError[] = [];
   const a = { ...spec },
@@ -307,6 +308,5 @@ export function validateEphemeralContainersUpdate(spec: Obj, old: Obj): FieldErr
         forbidden(`spec.ephemeralContainers[${i}]`, `existing ephemeral containers "${c?.name}" may not be changed`),
       );
   });
-  errs.push(...validatePodSpec(spec, 'spec'));
   return errs;
 }
