@@ -305,6 +305,31 @@ test('a pod with its own user namespace: root inside is a high host id; files of
   assert.deepEqual(mountsUnder(join(f.engine.dataRoot, 'cri')), [], 'no mount left');
 });
 
+test("a privileged container joins a running unprivileged pod when the request's sandbox config allows it", async () => {
+  // kubelet sends the pod's sandbox config with every CreateContainer, computed over all its
+  // containers: a privileged ephemeral container (`kubectl debug --profile=sysadmin`) makes it
+  // privileged after the sandbox ran. containerd and CRI-O decide by that config, not the stored one.
+  const name = `priv-${sfx}`;
+  const cfg = podConfig(name);
+  const pod = f.crictl(['runp', cfg]).trim();
+  const privCtr = ctrConfig(`${name}-c`, 'busybox', ['sleep', '3600'], {
+    linux: { security_context: { privileged: true } },
+  });
+  const refused = f.crictlRaw(['create', pod, privCtr, cfg]);
+  assert.notEqual(refused.status, 0, 'refused with the unprivileged sandbox config');
+  assert.match(refused.stderr, /a privileged container needs a privileged sandbox/);
+  const privCfg = podConfig(`${name}`, { linux: { security_context: { privileged: true } } });
+  const ctr = f.crictl(['create', pod, privCtr, privCfg]).trim();
+  f.crictl(['start', ctr]);
+  const pid = Number(JSON.parse(f.crictl(['inspect', ctr])).info.pid);
+  // privileged: the host's whole bounding set (an unprivileged container has Docker's 14 capabilities)
+  const capBnd = (status: string) => /^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1];
+  assert.equal(capBnd(readFileSync(`/proc/${pid}/status`, 'utf8')), capBnd(readFileSync('/proc/self/status', 'utf8')));
+  f.crictl(['rm', '-f', ctr]);
+  f.crictl(['stopp', pod]);
+  f.crictl(['rmp', pod]);
+});
+
 test('an NRI plugin: lifecycle events in order, an adjustment applied, one refused leaving nothing', async () => {
   const name = `nri-${sfx}`;
   // crictl without blocking this process: the plugin answering the hooks runs in it

@@ -103,7 +103,7 @@ export class Containers {
     if (sb?.config.metadata) this.names.set(this.nameKey(r.config, sb), r.id);
   }
 
-  async create(sandboxId: string, config: ContainerConfigInput, _sandboxConfig?: PodSandboxConfigInput | null) {
+  async create(sandboxId: string, config: ContainerConfigInput, sandboxConfig?: PodSandboxConfigInput | null) {
     const sb = this.d.sandboxes.get(sandboxId);
     if (!config.metadata?.name) throw invalidArgument('metadata.name is required', { field: 'config.metadata.name' });
     if (!config.image?.image) throw invalidArgument('image is required', { field: 'config.image' });
@@ -112,6 +112,14 @@ export class Containers {
     if (config.logPath && isAbsolute(config.logPath) && sb.config.logDirectory)
       throw invalidArgument('log_path must be relative to the sandbox log directory', { field: 'config.log_path' });
     validateSecurityContext(config);
+    // As containerd and CRI-O: the sandbox config sent with the request decides whether a privileged
+    // container may join (kubelet computes it over every container of the pod, so a privileged
+    // ephemeral container added to a running pod — `kubectl debug --profile=sysadmin` — may).
+    const privilegedSandbox = !!(sandboxConfig ?? sb.config).linux?.securityContext?.privileged;
+    if (config.linux?.securityContext?.privileged && !privilegedSandbox)
+      throw invalidArgument('privileged: a privileged container needs a privileged sandbox', {
+        field: 'linux.security_context.privileged',
+      });
     const key = this.nameKey(config, sb);
     const taken = this.names.get(key);
     if (taken && this.byId.has(taken))
@@ -164,6 +172,7 @@ export class Containers {
         pid: 0,
         resources: config.linux?.resources ?? {},
         ...(imageVolumes.length ? { imageVolumes } : {}),
+        ...(privilegedSandbox ? { privilegedSandbox } : {}),
       };
       traceMark(tk, 'create.imageRef', t0);
       t0 = traceNow();
@@ -237,6 +246,7 @@ export class Containers {
         shmDir: this.d.sandboxes.shmDir(sb.id),
         targetPid,
         imageMounts: await this.volumes.binds(r.imageVolumes ?? []),
+        privilegedSandbox: r.privilegedSandbox,
       });
       if (sb.userns) await idmapVolumes(spec, sb.pid, this.d.sandboxes.dir(sb.id), join(dir, 'idmap-volumes'));
       if (r.logPath) mkdirSync(dirname(r.logPath), { recursive: true });

@@ -30,6 +30,8 @@ export interface CriSpecInputs {
   targetPid?: number;
   /** Image volumes' bind mounts (see image-volumes.ts). */
   imageMounts?: Mounts;
+  /** The sandbox config of CreateContainer allowed privileged containers (else the stored one decides). */
+  privilegedSandbox?: boolean;
 }
 
 function capName(raw: string): string {
@@ -216,7 +218,7 @@ export function buildCriSpec(i: CriSpecInputs): Spec {
   const ic = image.config ?? {};
   const sc = c.linux?.securityContext ?? {};
   const privileged = !!sc.privileged;
-  if (privileged && !sb.config.linux?.securityContext?.privileged)
+  if (privileged && !(i.privilegedSandbox || sb.config.linux?.securityContext?.privileged))
     throw invalidArgument('privileged: a privileged container needs a privileged sandbox', {
       field: 'linux.security_context.privileged',
     });

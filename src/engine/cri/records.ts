@@ -68,6 +68,9 @@ export interface ContainerRecord {
   user?: { uid: number; gid: number; supplementalGroups: number[] };
   /** Image volumes (Mount.image), mounted on the host from CreateContainer to RemoveContainer. */
   imageVolumes?: ImageVolume[];
+  /** CreateContainer's sandbox config allowed a privileged container (the kubelet sends one that
+   *  counts every container of the pod, ephemeral ones too, as containerd and CRI-O check). */
+  privilegedSandbox?: boolean;
   /** The resources in force (CreateContainer's, then UpdateContainerResources'). */
   resources: LinuxContainerResourcesInput;
   /** Set while being removed: a restart finishes the removal. */

@@ -45,9 +45,13 @@ function groups(pod: Pod): number[] {
 
 export function sandboxSecurity(pod: Pod, seccompRoot: string): cri.LinuxSandboxSecurityContextInput {
   const psc = pod.spec.securityContext ?? {};
-  const privileged = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some(
-    (c) => c.securityContext?.privileged,
-  );
+  // Every container of the pod, ephemeral ones too (kubelet's HasPrivilegedContainer): the config
+  // goes with each CreateContainer, so a privileged debug container may join a running pod.
+  const privileged = [
+    ...pod.spec.containers,
+    ...(pod.spec.initContainers ?? []),
+    ...(pod.spec.ephemeralContainers ?? []),
+  ].some((c) => c.securityContext?.privileged);
   return {
     namespaceOptions: namespaceOptions(pod),
     ...(psc.runAsUser !== undefined ? { runAsUser: { value: psc.runAsUser } } : {}),
