@@ -12,8 +12,10 @@
 // engine-differential.slow.test.ts.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Differential, docker, http, mask, startSides, waitLogged, words } from './engine-differential-harness.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Differential, docker, http, mask, sh, startSides, waitLogged, words } from './engine-differential-harness.js';
 
 const tmp = mkdtempSync('/tmp/skiff-ediff-');
 const d = new Differential(tmp);
@@ -252,6 +254,26 @@ describe('comparisons that add state', { concurrency: true }, () => {
       );
       assert.deepEqual(views[1], views[0]);
     });
+  });
+  // A gzip'd build context on a pipe (docker compose v2's classic builder sends one; so does
+  // `docker build - < ctx.tar.gz`): the engine once handed it to GNU tar, which detects compression
+  // only in files ("Archive is compressed. Use -z option").
+  test('docker build - < a gzip context', async () => {
+    const ctx = join(tmp, 'ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY f /f\nRUN cat /f > /b\n');
+    writeFileSync(join(ctx, 'f'), 'from-gzip-context\n');
+    execFileSync('tar', ['-C', ctx, '-czf', join(tmp, 'ctx.tar.gz'), '.']);
+    const got = await Promise.all(
+      d.sides.map((x) =>
+        sh(
+          x,
+          `docker build -q -t ctxgz:v1 - < ${join(tmp, 'ctx.tar.gz')} >/dev/null && docker run --rm ctxgz:v1 cat /b`,
+        ),
+      ),
+    );
+    assert.deepEqual(got[1], got[0]);
+    assert.equal(got[0].stdout, 'from-gzip-context\n');
   });
   // CLI 28 at the engine's API (1.45) sends --mac-address as the network-mode endpoint's MacAddress
   // (dockerd 20.10 cannot be asked: the CLI refuses it below API 1.44)
