@@ -394,6 +394,32 @@ def image_prune():
     return {'keys': keys(r), 'deleted_type': type(r.get('ImagesDeleted')).__name__}
 
 
+@case
+def image_push_pull():
+    # REGISTRY: a local distribution (loopback: plain HTTP on both daemons); REPO differs per side
+    reg, repo = os.environ.get('REGISTRY'), os.environ.get('REPO')
+    if not reg:
+        return 'no registry'
+    name = '%s/%s' % (reg, repo)
+    c.images.get('busybox').tag(name, 'v1')
+    msgs = list(c.images.push(name, tag='v1', stream=True, decode=True))
+    statuses = sorted({m.get('status', '').split(' ')[0] for m in msgs if 'status' in m and 'id' not in m})
+    aux = [sorted(m['aux']) for m in msgs if 'aux' in m]
+    errors = [m for m in msgs if 'error' in m]
+    c.images.remove(name + ':v1')
+    pulled = c.images.pull(name, tag='v1')
+    dist = api.inspect_distribution(name + ':v1')
+    missing = None
+    try:
+        c.images.pull(name, tag='nosuchtag')
+    except docker.errors.APIError as e:
+        missing = err_view(e)
+    return {'statuses': statuses, 'aux': aux, 'errors': errors, 'pulled': pulled.tags,
+            'repo_digests': [d.split('@')[0] for d in pulled.attrs['RepoDigests']],
+            'dist_keys': keys(dist), 'dist_desc': keys(dist['Descriptor']), 'dist_mt': dist['Descriptor']['mediaType'],
+            'missing': missing}
+
+
 # ---- networks ----
 @case
 def network_ops():

@@ -21,6 +21,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import Docker from 'dockerode';
 import { Differential, startSides, type Side } from './engine-differential-harness.js';
+import { startDistribution, type Distribution } from '../fixtures/distribution.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const tmp = mkdtempSync('/tmp/skiff-eclients-');
@@ -32,12 +33,14 @@ const third = 2 * Math.floor(Math.random() * 127);
 const subnets = (i: number) => ({ SUBNET: `10.${228 + i}.${third}.0/24`, SUBNET2: `10.${228 + i}.${third + 1}.0/24` });
 
 let sides: Awaited<ReturnType<typeof startSides>> | undefined;
+let registry: Distribution | undefined;
 before(async () => {
-  sides = await startSides(d, []);
+  [sides, registry] = await Promise.all([startSides(d, []), startDistribution()]);
 });
 after(async () => {
   if (sides) await Promise.all(d.sides.map((x, i) => sweep(x, i, ['cleanup'])));
   await sides?.stop([]);
+  await registry?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -47,7 +50,14 @@ function sweep(x: Side, i: number, args: string[] = []): Promise<string> {
       'python3',
       [join(HERE, 'engine-clients-sweep.py'), ...args],
       {
-        env: { ...process.env, DOCKER_HOST: x.host, PREFIX, ...subnets(i) },
+        env: {
+          ...process.env,
+          DOCKER_HOST: x.host,
+          PREFIX,
+          ...subnets(i),
+          REGISTRY: registry?.host ?? '',
+          REPO: `${PREFIX}/${x.name}`,
+        },
         timeout: 400_000,
         maxBuffer: 64 << 20,
         encoding: 'utf8',
@@ -64,7 +74,9 @@ function maskView(v: unknown): string {
     .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<TIME>')
     .replace(/10\.22[89]\.\d+\./g, '10.<NET>.')
     .replace(/"HostPort":"\d+"/g, '"HostPort":"<PORT>"')
-    .replace(new RegExp(PREFIX, 'g'), '<P>');
+    .replace(new RegExp(PREFIX, 'g'), '<P>')
+    .replace(/<P>\/(dockerd|skiff)/g, '<P>/<SIDE>')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<PORT>');
 }
 
 type Row = { case: string; ok?: unknown; err?: [string, number | null, string] };
@@ -105,6 +117,19 @@ const KNOWN: Record<string, { why: string; view: (r: Row) => unknown }> = {
   network_ops: {
     why: 'the engine records the gateway it chose in IPAM.Config (its DNS server address); dockerd keeps only what was sent',
     view: (r) => ({ ...(r.ok as object), ipam_cfg: undefined }),
+  },
+  image_push_pull: {
+    why: 'the engine pushes the OCI manifest it keeps (dockerd 20.10: Docker v2 schema 2), and names the registry’s answer after moby’s words for a missing tag',
+    view: (r) => {
+      const ok = r.ok as { dist_mt: string; missing: [string, number, string] } | undefined;
+      if (!ok) return r;
+      const [cls, status, msg] = ok.missing;
+      return {
+        ...ok,
+        dist_mt: undefined,
+        missing: [cls, status, msg.replace(/(not found: manifest unknown): .*$/, '$1')],
+      };
+    },
   },
   exec_variants: {
     why: 'docker-py reads the 101 headers through a buffered reader and the rest from the raw socket: a refusal written at once after the headers can be lost on either side (a client race)',
