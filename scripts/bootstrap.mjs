@@ -39,6 +39,8 @@ export const PACKAGES = {
   'docker-registry': '/usr/bin/docker-registry',
   skopeo: '/usr/bin/skopeo',
   'docker-compose': '/usr/bin/docker-compose',
+  // zstd-compressed image archives for the preload tests (agent/images/*.tar.zst).
+  zstd: '/usr/bin/zstd',
   nftables: '/usr/sbin/nft',
   procps: '/usr/bin/pgrep',
   attr: '/usr/bin/setfattr',

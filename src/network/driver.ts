@@ -80,7 +80,14 @@ export function createEngineDriver(m: NetworkManager, o: EngineDriverOptions = {
       dns: !isDefault,
       adopt: isDefault, // an existing skiff0 is taken over, as dockerd takes over docker0
     });
-    n.IPAM.Config = [{ ...cfg, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
+    // moby's IPAMConfig fields are all `omitempty`: what a client sent as null or empty (docker-py
+    // sends IPRange/AuxiliaryAddresses null) is left out, not echoed back.
+    const kept = Object.fromEntries(
+      Object.entries(cfg).filter(
+        ([, v]) => v !== null && v !== '' && !(typeof v === 'object' && !Object.keys(v).length),
+      ),
+    );
+    n.IPAM.Config = [{ ...kept, Subnet: c.subnet, Gateway: c.gateway, ...(c.ipRange ? { IPRange: c.ipRange } : {}) }];
   }
   return {
     async create(n: DockerNetworkRecord): Promise<void> {

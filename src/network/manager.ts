@@ -181,9 +181,13 @@ export class NetworkManager {
           if (subnet.prefix > 30) throw invalidArgument(`subnet: ${o.subnet} is too small`, { field: 'subnet' });
           const hit = used.find((u) => overlaps(u.cidr, subnet));
           if (hit)
-            throw conflict(`subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`, {
-              field: 'subnet',
-            });
+            // moby's words for another network's pool (scripts look for them); a host route is ours
+            throw conflict(
+              hit.what.startsWith('network ')
+                ? `invalid pool request: Pool overlaps with other one on this address space (${o.subnet} and ${formatCidr(hit.cidr)} of ${hit.what})`
+                : `subnet: ${o.subnet} overlaps with ${formatCidr(hit.cidr)} (${hit.what})`,
+              { field: 'subnet' },
+            );
         } else {
           const p = pickSubnet(used.map((u) => u.cidr));
           if (!p)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { busyboxTar } from '../fixtures/busybox.js';
@@ -142,6 +143,24 @@ test('push to and pull from a private registry with progress; run the pulled ima
   assert.match(pushed, new RegExp(`The push refers to repository \\[${reg.host}/skiff/bb\\]`));
   assert.match(pushed, /p1: digest: sha256:[a-f0-9]{64} size: \d+/);
   const pushedDigest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed)![1];
+  // docker-py's inspect_distribution: the registry's descriptor and platform (the engine once had no
+  // /distribution route: 404 "page not found")
+  const dist = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const rq = request({ socketPath: E.socket, path: `/v1.45/distribution/${ref}/json` }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    rq.on('error', reject);
+    rq.end();
+  });
+  assert.equal(dist.status, 200, dist.body);
+  const dj = JSON.parse(dist.body) as { Descriptor: { digest: string }; Platforms: { os: string }[] };
+  assert.equal(dj.Descriptor.digest, pushedDigest);
+  assert.deepEqual(
+    dj.Platforms.map((p) => p.os),
+    ['linux'],
+  );
   await ok(['rmi', ref]);
   const pulled = await ok(['pull', ref]);
   assert.match(pulled, /p1: Pulling from skiff\/bb/);

@@ -12,8 +12,10 @@
 // engine-differential.slow.test.ts.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Differential, docker, http, mask, startSides, waitLogged, words } from './engine-differential-harness.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Differential, docker, http, mask, sh, startSides, waitLogged, words } from './engine-differential-harness.js';
 
 const tmp = mkdtempSync('/tmp/skiff-ediff-');
 const d = new Differential(tmp);
@@ -180,6 +182,99 @@ describe('comparisons that add state', { concurrency: true }, () => {
     'kill -s 99 c-run',
     'kill -s NOPE c-run',
   ]);
+  // What docker-py reads back (engine-clients.slow.test.ts sweeps the rest): zero healthcheck fields
+  // are left out, as Go's omitempty (docker-py sends StartPeriod 0; the engine once echoed it); the
+  // list's zero SizeRw is left out; IPAM config fields sent as null are not echoed back; below API
+  // 1.45 a user network's Aliases end with the short id (docker-py pins old versions).
+  describe('answers docker-py reads', { concurrency: true }, () => {
+    test('Healthcheck with zero fields', async () => {
+      d.made.push('dc-hc');
+      const body = {
+        Image: 'busybox',
+        Cmd: ['true'],
+        Healthcheck: { Test: ['CMD', 'true'], Interval: 1_000_000_000, Timeout: 0, StartPeriod: 0, Retries: 0 },
+      };
+      const got = await Promise.all(
+        d.sides.map(async (x) => {
+          const cr = await http(x, '/v1.41/containers/create?name=dc-hc', 'POST', body);
+          assert.equal(cr.status, 201, cr.body);
+          return (JSON.parse((await http(x, '/v1.41/containers/dc-hc/json')).body) as { Config: object }).Config;
+        }),
+      );
+      const hc = got.map((c) => JSON.stringify((c as { Healthcheck?: unknown }).Healthcheck));
+      assert.equal(hc[1], hc[0]);
+    });
+    test('container list with sizes: a zero SizeRw is left out', async () => {
+      const p = `/v1.41/containers/json?size=1&filters=${encodeURIComponent(JSON.stringify({ name: ['c-run'] }))}`;
+      const keys = await Promise.all(
+        d.sides.map(async (x) => Object.keys((JSON.parse((await http(x, p)).body) as object[])[0]).sort()),
+      );
+      assert.deepEqual(keys[1], keys[0]);
+    });
+    test('a user network: IPAM fields sent null, Aliases at API 1.41', async () => {
+      const third = Math.floor(Math.random() * 256);
+      const net = `dn${third}`;
+      const views = await Promise.all(
+        d.sides.map(async (x, i) => {
+          const subnet = `10.${226 + i}.${third}.0/24`; // a range no other test uses
+          const cfg = { Subnet: subnet, IPRange: null, Gateway: null, AuxiliaryAddresses: null };
+          const nc = await http(x, '/v1.41/networks/create', 'POST', {
+            Name: net,
+            Driver: 'bridge',
+            IPAM: { Driver: 'default', Config: [cfg], Options: null },
+          });
+          assert.equal(nc.status, 201, nc.body);
+          try {
+            const ipam = (JSON.parse((await http(x, `/v1.41/networks/${net}`)).body) as { IPAM: { Config: object[] } })
+              .IPAM.Config[0];
+            const cr = await http(x, `/v1.41/containers/create?name=${net}-c`, 'POST', {
+              Image: 'busybox',
+              Cmd: ['true'],
+              HostConfig: { NetworkMode: net },
+              NetworkingConfig: { EndpointsConfig: { [net]: { Aliases: ['al1'] } } },
+            });
+            assert.equal(cr.status, 201, cr.body);
+            // started once (dockerd 20.10 adds the short id when the endpoint is made)
+            assert.equal((await http(x, `/v1.41/containers/${net}-c/start`, 'POST')).status, 204);
+            await http(x, `/v1.41/containers/${net}-c/wait`, 'POST');
+            const ins = JSON.parse((await http(x, `/v1.41/containers/${net}-c/json`)).body) as {
+              Id: string;
+              NetworkSettings: { Networks: Record<string, { Aliases: string[] }> };
+            };
+            return {
+              // the engine also records the gateway it chose (dockerd 20.10 keeps only what was sent)
+              ipam: Object.keys(ipam).filter((k) => k !== 'Gateway'),
+              aliases: ins.NetworkSettings.Networks[net].Aliases.map((a) => (a === ins.Id.slice(0, 12) ? '<SID>' : a)),
+            };
+          } finally {
+            await http(x, `/v1.41/containers/${net}-c?force=1`, 'DELETE');
+            await http(x, `/v1.41/networks/${net}`, 'DELETE');
+          }
+        }),
+      );
+      assert.deepEqual(views[1], views[0]);
+    });
+  });
+  // A gzip'd build context on a pipe (docker compose v2's classic builder sends one; so does
+  // `docker build - < ctx.tar.gz`): the engine once handed it to GNU tar, which detects compression
+  // only in files ("Archive is compressed. Use -z option").
+  test('docker build - < a gzip context', async () => {
+    const ctx = join(tmp, 'ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY f /f\nRUN cat /f > /b\n');
+    writeFileSync(join(ctx, 'f'), 'from-gzip-context\n');
+    execFileSync('tar', ['-C', ctx, '-czf', join(tmp, 'ctx.tar.gz'), '.']);
+    const got = await Promise.all(
+      d.sides.map((x) =>
+        sh(
+          x,
+          `docker build -q -t ctxgz:v1 - < ${join(tmp, 'ctx.tar.gz')} >/dev/null && docker run --rm ctxgz:v1 cat /b`,
+        ),
+      ),
+    );
+    assert.deepEqual(got[1], got[0]);
+    assert.equal(got[0].stdout, 'from-gzip-context\n');
+  });
   // CLI 28 at the engine's API (1.45) sends --mac-address as the network-mode endpoint's MacAddress
   // (dockerd 20.10 cannot be asked: the CLI refuses it below API 1.44)
   test('--mac-address as CLI 28 sends it to the engine', async () => {

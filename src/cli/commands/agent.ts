@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--token-file FILE [--node-name NAME]
                    [--node-ip IP] [--data-dir DIR] [--listen HOST:PORT] [--cgroup-parent PATH]
                    [--cgroup-root PATH] [--cluster-dns IP]... [--pod-cidr CIDR] [--kubelet-arg NAME=VALUE]...
+                   [--images-dir DIR]...
 
   --server URL        a server's API (skiff server --https-listen)
   --token TOKEN       the server's DATA_DIR/node-token (K10<ca-hash>::node:<secret>)
@@ -20,6 +21,9 @@ const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--tok
   --pod-cidr CIDR     this node's pod range instead of the one the server allocates
   --kubelet-arg N=V   a kubelet flag the agent honours (repeatable, as k3s): max-pods,
                       container-log-max-size, container-log-max-files, node-status-update-frequency
+  --images-dir DIR    also import the image archives of DIR at start (repeatable); DATA_DIR/images/
+                      always is (as k3s's agent/images/): *.tar, *.tar.gz, *.tar.zst, docker save or
+                      OCI layout, each archive once per content
   --flannel-backend B how pods reach other nodes' pods: vxlan (default), host-gw (nodes on one
                       link) or none
 `;
@@ -44,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
         'flannel-backend': { type: 'string', default: 'vxlan' },
         'cert-seconds': { type: 'string' },
         'kubelet-arg': { type: 'string', multiple: true },
+        'images-dir': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -78,8 +83,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { joinCluster, parseListen } = await import('../../cluster/index.js');
   // busybox:latest from the host's busybox (as skiff start), so a node without a registry runs pods.
-  const { importBusybox } = await import('./start.js');
+  const { importBusybox, preloadImageDirs } = await import('./start.js');
   await importBusybox(join(values['data-dir']!, 'engine'));
+  await preloadImageDirs(join(values['data-dir']!, 'engine'), [
+    join(values['data-dir']!, 'images'),
+    ...(values['images-dir'] ?? []),
+  ]);
   const node = await joinCluster({
     server: values.server,
     token,

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage: skiff start [--engine-root DIR] [--server-dir DIR] [--host unix:///SOCK | tcp://H:P]... [--exec-root DIR] [--cgroup-parent PATH] [--https-listen H:P] [--datastore URL] [--no-server] [--no-engine]
                    [--no-cri] [--cri-socket PATH] [--pod-cidr CIDR] [--pod-bridge NAME] [--pod-chain-prefix PREFIX] [--nri] [--nri-socket PATH]
                    [--no-agent] [--node-name NAME] [--node-ip IP] [--agent-dir DIR] [--agent-listen H:P] [--pod-log-dir DIR] [--cgroup-root PATH]
-                   [--kubelet-arg NAME=VALUE]...
+                   [--kubelet-arg NAME=VALUE]... [--images-dir DIR]...
                    [--service-cidr CIDR] [--cluster-cidr CIDR] [--disable-kube-proxy] [--disable-network-policy]
                    [--proxy-table NAME] [--netpol-table NAME] [--service-device NAME]
 
@@ -31,6 +31,9 @@ node agent (off with --no-agent; needs the engine and the server): --node-name (
           --pod-log-dir /var/log/pods  --cgroup-root /kubepods (pods' cgroups under QoS parents)
           --kubelet-arg NAME=VALUE (repeatable, as k3s) sets a kubelet flag the agent honours: max-pods,
             container-log-max-size, container-log-max-files, node-status-update-frequency
+images (air-gapped, as k3s's agent/images/): at start every *.tar, *.tar.gz, *.tar.zst (docker save or OCI
+          layout archive) in AGENT_DIR/images/ and each --images-dir DIR (repeatable) is imported once per
+          file content (remembered in ENGINE_ROOT/image/preloaded.json); a bad archive is reported and skipped
 node network (with the agent, as k3s): the service proxy (nftables table skiff-proxy; off with
           --disable-kube-proxy, which also turns off the cluster DNS), the cluster DNS on the tenth
           address of --service-cidr (default 10.96.0.0/12: 10.96.0.10, pods' nameserver) and
@@ -41,6 +44,19 @@ controllers: --kube-controller-manager-arg NAME=VALUE (repeatable, as k3s) sets 
           flag the controllers honour: horizontal-pod-autoscaler-sync-period|-tolerance|
           -cpu-initialization-period|-initial-readiness-delay|-downscale-stabilization, node-monitor-grace-period
 `;
+
+/**
+ * Air-gapped preload (as k3s's agent/images/): imports the docker-save / OCI archives of `dirs`
+ * into the engine's image store before the engine starts, once per archive content (state in
+ * ENGINE_ROOT/image/preloaded.json). A bad archive is reported on stderr and skipped.
+ */
+export async function preloadImageDirs(root: string, dirs: string[]): Promise<void> {
+  const { openImages, preloadImages } = await import('../../image/index.js');
+  const images = await openImages(join(root, 'image'));
+  await preloadImages(images, dirs, join(root, 'image', 'preloaded.json'), (line, level) =>
+    (level === 'error' ? process.stderr : process.stdout).write(`skiff: ${line}\n`),
+  );
+}
 
 export async function importBusybox(root: string): Promise<void> {
   const { openImages } = await import('../../image/index.js');
@@ -100,6 +116,7 @@ export async function main(argv: string[] = []): Promise<number> {
         'service-device': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
         'kubelet-arg': { type: 'string', multiple: true },
+        'images-dir': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -147,7 +164,14 @@ export async function main(argv: string[] = []): Promise<number> {
     );
     return 2;
   }
-  if (!values['no-engine']) await importBusybox(values['engine-root']!);
+  if (!values['no-engine']) {
+    await importBusybox(values['engine-root']!);
+    // k3s's DATA/agent/images/ is the agent directory's images/ here, plus any --images-dir.
+    await preloadImageDirs(values['engine-root']!, [
+      join(values['agent-dir']!, 'images'),
+      ...(values['images-dir'] ?? []),
+    ]);
+  }
   const node = await startNode({
     engine: values['no-engine']
       ? undefined

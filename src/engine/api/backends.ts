@@ -139,6 +139,7 @@ export interface ImagesBackend {
     tag: string | undefined,
     o: { auth?: AuthConfig; emit: Emit; signal?: AbortSignal },
   ): Promise<void>;
+  distribution(name: string, o: { auth?: AuthConfig; signal?: AbortSignal }): Promise<object>;
   importTar(
     source: Readable,
     o: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal },

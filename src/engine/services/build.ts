@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument } from '../../common/index.js';
 import { Builder, type BuildCacheRecord, type RegistryAuth } from '../../build/index.js';
@@ -82,16 +82,38 @@ function authFor(ref: string, auths: Record<string, RegistryAuth> | undefined): 
   return { username, password, identitytoken: hit.identitytoken, serveraddress: hit.serveraddress };
 }
 
-/** Extracts the context (tar, optionally gzip/bzip2/xz/zstd — GNU tar detects it) into `dir`. */
+/** Extracts the context (tar, plain or gzip/bzip2/xz/zstd) into `dir`. GNU tar detects a
+ *  compression only in a file it can seek, never on a pipe ("Archive is compressed. Use -z
+ *  option"): the first bytes choose its flag (docker compose v2's classic builder sends gzip). */
 async function extractContext(body: NodeJS.ReadableStream, dir: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const it = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let got = 0;
+  while (got < 8) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = Buffer.from(r.value);
+    first.push(b);
+    got += b.length;
+  }
+  const head = Buffer.concat(first);
+  const flag = ['-z', '-j', '-J', '--zstd'][COMPRESSED.findIndex((m) => head.subarray(0, m.length).equals(m))];
+  const tar = spawn('tar', ['-x', ...(flag ? [flag] : []), '-f', '-', '-C', dir, '--no-same-owner'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   let err = '';
   tar.stderr.on('data', (c: Buffer) => {
     err += c.toString();
   });
   const done = new Promise<number>((res) => tar.on('close', (c) => res(c ?? 1)));
+  const whole = Readable.from(
+    (async function* () {
+      yield* first;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })(),
+  );
   // a broken upload shows as tar's failure (its exit status and stderr, checked below)
-  await pipeline(body, padTar(), tar.stdin).catch(() => {});
+  await pipeline(whole, padTar(), tar.stdin).catch(() => {});
   if ((await done) !== 0)
     throw invalidArgument(`build context: not a valid tar archive: ${err.trim()}`, { field: 'context' });
 }

@@ -29,7 +29,7 @@ import { Catalog, PARENT_LABEL } from './images/catalog.js';
 import { filterImages, history, inspect, summary } from './images/view.js';
 import { layerUnpackedSize } from './images/size.js';
 import { pruneImages, removeImage, type DeleteItem, type ImageUsers } from './images/remove.js';
-import { pull, push, pullReference } from './images/transfer.js';
+import { inspectDistribution, pull, push, pullReference } from './images/transfer.js';
 import type { Emit } from './images/progress.js';
 
 export { pullReference } from './images/transfer.js';
@@ -268,6 +268,13 @@ export class EngineImages implements ImagesService {
       this.emitEvent('pull', r.id, ref.familiarString());
       return r;
     });
+  }
+
+  /** `GET /distribution/{name}/json`: the registry's descriptor and platforms, nothing pulled. */
+  async distribution(name: string, o: { auth?: AuthConfig; signal?: AbortSignal }) {
+    const ref = pullReference(name);
+    const auth = await this.authFor(ref.domain, o.auth);
+    return inspectDistribution(ref, { auth, insecureRegistries: this.opts.insecureRegistries, signal: o.signal });
   }
 
   async push(name: string, tag: string | undefined, o: { auth?: AuthConfig; emit: Emit; signal?: AbortSignal }) {

@@ -123,11 +123,20 @@ export async function loadArchive(images: Images, source: Readable, opts: LoadOp
       },
     });
     await feeding;
-    const digestOf = (p: string, what: string): string => {
+    // A layer may be any file manifest.json names (skopeo's docker-archive writes `<hex>.tar` at
+    // the top): one small enough to have been kept in memory is stored when it is asked for.
+    const digestOf = async (p: string, what: string): Promise<string> => {
       let q = posix.normalize(p).replace(/^(\.\/)+/, '');
       for (let i = 0; i < 10 && aliases.has(q); i++) q = aliases.get(q)!;
       const d = files.get(q);
       if (d) return d;
+      const kept = meta.get(q);
+      if (kept) {
+        const digest = await cs.put(kept);
+        await images.leases.addResource(lease.id, { type: 'content', id: digest });
+        files.set(q, digest);
+        return digest;
+      }
       throw invalidArgument(`archive: ${what} ${JSON.stringify(p)} is missing from the archive`, { field: p });
     };
     if (meta.has('manifest.json')) return loadDocker(images, meta, digestOf, lease.id);
@@ -149,14 +158,15 @@ function json(meta: Map<string, Buffer>, path: string): unknown {
 async function loadDocker(
   images: Images,
   meta: Map<string, Buffer>,
-  digestOf: (p: string, w: string) => string,
+  digestOf: (p: string, w: string) => Promise<string>,
   leaseId: string,
 ): Promise<LoadedImage[]> {
   const entries = validate(ManifestJsonSchema, json(meta, 'manifest.json'), 'manifest.json');
   const plans: { configBytes: Buffer; layers: Descriptor[]; names: string[] }[] = [];
   for (const [i, e] of entries.entries()) {
     const cpath = posix.normalize(e.Config);
-    const configBytes = meta.get(cpath) ?? (await images.content.readAll(digestOf(cpath, `config of image ${i}`)));
+    const configBytes =
+      meta.get(cpath) ?? (await images.content.readAll(await digestOf(cpath, `config of image ${i}`)));
     const config = JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } };
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== e.Layers.length) {
@@ -167,7 +177,7 @@ async function loadDocker(
     }
     const layers: Descriptor[] = [];
     for (const [j, lp] of e.Layers.entries()) {
-      const digest = digestOf(lp, `layer ${j} of image ${i}`);
+      const digest = await digestOf(lp, `layer ${j} of image ${i}`);
       const info = await images.content.info(digest);
       const head = await firstBytes(images, digest);
       const compression = detectCompression(head);

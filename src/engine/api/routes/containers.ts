@@ -1,7 +1,15 @@
 // /containers/...: create, inspect, list, lifecycle, wait, logs, attach, resize, top, stats,
 // changes, export, rename, update, prune.
 import { invalidArgument, sleep } from '../../../common/index.js';
-import { sendJson, hijack, RAW_STREAM, MULTIPLEXED_STREAM, type Router, type ApiRequest } from '../router.js';
+import {
+  compareVersions,
+  sendJson,
+  hijack,
+  RAW_STREAM,
+  MULTIPLEXED_STREAM,
+  type Router,
+  type ApiRequest,
+} from '../router.js';
 import { parseGoInt, type Query } from '../query.js';
 import type { ContainerBackend } from '../backends.js';
 import { parseEventTime } from '../../events.js';
@@ -49,7 +57,20 @@ export function register(r: Router, b: ContainerBackend): void {
     }
     return b.list({ all: q.query.bool('all'), limit: q.query.int('limit', -1)!, filters, size: q.query.bool('size') });
   });
-  r.get('/containers/:id/json', async (q) => b.inspect(q.params.id, { size: q.query.bool('size') }));
+  r.get('/containers/:id/json', async (q) => {
+    const out = await b.inspect(q.params.id, { size: q.query.bool('size') });
+    // Below API 1.45 the Aliases of a user-defined network also held the short id (moby keeps that
+    // for old clients: docker-py and compose v1 pin old versions); from 1.45 it is in DNSNames only.
+    if (compareVersions(q.version, '1.45') < 0) {
+      const nets = (out.NetworkSettings as { Networks?: Record<string, { Aliases?: string[] | null }> } | undefined)
+        ?.Networks;
+      const short = String(out.Id).slice(0, 12);
+      for (const [n, ep] of Object.entries(nets ?? {}))
+        if (!['bridge', 'host', 'none', 'default'].includes(n) && !n.startsWith('container:'))
+          ep.Aliases = [...new Set([...(ep.Aliases ?? []), short])];
+    }
+    return out;
+  });
   r.post('/containers/:id/start', async (q) => {
     await b.start(q.params.id);
     q.res.writeHead(204);

@@ -138,6 +138,10 @@ export function register(r: Router, b: ImagesBackend): void {
     q.res.writeHead(201);
     q.res.end();
   });
+  // moby's distribution router: the registry's view of a reference (X-Registry-Auth as for pull)
+  r.get('/distribution/:name*/json', async (q) =>
+    b.distribution(q.params.name, { auth: auth(q), signal: clientSignal(q) }),
+  );
   r.post('/images/:name*/push', async (q) => {
     const a = auth(q);
     const signal = clientSignal(q);

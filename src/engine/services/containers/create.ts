@@ -378,9 +378,7 @@ export function mergeConfig(
     StdinOnce: !!b.StdinOnce,
     Env: env,
     Cmd: cmd,
-    ...(b.Healthcheck || ic.Healthcheck
-      ? { Healthcheck: (b.Healthcheck ?? ic.Healthcheck) as ContainerConfig['Healthcheck'] }
-      : {}),
+    ...(b.Healthcheck || ic.Healthcheck ? { Healthcheck: mergeHealthcheck(b.Healthcheck, ic.Healthcheck) } : {}),
     Image: b.Image,
     Volumes: Object.keys({ ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }).length
       ? { ...(ic.Volumes ?? {}), ...(b.Volumes ?? {}) }
@@ -411,3 +409,24 @@ export function checkPlatform(
       { field: 'platform' },
     );
 }
+
+type Health = NonNullable<ContainerConfig['Healthcheck']>;
+/**
+ * The container's healthcheck over the image's, as moby's merge: what the request leaves unset or
+ * zero comes from the image. Zero durations and retries and an empty test are left out, as Go's
+ * `omitempty` does (docker-py sends `StartPeriod: 0`; dockerd's inspect then has no StartPeriod).
+ */
+function mergeHealthcheck(user: object | null | undefined, image: object | null | undefined): Health {
+  const out: Record<string, unknown> = {};
+  const u: Record<string, unknown> = { ...user };
+  const i: Record<string, unknown> = { ...image };
+  for (const [k, v] of Object.entries(u)) if (!(k in HEALTH_KEYS)) out[k] = v; // kept as sent
+  const test = Array.isArray(u.Test) && u.Test.length ? u.Test : i.Test;
+  if (Array.isArray(test) && test.length) out.Test = test;
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = typeof u[k] === 'number' && u[k] !== 0 ? u[k] : i[k];
+    if (typeof v === 'number' && v !== 0) out[k] = v;
+  }
+  return out as Health;
+}
+const HEALTH_KEYS = { Test: 1, Interval: 1, Timeout: 1, StartPeriod: 1, StartInterval: 1, Retries: 1 };

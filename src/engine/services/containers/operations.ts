@@ -83,7 +83,7 @@ export function waitContainer(
 ): Promise<WaitResult> {
   const c = svc.live(ref);
   if (!['not-running', 'next-exit', 'removed', ''].includes(condition))
-    throw invalidArgument(`condition: invalid condition: "${condition}"`, { field: 'condition' });
+    throw invalidArgument(`invalid condition: "${condition}"`, { field: 'condition' });
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(unavailable('aborted: the client went away'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -110,9 +110,12 @@ export async function removeContainer(
   opts: { force?: boolean; volumes?: boolean } = {},
 ): Promise<void> {
   const c = svc.live(ref);
-  if (c.rec.State.Running && !opts.force) {
+  // moby's words per state (daemon/delete.go): a container waiting to be restarted counts as running.
+  if ((c.rec.State.Running || c.rec.State.Restarting) && !opts.force) {
     throw conflict(
-      `cannot remove container "${c.rec.Name}": container is ${c.rec.State.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`,
+      c.rec.State.Paused
+        ? `cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`
+        : `cannot remove container "${c.rec.Name}": container is ${c.rec.State.Restarting ? 'restarting' : 'running'}: stop the container before removing or force remove`,
       { field: 'force' },
     );
   }

@@ -31,6 +31,18 @@ function ports(rec: ContainerRecord): Record<string, { HostIp: string; HostPort:
   return out;
 }
 
+/** A network with service discovery (moby's NetworkMode.IsUserDefined). */
+export function userDefined(n: string): boolean {
+  return !['bridge', 'host', 'none', 'default'].includes(n) && !n.startsWith('container:');
+}
+
+/** moby's buildEndpointDNSNames (API 1.44): name, aliases, short id, hostname, without repeats. */
+function dnsNames(rec: ContainerRecord, aliases: string[] | null | undefined): string[] {
+  return [...new Set([rec.Name.slice(1), ...(aliases ?? []), rec.Id.slice(0, 12), rec.Config.Hostname ?? ''])].filter(
+    Boolean,
+  );
+}
+
 function networks(rec: ContainerRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [n, ep] of Object.entries(rec.Networks)) {
@@ -42,10 +54,10 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
       IPv6Gateway: '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
-      DNSNames: null,
       ...ep,
       EndpointID: rec.State.Running ? ep.EndpointID : '',
       Aliases: ep.Aliases,
+      DNSNames: rec.State.Running && userDefined(n) ? dnsNames(rec, ep.Aliases) : null,
     };
   }
   return out;
@@ -253,7 +265,9 @@ export function summary(rec: ContainerRecord, sizes?: { rw: number; rootfs: numb
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
     NetworkSettings: { Networks: networks(rec) },
     Mounts: mounts(rec),
-    ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootfs } : {}),
+    // moby's Summary has both `omitempty`: a zero size is left out (inspect's pointers keep it)
+    ...(sizes?.rw ? { SizeRw: sizes.rw } : {}),
+    ...(sizes?.rootfs ? { SizeRootFs: sizes.rootfs } : {}),
   };
 }
 

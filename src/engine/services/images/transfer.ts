@@ -16,7 +16,14 @@ import {
   type Snapshotter,
   type PlatformSpec,
 } from '../../../image/index.js';
-import { pullImage, pushImage, type AuthConfig, type ProgressEvent } from '../../../registry/index.js';
+import {
+  RegistryTransport,
+  fetchManifest,
+  pullImage,
+  pushImage,
+  type AuthConfig,
+  type ProgressEvent,
+} from '../../../registry/index.js';
 import { LayerProgress, type Emit } from './progress.js';
 
 export interface TransferOptions {
@@ -156,4 +163,35 @@ export async function push(images: Images, name: string, tag: string | undefined
       res.digest === rec.target.digest ? rec.target : { mediaType: res.mediaType, digest: res.digest, size: res.size },
     );
   }
+}
+
+/**
+ * `GET /distribution/{name}/json` (docker-py's inspect_distribution, `docker manifest`-less
+ * lookups): the registry's descriptor of the reference and the platforms it serves — an index's
+ * entries, or a manifest's config's os/architecture — without pulling anything, as moby does.
+ */
+export async function inspectDistribution(
+  ref: Reference,
+  o: { auth?: AuthConfig; insecureRegistries?: string[]; signal?: AbortSignal },
+): Promise<{ Descriptor: Descriptor; Platforms: Record<string, unknown>[] }> {
+  const t = new RegistryTransport(ref.domain === 'docker.io' ? 'registry-1.docker.io' : ref.domain, {
+    auth: o.auth,
+    insecureRegistries: o.insecureRegistries,
+  });
+  const top = await fetchManifest(t, ref.path, ref.object, o.signal);
+  const parsed = parseManifest(top.bytes, top.mediaType || undefined);
+  const mediaType = top.mediaType || (parsed.kind === 'index' ? MediaType.OciIndex : MediaType.OciManifest);
+  const Descriptor = { mediaType, digest: top.digest, size: top.bytes.length };
+  if (parsed.kind === 'index')
+    return { Descriptor, Platforms: parsed.index.manifests.flatMap((m) => (m.platform ? [m.platform] : [])) };
+  const res = await t.call('GET', `/v2/${ref.path}/blobs/${parsed.manifest.config.digest}`, {
+    scopes: [`repository:${ref.path}:pull`],
+    signal: o.signal,
+  });
+  if (res.status !== 200) return { Descriptor, Platforms: [] };
+  const c = JSON.parse((await res.buffer(4 << 20)).toString('utf8')) as Record<string, unknown>;
+  const p: Record<string, unknown> = { architecture: c.architecture ?? '', os: c.os ?? '' };
+  if (c.variant) p.variant = c.variant;
+  if (c['os.version']) p['os.version'] = c['os.version'];
+  return { Descriptor, Platforms: [p] };
 }
