@@ -10,6 +10,8 @@ import type { Snapshotter } from './types.js';
 /** Opens a snapshotter ('overlayfs' or 'native') rooted at `root`. */
 export async function createSnapshotter(kind: 'overlayfs' | 'native', root: string): Promise<Snapshotter> {
   // the engine's overlay keeps a few writable-layer directories made ahead (see OverlayOptions)
-  return kind === 'overlayfs' ? new OverlaySnapshotter(root, { spares: 8 }).init() : new NativeSnapshotter(root).init();
+  return kind === 'overlayfs'
+    ? new OverlaySnapshotter(root, { spares: 16 }).init()
+    : new NativeSnapshotter(root).init();
 }
 export { overlaySupported, detectSnapshotter } from './detect.js';

@@ -189,10 +189,12 @@ test('snapshot metadata: a writer SIGKILLed mid-churn loses no acknowledged chan
     // lands in appends and in compactions. Each acknowledged change is printed: "+key" or "-key".
     const code = `
       import { MetaStore } from ${JSON.stringify(store)};
+      import { writeSync } from 'node:fs';
+      const ack = (l) => writeSync(1, l + '\\n'); // in the pipe before the next change starts
       const m = await new MetaStore(${JSON.stringify(file)}, 40).load();
       const w = async (n) => { for (let i = 0; ; i++) { const k = 'w' + n + '-' + i;
-        await m.mutate((tx) => MetaStore.add(tx, k, 'active', undefined)); process.stdout.write('+' + k + '\\n');
-        if (i > 0) { const d = 'w' + n + '-' + (i - 1); await m.mutate((tx) => tx.delete(d)); process.stdout.write('-' + d + '\\n'); } } };
+        await m.mutate((tx) => MetaStore.add(tx, k, 'active', undefined)); ack('+' + k);
+        if (i > 0) { const d = 'w' + n + '-' + (i - 1); await m.mutate((tx) => tx.delete(d)); ack('-' + d); } } };
       await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(w));`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -236,7 +238,15 @@ test('snapshot metadata: a writer SIGKILLed mid-churn loses no acknowledged chan
       const [w, i] = l.slice(1).split('-');
       if (l[0] === '+' && Number(i) > 0) mayBeGone.add(`${w}-${Number(i) - 1}`);
     }
-    for (const k of live) assert.ok(have.has(k) || mayBeGone.has(k), `acknowledged ${k} survived`);
+    for (const k of live)
+      assert.ok(
+        have.has(k) || mayBeGone.has(k),
+        `acknowledged ${k} survived (its writer's acknowledgements end ${out
+          .split('\n')
+          .filter((l) => l.slice(1).startsWith(`${k.split('-')[0]}-`))
+          .slice(-4)
+          .join(' ')}; journal ends ${readFileSync(file, 'utf8').slice(-600)})`,
+      );
     const extra = [...have].filter((k) => !live.has(k));
     assert.ok(extra.length <= 8, `unacknowledged extras: ${extra.join(' ')}`);
     assert.ok(acks() >= 400);
