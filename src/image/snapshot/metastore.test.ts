@@ -184,44 +184,50 @@ test('snapshot metadata: a writer SIGKILLed mid-churn loses no acknowledged chan
   try {
     const file = join(dir, 'metadata.journal');
     const store = new URL('./metastore.ts', import.meta.url).href;
+    const ackFile = join(dir, 'acks');
     // 8 writers each add a key and remove their previous one; with at most 16 live keys and a
     // compaction threshold of 40 lines the journal is rewritten every few batches, so the kill
-    // lands in appends and in compactions. Each acknowledged change is printed: "+key" or "-key".
+    // lands in appends and in compactions. Each acknowledged change is written to a file ("+key"
+    // or "-key") with a synchronous write, so it is recorded before the next change starts: a pipe
+    // would not do (it fills when this process is slow to read, and queued acknowledgements die
+    // with the writer).
     const code = `
       import { MetaStore } from ${JSON.stringify(store)};
-      import { writeSync } from 'node:fs';
-      const ack = (l) => writeSync(1, l + '\\n'); // in the pipe before the next change starts
+      import { openSync, writeSync } from 'node:fs';
+      const fd = openSync(${JSON.stringify(ackFile)}, 'a');
+      const ack = (l) => writeSync(fd, l + '\\n');
       const m = await new MetaStore(${JSON.stringify(file)}, 40).load();
       const w = async (n) => { for (let i = 0; ; i++) { const k = 'w' + n + '-' + i;
         await m.mutate((tx) => MetaStore.add(tx, k, 'active', undefined)); ack('+' + k);
         if (i > 0) { const d = 'w' + n + '-' + (i - 1); await m.mutate((tx) => tx.delete(d)); ack('-' + d); } } };
       await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(w));`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let out = '';
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const acks = () => out.split('\n').length - 1;
+    const read = () => (existsSync(ackFile) ? readFileSync(ackFile, 'utf8') : '');
+    const acks = () => read().split('\n').length - 1;
     await new Promise<void>((resolve, reject) => {
       // the bound is for the child's start-up (tsx) on a loaded machine; 400 acks take well under 1 s
       const timer = setTimeout(() => {
+        clearInterval(poll);
         child.kill('SIGKILL');
         reject(new Error(`writer got ${acks()} acks in 60 s: ${stderr}`));
       }, 60_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
+      const poll = setInterval(() => {
         if (acks() >= 400 && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      });
+      }, 10);
       child.on('exit', (c, signal) => {
         clearTimeout(timer);
+        clearInterval(poll);
         if (signal === 'SIGKILL') resolve();
         else reject(new Error(`writer exited early (${signal ?? c}) after ${acks()} acks: ${stderr}`));
       });
     });
-    await new Promise((r) => (child.stdout!.readableEnded ? r(undefined) : child.stdout!.once('end', r)));
+    const out = read();
     const live = new Set<string>();
     const last = new Map<string, string>(); // writer → its last acknowledged change
     for (const l of out.split('\n').filter((x) => x.length > 1)) {
