@@ -194,6 +194,26 @@ async function main(): Promise<void> {
         ],
       },
     });
+    // Why pods that never became Ready did not (their status when the bench gave up on them).
+    const notReadyWhy = new Map<string, number>();
+    const whyNotReady = async (name: string) => {
+      interface Status {
+        phase?: string;
+        reason?: string;
+        containerStatuses?: { state?: Record<string, { reason?: string; message?: string }> }[];
+      }
+      const p = await c
+        .request<{ status?: Status }>('GET', `/api/v1/namespaces/${ns}/pods/${name}`)
+        .catch((e: Error) => ({ status: { reason: `GET failed: ${e.message}` } as Status }));
+      const st: Status = p.status ?? {};
+      const cs = st.containerStatuses?.[0]?.state ?? {};
+      const [state, detail]: [string, { reason?: string; message?: string }] = Object.entries(cs)[0] ?? [
+        'no container status',
+        {},
+      ];
+      const key = `phase ${st.phase ?? '?'}${st.reason ? ` (${st.reason})` : ''}, container ${state}${detail.reason ? ` ${detail.reason}` : ''}${detail.message ? `: ${detail.message.slice(0, 160)}` : ''}`;
+      notReadyWhy.set(key, (notReadyWhy.get(key) ?? 0) + 1);
+    };
     const created = new Map<string, number>();
     const uidOf = new Map<string, string>();
     const create = async (name: string) => {
@@ -248,6 +268,7 @@ async function main(): Promise<void> {
         create(name).then(async () => {
           // LIFETIME after Ready (or after 120 s without it) the pod goes: a steady state, not a pile.
           await readyOrAfter(name, 120_000);
+          if (!readyAt.has(name)) await whyNotReady(name);
           await new Promise((r) => setTimeout(r, LIFETIME_MS));
           await c.request('DELETE', `/api/v1/namespaces/${ns}/pods/${name}`);
         }),
@@ -267,6 +288,7 @@ async function main(): Promise<void> {
     say(
       `  CPU of the skiff start process (API server, controllers, scheduler, agent, engine; not the commands it spawns through skiff-spawn, nor the pods' processes): ${cpuSteady.toFixed(1)} s over ${wallSteady.toFixed(0)} s (${((cpuSteady / wallSteady) * 100).toFixed(0)} % of one core on average), ${((cpuSteady * 1000) / steady.length).toFixed(0)} ms per pod created (${stReady.length} of them Ready by then) (a fair share of 2 cores at a load of ${load().split(' ')[0]} is about ${(200 / Math.max(Number(load().split(' ')[0]), 1)).toFixed(0)} % of one core)`,
     );
+    for (const [why, n] of notReadyWhy) say(`  not Ready (${n}): ${why}`);
     say(
       `  target creation→Ready p99 ≤ 1000 ms: ${pct(stReady, 99) <= 1000 && !notReady ? 'met' : 'NOT met'}; upstream SLO p99 ≤ 5000 ms: ${pct(stReady, 99) <= 5000 && !notReady ? 'met' : 'NOT met'}`,
     );
@@ -382,11 +404,43 @@ async function main(): Promise<void> {
       byUid(steady, created),
       byUid(steady, readyAt),
     );
-    say(`phases of a pod's start (SKIFF_TRACE), median ms per pod: single pods | steady ${RATE}/s | burst of ${BURST}`);
-    const med = (m: Map<string, number> | undefined) => (m ? pct([...m.values()], 50).toFixed(1) : '-');
+    say(
+      `phases of a pod's start (SKIFF_TRACE), ms per pod, p50 (p99): single pods | steady ${RATE}/s | burst of ${BURST}`,
+    );
+    const q = (m: Map<string, number> | undefined, p: number) => (m ? pct([...m.values()], p).toFixed(1) : '-');
+    const both = (m: Map<string, number> | undefined) => `${q(m, 50)} (${q(m, 99)})`;
     for (const p of [...new Set([...one.keys(), ...flow.keys(), ...many.keys()])].sort())
       say(
-        `  ${p.padEnd(44)} ${med(one.get(p)).padStart(9)} | ${med(flow.get(p)).padStart(9)} | ${med(many.get(p)).padStart(9)}`,
+        `  ${p.padEnd(44)} ${q(one.get(p), 50).padStart(7)} | ${both(flow.get(p)).padStart(17)} | ${both(many.get(p)).padStart(17)}`,
+      );
+    // The slowest 1 % of the steady pods: where each one's time went (its largest phases).
+    const slow = steady
+      .filter((n) => readyAt.has(n))
+      .sort((a, b) => readyAt.get(b)! - created.get(b)! - (readyAt.get(a)! - created.get(a)!))
+      .slice(0, Math.max(1, Math.ceil(steady.length / 100)));
+    say(`slowest 1 % of the steady pods (${slow.length}): creation→Ready, then their largest phases (ms)`);
+    for (const n of slow) {
+      const uid = uidOf.get(n)!;
+      const top = [...flow.entries()]
+        .map(([p, m]) => [p, m.get(uid) ?? 0] as const)
+        .filter(([p, ms]) => ms >= 20 && p !== 'sync.syncPod')
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8);
+      say(
+        `  ${n}: ${(readyAt.get(n)! - created.get(n)!).toFixed(0)} — ${top.map(([p, ms]) => `${p} ${ms.toFixed(0)}`).join(', ')}`,
+      );
+    }
+    // The process's shared queues and the snapshot metadata during the steady phase (key '-…').
+    say(`during the steady phase (count, p50 / p99 / max ms): event loop, thread pool, snapshot metadata`);
+    const shared = new Map<string, number[]>();
+    for (const sp of spans)
+      if (sp.k.startsWith('-') && sp.t >= t0 && sp.t <= t0 + wallSteady * 1000) {
+        if (!shared.has(sp.p)) shared.set(sp.p, []);
+        shared.get(sp.p)!.push(sp.ms);
+      }
+    for (const [p, xs] of [...shared].sort())
+      say(
+        `  ${p.padEnd(20)} ${String(xs.length).padStart(6)}  ${pct(xs, 50).toFixed(1)} / ${pct(xs, 99).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`,
       );
     say(
       [

@@ -18,7 +18,7 @@ import {
   traceNow,
 } from '../../common/index.js';
 import { Signal } from '../../cri/index.js';
-import { mountAll, unmount, type ImageConfig, type Snapshotter } from '../../image/index.js';
+import { mountAll, unmount, VOLATILE_LABEL, type ImageConfig, type Snapshotter } from '../../image/index.js';
 import { type Runtime, isAlive } from '../../runtime/index.js';
 import { resourcesToOci } from './resources.js';
 import type { ImagesService } from '../services/context.js';
@@ -137,7 +137,9 @@ export class Containers {
     let imageVolumes: ImageVolume[] = [];
     traceMark(tk, 'create.resolve', t0);
     try {
-      const labels = { labels: { 'org.skiff.cri.container': id } };
+      // volatile: the writable layer's unmount does not sync the whole file system (a container is
+      // never restarted by kubelet, so its layer is not needed after a host crash)
+      const labels = { labels: { 'org.skiff.cri.container': id, [VOLATILE_LABEL]: 'true' } };
       const parent = await traced(tk, 'create.unpack', () => this.unpack(img.id));
       await traced(tk, 'create.snapshot', () =>
         this.d.snapshotter.prepare(snapshotKey, parent, labels).catch(async (e) => {

@@ -1,11 +1,22 @@
 // What the overlay and copy snapshotters share: metadata handling, the life cycle checks and
 // crash-safe ordering (directories are created before their record is persisted and removed
 // after it is dropped; directories without a record are cleaned up on open).
+// A removed snapshot's directory is renamed into `trash/` once its record is gone and deleted
+// there in the background, one at a time: a container's removal does not wait for its files to be
+// unlinked, and removals under pod churn do not all compete for the disk at once. What a crash
+// leaves in `trash/` is deleted on the next open, also in the background.
 import { mkdir, readdir, rm, rename } from 'node:fs/promises';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { alreadyExists, failedPrecondition, invalidArgument } from '../../common/index.js';
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  randomSuffix,
+  traceMark,
+  traceNow,
+} from '../../common/index.js';
 import type { WhiteoutMode } from '../unpack/apply.js';
 import { MetaStore, checkKey, type Record_ } from './metastore.js';
 import { diffTar, toChanges, type DiffEntry } from './diff.js';
@@ -14,17 +25,49 @@ import type { Change, Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } fr
 export abstract class BaseSnapshotter implements Snapshotter {
   abstract readonly name: string;
   protected meta!: MetaStore;
+  /** The background deletion of `trash/` (one directory at a time). */
+  private trashing: Promise<void> = Promise.resolve();
 
   constructor(readonly root: string) {}
 
   async init(): Promise<this> {
     await mkdir(join(this.root, 'snapshots'), { recursive: true });
-    this.meta = await new MetaStore(join(this.root, 'metadata.json')).load();
+    await mkdir(join(this.root, 'trash'), { recursive: true });
+    this.meta = await new MetaStore(join(this.root, 'metadata.journal')).load();
     const ids = this.meta.ids();
     for (const n of await readdir(join(this.root, 'snapshots'))) {
-      if (!ids.has(Number(n))) await rm(join(this.root, 'snapshots', n), { recursive: true, force: true });
+      if (!ids.has(Number(n))) await this.toTrash(join(this.root, 'snapshots', n));
     }
+    for (const n of await readdir(join(this.root, 'trash'))) this.deleteLater(join(this.root, 'trash', n));
     return this;
+  }
+
+  /** Moves a directory out of `snapshots/` and deletes it in the background. */
+  private async toTrash(dir: string): Promise<void> {
+    const gone = join(this.root, 'trash', randomSuffix());
+    try {
+      await rename(dir, gone);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // gone already
+      throw e;
+    }
+    this.deleteLater(gone);
+  }
+
+  private deleteLater(dir: string): void {
+    this.trashing = this.trashing.then(() =>
+      // what cannot be deleted now stays in trash/ and is tried again at the next open
+      rm(dir, { recursive: true, force: true }).catch(() => undefined),
+    );
+  }
+
+  /** Resolves once the directories removed so far are deleted from disk. */
+  async settled(): Promise<void> {
+    let t: Promise<void>;
+    do {
+      t = this.trashing;
+      await t;
+    } while (t !== this.trashing);
   }
 
   protected dir(id: number): string {
@@ -35,6 +78,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
   /** Creates the directories of a new snapshot (parentKey: committed parent, if any). */
   protected abstract create(id: number, kind: SnapshotKind, parentKey: string | undefined): Promise<void>;
   protected abstract mountsFor(key: string, rec: Record_): Mount[];
+  /** An id whose directories for a new snapshot of `kind` are made already, if the snapshotter
+   *  keeps some ready (overlay does); undefined: `create` them. */
+  protected takeReady(_kind: SnapshotKind): number | undefined {
+    return undefined;
+  }
   protected abstract whiteoutMode(key: string): WhiteoutMode;
   protected abstract diffEntries(
     key: string,
@@ -66,14 +114,19 @@ export abstract class BaseSnapshotter implements Snapshotter {
         });
     }
     // Reserve an id, build the directories (a copy may take long), then record.
-    const id = this.meta.reserveId();
+    const ready = this.takeReady(kind);
+    const id = ready ?? this.meta.reserveId();
+    const volatile = kind === 'active' && labels?.[VOLATILE_LABEL] === 'true' ? bootId() : undefined;
     try {
-      await this.create(id, kind, parent);
-      await this.meta.mutate((doc) => {
-        const r = MetaStore.add(doc, key, kind, parent, labels);
-        doc.nextId--; // add() allocated another id: use the reserved one
-        r.id = id;
+      let t0 = traceNow();
+      if (ready === undefined) await this.create(id, kind, parent);
+      traceMark('-snapshot', 'snap.mkdir', t0);
+      t0 = traceNow();
+      await this.meta.mutate((tx) => {
+        const r = MetaStore.add(tx, key, kind, parent, labels, id);
+        if (volatile) r.volatileBoot = volatile;
       });
+      traceMark('-snapshot', 'snap.meta', t0);
     } catch (e) {
       await rm(this.dir(id), { recursive: true, force: true });
       throw e;
@@ -92,42 +145,37 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async commit(name: string, key: string, opts?: { labels?: Record<string, string> }): Promise<void> {
     checkKey(name, 'name');
-    await this.meta.mutate((doc) => {
-      const rec = MetaStore.find(doc, key);
+    await this.meta.mutate((tx) => {
+      const rec = tx.find(key);
       if (rec.kind !== 'active')
         throw failedPrecondition(`cannot commit snapshot ${JSON.stringify(key)}: it is ${rec.kind}, not active`, {
           field: 'key',
         });
-      if (doc.snapshots[name])
-        throw alreadyExists(`snapshot ${JSON.stringify(name)} already exists`, { field: 'name' });
-      delete doc.snapshots[key];
-      doc.snapshots[name] = {
-        ...rec,
+      if (tx.get(name)) throw alreadyExists(`snapshot ${JSON.stringify(name)} already exists`, { field: 'name' });
+      tx.delete(key);
+      const { volatileBoot: _, ...rest } = rec; // a committed layer is read-only: never volatile
+      tx.put(name, {
+        ...rest,
         kind: 'committed',
         updated: new Date().toISOString(),
         labels: { ...rec.labels, ...(opts?.labels ?? {}) },
-      };
+      });
     });
   }
 
   async remove(key: string): Promise<void> {
-    const id = await this.meta.mutate((doc) => {
-      const rec = MetaStore.find(doc, checkKey(key));
-      const children = Object.entries(doc.snapshots)
-        .filter(([, r]) => r.parent === key)
-        .map(([k]) => k);
+    const id = await this.meta.mutate((tx) => {
+      const rec = tx.find(checkKey(key));
+      const children = tx.children(key);
       if (children.length)
         throw failedPrecondition(
           `cannot remove snapshot ${JSON.stringify(key)}: it is the parent of ${children.map((c) => JSON.stringify(c)).join(', ')}`,
           { field: 'key' },
         );
-      delete doc.snapshots[key];
+      tx.delete(key);
       return rec.id;
     });
-    const gone = `${this.dir(id)}.removing`;
-    // the directory may be gone already (a removal that crashed after its rename)
-    await rename(this.dir(id), gone).catch(() => {});
-    await rm(gone, { recursive: true, force: true });
+    await this.toTrash(this.dir(id));
   }
 
   async stat(key: string): Promise<SnapshotInfo> {
@@ -138,13 +186,14 @@ export abstract class BaseSnapshotter implements Snapshotter {
     for (const [k, v] of Object.entries(labels)) {
       if (typeof v !== 'string') throw invalidArgument(`label ${k} must be a string`, { field: `labels.${k}` });
     }
-    await this.meta.mutate((doc) => {
-      const rec = MetaStore.find(doc, checkKey(key));
+    await this.meta.mutate((tx) => {
+      const rec = tx.find(checkKey(key));
+      const next = { ...rec.labels };
       for (const [k, v] of Object.entries(labels)) {
-        if (v === '') delete rec.labels[k];
-        else rec.labels[k] = v;
+        if (v === '') delete next[k];
+        else next[k] = v;
       }
-      rec.updated = new Date().toISOString();
+      tx.put(key, { ...rec, labels: next, updated: new Date().toISOString() });
     });
     return this.stat(key);
   }
@@ -194,6 +243,18 @@ export abstract class BaseSnapshotter implements Snapshotter {
   protected fsOf(key: string): string {
     return this.fs(this.meta.get(key).id);
   }
+}
+
+/** Label of an active snapshot whose overlay upper is mounted with `volatile` (no sync of the whole
+ *  file system when it is unmounted): for writable layers nobody needs after a host crash, such as
+ *  a CRI container's (kubelet never restarts a container: it creates a new one). */
+export const VOLATILE_LABEL = 'org.skiff.snapshot/volatile';
+
+let boot: string | undefined;
+/** This boot of the kernel (a volatile upper mounted in an earlier boot may have lost data). */
+export function bootId(): string {
+  boot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  return boot;
 }
 
 /** du-like usage of a tree: allocated bytes and inodes, hard links counted once. */

@@ -28,6 +28,7 @@ import { VolumeManager } from './volumes/manager.js';
 import { NodeServer } from './server/node-server.js';
 import { StatsProvider } from './server/stats.js';
 import { TokenManager } from './volumes/tokens.js';
+import { startTraceProbe } from './trace-probe.js';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 
@@ -215,6 +216,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   w.start();
   node.start();
   stats.start();
+  const stopProbe = startTraceProbe(o.rootDir);
   // Log paths of running containers (asked once per container).
   const logPaths = new Map<string, string>();
   const housekeeping = setInterval(() => {
@@ -266,6 +268,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     node,
     async stop() {
       clearInterval(housekeeping);
+      stopProbe();
       node.stop();
       stats.stop();
       await nodeServer?.close();

@@ -4,7 +4,8 @@
 // containers and sidecars in order, then the containers and new ephemeral containers. What could
 // not start is returned as waiting reasons for the pod status; `retryInMs` asks for the next sync
 // when a back-off ends.
-import { rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { traced } from '../../../common/index.js';
 import type { AgentContext } from '../context.js';
@@ -53,13 +54,15 @@ export async function pruneDead(ctx: AgentContext, rp: RuntimePod): Promise<void
     }
 }
 
-function writeIfChanged(path: string, text: string): void {
+// Asynchronous, as the pod directory's creation: under pod churn a file's creation waits on the
+// file system's journal, and synchronously it blocked every pod's work meanwhile.
+async function writeIfChanged(path: string, text: string): Promise<void> {
   try {
-    if (readFileSync(path, 'utf8') === text) return;
+    if ((await readFile(path, 'utf8')) === text) return;
   } catch {
     /* new */
   }
-  writeFileSync(path, text, { mode: 0o644 });
+  await writeFile(path, text, { mode: 0o644 });
 }
 
 export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Promise<SyncOutcome> {
@@ -67,7 +70,7 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
   const uid = pod.metadata.uid;
   const podDir = ctx.volumes.podDir(uid);
   const logDir = podLogDir(ctx.sandbox.podLogsDir, pod);
-  mkdirSync(podDir, { recursive: true, mode: 0o750 });
+  await mkdir(podDir, { recursive: true, mode: 0o750 });
   ctx.objects.register(pod);
   let volumes: Map<string, MountedVolume>;
   try {
@@ -129,7 +132,7 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
         'MissingClusterDNS',
         `pod: "${pod.metadata.name}_${pod.metadata.namespace}(${uid})". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`,
       );
-    mkdirSync(logDir, { recursive: true, mode: 0o755 });
+    await mkdir(logDir, { recursive: true, mode: 0o755 });
     try {
       sandboxId = (await traced(uid, 'cri.RunPodSandbox', () => ctx.runtime.runPodSandbox({ config: sbConfig })))
         .podSandboxId;
@@ -150,7 +153,7 @@ export async function syncPod(ctx: AgentContext, pod: Pod, rp: RuntimePod): Prom
     ).status;
     podIPs = st?.network?.ip ? [st.network.ip, ...st.network.additionalIps.map((x) => x.ip)] : [];
   }
-  writeIfChanged(
+  await writeIfChanged(
     join(podDir, 'etc-hosts'),
     hostsFile(pod, pod.spec.hostNetwork ? ctx.node.hostIPs : podIPs, ctx.sandbox.clusterDomain),
   );

@@ -5,7 +5,8 @@
 // persistentVolumeClaim (the bound PV's host path). setUp is idempotent; tearDown unmounts and
 // removes what the agent made for a pod and never follows a hostPath or PV.
 import { existsSync, mkdirSync, chmodSync, chownSync, readdirSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { traceMark, traceNow } from '../../../common/index.js';
 import { join } from 'node:path';
 import type { Pod, Volume } from '../types.js';
 import { qty } from '../pods/resources.js';
@@ -69,7 +70,9 @@ export class VolumeManager {
   async setUp(ctx: ProjectionContext): Promise<Map<string, MountedVolume>> {
     const pod = ctx.pod;
     const out = new Map<string, MountedVolume>();
-    mkdirSync(join(this.podDir(pod.metadata.uid), 'volumes'), { recursive: true, mode: 0o750 });
+    // asynchronous: a directory's creation can wait long on the file system's journal under pod
+    // churn, and a synchronous one blocked every pod's work meanwhile
+    await mkdir(join(this.podDir(pod.metadata.uid), 'volumes'), { recursive: true, mode: 0o750 });
     for (const v of pod.spec.volumes ?? []) {
       try {
         out.set(v.name, await this.setUpOne(ctx, v));
@@ -122,8 +125,13 @@ export class VolumeManager {
         `unsupported volume type (only emptyDir, hostPath, configMap, secret, downwardAPI, projected and persistentVolumeClaim)`,
       );
     const d = this.dir(uid, kind, v.name);
-    mkdirSync(d, { recursive: true, mode: 0o755 });
+    let t0 = traceNow();
+    await mkdir(d, { recursive: true, mode: 0o755 });
+    traceMark(uid, 'vol.mkdir', t0);
+    t0 = traceNow();
     if (memSecrets && (kind === 'secret' || kind === 'projected')) await mountTmpfs(d, undefined, '0755');
+    traceMark(uid, 'vol.tmpfs', t0);
+    t0 = traceNow();
     const payload = v.configMap
       ? await configMapPayload(ctx, v.configMap)
       : v.secret
@@ -131,7 +139,10 @@ export class VolumeManager {
         : v.downwardAPI
           ? downwardPayload(ctx, v.downwardAPI)
           : await projectedPayload(ctx, v.projected ?? {});
+    traceMark(uid, 'vol.payload', t0);
+    t0 = traceNow();
     writeAtomic(d, payload, fsGroup);
+    traceMark(uid, 'vol.write', t0);
     return { hostPath: d, readOnly: true, projected: true };
   }
 
