@@ -86,13 +86,26 @@ export function fieldsV1Of(
 ): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   const path: string[] = [];
-  // The node at `path`, made on first use (a subtree without leaves leaves no trace, as in leaves()).
+  // nodes[i]: the node at path[0..i), once made (a subtree without leaves leaves no trace, as in
+  // leaves()); push/pop keep it as long as path plus one.
+  const nodes: (Record<string, unknown> | undefined)[] = [root];
+  const push = (tok: string) => {
+    path.push(tok);
+    nodes.push(undefined);
+  };
+  const pop = () => {
+    path.pop();
+    nodes.pop();
+  };
   const touch = (): Record<string, unknown> => {
-    let cur = root;
-    for (const tok of path) {
-      let n = cur[tok];
-      if (!isObject(n)) cur[tok] = n = {};
+    let i = path.length;
+    while (nodes[i] === undefined) i--;
+    let cur = nodes[i]!;
+    for (; i < path.length; i++) {
+      let n = cur[path[i]];
+      if (!isObject(n)) cur[path[i]] = n = {};
       cur = n as Record<string, unknown>;
+      nodes[i + 1] = cur;
     }
     return cur;
   };
@@ -104,9 +117,9 @@ export function fieldsV1Of(
         any = true;
         if (top && skipTop.has(k)) continue;
         if (path.length === 1 && path[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
-        path.push(`f:${k}`);
+        push(`f:${k}`);
         walk(v[k], propertySchema(r, k, ctx), false);
-        path.pop();
+        pop();
       }
       if (any) return;
     }
@@ -115,19 +128,19 @@ export function fieldsV1Of(
       if (sem.type === 'map' && sem.keys.length) {
         const is = itemSchema(r, ctx);
         for (const item of v) {
-          path.push(`k:${itemKey(item, sem.keys, sem.defaults)}`);
+          push(`k:${itemKey(item, sem.keys, sem.defaults)}`);
           const n = touch();
           if (!('.' in n)) n['.'] = {};
           walk(item, is, false);
-          path.pop();
+          pop();
         }
         return;
       }
       if (sem.type === 'set') {
         for (const item of v) {
-          path.push(`v:${JSON.stringify(item)}`);
+          push(`v:${JSON.stringify(item)}`);
           touch();
-          path.pop();
+          pop();
         }
         return;
       }
