@@ -192,6 +192,26 @@ test('fieldsV1Of (the create path) equals toFieldsV1(leaves()) key for key, with
       status: {},
     },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'only' } },
+    {
+      metadata: { name: 'defaulted', annotations: { 'a/b': 'c' }, ownerReferences: [{ uid: 'o', name: 'rs' }] },
+      spec: {
+        volumes: [
+          {
+            name: 'kube-api-access',
+            projected: {
+              sources: [
+                { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              ],
+              defaultMode: 420,
+            },
+          },
+        ],
+        containers: [{ name: 'c', volumeMounts: [{ name: 'kube-api-access', mountPath: '/var/run' }] }],
+        tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }],
+        securityContext: { sysctls: [{ name: 'a', value: 'b' }] },
+      },
+    },
     { metadata: { name: 'e', labels: {} }, spec: { containers: [] } },
   ];
   for (const o of objs) {
