@@ -3,6 +3,10 @@
 // Secrets encrypted at rest), alone in its own process (as kube-apiserver runs apart from etcd and
 // from its clients), on the datastore named by the URL. Prints the kubeconfig path when ready.
 //   node --import tsx bench/etcd-child.ts DATA_DIR DATASTORE_URL
+// Besides its CPU time, it reports per phase where an update's latency goes inside this process:
+// the time spent in store.update (the datastore's own round trip), the event loop's delay
+// (monitorEventLoopDelay: how long a ready callback waited for the thread) and GC pauses.
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createLogger } from '../src/common/index.js';
 import { startKubeApiServer } from '../src/kube/apiserver/index.js';
 
@@ -15,13 +19,58 @@ const srv = await startKubeApiServer({
   clientHost: '127.0.0.1',
   log: createLogger({}, { level: 'warn' }),
 });
+
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+// (minor = scavenges of the young generation; major = mark-sweep/compact and its incremental steps)
+let gc = { count: 0, ms: 0, maxMs: 0, major: 0, majorMaxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+    if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+    if ((e as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) {
+      gc.major++;
+      if (e.duration > gc.majorMaxMs) gc.majorMaxMs = e.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+// (the bench child only: the store's update timed from outside, as the API server calls it)
+let storeMs: number[] = [];
+const store = srv.store;
+const update = store.update.bind(store);
+store.update = async (key, value, rev) => {
+  const t = performance.now();
+  try {
+    return await update(key, value, rev);
+  } finally {
+    storeMs.push(performance.now() - t);
+  }
+};
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
 process.stdout.write(`ready ${srv.kubeconfigPath}\n`);
 // The bench asks for this process's CPU time around each phase (CPU per update does not depend
-// on how busy the machine is, unlike latency).
+// on how busy the machine is, unlike latency), and for the latency breakdown since the last ask.
 process.on('message', (m) => {
   if (m === 'cpu') {
     const u = process.cpuUsage();
     process.send?.({ cpuMs: (u.user + u.system) / 1000 });
+  } else if (m === 'stats') {
+    process.send?.({
+      stats: {
+        store: { p50: pct(storeMs, 50), p99: pct(storeMs, 99), max: pct(storeMs, 100) },
+        loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+        gc,
+      },
+    });
+    storeMs = [];
+    loop.reset();
+    gc = { count: 0, ms: 0, maxMs: 0, major: 0, majorMaxMs: 0 };
   }
 });
 process.channel?.unref();

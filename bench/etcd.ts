@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--sockets=N] [--repeat=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -13,6 +13,8 @@
 //    most 64 connections, the admin client certificate): PUT of a ConfigMap carrying the resourceVersion of its last
 //    acknowledged update (a stale one is a 409 and counted), as a controller writes.
 // Each offered rate runs every target back to back (so they share the machine's load of the moment);
+// --watchers=N: N watches on the ConfigMaps through each API server, as informers would hold (none
+// by default: then nothing in the API server watches what the bench writes).
 // N objects (--objects, default 5000) are updated round-robin (each object once per N/rate s). Latency = request start → answer.
 // --baseline=DIR adds "skiff on etcd" from another checkout (DIR, e.g. a `git worktree` of an older
 // commit, with node_modules) on the same etcd, for before/after figures. --prof=DIR writes V8 CPU
@@ -24,7 +26,7 @@ import { tmpdir, loadavg, cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Etcd3, type IOptions } from 'etcd3';
 import { parse } from 'yaml';
-import { KubeClient } from '../src/kube/client/index.js';
+import { KubeClient, watchEvents } from '../src/kube/client/index.js';
 // (not in the storage component's public interface: the bench drives etcd with the store's client)
 import { EtcdKv } from '../src/kube/storage/etcd/kv.js';
 import { startEtcd } from '../test/fixtures/etcd.js';
@@ -44,6 +46,8 @@ const SOCKETS = Number(arg('sockets') ?? 64);
 // says more on a busy machine than one.
 const REPEAT = Number(arg('repeat') ?? 1);
 const baseline = arg('baseline');
+// Watches on the updated ConfigMaps through each API server (as informers hold): 0 = none.
+const WATCHERS = Number(arg('watchers') ?? 0);
 const profDir = arg('prof');
 const ROOT = join(import.meta.dirname, '..');
 
@@ -53,6 +57,8 @@ interface Target {
   update(i: number, value: string): Promise<'ok' | 'conflict'>;
   /** CPU time (ms) the API server process has used so far (none for the floor). */
   cpuMs?(): Promise<number>;
+  /** Inside the API server since the last call: store.update latency, event-loop delay, GC pauses. */
+  stats?(): Promise<ChildStats>;
   close(): Promise<void>;
 }
 
@@ -70,6 +76,12 @@ const configMap = (name: string, v: string, rv?: string) => ({
   data: { v, 'app.properties': 'log.level=info\n'.repeat(20) },
 });
 
+interface ChildStats {
+  store: { p50: number; p99: number; max: number };
+  loop: { p50: number; p99: number; max: number };
+  gc: { count: number; ms: number; maxMs: number; major: number; majorMaxMs: number };
+}
+
 interface Phase {
   p50: number;
   p99: number;
@@ -83,6 +95,10 @@ interface Phase {
   rpcs: { range: number; txn: number };
   /** The machine's 1-minute load average at the start and at the end of the phase. */
   load: [number, number];
+  /** Inside the API server (none for the floor). */
+  inside?: ChildStats;
+  /** etcd's own latency in the phase (from its metrics histograms; upper bucket bounds, ms). */
+  etcdLat?: { txnP99: number; fsyncP99: number; commitP99: number };
 }
 
 let etcdUrl = '';
@@ -96,6 +112,37 @@ async function etcdRpcs(): Promise<{ range: number; txn: number }> {
       .filter((l) => l.startsWith('grpc_server_started_total{') && l.includes(`grpc_method="${method}"`))
       .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
   return { range: sum('Range'), txn: sum('Txn') };
+}
+
+type Hist = Map<number, number>;
+/** The cumulative buckets of one etcd histogram (summed over label sets whose line includes `filter`). */
+function histogram(text: string, name: string, filter = ''): Hist {
+  const h: Hist = new Map();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(`${name}_bucket{`) || !l.includes(filter)) continue;
+    const le = /le="([^"]+)"/.exec(l)?.[1];
+    if (!le) continue;
+    const b = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    h.set(b, (h.get(b) ?? 0) + Number(l.split(' ').pop()));
+  }
+  return h;
+}
+/** The upper bound (ms) of the bucket holding the p-th percentile of what was added from a to b. */
+function histPct(a: Hist, b: Hist, p: number): number {
+  const bounds = [...b.keys()].sort((x, y) => x - y);
+  const total = (b.get(Number.POSITIVE_INFINITY) ?? 0) - (a.get(Number.POSITIVE_INFINITY) ?? 0);
+  if (!total) return Number.NaN;
+  for (const le of bounds) if ((b.get(le) ?? 0) - (a.get(le) ?? 0) >= (p / 100) * total) return le * 1000;
+  return Number.NaN;
+}
+async function etcdHists(): Promise<Hist[] | undefined> {
+  if (tls) return undefined;
+  const text = await (await fetch(`${etcdUrl}/metrics`)).text();
+  return [
+    histogram(text, 'grpc_server_handling_seconds', 'grpc_method="Txn"'),
+    histogram(text, 'etcd_disk_wal_fsync_duration_seconds'),
+    histogram(text, 'etcd_disk_backend_commit_duration_seconds'),
+  ];
 }
 
 let etcdPid = 0;
@@ -119,6 +166,8 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   let firstError = '';
   const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
   const rpc0 = await etcdRpcs();
+  const h0 = await etcdHists();
+  await t.stats?.(); // (resets the API server's counters)
   const load0 = loadavg()[0];
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
@@ -148,10 +197,27 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
     etcd: (etcdCpuMs() - cpu0.etcd) / n,
     client: (selfCpuMs() - cpu0.client) / n,
   };
+  const inside = await t.stats?.();
   const rpc1 = await etcdRpcs();
+  const h1 = await etcdHists();
+  const etcdLat =
+    h0 && h1
+      ? { txnP99: histPct(h0[0], h1[0], 99), fsyncP99: histPct(h0[1], h1[1], 99), commitP99: histPct(h0[2], h1[2], 99) }
+      : undefined;
   const rpcs = { range: (rpc1.range - rpc0.range) / n, txn: (rpc1.txn - rpc0.txn) / n };
   const load: [number, number] = [load0, loadavg()[0]];
-  return { p50: pct(lat, 50), p99: pct(lat, 99), achieved: n / elapsed, errors, conflicts, cpu, rpcs, load };
+  return {
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    achieved: n / elapsed,
+    errors,
+    conflicts,
+    cpu,
+    rpcs,
+    load,
+    inside,
+    etcdLat,
+  };
 }
 
 function etcdOptions(endpoint: string, t?: { ca: string; cert: string; key: string }): IOptions {
@@ -243,17 +309,38 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
         rvs[i + j] = o.metadata.resourceVersion;
       }),
     );
+  // Watchers from the newest seeded revision (each gets every later update as an event).
+  const watching = new AbortController();
+  let events = 0;
+  const from = String(Math.max(...rvs.map(Number)));
+  for (let i = 0; i < WATCHERS; i++)
+    void (async () => {
+      try {
+        for await (const _ of watchEvents(client, base, { resourceVersion: from }, watching.signal)) events++;
+      } catch (e) {
+        if (!watching.signal.aborted) process.stderr.write(`  [${name}] a watch failed: ${String(e)}\n`);
+      }
+    })();
   // Open the whole connection pool now (a TLS handshake each), not during a measured phase.
   await Promise.all(
     Array.from({ length: SOCKETS }, (_, i) => client.request('GET', `${base}/${prefix}${i % OBJECTS}`)),
   );
+  /** One question to the child, answered by a message carrying `field`. */
+  const ask = <T>(q: string, field: string) =>
+    new Promise<T>((resolve) => {
+      const on = (m: Record<string, unknown>) => {
+        if (!(field in m)) return;
+        p.off('message', on);
+        resolve(m[field] as T);
+      };
+      p.on('message', on);
+      p.send(q);
+    });
   return {
     name,
-    cpuMs: () =>
-      new Promise<number>((resolve) => {
-        p.once('message', (m: { cpuMs: number }) => resolve(m.cpuMs));
-        p.send('cpu');
-      }),
+    cpuMs: () => ask<number>('cpu', 'cpuMs'),
+    // (an older checkout's child does not answer 'stats')
+    stats: root === ROOT ? () => ask<ChildStats>('stats', 'stats') : undefined,
     update: async (i, v) => {
       const n = i % OBJECTS;
       try {
@@ -266,6 +353,8 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
       }
     },
     close: async () => {
+      watching.abort();
+      if (WATCHERS) process.stderr.write(`  [${name}] ${WATCHERS} watchers received ${events} events\n`);
       client.close();
       p.kill('SIGTERM');
       await new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)));
@@ -274,7 +363,8 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
   };
 }
 
-const etcd = await startEtcd({ tls });
+// --metrics=extensive: etcd's own handling time per call (grpc_server_handling_seconds).
+const etcd = await startEtcd({ tls, args: ['--metrics', 'extensive'] });
 etcdPid = etcd.pid;
 etcdUrl = etcd.url;
 const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
@@ -361,7 +451,28 @@ if (REPEAT > 1) {
     console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
   }
 }
+console.log(
+  '\nInside the API server, per target and rate (ms): store.update p50 / p99 / max; event-loop delay p99 / max; GC pauses (count, total, longest; of them major: count, longest):\n',
+);
+for (const n of names)
+  for (const rate of RATES) {
+    const s = results.get(n)!.get(rate)?.inside;
+    if (!s) continue;
+    console.log(
+      `  ${n} at ${rate}/s: store ${f(s.store.p50)} / ${f(s.store.p99)} / ${f(s.store.max)}; loop ${f(s.loop.p99)} / ${f(s.loop.max)}; GC ${s.gc.count}, ${f(s.gc.ms)}, ${f(s.gc.maxMs)}; major ${s.gc.major}, ${f(s.gc.majorMaxMs)}`,
+    );
+  }
 if (!tls) {
+  console.log(
+    "\netcd's own p99 in the phase (ms, upper bucket bounds of its histograms): Txn handling / WAL fsync / backend commit:\n",
+  );
+  for (const rate of RATES) {
+    const cells = names.map((n) => {
+      const e = results.get(n)!.get(rate)?.etcdLat;
+      return e && n !== 'skiff on sqlite' ? `${f(e.txnP99)} / ${f(e.fsyncP99)} / ${f(e.commitP99)}` : '';
+    });
+    console.log([String(rate).padEnd(10), ...cells.map((c) => c.padEnd(38))].join(''));
+  }
   console.log(
     "\netcd calls per update (Range + Txn, from etcd's metrics; the other servers' background reads included):\n",
   );

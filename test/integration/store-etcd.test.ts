@@ -329,6 +329,109 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
     }
   });
 
+  it("closing a watch ends its etcd watcher (etcd's own count), for shared and dedicated watches", async () => {
+    // (an etcd of its own: the other tests' watchers, ending asynchronously, do not move its count)
+    const own = await startEtcd();
+    const watchers = async () => {
+      const text = await (await fetch(`${own.url}/metrics`)).text();
+      return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1]);
+    };
+    const until = async (want: number) => {
+      const deadline = Date.now() + 10_000;
+      while ((await watchers()) !== want) {
+        assert.ok(Date.now() < deadline, `etcd's watchers: ${await watchers()}, want ${want}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      const base = await watchers();
+      assert.equal(base, 0);
+      for (const sharedWatch of [false, true]) {
+        const store = await openStore(`etcd://${own.endpoint}?prefix=/${sharedWatch}`, { etcd: { sharedWatch } });
+        try {
+          const rev = await store.currentRevision();
+          const ws = [0, 1, 2].map((i) => store.watch(`/p${i}/`, rev));
+          // attached once a write under each prefix is delivered
+          for (let i = 0; i < 3; i++) {
+            const kv = await store.create(`/p${i}/x`, new Uint8Array([i]));
+            const ev = await ws[i][Symbol.asyncIterator]().next();
+            assert.ok(!ev.done && ev.value.type === 'PUT' && ev.value.kv.modRevision === kv.modRevision);
+          }
+          await until(base + 3);
+          for (const w of ws) w.close();
+          // (a shared watch outlives its last subscriber for a while; closing the store ends it)
+          if (!sharedWatch) await until(base);
+        } finally {
+          await store.close();
+        }
+        await until(base);
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('with etcd auth: a watch resumed with an expired token authenticates again; calls too', async () => {
+    // (tokens expire after 1 s unused, so the one the watch was created with is stale when it resumes)
+    const authed = await startEtcd({ args: ['--auth-token-ttl', '1'] });
+    try {
+      const post = async (path: string, body: object) => {
+        const r = await fetch(`${authed.url}/v3/auth/${path}`, { method: 'POST', body: JSON.stringify(body) });
+        assert.equal(r.status, 200, `${path}: ${await r.text()}`);
+      };
+      await post('role/add', { name: 'root' });
+      await post('user/add', { name: 'root', password: 'pw-root' });
+      await post('user/grant', { user: 'root', role: 'root' });
+      await post('enable', {});
+      await assert.rejects(
+        openStore(`etcd://${authed.endpoint}`, { etcd: { username: 'root', password: 'wrong', timeoutMs: 3000 } }),
+        (e: Error & { code?: string }) => e.code === 'Unavailable' && /authentication failed/.test(e.message),
+      );
+      const open = () => openStore(`etcd://${authed.endpoint}`, { etcd: { username: 'root', password: 'pw-root' } });
+      const store = await open();
+      let writer: Store | undefined;
+      try {
+        const w = store.watch('/auth/', 0);
+        const it = w[Symbol.asyncIterator]();
+        const next = async () => {
+          for (;;) {
+            const r = await it.next();
+            assert.ok(!r.done);
+            if (r.value.type !== 'PROGRESS') return r.value;
+          }
+        };
+        const a = await store.create('/auth/a', new Uint8Array([1]));
+        assert.equal((await next()).kv.modRevision, a.modRevision);
+        await new Promise((r) => setTimeout(r, 1500));
+        await authed.kill();
+        await authed.restart();
+        // Written by another client, so the watching store makes no call that would renew its
+        // token: its watch stream, re-created with the forgotten token, must authenticate again.
+        writer = await open();
+        let b: Awaited<ReturnType<Store['create']>> | undefined;
+        const deadline = Date.now() + 20_000;
+        while (!b) {
+          try {
+            b = await writer.create('/auth/b', new Uint8Array([2]));
+          } catch (e) {
+            if (Date.now() > deadline) throw e;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+        assert.equal((await next()).kv.modRevision, b.modRevision);
+        // and the store's own calls too
+        const c = await store.create('/auth/c', new Uint8Array([3]));
+        assert.equal((await next()).kv.modRevision, c.modRevision);
+        w.close();
+      } finally {
+        await store.close();
+        await writer?.close();
+      }
+    } finally {
+      await authed.stop();
+    }
+  });
+
   it('etcd killed and restarted under concurrent writes: every acknowledged write kept and watched', async () => {
     const store: Store = await openStore(url(`/kw${randomBytes(4).toString('hex')}`));
     try {
@@ -416,8 +519,13 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       const tls = secure.tls!;
       const store = await openStore(`etcd+https://${secure.endpoint}`, { etcd: { tls } });
       try {
+        const w = store.watch('/tls/', 0);
         const kv = await store.create('/tls/a', new Uint8Array([1]));
         assert.equal((await store.get('/tls/a'))?.modRevision, kv.modRevision);
+        // The watch stream runs on the same TLS connection.
+        const ev = await w[Symbol.asyncIterator]().next();
+        assert.ok(!ev.done && ev.value.type === 'PUT' && ev.value.kv.modRevision === kv.modRevision);
+        w.close();
       } finally {
         await store.close();
       }

@@ -42,6 +42,8 @@ let server: http2.Http2Server;
 let port = 0;
 const sessions = new Set<http2.ServerHttp2Session>();
 const received: Buffer[] = [];
+/** The RST_STREAM code the '/hold' stream was closed with (the cancel test). */
+let holdRst: number | undefined;
 
 before(async () => {
   server = http2.createServer();
@@ -51,6 +53,22 @@ before(async () => {
   });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined); // (the reset test's own stream)
+    const path = String(headers[':path']);
+    if (path.startsWith('/stream/') || path === '/hold') {
+      // A streaming call (the request side stays open): answers its first message at once.
+      stream.once('data', (first: Buffer) => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        if (path === '/hold') {
+          stream.on('close', () => (holdRst = stream.rstCode));
+          stream.write(first);
+          return;
+        }
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        for (let i = 0; i < Number(path.split('/')[2]); i++) stream.write(first);
+        stream.end();
+      });
+      return;
+    }
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
@@ -162,4 +180,35 @@ test('h2: a server going away fails the calls in flight with Unavailable; a new 
   // Nothing listening: the call fails with Unavailable, not a hang.
   const dead = new H2Conn({ host: '127.0.0.1', port: 1, connectTimeoutMs: 2000 }, () => undefined);
   await assert.rejects(call(dead, '/echo/1', Buffer.alloc(5)), (err: H2CallError) => err.code === 14);
+});
+
+test('h2: a streaming call gets its DATA as it arrives (across window updates) and ends with the trailers; cancel resets it', async () => {
+  const c = conn();
+  try {
+    // (one DATA frame: the server echoes its first 'data' chunk)
+    const msg = Buffer.alloc(16_000, 5);
+    const got: Buffer[] = [];
+    // 40 × 16 KB back: above the stream (100 KB) and connection (300 KB) windows of conn()
+    const s = c.open(H2Conn.headers('/stream/40', `127.0.0.1:${port}`, false, 30_000), msg, (p) =>
+      got.push(Buffer.from(p)),
+    );
+    const r = await s.done;
+    assert.equal(r.status, 0);
+    assert.ok(got.length >= 40, `${got.length} payloads`);
+    assert.deepEqual(Buffer.concat(got), Buffer.concat(Array.from({ length: 40 }, () => msg)));
+    // Cancel: the stream is reset with CANCEL, its promise rejects with CANCELLED, the connection stays.
+    const held: Buffer[] = [];
+    const h = c.open(H2Conn.headers('/hold', `127.0.0.1:${port}`, false, 30_000), Buffer.from('held'), (p) =>
+      held.push(Buffer.from(p)),
+    );
+    while (!held.length) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(held[0].toString(), 'held');
+    h.cancel();
+    await assert.rejects(h.done, (err: H2CallError) => err.code === 1);
+    while (holdRst === undefined) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(holdRst, http2.constants.NGHTTP2_CANCEL);
+    assert.equal((await call(c, '/echo/1', Buffer.from('still'))).body.toString(), 'still');
+  } finally {
+    c.close();
+  }
 });

@@ -8,6 +8,8 @@
 // Here a call is: a header block encoded once per method and reused, one DATA frame, and a plain
 // object per stream; the calls made in one event-loop turn go out in one write; replies are parsed
 // from the socket's chunks without copies.
+// Streaming calls (etcd's Watch) use the same connection: `open` sends the first message without
+// END_STREAM and hands each DATA payload to a callback as it arrives; `cancel` resets the stream.
 // Scope: what a gRPC unary client needs — SETTINGS, PING (answered), GOAWAY, RST_STREAM,
 // WINDOW_UPDATE (connection-level send window honoured; receive windows replenished), HEADERS with
 // CONTINUATION and padding, DATA. A request body must fit the peer's initial stream window (kv.ts
@@ -53,6 +55,8 @@ interface Stream {
   message: string;
   chunks: Buffer[];
   recvUnacked: number;
+  /** A streaming call: DATA payloads go here as they arrive (not collected into the reply). */
+  onData?: (payload: Buffer) => void;
   resolve: (r: H2Reply) => void;
   reject: (e: H2CallError) => void;
 }
@@ -61,6 +65,16 @@ interface Pending {
   headers: Buffer;
   frame: Buffer;
   stream: Stream;
+  /** END_STREAM on the request's DATA (a unary call); a streaming call keeps its side open. */
+  endStream: boolean;
+}
+
+/** A streaming call in progress. */
+export interface H2StreamCall {
+  /** Settles with the trailers when the server ends the stream; rejects on a reset or a broken connection. */
+  done: Promise<H2Reply>;
+  /** Resets the stream (CANCEL); `done` rejects with CANCELLED. */
+  cancel(): void;
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -188,32 +202,62 @@ export class H2Conn {
 
   /** One unary call: the framed request message in, the reply out. */
   call(headers: Buffer, frame: Buffer, timeoutMs: number): Promise<H2Reply> {
-    return new Promise<H2Reply>((resolve, reject) => {
-      if (!this.usable) {
-        reject(new H2CallError(14, 'etcd connection is closing'));
-        return;
-      }
-      const stream: Stream = {
+    return this.start(headers, frame, Date.now() + timeoutMs, true).done;
+  }
+
+  /** A streaming call: `first` (a framed message) is sent at once, each DATA payload goes to onData. */
+  open(headers: Buffer, first: Buffer, onData: (payload: Buffer) => void): H2StreamCall {
+    const { done, stream } = this.start(headers, first, Number.POSITIVE_INFINITY, false, onData);
+    return {
+      done,
+      cancel: () => {
+        const i = this.queue.findIndex((p) => p.stream === stream);
+        if (i >= 0) {
+          this.queue.splice(i, 1);
+          stream.reject(new H2CallError(1, 'Cancelled'));
+        } else if (stream.id) this.cancel(stream, 1, 'Cancelled');
+      },
+    };
+  }
+
+  private start(
+    headers: Buffer,
+    frame: Buffer,
+    deadline: number,
+    endStream: boolean,
+    onData?: (p: Buffer) => void,
+  ): { done: Promise<H2Reply>; stream: Stream } {
+    let stream!: Stream;
+    const done = new Promise<H2Reply>((resolve, reject) => {
+      let settled = false;
+      stream = {
         id: 0,
-        deadline: Date.now() + timeoutMs,
+        deadline,
         httpStatus: 0,
         message: '',
         chunks: [],
         recvUnacked: 0,
+        onData,
         resolve: (r) => {
+          if (settled) return;
+          settled = true;
           this.settled();
           resolve(r);
         },
         reject: (e) => {
+          if (settled) return;
+          settled = true;
           this.settled();
           reject(e);
         },
       };
-      // A call in flight keeps the process alive (an idle connection does not).
-      if (this.inflight++ === 0) this.socket.ref();
-      this.queue.push({ headers, frame, stream });
-      this.drain();
     });
+    // A call in flight keeps the process alive (an idle connection does not).
+    if (this.inflight++ === 0) this.socket.ref();
+    if (!this.usable) stream.reject(new H2CallError(14, 'etcd connection is closing'));
+    else this.queue.push({ headers, frame, stream, endStream });
+    this.drain();
+    return { done, stream };
   }
 
   close(): void {
@@ -240,7 +284,7 @@ export class H2Conn {
       for (let off = 0; ; off += this.peerMaxFrame) {
         const last = off + this.peerMaxFrame >= f.length;
         const part = last ? f.subarray(off) : f.subarray(off, off + this.peerMaxFrame);
-        this.push(frameHeader(part.length, 0, last ? 0x1 : 0, id), part);
+        this.push(frameHeader(part.length, 0, last && p.endStream ? 0x1 : 0, id), part);
         if (last) break;
       }
     }
@@ -402,7 +446,10 @@ export class H2Conn {
     let end = p.length;
     if (flags & 0x8) end -= p[start++];
     if (end < start) throw new H2CallError(13, 'bad DATA padding');
-    if (end > start) st.chunks.push(p.subarray(start, end));
+    if (end > start) {
+      if (st.onData) st.onData(p.subarray(start, end));
+      else st.chunks.push(p.subarray(start, end));
+    }
     if (flags & 0x1) {
       this.finish(st);
       return;

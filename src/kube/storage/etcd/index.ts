@@ -1,5 +1,5 @@
-// The etcd store (`etcd://h1:2379,h2:2379`, `etcd+https://…`): see store.ts.
-import { Etcd3, type IOptions } from 'etcd3';
+// The etcd store (`etcd://h1:2379,h2:2379`, `etcd+https://…`): see store.ts. Every call and watch
+// goes through the store's own HTTP/2 gRPC client (kv.ts, h2.ts).
 import type { Store } from '../types.js';
 import type { StoreOptions } from '../open.js';
 import { EtcdStore } from './store.js';
@@ -11,21 +11,6 @@ const toBuf = (v: Buffer | string) => (typeof v === 'string' ? Buffer.from(v) : 
 export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}): Promise<Store> {
   const e = opts.etcd ?? {};
   const timeout = e.timeoutMs ?? 10_000;
-  const options: IOptions = {
-    hosts: endpoints,
-    dialTimeout: timeout,
-    // gRPC's default 4 MiB reply cap is below a large range (the store pages big lists anyway).
-    grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
-    // Writes are never retried blindly (a lost reply to a create would come back as KeyExists):
-    // the store retries reads itself and reports write failures as Unavailable.
-    faultHandling: {
-      global: {
-        execute: (fn: (ctx: { signal: AbortSignal }) => unknown) =>
-          Promise.resolve(fn({ signal: new AbortController().signal })),
-      } as never,
-    },
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-  };
   if (e.tls) {
     if (!e.tls.ca)
       throw invalidArgument('etcd TLS needs the CA certificate (etcd.tls.ca, or ?ca=FILE in the URL)', {
@@ -35,15 +20,7 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
       throw invalidArgument('etcd TLS: give both the client certificate and its key, or neither', {
         field: 'etcd.tls.cert',
       });
-    options.credentials = {
-      rootCertificate: toBuf(e.tls.ca),
-      privateKey: e.tls.key ? toBuf(e.tls.key) : undefined,
-      certChain: e.tls.cert ? toBuf(e.tls.cert) : undefined,
-    };
   }
-  // etcd+https:// without TLS options: the client library verifies against the system's CAs.
-  if (e.username) options.auth = { username: e.username, password: e.password ?? '' };
-  const client = new Etcd3(options);
   const kv = new EtcdKv({
     endpoints: endpoints.map((h) => h.replace(/^https?:\/\//, '')),
     tls: e.tls
@@ -52,13 +29,19 @@ export async function openEtcdStore(endpoints: string[], opts: StoreOptions = {}
           cert: e.tls.cert ? toBuf(e.tls.cert) : undefined,
           key: e.tls.key ? toBuf(e.tls.key) : undefined,
         }
-      : endpoints.some((h) => h.startsWith('https:'))
+      : // etcd+https:// without TLS options: verified against the system's CAs.
+        endpoints.some((h) => h.startsWith('https:'))
         ? {}
         : undefined,
     timeoutMs: timeout,
-    auth: options.auth,
+    auth: e.username ? { username: e.username, password: e.password ?? '' } : undefined,
   });
-  const store = new EtcdStore(client, kv, { ...opts, prefix: e.prefix ?? '', sharedWatch: e.sharedWatch });
+  const store = new EtcdStore(kv, {
+    ...opts,
+    prefix: e.prefix ?? '',
+    sharedWatch: e.sharedWatch,
+    logger: opts.logger,
+  });
   try {
     await store.currentRevision();
   } catch (err) {

@@ -25,9 +25,27 @@ import type { MethodDefinition } from '@grpc/proto-loader';
 import type { ICompactionRequest, ICompactionResponse, IRangeRequest, IRangeResponse, ITxnRequest } from 'etcd3';
 import { decodeTxnResponse, encodeTxnRequest, type TxnReply } from './txn-codec.js';
 import { H2CallError, H2Conn } from './h2.js';
+import { decodeWatchResponse, GrpcMessages, type WatchReply } from './watch-codec.js';
+
+/** A watcher's create request (etcd's WatchCreateRequest, proto field names). */
+export interface WatchCreate {
+  key: Buffer;
+  range_end?: Buffer;
+  start_revision?: number;
+  progress_notify?: boolean;
+  prev_kv?: boolean;
+}
+
+/** One watch stream in progress (etcd's Watch RPC with one watcher on it). */
+export interface WatchCall {
+  /** Settles when the stream ends: resolves if etcd ended it cleanly, else rejects with a GrpcError. */
+  done: Promise<void>;
+  /** Ends the stream (RST_STREAM CANCEL: etcd drops the watcher); `done` then rejects with CANCELLED. */
+  cancel(): void;
+}
 
 type Method = MethodDefinition<object, object>;
-type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate';
+type Name = 'Range' | 'Txn' | 'Compact' | 'Authenticate' | 'Watch';
 let methods: Record<Name, Method> | undefined;
 let txnMethod: Method | undefined;
 function loadMethods(): Record<Name, Method> {
@@ -46,6 +64,7 @@ function loadMethods(): Record<Name, Method> {
       Txn: txnMethod,
       Compact: find('KV', 'Compact'),
       Authenticate: find('Auth', 'Authenticate'),
+      Watch: find('Watch', 'Watch'),
     };
   }
   return methods;
@@ -125,6 +144,52 @@ export class EtcdKv {
 
   compact(req: ICompactionRequest): Promise<ICompactionResponse> {
     return this.call<ICompactionResponse>('Compact', req);
+  }
+
+  /**
+   * Etcd's Watch RPC on the lean connection: one gRPC stream per watcher (so ending it is a reset,
+   * and nothing is shared between watchers), each WatchResponse decoded (watch-codec.ts) and handed
+   * to onReply in order. Rejects if the stream cannot start (no token, client closed).
+   */
+  async watch(create: WatchCreate, onReply: (r: WatchReply) => void): Promise<WatchCall> {
+    if (this.closed) throw new GrpcError(14, 'etcd client is closed');
+    const i = this.current;
+    const token = await this.authToken(i);
+    const m = loadMethods().Watch;
+    const body = m.requestSerialize({ create_request: create });
+    const first = Buffer.allocUnsafe(5 + body.length);
+    first[0] = 0;
+    first.writeUInt32BE(body.length, 1);
+    body.copy(first, 5);
+    let broken: GrpcError | undefined;
+    const frames = new GrpcMessages((msg) => onReply(decodeWatchResponse(msg)));
+    const call = this.lean(i).open(this.headerBlock(i, m.path, token), first, (p) => {
+      if (broken) return;
+      try {
+        frames.push(p);
+      } catch (e) {
+        // (a reply that does not decode, or a consumer's failure: this stream ends, the connection stays)
+        broken = new GrpcError(13, `etcd watch stream: ${e instanceof Error ? e.message : String(e)}`);
+        call.cancel();
+      }
+    });
+    const done = call.done.then(
+      (r) => {
+        if (broken) throw broken;
+        if (r.httpStatus !== 200) throw new GrpcError(14, `HTTP ${r.httpStatus} from etcd`);
+        if (r.status !== undefined && r.status !== 0) throw new GrpcError(r.status, r.message);
+      },
+      (e: unknown) => {
+        if (broken) throw broken;
+        const err = e instanceof H2CallError ? new GrpcError(e.code, e.details) : new GrpcError(14, String(e));
+        if (err.code === 14 && i === this.current) this.current = (i + 1) % this.conns.length;
+        throw err;
+      },
+    );
+    done.catch((e: GrpcError) => {
+      if (token && /invalid auth token/.test(e.details)) this.token = undefined;
+    });
+    return { done, cancel: () => call.cancel() };
   }
 
   close(): void {
@@ -308,6 +373,16 @@ export class EtcdKv {
       stream.on('close', () => finish());
       stream.on('error', (e) => finish(new GrpcError(14, e.message)));
     });
+  }
+
+  /** Whether calls carry an auth token (username and password given). */
+  get hasAuth(): boolean {
+    return this.opts.auth !== undefined;
+  }
+
+  /** Drops the auth token: the next call authenticates again (etcd forgets tokens when it restarts). */
+  forgetToken(): void {
+    this.token = undefined;
   }
 
   private authToken(i: number): Promise<string | undefined> {

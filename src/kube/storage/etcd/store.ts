@@ -1,7 +1,7 @@
 // The etcd v3 store (real etcd, HA): every write is one etcd transaction guarded by a compare
 // on the key's create/mod revision, so optimistic concurrency is etcd's own; revisions are etcd's
 // cluster revisions; lists are ranges at a fixed revision; watches are etcd watches (prev_kv on).
-import { Etcd3, type IKeyValue, type IRangeRequest } from 'etcd3';
+import type { IKeyValue, IRangeRequest } from 'etcd3';
 import type { KeyValue, ListOptions, ListResult, Store, Watch } from '../types.js';
 import { decodeContinue, encodeContinue, keyAfter, prefixEnd } from '../continue.js';
 import { checkKey, checkRevision, futureRevision, keyExists, keyNotFound, revisionConflict } from '../errors.js';
@@ -39,12 +39,14 @@ export class EtcdStore implements Store {
   /** The last value seen for each key (getRecent). */
   readonly recent = new RecentValues();
 
-  /** client: watches; kv: every read and write (kv.ts says why not the client's). */
+  readonly logger?: Logger;
+
+  /** kv: the etcd client of every call and watch (kv.ts says why not a library's). */
   constructor(
-    readonly client: Etcd3,
     readonly kv: EtcdKv,
     opts: EtcdStoreOptions = {},
   ) {
+    this.logger = opts.logger;
     this.prefix = opts.prefix ?? '';
     this.progressIntervalMs = opts.progressIntervalMs ?? 10_000;
     this.bufferLimit = opts.watchBufferLimit ?? 10_000;
@@ -313,6 +315,5 @@ export class EtcdStore implements Store {
     for (const h of [...this.hubs.values()]) h.close();
     this.hubs.clear();
     this.kv.close();
-    this.client.close();
   }
 }

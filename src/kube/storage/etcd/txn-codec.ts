@@ -203,7 +203,7 @@ export function encodeTxnRequest(req: ITxnRequest, headroom = 0): Buffer | undef
 
 // ---- decoding ----
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(
     readonly buf: Buffer,
@@ -259,12 +259,12 @@ class Reader {
 }
 
 /** int64 fields are signed: a negative value arrives as its 64-bit two's complement. */
-const i64 = (v: number | string): string =>
+export const i64 = (v: number | string): string =>
   typeof v === 'number' ? String(v) : BigInt.asIntN(64, BigInt(v)).toString();
 const u64 = (v: number | string): string => String(v);
 
 /** Decodes fields into `init` until the end; `field` returns false for a field it does not know. */
-function decodeMessage<T>(r: Reader, init: T, field: (o: T, no: number, type: number, r: Reader) => boolean): T {
+export function decodeMessage<T>(r: Reader, init: T, field: (o: T, no: number, type: number, r: Reader) => boolean): T {
   while (r.pos < r.end) {
     const key = r.int();
     const no = Math.floor(key / 8);
@@ -313,7 +313,7 @@ export interface TxnReply {
   responses: TxnResponseOp[];
 }
 
-const header = (r: Reader): TxnHeader =>
+export const header = (r: Reader): TxnHeader =>
   decodeMessage(r, { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' }, (o, no, t, x) => {
     if (t !== 0 || no < 1 || no > 4) return false;
     const v = x.varint();
@@ -325,7 +325,7 @@ const header = (r: Reader): TxnHeader =>
   });
 
 const EMPTY = Buffer.alloc(0);
-function keyValue(r: Reader): TxnKv {
+export function keyValue(r: Reader): TxnKv {
   return decodeMessage<TxnKv>(
     r,
     { key: EMPTY, create_revision: '0', mod_revision: '0', version: '0', value: EMPTY, lease: '0' },
