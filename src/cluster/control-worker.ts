@@ -142,6 +142,8 @@ export async function runControlWorker(): Promise<void> {
   const client = new KubeClient({
     socketPath: data.socketPath,
     userAgent: data.role === 'scheduler' ? 'skiff-scheduler' : 'skiff-controller-manager',
+    // The scheduler binds 64 pods and writes 32 events at once: its connections stay open between bursts.
+    maxFreeSockets: 128,
   });
   const running =
     data.role === 'scheduler'

@@ -278,6 +278,22 @@ test('VolumeBinding: a WaitForFirstConsumer claim is bound to the local PV of th
 });
 
 test('pods/binding answers as upstream: 201 Success, then 409 once assigned; name and UID checked', async () => {
+  // Watches from the current revision (so they see everything after it however late they connect):
+  // one by name, one by the node the binding sets — the server hands watchers the objects its
+  // create and binding wrote (Registry.remember) and must still tell ADDED from MODIFIED.
+  const from = (await c.request('GET', PODS, { query: { limit: 1 } })).metadata.resourceVersion as string;
+  type Ev = { type: string; object: { spec?: { nodeName?: string }; metadata: Record<string, unknown> } };
+  const ac = new AbortController();
+  const byName: Ev[] = [],
+    byNode: Ev[] = [];
+  const collect = async (fieldSelector: string, into: Ev[]) => {
+    for await (const ev of watchEvents(c, PODS, { fieldSelector, resourceVersion: from }, ac.signal))
+      into.push(ev as unknown as Ev);
+  };
+  const watching = [
+    collect('metadata.name=manual', byName).catch(() => undefined),
+    collect('spec.nodeName=hand-picked', byNode).catch(() => undefined),
+  ];
   await c.request('POST', PODS, {
     body: { metadata: { name: 'manual' }, spec: { schedulerName: 'nobody', containers: [{ name: 'c', image: 'x' }] } },
   });
@@ -314,4 +330,22 @@ test('pods/binding answers as upstream: 201 Success, then 409 once assigned; nam
     await err({ metadata: { name: 'manual' }, target: { name: 'elsewhere' } }),
     'Operation cannot be fulfilled on pods/binding "manual": pod manual is already assigned to node "hand-picked"',
   );
+  await until('both watches saw the binding', async () => byName.length >= 2 && byNode.length >= 1);
+  ac.abort();
+  await Promise.all(watching);
+  assert.deepEqual(
+    byName.map((e) => [e.type, e.object.spec?.nodeName]),
+    [
+      ['ADDED', undefined],
+      ['MODIFIED', 'hand-picked'],
+    ],
+  );
+  assert.deepEqual(
+    byNode.map((e) => [e.type, e.object.spec?.nodeName]),
+    [['ADDED', 'hand-picked']],
+  );
+  // The events carry what a GET reads from the store, revision for revision.
+  assert.equal(byName[0].object.metadata.resourceVersion, pod.metadata.resourceVersion);
+  assert.deepEqual(byName[1].object, bound);
+  assert.deepEqual(byNode[0].object, bound);
 });

@@ -74,6 +74,9 @@ export interface OperationScope {
   user?: UserInfo;
   /** For an upgrade request (exec, attach, port-forward): the client's connection. */
   upgrade?: { socket: import('node:stream').Duplex; head: Buffer };
+  /** Set by a handler that never mutates what its store writes return: storeCreate/storeUpdate
+   *  then hand that object to the registry (Registry.remember), so watchers skip its parse. */
+  shareWritten?: boolean;
 }
 
 export interface RequestScope extends OperationScope {

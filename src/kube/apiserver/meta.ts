@@ -115,7 +115,19 @@ export function generateNameSuffix(): string {
   return s;
 }
 
-export const nowRFC3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** RFC 3339 at second precision, as metav1.Time serialises. The current time's text is computed
+ *  once per second (every create and update asks for it, often twice). */
+export function nowRFC3339(d?: Date): string {
+  if (d) return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== lastSecond) {
+    lastSecond = sec;
+    lastText = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastText;
+}
+let lastSecond = -1;
+let lastText = '';
 
 /** System fields of a new object. */
 export function initSystemMeta(obj: KubeObject, def: ResourceDefinition): void {

@@ -11,6 +11,17 @@ export interface ValueTransformer {
   fromStorage(data: Uint8Array, key: string): Uint8Array | Promise<Uint8Array>;
 }
 
+/** Keys per kind whose last decoded form is kept (see Registry.recent): enough for a scheduler
+ *  that binds a few thousand pods behind their creation (a pod takes a few kB of heap). */
+const RECENT_DECODES = 8192;
+
+interface Recent {
+  rev: number;
+  obj: Promise<KubeObject>;
+  prevRev?: number;
+  prevObj?: Promise<KubeObject>;
+}
+
 export const gvString = (group: string, version: string) => (group ? `${group}/${version}` : version);
 
 export class Registry {
@@ -27,12 +38,21 @@ export class Registry {
   }
 
   add(defs: ResourceDefinition[]): void {
-    for (const d of defs) this.byGVR.set(`${d.group}/${d.version}/${d.plural}`, d);
+    for (const d of defs) {
+      const k = `${d.group}/${d.version}/${d.plural}`;
+      const was = this.byGVR.get(k);
+      if (was) this.recent.delete(was);
+      this.byGVR.set(k, d);
+    }
     this.changed();
   }
   /** Removes every version of group/plural (a deleted or changed CRD). */
   removeResource(group: string, plural: string): void {
-    for (const [k, d] of this.byGVR) if (d.group === group && d.plural === plural) this.byGVR.delete(k);
+    for (const [k, d] of this.byGVR)
+      if (d.group === group && d.plural === plural) {
+        this.byGVR.delete(k);
+        this.recent.delete(d);
+      }
     this.changed();
   }
   onChange(fn: () => void): () => void {
@@ -106,13 +126,59 @@ export class Registry {
   }
 
   private decoded = new WeakMap<KeyValue, { def: ResourceDefinition; obj: Promise<KubeObject> }>();
+  /** Per kind, the last known decoded form of recently written keys, by revision: decodeShared()
+   *  of that key and revision is then this object, not a parse of the stored bytes. Filled by the
+   *  shared decodes themselves (an update event's previous value, which watchers with a selector
+   *  need, is the object decoded when that revision was the event) and by remember() (a write
+   *  handler's own object). Insertion order is age; each kind keeps at most RECENT_DECODES keys. */
+  private recent = new Map<ResourceDefinition, Map<string, Recent>>();
   /** decode() shared by every watcher of one event (the store fans one KeyValue out); read-only. */
   decodeShared(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
     const hit = this.decoded.get(kv);
     if (hit && hit.def === def) return hit.obj;
+    const r = this.recent.get(def)?.get(kv.key);
+    const known = r?.rev === kv.modRevision ? r.obj : r?.prevRev === kv.modRevision ? r.prevObj : undefined;
+    if (known) {
+      this.decoded.set(kv, { def, obj: known });
+      return known;
+    }
     const obj = this.decode(def, kv);
     this.decoded.set(kv, { def, obj });
+    this.keep(def, kv.key, kv.modRevision, obj);
     return obj;
+  }
+  /** A write handler's object as stored at `rev` (resourceVersion set; never mutated after), as
+   *  decodeShared() of it will return it: watchers then skip the parse. Only for kinds stored in
+   *  canonical form (no conversion, no transformer), whose decode is the stored JSON itself. */
+  remember(def: ResourceDefinition, obj: KubeObject, kv: KeyValue): void {
+    if (def.conversion || this.transformers.has(`${def.group}/${def.plural}`)) return;
+    if (obj.metadata.resourceVersion !== String(kv.modRevision)) return;
+    if (obj.apiVersion !== gvString(def.group, def.version) || obj.kind !== def.kind) return;
+    this.keep(def, kv.key, kv.modRevision, Promise.resolve(obj));
+    this.written.set(obj, kv);
+  }
+  private written = new WeakMap<KubeObject, KeyValue>();
+  /** The stored JSON text of a remembered object (rawJSON of its write), for its answer. */
+  storedText(def: ResourceDefinition, obj: KubeObject): string | undefined {
+    const kv = this.written.get(obj);
+    return kv && this.rawJSON(def, kv);
+  }
+  /** Two revisions per key: an update's event needs its previous value after the writer already
+   *  remembered the new one. */
+  private keep(def: ResourceDefinition, key: string, rev: number, obj: Promise<KubeObject>): void {
+    let m = this.recent.get(def);
+    if (!m) this.recent.set(def, (m = new Map()));
+    const had = m.get(key);
+    if (had && had.rev >= rev) {
+      if (had.rev > rev && (had.prevRev ?? 0) < rev) {
+        had.prevRev = rev;
+        had.prevObj = obj;
+      }
+      return;
+    }
+    m.delete(key);
+    m.set(key, { rev, obj, prevRev: had?.rev, prevObj: had?.obj });
+    if (m.size > RECENT_DECODES) m.delete(m.keys().next().value!);
   }
   async decode(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
     const t = this.transformers.get(`${def.group}/${def.plural}`);

@@ -77,24 +77,27 @@ export function checkFields(r: OperationScope, obj: KubeObject, def = r.def, mod
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
 }
 
+/** `shared`: the registry's shared decode (Registry.decodeShared), which the caller must not mutate. */
 export async function readObject(
   ctx: ApiContext,
   def: ResourceDefinition,
   ns: string | undefined,
   name: string,
+  shared = false,
 ): Promise<{ obj: KubeObject; kv: KeyValue } | undefined> {
   const key = ctx.registry.key(def, ns, name);
   const kv = await ctx.store.get(key);
   if (!kv) return undefined;
-  return { obj: await ctx.registry.decode(def, kv), kv };
+  return { obj: await (shared ? ctx.registry.decodeShared(def, kv) : ctx.registry.decode(def, kv)), kv };
 }
 
 export async function mustRead(
   r: OperationScope,
   ns = r.info.namespace,
   name = r.info.name!,
+  shared = false,
 ): Promise<{ obj: KubeObject; kv: KeyValue }> {
-  const got = await readObject(r.ctx, r.def, ns, name);
+  const got = await readObject(r.ctx, r.def, ns, name, shared);
   if (!got) throw errNotFound(r.target);
   return got;
 }
@@ -109,11 +112,13 @@ export async function mustRead(
 export async function readRecent(
   r: OperationScope,
   pinned: unknown,
+  shared = false,
 ): Promise<{ obj: KubeObject; kv: KeyValue; recent: true } | undefined> {
   if (!r.ctx.store.getRecent) return undefined;
   const kv = await r.ctx.store.getRecent(r.ctx.registry.key(r.def, r.info.namespace, r.info.name!));
   if (!kv || (pinned !== undefined && pinned !== '' && String(kv.modRevision) !== pinned)) return undefined;
-  return { obj: await r.ctx.registry.decode(r.def, kv), kv, recent: true };
+  const obj = await (shared ? r.ctx.registry.decodeShared(r.def, kv) : r.ctx.registry.decode(r.def, kv));
+  return { obj, kv, recent: true };
 }
 
 /** readRecent on a first attempt, else (or when it has nothing) a fresh read; NotFound when absent. */
@@ -121,8 +126,14 @@ export async function readForUpdate(
   r: OperationScope,
   pinned: unknown,
   fresh: boolean,
+  shared = false,
 ): Promise<{ obj: KubeObject; kv: KeyValue; recent: boolean }> {
-  return (!fresh && (await readRecent(r, pinned))) || { ...(await mustRead(r)), recent: false };
+  return (
+    (!fresh && (await readRecent(r, pinned, shared))) || {
+      ...(await mustRead(r, r.info.namespace, r.info.name!, shared)),
+      recent: false,
+    }
+  );
 }
 
 /** What a read returns for an object just written: a converted version's round trip through the
@@ -141,7 +152,10 @@ export async function storeCreate(r: OperationScope, obj: KubeObject, def = r.de
   try {
     const kv = await r.ctx.store.create(key, await r.ctx.registry.encode(def, key, obj));
     const out = asStored(def, obj);
-    return { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
+    const created = { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
+    // (before the watchers, which get the event one microtask after this continuation)
+    if (r.shareWritten) r.ctx.registry.remember(def, created, kv);
+    return created;
   } catch (e) {
     throw mapStoreError(r, e, obj.metadata.name);
   }
@@ -158,7 +172,9 @@ export async function storeUpdate(
   try {
     const kv = await r.ctx.store.update(key, await r.ctx.registry.encode(def, key, obj), expected);
     const out = asStored(def, obj);
-    return { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
+    const updated = { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
+    if (r.shareWritten) r.ctx.registry.remember(def, updated, kv);
+    return updated;
   } catch (e) {
     throw mapStoreError(r, e, obj.metadata.name);
   }

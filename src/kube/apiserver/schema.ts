@@ -158,6 +158,20 @@ function goType(r: JSONSchemaProps): string {
   return r.type ?? 'interface {}';
 }
 
+/** A schema's compiled `pattern` (undefined when it does not compile), once per schema node. */
+const patterns = new WeakMap<JSONSchemaProps, RegExp | undefined>();
+function patternOf(r: JSONSchemaProps): RegExp | undefined {
+  if (patterns.has(r)) return patterns.get(r);
+  let re: RegExp | undefined;
+  try {
+    re = new RegExp(r.pattern!, 'u');
+  } catch {
+    re = undefined;
+  }
+  patterns.set(r, re);
+  return re;
+}
+
 /** Structural validation with upstream's (CRD validation) messages. */
 export function validateSchema(
   value: unknown,
@@ -235,12 +249,7 @@ export function validateSchema(
         message: `Invalid value: ${show(value)}: ${path} in body should be at least ${r.minLength} chars long`,
       });
     if (r.pattern) {
-      let re: RegExp | undefined;
-      try {
-        re = new RegExp(r.pattern, 'u');
-      } catch {
-        re = undefined;
-      }
+      const re = patternOf(r);
       if (re && !re.test(value))
         out.push({
           type: 'FieldValueInvalid',
@@ -270,9 +279,9 @@ export function validateSchema(
       if (value[req] === undefined)
         out.push({ type: 'FieldValueRequired', field: childPath(path, req), message: 'Required value' });
     }
-    for (const [k, v] of Object.entries(value)) {
+    for (const k in value) {
       const p = r.properties?.[k] ?? (typeof r.additionalProperties === 'object' ? r.additionalProperties : undefined);
-      if (p) validateSchema(v, p, ctx, childPath(path, k), out);
+      if (p) validateSchema(value[k], p, ctx, childPath(path, k), out);
     }
   }
   return out;

@@ -61,6 +61,14 @@ export async function handleWatch(r: RequestScope): Promise<void> {
     }
     res.write(eventLine(type, object));
   };
+  // An event of a stored object: its line from the stored JSON text when it is in canonical form
+  // (no parse, no serialisation), else from the decoded object.
+  const sendStored: SendStored = async (type, kv, obj) => {
+    if (ac.signal.aborted) return;
+    const line = tableVersion ? undefined : storedLine(r, type, kv);
+    if (line !== undefined) res.write(line);
+    else send(type, await obj());
+  };
   const bookmark = (rev: number, initialEnd = false) => {
     const metadata: Record<string, unknown> = { resourceVersion: String(rev) };
     if (initialEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
@@ -90,7 +98,7 @@ export async function handleWatch(r: RequestScope): Promise<void> {
     ac.signal.addEventListener('abort', () => w.close(), { once: true });
     for await (const ev of w) {
       if (ac.signal.aborted) break;
-      await deliver(r, ev, pred, send, bookmark, bookmarks);
+      await deliver(r, ev, pred, sendStored, bookmark, bookmarks);
     }
   } catch (e) {
     if (!ac.signal.aborted) {
@@ -107,11 +115,13 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   }
 }
 
+type SendStored = (type: EventType, kv: KeyValue, obj: () => Promise<KubeObject>) => Promise<void>;
+
 async function deliver(
   r: RequestScope,
   ev: WatchEvent,
   pred: ((o: KubeObject) => boolean) | undefined,
-  send: (t: EventType, o: unknown) => void,
+  send: SendStored,
   bookmark: (rev: number) => void,
   bookmarks: boolean,
 ): Promise<void> {
@@ -122,22 +132,50 @@ async function deliver(
   const decode = (kv: KeyValue) => r.ctx.registry.decodeShared(r.def, kv);
   if (ev.type === 'DELETE') {
     if (!ev.prev) return;
-    const shared = await decode(ev.prev);
-    const o = { ...shared, metadata: { ...shared.metadata, resourceVersion: String(ev.kv.modRevision) } };
-    if (!pred || pred(o)) send('DELETED', o);
+    // The last state, at the deletion's revision.
+    const gone: KeyValue = { ...ev.prev, modRevision: ev.kv.modRevision };
+    const obj = async () => {
+      const shared = await decode(ev.prev!);
+      return { ...shared, metadata: { ...shared.metadata, resourceVersion: String(ev.kv.modRevision) } };
+    };
+    if (!pred || pred(await obj())) await send('DELETED', deletedKv(gone, ev), obj);
     return;
   }
-  const cur = await decode(ev.kv);
+  const cur = () => decode(ev.kv);
   const created = ev.kv.createRevision === ev.kv.modRevision;
   if (!pred) {
-    send(created ? 'ADDED' : 'MODIFIED', cur);
+    await send(created ? 'ADDED' : 'MODIFIED', ev.kv, cur);
     return;
   }
-  const now = pred(cur);
+  const now = pred(await cur());
   const before = !created && ev.prev ? pred(await decode(ev.prev)) : false;
-  if (now && before) send('MODIFIED', cur);
-  else if (now) send('ADDED', cur);
-  else if (before) send('DELETED', cur);
+  if (now && before) await send('MODIFIED', ev.kv, cur);
+  else if (now) await send('ADDED', ev.kv, cur);
+  else if (before) await send('DELETED', ev.kv, cur);
+}
+
+/** One KeyValue per deletion event (shared by its watchers, so its line is built once). */
+const deletedKvs = new WeakMap<WatchEvent, KeyValue>();
+function deletedKv(gone: KeyValue, ev: WatchEvent): KeyValue {
+  let kv = deletedKvs.get(ev);
+  if (!kv) deletedKvs.set(ev, (kv = gone));
+  return kv;
+}
+
+/** The JSON line of a stored object's event from its stored text, once per event and type however
+ *  many watchers send it (the store shares one KeyValue per event among them); undefined when the
+ *  text is not canonical (a converted or transformed kind). */
+const storedLines = new WeakMap<KeyValue, Map<string, string | undefined>>();
+function storedLine(r: RequestScope, type: EventType, kv: KeyValue): string | undefined {
+  let m = storedLines.get(kv);
+  if (!m) storedLines.set(kv, (m = new Map()));
+  // (watchers of one group/plural may ask for different versions of it)
+  const k = `${r.def.version} ${type}`;
+  if (m.has(k)) return m.get(k);
+  const raw = r.ctx.registry.rawJSON(r.def, kv);
+  const line = raw === undefined ? undefined : `{"type":"${type}","object":${raw}}\n`;
+  m.set(k, line);
+  return line;
 }
 
 /** The JSON line of an event, serialised once however many watchers send it (objects are shared). */

@@ -19,6 +19,10 @@ export interface ClientConfig {
    *  many short requests at once (a load generator) keeps its connections instead of handshaking
    *  again for each burst; one that holds watches must leave it unset. */
   maxSockets?: number;
+  /** Idle connections kept when maxSockets is unset (default 8). A client whose requests come in
+   *  bursts of many at once (the scheduler's bindings and events) keeps more, instead of closing
+   *  all but 8 after each burst and connecting again for the next. */
+  maxFreeSockets?: number;
 }
 
 /** A served resource, as discovery names it. */
@@ -80,7 +84,7 @@ export class KubeClient {
     // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
     const pool = config.maxSockets
       ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
-      : { maxFreeSockets: 8 };
+      : { maxFreeSockets: config.maxFreeSockets ?? 8 };
     this.agent = config.socketPath
       ? new http.Agent({ keepAlive: true, ...pool })
       : new https.Agent({ keepAlive: true, ...pool, ca: config.ca, cert: config.cert, key: config.key });

@@ -45,8 +45,12 @@ export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
   // The first attempt starts from the store's recent copy when it has one (no quorum read before
   // the write); a refusal or a conflict on such a copy is confirmed on a fresh read.
   let fresh = false;
+  // The pod written is built here and dropped after: watchers may share it.
+  r.shareWritten = true;
   for (let attempt = 0; ; attempt++) {
-    const { obj, kv, recent } = await readForUpdate(r, undefined, fresh);
+    // The shared decoded pod (often the object its create stored, without a parse): read-only,
+    // so the binding's changes go into copies of the parts they touch.
+    const { obj, kv, recent } = await readForUpdate(r, undefined, fresh, true);
     const spec = (obj.spec ?? {}) as { nodeName?: string; schedulingGates?: unknown[] };
     const refusal =
       uid && obj.metadata.uid !== uid
@@ -66,19 +70,20 @@ export async function handleBinding(r: RequestScope): Promise<HandlerResult> {
       continue;
     }
     if (refusal) throw refusal;
-    // A decoded copy of its own (registry.decode parses afresh): mutated in place.
-    const next: KubeObject = obj;
-    (next.spec as { nodeName?: string }).nodeName = node;
-    if (Object.keys(annotations).length)
-      next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...annotations };
-    const status = ((next.status as { conditions?: Condition[] } | undefined) ?? {}) as { conditions?: Condition[] };
-    const conds = status.conditions ?? [];
+    const status = (obj.status ?? {}) as { conditions?: Condition[] };
+    let conds = status.conditions ?? [];
     const i = conds.findIndex((c) => c.type === 'PodScheduled');
     const scheduled: Condition = { type: 'PodScheduled', status: 'True', lastTransitionTime: now() };
-    if (i < 0) conds.push(scheduled);
-    else if (conds[i].status !== 'True') conds[i] = scheduled;
-    status.conditions = conds;
-    next.status = status;
+    if (i < 0) conds = [...conds, scheduled];
+    else if (conds[i].status !== 'True') conds = conds.map((c, j) => (j === i ? scheduled : c));
+    const next: KubeObject = {
+      ...obj,
+      metadata: Object.keys(annotations).length
+        ? { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), ...annotations } }
+        : obj.metadata,
+      spec: { ...spec, nodeName: node },
+      status: { ...status, conditions: conds },
+    };
     try {
       // As upstream's GuaranteedUpdate on the pod: a direct conditional write of the mutation (no
       // pod validation, defaulting, admission or managedFields: the binding is what was admitted).

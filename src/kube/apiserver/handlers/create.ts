@@ -32,8 +32,12 @@ export async function handleCreate(r: RequestScope): Promise<HandlerResult> {
     throw errBadRequest('create: a name is not allowed in the URL of a create (POST) request');
   const obj = checkBody(r, await decodeRequest(r));
   checkFields(r, obj);
+  // The created object only goes into the answer: watchers of this kind may share it.
+  r.shareWritten = true;
   const created = await createObject(r, obj);
-  return { code: 201, body: created };
+  // The answer is the stored JSON text when it is canonical (no second serialisation).
+  const raw = r.ctx.registry.storedText(r.def, created);
+  return raw === undefined ? { code: 201, body: created } : { code: 201, body: raw, raw: true };
 }
 
 /** Creates `obj` through the create pipeline (pipeline/create.ts); `managed` replaces the Update

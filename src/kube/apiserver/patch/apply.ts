@@ -9,7 +9,17 @@ import type { KubeObject, ManagedFieldsEntry, ResourceDefinition } from '../../a
 import { nowRFC3339 } from '../meta.js';
 import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
 import { ApiError } from '../status.js';
-import { displayPath, fromFieldsV1, itemKey, keyPath, leaves, pathKey, removePath, toFieldsV1 } from './fieldset.js';
+import {
+  displayPath,
+  fieldsV1Of,
+  fromFieldsV1,
+  itemKey,
+  keyPath,
+  leaves,
+  pathKey,
+  removePath,
+  toFieldsV1,
+} from './fieldset.js';
 import type { JSONSchemaProps } from '../../api/index.js';
 import { isObject } from '../../../common/index.js';
 
@@ -84,6 +94,25 @@ export function recordUpdate(
   mi: ManagerInfo,
 ): void {
   const supplied = next.metadata.managedFields;
+  if (old === undefined && supplied === undefined) {
+    // A create: the manager owns every field of the new object, in one walk.
+    const fieldsV1 = fieldsV1Of(next, def.schema, ctx);
+    if (Object.keys(fieldsV1).length === 0) {
+      delete next.metadata.managedFields;
+      return;
+    }
+    const m: ManagedFieldsEntry = {
+      manager: mi.manager,
+      operation: 'Update',
+      apiVersion: mi.apiVersion,
+      time: nowRFC3339(),
+      fieldsType: 'FieldsV1',
+      fieldsV1,
+    };
+    if (mi.subresource) m.subresource = mi.subresource;
+    next.metadata.managedFields = [m];
+    return;
+  }
   const base =
     supplied !== undefined && JSON.stringify(supplied) !== JSON.stringify(old?.metadata.managedFields) ? next : old;
   const entries = entriesOf(base);

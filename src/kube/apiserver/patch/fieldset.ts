@@ -2,7 +2,14 @@
 // `k:<json of list-map keys>`, `v:<json value>` (set members), `i:<index>` (atomic-free lists
 // without keys). Used by server-side apply (ownership, conflicts) and Update managers.
 import type { JSONSchemaProps } from '../../api/index.js';
-import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
+import {
+  itemSchema,
+  listSemantics,
+  propertySchema,
+  resolve,
+  type ListSemantics,
+  type SchemaContext,
+} from '../schema.js';
 import { isObject } from '../../../common/index.js';
 
 export type Path = string[];
@@ -73,6 +80,115 @@ export function leaves(
   };
   walk(obj, schema, [], true);
   return out;
+}
+
+/** What fieldsV1Of needs of one schema node, worked out once per node: resolved, whether a map is
+ *  atomic, each declared property's token and schema, and a list's semantics. */
+interface Plan {
+  r: JSONSchemaProps | undefined;
+  atomic: boolean;
+  props: Map<string, { tok: string; plan: Plan }>;
+  list?: { sem: ListSemantics; item: Plan };
+}
+const plans = new WeakMap<SchemaContext, { none: Plan; by: WeakMap<JSONSchemaProps, Plan> }>();
+function planOf(s: JSONSchemaProps | undefined, ctx: SchemaContext): Plan {
+  let c = plans.get(ctx);
+  if (!c) plans.set(ctx, (c = { none: { r: undefined, atomic: false, props: new Map() }, by: new WeakMap() }));
+  if (!s) return c.none;
+  let p = c.by.get(s);
+  if (!p) {
+    const r = resolve(s, ctx);
+    p = r ? { r, atomic: r['x-kubernetes-map-type'] === 'atomic', props: new Map() } : c.none;
+    c.by.set(s, p);
+  }
+  return p;
+}
+function propPlan(p: Plan, k: string, ctx: SchemaContext): { tok: string; plan: Plan } {
+  const hit = p.props.get(k);
+  if (hit) return hit;
+  const child = { tok: `f:${k}`, plan: planOf(propertySchema(p.r, k, ctx), ctx) };
+  // Only declared properties are kept: the keys of a free map (labels, data) are the users'.
+  if (p.r?.properties && k in p.r.properties) p.props.set(k, child);
+  return child;
+}
+function listPlan(p: Plan, ctx: SchemaContext): { sem: ListSemantics; item: Plan } {
+  p.list ??= { sem: listSemantics(p.r, ctx), item: planOf(itemSchema(p.r, ctx), ctx) };
+  return p.list;
+}
+
+/** toFieldsV1(leaves(obj).keys()) built in one walk: what an Update that creates `obj` owns. The
+ *  create path runs it on every write (a profile of 10 000 pod creates had the two-step form,
+ *  which serialises every leaf value and joins and splits every path, at 6.7 % of the API thread). */
+export function fieldsV1Of(
+  obj: unknown,
+  schema: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+  skipTop: Set<string> = new Set(['apiVersion', 'kind']),
+): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  const path: string[] = [];
+  // nodes[i]: the node at path[0..i), once made (a subtree without leaves leaves no trace, as in
+  // leaves()); push/pop keep it as long as path plus one.
+  const nodes: (Record<string, unknown> | undefined)[] = [root];
+  const push = (tok: string) => {
+    path.push(tok);
+    nodes.push(undefined);
+  };
+  const pop = () => {
+    path.pop();
+    nodes.pop();
+  };
+  const touch = (): Record<string, unknown> => {
+    let i = path.length;
+    while (nodes[i] === undefined) i--;
+    let cur = nodes[i]!;
+    for (; i < path.length; i++) {
+      let n = cur[path[i]];
+      if (!isObject(n)) cur[path[i]] = n = {};
+      cur = n as Record<string, unknown>;
+      nodes[i + 1] = cur;
+    }
+    return cur;
+  };
+  const walk = (v: unknown, p: Plan, top: boolean) => {
+    if (isObject(v) && !p.atomic) {
+      let any = false;
+      for (const k in v) {
+        any = true;
+        if (top && skipTop.has(k)) continue;
+        if (path.length === 1 && path[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
+        const c = propPlan(p, k, ctx);
+        push(c.tok);
+        walk(v[k], c.plan, false);
+        pop();
+      }
+      if (any) return;
+    }
+    if (Array.isArray(v) && v.length > 0) {
+      const { sem, item } = listPlan(p, ctx);
+      if (sem.type === 'map' && sem.keys.length) {
+        for (const it of v) {
+          push(`k:${itemKey(it, sem.keys, sem.defaults)}`);
+          const n = touch();
+          if (!('.' in n)) n['.'] = {};
+          walk(it, item, false);
+          pop();
+        }
+        return;
+      }
+      if (sem.type === 'set') {
+        for (const it of v) {
+          push(`v:${JSON.stringify(it)}`);
+          touch();
+          pop();
+        }
+        return;
+      }
+    }
+    if (path.length) touch();
+  };
+  walk(obj, planOf(schema, ctx), true);
+  return root;
 }
 
 /** FieldsV1 JSON from a set of path keys. */

@@ -4,7 +4,8 @@ import type { JSONSchemaProps } from '../../api/index.js';
 import { applyMergePatch } from './merge.js';
 import { applyStrategicPatch } from './strategic.js';
 import { serverSideApply } from './apply.js';
-import type { ResourceDefinition } from '../../api/index.js';
+import { findResource, type ResourceDefinition } from '../../api/index.js';
+import { fieldsV1Of, leaves, toFieldsV1 } from './fieldset.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',
@@ -181,4 +182,61 @@ test('server-side apply: ownership by list-map key, conflicts, removal of droppe
     Record<string, Record<string, unknown>>
   >;
   assert.deepEqual(Object.keys(fields['f:spec']['f:containers']), ['k:{"name":"x"}']);
+});
+
+test('fieldsV1Of (the create path) equals toFieldsV1(leaves()) key for key, with the real Pod schema', () => {
+  const pod = findResource('', 'v1', 'pods')!;
+  const pctx = { defs: pod.definitions ?? {} };
+  const objs: unknown[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'ns', uid: 'u', labels: { app: 'a', tier: 'b' }, finalizers: ['x/y'] },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'img',
+            ports: [{ containerPort: 80 }, { containerPort: 53, protocol: 'UDP' }],
+            resources: { requests: { cpu: '100m', memory: '500Mi' } },
+            env: [{ name: 'A', value: '1' }],
+            args: ['a', 'b'],
+          },
+          { name: 'd', image: 'img2', securityContext: {} },
+        ],
+        tolerations: [{ key: 'k', operator: 'Exists' }],
+        nodeSelector: {},
+        dnsPolicy: 'ClusterFirst',
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+      },
+      status: {},
+    },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'only' } },
+    {
+      metadata: { name: 'defaulted', annotations: { 'a/b': 'c' }, ownerReferences: [{ uid: 'o', name: 'rs' }] },
+      spec: {
+        volumes: [
+          {
+            name: 'kube-api-access',
+            projected: {
+              sources: [
+                { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              ],
+              defaultMode: 420,
+            },
+          },
+        ],
+        containers: [{ name: 'c', volumeMounts: [{ name: 'kube-api-access', mountPath: '/var/run' }] }],
+        tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }],
+        securityContext: { sysctls: [{ name: 'a', value: 'b' }] },
+      },
+    },
+    { metadata: { name: 'e', labels: {} }, spec: { containers: [] } },
+  ];
+  for (const o of objs) {
+    const want = JSON.stringify(toFieldsV1(leaves(o, pod.schema, pctx).keys()));
+    assert.equal(JSON.stringify(fieldsV1Of(o, pod.schema, pctx)), want);
+  }
+  assert.equal(JSON.stringify(fieldsV1Of(objs[1], pod.schema, pctx)), '{}');
 });

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findResource, type KubeObject } from '../api/index.js';
+import type { KeyValue } from '../storage/index.js';
+import { Registry } from './registry.js';
+
+const pods = findResource('', 'v1', 'pods')!;
+const KEY = '/registry/core/pods/ns/p';
+
+async function stored(reg: Registry, obj: KubeObject, rev: number, createRev = rev): Promise<KeyValue> {
+  return { key: KEY, value: await reg.encode(pods, KEY, obj), createRevision: createRev, modRevision: rev };
+}
+const pod = (nodeName?: string, rv?: number): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: 'ns', uid: 'u', ...(rv ? { resourceVersion: String(rv) } : {}) },
+  spec: { containers: [{ name: 'c', image: 'i' }], ...(nodeName ? { nodeName } : {}) },
+});
+
+test('decodeShared: a remembered write is the decode of its revision, the revision before it too; others are parsed', async () => {
+  const reg = new Registry([pods]);
+  const created = pod(undefined, 5);
+  reg.remember(pods, created, await stored(reg, pod(), 5));
+  assert.equal(await reg.decodeShared(pods, await stored(reg, pod(), 5)), created, 'no parse: the handler’s object');
+  assert.equal(
+    reg.storedText(pods, created),
+    '{"apiVersion":"v1","kind":"Pod","metadata":{"resourceVersion":"5","name":"p","namespace":"ns","uid":"u"},"spec":{"containers":[{"name":"c","image":"i"}]}}',
+  );
+  const bound = pod('n1', 9);
+  reg.remember(pods, bound, await stored(reg, pod('n1'), 9, 5));
+  // The MODIFIED event of revision 9 needs its previous value (revision 5) after the binding
+  // remembered 9: both are known.
+  assert.equal(await reg.decodeShared(pods, await stored(reg, pod('n1'), 9, 5)), bound);
+  assert.equal(await reg.decodeShared(pods, await stored(reg, pod(), 5)), created);
+  // Another revision is parsed from its bytes, with its own resourceVersion.
+  const other = await reg.decodeShared(pods, await stored(reg, pod('n2'), 12, 5));
+  assert.notEqual(other, bound);
+  assert.equal((other.spec as { nodeName?: string }).nodeName, 'n2');
+  assert.equal(other.metadata.resourceVersion, '12');
+  // An object whose resourceVersion is not the write's, or of another version, is not remembered.
+  const reg2 = new Registry([pods]);
+  reg2.remember(pods, pod('x'), await stored(reg2, pod('x'), 3));
+  reg2.remember(pods, { ...pod('y', 3), apiVersion: 'v2' }, await stored(reg2, pod('y'), 3));
+  const parsed = await reg2.decodeShared(pods, await stored(reg2, pod('z'), 3));
+  assert.equal((parsed.spec as { nodeName?: string }).nodeName, 'z');
+  assert.equal(reg2.storedText(pods, pod('x')), undefined);
+  // A kind stored through a conversion is always decoded from its bytes.
+  const converted = { ...pods, conversion: { toStored: (o: KubeObject) => o, fromStored: (o: KubeObject) => o } };
+  const reg3 = new Registry([converted]);
+  reg3.remember(converted, pod('x', 4), await stored(reg3, pod('x'), 4));
+  const p3 = await reg3.decodeShared(converted, await stored(reg3, pod('w'), 4));
+  assert.equal((p3.spec as { nodeName?: string }).nodeName, 'w');
+});
