@@ -91,18 +91,18 @@ export class OverlaySnapshotter extends BaseSnapshotter {
    * The `volatile` option (the kernel's overlayfs documentation, "Volatile mount"). The kernel
    * leaves `work/incompat/volatile` in the workdir and refuses a later mount while it is there: the
    * upper may have lost writes in a crash. Within the boot the snapshot was prepared in, no kernel
-   * crash can have happened, so the marker is removed; after a reboot the layer is refused.
+   * crash can have happened, so the marker is removed. A layer of an earlier boot is refused by its
+   * boot id alone, not by the marker: the marker of a layer still mounted may already be gone (this
+   * is called again for a mounted layer), and its writes may not have reached the disk.
    */
   private volatile(key: string, rec: { id: number; volatileBoot?: string }): string[] {
+    if (rec.volatileBoot !== bootId())
+      throw failedPrecondition(
+        `snapshot ${JSON.stringify(key)} was mounted volatile before the host restarted: its writable layer may be incomplete; remove it`,
+        { field: 'key' },
+      );
     const marker = join(this.work(rec.id), 'work', 'incompat', 'volatile');
-    if (existsSync(marker)) {
-      if (rec.volatileBoot !== bootId())
-        throw failedPrecondition(
-          `snapshot ${JSON.stringify(key)} was mounted volatile before the host restarted: its writable layer may be incomplete; remove it`,
-          { field: 'key' },
-        );
-      rmSync(marker, { recursive: true, force: true });
-    }
+    if (existsSync(marker)) rmSync(marker, { recursive: true, force: true });
     return ['volatile'];
   }
 
