@@ -132,13 +132,11 @@ async function deliver(
   const decode = (kv: KeyValue) => r.ctx.registry.decodeShared(r.def, kv);
   if (ev.type === 'DELETE') {
     if (!ev.prev) return;
-    // The last state, at the deletion's revision.
-    const gone: KeyValue = { ...ev.prev, modRevision: ev.kv.modRevision };
     const obj = async () => {
       const shared = await decode(ev.prev!);
       return { ...shared, metadata: { ...shared.metadata, resourceVersion: String(ev.kv.modRevision) } };
     };
-    if (!pred || pred(await obj())) await send('DELETED', deletedKv(gone, ev), obj);
+    if (!pred || pred(await obj())) await send('DELETED', deletedKv(ev, ev.prev, ev.kv.modRevision), obj);
     return;
   }
   const cur = () => decode(ev.kv);
@@ -154,11 +152,12 @@ async function deliver(
   else if (before) await send('DELETED', ev.kv, cur);
 }
 
-/** One KeyValue per deletion event (shared by its watchers, so its line is built once). */
+/** A deletion's last state at the deletion's revision: one KeyValue per event, shared by its
+ *  watchers, so its line is built once. */
 const deletedKvs = new WeakMap<WatchEvent, KeyValue>();
-function deletedKv(gone: KeyValue, ev: WatchEvent): KeyValue {
+function deletedKv(ev: WatchEvent, prev: KeyValue, modRevision: number): KeyValue {
   let kv = deletedKvs.get(ev);
-  if (!kv) deletedKvs.set(ev, (kv = gone));
+  if (!kv) deletedKvs.set(ev, (kv = { ...prev, modRevision }));
   return kv;
 }
 
