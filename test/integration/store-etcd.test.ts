@@ -256,6 +256,9 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       // Unknown to b: a serializable read finds it.
       assert.equal(text(await b.getRecent!('/r/x')), '1');
       const u2 = await b.update('/r/x', bytes('2'), c.modRevision);
+      // (b knew the key at exactly that revision: its put went without prev_kv, the create revision
+      // came from its copy)
+      assert.equal(u2.createRevision, c.createRevision);
       // a has not seen b's write: its copy is stale, and a write on it fails instead of landing.
       const stale = await a.getRecent!('/r/x');
       assert.equal(stale?.modRevision, c.modRevision);
@@ -265,8 +268,12 @@ describe('etcd store: durability, reconnection, shared watches, bad URLs', () =>
       );
       // The failed write brought the current value back.
       assert.equal((await a.getRecent!('/r/x'))?.modRevision, u2.modRevision);
+      // A write from a revision this store never saw asks etcd for the previous value instead.
+      const d = await openStore(u);
+      const u3 = await d.update('/r/x', bytes('4'), u2.modRevision).finally(() => d.close());
+      assert.equal(u3.createRevision, c.createRevision);
       // A delete through a: its copy goes with it.
-      await a.delete('/r/x', u2.modRevision);
+      await a.delete('/r/x', u3.modRevision);
       assert.equal(await a.getRecent!('/r/x'), undefined);
     } finally {
       await a.close();

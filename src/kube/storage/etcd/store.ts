@@ -198,16 +198,23 @@ export class EtcdStore implements Store {
     return kv;
   }
 
-  /** One guarded transaction: on failure, reads the key to tell NotFound from Conflict. */
+  /**
+   * One guarded transaction: on failure, reads the key to tell NotFound from Conflict. `known` is
+   * the key's create revision when the caller knows it for exactly `expected`: etcd then puts
+   * without prev_kv (kube-apiserver's update shape), so it neither reads the old value inside the
+   * transaction nor sends it back; `prev` is then undefined.
+   */
   private async guarded(
     key: string,
     expected: number,
     op: 'put' | 'delete',
     value?: Uint8Array,
-  ): Promise<{ rev: number; prev: IKeyValue }> {
+    known?: number,
+  ): Promise<{ rev: number; prev?: IKeyValue }> {
     checkKey(key);
     expected = checkRevision('expectedRevision', expected);
     const k = this.k(key);
+    const prevKv = known === undefined;
     const compare =
       expected === 0
         ? { key: k, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }
@@ -219,7 +226,7 @@ export class EtcdStore implements Store {
               request_put: {
                 key: k,
                 value: Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength),
-                prev_kv: true,
+                prev_kv: prevKv,
               },
             },
           ]
@@ -234,6 +241,7 @@ export class EtcdStore implements Store {
       throw revisionConflict(key, expected, Number(cur[0].mod_revision));
     }
     const res = r.responses[0];
+    if (!prevKv) return { rev: Number(r.header.revision) };
     const prev = op === 'put' ? res?.response_put?.prev_kv : res?.response_delete_range?.prev_kvs[0];
     // (the compare required the key to exist, so etcd returns its previous value)
     if (!prev) throw unavailable(`etcd answered the ${op} of ${key} without its previous value`);
@@ -242,8 +250,13 @@ export class EtcdStore implements Store {
 
   async update(key: string, value: Uint8Array, expectedRevision: number): Promise<KeyValue> {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value must be a Uint8Array', { field: 'value' });
-    const { rev, prev } = await this.guarded(key, expectedRevision, 'put', value);
-    const kv = { key, value, modRevision: rev, createRevision: Number(prev.create_revision) };
+    // A key's revision belongs to one generation: the copy remembered at exactly the expected
+    // revision (the base the API server read, as a rule) gives the create revision, so etcd need not
+    // send the previous value back (nor read it inside the transaction).
+    const base = expectedRevision ? this.recent.get(key) : undefined;
+    const known = base && base.modRevision === expectedRevision ? base.createRevision : undefined;
+    const { rev, prev } = await this.guarded(key, expectedRevision, 'put', value, known);
+    const kv = { key, value, modRevision: rev, createRevision: known ?? Number(prev!.create_revision) };
     this.recent.put(kv);
     return kv;
   }
@@ -251,7 +264,7 @@ export class EtcdStore implements Store {
   async delete(key: string, expectedRevision: number): Promise<KeyValue> {
     const { rev, prev } = await this.guarded(key, expectedRevision, 'delete');
     this.recent.forget(key, rev);
-    return { key, value: prev.value ?? EMPTY, modRevision: rev, createRevision: Number(prev.create_revision) };
+    return { key, value: prev!.value ?? EMPTY, modRevision: rev, createRevision: Number(prev!.create_revision) };
   }
 
   watch(prefix: string, fromRevision: number, opts: { signal?: AbortSignal; progressNotify?: boolean } = {}): Watch {
