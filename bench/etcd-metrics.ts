@@ -1,6 +1,7 @@
 // etcd's own view of a bench phase, shared by bench/etcd.ts and bench/etcd-txn.ts: its gRPC call
 // counts and latency histograms from /metrics (etcd started with `--metrics extensive`), and the
 // CPU time of any process from /proc.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export type Hist = Map<number, number>;
@@ -93,4 +94,37 @@ export function storedConfigMap(name: string, v: string): string {
     },
     data: { v, 'app.properties': 'log.level=info\n'.repeat(20) },
   });
+}
+
+/**
+ * Counts a process's write/writev and read/recvmsg system calls until `stop()` (Linux perf's
+ * syscall tracepoints: root and perf needed; undefined counts when perf cannot count).
+ */
+export function countSyscalls(pid: number): { stop(): Promise<{ writes: number; reads: number } | undefined> } {
+  const events = ['write', 'writev', 'read', 'recvmsg'].map((e) => `syscalls:sys_enter_${e}`);
+  const p = spawn('perf', ['stat', '-x,', '-e', events.join(','), '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => {
+    p.once('exit', r);
+    p.once('error', () => r(-1));
+  });
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      if ((await exited) === -1) return undefined;
+      const n = (e: string) =>
+        Number(
+          err
+            .split('\n')
+            .find((l) => l.includes(`sys_enter_${e},`))
+            ?.split(',')[0],
+        );
+      const writes = n('write') + n('writev');
+      const reads = n('read') + n('recvmsg');
+      return Number.isFinite(writes) && Number.isFinite(reads) ? { writes, reads } : undefined;
+    },
+  };
 }

@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR] [--syscalls]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -33,7 +33,7 @@ import { KubeClient, watchEvents } from '../src/kube/client/index.js';
 // (not in the storage component's public interface: the bench drives etcd with the store's client)
 import { EtcdKv } from '../src/kube/storage/etcd/kv.js';
 import { startEtcd } from '../test/fixtures/etcd.js';
-import { etcdP99, etcdSnapshot, procCpuMs, storedConfigMap, type EtcdSnapshot } from './etcd-metrics.js';
+import { countSyscalls, etcdP99, etcdSnapshot, procCpuMs, storedConfigMap, type EtcdSnapshot } from './etcd-metrics.js';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
 const quick = process.argv.includes('--quick');
@@ -53,6 +53,8 @@ const baseline = arg('baseline');
 // Watches on the updated ConfigMaps through each API server (as informers hold): 0 = none.
 const WATCHERS = Number(arg('watchers') ?? 0);
 const profDir = arg('prof');
+// --syscalls: count the API server's and etcd's socket system calls per update (Linux perf).
+const SYSCALLS = process.argv.includes('--syscalls');
 const ROOT = join(import.meta.dirname, '..');
 
 interface Target {
@@ -61,6 +63,8 @@ interface Target {
   update(i: number, value: string): Promise<'ok' | 'conflict'>;
   /** CPU time (ms) the API server process has used so far (none for the floor). */
   cpuMs?(): Promise<number>;
+  /** The API server's process id (none for the floor). */
+  pid?: number;
   /** Inside the API server since the last call: store.update latency, event-loop delay, GC pauses. */
   stats?(): Promise<ChildStats>;
   close(): Promise<void>;
@@ -97,6 +101,8 @@ interface Phase {
   cpu: { server: number; etcd: number; client: number };
   /** etcd KV calls per update (from etcd's metrics; NaN over TLS). */
   rpcs: { range: number; txn: number };
+  /** --syscalls: write/writev and read/recvmsg calls per update of the API server and of etcd. */
+  sys?: { server?: { writes: number; reads: number }; etcd?: { writes: number; reads: number } };
   /** The machine's 1-minute load average at the start and at the end of the phase. */
   load: [number, number];
   /** Inside the API server (none for the floor). */
@@ -125,6 +131,9 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   let conflicts = 0;
   let firstError = '';
   const cpu0 = { server: (await t.cpuMs?.()) ?? 0, etcd: etcdCpuMs(), client: selfCpuMs() };
+  const perf = SYSCALLS
+    ? { server: t.pid ? countSyscalls(t.pid) : undefined, etcd: countSyscalls(etcdPid) }
+    : undefined;
   const e0 = tls ? undefined : await etcdSnapshot(etcdUrl);
   await t.stats?.(); // (resets the API server's counters)
   const load0 = loadavg()[0];
@@ -156,6 +165,8 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
     etcd: (etcdCpuMs() - cpu0.etcd) / n,
     client: (selfCpuMs() - cpu0.client) / n,
   };
+  const per = (c?: { writes: number; reads: number }) => (c ? { writes: c.writes / n, reads: c.reads / n } : undefined);
+  const sys = perf ? { server: per(await perf.server?.stop()), etcd: per(await perf.etcd.stop()) } : undefined;
   const inside = await t.stats?.();
   const e1: EtcdSnapshot | undefined = tls ? undefined : await etcdSnapshot(etcdUrl);
   const etcdLat = e0 && e1 ? etcdP99(e0, e1) : undefined;
@@ -175,6 +186,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
     etcdLat,
     compacted,
     n,
+    sys,
   };
 }
 
@@ -298,6 +310,7 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     });
   return {
     name,
+    pid: p.pid,
     cpuMs: () => ask<number>('cpu', 'cpuMs'),
     // (an older checkout's child does not answer 'stats')
     stats: root === ROOT ? () => ask<ChildStats>('stats', 'stats') : undefined,
@@ -331,6 +344,7 @@ const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
 const targets: Target[] = [];
 let valueBytes = '';
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '—');
+const sysTxt = (c?: { writes: number; reads: number }) => (c ? `${c.writes.toFixed(2)} / ${c.reads.toFixed(2)}` : '—');
 /** Young-generation GCs (scavenges) of the API server per 1000 updates offered. */
 const minorPer1000 = (p: Phase) =>
   p.inside ? (((p.inside.gc.count - p.inside.gc.major) * 1000) / p.n).toFixed(1) : '—';
@@ -394,6 +408,9 @@ try {
             (e ? `; etcd txn/fsync/commit p99 ${f(e.txnP99)}/${f(e.fsyncP99)}/${f(e.commitP99)}` : '') +
             (ph.inside
               ? `; store.update p99 ${f(ph.inside.store.p99)}, loop p99 ${f(ph.inside.loop.p99)}, minor GCs ${minorPer1000(ph)}/1000 updates`
+              : '') +
+            (ph.sys
+              ? `; syscalls per update (write+writev / read+recvmsg) server ${sysTxt(ph.sys.server)} etcd ${sysTxt(ph.sys.etcd)}`
               : '') +
             `; load ${ph.load[0].toFixed(1)}→${ph.load[1].toFixed(1)}${ph.compacted ? '; etcd compaction in the phase' : ''}\n`,
         );
