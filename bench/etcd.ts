@@ -1,5 +1,5 @@
 // `npm run bench -- etcd [--quick] [--rates=500,1000] [--seconds=N] [--tls] [--only=floor,etcd,sqlite]
-//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR] [--syscalls]`: updates/s through the Kubernetes API on etcd against etcd
+//   [--objects=N] [--sockets=N] [--repeat=N] [--watchers=N] [--baseline=DIR] [--prof=DIR] [--syscalls] [--from-source]`: updates/s through the Kubernetes API on etcd against etcd
 // alone, at fixed offered rates (open loop), in one run on one etcd.
 //  - etcd: Debian's etcd 3.4 (test/fixtures/etcd.ts), one member, data on the local ext4 disk,
 //    default durability (its WAL fsynced before each commit is acknowledged); plain gRPC on
@@ -53,6 +53,8 @@ const baseline = arg('baseline');
 // Watches on the updated ConfigMaps through each API server (as informers hold): 0 = none.
 const WATCHERS = Number(arg('watchers') ?? 0);
 const profDir = arg('prof');
+// --from-source: run this checkout's API server child through tsx instead of bundled.
+const FROM_SOURCE = process.argv.includes('--from-source');
 // --syscalls: count the API server's and etcd's socket system calls per update (Linux perf).
 const SYSCALLS = process.argv.includes('--syscalls');
 const ROOT = join(import.meta.dirname, '..');
@@ -241,6 +243,35 @@ async function floorTarget(endpoint: string, t?: { ca: string; cert: string; key
   return { name: 'etcd (floor)', update: put, close: async () => c.close() };
 }
 
+/**
+ * bench/etcd-child.ts bundled by esbuild as scripts/build.mjs bundles `skiff` (the same externals),
+ * into dist/bench/: run through tsx instead, the API server paid tsx's per-function `__name`
+ * wrappers (~2.7 % of its busy samples at 1000/s, in h2.ts's per-call closures among others),
+ * which the shipped bundle does not have. `--from-source` runs it through tsx anyway.
+ */
+let bundled: Promise<string> | undefined;
+function bundledChild(): Promise<string> {
+  bundled ??= (async () => {
+    const { build } = await import('esbuild');
+    const out = join(ROOT, 'dist', 'bench', 'etcd-child.mjs');
+    await build({
+      entryPoints: [join(ROOT, 'bench', 'etcd-child.ts')],
+      outfile: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: ['better-sqlite3', 'etcd3', '@grpc/*', 'cpu-features', 'ssh2'],
+      banner: {
+        js: "import { createRequire as __skiffCreateRequire } from 'node:module'; const require = __skiffCreateRequire(import.meta.url);",
+      },
+      logLevel: 'warning',
+    });
+    return out;
+  })();
+  return bundled;
+}
+
 async function skiffTarget(name: string, datastore: string, root = ROOT): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-'));
   let child = join(root, 'bench', 'etcd-child.ts');
@@ -249,7 +280,9 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     copyFileSync(join(ROOT, 'bench', 'etcd-child.ts'), child);
   }
   const flags = profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name.replace(/\W+/g, '-'))}`] : [];
-  const p: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', child, dir, datastore], {
+  // This checkout's child runs bundled, as `skiff server` ships (an older one through tsx).
+  const run = root === ROOT && !FROM_SOURCE ? [await bundledChild()] : ['--import', 'tsx', child];
+  const p: ChildProcess = spawn(process.execPath, [...flags, ...run, dir, datastore], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
