@@ -71,10 +71,10 @@ export class HpackDecoder {
   constructor(private maxSize = 4096) {}
 
   /** Decodes a complete header block into [name, value] pairs, in order. */
-  decode(block: Buffer): [string, string][] {
+  decode(block: Buffer): (readonly [string, string])[] {
     this.buf = block;
     this.pos = 0;
-    const out: [string, string][] = [];
+    const out: (readonly [string, string])[] = [];
     while (this.pos < block.length) {
       const b = block[this.pos];
       if (b & 0x80) {
@@ -95,14 +95,12 @@ export class HpackDecoder {
     return out;
   }
 
-  private entry(i: number): [string, string] {
-    if (i >= 1 && i <= STATIC_TABLE.length) {
-      const [n, v] = STATIC_TABLE[i - 1];
-      return [n, v];
-    }
+  /** The table's own entry, not a copy (a reply's headers are mostly indexed: no garbage per field). */
+  private entry(i: number): readonly [string, string] {
+    if (i >= 1 && i <= STATIC_TABLE.length) return STATIC_TABLE[i - 1];
     const d = this.dynamic[i - STATIC_TABLE.length - 1];
     if (!d) throw new HpackError(`header index ${i} out of range`);
-    return [d[0], d[1]];
+    return d;
   }
 
   private literal(prefix: number): [string, string] {

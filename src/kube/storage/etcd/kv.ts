@@ -234,7 +234,8 @@ export class EtcdKv {
   private async call<T extends object>(name: Name, req: object, reauth = true): Promise<T> {
     if (this.closed) throw new GrpcError(14, 'etcd client is closed');
     const i = this.current;
-    const token = name === 'Authenticate' ? undefined : await this.authToken(i);
+    // (without auth no await: one promise and one microtask less per call)
+    const token = name === 'Authenticate' || !this.opts.auth ? undefined : await this.authToken(i);
     try {
       return await this.unary<T>(i, loadMethods()[name], req, token);
     } catch (e) {

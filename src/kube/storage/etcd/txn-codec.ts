@@ -40,8 +40,9 @@ function int(v: Int64): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+const NO_BYTES = new Uint8Array(0);
 function bytes(v: Bytes): Uint8Array | undefined {
-  if (v === undefined || v === null) return new Uint8Array(0);
+  if (v === undefined || v === null) return NO_BYTES; // (bf leaves empty fields out: never written)
   if (v instanceof Uint8Array) return v;
   if (typeof v === 'string') return Buffer.from(v);
   return undefined;
@@ -203,6 +204,9 @@ export function encodeTxnRequest(req: ITxnRequest, headroom = 0): Buffer | undef
 
 // ---- decoding ----
 
+/** The last large varints decoded, by their bytes (Reader.big). */
+const BIG_SEEN: { bytes: Uint8Array; text: string }[] = [];
+
 export class Reader {
   pos: number;
   constructor(
@@ -226,11 +230,27 @@ export class Reader {
     }
     throw unavailable('etcd reply: varint too long');
   }
-  /** Re-reads the last varint of `len` bytes exactly (uint64 ids above 2^53; negative int64 as 2^64 − n). */
+  /**
+   * Re-reads the last varint of `len` bytes exactly (uint64 ids above 2^53; negative int64 as
+   * 2^64 − n). Every reply's header carries the same cluster and member ids, both above 2^53: the
+   * last few are remembered by their bytes, so a reply does not build BigInts and strings for them
+   * (in a heap profile that was ~1.2 KB of garbage per call).
+   */
   private big(len: number): string {
+    const b = this.buf;
+    const start = this.pos - len;
+    for (const c of BIG_SEEN) {
+      if (c.bytes.length !== len) continue;
+      let same = true;
+      for (let i = 0; i < len && same; i++) same = c.bytes[i] === b[start + i];
+      if (same) return c.text;
+    }
     let v = 0n;
-    for (let i = len - 1; i >= 0; i--) v = (v << 7n) | BigInt(this.buf[this.pos - len + i] & 0x7f);
-    return BigInt.asUintN(64, v).toString();
+    for (let i = len - 1; i >= 0; i--) v = (v << 7n) | BigInt(b[start + i] & 0x7f);
+    const text = BigInt.asUintN(64, v).toString();
+    if (BIG_SEEN.length >= 8) BIG_SEEN.shift();
+    BIG_SEEN.push({ bytes: Uint8Array.from(b.subarray(start, this.pos)), text });
+    return text;
   }
   int(): number {
     const v = this.varint();
