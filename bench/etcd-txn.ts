@@ -92,7 +92,18 @@ async function phase(v: Variant, tag: string): Promise<Round> {
   const burner = v.busy
     ? spawn(process.execPath, ['-e', 'setInterval(() => { const t = Date.now(); while (Date.now() - t < 6); }, 10);'])
     : undefined;
-  if (burner) await sleep(300);
+  try {
+    if (burner) await sleep(300);
+    return await measure(v, tag);
+  } finally {
+    if (burner) {
+      burner.kill();
+      await new Promise((r) => (burner.exitCode !== null ? r(undefined) : burner.once('exit', r)));
+    }
+  }
+}
+
+async function measure(v: Variant, tag: string): Promise<Round> {
   const n = RATE * SECONDS;
   const lat: number[] = [];
   const s0 = await etcdSnapshot(etcd.url);
@@ -109,10 +120,6 @@ async function phase(v: Variant, tag: string): Promise<Round> {
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = { etcd: (procCpuMs(etcd.pid) - c0.etcd) / n, client: (selfCpuMs() - c0.client) / n };
   const s1 = await etcdSnapshot(etcd.url);
-  if (burner) {
-    burner.kill();
-    await new Promise((r) => burner.once('exit', r));
-  }
   return {
     p50: pct(lat, 50),
     p99: pct(lat, 99),
