@@ -14,6 +14,7 @@
 // is printed beside each figure.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,16 +200,31 @@ if (process.env.SKIFF_APICPU_CHILD) {
     `API-thread CPU per request (${STORE} store; ${PODS} pods: create + binding + Scheduled event, 2 pod watches; ${UPDATES} ConfigMap PUTs)\n`,
   );
   const got = new Map<string, { pod: number[]; upd: number[] }>(sides.map(([n]) => [n, { pod: [], upd: [] }]));
+  // Each side runs bundled as a release runs (esbuild, as bench/scheduler.ts does): through tsx
+  // every closure made per request also pays esbuild's keepNames wrapper (Object.defineProperty).
+  const bundles = new Map<string, string>();
+  for (const [name, dir] of sides) {
+    const outdir = mkdtempSync(join(dir, 'node_modules', '.skiff-bench-build-'));
+    await build({
+      entryPoints: { apicpu: join(dir, 'bench', 'apicpu.ts') },
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      external: ['better-sqlite3', 'etcd3', '@grpc/*', 'cpu-features', 'ssh2', 'esbuild'],
+      nodePaths: [join(dir, 'node_modules')],
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: 'error',
+    });
+    bundles.set(name, outdir);
+  }
   for (let round = 0; round < REPEAT; round++)
     for (const [name, dir] of round % 2 ? [...sides].reverse() : sides) {
       const r = spawnSync(
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(dir, 'bench', 'apicpu.ts'),
-          ...process.argv.slice(2).filter((a) => !a.startsWith('--baseline')),
-        ],
+        [join(bundles.get(name)!, 'apicpu.mjs'), ...process.argv.slice(2).filter((a) => !a.startsWith('--baseline'))],
         {
           cwd: dir,
           env: { ...process.env, SKIFF_APICPU_CHILD: '1' },
