@@ -8,7 +8,9 @@
 //    Event (the scheduler's recorder's body), with two pod watches open (one with the scheduler's
 //    field selector `status.phase!=Succeeded,status.phase!=Failed`, one without, as the bench);
 //  - updates: PUT of ConfigMaps carrying the last resourceVersion (the etcd bench's update).
-// Prints µs of API-thread CPU per pod and per update. --baseline=DIR runs the same in another
+// Prints µs of API-thread CPU per pod and per update, beside the same requests answered by a bare
+// node:http handler that parses and answers each body (the floor of any API server in Node; the
+// peer this bench names). --baseline=DIR runs the same in another
 // checkout (a `git archive` of an older commit with node_modules linked) as a child process, one
 // after the other, interleaved over --repeat rounds, for a same-run A/B. The machine's load average
 // is printed beside each figure.
@@ -30,6 +32,7 @@ const baseline = arg('baseline');
 const REPEAT = Number(arg('repeat') ?? 1);
 const prof = arg('prof');
 const INFLIGHT = 32;
+const FLOOR = process.argv.includes('--floor');
 
 interface Job {
   socketPath: string;
@@ -142,7 +145,23 @@ async function serverMain(): Promise<void> {
   const api = createApiServer({ store, resources: allResources(), log: quiet });
   await api.start();
   const socketPath = join(dir, 'api.sock');
-  const server = http.createServer((req, res) => api.handle(req, res));
+  // --floor: the same requests answered by a bare node:http handler that parses the body and
+  // answers it back with a uid and a resourceVersion (Node's HTTP and JSON alone: the floor any
+  // API server in Node pays per request), in front of the same store for the setup.
+  let rv = 1;
+  const floor = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const obj = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : { metadata: {} };
+      obj.metadata = { ...obj.metadata, uid: 'u', resourceVersion: String(++rv) };
+      const text = JSON.stringify(obj);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
+      res.end(text);
+    });
+  };
+  let serveFloor = false;
+  const server = http.createServer((req, res) => (serveFloor ? floor(req, res) : api.handle(req, res)));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(socketPath, () => r()));
   const { KubeClient } = await import('../src/kube/client/index.js');
@@ -160,6 +179,7 @@ async function serverMain(): Promise<void> {
     );
     watches.push(req);
   }
+  serveFloor = FLOOR;
   // warm-up (JIT, caches): a tenth of each phase, not counted
   if (PODS) await runPhase(socketPath, 'pods', Math.ceil(PODS / 10), 1_000_000);
   if (UPDATES) await runPhase(socketPath, 'updates', Math.ceil(UPDATES / 10), 0);
@@ -194,8 +214,11 @@ async function serverMain(): Promise<void> {
 if (process.env.SKIFF_APICPU_CHILD) {
   await serverMain();
 } else {
-  const sides: [string, string][] = [['this checkout', join(import.meta.dirname, '..')]];
-  if (baseline) sides.push(['baseline', baseline]);
+  const here = join(import.meta.dirname, '..');
+  const sides: [string, string, string[]][] = [['this checkout', here, []]];
+  if (baseline) sides.push(['baseline', baseline, []]);
+  // the floor: Node's HTTP and JSON alone for the same requests (see --floor)
+  sides.push(['node:http floor', here, ['--floor']]);
   process.stdout.write(
     `API-thread CPU per request (${STORE} store; ${PODS} pods: create + binding + Scheduled event, 2 pod watches; ${UPDATES} ConfigMap PUTs)\n`,
   );
@@ -204,6 +227,10 @@ if (process.env.SKIFF_APICPU_CHILD) {
   // every closure made per request also pays esbuild's keepNames wrapper (Object.defineProperty).
   const bundles = new Map<string, string>();
   for (const [name, dir] of sides) {
+    if (name === 'node:http floor') {
+      bundles.set(name, bundles.get('this checkout')!);
+      continue;
+    }
     const outdir = mkdtempSync(join(dir, 'node_modules', '.skiff-bench-build-'));
     await build({
       entryPoints: { apicpu: join(dir, 'bench', 'apicpu.ts') },
@@ -221,10 +248,14 @@ if (process.env.SKIFF_APICPU_CHILD) {
     bundles.set(name, outdir);
   }
   for (let round = 0; round < REPEAT; round++)
-    for (const [name, dir] of round % 2 ? [...sides].reverse() : sides) {
+    for (const [name, dir, extra] of round % 2 ? [...sides].reverse() : sides) {
       const r = spawnSync(
         process.execPath,
-        [join(bundles.get(name)!, 'apicpu.mjs'), ...process.argv.slice(2).filter((a) => !a.startsWith('--baseline'))],
+        [
+          join(bundles.get(name)!, 'apicpu.mjs'),
+          ...process.argv.slice(2).filter((a) => !a.startsWith('--baseline')),
+          ...extra,
+        ],
         {
           cwd: dir,
           env: { ...process.env, SKIFF_APICPU_CHILD: '1' },
@@ -253,6 +284,13 @@ if (process.env.SKIFF_APICPU_CHILD) {
       process.stdout.write(
         `${name.padEnd(14)} per pod ${Math.min(...pod).toFixed(0)} / ${mid(pod).toFixed(0)}   per update ${Math.min(...upd).toFixed(0)} / ${mid(upd).toFixed(0)}\n`,
       );
+  const least = (n: string, k: 'pod' | 'upd') => Math.min(...(got.get(n)?.[k] ?? []));
+  for (const other of ['baseline', 'node:http floor'])
+    if (got.get(other)?.pod.length && got.get('this checkout')?.pod.length)
+      process.stdout.write(
+        `this checkout / ${other} (least): per pod ×${(least('this checkout', 'pod') / least(other, 'pod')).toFixed(2)}, per update ×${(least('this checkout', 'upd') / least(other, 'upd')).toFixed(2)}\n`,
+      );
+  for (const d of new Set(bundles.values())) rmSync(d, { recursive: true, force: true });
   process.stdout.write(
     `machine load average at the end: ${loadavg()
       .map((x) => x.toFixed(1))
