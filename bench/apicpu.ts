@@ -15,7 +15,7 @@
 // after the other, interleaved over --repeat rounds, for a same-run A/B. The machine's load average
 // is printed beside each figure.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -231,6 +231,9 @@ if (process.env.SKIFF_APICPU_CHILD) {
       bundles.set(name, bundles.get('this checkout')!);
       continue;
     }
+    // An older checkout without this bench: the same bench, built against its sources.
+    const own = join(dir, 'bench', 'apicpu.ts');
+    if (!existsSync(own)) copyFileSync(join(here, 'bench', 'apicpu.ts'), own);
     const outdir = mkdtempSync(join(dir, 'node_modules', '.skiff-bench-build-'));
     await build({
       entryPoints: { apicpu: join(dir, 'bench', 'apicpu.ts') },
