@@ -495,6 +495,21 @@ describe('apiserver machinery', () => {
     );
     const same = await call('PUT', `/api/v1/namespaces/${ns}/configmaps/page-1`, ok.body);
     assert.equal(same.body.metadata.resourceVersion, ok.body.metadata.resourceVersion, 'a no-op update is not written');
+    // A PUT's answer is the stored text (no second serialisation): the object a GET returns, with
+    // the new managedFields entry; an unconditional PUT (no resourceVersion) is written too.
+    const after = (await call('GET', `/api/v1/namespaces/${ns}/configmaps/page-1`)).body;
+    assert.deepEqual(ok.body, after);
+    assert.deepEqual(ok.body.data, { a: '2' });
+    assert.ok(ok.body.metadata.managedFields?.length);
+    const { resourceVersion: _rv, ...noRv } = after.metadata;
+    const blind = await call('PUT', `/api/v1/namespaces/${ns}/configmaps/page-1`, {
+      ...after,
+      metadata: noRv,
+      data: { a: '4' },
+    });
+    assert.equal(blind.status, 200);
+    assert.deepEqual(blind.body, (await call('GET', `/api/v1/namespaces/${ns}/configmaps/page-1`)).body);
+    assert.deepEqual(blind.body.data, { a: '4' });
     const pre = await call('DELETE', `/api/v1/namespaces/${ns}/configmaps/page-1`, { preconditions: { uid: 'nope' } });
     assert.equal(pre.status, 409);
     const orphan = await call('DELETE', `/api/v1/namespaces/${ns}/configmaps/page-2?propagationPolicy=Orphan`);

@@ -33,7 +33,7 @@ import { handleUpdate } from './handlers/update.js';
 import { writeJSON, writeStatus } from './http.js';
 import { OpenApiCache } from './openapi.js';
 import { Registry, type ValueTransformer } from './registry.js';
-import { requestInfo, type ResourceRequest } from './router.js';
+import { requestInfo, requestTarget, type RequestTarget, type ResourceRequest } from './router.js';
 import { apiServerChecks, serveHealth } from './health.js';
 import { ApiMetrics } from './metrics.js';
 import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from './status.js';
@@ -148,7 +148,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = requestTarget(req.url ?? '/');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const info = requestInfo(method, path, url.searchParams);
@@ -290,7 +290,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function resource(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    url: URL,
+    url: RequestTarget,
     info: ResourceRequest,
     user?: UserInfo,
   ): Promise<void> {
@@ -311,6 +311,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       warnings: [],
       user,
       upgrade: upgrades.get(req),
+      // (set by write handlers: present from the start, one object shape for every request)
+      shareWritten: false,
     };
     try {
       const reader = info.subresource ? undefined : readers.get(`${def.group}/${def.plural}`);

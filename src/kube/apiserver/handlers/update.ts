@@ -11,25 +11,24 @@ export async function handleUpdate(
 ): Promise<HandlerResult> {
   const body = checkBody(r, await decodeRequest(r));
   checkFields(r, body);
-  // An update without a resourceVersion is unconditional: retried on a concurrent write.
+  // The object written goes only into the answer: watchers of this kind may share it, and the
+  // answer is its stored JSON text (as a create's).
+  r.shareWritten = true;
+  // An update without a resourceVersion is unconditional: retried on a concurrent write. One with
+  // a resourceVersion is tried once, so its first attempt may consume the decoded body itself.
+  const once = Boolean(body.metadata.resourceVersion);
   for (let attempt = 0; ; attempt++) {
-    const next = structuredClone(body);
+    const next = once ? body : structuredClone(body);
     // The first attempt starts from the store's recent copy (no read before the write when it has
     // the revision the client sent); a retry after a conflict reads afresh.
     const { obj: old, kv, recent } = await readForUpdate(r, body.metadata.resourceVersion, attempt > 0);
     if (next.metadata.name === undefined) next.metadata.name = old.metadata.name;
     try {
       const out = await writeUpdate(r, old, kv, next, { subresource, recent });
-      return { code: 200, body: out.obj };
+      const raw = r.ctx.registry.storedText(r.def, out.obj);
+      return raw === undefined ? { code: 200, body: out.obj } : { code: 200, body: raw, raw: true };
     } catch (e) {
-      if (
-        e instanceof ApiError &&
-        e.reason === 'Conflict' &&
-        !e.details?.causes &&
-        !body.metadata.resourceVersion &&
-        attempt < 10
-      )
-        continue;
+      if (e instanceof ApiError && e.reason === 'Conflict' && !e.details?.causes && !once && attempt < 10) continue;
       throw e;
     }
   }

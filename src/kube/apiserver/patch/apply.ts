@@ -92,14 +92,14 @@ export function recordUpdate(
   old: KubeObject | undefined,
   next: KubeObject,
   mi: ManagerInfo,
-): void {
+): boolean {
   const supplied = next.metadata.managedFields;
   if (old === undefined && supplied === undefined) {
     // A create: the manager owns every field of the new object, in one walk.
     const fieldsV1 = fieldsV1Of(next, def.schema, ctx);
     if (Object.keys(fieldsV1).length === 0) {
       delete next.metadata.managedFields;
-      return;
+      return false;
     }
     const m: ManagedFieldsEntry = {
       manager: mi.manager,
@@ -111,7 +111,7 @@ export function recordUpdate(
     };
     if (mi.subresource) m.subresource = mi.subresource;
     next.metadata.managedFields = [m];
-    return;
+    return false;
   }
   const base =
     supplied !== undefined && JSON.stringify(supplied) !== JSON.stringify(old?.metadata.managedFields) ? next : old;
@@ -142,6 +142,17 @@ export function recordUpdate(
     mine.meta.apiVersion = mi.apiVersion;
   }
   store(next, entries);
+  return changed.some((k) => surelyDiffers(k, before.get(k), after.get(k)));
+}
+
+/** Whether a changed leaf proves the two documents differ whatever their key order: a path of
+ *  fields only (no list keys or set members, whose tokens hold JSON of objects) whose new value is
+ *  a scalar and whose old one is a different scalar or absent. (A leaf holding an atomic map's or
+ *  a list's JSON may differ by key order alone.) */
+function surelyDiffers(key: string, was: string | undefined, now: string | undefined): boolean {
+  if (now === undefined || now === was || now[0] === '{' || now[0] === '[') return false;
+  if (was !== undefined && (was[0] === '{' || was[0] === '[')) return false;
+  return keyPath(key).every((t) => t.startsWith('f:'));
 }
 
 /** Merges an applied configuration into `live` (a copy), with conflicts and removals. */

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import type { JSONSchemaProps } from '../../api/index.js';
 import { applyMergePatch } from './merge.js';
 import { applyStrategicPatch } from './strategic.js';
-import { serverSideApply } from './apply.js';
+import { recordUpdate, serverSideApply } from './apply.js';
+import { jsonEqual } from '../pipeline/update.js';
 import { findResource, type ResourceDefinition } from '../../api/index.js';
-import { fieldsV1Of, leaves, toFieldsV1 } from './fieldset.js';
+import { fieldsV1Of, itemKey, leaves, pathKey, toFieldsV1, type Path } from './fieldset.js';
+import { itemSchema, listSemantics, propertySchema, resolve, type SchemaContext } from '../schema.js';
+import { isObject } from '../../../common/index.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',
@@ -237,6 +240,161 @@ test('fieldsV1Of (the create path) equals toFieldsV1(leaves()) key for key, with
   for (const o of objs) {
     const want = JSON.stringify(toFieldsV1(leaves(o, pod.schema, pctx).keys()));
     assert.equal(JSON.stringify(fieldsV1Of(o, pod.schema, pctx)), want);
+    // leaves() (planned walk) against the general walk it replaced, leaf for leaf, in order
+    assert.deepEqual([...leaves(o, pod.schema, pctx)], [...leavesReference(o, pod.schema, pctx)]);
   }
   assert.equal(JSON.stringify(fieldsV1Of(objs[1], pod.schema, pctx)), '{}');
+});
+
+/** The general leaves() walk the planned one replaced (resolves each node's schema on the way). */
+function leavesReference(obj: unknown, schema: JSONSchemaProps | undefined, ctx: SchemaContext): Map<string, string> {
+  const IGNORED = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp']);
+  for (const k of ['managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']) IGNORED.add(k);
+  const skipTop = new Set(['apiVersion', 'kind']);
+  const out = new Map<string, string>();
+  const walk = (v: unknown, s: JSONSchemaProps | undefined, p: Path, top: boolean) => {
+    const r = resolve(s, ctx);
+    if (isObject(v) && !(r?.['x-kubernetes-map-type'] === 'atomic') && Object.keys(v).length > 0) {
+      for (const [k, cv] of Object.entries(v)) {
+        if (top && skipTop.has(k)) continue;
+        if (p.length === 1 && p[0] === 'f:metadata' && IGNORED.has(k)) continue;
+        walk(cv, propertySchema(r, k, ctx), [...p, `f:${k}`], false);
+      }
+      return;
+    }
+    if (Array.isArray(v) && v.length > 0) {
+      const sem = listSemantics(r, ctx);
+      if (sem.type === 'map' && sem.keys.length) {
+        const is = itemSchema(r, ctx);
+        for (const item of v) {
+          const ip = [...p, `k:${itemKey(item, sem.keys, sem.defaults)}`];
+          out.set(pathKey(ip), '.');
+          walk(item, is, ip, false);
+        }
+        return;
+      }
+      if (sem.type === 'set') {
+        for (const item of v) out.set(pathKey([...p, `v:${JSON.stringify(item)}`]), JSON.stringify(item));
+        return;
+      }
+    }
+    if (p.length) out.set(pathKey(p), JSON.stringify(v));
+  };
+  walk(obj, schema, [], true);
+  return out;
+}
+
+test('leaves() equals the general walk for ConfigMaps, Events, a bound pod, atomic maps and sets, and no schema', () => {
+  const cases: [string, string, string, unknown][] = [
+    [
+      '',
+      'v1',
+      'configmaps',
+      { metadata: { name: 'c', labels: { a: 'b' }, annotations: {} }, data: { v: 'x', w: '' }, binaryData: {} },
+    ],
+    [
+      '',
+      'v1',
+      'configmaps',
+      { metadata: { name: 'c', resourceVersion: '5', managedFields: [{ manager: 'm' }] }, data: {} },
+    ],
+    [
+      '',
+      'v1',
+      'events',
+      {
+        metadata: { name: 'e', namespace: 'n' },
+        involvedObject: { kind: 'Pod', name: 'p', uid: 'u' },
+        reason: 'Scheduled',
+        count: 1,
+        source: { component: 's' },
+        firstTimestamp: '2026-12-07T16:00:00Z',
+      },
+    ],
+    [
+      '',
+      'v1',
+      'pods',
+      {
+        metadata: { name: 'p' },
+        spec: {
+          nodeName: 'n',
+          containers: [{ name: 'c', command: ['a', 'a'], ports: [{ containerPort: 80, protocol: 'TCP' }] }],
+          nodeSelector: { a: 'b' },
+          readinessGates: [],
+        },
+        status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] },
+      },
+    ],
+    [
+      '',
+      'v1',
+      'nodes',
+      {
+        metadata: { name: 'n', labels: { z: 'a' } },
+        spec: { podCIDRs: ['10.0.0.0/24'], taints: [{ key: 'k', effect: 'NoSchedule' }] },
+        status: { capacity: { cpu: '4' }, addresses: [{ type: 'InternalIP', address: '1.2.3.4' }] },
+      },
+    ],
+    [
+      'apps',
+      'v1',
+      'deployments',
+      {
+        metadata: { name: 'd' },
+        spec: {
+          selector: { matchLabels: { a: 'b' } },
+          template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c' }] } },
+        },
+      },
+    ],
+  ];
+  for (const [g, v, plural, o] of cases) {
+    const def = findResource(g, v, plural)!;
+    const ctx = { defs: def.definitions ?? {} };
+    const got = [...leaves(o, def.schema, ctx)];
+    assert.ok(got.length > 0, plural);
+    assert.deepEqual(got, [...leavesReference(o, def.schema, ctx)], plural);
+  }
+  // no schema at all (free-form custom resources), and values of the wrong type for the schema
+  const free = { metadata: { name: 'x' }, spec: { a: [1, { b: 2 }], c: {}, d: null } };
+  assert.deepEqual([...leaves(free, undefined, { defs: {} })], [...leavesReference(free, undefined, { defs: {} })]);
+  const pod = findResource('', 'v1', 'pods')!;
+  const odd = { metadata: { labels: 'x' }, spec: { containers: { name: 'c' }, tolerations: 'none' } };
+  const pctx = { defs: pod.definitions ?? {} };
+  assert.deepEqual([...leaves(odd, pod.schema, pctx)], [...leavesReference(odd, pod.schema, pctx)]);
+});
+
+test('recordUpdate says an update surely differs only when a changed scalar field proves it', () => {
+  const cases: [string, string, unknown, unknown, boolean][] = [
+    ['', 'configmaps', { data: { a: '1' } }, { data: { a: '2' } }, true],
+    ['', 'configmaps', { data: { a: '1' } }, { data: { a: '1', b: '' } }, true],
+    ['', 'configmaps', { data: { a: '1', b: '2' } }, { data: { a: '1' } }, false], // a removal: compared in full
+    ['', 'configmaps', { data: { a: '1' } }, { data: { a: '1' } }, false],
+    ['', 'configmaps', { metadata: { labels: { x: 'y' } } }, { metadata: { labels: { x: 'z' } } }, true],
+    // an atomic map's leaf is its JSON: a reordered nodeSelector is the same document
+    ['', 'pods', { spec: { nodeSelector: { a: '1', b: '2' } } }, { spec: { nodeSelector: { b: '2', a: '1' } } }, false],
+    ['', 'pods', { spec: { nodeSelector: { a: '1' } } }, { spec: { nodeSelector: { a: '2' } } }, false],
+    // under a list-map key (JSON in the path): left to the full comparison
+    [
+      '',
+      'pods',
+      { spec: { containers: [{ name: 'c', image: 'a' }] } },
+      { spec: { containers: [{ name: 'c', image: 'b' }] } },
+      false,
+    ],
+    ['', 'pods', { spec: { nodeName: undefined } }, { spec: { nodeName: null } }, true], // null is a value, undefined none
+    ['', 'pods', { spec: {} }, { spec: { nodeName: 'n' } }, true],
+  ];
+  for (const [g, plural, a, b, want] of cases) {
+    const def = findResource(g, 'v1', plural)!;
+    const base = (o: unknown) =>
+      ({ apiVersion: 'v1', kind: def.kind, ...(o as object), metadata: { name: 'x', ...(o as any).metadata } }) as any;
+    const old = base(a);
+    const next = base(b);
+    const got = recordUpdate(def, { defs: def.definitions ?? {} }, old, next, { manager: 'm', apiVersion: 'v1' });
+    assert.equal(got, want, `${plural} ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+    // never claimed for two equal documents
+    if (got) assert.equal(jsonEqual(old, next), false);
+  }
 });

@@ -109,7 +109,9 @@ export async function updateObject(
   for (const m of strategy.warningsOnUpdate?.(next, old, w) ?? []) r.warnings.push(m);
   strategy.canonicalize?.(next);
   await validate(w, attrs);
-  if (!opts.skipManaged)
+  // (true when a changed field proves the update is no no-op: the full comparison is skipped)
+  const differs =
+    !opts.skipManaged &&
     recordUpdate(def, schemaCtx(def), old, next, {
       manager: managerName(r),
       apiVersion: next.apiVersion!,
@@ -126,7 +128,7 @@ export async function updateObject(
     }
     return { obj: next, deleted: true };
   }
-  if (expected === kv.modRevision && unchanged(old, next)) {
+  if (expected === kv.modRevision && !differs && unchanged(old, next)) {
     // Nothing is written, so no guarded write checks the base: a recent copy is checked here.
     if (opts.recent) {
       const cur = await r.ctx.store.get(kv.key);
