@@ -109,15 +109,11 @@ test('skiff token rotate: a second server starts with the new token only', async
     readFileSync(join(root, 'b', 'pki', 'ca.crt'), 'utf8'),
     readFileSync(join(root, 'a', 'pki', 'ca.crt'), 'utf8'),
   );
-  const ns = await run('kubectl', [
-    '--kubeconfig',
-    join(root, 'b', 'kubeconfig.yaml'),
-    'get',
-    'ns',
-    'default',
-    '-o',
-    'name',
-  ]);
+  const ns = await run(
+    'kubectl',
+    ['--kubeconfig', join(root, 'b', 'kubeconfig.yaml'), 'get', 'ns', 'default', '-o', 'name'],
+    { timeout: 60_000 },
+  );
   assert.equal(ns.stdout.trim(), 'namespace/default');
   await kill(b, 'server b');
   // Server a restarts on its rewritten DATA_DIR/token.
