@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   engine: () => import('./commands/engine.js'),
   server: () => import('./commands/server.js'),
   agent: () => import('./commands/agent.js'),
+  token: () => import('./commands/token.js'),
   run: () => import('./commands/run.js'),
   ps: () => import('./commands/ps.js'),
   exec: () => import('./commands/exec.js'),
@@ -50,6 +51,7 @@ daemons:
   engine      the container engine, serving the Docker Engine API (dockerd's role)
   server      the Kubernetes API server on SQLite or etcd (writes DATA_DIR/node-token for agents)
   agent       a node joining a server: engine, CRI and node agent (skiff agent --server URL --token T)
+  token       token rotate: a new server token for the cluster's bootstrap data (as k3s token rotate)
   registry    an OCI distribution registry
   runtime     the OCI runtime, flag-compatible with runc (also bin/skiff-runtime)
 

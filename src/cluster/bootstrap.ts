@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { failedPrecondition, invalidArgument, type Logger } from '../common/index.js';
+import { failedPrecondition, invalidArgument, isSkiffError, type Logger } from '../common/index.js';
 import { auth as security } from '../kube/apiserver/index.js';
 import { caHash, ensureNodeToken, parseNodeToken } from '../kube/certificates/index.js';
 import { isKeyExists, openStore } from '../kube/storage/index.js';
@@ -38,6 +38,8 @@ interface Payload {
   files: Record<string, string>;
   nodeToken: string;
 }
+
+const isEtcd = (datastore?: string) => !!datastore && /^etcd(\+https?)?:\/\//.test(datastore);
 
 const keyOf = (secret: string, salt: Buffer) => scryptSync(secret, salt, 32, { N: 1 << 14, r: 8, p: 1 });
 
@@ -78,7 +80,7 @@ export function unseal(secret: string, bytes: Uint8Array): Payload {
     return JSON.parse(text) as Payload;
   } catch {
     throw invalidArgument(
-      "--token does not open this datastore's bootstrap data: pass the first server's token (its DATA_DIR/token)",
+      "--token does not open this datastore's bootstrap data: pass the cluster's current server token (the first server's DATA_DIR/token, or the --new-token of the last `skiff token rotate`)",
       { field: 'token' },
     );
   }
@@ -115,7 +117,7 @@ export interface BootstrapOptions {
  *  datastore only this server uses (SQLite, memory), where nothing is shared, and for a server
  *  whose PKI (the datastore's CA) was copied in by hand and that has no token. */
 export async function shareClusterBootstrap(o: BootstrapOptions): Promise<string | undefined> {
-  if (!o.datastore || !/^etcd(\+https?)?:\/\//.test(o.datastore)) return undefined;
+  if (!o.datastore || !isEtcd(o.datastore)) return undefined;
   const tokenFile = join(o.dataDir, 'token');
   const given = o.token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8') : undefined);
   const pki = join(o.dataDir, 'pki');
@@ -180,6 +182,68 @@ export async function shareClusterBootstrap(o: BootstrapOptions): Promise<string
       return text;
     }
     throw failedPrecondition(`could not agree on the datastore's ${BOOTSTRAP_KEY} in 3 attempts`);
+  } finally {
+    await store.close();
+  }
+}
+
+export interface RotateOptions {
+  /** The server's data dir: its DATA_DIR/token is rewritten with the new token. */
+  dataDir?: string;
+  datastore: string;
+  /** The current server token (k3s's --token). */
+  token: string;
+  /** The token that replaces it (k3s's --new-token). */
+  newToken: string;
+}
+
+/**
+ * `skiff token rotate` (k3s's `k3s token rotate`): the bootstrap data in the datastore is opened
+ * with the current token and sealed again under the new one, in one compare-and-swap on its
+ * revision (a concurrent change fails the rotation, nothing half-written); then DATA_DIR/token
+ * holds the new token. Running servers keep running (they need the token only at start); each
+ * other server is restarted with `--token NEW`, and the old token opens nothing any more. Agents
+ * join with the node token (DATA_DIR/node-token), which this does not change. Returns the new
+ * token in its full form.
+ */
+export async function rotateServerToken(o: RotateOptions): Promise<string> {
+  if (!isEtcd(o.datastore))
+    throw invalidArgument(
+      'token rotation needs the shared etcd datastore (--datastore etcd://…): a server on SQLite or memory keeps no bootstrap data',
+      { field: 'datastore' },
+    );
+  const oldSecret = tokenSecret(o.token);
+  const newSecret = tokenSecret(o.newToken);
+  if (sameBytes(oldSecret, newSecret))
+    throw invalidArgument('--new-token is the current token', { field: 'new-token' });
+  const store = await openStore(o.datastore);
+  try {
+    const kv = await store.get(BOOTSTRAP_KEY);
+    if (!kv)
+      throw failedPrecondition(
+        `the datastore holds no cluster (${BOOTSTRAP_KEY} is absent): start the first server before rotating its token`,
+      );
+    const p = unseal(oldSecret, kv.value);
+    const hash = caHash(p.files['ca.crt']);
+    for (const [flag, t] of [
+      ['--token', o.token],
+      ['--new-token', o.newToken],
+    ] as const) {
+      if (t.trim().startsWith('K10') && parseNodeToken(t).caHash !== hash)
+        throw invalidArgument(`${flag}: its CA hash is not the cluster CA's (the datastore's bootstrap data)`, {
+          field: flag.slice(2),
+        });
+    }
+    try {
+      await store.update(BOOTSTRAP_KEY, seal(newSecret, p), kv.modRevision);
+    } catch (e) {
+      if (isSkiffError(e, 'Conflict'))
+        throw failedPrecondition(`the datastore's ${BOOTSTRAP_KEY} changed during the rotation: run it again`);
+      throw e;
+    }
+    const text = `K10${hash}::${SERVER_USER}:${newSecret}`;
+    if (o.dataDir) await security.writeFileAtomic(join(o.dataDir, 'token'), `${text}\n`, 0o600);
+    return text;
   } finally {
     await store.close();
   }

@@ -8,6 +8,7 @@ import type * as Server from './server.js';
 import type * as Agent from './agent.js';
 import type * as Join from './join.js';
 import type * as ServiceNetwork from './service-network.js';
+import type * as Bootstrap from './bootstrap.js';
 
 export { startNode } from './node.js';
 export type { NodeOptions, RunningNode } from './node.js';
@@ -25,5 +26,7 @@ export const startNodeAgent: typeof Agent.startNodeAgent = async (...a) =>
 export const joinCluster: typeof Join.joinCluster = async (...a) => (await import('./join.js')).joinCluster(...a);
 export const startServiceNetwork: typeof ServiceNetwork.startServiceNetwork = async (...a) =>
   (await import('./service-network.js')).startServiceNetwork(...a);
+export const rotateServerToken: typeof Bootstrap.rotateServerToken = async (...a) =>
+  (await import('./bootstrap.js')).rotateServerToken(...a);
 /** A worker thread's side of the server's control loops (src/cli/main.ts calls it in a worker). */
 export const runControlWorker = async (): Promise<void> => (await import('./control-worker.js')).runControlWorker();

@@ -13,7 +13,6 @@ function fixture(): ClusterRecords {
     type: 'ClusterIP',
     clusterIPs: ['10.96.0.20'],
     headless: false,
-    publishNotReadyAddresses: false,
     ports: [
       { name: 'http', port: 80, protocol: 'TCP' },
       { name: 'dns', port: 53, protocol: 'UDP' },
@@ -25,7 +24,6 @@ function fixture(): ClusterRecords {
     type: 'ClusterIP',
     clusterIPs: [],
     headless: true,
-    publishNotReadyAddresses: false,
     ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
   });
   r.setSlice('default/db-abc', {
@@ -45,7 +43,6 @@ function fixture(): ClusterRecords {
     clusterIPs: [],
     headless: false,
     externalName: 'example.org.',
-    publishNotReadyAddresses: false,
     ports: [],
   });
   return r;
@@ -86,7 +83,8 @@ test('cluster DNS records follow the Kubernetes DNS specification', () => {
     'db-0.db.default.svc.cluster.local',
   ]);
   assert.equal(r.resolve('web.default.svc.cluster.local', 'SRV').answers.length, 2);
-  // ExternalName: a CNAME for any type.
+  // ExternalName: a CNAME for the address types and CNAME, NODATA for the rest (as CoreDNS).
+  assert.deepEqual(r.resolve('ext.other.svc.cluster.local', 'TXT').answers, []);
   assert.deepEqual(r.resolve('ext.other.svc.cluster.local', 'A').answers, [
     { name: 'ext.other.svc.cluster.local', type: 'CNAME', data: 'example.org' },
   ]);
@@ -98,7 +96,24 @@ test('cluster DNS records follow the Kubernetes DNS specification', () => {
   // PTR: service addresses name the Service, endpoint addresses the endpoint.
   assert.deepEqual(data(r.resolve('20.0.96.10.in-addr.arpa', 'PTR')), ['web.default.svc.cluster.local']);
   assert.deepEqual(data(r.resolve('5.0.42.10.in-addr.arpa', 'PTR')), ['db-0.db.default.svc.cluster.local']);
-  assert.equal(r.resolve('9.9.9.10.in-addr.arpa', 'PTR').rcode, 'NXDOMAIN');
+  // An address the cluster does not know, and other types, go upstream (k3s's fallthrough).
+  assert.equal(r.resolve('9.9.9.10.in-addr.arpa', 'PTR').forward, true);
+  assert.equal(r.resolve('20.0.96.10.in-addr.arpa', 'A').forward, true);
+  // A pod name in a namespace that does not exist.
+  assert.equal(r.resolve('10-42-0-9.nons.pod.cluster.local', 'A').rcode, 'NXDOMAIN');
+  r.setNamespace('nons');
+  assert.equal(r.resolve('10-42-0-9.nons.pod.cluster.local', 'A').rcode, 'NOERROR');
+  // ANY gets NODATA where the name exists.
+  assert.deepEqual(r.resolve('web.default.svc.cluster.local', 'ANY'), {
+    rcode: 'NOERROR',
+    answers: [],
+    additionals: [],
+  });
+  assert.equal(r.resolve('none.default.svc.cluster.local', 'ANY').rcode, 'NXDOMAIN');
+  // The schema version (Kubernetes DNS specification), SOA at the apex, the bare svc/pod names.
+  assert.deepEqual(data(r.resolve('dns-version.cluster.local', 'TXT')), ['1.1.0']);
+  assert.equal(r.resolve('cluster.local', 'SOA').answers[0].type, 'SOA');
+  assert.equal(r.resolve('svc.cluster.local', 'A').rcode, 'NOERROR');
   // The zone's NS.
   assert.deepEqual(data(r.resolve('cluster.local', 'NS')), ['ns.dns.cluster.local']);
   // Removing the slice empties the headless Service.
@@ -108,7 +123,7 @@ test('cluster DNS records follow the Kubernetes DNS specification', () => {
   assert.equal(r.resolve('web.default.svc.cluster.local', 'A').rcode, 'NXDOMAIN');
 });
 
-test('API objects become records: clusterIPs, None, not-ready endpoints, publishNotReadyAddresses', () => {
+test('API objects become records: clusterIPs, None, not-ready endpoints left out', () => {
   const s = toDnsService({
     apiVersion: 'v1',
     kind: 'Service',
@@ -133,7 +148,9 @@ test('API objects become records: clusterIPs, None, not-ready endpoints, publish
   const r = new ClusterRecords();
   r.setService(s);
   r.setSlice('a/b-x', sl);
-  assert.deepEqual(data(r.resolve('b.a.svc.cluster.local', 'A')).sort(), ['10.1.1.1', '10.1.1.2']);
+  // Ready endpoints only, publishNotReadyAddresses or not: the EndpointSlice controller marks every
+  // endpoint of such a Service ready, and CoreDNS reads the condition alone.
+  assert.deepEqual(data(r.resolve('b.a.svc.cluster.local', 'A')).sort(), ['10.1.1.1']);
 });
 
 function query(name: string, type: dnsPacket.RecordType, id = 7, edns = false): Buffer {
@@ -168,7 +185,6 @@ test('wire: ids, letter case, negative answers with the SOA, truncation over UDP
     type: 'ClusterIP',
     clusterIPs: ['10.96.0.20'],
     headless: false,
-    publishNotReadyAddresses: false,
     ports: [],
   });
   const a = dnsPacket.decode((await dns.handle(query('Web.Default.svc.cluster.local', 'A', 1), false))!);
@@ -199,7 +215,6 @@ test('wire: ids, letter case, negative answers with the SOA, truncation over UDP
     type: 'ClusterIP',
     clusterIPs: [],
     headless: true,
-    publishNotReadyAddresses: false,
     ports: [],
   });
   r.setSlice('default/big', {
@@ -211,10 +226,19 @@ test('wire: ids, letter case, negative answers with the SOA, truncation over UDP
   const udp = (await dns.handle(query('big.default.svc.cluster.local', 'A'), false))!;
   assert.ok(udp.length <= 512);
   assert.ok(dnsPacket.decode(udp).flags! & dnsPacket.TRUNCATED_RESPONSE);
+  // Names compressed: A records of 16 bytes after a 12-byte header and the 35-byte question, 29 in
+  // 512 bytes (as CoreDNS packs them), each owner name a pointer to the question, so in the case asked.
+  const small = dnsPacket.decode((await dns.handle(query('BIG.default.svc.cluster.local', 'A'), false))!);
+  assert.equal(small.answers!.length, Math.floor((512 - 12 - 35) / 16));
+  assert.ok(small.answers!.every((x) => x.name === 'BIG.default.svc.cluster.local'));
   const tcp = dnsPacket.decode((await dns.handle(query('big.default.svc.cluster.local', 'A'), true))!);
   assert.equal(tcp.answers!.length, 100);
+  assert.equal(tcp.flags! & dnsPacket.TRUNCATED_RESPONSE, 0);
+  assert.equal(tcp.flags! & dnsPacket.RECURSION_AVAILABLE, 0, 'no RA on an authoritative answer, as CoreDNS');
   const edns = dnsPacket.decode((await dns.handle(query('big.default.svc.cluster.local', 'A', 9, true), false))!);
-  assert.ok(edns.answers!.length > 20 && edns.answers!.length < 100, `${edns.answers!.length} answers`);
+  // 1232 bytes less the OPT record (11).
+  assert.equal(edns.answers!.length, Math.floor((1232 - 11 - 12 - 35) / 16));
+  assert.equal(edns.additionals!.at(-1)!.type, 'OPT');
   // Garbage and non-queries get FORMERR or nothing; no exception escapes.
   assert.equal(dns.handle(Buffer.from([1, 2, 3]), false), undefined);
   const bad = Buffer.from(query('a.b', 'A'));
@@ -235,7 +259,6 @@ test('repeated queries (answered before parsing, by their bytes): new id, own ca
       type: 'ClusterIP',
       clusterIPs: [ip],
       headless: false,
-      publishNotReadyAddresses: false,
       ports: [],
     });
   svc('10.96.0.21');

@@ -17,7 +17,6 @@ export interface DnsService {
   clusterIPs: string[];
   headless: boolean;
   externalName?: string;
-  publishNotReadyAddresses: boolean;
   ports: DnsServicePort[];
 }
 
@@ -37,11 +36,11 @@ export interface DnsSlice {
 
 export type RecordType = 'A' | 'AAAA' | 'SRV' | 'PTR' | 'CNAME' | 'NS' | 'SOA' | 'TXT' | 'ANY' | string;
 
-export interface Answer {
-  name: string;
-  type: 'A' | 'SRV' | 'PTR' | 'CNAME' | 'NS' | 'SOA';
-  data: string | { priority: number; weight: number; port: number; target: string };
-}
+export type Answer = { name: string; ttl?: number } & (
+  | { type: 'A' | 'PTR' | 'CNAME' | 'NS' | 'TXT'; data: string }
+  | { type: 'SRV'; data: { priority: number; weight: number; port: number; target: string } }
+  | { type: 'SOA'; data: 'zone' }
+);
 
 export interface Resolution {
   /** NOERROR with answers, NODATA (NOERROR, no answers) or NXDOMAIN. */
@@ -49,10 +48,17 @@ export interface Resolution {
   answers: Answer[];
   /** Address records of SRV targets, sent as additional records. */
   additionals: Answer[];
+  /** Not ours to answer: a reverse name of an address the cluster does not know, passed on to the
+   *  upstream resolvers (CoreDNS's `fallthrough in-addr.arpa ip6.arpa` in k3s's Corefile). */
+  forward?: boolean;
 }
 
 const NX: Resolution = { rcode: 'NXDOMAIN', answers: [], additionals: [] };
 const NODATA: Resolution = { rcode: 'NOERROR', answers: [], additionals: [] };
+const FORWARD: Resolution = { rcode: 'NOERROR', answers: [], additionals: [], forward: true };
+/** The schema version record of the Kubernetes DNS specification, with CoreDNS's TTL. */
+const SCHEMA_VERSION = '1.1.0';
+const SCHEMA_TTL = 28800;
 
 const dashed = (ip: string) => ip.replace(/\./g, '-');
 const undashed = (label: string) => (/^\d{1,3}(-\d{1,3}){3}$/.test(label) ? label.replace(/-/g, '.') : undefined);
@@ -68,6 +74,7 @@ export class ClusterRecords {
   private services = new Map<string, DnsService>(); // "ns/name"
   private slices = new Map<string, DnsSlice>(); // slice key → slice
   private bySvc = new Map<string, Set<string>>(); // "ns/svc" → slice keys
+  /** Namespaces that exist (from the Namespace informer, and those holding a Service). */
   private namespaces = new Set<string>();
   /** IP → names for PTR answers, rebuilt on the first reverse query after a change. */
   private reverseIndex: { generation: number; names: Map<string, string[]> } | undefined;
@@ -84,6 +91,14 @@ export class ClusterRecords {
     this.services.set(`${s.namespace}/${s.name}`, s);
     this.namespaces.add(s.namespace);
     this.generation++;
+  }
+  setNamespace(name: string): void {
+    if (this.namespaces.has(name)) return;
+    this.namespaces.add(name);
+    this.generation++;
+  }
+  deleteNamespace(name: string): void {
+    if (this.namespaces.delete(name)) this.generation++;
   }
   deleteService(namespace: string, name: string): void {
     this.services.delete(`${namespace}/${name}`);
@@ -125,7 +140,9 @@ export class ClusterRecords {
       const sl = this.slices.get(key);
       if (!sl) continue;
       for (const e of sl.endpoints) {
-        if (!e.ready && !svc.publishNotReadyAddresses) continue;
+        // Ready only: the EndpointSlice controller already marks every endpoint of a Service with
+        // publishNotReadyAddresses ready, and CoreDNS reads the condition alone.
+        if (!e.ready) continue;
         const addrs = e.addresses.filter((a) => isIPv4(a) && !seen.has(a));
         if (addrs.length === 0) continue;
         for (const a of addrs) seen.add(a);
@@ -138,18 +155,32 @@ export class ClusterRecords {
 
   /** Resolves one question. `name` is lower case without the trailing dot. */
   resolve(name: string, type: RecordType): Resolution {
-    if (name.endsWith('.in-addr.arpa')) return this.reverse(name, type);
+    if (name.endsWith('.in-addr.arpa') || name === 'in-addr.arpa') return this.reverse(name, type);
+    // ANY gets no records, as from CoreDNS (RFC 8482 lets a server answer it minimally): NODATA
+    // for a name that exists.
+    if (type === 'ANY') return this.resolve(name, 'A').rcode === 'NXDOMAIN' ? NX : NODATA;
     if (name === this.domain) {
       if (type === 'NS') return this.nsAnswer();
+      if (type === 'SOA') return { rcode: 'NOERROR', answers: [{ name, type: 'SOA', data: 'zone' }], additionals: [] };
       return NODATA;
     }
     if (!name.endsWith(`.${this.domain}`)) return NX;
     const labels = name.slice(0, -this.domain.length - 1).split('.');
     const kind = labels[labels.length - 1];
+    if (labels.length === 1 && (kind === 'svc' || kind === 'pod')) return NODATA;
     if (kind === 'svc') return this.service(name, labels.slice(0, -1), type);
     if (kind === 'pod') return this.pod(name, labels.slice(0, -1), type);
+    if (name === `dns-version.${this.domain}`) {
+      return type === 'TXT'
+        ? {
+            rcode: 'NOERROR',
+            answers: [{ name, type: 'TXT', data: SCHEMA_VERSION, ttl: SCHEMA_TTL }],
+            additionals: [],
+          }
+        : NODATA;
+    }
     if (name === `ns.dns.${this.domain}` && this.nameservers.length) {
-      return type === 'A' || type === 'ANY'
+      return type === 'A'
         ? { rcode: 'NOERROR', answers: this.nameservers.map((ip) => ({ name, type: 'A', data: ip })), additionals: [] }
         : NODATA;
     }
@@ -169,8 +200,8 @@ export class ClusterRecords {
     // <dashed-ip>.<namespace>.pod.<domain>
     if (labels.length !== 2) return labels.length === 1 && this.namespaces.has(labels[0]) ? NODATA : NX;
     const ip = undashed(labels[0]);
-    if (!ip || !isIPv4(ip)) return NX;
-    if (type !== 'A' && type !== 'ANY') return NODATA;
+    if (!ip || !isIPv4(ip) || !this.namespaces.has(labels[1])) return NX;
+    if (type !== 'A') return NODATA;
     return { rcode: 'NOERROR', answers: [{ name, type: 'A', data: ip }], additionals: [] };
   }
 
@@ -179,7 +210,10 @@ export class ClusterRecords {
     if (labels.length === 4 && labels[0].startsWith('_') && labels[1].startsWith('_')) {
       const svc = this.services.get(`${labels[3]}/${labels[2]}`);
       if (!svc) return NX;
-      return this.srv(name, svc, labels[0].slice(1), labels[1].slice(1), type);
+      const res = this.srv(name, svc, labels[0].slice(1), labels[1].slice(1), 'SRV');
+      if (type === 'SRV' || res.rcode === 'NXDOMAIN') return res;
+      // The named port's name has the Service's addresses too (CoreDNS answers A there).
+      return this.serviceAddress(name, svc, type);
     }
     if (labels.length === 1) return this.namespaces.has(labels[0]) ? NODATA : NX; // <ns>.svc
     if (labels.length === 2) {
@@ -196,8 +230,22 @@ export class ClusterRecords {
         (e) => e.hostname === labels[0] || (!e.hostname && e.addresses.some((a) => dashed(a) === labels[0])),
       );
       if (!ep) return NX;
-      if (type !== 'A' && type !== 'ANY') return NODATA;
       const ips = ep.hostname ? ep.addresses : ep.addresses.filter((a) => dashed(a) === labels[0]);
+      if (type === 'SRV') {
+        // The endpoint's own ports, with itself as the target (as CoreDNS answers).
+        const ports = this.merged(svc).ports;
+        const weight = Math.max(1, Math.floor(100 / Math.max(1, ports.length)));
+        return {
+          rcode: 'NOERROR',
+          answers: ports.map((p) => ({
+            name,
+            type: 'SRV' as const,
+            data: { priority: 0, weight, port: p.port, target: name },
+          })),
+          additionals: ips.map((ip) => ({ name, type: 'A' as const, data: ip })),
+        };
+      }
+      if (type !== 'A') return NODATA;
       return { rcode: 'NOERROR', answers: ips.map((ip) => ({ name, type: 'A', data: ip })), additionals: [] };
     }
     return NX;
@@ -206,15 +254,16 @@ export class ClusterRecords {
   private serviceAddress(name: string, svc: DnsService, type: RecordType): Resolution {
     if (svc.type === 'ExternalName') {
       if (!svc.externalName) return NX;
-      // CNAME answers every type, as a resolver follows it.
+      // A CNAME for the address types and CNAME itself; NODATA for the rest, as from CoreDNS.
+      if (type !== 'A' && type !== 'AAAA' && type !== 'CNAME') return NODATA;
       return {
         rcode: 'NOERROR',
         answers: [{ name, type: 'CNAME', data: svc.externalName.replace(/\.$/, '') }],
         additionals: [],
       };
     }
-    if (type !== 'A' && type !== 'ANY') return NODATA;
     if (!svc.headless) {
+      if (type !== 'A') return NODATA;
       return {
         rcode: 'NOERROR',
         answers: svc.clusterIPs.map((ip) => ({ name, type: 'A', data: ip })),
@@ -222,7 +271,8 @@ export class ClusterRecords {
       };
     }
     const eps = this.merged(svc).endpoints;
-    if (eps.length === 0) return NX;
+    if (eps.length === 0) return NX; // a headless Service without ready endpoints has no name yet
+    if (type !== 'A') return NODATA;
     return {
       rcode: 'NOERROR',
       answers: eps.flatMap((e) => e.addresses.map((ip) => ({ name, type: 'A' as const, data: ip }))),
@@ -231,7 +281,8 @@ export class ClusterRecords {
   }
 
   private srv(name: string, svc: DnsService, port?: string, proto?: string, type?: RecordType): Resolution {
-    if (type !== 'SRV' && type !== 'ANY') return NODATA;
+    if (type !== 'SRV') return NODATA;
+    if (svc.headless && this.merged(svc).endpoints.length === 0) return NX;
     const svcName = `${svc.name}.${svc.namespace}.svc.${this.domain}`;
     const match = (p: DnsServicePort) =>
       (port === undefined || p.name === port) && (proto === undefined || p.protocol.toLowerCase() === proto);
@@ -240,15 +291,18 @@ export class ClusterRecords {
     if (!svc.headless) {
       const ports = svc.ports.filter((p) => p.name !== '' || port === undefined).filter(match);
       if (ports.length === 0) return port === undefined ? NODATA : NX;
+      // The weight splits 100 over the records, as CoreDNS does.
+      const weight = Math.max(1, Math.floor(100 / ports.length));
       for (const p of ports)
-        answers.push({ name, type: 'SRV', data: { priority: 0, weight: 100, port: p.port, target: svcName } });
+        answers.push({ name, type: 'SRV', data: { priority: 0, weight, port: p.port, target: svcName } });
       for (const ip of svc.clusterIPs) additionals.push({ name: svcName, type: 'A', data: ip });
       return { rcode: 'NOERROR', answers, additionals };
     }
     const { endpoints, ports } = this.merged(svc);
     const wanted = ports.filter(match);
     if (wanted.length === 0 || endpoints.length === 0) return port === undefined ? NODATA : NX;
-    const weight = Math.max(1, Math.floor(100 / endpoints.length));
+    const records = endpoints.reduce((n, e) => n + (e.hostname ? 1 : e.addresses.length), 0) * wanted.length;
+    const weight = Math.max(1, Math.floor(100 / records));
     for (const e of endpoints) {
       for (const ip of e.addresses) {
         const target = `${e.hostname ?? dashed(ip)}.${svcName}`;
@@ -262,13 +316,15 @@ export class ClusterRecords {
   }
 
   private reverse(name: string, type: RecordType): Resolution {
+    // Only PTR records of addresses the cluster knows are answered here; the rest of the reverse
+    // zone (other types, shorter names, other addresses) goes upstream.
+    if (type !== 'PTR') return FORWARD;
     const parts = name.slice(0, -'.in-addr.arpa'.length).split('.');
-    if (parts.length !== 4) return parts.length < 4 ? NODATA : NX;
+    if (parts.length !== 4) return FORWARD;
     const ip = parts.reverse().join('.');
-    if (!isIPv4(ip)) return NX;
+    if (!isIPv4(ip)) return FORWARD;
     const names = this.reverseNames().get(ip);
-    if (!names) return NX;
-    if (type !== 'PTR' && type !== 'ANY') return NODATA;
+    if (!names) return FORWARD;
     return { rcode: 'NOERROR', answers: names.map((n) => ({ name, type: 'PTR', data: n })), additionals: [] };
   }
 

@@ -25,6 +25,7 @@ export interface ClusterDnsOptions {
 }
 
 const SERVICES = { group: '', version: 'v1', resource: 'services', namespaced: true };
+const NAMESPACES = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
 const SLICES = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true };
 
 /** Longest query answered from the bytes-keyed cache (a question of a long name with an OPT). */
@@ -46,7 +47,6 @@ export function toDnsService(o: KubeObject): DnsService {
     clusterIPs: ips,
     headless: type !== 'ExternalName' && spec.clusterIP === 'None',
     externalName: typeof spec.externalName === 'string' ? spec.externalName : undefined,
-    publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
     ports: ports.map((p) => ({
       name: typeof p.name === 'string' ? p.name : '',
       port: Number(p.port) || 0,
@@ -126,7 +126,18 @@ export class ClusterDns {
       },
       { log: this.opts.log },
     );
-    this.informers = [svc, sl];
+    // Namespaces: a Pod's name (`1-2-3-4.ns.pod…`) and `ns.svc…` exist only in one that exists.
+    const nss = new Informer(
+      this.opts.client,
+      NAMESPACES,
+      {
+        add: (o) => r.setNamespace(o.metadata.name ?? ''),
+        update: (_, o) => r.setNamespace(o.metadata.name ?? ''),
+        delete: (o) => r.deleteNamespace(o.metadata.name ?? ''),
+      },
+      { log: this.opts.log },
+    );
+    this.informers = [svc, sl, nss];
     await Promise.all(this.informers.map((i) => i.start()));
     try {
       for (const l of this.opts.listen) {
@@ -170,6 +181,7 @@ export class ClusterDns {
       if (hit && hit.generation === gen) reply = hit.reply;
       else {
         const res = this.records.resolve(q.name, q.type);
+        if (res.forward) return this.forward(msg, key, tcp);
         const last = res.answers.at(-1);
         if (last?.type === 'CNAME' && q.type !== 'CNAME') return this.chase(q, res, last.data as string, tcp);
         reply = encodeAnswer(q, res, this.zone, tcp ? 0 : EDNS_UDP_SIZE);
@@ -183,6 +195,10 @@ export class ClusterDns {
       }
       return hit && hit.generation === gen ? withId(reply, q.id) : reply;
     }
+    return this.forward(msg, key, tcp);
+  }
+
+  private forward(msg: Buffer, key: string, tcp: boolean): Promise<Buffer | undefined> {
     return this.forwarder.forward(msg, key, tcp).then((r) => r ?? errorReply(msg, 2));
   }
 
@@ -199,6 +215,8 @@ export class ClusterDns {
     const name = target.toLowerCase();
     if (this.records.inZone(name)) {
       const more = this.records.resolve(name, q.type);
+      // A target in the zone without records of the type: NODATA without the CNAME (as CoreDNS).
+      if (more.answers.length === 0) return encodeAnswer(q, more, this.zone, tcp ? 0 : EDNS_UDP_SIZE);
       const chased = { rcode: more.rcode, answers: [...res.answers, ...more.answers], additionals: more.additionals };
       return encodeAnswer(q, chased, this.zone, tcp ? 0 : EDNS_UDP_SIZE);
     }

@@ -1,9 +1,9 @@
 // DNS messages on the wire: the question of a query read straight from its bytes (the hot path
 // needs only the name, type and EDNS size, and a full decode costs more than the whole answer), and
-// responses encoded with dns-packet, truncated to what the client can take over UDP.
+// responses encoded by encode.ts (with name compression), truncated to what the client can take over UDP.
 import dnsPacket from 'dns-packet';
 import type { Answer, Resolution } from './records.js';
-import { internal } from '../../common/index.js';
+import { encodeMessage, rawRecord, type Rr } from './encode.js';
 
 export interface Question {
   id: number;
@@ -82,28 +82,28 @@ export function errorReply(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-type Rec = dnsPacket.Answer;
+function toRecord(a: Answer, zone: ZoneInfo): Rr {
+  const ttl = a.ttl ?? zone.ttl;
+  if (a.type === 'SOA') return soa(a.name, zone);
+  if (a.type === 'SRV') return { name: a.name, ttl, type: 'SRV', data: a.data };
+  return { name: a.name, ttl, type: a.type, data: a.data };
+}
 
-function toRecord(a: Answer, ttl: number): Rec {
-  const base = { name: a.name, ttl, class: 'IN' as const };
-  switch (a.type) {
-    case 'SRV':
-      return {
-        ...base,
-        type: 'SRV',
-        data: a.data as { priority: number; weight: number; port: number; target: string },
-      };
-    case 'A':
-      return { ...base, type: 'A', data: a.data as string };
-    case 'PTR':
-      return { ...base, type: 'PTR', data: a.data as string };
-    case 'CNAME':
-      return { ...base, type: 'CNAME', data: a.data as string };
-    case 'NS':
-      return { ...base, type: 'NS', data: a.data as string };
-    default:
-      throw internal(`unexpected record type ${a.type}`); // a programming error: answers are built here
-  }
+function soa(name: string, zone: ZoneInfo): Rr {
+  return {
+    name,
+    type: 'SOA',
+    ttl: zone.ttl,
+    data: {
+      mname: `ns.dns.${zone.domain}`,
+      rname: `hostmaster.${zone.domain}`,
+      serial: 1,
+      refresh: 7200,
+      retry: 1800,
+      expire: 86400,
+      minimum: zone.ttl,
+    },
+  };
 }
 
 export interface ZoneInfo {
@@ -115,10 +115,11 @@ export interface ZoneInfo {
 export const EDNS_UDP_SIZE = 1232;
 
 /**
- * Encodes the authoritative answer to `q`. The SOA of the zone goes in the authority section of a
- * negative answer (NXDOMAIN or NODATA), so resolvers cache the negative answer for its minimum TTL.
- * With more data than fits the client's UDP size, answers are dropped and TC set (the client then
- * asks over TCP); `maxSize` 0 means no limit (TCP).
+ * Encodes the authoritative answer to `q` (AA, RD as asked, no RA: as CoreDNS answers its zones).
+ * The SOA of the zone goes in the authority section of a negative answer (NXDOMAIN or NODATA), so
+ * resolvers cache the negative answer for its minimum TTL. With more data than fits the client's
+ * UDP size, records are dropped and TC set (the client then asks over TCP); `maxSize` 0 means no
+ * limit (TCP). Owner names equal to the question point at it, so they carry the letter case asked.
  */
 export function encodeAnswer(
   q: Question,
@@ -130,67 +131,23 @@ export function encodeAnswer(
 ): Buffer {
   const soaZone = q.name.endsWith('.in-addr.arpa') ? 'in-addr.arpa' : zone.domain;
   const negative = res.answers.length === 0 || (res.rcode === 'NXDOMAIN' && extra.length === 0);
-  const packet: dnsPacket.Packet = {
-    id: q.id,
-    type: 'response',
-    flags:
-      dnsPacket.AUTHORITATIVE_ANSWER |
-      dnsPacket.RECURSION_AVAILABLE |
-      (q.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0) |
-      (res.rcode === 'NXDOMAIN' ? 3 : 0),
-    questions: [{ name: q.name, type: q.type as dnsPacket.RecordType, class: 'IN' }],
-    answers: [...res.answers.map((a) => toRecord(a, zone.ttl)), ...extra],
-    authorities: negative
-      ? [
-          {
-            name: soaZone,
-            type: 'SOA',
-            ttl: zone.ttl,
-            class: 'IN',
-            data: {
-              mname: `ns.dns.${zone.domain}`,
-              rname: `hostmaster.${zone.domain}`,
-              serial: 1,
-              refresh: 7200,
-              retry: 1800,
-              expire: 86400,
-              minimum: zone.ttl,
-            },
-          },
-        ]
-      : [],
-    additionals: res.additionals.map((a) => toRecord(a, zone.ttl)),
-  };
-  if (q.ednsSize) {
-    const opt: dnsPacket.OptAnswer = {
-      name: '.',
-      type: 'OPT',
-      udpPayloadSize: EDNS_UDP_SIZE,
-      extendedRcode: 0,
-      ednsVersion: 0,
-      flags: 0,
-      flag_do: false,
-      options: [],
-    };
-    packet.additionals!.push(opt);
-  }
-  let out = echoQuestion(dnsPacket.encode(packet), q);
   const limit = maxSize === 0 ? 0 : q.ednsSize ? Math.min(q.ednsSize, maxSize) : 512;
-  if (limit && out.length > limit) {
-    packet.additionals = q.ednsSize ? [packet.additionals!.at(-1)!] : [];
-    while (out.length > limit && packet.answers!.length > 0) {
-      packet.answers!.pop();
-      packet.flags! |= dnsPacket.TRUNCATED_RESPONSE;
-      out = echoQuestion(dnsPacket.encode(packet), q);
-    }
-  }
-  return out;
-}
-
-/** The question goes back exactly as asked (letter case included: some resolvers check it). */
-function echoQuestion(out: Buffer, q: Question): Buffer {
-  q.questionBytes.copy(out, 12);
-  return out;
+  return encodeMessage(
+    {
+      id: q.id,
+      flags:
+        0x8000 |
+        dnsPacket.AUTHORITATIVE_ANSWER |
+        (q.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0) |
+        (res.rcode === 'NXDOMAIN' ? 3 : 0),
+      question: q.questionBytes,
+      answers: [...res.answers.map((a) => toRecord(a, zone)), ...extra.map(rawRecord)],
+      authorities: negative ? [soa(soaZone, zone)] : [],
+      additionals: res.additionals.map((a) => toRecord(a, zone)),
+      ednsSize: q.ednsSize ? EDNS_UDP_SIZE : 0,
+    },
+    limit,
+  );
 }
 
 /** The same encoded reply for another query id. */

@@ -174,3 +174,47 @@ test('element claims: the first Service keeps a contested key; the other gets it
     2,
   );
 });
+
+test('ServiceLB: a LoadBalancer port with an ingress answers on every local address; another class does not', () => {
+  const cfg = { table: 't', clusterCIDR: '10.42.0.0/16', masqueradeMark: 0x4000 };
+  const lb = (extra: Record<string, unknown>) =>
+    servicePorts(
+      svc(
+        {
+          clusterIP: '10.96.0.6',
+          type: 'LoadBalancer',
+          ports: [{ name: 'http', port: 8082, nodePort: 31000 }],
+          ...extra,
+        },
+        { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } },
+      ),
+      [slice([{ addresses: ['10.42.0.2'] }])],
+      'me',
+    )[0];
+  const els = renderServicePort(cfg, lb({})).elements;
+  assert.ok(
+    els.some((e) => /^service-ips\|192\.0\.2\.10 \. tcp \. 8082 : goto ext-/.test(e)),
+    els.join('\n'),
+  );
+  assert.ok(
+    els.some((e) => /^service-nodeports\|tcp \. 8082 : goto ext-/.test(e)),
+    els.join('\n'),
+  );
+  assert.ok(els.some((e) => /^service-nodeports\|tcp \. 31000 : goto ext-/.test(e)));
+  // A Service of another load balancer implementation keeps only its ingress IP and node port.
+  const other = renderServicePort(cfg, lb({ loadBalancerClass: 'example.com/lb' })).elements;
+  assert.equal(
+    other.some((e) => e.startsWith('service-nodeports|tcp . 8082')),
+    false,
+  );
+  // No endpoints: refused on those ports too.
+  const [none] = servicePorts(
+    svc(
+      { clusterIP: '10.96.0.6', type: 'LoadBalancer', ports: [{ name: 'http', port: 8082, nodePort: 31000 }] },
+      { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } },
+    ),
+    [],
+    'me',
+  );
+  assert.ok(renderServicePort(cfg, none).elements.includes('no-endpoint-nodeports|tcp . 8082 : goto reject-chain'));
+});

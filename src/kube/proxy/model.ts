@@ -28,6 +28,10 @@ export interface ServicePort {
   /** spec.externalIPs and status.loadBalancer.ingress IPs: answered as the cluster IP, "external" traffic. */
   externalIPs: string[];
   loadBalancerIPs: string[];
+  /** The port of a LoadBalancer Service the built-in ServiceLB serves (no loadBalancerClass, an
+   *  ingress assigned): answered on every local address of the node, as k3s's ServiceLB opens it
+   *  with a hostPort on each node. */
+  serviceLBPort?: number;
   affinityTimeout?: number;
   internalLocal: boolean;
   externalLocal: boolean;
@@ -113,6 +117,7 @@ export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: st
           : undefined,
       externalIPs,
       loadBalancerIPs,
+      serviceLBPort: loadBalancerIPs.length > 0 && spec.loadBalancerClass === undefined ? port : undefined,
       affinityTimeout: affinity ? Math.max(1, Math.min(86400, timeout || 10800)) : undefined,
       internalLocal: spec.internalTrafficPolicy === 'Local',
       externalLocal: spec.externalTrafficPolicy === 'Local',

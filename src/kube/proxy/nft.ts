@@ -135,7 +135,9 @@ export function renderServicePort(c: NftConfig, sp: ServicePort): Rendered {
   const t = `ip ${c.table}`;
   const out: Rendered = { chains: [], sets: [], elements: [], shared: [], body: [] };
   const external = [...sp.externalIPs, ...sp.loadBalancerIPs];
-  const hasExternal = sp.nodePort !== undefined || external.length > 0;
+  // Ports answered on every local address: the node port, and a ServiceLB Service's own port.
+  const localPorts = [...new Set([sp.nodePort, sp.serviceLBPort])].filter((p): p is number => p !== undefined);
+  const hasExternal = localPorts.length > 0 || external.length > 0;
   // As kube-proxy: a cluster-policy chain over every usable endpoint and, when a traffic policy is
   // Local, a local-policy chain over this node's; internal (cluster IP) and external (node port,
   // external and load-balancer IPs) traffic enter through their own chain and go to one of them.
@@ -202,15 +204,13 @@ export function renderServicePort(c: NftConfig, sp: ServicePort): Rendered {
     out.chains.push(ext);
     if (!sp.externalLocal) out.body.push(`add rule ${t} ${q(ext)} jump mark-for-masquerade`);
     out.body.push(...toPool(ext, target));
-    if (sp.nodePort !== undefined)
-      out.elements.push(`service-nodeports|${sp.protocol} . ${sp.nodePort} : goto ${q(ext)}`);
+    for (const p of localPorts) out.elements.push(`service-nodeports|${sp.protocol} . ${p} : goto ${q(ext)}`);
     for (const ip of external) out.elements.push(`service-ips|${tuple(ip)} : goto ${q(ext)}`);
   } else {
     // Upstream drops (rather than rejects) external traffic with policy Local and no local endpoint,
     // so that a load balancer's health check, not a client, sees the node as unusable.
     const verdict = sp.externalLocal ? 'drop' : 'goto reject-chain';
-    if (sp.nodePort !== undefined)
-      out.elements.push(`no-endpoint-nodeports|${sp.protocol} . ${sp.nodePort} : ${verdict}`);
+    for (const p of localPorts) out.elements.push(`no-endpoint-nodeports|${sp.protocol} . ${p} : ${verdict}`);
     for (const ip of external) out.elements.push(`no-endpoint-services|${tuple(ip)} : ${verdict}`);
   }
   return out;
