@@ -338,10 +338,13 @@ export function mergeConfig(
 ): { config: ContainerConfig; hostConfig: HostConfig; path: string; args: string[] } {
   validatePorts(b);
   const ic = image.config ?? {};
-  const entrypoint = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
+  // `--entrypoint ''` sends [""]: after the merge with the image (which it keeps from adding its Cmd),
+  // dockerd resets it to none (mergeAndVerifyConfig).
+  const merged = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
+  const entrypoint = merged?.length === 1 && merged[0] === '' ? null : merged;
   const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : (ic.Cmd ?? null);
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
-  if (!argv.length) throw invalidArgument('no command specified', { field: 'Cmd' });
+  if (!argv.length) throw invalidArgument('No command specified', { field: 'Cmd' });
   // Config.Env is the image's and the request's only; PATH, HOSTNAME and TERM join the process's
   // environment at start (processEnv), as dockerd's CreateDaemonEnvironment.
   const env = mergeEnv(ic.Env ?? [], b.Env ?? []);
