@@ -28,6 +28,8 @@ after(async () => {
   await sides?.stop(['x-run', 'c-exit', 'x-cr', 'x-ep', ...d.made]);
   rmSync(tmp, { recursive: true, force: true });
 });
+const bind = join(tmp, 'bind');
+mkdirSync(bind);
 const envFile = join(tmp, 'env.list');
 writeFileSync(envFile, '# c\nA=1\nB\n  C = x y \nD="q"\n');
 const ctx = join(tmp, 'ctx');
@@ -146,6 +148,32 @@ d.cases('existing containers', [
   'restart -t 0 nosuch',
   'logs nosuch',
 ]);
+d.cases('run, more', [
+  'run --rm -e A=1 busybox sh -c \'tr "\\0" "\\n" < /proc/1/environ\'',
+  { cmd: 'run --rm -t -e Z=1 busybox env', more: (s) => s.replace(/HOSTNAME=\S+/, 'H') },
+  'run --rm --user 1000 -w /root busybox pwd',
+  "run --rm --user 1000:1000 -w /tmp/new/dir busybox sh -c 'pwd; stat -c %u:%a /tmp/new/dir'",
+  { cmd: ['run', '--rm', '-v', `${bind}:/h:ro`, 'busybox', 'touch', '/h/x'] },
+  'run --rm -v rel/path:/x busybox true',
+  "run --rm --ulimit core=-1 busybox sh -c 'ulimit -c'",
+  'run --rm --memory-swap -1 -m 32m busybox cat /sys/fs/cgroup/memory.swap.max',
+  'run --rm --cpuset-cpus 0 busybox cat /sys/fs/cgroup/cpuset.cpus',
+  'run --rm --cpuset-cpus 9 busybox true',
+  'run --rm --blkio-weight 300 busybox true',
+  "run --rm -a stdout busybox sh -c 'echo o; echo e >&2'",
+  "run --rm --name 'bad name!' busybox true",
+  'run --rm --network host busybox true',
+  'run --rm --hostname bad_host! busybox true',
+  'run --rm --expose 80 --expose 90-91/udp busybox true',
+  'run --rm --stop-timeout 5 busybox true',
+  'run --rm --oom-kill-disable busybox true',
+  'create --name c-exit busybox',
+  'rm -f nosuch',
+  'run --rm --init --init-path /x busybox true',
+  "run --rm -w /tmp busybox sh -c 'echo $PWD'",
+  'run --rm --group-add 0 -u 1000 busybox id',
+]);
+
 // After the reads above (they inspect x-cr).
 d.cases('changes', ['update --pids-limit 30 x-cr', 'update --cpus 0.5 x-cr']);
 // An update without --restart keeps the policy (x-cr's on-failure:2, as set at create).

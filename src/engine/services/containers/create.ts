@@ -243,7 +243,12 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
     const named = !src.startsWith('/');
     const propagation = opts.find((o) => /private|shared|slave/.test(o));
     if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
-      throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
+      // dockerd's words (the local volume driver's, when the container's create makes the volume)
+      throw invalidArgument(
+        `create ${src}: "${src}" includes invalid characters for a local volume name, only ` +
+          '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path',
+        { field: 'HostConfig.Binds' },
+      );
     out.push({
       Type: named ? 'volume' : 'bind',
       ...(named ? { Name: src, Driver: 'local' } : {}),
