@@ -84,7 +84,16 @@ static const char *g_envp_path(void) {
 static const char *find_exe(const char *arg0) {
   static char buf[4096];
   if (strchr(arg0, '/')) {
-    if (access(arg0, X_OK) < 0) die("exec: \"%s\"", arg0);
+    /* runc's words (Go's lower-case errno strings): the CLI maps "permission denied" to exit code 126
+     * and "no such file or directory" to 127, case-sensitively; a directory is not executable. */
+    struct stat st;
+    if (stat(arg0, &st) < 0) {
+      int e = errno;
+      DIE("exec: \"%s\": stat %s: %s", arg0, arg0,
+          e == ENOENT ? "no such file or directory" : e == ENOTDIR ? "not a directory"
+          : e == EACCES ? "permission denied" : strerror(e));
+    }
+    if (!S_ISREG(st.st_mode) || access(arg0, X_OK) < 0) DIE("exec: \"%s\": permission denied", arg0);
     return arg0;
   }
   const char *p = g_envp_path();

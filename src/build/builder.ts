@@ -139,7 +139,8 @@ export class Builder {
         throw invalidArgument(`failed to reach build target ${b.target} in Dockerfile`, { field: 'target' });
     }
     const stages = df.stages.slice(0, last + 1);
-    const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
+    // dockerd's legacy builder counts and prints each ARG before the first FROM as a step of its own
+    const total = stages.reduce((n, s) => n + 1 + s.instructions.length, df.globalArgs.length);
     const tmpDir = join(this.o.dataDir, 'tmp', randomSuffix(6));
     mkdirSync(tmpDir, { recursive: true });
     const env: BuildEnv = {
@@ -158,6 +159,7 @@ export class Builder {
     let cached = 0;
     let final: StageState | undefined;
     try {
+      for (const a of df.globalArgs) out(`Step ${++step}/${total} : ${a.original}`);
       for (const st of stages) {
         out(`Step ${++step}/${total} : ${st.from.original}`);
         const s = await baseStage(this.o, st, globals, results, b);

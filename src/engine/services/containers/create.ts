@@ -243,7 +243,12 @@ export function parseMounts(b: CreateBody, imageVolumes: string[]): MountPoint[]
     const named = !src.startsWith('/');
     const propagation = opts.find((o) => /private|shared|slave/.test(o));
     if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(src))
-      throw invalidArgument(`HostConfig.Binds: invalid volume name "${src}"`, { field: 'HostConfig.Binds' });
+      // dockerd's words (the local volume driver's, when the container's create makes the volume)
+      throw invalidArgument(
+        `create ${src}: "${src}" includes invalid characters for a local volume name, only ` +
+          '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path',
+        { field: 'HostConfig.Binds' },
+      );
     out.push({
       Type: named ? 'volume' : 'bind',
       ...(named ? { Name: src, Driver: 'local' } : {}),
@@ -338,10 +343,13 @@ export function mergeConfig(
 ): { config: ContainerConfig; hostConfig: HostConfig; path: string; args: string[] } {
   validatePorts(b);
   const ic = image.config ?? {};
-  const entrypoint = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
+  // `--entrypoint ''` sends [""]: after the merge with the image (which it keeps from adding its Cmd),
+  // dockerd resets it to none (mergeAndVerifyConfig).
+  const merged = b.Entrypoint != null ? b.Entrypoint : (ic.Entrypoint ?? null);
+  const entrypoint = merged?.length === 1 && merged[0] === '' ? null : merged;
   const cmd = b.Cmd?.length ? b.Cmd : b.Entrypoint != null ? null : (ic.Cmd ?? null);
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
-  if (!argv.length) throw invalidArgument('no command specified', { field: 'Cmd' });
+  if (!argv.length) throw invalidArgument('No command specified', { field: 'Cmd' });
   // Config.Env is the image's and the request's only; PATH, HOSTNAME and TERM join the process's
   // environment at start (processEnv), as dockerd's CreateDaemonEnvironment.
   const env = mergeEnv(ic.Env ?? [], b.Env ?? []);

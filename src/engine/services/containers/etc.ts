@@ -58,8 +58,10 @@ export function hostsFile(rec: ContainerRecord, ip = '', names: string[] = [], x
     if (i > 0) lines.push(`${addr === 'host-gateway' ? (x.hostGateway ?? addr) : addr}\t${h.slice(0, i)}`);
   }
   lines.push(...(x.links ?? []));
-  if (ip)
-    lines.push(`${ip}\t${[rec.Config.Hostname, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
+  // with a domain name, the FQDN comes first (libnetwork's "hostname.domainname hostname")
+  const { Hostname: h, Domainname: dn } = rec.Config;
+  const own = dn ? [`${h}.${dn}`, h] : [h];
+  if (ip) lines.push(`${ip}\t${[...own, ...names].filter((x, i, a) => x && a.indexOf(x) === i).join(' ')}`);
   return lines.join('\n') + '\n';
 }
 

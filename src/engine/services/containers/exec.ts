@@ -10,6 +10,7 @@ import type { Containers } from './service.js';
 import { bridgeAttach, parseDetachKeys } from './streams.js';
 import { checkExec } from './exec-check.js';
 import { containerView } from './paths.js';
+import { replaceEnv } from './spec.js';
 
 export interface ExecConfig {
   AttachStdin: boolean;
@@ -140,8 +141,7 @@ export class Execs {
     const rtid = this.svc.rtId(rec.Id);
     const cspec = this.svc.runtime.spec(rtid);
     const cproc = cspec.process!;
-    const env = new Map<string, string>();
-    for (const e of [...(cproc.env ?? []), ...s.config.Env]) env.set(e.split('=')[0], e);
+    const env = replaceEnv(cproc.env ?? [], s.config.Env);
     const cwd = s.config.WorkingDir || cproc.cwd || '/';
     let user: typeof cproc.user;
     try {
@@ -151,9 +151,7 @@ export class Execs {
       user = s.config.User
         ? resolveUser(this.svc.rootfs(rec.Id), s.config.User, rec.HostConfig.GroupAdd ?? [])
         : cproc.user;
-      checkExec(containerView(rec, this.svc.rootfs(rec.Id), this.svc.dirOf(rec.Id)), s.config.Cmd[0], cwd, [
-        ...env.values(),
-      ]);
+      checkExec(containerView(rec, this.svc.rootfs(rec.Id), this.svc.dirOf(rec.Id)), s.config.Cmd[0], cwd, env);
     } catch (e) {
       s.ExitCode = 126;
       throw e;
@@ -162,7 +160,7 @@ export class Execs {
       terminal: tty,
       user,
       args: s.config.Cmd,
-      env: [...env.values()],
+      env,
       cwd,
       capabilities: cproc.capabilities,
       noNewPrivileges: cproc.noNewPrivileges,

@@ -136,14 +136,22 @@ function devices(hc: ContainerRecord['HostConfig']): {
 }
 
 /** dockerd's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (with a tty) and the --link variables,
- *  each replaced by the container's own Env of the same name. */
+ *  each replaced by the container's own Env of the same name (replaceEnv). */
 export function processEnv(c: ContainerRecord['Config'], linkEnv: string[]): string[] {
+  const base = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${c.Hostname}`];
+  if (c.Tty) base.push('TERM=xterm');
+  return replaceEnv([...base, ...linkEnv], c.Env);
+}
+
+/** moby's ReplaceOrAppendEnvValues: each override replaces the entry of its name or is appended; an
+ *  override without `=` (`docker run -e A` with no A in the client's environment) removes its name. */
+export function replaceEnv(defaults: string[], overrides: string[]): string[] {
   const out = new Map<string, string>();
-  const put = (e: string) => out.set(e.split('=')[0], e);
-  put('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  put(`HOSTNAME=${c.Hostname}`);
-  if (c.Tty) put('TERM=xterm');
-  for (const e of [...linkEnv, ...c.Env]) put(e);
+  for (const e of [...defaults, ...overrides]) {
+    const eq = e.indexOf('=');
+    if (eq < 0) out.delete(e);
+    else out.set(e.slice(0, eq), e);
+  }
   return [...out.values()];
 }
 

@@ -32,15 +32,17 @@ export async function updateContainer(
       hc[k] = body[k];
     }
   const rp = body.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
-  if (rp && rp.Name !== undefined) {
-    if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(rp.Name))
+  // The CLI sends RestartPolicy {Name: ""} with every update without --restart: an empty name keeps
+  // the container's policy (moby's UpdateContainer), it is no reset to "no".
+  if (rp?.Name) {
+    if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(rp.Name))
       throw invalidArgument(`RestartPolicy: invalid restart policy '${rp.Name}'`, { field: 'RestartPolicy.Name' });
-    if (hc.AutoRemove && rp.Name && rp.Name !== 'no')
+    if (hc.AutoRemove && rp.Name !== 'no')
       throw invalidArgument(
         'RestartPolicy: Restart policy cannot be updated because AutoRemove is enabled for the container',
         { field: 'RestartPolicy' },
       );
-    hc.RestartPolicy = { Name: rp.Name || 'no', MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
+    hc.RestartPolicy = { Name: rp.Name, MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
   }
   if (c.rec.State.Running) {
     const r: Record<string, unknown> = {};

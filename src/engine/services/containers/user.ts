@@ -61,5 +61,6 @@ export function resolveUser(rootfs: string, user: string, groupAdd: string[] = [
       field: 'HostConfig.GroupAdd',
     });
   });
-  return { uid, gid, additionalGids: [gid, ...sgids, ...added] };
+  // each group once (`--group-add 0` for a user whose primary group is 0 is no second 0)
+  return { uid, gid, additionalGids: [...new Set([gid, ...sgids, ...added])] };
 }
