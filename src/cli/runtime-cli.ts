@@ -210,7 +210,11 @@ async function runCommand(cmd: string, args: string[], g: Global): Promise<numbe
     }
     case 'state': {
       const { pos } = sub(args, {});
-      out(JSON.stringify(rt.state(pos[0]), null, 2) + '\n');
+      // As runc's `state`: the owner is left empty (only `list` names it) and empty annotations
+      // are left out.
+      const { annotations, ...st } = rt.state(pos[0]);
+      const shown = { ...st, owner: '', ...(annotations && Object.keys(annotations).length ? { annotations } : {}) };
+      out(JSON.stringify(shown, null, 2) + '\n');
       return 0;
     }
     case 'kill': {

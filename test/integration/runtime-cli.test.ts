@@ -66,6 +66,7 @@ test('create, start, state (runc JSON), ps, exec, kill --all, delete through the
   assert.equal(st.status, 'created');
   assert.equal(st.pid, Number(readFileSync(pidFile, 'utf8')));
   assert.equal(st.annotations['org.example/a'], 'b');
+  assert.equal(st.owner, ''); // as runc's state (only list names the owner)
   assert.equal(cli(['start', id]).code, 0);
   assert.equal(JSON.parse(cli(['state', id]).out).status, 'running');
   assert.deepEqual(JSON.parse(cli(['ps', '--format', 'json', id]).out), [st.pid]);
