@@ -19,7 +19,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { build } from 'esbuild';
-import { KubeClient, watchEvents } from '../src/kube/client/index.js';
+import { KubeClient } from '../src/kube/client/index.js';
+import { boundPods, CreateLoad, postRequest, type TlsTarget } from './scheduler-client.js';
 import { startEtcd, type Etcd } from '../test/fixtures/etcd.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -122,30 +123,20 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
-/** A create that survives a connection reset (a keep-alive socket the server closed under load):
- *  tried again, and an AlreadyExists answer then means the first attempt went through. */
-async function create(client: KubeClient, path: string, body: object): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await client.request('POST', path, { body });
-      return;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (attempt > 0 && code === 'AlreadyExists') return;
-      if (attempt < 3 && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e)))) continue;
-      throw e;
-    }
-  }
-}
+/** The create requests for body(0..count-1) at `path`, serialised (done before a measured
+ *  phase starts, so that the client's JSON work is not inside it). */
+const requests = (c: Cluster, path: string, count: number, body: (i: number) => object): Buffer[] =>
+  Array.from({ length: count }, (_, i) => postRequest(c.tls.host, path, JSON.stringify(body(i))));
 
-/** Runs fn over 0..count-1 with `c` in flight. */
-async function pool(count: number, c: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, count) }, async () => {
-      for (let i = next++; i < count; i = next++) await fn(i);
-    }),
-  );
+/** Sends the requests, CONCURRENCY in flight (one per TLS connection, kept alive); `done` after
+ *  each create is answered. A create whose connection was reset is sent again. */
+async function createAll(c: Cluster, reqs: Buffer[], done?: (i: number) => void): Promise<void> {
+  const load = new CreateLoad(c.tls, CONCURRENCY);
+  try {
+    await load.run(reqs.length, (i) => reqs[i], done);
+  } finally {
+    load.close();
+  }
 }
 
 /** CPU seconds of a process, or with `mainThread` of its main thread only (for `skiff server`:
@@ -182,6 +173,8 @@ async function bundle(): Promise<string> {
 
 interface Cluster {
   client: KubeClient;
+  /** The server's HTTPS address and the client's credentials, for the load generator. */
+  tls: TlsTarget;
   server: ChildProcess;
   scheduler?: ChildProcess;
   stop(): Promise<void>;
@@ -256,6 +249,14 @@ async function startCluster(
     key: b(kc.users[0].user['client-key-data']),
     userAgent: 'skiff-bench',
   });
+  const url = new URL(kc.clusters[0].cluster.server);
+  const tls: TlsTarget = {
+    host: url.hostname,
+    port: Number(url.port),
+    ca: client.config.ca!,
+    cert: client.config.cert!,
+    key: client.config.key!,
+  };
   for (;;) {
     try {
       (await client.stream('/readyz')).destroy();
@@ -301,6 +302,7 @@ async function startCluster(
   }
   return {
     client,
+    tls,
     server,
     scheduler,
     async stop() {
@@ -342,9 +344,9 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
   const bound = new Set<string>();
   const times: number[] = [];
   const ac = new AbortController();
-  const note = (o: { metadata: { name: string }; spec?: { nodeName?: string } }) => {
-    if (o.spec?.nodeName && !bound.has(o.metadata.name)) {
-      bound.add(o.metadata.name);
+  const note = (name: string) => {
+    if (!bound.has(name)) {
+      bound.add(name);
       times.push(performance.now());
     }
   };
@@ -356,7 +358,7 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
       const page = await client.request('GET', path, {
         query: { labelSelector: selector, limit: 500, continue: cont },
       });
-      for (const o of page.items) note(o);
+      for (const o of page.items) if (o.spec?.nodeName) note(o.metadata.name);
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);
@@ -368,15 +370,16 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
     let rv = first.metadata.resourceVersion;
     while (!ac.signal.aborted) {
       try {
-        for await (const ev of watchEvents(
+        // Only lines naming a node are parsed (scheduler-client.ts): the creates' ADDED events,
+        // half of what the watch carries, are skipped by a substring scan.
+        for await (const ev of boundPods(
           client,
           path,
           { resourceVersion: rv, labelSelector: selector, allowWatchBookmarks: true },
           ac.signal,
         )) {
-          const o = ev.object as { metadata: { name: string; resourceVersion?: string }; spec?: { nodeName?: string } };
-          if (o.metadata.resourceVersion) rv = o.metadata.resourceVersion;
-          if (ev.type !== 'DELETED') note(o);
+          if (ev.rv) rv = ev.rv;
+          if (ev.name) note(ev.name);
         }
       } catch {
         if (ac.signal.aborted) break;
@@ -467,21 +470,22 @@ async function storeRevision(client: KubeClient): Promise<number> {
 async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   for (const ns of w.namespaces)
     await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } }).catch(() => undefined);
-  await pool(w.nodes, CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i, w.zones)));
+  await createAll(
+    c,
+    requests(c, '/api/v1/nodes', w.nodes, (i) => nodeObj(i, w.zones)),
+  );
   const init = await boundCounter(c.client, w.init.ns);
-  await pool(w.init.count, CONCURRENCY, (i) => create(c.client, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.pod(i)));
+  await createAll(c, requests(c, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.count, w.init.pod));
   if (!(await init.waitFor(w.init.count)))
     throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
   await init.stop();
   const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
+  const reqs = requests(c, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.count, w.measure.pod);
   const rv0 = await storeRevision(c.client);
   const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
   const t0 = performance.now();
   let created = 0;
-  await pool(w.measure.count, CONCURRENCY, async (i) => {
-    await create(c.client, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.pod(i));
-    created++;
-  });
+  await createAll(c, reqs, () => created++);
   const tCreated = performance.now();
   const all = await counter.waitFor(w.measure.count);
   const truth = all ? undefined : await counter.listBound();
@@ -515,7 +519,10 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
  *  (a ReplicaSet appears within 3 s), else 1000 pods created directly. */
 async function runDeployment(c: Cluster): Promise<Result> {
   const count = n(1000);
-  await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
+  await createAll(
+    c,
+    requests(c, '/api/v1/nodes', n(5000), (i) => nodeObj(i)),
+  );
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
   const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true)];
@@ -540,8 +547,9 @@ async function runDeployment(c: Cluster): Promise<Result> {
   if (!rs.items.length) {
     note = `no Deployment controller on this server: ${count} pods created directly`;
     const t1 = performance.now();
-    await pool(count, CONCURRENCY, (i) =>
-      create(c.client, '/api/v1/namespaces/deploy/pods', defaultPod(`direct-${i}`, { app: 'bench' })),
+    await createAll(
+      c,
+      requests(c, '/api/v1/namespaces/deploy/pods', count, (i) => defaultPod(`direct-${i}`, { app: 'bench' })),
     );
     tCreated = performance.now();
     const all = await counter.waitFor(count);
