@@ -11,7 +11,7 @@
 //    line that carries a node name (a binding, or a later update of a bound pod) is parsed.
 import tls from 'node:tls';
 import { SkiffError } from '../src/common/index.js';
-import { statusError, type KubeClient } from '../src/kube/client/index.js';
+import { Informer, statusError, type KubeClient } from '../src/kube/client/index.js';
 
 export interface TlsTarget {
   host: string;
@@ -239,4 +239,102 @@ export async function* boundPods(
   } finally {
     res.destroy();
   }
+}
+
+/** The kubelets of the simulated nodes, for the Deployment workload (a rolling update waits for
+ *  new pods to be available): a pod of `namespace` bound to a node becomes Running and Ready
+ *  through pods/status, and a pod being deleted is removed (grace period 0, as a kubelet does once
+ *  its containers have stopped). No Leases or node status: the nodes are as scheduler_perf's, and
+ *  the server runs with a node grace period longer than the run. */
+export class SimKubelets {
+  private informer: Informer<SimPod>;
+  private queue: (() => Promise<void>)[] = [];
+  private running = 0;
+  private seen = new Set<string>();
+  readonly errors: string[] = [];
+
+  constructor(
+    private client: KubeClient,
+    private namespace: string,
+    private inFlight = 32,
+  ) {
+    const kick = (p: SimPod) => this.kick(p);
+    this.informer = new Informer<SimPod>(
+      client,
+      { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true },
+      { add: kick, update: (_o, p) => kick(p) },
+      { namespace },
+    );
+  }
+
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+  stop(): void {
+    this.informer.stop();
+  }
+
+  private kick(p: SimPod): void {
+    const m = p.metadata;
+    const path = `/api/v1/namespaces/${this.namespace}/pods/${m.name}`;
+    if (m.deletionTimestamp) {
+      if (this.seen.has(`d/${m.uid}`)) return;
+      this.seen.add(`d/${m.uid}`);
+      this.run(() =>
+        this.client.request('DELETE', path, {
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: m.uid } },
+        }),
+      );
+      return;
+    }
+    if (!p.spec?.nodeName || p.status?.phase === 'Running' || this.seen.has(`r/${m.uid}`)) return;
+    this.seen.add(`r/${m.uid}`);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.run(() =>
+      this.client.request('PATCH', `${path}/status`, {
+        contentType: 'application/strategic-merge-patch+json',
+        body: {
+          metadata: { uid: m.uid },
+          status: {
+            phase: 'Running',
+            startTime: now,
+            conditions: [
+              { type: 'Ready', status: 'True', lastTransitionTime: now },
+              { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+            ],
+          },
+        },
+      }),
+    );
+  }
+
+  private run(job: () => Promise<unknown>): void {
+    this.queue.push(async () => {
+      await job();
+    });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.inFlight && this.queue.length) {
+      const job = this.queue.shift()!;
+      this.running++;
+      void job()
+        .catch((e) => {
+          // A pod deleted meanwhile (NotFound, a failed uid precondition) needs nothing more.
+          const code = (e as { code?: string }).code;
+          if (code !== 'NotFound' && code !== 'Conflict' && this.errors.length < 10) this.errors.push(String(e));
+        })
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+}
+
+interface SimPod {
+  metadata: { name: string; namespace?: string; uid?: string; deletionTimestamp?: string; resourceVersion?: string };
+  spec?: { nodeName?: string };
+  status?: { phase?: string };
 }
