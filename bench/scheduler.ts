@@ -19,7 +19,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { build } from 'esbuild';
-import { KubeClient, watchEvents } from '../src/kube/client/index.js';
+import { KubeClient } from '../src/kube/client/index.js';
+import { boundPods, CreateLoad, postRequest, SimKubelets, type TlsTarget } from './scheduler-client.js';
 import { startEtcd, type Etcd } from '../test/fixtures/etcd.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -122,30 +123,20 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
-/** A create that survives a connection reset (a keep-alive socket the server closed under load):
- *  tried again, and an AlreadyExists answer then means the first attempt went through. */
-async function create(client: KubeClient, path: string, body: object): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await client.request('POST', path, { body });
-      return;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (attempt > 0 && code === 'AlreadyExists') return;
-      if (attempt < 3 && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e)))) continue;
-      throw e;
-    }
-  }
-}
+/** The create requests for body(0..count-1) at `path`, serialised (done before a measured
+ *  phase starts, so that the client's JSON work is not inside it). */
+const requests = (c: Cluster, path: string, count: number, body: (i: number) => object): Buffer[] =>
+  Array.from({ length: count }, (_, i) => postRequest(c.tls.host, path, JSON.stringify(body(i))));
 
-/** Runs fn over 0..count-1 with `c` in flight. */
-async function pool(count: number, c: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, count) }, async () => {
-      for (let i = next++; i < count; i = next++) await fn(i);
-    }),
-  );
+/** Sends the requests, CONCURRENCY in flight (one per TLS connection, kept alive); `done` after
+ *  each create is answered. A create whose connection was reset is sent again. */
+async function createAll(c: Cluster, reqs: Buffer[], done?: (i: number) => void): Promise<void> {
+  const load = new CreateLoad(c.tls, CONCURRENCY);
+  try {
+    await load.run(reqs.length, (i) => reqs[i], done);
+  } finally {
+    load.close();
+  }
 }
 
 /** CPU seconds of a process, or with `mainThread` of its main thread only (for `skiff server`:
@@ -182,6 +173,8 @@ async function bundle(): Promise<string> {
 
 interface Cluster {
   client: KubeClient;
+  /** The server's HTTPS address and the client's credentials, for the load generator. */
+  tls: TlsTarget;
   server: ChildProcess;
   scheduler?: ChildProcess;
   stop(): Promise<void>;
@@ -256,6 +249,14 @@ async function startCluster(
     key: b(kc.users[0].user['client-key-data']),
     userAgent: 'skiff-bench',
   });
+  const url = new URL(kc.clusters[0].cluster.server);
+  const tls: TlsTarget = {
+    host: url.hostname,
+    port: Number(url.port),
+    ca: client.config.ca!,
+    cert: client.config.cert!,
+    key: client.config.key!,
+  };
   for (;;) {
     try {
       (await client.stream('/readyz')).destroy();
@@ -301,6 +302,7 @@ async function startCluster(
   }
   return {
     client,
+    tls,
     server,
     scheduler,
     async stop() {
@@ -342,9 +344,9 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
   const bound = new Set<string>();
   const times: number[] = [];
   const ac = new AbortController();
-  const note = (o: { metadata: { name: string }; spec?: { nodeName?: string } }) => {
-    if (o.spec?.nodeName && !bound.has(o.metadata.name)) {
-      bound.add(o.metadata.name);
+  const note = (name: string) => {
+    if (!bound.has(name)) {
+      bound.add(name);
       times.push(performance.now());
     }
   };
@@ -356,7 +358,7 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
       const page = await client.request('GET', path, {
         query: { labelSelector: selector, limit: 500, continue: cont },
       });
-      for (const o of page.items) note(o);
+      for (const o of page.items) if (o.spec?.nodeName) note(o.metadata.name);
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);
@@ -368,15 +370,16 @@ async function boundCounter(client: KubeClient, ns: string, selector?: string) {
     let rv = first.metadata.resourceVersion;
     while (!ac.signal.aborted) {
       try {
-        for await (const ev of watchEvents(
+        // Only lines naming a node are parsed (scheduler-client.ts): the creates' ADDED events,
+        // half of what the watch carries, are skipped by a substring scan.
+        for await (const ev of boundPods(
           client,
           path,
           { resourceVersion: rv, labelSelector: selector, allowWatchBookmarks: true },
           ac.signal,
         )) {
-          const o = ev.object as { metadata: { name: string; resourceVersion?: string }; spec?: { nodeName?: string } };
-          if (o.metadata.resourceVersion) rv = o.metadata.resourceVersion;
-          if (ev.type !== 'DELETED') note(o);
+          if (ev.rv) rv = ev.rv;
+          if (ev.name) note(ev.name);
         }
       } catch {
         if (ac.signal.aborted) break;
@@ -467,21 +470,22 @@ async function storeRevision(client: KubeClient): Promise<number> {
 async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   for (const ns of w.namespaces)
     await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } }).catch(() => undefined);
-  await pool(w.nodes, CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i, w.zones)));
+  await createAll(
+    c,
+    requests(c, '/api/v1/nodes', w.nodes, (i) => nodeObj(i, w.zones)),
+  );
   const init = await boundCounter(c.client, w.init.ns);
-  await pool(w.init.count, CONCURRENCY, (i) => create(c.client, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.pod(i)));
+  await createAll(c, requests(c, `/api/v1/namespaces/${w.init.ns}/pods`, w.init.count, w.init.pod));
   if (!(await init.waitFor(w.init.count)))
     throw new Error(`${w.name}: init pods not all bound (${init.count}/${w.init.count})`);
   await init.stop();
   const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
+  const reqs = requests(c, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.count, w.measure.pod);
   const rv0 = await storeRevision(c.client);
   const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
   const t0 = performance.now();
   let created = 0;
-  await pool(w.measure.count, CONCURRENCY, async (i) => {
-    await create(c.client, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.pod(i));
-    created++;
-  });
+  await createAll(c, reqs, () => created++);
   const tCreated = performance.now();
   const all = await counter.waitFor(w.measure.count);
   const truth = all ? undefined : await counter.listBound();
@@ -511,17 +515,41 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   };
 }
 
-/** 1000 replicas from 0 to all bound: through a Deployment if the server runs its controller
- *  (a ReplicaSet appears within 3 s), else 1000 pods created directly. */
-async function runDeployment(c: Cluster): Promise<Result> {
+/** A Deployment of 1000 replicas from 0 to every pod bound (the Deployment and ReplicaSet
+ *  controllers in the server create the pods), then its rolling update (a new image; the default
+ *  25 % surge and unavailability) until the Deployment reports every replica updated and
+ *  available. For the update the simulated nodes' kubelets (SimKubelets, in this process) mark
+ *  bound pods Running and Ready and remove deleted ones: they start once the first phase is
+ *  measured, and the update starts when all 1000 old pods are available. */
+async function runDeployment(c: Cluster): Promise<Result[]> {
   const count = n(1000);
-  await pool(n(5000), CONCURRENCY, (i) => create(c.client, '/api/v1/nodes', nodeObj(i)));
+  const D = '/apis/apps/v1/namespaces/deploy/deployments';
+  await createAll(
+    c,
+    requests(c, '/api/v1/nodes', n(5000), (i) => nodeObj(i)),
+  );
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
-  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true)];
+  const cpu = () => [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
+  const result = (cpu0: number[], seconds: number, bound: number, note: string): Result => {
+    const cpu1 = cpu();
+    return {
+      throughput: bound / seconds,
+      createRate: NaN,
+      bound,
+      of: count,
+      seconds,
+      serverCpu: cpu1[0] - cpu0[0],
+      schedulerCpu: cpu1[1] - cpu0[1],
+      apiCpu: cpu1[2] - cpu0[2],
+      benchCpu: cpu1[3] - cpu0[3],
+      writesPerPod: NaN,
+      note,
+    };
+  };
+  let cpu0 = cpu();
   const t0 = performance.now();
-  let note: string | undefined;
-  await c.client.request('POST', '/apis/apps/v1/namespaces/deploy/deployments', {
+  await c.client.request('POST', D, {
     body: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -533,50 +561,73 @@ async function runDeployment(c: Cluster): Promise<Result> {
       },
     },
   });
-  // Without a Deployment controller nothing creates pods: measure pods created directly instead.
-  await sleep(3000);
-  const rs = await c.client.request('GET', '/apis/apps/v1/namespaces/deploy/replicasets');
-  let tCreated = performance.now();
-  if (!rs.items.length) {
-    note = `no Deployment controller on this server: ${count} pods created directly`;
-    const t1 = performance.now();
-    await pool(count, CONCURRENCY, (i) =>
-      create(c.client, '/api/v1/namespaces/deploy/pods', defaultPod(`direct-${i}`, { app: 'bench' })),
-    );
-    tCreated = performance.now();
-    const all = await counter.waitFor(count);
-    await counter.stop();
-    const last = counter.times[counter.times.length - 1] ?? performance.now();
-    return {
-      throughput: counter.count / ((last - t1) / 1000),
-      createRate: count / ((tCreated - t1) / 1000),
-      bound: counter.count,
-      of: count,
-      seconds: (last - t1) / 1000,
-      serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
-      apiCpu: cpuSeconds(c.server.pid, true) - cpu0[2],
-      schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
-      writesPerPod: NaN,
-      benchCpu: NaN,
-      note: all ? note : `${note}; stalled`,
-    };
-  }
   const all = await counter.waitFor(count);
   await counter.stop();
   const last = counter.times[counter.times.length - 1] ?? performance.now();
-  return {
-    throughput: counter.count / ((last - t0) / 1000),
-    createRate: NaN,
-    bound: counter.count,
-    of: count,
-    seconds: (last - t0) / 1000,
-    serverCpu: cpuSeconds(c.server.pid) - cpu0[0],
-    apiCpu: cpuSeconds(c.server.pid, true) - cpu0[2],
-    schedulerCpu: cpuSeconds(c.scheduler?.pid) - cpu0[1],
-    writesPerPod: NaN,
-    benchCpu: NaN,
-    note: all ? 'Deployment → ReplicaSet → pods (controllers in the server)' : 'stalled',
+  const create = result(
+    cpu0,
+    (last - t0) / 1000,
+    counter.count,
+    all ? 'Deployment → ReplicaSet → pods, 0 → all bound' : 'stalled 60 s',
+  );
+  if (!all) return [create];
+
+  const kubelets = new SimKubelets(c.client, 'deploy');
+  await kubelets.start();
+  type Dep = {
+    metadata: { generation: number };
+    status?: {
+      observedGeneration?: number;
+      replicas?: number;
+      updatedReplicas?: number;
+      availableReplicas?: number;
+    };
   };
+  /** Polls until the Deployment is complete (every replica updated and available, no old ones). */
+  const complete = async (stallMs: number): Promise<Dep | undefined> => {
+    let lastSeen = '';
+    let since = performance.now();
+    for (;;) {
+      const d = await c.client.request<Dep>('GET', `${D}/bench`);
+      const st = d.status ?? {};
+      if (
+        (st.observedGeneration ?? 0) >= d.metadata.generation &&
+        st.replicas === count &&
+        st.updatedReplicas === count &&
+        st.availableReplicas === count
+      )
+        return d;
+      const seen = JSON.stringify(st);
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        since = performance.now();
+      } else if (performance.now() - since > stallMs) return undefined;
+      await sleep(100);
+    }
+  };
+  try {
+    if (!(await complete(60_000))) return [create];
+    cpu0 = cpu();
+    const t1 = performance.now();
+    await c.client.request('PATCH', `${D}/bench`, {
+      contentType: 'application/strategic-merge-patch+json',
+      body: { spec: { template: { spec: { containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.9' }] } } } },
+    });
+    const done = await complete(60_000);
+    const seconds = (performance.now() - t1) / 1000;
+    const errs = kubelets.errors.length ? `; simulated kubelets: ${kubelets.errors[0]}` : '';
+    const update = result(
+      cpu0,
+      seconds,
+      done ? count : 0,
+      done
+        ? `rolling update (new image) until all ${count} updated and available, pods made Ready by simulated kubelets${errs}`
+        : `stalled 60 s${errs}`,
+    );
+    return [create, update];
+  } finally {
+    kubelets.stop();
+  }
 }
 
 // --- main ---
@@ -592,6 +643,7 @@ if (!skipPeer) {
   process.stderr.write(`peer: ${peer} (${v})\n`);
 }
 const load0 = loadavg()[0];
+const tStart = performance.now();
 const outdir = await bundle();
 const backends = (['sqlite', 'etcd'] as const).filter((b) => !only || only === b);
 const schedulers: { name: string; peer?: string; singleThread?: boolean }[] = [
@@ -601,23 +653,36 @@ const schedulers: { name: string; peer?: string; singleThread?: boolean }[] = [
 ];
 const results: { workload: string; backend: string; scheduler: string; r?: Result; error?: string }[] = [];
 try {
-  const jobs = [
+  // A job's results: one row per phase (the Deployment has two: 0 → bound, rolling update).
+  const jobs: { name: string; rows: string[]; run: (c: Cluster) => Promise<Result[]> }[] = [
     ...WORKLOADS.filter((w) => wanted.includes(w.key)).map((w) => ({
       name: w.name,
-      run: (c: Cluster) => runWorkload(w, c),
+      rows: [w.name],
+      run: async (c: Cluster) => [await runWorkload(w, c)],
     })),
-    ...(wanted.includes('deploy') ? [{ name: 'Deployment 1000 replicas', run: runDeployment }] : []),
+    ...(wanted.includes('deploy')
+      ? [
+          {
+            name: `Deployment ${n(1000)}`,
+            rows: [`Deployment ${n(1000)}: create`, `Deployment ${n(1000)}: update`],
+            run: runDeployment,
+          },
+        ]
+      : []),
   ];
   for (const job of jobs)
     for (const backend of backends)
       for (const s of schedulers) {
+        const t = performance.now();
         process.stderr.write(`${job.name} · ${backend} · ${s.name}… (load average ${loadavg()[0].toFixed(1)})\n`);
         const c = await startCluster(outdir, backend, s.peer, s.singleThread);
+        const at = results.length;
         try {
-          results.push({ workload: job.name, backend, scheduler: s.name, r: await job.run(c) });
+          const rs = await job.run(c);
+          rs.forEach((r, i) => results.push({ workload: job.rows[i], backend, scheduler: s.name, r }));
         } catch (e) {
           results.push({
-            workload: job.name,
+            workload: job.rows[0],
             backend,
             scheduler: s.name,
             error: e instanceof Error ? e.message : String(e),
@@ -625,12 +690,13 @@ try {
         } finally {
           await c.stop();
         }
-        const last = results[results.length - 1];
-        process.stderr.write(
-          last.r
-            ? `  ${last.r.throughput.toFixed(0)} pods/s (${last.r.bound}/${last.r.of} in ${last.r.seconds.toFixed(1)} s)\n`
-            : `  failed: ${last.error}\n`,
-        );
+        for (const x of results.slice(at))
+          process.stderr.write(
+            x.r
+              ? `  ${x.workload}: ${x.r.throughput.toFixed(0)} pods/s (${x.r.bound}/${x.r.of} in ${x.r.seconds.toFixed(1)} s)\n`
+              : `  ${x.workload}: failed: ${x.error}\n`,
+          );
+        process.stderr.write(`  (${((performance.now() - t) / 1000).toFixed(0)} s with setup)\n`);
       }
 } finally {
   // With SKIFF_BENCH_PROF the bundle stays, so the profiles' line numbers can be read against it.
@@ -639,7 +705,7 @@ try {
 }
 
 console.log(
-  `\nscheduler benchmark (scale ${scale}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString()})\n` +
+  `\nscheduler benchmark (scale ${scale}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString()}; whole run ${((performance.now() - tStart) / 60_000).toFixed(1)} min)\n` +
     'throughput = measured pods / (last binding − first create); cpu = seconds of CPU used by the server process\n' +
     "(all its threads: the API server on the main thread; Skiff's scheduler and the controllers in worker threads),\n" +
     'of its main thread alone (API thread), and of kube-scheduler; writes/pod = store revisions per measured pod\n' +

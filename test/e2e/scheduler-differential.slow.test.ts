@@ -92,8 +92,10 @@ const STEPS: { pod: object; expect: 'node' | 'message' | 'bound' }[] = [
   { pod: pod('web-2', 'b', '100m', spread, { app: 'web' }), expect: 'bound' },
   { pod: pod('db-0', 'a', '500m', anti, { app: 'db' }), expect: 'node' },
   { pod: pod('db-1', 'a', '500m', anti, { app: 'db' }), expect: 'message' },
-  { pod: pod('polite', 'a', '2', { priority: 1000, preemptionPolicy: 'Never' }), expect: 'message' },
-  { pod: pod('vip', 'a', '2', { priority: 1000 }), expect: 'node' },
+  // Priorities through PriorityClasses (made in scenario()): the Priority admission plugin refuses
+  // a spec.priority or preemptionPolicy that differs from what the class gives, as upstream's.
+  { pod: pod('polite', 'a', '2', { priorityClassName: 'diff-high-polite' }), expect: 'message' },
+  { pod: pod('vip', 'a', '2', { priorityClassName: 'diff-high' }), expect: 'node' },
   {
     pod: pod('claims', 'b', '100m', { volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'eager' } }] }),
     expect: 'message',
@@ -108,6 +110,17 @@ async function scenario(s: SkiffServer): Promise<Record<string, string>> {
   };
   await json('POST', '/api/v1/namespaces', { metadata: { name: ns } });
   for (const n of NODES) await json('POST', '/api/v1/nodes', n);
+  for (const [name, preemptionPolicy] of [
+    ['diff-high', 'PreemptLowerPriority'],
+    ['diff-high-polite', 'Never'],
+  ])
+    await json('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
+      apiVersion: 'scheduling.k8s.io/v1',
+      kind: 'PriorityClass',
+      metadata: { name },
+      value: 1000,
+      preemptionPolicy,
+    });
   await json('POST', '/apis/storage.k8s.io/v1/storageclasses', {
     metadata: { name: 'eager' },
     provisioner: 'kubernetes.io/no-provisioner',

@@ -138,8 +138,8 @@ export interface Listers {
 }
 
 export interface Nominator {
-  /** Pods nominated (status.nominatedNodeName) to run on a node. */
-  nominatedPodsForNode(node: string): PodInfo[];
+  /** Pods nominated (status.nominatedNodeName) to run on a node (a shared empty list when none). */
+  nominatedPodsForNode(node: string): readonly PodInfo[];
 }
 
 /** The API calls plugins make (KubeClient has this shape; tests record them). */

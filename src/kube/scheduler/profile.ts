@@ -14,6 +14,10 @@ import {
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
 import { internal } from '../../common/index.js';
 
+/** The Success answer of a filter run (statuses are not changed once made, except by withPlugin
+ *  on failures). */
+const SUCCESS = new Status('Success');
+
 export interface WeightedPlugin {
   plugin: Plugin;
   weight?: number;
@@ -126,9 +130,10 @@ export class Profile {
   /** Filters with the pods nominated to the node (of at least the pod's priority) counted in, as
    *  upstream: when there are such pods, the node must fit with them and without them. */
   runFilterWithNominatedPods(state: CycleState, pi: PodInfo, node: NodeInfo): Status {
-    const nominated = this.handle.nominator
-      .nominatedPodsForNode(node.name)
-      .filter((p) => p.key !== pi.key && p.priority >= pi.priority);
+    // Called for every node searched (500 per pod at 5000 nodes): no array is built when no pod
+    // is nominated to the node, the common case.
+    const all = this.handle.nominator.nominatedPodsForNode(node.name);
+    const nominated = all.length ? all.filter((p) => p.key !== pi.key && p.priority >= pi.priority) : all;
     if (nominated.length) {
       const n = node.clone();
       const st = state.clone();
@@ -139,7 +144,7 @@ export class Profile {
       const s = this.runFilter(st, pi, n);
       if (s && !s.isSuccess) return s;
     }
-    return this.runFilter(state, pi, node) ?? new Status('Success');
+    return this.runFilter(state, pi, node) ?? SUCCESS;
   }
 
   async runPostFilter(
@@ -165,12 +170,20 @@ export class Profile {
     return undefined;
   }
 
-  /** Weighted total per node (plugins' scores normalised, 0..100, times their weight). */
+  /** Weighted total per node (plugins' scores normalised, 0..100, times their weight). One list
+   *  of per-node scores is filled by each plugin in turn (500 nodes × 7 plugins per pod at 5000
+   *  nodes: a fresh list per plugin was most of the cycle's garbage). */
   runScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]): NodeScore[] {
-    const totals: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    const totals: NodeScore[] = new Array(nodes.length);
+    const scores: NodeScore[] = new Array(nodes.length);
+    for (let i = 0; i < nodes.length; i++) {
+      const name = nodes[i].name;
+      totals[i] = { name, score: 0 };
+      scores[i] = { name, score: 0 };
+    }
     for (const p of this.scores) {
       if (state.skipScorePlugins.has(p.name)) continue;
-      const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: p.score!(state, pi, n) }));
+      for (let i = 0; i < nodes.length; i++) scores[i].score = p.score!(state, pi, nodes[i]);
       p.normalizeScore?.(state, pi, scores);
       const w = this.weights.get(p.name) ?? 1;
       for (let i = 0; i < scores.length; i++) {

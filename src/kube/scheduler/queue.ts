@@ -301,11 +301,13 @@ export class SchedulingQueue implements Nominator {
     if (m && !m.size) this.nominated.delete(node);
   }
 
-  nominatedPodsForNode(node: string): PodInfo[] {
+  nominatedPodsForNode(node: string): readonly PodInfo[] {
     const m = this.nominated.get(node);
-    return m ? [...m.values()] : [];
+    return m ? [...m.values()] : NONE;
   }
 }
+
+const NONE: readonly PodInfo[] = Object.freeze([]);
 
 /** Whether a pod update may change its schedulability (status and resourceVersion aside). */
 function specOrLabelsChanged(a: Pod, b: Pod): boolean {

@@ -25,6 +25,21 @@ export function insufficientResources(req: Resource, n: NodeInfo): string[] {
   return out;
 }
 
+/** Whether the pod fits by pod count, cpu, memory and ephemeral storage with room to spare and
+ *  asks for no extended resources: the common answer, found without building the reasons list
+ *  (this runs for every node searched). Anything else goes to insufficientResources. */
+function fitsFast(req: Resource, n: NodeInfo): boolean {
+  const a = n.allocatable,
+    u = n.requested;
+  return (
+    req.scalar.size === 0 &&
+    n.pods.length + 1 <= a.allowedPodNumber &&
+    req.milliCPU <= a.milliCPU - u.milliCPU &&
+    req.memory <= a.memory - u.memory &&
+    req.ephemeralStorage <= a.ephemeralStorage - u.ephemeralStorage
+  );
+}
+
 function leastRequested(requested: number, capacity: number): number {
   if (capacity === 0 || requested > capacity) return 0;
   return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
@@ -42,6 +57,7 @@ export const nodeResourcesFit = (): Plugin => ({
   },
   filter(state: CycleState, pi: PodInfo, n: NodeInfo) {
     const req = state.read<Frozen<Resource>>(FIT_KEY)?.value ?? pi.resources.requests;
+    if (fitsFast(req, n)) return undefined;
     const reasons = insufficientResources(req, n);
     return reasons.length ? unschedulable(...reasons) : undefined;
   },

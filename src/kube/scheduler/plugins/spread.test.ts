@@ -51,6 +51,24 @@ test('PodTopologySpread filter: skew = domain count + self − minimum', () => {
   assert.equal(reasons(g4.get('b1')), '');
 });
 
+test('PodTopologySpread filter: counts remembered per node follow pods placed and removed between cycles', () => {
+  // One plugin instance over several cycles (as the scheduler runs it): zone a has 1 web pod, b 0.
+  const cl = cluster([zones('a1', 'a'), zones('b1', 'b')], [web('w1', 'a1')]);
+  const plugin = podTopologySpread(cl.handle);
+  const fits = () => [...filterAll(cl, plugin, spread({}))].filter(([, s]) => !reasons(s)).map(([n]) => n);
+  assert.deepEqual(fits(), ['b1']);
+  cl.cache.addPod(web('w2', 'b1'));
+  assert.deepEqual(fits(), ['a1', 'b1']);
+  const w3 = web('w3', 'b1');
+  cl.cache.addPod(w3);
+  assert.deepEqual(fits(), ['a1']);
+  // A pod's labels changed so that it no longer matches: its node counts one fewer.
+  cl.cache.updatePod({ ...w3, metadata: { ...w3.metadata, labels: { app: 'db' } } });
+  assert.deepEqual(fits(), ['a1', 'b1']);
+  cl.cache.removePod(cl.cache.nodeInfos().find((n) => n.name === 'a1')!.pods[0].pod);
+  assert.deepEqual(fits(), ['a1']);
+});
+
 test('PodTopologySpread filter honours the pod node affinity for the domains (nodeAffinityPolicy Honor)', () => {
   const cl = cluster([zones('a1', 'a'), zones('b1', 'b')], [web('w1', 'a1')]);
   // Only zone a is eligible: its count (1) is also the minimum, so a fits with skew 1.
