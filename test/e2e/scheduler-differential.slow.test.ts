@@ -49,6 +49,9 @@ const pod = (
   spec: {
     nodeSelector: { pool },
     containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu } } }],
+    // No kubelet runs here to finish a graceful deletion: preemption's victims go at once, so the
+    // preemptor can be bound (on both sides alike).
+    terminationGracePeriodSeconds: 0,
     ...spec,
   },
 });
