@@ -125,7 +125,10 @@ RUN false
   });
   // As dockerd's builder: an ARG before the first FROM is a step of its own.
   assert.match(lines[0], /^Step 1\/\d+ : ARG G=global$/);
-  assert.ok(lines.some((l) => /^Step 2\/\d+ : FROM busybox AS build$/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^Step 2\/\d+ : FROM busybox AS build$/.test(l)),
+    lines.join('\n'),
+  );
   assert.ok(lines.includes(`Successfully tagged t1:latest`) && lines.includes('Successfully tagged t2:latest'));
   const img = await images.resolve('t2');
   assert.equal(img.id, r.id);
