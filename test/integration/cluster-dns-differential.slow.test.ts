@@ -10,17 +10,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import { parse } from 'yaml';
 import { startServer, type RunningServer } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/kube/client/index.js';
 import { ClusterDns } from '../../src/kube/dns/index.js';
 import { listenDns, type DnsListener } from '../../src/network/index.js';
 import { createLogger } from '../../src/common/index.js';
+import { adminClient } from '../fixtures/admin-client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const id = randomBytes(3).toString('hex');
@@ -46,14 +46,7 @@ before(async () => {
     datastore: 'memory://',
     log: createLogger({}, { level: 'warn' }),
   });
-  const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-  client = new KubeClient({
-    server: srv.url,
-    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
-    cert: b64(kc.users[0].user['client-certificate-data']),
-    key: b64(kc.users[0].user['client-key-data']),
-  });
+  client = adminClient(srv);
   // The upstream stub: example.test has an A record (TTL 60) and a TXT; everything else NXDOMAIN.
   upstream = await listenDns('127.0.0.1', 0, (msg) => {
     const q = dnsPacket.decode(msg);

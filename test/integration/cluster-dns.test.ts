@@ -8,17 +8,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import { parse } from 'yaml';
 import { startServer, type RunningServer } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/kube/client/index.js';
 import { ClusterDns } from '../../src/kube/dns/index.js';
 import { listenDns, type DnsListener } from '../../src/network/index.js';
 import { createLogger } from '../../src/common/index.js';
+import { adminClient } from '../fixtures/admin-client.js';
 
 const id = randomBytes(3).toString('hex');
 const ns = `dns-${id}`;
@@ -49,14 +49,7 @@ before(async () => {
     datastore: 'memory://',
     log: createLogger({}, { level: 'warn' }),
   });
-  const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-  client = new KubeClient({
-    server: srv.url,
-    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
-    cert: b64(kc.users[0].user['client-certificate-data']),
-    key: b64(kc.users[0].user['client-key-data']),
-  });
+  client = adminClient(srv);
   sh('ip', ['netns', 'add', netns]);
   sh('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
   sh('ip', ['link', 'set', nsIf, 'netns', netns]);

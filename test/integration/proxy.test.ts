@@ -7,15 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parse } from 'yaml';
 import { startServer, type RunningServer } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/kube/client/index.js';
 import { Proxier } from '../../src/kube/proxy/index.js';
 import { createLogger } from '../../src/common/index.js';
+import { adminClient } from '../fixtures/admin-client.js';
 
 const id = randomBytes(3).toString('hex');
 const n = parseInt(id.slice(0, 4), 16) % 250;
@@ -129,14 +129,7 @@ before(async () => {
     serviceCIDR: svcCIDR,
     log,
   });
-  const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-  client = new KubeClient({
-    server: srv.url,
-    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
-    cert: b64(kc.users[0].user['client-certificate-data']),
-    key: b64(kc.users[0].user['client-key-data']),
-  });
+  client = adminClient(srv);
   sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
   sh('ip', ['addr', 'add', `${podNet}.1/24`, 'dev', bridge]);
   sh('ip', ['link', 'set', bridge, 'up']);
