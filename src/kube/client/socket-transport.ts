@@ -21,16 +21,7 @@ const connectionError = (code: string, message: string) => Object.assign(new Err
 /** One connection, one request at a time. */
 class Conn {
   readonly sock: net.Socket;
-  /** The current answer's bytes so far: buf[0, len). */
   private buf: Buffer = EMPTY;
-  private len = 0;
-  /** How far the search for the end of the head got. */
-  private scanned = 0;
-  /** The current answer's head, once it is complete. */
-  private head?: { bodyAt: number; status: number; length?: number; chunked: boolean; close: boolean };
-  /** Where the next chunk's size line starts (chunked answers). */
-  private chunkAt = 0;
-  private parts: Buffer[] = [];
   private pending?: {
     resolve(r: SocketResponse): void;
     reject(e: Error): void;
@@ -81,113 +72,63 @@ class Conn {
     this.sock.destroy();
   }
 
-  /** Appends to the answer's bytes: the first read is kept as it is, later ones go into a buffer
-   *  that doubles when full, so a long answer (a LIST of thousands of objects over many reads) is
-   *  copied O(n) times in all rather than once per read. */
-  private append(d: Buffer): void {
-    if (this.len === 0) {
-      this.buf = d;
-      this.len = d.length;
-      return;
-    }
-    if (this.len + d.length > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.len + d.length, 65536));
-      this.buf.copy(grown, 0, 0, this.len);
-      this.buf = grown;
-    }
-    d.copy(this.buf, this.len);
-    this.len += d.length;
-  }
-
   private onData(d: Buffer): void {
     this.answered = true;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     const p = this.pending;
     if (!p) {
       // Bytes nobody asked for: the connection is out of step; drop it.
       this.sock.destroy();
       return;
     }
-    this.append(d);
-    // (only [0, len) of buf holds bytes; views are taken of that part alone)
-    const got = this.buf.subarray(0, this.len);
-    if (!this.head) {
-      const end = got.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3));
-      if (end < 0) {
-        this.scanned = this.len;
-        return;
-      }
-      const text = got.toString('latin1', 0, end).toLowerCase();
-      const cl = /\r\ncontent-length: *(\d+)/.exec(text);
-      this.head = {
-        bodyAt: end + 4,
-        status: Number(text.slice(9, 12)),
-        length: cl ? Number(cl[1]) : undefined,
-        chunked: /\r\ntransfer-encoding: *chunked/.test(text),
-        close: /\r\nconnection: *close/.test(text),
-      };
-      this.chunkAt = end + 4;
-    }
-    const h = this.head;
+    const end = this.buf.indexOf(CRLFCRLF);
+    if (end < 0) return;
+    const head = this.buf.toString('latin1', 0, end).toLowerCase();
+    const status = Number(head.slice(9, 12));
     let body: Buffer;
     let used: number;
-    if (p.noBody || h.status === 204 || h.status === 304) {
+    const cl = /\r\ncontent-length: *(\d+)/.exec(head);
+    if (p.noBody || status === 204 || status === 304) {
       body = EMPTY;
-      used = h.bodyAt;
-    } else if (h.length !== undefined) {
-      used = h.bodyAt + h.length;
-      if (this.len < used) return;
-      body = got.subarray(h.bodyAt, used);
-    } else if (h.chunked) {
-      // Resumes where the last read left off: chunks already complete are in `parts` (views of
-      // bytes that are never written again).
-      let at = this.chunkAt;
+      used = end + 4;
+    } else if (cl) {
+      used = end + 4 + Number(cl[1]);
+      if (this.buf.length < used) return;
+      body = this.buf.subarray(end + 4, used);
+    } else if (/\r\ntransfer-encoding: *chunked/.test(head)) {
+      const parts: Buffer[] = [];
+      let at = end + 4;
       for (;;) {
-        const nl = got.indexOf('\r\n', at);
-        if (nl < 0) {
-          this.chunkAt = at;
-          return;
-        }
-        const size = Number.parseInt(got.toString('latin1', at, nl), 16);
+        const nl = this.buf.indexOf('\r\n', at);
+        if (nl < 0) return;
+        const size = Number.parseInt(this.buf.toString('latin1', at, nl), 16);
         if (Number.isNaN(size)) {
           this.sock.destroy(connectionError('EPROTO', 'malformed chunked answer from the API server'));
           return;
         }
         if (size === 0) {
           // The last chunk, then (no trailers from Skiff's server) the final CRLF.
-          if (this.len < nl + 4) {
-            this.chunkAt = at;
-            return;
-          }
+          if (this.buf.length < nl + 4) return;
           used = nl + 4;
           break;
         }
-        if (this.len < nl + 2 + size + 2) {
-          this.chunkAt = at;
-          return;
-        }
-        this.parts.push(got.subarray(nl + 2, nl + 2 + size));
+        if (this.buf.length < nl + 2 + size + 2) return;
+        parts.push(this.buf.subarray(nl + 2, nl + 2 + size));
         at = nl + 2 + size + 2;
       }
-      body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+      body = Buffer.concat(parts);
     } else {
       // An answer delimited by the connection's end is not something this server sends.
       this.sock.destroy(connectionError('EPROTO', 'answer without a length from the API server'));
       return;
     }
-    // The next answer starts afresh (the body handed out keeps the bytes it views).
-    const rest = this.len > used ? Buffer.from(got.subarray(used)) : EMPTY;
-    this.buf = rest;
-    this.len = rest.length;
-    this.head = undefined;
-    this.parts = [];
-    this.chunkAt = 0;
-    this.scanned = 0;
+    this.buf = this.buf.length > used ? this.buf.subarray(used) : EMPTY;
     this.pending = undefined;
-    if (h.close) {
+    if (/\r\nconnection: *close/.test(head)) {
       this.ending = true;
       this.sock.end();
     }
-    p.resolve({ status: h.status, body });
+    p.resolve({ status, body });
   }
 }
 
