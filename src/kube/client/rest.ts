@@ -5,7 +5,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import { SkiffError, type ErrorCode } from '../../common/index.js';
-import { SocketTransport } from './socket-transport.js';
 
 export interface ClientConfig {
   /** https://host:port (with ca and cert/key or token), or omit and give socketPath. */
@@ -73,13 +72,6 @@ export function statusError(status: number, body: string): SkiffError {
   return new SkiffError(code, st.message ?? `HTTP ${status}: ${body.slice(0, 200)}`, { reason });
 }
 
-const withQuery = (path: string, query: RequestOptions['query']): string => {
-  if (!query) return path;
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-  return q.size ? `${path}?${q}` : path;
-};
-
 const isConnectionReset = (e: unknown) => {
   const code = (e as { code?: string }).code;
   return code === 'ECONNRESET' || code === 'EPIPE' || (e instanceof Error && e.message === 'socket hang up');
@@ -87,11 +79,8 @@ const isConnectionReset = (e: unknown) => {
 
 export class KubeClient {
   private agent: http.Agent;
-  /** Plain requests over the unix socket (socket-transport.ts); watches use the agent. */
-  private transport?: SocketTransport;
   private closed = false;
   constructor(readonly config: ClientConfig) {
-    if (config.socketPath) this.transport = new SocketTransport(config.socketPath, config.maxFreeSockets ?? 8);
     // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
     const pool = config.maxSockets
       ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
@@ -103,7 +92,9 @@ export class KubeClient {
 
   private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     if (this.closed) return Promise.reject(new SkiffError('Unavailable', 'API client closed'));
-    const full = withQuery(path, opts.query);
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const full = q.size ? `${path}?${q}` : path;
     const body =
       opts.body === undefined
         ? undefined
@@ -157,25 +148,6 @@ export class KubeClient {
 
   /** One request; the JSON answer, or a SkiffError for a non-2xx status. */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    if (this.transport) {
-      const full = withQuery(path, opts.query);
-      // A path with characters a request line cannot carry goes to Node's client, which refuses it.
-      if (!/[^\x21-\x7e]/.test(full)) {
-        if (this.closed) throw new SkiffError('Unavailable', 'API client closed');
-        const bytes = this.requestBytes(method, full, opts);
-        let r;
-        try {
-          r = await this.transport.request(method, bytes, opts.signal);
-        } catch (e) {
-          // As below: a read is sent once more after a reset.
-          if ((method !== 'GET' && method !== 'HEAD') || !isConnectionReset(e) || opts.signal?.aborted) throw e;
-          r = await this.transport.request(method, bytes, opts.signal);
-        }
-        const text = r.body.toString('utf8');
-        if (r.status >= 300) throw statusError(r.status, text);
-        return (text ? JSON.parse(text) : undefined) as T;
-      }
-    }
     let res: http.IncomingMessage;
     try {
       res = await this.open(method, path, opts);
@@ -190,22 +162,6 @@ export class KubeClient {
     const text = Buffer.concat(chunks).toString('utf8');
     if ((res.statusCode ?? 500) >= 300) throw statusError(res.statusCode ?? 500, text);
     return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  /** A request's bytes for the socket transport: the headers Node's client would send. */
-  private requestBytes(method: string, full: string, opts: RequestOptions): Buffer {
-    const body =
-      opts.body === undefined
-        ? undefined
-        : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-    let head =
-      `${method} ${full} HTTP/1.1\r\nHost: localhost\r\nAccept: ${opts.accept ?? 'application/json'}\r\n` +
-      `User-Agent: ${this.config.userAgent ?? 'skiff-controller'}\r\nConnection: keep-alive\r\n`;
-    if (body) head += `Content-Type: ${opts.contentType ?? 'application/json'}\r\nContent-Length: ${body.length}\r\n`;
-    else if (method !== 'GET' && method !== 'HEAD') head += 'Content-Length: 0\r\n';
-    if (this.config.token) head += `Authorization: Bearer ${this.config.token}\r\n`;
-    head += '\r\n';
-    return body ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : Buffer.from(head, 'latin1');
   }
 
   /** A streaming GET (watch): the response once its status is known (non-2xx → error). */
@@ -233,6 +189,5 @@ export class KubeClient {
   close(): void {
     this.closed = true;
     this.agent.destroy();
-    this.transport?.close();
   }
 }
