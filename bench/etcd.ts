@@ -23,7 +23,7 @@
 // commit, with node_modules) on the same etcd, for before/after figures. --prof=DIR writes V8 CPU
 // profiles of the API server children there.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -53,6 +53,8 @@ const baseline = arg('baseline');
 // Watches on the updated ConfigMaps through each API server (as informers hold): 0 = none.
 const WATCHERS = Number(arg('watchers') ?? 0);
 const profDir = arg('prof');
+// --dump=DIR: each phase's (start offset, latency) samples as JSON files in DIR, to see where a p99 comes from.
+const DUMP = arg('dump');
 // --from-source: run this checkout's API server child through tsx instead of bundled.
 const FROM_SOURCE = process.argv.includes('--from-source');
 // --syscalls: count the API server's and etcd's socket system calls per update (Linux perf).
@@ -140,6 +142,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   await t.stats?.(); // (resets the API server's counters)
   const load0 = loadavg()[0];
   const t0 = performance.now();
+  const samples: [number, number][] = [];
   const pending: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -150,7 +153,10 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
       t.update(i, `${tag}-${i}`).then(
         (r) => {
           if (r === 'conflict') conflicts++;
-          else lat.push(performance.now() - start);
+          else {
+            lat.push(performance.now() - start);
+            if (DUMP) samples.push([start - t0, performance.now() - start]);
+          }
         },
         (e) => {
           errors++;
@@ -162,6 +168,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   await Promise.all(pending);
   if (firstError) process.stderr.write(`  [${t.name}] ${errors} errors, first: ${firstError.slice(0, 200)}\n`);
   const elapsed = (performance.now() - t0) / 1000;
+  if (DUMP) writeFileSync(join(DUMP, `${t.name.replace(/\W+/g, '_')}-${rate}-${Date.now()}.json`), JSON.stringify(samples));
   const cpu = {
     server: (((await t.cpuMs?.()) ?? 0) - cpu0.server) / n,
     etcd: (etcdCpuMs() - cpu0.etcd) / n,

@@ -51,3 +51,33 @@ test('decodeShared: a remembered write is the decode of its revision, the revisi
   const p3 = await reg3.decodeShared(converted, await stored(reg3, pod('w'), 4));
   assert.equal((p3.spec as { nodeName?: string }).nodeName, 'w');
 });
+
+test('decodeShared: an event carrying an in-flight write’s bytes takes that object, equal to the parse; other bytes are parsed', async () => {
+  const reg = new Registry([pods]);
+  const written = pod('n1');
+  const bytes = await reg.encode(pods, KEY, written);
+  const done = reg.expectWrite(pods, KEY, bytes, written);
+  // The watch event of the write arrives before its answer (etcd: two streams).
+  const ev: KeyValue = { key: KEY, value: Buffer.from(bytes), createRevision: 4, modRevision: 7 };
+  const got = await reg.decodeShared(pods, ev);
+  assert.equal(got.spec, written.spec, 'no parse: the written object’s parts');
+  assert.deepEqual(got, await reg.decode(pods, ev), 'what a parse gives, resourceVersion included');
+  assert.equal(got.metadata.resourceVersion, '7');
+  assert.equal(written.metadata.resourceVersion, undefined, 'the writer’s object is not changed');
+  // Other bytes for the key (another server's write) are parsed.
+  const otherEv = await stored(reg, pod('n2'), 8, 4);
+  assert.equal(((await reg.decodeShared(pods, otherEv)).spec as { nodeName?: string }).nodeName, 'n2');
+  done();
+  // Ended: the same bytes at a later revision are parsed.
+  const later: KeyValue = { key: KEY, value: Buffer.from(bytes), createRevision: 4, modRevision: 9 };
+  const parsed = await reg.decodeShared(pods, later);
+  assert.notEqual(parsed.spec, written.spec);
+  assert.equal(parsed.metadata.resourceVersion, '9');
+  // A kind stored through a conversion is never taken from the writer.
+  const converted = { ...pods, conversion: { toStored: (o: KubeObject) => o, fromStored: (o: KubeObject) => o } };
+  const reg2 = new Registry([converted]);
+  const b2 = await reg2.encode(converted, KEY, written);
+  reg2.expectWrite(converted, KEY, b2, written);
+  const p2 = await reg2.decodeShared(converted, { key: KEY, value: b2, createRevision: 3, modRevision: 3 });
+  assert.notEqual(p2.spec, written.spec);
+});

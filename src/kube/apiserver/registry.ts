@@ -142,10 +142,39 @@ export class Registry {
       this.decoded.set(kv, { def, obj: known });
       return known;
     }
-    const obj = this.decode(def, kv);
+    const w = this.inflight.get(def)?.get(kv.key);
+    const obj =
+      w && Buffer.compare(w.bytes, kv.value) === 0
+        ? Promise.resolve(this.atRevision(def, w.obj, kv.modRevision))
+        : this.decode(def, kv);
     this.decoded.set(kv, { def, obj });
     this.keep(def, kv.key, kv.modRevision, obj);
     return obj;
+  }
+  /** Writes in flight from this server, per kind and key: the bytes being written and the object
+   *  they encode. On etcd a write's watch event can arrive before the write's own answer (they are
+   *  two streams), so remember() comes too late for it; an event carrying exactly an in-flight
+   *  write's bytes takes that object instead of a parse (equal canonical bytes decode to an equal
+   *  object, whoever wrote them). Same conditions as remember(). Returns the call that ends it. */
+  expectWrite(def: ResourceDefinition, key: string, bytes: Uint8Array, obj: KubeObject): () => void {
+    if (def.conversion || this.transformers.has(`${def.group}/${def.plural}`)) return () => undefined;
+    let m = this.inflight.get(def);
+    if (!m) this.inflight.set(def, (m = new Map()));
+    const w = { bytes, obj };
+    m.set(key, w);
+    return () => {
+      if (m.get(key) === w) m.delete(key);
+    };
+  }
+  private inflight = new Map<ResourceDefinition, Map<string, { bytes: Uint8Array; obj: KubeObject }>>();
+  /** obj as decode() would give it at rev (a shallow copy; the nested parts are shared, read-only). */
+  private atRevision(def: ResourceDefinition, obj: KubeObject, rev: number): KubeObject {
+    return {
+      ...obj,
+      apiVersion: gvString(def.group, def.version),
+      kind: def.kind,
+      metadata: { ...obj.metadata, resourceVersion: String(rev) },
+    };
   }
   /** A write handler's object as stored at `rev` (resourceVersion set; never mutated after), as
    *  decodeShared() of it will return it: watchers then skip the parse. Only for kinds stored in

@@ -150,7 +150,14 @@ export async function storeCreate(r: OperationScope, obj: KubeObject, def = r.de
     return obj;
   }
   try {
-    const kv = await r.ctx.store.create(key, await r.ctx.registry.encode(def, key, obj));
+    const bytes = await r.ctx.registry.encode(def, key, obj);
+    const done = r.shareWritten ? r.ctx.registry.expectWrite(def, key, bytes, obj) : undefined;
+    let kv: KeyValue;
+    try {
+      kv = await r.ctx.store.create(key, bytes);
+    } finally {
+      done?.();
+    }
     const out = asStored(def, obj);
     const created = { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
     // (before the watchers, which get the event one microtask after this continuation)
@@ -170,7 +177,14 @@ export async function storeUpdate(
   const key = r.ctx.registry.key(def, obj.metadata.namespace, obj.metadata.name!);
   if (dryRun(r)) return obj;
   try {
-    const kv = await r.ctx.store.update(key, await r.ctx.registry.encode(def, key, obj), expected);
+    const bytes = await r.ctx.registry.encode(def, key, obj);
+    const done = r.shareWritten ? r.ctx.registry.expectWrite(def, key, bytes, obj) : undefined;
+    let kv: KeyValue;
+    try {
+      kv = await r.ctx.store.update(key, bytes, expected);
+    } finally {
+      done?.();
+    }
     const out = asStored(def, obj);
     const updated = { ...out, metadata: { ...out.metadata, resourceVersion: String(kv.modRevision) } };
     if (r.shareWritten) r.ctx.registry.remember(def, updated, kv);

@@ -4,7 +4,7 @@
 // a dynamic table that evicts, trailers-only errors, resets, deadlines, a server going away.
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { H2CallError, H2Conn, type H2Reply } from './h2.js';
 import { HpackDecoder, encodeHeaders } from './hpack.js';
@@ -210,5 +210,63 @@ test('h2: a streaming call gets its DATA as it arrives (across window updates) a
     assert.equal((await call(c, '/echo/1', Buffer.from('still'))).body.toString(), 'still');
   } finally {
     c.close();
+  }
+});
+
+test('h2: frames split at any byte across reads (a proxy re-chunks the replies at random sizes)', async () => {
+  // Between the client and the server: every piece the server sends is passed on in random
+  // slices of 1–40 bytes or 1–70 000 bytes, one per turn, so frame headers and payloads are cut
+  // everywhere and a large read follows a split frame.
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return 1 + (seed % n);
+  };
+  const proxy = net.createServer((down) => {
+    const up = net.connect(port, '127.0.0.1');
+    down.pipe(up);
+    let queue = Buffer.alloc(0);
+    let pumping = false;
+    const pump = () => {
+      if (!queue.length || down.destroyed) {
+        pumping = false;
+        return;
+      }
+      const n = Math.min(queue.length, rnd(4) === 1 ? rnd(70_000) : rnd(40));
+      down.write(queue.subarray(0, n));
+      queue = queue.subarray(n);
+      setImmediate(pump);
+    };
+    up.on('data', (d: Buffer) => {
+      queue = Buffer.concat([queue, d]);
+      if (!pumping) {
+        pumping = true;
+        setImmediate(pump);
+      }
+    });
+    up.on('error', () => down.destroy());
+    down.on('error', () => up.destroy());
+    up.on('close', () => down.end());
+    down.on('close', () => up.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const c = new H2Conn(
+    { host: '127.0.0.1', port: (proxy.address() as AddressInfo).port, connectTimeoutMs: 30_000 },
+    () => undefined,
+  );
+  try {
+    const body = (i: number) => Buffer.alloc(1 + ((i * 37) % 3000), i % 251);
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => call(c, `/echo/${1 + (i % 3)}`, body(i))));
+    replies.forEach((r, i) => {
+      assert.equal(r.status, 0);
+      assert.equal(r.message, 'ok');
+      assert.deepEqual(r.body, Buffer.concat(Array.from({ length: 1 + (i % 3) }, () => body(i))));
+    });
+    const big = await call(c, '/echo/30', Buffer.alloc(20_000, 9));
+    assert.equal(big.body.length, 600_000);
+    assert.ok(big.body.every((b) => b === 9));
+  } finally {
+    c.close();
+    await new Promise((r) => proxy.close(r));
   }
 });

@@ -324,9 +324,29 @@ export class H2Conn {
     this.onGone(this);
   }
 
-  private onData(chunk: Buffer): void {
-    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = undefined;
+  private onData(data: Buffer): void {
+    let chunk = data;
+    // A frame split across reads is completed with only the bytes it still needs (its header's
+    // first, then its payload), so a large read after a split frame is not copied whole.
+    while (this.rest && chunk.length) {
+      const have = this.rest.length;
+      const len = have >= 9 ? this.rest.readUIntBE(0, 3) : 0;
+      if (len > MAX_FRAME) return this.fail(13, `HTTP/2 from etcd: etcd sent a ${len}-byte HTTP/2 frame`);
+      const take = Math.min(have < 9 ? 9 - have : 9 + len - have, chunk.length);
+      this.rest = Buffer.concat([this.rest, chunk.subarray(0, take)]);
+      chunk = chunk.subarray(take);
+      if (this.rest.length >= 9 && this.rest.length === 9 + this.rest.readUIntBE(0, 3)) {
+        const whole = this.rest;
+        this.rest = undefined;
+        this.frames(whole);
+        if (this.closed) return;
+      }
+    }
+    if (chunk.length) this.frames(chunk);
+  }
+
+  /** Handles the whole frames of buf; a partial one at its end is kept in `rest`. */
+  private frames(buf: Buffer): void {
     let off = 0;
     try {
       while (buf.length - off >= 9) {
