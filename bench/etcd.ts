@@ -14,8 +14,9 @@
 //    most 64 connections, the admin client certificate): PUT of a ConfigMap carrying the resourceVersion of its last
 //    acknowledged update (a stale one is a 409 and counted), as a controller writes.
 // Each offered rate runs every target back to back (so they share the machine's load of the moment),
-// in an order that alternates between rounds; every phase is printed as its round ends, and the
-// figure is the median over the rounds of each round's p99 ratio (--repeat=N);
+// in an order that alternates between rounds; every phase is printed as its round ends; the
+// figures are the p99 of all rounds' updates pooled and the median over the rounds of each
+// round's p99 ratio (--repeat=N);
 // --watchers=N: N watches on the ConfigMaps through each API server, as informers would hold (none
 // by default: then nothing in the API server watches what the bench writes).
 // N objects (--objects, default 5000) are updated round-robin (each object once per N/rate s). Latency = request start → answer.
@@ -95,6 +96,8 @@ interface ChildStats {
 }
 
 interface Phase {
+  /** Every answered update's latency (ms). */
+  lat: number[];
   p50: number;
   p99: number;
   /** Completions per second over the phase (start to last answer). */
@@ -168,7 +171,8 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   await Promise.all(pending);
   if (firstError) process.stderr.write(`  [${t.name}] ${errors} errors, first: ${firstError.slice(0, 200)}\n`);
   const elapsed = (performance.now() - t0) / 1000;
-  if (DUMP) writeFileSync(join(DUMP, `${t.name.replace(/\W+/g, '_')}-${rate}-${Date.now()}.json`), JSON.stringify(samples));
+  if (DUMP)
+    writeFileSync(join(DUMP, `${t.name.replace(/\W+/g, '_')}-${rate}-${Date.now()}.json`), JSON.stringify(samples));
   const cpu = {
     server: (((await t.cpuMs?.()) ?? 0) - cpu0.server) / n,
     etcd: (etcdCpuMs() - cpu0.etcd) / n,
@@ -183,6 +187,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   const compacted = !!e0 && !!e1 && e1.compacted !== e0.compacted;
   const load: [number, number] = [load0, loadavg()[0]];
   return {
+    lat,
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     achieved: n / elapsed,
@@ -557,12 +562,34 @@ if (floor) {
     });
     console.log(`  ${n}: ${parts.join('; ')}`);
   }
+  // The p99 of every update of a target at a rate, all rounds pooled: the rounds alternate the
+  // targets in time, so a stall of the machine lands on each about as often, and one stall inside
+  // one 5 s phase (which alone can set that phase's p99) weighs as what it is, a few hundred of
+  // thousands of updates.
+  const pooled = (n: string, rate: number) =>
+    pct(
+      runs
+        .get(n)!
+        .get(rate)!
+        .flatMap((p) => p.lat),
+      99,
+    );
+  console.log('\np99 of all rounds pooled (ms, and against etcd (floor)):');
+  for (const rate of RATES) {
+    const fl = pooled('etcd (floor)', rate);
+    const parts = names.map((n) =>
+      n === 'etcd (floor)' ? `${n} ${f(fl)}` : `${n} ${f(pooled(n, rate))} (×${f(pooled(n, rate) / fl)})`,
+    );
+    console.log(`  ${rate}/s: ${parts.join(', ')}`);
+  }
   const e = runs.get('skiff on etcd')?.get(1000);
   if (e) {
     const m = mid(ratios('skiff on etcd', 1000));
-    const kept = e.every((p) => p.achieved >= 950);
+    const p = pooled('skiff on etcd', 1000) / pooled('etcd (floor)', 1000);
+    const kept = e.every((x) => x.achieved >= 950);
+    const verdict = (x: number) => (x <= 2 && kept ? 'MET' : 'MISSED');
     console.log(
-      `\ntarget (issue 15): skiff on etcd p99 at 1000 updates/s within 2× of etcd's own: median of ${e.length} rounds ×${f(m)} ${m <= 2 && kept ? 'MET' : 'MISSED'}`,
+      `\ntarget (issue 15): skiff on etcd p99 at 1000 updates/s within 2× of etcd's own: all ${e.length} rounds pooled ×${f(p)} ${verdict(p)}; median of the rounds' ratios ×${f(m)} ${verdict(m)}`,
     );
   }
 }
