@@ -2,6 +2,7 @@
 // store's watch. resourceVersion unset or "0" starts with the current state as ADDED events;
 // selectors apply to events, an object leaving the selector is reported DELETED and one entering
 // it ADDED; a compacted start revision becomes an ERROR event carrying a 410 Expired Status.
+import type { ServerResponse } from 'node:http';
 import { queryBool, queryInt } from './query.js';
 import { isSkiffError } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
@@ -48,10 +49,11 @@ export async function handleWatch(r: RequestScope): Promise<void> {
     'Transfer-Encoding': 'chunked',
   });
   res.flushHeaders();
+  const out = new LineBatch(res);
   const send = (type: EventType, object: unknown) => {
     if (ac.signal.aborted) return;
     if (tableVersion && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
-      res.write(
+      out.write(
         JSON.stringify({
           type,
           object: toTable(r.def, [object as KubeObject], { include, version: tableVersion, noHeaders: false }),
@@ -59,14 +61,14 @@ export async function handleWatch(r: RequestScope): Promise<void> {
       );
       return;
     }
-    res.write(eventLine(type, object));
+    out.write(eventLine(type, object));
   };
   // An event of a stored object: its line from the stored JSON text when it is in canonical form
   // (no parse, no serialisation), else from the decoded object.
   const sendStored: SendStored = async (type, kv, obj) => {
     if (ac.signal.aborted) return;
     const line = tableVersion ? undefined : storedLine(r, type, kv);
-    if (line !== undefined) res.write(line);
+    if (line !== undefined) out.write(line);
     else send(type, await obj());
   };
   const bookmark = (rev: number, initialEnd = false) => {
@@ -111,7 +113,39 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   } finally {
     if (timer) clearTimeout(timer);
     r.req.off('close', close);
+    out.flush();
     res.end();
+  }
+}
+
+/** A watch's event lines, written once per turn of the event loop (setImmediate): the events of
+ *  every write the loop handled in that turn go out in one chunk and one socket write, where each
+ *  res.write() was a chunk and, once per tick, a write(2) of its own (a pod's create and binding reach
+ *  every pod watcher; the writes were ~17 % of the API thread's samples in the scheduler benchmark).
+ *  A batch above 256 KB is written at once (an initial list), so nothing large accumulates. */
+class LineBatch {
+  private lines: string[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  constructor(private readonly res: ServerResponse) {}
+  write(line: string): void {
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.bytes > 256 * 1024) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+  flush(): void {
+    if (!this.lines.length) return;
+    const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(text);
   }
 }
 
