@@ -10,8 +10,9 @@
 //    prev_kv, a range in the failure branch only).
 //  - skiff on etcd / on SQLite: the API server as `skiff server` builds it (HTTPS with client
 //    certificates, RBAC, the default admission plugins) alone in a child process (bench/etcd-child.ts),
-//    driven from this process by Skiff's own Kubernetes client (KubeClient: HTTPS keep-alive over at
-//    most 64 connections, the admin client certificate): PUT of a ConfigMap carrying the resourceVersion of its last
+//    driven from this process over 64 kept-alive HTTPS connections with the admin client
+//    certificate (a lean hand-written HTTP/1.1 client, bench/scheduler-client.ts; seeding and the
+//    watchers use KubeClient): PUT of a ConfigMap carrying the resourceVersion of its last
 //    acknowledged update (a stale one is a 409 and counted), as a controller writes.
 // Each offered rate runs every target back to back (so they share the machine's load of the moment),
 // in an order that alternates between rounds; every phase is printed as its round ends; the
@@ -34,6 +35,7 @@ import { KubeClient, watchEvents } from '../src/kube/client/index.js';
 // (not in the storage component's public interface: the bench drives etcd with the store's client)
 import { EtcdKv } from '../src/kube/storage/etcd/kv.js';
 import { startEtcd } from '../test/fixtures/etcd.js';
+import { LeanConn, requestBytes } from './scheduler-client.js';
 import { countSyscalls, etcdP99, etcdSnapshot, procCpuMs, storedConfigMap, type EtcdSnapshot } from './etcd-metrics.js';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
@@ -338,10 +340,29 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
         if (!watching.signal.aborted) process.stderr.write(`  [${name}] a watch failed: ${String(e)}\n`);
       }
     })();
+  // The measured PUTs go through a lean HTTP/1.1 client (the scheduler benchmark's: bytes written
+  // and parsed by hand over kept-alive TLS connections), as the floor drives etcd with the leanest
+  // client there is: KubeClient (Node's https.request) took ~0.3 ms of CPU per update in this
+  // process, on the same two cores the API server and etcd need. The server sees the same requests.
+  const url = new URL(kc.clusters[0].cluster.server);
+  const tlsTarget = {
+    host: url.hostname,
+    port: Number(url.port),
+    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b64(kc.users[0].user['client-certificate-data']),
+    key: b64(kc.users[0].user['client-key-data']),
+  };
+  const idle = Array.from({ length: SOCKETS }, () => new LeanConn(tlsTarget));
+  const all = [...idle];
+  const waiting: ((c: LeanConn) => void)[] = [];
+  const take = () => idle.pop() ?? new Promise<LeanConn>((r) => waiting.push(r));
+  const give = (c: LeanConn) => {
+    const w = waiting.shift();
+    if (w) w(c);
+    else idle.push(c);
+  };
   // Open the whole connection pool now (a TLS handshake each), not during a measured phase.
-  await Promise.all(
-    Array.from({ length: SOCKETS }, (_, i) => client.request('GET', `${base}/${prefix}${i % OBJECTS}`)),
-  );
+  await Promise.all(all.map((c, i) => c.send(requestBytes('GET', url.host, `${base}/${prefix}${i % OBJECTS}`, ''))));
   /** One question to the child, answered by a message carrying `field`. */
   const ask = <T>(q: string, field: string) =>
     new Promise<T>((resolve) => {
@@ -361,19 +382,29 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     stats: root === ROOT ? () => ask<ChildStats>('stats', 'stats') : undefined,
     update: async (i, v) => {
       const n = i % OBJECTS;
+      const req = requestBytes(
+        'PUT',
+        url.host,
+        `${base}/${prefix}${n}`,
+        JSON.stringify(configMap(prefix + n, v, rvs[n])),
+      );
+      const c = await take();
+      let r: { status: number; body: Buffer };
       try {
-        const o = await client.request('PUT', `${base}/${prefix}${n}`, { body: configMap(prefix + n, v, rvs[n]) });
-        rvs[n] = o.metadata.resourceVersion;
-        return 'ok';
-      } catch (e) {
-        if ((e as { reason?: string }).reason === 'Conflict') return 'conflict';
-        throw e;
+        r = await c.send(req);
+      } finally {
+        give(c);
       }
+      if (r.status === 409) return 'conflict';
+      if (r.status !== 200) throw new Error(`PUT: ${r.status} ${r.body.toString().slice(0, 200)}`);
+      rvs[n] = (JSON.parse(r.body.toString()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+      return 'ok';
     },
     close: async () => {
       watching.abort();
       if (WATCHERS) process.stderr.write(`  [${name}] ${WATCHERS} watchers received ${events} events\n`);
       client.close();
+      for (const c of all) c.close();
       p.kill('SIGTERM');
       await new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)));
       rmSync(dir, { recursive: true, force: true });

@@ -23,10 +23,21 @@ export interface TlsTarget {
 
 /** A request's bytes: head and body in one buffer, built once. */
 export function postRequest(host: string, path: string, body: string, userAgent = 'skiff-bench'): Buffer {
+  return requestBytes('POST', host, path, body, userAgent);
+}
+
+/** A JSON request's bytes (head and body in one buffer). */
+export function requestBytes(
+  method: string,
+  host: string,
+  path: string,
+  body: string,
+  userAgent = 'skiff-bench',
+): Buffer {
   const b = Buffer.from(body);
   return Buffer.concat([
     Buffer.from(
-      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\nAccept: application/json\r\n` +
+      `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\nAccept: application/json\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n`,
     ),
     b,
@@ -40,8 +51,8 @@ interface Pending {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-/** One keep-alive TLS connection, one request at a time. */
-class Conn {
+/** One keep-alive TLS connection, one request at a time (also the etcd benchmark's client). */
+export class LeanConn {
   private sock?: tls.TLSSocket;
   private buf: Buffer = Buffer.alloc(0);
   private pending?: Pending;
@@ -148,12 +159,12 @@ class Conn {
 
 /** `conns` connections, each sending requests one after another from a shared list. */
 export class CreateLoad {
-  private conns: Conn[];
+  private conns: LeanConn[];
   constructor(
     t: TlsTarget,
     readonly inFlight: number,
   ) {
-    this.conns = Array.from({ length: inFlight }, () => new Conn(t));
+    this.conns = Array.from({ length: inFlight }, () => new LeanConn(t));
   }
 
   /** Sends request i for i in 0..count-1 (bytes from `req(i)`), `inFlight` at a time; a create
