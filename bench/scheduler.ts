@@ -177,6 +177,8 @@ interface Cluster {
   tls: TlsTarget;
   server: ChildProcess;
   scheduler?: ChildProcess;
+  /** The etcd the server writes to (etcd runs only): its CPU is part of what a pod costs. */
+  etcdPid?: number;
   stop(): Promise<void>;
 }
 
@@ -305,6 +307,7 @@ async function startCluster(
     tls,
     server,
     scheduler,
+    etcdPid: etcd?.pid,
     async stop() {
       stopping = true;
       client.close();
@@ -453,6 +456,8 @@ interface Result {
   writesPerPod: number;
   /** This benchmark process (its creates over HTTPS and its watch): what the client side cost. */
   benchCpu: number;
+  /** etcd's process (NaN on SQLite). */
+  etcdCpu: number;
   note?: string;
 }
 
@@ -482,7 +487,13 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
   const reqs = requests(c, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.count, w.measure.pod);
   const rv0 = await storeRevision(c.client);
-  const cpu0 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
+  const cpu0 = [
+    cpuSeconds(c.server.pid),
+    cpuSeconds(c.scheduler?.pid),
+    cpuSeconds(c.server.pid, true),
+    ownCpu(),
+    cpuSeconds(c.etcdPid),
+  ];
   const t0 = performance.now();
   let created = 0;
   await createAll(c, reqs, () => created++);
@@ -492,7 +503,13 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   await counter.stop();
   const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
   const seconds = (last - t0) / 1000;
-  const cpu1 = [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
+  const cpu1 = [
+    cpuSeconds(c.server.pid),
+    cpuSeconds(c.scheduler?.pid),
+    cpuSeconds(c.server.pid, true),
+    ownCpu(),
+    cpuSeconds(c.etcdPid),
+  ];
   // Events are written in the background after the bindings: a second for them to land.
   await sleep(1000);
   const writes = (await storeRevision(c.client)) - rv0;
@@ -507,6 +524,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
     schedulerCpu: cpu1[1] - cpu0[1],
     writesPerPod: writes / w.measure.count,
     benchCpu: cpu1[3] - cpu0[3],
+    etcdCpu: c.etcdPid ? cpu1[4] - cpu0[4] : NaN,
     note: all
       ? counter.relists
         ? `watch relisted ${counter.relists}×`
@@ -530,7 +548,13 @@ async function runDeployment(c: Cluster): Promise<Result[]> {
   );
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
-  const cpu = () => [cpuSeconds(c.server.pid), cpuSeconds(c.scheduler?.pid), cpuSeconds(c.server.pid, true), ownCpu()];
+  const cpu = () => [
+    cpuSeconds(c.server.pid),
+    cpuSeconds(c.scheduler?.pid),
+    cpuSeconds(c.server.pid, true),
+    ownCpu(),
+    cpuSeconds(c.etcdPid),
+  ];
   const result = (cpu0: number[], seconds: number, bound: number, note: string): Result => {
     const cpu1 = cpu();
     return {
@@ -543,6 +567,7 @@ async function runDeployment(c: Cluster): Promise<Result[]> {
       schedulerCpu: cpu1[1] - cpu0[1],
       apiCpu: cpu1[2] - cpu0[2],
       benchCpu: cpu1[3] - cpu0[3],
+      etcdCpu: c.etcdPid ? cpu1[4] - cpu0[4] : NaN,
       writesPerPod: NaN,
       note,
     };
@@ -710,7 +735,7 @@ console.log(
     "(all its threads: the API server on the main thread; Skiff's scheduler and the controllers in worker threads),\n" +
     'of its main thread alone (API thread), and of kube-scheduler; writes/pod = store revisions per measured pod\n' +
     '(its create, binding, events, status patches, and leases meanwhile); cpu bench = this process (the pods\n' +
-    'created over HTTPS, 32 in flight, and the watch counting bindings)\n',
+    'created over HTTPS, 32 in flight, and the watch counting bindings); cpu etcd = the etcd process\n',
 );
 const pad = (s: string, k: number) => s.padEnd(k);
 console.log(
@@ -725,6 +750,7 @@ console.log(
     pad('(API thread)', 14),
     pad('cpu kube-sched', 16),
     pad('cpu bench', 11),
+    pad('cpu etcd', 10),
     'writes/pod',
   ].join(''),
 );
@@ -745,6 +771,7 @@ for (const x of results) {
       pad(`${x.r.apiCpu.toFixed(1)} s`, 14),
       pad(x.scheduler === 'kube-scheduler' ? `${x.r.schedulerCpu.toFixed(1)} s` : '—', 16),
       pad(Number.isFinite(x.r.benchCpu) ? `${x.r.benchCpu.toFixed(1)} s` : '—', 11),
+      pad(Number.isFinite(x.r.etcdCpu) ? `${x.r.etcdCpu.toFixed(1)} s` : '—', 10),
       Number.isFinite(x.r.writesPerPod) ? x.r.writesPerPod.toFixed(2) : '—',
       x.r.note ? `  (${x.r.note})` : '',
     ].join(''),
