@@ -75,11 +75,12 @@ export function interPodAffinity(h: Handle): Plugin {
   /** A term's namespaceSelector resolved into namespace names (upstream's
    *  mergeAffinityTermNamespacesIfNotEmpty); an empty selector (all namespaces) is kept. */
   const resolve = <T extends AffinityTerm>(t: T): T => {
-    if (isEverything(t.namespaceSelector)) return t;
+    // Without a namespaceSelector there is nothing to merge: the term itself, whose canonical
+    // text is then worked out once per pod rather than once per cycle.
+    if (isEverything(t.namespaceSelector) || t.namespaceSelector.nothing) return t;
     const namespaces = new Set(t.namespaces);
-    if (!t.namespaceSelector.nothing)
-      for (const ns of h.listers.namespaces())
-        if (selectorMatches(t.namespaceSelector, ns.labels)) namespaces.add(ns.name);
+    for (const ns of h.listers.namespaces())
+      if (selectorMatches(t.namespaceSelector, ns.labels)) namespaces.add(ns.name);
     return { ...t, namespaces, namespaceSelector: { requirements: [], nothing: true } };
   };
 
