@@ -30,6 +30,9 @@ export class SchedulerCache implements Snapshot {
   private ordered: NodeInfo[] | undefined;
   private withAffinity: NodeInfo[] | undefined;
   private withAntiAffinity: NodeInfo[] | undefined;
+  /** Nodes changed, oldest first (repeats kept): log[0] is at cursor logStart. */
+  private log: NodeInfo[] = [];
+  private logStart = 0;
 
   // --- Snapshot ---
   nodeInfos(): NodeInfo[] {
@@ -61,6 +64,23 @@ export class SchedulerCache implements Snapshot {
     this.withAntiAffinity ??= this.nodeInfos().filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
     return this.withAntiAffinity;
   }
+  changeCursor(): number {
+    return this.logStart + this.log.length;
+  }
+  changedSince(cursor: number): readonly NodeInfo[] | undefined {
+    if (cursor < this.logStart || cursor > this.changeCursor()) return undefined;
+    return this.log.slice(cursor - this.logStart);
+  }
+  /** Records a change of `n` (its pods, its Node, or whether it is listed). The log keeps at least
+   *  the last 2 × nodes + 4096 changes; a reader further behind starts over from nodeInfos(). */
+  private changed(n: NodeInfo): void {
+    this.log.push(n);
+    if (this.log.length > 2 * this.nodes.size + 4096) {
+      const drop = this.log.length >> 1;
+      this.log = this.log.slice(drop);
+      this.logStart += drop;
+    }
+  }
   imageState(name: string): { size: number; numNodes: number } | undefined {
     const s = this.images.get(name);
     return s ? { size: s.size, numNodes: s.nodes.size } : undefined;
@@ -85,6 +105,7 @@ export class SchedulerCache implements Snapshot {
     this.ghost.delete(name);
     this.addImages(n);
     this.invalidate(reorder);
+    this.changed(n);
     return n;
   }
 
@@ -95,6 +116,7 @@ export class SchedulerCache implements Snapshot {
     if (n.pods.length) this.ghost.add(name);
     else this.nodes.delete(name);
     this.invalidate(true);
+    this.changed(n);
   }
 
   private addImages(n: NodeInfo): void {
@@ -134,7 +156,9 @@ export class SchedulerCache implements Snapshot {
   }
 
   private place(pi: PodInfo, node: string): void {
-    this.nodeFor(node).addPod(pi);
+    const n = this.nodeFor(node);
+    n.addPod(pi);
+    this.changed(n);
     if (pi.hasAffinity) this.invalidate(false);
   }
   private unplace(key: string, node: string): void {
@@ -142,6 +166,7 @@ export class SchedulerCache implements Snapshot {
     if (!n) return;
     const had = n.podsWithAffinity.some((p) => p.key === key);
     n.removePod(key);
+    this.changed(n);
     if (had) this.invalidate(false);
     if (!n.pods.length && this.ghost.has(node)) {
       this.nodes.delete(node);

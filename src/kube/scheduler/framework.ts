@@ -115,6 +115,13 @@ export interface Snapshot {
   get(name: string): NodeInfo | undefined;
   havePodsWithAffinity(): NodeInfo[];
   havePodsWithRequiredAntiAffinity(): NodeInfo[];
+  /** A position in the log of node changes (a pod placed or removed, the Node added, updated or
+   *  removed), for changedSince. */
+  changeCursor(): number;
+  /** The nodes changed since `cursor` (oldest first, repeats possible; a removed node is listed
+   *  and then no longer `get` by its name), or undefined when the log no longer reaches back that
+   *  far: the reader starts over from nodeInfos(). */
+  changedSince(cursor: number): readonly NodeInfo[] | undefined;
   /** Image name → number of nodes that have it and its size. */
   imageState(name: string): { size: number; numNodes: number } | undefined;
 }

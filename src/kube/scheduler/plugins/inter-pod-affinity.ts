@@ -1,7 +1,9 @@
 // InterPodAffinity: required pod affinity / anti-affinity of the incoming pod and required
-// anti-affinity of the pods already placed filter nodes by topology domain (counts computed once
-// per cycle at PreFilter); preferred terms of both sides (and existing pods' required affinity,
-// weight 1) score, normalised to 0..100 between the lowest and highest node.
+// anti-affinity of the pods already placed filter nodes by topology domain; preferred terms of
+// both sides (and existing pods' required affinity, weight 1) score, normalised to 0..100 between
+// the lowest and highest node. The counts per domain are upstream's, but kept across cycles
+// (affinity-counts.ts): a cycle brings them up to date with the nodes changed since the last one
+// and matches each distinct term of the placed pods once, instead of walking every placed pod.
 import { selectorMatches } from '../../api/index.js';
 import {
   MAX_NODE_SCORE,
@@ -14,6 +16,7 @@ import {
   type StateData,
 } from '../framework.js';
 import { isEverything, termMatches, type AffinityTerm, type NodeInfo, type PodInfo } from '../nodeinfo.js';
+import { addBase, PairCounts, TallyCache, TermIndex, type Counts } from './affinity-counts.js';
 import type { Pod } from '../types.js';
 
 export const ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -23,18 +26,6 @@ const FILTER_KEY = 'PreFilterInterPodAffinity';
 const SCORE_KEY = 'PreScoreInterPodAffinity';
 const HARD_POD_AFFINITY_WEIGHT = 1;
 
-type Counts = Map<string, number>;
-const pk = (k: string, v: string) => `${k}\u0000${v}`;
-
-function bump(m: Counts, n: NodeInfo, key: string, d: number): void {
-  const v = n.labels[key];
-  if (v === undefined) return;
-  const k = pk(key, v);
-  const c = (m.get(k) ?? 0) + d;
-  if (c === 0) m.delete(k);
-  else m.set(k, c);
-}
-
 const matchesAll = (terms: AffinityTerm[], pod: Pod) => terms.length > 0 && terms.every((t) => termMatches(t, pod));
 
 class FilterState implements StateData {
@@ -43,9 +34,12 @@ class FilterState implements StateData {
     readonly affinityTerms: AffinityTerm[],
     readonly antiTerms: AffinityTerm[],
     readonly nsLabels: Record<string, string> | undefined,
-    readonly existingAnti: Counts,
-    readonly affinity: Counts,
-    readonly anti: Counts,
+    /** Placed pods' required anti-affinity terms matching the pod, per pair. */
+    readonly existingAnti: PairCounts,
+    /** Placed pods matching all the pod's required affinity terms, per pair of each term. */
+    readonly affinity: PairCounts,
+    /** Placed pods matching each of the pod's required anti-affinity terms, per pair. */
+    readonly anti: PairCounts,
   ) {}
   clone(): FilterState {
     return new FilterState(
@@ -53,22 +47,25 @@ class FilterState implements StateData {
       this.affinityTerms,
       this.antiTerms,
       this.nsLabels,
-      new Map(this.existingAnti),
-      new Map(this.affinity),
-      new Map(this.anti),
+      this.existingAnti.clone(),
+      this.affinity.clone(),
+      this.anti.clone(),
     );
   }
   update(other: PodInfo, n: NodeInfo, d: number): void {
+    const labels = n.labels;
     for (const t of other.requiredAntiAffinityTerms)
-      if (termMatches(t, this.pi.pod, this.nsLabels)) bump(this.existingAnti, n, t.topologyKey, d);
+      if (termMatches(t, this.pi.pod, this.nsLabels)) this.existingAnti.add(t.topologyKey, labels[t.topologyKey], d);
     if (matchesAll(this.affinityTerms, other.pod))
-      for (const t of this.affinityTerms) bump(this.affinity, n, t.topologyKey, d);
-    for (const t of this.antiTerms) if (termMatches(t, other.pod)) bump(this.anti, n, t.topologyKey, d);
+      for (const t of this.affinityTerms) this.affinity.add(t.topologyKey, labels[t.topologyKey], d);
+    for (const t of this.antiTerms)
+      if (termMatches(t, other.pod)) this.anti.add(t.topologyKey, labels[t.topologyKey], d);
   }
 }
 
+/** Per topology key: the signed weight and the counts of each contributing term or group. */
 class ScoreState implements StateData {
-  constructor(readonly scores: Map<string, Map<string, number>>) {}
+  constructor(readonly parts: Map<string, { weight: number; counts: Counts }[]>) {}
   clone(): ScoreState {
     return this;
   }
@@ -78,13 +75,26 @@ export function interPodAffinity(h: Handle): Plugin {
   /** A term's namespaceSelector resolved into namespace names (upstream's
    *  mergeAffinityTermNamespacesIfNotEmpty); an empty selector (all namespaces) is kept. */
   const resolve = <T extends AffinityTerm>(t: T): T => {
-    if (isEverything(t.namespaceSelector)) return t;
+    // Without a namespaceSelector there is nothing to merge: the term itself, whose canonical
+    // text is then worked out once per pod rather than once per cycle.
+    if (isEverything(t.namespaceSelector) || t.namespaceSelector.nothing) return t;
     const namespaces = new Set(t.namespaces);
-    if (!t.namespaceSelector.nothing)
-      for (const ns of h.listers.namespaces())
-        if (selectorMatches(t.namespaceSelector, ns.labels)) namespaces.add(ns.name);
+    for (const ns of h.listers.namespaces())
+      if (selectorMatches(t.namespaceSelector, ns.labels)) namespaces.add(ns.name);
     return { ...t, namespaces, namespaceSelector: { requirements: [], nothing: true } };
   };
+
+  const tallies = new TallyCache(h.snapshot);
+  const antiIndex = new TermIndex((n, out) => {
+    for (const p of n.podsWithRequiredAntiAffinity) for (const t of p.requiredAntiAffinityTerms) out(t, 0);
+  });
+  const scoreIndex = new TermIndex((n, out) => {
+    for (const p of n.podsWithAffinity) {
+      for (const t of p.requiredAffinityTerms) out(t, HARD_POD_AFFINITY_WEIGHT);
+      for (const t of p.preferredAffinityTerms) out(t, t.weight);
+      for (const t of p.preferredAntiAffinityTerms) out(t, -t.weight);
+    }
+  });
 
   return {
     name: 'InterPodAffinity',
@@ -97,24 +107,31 @@ export function interPodAffinity(h: Handle): Plugin {
       const nsLabels = h.listers.namespaceLabels(ns);
       const affinityTerms = pi.requiredAffinityTerms.map(resolve);
       const antiTerms = pi.requiredAntiAffinityTerms.map(resolve);
-      const existingAnti: Counts = new Map();
-      for (const n of h.snapshot.havePodsWithRequiredAntiAffinity())
-        for (const e of n.podsWithRequiredAntiAffinity)
-          for (const t of e.requiredAntiAffinityTerms)
-            if (termMatches(t, pi.pod, nsLabels)) bump(existingAnti, n, t.topologyKey, 1);
-      const affinity: Counts = new Map();
-      const anti: Counts = new Map();
-      if (affinityTerms.length || antiTerms.length) {
-        for (const n of h.snapshot.nodeInfos()) {
-          for (const e of n.pods) {
-            if (affinityTerms.length && matchesAll(affinityTerms, e.pod))
-              for (const t of affinityTerms) bump(affinity, n, t.topologyKey, 1);
-            for (const t of antiTerms) if (termMatches(t, e.pod)) bump(anti, n, t.topologyKey, 1);
-          }
-        }
+      antiIndex.sync(h.snapshot);
+      const existing = new Map<string, Counts[]>();
+      for (const g of antiIndex.groups.values())
+        if (termMatches(g.term, pi.pod, nsLabels)) addBase(existing, g.term.topologyKey, g.counts);
+      const affinity = new Map<string, Counts[]>();
+      if (affinityTerms.length) {
+        const tally = tallies.get(affinityTerms);
+        for (const t of affinityTerms) addBase(affinity, t.topologyKey, tally.counts(t.topologyKey));
       }
-      if (!existingAnti.size && !affinityTerms.length && !antiTerms.length) return { status: skip() };
-      state.write(FILTER_KEY, new FilterState(pi, affinityTerms, antiTerms, nsLabels, existingAnti, affinity, anti));
+      const anti = new Map<string, Counts[]>();
+      for (const t of antiTerms) addBase(anti, t.topologyKey, tallies.get([t]).counts(t.topologyKey));
+      const existingAnti = new PairCounts(existing);
+      if (existingAnti.isEmpty() && !affinityTerms.length && !antiTerms.length) return { status: skip() };
+      state.write(
+        FILTER_KEY,
+        new FilterState(
+          pi,
+          affinityTerms,
+          antiTerms,
+          nsLabels,
+          existingAnti,
+          new PairCounts(affinity),
+          new PairCounts(anti),
+        ),
+      );
       return undefined;
     },
     addPod(state, _pi, toAdd, n) {
@@ -133,66 +150,55 @@ export function interPodAffinity(h: Handle): Plugin {
       for (const t of s.affinityTerms) {
         const v = labels[t.topologyKey];
         if (v === undefined) return unresolvable(ErrReasonAffinityRulesNotMatch);
-        if ((s.affinity.get(pk(t.topologyKey, v)) ?? 0) <= 0) podsExist = false;
+        if (s.affinity.get(t.topologyKey, v) <= 0) podsExist = false;
       }
-      if (!podsExist && !(s.affinity.size === 0 && matchesAll(s.affinityTerms, s.pi.pod)))
+      if (!podsExist && !(s.affinity.isEmpty() && matchesAll(s.affinityTerms, s.pi.pod)))
         return unresolvable(ErrReasonAffinityRulesNotMatch);
-      if (s.anti.size)
-        for (const t of s.antiTerms) {
-          const v = labels[t.topologyKey];
-          if (v !== undefined && (s.anti.get(pk(t.topologyKey, v)) ?? 0) > 0)
-            return unschedulable(ErrReasonAntiAffinityRulesNotMatch);
-        }
-      if (s.existingAnti.size)
-        for (const [k, v] of Object.entries(labels))
-          if ((s.existingAnti.get(pk(k, v)) ?? 0) > 0) return unschedulable(ErrReasonExistingAntiAffinityRulesNotMatch);
+      for (const t of s.antiTerms) {
+        const v = labels[t.topologyKey];
+        if (v !== undefined && s.anti.get(t.topologyKey, v) > 0)
+          return unschedulable(ErrReasonAntiAffinityRulesNotMatch);
+      }
+      if (s.existingAnti.anyPositive(labels)) return unschedulable(ErrReasonExistingAntiAffinityRulesNotMatch);
       return undefined;
     },
     preScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]) {
       if (!nodes.length) return skip();
-      const preferredAff = pi.preferredAffinityTerms.map(resolve);
-      const preferredAnti = pi.preferredAntiAffinityTerms.map(resolve);
-      const has = preferredAff.length > 0 || preferredAnti.length > 0;
       const nsLabels = h.listers.namespaceLabels(pi.pod.metadata.namespace ?? '');
-      const scores = new Map<string, Map<string, number>>();
-      const add = (key: string, n: NodeInfo, w: number) => {
-        const v = n.labels[key];
-        if (v === undefined) return;
-        let m = scores.get(key);
-        if (!m) scores.set(key, (m = new Map()));
-        m.set(v, (m.get(v) ?? 0) + w);
+      const parts = new Map<string, { weight: number; counts: Counts }[]>();
+      const add = (key: string, weight: number, counts: Counts) => {
+        if (!counts.size) return;
+        const list = parts.get(key);
+        if (list) list.push({ weight, counts });
+        else parts.set(key, [{ weight, counts }]);
       };
-      const nodesToScan = has ? h.snapshot.nodeInfos() : h.snapshot.havePodsWithAffinity();
-      for (const n of nodesToScan) {
-        if (!Object.keys(n.labels).length) continue;
-        for (const e of has ? n.pods : n.podsWithAffinity) {
-          for (const t of preferredAff) if (termMatches(t, e.pod)) add(t.topologyKey, n, t.weight);
-          for (const t of preferredAnti) if (termMatches(t, e.pod)) add(t.topologyKey, n, -t.weight);
-          for (const t of e.requiredAffinityTerms)
-            if (termMatches(t, pi.pod, nsLabels)) add(t.topologyKey, n, HARD_POD_AFFINITY_WEIGHT);
-          for (const t of e.preferredAffinityTerms)
-            if (termMatches(t, pi.pod, nsLabels)) add(t.topologyKey, n, t.weight);
-          for (const t of e.preferredAntiAffinityTerms)
-            if (termMatches(t, pi.pod, nsLabels)) add(t.topologyKey, n, -t.weight);
-        }
-      }
-      if (!scores.size) return skip();
-      state.write(SCORE_KEY, new ScoreState(scores));
+      // The pod's preferred terms: pods matching them, by their weight (anti: negative).
+      for (const t of pi.preferredAffinityTerms.map(resolve))
+        add(t.topologyKey, t.weight, tallies.get([t]).counts(t.topologyKey));
+      for (const t of pi.preferredAntiAffinityTerms.map(resolve))
+        add(t.topologyKey, -t.weight, tallies.get([t]).counts(t.topologyKey));
+      // Placed pods' required affinity (weight 1) and preferred terms that match the pod.
+      scoreIndex.sync(h.snapshot);
+      for (const g of scoreIndex.groups.values())
+        if (termMatches(g.term, pi.pod, nsLabels)) add(g.term.topologyKey, g.weight, g.counts);
+      if (!parts.size) return skip();
+      state.write(SCORE_KEY, new ScoreState(parts));
       return undefined;
     },
     score(state: CycleState, _pi: PodInfo, n: NodeInfo) {
       const s = state.read<ScoreState>(SCORE_KEY);
       if (!s) return 0;
       let score = 0;
-      for (const [key, values] of s.scores) {
+      for (const [key, list] of s.parts) {
         const v = n.labels[key];
-        if (v !== undefined) score += values.get(v) ?? 0;
+        if (v === undefined) continue;
+        for (const p of list) score += p.weight * (p.counts.get(v) ?? 0);
       }
       return score;
     },
     normalizeScore(state, _pi, scores) {
       const s = state.read<ScoreState>(SCORE_KEY);
-      if (!s || !s.scores.size) return;
+      if (!s || !s.parts.size) return;
       let min = Number.MAX_SAFE_INTEGER,
         max = Number.MIN_SAFE_INTEGER;
       for (const sc of scores) {
