@@ -1,5 +1,6 @@
 // HTTP/2 framing for the lean client (h2.ts): a frame header's bytes, and the frames of a byte
 // stream whose reads may cut a frame anywhere.
+import { unavailable } from '../../../common/index.js';
 
 export const MAX_FRAME = 16384; // our SETTINGS_MAX_FRAME_SIZE (the default)
 const MAX_STREAM_ID = 0x7fffffff;
@@ -26,7 +27,7 @@ export class FrameReader {
     while (this.rest && chunk.length) {
       const have = this.rest.length;
       const len = have >= 9 ? this.rest.readUIntBE(0, 3) : 0;
-      if (len > MAX_FRAME) throw new Error(`etcd sent a ${len}-byte HTTP/2 frame`);
+      if (len > MAX_FRAME) throw unavailable(`etcd sent a ${len}-byte HTTP/2 frame`);
       const take = Math.min(have < 9 ? 9 - have : 9 + len - have, chunk.length);
       this.rest = Buffer.concat([this.rest, chunk.subarray(0, take)]);
       chunk = chunk.subarray(take);
@@ -44,7 +45,7 @@ export class FrameReader {
     let off = 0;
     while (buf.length - off >= 9) {
       const len = buf.readUIntBE(off, 3);
-      if (len > MAX_FRAME) throw new Error(`etcd sent a ${len}-byte HTTP/2 frame`);
+      if (len > MAX_FRAME) throw unavailable(`etcd sent a ${len}-byte HTTP/2 frame`);
       if (buf.length - off < 9 + len) break;
       const type = buf[off + 3];
       const flags = buf[off + 4];
