@@ -16,6 +16,7 @@
 // checks `fits` and falls back to Node's http2 otherwise), so no stream ever waits for a window.
 import net from 'node:net';
 import tls from 'node:tls';
+import { FrameReader, frameHeader } from './h2-frames.js';
 import { HpackDecoder, encodeHeaders } from './hpack.js';
 
 export interface H2Reply {
@@ -78,19 +79,9 @@ export interface H2StreamCall {
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const MAX_FRAME = 16384; // our SETTINGS_MAX_FRAME_SIZE (the default)
 const MAX_STREAM_ID = 0x7fffffff;
 // HTTP/2 error codes of RST_STREAM / GOAWAY → gRPC status (as gRPC clients map them).
 const RST_CODES: Record<number, number> = { 7: 14, 8: 1, 11: 8, 12: 7 };
-
-function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
-  const h = Buffer.allocUnsafe(9);
-  h.writeUIntBE(len, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return h;
-}
 
 export class H2Conn {
   private readonly socket: net.Socket;
@@ -99,7 +90,10 @@ export class H2Conn {
   private out: Buffer[] = [];
   private flushScheduled = false;
   private nextId = 1;
-  private rest: Buffer | undefined;
+  private readonly reader = new FrameReader((type, flags, id, p) => {
+    this.frame(type, flags, id, p);
+    return !this.closed;
+  });
   private readonly hpack = new HpackDecoder();
   /** A header block in progress (HEADERS without END_HEADERS, then CONTINUATION). */
   private partial?: { id: number; endStream: boolean; parts: Buffer[] };
@@ -325,46 +319,11 @@ export class H2Conn {
   }
 
   private onData(data: Buffer): void {
-    let chunk = data;
-    // A frame split across reads is completed with only the bytes it still needs (its header's
-    // first, then its payload), so a large read after a split frame is not copied whole.
-    while (this.rest && chunk.length) {
-      const have = this.rest.length;
-      const len = have >= 9 ? this.rest.readUIntBE(0, 3) : 0;
-      if (len > MAX_FRAME) return this.fail(13, `HTTP/2 from etcd: etcd sent a ${len}-byte HTTP/2 frame`);
-      const take = Math.min(have < 9 ? 9 - have : 9 + len - have, chunk.length);
-      this.rest = Buffer.concat([this.rest, chunk.subarray(0, take)]);
-      chunk = chunk.subarray(take);
-      if (this.rest.length >= 9 && this.rest.length === 9 + this.rest.readUIntBE(0, 3)) {
-        const whole = this.rest;
-        this.rest = undefined;
-        this.frames(whole);
-        if (this.closed) return;
-      }
-    }
-    if (chunk.length) this.frames(chunk);
-  }
-
-  /** Handles the whole frames of buf; a partial one at its end is kept in `rest`. */
-  private frames(buf: Buffer): void {
-    let off = 0;
     try {
-      while (buf.length - off >= 9) {
-        const len = buf.readUIntBE(off, 3);
-        if (len > MAX_FRAME) throw new H2CallError(13, `etcd sent a ${len}-byte HTTP/2 frame`);
-        if (buf.length - off < 9 + len) break;
-        const type = buf[off + 3];
-        const flags = buf[off + 4];
-        const id = buf.readUInt32BE(off + 5) & MAX_STREAM_ID;
-        this.frame(type, flags, id, buf.subarray(off + 9, off + 9 + len));
-        if (this.closed) return;
-        off += 9 + len;
-      }
+      this.reader.push(data);
     } catch (e) {
       this.fail(e instanceof H2CallError ? e.code : 13, `HTTP/2 from etcd: ${e instanceof Error ? e.message : e}`);
-      return;
     }
-    if (off < buf.length) this.rest = buf.subarray(off);
   }
 
   private frame(type: number, flags: number, id: number, p: Buffer): void {
