@@ -174,7 +174,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
     let following = Promise.resolve();
     const follow = (s: NodeAddressState) => {
       following = following
-        .then(() => followAddress(s, { name, agent, overlay, credentials, log }))
+        .then(() => followAddress(s, { name, agent, overlay, credentials, client, log }))
         .catch((e) => log.warn('following the node address failed', { error: (e as Error).message }));
     };
     addresses.onChange(follow);
@@ -189,7 +189,14 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
 /** The node's address moved (or its link, or a configured one left or came back). */
 async function followAddress(
   s: NodeAddressState,
-  p: { name: string; agent: RunningAgent; overlay?: PodOverlay; credentials: NodeCredentials; log: Logger },
+  p: {
+    name: string;
+    agent: RunningAgent;
+    overlay?: PodOverlay;
+    credentials: NodeCredentials;
+    client: KubeClient;
+    log: Logger;
+  },
 ): Promise<void> {
   if (!s.link) {
     // A configured address gone is reported; a derived one between a removal and the next
@@ -198,6 +205,9 @@ async function followAddress(
     else p.log.warn('the node has no usable address; keeping the last one', { address: s.address });
     return;
   }
+  // Connections to the API server from the old address are dead (its watches would hang until
+  // TCP gave up): all closed, informers list and watch again from the new one.
+  if (s.address !== p.agent.node.ip) p.client.resetConnections();
   await p.overlay?.setNodeIP(s.address);
   await p.agent.setNodeAddress(s.address);
   await p.credentials.setServingHosts([s.address, p.name]);
