@@ -208,3 +208,32 @@ for (const backend of ['vxlan', 'host-gw'] as Backend[]) {
     });
   });
 }
+
+describe('node address watcher: a configured address (--node-ip) never moves', () => {
+  const N = `skpm-c-${id}`;
+  let w: NodeAddressWatcher;
+  after(async () => {
+    await w?.stop();
+    sh('ip', ['netns', 'del', N]);
+    assert.equal(sh('ip', ['netns', 'list']).includes(N), false);
+  });
+  it('reports the address gone (link undefined) and back; another address never replaces it', async () => {
+    sh('ip', ['netns', 'add', N]);
+    ns(N, ['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth2']);
+    ns(N, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth1']);
+    for (const l of ['eth1', 'eth2']) ns(N, ['ip', 'link', 'set', l, 'up']);
+    w = new NodeAddressWatcher({ netns: N, configured: '192.0.2.1', log });
+    const seen: string[] = [];
+    w.onChange((s) => seen.push(`${s.address} ${s.link?.ifname ?? '-'} ${s.configured}`));
+    assert.deepEqual((({ address, configured }) => ({ address, configured }))(await w.start()), {
+      address: '192.0.2.1',
+      configured: true,
+    });
+    ns(N, ['ip', 'addr', 'del', '192.0.2.1/24', 'dev', 'eth1']);
+    ns(N, ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'eth2']);
+    await until('the loss seen', () => seen.length >= 1);
+    ns(N, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth2']);
+    await until('the return seen', () => seen.length >= 2);
+    assert.deepEqual(seen, ['192.0.2.1 - true', '192.0.2.1 eth2 true']);
+  });
+});
