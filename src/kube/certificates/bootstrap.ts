@@ -124,7 +124,7 @@ export class NodeCredentials {
    * rotates when its template's addresses change). Listeners are told as for a renewal.
    */
   async setServingHosts(hosts: string[]): Promise<void> {
-    this.o.servingHosts = hosts;
+    this.o = { ...this.o, servingHosts: hosts };
     if (!servingCovers(this.serving, hosts)) await this.renewNow('serving');
   }
 
