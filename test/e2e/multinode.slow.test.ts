@@ -381,6 +381,10 @@ describe('multinode: a server and two agents on test hosts', () => {
       assert.equal(tcp.stdout.trim(), `tcp-from-${agents[1 - i].name}`, tcp.stderr);
     }
     const tPods = Date.now() - t0;
+    // (the exec above reached the mover through its new address: a serving certificate naming it
+    // was asked for by CSR, a fifth one issued)
+    const csrs = await kubectl(['get', 'csr']);
+    assert.equal(csrs.stdout.match(/Approved,Issued/g)?.length, 5, csrs.stdout);
     mover.ip = next;
     // The server still holds the agent's connections from the old address; left so, they are
     // orphaned in the kernel when the run ends, retransmitting to an address no one has, and pin
