@@ -103,7 +103,9 @@ export class PodOverlay {
     );
     await this.informer.start();
     await this.serial;
-    await this.queue(() => this.prune());
+    // Only against a full list: an informer that could not list (the API unreachable) knows no
+    // peer yet, and pruning then would cut the pods' traffic the kernel still carries.
+    if (this.informer.hasSynced) await this.queue(() => this.prune());
     // Others (the engine's network manager, the pod network) insert their jumps at the top too:
     // ours is put back in front whenever it is not.
     this.timer = setInterval(() => void this.queue(() => this.ensureRules(true)), 5000);
@@ -156,7 +158,7 @@ export class PodOverlay {
     // Re-applied whatever happened: a recreated device lost them, a moved address may have taken
     // host-gw routes with it; `replace` makes it a no-op otherwise.
     for (const [, p] of this.peers) await this.route(p);
-    if (!starting) await this.prune();
+    if (!starting && this.informer?.hasSynced) await this.prune();
   }
 
   private async annotate(): Promise<void> {
