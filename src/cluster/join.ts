@@ -201,8 +201,12 @@ async function followAddress(
   if (!s.link) {
     // A configured address gone is reported; a derived one between a removal and the next
     // address keeps the last known (nothing to follow yet).
-    if (s.configured) await p.agent.setNodeAddress(s.address, true);
-    else p.log.warn('the node has no usable address; keeping the last one', { address: s.address });
+    // Connections from a configured address that left are dead too: closed, so the report (and
+    // everything else) goes out through new ones from whatever address the host has now.
+    if (s.configured) {
+      p.client.resetConnections();
+      await p.agent.setNodeAddress(s.address, true);
+    } else p.log.warn('the node has no usable address; keeping the last one', { address: s.address });
     return;
   }
   // Connections to the API server from the old address are dead (its watches would hang until

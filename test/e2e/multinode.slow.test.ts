@@ -400,6 +400,64 @@ describe('multinode: a server and two agents on test hosts', () => {
     );
   });
 
+  it('an agent with --node-ip keeps it: the address leaving the host is reported (Warning event), nothing moves', async () => {
+    const [fixed, other] = agents;
+    const conf = fixed.ip;
+    const extra = `${conf.split('.').slice(0, 3).join('.')}.${200 + Number(conf.split('.')[3])}`;
+    const A = 'flannel.alpha.coreos.com/';
+    const internalIP = (n: any) => n.status.addresses.find((x: any) => x.type === 'InternalIP')?.address;
+    const inHost = async (args: string[]) => {
+      const r = await fixed.exec(args[0], args.slice(1));
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    };
+    // A second address first, promoted when the configured one goes, so the agent can still
+    // reach the server to report (in this host's namespace only).
+    await inHost(['sysctl', '-qw', 'net.ipv4.conf.eth0.promote_secondaries=1']);
+    await inHost(['ip', 'addr', 'add', `${extra}/24`, 'dev', 'eth0']);
+    await inHost(['ip', 'addr', 'del', `${conf}/24`, 'dev', 'eth0']);
+    // Bound as for the move above (an event after the 100 ms debounce; 30 s for a loaded machine).
+    const ev = await waitFor(
+      'the NodeIPNotFound event',
+      async () =>
+        (
+          await json<{ items: any[] }>(['get', 'events', '--field-selector', `involvedObject.name=${fixed.name}`])
+        ).items.find((e) => e.reason === 'NodeIPNotFound'),
+      30_000,
+    ).catch((e) => {
+      throw new Error(`${e}\n${logs()}`);
+    });
+    assert.equal(ev.type, 'Warning');
+    assert.match(
+      ev.message,
+      new RegExp(`node IP: "${conf.replace(/\./g, '\\.')}" not found in the host's network interfaces`),
+    );
+    const agentLog = fixed.procs.find((p) => p.name === 'agent')!.log();
+    assert.match(agentLog, /failed to validate the node IP/);
+    const n = await json(['get', 'node', fixed.name]);
+    assert.equal(internalIP(n), conf, 'the configured address is kept');
+    assert.equal(n.metadata.annotations[`${A}public-ip`], conf);
+    const dev = JSON.parse((await fixed.exec('ip', ['-d', '-j', 'link', 'show', 'skiff.1'])).stdout)[0];
+    assert.equal(dev.linkinfo.info_data.local, conf, 'the overlay did not move');
+    // Back (now a secondary address): the pods on the two nodes talk again through it.
+    await inHost(['ip', 'addr', 'add', `${conf}/24`, 'dev', 'eth0']);
+    await waitFor(
+      'the agent sees its address back',
+      () => /the node IP is back/.test(fixed.procs.find((p) => p.name === 'agent')!.log()),
+      30_000,
+    );
+    const ips = await Promise.all(agents.map(async (a) => (await json(['get', 'pod', `p-${a.name}`])).status.podIP));
+    for (const [i, a] of [fixed, other].entries()) {
+      const peer = ips[agents.indexOf(a) === 0 ? 1 : 0];
+      await waitFor(
+        `${a.name} → ${peer} with the address back`,
+        async () => (await kubectl(['exec', `p-${a.name}`, '--', 'ping', '-c', '1', '-W', '2', peer])).code === 0,
+        30_000,
+      ).catch(async (e) => {
+        throw new Error(`${e} (${i})\n${await netDiag()}`);
+      });
+    }
+  });
+
   it('SIGKILL of an agent: its Node NotReady within 50 s, its pods recreated on the other node after their toleration', async () => {
     const tolerate = (key: string) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 });
     const dep = {
