@@ -10,15 +10,16 @@
 // (setNodeIP), the device follows it (device.ts: same MAC), the peers are programmed again and the
 // annotations updated; the other nodes re-point their FDB entries and routes from the Node update.
 // Everything is level-triggered: the kernel's entries on the device that no peer wants are removed
-// after each change (prune), so a missed event or a restart leaves nothing stale. Pod-to-pod traffic inside the
-// cluster CIDR is accepted on forwarding and never masqueraded (chains SKIFF-PODNET-FWD/-POST,
-// jumped to first, as flannel's FLANNEL-FWD/-POSTRTG).
+// after each change (prune.ts), so a missed event or a restart leaves nothing stale.
+// Pod-to-pod traffic inside the cluster CIDR is accepted on forwarding and never masqueraded
+// (chains SKIFF-PODNET-FWD/-POST, jumped to first, as flannel's FLANNEL-FWD/-POSTRTG).
 import type { Logger } from '../../common/index.js';
 import { Informer, type KubeClient } from '../client/index.js';
-import { chainsFor, hostLinks, linkHolding, parseCidr, parseIp } from '../../network/index.js';
+import { chainsFor, hostLinks, linkHolding, parseCidr } from '../../network/index.js';
 import { DEFAULT_CLUSTER_CIDR, NODE_REF, type NodeLike } from './ipam.js';
 import { failedPrecondition } from '../../common/index.js';
 import { ensureVxlan, shell, type Sh } from './device.js';
+import { gatewayOf, pruneStale, type Peer } from './prune.js';
 
 export type Backend = 'vxlan' | 'host-gw';
 export const VXLAN_DEVICE = 'skiff.1';
@@ -42,19 +43,6 @@ export interface OverlayOptions {
   netns?: string;
   log?: Logger;
 }
-
-interface Peer {
-  podCIDR: string;
-  ip: string;
-  mac?: string;
-}
-
-const gatewayOf = (cidr: string) => cidr.split('/')[0];
-const inside = (addr: string, cidr: string) => {
-  const c = parseCidr(cidr, 'cidr', false);
-  const mask = c.prefix === 0 ? 0 : (~0 << (32 - c.prefix)) >>> 0;
-  return (parseIp(addr) & mask) >>> 0 === (c.base & mask) >>> 0;
-};
 
 export class PodOverlay {
   private informer?: Informer<NodeLike>;
@@ -259,33 +247,8 @@ export class PodOverlay {
     }
   }
 
-  /** Removes what the kernel holds for peers that are gone or moved: FDB entries, neighbours and
-   *  routes on the device (vxlan), routes into the cluster CIDR through a gateway (host-gw). */
-  private async prune(): Promise<void> {
-    const peers = [...this.peers.values()];
-    const j = async <T>(cmd: string, args: string[]) => JSON.parse((await this.sh.must(cmd, args)) || '[]') as T[];
-    if (this.backend === 'host-gw') {
-      const routes = await j<{ dst: string; gateway?: string }>('ip', ['-j', '-4', 'route', 'show']);
-      for (const r of routes) {
-        if (!r.gateway || r.dst === 'default' || !r.dst.includes('/') || !inside(gatewayOf(r.dst), this.clusterCIDR))
-          continue;
-        if (!peers.some((p) => p.podCIDR === r.dst && p.ip === r.gateway))
-          await this.sh.run('ip', ['route', 'del', r.dst, 'via', r.gateway]);
-      }
-      return;
-    }
-    const fdb = await j<{ mac: string; dst?: string }>('bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE]);
-    for (const e of fdb)
-      if (e.dst && !peers.some((p) => p.mac === e.mac && p.ip === e.dst))
-        await this.sh.run('bridge', ['fdb', 'del', e.mac, 'dev', VXLAN_DEVICE, 'dst', e.dst, 'self']);
-    const neigh = await j<{ dst: string; lladdr?: string }>('ip', ['-j', '-4', 'neigh', 'show', 'dev', VXLAN_DEVICE]);
-    for (const n of neigh)
-      if (!peers.some((p) => gatewayOf(p.podCIDR) === n.dst && p.mac === n.lladdr))
-        await this.sh.run('ip', ['neigh', 'del', n.dst, 'dev', VXLAN_DEVICE]);
-    const routes = await j<{ dst: string }>('ip', ['-j', '-4', 'route', 'show', 'dev', VXLAN_DEVICE]);
-    for (const r of routes)
-      if (r.dst.includes('/') && !peers.some((p) => p.podCIDR === r.dst))
-        await this.sh.run('ip', ['route', 'del', r.dst, 'dev', VXLAN_DEVICE]);
+  private prune(): Promise<void> {
+    return pruneStale(this.sh, this.backend, [...this.peers.values()], this.clusterCIDR, VXLAN_DEVICE);
   }
 
   /** Pod-to-pod forwarding accepted and not masqueraded, ahead of anything else. */
