@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { createLogger, type Logger, sleep, internal, unavailable } from '../common/index.js';
 import { KubeClient } from '../kube/client/index.js';
-import { defaultNodeIP, startAgent, type RunningAgent } from '../kube/agent/index.js';
+import { startAgent, type RunningAgent } from '../kube/agent/index.js';
 import { NodeCredentials } from '../kube/certificates/index.js';
 import { launchEngine, type LaunchedEngine } from './engine.js';
 import { defaultNodeName, kubeletTunables } from './agent.js';
@@ -13,6 +13,7 @@ import { startServiceNetwork, type RunningServiceNetwork } from './service-netwo
 import { PodOverlay, type Backend } from '../kube/podnet/index.js';
 import { startNetworkPolicy, type NetworkPolicyController } from '../kube/netpol/index.js';
 import { isSkiffError } from '../common/index.js';
+import { NodeAddressWatcher, type NodeAddressState } from '../network/index.js';
 
 /** The pod network's iptables chain prefix (the CRI's default, named so the overlay can order it). */
 const POD_CHAINS = 'SKIFF-POD';
@@ -67,7 +68,6 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
   const log = o.log ?? createLogger({ component: 'agent' });
   const tunables = kubeletTunables(o.kubeletArgs);
   const name = o.nodeName ?? defaultNodeName();
-  const ip = o.nodeIP ?? defaultNodeIP();
   const listen = o.listen ?? { host: '0.0.0.0', port: 10250 };
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
@@ -75,6 +75,12 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
     for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
+    // The node's address: --node-ip, else re-derived whenever the host's addresses or routes
+    // change (kubelet's behaviour without --node-ip); the overlay, the Node and the serving
+    // certificate follow it (follow() below).
+    const addresses = new NodeAddressWatcher({ configured: o.nodeIP, log: log.child({ component: 'node-address' }) });
+    const ip = (await addresses.start()).address;
+    closers.push(() => addresses.stop());
     const credentials = await NodeCredentials.obtain({
       server: o.server,
       token: o.token,
@@ -162,11 +168,53 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
       log,
     });
     closers.push(() => agent.stop());
+    credentials.onRotate((kind, p) => {
+      if (kind === 'serving') agent.setServingCertificate(p.certPem, p.keyPem);
+    });
+    let following = Promise.resolve();
+    const follow = (s: NodeAddressState) => {
+      following = following
+        .then(() => followAddress(s, { name, agent, overlay, credentials, client, log }))
+        .catch((e) => log.warn('following the node address failed', { error: (e as Error).message }));
+    };
+    addresses.onChange(follow);
+    if (addresses.current.address !== ip || !addresses.current.link) follow(addresses.current);
     return { nodeName: name, engine, agent, services, netpol, overlay, credentials, client, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
   }
+}
+
+/** The node's address moved (or its link, or a configured one left or came back). */
+async function followAddress(
+  s: NodeAddressState,
+  p: {
+    name: string;
+    agent: RunningAgent;
+    overlay?: PodOverlay;
+    credentials: NodeCredentials;
+    client: KubeClient;
+    log: Logger;
+  },
+): Promise<void> {
+  if (!s.link) {
+    // A configured address gone is reported; a derived one between a removal and the next
+    // address keeps the last known (nothing to follow yet).
+    // Connections from a configured address that left are dead too: closed, so the report (and
+    // everything else) goes out through new ones from whatever address the host has now.
+    if (s.configured) {
+      p.client.resetConnections();
+      await p.agent.setNodeAddress(s.address, true);
+    } else p.log.warn('the node has no usable address; keeping the last one', { address: s.address });
+    return;
+  }
+  // Connections to the API server from the old address are dead (its watches would hang until
+  // TCP gave up): all closed, informers list and watch again from the new one.
+  if (s.address !== p.agent.node.ip) p.client.resetConnections();
+  await p.overlay?.setNodeIP(s.address);
+  await p.agent.setNodeAddress(s.address);
+  await p.credentials.setServingHosts([s.address, p.name]);
 }
 
 /** Registers the Node by name (if missing) and waits for the pod CIDR the server allocates. */

@@ -18,3 +18,13 @@ export {
   type EndpointSettings,
 } from './driver.js';
 export { run, mustRun, type RunResult } from './exec.js';
+export {
+  NodeAddressWatcher,
+  chooseNodeAddress,
+  hostLinks,
+  linkHolding,
+  defaultRouteLink,
+  type HostLink,
+  type NodeAddressState,
+  type NodeAddressOptions,
+} from './host-address.js';

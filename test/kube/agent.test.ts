@@ -158,6 +158,31 @@ describe('node agent (fake runtime)', () => {
     });
   });
 
+  it('follows the node address: a re-derived one at once; a configured one gone is kept and reported', async () => {
+    const internalIP = async () =>
+      (await c.request('GET', `/api/v1/nodes/${NODE}`)).status.addresses.find(
+        (a: { type: string }) => a.type === 'InternalIP',
+      ).address as string;
+    assert.equal(await internalIP(), '127.0.0.1');
+    // (the 300 ms status loop could also send it; setNodeAddress sends it before it resolves)
+    await agent.setNodeAddress('127.0.0.2');
+    assert.equal(await internalIP(), '127.0.0.2');
+    assert.deepEqual(agent.ctx.node.hostIPs, ['127.0.0.2']);
+    await agent.setNodeAddress('127.0.0.2', true);
+    const ev = await until('the NodeIPNotFound event', async () => {
+      const l = await c.request('GET', '/api/v1/namespaces/default/events');
+      return l.items.find(
+        (e: { reason: string; involvedObject: { name: string } }) =>
+          e.reason === 'NodeIPNotFound' && e.involvedObject.name === NODE,
+      );
+    });
+    assert.equal(ev.type, 'Warning');
+    assert.match(ev.message, /node IP: "127\.0\.0\.2" not found in the host's network interfaces/);
+    assert.equal(await internalIP(), '127.0.0.2', 'the configured address is kept');
+    await agent.setNodeAddress('127.0.0.1');
+    assert.equal(await internalIP(), '127.0.0.1');
+  });
+
   it('runs a pod to Running and Ready with upstream status and events', async () => {
     await mkPod('web', { containers: [run('sleep 1000')] });
     const p = await until('web ready', async () => {

@@ -125,6 +125,22 @@ it('bootstrap: client and serving certificates by CSR, approved and signed by th
   const again = await NodeCredentials.obtain(o);
   again.stop();
   assert.equal((await admin.request<{ items: Csr[] }>('GET', CSRS)).items.length, 3);
+  // The node's address moved: a serving certificate naming the new one is asked for at once
+  // (an address the current one names asks nothing); listeners get it, as for a renewal.
+  const moved = await NodeCredentials.obtain(o);
+  try {
+    const told: string[] = [];
+    moved.onRotate((kind, p) => told.push(`${kind}:${p.certPem === moved.serving.certPem}`));
+    await moved.setServingHosts(['10.9.8.7', 'n1']);
+    assert.equal((await admin.request<{ items: Csr[] }>('GET', CSRS)).items.length, 3);
+    await moved.setServingHosts(['10.9.8.70', 'n1']);
+    assert.equal(new X509Certificate(moved.serving.certPem).subjectAltName, 'DNS:n1, IP Address:10.9.8.70');
+    assert.deepEqual(told, ['serving:true']);
+    assert.equal((await admin.request<{ items: Csr[] }>('GET', CSRS)).items.length, 4);
+    assert.equal(readFileSync(join(dir, 'n1', 'serving.crt'), 'utf8'), moved.serving.certPem);
+  } finally {
+    moved.stop();
+  }
 });
 
 it('a wrong token fails before anything is sent; the approver refuses other subjects', async () => {

@@ -13,7 +13,8 @@ const USAGE = `usage: skiff agent --server https://HOST:6443 --token TOKEN|--tok
   --token TOKEN       the server's DATA_DIR/node-token (K10<ca-hash>::node:<secret>)
   --token-file FILE   read the token from FILE
   --node-name NAME    the Node's name (default: this host's name)
-  --node-ip IP        the Node's InternalIP (default: the default route's interface address)
+  --node-ip IP        the Node's InternalIP, kept as given (default: the default route's
+                      interface address, followed when it changes)
   --data-dir DIR      engine, agent, certificates, sockets (default /var/lib/skiff/agent)
   --listen H:P        the node's HTTPS server (default 0.0.0.0:10250)
   --cgroup-parent P   cgroup parent of the engine's containers; --cgroup-root: of pods (default /kubepods)

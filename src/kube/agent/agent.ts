@@ -77,6 +77,11 @@ export interface RunningAgent {
   workers: PodWorkers;
   pleg: Pleg;
   node: NodeStatus;
+  /** The node's address moved (or, with `missing`, the configured one left the host): the
+   *  Node's InternalIP and pods' hostIP follow (kubelet re-derives both on each sync). */
+  setNodeAddress(ip: string, missing?: boolean): Promise<void>;
+  /** A new serving certificate for the node's HTTPS server (new connections use it). */
+  setServingCertificate(cert: string, key: string): void;
   stop(): Promise<void>;
 }
 
@@ -266,6 +271,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     workers: w,
     pleg,
     node,
+    async setNodeAddress(addr, missing = false) {
+      // The workers read this array when they compute a pod's status: changed in place.
+      if (!missing) ctx.node.hostIPs.splice(0, ctx.node.hostIPs.length, addr);
+      await node.setAddress(addr, missing);
+    },
+    setServingCertificate(cert, key) {
+      nodeServer?.setCertificate(cert, key);
+    },
     async stop() {
       clearInterval(housekeeping);
       stopProbe();

@@ -118,6 +118,16 @@ export class NodeCredentials {
     for (const t of this.timers) clearTimeout(t);
   }
 
+  /**
+   * The addresses the serving certificate must name (the node's address moved): when the current
+   * one does not name them all, a new one is asked for now (kubelet's serving certificate manager
+   * rotates when its template's addresses change). Listeners are told as for a renewal.
+   */
+  async setServingHosts(hosts: string[]): Promise<void> {
+    this.o = { ...this.o, servingHosts: hosts };
+    if (!servingCovers(this.serving, hosts)) await this.renewNow('serving');
+  }
+
   /** When `kind` is renewed: a random point between 70 % and 90 % of its lifetime. */
   renewAt(kind: Kind): number {
     const x = new X509Certificate(this[kind].certPem);

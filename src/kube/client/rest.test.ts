@@ -36,3 +36,35 @@ test('a GET is retried once after a connection reset; a POST is not', async () =
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('resetConnections ends open streams and kept-alive sockets; later requests use new connections', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-rest-'));
+  const sock = join(dir, 'api.sock');
+  const sockets = new Set<unknown>();
+  const server = http.createServer((req, res) => {
+    sockets.add(req.socket);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (req.url?.includes('watch'))
+      res.write('{}\n'); // a stream that never ends
+    else res.end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  const c = new KubeClient({ socketPath: sock });
+  try {
+    // the stream holds one socket; /a another, kept alive in the pool afterwards
+    const stream = await c.stream('/a?watch=1');
+    await c.request('GET', '/a');
+    const ended = new Promise<void>((r) => {
+      stream.on('close', () => r());
+      stream.resume();
+    });
+    c.resetConnections();
+    await ended;
+    assert.deepEqual(await c.request('GET', '/b'), { ok: true });
+    assert.equal(sockets.size, 3, `sockets: ${sockets.size} (the kept-alive one of /a must not serve /b)`);
+  } finally {
+    c.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -80,7 +80,9 @@ const isConnectionReset = (e: unknown) => {
 export class KubeClient {
   private agent: http.Agent;
   private closed = false;
+  private currentCert: { cert?: string; key?: string };
   constructor(readonly config: ClientConfig) {
+    this.currentCert = { cert: config.cert, key: config.key };
     // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
     const pool = config.maxSockets
       ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
@@ -180,8 +182,30 @@ export class KubeClient {
   setClientCertificate(cert: string, key: string): void {
     if (this.config.socketPath) return;
     const old = this.agent;
+    this.currentCert = { cert, key };
     this.agent = new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: this.config.ca, cert, key });
     setTimeout(() => old.destroy(), 60_000).unref();
+  }
+
+  /**
+   * Ends every open connection now (requests in flight and watches fail; informers list and watch
+   * again) and goes on with new ones: after the node's address moved, connections from the old
+   * address are dead but would only time out minutes later (kubelet closes all its connections
+   * to the API server for the same reason when its heartbeats fail).
+   */
+  resetConnections(): void {
+    if (this.closed) return;
+    const old = this.agent;
+    this.agent = this.config.socketPath
+      ? new http.Agent({ keepAlive: true, maxFreeSockets: 8 })
+      : new https.Agent({
+          keepAlive: true,
+          maxFreeSockets: 8,
+          ca: this.config.ca,
+          cert: this.currentCert.cert,
+          key: this.currentCert.key,
+        });
+    old.destroy();
   }
 
   /** Ends every connection (requests in flight fail) and refuses requests from now on: a

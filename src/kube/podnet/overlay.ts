@@ -6,14 +6,20 @@
 //   entry (that MAC → its node IP) and a route <podCIDR> via <podCIDR>.0 onlink on the device.
 // - host-gw: a route <podCIDR> via <node IP> for each other node (nodes on one link).
 // The node publishes its VTEP with flannel's annotations on its Node (backend-type, backend-data
-// {"VNI","VtepMAC"}, public-ip) and learns the others' from theirs. Pod-to-pod traffic inside the
-// cluster CIDR is accepted on forwarding and never masqueraded (chains SKIFF-PODNET-FWD/-POST,
-// jumped to first, as flannel's FLANNEL-FWD/-POSTRTG).
+// {"VNI","VtepMAC"}, public-ip) and learns the others' from theirs. When the node's address moves
+// (setNodeIP), the device follows it (device.ts: same MAC), the peers are programmed again and the
+// annotations updated; the other nodes re-point their FDB entries and routes from the Node update.
+// Everything is level-triggered: the kernel's entries on the device that no peer wants are removed
+// after each change (prune.ts), so a missed event or a restart leaves nothing stale.
+// Pod-to-pod traffic inside the cluster CIDR is accepted on forwarding and never masqueraded
+// (chains SKIFF-PODNET-FWD/-POST, jumped to first, as flannel's FLANNEL-FWD/-POSTRTG).
 import type { Logger } from '../../common/index.js';
 import { Informer, type KubeClient } from '../client/index.js';
-import { chainsFor, mustRun, parseCidr, run } from '../../network/index.js';
+import { chainsFor, hostLinks, linkHolding, parseCidr } from '../../network/index.js';
 import { DEFAULT_CLUSTER_CIDR, NODE_REF, type NodeLike } from './ipam.js';
 import { failedPrecondition } from '../../common/index.js';
+import { ensureVxlan, shell, type Sh } from './device.js';
+import { gatewayOf, pruneStale, type Peer } from './prune.js';
 
 export type Backend = 'vxlan' | 'host-gw';
 export const VXLAN_DEVICE = 'skiff.1';
@@ -33,31 +39,9 @@ export interface OverlayOptions {
   /** The node's pod-network chain prefix (the CRI's, e.g. SKIFF-POD): its jumps are placed after
    *  ours, so pod-to-pod traffic is accepted before its isolation rules see it. */
   podChainPrefix?: string;
+  /** An `ip netns` name to program instead of the process's own network namespace (tests). */
+  netns?: string;
   log?: Logger;
-}
-
-interface Peer {
-  podCIDR: string;
-  ip: string;
-  mac?: string;
-}
-
-const gatewayOf = (cidr: string) => cidr.split('/')[0];
-
-async function ip(args: string[]): Promise<string> {
-  return mustRun('ip', args);
-}
-
-/** The link that holds `addr` and its MTU. */
-async function linkOf(addr: string): Promise<{ dev: string; mtu: number }> {
-  const out = JSON.parse(await ip(['-j', 'addr', 'show'])) as {
-    ifname: string;
-    mtu: number;
-    addr_info?: { local: string }[];
-  }[];
-  const l = out.find((x) => x.addr_info?.some((a) => a.local === addr));
-  if (!l) throw failedPrecondition(`no link has the node IP ${addr}`);
-  return { dev: l.ifname, mtu: l.mtu };
 }
 
 export class PodOverlay {
@@ -68,55 +52,33 @@ export class PodOverlay {
   /** MTU for pods' interfaces on this node (the link's, minus 50 with VXLAN). */
   mtu = 1500;
   private mac = '';
+  private nodeIP: string;
   private serial = Promise.resolve();
   private timer?: NodeJS.Timeout;
+  private sh: Sh;
 
   constructor(private o: OverlayOptions) {
     this.backend = o.backend ?? 'vxlan';
     this.clusterCIDR = o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR;
+    this.nodeIP = o.nodeIP;
+    this.sh = shell(o.netns);
     parseCidr(o.podCIDR, 'podCIDR');
   }
 
+  /** The node address the overlay uses now (its VXLAN local address, its public-ip). */
+  get address(): string {
+    return this.nodeIP;
+  }
+
+  /** The VTEP MAC (vxlan; '' before start or with host-gw). */
+  get vtepMac(): string {
+    return this.mac;
+  }
+
   async start(): Promise<void> {
-    const link = await linkOf(this.o.nodeIP);
-    if (this.backend === 'vxlan') {
-      this.mtu = link.mtu - 50;
-      await run('ip', ['link', 'del', VXLAN_DEVICE]);
-      await ip([
-        'link',
-        'add',
-        VXLAN_DEVICE,
-        'type',
-        'vxlan',
-        'id',
-        String(VNI),
-        'local',
-        this.o.nodeIP,
-        'dev',
-        link.dev,
-        'dstport',
-        String(VXLAN_PORT),
-        'nolearning',
-      ]);
-      await ip(['link', 'set', VXLAN_DEVICE, 'mtu', String(this.mtu), 'up']);
-      await ip(['addr', 'add', `${gatewayOf(this.o.podCIDR)}/32`, 'dev', VXLAN_DEVICE]);
-      const info = JSON.parse(await ip(['-j', 'link', 'show', VXLAN_DEVICE])) as { address: string }[];
-      this.mac = info[0].address;
-    } else this.mtu = link.mtu;
+    await this.ensureLocal(true);
     await this.ensureRules();
-    await this.o.client.request('PATCH', `/api/v1/nodes/${encodeURIComponent(this.o.nodeName)}`, {
-      contentType: 'application/merge-patch+json',
-      body: {
-        metadata: {
-          annotations: {
-            [`${A}backend-type`]: this.backend,
-            [`${A}backend-data`]: this.backend === 'vxlan' ? JSON.stringify({ VNI, VtepMAC: this.mac }) : 'null',
-            [`${A}public-ip`]: this.o.nodeIP,
-            [`${A}kube-subnet-manager`]: 'true',
-          },
-        },
-      },
-    });
+    await this.annotate();
     this.informer = new Informer<NodeLike>(
       this.o.client,
       NODE_REF,
@@ -129,14 +91,78 @@ export class PodOverlay {
     );
     await this.informer.start();
     await this.serial;
+    // Only against a full list: an informer that could not list (the API unreachable) knows no
+    // peer yet, and pruning then would cut the pods' traffic the kernel still carries.
+    if (this.informer.hasSynced) await this.queue(() => this.prune());
     // Others (the engine's network manager, the pod network) insert their jumps at the top too:
     // ours is put back in front whenever it is not.
-    this.timer = setInterval(() => {
-      this.serial = this.serial
-        .then(() => this.ensureRules(true))
-        .catch((e) => this.o.log?.warn('pod network: rules check failed', { error: (e as Error).message }));
-    }, 5000);
+    this.timer = setInterval(() => void this.queue(() => this.ensureRules(true)), 5000);
     this.timer.unref();
+  }
+
+  /**
+   * The node's address moved (or its link did): the device follows (same MAC), the peers are
+   * programmed again where the kernel dropped them, entries no peer wants are removed, and the
+   * Node's public-ip (and backend-data) annotations updated. Idempotent: the same address again
+   * only checks. Resolves when done; a failure is logged and the next call tries again.
+   */
+  setNodeIP(addr: string): Promise<void> {
+    return this.queue(async () => {
+      const was = this.nodeIP;
+      this.nodeIP = addr;
+      const before = this.mac;
+      await this.ensureLocal(false);
+      await this.annotate();
+      if (was !== addr || before !== this.mac)
+        this.o.log?.info('pod network: node address moved', { from: was, to: addr, vtepMac: this.mac });
+    });
+  }
+
+  private queue(fn: () => Promise<void>): Promise<void> {
+    this.serial = this.serial
+      .then(fn)
+      .catch((e) => this.o.log?.warn('pod network: reconcile failed', { error: (e as Error).message }));
+    return this.serial;
+  }
+
+  /** The device on the link holding the node IP, MTU from that link; peers re-programmed. */
+  private async ensureLocal(starting: boolean): Promise<void> {
+    const link = linkHolding(await hostLinks(this.o.netns), this.nodeIP);
+    if (!link) throw failedPrecondition(`no link has the node IP ${this.nodeIP}`);
+    if (this.backend === 'vxlan') {
+      this.mtu = link.mtu - 50;
+      const r = await ensureVxlan(this.sh, {
+        name: VXLAN_DEVICE,
+        vni: VNI,
+        port: VXLAN_PORT,
+        local: this.nodeIP,
+        link: link.ifname,
+        mtu: this.mtu,
+        address: `${gatewayOf(this.o.podCIDR)}/32`,
+      });
+      this.mac = r.mac;
+      if (r.changes.length && !starting) this.o.log?.info('pod network: device', { changes: r.changes.join('; ') });
+    } else this.mtu = link.mtu;
+    // Re-applied whatever happened: a recreated device lost them, a moved address may have taken
+    // host-gw routes with it; `replace` makes it a no-op otherwise.
+    for (const [, p] of this.peers) await this.route(p);
+    if (!starting && this.informer?.hasSynced) await this.prune();
+  }
+
+  private async annotate(): Promise<void> {
+    await this.o.client.request('PATCH', `/api/v1/nodes/${encodeURIComponent(this.o.nodeName)}`, {
+      contentType: 'application/merge-patch+json',
+      body: {
+        metadata: {
+          annotations: {
+            [`${A}backend-type`]: this.backend,
+            [`${A}backend-data`]: this.backend === 'vxlan' ? JSON.stringify({ VNI, VtepMAC: this.mac }) : 'null',
+            [`${A}public-ip`]: this.nodeIP,
+            [`${A}kube-subnet-manager`]: 'true',
+          },
+        },
+      },
+    });
   }
 
   /** Stops watching; routes stay (pods keep talking across an agent restart). */
@@ -145,20 +171,25 @@ export class PodOverlay {
     clearInterval(this.timer);
   }
 
+  /** Waits for the programming queued so far. */
+  async settled(): Promise<void> {
+    await this.serial;
+  }
+
   /** Removes the device, the routes and the rules (the node leaves). */
   async uninstall(): Promise<void> {
     this.stop();
     await this.serial;
     for (const [, p] of this.peers) await this.unroute(p);
     this.peers.clear();
-    if (this.backend === 'vxlan') await run('ip', ['link', 'del', VXLAN_DEVICE]);
+    if (this.backend === 'vxlan') await this.sh.run('ip', ['link', 'del', VXLAN_DEVICE]);
     for (const [table, chain, parent] of [
       ['filter', FWD, 'FORWARD'],
       ['nat', POST, 'POSTROUTING'],
     ]) {
-      await run('iptables', ['-w', '-t', table, '-D', parent, '-j', chain]);
-      await run('iptables', ['-w', '-t', table, '-F', chain]);
-      await run('iptables', ['-w', '-t', table, '-X', chain]);
+      await this.sh.run('iptables', ['-w', '-t', table, '-D', parent, '-j', chain]);
+      await this.sh.run('iptables', ['-w', '-t', table, '-F', chain]);
+      await this.sh.run('iptables', ['-w', '-t', table, '-X', chain]);
     }
   }
 
@@ -199,21 +230,25 @@ export class PodOverlay {
 
   private async route(p: Peer): Promise<void> {
     if (this.backend === 'host-gw') {
-      await ip(['route', 'replace', p.podCIDR, 'via', p.ip]);
+      await this.sh.must('ip', ['route', 'replace', p.podCIDR, 'via', p.ip]);
       return;
     }
     const gw = gatewayOf(p.podCIDR);
-    await ip(['neigh', 'replace', gw, 'lladdr', p.mac!, 'dev', VXLAN_DEVICE, 'nud', 'permanent']);
-    await mustRun('bridge', ['fdb', 'replace', p.mac!, 'dev', VXLAN_DEVICE, 'dst', p.ip, 'self', 'permanent']);
-    await ip(['route', 'replace', p.podCIDR, 'via', gw, 'dev', VXLAN_DEVICE, 'onlink']);
+    await this.sh.must('ip', ['neigh', 'replace', gw, 'lladdr', p.mac!, 'dev', VXLAN_DEVICE, 'nud', 'permanent']);
+    await this.sh.must('bridge', ['fdb', 'replace', p.mac!, 'dev', VXLAN_DEVICE, 'dst', p.ip, 'self', 'permanent']);
+    await this.sh.must('ip', ['route', 'replace', p.podCIDR, 'via', gw, 'dev', VXLAN_DEVICE, 'onlink']);
   }
 
   private async unroute(p: Peer): Promise<void> {
-    await run('ip', ['route', 'del', p.podCIDR]);
+    await this.sh.run('ip', ['route', 'del', p.podCIDR]);
     if (this.backend === 'vxlan') {
-      await run('ip', ['neigh', 'del', gatewayOf(p.podCIDR), 'dev', VXLAN_DEVICE]);
-      await run('bridge', ['fdb', 'del', p.mac!, 'dev', VXLAN_DEVICE, 'dst', p.ip, 'self']);
+      await this.sh.run('ip', ['neigh', 'del', gatewayOf(p.podCIDR), 'dev', VXLAN_DEVICE]);
+      await this.sh.run('bridge', ['fdb', 'del', p.mac!, 'dev', VXLAN_DEVICE, 'dst', p.ip, 'self']);
     }
+  }
+
+  private prune(): Promise<void> {
+    return pruneStale(this.sh, this.backend, [...this.peers.values()], this.clusterCIDR, VXLAN_DEVICE);
   }
 
   /** Pod-to-pod forwarding accepted and not masqueraded, ahead of anything else. */
@@ -225,7 +260,7 @@ export class PodOverlay {
         ['filter', FWD, 'FORWARD'],
         ['nat', POST, 'POSTROUTING'],
       ]) {
-        const rules = (await mustRun('iptables', ['-w', '-t', table, '-S', parent])).split('\n');
+        const rules = (await this.sh.must('iptables', ['-w', '-t', table, '-S', parent])).split('\n');
         first &&= rules.find((l) => l.startsWith('-A ')) === `-A ${parent} -j ${chain}`;
       }
       if (first) return;
@@ -235,11 +270,11 @@ export class PodOverlay {
       ['nat', POST, 'POSTROUTING', [['-s', c, '-d', c, '-j', 'ACCEPT']]],
     ];
     for (const [table, chain, parent, rules] of chains) {
-      await run('iptables', ['-w', '-t', table, '-N', chain]);
-      await mustRun('iptables', ['-w', '-t', table, '-F', chain]);
-      for (const r of rules) await mustRun('iptables', ['-w', '-t', table, '-A', chain, ...r]);
-      while ((await run('iptables', ['-w', '-t', table, '-D', parent, '-j', chain])).code === 0);
-      await mustRun('iptables', ['-w', '-t', table, '-I', parent, '1', '-j', chain]);
+      await this.sh.run('iptables', ['-w', '-t', table, '-N', chain]);
+      await this.sh.must('iptables', ['-w', '-t', table, '-F', chain]);
+      for (const r of rules) await this.sh.must('iptables', ['-w', '-t', table, '-A', chain, ...r]);
+      while ((await this.sh.run('iptables', ['-w', '-t', table, '-D', parent, '-j', chain])).code === 0);
+      await this.sh.must('iptables', ['-w', '-t', table, '-I', parent, '1', '-j', chain]);
     }
     // The pod network inserts its jumps at the top only when they are missing: present (after
     // ours) from the start, they stay there. The 5 s check above covers anything else.
@@ -249,9 +284,9 @@ export class PodOverlay {
         ['filter', pod.fwd, 'FORWARD'],
         ['nat', pod.post, 'POSTROUTING'],
       ]) {
-        await run('iptables', ['-w', '-t', table, '-N', chain]);
-        if ((await run('iptables', ['-w', '-t', table, '-C', parent, '-j', chain])).code !== 0)
-          await mustRun('iptables', ['-w', '-t', table, '-I', parent, '2', '-j', chain]);
+        await this.sh.run('iptables', ['-w', '-t', table, '-N', chain]);
+        if ((await this.sh.run('iptables', ['-w', '-t', table, '-C', parent, '-j', chain])).code !== 0)
+          await this.sh.must('iptables', ['-w', '-t', table, '-I', parent, '2', '-j', chain]);
       }
     }
   }

@@ -52,6 +52,8 @@ export class NodeStatus {
   uid = '';
   podCIDR = '';
   runtimeReady = { ok: true, message: '' };
+  /** The configured node IP was last seen missing from the host (reported once per change). */
+  private ipMissing = false;
 
   constructor(
     private client: KubeClient,
@@ -264,6 +266,33 @@ export class NodeStatus {
       if (reason && was !== c.status)
         this.events?.event(this.ref, 'Normal', reason, `Node ${name} status is now: ${reason}`);
     }
+  }
+
+  /** The node's address (status.addresses InternalIP). */
+  get ip(): string {
+    return this.opts.ip;
+  }
+
+  /**
+   * The node's address was re-derived (no --node-ip): a new one is sent at once rather than at
+   * the next 10 s sync. `missing`: the configured --node-ip is on no link of the host; the address
+   * is kept (as kubelet does: its NodeAddress setter fails with "node IP: … not found in the host's
+   * network interfaces", which it only logs, leaving the addresses as they were); Skiff also
+   * records a Warning event on the Node, once per disappearance, so `kubectl describe node` shows it.
+   */
+  async setAddress(ip: string, missing = false): Promise<void> {
+    if (missing !== this.ipMissing) {
+      this.ipMissing = missing;
+      const msg = `node IP: "${ip}" not found in the host's network interfaces`;
+      if (missing) {
+        this.log.error('failed to validate the node IP; the Node keeps it', { node: this.opts.name, error: msg });
+        this.events?.event(this.ref, 'Warning', 'NodeIPNotFound', `${msg}; the Node keeps it`);
+      } else this.log.info('the node IP is back on the host', { node: this.opts.name, ip });
+    }
+    if (ip === this.opts.ip) return;
+    this.log.info('node address changed', { node: this.opts.name, from: this.opts.ip, to: ip });
+    this.opts.ip = ip;
+    await this.update(true);
   }
 
   async renewLease(): Promise<void> {

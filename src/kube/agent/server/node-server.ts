@@ -83,6 +83,12 @@ export class NodeServer {
     return this.port;
   }
 
+  /** A new serving certificate (renewed, or naming a new node address), for new connections. */
+  setCertificate(cert: string, key: string): void {
+    this.o.tls = { ...this.o.tls, cert, key };
+    this.server?.setSecureContext({ cert, key, ca: this.o.tls.ca });
+  }
+
   async close(): Promise<void> {
     const s = this.server;
     if (!s) return;
