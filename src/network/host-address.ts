@@ -142,10 +142,23 @@ export class NodeAddressWatcher {
 
   private watch(): void {
     if (this.stopped) return;
-    const child = spawn('ip', ipArgs(this.o.netns, ['-4', '-o', 'monitor', 'address', 'route']), {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    // `ip monitor` runs under a shell that ends it when its stdin (a pipe from this process) closes:
+    // stop() closes it, and so does this process's death, even by SIGKILL — a bare `ip monitor`
+    // outlived a killed agent until the next address event. (An asynchronous list's stdin is
+    // /dev/null unless redirected, hence fd 3.)
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        'exec 3<&0; "$@" </dev/null & p=$!; { read -r _ <&3; kill $p 2>/dev/null; } & wait $p',
+        'sh',
+        'ip',
+        ...ipArgs(this.o.netns, ['-4', '-o', 'monitor', 'address', 'route']),
+      ],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     this.monitor = child;
+    child.stdin?.on('error', () => undefined); // (EPIPE once the shell is gone: nothing to end)
     child.stdout?.on('data', () => {
       clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.check(), 100);
@@ -153,6 +166,7 @@ export class NodeAddressWatcher {
     });
     child.on('error', (e) => this.o.log?.warn('node address: ip monitor failed', { error: e.message }));
     child.on('exit', () => {
+      child.stdin?.destroy(); // (ends the shell's reader when `ip` ended by itself)
       if (this.monitor === child) this.monitor = undefined;
     });
   }
@@ -165,7 +179,7 @@ export class NodeAddressWatcher {
     this.monitor = undefined;
     if (m && m.exitCode === null && m.signalCode === null) {
       const gone = new Promise<void>((resolve) => m.once('exit', () => resolve()));
-      m.kill('SIGTERM');
+      m.stdin?.end();
       await gone;
     }
     await this.checking;
