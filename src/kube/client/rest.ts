@@ -219,6 +219,11 @@ export class KubeClient {
     setTimeout(() => old.destroy(), 60_000).unref();
   }
 
+  /** True once close() was called: every request fails from then on. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Ends every connection (requests in flight fail) and refuses requests from now on: a
    *  component that lost its leadership cannot write through this client any more. */
   close(): void {
