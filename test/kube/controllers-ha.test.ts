@@ -133,7 +133,20 @@ describe('two servers on one etcd: one active scheduler and controller set', () 
         (await ctl.request('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
           (e: any) => e.reason === 'SuccessfulCreate' && e.involvedObject.name === 'web',
         ).length as number;
-      await until('5 SuccessfulCreate events', async () => (await creates()) >= 5);
+      // 20 s: a write that is never answered is abandoned after its 10 s deadline and sent again
+      // 0.5 s later (shared/events.ts), with the writes queued behind it following.
+      await until('5 SuccessfulCreate events', async () => (await creates()) >= 5, 20_000).catch(async (e) => {
+        // What to know if this times out again: whether a term ended (events queued by a deposed
+        // set are dropped, and the new set has nothing left to create) and which events exist.
+        const evs = (await ctl.request('GET', `/api/v1/namespaces/${ns}/events`)).items.map(
+          (x: any) => `${x.reason}/${x.involvedObject.name}@${x.firstTimestamp}`,
+        );
+        const lease = (await ctl.request('GET', `${LEASES}/kube-controller-manager`)).spec;
+        throw new Error(
+          `${e.message}; terms begun per server: ${managers.map((m) => m!.terms)}, active: ${active()}, ` +
+            `lease: ${JSON.stringify(lease)}, events: ${evs.join(' ')}`,
+        );
+      });
       assert.equal(await creates(), 5, 'one SuccessfulCreate per pod');
 
       // The leader goes (closed: its leases are released); the follower takes over both.

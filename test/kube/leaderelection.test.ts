@@ -2,11 +2,13 @@
 // two candidates never lead at once; a stopped leader hands over at once (release); a dead one
 // (no release, no renewals) killed just after a renewal — the worst case — is replaced after the
 // lease duration and within worstCaseTakeoverMs; a leader cut off from the API stops acting before
-// the other can take over. Timings are scaled down (lease 2 s, renew 1 s, retry 0.2 s) to keep the
+// the other can take over; a lease request that is never answered gives up after the renew
+// deadline instead of stalling the campaign or stop(). Timings are scaled down (lease 2 s, renew 1 s, retry 0.2 s) to keep the
 // test short; the process tests on etcd (test/e2e/scheduler-ha.slow.test.ts, multinode-ha.slow)
 // use the defaults (10 s / 7 s / 2 s), whose worst case is checked here by arithmetic.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +36,22 @@ class PartitionableClient extends KubeClient {
   }
 }
 
-function client(): PartitionableClient {
+/** A client whose requests, while `hung`, go to a server that reads them and never answers (a
+ *  connection that died without a reset, an API server stuck on its store): they settle only by
+ *  their own timeout or abort, as a real request would. */
+class HangingClient extends PartitionableClient {
+  hung = false;
+  hole?: KubeClient;
+  override request<T = any>(...args: Parameters<KubeClient['request']>): Promise<T> {
+    if (this.hung && this.hole) return this.hole.request<T>(...args);
+    return super.request<T>(...args);
+  }
+}
+
+function client(): HangingClient {
   const kc = parse(readFileSync(srv.kubeconfigPath, 'utf8'));
   const b = (s: string) => Buffer.from(s, 'base64').toString();
-  const c = new PartitionableClient({
+  const c = new HangingClient({
     server: srv.url,
     ca: b(kc.clusters[0].cluster['certificate-authority-data']),
     cert: b(kc.users[0].user['client-certificate-data']),
@@ -223,4 +237,37 @@ test('a leader that cannot renew within the renew deadline steps down and campai
   // The intruder never renews: a leads again after the lease duration.
   await until('a leads again', () => a.isLeader, 4000);
   await a.stop();
+});
+
+test('a lease request that is never answered neither stalls the campaign nor stop()', async () => {
+  const sock = join(dir, 'silent.sock');
+  const silent = http.createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(sock, r));
+  const hole = new KubeClient({ socketPath: sock });
+  try {
+    const log: string[] = [];
+    const c = client();
+    c.hole = hole;
+    c.hung = true;
+    const a = candidate('le-four', 'a', log, true, c);
+    // Its first read hangs; it gives up after the renew deadline (1 s) and tries again, so once
+    // the API answers again it leads. Without a timeout on lease requests it waited for ever.
+    await sleep(1500);
+    assert.ok(!a.isLeader);
+    c.hung = false;
+    await until('a leads once the API answers', () => a.isLeader, 4000);
+    // stop() while its renewal hangs: the renewal is abandoned and the lease released.
+    c.hung = true;
+    await sleep(400);
+    c.hung = false;
+    const t0 = Date.now();
+    await a.stop();
+    assert.ok(Date.now() - t0 < 2500, `stop() took ${Date.now() - t0} ms`);
+    const l = await client().request('GET', lease('le-four'));
+    assert.equal(l.spec.holderIdentity, '', 'released on stop');
+  } finally {
+    hole.close();
+    silent.closeAllConnections();
+    silent.close();
+  }
 });

@@ -48,6 +48,9 @@ export function podReferences(pod: Pod): string[] {
 export class ObjectCache implements ObjectSource {
   private watched = new Map<string, Watched>();
   private byPod = new Map<string, string[]>();
+  /** Set by stop(): a pod sync still in flight when the agent stops must not start watches again
+   *  (their informers, on a closed client, would retry for ever and keep the process alive). */
+  private closed = false;
 
   constructor(
     private client: KubeClient,
@@ -59,6 +62,7 @@ export class ObjectCache implements ObjectSource {
 
   /** Records what the pod uses (starting watches); releases what it no longer uses. */
   register(pod: Pod): void {
+    if (this.closed) return;
     const uid = pod.metadata.uid;
     const keys = podReferences(pod);
     const old = this.byPod.get(uid) ?? [];
@@ -147,6 +151,7 @@ export class ObjectCache implements ObjectSource {
   }
 
   stop(): void {
+    this.closed = true;
     for (const w of this.watched.values()) {
       clearTimeout(w.idleTimer);
       w.informer.stop();

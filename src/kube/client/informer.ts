@@ -1,6 +1,7 @@
 // Informer: list, then watch from the list's resourceVersion; re-watch when a watch ends, relist
-// on 410 Expired (and after errors, with backoff). Keeps a cache by `namespace/name` and calls
-// handlers with the cached (possibly transformed) objects. Consumers must not mutate them.
+// on 410 Expired (and after errors, with backoff; it gives up once its client is closed). Keeps a
+// cache by `namespace/name` and calls handlers with the cached (possibly transformed) objects.
+// Consumers must not mutate them.
 import type { Logger } from '../../common/index.js';
 import type { KubeObject } from '../api/index.js';
 import { resourcePath, type KubeClient, type ResourceRef } from './rest.js';
@@ -66,7 +67,9 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
             delay = 200;
             await this.watch();
           } catch (e) {
-            if (this.ac.signal.aborted) break;
+            // A closed client fails every request for good: retrying would only keep timers (and
+            // the process) alive for an informer its owner forgot to stop.
+            if (this.ac.signal.aborted || this.client.isClosed) break;
             if (isExpired(e)) {
               this.rv = '';
               continue;
@@ -86,7 +89,7 @@ export class Informer<T extends { metadata: KubeObject['metadata'] } = KubeObjec
               error: e instanceof Error ? e.message : String(e),
             });
             this.rv = '';
-            await sleep(delay);
+            await sleep(delay, this.ac.signal);
             delay = Math.min(delay * 2, 10_000);
           }
         }

@@ -132,7 +132,7 @@ export class LeaderElector {
   private async loop(): Promise<void> {
     const stop = this.stopAc.signal;
     while (!stop.aborted) {
-      const wait = await this.tryAcquireOrRenew();
+      const wait = await this.tryAcquireOrRenew(stop);
       if (wait !== 0) {
         await sleep(wait, stop);
         continue;
@@ -166,7 +166,7 @@ export class LeaderElector {
         // An attempt that outlives the renew deadline counts as a failure (-1).
         let timer: NodeJS.Timeout | undefined;
         r = await Promise.race([
-          this.tryAcquireOrRenew(),
+          this.tryAcquireOrRenew(stop),
           new Promise<number>((res) => {
             timer = setTimeout(() => res(-1), Math.max(0, lastRenew + this.renewDeadline - Date.now()));
           }),
@@ -193,8 +193,14 @@ export class LeaderElector {
     this.opts.onStoppedLeading?.();
   }
 
+  /** Every lease request gives up after renewDeadline (upstream gives the leader-election client
+   *  that timeout): one that never settles would otherwise stall the campaign, or stop(), for good. */
+  private requestOptions(signal?: AbortSignal) {
+    return { timeoutMs: this.renewDeadline, signal };
+  }
+
   /** One attempt: 0 when this candidate holds the lease now, else ms to wait before the next. */
-  private async tryAcquireOrRenew(): Promise<number> {
+  private async tryAcquireOrRenew(signal?: AbortSignal): Promise<number> {
     const record = (): LeaseRecord => {
       const at = microTime();
       return {
@@ -207,7 +213,7 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await this.client.request<Lease>('GET', this.path);
+      lease = await this.client.request<Lease>('GET', this.path, this.requestOptions(signal));
     } catch (e) {
       if (!(e instanceof SkiffError) || e.code !== 'NotFound') return this.failed(e);
       try {
@@ -218,6 +224,7 @@ export class LeaderElector {
             metadata: { name: this.opts.name, namespace: this.opts.namespace },
             spec: record(),
           },
+          ...this.requestOptions(signal),
         });
         this.observe(this.lease.spec ?? {}, Date.now());
         return 0;
@@ -241,7 +248,10 @@ export class LeaderElector {
       mine.leaseTransitions = rec.leaseTransitions ?? 0;
     } else mine.leaseTransitions = (rec.leaseTransitions ?? 0) + 1;
     try {
-      this.lease = await this.client.request<Lease>('PUT', this.path, { body: { ...lease, spec: mine } });
+      this.lease = await this.client.request<Lease>('PUT', this.path, {
+        body: { ...lease, spec: mine },
+        ...this.requestOptions(signal),
+      });
       this.observe(this.lease.spec ?? mine, Date.now());
       return 0;
     } catch (e) {
@@ -266,10 +276,11 @@ export class LeaderElector {
   private async release(): Promise<void> {
     if (!this.lease) return;
     try {
-      const cur = await this.client.request<Lease>('GET', this.path);
+      const cur = await this.client.request<Lease>('GET', this.path, this.requestOptions());
       if (cur.spec?.holderIdentity !== this.opts.identity) return;
       await this.client.request('PUT', this.path, {
         body: { ...cur, spec: { ...cur.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } },
+        ...this.requestOptions(),
       });
     } catch (e) {
       this.opts.log?.debug('lease release failed', { error: e instanceof Error ? e.message : String(e) });

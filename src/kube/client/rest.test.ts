@@ -68,3 +68,43 @@ test('resetConnections ends open streams and kept-alive sockets; later requests 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a request with timeoutMs settles when the server never answers, or stops mid-answer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-rest-'));
+  const sock = join(dir, 'api.sock');
+  const server = http.createServer((req, res) => {
+    if (req.url === '/silent') return; // never answers
+    if (req.url === '/half') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 100 });
+      res.write('{"half":'); // and never the rest
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  const c = new KubeClient({ socketPath: sock });
+  try {
+    for (const path of ['/silent', '/half']) {
+      const t0 = Date.now();
+      await assert.rejects(
+        c.request('GET', path, { timeoutMs: 300 }),
+        (e: Error & { code?: string; reason?: string }) => e.code === 'Unavailable' && e.reason === 'Timeout',
+      );
+      const took = Date.now() - t0;
+      assert.ok(took >= 290 && took < 5_000, `${path} settled after ${took} ms`);
+    }
+    // The caller's own abort is still reported as such, not as a timeout.
+    const ac = new AbortController();
+    const p = c.request('GET', '/silent', { timeoutMs: 10_000, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(p, (e: Error & { reason?: string }) => e.reason !== 'Timeout');
+    // A timely answer is unaffected.
+    assert.deepEqual(await c.request('GET', '/ok', { timeoutMs: 5_000 }), { ok: true });
+  } finally {
+    c.close();
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -40,6 +40,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   accept?: string;
   signal?: AbortSignal;
+  /** request() only: give up (and drop the connection) when the whole answer has not arrived
+   *  within this many ms; the promise rejects with Unavailable, reason `Timeout`. Default: none
+   *  (a request waits as long as the server takes). A write that timed out may still have been
+   *  applied. */
+  timeoutMs?: number;
 }
 
 export function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subresource?: string): string {
@@ -150,6 +155,36 @@ export class KubeClient {
 
   /** One request; the JSON answer, or a SkiffError for a non-2xx status. */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const ms = opts.timeoutMs;
+    if (!ms || ms <= 0) return this.exchange<T>(method, path, opts);
+    // One signal for the caller's abort and the deadline; aborting destroys the request and its
+    // answer, so neither the connection nor the promise is left waiting.
+    const ac = new AbortController();
+    const outer = opts.signal;
+    const onOuter = () => ac.abort(outer?.reason);
+    if (outer?.aborted) ac.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuter, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, ms);
+    try {
+      return await this.exchange<T>(method, path, { ...opts, signal: ac.signal });
+    } catch (e) {
+      if (timedOut && !outer?.aborted)
+        throw new SkiffError('Unavailable', `${method} ${path}: no answer within ${ms} ms`, {
+          reason: 'Timeout',
+          cause: e,
+        });
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    }
+  }
+
+  private async exchange<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     let res: http.IncomingMessage;
     try {
       res = await this.open(method, path, opts);
@@ -206,6 +241,11 @@ export class KubeClient {
           key: this.currentCert.key,
         });
     old.destroy();
+  }
+
+  /** True once close() was called: every request fails from then on. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Ends every connection (requests in flight fail) and refuses requests from now on: a

@@ -4,6 +4,7 @@
 // successThreshold / failureThreshold equal outcomes in a row. Readiness and liveness wait for the
 // startup probe to succeed. A failed liveness or startup result holds until the container is
 // replaced. Every failed attempt is an `Unhealthy` event; a changed result asks for a pod sync.
+// After stop() no worker starts again.
 import type { ContainerRuntime } from '../../../cri/index.js';
 import type { EventRecorder } from '../events.js';
 import { podRef } from '../events.js';
@@ -36,6 +37,9 @@ export class ProbeManager {
   private workers = new Map<string, Worker>();
   /** Results by `kind/containerId`. */
   private results = new Map<string, boolean>();
+  /** Set by stop(): a pod sync still in flight when the agent stops (PodWorkers.stop() does not
+   *  wait for it) must not start workers again, whose timers would keep the process alive. */
+  private closed = false;
 
   constructor(
     private runtime: ContainerRuntime,
@@ -60,6 +64,7 @@ export class ProbeManager {
 
   /** Starts workers for the pod's running containers that have probes; stops the others. */
   sync(pod: Pod, running: RunningContainer[]): void {
+    if (this.closed) return;
     const uid = pod.metadata.uid;
     const want = new Set<string>();
     const all = [
@@ -92,6 +97,7 @@ export class ProbeManager {
   }
 
   stop(): void {
+    this.closed = true;
     for (const [key, w] of this.workers) this.stopWorker(key, w);
   }
 

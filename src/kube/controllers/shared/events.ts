@@ -3,8 +3,11 @@
 // occurrences within ten minutes raise its count and lastTimestamp instead of adding objects, and
 // each (source, object) may send 25 events at once, then one per five minutes (client-go's spam
 // filter), so an object that fails every sync cannot flood the API. Writes are serialised and
-// best-effort: a lost event never fails a sync.
-import type { Logger } from '../../../common/index.js';
+// best-effort: a lost event never fails a sync. As client-go's sink, a write that failed without
+// an answer from the API (a timeout, a reset connection, an unavailable store) is tried again a
+// few times; each attempt has a deadline, so one request that is never answered cannot hold the
+// writes queued behind it.
+import { isSkiffError, sleep, type Logger } from '../../../common/index.js';
 import type { KubeClient } from '../../client/index.js';
 import type { ObjectRefLike } from './types.js';
 
@@ -12,6 +15,12 @@ const WINDOW_MS = 10 * 60_000;
 const MAX_PENDING = 1000;
 const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 5 * 60_000;
+/** Deadline of one write, and the pauses before the retries of a write that got no answer. */
+const WRITE_TIMEOUT_MS = 10_000;
+const RETRY_PAUSES_MS = [500, 1000, 2000, 4000];
+
+/** Worth another try: no answer came (timeout, transport error) or the API said it is unavailable. */
+const transient = (e: unknown) => !isSkiffError(e) || e.code === 'Unavailable' || e.code === 'Internal';
 
 interface Seen {
   name: string;
@@ -32,20 +41,33 @@ export class EventRecorder {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
+  private readonly stopped = new AbortController();
+
+  private readonly writeTimeoutMs: number;
+  private readonly retryPausesMs: readonly number[];
 
   constructor(
     private client: KubeClient,
     private log: Logger,
     private now: () => number = Date.now,
-  ) {}
+    /** Per-write deadline and pauses before retries (tests shorten them). */
+    timing: { writeTimeoutMs?: number; retryPausesMs?: number[] } = {},
+  ) {
+    this.writeTimeoutMs = timing.writeTimeoutMs ?? WRITE_TIMEOUT_MS;
+    this.retryPausesMs = timing.retryPausesMs ?? RETRY_PAUSES_MS;
+  }
 
   /** A recorder that signs its events as `component` (e.g. `deployment-controller`). */
   for(component: string): EventSink {
     return { event: (obj, type, reason, message) => this.record(component, obj, type, reason, message) };
   }
 
+  /** Refuses new events; those queued or in flight are dropped (a deposed controller set). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.stopped.abort();
+    if (this.pending) this.log.warn('events dropped: recorder closed', { pending: this.pending });
   }
 
   /** Resolves when the writes queued so far are done (tests). */
@@ -84,7 +106,7 @@ export class EventRecorder {
           prior.count++;
           prior.at = now;
           try {
-            await this.client.request('PATCH', `${base}/${prior.name}`, {
+            await this.write('PATCH', `${base}/${prior.name}`, {
               body: { count: prior.count, lastTimestamp: rfc3339(now) },
               contentType: 'application/merge-patch+json',
             });
@@ -95,7 +117,7 @@ export class EventRecorder {
         }
         const name = `${m.name}.${(now * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`;
         const at = rfc3339(now);
-        await this.client.request('POST', base, {
+        await this.write('POST', base, {
           body: {
             apiVersion: 'v1',
             kind: 'Event',
@@ -121,9 +143,31 @@ export class EventRecorder {
         });
         this.seen.set(key, { name, namespace, count: 1, at: now });
       })
-      .catch((e) => this.log.debug('event not recorded', { reason, error: e instanceof Error ? e.message : String(e) }))
+      .catch((e) => this.log.warn('event not recorded', { reason, error: e instanceof Error ? e.message : String(e) }))
       .finally(() => {
         this.pending--;
       });
+  }
+
+  /** One write with a deadline, tried again after a transient failure while the recorder is
+   *  open. A POST is sent again with the same name, so AlreadyExists means an earlier attempt
+   *  was applied after all. */
+  private async write(method: 'POST' | 'PATCH', path: string, opts: { body: unknown; contentType?: string }) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.request(method, path, {
+          ...opts,
+          timeoutMs: this.writeTimeoutMs,
+          signal: this.stopped.signal,
+        });
+        return;
+      } catch (e) {
+        if (attempt > 0 && method === 'POST' && isSkiffError(e, 'AlreadyExists')) return;
+        const pause = this.retryPausesMs[attempt];
+        if (this.closed || pause === undefined || !transient(e)) throw e;
+        this.log.debug('event write failed; retrying', { error: e instanceof Error ? e.message : String(e) });
+        await sleep(pause, this.stopped.signal);
+      }
+    }
   }
 }
