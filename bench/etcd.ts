@@ -27,6 +27,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Etcd3, type IOptions } from 'etcd3';
@@ -82,6 +83,8 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+const benchLoop = monitorEventLoopDelay({ resolution: 1 });
+benchLoop.enable();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const configMap = (name: string, v: string, rv?: string) => ({
   apiVersion: 'v1',
@@ -100,6 +103,9 @@ interface ChildStats {
 interface Phase {
   /** Every answered update's latency (ms). */
   lat: number[];
+  /** The longest event-loop delay of this (the clients') process in the phase, ms: a stall of the
+   *  clients delays every answer in flight and is counted as the server's latency. */
+  clientLoopMax: number;
   p50: number;
   p99: number;
   /** Completions per second over the phase (start to last answer). */
@@ -146,6 +152,7 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   const e0 = tls ? undefined : await etcdSnapshot(etcdUrl);
   await t.stats?.(); // (resets the API server's counters)
   const load0 = loadavg()[0];
+  benchLoop.reset();
   const t0 = performance.now();
   const samples: [number, number][] = [];
   const pending: Promise<void>[] = [];
@@ -188,8 +195,10 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   const rpcs = e0 && e1 ? { range: (e1.range - e0.range) / n, txn: (e1.txn - e0.txn) / n } : { range: NaN, txn: NaN };
   const compacted = !!e0 && !!e1 && e1.compacted !== e0.compacted;
   const load: [number, number] = [load0, loadavg()[0]];
+  const clientLoopMax = benchLoop.max / 1e6;
   return {
     lat,
+    clientLoopMax,
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     achieved: n / elapsed,
@@ -488,7 +497,7 @@ try {
             (ph.sys
               ? `; syscalls per update (write+writev / read+recvmsg) server ${sysTxt(ph.sys.server)} etcd ${sysTxt(ph.sys.etcd)}`
               : '') +
-            `; load ${ph.load[0].toFixed(1)}→${ph.load[1].toFixed(1)}${ph.compacted ? '; etcd compaction in the phase' : ''}\n`,
+            `; bench loop max ${f(ph.clientLoopMax)}; load ${ph.load[0].toFixed(1)}→${ph.load[1].toFixed(1)}${ph.compacted ? '; etcd compaction in the phase' : ''}\n`,
         );
       }
     }
