@@ -1,5 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '../../common/index.js';
 import { KubeClient, type RequestOptions } from '../client/index.js';
 import { ApiEventRecorder } from './events.js';
@@ -30,5 +34,43 @@ describe('agent event recorder', () => {
     }
     assert.equal(client.names.length, 3);
     assert.deepEqual([...client.names].sort(), client.names);
+  });
+});
+
+describe('agent event recorder against a server that never answers', () => {
+  it('gives up on each write at its deadline, so later events still go out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-agent-events-'));
+    const sock = join(dir, 'api.sock');
+    const posted: string[] = [];
+    // The first four POSTs (as many as the recorder sends at once) are never answered.
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const reason = (JSON.parse(body) as { reason: string }).reason;
+        posted.push(reason);
+        if (reason.startsWith('Silent')) return;
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const client = new KubeClient({ socketPath: sock });
+    const rec = new ApiEventRecorder(client, 'n1', createLogger({}, { level: 'error' }), 4, 300);
+    try {
+      const ref = { kind: 'Pod', apiVersion: 'v1', name: 'p', namespace: 'default', uid: 'u' };
+      for (const reason of ['Silent1', 'Silent2', 'Silent3', 'Silent4', 'Pulled'])
+        rec.event(ref, 'Normal', reason, reason);
+      const t0 = Date.now();
+      while (!posted.includes('Pulled') && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(posted.includes('Pulled'), `posted: ${posted.join(', ')}`);
+      assert.ok(Date.now() - t0 >= 250, 'the fifth event waited for the unanswered writes to time out');
+    } finally {
+      rec.stop();
+      client.close();
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

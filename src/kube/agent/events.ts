@@ -42,6 +42,10 @@ export function podRef(pod: Pod, containerName?: string, init = false): ObjectRe
 
 const MAX_QUEUE = 1000;
 const WINDOW_MS = 10 * 60_000;
+/** How long one event write may take: a write the API server never answers (a connection gone
+ *  quiet) would otherwise hold one of the `concurrency` slots for good, and four of them every
+ *  later event (the controllers' recorder has the same deadline). */
+const WRITE_TIMEOUT_MS = 10_000;
 
 interface Pending {
   ref: ObjectRef;
@@ -65,6 +69,7 @@ export class ApiEventRecorder implements EventRecorder {
     private host: string,
     private log: Logger,
     private concurrency = 4,
+    private writeTimeoutMs = WRITE_TIMEOUT_MS,
   ) {}
 
   event(ref: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -113,6 +118,7 @@ export class ApiEventRecorder implements EventRecorder {
           {
             body: { count: prev.count, lastTimestamp: ts, message: e.message },
             contentType: 'application/merge-patch+json',
+            timeoutMs: this.writeTimeoutMs,
           },
         );
         return;
@@ -131,6 +137,7 @@ export class ApiEventRecorder implements EventRecorder {
     this.lastNs = at > this.lastNs ? at : this.lastNs + 1n;
     const name = `${r.name}.${this.lastNs.toString(16)}`;
     await this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
+      timeoutMs: this.writeTimeoutMs,
       body: {
         apiVersion: 'v1',
         kind: 'Event',
