@@ -1,4 +1,4 @@
-// `npm run bench -- apicpu [--pods=N] [--updates=N] [--store=sqlite|memory] [--watchers=N] [--baseline=DIR] [--prof=DIR]`:
+// `npm run bench -- apicpu [--pods=N] [--updates=N] [--store=sqlite|memory] [--watchers=N] [--baseline=DIR] [--prof=DIR] [--heap=DIR]`:
 // the API server's CPU per write request, on its own thread, free of the machine's load as far as
 // CPU time can be: the API server (createApiServer, the default admission plugins, a unix socket,
 // no TLS) runs on this process's main thread; the clients run in a worker thread (KubeClient, 32
@@ -31,6 +31,9 @@ const STORE = arg('store') ?? 'sqlite';
 const baseline = arg('baseline');
 const REPEAT = Number(arg('repeat') ?? 1);
 const prof = arg('prof');
+// --heap=DIR: a sampling heap profile of the API thread over the measured phases, objects already
+// collected included (what each request allocates, not what stays).
+const heap = arg('heap');
 const INFLIGHT = 32;
 const FLOOR = process.argv.includes('--floor');
 
@@ -191,6 +194,17 @@ async function serverMain(): Promise<void> {
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
     await session.post('Profiler.start');
   }
+  let heapSession: Session | undefined;
+  if (heap) {
+    heapSession = new Session();
+    heapSession.connect();
+    await heapSession.post('HeapProfiler.enable');
+    await heapSession.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   const la0 = loadavg()[0];
   const podMs = PODS ? await runPhase(socketPath, 'pods', PODS, 0) : 0;
   const updMs = UPDATES ? await runPhase(socketPath, 'updates', UPDATES, 0) : 0;
@@ -198,6 +212,10 @@ async function serverMain(): Promise<void> {
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(join(prof!, `apicpu-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  }
+  if (heapSession) {
+    const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+    writeFileSync(join(heap!, `apicpu-${process.pid}.heapprofile`), JSON.stringify(profile));
   }
   for (const w of watches) w.destroy();
   c.close?.();
