@@ -132,6 +132,8 @@ export class Registry {
    *  need, is the object decoded when that revision was the event) and by remember() (a write
    *  handler's own object). Insertion order is age; each kind keeps at most RECENT_DECODES keys. */
   private recent = new Map<ResourceDefinition, Map<string, Recent>>();
+  /** Writes in flight from this server (expectWrite). */
+  private inflight = new Map<ResourceDefinition, Map<string, { bytes: Uint8Array; obj: KubeObject }>>();
   /** decode() shared by every watcher of one event (the store fans one KeyValue out); read-only. */
   decodeShared(def: ResourceDefinition, kv: KeyValue): Promise<KubeObject> {
     const hit = this.decoded.get(kv);
@@ -166,7 +168,6 @@ export class Registry {
       if (m.get(key) === w) m.delete(key);
     };
   }
-  private inflight = new Map<ResourceDefinition, Map<string, { bytes: Uint8Array; obj: KubeObject }>>();
   /** obj as decode() would give it at rev (a shallow copy; the nested parts are shared, read-only). */
   private atRevision(def: ResourceDefinition, obj: KubeObject, rev: number): KubeObject {
     return {

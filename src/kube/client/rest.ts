@@ -88,13 +88,19 @@ export class KubeClient {
   private currentCert: { cert?: string; key?: string };
   constructor(readonly config: ClientConfig) {
     this.currentCert = { cert: config.cert, key: config.key };
+    this.agent = this.newAgent();
+  }
+
+  /** A connection pool with the configured limits and the current client certificate. */
+  private newAgent(): http.Agent {
+    const c = this.config;
     // No socket limit by default: every watch holds a connection of its own (HTTP/1.1).
-    const pool = config.maxSockets
-      ? { maxSockets: config.maxSockets, maxFreeSockets: config.maxSockets }
-      : { maxFreeSockets: config.maxFreeSockets ?? 8 };
-    this.agent = config.socketPath
+    const pool = c.maxSockets
+      ? { maxSockets: c.maxSockets, maxFreeSockets: c.maxSockets }
+      : { maxFreeSockets: c.maxFreeSockets ?? 8 };
+    return c.socketPath
       ? new http.Agent({ keepAlive: true, ...pool })
-      : new https.Agent({ keepAlive: true, ...pool, ca: config.ca, cert: config.cert, key: config.key });
+      : new https.Agent({ keepAlive: true, ...pool, ca: c.ca, cert: this.currentCert.cert, key: this.currentCert.key });
   }
 
   private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
@@ -218,7 +224,7 @@ export class KubeClient {
     if (this.config.socketPath) return;
     const old = this.agent;
     this.currentCert = { cert, key };
-    this.agent = new https.Agent({ keepAlive: true, maxFreeSockets: 8, ca: this.config.ca, cert, key });
+    this.agent = this.newAgent();
     setTimeout(() => old.destroy(), 60_000).unref();
   }
 
@@ -231,15 +237,7 @@ export class KubeClient {
   resetConnections(): void {
     if (this.closed) return;
     const old = this.agent;
-    this.agent = this.config.socketPath
-      ? new http.Agent({ keepAlive: true, maxFreeSockets: 8 })
-      : new https.Agent({
-          keepAlive: true,
-          maxFreeSockets: 8,
-          ca: this.config.ca,
-          cert: this.currentCert.cert,
-          key: this.currentCert.key,
-        });
+    this.agent = this.newAgent();
     old.destroy();
   }
 

@@ -3,7 +3,7 @@
 import { unavailable } from '../../../common/index.js';
 
 export const MAX_FRAME = 16384; // our SETTINGS_MAX_FRAME_SIZE (the default)
-const MAX_STREAM_ID = 0x7fffffff;
+export const MAX_STREAM_ID = 0x7fffffff;
 
 export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
   const h = Buffer.allocUnsafe(9);

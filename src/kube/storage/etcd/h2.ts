@@ -16,7 +16,7 @@
 // checks `fits` and falls back to Node's http2 otherwise), so no stream ever waits for a window.
 import net from 'node:net';
 import tls from 'node:tls';
-import { FrameReader, frameHeader } from './h2-frames.js';
+import { FrameReader, MAX_STREAM_ID, frameHeader } from './h2-frames.js';
 import { HpackDecoder, encodeHeaders } from './hpack.js';
 
 export interface H2Reply {
@@ -79,7 +79,6 @@ export interface H2StreamCall {
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const MAX_STREAM_ID = 0x7fffffff;
 // HTTP/2 error codes of RST_STREAM / GOAWAY → gRPC status (as gRPC clients map them).
 const RST_CODES: Record<number, number> = { 7: 14, 8: 1, 11: 8, 12: 7 };
 
