@@ -303,6 +303,8 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
     copyFileSync(join(ROOT, 'bench', 'etcd-child.ts'), child);
   }
   const flags = profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name.replace(/\W+/g, '-'))}`] : [];
+  // SKIFF_BENCH_NODE_ARGS: extra node flags for the API server (e.g. V8 heap sizing), for experiments.
+  flags.push(...(process.env.SKIFF_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []));
   // This checkout's child runs bundled, as `skiff server` ships (an older one through tsx).
   const run = root === ROOT && !FROM_SOURCE ? [await bundledChild()] : ['--import', 'tsx', child];
   const p: ChildProcess = spawn(process.execPath, [...flags, ...run, dir, datastore], {

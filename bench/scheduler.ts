@@ -201,6 +201,8 @@ async function startCluster(
     [
       // SKIFF_BENCH_PROF=DIR: a V8 CPU profile of the server per run, written at its exit.
       ...(process.env.SKIFF_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SKIFF_BENCH_PROF] : []),
+      // SKIFF_BENCH_NODE_ARGS: extra node flags for the server (e.g. V8 heap sizing), for experiments.
+      ...(process.env.SKIFF_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       join(outdir, 'skiff.mjs'),
       'server',
       '--data-dir',
@@ -220,7 +222,7 @@ async function startCluster(
       ...(singleThread ? ['--single-thread'] : []),
     ],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', process.env.SKIFF_BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
       env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), SKIFF_LOG: 'warn' },
     },
   );
@@ -289,7 +291,7 @@ async function startCluster(
       ].join('\n'),
     );
     scheduler = spawn(peer, ['--config', cfg, '--secure-port', '0', '-v', '1'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', process.env.SKIFF_BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
     });
     let log = '';
     scheduler.stderr!.on('data', (d) => {

@@ -86,7 +86,8 @@ export interface RequestScope extends OperationScope {
 
 export interface HandlerResult {
   code: number;
-  body: unknown /** body is JSON text already */;
+  /** With `raw`, JSON already: a string or its UTF-8 bytes. */
+  body: unknown;
   raw?: boolean;
   /** The handler answered (or took over the connection) itself; nothing more is written. */
   handled?: boolean;

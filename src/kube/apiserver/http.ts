@@ -94,7 +94,8 @@ export function writeJSON(
     res.end();
     return;
   }
-  const data = raw ? (body as string) : JSON.stringify(body);
+  // raw: JSON text or bytes already (a stored object's, a list's)
+  const data = raw ? (body as string | Buffer) : JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
     'Content-Type': 'application/json',
     'Content-Length': String(Buffer.byteLength(data)),

@@ -23,7 +23,7 @@ test('decodeShared: a remembered write is the decode of its revision, the revisi
   reg.remember(pods, created, await stored(reg, pod(), 5));
   assert.equal(await reg.decodeShared(pods, await stored(reg, pod(), 5)), created, 'no parse: the handler’s object');
   assert.equal(
-    reg.storedText(pods, created),
+    reg.storedBytes(pods, created)?.toString(),
     '{"apiVersion":"v1","kind":"Pod","metadata":{"resourceVersion":"5","name":"p","namespace":"ns","uid":"u"},"spec":{"containers":[{"name":"c","image":"i"}]}}',
   );
   const bound = pod('n1', 9);
@@ -43,7 +43,7 @@ test('decodeShared: a remembered write is the decode of its revision, the revisi
   reg2.remember(pods, { ...pod('y', 3), apiVersion: 'v2' }, await stored(reg2, pod('y'), 3));
   const parsed = await reg2.decodeShared(pods, await stored(reg2, pod('z'), 3));
   assert.equal((parsed.spec as { nodeName?: string }).nodeName, 'z');
-  assert.equal(reg2.storedText(pods, pod('x')), undefined);
+  assert.equal(reg2.storedBytes(pods, pod('x')), undefined);
   // A kind stored through a conversion is always decoded from its bytes.
   const converted = { ...pods, conversion: { toStored: (o: KubeObject) => o, fromStored: (o: KubeObject) => o } };
   const reg3 = new Registry([converted]);
@@ -80,4 +80,30 @@ test('decodeShared: an event carrying an in-flight write’s bytes takes that ob
   reg2.expectWrite(converted, KEY, b2, written);
   const p2 = await reg2.decodeShared(converted, { key: KEY, value: b2, createRevision: 3, modRevision: 3 });
   assert.notEqual(p2.spec, written.spec);
+});
+
+test('rawBytes: the stored bytes with their resourceVersion, framed, equal to the decode; undefined when not canonical', async () => {
+  const reg = new Registry([pods]);
+  const obj = pod('n1');
+  obj.metadata.annotations = { note: 'é ✓ 𝄞 "quoted" \\ back' };
+  const kv = await stored(reg, obj, 42);
+  const framed = reg.rawBytes(pods, kv, Buffer.from('{"type":"ADDED","object":'), Buffer.from('}\n'))!;
+  assert.ok(framed.toString().endsWith('}\n'));
+  const ev = JSON.parse(framed.toString());
+  assert.equal(ev.type, 'ADDED');
+  assert.deepEqual(ev.object, await reg.decode(pods, kv));
+  assert.equal(ev.object.metadata.resourceVersion, '42');
+  assert.equal(reg.rawJSON(pods, kv), framed.subarray(25, framed.length - 2).toString());
+  // A metadata object stored empty gets no trailing comma.
+  const bare = {
+    key: KEY,
+    value: Buffer.from('{"apiVersion":"v1","kind":"Pod","metadata":{},"spec":{}}'),
+    createRevision: 3,
+    modRevision: 3,
+  };
+  assert.deepEqual(JSON.parse(reg.rawBytes(pods, bare)!.toString()).metadata, { resourceVersion: '3' });
+  // Bytes in another key order (not written by encode()) are decoded instead.
+  const other = { ...kv, value: Buffer.from('{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}') };
+  assert.equal(reg.rawBytes(pods, other), undefined);
+  assert.equal(reg.rawBytes(pods, { ...kv, value: Buffer.from('{"apiVersion":"v1"') }), undefined);
 });

@@ -22,6 +22,8 @@ interface Recent {
   prevObj?: Promise<KubeObject>;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 export const gvString = (group: string, version: string) => (group ? `${group}/${version}` : version);
 
 export class Registry {
@@ -117,13 +119,38 @@ export class Registry {
   /** The JSON text of a stored object with its resourceVersion, without parsing it — or undefined
    *  when the bytes are not in the canonical form for this definition (then decode()). */
   rawJSON(def: ResourceDefinition, kv: KeyValue): string | undefined {
-    if (def.conversion || this.transformers.has(`${def.group}/${def.plural}`)) return undefined;
-    const text = this.decoder.decode(kv.value);
-    const prefix = `{"apiVersion":${JSON.stringify(gvString(def.group, def.version))},"kind":${JSON.stringify(def.kind)},"metadata":{`;
-    if (!text.startsWith(prefix)) return undefined;
-    const rv = `"resourceVersion":"${kv.modRevision}"`;
-    return prefix + rv + (text[prefix.length] === '}' ? '' : ',') + text.slice(prefix.length);
+    return this.rawBytes(def, kv)?.toString('utf8');
   }
+  /** rawJSON() as bytes, between `before` and `after` (a watch line's frame), in one buffer: the
+   *  stored bytes are copied once, never decoded to a string and encoded again (answers, watch
+   *  lines and lists go out as they were stored, plus the resourceVersion). */
+  rawBytes(
+    def: ResourceDefinition,
+    kv: KeyValue,
+    before: Uint8Array = NO_BYTES,
+    after: Uint8Array = NO_BYTES,
+  ): Buffer | undefined {
+    if (def.conversion || this.transformers.has(`${def.group}/${def.plural}`)) return undefined;
+    let prefix = this.prefixes.get(def);
+    if (!prefix) {
+      const text = `{"apiVersion":${JSON.stringify(gvString(def.group, def.version))},"kind":${JSON.stringify(def.kind)},"metadata":{`;
+      this.prefixes.set(def, (prefix = Buffer.from(text)));
+    }
+    const v = kv.value;
+    const n = prefix.length;
+    if (v.length <= n || prefix.compare(v, 0, n) !== 0) return undefined;
+    // `{` … `"metadata":{` + `"resourceVersion":"R"` + (`,` unless metadata was empty) + the rest
+    const rv = `"resourceVersion":"${kv.modRevision}"${v[n] === 0x7d ? '' : ','}`;
+    const out = Buffer.allocUnsafe(before.length + n + rv.length + (v.length - n) + after.length);
+    out.set(before, 0);
+    out.set(prefix, before.length);
+    let o = before.length + n;
+    o += out.write(rv, o, 'latin1');
+    out.set(v.subarray(n), o);
+    out.set(after, o + v.length - n);
+    return out;
+  }
+  private prefixes = new WeakMap<ResourceDefinition, Buffer>();
 
   private decoded = new WeakMap<KeyValue, { def: ResourceDefinition; obj: Promise<KubeObject> }>();
   /** Per kind, the last known decoded form of recently written keys, by revision: decodeShared()
@@ -188,10 +215,10 @@ export class Registry {
     this.written.set(obj, kv);
   }
   private written = new WeakMap<KubeObject, KeyValue>();
-  /** The stored JSON text of a remembered object (rawJSON of its write), for its answer. */
-  storedText(def: ResourceDefinition, obj: KubeObject): string | undefined {
+  /** The stored JSON of a remembered object (rawBytes of its write), for its answer. */
+  storedBytes(def: ResourceDefinition, obj: KubeObject): Buffer | undefined {
     const kv = this.written.get(obj);
-    return kv && this.rawJSON(def, kv);
+    return kv && this.rawBytes(def, kv);
   }
   /** Two revisions per key: an update's event needs its previous value after the writer already
    *  remembered the new one. */

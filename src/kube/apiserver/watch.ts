@@ -124,13 +124,14 @@ export async function handleWatch(r: RequestScope): Promise<void> {
  *  every pod watcher; the writes were ~17 % of the API thread's samples in the scheduler benchmark).
  *  A batch above 256 KB is written at once (an initial list), so nothing large accumulates. */
 class LineBatch {
-  private lines: string[] = [];
+  private lines: Buffer[] = [];
   private bytes = 0;
   private scheduled = false;
   constructor(private readonly res: ServerResponse) {}
-  write(line: string): void {
-    this.lines.push(line);
-    this.bytes += line.length;
+  write(line: Buffer | string): void {
+    const b = typeof line === 'string' ? Buffer.from(line) : line;
+    this.lines.push(b);
+    this.bytes += b.length;
     if (this.bytes > 256 * 1024) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -142,10 +143,10 @@ class LineBatch {
   }
   flush(): void {
     if (!this.lines.length) return;
-    const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+    const chunk = this.lines.length === 1 ? this.lines[0] : Buffer.concat(this.lines, this.bytes);
     this.lines = [];
     this.bytes = 0;
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(text);
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(chunk);
   }
 }
 
@@ -195,18 +196,21 @@ function deletedKv(ev: WatchEvent, prev: KeyValue, modRevision: number): KeyValu
   return kv;
 }
 
-/** The JSON line of a stored object's event from its stored text, once per event and type however
+/** The JSON line of a stored object's event from its stored bytes, once per event and type however
  *  many watchers send it (the store shares one KeyValue per event among them); undefined when the
- *  text is not canonical (a converted or transformed kind). */
-const storedLines = new WeakMap<KeyValue, Map<string, string | undefined>>();
-function storedLine(r: RequestScope, type: EventType, kv: KeyValue): string | undefined {
+ *  bytes are not canonical (a converted or transformed kind). */
+const storedLines = new WeakMap<KeyValue, Map<string, Buffer | undefined>>();
+const LINE_END = Buffer.from('}\n');
+const lineStarts = new Map<string, Buffer>();
+function storedLine(r: RequestScope, type: EventType, kv: KeyValue): Buffer | undefined {
   let m = storedLines.get(kv);
   if (!m) storedLines.set(kv, (m = new Map()));
   // (watchers of one group/plural may ask for different versions of it)
   const k = `${r.def.version} ${type}`;
   if (m.has(k)) return m.get(k);
-  const raw = r.ctx.registry.rawJSON(r.def, kv);
-  const line = raw === undefined ? undefined : `{"type":"${type}","object":${raw}}\n`;
+  let start = lineStarts.get(type);
+  if (!start) lineStarts.set(type, (start = Buffer.from(`{"type":"${type}","object":`)));
+  const line = r.ctx.registry.rawBytes(r.def, kv, start, LINE_END);
   m.set(k, line);
   return line;
 }

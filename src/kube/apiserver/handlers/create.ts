@@ -35,8 +35,8 @@ export async function handleCreate(r: RequestScope): Promise<HandlerResult> {
   // The created object only goes into the answer: watchers of this kind may share it.
   r.shareWritten = true;
   const created = await createObject(r, obj);
-  // The answer is the stored JSON text when it is canonical (no second serialisation).
-  const raw = r.ctx.registry.storedText(r.def, created);
+  // The answer is the stored JSON when it is canonical (no second serialisation).
+  const raw = r.ctx.registry.storedBytes(r.def, created);
   return raw === undefined ? { code: 201, body: created } : { code: 201, body: raw, raw: true };
 }
 

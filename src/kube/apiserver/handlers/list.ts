@@ -69,8 +69,12 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
   return { items, resourceVersion: String(listRev), continue: cont, remaining: pred ? undefined : remaining };
 }
 
-/** Unfiltered JSON lists are assembled from the stored JSON text (no parse/serialise per item). */
-async function rawList(r: RequestScope): Promise<string | undefined> {
+const COMMA = Buffer.from(',');
+const LIST_END = Buffer.from(']}');
+
+/** Unfiltered JSON lists are assembled from the stored JSON bytes (no parse/serialise per item, no
+ *  string of the whole list). */
+async function rawList(r: RequestScope): Promise<Buffer | undefined> {
   const rv = r.query.get('resourceVersion');
   if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch'))
     return undefined;
@@ -85,17 +89,19 @@ async function rawList(r: RequestScope): Promise<string | undefined> {
   } catch {
     return undefined;
   } // the regular path reports the error properly
-  const parts: string[] = [];
+  const parts: Buffer[] = [];
   for (const kv of page.items) {
-    const raw = r.ctx.registry.rawJSON(r.def, kv);
-    parts.push(raw ?? JSON.stringify(await r.ctx.registry.decode(r.def, kv)));
+    if (parts.length) parts.push(COMMA);
+    const raw = r.ctx.registry.rawBytes(r.def, kv);
+    parts.push(raw ?? Buffer.from(JSON.stringify(await r.ctx.registry.decode(r.def, kv))));
   }
   const metadata: Record<string, unknown> = { resourceVersion: String(page.revision) };
   if (page.continue) {
     metadata.continue = page.continue;
     if (page.remaining) metadata.remainingItemCount = page.remaining;
   }
-  return `{"kind":${JSON.stringify(r.def.listKind)},"apiVersion":${JSON.stringify(gvString(r.def.group, r.def.version))},"metadata":${JSON.stringify(metadata)},"items":[${parts.join(',')}]}`;
+  const head = `{"kind":${JSON.stringify(r.def.listKind)},"apiVersion":${JSON.stringify(gvString(r.def.group, r.def.version))},"metadata":${JSON.stringify(metadata)},"items":[`;
+  return Buffer.concat([Buffer.from(head), ...parts, LIST_END]);
 }
 
 export async function handleList(r: RequestScope): Promise<HandlerResult> {

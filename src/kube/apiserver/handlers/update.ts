@@ -25,7 +25,7 @@ export async function handleUpdate(
     if (next.metadata.name === undefined) next.metadata.name = old.metadata.name;
     try {
       const out = await writeUpdate(r, old, kv, next, { subresource, recent });
-      const raw = r.ctx.registry.storedText(r.def, out.obj);
+      const raw = r.ctx.registry.storedBytes(r.def, out.obj);
       return raw === undefined ? { code: 200, body: out.obj } : { code: 200, body: raw, raw: true };
     } catch (e) {
       if (e instanceof ApiError && e.reason === 'Conflict' && !e.details?.causes && !once && attempt < 10) continue;
