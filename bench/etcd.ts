@@ -314,6 +314,9 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: p.stdout! });
     rl.on('line', (l) => l.startsWith('ready ') && resolve(l.slice(6)));
+    // SKIFF_BENCH_SERVER_STDOUT=1: the API server's other output (e.g. node's --trace-gc) on stderr.
+    if (process.env.SKIFF_BENCH_SERVER_STDOUT)
+      rl.on('line', (l) => l.startsWith('ready ') || process.stderr.write(`[${name}] ${l}\n`));
     p.once('exit', (c) => reject(new Error(`${name}: API server exited (${c})`)));
   });
   const kc = parse(readFileSync(kubeconfig, 'utf8'));

@@ -20,7 +20,13 @@ import { ControlWorker, controlWorkersAvailable } from './control-worker.js';
 import { startScheduler, type RunningScheduler } from '../kube/scheduler/index.js';
 import { ensureNodeToken, NodeCsrController } from '../kube/certificates/index.js';
 import { NodeIpam } from '../kube/podnet/index.js';
-import { auth as security, evictionHandlers, startKubeApiServer, type ApiServer } from '../kube/apiserver/index.js';
+import {
+  auth as security,
+  evictionHandlers,
+  parseApiServerArgs,
+  startKubeApiServer,
+  type ApiServer,
+} from '../kube/apiserver/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -39,6 +45,8 @@ export interface ServerOptions {
   workers?: boolean;
   /** kube-controller-manager flags the controllers honour (NAME=VALUE, as k3s's --kube-controller-manager-arg). */
   controllerManagerArgs?: string[];
+  /** kube-apiserver flags the API server honours (NAME=VALUE, as k3s's --kube-apiserver-arg). */
+  apiServerArgs?: string[];
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCIDR?: string;
   /** Longest validity of node certificates the signer issues (seconds, default 1 year). */
@@ -90,6 +98,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       field: 'kube-controller-manager-arg',
     });
   }
+  let apiTuning: ReturnType<typeof parseApiServerArgs>;
+  try {
+    apiTuning = parseApiServerArgs(opts.apiServerArgs ?? []);
+  } catch (e) {
+    throw invalidArgument(`--kube-apiserver-arg: ${(e as Error).message}`, { field: 'kube-apiserver-arg' });
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   // HA servers: the cluster PKI comes from (or goes into) the shared datastore before the API server loads it.
@@ -107,6 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     clientHost,
     datastore: opts.datastore,
     subresources: evictionHandlers(),
+    eventTtlMs: apiTuning.eventTtlMs,
     ...(opts.serviceCIDR ? { serviceNetwork: { cidr: opts.serviceCIDR } } : {}),
     log: log.child({ component: 'apiserver' }),
   });

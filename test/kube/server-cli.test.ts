@@ -4,7 +4,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,85 @@ it('skiff server without --disable-agent prints the kubeconfig, a kubectl line a
     const args = line[1].split(' ').slice(1);
     const r = await promisify(execFile)('/usr/bin/kubectl', [...args, '--cache-dir', join(dir, 'kcache')]);
     assert.match(r.stdout, /^default\s+Active/m);
+  } finally {
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('skiff server --kube-apiserver-arg: event-ttl expires Events (kubectl sees them go); an unknown flag is refused by name', async () => {
+  const run = promisify(execFile);
+  const bad = await run(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'server', '--kube-apiserver-arg', 'audit-log-path=/x'],
+    { env: { ...process.env, SKIFF_LOG: 'warn' } },
+  ).then(
+    () => assert.fail('an unknown kube-apiserver flag was accepted'),
+    (e: { code?: number; stderr?: string }) => e,
+  );
+  assert.notEqual(bad.code, 0);
+  assert.match(String(bad.stderr), /unknown kube-apiserver flag "audit-log-path"/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-server-ttl-'));
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'server',
+      '--data-dir',
+      dir,
+      '--https-listen',
+      '127.0.0.1:0',
+      '--datastore',
+      'memory://',
+      '--disable-agent',
+      '--kube-apiserver-arg',
+      'event-ttl=3s',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
+  );
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (out += d));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/Pending/.test(out)) {
+      assert.equal(p.exitCode, null, `exited early: ${out}`);
+      assert.ok(Date.now() < deadline, `not ready: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const kc = ['--kubeconfig', join(dir, 'kubeconfig.yaml'), '--cache-dir', join(dir, 'kcache')];
+    const manifest = join(dir, 'event.json');
+    const ev = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'ttl-test', namespace: 'default' },
+      involvedObject: { kind: 'ConfigMap', name: 'x', namespace: 'default' },
+      reason: 'Tested',
+      message: 'expires',
+      type: 'Normal',
+    };
+    writeFileSync(manifest, JSON.stringify(ev));
+    await run('/usr/bin/kubectl', [...kc, 'create', '-f', manifest]);
+    const t0 = Date.now();
+    assert.match((await run('/usr/bin/kubectl', [...kc, 'get', 'events'])).stdout, /Tested/);
+    for (;;) {
+      const r = await run('/usr/bin/kubectl', [...kc, 'get', 'event', 'ttl-test']).then(
+        () => 'present',
+        (e: { stderr?: string }) => String(e.stderr),
+      );
+      if (r !== 'present') {
+        assert.match(r, /NotFound|not found/);
+        break;
+      }
+      assert.ok(Date.now() - t0 < 20_000, 'the Event is still there 20 s after its write (ttl 3 s)');
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.ok(Date.now() - t0 >= 2000, `gone ${Date.now() - t0} ms after its write, before its ttl of 3 s`);
   } finally {
     const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
     p.kill('SIGTERM');

@@ -26,6 +26,10 @@ const USAGE = `usage: skiff server [--data-dir DIR] [--https-listen HOST:PORT] [
                           k3s): horizontal-pod-autoscaler-sync-period, -tolerance,
                           -cpu-initialization-period, -initial-readiness-delay,
                           -downscale-stabilization; node-monitor-grace-period
+  --kube-apiserver-arg NAME=VALUE
+                          a kube-apiserver flag the API server honours (repeatable, as k3s):
+                          event-ttl (Events are deleted that long after their last write;
+                          default 1h, 0 keeps them)
   --token TOKEN           on an etcd datastore: the server token (the first server's DIR/token);
                           a second server gets the cluster CA, service-account key, static tokens
                           and encryption key from the datastore with it (as k3s's --token)
@@ -49,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
         'node-cert-seconds': { type: 'string' },
         'cluster-cidr': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
+        'kube-apiserver-arg': { type: 'string', multiple: true },
         token: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -77,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       nodeCertSeconds: values['node-cert-seconds'] ? Number(values['node-cert-seconds']) : undefined,
       clusterCIDR: values['cluster-cidr'],
       controllerManagerArgs: values['kube-controller-manager-arg'],
+      apiServerArgs: values['kube-apiserver-arg'],
       token: values.token,
     },
   });

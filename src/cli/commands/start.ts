@@ -43,6 +43,8 @@ node network (with the agent, as k3s): the service proxy (nftables table skiff-p
 controllers: --kube-controller-manager-arg NAME=VALUE (repeatable, as k3s) sets a kube-controller-manager
           flag the controllers honour: horizontal-pod-autoscaler-sync-period|-tolerance|
           -cpu-initialization-period|-initial-readiness-delay|-downscale-stabilization, node-monitor-grace-period
+api server: --kube-apiserver-arg NAME=VALUE (repeatable, as k3s) sets a kube-apiserver flag the API server
+          honours: event-ttl (Events are deleted that long after their last write; default 1h, 0 keeps them)
 `;
 
 /**
@@ -115,6 +117,7 @@ export async function main(argv: string[] = []): Promise<number> {
         'netpol-table': { type: 'string' },
         'service-device': { type: 'string' },
         'kube-controller-manager-arg': { type: 'string', multiple: true },
+        'kube-apiserver-arg': { type: 'string', multiple: true },
         'kubelet-arg': { type: 'string', multiple: true },
         'images-dir': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
@@ -201,6 +204,7 @@ export async function main(argv: string[] = []): Promise<number> {
           serviceCIDR: values['service-cidr'],
           clusterCIDR: values['cluster-cidr'],
           controllerManagerArgs: values['kube-controller-manager-arg'],
+          apiServerArgs: values['kube-apiserver-arg'],
         },
     network: {
       services: !values['disable-kube-proxy'],

@@ -41,6 +41,9 @@ export interface KubeApiServerOptions {
   subresources?: Record<string, VirtualHandler>;
   /** Service cluster IP range and node port range (default 10.96.0.0/12, 30000-32767). */
   serviceNetwork?: ServiceNetworkOptions;
+  /** Events are deleted this long after their last write (kube-apiserver's --event-ttl; default
+   *  one hour; 0 keeps them). */
+  eventTtlMs?: number;
   log: Logger;
 }
 
@@ -135,6 +138,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       },
       tls: security.serverTlsOptions(pki),
       serviceNetwork: opts.serviceNetwork,
+      eventTtlMs: opts.eventTtlMs,
       log,
     });
     source = rbacSource(api.context);

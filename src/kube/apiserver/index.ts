@@ -14,6 +14,7 @@ export { podStreamHandlers } from './pod-streams.js';
 export { evictionHandlers } from './eviction.js';
 export type { RequestScope } from './context.js';
 export { startKubeApiServer } from './control-plane.js';
+export { parseApiServerArgs, type ApiServerTuning } from './flags.js';
 export type { KubeApiServer, KubeApiServerOptions } from './control-plane.js';
 export { defaultAdmissionPlugins } from './admission/defaults.js';
 export type { DefaultAdmissionOptions } from './admission/defaults.js';

@@ -40,6 +40,7 @@ import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from 
 import { handleWatch } from './watch.js';
 import { createIfMissing } from './system.js';
 import { startCrdController, type CrdController } from './crd.js';
+import { DEFAULT_EVENT_TTL_MS, startEventReaper, type EventReaper } from './event-ttl.js';
 import { customResourceDefinition } from './crd-definition.js';
 import { ServiceAllocator, type ServiceNetworkOptions } from './service-ips.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
@@ -83,6 +84,8 @@ export interface ApiServerOptions {
   serviceNetwork?: ServiceNetworkOptions | false;
   /** Namespaces created at start (default: default, kube-system, kube-public, kube-node-lease). */
   systemNamespaces?: string[];
+  /** Events are deleted this long after their last write (--event-ttl; default 1 h; 0: kept). */
+  eventTtlMs?: number;
 }
 
 export interface ApiServer {
@@ -133,6 +136,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     () => closing,
   );
   let crd: CrdController | undefined;
+  let reaper: EventReaper | undefined;
   let server: http.Server | https.Server | undefined;
   const sockets = new Set<import('node:net').Socket>();
 
@@ -421,6 +425,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await ctx.services.start(ctx, registry.prefix(svcDef));
       }
       crd = await startCrdController(ctx);
+      reaper = await startEventReaper(registry, ctx.store, opts.eventTtlMs ?? DEFAULT_EVENT_TTL_MS, opts.log);
       ready = true;
     },
     async listen(port, host = '127.0.0.1') {
@@ -477,6 +482,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ready = false;
       closing = true;
       crd?.stop();
+      await reaper?.stop();
+      reaper = undefined;
       for (const c of caches.values()) c.stop();
       caches.clear();
       ctx.services?.stop();

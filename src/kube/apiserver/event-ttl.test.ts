@@ -1,0 +1,179 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryStore } from '../storage/index.js';
+import { allResources } from '../api/index.js';
+import { EventReaper, lastWriteTime } from './event-ttl.js';
+import { parseApiServerArgs } from './flags.js';
+import { createApiServer } from './server.js';
+
+const enc = (o: unknown) => Buffer.from(JSON.stringify(o));
+const event = (name: string, extra: Record<string, unknown> = {}) =>
+  enc({ apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'ns' }, reason: 'R', ...extra });
+const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+test('EventReaper: an Event goes ttl after its last write, not before; stored ones by their recorded time; other kinds stay', async () => {
+  const store = createMemoryStore();
+  const P = '/registry/core/events/ns/';
+  const HOUR = 3600_000;
+  let now = 1_000_000;
+  const wall = Date.parse('2026-12-07T12:00:00Z');
+  const old = new Date(wall - 2 * HOUR).toISOString();
+  const recent = new Date(wall - HOUR / 2).toISOString();
+  // Stored before the reaper starts: one last written two hours ago (by its managedFields, though it
+  // was created earlier), one half an hour ago (by lastTimestamp), one with no time at all.
+  await store.create(
+    `${P}old`,
+    event('old', { metadata: { name: 'old', managedFields: [{ time: old }], creationTimestamp: old } }),
+  );
+  await store.create(`${P}recent`, event('recent', { lastTimestamp: recent, firstTimestamp: old }));
+  await store.create(`${P}untimed`, event('untimed'));
+  const cm = await store.create('/registry/core/configmaps/ns/c', enc({ kind: 'ConfigMap' }));
+  const reaper = new EventReaper({ store, prefixes: [P], ttlMs: HOUR, now: () => now, wall: () => wall, sweepMs: 1e9 });
+  await reaper.start();
+  try {
+    assert.equal(await store.get(`${P}old`), undefined, 'expired while no server ran: reaped at start');
+    assert.ok(await store.get(`${P}recent`));
+    now += HOUR / 2 - 1000;
+    await reaper.sweep();
+    assert.ok(await store.get(`${P}recent`), 'not before its hour');
+    now += 2000;
+    await reaper.sweep();
+    assert.equal(await store.get(`${P}recent`), undefined, 'an hour after its last write');
+    assert.ok(await store.get(`${P}untimed`), 'no time recorded: counts from the start');
+
+    // Written while the reaper runs: rewritten at half its ttl, it lives an hour from the rewrite.
+    const a = await store.create(`${P}a`, event('a'));
+    await until('the create seen', () => reaper.seen(`${P}a`) === a.modRevision);
+    now += HOUR / 2;
+    const a2 = await store.update(`${P}a`, event('a', { count: 2 }), a.modRevision);
+    await until('the update seen', () => reaper.seen(`${P}a`) === a2.modRevision);
+    now += HOUR / 2 + 1;
+    await reaper.sweep();
+    assert.equal((await store.get(`${P}a`))?.modRevision, a2.modRevision, 'the first write’s expiry is stale');
+    assert.equal(await store.get(`${P}untimed`), undefined);
+    now += HOUR / 2;
+    await reaper.sweep();
+    assert.equal(await store.get(`${P}a`), undefined);
+    // Deleted by someone else (another server's reaper, a user) before it expires: nothing to do.
+    const b = await store.create(`${P}b`, event('b'));
+    await until('b seen', () => reaper.seen(`${P}b`) === b.modRevision);
+    await store.delete(`${P}b`, b.modRevision);
+    await until('the delete seen', () => reaper.seen(`${P}b`) === undefined);
+    now += 2 * HOUR;
+    await reaper.sweep();
+    assert.equal((await store.get('/registry/core/configmaps/ns/c'))?.modRevision, cm.modRevision);
+  } finally {
+    await reaper.stop();
+    await store.close();
+  }
+});
+
+test('lastWriteTime: the latest of the times an Event records; the fallback when none parses', () => {
+  const kv = (o: unknown) => ({ key: 'k', value: enc(o), modRevision: 1, createRevision: 1 });
+  const t = (s: string) => Date.parse(s);
+  assert.equal(
+    lastWriteTime(
+      kv({
+        metadata: { creationTimestamp: '2026-01-01T00:00:00Z', managedFields: [{ time: '2026-01-01T00:05:00Z' }] },
+        eventTime: '2026-01-01T00:01:00.123456Z',
+        series: { count: 3, lastObservedTime: '2026-01-01T00:07:00.000001Z' },
+      }),
+      0,
+    ),
+    t('2026-01-01T00:07:00.000Z'),
+  );
+  assert.equal(lastWriteTime(kv({ metadata: {}, lastTimestamp: 'not a time' }), 42), 42);
+  assert.equal(lastWriteTime({ key: 'k', value: Buffer.from('{'), modRevision: 1, createRevision: 1 }, 7), 7);
+});
+
+test('the API server deletes Events of both APIs after --event-ttl, seen by a watch as DELETED; 0 keeps them', async () => {
+  const api = createApiServer({ store: createMemoryStore(), resources: allResources(), eventTtlMs: 300 });
+  const base = (await api.listen(0)).url;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(base + path, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json() };
+  };
+  try {
+    const watch = await fetch(`${base}/api/v1/namespaces/default/events?watch=1`);
+    const seen: string[] = [];
+    void (async () => {
+      const dec = new TextDecoder();
+      let buf = '';
+      for await (const c of watch.body!) {
+        buf += dec.decode(c as Uint8Array, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const ev = JSON.parse(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+          seen.push(`${ev.type} ${ev.object.metadata.name}`);
+        }
+      }
+    })().catch(() => undefined);
+    const core = await call('POST', '/api/v1/namespaces/default/events', {
+      metadata: { name: 'core-ev' },
+      involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' },
+      reason: 'Started',
+      message: 'm',
+      type: 'Normal',
+    });
+    assert.equal(core.status, 201, JSON.stringify(core.body));
+    const v1 = await call('POST', '/apis/events.k8s.io/v1/namespaces/default/events', {
+      metadata: { name: 'v1-ev' },
+      eventTime: new Date().toISOString().replace('Z', '000Z'),
+      reportingController: 'skiff.test/c',
+      reportingInstance: 'i',
+      action: 'Do',
+      reason: 'Done',
+      type: 'Normal',
+      regarding: { kind: 'Pod', name: 'p', namespace: 'default' },
+    });
+    assert.equal(v1.status, 201, JSON.stringify(v1.body));
+    assert.equal(
+      (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'cm' } })).status,
+      201,
+    );
+    await until('the core Event deleted, seen by the watch', () => seen.includes('DELETED core-ev'));
+    await until(
+      'the events.k8s.io Event deleted',
+      async () => (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/v1-ev')).status === 404,
+    );
+    assert.equal((await call('GET', '/api/v1/namespaces/default/events/core-ev')).status, 404);
+    assert.equal((await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/v1-ev')).status, 404);
+    assert.equal((await call('GET', '/api/v1/namespaces/default/configmaps/cm')).status, 200);
+    await watch.body?.cancel().catch(() => undefined);
+  } finally {
+    await api.close();
+  }
+  const keep = createApiServer({ store: createMemoryStore(), resources: allResources(), eventTtlMs: 0 });
+  const kb = (await keep.listen(0)).url;
+  try {
+    const r = await fetch(`${kb}/api/v1/namespaces/default/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'kept' }, involvedObject: { kind: 'Pod', name: 'p' }, reason: 'R' }),
+    });
+    assert.equal(r.status, 201);
+    await new Promise((res) => setTimeout(res, 400));
+    assert.equal((await fetch(`${kb}/api/v1/namespaces/default/events/kept`)).status, 200);
+  } finally {
+    await keep.close();
+  }
+});
+
+test('--kube-apiserver-arg: event-ttl as a Go duration; other flags and bad values refused by name', () => {
+  assert.deepEqual(parseApiServerArgs(['event-ttl=90m']), { eventTtlMs: 90 * 60_000 });
+  assert.deepEqual(parseApiServerArgs(['--event-ttl=0s']), { eventTtlMs: 0 });
+  assert.throws(() => parseApiServerArgs(['audit-log-path=/x']), /unknown kube-apiserver flag "audit-log-path"/);
+  assert.throws(() => parseApiServerArgs(['event-ttl=soon']), /invalid value "soon" for flag --event-ttl/);
+  assert.throws(() => parseApiServerArgs(['event-ttl']), /needs a value/);
+});
