@@ -113,12 +113,30 @@ it('skiff server --kube-apiserver-arg: event-ttl expires Events (kubectl sees th
       message: 'expires',
       type: 'Normal',
     };
+    // and one through events.k8s.io/v1 (client-go's events library, kube-scheduler): the same
+    // stored object, so `kubectl get events` (core/v1) lists it.
+    const ev1 = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'ttl-test-v1', namespace: 'default' },
+      eventTime: new Date().toISOString().replace('Z', '000Z'),
+      reportingController: 'skiff.test/ttl',
+      reportingInstance: 'test',
+      action: 'Testing',
+      regarding: { kind: 'ConfigMap', name: 'x', namespace: 'default' },
+      reason: 'TestedV1',
+      note: 'expires too',
+      type: 'Normal',
+    };
     writeFileSync(manifest, JSON.stringify(ev));
-    await run('/usr/bin/kubectl', [...kc, 'create', '-f', manifest]);
+    writeFileSync(`${manifest}1`, JSON.stringify(ev1));
+    await run('/usr/bin/kubectl', [...kc, 'create', '-f', manifest, '-f', `${manifest}1`]);
     const t0 = Date.now();
-    assert.match((await run('/usr/bin/kubectl', [...kc, 'get', 'events'])).stdout, /Tested/);
+    const listed = (await run('/usr/bin/kubectl', [...kc, 'get', 'events'])).stdout;
+    assert.match(listed, /Tested\s/);
+    assert.match(listed, /TestedV1\s+configmap\/x\s+expires too/);
     for (;;) {
-      const r = await run('/usr/bin/kubectl', [...kc, 'get', 'event', 'ttl-test']).then(
+      const r = await run('/usr/bin/kubectl', [...kc, 'get', 'event', 'ttl-test', 'ttl-test-v1']).then(
         () => 'present',
         (e: { stderr?: string }) => String(e.stderr),
       );

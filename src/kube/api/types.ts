@@ -157,6 +157,9 @@ export interface ResourceDefinition {
    *  converts every object read (get, list, watch) into this version. Both are pure and keep what
    *  this version cannot express in annotations, as upstream's conversions do. */
   conversion?: { toStored(obj: KubeObject): KubeObject; fromStored(obj: KubeObject): KubeObject };
+  /** Objects are stored with another group's (same plural), converted by `conversion`: one
+   *  object both APIs serve (events.k8s.io/v1 Events are core/v1 Events, as upstream stores them). */
+  storageGroup?: string;
   /** Name rule for metadata.name: 'subdomain' (DNS-1123 subdomain, the default), 'label' (DNS-1123 label), 'path' (path segment). */
   nameRule?: 'subdomain' | 'label' | 'path';
   /** Whether spec changes bump metadata.generation (true for most kinds with a spec). */

@@ -142,10 +142,28 @@ test('the API server deletes Events of both APIs after --event-ttl, seen by a wa
       (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'cm' } })).status,
       201,
     );
-    await until('the core Event deleted, seen by the watch', () => seen.includes('DELETED core-ev'));
+    // One object both APIs serve (upstream stores events.k8s.io Events as core ones).
+    const asCore = (await call('GET', '/api/v1/namespaces/default/events/v1-ev')).body;
+    assert.equal(asCore.kind, 'Event');
+    assert.equal(asCore.apiVersion, 'v1');
+    assert.deepEqual(
+      [asCore.involvedObject?.name, asCore.reportingComponent, asCore.regarding],
+      ['p', 'skiff.test/c', undefined],
+    );
+    const asV1 = (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/core-ev')).body;
+    assert.equal(asV1.apiVersion, 'events.k8s.io/v1');
+    assert.deepEqual([asV1.regarding?.name, asV1.note, asV1.message], ['p', 'm', undefined]);
+    const byRegarding = await call(
+      'GET',
+      '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dp',
+    );
+    assert.deepEqual(byRegarding.body.items.map((e: { metadata: { name: string } }) => e.metadata.name).sort(), [
+      'core-ev',
+      'v1-ev',
+    ]);
     await until(
-      'the events.k8s.io Event deleted',
-      async () => (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/v1-ev')).status === 404,
+      'both Events deleted, seen by the core watch',
+      () => seen.includes('DELETED core-ev') && seen.includes('DELETED v1-ev'),
     );
     assert.equal((await call('GET', '/api/v1/namespaces/default/events/core-ev')).status, 404);
     assert.equal((await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/v1-ev')).status, 404);

@@ -29,6 +29,8 @@ export async function startEventReaper(
     const def = registry.preferred(group, 'events');
     if (def) prefixes.add(registry.prefix(def));
   }
+  // (servers before events.k8s.io Events were stored as core ones kept them apart: those expire too)
+  if (prefixes.size) prefixes.add('/registry/events.k8s.io/events/');
   if (!prefixes.size) return undefined;
   const reaper = new EventReaper({ store, prefixes: [...prefixes], ttlMs, log });
   await reaper.start();

@@ -98,7 +98,7 @@ export class Registry {
 
   /** Prefix for a list: one namespace, or all (namespace undefined). Always ends with `/`. */
   prefix(def: ResourceDefinition, namespace?: string): string {
-    const base = `/registry/${def.group || 'core'}/${def.plural}/`;
+    const base = `/registry/${(def.storageGroup ?? def.group) || 'core'}/${def.plural}/`;
     return def.namespaced && namespace ? `${base}${namespace}/` : base;
   }
   key(def: ResourceDefinition, namespace: string | undefined, name: string): string {

@@ -67,6 +67,28 @@ function asCore(o: Obj): Obj {
   };
 }
 
+/** events.k8s.io/v1 ↔ core/v1 field names (upstream's conversion): the stored form is core/v1. */
+const RENAMES: [string, string][] = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+function rename(o: KubeObject, apiVersion: string, from: 0 | 1): KubeObject {
+  const out: Record<string, unknown> = { ...o, apiVersion, kind: 'Event' };
+  for (const pair of RENAMES) {
+    const [a, b] = [pair[from], pair[1 - from]];
+    delete out[a];
+    if ((o as Obj)[a] !== undefined) out[b] = (o as Obj)[a];
+  }
+  return out as KubeObject;
+}
+export const eventsV1ToCore = (o: KubeObject): KubeObject => rename(o, 'v1', 0);
+export const coreToEventsV1 = (o: KubeObject): KubeObject => rename(o, 'events.k8s.io/v1', 1);
+
 const reg = (f: string) => (o: KubeObject) => String(asObj((o as Obj).regarding)?.[f] ?? '');
 
 export const eventsV1Event = resource({
@@ -102,6 +124,8 @@ export const eventsV1Event = resource({
     ['eventTime'],
   ),
   validate: (o: KubeObject) => validate(o as Obj),
+  storageGroup: '',
+  conversion: { toStored: eventsV1ToCore, fromStored: coreToEventsV1 },
   columns: [
     col('Last Seen', 'string', 'Time since the event was last seen.'),
     col('Type', 'string', 'Type of the event (Normal or Warning).'),
