@@ -600,6 +600,46 @@ spec:
       assert.deepEqual(v2.spec.metrics, [memory, cpu(70)]);
       assert.equal(v2.metadata.annotations, undefined, 'the round-trip annotation is not stored');
     });
+
+    it('a v1 List (kubectl get -o yaml of several objects) applies: validated on the client against /openapi/v2', async () => {
+      // kubectl checks a List against the OpenAPI v2 document (protobuf), not server-side
+      const list = {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'listed', namespace: ns }, data: { k: 'v' } },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'listed', namespace: ns },
+            spec: {
+              replicas: 0,
+              selector: { matchLabels: { app: 'listed' } },
+              template: {
+                metadata: { labels: { app: 'listed' } },
+                spec: {
+                  containers: [
+                    { name: 'c', image: 'nginx', ports: [{ containerPort: 80 }], resources: { limits: { cpu: 1 } } },
+                  ],
+                },
+              },
+            },
+          },
+        ],
+      };
+      assert.match(
+        ok(await k(['apply', '-f', '-'], { input: JSON.stringify(list) }), 'apply a List'),
+        /configmap\/listed created[\s\S]*deployment.apps\/listed created/,
+      );
+      // what kubectl prints for several objects (status, managedFields and all) goes back in
+      const dumped = ok(await k(['get', 'cm,deploy', '-n', ns, '-l', '!nothing', '-o', 'yaml']), 'get -o yaml');
+      assert.match(dumped, /^kind: List$/m);
+      assert.match(ok(await k(['apply', '-f', '-'], { input: dumped }), 'apply the dump'), /deployment.apps\/listed/);
+      const bad = { apiVersion: 'v1', kind: 'List', items: [{ ...list.items[0], datax: { k: 'v' } }] };
+      const refused = await k(['apply', '-f', '-'], { input: JSON.stringify(bad) });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /unknown field "datax" in io\.k8s\.api\.core\.v1\.ConfigMap/);
+    });
   });
 }
 

@@ -31,7 +31,7 @@ import { handlePatch } from './handlers/patch.js';
 import { handleSubresource } from './handlers/subresources.js';
 import { handleUpdate } from './handlers/update.js';
 import { writeJSON, writeStatus } from './http.js';
-import { OpenApiCache } from './openapi.js';
+import { openApiCaches, serveOpenApi } from './openapi-v2.js';
 import { Registry, type ValueTransformer } from './registry.js';
 import { requestInfo, requestTarget, type RequestTarget, type ResourceRequest } from './router.js';
 import { apiServerChecks, serveHealth } from './health.js';
@@ -126,7 +126,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     caches,
     version: KUBE_VERSION,
   };
-  const openapi = new OpenApiCache(registry, KUBE_VERSION.gitVersion);
+  const openapi = openApiCaches(registry, KUBE_VERSION.gitVersion);
   let ready = false;
   let closing = false;
   const metrics = new ApiMetrics();
@@ -261,20 +261,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const l = legacyResourceList(registry, parts[1], parts[2]);
       if (l) return writeJSON(res, 200, l);
     }
-    if (path === '/openapi/v3') return writeJSON(res, 200, openapi.index());
-    if (path.startsWith('/openapi/v3/')) {
-      const body = openapi.document(path.slice('/openapi/v3/'.length));
-      if (body) {
-        res.writeHead(200, {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(body),
-          'Cache-Control': 'public, immutable',
-          Expires: new Date(Date.now() + 365 * 864e5).toUTCString(),
-        });
-        res.end(body);
-        return;
-      }
-    }
+    if (path.startsWith('/openapi/') && serveOpenApi(req, res, path, openapi)) return;
     if (path === '/metrics') {
       const text = metrics.render();
       res.writeHead(200, {
@@ -286,7 +273,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     if (path === '/')
       return writeJSON(res, 200, {
-        paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'],
+        paths: '/api /api/v1 /apis /healthz /livez /metrics /openapi/v2 /openapi/v3 /readyz /version'.split(' '),
       });
     writeStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
   }
