@@ -220,6 +220,8 @@ async function startCluster(
       'node-monitor-grace-period=1h',
       ...(peer ? ['--disable-scheduler'] : []),
       ...(singleThread ? ['--single-thread'] : []),
+      // SKIFF_BENCH_SERVER_ARGS: extra `skiff server` flags (e.g. --kube-apiserver-arg event-ttl=0s), for experiments.
+      ...(process.env.SKIFF_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     {
       stdio: ['ignore', process.env.SKIFF_BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
