@@ -105,7 +105,7 @@ export async function startControllers(client: KubeClient, opts: StartController
         ]
       : []),
     ...(want.has('garbagecollector')
-      ? [startGarbageCollector(client, { log: opts.log.child({ controller: 'garbagecollector' }) })]
+      ? [startGarbageCollector(client, { log: opts.log.child({ controller: 'garbagecollector' }), shared: informers })]
       : []),
     ...(want.has('namespace')
       ? [startNamespaceController(client, { log: opts.log.child({ controller: 'namespace' }) })]

@@ -20,10 +20,14 @@ import {
   type KubeClient,
 } from '../../client/index.js';
 import { Graph, metaOnly, nodeOf, type Meta, type Node } from './graph.js';
+import type { SharedInformers } from '../shared/informers.js';
 import { isSkiffError } from '../../../common/index.js';
 
 export interface GarbageCollectorOptions {
   log: Logger;
+  /** The other controllers' informers: a kind one of them already watches (pods, ReplicaSets…)
+   *  is followed through it instead of a watch of its own, so each event is parsed once. */
+  shared?: SharedInformers;
   workers?: number;
   rediscoverMs?: number;
 }
@@ -43,7 +47,7 @@ export async function startGarbageCollector(
 ): Promise<GarbageCollector> {
   const log = opts.log;
   const graph = new Graph();
-  const informers = new Map<string, Informer<Meta>>();
+  const informers = new Map<string, { stop(): void }>();
   let resources: DiscoveredResource[] = [];
   const attempt = new WorkQueue<string>();
   const owners = new WorkQueue<string>();
@@ -91,6 +95,13 @@ export async function startGarbageCollector(
     const starting: Promise<void>[] = [];
     for (const r of wanted) {
       if (informers.has(resKey(r))) continue;
+      const shared = opts.shared?.existing(r);
+      if (shared) {
+        const h = handlersFor(r);
+        shared.addHandlers(h);
+        informers.set(resKey(r), { stop: () => shared.removeHandlers(h) });
+        continue;
+      }
       const inf = new Informer<Meta>(client, r, handlersFor(r), { transform: metaOnly, log });
       informers.set(resKey(r), inf);
       starting.push(

@@ -54,6 +54,11 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
     return this.informer.hasSynced;
   }
 
+  /** Stops calling `h` (a subscriber that goes away while the informer stays). */
+  removeHandlers(h: InformerHandlers<T>): void {
+    this.handlers = this.handlers.filter((x) => x !== h);
+  }
+
   addHandlers(h: InformerHandlers<T>): void {
     this.handlers.push(h);
     // A late subscriber sees what is already cached, as client-go's AddEventHandler does.
@@ -163,6 +168,11 @@ export class SharedInformers {
       this.informers.set(k, inf);
     }
     return inf;
+  }
+
+  /** The unfiltered informer of `ref` when some controller already asked for it, else undefined. */
+  existing<T extends KubeObject = KubeObject>(ref: ResourceRef): SharedInformer<T> | undefined {
+    return this.informers.get(`${ref.group}/${ref.version}/${ref.resource}?&`);
   }
 
   /** Starts the informers not started yet; resolves when each has made its first list attempt. */
