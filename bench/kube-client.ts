@@ -85,6 +85,17 @@ const event = (i) => ({ apiVersion: 'v1', kind: 'Event',
       const cpu = cpuNs() - t0;
       ac.abort();
       parentPort.postMessage({ cpuNs: cpu, bytes: stop ? await stop() : 0, n: n - 1 });
+    } else if (m.op === 'parse') {
+      // the parse alone: watchEvents over a stream of prepared chunks (no socket)
+      const { Readable } = require('node:stream');
+      const chunks = m.chunks.map((c) => Buffer.from(c));
+      const fake = { stream: async () => Readable.from(chunks) };
+      const stop = m.heap ? await heapStart('parse-' + m.name) : undefined;
+      const t0 = cpuNs();
+      let n = 0;
+      for (let r = 0; r < m.repeat; r++) for await (const ev of watchEvents(fake, '/x', {})) n++;
+      const cpu = cpuNs() - t0;
+      parentPort.postMessage({ cpuNs: cpu, bytes: stop ? await stop() : 0, n });
     } else if (m.op === 'exit') { c.close(); process.exit(0); }
   });
   parentPort.postMessage({ ready: true });
@@ -102,10 +113,11 @@ function call(w: Worker, msg: object, waitReady = false): Promise<Result> {
     const on = (m: Result & { ready?: boolean }) => {
       if (m.ready && !waitReady) return;
       w.off('message', on);
+      w.off('error', rej);
       res(m);
     };
     w.on('message', on);
-    w.once('error', rej);
+    w.on('error', rej);
     w.postMessage(msg);
   });
 }
@@ -165,7 +177,7 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const report = (what: string, name: string, r: Result, heap: boolean) =>
       rows.push(
-        `${what.padEnd(14)} ${name.padEnd(18)} ${heap ? `${(r.bytes / r.n / 1024).toFixed(2).padStart(7)} KB` : `${(r.cpuNs / r.n / 1000).toFixed(1).padStart(7)} µs`}  (n ${r.n}, load ${la()})`,
+        `${what.padEnd(30)} ${name.padEnd(18)} ${heap ? `${(r.bytes / r.n / 1024).toFixed(2).padStart(7)} KB` : `${(r.cpuNs / r.n / 1000).toFixed(1).padStart(7)} µs`}  (n ${r.n}, load ${la()})`,
       );
     for (let round = 0; round < ROUNDS; round++) {
       for (const heap of [false, true]) {
@@ -209,6 +221,36 @@ async function main(): Promise<void> {
       const got = await Promise.all(done);
       got.forEach((r, i) => report('per event', sides[i]![0], r, heap));
     }
+    // the parse alone, on prepared chunks: pod events one per chunk, 16 per chunk, and 256 KB
+    // ConfigMap events cut in 16 KB chunks (TLS records: a node agent's watch over HTTPS)
+    const samplePod = (await c.request('GET', '/api/v1/namespaces/bench/pods', { query: { limit: 1 } })).items[0];
+    const podLine = (i: number) =>
+      `${JSON.stringify({ type: 'MODIFIED', object: { ...samplePod, metadata: { ...samplePod.metadata, name: `p-${i}`, resourceVersion: String(i) } } })}\n`;
+    const lines = Array.from({ length: 512 }, (_, i) => podLine(i));
+    const big = (i: number) =>
+      `${JSON.stringify({ type: 'MODIFIED', object: { kind: 'ConfigMap', metadata: { name: `big-${i}` }, data: { v: 'é'.repeat(128 * 1024) } } })}\n`;
+    const bigBytes = Buffer.from(Array.from({ length: 8 }, (_, i) => big(i)).join(''));
+    const cut = (b: Buffer, size: number) =>
+      Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+    const sets: [string, Buffer[], number][] = [
+      ['pod, 1/chunk', lines.map((l) => Buffer.from(l)), 8],
+      [
+        'pod, 16/chunk',
+        Array.from({ length: 32 }, (_, i) => Buffer.from(lines.slice(i * 16, i * 16 + 16).join(''))),
+        8,
+      ],
+      ['256 KB, 16 KB chunks', cut(bigBytes, 16 * 1024), 4],
+    ];
+    for (let round = 0; round < ROUNDS; round++)
+      for (const heap of [false, true])
+        for (const [name, chunks, repeat] of sets)
+          for (const i of round % 2 ? [1, 0] : [0, 1])
+            report(
+              `parse ${name}`,
+              sides[i]![0],
+              await call(workers[i]!, { op: 'parse', name: name.replace(/\W+/g, '-'), chunks, repeat, heap }),
+              heap,
+            );
     c.close();
     process.stdout.write(
       `kube client: ${REV} (A) against this checkout (B); ${REQUESTS} requests and ${PODS * 2} pod events per round\n${rows.join('\n')}\n`,

@@ -15,23 +15,31 @@ const events = [
   { type: 'MODIFIED', object: { metadata: { name: 'b', resourceVersion: '2' }, data: { v: 'x'.repeat(300) } } },
   { type: 'DELETED', object: { metadata: { name: '日本', resourceVersion: '3' } } },
 ];
+/** What one more chunk completes. */
+function feed(lines: EventLines, chunk: Buffer): unknown[] {
+  lines.push(chunk);
+  const out = [];
+  for (let ev = lines.next(); ev; ev = lines.next()) out.push(ev);
+  return out;
+}
+
 const bytes = Buffer.from(
   `${JSON.stringify(events[0])}\n\n${JSON.stringify(events[1])}\r\n \n${JSON.stringify(events[2])}\n`,
 );
 
 test('every split of the stream into two and three chunks yields the same events', () => {
-  const whole = new EventLines().push(bytes);
+  const whole = feed(new EventLines(), bytes);
   assert.deepEqual(whole, events);
   const step = 7;
   for (let i = 0; i <= bytes.length; i++) {
     const two = new EventLines();
-    assert.deepEqual([...two.push(bytes.subarray(0, i)), ...two.push(bytes.subarray(i))], events, `split at ${i}`);
+    assert.deepEqual([...feed(two, bytes.subarray(0, i)), ...feed(two, bytes.subarray(i))], events, `split at ${i}`);
     for (let j = i; j <= bytes.length; j += step) {
       const three = new EventLines();
       const got = [
-        ...three.push(bytes.subarray(0, i)),
-        ...three.push(bytes.subarray(i, j)),
-        ...three.push(bytes.subarray(j)),
+        ...feed(three, bytes.subarray(0, i)),
+        ...feed(three, bytes.subarray(i, j)),
+        ...feed(three, bytes.subarray(j)),
       ];
       assert.deepEqual(got, events, `split at ${i} and ${j}`);
     }
@@ -39,27 +47,27 @@ test('every split of the stream into two and three chunks yields the same events
   // one byte at a time
   const lines = new EventLines();
   const got = [];
-  for (let i = 0; i < bytes.length; i++) got.push(...lines.push(bytes.subarray(i, i + 1)));
+  for (let i = 0; i < bytes.length; i++) got.push(...feed(lines, bytes.subarray(i, i + 1)));
   assert.deepEqual(got, events);
 });
 
 test('an unfinished last line yields nothing until its newline', () => {
   const lines = new EventLines();
   const line = Buffer.from(JSON.stringify(events[1]));
-  assert.deepEqual(lines.push(line.subarray(0, 10)), []);
-  assert.deepEqual(lines.push(line.subarray(10)), []);
-  assert.deepEqual(lines.push(Buffer.from('\n')), [events[1]]);
+  assert.deepEqual(feed(lines, line.subarray(0, 10)), []);
+  assert.deepEqual(feed(lines, line.subarray(10)), []);
+  assert.deepEqual(feed(lines, Buffer.from('\n')), [events[1]]);
 });
 
 test('an ERROR event throws: 410 as Expired, others as Internal with their reason', () => {
   const gone = { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' } };
   assert.throws(
-    () => new EventLines().push(Buffer.from(`${JSON.stringify(gone)}\n`)),
+    () => feed(new EventLines(), Buffer.from(`${JSON.stringify(gone)}\n`)),
     (e: Error & { code?: string }) => isExpired(e) && e.code === 'FailedPrecondition' && e.message === 'too old',
   );
   const other = { type: 'ERROR', object: { kind: 'Status', code: 500, reason: 'InternalError', message: 'boom' } };
   assert.throws(
-    () => new EventLines().push(Buffer.from(`${JSON.stringify(other)}\n`)),
+    () => feed(new EventLines(), Buffer.from(`${JSON.stringify(other)}\n`)),
     (e: Error & { code?: string; reason?: string }) => e.code === 'Internal' && e.reason === 'InternalError',
   );
 });

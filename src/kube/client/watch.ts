@@ -42,33 +42,45 @@ function parseEvent(b: Buffer, from: number, to: number): WatchEvent<any> {
  * once, when its newline arrives.
  */
 export class EventLines {
+  /** Bytes of a line not ended yet, as they came. */
   private tail: Buffer[] = [];
+  /** The chunk being read, and where its next line starts. */
+  private buf: Buffer | undefined;
+  private from = 0;
 
-  /** The events this chunk completes, in order (none when it holds no newline). */
-  push(chunk: Buffer): WatchEvent<any>[] {
-    const out: WatchEvent<any>[] = [];
-    let nl = chunk.indexOf(NL);
-    if (nl < 0) {
+  /** Takes the next chunk; its events come from next(). The previous chunk must be read out. */
+  push(chunk: Buffer): void {
+    if (!this.tail.length) {
+      this.buf = chunk;
+      this.from = 0;
+      return;
+    }
+    if (chunk.indexOf(NL) < 0) {
       this.tail.push(chunk);
-      return out;
+      return;
     }
-    let buf = chunk;
-    if (this.tail.length) {
-      // the line that began in earlier chunks ends in this one
-      const before = this.tail.reduce((n, t) => n + t.length, 0);
-      this.tail.push(chunk);
-      buf = Buffer.concat(this.tail);
-      this.tail = [];
-      nl += before;
+    // the line that began in earlier chunks ends in this one: its bytes are joined once
+    this.tail.push(chunk);
+    this.buf = Buffer.concat(this.tail);
+    this.tail = [];
+    this.from = 0;
+  }
+
+  /** The next whole event of the chunks pushed so far, or undefined until more bytes come. */
+  next(): WatchEvent<any> | undefined {
+    const buf = this.buf;
+    if (!buf) return undefined;
+    for (;;) {
+      const from = this.from;
+      const nl = buf.indexOf(NL, from);
+      if (nl < 0) {
+        if (from < buf.length) this.tail.push(from ? buf.subarray(from) : buf);
+        this.buf = undefined;
+        return undefined;
+      }
+      this.from = nl + 1;
+      if (!blank(buf, from, nl)) return parseEvent(buf, from, nl);
     }
-    let from = 0;
-    while (nl >= 0) {
-      if (!blank(buf, from, nl)) out.push(parseEvent(buf, from, nl));
-      from = nl + 1;
-      nl = buf.indexOf(NL, from);
-    }
-    if (from < buf.length) this.tail.push(buf.subarray(from));
-    return out;
   }
 }
 
@@ -81,7 +93,10 @@ export async function* watchEvents<T = KubeObject>(
   const res = await client.stream(path, { query: { ...query, watch: 1 }, signal });
   const lines = new EventLines();
   try {
-    for await (const chunk of res) for (const ev of lines.push(chunk as Buffer)) yield ev as WatchEvent<T>;
+    for await (const chunk of res) {
+      lines.push(chunk as Buffer);
+      for (let ev = lines.next(); ev; ev = lines.next()) yield ev as WatchEvent<T>;
+    }
   } finally {
     res.destroy();
   }
