@@ -220,7 +220,9 @@ test('statusError mapping through request() and stream(); a closed client refuse
 
 test('query strings, headers and bodies as sent', async () => {
   let got: { url?: string; headers: http.IncomingHttpHeaders; body: string } | undefined;
+  const sockets = new Set<unknown>();
   const s = await serve((req, res) => {
+    sockets.add(req.socket);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -251,6 +253,8 @@ test('query strings, headers and bodies as sent', async () => {
     assert.equal(got?.headers['content-type'], undefined);
     await c.request('GET', '/q', { query: { x: undefined } });
     assert.equal(got?.url, '/q');
+    assert.equal(got?.headers.connection, 'keep-alive');
+    assert.equal(sockets.size, 1, 'one after another, the requests share one kept-alive connection');
   } finally {
     c.close();
     s.done();
