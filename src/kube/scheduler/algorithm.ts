@@ -77,19 +77,26 @@ export class Algorithm {
     } catch (e) {
       return { kind: 'error', message: e instanceof Error ? e.message : String(e), diagnosis };
     }
-    // The best score; ties broken uniformly at random (reservoir sampling, as upstream).
-    let best = 0,
+    // The best score; ties broken uniformly at random, as upstream's reservoir sampling: one
+    // pass finds the best score and how many nodes share it, one draw picks among those.
+    const count = feasible.length;
+    let best = totals[0],
       ties = 1;
-    for (let i = 1; i < totals.length; i++) {
-      if (totals[i].score > totals[best].score) {
-        best = i;
+    for (let i = 1; i < count; i++) {
+      const t = totals[i];
+      if (t > best) {
+        best = t;
         ties = 1;
-      } else if (totals[i].score === totals[best].score) {
-        ties++;
-        if (Math.floor(this.random() * ties) === 0) best = i;
-      }
+      } else if (t === best) ties++;
     }
-    return { kind: 'scheduled', node: totals[best].name, evaluated, feasible: feasible.length };
+    let pick = ties > 1 ? Math.floor(this.random() * ties) : 0;
+    let chosen = 0;
+    for (let i = 0; i < count; i++)
+      if (totals[i] === best && pick-- === 0) {
+        chosen = i;
+        break;
+      }
+    return { kind: 'scheduled', node: feasible[chosen].name, evaluated, feasible: count };
   }
 
   private filterNodes(
@@ -103,11 +110,12 @@ export class Algorithm {
     const want = this.profile.hasScore ? numFeasibleNodesToFind(nodes.length, this.percentageOfNodesToScore) : 1;
     const feasible: NodeInfo[] = [];
     const start = rotate ? this.nextStart % nodes.length : 0;
+    const anyNominated = this.profile.anyNominated();
     let processed = 0;
     for (let i = 0; i < nodes.length && feasible.length < want; i++) {
       const n = nodes[(start + i) % nodes.length];
       processed++;
-      const s = this.profile.runFilterWithNominatedPods(state, pi, n);
+      const s = this.profile.runFilterWithNominatedPods(state, pi, n, anyNominated);
       if (s.isSuccess) feasible.push(n);
       else if (s.code === 'Error')
         throw internal(s.message); // a plugin failed (not: the node does not fit)
