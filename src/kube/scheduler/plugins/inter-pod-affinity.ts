@@ -104,11 +104,15 @@ export function interPodAffinity(h: Handle): Plugin {
       { resource: 'Node', actions: ['Add', 'UpdateNodeLabel', 'UpdateNodeTaint'] },
     ],
     preFilter(state: CycleState, pi: PodInfo) {
+      antiIndex.sync(h.snapshot);
+      // Nothing to count (no terms of its own, no placed pod with anti-affinity): skipped before
+      // any map is made, as the general path below would conclude.
+      if (!pi.requiredAffinityTerms.length && !pi.requiredAntiAffinityTerms.length && !antiIndex.groups.size)
+        return { status: skip() };
       const ns = pi.pod.metadata.namespace ?? '';
       const nsLabels = h.listers.namespaceLabels(ns);
       const affinityTerms = pi.requiredAffinityTerms.map(resolve);
       const antiTerms = pi.requiredAntiAffinityTerms.map(resolve);
-      antiIndex.sync(h.snapshot);
       const existing = new Map<string, Counts[]>();
       for (const g of antiIndex.groups.values())
         if (termMatches(g.term, pi.pod, nsLabels)) addBase(existing, g.term.topologyKey, g.counts);
@@ -165,6 +169,9 @@ export function interPodAffinity(h: Handle): Plugin {
     },
     preScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]) {
       if (!nodes.length) return skip();
+      scoreIndex.sync(h.snapshot);
+      if (!pi.preferredAffinityTerms.length && !pi.preferredAntiAffinityTerms.length && !scoreIndex.groups.size)
+        return skip();
       const nsLabels = h.listers.namespaceLabels(pi.pod.metadata.namespace ?? '');
       const parts = new Map<string, { weight: number; counts: Counts }[]>();
       const add = (key: string, weight: number, counts: Counts) => {
@@ -179,7 +186,6 @@ export function interPodAffinity(h: Handle): Plugin {
       for (const t of pi.preferredAntiAffinityTerms.map(resolve))
         add(t.topologyKey, -t.weight, tallies.get([t]).counts(t.topologyKey));
       // Placed pods' required affinity (weight 1) and preferred terms that match the pod.
-      scoreIndex.sync(h.snapshot);
       for (const g of scoreIndex.groups.values())
         if (termMatches(g.term, pi.pod, nsLabels)) add(g.term.topologyKey, g.weight, g.counts);
       if (!parts.size) return skip();
