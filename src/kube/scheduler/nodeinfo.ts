@@ -144,6 +144,8 @@ export class HostPorts {
 }
 
 let generation = 0;
+const MI = 1024 * 1024;
+const mib = (bytes: number) => Math.floor(bytes / MI);
 
 export class NodeInfo {
   node: Node;
@@ -161,22 +163,46 @@ export class NodeInfo {
   images = new Set<string>();
   generation = ++generation;
   // What the filter and score loops read of every node searched (500 per pod at 5000 nodes),
-  // kept on the NodeInfo itself: copies of allocatable, requested and nonZeroRequested's numbers
-  // and of the Node's spec.unschedulable and spec.taints. Reaching them through four or five
-  // objects per node (each a likely cache miss on a heap of 5000 nodes) made NodeResourcesFit's
-  // filter the largest item of the scheduler thread's profile. Kept in step by setNode and
-  // update; never written elsewhere.
+  // kept on the NodeInfo itself: copies of allocatable, requested and nonZeroRequested's numbers,
+  // the pod count and the Node's spec.unschedulable and spec.taints. Reaching them through four
+  // or five objects per node (each a likely cache miss on a heap of 5000 nodes) made
+  // NodeResourcesFit's filter the largest item of the scheduler thread's profile. Byte counts
+  // (above V8's small-integer range) are kept as two small integers, MiBs and the rest, so that
+  // they sit in the object rather than in a HeapNumber box each; the getters below give them
+  // back exactly. Kept in step by setNode, update and clone; never written elsewhere.
   allocMilliCPU = 0;
-  allocMemory = 0;
-  allocEphemeralStorage = 0;
   allocPods = 0;
   reqMilliCPU = 0;
-  reqMemory = 0;
-  reqEphemeralStorage = 0;
   nonZeroMilliCPU = 0;
-  nonZeroMemory = 0;
+  podCount = 0;
+  private allocMemHi = 0;
+  private allocMemLo = 0;
+  private allocEphHi = 0;
+  private allocEphLo = 0;
+  private reqMemHi = 0;
+  private reqMemLo = 0;
+  private reqEphHi = 0;
+  private reqEphLo = 0;
+  private nzMemHi = 0;
+  private nzMemLo = 0;
   unschedulable = false;
   taints: Taint[] | undefined = undefined;
+
+  get allocMemory(): number {
+    return this.allocMemHi * MI + this.allocMemLo;
+  }
+  get allocEphemeralStorage(): number {
+    return this.allocEphHi * MI + this.allocEphLo;
+  }
+  get reqMemory(): number {
+    return this.reqMemHi * MI + this.reqMemLo;
+  }
+  get reqEphemeralStorage(): number {
+    return this.reqEphHi * MI + this.reqEphLo;
+  }
+  get nonZeroMemory(): number {
+    return this.nzMemHi * MI + this.nzMemLo;
+  }
 
   constructor(node: Node) {
     this.node = node;
@@ -190,8 +216,10 @@ export class NodeInfo {
     const a = resourceFromList(node.status?.allocatable);
     this.allocatable = a;
     this.allocMilliCPU = a.milliCPU;
-    this.allocMemory = a.memory;
-    this.allocEphemeralStorage = a.ephemeralStorage;
+    this.allocMemHi = mib(a.memory);
+    this.allocMemLo = a.memory - this.allocMemHi * MI;
+    this.allocEphHi = mib(a.ephemeralStorage);
+    this.allocEphLo = a.ephemeralStorage - this.allocEphHi * MI;
     this.allocPods = a.allowedPodNumber;
     this.unschedulable = !!node.spec?.unschedulable;
     this.taints = node.spec?.taints?.length ? node.spec.taints : undefined;
@@ -227,7 +255,7 @@ export class NodeInfo {
     req.milliCPU += sign * r.milliCPU;
     req.memory += sign * r.memory;
     req.ephemeralStorage += sign * r.ephemeralStorage;
-    for (const [k, v] of r.scalar) req.scalar.set(k, (req.scalar.get(k) ?? 0) + sign * v);
+    if (r.scalar.size) for (const [k, v] of r.scalar) req.scalar.set(k, (req.scalar.get(k) ?? 0) + sign * v);
     this.nonZeroRequested.milliCPU += sign * pi.resources.nonZeroCPU;
     this.nonZeroRequested.memory += sign * pi.resources.nonZeroMemory;
     this.syncRequested();
@@ -236,11 +264,17 @@ export class NodeInfo {
   }
 
   private syncRequested(): void {
-    this.reqMilliCPU = this.requested.milliCPU;
-    this.reqMemory = this.requested.memory;
-    this.reqEphemeralStorage = this.requested.ephemeralStorage;
-    this.nonZeroMilliCPU = this.nonZeroRequested.milliCPU;
-    this.nonZeroMemory = this.nonZeroRequested.memory;
+    const r = this.requested,
+      nz = this.nonZeroRequested;
+    this.reqMilliCPU = r.milliCPU;
+    this.reqMemHi = mib(r.memory);
+    this.reqMemLo = r.memory - this.reqMemHi * MI;
+    this.reqEphHi = mib(r.ephemeralStorage);
+    this.reqEphLo = r.ephemeralStorage - this.reqEphHi * MI;
+    this.nonZeroMilliCPU = nz.milliCPU;
+    this.nzMemHi = mib(nz.memory);
+    this.nzMemLo = nz.memory - this.nzMemHi * MI;
+    this.podCount = this.pods.length;
   }
 
   /** A copy whose pod list and sums can be changed (preemption's dry runs). */

@@ -39,7 +39,7 @@ export function insufficientResources(req: Resource, n: NodeInfo): string[] {
 function fitsFast(req: Resource, n: NodeInfo): boolean {
   return (
     req.scalar.size === 0 &&
-    n.pods.length + 1 <= n.allocPods &&
+    n.podCount + 1 <= n.allocPods &&
     req.milliCPU <= n.allocMilliCPU - n.reqMilliCPU &&
     req.memory <= n.allocMemory - n.reqMemory &&
     req.ephemeralStorage <= n.allocEphemeralStorage - n.reqEphemeralStorage
