@@ -1,4 +1,5 @@
-// `npm run bench -- scheduler-cycle [--nodes=5000] [--init=1000] [--pods=2000] [--batch=100] [--ab]`:
+// `npm run bench -- scheduler-cycle [--workload=anti|basic] [--nodes=5000] [--init=1000] [--pods=2000]
+// [--batch=100] [--ab] [--heap]`:
 // CPU per scheduling cycle of SchedulingPodAntiAffinity's pods over the scheduler's own algorithm
 // and default profile, in process (no API server): `--nodes` nodes as scheduler_perf's, `--init`
 // pods with required anti-affinity by hostname placed first (namespace sched-0), then `--pods`
@@ -7,6 +8,12 @@
 // process's CPU per cycle per batch and, on its own, InterPodAffinity's PreFilter per call.
 // `--ab`: the plugin as it was before the memo (the reference kept for the property test) and the
 // current one alternate batch by batch over the same cache, for a same-run comparison.
+// `--workload=basic`: SchedulingBasic's pods instead (100m / 500Mi, no affinity; init pods on every
+// 5th node): what the filter and score loops cost per pod with nothing but resources to weigh.
+// `--heap`: also the bytes allocated per cycle (V8's sampling heap profiler, objects already
+// collected included; its estimate of everything allocated), from the second batch on; CPU is
+// then not comparable with a run without it.
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { Algorithm } from '../src/kube/scheduler/algorithm.js';
 import { CycleState, type Handle, type Plugin } from '../src/kube/scheduler/framework.js';
@@ -22,6 +29,8 @@ const INIT = arg('init', 1000);
 const PODS = arg('pods', 2000);
 const BATCH = arg('batch', 100);
 const AB = process.argv.includes('--ab');
+const HEAP = process.argv.includes('--heap');
+const BASIC = process.argv.includes('--workload=basic');
 
 const antiPod = (name: string, ns: string): Pod =>
   pod(name, {
@@ -44,6 +53,10 @@ const antiPod = (name: string, ns: string): Pod =>
     },
   });
 
+const basicPod = (name: string, ns: string): Pod =>
+  pod(name, { ns, cpu: '100m', memory: '500Mi', labels: { bench: 'measure' } });
+const makePod = BASIC ? basicPod : antiPod;
+
 async function referencePlugin(): Promise<((h: Handle) => Plugin) | undefined> {
   if (!AB) return undefined;
   const m = await import('../src/kube/scheduler/plugins/inter-pod-affinity.reference.js');
@@ -51,9 +64,9 @@ async function referencePlugin(): Promise<((h: Handle) => Plugin) | undefined> {
 }
 
 const nodes = Array.from({ length: NODES }, (_, i) => node(`node-${i}`, { memory: '32Gi' }));
-const init = Array.from({ length: INIT }, (_, i) => ({ ...antiPod(`init-${i}`, 'sched-0') }));
+const init = Array.from({ length: INIT }, (_, i) => ({ ...makePod(`init-${i}`, 'sched-0') }));
 init.forEach((p, i) => {
-  p.spec.nodeName = `node-${(i * 7) % NODES}`;
+  p.spec.nodeName = `node-${(i * (BASIC ? 5 : 7)) % NODES}`;
 });
 const cl = cluster(nodes, init);
 cl.listers.ns = [
@@ -84,18 +97,38 @@ const la = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-console.log(`nodes ${NODES}, placed first ${INIT}, scheduled ${PODS}, batch ${BATCH}; load ${la()}`);
-const totals = new Map<string, { ms: number; cycles: number; pre: number; preCalls: number }>();
+/** Bytes allocated (sampled, collected objects included) per profile node, summed. */
+type HeapNode = { selfSize: number; children: HeapNode[] };
+const heapBytes = (n: HeapNode): number => n.children.reduce((s, c) => s + heapBytes(c), n.selfSize);
+const heap = HEAP ? new Session() : undefined;
+heap?.connect();
+await heap?.post('HeapProfiler.enable');
+
+console.log(
+  `${BASIC ? 'SchedulingBasic' : 'SchedulingPodAntiAffinity'}: nodes ${NODES}, placed first ${INIT}, scheduled ${PODS}, batch ${BATCH}; load ${la()}`,
+);
+const totals = new Map<
+  string,
+  { ms: number; cycles: number; pre: number; preCalls: number; bytes: number; heapCycles: number }
+>();
 let placed = INIT;
 let seq = 0;
 for (let b = 0; placed < INIT + PODS; b++) {
   const side = algs[b % algs.length];
   const ipa = side.prof.plugins.find((p) => p.name === 'InterPodAffinity');
+  // The first batch warms the code up (its cycles are not in the totals).
+  const sampling = heap && b > 0;
+  if (sampling)
+    await heap.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   const start = cpu();
   let unfit = 0;
   const from = placed;
   for (let i = 0; i < BATCH && placed < INIT + PODS; i++) {
-    const pi = new PodInfo(antiPod(`anti-${seq++}`, 'sched-1'));
+    const pi = new PodInfo(makePod(`pod-${seq++}`, BASIC ? 'sched-0' : 'sched-1'));
     const r = side.alg.schedule(new CycleState(), pi);
     if (r.kind !== 'scheduled') {
       unfit++;
@@ -106,24 +139,37 @@ for (let b = 0; placed < INIT + PODS; b++) {
   }
   const cycles = placed - from + unfit;
   const ms = cpu() - start;
+  let bytes = 0;
+  if (sampling) {
+    const { profile } = await heap.post('HeapProfiler.stopSampling');
+    bytes = heapBytes(profile.head as HeapNode);
+  }
   // InterPodAffinity's PreFilter alone, for the next pod (not placed), 10 calls.
-  const probe = new PodInfo(antiPod(`probe-${seq++}`, 'sched-1'));
+  const probe = new PodInfo(makePod(`probe-${seq++}`, BASIC ? 'sched-0' : 'sched-1'));
   const p0 = cpu();
   for (let i = 0; i < 10; i++) ipa?.preFilter?.(new CycleState(), probe);
   const pre = (cpu() - p0) / 10;
-  const t = totals.get(side.name) ?? { ms: 0, cycles: 0, pre: 0, preCalls: 0 };
-  t.ms += ms;
-  t.cycles += cycles;
-  t.pre += pre;
-  t.preCalls++;
+  const t = totals.get(side.name) ?? { ms: 0, cycles: 0, pre: 0, preCalls: 0, bytes: 0, heapCycles: 0 };
+  if (b >= algs.length) {
+    t.ms += ms;
+    t.cycles += cycles;
+    t.pre += pre;
+    t.preCalls++;
+  }
+  if (sampling) {
+    t.bytes += bytes;
+    t.heapCycles += cycles;
+  }
   totals.set(side.name, t);
   console.log(
     `${side.name.padEnd(9)} placed ${from}–${placed}: ${(ms / cycles).toFixed(3)} ms CPU per cycle` +
+      `${sampling ? `, ${(bytes / cycles / 1024).toFixed(1)} KB allocated per cycle` : ''}` +
       `${unfit ? ` (${unfit} unfit)` : ''}; InterPodAffinity PreFilter ${pre.toFixed(3)} ms; load ${la()}`,
   );
 }
 for (const [name, t] of totals)
   console.log(
-    `${name}: ${(t.ms / t.cycles).toFixed(3)} ms CPU per cycle over ${t.cycles} cycles; ` +
+    `${name}: ${(t.ms / t.cycles).toFixed(3)} ms CPU per cycle over ${t.cycles} cycles (after the first batch); ` +
+      `${t.heapCycles ? `${(t.bytes / t.heapCycles / 1024).toFixed(1)} KB allocated per cycle; ` : ''}` +
       `PreFilter ${(t.pre / t.preCalls).toFixed(3)} ms per call; load ${la()}`,
   );

@@ -181,3 +181,30 @@ test('odd pod specs never make a scheduling cycle throw', () => {
     assert.ok(['scheduled', 'unfit'].includes(r.kind), `${JSON.stringify(spec)} → ${r.kind}`);
   }
 });
+
+test("NodeInfo's copies of its sums, byte counts split in two, give back the Resource objects' numbers", () => {
+  const memories = ['1G', '32Gi', '1500000001', '7Ti', '1'];
+  const cl = cluster(memories.map((m, i) => node(`n${i}`, { memory: m, extra: { 'ephemeral-storage': m } })));
+  const check = (what: string) => {
+    for (const n of cl.cache.nodeInfos())
+      for (const x of [n, n.clone()]) {
+        assert.equal(x.allocMemory, x.allocatable.memory, `${what} ${n.name} allocatable memory`);
+        assert.equal(x.allocEphemeralStorage, x.allocatable.ephemeralStorage, `${what} ${n.name} ephemeral`);
+        assert.equal(x.reqMemory, x.requested.memory, `${what} ${n.name} requested memory`);
+        assert.equal(x.reqEphemeralStorage, x.requested.ephemeralStorage, `${what} ${n.name} requested ephemeral`);
+        assert.equal(x.nonZeroMemory, x.nonZeroRequested.memory, `${what} ${n.name} non-zero memory`);
+        assert.equal(x.reqMilliCPU, x.requested.milliCPU, `${what} ${n.name} cpu`);
+        assert.equal(x.podCount, x.pods.length, `${what} ${n.name} pods`);
+      }
+  };
+  check('empty');
+  const placed: PodInfo[] = [];
+  for (let i = 0; i < 40; i++) {
+    const p = new PodInfo(pod(`p${i}`, { cpu: `${i * 7}m`, memory: i % 3 ? `${i * 333_333_337}` : undefined }));
+    placed.push(cl.cache.assumePod(p, `n${i % memories.length}`));
+  }
+  check('with pods');
+  assert.ok(cl.cache.get('n1')!.reqMemory > 2 ** 31, 'beyond the small-integer range');
+  for (const p of placed.filter((_, i) => i % 2)) cl.cache.forgetPod(p.key);
+  check('half removed');
+});

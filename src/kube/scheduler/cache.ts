@@ -178,7 +178,7 @@ export class SchedulerCache implements Snapshot {
   /** The pod, placed on `node` ahead of its binding (assume). */
   assumePod(pi: PodInfo, node: string): PodInfo {
     const pod: Pod = { ...pi.pod, spec: { ...pi.pod.spec, nodeName: node } };
-    const assumed = new PodInfo(pod);
+    const assumed = new PodInfo(pod, pi);
     this.place(assumed, node);
     this.pods.set(assumed.key, { pi: assumed, node, assumed: true, bindingFinished: false });
     return assumed;

@@ -111,6 +111,7 @@ export class EventRecorder {
       }
     }
     this.seq = (this.seq + 1) % 1_000_000;
+    const stamp = time(now);
     const name = `${m.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.seq)).toString(16)}`;
     const body = {
       apiVersion: 'v1',
@@ -131,8 +132,8 @@ export class EventRecorder {
       source: { component: this.component },
       reportingComponent: this.component,
       reportingInstance: this.instance,
-      firstTimestamp: time(now),
-      lastTimestamp: time(now),
+      firstTimestamp: stamp,
+      lastTimestamp: stamp,
       count: 1,
     };
     await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, { body });

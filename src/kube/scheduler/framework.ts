@@ -42,29 +42,47 @@ export interface StateData {
   clone(): StateData;
 }
 
+let slots = 0;
+
+/** The key of one plugin's data in a CycleState: a slot number, so a read (once per node per
+ *  filter, 500 nodes a pod) is an array load rather than a string hash lookup. */
+export class StateKey<T extends StateData> {
+  readonly slot = slots++;
+  declare readonly _type?: T;
+  constructor(readonly name: string) {}
+}
+
 export class CycleState {
-  private data = new Map<string, StateData>();
+  private data: (StateData | undefined)[] = [];
   skipFilterPlugins = new Set<string>();
   skipScorePlugins = new Set<string>();
   /** The filter plugins not skipped, worked out once per cycle (Filter runs per node). */
-  activeFilters?: Plugin[];
+  activeFilters?: FilterFn[];
   /** Pods a plugin wants moved back to the active queue once this cycle ends. */
   podsToActivate = new Map<string, Pod>();
 
-  read<T extends StateData>(key: string): T | undefined {
-    return this.data.get(key) as T | undefined;
+  read<T extends StateData>(key: StateKey<T>): T | undefined {
+    return this.data[key.slot] as T | undefined;
   }
-  write(key: string, v: StateData): void {
-    this.data.set(key, v);
+  write<T extends StateData>(key: StateKey<T>, v: T): void {
+    while (this.data.length < key.slot) this.data.push(undefined);
+    this.data[key.slot] = v;
   }
   clone(): CycleState {
     const c = new CycleState();
-    for (const [k, v] of this.data) c.data.set(k, v.clone());
+    c.data = this.data.map((v) => v?.clone());
     c.skipFilterPlugins = this.skipFilterPlugins;
     c.skipScorePlugins = this.skipScorePlugins;
     c.activeFilters = this.activeFilters;
     return c;
   }
+}
+
+/** A plugin's Filter with its name, as the profile calls it per node (a property read of each
+ *  plugin object there was a megamorphic load: every plugin object has its own shape). */
+export interface FilterFn {
+  readonly name: string;
+  readonly filter: (state: CycleState, pi: PodInfo, node: NodeInfo) => Status | undefined;
 }
 
 /** A stateless value kept in a CycleState (its clone is itself). */
@@ -73,11 +91,6 @@ export class Frozen<T> implements StateData {
   clone(): StateData {
     return this;
   }
-}
-
-export interface NodeScore {
-  name: string;
-  score: number;
 }
 
 /** The resources and actions a cluster event is about (upstream's ClusterEvent). */
@@ -147,6 +160,9 @@ export interface Listers {
 export interface Nominator {
   /** Pods nominated (status.nominatedNodeName) to run on a node (a shared empty list when none). */
   nominatedPodsForNode(node: string): readonly PodInfo[];
+  /** Whether any pod is nominated anywhere (absent: assumed so); asked once per cycle, so that
+   *  the filter loop looks nothing up per node when none is, the common case. */
+  anyNominated?(): boolean;
 }
 
 /** The API calls plugins make (KubeClient has this shape; tests record them). */
@@ -191,8 +207,12 @@ export interface Plugin {
     statuses: NodeToStatus,
   ): Promise<{ status: Status; nominatedNodeName?: string }>;
   preScore?(state: CycleState, pi: PodInfo, nodes: NodeInfo[]): Status | undefined;
-  score?(state: CycleState, pi: PodInfo, node: NodeInfo): number;
-  normalizeScore?(state: CycleState, pi: PodInfo, scores: NodeScore[]): void;
+  /** Score: the raw score of each of `nodes` into `scores[i]`, zeroed before (the array may be longer than the
+   *  nodes; only the first nodes.length entries are theirs). One call per plugin per cycle: the
+   *  plugin reads its cycle state once and loops, with no object per node. */
+  score?(state: CycleState, pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array): void;
+  /** NormalizeScore: the same nodes' scores, changed in place. */
+  normalizeScore?(state: CycleState, pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array): void;
   reserve?(state: CycleState, pi: PodInfo, node: string): Status | undefined;
   unreserve?(state: CycleState, pi: PodInfo, node: string): void;
   preBind?(state: CycleState, pi: PodInfo, node: string, signal?: AbortSignal): Promise<Status | undefined>;
@@ -243,17 +263,22 @@ export function fitErrorMessage(numAllNodes: number, d: Diagnosis): string {
   return msg;
 }
 
-/** upstream's helper.DefaultNormalizeScore. */
-export function defaultNormalizeScore(maxPriority: number, reverse: boolean, scores: NodeScore[]): void {
+/** upstream's helper.DefaultNormalizeScore, over the first `count` scores. */
+export function defaultNormalizeScore(
+  maxPriority: number,
+  reverse: boolean,
+  scores: Float64Array,
+  count: number,
+): void {
   let max = 0;
-  for (const s of scores) if (s.score > max) max = s.score;
+  for (let i = 0; i < count; i++) if (scores[i] > max) max = scores[i];
   if (max === 0) {
-    if (reverse) for (const s of scores) s.score = maxPriority;
+    if (reverse) for (let i = 0; i < count; i++) scores[i] = maxPriority;
     return;
   }
-  for (const s of scores) {
-    let v = Math.trunc((maxPriority * s.score) / max);
+  for (let i = 0; i < count; i++) {
+    let v = Math.trunc((maxPriority * scores[i]) / max);
     if (reverse) v = maxPriority - v;
-    s.score = v;
+    scores[i] = v;
   }
 }

@@ -7,8 +7,8 @@ import {
   NodeToStatus,
   Status,
   unresolvable,
+  type FilterFn,
   type Handle,
-  type NodeScore,
   type Plugin,
 } from './framework.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
@@ -23,14 +23,26 @@ export interface WeightedPlugin {
   weight?: number;
 }
 
+/** A Score plugin as runScore calls it: its functions and weight read out of the plugin object
+ *  once (one shape for all, so the loop's loads stay monomorphic). */
+interface ScoreFn {
+  name: string;
+  weight: number;
+  score: NonNullable<Plugin['score']>;
+  normalize: Plugin['normalizeScore'];
+}
+
 export class Profile {
   readonly plugins: Plugin[];
   private weights = new Map<string, number>();
   private preFilters: Plugin[];
-  private filters: Plugin[];
+  private filters: FilterFn[];
   private postFilters: Plugin[];
   private preScores: Plugin[];
-  private scores: Plugin[];
+  private scores: ScoreFn[];
+  /** runScore's buffers, grown as needed and reused by every cycle (a cycle never awaits). */
+  private scoreBuf = new Float64Array(0);
+  private totalBuf = new Float64Array(0);
   private reserves: Plugin[];
   private preBinds: Plugin[];
 
@@ -43,10 +55,15 @@ export class Profile {
     for (const p of plugins) this.weights.set(p.plugin.name, p.weight ?? 1);
     const has = (k: keyof Plugin) => this.plugins.filter((p) => typeof p[k] === 'function');
     this.preFilters = has('preFilter');
-    this.filters = has('filter');
+    this.filters = has('filter').map((p) => ({ name: p.name, filter: p.filter!.bind(p) }));
     this.postFilters = has('postFilter');
     this.preScores = has('preScore');
-    this.scores = has('score');
+    this.scores = has('score').map((p) => ({
+      name: p.name,
+      weight: this.weights.get(p.name) ?? 1,
+      score: p.score!.bind(p),
+      normalize: p.normalizeScore?.bind(p),
+    }));
     this.reserves = has('reserve');
     this.preBinds = has('preBind');
   }
@@ -117,9 +134,12 @@ export class Profile {
 
   /** Filters in order; the first failure decides (its plugin is recorded on the status). */
   runFilter(state: CycleState, pi: PodInfo, node: NodeInfo): Status | undefined {
-    state.activeFilters ??= this.filters.filter((p) => !state.skipFilterPlugins.has(p.name));
-    for (const p of state.activeFilters) {
-      const s = p.filter!(state, pi, node);
+    // No closure here or in runFilterWithNominatedPods: one capturing a parameter makes V8
+    // allocate a context at every call, i.e. per node searched.
+    const active = state.activeFilters ?? this.activeFilters(state);
+    for (let i = 0; i < active.length; i++) {
+      const p = active[i];
+      const s = p.filter(state, pi, node);
       if (s && !s.isSuccess) {
         return (s.isRejected ? s : errorStatus(`running "${p.name}" filter plugin: ${s.message}`)).withPlugin(p.name);
       }
@@ -127,24 +147,39 @@ export class Profile {
     return undefined;
   }
 
+  private activeFilters(state: CycleState): FilterFn[] {
+    const skip = state.skipFilterPlugins;
+    state.activeFilters = this.filters.filter((p) => !skip.has(p.name));
+    return state.activeFilters;
+  }
+
   /** Filters with the pods nominated to the node (of at least the pod's priority) counted in, as
    *  upstream: when there are such pods, the node must fit with them and without them. */
-  runFilterWithNominatedPods(state: CycleState, pi: PodInfo, node: NodeInfo): Status {
-    // Called for every node searched (500 per pod at 5000 nodes): no array is built when no pod
-    // is nominated to the node, the common case.
-    const all = this.handle.nominator.nominatedPodsForNode(node.name);
-    const nominated = all.length ? all.filter((p) => p.key !== pi.key && p.priority >= pi.priority) : all;
-    if (nominated.length) {
-      const n = node.clone();
-      const st = state.clone();
-      for (const p of nominated) {
-        n.addPod(p);
-        this.runPreFilterAddPod(st, pi, p, n);
-      }
-      const s = this.runFilter(st, pi, n);
-      if (s && !s.isSuccess) return s;
+  runFilterWithNominatedPods(state: CycleState, pi: PodInfo, node: NodeInfo, anyNominated = true): Status {
+    // Called for every node searched (500 per pod at 5000 nodes): the caller asks once per cycle
+    // whether any pod is nominated (anyNominated), and no array is built when none is to this node.
+    if (anyNominated) {
+      const s = this.filterWithNominated(state, pi, node);
+      if (s) return s;
     }
     return this.runFilter(state, pi, node) ?? SUCCESS;
+  }
+
+  /** The failure of the filters run with the pods nominated to the node (of at least the pod's
+   *  priority, itself aside) added, if there are such pods and it fails. */
+  private filterWithNominated(state: CycleState, pi: PodInfo, node: NodeInfo): Status | undefined {
+    const all = this.handle.nominator.nominatedPodsForNode(node.name);
+    if (!all.length) return undefined;
+    const nominated = all.filter((p) => p.key !== pi.key && p.priority >= pi.priority);
+    if (!nominated.length) return undefined;
+    const n = node.clone();
+    const st = state.clone();
+    for (const p of nominated) {
+      n.addPod(p);
+      this.runPreFilterAddPod(st, pi, p, n);
+    }
+    const s = this.runFilter(st, pi, n);
+    return s && !s.isSuccess ? s : undefined;
   }
 
   async runPostFilter(
@@ -170,27 +205,36 @@ export class Profile {
     return undefined;
   }
 
-  /** Weighted total per node (plugins' scores normalised, 0..100, times their weight). One list
-   *  of per-node scores is filled by each plugin in turn (500 nodes × 7 plugins per pod at 5000
-   *  nodes: a fresh list per plugin was most of the cycle's garbage). */
-  runScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]): NodeScore[] {
-    const totals: NodeScore[] = new Array(nodes.length);
-    const scores: NodeScore[] = new Array(nodes.length);
-    for (let i = 0; i < nodes.length; i++) {
-      const name = nodes[i].name;
-      totals[i] = { name, score: 0 };
-      scores[i] = { name, score: 0 };
+  /** Whether any pod is nominated to any node (once per cycle, for runFilterWithNominatedPods). */
+  anyNominated(): boolean {
+    return this.handle.nominator.anyNominated?.() ?? true;
+  }
+
+  /** Weighted total per node (plugins' scores normalised, 0..100, times their weight): entry i is
+   *  nodes[i]'s. Each plugin fills one buffer of scores for all the nodes, and the totals are
+   *  another: both are kept between cycles, so a cycle allocates nothing per node here. The
+   *  returned array is valid until the next runScore (only its first nodes.length entries). */
+  runScore(state: CycleState, pi: PodInfo, nodes: readonly NodeInfo[]): Float64Array {
+    const count = nodes.length;
+    if (this.totalBuf.length < count) {
+      this.totalBuf = new Float64Array(Math.max(count, 2 * this.totalBuf.length));
+      this.scoreBuf = new Float64Array(this.totalBuf.length);
     }
-    for (const p of this.scores) {
+    const totals = this.totalBuf;
+    const scores = this.scoreBuf;
+    totals.fill(0, 0, count);
+    for (let k = 0; k < this.scores.length; k++) {
+      const p = this.scores[k];
       if (state.skipScorePlugins.has(p.name)) continue;
-      for (let i = 0; i < nodes.length; i++) scores[i].score = p.score!(state, pi, nodes[i]);
-      p.normalizeScore?.(state, pi, scores);
-      const w = this.weights.get(p.name) ?? 1;
-      for (let i = 0; i < scores.length; i++) {
-        const s = scores[i].score;
+      scores.fill(0, 0, count);
+      p.score(state, pi, nodes, scores);
+      p.normalize?.(state, pi, nodes, scores);
+      const w = p.weight;
+      for (let i = 0; i < count; i++) {
+        const s = scores[i];
         if (s > MAX_NODE_SCORE || s < 0)
           throw internal(`plugin "${p.name}" returns an invalid score ${s}, it should in the range of [0, 100]`);
-        totals[i].score += s * w;
+        totals[i] += s * w;
       }
     }
     return totals;

@@ -301,6 +301,10 @@ export class SchedulingQueue implements Nominator {
     if (m && !m.size) this.nominated.delete(node);
   }
 
+  anyNominated(): boolean {
+    return this.nominated.size > 0;
+  }
+
   nominatedPodsForNode(node: string): readonly PodInfo[] {
     const m = this.nominated.get(node);
     return m ? [...m.values()] : NONE;

@@ -143,6 +143,45 @@ export interface PodResources {
 }
 
 export function podResources(pod: Pod): PodResources {
+  return simplePodResources(pod) ?? generalPodResources(pod);
+}
+
+/** podResources of the common pod — no init containers, no overhead, containers asking only for
+ *  cpu, memory and ephemeral storage — in one pass (a PodInfo is made three times per pod: queued,
+ *  assumed, confirmed; the general path builds eight Resources, each with a Map, for one container).
+ *  Undefined for any other pod. */
+function simplePodResources(pod: Pod): PodResources | undefined {
+  if (pod.spec.initContainers?.length || pod.spec.overhead) return undefined;
+  let cpu = 0,
+    memory = 0,
+    storage = 0,
+    nonZeroCPU = 0,
+    nonZeroMemory = 0;
+  for (const c of pod.spec.containers ?? []) {
+    const req = c.resources?.requests;
+    let cc = 0,
+      cm = 0;
+    if (req)
+      for (const name in req) {
+        const q = req[name];
+        if (name === 'cpu') cc = quantity(q).milli;
+        else if (name === 'memory') cm = quantity(q).value;
+        else if (name === 'ephemeral-storage') storage += quantity(q).value;
+        else return undefined;
+      }
+    cpu += cc;
+    memory += cm;
+    nonZeroCPU += req?.cpu === undefined ? DEFAULT_MILLI_CPU_REQUEST : cc;
+    nonZeroMemory += req?.memory === undefined ? DEFAULT_MEMORY_REQUEST : cm;
+  }
+  const requests = emptyResource();
+  requests.milliCPU = cpu;
+  requests.memory = memory;
+  requests.ephemeralStorage = storage;
+  return { requests, nonZeroCPU, nonZeroMemory };
+}
+
+function generalPodResources(pod: Pod): PodResources {
   const requests = podRequests(pod, false);
   const nz = podRequests(pod, true);
   return { requests, nonZeroCPU: nz.milliCPU, nonZeroMemory: nz.memory };

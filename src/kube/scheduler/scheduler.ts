@@ -64,7 +64,10 @@ export class Scheduler {
     const handle: Handle = {
       snapshot: this.cache,
       listers: this.informers,
-      nominator: { nominatedPodsForNode: (n) => this.queue.nominatedPodsForNode(n) },
+      nominator: {
+        nominatedPodsForNode: (n) => this.queue.nominatedPodsForNode(n),
+        anyNominated: () => this.queue.anyNominated(),
+      },
       client,
       schedulerName: this.schedulerName,
       event: (o, t, r, a, m) => this.recorder.event(o, t, r, a, m),

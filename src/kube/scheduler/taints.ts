@@ -16,13 +16,19 @@ export function toleratesTaint(t: Toleration, taint: Taint): boolean {
   }
 }
 
-export const tolerationsTolerate = (ts: Toleration[] | undefined, taint: Taint): boolean =>
-  (ts ?? []).some((t) => toleratesTaint(t, taint));
+// These run per node searched: no array or closure is made when a node or pod has none.
+export function tolerationsTolerate(ts: Toleration[] | undefined, taint: Taint): boolean {
+  if (!ts) return false;
+  for (let i = 0; i < ts.length; i++) if (toleratesTaint(ts[i], taint)) return true;
+  return false;
+}
 
 /** The first NoSchedule/NoExecute taint not tolerated (upstream's FindMatchingUntoleratedTaint
  *  with DoNotScheduleTaintsFilterFunc), or undefined. */
 export function untoleratedTaint(taints: Taint[] | undefined, ts: Toleration[] | undefined): Taint | undefined {
-  for (const taint of taints ?? []) {
+  if (!taints) return undefined;
+  for (let i = 0; i < taints.length; i++) {
+    const taint = taints[i];
     if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
     if (!tolerationsTolerate(ts, taint)) return taint;
   }

@@ -144,7 +144,10 @@ export function cluster(nodes: Node[], pods: Pod[] = []): TestCluster {
   const handle: Handle = {
     snapshot: cache,
     listers,
-    nominator: { nominatedPodsForNode: (n) => nominated.get(n) ?? [] },
+    nominator: {
+      nominatedPodsForNode: (n) => nominated.get(n) ?? [],
+      anyNominated: () => [...nominated.values()].some((l) => l.length > 0),
+    },
     schedulerName: 'default-scheduler',
     client: {
       async request<T>(method: string, path: string, o?: { body?: unknown }): Promise<T> {
@@ -192,9 +195,12 @@ export function scoreAll(c: TestCluster, plugin: Plugin, p: Pod, nodes?: NodeInf
   const pi = new PodInfo(p);
   const list = nodes ?? c.cache.nodeInfos();
   const s = plugin.preScore?.(state, pi, list);
-  const scores = list.map((n) => ({ name: n.name, score: s?.code === 'Skip' ? 0 : plugin.score!(state, pi, n) }));
-  if (s?.code !== 'Skip') plugin.normalizeScore?.(state, pi, scores);
-  return new Map(scores.map((x) => [x.name, x.score]));
+  const scores = new Float64Array(list.length);
+  if (s?.code !== 'Skip') {
+    plugin.score!(state, pi, list, scores);
+    plugin.normalizeScore?.(state, pi, list, scores);
+  }
+  return new Map(list.map((n, i) => [n.name, scores[i]]));
 }
 
 /** Reasons of a filter result, '' when it fits. */

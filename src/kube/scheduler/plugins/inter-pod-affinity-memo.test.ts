@@ -33,10 +33,11 @@ function outcome(cl: TestCluster, plugin: Plugin, p: Pod, extra?: { add?: PodInf
   });
   const ss = new CycleState();
   const ps = plugin.preScore?.(ss, pi, nodes);
-  const raw = nodes.map((n) => ({ name: n.name, score: ps?.code === 'Skip' ? 0 : plugin.score!(ss, pi, n) }));
-  const rawText = raw.map((s) => s.score).join(',');
-  if (ps?.code !== 'Skip') plugin.normalizeScore?.(ss, pi, raw);
-  return { filters: filters.join(' '), raw: rawText, normalised: raw.map((s) => s.score).join(',') };
+  const raw = new Float64Array(nodes.length);
+  if (ps?.code !== 'Skip') plugin.score!(ss, pi, nodes, raw);
+  const rawText = raw.join(',');
+  if (ps?.code !== 'Skip') plugin.normalizeScore?.(ss, pi, nodes, raw);
+  return { filters: filters.join(' '), raw: rawText, normalised: raw.join(',') };
 }
 
 const same = (cl: TestCluster, memo: Plugin, p: Pod, what: string, extra?: Parameters<typeof outcome>[3]) => {

@@ -13,6 +13,7 @@ import {
   type Handle,
   type Plugin,
   type StateData,
+  StateKey,
 } from '../framework.js';
 import { isEverything, termMatches, type AffinityTerm, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import type { Pod } from '../types.js';
@@ -20,8 +21,8 @@ import type { Pod } from '../types.js';
 const ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules";
 const ErrReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules";
 const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules";
-const FILTER_KEY = 'PreFilterInterPodAffinity';
-const SCORE_KEY = 'PreScoreInterPodAffinity';
+const FILTER_KEY = new StateKey<FilterState>('PreFilterInterPodAffinity');
+const SCORE_KEY = new StateKey<ScoreState>('PreScoreInterPodAffinity');
 const HARD_POD_AFFINITY_WEIGHT = 1;
 
 type Counts = Map<string, number>;
@@ -119,13 +120,13 @@ export function referenceInterPodAffinity(h: Handle): Plugin {
       return undefined;
     },
     addPod(state, _pi, toAdd, n) {
-      state.read<FilterState>(FILTER_KEY)?.update(toAdd, n, 1);
+      state.read(FILTER_KEY)?.update(toAdd, n, 1);
     },
     removePod(state, _pi, toRemove, n) {
-      state.read<FilterState>(FILTER_KEY)?.update(toRemove, n, -1);
+      state.read(FILTER_KEY)?.update(toRemove, n, -1);
     },
     filter(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-      const s = state.read<FilterState>(FILTER_KEY);
+      const s = state.read(FILTER_KEY);
       if (!s) return undefined;
       const labels = n.labels;
       // Required affinity: every term's domain on this node must hold a matching pod — unless no
@@ -181,27 +182,32 @@ export function referenceInterPodAffinity(h: Handle): Plugin {
       state.write(SCORE_KEY, new ScoreState(scores));
       return undefined;
     },
-    score(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-      const s = state.read<ScoreState>(SCORE_KEY);
-      if (!s) return 0;
-      let score = 0;
-      for (const [key, values] of s.scores) {
-        const v = n.labels[key];
-        if (v !== undefined) score += values.get(v) ?? 0;
+    score(state: CycleState, _pi: PodInfo, nodes: readonly NodeInfo[], out: Float64Array) {
+      const s = state.read(SCORE_KEY);
+      if (!s) return;
+      for (let i = 0; i < nodes.length; i++) {
+        const labels = nodes[i].labels;
+        let score = 0;
+        for (const [key, values] of s.scores) {
+          const v = labels[key];
+          if (v !== undefined) score += values.get(v) ?? 0;
+        }
+        out[i] = score;
       }
-      return score;
     },
-    normalizeScore(state, _pi, scores) {
-      const s = state.read<ScoreState>(SCORE_KEY);
+    normalizeScore(state, _pi, nodes, scores) {
+      const s = state.read(SCORE_KEY);
       if (!s || !s.scores.size) return;
+      const count = nodes.length;
       let min = Number.MAX_SAFE_INTEGER,
         max = Number.MIN_SAFE_INTEGER;
-      for (const sc of scores) {
-        if (sc.score > max) max = sc.score;
-        if (sc.score < min) min = sc.score;
+      for (let i = 0; i < count; i++) {
+        if (scores[i] > max) max = scores[i];
+        if (scores[i] < min) min = scores[i];
       }
       const diff = max - min;
-      for (const sc of scores) sc.score = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((sc.score - min) / diff)) : 0;
+      for (let i = 0; i < count; i++)
+        scores[i] = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((scores[i] - min) / diff)) : 0;
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   type Handle,
   type Plugin,
   type StateData,
+  StateKey,
 } from '../framework.js';
 import { isEverything, termMatches, type AffinityTerm, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import { addBase, PairCounts, TallyCache, TermIndex, type Counts } from './affinity-counts.js';
@@ -22,8 +23,8 @@ import type { Pod } from '../types.js';
 export const ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules";
 export const ErrReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules";
 export const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules";
-const FILTER_KEY = 'PreFilterInterPodAffinity';
-const SCORE_KEY = 'PreScoreInterPodAffinity';
+const FILTER_KEY = new StateKey<FilterState>('PreFilterInterPodAffinity');
+const SCORE_KEY = new StateKey<ScoreState>('PreScoreInterPodAffinity');
 const HARD_POD_AFFINITY_WEIGHT = 1;
 
 const matchesAll = (terms: AffinityTerm[], pod: Pod) => terms.length > 0 && terms.every((t) => termMatches(t, pod));
@@ -103,11 +104,15 @@ export function interPodAffinity(h: Handle): Plugin {
       { resource: 'Node', actions: ['Add', 'UpdateNodeLabel', 'UpdateNodeTaint'] },
     ],
     preFilter(state: CycleState, pi: PodInfo) {
+      antiIndex.sync(h.snapshot);
+      // Nothing to count (no terms of its own, no placed pod with anti-affinity): skipped before
+      // any map is made, as the general path below would conclude.
+      if (!pi.requiredAffinityTerms.length && !pi.requiredAntiAffinityTerms.length && !antiIndex.groups.size)
+        return { status: skip() };
       const ns = pi.pod.metadata.namespace ?? '';
       const nsLabels = h.listers.namespaceLabels(ns);
       const affinityTerms = pi.requiredAffinityTerms.map(resolve);
       const antiTerms = pi.requiredAntiAffinityTerms.map(resolve);
-      antiIndex.sync(h.snapshot);
       const existing = new Map<string, Counts[]>();
       for (const g of antiIndex.groups.values())
         if (termMatches(g.term, pi.pod, nsLabels)) addBase(existing, g.term.topologyKey, g.counts);
@@ -135,13 +140,13 @@ export function interPodAffinity(h: Handle): Plugin {
       return undefined;
     },
     addPod(state, _pi, toAdd, n) {
-      state.read<FilterState>(FILTER_KEY)?.update(toAdd, n, 1);
+      state.read(FILTER_KEY)?.update(toAdd, n, 1);
     },
     removePod(state, _pi, toRemove, n) {
-      state.read<FilterState>(FILTER_KEY)?.update(toRemove, n, -1);
+      state.read(FILTER_KEY)?.update(toRemove, n, -1);
     },
     filter(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-      const s = state.read<FilterState>(FILTER_KEY);
+      const s = state.read(FILTER_KEY);
       if (!s) return undefined;
       const labels = n.labels;
       // Required affinity: every term's domain on this node must hold a matching pod — unless no
@@ -164,6 +169,9 @@ export function interPodAffinity(h: Handle): Plugin {
     },
     preScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]) {
       if (!nodes.length) return skip();
+      scoreIndex.sync(h.snapshot);
+      if (!pi.preferredAffinityTerms.length && !pi.preferredAntiAffinityTerms.length && !scoreIndex.groups.size)
+        return skip();
       const nsLabels = h.listers.namespaceLabels(pi.pod.metadata.namespace ?? '');
       const parts = new Map<string, { weight: number; counts: Counts }[]>();
       const add = (key: string, weight: number, counts: Counts) => {
@@ -178,35 +186,39 @@ export function interPodAffinity(h: Handle): Plugin {
       for (const t of pi.preferredAntiAffinityTerms.map(resolve))
         add(t.topologyKey, -t.weight, tallies.get([t]).counts(t.topologyKey));
       // Placed pods' required affinity (weight 1) and preferred terms that match the pod.
-      scoreIndex.sync(h.snapshot);
       for (const g of scoreIndex.groups.values())
         if (termMatches(g.term, pi.pod, nsLabels)) add(g.term.topologyKey, g.weight, g.counts);
       if (!parts.size) return skip();
       state.write(SCORE_KEY, new ScoreState(parts));
       return undefined;
     },
-    score(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-      const s = state.read<ScoreState>(SCORE_KEY);
-      if (!s) return 0;
-      let score = 0;
-      for (const [key, list] of s.parts) {
-        const v = n.labels[key];
-        if (v === undefined) continue;
-        for (const p of list) score += p.weight * (p.counts.get(v) ?? 0);
+    score(state: CycleState, _pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array) {
+      const s = state.read(SCORE_KEY);
+      if (!s) return;
+      for (let i = 0; i < nodes.length; i++) {
+        const labels = nodes[i].labels;
+        let score = 0;
+        for (const [key, list] of s.parts) {
+          const v = labels[key];
+          if (v === undefined) continue;
+          for (const p of list) score += p.weight * (p.counts.get(v) ?? 0);
+        }
+        scores[i] = score;
       }
-      return score;
     },
-    normalizeScore(state, _pi, scores) {
-      const s = state.read<ScoreState>(SCORE_KEY);
+    normalizeScore(state, _pi, nodes, scores) {
+      const s = state.read(SCORE_KEY);
       if (!s || !s.parts.size) return;
+      const count = nodes.length;
       let min = Number.MAX_SAFE_INTEGER,
         max = Number.MIN_SAFE_INTEGER;
-      for (const sc of scores) {
-        if (sc.score > max) max = sc.score;
-        if (sc.score < min) min = sc.score;
+      for (let i = 0; i < count; i++) {
+        if (scores[i] > max) max = scores[i];
+        if (scores[i] < min) min = scores[i];
       }
       const diff = max - min;
-      for (const sc of scores) sc.score = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((sc.score - min) / diff)) : 0;
+      for (let i = 0; i < count; i++)
+        scores[i] = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((scores[i] - min) / diff)) : 0;
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   unresolvable,
   type CycleState,
   type Plugin,
+  StateKey,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import { compilePreferred, requiredNodeAffinity } from '../node-selector.js';
@@ -15,7 +16,7 @@ import type { Node } from '../types.js';
 
 export const ErrReasonPod = "node(s) didn't match Pod's node affinity/selector";
 const ErrReasonConflict = 'pod affinity terms conflict';
-const SCORE_KEY = 'PreScoreNodeAffinity';
+const SCORE_KEY = new StateKey<Frozen<((n: Node) => number) | undefined>>('PreScoreNodeAffinity');
 
 export const nodeAffinity = (): Plugin => ({
   name: 'NodeAffinity',
@@ -54,11 +55,11 @@ export const nodeAffinity = (): Plugin => ({
     state.write(SCORE_KEY, new Frozen<((n: Node) => number) | undefined>(compilePreferred(pref)));
     return undefined;
   },
-  score(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-    const f = state.read<Frozen<((n: Node) => number) | undefined>>(SCORE_KEY)?.value;
-    return f ? f(n.node) : 0;
+  score(state: CycleState, _pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array) {
+    const f = state.read(SCORE_KEY)?.value;
+    if (f) for (let i = 0; i < nodes.length; i++) scores[i] = f(nodes[i].node);
   },
-  normalizeScore(_s, _pi, scores) {
-    defaultNormalizeScore(MAX_NODE_SCORE, false, scores);
+  normalizeScore(_s, _pi, nodes, scores) {
+    defaultNormalizeScore(MAX_NODE_SCORE, false, scores, nodes.length);
   },
 });

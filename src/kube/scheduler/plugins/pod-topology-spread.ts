@@ -12,6 +12,7 @@ import {
   type Handle,
   type Plugin,
   type StateData,
+  StateKey,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import { requiredNodeAffinity } from '../node-selector.js';
@@ -28,8 +29,8 @@ import {
 
 export const ErrReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
 export const ErrReasonNodeLabelNotMatch = `${ErrReasonConstraintsNotMatch} (missing required label)`;
-const FILTER_KEY = 'PreFilterPodTopologySpread';
-const SCORE_KEY = 'PreScorePodTopologySpread';
+const FILTER_KEY = new StateKey<FilterState>('PreFilterPodTopologySpread');
+const SCORE_KEY = new StateKey<ScoreState>('PreScorePodTopologySpread');
 
 /** The two smallest domains of a topology key (upstream's criticalPaths). */
 class CriticalPaths {
@@ -151,15 +152,15 @@ export function podTopologySpread(h: Handle): Plugin {
       return undefined;
     },
     addPod(state, pi, toAdd, n) {
-      const s = state.read<FilterState>(FILTER_KEY);
+      const s = state.read(FILTER_KEY);
       if (s) update(s, pi, toAdd, n, 1);
     },
     removePod(state, pi, toRemove, n) {
-      const s = state.read<FilterState>(FILTER_KEY);
+      const s = state.read(FILTER_KEY);
       if (s) update(s, pi, toRemove, n, -1);
     },
     filter(state: CycleState, pi: PodInfo, n: NodeInfo) {
-      const s = state.read<FilterState>(FILTER_KEY);
+      const s = state.read(FILTER_KEY);
       if (!s || !s.constraints.length) return undefined;
       const labels = n.labels;
       for (const c of s.constraints) {
@@ -216,40 +217,45 @@ export function podTopologySpread(h: Handle): Plugin {
       state.write(SCORE_KEY, s);
       return undefined;
     },
-    score(state: CycleState, pi: PodInfo, n: NodeInfo) {
-      const s = state.read<ScoreState>(SCORE_KEY);
-      if (!s || s.ignored.has(n.name)) return 0;
-      let score = 0;
-      s.constraints.forEach((c, i) => {
-        const v = n.labels[c.topologyKey];
-        if (v === undefined) return;
-        const cnt =
-          c.topologyKey === LABEL_HOSTNAME
-            ? countMatching(n, c, pi.pod.metadata.namespace ?? '')
-            : (s.counts.get(pairKey(c.topologyKey, v)) ?? 0);
-        score += cnt * s.weights[i] + (c.maxSkew - 1);
-      });
-      return Math.round(score);
+    score(state: CycleState, pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array) {
+      const s = state.read(SCORE_KEY);
+      if (!s) return;
+      const ns = pi.pod.metadata.namespace ?? '';
+      const constraints = s.constraints;
+      for (let j = 0; j < nodes.length; j++) {
+        const n = nodes[j];
+        if (s.ignored.has(n.name)) continue;
+        const labels = n.labels;
+        let score = 0;
+        for (let i = 0; i < constraints.length; i++) {
+          const c = constraints[i];
+          const v = labels[c.topologyKey];
+          if (v === undefined) continue;
+          const cnt =
+            c.topologyKey === LABEL_HOSTNAME ? countMatching(n, c, ns) : (s.counts.get(pairKey(c.topologyKey, v)) ?? 0);
+          score += cnt * s.weights[i] + (c.maxSkew - 1);
+        }
+        scores[j] = Math.round(score);
+      }
     },
-    normalizeScore(state, _pi, scores) {
-      const s = state.read<ScoreState>(SCORE_KEY);
+    normalizeScore(state, _pi, nodes, scores) {
+      const s = state.read(SCORE_KEY);
       if (!s) return;
       let min = Number.MAX_SAFE_INTEGER,
         max = 0;
-      const invalid = new Set<number>();
-      scores.forEach((sc, i) => {
-        if (s.ignored.has(sc.name)) {
-          invalid.add(i);
-          return;
-        }
-        if (sc.score < min) min = sc.score;
-        if (sc.score > max) max = sc.score;
-      });
-      scores.forEach((sc, i) => {
-        if (invalid.has(i)) sc.score = 0;
-        else if (max === 0) sc.score = MAX_NODE_SCORE;
-        else sc.score = Math.trunc((MAX_NODE_SCORE * (max + min - sc.score)) / max);
-      });
+      const count = nodes.length;
+      const ignored = s.ignored.size > 0;
+      for (let i = 0; i < count; i++) {
+        if (ignored && s.ignored.has(nodes[i].name)) continue;
+        const sc = scores[i];
+        if (sc < min) min = sc;
+        if (sc > max) max = sc;
+      }
+      for (let i = 0; i < count; i++) {
+        if (ignored && s.ignored.has(nodes[i].name)) scores[i] = 0;
+        else if (max === 0) scores[i] = MAX_NODE_SCORE;
+        else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i])) / max);
+      }
     },
   };
 }

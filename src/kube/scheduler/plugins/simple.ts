@@ -1,6 +1,6 @@
 // The small filter plugins of the default profile: SchedulingGates, NodeUnschedulable, NodeName,
 // NodePorts (upstream's reasons, verbatim: they are what `kubectl describe` shows).
-import { skip, unresolvable, unschedulable, Frozen, type CycleState, type Plugin } from '../framework.js';
+import { skip, unresolvable, unschedulable, Frozen, type CycleState, type Plugin, StateKey } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import { tolerationsTolerate } from '../taints.js';
 import type { ContainerPort, Pod } from '../types.js';
@@ -26,7 +26,7 @@ export const nodeUnschedulable = (): Plugin => ({
     { resource: 'Pod', actions: ['UpdatePodTolerations'] },
   ],
   filter(_s: CycleState, pi: PodInfo, n: NodeInfo) {
-    if (!n.node.spec?.unschedulable) return undefined;
+    if (!n.unschedulable) return undefined;
     const tolerates = tolerationsTolerate(pi.pod.spec.tolerations, {
       key: 'node.kubernetes.io/unschedulable',
       effect: 'NoSchedule',
@@ -47,7 +47,7 @@ export const nodeName = (): Plugin => ({
 });
 
 export const ErrReasonNodePorts = "node(s) didn't have free ports for the requested pod ports";
-const PORTS_KEY = 'PreFilterNodePorts';
+const PORTS_KEY = new StateKey<Frozen<ContainerPort[]>>('PreFilterNodePorts');
 
 export const nodePorts = (): Plugin => ({
   name: 'NodePorts',
@@ -61,7 +61,7 @@ export const nodePorts = (): Plugin => ({
     return undefined;
   },
   filter(state: CycleState, pi: PodInfo, n: NodeInfo) {
-    const want = state.read<Frozen<ContainerPort[]>>(PORTS_KEY)?.value ?? pi.hostPorts;
+    const want = state.read(PORTS_KEY)?.value ?? pi.hostPorts;
     for (const p of want) if (n.usedPorts.conflicts(p)) return unschedulable(ErrReasonNodePorts);
     return undefined;
   },

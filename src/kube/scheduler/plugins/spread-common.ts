@@ -84,10 +84,12 @@ export function defaultSelector(pod: Pod, listers: Listers): Selector {
 export function podConstraints(pod: Pod, listers: Listers, action: 'DoNotSchedule' | 'ScheduleAnyway'): Constraint[] {
   const own = pod.spec.topologySpreadConstraints ?? [];
   if (own.length) return fromSpec(own, pod, action);
-  const defaults = fromSpec(SYSTEM_DEFAULTS, pod, action);
-  if (!defaults.length) return [];
+  // The defaults are built only for a pod something selects (most pods of a cluster without
+  // Services or controllers are not: this runs at PreFilter and PreScore of every pod).
+  if (!SYSTEM_DEFAULTS.some((c) => c.whenUnsatisfiable === action)) return [];
   const selector = defaultSelector(pod, listers);
   if (isEverything(selector)) return [];
+  const defaults = fromSpec(SYSTEM_DEFAULTS, pod, action);
   for (const c of defaults) c.selector = selector;
   return defaults;
 }

@@ -7,12 +7,13 @@ import {
   unresolvable,
   type CycleState,
   type Plugin,
+  StateKey,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import { tolerationsTolerate, untoleratedTaint } from '../taints.js';
 import type { Toleration } from '../types.js';
 
-const KEY = 'PreScoreTaintToleration';
+const KEY = new StateKey<Frozen<Toleration[]>>('PreScoreTaintToleration');
 
 export const taintToleration = (): Plugin => ({
   name: 'TaintToleration',
@@ -21,7 +22,7 @@ export const taintToleration = (): Plugin => ({
     { resource: 'Pod', actions: ['UpdatePodTolerations'] },
   ],
   filter(_s: CycleState, pi: PodInfo, n: NodeInfo) {
-    const t = untoleratedTaint(n.node.spec?.taints, pi.pod.spec.tolerations);
+    const t = untoleratedTaint(n.taints, pi.pod.spec.tolerations);
     return t ? unresolvable(`node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`) : undefined;
   },
   preScore(state: CycleState, pi: PodInfo, nodes: NodeInfo[]) {
@@ -30,14 +31,18 @@ export const taintToleration = (): Plugin => ({
     state.write(KEY, new Frozen<Toleration[]>(prefer));
     return undefined;
   },
-  score(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-    const tol = state.read<Frozen<Toleration[]>>(KEY)?.value ?? [];
-    let count = 0;
-    for (const taint of n.node.spec?.taints ?? [])
-      if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerate(tol, taint)) count++;
-    return count;
+  score(state: CycleState, _pi: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array) {
+    const tol = state.read(KEY)?.value ?? [];
+    for (let i = 0; i < nodes.length; i++) {
+      const taints = nodes[i].taints;
+      let count = 0;
+      if (taints)
+        for (const taint of taints)
+          if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerate(tol, taint)) count++;
+      scores[i] = count;
+    }
   },
-  normalizeScore(_s, _pi, scores) {
-    defaultNormalizeScore(MAX_NODE_SCORE, true, scores);
+  normalizeScore(_s, _pi, nodes, scores) {
+    defaultNormalizeScore(MAX_NODE_SCORE, true, scores, nodes.length);
   },
 });

@@ -15,6 +15,7 @@ import {
   type Handle,
   type Plugin,
   type StateData,
+  StateKey,
 } from '../framework.js';
 import { safeSelector, type NodeInfo, type PodInfo } from '../nodeinfo.js';
 import { compileTerms } from '../node-selector.js';
@@ -25,7 +26,7 @@ import { sleep, unavailable, conflict } from '../../../common/index.js';
 export const ErrReasonBindConflict = "node(s) didn't find available persistent volumes to bind";
 export const ErrReasonNodeConflict = 'node(s) had volume node affinity conflict';
 export const ErrReasonPVNotExist = 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
-const KEY = 'VolumeBinding';
+const KEY = new StateKey<State>('VolumeBinding');
 const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
 const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 const BIND_TIMEOUT_MS = 600_000;
@@ -160,7 +161,7 @@ export function volumeBinding(h: Handle): Plugin {
       return undefined;
     },
     filter(state: CycleState, _pi: PodInfo, n: NodeInfo) {
-      const s = state.read<State>(KEY);
+      const s = state.read(KEY);
       if (!s) return undefined;
       let boundOk = true,
         pvsFound = true,
@@ -189,7 +190,7 @@ export function volumeBinding(h: Handle): Plugin {
       return undefined;
     },
     reserve(state: CycleState, _pi: PodInfo, node: string) {
-      const s = state.read<State>(KEY);
+      const s = state.read(KEY);
       if (!s) return undefined;
       const v = s.byNode.get(node);
       s.allBound = !v || (!v.staticBindings.length && !v.provisions.length);
@@ -198,11 +199,10 @@ export function volumeBinding(h: Handle): Plugin {
       return undefined;
     },
     unreserve(state: CycleState, _pi: PodInfo, node: string) {
-      for (const b of state.read<State>(KEY)?.byNode.get(node)?.staticBindings ?? [])
-        assumed.delete(b.pv.metadata.name ?? '');
+      for (const b of state.read(KEY)?.byNode.get(node)?.staticBindings ?? []) assumed.delete(b.pv.metadata.name ?? '');
     },
     async preBind(state: CycleState, _pi: PodInfo, node: string, signal?: AbortSignal) {
-      const s = state.read<State>(KEY);
+      const s = state.read(KEY);
       if (!s || s.allBound) return undefined;
       const v = s.byNode.get(node);
       if (!v) return errorStatus(`no pod volumes found for node "${node}"`);
