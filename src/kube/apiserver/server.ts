@@ -40,7 +40,7 @@ import { ApiError, errForbidden, errMethodNotAllowed, statusOf, toStatus } from 
 import { handleWatch } from './watch.js';
 import { createIfMissing } from './system.js';
 import { startCrdController, type CrdController } from './crd.js';
-import { DEFAULT_EVENT_TTL_MS, startEventReaper, type EventReaper } from './event-ttl.js';
+import { DEFAULT_EVENT_TTL_MS, observeEventWrites, startEventReaper, type EventReaper } from './event-ttl.js';
 import { customResourceDefinition } from './crd-definition.js';
 import { ServiceAllocator, type ServiceNetworkOptions } from './service-ips.js';
 import { createVirtualHandlers, VIRTUAL_DEFINITIONS, type VirtualHandler } from './virtual.js';
@@ -116,8 +116,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   for (const [k, t] of Object.entries(opts.transformers ?? {})) registry.transformers.set(k, t);
   const log = opts.log ?? createLogger({ component: 'apiserver' });
   const caches = new Map<string, KindCache>();
+  let reaper: EventReaper | undefined;
+  const eventTtl = opts.eventTtlMs ?? DEFAULT_EVENT_TTL_MS;
   const ctx: ApiContext = {
-    store: opts.store,
+    // (the Events this server writes are reported to its reaper, which deletes them ttl later)
+    store: eventTtl > 0 ? observeEventWrites(opts.store, (kv) => reaper?.written(kv)) : opts.store,
     registry,
     log,
     auth: opts.auth,
@@ -136,7 +139,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     () => closing,
   );
   let crd: CrdController | undefined;
-  let reaper: EventReaper | undefined;
   let server: http.Server | https.Server | undefined;
   const sockets = new Set<import('node:net').Socket>();
 
@@ -412,7 +414,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await ctx.services.start(ctx, registry.prefix(svcDef));
       }
       crd = await startCrdController(ctx);
-      reaper = await startEventReaper(registry, ctx.store, opts.eventTtlMs ?? DEFAULT_EVENT_TTL_MS, opts.log);
+      reaper = await startEventReaper(registry, opts.store, eventTtl, opts.log);
       ready = true;
     },
     async listen(port, host = '127.0.0.1') {
