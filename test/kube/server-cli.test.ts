@@ -3,7 +3,7 @@
 // exits 0 on SIGTERM.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,8 @@ import { promisify } from 'node:util';
 
 const ROOT = process.env.SKIFF_ROOT ?? join(import.meta.dirname, '..', '..');
 
-it('skiff server without --disable-agent prints the kubeconfig, a kubectl line and the no-agent note', async () => {
-  if (!existsSync('/usr/bin/kubectl')) throw new Error('kubectl is required at /usr/bin/kubectl');
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-server-cli-'));
+/** `skiff server` on a memory datastore in `dir` with `extra` flags, once it printed its note. */
+async function startServerCli(dir: string, extra: string[] = []) {
   const p = spawn(
     process.execPath,
     [
@@ -27,23 +26,37 @@ it('skiff server without --disable-agent prints the kubeconfig, a kubectl line a
       '127.0.0.1:0',
       '--datastore',
       'memory://',
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
   );
-  let out = '';
-  p.stdout.on('data', (d) => {
-    out += d;
-  });
-  p.stderr.on('data', (d) => {
-    out += d;
-  });
-  try {
-    const deadline = Date.now() + 60_000;
-    while (!/Pending/.test(out)) {
-      assert.equal(p.exitCode, null, `exited early: ${out}`);
-      assert.ok(Date.now() < deadline, `not ready: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
+  const r = { p, out: '' };
+  p.stdout.on('data', (d) => (r.out += d));
+  p.stderr.on('data', (d) => (r.out += d));
+  const deadline = Date.now() + 60_000;
+  while (!/Pending/.test(r.out)) {
+    if (p.exitCode !== null || Date.now() > deadline) {
+      p.kill('SIGKILL');
+      assert.fail(`skiff server did not get ready: ${r.out}`);
     }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return r;
+}
+
+/** SIGTERM, and the exit code must be 0. */
+async function stopServerCli(s: { p: ChildProcess; out: string }) {
+  const exited = new Promise<number | null>((r) => s.p.once('exit', (code) => r(code)));
+  s.p.kill('SIGTERM');
+  assert.equal(await exited, 0, s.out);
+}
+
+it('skiff server without --disable-agent prints the kubeconfig, a kubectl line and the no-agent note', async () => {
+  if (!existsSync('/usr/bin/kubectl')) throw new Error('kubectl is required at /usr/bin/kubectl');
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-server-cli-'));
+  const srv = await startServerCli(dir);
+  const out = srv.out;
+  try {
     assert.match(out, new RegExp(`kubeconfig: ${join(dir, 'kubeconfig.yaml')}`));
     assert.match(out, /no node agent runs/);
     const line = /^ {2}(kubectl --kubeconfig \S+ get ns)$/m.exec(out);
@@ -52,9 +65,7 @@ it('skiff server without --disable-agent prints the kubeconfig, a kubectl line a
     const r = await promisify(execFile)('/usr/bin/kubectl', [...args, '--cache-dir', join(dir, 'kcache')]);
     assert.match(r.stdout, /^default\s+Active/m);
   } finally {
-    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-    p.kill('SIGTERM');
-    assert.equal(await exited, 0, out);
+    await stopServerCli(srv);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -73,35 +84,8 @@ it('skiff server --kube-apiserver-arg: event-ttl expires Events (kubectl sees th
   assert.match(String(bad.stderr), /unknown kube-apiserver flag "audit-log-path"/);
 
   const dir = mkdtempSync(join(tmpdir(), 'skiff-server-ttl-'));
-  const p = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'server',
-      '--data-dir',
-      dir,
-      '--https-listen',
-      '127.0.0.1:0',
-      '--datastore',
-      'memory://',
-      '--disable-agent',
-      '--kube-apiserver-arg',
-      'event-ttl=3s',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG: 'warn' } },
-  );
-  let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (out += d));
+  const srv = await startServerCli(dir, ['--disable-agent', '--kube-apiserver-arg', 'event-ttl=3s']);
   try {
-    const deadline = Date.now() + 60_000;
-    while (!/Pending/.test(out)) {
-      assert.equal(p.exitCode, null, `exited early: ${out}`);
-      assert.ok(Date.now() < deadline, `not ready: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
     const kc = ['--kubeconfig', join(dir, 'kubeconfig.yaml'), '--cache-dir', join(dir, 'kcache')];
     const manifest = join(dir, 'event.json');
     const ev = {
@@ -149,9 +133,7 @@ it('skiff server --kube-apiserver-arg: event-ttl expires Events (kubectl sees th
     }
     assert.ok(Date.now() - t0 >= 2000, `gone ${Date.now() - t0} ms after its write, before its ttl of 3 s`);
   } finally {
-    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-    p.kill('SIGTERM');
-    assert.equal(await exited, 0, out);
+    await stopServerCli(srv);
     rmSync(dir, { recursive: true, force: true });
   }
 });

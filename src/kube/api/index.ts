@@ -99,6 +99,7 @@ export { jobStatusCell } from './resources/batch/job.js';
 // Cron schedules (CronJob controller)
 export { parseCron, nextCronTime, cronError, isKnownTimeZone, parseGoDuration } from './cron/cron.js';
 export type { CronSchedule } from './cron/cron.js';
+export { parseComponentFlags, durationFlag, type FlagSetters } from './flags/flags.js';
 export {
   objectUsage,
   matchingResources,
