@@ -639,6 +639,12 @@ spec:
       const refused = await k(['apply', '-f', '-'], { input: JSON.stringify(bad) });
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /unknown field "datax" in io\.k8s\.api\.core\.v1\.ConfigMap/);
+      // kubectl explain's OpenAPI v2 output reads the same document
+      const explained = ok(
+        await k(['explain', 'pods.spec.containers.ports', '--output=plaintext-openapiv2']),
+        'explain --output=plaintext-openapiv2',
+      );
+      assert.match(explained, /RESOURCE: ports <\[\]Object>/);
     });
   });
 }
