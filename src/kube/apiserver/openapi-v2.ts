@@ -65,7 +65,11 @@ function toV2(s: Json): Json {
     for (const [k, v] of Object.entries(src.properties as Record<string, Json>)) props[k] = toV2(v);
     out.properties = props;
   }
-  if (out.type === 'array') out.items = toV2((src.items as Json | undefined) ?? {});
+  if (out.type === 'array') {
+    // (a tuple's `items` list, which structural schemas forbid, keeps its first schema)
+    const items = Array.isArray(src.items) ? src.items[0] : src.items;
+    out.items = toV2((items as Json | undefined) ?? {});
+  }
   const ap = src.additionalProperties;
   if (ap !== undefined) out.additionalProperties = typeof ap === 'object' && ap ? toV2(ap as Json) : Boolean(ap);
   return out;
