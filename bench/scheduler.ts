@@ -152,6 +152,15 @@ function cpuSeconds(pid: number | undefined, mainThread = false): number {
   }
 }
 
+/** CPU seconds so far of: the server, the peer scheduler, the server's main thread, this process, etcd. */
+const cpuSample = (c: Cluster) => [
+  cpuSeconds(c.server.pid),
+  cpuSeconds(c.scheduler?.pid),
+  cpuSeconds(c.server.pid, true),
+  ownCpu(),
+  cpuSeconds(c.etcdPid),
+];
+
 async function bundle(): Promise<string> {
   const outdir = mkdtempSync(join(ROOT, 'node_modules', '.skiff-bench-build-'));
   await build({
@@ -491,13 +500,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   const counter = await boundCounter(c.client, w.measure.ns, 'bench=measure');
   const reqs = requests(c, `/api/v1/namespaces/${w.measure.ns}/pods`, w.measure.count, w.measure.pod);
   const rv0 = await storeRevision(c.client);
-  const cpu0 = [
-    cpuSeconds(c.server.pid),
-    cpuSeconds(c.scheduler?.pid),
-    cpuSeconds(c.server.pid, true),
-    ownCpu(),
-    cpuSeconds(c.etcdPid),
-  ];
+  const cpu0 = cpuSample(c);
   const t0 = performance.now();
   let created = 0;
   await createAll(c, reqs, () => created++);
@@ -507,13 +510,7 @@ async function runWorkload(w: Workload, c: Cluster): Promise<Result> {
   await counter.stop();
   const last = counter.times.length ? counter.times[counter.times.length - 1] : performance.now();
   const seconds = (last - t0) / 1000;
-  const cpu1 = [
-    cpuSeconds(c.server.pid),
-    cpuSeconds(c.scheduler?.pid),
-    cpuSeconds(c.server.pid, true),
-    ownCpu(),
-    cpuSeconds(c.etcdPid),
-  ];
+  const cpu1 = cpuSample(c);
   // Events are written in the background after the bindings: a second for them to land.
   await sleep(1000);
   const writes = (await storeRevision(c.client)) - rv0;
@@ -552,13 +549,7 @@ async function runDeployment(c: Cluster): Promise<Result[]> {
   );
   await c.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'deploy' } } });
   const counter = await boundCounter(c.client, 'deploy', 'app=bench');
-  const cpu = () => [
-    cpuSeconds(c.server.pid),
-    cpuSeconds(c.scheduler?.pid),
-    cpuSeconds(c.server.pid, true),
-    ownCpu(),
-    cpuSeconds(c.etcdPid),
-  ];
+  const cpu = () => cpuSample(c);
   const result = (cpu0: number[], seconds: number, bound: number, note: string): Result => {
     const cpu1 = cpu();
     return {

@@ -94,9 +94,9 @@ export class EventReaper {
     this.wall = opts.wall ?? Date.now;
   }
 
-  /** Lists what is stored, then sweeps and relists periodically. */
+  /** Sweeps and relists periodically from now on; resolves once what is stored was listed (and
+   *  what expired already deleted). A failed first list is tried again at the next relist. */
   async start(): Promise<void> {
-    await this.relist();
     const ttl = this.opts.ttlMs;
     const sweep = setInterval(() => void this.sweep(), this.opts.sweepMs ?? Math.min(ttl, 5000));
     const relist = setInterval(
@@ -105,6 +105,7 @@ export class EventReaper {
     );
     this.timers = [sweep, relist];
     for (const t of this.timers) t.unref();
+    await this.relist();
     await this.sweep();
   }
 
@@ -201,16 +202,19 @@ export class EventReaper {
 }
 
 /** A started reaper of the served Event kinds; none when ttlMs is 0. */
-export async function startEventReaper(
+export function startEventReaper(
   registry: Registry,
   store: Store,
   ttlMs: number,
   log?: Logger,
-): Promise<EventReaper | undefined> {
+): EventReaper | undefined {
   const prefixes = eventPrefixes(registry);
   if (ttlMs <= 0 || !prefixes.length) return undefined;
   const reaper = new EventReaper({ store, prefixes, ttlMs, log });
-  await reaper.start();
+  // (not awaited: a store with many Events does not hold the API server's start)
+  reaper
+    .start()
+    .catch((e) => log?.warn('event expiry: the first list failed; tried again later', { error: String(e) }));
   return reaper;
 }
 

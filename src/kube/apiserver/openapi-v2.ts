@@ -195,8 +195,10 @@ export function serveOpenApi(
   let body: string | Buffer | undefined;
   let type = 'application/json';
   const headers: Record<string, string> = {};
-  if (path === '/openapi/v3') body = JSON.stringify(docs.v3.index());
-  else if (path.startsWith('/openapi/v3/')) {
+  if (path === '/openapi/v3') {
+    body = JSON.stringify(docs.v3.index());
+    headers['Cache-Control'] = 'no-cache, private';
+  } else if (path.startsWith('/openapi/v3/')) {
     body = docs.v3.document(path.slice('/openapi/v3/'.length));
     // (addressed by content hash: a client may keep it)
     headers['Cache-Control'] = 'public, immutable';

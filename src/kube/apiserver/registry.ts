@@ -109,21 +109,18 @@ export class Registry {
     // a version served over another's storage is converted to the stored version first
     const obj = def.conversion ? def.conversion.toStored(written) : written;
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
-    // Canonical key order (apiVersion, kind, metadata first) lets rawJSON() serve lists without
-    // parsing each object.
+    // Canonical key order (apiVersion, kind, metadata first) lets rawBytes() serve lists, answers
+    // and watch lines without parsing each object.
     const { apiVersion, kind, metadata: _m, ...rest } = obj;
     const bytes = this.encoder.encode(JSON.stringify({ apiVersion, kind, metadata, ...rest }));
     const t = this.transformers.get(`${def.group}/${def.plural}`);
     return t ? await t.toStorage(bytes, key) : bytes;
   }
-  /** The JSON text of a stored object with its resourceVersion, without parsing it — or undefined
-   *  when the bytes are not in the canonical form for this definition (then decode()). */
-  rawJSON(def: ResourceDefinition, kv: KeyValue): string | undefined {
-    return this.rawBytes(def, kv)?.toString('utf8');
-  }
-  /** rawJSON() as bytes, between `before` and `after` (a watch line's frame), in one buffer: the
-   *  stored bytes are copied once, never decoded to a string and encoded again (answers, watch
-   *  lines and lists go out as they were stored, plus the resourceVersion). */
+  /** The JSON of a stored object with its resourceVersion, without parsing it, between `before`
+   *  and `after` (a watch line's frame) in one buffer — or undefined when the bytes are not in
+   *  the canonical form for this definition (then decode()). The stored bytes are copied once,
+   *  never decoded to a string and encoded again (answers, watch lines and lists go out as they
+   *  were stored, plus the resourceVersion). */
   rawBytes(
     def: ResourceDefinition,
     kv: KeyValue,

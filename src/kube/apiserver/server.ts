@@ -414,7 +414,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await ctx.services.start(ctx, registry.prefix(svcDef));
       }
       crd = await startCrdController(ctx);
-      reaper = await startEventReaper(registry, opts.store, eventTtl, opts.log);
+      reaper = startEventReaper(registry, opts.store, eventTtl, opts.log);
       ready = true;
     },
     async listen(port, host = '127.0.0.1') {
