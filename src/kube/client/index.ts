@@ -4,7 +4,7 @@ export { KubeClient, resourcePath, statusError } from './rest.js';
 export type { ClientConfig, ResourceRef, RequestOptions } from './rest.js';
 export { watchEvents, isExpired } from './watch.js';
 export type { WatchEvent } from './watch.js';
-export { Informer, objectKey } from './informer.js';
+export { Informer, objectKey, trimManagedFields } from './informer.js';
 export type { InformerHandlers, InformerOptions } from './informer.js';
 export { WorkQueue } from './workqueue.js';
 export { DelayedAdds } from './delayed-adds.js';

@@ -3,7 +3,7 @@
 // default spreading, volumes, PDBs, PriorityClasses) back the Listers the plugins read. Every
 // change that may make a pending pod schedulable is passed on as a cluster event.
 import type { Logger } from '../../common/index.js';
-import { Informer, type KubeClient, type ResourceRef } from '../client/index.js';
+import { Informer, trimManagedFields, type KubeClient, type ResourceRef } from '../client/index.js';
 import type { KubeObject } from '../api/index.js';
 import type { EventAction, EventResource, Listers } from './framework.js';
 import type {
@@ -97,9 +97,16 @@ export class ClusterInformers implements Listers {
       update: () => opts.onEvent(resource, 'Update'),
       delete: () => opts.onEvent(resource, 'Delete'),
     });
-    const make = <T extends KubeObject>(r: ResourceRef, h: Handlers<T>, extra: { fieldSelector?: string } = {}) =>
-      new Informer<T>(this.client, r, h, { log: this.opts.log, ...extra });
-    this.pods = make<Pod>(RESOURCES.pods, opts.pods, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+    const make = <T extends KubeObject>(
+      r: ResourceRef,
+      h: Handlers<T>,
+      extra: { fieldSelector?: string; transform?(o: KubeObject): T } = {},
+    ) => new Informer<T>(this.client, r, h, { log: this.opts.log, ...extra });
+    // As kube-scheduler's pod informer: non-terminal pods, without their managedFields.
+    this.pods = make<Pod>(RESOURCES.pods, opts.pods, {
+      fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+      transform: trimManagedFields,
+    });
     this.nodes = make<Node>(RESOURCES.nodes, opts.nodes);
     this.nsInf = make(RESOURCES.namespaces, ev('Namespace'));
     this.svcs = make(RESOURCES.services, {});

@@ -3,7 +3,14 @@
 // (namespace always; others such as pods by node or by owner) kept in step with the cache.
 // Handlers and listers hand out the cached objects: callers must not mutate them.
 import type { Logger } from '../../../common/index.js';
-import { Informer, objectKey, type InformerHandlers, type KubeClient, type ResourceRef } from '../../client/index.js';
+import {
+  Informer,
+  objectKey,
+  trimManagedFields,
+  type InformerHandlers,
+  type KubeClient,
+  type ResourceRef,
+} from '../../client/index.js';
 import type { KubeObject } from './types.js';
 import { sleep } from '../../../common/index.js';
 
@@ -46,7 +53,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
           this.fan((h) => h.delete?.(o));
         },
       },
-      { log, ...filter },
+      // As kube-controller-manager's shared informers: objects cached without managedFields.
+      { log, ...filter, transform: trimManagedFields },
     );
   }
 
