@@ -181,7 +181,10 @@ async function atRate(t: Target, rate: number, seconds: number, tag: string): Pr
   if (firstError) process.stderr.write(`  [${t.name}] ${errors} errors, first: ${firstError.slice(0, 200)}\n`);
   const elapsed = (performance.now() - t0) / 1000;
   if (DUMP)
-    writeFileSync(join(DUMP, `${t.name.replace(/\W+/g, '_')}-${rate}-${Date.now()}.json`), JSON.stringify(samples));
+    writeFileSync(
+      join(DUMP, `${t.name.replace(/\W+/g, '_')}-${rate}-${Date.now()}.json`),
+      JSON.stringify({ t0: performance.timeOrigin + t0, samples }),
+    );
   const cpu = {
     server: (((await t.cpuMs?.()) ?? 0) - cpu0.server) / n,
     etcd: (etcdCpuMs() - cpu0.etcd) / n,
@@ -309,6 +312,9 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
   const run = root === ROOT && !FROM_SOURCE ? [await bundledChild()] : ['--import', 'tsx', child];
   const p: ChildProcess = spawn(process.execPath, [...flags, ...run, dir, datastore], {
     cwd: root,
+    env: DUMP
+      ? { ...process.env, SKIFF_BENCH_TRACE: join(DUMP, `trace-${name.replace(/\W+/g, '_')}-${Date.now()}.json`) }
+      : process.env,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const kubeconfig = await new Promise<string>((resolve, reject) => {
@@ -430,6 +436,23 @@ async function skiffTarget(name: string, datastore: string, root = ROOT): Promis
 const etcd = await startEtcd({ tls, args: ['--metrics', 'extensive'] });
 etcdPid = etcd.pid;
 etcdUrl = etcd.url;
+// With --dump: CPU and run-queue wait of every process of the run, every 5 ms (bench/etcd-sched.ts).
+const sampler = DUMP
+  ? spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'bench', 'etcd-sched.ts'),
+        String(process.pid),
+        join(DUMP, `sched-${Date.now()}.json`),
+      ],
+      {
+        cwd: ROOT,
+        stdio: 'ignore',
+      },
+    )
+  : undefined;
 const sqliteDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-sqlite-'));
 const targets: Target[] = [];
 let valueBytes = '';
@@ -508,6 +531,10 @@ try {
     }
   }
 } finally {
+  if (sampler) {
+    sampler.kill('SIGTERM');
+    await new Promise((r) => sampler.once('exit', r));
+  }
   for (const t of targets) await t.close().catch(() => undefined);
   await etcd.stop();
   rmSync(sqliteDir, { recursive: true, force: true });
