@@ -2,7 +2,7 @@
 // two spawns (the container side inside its netns through nsenter, creating the pair and pushing
 // the host end out to our netns; then the host side enslaving it to the bridge).
 import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { internal } from '../common/index.js';
 import { mustRun, mustRunShort, run, runShort } from './exec.js';
 
@@ -11,19 +11,52 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 /** Creates the bridge with its gateway address if missing (idempotent) and sets route_localnet so
- *  DNAT of 127.0.0.1 traffic can leave through it. */
+ *  DNAT of 127.0.0.1 traffic can leave through it.
+ *  The bridge's MAC address is set explicitly (a random locally administered one, as dockerd and
+ *  the CNI bridge plugin do): a bridge left to the kernel takes the lowest MAC of its ports, so it
+ *  changes whenever a container or pod with a lower one comes or goes, and every other member's
+ *  neighbour entry for the gateway then points nowhere until it is probed again (seconds of lost
+ *  traffic, e.g. DNS queries timing out while pods start or stop). A bridge found without a set
+ *  address keeps its current one, now pinned. */
 export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
   const r = await run('ip', ['-j', 'addr', 'show', 'dev', name]);
   const lines: string[] = [];
-  if (r.code !== 0) lines.push(`link add name ${name} mtu ${mtu} type bridge`, `addr add ${gatewayCidr} dev ${name}`);
+  if (r.code !== 0)
+    lines.push(
+      `link add name ${name} mtu ${mtu} address ${randomBridgeMac()} type bridge`,
+      `addr add ${gatewayCidr} dev ${name}`,
+    );
   else {
-    const info = JSON.parse(r.stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    const info = JSON.parse(r.stdout) as {
+      address?: string;
+      addr_info?: { family: string; local: string; prefixlen: number }[];
+    }[];
     const have = (info[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gatewayCidr);
     if (!have) lines.push(`addr add ${gatewayCidr} dev ${name}`);
+    if (readSys(`/sys/class/net/${name}/addr_assign_type`) !== NET_ADDR_SET && info[0]?.address)
+      lines.push(`link set dev ${name} address ${info[0].address}`);
   }
   lines.push(`link set ${name} up`);
   await mustRun('ip', ['-batch', '-'], lines.join('\n') + '\n');
   setSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+}
+
+/** The kernel's addr_assign_type of an address set from user space (include/uapi/linux/netdevice.h). */
+const NET_ADDR_SET = '3';
+
+const readSys = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+/** A random unicast, locally administered MAC address. */
+export function randomBridgeMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0] & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** Deletes a link of our namespace; no spawn when it is already gone (a veth dies with the
