@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamIO } from '../../streaming/index.js';
-import { SkiffError, failedPrecondition, invalidArgument, randomSuffix } from '../../common/index.js';
+import { SkiffError, failedPrecondition, invalidArgument, isSkiffError, randomSuffix } from '../../common/index.js';
 import type { Process } from '../../oci/index.js';
 import type { AttachSession, Runtime } from '../../runtime/index.js';
 
@@ -124,7 +124,11 @@ export async function streamExec(rt: Runtime, rtid: string, cmd: string[], io: S
 
 /** Attach to a running container's monitor: its output from now on, and its stdin when it has one. */
 export async function streamAttach(rt: Runtime, rtid: string, io: SessionIO, stdinOpen: boolean): Promise<void> {
-  const sess = await rt.attach(rtid);
+  const sess = await rt.attach(rtid).catch((e) => {
+    // The container exited between the Attach call and this session (a short `kubectl run -i`):
+    // containerd's wording, which kubectl prints before falling back to the logs.
+    throw isSkiffError(e, 'NotFound') ? failedPrecondition('container is in CONTAINER_EXITED state', { cause: e }) : e;
+  });
   const detach = () => sess.close();
   io.signal.addEventListener('abort', detach, { once: true });
   try {
