@@ -4,6 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import { createApiServer, type ApiServer } from '../../src/kube/apiserver/index.js';
 import { allResources } from '../../src/kube/api/index.js';
 import { createMemoryStore } from '../../src/kube/storage/index.js';
@@ -550,6 +552,41 @@ describe('apiserver machinery', () => {
     });
     assert.equal(fin.status, 200);
     assert.equal((await call('GET', '/api/v1/namespaces/term')).status, 404);
+  });
+
+  it('deletes with DeleteOptions sent as protobuf, as client-go typed clients (helm) send them', async () => {
+    const made = await call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm('pb-del'));
+    assert.equal(made.status, 201);
+    const root = protobuf.Root.fromJSON(
+      JSON.parse(readFileSync(new URL('../../src/kube/apiserver/proto/kube.json', import.meta.url), 'utf8')),
+    );
+    const opts = root.lookupType('k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions');
+    const unknown = root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown');
+    const frame = (o: Record<string, unknown>) =>
+      Buffer.concat([
+        Buffer.from('k8s\0', 'binary'),
+        unknown
+          .encode(
+            unknown.fromObject({
+              typeMeta: { apiVersion: 'v1', kind: 'DeleteOptions' },
+              raw: opts.encode(opts.fromObject(o)).finish(),
+              contentType: '',
+            }),
+          )
+          .finish(),
+      ]);
+    const del = (o: Record<string, unknown>) =>
+      fetch(`${base}/api/v1/namespaces/${ns}/configmaps/pb-del`, {
+        method: 'DELETE',
+        headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' },
+        body: frame(o),
+      });
+    // A precondition on another uid is refused: the body was read, not ignored.
+    const refused = await del({ preconditions: { uid: 'not-the-uid' } });
+    assert.equal(refused.status, 409, await refused.text());
+    const ok = await del({ propagationPolicy: 'Background', preconditions: { uid: made.body.metadata.uid } });
+    assert.equal(ok.status, 200, await ok.text());
+    assert.equal((await call('GET', `/api/v1/namespaces/${ns}/configmaps/pb-del`)).status, 404);
   });
 
   it('never crashes on malformed requests', async () => {

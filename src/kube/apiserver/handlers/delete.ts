@@ -3,7 +3,8 @@
 import { queryBool, queryInt } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
-import { decodeDocument, readBody } from '../http.js';
+import { decodeDocument, mediaType, readBody } from '../http.js';
+import { decodeProtobuf } from '../protobuf.js';
 import { deleteObject, type DeleteOptions } from '../pipeline/delete.js';
 import { isObject, mustRead, readObject } from '../rest.js';
 import { errBadRequest, errNotFound, successStatus } from '../status.js';
@@ -15,7 +16,9 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
   const buf = await readBody(r.req);
   let opts: DeleteOptions = {};
   if (buf.length && buf.toString().trim()) {
-    const d = decodeDocument(buf, String(r.req.headers['content-type'] ?? 'json'));
+    // client-go's typed clients (helm's release storage among them) send it as protobuf.
+    const type = mediaType(r.req);
+    const d = type === 'application/vnd.kubernetes.protobuf' ? decodeProtobuf(buf) : decodeDocument(buf, type);
     if (!isObject(d)) throw errBadRequest('DeleteOptions: expected an object');
     opts = d as DeleteOptions;
   }
