@@ -589,6 +589,77 @@ describe('apiserver machinery', () => {
     assert.equal((await call('GET', `/api/v1/namespaces/${ns}/configmaps/pb-del`)).status, 404);
   });
 
+  it("answers client-go's metadata client: PartialObjectMetadata for get, list and watch", async () => {
+    const made = await call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm('pom', { labels: { pom: 'yes' } }));
+    assert.equal(made.status, 201);
+    // The metadata client's Accept: protobuf first, then JSON, each as=PartialObjectMetadata[List].
+    const accept = (as: string) =>
+      `application/vnd.kubernetes.protobuf;as=${as};g=meta.k8s.io;v=v1,application/json;as=${as};g=meta.k8s.io;v=v1,application/json`;
+    const one = await call('GET', `/api/v1/namespaces/${ns}/configmaps/pom`, undefined, {
+      Accept: accept('PartialObjectMetadata'),
+    });
+    assert.equal(one.status, 200);
+    assert.equal(one.body.kind, 'PartialObjectMetadata');
+    assert.equal(one.body.apiVersion, 'meta.k8s.io/v1');
+    assert.equal(one.body.metadata.uid, made.body.metadata.uid);
+    assert.equal(one.body.data, undefined, 'no data: metadata only');
+    const list = await call('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=pom%3Dyes`, undefined, {
+      Accept: accept('PartialObjectMetadataList'),
+    });
+    assert.equal(list.body.kind, 'PartialObjectMetadataList');
+    assert.ok(list.body.metadata.resourceVersion);
+    assert.deepEqual(
+      list.body.items.map((i: any) => [i.kind, i.apiVersion, i.metadata.name, i.data]),
+      [['PartialObjectMetadata', 'meta.k8s.io/v1', 'pom', undefined]],
+    );
+    const all = await call('GET', `/api/v1/namespaces/${ns}/configmaps`, undefined, {
+      Accept: accept('PartialObjectMetadataList'),
+    });
+    assert.equal(all.body.kind, 'PartialObjectMetadataList', 'the unfiltered list too');
+    assert.ok(all.body.items.every((i: any) => i.kind === 'PartialObjectMetadata' && i.data === undefined));
+    const wrong = await call('GET', `/api/v1/namespaces/${ns}/configmaps/pom`, undefined, {
+      Accept: accept('PartialObjectMetadataList'),
+    });
+    assert.equal(wrong.status, 406);
+    assert.equal(wrong.body.reason, 'NotAcceptable');
+    // A watch with initial events (client-go's WatchList) and a change after it.
+    const ac = new AbortController();
+    const res = await fetch(
+      `${base}/api/v1/namespaces/${ns}/configmaps?watch=1&labelSelector=pom%3Dyes&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`,
+      { headers: { Accept: accept('PartialObjectMetadata') }, signal: ac.signal },
+    );
+    const reader = res.body!.getReader();
+    let text = '';
+    const lines = async (n: number) => {
+      while (text.split('\n').filter(Boolean).length < n) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    };
+    const initial = await lines(2);
+    assert.deepEqual(
+      initial.map((e) => [e.type, e.object.kind, e.object.apiVersion]),
+      [
+        ['ADDED', 'PartialObjectMetadata', 'meta.k8s.io/v1'],
+        ['BOOKMARK', 'PartialObjectMetadata', 'meta.k8s.io/v1'],
+      ],
+    );
+    assert.equal(initial[1].object.metadata.annotations['k8s.io/initial-events-end'], 'true');
+    await call('PATCH', `/api/v1/namespaces/${ns}/configmaps/pom`, '{"data":{"b":"2"}}', {
+      'Content-Type': 'application/merge-patch+json',
+    });
+    const after = await lines(3);
+    assert.equal(after[2].type, 'MODIFIED');
+    assert.equal(after[2].object.kind, 'PartialObjectMetadata');
+    assert.equal(after[2].object.data, undefined);
+    ac.abort();
+  });
+
   it('never crashes on malformed requests', async () => {
     const cases: [string, string, string | undefined, Record<string, string>?][] = [
       ['POST', `/api/v1/namespaces/${ns}/configmaps`, '{'],

@@ -127,6 +127,19 @@ export function acceptEntries(req: IncomingMessage): { type: string; params: Rec
     .filter((e) => e.type);
 }
 
+/** What client-go's metadata client (garbage collectors, quota, metadata-only informers) asks for
+ *  with `as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1`: objects reduced to their metadata.
+ *  Answered in JSON whichever encoding the entry names (client-go also lists JSON). */
+export function wantsPartialMetadata(req: IncomingMessage): { version: 'v1' | 'v1beta1'; list: boolean } | undefined {
+  for (const e of acceptEntries(req)) {
+    const as = e.params.as;
+    if ((as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') && e.params.g === 'meta.k8s.io')
+      return { version: e.params.v === 'v1beta1' ? 'v1beta1' : 'v1', list: as === 'PartialObjectMetadataList' };
+    if (!as && (e.type === 'application/json' || e.type === '*/*' || e.type === 'application/*')) return undefined;
+  }
+  return undefined;
+}
+
 /** True when the client asked for a meta.k8s.io Table (v1 or v1beta1) before anything else usable. */
 export function wantsTable(req: IncomingMessage): 'v1' | 'v1beta1' | undefined {
   for (const e of acceptEntries(req)) {

@@ -1,7 +1,7 @@
 // Server-side printing: meta.k8s.io/v1 Table from a definition's columns and rows, with the
 // `includeObject` policy (None | Metadata (default) | Object) that kubectl's printers rely on.
 import type { KubeObject, ResourceDefinition, TableColumn } from '../api/index.js';
-import { errBadRequest } from './status.js';
+import { ApiError, errBadRequest } from './status.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -41,6 +41,28 @@ function rowObject(obj: KubeObject, inc: IncludeObject): unknown {
   if (inc === 'Object') return obj;
   const { managedFields: _m, ...metadata } = obj.metadata;
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
+}
+
+/** An object as meta.k8s.io PartialObjectMetadata (its whole metadata, as kube-apiserver's
+ *  asPartialObjectMetadata keeps it). */
+export function toPartialMetadata(obj: KubeObject, version: 'v1' | 'v1beta1'): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${version}`, metadata: obj.metadata };
+}
+
+/** 406 for a PartialObjectMetadata answer of the wrong shape (a list asked as one object, or one
+ *  object asked as a list), worded as kube-apiserver's (%T of the Go object). */
+export function partialShapeError(def: ResourceDefinition, asked: 'list' | 'object'): ApiError {
+  return asked === 'list'
+    ? new ApiError(
+        406,
+        'NotAcceptable',
+        `you requested PartialObjectMetadataList, but the requested object is not a list (*${def.version}.${def.kind})`,
+      )
+    : new ApiError(
+        406,
+        'NotAcceptable',
+        `you requested PartialObjectMetadata, but the requested object is a list (*${def.version}.${def.listKind})`,
+      );
 }
 
 export function toTable(

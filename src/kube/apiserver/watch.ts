@@ -9,10 +9,10 @@ import type { KubeObject } from '../api/index.js';
 import type { KeyValue, WatchEvent } from '../storage/index.js';
 import type { RequestScope } from './context.js';
 import { buildPredicate } from './filter.js';
-import { wantsTable } from './http.js';
+import { wantsPartialMetadata, wantsTable } from './http.js';
 import { gvString } from './registry.js';
 import { errBadRequest, statusOf, toStatus } from './status.js';
-import { parseIncludeObject, toTable } from './table.js';
+import { parseIncludeObject, partialShapeError, toPartialMetadata, toTable } from './table.js';
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -31,6 +31,10 @@ export async function handleWatch(r: RequestScope): Promise<void> {
   const initialEvents = sendInitial === true || (sendInitial === undefined && (rvRaw === '' || rvRaw === '0'));
   const timeout = queryInt(r.query, 'timeoutSeconds') ?? 0;
   const tableVersion = wantsTable(r.req);
+  // client-go's metadata informers watch `as=PartialObjectMetadata`: every event's object (bookmarks
+  // included) reduced to its metadata.
+  const partial = wantsPartialMetadata(r.req);
+  if (partial?.list) throw partialShapeError(r.def, 'object');
   const include = parseIncludeObject(r.query.get('includeObject'));
   const gv = gvString(r.def.group, r.def.version);
   const prefix = r.ctx.registry.prefix(r.def, r.info.namespace);
@@ -61,13 +65,17 @@ export async function handleWatch(r: RequestScope): Promise<void> {
       );
       return;
     }
+    if (partial && type !== 'ERROR') {
+      out.write(eventLine(type, toPartialMetadata(object as KubeObject, partial.version)));
+      return;
+    }
     out.write(eventLine(type, object));
   };
   // An event of a stored object: its line from the stored JSON text when it is in canonical form
   // (no parse, no serialisation), else from the decoded object.
   const sendStored: SendStored = async (type, kv, obj) => {
     if (ac.signal.aborted) return;
-    const line = tableVersion ? undefined : storedLine(r, type, kv);
+    const line = tableVersion || partial ? undefined : storedLine(r, type, kv);
     if (line !== undefined) out.write(line);
     else send(type, await obj());
   };

@@ -4,9 +4,9 @@ import { queryInt } from '../query.js';
 import type { KubeObject } from '../../api/index.js';
 import type { HandlerResult, RequestScope } from '../context.js';
 import { buildPredicate } from '../filter.js';
-import { wantsTable } from '../http.js';
+import { wantsPartialMetadata, wantsTable } from '../http.js';
 import { gvString } from '../registry.js';
-import { parseIncludeObject, toTable } from '../table.js';
+import { parseIncludeObject, partialShapeError, toPartialMetadata, toTable } from '../table.js';
 import { errBadRequest, errExpired } from '../status.js';
 import { isSkiffError } from '../../../common/index.js';
 
@@ -76,7 +76,13 @@ const LIST_END = Buffer.from(']}');
  *  string of the whole list). */
 async function rawList(r: RequestScope): Promise<Buffer | undefined> {
   const rv = r.query.get('resourceVersion');
-  if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || wantsTable(r.req) || r.query.get('resourceVersionMatch'))
+  if (
+    (rv && rv !== '0') ||
+    buildPredicate(r.def, r.query) ||
+    wantsTable(r.req) ||
+    wantsPartialMetadata(r.req) ||
+    r.query.get('resourceVersionMatch')
+  )
     return undefined;
   const limit = r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0);
   if (limit < 0) return undefined;
@@ -124,6 +130,19 @@ export async function handleList(r: RequestScope): Promise<HandlerResult> {
   const metadata: Record<string, unknown> = { resourceVersion: out.resourceVersion };
   if (out.continue) metadata.continue = out.continue;
   if (out.continue && out.remaining) metadata.remainingItemCount = out.remaining;
+  const partial = wantsPartialMetadata(r.req);
+  if (partial) {
+    if (!partial.list) throw partialShapeError(r.def, 'object');
+    return {
+      code: 200,
+      body: {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: `meta.k8s.io/${partial.version}`,
+        metadata,
+        items: out.items.map((o) => toPartialMetadata(o, partial.version)),
+      },
+    };
+  }
   return {
     code: 200,
     body: { kind: r.def.listKind, apiVersion: gvString(r.def.group, r.def.version), metadata, items: out.items },
