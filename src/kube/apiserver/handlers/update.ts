@@ -20,8 +20,10 @@ export async function handleUpdate(
   for (let attempt = 0; ; attempt++) {
     const next = once ? body : structuredClone(body);
     // The first attempt starts from the store's recent copy (no read before the write when it has
-    // the revision the client sent); a retry after a conflict reads afresh.
-    const { obj: old, kv, recent } = await readForUpdate(r, body.metadata.resourceVersion, attempt > 0);
+    // the revision the client sent); a retry after a conflict reads afresh. The base is the shared
+    // decoded object of that revision (the last write's own object, no parse): the update rules
+    // only read it (checked by running the API suites with it deep-frozen).
+    const { obj: old, kv, recent } = await readForUpdate(r, body.metadata.resourceVersion, attempt > 0, true);
     if (next.metadata.name === undefined) next.metadata.name = old.metadata.name;
     try {
       const out = await writeUpdate(r, old, kv, next, { subresource, recent });
