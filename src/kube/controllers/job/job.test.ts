@@ -106,7 +106,7 @@ describe('job controller', () => {
       assert.match(p.metadata.name, /^idx-\d-[a-z0-9]{5}$/);
       assert.deepEqual(
         p.spec.containers[0].env.find((e: any) => e.name === 'JOB_COMPLETION_INDEX').valueFrom.fieldRef.fieldPath,
-        "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+        "metadata.labels['batch.kubernetes.io/job-completion-index']",
       );
     }
   });
