@@ -286,7 +286,11 @@ export async function snapshot(
     if (o.kind === 'ConfigMap' && o.metadata.name === 'kube-root-ca.crt' && o.data?.['ca.crt'] === ca)
       o.data['ca.crt'] = '<the cluster CA>';
   const evs: Obj[] = [];
-  for (const n of [ns, ...eventsFrom]) evs.push(...((await side.get(`/api/v1/namespaces/${n}/events`))?.items ?? []));
+  evs.push(...((await side.get(`/api/v1/namespaces/${ns}/events`))?.items ?? []));
+  // Other namespaces only for events about cluster-scoped objects (a Node's are in `default`).
+  for (const n of eventsFrom)
+    for (const e of (await side.get(`/api/v1/namespaces/${n}/events`))?.items ?? [])
+      if (e.involvedObject?.kind === 'Node') evs.push(e);
   const names = renames(items);
   const hashes = templateHashes(items);
   const objects: Record<string, Obj> = {};
@@ -355,6 +359,16 @@ export const ACCEPTED: { path: RegExp; reason: string }[] = [
     path: /^daemonset\/Pod [^/]+\/metadata\/labels\/pod-template-generation$/,
     reason:
       "kube-controller-manager takes it from the DaemonSet's deprecated.daemonset.template.generation annotation, which Skiff's API server does not set (reported: the API server's part)",
+  },
+  {
+    path: /\/(Endpoints|EndpointSlice) [^/]+\/metadata\/annotations(\/endpoints\.kubernetes\.io\/last-change-trigger-time)?$/,
+    reason:
+      'last-change-trigger-time is dropped by a write that follows no new change (upstream and Skiff alike); which write comes last is timing',
+  },
+  {
+    path: /^pdb-quota\/ResourceQuota q\/status\/used\/configmaps$/,
+    reason:
+      "when kube-root-ca.crt is made after the quota, kube-controller-manager counts 0: upstream charges creates in the quota admission plugin, which Skiff's API server lacks (its part, reported); Skiff's controller counts it (1)",
   },
   {
     path: /\/Pod [^/]+\/status\/containerStatuses\/\d+\/lastState$/,

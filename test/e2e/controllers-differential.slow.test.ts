@@ -12,6 +12,7 @@ import {
   compare,
   snapshot,
   startSide,
+  waitFor,
   type Difference,
   type Side,
   type Snapshot,
@@ -41,6 +42,11 @@ async function runSide(side: Side): Promise<Map<string, Snapshot | Error>> {
   const one = async (sc: Scenario) => {
     try {
       await side.kubectl(['create', 'namespace', nsOf(sc)]);
+      // Pods need the namespace's default ServiceAccount (admission); the ServiceAccount
+      // controllers make it at their own pace, so a first pod create can fail on either side.
+      await waitFor(`${side.name} default ServiceAccount`, 30_000, async () =>
+        side.get(`/api/v1/namespaces/${nsOf(sc)}/serviceaccounts/default`),
+      );
       await sc.run(side, nsOf(sc));
       out.set(sc.name, await settled(side, sc));
     } catch (e) {
