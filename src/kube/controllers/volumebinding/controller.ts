@@ -270,7 +270,10 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
 
   async function syncVolume(name: string): Promise<void> {
     const pv = pvInf.get(undefined, name);
-    if (!pv || pv.metadata.deletionTimestamp) return;
+    if (!pv) return;
+    // Being deleted: only a Bound volume whose claim is gone moves on to Released, so the
+    // pv-protection finalizer (storage-protection) lets it go.
+    if (pv.metadata.deletionTimestamp && pv.status?.phase !== 'Bound') return;
     const ref = pv.spec?.claimRef;
     // Unused, or reserved for a claim that has not been bound to it yet (a claimRef without uid):
     // Available either way, as upstream's syncVolume; the claim's sync does the binding.
@@ -287,6 +290,13 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+    // As upstream: Released first (whatever the policy), then reclaimed; a Bound volume would be
+    // held by its pv-protection finalizer for good.
+    if (pv.status?.phase !== 'Released') {
+      await putStatus(ctx.client, R.pvs, pv, { phase: 'Released' });
+      return; // the status write brings the volume back here
+    }
+    if (pv.metadata.deletionTimestamp) return;
     const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Retain';
     if (policy === 'Delete') {
       try {
@@ -298,7 +308,6 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
       }
       return;
     }
-    if (pv.status?.phase !== 'Released') await putStatus(ctx.client, R.pvs, pv, { phase: 'Released' });
   }
 
   return {
