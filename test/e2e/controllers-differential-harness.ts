@@ -318,7 +318,18 @@ export async function snapshot(
     (events[id] ??= []).push(line);
   }
   // Same reason and message again (a second pod of the same generateName): one line per distinct.
-  for (const k of Object.keys(events)) events[k] = [...new Set(events[k])];
+  // The order is the reasons' order: lines of one reason in a row (a sync's concurrent creates)
+  // are sorted among themselves, as their order is the API server's timing.
+  for (const k of Object.keys(events)) {
+    const runs: string[][] = [];
+    for (const line of new Set(events[k])) {
+      const reason = line.slice(0, line.indexOf(':'));
+      const last = runs[runs.length - 1];
+      if (last && last[0].slice(0, last[0].indexOf(':')) === reason) last.push(line);
+      else runs.push([line]);
+    }
+    events[k] = runs.flatMap((r) => r.sort());
+  }
   return { objects, events, hashes: Object.fromEntries([...hashes].map(([raw, token]) => [token, raw])) };
 }
 
@@ -376,7 +387,8 @@ export const ACCEPTED: { path: RegExp; reason: string }[] = [
       'Go writes the empty lastState struct as {} when it rewrites a pod status (node lifecycle); Skiff writes no empty struct',
   },
   {
-    path: /\/Pod [^/]+\/spec\/nodeName$|\/(Endpoints|EndpointSlice) [^/]+\/.*\/nodeName$/,
+    // (A name may hold a template token with a slash: `web-<pth registry.k8s.io/pause:3.9>-*`.)
+    path: /\/Pod .+\/spec\/nodeName$|\/(Endpoints|EndpointSlice) .+\/nodeName$/,
     reason: "the scheduler breaks ties among equal nodes; where a ReplicaSet's pod lands is not a controller's doing",
   },
 ];
