@@ -47,9 +47,10 @@ async function writeStatus(deps: JobDeps, job: Job): Promise<Job> {
   const u = st.uncountedTerminatedPods ?? {};
   const body: Job = {
     ...job,
-    // active, succeeded and failed are `omitempty` upstream; ready and terminating (pointers) stay.
+    // active, succeeded, failed and conditions are `omitempty` upstream; ready and terminating
+    // (pointers) stay.
     status: {
-      ...omitEmpty(st, ['active', 'succeeded', 'failed']),
+      ...omitEmpty(st, ['active', 'succeeded', 'failed', 'conditions']),
       uncountedTerminatedPods: {
         ...(u.succeeded?.length ? { succeeded: u.succeeded } : {}),
         ...(u.failed?.length ? { failed: u.failed } : {}),
