@@ -186,6 +186,34 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'cronjob-replace',
+    async run(s, ns) {
+      // Jobs that never finish: the second run replaces the first (its Job deleted).
+      await s.kubectl(['-n', ns, 'apply', '-f', '-'], {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'swap' },
+        spec: {
+          schedule: '*/1 * * * *',
+          concurrencyPolicy: 'Replace',
+          jobTemplate: { spec: { template: tmpl({ 'sim/fate': 'ready' }, { restartPolicy: 'Never' }) } },
+        },
+      });
+      let first = '';
+      await waitFor('first run', 90_000, async () => {
+        const c = await s.get(`/apis/batch/v1/namespaces/${ns}/cronjobs/swap`);
+        first = c?.status?.active?.[0]?.name ?? '';
+        return first;
+      });
+      await waitFor('replaced', 150_000, async () => {
+        const c = await s.get(`/apis/batch/v1/namespaces/${ns}/cronjobs/swap`);
+        const jobs = (await s.get(`/apis/batch/v1/namespaces/${ns}/jobs`)).items;
+        const active = c?.status?.active ?? [];
+        return active.length === 1 && active[0].name !== first && jobs.length === 1;
+      });
+    },
+  },
+  {
     name: 'statefulset',
     extra: [['PersistentVolume', '/api/v1/persistentvolumes']],
     async run(s, ns) {
