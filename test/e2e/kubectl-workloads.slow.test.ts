@@ -198,10 +198,7 @@ spec:
       const idx = p.metadata.annotations['batch.kubernetes.io/job-completion-index'];
       assert.equal(p.spec.hostname, `indexed-${idx}`);
       const env = p.spec.containers[0].env.find((e: any) => e.name === 'JOB_COMPLETION_INDEX');
-      assert.equal(
-        env.valueFrom.fieldRef.fieldPath,
-        "metadata.annotations['batch.kubernetes.io/job-completion-index']",
-      );
+      assert.equal(env.valueFrom.fieldRef.fieldPath, "metadata.labels['batch.kubernetes.io/job-completion-index']");
     }
   });
 

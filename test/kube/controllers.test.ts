@@ -171,6 +171,45 @@ describe('namespace controller', () => {
       (await c.request('GET', `/api/v1/namespaces/${n}/configmaps`)).items.map((o: any) => o.metadata.name),
       ['held'],
     );
+    // Upstream's five conditions, in its order and words (found by the controllers differential).
+    await until('conditions settled', async () => {
+      const o = await c.request('GET', `/api/v1/namespaces/${n}`);
+      return (
+        JSON.stringify(o.status.conditions.map((x: any) => [x.type, x.status, x.reason, x.message])) ===
+        JSON.stringify([
+          [
+            'NamespaceDeletionDiscoveryFailure',
+            'False',
+            'ResourcesDiscovered',
+            'All resources successfully discovered',
+          ],
+          [
+            'NamespaceDeletionGroupVersionParsingFailure',
+            'False',
+            'ParsedGroupVersions',
+            'All legacy kube types successfully parsed',
+          ],
+          [
+            'NamespaceDeletionContentFailure',
+            'False',
+            'ContentDeleted',
+            'All content successfully deleted, may be waiting on finalization',
+          ],
+          [
+            'NamespaceContentRemaining',
+            'True',
+            'SomeResourcesRemain',
+            'Some resources are remaining: configmaps. has 1 resource instances',
+          ],
+          [
+            'NamespaceFinalizersRemaining',
+            'True',
+            'SomeFinalizersRemain',
+            'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances',
+          ],
+        ])
+      );
+    });
     assert.equal((await c.request('GET', `/api/v1/namespaces/${n}/secrets`)).items.length, 0);
     await c.request('PATCH', `/api/v1/namespaces/${n}/configmaps/held`, {
       body: { metadata: { finalizers: null } },

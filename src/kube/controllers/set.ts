@@ -24,6 +24,8 @@ import { startResourceQuotaController, type ResourceQuotaOptions } from './resou
 import { startVolumeBindingController } from './volumebinding/controller.js';
 import { startHPAController, type HpaOptions } from './hpa/controller.js';
 import { startServiceLBController } from './servicelb/controller.js';
+import { startTTLController } from './ttl/controller.js';
+import { startStorageProtectionController } from './storageprotection/controller.js';
 import type { Controller, ControllerContext } from './shared/context.js';
 import { EventRecorder } from './shared/events.js';
 import { SharedInformers } from './shared/informers.js';
@@ -55,6 +57,8 @@ const WORKLOAD: Record<string, (ctx: ControllerContext, o: StartControllersOptio
   'persistentvolume-binder': (c) => startVolumeBindingController(c),
   'horizontal-pod-autoscaler': (c, o) => startHPAController(c, o.hpa),
   servicelb: (c) => startServiceLBController(c),
+  ttl: (c) => startTTLController(c),
+  'storage-protection': (c) => startStorageProtectionController(c),
 };
 
 /** Every controller name startControllers knows, in start order. */

@@ -7,7 +7,7 @@ import { isKnownTimeZone, nextCronTime, parseCron, type CronSchedule } from '../
 import { resourcePath } from '../../client/index.js';
 import { errorText, isAlreadyExists, isNotFound, ownerRefFor } from '../shared/control.js';
 import { keyOf, Loop, type Controller, type ControllerContext } from '../shared/context.js';
-import { controllerRef, rfc3339, splitKey } from '../shared/pods.js';
+import { controllerRef, omitEmpty, rfc3339, splitKey } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { ObjectMeta, Workload } from '../shared/types.js';
 import { finishedCondition, isFinished, type Job } from '../job/types.js';
@@ -305,10 +305,12 @@ export function startCronJobController(ctx: ControllerContext): Controller {
 
   async function writeStatus(cj: CronJob): Promise<void> {
     const cur = cjInf.get(cj.metadata.namespace, cj.metadata.name ?? '');
-    if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(cj.status ?? {})) return;
+    // An empty `active` is left out, as upstream's (`omitempty`).
+    const status = omitEmpty(cj.status ?? {}, ['active']);
+    if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) return;
     try {
       await ctx.client.request('PUT', resourcePath(R.cronjobs, cj.metadata.namespace, cj.metadata.name, 'status'), {
-        body: cj,
+        body: { ...cj, status },
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -23,7 +23,15 @@ import {
   truncateHistory,
   type ControllerRevision,
 } from '../shared/history.js';
-import { controllerRef, isPodAvailable, isPodReady, scaledValue, splitKey, untilAvailable } from '../shared/pods.js';
+import {
+  controllerRef,
+  isPodAvailable,
+  omitEmpty,
+  isPodReady,
+  scaledValue,
+  splitKey,
+  untilAvailable,
+} from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import { nodeMatches, targetNodeName, untoleratedTaint } from '../shared/scheduling.js';
 import type { Node, NodeAffinity, Pod, PodTemplateSpec, Toleration, Workload } from '../shared/types.js';
@@ -86,6 +94,9 @@ function podTemplateFor(t: PodTemplateSpec | undefined, node: string): PodTempla
 }
 
 /** [shouldRun, shouldContinueRunning] for a node (upstream's NodeShouldRunDaemonPod). */
+
+/** DaemonSetStatus fields that are `omitempty` upstream. */
+const DS_OMITEMPTY = ['observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable'];
 export function shouldRunOn(ds: DaemonSet, node: Node): [boolean, boolean] {
   const t = ds.spec?.template;
   if (t?.spec?.nodeName && t.spec.nodeName !== node.metadata.name) return [false, false];
@@ -481,7 +492,7 @@ export function startDaemonSetController(ctx: ControllerContext): Controller {
         s?.numberUnavailable ?? 0,
       ]);
     if (norm(ds.status) === norm(st)) return;
-    await putStatus(ctx.client, R.daemonsets, ds, st);
+    await putStatus(ctx.client, R.daemonsets, ds, omitEmpty(st, DS_OMITEMPTY));
   }
 
   return { name: 'daemonset', run: () => loop.run(), stop: () => loop.stop(), resync: all };

@@ -5,7 +5,7 @@
 import { resourcePath, type KubeClient } from '../../client/index.js';
 import { errorText, isAlreadyExists, isNotFound, ownerRefFor } from '../shared/control.js';
 import type { EventSink } from '../shared/events.js';
-import { getCondition, rfc3339, templateHash } from '../shared/pods.js';
+import { getCondition, omitEmpty, rfc3339, templateHash } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { Condition, ReplicaSet } from '../shared/types.js';
 import {
@@ -43,6 +43,16 @@ import {
   type DeploymentStatus,
 } from './util.js';
 
+/** DeploymentStatus fields that are `omitempty` upstream. */
+const DEPLOYMENT_OMITEMPTY = [
+  'observedGeneration',
+  'replicas',
+  'updatedReplicas',
+  'readyReplicas',
+  'availableReplicas',
+  'unavailableReplicas',
+];
+
 export interface SyncDeps {
   client: KubeClient;
   events: EventSink;
@@ -68,7 +78,7 @@ export class DeploymentSync {
     const out = await this.deps.client.request<Deployment>(
       'PUT',
       resourcePath(R.deployments, d.metadata.namespace, d.metadata.name, 'status'),
-      { body: d },
+      { body: d.status ? { ...d, status: omitEmpty(d.status, DEPLOYMENT_OMITEMPTY) } : d },
     );
     this.d = structuredClone(out);
   }
@@ -92,7 +102,7 @@ export class DeploymentSync {
       const annotated = setNewReplicaSetAnnotations(d, copy, newRevision, true);
       const mrs = minReadySecondsOf(d);
       if (annotated || (copy.spec?.minReadySeconds ?? 0) !== mrs) {
-        copy.spec = { ...(copy.spec ?? {}), minReadySeconds: mrs };
+        copy.spec = omitEmpty({ ...(copy.spec ?? {}), minReadySeconds: mrs }, ['minReadySeconds']);
         return this.updateSet(copy);
       }
       let needsUpdate = this.setRevision(copy.metadata.annotations?.[REVISION] ?? '');
@@ -129,7 +139,7 @@ export class DeploymentSync {
         labels: template.metadata.labels,
         ownerReferences: [ownerRefFor(d, 'apps/v1', 'Deployment')],
       },
-      spec: { replicas: 0, minReadySeconds: minReadySecondsOf(d), selector, template },
+      spec: omitEmpty({ replicas: 0, minReadySeconds: minReadySecondsOf(d), selector, template }, ['minReadySeconds']),
     };
     const count = this.newRSReplicas([...old, rs], rs);
     rs.spec!.replicas = count;

@@ -19,6 +19,7 @@ import {
   type Service,
 } from '../shared/endpoints.js';
 import { splitKey } from '../shared/pods.js';
+import { TRIGGER_TIME, TriggerTimeTracker, withTriggerTime } from '../shared/triggertime.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject, Pod } from '../shared/types.js';
 import { isSkiffError } from '../../../common/index.js';
@@ -26,7 +27,7 @@ import { isSkiffError } from '../../../common/index.js';
 const MAX_ADDRESSES = 1000;
 const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 const HEADLESS = 'service.kubernetes.io/headless';
-const SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
+const LEADER = 'control-plane.alpha.kubernetes.io/leader';
 
 interface Address {
   ip: string;
@@ -117,6 +118,7 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
   const podInf = ctx.informers.for<Pod>(R.pods);
   const epInf = ctx.informers.for<Endpoints>(R.endpoints);
   const loop = new Loop({ ...ctx, log }, { name: 'endpoints', workers: 4, sync });
+  const triggers = new TriggerTimeTracker();
 
   svcInf.addHandlers({
     add: (s) => loop.add(keyOf(s)),
@@ -149,25 +151,31 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
     const svc = svcInf.get(ns, name);
     const path = resourcePath(R.endpoints, ns, name);
     if (!svc) {
-      // Service gone: its Endpoints go too (as upstream), unless it never was ours to manage.
+      // Service gone: its Endpoints go too, as upstream's (a leader-election record aside).
+      triggers.forget(key);
       const ep = epInf.get(ns, name);
-      if (ep?.metadata.labels?.[SKIP_MIRROR] === 'true') await ctx.client.request('DELETE', path).catch(ignoreGone);
+      if (ep && !ep.metadata.annotations?.[LEADER]) await ctx.client.request('DELETE', path).catch(ignoreGone);
       return;
     }
     if (!hasSelector(svc)) return;
-    const { subsets, truncated } = computeSubsets(svc, podsFor(podInf, svc));
-    const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}), [SKIP_MIRROR]: 'true' };
+    const pods = podsFor(podInf, svc);
+    const at = triggers.compute(key, svc, pods);
+    const { subsets, truncated } = computeSubsets(svc, pods);
+    // The Service's labels (kube-controller-manager 1.32 adds no skip-mirror label).
+    const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
     if (isHeadless(svc)) labels[HEADLESS] = '';
     else delete labels[HEADLESS];
     const cur = epInf.get(ns, name);
     const annotations: Record<string, string> = { ...(cur?.metadata.annotations ?? {}) };
     if (truncated) annotations[OVER_CAPACITY] = 'truncated';
     else delete annotations[OVER_CAPACITY];
+    const { [TRIGGER_TIME]: _t, ...compared } = annotations;
+    const { [TRIGGER_TIME]: _c, ...had } = cur?.metadata.annotations ?? {};
     if (
       cur &&
       JSON.stringify(cur.subsets ?? []) === JSON.stringify(subsets) &&
       JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(labels) &&
-      JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(annotations)
+      JSON.stringify(had) === JSON.stringify(compared)
     )
       return;
     const body: Endpoints = {
@@ -178,9 +186,10 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
         name,
         namespace: ns,
         labels,
-        annotations: Object.keys(annotations).length ? annotations : undefined,
+        annotations: withTriggerTime(annotations, at),
       },
-      subsets,
+      // An empty list is left out, as upstream's (omitempty).
+      ...(subsets.length ? { subsets } : {}),
     };
     try {
       if (cur) await ctx.client.request('PUT', path, { body });

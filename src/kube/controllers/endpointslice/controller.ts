@@ -22,6 +22,7 @@ import {
 } from '../shared/endpoints.js';
 import { Expectations } from '../shared/expectations.js';
 import { canonicalJSON, controllerRef, splitKey } from '../shared/pods.js';
+import { TriggerTimeTracker, withTriggerTime } from '../shared/triggertime.js';
 import { R } from '../shared/resources.js';
 import type { KubeObject, Node, Pod } from '../shared/types.js';
 import { isSkiffError } from '../../../common/index.js';
@@ -68,6 +69,7 @@ export function startEndpointSliceController(ctx: ControllerContext, opts: Endpo
   sliceInf.addIndexer('service', (s) => [`${s.metadata.namespace}/${s.metadata.labels?.[SERVICE_NAME] ?? ''}`]);
   const exp = new Expectations(ctx.now);
   const loop = new Loop({ ...ctx, log }, { name: 'endpointslice', workers: 4, sync });
+  const triggers = new TriggerTimeTracker();
 
   svcInf.addHandlers({
     add: (s) => loop.add(keyOf(s)),
@@ -148,9 +150,13 @@ export function startEndpointSliceController(ctx: ControllerContext, opts: Endpo
   async function sync(key: string): Promise<void> {
     const [ns, name] = splitKey(key);
     const svc = svcInf.get(ns, name);
-    if (!svc || svc.metadata.deletionTimestamp) return; // owned slices go with the Service (garbage collector)
+    if (!svc || svc.metadata.deletionTimestamp) {
+      triggers.forget(key);
+      return; // owned slices go with the Service (garbage collector)
+    }
     if (!hasSelector(svc)) return;
     if (!exp.satisfied(key)) return;
+    const at = triggers.compute(key, svc, podsFor(podInf, svc));
     const families = (svc.spec?.ipFamilies?.length ? svc.spec.ipFamilies : ['IPv4']).filter(
       (f): f is 'IPv4' | 'IPv6' => f === 'IPv4' || f === 'IPv6',
     );
@@ -227,6 +233,8 @@ export function startEndpointSliceController(ctx: ControllerContext, opts: Endpo
       for (const s of owned)
         if (!(s.ports ?? []).length && !(s.endpoints ?? []).length && !toDelete.includes(s)) toDelete.push(s);
     }
+    // What is written carries the trigger time (upstream's reconciler), or loses a stale one.
+    for (const s of [...toUpdate, ...toCreate]) s.metadata.annotations = withTriggerTime(s.metadata.annotations, at);
     if (toCreate.length || toDelete.length) exp.expect(key, toCreate.length, toDelete.length);
     let created = 0,
       deleted = 0;

@@ -54,6 +54,7 @@ describe('endpointslice controller', () => {
     assert.deepEqual(byName.a.conditions, { ready: true, serving: true, terminating: false });
     assert.deepEqual(byName.b.conditions, { ready: false, serving: false, terminating: false });
     assert.ok(byName.a.nodeName);
+    assert.match(s.metadata.annotations['endpoints.kubernetes.io/last-change-trigger-time'], /^\d{4}-\d\d-\d\dT/);
   });
 
   it('a terminating pod stays, serving and not ready', async () => {

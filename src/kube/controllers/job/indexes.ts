@@ -64,11 +64,12 @@ export function indexedTemplate(t: PodTemplateSpec, jobName: string, index: numb
   return c;
 }
 
-/** JOB_COMPLETION_INDEX in every container (from the annotation, through the downward API). */
+/** JOB_COMPLETION_INDEX in every container, from the index label through the downward API (as
+ *  kube-controller-manager 1.32 writes it, PodIndexLabel being on). */
 export function addIndexEnv(t: PodTemplateSpec): void {
   const env = {
     name: INDEX_ENV,
-    valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: `metadata.annotations['${INDEX_KEY}']` } },
+    valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: `metadata.labels['${INDEX_KEY}']` } },
   };
   for (const list of [t.spec?.containers, t.spec?.initContainers])
     for (const c of list ?? []) {

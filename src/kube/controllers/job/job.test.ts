@@ -43,6 +43,19 @@ before(async () => {
 after(() => env?.close());
 
 describe('job controller', () => {
+  it('a running Job leaves zero counts and an empty conditions list out of its status (omitempty)', async () => {
+    // Found by the controllers differential: `active: 0` and `conditions: []` were written.
+    await env.post(J, job('quiet', { suspend: true }));
+    await env.post(J, job('running', {}, { fate: 'ready' }));
+    await until('running', async () => (await env.get(`${J}/running`)).status?.active === 1);
+    const st = (await env.get(`${J}/running`)).status;
+    for (const k of ['conditions', 'succeeded', 'failed']) assert.equal(k in st, false, `${k}: ${JSON.stringify(st)}`);
+    await until('suspended', async () =>
+      ((await env.get(`${J}/quiet`)).status?.conditions ?? []).some((c: any) => c.type === 'Suspended'),
+    );
+    assert.equal('active' in (await env.get(`${J}/quiet`)).status, false);
+  });
+
   it('runs completions within parallelism, tracking pods with finalizers', async () => {
     let maxActive = 0;
     const running = new Set<string>();
@@ -106,7 +119,7 @@ describe('job controller', () => {
       assert.match(p.metadata.name, /^idx-\d-[a-z0-9]{5}$/);
       assert.deepEqual(
         p.spec.containers[0].env.find((e: any) => e.name === 'JOB_COMPLETION_INDEX').valueFrom.fieldRef.fieldPath,
-        "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+        "metadata.labels['batch.kubernetes.io/job-completion-index']",
       );
     }
   });

@@ -6,6 +6,7 @@
 // or terminating.
 import { resourcePath } from '../../client/index.js';
 import { errorText, isNotFound } from '../shared/control.js';
+import { omitEmpty } from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { Pod } from '../shared/types.js';
 import { formatIntervals, podIndex } from './indexes.js';
@@ -46,8 +47,10 @@ async function writeStatus(deps: JobDeps, job: Job): Promise<Job> {
   const u = st.uncountedTerminatedPods ?? {};
   const body: Job = {
     ...job,
+    // active, succeeded, failed and conditions are `omitempty` upstream; ready and terminating
+    // (pointers) stay.
     status: {
-      ...st,
+      ...omitEmpty(st, ['active', 'succeeded', 'failed', 'conditions']),
       uncountedTerminatedPods: {
         ...(u.succeeded?.length ? { succeeded: u.succeeded } : {}),
         ...(u.failed?.length ? { failed: u.failed } : {}),

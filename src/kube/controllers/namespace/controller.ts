@@ -52,7 +52,7 @@ export async function startNamespaceController(
         (r.verbs.includes('deletecollection') || r.verbs.includes('delete')),
     );
     const remaining: string[] = [];
-    const finalizersLeft = new Set<string>();
+    const finalizersLeft = new Map<string, number>();
     for (const r of kinds) {
       const path = resourcePath(r, name);
       const opts = { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } };
@@ -67,8 +67,11 @@ export async function startNamespaceController(
         }
         const left = await client.request<{ items: KubeObject[] }>('GET', path, { query: { limit: 50 } });
         if (left.items.length) {
-          remaining.push(`${r.resource}${r.group ? '.' + r.group : ''} has ${left.items.length} resource instances`);
-          for (const o of left.items) for (const f of o.metadata.finalizers ?? []) finalizersLeft.add(f);
+          // Upstream's words, "<resource>.<group>" even for the core group ("configmaps.").
+          remaining.push(`${r.resource}.${r.group} has ${left.items.length} resource instances`);
+          for (const o of left.items)
+            for (const f of new Set(o.metadata.finalizers ?? []))
+              finalizersLeft.set(f, (finalizersLeft.get(f) ?? 0) + 1);
         }
       } catch (e) {
         if (isNotFound(e)) continue; // the kind went away meanwhile (a CRD deleted)
@@ -76,22 +79,8 @@ export async function startNamespaceController(
       }
     }
     if (remaining.length) {
-      await setConditions(ns, [
-        {
-          type: 'NamespaceContentRemaining',
-          status: 'True',
-          reason: 'SomeResourcesRemain',
-          message: `Some resources are remaining: ${remaining.join(', ')}`,
-        },
-        {
-          type: 'NamespaceFinalizersRemaining',
-          status: finalizersLeft.size ? 'True' : 'False',
-          reason: finalizersLeft.size ? 'SomeFinalizersRemain' : 'ContentHasNoFinalizers',
-          message: finalizersLeft.size
-            ? `Some content in the namespace has finalizers remaining: ${[...finalizersLeft].sort().join(', ')}`
-            : 'All content-preserving finalizers finished',
-        },
-      ]);
+      const byFinalizer = [...finalizersLeft].map(([f, n]) => `${f} in ${n} resource instances`).sort();
+      await setConditions(ns, deletionConditions(remaining.sort(), byFinalizer));
       queue.addAfter(name, opts.recheckMs ?? 1000);
       return;
     }
@@ -109,14 +98,16 @@ export async function startNamespaceController(
 
   async function setConditions(ns: KubeObject, conds: Condition[]): Promise<void> {
     const name = ns.metadata.name!;
-    const have = ((ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).map(
-      ({ lastTransitionTime: _t, ...c }) => c,
-    );
+    const old = (ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+    const have = old.map(({ lastTransitionTime: _t, ...c }) => c);
     if (JSON.stringify(have) === JSON.stringify(conds)) return; // unchanged: no write every recheck
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // A condition whose status did not change keeps its transition time.
+    const since = (c: Condition) =>
+      old.find((o) => o.type === c.type && o.status === c.status)?.lastTransitionTime ?? now;
     try {
       await client.request('PATCH', resourcePath(NAMESPACES, undefined, name, 'status'), {
-        body: { status: { conditions: conds.map((c) => ({ ...c, lastTransitionTime: now })) } },
+        body: { status: { conditions: conds.map((c) => ({ ...c, lastTransitionTime: since(c) })) } },
         contentType: 'application/merge-patch+json',
       });
     } catch (e) {
@@ -137,4 +128,56 @@ export async function startNamespaceController(
       informer.stop();
     },
   };
+}
+
+/** The five conditions upstream's namespace deleter writes on a terminating namespace, in its
+ *  order: the three failure kinds (none here: discovery and deletes that fail are retried) and
+ *  what remains. `kubectl describe namespace` shows them. */
+export function deletionConditions(remaining: string[], finalizers: string[]): Condition[] {
+  return [
+    {
+      type: 'NamespaceDeletionDiscoveryFailure',
+      status: 'False',
+      reason: 'ResourcesDiscovered',
+      message: 'All resources successfully discovered',
+    },
+    {
+      type: 'NamespaceDeletionGroupVersionParsingFailure',
+      status: 'False',
+      reason: 'ParsedGroupVersions',
+      message: 'All legacy kube types successfully parsed',
+    },
+    {
+      type: 'NamespaceDeletionContentFailure',
+      status: 'False',
+      reason: 'ContentDeleted',
+      message: 'All content successfully deleted, may be waiting on finalization',
+    },
+    remaining.length
+      ? {
+          type: 'NamespaceContentRemaining',
+          status: 'True',
+          reason: 'SomeResourcesRemain',
+          message: `Some resources are remaining: ${remaining.join(', ')}`,
+        }
+      : {
+          type: 'NamespaceContentRemaining',
+          status: 'False',
+          reason: 'ContentRemoved',
+          message: 'All content successfully removed',
+        },
+    finalizers.length
+      ? {
+          type: 'NamespaceFinalizersRemaining',
+          status: 'True',
+          reason: 'SomeFinalizersRemain',
+          message: `Some content in the namespace has finalizers remaining: ${finalizers.join(', ')}`,
+        }
+      : {
+          type: 'NamespaceFinalizersRemaining',
+          status: 'False',
+          reason: 'ContentHasNoFinalizers',
+          message: 'All content-preserving finalizers finished',
+        },
+  ];
 }

@@ -21,7 +21,13 @@ const BY_CONDITION: Record<string, string> = {
   PIDPressure: 'node.kubernetes.io/pid-pressure',
   NetworkUnavailable: 'node.kubernetes.io/network-unavailable',
 };
+const UNKNOWN_WHEN_SILENT = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
 const MANAGED = new Set([NOT_READY, UNREACHABLE, UNSCHEDULABLE, ...Object.values(BY_CONDITION)]);
+
+const BETA_LABELS = [
+  ['kubernetes.io/os', 'beta.kubernetes.io/os'],
+  ['kubernetes.io/arch', 'beta.kubernetes.io/arch'],
+];
 
 export interface NodeLifecycleOptions {
   /** How long a node may stay silent before it is Unknown (upstream --node-monitor-grace-period, 40 s). */
@@ -126,6 +132,24 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
     }
     if (silent < grace) loop.queue.addAfter(name, grace - silent + 50);
     await reconcileTaints(node, now);
+    await reconcileLabels(node);
+  }
+
+  /** Upstream's reconcileNodeLabels: the beta OS and arch labels follow the stable ones. */
+  async function reconcileLabels(node: Node): Promise<void> {
+    const labels = node.metadata.labels ?? {};
+    const add: Record<string, string> = {};
+    for (const [stable, beta] of BETA_LABELS)
+      if (labels[stable] !== undefined && labels[beta] !== labels[stable]) add[beta] = labels[stable];
+    if (!Object.keys(add).length) return;
+    try {
+      await ctx.client.request('PATCH', resourcePath(R.nodes, undefined, node.metadata.name), {
+        body: { metadata: { labels: add } },
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   /**
@@ -157,12 +181,12 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
   async function markUnknown(node: Node, now: number): Promise<void> {
     const t = rfc3339(now);
     const conds = [...(node.status?.conditions ?? [])];
-    const ready = getCondition(conds, 'Ready');
-    const never = !ready;
-    const types = never ? ['Ready'] : conds.map((c) => c.type);
-    for (const type of new Set([...types, 'Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'])) {
+    // Upstream's tryUpdateNodeHealth: Ready and the three pressure conditions (never
+    // NetworkUnavailable, which the control plane manages) become Unknown; one the kubelet never
+    // posted is added as NodeStatusNeverUpdated; one already Unknown is left as it is.
+    for (const type of UNKNOWN_WHEN_SILENT) {
       const cur = getCondition(conds, type);
-      if (!cur && type !== 'Ready') continue;
+      if (cur?.status === 'Unknown') continue;
       const next: Condition = {
         type,
         status: 'Unknown',
@@ -200,8 +224,10 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
           contentType: 'application/merge-patch+json',
         });
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        if (isNotFound(e)) continue;
+        throw e;
       }
+      events.event({ ...p, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }
 
@@ -211,7 +237,8 @@ export function startNodeLifecycleController(ctx: ControllerContext, opts: NodeL
     const keep = have.filter((t) => !MANAGED.has(t.key) || want.some((w) => w.key === t.key && w.effect === t.effect));
     const add: Taint[] = want
       .filter((w) => !have.some((t) => t.key === w.key && t.effect === w.effect))
-      .map((w) => ({ ...w, ...(w.effect === 'NoExecute' ? { timeAdded: rfc3339(now) } : {}) }));
+      // Every taint this controller adds carries its time (upstream's SwapNodeControllerTaint).
+      .map((w) => ({ ...w, timeAdded: rfc3339(now) }));
     if (!add.length && keep.length === have.length) return;
     const taints = [...keep, ...add];
     try {

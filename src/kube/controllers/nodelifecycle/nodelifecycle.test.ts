@@ -86,6 +86,23 @@ describe('node lifecycle and taint eviction', () => {
     );
     const timeAdded = Date.parse(tainted.spec.taints.find((t: any) => t.effect === 'NoExecute').timeAdded);
     assert.ok(Number.isFinite(timeAdded), 'the NoExecute taint has its timeAdded');
+    // As kube-controller-manager 1.32 (found by the controllers differential): every taint it adds
+    // has its time; the pressure conditions the kubelet never posted are added Unknown
+    // (NodeStatusNeverUpdated); the beta OS label follows the stable one.
+    assert.ok(
+      Number.isFinite(Date.parse(tainted.spec.taints.find((t: any) => t.effect === 'NoSchedule').timeAdded)),
+      'the NoSchedule taint has its timeAdded too',
+    );
+    assert.deepEqual(
+      unknown.status.conditions.map((c: any) => [c.type, c.status, c.reason, c.message]),
+      [
+        ['Ready', 'Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.'],
+        ['MemoryPressure', 'Unknown', 'NodeStatusNeverUpdated', 'Kubelet never posted node status.'],
+        ['DiskPressure', 'Unknown', 'NodeStatusNeverUpdated', 'Kubelet never posted node status.'],
+        ['PIDPressure', 'Unknown', 'NodeStatusNeverUpdated', 'Kubelet never posted node status.'],
+      ],
+    );
+    await until('beta OS label', async () => (await node('n2')).metadata.labels['beta.kubernetes.io/os'] === 'linux');
     // Evicted = deleted; the silent node's agent cannot confirm, so (as upstream) the pod stays
     // Terminating (deletionTimestamp set). The taint manager marks it DisruptionTarget first, at
     // the moment of its decision (the controller's clock).
@@ -114,6 +131,12 @@ describe('node lifecycle and taint eviction', () => {
     assert.ok(brief >= zero, 'brief goes after zero');
     const events = await env.get(`/api/v1/namespaces/${env.ns}/events?fieldSelector=reason%3DTaintManagerEviction`);
     assert.deepEqual(events.items.map((e: any) => e.involvedObject.name).sort(), ['brief', 'zero']);
+    // Each pod marked not ready has upstream's Warning NodeNotReady "Node is not ready".
+    const notReady = await env.get(`/api/v1/namespaces/${env.ns}/events?fieldSelector=reason%3DNodeNotReady`);
+    assert.deepEqual(
+      [...new Set(notReady.items.map((e: any) => `${e.type} ${e.involvedObject.name}: ${e.message}`))].sort(),
+      ['brief', 'forever', 'plain', 'zero'].map((n) => `Warning ${n}: Node is not ready`),
+    );
     const stays = async (name: string) => !(await env.get(`${P}/${name}`)).metadata.deletionTimestamp;
     assert.equal(await stays('forever'), true, 'a pod tolerating forever stays');
     assert.equal(await stays('plain'), true, 'a pod with the default 300 s tolerations stays for now');

@@ -25,6 +25,7 @@ import {
   isPodActive,
   isPodAvailable,
   isPodReady,
+  omitEmpty,
   removeCondition,
   rfc3339,
   setCondition,
@@ -36,6 +37,8 @@ import type { Pod, ReplicaSet, ReplicaSetStatus } from '../shared/types.js';
 
 /** Upstream's BurstReplicas: at most this many creates or deletes per sync. */
 const BURST = 500;
+/** ReplicaSetStatus fields that are `omitempty` upstream (`replicas` is not). */
+const RS_OMITEMPTY = ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'];
 
 export interface ReplicaSetControllerOptions {
   workers?: number;
@@ -243,7 +246,8 @@ export function startReplicaSetController(ctx: ControllerContext, opts: ReplicaS
       cur.observedGeneration === status.observedGeneration &&
       JSON.stringify(cur.conditions ?? []) === JSON.stringify(status.conditions ?? []);
     if (same) return;
-    await putStatus(ctx.client, R.replicasets, rs, { ...(rs.status ?? {}), ...status, conditions: status.conditions });
+    const next = { ...(rs.status ?? {}), ...status, conditions: status.conditions };
+    await putStatus(ctx.client, R.replicasets, rs, omitEmpty(next, RS_OMITEMPTY));
   }
 
   return {

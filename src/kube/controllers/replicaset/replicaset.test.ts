@@ -34,6 +34,13 @@ before(async () => {
 after(() => env?.close());
 
 describe('replicaset controller', () => {
+  it('leaves zero counts out of its status, as upstream (omitempty): a ReplicaSet of 0', async () => {
+    await env.post(RS, rs('zero', 0));
+    await until('observed', async () => (await env.get(`${RS}/zero`)).status?.observedGeneration === 1);
+    // Found by the controllers differential: `readyReplicas: 0` and the like were written.
+    assert.deepEqual((await env.get(`${RS}/zero`)).status, { replicas: 0, observedGeneration: 1 });
+  });
+
   it('creates owned pods to the count, reports status, replaces a deleted pod, scales down', async () => {
     const created = await env.post(RS, rs('web', 3));
     await until('3 ready replicas', async () => (await env.get(`${RS}/web`)).status?.readyReplicas === 3);

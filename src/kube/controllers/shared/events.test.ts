@@ -17,6 +17,8 @@ let dir: string, server: http.Server, client: KubeClient;
 /** What the server does with each POST, in order; then it stores and answers 201. */
 let script: Step[] = [];
 const stored = new Map<string, string>(); // event name -> reason
+const messages = new Map<string, string>(); // event name -> message
+const patches: { name: string; body: { count?: number; message?: string } }[] = [];
 let posts = 0;
 
 before(async () => {
@@ -27,6 +29,12 @@ before(async () => {
       text += c;
     });
     req.on('end', () => {
+      if (req.method === 'PATCH') {
+        patches.push({ name: decodeURIComponent((req.url ?? '').split('/').pop() ?? ''), body: JSON.parse(text) });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+        return;
+      }
       posts++;
       const ev = JSON.parse(text) as { metadata: { name: string }; reason: string };
       const step = script.shift();
@@ -42,6 +50,7 @@ before(async () => {
         return;
       }
       stored.set(ev.metadata.name, ev.reason);
+      messages.set(ev.metadata.name, (ev as { message?: string }).message ?? '');
       if (step === 'apply-then-hang') return;
       res.writeHead(201, { 'Content-Type': 'application/json' });
       res.end(text);
@@ -130,5 +139,38 @@ describe('controller event recorder', () => {
     assert.ok(Date.now() - t0 < 1000);
     assert.equal(posts, 1);
     assert.deepEqual(reasons('closed'), []);
+  });
+
+  it("combines the tenth distinct message of one object's reason and later ones into one Event, as client-go's aggregator", async () => {
+    const rec = recorder();
+    const sink = rec.for('deployment-controller');
+    const d = owner('agg');
+    for (let i = 1; i <= 12; i++)
+      sink.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set agg-x from ${i - 1} to ${i}`);
+    // A repeat of a message still among the last nine is that Event's count, not a new one.
+    sink.event(d, 'Normal', 'ScalingReplicaSet', 'Scaled up replica set agg-x from 8 to 9');
+    await flushed(rec);
+    const mine = [...messages.entries()].filter(([n]) => n.startsWith('agg.'));
+    assert.equal(mine.length, 10, `9 plain Events and one combined: ${JSON.stringify(mine)}`);
+    const combined = mine.filter(([, m]) => m.startsWith('(combined from similar events): '));
+    assert.deepEqual(
+      combined.map(([, m]) => m),
+      ['(combined from similar events): Scaled up replica set agg-x from 9 to 10'],
+    );
+    // The 11th and 12th went into the combined Event (count 2, 3) with the latest message.
+    const onCombined = patches.filter((p) => p.name === combined[0][0]);
+    assert.deepEqual(
+      onCombined.map((p) => [p.body.count, p.body.message]),
+      [
+        [2, '(combined from similar events): Scaled up replica set agg-x from 10 to 11'],
+        [3, '(combined from similar events): Scaled up replica set agg-x from 11 to 12'],
+      ],
+    );
+    const nine = mine.find(([, m]) => m === 'Scaled up replica set agg-x from 8 to 9');
+    assert.deepEqual(
+      patches.filter((p) => p.name === nine?.[0]).map((p) => p.body.count),
+      [2],
+    );
+    rec.close();
   });
 });

@@ -2,7 +2,10 @@
 // events` show what a controller did: one Event per (object, type, reason, message), repeated
 // occurrences within ten minutes raise its count and lastTimestamp instead of adding objects, and
 // each (source, object) may send 25 events at once, then one per five minutes (client-go's spam
-// filter), so an object that fails every sync cannot flood the API. Writes are serialised and
+// filter), so an object that fails every sync cannot flood the API. As client-go's aggregator, the
+// tenth distinct message of one (source, object, type, reason) within ten minutes and every one
+// after it go into a single Event "(combined from similar events): <latest message>" whose count
+// rises (a Deployment's eleventh ScalingReplicaSet does not add an Event). Writes are serialised and
 // best-effort: a lost event never fails a sync. As client-go's sink, a write that failed without
 // an answer from the API (a timeout, a reset connection, an unavailable store) is tried again a
 // few times; each attempt has a deadline, so one request that is never answered cannot hold the
@@ -12,6 +15,9 @@ import type { KubeClient } from '../../client/index.js';
 import type { ObjectRefLike } from './types.js';
 
 const WINDOW_MS = 10 * 60_000;
+/** client-go's defaultAggregateMaxEvents: distinct messages before similar events are combined. */
+const AGGREGATE_MAX = 10;
+const COMBINED = '(combined from similar events): ';
 const MAX_PENDING = 1000;
 const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 5 * 60_000;
@@ -27,6 +33,7 @@ interface Seen {
   namespace: string;
   count: number;
   at: number;
+  message: string;
 }
 
 export interface EventSink {
@@ -38,6 +45,9 @@ const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 export class EventRecorder {
   private seen = new Map<string, Seen>();
   private spam = new Map<string, { tokens: number; at: number }>();
+  /** Per (source, object, type, reason): the distinct messages seen lately (client-go's
+   *  aggregateRecord). */
+  private similar = new Map<string, { messages: Set<string>; at: number }>();
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
@@ -80,15 +90,15 @@ export class EventRecorder {
     obj: ObjectRefLike,
     type: 'Normal' | 'Warning',
     reason: string,
-    message: string,
+    text: string,
   ): void {
     if (this.closed || this.pending >= MAX_PENDING) return;
     const m = obj.metadata;
     const namespace = m.namespace || 'default';
-    const key = `${m.uid}\u0000${component}\u0000${type}\u0000${reason}\u0000${message}`;
     const now = this.now();
     for (const [k, s] of this.seen) if (now - s.at > WINDOW_MS) this.seen.delete(k);
-    const prior = this.seen.get(key);
+    for (const [k, s] of this.similar) if (now - s.at > WINDOW_MS) this.similar.delete(k);
+    const { key, message } = this.aggregate(component, obj, type, reason, text, now);
     const sk = `${component}\u0000${m.uid ?? m.name}`;
     const b = this.spam.get(sk) ?? { tokens: SPAM_BURST, at: now };
     b.tokens = Math.min(SPAM_BURST, b.tokens + (now - b.at) / SPAM_REFILL_MS);
@@ -97,31 +107,47 @@ export class EventRecorder {
     b.tokens -= 1;
     this.spam.set(sk, b);
     if (this.spam.size > 10_000) for (const [k, v] of this.spam) if (v.tokens >= SPAM_BURST - 1) this.spam.delete(k);
+    // The Event this one updates (or the one it creates) is decided here, in call order, not when
+    // the write runs: events recorded in one burst (a sync's creates) still find each other.
+    const newName = () => `${m.name}.${(now * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`;
+    let entry = this.seen.get(key);
+    const update = entry !== undefined;
+    let changed = false;
+    if (entry) {
+      entry.count++;
+      entry.at = now;
+      changed = entry.message !== message;
+      entry.message = message;
+    } else {
+      entry = { name: newName(), namespace, count: 1, at: now, message };
+      this.seen.set(key, entry);
+    }
+    const seen = entry;
+    const count = seen.count;
     this.pending++;
     this.chain = this.chain
       .then(async () => {
         if (this.closed) return;
         const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
-        if (prior) {
-          prior.count++;
-          prior.at = now;
+        if (update) {
           try {
-            await this.write('PATCH', `${base}/${prior.name}`, {
-              body: { count: prior.count, lastTimestamp: rfc3339(now) },
+            await this.write('PATCH', `${base}/${seen.name}`, {
+              body: { count, lastTimestamp: rfc3339(now), ...(changed ? { message } : {}) },
               contentType: 'application/merge-patch+json',
             });
             return;
           } catch {
-            this.seen.delete(key); // gone (expired or deleted): write a new one
+            // Gone (expired or deleted): a new Event, which later repeats update.
+            seen.name = newName();
+            seen.count = 1;
           }
         }
-        const name = `${m.name}.${(now * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`;
         const at = rfc3339(now);
         await this.write('POST', base, {
           body: {
             apiVersion: 'v1',
             kind: 'Event',
-            metadata: { name, namespace },
+            metadata: { name: seen.name, namespace },
             involvedObject: {
               apiVersion: obj.apiVersion,
               kind: obj.kind,
@@ -141,12 +167,37 @@ export class EventRecorder {
             count: 1,
           },
         });
-        this.seen.set(key, { name, namespace, count: 1, at: now });
       })
-      .catch((e) => this.log.warn('event not recorded', { reason, error: e instanceof Error ? e.message : String(e) }))
+      .catch((e) => {
+        if (!update) this.seen.delete(key); // never written: a repeat must create it
+        this.log.warn('event not recorded', { reason, error: e instanceof Error ? e.message : String(e) });
+      })
       .finally(() => {
         this.pending--;
       });
+  }
+
+  /** client-go's EventAggregator: the dedupe key and message of an event. Below AGGREGATE_MAX
+   *  distinct messages of its kind an event is itself; from then on it is the combined one. */
+  private aggregate(
+    component: string,
+    obj: ObjectRefLike,
+    type: string,
+    reason: string,
+    message: string,
+    now: number,
+  ): { key: string; message: string } {
+    const m = obj.metadata;
+    const kind = [component, obj.apiVersion, obj.kind, m.namespace, m.name, m.uid, type, reason].join('\u0000');
+    const rec = this.similar.get(kind) ?? { messages: new Set<string>(), at: now };
+    rec.messages.add(message);
+    rec.at = now;
+    this.similar.set(kind, rec);
+    if (this.similar.size > 10_000) this.similar.delete(this.similar.keys().next().value as string);
+    if (rec.messages.size < AGGREGATE_MAX) return { key: `${kind}\u0000${message}`, message };
+    // The set does not grow past the limit (client-go pops one; here the oldest).
+    rec.messages.delete(rec.messages.values().next().value as string);
+    return { key: `${kind}\u0000${COMBINED}`, message: `${COMBINED}${message}` };
   }
 
   /** One write with a deadline, tried again after a transient failure while the recorder is

@@ -4,20 +4,54 @@
 // Re-using an old template re-numbers its revision instead of making a new one.
 import { resourcePath, type KubeClient } from '../../client/index.js';
 import { isAlreadyExists, isNotFound, ownerRefFor } from './control.js';
-import { canonicalJSON, controllerRef, templateHash } from './pods.js';
+import { canonicalJSON, controllerRef, safeEncode, templateHash } from './pods.js';
 import { R } from './resources.js';
 import type { KubeObject, PodTemplateSpec } from './types.js';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
+/** The label upstream's controller history puts on a StatefulSet's revisions. */
+export const HISTORY_HASH_LABEL = 'controller.kubernetes.io/hash';
 
 export interface ControllerRevision extends KubeObject {
   data?: unknown;
   revision?: number;
 }
 
-export const revisionData = (template: PodTemplateSpec | undefined) => ({
-  spec: { template: { ...structuredClone(template ?? {}), $patch: 'replace' } },
-});
+/** The revision's data as upstream's getPatch makes it: the template as Go encodes it, whose
+ *  metadata always carries `creationTimestamp: null`. */
+export const revisionData = (template: PodTemplateSpec | undefined) => {
+  const t = structuredClone(template ?? {});
+  return {
+    spec: { template: { ...t, metadata: { creationTimestamp: null, ...(t.metadata ?? {}) }, $patch: 'replace' } },
+  };
+};
+
+/** What identifies a revision's template: its data without that `creationTimestamp: null`, so a
+ *  revision written before the field was added is still the same template (no rollout). */
+function dataKey(data: unknown): string {
+  const t = (data as { spec?: { template?: { metadata?: Record<string, unknown> } } } | undefined)?.spec?.template;
+  if (t?.metadata?.creationTimestamp !== null) return canonicalJSON(data);
+  const { creationTimestamp: _c, ...metadata } = t.metadata;
+  return canonicalJSON({ ...(data as object), spec: { template: { ...t, metadata } } });
+}
+
+/** Upstream's HashControllerRevision for data written as JSON: 32-bit FNV-1 (not 1a) over the
+ *  bytes json.Marshal gives (keys sorted, <, >, & escaped) and the collision count, in the
+ *  alphabet without vowels. StatefulSet revision names match kube-controller-manager's. */
+export function revisionJSONHash(data: unknown, collisionCount = 0): string {
+  const json = canonicalJSON(data)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(json + String(collisionCount), 'utf8')) {
+    h = Math.imul(h, 0x01000193) >>> 0;
+    h = (h ^ b) >>> 0;
+  }
+  return safeEncode(String(h >>> 0));
+}
 
 const num = (r: ControllerRevision) => (typeof r.revision === 'number' ? r.revision : 0);
 export const byRevisionNumber = (a: ControllerRevision, b: ControllerRevision) =>
@@ -42,6 +76,10 @@ export interface HistoryOptions {
   /** Labels of the revision (the template's); the hash label is added. */
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** How the name's hash is made: 'template' (the DaemonSet's, like the pod-template-hash) or
+   *  'json' (upstream's controller history, StatefulSets), and the label it goes in. */
+  hash?: 'template' | 'json';
+  hashLabel?: string;
 }
 
 /** The current revision (found, re-numbered, or created) and every revision after the change. */
@@ -49,10 +87,10 @@ export async function currentRevision(
   o: HistoryOptions,
 ): Promise<{ current: ControllerRevision; all: ControllerRevision[] }> {
   const data = revisionData(o.template);
-  const key = canonicalJSON(data);
+  const key = dataKey(data);
   const all = [...o.revisions].sort(byRevisionNumber);
   const max = all.reduce((m, r) => Math.max(m, num(r)), 0);
-  const same = all.filter((r) => canonicalJSON(r.data) === key);
+  const same = all.filter((r) => dataKey(r.data) === key);
   const ns = o.owner.metadata.namespace;
   if (same.length) {
     const cur = same[same.length - 1];
@@ -64,7 +102,7 @@ export async function currentRevision(
     );
     return { current: out, all: all.map((r) => (r === cur ? out : r)) };
   }
-  const hash = templateHash(data, o.collisionCount);
+  const hash = o.hash === 'json' ? revisionJSONHash(data, o.collisionCount) : templateHash(data, o.collisionCount);
   const prefix = (o.owner.metadata.name ?? '').slice(0, 223);
   const rev: ControllerRevision = {
     apiVersion: 'apps/v1',
@@ -72,7 +110,7 @@ export async function currentRevision(
     metadata: {
       name: `${prefix}-${hash}`,
       namespace: ns,
-      labels: { ...(o.labels ?? {}), [REVISION_HASH_LABEL]: hash },
+      labels: { ...(o.labels ?? {}), [o.hashLabel ?? REVISION_HASH_LABEL]: hash },
       ...(o.annotations && Object.keys(o.annotations).length ? { annotations: o.annotations } : {}),
       ownerReferences: [ownerRefFor(o.owner, o.ownerApiVersion, o.ownerKind)],
     },
@@ -90,7 +128,7 @@ export async function currentRevision(
       'GET',
       resourcePath(R.controllerrevisions, ns, rev.metadata.name),
     );
-    if (canonicalJSON(live.data) === key && controllerRef(live)?.uid === o.owner.metadata.uid) {
+    if (dataKey(live.data) === key && controllerRef(live)?.uid === o.owner.metadata.uid) {
       const out =
         num(live) === max + 1
           ? live

@@ -142,3 +142,15 @@ export function templateHash(template: unknown, collisionCount?: number): string
   if (collisionCount) s += `#${collisionCount}`;
   return safeEncode(String(fnv32a(s)));
 }
+
+/** Go's `omitempty` on a status's integer and list fields: a zero or an empty list is left out of
+ *  what upstream's controllers write (`kubectl get -o yaml` shows no `readyReplicas: 0`). Returns a
+ *  copy; the keys that are not `omitempty` upstream (e.g. a ReplicaSet's `replicas`) stay. */
+export function omitEmpty<T extends object>(o: T, keys: readonly string[]): T {
+  const out = { ...o } as Record<string, unknown>;
+  for (const k of keys) {
+    const v = out[k];
+    if (v === 0 || (Array.isArray(v) && v.length === 0)) delete out[k];
+  }
+  return out as T;
+}

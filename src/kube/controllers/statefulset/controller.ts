@@ -21,11 +21,20 @@ import { keyOf, Loop, type Controller, type ControllerContext } from '../shared/
 import {
   currentRevision,
   HashCollision,
+  HISTORY_HASH_LABEL,
   REVISION_HASH_LABEL,
   truncateHistory,
   type ControllerRevision,
 } from '../shared/history.js';
-import { controllerRef, isPodAvailable, isPodReady, isTerminal, splitKey, untilAvailable } from '../shared/pods.js';
+import {
+  controllerRef,
+  isPodAvailable,
+  isPodReady,
+  isTerminal,
+  omitEmpty,
+  splitKey,
+  untilAvailable,
+} from '../shared/pods.js';
 import { R } from '../shared/resources.js';
 import type { Pod, PodTemplateSpec } from '../shared/types.js';
 import {
@@ -34,6 +43,7 @@ import {
   newClaim,
   newPod,
   ordinalOf,
+  podName,
   type PersistentVolumeClaim,
   type StatefulSet,
   type StatefulSetStatus,
@@ -53,7 +63,9 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
   const pvcInf = ctx.informers.for<PersistentVolumeClaim>(R.pvcs);
   const revInf = ctx.informers.for<ControllerRevision>(R.controllerrevisions);
   const events = ctx.events.for('statefulset-controller');
-  const pods = new PodControl(ctx.client, events);
+  // Upstream's StatefulPodControl records its own events ("delete Pod web-2 in StatefulSet web
+  // successful"), not the ReplicaSet's "Deleted pod: …": the shared PodControl stays silent here.
+  const pods = new PodControl(ctx.client, { event: () => undefined });
   const loop = new Loop({ ...ctx, log }, { name: 'statefulset', workers: 2, sync });
 
   const ownerOf = (o: { metadata: Pod['metadata'] }): StatefulSet | undefined => {
@@ -115,6 +127,9 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
         template: set.spec?.template,
         collisionCount: set.status?.collisionCount,
         labels: set.spec?.template?.metadata?.labels,
+        annotations: set.metadata.annotations,
+        hash: 'json',
+        hashLabel: HISTORY_HASH_LABEL,
       });
     } catch (e) {
       if (!(e instanceof HashCollision)) throw e;
@@ -168,9 +183,14 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
       }
       if (!have) {
         try {
-          await ctx.client.request('POST', resourcePath(R.pvcs, set.metadata.namespace), {
-            body: newClaim(set, t, ord, pod),
-          });
+          const claim = newClaim(set, t, ord, pod);
+          await ctx.client.request('POST', resourcePath(R.pvcs, set.metadata.namespace), { body: claim });
+          events.event(
+            set,
+            'Normal',
+            'SuccessfulCreate',
+            `create Claim ${claim.metadata.name} Pod ${podName(set, ord)} in StatefulSet ${set.metadata.name} success`,
+          );
         } catch (e) {
           if (!isAlreadyExists(e)) {
             events.event(
@@ -225,7 +245,19 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
   }
 
   async function deletePod(set: StatefulSet, p: Pod): Promise<void> {
-    if (await pods.delete(set, p))
+    let deleted: boolean;
+    try {
+      deleted = await pods.delete(set, p);
+    } catch (e) {
+      events.event(
+        set,
+        'Warning',
+        'FailedDelete',
+        `delete Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${errorText(e)}`,
+      );
+      throw e;
+    }
+    if (deleted)
       events.event(
         set,
         'Normal',
@@ -325,6 +357,8 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
     const live = mine.filter((p) => !p.metadata.deletionTimestamp);
     const st: StatefulSetStatus = {
       ...(set.status ?? {}),
+      // Upstream always writes it (a pointer, 0 included).
+      collisionCount: set.status?.collisionCount ?? 0,
       observedGeneration: set.metadata.generation,
       replicas: live.length,
       readyReplicas: live.filter((p) => p.status?.phase === 'Running' && isPodReady(p)).length,
@@ -351,7 +385,14 @@ export function startStatefulSetController(ctx: ControllerContext): Controller {
         s?.updateRevision,
       ]);
     if (norm(set.status) === norm(st)) return;
-    await putStatus(ctx.client, R.statefulsets, set, st);
+    // readyReplicas, currentReplicas, updatedReplicas are `omitempty` upstream; replicas and
+    // availableReplicas are not.
+    await putStatus(
+      ctx.client,
+      R.statefulsets,
+      set,
+      omitEmpty(st, ['readyReplicas', 'currentReplicas', 'updatedReplicas']),
+    );
   }
 
   return {

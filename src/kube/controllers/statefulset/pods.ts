@@ -71,6 +71,8 @@ export function newPod(set: StatefulSet, template: PodTemplateSpec | undefined, 
     kind: 'Pod',
     metadata: {
       name,
+      // Upstream's GetPodFromTemplate leaves the controller's prefix as generateName.
+      generateName: `${set.metadata.name}-`,
       namespace: set.metadata.namespace,
       labels: {
         ...(t.metadata?.labels ?? {}),

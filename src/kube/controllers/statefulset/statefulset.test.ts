@@ -98,6 +98,23 @@ describe('statefulset controller', () => {
     const st = (await env.get(`${SS}/web`)).status;
     assert.equal(st.currentRevision, st.updateRevision);
     assert.equal(st.currentReplicas, 3);
+    // As kube-controller-manager 1.32 writes them (found by the controllers differential): the
+    // revision's hash label, the pods' generateName, collisionCount 0, an event per claim and none
+    // of the ReplicaSet's wording.
+    assert.equal(st.collisionCount, 0);
+    const rev = (await env.get(`/apis/apps/v1/namespaces/${env.ns}/controllerrevisions`)).items.find(
+      (r: any) => r.metadata.name === st.updateRevision,
+    );
+    assert.equal(`web-${rev.metadata.labels['controller.kubernetes.io/hash']}`, rev.metadata.name);
+    assert.equal(rev.data.spec.template.metadata.creationTimestamp, null);
+    for (const p of pods) assert.equal(p.metadata.generateName, 'web-');
+    const msgs = (await env.get(`/api/v1/namespaces/${env.ns}/events?fieldSelector=involvedObject.name%3Dweb`)).items
+      .filter((e: any) => e.involvedObject.kind === 'StatefulSet')
+      .map((e: any) => e.message);
+    for (let i = 0; i < 3; i++) {
+      assert.ok(msgs.includes(`create Claim www-web-${i} Pod web-${i} in StatefulSet web success`), msgs.join('\n'));
+      assert.ok(msgs.includes(`create Pod web-${i} in StatefulSet web successful`));
+    }
   });
 
   it('keeps names across deletion, scales down from the highest ordinal, keeps claims', async () => {

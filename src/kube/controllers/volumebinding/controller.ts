@@ -155,8 +155,9 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
         await bindVolume(pv, c);
         return;
       }
-      if (ref.uid && ref.uid !== c.metadata.uid) return; // the volume belongs to another claim
-      await finishClaim(c, pv);
+      if (!preBoundTo(pv, c)) return; // the volume belongs to another claim
+      if (!ref.uid) await bindVolume(pv, c);
+      else await finishClaim(c, pv);
       return;
     }
     // Not bound yet.
@@ -171,9 +172,17 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
       node = nodeInf.get(undefined, selected);
       if (!node) return;
     }
-    // A volume already claimed for this claim (the first write of an earlier bind), else the smallest fit.
+    // A volume already claimed for this claim (the first write of an earlier bind, or pre-bound by
+    // the user with a claimRef naming it: upstream's IsVolumeBoundToClaim, which for a pre-bound
+    // volume checks only size and volume mode), else the smallest fit.
     const pvs = pvInf.list();
     let pv = pvs.find((v) => v.spec?.claimRef?.uid === c.metadata.uid);
+    pv ??= pvs.find(
+      (v) =>
+        !v.metadata.deletionTimestamp &&
+        preBoundTo(v, c) &&
+        volumeFits({ ...c, spec: { ...c.spec, storageClassName: v.spec?.storageClassName } }, v, node),
+    );
     if (!pv) {
       const candidates = pvs
         .filter(
@@ -185,7 +194,11 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
     }
     if (!pv) {
       if (c.status?.phase !== 'Pending') await setClaimStatus(c, { phase: 'Pending' });
-      if (sc?.provisioner)
+      const className = c.spec?.storageClassName;
+      if (className && !sc)
+        // Upstream's provisionClaim: the class to provision from does not exist.
+        events.event(c, 'Warning', 'ProvisioningFailed', `storageclass.storage.k8s.io "${className}" not found`);
+      else if (sc?.provisioner)
         events.event(
           c,
           'Normal',
@@ -201,23 +214,23 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
         );
       return;
     }
-    if (!pv.spec?.claimRef) {
+    if (!pv.spec?.claimRef?.uid) {
       await bindVolume(pv, c);
       return; // the volume update brings the claim back here
     }
     await finishClaim(c, pv);
   }
 
-  /** Step 1: the volume names the claim. */
+  /** Step 1: the volume names the claim (a full reference, uid included). A volume the user
+   *  pre-bound to this claim does not get bound-by-controller, as upstream's getBindVolumeToClaim. */
   async function bindVolume(pv: Volume, c: Claim): Promise<void> {
+    const annotations = { ...(pv.metadata.annotations ?? {}) };
+    if (!preBoundTo(pv, c)) annotations[BOUND_BY_CONTROLLER] = 'yes';
     try {
       await ctx.client.request('PUT', resourcePath(R.pvs, undefined, pv.metadata.name), {
         body: {
           ...pv,
-          metadata: {
-            ...pv.metadata,
-            annotations: { ...(pv.metadata.annotations ?? {}), [BOUND_BY_CONTROLLER]: 'yes' },
-          },
+          metadata: { ...pv.metadata, annotations },
           spec: {
             ...pv.spec,
             claimRef: {
@@ -257,15 +270,19 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
 
   async function syncVolume(name: string): Promise<void> {
     const pv = pvInf.get(undefined, name);
-    if (!pv || pv.metadata.deletionTimestamp) return;
+    if (!pv) return;
+    // Being deleted: only a Bound volume whose claim is gone moves on to Released, so the
+    // pv-protection finalizer (storage-protection) lets it go.
+    if (pv.metadata.deletionTimestamp && pv.status?.phase !== 'Bound') return;
     const ref = pv.spec?.claimRef;
-    if (!ref) {
+    // Unused, or reserved for a claim that has not been bound to it yet (a claimRef without uid):
+    // Available either way, as upstream's syncVolume; the claim's sync does the binding.
+    if (!ref?.uid) {
       if (pv.status?.phase !== 'Available') await putStatus(ctx.client, R.pvs, pv, { phase: 'Available' });
       return;
     }
     const c = pvcInf.get(ref.namespace, ref.name ?? '');
-    if (c && (!ref.uid || c.metadata.uid === ref.uid)) return; // the claim side finishes binding
-    if (!ref.uid) return; // pre-bound to a claim that does not exist yet
+    if (c && c.metadata.uid === ref.uid) return; // the claim side finishes binding
     // The claim is gone: make sure (the cache may lag), then release or delete.
     try {
       const live = await ctx.client.request<Claim>('GET', resourcePath(R.pvcs, ref.namespace, ref.name));
@@ -273,6 +290,13 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+    // As upstream: Released first (whatever the policy), then reclaimed; a Bound volume would be
+    // held by its pv-protection finalizer for good.
+    if (pv.status?.phase !== 'Released') {
+      await putStatus(ctx.client, R.pvs, pv, { phase: 'Released' });
+      return; // the status write brings the volume back here
+    }
+    if (pv.metadata.deletionTimestamp) return;
     const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Retain';
     if (policy === 'Delete') {
       try {
@@ -284,7 +308,6 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
       }
       return;
     }
-    if (pv.status?.phase !== 'Released') await putStatus(ctx.client, R.pvs, pv, { phase: 'Released' });
   }
 
   return {
@@ -302,4 +325,15 @@ export function startVolumeBindingController(ctx: ControllerContext): Controller
       for (const v of pvInf.list()) volumes.add(v.metadata.name ?? '');
     },
   };
+}
+
+/** The volume's claimRef names this claim and no other uid (upstream's IsVolumeBoundToClaim). */
+function preBoundTo(pv: Volume, c: Claim): boolean {
+  const ref = pv.spec?.claimRef;
+  return (
+    !!ref &&
+    ref.name === c.metadata.name &&
+    ref.namespace === c.metadata.namespace &&
+    (!ref.uid || ref.uid === c.metadata.uid)
+  );
 }

@@ -59,6 +59,47 @@ describe('persistentvolume binder', () => {
     );
   });
 
+  it('a volume pre-bound by claimRef (no uid) is Available, then bound to that claim, not to another', async () => {
+    // Found by the controllers differential: a StatefulSet's claims never bound to volumes made
+    // for them (claimRef with name and namespace only), so its pods never started.
+    const name = `pre-${uniq()}`;
+    await env.post(
+      '/api/v1/persistentvolumes',
+      pv(name, '1Gi', { storageClassName: 'pre', claimRef: { namespace: env.ns, name: 'wanted' } }),
+    );
+    await until(
+      'available',
+      async () => (await env.get(`/api/v1/persistentvolumes/${name}`)).status?.phase === 'Available',
+    );
+    await env.post(C, pvc('other', '1Gi', 'pre'));
+    const claim = await env.post(C, pvc('wanted', '1Gi', 'pre'));
+    await until('bound', async () => (await env.get(`${C}/wanted`)).status?.phase === 'Bound');
+    const v = await env.get(`/api/v1/persistentvolumes/${name}`);
+    assert.equal(v.status.phase, 'Bound');
+    assert.deepEqual(
+      [v.spec.claimRef.kind, v.spec.claimRef.apiVersion, v.spec.claimRef.name, v.spec.claimRef.uid],
+      ['PersistentVolumeClaim', 'v1', 'wanted', claim.metadata.uid],
+    );
+    // The user bound the volume: no bound-by-controller on it; the claim was bound by the controller.
+    assert.equal(v.metadata.annotations?.['pv.kubernetes.io/bound-by-controller'], undefined);
+    const c = await env.get(`${C}/wanted`);
+    assert.equal(c.spec.volumeName, name);
+    assert.equal(c.metadata.annotations['pv.kubernetes.io/bound-by-controller'], 'yes');
+    assert.equal((await env.get(`${C}/other`)).status?.phase, 'Pending');
+  });
+
+  it('a claim of a storage class that does not exist: Warning ProvisioningFailed, as upstream', async () => {
+    await env.post(C, pvc('classless', '1Gi', 'no-such-class'));
+    await until('event', async () =>
+      (await env.get(`/api/v1/namespaces/${env.ns}/events?fieldSelector=involvedObject.name%3Dclassless`)).items.some(
+        (e: any) =>
+          e.type === 'Warning' &&
+          e.reason === 'ProvisioningFailed' &&
+          e.message === 'storageclass.storage.k8s.io "no-such-class" not found',
+      ),
+    );
+  });
+
   it('a Delete volume goes with its claim; a claim whose volume disappears is Lost', async () => {
     const d = `del-${uniq()}`;
     await env.post(
