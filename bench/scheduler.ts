@@ -228,8 +228,8 @@ async function startCluster(
       '--kube-controller-manager-arg',
       'node-monitor-grace-period=1h',
       // The ttl controller (on by default, as in kube-controller-manager) annotates every Node
-      // again at each cluster-size step (100, 500, 1000, 2000 nodes): ~15 000 Node writes while
-      // the 5000 nodes are made, some still going in the measured phase (writes/pod 3.05 -> 3.14).
+      // again at each cluster-size step (100, 500, 1000, 2000 nodes) while the 5000 nodes are
+      // made; some of those writes still ran in the measured phase (writes/pod 3.05 -> 3.14).
       // scheduler_perf runs no controller manager; this one is off on both sides.
       '--kube-controller-manager-arg',
       'controllers=*,-ttl-controller',
