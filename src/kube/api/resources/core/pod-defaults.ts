@@ -106,6 +106,20 @@ export function defaultPod(pod: Obj): void {
   pod.status = asObj(pod.status) ?? {};
   if (!pod.status.phase) pod.status.phase = 'Pending';
   if (!pod.status.qosClass) pod.status.qosClass = qosClass(spec);
+  syncAddresses(pod.status, 'podIP', 'podIPs');
+  syncAddresses(pod.status, 'hostIP', 'hostIPs');
+}
+
+/** A PodStatus's two forms of an address, as upstream's v1 conversion keeps them: a podIP that
+ *  differs from podIPs[0] (a client that writes podIP only) replaces the list, and podIP is
+ *  podIPs[0]; the same for hostIP / hostIPs. Readers of the lists alone (the endpoint
+ *  controllers) then see what such a client wrote. */
+function syncAddresses(status: Obj, one: 'podIP' | 'hostIP', many: 'podIPs' | 'hostIPs'): void {
+  const ip = status[one];
+  const list = Array.isArray(status[many]) ? (status[many] as unknown[]) : [];
+  const first = (list[0] as { ip?: unknown } | undefined)?.ip;
+  if (typeof ip === 'string' && ip !== '' && first !== ip) status[many] = [{ ip }];
+  else if (typeof first === 'string' && first !== '' && !ip) status[one] = first;
 }
 
 /** Guaranteed when every container has equal cpu+memory requests and limits; BestEffort when none set any. */

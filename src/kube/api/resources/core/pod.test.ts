@@ -235,3 +235,33 @@ test('ephemeral containers may only be added', async () => {
   other.spec.restartPolicy = 'Never';
   assert.equal(validateEphemeralContainersUpdate(other.spec, added.spec)[0].field, 'spec');
 });
+
+test("pod status addresses: podIP alone fills podIPs, podIPs alone fills podIP (upstream's conversion)", () => {
+  const addr = (status: Record<string, unknown>) => {
+    const p = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [] },
+      status,
+    } as KubeObject;
+    pods.defaults!(p);
+    const s = p.status as Record<string, unknown>;
+    return [s.podIP, s.podIPs, s.hostIP, s.hostIPs];
+  };
+  assert.deepEqual(addr({ podIP: '10.0.0.5', hostIP: '192.0.2.1' }), [
+    '10.0.0.5',
+    [{ ip: '10.0.0.5' }],
+    '192.0.2.1',
+    [{ ip: '192.0.2.1' }],
+  ]);
+  assert.deepEqual(addr({ podIPs: [{ ip: '10.0.0.6' }, { ip: 'fd00::6' }] }), [
+    '10.0.0.6',
+    [{ ip: '10.0.0.6' }, { ip: 'fd00::6' }],
+    undefined,
+    undefined,
+  ]);
+  // Both given and different: podIP wins, as for older clients upstream.
+  assert.deepEqual(addr({ podIP: '10.0.0.7', podIPs: [{ ip: '10.0.0.8' }] })[1], [{ ip: '10.0.0.7' }]);
+  assert.deepEqual(addr({}), [undefined, undefined, undefined, undefined]);
+});
