@@ -10,8 +10,9 @@ const created = (create: string, kind: string, name: string, cluster = false): C
   const n = cluster ? '' : ` ${N}`;
   return {
     cluster,
+    // The namespace flag first: a generator's command after `--` takes the rest of the line.
     steps: [
-      `${create}${n}`,
+      `${cluster ? '' : `${N} `}${create}`,
       `get ${kind} ${name}${n}`,
       `get ${kind} ${name}${n} -o yaml`,
       `describe ${kind} ${name}${n}`,

@@ -124,6 +124,8 @@ export function normalise(s: string): string {
       .replace(/\b3[0-2]\d{3}\b/g, '<NODEPORT>')
       // Generated name suffixes (generateName's five characters, Events' hex suffix).
       .replace(/\.[0-9a-f]{16,}\b/g, '.<HASH>')
+      // Table columns are as wide as their widest cell: masked cells had other widths.
+      .replace(/(\S) {2,}(?=\S)/g, '$1  ')
       .replace(/[ \t]+$/gm, '')
   );
 }

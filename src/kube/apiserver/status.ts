@@ -102,7 +102,9 @@ export const errForbidden = (message: string, t?: ErrorTarget) =>
 /** 422 Invalid, in upstream's words: `Kind "name" is invalid: field: message` (several: `[a, b]`). */
 export function errInvalid(t: ErrorTarget, errors: FieldError[]): ApiError {
   const parts = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
-  const msg = `${t.kind ?? qualified(t)} "${t.name ?? ''}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
+  // Upstream names the kind qualified by its group (`Deployment.apps "x" is invalid`).
+  const kind = t.kind ? (t.group ? `${t.kind}.${t.group}` : t.kind) : qualified(t);
+  const msg = `${kind} "${t.name ?? ''}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
     name: t.name,
     group: t.group,
@@ -119,6 +121,11 @@ export function statusOf(
 ): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code };
   if (reason) s.reason = reason;
+  // Every field of upstream's StatusDetails is omitempty: the core group's "" is left out.
+  if (details?.group === '') {
+    details = { ...details };
+    delete details.group;
+  }
   if (details && Object.values(details).some((v) => v !== undefined)) s.details = details;
   // An explicit {} stays: upstream's generic errors ("the server could not find the requested
   // resource") carry an empty details object, and kubectl debug reads details.name unchecked.
