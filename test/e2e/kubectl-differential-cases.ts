@@ -325,7 +325,7 @@ const DELETE: Case[] = [
   withSetup(`delete cm c1 ${N}`, `delete cm -l tier=back ${N}`, `get cm ${N} -o name`),
   withSetup(`delete deploy --all ${N}`, `get deploy ${N}`),
   withSetup(
-    `delete deploy web --cascade=orphan ${N}`,
+    `delete deploy web --cascade=orphan --wait=false ${N}`,
     `delete cm c1 --grace-period=0 --force ${N}`,
     `delete cm c2 --now ${N}`,
   ),
@@ -373,13 +373,13 @@ const DISCOVERY: Case[] = [
     steps: [
       'auth can-i create pods',
       "auth can-i '*' '*'",
-      'auth can-i get pods --as=alice',
+      'auth can-i get pods --as=nobody-{s}',
       'auth can-i list secrets --as=system:serviceaccount:default:default',
     ],
   },
   {
     cluster: true,
-    steps: ['auth can-i --list --as=alice', 'auth can-i --list -n default', 'auth whoami', 'auth whoami -o yaml'],
+    steps: ['auth can-i --list --as=nobody-{s}', 'auth can-i --list -n default', 'auth whoami', 'auth whoami -o yaml'],
   },
   { cluster: true, steps: ['get --raw /version', 'get --raw /api', 'get --raw /apis/apps', 'get --raw /apis/apps/v1'] },
   {

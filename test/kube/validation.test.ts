@@ -47,10 +47,7 @@ describe('validation reports every error at once', () => {
       ]);
       assert.equal(
         r.body.message,
-        `${kind}.apps "nosel" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: \`selector\` does not match template \`labels\`]`.replace(
-          `${kind}.apps`,
-          kind,
-        ),
+        `${kind}.apps "nosel" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: \`selector\` does not match template \`labels\`]`,
       );
     });
   }
@@ -112,8 +109,41 @@ describe('validation reports every error at once', () => {
     assert.equal(r.body.reason, 'BadRequest');
     assert.equal(
       r.body.message,
-      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field Deployment.spec.replicas of type int32',
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32',
       'the kind validators did not run on a mistyped object',
+    );
+    // Go names the innermost struct and drops list indexes and map keys from the path.
+    const deeper = await call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'typed2' },
+      spec: {
+        selector: { matchLabels: { a: 'b' } },
+        template: { ...template, spec: { containers: [{ name: 'c', image: 5 }] } },
+      },
+    });
+    assert.equal(
+      deeper.body.message,
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal number into Go struct field Container.spec.template.spec.containers.image of type string',
+    );
+    const map = await call('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'typed3' },
+      data: { k: 1 },
+    });
+    assert.equal(
+      map.body.message,
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string',
+    );
+    const meta = await call('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'typed4', labels: 'a' },
+    });
+    assert.equal(
+      meta.body.message,
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string',
     );
   });
 

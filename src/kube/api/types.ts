@@ -19,7 +19,7 @@ export interface FieldError {
   message: string;
   /** A value of the wrong JSON type: what Go's decoder would have said (built-in kinds fail such
    *  a body while decoding, a 400). */
-  decode?: { got: string; want: string };
+  decode?: { got: string; want: string; struct?: string; goPath?: string };
 }
 
 export interface OwnerReference {

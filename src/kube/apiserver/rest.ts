@@ -64,7 +64,7 @@ export function checkBody(
     kind: def.kind,
     metadata: { ...((body.metadata as object) ?? {}) },
   } as KubeObject;
-  checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind);
+  checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind, def.version);
   return obj;
 }
 
@@ -72,8 +72,12 @@ export function checkBody(
 export function checkFields(r: OperationScope, obj: KubeObject, def = r.def, mode = fieldValidation(r)): void {
   const unknown = unknownFields(obj, def.schema, schemaCtx(def), mode !== 'Strict');
   if (unknown.length === 0) return;
+  // A POST or PUT body fails while decoding, in the decoder's words; a patch's result is checked
+  // after the patch (upstream's words have no decoder prefix there).
+  const decoding = !def.custom && (r.info.verb === 'create' || r.info.verb === 'update');
+  const prefix = decoding ? `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ` : '';
   if (mode === 'Strict')
-    throw errBadRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+    throw errBadRequest(`${prefix}strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
 }
 
@@ -247,10 +251,10 @@ const META_STRINGS = [
 ];
 
 /** Type errors in metadata are decode errors upstream (400), reported in Go's words. */
-function checkMetaTypes(m: Record<string, unknown>, kind: string): void {
+function checkMetaTypes(m: Record<string, unknown>, kind: string, version: string): void {
   const bad = (field: string, want: string, got: unknown) =>
     errBadRequest(
-      `json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want} (in ${kind})`,
+      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
     );
   for (const f of META_STRINGS)
     if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'string', m[f]);

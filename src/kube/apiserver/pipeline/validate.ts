@@ -43,8 +43,10 @@ export function validateWrite(obj: KubeObject, old: KubeObject | undefined, s: S
   const decode = !w.def.custom && (verb === 'create' || verb === 'update') && errs.find((e) => e.decode);
   if (decode && decode.decode) {
     const { kind, version } = w.def;
+    // Go names the innermost struct and the field's path without list indexes or map keys.
+    const d = decode.decode;
     throw errBadRequest(
-      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${decode.decode.got} into Go struct field ${kind}.${decode.field} of type ${decode.decode.want}`,
+      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${d.got} into Go struct field ${d.struct ?? kind}.${d.goPath || decode.field} of type ${d.want}`,
     );
   }
   if (s.validate) errs.push(...s.validate(obj, old, w));
