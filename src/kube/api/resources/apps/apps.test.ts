@@ -65,7 +65,7 @@ test('deployment: validation messages and paths', () => {
   const empty = obj('web', { selector: {}, template: template({ app: 'web' }) });
   d.defaults!(empty);
   assert.deepEqual(msgs(d.validate!(empty)), [
-    'spec.selector: Invalid value: &v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment',
+    'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment',
   ]);
   const bad = obj('web', {
     replicas: -1,
@@ -110,7 +110,7 @@ test('deployment: selector immutable; table', () => {
   const changed = structuredClone(o);
   changed.spec.selector = { matchLabels: { app: 'web2' } };
   assert.deepEqual(msgs(d.validateUpdate!(changed, o)), [
-    'spec.selector: Invalid value: &v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
+    'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
   ]);
   assert.deepEqual(
     d.columns.map((c) => `${c.name}${c.priority ? '*' : ''}`),
