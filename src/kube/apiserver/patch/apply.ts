@@ -12,6 +12,7 @@ import { ApiError } from '../status.js';
 import {
   displayPath,
   fieldsV1Of,
+  stillOwned,
   fromFieldsV1,
   itemKey,
   keyPath,
@@ -126,7 +127,10 @@ export function recordUpdate(
     const [b, a] = [beforeIn(e.meta.apiVersion), afterIn(e.meta.apiVersion)];
     const changedHere = a === after ? changed : [...a].filter(([k, v]) => b.get(k) !== v).map(([k]) => k);
     if (!same(e.meta, mi.manager, 'Update', mi.subresource)) for (const k of changedHere) e.set.delete(k);
-    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
+    {
+      const parents = {};
+      for (const k of [...e.set]) if (!stillOwned(k, a, parents)) e.set.delete(k);
+    }
   }
   if (changed.length) {
     let mine = entries.find((e) => same(e.meta, mi.manager, 'Update', mi.subresource));
@@ -211,7 +215,10 @@ export function serverSideApply(
   const afterIn = leavesByVersion(mi, result, after);
   for (const e of entries) {
     const a = afterIn(e.meta.apiVersion);
-    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
+    {
+      const parents = {};
+      for (const k of [...e.set]) if (!stillOwned(k, a, parents)) e.set.delete(k);
+    }
   }
   store(result, entries);
   return result;

@@ -164,6 +164,9 @@ export function fieldsV1Of(
     if (isObject(v) && !p.atomic) {
       let any = false;
       for (const k in v) {
+        // A free map (labels, data, limits) that the create brings is itself a member of the set,
+        // as upstream's comparison with the empty object makes it (`f:data: {.: {}, f:k: {}}`).
+        if (!any && path.length && p.r?.additionalProperties && !p.r.properties) touch()['.'] = {};
         any = true;
         if (top && skipTop.has(k)) continue;
         if (path.length === 1 && path[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
@@ -201,9 +204,10 @@ export function fieldsV1Of(
   return root;
 }
 
-/** FieldsV1 JSON from a set of path keys. */
+/** FieldsV1 JSON from a set of path keys; a member with members below it is marked `.`. */
 export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
+  const members: Record<string, unknown>[] = [];
   for (const k of paths) {
     let cur = root;
     const p = keyPath(k);
@@ -212,8 +216,22 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
       cur = cur[tok] as Record<string, unknown>;
     }
     if (p.length && p[p.length - 1].startsWith('k:')) cur['.'] = {};
+    else if (p.length) members.push(cur);
   }
+  for (const n of members) if (Object.keys(n).some((t) => t !== '.')) n['.'] = {};
   return root;
+}
+
+/** Whether `k` stays in a manager's set over the object's leaves `a`: a leaf still there, or a
+ *  member above leaves still there (a map the manager brought). `parents` is filled on first use. */
+export function stillOwned(k: string, a: Map<string, string>, parents: { set?: Set<string> }): boolean {
+  if (a.has(k)) return true;
+  if (!parents.set) {
+    parents.set = new Set();
+    for (const leaf of a.keys())
+      for (let i = leaf.indexOf(SEP); i > 0; i = leaf.indexOf(SEP, i + 1)) parents.set.add(leaf.slice(0, i));
+  }
+  return parents.set.has(k);
 }
 
 export function fromFieldsV1(f: unknown): Set<string> {
