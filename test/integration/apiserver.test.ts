@@ -676,6 +676,21 @@ describe('apiserver machinery', () => {
       '415: Unsupported Media Type',
       {},
     ]);
+    // Patches that cannot apply: upstream's generic 422, and Go's decoder on a non-object.
+    const jp = { 'Content-Type': 'application/json-patch+json' };
+    for (const op of ['[{"op":"remove","path":"/nosuch"}]', '[{"op":"test","path":"/data","value":9}]'])
+      assert.deepEqual(await said('PATCH', `${P}/page-3`, op, jp), [
+        422,
+        'Invalid',
+        'the server rejected our request due to an error in our request',
+        {},
+      ]);
+    assert.deepEqual(
+      (
+        await said('PATCH', `${P}/page-3`, '"not json"', { 'Content-Type': 'application/strategic-merge-patch+json' })
+      )[2],
+      'json: cannot unmarshal string into Go value of type map[string]interface {}',
+    );
     // Status details leave out the core group's "".
     const nf = await call('GET', `${P}/absent`);
     assert.deepEqual(nf.body.details, { name: 'absent', kind: 'configmaps' });
