@@ -57,6 +57,8 @@ export function leaves(
   const at = (key: string, tok: string) => (key === '' ? tok : key + SEP + tok);
   // key: pathKey of the path so far; depth: its length
   const walk = (v: unknown, p: Plan, key: string, depth: number) => {
+    // A built-in kind's null is Go's zero value: no field (template metadata's creationTimestamp).
+    if (v === null && !ctx.structural) return;
     if (isObject(v) && !p.atomic) {
       let any = false;
       for (const k in v) {
@@ -161,6 +163,7 @@ export function fieldsV1Of(
     return cur;
   };
   const walk = (v: unknown, p: Plan, top: boolean) => {
+    if (v === null && !ctx.structural) return;
     if (isObject(v) && !p.atomic) {
       let any = false;
       for (const k in v) {
