@@ -328,4 +328,19 @@ describe('update rules', () => {
     const after = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
     assert.equal(after?.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], undefined, 'taken over by force');
   });
+  it('an apply conflict with a scale write names the subresource, as structured-merge-diff does', async () => {
+    const d = { ...deployment(), metadata: { name: 'scaled' } };
+    const P = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    ok(await call('POST', `${P}?fieldManager=mk`, d), 'create');
+    const sc = ok(await call('GET', `${P}/scaled/scale`), 'get scale');
+    ok(await call('PUT', `${P}/scaled/scale?fieldManager=kubectl`, { ...sc, spec: { replicas: 5 } }), 'scale');
+    const c = await call(
+      'PATCH',
+      `${P}/scaled?fieldManager=app`,
+      JSON.stringify({ ...d, spec: { ...d.spec, replicas: 2 } }),
+      'application/apply-patch+yaml',
+    );
+    assert.equal(c.status, 409);
+    assert.match(c.body.message, /conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+  });
 });

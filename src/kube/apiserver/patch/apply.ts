@@ -226,7 +226,8 @@ export function serverSideApply(
 
 function conflictError(conflicts: { manager: Entry; path: string }[]): ApiError {
   const who = (e: Entry) =>
-    `conflict with "${e.meta.manager}"${e.meta.operation === 'Apply' ? '' : ''} using ${e.meta.apiVersion ?? 'v1'}`;
+    // (structured-merge-diff names the subresource an entry was written through)
+    `conflict with "${e.meta.manager}"${e.meta.subresource ? ` with subresource "${e.meta.subresource}"` : ''} using ${e.meta.apiVersion ?? 'v1'}`;
   const byManager = new Map<Entry, string[]>();
   for (const c of conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), displayPath(c.path)]);
   const n = conflicts.length;
