@@ -691,6 +691,10 @@ describe('apiserver machinery', () => {
       )[2],
       'json: cannot unmarshal string into Go value of type map[string]interface {}',
     );
+    // A continue token that does not decode is a 400, as upstream's storage answers it.
+    const badCont = await said('GET', `${P}?continue=garbage`);
+    assert.deepEqual(badCont.slice(0, 2), [400, 'BadRequest']);
+    assert.match(String(badCont[2]), /^invalid continue token: continue key is not valid: /);
     // Status details leave out the core group's "".
     const nf = await call('GET', `${P}/absent`);
     assert.deepEqual(nf.body.details, { name: 'absent', kind: 'configmaps' });

@@ -67,6 +67,9 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
           : `too old resource version: ${rvRaw}`,
       );
     }
+    // A token that does not decode: upstream's 400 (storage's "invalid continue token").
+    if (isSkiffError(e) && e.reason === 'InvalidContinue')
+      throw errBadRequest(`invalid continue token: continue key is not valid: ${e.message}`);
     throw e;
   }
   return { items, resourceVersion: String(listRev), continue: cont, remaining: pred ? undefined : remaining };
