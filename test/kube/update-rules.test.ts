@@ -343,4 +343,32 @@ describe('update rules', () => {
     assert.equal(c.status, 409);
     assert.match(c.body.message, /conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
   });
+  it('managedFields: maps a create or an update brings are members (`.`), as upstream records them', async () => {
+    const P = `/api/v1/namespaces/${ns}/configmaps`;
+    ok(await call('POST', `${P}?fieldManager=mk`, { metadata: { name: 'dots' }, data: { a: '1' } }), 'create');
+    const patched = ok(
+      await call(
+        'PATCH',
+        `${P}/dots?fieldManager=lab`,
+        { metadata: { labels: { x: 'y' } } },
+        'application/merge-patch+json',
+      ),
+      'label',
+    );
+    const by = (m: string) => patched.metadata.managedFields.find((e: any) => e.manager === m).fieldsV1;
+    assert.deepEqual(by('mk'), { 'f:data': { '.': {}, 'f:a': {} } });
+    assert.deepEqual(by('lab'), { 'f:metadata': { 'f:labels': { '.': {}, 'f:x': {} } } });
+    // Another entry in a map that exists is no new member.
+    const again = ok(
+      await call(
+        'PATCH',
+        `${P}/dots?fieldManager=lab2`,
+        { metadata: { labels: { z: 'w' } } },
+        'application/merge-patch+json',
+      ),
+      'label again',
+    );
+    const lab2 = again.metadata.managedFields.find((e: any) => e.manager === 'lab2').fieldsV1;
+    assert.deepEqual(lab2, { 'f:metadata': { 'f:labels': { 'f:z': {} } } });
+  });
 });

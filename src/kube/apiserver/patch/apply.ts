@@ -13,6 +13,7 @@ import {
   displayPath,
   fieldsV1Of,
   stillOwned,
+  newMaps,
   fromFieldsV1,
   itemKey,
   keyPath,
@@ -142,6 +143,8 @@ export function recordUpdate(
       entries.push(mine);
     }
     for (const k of changed) mine.set.add(k);
+    // A free map this update brings (labels on an object that had none) is a member too.
+    for (const m of newMaps(changed, before, def.schema, ctx)) mine.set.add(m);
     mine.meta.time = nowRFC3339();
     mine.meta.apiVersion = mi.apiVersion;
   }

@@ -225,6 +225,32 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
   return root;
 }
 
+/** The free maps (labels, data, limits) above the `changed` leaves that `before` did not have:
+ *  what upstream's comparison adds as members (`.`) besides their entries. */
+export function newMaps(
+  changed: string[],
+  before: Map<string, string>,
+  schema: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+): string[] {
+  const out = new Set<string>();
+  const had = { set: undefined as Set<string> | undefined };
+  for (const k of changed) {
+    const toks = keyPath(k);
+    let p = planOf(schema, ctx);
+    for (let i = 0; i < toks.length - 1; i++) {
+      const t = toks[i];
+      if (t.startsWith('f:')) p = propPlan(p, t.slice(2), ctx).plan;
+      else if (t.startsWith('k:')) p = listPlan(p, ctx).item;
+      else break;
+      if (!p.r?.additionalProperties || p.r.properties || p.atomic) continue;
+      const at = toks.slice(0, i + 1).join(SEP);
+      if (!stillOwned(at, before, had)) out.add(at);
+    }
+  }
+  return [...out];
+}
+
 /** Whether `k` stays in a manager's set over the object's leaves `a`: a leaf still there, or a
  *  member above leaves still there (a map the manager brought). `parents` is filled on first use. */
 export function stillOwned(k: string, a: Map<string, string>, parents: { set?: Set<string> }): boolean {
