@@ -87,6 +87,8 @@ function leavesByVersion(mi: ManagerInfo, obj: KubeObject | undefined, own: Map<
   };
 }
 
+const SKIP_STATUS = new Set(['apiVersion', 'kind', 'status']);
+
 /** Records an Update operation by `mi.manager` that turned `old` into `next` (in place on next). */
 export function recordUpdate(
   def: ResourceDefinition,
@@ -97,8 +99,14 @@ export function recordUpdate(
 ): boolean {
   const supplied = next.metadata.managedFields;
   if (old === undefined && supplied === undefined) {
-    // A create: the manager owns every field of the new object, in one walk.
-    const fieldsV1 = fieldsV1Of(next, def.schema, ctx);
+    // A create: the manager owns every field of the new object, in one walk; on a kind with a
+    // status subresource the main resource's writes own no status (upstream's reset fields).
+    const fieldsV1 = fieldsV1Of(
+      next,
+      def.schema,
+      ctx,
+      def.subresources?.status && !mi.subresource ? SKIP_STATUS : undefined,
+    );
     if (Object.keys(fieldsV1).length === 0) {
       delete next.metadata.managedFields;
       return false;
