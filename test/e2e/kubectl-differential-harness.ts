@@ -110,6 +110,9 @@ export function normalise(s: string): string {
       .replace(/https:\/\/127\.0\.0\.1:\d+/g, 'https://<SERVER>')
       .replace(/127\.0\.0\.1:\d+/g, '<SERVER>')
       .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<TOKEN>')
+      // Each side's admin certificate, and kubectl diff's temporary directories.
+      .replace(/X509SHA256=[0-9a-f]{64}/g, 'X509SHA256=<HASH>')
+      .replace(/\/tmp\/(LIVE|MERGED)-\d+/g, '/tmp/$1-<N>')
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<UID>')
       .replace(/(resourceVersion\\?"?:\s*\\?"?)\d+/g, '$1<RV>')
       .replace(/(resourceVersion=)\d+/g, '$1<RV>')
@@ -173,11 +176,101 @@ export const ACCEPTED: { where: RegExp; why: string; mask?: (s: string) => strin
   },
   {
     where: /get --raw \/version/,
-    why: 'the build: gitCommit, gitTreeState, buildDate and goVersion name how each binary was built',
+    why: 'the build: gitVersion (Skiff is v1.32.0-skiff), gitCommit, gitTreeState, buildDate, goVersion, compiler, platform',
     mask: (s) =>
-      s.replace(/"(gitCommit|gitTreeState|buildDate|goVersion|compiler|platform)": "[^"]*"/g, '"$1": "<BUILD>"'),
+      s.replace(
+        /"(gitVersion|gitCommit|gitTreeState|buildDate|goVersion|compiler|platform)": "[^"]*"/g,
+        '"$1": "<BUILD>"',
+      ),
+  },
+  {
+    where: /svc kubernetes/,
+    why: "the kubernetes Service points at each server's own address and secure port",
+    mask: (s) =>
+      s.replace(/(targetPort: |TargetPort:\s+)\d+/g, '$1<PORT>').replace(/(Endpoints:\s+)\S+/g, '$1<ENDPOINT>'),
+  },
+  {
+    where: /^(api-versions|api-resources)/,
+    why: 'served groups and kinds: Skiff has no admissionregistration, apiregistration, flowcontrol, node.k8s.io, bindings, componentstatuses or podtemplates, and serves metrics.k8s.io itself; the other lines must match',
+    mask: (s) =>
+      s
+        .split('\n')
+        .filter((l) => !NOT_SERVED_BY_BOTH.test(l))
+        .join('\n'),
+  },
+  {
+    where: /get --raw \/apis\/apps\/v1/,
+    why: 'discovery documents are compared through api-resources (kubectl prints them); the raw list differs only in storageVersionHash, which upstream derives from its Go types',
+    mask: (s) => s.replace(/\n\s*"storageVersionHash": "[^"]*",?/g, ''),
+  },
+  {
+    where: /^explain /,
+    why: "field descriptions are Skiff's own prose (upstream's are not copied); kinds, versions, fields, types and enums must match",
+    mask: (s) =>
+      s
+        .split('\n')
+        .filter((l) => /^(KIND|VERSION|GROUP|FIELD|RESOURCE):|\t<|^\s*enum:|^error/.test(l))
+        .join('\n'),
+  },
+  {
+    where: /describe (cm|configmap)\b/,
+    why: "kubectl describe prints a ConfigMap's keys in Go map order (random): compared as sorted lines",
+    mask: (s) => s.split('\n').sort().join('\n'),
+  },
+  {
+    where: /wait --for=/,
+    why: "kubectl's klog warning 'very short watch' when --timeout cuts a watch: over HTTP/1.1 (Skiff offers no HTTP/2) the cut reads as the stream's end, over HTTP/2 as a cancelled stream",
+    mask: (s) => s.replace(/^[IWE]\d{4} [\d:.]+\s+\S+ \S+\] .*\n?/gm, ''),
+  },
+  {
+    where: /^immutable fields$/,
+    why: 'upstream prints the whole internal PodTemplateSpec Go value (%#v of core types); Skiff abbreviates it as core.PodTemplateSpec{...}',
+    mask: (s) =>
+      s.replace(
+        /Invalid value: core\.PodTemplateSpec\{.*\}: field is immutable/g,
+        'Invalid value: <PodTemplateSpec>: field is immutable',
+      ),
+  },
+  {
+    where: /patch deploy web/,
+    why: 'a strategic merge patch with a value of the wrong type: upstream fails converting the patch map (`patch: Invalid value: "map[…]": unrecognized type: int32`), Skiff validates the result (`spec.replicas in body must be of type integer`); both 422 Invalid',
+    mask: (s) =>
+      s
+        .replace(
+          /The request is invalid: patch: Invalid value: "map\[.*\]": unrecognized type: int32/g,
+          '<PATCH TYPE ERROR>',
+        )
+        .replace(
+          /The Deployment "web" is invalid: spec\.replicas: Invalid value: "x": spec\.replicas in body must be of type integer: "string"/g,
+          '<PATCH TYPE ERROR>',
+        ),
+  },
+  {
+    where: /raw: bad label selector/,
+    why: "label selector syntax errors: Skiff's parser words them its own way (same 400 BadRequest)",
+    mask: (s) => s.replace(/"message": "[^\n]*",/g, '"message": "<SELECTOR SYNTAX ERROR>",'),
+  },
+  {
+    where: /raw: bad continue/,
+    why: "an undecodable continue token: upstream's message carries Go's JSON decoder error for the token's bytes",
+    mask: (s) => s.replace(/("message": "invalid continue token: )[^\n]*",/g, '$1<WHY>",'),
+  },
+  {
+    where: /get --raw \/api\/v1\/namespaces\/default/,
+    why: "the default namespace's managedFields: the server's own manager name, and Skiff records spec.finalizers and status.phase (set by its defaulting; upstream's PrepareForCreate runs after the field manager)",
+    mask: (s) =>
+      s
+        .replace(/"manager": "(kube|skiff)-apiserver"/g, '"manager": "<APISERVER>"')
+        .replace(
+          /,\n\s*"f:spec": \{\n\s*"f:finalizers": \{\}\n\s*\},\n\s*"f:status": \{\n\s*"f:phase": \{\}\n\s*\}/g,
+          '',
+        ),
   },
 ];
+
+/** Discovery lines naming what only one side serves (the api-resources/api-versions entry). */
+const NOT_SERVED_BY_BOTH =
+  /admissionregistration\.k8s\.io|apiregistration\.k8s\.io|flowcontrol\.apiserver\.k8s\.io|node\.k8s\.io|metrics\.k8s\.io|^(bindings|componentstatuses|podtemplates)\b/;
 
 function accepted(title: string) {
   return ACCEPTED.filter((a) => a.where.test(title));

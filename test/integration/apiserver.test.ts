@@ -695,6 +695,10 @@ describe('apiserver machinery', () => {
     const badCont = await said('GET', `${P}?continue=garbage`);
     assert.deepEqual(badCont.slice(0, 2), [400, 'BadRequest']);
     assert.match(String(badCont[2]), /^invalid continue token: continue key is not valid: /);
+    // A resource's subresources are listed by name, as upstream's discovery does.
+    const apps = await call('GET', '/apis/apps/v1');
+    const names = apps.body.resources.map((x: { name: string }) => x.name);
+    assert.ok(names.indexOf('deployments/scale') < names.indexOf('deployments/status'), names.join(' '));
     // Status details leave out the core group's "".
     const nf = await call('GET', `${P}/absent`);
     assert.deepEqual(nf.body.details, { name: 'absent', kind: 'configmaps' });
