@@ -523,6 +523,117 @@ const RAW: Case[] = [
   },
 ];
 
+const WORKLOADS = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: postgres:16}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: busybox, resources: {limits: {memory: 64Mi}}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: lr}
+spec: {limits: [{type: Container, default: {cpu: 200m}, defaultRequest: {cpu: 100m}}]}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`;
+
+const MORE: Case[] = [
+  {
+    title: 'apply of more kinds, then get and describe them',
+    input: WORKLOADS,
+    steps: [
+      `apply -f - ${N}`,
+      `get sts,ds,netpol,hpa,limits,pvc ${N}`,
+      `get sts db ${N} -o yaml`,
+      `get ds agent ${N} -o yaml`,
+      `get hpa web ${N} -o yaml`,
+      `get pvc claim ${N} -o yaml`,
+      `describe netpol deny ${N}`,
+      `describe limits lr ${N}`,
+      `describe hpa web ${N}`,
+      `describe pvc claim ${N}`,
+    ],
+  },
+  withSetup(
+    `expose deployment web --port=80 --target-port=8080 --name=exposed ${N}`,
+    `get svc exposed ${N} -o yaml`,
+    `autoscale deployment web --min=1 --max=4 --cpu-percent=60 ${N}`,
+    `get hpa web ${N} -o yaml`,
+    `get svc ${N} -o wide`,
+  ),
+  withSetup(
+    `get cm ${N} -o jsonpath='{.items[*].data}'`,
+    `get deploy ${N} -o json --sort-by=.metadata.name`,
+    `get deploy web ${N} -o 'jsonpath={.spec.template.spec.containers[*].name}'`,
+    `get deploy web ${N} -o template --template='{{.metadata.name}}'`,
+    `get deploy,cm -l tier ${N} -o name`,
+  ),
+  withSetup(
+    `create deployment d2 --image=nginx --dry-run=client -o json ${N}`,
+    `create cm c3 --from-literal=x=1 --dry-run=server -o yaml ${N}`,
+    `label deploy web tier- ${N}`,
+    `annotate deploy web a=b c=d ${N}`,
+    `get deploy web ${N} -o jsonpath={.metadata.annotations}`,
+    `rollout history deploy/web ${N}`,
+    `rollout pause deploy/web ${N}`,
+    `rollout resume deploy/web ${N}`,
+    `rollout restart deploy/web ${N}`,
+    `get deploy web ${N} -o jsonpath={.spec.paused}`,
+  ),
+  { cluster: true, steps: ['api-resources --verbs=list -o name', 'api-resources --sort-by=name --api-group=apps'] },
+  { cluster: true, steps: ['get ns', 'get ns -o name', 'get clusterrolebindings system:basic-user -o yaml'] },
+  {
+    steps: [
+      `create secret generic s1 --from-literal=a=b ${N}`,
+      `get secret s1 ${N} -o jsonpath={.data.a}`,
+      `patch secret s1 ${N} -p '{"stringData":{"c":"d"}}'`,
+      `get secret s1 ${N} -o jsonpath={.data}`,
+      `patch secret s1 ${N} -p '{"type":"kubernetes.io/tls"}'`,
+    ],
+  },
+  {
+    steps: [
+      `run p --image=busybox --restart=Never ${N} -- sleep 1`,
+      `run p2 --image=busybox ${N} --dry-run=client -o yaml`,
+      `create serviceaccount default ${N}`,
+      `get sa ${N} -o name`,
+    ],
+  },
+];
+
 export const GROUPS: [string, Case[]][] = [
   ['create generators', CREATE],
   ['get', GET],
@@ -532,4 +643,5 @@ export const GROUPS: [string, Case[]][] = [
   ['delete and wait', DELETE],
   ['discovery, explain, auth, raw paths', DISCOVERY],
   ['raw requests', RAW],
+  ['more kinds and commands', MORE],
 ];

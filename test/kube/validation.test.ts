@@ -9,10 +9,10 @@ import { createMemoryStore } from '../../src/kube/storage/index.js';
 
 let api: ApiServer, base: string;
 const ns = `val-${Math.random().toString(36).slice(2, 8)}`;
-async function call(method: string, path: string, body?: unknown) {
+async function call(method: string, path: string, body?: unknown, type = 'application/json') {
   const r = await fetch(base + path, {
     method,
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': type },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: r.status, body: (await r.json()) as any };
@@ -95,6 +95,21 @@ describe('validation reports every error at once', () => {
     assert.ok(
       got.some((c: string) => c.startsWith('spec.selector: Invalid value') && c.endsWith('field is immutable')),
       got.join('\n'),
+    );
+  });
+
+  it('a Secret update reports immutability before the kind rules, as upstream', async () => {
+    const P = `/api/v1/namespaces/${ns}/secrets`;
+    assert.equal(
+      (await call('POST', P, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'st' }, data: { a: 'Yg==' } }))
+        .status,
+      201,
+    );
+    const r = await call('PATCH', `${P}/st`, { type: 'kubernetes.io/tls' }, 'application/merge-patch+json');
+    assert.equal(r.status, 422);
+    assert.deepEqual(
+      r.body.details.causes.map((c: { field: string }) => c.field),
+      ['type', 'data[tls.crt]', 'data[tls.key]'],
     );
   });
 

@@ -21,7 +21,9 @@ export function validationErrors(obj: KubeObject, old: KubeObject | undefined, d
   const { metadata: _m, ...rest } = obj;
   const schemaErrs = validateSchema(rest, def.schema, schemaCtx(def)).filter((e) => !e.field.startsWith('metadata'));
   if (schemaErrs.some((e) => e.type === 'FieldValueTypeInvalid')) return [...errs, ...schemaErrs];
-  const own = [...(def.validate?.(obj) ?? []), ...((old && def.validateUpdate?.(obj, old)) ?? [])];
+  const fresh = def.validate?.(obj) ?? [];
+  const upd = (old && def.validateUpdate?.(obj, old)) ?? [];
+  const own = def.updateErrorsFirst ? [...upd, ...fresh] : [...fresh, ...upd];
   const said = new Set(own.map((e) => `${e.type} ${e.field}`));
   errs.push(...own, ...schemaErrs.filter((e) => !said.has(`${e.type} ${e.field}`)));
   // (one message once, as upstream's aggregate does)

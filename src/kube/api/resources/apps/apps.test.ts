@@ -289,3 +289,25 @@ test('Go shapes upstream answers: embedded template metadata, struct statuses, t
   assert.deepEqual(quota.row!(q, now).slice(2), ['pods: 1/10', '']);
   assert.equal(findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!.hasGeneration, true);
 });
+
+test('DaemonSet template generation annotation and StatefulSet claim templates, as upstream answers them', () => {
+  const ds = findResource('apps', 'v1', 'daemonsets')!;
+  const o = obj('agent', { selector: { matchLabels: { app: 'a' } }, template: template({ app: 'a' }) });
+  ds.defaults!(o);
+  assert.equal(o.metadata.annotations['deprecated.daemonset.template.generation'], '1');
+  const same = structuredClone(o);
+  ds.prepareForUpdate!(same, o);
+  assert.equal(same.metadata.annotations['deprecated.daemonset.template.generation'], '1');
+  const changed = structuredClone(o);
+  changed.spec.template.spec.containers[0].image = 'nginx:1.28';
+  ds.prepareForUpdate!(changed, o);
+  assert.equal(changed.metadata.annotations['deprecated.daemonset.template.generation'], '2');
+  const sts = findResource('apps', 'v1', 'statefulsets')!;
+  const s = obj('db', {
+    selector: { matchLabels: { app: 'db' } },
+    template: template({ app: 'db' }),
+    volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: {} }],
+  });
+  sts.defaults!(s);
+  assert.deepEqual(s.spec.volumeClaimTemplates[0].metadata, { name: 'data', creationTimestamp: null });
+});
