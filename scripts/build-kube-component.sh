@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds a real Kubernetes component (kube-scheduler: the scheduler benchmark's peer; kube-proxy:
-# the service proxy benchmark's peer) from the Go module proxy and caches the binary; prints its
-# path. Never part of the product: `npm start` does not need it.
+# the service proxy benchmark's peer; kube-apiserver: the kubectl differential's peer) from the Go
+# module proxy and caches the binary; prints its path. Never part of the product: `npm start` does
+# not need it.
 #
 # k8s.io/kubernetes pins its staging modules (k8s.io/api, client-go, ...) with `=> ./staging/...`
 # replaces that only work inside its own repository, so a scratch module requires
@@ -12,8 +13,8 @@ set -eu
 
 NAME="${1:-}"
 case "$NAME" in
-  kube-scheduler|kube-proxy|kube-controller-manager) ;;
-  *) echo "build-kube-component: want kube-scheduler, kube-proxy or kube-controller-manager, got '$NAME'" >&2; exit 2 ;;
+  kube-scheduler|kube-proxy|kube-controller-manager|kube-apiserver) ;;
+  *) echo "build-kube-component: want kube-scheduler, kube-proxy, kube-controller-manager or kube-apiserver, got '$NAME'" >&2; exit 2 ;;
 esac
 VER="${2:-}"
 if [ -z "$VER" ]; then

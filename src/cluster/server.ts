@@ -12,6 +12,7 @@ import { ensureKubeDnsService } from './service-network.js';
 import {
   parseControllerManagerArgs,
   startControllerManager,
+  startKubernetesService,
   type RunningControllerManager,
 } from '../kube/controllers/index.js';
 import { shareClusterBootstrap } from './bootstrap.js';
@@ -208,6 +209,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return undefined;
     });
   }
+  // Without the controllers, the `kubernetes` Service is still kept: kube-apiserver keeps it itself
+  // (its in-process bootstrap controller), not kube-controller-manager.
+  let kubernetesService: { stop(): void } | undefined;
+  if (opts.controllers === false && controllerOptions.kubernetesService) {
+    client = new KubeClient({ socketPath: await kas.internalSocket(), userAgent: 'skiff-apiserver' });
+    kubernetesService = startKubernetesService(client, {
+      ...controllerOptions.kubernetesService,
+      log: log.child({ component: 'kubernetes-service' }),
+    });
+  }
   return {
     url: kas.url,
     kubeconfig: kas.kubeconfigPath,
@@ -229,6 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await (await scheduler)?.stop();
       schedulerClient?.close();
       await (await controllers)?.stop();
+      kubernetesService?.stop();
       client?.close();
       await kas.close();
     },

@@ -93,7 +93,7 @@ describe('apiserver machinery', () => {
     });
     const P = `/apis/apps/v1/namespaces/${ns}/deployments`;
     const msg =
-      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field Deployment.spec.replicas of type int32';
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32';
     const post = await call('POST', P, dep('two'));
     assert.deepEqual([post.status, post.body.reason, post.body.message], [400, 'BadRequest', msg]);
     assert.equal((await call('POST', P, dep(1))).status, 201);
@@ -182,7 +182,13 @@ describe('apiserver machinery', () => {
     );
     const bad = await call('GET', `/api/v1/configmaps?fieldSelector=spec.nope%3Dx`);
     assert.equal(bad.status, 400);
-    assert.match(bad.body.message, /field label not supported: spec.nope/);
+    // ConfigMaps have no field selectors of their own: the scheme's default conversion's words.
+    assert.equal(
+      bad.body.message,
+      '"spec.nope" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    );
+    const badPod = await call('GET', `/api/v1/pods?fieldSelector=spec.nope%3Dx`);
+    assert.equal(badPod.body.message, 'field label not supported: spec.nope');
     const seen: string[] = [];
     let cont = '';
     let pages = 0;
@@ -290,7 +296,10 @@ describe('apiserver machinery', () => {
       spec: { foo: 1 },
     });
     assert.equal(strict.status, 400);
-    assert.equal(strict.body.message, 'strict decoding error: unknown field "spec"');
+    assert.equal(
+      strict.body.message,
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec"',
+    );
     const warn = await call('POST', `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Warn`, {
       ...cm('warned'),
       bogus: 1,
@@ -687,7 +696,7 @@ describe('apiserver machinery', () => {
         'k8s\u0000garbage',
         { 'Content-Type': 'application/vnd.kubernetes.protobuf' },
       ],
-      ['GET', `/api/v1/namespaces/${ns}/configmaps?limit=-1`, undefined],
+      ['GET', `/api/v1/namespaces/${ns}/configmaps?limit=x`, undefined],
       ['GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('a in (')}`, undefined],
       ['GET', `/api/v1/namespaces/${ns}/configmaps?resourceVersionMatch=Exact`, undefined],
       ['DELETE', `/api/v1/namespaces/${ns}/configmaps/page-3`, '{"propagationPolicy":"Sideways"}'],
@@ -698,6 +707,109 @@ describe('apiserver machinery', () => {
       assert.equal(r.body.kind, 'Status');
     }
     assert.equal((await call('GET', '/healthz')).status, 200);
+  });
+
+  it("answers malformed requests in kube-apiserver 1.32's words (found by the kubectl differential)", async () => {
+    const P = `/api/v1/namespaces/${ns}/configmaps`;
+    const said = async (m: string, p: string, b?: string, h?: Record<string, string>) => {
+      const r = await call(m, p, b, h);
+      return [r.status, r.body.reason, r.body.message, r.body.details];
+    };
+    const unrec = (why: string, data: string) =>
+      `the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: ${why} (${data})`;
+    assert.deepEqual(await said('POST', P, '{"apiVersion":'), [
+      400,
+      'BadRequest',
+      unrec('unexpected end of JSON input', '{"apiVersion":'),
+      undefined,
+    ]);
+    assert.deepEqual(await said('POST', P, ''), [
+      400,
+      'BadRequest',
+      unrec('unexpected end of JSON input', '<empty>'),
+      undefined,
+    ]);
+    assert.deepEqual(
+      (await said('POST', P, '[1,2]'))[2],
+      unrec(
+        'json: cannot unmarshal array into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }',
+        '5b312c325d',
+      ),
+    );
+    assert.equal(
+      (await said('POST', P, JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } })))[2],
+      'Secret in version "v1" cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap): unknown conversion',
+    );
+    assert.equal(
+      (await said('POST', P, JSON.stringify({ apiVersion: 'apps/v1', kind: 'ConfigMap', metadata: { name: 'x' } })))[2],
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: no kind "ConfigMap" is registered for version "apps/v1" in scheme "pkg/runtime/scheme.go:100"',
+    );
+    // A negative limit is no limit; a resourceVersion that is no number is upstream's 500.
+    assert.equal((await call('GET', `${P}?limit=-1`)).status, 200);
+    assert.deepEqual(await said('GET', `${P}?resourceVersion=abc`), [
+      500,
+      undefined,
+      'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+      undefined,
+    ]);
+    const opts = await call('GET', `${P}?resourceVersionMatch=Exact`);
+    assert.deepEqual(
+      [opts.status, opts.body.reason, opts.body.message, opts.body.details.kind, opts.body.details.group],
+      [
+        422,
+        'Invalid',
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+        'ListOptions',
+        'meta.k8s.io',
+      ],
+    );
+    const dry = await call('POST', `${P}?dryRun=Bogus`, JSON.stringify({ metadata: { name: 'd' } }));
+    assert.equal(dry.status, 422);
+    assert.equal(
+      dry.body.message,
+      'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Bogus"}: supported values: "All"',
+    );
+    const fv = await call('PUT', `${P}/page-3?fieldValidation=Bogus`, JSON.stringify({ metadata: { name: 'page-3' } }));
+    assert.equal(
+      fv.body.message,
+      'UpdateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"',
+    );
+    // Methods a path does not serve, and a patch of another media type: upstream's generic answers.
+    const generic405 = [405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}];
+    assert.deepEqual(await said('POST', `${P}/page-3`, '{}'), generic405);
+    assert.deepEqual(await said('PUT', P, '{}'), generic405);
+    assert.deepEqual(await said('PATCH', `${P}/page-3`, '{}'), [
+      415,
+      'UnsupportedMediaType',
+      '415: Unsupported Media Type',
+      {},
+    ]);
+    // Patches that cannot apply: upstream's generic 422, and Go's decoder on a non-object.
+    const jp = { 'Content-Type': 'application/json-patch+json' };
+    for (const op of ['[{"op":"remove","path":"/nosuch"}]', '[{"op":"test","path":"/data","value":9}]'])
+      assert.deepEqual(await said('PATCH', `${P}/page-3`, op, jp), [
+        422,
+        'Invalid',
+        'the server rejected our request due to an error in our request',
+        {},
+      ]);
+    assert.deepEqual(
+      (
+        await said('PATCH', `${P}/page-3`, '"not json"', { 'Content-Type': 'application/strategic-merge-patch+json' })
+      )[2],
+      'json: cannot unmarshal string into Go value of type map[string]interface {}',
+    );
+    // A continue token that does not decode is a 400, as upstream's storage answers it.
+    const badCont = await said('GET', `${P}?continue=garbage`);
+    assert.deepEqual(badCont.slice(0, 2), [400, 'BadRequest']);
+    assert.match(String(badCont[2]), /^invalid continue token: continue key is not valid: /);
+    // A resource's subresources are listed by name, as upstream's discovery does.
+    const apps = await call('GET', '/apis/apps/v1');
+    const names = apps.body.resources.map((x: { name: string }) => x.name);
+    assert.ok(names.indexOf('deployments/scale') < names.indexOf('deployments/status'), names.join(' '));
+    // Status details leave out the core group's "".
+    const nf = await call('GET', `${P}/absent`);
+    assert.deepEqual(nf.body.details, { name: 'absent', kind: 'configmaps' });
   });
 
   it('survives clients that vanish mid-body, mid-watch, or speak garbage', async () => {

@@ -141,6 +141,15 @@ describe('the write pipeline', () => {
     await call('POST', path, { metadata: { name: 'pre' } });
     const pre = await call('DELETE', `${path}/pre`, { preconditions: { uid: 'not-its-uid' } });
     assert.equal(pre.status, 409);
-    assert.match(pre.body.message, /Precondition failed: UID in precondition: not-its-uid/);
+    // Upstream's words (BeforeDelete): the kind, not the resource, and both UIDs.
+    assert.match(
+      pre.body.message,
+      /^Operation cannot be fulfilled on ConfigMap "pre": the UID in the precondition \(not-its-uid\) does not match the UID in record \([0-9a-f-]{36}\)\. The object might have been deleted and then recreated$/,
+    );
+    assert.equal(pre.body.details.kind, 'ConfigMap');
+    // DeleteOptions.dryRun in the body (kubectl delete --dry-run=server) deletes nothing.
+    const dry = await call('DELETE', `${path}/pre`, { dryRun: ['All'] });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.equal((await call('GET', `${path}/pre`)).status, 200);
   });
 });

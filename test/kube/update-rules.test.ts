@@ -87,7 +87,8 @@ describe('update rules', () => {
       'same',
     );
     assert.equal(same.metadata.generation, 1);
-    assert.equal(same.status, undefined, 'status of a PUT to the main resource is ignored');
+    // (the stored status: the empty struct upstream answers before a controller writes one)
+    assert.deepEqual(same.status, {}, 'status of a PUT to the main resource is ignored');
     assert.equal(same.metadata.resourceVersion, created.metadata.resourceVersion, 'no-op update is not written');
     const changed = ok(
       await call('PUT', `/apis/apps/v1/namespaces/${ns}/deployments/web`, deployment('nginx:2')),
@@ -326,5 +327,51 @@ describe('update rules', () => {
     assert.equal(forced.spec.metrics[0].resource.target.averageUtilization, 80);
     const after = ok(await call('GET', v1), 'get v1').metadata.managedFields.find((m: any) => m.manager === 'a');
     assert.equal(after?.fieldsV1['f:spec']['f:targetCPUUtilizationPercentage'], undefined, 'taken over by force');
+  });
+  it('an apply conflict with a scale write names the subresource, as structured-merge-diff does', async () => {
+    const d = { ...deployment(), metadata: { name: 'scaled' } };
+    const P = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    const made = ok(await call('POST', `${P}?fieldManager=mk`, d), 'create');
+    // The main resource's writes own no status (upstream resets it), though `status: {}` is stored.
+    assert.deepEqual(made.status, {});
+    assert.equal(made.metadata.managedFields[0].fieldsV1['f:status'], undefined);
+    const sc = ok(await call('GET', `${P}/scaled/scale`), 'get scale');
+    ok(await call('PUT', `${P}/scaled/scale?fieldManager=kubectl`, { ...sc, spec: { replicas: 5 } }), 'scale');
+    const c = await call(
+      'PATCH',
+      `${P}/scaled?fieldManager=app`,
+      JSON.stringify({ ...d, spec: { ...d.spec, replicas: 2 } }),
+      'application/apply-patch+yaml',
+    );
+    assert.equal(c.status, 409);
+    assert.match(c.body.message, /conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+  });
+  it('managedFields: maps a create or an update brings are members (`.`), as upstream records them', async () => {
+    const P = `/api/v1/namespaces/${ns}/configmaps`;
+    ok(await call('POST', `${P}?fieldManager=mk`, { metadata: { name: 'dots' }, data: { a: '1' } }), 'create');
+    const patched = ok(
+      await call(
+        'PATCH',
+        `${P}/dots?fieldManager=lab`,
+        { metadata: { labels: { x: 'y' } } },
+        'application/merge-patch+json',
+      ),
+      'label',
+    );
+    const by = (m: string) => patched.metadata.managedFields.find((e: any) => e.manager === m).fieldsV1;
+    assert.deepEqual(by('mk'), { 'f:data': { '.': {}, 'f:a': {} } });
+    assert.deepEqual(by('lab'), { 'f:metadata': { 'f:labels': { '.': {}, 'f:x': {} } } });
+    // Another entry in a map that exists is no new member.
+    const again = ok(
+      await call(
+        'PATCH',
+        `${P}/dots?fieldManager=lab2`,
+        { metadata: { labels: { z: 'w' } } },
+        'application/merge-patch+json',
+      ),
+      'label again',
+    );
+    const lab2 = again.metadata.managedFields.find((e: any) => e.manager === 'lab2').fieldsV1;
+    assert.deepEqual(lab2, { 'f:metadata': { 'f:labels': { 'f:z': {} } } });
   });
 });

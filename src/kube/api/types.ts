@@ -19,7 +19,7 @@ export interface FieldError {
   message: string;
   /** A value of the wrong JSON type: what Go's decoder would have said (built-in kinds fail such
    *  a body while decoding, a 400). */
-  decode?: { got: string; want: string };
+  decode?: { got: string; want: string; struct?: string; goPath?: string };
 }
 
 export interface OwnerReference {
@@ -152,6 +152,9 @@ export interface ResourceDefinition {
   /** Optional, on update before `defaults`: carries over values the server assigned that a client
    *  may omit on a full replace (Service clusterIP/clusterIPs and nodePorts, Pod nodeName, ...). */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** Report validateUpdate's errors before validate's (upstream's ValidateSecretUpdate and
+   *  ValidateConfigMapUpdate check immutability first). */
+  updateErrorsFirst?: boolean;
   /** A version served over another version's stored objects (autoscaling/v1 HPAs over v2):
    *  `toStored` converts what a client wrote into the stored version before encoding, `fromStored`
    *  converts every object read (get, list, watch) into this version. Both are pure and keep what

@@ -33,6 +33,8 @@ function subresourcesOf(
       kind: x.kind,
       verbs: x.verbs,
     });
+  // By name, as upstream lists a resource's subresources (deployments/scale before deployments/status).
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return out;
 }
 

@@ -20,7 +20,13 @@ export function buildPredicate(def: ResourceDefinition, query: URLSearchParams, 
   if (name !== undefined) fields.push({ field: 'metadata.name', op: '=', value: name });
   for (const f of fields) {
     if (f.field !== 'metadata.name' && f.field !== 'metadata.namespace' && !def.fieldSelectors?.[f.field]) {
-      throw errBadRequest(`field label not supported: ${f.field}`);
+      // Kinds with field selectors of their own refuse others with their conversion func's words;
+      // the rest with the scheme's default conversion's.
+      throw errBadRequest(
+        def.fieldSelectors && Object.keys(def.fieldSelectors).length
+          ? `field label not supported: ${f.field}`
+          : `"${f.field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     }
   }
   if (labels.length === 0 && fields.length === 0) return undefined;

@@ -52,3 +52,25 @@ test('the OpenAPI v2 document: every $ref resolves, every array has items, only 
   const gvk = cm.vendorExtension.find((e: Json) => e.name === 'x-kubernetes-group-version-kind');
   assert.deepEqual(JSON.parse(gvk.value.yaml), [{ group: '', version: 'v1', kind: 'ConfigMap' }]);
 });
+
+test('Quantity and IntOrString as upstream publishes them: a oneOf of scalars in v3 (kubectl explain names them), strings in v2', async () => {
+  const { groupVersionDocument } = await import('./openapi.js');
+  const reg = new Registry(allResources());
+  const v3 = (groupVersionDocument(reg, '', 'v1', 'v1.32.4') as Json).components.schemas as Record<string, Json>;
+  const q = v3['io.k8s.apimachinery.pkg.api.resource.Quantity'];
+  const i = v3['io.k8s.apimachinery.pkg.util.intstr.IntOrString'];
+  assert.deepEqual([q.type, q.oneOf], [undefined, [{ type: 'string' }, { type: 'number' }]]);
+  assert.deepEqual(
+    [i.type, i.format, i.oneOf],
+    [undefined, 'int-or-string', [{ type: 'integer' }, { type: 'string' }]],
+  );
+  const v2 = (swaggerDocument(reg, 'v1.32.4') as Json).definitions as Record<string, Json>;
+  assert.equal(v2['io.k8s.apimachinery.pkg.api.resource.Quantity'].type, 'string');
+  assert.deepEqual(
+    [
+      v2['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].type,
+      v2['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].format,
+    ],
+    ['string', 'int-or-string'],
+  );
+});

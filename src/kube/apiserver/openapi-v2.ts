@@ -51,6 +51,9 @@ function toV2(s: Json): Json {
     return out;
   }
   for (const k of ['description', 'format', 'required', 'type'] as const) if (src[k] !== undefined) out[k] = src[k];
+  // A oneOf of scalars (Quantity, IntOrString in v3) is a string in v2, as upstream publishes them.
+  if (out.type === undefined && Array.isArray(src.oneOf) && src.oneOf.some((o) => (o as Json)?.type === 'string'))
+    out.type = 'string';
   if (typeof out.type !== 'string' || !['object', 'array', 'string', 'integer', 'number', 'boolean'].includes(out.type))
     delete out.type;
   for (const [k, v] of Object.entries(src)) if (k.startsWith('x-kubernetes-')) out[k] = v;

@@ -88,6 +88,25 @@ function operation(
   return op;
 }
 
+/** Quantity and IntOrString as upstream publishes them: no `type`, a `oneOf` of the scalars (so
+ *  `kubectl explain` names them `<Quantity>`, `<IntOrString>`, as it does against kube-apiserver).
+ *  The server's own schema keeps `type: string` with x-kubernetes-int-or-string for validation. */
+function published(name: string, s: JSONSchemaProps): JSONSchemaProps {
+  if (
+    name === 'io.k8s.apimachinery.pkg.api.resource.Quantity' ||
+    name === 'io.k8s.apimachinery.pkg.util.intstr.IntOrString'
+  ) {
+    const { type: _t, format: _f, 'x-kubernetes-int-or-string': _x, ...rest } = s;
+    const quantity = name.endsWith('Quantity');
+    return {
+      ...rest,
+      ...(quantity ? {} : { format: 'int-or-string' }),
+      oneOf: quantity ? [{ type: 'string' }, { type: 'number' }] : [{ type: 'integer' }, { type: 'string' }],
+    };
+  }
+  return s;
+}
+
 export function groupVersionDocument(
   reg: Registry,
   group: string,
@@ -99,7 +118,7 @@ export function groupVersionDocument(
   const schemas: Record<string, JSONSchemaProps> = {};
   const paths: Record<string, unknown> = {};
   for (const d of defs) {
-    for (const [n, s] of Object.entries(d.definitions ?? {})) schemas[n] = fixRefs(s) as JSONSchemaProps;
+    for (const [n, s] of Object.entries(d.definitions ?? {})) schemas[n] = published(n, fixRefs(s) as JSONSchemaProps);
     const name = schemaName(d);
     const base = ((d.schema.$ref ? schemas[name] : fixRefs(d.schema)) as JSONSchemaProps) ?? {};
     schemas[name] = {

@@ -9,8 +9,18 @@ import type { KeyValue } from '../storage/index.js';
 import type { ApiContext, OperationScope } from './context.js';
 import { dropEmptyMeta, validateMeta } from './meta.js';
 import { gvString } from './registry.js';
+import { wrongKind } from './decode-errors.js';
 import { unknownFields, validateSchema, type SchemaContext } from './schema.js';
-import { ApiError, errBadRequest, errConflict, errForbidden, errInvalid, errNotFound } from './status.js';
+import {
+  ApiError,
+  errBadRequest,
+  errConflict,
+  errForbidden,
+  errInvalid,
+  errInvalidOptions,
+  errNotFound,
+  optionsKind,
+} from './status.js';
 
 const schemaCtxCache = new WeakMap<ResourceDefinition, SchemaContext>();
 export function schemaCtx(def: ResourceDefinition): SchemaContext {
@@ -26,7 +36,12 @@ export { isObject };
 
 export function dryRun(r: OperationScope): boolean {
   const v = r.query.getAll('dryRun');
-  for (const x of v) if (x !== 'All') throw errBadRequest(`dryRun: Unsupported value: "${x}": supported values: "All"`);
+  if (v.some((x) => x !== 'All'))
+    throw errInvalidOptions(optionsKind(r.info.verb), {
+      type: 'FieldValueNotSupported',
+      field: 'dryRun',
+      message: `Unsupported value: []string{${v.map((x) => JSON.stringify(x)).join(', ')}}: supported values: "All"`,
+    });
   return v.length > 0;
 }
 
@@ -35,7 +50,11 @@ export function fieldValidation(r: OperationScope): FieldValidation {
   const v = r.query.get('fieldValidation');
   if (v === null || v === '') return 'Warn';
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
-  throw errBadRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+  throw errInvalidOptions(optionsKind(r.info.verb), {
+    type: 'FieldValueNotSupported',
+    field: 'fieldValidation',
+    message: `Unsupported value: ${JSON.stringify(v)}: supported values: "", "Ignore", "Strict", "Warn"`,
+  });
 }
 
 /** Checks the decoded body is an object of the endpoint's kind; fills apiVersion/kind/metadata. */
@@ -49,12 +68,22 @@ export function checkBody(
     throw errBadRequest(
       `the body of the request must be a ${def.kind} object, got ${Array.isArray(body) ? 'an array' : typeof body}`,
     );
-  if (body.apiVersion !== undefined && body.apiVersion !== gv) {
+  // Another kind or version is what upstream's decoder refuses, in its words (built-in kinds).
+  const otherVersion = body.apiVersion !== undefined && body.apiVersion !== gv;
+  const otherKind = body.kind !== undefined && body.kind !== def.kind;
+  if (
+    (otherVersion || otherKind) &&
+    !def.custom &&
+    typeof body.apiVersion === 'string' &&
+    typeof body.kind === 'string'
+  )
+    throw wrongKind(def, body.apiVersion, body.kind);
+  if (otherVersion) {
     throw errBadRequest(
       `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${gv})`,
     );
   }
-  if (body.kind !== undefined && body.kind !== def.kind) {
+  if (otherKind) {
     throw errBadRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
   }
   if (body.metadata !== undefined && !isObject(body.metadata)) throw errBadRequest('metadata: expected an object');
@@ -64,7 +93,7 @@ export function checkBody(
     kind: def.kind,
     metadata: { ...((body.metadata as object) ?? {}) },
   } as KubeObject;
-  checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind);
+  checkMetaTypes(obj.metadata as Record<string, unknown>, def.kind, def.version);
   return obj;
 }
 
@@ -72,8 +101,12 @@ export function checkBody(
 export function checkFields(r: OperationScope, obj: KubeObject, def = r.def, mode = fieldValidation(r)): void {
   const unknown = unknownFields(obj, def.schema, schemaCtx(def), mode !== 'Strict');
   if (unknown.length === 0) return;
+  // A POST or PUT body fails while decoding, in the decoder's words; a patch's result is checked
+  // after the patch (upstream's words have no decoder prefix there).
+  const decoding = !def.custom && (r.info.verb === 'create' || r.info.verb === 'update');
+  const prefix = decoding ? `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ` : '';
   if (mode === 'Strict')
-    throw errBadRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+    throw errBadRequest(`${prefix}strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
   if (mode === 'Warn') for (const u of unknown) r.warnings.push(`unknown field "${u}"`);
 }
 
@@ -247,10 +280,10 @@ const META_STRINGS = [
 ];
 
 /** Type errors in metadata are decode errors upstream (400), reported in Go's words. */
-function checkMetaTypes(m: Record<string, unknown>, kind: string): void {
+function checkMetaTypes(m: Record<string, unknown>, kind: string, version: string): void {
   const bad = (field: string, want: string, got: unknown) =>
     errBadRequest(
-      `json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want} (in ${kind})`,
+      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
     );
   for (const f of META_STRINGS)
     if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'string', m[f]);

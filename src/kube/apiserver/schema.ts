@@ -173,12 +173,21 @@ function patternOf(r: JSONSchemaProps): RegExp | undefined {
 }
 
 /** Structural validation with upstream's (CRD validation) messages. */
+/** The Go struct a schema names by reference (`…apps.v1.DeploymentSpec` → `DeploymentSpec`). */
+function structName(s: JSONSchemaProps | undefined): string | undefined {
+  const ref = s?.$ref ?? (s?.allOf?.length === 1 ? s.allOf[0].$ref : undefined);
+  return ref ? ref.slice(ref.lastIndexOf('.') + 1).replace(/^.*\//, '') : undefined;
+}
+
+/** `go`: where Go's decoder would be (the innermost struct and its path without list indexes or
+ *  map keys), for the words of a decode error. */
 export function validateSchema(
   value: unknown,
   s: JSONSchemaProps | undefined,
   ctx: SchemaContext,
   path = '',
   out: FieldError[] = [],
+  go: { struct?: string; path: string } = { path: '' },
 ): FieldError[] {
   const r = resolve(s, ctx);
   if (!r || value === undefined) return out;
@@ -210,7 +219,7 @@ export function validateSchema(
       type: 'FieldValueTypeInvalid',
       field: path,
       message: `Invalid value: ${show(value)}: ${path} in body must be of type ${r.type}: ${JSON.stringify(t)}`,
-      decode: { got: goJsonKind(value), want: goType(r) },
+      decode: { got: goJsonKind(value), want: goType(r), struct: go.struct, goPath: go.path },
     });
     return out;
   }
@@ -271,7 +280,10 @@ export function validateSchema(
         field: path,
         message: `Invalid value: ${value.length}: ${path} in body should have at least ${r.minItems} items`,
       });
-    if (r.items) value.forEach((v, i) => validateSchema(v, r.items, ctx, `${path}[${i}]`, out));
+    if (r.items) {
+      const g = { struct: structName(r.items) ?? go.struct, path: go.path };
+      value.forEach((v, i) => validateSchema(v, r.items, ctx, `${path}[${i}]`, out, g));
+    }
     return out;
   }
   if (isObject(value)) {
@@ -280,8 +292,12 @@ export function validateSchema(
         out.push({ type: 'FieldValueRequired', field: childPath(path, req), message: 'Required value' });
     }
     for (const k in value) {
-      const p = r.properties?.[k] ?? (typeof r.additionalProperties === 'object' ? r.additionalProperties : undefined);
-      if (p) validateSchema(value[k], p, ctx, childPath(path, k), out);
+      const prop = r.properties?.[k];
+      const p = prop ?? (typeof r.additionalProperties === 'object' ? r.additionalProperties : undefined);
+      // A struct's field extends Go's path; a map's value keeps the map field's.
+      const gp = prop ? (go.path ? `${go.path}.${k}` : k) : go.path;
+      if (p)
+        validateSchema(value[k], p, ctx, childPath(path, k), out, { struct: structName(p) ?? go.struct, path: gp });
     }
   }
   return out;

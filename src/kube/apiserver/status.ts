@@ -96,20 +96,50 @@ export const isAlreadyExists = (e: unknown) =>
   (e instanceof ApiError && e.reason === 'AlreadyExists') || isSkiffError(e, 'AlreadyExists');
 export const errExpired = (message: string) => new ApiError(410, 'Expired', message);
 export const errMethodNotAllowed = (message: string) => new ApiError(405, 'MethodNotAllowed', message);
+/** A method the resource path does not serve (POST to an object, PUT to a collection): upstream's
+ *  generic 405, with empty details. */
+export const errMethodNotServed = () =>
+  new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 export const errForbidden = (message: string, t?: ErrorTarget) =>
   new ApiError(403, 'Forbidden', message, t ? { name: t.name, group: t.group, kind: t.resource } : undefined);
 
 /** 422 Invalid, in upstream's words: `Kind "name" is invalid: field: message` (several: `[a, b]`). */
 export function errInvalid(t: ErrorTarget, errors: FieldError[]): ApiError {
   const parts = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
-  const msg = `${t.kind ?? qualified(t)} "${t.name ?? ''}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
+  // Upstream names the kind qualified by its group (`Deployment.apps "x" is invalid`).
+  const kind = t.kind ? (t.group ? `${t.kind}.${t.group}` : t.kind) : qualified(t);
+  const msg = `${kind} "${t.name ?? ''}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
-    name: t.name,
+    name: t.name || undefined,
     group: t.group,
     kind: t.kind ?? t.resource,
     causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
   });
 }
+
+/** 422 Invalid of a request's options (`ListOptions.meta.k8s.io "" is invalid: …`), as upstream
+ *  validates the decoded query parameters. */
+export const errInvalidOptions = (kind: string, error: FieldError) =>
+  errInvalid({ kind, group: 'meta.k8s.io' }, [error]);
+
+/** The options object a write verb decodes its query into. */
+export const optionsKind = (verb: string) =>
+  verb === 'update'
+    ? 'UpdateOptions'
+    : verb === 'patch'
+      ? 'PatchOptions'
+      : verb === 'delete' || verb === 'deletecollection'
+        ? 'DeleteOptions'
+        : 'CreateOptions';
+
+/** A resourceVersion that is no number: upstream's storage fails it as an internal error (500, no
+ *  reason) in strconv's words. */
+export const errBadResourceVersion = (rv: string) =>
+  new ApiError(
+    500,
+    '' as StatusReason,
+    `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`,
+  );
 
 export function statusOf(
   code: number,
@@ -119,6 +149,11 @@ export function statusOf(
 ): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code };
   if (reason) s.reason = reason;
+  // Every field of upstream's StatusDetails is omitempty: the core group's "" is left out.
+  if (details?.group === '') {
+    details = { ...details };
+    delete details.group;
+  }
   if (details && Object.values(details).some((v) => v !== undefined)) s.details = details;
   // An explicit {} stays: upstream's generic errors ("the server could not find the requested
   // resource") carry an empty details object, and kubectl debug reads details.name unchecked.

@@ -4,6 +4,7 @@
 import type { KubeObject, ResourceDefinition } from '../api/index.js';
 import type { AuthzAttributes, HandlerResult, RequestScope, UserInfo } from './context.js';
 import { decodeRequest } from './handlers/create.js';
+import { nowRFC3339 } from './meta.js';
 import { checkBody } from './rest.js';
 import { errBadRequest } from './status.js';
 
@@ -103,7 +104,7 @@ export function createVirtualHandlers(): Record<string, VirtualHandler> {
         code: 201,
         body: {
           ...obj,
-          metadata: { creationTimestamp: null },
+          metadata: { creationTimestamp: nowRFC3339() },
           status: { userInfo: { username: u.username, uid: u.uid, groups: u.groups, extra: u.extra } },
         },
       };

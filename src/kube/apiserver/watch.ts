@@ -11,7 +11,7 @@ import type { RequestScope } from './context.js';
 import { buildPredicate } from './filter.js';
 import { wantsPartialMetadata, wantsTable } from './http.js';
 import { gvString } from './registry.js';
-import { errBadRequest, statusOf, toStatus } from './status.js';
+import { errBadRequest, errBadResourceVersion, statusOf, toStatus } from './status.js';
 import { parseIncludeObject, partialShapeError, toPartialMetadata, toTable } from './table.js';
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -19,8 +19,7 @@ type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 export async function handleWatch(r: RequestScope): Promise<void> {
   const pred = buildPredicate(r.def, r.query, r.info.name);
   const rvRaw = r.query.get('resourceVersion') ?? '';
-  if (rvRaw && !/^\d+$/.test(rvRaw))
-    throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadResourceVersion(rvRaw);
   const bookmarks = queryBool(r.query, 'allowWatchBookmarks') === true;
   const sendInitial = queryBool(r.query, 'sendInitialEvents');
   if (sendInitial === true && r.query.get('resourceVersionMatch') !== 'NotOlderThan') {

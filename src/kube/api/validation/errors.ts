@@ -61,7 +61,8 @@ export function goLabelSelector(sel: unknown): string {
     Array.isArray(s.matchExpressions) && s.matchExpressions.length
       ? `[]v1.LabelSelectorRequirement{${s.matchExpressions.map((e) => `v1.LabelSelectorRequirement{Key:${goValue(e.key)}, Operator:${goValue(e.operator)}, Values:${e.values?.length ? goValue(e.values) : '[]string(nil)'}}`).join(', ')}}`
       : '[]v1.LabelSelectorRequirement(nil)';
-  return `&v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`;
+  // (field.Invalid prints a pointer's value: no `&`)
+  return `v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`;
 }
 
 /** An intstr.IntOrString value as Go's %#v prints it (upstream passes the struct itself). */

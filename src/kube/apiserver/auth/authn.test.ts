@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   ensurePki,
@@ -94,9 +94,16 @@ async function whoami(
 }
 
 test('client certificate signed by the cluster CA: CN is the user, O the groups', async () => {
+  // The credential id is the certificate's SHA-256, as upstream's x509 authenticator names it.
+  const id = (pem: string) => ({
+    'authentication.kubernetes.io/credential-id': [
+      `X509SHA256=${createHash('sha256').update(new X509Certificate(pem).raw).digest('hex')}`,
+    ],
+  });
   assert.deepEqual(await whoami({ cert: pki.admin }), {
     username: 'skiff-admin',
     groups: ['system:masters', 'system:authenticated'],
+    extra: id(pki.admin.certPem),
   });
   const node = await issueClientCertificate(pki, {
     commonName: 'system:node:n1',
@@ -105,6 +112,7 @@ test('client certificate signed by the cluster CA: CN is the user, O the groups'
   assert.deepEqual(await whoami({ cert: node }), {
     username: 'system:node:n1',
     groups: ['system:nodes', 'extra', 'system:authenticated'],
+    extra: id(node.certPem),
   });
 });
 

@@ -3,6 +3,7 @@
 // `base64url.bearer.authorization.k8s.io.<token>` browsers use) looked up in the static token file
 // or verified as a service-account JWT. Every authenticated user gets `system:authenticated`;
 // requests without valid credentials yield undefined (the server answers 401).
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket, PeerCertificate } from 'node:tls';
 import type { Pki, ServiceAccountKey } from './pki.js';
@@ -96,7 +97,15 @@ function certificateUser(socket: Partial<TLSSocket>): UserInfo | { reason: strin
     return { reason: 'client certificate is not valid for client authentication' };
   const cn = asList(cert.subject?.CN)[0];
   if (!cn) return { reason: 'client certificate has no common name' };
-  return { username: cn, groups: asList(cert.subject?.O) };
+  const u: UserInfo = { username: cn, groups: asList(cert.subject?.O) };
+  // As upstream's x509 authenticator (1.32): the certificate's SHA-256 names the credential.
+  if (cert.raw)
+    u.extra = {
+      'authentication.kubernetes.io/credential-id': [
+        `X509SHA256=${createHash('sha256').update(cert.raw).digest('hex')}`,
+      ],
+    };
+  return u;
 }
 
 /** The bearer token of a request, from `Authorization: Bearer` or the WebSocket subprotocol. */

@@ -125,7 +125,14 @@ for (const kind of ['https', 'h2'] as const) {
     const out = await kubectlVersion(kc);
     assert.equal(out.serverVersion.gitVersion, 'v1.32.0-skiff');
     const call = seen.find((s) => s.path.startsWith('/version'));
-    assert.deepEqual(call?.user, { username: 'skiff-admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.deepEqual(
+      { ...call?.user, extra: undefined },
+      { username: 'skiff-admin', groups: ['system:masters', 'system:authenticated'], extra: undefined },
+    );
+    assert.match(
+      call?.user?.extra?.['authentication.kubernetes.io/credential-id']?.[0] ?? '',
+      /^X509SHA256=[0-9a-f]{64}$/,
+    );
     assert.equal(call?.httpVersion, kind === 'h2' ? '2.0' : '1.1');
   });
 

@@ -5,11 +5,14 @@ import type { HandlerResult, RequestScope } from '../context.js';
 import { decodeDocument, mediaType, readBody } from '../http.js';
 import { decodeProtobuf } from '../protobuf.js';
 import { checkBody, checkFields } from '../rest.js';
-import { ApiError, errBadRequest } from '../status.js';
+import { ApiError, errMethodNotServed } from '../status.js';
 import { createObject as runCreate } from '../pipeline/create.js';
+import { parseJsonBody } from '../decode-errors.js';
 
-export function decodeRequest(r: RequestScope): Promise<unknown> {
-  return decodeRequestBody(r.req);
+/** The body of a POST or PUT of `r`'s kind; JSON refused in the decoder's words when unparsable. */
+export async function decodeRequest(r: RequestScope): Promise<unknown> {
+  if (mediaType(r.req) !== 'application/json') return decodeRequestBody(r.req);
+  return parseJsonBody(r.def, await readBody(r.req));
 }
 
 /** A request body as JSON: JSON, YAML or kubectl's protobuf (bounded; 413/415/400 on bad input). */
@@ -28,8 +31,7 @@ export async function decodeRequestBody(req: import('node:http').IncomingMessage
 }
 
 export async function handleCreate(r: RequestScope): Promise<HandlerResult> {
-  if (r.info.name !== undefined && !r.info.subresource)
-    throw errBadRequest('create: a name is not allowed in the URL of a create (POST) request');
+  if (r.info.name !== undefined && !r.info.subresource) throw errMethodNotServed();
   const obj = checkBody(r, await decodeRequest(r));
   checkFields(r, obj);
   // The created object only goes into the answer: watchers of this kind may share it.

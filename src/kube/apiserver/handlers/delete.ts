@@ -22,6 +22,11 @@ async function deleteOptions(r: RequestScope): Promise<DeleteOptions> {
     if (!isObject(d)) throw errBadRequest('DeleteOptions: expected an object');
     opts = d as DeleteOptions;
   }
+  // kubectl delete --dry-run=server says so in the body's DeleteOptions, not the query: both count.
+  if (opts.dryRun !== undefined) {
+    if (!Array.isArray(opts.dryRun)) throw errBadRequest('DeleteOptions: dryRun must be a list');
+    for (const x of opts.dryRun) if (!r.query.getAll('dryRun').includes(String(x))) r.query.append('dryRun', String(x));
+  }
   const pp = r.query.get('propagationPolicy');
   if (pp) opts.propagationPolicy = pp;
   if (queryBool(r.query, 'orphanDependents')) opts.propagationPolicy ??= 'Orphan';

@@ -7,7 +7,7 @@ import { buildPredicate } from '../filter.js';
 import { wantsPartialMetadata, wantsTable } from '../http.js';
 import { gvString } from '../registry.js';
 import { parseIncludeObject, partialShapeError, toPartialMetadata, toTable } from '../table.js';
-import { errBadRequest, errExpired } from '../status.js';
+import { errBadRequest, errBadResourceVersion, errExpired, errInvalidOptions } from '../status.js';
 import { isSkiffError } from '../../../common/index.js';
 
 export interface ListOutcome {
@@ -19,20 +19,23 @@ export interface ListOutcome {
 
 export async function listObjects(r: RequestScope, namespace = r.info.namespace): Promise<ListOutcome> {
   const pred = buildPredicate(r.def, r.query);
-  const limit = r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0);
-  if (limit < 0) throw errBadRequest(`limit: Invalid value: "${limit}": must be a non-negative integer`);
+  // A negative limit means no limit (upstream pages only when limit > 0).
+  const limit = Math.max(0, r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0));
   const rvRaw = r.query.get('resourceVersion') ?? '';
   const match = r.query.get('resourceVersionMatch') ?? '';
   if (match && match !== 'Exact' && match !== 'NotOlderThan')
-    throw errBadRequest(
-      `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
-    );
-  if (rvRaw && !/^\d+$/.test(rvRaw))
-    throw errBadRequest(`resourceVersion: Invalid value: "${rvRaw}": must be a non-negative integer`);
+    throw errInvalidOptions('ListOptions', {
+      type: 'FieldValueNotSupported',
+      field: 'resourceVersionMatch',
+      message: `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan", ""`,
+    });
   if (match && !rvRaw)
-    throw errBadRequest(
-      'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
-    );
+    throw errInvalidOptions('ListOptions', {
+      type: 'FieldValueForbidden',
+      field: 'resourceVersionMatch',
+      message: 'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    });
+  if (rvRaw && !/^\d+$/.test(rvRaw)) throw errBadResourceVersion(rvRaw);
   let cont = r.query.get('continue') || undefined;
   if (cont && rvRaw && rvRaw !== '0')
     throw errBadRequest('specifying resource version is not allowed when using continue');
@@ -64,6 +67,9 @@ export async function listObjects(r: RequestScope, namespace = r.info.namespace)
           : `too old resource version: ${rvRaw}`,
       );
     }
+    // A token that does not decode: upstream's 400 (storage's "invalid continue token").
+    if (isSkiffError(e) && e.reason === 'InvalidContinue')
+      throw errBadRequest(`invalid continue token: continue key is not valid: ${e.message}`);
     throw e;
   }
   return { items, resourceVersion: String(listRev), continue: cont, remaining: pred ? undefined : remaining };

@@ -2,13 +2,14 @@
 import type { HandlerResult, RequestScope } from '../context.js';
 import { checkBody, checkFields, readForUpdate } from '../rest.js';
 import { decodeRequest } from './create.js';
-import { ApiError } from '../status.js';
+import { ApiError, errMethodNotServed } from '../status.js';
 import { writeUpdate } from './write.js';
 
 export async function handleUpdate(
   r: RequestScope,
   subresource?: 'status' | 'ephemeralcontainers',
 ): Promise<HandlerResult> {
+  if (r.info.name === undefined) throw errMethodNotServed();
   const body = checkBody(r, await decodeRequest(r));
   checkFields(r, body);
   // The object written goes only into the answer: watchers of this kind may share it, and the

@@ -12,6 +12,8 @@ import { ApiError } from '../status.js';
 import {
   displayPath,
   fieldsV1Of,
+  stillOwned,
+  newMaps,
   fromFieldsV1,
   itemKey,
   keyPath,
@@ -85,6 +87,8 @@ function leavesByVersion(mi: ManagerInfo, obj: KubeObject | undefined, own: Map<
   };
 }
 
+const SKIP_STATUS = new Set(['apiVersion', 'kind', 'status']);
+
 /** Records an Update operation by `mi.manager` that turned `old` into `next` (in place on next). */
 export function recordUpdate(
   def: ResourceDefinition,
@@ -95,8 +99,14 @@ export function recordUpdate(
 ): boolean {
   const supplied = next.metadata.managedFields;
   if (old === undefined && supplied === undefined) {
-    // A create: the manager owns every field of the new object, in one walk.
-    const fieldsV1 = fieldsV1Of(next, def.schema, ctx);
+    // A create: the manager owns every field of the new object, in one walk; on a kind with a
+    // status subresource the main resource's writes own no status (upstream's reset fields).
+    const fieldsV1 = fieldsV1Of(
+      next,
+      def.schema,
+      ctx,
+      def.subresources?.status && !mi.subresource ? SKIP_STATUS : undefined,
+    );
     if (Object.keys(fieldsV1).length === 0) {
       delete next.metadata.managedFields;
       return false;
@@ -126,7 +136,10 @@ export function recordUpdate(
     const [b, a] = [beforeIn(e.meta.apiVersion), afterIn(e.meta.apiVersion)];
     const changedHere = a === after ? changed : [...a].filter(([k, v]) => b.get(k) !== v).map(([k]) => k);
     if (!same(e.meta, mi.manager, 'Update', mi.subresource)) for (const k of changedHere) e.set.delete(k);
-    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
+    {
+      const parents = {};
+      for (const k of [...e.set]) if (!stillOwned(k, a, parents)) e.set.delete(k);
+    }
   }
   if (changed.length) {
     let mine = entries.find((e) => same(e.meta, mi.manager, 'Update', mi.subresource));
@@ -138,6 +151,8 @@ export function recordUpdate(
       entries.push(mine);
     }
     for (const k of changed) mine.set.add(k);
+    // A free map this update brings (labels on an object that had none) is a member too.
+    for (const m of newMaps(changed, before, def.schema, ctx)) mine.set.add(m);
     mine.meta.time = nowRFC3339();
     mine.meta.apiVersion = mi.apiVersion;
   }
@@ -211,7 +226,10 @@ export function serverSideApply(
   const afterIn = leavesByVersion(mi, result, after);
   for (const e of entries) {
     const a = afterIn(e.meta.apiVersion);
-    for (const k of [...e.set]) if (!a.has(k)) e.set.delete(k);
+    {
+      const parents = {};
+      for (const k of [...e.set]) if (!stillOwned(k, a, parents)) e.set.delete(k);
+    }
   }
   store(result, entries);
   return result;
@@ -219,7 +237,8 @@ export function serverSideApply(
 
 function conflictError(conflicts: { manager: Entry; path: string }[]): ApiError {
   const who = (e: Entry) =>
-    `conflict with "${e.meta.manager}"${e.meta.operation === 'Apply' ? '' : ''} using ${e.meta.apiVersion ?? 'v1'}`;
+    // (structured-merge-diff names the subresource an entry was written through)
+    `conflict with "${e.meta.manager}"${e.meta.subresource ? ` with subresource "${e.meta.subresource}"` : ''} using ${e.meta.apiVersion ?? 'v1'}`;
   const byManager = new Map<Entry, string[]>();
   for (const c of conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), displayPath(c.path)]);
   const n = conflicts.length;

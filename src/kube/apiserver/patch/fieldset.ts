@@ -57,6 +57,8 @@ export function leaves(
   const at = (key: string, tok: string) => (key === '' ? tok : key + SEP + tok);
   // key: pathKey of the path so far; depth: its length
   const walk = (v: unknown, p: Plan, key: string, depth: number) => {
+    // A built-in kind's null is Go's zero value: no field (template metadata's creationTimestamp).
+    if (v === null && !ctx.structural) return;
     if (isObject(v) && !p.atomic) {
       let any = false;
       for (const k in v) {
@@ -161,9 +163,13 @@ export function fieldsV1Of(
     return cur;
   };
   const walk = (v: unknown, p: Plan, top: boolean) => {
+    if (v === null && !ctx.structural) return;
     if (isObject(v) && !p.atomic) {
       let any = false;
       for (const k in v) {
+        // A free map (labels, data, limits) that the create brings is itself a member of the set,
+        // as upstream's comparison with the empty object makes it (`f:data: {.: {}, f:k: {}}`).
+        if (!any && path.length && p.r?.additionalProperties && !p.r.properties) touch()['.'] = {};
         any = true;
         if (top && skipTop.has(k)) continue;
         if (path.length === 1 && path[0] === 'f:metadata' && IGNORED_META.has(k)) continue;
@@ -201,9 +207,10 @@ export function fieldsV1Of(
   return root;
 }
 
-/** FieldsV1 JSON from a set of path keys. */
+/** FieldsV1 JSON from a set of path keys; a member with members below it is marked `.`. */
 export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
+  const members: Record<string, unknown>[] = [];
   for (const k of paths) {
     let cur = root;
     const p = keyPath(k);
@@ -212,8 +219,48 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
       cur = cur[tok] as Record<string, unknown>;
     }
     if (p.length && p[p.length - 1].startsWith('k:')) cur['.'] = {};
+    else if (p.length) members.push(cur);
   }
+  for (const n of members) if (Object.keys(n).some((t) => t !== '.')) n['.'] = {};
   return root;
+}
+
+/** The free maps (labels, data, limits) above the `changed` leaves that `before` did not have:
+ *  what upstream's comparison adds as members (`.`) besides their entries. */
+export function newMaps(
+  changed: string[],
+  before: Map<string, string>,
+  schema: JSONSchemaProps | undefined,
+  ctx: SchemaContext,
+): string[] {
+  const out = new Set<string>();
+  const had = { set: undefined as Set<string> | undefined };
+  for (const k of changed) {
+    const toks = keyPath(k);
+    let p = planOf(schema, ctx);
+    for (let i = 0; i < toks.length - 1; i++) {
+      const t = toks[i];
+      if (t.startsWith('f:')) p = propPlan(p, t.slice(2), ctx).plan;
+      else if (t.startsWith('k:')) p = listPlan(p, ctx).item;
+      else break;
+      if (!p.r?.additionalProperties || p.r.properties || p.atomic) continue;
+      const at = toks.slice(0, i + 1).join(SEP);
+      if (!stillOwned(at, before, had)) out.add(at);
+    }
+  }
+  return [...out];
+}
+
+/** Whether `k` stays in a manager's set over the object's leaves `a`: a leaf still there, or a
+ *  member above leaves still there (a map the manager brought). `parents` is filled on first use. */
+export function stillOwned(k: string, a: Map<string, string>, parents: { set?: Set<string> }): boolean {
+  if (a.has(k)) return true;
+  if (!parents.set) {
+    parents.set = new Set();
+    for (const leaf of a.keys())
+      for (let i = leaf.indexOf(SEP); i > 0; i = leaf.indexOf(SEP, i + 1)) parents.set.add(leaf.slice(0, i));
+  }
+  return parents.set.has(k);
 }
 
 export function fromFieldsV1(f: unknown): Set<string> {

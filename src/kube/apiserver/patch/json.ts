@@ -11,8 +11,9 @@ export function applyJsonPatch(doc: unknown, patch: unknown): unknown {
     );
   try {
     return fjp.applyPatch(structuredClone(doc), patch as fjp.Operation[], true, true, true).newDocument;
-  } catch (e) {
-    const m = (e as Error).message.split('\n')[0];
-    throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${m}`);
+  } catch {
+    // Upstream's generic 422 for an operation that cannot apply (a missing path, a failed test):
+    // its own words only, with empty details.
+    throw new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
   }
 }

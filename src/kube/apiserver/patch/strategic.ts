@@ -13,7 +13,11 @@ export function applyStrategicPatch(
   s: JSONSchemaProps | undefined,
   ctx: SchemaContext,
 ): unknown {
-  if (!isObject(patch)) throw errBadRequest('strategic merge patch: the patch must be a JSON object');
+  // In the words of Go's decoder, which reads the patch into a map.
+  if (!isObject(patch))
+    throw errBadRequest(
+      `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`,
+    );
   return mergeMap(isObject(target) ? target : {}, patch, s, ctx);
 }
 

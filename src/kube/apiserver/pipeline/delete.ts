@@ -18,6 +18,7 @@ export interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
   orphanDependents?: boolean;
+  dryRun?: string[];
 }
 
 /** Deletes one stored object (at revision `rev`); `gone` when it was removed, else the object
@@ -31,17 +32,18 @@ export async function deleteObject(
   const def = r.def;
   const w = writeContext(r);
   const strategy = strategyFor(def);
-  const t = { ...r.target, name: obj.metadata.name };
+  // Upstream's BeforeDelete names the kind (not the resource) in a failed precondition's Conflict.
+  const t = { resource: def.kind, group: def.group, name: obj.metadata.name };
   const pre = opts.preconditions;
   if (pre?.uid && pre.uid !== obj.metadata.uid)
     throw errConflict(
       t,
-      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`,
     );
   if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
     throw errConflict(
       t,
-      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${obj.metadata.resourceVersion}). The object might have been modified`,
     );
   const attrs = attributesOf(w, 'DELETE', undefined, obj);
   await mutate(w, attrs);

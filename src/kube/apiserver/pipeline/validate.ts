@@ -21,7 +21,9 @@ export function validationErrors(obj: KubeObject, old: KubeObject | undefined, d
   const { metadata: _m, ...rest } = obj;
   const schemaErrs = validateSchema(rest, def.schema, schemaCtx(def)).filter((e) => !e.field.startsWith('metadata'));
   if (schemaErrs.some((e) => e.type === 'FieldValueTypeInvalid')) return [...errs, ...schemaErrs];
-  const own = [...(def.validate?.(obj) ?? []), ...((old && def.validateUpdate?.(obj, old)) ?? [])];
+  const fresh = def.validate?.(obj) ?? [];
+  const upd = (old && def.validateUpdate?.(obj, old)) ?? [];
+  const own = def.updateErrorsFirst ? [...upd, ...fresh] : [...fresh, ...upd];
   const said = new Set(own.map((e) => `${e.type} ${e.field}`));
   errs.push(...own, ...schemaErrs.filter((e) => !said.has(`${e.type} ${e.field}`)));
   // (one message once, as upstream's aggregate does)
@@ -43,8 +45,10 @@ export function validateWrite(obj: KubeObject, old: KubeObject | undefined, s: S
   const decode = !w.def.custom && (verb === 'create' || verb === 'update') && errs.find((e) => e.decode);
   if (decode && decode.decode) {
     const { kind, version } = w.def;
+    // Go names the innermost struct and the field's path without list indexes or map keys.
+    const d = decode.decode;
     throw errBadRequest(
-      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${decode.decode.got} into Go struct field ${kind}.${decode.field} of type ${decode.decode.want}`,
+      `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${d.got} into Go struct field ${d.struct ?? kind}.${d.goPath || decode.field} of type ${d.want}`,
     );
   }
   if (s.validate) errs.push(...s.validate(obj, old, w));

@@ -65,7 +65,7 @@ test('deployment: validation messages and paths', () => {
   const empty = obj('web', { selector: {}, template: template({ app: 'web' }) });
   d.defaults!(empty);
   assert.deepEqual(msgs(d.validate!(empty)), [
-    'spec.selector: Invalid value: &v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment',
+    'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment',
   ]);
   const bad = obj('web', {
     replicas: -1,
@@ -110,7 +110,7 @@ test('deployment: selector immutable; table', () => {
   const changed = structuredClone(o);
   changed.spec.selector = { matchLabels: { app: 'web2' } };
   assert.deepEqual(msgs(d.validateUpdate!(changed, o)), [
-    'spec.selector: Invalid value: &v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
+    'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
   ]);
   assert.deepEqual(
     d.columns.map((c) => `${c.name}${c.priority ? '*' : ''}`),
@@ -234,4 +234,80 @@ test('controllerrevision: owner column and immutable data', () => {
   assert.deepEqual(msgs(cr.validate!({ ...c, revision: -1 })), [
     'revision: Invalid value: -1: must be greater than or equal to 0',
   ]);
+});
+
+test('Go shapes upstream answers: embedded template metadata, struct statuses, template resources', () => {
+  // Found by the kubectl differential against kube-apiserver 1.32.4 (`get -o yaml`).
+  const d = findResource('apps', 'v1', 'deploy')!;
+  const o = obj('web', {
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'c', image: 'nginx', resources: { limits: { cpu: '200m', memory: '1Gi' } } }] },
+    },
+  });
+  d.defaults!(o);
+  assert.deepEqual(o.spec.template.metadata, { creationTimestamp: null, labels: { app: 'web' } });
+  assert.deepEqual(o.status, {});
+  // Requests default to limits on a Pod (SetDefaults_Pod), never in a template.
+  assert.deepEqual(o.spec.template.spec.containers[0].resources, { limits: { cpu: '200m', memory: '1Gi' } });
+  assert.deepEqual(d.validate!(o), []);
+  const noMeta = obj('bare', { selector: { matchLabels: { a: 'b' } }, template: { spec: {} } });
+  d.defaults!(noMeta);
+  assert.deepEqual(noMeta.spec.template.metadata, { creationTimestamp: null });
+  const pod = findResource('', 'v1', 'pods')!;
+  const p: any = {
+    metadata: { name: 'p', namespace: 'default' },
+    spec: { containers: [{ name: 'c', image: 'nginx', resources: { limits: { cpu: '200m' } } }] },
+  };
+  pod.defaults!(p);
+  assert.deepEqual(p.spec.containers[0].resources, { limits: { cpu: '200m' }, requests: { cpu: '200m' } });
+  const job = findResource('batch', 'v1', 'jobs')!;
+  const j = obj('j', { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } });
+  j.metadata.uid = '6c5a3c0e-0000-4000-8000-000000000001';
+  job.defaults!(j);
+  assert.equal(j.spec.manualSelector, false);
+  assert.equal(j.spec.template.metadata.creationTimestamp, null);
+  assert.deepEqual(j.status, {});
+  const cj = findResource('batch', 'v1', 'cronjobs')!;
+  const c = obj('cj', { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: {} } } } });
+  cj.defaults!(c);
+  assert.deepEqual(c.spec.jobTemplate.metadata, { creationTimestamp: null });
+  assert.deepEqual(c.spec.jobTemplate.spec.template.metadata, { creationTimestamp: null });
+  assert.deepEqual(c.status, {});
+  const ing = findResource('networking.k8s.io', 'v1', 'ingresses')!;
+  const i = obj('i', { defaultBackend: { service: { name: 's', port: { number: 80 } } } });
+  ing.defaults!(i);
+  assert.deepEqual(i.status, { loadBalancer: {} });
+  const quota = findResource('', 'v1', 'resourcequotas')!;
+  const q = obj('q', { hard: { pods: '10' } });
+  quota.defaults!(q);
+  assert.deepEqual(q.status, {});
+  // The table shows what the quota controller enforces (status), as upstream's printer.
+  assert.deepEqual(quota.row!(q, now).slice(2), ['', '']);
+  q.status = { hard: { pods: '10' }, used: { pods: '1' } };
+  assert.deepEqual(quota.row!(q, now).slice(2), ['pods: 1/10', '']);
+  assert.equal(findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!.hasGeneration, true);
+});
+
+test('DaemonSet template generation annotation and StatefulSet claim templates, as upstream answers them', () => {
+  const ds = findResource('apps', 'v1', 'daemonsets')!;
+  const o = obj('agent', { selector: { matchLabels: { app: 'a' } }, template: template({ app: 'a' }) });
+  ds.defaults!(o);
+  assert.equal(o.metadata.annotations['deprecated.daemonset.template.generation'], '1');
+  const same = structuredClone(o);
+  ds.prepareForUpdate!(same, o);
+  assert.equal(same.metadata.annotations['deprecated.daemonset.template.generation'], '1');
+  const changed = structuredClone(o);
+  changed.spec.template.spec.containers[0].image = 'nginx:1.28';
+  ds.prepareForUpdate!(changed, o);
+  assert.equal(changed.metadata.annotations['deprecated.daemonset.template.generation'], '2');
+  const sts = findResource('apps', 'v1', 'statefulsets')!;
+  const s = obj('db', {
+    selector: { matchLabels: { app: 'db' } },
+    template: template({ app: 'db' }),
+    volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: {} }],
+  });
+  sts.defaults!(s);
+  assert.deepEqual(s.spec.volumeClaimTemplates[0].metadata, { name: 'data', creationTimestamp: null });
 });

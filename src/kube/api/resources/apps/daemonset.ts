@@ -90,6 +90,8 @@ define(
   ),
 );
 
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
 export const daemonSet = resource({
   group: 'apps',
   version: 'v1',
@@ -125,6 +127,24 @@ export const daemonSet = resource({
     o.status = asObj(o.status) ?? {};
     for (const k of ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady'])
       o.status[k] ??= 0;
+    // Upstream's strategy records the template generation (1 on create) in an annotation.
+    o.metadata = asObj(o.metadata) ?? {};
+    if (asObj(o.metadata.annotations)?.[TEMPLATE_GENERATION] === undefined)
+      o.metadata.annotations = { ...(asObj(o.metadata.annotations) ?? {}), [TEMPLATE_GENERATION]: '1' };
+  },
+  // A changed pod template bumps the template generation, as upstream's PrepareForUpdate.
+  prepareForUpdate(obj: KubeObject, old: KubeObject) {
+    const was = Number(old.metadata.annotations?.[TEMPLATE_GENERATION] ?? '1') || 1;
+    // (compared defaulted, as upstream compares decoded objects; a manifest without defaults is no change)
+    const next = structuredClone(obj);
+    daemonSet.defaults!(next);
+    const changed =
+      JSON.stringify((asObj((next as Obj).spec) ?? {}).template) !==
+      JSON.stringify((asObj((old as Obj).spec) ?? {}).template);
+    obj.metadata.annotations = {
+      ...(obj.metadata.annotations ?? {}),
+      [TEMPLATE_GENERATION]: String(changed ? was + 1 : was),
+    };
   },
   validate(obj: KubeObject) {
     const s = asObj((obj as Obj).spec) ?? {};

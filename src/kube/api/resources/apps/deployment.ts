@@ -121,6 +121,8 @@ function defaults(o: Obj): void {
   s.revisionHistoryLimit ??= 10;
   s.progressDeadlineSeconds ??= 600;
   defaultTemplate(s);
+  // DeploymentStatus is a struct upstream: an object without one reads `status: {}`.
+  o.status = asObj(o.status) ?? {};
 }
 
 function validate(o: Obj): FieldError[] {

@@ -16,6 +16,7 @@ import {
 import { resource } from '../shared/define.js';
 import { APPS } from './deployment.js';
 import {
+  defaultEmbeddedMeta,
   defaultTemplate,
   intOrPercentValue,
   templateCells,
@@ -146,6 +147,7 @@ function defaults(o: Obj): void {
     if (!asObj(t)) continue;
     t.apiVersion ??= 'v1';
     t.kind ??= 'PersistentVolumeClaim';
+    defaultEmbeddedMeta(t);
     t.spec = asObj(t.spec) ?? {};
     t.spec.volumeMode ??= 'Filesystem';
     t.status = asObj(t.status) ?? {};

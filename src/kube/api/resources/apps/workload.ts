@@ -18,8 +18,16 @@ import { defaultPodSpec } from '../core/pod-defaults.js';
 import { validatePodTemplateSpec } from '../core/pod-validation.js';
 import '../core/podspec-schema.js';
 
+/** An embedded ObjectMeta as Go writes it: a struct, never omitted, with a zero creationTimestamp
+ *  that encodes as null (`template: {metadata: {creationTimestamp: null}}`, as upstream answers). */
+export function defaultEmbeddedMeta(holder: Obj): void {
+  holder.metadata = asObj(holder.metadata) ?? {};
+  if (holder.metadata.creationTimestamp === undefined) holder.metadata.creationTimestamp = null;
+}
+
 export function defaultTemplate(spec: Obj): void {
   spec.template = asObj(spec.template) ?? {};
+  defaultEmbeddedMeta(spec.template);
   spec.template.spec = asObj(spec.template.spec) ?? {};
   defaultPodSpec(spec.template.spec);
 }

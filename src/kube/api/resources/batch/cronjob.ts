@@ -8,7 +8,7 @@ import { invalid, required } from '../../validation/errors.js';
 import { cronError, isKnownTimeZone } from '../../cron/cron.js';
 import { formatLabelSelector } from '../../labels/selector.js';
 import { resource } from '../shared/define.js';
-import { defaultTemplate } from '../apps/workload.js';
+import { defaultEmbeddedMeta, defaultTemplate } from '../apps/workload.js';
 import { BATCH, validateJobSpec } from './job.js';
 
 define(
@@ -127,7 +127,9 @@ export const cronJob = resource({
     s.failedJobsHistoryLimit ??= 1;
     s.jobTemplate = asObj(s.jobTemplate) ?? {};
     s.jobTemplate.spec = asObj(s.jobTemplate.spec) ?? {};
+    defaultEmbeddedMeta(s.jobTemplate);
     defaultTemplate(s.jobTemplate.spec);
+    o.status = asObj(o.status) ?? {};
   },
   validate: (o: KubeObject) => validate(o as Obj),
   columns: [

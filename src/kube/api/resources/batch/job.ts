@@ -178,10 +178,13 @@ function defaults(o: Obj): void {
   s.suspend ??= false;
   s.manualSelector ??= undefined;
   if (s.manualSelector === undefined) delete s.manualSelector;
+  // The strategy records that the selector is the server's (upstream answers manualSelector: false).
+  if (o.metadata?.uid && !s.selector) s.manualSelector ??= false;
   s.podReplacementPolicy ??= s.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
   for (const r of asArr(asObj(s.podFailurePolicy)?.rules))
     for (const c of asArr(r?.onPodConditions)) if (asObj(c)) c.status ??= 'True';
   defaultTemplate(s);
+  o.status = asObj(o.status) ?? {};
   // Upstream generates the selector from the job's UID (its strategy does it just before validation).
   const uid = o.metadata?.uid;
   if (uid && s.manualSelector !== true && !s.selector) {

@@ -56,6 +56,7 @@ export const configMap = resource({
   shortNames: ['cm'],
   schema,
   validate: (obj: KubeObject) => validateConfigMapData(obj as Obj),
+  updateErrorsFirst: true,
   validateUpdate(obj: KubeObject, old: KubeObject) {
     const o = obj as Obj,
       p = old as Obj;

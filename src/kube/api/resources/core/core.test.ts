@@ -140,7 +140,16 @@ import { test } from 'node:test';
     const changed = structuredClone(s);
     changed.spec.clusterIP = '10.96.0.11';
     assert.deepEqual(msgs(svc.validateUpdate!(changed, s)), [
-      'spec.clusterIPs[0]: Invalid value: "10.96.0.11": may not change once set',
+      'spec.clusterIPs[0]: Invalid value: []string{"10.96.0.10"}: may not change once set',
+    ]);
+    // Only clusterIP changed: the list follows it before validation, and one error names it (as
+    // upstream's normalizeClusterIPs and ValidateServiceUpdate).
+    const onlyIP = structuredClone(s);
+    onlyIP.spec.clusterIP = '10.96.0.12';
+    svc.prepareForUpdate!(onlyIP, s);
+    assert.deepEqual(onlyIP.spec.clusterIPs, ['10.96.0.12']);
+    assert.deepEqual(msgs([...svc.validate!(onlyIP), ...svc.validateUpdate!(onlyIP, s)]), [
+      'spec.clusterIPs[0]: Invalid value: []string{"10.96.0.12"}: may not change once set',
     ]);
     const replaced = structuredClone(s);
     delete replaced.spec.clusterIP;

@@ -56,6 +56,8 @@ export const namespace = resource({
   namespaced: false,
   shortNames: ['ns'],
   nameRule: 'label',
+  // As upstream's: namespaces have no deletecollection.
+  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   subresources: { status: true, extra: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }] },
   schema,
   defaults(obj: KubeObject) {

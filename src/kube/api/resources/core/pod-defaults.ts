@@ -23,13 +23,6 @@ function defaultContainer(c: Obj): void {
     const fr = asObj(asObj(e?.valueFrom)?.fieldRef);
     if (fr && !fr.apiVersion) fr.apiVersion = 'v1';
   }
-  // Requests default to limits for each resource that has a limit but no request.
-  const res = asObj(c.resources);
-  const limits = asObj(res?.limits);
-  if (res && limits && Object.keys(limits).length) {
-    res.requests = { ...(asObj(res.requests) ?? {}) };
-    for (const [k, v] of Object.entries(limits)) if (!(k in res.requests)) res.requests[k] = v;
-  }
   for (const probeName of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
     const p = asObj(c[probeName]);
     if (!p) continue;
@@ -101,6 +94,16 @@ export function defaultPod(pod: Obj): void {
   pod.spec = asObj(pod.spec) ?? {};
   const spec = pod.spec;
   defaultPodSpec(spec);
+  // Requests default to limits for each resource that has a limit but no request: a Pod's
+  // (upstream's SetDefaults_Pod), not a pod template's.
+  for (const c of [...asArr(spec.initContainers), ...asArr(spec.containers)]) {
+    const res = asObj(asObj(c)?.resources);
+    const limits = asObj(res?.limits);
+    if (res && limits && Object.keys(limits).length) {
+      res.requests = { ...(asObj(res.requests) ?? {}) };
+      for (const [k, v] of Object.entries(limits)) if (!(k in res.requests)) res.requests[k] = v;
+    }
+  }
   if (spec.enableServiceLinks === undefined) spec.enableServiceLinks = true;
   if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   pod.status = asObj(pod.status) ?? {};

@@ -217,7 +217,8 @@ const QUOTA_SCOPES = [
 ];
 
 function quotaCells(o: Obj): [string, string] {
-  const hard = asObj(o.status?.hard) ?? asObj(o.spec?.hard) ?? {},
+  // What the quota controller has enforced (status), as upstream prints it; nothing before that.
+  const hard = asObj(o.status?.hard) ?? {},
     used = asObj(o.status?.used) ?? {};
   const req: string[] = [],
     lim: string[] = [];
@@ -245,6 +246,10 @@ export const resourceQuota = resource({
       status: ref(CORE('ResourceQuotaStatus'), 'The actual enforced quota and its current usage. Read-only.'),
     },
   ),
+  defaults(obj: KubeObject) {
+    // A struct upstream: `status: {}` until the quota controller fills it.
+    (obj as Obj).status = asObj((obj as Obj).status) ?? {};
+  },
   validate(obj: KubeObject) {
     const s = asObj((obj as Obj).spec) ?? {};
     const errs: FieldError[] = [];

@@ -119,6 +119,7 @@ export const secret = resource({
     }
   },
   validate: (obj: KubeObject) => validateSecret(obj as Obj),
+  updateErrorsFirst: true,
   validateUpdate(obj: KubeObject, old: KubeObject) {
     const o = obj as Obj,
       p = old as Obj;

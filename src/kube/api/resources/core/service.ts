@@ -287,7 +287,9 @@ function validateUpdate(o: Obj, old: Obj): FieldError[] {
     p = asObj(old.spec) ?? {};
   // A cluster IP, once assigned, stays (unless the service becomes ExternalName).
   if (p.clusterIP && s.type !== 'ExternalName' && s.clusterIP && s.clusterIP !== p.clusterIP) {
-    return [invalid('spec.clusterIPs[0]', s.clusterIP, 'may not change once set')];
+    // Upstream names the whole new list as the value.
+    const list = asArr(s.clusterIPs).length ? s.clusterIPs : [s.clusterIP];
+    return [invalid('spec.clusterIPs[0]', list, 'may not change once set')];
   }
   return [];
 }
@@ -333,6 +335,11 @@ export function prepareServiceUpdate(o: Obj, old: Obj): void {
     s.clusterIP = p.clusterIP;
     s.clusterIPs ??= p.clusterIPs;
   }
+  // Only clusterIP changed (clusterIPs as stored): the list follows it (upstream's
+  // normalizeClusterIPs), so validation judges the list.
+  const sameList = JSON.stringify(s.clusterIPs) === JSON.stringify(p.clusterIPs);
+  if (s.clusterIP && p.clusterIP && s.clusterIP !== p.clusterIP && sameList && asArr(s.clusterIPs).length)
+    s.clusterIPs = [s.clusterIP, ...asArr(s.clusterIPs).slice(1)];
   if (s.type === 'NodePort' || s.type === 'LoadBalancer') {
     for (const np of asArr(s.ports)) {
       if (!asObj(np) || np.nodePort) continue;

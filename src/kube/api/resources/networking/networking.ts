@@ -104,6 +104,12 @@ export const ingress = resource({
       status: ref(NW('IngressStatus'), 'The current state of the Ingress. Read-only.'),
     },
   ),
+  defaults(obj: KubeObject) {
+    // Structs upstream: `status: {loadBalancer: {}}` until a controller reports an address.
+    const o = obj as Obj;
+    o.status = asObj(o.status) ?? {};
+    o.status.loadBalancer = asObj(o.status.loadBalancer) ?? {};
+  },
   validate: (o: KubeObject) => validateIngress(o as Obj),
   columns: [
     nameColumn,

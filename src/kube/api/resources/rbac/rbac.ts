@@ -56,6 +56,8 @@ export const role = resource({
       rules: arr('All the rules of this role.', ref(R('PolicyRule')), { listType: 'atomic' }),
     },
   ),
+  // `rules` has no omitempty upstream: a role without rules answers `rules: null`.
+  defaults: (o: KubeObject) => void ((o as Obj).rules === undefined && ((o as Obj).rules = null)),
   validate: (o: KubeObject) => validateRules((o as Obj).rules, true),
   ...ruleCells,
 });
@@ -79,6 +81,7 @@ export const clusterRole = resource({
       ),
     },
   ),
+  defaults: (o: KubeObject) => void ((o as Obj).rules === undefined && ((o as Obj).rules = null)),
   validate(o: KubeObject) {
     const c = o as Obj;
     const errs = validateRules(c.rules, false);

@@ -29,6 +29,8 @@ export const priorityClass = resource({
   singular: 'priorityclass',
   namespaced: false,
   shortNames: ['pc'],
+  // Upstream's strategy sets generation 1 on create.
+  hasGeneration: true,
   schema: kindSchema(
     { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass' },
     'PriorityClass maps a priority class name to an integer priority; pods name it in spec.priorityClassName.',
