@@ -367,11 +367,6 @@ export const ACCEPTED: { path: RegExp; reason: string }[] = [
       "pod-template-hash and a DaemonSet's revision hash are upstream's ComputeHash, FNV-1a over go-spew's dump of the Go structs (every field of PodTemplateSpec by Go type); not reproduced, Skiff hashes the JSON",
   },
   {
-    path: /^daemonset\/Pod [^/]+\/metadata\/labels\/pod-template-generation$/,
-    reason:
-      "kube-controller-manager takes it from the DaemonSet's deprecated.daemonset.template.generation annotation, which Skiff's API server does not set (reported: the API server's part)",
-  },
-  {
     path: /\/(Endpoints|EndpointSlice) [^/]+\/metadata\/annotations(\/endpoints\.kubernetes\.io\/last-change-trigger-time)?$/,
     reason:
       'last-change-trigger-time is dropped by a write that follows no new change (upstream and Skiff alike); which write comes last is timing',

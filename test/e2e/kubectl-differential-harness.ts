@@ -265,13 +265,11 @@ export const ACCEPTED: { where: RegExp; why: string; mask?: (s: string) => strin
   },
   {
     where: /^apply of more kinds|^expose deployment web/,
-    why: 'NOT FIXED: HorizontalPodAutoscalers carry generation: 1 and no `status: {currentMetrics: null, desiredReplicas: 0}` (the HPA controller reads generation); PVCs lack the kubernetes.io/pvc-protection finalizer (no StorageObjectInUseProtection admission: Skiff has no controller to remove it)',
+    why: 'NOT FIXED: HorizontalPodAutoscalers carry generation: 1 and no `status: {currentMetrics: null, desiredReplicas: 0}` (the HPA controller reads generation)',
     mask: (s) =>
       s
         .replace(/(kind: HorizontalPodAutoscaler\nmetadata:\n(?:  .*\n)*?)  generation: 1\n/g, '$1')
-        .replace(/status:\n  currentMetrics: null\n  desiredReplicas: 0\n/g, '')
-        .replace(/  finalizers:\n  - kubernetes\.io\/pvc-protection\n/g, '')
-        .replace(/Finalizers:\s+\[kubernetes\.io\/pvc-protection\]/g, 'Finalizers:  []'),
+        .replace(/status:\n  currentMetrics: null\n  desiredReplicas: 0\n/g, ''),
   },
 ];
 

@@ -547,3 +547,37 @@ describe('DefaultStorageClass', () => {
     }
   });
 });
+
+describe('StorageObjectInUseProtection', () => {
+  it('a new claim gets kubernetes.io/pvc-protection and a new volume kubernetes.io/pv-protection, once', async () => {
+    const ns = await namespace();
+    const c = ok(
+      await call('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
+        metadata: { name: 'p', finalizers: ['example.com/keep', 'kubernetes.io/pvc-protection'] },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      }),
+      'claim',
+    );
+    assert.deepEqual(c.metadata.finalizers, ['example.com/keep', 'kubernetes.io/pvc-protection']);
+    const name = `pv-${rnd()}`;
+    try {
+      const v = ok(
+        await call('POST', '/api/v1/persistentvolumes', {
+          metadata: { name },
+          spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp/x' } },
+        }),
+        'volume',
+      );
+      assert.deepEqual(v.metadata.finalizers, ['kubernetes.io/pv-protection']);
+    } finally {
+      // (no protection controller runs here: the finalizer goes by hand)
+      const cur = (await call('GET', `/api/v1/persistentvolumes/${name}`)).body;
+      if (cur?.metadata)
+        await call('PUT', `/api/v1/persistentvolumes/${name}`, {
+          ...cur,
+          metadata: { ...cur.metadata, finalizers: [] },
+        });
+      await call('DELETE', `/api/v1/persistentvolumes/${name}`);
+    }
+  });
+});

@@ -1,13 +1,14 @@
 // Upstream's default admission plugins, in kube-apiserver's order (NamespaceLifecycle, always
 // first, is added by the server itself): LimitRanger, ServiceAccount, PodSecurity, Priority,
-// DefaultTolerationSeconds, DefaultStorageClass, ResourceQuota (last, so it measures the final
-// object).
+// DefaultTolerationSeconds, DefaultStorageClass, StorageObjectInUseProtection, ResourceQuota
+// (last, so it measures the final object).
 import { defaultStorageClass } from './default-storageclass.js';
 import { limitRanger } from './limitranger.js';
 import { podSecurity } from './podsecurity/plugin.js';
 import { priority } from './priority.js';
 import { resourceQuota } from './resourcequota.js';
 import { serviceAccount } from './serviceaccount.js';
+import { storageObjectInUseProtection } from './storage-protection.js';
 import { defaultTolerationSeconds } from './toleration-seconds.js';
 import type { AdmissionPlugin } from './types.js';
 
@@ -26,6 +27,7 @@ export function defaultAdmissionPlugins(opts: DefaultAdmissionOptions = {}): Adm
     priority,
     defaultTolerationSeconds(),
     defaultStorageClass,
+    storageObjectInUseProtection,
     resourceQuota,
   ];
 }

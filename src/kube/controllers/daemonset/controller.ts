@@ -57,6 +57,10 @@ interface DaemonSetStatus {
 type DaemonSet = Workload<DaemonSetSpec, DaemonSetStatus>;
 
 const GENERATION_LABEL = 'pod-template-generation';
+/** The template generation the API server keeps on a DaemonSet (apps/v1's form of the internal
+ *  spec.templateGeneration); the generation stands in on objects written before it was kept. */
+const templateGeneration = (ds: DaemonSet): string =>
+  ds.metadata.annotations?.['deprecated.daemonset.template.generation'] ?? String(ds.metadata.generation ?? 1);
 const DAEMON_TOLERATIONS: Toleration[] = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
@@ -279,7 +283,7 @@ export function startDaemonSetController(ctx: ControllerContext): Controller {
   function isUpdated(ds: DaemonSet, p: Pod, hash: string): boolean {
     const h = p.metadata.labels?.[REVISION_HASH_LABEL];
     if (h !== undefined) return h === hash;
-    return p.metadata.labels?.[GENERATION_LABEL] === String(ds.metadata.generation);
+    return p.metadata.labels?.[GENERATION_LABEL] === templateGeneration(ds);
   }
 
   async function manage(ds: DaemonSet, nodes: Node[], byNode: Map<string, Pod[]>, orphaned: Pod[], hash: string) {
@@ -354,7 +358,7 @@ export function startDaemonSetController(ctx: ControllerContext): Controller {
       t.metadata.labels = {
         ...(t.metadata.labels ?? {}),
         [REVISION_HASH_LABEL]: hash,
-        [GENERATION_LABEL]: String(ds.metadata.generation ?? 1),
+        [GENERATION_LABEL]: templateGeneration(ds),
       };
       return pods.create(ds, podFromTemplate(t, ds.metadata.namespace ?? '', ref));
     });
