@@ -47,7 +47,7 @@ const readyAll = (name: string, n: number) => async () => {
 
 before(async () => {
   env = await startControllerEnv({
-    controllers: ['statefulset', 'garbagecollector'],
+    controllers: ['statefulset', 'garbagecollector', 'storage-protection'],
     nodes: ['n1', 'n2'],
     sim: { startMs: 80, behavior: (p: any) => (p.metadata.labels?.stay === 'pending' ? 'pending' : 'ready') },
   });
