@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { startDockerd } from '../fixtures/dockerd.js';
 import { startEngine } from '../fixtures/engine.js';
 import { busyboxTar } from '../fixtures/busybox.js';
+import { words } from '../fixtures/words.js';
 
 export interface Side {
   name: 'dockerd' | 'skiff';
@@ -19,29 +20,11 @@ export interface Side {
   /** DOCKER_CONFIG of this side's CLI runs. */
   config: string;
 }
+export { words };
 export interface Out {
   status: number;
   stdout: string;
   stderr: string;
-}
-
-/** Splits a command line as a shell would for simple quoting: '…' and "…" group words. */
-export function words(line: string): string[] {
-  const out: string[] = [];
-  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
-  let cur: string | undefined;
-  let last = 0;
-  for (let m = re.exec(line); m; m = re.exec(line)) {
-    const piece = m[1] ?? m[2] ?? m[3];
-    if (cur !== undefined && m.index === last) cur += piece;
-    else {
-      if (cur !== undefined) out.push(cur);
-      cur = piece;
-    }
-    last = m.index + m[0].length;
-  }
-  if (cur !== undefined) out.push(cur);
-  return out;
 }
 
 /** Placeholder for the destination directory of a `docker cp CONTAINER:SRC DEST` case. */

@@ -11,6 +11,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KUBECTL } from './kubectl-harness.js';
+import { words } from '../fixtures/words.js';
 
 export interface Side {
   name: 'kube-apiserver' | 'skiff';
@@ -25,25 +26,6 @@ export interface Out {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** Splits a command line as a shell would for simple quoting: '…' and "…" group words. */
-export function words(line: string): string[] {
-  const out: string[] = [];
-  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
-  let cur: string | undefined;
-  let last = 0;
-  for (let m = re.exec(line); m; m = re.exec(line)) {
-    const piece = m[1] ?? m[2] ?? m[3];
-    if (cur !== undefined && m.index === last) cur += piece;
-    else {
-      if (cur !== undefined) out.push(cur);
-      cur = piece;
-    }
-    last = m.index + m[0].length;
-  }
-  if (cur !== undefined) out.push(cur);
-  return out;
 }
 
 export function kubectl(side: Side, args: string[], input?: string): Promise<Out> {
