@@ -80,15 +80,9 @@ const LIST_END = Buffer.from(']}');
 
 /** Unfiltered JSON lists are assembled from the stored JSON bytes (no parse/serialise per item, no
  *  string of the whole list). */
-async function rawList(r: RequestScope): Promise<Buffer | undefined> {
+async function rawList(r: RequestScope, reshaped: boolean): Promise<Buffer | undefined> {
   const rv = r.query.get('resourceVersion');
-  if (
-    (rv && rv !== '0') ||
-    buildPredicate(r.def, r.query) ||
-    wantsTable(r.req) ||
-    wantsPartialMetadata(r.req) ||
-    r.query.get('resourceVersionMatch')
-  )
+  if ((rv && rv !== '0') || buildPredicate(r.def, r.query) || reshaped || r.query.get('resourceVersionMatch'))
     return undefined;
   const limit = r.query.get('limit') === '' ? 0 : (queryInt(r.query, 'limit') ?? 0);
   if (limit < 0) return undefined;
@@ -117,10 +111,12 @@ async function rawList(r: RequestScope): Promise<Buffer | undefined> {
 }
 
 export async function handleList(r: RequestScope): Promise<HandlerResult> {
-  const raw = await rawList(r);
+  // What the Accept header asks for, read once: a Table or metadata-only answer is no raw list.
+  const tv = wantsTable(r.req);
+  const partial = wantsPartialMetadata(r.req);
+  const raw = await rawList(r, tv !== undefined || partial !== undefined);
   if (raw !== undefined) return { code: 200, body: raw, raw: true };
   const out = await listObjects(r);
-  const tv = wantsTable(r.req);
   if (tv) {
     return {
       code: 200,
@@ -136,7 +132,6 @@ export async function handleList(r: RequestScope): Promise<HandlerResult> {
   const metadata: Record<string, unknown> = { resourceVersion: out.resourceVersion };
   if (out.continue) metadata.continue = out.continue;
   if (out.continue && out.remaining) metadata.remainingItemCount = out.remaining;
-  const partial = wantsPartialMetadata(r.req);
   if (partial) {
     if (!partial.list) throw partialShapeError(r.def, 'object');
     return {
