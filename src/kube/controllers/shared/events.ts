@@ -18,6 +18,10 @@ const WINDOW_MS = 10 * 60_000;
 /** client-go's defaultAggregateMaxEvents: distinct messages before similar events are combined. */
 const AGGREGATE_MAX = 10;
 const COMBINED = '(combined from similar events): ';
+const SWEEP_MS = 10_000;
+/** An entry still inside the dedupe window, else undefined (as if swept). */
+const fresh = <T extends { at: number }>(e: T | undefined, now: number): T | undefined =>
+  e && now - e.at <= WINDOW_MS ? e : undefined;
 const MAX_PENDING = 1000;
 const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 5 * 60_000;
@@ -48,6 +52,7 @@ export class EventRecorder {
   /** Per (source, object, type, reason): the distinct messages seen lately (client-go's
    *  aggregateRecord). */
   private similar = new Map<string, { messages: Set<string>; at: number }>();
+  private swept = Number.NEGATIVE_INFINITY;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
@@ -96,8 +101,13 @@ export class EventRecorder {
     const m = obj.metadata;
     const namespace = m.namespace || 'default';
     const now = this.now();
-    for (const [k, s] of this.seen) if (now - s.at > WINDOW_MS) this.seen.delete(k);
-    for (const [k, s] of this.similar) if (now - s.at > WINDOW_MS) this.similar.delete(k);
+    // Expired entries are dropped by a sweep at most every SWEEP_MS (each lookup below checks the
+    // age itself), not by two scans of both maps on every event.
+    if (now - this.swept >= SWEEP_MS) {
+      this.swept = now;
+      for (const [k, s] of this.seen) if (now - s.at > WINDOW_MS) this.seen.delete(k);
+      for (const [k, s] of this.similar) if (now - s.at > WINDOW_MS) this.similar.delete(k);
+    }
     const { key, message } = this.aggregate(component, obj, type, reason, text, now);
     const sk = `${component}\u0000${m.uid ?? m.name}`;
     const b = this.spam.get(sk) ?? { tokens: SPAM_BURST, at: now };
@@ -110,7 +120,7 @@ export class EventRecorder {
     // The Event this one updates (or the one it creates) is decided here, in call order, not when
     // the write runs: events recorded in one burst (a sync's creates) still find each other.
     const newName = () => `${m.name}.${(now * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`;
-    let entry = this.seen.get(key);
+    let entry = fresh(this.seen.get(key), now);
     const update = entry !== undefined;
     let changed = false;
     if (entry) {
@@ -189,7 +199,7 @@ export class EventRecorder {
   ): { key: string; message: string } {
     const m = obj.metadata;
     const kind = [component, obj.apiVersion, obj.kind, m.namespace, m.name, m.uid, type, reason].join('\u0000');
-    const rec = this.similar.get(kind) ?? { messages: new Set<string>(), at: now };
+    const rec = fresh(this.similar.get(kind), now) ?? { messages: new Set<string>(), at: now };
     rec.messages.add(message);
     rec.at = now;
     this.similar.set(kind, rec);
