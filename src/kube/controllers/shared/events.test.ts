@@ -142,7 +142,8 @@ describe('controller event recorder', () => {
   });
 
   it("combines the tenth distinct message of one object's reason and later ones into one Event, as client-go's aggregator", async () => {
-    const rec = recorder();
+    // (a write deadline no loaded machine reaches: a PATCH given up on makes a new Event)
+    const rec = new EventRecorder(client, log, Date.now, { writeTimeoutMs: 60_000 });
     const sink = rec.for('deployment-controller');
     const d = owner('agg');
     for (let i = 1; i <= 12; i++)
